@@ -1,0 +1,36 @@
+/*
+ * "kvm-ioapic": the interrupt controller inputs (GSIs 0-23) when the
+ * interrupt controllers are the accelerator's own (KVM's in-kernel
+ * PIC/IOAPIC; under qtest, the qtest interceptor).  Each GPIO input
+ * forwards its level to the accelerator's set_irq.  It sits at
+ * /machine/ioapic as QEMU's does, so `irq_intercept_in ioapic` finds it.
+ */
+#include "hw/qdev.h"
+#include "accel/accel.h"
+
+#define IOAPIC_NUM_PINS 24
+
+typedef struct AccelIrqchipState {
+    DeviceState parent;
+} AccelIrqchipState;
+
+static void accel_irqchip_set(void *opaque, int n, int level)
+{
+    if (current_accel && current_accel->set_irq) {
+        current_accel->set_irq(n, level);
+    }
+}
+
+static void accel_irqchip_init(DeviceState *dev)
+{
+    qdev_init_gpio_in(dev, accel_irqchip_set, IOAPIC_NUM_PINS);
+}
+
+static const DeviceClass accel_irqchip_class = {
+    .name = "kvm-ioapic",
+    .desc = "interrupt controller inputs routed to the accelerator's irqchip",
+    .instance_size = sizeof(AccelIrqchipState),
+    .instance_init = accel_irqchip_init,
+};
+
+DEVICE_CLASS_REGISTER(accel_irqchip_class)

@@ -1,0 +1,61 @@
+/*
+ * The accelerator interface.  An accelerator runs the vCPUs (KVM, tcg-lite)
+ * or stands in for them (qtest).  Everything above it (machine, migration,
+ * monitor, reset) uses only these operations and the X86CPUState layout.
+ */
+#ifndef KVMPC_ACCEL_ACCEL_H
+#define KVMPC_ACCEL_ACCEL_H
+
+#include <stdbool.h>
+#include "qemu/error.h"
+#include "accel/cpu.h"
+
+typedef struct MachineState MachineState;
+
+typedef struct AccelOps {
+    const char *name;                   /* "kvm", "tcg", "qtest" */
+    const char *desc;
+    /* Is it usable on this host?  If not, errp says why (one line). */
+    bool (*probe)(Error **errp);
+    /* Create the VM for ms: memory listeners, irqchip, clocks.  Called
+     * after the machine built its memory map and before vCPUs exist. */
+    bool (*init_machine)(MachineState *ms, Error **errp);
+    /* Create one vCPU (not yet running). */
+    bool (*vcpu_create)(CPUState *cpu, Error **errp);
+    /* Start the vCPU's thread; it waits until the VM runs. */
+    void (*vcpu_start)(CPUState *cpu);
+    /* Make a running vCPU leave guest mode soon (to see cpu->stop etc). */
+    void (*vcpu_kick)(CPUState *cpu);
+    /* accel -> cpu->env, and cpu->env -> accel. */
+    void (*get_state)(CPUState *cpu);
+    void (*put_state)(CPUState *cpu);
+    /* Interrupt controller input (global system interrupt line). */
+    void (*set_irq)(int gsi, int level);
+    void (*inject_nmi)(CPUState *cpu);
+    /* Architectural reset of a vCPU (also resets the in-kernel LAPIC). */
+    void (*vcpu_reset)(CPUState *cpu);
+    /* Options: -accel kvm,kernel-irqchip=on etc. Return false on unknown. */
+    bool (*set_option)(const char *key, const char *value, Error **errp);
+    /* System reset of accelerator-owned devices (in-kernel PIC/IOAPIC/PIT). */
+    void (*reset)(void);
+    void (*cleanup)(void);
+} AccelOps;
+
+void accel_register(const AccelOps *ops);
+#define ACCEL_REGISTER(ops) \
+    static void __attribute__((constructor)) ops##_register_(void) { accel_register(&(ops)); }
+const AccelOps *accel_find(const char *name);
+GPtrArray *accel_list(void);
+/* The accelerator this process runs with (after selection). */
+extern const AccelOps *current_accel;
+
+/* vCPU control shared by accelerators (system/cpus.c). */
+void cpus_pause_all(void);          /* BQL held; returns when all vCPUs stopped */
+void cpus_resume_all(void);
+/* Called by a vCPU thread (BQL held) at a safe point: parks while stopped. */
+void cpu_wait_while_stopped(CPUState *cpu);
+/* Wake vCPU threads waiting on the BQL condition. */
+void cpus_broadcast(void);
+void cpus_wait(void);           /* vCPU thread: wait on the condition (BQL held) */
+
+#endif

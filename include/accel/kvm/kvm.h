@@ -1,0 +1,13 @@
+/* KVM accelerator internals shared by its files (accel/kvm/ only). */
+#ifndef KVMPC_ACCEL_KVM_H
+#define KVMPC_ACCEL_KVM_H
+
+#include <stdbool.h>
+#include "qemu/error.h"
+
+int kvm_vm_fd(void);
+/* The in-kernel PIT, as device "kvm-pit" (so -global kvm-pit.X=Y works). */
+bool kvm_pit_create(Error **errp);
+void kvm_pit_reset(void);
+
+#endif

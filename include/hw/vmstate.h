@@ -1,0 +1,88 @@
+/*
+ * Migratable device state, described as a table of fields beside the
+ * device's code.  savevm/loadvm, live migration and reset-checking walk
+ * these tables; a device is migratable the day it is written.
+ */
+#ifndef KVMPC_HW_VMSTATE_H
+#define KVMPC_HW_VMSTATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include <glib.h>
+#include "qemu/error.h"
+
+typedef enum VMStateFieldType {
+    VMS_END = 0,
+    VMS_BOOL,
+    VMS_UINT8,
+    VMS_UINT16,
+    VMS_UINT32,
+    VMS_UINT64,
+    VMS_INT32,
+    VMS_INT64,
+    VMS_BUFFER,         /* `size` raw bytes */
+    VMS_STRUCT,         /* nested description, `num` elements of `size` bytes */
+    VMS_TIMER,          /* QEMUTimer *: saves expiry (or -1) */
+} VMStateFieldType;
+
+typedef struct VMStateDescription VMStateDescription;
+
+typedef struct VMStateField {
+    const char *name;
+    VMStateFieldType type;
+    size_t offset;
+    size_t size;        /* element size in bytes */
+    unsigned num;       /* array length (1 for scalars) */
+    const VMStateDescription *vmsd;   /* VMS_STRUCT */
+} VMStateField;
+
+struct VMStateDescription {
+    const char *name;
+    int version_id;
+    int minimum_version_id;
+    int (*pre_save)(void *opaque);
+    int (*post_load)(void *opaque, int version_id);
+    const VMStateField *fields;
+};
+
+#define VMSTATE_SCALAR_(f_, S_, t_, T_, n_) \
+    { .name = #f_, .type = (t_), .offset = offsetof(S_, f_), \
+      .size = sizeof(T_), .num = (n_) }
+/* The (T*)0 comparisons make the compiler check the field's type. */
+#define VMSTATE_CHECK_(S_, f_, T_) (sizeof(&((S_ *)0)->f_ == (T_ *)0))
+
+#define VMSTATE_BOOL(f, S)    VMSTATE_SCALAR_(f, S, VMS_BOOL, bool, 1)
+#define VMSTATE_UINT8(f, S)   VMSTATE_SCALAR_(f, S, VMS_UINT8, uint8_t, 1)
+#define VMSTATE_UINT16(f, S)  VMSTATE_SCALAR_(f, S, VMS_UINT16, uint16_t, 1)
+#define VMSTATE_UINT32(f, S)  VMSTATE_SCALAR_(f, S, VMS_UINT32, uint32_t, 1)
+#define VMSTATE_UINT64(f, S)  VMSTATE_SCALAR_(f, S, VMS_UINT64, uint64_t, 1)
+#define VMSTATE_INT32(f, S)   VMSTATE_SCALAR_(f, S, VMS_INT32, int32_t, 1)
+#define VMSTATE_INT64(f, S)   VMSTATE_SCALAR_(f, S, VMS_INT64, int64_t, 1)
+#define VMSTATE_UINT8_ARRAY(f, S, n)  VMSTATE_SCALAR_(f, S, VMS_UINT8, uint8_t, n)
+#define VMSTATE_UINT16_ARRAY(f, S, n) VMSTATE_SCALAR_(f, S, VMS_UINT16, uint16_t, n)
+#define VMSTATE_UINT32_ARRAY(f, S, n) VMSTATE_SCALAR_(f, S, VMS_UINT32, uint32_t, n)
+#define VMSTATE_UINT64_ARRAY(f, S, n) VMSTATE_SCALAR_(f, S, VMS_UINT64, uint64_t, n)
+#define VMSTATE_BUFFER(f, S) \
+    { .name = #f, .type = VMS_BUFFER, .offset = offsetof(S, f), \
+      .size = sizeof(((S *)0)->f), .num = 1 }
+#define VMSTATE_STRUCT(f, S, desc, T) \
+    { .name = #f, .type = VMS_STRUCT, .offset = offsetof(S, f), \
+      .size = sizeof(T), .num = 1, .vmsd = &(desc) }
+#define VMSTATE_STRUCT_ARRAY(f, S, n, desc, T) \
+    { .name = #f, .type = VMS_STRUCT, .offset = offsetof(S, f), \
+      .size = sizeof(T), .num = (n), .vmsd = &(desc) }
+#define VMSTATE_TIMER_PTR(f, S) \
+    { .name = #f, .type = VMS_TIMER, .offset = offsetof(S, f), \
+      .size = sizeof(void *), .num = 1 }
+#define VMSTATE_END_OF_LIST() { .name = NULL, .type = VMS_END }
+
+/* Serialise `opaque` per vmsd, appending to out (self-describing: each
+ * field carries its name and size, so a mismatch is detected on load). */
+bool vmstate_save(const VMStateDescription *vmsd, void *opaque, GByteArray *out, Error **errp);
+/* Load from buf[*pos...], advancing *pos.  Fails (naming the field) on a
+ * truncated stream, a name or size mismatch, or an unsupported version. */
+bool vmstate_load(const VMStateDescription *vmsd, void *opaque, const uint8_t *buf,
+                  size_t len, size_t *pos, Error **errp);
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * The main loop, the big lock and the clocks.
+ *
+ * The main thread runs a GLib main loop (GMainContext default) holding the
+ * big lock (BQL) except while it polls.  vCPU threads take the BQL only to
+ * handle an exit.  Device timers run on the virtual clock (which stops when
+ * the VM stops, and under qtest only moves with clock_step) or the host
+ * clock; nothing sleeps in a device model.
+ */
+#ifndef KVMPC_SYSTEM_MAIN_LOOP_H
+#define KVMPC_SYSTEM_MAIN_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+void bql_lock(void);
+void bql_unlock(void);
+bool bql_locked(void);
+/* Wait on cond, releasing the BQL meanwhile (held on entry and return). */
+void bql_cond_wait(GCond *cond);
+void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us);
+
+typedef enum QEMUClockType {
+    QEMU_CLOCK_REALTIME = 0,    /* monotonic host time, always runs */
+    QEMU_CLOCK_VIRTUAL = 1,     /* guest time: stops with the VM */
+    QEMU_CLOCK_HOST = 2,        /* wall-clock time (CLOCK_REALTIME) */
+    QEMU_CLOCK_MAX
+} QEMUClockType;
+
+#define NANOSECONDS_PER_SECOND 1000000000LL
+#define SCALE_MS 1000000LL
+#define SCALE_US 1000LL
+
+int64_t qemu_clock_get_ns(QEMUClockType type);
+static inline int64_t qemu_clock_get_ms(QEMUClockType type)
+{
+    return qemu_clock_get_ns(type) / SCALE_MS;
+}
+/* The virtual clock runs only between these calls (runstate does it). */
+void qemu_clock_virtual_start(void);
+void qemu_clock_virtual_stop(void);
+/* qtest: the virtual clock no longer follows host time; it moves only by
+ * qemu_clock_virtual_advance(), which runs the timers that fall due. */
+void qemu_clock_virtual_set_manual(bool manual);
+bool qemu_clock_virtual_is_manual(void);
+int64_t qemu_clock_virtual_advance(int64_t to_ns);
+/* Earliest pending virtual-clock deadline, or -1. */
+int64_t qemu_clock_virtual_deadline(void);
+
+typedef void QEMUTimerCB(void *opaque);
+typedef struct QEMUTimer QEMUTimer;
+
+QEMUTimer *timer_new_ns(QEMUClockType type, QEMUTimerCB *cb, void *opaque);
+void timer_free(QEMUTimer *t);
+/* Arm for an absolute expiry time on the timer's clock (re-arms). */
+void timer_mod(QEMUTimer *t, int64_t expire_ns);
+void timer_del(QEMUTimer *t);
+bool timer_pending(QEMUTimer *t);
+int64_t timer_expire_time_ns(QEMUTimer *t);     /* -1 if not pending */
+
+/* Main loop. */
+void main_loop_init(void);
+/* Runs until qemu_system_*_request() asks it to stop; returns exit status. */
+int main_loop_run(void);
+/* One iteration (for tests); blocking = wait for an event. */
+void main_loop_iterate(bool blocking);
+/* Wake the main loop from another thread (e.g. a vCPU requesting shutdown). */
+void main_loop_notify(void);
+/* Run fn(opaque) in the main thread (called from any thread). */
+void main_loop_call(void (*fn)(void *opaque), void *opaque);
+
+#endif

@@ -1,0 +1,84 @@
+/*
+ * vCPU run control shared by the accelerators: pause/resume with the big
+ * lock and one condition variable.
+ */
+#include "accel/accel.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+
+GPtrArray *cpus;
+const AccelOps *current_accel;
+static GCond cpu_cond;
+
+CPUState *cpu_by_index(int index)
+{
+    if (!cpus || index < 0 || (guint)index >= cpus->len) {
+        return NULL;
+    }
+    return g_ptr_array_index(cpus, index);
+}
+
+void cpus_broadcast(void)
+{
+    g_cond_broadcast(&cpu_cond);
+}
+
+void cpus_wait(void)
+{
+    bql_cond_wait(&cpu_cond);
+}
+
+void cpu_wait_while_stopped(CPUState *cpu)
+{
+    while ((cpu->stop || !runstate_is_running()) && !cpu->exit_thread) {
+        if (!cpu->stopped) {
+            cpu->stopped = true;
+            cpus_broadcast();
+        }
+        cpus_wait();
+    }
+    cpu->stopped = false;
+}
+
+void cpus_pause_all(void)
+{
+    if (!cpus) {
+        return;
+    }
+    for (guint i = 0; i < cpus->len; i++) {
+        CPUState *cpu = g_ptr_array_index(cpus, i);
+        cpu->stop = true;
+        if (current_accel && current_accel->vcpu_kick && cpu->thread_started) {
+            current_accel->vcpu_kick(cpu);
+        }
+    }
+    for (;;) {
+        bool all = true;
+        for (guint i = 0; i < cpus->len; i++) {
+            CPUState *cpu = g_ptr_array_index(cpus, i);
+            if (cpu->thread_started && !cpu->stopped && !cpu->exit_thread) {
+                all = false;
+                if (current_accel && current_accel->vcpu_kick) {
+                    current_accel->vcpu_kick(cpu);
+                }
+            }
+        }
+        if (all) {
+            break;
+        }
+        /* Wait with a timeout: a kick may race with KVM_RUN entry. */
+        bql_cond_wait_until(&cpu_cond, g_get_monotonic_time() + 10000);
+    }
+}
+
+void cpus_resume_all(void)
+{
+    if (!cpus) {
+        return;
+    }
+    for (guint i = 0; i < cpus->len; i++) {
+        CPUState *cpu = g_ptr_array_index(cpus, i);
+        cpu->stop = false;
+    }
+    cpus_broadcast();
+}

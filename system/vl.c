@@ -1,0 +1,881 @@
+/*
+ * The command line (QEMU's syntax for what kvmpc supports) and the
+ * start-up sequence.  Unknown, malformed or unsupported options get one
+ * line naming the option and exit status 1.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include "config-host.h"
+#include "accel/accel.h"
+#include "accel/qtest.h"
+#include "chardev/char.h"
+#include "hw/machine.h"
+#include "hw/memory.h"
+#include "hw/qdev.h"
+#include "qemu/log.h"
+#include "qemu/option.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+#include "system/system.h"
+
+Chardev *serial_hds[MAX_SERIAL_PORTS];
+bool display_nographic;
+const char *qemu_name;
+
+typedef enum {
+    OPT_HELP, OPT_VERSION, OPT_MACHINE, OPT_ACCEL, OPT_ENABLE_KVM, OPT_CPU, OPT_SMP, OPT_M,
+    OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_SERIAL, OPT_CHARDEV, OPT_DEVICE, OPT_GLOBAL,
+    OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
+    OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
+    OPT_QTEST_LOG, OPT_NO_HPET, OPT_UNSUPPORTED,
+} OptId;
+
+typedef struct OptDef {
+    const char *name;
+    bool has_arg;
+    OptId id;
+    const char *arg_name;
+    const char *help;
+} OptDef;
+
+static const OptDef options[] = {
+    { "h", false, OPT_HELP, NULL, "display this help and exit" },
+    { "help", false, OPT_HELP, NULL, NULL },
+    { "version", false, OPT_VERSION, NULL, "display version information and exit" },
+    { "machine", true, OPT_MACHINE, "[type=]name[,accel=kvm:tcg]", "select the machine (-machine help lists them)" },
+    { "M", true, OPT_MACHINE, NULL, NULL },
+    { "accel", true, OPT_ACCEL, "kvm|tcg|qtest[,prop=value]", "select an accelerator (-accel help); repeat to give fallbacks" },
+    { "enable-kvm", false, OPT_ENABLE_KVM, NULL, "same as -accel kvm" },
+    { "cpu", true, OPT_CPU, "host|qemu64|max", "select the CPU model (-cpu help)" },
+    { "smp", true, OPT_SMP, "[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]", "number of vCPUs and their topology" },
+    { "m", true, OPT_M, "[size=]megs[M|G]", "guest RAM size (default 128M)" },
+    { "kernel", true, OPT_KERNEL, "bzImage", "boot this kernel (Linux bzImage, PVH ELF or Multiboot)" },
+    { "initrd", true, OPT_INITRD, "file", "initial ram disk (Multiboot: a,b for several modules)" },
+    { "append", true, OPT_APPEND, "cmdline", "kernel command line" },
+    { "serial", true, OPT_SERIAL, "dev", "redirect the next COM port to chardev dev (stdio, pty, null, file:P, unix:P, tcp:H:P, chardev:ID)" },
+    { "chardev", true, OPT_CHARDEV, "backend,id=id[,...]", "create a character device backend" },
+    { "device", true, OPT_DEVICE, "driver[,prop=value]", "add a device (-device help, -device driver,help)" },
+    { "global", true, OPT_GLOBAL, "driver.prop=value", "set a default property value for every device of a type" },
+    { "nodefaults", false, OPT_NODEFAULTS, NULL, "don't create default devices (serial port)" },
+    { "display", true, OPT_DISPLAY, "none", "select the display (only 'none' so far)" },
+    { "nographic", false, OPT_NOGRAPHIC, NULL, "no display; COM1 on stdio" },
+    { "vga", true, OPT_VGA, "none", "select the video card (only 'none' so far)" },
+    { "name", true, OPT_NAME, "[guest=]name[,process=p]", "name the guest" },
+    { "uuid", true, OPT_UUID, "uuid", "set the system UUID" },
+    { "pidfile", true, OPT_PIDFILE, "file", "write the process id to file (locked)" },
+    { "daemonize", false, OPT_DAEMONIZE, NULL, "detach from the terminal once the VM is set up" },
+    { "S", false, OPT_S, NULL, "do not start the vCPUs at start-up" },
+    { "no-reboot", false, OPT_NO_REBOOT, NULL, "exit instead of rebooting" },
+    { "no-shutdown", false, OPT_NO_SHUTDOWN, NULL, "stop the VM instead of exiting when the guest powers off" },
+    { "D", true, OPT_LOGFILE, "logfile", "write -d output to logfile" },
+    { "d", true, OPT_LOG, "item,...", "enable debug logging (-d help)" },
+    { "qtest", true, OPT_QTEST, "chardev", "run the qtest protocol on chardev (with -accel qtest)" },
+    { "qtest-log", true, OPT_QTEST_LOG, "file", "log the qtest protocol to file" },
+    { "no-hpet", false, OPT_NO_HPET, NULL, "no HPET (kvmpc has none yet)" },
+    /* Known QEMU options we do not implement yet: refuse them by name. */
+    { "monitor", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "qmp", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "mon", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "drive", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "blockdev", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "hda", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "cdrom", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "netdev", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "nic", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "net", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "spice", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "vnc", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "boot", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "bios", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
+    { "incoming", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "rtc", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "usb", false, OPT_UNSUPPORTED, NULL, NULL },
+    { "object", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "numa", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "gdb", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "s", false, OPT_UNSUPPORTED, NULL, NULL },
+    { "readconfig", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "overcommit", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "sandbox", true, OPT_UNSUPPORTED, NULL, NULL },
+};
+
+typedef struct Config {
+    GPtrArray *machine_opts;        /* strings */
+    GPtrArray *accels;              /* strings "kvm,prop=v" */
+    GPtrArray *chardevs, *devices, *serials;
+    const char *cpu, *smp, *mem, *kernel, *initrd, *append, *name, *uuid;
+    const char *pidfile, *logfile, *logitems, *qtest, *qtest_log;
+    bool nodefaults, nographic, daemonize, start_paused;
+    bool display_none_given;
+} Config;
+
+static G_NORETURN void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+static G_NORETURN void die(const char *fmt, ...)
+{
+    va_list ap;
+    g_autofree char *msg = NULL;
+
+    va_start(ap, fmt);
+    msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    error_report("%s", msg);
+    exit(1);
+}
+
+static G_NORETURN void die_err(Error *err)
+{
+    error_report_err(err);
+    exit(1);
+}
+
+static void print_version_line(void)
+{
+    printf("%s emulator version %s (kvmpc %s)\n", error_progname, KVMPC_QEMU_VERSION,
+           KVMPC_VERSION);
+}
+
+static void print_help(void)
+{
+    print_version_line();
+    printf("usage: %s [options]\n\n"
+           "kvmpc is a PC emulator that takes QEMU's command-line syntax (QEMU-compatible\n"
+           "options, QEMU's qtest protocol; QMP follows).  Options supported so far:\n\n",
+           error_progname);
+    for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+        const OptDef *o = &options[i];
+        g_autofree char *left = NULL;
+        if (!o->help) {
+            continue;
+        }
+        left = g_strdup_printf("-%s%s%s", o->name, o->arg_name ? " " : "",
+                               o->arg_name ? o->arg_name : "");
+        if (strlen(left) > 28) {
+            printf("%s\n%-30s%s\n", left, "", o->help);
+        } else {
+            printf("%-30s%s\n", left, o->help);
+        }
+    }
+    printf("\nDuring emulation, a guest write to isa-debug-exit exits with (value << 1) | 1.\n"
+           "Exit status: 0 on guest power-off or quit, 1 on errors.\n");
+}
+
+static const OptDef *find_option(const char *arg)
+{
+    const char *name = arg + 1;
+
+    if (*name == '-') {
+        name++;             /* --no-reboot is -no-reboot */
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
+        if (!strcmp(options[i].name, name)) {
+            return &options[i];
+        }
+    }
+    return NULL;
+}
+
+static bool is_help(const char *s)
+{
+    return !strcmp(s, "help") || !strcmp(s, "?");
+}
+
+static void list_machines(void)
+{
+    GPtrArray *l = machine_class_list();
+
+    printf("Supported machines are:\n");
+    for (guint i = 0; i < l->len; i++) {
+        const MachineClass *mc = g_ptr_array_index(l, i);
+        if (mc->alias) {
+            printf("%-20s %s (alias of %s)\n", mc->alias, mc->desc, mc->name);
+        }
+        printf("%-20s %s%s\n", mc->name, mc->desc, mc->is_default ? " (default)" : "");
+    }
+}
+
+static void list_accels(void)
+{
+    GPtrArray *l = accel_list();
+
+    printf("Accelerators supported in %s binary:\n", error_progname);
+    for (guint i = 0; i < l->len; i++) {
+        const AccelOps *a = g_ptr_array_index(l, i);
+        printf("%s\n", a->name);
+    }
+}
+
+static const char *const cpu_models[][2] = {
+    { "host", "the host's CPU as far as KVM supports it" },
+    { "max", "every feature the accelerator supports (same as host under KVM)" },
+    { "qemu64", "QEMU's baseline x86-64 CPU (default)" },
+};
+
+static void list_cpus(void)
+{
+    printf("Available CPUs:\n");
+    for (size_t i = 0; i < G_N_ELEMENTS(cpu_models); i++) {
+        printf("  %-10s %s\n", cpu_models[i][0], cpu_models[i][1]);
+    }
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+static void parse_args(int argc, char **argv, Config *c)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = NULL;
+        const OptDef *o;
+
+        if (arg[0] != '-' || !arg[1]) {
+            die("%s: unexpected argument (disk images are not supported yet; use -kernel)",
+                arg);
+        }
+        o = find_option(arg);
+        if (!o) {
+            die("%s: invalid option", arg);
+        }
+        if (o->has_arg) {
+            if (i + 1 >= argc) {
+                die("%s: requires an argument", arg);
+            }
+            val = argv[++i];
+        }
+        switch (o->id) {
+        case OPT_HELP:
+            print_help();
+            exit(0);
+        case OPT_VERSION:
+            print_version_line();
+            printf("Copyright (c) the kvmpc developers; QEMU-compatible command line\n");
+            exit(0);
+        case OPT_MACHINE: g_ptr_array_add(c->machine_opts, (char *)val); break;
+        case OPT_ACCEL: g_ptr_array_add(c->accels, (char *)val); break;
+        case OPT_ENABLE_KVM: g_ptr_array_add(c->accels, "kvm"); break;
+        case OPT_CPU: c->cpu = val; break;
+        case OPT_SMP: c->smp = val; break;
+        case OPT_M: c->mem = val; break;
+        case OPT_KERNEL: c->kernel = val; break;
+        case OPT_INITRD: c->initrd = val; break;
+        case OPT_APPEND: c->append = val; break;
+        case OPT_SERIAL: g_ptr_array_add(c->serials, (char *)val); break;
+        case OPT_CHARDEV: g_ptr_array_add(c->chardevs, (char *)val); break;
+        case OPT_DEVICE: g_ptr_array_add(c->devices, (char *)val); break;
+        case OPT_GLOBAL: {
+            g_autoptr(GError) err = NULL;
+            if (!qdev_add_global(val, &err)) {
+                die("%s", err->message);
+            }
+            break;
+        }
+        case OPT_NODEFAULTS: c->nodefaults = true; break;
+        case OPT_DISPLAY:
+            if (is_help(val)) {
+                printf("Available display backend types:\nnone\n");
+                exit(0);
+            }
+            if (strcmp(val, "none") && !g_str_has_prefix(val, "none,")) {
+                die("-display %s: display '%s' is not supported yet (available: none)", val,
+                    val);
+            }
+            c->display_none_given = true;
+            break;
+        case OPT_NOGRAPHIC: c->nographic = true; break;
+        case OPT_VGA:
+            if (strcmp(val, "none")) {
+                die("-vga %s: video cards are not supported yet (only -vga none)", val);
+            }
+            break;
+        case OPT_NAME: c->name = val; break;
+        case OPT_UUID: c->uuid = val; break;
+        case OPT_PIDFILE: c->pidfile = val; break;
+        case OPT_DAEMONIZE: c->daemonize = true; break;
+        case OPT_S: c->start_paused = true; break;
+        case OPT_NO_REBOOT: no_reboot = true; break;
+        case OPT_NO_SHUTDOWN: no_shutdown = true; break;
+        case OPT_LOGFILE: c->logfile = val; break;
+        case OPT_LOG: c->logitems = val; break;
+        case OPT_QTEST: c->qtest = val; break;
+        case OPT_QTEST_LOG: c->qtest_log = val; break;
+        case OPT_NO_HPET: break;
+        case OPT_UNSUPPORTED:
+            die("%s: this option is not supported by kvmpc yet", arg);
+        }
+    }
+}
+
+static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
+{
+    const char *type = NULL;
+
+    for (guint i = 0; i < c->machine_opts->len; i++) {
+        const char *s = g_ptr_array_index(c->machine_opts, i);
+        g_autoptr(GError) err = NULL;
+        QemuOpts *o = qemu_opts_parse(s, "type", &err);
+        const char *v;
+        bool b;
+
+        if (!o) {
+            die("-machine %s: %s", s, err->message);
+        }
+        if ((v = qemu_opt_get(o, "type"))) {
+            if (is_help(v)) {
+                list_machines();
+                exit(0);
+            }
+            type = v;
+        }
+        if ((v = qemu_opt_get(o, "accel"))) {
+            g_auto(GStrv) names = g_strsplit(v, ":", -1);
+            for (int j = 0; names[j]; j++) {
+                g_ptr_array_add(accel_names, g_strdup(names[j]));
+            }
+        }
+        /* Options that only say "without X", which is what we have. */
+        static const char *const off_only[] = { "usb", "vmport", "hpet", "smm", "graphics" };
+        for (size_t j = 0; j < G_N_ELEMENTS(off_only); j++) {
+            if (!qemu_opt_get_bool(o, off_only[j], false, &b, &err)) {
+                die("-machine %s: %s", s, err->message);
+            }
+            if (b && strcmp(off_only[j], "graphics")) {
+                die("-machine %s: %s=on is not supported yet", s, off_only[j]);
+            }
+        }
+        if ((v = qemu_opt_get(o, "kernel-irqchip")) && strcmp(v, "on") && strcmp(v, "true")) {
+            die("-machine %s: only kernel-irqchip=on is supported", s);
+        }
+        if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
+            !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
+            die("-machine %s: %s", s, err->message);
+        }
+        if (!qemu_opts_check_unused(o, &err)) {
+            die("-machine %s: %s", s, err->message);
+        }
+        if (type) {
+            ms->mc = machine_class_find(type);
+            if (!ms->mc) {
+                die("-machine %s: unsupported machine type '%s' (use -machine help)", s, type);
+            }
+        }
+        qemu_opts_free(o);
+    }
+    if (!ms->mc) {
+        GPtrArray *l = machine_class_list();
+        for (guint i = 0; i < l->len; i++) {
+            const MachineClass *mc = g_ptr_array_index(l, i);
+            if (mc->is_default) {
+                ms->mc = mc;
+            }
+        }
+    }
+}
+
+static void parse_memory(Config *c, MachineState *ms)
+{
+    uint64_t size = ms->mc->default_ram_size;
+    g_autoptr(GError) err = NULL;
+
+    if (c->mem) {
+        QemuOpts *o = qemu_opts_parse(c->mem, "size", &err);
+        const char *v;
+        if (!o) {
+            die("-m %s: %s", c->mem, err->message);
+        }
+        if ((v = qemu_opt_get(o, "size")) && !parse_size("size", v, 'M', &size, &err)) {
+            die("-m %s: %s", c->mem, err->message);
+        }
+        if (!qemu_opts_check_unused(o, &err)) {
+            die("-m %s: %s (memory hotplug is not supported yet)", c->mem, err->message);
+        }
+        qemu_opts_free(o);
+    }
+    if (size < (2 << 20)) {
+        die("-m %s: at least 2 MiB of RAM are needed", c->mem);
+    }
+    if (size > (1ULL << 40)) {
+        die("-m %s: at most 1 TiB of RAM is supported", c->mem);
+    }
+    ms->ram_size = (size + 0xfff) & ~0xfffULL;
+}
+
+static void parse_smp(Config *c, MachineState *ms)
+{
+    SMPConfig *smp = &ms->smp;
+    uint64_t v[6] = { 0 };
+    static const char *const keys[6] = { "cpus", "sockets", "dies", "cores", "threads",
+                                         "maxcpus" };
+    g_autoptr(GError) err = NULL;
+
+    if (c->smp) {
+        QemuOpts *o = qemu_opts_parse(c->smp, "cpus", &err);
+        if (!o) {
+            die("-smp %s: %s", c->smp, err->message);
+        }
+        for (int i = 0; i < 6; i++) {
+            if (!qemu_opt_get_number(o, keys[i], 0, &v[i], &err)) {
+                die("-smp %s: %s", c->smp, err->message);
+            }
+            if (qemu_opt_has(o, keys[i]) && v[i] == 0) {
+                die("-smp %s: %s must be greater than 0", c->smp, keys[i]);
+            }
+            if (v[i] > 4096) {
+                die("-smp %s: %s=%" G_GUINT64_FORMAT " is too large", c->smp, keys[i], v[i]);
+            }
+        }
+        if (!qemu_opts_check_unused(o, &err)) {
+            die("-smp %s: %s", c->smp, err->message);
+        }
+        qemu_opts_free(o);
+    }
+    uint64_t cpus = v[0], sockets = v[1], dies = v[2] ? v[2] : 1, cores = v[3], threads = v[4],
+             maxcpus = v[5];
+    /* QEMU's rules: missing values are derived, preferring sockets. */
+    threads = threads ? threads : 1;
+    if (!cpus && !maxcpus && !sockets && !cores) {
+        cpus = 1;
+    }
+    uint64_t n = maxcpus ? maxcpus : cpus;
+    if (!cores) {
+        cores = 1;
+    }
+    if (!sockets) {
+        uint64_t per = cores * threads * dies;
+        sockets = n ? MAX(1, n / per) : 1;
+    }
+    if (!cpus) {
+        cpus = maxcpus ? maxcpus : sockets * dies * cores * threads;
+    }
+    if (!maxcpus) {
+        maxcpus = sockets * dies * cores * threads;
+    }
+    if (sockets * dies * cores * threads != maxcpus) {
+        die("-smp %s: Invalid CPU topology: product of the hierarchy must match maxcpus: "
+            "sockets (%" G_GUINT64_FORMAT ") * dies (%" G_GUINT64_FORMAT ") * cores (%"
+            G_GUINT64_FORMAT ") * threads (%" G_GUINT64_FORMAT ") != maxcpus (%"
+            G_GUINT64_FORMAT ")", c->smp ? c->smp : "", sockets, dies, cores, threads, maxcpus);
+    }
+    if (cpus > maxcpus) {
+        die("-smp %s: maxcpus must be equal to or greater than smp", c->smp);
+    }
+    if (maxcpus > (uint64_t)ms->mc->max_cpus) {
+        die("-smp %s: Invalid SMP CPUs %" G_GUINT64_FORMAT ". The max CPUs supported by "
+            "machine '%s' is %d", c->smp, maxcpus, ms->mc->name, ms->mc->max_cpus);
+    }
+    if (cpus < maxcpus) {
+        die("-smp %s: CPU hotplug (maxcpus > cpus) is not supported yet", c->smp);
+    }
+    smp->cpus = cpus;
+    smp->sockets = sockets;
+    smp->dies = dies;
+    smp->cores = cores;
+    smp->threads = threads;
+    smp->maxcpus = maxcpus;
+}
+
+static void parse_cpu(Config *c, MachineState *ms)
+{
+    const char *model = c->cpu ? c->cpu : "qemu64";
+
+    if (is_help(model)) {
+        list_cpus();
+        exit(0);
+    }
+    if (strchr(model, ',')) {
+        die("-cpu %s: CPU feature flags are not supported yet", model);
+    }
+    if (!strcmp(model, "kvm64")) {
+        model = "qemu64";
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(cpu_models); i++) {
+        if (!strcmp(model, cpu_models[i][0])) {
+            ms->cpu_model = g_strdup(model);
+            return;
+        }
+    }
+    die("-cpu %s: unable to find CPU model '%s' (use -cpu help)", model, model);
+}
+
+static void parse_name(Config *c, MachineState *ms)
+{
+    g_autoptr(GError) err = NULL;
+    QemuOpts *o;
+    const char *v;
+    bool dbg;
+
+    if (!c->name) {
+        return;
+    }
+    o = qemu_opts_parse(c->name, "guest", &err);
+    if (!o) {
+        die("-name %s: %s", c->name, err->message);
+    }
+    ms->name = g_strdup(qemu_opt_get(o, "guest"));
+    qemu_name = ms->name;
+    if ((v = qemu_opt_get(o, "process"))) {
+        prctl(PR_SET_NAME, v);
+    }
+    if (!qemu_opt_get_bool(o, "debug-threads", false, &dbg, &err) ||
+        !qemu_opts_check_unused(o, &err)) {
+        die("-name %s: %s", c->name, err->message);
+    }
+    qemu_opts_free(o);
+}
+
+static void parse_uuid(Config *c, MachineState *ms)
+{
+    const char *s = c->uuid;
+    int n = 0;
+
+    if (!s) {
+        return;
+    }
+    if (!g_uuid_string_is_valid(s)) {
+        die("-uuid %s: Fail to parse UUID string", s);
+    }
+    for (const char *p = s; *p && n < 16; p++) {
+        if (*p == '-') {
+            continue;
+        }
+        ms->uuid[n++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
+        p++;
+    }
+    ms->uuid_set = true;
+}
+
+/* ---- accelerator selection -------------------------------------------- */
+
+static void select_accel(Config *c, GPtrArray *names_from_machine)
+{
+    g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func(g_free);
+    g_autoptr(GString) reasons = g_string_new(NULL);
+
+    for (guint i = 0; i < c->accels->len; i++) {
+        g_ptr_array_add(specs, g_strdup(g_ptr_array_index(c->accels, i)));
+    }
+    for (guint i = 0; i < names_from_machine->len; i++) {
+        g_ptr_array_add(specs, g_strdup(g_ptr_array_index(names_from_machine, i)));
+    }
+    if (c->qtest && specs->len == 0) {
+        g_ptr_array_add(specs, g_strdup("qtest"));
+    }
+    if (specs->len == 0) {
+        g_ptr_array_add(specs, g_strdup("kvm"));
+        g_ptr_array_add(specs, g_strdup("tcg"));
+    }
+    for (guint i = 0; i < specs->len; i++) {
+        const char *spec = g_ptr_array_index(specs, i);
+        g_autoptr(GError) err = NULL;
+        QemuOpts *o = qemu_opts_parse(spec, "accel", &err);
+        g_autofree char *name = NULL;
+        const AccelOps *ops;
+
+        if (!o) {
+            die("-accel %s: %s", spec, err->message);
+        }
+        name = g_strdup(qemu_opt_get(o, "accel"));
+        if (!name || is_help(name)) {
+            list_accels();
+            exit(0);
+        }
+        ops = accel_find(name);
+        if (!ops) {
+            if (!strcmp(name, "tcg")) {
+                g_string_append_printf(reasons, "%stcg: the software CPU (tcg-lite) is not "
+                                       "available yet", reasons->len ? "; " : "");
+                qemu_opts_free(o);
+                continue;
+            }
+            die("-accel %s: invalid accelerator %s (use -accel help)", spec, name);
+        }
+        for (guint j = 0; j < o->opts->len; j++) {
+            QemuOpt *opt = g_ptr_array_index(o->opts, j);
+            if (strcmp(opt->key, "accel") && (!ops->set_option ||
+                                             !ops->set_option(opt->key, opt->value, &err))) {
+                if (!err) {
+                    error_setg(&err, "unknown option '%s'", opt->key);
+                }
+                die("-accel %s: %s", spec, err->message);
+            }
+        }
+        qemu_opts_free(o);
+        if (ops->probe && !ops->probe(&err)) {
+            g_string_append_printf(reasons, "%s%s: %s", reasons->len ? "; " : "", name,
+                                   err->message);
+            continue;
+        }
+        current_accel = ops;
+        return;
+    }
+    die("no usable accelerator: %s", reasons->str);
+}
+
+/* ---- process plumbing ------------------------------------------------- */
+
+static char *pidfile_path;
+static int pidfile_fd = -1;
+
+static void pidfile_remove(void)
+{
+    if (pidfile_path) {
+        unlink(pidfile_path);
+    }
+}
+
+static void pidfile_create(const char *path)
+{
+    char buf[32];
+
+    pidfile_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (pidfile_fd < 0) {
+        die("-pidfile %s: cannot open: %s", path, strerror(errno));
+    }
+    if (lockf(pidfile_fd, F_TLOCK, 0) < 0) {
+        die("-pidfile %s: cannot lock (is another instance running?): %s", path,
+            strerror(errno));
+    }
+    snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+    if (ftruncate(pidfile_fd, 0) < 0 || write(pidfile_fd, buf, strlen(buf)) < 0) {
+        die("-pidfile %s: cannot write: %s", path, strerror(errno));
+    }
+    pidfile_path = realpath(path, NULL);
+    atexit(pidfile_remove);
+}
+
+static int daemon_pipe = -1;
+
+/* Fork; the parent waits for the child to report that set-up succeeded. */
+static void daemonize_start(void)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe(fds) < 0) {
+        die("-daemonize: pipe: %s", strerror(errno));
+    }
+    pid = fork();
+    if (pid < 0) {
+        die("-daemonize: fork: %s", strerror(errno));
+    }
+    if (pid > 0) {
+        char status = 1;
+        close(fds[1]);
+        if (read(fds[0], &status, 1) != 1) {
+            status = 1;     /* the child died during set-up; it said why */
+        }
+        _exit(status);
+    }
+    close(fds[0]);
+    daemon_pipe = fds[1];
+    setsid();
+}
+
+static void daemonize_finish(void)
+{
+    char ok = 0;
+    int null;
+
+    if (daemon_pipe < 0) {
+        return;
+    }
+    null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
+    if (write(daemon_pipe, &ok, 1) < 0) {
+        /* The parent is gone: nothing to tell. */
+    }
+    close(daemon_pipe);
+    daemon_pipe = -1;
+}
+
+static gboolean on_signal(gpointer data)
+{
+    int sig = GPOINTER_TO_INT(data);
+
+    error_report("terminating on signal %d", sig);
+    qemu_system_shutdown_request(SHUTDOWN_CAUSE_HOST_SIGNAL);
+    return G_SOURCE_CONTINUE;
+}
+
+static void setup_serials(Config *c)
+{
+    guint n = 0;
+
+    if (c->serials->len == 0 && !c->nodefaults) {
+        /* QEMU's default COM1: stdio with -nographic, else a (hidden) console. */
+        g_ptr_array_add(c->serials, c->nographic ? "stdio" : "null");
+    }
+    for (guint i = 0; i < c->serials->len; i++) {
+        const char *spec = g_ptr_array_index(c->serials, i);
+        g_autoptr(GError) err = NULL;
+        g_autofree char *label = NULL;
+
+        if (!strcmp(spec, "none")) {
+            continue;
+        }
+        if (n >= MAX_SERIAL_PORTS) {
+            die("-serial %s: too many serial ports (at most %d)", spec, MAX_SERIAL_PORTS);
+        }
+        label = g_strdup_printf("serial%u", n);
+        serial_hds[n] = qemu_chr_new(label, spec, &err);
+        if (!serial_hds[n]) {
+            die("-serial %s: %s", spec, err->message);
+        }
+        n++;
+    }
+}
+
+static bool config_uses_stdio(Config *c)
+{
+    for (guint i = 0; i < c->serials->len; i++) {
+        if (!strcmp(g_ptr_array_index(c->serials, i), "stdio")) {
+            return true;
+        }
+    }
+    for (guint i = 0; i < c->chardevs->len; i++) {
+        if (g_str_has_prefix(g_ptr_array_index(c->chardevs, i), "stdio")) {
+            return true;
+        }
+    }
+    return c->nographic && c->serials->len == 0 && !c->nodefaults;
+}
+
+static void print_device_help(Config *c)
+{
+    for (guint i = 0; i < c->devices->len; i++) {
+        const char *d = g_ptr_array_index(c->devices, i);
+        g_autoptr(GString) out = g_string_new(NULL);
+        g_autoptr(GError) err = NULL;
+
+        if (is_help(d)) {
+            qdev_print_device_list(out);
+        } else if (g_str_has_suffix(d, ",help") || g_str_has_suffix(d, ",?")) {
+            g_autofree char *name = g_strndup(d, strrchr(d, ',') - d);
+            if (!qdev_print_device_props(out, name, &err)) {
+                die("-device %s: %s", d, err->message);
+            }
+        } else {
+            continue;
+        }
+        fputs(out->str, stdout);
+        exit(0);
+    }
+}
+
+int kvmpc_main(int argc, char **argv)
+{
+    Config c = {
+        .machine_opts = g_ptr_array_new(),
+        .accels = g_ptr_array_new(),
+        .chardevs = g_ptr_array_new(),
+        .devices = g_ptr_array_new(),
+        .serials = g_ptr_array_new(),
+    };
+    g_autoptr(GPtrArray) machine_accels = g_ptr_array_new_with_free_func(g_free);
+    MachineState *ms = g_new0(MachineState, 1);
+    g_autoptr(GError) err = NULL;
+    int status;
+
+    signal(SIGPIPE, SIG_IGN);
+    parse_args(argc, argv, &c);
+    print_device_help(&c);
+    if (c.logitems) {
+        if (!qemu_set_log_items(c.logitems, &err)) {
+            if (err) {
+                die_err(g_steal_pointer(&err));
+            }
+            g_autoptr(GString) out = g_string_new(NULL);
+            qemu_print_log_items(out);
+            fputs(out->str, stdout);
+            exit(0);
+        }
+    }
+    if (c.logfile && !qemu_set_log_filename(c.logfile, &err)) {
+        die_err(g_steal_pointer(&err));
+    }
+    parse_machine(&c, ms, machine_accels);
+    parse_cpu(&c, ms);
+    parse_memory(&c, ms);
+    parse_smp(&c, ms);
+    parse_name(&c, ms);
+    parse_uuid(&c, ms);
+    ms->kernel_filename = g_strdup(c.kernel);
+    ms->initrd_filename = g_strdup(c.initrd);
+    ms->kernel_cmdline = g_strdup(c.append ? c.append : "");
+    if (!c.kernel && (c.initrd || c.append)) {
+        die("%s cannot be used without -kernel", c.initrd ? "-initrd" : "-append");
+    }
+    display_nographic = c.nographic;
+    if (c.daemonize && config_uses_stdio(&c)) {
+        die("-nographic cannot be used with -daemonize (it needs stdio)");
+    }
+    select_accel(&c, machine_accels);
+    if (c.qtest && strcmp(current_accel->name, "qtest")) {
+        die("-qtest %s: needs -accel qtest", c.qtest);
+    }
+    if (c.daemonize) {
+        daemonize_start();
+    }
+    if (c.pidfile) {
+        pidfile_create(c.pidfile);
+    }
+
+    main_loop_init();
+    memory_init_system();
+    atexit(qemu_chr_cleanup_all);
+    g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
+    g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
+    g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
+
+    for (guint i = 0; i < c.chardevs->len; i++) {
+        const char *spec = g_ptr_array_index(c.chardevs, i);
+        if (!qemu_chr_new_from_opts(spec, &err)) {
+            die("-chardev %s: %s", spec, err->message);
+        }
+    }
+    setup_serials(&c);
+    current_machine = ms;
+    if (!current_accel->init_machine(ms, &err)) {
+        error_prepend(&err, "-accel %s: ", current_accel->name);
+        die_err(g_steal_pointer(&err));
+    }
+    if (!ms->mc->init(ms, &err)) {
+        die_err(g_steal_pointer(&err));
+    }
+    for (guint i = 0; i < c.devices->len; i++) {
+        if (!qdev_device_add(g_ptr_array_index(c.devices, i), &err)) {
+            die_err(g_steal_pointer(&err));
+        }
+    }
+    if (c.qtest && !qtest_server_init(c.qtest, c.qtest_log, &err)) {
+        die_err(g_steal_pointer(&err));
+    }
+    ms->mc->reset(ms);
+    if (runstate_handle_requests(&status)) {
+        return status;      /* the first reset failed (e.g. a bad kernel) */
+    }
+    for (guint i = 0; cpus && i < cpus->len; i++) {
+        if (current_accel->vcpu_start) {
+            current_accel->vcpu_start(g_ptr_array_index(cpus, i));
+        }
+    }
+    if (!c.start_paused) {
+        vm_start();
+    }
+    daemonize_finish();
+    status = main_loop_run();
+    fflush(stdout);
+    exit(status);
+}
