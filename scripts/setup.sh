@@ -1,0 +1,43 @@
+#!/bin/bash
+# Installs what kvmpc needs to build and test (Debian 12 packages, as root),
+# then configures and builds into build/.  Idempotent and quiet: the details
+# go to build/setup.log and are shown only if something fails.
+#
+# usage: scripts/setup.sh [--no-test-deps]
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mkdir -p build
+log=$top/build/setup.log
+: > "$log"
+
+build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev python3"
+# Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
+# of the product), guest images (busybox, cpio), and test clients.
+test_pkgs="gcc-multilib qemu-system-x86 busybox-static cpio gzip xz-utils zstd kmod socat procps util-linux ca-certificates"
+pkgs=$build_pkgs
+[ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
+
+missing=
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "kvmpc setup: missing packages:$missing (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "kvmpc setup: installing$missing" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	{ apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } >>"$log" 2>&1 || {
+		tail -20 "$log" >&2
+		echo "kvmpc setup: apt-get failed (full log: $log)" >&2
+		exit 1
+	}
+fi
+
+if [ ! -f build/build.ninja ]; then
+	./configure >>"$log" 2>&1 || { tail -20 "$log" >&2; echo "kvmpc setup: configure failed" >&2; exit 1; }
+fi
+echo "kvmpc setup: building" >&2
+ninja -C build >>"$log" 2>&1 || { grep -E "error|Error" "$log" | head -20 >&2; echo "kvmpc setup: build failed (full log: $log)" >&2; exit 1; }

@@ -1,0 +1,40 @@
+#!/bin/bash
+# Boots Debian's kernel + the busybox initramfs under kvmpc and checks that
+# the guest reaches its shell, runs commands, sees the expected number of
+# CPUs and memory, and powers off through ACPI S5 (kvmpc exits 0).
+#
+# usage: tests/functional/linux-boot.sh KVMPC ACCEL SMP MEM_MB
+# Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
+set -uo pipefail
+kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=${KVMPC_BUILD:-$top/build}
+kernel=$B/images/linux/vmlinuz
+initrd=$B/images/initramfs.cpio.gz
+[ -r "$kernel" ] && [ -r "$initrd" ] || { echo "FAIL: guest images missing under $B/images"; exit 1; }
+
+script='echo "CPUS=$(grep -c ^processor /proc/cpuinfo)"
+echo "MEMKB=$(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
+echo "SUM=$(echo kvmpc | md5sum | cut -c1-8)"
+ls /proc/acpi >/dev/null 2>&1 && echo ACPI=yes
+echo "CMDLINE_OK=$(grep -c kvmpc.test=1 /proc/cmdline)"'
+append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$initrd" -append "$append" >"$out" 2>&1
+rc=$?
+fail() { echo "--- guest output (last 30 lines) ---"; tail -30 "$out"; echo "FAIL: $*"; exit 1; }
+[ $rc -eq 124 ] && fail "timed out (no power-off within 300 s)"
+grep -q "kvmpc-initramfs: booted" "$out" || fail "the initramfs did not start (exit status $rc)"
+grep -q "KVMPC-TEST-EXIT: 0" "$out" || fail "the guest script did not complete (exit status $rc)"
+grep -q "^CPUS=$smp\b" "$out" || fail "guest sees $(grep -o 'CPUS=[0-9]*' "$out") instead of CPUS=$smp"
+grep -q "^SUM=f97fbb91" "$out" || fail "md5sum in the guest gave $(grep -o 'SUM=.*' "$out")"
+grep -q "^CMDLINE_OK=1" "$out" || fail "kernel command line not passed"
+memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
+# The kernel reserves some; it must see most of the RAM and not more.
+[ -n "$memkb" ] && [ "$memkb" -gt $((mem * 1024 * 80 / 100)) ] && [ "$memkb" -le $((mem * 1024)) ] \
+	|| fail "guest MemTotal ${memkb:-?} kB does not fit -m $mem"
+grep -q "reboot: Power down" "$out" || fail "no ACPI power-off message"
+[ $rc -eq 0 ] || fail "kvmpc exited with status $rc after the guest powered off (expected 0)"
+echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M"
