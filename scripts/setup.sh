@@ -11,10 +11,13 @@ mkdir -p build
 log=$top/build/setup.log
 : > "$log"
 
-build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev python3"
+# Build, plus what the default guest image needs (Debian's kernel package is
+# fetched with apt-get download; the initramfs is built from busybox-static).
+build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev python3
+ busybox-static cpio gzip xz-utils zstd kmod ca-certificates"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
-# of the product), guest images (busybox, cpio), and test clients.
-test_pkgs="gcc-multilib qemu-system-x86 busybox-static cpio gzip xz-utils zstd kmod socat procps util-linux ca-certificates"
+# of the product) and test clients.
+test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

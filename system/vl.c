@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <glib-unix.h>
 #include "config-host.h"
@@ -27,6 +28,7 @@
 #include "system/system.h"
 
 Chardev *serial_hds[MAX_SERIAL_PORTS];
+int64_t rtc_host_offset_s;
 bool display_nographic;
 const char *qemu_name;
 
@@ -35,7 +37,7 @@ typedef enum {
     OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_SERIAL, OPT_CHARDEV, OPT_DEVICE, OPT_GLOBAL,
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
-    OPT_QTEST_LOG, OPT_NO_HPET, OPT_UNSUPPORTED,
+    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_UNSUPPORTED,
 } OptId;
 
 typedef struct OptDef {
@@ -79,6 +81,7 @@ static const OptDef options[] = {
     { "d", true, OPT_LOG, "item,...", "enable debug logging (-d help)" },
     { "qtest", true, OPT_QTEST, "chardev", "run the qtest protocol on chardev (with -accel qtest)" },
     { "qtest-log", true, OPT_QTEST_LOG, "file", "log the qtest protocol to file" },
+    { "rtc", true, OPT_RTC, "[base=utc|localtime|datetime][,clock=vm][,driftfix=none|slew]", "RTC start time and clock" },
     { "no-hpet", false, OPT_NO_HPET, NULL, "no HPET (kvmpc has none yet)" },
     /* Known QEMU options we do not implement yet: refuse them by name. */
     { "monitor", true, OPT_UNSUPPORTED, NULL, NULL },
@@ -97,7 +100,6 @@ static const OptDef options[] = {
     { "bios", true, OPT_UNSUPPORTED, NULL, NULL },
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
     { "incoming", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "rtc", true, OPT_UNSUPPORTED, NULL, NULL },
     { "usb", false, OPT_UNSUPPORTED, NULL, NULL },
     { "object", true, OPT_UNSUPPORTED, NULL, NULL },
     { "numa", true, OPT_UNSUPPORTED, NULL, NULL },
@@ -230,6 +232,47 @@ static void list_cpus(void)
 
 /* ---- parsing ---------------------------------------------------------- */
 
+/* -rtc base=utc|localtime|YYYY-MM-DD[THH:MM:SS],clock=vm,driftfix=none|slew */
+static void parse_rtc(const char *arg)
+{
+    g_autoptr(GError) err = NULL;
+    QemuOpts *o = qemu_opts_parse(arg, NULL, &err);
+    const char *v;
+
+    if (!o) {
+        die("-rtc %s: %s", arg, err->message);
+    }
+    if ((v = qemu_opt_get(o, "base")) && strcmp(v, "utc")) {
+        if (!strcmp(v, "localtime")) {
+            g_autoptr(GDateTime) now = g_date_time_new_now_local();
+            rtc_host_offset_s = g_date_time_get_utc_offset(now) / G_TIME_SPAN_SECOND;
+        } else {
+            g_autofree char *iso = strchr(v, 'T') ? g_strdup_printf("%sZ", v)
+                                                  : g_strdup_printf("%sT00:00:00Z", v);
+            g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(iso, NULL);
+            if (!dt) {
+                die("-rtc %s: invalid datetime format (valid formats: '2006-06-17T16:01:21' or "
+                    "'2006-06-17')", arg);
+            }
+            rtc_host_offset_s = g_date_time_to_unix(dt) - (int64_t)time(NULL);
+        }
+    }
+    if ((v = qemu_opt_get(o, "clock")) && strcmp(v, "vm")) {
+        if (strcmp(v, "host") && strcmp(v, "rt")) {
+            die("-rtc %s: invalid option value '%s'", arg, v);
+        }
+        die("-rtc %s: clock=%s is not supported yet (the RTC runs on the virtual clock: "
+            "use clock=vm)", arg, v);
+    }
+    if ((v = qemu_opt_get(o, "driftfix")) && strcmp(v, "none") && strcmp(v, "slew")) {
+        die("-rtc %s: invalid option value '%s'", arg, v);
+    }
+    if (!qemu_opts_check_unused(o, &err)) {
+        die("-rtc %s: %s", arg, err->message);
+    }
+    qemu_opts_free(o);
+}
+
 static void parse_args(int argc, char **argv, Config *c)
 {
     for (int i = 1; i < argc; i++) {
@@ -307,6 +350,7 @@ static void parse_args(int argc, char **argv, Config *c)
         case OPT_QTEST: c->qtest = val; break;
         case OPT_QTEST_LOG: c->qtest_log = val; break;
         case OPT_NO_HPET: break;
+        case OPT_RTC: parse_rtc(val); break;
         case OPT_UNSUPPORTED:
             die("%s: this option is not supported by kvmpc yet", arg);
         }
@@ -819,7 +863,10 @@ int kvmpc_main(int argc, char **argv)
     }
     display_nographic = c.nographic;
     if (c.daemonize && config_uses_stdio(&c)) {
-        die("-nographic cannot be used with -daemonize (it needs stdio)");
+        die(c.nographic && c.serials->len == 0 && !c.nodefaults
+            ? "-nographic cannot be used with -daemonize (it needs stdio)"
+            : "-daemonize: a chardev on stdio (-serial stdio, -chardev stdio) cannot be used "
+              "with -daemonize");
     }
     select_accel(&c, machine_accels);
     if (c.qtest && strcmp(current_accel->name, "qtest")) {

@@ -3,6 +3,7 @@
 #define KVMPC_SYSTEM_SYSTEM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "chardev/char.h"
 
 #define MAX_SERIAL_PORTS 4
@@ -10,5 +11,7 @@
 extern Chardev *serial_hds[MAX_SERIAL_PORTS];
 extern bool display_nographic;
 extern const char *qemu_name;       /* -name guest=X */
+/* -rtc base=: seconds added to host UTC time for the RTC's start time. */
+extern int64_t rtc_host_offset_s;       /* -name guest=X */
 
 #endif
