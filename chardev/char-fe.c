@@ -13,6 +13,15 @@
 
 bool qemu_chr_fe_init(CharBackend *be, Chardev *chr, Error **errp)
 {
+    if (chr && chr->klass->fe_attach) {
+        be->chr = chr;
+        be->tag = 0;
+        if (!chr->klass->fe_attach(chr, be, errp)) {
+            be->chr = NULL;
+            return false;
+        }
+        return true;
+    }
     if (chr && chr->be && chr->be != be) {
         error_setg(errp, "Device '%s' is in use", chr->label);
         return false;
@@ -33,6 +42,9 @@ void qemu_chr_fe_deinit(CharBackend *be)
         return;
     }
     qemu_chr_fe_set_handlers(be, NULL, NULL, NULL, NULL);
+    if (chr->klass->fe_detach) {
+        chr->klass->fe_detach(chr, be);
+    }
     if (chr->be == be) {
         chr->be = NULL;
     }
@@ -68,6 +80,13 @@ void qemu_chr_fe_accept_input(CharBackend *be)
     if (be->chr) {
         g_main_context_wakeup(NULL);
     }
+}
+
+int qemu_chr_fe_get_msgfd(CharBackend *be)
+{
+    Chardev *chr = be->chr;
+
+    return chr && chr->klass->get_msgfd ? chr->klass->get_msgfd(chr) : -1;
 }
 
 static void chr_write_log(Chardev *chr, const uint8_t *buf, int len)

@@ -27,6 +27,8 @@
 #include <glib-unix.h>
 #include "chardev/char-internal.h"
 
+#define SOCKET_MAX_FDS 16
+
 typedef struct SocketChardev {
     Chardev parent;
     bool is_unix;
@@ -44,6 +46,8 @@ typedef struct SocketChardev {
     GSource *in_watch;
     guint hup_watch;
     guint reconnect_timer;
+    int msgfds[SOCKET_MAX_FDS]; /* passed with the last input (SCM_RIGHTS) */
+    int nmsgfds;
 } SocketChardev;
 
 static void socket_disconnect(SocketChardev *s);
@@ -125,10 +129,75 @@ static char *socket_describe(Chardev *chr)
 
 /* The connection */
 
+static void socket_drop_msgfds(SocketChardev *s)
+{
+    for (int i = 0; i < s->nmsgfds; i++) {
+        close(s->msgfds[i]);
+    }
+    s->nmsgfds = 0;
+}
+
+/* chr_fd_read_deliver() for unix sockets: fds passed with SCM_RIGHTS
+ * replace those of the previous input, for qemu_chr_fe_get_msgfd(). */
+static int socket_read_deliver(SocketChardev *s)
+{
+    Chardev *chr = &s->parent;
+    uint8_t buf[CHR_READ_BUF_LEN];
+    union {
+        struct cmsghdr hdr;
+        char space[CMSG_SPACE(sizeof(int) * SOCKET_MAX_FDS)];
+    } ctl;
+    struct iovec iov = { .iov_base = buf };
+    struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+                          .msg_control = &ctl, .msg_controllen = sizeof(ctl) };
+    int avail = qemu_chr_be_can_write(chr);
+    ssize_t n;
+
+    if (!s->is_unix) {
+        return chr_fd_read_deliver(chr, s->fd);
+    }
+    if (avail <= 0) {
+        errno = EAGAIN;
+        return -1;
+    }
+    iov.iov_len = MIN((size_t)avail, sizeof(buf));
+    do {
+        n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+        return n;
+    }
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        int nfds;
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) {
+            continue;
+        }
+        socket_drop_msgfds(s);
+        nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        memcpy(s->msgfds, CMSG_DATA(c), MIN(nfds, SOCKET_MAX_FDS) * sizeof(int));
+        s->nmsgfds = MIN(nfds, SOCKET_MAX_FDS);
+    }
+    qemu_chr_be_write(chr, buf, n);
+    return n;
+}
+
+static int socket_get_msgfd(Chardev *chr)
+{
+    SocketChardev *s = (SocketChardev *)chr;
+    int fd;
+
+    if (!s->nmsgfds) {
+        return -1;
+    }
+    fd = s->msgfds[0];
+    memmove(s->msgfds, s->msgfds + 1, --s->nmsgfds * sizeof(int));
+    return fd;
+}
+
 static gboolean socket_in_ready(Chardev *chr, GIOCondition cond)
 {
     SocketChardev *s = (SocketChardev *)chr;
-    int n = chr_fd_read_deliver(chr, s->fd);
+    int n = socket_read_deliver(s);
 
     if (n > 0 || (n < 0 && errno == EAGAIN)) {
         return G_SOURCE_CONTINUE;
@@ -173,6 +242,7 @@ static void socket_drop_connection(SocketChardev *s)
     int fd;
 
     chr_watch_remove(&s->in_watch);
+    socket_drop_msgfds(s);
     if (s->hup_watch) {
         g_source_remove(s->hup_watch);
         s->hup_watch = 0;
@@ -629,5 +699,6 @@ static const ChardevClass socket_class = {
     .write = socket_write,
     .close = socket_close,
     .describe = socket_describe,
+    .get_msgfd = socket_get_msgfd,
 };
 CHARDEV_CLASS_REGISTER(socket_class)

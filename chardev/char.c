@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "chardev/char-internal.h"
+#include "chardev/char-mux.h"
 
 #define MAX_CHARDEV_CLASSES 32
 
@@ -311,6 +312,9 @@ Chardev *qemu_chr_new(const char *label, const char *filename, Error **errp)
     }
     if (strcmp(filename, "none") == 0) {
         return NULL;    /* no chardev wanted; errp stays unset */
+    }
+    if (g_str_has_prefix(filename, "mon:")) {
+        return qemu_chr_new_mux_mon(label, filename + 4, errp);     /* char-mux.c */
     }
     opts = chr_parse_legacy(filename, errp);
     if (!opts) {

@@ -158,10 +158,12 @@ void timer_free(QEMUTimer *t)
     g_free(t);
 }
 
+/* Used only by g_list_insert_sorted(new, listed): never "equal", so that a
+ * timer goes after those already armed for the same time (FIFO, as QEMU). */
 static gint timer_cmp(gconstpointer a, gconstpointer b)
 {
     const QEMUTimer *x = a, *y = b;
-    return x->expire < y->expire ? -1 : x->expire > y->expire;
+    return x->expire < y->expire ? -1 : 1;
 }
 
 void timer_mod(QEMUTimer *t, int64_t expire_ns)

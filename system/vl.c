@@ -21,6 +21,7 @@
 #include "hw/machine.h"
 #include "hw/memory.h"
 #include "hw/qdev.h"
+#include "monitor/monitor.h"
 #include "qemu/log.h"
 #include "qemu/option.h"
 #include "system/main-loop.h"
@@ -37,7 +38,7 @@ typedef enum {
     OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_SERIAL, OPT_CHARDEV, OPT_DEVICE, OPT_GLOBAL,
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
-    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_UNSUPPORTED,
+    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_UNSUPPORTED,
 } OptId;
 
 typedef struct OptDef {
@@ -84,9 +85,10 @@ static const OptDef options[] = {
     { "rtc", true, OPT_RTC, "[base=utc|localtime|datetime][,clock=vm][,driftfix=none|slew]", "RTC start time and clock" },
     { "no-hpet", false, OPT_NO_HPET, NULL, "no HPET (kvmpc has none yet)" },
     /* Known QEMU options we do not implement yet: refuse them by name. */
-    { "monitor", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "qmp", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "mon", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "monitor", true, OPT_MONITOR, "dev", "redirect the HMP monitor to char device dev" },
+    { "qmp", true, OPT_MONITOR, "dev", "like -monitor but opens in 'control' mode (QMP)" },
+    { "qmp-pretty", true, OPT_MONITOR, "dev", "like -qmp but uses pretty JSON formatting" },
+    { "mon", true, OPT_MONITOR, "[chardev=]name[,mode=readline|control][,pretty=on|off]", "put a monitor on a chardev" },
     { "drive", true, OPT_UNSUPPORTED, NULL, NULL },
     { "blockdev", true, OPT_UNSUPPORTED, NULL, NULL },
     { "hda", true, OPT_UNSUPPORTED, NULL, NULL },
@@ -351,6 +353,13 @@ static void parse_args(int argc, char **argv, Config *c)
         case OPT_QTEST_LOG: c->qtest_log = val; break;
         case OPT_NO_HPET: break;
         case OPT_RTC: parse_rtc(val); break;
+        case OPT_MONITOR: {
+            g_autoptr(GError) err = NULL;
+            if (!monitor_add_from_cmdline(o->name, val, &err)) {
+                die("%s %s: %s", arg, val, err->message);
+            }
+            break;
+        }
         case OPT_UNSUPPORTED:
             die("%s: this option is not supported by kvmpc yet", arg);
         }
@@ -482,24 +491,31 @@ static void parse_smp(Config *c, MachineState *ms)
     }
     uint64_t cpus = v[0], sockets = v[1], dies = v[2] ? v[2] : 1, cores = v[3], threads = v[4],
              maxcpus = v[5];
-    /* QEMU's rules: missing values are derived, preferring sockets. */
-    threads = threads ? threads : 1;
-    if (!cpus && !maxcpus && !sockets && !cores) {
-        cpus = 1;
-    }
-    uint64_t n = maxcpus ? maxcpus : cpus;
-    if (!cores) {
-        cores = 1;
-    }
-    if (!sockets) {
-        uint64_t per = cores * threads * dies;
-        sockets = n ? MAX(1, n / per) : 1;
-    }
-    if (!cpus) {
-        cpus = maxcpus ? maxcpus : sockets * dies * cores * threads;
+    /* QEMU's rules (machine_parse_smp_config): missing values are derived,
+     * preferring sockets; a missing cores (or threads) is derived too. */
+    if (!cpus && !maxcpus) {
+        sockets = sockets ? sockets : 1;
+        cores = cores ? cores : 1;
+        threads = threads ? threads : 1;
+    } else {
+        maxcpus = maxcpus ? maxcpus : cpus;
+        if (!sockets) {
+            cores = cores ? cores : 1;
+            threads = threads ? threads : 1;
+            sockets = maxcpus / (dies * cores * threads);
+        } else if (!cores) {
+            threads = threads ? threads : 1;
+            cores = maxcpus / (dies * sockets * threads);
+        }
+        if (!threads) {
+            threads = maxcpus / (dies * sockets * cores);
+        }
     }
     if (!maxcpus) {
         maxcpus = sockets * dies * cores * threads;
+    }
+    if (!cpus) {
+        cpus = maxcpus;
     }
     if (sockets * dies * cores * threads != maxcpus) {
         die("-smp %s: Invalid CPU topology: product of the hierarchy must match maxcpus: "
@@ -909,6 +925,7 @@ int kvmpc_main(int argc, char **argv)
     if (c.qtest && !qtest_server_init(c.qtest, c.qtest_log, &err)) {
         die_err(g_steal_pointer(&err));
     }
+    monitor_init_all();
     ms->mc->reset(ms);
     if (runstate_handle_requests(&status)) {
         return status;      /* the first reset failed (e.g. a bad kernel) */

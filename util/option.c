@@ -241,7 +241,8 @@ bool parse_size(const char *name, const char *value, char default_suffix, uint64
         goto bad;
     }
     errno = 0;
-    n = strtoull(value, &end, 0);
+    /* Decimal unless 0x: QEMU reads "010" as ten, not as octal eight. */
+    n = strtoull(value, &end, g_ascii_strncasecmp(value, "0x", 2) ? 10 : 16);
     if (errno || end == value) {
         goto bad;
     }

@@ -792,6 +792,12 @@ static void kvm_put_lapic_reset(CPUState *cpu)
             *reg = 1 << 16;                  /* LVT masked */
         }
     }
+    if (cpu->index == 0) {
+        /* Virtual-wire mode on the BSP, as firmware leaves it: LINT0 takes
+         * the 8259's interrupts (ExtINT, unmasked), so a guest that never
+         * enables its LAPIC still gets PIC interrupts. */
+        *LAPIC_REG(0x350) = 0x700;
+    }
 #undef LAPIC_REG
     ioctl(v->fd, KVM_SET_LAPIC, &lapic);
 }
@@ -1199,6 +1205,7 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
 static const AccelOps kvm_accel_ops = {
     .name = "kvm",
     .desc = "Linux KVM (hardware-assisted, via /dev/kvm)",
+    .kernel_irqchip = true,
     .probe = kvm_probe,
     .init_machine = kvm_init_machine,
     .vcpu_create = kvm_vcpu_create,

@@ -3,13 +3,20 @@
  * the QEMU way: -global kvm-pit.lost_tick_policy=discard|delay.
  * "delay" (the default) re-injects ticks the guest missed; "discard"
  * drops them (KVM_REINJECT_CONTROL).
+ *
+ * Ports 0x40-0x43 never leave the kernel, but port 0x61 does (the PIT is
+ * created without KVM_PIT_SPEAKER_DUMMY): the machine links the "port61"
+ * device to this one, which reaches counter 2 through PITSpeakerOps with
+ * KVM_GET_PIT2/KVM_SET_PIT2.
  */
 #include <errno.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <linux/kvm.h>
 #include "accel/kvm/kvm.h"
 #include "hw/qdev.h"
+#include "hw/timer/i8254.h"
 
 typedef struct KVMPITState {
     DeviceState parent;
@@ -64,6 +71,58 @@ static const DeviceClass kvm_pit_class = {
 };
 
 DEVICE_CLASS_REGISTER(kvm_pit_class)
+
+/* The kernel stamps count_load_time with ktime_get(): CLOCK_MONOTONIC. */
+static int64_t kvm_pit_host_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static bool kvm_pit_get_ch2_out(DeviceState *dev)
+{
+    struct kvm_pit_state2 st;
+    struct kvm_pit_channel_state *c = &st.channels[2];
+
+    if (ioctl(kvm_vm_fd(), KVM_GET_PIT2, &st) < 0) {
+        return false;
+    }
+    if ((c->mode == 2 || c->mode == 3) && !c->gate) {
+        return true;            /* gate low holds OUT high */
+    }
+    return i8254_out_at(c->mode, c->count,
+                        i8254_ns_to_ticks(kvm_pit_host_ns() - c->count_load_time));
+}
+
+static void kvm_pit_set_ch2_gate(DeviceState *dev, bool level)
+{
+    struct kvm_pit_state2 st;
+    struct kvm_pit_channel_state *c = &st.channels[2];
+
+    if (ioctl(kvm_vm_fd(), KVM_GET_PIT2, &st) < 0 || !c->gate == !level) {
+        return;
+    }
+    /* A rising edge (re)starts counting in modes 1, 2, 3 and 5. */
+    if (level && c->mode != 0 && c->mode != 4) {
+        c->count_load_time = kvm_pit_host_ns();
+    }
+    c->gate = level;
+    /* Note: the kernel reloads counter 0 on every KVM_SET_PIT2 (as it does
+     * for QEMU); hence nothing is written when the gate does not change. */
+    ioctl(kvm_vm_fd(), KVM_SET_PIT2, &st);
+}
+
+static const PITSpeakerOps kvm_pit_speaker_ops = {
+    .get_ch2_out = kvm_pit_get_ch2_out,
+    .set_ch2_gate = kvm_pit_set_ch2_gate,
+};
+
+static void __attribute__((constructor)) kvm_pit_speaker_ops_init(void)
+{
+    pit_speaker_ops_register(&kvm_pit_class, &kvm_pit_speaker_ops);
+}
 
 bool kvm_pit_create(Error **errp)
 {

@@ -522,6 +522,20 @@ void qdev_free(DeviceState *dev)
     g_free(dev);
 }
 
+/* QEMU's id_wellformed(). */
+static bool id_wellformed(const char *id)
+{
+    if (!g_ascii_isalpha(id[0])) {
+        return false;
+    }
+    for (const char *p = id + 1; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 DeviceState *qdev_device_add(const char *optstr, Error **errp)
 {
     g_autoptr(GError) local = NULL;
@@ -551,6 +565,12 @@ DeviceState *qdev_device_add(const char *optstr, Error **errp)
         goto out;
     }
     id = qemu_opt_get(opts, "id");
+    if (id && !id_wellformed(id)) {
+        /* The id becomes a QOM path component (/machine/peripheral/ID). */
+        error_setg(errp, "-device %s: Parameter 'id' expects an identifier (letters, digits, "
+                   "'-', '.', '_', starting with a letter)", optstr);
+        goto out;
+    }
     if (id && qdev_find_by_id(id)) {
         error_setg(errp, "-device %s: Duplicate device ID '%s'", optstr, id);
         goto out;

@@ -78,15 +78,45 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* The PIT is in userspace unless the accelerator keeps one in the kernel;
+ * port 0x61 reaches counter 2 of whichever exists. */
+static bool pc_pit_init(Error **errp)
+{
+    DeviceState *pit, *port61;
+
+    if (current_accel->kernel_irqchip) {
+        pit = qdev_find_by_path("kvm-pit");
+    } else {
+        pit = pc_isa_device("isa-pit", errp);
+        if (!pit) {
+            return false;
+        }
+    }
+    port61 = qdev_new("port61", errp);
+    if (!port61) {
+        return false;
+    }
+    if ((pit && !qdev_prop_parse(port61, "pit", pit->canonical_path, errp)) ||
+        !qdev_realize(port61, pcms.isa->bus, errp)) {
+        qdev_free(port61);
+        return false;
+    }
+    return true;
+}
+
 static bool pc_devices_init(MachineState *ms, Error **errp)
 {
-    static const char *const legacy[] = { "i8042", "port92", "ioport80", "acpi-pm" };
+    static const char *const legacy[] = { "i8042", "port92", "ioport80", "acpi-pm",
+                                           "pc-reset-control" };
 
     pcms.rtc = pc_isa_device("mc146818rtc", errp);
     if (!pcms.rtc) {
         return false;
     }
     rtc_set_pc_memory(pcms.rtc, ms->below_4g_mem_size, ms->above_4g_mem_size, ms->smp.cpus);
+    if (!pc_pit_init(errp)) {
+        return false;
+    }
     for (size_t i = 0; i < G_N_ELEMENTS(legacy); i++) {
         if (!device_class_find(legacy[i])) {
             continue;       /* not built in this configuration */

@@ -15,6 +15,9 @@ typedef struct MachineState MachineState;
 typedef struct AccelOps {
     const char *name;                   /* "kvm", "tcg", "qtest" */
     const char *desc;
+    /* The accelerator owns the interrupt controllers and the PIT (the
+     * machine then creates no userspace PIT). */
+    bool kernel_irqchip;
     /* Is it usable on this host?  If not, errp says why (one line). */
     bool (*probe)(Error **errp);
     /* Create the VM for ms: memory listeners, irqchip, clocks.  Called

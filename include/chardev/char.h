@@ -54,6 +54,13 @@ struct ChardevClass {
     void (*close)(Chardev *chr);
     /* For query-chardev: "pty:/dev/pts/3", "unix:/tmp/s,server=on"... */
     char *(*describe)(Chardev *chr);
+    /* Optional: a backend that takes several frontends (mux) attaches
+     * and detaches them itself instead of using chr->be alone. */
+    bool (*fe_attach)(Chardev *chr, CharBackend *be, Error **errp);
+    void (*fe_detach)(Chardev *chr, CharBackend *be);
+    /* Optional: take one fd received with the last input (SCM_RIGHTS on a
+     * unix socket), or -1. */
+    int (*get_msgfd)(Chardev *chr);
 };
 
 struct Chardev {
@@ -94,6 +101,8 @@ void qemu_chr_fe_set_handlers(CharBackend *be, IOCanReadHandler *can_read,
 int qemu_chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len);
 /* The device can take input again after returning 0 from can_read. */
 void qemu_chr_fe_accept_input(CharBackend *be);
+/* An fd passed with the input just read (QMP getfd), or -1. */
+int qemu_chr_fe_get_msgfd(CharBackend *be);
 
 /* Backend side helpers (for chardev implementations). */
 int qemu_chr_be_can_write(Chardev *chr);

@@ -254,8 +254,9 @@ static void test_legacy(void)
     g_assert_null(qemu_chr_new("serial1", "none", &err));
     g_assert_no_error(err);
 
-    g_assert_null(qemu_chr_new("mon0", "mon:stdio", &err));
-    g_assert_nonnull(strstr(err->message, "'mon:'"));
+    /* mon: needs a backend after the prefix. */
+    g_assert_null(qemu_chr_new("mon0", "mon:", &err));
+    g_assert_nonnull(err);
     g_clear_error(&err);
 
     g_assert_null(qemu_chr_new("serial1", "vc", &err));

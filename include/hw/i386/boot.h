@@ -127,6 +127,9 @@ bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *c
  * and the IOAPIC, IRQ0->GSI2 override), DSDT with \_S5.  Returns the RSDP
  * address. */
 bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp);
+/* The same tables for firmware (SeaBIOS): fw_cfg files "etc/acpi/rsdp",
+ * "etc/acpi/tables" and QEMU's "etc/table-loader" script. */
+bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp);
 bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp);
 
 /* Put a BootCPUSetup into a vCPU's state. */

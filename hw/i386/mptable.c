@@ -1,0 +1,135 @@
+/*
+ * Intel MultiProcessor Specification 1.4 tables, for guests that boot
+ * without ACPI (acpi=off, old kernels).  The floating pointer is at
+ * MPTABLE_BASE (0xf0000, in the area the spec says to scan) and the
+ * configuration table follows it at 0xf0010.
+ *
+ * Entries: one processor per vCPU (APIC id = index, BSP flag on 0), bus 0
+ * "ISA", the IOAPIC (id 0, as its ID register resets to), I/O interrupt
+ * entries for ISA IRQs 0-15 except 2 (IRQ0 goes to IOAPIC pin 2, which
+ * the 8259 cascade would otherwise occupy), ExtINT on LINT0, NMI on LINT1.
+ */
+#include <string.h>
+#include "hw/i386/boot.h"
+#include "hw/i386/x86-boot-internal.h"
+
+#define MP_SPEC_REV         4           /* 1.4 */
+#define MP_FPS_SIZE         16
+#define MP_CFG_HDR_SIZE     44
+#define MP_PROC_SIZE        20
+#define MP_ENTRY_SIZE       8
+
+#define MP_PROCESSOR        0
+#define MP_BUS              1
+#define MP_IOAPIC           2
+#define MP_IOINTR           3
+#define MP_LINTR            4
+
+#define MP_INT              0
+#define MP_NMI              1
+#define MP_EXTINT           3
+
+#define MP_CPU_EN           0x01
+#define MP_CPU_BP           0x02
+#define MP_APIC_VERSION     0x14
+#define MP_IOAPIC_VERSION   0x11
+#define MP_IOAPIC_ID        0
+#define MP_IOAPIC_ADDR      0xfec00000
+#define MP_LAPIC_ADDR       0xfee00000
+#define MP_CPU_SIGNATURE    0x600       /* family 6 */
+#define MP_CPU_FEATURES     0x201       /* FPU, APIC */
+
+static uint8_t mp_checksum(const uint8_t *p, size_t len)
+{
+    uint8_t sum = 0;
+
+    while (len--) {
+        sum += *p++;
+    }
+    return (uint8_t)-sum;
+}
+
+static uint8_t *mp_entry8(uint8_t *p, uint8_t type, uint8_t a, uint16_t flags,
+                          uint8_t bus, uint8_t irq, uint8_t dst, uint8_t pin)
+{
+    p[0] = type;
+    p[1] = a;
+    st16(p + 2, flags);
+    p[4] = bus;
+    p[5] = irq;
+    p[6] = dst;
+    p[7] = pin;
+    return p + MP_ENTRY_SIZE;
+}
+
+bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
+{
+    size_t cfg_len = MP_CFG_HDR_SIZE + MP_PROC_SIZE * (size_t)ncpus + MP_ENTRY_SIZE * 19;
+    uint32_t cfg_addr = MPTABLE_BASE + MP_FPS_SIZE;
+    uint8_t *buf, *fps, *cfg, *p;
+    unsigned count = 0;
+    bool ok = true;
+
+    if (ncpus == 0 || ncpus > 254 || MP_FPS_SIZE + cfg_len > MPTABLE_SIZE) {
+        error_setg(errp, "MP table: %u vCPUs do not fit", ncpus);
+        return false;
+    }
+    buf = g_malloc0(MP_FPS_SIZE + cfg_len);
+    fps = buf;
+    cfg = buf + MP_FPS_SIZE;
+
+    memcpy(cfg, "PCMP", 4);
+    cfg[6] = MP_SPEC_REV;
+    memcpy(cfg + 8, "KVMPC   ", 8);
+    memcpy(cfg + 16, "PC          ", 12);
+    st32(cfg + 36, MP_LAPIC_ADDR);
+    p = cfg + MP_CFG_HDR_SIZE;
+    for (unsigned i = 0; i < ncpus; i++, count++) {
+        p[0] = MP_PROCESSOR;
+        p[1] = i;
+        p[2] = MP_APIC_VERSION;
+        p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
+        st32(p + 4, MP_CPU_SIGNATURE);
+        st32(p + 8, MP_CPU_FEATURES);
+        p += MP_PROC_SIZE;
+    }
+    p[0] = MP_BUS;
+    p[1] = 0;
+    memcpy(p + 2, "ISA   ", 6);
+    p += MP_ENTRY_SIZE;
+    count++;
+    p[0] = MP_IOAPIC;
+    p[1] = MP_IOAPIC_ID;
+    p[2] = MP_IOAPIC_VERSION;
+    p[3] = 1;                           /* enabled */
+    st32(p + 4, MP_IOAPIC_ADDR);
+    p += MP_ENTRY_SIZE;
+    count++;
+    for (unsigned irq = 0; irq < 16; irq++) {
+        if (irq == 2) {
+            continue;
+        }
+        p = mp_entry8(p, MP_IOINTR, MP_INT, 0, 0, irq, MP_IOAPIC_ID, irq == 0 ? 2 : irq);
+        count++;
+    }
+    p = mp_entry8(p, MP_LINTR, MP_EXTINT, 0, 0, 0, 0xff, 0);
+    p = mp_entry8(p, MP_LINTR, MP_NMI, 0, 0, 0, 0xff, 1);
+    count += 2;
+    g_assert((size_t)(p - cfg) == cfg_len);
+    st16(cfg + 4, cfg_len);
+    st16(cfg + 34, count);
+    cfg[7] = mp_checksum(cfg, cfg_len);
+
+    memcpy(fps, "_MP_", 4);
+    st32(fps + 4, cfg_addr);
+    fps[8] = 1;                         /* length in 16-byte units */
+    fps[9] = MP_SPEC_REV;
+    fps[10] = mp_checksum(fps, MP_FPS_SIZE);
+
+    if (address_space_write_rom(as, MPTABLE_BASE, buf, MP_FPS_SIZE + cfg_len) != MEMTX_OK) {
+        error_setg(errp, "MP table: writing guest memory at 0x%x failed", MPTABLE_BASE);
+        ok = false;
+    }
+    g_free(buf);
+    return ok;
+}

@@ -1,0 +1,757 @@
+/*
+ * Intel 8042 keyboard controller with a PS/2 keyboard and mouse ("i8042").
+ *
+ * "PORT 0060-006F - KEYBOARD CONTROLLER 804x (8041, 8042)"
+ *   0x60  data: read the output buffer / write to the device or to the
+ *         argument of the last controller command
+ *   0x64  read: status register; write: controller command
+ *
+ * Status register:
+ *   bit 0 OBF  output buffer full      bit 4 UNLOCKED (keyboard not inhibited)
+ *   bit 1 IBF  input buffer full       bit 5 AUX_OBF (output buffer holds mouse data)
+ *   bit 2 SYS  system flag (self-test) bit 6 timeout     bit 7 parity error
+ *   bit 3 CMD  last write was a command
+ * Command byte ("mode", commands 0x20/0x60):
+ *   bit 0 KBD_INT  bit 1 AUX_INT  bit 2 SYS  bit 4 KBD_DISABLE
+ *   bit 5 AUX_DISABLE  bit 6 XLATE (translate to scan code set 1)
+ * Output port (commands 0xD0/0xD1):
+ *   bit 0 system reset (active low)  bit 1 A20 gate
+ *   bit 4 OBF (keyboard)  bit 5 OBF (mouse)
+ *
+ * Keep it small: what firmware and Linux's i8042/atkbd/psmouse probes use,
+ * the reset line and the A20 gate.  Every byte from the controller or a
+ * device is queued; the output buffer is refilled from the queues when the
+ * guest reads it (controller replies first, then keyboard, then mouse).
+ */
+#include <string.h>
+#include <glib.h>
+
+#include "hw/qdev.h"
+#include "hw/isa/isa.h"
+#include "hw/memory.h"
+#include "hw/irq.h"
+#include "hw/vmstate.h"
+#include "hw/input/i8042.h"
+#include "system/runstate.h"
+
+#define I8042_DATA_PORT         0x60
+#define I8042_CMD_PORT          0x64
+
+/* Controller commands (port 0x64). */
+#define KBD_CCMD_READ_MODE      0x20
+#define KBD_CCMD_WRITE_MODE     0x60
+#define KBD_CCMD_MOUSE_DISABLE  0xa7
+#define KBD_CCMD_MOUSE_ENABLE   0xa8
+#define KBD_CCMD_TEST_MOUSE     0xa9
+#define KBD_CCMD_SELF_TEST      0xaa
+#define KBD_CCMD_KBD_TEST       0xab
+#define KBD_CCMD_KBD_DISABLE    0xad
+#define KBD_CCMD_KBD_ENABLE     0xae
+#define KBD_CCMD_READ_INPORT    0xc0
+#define KBD_CCMD_READ_OUTPORT   0xd0
+#define KBD_CCMD_WRITE_OUTPORT  0xd1
+#define KBD_CCMD_WRITE_OBUF     0xd2
+#define KBD_CCMD_WRITE_AUX_OBUF 0xd3
+#define KBD_CCMD_WRITE_MOUSE    0xd4
+#define KBD_CCMD_DISABLE_A20    0xdd
+#define KBD_CCMD_ENABLE_A20     0xdf
+#define KBD_CCMD_TEST_INPUTS    0xe0
+#define KBD_CCMD_PULSE_BITS     0xf0    /* 0xf0-0xff: pulse output bits 3:0 low */
+#define KBD_CCMD_RESET          0xfe
+
+/* Keyboard commands (data port). */
+#define KBD_CMD_SET_LEDS        0xed
+#define KBD_CMD_ECHO            0xee
+#define KBD_CMD_SCANCODE        0xf0
+#define KBD_CMD_GET_ID          0xf2
+#define KBD_CMD_SET_RATE        0xf3
+#define KBD_CMD_ENABLE          0xf4
+#define KBD_CMD_RESET_DISABLE   0xf5
+#define KBD_CMD_RESET_ENABLE    0xf6
+#define KBD_CMD_RESET           0xff
+
+/* Replies. */
+#define KBD_REPLY_POR           0xaa    /* power on reset / self-test passed */
+#define KBD_REPLY_ID            0xab
+#define KBD_REPLY_ACK           0xfa
+#define KBD_REPLY_RESEND        0xfe
+
+/* Mouse commands. */
+#define AUX_SET_SCALE11         0xe6
+#define AUX_SET_SCALE21         0xe7
+#define AUX_SET_RES             0xe8
+#define AUX_GET_SCALE           0xe9    /* status request */
+#define AUX_SET_STREAM          0xea
+#define AUX_POLL                0xeb
+#define AUX_RESET_WRAP          0xec
+#define AUX_SET_WRAP            0xee
+#define AUX_SET_REMOTE          0xf0
+#define AUX_GET_TYPE            0xf2
+#define AUX_SET_SAMPLE          0xf3
+#define AUX_ENABLE_DEV          0xf4
+#define AUX_DISABLE_DEV         0xf5
+#define AUX_SET_DEFAULT         0xf6
+#define AUX_RESET               0xff
+
+#define KBD_STAT_OBF            0x01
+#define KBD_STAT_IBF            0x02
+#define KBD_STAT_SELFTEST       0x04
+#define KBD_STAT_CMD            0x08
+#define KBD_STAT_UNLOCKED       0x10
+#define KBD_STAT_MOUSE_OBF      0x20
+
+#define KBD_MODE_KBD_INT        0x01
+#define KBD_MODE_MOUSE_INT      0x02
+#define KBD_MODE_SYS            0x04
+#define KBD_MODE_DISABLE_KBD    0x10
+#define KBD_MODE_DISABLE_MOUSE  0x20
+#define KBD_MODE_KCC            0x40
+
+#define KBD_OUT_RESET           0x01    /* 1 = normal, 0 = reset the CPU */
+#define KBD_OUT_A20             0x02
+#define KBD_OUT_OBF             0x10
+#define KBD_OUT_MOUSE_OBF       0x20
+#define KBD_OUT_ONES            0xcc
+
+#define I8042_QUEUE_SIZE        16
+
+typedef struct I8042Queue {
+    uint8_t data[I8042_QUEUE_SIZE];
+    uint8_t rptr;
+    uint8_t count;
+} I8042Queue;
+
+typedef struct I8042State {
+    DeviceState parent;
+
+    /* properties */
+    uint32_t kbd_irq_num;
+    uint32_t mouse_irq_num;
+
+    MemoryRegion io_data;
+    MemoryRegion io_cmd;
+    qemu_irq irq_kbd;
+    qemu_irq irq_mouse;
+
+    /* controller */
+    uint8_t status;
+    uint8_t mode;
+    uint8_t outport;
+    uint8_t write_cmd;          /* command waiting for its data byte, or 0 */
+    uint8_t obdata;
+    bool ob_aux;                /* the output buffer holds mouse data */
+    I8042Queue ctrl_queue;      /* controller replies; ctrl_aux marks 0xD3 bytes */
+    uint16_t ctrl_aux;          /* bit i: ctrl_queue slot i is mouse data */
+
+    /* keyboard */
+    I8042Queue kbd_queue;
+    bool kbd_scan_enabled;
+    uint8_t kbd_scancode_set;
+    uint8_t kbd_write_cmd;
+    uint8_t kbd_leds;
+
+    /* mouse */
+    I8042Queue mouse_queue;
+    bool mouse_enabled;
+    uint8_t mouse_write_cmd;
+    uint8_t mouse_resolution;
+    uint8_t mouse_sample_rate;
+    uint8_t mouse_status;       /* bit 4 scaling 2:1, bit 6 remote mode */
+} I8042State;
+
+static void queue_reset(I8042Queue *q)
+{
+    q->rptr = 0;
+    q->count = 0;
+}
+
+/* Returns the slot written, or -1 if the queue is full (byte dropped). */
+static int queue_push(I8042Queue *q, uint8_t val)
+{
+    int slot;
+
+    if (q->count >= I8042_QUEUE_SIZE) {
+        return -1;
+    }
+    slot = (q->rptr + q->count) % I8042_QUEUE_SIZE;
+    q->data[slot] = val;
+    q->count++;
+    return slot;
+}
+
+static uint8_t queue_pop(I8042Queue *q, int *slot)
+{
+    uint8_t val = q->data[q->rptr % I8042_QUEUE_SIZE];
+
+    if (slot) {
+        *slot = q->rptr % I8042_QUEUE_SIZE;
+    }
+    q->rptr = (q->rptr + 1) % I8042_QUEUE_SIZE;
+    q->count--;
+    return val;
+}
+
+static void i8042_update_irq(I8042State *s)
+{
+    bool obf = s->status & KBD_STAT_OBF;
+
+    qemu_set_irq(s->irq_kbd, obf && !s->ob_aux && (s->mode & KBD_MODE_KBD_INT));
+    qemu_set_irq(s->irq_mouse, obf && s->ob_aux && (s->mode & KBD_MODE_MOUSE_INT));
+}
+
+/* Move the next queued byte into an empty output buffer. */
+static void i8042_refill(I8042State *s)
+{
+    if (!(s->status & KBD_STAT_OBF)) {
+        int slot;
+
+        if (s->ctrl_queue.count) {
+            s->obdata = queue_pop(&s->ctrl_queue, &slot);
+            s->ob_aux = s->ctrl_aux & (1u << slot);
+            s->ctrl_aux &= ~(1u << slot);
+            s->status |= KBD_STAT_OBF;
+        } else if (s->kbd_queue.count && !(s->mode & KBD_MODE_DISABLE_KBD)) {
+            s->obdata = queue_pop(&s->kbd_queue, NULL);
+            s->ob_aux = false;
+            s->status |= KBD_STAT_OBF;
+        } else if (s->mouse_queue.count && !(s->mode & KBD_MODE_DISABLE_MOUSE)) {
+            s->obdata = queue_pop(&s->mouse_queue, NULL);
+            s->ob_aux = true;
+            s->status |= KBD_STAT_OBF;
+        }
+    }
+    s->status &= ~KBD_STAT_MOUSE_OBF;
+    s->outport &= ~(KBD_OUT_OBF | KBD_OUT_MOUSE_OBF);
+    if (s->status & KBD_STAT_OBF) {
+        s->status |= s->ob_aux ? KBD_STAT_MOUSE_OBF : 0;
+        s->outport |= s->ob_aux ? KBD_OUT_MOUSE_OBF : KBD_OUT_OBF;
+    }
+    i8042_update_irq(s);
+}
+
+static void i8042_ctrl_reply(I8042State *s, uint8_t val, bool aux)
+{
+    int slot = queue_push(&s->ctrl_queue, val);
+
+    if (slot >= 0) {
+        s->ctrl_aux = aux ? (s->ctrl_aux | (1u << slot)) : (s->ctrl_aux & ~(1u << slot));
+    }
+    i8042_refill(s);
+}
+
+static void kbd_reply(I8042State *s, uint8_t val)
+{
+    queue_push(&s->kbd_queue, val);
+    i8042_refill(s);
+}
+
+static void mouse_reply(I8042State *s, uint8_t val)
+{
+    queue_push(&s->mouse_queue, val);
+    i8042_refill(s);
+}
+
+/* Keyboard. */
+
+static void kbd_reset_state(I8042State *s)
+{
+    s->kbd_scan_enabled = true;
+    s->kbd_scancode_set = 2;
+    s->kbd_write_cmd = 0;
+    s->kbd_leds = 0;
+}
+
+static void kbd_write(I8042State *s, uint8_t val)
+{
+    uint8_t cmd = s->kbd_write_cmd;
+
+    s->kbd_write_cmd = 0;
+    switch (cmd) {
+    case KBD_CMD_SET_LEDS:
+        s->kbd_leds = val & 7;
+        kbd_reply(s, KBD_REPLY_ACK);
+        return;
+    case KBD_CMD_SET_RATE:
+        kbd_reply(s, KBD_REPLY_ACK);
+        return;
+    case KBD_CMD_SCANCODE:
+        if (val == 0) {
+            static const uint8_t xlated[4] = { 0, 0x43, 0x41, 0x3f };
+
+            kbd_reply(s, KBD_REPLY_ACK);
+            kbd_reply(s, (s->mode & KBD_MODE_KCC) ? xlated[s->kbd_scancode_set]
+                                                  : s->kbd_scancode_set);
+        } else {
+            if (val <= 3) {
+                s->kbd_scancode_set = val;
+            }
+            kbd_reply(s, KBD_REPLY_ACK);
+        }
+        return;
+    }
+
+    switch (val) {
+    case 0x05:
+        kbd_reply(s, KBD_REPLY_RESEND);
+        break;
+    case KBD_CMD_ECHO:
+        kbd_reply(s, KBD_CMD_ECHO);
+        break;
+    case KBD_CMD_GET_ID:
+        /* An MF2 keyboard; the second ID byte is translated too. */
+        kbd_reply(s, KBD_REPLY_ACK);
+        kbd_reply(s, KBD_REPLY_ID);
+        kbd_reply(s, (s->mode & KBD_MODE_KCC) ? 0x41 : 0x83);
+        break;
+    case KBD_CMD_ENABLE:
+        s->kbd_scan_enabled = true;
+        kbd_reply(s, KBD_REPLY_ACK);
+        break;
+    case KBD_CMD_RESET_DISABLE:
+        kbd_reset_state(s);
+        s->kbd_scan_enabled = false;
+        kbd_reply(s, KBD_REPLY_ACK);
+        break;
+    case KBD_CMD_RESET_ENABLE:
+        kbd_reset_state(s);
+        kbd_reply(s, KBD_REPLY_ACK);
+        break;
+    case KBD_CMD_RESET:
+        kbd_reset_state(s);
+        kbd_reply(s, KBD_REPLY_ACK);
+        kbd_reply(s, KBD_REPLY_POR);
+        break;
+    case KBD_CMD_SET_LEDS:
+    case KBD_CMD_SET_RATE:
+    case KBD_CMD_SCANCODE:
+        s->kbd_write_cmd = val;
+        kbd_reply(s, KBD_REPLY_ACK);
+        break;
+    default:
+        kbd_reply(s, KBD_REPLY_ACK);
+        break;
+    }
+}
+
+/* Mouse. */
+
+static void mouse_reset_state(I8042State *s)
+{
+    s->mouse_enabled = false;
+    s->mouse_write_cmd = 0;
+    s->mouse_resolution = 2;            /* 4 counts/mm */
+    s->mouse_sample_rate = 100;
+    s->mouse_status = 0;
+}
+
+static void mouse_write(I8042State *s, uint8_t val)
+{
+    uint8_t cmd = s->mouse_write_cmd;
+
+    s->mouse_write_cmd = 0;
+    if (cmd == AUX_SET_RES) {
+        s->mouse_resolution = val & 3;
+        mouse_reply(s, KBD_REPLY_ACK);
+        return;
+    }
+    if (cmd == AUX_SET_SAMPLE) {
+        s->mouse_sample_rate = val;
+        mouse_reply(s, KBD_REPLY_ACK);
+        return;
+    }
+    switch (val) {
+    case AUX_SET_SCALE11:
+        s->mouse_status &= ~0x10;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_SET_SCALE21:
+        s->mouse_status |= 0x10;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_SET_RES:
+    case AUX_SET_SAMPLE:
+        s->mouse_write_cmd = val;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_GET_SCALE:
+        mouse_reply(s, KBD_REPLY_ACK);
+        mouse_reply(s, s->mouse_status | (s->mouse_enabled ? 0x20 : 0));
+        mouse_reply(s, s->mouse_resolution);
+        mouse_reply(s, s->mouse_sample_rate);
+        break;
+    case AUX_POLL:
+        mouse_reply(s, KBD_REPLY_ACK);
+        mouse_reply(s, 0x08);
+        mouse_reply(s, 0);
+        mouse_reply(s, 0);
+        break;
+    case AUX_SET_REMOTE:
+        s->mouse_status |= 0x40;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_SET_STREAM:
+        s->mouse_status &= ~0x40;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_GET_TYPE:
+        mouse_reply(s, KBD_REPLY_ACK);
+        mouse_reply(s, 0x00);           /* standard PS/2 mouse */
+        break;
+    case AUX_ENABLE_DEV:
+        s->mouse_enabled = true;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_DISABLE_DEV:
+        s->mouse_enabled = false;
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_SET_DEFAULT:
+        mouse_reset_state(s);
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    case AUX_RESET:
+        mouse_reset_state(s);
+        mouse_reply(s, KBD_REPLY_ACK);
+        mouse_reply(s, KBD_REPLY_POR);
+        mouse_reply(s, 0x00);
+        break;
+    default:
+        /* Wrap mode (0xEE/0xEC) and anything else: acknowledged, no effect. */
+        mouse_reply(s, KBD_REPLY_ACK);
+        break;
+    }
+}
+
+/* Controller. */
+
+static void i8042_write_outport(I8042State *s, uint8_t val)
+{
+    s->outport = (val & ~(KBD_OUT_OBF | KBD_OUT_MOUSE_OBF)) |
+                 (s->outport & (KBD_OUT_OBF | KBD_OUT_MOUSE_OBF));
+    if (!(val & KBD_OUT_RESET)) {
+        qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+    }
+}
+
+static void i8042_write_command(I8042State *s, uint8_t val)
+{
+    /* 0xf0-0xff pulse output port bits 3:0 low; bit 0 is the reset line. */
+    if ((val & KBD_CCMD_PULSE_BITS) == KBD_CCMD_PULSE_BITS) {
+        if (!(val & 1)) {
+            qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+        }
+        return;
+    }
+    switch (val) {
+    case KBD_CCMD_READ_MODE:
+        i8042_ctrl_reply(s, s->mode, false);
+        break;
+    case KBD_CCMD_WRITE_MODE:
+    case KBD_CCMD_WRITE_OUTPORT:
+    case KBD_CCMD_WRITE_OBUF:
+    case KBD_CCMD_WRITE_AUX_OBUF:
+    case KBD_CCMD_WRITE_MOUSE:
+        s->write_cmd = val;
+        break;
+    case KBD_CCMD_MOUSE_DISABLE:
+        s->mode |= KBD_MODE_DISABLE_MOUSE;
+        break;
+    case KBD_CCMD_MOUSE_ENABLE:
+        s->mode &= ~KBD_MODE_DISABLE_MOUSE;
+        i8042_refill(s);
+        break;
+    case KBD_CCMD_TEST_MOUSE:
+    case KBD_CCMD_KBD_TEST:
+        i8042_ctrl_reply(s, 0x00, false);       /* no error */
+        break;
+    case KBD_CCMD_SELF_TEST:
+        s->status |= KBD_STAT_SELFTEST;
+        i8042_ctrl_reply(s, 0x55, false);
+        break;
+    case KBD_CCMD_KBD_DISABLE:
+        s->mode |= KBD_MODE_DISABLE_KBD;
+        i8042_update_irq(s);
+        break;
+    case KBD_CCMD_KBD_ENABLE:
+        s->mode &= ~KBD_MODE_DISABLE_KBD;
+        i8042_refill(s);
+        break;
+    case KBD_CCMD_READ_INPORT:
+        i8042_ctrl_reply(s, 0x80, false);       /* keyboard not inhibited */
+        break;
+    case KBD_CCMD_READ_OUTPORT:
+        i8042_ctrl_reply(s, s->outport, false);
+        break;
+    case KBD_CCMD_DISABLE_A20:
+        s->outport &= ~KBD_OUT_A20;
+        break;
+    case KBD_CCMD_ENABLE_A20:
+        s->outport |= KBD_OUT_A20;
+        break;
+    case KBD_CCMD_TEST_INPUTS:
+        i8042_ctrl_reply(s, 0x00, false);
+        break;
+    default:
+        /* Unsupported commands are ignored, as on QEMU. */
+        break;
+    }
+}
+
+static void i8042_write_data(I8042State *s, uint8_t val)
+{
+    uint8_t cmd = s->write_cmd;
+
+    s->write_cmd = 0;
+    switch (cmd) {
+    case 0:
+        /* Sending to the keyboard enables its interface again. */
+        s->mode &= ~KBD_MODE_DISABLE_KBD;
+        kbd_write(s, val);
+        break;
+    case KBD_CCMD_WRITE_MODE:
+        s->mode = val;
+        if (val & KBD_MODE_SYS) {
+            s->status |= KBD_STAT_SELFTEST;
+        }
+        i8042_refill(s);
+        break;
+    case KBD_CCMD_WRITE_OUTPORT:
+        i8042_write_outport(s, val);
+        break;
+    case KBD_CCMD_WRITE_OBUF:
+        i8042_ctrl_reply(s, val, false);
+        break;
+    case KBD_CCMD_WRITE_AUX_OBUF:
+        i8042_ctrl_reply(s, val, true);
+        break;
+    case KBD_CCMD_WRITE_MOUSE:
+        s->mode &= ~KBD_MODE_DISABLE_MOUSE;
+        mouse_write(s, val);
+        break;
+    }
+}
+
+static uint8_t i8042_read_data(I8042State *s)
+{
+    uint8_t val = s->obdata;
+
+    /* With nothing new, the last byte is read again. */
+    s->status &= ~KBD_STAT_OBF;
+    i8042_refill(s);
+    return val;
+}
+
+static uint64_t i8042_data_read(void *opaque, uint64_t addr, unsigned size)
+{
+    return i8042_read_data(opaque);
+}
+
+static void i8042_data_write(void *opaque, uint64_t addr, uint64_t data, unsigned size)
+{
+    i8042_write_data(opaque, data);
+}
+
+static uint64_t i8042_cmd_read(void *opaque, uint64_t addr, unsigned size)
+{
+    I8042State *s = opaque;
+
+    return s->status;
+}
+
+static void i8042_cmd_write(void *opaque, uint64_t addr, uint64_t data, unsigned size)
+{
+    i8042_write_command(opaque, data);
+}
+
+static const MemoryRegionOps i8042_data_ops = {
+    .read = i8042_data_read,
+    .write = i8042_data_write,
+    .valid = { .min_access_size = 1, .max_access_size = 1 },
+    .impl = { .min_access_size = 1, .max_access_size = 1 },
+};
+
+static const MemoryRegionOps i8042_cmd_ops = {
+    .read = i8042_cmd_read,
+    .write = i8042_cmd_write,
+    .valid = { .min_access_size = 1, .max_access_size = 1 },
+    .impl = { .min_access_size = 1, .max_access_size = 1 },
+};
+
+/* Public input and state functions. */
+
+void i8042_kbd_put_scancode(DeviceState *dev, const uint8_t *codes, int len)
+{
+    I8042State *s = (I8042State *)dev;
+    int i;
+
+    if (!s->kbd_scan_enabled || len <= 0 || s->kbd_queue.count + len > I8042_QUEUE_SIZE) {
+        return;         /* never deliver half a key sequence */
+    }
+    for (i = 0; i < len; i++) {
+        queue_push(&s->kbd_queue, codes[i]);
+    }
+    i8042_refill(s);
+}
+
+bool i8042_kbd_translating(DeviceState *dev)
+{
+    return ((I8042State *)dev)->mode & KBD_MODE_KCC;
+}
+
+int i8042_kbd_scancode_set(DeviceState *dev)
+{
+    return ((I8042State *)dev)->kbd_scancode_set;
+}
+
+void i8042_mouse_put_event(DeviceState *dev, int dx, int dy, unsigned buttons)
+{
+    I8042State *s = (I8042State *)dev;
+    uint8_t b0;
+
+    if (!s->mouse_enabled || (s->mouse_status & 0x40) ||
+        s->mouse_queue.count + 3 > I8042_QUEUE_SIZE) {
+        return;
+    }
+    dx = CLAMP(dx, -256, 255);
+    dy = CLAMP(dy, -256, 255);
+    b0 = 0x08 | (buttons & 7) | (dx < 0 ? 0x10 : 0) | (dy < 0 ? 0x20 : 0);
+    queue_push(&s->mouse_queue, b0);
+    queue_push(&s->mouse_queue, dx & 0xff);
+    queue_push(&s->mouse_queue, dy & 0xff);
+    i8042_refill(s);
+}
+
+bool i8042_a20_enabled(DeviceState *dev)
+{
+    return ((I8042State *)dev)->outport & KBD_OUT_A20;
+}
+
+/* Life cycle. */
+
+static void i8042_reset(DeviceState *dev)
+{
+    I8042State *s = (I8042State *)dev;
+
+    s->mode = KBD_MODE_KBD_INT | KBD_MODE_MOUSE_INT;
+    s->status = KBD_STAT_CMD | KBD_STAT_UNLOCKED;
+    s->outport = KBD_OUT_RESET | KBD_OUT_A20 | KBD_OUT_ONES;
+    s->write_cmd = 0;
+    s->obdata = 0;
+    s->ob_aux = false;
+    s->ctrl_aux = 0;
+    queue_reset(&s->ctrl_queue);
+    queue_reset(&s->kbd_queue);
+    queue_reset(&s->mouse_queue);
+    kbd_reset_state(s);
+    mouse_reset_state(s);
+    i8042_refill(s);
+}
+
+static void i8042_realize(DeviceState *dev, Error **errp)
+{
+    I8042State *s = (I8042State *)dev;
+
+    if (s->kbd_irq_num > 15 || s->mouse_irq_num > 15) {
+        error_setg(errp, "isa irq %u invalid",
+                   s->kbd_irq_num > 15 ? s->kbd_irq_num : s->mouse_irq_num);
+        return;
+    }
+    s->irq_kbd = isa_get_irq(s->kbd_irq_num);
+    s->irq_mouse = isa_get_irq(s->mouse_irq_num);
+    memory_region_init_io(&s->io_data, &i8042_data_ops, s, "i8042-data", 1);
+    memory_region_init_io(&s->io_cmd, &i8042_cmd_ops, s, "i8042-cmd", 1);
+    isa_register_ioport(dev, &s->io_data, I8042_DATA_PORT);
+    isa_register_ioport(dev, &s->io_cmd, I8042_CMD_PORT);
+}
+
+static void i8042_unrealize(DeviceState *dev)
+{
+    I8042State *s = (I8042State *)dev;
+
+    memory_region_destroy(&s->io_data);
+    memory_region_destroy(&s->io_cmd);
+}
+
+static int i8042_post_load(void *opaque, int version_id)
+{
+    I8042State *s = opaque;
+
+    s->ctrl_queue.rptr %= I8042_QUEUE_SIZE;
+    s->kbd_queue.rptr %= I8042_QUEUE_SIZE;
+    s->mouse_queue.rptr %= I8042_QUEUE_SIZE;
+    s->ctrl_queue.count = MIN(s->ctrl_queue.count, I8042_QUEUE_SIZE);
+    s->kbd_queue.count = MIN(s->kbd_queue.count, I8042_QUEUE_SIZE);
+    s->mouse_queue.count = MIN(s->mouse_queue.count, I8042_QUEUE_SIZE);
+    if (s->kbd_scancode_set < 1 || s->kbd_scancode_set > 3) {
+        s->kbd_scancode_set = 2;
+    }
+    i8042_refill(s);
+    return 0;
+}
+
+static const VMStateField i8042_queue_fields[] = {
+    VMSTATE_UINT8_ARRAY(data, I8042Queue, I8042_QUEUE_SIZE),
+    VMSTATE_UINT8(rptr, I8042Queue),
+    VMSTATE_UINT8(count, I8042Queue),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_i8042_queue = {
+    .name = "i8042/queue",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = i8042_queue_fields,
+};
+
+static const VMStateField i8042_fields[] = {
+    VMSTATE_UINT8(status, I8042State),
+    VMSTATE_UINT8(mode, I8042State),
+    VMSTATE_UINT8(outport, I8042State),
+    VMSTATE_UINT8(write_cmd, I8042State),
+    VMSTATE_UINT8(obdata, I8042State),
+    VMSTATE_BOOL(ob_aux, I8042State),
+    VMSTATE_STRUCT(ctrl_queue, I8042State, vmstate_i8042_queue, I8042Queue),
+    VMSTATE_UINT16(ctrl_aux, I8042State),
+    VMSTATE_STRUCT(kbd_queue, I8042State, vmstate_i8042_queue, I8042Queue),
+    VMSTATE_BOOL(kbd_scan_enabled, I8042State),
+    VMSTATE_UINT8(kbd_scancode_set, I8042State),
+    VMSTATE_UINT8(kbd_write_cmd, I8042State),
+    VMSTATE_UINT8(kbd_leds, I8042State),
+    VMSTATE_STRUCT(mouse_queue, I8042State, vmstate_i8042_queue, I8042Queue),
+    VMSTATE_BOOL(mouse_enabled, I8042State),
+    VMSTATE_UINT8(mouse_write_cmd, I8042State),
+    VMSTATE_UINT8(mouse_resolution, I8042State),
+    VMSTATE_UINT8(mouse_sample_rate, I8042State),
+    VMSTATE_UINT8(mouse_status, I8042State),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_i8042 = {
+    .name = "pckbd",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = i8042_post_load,
+    .fields = i8042_fields,
+};
+
+static const Property i8042_props[] = {
+    DEFINE_PROP_UINT32("kbd-irq", I8042State, kbd_irq_num, 1),
+    DEFINE_PROP_UINT32("mouse-irq", I8042State, mouse_irq_num, 12),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const DeviceClass i8042_class = {
+    .name = "i8042",
+    .desc = "i8042 keyboard controller with PS/2 keyboard and mouse",
+    .bus_type = "ISA",
+    .category = DEVICE_CATEGORY_INPUT,
+    .user_creatable = false,
+    .instance_size = sizeof(I8042State),
+    .props = i8042_props,
+    .vmsd = &vmstate_i8042,
+    .realize = i8042_realize,
+    .unrealize = i8042_unrealize,
+    .reset = i8042_reset,
+};
+
+DEVICE_CLASS_REGISTER(i8042_class)

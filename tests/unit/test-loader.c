@@ -1,0 +1,857 @@
+/*
+ * Kernel loaders (hw/i386/{x86-boot,linux-boot,multiboot,pvh}.c) on
+ * crafted images: valid ones land where expected in RAM set up with the
+ * memory API; truncated, malformed and hostile ones fail with an error
+ * (and never crash: a mutation loop runs thousands of variants).
+ */
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include "hw/memory.h"
+#include "hw/i386/boot.h"
+
+#define MiB (1024 * 1024ULL)
+
+static MemoryRegion ram;
+static bool ram_mapped;
+static E820Table e820;
+
+static void ram_setup(uint64_t size)
+{
+    static bool inited;
+    Error *err = NULL;
+
+    if (!inited) {
+        memory_init_system();
+        inited = true;
+    }
+    if (ram_mapped) {
+        memory_region_del_subregion(get_system_memory(), &ram);
+        memory_region_destroy(&ram);
+    }
+    g_assert_true(memory_region_init_ram(&ram, "test.ram", size, &err));
+    memory_region_add_subregion(get_system_memory(), 0, &ram);
+    ram_mapped = true;
+}
+
+static BootParams make_bp(uint64_t ram_size, const char *cmdline, const char *initrd)
+{
+    BootParams bp = {
+        .as = &address_space_memory,
+        .below_4g = ram_size,
+        .e820 = &e820,
+        .cmdline = cmdline,
+        .initrd_filenames = initrd,
+        .ncpus = 1,
+    };
+    ram_setup(ram_size);
+    pc_build_e820(&e820, ram_size, 0);
+    return bp;
+}
+
+static void guest_read(uint64_t addr, void *buf, size_t len)
+{
+    g_assert_cmpint(address_space_read(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
+}
+
+static uint32_t guest_ld32(uint64_t addr)
+{
+    uint8_t b[4];
+    guest_read(addr, b, 4);
+    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static uint64_t guest_ld64(uint64_t addr)
+{
+    return guest_ld32(addr) | (uint64_t)guest_ld32(addr + 4) << 32;
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
+static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
+
+static char *make_temp_file(size_t len, uint8_t seed)
+{
+    char *path = NULL;
+    int fd = g_file_open_tmp("kvmpc-test-XXXXXX", &path, NULL);
+    uint8_t *data = g_malloc(len + 1);
+
+    g_assert_cmpint(fd, >=, 0);
+    close(fd);
+    for (size_t i = 0; i < len; i++) {
+        data[i] = (uint8_t)(i * 13 + seed);
+    }
+    g_assert_true(g_file_set_contents(path, (char *)data, len, NULL));
+    g_free(data);
+    return path;
+}
+
+/* ---- bzImage ---- */
+
+#define PAYLOAD_SIZE 0x3000
+
+static uint8_t *make_bzimage(size_t *size, uint16_t proto, uint8_t setup_sects, size_t payload)
+{
+    size_t setup = ((setup_sects ? setup_sects : 4) + 1) * 512;
+    uint8_t *img = g_malloc0(setup + payload);
+
+    img[0x1f1] = setup_sects;
+    img[0x1fe] = 0x55;
+    img[0x1ff] = 0xaa;
+    img[0x200] = 0xeb;
+    img[0x201] = 0x6a;                  /* header ends at 0x26c */
+    memcpy(img + 0x202, "HdrS", 4);
+    put16(img + 0x206, proto);
+    img[0x211] = 0x01;                  /* LOADED_HIGH */
+    put32(img + 0x214, 0x100000);
+    put32(img + 0x22c, 0x7fffffff);
+    put32(img + 0x230, 0x200000);
+    img[0x234] = 1;
+    put16(img + 0x236, 0x7f);
+    put32(img + 0x238, 2047);
+    put64(img + 0x258, 0x1000000);
+    put32(img + 0x260, 0x100000);
+    for (size_t i = 0; i < payload; i++) {
+        img[setup + i] = (uint8_t)(i * 7 + 3);
+    }
+    *size = setup + payload;
+    return img;
+}
+
+static void test_linux_valid(void)
+{
+    size_t size;
+    uint8_t *img = make_bzimage(&size, 0x020f, 27, PAYLOAD_SIZE);
+    char *initrd = make_temp_file(10000, 5);
+    BootParams bp = make_bp(128 * MiB, "console=ttyS0 quiet", initrd);
+    BootCPUSetup cpu = { 0 };
+    X86CPUState env = { 0 };
+    Error *err = NULL;
+    uint8_t buf[PAYLOAD_SIZE];
+    char cmd[64];
+    uint64_t initrd_addr;
+    LinuxKernelInfo info;
+
+    bp.rsdp_addr = 0xe0000;
+    g_assert_cmpint(kernel_detect_format(img, size), ==, KERNEL_FORMAT_LINUX);
+    g_assert_true(linux_parse_header(img, size, &info, &err));
+    g_assert_cmpuint(info.setup_size, ==, 28 * 512);
+    g_assert_cmpuint(info.payload_size, ==, PAYLOAD_SIZE);
+    g_assert_cmpuint(info.protocol, ==, 0x020f);
+    g_assert_true(linux_load(&bp, img, size, &cpu, &err));
+    g_assert_no_error(err);
+
+    /* Protected-mode kernel at 1 MiB. */
+    guest_read(0x100000, buf, sizeof(buf));
+    g_assert_cmpmem(buf, sizeof(buf), img + 28 * 512, PAYLOAD_SIZE);
+    /* Zero page at 0x7000. */
+    guest_read(0x7202, buf, 4);
+    g_assert_cmpmem(buf, 4, "HdrS", 4);
+    guest_read(0x7210, buf, 2);
+    g_assert_cmpuint(buf[0], ==, 0xff);
+    g_assert_cmpuint(buf[1] & 0x81, ==, 0x81);
+    g_assert_cmpuint(guest_ld32(0x7214), ==, 0x100000);
+    g_assert_cmpuint(guest_ld32(0x7228), ==, 0x20000);
+    guest_read(0x20000, cmd, sizeof("console=ttyS0 quiet"));
+    g_assert_cmpstr(cmd, ==, "console=ttyS0 quiet");
+    /* e820 */
+    guest_read(0x71e8, buf, 1);
+    g_assert_cmpuint(buf[0], ==, 3);
+    g_assert_cmpuint(guest_ld64(0x72d0 + 20 * 2), ==, 0x100000);
+    g_assert_cmpuint(guest_ld64(0x72d0 + 20 * 2 + 8), ==, 127 * MiB);
+    g_assert_cmpuint(guest_ld32(0x72d0 + 20 * 2 + 16), ==, E820_RAM);
+    /* RSDP (protocol 2.14+) */
+    g_assert_cmpuint(guest_ld64(0x7070), ==, 0xe0000);
+    /* initrd: page aligned, as high as possible */
+    initrd_addr = guest_ld32(0x7218);
+    g_assert_cmpuint(initrd_addr, ==, (128 * MiB - 10000) & ~0xfffULL);
+    g_assert_cmpuint(guest_ld32(0x721c), ==, 10000);
+    guest_read(initrd_addr, buf, 100);
+    for (int i = 0; i < 100; i++) {
+        g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 13 + 5));
+    }
+    /* vCPU */
+    g_assert_cmpint(cpu.mode, ==, BOOT_CPU_FLAT32);
+    g_assert_cmpuint(cpu.rip, ==, 0x100000);
+    g_assert_cmpuint(cpu.regs[R_ESI], ==, 0x7000);
+    g_assert_cmpuint(cpu.regs[R_EBX] | cpu.regs[R_EBP] | cpu.regs[R_EDI], ==, 0);
+    g_assert_cmpuint(guest_ld64(cpu.gdt_base + 0x10), ==, 0x00cf9b000000ffffULL);
+    g_assert_cmpuint(guest_ld64(cpu.gdt_base + 0x18), ==, 0x00cf93000000ffffULL);
+    boot_cpu_apply(&cpu, &env);
+    g_assert_cmpuint(env.segs[R_CS].selector, ==, 0x10);
+    g_assert_cmpuint(env.segs[R_DS].selector, ==, 0x18);
+    g_assert_cmpuint(env.segs[R_SS].selector, ==, 0x18);
+    g_assert_true(env.cr0 & CR0_PE);
+    g_assert_false(env.cr0 & CR0_PG);
+    g_assert_cmpuint(env.rflags & 0x200, ==, 0);
+    g_assert_cmpuint(env.rip, ==, 0x100000);
+    g_assert_cmpuint(env.regs[R_ESI], ==, 0x7000);
+
+    g_unlink(initrd);
+    g_free(initrd);
+    g_free(img);
+}
+
+static void expect_linux_error(const uint8_t *img, size_t size, BootParams *bp,
+                               const char *fragment)
+{
+    BootCPUSetup cpu;
+    Error *err = NULL;
+
+    g_assert_false(linux_load(bp, img, size, &cpu, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, fragment)) {
+        g_error("error '%s' does not mention '%s'", err->message, fragment);
+    }
+    g_error_free(err);
+}
+
+static void test_linux_truncated(void)
+{
+    size_t size;
+    uint8_t *img = make_bzimage(&size, 0x020f, 4, 16);
+    BootParams bp = make_bp(32 * MiB, "", NULL);
+
+    for (size_t len = 0; len <= size; len++) {
+        uint8_t *copy = g_memdup2(img, len);
+        BootCPUSetup cpu;
+        Error *err = NULL;
+        bool ok = linux_load(&bp, copy, len, &cpu, &err);
+
+        /* Only a file with at least one byte of payload loads. */
+        g_assert_cmpint(ok, ==, len > 5 * 512);
+        if (!ok) {
+            g_assert_nonnull(err);
+            g_error_free(err);
+        }
+        g_free(copy);
+    }
+    g_free(img);
+}
+
+static void test_linux_bad(void)
+{
+    size_t size;
+    uint8_t *img;
+    BootParams bp = make_bp(32 * MiB, "", NULL);
+    char *big;
+
+    img = make_bzimage(&size, 0x020f, 4, 64);
+    memcpy(img + 0x202, "HdrX", 4);
+    expect_linux_error(img, size, &bp, "HdrS");
+    g_assert_cmpint(kernel_detect_format(img, size), ==, KERNEL_FORMAT_UNKNOWN);
+    g_free(img);
+
+    img = make_bzimage(&size, 0x0205, 4, 64);
+    expect_linux_error(img, size, &bp, "too old");
+    g_free(img);
+
+    img = make_bzimage(&size, 0x020f, 4, 64);
+    img[0x1f1] = 0xff;                  /* setup_sects beyond the file */
+    expect_linux_error(img, size, &bp, "beyond the end of the file");
+    img[0x1f1] = 4;
+    img[0x211] = 0;                     /* zImage */
+    expect_linux_error(img, size, &bp, "bzImage");
+    img[0x211] = 1;
+    img[0x201] = 0x10;                  /* header too short for its protocol */
+    expect_linux_error(img, size, &bp, "too short");
+    img[0x201] = 0x6a;
+    put32(img + 0x260, 0x4000000);      /* init_size: needs 16 + 64 MiB */
+    expect_linux_error(img, size, &bp, "decompress");
+    g_free(img);
+
+    /* Kernel bigger than RAM. */
+    img = make_bzimage(&size, 0x020f, 4, 3 * MiB);
+    put32(img + 0x260, 0);
+    bp = make_bp(2 * MiB, "", NULL);
+    expect_linux_error(img, size, &bp, "does not fit in RAM");
+    g_free(img);
+
+    /* initrd that does not fit between the kernel (16 + 1 MiB) and 20 MiB. */
+    img = make_bzimage(&size, 0x020f, 4, 4096);
+    big = make_temp_file(4 * MiB, 1);
+    bp = make_bp(20 * MiB, "", big);
+    expect_linux_error(img, size, &bp, "initrd");
+    g_unlink(big);
+    g_free(big);
+
+    /* Missing initrd names the file. */
+    bp = make_bp(32 * MiB, "", "/nonexistent/initrd.img");
+    expect_linux_error(img, size, &bp, "/nonexistent/initrd.img");
+
+    /* Command line longer than cmdline_size. */
+    put32(img + 0x238, 16);
+    bp = make_bp(32 * MiB, "0123456789abcdefX", NULL);
+    expect_linux_error(img, size, &bp, "cmdline_size");
+    {
+        BootCPUSetup cpu;
+        bp.cmdline = "0123456789abcdef";
+        g_assert_true(linux_load(&bp, img, size, &cpu, NULL));
+    }
+    g_free(img);
+}
+
+static void test_load_kernel_file(void)
+{
+    size_t size;
+    uint8_t *img = make_bzimage(&size, 0x0205, 4, 64);
+    char *path = NULL;
+    int fd = g_file_open_tmp("kvmpc-kernel-XXXXXX", &path, NULL);
+    BootParams bp = make_bp(32 * MiB, "", NULL);
+    BootCPUSetup cpu;
+    Error *err = NULL;
+
+    close(fd);
+    g_assert_true(g_file_set_contents(path, (char *)img, size, NULL));
+    g_assert_false(x86_load_kernel(&bp, path, &cpu, &err));
+    g_assert_nonnull(strstr(err->message, path));
+    g_assert_nonnull(strstr(err->message, "too old"));
+    g_clear_error(&err);
+    put16(img + 0x206, 0x020a);
+    g_assert_true(g_file_set_contents(path, (char *)img, size, NULL));
+    g_assert_true(x86_load_kernel(&bp, path, &cpu, &err));
+    g_assert_no_error(err);
+    g_assert_false(x86_load_kernel(&bp, "/nonexistent/vmlinuz", &cpu, &err));
+    g_assert_nonnull(strstr(err->message, "/nonexistent/vmlinuz"));
+    g_clear_error(&err);
+    g_unlink(path);
+    g_free(path);
+    g_free(img);
+}
+
+/* ---- ELF builders ---- */
+
+typedef struct Seg {
+    uint32_t type;
+    uint64_t offset, paddr, filesz, memsz;
+} Seg;
+
+/* ELF with the given program headers right after the ELF header; the
+ * caller fills the file contents. */
+static uint8_t *make_elf(bool is64, size_t size, uint64_t entry, const Seg *segs, unsigned n)
+{
+    uint8_t *img = g_malloc0(size);
+    size_t eh = is64 ? 64 : 52, ph = is64 ? 56 : 32;
+
+    memcpy(img, "\x7f" "ELF", 4);
+    img[4] = is64 ? 2 : 1;
+    img[5] = 1;
+    img[6] = 1;
+    put16(img + 16, 2);                 /* ET_EXEC */
+    put16(img + 18, is64 ? 62 : 3);
+    put32(img + 20, 1);
+    if (is64) {
+        put64(img + 24, entry);
+        put64(img + 32, eh);
+        put16(img + 52, eh);
+        put16(img + 54, ph);
+        put16(img + 56, n);
+    } else {
+        put32(img + 24, entry);
+        put32(img + 28, eh);
+        put16(img + 40, eh);
+        put16(img + 42, ph);
+        put16(img + 44, n);
+    }
+    for (unsigned i = 0; i < n; i++) {
+        uint8_t *p = img + eh + ph * i;
+        if (is64) {
+            put32(p, segs[i].type);
+            put32(p + 4, 5);
+            put64(p + 8, segs[i].offset);
+            put64(p + 16, segs[i].paddr);
+            put64(p + 24, segs[i].paddr);
+            put64(p + 32, segs[i].filesz);
+            put64(p + 40, segs[i].memsz);
+        } else {
+            put32(p, segs[i].type);
+            put32(p + 4, segs[i].offset);
+            put32(p + 8, segs[i].paddr);
+            put32(p + 12, segs[i].paddr);
+            put32(p + 16, segs[i].filesz);
+            put32(p + 20, segs[i].memsz);
+            put32(p + 24, 5);
+        }
+    }
+    return img;
+}
+
+/* ---- multiboot ---- */
+
+#define MB_FILE_SIZE 0x2000
+#define MB_HDR_OFF   0x1000
+
+static void mb_header(uint8_t *img, uint32_t flags)
+{
+    put32(img + MB_HDR_OFF, 0x1BADB002);
+    put32(img + MB_HDR_OFF + 4, flags);
+    put32(img + MB_HDR_OFF + 8, -(0x1BADB002 + flags));
+}
+
+static uint8_t *make_mb_elf(uint64_t paddr, uint64_t memsz)
+{
+    Seg seg = { 1, MB_HDR_OFF, paddr, 0x800, memsz };
+    uint8_t *img = make_elf(false, MB_FILE_SIZE, paddr + 0x20, &seg, 1);
+
+    for (size_t i = MB_HDR_OFF + 12; i < MB_HDR_OFF + 0x800; i++) {
+        img[i] = (uint8_t)i;
+    }
+    mb_header(img, 3);
+    return img;
+}
+
+static void expect_mb_error(const uint8_t *img, size_t size, BootParams *bp, const char *frag)
+{
+    BootCPUSetup cpu;
+    Error *err = NULL;
+
+    g_assert_false(multiboot_load(bp, img, size, &cpu, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, frag)) {
+        g_error("error '%s' does not mention '%s'", err->message, frag);
+    }
+    g_error_free(err);
+}
+
+static void test_multiboot_elf(void)
+{
+    uint8_t *img = make_mb_elf(0x100000, 0x4000);
+    char *m1 = make_temp_file(5000, 1), *m2 = make_temp_file(100, 2);
+    char *mods = g_strdup_printf("%s,%s arg1 arg2", m1, m2);
+    BootParams bp = make_bp(128 * MiB, "mem_mb=128", mods);
+    BootCPUSetup cpu;
+    Error *err = NULL;
+    uint8_t buf[0x800], junk[0x100];
+    uint32_t mbi, flags, mmap, mods_addr, m1_start, m2_start;
+    char str[256];
+
+    /* bss must be zeroed even when RAM is dirty */
+    memset(junk, 0xcc, sizeof(junk));
+    address_space_write(&address_space_memory, 0x100000 + 0x900, junk, sizeof(junk));
+
+    g_assert_cmpint(kernel_detect_format(img, MB_FILE_SIZE), ==, KERNEL_FORMAT_MULTIBOOT);
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    guest_read(0x100000, buf, sizeof(buf));
+    g_assert_cmpmem(buf, sizeof(buf), img + MB_HDR_OFF, 0x800);
+    guest_read(0x100900, buf, 0x100);
+    for (int i = 0; i < 0x100; i++) {
+        g_assert_cmpuint(buf[i], ==, 0);
+    }
+    g_assert_cmpuint(cpu.regs[R_EAX], ==, 0x2BADB002);
+    g_assert_cmpuint(cpu.rip, ==, 0x100020);
+    mbi = cpu.regs[R_EBX];
+    flags = guest_ld32(mbi);
+    g_assert_cmpuint(flags & 0x24d, ==, 0x24d);     /* mem, cmdline, mods, mmap, name */
+    g_assert_cmpuint(guest_ld32(mbi + 4), ==, 639);
+    g_assert_cmpuint(guest_ld32(mbi + 8), ==, 127 * 1024);
+    guest_read(guest_ld32(mbi + 16), str, sizeof("mem_mb=128"));
+    g_assert_cmpstr(str, ==, "mem_mb=128");
+    guest_read(guest_ld32(mbi + 64), str, 6);
+    g_assert_cmpstr(str, ==, "kvmpc");
+    /* mmap mirrors e820 */
+    g_assert_cmpuint(guest_ld32(mbi + 44), ==, 3 * 24);
+    mmap = guest_ld32(mbi + 48);
+    g_assert_cmpuint(guest_ld32(mmap), ==, 20);
+    g_assert_cmpuint(guest_ld64(mmap + 4), ==, 0);
+    g_assert_cmpuint(guest_ld64(mmap + 12), ==, 0x9fc00);
+    g_assert_cmpuint(guest_ld32(mmap + 20), ==, 1);
+    g_assert_cmpuint(guest_ld64(mmap + 48 + 4), ==, 0x100000);
+    /* modules: page aligned above the kernel, strings are the names */
+    g_assert_cmpuint(guest_ld32(mbi + 20), ==, 2);
+    mods_addr = guest_ld32(mbi + 24);
+    m1_start = guest_ld32(mods_addr);
+    m2_start = guest_ld32(mods_addr + 16);
+    g_assert_cmpuint(m1_start, ==, 0x104000);
+    g_assert_cmpuint(guest_ld32(mods_addr + 4), ==, m1_start + 5000);
+    g_assert_cmpuint(m2_start % 4096, ==, 0);
+    g_assert_cmpuint(m2_start, >=, m1_start + 5000);
+    g_assert_cmpuint(guest_ld32(mods_addr + 20), ==, m2_start + 100);
+    guest_read(guest_ld32(mods_addr + 8), str, strlen(m1) + 1);
+    g_assert_cmpstr(str, ==, m1);
+    guest_read(guest_ld32(mods_addr + 24), str, strlen(m2) + 11);
+    g_assert_true(g_str_has_suffix(str, " arg1 arg2"));
+    guest_read(m2_start, buf, 100);
+    for (int i = 0; i < 100; i++) {
+        g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 13 + 2));
+    }
+
+    /* A missing module names its file. */
+    bp.initrd_filenames = "/nonexistent/module";
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "/nonexistent/module");
+
+    g_unlink(m1);
+    g_unlink(m2);
+    g_free(m1);
+    g_free(m2);
+    g_free(mods);
+    g_free(img);
+}
+
+static void test_multiboot_bad(void)
+{
+    BootParams bp = make_bp(16 * MiB, "", NULL);
+    uint8_t *img;
+    MultibootInfo info;
+
+    /* No header. */
+    img = make_mb_elf(0x100000, 0x1000);
+    memset(img + MB_HDR_OFF, 0, 12);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "no multiboot header");
+    g_free(img);
+
+    /* Header after the first 8 KiB does not count. */
+    img = g_malloc0(0x3000);
+    put32(img + 0x2000, 0x1BADB002);
+    put32(img + 0x2008, -0x1BADB002);
+    g_assert_false(multiboot_parse_header(img, 0x3000, &info, NULL));
+    g_free(img);
+
+    /* Bad checksum. */
+    img = make_mb_elf(0x100000, 0x1000);
+    put32(img + MB_HDR_OFF + 8, 0);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "checksum");
+    g_free(img);
+
+    /* Unsupported required feature (bit 3). */
+    img = make_mb_elf(0x100000, 0x1000);
+    mb_header(img, 0x8);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "unsupported");
+    g_free(img);
+
+    /* Segment beyond the end of the file. */
+    img = make_mb_elf(0x100000, 0x1000);
+    put32(img + 52 + 16, 0x10000);      /* p_filesz */
+    put32(img + 52 + 20, 0x10000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "beyond the end of the file");
+    g_free(img);
+
+    /* Segment outside RAM. */
+    img = make_mb_elf(15 * MiB, 2 * MiB);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "outside guest RAM");
+    g_free(img);
+    img = make_mb_elf(0xfffff000, 0x2000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "outside guest RAM");
+    g_free(img);
+
+    /* Segment overlapping the info area. */
+    img = make_mb_elf(0x9000, 0x1000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "boot info area");
+    g_free(img);
+
+    /* 64-bit ELF. */
+    {
+        Seg seg = { 1, MB_HDR_OFF, 0x100000, 0x100, 0x100 };
+        img = make_elf(true, MB_FILE_SIZE, 0x100000, &seg, 1);
+        mb_header(img, 3);
+        expect_mb_error(img, MB_FILE_SIZE, &bp, "64-bit");
+        g_free(img);
+    }
+}
+
+static void mb_aout(uint8_t *img, uint32_t header_addr, uint32_t load, uint32_t load_end,
+                    uint32_t bss_end, uint32_t entry)
+{
+    mb_header(img, 0x10003);
+    put32(img + MB_HDR_OFF + 12, header_addr);
+    put32(img + MB_HDR_OFF + 16, load);
+    put32(img + MB_HDR_OFF + 20, load_end);
+    put32(img + MB_HDR_OFF + 24, bss_end);
+    put32(img + MB_HDR_OFF + 28, entry);
+}
+
+static void test_multiboot_aout(void)
+{
+    BootParams bp = make_bp(16 * MiB, "", NULL);
+    uint8_t *img = g_malloc0(MB_FILE_SIZE);
+    BootCPUSetup cpu;
+    Error *err = NULL;
+    uint8_t buf[0x1000];
+
+    for (int i = 0; i < MB_FILE_SIZE; i++) {
+        img[i] = (uint8_t)(i * 3);
+    }
+    /* The file is loaded from offset 0 at 0x200000; header at +0x1000. */
+    mb_aout(img, 0x201000, 0x200000, 0x201800, 0x203000, 0x201020);
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(cpu.rip, ==, 0x201020);
+    guest_read(0x200000, buf, 0x1000);
+    g_assert_cmpmem(buf, 0x1000, img, 0x1000);
+    guest_read(0x201800, buf, 0x1000);
+    for (int i = 0; i < 0x1000; i++) {
+        g_assert_cmpuint(buf[i], ==, 0);
+    }
+
+    mb_aout(img, 0x201000, 0x200000, 0x1ff000, 0, 0x201020);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "before load_addr");
+    mb_aout(img, 0x201000, 0x200000, 0x210000, 0, 0x201020);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "needs");
+    mb_aout(img, 0x201000, 0x100000, 0, 0, 0x201020);   /* header_addr - load_addr > offset */
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "do not match");
+    mb_aout(img, 0x201000, 0x200000, 0x201800, 0x201000, 0x201020);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "bss_end_addr");
+    mb_aout(img, 0x201000, 0x200000, 0, 0, 0x300000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "entry_addr");
+    mb_aout(img, 0xfff01000, 0xfff00000, 0, 0xffffffff, 0xfff01020);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "outside guest RAM");
+    /* Address fields cut off by the end of the file. */
+    mb_aout(img, 0x201000, 0x200000, 0, 0, 0x201020);
+    expect_mb_error(img, MB_HDR_OFF + 20, &bp, "truncated");
+    g_free(img);
+}
+
+/* ---- PVH ---- */
+
+#define PVH_FILE_SIZE 0x3000
+
+static uint8_t *make_pvh(bool is64, uint32_t entry)
+{
+    Seg segs[2] = {
+        { 1, 0x1000, 0x200000, 0x1000, 0x3000 },
+        { 4, 0x800, 0, 20 + (is64 ? 8 : 4), 0 },
+    };
+    uint8_t *img = make_elf(is64, PVH_FILE_SIZE, 0xffffffff81000000ULL, segs, 2);
+    uint8_t *note = img + 0x800;
+
+    put32(note, 4);
+    put32(note + 4, is64 ? 8 : 4);
+    put32(note + 8, 18);
+    memcpy(note + 12, "Xen", 4);
+    if (is64) {
+        put64(note + 16, entry);
+    } else {
+        put32(note + 16, entry);
+    }
+    for (int i = 0; i < 0x1000; i++) {
+        img[0x1000 + i] = (uint8_t)(i ^ 0x5a);
+    }
+    return img;
+}
+
+static void expect_pvh_error(const uint8_t *img, size_t size, BootParams *bp, const char *frag)
+{
+    BootCPUSetup cpu;
+    Error *err = NULL;
+
+    g_assert_false(pvh_load(bp, img, size, &cpu, &err));
+    g_assert_nonnull(err);
+    if (!strstr(err->message, frag)) {
+        g_error("error '%s' does not mention '%s'", err->message, frag);
+    }
+    g_error_free(err);
+}
+
+static void test_pvh_valid(void)
+{
+    char *initrd = make_temp_file(3000, 9);
+    BootParams bp = make_bp(64 * MiB, "root=/dev/vda", initrd);
+    uint8_t buf[0x1000];
+    char str[32];
+
+    bp.rsdp_addr = 0xe0000;
+    for (int is64 = 0; is64 <= 1; is64++) {
+        uint8_t *img = make_pvh(is64, 0x200010);
+        BootCPUSetup cpu;
+        Error *err = NULL;
+        uint32_t si, entry;
+
+        g_assert_cmpint(kernel_detect_format(img, PVH_FILE_SIZE), ==, KERNEL_FORMAT_PVH);
+        g_assert_true(pvh_find_entry(img, PVH_FILE_SIZE, &entry, &err));
+        g_assert_cmpuint(entry, ==, 0x200010);
+        g_assert_true(pvh_load(&bp, img, PVH_FILE_SIZE, &cpu, &err));
+        g_assert_no_error(err);
+        g_assert_cmpuint(cpu.rip, ==, 0x200010);
+        si = cpu.regs[R_EBX];
+        g_assert_cmpuint(guest_ld32(si), ==, 0x336ec578);
+        g_assert_cmpuint(guest_ld32(si + 4), ==, 1);
+        g_assert_cmpuint(guest_ld32(si + 12), ==, 1);
+        guest_read(guest_ld64(si + 24), str, sizeof("root=/dev/vda"));
+        g_assert_cmpstr(str, ==, "root=/dev/vda");
+        g_assert_cmpuint(guest_ld64(si + 32), ==, 0xe0000);
+        g_assert_cmpuint(guest_ld32(si + 48), ==, 3);
+        g_assert_cmpuint(guest_ld64(guest_ld64(si + 40) + 48), ==, 0x100000);
+        g_assert_cmpuint(guest_ld32(guest_ld64(si + 40) + 48 + 16), ==, E820_RAM);
+        g_assert_cmpuint(guest_ld64(guest_ld64(si + 16) + 8), ==, 3000);
+        g_assert_cmpuint(guest_ld64(guest_ld64(si + 16)), ==, (64 * MiB - 3000) & ~0xfffULL);
+        guest_read(0x200000, buf, 0x1000);
+        g_assert_cmpmem(buf, 0x1000, img + 0x1000, 0x1000);
+        g_free(img);
+    }
+    g_unlink(initrd);
+    g_free(initrd);
+}
+
+static void test_pvh_bad(void)
+{
+    BootParams bp = make_bp(16 * MiB, "", NULL);
+    uint8_t *img;
+    uint32_t entry;
+
+    img = make_pvh(true, 0x200010);
+    put16(img + 56, 0xffff);            /* phnum huge */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "program header");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put64(img + 32, 0x100000);          /* phoff beyond the file */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "beyond the end");
+    put64(img + 32, 0xfffffffffffffff0ULL);
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "beyond the end");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put16(img + 54, 32);                /* wrong phentsize */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "header size");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put32(img + 0x800, 0xfffffffd);     /* namesz overflows when aligned */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "overruns");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put32(img + 0x804, 0xffffffff);     /* descsz */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "overruns");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put64(img + 64 + 56 + 8, 0xfffffffffffff000ULL);   /* note p_offset */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "beyond the end");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put32(img + 0x808, 17);             /* other note type: no entry */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "no PVH entry");
+    g_assert_cmpint(kernel_detect_format(img, PVH_FILE_SIZE), ==, KERNEL_FORMAT_UNKNOWN);
+    g_free(img);
+
+    img = make_pvh(true, 0x500000);     /* entry outside the image */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "outside the loaded image");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put64(img + 64 + 32, 0x10000);      /* p_filesz beyond the file */
+    put64(img + 64 + 40, 0x10000);
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "beyond the end of the file");
+    g_free(img);
+
+    img = make_pvh(true, 0x200010);
+    put64(img + 64 + 24, 0xfffffffffffff000ULL);       /* paddr + memsz wraps */
+    expect_pvh_error(img, PVH_FILE_SIZE, &bp, "overflows");
+    g_free(img);
+
+    img = make_pvh(false, 0x200010);
+    img[18] = 62;                       /* ELF32 claiming x86-64 */
+    g_assert_false(pvh_find_entry(img, PVH_FILE_SIZE, &entry, NULL));
+    g_free(img);
+
+    for (size_t len = 0; len < 0x800 + 28; len++) {     /* up to the note end */
+        img = make_pvh(true, 0x200010);
+        g_assert_false(pvh_find_entry(img, len, &entry, NULL));
+        g_free(img);
+    }
+}
+
+/* ---- mutation fuzzing ---- */
+
+static void fuzz_one(BootParams *bp, const uint8_t *seed, size_t seed_size, GRand *r,
+                     size_t hot)
+{
+    size_t size = seed_size;
+    uint8_t *img = g_memdup2(seed, seed_size);
+    int n = g_rand_int_range(r, 1, 9);
+    BootCPUSetup cpu;
+    uint32_t entry;
+    MultibootInfo mb;
+    LinuxKernelInfo li;
+
+    for (int i = 0; i < n; i++) {
+        size_t pos = g_rand_boolean(r) ? g_rand_int_range(r, 0, MIN(hot, size))
+                                       : g_rand_int_range(r, 0, size);
+        switch (g_rand_int_range(r, 0, 4)) {
+        case 0:
+            img[pos] = g_rand_int(r);
+            break;
+        case 1:
+            img[pos] ^= 1 << g_rand_int_range(r, 0, 8);
+            break;
+        case 2:
+            img[pos] = g_rand_boolean(r) ? 0xff : 0x00;
+            break;
+        default:
+            if (pos + 4 <= size) {
+                put32(img + pos, g_rand_boolean(r) ? 0xffffffff : g_rand_int(r));
+            }
+        }
+    }
+    if (g_rand_int_range(r, 0, 8) == 0) {
+        size = g_rand_int_range(r, 0, size + 1);
+    }
+    kernel_detect_format(img, size);
+    linux_parse_header(img, size, &li, NULL);
+    multiboot_parse_header(img, size, &mb, NULL);
+    pvh_find_entry(img, size, &entry, NULL);
+    linux_load(bp, img, size, &cpu, NULL);
+    multiboot_load(bp, img, size, &cpu, NULL);
+    pvh_load(bp, img, size, &cpu, NULL);
+    g_free(img);
+}
+
+static void test_fuzz(void)
+{
+    BootParams bp = make_bp(32 * MiB, "console=ttyS0", NULL);
+    GRand *r = g_rand_new_with_seed(0x6b766d70);
+    size_t bz_size;
+    uint8_t *bz = make_bzimage(&bz_size, 0x020f, 4, 4096);
+    uint8_t *mb = make_mb_elf(0x100000, 0x4000);
+    uint8_t *pvh = make_pvh(true, 0x200010);
+    uint8_t *pvh32 = make_pvh(false, 0x200010);
+    uint8_t *aout = g_malloc0(MB_FILE_SIZE);
+    int iters = g_test_slow() ? 200000 : 6000;
+
+    put32(bz + 0x260, 0);
+    mb_aout(aout, 0x201000, 0x200000, 0x201800, 0x203000, 0x201020);
+    for (int i = 0; i < iters; i++) {
+        switch (i % 5) {
+        case 0:
+            fuzz_one(&bp, bz, bz_size, r, 0x270);
+            break;
+        case 1:
+            fuzz_one(&bp, mb, MB_FILE_SIZE, r, 0x60);
+            break;
+        case 2:
+            fuzz_one(&bp, pvh, PVH_FILE_SIZE, r, 0x100);
+            break;
+        case 3:
+            fuzz_one(&bp, pvh32, PVH_FILE_SIZE, r, 0x100);
+            break;
+        default:
+            fuzz_one(&bp, aout, MB_FILE_SIZE, r, MB_HDR_OFF + 32);
+            break;
+        }
+    }
+    g_rand_free(r);
+    g_free(bz);
+    g_free(mb);
+    g_free(pvh);
+    g_free(pvh32);
+    g_free(aout);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/loader/linux/valid", test_linux_valid);
+    g_test_add_func("/loader/linux/truncated", test_linux_truncated);
+    g_test_add_func("/loader/linux/bad", test_linux_bad);
+    g_test_add_func("/loader/linux/file", test_load_kernel_file);
+    g_test_add_func("/loader/multiboot/elf", test_multiboot_elf);
+    g_test_add_func("/loader/multiboot/bad", test_multiboot_bad);
+    g_test_add_func("/loader/multiboot/aout", test_multiboot_aout);
+    g_test_add_func("/loader/pvh/valid", test_pvh_valid);
+    g_test_add_func("/loader/pvh/bad", test_pvh_bad);
+    g_test_add_func("/loader/fuzz", test_fuzz);
+    return g_test_run();
+}

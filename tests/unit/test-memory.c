@@ -1,0 +1,998 @@
+/* The memory API (hw/core/memory.c): flat views, listeners, dispatch, dirty logging. */
+#include <string.h>
+#include <glib.h>
+#include "hw/memory.h"
+
+#define KiB 1024ULL
+#define GiB (1024ULL * 1024 * 1024)
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static void check_range(AddressSpace *as, unsigned i, uint64_t start, uint64_t size,
+                        MemoryRegion *mr, uint64_t off)
+{
+    FlatView *fv = as->current_map;
+
+    g_assert_nonnull(fv);
+    g_assert_cmpuint(i, <, fv->nr);
+    g_assert_cmpuint(fv->ranges[i].offset_within_address_space, ==, start);
+    g_assert_cmpuint(fv->ranges[i].size, ==, size);
+    if (fv->ranges[i].mr != mr) {
+        g_error("range %u [%" G_GINT64_MODIFIER "x+%" G_GINT64_MODIFIER "x): expected %s, got %s",
+                i, start, size, mr->name, fv->ranges[i].mr->name);
+    }
+    g_assert_cmpuint(fv->ranges[i].offset_within_region, ==, off);
+}
+
+static unsigned nr_ranges(AddressSpace *as)
+{
+    return as->current_map ? as->current_map->nr : 0;
+}
+
+/* A RAM region backed by a static buffer filled with a pattern. */
+static uint8_t *new_ram(MemoryRegion *mr, const char *name, uint64_t size, uint8_t seed)
+{
+    g_assert_true(memory_region_init_ram(mr, name, size, NULL));
+    for (uint64_t i = 0; i < size; i++) {
+        mr->ram[i] = (uint8_t)(seed + i);
+    }
+    return mr->ram;
+}
+
+/* ---- flat views ----------------------------------------------------------- */
+
+static void test_flat_add_del(void)
+{
+    MemoryRegion root, a, b;
+    AddressSpace as;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    g_assert_cmpuint(nr_ranges(&as), ==, 0);
+    new_ram(&a, "a", 0x1000, 0);
+    new_ram(&b, "b", 0x1000, 0);
+    memory_region_add_subregion(&root, 0x2000, &b);
+    memory_region_add_subregion(&root, 0x0, &a);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0x0, 0x1000, &a, 0);
+    check_range(&as, 1, 0x2000, 0x1000, &b, 0);
+
+    memory_region_del_subregion(&root, &a);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    check_range(&as, 0, 0x2000, 0x1000, &b, 0);
+    g_assert_null(a.container);
+
+    /* A region that sticks out of its container is clipped. */
+    memory_region_add_subregion(&root, 0xf800, &a);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 1, 0xf800, 0x800, &a, 0);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+    memory_region_destroy(&b);
+}
+
+static void test_flat_priorities(void)
+{
+    MemoryRegion root, low, a, b, c, bg;
+    AddressSpace as;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    new_ram(&a, "a", 0x4000, 0);
+    new_ram(&b, "b", 0x1000, 0);
+    new_ram(&c, "c", 0x1000, 0);
+    new_ram(&low, "low", 0x10000, 0);
+    new_ram(&bg, "bg", 0x4000, 0);
+
+    memory_region_add_subregion(&root, 0, &a);
+    memory_region_add_subregion_overlap(&root, 0x1000, &b, 1);
+    /* higher priority wins */
+    g_assert_cmpuint(nr_ranges(&as), ==, 3);
+    check_range(&as, 0, 0x0, 0x1000, &a, 0);
+    check_range(&as, 1, 0x1000, 0x1000, &b, 0);
+    check_range(&as, 2, 0x2000, 0x2000, &a, 0x2000);
+
+    /* equal priority: the one added later wins */
+    memory_region_add_subregion_overlap(&root, 0x1800, &c, 1);
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+    check_range(&as, 0, 0x0, 0x1000, &a, 0);
+    check_range(&as, 1, 0x1000, 0x800, &b, 0);
+    check_range(&as, 2, 0x1800, 0x1000, &c, 0);
+    check_range(&as, 3, 0x2800, 0x1800, &a, 0x2800);
+
+    /* a lower priority region only shows in the gaps */
+    memory_region_add_subregion_overlap(&root, 0, &low, -1);
+    g_assert_cmpuint(nr_ranges(&as), ==, 5);
+    check_range(&as, 4, 0x4000, 0xc000, &low, 0x4000);
+
+    /* equal priority (0): bg added after a hides a, but not the priority-1 b/c */
+    memory_region_add_subregion(&root, 0x0, &bg);
+    g_assert_cmpuint(nr_ranges(&as), ==, 5);
+    check_range(&as, 0, 0x0, 0x1000, &bg, 0);
+    check_range(&as, 3, 0x2800, 0x1800, &bg, 0x2800);
+    memory_region_del_subregion(&root, &bg);
+
+    /* removal restores what was underneath */
+    memory_region_del_subregion(&root, &c);
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+    check_range(&as, 1, 0x1000, 0x1000, &b, 0);
+    check_range(&as, 2, 0x2000, 0x2000, &a, 0x2000);
+    memory_region_del_subregion(&root, &b);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0x0, 0x4000, &a, 0);
+    check_range(&as, 1, 0x4000, 0xc000, &low, 0x4000);
+    memory_region_del_subregion(&root, &a);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    check_range(&as, 0, 0x0, 0x10000, &low, 0);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+    memory_region_destroy(&b);
+    memory_region_destroy(&c);
+    memory_region_destroy(&low);
+    memory_region_destroy(&bg);
+}
+
+static void test_flat_nested(void)
+{
+    MemoryRegion root, outer, inner, r1, r2, over;
+    AddressSpace as;
+
+    memory_region_init(&root, "root", 0x100000);
+    memory_region_init(&outer, "outer", 0x10000);
+    memory_region_init(&inner, "inner", 0x1000);
+    address_space_init(&as, &root, "test");
+    new_ram(&r1, "r1", 0x100, 0);
+    new_ram(&r2, "r2", 0x2000, 0);
+    new_ram(&over, "over", 0x100000, 0);
+
+    memory_region_add_subregion(&inner, 0x100, &r1);
+    memory_region_add_subregion(&inner, 0x800, &r2);     /* clipped to 0x800 by inner */
+    memory_region_add_subregion(&outer, 0x2000, &inner);
+    memory_region_add_subregion(&root, 0x10000, &outer);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0x12100, 0x100, &r1, 0);
+    check_range(&as, 1, 0x12800, 0x800, &r2, 0);
+
+    /* A container's priority applies to everything inside it. */
+    memory_region_add_subregion_overlap(&root, 0, &over, -1);
+    g_assert_cmpuint(nr_ranges(&as), ==, 5);
+    check_range(&as, 0, 0x0, 0x12100, &over, 0);
+    check_range(&as, 1, 0x12100, 0x100, &r1, 0);
+    check_range(&as, 2, 0x12200, 0x600, &over, 0x12200);
+    check_range(&as, 3, 0x12800, 0x800, &r2, 0);
+    check_range(&as, 4, 0x13000, 0xed000, &over, 0x13000);
+
+    /* moving a container moves everything in it */
+    memory_region_set_address(&outer, 0x20000);
+    check_range(&as, 1, 0x22100, 0x100, &r1, 0);
+    check_range(&as, 3, 0x22800, 0x800, &r2, 0);
+
+    /* disabling the container hides its contents */
+    memory_region_set_enabled(&outer, false);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    check_range(&as, 0, 0, 0x100000, &over, 0);
+    memory_region_set_enabled(&outer, true);
+    g_assert_cmpuint(nr_ranges(&as), ==, 5);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&outer);
+    memory_region_destroy(&inner);
+    memory_region_destroy(&r1);
+    memory_region_destroy(&r2);
+    memory_region_destroy(&over);
+}
+
+static void test_flat_alias(void)
+{
+    MemoryRegion root, ram, al, alal, cont, cram, cram2, calias;
+    AddressSpace as;
+    uint8_t buf[4];
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    new_ram(&ram, "ram", 0x4000, 0);
+    for (unsigned i = 0; i < 0x4000; i++) {
+        ram.ram[i] = i >> 8;        /* page-ish marker: byte = offset / 256 */
+    }
+
+    /* alias [0x1000, 0x3000) of ram at 0x8000 */
+    memory_region_init_alias(&al, "al", &ram, 0x1000, 0x2000);
+    memory_region_add_subregion(&root, 0x8000, &al);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    check_range(&as, 0, 0x8000, 0x2000, &ram, 0x1000);
+    g_assert_cmpint(address_space_read(&as, 0x8000, buf, 1), ==, MEMTX_OK);
+    g_assert_cmpuint(buf[0], ==, 0x10);
+    g_assert_cmpint(address_space_read(&as, 0x9fff, buf, 1), ==, MEMTX_OK);
+    g_assert_cmpuint(buf[0], ==, 0x2f);
+
+    /* alias of alias: [0x800, 0x1000) of al => ram [0x1800, 0x2000) */
+    memory_region_init_alias(&alal, "alal", &al, 0x800, 0x800);
+    memory_region_add_subregion(&root, 0xc000, &alal);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 1, 0xc000, 0x800, &ram, 0x1800);
+    g_assert_cmpint(address_space_read(&as, 0xc000, buf, 1), ==, MEMTX_OK);
+    g_assert_cmpuint(buf[0], ==, 0x18);
+
+    /* set_alias_offset moves the window */
+    memory_region_set_alias_offset(&al, 0x2000);
+    check_range(&as, 0, 0x8000, 0x2000, &ram, 0x2000);
+    check_range(&as, 1, 0xc000, 0x800, &ram, 0x2800);
+
+    /* alias of a container, starting inside the target (window [0x200, 0x400)) */
+    memory_region_init(&cont, "cont", 0x1000);
+    new_ram(&cram, "cram", 0x100, 0);
+    new_ram(&cram2, "cram2", 0x100, 0);
+    memory_region_add_subregion(&cont, 0x180, &cram);   /* [0x180,0x280): visible 0x200.. */
+    memory_region_add_subregion(&cont, 0x300, &cram2);  /* [0x300,0x400): fully visible */
+    memory_region_init_alias(&calias, "calias", &cont, 0x200, 0x200);
+    memory_region_add_subregion(&root, 0xe000, &calias);
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+    check_range(&as, 2, 0xe000, 0x80, &cram, 0x80);
+    check_range(&as, 3, 0xe100, 0x100, &cram2, 0);
+
+    /* disabled target disappears through the alias */
+    memory_region_set_enabled(&cram2, false);
+    g_assert_cmpuint(nr_ranges(&as), ==, 3);
+    memory_region_set_enabled(&cram2, true);
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+
+    /* disabled alias: as in QEMU, an alias of a disabled region shows nothing
+     * either, so alal goes too */
+    memory_region_set_enabled(&al, false);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0xe000, 0x80, &cram, 0x80);
+    memory_region_set_enabled(&al, true);
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&calias);
+    memory_region_destroy(&cont);
+    memory_region_destroy(&cram);
+    memory_region_destroy(&cram2);
+    memory_region_destroy(&alal);
+    memory_region_destroy(&al);
+    memory_region_destroy(&ram);
+}
+
+static void test_flat_disable_move(void)
+{
+    MemoryRegion root, a, b;
+    AddressSpace as;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    new_ram(&a, "a", 0x4000, 0);
+    new_ram(&b, "b", 0x1000, 0);
+    memory_region_add_subregion(&root, 0, &a);
+    memory_region_add_subregion_overlap(&root, 0x1000, &b, 1);
+    g_assert_cmpuint(nr_ranges(&as), ==, 3);
+
+    memory_region_set_enabled(&b, false);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    check_range(&as, 0, 0, 0x4000, &a, 0);
+    memory_region_set_enabled(&b, true);
+    check_range(&as, 1, 0x1000, 0x1000, &b, 0);
+
+    memory_region_set_address(&b, 0x3000);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0, 0x3000, &a, 0);
+    check_range(&as, 1, 0x3000, 0x1000, &b, 0);
+    memory_region_set_address(&b, 0x8000);
+    g_assert_cmpuint(nr_ranges(&as), ==, 2);
+    check_range(&as, 0, 0, 0x4000, &a, 0);
+    check_range(&as, 1, 0x8000, 0x1000, &b, 0);
+
+    /* destroy unmaps */
+    memory_region_destroy(&b);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+}
+
+/* ---- listeners ------------------------------------------------------------ */
+
+typedef struct CountListener {
+    MemoryListener l;
+    int begin, commit, add, del, log_start, log_stop, log_sync;
+    uint64_t last_add_start, last_del_start;
+} CountListener;
+
+static void cl_begin(MemoryListener *l) { ((CountListener *)l)->begin++; }
+static void cl_commit(MemoryListener *l) { ((CountListener *)l)->commit++; }
+static void cl_add(MemoryListener *l, MemoryRegionSection *s)
+{
+    ((CountListener *)l)->add++;
+    ((CountListener *)l)->last_add_start = s->offset_within_address_space;
+}
+static void cl_del(MemoryListener *l, MemoryRegionSection *s)
+{
+    ((CountListener *)l)->del++;
+    ((CountListener *)l)->last_del_start = s->offset_within_address_space;
+}
+static void cl_log_start(MemoryListener *l, MemoryRegionSection *s) { ((CountListener *)l)->log_start++; }
+static void cl_log_stop(MemoryListener *l, MemoryRegionSection *s) { ((CountListener *)l)->log_stop++; }
+static void cl_log_sync(MemoryListener *l, MemoryRegionSection *s)
+{
+    ((CountListener *)l)->log_sync++;
+    /* pretend the accelerator saw a write to page 3 of the region */
+    memory_region_set_dirty(s->mr, 3 * 4096, 1);
+}
+
+static void cl_init(CountListener *cl)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->l.begin = cl_begin;
+    cl->l.commit = cl_commit;
+    cl->l.region_add = cl_add;
+    cl->l.region_del = cl_del;
+    cl->l.log_start = cl_log_start;
+    cl->l.log_stop = cl_log_stop;
+    cl->l.log_sync = cl_log_sync;
+}
+
+static void cl_zero(CountListener *cl)
+{
+    cl->begin = cl->commit = cl->add = cl->del = 0;
+    cl->log_start = cl->log_stop = cl->log_sync = 0;
+}
+
+static void test_listener_transactions(void)
+{
+    MemoryRegion root, a, b, c;
+    AddressSpace as;
+    CountListener cl, late;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    cl_init(&cl);
+    memory_listener_register(&cl.l, &as);
+    g_assert_cmpint(cl.add, ==, 0);
+    cl_zero(&cl);
+    new_ram(&a, "a", 0x1000, 0);
+    new_ram(&b, "b", 0x1000, 0);
+    new_ram(&c, "c", 0x1000, 0);
+
+    /* one change, one notification */
+    memory_region_add_subregion(&root, 0x0, &a);
+    g_assert_cmpint(cl.begin, ==, 1);
+    g_assert_cmpint(cl.add, ==, 1);
+    g_assert_cmpint(cl.del, ==, 0);
+    g_assert_cmpint(cl.commit, ==, 1);
+    cl_zero(&cl);
+
+    /* a transaction batches: nothing until the outer commit */
+    memory_region_transaction_begin();
+    memory_region_add_subregion(&root, 0x2000, &b);
+    memory_region_transaction_begin();
+    memory_region_add_subregion(&root, 0x4000, &c);
+    memory_region_set_address(&a, 0x8000);
+    memory_region_transaction_commit();
+    g_assert_cmpint(cl.begin + cl.add + cl.del + cl.commit, ==, 0);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);     /* old view still current */
+    memory_region_transaction_commit();
+    g_assert_cmpint(cl.begin, ==, 1);
+    g_assert_cmpint(cl.commit, ==, 1);
+    g_assert_cmpint(cl.add, ==, 3);              /* b, c, a at its new place */
+    g_assert_cmpint(cl.del, ==, 1);              /* a at its old place */
+    g_assert_cmpuint(cl.last_del_start, ==, 0);
+    g_assert_cmpuint(nr_ranges(&as), ==, 3);
+    cl_zero(&cl);
+
+    /* a transaction that changes nothing visible: no add/del */
+    memory_region_transaction_begin();
+    memory_region_set_enabled(&b, false);
+    memory_region_set_enabled(&b, true);
+    memory_region_transaction_commit();
+    g_assert_cmpint(cl.add + cl.del, ==, 0);
+
+    /* a late listener gets the current view replayed */
+    cl_init(&late);
+    memory_listener_register(&late.l, &as);
+    g_assert_cmpint(late.add, ==, 3);
+    g_assert_cmpint(late.del, ==, 0);
+    g_assert_cmpint(late.begin, ==, 1);
+    g_assert_cmpint(late.commit, ==, 1);
+
+    /* unregistered listeners hear nothing */
+    memory_listener_unregister(&late.l);
+    cl_zero(&late);
+    cl_zero(&cl);
+    memory_region_del_subregion(&root, &c);
+    g_assert_cmpint(late.add + late.del + late.begin + late.commit, ==, 0);
+    g_assert_cmpint(cl.del, ==, 1);
+    g_assert_cmpuint(cl.last_del_start, ==, 0x4000);
+
+    memory_listener_unregister(&cl.l);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+    memory_region_destroy(&b);
+    memory_region_destroy(&c);
+}
+
+static void test_listener_misc(void)
+{
+    MemoryRegion root, cont, a, rom;
+    AddressSpace as;
+    CountListener cl;
+    uint8_t b = 0;
+
+    memory_region_init(&root, "root", 0x10000);
+    memory_region_init(&cont, "cont", 0x4000);
+    address_space_init(&as, &root, "test");
+    new_ram(&a, "a", 0x1000, 0);
+    g_assert_true(memory_region_init_rom(&rom, "rom", 0x1000, NULL));
+    memory_region_add_subregion(&cont, 0x1000, &a);
+    memory_region_add_subregion(&root, 0x4000, &cont);
+    memory_region_add_subregion(&root, 0x0, &rom);
+    cl_init(&cl);
+    memory_listener_register(&cl.l, &as);
+    g_assert_cmpint(cl.add, ==, 2);
+    g_assert_true(as.current_map->ranges[0].readonly);     /* ROM section is read-only */
+    g_assert_false(as.current_map->ranges[1].readonly);
+    cl_zero(&cl);
+
+    /* del + re-add at the same place within a transaction: no notification */
+    memory_region_transaction_begin();
+    memory_region_del_subregion(&cont, &a);
+    memory_region_add_subregion(&cont, 0x1000, &a);
+    memory_region_transaction_commit();
+    g_assert_cmpint(cl.add + cl.del, ==, 0);
+
+    /* readonly change: the section is replaced */
+    memory_region_set_readonly(&a, true);
+    g_assert_cmpint(cl.del, ==, 1);
+    g_assert_cmpint(cl.add, ==, 1);
+    g_assert_true(address_space_lookup(&as, 0x5000)->readonly);
+    memory_region_set_readonly(&a, false);
+    cl_zero(&cl);
+
+    /* zero-length accesses do nothing */
+    g_assert_cmpint(address_space_write(&as, 0x5000, &b, 0), ==, MEMTX_OK);
+    g_assert_cmpint(address_space_read(&as, 0x9000, &b, 0), ==, MEMTX_OK);
+
+    /* destroying a container unmaps everything in it and detaches the children */
+    memory_region_destroy(&cont);
+    g_assert_cmpint(cl.del, ==, 1);
+    g_assert_null(a.container);
+    g_assert_cmpuint(nr_ranges(&as), ==, 1);
+    memory_region_add_subregion(&root, 0x8000, &a);   /* reusable */
+    check_range(&as, 1, 0x8000, 0x1000, &a, 0);
+
+    memory_listener_unregister(&cl.l);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+    memory_region_destroy(&rom);
+}
+
+/* ---- dispatch ------------------------------------------------------------- */
+
+typedef struct IOLog {
+    int n;
+    struct { uint64_t addr; unsigned size; uint64_t data; bool write; } call[32];
+} IOLog;
+
+static uint64_t io_rd(void *opaque, uint64_t addr, unsigned size)
+{
+    IOLog *log = opaque;
+    uint64_t v = 0;
+
+    g_assert_cmpint(log->n, <, 32);
+    log->call[log->n].addr = addr;
+    log->call[log->n].size = size;
+    log->call[log->n].write = false;
+    log->n++;
+    /* byte i of the device reads as 0x10 + i */
+    for (unsigned i = 0; i < size; i++) {
+        v |= (uint64_t)(0x10 + addr + i) << (8 * i);
+    }
+    return v;
+}
+
+static void io_wr(void *opaque, uint64_t addr, uint64_t data, unsigned size)
+{
+    IOLog *log = opaque;
+
+    g_assert_cmpint(log->n, <, 32);
+    log->call[log->n].addr = addr;
+    log->call[log->n].size = size;
+    log->call[log->n].data = data;
+    log->call[log->n].write = true;
+    log->n++;
+}
+
+static const MemoryRegionOps ops_valid_2_4 = {
+    .read = io_rd, .write = io_wr,
+    .valid = { .min_access_size = 2, .max_access_size = 4 },
+};
+static const MemoryRegionOps ops_impl_1 = {
+    .read = io_rd, .write = io_wr,
+    .valid = { .min_access_size = 1, .max_access_size = 8 },
+    .impl = { .min_access_size = 1, .max_access_size = 1 },
+};
+static const MemoryRegionOps ops_impl_4 = {
+    .read = io_rd, .write = io_wr,
+    .valid = { .min_access_size = 1, .max_access_size = 4 },
+    .impl = { .min_access_size = 4, .max_access_size = 4 },
+};
+static const MemoryRegionOps ops_unaligned = {
+    .read = io_rd, .write = io_wr,
+    .valid = { .max_access_size = 4, .unaligned = true },
+};
+
+static void test_dispatch_io(void)
+{
+    MemoryRegion root, v24, i1, i4, ua;
+    AddressSpace as;
+    IOLog lv = { 0 }, l1 = { 0 }, l4 = { 0 }, lu = { 0 };
+    uint64_t val;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    memory_region_init_io(&v24, &ops_valid_2_4, &lv, "v24", 0x10);
+    memory_region_init_io(&i1, &ops_impl_1, &l1, "i1", 0x10);
+    memory_region_init_io(&i4, &ops_impl_4, &l4, "i4", 0x10);
+    memory_region_init_io(&ua, &ops_unaligned, &lu, "ua", 0x10);
+    memory_region_add_subregion(&root, 0x100, &v24);
+    memory_region_add_subregion(&root, 0x200, &i1);
+    memory_region_add_subregion(&root, 0x300, &i4);
+    memory_region_add_subregion(&root, 0x400, &ua);
+
+    /* valid.min 2 / max 4: 1- and 8-byte accesses are refused */
+    g_assert_cmpint(address_space_ld(&as, 0x100, &val, 1), !=, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0xff);
+    g_assert_cmpint(address_space_ld(&as, 0x100, &val, 8), !=, MEMTX_OK);
+    g_assert_cmphex(val, ==, UINT64_MAX);
+    g_assert_cmpint(address_space_st(&as, 0x100, 0x12, 1), !=, MEMTX_OK);
+    g_assert_cmpint(lv.n, ==, 0);
+    g_assert_cmpint(address_space_ld(&as, 0x104, &val, 4), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x17161514);
+    g_assert_cmpint(lv.n, ==, 1);
+    g_assert_cmpuint(lv.call[0].addr, ==, 4);
+    g_assert_cmpuint(lv.call[0].size, ==, 4);
+    /* unaligned refused (valid.unaligned false) */
+    g_assert_cmpint(address_space_ld(&as, 0x102 + 1, &val, 2), !=, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0xffff);
+    g_assert_cmpint(address_space_ld(&as, 0x102, &val, 4), !=, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0xffffffff);
+    g_assert_cmpint(lv.n, ==, 1);
+    /* past the end of the region */
+    g_assert_cmpint(address_space_ld(&as, 0x10c, &val, 4), ==, MEMTX_OK);
+
+    /* impl.max 1: a 4-byte read is 4 byte calls, assembled little-endian */
+    g_assert_cmpint(address_space_ld(&as, 0x204, &val, 4), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x17161514);
+    g_assert_cmpint(l1.n, ==, 4);
+    for (int i = 0; i < 4; i++) {
+        g_assert_cmpuint(l1.call[i].addr, ==, 4 + i);
+        g_assert_cmpuint(l1.call[i].size, ==, 1);
+        g_assert_false(l1.call[i].write);
+    }
+    l1.n = 0;
+    g_assert_cmpint(address_space_st(&as, 0x208, 0x44332211, 4), ==, MEMTX_OK);
+    g_assert_cmpint(l1.n, ==, 4);
+    for (int i = 0; i < 4; i++) {
+        g_assert_cmpuint(l1.call[i].addr, ==, 8 + i);
+        g_assert_cmphex(l1.call[i].data, ==, 0x11 * (i + 1));
+        g_assert_true(l1.call[i].write);
+    }
+    l1.n = 0;
+    g_assert_cmpint(address_space_ld(&as, 0x208, &val, 8), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x1f1e1d1c1b1a1918ULL);
+    g_assert_cmpint(l1.n, ==, 8);
+
+    /* impl.min 4: a byte read is widened to the containing dword */
+    g_assert_cmpint(address_space_ld(&as, 0x306, &val, 1), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x16);
+    g_assert_cmpint(l4.n, ==, 1);
+    g_assert_cmpuint(l4.call[0].addr, ==, 4);
+    g_assert_cmpuint(l4.call[0].size, ==, 4);
+    g_assert_cmpint(address_space_ld(&as, 0x302, &val, 2), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x1312);
+    g_assert_cmpuint(l4.call[1].addr, ==, 0);
+    /* a narrow write is extended with zeros at the right shift */
+    g_assert_cmpint(address_space_st(&as, 0x305, 0xab, 1), ==, MEMTX_OK);
+    g_assert_cmpint(l4.n, ==, 3);
+    g_assert_cmpuint(l4.call[2].addr, ==, 4);
+    g_assert_cmpuint(l4.call[2].size, ==, 4);
+    g_assert_cmphex(l4.call[2].data, ==, 0xab00);
+
+    /* unaligned allowed when valid.unaligned */
+    g_assert_cmpint(address_space_ld(&as, 0x401, &val, 2), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x1211);
+    g_assert_cmpint(lu.n, ==, 1);
+
+    /* address_space_read on IO follows the same rules */
+    {
+        uint8_t buf[4];
+        l1.n = 0;
+        g_assert_cmpint(address_space_read(&as, 0x200, buf, 4), ==, MEMTX_OK);
+        g_assert_cmphex(buf[0] | buf[1] << 8 | buf[2] << 16 | (uint32_t)buf[3] << 24, ==,
+                        0x13121110);
+        g_assert_cmpint(l1.n, ==, 4);
+        lv.n = 0;
+        memset(buf, 0, sizeof(buf));
+        g_assert_cmpint(address_space_read(&as, 0x100, buf, 1), ==, MEMTX_ERROR);
+        g_assert_cmphex(buf[0], ==, 0xff);
+        g_assert_cmpint(lv.n, ==, 0);
+    }
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&v24);
+    memory_region_destroy(&i1);
+    memory_region_destroy(&i4);
+    memory_region_destroy(&ua);
+}
+
+static void test_dispatch_unmapped(void)
+{
+    MemoryRegion root, ram;
+    AddressSpace as;
+    uint8_t buf[8];
+    uint64_t val = 0;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    new_ram(&ram, "ram", 0x1000, 0);
+    memory_region_add_subregion(&root, 0x1000, &ram);
+
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(address_space_read(&as, 0x8000, buf, 8), ==, MEMTX_DECODE_ERROR);
+    for (int i = 0; i < 8; i++) {
+        g_assert_cmphex(buf[i], ==, 0xff);
+    }
+    g_assert_cmpint(address_space_ld(&as, 0x8000, &val, 4), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmphex(val, ==, 0xffffffff);
+    g_assert_cmpint(address_space_ld(&as, 0x8000, &val, 8), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmphex(val, ==, UINT64_MAX);
+    g_assert_cmpint(address_space_write(&as, 0x8000, buf, 8), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmpint(address_space_st(&as, 0x8000, 1, 2), ==, MEMTX_DECODE_ERROR);
+    /* past the end of an address space's root */
+    g_assert_cmpint(address_space_ld(&as, 0x20000, &val, 1), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmphex(val, ==, 0xff);
+
+    /* half mapped: the mapped part reads, the rest is 0xff */
+    memset(buf, 0, sizeof(buf));
+    g_assert_cmpint(address_space_read(&as, 0x1ffc, buf, 8), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmphex(buf[0], ==, 0xfc);
+    g_assert_cmphex(buf[3], ==, 0xff);  /* ram byte 0xfff */
+    g_assert_cmphex(buf[4], ==, 0xff);
+    g_assert_cmphex(buf[7], ==, 0xff);
+    g_assert_cmpint(address_space_ld(&as, 0xffe, &val, 4), ==, MEMTX_DECODE_ERROR);
+    g_assert_cmphex(val, ==, 0x0100ffff);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+}
+
+static void test_ram_rom(void)
+{
+    MemoryRegion root, ram, rom;
+    AddressSpace as;
+    uint8_t buf[4] = { 1, 2, 3, 4 }, out[4];
+    uint64_t val;
+    g_autoptr(GError) err = NULL;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 0x1000, &err));
+    g_assert_true(memory_region_init_rom(&rom, "rom", 0x1000, &err));
+    g_assert_cmpuint(ram.ram[5], ==, 0);    /* fresh RAM is zeroed */
+    memory_region_add_subregion(&root, 0x0, &ram);
+    memory_region_add_subregion(&root, 0x1000, &rom);
+
+    g_assert_cmpint(address_space_write(&as, 0x10, buf, 4), ==, MEMTX_OK);
+    g_assert_cmpmem(ram.ram + 0x10, 4, buf, 4);
+    g_assert_cmpint(address_space_read(&as, 0x10, out, 4), ==, MEMTX_OK);
+    g_assert_cmpmem(out, 4, buf, 4);
+    g_assert_cmpint(address_space_ld(&as, 0x10, &val, 4), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x04030201);
+    g_assert_cmpint(address_space_st(&as, 0x12, 0xbeef, 2), ==, MEMTX_OK);
+    g_assert_cmphex(ram.ram[0x12], ==, 0xef);
+    g_assert_cmphex(ram.ram[0x13], ==, 0xbe);
+    g_assert_cmpint(address_space_ld(&as, 0x10, &val, 8), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0xbeef0201);
+
+    /* ROM ignores writes ... */
+    g_assert_cmpint(address_space_write(&as, 0x1010, buf, 4), ==, MEMTX_OK);
+    g_assert_cmpuint(rom.ram[0x10], ==, 0);
+    address_space_st(&as, 0x1010, 0xffffffff, 4);
+    g_assert_cmpuint(rom.ram[0x10], ==, 0);
+    /* ... but the loader can write it */
+    g_assert_cmpint(address_space_write_rom(&as, 0x1010, buf, 4), ==, MEMTX_OK);
+    g_assert_cmpmem(rom.ram + 0x10, 4, buf, 4);
+    g_assert_cmpint(address_space_ld(&as, 0x1010, &val, 4), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x04030201);
+
+    /* read-only RAM acts like ROM */
+    memory_region_set_readonly(&ram, true);
+    address_space_write(&as, 0x20, buf, 4);
+    g_assert_cmpuint(ram.ram[0x20], ==, 0);
+    g_assert_null(address_space_get_ram_ptr(&as, 0x20, 4, true));
+    memory_region_set_readonly(&ram, false);
+    address_space_write(&as, 0x20, buf, 4);
+    g_assert_cmpuint(ram.ram[0x20], ==, 1);
+
+    /* a write_rom that spans RAM and ROM */
+    uint8_t big[8] = { 9, 9, 9, 9, 8, 8, 8, 8 };
+    g_assert_cmpint(address_space_write_rom(&as, 0xffc, big, 8), ==, MEMTX_OK);
+    g_assert_cmpuint(ram.ram[0xfff], ==, 9);
+    g_assert_cmpuint(rom.ram[0], ==, 8);
+    g_assert_cmpuint(rom.ram[3], ==, 8);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+    memory_region_destroy(&rom);
+}
+
+static void test_cross_ranges(void)
+{
+    MemoryRegion root, ram, io;
+    AddressSpace as;
+    IOLog log = { 0 };
+    uint8_t buf[8];
+    uint64_t val;
+
+    memory_region_init(&root, "root", 0x10000);
+    address_space_init(&as, &root, "test");
+    new_ram(&ram, "ram", 0x1000, 0);
+    memory_region_init_io(&io, &ops_impl_1, &log, "io", 0x10);
+    memory_region_add_subregion(&root, 0x0, &ram);
+    memory_region_add_subregion(&root, 0x1000, &io);
+
+    /* read: 4 bytes of RAM (0xfc..0xff) then 4 bytes of IO (0x10..0x13) */
+    g_assert_cmpint(address_space_read(&as, 0xffc, buf, 8), ==, MEMTX_OK);
+    g_assert_cmphex(buf[0], ==, 0xfc);
+    g_assert_cmphex(buf[3], ==, 0xff);
+    g_assert_cmphex(buf[4], ==, 0x10);
+    g_assert_cmphex(buf[7], ==, 0x13);
+    g_assert_cmpint(log.n, ==, 4);
+    log.n = 0;
+
+    /* one ld that straddles the boundary */
+    g_assert_cmpint(address_space_ld(&as, 0xffe, &val, 4), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x1110fffe);
+    log.n = 0;
+
+    /* write across: RAM bytes land in RAM, the rest goes to the device */
+    uint8_t w[4] = { 0xa1, 0xa2, 0xa3, 0xa4 };
+    g_assert_cmpint(address_space_write(&as, 0xffe, w, 4), ==, MEMTX_OK);
+    g_assert_cmphex(ram.ram[0xffe], ==, 0xa1);
+    g_assert_cmphex(ram.ram[0xfff], ==, 0xa2);
+    g_assert_cmpint(log.n, ==, 2);
+    g_assert_cmpuint(log.call[0].addr, ==, 0);
+    g_assert_cmphex(log.call[0].data, ==, 0xa3);
+    g_assert_cmpuint(log.call[1].addr, ==, 1);
+    g_assert_cmphex(log.call[1].data, ==, 0xa4);
+    log.n = 0;
+    g_assert_cmpint(address_space_st(&as, 0xfff, 0xc3c2c1, 3 + 1), ==, MEMTX_OK);
+    g_assert_cmphex(ram.ram[0xfff], ==, 0xc1);
+    g_assert_cmpint(log.n, ==, 3);
+
+    /* host pointers: only inside one RAM range */
+    g_assert_true(address_space_get_ram_ptr(&as, 0x10, 0x10, false) == ram.ram + 0x10);
+    g_assert_true(address_space_get_ram_ptr(&as, 0x0, 0x1000, true) == ram.ram);
+    g_assert_null(address_space_get_ram_ptr(&as, 0xff0, 0x20, false));
+    g_assert_null(address_space_get_ram_ptr(&as, 0x1000, 1, false));
+    g_assert_null(address_space_get_ram_ptr(&as, 0x8000, 1, false));
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+    memory_region_destroy(&io);
+}
+
+static void test_dirty_log(void)
+{
+    MemoryRegion root, ram;
+    AddressSpace as;
+    CountListener cl;
+    uint8_t b = 1;
+
+    memory_region_init(&root, "root", 0x100000);
+    address_space_init(&as, &root, "test");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 64 * 4096 + 100, NULL));
+    memory_region_add_subregion(&root, 0x10000, &ram);
+    cl_init(&cl);
+    memory_listener_register(&cl.l, &as);
+
+    /* not logging: nothing is dirty */
+    address_space_write(&as, 0x10000, &b, 1);
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+
+    memory_region_set_log(&ram, true, DIRTY_MEMORY_MIGRATION);
+    g_assert_cmpint(cl.log_start, ==, 1);
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+    address_space_write(&as, 0x10000 + 2 * 4096 + 5, &b, 1);
+    g_assert_true(memory_region_get_dirty(&ram, 2 * 4096, 4096));
+    g_assert_false(memory_region_get_dirty(&ram, 1 * 4096, 4096));
+    g_assert_false(memory_region_get_dirty(&ram, 3 * 4096, 4096));
+    /* a write across a page boundary marks both */
+    uint8_t two[2] = { 1, 2 };
+    address_space_write(&as, 0x10000 + 6 * 4096 - 1, two, 2);
+    g_assert_true(memory_region_get_dirty(&ram, 5 * 4096, 1));
+    g_assert_true(memory_region_get_dirty(&ram, 6 * 4096, 1));
+    /* st, and host pointers handed out for writing */
+    address_space_st(&as, 0x10000 + 10 * 4096, 7, 4);
+    g_assert_true(memory_region_get_dirty(&ram, 10 * 4096, 1));
+    g_assert_nonnull(address_space_get_ram_ptr(&as, 0x10000 + 20 * 4096, 8, true));
+    g_assert_true(memory_region_get_dirty(&ram, 20 * 4096, 1));
+    g_assert_nonnull(address_space_get_ram_ptr(&as, 0x10000 + 21 * 4096, 8, false));
+    g_assert_false(memory_region_get_dirty(&ram, 21 * 4096, 1));
+    /* the partial last page */
+    address_space_write(&as, 0x10000 + 64 * 4096 + 99, &b, 1);
+    g_assert_true(memory_region_get_dirty(&ram, 64 * 4096, 100));
+
+    /* test and clear */
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096));
+    g_assert_false(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size));
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+
+    /* sync pulls bits from listeners */
+    memory_region_sync_dirty_bitmap(&ram);
+    g_assert_cmpint(cl.log_sync, ==, 1);
+    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 1));
+
+    /* a second client keeps logging on */
+    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
+    memory_region_set_log(&ram, false, DIRTY_MEMORY_MIGRATION);
+    g_assert_cmpint(cl.log_stop, ==, 0);
+    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 1));
+    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    g_assert_cmpint(cl.log_stop, ==, 1);
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+
+    memory_listener_unregister(&cl.l);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+}
+
+static void test_lookup_boundaries(void)
+{
+    MemoryRegion root, a, b;
+    AddressSpace as;
+    const MemoryRegionSection *s;
+
+    memory_region_init(&root, "root", UINT64_MAX);
+    address_space_init(&as, &root, "test");
+    new_ram(&a, "a", 0x1000, 0);
+    new_ram(&b, "b", 0x1000, 0);
+    memory_region_add_subregion(&root, 0x1000, &a);
+    memory_region_add_subregion(&root, 0x2000, &b);
+
+    g_assert_null(address_space_lookup(&as, 0));
+    g_assert_null(address_space_lookup(&as, 0xfff));
+    s = address_space_lookup(&as, 0x1000);
+    g_assert_true(s && s->mr == &a);
+    s = address_space_lookup(&as, 0x1fff);
+    g_assert_true(s && s->mr == &a);
+    s = address_space_lookup(&as, 0x2000);
+    g_assert_true(s && s->mr == &b);
+    s = address_space_lookup(&as, 0x2fff);
+    g_assert_true(s && s->mr == &b);
+    g_assert_null(address_space_lookup(&as, 0x3000));
+    g_assert_null(address_space_lookup(&as, UINT64_MAX));
+
+    /* a region at the very top of a 64-bit address space */
+    memory_region_set_address(&b, UINT64_MAX - 0xfff - 0x1000);
+    s = address_space_lookup(&as, UINT64_MAX - 0x1fff);
+    g_assert_true(s && s->mr == &b);
+    s = address_space_lookup(&as, UINT64_MAX - 0x1000);
+    g_assert_true(s && s->mr == &b);
+    g_assert_null(address_space_lookup(&as, UINT64_MAX - 0xfff));
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&a);
+    memory_region_destroy(&b);
+}
+
+/* A PC-like layout: one RAM block shown below 4 GiB (up to the PCI hole)
+ * and above 4 GiB through two aliases, like a 5 GiB guest, scaled down. */
+static void test_high_ram_layout(void)
+{
+    MemoryRegion root, ram, below, above, hole, bios, bios_hi;
+    AddressSpace as;
+    IOLog log = { 0 };
+    uint64_t val;
+    const uint64_t below_sz = 0x3000, above_sz = 0x2000;
+    const uint64_t hole_at = 0xe0000000ULL;
+
+    memory_region_init(&root, "system", UINT64_MAX);
+    address_space_init(&as, &root, "test");
+    new_ram(&ram, "pc.ram", below_sz + above_sz, 0);
+    memcpy(ram.ram + below_sz, "HIGH", 4);
+    memory_region_init_alias(&below, "ram-below-4g", &ram, 0, below_sz);
+    memory_region_init_alias(&above, "ram-above-4g", &ram, below_sz, above_sz);
+    memory_region_init_io(&hole, &ops_impl_1, &log, "pci-hole", 4 * GiB - hole_at);
+    g_assert_true(memory_region_init_rom(&bios, "bios", 0x1000, NULL));
+    memcpy(bios.ram + 0xff0, "RESET", 5);
+    memory_region_init_alias(&bios_hi, "isa-bios-hi", &bios, 0, 0x1000);
+
+    memory_region_transaction_begin();
+    memory_region_add_subregion(&root, 0, &below);
+    memory_region_add_subregion(&root, 4 * GiB, &above);
+    memory_region_add_subregion_overlap(&root, hole_at, &hole, -1);
+    memory_region_add_subregion(&root, 4 * GiB - 0x1000, &bios_hi);
+    memory_region_transaction_commit();
+
+    g_assert_cmpuint(nr_ranges(&as), ==, 4);
+    check_range(&as, 0, 0, below_sz, &ram, 0);
+    check_range(&as, 1, hole_at, 4 * GiB - 0x1000 - hole_at, &hole, 0);
+    check_range(&as, 2, 4 * GiB - 0x1000, 0x1000, &bios, 0);
+    check_range(&as, 3, 4 * GiB, above_sz, &ram, below_sz);
+
+    char s[6] = { 0 };
+    g_assert_cmpint(address_space_read(&as, 4 * GiB, s, 4), ==, MEMTX_OK);
+    g_assert_cmpstr(s, ==, "HIGH");
+    g_assert_cmpint(address_space_read(&as, 4 * GiB - 0x10, s, 5), ==, MEMTX_OK);
+    g_assert_cmpstr(s, ==, "RESET");
+    /* first and last byte of high RAM */
+    g_assert_cmpint(address_space_st(&as, 4 * GiB + above_sz - 1, 0x5a, 1), ==, MEMTX_OK);
+    g_assert_cmphex(ram.ram[below_sz + above_sz - 1], ==, 0x5a);
+    g_assert_cmpint(address_space_ld(&as, 4 * GiB + above_sz, &val, 1), ==,
+                    MEMTX_DECODE_ERROR);
+    /* the same host byte through both windows */
+    g_assert_true(address_space_get_ram_ptr(&as, 4 * GiB, 4, true) == ram.ram + below_sz);
+    g_assert_true(address_space_get_ram_ptr(&as, 0, 4, true) == ram.ram);
+    /* a 4-byte read that runs from the top of high RAM into nothing */
+    g_assert_cmpint(address_space_ld(&as, 4 * GiB + above_sz - 2, &val, 4), ==,
+                    MEMTX_DECODE_ERROR);
+    g_assert_cmphex(val, ==, 0xffff5afe);
+    /* the PCI hole below the BIOS decodes to the device */
+    g_assert_cmpint(address_space_ld(&as, hole_at + 2, &val, 1), ==, MEMTX_OK);
+    g_assert_cmphex(val, ==, 0x12);
+    g_assert_cmpint(log.n, ==, 1);
+    /* the gap between low RAM and the hole is unmapped */
+    g_assert_cmpint(address_space_ld(&as, below_sz, &val, 4), ==, MEMTX_DECODE_ERROR);
+
+    GString *dump = g_string_new(NULL);
+    address_space_dump_flat(dump, &as);
+    g_assert_nonnull(strstr(dump->str, "pc.ram"));
+    memory_region_dump_tree(dump, &root);
+    g_assert_nonnull(strstr(dump->str, "ram-above-4g"));
+    g_string_free(dump, TRUE);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&below);
+    memory_region_destroy(&above);
+    memory_region_destroy(&bios_hi);
+    memory_region_destroy(&hole);
+    memory_region_destroy(&bios);
+    memory_region_destroy(&ram);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/memory/flat/add-del", test_flat_add_del);
+    g_test_add_func("/memory/flat/priorities", test_flat_priorities);
+    g_test_add_func("/memory/flat/nested", test_flat_nested);
+    g_test_add_func("/memory/flat/alias", test_flat_alias);
+    g_test_add_func("/memory/flat/disable-move", test_flat_disable_move);
+    g_test_add_func("/memory/listener/transactions", test_listener_transactions);
+    g_test_add_func("/memory/listener/misc", test_listener_misc);
+    g_test_add_func("/memory/dispatch/io", test_dispatch_io);
+    g_test_add_func("/memory/dispatch/unmapped", test_dispatch_unmapped);
+    g_test_add_func("/memory/dispatch/ram-rom", test_ram_rom);
+    g_test_add_func("/memory/dispatch/cross", test_cross_ranges);
+    g_test_add_func("/memory/dirty", test_dirty_log);
+    g_test_add_func("/memory/lookup-boundaries", test_lookup_boundaries);
+    g_test_add_func("/memory/high-ram", test_high_ram_layout);
+    return g_test_run();
+}

@@ -1,0 +1,362 @@
+/* vmstate streams (hw/core/vmstate.c). */
+#include <string.h>
+#include <glib.h>
+#include "hw/vmstate.h"
+#include "system/main-loop.h"
+
+typedef struct Inner {
+    uint32_t a;
+    uint8_t b[3];
+    bool c;
+} Inner;
+
+typedef struct Outer {
+    bool flag;
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    uint64_t u64;
+    int32_t i32;
+    int64_t i64;
+    uint8_t a8[5];
+    uint16_t a16[3];
+    uint32_t a32[2];
+    uint64_t a64[2];
+    char buf[7];
+    Inner one;
+    Inner many[3];
+    QEMUTimer *timer;
+    int post_load_version;
+    int pre_save_calls;
+} Outer;
+
+static const VMStateDescription vmstate_inner = {
+    .name = "inner",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(a, Inner),
+        VMSTATE_UINT8_ARRAY(b, Inner, 3),
+        VMSTATE_BOOL(c, Inner),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static int outer_pre_save(void *opaque)
+{
+    ((Outer *)opaque)->pre_save_calls++;
+    return 0;
+}
+
+static int outer_post_load(void *opaque, int version_id)
+{
+    ((Outer *)opaque)->post_load_version = version_id;
+    return 0;
+}
+
+#define OUTER_FIELDS \
+        VMSTATE_BOOL(flag, Outer), \
+        VMSTATE_UINT8(u8, Outer), \
+        VMSTATE_UINT16(u16, Outer), \
+        VMSTATE_UINT32(u32, Outer), \
+        VMSTATE_UINT64(u64, Outer), \
+        VMSTATE_INT32(i32, Outer), \
+        VMSTATE_INT64(i64, Outer), \
+        VMSTATE_UINT8_ARRAY(a8, Outer, 5), \
+        VMSTATE_UINT16_ARRAY(a16, Outer, 3), \
+        VMSTATE_UINT32_ARRAY(a32, Outer, 2), \
+        VMSTATE_UINT64_ARRAY(a64, Outer, 2), \
+        VMSTATE_BUFFER(buf, Outer), \
+        VMSTATE_STRUCT(one, Outer, vmstate_inner, Inner), \
+        VMSTATE_STRUCT_ARRAY(many, Outer, 3, vmstate_inner, Inner), \
+        VMSTATE_TIMER_PTR(timer, Outer)
+
+static const VMStateDescription vmstate_outer = {
+    .name = "outer",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .pre_save = outer_pre_save,
+    .post_load = outer_post_load,
+    .fields = (const VMStateField[]) {
+        OUTER_FIELDS,
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* Same layout, newer version. */
+static const VMStateDescription vmstate_outer_v3 = {
+    .name = "outer",
+    .version_id = 3,
+    .minimum_version_id = 3,
+    .fields = (const VMStateField[]) {
+        OUTER_FIELDS,
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* u16 renamed */
+static const VMStateDescription vmstate_outer_renamed = {
+    .name = "outer",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(flag, Outer),
+        VMSTATE_UINT8(u8, Outer),
+        { .name = "u16_renamed", .type = VMS_UINT16, .offset = offsetof(Outer, u16),
+          .size = 2, .num = 1 },
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* u16 stored as 4 bytes */
+static const VMStateDescription vmstate_outer_resized = {
+    .name = "outer",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(flag, Outer),
+        VMSTATE_UINT8(u8, Outer),
+        { .name = "u16", .type = VMS_UINT32, .offset = offsetof(Outer, u32),
+          .size = 4, .num = 1 },
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* the nested struct array got longer */
+static const VMStateDescription vmstate_outer_more = {
+    .name = "outer",
+    .version_id = 2,
+    .minimum_version_id = 2,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(flag, Outer), VMSTATE_UINT8(u8, Outer), VMSTATE_UINT16(u16, Outer),
+        VMSTATE_UINT32(u32, Outer), VMSTATE_UINT64(u64, Outer), VMSTATE_INT32(i32, Outer),
+        VMSTATE_INT64(i64, Outer), VMSTATE_UINT8_ARRAY(a8, Outer, 5),
+        VMSTATE_UINT16_ARRAY(a16, Outer, 3), VMSTATE_UINT32_ARRAY(a32, Outer, 2),
+        VMSTATE_UINT64_ARRAY(a64, Outer, 2), VMSTATE_BUFFER(buf, Outer),
+        VMSTATE_STRUCT(one, Outer, vmstate_inner, Inner),
+        VMSTATE_STRUCT_ARRAY(many, Outer, 2, vmstate_inner, Inner),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static void timer_cb(void *opaque)
+{
+}
+
+static void fill(Outer *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->flag = true;
+    o->u8 = 0xab;
+    o->u16 = 0xbeef;
+    o->u32 = 0xdeadbeef;
+    o->u64 = 0x0123456789abcdefULL;
+    o->i32 = -123456;
+    o->i64 = INT64_MIN + 5;
+    for (int i = 0; i < 5; i++) {
+        o->a8[i] = 0x10 + i;
+    }
+    for (int i = 0; i < 3; i++) {
+        o->a16[i] = 0x1000 + i;
+    }
+    o->a32[0] = 0xfeedface;
+    o->a32[1] = 7;
+    o->a64[0] = UINT64_MAX;
+    o->a64[1] = 1ULL << 63;
+    memcpy(o->buf, "buffer", 7);
+    o->one.a = 0x11111111;
+    o->one.b[2] = 9;
+    o->one.c = true;
+    for (int i = 0; i < 3; i++) {
+        o->many[i].a = 100 + i;
+        o->many[i].b[0] = i;
+        o->many[i].b[1] = 2 * i;
+        o->many[i].b[2] = 3 * i;
+        o->many[i].c = i & 1;
+    }
+}
+
+static void check_equal(const Outer *a, const Outer *b)
+{
+    g_assert_cmpint(a->flag, ==, b->flag);
+    g_assert_cmphex(a->u8, ==, b->u8);
+    g_assert_cmphex(a->u16, ==, b->u16);
+    g_assert_cmphex(a->u32, ==, b->u32);
+    g_assert_cmphex(a->u64, ==, b->u64);
+    g_assert_cmpint(a->i32, ==, b->i32);
+    g_assert_cmpint(a->i64, ==, b->i64);
+    g_assert_cmpmem(a->a8, sizeof(a->a8), b->a8, sizeof(b->a8));
+    g_assert_cmpmem(a->a16, sizeof(a->a16), b->a16, sizeof(b->a16));
+    g_assert_cmpmem(a->a32, sizeof(a->a32), b->a32, sizeof(b->a32));
+    g_assert_cmpmem(a->a64, sizeof(a->a64), b->a64, sizeof(b->a64));
+    g_assert_cmpmem(a->buf, sizeof(a->buf), b->buf, sizeof(b->buf));
+    g_assert_cmpmem(&a->one, sizeof(Inner), &b->one, sizeof(Inner));
+    for (int i = 0; i < 3; i++) {
+        g_assert_cmpuint(a->many[i].a, ==, b->many[i].a);
+        g_assert_cmpmem(a->many[i].b, 3, b->many[i].b, 3);
+        g_assert_cmpint(a->many[i].c, ==, b->many[i].c);
+    }
+}
+
+static GByteArray *save_filled(Outer *src)
+{
+    GByteArray *out = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    fill(src);
+    src->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, timer_cb, NULL);
+    timer_mod(src->timer, 123456789);
+    g_assert_true(vmstate_save(&vmstate_outer, src, out, &err));
+    g_assert_no_error(err);
+    return out;
+}
+
+static void test_round_trip(void)
+{
+    Outer src, dst;
+    g_autoptr(GByteArray) out = save_filled(&src);
+    g_autoptr(GError) err = NULL;
+    size_t pos = 0;
+
+    g_assert_cmpint(src.pre_save_calls, ==, 1);
+    memset(&dst, 0, sizeof(dst));
+    dst.timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, timer_cb, NULL);
+    g_assert_true(vmstate_load(&vmstate_outer, &dst, out->data, out->len, &pos, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(pos, ==, out->len);
+    check_equal(&src, &dst);
+    g_assert_cmpint(dst.post_load_version, ==, 2);
+    g_assert_true(timer_pending(dst.timer));
+    g_assert_cmpint(timer_expire_time_ns(dst.timer), ==, 123456789);
+
+    /* a stopped timer loads as stopped */
+    timer_del(src.timer);
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_outer, &src, out, &err));
+    pos = 0;
+    g_assert_true(vmstate_load(&vmstate_outer, &dst, out->data, out->len, &pos, &err));
+    g_assert_false(timer_pending(dst.timer));
+
+    /* two sections back to back */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_inner, &src.one, out, &err));
+    g_assert_true(vmstate_save(&vmstate_inner, &src.many[2], out, &err));
+    Inner i1, i2;
+    pos = 0;
+    g_assert_true(vmstate_load(&vmstate_inner, &i1, out->data, out->len, &pos, &err));
+    g_assert_true(vmstate_load(&vmstate_inner, &i2, out->data, out->len, &pos, &err));
+    g_assert_cmpuint(pos, ==, out->len);
+    g_assert_cmpuint(i1.a, ==, src.one.a);
+    g_assert_cmpuint(i2.a, ==, src.many[2].a);
+
+    timer_free(src.timer);
+    timer_free(dst.timer);
+}
+
+static void test_truncated(void)
+{
+    Outer src, dst;
+    g_autoptr(GByteArray) out = save_filled(&src);
+
+    timer_del(src.timer);
+    for (size_t len = 0; len < out->len; len++) {
+        g_autoptr(GError) err = NULL;
+        /* a copy of exactly len bytes, so that ASan sees any over-read */
+        g_autofree uint8_t *copy = g_memdup2(out->data, len ? len : 1);
+        size_t pos = 0;
+
+        memset(&dst, 0, sizeof(dst));
+        if (vmstate_load(&vmstate_outer, &dst, copy, len, &pos, &err)) {
+            g_error("a stream truncated to %zu of %u bytes loaded", len, out->len);
+        }
+        g_assert_nonnull(err);
+        g_assert_cmpuint(pos, <=, len);
+        g_assert_cmpint(dst.post_load_version, ==, 0);
+    }
+    timer_free(src.timer);
+}
+
+static void test_mismatch(void)
+{
+    Outer src, dst;
+    g_autoptr(GByteArray) out = save_filled(&src);
+    g_autoptr(GError) err = NULL;
+    size_t pos = 0;
+
+    memset(&dst, 0, sizeof(dst));
+    g_assert_false(vmstate_load(&vmstate_outer_renamed, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "u16_renamed"));
+    g_assert_nonnull(strstr(err->message, "u16"));
+    g_clear_error(&err);
+
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_outer_resized, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "'u16'"));
+    g_assert_cmpuint(dst.u32, ==, 0);       /* not misread */
+    g_clear_error(&err);
+
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_outer_more, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "many"));
+    g_clear_error(&err);
+
+    /* wrong section */
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_inner, &dst.one, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "outer"));
+    g_clear_error(&err);
+
+    /* a stream from a newer version is refused */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_outer_v3, &src, out, &err));
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_outer, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "version"));
+    g_assert_nonnull(strstr(err->message, "3"));
+    g_clear_error(&err);
+    /* and one older than minimum_version_id too */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_outer, &src, out, &err));
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_outer_v3, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "version"));
+    g_clear_error(&err);
+
+    /* garbage */
+    static const uint8_t junk[] = { 'o', 'u', 't', 'e', 'r', 0, 2, 0, 0, 0, 'f', 'l', 'a', 'g',
+                                    0, 0xff, 0xff, 0xff, 0xff };
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_outer, &dst, junk, sizeof(junk), &pos, &err));
+    g_assert_nonnull(strstr(err->message, "flag"));
+    g_clear_error(&err);
+    /* a position beyond the end */
+    pos = 100;
+    g_assert_false(vmstate_load(&vmstate_outer, &dst, junk, sizeof(junk), &pos, &err));
+    g_clear_error(&err);
+
+    timer_free(src.timer);
+}
+
+static void test_bool_normalised(void)
+{
+    Inner src = { .a = 1, .c = true }, dst;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    size_t pos = 0;
+
+    g_assert_true(vmstate_save(&vmstate_inner, &src, out, NULL));
+    /* the bool is the last payload byte: make it 0x80 */
+    g_assert_cmpuint(out->data[out->len - 1], ==, 1);
+    out->data[out->len - 1] = 0x80;
+    g_assert_true(vmstate_load(&vmstate_inner, &dst, out->data, out->len, &pos, NULL));
+    g_assert_cmpuint(*(uint8_t *)&dst.c, ==, 1);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/vmstate/round-trip", test_round_trip);
+    g_test_add_func("/vmstate/truncated", test_truncated);
+    g_test_add_func("/vmstate/mismatch", test_mismatch);
+    g_test_add_func("/vmstate/bool", test_bool_normalised);
+    return g_test_run();
+}
