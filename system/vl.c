@@ -491,21 +491,22 @@ static void parse_smp(Config *c, MachineState *ms)
     }
     uint64_t cpus = v[0], sockets = v[1], dies = v[2] ? v[2] : 1, cores = v[3], threads = v[4],
              maxcpus = v[5];
-    /* QEMU's rules (machine_parse_smp_config): missing values are derived,
-     * preferring sockets; a missing cores (or threads) is derived too. */
+    /* QEMU's rules (machine_parse_smp_config) for its 6.2+ machine types,
+     * which pc-i440fx-7.2 is: missing values are derived, preferring cores
+     * (-smp 4 is one socket of four cores). */
     if (!cpus && !maxcpus) {
         sockets = sockets ? sockets : 1;
         cores = cores ? cores : 1;
         threads = threads ? threads : 1;
     } else {
         maxcpus = maxcpus ? maxcpus : cpus;
-        if (!sockets) {
-            cores = cores ? cores : 1;
-            threads = threads ? threads : 1;
-            sockets = maxcpus / (dies * cores * threads);
-        } else if (!cores) {
+        if (!cores) {
+            sockets = sockets ? sockets : 1;
             threads = threads ? threads : 1;
             cores = maxcpus / (dies * sockets * threads);
+        } else if (!sockets) {
+            threads = threads ? threads : 1;
+            sockets = maxcpus / (dies * cores * threads);
         }
         if (!threads) {
             threads = maxcpus / (dies * sockets * cores);
