@@ -700,27 +700,52 @@ static void ram_note_write(MemoryRegion *mr, uint64_t off, uint64_t len)
     }
 }
 
-MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
+/*
+ * One access of a vCPU (port I/O, MMIO exit).  An access that starts in a
+ * device region goes to that region whole, even where a higher-priority
+ * region hides part of it in the flat view (the PCI config address dword
+ * at 0xcf8 under the byte-wide reset control register at 0xcf9).  One
+ * that starts where nothing is mapped is dropped whole.  One that starts
+ * in RAM and runs past it is done byte by byte.
+ */
+static const MemoryRegionSection *access_section(AddressSpace *as, uint64_t addr,
+                                                 unsigned size, uint64_t *off, bool *whole)
 {
     const MemoryRegionSection *s = address_space_lookup(as, addr);
-    uint64_t off;
 
-    if (!s || addr - s->offset_within_address_space > s->size - size || size > s->size) {
-        /* Unmapped, or the access straddles two ranges: go bytewise. */
-        if (s || (size > 1 && address_space_lookup(as, addr + size - 1))) {
-            uint8_t buf[8];
-            MemTxResult r = address_space_read(as, addr, buf, size);
-            uint64_t v = 0;
-            for (unsigned i = 0; i < size; i++) {
-                v |= (uint64_t)buf[i] << (8 * i);
-            }
-            *val = v;
-            return r;
-        }
+    *whole = false;
+    if (!s) {
+        return NULL;
+    }
+    *off = s->offset_within_region + (addr - s->offset_within_address_space);
+    if (size <= s->size - (addr - s->offset_within_address_space)) {
+        *whole = true;
+    } else if (s->mr->type == MR_IO && size <= s->mr->size && *off <= s->mr->size - size) {
+        *whole = true;
+    }
+    return s;
+}
+
+MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
+{
+    uint64_t off;
+    bool whole;
+    const MemoryRegionSection *s = access_section(as, addr, size, &off, &whole);
+
+    if (!s) {
         *val = size_mask(size);
         return MEMTX_DECODE_ERROR;
     }
-    off = s->offset_within_region + (addr - s->offset_within_address_space);
+    if (!whole) {
+        uint8_t buf[8];
+        MemTxResult r = address_space_read(as, addr, buf, size);
+        uint64_t v = 0;
+        for (unsigned i = 0; i < size; i++) {
+            v |= (uint64_t)buf[i] << (8 * i);
+        }
+        *val = v;
+        return r;
+    }
     if (s->mr->type == MR_IO) {
         if (!io_access_valid(s->mr, off, size)) {
             *val = size_mask(size);
@@ -737,17 +762,20 @@ MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, uns
 
 MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
 {
-    const MemoryRegionSection *s = address_space_lookup(as, addr);
     uint64_t off;
+    bool whole;
+    const MemoryRegionSection *s = access_section(as, addr, size, &off, &whole);
 
-    if (!s || addr - s->offset_within_address_space > s->size - size || size > s->size) {
+    if (!s) {
+        return MEMTX_DECODE_ERROR;
+    }
+    if (!whole) {
         uint8_t buf[8];
         for (unsigned i = 0; i < size; i++) {
             buf[i] = val >> (8 * i);
         }
         return address_space_write(as, addr, buf, size);
     }
-    off = s->offset_within_region + (addr - s->offset_within_address_space);
     if (s->mr->type == MR_IO) {
         if (!io_access_valid(s->mr, off, size)) {
             return MEMTX_ERROR;

@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 MODULES="irqbypass kvm ccp kvm-amd virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p"
 out=$KVMPC_BUILD/lab/lab-initramfs.cpio.gz
-kernel=$("$here/../images/debian-kernel.sh")
+"$here/../images/debian-kernel.sh" >/dev/null
 mods=$("$here/../images/debian-kernel.sh" --modules)
 if is_newer_than "$out" "$here/build-lab-initramfs.sh" "$here/../images/lib.sh" "$KVMPC_BUILD/images/linux/.done"; then
 	echo "$out"; exit 0

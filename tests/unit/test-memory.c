@@ -668,8 +668,9 @@ static void test_dispatch_unmapped(void)
     g_assert_cmphex(buf[3], ==, 0xff);  /* ram byte 0xfff */
     g_assert_cmphex(buf[4], ==, 0xff);
     g_assert_cmphex(buf[7], ==, 0xff);
+    /* A single (vCPU) access that starts unmapped is unmapped as a whole. */
     g_assert_cmpint(address_space_ld(&as, 0xffe, &val, 4), ==, MEMTX_DECODE_ERROR);
-    g_assert_cmphex(val, ==, 0x0100ffff);
+    g_assert_cmphex(val, ==, 0xffffffff);
 
     address_space_destroy(&as);
     memory_region_destroy(&root);
@@ -977,6 +978,51 @@ static void test_high_ram_layout(void)
     memory_region_destroy(&ram);
 }
 
+/* A dword access that starts in a region goes there whole, even where a
+ * byte-wide higher-priority region covers part of it (0xcf8 vs 0xcf9). */
+static uint64_t cf8_last, cf9_last;
+static unsigned cf8_writes, cf9_writes;
+
+static void cf8_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+    cf8_last = val | ((uint64_t)size << 40) | (addr << 48);
+    cf8_writes++;
+}
+
+static void cf9_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
+{
+    cf9_last = val;
+    cf9_writes++;
+}
+
+static const MemoryRegionOps cf8_ops = { .write = cf8_write, .impl.max_access_size = 4 };
+static const MemoryRegionOps cf9_ops = { .write = cf9_write, .valid.max_access_size = 1 };
+
+static void test_overlap_whole_access(void)
+{
+    MemoryRegion root, conf, rcr;
+    AddressSpace as;
+
+    memory_region_init(&root, "io", 0x10000);
+    address_space_init(&as, &root, "io");
+    memory_region_init_io(&conf, &cf8_ops, NULL, "conf", 4);
+    memory_region_init_io(&rcr, &cf9_ops, NULL, "rcr", 1);
+    memory_region_add_subregion(&root, 0xcf8, &conf);
+    memory_region_add_subregion_overlap(&root, 0xcf9, &rcr, 1);
+    cf8_writes = cf9_writes = 0;
+    g_assert_cmpint(address_space_st(&as, 0xcf8, 0x80000400, 4), ==, MEMTX_OK);
+    g_assert_cmpuint(cf8_writes, ==, 1);
+    g_assert_cmpuint(cf9_writes, ==, 0);
+    g_assert_cmphex(cf8_last, ==, 0x80000400ULL | (4ULL << 40));
+    g_assert_cmpint(address_space_st(&as, 0xcf9, 0x06, 1), ==, MEMTX_OK);
+    g_assert_cmpuint(cf9_writes, ==, 1);
+    g_assert_cmphex(cf9_last, ==, 0x06);
+    /* An access that would run past its region's end is not sent whole. */
+    g_assert_cmpint(address_space_st(&as, 0xcfa, 0x1234, 4), !=, MEMTX_OK);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -994,5 +1040,6 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/dirty", test_dirty_log);
     g_test_add_func("/memory/lookup-boundaries", test_lookup_boundaries);
     g_test_add_func("/memory/high-ram", test_high_ram_layout);
+    g_test_add_func("/memory/overlap-whole-access", test_overlap_whole_access);
     return g_test_run();
 }
