@@ -60,7 +60,8 @@ static void hmp_info_status(Monitor *mon, int argc, char **argv)
 
 static void hmp_info_version(Monitor *mon, int argc, char **argv)
 {
-    monitor_printf(mon, "%s (kvmpc %s)\n", KVMPC_QEMU_VERSION, KVMPC_VERSION);
+    /* QEMU prints the triple and the package string back to back. */
+    monitor_printf(mon, "%s%s\n", KVMPC_QEMU_VERSION, "kvmpc " KVMPC_VERSION);
 }
 
 static void hmp_info_name(Monitor *mon, int argc, char **argv)
@@ -322,7 +323,9 @@ static bool hmp_register(Monitor *mon, const char *name, uint64_t *val)
     return true;
 }
 
-/* term: number | $reg;  expr: term (('+'|'-'|'*'|'/') term)* left to right. */
+static bool hmp_sum(Monitor *mon, const char **p, uint64_t *val);
+
+/* term: number | $reg | '(' sum ')' | '-' term */
 static bool hmp_term(Monitor *mon, const char **p, uint64_t *val)
 {
     char *end;
@@ -345,7 +348,27 @@ static bool hmp_term(Monitor *mon, const char **p, uint64_t *val)
         return true;
     }
     if (**p == '(') {
-        return false;
+        (*p)++;
+        if (!hmp_sum(mon, p, val)) {
+            return false;
+        }
+        while (**p == ' ') {
+            (*p)++;
+        }
+        if (**p != ')') {
+            monitor_printf(mon, "')' expected\n");
+            return false;
+        }
+        (*p)++;
+        return true;
+    }
+    if (**p == '-') {
+        (*p)++;
+        if (!hmp_term(mon, p, val)) {
+            return false;
+        }
+        *val = -*val;
+        return true;
     }
     errno = 0;
     *val = g_ascii_strtoull(*p, &end, 0);
@@ -357,46 +380,77 @@ static bool hmp_term(Monitor *mon, const char **p, uint64_t *val)
     return true;
 }
 
-static bool hmp_expr(Monitor *mon, const char *s, uint64_t *val)
+/* product: term (('*'|'/'|'%'|'&') term)* */
+static bool hmp_product(Monitor *mon, const char **p, uint64_t *val)
 {
-    const char *p = s;
     uint64_t rhs;
 
-    if (!hmp_term(mon, &p, val)) {
+    if (!hmp_term(mon, p, val)) {
         return false;
     }
     for (;;) {
         char op;
-        while (*p == ' ') {
-            p++;
+        while (**p == ' ') {
+            (*p)++;
         }
-        op = *p;
-        if (!op) {
+        op = **p;
+        if (!op || !strchr("*/%&", op)) {
             return true;
         }
-        if (!strchr("+-*/&|", op)) {
-            monitor_printf(mon, "invalid char '%c' in expression\n", op);
+        (*p)++;
+        if (!hmp_term(mon, p, &rhs)) {
             return false;
         }
-        p++;
-        if (!hmp_term(mon, &p, &rhs)) {
+        if ((op == '/' || op == '%') && !rhs) {
+            monitor_printf(mon, "division by zero\n");
             return false;
         }
-        switch (op) {
-        case '+': *val += rhs; break;
-        case '-': *val -= rhs; break;
-        case '*': *val *= rhs; break;
-        case '&': *val &= rhs; break;
-        case '|': *val |= rhs; break;
-        case '/':
-            if (!rhs) {
-                monitor_printf(mon, "division by zero\n");
-                return false;
-            }
-            *val /= rhs;
-            break;
-        }
+        *val = op == '*' ? *val * rhs : op == '/' ? *val / rhs : op == '%' ? *val % rhs
+                                                              : *val & rhs;
     }
+}
+
+/* sum: product (('+'|'-'|'|'|'^') product)*, QEMU's precedence. */
+static bool hmp_sum(Monitor *mon, const char **p, uint64_t *val)
+{
+    uint64_t rhs;
+
+    if (!hmp_product(mon, p, val)) {
+        return false;
+    }
+    for (;;) {
+        char op;
+        while (**p == ' ') {
+            (*p)++;
+        }
+        op = **p;
+        if (!op || !strchr("+-|^", op)) {
+            return true;
+        }
+        (*p)++;
+        if (!hmp_product(mon, p, &rhs)) {
+            return false;
+        }
+        *val = op == '+' ? *val + rhs : op == '-' ? *val - rhs : op == '|' ? *val | rhs
+                                                              : *val ^ rhs;
+    }
+}
+
+static bool hmp_expr(Monitor *mon, const char *s, uint64_t *val)
+{
+    const char *p = s;
+
+    if (!hmp_sum(mon, &p, val)) {
+        return false;
+    }
+    while (*p == ' ') {
+        p++;
+    }
+    if (*p) {
+        monitor_printf(mon, "invalid char '%c' in expression\n", *p);
+        return false;
+    }
+    return true;
 }
 
 /* "/[count][format][size]" as QEMU: format x d u o c; size b h w g. */
@@ -454,7 +508,11 @@ static void hmp_memory_dump(Monitor *mon, int argc, char **argv, bool physical)
         return;
     }
     per_line = fmt == 'c' ? 16 : 16 / size;
-    digits = (size * 8 + 3) / 4;
+    switch (fmt) {
+    case 'o': digits = (size * 8 + 2) / 3; break;
+    case 'd': case 'u': digits = (size * 8 * 10 + 32) / 33; break;
+    default: digits = (size * 8) / 4; break;
+    }
     for (int n = 0; n < count; n += per_line) {
         monitor_printf(mon, "%016" PRIx64 ":", addr);
         for (int k = 0; k < per_line && n + k < count; k++) {
@@ -467,14 +525,10 @@ static void hmp_memory_dump(Monitor *mon, int argc, char **argv, bool physical)
             }
             switch (fmt) {
             case 'x': monitor_printf(mon, " 0x%0*" PRIx64, digits, v); break;
-            case 'o': monitor_printf(mon, " %#*" PRIo64, (size * 8 + 2) / 3, v); break;
+            case 'o': monitor_printf(mon, " %#*" PRIo64, digits, v); break;
             case 'u': monitor_printf(mon, " %*" PRIu64, digits, v); break;
-            case 'd': {
-                int64_t sv = size == 1 ? (int8_t)v : size == 2 ? (int16_t)v
-                           : size == 4 ? (int32_t)v : (int64_t)v;
-                monitor_printf(mon, " %*" PRId64, digits, sv);
-                break;
-            }
+            /* QEMU loads zero-extended and prints as int64. */
+            case 'd': monitor_printf(mon, " %*" PRId64, digits, (int64_t)v); break;
             case 'c':
                 if (v >= 32 && v < 127 && v != '\'') {
                     monitor_printf(mon, " '%c'", (int)v);

@@ -143,8 +143,7 @@ static void stream_feed_char(JsonStreamer *s, char c)
         return;
     case '}': case ']':
         if (depth == 0) {
-            char str[2] = { c, 0 };
-            stream_emit_error(s, "JSON parse error, stray '%s'", str);
+            stream_emit_error(s, "JSON parse error, expecting value%s", "");
             return;
         }
         if (c == '}') {
@@ -293,6 +292,39 @@ static void mark_big_uints(JsonNode *node, GArray *classes, guint *idx)
     }
 }
 
+/* QEMU's lexer reports a bare word that is not a JSON keyword as
+ * "invalid keyword": find the first one outside strings. */
+static char *first_bad_word(const char *text, size_t len)
+{
+    char quote = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (quote) {
+            if (c == '\\') {
+                i++;
+            } else if (c == quote) {
+                quote = 0;
+            }
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (g_ascii_isalpha(c) && (i == 0 || !g_ascii_isalnum(text[i - 1]))) {
+            size_t j = i;
+            g_autofree char *w = NULL;
+            while (j < len && (g_ascii_isalnum(text[j]) || text[j] == '_')) {
+                j++;
+            }
+            w = g_strndup(text + i, j - i);
+            /* 1e5 style exponents follow a digit and are skipped above. */
+            if (strcmp(w, "true") && strcmp(w, "false") && strcmp(w, "null")) {
+                return g_steal_pointer(&w);
+            }
+            i = j - 1;
+        }
+    }
+    return NULL;
+}
+
 JsonNode *json_parse_text(const char *text, size_t len, Error **errp)
 {
     g_autoptr(JsonParser) parser = json_parser_new_immutable();
@@ -323,6 +355,11 @@ JsonNode *json_parse_text(const char *text, size_t len, Error **errp)
     }
     if (!json_parser_load_from_data(parser, text, len, &gerr)) {
         const char *msg = gerr->message;
+        g_autofree char *word = first_bad_word(text, len);
+        if (word) {
+            error_setg(errp, "JSON parse error, invalid keyword '%s'", word);
+            goto out;
+        }
         /* "<data>:1:10: Parse error: ..." -> the part after the position */
         const char *p = strstr(msg, "Parse error: ");
         error_setg(errp, "JSON parse error, %s", p ? p + 13 : msg);

@@ -67,8 +67,10 @@ JsonNode *qmp_system_powerdown(Monitor *mon, const QmpArgs_system_powerdown *arg
 
 JsonNode *qmp_system_wakeup(Monitor *mon, const QmpArgs_system_wakeup *args, Error **errp)
 {
-    /* kvmpc has no S3 yet: never suspended, so nothing to wake (QEMU's
-     * answer for a running guest). */
+    /* kvmpc has no S3 yet, so the guest is never suspended. */
+    if (runstate_get() != RUN_STATE_SUSPENDED) {
+        error_setg(errp, "Unable to wake up: guest is not in suspended state");
+    }
     return NULL;
 }
 
@@ -314,7 +316,7 @@ JsonNode *qmp_query_command_line_options(Monitor *mon,
     }
     if (args->has_option && json_array_get_length(a) == 0) {
         json_array_unref(a);
-        error_setg(errp, "Invalid parameter 'option'");
+        error_setg(errp, "invalid option name: %s", args->option);
         return NULL;
     }
     return qmp_node_array(a);
@@ -504,8 +506,9 @@ JsonNode *qmp_qom_get(Monitor *mon, const QmpArgs_qom_get *args, Error **errp)
             }
             return qmp_node_str("container");
         }
+        g_autofree char *mt = machine_type_name();
         error_setg(errp, "Property '%s.%s' not found",
-                   strcmp(args->path, "/machine") ? "container" : "machine", args->property);
+                   strcmp(args->path, "/machine") ? "container" : mt, args->property);
         return NULL;
     }
     if (!strcmp(args->property, "type")) {
@@ -873,5 +876,23 @@ JsonNode *qmp_chardev_remove(Monitor *mon, const QmpArgs_chardev_remove *args, E
         return NULL;
     }
     qemu_chr_delete(chr);
+    return NULL;
+}
+
+/* ---- yank (the out-of-band command) ------------------------------------ */
+
+JsonNode *qmp_query_yank(Monitor *mon, const QmpArgs_query_yank *args, Error **errp)
+{
+    /* No backend registers yank instances yet. */
+    return qmp_node_array(json_array_new());
+}
+
+JsonNode *qmp_yank(Monitor *mon, const QmpArgs_yank *args, Error **errp)
+{
+    JsonArray *a = json_node_get_array(args->instances);
+
+    if (json_array_get_length(a)) {
+        error_set(errp, ERROR_CLASS_DEVICE_NOT_FOUND, "Instance not found");
+    }
     return NULL;
 }

@@ -51,15 +51,16 @@ static bool node_is(JsonNode *n, GType t)
     return JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == t;
 }
 
-static bool check_int(JsonNode *v, QmpKind kind, const char *what, Error **errp)
+static bool check_int(JsonNode *v, QmpKind kind, const char *what, const char *short_name,
+                      Error **errp)
 {
     static const struct { QmpKind kind; const char *name; int64_t min; uint64_t max; } ranges[] = {
-        { QK_INT8, "int8", INT8_MIN, INT8_MAX },
-        { QK_INT16, "int16", INT16_MIN, INT16_MAX },
-        { QK_INT32, "int32", INT32_MIN, INT32_MAX },
-        { QK_UINT8, "uint8", 0, UINT8_MAX },
-        { QK_UINT16, "uint16", 0, UINT16_MAX },
-        { QK_UINT32, "uint32", 0, UINT32_MAX },
+        { QK_INT8, "int8_t", INT8_MIN, INT8_MAX },
+        { QK_INT16, "int16_t", INT16_MIN, INT16_MAX },
+        { QK_INT32, "int32_t", INT32_MIN, INT32_MAX },
+        { QK_UINT8, "uint8_t", 0, UINT8_MAX },
+        { QK_UINT16, "uint16_t", 0, UINT16_MAX },
+        { QK_UINT32, "uint32_t", 0, UINT32_MAX },
     };
     bool is_unsigned = kind == QK_UINT8 || kind == QK_UINT16 || kind == QK_UINT32 ||
                        kind == QK_UINT64 || kind == QK_SIZE;
@@ -85,7 +86,9 @@ static bool check_int(JsonNode *v, QmpKind kind, const char *what, Error **errp)
         /* QEMU's visit_type_uintN: negative values wrap, then range check. */
         if (is_unsigned ? (uint64_t)i > ranges[k].max
                         : (i < ranges[k].min || i > (int64_t)ranges[k].max)) {
-            error_setg(errp, "Parameter '%s' expects %s", what, ranges[k].name);
+            /* QEMU's visit_type_intN names the member alone. */
+            error_setg(errp, "Parameter '%s' expects %s", short_name ? short_name : "null",
+                       ranges[k].name);
             return false;
         }
     }
@@ -106,7 +109,7 @@ static bool check_value(JsonNode *v, const QmpType *type, const char *what,
         return true;
     case QK_INT: case QK_INT8: case QK_INT16: case QK_INT32: case QK_INT64:
     case QK_UINT8: case QK_UINT16: case QK_UINT32: case QK_UINT64: case QK_SIZE:
-        return check_int(v, type->kind, what, errp);
+        return check_int(v, type->kind, what, short_name, errp);
     case QK_NUMBER:
         if (!node_is(v, G_TYPE_INT64) && !node_is(v, G_TYPE_DOUBLE)) {
             error_setg(errp, "Invalid parameter type for '%s', expected: number", what);
@@ -288,11 +291,24 @@ int qmp_arg_enum(JsonObject *o, const char *name, const QmpType *type)
 
 /* ---- output ----------------------------------------------------------- */
 
+/* As QEMU's to_json(): ASCII as is, everything else \uXXXX (upper-case
+ * hex, surrogate pairs beyond the BMP, U+FFFD for invalid UTF-8). */
 static void append_string(GString *out, const char *s)
 {
+    const char *p = s;
+
     g_string_append_c(out, '"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
+    while (*p) {
+        gunichar cp = g_utf8_get_char_validated(p, -1);
+        const char *next;
+
+        if (cp == (gunichar)-1 || cp == (gunichar)-2) {
+            cp = 0xfffd;
+            next = p + 1;
+        } else {
+            next = g_utf8_next_char(p);
+        }
+        switch (cp) {
         case '"': g_string_append(out, "\\\""); break;
         case '\\': g_string_append(out, "\\\\"); break;
         case '\b': g_string_append(out, "\\b"); break;
@@ -301,12 +317,16 @@ static void append_string(GString *out, const char *s)
         case '\r': g_string_append(out, "\\r"); break;
         case '\t': g_string_append(out, "\\t"); break;
         default:
-            if (*p < 0x20 || *p == 0x7f) {
-                g_string_append_printf(out, "\\u%04x", *p);
+            if (cp > 0xffff) {
+                g_string_append_printf(out, "\\u%04X\\u%04X", 0xd800 + ((cp - 0x10000) >> 10),
+                                       0xdc00 + ((cp - 0x10000) & 0x3ff));
+            } else if (cp < 0x20 || cp >= 0x7f) {
+                g_string_append_printf(out, "\\u%04X", cp);
             } else {
-                g_string_append_c(out, *p);     /* UTF-8 passes through */
+                g_string_append_c(out, cp);
             }
         }
+        p = next;
     }
     g_string_append_c(out, '"');
 }

@@ -69,7 +69,8 @@ static JsonNode *qmp_dispatch(Monitor *mon, JsonNode *req, Error **errp)
                 error_setg(errp, "QMP input member '%s' must be a string", k);
                 bad = true;
             } else if (exec_key) {
-                error_setg(errp, "QMP input member '%s' clashes with '%s'", k, exec_key);
+                /* QEMU's dict order visits exec-oob first. */
+                error_setg(errp, "QMP input member 'execute' clashes with 'exec-oob'");
                 bad = true;
             }
             exec_key = k;
@@ -150,14 +151,19 @@ static void qmp_handle_message(void *opaque, JsonNode *req, Error *err)
         }
         ret = qmp_dispatch(mon, req, &err);
     }
+    /* Member order as QEMU's QDict prints them: "id" before "error",
+     * after "return". */
     if (err) {
+        if (id) {
+            json_object_set_member(o, "id", id);
+        }
         json_object_set_member(o, "error", qmp_error_node(err));
         g_error_free(err);
     } else {
         json_object_set_member(o, "return", ret);
-    }
-    if (id) {
-        json_object_set_member(o, "id", id);
+        if (id) {
+            json_object_set_member(o, "id", id);
+        }
     }
     json_node_take_object(rsp, o);
     qmp_send(mon, rsp);

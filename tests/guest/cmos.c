@@ -50,6 +50,13 @@ static void read_time(uint8_t t[6])
 
 static unsigned count_rtc_irqs(uint8_t rate, unsigned ms)
 {
+    /* An edge latched in the 8259 while interrupts were off at the end of
+     * the previous window would arrive with C already read: take it now. */
+    draining = true;
+    sti();
+    mdelay(2);
+    cli();
+    draining = false;
     cmos_write(RTC_A, (cmos_read(RTC_A) & 0xf0) | rate);
     cmos_read(RTC_C);
     rtc_irqs = 0;

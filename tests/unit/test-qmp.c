@@ -75,15 +75,15 @@ static void test_byte_by_byte(void)
         }
     }
     json_stream_destroy(&js);
-    expect(s.msgs, (const char *const[]){ "{\"execute\": \"x\", \"id\": [1, 2.5, \"é\"]}", NULL });
+    expect(s.msgs, (const char *const[]){ "{\"execute\": \"x\", \"id\": [1, 2.5, \"\\u00E9\"]}", NULL });
 }
 
 static void test_garbage_resync(void)
 {
     expect(feed("}oops {\"a\": tru} 42 [1] {\"ok\": null}"),
-           (const char *const[]){ "ERR:JSON parse error, stray '}'",
+           (const char *const[]){ "ERR:JSON parse error, expecting value",
                                   "ERR:JSON parse error, invalid keyword 'oops'",
-                                  "ERR:JSON parse error, unexpected identifier `tru', expected value",
+                                  "ERR:JSON parse error, invalid keyword 'tru'",
                                   "42", "[1]", "{\"ok\": null}", NULL });
 }
 
@@ -160,7 +160,7 @@ static void test_arg_check(void)
     check_args("chardev-add", "{\"id\": \"a\", \"backend\": {\"type\": \"socket\", \"data\": "
                "{\"addr\": {\"type\": \"inet\", \"data\": {\"host\": \"h\", \"port\": \"1\", "
                "\"to\": 70000}}}}}",
-               "Parameter 'backend.data.addr.data.to' expects uint16");
+               "Parameter 'to' expects uint16_t");
     check_args("chardev-add", "{\"id\": \"a\", \"backend\": {\"type\": \"pty\", \"data\": {},"
                " \"extra\": 1}}", "Parameter 'backend.extra' is unexpected");
     check_args("query-status", "{}", NULL);
