@@ -145,6 +145,28 @@ static int chr_write_all_locked(Chardev *chr, const uint8_t *buf, int len)
     return len;
 }
 
+int qemu_chr_fe_write(CharBackend *be, const uint8_t *buf, int len)
+{
+    Chardev *chr = be->chr;
+    int n;
+
+    if (!chr || !chr->klass->write) {
+        if (chr) {
+            chr_write_log(chr, buf, len);
+        }
+        return len;
+    }
+    g_mutex_lock(&chr->write_lock);
+    do {
+        n = chr->klass->write(chr, buf, len);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+        chr_write_log(chr, buf, n);
+    }
+    g_mutex_unlock(&chr->write_lock);
+    return n;
+}
+
 int qemu_chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len)
 {
     Chardev *chr = be->chr;

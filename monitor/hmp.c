@@ -813,6 +813,45 @@ static void hmp_escape(Monitor *mon, char c)
     g_string_truncate(mon->esc_param, 0);
 }
 
+/* Tab: completes the command name (or the info subcommand) being typed;
+ * with several candidates, lists them and redraws the line. */
+static void hmp_complete(Monitor *mon)
+{
+    g_autofree char *head = g_strndup(mon->line->str, mon->cursor);
+    const HMPCommand *table = hmp_cmds;
+    const char *word = head, *sp = strchr(head, ' ');
+    g_autoptr(GPtrArray) found = g_ptr_array_new_with_free_func(g_free);
+
+    if (sp) {
+        if (strncmp(head, "info ", 5) || strchr(sp + 1, ' ')) {
+            return;
+        }
+        table = hmp_info_cmds;
+        word = sp + 1;
+    }
+    for (const HMPCommand *c = table; c->name; c++) {
+        g_auto(GStrv) alts = g_strsplit(c->name, "|", -1);
+        for (char **a = alts; *a; a++) {
+            if (g_str_has_prefix(*a, word)) {
+                g_ptr_array_add(found, g_strdup(*a));
+            }
+        }
+    }
+    if (found->len == 1) {
+        const char *rest = (const char *)g_ptr_array_index(found, 0) + strlen(word);
+        g_string_insert(mon->line, mon->cursor, rest);
+        mon->cursor += strlen(rest);
+        g_string_insert_c(mon->line, mon->cursor++, ' ');
+        hmp_redraw(mon);
+    } else if (found->len > 1) {
+        monitor_puts(mon, "\n");
+        for (guint i = 0; i < found->len; i++) {
+            monitor_printf(mon, "%s\n", (char *)g_ptr_array_index(found, i));
+        }
+        hmp_redraw(mon);
+    }
+}
+
 static void hmp_key(Monitor *mon, char c)
 {
     if (mon->esc_state) {
@@ -841,6 +880,9 @@ static void hmp_key(Monitor *mon, char c)
             g_string_erase(mon->line, --mon->cursor, 1);
             hmp_redraw(mon);
         }
+        break;
+    case '\t':
+        hmp_complete(mon);
         break;
     case 5:     /* Ctrl-E */
         mon->cursor = mon->line->len;

@@ -33,12 +33,18 @@ struct Monitor {
     int hist_pos;               /* -1: editing a new line */
     bool quitting;
     bool mux_out;               /* on a mux, another frontend has the input */
+    GString *outbuf;            /* QMP: output the chardev has not taken yet */
+    guint flush_timer;
     bool banner_pending;        /* opened while out of focus */
 };
 
 extern GPtrArray *monitors;
 
 void qmp_monitor_setup(Monitor *mon);
+/* QMP output: queued, written without blocking; while some is pending the
+ * monitor reads no more requests (flow control, as QEMU's suspend). */
+void monitor_flush(Monitor *mon);
+void monitor_drop_output(Monitor *mon);
 void hmp_monitor_setup(Monitor *mon);
 /* Runs one HMP command line on mon (output via monitor_printf). */
 void hmp_handle_command(Monitor *mon, const char *cmdline);

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -131,12 +132,27 @@ static bool monitor_init_legacy(const char *option, const char *spec, Error **er
 
 static void monitor_events_init(void);
 
+/* At exit, what QMP clients have not read yet (the SHUTDOWN event, the
+ * reply to quit) is written out, waiting a little if the peer is slow. */
+static void monitor_flush_at_exit(void)
+{
+    for (guint i = 0; monitors && i < monitors->len; i++) {
+        Monitor *mon = g_ptr_array_index(monitors, i);
+        if (mon->outbuf && mon->outbuf->len) {
+            qemu_chr_fe_write_all(&mon->chr, (const uint8_t *)mon->outbuf->str,
+                                  mon->outbuf->len);
+            g_string_truncate(mon->outbuf, 0);
+        }
+    }
+}
+
 void monitor_init_all(void)
 {
     g_autoptr(GPtrArray) chrs = qemu_chr_list();
     Error *err = NULL;
 
     monitor_events_init();
+    atexit(monitor_flush_at_exit);      /* runs before the chardevs close */
     for (guint i = 0; monitor_opts && i < monitor_opts->len; i++) {
         MonitorOpt *o = g_ptr_array_index(monitor_opts, i);
         bool ok = strcmp(o->option, "mon") == 0 ? monitor_init_mon_opt(o->arg, &err)
@@ -178,6 +194,7 @@ Monitor *monitor_new_qmp(Chardev *chr, bool pretty, Error **errp)
 
     if (mon) {
         mon->pretty = pretty;
+        mon->outbuf = g_string_new(NULL);
         /* QEMU offers oob on monitors with their own I/O context (sockets). */
         mon->oob_offered = !strcmp(chr->klass->name, "socket") || !strcmp(chr->klass->name, "pty");
         qmp_monitor_setup(mon);
@@ -212,7 +229,58 @@ void monitor_puts(Monitor *mon, const char *str)
     if (mon->mux_out) {
         return;     /* QEMU: a monitor out of focus on a mux stays quiet */
     }
+    if (mon->outbuf) {
+        g_string_append_len(mon->outbuf, out->str, out->len);
+        monitor_flush(mon);
+        return;
+    }
     qemu_chr_fe_write_all(&mon->chr, (const uint8_t *)out->str, out->len);
+}
+
+/* How often a backed-up QMP monitor retries its output. */
+#define MONITOR_FLUSH_RETRY_MS 1
+
+static gboolean monitor_flush_retry(gpointer opaque)
+{
+    Monitor *mon = opaque;
+
+    mon->flush_timer = 0;
+    monitor_flush(mon);
+    return G_SOURCE_REMOVE;
+}
+
+void monitor_flush(Monitor *mon)
+{
+    while (mon->outbuf->len) {
+        int n = qemu_chr_fe_write(&mon->chr, (const uint8_t *)mon->outbuf->str,
+                                  MIN(mon->outbuf->len, (gsize)G_MAXINT));
+        if (n > 0) {
+            g_string_erase(mon->outbuf, 0, n);
+        } else if (n < 0 && errno == EAGAIN) {
+            break;
+        } else {
+            g_string_truncate(mon->outbuf, 0);      /* the peer is gone */
+        }
+    }
+    if (mon->outbuf->len) {
+        if (!mon->flush_timer) {
+            mon->flush_timer = g_timeout_add(MONITOR_FLUSH_RETRY_MS, monitor_flush_retry, mon);
+        }
+        return;
+    }
+    if (mon->flush_timer) {
+        g_source_remove(mon->flush_timer);
+        mon->flush_timer = 0;
+    }
+    qemu_chr_fe_accept_input(&mon->chr);
+}
+
+void monitor_drop_output(Monitor *mon)
+{
+    if (mon->outbuf) {
+        g_string_truncate(mon->outbuf, 0);
+        monitor_flush(mon);
+    }
 }
 
 void monitor_printf(Monitor *mon, const char *fmt, ...)

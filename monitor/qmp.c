@@ -188,7 +188,10 @@ static JsonNode *qmp_greeting(Monitor *mon)
 
 static int qmp_can_read(void *opaque)
 {
-    return 4096;
+    Monitor *mon = opaque;
+
+    /* No new requests while replies wait for the client to read them. */
+    return mon->outbuf && mon->outbuf->len ? 0 : 4096;
 }
 
 static void qmp_read(void *opaque, const uint8_t *buf, int size)
@@ -208,6 +211,7 @@ static void qmp_event(void *opaque, QEMUChrEvent event)
         mon->connected = true;
         mon->negotiated = false;
         mon->oob_enabled = false;
+        monitor_drop_output(mon);
         json_stream_reset(&mon->js);
         greeting = qmp_greeting(mon);
         qmp_send(mon, greeting);
@@ -216,6 +220,7 @@ static void qmp_event(void *opaque, QEMUChrEvent event)
     case CHR_EVENT_CLOSED:
         mon->connected = false;
         mon->negotiated = false;
+        monitor_drop_output(mon);
         json_stream_reset(&mon->js);
         break;
     default:
@@ -300,7 +305,11 @@ JsonNode *qmp_query_commands(Monitor *mon, const QmpArgs_query_commands *args, E
     JsonArray *a = json_array_new();
 
     for (const QmpCommand *c = qmp_commands; c->name; c++) {
-        JsonObject *o = json_object_new();
+        JsonObject *o;
+        if (disabled_commands && g_hash_table_contains(disabled_commands, c->name)) {
+            continue;
+        }
+        o = json_object_new();
         json_object_set_string_member(o, "name", c->name);
         json_array_add_object_element(a, o);
     }

@@ -99,6 +99,9 @@ void qemu_chr_fe_set_handlers(CharBackend *be, IOCanReadHandler *can_read,
 /* Writes everything (retrying briefly on EAGAIN; drops output if the peer
  * is gone).  Safe from any thread.  Returns len or -1. */
 int qemu_chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len);
+/* Writes what the backend takes now, without waiting: returns bytes
+ * written (len when output is discarded) or -1 with errno (EAGAIN: full). */
+int qemu_chr_fe_write(CharBackend *be, const uint8_t *buf, int len);
 /* The device can take input again after returning 0 from can_read. */
 void qemu_chr_fe_accept_input(CharBackend *be);
 /* An fd passed with the input just read (QMP getfd), or -1. */

@@ -216,6 +216,20 @@ class TestProtocol(unittest.TestCase):
             self.assertEqual(r['error']['desc'], 'JSON nesting depth limit exceeded')
             self.assertEqual(q.request('query-status', id='after2')['id'], 'after2')
 
+    def test_pipelined_large_replies(self):
+        # 200 query-qmp-schema (MBs of replies) sent before reading any:
+        # kvmpc stops reading requests until the client drains its replies.
+        with self.vm.connect() as q:
+            n = 200
+            q.send_raw(''.join(json.dumps({'execute': 'query-qmp-schema', 'id': i}) + '\n'
+                               for i in range(n)))
+            time.sleep(0.5)
+            for i in range(n):
+                r = q.recv_response()
+                self.assertEqual(r['id'], i)
+                self.assertIsInstance(r['return'], list)
+            self.assertEqual(q.cmd('query-status')['status'], 'running')
+
     def test_reconnect(self):
         for i in range(3):
             q = self.vm.connect()
@@ -357,6 +371,12 @@ class TestCommands(QMPTestCase):
         ev = self.q.wait_event('SHUTDOWN')
         self.assertEqual(ev['data'], {'guest': False, 'reason': 'host-qmp-quit'})
         self.assertEqual(self.vm.wait(), 0)
+
+    def test_sigterm_shutdown_event(self):
+        self.vm.proc.terminate()
+        ev = self.q.wait_event('SHUTDOWN')
+        self.assertEqual(ev['data'], {'guest': False, 'reason': 'host-signal'})
+        self.vm.wait()
 
     def test_machine_queries(self):
         q = self.q
@@ -649,6 +669,9 @@ class TestTransports(unittest.TestCase):
             s.sendall(b'info statux\x7fs\r')
             out = read_until(s, b'(qemu) ')
             self.assertIn(b'VM status', out)
+            # tab completion: "info sta<Tab>" becomes "info status "
+            s.sendall(b'info sta\t\r')
+            self.assertIn(b'VM status: paused (prelaunch)', read_until(s, b'(qemu) '))
             s.sendall(b'cont\n')
             read_until(s, b'(qemu) ')
             s.sendall(b'info status\n')
