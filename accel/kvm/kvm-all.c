@@ -119,31 +119,28 @@ static void sigalrm_noop(int sig)
 
 /*
  * Some hosts expose a /dev/kvm that cannot run guest kernel code (e.g. a
- * PVM-style hypervisor that emulates ring 0 incompletely).  Run a tiny
- * 32-bit ring-0 program that takes an interrupt through the IDT and
- * returns with iret, then reports on a port.  Costs a few milliseconds.
+ * PVM-style hypervisor that emulates ring 0 incompletely).  Before the
+ * machine runs, its boot vCPU runs a tiny 32-bit ring-0 program that takes
+ * an interrupt through the IDT, returns with iret and reports on a port.
+ * It uses a temporary memory slot that is removed afterwards; the machine's
+ * reset then gives the vCPU its real state.  (A separate throw-away VM
+ * would cost a second VM creation, which is slow under nested KVM.)
  */
-static bool kvm_self_test(int fd, Error **errp)
+#define SELF_TEST_SLOT (KVM_MAX_SLOTS - 1)
+
+static bool kvm_self_test(int vmfd, int cpufd, struct kvm_run *run, Error **errp)
 {
     const size_t mem_size = 0x10000;
-    uint8_t *mem = NULL;
-    int vmfd = -1, cpufd = -1, run_size;
-    struct kvm_run *run = MAP_FAILED;
+    uint8_t *mem;
     bool ok = false;
     const char *why = "unknown";
     struct itimerval it = { .it_value = { .tv_sec = 2 } }, off = { 0 };
     struct sigaction sa = { .sa_handler = sigalrm_noop }, old_sa;
 
-    vmfd = ioctl(fd, KVM_CREATE_VM, 0);
-    if (vmfd < 0) {
-        error_setg_errno(errp, errno, "KVM is not usable: KVM_CREATE_VM failed");
-        return false;
-    }
     mem = mmap(NULL, mem_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED) {
-        mem = NULL;
-        why = "out of memory";
-        goto out;
+        error_setg(errp, "KVM self-test: out of memory");
+        return false;
     }
     /* GDT at 0xa000: null, null, code 0x10, data 0x18. */
     static const uint64_t gdt[] = { 0, 0, 0x00cf9a000000ffffULL, 0x00cf92000000ffffULL };
@@ -166,29 +163,17 @@ static bool kvm_self_test(int fd, Error **errp)
     mem[0x8100] = 0xcf;                             /* iret */
 
     struct kvm_userspace_memory_region reg = {
-        .slot = 0, .guest_phys_addr = 0, .memory_size = mem_size,
+        .slot = SELF_TEST_SLOT, .guest_phys_addr = 0, .memory_size = mem_size,
         .userspace_addr = (uintptr_t)mem,
     };
-    if (ioctl(vmfd, KVM_SET_USER_MEMORY_REGION, &reg) < 0 ||
-        ioctl(vmfd, KVM_SET_TSS_ADDR, 0xfffbd000) < 0) {
+    if (ioctl(vmfd, KVM_SET_USER_MEMORY_REGION, &reg) < 0) {
         why = "cannot set up guest memory";
-        goto out;
-    }
-    cpufd = ioctl(vmfd, KVM_CREATE_VCPU, 0);
-    run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-    if (cpufd < 0 || run_size <= 0) {
-        why = "cannot create a vCPU";
-        goto out;
-    }
-    run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, cpufd, 0);
-    if (run == MAP_FAILED) {
-        why = "cannot map kvm_run";
         goto out;
     }
     struct kvm_sregs sregs;
     if (ioctl(cpufd, KVM_GET_SREGS, &sregs) < 0) {
         why = "KVM_GET_SREGS failed";
-        goto out;
+        goto out_slot;
     }
     struct kvm_segment cs = { .base = 0, .limit = 0xffffffff, .selector = 0x10, .type = 0xb,
                               .present = 1, .dpl = 0, .db = 1, .s = 1, .g = 1 };
@@ -203,7 +188,7 @@ static bool kvm_self_test(int fd, Error **errp)
     struct kvm_regs regs = { .rip = 0x8000, .rsp = 0x7000, .rflags = 0x2 };
     if (ioctl(cpufd, KVM_SET_SREGS, &sregs) < 0 || ioctl(cpufd, KVM_SET_REGS, &regs) < 0) {
         why = "cannot set vCPU registers";
-        goto out;
+        goto out_slot;
     }
     sigaction(SIGALRM, &sa, &old_sa);
     setitimer(ITIMER_REAL, &it, NULL);
@@ -232,20 +217,14 @@ static bool kvm_self_test(int fd, Error **errp)
     }
     setitimer(ITIMER_REAL, &off, NULL);
     sigaction(SIGALRM, &old_sa, NULL);
+out_slot:
+    reg.memory_size = 0;
+    ioctl(vmfd, KVM_SET_USER_MEMORY_REGION, &reg);
 out:
     if (!ok) {
         error_setg(errp, "KVM is not usable: /dev/kvm exists but %s", why);
     }
-    if (run != MAP_FAILED) {
-        munmap(run, run_size);
-    }
-    if (cpufd >= 0) {
-        close(cpufd);
-    }
-    close(vmfd);
-    if (mem) {
-        munmap(mem, mem_size);
-    }
+    munmap(mem, mem_size);
     return ok;
 }
 
@@ -257,7 +236,7 @@ static bool kvm_probe(Error **errp)
     if (fd < 0) {
         return false;
     }
-    ok = kvm_check_caps(fd, errp) && (!kvm_state.self_test || kvm_self_test(fd, errp));
+    ok = kvm_check_caps(fd, errp);
     close(fd);
     return ok;
 }
@@ -1099,7 +1078,8 @@ static void kvm_vcpu_start(CPUState *cpu)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
-static bool kvm_vcpu_create(CPUState *cpu, Error **errp)
+/* Creates a vCPU with its CPUID; cpu only needs index and apic_id. */
+static KVMVcpu *kvm_vcpu_open(CPUState *cpu, Error **errp)
 {
     KVMVcpu *v = g_new0(KVMVcpu, 1);
     struct kvm_cpuid2 *cpuid;
@@ -1108,15 +1088,16 @@ static bool kvm_vcpu_create(CPUState *cpu, Error **errp)
     if (v->fd < 0) {
         error_setg_errno(errp, errno, "KVM: cannot create vCPU %d", cpu->index);
         g_free(v);
-        return false;
+        return NULL;
     }
     v->run = mmap(NULL, kvm_state.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
     if (v->run == MAP_FAILED) {
         error_setg_errno(errp, errno, "KVM: cannot map the run area of vCPU %d", cpu->index);
         close(v->fd);
         g_free(v);
-        return false;
+        return NULL;
     }
+    /* CPUID must be set before the vCPU first runs (Linux >= 5.16). */
     cpuid = kvm_build_cpuid(cpu);
     if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
         error_setg_errno(errp, errno, "KVM: KVM_SET_CPUID2 failed for vCPU %d", cpu->index);
@@ -1124,11 +1105,26 @@ static bool kvm_vcpu_create(CPUState *cpu, Error **errp)
         munmap(v->run, kvm_state.run_size);
         close(v->fd);
         g_free(v);
-        return false;
+        return NULL;
     }
     g_free(cpuid);
+    return v;
+}
+
+static KVMVcpu *boot_vcpu;      /* vCPU 0, created early for the self-test */
+
+static bool kvm_vcpu_create(CPUState *cpu, Error **errp)
+{
+    KVMVcpu *v;
+
+    if (cpu->index == 0 && boot_vcpu) {
+        v = boot_vcpu;
+        boot_vcpu = NULL;
+    } else {
+        v = kvm_vcpu_open(cpu, errp);
+    }
     cpu->accel = v;
-    return true;
+    return v != NULL;
 }
 
 /* ---- machine ---------------------------------------------------------- */
@@ -1188,6 +1184,15 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         return false;
     }
     if (!kvm_pit_create(errp)) {
+        return false;
+    }
+    /* vCPU 0 exists from here on; it runs the self-test now. */
+    CPUState cpu0 = { .index = 0, .apic_id = 0 };
+    boot_vcpu = kvm_vcpu_open(&cpu0, errp);
+    if (!boot_vcpu) {
+        return false;
+    }
+    if (s->self_test && !kvm_self_test(s->vmfd, boot_vcpu->fd, boot_vcpu->run, errp)) {
         return false;
     }
     sigaction(SIG_IPI, &sa, NULL);
