@@ -539,7 +539,10 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
         goto fail;
     }
     g_free(e820);
-    if (ms->kernel_filename && !fw_cfg_add_linux_kernel(s, ms, errp)) {
+    /* QEMU's linuxboot items are for firmware that loads the kernel; a
+     * direct boot loads it itself and would only keep a second copy of the
+     * kernel and initrd in memory. */
+    if (ms->kernel_filename && ms->firmware && !fw_cfg_add_linux_kernel(s, ms, errp)) {
         goto fail;
     }
     ms->fw_cfg = s;

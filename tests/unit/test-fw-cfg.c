@@ -218,7 +218,16 @@ static void test_kernel_items(void)
     g_assert_true(g_file_set_contents(path, (char *)img, sizeof(img), NULL));
     m.kernel_filename = path;
     m.kernel_cmdline = (char *)"console=ttyS0";
-    /* A second instance: its ports overlap the first (the last added wins). */
+    /* Direct boot (no firmware): no linuxboot items, no copy of the kernel. */
+    s = fw_cfg_create(&m, &err);
+    g_assert_no_error(err);
+    g_assert_nonnull(s);
+    v = 0xdead;
+    read_item(FW_CFG_KERNEL_SIZE, &v, 4);
+    g_assert_cmpuint(v, ==, 0);
+    /* Firmware boot: the items are there.  (Another instance: its ports
+     * overlap the previous ones; the last added wins.) */
+    m.firmware = (char *)"bios-256k.bin";
     s = fw_cfg_create(&m, &err);
     g_assert_no_error(err);
     g_assert_nonnull(s);
