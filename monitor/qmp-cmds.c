@@ -195,9 +195,8 @@ JsonNode *qmp_query_cpus_fast(Monitor *mon, const QmpArgs_query_cpus_fast *args,
         g_autofree char *path = cpu_qom_path(cpu->index);
         json_object_set_int_member(o, "cpu-index", cpu->index);
         json_object_set_string_member(o, "qom-path", path);
-        /* The vCPU thread's id is not recorded by the accelerators yet:
-         * report the process id (what QEMU shows for the main thread). */
-        json_object_set_int_member(o, "thread-id", getpid());
+        /* QEMU reports the vCPU thread; without one (qtest), the process. */
+        json_object_set_int_member(o, "thread-id", cpu->thread_id ? cpu->thread_id : getpid());
         json_object_set_object_member(o, "props", cpu_props(cpu->index));
         json_object_set_string_member(o, "target", "x86_64");
         json_array_add_object_element(a, o);
@@ -324,25 +323,6 @@ JsonNode *qmp_query_command_line_options(Monitor *mon,
 
 /* ---- QOM-style tree --------------------------------------------------- */
 
-static const char *prop_type_name(const Property *p)
-{
-    switch (p->kind) {
-    case PROP_BOOL: return "bool";
-    case PROP_UINT8: return "uint8";
-    case PROP_UINT16: return "uint16";
-    case PROP_UINT32: return "uint32";
-    case PROP_UINT64: return "uint64";
-    case PROP_INT32: return "int32";
-    case PROP_INT64: return "int64";
-    case PROP_SIZE: return "size";
-    case PROP_STRING: return "str";
-    case PROP_CHR: return "str";
-    case PROP_LINK: return "link";
-    case PROP_ENUM: return "str";
-    }
-    return "str";
-}
-
 /* The device whose canonical path is exactly path, or a partial path or
  * id that names one device. */
 static DeviceState *qom_find_device(const char *path)
@@ -459,7 +439,7 @@ JsonNode *qmp_qom_list(Monitor *mon, const QmpArgs_qom_list *args, Error **errp)
         for (const Property *p = dev->klass->props; p && p->name; p++) {
             g_autofree char *t = p->kind == PROP_LINK
                 ? g_strdup_printf("link<%s>", p->link_type ? p->link_type : "device")
-                : g_strdup(prop_type_name(p));
+                : g_strdup(qdev_prop_type_name(p));
             qom_add_prop(a, p->name, t);
         }
         if (dev->canonical_path) {
@@ -655,7 +635,7 @@ JsonNode *qmp_device_list_properties(Monitor *mon, const QmpArgs_device_list_pro
     for (const Property *p = dc->props; p && p->name; p++) {
         JsonObject *o = json_object_new();
         json_object_set_string_member(o, "name", p->name);
-        json_object_set_string_member(o, "type", prop_type_name(p));
+        json_object_set_string_member(o, "type", qdev_prop_type_name(p));
         if (p->description) {
             json_object_set_string_member(o, "description", p->description);
         }

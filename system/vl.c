@@ -775,8 +775,9 @@ static void setup_serials(Config *c)
     guint n = 0;
 
     if (c->serials->len == 0 && !c->nodefaults) {
-        /* QEMU's default COM1: stdio with -nographic, else a (hidden) console. */
-        g_ptr_array_add(c->serials, c->nographic ? "stdio" : "null");
+        /* QEMU's default COM1: stdio shared with the monitor (Ctrl-A c) with
+         * -nographic, else a (hidden) console. */
+        g_ptr_array_add(c->serials, c->nographic ? "mon:stdio" : "null");
     }
     for (guint i = 0; i < c->serials->len; i++) {
         const char *spec = g_ptr_array_index(c->serials, i);
@@ -801,7 +802,8 @@ static void setup_serials(Config *c)
 static bool config_uses_stdio(Config *c)
 {
     for (guint i = 0; i < c->serials->len; i++) {
-        if (!strcmp(g_ptr_array_index(c->serials, i), "stdio")) {
+        const char *sp = g_ptr_array_index(c->serials, i);
+        if (!strcmp(sp, "stdio") || !strcmp(sp, "mon:stdio")) {
             return true;
         }
     }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 #include <linux/kvm.h>
@@ -62,6 +63,7 @@ typedef struct KVMState {
     unsigned cores, threads;
     const char *cpu_model;
     bool self_test;
+    bool tsc_deadline;
 } KVMState;
 
 static KVMState kvm_state = { .fd = -1, .vmfd = -1, .self_test = true };
@@ -540,6 +542,11 @@ static struct kvm_cpuid2 *kvm_build_cpuid(CPUState *cpu)
         if (!host) {
             e->edx &= QEMU64_1_EDX;
             e->ecx &= QEMU64_1_ECX;
+        } else if (kvm_state.tsc_deadline) {
+            /* The in-kernel LAPIC emulates the TSC-deadline timer, but
+             * KVM_GET_SUPPORTED_CPUID leaves the bit to userspace.  With
+             * it, Linux skips calibrating the LAPIC timer. */
+            e->ecx |= 1u << 24;
         }
     }
     if ((e = cpuid_find(c, 0x80000001, 0)) && !host) {
@@ -1031,6 +1038,7 @@ static void *kvm_vcpu_thread(void *opaque)
     sigemptyset(&set);
     sigaddset(&set, SIG_IPI);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+    cpu->thread_id = (int)syscall(SYS_gettid);
 
     bql_lock();
     while (!cpu->exit_thread) {
@@ -1144,6 +1152,7 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     s->run_size = ioctl(s->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     s->readonly_mem = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
     s->xcrs = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+    s->tsc_deadline = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     int max_vcpus = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     if (max_vcpus <= 0) {
         max_vcpus = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);

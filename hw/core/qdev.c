@@ -334,7 +334,7 @@ char *qdev_prop_format(DeviceState *dev, const Property *p)
     return g_strdup("");
 }
 
-static const char *prop_type_name(const Property *p)
+const char *qdev_prop_type_name(const Property *p)
 {
     switch (p->kind) {
     case PROP_BOOL: return "bool";
@@ -348,7 +348,7 @@ static const char *prop_type_name(const Property *p)
     case PROP_STRING: return "str";
     case PROP_CHR: return "str";
     case PROP_LINK: return "link";
-    case PROP_ENUM: return "enum";
+    case PROP_ENUM: return "str";
     }
     return "?";
 }
@@ -668,7 +668,7 @@ bool qdev_print_device_props(GString *out, const char *name, Error **errp)
     }
     g_string_append_printf(out, "%s options:\n", name);
     for (const Property *p = dc->props; p->name; p++) {
-        g_autofree char *left = g_strdup_printf("%s=<%s>", p->name, prop_type_name(p));
+        g_autofree char *left = g_strdup_printf("%s=<%s>", p->name, p->kind == PROP_ENUM ? "enum" : qdev_prop_type_name(p));
         g_string_append_printf(out, "  %-22s -%s%s", left,
                                p->description ? " " : "", p->description ? p->description : "");
         switch (p->kind) {

@@ -64,6 +64,7 @@ typedef struct CPUState {
     X86CPUState env;
     bool env_valid;             /* env holds the latest state (synced from the accelerator) */
     pthread_t thread;
+    int thread_id;              /* host TID of the vCPU thread (0: none) */
     bool thread_started;
     /* Run control, protected by the BQL. */
     bool stop;                  /* asked to stop */

@@ -154,6 +154,8 @@ bool qdev_prop_set_string(DeviceState *dev, const char *name, const char *value,
 /* Formats a property's current value as a string (g_free it). */
 char *qdev_prop_format(DeviceState *dev, const Property *prop);
 const Property *qdev_prop_find(const DeviceClass *dc, const char *name);
+/* The QOM type name of a property's value ("bool", "uint32", "str"...). */
+const char *qdev_prop_type_name(const Property *p);
 /* Attaches to bus (may be NULL for bus-less devices) and realizes.  On
  * failure the error names the device; the device stays unrealized. */
 bool qdev_realize(DeviceState *dev, BusState *bus, Error **errp);
