@@ -13,11 +13,13 @@ log=$top/build/setup.log
 
 # Build, plus what the default guest image needs (Debian's kernel package is
 # fetched with apt-get download; the initramfs is built from busybox-static).
-build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev python3
+build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
+ liblzma-dev zlib1g-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
-test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux"
+# clang + its runtimes for the libFuzzer target (tests/fuzz).
+test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

@@ -370,6 +370,7 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
     const char *type = NULL;
 
+    ms->pvh_fast_path = true;
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;
@@ -406,6 +407,10 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
         if ((v = qemu_opt_get(o, "kernel-irqchip")) && strcmp(v, "on") && strcmp(v, "true")) {
             die("-machine %s: only kernel-irqchip=on is supported", s);
         }
+        if (!qemu_opt_get_bool(o, "pvh-fast-path", ms->pvh_fast_path, &b, &err)) {
+            die("-machine %s: %s", s, err->message);
+        }
+        ms->pvh_fast_path = b;
         if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
             !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
             die("-machine %s: %s", s, err->message);

@@ -183,6 +183,7 @@ static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
         .cmdline = ms->kernel_cmdline ? ms->kernel_cmdline : "",
         .initrd_filenames = ms->initrd_filename,
         .ncpus = ms->smp.cpus,
+        .pvh_fast_path = ms->pvh_fast_path,
     };
 
     pc_build_e820(&e820, ms->below_4g_mem_size, ms->above_4g_mem_size);

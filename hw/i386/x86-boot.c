@@ -340,6 +340,12 @@ bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *c
     memset(cpu, 0, sizeof(*cpu));
     switch (kernel_detect_format(img, size)) {
     case KERNEL_FORMAT_LINUX:
+        /* The PVH fast path, silently falling back to the boot protocol. */
+        if (bp->pvh_fast_path && linux_load_pvh(bp, img, size, cpu, NULL)) {
+            ok = true;
+            break;
+        }
+        memset(cpu, 0, sizeof(*cpu));
         ok = linux_load(bp, img, size, cpu, errp);
         break;
     case KERNEL_FORMAT_MULTIBOOT:

@@ -104,6 +104,7 @@ typedef struct BootParams {
     const char *initrd_filenames;       /* NULL, one file, or "a,b" (multiboot) */
     uint64_t rsdp_addr;                 /* 0 if no ACPI */
     unsigned ncpus;
+    bool pvh_fast_path;                 /* bzImage: try linux_load_pvh first */
 } BootParams;
 
 /* Load and prepare the entry state.  img/size is the kernel file. */
@@ -112,6 +113,19 @@ bool linux_load(const BootParams *bp, const uint8_t *img, size_t size,
 bool pvh_load(const BootParams *bp, const uint8_t *img, size_t size,
               BootCPUSetup *cpu, Error **errp);
 bool multiboot_load(const BootParams *bp, const uint8_t *img, size_t size,
+                    BootCPUSetup *cpu, Error **errp);
+
+/* The PVH fast path for a bzImage (hw/i386/bzimage-pvh.c). */
+#define BZIMAGE_PVH_MAX (512ULL << 20)  /* bound on the decompressed vmlinux */
+/* Decompresses the payload (protocol 2.08+, xz or gzip) into a new buffer
+ * of at most max bytes; NULL with an error if anything does not fit. */
+uint8_t *linux_decompress_payload(const uint8_t *img, size_t size, uint64_t max,
+                                  size_t *out_size, Error **errp);
+/* Boots the bzImage's decompressed vmlinux through pvh_load (bounded by
+ * MIN(BZIMAGE_PVH_MAX, guest RAM)).  Fails, saying why, when it does not
+ * apply: the caller then uses linux_load (guest memory may have been
+ * partly written; linux_load rewrites what it needs). */
+bool linux_load_pvh(const BootParams *bp, const uint8_t *img, size_t size,
                     BootCPUSetup *cpu, Error **errp);
 /* Reads the file, detects the format, dispatches. */
 bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *cpu, Error **errp);
