@@ -37,6 +37,7 @@ void x86_cpu_reset_state(X86CPUState *env, bool bsp)
     env->dr[7] = 0x400;
     env->xcr0 = 1;
     env->pat = 0x0007040600070406ULL;
+    env->poll_control_msr = 1;      /* its architectural reset value */
     env->apic_base = 0xfee00000 | (1 << 11) | (bsp ? (1 << 8) : 0);
     /* FXSAVE: FCW 0x37f, MXCSR 0x1f80. */
     env->fxsave[0] = 0x7f;

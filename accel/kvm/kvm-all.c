@@ -663,9 +663,30 @@ static const uint32_t saved_msrs[] = {
     MSR_PAT, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_KERNEL_GS_BASE,
 };
 
+#define MSR_KVM_WALL_CLOCK          0x11
+#define MSR_KVM_SYSTEM_TIME         0x12
+#define MSR_KVM_WALL_CLOCK_NEW      0x4b564d00
+#define MSR_KVM_SYSTEM_TIME_NEW     0x4b564d01
+#define MSR_KVM_ASYNC_PF_EN         0x4b564d02
+#define MSR_KVM_STEAL_TIME          0x4b564d03
+#define MSR_KVM_PV_EOI_EN           0x4b564d04
+#define MSR_KVM_POLL_CONTROL        0x4b564d05
+
+/* Set one by one: a host without one of them must not stop the others. */
+static const uint32_t pv_msrs[] = {
+    MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
+    MSR_KVM_ASYNC_PF_EN, MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN, MSR_KVM_POLL_CONTROL,
+};
+
 static uint64_t *msr_field(X86CPUState *env, uint32_t index)
 {
     switch (index) {
+    case MSR_KVM_SYSTEM_TIME_NEW: case MSR_KVM_SYSTEM_TIME: return &env->system_time_msr;
+    case MSR_KVM_WALL_CLOCK_NEW: case MSR_KVM_WALL_CLOCK: return &env->wall_clock_msr;
+    case MSR_KVM_ASYNC_PF_EN: return &env->async_pf_en_msr;
+    case MSR_KVM_STEAL_TIME: return &env->steal_time_msr;
+    case MSR_KVM_PV_EOI_EN: return &env->pv_eoi_en_msr;
+    case MSR_KVM_POLL_CONTROL: return &env->poll_control_msr;
     case MSR_IA32_TSC: return &env->tsc;
     case MSR_IA32_SYSENTER_CS: return &env->sysenter_cs;
     case MSR_IA32_SYSENTER_ESP: return &env->sysenter_esp;
@@ -742,6 +763,17 @@ static void kvm_get_state(CPUState *cpu)
     int n = ioctl(v->fd, KVM_GET_MSRS, &msrs);
     for (int i = 0; i < n; i++) {
         *msr_field(env, msrs.e[i].index) = msrs.e[i].data;
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(pv_msrs); i++) {
+        struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one = {
+            .hdr.nmsrs = 1, .e.index = pv_msrs[i],
+        };
+        /* The legacy kvmclock MSRs share fields with the new ones: only
+         * a non-zero legacy value overrides. */
+        if (ioctl(v->fd, KVM_GET_MSRS, &one) == 1 &&
+            (one.e.data || pv_msrs[i] >= MSR_KVM_WALL_CLOCK_NEW)) {
+            *msr_field(env, pv_msrs[i]) = one.e.data;
+        }
     }
     if (kvm_state.xcrs) {
         struct kvm_xcrs xcrs;
@@ -853,6 +885,16 @@ static void kvm_put_state(CPUState *cpu)
     msrs.e[G_N_ELEMENTS(saved_msrs)].index = MSR_IA32_MISC_ENABLE;
     msrs.e[G_N_ELEMENTS(saved_msrs)].data = 1;      /* fast strings */
     ioctl(v->fd, KVM_SET_MSRS, &msrs);
+    for (size_t i = 0; i < G_N_ELEMENTS(pv_msrs); i++) {
+        uint64_t val = *msr_field(env, pv_msrs[i]);
+        struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one = {
+            .hdr.nmsrs = 1, .e.index = pv_msrs[i],
+            /* Only one of the legacy/new kvmclock pair may be active. */
+            .e.data = (pv_msrs[i] == MSR_KVM_SYSTEM_TIME || pv_msrs[i] == MSR_KVM_WALL_CLOCK)
+                      ? 0 : val,
+        };
+        ioctl(v->fd, KVM_SET_MSRS, &one);
+    }
     if (kvm_state.xcrs) {
         struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = env->xcr0 } };
         ioctl(v->fd, KVM_SET_XCRS, &xcrs);

@@ -53,6 +53,11 @@ typedef struct X86CPUState {
     uint64_t star, lstar, cstar, fmask, kernel_gs_base;
     uint64_t sysenter_cs, sysenter_esp, sysenter_eip;
     uint64_t pat;
+    /* KVM paravirtual MSRs (kvmclock, async PF, steal time, PV EOI, poll
+     * control): a reset must clear them, or the old kernel's clock page
+     * keeps being written into the new kernel's memory. */
+    uint64_t system_time_msr, wall_clock_msr, async_pf_en_msr, steal_time_msr;
+    uint64_t pv_eoi_en_msr, poll_control_msr;
     uint8_t fxsave[512];        /* FPU/SSE state in FXSAVE layout */
     bool halted;
     int mp_state;               /* 0 runnable, 1 uninitialized, 2 init-received, 3 halted, 4 sipi */
