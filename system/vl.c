@@ -370,7 +370,7 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
     const char *type = NULL;
 
-    ms->pvh_fast_path = true;
+    ms->pvh_fast_path = false;     /* opt-in: see docs/direct-boot.md */
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;

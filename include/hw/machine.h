@@ -48,7 +48,7 @@ struct MachineState {
     char *name;                 /* -name */
     uint8_t uuid[16];
     bool uuid_set;
-    bool pvh_fast_path;         /* -machine pvh-fast-path (default on) */
+    bool pvh_fast_path;         /* -machine pvh-fast-path (default off) */
     /* Built by the machine. */
     MemoryRegion *ram;          /* all guest RAM (one block) */
     uint64_t below_4g_mem_size, above_4g_mem_size;
