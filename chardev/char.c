@@ -77,20 +77,6 @@ void qemu_chr_update_filename(Chardev *chr)
     chr->filename = name;
 }
 
-/* QEMU's id_wellformed(): a letter, then letters, digits, '-', '.', '_'. */
-static bool chr_id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 static bool chr_open_logfile(Chardev *chr, QemuOpts *opts, Error **errp)
 {
     const char *logfile = qemu_opt_get(opts, "logfile");
@@ -144,7 +130,7 @@ static Chardev *chr_new(const char *id, const char *type, QemuOpts *opts, Error 
         error_setg(errp, "chardev: \"%s\" missing backend", id);
         return NULL;
     }
-    if (!chr_id_wellformed(id)) {
+    if (!id_wellformed(id)) {
         error_setg(errp, "Parameter 'id' expects an identifier");
         return NULL;
     }

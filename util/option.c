@@ -269,3 +269,16 @@ bad:
     error_setg(errp, "Parameter '%s' expects a size (e.g. 512M, 4G), got '%s'", name, value);
     return false;
 }
+
+bool id_wellformed(const char *id)
+{
+    if (!g_ascii_isalpha(id[0])) {
+        return false;
+    }
+    for (const char *p = id + 1; *p; p++) {
+        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
+            return false;
+        }
+    }
+    return true;
+}

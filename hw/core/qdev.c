@@ -522,20 +522,6 @@ void qdev_free(DeviceState *dev)
     g_free(dev);
 }
 
-/* QEMU's id_wellformed(). */
-static bool id_wellformed(const char *id)
-{
-    if (!g_ascii_isalpha(id[0])) {
-        return false;
-    }
-    for (const char *p = id + 1; *p; p++) {
-        if (!g_ascii_isalnum(*p) && !strchr("-._", *p)) {
-            return false;
-        }
-    }
-    return true;
-}
-
 DeviceState *qdev_device_add(const char *optstr, Error **errp)
 {
     g_autoptr(GError) local = NULL;

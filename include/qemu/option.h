@@ -34,6 +34,10 @@ bool qemu_opt_get_size(QemuOpts *opts, const char *key, uint64_t def, uint64_t *
 /* Fails naming the first key nobody asked for: "Invalid parameter 'foo'". */
 bool qemu_opts_check_unused(QemuOpts *opts, Error **errp);
 
+/* QEMU's rule for ids (-device id=, -chardev id=...): a letter, then
+ * letters, digits, '-', '.', '_'. */
+bool id_wellformed(const char *id);
+
 /* Value parsers shared by options and device properties. */
 bool parse_bool(const char *name, const char *value, bool *out, Error **errp);
 bool parse_uint(const char *name, const char *value, uint64_t *out, Error **errp);
