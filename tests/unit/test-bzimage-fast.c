@@ -23,65 +23,17 @@
 #define ELF_SIZE 0x3000
 #define PVH_ENTRY 0x200010
 
-static MemoryRegion ram;
-static bool ram_mapped;
-static E820Table e820;
+#include "boot-test-util.h"
 
-static void ram_setup(uint64_t size)
+/* These tests boot with the fast path on and an RSDP to pass through. */
+static BootParams make_fast_bp(uint64_t ram_size, const char *cmdline, const char *initrd)
 {
-    static bool inited;
-    Error *err = NULL;
+    BootParams bp = make_bp(ram_size, cmdline, initrd);
 
-    if (!inited) {
-        memory_init_system();
-        inited = true;
-    }
-    if (ram_mapped) {
-        memory_region_del_subregion(get_system_memory(), &ram);
-        memory_region_destroy(&ram);
-    }
-    g_assert_true(memory_region_init_ram(&ram, "test.ram", size, &err));
-    memory_region_add_subregion(get_system_memory(), 0, &ram);
-    ram_mapped = true;
-}
-
-static BootParams make_bp(uint64_t ram_size, const char *cmdline, const char *initrd)
-{
-    BootParams bp = {
-        .as = &address_space_memory,
-        .below_4g = ram_size,
-        .e820 = &e820,
-        .cmdline = cmdline,
-        .initrd_filenames = initrd,
-        .ncpus = 1,
-        .pvh_fast_path = true,
-        .rsdp_addr = 0xe0000,
-    };
-    ram_setup(ram_size);
-    pc_build_e820(&e820, ram_size, 0);
+    bp.pvh_fast_path = true;
+    bp.rsdp_addr = 0xe0000;
     return bp;
 }
-
-static void guest_read(uint64_t addr, void *buf, size_t len)
-{
-    g_assert_cmpint(address_space_read(&address_space_memory, addr, buf, len), ==, MEMTX_OK);
-}
-
-static uint32_t guest_ld32(uint64_t addr)
-{
-    uint8_t b[4];
-    guest_read(addr, b, 4);
-    return b[0] | b[1] << 8 | b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
-static uint64_t guest_ld64(uint64_t addr)
-{
-    return guest_ld32(addr) | (uint64_t)guest_ld32(addr + 4) << 32;
-}
-
-static void put16(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
-static void put32(uint8_t *p, uint32_t v) { put16(p, v); put16(p + 2, v >> 16); }
-static void put64(uint8_t *p, uint64_t v) { put32(p, v); put32(p + 4, v >> 32); }
 
 /* ELF64 with one PT_LOAD (0x1000 bytes at 2 MiB, memsz 0x3000) and a
  * PT_NOTE; with_note = false gives a Xen note of another type. */
@@ -250,7 +202,7 @@ static uint8_t *xz_zeros(uint64_t zeros, size_t *out_len)
 static void test_xz_fast_path(void)
 {
     char *initrd = write_temp((const uint8_t *)"initrd-data", 11);
-    BootParams bp = make_bp(64 * MiB, "console=ttyS0 root=/dev/vda", initrd);
+    BootParams bp = make_fast_bp(64 * MiB, "console=ttyS0 root=/dev/vda", initrd);
     uint8_t *elf = make_pvh_elf(true), *xz, *img, *out;
     size_t xz_len, size, out_len;
     BootCPUSetup cpu;
@@ -293,7 +245,7 @@ static void test_xz_fast_path(void)
 
 static void test_xz_fallback(void)
 {
-    BootParams bp = make_bp(64 * MiB, "quiet", NULL);
+    BootParams bp = make_fast_bp(64 * MiB, "quiet", NULL);
     uint8_t *elf = make_pvh_elf(true), *xz, *img;
     size_t xz_len, size;
     BootCPUSetup cpu;
@@ -388,7 +340,7 @@ static void test_xz_fallback(void)
 static void test_xz_bomb(void)
 {
     /* 1 GiB of zeros, ~150 KiB compressed; the guest has 32 MiB. */
-    BootParams bp = make_bp(32 * MiB, "", NULL);
+    BootParams bp = make_fast_bp(32 * MiB, "", NULL);
     uint8_t *xz, *img;
     size_t xz_len, size, out_len;
     BootCPUSetup cpu;
@@ -437,7 +389,7 @@ static uint8_t *gzip_compress(const uint8_t *in, size_t len, size_t *out_len)
 
 static void test_gzip(void)
 {
-    BootParams bp = make_bp(64 * MiB, "console=ttyS0", NULL);
+    BootParams bp = make_fast_bp(64 * MiB, "console=ttyS0", NULL);
     uint8_t *elf = make_pvh_elf(true), *gz, *img, *zeros;
     size_t gz_len, size, out_len;
     BootCPUSetup cpu;
@@ -487,7 +439,7 @@ static void test_real_kernel(void)
         g_test_skip("KVMPC_TEST_BZIMAGE not set");
         return;
     }
-    bp = make_bp(512 * MiB, "console=ttyS0", NULL);
+    bp = make_fast_bp(512 * MiB, "console=ttyS0", NULL);
     g_assert_true(g_file_get_contents(path, (char **)&img, &size, NULL));
     t0 = g_get_monotonic_time();
     g_assert_true(linux_load_pvh(&bp, img, size, &cpu, &err));
