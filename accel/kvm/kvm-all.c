@@ -906,8 +906,22 @@ static void kvm_put_state(CPUState *cpu)
 
 static void kvm_vcpu_reset(CPUState *cpu)
 {
-    kvm_put_lapic_reset(cpu);
+    KVMVcpu *v = cpu->accel;
+    struct kvm_vcpu_events events;
+
+    /* Registers (and with them APIC_BASE, which leaves x2APIC mode) first,
+     * then the LAPIC: in x2APIC mode KVM would store our xAPIC-format ID
+     * in the x2APIC format, and the AP would come back with ID 0. */
     kvm_put_state(cpu);
+    kvm_put_lapic_reset(cpu);
+    /* Drop whatever exception, interrupt or NMI was queued for the old
+     * kernel: it would be delivered through the new one's IDT. */
+    memset(&events, 0, sizeof(events));
+    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+                   KVM_VCPUEVENT_VALID_SHADOW;
+    if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &events) < 0) {
+        error_report("KVM_SET_VCPU_EVENTS failed on CPU %d: %s", cpu->index, strerror(errno));
+    }
 }
 
 /* ---- vCPU threads ----------------------------------------------------- */

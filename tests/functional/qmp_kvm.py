@@ -107,13 +107,17 @@ def main():
         q.wait_event("RESUME", 10)
         wait_for(lambda: serial().count("tick") > before + 1, 30, "ticks after cont")
 
-        boots = serial().count("kvmpc-initramfs: booted")
+        banner = "kvmpc-initramfs: booted"
+        boots = serial().count(banner)
         q.cmd("system_reset")
         ev = q.wait_event("RESET", 10)
         if ev["data"].get("guest") is not False:
             fail("RESET event: %r" % ev)
-        wait_for(lambda: serial().count("kvmpc-initramfs: booted") > boots, 240,
+        wait_for(lambda: serial().count(banner) > boots, 240,
                  "the guest to boot again after system_reset")
+        # Both CPUs must come back (the AP's APIC ID survives the reset).
+        if serial().count("2 cpu(s)") < 2:
+            fail("after system_reset the guest does not see 2 CPUs")
 
         q.request("quit")
         ev = q.wait_event("SHUTDOWN", 10)
