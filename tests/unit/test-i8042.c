@@ -13,6 +13,7 @@
 #include "hw/input/i8042.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "isa-test-util.h"
 
 #define DATA    0x60
 #define CMD     0x64
@@ -302,16 +303,8 @@ static void test_vmstate_and_fuzz(void)
 
 int main(int argc, char **argv)
 {
-    ISABus *bus;
-    int i;
-
     g_test_init(&argc, &argv, NULL);
-    memory_init_system();
-    bus = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    for (i = 0; i < 16; i++) {
-        bus->irqs[i] = qemu_allocate_irq(irq_handler, NULL, i);
-    }
-    qemu_clock_virtual_set_manual(true);
+    isa_test_init(irq_handler);
     runstate_add_notifiers(&notifiers);
 
     g_test_add_func("/i8042/controller", test_controller);

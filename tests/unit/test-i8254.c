@@ -15,6 +15,7 @@
 #include "hw/vmstate.h"
 #include "hw/timer/i8254.h"
 #include "system/main-loop.h"
+#include "isa-test-util.h"
 
 #define FREQ 1193182ULL
 
@@ -445,12 +446,7 @@ int main(int argc, char **argv)
     Error *err = NULL;
 
     g_test_init(&argc, &argv, NULL);
-    memory_init_system();
-    bus = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    for (int i = 0; i < 16; i++) {
-        bus->irqs[i] = qemu_allocate_irq(irq_handler, NULL, i);
-    }
-    qemu_clock_virtual_set_manual(true);
+    bus = isa_test_init(irq_handler);
 
     pit = qdev_new("isa-pit", &err);
     g_assert_no_error(err);

@@ -11,6 +11,7 @@
 #include "hw/memory.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "isa-test-util.h"
 
 static int irq_level[16];
 static int resets;
@@ -173,16 +174,8 @@ static void test_pc_testdev(void)
 
 int main(int argc, char **argv)
 {
-    ISABus *bus;
-    int i;
-
     g_test_init(&argc, &argv, NULL);
-    memory_init_system();
-    bus = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    for (i = 0; i < 16; i++) {
-        bus->irqs[i] = qemu_allocate_irq(irq_handler, NULL, i);
-    }
-    qemu_clock_virtual_set_manual(true);
+    isa_test_init(irq_handler);
     runstate_add_notifiers(&notifiers);
 
     g_test_add_func("/pc-misc/port92", test_port92);

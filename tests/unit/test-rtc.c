@@ -14,6 +14,7 @@
 #include "hw/vmstate.h"
 #include "hw/timer/mc146818rtc.h"
 #include "system/main-loop.h"
+#include "isa-test-util.h"
 
 #define RTC_SECONDS     0x00
 #define RTC_SEC_ALARM   0x01
@@ -422,16 +423,8 @@ static void test_vmstate_and_fuzz(void)
 
 int main(int argc, char **argv)
 {
-    ISABus *bus;
-    int i;
-
     g_test_init(&argc, &argv, NULL);
-    memory_init_system();
-    bus = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    for (i = 0; i < 16; i++) {
-        bus->irqs[i] = qemu_allocate_irq(irq_handler, NULL, i);
-    }
-    qemu_clock_virtual_set_manual(true);
+    isa_test_init(irq_handler);
 
     g_test_add_func("/rtc/host-time", test_host_time);
     g_test_add_func("/rtc/rollover-and-formats", test_rollover_and_formats);

@@ -16,6 +16,7 @@
 #include "hw/vmstate.h"
 #include "chardev/char.h"
 #include "system/main-loop.h"
+#include "isa-test-util.h"
 
 #define COM1 0x3f8
 #define COM2 0x2f8
@@ -349,16 +350,8 @@ static void test_bad_guest_input(void)
 
 int main(int argc, char **argv)
 {
-    ISABus *bus;
-    int i;
-
     g_test_init(&argc, &argv, NULL);
-    memory_init_system();
-    bus = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    for (i = 0; i < 16; i++) {
-        bus->irqs[i] = qemu_allocate_irq(irq_handler, NULL, i);
-    }
-    qemu_clock_virtual_set_manual(true);
+    isa_test_init(irq_handler);
 
     g_test_add_func("/serial/reset-values", test_reset_values);
     g_test_add_func("/serial/thre-interrupt", test_thre_interrupt);
