@@ -141,7 +141,91 @@ void memory_region_destroy(MemoryRegion *mr)
     }
     g_free(mr->dirty);
     g_free(mr->name);
+    if (mr->coalesced) {
+        g_array_free(mr->coalesced, TRUE);
+    }
+    if (mr->ioeventfds) {
+        g_array_free(mr->ioeventfds, TRUE);
+    }
     memset(mr, 0, sizeof(*mr));
+}
+
+static inline uint64_t size_mask(unsigned size);
+
+/* ---- coalesced I/O and ioeventfds -------------------------------------- */
+
+void memory_region_add_coalescing(MemoryRegion *mr, uint64_t offset, uint64_t size)
+{
+    uint64_t w[2] = { offset, size };
+
+    g_assert(size > 0 && offset < mr->size && size <= mr->size - offset);
+    if (!mr->coalesced) {
+        mr->coalesced = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    }
+    g_array_append_vals(mr->coalesced, w, 2);
+    memory_region_changed();
+}
+
+void memory_region_clear_coalescing(MemoryRegion *mr)
+{
+    if (mr->coalesced && mr->coalesced->len) {
+        g_array_set_size(mr->coalesced, 0);
+        memory_region_changed();
+    }
+}
+
+static bool ioeventfd_eq(const MemoryRegionIoeventfd *a, const MemoryRegionIoeventfd *b)
+{
+    return a->addr == b->addr && a->size == b->size && a->match_data == b->match_data &&
+           (!a->match_data || a->data == b->data) && a->e == b->e;
+}
+
+void memory_region_add_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e)
+{
+    MemoryRegionIoeventfd fd = {
+        .addr = addr, .size = size, .match_data = match_data,
+        .data = match_data ? data : 0, .e = e,
+    };
+
+    g_assert(size == 1 || size == 2 || size == 4 || size == 8);
+    g_assert(addr < mr->size && size <= mr->size - addr);
+    if (!mr->ioeventfds) {
+        mr->ioeventfds = g_array_new(FALSE, FALSE, sizeof(MemoryRegionIoeventfd));
+    }
+    g_array_append_val(mr->ioeventfds, fd);
+    memory_region_changed();
+}
+
+void memory_region_del_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e)
+{
+    MemoryRegionIoeventfd fd = {
+        .addr = addr, .size = size, .match_data = match_data,
+        .data = match_data ? data : 0, .e = e,
+    };
+
+    for (guint i = 0; mr->ioeventfds && i < mr->ioeventfds->len; i++) {
+        if (ioeventfd_eq(&g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, i), &fd)) {
+            g_array_remove_index(mr->ioeventfds, i);
+            memory_region_changed();
+            return;
+        }
+    }
+}
+
+/* A write the region's ioeventfds take: set the notifier, skip the device. */
+static bool ioeventfd_dispatch(MemoryRegion *mr, uint64_t off, uint64_t val, unsigned size)
+{
+    for (guint i = 0; mr->ioeventfds && i < mr->ioeventfds->len; i++) {
+        MemoryRegionIoeventfd *fd = &g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, i);
+        if (fd->addr == off && fd->size == size &&
+            (!fd->match_data || fd->data == (val & size_mask(size)))) {
+            event_notifier_set(fd->e);
+            return true;
+        }
+    }
+    return false;
 }
 
 /* Higher priority first; among equals, the most recently added first. */
@@ -364,6 +448,113 @@ static void flat_view_free(FlatView *fv)
     }
 }
 
+/* The coalesced windows and ioeventfds a flat view exposes, absolute. */
+static void collect_io_extras(const FlatView *fv, GArray *co, GArray *fds)
+{
+    for (unsigned i = 0; fv && i < fv->nr; i++) {
+        const MemoryRegionSection *s = &fv->ranges[i];
+        MemoryRegion *mr = s->mr;
+        uint64_t base = s->offset_within_address_space - s->offset_within_region;
+        uint64_t lo = s->offset_within_region, hi = lo + s->size;   /* visible part */
+
+        for (guint j = 0; mr->coalesced && j + 1 < mr->coalesced->len; j += 2) {
+            uint64_t off = g_array_index(mr->coalesced, uint64_t, j);
+            uint64_t size = g_array_index(mr->coalesced, uint64_t, j + 1);
+            uint64_t w[2] = { base + off, size };
+            bool dup = false;
+            if (off >= hi || off + size <= lo) {
+                continue;
+            }
+            for (guint k = 0; k + 1 < co->len && !dup; k += 2) {
+                dup = g_array_index(co, uint64_t, k) == w[0] &&
+                      g_array_index(co, uint64_t, k + 1) == w[1];
+            }
+            if (!dup) {
+                g_array_append_vals(co, w, 2);
+            }
+        }
+        for (guint j = 0; mr->ioeventfds && j < mr->ioeventfds->len; j++) {
+            MemoryRegionIoeventfd fd = g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, j);
+            bool dup = false;
+            if (fd.addr < lo || fd.addr >= hi) {
+                continue;
+            }
+            fd.addr += base;
+            for (guint k = 0; k < fds->len && !dup; k++) {
+                dup = ioeventfd_eq(&g_array_index(fds, MemoryRegionIoeventfd, k), &fd);
+            }
+            if (!dup) {
+                g_array_append_val(fds, fd);
+            }
+        }
+    }
+}
+
+static bool window_in(GArray *co, uint64_t addr, uint64_t size)
+{
+    for (guint k = 0; co && k + 1 < co->len; k += 2) {
+        if (g_array_index(co, uint64_t, k) == addr && g_array_index(co, uint64_t, k + 1) == size) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool ioeventfd_in(GArray *fds, const MemoryRegionIoeventfd *fd)
+{
+    for (guint k = 0; fds && k < fds->len; k++) {
+        if (ioeventfd_eq(&g_array_index(fds, MemoryRegionIoeventfd, k), fd)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Tell listeners which windows and ioeventfds went away and which came. */
+static void address_space_update_io_extras(AddressSpace *as)
+{
+    GArray *co = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    GArray *fds = g_array_new(FALSE, FALSE, sizeof(MemoryRegionIoeventfd));
+    GArray *oco = as->coalesced, *ofds = as->ioeventfds;
+
+    collect_io_extras(as->current_map, co, fds);
+    for (GList *l = as->listeners; l; l = l->next) {
+        MemoryListener *ml = l->data;
+        for (guint k = 0; oco && k + 1 < oco->len; k += 2) {
+            uint64_t a = g_array_index(oco, uint64_t, k), sz = g_array_index(oco, uint64_t, k + 1);
+            if (ml->coalesced_io_del && !window_in(co, a, sz)) {
+                ml->coalesced_io_del(ml, a, sz);
+            }
+        }
+        for (guint k = 0; ofds && k < ofds->len; k++) {
+            MemoryRegionIoeventfd *fd = &g_array_index(ofds, MemoryRegionIoeventfd, k);
+            if (ml->eventfd_del && !ioeventfd_in(fds, fd)) {
+                ml->eventfd_del(ml, fd);
+            }
+        }
+        for (guint k = 0; k + 1 < co->len; k += 2) {
+            uint64_t a = g_array_index(co, uint64_t, k), sz = g_array_index(co, uint64_t, k + 1);
+            if (ml->coalesced_io_add && !window_in(oco, a, sz)) {
+                ml->coalesced_io_add(ml, a, sz);
+            }
+        }
+        for (guint k = 0; k < fds->len; k++) {
+            MemoryRegionIoeventfd *fd = &g_array_index(fds, MemoryRegionIoeventfd, k);
+            if (ml->eventfd_add && !ioeventfd_in(ofds, fd)) {
+                ml->eventfd_add(ml, fd);
+            }
+        }
+    }
+    if (oco) {
+        g_array_free(oco, TRUE);
+    }
+    if (ofds) {
+        g_array_free(ofds, TRUE);
+    }
+    as->coalesced = co;
+    as->ioeventfds = fds;
+}
+
 static void address_space_update(AddressSpace *as)
 {
     FlatView *old = as->current_map, *new = generate_flat_view(as);
@@ -400,6 +591,7 @@ static void address_space_update(AddressSpace *as)
             }
         }
     }
+    address_space_update_io_extras(as);
     for (l = as->listeners; l; l = l->next) {
         MemoryListener *ml = l->data;
         if (ml->commit) {
@@ -431,6 +623,12 @@ void address_space_destroy(AddressSpace *as)
 {
     address_spaces = g_list_remove(address_spaces, as);
     flat_view_free(as->current_map);
+    if (as->coalesced) {
+        g_array_free(as->coalesced, TRUE);
+    }
+    if (as->ioeventfds) {
+        g_array_free(as->ioeventfds, TRUE);
+    }
     g_list_free(as->listeners);
     g_free(as->name);
     memset(as, 0, sizeof(*as));
@@ -448,6 +646,17 @@ void memory_listener_register(MemoryListener *l, AddressSpace *as)
     for (unsigned i = 0; fv && i < fv->nr; i++) {
         if (l->region_add) {
             l->region_add(l, &fv->ranges[i]);
+        }
+    }
+    for (guint k = 0; as->coalesced && k + 1 < as->coalesced->len; k += 2) {
+        if (l->coalesced_io_add) {
+            l->coalesced_io_add(l, g_array_index(as->coalesced, uint64_t, k),
+                                g_array_index(as->coalesced, uint64_t, k + 1));
+        }
+    }
+    for (guint k = 0; as->ioeventfds && k < as->ioeventfds->len; k++) {
+        if (l->eventfd_add) {
+            l->eventfd_add(l, &g_array_index(as->ioeventfds, MemoryRegionIoeventfd, k));
         }
     }
     if (l->commit) {
@@ -797,6 +1006,9 @@ MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsi
         return address_space_write(as, addr, buf, size);
     }
     if (s->mr->type == MR_IO) {
+        if (ioeventfd_dispatch(s->mr, off, val, size)) {
+            return MEMTX_OK;
+        }
         if (!io_access_valid(s->mr, off, size)) {
             return MEMTX_ERROR;
         }
@@ -854,7 +1066,9 @@ static MemTxResult as_rw(AddressSpace *as, uint64_t addr, uint8_t *buf, uint64_t
             if (is_write) {
                 uint64_t v = 0;
                 memcpy(&v, buf, sz);
-                if (io_access_valid(s->mr, off, sz)) {
+                if (ioeventfd_dispatch(s->mr, off, v, sz)) {
+                    /* taken by an ioeventfd */
+                } else if (io_access_valid(s->mr, off, sz)) {
                     io_write(s->mr, off, v, sz);
                 } else {
                     result |= MEMTX_ERROR;

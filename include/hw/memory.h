@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "qemu/error.h"
+#include "qemu/event_notifier.h"
 
 typedef struct MemoryRegion MemoryRegion;
 typedef struct AddressSpace AddressSpace;
@@ -89,13 +90,31 @@ struct MemoryRegion {
     bool readonly;              /* for RAM: writes are ignored (like ROM) */
     unsigned add_seq;           /* tie-break for equal priority */
     GPtrArray *subregions;      /* for containers: sorted high priority first */
+    /* Coalesced I/O windows (offset, size pairs within the region) and
+     * ioeventfds (MemoryRegionIoeventfd); NULL when there are none. */
+    GArray *coalesced;
+    GArray *ioeventfds;
 };
+
+/* A guest write of exactly `size` bytes at `addr` in the region (and, if
+ * match_data, of exactly `data`) sets `e` instead of calling the region's
+ * write callback.  An accelerator that can (KVM) does it without leaving
+ * the kernel; otherwise the dispatch below does it. */
+typedef struct MemoryRegionIoeventfd {
+    uint64_t addr;
+    unsigned size;
+    bool match_data;
+    uint64_t data;
+    EventNotifier *e;
+} MemoryRegionIoeventfd;
 
 struct AddressSpace {
     char *name;
     MemoryRegion *root;
     FlatView *current_map;
     GList *listeners;
+    GArray *coalesced;          /* current windows: pairs of uint64_t (addr, size) */
+    GArray *ioeventfds;         /* current MemoryRegionIoeventfd, addr absolute */
 };
 
 /* One range of a FlatView, as handed to listeners. */
@@ -123,6 +142,15 @@ struct MemoryListener {
     void (*log_stop)(MemoryListener *l, MemoryRegionSection *s);
     /* Fetch dirty bits from the accelerator into mr->dirty. */
     void (*log_sync)(MemoryListener *l, MemoryRegionSection *s);
+    /* Coalesced I/O windows of the address space, in absolute addresses:
+     * guest writes there may be queued by the accelerator and performed
+     * later, in order, before any other exit is handled (and at least
+     * every 100 ms).  Reads are never queued. */
+    void (*coalesced_io_add)(MemoryListener *l, uint64_t addr, uint64_t size);
+    void (*coalesced_io_del)(MemoryListener *l, uint64_t addr, uint64_t size);
+    /* ioeventfds of the address space, addr absolute. */
+    void (*eventfd_add)(MemoryListener *l, const MemoryRegionIoeventfd *fd);
+    void (*eventfd_del)(MemoryListener *l, const MemoryRegionIoeventfd *fd);
     AddressSpace *as;
 };
 
@@ -151,6 +179,23 @@ void memory_region_set_readonly(MemoryRegion *mr, bool readonly);
 
 static inline void *memory_region_get_ram_ptr(MemoryRegion *mr) { return mr->ram; }
 static inline uint64_t memory_region_size(MemoryRegion *mr) { return mr->size; }
+
+/*
+ * Coalesced I/O: writes to [offset, offset+size) of the region may be
+ * deferred by the accelerator (KVM's coalesced MMIO/PIO ring) and replayed
+ * in order at the next exit.  Use it for write-only latches whose effect is
+ * only observed through another access that does exit, like the PCI
+ * configuration address at 0xcf8.  The window is the region's own range,
+ * even where a higher-priority region covers part of it: writes there are
+ * deferred too (the accelerator replays them within 100 ms at most).
+ */
+void memory_region_add_coalescing(MemoryRegion *mr, uint64_t offset, uint64_t size);
+void memory_region_clear_coalescing(MemoryRegion *mr);
+/* ioeventfds (see MemoryRegionIoeventfd).  size is 1, 2, 4 or 8. */
+void memory_region_add_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e);
+void memory_region_del_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, bool match_data,
+                               uint64_t data, EventNotifier *e);
 
 /* Batch several changes into one FlatView rebuild. Nestable. */
 void memory_region_transaction_begin(void);
