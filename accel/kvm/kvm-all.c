@@ -64,6 +64,16 @@ typedef struct KVMState {
     const char *cpu_model;
     bool self_test;
     bool tsc_deadline;
+    /* Coalesced MMIO/PIO: the VM-wide ring (mapped in every vCPU's kvm_run
+     * area), its page offset there, and whether PIO zones are supported. */
+    int coalesced_page;
+    bool coalesced_pio;
+    struct kvm_coalesced_mmio_ring *ring;
+    unsigned ring_max;
+    unsigned nr_zones;
+    QEMUTimer *ring_timer;
+    bool ioeventfds;
+    MemoryListener io_listener;
 } KVMState;
 
 static KVMState kvm_state = { .fd = -1, .vmfd = -1, .self_test = true };
@@ -970,6 +980,141 @@ static void kvm_fatal(CPUState *cpu, const char *fmt, ...)
     qemu_system_internal_error();
 }
 
+/* ---- coalesced I/O and ioeventfds -------------------------------------- */
+
+/*
+ * Perform the writes KVM queued in the coalesced ring, in order.  Called
+ * with the big lock held at every exit before the exit itself is handled
+ * (so a read of 0xcfc sees the address the guest wrote to 0xcf8 just
+ * before), and by a 100 ms timer, so that a deferred write takes effect
+ * even when no vCPU exits to userspace.
+ */
+static void kvm_flush_coalesced(void)
+{
+    struct kvm_coalesced_mmio_ring *ring = kvm_state.ring;
+
+    if (!ring || !kvm_state.nr_zones) {
+        return;
+    }
+    for (;;) {
+        uint32_t first = ring->first;
+        uint32_t last = __atomic_load_n(&ring->last, __ATOMIC_ACQUIRE);
+        if (first == last || first >= kvm_state.ring_max) {
+            break;
+        }
+        struct kvm_coalesced_mmio *ent = &ring->coalesced_mmio[first];
+        uint32_t len = ent->len;
+        if (len >= 1 && len <= 8) {
+            uint64_t val = 0;
+            memcpy(&val, ent->data, len);
+            address_space_st(ent->pio ? &address_space_io : &address_space_memory,
+                             ent->phys_addr, val, len);
+        }
+        __atomic_store_n(&ring->first, (first + 1) % kvm_state.ring_max, __ATOMIC_RELEASE);
+    }
+}
+
+static void kvm_ring_timer_cb(void *opaque)
+{
+    (void)opaque;
+    kvm_flush_coalesced();
+    timer_mod(kvm_state.ring_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 100 * 1000 * 1000);
+}
+
+static void kvm_coalesce(uint64_t addr, uint64_t size, bool pio, bool add)
+{
+    struct kvm_coalesced_mmio_zone zone = { .addr = addr, .size = (uint32_t)size, .pio = pio };
+
+    if (!kvm_state.ring || (pio && !kvm_state.coalesced_pio) || size > UINT32_MAX) {
+        return;                 /* writes simply exit, as without coalescing */
+    }
+    if (ioctl(kvm_state.vmfd, add ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO,
+              &zone) < 0) {
+        if (add) {
+            qemu_log_mask(LOG_UNIMP, "kvm: cannot coalesce %s 0x%" PRIx64 "+%" PRIu64 ": %s\n",
+                          pio ? "I/O" : "MMIO", addr, size, strerror(errno));
+        }
+        return;
+    }
+    if (add) {
+        kvm_state.nr_zones++;
+        if (!kvm_state.ring_timer) {
+            kvm_state.ring_timer = timer_new_ns(QEMU_CLOCK_REALTIME, kvm_ring_timer_cb, NULL);
+        }
+        if (!timer_pending(kvm_state.ring_timer)) {
+            timer_mod(kvm_state.ring_timer,
+                      qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 100 * 1000 * 1000);
+        }
+    } else {
+        kvm_flush_coalesced();  /* what was queued for the zone still happens */
+        if (kvm_state.nr_zones && --kvm_state.nr_zones == 0 && kvm_state.ring_timer) {
+            timer_del(kvm_state.ring_timer);
+        }
+    }
+}
+
+static void kvm_mem_coalesced_add(MemoryListener *l, uint64_t addr, uint64_t size)
+{
+    kvm_coalesce(addr, size, false, true);
+}
+
+static void kvm_mem_coalesced_del(MemoryListener *l, uint64_t addr, uint64_t size)
+{
+    kvm_coalesce(addr, size, false, false);
+}
+
+static void kvm_io_coalesced_add(MemoryListener *l, uint64_t addr, uint64_t size)
+{
+    kvm_coalesce(addr, size, true, true);
+}
+
+static void kvm_io_coalesced_del(MemoryListener *l, uint64_t addr, uint64_t size)
+{
+    kvm_coalesce(addr, size, true, false);
+}
+
+/* An ioeventfd KVM refuses still works: the write exits and the memory
+ * API's dispatch sets the notifier. */
+static void kvm_ioeventfd(const MemoryRegionIoeventfd *fd, bool pio, bool add)
+{
+    struct kvm_ioeventfd kfd = {
+        .datamatch = fd->match_data ? fd->data : 0,
+        .addr = fd->addr,
+        .len = fd->size,
+        .fd = event_notifier_get_fd(fd->e),
+        .flags = (fd->match_data ? KVM_IOEVENTFD_FLAG_DATAMATCH : 0) |
+                 (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) | (add ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN),
+    };
+
+    if (!kvm_state.ioeventfds) {
+        return;
+    }
+    if (ioctl(kvm_state.vmfd, KVM_IOEVENTFD, &kfd) < 0 && add) {
+        qemu_log_mask(LOG_UNIMP, "kvm: ioeventfd at %s 0x%" PRIx64 " handled in userspace: %s\n",
+                      pio ? "I/O" : "MMIO", fd->addr, strerror(errno));
+    }
+}
+
+static void kvm_mem_eventfd_add(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+{
+    kvm_ioeventfd(fd, false, true);
+}
+
+static void kvm_mem_eventfd_del(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+{
+    kvm_ioeventfd(fd, false, false);
+}
+
+static void kvm_io_eventfd_add(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+{
+    kvm_ioeventfd(fd, true, true);
+}
+
+static void kvm_io_eventfd_del(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+{
+    kvm_ioeventfd(fd, true, false);
+}
+
 static void kvm_handle_io(struct kvm_run *run)
 {
     uint8_t *data = (uint8_t *)run + run->io.data_offset;
@@ -1112,6 +1257,7 @@ static void *kvm_vcpu_thread(void *opaque)
         int err = errno;
         bql_lock();
         v->run->immediate_exit = 0;
+        kvm_flush_coalesced();
         if (r < 0) {
             if (err == EINTR || err == EAGAIN) {
                 continue;
@@ -1161,6 +1307,14 @@ static KVMVcpu *kvm_vcpu_open(CPUState *cpu, Error **errp)
         g_free(v);
         return NULL;
     }
+    if (!kvm_state.ring && kvm_state.coalesced_page > 0) {
+        long page = sysconf(_SC_PAGESIZE);
+        if ((long)kvm_state.coalesced_page * page < kvm_state.run_size) {
+            kvm_state.ring = (void *)((char *)v->run + (long)kvm_state.coalesced_page * page);
+            kvm_state.ring_max = (page - sizeof(struct kvm_coalesced_mmio_ring)) /
+                                 sizeof(struct kvm_coalesced_mmio);
+        }
+    }
     /* CPUID must be set before the vCPU first runs (Linux >= 5.16). */
     cpuid = kvm_build_cpuid(cpu);
     if (ioctl(v->fd, KVM_SET_CPUID2, cpuid) < 0) {
@@ -1209,6 +1363,9 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     s->readonly_mem = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
     s->xcrs = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
     s->tsc_deadline = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+    s->coalesced_page = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+    s->coalesced_pio = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
+    s->ioeventfds = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD) > 0;
     int max_vcpus = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
     if (max_vcpus <= 0) {
         max_vcpus = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
@@ -1267,8 +1424,19 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         .log_start = kvm_log_start,
         .log_stop = kvm_log_stop,
         .log_sync = kvm_log_sync,
+        .coalesced_io_add = kvm_mem_coalesced_add,
+        .coalesced_io_del = kvm_mem_coalesced_del,
+        .eventfd_add = kvm_mem_eventfd_add,
+        .eventfd_del = kvm_mem_eventfd_del,
     };
     memory_listener_register(&s->listener, &address_space_memory);
+    s->io_listener = (MemoryListener) {
+        .coalesced_io_add = kvm_io_coalesced_add,
+        .coalesced_io_del = kvm_io_coalesced_del,
+        .eventfd_add = kvm_io_eventfd_add,
+        .eventfd_del = kvm_io_eventfd_del,
+    };
+    memory_listener_register(&s->io_listener, &address_space_io);
     return true;
 }
 
