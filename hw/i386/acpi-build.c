@@ -78,6 +78,11 @@
 #define AML_ZERO_OP         0x00
 #define AML_ONE_OP          0x01
 #define AML_NAME_OP         0x08
+#define AML_SCOPE_OP        0x10
+#define AML_DWORD_PREFIX    0x0c
+#define AML_EXT_OP_PREFIX   0x5b
+#define AML_DEVICE_OP       0x82
+#define ACPI_EISAID_PNP0A03 0x030ad041u     /* EisaId("PNP0A03"), a PCI root bus */
 #define AML_BYTE_PREFIX     0x0a
 #define AML_PACKAGE_OP      0x12
 #define AML_ROOT_CHAR       0x5c
@@ -238,6 +243,52 @@ static void aml_name_package(GByteArray *a, const char name[4], const uint8_t *e
     g_byte_array_free(body, TRUE);
 }
 
+/* Name(NAME, DWordConst) inside a scope (relative name). */
+static void aml_name_dword(GByteArray *a, const char name[4], uint32_t v)
+{
+    aml_byte(a, AML_NAME_OP);
+    g_byte_array_append(a, (const uint8_t *)name, 4);
+    aml_byte(a, AML_DWORD_PREFIX);
+    for (int i = 0; i < 4; i++) {
+        aml_byte(a, v >> (8 * i));
+    }
+}
+
+/* Name(NAME, Zero) inside a scope. */
+static void aml_name_zero(GByteArray *a, const char name[4])
+{
+    aml_byte(a, AML_NAME_OP);
+    g_byte_array_append(a, (const uint8_t *)name, 4);
+    aml_byte(a, AML_ZERO_OP);
+}
+
+/*
+ * Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
+ * Name(_UID, 0) } }: the PCI root bus, which an ACPI OS scans only if the
+ * namespace declares it.  No _CRS: the OS then takes the whole I/O and
+ * memory space as the bridge's windows; no _PRT: no device uses INTx yet.
+ */
+static void aml_pci_root(GByteArray *a)
+{
+    GByteArray *dev = g_byte_array_new(), *scope = g_byte_array_new();
+
+    g_byte_array_append(dev, (const uint8_t *)"PCI0", 4);
+    aml_name_dword(dev, "_HID", ACPI_EISAID_PNP0A03);
+    aml_name_zero(dev, "_ADR");
+    aml_name_zero(dev, "_UID");
+    aml_byte(scope, AML_ROOT_CHAR);
+    g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
+    aml_byte(scope, AML_EXT_OP_PREFIX);
+    aml_byte(scope, AML_DEVICE_OP);
+    aml_pkg_length(scope, dev->len);
+    g_byte_array_append(scope, dev->data, dev->len);
+    aml_byte(a, AML_SCOPE_OP);
+    aml_pkg_length(a, scope->len);
+    g_byte_array_append(a, scope->data, scope->len);
+    g_byte_array_free(dev, TRUE);
+    g_byte_array_free(scope, TRUE);
+}
+
 static size_t acpi_build_dsdt(AcpiBuf *b)
 {
     /* \_S5: SLP_TYPa, SLP_TYPb, reserved, reserved (ACPI 6.4, 7.4.2). */
@@ -246,6 +297,7 @@ static size_t acpi_build_dsdt(AcpiBuf *b)
     size_t off;
 
     aml_name_package(aml, "_S5_", s5, 4);
+    aml_pci_root(aml);
     off = acpi_reserve(b, ACPI_HDR_SIZE + aml->len, 16);
     if (!b->overflow) {
         acpi_header(b->data + off, "DSDT", 2);

@@ -8,6 +8,7 @@
 #include "hw/machine.h"
 #include "hw/qdev.h"
 #include "hw/isa/isa.h"
+#include "hw/pci-host/i440fx.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/timer/mc146818rtc.h"
@@ -17,11 +18,16 @@
 
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM below 4 GiB ends here at most */
 #define PC_LOWMEM_LIMIT     0xe0000000ULL   /* RAM that still fits whole below the hole */
+#define PC_PCI_MMIO_END     0xfec00000ULL   /* 32-bit BARs go in [hole start, here) */
+#define PC_PCI_IO_START     0xc000          /* I/O BARs go in [here, 64 KiB) */
+#define PC_PCI_SPACE_SIZE   (1ULL << 46)
 
 typedef struct PCMachineState {
     MemoryRegion ram_below_4g, ram_above_4g;
     DeviceState *rtc;
     ISABus *isa;
+    MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
+    PCIBus *pci;
 } PCMachineState;
 
 static PCMachineState pcms;
@@ -156,6 +162,17 @@ static bool pc_cpus_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
+ * below everything else in the system address space, so RAM and the
+ * platform devices win where a guest places a BAR over them. */
+static bool pc_pci_init(Error **errp)
+{
+    memory_region_init(&pcms.pci_mem, "pci", PC_PCI_SPACE_SIZE);
+    memory_region_add_subregion_overlap(get_system_memory(), 0, &pcms.pci_mem, -1);
+    pcms.pci = i440fx_init(&pcms.pci_mem, get_system_io(), errp);
+    return pcms.pci != NULL;
+}
+
 static bool pc_init(MachineState *ms, Error **errp)
 {
     /* qtest runs no guest code: a PC without anything to boot is fine. */
@@ -167,8 +184,8 @@ static bool pc_init(MachineState *ms, Error **errp)
         return false;
     }
     pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    return pc_memory_init(ms, errp) && pc_irq_init(ms, errp) && pc_devices_init(ms, errp) &&
-           pc_cpus_init(ms, errp);
+    return pc_memory_init(ms, errp) && pc_irq_init(ms, errp) && pc_pci_init(errp) &&
+           pc_devices_init(ms, errp) && pc_cpus_init(ms, errp);
 }
 
 /* Lays out RAM contents for a direct kernel boot; fills in the BSP's entry. */
@@ -200,6 +217,8 @@ static void pc_reset(MachineState *ms)
     g_autoptr(GError) err = NULL;
 
     qdev_reset_all();
+    /* No firmware: give the BARs addresses, as SeaBIOS would. */
+    pci_bus_assign_bars(pcms.pci, PC_PCI_HOLE_START, PC_PCI_MMIO_END, PC_PCI_IO_START, 0x10000);
     if (current_accel->reset) {
         current_accel->reset();
     }
@@ -224,7 +243,7 @@ static void pc_reset(MachineState *ms)
 static const MachineClass pc_machine = {
     .name = "pc-i440fx-7.2",
     .alias = "pc",
-    .desc = "Standard PC (legacy devices, direct kernel boot; i440FX + PIIX later)",
+    .desc = "Standard PC (i440FX host bridge, legacy devices, direct kernel boot)",
     .is_default = true,
     .max_cpus = 255,
     .default_ram_size = 128 << 20,

@@ -98,6 +98,15 @@ static void test_acpi_tables(void)
         static const uint8_t s5[] = {
             0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00
         };
+    /* Scope(\\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
+     * Name(_UID, 0) } }, encoded by hand from the ACPI spec (20.2). */
+    static const uint8_t pci0[] = {
+        0x10, 0x23, '\\', '_', 'S', 'B', '_',
+        0x5b, 0x82, 0x1b, 'P', 'C', 'I', '0',
+        0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
+        0x08, '_', 'A', 'D', 'R', 0x00,
+        0x08, '_', 'U', 'I', 'D', 0x00,
+    };
 
         ram_setup();
         g_assert_true(acpi_build_tables(&address_space_memory, ncpus, &rsdp, &err));
@@ -146,6 +155,7 @@ static void test_acpi_tables(void)
         g_assert_cmpuint(rd64(fadt + 140), ==, dsdt);
         len = check_table(dsdt, "DSDT");
         g_assert_true(contains(mem + dsdt + 36, len - 36, s5, sizeof(s5)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, pci0, sizeof(pci0)));
 
         facs = rd32(fadt + 36);
         g_assert_cmpuint(facs % 64, ==, 0);

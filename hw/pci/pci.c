@@ -1,0 +1,469 @@
+/*
+ * PCI core: configuration space, BAR mapping, buses, and the firmware-less
+ * BAR assignment the direct-boot machine does at reset.
+ * See include/hw/pci/pci.h.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "hw/pci/pci.h"
+#include "qemu/log.h"
+
+static GPtrArray *pci_buses;
+
+/* ---- buses -------------------------------------------------------------- */
+
+PCIBus *pci_root_bus_new(DeviceState *host, const char *name, MemoryRegion *mem,
+                         MemoryRegion *io)
+{
+    PCIBus *bus = g_new0(PCIBus, 1);
+
+    bus->qbus = qbus_new("PCI", host, name);
+    bus->mem = mem;
+    bus->io = io;
+    if (!pci_buses) {
+        pci_buses = g_ptr_array_new();
+    }
+    g_ptr_array_add(pci_buses, bus);
+    return bus;
+}
+
+PCIBus *pci_bus_from_qbus(BusState *qbus)
+{
+    for (guint i = 0; pci_buses && i < pci_buses->len; i++) {
+        PCIBus *b = g_ptr_array_index(pci_buses, i);
+        if (b->qbus == qbus) {
+            return b;
+        }
+    }
+    return NULL;
+}
+
+PCIDevice *pci_find_device(PCIBus *bus, int bus_num, int devfn)
+{
+    if (!bus || bus_num != 0 || devfn < 0 || devfn > 255) {
+        return NULL;            /* one root bus, no bridges (yet) */
+    }
+    return bus->devices[devfn];
+}
+
+PCIDevice *pci_create_simple(PCIBus *bus, int devfn, const char *type, Error **errp)
+{
+    DeviceState *dev = qdev_new(type, errp);
+
+    if (!dev) {
+        return NULL;
+    }
+    if (devfn >= 0) {
+        g_autofree char *a = g_strdup_printf("%x.%d", PCI_SLOT(devfn), PCI_FUNC(devfn));
+        if (!qdev_prop_set_string(dev, "addr", a, errp)) {
+            qdev_free(dev);
+            return NULL;
+        }
+    }
+    if (!qdev_realize(dev, bus->qbus, errp)) {
+        qdev_free(dev);
+        return NULL;
+    }
+    return PCI_DEVICE(dev);
+}
+
+/* ---- BARs ----------------------------------------------------------------- */
+
+static int bar_offset(int n)
+{
+    return n == PCI_ROM_SLOT ? PCI_ROM_ADDRESS : PCI_BASE_ADDRESS_0 + 4 * n;
+}
+
+void pci_register_bar(PCIDevice *d, int n, uint8_t type, MemoryRegion *mr)
+{
+    PCIIORegion *r = &d->io_regions[n];
+    uint64_t size = memory_region_size(mr);
+    int off = bar_offset(n);
+    uint64_t wmask;
+
+    g_assert(n >= 0 && n < PCI_NUM_REGIONS && n != PCI_ROM_SLOT);
+    g_assert(size && !(size & (size - 1)));
+    g_assert(!(type & PCI_BASE_ADDRESS_MEM_TYPE_64) || n < 5);
+    if (type & PCI_BASE_ADDRESS_SPACE_IO) {
+        g_assert(size >= 4 && size <= 0x10000);
+        type = PCI_BASE_ADDRESS_SPACE_IO;
+    } else {
+        g_assert(size >= 16);
+    }
+    r->size = size;
+    r->type = type;
+    r->mr = mr;
+    r->addr = PCI_BAR_UNMAPPED;
+    pci_set_long(d->config + off, type);
+    wmask = ~(size - 1);
+    if (type & PCI_BASE_ADDRESS_SPACE_IO) {
+        wmask &= 0xfffffffc;
+    } else {
+        wmask &= ~(uint64_t)0xf;
+    }
+    pci_set_long(d->wmask + off, (uint32_t)wmask);
+    if (type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+        pci_set_long(d->config + off + 4, 0);
+        pci_set_long(d->wmask + off + 4, (uint32_t)(wmask >> 32));
+    }
+}
+
+uint64_t pci_get_bar_addr(PCIDevice *d, int n)
+{
+    return d->io_regions[n].addr;
+}
+
+/* Where the BAR's current register value places it, or PCI_BAR_UNMAPPED. */
+static uint64_t bar_address(PCIDevice *d, int n)
+{
+    PCIIORegion *r = &d->io_regions[n];
+    uint16_t cmd = pci_get_word(d->config + PCI_COMMAND);
+    int off = bar_offset(n);
+    uint64_t addr, last;
+
+    if (r->type & PCI_BASE_ADDRESS_SPACE_IO) {
+        if (!(cmd & PCI_COMMAND_IO)) {
+            return PCI_BAR_UNMAPPED;
+        }
+        addr = pci_get_long(d->config + off) & ~(uint64_t)(r->size - 1) & 0xfffffffc;
+        last = addr + r->size - 1;
+        /* I/O space is 64 KiB; 0 is "not programmed". */
+        if (addr == 0 || last > 0xffff) {
+            return PCI_BAR_UNMAPPED;
+        }
+        return addr;
+    }
+    if (!(cmd & PCI_COMMAND_MEMORY)) {
+        return PCI_BAR_UNMAPPED;
+    }
+    addr = pci_get_long(d->config + off);
+    if (r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+        addr |= (uint64_t)pci_get_long(d->config + off + 4) << 32;
+    }
+    addr &= ~(r->size - 1) & ~(uint64_t)0xf;
+    last = addr + r->size - 1;
+    /* Unprogrammed (0), being sized (all ones: ends at the top of the
+     * space), wrapping, or for a 32-bit BAR, beyond 4 GiB. */
+    if (addr == 0 || last < addr ||
+        (!(r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) && last >= UINT32_MAX) ||
+        last == UINT64_MAX) {
+        return PCI_BAR_UNMAPPED;
+    }
+    return addr;
+}
+
+static void pci_update_mappings(PCIDevice *d)
+{
+    memory_region_transaction_begin();
+    for (int n = 0; n < PCI_NUM_REGIONS; n++) {
+        PCIIORegion *r = &d->io_regions[n];
+        MemoryRegion *space;
+        uint64_t addr;
+
+        if (!r->size) {
+            continue;
+        }
+        space = (r->type & PCI_BASE_ADDRESS_SPACE_IO) ? d->bus->io : d->bus->mem;
+        addr = bar_address(d, n);
+        if (addr == r->addr) {
+            continue;
+        }
+        if (r->addr != PCI_BAR_UNMAPPED) {
+            memory_region_del_subregion(space, r->mr);
+        }
+        r->addr = addr;
+        if (addr != PCI_BAR_UNMAPPED) {
+            memory_region_add_subregion_overlap(space, addr, r->mr, 1);
+        }
+    }
+    memory_region_transaction_commit();
+}
+
+/* ---- configuration space ---------------------------------------------------- */
+
+uint32_t pci_default_read_config(PCIDevice *d, uint32_t addr, int len)
+{
+    uint32_t val = 0;
+
+    for (int i = 0; i < len; i++) {
+        val |= (uint32_t)d->config[addr + i] << (8 * i);
+    }
+    return val;
+}
+
+void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len)
+{
+    bool remap = false;
+
+    for (int i = 0; i < len; i++, addr++, val >>= 8) {
+        uint8_t b = val, wm = d->wmask[addr], w1c = d->w1cmask[addr];
+        d->config[addr] = (d->config[addr] & ~wm) | (b & wm);
+        d->config[addr] &= ~(b & w1c);
+        if ((addr >= PCI_BASE_ADDRESS_0 && addr < PCI_BASE_ADDRESS_0 + 24) ||
+            (addr >= PCI_ROM_ADDRESS && addr < PCI_ROM_ADDRESS + 4) ||
+            addr == PCI_COMMAND || addr == PCI_COMMAND + 1) {
+            remap = true;
+        }
+    }
+    if (remap) {
+        pci_update_mappings(d);
+    }
+}
+
+static bool config_access_ok(uint32_t addr, int len)
+{
+    return (len == 1 || len == 2 || len == 4) && addr < PCI_CONFIG_SPACE_SIZE &&
+           addr + len <= PCI_CONFIG_SPACE_SIZE && !(addr & (len - 1));
+}
+
+uint32_t pci_host_config_read(PCIBus *bus, int bus_num, int devfn, uint32_t addr, int len)
+{
+    PCIDevice *d = pci_find_device(bus, bus_num, devfn);
+    const PCIDeviceClass *pc;
+
+    if (!d || !config_access_ok(addr, len)) {
+        return len >= 4 ? 0xffffffffu : (1u << (8 * len)) - 1;     /* no device: all ones */
+    }
+    pc = PCI_DEVICE_GET_CLASS(d);
+    return pc->config_read ? pc->config_read(d, addr, len) : pci_default_read_config(d, addr, len);
+}
+
+void pci_host_config_write(PCIBus *bus, int bus_num, int devfn, uint32_t addr, uint32_t val,
+                           int len)
+{
+    PCIDevice *d = pci_find_device(bus, bus_num, devfn);
+    const PCIDeviceClass *pc;
+
+    if (!d || !config_access_ok(addr, len)) {
+        return;
+    }
+    pc = PCI_DEVICE_GET_CLASS(d);
+    if (pc->config_write) {
+        pc->config_write(d, addr, val, len);
+    } else {
+        pci_default_write_config(d, addr, val, len);
+    }
+}
+
+/* ---- device life cycle ------------------------------------------------------ */
+
+/* "slot[.fn]": slot in hex (0x prefix allowed), fn 0-7. */
+static int parse_devfn(const char *s, Error **errp)
+{
+    char *end;
+    unsigned long slot, fn = 0;
+
+    slot = strtoul(s, &end, 16);
+    if (end == s || slot > 31) {
+        goto bad;
+    }
+    if (*end == '.') {
+        const char *f = end + 1;
+        fn = strtoul(f, &end, 10);
+        if (end == f || fn > 7) {
+            goto bad;
+        }
+    }
+    if (*end) {
+        goto bad;
+    }
+    return (int)PCI_DEVFN(slot, fn);
+bad:
+    error_setg(errp, "Property 'addr': '%s' is not a PCI address (slot[.function], slot 0-1f, "
+               "function 0-7)", s);
+    return -1;
+}
+
+static void pci_init_config(PCIDevice *d, const PCIDeviceClass *pc)
+{
+    memset(d->config, 0, sizeof(d->config));
+    memset(d->wmask, 0, sizeof(d->wmask));
+    memset(d->w1cmask, 0, sizeof(d->w1cmask));
+    pci_set_word(d->config + PCI_VENDOR_ID, pc->vendor_id);
+    pci_set_word(d->config + PCI_DEVICE_ID, pc->device_id);
+    d->config[PCI_REVISION_ID] = pc->revision;
+    pci_set_word(d->config + PCI_CLASS_DEVICE, pc->class_id);
+    pci_set_word(d->config + PCI_SUBSYSTEM_VENDOR_ID, pc->subsystem_vendor_id);
+    pci_set_word(d->config + PCI_SUBSYSTEM_ID, pc->subsystem_id);
+    if (d->multifunction) {
+        d->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MULTI_FUNCTION;
+    }
+    pci_set_word(d->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+                 PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE);
+    d->wmask[PCI_CACHE_LINE_SIZE] = 0xff;
+    d->wmask[PCI_LATENCY_TIMER] = 0xff;
+    d->wmask[PCI_INTERRUPT_LINE] = 0xff;
+    /* Status error bits are write-1-to-clear. */
+    pci_set_word(d->w1cmask + PCI_STATUS, 0xf900);
+}
+
+void pci_qdev_realize(DeviceState *dev, Error **errp)
+{
+    PCIDevice *d = PCI_DEVICE(dev);
+    const PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(d);
+    PCIBus *bus = pci_bus_from_qbus(dev->parent_bus);
+    g_autoptr(GError) local = NULL;
+    int devfn = -1;
+
+    if (!bus) {
+        error_setg(errp, "no PCI bus");
+        return;
+    }
+    if (d->addr_str) {
+        devfn = parse_devfn(d->addr_str, errp);
+        if (devfn < 0) {
+            return;
+        }
+        if (bus->devices[devfn]) {
+            error_setg(errp, "PCI address %02x.%d is already in use by '%s'", PCI_SLOT(devfn),
+                       PCI_FUNC(devfn), bus->devices[devfn]->qdev.klass->name);
+            return;
+        }
+        if (PCI_FUNC(devfn) && bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)] &&
+            !bus->devices[PCI_DEVFN(PCI_SLOT(devfn), 0)]->multifunction) {
+            error_setg(errp, "PCI address %02x.%d: function 0 of slot %02x is not multifunction",
+                       PCI_SLOT(devfn), PCI_FUNC(devfn), PCI_SLOT(devfn));
+            return;
+        }
+    } else {
+        for (int slot = 0; slot < 32; slot++) {
+            if (!bus->devices[PCI_DEVFN(slot, 0)]) {
+                devfn = PCI_DEVFN(slot, 0);
+                break;
+            }
+        }
+        if (devfn < 0) {
+            error_setg(errp, "no free slot on PCI bus %s", bus->qbus->name);
+            return;
+        }
+    }
+    d->bus = bus;
+    d->devfn = devfn;
+    for (int n = 0; n < PCI_NUM_REGIONS; n++) {
+        d->io_regions[n].addr = PCI_BAR_UNMAPPED;
+    }
+    pci_init_config(d, pc);
+    if (pc->realize) {
+        pc->realize(d, &local);
+        if (local) {
+            g_propagate_error(errp, g_steal_pointer(&local));
+            return;
+        }
+    }
+    bus->devices[devfn] = d;
+}
+
+void pci_qdev_unrealize(DeviceState *dev)
+{
+    PCIDevice *d = PCI_DEVICE(dev);
+    const PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(d);
+
+    if (!d->bus) {
+        return;
+    }
+    /* Unmap the BARs, then let the device free its regions. */
+    pci_set_word(d->config + PCI_COMMAND, 0);
+    pci_update_mappings(d);
+    if (pc->exit) {
+        pc->exit(d);
+    }
+    d->bus->devices[d->devfn] = NULL;
+    d->bus = NULL;
+}
+
+void pci_qdev_reset(DeviceState *dev)
+{
+    PCIDevice *d = PCI_DEVICE(dev);
+    const PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(d);
+
+    if (!d->bus) {
+        return;
+    }
+    /* Power-on state: decoding off, BARs unprogrammed. */
+    pci_set_word(d->config + PCI_COMMAND, 0);
+    pci_set_word(d->config + PCI_STATUS, 0);
+    d->config[PCI_CACHE_LINE_SIZE] = 0;
+    d->config[PCI_LATENCY_TIMER] = 0;
+    d->config[PCI_INTERRUPT_LINE] = 0;
+    for (int n = 0; n < PCI_NUM_REGIONS; n++) {
+        PCIIORegion *r = &d->io_regions[n];
+        if (r->size) {
+            pci_set_long(d->config + bar_offset(n), r->type);
+            if (r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+                pci_set_long(d->config + bar_offset(n) + 4, 0);
+            }
+        }
+    }
+    pci_update_mappings(d);
+    if (pc->reset) {
+        pc->reset(d);
+    }
+}
+
+/* ---- firmware-less BAR assignment ------------------------------------------- */
+
+typedef struct BarRef {
+    PCIDevice *d;
+    int n;
+} BarRef;
+
+static gint bar_size_desc(gconstpointer a, gconstpointer b)
+{
+    const BarRef *x = a, *y = b;
+    uint64_t sx = x->d->io_regions[x->n].size, sy = y->d->io_regions[y->n].size;
+
+    if (sx != sy) {
+        return sx > sy ? -1 : 1;
+    }
+    if (x->d->devfn != y->d->devfn) {
+        return x->d->devfn - y->d->devfn;
+    }
+    return x->n - y->n;
+}
+
+void pci_bus_assign_bars(PCIBus *bus, uint64_t mem_start, uint64_t mem_end, uint32_t io_start,
+                         uint32_t io_end)
+{
+    GArray *bars = g_array_new(FALSE, FALSE, sizeof(BarRef));
+    uint64_t mem = mem_start, io = io_start;
+
+    for (int devfn = 0; devfn < 256; devfn++) {
+        PCIDevice *d = bus->devices[devfn];
+        for (int n = 0; d && n < PCI_NUM_REGIONS; n++) {
+            if (d->io_regions[n].size) {
+                BarRef r = { d, n };
+                g_array_append_val(bars, r);
+            }
+        }
+    }
+    g_array_sort(bars, bar_size_desc);
+    for (guint i = 0; i < bars->len; i++) {
+        BarRef *r = &g_array_index(bars, BarRef, i);
+        PCIIORegion *reg = &r->d->io_regions[r->n];
+        bool is_io = reg->type & PCI_BASE_ADDRESS_SPACE_IO;
+        uint64_t *next = is_io ? &io : &mem, end = is_io ? io_end : mem_end;
+        uint64_t addr = (*next + reg->size - 1) & ~(reg->size - 1);
+        int off = bar_offset(r->n);
+
+        if (addr + reg->size > end || addr + reg->size < addr) {
+            qemu_log_mask(LOG_GUEST_ERROR, "pci: no room for BAR %d of %02x.%d (%s, %" PRIu64
+                          " bytes); left unassigned\n", r->n, PCI_SLOT(r->d->devfn),
+                          PCI_FUNC(r->d->devfn), is_io ? "I/O" : "memory", reg->size);
+            continue;
+        }
+        *next = addr + reg->size;
+        pci_set_long(r->d->config + off, (uint32_t)addr | reg->type);
+        if (reg->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+            pci_set_long(r->d->config + off + 4, (uint32_t)(addr >> 32));
+        }
+        r->d->config[PCI_COMMAND] |= is_io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY;
+    }
+    for (int devfn = 0; devfn < 256; devfn++) {
+        if (bus->devices[devfn]) {
+            pci_update_mappings(bus->devices[devfn]);
+        }
+    }
+    g_array_free(bars, TRUE);
+}

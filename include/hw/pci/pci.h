@@ -1,0 +1,172 @@
+/*
+ * PCI: buses, devices, configuration space and BARs.
+ *
+ * A PCI device's state struct embeds PCIDevice as its first member, and its
+ * class is a PCIDeviceClass (which embeds DeviceClass first, with
+ * bus_type "PCI"; use PCI_DEVICE_CLASS_INIT to fill the generic parts).
+ * The core keeps each device's 256-byte configuration space with a
+ * write mask and a write-1-to-clear mask, and maps the device's BARs into
+ * the bus's memory and I/O spaces whenever the guest programs a BAR or the
+ * command register.  A host bridge (hw/pci-host/) turns the guest's
+ * configuration cycles into pci_host_config_read/write.
+ */
+#ifndef KVMPC_HW_PCI_H
+#define KVMPC_HW_PCI_H
+
+#include "hw/qdev.h"
+#include "hw/memory.h"
+
+#define PCI_CONFIG_SPACE_SIZE   0x100
+#define PCI_NUM_REGIONS         7       /* 6 BARs + expansion ROM */
+#define PCI_ROM_SLOT            6
+#define PCI_DEVFN(slot, fn)     ((((slot) & 0x1f) << 3) | ((fn) & 7))
+#define PCI_SLOT(devfn)         (((devfn) >> 3) & 0x1f)
+#define PCI_FUNC(devfn)         ((devfn) & 7)
+
+/* Configuration space registers (type 0 header). */
+#define PCI_VENDOR_ID           0x00
+#define PCI_DEVICE_ID           0x02
+#define PCI_COMMAND             0x04
+#define  PCI_COMMAND_IO         0x1
+#define  PCI_COMMAND_MEMORY     0x2
+#define  PCI_COMMAND_MASTER     0x4
+#define  PCI_COMMAND_PARITY     0x40
+#define  PCI_COMMAND_SERR       0x100
+#define  PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_STATUS              0x06
+#define PCI_REVISION_ID         0x08
+#define PCI_CLASS_PROG          0x09
+#define PCI_CLASS_DEVICE        0x0a
+#define PCI_CACHE_LINE_SIZE     0x0c
+#define PCI_LATENCY_TIMER       0x0d
+#define PCI_HEADER_TYPE         0x0e
+#define  PCI_HEADER_TYPE_MULTI_FUNCTION 0x80
+#define PCI_BASE_ADDRESS_0      0x10
+#define  PCI_BASE_ADDRESS_SPACE_IO      0x01
+#define  PCI_BASE_ADDRESS_MEM_TYPE_64   0x04
+#define  PCI_BASE_ADDRESS_MEM_PREFETCH  0x08
+#define PCI_SUBSYSTEM_VENDOR_ID 0x2c
+#define PCI_SUBSYSTEM_ID        0x2e
+#define PCI_ROM_ADDRESS         0x30
+#define PCI_INTERRUPT_LINE      0x3c
+#define PCI_INTERRUPT_PIN       0x3d
+
+#define PCI_CLASS_BRIDGE_HOST   0x0600
+#define PCI_CLASS_OTHERS        0xff00
+
+#define PCI_BAR_UNMAPPED        UINT64_MAX
+
+typedef struct PCIBus PCIBus;
+typedef struct PCIDevice PCIDevice;
+
+typedef struct PCIIORegion {
+    uint64_t size;              /* 0: BAR not implemented */
+    uint8_t type;               /* PCI_BASE_ADDRESS_* bits */
+    MemoryRegion *mr;
+    uint64_t addr;              /* where it is mapped, or PCI_BAR_UNMAPPED */
+} PCIIORegion;
+
+struct PCIDevice {
+    DeviceState qdev;
+    PCIBus *bus;
+    int devfn;
+    uint8_t config[PCI_CONFIG_SPACE_SIZE];
+    uint8_t wmask[PCI_CONFIG_SPACE_SIZE];       /* bits the guest may write */
+    uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];     /* bits a 1 clears */
+    PCIIORegion io_regions[PCI_NUM_REGIONS];
+    /* properties */
+    char *addr_str;             /* "slot[.fn]", slot in hex; NULL: first free slot */
+    bool multifunction;
+};
+
+typedef struct PCIDeviceClass {
+    DeviceClass parent;
+    uint16_t vendor_id, device_id;
+    uint16_t subsystem_vendor_id, subsystem_id;
+    uint8_t revision;
+    uint16_t class_id;
+    bool is_bridge_fixed;               /* may sit at 00.0 (the host bridge) */
+    void (*realize)(PCIDevice *d, Error **errp);
+    void (*exit)(PCIDevice *d);
+    void (*reset)(PCIDevice *d);
+    /* Optional overrides; the defaults below do the standard registers. */
+    uint32_t (*config_read)(PCIDevice *d, uint32_t addr, int len);
+    void (*config_write)(PCIDevice *d, uint32_t addr, uint32_t val, int len);
+} PCIDeviceClass;
+
+/* The generic parts of a PCI device class: name, state size, properties
+ * (which must start with DEFINE_PCI_DEVICE_PROPERTIES()). */
+#define PCI_DEVICE_CLASS_INIT(n, d, S, p) PCI_DEVICE_CLASS_INIT_(n, d, S, p, true)
+/* For functions only the machine creates (host bridges). */
+#define PCI_DEVICE_CLASS_INIT_INTERNAL(n, d, S, p) PCI_DEVICE_CLASS_INIT_(n, d, S, p, false)
+#define PCI_DEVICE_CLASS_INIT_(n, d, S, p, uc)                                  \
+    .parent = {                                                                 \
+        .name = (n), .desc = (d), .bus_type = "PCI", .user_creatable = (uc),    \
+        .instance_size = sizeof(S), .props = (p),                               \
+        .realize = pci_qdev_realize, .unrealize = pci_qdev_unrealize,           \
+        .reset = pci_qdev_reset,                                                \
+    }
+#define PCI_DEVICE_CLASS_REGISTER(pc)                                           \
+    static void __attribute__((constructor)) pc##_register_(void)               \
+    {                                                                           \
+        device_class_register(&(pc).parent);                                    \
+    }
+#define DEFINE_PCI_DEVICE_PROPERTIES()                                          \
+    DEFINE_PROP_STRING("addr", PCIDevice, addr_str),                            \
+    DEFINE_PROP_BOOL("multifunction", PCIDevice, multifunction, false)
+
+#define PCI_DEVICE(obj) ((PCIDevice *)(obj))
+#define PCI_DEVICE_GET_CLASS(d) ((const PCIDeviceClass *)((d)->qdev.klass))
+
+void pci_qdev_realize(DeviceState *dev, Error **errp);
+void pci_qdev_unrealize(DeviceState *dev);
+void pci_qdev_reset(DeviceState *dev);
+
+/* A BAR of mr's size (a power of two, at least 4 for I/O and 16 for memory). */
+void pci_register_bar(PCIDevice *d, int n, uint8_t type, MemoryRegion *mr);
+uint64_t pci_get_bar_addr(PCIDevice *d, int n);
+
+uint32_t pci_default_read_config(PCIDevice *d, uint32_t addr, int len);
+void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len);
+
+static inline void pci_set_byte(uint8_t *p, uint8_t v) { p[0] = v; }
+static inline void pci_set_word(uint8_t *p, uint16_t v) { p[0] = v; p[1] = v >> 8; }
+static inline void pci_set_long(uint8_t *p, uint32_t v)
+{
+    p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24;
+}
+static inline uint16_t pci_get_word(const uint8_t *p) { return p[0] | (p[1] << 8); }
+static inline uint32_t pci_get_long(const uint8_t *p)
+{
+    return p[0] | (p[1] << 8) | (p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+/* Buses.  mem and io are where BARs are mapped. */
+struct PCIBus {
+    BusState *qbus;
+    MemoryRegion *mem, *io;
+    PCIDevice *devices[256];
+};
+
+PCIBus *pci_root_bus_new(DeviceState *host, const char *name, MemoryRegion *mem,
+                         MemoryRegion *io);
+PCIBus *pci_bus_from_qbus(BusState *qbus);
+PCIDevice *pci_find_device(PCIBus *bus, int bus_num, int devfn);
+/* Create and realize a device of type at devfn (-1: first free slot). */
+PCIDevice *pci_create_simple(PCIBus *bus, int devfn, const char *type, Error **errp);
+
+/* Configuration cycles from a host bridge: bus number, devfn, register. */
+uint32_t pci_host_config_read(PCIBus *bus, int bus_num, int devfn, uint32_t addr, int len);
+void pci_host_config_write(PCIBus *bus, int bus_num, int devfn, uint32_t addr, uint32_t val,
+                           int len);
+
+/*
+ * Without firmware someone must give BARs addresses: the machine calls
+ * this at reset, as SeaBIOS would, placing every implemented BAR (largest
+ * first, naturally aligned) in [mem_start, mem_end) or [io_start, io_end),
+ * and enabling decoding in the command register.
+ */
+void pci_bus_assign_bars(PCIBus *bus, uint64_t mem_start, uint64_t mem_end, uint32_t io_start,
+                         uint32_t io_end);
+
+#endif
