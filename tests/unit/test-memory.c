@@ -1020,6 +1020,8 @@ static void test_overlap_whole_access(void)
     /* An access that would run past its region's end is not sent whole. */
     g_assert_cmpint(address_space_st(&as, 0xcfa, 0x1234, 4), !=, MEMTX_OK);
     address_space_destroy(&as);
+    memory_region_destroy(&conf);
+    memory_region_destroy(&rcr);
     memory_region_destroy(&root);
 }
 
@@ -1088,6 +1090,8 @@ static void test_coalesced_windows(void)
     g_assert_cmpuint(cf8_writes, ==, 1);
     memory_listener_unregister(&xl.l);
     address_space_destroy(&as);
+    memory_region_destroy(&conf);
+    memory_region_destroy(&rcr);
     memory_region_destroy(&root);
     g_string_free(xl.log, TRUE);
 }
@@ -1143,6 +1147,7 @@ static void test_ioeventfd_dispatch(void)
 
     memory_listener_unregister(&xl.l);
     address_space_destroy(&as);
+    memory_region_destroy(&dev);
     memory_region_destroy(&root);
     event_notifier_cleanup(&any);
     event_notifier_cleanup(&match);
