@@ -80,6 +80,7 @@
 #define AML_NAME_OP         0x08
 #define AML_SCOPE_OP        0x10
 #define AML_DWORD_PREFIX    0x0c
+#define AML_BUFFER_OP       0x11
 #define AML_EXT_OP_PREFIX   0x5b
 #define AML_DEVICE_OP       0x82
 #define ACPI_EISAID_PNP0A03 0x030ad041u     /* EisaId("PNP0A03"), a PCI root bus */
@@ -262,11 +263,96 @@ static void aml_name_zero(GByteArray *a, const char name[4])
     aml_byte(a, AML_ZERO_OP);
 }
 
+/* The 32-bit PCI window the machine places BARs in (acpi_set_pci_window). */
+static uint32_t pci_window_start = 0xc0000000u, pci_window_end = 0xfebfffffu;
+
+void acpi_set_pci_window(uint32_t start, uint32_t last)
+{
+    pci_window_start = start;
+    pci_window_end = last;
+}
+
+static void put16(GByteArray *a, uint16_t v)
+{
+    aml_byte(a, v);
+    aml_byte(a, v >> 8);
+}
+
+static void put32(GByteArray *a, uint32_t v)
+{
+    put16(a, v);
+    put16(a, v >> 16);
+}
+
+/* Word Address Space Descriptor (ACPI 6.4, 6.4.3.5.3), a producer with fixed
+ * minimum and maximum; type 1 = I/O, 2 = bus number. */
+static void res_word(GByteArray *a, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
+{
+    aml_byte(a, 0x88);
+    put16(a, 13);
+    aml_byte(a, type);
+    aml_byte(a, 0x0c);                  /* MaxFixed, MinFixed, PosDecode, Producer */
+    aml_byte(a, tflags);
+    put16(a, 0);                        /* granularity */
+    put16(a, min);
+    put16(a, max);
+    put16(a, 0);                        /* translation */
+    put16(a, max - min + 1);
+}
+
+/* DWord Address Space Descriptor (6.4.3.5.2) for memory. */
+static void res_dword_mem(GByteArray *a, uint8_t tflags, uint32_t min, uint32_t max)
+{
+    aml_byte(a, 0x87);
+    put16(a, 23);
+    aml_byte(a, 0);                     /* memory */
+    aml_byte(a, 0x0c);
+    aml_byte(a, tflags);
+    put32(a, 0);
+    put32(a, min);
+    put32(a, max);
+    put32(a, 0);
+    put32(a, max - min + 1);
+}
+
+/* Name(_CRS, ResourceTemplate() {...}): the root bus's windows: buses 0-ff,
+ * CONFIG_ADDRESS/DATA (consumed), I/O below and above them, the VGA hole
+ * and the 32-bit PCI hole where BARs go. */
+static void aml_pci_crs(GByteArray *a)
+{
+    GByteArray *res = g_byte_array_new(), *buf = g_byte_array_new();
+
+    res_word(res, 2, 0, 0x00, 0xff);
+    aml_byte(res, 0x47);                /* I/O port descriptor (6.4.2.5) */
+    aml_byte(res, 0x01);                /* 16-bit decode */
+    put16(res, 0xcf8);
+    put16(res, 0xcf8);
+    aml_byte(res, 1);
+    aml_byte(res, 8);
+    res_word(res, 1, 0x03, 0x0000, 0x0cf7);
+    res_word(res, 1, 0x03, 0x0d00, 0xffff);
+    res_dword_mem(res, 0x03, 0x000a0000, 0x000bffff);   /* cacheable, read-write */
+    res_dword_mem(res, 0x01, pci_window_start, pci_window_end);
+    aml_byte(res, 0x79);                /* end tag, checksum 0 */
+    aml_byte(res, 0);
+
+    aml_byte(buf, AML_BYTE_PREFIX);
+    aml_byte(buf, res->len);
+    g_byte_array_append(buf, res->data, res->len);
+    aml_byte(a, AML_NAME_OP);
+    g_byte_array_append(a, (const uint8_t *)"_CRS", 4);
+    aml_byte(a, AML_BUFFER_OP);
+    aml_pkg_length(a, buf->len);
+    g_byte_array_append(a, buf->data, buf->len);
+    g_byte_array_free(res, TRUE);
+    g_byte_array_free(buf, TRUE);
+}
+
 /*
  * Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
- * Name(_UID, 0) } }: the PCI root bus, which an ACPI OS scans only if the
- * namespace declares it.  No _CRS: the OS then takes the whole I/O and
- * memory space as the bridge's windows; no _PRT: no device uses INTx yet.
+ * Name(_UID, 0) Name(_CRS, ...) } }: the PCI root bus, which an ACPI OS
+ * scans only if the namespace declares it.  No _PRT: no device uses INTx
+ * yet.
  */
 static void aml_pci_root(GByteArray *a)
 {
@@ -276,6 +362,7 @@ static void aml_pci_root(GByteArray *a)
     aml_name_dword(dev, "_HID", ACPI_EISAID_PNP0A03);
     aml_name_zero(dev, "_ADR");
     aml_name_zero(dev, "_UID");
+    aml_pci_crs(dev);
     aml_byte(scope, AML_ROOT_CHAR);
     g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
     aml_byte(scope, AML_EXT_OP_PREFIX);

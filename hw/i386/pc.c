@@ -162,6 +162,15 @@ static bool pc_cpus_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* 32-bit BARs go above RAM below 4 GiB (which may end past 3 GiB when RAM
+ * is under 3.5 GiB), from 3 GiB at the lowest, 256 MiB aligned. */
+static uint64_t pc_pci_window_start(MachineState *ms)
+{
+    uint64_t start = (ms->below_4g_mem_size + 0xfffffffULL) & ~0xfffffffULL;
+
+    return MAX(start, PC_PCI_HOLE_START);
+}
+
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
  * below everything else in the system address space, so RAM and the
  * platform devices win where a guest places a BAR over them. */
@@ -204,6 +213,7 @@ static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
     };
 
     pc_build_e820(&e820, ms->below_4g_mem_size, ms->above_4g_mem_size);
+    acpi_set_pci_window((uint32_t)pc_pci_window_start(ms), (uint32_t)(PC_PCI_MMIO_END - 1));
     if (!acpi_build_tables(&address_space_memory, ms->smp.cpus, &bp.rsdp_addr, errp) ||
         !mptable_build(&address_space_memory, ms->smp.cpus, errp)) {
         return false;
@@ -218,7 +228,8 @@ static void pc_reset(MachineState *ms)
 
     qdev_reset_all();
     /* No firmware: give the BARs addresses, as SeaBIOS would. */
-    pci_bus_assign_bars(pcms.pci, PC_PCI_HOLE_START, PC_PCI_MMIO_END, PC_PCI_IO_START, 0x10000);
+    pci_bus_assign_bars(pcms.pci, pc_pci_window_start(ms), PC_PCI_MMIO_END, PC_PCI_IO_START,
+                        0x10000);
     if (current_accel->reset) {
         current_accel->reset();
     }

@@ -227,6 +227,14 @@ static void test_firmwareless_assignment(void)
     }
     QT_ASSERT(cfg_readl(s, 1, 0, 0x10) != cfg_readl(s, 31, 0, 0x10));
     qtest_quit(s);
+
+    /* With 3.25 GiB, RAM below 4 GiB ends at 0xd0000000: BARs go above it. */
+    s = qtest_init("-m 3328M -device pci-testdev");
+    bar0 = cfg_readl(s, 1, 0, 0x10);
+    QT_ASSERT_MSG(bar0 >= 0xd0000000u && bar0 < 0xfec00000u, "BAR0 at 0x%08x", bar0);
+    qtest_writeb(s, bar0, 0);
+    QT_ASSERT_EQ(qtest_readb(s, bar0 + 1), 1);
+    qtest_quit(s);
 }
 
 int main(int argc, char **argv)

@@ -98,15 +98,26 @@ static void test_acpi_tables(void)
         static const uint8_t s5[] = {
             0x08, '\\', '_', 'S', '5', '_', 0x12, 0x06, 0x04, 0x00, 0x00, 0x00, 0x00
         };
-    /* Scope(\\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
-     * Name(_UID, 0) } }, encoded by hand from the ACPI spec (20.2). */
+    /* Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0) Name(_UID, 0)
+     * Name(_CRS, Buffer...) } inside Scope(\_SB), encoded by hand from the
+     * ACPI spec (20.2, 6.4): the names, then two of the resource descriptors
+     * (bus numbers 0-ff; the 32-bit hole 0xc0000000-0xfebfffff). */
     static const uint8_t pci0[] = {
-        0x10, 0x23, '\\', '_', 'S', 'B', '_',
-        0x5b, 0x82, 0x1b, 'P', 'C', 'I', '0',
+        'P', 'C', 'I', '0',
         0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03,
         0x08, '_', 'A', 'D', 'R', 0x00,
         0x08, '_', 'U', 'I', 'D', 0x00,
+        0x08, '_', 'C', 'R', 'S', 0x11,
     };
+    static const uint8_t crs_bus[] = {
+        0x88, 0x0d, 0x00, 0x02, 0x0c, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0x00,
+        0x00, 0x00, 0x00, 0x01,
+    };
+    static const uint8_t crs_hole[] = {
+        0x87, 0x17, 0x00, 0x00, 0x0c, 0x01, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe,
+    };
+    static const uint8_t sb[] = { '\\', '_', 'S', 'B', '_', 0x5b, 0x82 };
 
         ram_setup();
         g_assert_true(acpi_build_tables(&address_space_memory, ncpus, &rsdp, &err));
@@ -156,6 +167,9 @@ static void test_acpi_tables(void)
         len = check_table(dsdt, "DSDT");
         g_assert_true(contains(mem + dsdt + 36, len - 36, s5, sizeof(s5)));
         g_assert_true(contains(mem + dsdt + 36, len - 36, pci0, sizeof(pci0)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, crs_bus, sizeof(crs_bus)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, crs_hole, sizeof(crs_hole)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, sb, sizeof(sb)));
 
         facs = rd32(fadt + 36);
         g_assert_cmpuint(facs % 64, ==, 0);

@@ -141,6 +141,9 @@ bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *c
  * and the IOAPIC, IRQ0->GSI2 override), DSDT with \_S5.  Returns the RSDP
  * address. */
 bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp);
+/* The 32-bit PCI memory window [start, last] that the DSDT's PCI0 _CRS
+ * declares (default 0xc0000000-0xfebfffff). */
+void acpi_set_pci_window(uint32_t start, uint32_t last);
 /* The same tables for firmware (SeaBIOS): fw_cfg files "etc/acpi/rsdp",
  * "etc/acpi/tables" and QEMU's "etc/table-loader" script. */
 bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp);
