@@ -22,6 +22,7 @@ LAB_BOOT_TIMEOUT=${KVMPC_LAB_BOOT_TIMEOUT:-180}
 LAB_HB_TIMEOUT=${KVMPC_LAB_HEARTBEAT_TIMEOUT:-90}
 LAB_GRACE=${KVMPC_LAB_GRACE:-60}
 LAB_CPU=qemu64,+svm,+npt,+sse4.1,+sse4.2,+ssse3,+popcnt
+LAB_ACCEL=${KVMPC_LAB_ACCEL:-tcg}
 LAB_EXIT=125   # status for "the lab broke"
 
 lab_broken() { echo "LAB-BROKEN: $*" >&2; exit "$LAB_EXIT"; }
@@ -113,7 +114,7 @@ lab_boot() {
 	start=$EPOCHSECONDS
 	local -A reported=()
 	for d in "$share"/tests/*; do [ -e "$d/status" ] && reported[$d]=1; done
-	qemu-system-x86_64 -accel tcg -cpu "$LAB_CPU" -m "$LAB_MEM" -smp "$LAB_SMP" \
+	qemu-system-x86_64 -accel "$LAB_ACCEL" -cpu "$LAB_CPU" -m "$LAB_MEM" -smp "$LAB_SMP" \
 		-nodefaults -display none -no-reboot \
 		-kernel "$LAB_KERNEL" -initrd "$LAB_INITRD" \
 		-append "console=ttyS0 quiet loglevel=3 panic=-1 oops=panic ${KVMPC_LAB_APPEND:-}" \
