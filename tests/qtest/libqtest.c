@@ -28,6 +28,8 @@ struct QTestState {
     bool exited;            /* child reaped */
     int wstatus;            /* valid when exited */
     char *rbuf;             /* receive buffer */
+    char *tmp_send;         /* a line being sent, freed here if a send fails */
+    char *tmp_reply;        /* a reply being parsed, likewise */
     size_t rlen, rcap;
     bool irq_level[QTEST_MAX_IRQ];
     unsigned irq_raises[QTEST_MAX_IRQ];
@@ -164,6 +166,10 @@ static void kill_and_reap(QTestState *s)
     }
 }
 
+/* States killed by qtest_kill_all: a test may still hold the pointer, so
+ * they are freed only at exit. */
+static QTestState *dead_states;
+
 void qtest_kill_all(void)
 {
     while (all_states) {
@@ -174,13 +180,22 @@ void qtest_kill_all(void)
             close(s->fd);
             s->fd = -1;
         }
-        /* leaked on purpose: a test may still hold the pointer */
+        s->next = dead_states;
+        dead_states = s;
     }
 }
 
 static void atexit_cleanup(void)
 {
     qtest_kill_all();
+    while (dead_states) {
+        QTestState *s = dead_states;
+        dead_states = s->next;
+        free(s->tmp_send);
+        free(s->tmp_reply);
+        free(s->rbuf);
+        free(s);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
@@ -315,6 +330,8 @@ void qtest_quit(QTestState *s)
         close(s->fd);
         s->fd = -1;
     }
+    free(s->tmp_send);
+    free(s->tmp_reply);
     free(s->rbuf);
     free(s);
 }
@@ -382,7 +399,9 @@ static void vsend(QTestState *s, const char *fmt, va_list ap)
         line[n] = '\n';
         line[n + 1] = 0;
     }
+    s->tmp_send = line;
     send_line(s, line);
+    s->tmp_send = NULL;
     free(line);
 }
 
@@ -611,7 +630,9 @@ static uint64_t command_value(QTestState *s, uint64_t max, const char *fmt, ...)
     vsnprintf(ctx, sizeof(ctx), fmt, ap);
     va_end(ap);
     reply = command_ok(s, "%s", ctx);
+    s->tmp_reply = reply;
     v = parse_ok_value(reply, ctx, false, NULL);
+    s->tmp_reply = NULL;
     if (v > max) {
         char r[256];
         snprintf(r, sizeof(r), "%s", reply);
