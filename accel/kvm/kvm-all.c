@@ -1053,24 +1053,20 @@ static void kvm_coalesce(uint64_t addr, uint64_t size, bool pio, bool add)
     }
 }
 
-static void kvm_mem_coalesced_add(MemoryListener *l, uint64_t addr, uint64_t size)
+/* One listener per address space; the I/O one registers PIO zones. */
+static bool kvm_listener_is_pio(MemoryListener *l)
 {
-    kvm_coalesce(addr, size, false, true);
+    return l == &kvm_state.io_listener;
 }
 
-static void kvm_mem_coalesced_del(MemoryListener *l, uint64_t addr, uint64_t size)
+static void kvm_coalesced_add(MemoryListener *l, uint64_t addr, uint64_t size)
 {
-    kvm_coalesce(addr, size, false, false);
+    kvm_coalesce(addr, size, kvm_listener_is_pio(l), true);
 }
 
-static void kvm_io_coalesced_add(MemoryListener *l, uint64_t addr, uint64_t size)
+static void kvm_coalesced_del(MemoryListener *l, uint64_t addr, uint64_t size)
 {
-    kvm_coalesce(addr, size, true, true);
-}
-
-static void kvm_io_coalesced_del(MemoryListener *l, uint64_t addr, uint64_t size)
-{
-    kvm_coalesce(addr, size, true, false);
+    kvm_coalesce(addr, size, kvm_listener_is_pio(l), false);
 }
 
 /* An ioeventfd KVM refuses still works: the write exits and the memory
@@ -1095,24 +1091,14 @@ static void kvm_ioeventfd(const MemoryRegionIoeventfd *fd, bool pio, bool add)
     }
 }
 
-static void kvm_mem_eventfd_add(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+static void kvm_eventfd_add(MemoryListener *l, const MemoryRegionIoeventfd *fd)
 {
-    kvm_ioeventfd(fd, false, true);
+    kvm_ioeventfd(fd, kvm_listener_is_pio(l), true);
 }
 
-static void kvm_mem_eventfd_del(MemoryListener *l, const MemoryRegionIoeventfd *fd)
+static void kvm_eventfd_del(MemoryListener *l, const MemoryRegionIoeventfd *fd)
 {
-    kvm_ioeventfd(fd, false, false);
-}
-
-static void kvm_io_eventfd_add(MemoryListener *l, const MemoryRegionIoeventfd *fd)
-{
-    kvm_ioeventfd(fd, true, true);
-}
-
-static void kvm_io_eventfd_del(MemoryListener *l, const MemoryRegionIoeventfd *fd)
-{
-    kvm_ioeventfd(fd, true, false);
+    kvm_ioeventfd(fd, kvm_listener_is_pio(l), false);
 }
 
 static void kvm_handle_io(struct kvm_run *run)
@@ -1424,17 +1410,17 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         .log_start = kvm_log_start,
         .log_stop = kvm_log_stop,
         .log_sync = kvm_log_sync,
-        .coalesced_io_add = kvm_mem_coalesced_add,
-        .coalesced_io_del = kvm_mem_coalesced_del,
-        .eventfd_add = kvm_mem_eventfd_add,
-        .eventfd_del = kvm_mem_eventfd_del,
+        .coalesced_io_add = kvm_coalesced_add,
+        .coalesced_io_del = kvm_coalesced_del,
+        .eventfd_add = kvm_eventfd_add,
+        .eventfd_del = kvm_eventfd_del,
     };
     memory_listener_register(&s->listener, &address_space_memory);
     s->io_listener = (MemoryListener) {
-        .coalesced_io_add = kvm_io_coalesced_add,
-        .coalesced_io_del = kvm_io_coalesced_del,
-        .eventfd_add = kvm_io_eventfd_add,
-        .eventfd_del = kvm_io_eventfd_del,
+        .coalesced_io_add = kvm_coalesced_add,
+        .coalesced_io_del = kvm_coalesced_del,
+        .eventfd_add = kvm_eventfd_add,
+        .eventfd_del = kvm_eventfd_del,
     };
     memory_listener_register(&s->io_listener, &address_space_io);
     return true;

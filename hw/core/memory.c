@@ -156,13 +156,13 @@ static inline uint64_t size_mask(unsigned size);
 
 void memory_region_add_coalescing(MemoryRegion *mr, uint64_t offset, uint64_t size)
 {
-    uint64_t w[2] = { offset, size };
+    CoalescedRange w = { offset, size };
 
     g_assert(size > 0 && offset < mr->size && size <= mr->size - offset);
     if (!mr->coalesced) {
-        mr->coalesced = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        mr->coalesced = g_array_new(FALSE, FALSE, sizeof(CoalescedRange));
     }
-    g_array_append_vals(mr->coalesced, w, 2);
+    g_array_append_val(mr->coalesced, w);
     memory_region_changed();
 }
 
@@ -448,52 +448,11 @@ static void flat_view_free(FlatView *fv)
     }
 }
 
-/* The coalesced windows and ioeventfds a flat view exposes, absolute. */
-static void collect_io_extras(const FlatView *fv, GArray *co, GArray *fds)
+static bool window_in(GArray *co, const CoalescedRange *w)
 {
-    for (unsigned i = 0; fv && i < fv->nr; i++) {
-        const MemoryRegionSection *s = &fv->ranges[i];
-        MemoryRegion *mr = s->mr;
-        uint64_t base = s->offset_within_address_space - s->offset_within_region;
-        uint64_t lo = s->offset_within_region, hi = lo + s->size;   /* visible part */
-
-        for (guint j = 0; mr->coalesced && j + 1 < mr->coalesced->len; j += 2) {
-            uint64_t off = g_array_index(mr->coalesced, uint64_t, j);
-            uint64_t size = g_array_index(mr->coalesced, uint64_t, j + 1);
-            uint64_t w[2] = { base + off, size };
-            bool dup = false;
-            if (off >= hi || off + size <= lo) {
-                continue;
-            }
-            for (guint k = 0; k + 1 < co->len && !dup; k += 2) {
-                dup = g_array_index(co, uint64_t, k) == w[0] &&
-                      g_array_index(co, uint64_t, k + 1) == w[1];
-            }
-            if (!dup) {
-                g_array_append_vals(co, w, 2);
-            }
-        }
-        for (guint j = 0; mr->ioeventfds && j < mr->ioeventfds->len; j++) {
-            MemoryRegionIoeventfd fd = g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, j);
-            bool dup = false;
-            if (fd.addr < lo || fd.addr >= hi) {
-                continue;
-            }
-            fd.addr += base;
-            for (guint k = 0; k < fds->len && !dup; k++) {
-                dup = ioeventfd_eq(&g_array_index(fds, MemoryRegionIoeventfd, k), &fd);
-            }
-            if (!dup) {
-                g_array_append_val(fds, fd);
-            }
-        }
-    }
-}
-
-static bool window_in(GArray *co, uint64_t addr, uint64_t size)
-{
-    for (guint k = 0; co && k + 1 < co->len; k += 2) {
-        if (g_array_index(co, uint64_t, k) == addr && g_array_index(co, uint64_t, k + 1) == size) {
+    for (guint k = 0; co && k < co->len; k++) {
+        const CoalescedRange *c = &g_array_index(co, CoalescedRange, k);
+        if (c->addr == w->addr && c->size == w->size) {
             return true;
         }
     }
@@ -510,20 +469,52 @@ static bool ioeventfd_in(GArray *fds, const MemoryRegionIoeventfd *fd)
     return false;
 }
 
+/* The coalesced windows and ioeventfds a flat view exposes, absolute. */
+static void collect_io_extras(const FlatView *fv, GArray *co, GArray *fds)
+{
+    for (unsigned i = 0; fv && i < fv->nr; i++) {
+        const MemoryRegionSection *s = &fv->ranges[i];
+        MemoryRegion *mr = s->mr;
+        uint64_t base = s->offset_within_address_space - s->offset_within_region;
+        uint64_t lo = s->offset_within_region, hi = lo + s->size;   /* visible part */
+
+        for (guint j = 0; mr->coalesced && j < mr->coalesced->len; j++) {
+            CoalescedRange w = g_array_index(mr->coalesced, CoalescedRange, j);
+            if (w.addr >= hi || w.addr + w.size <= lo) {
+                continue;
+            }
+            w.addr += base;
+            if (!window_in(co, &w)) {
+                g_array_append_val(co, w);
+            }
+        }
+        for (guint j = 0; mr->ioeventfds && j < mr->ioeventfds->len; j++) {
+            MemoryRegionIoeventfd fd = g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, j);
+            if (fd.addr < lo || fd.addr >= hi) {
+                continue;
+            }
+            fd.addr += base;
+            if (!ioeventfd_in(fds, &fd)) {
+                g_array_append_val(fds, fd);
+            }
+        }
+    }
+}
+
 /* Tell listeners which windows and ioeventfds went away and which came. */
 static void address_space_update_io_extras(AddressSpace *as)
 {
-    GArray *co = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    GArray *co = g_array_new(FALSE, FALSE, sizeof(CoalescedRange));
     GArray *fds = g_array_new(FALSE, FALSE, sizeof(MemoryRegionIoeventfd));
     GArray *oco = as->coalesced, *ofds = as->ioeventfds;
 
     collect_io_extras(as->current_map, co, fds);
     for (GList *l = as->listeners; l; l = l->next) {
         MemoryListener *ml = l->data;
-        for (guint k = 0; oco && k + 1 < oco->len; k += 2) {
-            uint64_t a = g_array_index(oco, uint64_t, k), sz = g_array_index(oco, uint64_t, k + 1);
-            if (ml->coalesced_io_del && !window_in(co, a, sz)) {
-                ml->coalesced_io_del(ml, a, sz);
+        for (guint k = 0; oco && k < oco->len; k++) {
+            CoalescedRange *w = &g_array_index(oco, CoalescedRange, k);
+            if (ml->coalesced_io_del && !window_in(co, w)) {
+                ml->coalesced_io_del(ml, w->addr, w->size);
             }
         }
         for (guint k = 0; ofds && k < ofds->len; k++) {
@@ -532,10 +523,10 @@ static void address_space_update_io_extras(AddressSpace *as)
                 ml->eventfd_del(ml, fd);
             }
         }
-        for (guint k = 0; k + 1 < co->len; k += 2) {
-            uint64_t a = g_array_index(co, uint64_t, k), sz = g_array_index(co, uint64_t, k + 1);
-            if (ml->coalesced_io_add && !window_in(oco, a, sz)) {
-                ml->coalesced_io_add(ml, a, sz);
+        for (guint k = 0; k < co->len; k++) {
+            CoalescedRange *w = &g_array_index(co, CoalescedRange, k);
+            if (ml->coalesced_io_add && !window_in(oco, w)) {
+                ml->coalesced_io_add(ml, w->addr, w->size);
             }
         }
         for (guint k = 0; k < fds->len; k++) {
@@ -648,10 +639,10 @@ void memory_listener_register(MemoryListener *l, AddressSpace *as)
             l->region_add(l, &fv->ranges[i]);
         }
     }
-    for (guint k = 0; as->coalesced && k + 1 < as->coalesced->len; k += 2) {
+    for (guint k = 0; as->coalesced && k < as->coalesced->len; k++) {
+        CoalescedRange *w = &g_array_index(as->coalesced, CoalescedRange, k);
         if (l->coalesced_io_add) {
-            l->coalesced_io_add(l, g_array_index(as->coalesced, uint64_t, k),
-                                g_array_index(as->coalesced, uint64_t, k + 1));
+            l->coalesced_io_add(l, w->addr, w->size);
         }
     }
     for (guint k = 0; as->ioeventfds && k < as->ioeventfds->len; k++) {

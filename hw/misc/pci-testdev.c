@@ -90,7 +90,7 @@ static void testbar_start(TestBar *b, int test)
     pci_set_long(b->hdr + 8, test_data(test));
     g_snprintf((char *)b->hdr + TESTDEV_HDR_NAME, sizeof(b->hdr) - TESTDEV_HDR_NAME, "%s-%s",
                b->type, test_names[test]);
-    if (test > 0 && b->notifier.fd >= 0) {
+    if (test > 0) {
         memory_region_add_eventfd(&b->mr, test_offset(b, test), TESTDEV_WIDTH, test == 2,
                                   test_data(test), &b->notifier);
         b->eventfd_on = true;
@@ -137,7 +137,7 @@ static const MemoryRegionOps testbar_ops = {
     .impl = { .min_access_size = 1, .max_access_size = 1 },
 };
 
-static void testbar_init(PCITestDevState *s, int n, const char *type, uint32_t size, Error **errp)
+static bool testbar_init(PCITestDevState *s, int n, const char *type, uint32_t size, Error **errp)
 {
     TestBar *b = &s->bar[n];
 
@@ -146,23 +146,21 @@ static void testbar_init(PCITestDevState *s, int n, const char *type, uint32_t s
     b->size = size;
     b->test = -1;
     if (!event_notifier_init(&b->notifier, errp)) {
-        b->notifier.fd = -1;
-        return;
+        return false;
     }
     memory_region_init_io(&b->mr, &testbar_ops, b, n ? "pci-testdev-portio" : "pci-testdev-mmio",
                           size);
+    return true;
 }
 
 static void pci_testdev_realize(PCIDevice *d, Error **errp)
 {
     PCITestDevState *s = (PCITestDevState *)d;
 
-    testbar_init(s, 0, "mmio", TESTDEV_MEM_SIZE, errp);
-    if (*errp) {
+    if (!testbar_init(s, 0, "mmio", TESTDEV_MEM_SIZE, errp)) {
         return;
     }
-    testbar_init(s, 1, "portio", TESTDEV_IO_SIZE, errp);
-    if (*errp) {
+    if (!testbar_init(s, 1, "portio", TESTDEV_IO_SIZE, errp)) {
         memory_region_destroy(&s->bar[0].mr);
         event_notifier_cleanup(&s->bar[0].notifier);
         return;

@@ -90,11 +90,15 @@ struct MemoryRegion {
     bool readonly;              /* for RAM: writes are ignored (like ROM) */
     unsigned add_seq;           /* tie-break for equal priority */
     GPtrArray *subregions;      /* for containers: sorted high priority first */
-    /* Coalesced I/O windows (offset, size pairs within the region) and
-     * ioeventfds (MemoryRegionIoeventfd); NULL when there are none. */
+    /* Coalesced I/O windows (CoalescedRange, addr relative to the region)
+     * and ioeventfds (MemoryRegionIoeventfd); NULL when there are none. */
     GArray *coalesced;
     GArray *ioeventfds;
 };
+
+typedef struct CoalescedRange {
+    uint64_t addr, size;
+} CoalescedRange;
 
 /* A guest write of exactly `size` bytes at `addr` in the region (and, if
  * match_data, of exactly `data`) sets `e` instead of calling the region's
@@ -113,7 +117,7 @@ struct AddressSpace {
     MemoryRegion *root;
     FlatView *current_map;
     GList *listeners;
-    GArray *coalesced;          /* current windows: pairs of uint64_t (addr, size) */
+    GArray *coalesced;          /* current windows: CoalescedRange, addr absolute */
     GArray *ioeventfds;         /* current MemoryRegionIoeventfd, addr absolute */
 };
 
