@@ -60,7 +60,15 @@ ln -sf /proc/self/fd /dev/fd; ln -sf fd/0 /dev/stdin; ln -sf fd/1 /dev/stdout; l
 mount -o rbind /dev /host/dev || broken "cannot bind /dev into the host root"
 mount -t proc proc /host/proc
 mount -t sysfs sysfs /host/sys
+# /tmp must be writable; the host's own /tmp stays visible under it (its
+# top-level directories bound in, read-only like the rest of the host), so
+# a checkout under /tmp (a CI clone) can run tests here too.
+mkdir -p /hosttmp && mount -o bind /host/tmp /hosttmp
 mount -t tmpfs -o mode=1777 tmpfs /host/tmp
+for d in /hosttmp/*/; do
+	[ -d "$d" ] || continue
+	d=${d%/}; mkdir -p "/host/tmp/${d##*/}" && mount -o bind "$d" "/host/tmp/${d##*/}"
+done
 mount -t tmpfs -o mode=0755 tmpfs /host/run
 mkdir -p /host/run/kvmpc-lab
 mount -o bind /out /host/run/kvmpc-lab || broken "cannot bind the results share"
