@@ -76,6 +76,11 @@ typedef struct CPUState {
     bool stopped;               /* acknowledged */
     bool exit_thread;
     void *accel;                /* accelerator's per-vCPU data */
+    /* Interrupts (hw/i386/x86-irq.h): CPU_INTERRUPT_* bits, set atomically
+     * from any thread; the vCPU's own thread clears them. */
+    uint32_t interrupt_request;
+    uint8_t sipi_vector;
+    struct DeviceState *apic;   /* the userspace LAPIC, or NULL (in-kernel or none) */
 } CPUState;
 
 extern GPtrArray *cpus;         /* CPUState*, index order */
