@@ -76,6 +76,8 @@ bool x86_a20_enabled(void);
  * machine when it builds a userspace PIC; NULL fn: no PIC. */
 typedef int (*PICReadIrqFn)(void *pic);
 void x86_irq_set_pic(void *pic, PICReadIrqFn read_irq);
+/* INTA on the PIC (for a LAPIC's ExtINT delivery): vector, or -1 with no PIC. */
+int x86_pic_read_irq(void);
 /* The PIC's INTR output: the machine wires the PIC's output line here.  It
  * goes to the BSP's LINT0 (ExtINT) or, with no LAPIC enabled, straight to
  * CPU_INTERRUPT_HARD of CPU 0. */
@@ -112,5 +114,21 @@ void apic_bus_deliver_msi(uint64_t addr, uint32_t data);
 typedef void (*APICEOIHandler)(void *opaque, uint8_t vector);
 void apic_bus_add_eoi_listener(APICEOIHandler fn, void *opaque);
 void apic_bus_eoi_broadcast(uint8_t vector);
+
+/*
+ * Who is at the other end of the APIC bus: the userspace LAPICs
+ * (hw/intc/apic.c registers itself when the machine creates them), or an
+ * accelerator's in-kernel LAPICs (kernel-irqchip=split: messages become
+ * KVM MSIs).  With no backend, messages are dropped (qtest).
+ */
+typedef struct APICBusBackend {
+    void (*deliver)(const APICMessage *msg);
+    /* The CPU side's INTA (see cpu_get_interrupt); NULL: the PIC only. */
+    int (*get_interrupt)(CPUState *cpu);
+    /* The PIC's INTR output changed: deliver through LINT0 if the BSP's
+     * LAPIC takes it; return false to have it go straight to CPU 0. */
+    bool (*pic_intr)(int level);
+} APICBusBackend;
+void apic_bus_set_backend(const APICBusBackend *backend);
 
 #endif
