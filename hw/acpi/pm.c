@@ -27,6 +27,8 @@
 #include "hw/vmstate.h"
 #include "hw/acpi/pm.h"
 #include "hw/acpi/pm-dev.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
 
@@ -251,7 +253,7 @@ static void acpi_pm_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "iobase 0x%x is out of the I/O space", s->iobase);
         return;
     }
-    s->sci = isa_get_irq(s->sci_irq_num);
+    s->sci = isa_claim_irq(dev, s->sci_irq_num, DEV_RES_IRQ_LEVEL);  /* level, active high */
     s->tmr_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, acpi_pm_tmr_cb, s);
     memory_region_init_io(&s->io_evt, &acpi_pm_evt_ops, s, "acpi-evt", 4);
     memory_region_init_io(&s->io_cnt, &acpi_pm_cnt_ops, s, "acpi-cnt", 2);
@@ -299,6 +301,21 @@ static const VMStateDescription vmstate_acpi_pm = {
     .fields = acpi_pm_fields,
 };
 
+/* The FADT's PM blocks and SCI, and \_S5 (the SLP_TYP our PM1_CNT takes
+ * for soft-off: SLP_TYPa, SLP_TYPb, reserved, reserved; ACPI 6.4, 7.4.2). */
+static void acpi_pm_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    ACPIPMState *s = (ACPIPMState *)dev;
+    static const uint8_t s5[4] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
+
+    pd->has_pm = true;
+    pd->pm1_evt_blk = s->iobase + (ACPI_PM1_EVT_BLK - ACPI_PM_BASE);
+    pd->pm1_cnt_blk = s->iobase + (ACPI_PM1_CNT_BLK - ACPI_PM_BASE);
+    pd->pm_tmr_blk = s->iobase + (ACPI_PM_TMR_BLK - ACPI_PM_BASE);
+    pd->sci_irq = s->sci_irq_num;
+    aml_name_byte_package(pd->aml_root, "\\_S5_", s5, 4);
+}
+
 static const Property acpi_pm_props[] = {
     DEFINE_PROP_UINT32("iobase", ACPIPMState, iobase, ACPI_PM_BASE),
     DEFINE_PROP_UINT32("sci-irq", ACPIPMState, sci_irq_num, ACPI_SCI_IRQ),
@@ -317,6 +334,7 @@ static const DeviceClass acpi_pm_class = {
     .realize = acpi_pm_realize,
     .unrealize = acpi_pm_unrealize,
     .reset = acpi_pm_reset,
+    .describe = acpi_pm_describe,
 };
 
 DEVICE_CLASS_REGISTER(acpi_pm_class)

@@ -17,6 +17,7 @@
 #include "hw/memory.h"
 #include "hw/vmstate.h"
 #include "hw/acpi/pm.h"
+#include "hw/platform-desc.h"
 #include "system/runstate.h"
 
 #define RCR_SYS_RST     0x02
@@ -67,6 +68,15 @@ static void rcr_realize(DeviceState *dev, Error **errp)
     memory_region_init_io(&s->io, &rcr_ops, s, "reset-control", 1);
     memory_region_add_subregion_overlap(bus ? bus->io : get_system_io(), ACPI_RESET_PORT,
                                         &s->io, 1);
+    qdev_claim(dev, DEV_RES_IO, ACPI_RESET_PORT, 1, 0);
+}
+
+/* The FADT's reset register: writing ACPI_RESET_VALUE resets the machine. */
+static void rcr_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    pd->has_reset_reg = true;
+    pd->reset_port = ACPI_RESET_PORT;
+    pd->reset_value = ACPI_RESET_VALUE;
 }
 
 static void rcr_unrealize(DeviceState *dev)
@@ -97,6 +107,7 @@ static const DeviceClass rcr_class = {
     .realize = rcr_realize,
     .unrealize = rcr_unrealize,
     .reset = rcr_reset,
+    .describe = rcr_describe,
 };
 
 DEVICE_CLASS_REGISTER(rcr_class)

@@ -19,6 +19,7 @@
  * timer armed for four character times after the last byte moved.
  */
 #include <string.h>
+#include <stdio.h>
 #include <glib.h>
 
 #include "hw/qdev.h"
@@ -27,6 +28,8 @@
 #include "hw/irq.h"
 #include "hw/vmstate.h"
 #include "chardev/char.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 #include "system/main-loop.h"
 
 #define UART_RBR        0
@@ -669,7 +672,7 @@ static void serial_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "isa irq %u invalid", s->irq_num);
         return;
     }
-    s->irq = isa_get_irq(s->irq_num);
+    s->irq = isa_claim_irq(dev, s->irq_num, 0);
     s->fifo_timeout_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, serial_fifo_timeout, s);
     memory_region_init_io(&s->io, &serial_io_ops, s, "serial", 8);
     isa_register_ioport(dev, &s->io, s->iobase);
@@ -754,6 +757,16 @@ static const VMStateDescription vmstate_serial = {
     .fields = serial_fields,
 };
 
+/* Device (COMn) { _HID PNP0501, _UID n, _CRS: its 8 ports and IRQ }. */
+static void serial_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    SerialState *s = (SerialState *)dev;
+    char name[5];
+
+    snprintf(name, sizeof(name), s->index < 9 ? "COM%u" : "CO%02u", s->index + 1);
+    aml_claims_device(pd->aml_sb, name, "PNP0501", s->index + 1, dev);
+}
+
 static const Property serial_props[] = {
     DEFINE_PROP_UINT32("index", SerialState, index, UINT32_MAX),
     DEFINE_PROP_UINT32("iobase", SerialState, iobase, UINT32_MAX),
@@ -774,6 +787,7 @@ static const DeviceClass serial_class = {
     .realize = serial_realize,
     .unrealize = serial_unrealize,
     .reset = serial_reset,
+    .describe = serial_describe,
 };
 
 DEVICE_CLASS_REGISTER(serial_class)

@@ -355,6 +355,14 @@ const char *qdev_prop_type_name(const Property *p)
 
 /* ---- instances -------------------------------------------------------- */
 
+void qdev_claim(DeviceState *dev, DeviceResourceKind kind, uint64_t base, uint64_t size,
+                unsigned flags)
+{
+    DeviceResource r = { .kind = kind, .base = base, .size = size, .flags = flags };
+
+    g_array_append_val(dev->resources, r);
+}
+
 DeviceState *qdev_new(const char *type, Error **errp)
 {
     const DeviceClass *dc = device_class_find(type);
@@ -369,6 +377,7 @@ DeviceState *qdev_new(const char *type, Error **errp)
     dev->klass = dc;
     dev->child_buses = g_ptr_array_new();
     dev->gpios = g_ptr_array_new();
+    dev->resources = g_array_new(FALSE, FALSE, sizeof(DeviceResource));
     for (const Property *p = dc->props; p && p->name; p++) {
         prop_set_default(dev, p);
     }
@@ -477,6 +486,7 @@ void qdev_unrealize(DeviceState *dev)
         g_ptr_array_remove(dev->parent_bus->children, dev);
         dev->parent_bus = NULL;
     }
+    g_array_set_size(dev->resources, 0);
     dev->realized = false;
 }
 
@@ -506,6 +516,7 @@ void qdev_free(DeviceState *dev)
         g_free(g);
     }
     g_ptr_array_free(dev->gpios, TRUE);
+    g_array_free(dev->resources, TRUE);
     for (guint i = 0; i < dev->child_buses->len; i++) {
         BusState *b = g_ptr_array_index(dev->child_buses, i);
         g_ptr_array_remove(all_buses, b);

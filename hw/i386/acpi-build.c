@@ -1,6 +1,7 @@
 /*
  * ACPI tables (ACPI 6.x layouts): RSDP, XSDT and RSDT, FADT (revision 5),
- * FACS, MADT and a DSDT holding \_S5.
+ * FACS, MADT and DSDT, built from a PlatformDesc (include/hw/platform-desc.h):
+ * what the devices said about themselves.  Nothing here names a device.
  *
  * Everything is built in one buffer.  For a boot without firmware it is
  * written to the BIOS area at ACPI_TABLES_BASE (0xe0000), which the e820
@@ -15,17 +16,16 @@
 #include <string.h>
 #include "hw/i386/boot.h"
 #include "hw/i386/x86-boot-internal.h"
-#include "hw/acpi/pm.h"
+#include "hw/acpi/aml.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/i386/x86-irq.h"
+#include "hw/platform-desc.h"
 
 #define ACPI_OEM_ID         "KVMPC "
 #define ACPI_OEM_TABLE_ID   "KVMPCTBL"
 #define ACPI_CREATOR_ID     "KVPC"
 #define ACPI_HDR_SIZE       36
 
-#define APIC_DEFAULT_ADDR   0xfee00000
-#define IOAPIC_DEFAULT_ADDR 0xfec00000
-#define IOAPIC_ID           0
 #define ACPI_MAX_CPUS       255         /* 8-bit APIC ids (no x2APIC entries) */
 
 /* FADT (ACPI 6.4, 5.2.9), revision 5 = 268 bytes. */
@@ -58,8 +58,6 @@
 #define FADT_F_PROC_C1      (1u << 2)
 #define FADT_F_SLP_BUTTON   (1u << 5)   /* no fixed-feature sleep button */
 #define FADT_F_RESET_REG_SUP (1u << 10)
-#define IAPC_LEGACY_DEVICES (1u << 0)
-#define IAPC_8042           (1u << 1)
 
 #define GAS_SYSTEM_IO       1
 #define GAS_ACCESS_BYTE     1
@@ -72,21 +70,6 @@
 #define MADT_INT_OVERRIDE   2
 #define MADT_LAPIC_NMI      4
 #define MADT_PCAT_COMPAT    1
-#define MPS_INTI_LEVEL_HIGH 0x0d        /* active high (01), level (11 << 2) */
-
-/* AML opcodes (ACPI 6.4, 20.2). */
-#define AML_ZERO_OP         0x00
-#define AML_ONE_OP          0x01
-#define AML_NAME_OP         0x08
-#define AML_SCOPE_OP        0x10
-#define AML_DWORD_PREFIX    0x0c
-#define AML_BUFFER_OP       0x11
-#define AML_EXT_OP_PREFIX   0x5b
-#define AML_DEVICE_OP       0x82
-#define ACPI_EISAID_PNP0A03 0x030ad041u     /* EisaId("PNP0A03"), a PCI root bus */
-#define AML_BYTE_PREFIX     0x0a
-#define AML_PACKAGE_OP      0x12
-#define AML_ROOT_CHAR       0x5c
 
 /* Tables are built at offsets in one buffer; pointers between them hold
  * buffer offsets and are recorded, as are the checksums, so the same
@@ -183,222 +166,30 @@ static void acpi_gas(uint8_t *p, uint8_t space, uint8_t bit_width, uint8_t acces
     st64(p + 4, addr);
 }
 
-/* ---- a tiny AML encoder ---- */
-
-static void aml_byte(GByteArray *a, uint8_t v)
+/* The DSDT: what the devices contributed, at the root and inside \_SB. */
+static size_t acpi_build_dsdt(AcpiBuf *b, const PlatformDesc *pd)
 {
-    g_byte_array_append(a, &v, 1);
-}
-
-/* Integer constant: ZeroOp, OneOp or BytePrefix (values up to 0xff). */
-static void aml_integer_byte(GByteArray *a, uint8_t v)
-{
-    if (v == 0) {
-        aml_byte(a, AML_ZERO_OP);
-    } else if (v == 1) {
-        aml_byte(a, AML_ONE_OP);
-    } else {
-        aml_byte(a, AML_BYTE_PREFIX);
-        aml_byte(a, v);
-    }
-}
-
-/* PkgLength (20.2.4): counts itself plus the `len` bytes that follow. */
-static void aml_pkg_length(GByteArray *a, size_t len)
-{
-    size_t total = len + 1;
-
-    if (total <= 0x3f) {
-        aml_byte(a, total);
-        return;
-    }
-    for (unsigned n = 2; n <= 4; n++) {
-        total = len + n;
-        if (total < (1u << (4 + 8 * (n - 1)))) {
-            aml_byte(a, ((n - 1) << 6) | (total & 0xf));
-            for (unsigned i = 1; i < n; i++) {
-                aml_byte(a, total >> (4 + 8 * (i - 1)));
-            }
-            return;
-        }
-    }
-    g_assert_not_reached();             /* our packages are tiny */
-}
-
-/* Name(\NAME, Package() { elems... }) with byte-sized integer elements. */
-static void aml_name_package(GByteArray *a, const char name[4], const uint8_t *elems,
-                             unsigned n)
-{
-    GByteArray *body = g_byte_array_new();
-
-    aml_byte(a, AML_NAME_OP);
-    aml_byte(a, AML_ROOT_CHAR);
-    g_byte_array_append(a, (const uint8_t *)name, 4);
-    aml_byte(body, n);                  /* NumElements */
-    for (unsigned i = 0; i < n; i++) {
-        aml_integer_byte(body, elems[i]);
-    }
-    aml_byte(a, AML_PACKAGE_OP);
-    aml_pkg_length(a, body->len);
-    g_byte_array_append(a, body->data, body->len);
-    g_byte_array_free(body, TRUE);
-}
-
-/* Name(NAME, DWordConst) inside a scope (relative name). */
-static void aml_name_dword(GByteArray *a, const char name[4], uint32_t v)
-{
-    aml_byte(a, AML_NAME_OP);
-    g_byte_array_append(a, (const uint8_t *)name, 4);
-    aml_byte(a, AML_DWORD_PREFIX);
-    for (int i = 0; i < 4; i++) {
-        aml_byte(a, v >> (8 * i));
-    }
-}
-
-/* Name(NAME, Zero) inside a scope. */
-static void aml_name_zero(GByteArray *a, const char name[4])
-{
-    aml_byte(a, AML_NAME_OP);
-    g_byte_array_append(a, (const uint8_t *)name, 4);
-    aml_byte(a, AML_ZERO_OP);
-}
-
-/* The 32-bit PCI window the machine places BARs in (acpi_set_pci_window). */
-static uint32_t pci_window_start = 0xc0000000u, pci_window_end = 0xfebfffffu;
-
-void acpi_set_pci_window(uint32_t start, uint32_t last)
-{
-    pci_window_start = start;
-    pci_window_end = last;
-}
-
-static void put16(GByteArray *a, uint16_t v)
-{
-    aml_byte(a, v);
-    aml_byte(a, v >> 8);
-}
-
-static void put32(GByteArray *a, uint32_t v)
-{
-    put16(a, v);
-    put16(a, v >> 16);
-}
-
-/* Word Address Space Descriptor (ACPI 6.4, 6.4.3.5.3), a producer with fixed
- * minimum and maximum; type 1 = I/O, 2 = bus number. */
-static void res_word(GByteArray *a, uint8_t type, uint8_t tflags, uint16_t min, uint16_t max)
-{
-    aml_byte(a, 0x88);
-    put16(a, 13);
-    aml_byte(a, type);
-    aml_byte(a, 0x0c);                  /* MaxFixed, MinFixed, PosDecode, Producer */
-    aml_byte(a, tflags);
-    put16(a, 0);                        /* granularity */
-    put16(a, min);
-    put16(a, max);
-    put16(a, 0);                        /* translation */
-    put16(a, max - min + 1);
-}
-
-/* DWord Address Space Descriptor (6.4.3.5.2) for memory. */
-static void res_dword_mem(GByteArray *a, uint8_t tflags, uint32_t min, uint32_t max)
-{
-    aml_byte(a, 0x87);
-    put16(a, 23);
-    aml_byte(a, 0);                     /* memory */
-    aml_byte(a, 0x0c);
-    aml_byte(a, tflags);
-    put32(a, 0);
-    put32(a, min);
-    put32(a, max);
-    put32(a, 0);
-    put32(a, max - min + 1);
-}
-
-/* Name(_CRS, ResourceTemplate() {...}): the root bus's windows: buses 0-ff,
- * CONFIG_ADDRESS/DATA (consumed), I/O below and above them, the VGA hole
- * and the 32-bit PCI hole where BARs go. */
-static void aml_pci_crs(GByteArray *a)
-{
-    GByteArray *res = g_byte_array_new(), *buf = g_byte_array_new();
-
-    res_word(res, 2, 0, 0x00, 0xff);
-    aml_byte(res, 0x47);                /* I/O port descriptor (6.4.2.5) */
-    aml_byte(res, 0x01);                /* 16-bit decode */
-    put16(res, 0xcf8);
-    put16(res, 0xcf8);
-    aml_byte(res, 1);
-    aml_byte(res, 8);
-    res_word(res, 1, 0x03, 0x0000, 0x0cf7);
-    res_word(res, 1, 0x03, 0x0d00, 0xffff);
-    res_dword_mem(res, 0x03, 0x000a0000, 0x000bffff);   /* cacheable, read-write */
-    res_dword_mem(res, 0x01, pci_window_start, pci_window_end);
-    aml_byte(res, 0x79);                /* end tag, checksum 0 */
-    aml_byte(res, 0);
-
-    aml_byte(buf, AML_BYTE_PREFIX);
-    aml_byte(buf, res->len);
-    g_byte_array_append(buf, res->data, res->len);
-    aml_byte(a, AML_NAME_OP);
-    g_byte_array_append(a, (const uint8_t *)"_CRS", 4);
-    aml_byte(a, AML_BUFFER_OP);
-    aml_pkg_length(a, buf->len);
-    g_byte_array_append(a, buf->data, buf->len);
-    g_byte_array_free(res, TRUE);
-    g_byte_array_free(buf, TRUE);
-}
-
-/*
- * Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
- * Name(_UID, 0) Name(_CRS, ...) } }: the PCI root bus, which an ACPI OS
- * scans only if the namespace declares it.  No _PRT: no device uses INTx
- * yet.
- */
-static void aml_pci_root(GByteArray *a)
-{
-    GByteArray *dev = g_byte_array_new(), *scope = g_byte_array_new();
-
-    g_byte_array_append(dev, (const uint8_t *)"PCI0", 4);
-    aml_name_dword(dev, "_HID", ACPI_EISAID_PNP0A03);
-    aml_name_zero(dev, "_ADR");
-    aml_name_zero(dev, "_UID");
-    aml_pci_crs(dev);
-    aml_byte(scope, AML_ROOT_CHAR);
-    g_byte_array_append(scope, (const uint8_t *)"_SB_", 4);
-    aml_byte(scope, AML_EXT_OP_PREFIX);
-    aml_byte(scope, AML_DEVICE_OP);
-    aml_pkg_length(scope, dev->len);
-    g_byte_array_append(scope, dev->data, dev->len);
-    aml_byte(a, AML_SCOPE_OP);
-    aml_pkg_length(a, scope->len);
-    g_byte_array_append(a, scope->data, scope->len);
-    g_byte_array_free(dev, TRUE);
-    g_byte_array_free(scope, TRUE);
-}
-
-static size_t acpi_build_dsdt(AcpiBuf *b)
-{
-    /* \_S5: SLP_TYPa, SLP_TYPb, reserved, reserved (ACPI 6.4, 7.4.2). */
-    static const uint8_t s5[4] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
-    GByteArray *aml = g_byte_array_new();
+    g_autoptr(GByteArray) aml = g_byte_array_new();
     size_t off;
 
-    aml_name_package(aml, "_S5_", s5, 4);
-    aml_pci_root(aml);
+    g_byte_array_append(aml, pd->aml_root->data, pd->aml_root->len);
+    if (pd->aml_sb->len) {
+        aml_scope(aml, "\\_SB_", pd->aml_sb);
+    }
     off = acpi_reserve(b, ACPI_HDR_SIZE + aml->len, 16);
     if (!b->overflow) {
         acpi_header(b->data + off, "DSDT", 2);
         memcpy(b->data + off + ACPI_HDR_SIZE, aml->data, aml->len);
         acpi_finish(b, off, ACPI_HDR_SIZE + aml->len);
     }
-    g_byte_array_free(aml, TRUE);
     return off;
 }
 
-static size_t acpi_build_fadt(AcpiBuf *b, size_t facs, size_t dsdt)
+static size_t acpi_build_fadt(AcpiBuf *b, const PlatformDesc *pd, size_t facs, size_t dsdt)
 {
     size_t off = acpi_reserve(b, FADT_SIZE, 16);
     uint8_t *f = b->data + off;
+    uint32_t flags = FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON;
 
     if (b->overflow) {
         return 0;
@@ -406,34 +197,39 @@ static size_t acpi_build_fadt(AcpiBuf *b, size_t facs, size_t dsdt)
     acpi_header(f, "FACP", FADT_REVISION);
     acpi_pointer(b, off + FADT_FIRMWARE_CTRL, 4, facs);
     acpi_pointer(b, off + FADT_DSDT, 4, dsdt);
-    st16(f + FADT_SCI_INT, ACPI_SCI_IRQ);
     st32(f + FADT_SMI_CMD, 0);          /* no SMI: always in ACPI mode */
-    st32(f + FADT_PM1A_EVT_BLK, ACPI_PM1_EVT_BLK);
-    st32(f + FADT_PM1A_CNT_BLK, ACPI_PM1_CNT_BLK);
-    st32(f + FADT_PM_TMR_BLK, ACPI_PM_TMR_BLK);
-    f[FADT_PM1_EVT_LEN] = 4;
-    f[FADT_PM1_CNT_LEN] = 2;
-    f[FADT_PM_TMR_LEN] = 4;
+    if (pd->has_pm) {
+        st16(f + FADT_SCI_INT, pd->sci_irq);
+        st32(f + FADT_PM1A_EVT_BLK, pd->pm1_evt_blk);
+        st32(f + FADT_PM1A_CNT_BLK, pd->pm1_cnt_blk);
+        st32(f + FADT_PM_TMR_BLK, pd->pm_tmr_blk);
+        f[FADT_PM1_EVT_LEN] = 4;
+        f[FADT_PM1_CNT_LEN] = 2;
+        f[FADT_PM_TMR_LEN] = 4;
+        acpi_gas(f + FADT_X_PM1A_EVT_BLK, GAS_SYSTEM_IO, 32, 0, pd->pm1_evt_blk);
+        acpi_gas(f + FADT_X_PM1A_CNT_BLK, GAS_SYSTEM_IO, 16, 0, pd->pm1_cnt_blk);
+        acpi_gas(f + FADT_X_PM_TMR_BLK, GAS_SYSTEM_IO, 32, 0, pd->pm_tmr_blk);
+    }
     st16(f + FADT_P_LVL2_LAT, 0x0fff);  /* > 100: C2 not supported */
     st16(f + FADT_P_LVL3_LAT, 0x0fff);  /* > 1000: C3 not supported */
     f[FADT_CENTURY] = 0x32;             /* RTC CMOS century register */
-    st16(f + FADT_IAPC_BOOT_ARCH, IAPC_LEGACY_DEVICES | IAPC_8042);
-    st32(f + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_SLP_BUTTON |
-                         FADT_F_RESET_REG_SUP);
-    acpi_gas(f + FADT_RESET_REG, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, ACPI_RESET_PORT);
-    f[FADT_RESET_VALUE] = ACPI_RESET_VALUE;
+    st16(f + FADT_IAPC_BOOT_ARCH, pd->iapc_boot_arch);
+    if (pd->has_reset_reg) {
+        flags |= FADT_F_RESET_REG_SUP;
+        acpi_gas(f + FADT_RESET_REG, GAS_SYSTEM_IO, 8, GAS_ACCESS_BYTE, pd->reset_port);
+        f[FADT_RESET_VALUE] = pd->reset_value;
+    }
+    st32(f + FADT_FLAGS, flags);
     st64(f + FADT_X_FIRMWARE_CTRL, 0);  /* FIRMWARE_CTRL is set and below 4 GiB */
     acpi_pointer(b, off + FADT_X_DSDT, 8, dsdt);
-    acpi_gas(f + FADT_X_PM1A_EVT_BLK, GAS_SYSTEM_IO, 32, 0, ACPI_PM1_EVT_BLK);
-    acpi_gas(f + FADT_X_PM1A_CNT_BLK, GAS_SYSTEM_IO, 16, 0, ACPI_PM1_CNT_BLK);
-    acpi_gas(f + FADT_X_PM_TMR_BLK, GAS_SYSTEM_IO, 32, 0, ACPI_PM_TMR_BLK);
     acpi_finish(b, off, FADT_SIZE);
     return off;
 }
 
-static size_t acpi_build_madt(AcpiBuf *b, unsigned ncpus)
+static size_t acpi_build_madt(AcpiBuf *b, const PlatformDesc *pd)
 {
-    size_t len = ACPI_HDR_SIZE + 8 + 8 * ncpus + 12 + 2 * 10 + 6;
+    size_t len = ACPI_HDR_SIZE + 8 + 8 * pd->ncpus + 12 * pd->nr_ioapics +
+                 10 * pd->nr_overrides + 6;
     size_t off = acpi_reserve(b, len, 16);
     uint8_t *m = b->data + off, *p;
 
@@ -441,38 +237,32 @@ static size_t acpi_build_madt(AcpiBuf *b, unsigned ncpus)
         return 0;
     }
     acpi_header(m, "APIC", 3);
-    st32(m + 36, APIC_DEFAULT_ADDR);
-    st32(m + 40, MADT_PCAT_COMPAT);
+    st32(m + 36, APIC_DEFAULT_ADDRESS);
+    st32(m + 40, pd->pcat_compat ? MADT_PCAT_COMPAT : 0);
     p = m + 44;
-    for (unsigned i = 0; i < ncpus; i++, p += 8) {
+    for (unsigned i = 0; i < pd->ncpus; i++, p += 8) {
         p[0] = MADT_LOCAL_APIC;
         p[1] = 8;
         p[2] = i;                       /* ACPI processor UID */
-        p[3] = i;                       /* APIC id */
+        p[3] = pd->apic_ids[i];
         st32(p + 4, 1);                 /* enabled */
     }
-    p[0] = MADT_IO_APIC;
-    p[1] = 12;
-    p[2] = IOAPIC_ID;
-    st32(p + 4, IOAPIC_DEFAULT_ADDR);
-    st32(p + 8, 0);                     /* GSI base */
-    p += 12;
-    /* ISA IRQ0 (PIT) is wired to IOAPIC pin 2. */
-    p[0] = MADT_INT_OVERRIDE;
-    p[1] = 10;
-    p[2] = 0;                           /* ISA */
-    p[3] = 0;
-    st32(p + 4, 2);
-    st16(p + 8, 0);                     /* conforms to the bus */
-    p += 10;
-    /* The SCI is level triggered, active high. */
-    p[0] = MADT_INT_OVERRIDE;
-    p[1] = 10;
-    p[2] = 0;
-    p[3] = ACPI_SCI_IRQ;
-    st32(p + 4, ACPI_SCI_IRQ);
-    st16(p + 8, MPS_INTI_LEVEL_HIGH);
-    p += 10;
+    for (unsigned i = 0; i < pd->nr_ioapics; i++, p += 12) {
+        p[0] = MADT_IO_APIC;
+        p[1] = 12;
+        p[2] = pd->ioapics[i].id;
+        p[3] = 0;
+        st32(p + 4, pd->ioapics[i].addr);
+        st32(p + 8, pd->ioapics[i].gsi_base);
+    }
+    for (unsigned i = 0; i < pd->nr_overrides; i++, p += 10) {
+        p[0] = MADT_INT_OVERRIDE;
+        p[1] = 10;
+        p[2] = 0;                       /* ISA */
+        p[3] = pd->overrides[i].isa_irq;
+        st32(p + 4, pd->overrides[i].gsi);
+        st16(p + 8, pd->overrides[i].flags);
+    }
     /* NMI on LINT1 of every processor. */
     p[0] = MADT_LAPIC_NMI;
     p[1] = 6;
@@ -513,7 +303,7 @@ static void acpi_buf_free(AcpiBuf *b)
 }
 
 /* Builds everything with pointers as buffer offsets. */
-static bool acpi_build(AcpiBuf *b, unsigned ncpus, Error **errp)
+static bool acpi_build(AcpiBuf *b, const PlatformDesc *pd, Error **errp)
 {
     size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, tables[2];
     uint8_t *r;
@@ -523,8 +313,9 @@ static bool acpi_build(AcpiBuf *b, unsigned ncpus, Error **errp)
     b->data = g_malloc0(b->cap);
     b->pointers = g_array_new(FALSE, FALSE, sizeof(AcpiPointer));
     b->checksums = g_array_new(FALSE, FALSE, sizeof(AcpiChecksum));
-    if (ncpus == 0 || ncpus > ACPI_MAX_CPUS) {
-        error_setg(errp, "ACPI tables: %u vCPUs not supported (1-%d)", ncpus, ACPI_MAX_CPUS);
+    if (pd->ncpus == 0 || pd->ncpus > ACPI_MAX_CPUS) {
+        error_setg(errp, "ACPI tables: %u vCPUs not supported (1-%d)", pd->ncpus,
+                   ACPI_MAX_CPUS);
         acpi_buf_free(b);
         return false;
     }
@@ -534,9 +325,9 @@ static bool acpi_build(AcpiBuf *b, unsigned ncpus, Error **errp)
     memcpy(b->data + facs, "FACS", 4);
     st32(b->data + facs + 4, FACS_SIZE);
     b->data[facs + 32] = 2;             /* version */
-    dsdt = acpi_build_dsdt(b);
-    fadt = acpi_build_fadt(b, facs, dsdt);
-    madt = acpi_build_madt(b, ncpus);
+    dsdt = acpi_build_dsdt(b, pd);
+    fadt = acpi_build_fadt(b, pd, facs, dsdt);
+    madt = acpi_build_madt(b, pd);
     tables[0] = fadt;
     tables[1] = madt;
     rsdt = acpi_build_rsdt(b, tables, 2, false);
@@ -574,12 +365,13 @@ static void acpi_relocate(AcpiBuf *b, size_t start, size_t end, uint64_t delta)
     }
 }
 
-bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp)
+bool acpi_build_tables(AddressSpace *as, const PlatformDesc *pd, uint64_t *rsdp_addr,
+                       Error **errp)
 {
     AcpiBuf b;
     bool ok = true;
 
-    if (!acpi_build(&b, ncpus, errp)) {
+    if (!acpi_build(&b, pd, errp)) {
         return false;
     }
     acpi_relocate(&b, 0, b.len, ACPI_TABLES_BASE);
@@ -651,13 +443,13 @@ static void loader_add_checksum(GByteArray *l, const char *file, uint32_t offset
     st32(e + 12 + LOADER_FILESZ, len);
 }
 
-bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp)
+bool acpi_build_fw_cfg(FWCfgState *s, const PlatformDesc *pd, Error **errp)
 {
     GByteArray *loader;
     AcpiBuf b;
     bool ok;
 
-    if (!acpi_build(&b, ncpus, errp)) {
+    if (!acpi_build(&b, pd, errp)) {
         return false;
     }
     /* Pointers hold offsets within etc/acpi/tables; the firmware adds the

@@ -30,6 +30,8 @@
 #include "hw/memory.h"
 #include "hw/vmstate.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 #include "hw/i386/boot.h"
 
 #define FW_CFG_CTL_SIZE         2
@@ -361,6 +363,8 @@ static void fw_cfg_realize(DeviceState *dev, Error **errp)
     memory_region_init_io(&s->dma_io, &fw_cfg_dma_ops, s, "fwcfg.dma", FW_CFG_DMA_SIZE);
     memory_region_add_subregion(get_system_io(), FW_CFG_IO_BASE, &s->ctl_io);
     memory_region_add_subregion(get_system_io(), FW_CFG_DMA_IO_BASE, &s->dma_io);
+    qdev_claim(dev, DEV_RES_IO, FW_CFG_IO_BASE, FW_CFG_DMA_IO_BASE + FW_CFG_DMA_SIZE -
+               FW_CFG_IO_BASE, 0);
     s->mapped = true;
     fw_cfg_select(s, FW_CFG_SIGNATURE);
 }
@@ -416,6 +420,18 @@ static const VMStateDescription fw_cfg_vmstate = {
     .fields = fw_cfg_vmstate_fields,
 };
 
+/* Device (FWCF) { _HID "QEMU0002", _STA 0xB, _CRS: ports 0x510-0x51b },
+ * as QEMU declares it (Linux's qemu_fw_cfg driver binds to it). */
+static void fw_cfg_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    g_autoptr(GByteArray) body = g_byte_array_new();
+
+    aml_name_string(body, "_HID", "QEMU0002");
+    aml_name_integer(body, "_STA", 0xb);    /* present, enabled, not shown in UI */
+    aml_name_crs_from_claims(body, dev);
+    aml_device(pd->aml_sb, "FWCF", body);
+}
+
 static const DeviceClass fw_cfg_class = {
     .name = "fw_cfg_io",
     .desc = "QEMU firmware configuration interface (I/O ports 0x510, 0x514)",
@@ -428,7 +444,22 @@ static const DeviceClass fw_cfg_class = {
     .unrealize = fw_cfg_unrealize,
     .reset = fw_cfg_reset,
     .finalize = fw_cfg_finalize,
+    .describe = fw_cfg_describe,
 };
+
+bool fw_cfg_add_platform_files(FWCfgState *s, const PlatformDesc *pd, Error **errp)
+{
+    g_autofree char *bootorder = platform_bootorder(pd);
+
+    for (guint i = 0; i < pd->files->len; i++) {
+        PlatformFile *f = g_ptr_array_index(pd->files, i);
+        if (!fw_cfg_add_file(s, f->name, f->data->data, f->data->len, errp)) {
+            return false;
+        }
+    }
+    /* SeaBIOS reads the boot order as text, one device path per line. */
+    return !bootorder || fw_cfg_add_file(s, "bootorder", bootorder, strlen(bootorder) + 1, errp);
+}
 
 DEVICE_CLASS_REGISTER(fw_cfg_class)
 

@@ -4,14 +4,17 @@
  * MPTABLE_BASE (0xf0000, in the area the spec says to scan) and the
  * configuration table follows it at 0xf0010.
  *
- * Entries: one processor per vCPU (APIC id = index, BSP flag on 0), bus 0
- * "ISA", the IOAPIC (id 0, as its ID register resets to), I/O interrupt
- * entries for ISA IRQs 0-15 except 2 (IRQ0 goes to IOAPIC pin 2, which
- * the 8259 cascade would otherwise occupy), ExtINT on LINT0, NMI on LINT1.
+ * Entries, from the PlatformDesc the devices filled in: one processor per
+ * vCPU (its APIC ID, BSP flag on the first), bus 0 "ISA", each IOAPIC,
+ * I/O interrupt entries for ISA IRQs 0-15 except the cascade (2) at the
+ * GSI and with the flags the interrupt source overrides say (ISA IRQ 0 on
+ * IOAPIC pin 2, the SCI level triggered), ExtINT on LINT0, NMI on LINT1.
  */
 #include <string.h>
 #include "hw/i386/boot.h"
 #include "hw/i386/x86-boot-internal.h"
+#include "hw/i386/x86-irq.h"
+#include "hw/platform-desc.h"
 
 #define MP_SPEC_REV         4           /* 1.4 */
 #define MP_FPS_SIZE         16
@@ -33,9 +36,7 @@
 #define MP_CPU_BP           0x02
 #define MP_APIC_VERSION     0x14
 #define MP_IOAPIC_VERSION   0x11
-#define MP_IOAPIC_ID        0
-#define MP_IOAPIC_ADDR      0xfec00000
-#define MP_LAPIC_ADDR       0xfee00000
+#define MP_ISA_CASCADE_IRQ  2
 #define MP_CPU_SIGNATURE    0x600       /* family 6 */
 #define MP_CPU_FEATURES     0x201       /* FPU, APIC */
 
@@ -62,9 +63,22 @@ static uint8_t *mp_entry8(uint8_t *p, uint8_t type, uint8_t a, uint16_t flags,
     return p + MP_ENTRY_SIZE;
 }
 
-bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
+/* The IOAPIC whose pins cover gsi, or NULL. */
+static const PlatformIOAPIC *mp_ioapic_for(const PlatformDesc *pd, uint32_t gsi)
 {
-    size_t cfg_len = MP_CFG_HDR_SIZE + MP_PROC_SIZE * (size_t)ncpus + MP_ENTRY_SIZE * 19;
+    for (unsigned i = 0; i < pd->nr_ioapics; i++) {
+        if (gsi >= pd->ioapics[i].gsi_base && gsi < pd->ioapics[i].gsi_base + IOAPIC_NUM_PINS) {
+            return &pd->ioapics[i];
+        }
+    }
+    return NULL;
+}
+
+bool mptable_build(AddressSpace *as, const PlatformDesc *pd, Error **errp)
+{
+    unsigned ncpus = pd->ncpus;
+    size_t cfg_len = MP_CFG_HDR_SIZE + MP_PROC_SIZE * (size_t)ncpus +
+                     MP_ENTRY_SIZE * (1 + pd->nr_ioapics + 15 + 2);
     uint32_t cfg_addr = MPTABLE_BASE + MP_FPS_SIZE;
     uint8_t *buf, *fps, *cfg, *p;
     unsigned count = 0;
@@ -82,11 +96,11 @@ bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
     cfg[6] = MP_SPEC_REV;
     memcpy(cfg + 8, "KVMPC   ", 8);
     memcpy(cfg + 16, "PC          ", 12);
-    st32(cfg + 36, MP_LAPIC_ADDR);
+    st32(cfg + 36, APIC_DEFAULT_ADDRESS);
     p = cfg + MP_CFG_HDR_SIZE;
     for (unsigned i = 0; i < ncpus; i++, count++) {
         p[0] = MP_PROCESSOR;
-        p[1] = i;
+        p[1] = pd->apic_ids[i];
         p[2] = MP_APIC_VERSION;
         p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
         st32(p + 4, MP_CPU_SIGNATURE);
@@ -98,24 +112,29 @@ bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
     memcpy(p + 2, "ISA   ", 6);
     p += MP_ENTRY_SIZE;
     count++;
-    p[0] = MP_IOAPIC;
-    p[1] = MP_IOAPIC_ID;
-    p[2] = MP_IOAPIC_VERSION;
-    p[3] = 1;                           /* enabled */
-    st32(p + 4, MP_IOAPIC_ADDR);
-    p += MP_ENTRY_SIZE;
-    count++;
+    for (unsigned i = 0; i < pd->nr_ioapics; i++, count++) {
+        p[0] = MP_IOAPIC;
+        p[1] = pd->ioapics[i].id;
+        p[2] = MP_IOAPIC_VERSION;
+        p[3] = 1;                       /* enabled */
+        st32(p + 4, pd->ioapics[i].addr);
+        p += MP_ENTRY_SIZE;
+    }
     for (unsigned irq = 0; irq < 16; irq++) {
-        if (irq == 2) {
+        uint16_t flags;
+        uint32_t gsi = platform_isa_irq_to_gsi(pd, irq, &flags);
+        const PlatformIOAPIC *io = mp_ioapic_for(pd, gsi);
+
+        if (irq == MP_ISA_CASCADE_IRQ || !io) {
             continue;
         }
-        p = mp_entry8(p, MP_IOINTR, MP_INT, 0, 0, irq, MP_IOAPIC_ID, irq == 0 ? 2 : irq);
+        p = mp_entry8(p, MP_IOINTR, MP_INT, flags, 0, irq, io->id, gsi - io->gsi_base);
         count++;
     }
     p = mp_entry8(p, MP_LINTR, MP_EXTINT, 0, 0, 0, 0xff, 0);
     p = mp_entry8(p, MP_LINTR, MP_NMI, 0, 0, 0, 0xff, 1);
     count += 2;
-    g_assert((size_t)(p - cfg) == cfg_len);
+    cfg_len = p - cfg;
     st16(cfg + 4, cfg_len);
     st16(cfg + 34, count);
     cfg[7] = mp_checksum(cfg, cfg_len);

@@ -12,6 +12,7 @@
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/timer/mc146818rtc.h"
+#include "hw/platform-desc.h"
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
@@ -174,11 +175,12 @@ static uint64_t pc_pci_window_start(MachineState *ms)
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
  * below everything else in the system address space, so RAM and the
  * platform devices win where a guest places a BAR over them. */
-static bool pc_pci_init(Error **errp)
+static bool pc_pci_init(MachineState *ms, Error **errp)
 {
     memory_region_init(&pcms.pci_mem, "pci", PC_PCI_SPACE_SIZE);
     memory_region_add_subregion_overlap(get_system_memory(), 0, &pcms.pci_mem, -1);
-    pcms.pci = i440fx_init(&pcms.pci_mem, get_system_io(), errp);
+    pcms.pci = i440fx_init(&pcms.pci_mem, get_system_io(), (uint32_t)pc_pci_window_start(ms),
+                           (uint32_t)(PC_PCI_MMIO_END - 1), errp);
     return pcms.pci != NULL;
 }
 
@@ -193,8 +195,20 @@ static bool pc_init(MachineState *ms, Error **errp)
         return false;
     }
     pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    return pc_memory_init(ms, errp) && pc_irq_init(ms, errp) && pc_pci_init(errp) &&
+    return pc_memory_init(ms, errp) && pc_irq_init(ms, errp) && pc_pci_init(ms, errp) &&
            pc_devices_init(ms, errp) && pc_cpus_init(ms, errp);
+}
+
+/* What the devices say about themselves, plus the CPUs. */
+static void pc_platform_desc(MachineState *ms, PlatformDesc *pd)
+{
+    platform_desc_init(pd);
+    pd->ncpus = ms->smp.cpus;        /* the builders refuse more than they can list */
+    for (unsigned i = 0; i < MIN(pd->ncpus, PLATFORM_MAX_CPUS); i++) {
+        CPUState *cpu = cpus && i < cpus->len ? g_ptr_array_index(cpus, i) : NULL;
+        pd->apic_ids[i] = cpu ? cpu->apic_id : i;
+    }
+    platform_desc_collect(pd);
 }
 
 /* Lays out RAM contents for a direct kernel boot; fills in the BSP's entry. */
@@ -212,19 +226,45 @@ static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
         .pvh_fast_path = ms->pvh_fast_path,
     };
 
+    PlatformDesc pd;
+    bool ok;
+
     pc_build_e820(&e820, ms->below_4g_mem_size, ms->above_4g_mem_size);
-    acpi_set_pci_window((uint32_t)pc_pci_window_start(ms), (uint32_t)(PC_PCI_MMIO_END - 1));
-    if (!acpi_build_tables(&address_space_memory, ms->smp.cpus, &bp.rsdp_addr, errp) ||
-        !mptable_build(&address_space_memory, ms->smp.cpus, errp)) {
-        return false;
+    pc_platform_desc(ms, &pd);
+    ok = acpi_build_tables(&address_space_memory, &pd, &bp.rsdp_addr, errp) &&
+         mptable_build(&address_space_memory, &pd, errp);
+    platform_desc_free(&pd);
+    return ok && x86_load_kernel(&bp, ms->kernel_filename, setup, errp);
+}
+
+/* fw_cfg files the devices declare (and "bootorder"), once every device
+ * (-device ones too) exists: at the first reset. */
+static bool pc_fw_cfg_platform_files(MachineState *ms, Error **errp)
+{
+    static bool done;
+    PlatformDesc pd;
+    bool ok;
+
+    if (done || !ms->fw_cfg) {
+        return true;
     }
-    return x86_load_kernel(&bp, ms->kernel_filename, setup, errp);
+    done = true;
+    pc_platform_desc(ms, &pd);
+    ok = fw_cfg_add_platform_files(ms->fw_cfg, &pd, errp);
+    platform_desc_free(&pd);
+    return ok;
 }
 
 static void pc_reset(MachineState *ms)
 {
     BootCPUSetup setup;
     g_autoptr(GError) err = NULL;
+
+    if (!pc_fw_cfg_platform_files(ms, &err)) {
+        error_report("fw_cfg: %s", err->message);
+        qemu_system_exit_request(1);
+        return;
+    }
 
     qdev_reset_all();
     /* No firmware: give the BARs addresses, as SeaBIOS would. */

@@ -32,6 +32,8 @@
 #include "hw/irq.h"
 #include "hw/vmstate.h"
 #include "hw/input/i8042.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 #include "system/runstate.h"
 
 #define I8042_DATA_PORT         0x60
@@ -656,8 +658,8 @@ static void i8042_realize(DeviceState *dev, Error **errp)
                    s->kbd_irq_num > 15 ? s->kbd_irq_num : s->mouse_irq_num);
         return;
     }
-    s->irq_kbd = isa_get_irq(s->kbd_irq_num);
-    s->irq_mouse = isa_get_irq(s->mouse_irq_num);
+    s->irq_kbd = isa_claim_irq(dev, s->kbd_irq_num, 0);
+    s->irq_mouse = isa_claim_irq(dev, s->mouse_irq_num, 0);
     memory_region_init_io(&s->io_data, &i8042_data_ops, s, "i8042-data", 1);
     memory_region_init_io(&s->io_cmd, &i8042_cmd_ops, s, "i8042-cmd", 1);
     isa_register_ioport(dev, &s->io_data, I8042_DATA_PORT);
@@ -734,6 +736,30 @@ static const VMStateDescription vmstate_i8042 = {
     .fields = i8042_fields,
 };
 
+/* "8042 present" for the FADT, and two DSDT nodes as on a real PC: the
+ * keyboard (PNP0303) with the controller's ports and IRQ, the PS/2 mouse
+ * (PNP0F13) with its IRQ. */
+static void i8042_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    I8042State *s = (I8042State *)dev;
+    g_autoptr(GByteArray) kbd = g_byte_array_new();
+    g_autoptr(GByteArray) kbd_res = g_byte_array_new();
+    g_autoptr(GByteArray) mou = g_byte_array_new();
+    g_autoptr(GByteArray) mou_res = g_byte_array_new();
+
+    pd->iapc_boot_arch |= PLATFORM_IAPC_8042;
+    aml_res_io(kbd_res, I8042_DATA_PORT, I8042_DATA_PORT, 1, 1);
+    aml_res_io(kbd_res, I8042_CMD_PORT, I8042_CMD_PORT, 1, 1);
+    aml_res_irq(kbd_res, s->kbd_irq_num, 0);
+    aml_name_eisaid(kbd, "_HID", "PNP0303");
+    aml_name_crs(kbd, kbd_res);
+    aml_device(pd->aml_sb, "KBD_", kbd);
+    aml_res_irq(mou_res, s->mouse_irq_num, 0);
+    aml_name_eisaid(mou, "_HID", "PNP0F13");
+    aml_name_crs(mou, mou_res);
+    aml_device(pd->aml_sb, "MOU_", mou);
+}
+
 static const Property i8042_props[] = {
     DEFINE_PROP_UINT32("kbd-irq", I8042State, kbd_irq_num, 1),
     DEFINE_PROP_UINT32("mouse-irq", I8042State, mouse_irq_num, 12),
@@ -752,6 +778,7 @@ static const DeviceClass i8042_class = {
     .realize = i8042_realize,
     .unrealize = i8042_unrealize,
     .reset = i8042_reset,
+    .describe = i8042_describe,
 };
 
 DEVICE_CLASS_REGISTER(i8042_class)

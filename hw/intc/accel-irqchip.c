@@ -7,8 +7,8 @@
  */
 #include "hw/qdev.h"
 #include "accel/accel.h"
-
-#define IOAPIC_NUM_PINS 24
+#include "hw/i386/x86-irq.h"
+#include "hw/platform-desc.h"
 
 typedef struct AccelIrqchipState {
     DeviceState parent;
@@ -26,11 +26,21 @@ static void accel_irqchip_init(DeviceState *dev)
     qdev_init_gpio_in(dev, accel_irqchip_set, IOAPIC_NUM_PINS);
 }
 
+/* The accelerator's irqchip is a PC's: a dual 8259 and one IOAPIC (ID 0,
+ * GSIs 0-23) with ISA IRQ 0 on pin 2. */
+static void accel_irqchip_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    pd->pcat_compat = true;
+    platform_add_ioapic(pd, 0, IOAPIC_DEFAULT_ADDRESS, 0);
+    platform_add_override(pd, 0, ISA_IRQ0_IOAPIC_PIN, MPS_INTI_CONFORMS);
+}
+
 static const DeviceClass accel_irqchip_class = {
     .name = "kvm-ioapic",
     .desc = "interrupt controller inputs routed to the accelerator's irqchip",
     .instance_size = sizeof(AccelIrqchipState),
     .instance_init = accel_irqchip_init,
+    .describe = accel_irqchip_describe,
 };
 
 DEVICE_CLASS_REGISTER(accel_irqchip_class)

@@ -27,8 +27,20 @@ qemu_irq isa_get_irq(int isairq)
     return the_isa_bus->irqs[isairq];
 }
 
+qemu_irq isa_claim_irq(DeviceState *dev, int isairq, unsigned flags)
+{
+    qemu_irq irq = isa_get_irq(isairq);
+
+    if (irq && dev) {
+        qdev_claim(dev, DEV_RES_IRQ, isairq, 1, flags);
+    }
+    return irq;
+}
+
 void isa_register_ioport(DeviceState *dev, MemoryRegion *mr, uint16_t port)
 {
-    (void)dev;
+    if (dev) {
+        qdev_claim(dev, DEV_RES_IO, port, memory_region_size(mr), 0);
+    }
     memory_region_add_subregion(the_isa_bus ? the_isa_bus->io : get_system_io(), port, mr);
 }

@@ -17,12 +17,15 @@
 #include <glib.h>
 #include "hw/pci/pci.h"
 #include "hw/pci-host/i440fx.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 
 typedef struct I440FXHost {
     DeviceState parent;
     MemoryRegion conf, data;
     uint32_t config_addr;
     PCIBus *bus;
+    uint32_t pci_hole_start, pci_hole_last;     /* the 32-bit BAR window */
 } I440FXHost;
 
 static uint64_t conf_read(void *opaque, uint64_t addr, unsigned size)
@@ -109,20 +112,55 @@ static const VMStateDescription vmstate_i440fx_host = {
     },
 };
 
+/*
+ * Scope(\_SB) { Device(PCI0) { Name(_HID, EisaId("PNP0A03")) Name(_ADR, 0)
+ * Name(_UID, 0) Name(_CRS, ...) } }: the PCI root bus, which an ACPI OS
+ * scans only if the namespace declares it.  Its _CRS: buses 0-ff,
+ * CONFIG_ADDRESS/DATA (consumed), I/O below and above them, the VGA hole
+ * and the 32-bit window where BARs go.  No _PRT: no device uses INTx yet.
+ */
+static void i440fx_host_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    I440FXHost *s = (I440FXHost *)dev;
+    g_autoptr(GByteArray) body = g_byte_array_new();
+    g_autoptr(GByteArray) res = g_byte_array_new();
+
+    aml_name_eisaid(body, "_HID", "PNP0A03");
+    aml_name_integer(body, "_ADR", 0);
+    aml_name_integer(body, "_UID", 0);
+    aml_res_word(res, AML_RES_TYPE_BUS, 0, 0x00, 0xff);
+    aml_res_io(res, 0xcf8, 0xcf8, 1, 8);
+    aml_res_word(res, AML_RES_TYPE_IO, 0x03, 0x0000, 0x0cf7);
+    aml_res_word(res, AML_RES_TYPE_IO, 0x03, 0x0d00, 0xffff);
+    aml_res_dword_mem(res, 0x03, 0x000a0000, 0x000bffff);   /* cacheable, read-write */
+    aml_res_dword_mem(res, 0x01, s->pci_hole_start, s->pci_hole_last);
+    aml_name_crs(body, res);
+    aml_device(pd->aml_sb, "PCI0", body);
+}
+
+static const Property i440fx_host_props[] = {
+    DEFINE_PROP_UINT32("pci-hole-start", I440FXHost, pci_hole_start, 0xc0000000u),
+    DEFINE_PROP_UINT32("pci-hole-last", I440FXHost, pci_hole_last, 0xfebfffffu),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
 static const DeviceClass i440fx_host_class = {
     .name = "i440FX-pcihost",
     .desc = "i440FX PCI host (configuration mechanism #1 at 0xcf8/0xcfc)",
     .category = DEVICE_CATEGORY_BRIDGE,
     .instance_size = sizeof(I440FXHost),
+    .props = i440fx_host_props,
     .vmsd = &vmstate_i440fx_host,
     .instance_init = i440fx_host_instance_init,
     .reset = i440fx_host_reset,
     .finalize = i440fx_host_finalize,
+    .describe = i440fx_host_describe,
 };
 
 DEVICE_CLASS_REGISTER(i440fx_host_class)
 
-PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, Error **errp)
+PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, uint32_t hole_start,
+                    uint32_t hole_last, Error **errp)
 {
     DeviceState *dev = qdev_new("i440FX-pcihost", errp);
     I440FXHost *s = (I440FXHost *)dev;
@@ -130,6 +168,8 @@ PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, Error **errp)
     if (!dev) {
         return NULL;
     }
+    s->pci_hole_start = hole_start;
+    s->pci_hole_last = hole_last;
     qdev_set_machine_child(dev, "i440fx");
     if (!qdev_realize(dev, NULL, errp)) {
         qdev_free(dev);
@@ -138,6 +178,7 @@ PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, Error **errp)
     s->bus = pci_root_bus_new(dev, "pci.0", pci_mem, io);
     memory_region_add_subregion(io, 0xcf8, &s->conf);
     memory_region_add_subregion(io, 0xcfc, &s->data);
+    qdev_claim(dev, DEV_RES_IO, 0xcf8, 8, 0);
     if (!pci_create_simple(s->bus, PCI_DEVFN(0, 0), "i440FX", errp)) {
         return NULL;
     }

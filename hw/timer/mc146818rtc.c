@@ -34,6 +34,8 @@
 #include "hw/irq.h"
 #include "hw/vmstate.h"
 #include "hw/timer/mc146818rtc.h"
+#include "hw/acpi/aml.h"
+#include "hw/platform-desc.h"
 #include "system/main-loop.h"
 #include "system/system.h"
 
@@ -646,7 +648,7 @@ static void rtc_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "iobase 0x%x is out of the I/O space", s->iobase);
         return;
     }
-    s->irq = isa_get_irq(s->irq_num);
+    s->irq = isa_claim_irq(dev, s->irq_num, 0);
     s->periodic_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rtc_periodic_cb, s);
     s->update_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, rtc_update_cb, s);
 
@@ -710,6 +712,12 @@ static const VMStateDescription vmstate_rtc = {
     .fields = rtc_fields,
 };
 
+/* Device (RTC) { _HID PNP0B00, _CRS: its ports and IRQ 8 }. */
+static void rtc_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    aml_claims_device(pd->aml_sb, "RTC_", "PNP0B00", -1, dev);
+}
+
 static const Property rtc_props[] = {
     DEFINE_PROP_UINT32("iobase", RTCState, iobase, RTC_ISA_BASE),
     DEFINE_PROP_UINT32("irq", RTCState, irq_num, RTC_ISA_IRQ),
@@ -729,6 +737,7 @@ static const DeviceClass rtc_class = {
     .realize = rtc_realize,
     .unrealize = rtc_unrealize,
     .reset = rtc_reset,
+    .describe = rtc_describe,
 };
 
 DEVICE_CLASS_REGISTER(rtc_class)

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <glib.h>
 #include "qemu/error.h"
 #include "hw/irq.h"
 #include "hw/vmstate.h"
@@ -26,6 +27,7 @@ typedef struct DeviceState DeviceState;
 typedef struct DeviceClass DeviceClass;
 typedef struct BusState BusState;
 typedef struct Property Property;
+typedef struct PlatformDesc PlatformDesc;
 
 typedef enum PropertyKind {
     PROP_BOOL,
@@ -103,7 +105,30 @@ struct DeviceClass {
     void (*unrealize)(DeviceState *dev);
     void (*reset)(DeviceState *dev);
     void (*finalize)(DeviceState *dev);
+    /* Self-description (optional): what the machine's table builders and
+     * fw_cfg should say about this device -- its ACPI node, FADT/MADT
+     * facts, fw_cfg files, boot order entry (include/hw/platform-desc.h).
+     * Called on realized devices, at every table build. */
+    void (*describe)(DeviceState *dev, PlatformDesc *pd);
 };
+
+/* What a device claims, recorded as it realizes (isa_register_ioport and
+ * isa_claim_irq do it for ISA devices) and dropped when it unrealizes.
+ * The table builders read the claims (a device's _CRS, the interrupt
+ * source overrides for level-triggered ISA IRQs). */
+typedef enum DeviceResourceKind {
+    DEV_RES_IO,
+    DEV_RES_MMIO,
+    DEV_RES_IRQ,        /* base = ISA IRQ / GSI, size 1 */
+} DeviceResourceKind;
+#define DEV_RES_IRQ_LEVEL       0x1u    /* level triggered (else edge) */
+#define DEV_RES_IRQ_ACTIVE_LOW  0x2u    /* (else active high) */
+
+typedef struct DeviceResource {
+    DeviceResourceKind kind;
+    uint64_t base, size;
+    unsigned flags;
+} DeviceResource;
 
 typedef struct NamedGPIO {
     char *name;                 /* NULL: the unnamed list */
@@ -120,6 +145,7 @@ struct DeviceState {
     BusState *parent_bus;
     GPtrArray *child_buses;     /* BusState* */
     GPtrArray *gpios;           /* NamedGPIO* */
+    GArray *resources;          /* DeviceResource: what it claims */
     bool realized;
 };
 
@@ -176,6 +202,18 @@ GPtrArray *qdev_all_devices(void);
 /* Resets every realized device (children before parents). */
 void qdev_reset_all(void);
 void qdev_reset(DeviceState *dev);
+
+/* Claims (see DeviceResource). */
+void qdev_claim(DeviceState *dev, DeviceResourceKind kind, uint64_t base, uint64_t size,
+                unsigned flags);
+static inline guint qdev_resource_count(const DeviceState *dev)
+{
+    return dev->resources ? dev->resources->len : 0;
+}
+static inline const DeviceResource *qdev_resource(const DeviceState *dev, guint i)
+{
+    return &g_array_index(dev->resources, DeviceResource, i);
+}
 
 /* Buses. */
 BusState *qbus_new(const char *type, DeviceState *parent, const char *name);

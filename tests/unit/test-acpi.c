@@ -8,16 +8,95 @@
 #include "hw/memory.h"
 #include "hw/i386/boot.h"
 #include "hw/acpi/pm.h"
+#include "hw/platform-desc.h"
+#include "hw/pci-host/i440fx.h"
+#include "isa-test-util.h"
 
 static MemoryRegion ram;
 static uint8_t *mem;
+static void platform_init(void);
+
+/* The PC's devices that describe themselves, made the way the machine
+ * makes them; pc_devices() replaces them with another configuration. */
+static DeviceState *devs[8];
+static unsigned ndevs;
+static PlatformDesc pd;
+
+static void irq_ignore(void *opaque, int n, int level)
+{
+}
+
+static DeviceState *make(const char *type, BusState *bus, const char *props)
+{
+    Error *err = NULL;
+    DeviceState *dev = qdev_new(type, &err);
+    g_auto(GStrv) kv = props ? g_strsplit(props, ",", -1) : NULL;
+
+    g_assert_no_error(err);
+    for (int i = 0; kv && kv[i]; i++) {
+        g_auto(GStrv) p = g_strsplit(kv[i], "=", 2);
+        g_assert_true(qdev_prop_parse(dev, p[0], p[1], &err));
+    }
+    g_assert_true(qdev_realize(dev, bus, &err));
+    g_assert_no_error(err);
+    devs[ndevs++] = dev;
+    return dev;
+}
+
+static ISABus *isa;
+
+/* The address spaces, the ISA bus and the host bridge, once. */
+static void platform_init(void)
+{
+    static MemoryRegion pci_mem;
+    Error *err = NULL;
+
+    if (!isa) {
+        isa = isa_test_init(irq_ignore);
+        memory_region_init(&pci_mem, "pci", 1ULL << 32);
+        memory_region_add_subregion_overlap(get_system_memory(), 0, &pci_mem, -1);
+        /* The host bridge stays: its PCI0 node is always there. */
+        g_assert_nonnull(i440fx_init(&pci_mem, get_system_io(), 0xc0000000u, 0xfebfffffu, &err));
+        g_assert_no_error(err);
+    }
+}
+
+static void pc_devices(const char *pm_props, bool i8042)
+{
+    platform_init();
+    while (ndevs) {
+        qdev_free(devs[--ndevs]);
+    }
+    make("kvm-ioapic", NULL, NULL);
+    make("acpi-pm", isa->bus, pm_props);
+    make("pc-reset-control", isa->bus, NULL);
+    make("mc146818rtc", isa->bus, NULL);
+    if (i8042) {
+        make("i8042", isa->bus, NULL);
+    }
+}
+
+/* Collects what the devices say, with ncpus CPUs (APIC IDs ids, or 0..n-1). */
+static const PlatformDesc *describe(unsigned ncpus, const uint32_t *ids)
+{
+    if (pd.aml_sb) {
+        platform_desc_free(&pd);
+    }
+    platform_desc_init(&pd);
+    pd.ncpus = ncpus;
+    for (unsigned i = 0; i < MIN(ncpus, PLATFORM_MAX_CPUS); i++) {
+        pd.apic_ids[i] = ids ? ids[i] : i;
+    }
+    platform_desc_collect(&pd);
+    return &pd;
+}
 
 static void ram_setup(void)
 {
     static bool done;
 
     if (!done) {
-        memory_init_system();
+        platform_init();
         g_assert_true(memory_region_init_ram(&ram, "test.ram", 2 * 1024 * 1024, NULL));
         memory_region_add_subregion(get_system_memory(), 0, &ram);
         mem = memory_region_get_ram_ptr(&ram);
@@ -118,9 +197,30 @@ static void test_acpi_tables(void)
         0x00, 0x00, 0x00, 0xc0, 0xff, 0xff, 0xbf, 0xfe,
     };
     static const uint8_t sb[] = { '\\', '_', 'S', 'B', '_', 0x5b, 0x82 };
+    /* Device(RTC_) { Name(_HID, EisaId("PNP0B00")) Name(_CRS, ResourceTemplate()
+     * { IO(Decode16, 0x70, 0x70, 1, 2) IRQNoFlags() {8} }) }, and the
+     * keyboard's and mouse's nodes, as the devices describe themselves. */
+    static const uint8_t rtc[] = {
+        'R', 'T', 'C', '_', 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0b, 0x00,
+    };
+    static const uint8_t rtc_crs[] = {
+        0x47, 0x01, 0x70, 0x00, 0x70, 0x00, 0x01, 0x02, 0x22, 0x00, 0x01, 0x79, 0x00,
+    };
+    static const uint8_t kbd[] = {
+        'K', 'B', 'D', '_', 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x03, 0x03,
+    };
+    static const uint8_t kbd_crs[] = {
+        0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01, 0x01,
+        0x47, 0x01, 0x64, 0x00, 0x64, 0x00, 0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00,
+    };
+    static const uint8_t mou[] = {
+        'M', 'O', 'U', '_', 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0f, 0x13,
+        0x08, '_', 'C', 'R', 'S', 0x11, 0x08, 0x0a, 0x05, 0x22, 0x00, 0x10, 0x79, 0x00,
+    };
 
         ram_setup();
-        g_assert_true(acpi_build_tables(&address_space_memory, ncpus, &rsdp, &err));
+        pc_devices(NULL, true);
+        acpi_build_tables(&address_space_memory, describe(ncpus, NULL), &rsdp, &err);
         g_assert_no_error(err);
         scanned = find_rsdp();
         g_assert_cmpuint(scanned, ==, rsdp);
@@ -170,6 +270,11 @@ static void test_acpi_tables(void)
         g_assert_true(contains(mem + dsdt + 36, len - 36, crs_bus, sizeof(crs_bus)));
         g_assert_true(contains(mem + dsdt + 36, len - 36, crs_hole, sizeof(crs_hole)));
         g_assert_true(contains(mem + dsdt + 36, len - 36, sb, sizeof(sb)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, rtc, sizeof(rtc)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, rtc_crs, sizeof(rtc_crs)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, kbd, sizeof(kbd)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, kbd_crs, sizeof(kbd_crs)));
+        g_assert_true(contains(mem + dsdt + 36, len - 36, mou, sizeof(mou)));
 
         facs = rd32(fadt + 36);
         g_assert_cmpuint(facs % 64, ==, 0);
@@ -227,9 +332,9 @@ static void test_acpi_bad(void)
     Error *err = NULL;
 
     ram_setup();
-    g_assert_false(acpi_build_tables(&address_space_memory, 0, &rsdp, &err));
+    g_assert_false(acpi_build_tables(&address_space_memory, describe(0, NULL), &rsdp, &err));
     g_clear_error(&err);
-    g_assert_false(acpi_build_tables(&address_space_memory, 256, &rsdp, &err));
+    g_assert_false(acpi_build_tables(&address_space_memory, describe(256, NULL), &rsdp, &err));
     g_assert_nonnull(strstr(err->message, "256"));
     g_clear_error(&err);
     g_assert_cmpuint(find_rsdp(), ==, 0);
@@ -246,7 +351,8 @@ static void test_mptable(void)
         Error *err = NULL;
 
         ram_setup();
-        g_assert_true(mptable_build(&address_space_memory, ncpus, &err));
+        pc_devices(NULL, true);
+        g_assert_true(mptable_build(&address_space_memory, describe(ncpus, NULL), &err));
         g_assert_no_error(err);
         for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
             if (!memcmp(mem + a, "_MP_", 4) && sum8(a, 16) == 0) {
@@ -299,8 +405,108 @@ static void test_mptable(void)
         g_assert_cmpuint(ints, ==, 15);
         g_assert_cmpuint(lints, ==, 2);
     }
-    g_assert_false(mptable_build(&address_space_memory, 0, NULL));
-    g_assert_false(mptable_build(&address_space_memory, 255, NULL));
+    g_assert_false(mptable_build(&address_space_memory, describe(0, NULL), NULL));
+    g_assert_false(mptable_build(&address_space_memory, describe(255, NULL), NULL));
+}
+
+static uint64_t tables_find(const char *sig)
+{
+    uint64_t rsdp = find_rsdp();
+
+    g_assert_cmpuint(rsdp, !=, 0);
+    return find_table(rd64(rsdp + 24), sig);
+}
+
+/* The tables follow the devices: an acpi-pm at other ports with another
+ * SCI, and no i8042, without touching the builders. */
+static void test_acpi_follows_devices(void)
+{
+    uint64_t rsdp = 0, fadt, madt, dsdt;
+    uint32_t len, sci_isos = 0;
+    Error *err = NULL;
+
+    ram_setup();
+    pc_devices("iobase=0xb000,sci-irq=10", false);
+    g_assert_true(acpi_build_tables(&address_space_memory, describe(2, NULL), &rsdp, &err));
+    g_assert_no_error(err);
+    fadt = tables_find("FACP");
+    g_assert_cmpuint(rd16(fadt + 46), ==, 10);                  /* SCI_INT */
+    g_assert_cmpuint(rd32(fadt + 56), ==, 0xb000);              /* PM1a_EVT_BLK */
+    g_assert_cmpuint(rd32(fadt + 64), ==, 0xb004);              /* PM1a_CNT_BLK */
+    g_assert_cmpuint(rd32(fadt + 76), ==, 0xb008);              /* PM_TMR_BLK */
+    g_assert_cmpuint(rd64(fadt + 172 + 4), ==, 0xb004);         /* X_PM1a_CNT_BLK */
+    g_assert_cmpuint(rd16(fadt + 109), ==, 1);                  /* legacy devices, no 8042 */
+    madt = tables_find("APIC");
+    len = rd32(madt + 4);
+    for (uint32_t off = 44; off < len; off += mem[madt + off + 1]) {
+        uint64_t e = madt + off;
+        if (mem[e] == 2 && mem[e + 3] != 0) {
+            g_assert_cmpuint(mem[e + 3], ==, 10);               /* the SCI's own IRQ */
+            g_assert_cmpuint(rd32(e + 4), ==, 10);
+            g_assert_cmpuint(rd16(e + 8), ==, 0xd);             /* level, active high */
+            sci_isos++;
+        }
+    }
+    g_assert_cmpuint(sci_isos, ==, 1);
+    dsdt = rd32(fadt + 40);
+    len = check_table(dsdt, "DSDT");
+    g_assert_false(contains(mem + dsdt, len, (const uint8_t *)"KBD_", 4));
+    g_assert_false(contains(mem + dsdt, len, (const uint8_t *)"MOU_", 4));
+    g_assert_true(contains(mem + dsdt, len, (const uint8_t *)"RTC_", 4));
+
+    /* The MP table says the same: ISA IRQ 10 level triggered, active high. */
+    g_assert_true(mptable_build(&address_space_memory, describe(2, NULL), &err));
+    for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
+        if (!memcmp(mem + a, "_MP_", 4)) {
+            uint64_t cfg = rd32(a + 4), p = cfg + 44;
+            unsigned found = 0;
+            for (unsigned i = 0; i < rd16(cfg + 34); i++) {
+                if (mem[p] == 3 && mem[p + 5] == 10) {
+                    g_assert_cmpuint(rd16(p + 2), ==, 0xd);
+                    found++;
+                }
+                p += mem[p] == 0 ? 20 : 8;
+            }
+            g_assert_cmpuint(found, ==, 1);
+            break;
+        }
+    }
+    pc_devices(NULL, true);
+}
+
+/* APIC IDs need not be contiguous (topologies that are not powers of
+ * two): the MADT and the MP table list the ones the machine gives. */
+static void test_apic_ids(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 4, 5, 6 };
+    uint64_t rsdp = 0, madt;
+    uint32_t len, n = 0;
+    Error *err = NULL;
+
+    ram_setup();
+    pc_devices(NULL, true);
+    g_assert_true(acpi_build_tables(&address_space_memory, describe(6, ids), &rsdp, &err));
+    madt = tables_find("APIC");
+    len = rd32(madt + 4);
+    for (uint32_t off = 44; off < len; off += mem[madt + off + 1]) {
+        if (mem[madt + off] == 0) {
+            g_assert_cmpuint(mem[madt + off + 2], ==, n);       /* processor UID */
+            g_assert_cmpuint(mem[madt + off + 3], ==, ids[n]);  /* APIC ID */
+            n++;
+        }
+    }
+    g_assert_cmpuint(n, ==, 6);
+    g_assert_true(mptable_build(&address_space_memory, describe(6, ids), &err));
+    for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
+        if (!memcmp(mem + a, "_MP_", 4)) {
+            uint64_t p = rd32(a + 4) + 44;
+            for (unsigned i = 0; i < 6; i++, p += 20) {
+                g_assert_cmpuint(mem[p], ==, 0);
+                g_assert_cmpuint(mem[p + 1], ==, ids[i]);
+            }
+            break;
+        }
+    }
 }
 
 int main(int argc, char **argv)
@@ -309,5 +515,7 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/tables", test_acpi_tables);
     g_test_add_func("/acpi/bad", test_acpi_bad);
     g_test_add_func("/acpi/mptable", test_mptable);
+    g_test_add_func("/acpi/follows-devices", test_acpi_follows_devices);
+    g_test_add_func("/acpi/apic-ids", test_apic_ids);
     return g_test_run();
 }

@@ -11,6 +11,8 @@
 #include "hw/machine.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/i386/boot.h"
+#include "hw/platform-desc.h"
+#include "hw/qdev.h"
 
 #define RAM_SIZE (16 * 1024 * 1024)
 
@@ -267,8 +269,17 @@ static void test_acpi_loader(void)
     uint64_t rsdp_base = 0xf0000, tables_base = 0x100000, xsdt, fadt, dsdt;
     int allocs = 0, ptrs = 0, sums = 0;
 
-    g_assert_true(acpi_build_fw_cfg(fw, 3, &err));
+    PlatformDesc pd;
+
+    platform_desc_init(&pd);
+    pd.ncpus = 3;
+    for (unsigned i = 0; i < 3; i++) {
+        pd.apic_ids[i] = i;
+    }
+    platform_desc_collect(&pd);
+    g_assert_true(acpi_build_fw_cfg(fw, &pd, &err));
     g_assert_no_error(err);
+    platform_desc_free(&pd);
     lkey = find_file("etc/table-loader", &lsize);
     rkey = find_file("etc/acpi/rsdp", &rsize);
     tkey = find_file("etc/acpi/tables", &tsize);
@@ -353,6 +364,89 @@ static void test_acpi_loader(void)
     g_free(loader);
 }
 
+/* A device that declares a boot entry and an fw_cfg file about itself. */
+typedef struct BootTestDev {
+    DeviceState parent;
+    int32_t bootindex;
+    char *path;
+} BootTestDev;
+
+static void boot_test_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    BootTestDev *s = (BootTestDev *)dev;
+    g_autofree char *file = g_strdup_printf("test/%s", dev->id);
+
+    platform_add_boot_entry(pd, s->bootindex, s->path);
+    platform_add_file(pd, file, s->path, strlen(s->path));
+}
+
+static const Property boot_test_props[] = {
+    DEFINE_PROP_INT32("bootindex", BootTestDev, bootindex, -1),
+    DEFINE_PROP_STRING("path", BootTestDev, path),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const DeviceClass boot_test_class = {
+    .name = "boot-test-dev",
+    .instance_size = sizeof(BootTestDev),
+    .props = boot_test_props,
+    .describe = boot_test_describe,
+};
+
+/* Devices' fw_cfg files and the bootorder file, sorted by bootindex and
+ * written as QEMU writes it ("a\nb" + NUL). */
+static void test_platform_files(void)
+{
+    static const struct { const char *id, *path; int idx; } devs[] = {
+        { "d1", "/pci@i0cf8/ide@1,1/drive@0/disk@0", 2 },
+        { "d2", "/pci@i0cf8/ethernet@3", 0 },
+        { "d3", "/pci@i0cf8/ide@1,1/drive@1/disk@0", 1 },
+    };
+    DeviceState *d[3];
+    Error *err = NULL;
+    PlatformDesc pd;
+    uint32_t size;
+    uint16_t key;
+    char buf[256];
+
+    device_class_register(&boot_test_class);
+    for (int i = 0; i < 3; i++) {
+        d[i] = qdev_new("boot-test-dev", &err);
+        g_assert_no_error(err);
+        qdev_set_id(d[i], devs[i].id);
+        g_assert_true(qdev_prop_set_uint(d[i], "bootindex", devs[i].idx, &err));
+        g_assert_true(qdev_prop_set_string(d[i], "path", devs[i].path, &err));
+        g_assert_true(qdev_realize(d[i], NULL, &err));
+    }
+    platform_desc_init(&pd);
+    platform_desc_collect(&pd);
+    g_assert_true(fw_cfg_add_platform_files(fw, &pd, &err));
+    g_assert_no_error(err);
+    platform_desc_free(&pd);
+
+    key = find_file("bootorder", &size);
+    g_assert_cmpuint(key, !=, 0);
+    g_assert_cmpuint(size, <, sizeof(buf));
+    read_item(key, buf, size);
+    g_assert_cmpstr(buf, ==, "/pci@i0cf8/ethernet@3\n"
+                             "/pci@i0cf8/ide@1,1/drive@1/disk@0\n"
+                             "/pci@i0cf8/ide@1,1/drive@0/disk@0");
+    g_assert_cmpuint(size, ==, strlen(buf) + 1);
+    key = find_file("test/d2", &size);
+    g_assert_cmpuint(key, !=, 0);
+    g_assert_cmpuint(size, ==, strlen(devs[1].path));
+    memset(buf, 0, sizeof(buf));
+    read_item(key, buf, size);
+    g_assert_cmpstr(buf, ==, devs[1].path);
+    for (int i = 0; i < 3; i++) {
+        qdev_free(d[i]);
+    }
+    /* No boot index anywhere: no bootorder file. */
+    platform_desc_init(&pd);
+    g_assert_null(platform_bootorder(&pd));
+    platform_desc_free(&pd);
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -376,6 +470,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/files", test_files);
     g_test_add_func("/fw_cfg/dma", test_dma);
     g_test_add_func("/fw_cfg/acpi-loader", test_acpi_loader);
+    g_test_add_func("/fw_cfg/platform-files", test_platform_files);
     /* Last: it creates a second fw_cfg whose ports shadow the first. */
     g_test_add_func("/fw_cfg/kernel", test_kernel_items);
     return g_test_run();

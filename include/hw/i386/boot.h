@@ -136,18 +136,18 @@ bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *c
 #define MPTABLE_BASE        0xf0000
 #define MPTABLE_SIZE        0x1000
 
-/* ACPI: RSDP (in the BIOS area, found by scanning), XSDT/RSDT, FADT (PM1
- * at the acpi-pm device's ports, reset register 0xcf9), MADT (every vCPU
- * and the IOAPIC, IRQ0->GSI2 override), DSDT with \_S5.  Returns the RSDP
- * address. */
-bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp);
-/* The 32-bit PCI memory window [start, last] that the DSDT's PCI0 _CRS
- * declares (default 0xc0000000-0xfebfffff). */
-void acpi_set_pci_window(uint32_t start, uint32_t last);
+/* ACPI: RSDP (in the BIOS area, found by scanning), XSDT/RSDT, FADT, MADT
+ * and DSDT from what the devices described (platform_desc_collect) and the
+ * machine's CPUs.  Returns the RSDP address. */
+typedef struct PlatformDesc PlatformDesc;
+bool acpi_build_tables(AddressSpace *as, const PlatformDesc *pd, uint64_t *rsdp_addr,
+                       Error **errp);
 /* The same tables for firmware (SeaBIOS): fw_cfg files "etc/acpi/rsdp",
  * "etc/acpi/tables" and QEMU's "etc/table-loader" script. */
-bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp);
-bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp);
+bool acpi_build_fw_cfg(FWCfgState *s, const PlatformDesc *pd, Error **errp);
+/* The MP table (MPS 1.4) at MPTABLE_BASE: processors, the ISA bus, the
+ * IOAPICs and an interrupt entry per ISA IRQ (after the overrides). */
+bool mptable_build(AddressSpace *as, const PlatformDesc *pd, Error **errp);
 
 /* Put a BootCPUSetup into a vCPU's state. */
 void boot_cpu_apply(const BootCPUSetup *setup, X86CPUState *env);

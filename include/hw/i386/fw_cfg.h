@@ -52,5 +52,8 @@ void fw_cfg_add_i32(FWCfgState *s, uint16_t key, uint32_t value);
 void fw_cfg_add_i64(FWCfgState *s, uint16_t key, uint64_t value);
 /* Named file in the directory (kept sorted by name, as QEMU does). */
 bool fw_cfg_add_file(FWCfgState *s, const char *name, const void *data, size_t len, Error **errp);
+/* The fw_cfg files devices declared about themselves, and "bootorder". */
+typedef struct PlatformDesc PlatformDesc;
+bool fw_cfg_add_platform_files(FWCfgState *s, const PlatformDesc *pd, Error **errp);
 
 #endif

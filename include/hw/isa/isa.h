@@ -19,7 +19,10 @@ typedef struct ISABus {
 ISABus *isa_bus_new(DeviceState *bridge, MemoryRegion *io, MemoryRegion *mem);
 ISABus *isa_bus_get(void);
 qemu_irq isa_get_irq(int isairq);
-/* Map a device's PIO region at port. */
+/* isa_get_irq, recorded as the device's claim (DEV_RES_IRQ_* flags:
+ * 0 for the ISA default, edge triggered and active high). */
+qemu_irq isa_claim_irq(DeviceState *dev, int isairq, unsigned flags);
+/* Map a device's PIO region at port (recorded as the device's claim). */
 void isa_register_ioport(DeviceState *dev, MemoryRegion *mr, uint16_t port);
 
 #endif

@@ -6,6 +6,8 @@
 
 /* Creates the host (ports 0xcf8/0xcfc in io), bus pci.0 whose memory BARs
  * go into pci_mem and I/O BARs into io, and the bridge function 00.0. */
-PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, Error **errp);
+/* hole_start..hole_last: the 32-bit window for BARs that PCI0's _CRS declares. */
+PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, uint32_t hole_start,
+                    uint32_t hole_last, Error **errp);
 
 #endif
