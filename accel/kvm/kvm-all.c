@@ -490,7 +490,6 @@ static void kvm_reset_irqchip(void)
             error_report("KVM_SET_IRQCHIP(%d) failed: %s", id, strerror(errno));
         }
     }
-    kvm_pit_reset();
 }
 
 /* ---- CPUID ------------------------------------------------------------ */
@@ -1391,9 +1390,6 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     if (!kvm_setup_irq_routing(errp)) {
         return false;
     }
-    if (!kvm_pit_create(errp)) {
-        return false;
-    }
     /* vCPU 0 exists from here on; it runs the self-test now. */
     CPUState cpu0 = { .index = 0, .apic_id = 0 };
     boot_vcpu = kvm_vcpu_open(&cpu0, errp);
@@ -1442,6 +1438,7 @@ static const AccelOps kvm_accel_ops = {
     .vcpu_reset = kvm_vcpu_reset,
     .set_option = kvm_set_option,
     .reset = kvm_reset_irqchip,
+    .create_pit = kvm_pit_create,
 };
 
 ACCEL_REGISTER(kvm_accel_ops)

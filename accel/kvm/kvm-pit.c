@@ -27,8 +27,6 @@ typedef struct KVMPITState {
 enum { LOST_TICK_DISCARD, LOST_TICK_DELAY, LOST_TICK_SLEW };
 static const char *const lost_tick_names[] = { "discard", "delay", "slew", NULL };
 
-static KVMPITState *the_pit;
-
 static void kvm_pit_realize(DeviceState *dev, Error **errp)
 {
     KVMPITState *s = (KVMPITState *)dev;
@@ -53,7 +51,16 @@ static void kvm_pit_realize(DeviceState *dev, Error **errp)
         error_setg_errno(errp, errno, "KVM_GET_PIT2 failed");
         return;
     }
-    the_pit = s;
+}
+
+/* System reset: the counters as they were at power-on. */
+static void kvm_pit_reset(DeviceState *dev)
+{
+    KVMPITState *s = (KVMPITState *)dev;
+
+    if (ioctl(kvm_vm_fd(), KVM_SET_PIT2, &s->power_on) < 0) {
+        error_report("kvm-pit: KVM_SET_PIT2 failed on reset: %s", strerror(errno));
+    }
 }
 
 static const Property kvm_pit_props[] = {
@@ -68,6 +75,7 @@ static const DeviceClass kvm_pit_class = {
     .instance_size = sizeof(KVMPITState),
     .props = kvm_pit_props,
     .realize = kvm_pit_realize,
+    .reset = kvm_pit_reset,
 };
 
 DEVICE_CLASS_REGISTER(kvm_pit_class)
@@ -124,24 +132,17 @@ static void __attribute__((constructor)) kvm_pit_speaker_ops_init(void)
     pit_speaker_ops_register(&kvm_pit_class, &kvm_pit_speaker_ops);
 }
 
-bool kvm_pit_create(Error **errp)
+DeviceState *kvm_pit_create(Error **errp)
 {
     DeviceState *dev = qdev_new("kvm-pit", errp);
 
     if (!dev) {
-        return false;
+        return NULL;
     }
     qdev_set_machine_child(dev, "unattached/kvm-pit");
     if (!qdev_realize(dev, NULL, errp)) {
         qdev_free(dev);
-        return false;
+        return NULL;
     }
-    return true;
-}
-
-void kvm_pit_reset(void)
-{
-    if (the_pit) {
-        ioctl(kvm_vm_fd(), KVM_SET_PIT2, &the_pit->power_on);
-    }
+    return dev;
 }

@@ -92,7 +92,10 @@ static bool pc_pit_init(Error **errp)
     DeviceState *pit, *port61;
 
     if (current_accel->kernel_irqchip) {
-        pit = qdev_find_by_path("kvm-pit");
+        pit = current_accel->create_pit ? current_accel->create_pit(errp) : NULL;
+        if (!pit && current_accel->create_pit) {
+            return false;
+        }
     } else {
         pit = pc_isa_device("isa-pit", errp);
         if (!pit) {

@@ -94,46 +94,7 @@ typedef struct PITState {
     PITChannel ch[PIT_NUM_CHANNELS];
 } PITState;
 
-/* Time and clocks. */
-
-uint64_t i8254_ns_to_ticks(int64_t ns)
-{
-    if (ns <= 0) {
-        return 0;
-    }
-    return (unsigned __int128)ns * PIT_FREQ / NANOSECONDS_PER_SECOND;
-}
-
-/* The first ns at which i8254_ns_to_ticks() reaches ticks. */
-static int64_t pit_ticks_to_ns(uint64_t ticks)
-{
-    unsigned __int128 ns = (unsigned __int128)ticks * NANOSECONDS_PER_SECOND;
-
-    return (ns + PIT_FREQ - 1) / PIT_FREQ;
-}
-
-static int pit_norm_mode(int mode)
-{
-    mode &= 7;
-    return mode >= 6 ? mode - 4 : mode;
-}
-
-bool i8254_out_at(int mode, uint32_t count, uint64_t ticks)
-{
-    uint64_t n = count ? count : 0x10000;
-
-    switch (pit_norm_mode(mode)) {
-    case 0:     /* interrupt on terminal count: high once the count ran out */
-    case 1:     /* one-shot: low from the trigger until terminal count */
-        return ticks >= n;
-    case 2:     /* rate generator: low for the clock before each reload */
-        return n < 2 || ticks % n != n - 1;
-    case 3:     /* square wave: high for ceil(n/2) clocks, low for floor(n/2) */
-        return ticks % n < (n + 1) / 2;
-    default:    /* 4, 5 strobes: low for one clock at terminal count */
-        return ticks != n;
-    }
-}
+/* Time, clocks and OUT: hw/timer/i8254-common.c. */
 
 static uint64_t pit_elapsed(PITChannel *c, int64_t now)
 {
@@ -243,7 +204,7 @@ static int64_t pit_next_edge(PITChannel *c, int64_t now)
         target = d < n ? n : n + 1;
         break;
     }
-    return c->load_ns + pit_ticks_to_ns(target - c->base_ticks);
+    return c->load_ns + i8254_ticks_to_ns(target - c->base_ticks);
 }
 
 /* IRQ 0 follows counter 0's OUT; the timer waits for its next edge. */
@@ -396,7 +357,7 @@ static void pit_write_control(PITState *s, uint8_t val, int64_t now)
         return;
     }
     c->control = val & 0x3f;
-    c->mode = pit_norm_mode(val >> PIT_CW_MODE_SHIFT);
+    c->mode = i8254_norm_mode(val >> PIT_CW_MODE_SHIFT);
     c->bcd = val & PIT_CW_BCD;
     c->rw_mode = rw;
     c->read_msb = 0;
@@ -606,7 +567,7 @@ static int pit_post_load(void *opaque, int version_id)
     for (int i = 0; i < PIT_NUM_CHANNELS; i++) {
         PITChannel *c = &s->ch[i];
 
-        c->mode = pit_norm_mode(c->mode);
+        c->mode = i8254_norm_mode(c->mode);
         c->rw_mode &= 3;
         c->rw_mode = c->rw_mode ? c->rw_mode : PIT_CW_RW_WORD;
         c->count_latched &= 3;

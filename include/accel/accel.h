@@ -39,8 +39,11 @@ typedef struct AccelOps {
     void (*vcpu_reset)(CPUState *cpu);
     /* Options: -accel kvm,kernel-irqchip=on etc. Return false on unknown. */
     bool (*set_option)(const char *key, const char *value, Error **errp);
-    /* System reset of accelerator-owned devices (in-kernel PIC/IOAPIC/PIT). */
+    /* System reset of accelerator-owned devices (in-kernel PIC/IOAPIC). */
     void (*reset)(void);
+    /* With kernel_irqchip: the in-kernel PIT as a device (port 0x61 links
+     * to it), created when the machine asks for a PIT; NULL: none. */
+    struct DeviceState *(*create_pit)(Error **errp);
     void (*cleanup)(void);
 } AccelOps;
 

@@ -6,8 +6,9 @@
 #include "qemu/error.h"
 
 int kvm_vm_fd(void);
-/* The in-kernel PIT, as device "kvm-pit" (so -global kvm-pit.X=Y works). */
-bool kvm_pit_create(Error **errp);
-void kvm_pit_reset(void);
+/* The in-kernel PIT, as device "kvm-pit" (so -global kvm-pit.X=Y works):
+ * AccelOps.create_pit. */
+typedef struct DeviceState DeviceState;
+DeviceState *kvm_pit_create(Error **errp);
 
 #endif

@@ -39,7 +39,11 @@ void i8254_set_ch2_gate(DeviceState *pit, bool level);
  * PIT's port 0x61 path.
  */
 bool i8254_out_at(int mode, uint32_t count, uint64_t ticks);
-/* Whole input clocks in ns nanoseconds (ns >= 0). */
+/* Whole input clocks in ns nanoseconds (0 for ns <= 0). */
 uint64_t i8254_ns_to_ticks(int64_t ns);
+/* The first ns at which i8254_ns_to_ticks() reaches ticks. */
+int64_t i8254_ticks_to_ns(uint64_t ticks);
+/* Modes 6 and 7 are modes 2 and 3. */
+int i8254_norm_mode(int mode);
 
 #endif
