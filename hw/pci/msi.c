@@ -4,6 +4,7 @@
  * (an MSI route bound with an irqfd) or the main loop does (then calling
  * msi_notify/msix_notify, which honour masking and pending bits).
  */
+#include <inttypes.h>
 #include <stddef.h>
 #include <string.h>
 #include <glib.h>
@@ -270,6 +271,8 @@ PCIIrqfd *pci_irqfd_new(PCIDevice *d, bool msix, unsigned vector, Error **errp)
 static void pci_irqfd_to_userspace(PCIIrqfd *f)
 {
     if (f->in_kernel) {
+        qemu_log_mask(LOG_TRACE, "%s: %s vector %u: irqfd back to the main loop\n",
+                      f->dev->qdev.klass->name, f->msix ? "MSI-X" : "MSI", f->vector);
         current_accel->irqfd_remove(&f->e, f->virq);
         f->in_kernel = false;
     }
@@ -296,6 +299,10 @@ void pci_irqfd_sync(PCIIrqfd *f, bool live, MSIMessage msg)
                 pci_send_msi(f->dev, msg.address, msg.data);
             }
             f->in_kernel = current_accel->irqfd_add(&f->e, f->virq);
+            qemu_log_mask(LOG_TRACE, "%s: %s vector %u: irqfd %s virq %d (0x%" PRIx64 ", 0x%x)\n",
+                          f->dev->qdev.klass->name, f->msix ? "MSI-X" : "MSI", f->vector,
+                          f->in_kernel ? "bound to" : "cannot bind to", f->virq, msg.address,
+                          msg.data);
         }
         if (f->in_kernel) {
             return;
