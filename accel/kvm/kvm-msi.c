@@ -34,7 +34,6 @@ typedef struct KVMMSIRoute {
 static struct {
     unsigned max_gsi;           /* routes the kernel accepts in all */
     GArray *routes;             /* KVMMSIRoute, index = virq - KVM_MSI_GSI_BASE */
-    unsigned commits;           /* for tests and tracing */
 } kvm_msi;
 
 static unsigned kvm_routing_irqchip(struct kvm_irq_routing_entry *e)
@@ -89,7 +88,6 @@ static bool kvm_routing_commit(Error **errp)
         error_setg_errno(errp, errno, "KVM_SET_GSI_ROUTING (%u routes) failed", n);
         ok = false;
     }
-    kvm_msi.commits++;
     g_free(r);
     return ok;
 }
