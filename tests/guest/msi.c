@@ -5,6 +5,7 @@
  *     start a factorial with the "interrupt when done" bit: the interrupt
  *     arrives (on KVM through the vector's irqfd), 10! is right; the raise
  *     register and a DMA round trip (RAM -> buffer -> RAM) interrupt too;
+ *     a new vector written while MSI is on is used from then on;
  *   - INTx is not used: the 8259 and IOAPIC stay masked;
  *   - MSI-X (edu,msix=on): table entry 0 with another vector, MSI-X on:
  *     the factorial interrupts on it; masked entry: no interrupt, the PBA
@@ -18,6 +19,7 @@ TEST("msi");
 #define VEC_MSI     0x41
 #define VEC_MSIX0   0x42
 #define VEC_MSIX2   0x43
+#define VEC_MSI_NEW 0x44
 
 static int dev;
 static uintptr_t bar0;
@@ -129,6 +131,14 @@ static void test_msi(int cap, uint32_t apic)
     CHECK(edu_rl(0x24) == 0x100, "interrupt status 0x%x after DMA", edu_rl(0x24));
     edu_wl(0x64, 0x100);
     printf("MSI: raise register and DMA round trip of %u bytes ok\n", (unsigned)sizeof(src));
+
+    /* Reprogrammed while enabled (on KVM: the route is re-pointed). */
+    cfg_ww(cap + data_off, VEC_MSI_NEW);
+    run_factorial(12);
+    CHECK(wait_hits(VEC_MSI_NEW, 1, 1000), "no MSI on the reprogrammed vector 0x%x", VEC_MSI_NEW);
+    CHECK(hits[VEC_MSI] == 3, "MSI still on the old vector after reprogramming");
+    edu_wl(0x64, 1);
+    printf("MSI: reprogrammed to vector 0x%x ok\n", VEC_MSI_NEW);
     cfg_ww(cap + 2, flags & ~1);
 }
 
@@ -214,6 +224,7 @@ void test_main(void)
     irq_set_handler(VEC_MSI, msi_handler);
     irq_set_handler(VEC_MSIX0, msi_handler);
     irq_set_handler(VEC_MSIX2, msi_handler);
+    irq_set_handler(VEC_MSI_NEW, msi_handler);
     sti();
 
     int msi = find_cap(0x05), msix = find_cap(0x11);
