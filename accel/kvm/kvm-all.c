@@ -423,43 +423,6 @@ static void kvm_log_sync(MemoryListener *l, MemoryRegionSection *sec)
 
 /* ---- irqchip ---------------------------------------------------------- */
 
-static bool kvm_setup_irq_routing(Error **errp)
-{
-    /* GSI 0-15 go to the PICs (except the cascade, 2) and to the IOAPIC,
-     * with ISA IRQ 0 on IOAPIC pin 2 (the MADT's override); 16-23 IOAPIC. */
-    struct kvm_irq_routing *r = g_malloc0(sizeof(*r) + 64 * sizeof(r->entries[0]));
-    unsigned n = 0;
-
-    for (int i = 0; i < 16; i++) {
-        if (i == 2) {
-            continue;
-        }
-        r->entries[n].gsi = i;
-        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-        r->entries[n].u.irqchip.irqchip = i < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE;
-        r->entries[n].u.irqchip.pin = i % 8;
-        n++;
-    }
-    for (int i = 0; i < 24; i++) {
-        if (i == 2) {
-            continue;
-        }
-        r->entries[n].gsi = i;
-        r->entries[n].type = KVM_IRQ_ROUTING_IRQCHIP;
-        r->entries[n].u.irqchip.irqchip = KVM_IRQCHIP_IOAPIC;
-        r->entries[n].u.irqchip.pin = i == 0 ? 2 : i;
-        n++;
-    }
-    r->nr = n;
-    if (ioctl(kvm_state.vmfd, KVM_SET_GSI_ROUTING, r) < 0) {
-        error_setg_errno(errp, errno, "KVM_SET_GSI_ROUTING failed");
-        g_free(r);
-        return false;
-    }
-    g_free(r);
-    return true;
-}
-
 static void kvm_set_irq(int gsi, int level)
 {
     struct kvm_irq_level irq = { .irq = gsi, .level = level };
@@ -1387,7 +1350,8 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         error_setg_errno(errp, errno, "KVM: KVM_CREATE_IRQCHIP failed");
         return false;
     }
-    if (!kvm_setup_irq_routing(errp)) {
+    /* GSI routing: the irqchip routes, and MSI routes later (kvm-msi.c). */
+    if (!kvm_irq_routing_init(errp)) {
         return false;
     }
     /* vCPU 0 exists from here on; it runs the self-test now. */
@@ -1439,6 +1403,12 @@ static const AccelOps kvm_accel_ops = {
     .set_option = kvm_set_option,
     .reset = kvm_reset_irqchip,
     .create_pit = kvm_pit_create,
+    .send_msi = kvm_send_msi,
+    .msi_route_add = kvm_msi_route_add,
+    .msi_route_update = kvm_msi_route_update,
+    .msi_route_release = kvm_msi_route_release,
+    .irqfd_add = kvm_irqfd_add,
+    .irqfd_remove = kvm_irqfd_remove,
 };
 
 ACCEL_REGISTER(kvm_accel_ops)

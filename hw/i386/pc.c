@@ -11,6 +11,7 @@
 #include "hw/pci-host/i440fx.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
 #include "hw/platform-desc.h"
 #include "accel/accel.h"
@@ -175,6 +176,44 @@ static uint64_t pc_pci_window_start(MachineState *ms)
     return MAX(start, PC_PCI_HOLE_START);
 }
 
+/*
+ * A PCI function's MSI: a write of data to addr.  In the 0xfeeXXXXX window
+ * it is an interrupt message, for the in-kernel LAPICs (the accelerator's
+ * send_msi) or the userspace APIC bus; anywhere else it is an ordinary
+ * DMA write (as in QEMU, where qtests point MSIs at RAM to observe them).
+ */
+static void pc_pci_msi(void *opaque, PCIDevice *dev, uint64_t addr, uint32_t data)
+{
+    uint8_t le[4] = { data, data >> 8, data >> 16, data >> 24 };
+
+    if ((addr & MSI_ADDR_MASK) == MSI_ADDR_BASE) {
+        if (current_accel->kernel_irqchip && current_accel->send_msi) {
+            current_accel->send_msi(addr, data);
+        } else {
+            apic_bus_deliver_msi(addr, data);
+        }
+        return;
+    }
+    address_space_write(&address_space_memory, addr, le, sizeof(le));
+}
+
+/* INTx: slot s pin p (0 = INTA#) drives line (s + p - 1) & 3, PIRQA-D as on
+ * the PIIX; without firmware or a PIIX router the lines are wired to the
+ * IOAPIC's PCI inputs GSI 16-19 (level, active high). */
+#define PC_PCI_INTX_GSI0 16
+
+static int pc_pci_map_irq(PCIDevice *dev, int pin)
+{
+    return (PCI_SLOT(dev->devfn) + pin - 1) & 3;
+}
+
+static void pc_pci_set_irq(void *opaque, int line, int level)
+{
+    MachineState *ms = opaque;
+
+    qemu_set_irq(ms->gsi[PC_PCI_INTX_GSI0 + line], level);
+}
+
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
  * below everything else in the system address space, so RAM and the
  * platform devices win where a guest places a BAR over them. */
@@ -184,7 +223,12 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     memory_region_add_subregion_overlap(get_system_memory(), 0, &pcms.pci_mem, -1);
     pcms.pci = i440fx_init(&pcms.pci_mem, get_system_io(), (uint32_t)pc_pci_window_start(ms),
                            (uint32_t)(PC_PCI_MMIO_END - 1), errp);
-    return pcms.pci != NULL;
+    if (!pcms.pci) {
+        return false;
+    }
+    pci_bus_set_msi_hook(pcms.pci, pc_pci_msi, ms);
+    pci_bus_irqs(pcms.pci, pc_pci_map_irq, pc_pci_set_irq, ms);
+    return true;
 }
 
 static bool pc_init(MachineState *ms, Error **errp)

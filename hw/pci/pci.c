@@ -8,6 +8,8 @@
 #include <string.h>
 #include <glib.h>
 #include "hw/pci/pci.h"
+#include "hw/pci/msi.h"
+#include "hw/pci/msix.h"
 #include "qemu/log.h"
 
 static GPtrArray *pci_buses;
@@ -27,6 +29,19 @@ PCIBus *pci_root_bus_new(DeviceState *host, const char *name, MemoryRegion *mem,
     }
     g_ptr_array_add(pci_buses, bus);
     return bus;
+}
+
+void pci_bus_set_msi_hook(PCIBus *bus, PCIMSIHook *hook, void *opaque)
+{
+    bus->msi_hook = hook;
+    bus->msi_opaque = opaque;
+}
+
+void pci_bus_irqs(PCIBus *bus, PCIMapIrqFn *map_irq, PCISetIrqFn *set_irq, void *opaque)
+{
+    bus->map_irq = map_irq;
+    bus->set_irq = set_irq;
+    bus->irq_opaque = opaque;
 }
 
 PCIBus *pci_bus_from_qbus(BusState *qbus)
@@ -181,6 +196,133 @@ static void pci_update_mappings(PCIDevice *d)
     memory_region_transaction_commit();
 }
 
+/* ---- INTx and MSI ------------------------------------------------------------ */
+
+static bool pci_intx_allowed(PCIDevice *d)
+{
+    return !(pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE) &&
+           !msi_enabled(d) && !msix_enabled(d);
+}
+
+/* The bus line of INTx pin (1-4 in PCI_INTERRUPT_PIN), or -1. */
+static int pci_intx_line(PCIDevice *d)
+{
+    int pin = d->config[PCI_INTERRUPT_PIN];
+    int line;
+
+    if (!d->bus || !d->bus->map_irq || pin < 1 || pin > 4) {
+        return -1;
+    }
+    line = d->bus->map_irq(d, pin - 1);
+    return line >= 0 && line < PCI_BUS_MAX_IRQS ? line : -1;
+}
+
+static void pci_set_bus_level(PCIDevice *d, int level)
+{
+    PCIBus *bus = d->bus;
+    int line = pci_intx_line(d);
+
+    if (d->intx_bus_level == level) {
+        return;
+    }
+    d->intx_bus_level = level;
+    if (line < 0) {
+        return;
+    }
+    /* Lines are shared (wired-OR): the line is high while any device on it is. */
+    bus->irq_count[line] += level ? 1 : -1;
+    if (bus->set_irq) {
+        bus->set_irq(bus->irq_opaque, line, bus->irq_count[line] > 0);
+    }
+}
+
+void pci_update_irq(PCIDevice *d)
+{
+    uint16_t status = pci_get_word(d->config + PCI_STATUS);
+
+    status = d->intx_level ? status | PCI_STATUS_INTERRUPT : status & ~PCI_STATUS_INTERRUPT;
+    pci_set_word(d->config + PCI_STATUS, status);
+    pci_set_bus_level(d, d->intx_level && pci_intx_allowed(d));
+}
+
+void pci_set_irq(PCIDevice *d, int level)
+{
+    d->intx_level = level != 0;
+    pci_update_irq(d);
+}
+
+void pci_send_msi(PCIDevice *d, uint64_t addr, uint32_t data)
+{
+    if (!(pci_get_word(d->config + PCI_COMMAND) & PCI_COMMAND_MASTER)) {
+        qemu_log_mask(LOG_GUEST_ERROR, "pci %02x.%d (%s): MSI while bus mastering is off; "
+                      "dropped\n", PCI_SLOT(d->devfn), PCI_FUNC(d->devfn), d->qdev.klass->name);
+        return;
+    }
+    if (d->bus && d->bus->msi_hook) {
+        d->bus->msi_hook(d->bus->msi_opaque, d, addr, data);
+    }
+}
+
+/* ---- capabilities ------------------------------------------------------------ */
+
+uint8_t pci_find_capability(PCIDevice *d, uint8_t id)
+{
+    uint8_t off;
+    int guard = 0;
+
+    if (!(pci_get_word(d->config + PCI_STATUS) & PCI_STATUS_CAP_LIST)) {
+        return 0;
+    }
+    for (off = d->config[PCI_CAPABILITY_LIST]; off && guard < 48; guard++) {
+        if (d->config[off + PCI_CAP_LIST_ID] == id) {
+            return off;
+        }
+        off = d->config[off + PCI_CAP_LIST_NEXT];
+    }
+    return 0;
+}
+
+static bool pci_config_range_free(PCIDevice *d, unsigned off, unsigned size)
+{
+    for (unsigned i = off; i < off + size; i++) {
+        if (d->used[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+uint8_t pci_add_capability(PCIDevice *d, uint8_t id, uint8_t offset, uint8_t size, Error **errp)
+{
+    unsigned off = offset;
+
+    if (size < 2) {
+        error_setg(errp, "%s: capability 0x%02x of %u bytes is too small", d->qdev.klass->name,
+                   id, size);
+        return 0;
+    }
+    if (!off) {
+        for (off = PCI_CONFIG_HEADER_SIZE; off + size <= PCI_CONFIG_SPACE_SIZE; off += 4) {
+            if (pci_config_range_free(d, off, size)) {
+                break;
+            }
+        }
+    }
+    if (off < PCI_CONFIG_HEADER_SIZE || (off & 3) || off + size > PCI_CONFIG_SPACE_SIZE ||
+        !pci_config_range_free(d, off, size)) {
+        error_setg(errp, "%s: no room for capability 0x%02x (%u bytes at 0x%02x)",
+                   d->qdev.klass->name, id, size, offset);
+        return 0;
+    }
+    memset(d->used + off, 1, size);
+    d->config[off + PCI_CAP_LIST_ID] = id;
+    d->config[off + PCI_CAP_LIST_NEXT] = d->config[PCI_CAPABILITY_LIST];
+    d->config[PCI_CAPABILITY_LIST] = (uint8_t)off;
+    pci_set_word(d->config + PCI_STATUS,
+                 pci_get_word(d->config + PCI_STATUS) | PCI_STATUS_CAP_LIST);
+    return (uint8_t)off;
+}
+
 /* ---- configuration space ---------------------------------------------------- */
 
 uint32_t pci_default_read_config(PCIDevice *d, uint32_t addr, int len)
@@ -196,6 +338,7 @@ uint32_t pci_default_read_config(PCIDevice *d, uint32_t addr, int len)
 void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len)
 {
     bool remap = false;
+    uint32_t addr0 = addr, val0 = val;
 
     for (int i = 0; i < len; i++, addr++, val >>= 8) {
         uint8_t b = val, wm = d->wmask[addr], w1c = d->w1cmask[addr];
@@ -210,6 +353,11 @@ void pci_default_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len
     if (remap) {
         pci_update_mappings(d);
     }
+    if (addr0 <= PCI_COMMAND + 1 && addr0 + len > PCI_COMMAND + 1) {
+        pci_update_irq(d);              /* Interrupt Disable may have changed */
+    }
+    msi_write_config(d, addr0, val0, len);
+    msix_write_config(d, addr0, val0, len);
 }
 
 static bool config_access_ok(uint32_t addr, int len)
@@ -281,6 +429,8 @@ static void pci_init_config(PCIDevice *d, const PCIDeviceClass *pc)
     memset(d->config, 0, sizeof(d->config));
     memset(d->wmask, 0, sizeof(d->wmask));
     memset(d->w1cmask, 0, sizeof(d->w1cmask));
+    memset(d->used, 0, sizeof(d->used));
+    memset(d->used, 1, PCI_CONFIG_HEADER_SIZE);
     pci_set_word(d->config + PCI_VENDOR_ID, pc->vendor_id);
     pci_set_word(d->config + PCI_DEVICE_ID, pc->device_id);
     d->config[PCI_REVISION_ID] = pc->revision;
@@ -363,7 +513,9 @@ void pci_qdev_unrealize(DeviceState *dev)
     if (!d->bus) {
         return;
     }
-    /* Unmap the BARs, then let the device free its regions. */
+    /* Drop INTx, unmap the BARs, then let the device free its regions. */
+    d->intx_level = 0;
+    pci_set_bus_level(d, 0);
     pci_set_word(d->config + PCI_COMMAND, 0);
     pci_update_mappings(d);
     if (pc->exit) {
@@ -381,9 +533,14 @@ void pci_qdev_reset(DeviceState *dev)
     if (!d->bus) {
         return;
     }
-    /* Power-on state: decoding off, BARs unprogrammed. */
+    /* Power-on state: decoding off, BARs unprogrammed, INTx low, MSI off. */
     pci_set_word(d->config + PCI_COMMAND, 0);
-    pci_set_word(d->config + PCI_STATUS, 0);
+    pci_set_word(d->config + PCI_STATUS,
+                 d->config[PCI_CAPABILITY_LIST] ? PCI_STATUS_CAP_LIST : 0);
+    d->intx_level = 0;
+    pci_set_bus_level(d, 0);
+    msi_reset(d);
+    msix_reset(d);
     d->config[PCI_CACHE_LINE_SIZE] = 0;
     d->config[PCI_LATENCY_TIMER] = 0;
     d->config[PCI_INTERRUPT_LINE] = 0;

@@ -11,6 +11,7 @@
 #include "accel/cpu.h"
 
 typedef struct MachineState MachineState;
+struct EventNotifier;
 
 typedef struct AccelOps {
     const char *name;                   /* "kvm", "tcg", "qtest" */
@@ -45,6 +46,22 @@ typedef struct AccelOps {
      * to it), created when the machine asks for a PIT; NULL: none. */
     struct DeviceState *(*create_pit)(Error **errp);
     void (*cleanup)(void);
+    /*
+     * MSI with the accelerator's in-kernel irqchip (all optional; NULL: the
+     * machine delivers MSIs to the userspace APIC bus).  send_msi delivers
+     * one interrupt message (KVM_SIGNAL_MSI).  An MSI route is a virq the
+     * accelerator injects as (addr, data): msi_route_add returns it (-1 if
+     * the message cannot be routed, e.g. it is not an interrupt message),
+     * msi_route_update re-points it (false: cannot; the caller releases
+     * it).  irqfd_add binds an eventfd to a virq so that setting it
+     * injects the message with no exit to userspace (KVM_IRQFD).
+     */
+    void (*send_msi)(uint64_t addr, uint32_t data);
+    int (*msi_route_add)(uint64_t addr, uint32_t data);
+    bool (*msi_route_update)(int virq, uint64_t addr, uint32_t data);
+    void (*msi_route_release)(int virq);
+    bool (*irqfd_add)(struct EventNotifier *e, int virq);
+    void (*irqfd_remove)(struct EventNotifier *e, int virq);
 } AccelOps;
 
 void accel_register(const AccelOps *ops);

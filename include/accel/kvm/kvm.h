@@ -3,6 +3,7 @@
 #define KVMPC_ACCEL_KVM_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include "qemu/error.h"
 
 int kvm_vm_fd(void);
@@ -10,5 +11,15 @@ int kvm_vm_fd(void);
  * AccelOps.create_pit. */
 typedef struct DeviceState DeviceState;
 DeviceState *kvm_pit_create(Error **errp);
+
+/* GSI routing, MSIs and irqfds (kvm-msi.c); see AccelOps. */
+struct EventNotifier;
+bool kvm_irq_routing_init(Error **errp);
+void kvm_send_msi(uint64_t addr, uint32_t data);
+int kvm_msi_route_add(uint64_t addr, uint32_t data);
+bool kvm_msi_route_update(int virq, uint64_t addr, uint32_t data);
+void kvm_msi_route_release(int virq);
+bool kvm_irqfd_add(struct EventNotifier *e, int virq);
+void kvm_irqfd_remove(struct EventNotifier *e, int virq);
 
 #endif

@@ -34,6 +34,8 @@
 #define  PCI_COMMAND_SERR       0x100
 #define  PCI_COMMAND_INTX_DISABLE 0x400
 #define PCI_STATUS              0x06
+#define  PCI_STATUS_INTERRUPT   0x08    /* INTx asserted (read-only) */
+#define  PCI_STATUS_CAP_LIST    0x10    /* capability list at PCI_CAPABILITY_LIST */
 #define PCI_REVISION_ID         0x08
 #define PCI_CLASS_PROG          0x09
 #define PCI_CLASS_DEVICE        0x0a
@@ -48,8 +50,16 @@
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
 #define PCI_SUBSYSTEM_ID        0x2e
 #define PCI_ROM_ADDRESS         0x30
+#define PCI_CAPABILITY_LIST     0x34    /* offset of the first capability */
+#define PCI_CONFIG_HEADER_SIZE  0x40    /* capabilities live above the header */
 #define PCI_INTERRUPT_LINE      0x3c
 #define PCI_INTERRUPT_PIN       0x3d
+
+/* Capability IDs (PCI Local Bus 3.0, appendix H). */
+#define PCI_CAP_ID_MSI          0x05
+#define PCI_CAP_ID_MSIX         0x11
+#define PCI_CAP_LIST_ID         0       /* within a capability: its ID */
+#define PCI_CAP_LIST_NEXT       1       /* and the offset of the next one */
 
 #define PCI_CLASS_BRIDGE_HOST   0x0600
 #define PCI_CLASS_OTHERS        0xff00
@@ -58,6 +68,8 @@
 
 typedef struct PCIBus PCIBus;
 typedef struct PCIDevice PCIDevice;
+typedef struct MSIXState MSIXState;
+typedef struct PCIIrqfd PCIIrqfd;
 
 typedef struct PCIIORegion {
     uint64_t size;              /* 0: BAR not implemented */
@@ -74,6 +86,17 @@ struct PCIDevice {
     uint8_t wmask[PCI_CONFIG_SPACE_SIZE];       /* bits the guest may write */
     uint8_t w1cmask[PCI_CONFIG_SPACE_SIZE];     /* bits a 1 clears */
     PCIIORegion io_regions[PCI_NUM_REGIONS];
+    uint8_t used[PCI_CONFIG_SPACE_SIZE];        /* bytes claimed by capabilities */
+    /* INTx: the level the device drives (pci_set_irq) and what reaches the
+     * bus (0 while INTx is disabled or MSI/MSI-X is on). */
+    int intx_level;
+    int intx_bus_level;
+    /* MSI (hw/pci/msi.c): capability offset, 0 if none. */
+    uint8_t msi_cap;
+    PCIIrqfd **msi_irqfds;                      /* per vector, NULL until asked for */
+    /* MSI-X (hw/pci/msix.c), NULL if none. */
+    MSIXState *msix;
+    uint8_t msix_cap_off;
     /* properties */
     char *addr_str;             /* "slot[.fn]", slot in hex; NULL: first free slot */
     bool multifunction;
@@ -93,6 +116,34 @@ typedef struct PCIDeviceClass {
     uint32_t (*config_read)(PCIDevice *d, uint32_t addr, int len);
     void (*config_write)(PCIDevice *d, uint32_t addr, uint32_t val, int len);
 } PCIDeviceClass;
+
+/*
+ * Capabilities.  Add one of `size` bytes with ID `id` at `offset` (0: the
+ * first free dword-aligned space above the header) and link it at the head
+ * of the list; sets PCI_STATUS_CAP_LIST.  Returns the offset, or 0 with
+ * errp set when it does not fit or overlaps another.
+ */
+uint8_t pci_add_capability(PCIDevice *d, uint8_t id, uint8_t offset, uint8_t size, Error **errp);
+/* The offset of the first capability with this ID, 0 if none. */
+uint8_t pci_find_capability(PCIDevice *d, uint8_t id);
+
+/*
+ * INTx.  The device drives its pin (PCI_INTERRUPT_PIN, set by realize: 1 =
+ * INTA#) with pci_set_irq; the bus sees it unless the command register's
+ * Interrupt Disable bit is set or MSI/MSI-X is enabled.  The Interrupt
+ * Status bit follows the device's level in any case.
+ */
+void pci_set_irq(PCIDevice *d, int level);
+/* Re-evaluate what reaches the bus (after MSI/MSI-X enable changes). */
+void pci_update_irq(PCIDevice *d);
+
+/*
+ * Message signalled interrupts leave the device as a memory write of `data`
+ * (4 bytes) to `addr`; the bus hands it to its MSI hook (set by the machine,
+ * see pci_bus_set_msi_hook), which delivers interrupt messages and performs
+ * other writes as DMA.  Dropped while the device is not a bus master.
+ */
+void pci_send_msi(PCIDevice *d, uint64_t addr, uint32_t data);
 
 /* The generic parts of a PCI device class: name, state size, properties
  * (which must start with DEFINE_PCI_DEVICE_PROPERTIES()). */
@@ -142,11 +193,27 @@ static inline uint32_t pci_get_long(const uint8_t *p)
 }
 
 /* Buses.  mem and io are where BARs are mapped. */
+typedef void PCIMSIHook(void *opaque, PCIDevice *dev, uint64_t addr, uint32_t data);
+/* INTx routing: which of the bus's nirq lines a device's pin (0 = INTA#)
+ * drives, and the line itself. */
+typedef int PCIMapIrqFn(PCIDevice *dev, int pin);
+typedef void PCISetIrqFn(void *opaque, int line, int level);
+#define PCI_BUS_MAX_IRQS 4
+
 struct PCIBus {
     BusState *qbus;
     MemoryRegion *mem, *io;
     PCIDevice *devices[256];
+    PCIMSIHook *msi_hook;
+    void *msi_opaque;
+    PCIMapIrqFn *map_irq;
+    PCISetIrqFn *set_irq;
+    void *irq_opaque;
+    int irq_count[PCI_BUS_MAX_IRQS];    /* devices asserting each line */
 };
+
+void pci_bus_set_msi_hook(PCIBus *bus, PCIMSIHook *hook, void *opaque);
+void pci_bus_irqs(PCIBus *bus, PCIMapIrqFn *map_irq, PCISetIrqFn *set_irq, void *opaque);
 
 PCIBus *pci_root_bus_new(DeviceState *host, const char *name, MemoryRegion *mem,
                          MemoryRegion *io);
