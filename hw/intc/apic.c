@@ -747,7 +747,14 @@ static void apic_timer_cb(void *opaque)
 static void apic_write_lvt_timer(APICState *s, uint32_t val, int64_t now)
 {
     int old = apic_timer_mode(s);
+    uint64_t period = (uint64_t)s->initial_count + 1;
 
+    if (old == APIC_TIMER_PERIODIC && s->initial_count) {
+        /* the period under way becomes the one-shot count (or stays the
+         * current period): restart the reference at its beginning */
+        uint64_t d = apic_ticks_since_load(s, now);
+        s->count_load_ns += apic_ticks_to_ns(s, d / period * period);
+    }
     s->lvt[APIC_LVT_TIMER] = val & (APIC_LVT_VECTOR | APIC_LVT_MASKED | 3u << APIC_LVT_TIMER_SHIFT);
     if (old != apic_timer_mode(s) &&
         (old == APIC_TIMER_TSC_DEADLINE || apic_timer_mode(s) == APIC_TIMER_TSC_DEADLINE)) {
