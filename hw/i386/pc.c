@@ -12,6 +12,7 @@
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/timer/mc146818rtc.h"
+#include "hw/intc/apic.h"
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
@@ -158,6 +159,13 @@ static bool pc_cpus_init(MachineState *ms, Error **errp)
         if (current_accel->vcpu_create && !current_accel->vcpu_create(cpu, errp)) {
             return false;
         }
+        /* Without an in-kernel irqchip each vCPU gets a userspace LAPIC. */
+        if (!current_accel->kernel_irqchip && !apic_create(cpu, true, errp)) {
+            return false;
+        }
+    }
+    if (!current_accel->kernel_irqchip) {
+        apic_bus_init();
     }
     return true;
 }
