@@ -300,7 +300,15 @@ static void apic_local_deliver(APICState *s, int lvt);
 
 static void apic_error(APICState *s, uint32_t bits)
 {
+    uint32_t lvt = s->lvt[APIC_LVT_ERROR];
+
     s->esr_pending |= bits;
+    if (!(lvt & APIC_LVT_MASKED) && (lvt & APIC_LVT_VECTOR) < 16) {
+        /* the error interrupt's own vector is illegal: record it, and do
+         * not raise an error about the error */
+        s->esr_pending |= APIC_ESR_RECV_ILLEGAL_VECTOR;
+        return;
+    }
     apic_local_deliver(s, APIC_LVT_ERROR);
 }
 
@@ -735,7 +743,11 @@ static void apic_timer_update(APICState *s, int64_t now)
 static void apic_timer_cb(void *opaque)
 {
     APICState *s = opaque;
-    int64_t when = s->timer_next_ns;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    /* The next period follows this expiry; if the main loop came late by
+     * more than a period, the missed ones merge into this one (IRR holds
+     * one bit) rather than firing in a burst. */
+    int64_t when = MAX(s->timer_next_ns, now);
 
     apic_local_deliver(s, APIC_LVT_TIMER);
     if (apic_timer_mode(s) == APIC_TIMER_TSC_DEADLINE) {
