@@ -9,6 +9,11 @@
  * (apic_bus_init); from then on IOAPIC messages, MSIs and IPIs reach the
  * LAPICs through apic_bus_deliver() and the CPU takes interrupts through
  * cpu_get_interrupt() (include/hw/i386/x86-irq.h).  See docs/lapic.md.
+ *
+ * cpu_get_interrupt() on a CPU with a LAPIC returns the PIC's vector for
+ * an ExtINT, -1 if the LAPIC is hardware-disabled and no ExtINT waits,
+ * and the SVR's spurious vector if the LAPIC is software-disabled or the
+ * interrupt went away since CPU_INTERRUPT_HARD was seen (SDM 10.9).
  */
 #ifndef KVMPC_HW_INTC_APIC_H
 #define KVMPC_HW_INTC_APIC_H
