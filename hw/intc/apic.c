@@ -1316,7 +1316,13 @@ static int apic_post_load(void *opaque, int version_id)
     if (!s->tsc_hz) {
         s->tsc_hz = APIC_TSC_DEFAULT_HZ;
     }
-    apic_timer_update(s, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    /* re-arm for the saved expiry: the state alone cannot tell whether a
+     * one-shot that just reached 0 has fired yet */
+    if (s->timer_next_ns >= 0) {
+        timer_mod(s->timer, s->timer_next_ns);
+    } else {
+        timer_del(s->timer);
+    }
     apic_update_irq(s);
     return 0;
 }
@@ -1338,6 +1344,7 @@ static const VMStateField apic_fields[] = {
     VMSTATE_UINT32(initial_count, APICState),
     VMSTATE_UINT32(divide_conf, APICState),
     VMSTATE_INT64(count_load_ns, APICState),
+    VMSTATE_INT64(timer_next_ns, APICState),
     VMSTATE_UINT64(tsc_deadline, APICState),
     VMSTATE_INT64(tsc_offset, APICState),
     VMSTATE_UINT64(tsc_hz, APICState),

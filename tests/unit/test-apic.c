@@ -1111,6 +1111,8 @@ static void test_vmstate(void)
     wr(1, TMICT, 1000);
     advance_to(t0 + 300);
     g_assert_true(vmstate_save(vmsd, lapic[1], buf, &err));
+    /* (a one-shot saved after its count reached 0 but before it fired is
+     * checked below with lapic[2]) */
 
     qdev_reset(lapic[1]);
     g_assert_cmphex(rd(1, TPR), ==, 0);
@@ -1130,6 +1132,23 @@ static void test_vmstate(void)
     g_assert_true(in_irr(1, 0x33));
     wr(1, EOI, 0);
     g_assert_true(hard(1));
+
+    /* a one-shot whose count reads 0 but whose interrupt is one tick away */
+    g_byte_array_set_size(buf, 0);
+    pos = 0;
+    sw_enable(2);
+    wr(2, TDCR, 0xa);                   /* divide by 128 */
+    wr(2, LVTT, 0x34);
+    t0 = now();
+    wr(2, TMICT, 2);
+    advance_to(t0 + 2 * 128 + 5);
+    g_assert_cmpuint(rd(2, TMCCT), ==, 0);
+    g_assert_true(vmstate_save(vmsd, lapic[2], buf, &err));
+    qdev_reset(lapic[2]);
+    g_assert_true(vmstate_load(vmsd, lapic[2], buf->data, buf->len, &pos, &err));
+    g_assert_false(in_irr(2, 0x34));
+    advance_to(t0 + 3 * 128);
+    g_assert_true(in_irr(2, 0x34));
 }
 
 static void test_dump(void)
