@@ -15,6 +15,7 @@
 #include "hw/qdev.h"
 #include "hw/memory.h"
 #include "accel/accel.h"
+#include "hw/intc/apic.h"
 #include "chardev/char-mux.h"
 
 #define HMP_PROMPT "(qemu) "
@@ -135,6 +136,25 @@ static void hmp_info_registers(Monitor *mon, int argc, char **argv)
     if (!cpu_by_index(mon->cpu_index)) {
         monitor_printf(mon, "No CPU available\n");
     }
+}
+
+/* info lapic: the userspace LAPIC of the monitor's current CPU. */
+static void hmp_info_lapic(Monitor *mon, int argc, char **argv)
+{
+    CPUState *cpu = cpu_by_index(mon->cpu_index);
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!cpu) {
+        monitor_printf(mon, "No CPU available\n");
+        return;
+    }
+    if (!cpu->apic) {
+        monitor_printf(mon, "CPU#%d: no userspace LAPIC (the accelerator's in-kernel one)\n",
+                       cpu->index);
+        return;
+    }
+    apic_dump(cpu->apic, out);
+    monitor_puts(mon, out->str);
 }
 
 static void hmp_info_chardev(Monitor *mon, int argc, char **argv)
@@ -638,6 +658,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "commands", "", "list QMP available commands", hmp_info_commands },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "kvm", "", "show KVM information", hmp_info_kvm },
+    { "lapic", "", "show the local APIC state of the current CPU", hmp_info_lapic },
     { "mtree", "[-f]", "show memory tree (-f: flat views)", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "qtree", "", "show device tree", hmp_info_qtree },

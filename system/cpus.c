@@ -7,6 +7,7 @@
 #include "system/runstate.h"
 
 GPtrArray *cpus;
+__thread CPUState *current_cpu;
 const AccelOps *current_accel;
 static GCond cpu_cond;
 

@@ -9,6 +9,7 @@
 #include "hw/qdev.h"
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
+#include "hw/intc/apic.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/i386/x86-irq.h"
@@ -163,6 +164,13 @@ static bool pc_cpus_init(MachineState *ms, Error **errp)
         if (current_accel->vcpu_create && !current_accel->vcpu_create(cpu, errp)) {
             return false;
         }
+        /* Without an in-kernel irqchip each vCPU gets a userspace LAPIC. */
+        if (!current_accel->kernel_irqchip && !apic_create(cpu, true, errp)) {
+            return false;
+        }
+    }
+    if (!current_accel->kernel_irqchip) {
+        apic_bus_init();
     }
     return true;
 }

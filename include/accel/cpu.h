@@ -84,6 +84,10 @@ typedef struct CPUState {
 } CPUState;
 
 extern GPtrArray *cpus;         /* CPUState*, index order */
+/* The vCPU this thread is running (set by the accelerator's vCPU loop, as
+ * QEMU's current_cpu), or NULL in the main thread: the xAPIC page at
+ * 0xfee00000 dispatches to current_cpu's LAPIC. */
+extern __thread CPUState *current_cpu;
 CPUState *cpu_by_index(int index);
 
 /* Register dump in the style of QEMU's `info registers`. */

@@ -505,6 +505,10 @@ class TestCommands(QMPTestCase):
         self.assertIn('7.2.0', q.hmp('info version'))
         self.assertEqual(q.hmp('info kvm'), 'kvm support: disabled\r\n')
         self.assertIn('bus: main-system-bus', q.hmp('info qtree'))
+        # qtest has no in-kernel irqchip: CPU 0 has a userspace LAPIC, in virtual wire
+        lapic = q.hmp('info lapic')
+        self.assertIn('CPU#0 LAPIC id 0x0 base 0x00000000fee00900 xAPIC', lapic)
+        self.assertIn('LVT0\t0x00000700', lapic)
         mtree = q.hmp('info mtree')
         self.assertIn('address-space: memory', mtree)
         self.assertIn('pc.ram', mtree)
