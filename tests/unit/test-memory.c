@@ -795,6 +795,10 @@ static void test_cross_ranges(void)
     memory_region_destroy(&io);
 }
 
+#define MIG DIRTY_MEMORY_MIGRATION
+#define VGA DIRTY_MEMORY_VGA
+#define CODE DIRTY_MEMORY_CODE
+
 static void test_dirty_log(void)
 {
     MemoryRegion root, ram;
@@ -809,52 +813,73 @@ static void test_dirty_log(void)
     cl_init(&cl);
     memory_listener_register(&cl.l, &as);
 
-    /* not logging: nothing is dirty */
+    /* not logging: no bitmap, every page counts as dirty and stays so */
     address_space_write(&as, 0x10000, &b, 1);
-    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+    g_assert_null(ram.dirty[MIG]);
+    g_assert_true(memory_region_get_dirty(&ram, 5 * 4096, 1, MIG));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 5 * 4096, 1, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 5 * 4096, 1, MIG));
+    g_assert_false(memory_region_page_clean(&ram, 5 * 4096, MIG));
 
-    memory_region_set_log(&ram, true, DIRTY_MEMORY_MIGRATION);
+    /* a client that starts logging finds everything dirty */
+    memory_region_set_log(&ram, true, MIG);
     g_assert_cmpint(cl.log_start, ==, 1);
-    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+    g_assert_true(memory_region_get_dirty(&ram, 64 * 4096, 1, MIG));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size, MIG));
+    g_assert_true(memory_region_page_clean(&ram, 7 * 4096, MIG));
+
     address_space_write(&as, 0x10000 + 2 * 4096 + 5, &b, 1);
-    g_assert_true(memory_region_get_dirty(&ram, 2 * 4096, 4096));
-    g_assert_false(memory_region_get_dirty(&ram, 1 * 4096, 4096));
-    g_assert_false(memory_region_get_dirty(&ram, 3 * 4096, 4096));
+    g_assert_true(memory_region_get_dirty(&ram, 2 * 4096, 4096, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 1 * 4096, 4096, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 3 * 4096, 4096, MIG));
+    g_assert_false(memory_region_page_clean(&ram, 2 * 4096 + 100, MIG));
     /* a write across a page boundary marks both */
     uint8_t two[2] = { 1, 2 };
     address_space_write(&as, 0x10000 + 6 * 4096 - 1, two, 2);
-    g_assert_true(memory_region_get_dirty(&ram, 5 * 4096, 1));
-    g_assert_true(memory_region_get_dirty(&ram, 6 * 4096, 1));
+    g_assert_true(memory_region_get_dirty(&ram, 5 * 4096, 1, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 6 * 4096, 1, MIG));
     /* st, and host pointers handed out for writing */
     address_space_st(&as, 0x10000 + 10 * 4096, 7, 4);
-    g_assert_true(memory_region_get_dirty(&ram, 10 * 4096, 1));
+    g_assert_true(memory_region_get_dirty(&ram, 10 * 4096, 1, MIG));
     g_assert_nonnull(address_space_get_ram_ptr(&as, 0x10000 + 20 * 4096, 8, true));
-    g_assert_true(memory_region_get_dirty(&ram, 20 * 4096, 1));
+    g_assert_true(memory_region_get_dirty(&ram, 20 * 4096, 1, MIG));
     g_assert_nonnull(address_space_get_ram_ptr(&as, 0x10000 + 21 * 4096, 8, false));
-    g_assert_false(memory_region_get_dirty(&ram, 21 * 4096, 1));
+    g_assert_false(memory_region_get_dirty(&ram, 21 * 4096, 1, MIG));
     /* the partial last page */
     address_space_write(&as, 0x10000 + 64 * 4096 + 99, &b, 1);
-    g_assert_true(memory_region_get_dirty(&ram, 64 * 4096, 100));
+    g_assert_true(memory_region_get_dirty(&ram, 64 * 4096, 100, MIG));
+    /* ranges past the end are clipped, ranges beyond it ignored */
+    memory_region_set_dirty(&ram, ram.size, 4096);
+    memory_region_set_dirty(&ram, 30 * 4096, UINT64_MAX);
+    g_assert_true(memory_region_get_dirty(&ram, 40 * 4096, 1, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, ram.size, 1, MIG));
 
     /* test and clear */
-    g_assert_true(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096));
-    g_assert_false(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096));
-    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size));
-    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096, MIG));
+    g_assert_false(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096, MIG));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size, MIG));
+    g_assert_false(memory_region_test_and_clear_dirty(&ram, 0, 0, MIG));
 
     /* sync pulls bits from listeners */
     memory_region_sync_dirty_bitmap(&ram);
     g_assert_cmpint(cl.log_sync, ==, 1);
-    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 1));
+    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 1, MIG));
 
-    /* a second client keeps logging on */
-    memory_region_set_log(&ram, true, DIRTY_MEMORY_VGA);
-    memory_region_set_log(&ram, false, DIRTY_MEMORY_MIGRATION);
+    /* a second client keeps logging on; the first one's bitmap goes */
+    memory_region_set_log(&ram, true, VGA);
+    memory_region_set_log(&ram, false, MIG);
+    g_assert_cmpint(cl.log_start, ==, 1);
     g_assert_cmpint(cl.log_stop, ==, 0);
-    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 1));
-    memory_region_set_log(&ram, false, DIRTY_MEMORY_VGA);
+    g_assert_null(ram.dirty[MIG]);
+    g_assert_nonnull(ram.dirty[VGA]);
+    memory_region_set_log(&ram, false, VGA);
     g_assert_cmpint(cl.log_stop, ==, 1);
-    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size));
+    g_assert_cmpuint(ram.dirty_log_mask, ==, 0);
+    /* no client: a sync asks nobody */
+    memory_region_sync_dirty_bitmap(&ram);
+    g_assert_cmpint(cl.log_sync, ==, 1);
 
     memory_listener_unregister(&cl.l);
     address_space_destroy(&as);
