@@ -887,6 +887,405 @@ static void test_dirty_log(void)
     memory_region_destroy(&ram);
 }
 
+/* Clients are independent: each has its own bits, a write sets them all. */
+static void test_dirty_clients(void)
+{
+    MemoryRegion root, ram;
+    AddressSpace as;
+    uint8_t b = 1;
+
+    memory_region_init(&root, "root", 0x100000);
+    address_space_init(&as, &root, "test");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 16 * 4096, NULL));
+    memory_region_add_subregion(&root, 0, &ram);
+    memory_region_set_log(&ram, true, VGA);
+    memory_region_set_log(&ram, true, CODE);
+    memory_region_set_log(&ram, true, MIG);
+    g_assert_cmpuint(ram.dirty_log_mask, ==, 7);
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, c));
+    }
+
+    /* one write, every client sees it */
+    address_space_write(&as, 4 * 4096, &b, 1);
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        g_assert_true(memory_region_get_dirty(&ram, 4 * 4096, 4096, c));
+        g_assert_false(memory_region_get_dirty(&ram, 5 * 4096, 4096, c));
+    }
+    /* clearing one client leaves the others alone */
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 4 * 4096, 1, VGA));
+    g_assert_false(memory_region_get_dirty(&ram, 4 * 4096, 1, VGA));
+    g_assert_true(memory_region_get_dirty(&ram, 4 * 4096, 1, CODE));
+    g_assert_true(memory_region_get_dirty(&ram, 4 * 4096, 1, MIG));
+    g_assert_true(memory_region_page_clean(&ram, 4 * 4096, VGA));
+    g_assert_true(memory_region_page_any_clean(&ram, 4 * 4096));
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 4 * 4096, 1, CODE));
+    g_assert_false(memory_region_get_dirty(&ram, 4 * 4096, 1, MIG));
+
+    /* the page is dirty for everybody again: a TLB may write it directly */
+    memory_region_set_dirty(&ram, 4 * 4096 + 10, 2);
+    g_assert_false(memory_region_page_any_clean(&ram, 4 * 4096));
+    g_assert_true(memory_region_page_any_clean(&ram, 5 * 4096));
+
+    /* a client that stops and starts again begins all dirty; others keep theirs */
+    memory_region_set_log(&ram, false, VGA);
+    g_assert_true(memory_region_get_dirty(&ram, 9 * 4096, 1, VGA));
+    g_assert_false(memory_region_get_dirty(&ram, 9 * 4096, 1, MIG));
+    memory_region_set_log(&ram, true, VGA);
+    g_assert_true(memory_region_get_dirty(&ram, 9 * 4096, 1, VGA));
+    g_assert_false(memory_region_get_dirty(&ram, 9 * 4096, 1, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 9 * 4096, 1, CODE));
+
+    /* large ranges over word boundaries */
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        memory_region_test_and_clear_dirty(&ram, 0, ram.size, c);
+    }
+    memory_region_set_dirty(&ram, 3 * 4096, 10 * 4096);
+    g_assert_false(memory_region_get_dirty(&ram, 2 * 4096, 4096, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 3 * 4096, 4096, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 12 * 4096, 4096, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 13 * 4096, 4096, MIG));
+
+    /* set_log on something that is not RAM is refused */
+    g_test_expect_message(NULL, G_LOG_LEVEL_CRITICAL, "*type == MR_RAM*");
+    memory_region_set_log(&root, true, VGA);
+    g_test_assert_expected_messages();
+    g_assert_null(root.dirty[VGA]);
+
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+}
+
+/* Global logging covers every RAM/ROM region, including ones mapped later. */
+static void test_dirty_global(void)
+{
+    MemoryRegion root, ioroot, ram, ram2, rom, alias, io;
+    AddressSpace as, ioas;
+    CountListener cl;
+    IOLog *dummy = NULL;
+    static const MemoryRegionOps nop_ops = { 0 };
+
+    memory_region_init(&root, "root", 0x100000);
+    memory_region_init(&ioroot, "ioroot", 0x10000);
+    address_space_init(&as, &root, "test");
+    address_space_init(&ioas, &ioroot, "test-io");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 8 * 4096, NULL));
+    g_assert_true(memory_region_init_ram(&ram2, "ram2", 8 * 4096, NULL));
+    g_assert_true(memory_region_init_rom(&rom, "rom", 4096, NULL));
+    memory_region_init_alias(&alias, "alias", &ram, 4096, 4096);
+    memory_region_init_io(&io, &nop_ops, dummy, "io", 16);
+    memory_region_add_subregion(&root, 0x10000, &alias);   /* ram shown through an alias */
+    memory_region_add_subregion(&root, 0x20000, &rom);
+    memory_region_add_subregion(&ioroot, 0x10, &io);
+    memory_region_set_log(&ram, true, VGA);
+    cl_init(&cl);
+    memory_listener_register(&cl.l, &as);
+
+    memory_global_dirty_log_start(MIG);
+    g_assert_nonnull(ram.dirty[MIG]);
+    g_assert_nonnull(rom.dirty[MIG]);
+    g_assert_cmpuint(io.dirty_log_mask, ==, 0);
+    g_assert_cmpint(cl.log_start, ==, 1);       /* rom starts; ram already logged */
+    g_assert_null(ram2.dirty[MIG]);             /* not mapped anywhere yet */
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, MIG));
+
+    /* mapped later: logs from the moment it appears (the listener sees it) */
+    memory_region_add_subregion(&root, 0x40000, &ram2);
+    g_assert_nonnull(ram2.dirty[MIG]);
+    g_assert_cmpuint(ram2.dirty_log_mask, ==, 1u << MIG);
+    g_assert_true(memory_region_test_and_clear_dirty(&ram2, 0, ram2.size, MIG));
+    uint8_t v = 5;
+    address_space_write(&as, 0x40000 + 3 * 4096, &v, 1);
+    address_space_write(&as, 0x10000, &v, 1);       /* page 1 of ram */
+    g_assert_true(memory_region_get_dirty(&ram2, 3 * 4096, 1, MIG));
+    g_assert_true(memory_region_get_dirty(&ram, 4096, 1, MIG));
+    g_assert_false(memory_region_get_dirty(&ram, 0, 1, MIG));
+
+    /* a global sync asks the listener about every logging section */
+    cl.log_sync = 0;
+    memory_global_dirty_log_sync();
+    g_assert_cmpint(cl.log_sync, ==, 3);
+
+    /* stop: per-region requests survive */
+    cl.log_stop = 0;
+    memory_global_dirty_log_stop(MIG);
+    g_assert_null(ram.dirty[MIG]);
+    g_assert_null(ram2.dirty[MIG]);
+    g_assert_nonnull(ram.dirty[VGA]);
+    g_assert_cmpuint(rom.dirty_log_mask, ==, 0);
+    g_assert_cmpint(cl.log_stop, ==, 2);        /* rom and ram2 */
+
+    /* a region unmapped during global logging drops it when remapped */
+    memory_global_dirty_log_start(MIG);
+    memory_region_del_subregion(&root, &ram2);
+    memory_global_dirty_log_stop(MIG);
+    g_assert_nonnull(ram2.dirty[MIG]);           /* not visible: not reconciled yet */
+    memory_region_add_subregion(&root, 0x40000, &ram2);
+    g_assert_null(ram2.dirty[MIG]);
+    g_assert_cmpuint(ram2.dirty_log_mask, ==, 0);
+
+    memory_listener_unregister(&cl.l);
+    address_space_destroy(&as);
+    address_space_destroy(&ioas);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ioroot);
+    memory_region_destroy(&alias);
+    memory_region_destroy(&ram);
+    memory_region_destroy(&ram2);
+    memory_region_destroy(&rom);
+    memory_region_destroy(&io);
+}
+
+/*
+ * A fake accelerator: a per-section "kernel" log that, like
+ * KVM_GET_DIRTY_LOG, is handed over and cleared by each sync.
+ */
+typedef struct FakeKvm {
+    MemoryListener l;
+    uint64_t gpa[2];
+    unsigned long log[2][2];        /* 128 pages per slot */
+    int fetches;
+} FakeKvm;
+
+static void fake_kvm_sync(MemoryListener *l, MemoryRegionSection *s)
+{
+    FakeKvm *k = (FakeKvm *)l;
+
+    for (int i = 0; i < 2; i++) {
+        if (k->gpa[i] == s->offset_within_address_space) {
+            memory_region_set_dirty_from_bitmap(s->mr, s->offset_within_region, k->log[i],
+                                                s->size >> 12);
+            memset(k->log[i], 0, sizeof(k->log[i]));
+            k->fetches++;
+        }
+    }
+}
+
+static void test_dirty_kvm_merge(void)
+{
+    MemoryRegion root, ram, low, high;
+    AddressSpace as;
+    FakeKvm k = { .l = { .log_sync = fake_kvm_sync }, .gpa = { 0, 0x1000000 } };
+
+    /* like pc.ram: one region, two windows onto it */
+    memory_region_init(&root, "root", 0x2000000);
+    address_space_init(&as, &root, "test");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 256 * 4096, NULL));
+    memory_region_init_alias(&low, "low", &ram, 0, 128 * 4096);
+    memory_region_init_alias(&high, "high", &ram, 128 * 4096, 100 * 4096);
+    memory_region_add_subregion(&root, 0, &low);
+    memory_region_add_subregion(&root, 0x1000000, &high);
+    memory_listener_register(&k.l, &as);
+    memory_region_set_log(&ram, true, VGA);
+    memory_region_set_log(&ram, true, MIG);
+    memory_region_test_and_clear_dirty(&ram, 0, ram.size, VGA);
+    memory_region_test_and_clear_dirty(&ram, 0, ram.size, MIG);
+
+    /* the guest wrote pages 0, 63, 64 and 127 of the low slot and page 5
+     * of the high one; bits past the slot's 100 pages are garbage */
+    k.log[0][0] = 1UL | 1UL << 63;
+    k.log[0][1] = 1UL | 1UL << 63;
+    k.log[1][0] = 1UL << 5;
+    k.log[1][1] = ~0UL << 40;
+    memory_region_sync_dirty_bitmap(&ram);
+    g_assert_cmpint(k.fetches, ==, 2);
+    for (int c = VGA; c <= MIG; c += MIG - VGA) {
+        g_assert_true(memory_region_get_dirty(&ram, 0, 1, c));
+        g_assert_false(memory_region_get_dirty(&ram, 4096, 62 * 4096, c));
+        g_assert_true(memory_region_get_dirty(&ram, 63 * 4096, 1, c));
+        g_assert_true(memory_region_get_dirty(&ram, 64 * 4096, 1, c));
+        g_assert_true(memory_region_get_dirty(&ram, 127 * 4096, 1, c));
+        g_assert_false(memory_region_get_dirty(&ram, 128 * 4096, 5 * 4096, c));
+        g_assert_true(memory_region_get_dirty(&ram, 133 * 4096, 1, c));
+        g_assert_false(memory_region_get_dirty(&ram, 134 * 4096, 122 * 4096, c));
+    }
+    g_assert_true(memory_region_get_dirty(&ram, 0, ram.size, CODE));   /* not logging */
+    g_assert_true(memory_region_page_clean(&ram, 1 * 4096, MIG));
+
+    /* the log was taken once: one client clearing does not lose it for the other */
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 0, ram.size, VGA));
+    memory_region_sync_dirty_bitmap(&ram);
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size, VGA));
+    g_assert_true(memory_region_get_dirty(&ram, 133 * 4096, 1, MIG));
+
+    /* a snapshot syncs first */
+    k.log[1][0] = 1UL << 7;
+    k.fetches = 0;
+    DirtyBitmapSnapshot *snap = memory_region_snapshot_and_clear_dirty(&ram, 128 * 4096,
+                                                                       128 * 4096, VGA);
+    g_assert_cmpint(k.fetches, ==, 2);
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 135 * 4096, 4096));
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 133 * 4096, 4096));
+    memory_region_snapshot_free(snap);
+    g_assert_true(memory_region_get_dirty(&ram, 135 * 4096, 1, MIG));
+
+    memory_listener_unregister(&k.l);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&low);
+    memory_region_destroy(&high);
+    memory_region_destroy(&ram);
+}
+
+typedef struct DirtyWatch {
+    MemoryDirtyNotifier n;
+    int code_writes, cleared;
+    uint64_t addr, len;
+    bool clean_at_call;             /* was the page still clean for CODE when told? */
+} DirtyWatch;
+
+static void watch_code_write(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr,
+                             uint64_t len)
+{
+    DirtyWatch *w = (DirtyWatch *)n;
+
+    w->code_writes++;
+    w->addr = addr;
+    w->len = len;
+    w->clean_at_call = memory_region_page_clean(mr, addr, CODE);
+}
+
+static void watch_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
+{
+    DirtyWatch *w = (DirtyWatch *)n;
+
+    w->cleared++;
+    w->addr = addr;
+    w->len = len;
+}
+
+static void test_dirty_snapshot(void)
+{
+    MemoryRegion ram;
+    DirtyBitmapSnapshot *snap;
+    DirtyWatch w = { .n = { .dirty_cleared = watch_cleared } };
+
+    g_assert_true(memory_region_init_ram(&ram, "vram", 200 * 4096, NULL));
+    /* not logging: a snapshot says everything is dirty */
+    snap = memory_region_snapshot_and_clear_dirty(&ram, 0, ram.size, VGA);
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 150 * 4096, 1));
+    g_free(snap);
+
+    memory_region_set_log(&ram, true, VGA);
+    memory_dirty_notifier_register(&w.n);
+    snap = memory_region_snapshot_and_clear_dirty(&ram, 0, ram.size, VGA);
+    g_assert_cmpint(w.cleared, ==, 1);
+    g_assert_cmpuint(w.addr, ==, 0);
+    g_assert_cmpuint(w.len, ==, 200 * 4096);
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 0, ram.size));
+    memory_region_snapshot_free(snap);
+    g_assert_false(memory_region_get_dirty(&ram, 0, ram.size, VGA));
+
+    /* a frame: pages 2, 70 and 199 were drawn */
+    memory_region_set_dirty(&ram, 2 * 4096, 1);
+    memory_region_set_dirty(&ram, 70 * 4096 + 4090, 10);      /* 70 and 71 */
+    memory_region_set_dirty(&ram, 199 * 4096, 4096);
+    snap = memory_region_snapshot_and_clear_dirty(&ram, 65 * 4096 + 12, 135 * 4096, VGA);
+    g_assert_cmpuint(snap->start, ==, 65 * 4096);
+    g_assert_cmpuint(snap->end, ==, 200 * 4096);
+    g_assert_cmpint(w.cleared, ==, 2);
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 65 * 4096, 5 * 4096));
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 70 * 4096, 1));
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 71 * 4096, 1));
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 72 * 4096, 127 * 4096));
+    g_assert_true(memory_region_snapshot_get_dirty(&ram, snap, 199 * 4096, 4096));
+    /* outside the snapshot: not in it */
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 2 * 4096, 1));
+    memory_region_snapshot_free(snap);
+    /* page 2 was outside the range and is still dirty; the rest is clean */
+    g_assert_true(memory_region_get_dirty(&ram, 2 * 4096, 1, VGA));
+    g_assert_false(memory_region_get_dirty(&ram, 65 * 4096, 135 * 4096, VGA));
+
+    /* nothing to clear: nobody is told */
+    snap = memory_region_snapshot_and_clear_dirty(&ram, 100 * 4096, 4096, VGA);
+    g_assert_cmpint(w.cleared, ==, 2);
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 100 * 4096, 4096));
+    g_free(snap);
+    /* an empty range */
+    snap = memory_region_snapshot_and_clear_dirty(&ram, ram.size, 4096, VGA);
+    g_assert_false(memory_region_snapshot_get_dirty(&ram, snap, 0, ram.size));
+    g_free(snap);
+
+    memory_dirty_notifier_unregister(&w.n);
+    memory_region_destroy(&ram);
+}
+
+/* The CODE client as a software CPU uses it. */
+static void test_dirty_code(void)
+{
+    MemoryRegion root, ram;
+    AddressSpace as;
+    DirtyWatch w = { .n = { .code_write = watch_code_write, .dirty_cleared = watch_cleared } };
+    uint8_t b = 0x90;
+    unsigned long log[1] = { 1UL << 9 | 1UL << 10 };
+
+    memory_region_init(&root, "root", 0x100000);
+    address_space_init(&as, &root, "test");
+    g_assert_true(memory_region_init_ram(&ram, "ram", 16 * 4096, NULL));
+    memory_region_add_subregion(&root, 0x8000, &ram);
+    memory_dirty_notifier_register(&w.n);
+    memory_global_dirty_log_start(CODE);
+    g_assert_nonnull(ram.dirty[CODE]);
+    g_assert_cmpint(w.code_writes + w.cleared, ==, 0);
+    g_assert_false(memory_region_page_clean(&ram, 2 * 4096, CODE));  /* no code yet */
+
+    /* the CPU decodes code from page 2: it takes the page's bit */
+    g_assert_true(memory_region_test_and_clear_dirty(&ram, 2 * 4096, 4096, CODE));
+    g_assert_cmpint(w.cleared, ==, 1);
+    g_assert_cmpuint(w.addr, ==, 2 * 4096);
+    g_assert_cmpuint(w.len, ==, 4096);
+    g_assert_true(memory_region_page_clean(&ram, 2 * 4096 + 0xfff, CODE));
+    g_assert_true(memory_region_page_any_clean(&ram, 2 * 4096));
+    g_assert_false(memory_region_page_clean(&ram, 3 * 4096, CODE));
+
+    /* a write through the API to that page: the CPU hears of it first */
+    address_space_write(&as, 0x8000 + 2 * 4096 + 0x10, &b, 1);
+    g_assert_cmpint(w.code_writes, ==, 1);
+    g_assert_cmpuint(w.addr, ==, 2 * 4096 + 0x10);
+    g_assert_cmpuint(w.len, ==, 1);
+    g_assert_true(w.clean_at_call);
+    g_assert_false(memory_region_page_clean(&ram, 2 * 4096, CODE));
+    /* the next write there is a plain write */
+    address_space_write(&as, 0x8000 + 2 * 4096 + 0x11, &b, 1);
+    g_assert_cmpint(w.code_writes, ==, 1);
+    /* writes elsewhere are not the CPU's business */
+    address_space_st(&as, 0x8000 + 5 * 4096, 1, 4);
+    g_assert_cmpint(w.code_writes, ==, 1);
+
+    /* the CPU's own slow-path write, a DMA through a host pointer, the
+     * accelerator's log: each dirties a code page and says so */
+    memory_region_test_and_clear_dirty(&ram, 0, ram.size, CODE);
+    memory_region_set_dirty(&ram, 7 * 4096 + 0xffe, 4);
+    g_assert_cmpint(w.code_writes, ==, 2);
+    g_assert_cmpuint(w.addr, ==, 7 * 4096 + 0xffe);
+    g_assert_cmpuint(w.len, ==, 4);
+    g_assert_false(memory_region_page_clean(&ram, 8 * 4096, CODE));
+    g_assert_nonnull(address_space_get_ram_ptr(&as, 0x8000 + 12 * 4096, 64, true));
+    g_assert_cmpint(w.code_writes, ==, 3);
+    g_assert_cmpuint(w.addr, ==, 12 * 4096);
+    g_assert_null(address_space_get_ram_ptr(&as, 0x8000 + 13 * 4096, 3 * 4096 + 1, false));
+    g_assert_nonnull(address_space_get_ram_ptr(&as, 0x8000 + 13 * 4096, 64, false));
+    g_assert_cmpint(w.code_writes, ==, 3);
+    memory_region_set_dirty_from_bitmap(&ram, 0, log, 16);
+    g_assert_cmpint(w.code_writes, ==, 5);
+    g_assert_cmpuint(w.addr, ==, 10 * 4096);
+    g_assert_false(memory_region_page_clean(&ram, 9 * 4096, CODE));
+    g_assert_true(memory_region_page_clean(&ram, 11 * 4096, CODE));
+
+    /* stopping CODE logging leaves no clean page behind */
+    memory_global_dirty_log_stop(CODE);
+    g_assert_false(memory_region_page_any_clean(&ram, 11 * 4096));
+    address_space_write(&as, 0x8000 + 11 * 4096, &b, 1);
+    g_assert_cmpint(w.code_writes, ==, 5);
+
+    memory_dirty_notifier_unregister(&w.n);
+    address_space_destroy(&as);
+    memory_region_destroy(&root);
+    memory_region_destroy(&ram);
+}
+
 static void test_lookup_boundaries(void)
 {
     MemoryRegion root, a, b;
@@ -1194,6 +1593,11 @@ int main(int argc, char **argv)
     g_test_add_func("/memory/dispatch/ram-rom", test_ram_rom);
     g_test_add_func("/memory/dispatch/cross", test_cross_ranges);
     g_test_add_func("/memory/dirty", test_dirty_log);
+    g_test_add_func("/memory/dirty/clients", test_dirty_clients);
+    g_test_add_func("/memory/dirty/global", test_dirty_global);
+    g_test_add_func("/memory/dirty/kvm-merge", test_dirty_kvm_merge);
+    g_test_add_func("/memory/dirty/snapshot", test_dirty_snapshot);
+    g_test_add_func("/memory/dirty/code", test_dirty_code);
     g_test_add_func("/memory/lookup-boundaries", test_lookup_boundaries);
     g_test_add_func("/memory/high-ram", test_high_ram_layout);
     g_test_add_func("/memory/overlap-whole-access", test_overlap_whole_access);
