@@ -343,8 +343,18 @@ void memory_region_add_subregion_overlap(MemoryRegion *container, uint64_t offse
     sub->addr = offset;
     sub->priority = priority;
     sub->add_seq = ++add_seq_counter;
-    g_ptr_array_add(container->subregions, sub);
-    g_ptr_array_sort(container->subregions, subregion_cmp);
+    /* The newest region goes first among its priority: before the first
+     * one of lower or equal priority (binary search, the array is sorted). */
+    guint lo = 0, hi = container->subregions->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (subregion_cmp(&g_ptr_array_index(container->subregions, mid), &sub) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    g_ptr_array_insert(container->subregions, (gint)lo, sub);
     memory_region_changed(container);
 }
 
