@@ -478,8 +478,10 @@ static void render(GArray *pieces, MemoryRegion *mr, addr128 base, uint64_t clip
             render(pieces, sub, base + (addr128)sub->addr, lo, hi, readonly);
         }
         return;
-    case MR_RAM:
     case MR_ROM:
+        readonly = true;        /* whatever set_readonly() said: KVM maps it read-only */
+        /* fall through */
+    case MR_RAM:
     case MR_IO: {
         FlatPiece p = {
             .mr = mr, .start = (uint64_t)lo, .end = (uint64_t)hi,

@@ -1388,6 +1388,13 @@ static void test_translate(void)
     g_assert_cmpint(address_space_write_rom(&as, 0x30010, two, 2), ==, MEMTX_OK);
     g_assert_cmpint(fl.writes, ==, 2);
     g_assert_cmphex(flash.ram[0x10], ==, 0x98);
+    /* a ROM stays read-only in the flat view whatever set_readonly() says */
+    memory_region_set_readonly(&flash, false);
+    g_assert_true(address_space_lookup(&as, 0x30000)->readonly);
+    g_assert_cmpint(address_space_st(&as, 0x30004, 0xf1, 1), ==, MEMTX_OK);
+    g_assert_cmpint(fl.writes, ==, 3);
+    g_assert_cmphex(flash.ram[4], ==, 0x5a);
+    fl.writes = 2;
     /* a plain ROM still ignores them */
     g_assert_cmpint(address_space_st(&as, 0x21000, 0xff, 1), ==, MEMTX_OK);
     g_assert_cmphex(rom.ram[0x1000], ==, 0);
@@ -1854,7 +1861,7 @@ static MemoryRegion *ref_owner(MemoryRegion *mr, int64_t addr, uint64_t *off)
     case MR_ALIAS:
         return mr->alias ? ref_owner(mr->alias, addr + (int64_t)mr->alias_offset, off) : NULL;
     case MR_CONTAINER: {
-        MemoryRegion *best = NULL;
+        MemoryRegion *best = NULL, *winner = NULL;
         for (guint i = 0; i < mr->subregions->len; i++) {
             MemoryRegion *c = g_ptr_array_index(mr->subregions, i);
             uint64_t o;
@@ -1866,11 +1873,11 @@ static MemoryRegion *ref_owner(MemoryRegion *mr, int64_t addr, uint64_t *off)
             r = ref_owner(c, addr - (int64_t)c->addr, &o);
             if (r) {
                 best = c;
+                winner = r;
                 *off = o;
-                best->walk_stamp = (uint64_t)(uintptr_t)r;     /* scratch: the winner */
             }
         }
-        return best ? (MemoryRegion *)(uintptr_t)best->walk_stamp : NULL;
+        return winner;
     }
     default:
         *off = (uint64_t)addr;
