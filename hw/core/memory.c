@@ -922,17 +922,26 @@ void memory_init_system(void)
     address_space_init(&address_space_io, &system_io, "I/O");
 }
 
+/* The vCPU exit path: a three-way binary search that stops on a hit. */
 const MemoryRegionSection *address_space_lookup(AddressSpace *as, uint64_t addr)
 {
     FlatView *fv = as->current_map;
-    unsigned i;
+    unsigned lo = 0, hi;
 
     if (!fv) {
         return NULL;
     }
-    i = flat_view_find(fv, addr);
-    if (i < fv->nr && fv->ranges[i].offset_within_address_space <= addr) {
-        return &fv->ranges[i];
+    hi = fv->nr;
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        const MemoryRegionSection *s = &fv->ranges[mid];
+        if (addr < s->offset_within_address_space) {
+            hi = mid;
+        } else if (addr - s->offset_within_address_space >= s->size) {
+            lo = mid + 1;
+        } else {
+            return s;
+        }
     }
     return NULL;
 }
