@@ -398,6 +398,8 @@ static void kvm_log_stop(MemoryListener *l, MemoryRegionSection *sec)
     kvm_log_toggle(sec, false);
 }
 
+/* KVM_GET_DIRTY_LOG returns and clears the slot's log, so one fetch feeds
+ * every client that logs the region (the memory API ORs it into each). */
 static void kvm_log_sync(MemoryListener *l, MemoryRegionSection *sec)
 {
     KVMSlot *s = slot_for_section(sec);
@@ -412,11 +414,12 @@ static void kvm_log_sync(MemoryListener *l, MemoryRegionSection *sec)
     bitmap = g_new0(unsigned long, words);
     struct kvm_dirty_log log = { .slot = s->slot, .dirty_bitmap = bitmap };
     if (ioctl(kvm_state.vmfd, KVM_GET_DIRTY_LOG, &log) == 0) {
-        for (uint64_t p = 0; p < pages; p++) {
-            if (bitmap[p / 64] & (1UL << (p % 64))) {
-                memory_region_set_dirty(s->mr, s->mr_offset + (p << 12), 4096);
-            }
-        }
+        memory_region_set_dirty_from_bitmap(s->mr, s->mr_offset, bitmap, pages);
+    } else {
+        /* Unknown: every page of the slot may have been written. */
+        error_report("KVM: cannot fetch the dirty log of '%s': %s", sec->mr->name,
+                     strerror(errno));
+        memory_region_set_dirty(s->mr, s->mr_offset, s->size);
     }
     g_free(bitmap);
 }

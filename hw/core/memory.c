@@ -1,6 +1,7 @@
 /*
- * The memory API: region trees, flat views, listeners, dispatch.
- * See include/hw/memory.h for the model.
+ * The memory API: region trees, flat views, listeners, dirty logging,
+ * dispatch, translation for a software TLB.
+ * See include/hw/memory.h for the model and docs/memory.md for the contract.
  */
 #include <string.h>
 #include <stdlib.h>
@@ -17,8 +18,11 @@ static MemoryRegion system_io;
 
 static GList *address_spaces;
 static unsigned transaction_depth;
-static bool update_pending;
 static unsigned add_seq_counter;
+static uint64_t walk_stamp;             /* see mark_touched() */
+static unsigned global_dirty_clients;   /* 1 << client, memory_global_dirty_log_start() */
+static GList *dirty_notifiers;
+static uint64_t dispatch_steps;
 
 /* ---- regions ---------------------------------------------------------- */
 
@@ -98,6 +102,22 @@ bool memory_region_init_rom(MemoryRegion *mr, const char *name, uint64_t size, E
     return alloc_ram(mr, size, errp);
 }
 
+bool memory_region_init_rom_device(MemoryRegion *mr, const MemoryRegionOps *ops, void *opaque,
+                                   const char *name, uint64_t size, Error **errp)
+{
+    if (!memory_region_init_rom(mr, name, size, errp)) {
+        return false;
+    }
+    mr->ops = ops;
+    mr->opaque = opaque;
+    return true;
+}
+
+static inline bool is_rom_device(const MemoryRegion *mr)
+{
+    return mr->type == MR_ROM && mr->ops;
+}
+
 void memory_region_init_io(MemoryRegion *mr, const MemoryRegionOps *ops, void *opaque,
                            const char *name, uint64_t size)
 {
@@ -112,21 +132,79 @@ void memory_region_init_alias(MemoryRegion *mr, const char *name, MemoryRegion *
     region_init_common(mr, name, size, MR_ALIAS);
     mr->alias = orig;
     mr->alias_offset = offset;
+    if (orig) {
+        mr->alias_next = orig->alias_users;
+        orig->alias_users = mr;
+    }
 }
 
-static void memory_update_all(void);
-
-static void memory_region_changed(void)
+static void alias_unlink(MemoryRegion *alias)
 {
-    if (transaction_depth) {
-        update_pending = true;
-    } else {
-        memory_update_all();
+    MemoryRegion **pp = &alias->alias->alias_users;
+
+    while (*pp && *pp != alias) {
+        pp = &(*pp)->alias_next;
+    }
+    if (*pp) {
+        *pp = alias->alias_next;
+    }
+    alias->alias_next = NULL;
+}
+
+/* ---- which address spaces a change touches ----------------------------- */
+
+/*
+ * A region belongs to the address spaces whose root is reached by going
+ * up through containers, and from any region on the way up through the
+ * aliases that show it.  Mark those for a rebuild; each region is visited
+ * once per change (walk_stamp), so the cost is the size of the region's
+ * upward closure, not of the trees.
+ */
+static void mark_touched(MemoryRegion *mr)
+{
+    for (; mr; mr = mr->container) {
+        if (mr->walk_stamp == walk_stamp) {
+            return;
+        }
+        mr->walk_stamp = walk_stamp;
+        for (GList *l = address_spaces; l; l = l->next) {
+            AddressSpace *as = l->data;
+            if (as->root == mr) {
+                as->update_pending = true;
+            }
+        }
+        for (MemoryRegion *a = mr->alias_users; a; a = a->alias_next) {
+            mark_touched(a);
+        }
+    }
+}
+
+static void address_space_update(AddressSpace *as);
+
+static void memory_update_pending(void)
+{
+    for (GList *l = address_spaces; l; l = l->next) {
+        AddressSpace *as = l->data;
+        if (as->update_pending) {
+            as->update_pending = false;
+            address_space_update(as);
+        }
+    }
+}
+
+static void memory_region_changed(MemoryRegion *mr)
+{
+    walk_stamp++;
+    mark_touched(mr);
+    if (!transaction_depth) {
+        memory_update_pending();
     }
 }
 
 void memory_region_destroy(MemoryRegion *mr)
 {
+    /* Unmap everything first (one rebuild), then free. */
+    memory_region_transaction_begin();
     if (mr->container) {
         memory_region_del_subregion(mr->container, mr);
     }
@@ -134,12 +212,28 @@ void memory_region_destroy(MemoryRegion *mr)
         while (mr->subregions->len) {
             memory_region_del_subregion(mr, g_ptr_array_index(mr->subregions, 0));
         }
+    }
+    if (mr->type == MR_ALIAS && mr->alias) {
+        alias_unlink(mr);
+    }
+    /* Aliases of a destroyed region show nothing from now on. */
+    while (mr->alias_users) {
+        MemoryRegion *a = mr->alias_users;
+        mr->alias_users = a->alias_next;
+        a->alias_next = NULL;
+        a->alias = NULL;
+        memory_region_changed(a);
+    }
+    memory_region_transaction_commit();
+    if (mr->subregions) {
         g_ptr_array_free(mr->subregions, TRUE);
     }
     if (mr->ram_owned) {
         munmap(mr->ram, mr->size);
     }
-    g_free(mr->dirty);
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        g_free(mr->dirty[c]);
+    }
     g_free(mr->name);
     if (mr->coalesced) {
         g_array_free(mr->coalesced, TRUE);
@@ -163,14 +257,14 @@ void memory_region_add_coalescing(MemoryRegion *mr, uint64_t offset, uint64_t si
         mr->coalesced = g_array_new(FALSE, FALSE, sizeof(CoalescedRange));
     }
     g_array_append_val(mr->coalesced, w);
-    memory_region_changed();
+    memory_region_changed(mr);
 }
 
 void memory_region_clear_coalescing(MemoryRegion *mr)
 {
     if (mr->coalesced && mr->coalesced->len) {
         g_array_set_size(mr->coalesced, 0);
-        memory_region_changed();
+        memory_region_changed(mr);
     }
 }
 
@@ -194,7 +288,7 @@ void memory_region_add_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, b
         mr->ioeventfds = g_array_new(FALSE, FALSE, sizeof(MemoryRegionIoeventfd));
     }
     g_array_append_val(mr->ioeventfds, fd);
-    memory_region_changed();
+    memory_region_changed(mr);
 }
 
 void memory_region_del_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, bool match_data,
@@ -208,7 +302,7 @@ void memory_region_del_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, b
     for (guint i = 0; mr->ioeventfds && i < mr->ioeventfds->len; i++) {
         if (ioeventfd_eq(&g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, i), &fd)) {
             g_array_remove_index(mr->ioeventfds, i);
-            memory_region_changed();
+            memory_region_changed(mr);
             return;
         }
     }
@@ -249,9 +343,19 @@ void memory_region_add_subregion_overlap(MemoryRegion *container, uint64_t offse
     sub->addr = offset;
     sub->priority = priority;
     sub->add_seq = ++add_seq_counter;
-    g_ptr_array_add(container->subregions, sub);
-    g_ptr_array_sort(container->subregions, subregion_cmp);
-    memory_region_changed();
+    /* The newest region goes first among its priority: before the first
+     * one of lower or equal priority (binary search, the array is sorted). */
+    guint lo = 0, hi = container->subregions->len;
+    while (lo < hi) {
+        guint mid = lo + (hi - lo) / 2;
+        if (subregion_cmp(&g_ptr_array_index(container->subregions, mid), &sub) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    g_ptr_array_insert(container->subregions, (gint)lo, sub);
+    memory_region_changed(container);
 }
 
 void memory_region_add_subregion(MemoryRegion *container, uint64_t offset, MemoryRegion *sub)
@@ -264,14 +368,14 @@ void memory_region_del_subregion(MemoryRegion *container, MemoryRegion *sub)
     g_return_if_fail(sub->container == container);
     g_ptr_array_remove(container->subregions, sub);
     sub->container = NULL;
-    memory_region_changed();
+    memory_region_changed(container);
 }
 
 void memory_region_set_enabled(MemoryRegion *mr, bool enabled)
 {
     if (mr->enabled != enabled) {
         mr->enabled = enabled;
-        memory_region_changed();
+        memory_region_changed(mr);
     }
 }
 
@@ -279,7 +383,7 @@ void memory_region_set_address(MemoryRegion *mr, uint64_t addr)
 {
     if (mr->addr != addr) {
         mr->addr = addr;
-        memory_region_changed();
+        memory_region_changed(mr);
     }
 }
 
@@ -287,7 +391,7 @@ void memory_region_set_alias_offset(MemoryRegion *mr, uint64_t offset)
 {
     if (mr->alias_offset != offset) {
         mr->alias_offset = offset;
-        memory_region_changed();
+        memory_region_changed(mr);
     }
 }
 
@@ -295,7 +399,7 @@ void memory_region_set_readonly(MemoryRegion *mr, bool readonly)
 {
     if (mr->readonly != readonly) {
         mr->readonly = readonly;
-        memory_region_changed();
+        memory_region_changed(mr);
     }
 }
 
@@ -307,9 +411,8 @@ void memory_region_transaction_begin(void)
 void memory_region_transaction_commit(void)
 {
     g_return_if_fail(transaction_depth > 0);
-    if (--transaction_depth == 0 && update_pending) {
-        update_pending = false;
-        memory_update_all();
+    if (--transaction_depth == 0) {
+        memory_update_pending();
     }
 }
 
@@ -322,47 +425,33 @@ static inline uint64_t sat_add(uint64_t a, uint64_t b)
 
 #define FR(arr, i) g_array_index((arr), MemoryRegionSection, (i))
 
-/* Fill the gaps of [start, end) left by higher-priority ranges with mr.
- * region_off is the offset within mr that corresponds to start. */
-static void flat_insert(GArray *fv, AddressSpace *as, MemoryRegion *mr, uint64_t start,
-                        uint64_t end, uint64_t region_off, bool readonly)
-{
-    uint64_t cur = start;
-    guint i = 0;
+/*
+ * Flattening.  render() walks the tree in priority order (higher priority
+ * first, depth first) and emits one piece per terminal region it reaches,
+ * clipped to its containers; a piece's rank is its place in that order.
+ * At every address the piece with the lowest rank wins.  A sweep over the
+ * pieces' sorted end points with a min-heap of ranks (lazy deletion) turns
+ * that into sorted, non-overlapping ranges in O(n log n).
+ */
+typedef struct FlatPiece {
+    MemoryRegion *mr;
+    uint64_t start, end;        /* absolute, end exclusive */
+    uint64_t region_off;        /* offset in mr at start */
+    bool readonly;
+} FlatPiece;
 
-    while (cur < end) {
-        while (i < fv->len && sat_add(FR(fv, i).offset_within_address_space, FR(fv, i).size) <= cur) {
-            i++;
-        }
-        if (i < fv->len && FR(fv, i).offset_within_address_space <= cur) {
-            cur = sat_add(FR(fv, i).offset_within_address_space, FR(fv, i).size);
-            i++;
-            continue;
-        }
-        uint64_t gap_end = end;
-        if (i < fv->len && FR(fv, i).offset_within_address_space < end) {
-            gap_end = FR(fv, i).offset_within_address_space;
-        }
-        MemoryRegionSection s = {
-            .mr = mr,
-            .as = as,
-            .offset_within_region = region_off + (cur - start),
-            .offset_within_address_space = cur,
-            .size = gap_end - cur,
-            .readonly = readonly,
-        };
-        g_array_insert_val(fv, i, s);
-        i++;
-        cur = gap_end;
-    }
-}
+typedef struct FlatEvent {
+    uint64_t pos;
+    uint32_t piece;
+    bool start;
+} FlatEvent;
 
 /* Render mr whose origin is at absolute address base (which may lie below
  * 0 for an alias that starts inside its target), clipped to [clip_lo, clip_hi). */
 typedef __int128 addr128;
 
-static void render(GArray *fv, AddressSpace *as, MemoryRegion *mr, addr128 base,
-                   uint64_t clip_lo, uint64_t clip_hi, bool readonly)
+static void render(GArray *pieces, MemoryRegion *mr, addr128 base, uint64_t clip_lo,
+                   uint64_t clip_hi, bool readonly)
 {
     addr128 lo, hi;
 
@@ -380,21 +469,130 @@ static void render(GArray *fv, AddressSpace *as, MemoryRegion *mr, addr128 base,
         /* The alias shows [alias_offset, alias_offset + size) of its target
          * at base: the target's origin is at base - alias_offset. */
         if (mr->alias) {
-            render(fv, as, mr->alias, base - (addr128)mr->alias_offset, lo, hi, readonly);
+            render(pieces, mr->alias, base - (addr128)mr->alias_offset, lo, hi, readonly);
         }
         return;
     case MR_CONTAINER:
         for (guint i = 0; i < mr->subregions->len; i++) {
             MemoryRegion *sub = g_ptr_array_index(mr->subregions, i);
-            render(fv, as, sub, base + (addr128)sub->addr, lo, hi, readonly);
+            render(pieces, sub, base + (addr128)sub->addr, lo, hi, readonly);
         }
         return;
-    case MR_RAM:
     case MR_ROM:
-    case MR_IO:
-        flat_insert(fv, as, mr, (uint64_t)lo, (uint64_t)hi, (uint64_t)(lo - base), readonly);
+        readonly = true;        /* whatever set_readonly() said: KVM maps it read-only */
+        /* fall through */
+    case MR_RAM:
+    case MR_IO: {
+        FlatPiece p = {
+            .mr = mr, .start = (uint64_t)lo, .end = (uint64_t)hi,
+            .region_off = (uint64_t)(lo - base), .readonly = readonly,
+        };
+        g_array_append_val(pieces, p);
         return;
     }
+    }
+}
+
+static int flat_event_cmp(const void *a, const void *b)
+{
+    const FlatEvent *x = a, *y = b;
+
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void heap_push(GArray *h, uint32_t v)
+{
+    guint i;
+
+    g_array_append_val(h, v);
+    for (i = h->len - 1; i > 0; i = (i - 1) / 2) {
+        uint32_t *p = &g_array_index(h, uint32_t, (i - 1) / 2), *c = &g_array_index(h, uint32_t, i);
+        if (*p <= *c) {
+            break;
+        }
+        uint32_t t = *p;
+        *p = *c;
+        *c = t;
+    }
+}
+
+static void heap_pop(GArray *h)
+{
+    uint32_t *a = (uint32_t *)h->data;
+    guint n = h->len - 1, i = 0;
+
+    a[0] = a[n];
+    g_array_set_size(h, n);
+    for (;;) {
+        guint l = 2 * i + 1, r = l + 1, m = i;
+        if (l < n && a[l] < a[m]) {
+            m = l;
+        }
+        if (r < n && a[r] < a[m]) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        uint32_t t = a[i];
+        a[i] = a[m];
+        a[m] = t;
+        i = m;
+    }
+}
+
+/* Append [lo, hi) of piece p, merged into the previous range when it
+ * continues the same region. */
+static void flat_emit(GArray *out, AddressSpace *as, const FlatPiece *p, uint64_t lo, uint64_t hi)
+{
+    uint64_t off = p->region_off + (lo - p->start);
+
+    if (out->len) {
+        MemoryRegionSection *last = &FR(out, out->len - 1);
+        if (last->mr == p->mr && last->readonly == p->readonly &&
+            last->offset_within_address_space + last->size == lo &&
+            last->offset_within_region + last->size == off) {
+            last->size += hi - lo;
+            return;
+        }
+    }
+    MemoryRegionSection s = {
+        .mr = p->mr, .as = as, .offset_within_region = off,
+        .offset_within_address_space = lo, .size = hi - lo, .readonly = p->readonly,
+    };
+    g_array_append_val(out, s);
+}
+
+static void flat_sweep(GArray *out, AddressSpace *as, const FlatPiece *pieces, guint n)
+{
+    FlatEvent *ev = g_new(FlatEvent, 2 * (size_t)n);
+    bool *active = g_new0(bool, n);
+    GArray *heap = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+    size_t nev = 0, i = 0;
+
+    for (guint k = 0; k < n; k++) {
+        ev[nev++] = (FlatEvent){ pieces[k].start, k, true };
+        ev[nev++] = (FlatEvent){ pieces[k].end, k, false };
+    }
+    qsort(ev, nev, sizeof(*ev), flat_event_cmp);
+    while (i < nev) {
+        uint64_t x = ev[i].pos;
+        for (; i < nev && ev[i].pos == x; i++) {
+            active[ev[i].piece] = ev[i].start;
+            if (ev[i].start) {
+                heap_push(heap, ev[i].piece);
+            }
+        }
+        while (heap->len && !active[g_array_index(heap, uint32_t, 0)]) {
+            heap_pop(heap);
+        }
+        if (i < nev && heap->len) {
+            flat_emit(out, as, &pieces[g_array_index(heap, uint32_t, 0)], x, ev[i].pos);
+        }
+    }
+    g_array_free(heap, TRUE);
+    g_free(active);
+    g_free(ev);
 }
 
 static bool section_eq(const MemoryRegionSection *a, const MemoryRegionSection *b)
@@ -406,46 +604,79 @@ static bool section_eq(const MemoryRegionSection *a, const MemoryRegionSection *
 
 static FlatView *generate_flat_view(AddressSpace *as)
 {
+    GArray *pieces = g_array_new(FALSE, FALSE, sizeof(FlatPiece));
     GArray *arr = g_array_new(FALSE, FALSE, sizeof(MemoryRegionSection));
     FlatView *fv = g_new0(FlatView, 1);
 
     if (as->root) {
-        render(arr, as, as->root, 0, 0, UINT64_MAX, false);
+        render(pieces, as->root, 0, 0, UINT64_MAX, false);
     }
-    /* Merge neighbours that continue the same region. */
-    for (guint i = 1; i < arr->len;) {
-        MemoryRegionSection *p = &FR(arr, i - 1), *c = &FR(arr, i);
-        if (p->mr == c->mr && p->readonly == c->readonly &&
-            p->offset_within_address_space + p->size == c->offset_within_address_space &&
-            p->offset_within_region + p->size == c->offset_within_region) {
-            p->size += c->size;
-            g_array_remove_index(arr, i);
-        } else {
-            i++;
-        }
-    }
+    flat_sweep(arr, as, (FlatPiece *)pieces->data, pieces->len);
+    g_array_free(pieces, TRUE);
     fv->nr = arr->len;
     fv->ranges = (MemoryRegionSection *)g_array_free(arr, FALSE);
     fv->ref = 1;
     return fv;
 }
 
-static bool flat_view_contains(const FlatView *fv, const MemoryRegionSection *s)
-{
-    for (unsigned i = 0; i < fv->nr; i++) {
-        if (section_eq(&fv->ranges[i], s)) {
-            return true;
-        }
-    }
-    return false;
-}
-
-static void flat_view_free(FlatView *fv)
+static FlatView *flat_view_ref(FlatView *fv)
 {
     if (fv) {
+        fv->ref++;
+    }
+    return fv;
+}
+
+static void flat_view_unref(FlatView *fv)
+{
+    if (fv && --fv->ref == 0) {
         g_free(fv->ranges);
         g_free(fv);
     }
+}
+
+/* Index of the first range that ends above addr (fv->nr if none). */
+static unsigned flat_view_find(const FlatView *fv, uint64_t addr)
+{
+    unsigned lo = 0, hi = fv->nr;
+
+    while (lo < hi) {
+        unsigned mid = lo + (hi - lo) / 2;
+        const MemoryRegionSection *s = &fv->ranges[mid];
+        if (s->offset_within_address_space + s->size <= addr) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/*
+ * Which ranges of old and new are the same: both are sorted and
+ * non-overlapping, so equal ranges meet in one merge-like pass.
+ * Returns whether anything differs.
+ */
+static bool flat_view_diff(const FlatView *old, const FlatView *new, bool *old_kept,
+                           bool *new_kept)
+{
+    unsigned i = 0, j = 0, same = 0;
+
+    while (old && i < old->nr && j < new->nr) {
+        const MemoryRegionSection *a = &old->ranges[i], *b = &new->ranges[j];
+        if (section_eq(a, b)) {
+            old_kept[i++] = new_kept[j++] = true;
+            same++;
+        } else if (a->offset_within_address_space < b->offset_within_address_space) {
+            i++;
+        } else if (b->offset_within_address_space < a->offset_within_address_space) {
+            j++;
+        } else {
+            i++;
+            j++;
+        }
+    }
+    return same != new->nr || same != (old ? old->nr : 0);
 }
 
 static bool window_in(GArray *co, const CoalescedRange *w)
@@ -546,33 +777,43 @@ static void address_space_update_io_extras(AddressSpace *as)
     as->ioeventfds = fds;
 }
 
+static void dirty_log_reconcile_view(const FlatView *fv);
+
 static void address_space_update(AddressSpace *as)
 {
     FlatView *old = as->current_map, *new = generate_flat_view(as);
+    bool *old_kept = g_new0(bool, old ? old->nr + 1 : 1);
+    bool *new_kept = g_new0(bool, new->nr + 1);
+    bool changed = flat_view_diff(old, new, old_kept, new_kept);
     GList *l;
 
+    as->rebuilds++;
+    /* Regions that appear while a client logs globally start logging
+     * before the listeners map them (KVM then creates the slot logging). */
+    dirty_log_reconcile_view(new);
     for (l = as->listeners; l; l = l->next) {
         MemoryListener *ml = l->data;
         if (ml->begin) {
             ml->begin(ml);
         }
     }
-    if (old) {
-        for (unsigned i = 0; i < old->nr; i++) {
-            if (flat_view_contains(new, &old->ranges[i])) {
-                continue;
-            }
-            for (l = as->listeners; l; l = l->next) {
-                MemoryListener *ml = l->data;
-                if (ml->region_del) {
-                    ml->region_del(ml, &old->ranges[i]);
-                }
+    for (unsigned i = 0; old && i < old->nr; i++) {
+        if (old_kept[i]) {
+            continue;
+        }
+        for (l = as->listeners; l; l = l->next) {
+            MemoryListener *ml = l->data;
+            if (ml->region_del) {
+                ml->region_del(ml, &old->ranges[i]);
             }
         }
     }
     as->current_map = new;
+    if (changed) {
+        __atomic_store_n(&as->generation, as->generation + 1, __ATOMIC_RELEASE);
+    }
     for (unsigned i = 0; i < new->nr; i++) {
-        if (old && flat_view_contains(old, &new->ranges[i])) {
+        if (new_kept[i]) {
             continue;
         }
         for (l = as->listeners; l; l = l->next) {
@@ -589,14 +830,9 @@ static void address_space_update(AddressSpace *as)
             ml->commit(ml);
         }
     }
-    flat_view_free(old);
-}
-
-static void memory_update_all(void)
-{
-    for (GList *l = address_spaces; l; l = l->next) {
-        address_space_update(l->data);
-    }
+    g_free(old_kept);
+    g_free(new_kept);
+    flat_view_unref(old);
 }
 
 /* ---- address spaces and listeners ------------------------------------- */
@@ -606,6 +842,7 @@ void address_space_init(AddressSpace *as, MemoryRegion *root, const char *name)
     memset(as, 0, sizeof(*as));
     as->name = g_strdup(name);
     as->root = root;
+    as->generation = 1;
     address_spaces = g_list_append(address_spaces, as);
     address_space_update(as);
 }
@@ -613,7 +850,7 @@ void address_space_init(AddressSpace *as, MemoryRegion *root, const char *name)
 void address_space_destroy(AddressSpace *as)
 {
     address_spaces = g_list_remove(address_spaces, as);
-    flat_view_free(as->current_map);
+    flat_view_unref(as->current_map);
     if (as->coalesced) {
         g_array_free(as->coalesced, TRUE);
     }
@@ -685,6 +922,7 @@ void memory_init_system(void)
     address_space_init(&address_space_io, &system_io, "I/O");
 }
 
+/* The vCPU exit path: a three-way binary search that stops on a hit. */
 const MemoryRegionSection *address_space_lookup(AddressSpace *as, uint64_t addr)
 {
     FlatView *fv = as->current_map;
@@ -695,7 +933,7 @@ const MemoryRegionSection *address_space_lookup(AddressSpace *as, uint64_t addr)
     }
     hi = fv->nr;
     while (lo < hi) {
-        unsigned mid = (lo + hi) / 2;
+        unsigned mid = lo + (hi - lo) / 2;
         const MemoryRegionSection *s = &fv->ranges[mid];
         if (addr < s->offset_within_address_space) {
             hi = mid;
@@ -710,14 +948,82 @@ const MemoryRegionSection *address_space_lookup(AddressSpace *as, uint64_t addr)
 
 /* ---- dirty logging ---------------------------------------------------- */
 
+#define BITS_PER_LONG DIRTY_BITS_PER_LONG
+
 static inline uint64_t dirty_pages(const MemoryRegion *mr)
 {
     return (mr->size + PAGE_SIZE - 1) >> PAGE_BITS;
 }
 
+/* The pages [*first, *last] that [addr, addr+size) touches in mr; false if none. */
+static bool page_range(const MemoryRegion *mr, uint64_t addr, uint64_t size, uint64_t *first,
+                       uint64_t *last)
+{
+    if (size == 0 || addr >= mr->size) {
+        return false;
+    }
+    *first = addr >> PAGE_BITS;
+    *last = (size - 1 <= mr->size - 1 - addr ? addr + size - 1 : mr->size - 1) >> PAGE_BITS;
+    return true;
+}
+
+/* The bits of word w that lie in pages [first, last]. */
+static inline unsigned long word_mask(uint64_t first, uint64_t last, uint64_t w)
+{
+    uint64_t lo = w * BITS_PER_LONG, hi = lo + BITS_PER_LONG - 1;
+    unsigned s = first > lo ? (unsigned)(first - lo) : 0;
+    unsigned e = last < hi ? (unsigned)(last - lo) : BITS_PER_LONG - 1;
+
+    return (~0UL >> (BITS_PER_LONG - 1 - e)) & (~0UL << s);
+}
+
+static void bitmap_set_range(unsigned long *map, uint64_t first, uint64_t last)
+{
+    for (uint64_t w = first / BITS_PER_LONG; w <= last / BITS_PER_LONG; w++) {
+        __atomic_fetch_or(&map[w], word_mask(first, last, w), __ATOMIC_RELAXED);
+    }
+}
+
+static bool bitmap_any(const unsigned long *map, uint64_t first, uint64_t last, bool set)
+{
+    for (uint64_t w = first / BITS_PER_LONG; w <= last / BITS_PER_LONG; w++) {
+        unsigned long v = __atomic_load_n(&map[w], __ATOMIC_RELAXED);
+        if ((set ? v : ~v) & word_mask(first, last, w)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Clear [first, last]; the bits that were set are copied to out (bit 0 =
+ * page first) when out is given.  Returns whether any was set. */
+static bool bitmap_take_range(unsigned long *map, uint64_t first, uint64_t last,
+                              unsigned long *out)
+{
+    bool any = false;
+
+    for (uint64_t w = first / BITS_PER_LONG; w <= last / BITS_PER_LONG; w++) {
+        unsigned long m = word_mask(first, last, w);
+        unsigned long old = __atomic_fetch_and(&map[w], ~m, __ATOMIC_RELAXED) & m;
+        any |= old != 0;
+        while (out && old) {
+            uint64_t bit = w * BITS_PER_LONG + __builtin_ctzl(old) - first;
+            out[bit / BITS_PER_LONG] |= 1UL << (bit % BITS_PER_LONG);
+            old &= old - 1;
+        }
+    }
+    return any;
+}
+
+static unsigned dirty_log_wanted(const MemoryRegion *mr)
+{
+    bool ram = mr->type == MR_RAM || mr->type == MR_ROM;
+
+    return mr->dirty_log_request | (ram ? global_dirty_clients : 0);
+}
+
 static void for_each_section_of(MemoryRegion *mr,
-                                void (*fn)(MemoryListener *, MemoryRegionSection *, void *),
-                                void *opaque)
+                                void (*fn)(MemoryListener *, MemoryRegionSection *))
 {
     for (GList *a = address_spaces; a; a = a->next) {
         AddressSpace *as = a->data;
@@ -727,103 +1033,295 @@ static void for_each_section_of(MemoryRegion *mr,
                 continue;
             }
             for (GList *l = as->listeners; l; l = l->next) {
-                fn(l->data, &fv->ranges[i], opaque);
+                fn(l->data, &fv->ranges[i]);
             }
         }
     }
 }
 
-static void call_log_start(MemoryListener *l, MemoryRegionSection *s, void *op)
+static void call_log_start(MemoryListener *l, MemoryRegionSection *s)
 {
     if (l->log_start) {
         l->log_start(l, s);
     }
 }
 
-static void call_log_stop(MemoryListener *l, MemoryRegionSection *s, void *op)
+static void call_log_stop(MemoryListener *l, MemoryRegionSection *s)
 {
     if (l->log_stop) {
         l->log_stop(l, s);
     }
 }
 
-static void call_log_sync(MemoryListener *l, MemoryRegionSection *s, void *op)
+static void call_log_sync(MemoryListener *l, MemoryRegionSection *s)
 {
     if (l->log_sync) {
         l->log_sync(l, s);
     }
 }
 
-void memory_region_set_log(MemoryRegion *mr, bool log, unsigned client)
+/*
+ * Bring mr's bitmaps in line with the clients that want it logged.  A new
+ * client's bitmap starts all dirty: nothing was tracked before, so every
+ * page may have changed since the client last looked.
+ */
+static void dirty_log_reconcile(MemoryRegion *mr)
 {
-    unsigned old = mr->dirty_log_mask;
+    unsigned old = mr->dirty_log_mask, want = dirty_log_wanted(mr);
+    uint64_t pages = dirty_pages(mr);
 
+    if (old == want) {
+        return;
+    }
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        unsigned bit = 1u << c;
+        if ((want & bit) && !(old & bit)) {
+            mr->dirty[c] = g_new0(unsigned long, (pages + BITS_PER_LONG - 1) / BITS_PER_LONG);
+            if (pages) {
+                bitmap_set_range(mr->dirty[c], 0, pages - 1);
+            }
+        } else if (!(want & bit) && (old & bit)) {
+            g_clear_pointer(&mr->dirty[c], g_free);
+        }
+    }
+    mr->dirty_log_mask = want;
+    if (!old) {
+        for_each_section_of(mr, call_log_start);
+    } else if (!want) {
+        for_each_section_of(mr, call_log_stop);
+    }
+}
+
+static void dirty_log_reconcile_view(const FlatView *fv)
+{
+    for (unsigned i = 0; i < fv->nr; i++) {
+        MemoryRegion *mr = fv->ranges[i].mr;
+        if (mr->type != MR_IO && mr->dirty_log_mask != dirty_log_wanted(mr)) {
+            dirty_log_reconcile(mr);
+        }
+    }
+}
+
+void memory_region_set_log(MemoryRegion *mr, bool log, DirtyMemoryClient client)
+{
     g_return_if_fail(mr->type == MR_RAM || mr->type == MR_ROM);
+    g_return_if_fail((unsigned)client < DIRTY_MEMORY_NUM);
     if (log) {
-        mr->dirty_log_mask |= client;
+        mr->dirty_log_request |= 1u << client;
     } else {
-        mr->dirty_log_mask &= ~client;
+        mr->dirty_log_request &= ~(1u << client);
     }
-    if (!old && mr->dirty_log_mask) {
-        uint64_t words = (dirty_pages(mr) + 63) / 64;
-        g_free(mr->dirty);
-        mr->dirty = g_new0(unsigned long, words);
-        for_each_section_of(mr, call_log_start, NULL);
-    } else if (old && !mr->dirty_log_mask) {
-        for_each_section_of(mr, call_log_stop, NULL);
-        g_clear_pointer(&mr->dirty, g_free);
+    dirty_log_reconcile(mr);
+}
+
+/* Every region mapped anywhere now; regions mapped later are reconciled
+ * by address_space_update(). */
+static void dirty_log_reconcile_all(void)
+{
+    for (GList *a = address_spaces; a; a = a->next) {
+        AddressSpace *as = a->data;
+        if (as->current_map) {
+            dirty_log_reconcile_view(as->current_map);
+        }
     }
+}
+
+void memory_global_dirty_log_start(DirtyMemoryClient client)
+{
+    g_return_if_fail((unsigned)client < DIRTY_MEMORY_NUM);
+    global_dirty_clients |= 1u << client;
+    dirty_log_reconcile_all();
+}
+
+void memory_global_dirty_log_stop(DirtyMemoryClient client)
+{
+    g_return_if_fail((unsigned)client < DIRTY_MEMORY_NUM);
+    global_dirty_clients &= ~(1u << client);
+    dirty_log_reconcile_all();
 }
 
 void memory_region_sync_dirty_bitmap(MemoryRegion *mr)
 {
-    if (mr->dirty) {
-        for_each_section_of(mr, call_log_sync, NULL);
+    if (mr->dirty_log_mask) {
+        for_each_section_of(mr, call_log_sync);
     }
 }
 
-#define BITS_PER_LONG (8 * sizeof(unsigned long))
-
-void memory_region_set_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size)
+void memory_global_dirty_log_sync(void)
 {
-    if (!mr->dirty || size == 0 || addr >= mr->size) {
-        return;
-    }
-    uint64_t last = MIN(addr + size - 1, mr->size - 1) >> PAGE_BITS;
-    for (uint64_t p = addr >> PAGE_BITS; p <= last; p++) {
-        __atomic_fetch_or(&mr->dirty[p / BITS_PER_LONG], 1UL << (p % BITS_PER_LONG),
-                          __ATOMIC_RELAXED);
-    }
-}
-
-static bool dirty_scan(MemoryRegion *mr, uint64_t addr, uint64_t size, bool clear)
-{
-    bool any = false;
-
-    if (!mr->dirty || size == 0 || addr >= mr->size) {
-        return false;
-    }
-    uint64_t last = MIN(addr + size - 1, mr->size - 1) >> PAGE_BITS;
-    for (uint64_t p = addr >> PAGE_BITS; p <= last; p++) {
-        unsigned long bit = 1UL << (p % BITS_PER_LONG);
-        if (mr->dirty[p / BITS_PER_LONG] & bit) {
-            any = true;
-            if (clear) {
-                __atomic_fetch_and(&mr->dirty[p / BITS_PER_LONG], ~bit, __ATOMIC_RELAXED);
+    for (GList *a = address_spaces; a; a = a->next) {
+        AddressSpace *as = a->data;
+        FlatView *fv = as->current_map;
+        for (unsigned i = 0; fv && i < fv->nr; i++) {
+            if (!fv->ranges[i].mr->dirty_log_mask) {
+                continue;
+            }
+            for (GList *l = as->listeners; l; l = l->next) {
+                call_log_sync(l->data, &fv->ranges[i]);
             }
         }
     }
-    return any;
 }
 
-bool memory_region_get_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size)
+void memory_dirty_notifier_register(MemoryDirtyNotifier *n)
 {
-    return dirty_scan(mr, addr, size, false);
+    dirty_notifiers = g_list_append(dirty_notifiers, n);
 }
 
-bool memory_region_test_and_clear_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size)
+void memory_dirty_notifier_unregister(MemoryDirtyNotifier *n)
 {
-    return dirty_scan(mr, addr, size, true);
+    dirty_notifiers = g_list_remove(dirty_notifiers, n);
+}
+
+static void notify_code_write(MemoryRegion *mr, uint64_t addr, uint64_t len)
+{
+    for (GList *l = dirty_notifiers; l; l = l->next) {
+        MemoryDirtyNotifier *n = l->data;
+        if (n->code_write) {
+            n->code_write(n, mr, addr, len);
+        }
+    }
+}
+
+static void notify_dirty_cleared(MemoryRegion *mr, uint64_t first, uint64_t last)
+{
+    for (GList *l = dirty_notifiers; l; l = l->next) {
+        MemoryDirtyNotifier *n = l->data;
+        if (n->dirty_cleared) {
+            n->dirty_cleared(n, mr, first << PAGE_BITS, (last - first + 1) << PAGE_BITS);
+        }
+    }
+}
+
+/* Pages [first, last] of mr were written; [addr, addr+len) is what the
+ * CODE client is told if any of them held decoded code. */
+static void mark_dirty(MemoryRegion *mr, uint64_t first, uint64_t last, uint64_t addr,
+                       uint64_t len)
+{
+    if (mr->dirty[DIRTY_MEMORY_CODE] && dirty_notifiers &&
+        bitmap_any(mr->dirty[DIRTY_MEMORY_CODE], first, last, false)) {
+        notify_code_write(mr, addr, len);
+    }
+    for (int c = 0; c < DIRTY_MEMORY_NUM; c++) {
+        if (mr->dirty[c]) {
+            bitmap_set_range(mr->dirty[c], first, last);
+        }
+    }
+}
+
+void memory_region_set_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size)
+{
+    uint64_t first, last;
+
+    if (!mr->dirty_log_mask || !page_range(mr, addr, size, &first, &last)) {
+        return;
+    }
+    mark_dirty(mr, first, last, addr, MIN(size, mr->size - addr));
+}
+
+void memory_region_set_dirty_from_bitmap(MemoryRegion *mr, uint64_t addr,
+                                         const unsigned long *bitmap, uint64_t pages)
+{
+    const unsigned bits = 8 * sizeof(unsigned long);
+
+    if (!mr->dirty_log_mask) {
+        return;
+    }
+    for (uint64_t w = 0; w < (pages + bits - 1) / bits; w++) {
+        unsigned long v = bitmap[w];
+        if (w == pages / bits) {
+            v &= (1UL << (pages % bits)) - 1;       /* bits past `pages` */
+        }
+        while (v) {
+            uint64_t off = addr + ((w * bits + __builtin_ctzl(v)) << PAGE_BITS);
+            uint64_t first, last;
+            v &= v - 1;
+            if (off < addr || !page_range(mr, off, PAGE_SIZE, &first, &last)) {
+                break;          /* past the region: the rest is too */
+            }
+            mark_dirty(mr, first, last, off, MIN(PAGE_SIZE, mr->size - off));
+        }
+    }
+}
+
+bool memory_region_get_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size,
+                             DirtyMemoryClient client)
+{
+    uint64_t first, last;
+
+    g_return_val_if_fail((unsigned)client < DIRTY_MEMORY_NUM, true);
+    if (!page_range(mr, addr, size, &first, &last)) {
+        return false;
+    }
+    return !mr->dirty[client] || bitmap_any(mr->dirty[client], first, last, true);
+}
+
+bool memory_region_test_and_clear_dirty(MemoryRegion *mr, uint64_t addr, uint64_t size,
+                                        DirtyMemoryClient client)
+{
+    uint64_t first, last;
+
+    g_return_val_if_fail((unsigned)client < DIRTY_MEMORY_NUM, true);
+    if (!page_range(mr, addr, size, &first, &last)) {
+        return false;
+    }
+    if (!mr->dirty[client]) {
+        return true;
+    }
+    if (!bitmap_take_range(mr->dirty[client], first, last, NULL)) {
+        return false;
+    }
+    notify_dirty_cleared(mr, first, last);
+    return true;
+}
+
+DirtyBitmapSnapshot *memory_region_snapshot_and_clear_dirty(MemoryRegion *mr, uint64_t addr,
+                                                            uint64_t size,
+                                                            DirtyMemoryClient client)
+{
+    DirtyBitmapSnapshot *snap;
+    uint64_t first, last, n;
+
+    g_return_val_if_fail((unsigned)client < DIRTY_MEMORY_NUM, NULL);
+    if (!page_range(mr, addr, size, &first, &last)) {
+        snap = g_malloc0(sizeof(*snap));
+        snap->start = snap->end = addr & ~(PAGE_SIZE - 1);
+        return snap;
+    }
+    n = last - first + 1;
+    snap = g_malloc0(sizeof(*snap) + (n + BITS_PER_LONG - 1) / BITS_PER_LONG * sizeof(long));
+    snap->start = first << PAGE_BITS;
+    snap->end = (last + 1) << PAGE_BITS;
+    memory_region_sync_dirty_bitmap(mr);
+    if (!mr->dirty[client]) {
+        bitmap_set_range(snap->bits, 0, n - 1);
+    } else if (bitmap_take_range(mr->dirty[client], first, last, snap->bits)) {
+        notify_dirty_cleared(mr, first, last);
+    }
+    return snap;
+}
+
+bool memory_region_snapshot_get_dirty(MemoryRegion *mr, const DirtyBitmapSnapshot *snap,
+                                      uint64_t addr, uint64_t size)
+{
+    uint64_t first, last;
+
+    if (!page_range(mr, addr, size, &first, &last)) {
+        return false;
+    }
+    first = MAX(first, snap->start >> PAGE_BITS);
+    last = MIN(last, (snap->end >> PAGE_BITS) - 1);
+    if (snap->end == snap->start || first > last) {
+        return false;
+    }
+    first -= snap->start >> PAGE_BITS;
+    last -= snap->start >> PAGE_BITS;
+    return bitmap_any(snap->bits, first, last, true);
+}
+
+void memory_region_snapshot_free(DirtyBitmapSnapshot *snap)
+{
+    g_free(snap);
 }
 
 /* ---- dispatch --------------------------------------------------------- */
@@ -866,56 +1364,109 @@ static inline uint64_t size_mask(unsigned size)
     return size >= 8 ? UINT64_MAX : (1ULL << (size * 8)) - 1;
 }
 
-static uint64_t io_read(MemoryRegion *mr, uint64_t addr, unsigned size)
+/* One call of the region's callbacks, in a size the callbacks implement. */
+static MemTxResult io_unit_read(MemoryRegion *mr, uint64_t addr, unsigned size, uint64_t *val,
+                                MemTxAttrs attrs)
 {
     const MemoryRegionOps *ops = mr->ops;
-    unsigned lo = impl_min(ops), hi = impl_max(ops);
-    uint64_t val = 0;
 
-    if (!ops->read) {
-        return size_mask(size);
+    if (ops->read_with_attrs) {
+        uint64_t v = 0;
+        MemTxResult r = ops->read_with_attrs(mr->opaque, addr, &v, size, attrs);
+        *val = r == MEMTX_OK ? v : size_mask(size);
+        return r;
     }
+    *val = ops->read ? ops->read(mr->opaque, addr, size) : size_mask(size);
+    return MEMTX_OK;
+}
+
+static MemTxResult io_unit_write(MemoryRegion *mr, uint64_t addr, uint64_t val, unsigned size,
+                                 MemTxAttrs attrs)
+{
+    const MemoryRegionOps *ops = mr->ops;
+
+    if (ops->write_with_attrs) {
+        return ops->write_with_attrs(mr->opaque, addr, val, size, attrs);
+    }
+    if (ops->write) {
+        ops->write(mr->opaque, addr, val, size);
+    }
+    return MEMTX_OK;
+}
+
+static MemTxResult io_read(MemoryRegion *mr, uint64_t addr, unsigned size, uint64_t *val,
+                           MemTxAttrs attrs)
+{
+    unsigned lo = impl_min(mr->ops), hi = impl_max(mr->ops);
+    MemTxResult r = MEMTX_OK;
+    uint64_t v;
+
     if (size < lo) {
         /* Widen: read the containing aligned unit and extract. */
         uint64_t base = addr & ~(uint64_t)(lo - 1);
-        uint64_t v = ops->read(mr->opaque, base, lo);
-        return (v >> ((addr - base) * 8)) & size_mask(size);
+        r = io_unit_read(mr, base, lo, &v, attrs);
+        *val = (v >> ((addr - base) * 8)) & size_mask(size);
+        return r;
     }
     if (size <= hi) {
-        return ops->read(mr->opaque, addr, size) & size_mask(size);
+        r = io_unit_read(mr, addr, size, &v, attrs);
+        *val = v & size_mask(size);
+        return r;
     }
+    *val = 0;
     for (unsigned off = 0; off < size; off += hi) {
-        val |= (ops->read(mr->opaque, addr + off, hi) & size_mask(hi)) << (off * 8);
+        r |= io_unit_read(mr, addr + off, hi, &v, attrs);
+        *val |= (v & size_mask(hi)) << (off * 8);
     }
-    return val;
+    return r;
 }
 
-static void io_write(MemoryRegion *mr, uint64_t addr, uint64_t val, unsigned size)
+static MemTxResult io_write(MemoryRegion *mr, uint64_t addr, uint64_t val, unsigned size,
+                            MemTxAttrs attrs)
 {
-    const MemoryRegionOps *ops = mr->ops;
-    unsigned lo = impl_min(ops), hi = impl_max(ops);
+    unsigned lo = impl_min(mr->ops), hi = impl_max(mr->ops);
+    MemTxResult r = MEMTX_OK;
 
-    if (!ops->write) {
-        return;
-    }
     val &= size_mask(size);
     if (size < lo) {
         uint64_t base = addr & ~(uint64_t)(lo - 1);
-        ops->write(mr->opaque, base, val << ((addr - base) * 8), lo);
-        return;
+        return io_unit_write(mr, base, val << ((addr - base) * 8), lo, attrs);
     }
     if (size <= hi) {
-        ops->write(mr->opaque, addr, val, size);
-        return;
+        return io_unit_write(mr, addr, val, size, attrs);
     }
     for (unsigned off = 0; off < size; off += hi) {
-        ops->write(mr->opaque, addr + off, (val >> (off * 8)) & size_mask(hi), hi);
+        r |= io_unit_write(mr, addr + off, (val >> (off * 8)) & size_mask(hi), hi, attrs);
     }
+    return r;
+}
+
+/* A device access with the region's rules: ioeventfds, then validity. */
+static MemTxResult io_dispatch_read(MemoryRegion *mr, uint64_t off, unsigned size,
+                                    uint64_t *val, MemTxAttrs attrs)
+{
+    if (!io_access_valid(mr, off, size)) {
+        *val = size_mask(size);
+        return MEMTX_ERROR;
+    }
+    return io_read(mr, off, size, val, attrs);
+}
+
+static MemTxResult io_dispatch_write(MemoryRegion *mr, uint64_t off, uint64_t val,
+                                     unsigned size, MemTxAttrs attrs)
+{
+    if (ioeventfd_dispatch(mr, off, val, size)) {
+        return MEMTX_OK;
+    }
+    if (!io_access_valid(mr, off, size)) {
+        return MEMTX_ERROR;
+    }
+    return io_write(mr, off, val, size, attrs);
 }
 
 static void ram_note_write(MemoryRegion *mr, uint64_t off, uint64_t len)
 {
-    if (mr->dirty) {
+    if (mr->dirty_log_mask) {
         memory_region_set_dirty(mr, off, len);
     }
 }
@@ -946,7 +1497,8 @@ static const MemoryRegionSection *access_section(AddressSpace *as, uint64_t addr
     return s;
 }
 
-MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
+MemTxResult address_space_ld_attrs(AddressSpace *as, uint64_t addr, uint64_t *val,
+                                   unsigned size, MemTxAttrs attrs)
 {
     uint64_t off;
     bool whole;
@@ -958,7 +1510,7 @@ MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, uns
     }
     if (!whole) {
         uint8_t buf[8];
-        MemTxResult r = address_space_read(as, addr, buf, size);
+        MemTxResult r = address_space_read_attrs(as, addr, attrs, buf, size);
         uint64_t v = 0;
         for (unsigned i = 0; i < size; i++) {
             v |= (uint64_t)buf[i] << (8 * i);
@@ -967,12 +1519,7 @@ MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, uns
         return r;
     }
     if (s->mr->type == MR_IO) {
-        if (!io_access_valid(s->mr, off, size)) {
-            *val = size_mask(size);
-            return MEMTX_ERROR;
-        }
-        *val = io_read(s->mr, off, size);
-        return MEMTX_OK;
+        return io_dispatch_read(s->mr, off, size, val, attrs);
     }
     uint64_t v = 0;
     memcpy(&v, s->mr->ram + off, size);
@@ -980,7 +1527,8 @@ MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, uns
     return MEMTX_OK;
 }
 
-MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
+MemTxResult address_space_st_attrs(AddressSpace *as, uint64_t addr, uint64_t val,
+                                   unsigned size, MemTxAttrs attrs)
 {
     uint64_t off;
     bool whole;
@@ -994,17 +1542,10 @@ MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsi
         for (unsigned i = 0; i < size; i++) {
             buf[i] = val >> (8 * i);
         }
-        return address_space_write(as, addr, buf, size);
+        return address_space_write_attrs(as, addr, attrs, buf, size);
     }
-    if (s->mr->type == MR_IO) {
-        if (ioeventfd_dispatch(s->mr, off, val, size)) {
-            return MEMTX_OK;
-        }
-        if (!io_access_valid(s->mr, off, size)) {
-            return MEMTX_ERROR;
-        }
-        io_write(s->mr, off, val, size);
-        return MEMTX_OK;
+    if (s->mr->type == MR_IO || is_rom_device(s->mr)) {
+        return io_dispatch_write(s->mr, off, val, size, attrs);
     }
     if (s->readonly) {
         return MEMTX_OK;        /* ROM: writes are ignored */
@@ -1012,6 +1553,16 @@ MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsi
     memcpy(s->mr->ram + off, &val, size);
     ram_note_write(s->mr, off, size);
     return MEMTX_OK;
+}
+
+MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size)
+{
+    return address_space_ld_attrs(as, addr, val, size, MEMTXATTRS_UNSPECIFIED);
+}
+
+MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size)
+{
+    return address_space_st_attrs(as, addr, val, size, MEMTXATTRS_UNSPECIFIED);
 }
 
 /* Largest naturally aligned access of at most len bytes the region allows. */
@@ -1026,89 +1577,135 @@ static unsigned io_chunk(MemoryRegion *mr, uint64_t off, uint64_t len)
     return MAX(sz, valid_min(mr->ops));
 }
 
-static MemTxResult as_rw(AddressSpace *as, uint64_t addr, uint8_t *buf, uint64_t len,
-                         bool is_write, bool rom_ok)
+/* One device-sized piece of a buffer access; returns the bytes done. */
+static uint64_t as_rw_io(MemoryRegion *mr, uint64_t off, uint8_t *buf, uint64_t n,
+                         bool is_write, MemTxAttrs attrs, MemTxResult *result)
+{
+    unsigned sz = io_chunk(mr, off, n);
+    uint64_t v = 0;
+
+    if (sz > n) {
+        sz = (unsigned)n;
+    }
+    if (is_write) {
+        memcpy(&v, buf, sz);
+        *result |= io_dispatch_write(mr, off, v, sz, attrs);
+    } else {
+        *result |= io_dispatch_read(mr, off, sz, &v, attrs);
+        memcpy(buf, &v, sz);
+    }
+    return sz;
+}
+
+/*
+ * A buffer access walks the flat view range by range: a hole is skipped in
+ * one step, RAM is one memcpy per range, a device gets one call per
+ * access-sized piece.  The view is held (referenced) for the walk; a device
+ * callback that changes the address space makes the walk continue in the
+ * new view at the next address.
+ */
+static MemTxResult as_rw(AddressSpace *as, uint64_t addr, MemTxAttrs attrs, uint8_t *buf,
+                         uint64_t len, bool is_write, bool rom_ok)
 {
     MemTxResult result = MEMTX_OK;
+    FlatView *fv = flat_view_ref(as->current_map);
+    unsigned i = fv ? flat_view_find(fv, addr) : 0;
 
     while (len > 0) {
-        const MemoryRegionSection *s = address_space_lookup(as, addr);
-        uint64_t n;
+        const MemoryRegionSection *s;
+        uint64_t n, start = addr;
 
-        if (!s) {
-            /* Skip to the next mapped range (or the end). */
-            n = 1;
+        dispatch_steps++;
+        if (fv != as->current_map) {
+            flat_view_unref(fv);
+            fv = flat_view_ref(as->current_map);
+            i = fv ? flat_view_find(fv, addr) : 0;
+        }
+        if (!fv || i >= fv->nr || fv->ranges[i].offset_within_address_space > addr) {
+            /* A hole: up to the next range, the top of the space or the end. */
+            n = len;
+            if (fv && i < fv->nr) {
+                n = MIN(len, fv->ranges[i].offset_within_address_space - addr);
+            } else if (addr && len - 1 > UINT64_MAX - addr) {
+                n = 0 - addr;
+            }
             if (!is_write) {
-                *buf = 0xff;
+                memset(buf, 0xff, n);
             }
             result |= MEMTX_DECODE_ERROR;
-            buf += n;
-            addr += n;
-            len -= n;
-            continue;
-        }
-        uint64_t off = s->offset_within_region + (addr - s->offset_within_address_space);
-        n = MIN(len, s->size - (addr - s->offset_within_address_space));
-        if (s->mr->type == MR_IO) {
-            unsigned sz = io_chunk(s->mr, off, n);
-            if (sz > n) {
-                sz = (unsigned)n;
-            }
-            if (is_write) {
-                uint64_t v = 0;
-                memcpy(&v, buf, sz);
-                if (ioeventfd_dispatch(s->mr, off, v, sz)) {
-                    /* taken by an ioeventfd */
-                } else if (io_access_valid(s->mr, off, sz)) {
-                    io_write(s->mr, off, v, sz);
-                } else {
-                    result |= MEMTX_ERROR;
+        } else {
+            s = &fv->ranges[i];
+            uint64_t in = addr - s->offset_within_address_space;
+            uint64_t off = s->offset_within_region + in;
+            n = MIN(len, s->size - in);
+            if (s->mr->type == MR_IO || (is_write && !rom_ok && is_rom_device(s->mr))) {
+                n = as_rw_io(s->mr, off, buf, n, is_write, attrs, &result);
+            } else if (is_write) {
+                if (!s->readonly || rom_ok) {
+                    memcpy(s->mr->ram + off, buf, n);
+                    ram_note_write(s->mr, off, n);
                 }
             } else {
-                uint64_t v = size_mask(sz);
-                if (io_access_valid(s->mr, off, sz)) {
-                    v = io_read(s->mr, off, sz);
-                } else {
-                    result |= MEMTX_ERROR;
-                }
-                memcpy(buf, &v, sz);
+                memcpy(buf, s->mr->ram + off, n);
             }
-            n = sz;
-        } else if (is_write) {
-            if (!s->readonly || rom_ok) {
-                memcpy(s->mr->ram + off, buf, n);
-                ram_note_write(s->mr, off, n);
+            if (in + n == s->size) {
+                i++;
             }
-        } else {
-            memcpy(buf, s->mr->ram + off, n);
         }
         buf += n;
         addr += n;
         len -= n;
+        if (addr < start) {
+            i = fv ? flat_view_find(fv, addr) : 0;    /* wrapped past 2^64 */
+        }
     }
+    flat_view_unref(fv);
     return result;
+}
+
+MemTxResult address_space_rw_attrs(AddressSpace *as, uint64_t addr, MemTxAttrs attrs,
+                                   void *buf, uint64_t len, bool is_write)
+{
+    return as_rw(as, addr, attrs, buf, len, is_write, false);
+}
+
+MemTxResult address_space_read_attrs(AddressSpace *as, uint64_t addr, MemTxAttrs attrs,
+                                     void *buf, uint64_t len)
+{
+    return as_rw(as, addr, attrs, buf, len, false, false);
+}
+
+MemTxResult address_space_write_attrs(AddressSpace *as, uint64_t addr, MemTxAttrs attrs,
+                                      const void *buf, uint64_t len)
+{
+    return as_rw(as, addr, attrs, (uint8_t *)buf, len, true, false);
 }
 
 MemTxResult address_space_rw(AddressSpace *as, uint64_t addr, void *buf, uint64_t len,
                              bool is_write)
 {
-    return as_rw(as, addr, buf, len, is_write, false);
+    return as_rw(as, addr, MEMTXATTRS_UNSPECIFIED, buf, len, is_write, false);
 }
 
 MemTxResult address_space_read(AddressSpace *as, uint64_t addr, void *buf, uint64_t len)
 {
-    return as_rw(as, addr, buf, len, false, false);
+    return as_rw(as, addr, MEMTXATTRS_UNSPECIFIED, buf, len, false, false);
 }
 
 MemTxResult address_space_write(AddressSpace *as, uint64_t addr, const void *buf, uint64_t len)
 {
-    return as_rw(as, addr, (uint8_t *)buf, len, true, false);
+    return as_rw(as, addr, MEMTXATTRS_UNSPECIFIED, (uint8_t *)buf, len, true, false);
 }
 
 MemTxResult address_space_write_rom(AddressSpace *as, uint64_t addr, const void *buf,
                                     uint64_t len)
 {
-    return as_rw(as, addr, (uint8_t *)buf, len, true, true);
+    return as_rw(as, addr, MEMTXATTRS_UNSPECIFIED, (uint8_t *)buf, len, true, true);
+}
+
+uint64_t memory_debug_dispatch_steps(void)
+{
+    return dispatch_steps;
 }
 
 void *address_space_get_ram_ptr(AddressSpace *as, uint64_t addr, uint64_t len, bool is_write)
@@ -1124,6 +1721,44 @@ void *address_space_get_ram_ptr(AddressSpace *as, uint64_t addr, uint64_t len, b
         ram_note_write(s->mr, off, len);
     }
     return s->mr->ram + off;
+}
+
+/* ---- translation for a software TLB ------------------------------------ */
+
+MemoryTranslationKind address_space_translate(AddressSpace *as, uint64_t addr,
+                                              MemoryTranslation *t)
+{
+    FlatView *fv = as->current_map;
+    unsigned i = fv ? flat_view_find(fv, addr) : 0;
+
+    memset(t, 0, sizeof(*t));
+    t->generation = address_space_generation(as);
+    if (!fv || i >= fv->nr || fv->ranges[i].offset_within_address_space > addr) {
+        /* The hole between the previous range and the next one. */
+        const MemoryRegionSection *prev = fv && i > 0 ? &fv->ranges[i - 1] : NULL;
+        t->kind = MEMORY_TRANSLATION_UNMAPPED;
+        t->start = prev ? prev->offset_within_address_space + prev->size : 0;
+        if (fv && i < fv->nr) {
+            t->size = fv->ranges[i].offset_within_address_space - t->start;
+        } else {
+            t->size = t->start ? 0 - t->start : UINT64_MAX;
+        }
+        return t->kind;
+    }
+
+    const MemoryRegionSection *s = &fv->ranges[i];
+    t->mr = s->mr;
+    t->offset = s->offset_within_region + (addr - s->offset_within_address_space);
+    t->start = s->offset_within_address_space;
+    t->size = s->size;
+    if (s->mr->type == MR_IO) {
+        t->kind = MEMORY_TRANSLATION_MMIO;
+    } else {
+        t->kind = s->readonly || s->mr->type == MR_ROM ? MEMORY_TRANSLATION_ROM
+                                                       : MEMORY_TRANSLATION_RAM;
+        t->host = s->mr->ram + t->offset;
+    }
+    return t->kind;
 }
 
 /* ---- dumps ------------------------------------------------------------ */
