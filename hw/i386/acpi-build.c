@@ -26,7 +26,7 @@
 #define APIC_DEFAULT_ADDR   0xfee00000
 #define IOAPIC_DEFAULT_ADDR 0xfec00000
 #define IOAPIC_ID           0
-#define ACPI_MAX_CPUS       255         /* 8-bit APIC ids (no x2APIC entries) */
+#define ACPI_MAX_CPUS       255         /* the machine's limit */
 
 /* FADT (ACPI 6.4, 5.2.9), revision 5 = 268 bytes. */
 #define FADT_REVISION       5
@@ -69,6 +69,7 @@
 /* MADT entries. */
 #define MADT_LOCAL_APIC     0
 #define MADT_IO_APIC        1
+#define MADT_LOCAL_X2APIC   9           /* for APIC IDs above 254 */
 #define MADT_INT_OVERRIDE   2
 #define MADT_LAPIC_NMI      4
 #define MADT_PCAT_COMPAT    1
@@ -431,12 +432,20 @@ static size_t acpi_build_fadt(AcpiBuf *b, size_t facs, size_t dsdt)
     return off;
 }
 
-static size_t acpi_build_madt(AcpiBuf *b, unsigned ncpus)
+/* One processor entry per vCPU with its APIC ID (from the topology, not
+ * the index): a Local APIC entry, or a Local x2APIC entry where the ID does
+ * not fit in 8 bits (0xff is the broadcast ID), as QEMU does. */
+static size_t acpi_build_madt(AcpiBuf *b, unsigned ncpus, const uint32_t *apic_ids)
 {
-    size_t len = ACPI_HDR_SIZE + 8 + 8 * ncpus + 12 + 2 * 10 + 6;
-    size_t off = acpi_reserve(b, len, 16);
-    uint8_t *m = b->data + off, *p;
+    size_t len = ACPI_HDR_SIZE + 8 + 12 + 2 * 10 + 6;
+    size_t off;
+    uint8_t *m, *p;
 
+    for (unsigned i = 0; i < ncpus; i++) {
+        len += apic_ids[i] < 0xff ? 8 : 16;
+    }
+    off = acpi_reserve(b, len, 16);
+    m = b->data + off;
     if (b->overflow) {
         return 0;
     }
@@ -444,12 +453,22 @@ static size_t acpi_build_madt(AcpiBuf *b, unsigned ncpus)
     st32(m + 36, APIC_DEFAULT_ADDR);
     st32(m + 40, MADT_PCAT_COMPAT);
     p = m + 44;
-    for (unsigned i = 0; i < ncpus; i++, p += 8) {
-        p[0] = MADT_LOCAL_APIC;
-        p[1] = 8;
-        p[2] = i;                       /* ACPI processor UID */
-        p[3] = i;                       /* APIC id */
-        st32(p + 4, 1);                 /* enabled */
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (apic_ids[i] < 0xff) {
+            p[0] = MADT_LOCAL_APIC;
+            p[1] = 8;
+            p[2] = i;                   /* ACPI processor UID */
+            p[3] = apic_ids[i];
+            st32(p + 4, 1);             /* enabled */
+            p += 8;
+        } else {
+            p[0] = MADT_LOCAL_X2APIC;
+            p[1] = 16;
+            st32(p + 4, apic_ids[i]);
+            st32(p + 8, 1);             /* enabled */
+            st32(p + 12, i);            /* ACPI processor UID */
+            p += 16;
+        }
     }
     p[0] = MADT_IO_APIC;
     p[1] = 12;
@@ -513,7 +532,7 @@ static void acpi_buf_free(AcpiBuf *b)
 }
 
 /* Builds everything with pointers as buffer offsets. */
-static bool acpi_build(AcpiBuf *b, unsigned ncpus, Error **errp)
+static bool acpi_build(AcpiBuf *b, unsigned ncpus, const uint32_t *apic_ids, Error **errp)
 {
     size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, tables[2];
     uint8_t *r;
@@ -536,7 +555,7 @@ static bool acpi_build(AcpiBuf *b, unsigned ncpus, Error **errp)
     b->data[facs + 32] = 2;             /* version */
     dsdt = acpi_build_dsdt(b);
     fadt = acpi_build_fadt(b, facs, dsdt);
-    madt = acpi_build_madt(b, ncpus);
+    madt = acpi_build_madt(b, ncpus, apic_ids);
     tables[0] = fadt;
     tables[1] = madt;
     rsdt = acpi_build_rsdt(b, tables, 2, false);
@@ -574,12 +593,13 @@ static void acpi_relocate(AcpiBuf *b, size_t start, size_t end, uint64_t delta)
     }
 }
 
-bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp)
+bool acpi_build_tables(AddressSpace *as, unsigned ncpus, const uint32_t *apic_ids,
+                       uint64_t *rsdp_addr, Error **errp)
 {
     AcpiBuf b;
     bool ok = true;
 
-    if (!acpi_build(&b, ncpus, errp)) {
+    if (!acpi_build(&b, ncpus, apic_ids, errp)) {
         return false;
     }
     acpi_relocate(&b, 0, b.len, ACPI_TABLES_BASE);
@@ -651,13 +671,13 @@ static void loader_add_checksum(GByteArray *l, const char *file, uint32_t offset
     st32(e + 12 + LOADER_FILESZ, len);
 }
 
-bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp)
+bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, const uint32_t *apic_ids, Error **errp)
 {
     GByteArray *loader;
     AcpiBuf b;
     bool ok;
 
-    if (!acpi_build(&b, ncpus, errp)) {
+    if (!acpi_build(&b, ncpus, apic_ids, errp)) {
         return false;
     }
     /* Pointers hold offsets within etc/acpi/tables; the firmware adds the

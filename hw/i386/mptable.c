@@ -4,7 +4,8 @@
  * MPTABLE_BASE (0xf0000, in the area the spec says to scan) and the
  * configuration table follows it at 0xf0010.
  *
- * Entries: one processor per vCPU (APIC id = index, BSP flag on 0), bus 0
+ * Entries: one processor per vCPU (its APIC id, BSP flag on 0; a vCPU whose
+ * APIC ID needs more than 8 bits is left out, it has only an ACPI entry), bus 0
  * "ISA", the IOAPIC (id 0, as its ID register resets to), I/O interrupt
  * entries for ISA IRQs 0-15 except 2 (IRQ0 goes to IOAPIC pin 2, which
  * the 8259 cascade would otherwise occupy), ExtINT on LINT0, NMI on LINT1.
@@ -62,14 +63,18 @@ static uint8_t *mp_entry8(uint8_t *p, uint8_t type, uint8_t a, uint16_t flags,
     return p + MP_ENTRY_SIZE;
 }
 
-bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
+bool mptable_build(AddressSpace *as, unsigned ncpus, const uint32_t *apic_ids, Error **errp)
 {
-    size_t cfg_len = MP_CFG_HDR_SIZE + MP_PROC_SIZE * (size_t)ncpus + MP_ENTRY_SIZE * 19;
+    size_t nproc = 0, cfg_len;
     uint32_t cfg_addr = MPTABLE_BASE + MP_FPS_SIZE;
     uint8_t *buf, *fps, *cfg, *p;
     unsigned count = 0;
     bool ok = true;
 
+    for (unsigned i = 0; i < ncpus; i++) {
+        nproc += apic_ids[i] < 0xff;
+    }
+    cfg_len = MP_CFG_HDR_SIZE + MP_PROC_SIZE * nproc + MP_ENTRY_SIZE * 19;
     if (ncpus == 0 || ncpus > 254 || MP_FPS_SIZE + cfg_len > MPTABLE_SIZE) {
         error_setg(errp, "MP table: %u vCPUs do not fit", ncpus);
         return false;
@@ -84,9 +89,13 @@ bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp)
     memcpy(cfg + 16, "PC          ", 12);
     st32(cfg + 36, MP_LAPIC_ADDR);
     p = cfg + MP_CFG_HDR_SIZE;
-    for (unsigned i = 0; i < ncpus; i++, count++) {
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (apic_ids[i] >= 0xff) {
+            continue;               /* 8-bit IDs only: the guest uses ACPI for those */
+        }
+        count++;
         p[0] = MP_PROCESSOR;
-        p[1] = i;
+        p[1] = apic_ids[i];
         p[2] = MP_APIC_VERSION;
         p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
         st32(p + 4, MP_CPU_SIGNATURE);

@@ -15,6 +15,7 @@
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
+#include "target/i386/cpu-model.h"
 
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM below 4 GiB ends here at most */
 #define PC_LOWMEM_LIMIT     0xe0000000ULL   /* RAM that still fits whole below the hole */
@@ -147,13 +148,16 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
     return ms->fw_cfg != NULL;
 }
 
+/* APIC IDs follow the -smp topology (thread, core, die, package fields). */
 static bool pc_cpus_init(MachineState *ms, Error **errp)
 {
+    X86Topology topo = { ms->smp.sockets, ms->smp.dies, ms->smp.cores, ms->smp.threads };
+
     cpus = g_ptr_array_new();
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         CPUState *cpu = g_new0(CPUState, 1);
         cpu->index = i;
-        cpu->apic_id = i;
+        cpu->apic_id = x86_apic_id_from_index(&topo, i);
         g_ptr_array_add(cpus, cpu);
         if (current_accel->vcpu_create && !current_accel->vcpu_create(cpu, errp)) {
             return false;
@@ -201,6 +205,7 @@ static bool pc_init(MachineState *ms, Error **errp)
 static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
 {
     E820Table e820 = { .nr = 0 };
+    g_autofree uint32_t *apic_ids = g_new0(uint32_t, ms->smp.cpus);
     BootParams bp = {
         .as = &address_space_memory,
         .below_4g = ms->below_4g_mem_size,
@@ -212,10 +217,13 @@ static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
         .pvh_fast_path = ms->pvh_fast_path,
     };
 
+    for (unsigned i = 0; i < ms->smp.cpus; i++) {
+        apic_ids[i] = cpu_by_index(i)->apic_id;
+    }
     pc_build_e820(&e820, ms->below_4g_mem_size, ms->above_4g_mem_size);
     acpi_set_pci_window((uint32_t)pc_pci_window_start(ms), (uint32_t)(PC_PCI_MMIO_END - 1));
-    if (!acpi_build_tables(&address_space_memory, ms->smp.cpus, &bp.rsdp_addr, errp) ||
-        !mptable_build(&address_space_memory, ms->smp.cpus, errp)) {
+    if (!acpi_build_tables(&address_space_memory, ms->smp.cpus, apic_ids, &bp.rsdp_addr, errp) ||
+        !mptable_build(&address_space_memory, ms->smp.cpus, apic_ids, errp)) {
         return false;
     }
     return x86_load_kernel(&bp, ms->kernel_filename, setup, errp);

@@ -120,11 +120,9 @@ char *x86_feature_describe(FeatureWord w, int bit)
     static const char *const regs[] = { "EAX", "EBX", "ECX", "EDX" };
     const FeatureWordInfo *f = &feature_word_info[w];
     const char *name = f->names[bit];
-    g_autofree char *leaf = f->index ? g_strdup_printf("%02XH.%02XH", f->function, f->index)
-                                     : g_strdup_printf("%02XH", f->function);
-
-    return g_strdup_printf("CPUID.%s:%s%s%s [bit %d]", leaf, regs[f->reg], name ? "." : "",
-                           name ? name : "", bit);
+    /* QEMU's wording names the leaf, not the sub-leaf. */
+    return g_strdup_printf("CPUID.%02XH:%s%s%s [bit %d]", f->function, regs[f->reg],
+                           name ? "." : "", name ? name : "", bit);
 }
 
 /* ---- CPUID tables ------------------------------------------------------ */

@@ -281,7 +281,7 @@ static bool parse_bool(const char *name, const char *val, bool *out, Error **err
     } else if (!strcmp(val, "off") || !strcmp(val, "no") || !strcmp(val, "false")) {
         *out = false;
     } else {
-        error_setg(errp, "%s=%s: '%s' is not on or off", name, val, val);
+        error_setg(errp, "invalid value '%s' for '%s' (on or off)", val, name);
         return false;
     }
     return true;
@@ -296,12 +296,12 @@ static bool parse_uint(const char *name, const char *val, uint64_t min, uint64_t
     errno = 0;
     v = strtoull(val, &end, 0);
     if (!*val || *end || errno || val[0] == '-') {
-        error_setg(errp, "%s=%s: '%s' is not a number", name, val, val);
+        error_setg(errp, "invalid value '%s' for '%s' (not a number)", val, name);
         return false;
     }
     if (v < min || v > max) {
-        error_setg(errp, "%s=%s: the value must be between %" G_GUINT64_FORMAT " and %"
-                   G_GUINT64_FORMAT, name, val, min, max);
+        error_setg(errp, "invalid value '%s' for '%s' (from %" G_GUINT64_FORMAT " to %"
+                   G_GUINT64_FORMAT ")", val, name, min, max);
         return false;
     }
     *out = v;
@@ -318,7 +318,7 @@ static bool parse_property(X86CPUModel *m, const char *name, const char *val, bo
     *known = true;
     if (!strcmp(name, "vendor")) {
         if (strlen(val) != 12) {
-            error_setg(errp, "vendor=%s: the vendor must be 12 characters", val);
+            error_setg(errp, "invalid value '%s' for 'vendor' (12 characters)", val);
             return false;
         }
         memcpy(m->vendor, val, 13);
@@ -375,7 +375,7 @@ static bool parse_property(X86CPUModel *m, const char *name, const char *val, bo
     } else if (!strcmp(name, "check")) {
         return parse_bool(name, val, &m->check, errp);
     } else if (g_str_has_prefix(name, "hv-") || g_str_has_prefix(name, "hv_")) {
-        error_setg(errp, "%s: Hyper-V enlightenments (hv-*) are not supported", name);
+        error_setg(errp, "'%s': Hyper-V enlightenments (hv-*) are not supported", name);
         return false;
     } else {
         *known = false;

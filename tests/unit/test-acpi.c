@@ -11,6 +11,7 @@
 
 static MemoryRegion ram;
 static uint8_t *mem;
+static uint32_t identity_ids[256];     /* APIC ID = index */
 
 static void ram_setup(void)
 {
@@ -120,7 +121,7 @@ static void test_acpi_tables(void)
     static const uint8_t sb[] = { '\\', '_', 'S', 'B', '_', 0x5b, 0x82 };
 
         ram_setup();
-        g_assert_true(acpi_build_tables(&address_space_memory, ncpus, &rsdp, &err));
+        g_assert_true(acpi_build_tables(&address_space_memory, ncpus, identity_ids, &rsdp, &err));
         g_assert_no_error(err);
         scanned = find_rsdp();
         g_assert_cmpuint(scanned, ==, rsdp);
@@ -227,9 +228,9 @@ static void test_acpi_bad(void)
     Error *err = NULL;
 
     ram_setup();
-    g_assert_false(acpi_build_tables(&address_space_memory, 0, &rsdp, &err));
+    g_assert_false(acpi_build_tables(&address_space_memory, 0, identity_ids, &rsdp, &err));
     g_clear_error(&err);
-    g_assert_false(acpi_build_tables(&address_space_memory, 256, &rsdp, &err));
+    g_assert_false(acpi_build_tables(&address_space_memory, 256, identity_ids, &rsdp, &err));
     g_assert_nonnull(strstr(err->message, "256"));
     g_clear_error(&err);
     g_assert_cmpuint(find_rsdp(), ==, 0);
@@ -246,7 +247,7 @@ static void test_mptable(void)
         Error *err = NULL;
 
         ram_setup();
-        g_assert_true(mptable_build(&address_space_memory, ncpus, &err));
+        g_assert_true(mptable_build(&address_space_memory, ncpus, identity_ids, &err));
         g_assert_no_error(err);
         for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
             if (!memcmp(mem + a, "_MP_", 4) && sum8(a, 16) == 0) {
@@ -299,13 +300,70 @@ static void test_mptable(void)
         g_assert_cmpuint(ints, ==, 15);
         g_assert_cmpuint(lints, ==, 2);
     }
-    g_assert_false(mptable_build(&address_space_memory, 0, NULL));
-    g_assert_false(mptable_build(&address_space_memory, 255, NULL));
+    g_assert_false(mptable_build(&address_space_memory, 0, identity_ids, NULL));
+    g_assert_false(mptable_build(&address_space_memory, 255, identity_ids, NULL));
+}
+
+/* APIC IDs from a topology (-smp 12,sockets=2,cores=3,threads=2: 0-5,
+ * 8-13) and one that needs x2APIC (300): the MADT lists exactly those IDs
+ * with UIDs in index order, the MP table the 8-bit ones. */
+static void test_topology_ids(void)
+{
+    static const uint32_t ids[] = { 0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 300 };
+    const unsigned n = G_N_ELEMENTS(ids);
+    uint64_t rsdp = 0, xsdt, madt, fps = 0, cfg, p;
+    uint32_t len, seen = 0, x2 = 0;
+    Error *err = NULL;
+
+    ram_setup();
+    g_assert_true(acpi_build_tables(&address_space_memory, n, ids, &rsdp, &err));
+    g_assert_no_error(err);
+    xsdt = rd64(rsdp + 24);
+    madt = find_table(xsdt, "APIC");
+    len = check_table(madt, "APIC");
+    for (uint32_t off = 44; off < len; off += mem[madt + off + 1]) {
+        uint64_t e = madt + off;
+        if (mem[e] == 0) {
+            g_assert_cmpuint(mem[e + 1], ==, 8);
+            g_assert_cmpuint(mem[e + 2], ==, seen);             /* UID = index */
+            g_assert_cmpuint(mem[e + 3], ==, ids[seen]);
+            seen++;
+        } else if (mem[e] == 9) {
+            g_assert_cmpuint(mem[e + 1], ==, 16);
+            g_assert_cmpuint(rd32(e + 4), ==, 300);
+            g_assert_cmpuint(rd32(e + 8) & 1, ==, 1);
+            g_assert_cmpuint(rd32(e + 12), ==, n - 1);
+            x2++;
+        }
+    }
+    g_assert_cmpuint(seen, ==, n - 1);
+    g_assert_cmpuint(x2, ==, 1);
+
+    g_assert_true(mptable_build(&address_space_memory, n, ids, &err));
+    g_assert_no_error(err);
+    for (uint64_t a = 0xf0000; a < 0x100000 && !fps; a += 16) {
+        if (!memcmp(mem + a, "_MP_", 4) && sum8(a, 16) == 0) {
+            fps = a;
+        }
+    }
+    cfg = rd32(fps + 4);
+    g_assert_cmpuint(sum8(cfg, rd16(cfg + 4)), ==, 0);
+    p = cfg + 44;
+    for (unsigned i = 0; i < n - 1; i++, p += 20) {
+        g_assert_cmpuint(mem[p], ==, 0);
+        g_assert_cmpuint(mem[p + 1], ==, ids[i]);
+        g_assert_cmpuint(mem[p + 3], ==, i == 0 ? 3 : 1);
+    }
+    g_assert_cmpuint(mem[p], ==, 1);                            /* then the bus */
 }
 
 int main(int argc, char **argv)
 {
+    for (unsigned i = 0; i < G_N_ELEMENTS(identity_ids); i++) {
+        identity_ids[i] = i;
+    }
     g_test_init(&argc, &argv, NULL);
+    g_test_add_func("/acpi/topology-ids", test_topology_ids);
     g_test_add_func("/acpi/tables", test_acpi_tables);
     g_test_add_func("/acpi/bad", test_acpi_bad);
     g_test_add_func("/acpi/mptable", test_mptable);

@@ -267,7 +267,9 @@ static void test_acpi_loader(void)
     uint64_t rsdp_base = 0xf0000, tables_base = 0x100000, xsdt, fadt, dsdt;
     int allocs = 0, ptrs = 0, sums = 0;
 
-    g_assert_true(acpi_build_fw_cfg(fw, 3, &err));
+    static const uint32_t apic_ids[] = { 0, 1, 2 };
+
+    g_assert_true(acpi_build_fw_cfg(fw, 3, apic_ids, &err));
     g_assert_no_error(err);
     lkey = find_file("etc/table-loader", &lsize);
     rkey = find_file("etc/acpi/rsdp", &rsize);

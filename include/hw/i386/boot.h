@@ -138,16 +138,18 @@ bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *c
 
 /* ACPI: RSDP (in the BIOS area, found by scanning), XSDT/RSDT, FADT (PM1
  * at the acpi-pm device's ports, reset register 0xcf9), MADT (every vCPU
- * and the IOAPIC, IRQ0->GSI2 override), DSDT with \_S5.  Returns the RSDP
- * address. */
-bool acpi_build_tables(AddressSpace *as, unsigned ncpus, uint64_t *rsdp_addr, Error **errp);
+ * with apic_ids[index], and the IOAPIC, IRQ0->GSI2 override), DSDT with
+ * \_S5.  Returns the RSDP address. */
+bool acpi_build_tables(AddressSpace *as, unsigned ncpus, const uint32_t *apic_ids,
+                       uint64_t *rsdp_addr, Error **errp);
 /* The 32-bit PCI memory window [start, last] that the DSDT's PCI0 _CRS
  * declares (default 0xc0000000-0xfebfffff). */
 void acpi_set_pci_window(uint32_t start, uint32_t last);
 /* The same tables for firmware (SeaBIOS): fw_cfg files "etc/acpi/rsdp",
  * "etc/acpi/tables" and QEMU's "etc/table-loader" script. */
-bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, Error **errp);
-bool mptable_build(AddressSpace *as, unsigned ncpus, Error **errp);
+bool acpi_build_fw_cfg(FWCfgState *s, unsigned ncpus, const uint32_t *apic_ids, Error **errp);
+/* MP table: one processor entry per vCPU with apic_ids[index] (all below 0xff). */
+bool mptable_build(AddressSpace *as, unsigned ncpus, const uint32_t *apic_ids, Error **errp);
 
 /* Put a BootCPUSetup into a vCPU's state. */
 void boot_cpu_apply(const BootCPUSetup *setup, X86CPUState *env);
