@@ -367,7 +367,9 @@ static void build_extended(const X86CPUModel *m, const X86Topology *t, uint32_t 
     if (xlevel >= 0x80000008) {
         bool lm = m->features[FEAT_8000_0001_EDX] & (1u << 29);
         bool la57 = m->features[FEAT_7_0_ECX] & (1u << 16);
-        uint32_t eax = m->phys_bits | ((lm ? (la57 ? 57u : 48u) : 32u) << 8);
+        /* Virtual address bits only for a 64-bit CPU, as QEMU (KVM refuses
+         * any value but 0, 48 and 57). */
+        uint32_t eax = m->phys_bits | (lm ? (la57 ? 57u : 48u) << 8 : 0);
         uint32_t ecx = per_pkg > 1 ? (x86_topo_pkg_offset(t) << 12) | (per_pkg - 1) : 0;
         set(out, 0x80000008, eax, m->features[FEAT_8000_0008_EBX], ecx, 0);
     }
