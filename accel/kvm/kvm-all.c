@@ -7,6 +7,7 @@
  * an exit (port I/O and MMIO go through the memory API).  A kick sets
  * kvm_run.immediate_exit and sends SIG_IPI so KVM_RUN returns.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -518,6 +519,15 @@ static struct kvm_cpuid2 *kvm_get_supported_cpuid(int fd)
 
 static void kvm_supported_fixups(CPUIDTable *t, bool tsc_deadline)
 {
+    /* The host's brand string, for -cpu host (KVM may not report it; QEMU
+     * reads it with the CPUID instruction too). */
+    for (uint32_t fn = 0x80000002; fn <= 0x80000004; fn++) {
+        const CPUIDEntry *e = cpuid_table_find(t, fn, 0);
+        unsigned a, b, c, d;
+        if ((!e || !(e->eax | e->ebx | e->ecx | e->edx)) && __get_cpuid(fn, &a, &b, &c, &d)) {
+            cpuid_table_set(t, fn, 0, 0, a, b, c, d);
+        }
+    }
     for (unsigned i = 0; i < t->nent; i++) {
         CPUIDEntry *e = &t->entries[i];
         if (e->function == 1) {

@@ -3,7 +3,8 @@
 # (qemu64 with QEMU's KVM defaults) the guest finds the KVM paravirtual
 # leaves and picks kvm-clock as its clocksource, and /proc/cpuinfo shows
 # qemu64's model name; with -cpu host,kvmclock=off (the host model, the
-# clock bits switched off) the clocksource is something else.
+# clock bits switched off) the clocksource is something else and the model
+# name is the host's.
 #
 # usage: tests/functional/linux-clocksource.sh KVMPC [ACCEL]   (ACCEL: kvm)
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
@@ -45,5 +46,7 @@ boot -cpu host,kvmclock=off
 [ -n "$clock" ] || fail "host,kvmclock=off: no clocksource printed"
 [ "$clock" != kvm-clock ] || fail "host,kvmclock=off: the guest still uses kvm-clock"
 grep -q "^AVAILABLE=.*kvm-clock" "$out" && fail "host,kvmclock=off: kvm-clock is available"
+host_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+[ "$model" = "$host_model" ] || fail "host,kvmclock=off: model name '$model', the host's is '$host_model'"
 echo "ok: -cpu host,kvmclock=off: clocksource $clock, model '$model'"
 echo "PASS: linux clocksource, accel=$accel"
