@@ -77,9 +77,8 @@ typedef struct FeatureWordInfo {
 
 extern const FeatureWordInfo feature_word_info[FEATURE_WORDS];
 
-/* Looks a feature name up (QEMU's spelling or an alias, '_' == '-').
- * Returns the number of bits found (0: unknown), setting the word and mask
- * ("kvmclock" is two bits of one word). */
+/* Looks a feature name up (QEMU's spelling or an alias, '_' == '-'):
+ * false if unknown, else sets its word and mask ("kvmclock" is two bits). */
 bool x86_feature_lookup(const char *name, FeatureWord *w, uint32_t *mask);
 /* "CPUID.01H:ECX.x2apic [bit 21]" for a warning. */
 char *x86_feature_describe(FeatureWord w, int bit);
@@ -145,7 +144,7 @@ typedef struct X86CPUModel {
     bool realized;
     bool kvm_leaves;                /* advertise 0x40000000/0x40000001 */
     unsigned host_phys_bits_value;
-    CPUIDTable accel_leaves;        /* pass-through leaves (max/host: 0xa, 0xd) */
+    CPUIDTable accel_leaves;        /* the accelerator's table (0xa, 0xd sizes) */
 } X86CPUModel;
 
 /* What the accelerator can run. */
