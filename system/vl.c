@@ -27,6 +27,7 @@
 #include "system/main-loop.h"
 #include "system/runstate.h"
 #include "system/system.h"
+#include "target/i386/cpu-model.h"
 
 Chardev *serial_hds[MAX_SERIAL_PORTS];
 int64_t rtc_host_offset_s;
@@ -57,7 +58,7 @@ static const OptDef options[] = {
     { "M", true, OPT_MACHINE, NULL, NULL },
     { "accel", true, OPT_ACCEL, "kvm|tcg|qtest[,prop=value]", "select an accelerator (-accel help); repeat to give fallbacks" },
     { "enable-kvm", false, OPT_ENABLE_KVM, NULL, "same as -accel kvm" },
-    { "cpu", true, OPT_CPU, "host|qemu64|max", "select the CPU model (-cpu help)" },
+    { "cpu", true, OPT_CPU, "model[,+feat][,-feat][,prop=val]", "select the CPU model and its features (-cpu help)" },
     { "smp", true, OPT_SMP, "[cpus=]n[,maxcpus=m][,sockets=s][,dies=d][,cores=c][,threads=t]", "number of vCPUs and their topology" },
     { "m", true, OPT_M, "[size=]megs[M|G]", "guest RAM size (default 128M)" },
     { "kernel", true, OPT_KERNEL, "bzImage", "boot this kernel (Linux bzImage, PVH ELF or Multiboot)" },
@@ -218,18 +219,12 @@ static void list_accels(void)
     }
 }
 
-static const char *const cpu_models[][2] = {
-    { "host", "the host's CPU as far as KVM supports it" },
-    { "max", "every feature the accelerator supports (same as host under KVM)" },
-    { "qemu64", "QEMU's baseline x86-64 CPU (default)" },
-};
-
 static void list_cpus(void)
 {
-    printf("Available CPUs:\n");
-    for (size_t i = 0; i < G_N_ELEMENTS(cpu_models); i++) {
-        printf("  %-10s %s\n", cpu_models[i][0], cpu_models[i][1]);
-    }
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    x86_cpu_list(out);
+    fputs(out->str, stdout);
 }
 
 /* ---- parsing ---------------------------------------------------------- */
@@ -549,25 +544,18 @@ static void parse_smp(Config *c, MachineState *ms)
 
 static void parse_cpu(Config *c, MachineState *ms)
 {
-    const char *model = c->cpu ? c->cpu : "qemu64";
+    const char *spec = c->cpu ? c->cpu : "qemu64";
+    g_autoptr(GError) err = NULL;
 
-    if (is_help(model)) {
+    if (is_help(spec)) {
         list_cpus();
         exit(0);
     }
-    if (strchr(model, ',')) {
-        die("-cpu %s: CPU feature flags are not supported yet", model);
+    ms->cpu = x86_cpu_model_parse(spec, &err);
+    if (!ms->cpu) {
+        die("-cpu %s: %s", spec, err->message);
     }
-    if (!strcmp(model, "kvm64")) {
-        model = "qemu64";
-    }
-    for (size_t i = 0; i < G_N_ELEMENTS(cpu_models); i++) {
-        if (!strcmp(model, cpu_models[i][0])) {
-            ms->cpu_model = g_strdup(model);
-            return;
-        }
-    }
-    die("-cpu %s: unable to find CPU model '%s' (use -cpu help)", model, model);
+    ms->cpu_model = g_strdup(ms->cpu->def->name);
 }
 
 static void parse_name(Config *c, MachineState *ms)
@@ -893,6 +881,9 @@ int kvmpc_main(int argc, char **argv)
               "with -daemonize");
     }
     select_accel(&c, machine_accels);
+    if (x86_cpu_model_needs_host(ms->cpu) && strcmp(current_accel->name, "kvm")) {
+        die("-cpu %s: CPU model '%s' requires KVM", c.cpu, ms->cpu->def->name);
+    }
     if (c.qtest && strcmp(current_accel->name, "qtest")) {
         die("-qtest %s: needs -accel qtest", c.qtest);
     }

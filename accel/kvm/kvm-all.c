@@ -7,6 +7,7 @@
  * an exit (port I/O and MMIO go through the memory API).  A kick sets
  * kvm_run.immediate_exit and sends SIG_IPI so KVM_RUN returns.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,6 +29,7 @@
 #include "qemu/option.h"
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "target/i386/cpu-model.h"
 
 #define SIG_IPI SIGUSR1
 #define KVM_MAX_SLOTS 256
@@ -58,10 +60,7 @@ typedef struct KVMState {
     bool xcrs;
     KVMSlot slots[KVM_MAX_SLOTS];
     MemoryListener listener;
-    struct kvm_cpuid2 *supported_cpuid;
     unsigned ncpus;
-    unsigned cores, threads;
-    const char *cpu_model;
     bool self_test;
     bool tsc_deadline;
     /* Coalesced MMIO/PIO: the VM-wide ring (mapped in every vCPU's kvm_run
@@ -460,6 +459,13 @@ static void kvm_reset_irqchip(void)
 
 /* ---- CPUID ------------------------------------------------------------ */
 
+/* The CPU model (target/i386) builds each vCPU's CPUID; KVM only says what
+ * it can run: KVM_GET_SUPPORTED_CPUID, with the bits KVM emulates but
+ * leaves to userspace to advertise (as QEMU's kvm_arch_get_supported_cpuid). */
+static X86CPUModel *kvm_cpu;
+static CPUIDTable kvm_supported;
+static X86Topology kvm_topo;
+
 static struct kvm_cpuid2 *kvm_get_supported_cpuid(int fd)
 {
     for (int n = 64; n <= 4096; n *= 2) {
@@ -476,113 +482,90 @@ static struct kvm_cpuid2 *kvm_get_supported_cpuid(int fd)
     return NULL;
 }
 
-static struct kvm_cpuid_entry2 *cpuid_find(struct kvm_cpuid2 *c, uint32_t fn, uint32_t idx)
+static void kvm_supported_fixups(CPUIDTable *t, bool tsc_deadline)
 {
-    for (uint32_t i = 0; i < c->nent; i++) {
-        if (c->entries[i].function == fn && c->entries[i].index == idx) {
-            return &c->entries[i];
+    /* The host's brand string, for -cpu host (KVM may not report it; QEMU
+     * reads it with the CPUID instruction too). */
+    for (uint32_t fn = 0x80000002; fn <= 0x80000004; fn++) {
+        const CPUIDEntry *e = cpuid_table_find(t, fn, 0);
+        unsigned a, b, c, d;
+        if ((!e || !(e->eax | e->ebx | e->ecx | e->edx)) && __get_cpuid(fn, &a, &b, &c, &d)) {
+            cpuid_table_set(t, fn, 0, 0, a, b, c, d);
         }
     }
-    return NULL;
+    for (unsigned i = 0; i < t->nent; i++) {
+        CPUIDEntry *e = &t->entries[i];
+        if (e->function == 1) {
+            e->ecx |= CPUID_1_ECX_HYPERVISOR;
+            /* The in-kernel LAPIC emulates the TSC-deadline timer. */
+            if (tsc_deadline) {
+                e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+            }
+            /* MTRR, MCE, MCA, PAT: emulated, misreported by old kernels. */
+            e->edx |= (1u << 12) | (1u << 7) | (1u << 14) | (1u << 16);
+        }
+    }
 }
 
-/* Baseline "qemu64" model: what every x86-64 host has. */
-#define QEMU64_1_EDX 0x0789fbffu    /* fpu..pse36 (no pn), clflush, mmx, fxsr, sse, sse2 */
-#define QEMU64_1_ECX ((1u << 0) | (1u << 13) | (1u << 23) | (1u << 21) | (1u << 31))
-                                    /* sse3, cx16, popcnt, x2apic, hypervisor */
-#define QEMU64_81_EDX ((1u << 11) | (1u << 20) | (1u << 29))   /* syscall, nx, lm */
-#define QEMU64_81_ECX ((1u << 0))                               /* lahf_lm */
-
-static bool cpu_model_is_host(const char *model)
+static bool kvm_cpuid_init(MachineState *ms, Error **errp)
 {
-    return !strcmp(model, "host") || !strcmp(model, "max");
+    struct kvm_cpuid2 *sup = kvm_get_supported_cpuid(kvm_state.fd);
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    X86AccelCaps caps = { .name = "host", .supported = &kvm_supported, .host_cpu = true,
+                          .kvm_pv = true };
+
+    if (!sup) {
+        error_setg_errno(errp, errno, "KVM: KVM_GET_SUPPORTED_CPUID failed");
+        return false;
+    }
+    cpuid_table_free(&kvm_supported);
+    for (uint32_t i = 0; i < sup->nent; i++) {
+        const struct kvm_cpuid_entry2 *e = &sup->entries[i];
+        cpuid_table_set(&kvm_supported, e->function, e->index,
+                        e->flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX ?
+                        CPUID_FLAG_SIGNIFICANT_INDEX : 0, e->eax, e->ebx, e->ecx, e->edx);
+    }
+    g_free(sup);
+    kvm_supported_fixups(&kvm_supported, kvm_state.tsc_deadline);
+
+    if (!ms->cpu) {
+        ms->cpu = x86_cpu_model_parse("qemu64", errp);
+        if (!ms->cpu) {
+            return false;
+        }
+    }
+    kvm_cpu = ms->cpu;
+    if (!x86_cpu_model_realize(kvm_cpu, &caps, warnings, errp)) {
+        error_prepend(errp, "-cpu %s: ", kvm_cpu->spec);
+        return false;
+    }
+    for (guint i = 0; i < warnings->len; i++) {
+        warn_report("%s", (const char *)g_ptr_array_index(warnings, i));
+    }
+    kvm_topo = (X86Topology) { ms->smp.sockets, ms->smp.dies, ms->smp.cores,
+                               ms->smp.threads };
+    return true;
 }
 
 static struct kvm_cpuid2 *kvm_build_cpuid(CPUState *cpu)
 {
-    struct kvm_cpuid2 *sup = kvm_state.supported_cpuid;
-    size_t sz = sizeof(*sup) + (sup->nent + 4) * sizeof(sup->entries[0]);
-    struct kvm_cpuid2 *c = g_malloc0(sz);
-    unsigned per_pkg = kvm_state.cores * kvm_state.threads;
-    bool host = cpu_model_is_host(kvm_state.cpu_model);
-    struct kvm_cpuid_entry2 *e;
+    CPUIDTable t;
+    struct kvm_cpuid2 *c;
 
-    memcpy(c, sup, sizeof(*sup) + sup->nent * sizeof(sup->entries[0]));
-    if ((e = cpuid_find(c, 1, 0))) {
-        e->ebx = (e->ebx & 0x0000ffff) | (cpu->apic_id << 24) | (MIN(per_pkg, 255) << 16);
-        e->ecx |= 1u << 31;                 /* hypervisor */
-        if (per_pkg > 1) {
-            e->edx |= 1u << 28;             /* HTT: the count field is valid */
-        }
-        if (!host) {
-            e->edx &= QEMU64_1_EDX;
-            e->ecx &= QEMU64_1_ECX;
-        } else if (kvm_state.tsc_deadline) {
-            /* The in-kernel LAPIC emulates the TSC-deadline timer, but
-             * KVM_GET_SUPPORTED_CPUID leaves the bit to userspace.  With
-             * it, Linux skips calibrating the LAPIC timer. */
-            e->ecx |= 1u << 24;
-        }
+    cpuid_table_init(&t);
+    x86_cpu_build_cpuid(kvm_cpu, &kvm_topo, cpu->apic_id, &t);
+    c = g_malloc0(sizeof(*c) + t.nent * sizeof(c->entries[0]));
+    c->nent = t.nent;
+    for (unsigned i = 0; i < t.nent; i++) {
+        const CPUIDEntry *e = &t.entries[i];
+        c->entries[i] = (struct kvm_cpuid_entry2) {
+            .function = e->function, .index = e->index,
+            .flags = e->flags & CPUID_FLAG_SIGNIFICANT_INDEX ?
+                     KVM_CPUID_FLAG_SIGNIFCANT_INDEX : 0,
+            .eax = e->eax, .ebx = e->ebx, .ecx = e->ecx, .edx = e->edx,
+        };
     }
-    if ((e = cpuid_find(c, 0x80000001, 0)) && !host) {
-        e->edx &= QEMU64_81_EDX;
-        e->ecx &= QEMU64_81_ECX;
-    }
-    if (!host) {
-        for (uint32_t i = 0; i < c->nent; i++) {
-            if (c->entries[i].function == 7) {
-                c->entries[i].ebx = c->entries[i].ecx = c->entries[i].edx = 0;
-            }
-            if (c->entries[i].function == 0xd && c->entries[i].index > 1) {
-                memset(&c->entries[i].eax, 0, 16);
-            }
-        }
-    }
-    for (uint32_t i = 0; i < c->nent; i++) {
-        e = &c->entries[i];
-        if (e->function == 4) {
-            /* Cores per package - 1 in EAX[31:26]; threads sharing the cache. */
-            e->eax &= 0x3ff;
-            e->eax |= (kvm_state.cores - 1) << 26;
-            if (e->eax & 0x1f) {
-                unsigned level = (e->eax >> 5) & 7;
-                unsigned sharing = level >= 3 ? per_pkg : kvm_state.threads;
-                e->eax |= (sharing - 1) << 14;
-            }
-        } else if (e->function == 0xb || e->function == 0x1f) {
-            unsigned smt_bits = g_bit_storage(kvm_state.threads - 1);
-            unsigned core_bits = g_bit_storage(kvm_state.cores - 1);
-            if (kvm_state.threads == 1) {
-                smt_bits = 0;
-            }
-            if (kvm_state.cores == 1) {
-                core_bits = 0;
-            }
-            e->edx = cpu->apic_id;
-            if (e->index == 0) {
-                e->eax = smt_bits;
-                e->ebx = kvm_state.threads;
-                e->ecx = (1 << 8) | 0;
-            } else if (e->index == 1) {
-                e->eax = smt_bits + core_bits;
-                e->ebx = per_pkg;
-                e->ecx = (2 << 8) | 1;
-            } else {
-                e->eax = e->ebx = 0;
-                e->ecx = e->index;
-            }
-        }
-    }
-    /* KVM paravirtual leaves (clocksource, EOI, async PF). */
-    if (!cpuid_find(c, 0x40000000, 0)) {
-        e = &c->entries[c->nent++];
-        memset(e, 0, sizeof(*e));
-        e->function = 0x40000000;
-        e->eax = 0x40000001;
-        memcpy(&e->ebx, "KVMK", 4);
-        memcpy(&e->ecx, "VMKV", 4);
-        memcpy(&e->edx, "M\0\0\0", 4);
-    }
+    cpuid_table_free(&t);
     return c;
 }
 
@@ -1331,15 +1314,10 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         error_setg_errno(errp, errno, "KVM: KVM_CREATE_VM failed");
         return false;
     }
-    s->supported_cpuid = kvm_get_supported_cpuid(s->fd);
-    if (!s->supported_cpuid) {
-        error_setg_errno(errp, errno, "KVM: KVM_GET_SUPPORTED_CPUID failed");
+    s->ncpus = ms->smp.cpus;
+    if (!kvm_cpuid_init(ms, errp)) {
         return false;
     }
-    s->ncpus = ms->smp.cpus;
-    s->cores = MAX(ms->smp.cores, 1);
-    s->threads = MAX(ms->smp.threads, 1);
-    s->cpu_model = ms->cpu_model ? ms->cpu_model : "qemu64";
     /* The TSS and identity map live in the reserved area below 4 GiB. */
     if (ioctl(s->vmfd, KVM_SET_TSS_ADDR, 0xfeffd000UL) < 0) {
         error_setg_errno(errp, errno, "KVM: KVM_SET_TSS_ADDR failed");

@@ -26,7 +26,7 @@
 #define ACPI_CREATOR_ID     "KVPC"
 #define ACPI_HDR_SIZE       36
 
-#define ACPI_MAX_CPUS       255         /* 8-bit APIC ids (no x2APIC entries) */
+#define ACPI_MAX_CPUS       255         /* the machine's limit */
 
 /* FADT (ACPI 6.4, 5.2.9), revision 5 = 268 bytes. */
 #define FADT_REVISION       5
@@ -69,6 +69,7 @@
 #define MADT_IO_APIC        1
 #define MADT_INT_OVERRIDE   2
 #define MADT_LAPIC_NMI      4
+#define MADT_LOCAL_X2APIC   9           /* for APIC IDs that need more than 8 bits */
 #define MADT_PCAT_COMPAT    1
 
 /* Tables are built at offsets in one buffer; pointers between them hold
@@ -226,13 +227,20 @@ static size_t acpi_build_fadt(AcpiBuf *b, const PlatformDesc *pd, size_t facs, s
     return off;
 }
 
+/* One processor entry per vCPU with its APIC ID (from the topology, not
+ * the index): a Local APIC entry, or a Local x2APIC entry where the ID does
+ * not fit in 8 bits (0xff is the broadcast ID), as QEMU does. */
 static size_t acpi_build_madt(AcpiBuf *b, const PlatformDesc *pd)
 {
-    size_t len = ACPI_HDR_SIZE + 8 + 8 * pd->ncpus + 12 * pd->nr_ioapics +
-                 10 * pd->nr_overrides + 6;
-    size_t off = acpi_reserve(b, len, 16);
-    uint8_t *m = b->data + off, *p;
+    size_t len = ACPI_HDR_SIZE + 8 + 12 * pd->nr_ioapics + 10 * pd->nr_overrides + 6;
+    size_t off;
+    uint8_t *m, *p;
 
+    for (unsigned i = 0; i < pd->ncpus; i++) {
+        len += pd->apic_ids[i] < 0xff ? 8 : 16;
+    }
+    off = acpi_reserve(b, len, 16);
+    m = b->data + off;
     if (b->overflow) {
         return 0;
     }
@@ -240,12 +248,22 @@ static size_t acpi_build_madt(AcpiBuf *b, const PlatformDesc *pd)
     st32(m + 36, APIC_DEFAULT_ADDRESS);
     st32(m + 40, pd->pcat_compat ? MADT_PCAT_COMPAT : 0);
     p = m + 44;
-    for (unsigned i = 0; i < pd->ncpus; i++, p += 8) {
-        p[0] = MADT_LOCAL_APIC;
-        p[1] = 8;
-        p[2] = i;                       /* ACPI processor UID */
-        p[3] = pd->apic_ids[i];
-        st32(p + 4, 1);                 /* enabled */
+    for (unsigned i = 0; i < pd->ncpus; i++) {
+        if (pd->apic_ids[i] < 0xff) {
+            p[0] = MADT_LOCAL_APIC;
+            p[1] = 8;
+            p[2] = i;                   /* ACPI processor UID */
+            p[3] = pd->apic_ids[i];
+            st32(p + 4, 1);             /* enabled */
+            p += 8;
+        } else {
+            p[0] = MADT_LOCAL_X2APIC;
+            p[1] = 16;
+            st32(p + 4, pd->apic_ids[i]);
+            st32(p + 8, 1);             /* enabled */
+            st32(p + 12, i);            /* ACPI processor UID */
+            p += 16;
+        }
     }
     for (unsigned i = 0; i < pd->nr_ioapics; i++, p += 12) {
         p[0] = MADT_IO_APIC;

@@ -33,6 +33,7 @@
 #include "hw/acpi/aml.h"
 #include "hw/platform-desc.h"
 #include "hw/i386/boot.h"
+#include "target/i386/cpu-model.h"
 
 #define FW_CFG_CTL_SIZE         2
 #define FW_CFG_DMA_SIZE         8
@@ -538,6 +539,14 @@ out:
     return ok;
 }
 
+static uint32_t fw_cfg_apic_id_limit(MachineState *ms)
+{
+    X86Topology topo = { ms->smp.sockets, ms->smp.dies, ms->smp.cores, ms->smp.threads };
+    unsigned max = ms->smp.maxcpus ? ms->smp.maxcpus : ms->smp.cpus;
+
+    return max ? x86_apic_id_from_index(&topo, max - 1) + 1 : 0;
+}
+
 FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
 {
     DeviceState *dev = qdev_new("fw_cfg_io", errp);
@@ -557,7 +566,9 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
     fw_cfg_add_i64(s, FW_CFG_RAM_SIZE, ms->ram_size);
     fw_cfg_add_i16(s, FW_CFG_NOGRAPHIC, 0);
     fw_cfg_add_i16(s, FW_CFG_NB_CPUS, ms->smp.cpus);
-    fw_cfg_add_i16(s, FW_CFG_MAX_CPUS, ms->smp.maxcpus ? ms->smp.maxcpus : ms->smp.cpus);
+    /* As QEMU: FW_CFG_MAX_CPUS (SeaBIOS's "etc/max-cpus") is the APIC ID
+     * limit, the highest APIC ID of the topology plus one. */
+    fw_cfg_add_i16(s, FW_CFG_MAX_CPUS, fw_cfg_apic_id_limit(ms));
     fw_cfg_add_i16(s, FW_CFG_BOOT_MENU, 0);
     fw_cfg_add_i32(s, FW_CFG_IRQ0_OVERRIDE, 1);  /* PIT on IOAPIC pin 2 */
 

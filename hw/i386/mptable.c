@@ -5,7 +5,8 @@
  * configuration table follows it at 0xf0010.
  *
  * Entries, from the PlatformDesc the devices filled in: one processor per
- * vCPU (its APIC ID, BSP flag on the first), bus 0 "ISA", each IOAPIC,
+ * vCPU (its APIC ID, BSP flag on the first; a vCPU whose APIC ID needs more
+ * than 8 bits is left out, it has only an ACPI entry), bus 0 "ISA", each IOAPIC,
  * I/O interrupt entries for ISA IRQs 0-15 except the cascade (2) at the
  * GSI and with the flags the interrupt source overrides say (ISA IRQ 0 on
  * IOAPIC pin 2, the SCI level triggered), ExtINT on LINT0, NMI on LINT1.
@@ -98,7 +99,11 @@ bool mptable_build(AddressSpace *as, const PlatformDesc *pd, Error **errp)
     memcpy(cfg + 16, "PC          ", 12);
     st32(cfg + 36, APIC_DEFAULT_ADDRESS);
     p = cfg + MP_CFG_HDR_SIZE;
-    for (unsigned i = 0; i < ncpus; i++, count++) {
+    for (unsigned i = 0; i < ncpus; i++) {
+        if (pd->apic_ids[i] >= 0xff) {
+            continue;           /* 8-bit IDs only: the guest uses ACPI for those */
+        }
+        count++;
         p[0] = MP_PROCESSOR;
         p[1] = pd->apic_ids[i];
         p[2] = MP_APIC_VERSION;

@@ -18,6 +18,7 @@
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
+#include "target/i386/cpu-model.h"
 
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM below 4 GiB ends here at most */
 #define PC_LOWMEM_LIMIT     0xe0000000ULL   /* RAM that still fits whole below the hole */
@@ -153,13 +154,16 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
     return ms->fw_cfg != NULL;
 }
 
+/* APIC IDs follow the -smp topology (thread, core, die, package fields). */
 static bool pc_cpus_init(MachineState *ms, Error **errp)
 {
+    X86Topology topo = { ms->smp.sockets, ms->smp.dies, ms->smp.cores, ms->smp.threads };
+
     cpus = g_ptr_array_new();
     for (unsigned i = 0; i < ms->smp.cpus; i++) {
         CPUState *cpu = g_new0(CPUState, 1);
         cpu->index = i;
-        cpu->apic_id = i;
+        cpu->apic_id = x86_apic_id_from_index(&topo, i);
         g_ptr_array_add(cpus, cpu);
         if (current_accel->vcpu_create && !current_accel->vcpu_create(cpu, errp)) {
             return false;

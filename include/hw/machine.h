@@ -40,7 +40,8 @@ struct MachineState {
     const MachineClass *mc;
     uint64_t ram_size;
     SMPConfig smp;
-    char *cpu_model;            /* "host", "qemu64", "max" */
+    char *cpu_model;            /* the model's name: "host", "qemu64", "max"... */
+    struct X86CPUModel *cpu;    /* -cpu parsed (target/i386/cpu-model.h) */
     char *kernel_filename;
     char *initrd_filename;      /* may be a comma list for multiboot modules */
     char *kernel_cmdline;

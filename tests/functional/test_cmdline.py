@@ -190,6 +190,18 @@ for opt in (["-machine", "help"], ["-M", "help"], ["-machine", "?"], ["-accel", 
         no_crash(r.stdout + r.stderr)
 
 
+@case("-cpu help lists the models and the flags")
+def _():
+    r = run(["-cpu", "help"])
+    check(r.returncode == 0, "exit %d" % r.returncode)
+    for model in ("qemu64", "max", "host", "Skylake-Client", "EPYC"):
+        check(re.search(r"^x86 %s\s+\S" % re.escape(model), r.stdout, re.M),
+              "no model %s in %r" % (model, r.stdout[:300]))
+    check(re.search(r"^Recognized CPUID flags:", r.stdout, re.M), "no flags section")
+    for flag in ("x2apic", "sse4.1", "kvmclock", "kvm-pv-eoi", "tsc-deadline"):
+        check(re.search(r"\s%s(\s|$)" % re.escape(flag), r.stdout), "no flag %s" % flag)
+
+
 @case("-machine help lists pc")
 def _():
     r = run(["-machine", "help"])
@@ -256,6 +268,17 @@ BAD = [
     ("-d nosuch", QTEST + ["-d", "nosuch"], ["-d", "nosuch"]),
     ("-uuid bad", QTEST + ["-uuid", "bad"], ["-uuid"]),
     ("-name a,nosuch=1", QTEST + ["-name", "a,nosuch=1"], ["-name"]),
+    # -cpu (target/i386/cpu-model.c): the message names the bad word.
+    ("-cpu qemu64,+foo", QTEST + ["-cpu", "qemu64,+foo"],
+     ["-cpu qemu64,+foo: unknown CPU feature 'foo'"]),
+    ("-cpu qemu64,-bar", QTEST + ["-cpu", "qemu64,-bar"], ["unknown CPU feature 'bar'"]),
+    ("-cpu qemu64,foo=on", QTEST + ["-cpu", "qemu64,foo=on"], ["unknown CPU property 'foo'"]),
+    ("-cpu qemu64,vendor=Intel", QTEST + ["-cpu", "qemu64,vendor=Intel"], ["'vendor'"]),
+    ("-cpu qemu64,family=999", QTEST + ["-cpu", "qemu64,family=999"], ["'999'", "'family'"]),
+    ("-cpu qemu64,x2apic=maybe", QTEST + ["-cpu", "qemu64,x2apic=maybe"],
+     ["'maybe'", "'x2apic'"]),
+    ("-cpu qemu64,hv-relaxed", QTEST + ["-cpu", "qemu64,hv-relaxed"], ["hv-relaxed"]),
+    ("-cpu host without KVM", QTEST + ["-cpu", "host,kvmclock=off"], ["host", "requires KVM"]),
 ]
 
 for desc, args, words in BAD:
@@ -296,6 +319,14 @@ def accepted(args, option_words):
 def _():
     accepted(QTEST + ["-S", "-global", "kvm-pit.lost_tick_policy=discard"],
              ["-global", "lost_tick_policy"])
+
+
+for spec in ("qemu64,+x2apic,-x2apic,+tsc-deadline", "max,host-phys-bits",
+             "qemu64,vendor=GenuineIntel", "qemu64,kvm=off", "qemu64,sse4_1,tsc_deadline=on",
+             "Skylake-Client,-hle,-rtm", "EPYC,phys-bits=43,pmu=off", "kvm64,model-id=A B"):
+    @case("accept: -cpu " + spec)
+    def _(spec=spec):
+        accepted(QTEST + ["-S", "-cpu", spec], ["-cpu"])
 
 
 @case("accept: --no-reboot")

@@ -13,6 +13,7 @@
 #define FW_CFG_ID        0x01
 #define FW_CFG_RAM_SIZE  0x03
 #define FW_CFG_NB_CPUS   0x05
+#define FW_CFG_MAX_CPUS  0x0f
 #define FW_CFG_FILE_DIR  0x19
 
 #define DMA_CTL_ERROR  0x01
@@ -156,6 +157,13 @@ static void test_nb_cpus(void)
     qtest_quit(s);
     s = qtest_init("-smp 4");
     QT_ASSERT_EQ(fw_read_le(s, FW_CFG_NB_CPUS, 2), 4);
+    QT_ASSERT_EQ(fw_read_le(s, FW_CFG_MAX_CPUS, 2), 4);
+    qtest_quit(s);
+    /* MAX_CPUS is the APIC ID limit: 2 packages of 3 cores (2 bits) x 2
+     * threads give IDs 0-5 and 8-13, so 14, as on QEMU. */
+    s = qtest_init("-smp 12,sockets=2,cores=3,threads=2");
+    QT_ASSERT_EQ(fw_read_le(s, FW_CFG_NB_CPUS, 2), 12);
+    QT_ASSERT_EQ(fw_read_le(s, FW_CFG_MAX_CPUS, 2), 14);
     qtest_quit(s);
 }
 

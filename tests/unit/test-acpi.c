@@ -496,6 +496,30 @@ static void test_apic_ids(void)
         }
     }
     g_assert_cmpuint(n, ==, 6);
+
+    /* IDs above 254 get Local x2APIC entries (type 9), and no MP entry. */
+    {
+        static const uint32_t big[] = { 0, 1, 256, 300 };
+        uint32_t x2 = 0, x1 = 0;
+
+        g_assert_true(acpi_build_tables(&address_space_memory, describe(4, big), &rsdp, &err));
+        madt = tables_find("APIC");
+        len = rd32(madt + 4);
+        for (uint32_t off = 44; off < len; off += mem[madt + off + 1]) {
+            uint64_t e = madt + off;
+            if (mem[e] == 0) {
+                g_assert_cmpuint(mem[e + 3], ==, big[x1]);
+                x1++;
+            } else if (mem[e] == 9) {
+                g_assert_cmpuint(mem[e + 1], ==, 16);
+                g_assert_cmpuint(rd32(e + 4), ==, big[2 + x2]);
+                g_assert_cmpuint(rd32(e + 12), ==, 2 + x2);     /* processor UID */
+                x2++;
+            }
+        }
+        g_assert_cmpuint(x1, ==, 2);
+        g_assert_cmpuint(x2, ==, 2);
+    }
     g_assert_true(mptable_build(&address_space_memory, describe(6, ids), &err));
     for (uint64_t a = 0xf0000; a < 0x100000; a += 16) {
         if (!memcmp(mem + a, "_MP_", 4)) {
