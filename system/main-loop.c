@@ -15,36 +15,54 @@
 /* ---- the big lock ----------------------------------------------------- */
 
 /*
- * The BQL is a ticket lock: a thread takes the next ticket and waits until
- * it is served, so threads get the lock in the order they asked for it.
+ * The BQL is handed out in turn, and the main loop goes first.
+ *
  * A plain mutex is not fair: a vCPU thread that drops it and takes it
  * again a few microseconds later (one KVM_RUN for a port write) nearly
  * always wins against the main loop, whose wake-up takes longer, and QMP
- * starves while the guest spins on I/O.  bql_mutex only guards the
- * counters (it is never held for long), so condition waits that drop the
- * BQL (bql_cond_wait) wait on it and take a new ticket when woken.
+ * starves while the guest spins on I/O.  Here other threads take a ticket
+ * and are served in order (vCPUs cannot starve one another), while the
+ * main loop's thread, which drops the lock only to poll, takes it as soon
+ * as the current holder lets go: it never waits behind a queue of vCPU
+ * threads, each of which would first have to be woken and scheduled (on
+ * an overcommitted host that convoy costs milliseconds per turn).
+ *
+ * bql_mutex only guards this state and is never held for long; condition
+ * waits that drop the BQL (bql_cond_wait) wait on it, then queue again.
  */
 static GMutex bql_mutex;
 static GCond bql_turn;
+static bool bql_taken;
+static bool bql_main_waiting;       /* the main loop is next */
 static unsigned bql_next_ticket;
 static unsigned bql_now_serving;
 static __thread bool bql_held;
+static __thread bool bql_is_main;   /* main_loop_init() sets it */
 
 /* With bql_mutex held. */
-static void bql_take_turn(void)
+static void bql_acquire(void)
 {
-    unsigned me = bql_next_ticket++;
-
-    while (me != bql_now_serving) {
-        g_cond_wait(&bql_turn, &bql_mutex);
+    if (bql_is_main) {
+        bql_main_waiting = true;
+        while (bql_taken) {
+            g_cond_wait(&bql_turn, &bql_mutex);
+        }
+        bql_main_waiting = false;
+    } else {
+        unsigned me = bql_next_ticket++;
+        while (bql_taken || bql_main_waiting || me != bql_now_serving) {
+            g_cond_wait(&bql_turn, &bql_mutex);
+        }
+        bql_now_serving++;
     }
+    bql_taken = true;
 }
 
 /* With bql_mutex held. */
-static void bql_pass_turn(void)
+static void bql_release(void)
 {
-    bql_now_serving++;
-    if (bql_next_ticket != bql_now_serving) {
+    bql_taken = false;
+    if (bql_main_waiting || bql_next_ticket != bql_now_serving) {
         g_cond_broadcast(&bql_turn);
     }
 }
@@ -52,7 +70,7 @@ static void bql_pass_turn(void)
 void bql_lock(void)
 {
     g_mutex_lock(&bql_mutex);
-    bql_take_turn();
+    bql_acquire();
     g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
@@ -61,7 +79,7 @@ void bql_unlock(void)
 {
     bql_held = false;
     g_mutex_lock(&bql_mutex);
-    bql_pass_turn();
+    bql_release();
     g_mutex_unlock(&bql_mutex);
 }
 
@@ -79,9 +97,9 @@ void bql_cond_wait(GCond *cond)
 {
     bql_held = false;
     g_mutex_lock(&bql_mutex);
-    bql_pass_turn();
+    bql_release();
     g_cond_wait(cond, &bql_mutex);
-    bql_take_turn();
+    bql_acquire();
     g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
@@ -90,9 +108,9 @@ void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us)
 {
     bql_held = false;
     g_mutex_lock(&bql_mutex);
-    bql_pass_turn();
+    bql_release();
     g_cond_wait_until(cond, &bql_mutex, end_monotonic_us);
-    bql_take_turn();
+    bql_acquire();
     g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
@@ -518,6 +536,7 @@ void main_loop_init(void)
         return;
     }
     done = true;
+    bql_is_main = true;
     /* Without this the kernel may add up to 50 us to every wake-up. */
     prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
     g_main_context_set_poll_func(NULL, poll_ns);

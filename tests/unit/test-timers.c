@@ -259,9 +259,15 @@ static int cmp_i64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* A timer 50 us out fires no earlier than its deadline and, in the median
- * over 21 tries, well under a millisecond after it (GLib alone rounds the
- * wait up to a whole millisecond). */
+/*
+ * A timer 50 us out fires no earlier than its deadline, and well under a
+ * millisecond after it.  GLib alone rounds every wait up to a whole
+ * millisecond, so then even the best of 21 tries is ~1 ms late; with ppoll
+ * the best is a few tens of us.  The best try is what is asserted, since on
+ * a loaded host the scheduler may delay any wake-up (the median, normally
+ * ~30 us, was once 0.9 ms while the lab ran beside it); the median only
+ * gets a loose sanity bound.
+ */
 static void test_ns_timer(void)
 {
     enum { N = 21 };
@@ -283,7 +289,8 @@ static void test_ns_timer(void)
     qsort(lateness, N, sizeof(lateness[0]), cmp_i64);
     g_test_message("50 us timer: lateness min %" G_GINT64_FORMAT " median %" G_GINT64_FORMAT
                    " max %" G_GINT64_FORMAT " ns", lateness[0], lateness[N / 2], lateness[N - 1]);
-    g_assert_cmpint(lateness[N / 2], <, 500 * SCALE_US);
+    g_assert_cmpint(lateness[0], <, 300 * SCALE_US);
+    g_assert_cmpint(lateness[N / 2], <, 5 * SCALE_MS);
     timer_free(l.t);
 }
 
@@ -429,6 +436,8 @@ static void test_bh_other_thread(void)
 typedef struct Spinner {
     volatile bool stop;
     uint64_t rounds;        /* under the BQL */
+    uint64_t per_thread[4];
+    int next_id;
 } Spinner;
 
 static void busy_wait_ns(int64_t ns)
@@ -445,11 +454,13 @@ static void busy_wait_ns(int64_t ns)
 static gpointer spinner_thread(gpointer p)
 {
     Spinner *s = p;
+    int id = __atomic_fetch_add(&s->next_id, 1, __ATOMIC_RELAXED);
 
     while (!s->stop) {
         bql_lock();
         busy_wait_ns(5 * SCALE_US);
         __atomic_store_n(&s->rounds, s->rounds + 1, __ATOMIC_RELAXED);
+        s->per_thread[id]++;
         bql_unlock();
         busy_wait_ns(1 * SCALE_US);
     }
@@ -458,9 +469,11 @@ static gpointer spinner_thread(gpointer p)
 
 /*
  * The main loop leaves poll and asks for the BQL while two threads take
- * and drop it in a tight loop.  A fair lock serves it after at most the
- * threads already waiting, one turn each: count those turns ("overtakes")
- * and the time.  (glibc's mutex lets the spinners win again and again: on
+ * and drop it in a tight loop.  It must get the lock as soon as the
+ * current holder lets go (at most the threads already queued, one turn
+ * each, would be fair too): count the turns others take meanwhile
+ * ("overtakes") and the time.  (How the spinners share it is reported,
+ * not asserted: on a busy host that is up to the CPU scheduler.)  (glibc's mutex lets the spinners win again and again: on
  * a 2-CPU host the worst waits saw 200 to 1200 turns go by, 1 to 16 ms.)
  */
 static void test_bql_fairness(void)
@@ -501,6 +514,9 @@ static void test_bql_fairness(void)
                    lat[SAMPLES - 1] / 1000, overtakes[SAMPLES * 95 / 100],
                    overtakes[SAMPLES * 99 / 100], overtakes[SAMPLES - 1]);
     g_assert_cmpuint(s.rounds, >, SAMPLES);
+    g_test_message("turns per spinner: %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT,
+                   s.per_thread[0], s.per_thread[1]);
+
     /* At most one turn per thread ahead of us; the slack covers our being
      * preempted between reading the counter and taking a ticket.  (With
      * glibc's mutex the 99th percentile was 36 to 764 in four runs.) */
