@@ -4,7 +4,11 @@
  */
 #define _GNU_SOURCE     /* ppoll */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <sys/prctl.h>
 #include "system/main-loop.h"
@@ -39,15 +43,37 @@ static unsigned bql_now_serving;
 static __thread bool bql_held;
 static __thread bool bql_is_main;   /* main_loop_init() sets it */
 
+/* For KVMPC_BQL_STATS=1 (printed at exit): how the main loop fared. */
+static struct {
+    uint64_t acquisitions;          /* by anyone */
+    uint64_t main_waits;            /* the main loop found the lock taken */
+    uint64_t main_max_overtaken;    /* others' acquisitions during one wait */
+    int64_t main_max_wait_ns;
+    int64_t main_total_wait_ns;
+} bql_stats;
+
+static int64_t get_monotonic_ns(void);
+
 /* With bql_mutex held. */
 static void bql_acquire(void)
 {
     if (bql_is_main) {
-        bql_main_waiting = true;
-        while (bql_taken) {
-            g_cond_wait(&bql_turn, &bql_mutex);
+        if (bql_taken) {
+            uint64_t before = bql_stats.acquisitions;
+            int64_t t0 = get_monotonic_ns(), waited;
+
+            bql_main_waiting = true;
+            while (bql_taken) {
+                g_cond_wait(&bql_turn, &bql_mutex);
+            }
+            bql_main_waiting = false;
+            waited = get_monotonic_ns() - t0;
+            bql_stats.main_waits++;
+            bql_stats.main_total_wait_ns += waited;
+            bql_stats.main_max_wait_ns = MAX(bql_stats.main_max_wait_ns, waited);
+            bql_stats.main_max_overtaken = MAX(bql_stats.main_max_overtaken,
+                                               bql_stats.acquisitions - before);
         }
-        bql_main_waiting = false;
     } else {
         unsigned me = bql_next_ticket++;
         while (bql_taken || bql_main_waiting || me != bql_now_serving) {
@@ -56,6 +82,7 @@ static void bql_acquire(void)
         bql_now_serving++;
     }
     bql_taken = true;
+    bql_stats.acquisitions++;
 }
 
 /* With bql_mutex held. */
@@ -569,12 +596,31 @@ void main_loop_iterate(bool blocking)
     g_main_context_iteration(NULL, blocking);
 }
 
+static void bql_print_stats(void)
+{
+    const char *env = getenv("KVMPC_BQL_STATS");
+
+    if (!env || strcmp(env, "1")) {
+        return;
+    }
+    g_mutex_lock(&bql_mutex);
+    fprintf(stderr, "bql-stats: acquisitions %" PRIu64 " main-waits %" PRIu64
+            " main-max-overtaken %" PRIu64 " main-max-wait-us %" PRId64
+            " main-mean-wait-us %" PRId64 "\n", bql_stats.acquisitions,
+            bql_stats.main_waits, bql_stats.main_max_overtaken,
+            bql_stats.main_max_wait_ns / 1000,
+            bql_stats.main_waits ? bql_stats.main_total_wait_ns / 1000 /
+                                   (int64_t)bql_stats.main_waits : 0);
+    g_mutex_unlock(&bql_mutex);
+}
+
 int main_loop_run(void)
 {
     int status = 0;
 
     for (;;) {
         if (runstate_handle_requests(&status)) {
+            bql_print_stats();
             return status;
         }
         g_main_context_iteration(NULL, TRUE);
