@@ -2,26 +2,112 @@
  * The main loop: a GLib main context run by the main thread with the big
  * lock held except while polling; clocks and timers as a GSource.
  */
+#define _GNU_SOURCE     /* ppoll */
 #include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <sys/prctl.h>
 #include "system/main-loop.h"
 #include "system/runstate.h"
+#include "qemu/error.h"
+#include "qemu/thread-pool.h"
 
 /* ---- the big lock ----------------------------------------------------- */
 
-static GMutex bql;
+/*
+ * The BQL is handed out in turn, and the main loop goes first.
+ *
+ * A plain mutex is not fair: a vCPU thread that drops it and takes it
+ * again a few microseconds later (one KVM_RUN for a port write) nearly
+ * always wins against the main loop, whose wake-up takes longer, and QMP
+ * starves while the guest spins on I/O.  Here other threads take a ticket
+ * and are served in order (vCPUs cannot starve one another), while the
+ * main loop's thread, which drops the lock only to poll, takes it as soon
+ * as the current holder lets go: it never waits behind a queue of vCPU
+ * threads, each of which would first have to be woken and scheduled (on
+ * an overcommitted host that convoy costs milliseconds per turn).
+ *
+ * bql_mutex only guards this state and is never held for long; condition
+ * waits that drop the BQL (bql_cond_wait) wait on it, then queue again.
+ */
+static GMutex bql_mutex;
+static GCond bql_turn;
+static bool bql_taken;
+static bool bql_main_waiting;       /* the main loop is next */
+static unsigned bql_next_ticket;
+static unsigned bql_now_serving;
 static __thread bool bql_held;
+static __thread bool bql_is_main;   /* main_loop_init() sets it */
+
+/* For KVMPC_BQL_STATS=1 (printed at exit): how the main loop fared. */
+static struct {
+    uint64_t acquisitions;          /* by anyone */
+    uint64_t main_waits;            /* the main loop found the lock taken */
+    uint64_t main_max_overtaken;    /* others' acquisitions during one wait */
+    int64_t main_max_wait_ns;
+    int64_t main_total_wait_ns;
+} bql_stats;
+
+static int64_t get_monotonic_ns(void);
+
+/* With bql_mutex held. */
+static void bql_acquire(void)
+{
+    if (bql_is_main) {
+        if (bql_taken) {
+            uint64_t before = bql_stats.acquisitions;
+            int64_t t0 = get_monotonic_ns(), waited;
+
+            bql_main_waiting = true;
+            while (bql_taken) {
+                g_cond_wait(&bql_turn, &bql_mutex);
+            }
+            bql_main_waiting = false;
+            waited = get_monotonic_ns() - t0;
+            bql_stats.main_waits++;
+            bql_stats.main_total_wait_ns += waited;
+            bql_stats.main_max_wait_ns = MAX(bql_stats.main_max_wait_ns, waited);
+            bql_stats.main_max_overtaken = MAX(bql_stats.main_max_overtaken,
+                                               bql_stats.acquisitions - before);
+        }
+    } else {
+        unsigned me = bql_next_ticket++;
+        while (bql_taken || bql_main_waiting || me != bql_now_serving) {
+            g_cond_wait(&bql_turn, &bql_mutex);
+        }
+        bql_now_serving++;
+    }
+    bql_taken = true;
+    bql_stats.acquisitions++;
+}
+
+/* With bql_mutex held. */
+static void bql_release(void)
+{
+    bql_taken = false;
+    if (bql_main_waiting || bql_next_ticket != bql_now_serving) {
+        g_cond_broadcast(&bql_turn);
+    }
+}
 
 void bql_lock(void)
 {
-    g_mutex_lock(&bql);
+    g_mutex_lock(&bql_mutex);
+    bql_acquire();
+    g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
 
 void bql_unlock(void)
 {
     bql_held = false;
-    g_mutex_unlock(&bql);
+    g_mutex_lock(&bql_mutex);
+    bql_release();
+    g_mutex_unlock(&bql_mutex);
 }
 
 bool bql_locked(void)
@@ -29,17 +115,30 @@ bool bql_locked(void)
     return bql_held;
 }
 
+/*
+ * The signaller changes its condition with the BQL held, which it can only
+ * have taken after we gave it up below with bql_mutex held until
+ * g_cond_wait released it: a wake-up cannot fall between the two.
+ */
 void bql_cond_wait(GCond *cond)
 {
     bql_held = false;
-    g_cond_wait(cond, &bql);
+    g_mutex_lock(&bql_mutex);
+    bql_release();
+    g_cond_wait(cond, &bql_mutex);
+    bql_acquire();
+    g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
 
 void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us)
 {
     bql_held = false;
-    g_cond_wait_until(cond, &bql, end_monotonic_us);
+    g_mutex_lock(&bql_mutex);
+    bql_release();
+    g_cond_wait_until(cond, &bql_mutex, end_monotonic_us);
+    bql_acquire();
+    g_mutex_unlock(&bql_mutex);
     bql_held = true;
 }
 
@@ -234,8 +333,9 @@ int64_t qemu_clock_virtual_advance(int64_t to_ns)
     return vclock_frozen;
 }
 
-/* Milliseconds until the next timer of any running clock, or -1. */
-static int timers_timeout_ms(void)
+/* Nanoseconds until the next timer of any running clock (0: one is due),
+ * or -1 if none is pending. */
+static int64_t timers_timeout_ns(void)
 {
     int64_t best = -1;
 
@@ -254,11 +354,19 @@ static int timers_timeout_ms(void)
             best = delta;
         }
     }
-    if (best < 0) {
+    return best;
+}
+
+/* For GLib, which counts in milliseconds: rounded up (the poll function
+ * below waits for the exact time). */
+static int timers_timeout_ms(void)
+{
+    int64_t ns = timers_timeout_ns();
+
+    if (ns < 0) {
         return -1;
     }
-    /* Round up so we do not spin waking a little early. */
-    return (int)MIN((best + SCALE_MS - 1) / SCALE_MS, 3600 * 1000);
+    return (int)MIN((ns + SCALE_MS - 1) / SCALE_MS, 3600 * 1000);
 }
 
 static void timers_run_due(void)
@@ -278,7 +386,7 @@ static gboolean timer_source_prepare(GSource *s, gint *timeout)
 
 static gboolean timer_source_check(GSource *s)
 {
-    return timers_timeout_ms() == 0;
+    return timers_timeout_ns() == 0;
 }
 
 static gboolean timer_source_dispatch(GSource *s, GSourceFunc cb, gpointer data)
@@ -293,42 +401,189 @@ static GSourceFuncs timer_source_funcs = {
     .dispatch = timer_source_dispatch,
 };
 
+/* ---- bottom halves ------------------------------------------------------ */
+
+struct QEMUBH {
+    QEMUBHFunc *cb;
+    void *opaque;
+    bool scheduled;             /* under bh_lock; then `link` is in bh_queue */
+    GList link;
+};
+
+/* Scheduled BHs in scheduling order.  Any thread schedules; the main
+ * thread runs them. */
+static GMutex bh_lock;
+static GQueue bh_queue = G_QUEUE_INIT;
+
+QEMUBH *qemu_bh_new(QEMUBHFunc *cb, void *opaque)
+{
+    QEMUBH *bh = g_new0(QEMUBH, 1);
+
+    bh->cb = cb;
+    bh->opaque = opaque;
+    bh->link.data = bh;
+    return bh;
+}
+
+void qemu_bh_schedule(QEMUBH *bh)
+{
+    bool newly;
+
+    g_mutex_lock(&bh_lock);
+    newly = !bh->scheduled;
+    if (newly) {
+        bh->scheduled = true;
+        g_queue_push_tail_link(&bh_queue, &bh->link);
+    }
+    g_mutex_unlock(&bh_lock);
+    if (newly) {
+        main_loop_notify();
+    }
+}
+
+void qemu_bh_cancel(QEMUBH *bh)
+{
+    g_mutex_lock(&bh_lock);
+    if (bh->scheduled) {
+        g_queue_unlink(&bh_queue, &bh->link);
+        bh->scheduled = false;
+    }
+    g_mutex_unlock(&bh_lock);
+}
+
+void qemu_bh_delete(QEMUBH *bh)
+{
+    if (bh) {
+        qemu_bh_cancel(bh);
+        g_free(bh);
+    }
+}
+
+static bool bh_pending(void)
+{
+    bool r;
+
+    g_mutex_lock(&bh_lock);
+    r = bh_queue.length > 0;
+    g_mutex_unlock(&bh_lock);
+    return r;
+}
+
+/* Runs the BHs scheduled when called (not those they schedule: a BH that
+ * re-schedules itself runs again in the next iteration, so it cannot
+ * starve the poll).  A callback may cancel or delete any BH, itself too. */
+static bool bh_run_pending(void)
+{
+    unsigned n;
+    bool ran = false;
+
+    g_mutex_lock(&bh_lock);
+    n = bh_queue.length;
+    while (n-- > 0 && bh_queue.head) {
+        QEMUBH *bh = bh_queue.head->data;
+        g_queue_unlink(&bh_queue, &bh->link);
+        bh->scheduled = false;
+        g_mutex_unlock(&bh_lock);
+        bh->cb(bh->opaque);
+        ran = true;
+        g_mutex_lock(&bh_lock);
+    }
+    g_mutex_unlock(&bh_lock);
+    return ran;
+}
+
+static gboolean bh_source_prepare(GSource *s, gint *timeout)
+{
+    *timeout = -1;
+    return bh_pending();
+}
+
+static gboolean bh_source_check(GSource *s)
+{
+    return bh_pending();
+}
+
+static gboolean bh_source_dispatch(GSource *s, GSourceFunc cb, gpointer data)
+{
+    bh_run_pending();
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs bh_source_funcs = {
+    .prepare = bh_source_prepare,
+    .check = bh_source_check,
+    .dispatch = bh_source_dispatch,
+};
+
 /* ---- the loop --------------------------------------------------------- */
 
-static GPollFunc glib_poll;
-
-/* Drop the big lock while blocked in poll so vCPU threads can run exits. */
-static gint poll_unlocked(GPollFD *fds, guint nfds, gint timeout)
+/*
+ * GLib's poll function: GLib counts its timeout in milliseconds, which
+ * would make a timer 50 us away fire a millisecond late.  The timer
+ * source's own deadline is recomputed here in nanoseconds and the smaller
+ * of the two is given to ppoll().  GPollFD has struct pollfd's layout on
+ * Linux (GLib relies on it too).  The big lock is dropped while blocked,
+ * so that vCPU threads can handle exits.
+ */
+static gint poll_ns(GPollFD *fds, guint nfds, gint timeout_ms)
 {
+    int64_t ns = timeout_ms < 0 ? -1 : timeout_ms * SCALE_MS;
+    int64_t timers = timers_timeout_ns();
+    struct timespec ts;
     gint r;
 
-    if (timeout == 0) {
-        return glib_poll(fds, nfds, 0);
+    if (timers >= 0 && (ns < 0 || timers < ns)) {
+        ns = timers;
     }
+    if (ns == 0) {
+        return poll((struct pollfd *)fds, nfds, 0);
+    }
+    ts.tv_sec = ns / NANOSECONDS_PER_SECOND;
+    ts.tv_nsec = ns % NANOSECONDS_PER_SECOND;
     bql_unlock();
-    r = glib_poll(fds, nfds, timeout);
+    r = ppoll((struct pollfd *)fds, nfds, ns < 0 ? NULL : &ts, NULL);
     bql_lock();
     return r;
+}
+
+static void attach_source(GSourceFuncs *funcs)
+{
+    GSource *src = g_source_new(funcs, sizeof(GSource));
+
+    g_source_set_priority(src, G_PRIORITY_DEFAULT);
+    g_source_attach(src, NULL);
+    g_source_unref(src);
 }
 
 void main_loop_init(void)
 {
     static bool done;
-    GSource *src;
 
     if (done) {
         return;
     }
     done = true;
-    glib_poll = g_main_context_get_poll_func(NULL);
-    g_main_context_set_poll_func(NULL, poll_unlocked);
-    src = g_source_new(&timer_source_funcs, sizeof(GSource));
-    g_source_set_priority(src, G_PRIORITY_DEFAULT);
-    g_source_attach(src, NULL);
-    g_source_unref(src);
+    bql_is_main = true;
+    /* Without this the kernel may add up to 50 us to every wake-up. */
+    prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+    g_main_context_set_poll_func(NULL, poll_ns);
+    attach_source(&timer_source_funcs);
+    attach_source(&bh_source_funcs);
     if (!bql_locked()) {
         bql_lock();
     }
+}
+
+void main_loop_drain(void)
+{
+    for (int round = 0; round < 1000; round++) {
+        bool busy = thread_pool_drain();
+        busy |= bh_run_pending();
+        if (!busy) {
+            return;
+        }
+    }
+    error_report("main loop: bottom halves keep scheduling themselves; drain gave up");
 }
 
 void main_loop_notify(void)
@@ -341,12 +596,31 @@ void main_loop_iterate(bool blocking)
     g_main_context_iteration(NULL, blocking);
 }
 
+static void bql_print_stats(void)
+{
+    const char *env = getenv("KVMPC_BQL_STATS");
+
+    if (!env || strcmp(env, "1")) {
+        return;
+    }
+    g_mutex_lock(&bql_mutex);
+    fprintf(stderr, "bql-stats: acquisitions %" PRIu64 " main-waits %" PRIu64
+            " main-max-overtaken %" PRIu64 " main-max-wait-us %" PRId64
+            " main-mean-wait-us %" PRId64 "\n", bql_stats.acquisitions,
+            bql_stats.main_waits, bql_stats.main_max_overtaken,
+            bql_stats.main_max_wait_ns / 1000,
+            bql_stats.main_waits ? bql_stats.main_total_wait_ns / 1000 /
+                                   (int64_t)bql_stats.main_waits : 0);
+    g_mutex_unlock(&bql_mutex);
+}
+
 int main_loop_run(void)
 {
     int status = 0;
 
     for (;;) {
         if (runstate_handle_requests(&status)) {
+            bql_print_stats();
             return status;
         }
         g_main_context_iteration(NULL, TRUE);

@@ -151,6 +151,8 @@ static void system_reset(ShutdownCause cause)
     if (was_running) {
         cpus_pause_all();
     }
+    /* No I/O or bottom half from before the reset may land after it. */
+    main_loop_drain();
     if (current_machine && current_machine->mc->reset) {
         current_machine->mc->reset(current_machine);
     } else {
@@ -174,6 +176,7 @@ bool runstate_handle_requests(int *status)
     v = __atomic_exchange_n(&exit_requested, 0, __ATOMIC_SEQ_CST);
     if (v) {
         *status = v - 1;
+        main_loop_drain();
         return true;
     }
     v = __atomic_exchange_n(&shutdown_requested, 0, __ATOMIC_SEQ_CST);
@@ -186,6 +189,7 @@ bool runstate_handle_requests(int *status)
             return false;
         }
         *status = v == SHUTDOWN_CAUSE_HOST_ERROR ? 1 : 0;
+        main_loop_drain();      /* finish in-flight I/O before exiting */
         return true;
     }
     v = __atomic_exchange_n(&reset_requested, 0, __ATOMIC_SEQ_CST);

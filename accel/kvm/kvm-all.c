@@ -1335,6 +1335,9 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     if (!kvm_irq_routing_init(errp)) {
         return false;
     }
+    if (!kvm_irqchip_state_create(errp)) {
+        return false;
+    }
     /* vCPU 0 exists from here on; it runs the self-test now. */
     CPUState cpu0 = { .index = 0, .apic_id = 0 };
     boot_vcpu = kvm_vcpu_open(&cpu0, errp);

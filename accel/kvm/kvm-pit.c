@@ -22,6 +22,7 @@ typedef struct KVMPITState {
     DeviceState parent;
     int lost_tick_policy;
     struct kvm_pit_state2 power_on;     /* restored on system reset */
+    struct kvm_pit_state2 saved;        /* migration: the kernel's state */
 } KVMPITState;
 
 enum { LOST_TICK_DISCARD, LOST_TICK_DELAY, LOST_TICK_SLEW };
@@ -69,10 +70,83 @@ static const Property kvm_pit_props[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
+/* ---- migration ------------------------------------------------------------ */
+
+static int64_t kvm_pit_host_ns(void);
+
+typedef struct kvm_pit_channel_state KVMPITChannel;
+
+const VMStateDescription vmstate_kvm_pit_channel = {
+    .name = "kvm-pit-channel",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(count, KVMPITChannel),
+        VMSTATE_UINT16(latched_count, KVMPITChannel),
+        VMSTATE_UINT8(count_latched, KVMPITChannel),
+        VMSTATE_UINT8(status_latched, KVMPITChannel),
+        VMSTATE_UINT8(status, KVMPITChannel),
+        VMSTATE_UINT8(read_state, KVMPITChannel),
+        VMSTATE_UINT8(write_state, KVMPITChannel),
+        VMSTATE_UINT8(write_latch, KVMPITChannel),
+        VMSTATE_UINT8(rw_mode, KVMPITChannel),
+        VMSTATE_UINT8(mode, KVMPITChannel),
+        VMSTATE_UINT8(bcd, KVMPITChannel),
+        VMSTATE_UINT8(gate, KVMPITChannel),
+        /* On the wire: when the count was loaded, relative to the save
+         * (<= 0 ns), since the kernel's clock is the host's monotonic
+         * clock and means nothing to another process or host. */
+        VMSTATE_INT64(count_load_time, KVMPITChannel),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static int kvm_pit_pre_save(void *opaque)
+{
+    KVMPITState *s = opaque;
+    int64_t now = kvm_pit_host_ns();
+
+    if (ioctl(kvm_vm_fd(), KVM_GET_PIT2, &s->saved) < 0) {
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        s->saved.channels[i].count_load_time -= now;
+    }
+    return 0;
+}
+
+static int kvm_pit_post_load(void *opaque, int version_id)
+{
+    KVMPITState *s = opaque;
+    int64_t now = kvm_pit_host_ns();
+
+    for (int i = 0; i < 3; i++) {
+        s->saved.channels[i].count_load_time += now;
+    }
+    return ioctl(kvm_vm_fd(), KVM_SET_PIT2, &s->saved) < 0 ? -1 : 0;
+}
+
+/* QEMU's kvm-pit also migrates the channels (as "i8254"); the in-kernel
+ * PIT's own layout is what KVM_GET/SET_PIT2 exchange. */
+static const VMStateDescription vmstate_kvm_pit = {
+    .name = "kvm-pit",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = kvm_pit_pre_save,
+    .post_load = kvm_pit_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_STRUCT_ARRAY(saved.channels, KVMPITState, 3, vmstate_kvm_pit_channel,
+                             KVMPITChannel),
+        VMSTATE_UINT32(saved.flags, KVMPITState),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
 static const DeviceClass kvm_pit_class = {
     .name = "kvm-pit",
     .desc = "in-kernel i8254 PIT (KVM)",
     .instance_size = sizeof(KVMPITState),
+    .vmsd = &vmstate_kvm_pit,
     .props = kvm_pit_props,
     .realize = kvm_pit_realize,
     .reset = kvm_pit_reset,

@@ -71,6 +71,8 @@ static const DeviceClass debug_exit_class = {
     .category = DEVICE_CATEGORY_MISC,
     .user_creatable = true,
     .instance_size = sizeof(DebugExitState),
+    /* Only its properties and port region: a write exits, nothing is kept. */
+    .stateless = true,
     .props = debug_exit_props,
     .realize = debug_exit_realize,
     .unrealize = debug_exit_unrealize,

@@ -59,6 +59,8 @@ static const DeviceClass ioport80_class = {
     .category = DEVICE_CATEGORY_MISC,
     .user_creatable = false,
     .instance_size = sizeof(IOPort80State),
+    /* Writes are discarded and reads constant: nothing but its region. */
+    .stateless = true,
     .realize = ioport80_realize,
     .unrealize = ioport80_unrealize,
 };

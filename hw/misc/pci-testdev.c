@@ -52,6 +52,13 @@ typedef struct TestBar {
 typedef struct PCITestDevState {
     PCIDevice parent;
     TestBar bar[2];
+    /* Migration: the selected test per BAR (-1 none), the byte the guest
+     * wrote to select it, and the count; the rest follows from them. */
+    struct {
+        int32_t test[2];
+        uint8_t selected[2];
+        uint32_t count[2];
+    } mig;
 } PCITestDevState;
 
 static uint32_t test_offset(TestBar *b, int test)
@@ -190,13 +197,66 @@ static void pci_testdev_exit(PCIDevice *d)
     }
 }
 
+static int pci_testdev_pre_save(void *opaque)
+{
+    PCITestDevState *s = opaque;
+
+    for (int n = 0; n < 2; n++) {
+        TestBar *b = &s->bar[n];
+        if (b->eventfd_on) {
+            b->count += (uint32_t)event_notifier_test_and_clear(&b->notifier);
+        }
+        s->mig.test[n] = b->test;
+        s->mig.selected[n] = b->hdr[0];
+        s->mig.count[n] = b->count;
+    }
+    return 0;
+}
+
+static int pci_testdev_post_load(void *opaque, int version_id)
+{
+    PCITestDevState *s = opaque;
+
+    for (int n = 0; n < 2; n++) {
+        TestBar *b = &s->bar[n];
+        int32_t test = s->mig.test[n];
+
+        if (test >= 0 && test < TESTDEV_NTESTS) {
+            testbar_start(b, test);     /* header and ioeventfd as selected */
+        } else {
+            testbar_stop(b);            /* none (any other value: corrupt) */
+            memset(b->hdr, 0, sizeof(b->hdr));
+            b->hdr[0] = s->mig.selected[n];
+        }
+        b->count = s->mig.count[n];
+    }
+    return 0;
+}
+
+static const VMStateDescription vmstate_pci_testdev = {
+    .name = "pci-testdev",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .pre_save = pci_testdev_pre_save,
+    .post_load = pci_testdev_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent, PCITestDevState),
+        VMSTATE_INT32(mig.test[0], PCITestDevState),
+        VMSTATE_INT32(mig.test[1], PCITestDevState),
+        VMSTATE_UINT8_ARRAY(mig.selected, PCITestDevState, 2),
+        VMSTATE_UINT32_ARRAY(mig.count, PCITestDevState, 2),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
 static const Property pci_testdev_props[] = {
     DEFINE_PCI_DEVICE_PROPERTIES(),
     DEFINE_PROP_END_OF_LIST(),
 };
 
 static const PCIDeviceClass pci_testdev_class = {
-    PCI_DEVICE_CLASS_INIT("pci-testdev", "PCI Test Device", PCITestDevState, pci_testdev_props),
+    PCI_DEVICE_CLASS_INIT("pci-testdev", "PCI Test Device", PCITestDevState, pci_testdev_props,
+                          .vmsd = &vmstate_pci_testdev),
     .vendor_id = 0x1b36,
     .device_id = 0x0005,
     .revision = 0x00,

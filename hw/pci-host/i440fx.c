@@ -196,8 +196,21 @@ static const Property i440fx_props[] = {
     DEFINE_PROP_END_OF_LIST(),
 };
 
+/* PAM and SMRAM registers will join the configuration space; for now it is
+ * all there is. */
+static const VMStateDescription vmstate_i440fx = {
+    .name = "i440FX",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_PCI_DEVICE(parent, I440FXState),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
 static const PCIDeviceClass i440fx_class = {
-    PCI_DEVICE_CLASS_INIT_INTERNAL("i440FX", "Host bridge", I440FXState, i440fx_props),
+    PCI_DEVICE_CLASS_INIT_INTERNAL("i440FX", "Host bridge", I440FXState, i440fx_props,
+                                   .vmsd = &vmstate_i440fx),
     .vendor_id = 0x8086,
     .device_id = 0x1237,
     .revision = 0x02,

@@ -559,6 +559,73 @@ void pci_qdev_reset(DeviceState *dev)
     }
 }
 
+/* ---- migration ------------------------------------------------------------ */
+
+static bool pci_identity_matches(PCIDevice *d, const PCIDeviceClass *pc)
+{
+    uint8_t header = d->multifunction ? PCI_HEADER_TYPE_MULTI_FUNCTION : 0;
+
+    return pci_get_word(d->config + PCI_VENDOR_ID) == pc->vendor_id &&
+           pci_get_word(d->config + PCI_DEVICE_ID) == pc->device_id &&
+           d->config[PCI_REVISION_ID] == pc->revision &&
+           pci_get_word(d->config + PCI_CLASS_DEVICE) == pc->class_id &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) == pc->subsystem_vendor_id &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_ID) == pc->subsystem_id &&
+           (d->config[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MULTI_FUNCTION) == header;
+}
+
+/* A BAR's low bits (type, size alignment) are not the guest's to set, and
+ * a stream must not change them either. */
+static void pci_sanitize_bars(PCIDevice *d)
+{
+    for (int n = 0; n < PCI_NUM_REGIONS; n++) {
+        PCIIORegion *r = &d->io_regions[n];
+        int off = bar_offset(n);
+        uint32_t lo = pci_get_long(d->config + off), wm = pci_get_long(d->wmask + off);
+
+        if (!r->size) {
+            continue;
+        }
+        pci_set_long(d->config + off, (lo & wm) | r->type);
+        if (r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
+            uint32_t hi = pci_get_long(d->config + off + 4);
+            pci_set_long(d->config + off + 4, hi & pci_get_long(d->wmask + off + 4));
+        }
+    }
+}
+
+static int pci_device_post_load(void *opaque, int version_id)
+{
+    PCIDevice *d = opaque;
+    const PCIDeviceClass *pc = PCI_DEVICE_GET_CLASS(d);
+
+    if (!d->bus) {
+        return -1;
+    }
+    if (!pci_identity_matches(d, pc)) {
+        error_report("%s: the saved configuration space is not this device's "
+                     "(vendor %04x device %04x class %04x)", d->qdev.klass->name,
+                     pci_get_word(d->config + PCI_VENDOR_ID),
+                     pci_get_word(d->config + PCI_DEVICE_ID),
+                     pci_get_word(d->config + PCI_CLASS_DEVICE));
+        return -1;
+    }
+    pci_sanitize_bars(d);
+    pci_update_mappings(d);
+    return 0;
+}
+
+const VMStateDescription vmstate_pci_device = {
+    .name = "PCIDevice",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = pci_device_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8_ARRAY(config, PCIDevice, PCI_CONFIG_SPACE_SIZE),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
 /* ---- firmware-less BAR assignment ------------------------------------------- */
 
 typedef struct BarRef {

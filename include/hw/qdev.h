@@ -100,6 +100,10 @@ struct DeviceClass {
     size_t instance_size;       /* of the device's state struct */
     const Property *props;      /* NULL or terminated by DEFINE_PROP_END_OF_LIST */
     const VMStateDescription *vmsd;
+    /* No migratable state although the instance is bigger than DeviceState
+     * (only properties and memory regions, say): say why beside it.  A
+     * class with neither vmsd nor this fails tests/unit/test-vmstate-coverage. */
+    bool stateless;
     void (*instance_init)(DeviceState *dev);
     void (*realize)(DeviceState *dev, Error **errp);
     void (*unrealize)(DeviceState *dev);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <glib.h>
 
+/* The BQL is fair: threads get it in the order they ask (a ticket lock),
+ * so a vCPU thread taking it for every exit cannot starve the main loop. */
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);
@@ -59,7 +61,22 @@ void timer_del(QEMUTimer *t);
 bool timer_pending(QEMUTimer *t);
 int64_t timer_expire_time_ns(QEMUTimer *t);     /* -1 if not pending */
 
-/* Main loop. */
+/*
+ * Bottom halves: a callback the main loop runs (BQL held) soon after it is
+ * scheduled, before it next blocks in poll.  qemu_bh_schedule() works from
+ * any thread and wakes the loop; scheduling an already scheduled BH does
+ * nothing (it runs once); BHs run in the order they were scheduled.
+ * qemu_bh_new/cancel/delete belong to the main thread (BQL held); a BH may
+ * delete itself in its callback.
+ */
+typedef void QEMUBHFunc(void *opaque);
+typedef struct QEMUBH QEMUBH;
+QEMUBH *qemu_bh_new(QEMUBHFunc *cb, void *opaque);
+void qemu_bh_schedule(QEMUBH *bh);
+void qemu_bh_cancel(QEMUBH *bh);
+void qemu_bh_delete(QEMUBH *bh);
+
+/* Main loop.  Timers fire with nanosecond precision (ppoll). */
 void main_loop_init(void);
 /* Runs until qemu_system_*_request() asks it to stop; returns exit status. */
 int main_loop_run(void);
@@ -67,6 +84,10 @@ int main_loop_run(void);
 void main_loop_iterate(bool blocking);
 /* Wake the main loop from another thread (e.g. a vCPU requesting shutdown). */
 void main_loop_notify(void);
+/* Waits for the thread pool's in-flight work, runs its completions and
+ * every pending BH, until nothing is left (main thread, BQL held).  Reset,
+ * savevm and exit call it so that no request crosses them. */
+void main_loop_drain(void);
 /* Run fn(opaque) in the main thread (called from any thread). */
 void main_loop_call(void (*fn)(void *opaque), void *opaque);
 

@@ -1,4 +1,5 @@
 /* vmstate streams (hw/core/vmstate.c). */
+#define _GNU_SOURCE     /* memmem */
 #include <string.h>
 #include <glib.h>
 #include "hw/vmstate.h"
@@ -351,6 +352,380 @@ static void test_bool_normalised(void)
     g_assert_cmpuint(*(uint8_t *)&dst.c, ==, 1);
 }
 
+/* ---- versioned fields ------------------------------------------------------ */
+
+typedef struct Dev {
+    uint32_t a;
+    uint16_t added_v2;      /* appeared in version 2 */
+    uint64_t added_v3[2];   /* appeared in version 3 */
+    int loaded_version;
+} Dev;
+
+static int dev_post_load(void *opaque, int version_id)
+{
+    ((Dev *)opaque)->loaded_version = version_id;
+    return 0;
+}
+
+static const VMStateDescription vmstate_dev_v1 = {
+    .name = "dev",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = dev_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(a, Dev),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static const VMStateDescription vmstate_dev_v3 = {
+    .name = "dev",
+    .version_id = 3,
+    .minimum_version_id = 1,
+    .post_load = dev_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(a, Dev),
+        VMSTATE_UINT16_V(added_v2, Dev, 2),
+        VMSTATE_UINT64_ARRAY_V(added_v3, Dev, 2, 3),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static void test_versioned_fields(void)
+{
+    Dev src = { .a = 0x12345678, .added_v2 = 0xbeef, .added_v3 = { 1, 2 } };
+    Dev dst;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+    size_t pos = 0;
+
+    /* an old (v1) stream: the new fields keep their reset values */
+    g_assert_true(vmstate_save(&vmstate_dev_v1, &src, out, &err));
+    memset(&dst, 0, sizeof(dst));
+    dst.added_v2 = 0x55;                    /* "reset value" */
+    dst.added_v3[1] = 0x66;
+    g_assert_true(vmstate_load(&vmstate_dev_v3, &dst, out->data, out->len, &pos, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(pos, ==, out->len);
+    g_assert_cmphex(dst.a, ==, 0x12345678);
+    g_assert_cmphex(dst.added_v2, ==, 0x55);
+    g_assert_cmphex(dst.added_v3[0], ==, 0);
+    g_assert_cmphex(dst.added_v3[1], ==, 0x66);
+    g_assert_cmpint(dst.loaded_version, ==, 1);     /* post_load sees the stream's version */
+
+    /* a current stream carries everything */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_dev_v3, &src, out, &err));
+    memset(&dst, 0, sizeof(dst));
+    pos = 0;
+    g_assert_true(vmstate_load(&vmstate_dev_v3, &dst, out->data, out->len, &pos, &err));
+    g_assert_cmphex(dst.added_v2, ==, 0xbeef);
+    g_assert_cmphex(dst.added_v3[1], ==, 2);
+    g_assert_cmpint(dst.loaded_version, ==, 3);
+
+    /* and an old loader refuses it by version, naming it */
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_dev_v1, &dst, out->data, out->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "'dev'"));
+    g_assert_nonnull(strstr(err->message, "version 3"));
+}
+
+/* ---- wire format ----------------------------------------------------------- */
+
+typedef struct Wire {
+    uint16_t w;
+    uint32_t l;
+    int64_t q;
+    uint8_t b;
+    QEMUTimer *t;
+} Wire;
+
+static const VMStateDescription vmstate_wire = {
+    .name = "w",
+    .version_id = 258,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(w, Wire),
+        VMSTATE_UINT32(l, Wire),
+        VMSTATE_INT64(q, Wire),
+        VMSTATE_UINT8(b, Wire),
+        VMSTATE_TIMER_PTR(t, Wire),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* The bytes are spelled out: little-endian whatever the host is. */
+static void test_wire_format(void)
+{
+    Wire src = { .w = 0x0102, .l = 0x03040506, .q = -2, .b = 7, .t = NULL }, dst;
+    static const uint8_t want[] = {
+        'w', 0, 0x02, 0x01, 0, 0,
+        'w', 0, 2, 0, 0, 0, 0x02, 0x01,
+        'l', 0, 4, 0, 0, 0, 0x06, 0x05, 0x04, 0x03,
+        'q', 0, 8, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+        'b', 0, 1, 0, 0, 0, 7,
+        't', 0, 8, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    };
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    size_t pos = 0;
+
+    g_assert_true(vmstate_save(&vmstate_wire, &src, out, NULL));
+    g_assert_cmpmem(out->data, out->len, want, sizeof(want));
+    memset(&dst, 0, sizeof(dst));
+    g_assert_true(vmstate_load(&vmstate_wire, &dst, want, sizeof(want), &pos, NULL));
+    g_assert_cmphex(dst.w, ==, 0x0102);
+    g_assert_cmphex(dst.l, ==, 0x03040506);
+    g_assert_cmpint(dst.q, ==, -2);
+    g_assert_cmpuint(dst.b, ==, 7);
+}
+
+/* ---- subsections ----------------------------------------------------------- */
+
+typedef struct Sub {
+    uint32_t base;
+    bool extra_needed;
+    uint32_t extra;
+    uint8_t more;
+    int extra_loaded_version;
+    Inner nested;
+} Sub;
+
+static bool sub_extra_needed(void *opaque)
+{
+    return ((Sub *)opaque)->extra_needed;
+}
+
+static int sub_extra_post_load(void *opaque, int version_id)
+{
+    ((Sub *)opaque)->extra_loaded_version = version_id;
+    return 0;
+}
+
+static const VMStateDescription vmstate_sub_extra = {
+    .name = "sub/extra",
+    .version_id = 4,
+    .minimum_version_id = 4,
+    .needed = sub_extra_needed,
+    .post_load = sub_extra_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(extra, Sub),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static const VMStateDescription vmstate_sub_more = {
+    .name = "sub/more",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT8(more, Sub),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+/* A nested struct whose own subsection is always needed. */
+static const VMStateDescription vmstate_inner_sub = {
+    .name = "inner/c",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_BOOL(c, Inner),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static const VMStateDescription vmstate_inner_with_sub = {
+    .name = "inner",
+    .version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(a, Inner),
+        VMSTATE_END_OF_LIST(),
+    },
+    .subsections = (const VMStateDescription *const[]) { &vmstate_inner_sub, NULL },
+};
+
+#define SUB_FIELDS \
+        VMSTATE_UINT32(base, Sub), \
+        VMSTATE_STRUCT(nested, Sub, vmstate_inner_with_sub, Inner)
+
+static const VMStateDescription vmstate_sub = {
+    .name = "sub",
+    .version_id = 1,
+    .fields = (const VMStateField[]) { SUB_FIELDS, VMSTATE_END_OF_LIST() },
+    .subsections = (const VMStateDescription *const[]) {
+        &vmstate_sub_extra, &vmstate_sub_more, NULL
+    },
+};
+
+/* An older build that knows no subsection of "sub" (but "inner"'s). */
+static const VMStateDescription vmstate_sub_old = {
+    .name = "sub",
+    .version_id = 1,
+    .fields = (const VMStateField[]) { SUB_FIELDS, VMSTATE_END_OF_LIST() },
+};
+
+static bool load_sub(const VMStateDescription *d, Sub *dst, GByteArray *out, GError **err)
+{
+    size_t pos = 0;
+    bool ok;
+
+    memset(dst, 0, sizeof(*dst));
+    dst->extra = 0xdead;                    /* reset value */
+    ok = vmstate_load(d, dst, out->data, out->len, &pos, err);
+    if (ok) {
+        g_assert_cmpuint(pos, ==, out->len);
+    }
+    return ok;
+}
+
+static void test_subsections(void)
+{
+    Sub src = { .base = 1, .extra = 0x4242, .more = 9, .nested = { .a = 5, .c = true } }, dst;
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    /* not needed: not saved; the loader keeps the reset value */
+    src.extra_needed = false;
+    g_assert_true(vmstate_save(&vmstate_sub, &src, out, &err));
+    g_assert_null(memmem(out->data, out->len, "sub/extra", 10));
+    g_assert_nonnull(memmem(out->data, out->len, "sub/more", 9));
+    g_assert_true(load_sub(&vmstate_sub, &dst, out, &err));
+    g_assert_no_error(err);
+    g_assert_cmphex(dst.extra, ==, 0xdead);
+    g_assert_cmpuint(dst.more, ==, 9);
+    g_assert_cmpint(dst.extra_loaded_version, ==, 0);
+    g_assert_cmpuint(dst.nested.a, ==, 5);
+    g_assert_true(dst.nested.c);            /* the nested struct's subsection */
+
+    /* needed: saved, loaded, its post_load sees its own version */
+    src.extra_needed = true;
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_sub, &src, out, &err));
+    g_assert_nonnull(memmem(out->data, out->len, "sub/extra", 10));
+    g_assert_true(load_sub(&vmstate_sub, &dst, out, &err));
+    g_assert_cmphex(dst.extra, ==, 0x4242);
+    g_assert_cmpint(dst.extra_loaded_version, ==, 4);
+
+    /* a loader that does not know it refuses the stream, naming it */
+    g_assert_false(load_sub(&vmstate_sub_old, &dst, out, &err));
+    g_assert_nonnull(strstr(err->message, "unknown subsection 'sub/extra'"));
+    g_clear_error(&err);
+
+    /* a stream from that older build (no subsections) loads in the new one */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_sub_old, &src, out, &err));
+    g_assert_true(load_sub(&vmstate_sub, &dst, out, &err));
+    g_assert_cmphex(dst.extra, ==, 0xdead);
+    g_assert_cmpuint(dst.more, ==, 0);
+    g_assert_cmpuint(dst.base, ==, 1);
+
+    /* two sections back to back: the second is not taken for a subsection */
+    g_byte_array_set_size(out, 0);
+    g_assert_true(vmstate_save(&vmstate_sub, &src, out, &err));
+    g_assert_true(vmstate_save(&vmstate_sub, &src, out, &err));
+    size_t pos = 0;
+    g_assert_true(vmstate_load(&vmstate_sub, &dst, out->data, out->len, &pos, &err));
+    g_assert_cmpuint(pos, ==, out->len / 2);
+    g_assert_true(vmstate_load(&vmstate_sub, &dst, out->data, out->len, &pos, &err));
+    g_assert_cmpuint(pos, ==, out->len);
+
+    /* the same subsection twice */
+    g_byte_array_set_size(out, 0);
+    src.extra_needed = true;
+    g_assert_true(vmstate_save(&vmstate_sub, &src, out, &err));
+    {
+        g_autoptr(GByteArray) one = g_byte_array_new();
+        Sub tmp = src;
+        g_assert_true(vmstate_save(&vmstate_sub_more, &tmp, one, &err));
+        uint8_t mark = VMSTATE_SUBSECTION_MARK;
+        g_byte_array_append(out, &mark, 1);
+        g_byte_array_append(out, one->data, one->len);
+    }
+    g_assert_false(load_sub(&vmstate_sub, &dst, out, &err));
+    g_assert_nonnull(strstr(err->message, "'sub/more' appears twice"));
+    g_clear_error(&err);
+}
+
+static const VMStateDescription vmstate_badly_named = {
+    .name = "sub",
+    .version_id = 1,
+    .fields = (const VMStateField[]) { VMSTATE_UINT32(base, Sub), VMSTATE_END_OF_LIST() },
+    .subsections = (const VMStateDescription *const[]) { &vmstate_inner_sub, NULL },
+};
+
+static void test_subsection_naming(void)
+{
+    Sub src = { 0 };
+    g_autoptr(GByteArray) out = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+
+    g_assert_false(vmstate_save(&vmstate_badly_named, &src, out, &err));
+    g_assert_nonnull(strstr(err->message, "'inner/c' must be named 'sub/...'"));
+}
+
+/* ---- corrupt streams ------------------------------------------------------- */
+
+/* Random corruption (bytes flipped, cut, spliced) of valid streams must be
+ * refused or loaded, never crash or read outside the buffer (run under
+ * ASan/valgrind to see the latter), and a refusal always says why. */
+static void test_fuzz(void)
+{
+    Outer src;
+    Sub ssrc = { .base = 3, .extra_needed = true, .extra = 4, .more = 5 };
+    g_autoptr(GByteArray) a = save_filled(&src);
+    g_autoptr(GByteArray) b = g_byte_array_new();
+    GRand *rnd = g_rand_new_with_seed(1234);
+    unsigned loaded = 0, refused = 0;
+
+    g_assert_true(vmstate_save(&vmstate_sub, &ssrc, b, NULL));
+    for (int iter = 0; iter < 20000; iter++) {
+        GByteArray *orig = iter & 1 ? b : a;
+        size_t len = orig->len;
+        g_autofree uint8_t *copy = g_memdup2(orig->data, len);
+        int nflips = g_rand_int_range(rnd, 1, 5);
+        g_autoptr(GError) err = NULL;
+        size_t pos = 0;
+        bool ok;
+
+        for (int k = 0; k < nflips && len > 0; k++) {
+            size_t at = g_rand_int_range(rnd, 0, (gint32)len);
+            switch (g_rand_int_range(rnd, 0, 4)) {
+            case 0:
+                copy[at] ^= 1u << g_rand_int_range(rnd, 0, 8);
+                break;
+            case 1:
+                copy[at] = (uint8_t)g_rand_int(rnd);
+                break;
+            case 2:
+                copy[at] = g_rand_boolean(rnd) ? 0 : VMSTATE_SUBSECTION_MARK;
+                break;
+            default:
+                len = at;       /* cut */
+                break;
+            }
+        }
+        if (iter & 1) {
+            Sub d;
+            memset(&d, 0, sizeof(d));
+            ok = vmstate_load(&vmstate_sub, &d, copy, len, &pos, &err);
+        } else {
+            Outer d;
+            memset(&d, 0, sizeof(d));
+            ok = vmstate_load(&vmstate_outer, &d, copy, len, &pos, &err);
+        }
+        g_assert_cmpuint(pos, <=, len);
+        if (ok) {
+            loaded++;
+        } else {
+            g_assert_nonnull(err);
+            g_assert_cmpuint(strlen(err->message), >, 0);
+            refused++;
+        }
+    }
+    /* flipping payload bits yields valid states; names and sizes do not */
+    g_assert_cmpuint(loaded, >, 0);
+    g_assert_cmpuint(refused, >, 0);
+    g_rand_free(rnd);
+    timer_free(src.timer);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -358,5 +733,10 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/truncated", test_truncated);
     g_test_add_func("/vmstate/mismatch", test_mismatch);
     g_test_add_func("/vmstate/bool", test_bool_normalised);
+    g_test_add_func("/vmstate/versioned-fields", test_versioned_fields);
+    g_test_add_func("/vmstate/wire-format", test_wire_format);
+    g_test_add_func("/vmstate/subsections", test_subsections);
+    g_test_add_func("/vmstate/subsection-naming", test_subsection_naming);
+    g_test_add_func("/vmstate/fuzz", test_fuzz);
     return g_test_run();
 }

@@ -146,16 +146,19 @@ void pci_update_irq(PCIDevice *d);
 void pci_send_msi(PCIDevice *d, uint64_t addr, uint32_t data);
 
 /* The generic parts of a PCI device class: name, state size, properties
- * (which must start with DEFINE_PCI_DEVICE_PROPERTIES()). */
-#define PCI_DEVICE_CLASS_INIT(n, d, S, p) PCI_DEVICE_CLASS_INIT_(n, d, S, p, true)
+ * (which must start with DEFINE_PCI_DEVICE_PROPERTIES()), then optionally
+ * more DeviceClass fields, e.g. `.vmsd = &vmstate_mydev` (whose fields
+ * start with VMSTATE_PCI_DEVICE(parent, MyState)). */
+#define PCI_DEVICE_CLASS_INIT(n, d, S, p, ...) PCI_DEVICE_CLASS_INIT_(n, d, S, p, true, __VA_ARGS__)
 /* For functions only the machine creates (host bridges). */
-#define PCI_DEVICE_CLASS_INIT_INTERNAL(n, d, S, p) PCI_DEVICE_CLASS_INIT_(n, d, S, p, false)
-#define PCI_DEVICE_CLASS_INIT_(n, d, S, p, uc)                                  \
+#define PCI_DEVICE_CLASS_INIT_INTERNAL(n, d, S, p, ...) \
+    PCI_DEVICE_CLASS_INIT_(n, d, S, p, false, __VA_ARGS__)
+#define PCI_DEVICE_CLASS_INIT_(n, d, S, p, uc, ...)                             \
     .parent = {                                                                 \
         .name = (n), .desc = (d), .bus_type = "PCI", .user_creatable = (uc),    \
         .instance_size = sizeof(S), .props = (p),                               \
         .realize = pci_qdev_realize, .unrealize = pci_qdev_unrealize,           \
-        .reset = pci_qdev_reset,                                                \
+        .reset = pci_qdev_reset, __VA_ARGS__                                    \
     }
 #define PCI_DEVICE_CLASS_REGISTER(pc)                                           \
     static void __attribute__((constructor)) pc##_register_(void)               \
@@ -172,6 +175,15 @@ void pci_send_msi(PCIDevice *d, uint64_t addr, uint32_t data);
 void pci_qdev_realize(DeviceState *dev, Error **errp);
 void pci_qdev_unrealize(DeviceState *dev);
 void pci_qdev_reset(DeviceState *dev);
+
+/*
+ * Migration state of the PCI part of a device: the 256-byte configuration
+ * space.  Loading it checks that the identity registers (IDs, class,
+ * header type) are the device's own, keeps the read-only bits of the BARs,
+ * and maps the BARs where the loaded registers place them.
+ */
+extern const VMStateDescription vmstate_pci_device;
+#define VMSTATE_PCI_DEVICE(f, S) VMSTATE_STRUCT(f, S, vmstate_pci_device, PCIDevice)
 
 /* A BAR of mr's size (a power of two, at least 4 for I/O and 16 for memory). */
 void pci_register_bar(PCIDevice *d, int n, uint8_t type, MemoryRegion *mr);
