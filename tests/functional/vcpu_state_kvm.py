@@ -187,7 +187,13 @@ def part_tf_race(kvmpc, seconds=15):
     vm = VM(kvmpc, "tfr", tf)
     wait_for(lambda: vm.serial().count("TF") >= 1, 30, "the first run", vm.log)
     q = vm.q
-    end = time.time() + seconds
+    # The pace without interference, for comparison.
+    t0, r0 = time.time(), vm.serial().count("TF")
+    time.sleep(3)
+    quiet = (vm.serial().count("TF") - r0) / (time.time() - t0)
+    start = vm.serial().count("TF")
+    t0 = time.time()
+    end = t0 + seconds
     pairs = 0
     while time.time() < end and vm.alive():
         # Pipelined: stop and cont arrive in one read, as a racing client's would.
@@ -200,6 +206,7 @@ def part_tf_race(kvmpc, seconds=15):
             if "error" in r:
                 fail("stop/cont: %r" % r)
         pairs += 10
+    flood = time.time() - t0
     vm.check_alive("during the stop/cont flood")
     # Collect the events still queued.
     q.sock.settimeout(1.0)
@@ -226,6 +233,8 @@ def part_tf_race(kvmpc, seconds=15):
     vm.quit()
     print("ok: %d triple faults, %d resets, %d stop/cont pairs; no vCPU ran before its reset"
           % (runs - 1, len(resets), pairs))
+    print("   runs per second: %.1f alone, %.1f during %.1f s of stop/cont"
+          % (quiet, (runs - start) / flood, flood))
 
 
 def main():
