@@ -1,10 +1,15 @@
 #!/bin/bash
-# Start-up cost of choosing the KVM accelerator (probe + self-test): the
-# mean wall time of N launches of a guest that leaves at once through
-# isa-debug-exit (so the process ends right after its first KVM_RUN), with
-# the self-test on and off, interleaved to share the noise.  Run it in the
-# lab:   tests/lab/lab-run -- bench/accel-startup.sh build/kvmpc [N]
+# Start-up cost of choosing the KVM accelerator (probe + self-test), with
+# the self-test on and off, interleaved to share the noise:
+#  launch: mean wall time of N launches of a guest that leaves at once
+#          through isa-debug-exit (the process ends after its first KVM_RUN);
+#  probe:  mean wall time of N runs that stop right after the accelerator is
+#          chosen (-qtest without -accel qtest is refused just after it), so
+#          the difference on/off is the self-test alone (--probe-only).
+# Run it in the lab:   tests/lab/lab-run -- bench/accel-startup.sh build/kvmpc [N]
 set -euo pipefail
+probe_only=false
+[ "${1:-}" = --probe-only ] && { probe_only=true; shift; }
 kvmpc=${1:?kvmpc} n=${2:-5}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -31,6 +36,22 @@ launch() {
 	[ $rc -eq 1 ] || { cat "$tmp/err" >&2; echo "accel-startup: $1: exit $rc" >&2; exit 1; }
 	awk "BEGIN { printf \"%d\", ($EPOCHREALTIME - $t0) * 1000000 }"
 }
+probe() {
+	local t0=$EPOCHREALTIME
+	"$kvmpc" -accel "$1" -display none -nodefaults -qtest null 2>"$tmp/err" && exit 1
+	grep -q -- "-qtest null: needs -accel qtest" "$tmp/err" || { cat "$tmp/err" >&2; exit 1; }
+	awk "BEGIN { printf \"%d\", ($EPOCHREALTIME - $t0) * 1000000 }"
+}
+if $probe_only; then
+	probe kvm >/dev/null
+	for i in $(seq "$n"); do
+		sum[on]=$((sum[on] + $(probe kvm)))
+		sum[off]=$((sum[off] + $(probe kvm,self-test=off)))
+	done
+	printf 'probe, self-test on:  %d.%03d ms (mean of %d)\n' $((sum[on] / n / 1000)) $((sum[on] / n % 1000)) "$n"
+	printf 'probe, self-test off: %d.%03d ms (mean of %d)\n' $((sum[off] / n / 1000)) $((sum[off] / n % 1000)) "$n"
+	exit 0
+fi
 launch kvm >/dev/null       # warm-up
 for i in $(seq "$n"); do
 	sleep 1
