@@ -242,38 +242,62 @@ out:
     return ok;
 }
 
-/* A VM with one vCPU and no irqchip, only for the self-test. */
+typedef struct SelfTestVM {
+    int vmfd, cpufd, run_size;
+    struct kvm_run *run;
+} SelfTestVM;
+
+static void *self_test_vm_destroy(void *opaque)
+{
+    SelfTestVM *t = opaque;
+
+    if (t->run != MAP_FAILED) {
+        munmap(t->run, t->run_size);
+    }
+    if (t->cpufd >= 0) {
+        close(t->cpufd);
+    }
+    close(t->vmfd);
+    g_free(t);
+    return NULL;
+}
+
+/* A VM with one vCPU and no irqchip, only for the self-test.  Tearing it
+ * down is left to a thread: the answer does not wait for it. */
 static bool kvm_self_test_vm(int fd, Error **errp)
 {
-    int vmfd, cpufd = -1, run_size;
-    struct kvm_run *run = MAP_FAILED;
+    SelfTestVM *t = g_new0(SelfTestVM, 1);
+    pthread_t th;
+    pthread_attr_t attr;
     bool ok = false;
 
-    vmfd = ioctl(fd, KVM_CREATE_VM, 0);
-    if (vmfd < 0) {
+    t->cpufd = -1;
+    t->run = MAP_FAILED;
+    t->vmfd = ioctl(fd, KVM_CREATE_VM, 0);
+    if (t->vmfd < 0) {
         error_setg_errno(errp, errno, "KVM is not usable: KVM_CREATE_VM failed");
+        g_free(t);
         return false;
     }
-    run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    t->run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     /* Intel without unrestricted guest needs the TSS before any vCPU runs. */
-    if (ioctl(vmfd, KVM_SET_TSS_ADDR, 0xfeffd000UL) < 0) {
+    if (ioctl(t->vmfd, KVM_SET_TSS_ADDR, 0xfeffd000UL) < 0) {
         error_setg_errno(errp, errno, "KVM is not usable: KVM_SET_TSS_ADDR failed");
-    } else if ((cpufd = ioctl(vmfd, KVM_CREATE_VCPU, 0UL)) < 0) {
+    } else if ((t->cpufd = ioctl(t->vmfd, KVM_CREATE_VCPU, 0UL)) < 0) {
         error_setg_errno(errp, errno, "KVM is not usable: KVM_CREATE_VCPU failed");
-    } else if (run_size <= 0 ||
-               (run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, cpufd, 0))
-               == MAP_FAILED) {
+    } else if (t->run_size <= 0 ||
+               (t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                              t->cpufd, 0)) == MAP_FAILED) {
         error_setg_errno(errp, errno, "KVM is not usable: cannot map a vCPU's run area");
     } else {
-        ok = kvm_self_test(vmfd, cpufd, run, errp);
+        ok = kvm_self_test(t->vmfd, t->cpufd, t->run, errp);
     }
-    if (run != MAP_FAILED) {
-        munmap(run, run_size);
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, self_test_vm_destroy, t) != 0) {
+        self_test_vm_destroy(t);
     }
-    if (cpufd >= 0) {
-        close(cpufd);
-    }
-    close(vmfd);
+    pthread_attr_destroy(&attr);
     return ok;
 }
 
