@@ -282,8 +282,10 @@ static bool hmp_register(Monitor *mon, const char *name, uint64_t *val)
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
     };
     X86CPUState *env;
+    Error *err = NULL;
 
-    if (!monitor_cpu_get_env(mon->cpu_index, &env, NULL)) {
+    if (!monitor_cpu_get_env(mon->cpu_index, &env, &err)) {
+        hmp_report(mon, err);       /* then the caller's "unknown register" */
         return false;
     }
     for (int i = 0; i < CPU_NB_REGS; i++) {
