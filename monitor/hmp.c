@@ -79,15 +79,14 @@ static void hmp_info_uuid(Monitor *mon, int argc, char **argv)
     monitor_printf(mon, "%s\n", json_object_get_string_member(json_node_get_object(n), "UUID"));
 }
 
+/* QEMU's three answers: "not compiled" (no KVM in this binary), else
+ * whether the VM runs on it. */
 static void hmp_info_kvm(Monitor *mon, int argc, char **argv)
 {
-    monitor_printf(mon, "kvm support: ");
-    if (!accel_find("kvm")) {
-        monitor_printf(mon, "not compiled\n");
-    } else {
-        monitor_printf(mon, "%s\n", current_accel && !strcmp(current_accel->name, "kvm")
-                                    ? "enabled" : "disabled");
-    }
+    const AccelOps *kvm = accel_find("kvm");
+
+    monitor_printf(mon, "kvm support: %s\n",
+                   !kvm ? "not compiled" : current_accel == kvm ? "enabled" : "disabled");
 }
 
 static void hmp_info_cpus(Monitor *mon, int argc, char **argv)
@@ -303,8 +302,10 @@ static bool hmp_register(Monitor *mon, const char *name, uint64_t *val)
         "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
     };
     X86CPUState *env;
+    Error *err = NULL;
 
-    if (!monitor_cpu_get_env(mon->cpu_index, &env, NULL)) {
+    if (!monitor_cpu_get_env(mon->cpu_index, &env, &err)) {
+        hmp_report(mon, err);       /* then the caller's "unknown register" */
         return false;
     }
     for (int i = 0; i < CPU_NB_REGS; i++) {

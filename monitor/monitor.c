@@ -410,9 +410,12 @@ bool monitor_cpu_get_env(int cpu_index, X86CPUState **env, Error **errp)
         if (running) {
             cpus_pause_all();
         }
-        current_accel->get_state(cpu);
+        bool ok = current_accel->get_state(cpu, errp);
         if (running) {
             cpus_resume_all();
+        }
+        if (!ok) {
+            return false;
         }
     }
     *env = &cpu->env;

@@ -117,13 +117,20 @@ JsonNode *qmp_query_uuid(Monitor *mon, const QmpArgs_query_uuid *args, Error **e
     return qmp_node_object(o);
 }
 
+/*
+ * enabled: the VM runs on KVM.  present: KVM is built in and usable on this
+ * host (its probe, self-test included, passes; probed now if kvm was not
+ * tried at start-up, then remembered).  QEMU's "present" only says "built
+ * in"; ours answers the question a client asks (could this host run KVM?).
+ */
 JsonNode *qmp_query_kvm(Monitor *mon, const QmpArgs_query_kvm *args, Error **errp)
 {
     JsonObject *o = json_object_new();
+    const AccelOps *kvm = accel_find("kvm");
+    bool enabled = kvm && current_accel == kvm;
 
-    json_object_set_boolean_member(o, "enabled",
-                                   current_accel && !strcmp(current_accel->name, "kvm"));
-    json_object_set_boolean_member(o, "present", accel_find("kvm") != NULL);
+    json_object_set_boolean_member(o, "enabled", enabled);
+    json_object_set_boolean_member(o, "present", enabled || (kvm && accel_probe(kvm, NULL)));
     return qmp_node_object(o);
 }
 

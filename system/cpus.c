@@ -29,9 +29,14 @@ void cpus_wait(void)
     bql_cond_wait(&cpu_cond);
 }
 
+bool cpu_can_run(const CPUState *cpu)
+{
+    return !cpu->stop && !cpu->reset_pending && !cpu->exit_thread && runstate_is_running();
+}
+
 void cpu_wait_while_stopped(CPUState *cpu)
 {
-    while ((cpu->stop || !runstate_is_running()) && !cpu->exit_thread) {
+    while (!cpu_can_run(cpu) && !cpu->exit_thread) {
         if (!cpu->stopped) {
             cpu->stopped = true;
             cpus_broadcast();
@@ -70,6 +75,20 @@ void cpus_pause_all(void)
         /* Wait with a timeout: a kick may race with KVM_RUN entry. */
         bql_cond_wait_until(&cpu_cond, g_get_monotonic_time() + 10000);
     }
+}
+
+void cpu_park_until_reset(CPUState *cpu)
+{
+    cpu->reset_pending = true;
+}
+
+void cpus_reset_done(void)
+{
+    for (guint i = 0; cpus && i < cpus->len; i++) {
+        CPUState *cpu = g_ptr_array_index(cpus, i);
+        cpu->reset_pending = false;
+    }
+    cpus_broadcast();
 }
 
 void cpus_resume_all(void)

@@ -158,6 +158,9 @@ static void system_reset(ShutdownCause cause)
     } else {
         qdev_reset_all();
     }
+    /* Only now may a vCPU that asked for this reset (or triple-faulted)
+     * run again; stop/cont before this point cannot release it. */
+    cpus_reset_done();
     NOTIFY(on_reset, cause >= SHUTDOWN_CAUSE_GUEST_SHUTDOWN, cause);
     if (current_state == RUN_STATE_SHUTDOWN) {
         /* A reset after -no-shutdown's stop makes the VM runnable again

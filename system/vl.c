@@ -607,6 +607,25 @@ static void parse_uuid(Config *c, MachineState *ms)
 
 /* ---- accelerator selection -------------------------------------------- */
 
+/* Why an accelerator named on the command line is not in this binary. */
+static void accel_missing_reason(const char *name, GString *reasons)
+{
+    g_string_append_printf(reasons, "%s%s: ", reasons->len ? "; " : "", name);
+    if (!strcmp(name, "tcg")) {
+        g_string_append(reasons, "the software CPU (tcg-lite) is not available yet");
+    } else {
+        g_string_append(reasons, "no such accelerator (use -accel help)");
+    }
+}
+
+/*
+ * The accelerators named by -accel (in order), then by -machine accel=a:b,
+ * are tried in turn: the first that exists and whose probe passes (for KVM
+ * that includes the self-test) is used, each one skipped says why on
+ * stderr.  With none named: -qtest means qtest, otherwise the best the host
+ * offers, kvm then tcg (QEMU's default is tcg).  None usable: one line with
+ * every reason, exit 1.
+ */
 static void select_accel(Config *c, GPtrArray *names_from_machine)
 {
     g_autoptr(GPtrArray) specs = g_ptr_array_new_with_free_func(g_free);
@@ -642,13 +661,9 @@ static void select_accel(Config *c, GPtrArray *names_from_machine)
         }
         ops = accel_find(name);
         if (!ops) {
-            if (!strcmp(name, "tcg")) {
-                g_string_append_printf(reasons, "%stcg: the software CPU (tcg-lite) is not "
-                                       "available yet", reasons->len ? "; " : "");
-                qemu_opts_free(o);
-                continue;
-            }
-            die("-accel %s: invalid accelerator %s (use -accel help)", spec, name);
+            accel_missing_reason(name, reasons);
+            qemu_opts_free(o);
+            continue;
         }
         for (guint j = 0; j < o->opts->len; j++) {
             QemuOpt *opt = g_ptr_array_index(o->opts, j);
@@ -661,10 +676,13 @@ static void select_accel(Config *c, GPtrArray *names_from_machine)
             }
         }
         qemu_opts_free(o);
-        if (ops->probe && !ops->probe(&err)) {
+        if (!accel_probe(ops, &err)) {
             g_string_append_printf(reasons, "%s%s: %s", reasons->len ? "; " : "", name,
                                    err->message);
             continue;
+        }
+        if (reasons->len) {
+            warn_report("accelerator %s chosen; skipped %s", name, reasons->str);
         }
         current_accel = ops;
         return;

@@ -58,6 +58,7 @@ typedef struct KVMState {
     int run_size;
     bool readonly_mem;
     bool xcrs;
+    bool xsave;                 /* KVM_GET/SET_XSAVE (else KVM_GET/SET_FPU) */
     KVMSlot slots[KVM_MAX_SLOTS];
     MemoryListener listener;
     unsigned ncpus;
@@ -113,6 +114,8 @@ static bool kvm_check_caps(int fd, Error **errp)
         { KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID" },
         { KVM_CAP_SET_TSS_ADDR, "KVM_CAP_SET_TSS_ADDR" },
         { KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT" },
+        { KVM_CAP_VCPU_EVENTS, "KVM_CAP_VCPU_EVENTS" },
+        { KVM_CAP_DEBUGREGS, "KVM_CAP_DEBUGREGS" },
     };
 
     for (size_t i = 0; i < G_N_ELEMENTS(needed); i++) {
@@ -130,14 +133,13 @@ static void sigalrm_noop(int sig)
 
 /*
  * Some hosts expose a /dev/kvm that cannot run guest kernel code (e.g. a
- * PVM-style hypervisor that emulates ring 0 incompletely).  Before the
- * machine runs, its boot vCPU runs a tiny 32-bit ring-0 program that takes
- * an interrupt through the IDT, returns with iret and reports on a port.
- * It uses a temporary memory slot that is removed afterwards; the machine's
- * reset then gives the vCPU its real state.  (A separate throw-away VM
- * would cost a second VM creation, which is slow under nested KVM.)
+ * PVM-style hypervisor that emulates ring 0 incompletely).  The probe runs
+ * a tiny 32-bit ring-0 program in a throw-away VM that takes an interrupt
+ * through the IDT, returns with iret and reports on a port, so that such a
+ * KVM counts as "not usable" before the machine is built and the next
+ * accelerator can be chosen (docs/vcpu-state.md has what it costs).
  */
-#define SELF_TEST_SLOT (KVM_MAX_SLOTS - 1)
+#define SELF_TEST_SLOT 0
 
 static bool kvm_self_test(int vmfd, int cpufd, struct kvm_run *run, Error **errp)
 {
@@ -239,6 +241,67 @@ out:
     return ok;
 }
 
+typedef struct SelfTestVM {
+    int vmfd, cpufd, run_size;
+    struct kvm_run *run;
+} SelfTestVM;
+
+static void *self_test_vm_destroy(void *opaque)
+{
+    SelfTestVM *t = opaque;
+
+    if (t->run != MAP_FAILED) {
+        munmap(t->run, t->run_size);
+    }
+    if (t->cpufd >= 0) {
+        close(t->cpufd);
+    }
+    close(t->vmfd);
+    g_free(t);
+    return NULL;
+}
+
+/* A VM with one vCPU and no irqchip, only for the self-test.  Tearing it
+ * down is left to a thread: the answer does not wait for it. */
+static bool kvm_self_test_vm(int fd, Error **errp)
+{
+    SelfTestVM *t = g_new0(SelfTestVM, 1);
+    pthread_t th;
+    pthread_attr_t attr;
+    bool ok = false;
+
+    t->cpufd = -1;
+    t->run = MAP_FAILED;
+    t->vmfd = ioctl(fd, KVM_CREATE_VM, 0);
+    if (t->vmfd < 0) {
+        error_setg_errno(errp, errno, "KVM is not usable: KVM_CREATE_VM failed");
+        g_free(t);
+        return false;
+    }
+    t->run_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+    /* Intel without unrestricted guest needs the TSS before any vCPU runs. */
+    if (ioctl(t->vmfd, KVM_SET_TSS_ADDR, 0xfeffd000UL) < 0) {
+        error_setg_errno(errp, errno, "KVM is not usable: KVM_SET_TSS_ADDR failed");
+    } else if ((t->cpufd = ioctl(t->vmfd, KVM_CREATE_VCPU, 0UL)) < 0) {
+        error_setg_errno(errp, errno, "KVM is not usable: KVM_CREATE_VCPU failed");
+    } else if (t->run_size <= 0 ||
+               (t->run = mmap(NULL, t->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                              t->cpufd, 0)) == MAP_FAILED) {
+        error_setg_errno(errp, errno, "KVM is not usable: cannot map a vCPU's run area");
+    } else {
+        ok = kvm_self_test(t->vmfd, t->cpufd, t->run, errp);
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, self_test_vm_destroy, t) != 0) {
+        self_test_vm_destroy(t);
+    }
+    pthread_attr_destroy(&attr);
+    return ok;
+}
+
+/* Usable means: /dev/kvm opens, has the API version and capabilities we
+ * need, and (unless -accel kvm,self-test=off) runs ring-0 code. */
 static bool kvm_probe(Error **errp)
 {
     int fd = kvm_open_dev(errp);
@@ -247,7 +310,7 @@ static bool kvm_probe(Error **errp)
     if (fd < 0) {
         return false;
     }
-    ok = kvm_check_caps(fd, errp);
+    ok = kvm_check_caps(fd, errp) && (!kvm_state.self_test || kvm_self_test_vm(fd, errp));
     close(fd);
     return ok;
 }
@@ -571,6 +634,34 @@ static struct kvm_cpuid2 *kvm_build_cpuid(CPUState *cpu)
 
 /* ---- vCPU state ------------------------------------------------------- */
 
+/*
+ * get/put move the whole architectural state between KVM and cpu->env.
+ * Every ioctl that fails is reported (the error names the ioctl and the
+ * CPU); a failed get or put leaves the caller to decide (the monitor
+ * reports it, a reset stops the process).
+ *
+ * Two depths of put: a full put (reset, loaders, incoming state) writes
+ * everything; the write-back after a get (cpu->env_dirty: the monitor read
+ * the registers and the vCPU is about to run again) leaves out what the
+ * VM changes by itself while the vCPU is parked and what has side effects
+ * on a running guest: the TSC and kvmclock MSRs, the MP state, the LAPIC
+ * page (a device may have raised an interrupt into it meanwhile) and the
+ * TSC deadline that goes with it.  That is QEMU's "runtime" level.
+ */
+
+static bool vcpu_ioctl(CPUState *cpu, unsigned long req, const char *name, void *arg,
+                       Error **errp)
+{
+    KVMVcpu *v = cpu->accel;
+
+    if (ioctl(v->fd, req, arg) < 0) {
+        error_setg_errno(errp, errno, "KVM: %s failed on CPU %d", name, cpu->index);
+        return false;
+    }
+    return true;
+}
+#define VCPU_IOCTL(cpu, req, arg, errp) vcpu_ioctl((cpu), (req), #req, (arg), (errp))
+
 static void seg_from_kvm(SegmentCache *d, const struct kvm_segment *s)
 {
     d->selector = s->selector;
@@ -604,25 +695,29 @@ static void seg_to_kvm(struct kvm_segment *d, const SegmentCache *s)
     d->unusable = s->unusable || !s->present;
 }
 
+/* ---- MSRs ---- */
+
 #define MSR_IA32_TSC            0x10
 #define MSR_IA32_SYSENTER_CS    0x174
 #define MSR_IA32_SYSENTER_ESP   0x175
 #define MSR_IA32_SYSENTER_EIP   0x176
 #define MSR_IA32_MISC_ENABLE    0x1a0
+#define MSR_MTRR_PHYSBASE0      0x200       /* base 0x200 + 2n, mask 0x201 + 2n */
+#define MSR_MTRR_FIX64K_00000   0x250
+#define MSR_MTRR_FIX16K_80000   0x258
+#define MSR_MTRR_FIX16K_A0000   0x259
+#define MSR_MTRR_FIX4K_C0000    0x268       /* ... 0x26f (F8000) */
 #define MSR_PAT                 0x277
+#define MSR_MTRR_DEF_TYPE       0x2ff
+#define MSR_IA32_TSC_DEADLINE   0x6e0
 #define MSR_STAR                0xc0000081
 #define MSR_LSTAR               0xc0000082
 #define MSR_CSTAR               0xc0000083
 #define MSR_FMASK               0xc0000084
 #define MSR_KERNEL_GS_BASE      0xc0000102
-
-static const uint32_t saved_msrs[] = {
-    MSR_IA32_TSC, MSR_IA32_SYSENTER_CS, MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP,
-    MSR_PAT, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_FMASK, MSR_KERNEL_GS_BASE,
-};
-
-#define MSR_KVM_WALL_CLOCK          0x11
-#define MSR_KVM_SYSTEM_TIME         0x12
+#define MSR_TSC_AUX             0xc0000103
+/* KVM's paravirtual MSRs; the legacy kvmclock pair (0x11, 0x12) reads
+ * and writes the same state as the new one, so only the new is saved. */
 #define MSR_KVM_WALL_CLOCK_NEW      0x4b564d00
 #define MSR_KVM_SYSTEM_TIME_NEW     0x4b564d01
 #define MSR_KVM_ASYNC_PF_EN         0x4b564d02
@@ -630,157 +725,303 @@ static const uint32_t saved_msrs[] = {
 #define MSR_KVM_PV_EOI_EN           0x4b564d04
 #define MSR_KVM_POLL_CONTROL        0x4b564d05
 
-/* Set one by one: a host without one of them must not stop the others. */
-static const uint32_t pv_msrs[] = {
-    MSR_KVM_SYSTEM_TIME_NEW, MSR_KVM_WALL_CLOCK_NEW, MSR_KVM_SYSTEM_TIME, MSR_KVM_WALL_CLOCK,
-    MSR_KVM_ASYNC_PF_EN, MSR_KVM_STEAL_TIME, MSR_KVM_PV_EOI_EN, MSR_KVM_POLL_CONTROL,
+enum {
+    MSR_RUNTIME = 1 << 0,       /* also written back after a get */
+    MSR_AFTER_LAPIC = 1 << 1,   /* only takes effect once the LAPIC is in place */
 };
 
-static uint64_t *msr_field(X86CPUState *env, uint32_t index)
+typedef struct KVMMsrDesc {
+    uint32_t index;
+    uint32_t flags;
+    size_t offset;              /* of the uint64_t field in X86CPUState */
+} KVMMsrDesc;
+
+#define ENV(field) offsetof(X86CPUState, field)
+#define MTRR_VAR(n) \
+    { MSR_MTRR_PHYSBASE0 + 2 * (n), MSR_RUNTIME, ENV(mtrr_var[n].base) }, \
+    { MSR_MTRR_PHYSBASE0 + 2 * (n) + 1, MSR_RUNTIME, ENV(mtrr_var[n].mask) }
+
+static const KVMMsrDesc kvm_msrs[] = {
+    { MSR_IA32_TSC, 0, ENV(tsc) },
+    { MSR_IA32_SYSENTER_CS, MSR_RUNTIME, ENV(sysenter_cs) },
+    { MSR_IA32_SYSENTER_ESP, MSR_RUNTIME, ENV(sysenter_esp) },
+    { MSR_IA32_SYSENTER_EIP, MSR_RUNTIME, ENV(sysenter_eip) },
+    { MSR_IA32_MISC_ENABLE, MSR_RUNTIME, ENV(misc_enable) },
+    { MSR_PAT, MSR_RUNTIME, ENV(pat) },
+    { MSR_STAR, MSR_RUNTIME, ENV(star) },
+    { MSR_LSTAR, MSR_RUNTIME, ENV(lstar) },
+    { MSR_CSTAR, MSR_RUNTIME, ENV(cstar) },
+    { MSR_FMASK, MSR_RUNTIME, ENV(fmask) },
+    { MSR_KERNEL_GS_BASE, MSR_RUNTIME, ENV(kernel_gs_base) },
+    { MSR_TSC_AUX, MSR_RUNTIME, ENV(tsc_aux) },
+    { MSR_MTRR_DEF_TYPE, MSR_RUNTIME, ENV(mtrr_deftype) },
+    { MSR_MTRR_FIX64K_00000, MSR_RUNTIME, ENV(mtrr_fixed[0]) },
+    { MSR_MTRR_FIX16K_80000, MSR_RUNTIME, ENV(mtrr_fixed[1]) },
+    { MSR_MTRR_FIX16K_A0000, MSR_RUNTIME, ENV(mtrr_fixed[2]) },
+    { MSR_MTRR_FIX4K_C0000 + 0, MSR_RUNTIME, ENV(mtrr_fixed[3]) },
+    { MSR_MTRR_FIX4K_C0000 + 1, MSR_RUNTIME, ENV(mtrr_fixed[4]) },
+    { MSR_MTRR_FIX4K_C0000 + 2, MSR_RUNTIME, ENV(mtrr_fixed[5]) },
+    { MSR_MTRR_FIX4K_C0000 + 3, MSR_RUNTIME, ENV(mtrr_fixed[6]) },
+    { MSR_MTRR_FIX4K_C0000 + 4, MSR_RUNTIME, ENV(mtrr_fixed[7]) },
+    { MSR_MTRR_FIX4K_C0000 + 5, MSR_RUNTIME, ENV(mtrr_fixed[8]) },
+    { MSR_MTRR_FIX4K_C0000 + 6, MSR_RUNTIME, ENV(mtrr_fixed[9]) },
+    { MSR_MTRR_FIX4K_C0000 + 7, MSR_RUNTIME, ENV(mtrr_fixed[10]) },
+    MTRR_VAR(0), MTRR_VAR(1), MTRR_VAR(2), MTRR_VAR(3),
+    MTRR_VAR(4), MTRR_VAR(5), MTRR_VAR(6), MTRR_VAR(7),
+    { MSR_IA32_TSC_DEADLINE, MSR_AFTER_LAPIC, ENV(tsc_deadline) },
+    { MSR_KVM_SYSTEM_TIME_NEW, 0, ENV(system_time_msr) },
+    { MSR_KVM_WALL_CLOCK_NEW, 0, ENV(wall_clock_msr) },
+    { MSR_KVM_ASYNC_PF_EN, 0, ENV(async_pf_en_msr) },
+    { MSR_KVM_STEAL_TIME, 0, ENV(steal_time_msr) },
+    { MSR_KVM_PV_EOI_EN, 0, ENV(pv_eoi_en_msr) },
+    { MSR_KVM_POLL_CONTROL, 0, ENV(poll_control_msr) },
+};
+#undef MTRR_VAR
+#undef ENV
+
+#define KVM_NB_MSRS G_N_ELEMENTS(kvm_msrs)
+
+/* Which of kvm_msrs this KVM has (a host without one must not stop the
+ * others): found once, on the first vCPU, by reading each alone. */
+static bool kvm_msr_present[KVM_NB_MSRS];
+static bool kvm_msrs_probed;
+
+typedef struct KVMMsrBuf {
+    struct kvm_msrs hdr;
+    struct kvm_msr_entry e[KVM_NB_MSRS];
+} KVMMsrBuf;
+
+static void kvm_probe_msrs(int fd)
 {
-    switch (index) {
-    case MSR_KVM_SYSTEM_TIME_NEW: case MSR_KVM_SYSTEM_TIME: return &env->system_time_msr;
-    case MSR_KVM_WALL_CLOCK_NEW: case MSR_KVM_WALL_CLOCK: return &env->wall_clock_msr;
-    case MSR_KVM_ASYNC_PF_EN: return &env->async_pf_en_msr;
-    case MSR_KVM_STEAL_TIME: return &env->steal_time_msr;
-    case MSR_KVM_PV_EOI_EN: return &env->pv_eoi_en_msr;
-    case MSR_KVM_POLL_CONTROL: return &env->poll_control_msr;
-    case MSR_IA32_TSC: return &env->tsc;
-    case MSR_IA32_SYSENTER_CS: return &env->sysenter_cs;
-    case MSR_IA32_SYSENTER_ESP: return &env->sysenter_esp;
-    case MSR_IA32_SYSENTER_EIP: return &env->sysenter_eip;
-    case MSR_PAT: return &env->pat;
-    case MSR_STAR: return &env->star;
-    case MSR_LSTAR: return &env->lstar;
-    case MSR_CSTAR: return &env->cstar;
-    case MSR_FMASK: return &env->fmask;
-    case MSR_KERNEL_GS_BASE: return &env->kernel_gs_base;
+    for (size_t i = 0; i < KVM_NB_MSRS; i++) {
+        struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one = {
+            .hdr.nmsrs = 1, .e.index = kvm_msrs[i].index,
+        };
+        kvm_msr_present[i] = ioctl(fd, KVM_GET_MSRS, &one) == 1;
     }
-    return NULL;
+    kvm_msrs_probed = true;
 }
 
-static void kvm_get_state(CPUState *cpu)
+static uint64_t *msr_field(X86CPUState *env, const KVMMsrDesc *d)
+{
+    return (uint64_t *)((char *)env + d->offset);
+}
+
+/* Reads or writes the MSRs of kvm_msrs selected by want/skip flags; a
+ * short count from KVM names the first MSR it refused. */
+static bool kvm_msrs_io(CPUState *cpu, bool put, uint32_t want, uint32_t skip, Error **errp)
 {
     KVMVcpu *v = cpu->accel;
     X86CPUState *env = &cpu->env;
-    struct kvm_regs regs;
-    struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
-    struct kvm_mp_state mp;
+    g_autofree KVMMsrBuf *buf = g_new0(KVMMsrBuf, 1);
+    const KVMMsrDesc *desc[KVM_NB_MSRS];
+    unsigned n = 0;
+    int r;
 
-    if (ioctl(v->fd, KVM_GET_REGS, &regs) == 0) {
-        uint64_t *r = env->regs;
-        r[R_EAX] = regs.rax; r[R_EBX] = regs.rbx; r[R_ECX] = regs.rcx; r[R_EDX] = regs.rdx;
-        r[R_ESI] = regs.rsi; r[R_EDI] = regs.rdi; r[R_ESP] = regs.rsp; r[R_EBP] = regs.rbp;
-        r[R_R8] = regs.r8; r[R_R9] = regs.r9; r[R_R10] = regs.r10; r[R_R11] = regs.r11;
-        r[R_R12] = regs.r12; r[R_R13] = regs.r13; r[R_R14] = regs.r14; r[R_R15] = regs.r15;
-        env->rip = regs.rip;
-        env->rflags = regs.rflags;
-    }
-    if (ioctl(v->fd, KVM_GET_SREGS, &sregs) == 0) {
-        seg_from_kvm(&env->segs[R_CS], &sregs.cs);
-        seg_from_kvm(&env->segs[R_DS], &sregs.ds);
-        seg_from_kvm(&env->segs[R_ES], &sregs.es);
-        seg_from_kvm(&env->segs[R_FS], &sregs.fs);
-        seg_from_kvm(&env->segs[R_GS], &sregs.gs);
-        seg_from_kvm(&env->segs[R_SS], &sregs.ss);
-        seg_from_kvm(&env->tr, &sregs.tr);
-        seg_from_kvm(&env->ldt, &sregs.ldt);
-        env->gdt.base = sregs.gdt.base;
-        env->gdt.limit = sregs.gdt.limit;
-        env->idt.base = sregs.idt.base;
-        env->idt.limit = sregs.idt.limit;
-        env->cr0 = sregs.cr0; env->cr2 = sregs.cr2; env->cr3 = sregs.cr3;
-        env->cr4 = sregs.cr4; env->cr8 = sregs.cr8;
-        env->efer = sregs.efer;
-        env->apic_base = sregs.apic_base;
-    }
-    if (ioctl(v->fd, KVM_GET_FPU, &fpu) == 0) {
-        /* Rebuild the FXSAVE image from kvm_fpu's fields. */
-        uint8_t *fx = env->fxsave;
-        memset(fx, 0, 512);
-        memcpy(fx + 0, &fpu.fcw, 2);
-        memcpy(fx + 2, &fpu.fsw, 2);
-        fx[4] = fpu.ftwx;
-        memcpy(fx + 6, &fpu.last_opcode, 2);
-        memcpy(fx + 8, &fpu.last_ip, 8);
-        memcpy(fx + 16, &fpu.last_dp, 8);
-        memcpy(fx + 24, &fpu.mxcsr, 4);
-        for (int i = 0; i < 8; i++) {
-            memcpy(fx + 32 + i * 16, fpu.fpr[i], 16);
+    for (size_t i = 0; i < KVM_NB_MSRS; i++) {
+        const KVMMsrDesc *d = &kvm_msrs[i];
+        if (!kvm_msr_present[i] || (want && !(d->flags & want)) || (d->flags & skip)) {
+            continue;
         }
-        memcpy(fx + 160, fpu.xmm, 256);
+        desc[n] = d;
+        buf->e[n].index = d->index;
+        buf->e[n].data = put ? *msr_field(env, d) : 0;
+        n++;
     }
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[G_N_ELEMENTS(saved_msrs)];
-    } msrs = { .hdr.nmsrs = G_N_ELEMENTS(saved_msrs) };
-    for (size_t i = 0; i < G_N_ELEMENTS(saved_msrs); i++) {
-        msrs.e[i].index = saved_msrs[i];
+    buf->hdr.nmsrs = n;
+    if (n == 0) {
+        return true;
     }
-    int n = ioctl(v->fd, KVM_GET_MSRS, &msrs);
-    for (int i = 0; i < n; i++) {
-        *msr_field(env, msrs.e[i].index) = msrs.e[i].data;
+    r = ioctl(v->fd, put ? KVM_SET_MSRS : KVM_GET_MSRS, buf);
+    if (r < 0) {
+        error_setg_errno(errp, errno, "KVM: %s failed on CPU %d", put ? "KVM_SET_MSRS" :
+                         "KVM_GET_MSRS", cpu->index);
+        return false;
     }
-    for (size_t i = 0; i < G_N_ELEMENTS(pv_msrs); i++) {
-        struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one = {
-            .hdr.nmsrs = 1, .e.index = pv_msrs[i],
-        };
-        /* The legacy kvmclock MSRs share fields with the new ones: only
-         * a non-zero legacy value overrides. */
-        if (ioctl(v->fd, KVM_GET_MSRS, &one) == 1 &&
-            (one.e.data || pv_msrs[i] >= MSR_KVM_WALL_CLOCK_NEW)) {
-            *msr_field(env, pv_msrs[i]) = one.e.data;
+    if ((unsigned)r < n) {
+        error_setg(errp, "KVM: %s failed on CPU %d at MSR 0x%x (value 0x%" PRIx64 ")",
+                   put ? "KVM_SET_MSRS" : "KVM_GET_MSRS", cpu->index, buf->e[r].index,
+                   (uint64_t)buf->e[r].data);
+        return false;
+    }
+    if (!put) {
+        for (unsigned i = 0; i < n; i++) {
+            *msr_field(env, desc[i]) = buf->e[i].data;
         }
+    }
+    return true;
+}
+
+/* ---- MP state ---- */
+
+static bool mp_state_from_kvm(uint32_t k, X86MPState *s)
+{
+    switch (k) {
+    case KVM_MP_STATE_RUNNABLE: *s = CPU_MP_RUNNABLE; return true;
+    case KVM_MP_STATE_UNINITIALIZED: *s = CPU_MP_UNINITIALIZED; return true;
+    case KVM_MP_STATE_INIT_RECEIVED: *s = CPU_MP_INIT_RECEIVED; return true;
+    case KVM_MP_STATE_HALTED: *s = CPU_MP_HALTED; return true;
+    case KVM_MP_STATE_SIPI_RECEIVED: *s = CPU_MP_SIPI_RECEIVED; return true;
+    }
+    return false;
+}
+
+static uint32_t mp_state_to_kvm(X86MPState s)
+{
+    static const uint32_t map[CPU_MP__MAX] = {
+        [CPU_MP_RUNNABLE] = KVM_MP_STATE_RUNNABLE,
+        [CPU_MP_UNINITIALIZED] = KVM_MP_STATE_UNINITIALIZED,
+        [CPU_MP_INIT_RECEIVED] = KVM_MP_STATE_INIT_RECEIVED,
+        [CPU_MP_HALTED] = KVM_MP_STATE_HALTED,
+        [CPU_MP_SIPI_RECEIVED] = KVM_MP_STATE_SIPI_RECEIVED,
+    };
+
+    return (unsigned)s < CPU_MP__MAX ? map[s] : KVM_MP_STATE_RUNNABLE;
+}
+
+/* ---- FPU: the XSAVE area, or the FXSAVE image where KVM has no XSAVE ---- */
+
+static void fxsave_from_kvm_fpu(uint8_t *fx, const struct kvm_fpu *fpu)
+{
+    uint64_t xstate_bv = XSTATE_FP | XSTATE_SSE;
+
+    memset(fx, 0, 512);
+    memcpy(fx + 0, &fpu->fcw, 2);
+    memcpy(fx + 2, &fpu->fsw, 2);
+    fx[4] = fpu->ftwx;
+    memcpy(fx + 6, &fpu->last_opcode, 2);
+    memcpy(fx + 8, &fpu->last_ip, 8);
+    memcpy(fx + 16, &fpu->last_dp, 8);
+    memcpy(fx + 24, &fpu->mxcsr, 4);
+    for (int i = 0; i < 8; i++) {
+        memcpy(fx + 32 + i * 16, fpu->fpr[i], 16);
+    }
+    memcpy(fx + 160, fpu->xmm, 256);
+    /* Keep the XSAVE view consistent: x87 and SSE are what fxsave says. */
+    memset(fx + X86_XSAVE_HDR_OFFSET, 0, 64);
+    memcpy(fx + X86_XSAVE_HDR_OFFSET, &xstate_bv, 8);
+}
+
+static void fxsave_to_kvm_fpu(struct kvm_fpu *fpu, const uint8_t *fx)
+{
+    memset(fpu, 0, sizeof(*fpu));
+    memcpy(&fpu->fcw, fx + 0, 2);
+    memcpy(&fpu->fsw, fx + 2, 2);
+    fpu->ftwx = fx[4];
+    memcpy(&fpu->last_opcode, fx + 6, 2);
+    memcpy(&fpu->last_ip, fx + 8, 8);
+    memcpy(&fpu->last_dp, fx + 16, 8);
+    memcpy(&fpu->mxcsr, fx + 24, 4);
+    for (int i = 0; i < 8; i++) {
+        memcpy(fpu->fpr[i], fx + 32 + i * 16, 16);
+    }
+    memcpy(fpu->xmm, fx + 160, 256);
+}
+
+static bool kvm_get_fpu(CPUState *cpu, Error **errp)
+{
+    X86CPUState *env = &cpu->env;
+
+    if (kvm_state.xsave) {
+        struct kvm_xsave *xs = g_malloc0(sizeof(*xs));
+        bool ok = VCPU_IOCTL(cpu, KVM_GET_XSAVE, xs, errp);
+        if (ok) {
+            memcpy(env->xsave, xs->region, X86_XSAVE_AREA_SIZE);
+        }
+        g_free(xs);
+        if (!ok) {
+            return false;
+        }
+    } else {
+        struct kvm_fpu fpu;
+        if (!VCPU_IOCTL(cpu, KVM_GET_FPU, &fpu, errp)) {
+            return false;
+        }
+        fxsave_from_kvm_fpu(env->xsave, &fpu);
     }
     if (kvm_state.xcrs) {
         struct kvm_xcrs xcrs;
-        if (ioctl(v->fd, KVM_GET_XCRS, &xcrs) == 0 && xcrs.nr_xcrs > 0) {
-            env->xcr0 = xcrs.xcrs[0].value;
+        if (!VCPU_IOCTL(cpu, KVM_GET_XCRS, &xcrs, errp)) {
+            return false;
+        }
+        for (uint32_t i = 0; i < xcrs.nr_xcrs && i < KVM_MAX_XCRS; i++) {
+            if (xcrs.xcrs[i].xcr == 0) {
+                env->xcr0 = xcrs.xcrs[i].value;
+            }
         }
     }
-    if (ioctl(v->fd, KVM_GET_MP_STATE, &mp) == 0) {
-        env->mp_state = mp.mp_state;
-        env->halted = mp.mp_state == KVM_MP_STATE_HALTED;
-    }
-    cpu->env_valid = true;
+    return true;
 }
 
-static void kvm_put_lapic_reset(CPUState *cpu)
+static bool kvm_put_fpu(CPUState *cpu, Error **errp)
 {
-    KVMVcpu *v = cpu->accel;
-    struct kvm_lapic_state lapic;
-    uint32_t *reg;
+    X86CPUState *env = &cpu->env;
 
-    if (ioctl(v->fd, KVM_GET_LAPIC, &lapic) < 0) {
-        return;
-    }
-#define LAPIC_REG(off) ((uint32_t *)(lapic.regs + (off)))
-    uint32_t version = *LAPIC_REG(0x30);
-    memset(lapic.regs, 0, sizeof(lapic.regs));
-    *LAPIC_REG(0x20) = cpu->apic_id << 24;
-    *LAPIC_REG(0x30) = version;
-    *LAPIC_REG(0xe0) = 0xffffffff;           /* DFR: flat model */
-    *LAPIC_REG(0xf0) = 0xff;                 /* SVR: software disabled */
-    for (int off = 0x2f0; off <= 0x370; off += 0x10) {
-        if (off == 0x2f0 || off >= 0x320) {
-            reg = LAPIC_REG(off);
-            *reg = 1 << 16;                  /* LVT masked */
+    if (kvm_state.xsave) {
+        struct kvm_xsave *xs = g_malloc0(sizeof(*xs));
+        bool ok;
+        memcpy(xs->region, env->xsave, X86_XSAVE_AREA_SIZE);
+        ok = VCPU_IOCTL(cpu, KVM_SET_XSAVE, xs, errp);
+        g_free(xs);
+        if (!ok) {
+            return false;
+        }
+    } else {
+        struct kvm_fpu fpu;
+        fxsave_to_kvm_fpu(&fpu, env->fxsave);
+        if (!VCPU_IOCTL(cpu, KVM_SET_FPU, &fpu, errp)) {
+            return false;
         }
     }
-    if (cpu->index == 0) {
-        /* Virtual-wire mode on the BSP, as firmware leaves it: LINT0 takes
-         * the 8259's interrupts (ExtINT, unmasked), so a guest that never
-         * enables its LAPIC still gets PIC interrupts. */
-        *LAPIC_REG(0x350) = 0x700;
+    if (kvm_state.xcrs) {
+        struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = env->xcr0 } };
+        if (!VCPU_IOCTL(cpu, KVM_SET_XCRS, &xcrs, errp)) {
+            return false;
+        }
     }
-#undef LAPIC_REG
-    ioctl(v->fd, KVM_SET_LAPIC, &lapic);
+    return true;
 }
 
-static void kvm_put_state(CPUState *cpu)
+/* ---- registers, events, debug registers ---- */
+
+static bool kvm_get_regs(CPUState *cpu, Error **errp)
 {
-    KVMVcpu *v = cpu->accel;
+    X86CPUState *env = &cpu->env;
+    struct kvm_regs regs;
+    struct kvm_sregs sregs;
+    uint64_t *r = env->regs;
+
+    if (!VCPU_IOCTL(cpu, KVM_GET_REGS, &regs, errp) ||
+        !VCPU_IOCTL(cpu, KVM_GET_SREGS, &sregs, errp)) {
+        return false;
+    }
+    r[R_EAX] = regs.rax; r[R_EBX] = regs.rbx; r[R_ECX] = regs.rcx; r[R_EDX] = regs.rdx;
+    r[R_ESI] = regs.rsi; r[R_EDI] = regs.rdi; r[R_ESP] = regs.rsp; r[R_EBP] = regs.rbp;
+    r[R_R8] = regs.r8; r[R_R9] = regs.r9; r[R_R10] = regs.r10; r[R_R11] = regs.r11;
+    r[R_R12] = regs.r12; r[R_R13] = regs.r13; r[R_R14] = regs.r14; r[R_R15] = regs.r15;
+    env->rip = regs.rip;
+    env->rflags = regs.rflags;
+    seg_from_kvm(&env->segs[R_CS], &sregs.cs);
+    seg_from_kvm(&env->segs[R_DS], &sregs.ds);
+    seg_from_kvm(&env->segs[R_ES], &sregs.es);
+    seg_from_kvm(&env->segs[R_FS], &sregs.fs);
+    seg_from_kvm(&env->segs[R_GS], &sregs.gs);
+    seg_from_kvm(&env->segs[R_SS], &sregs.ss);
+    seg_from_kvm(&env->tr, &sregs.tr);
+    seg_from_kvm(&env->ldt, &sregs.ldt);
+    env->gdt.base = sregs.gdt.base;
+    env->gdt.limit = sregs.gdt.limit;
+    env->idt.base = sregs.idt.base;
+    env->idt.limit = sregs.idt.limit;
+    env->cr0 = sregs.cr0; env->cr2 = sregs.cr2; env->cr3 = sregs.cr3;
+    env->cr4 = sregs.cr4; env->cr8 = sregs.cr8;
+    env->efer = sregs.efer;
+    env->apic_base = sregs.apic_base;
+    return true;
+}
+
+static bool kvm_put_regs(CPUState *cpu, Error **errp)
+{
     X86CPUState *env = &cpu->env;
     const uint64_t *r = env->regs;
     struct kvm_regs regs = {
@@ -791,7 +1032,6 @@ static void kvm_put_state(CPUState *cpu)
         .rip = env->rip, .rflags = env->rflags,
     };
     struct kvm_sregs sregs;
-    struct kvm_fpu fpu;
 
     memset(&sregs, 0, sizeof(sregs));
     seg_to_kvm(&sregs.cs, &env->segs[R_CS]);
@@ -812,74 +1052,174 @@ static void kvm_put_state(CPUState *cpu)
     sregs.cr4 = env->cr4; sregs.cr8 = env->cr8;
     sregs.efer = env->efer;
     sregs.apic_base = env->apic_base;
-    if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
-        error_report("KVM_SET_SREGS failed on CPU %d: %s", cpu->index, strerror(errno));
-    }
-    if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
-        error_report("KVM_SET_REGS failed on CPU %d: %s", cpu->index, strerror(errno));
-    }
-    memset(&fpu, 0, sizeof(fpu));
-    const uint8_t *fx = env->fxsave;
-    memcpy(&fpu.fcw, fx + 0, 2);
-    memcpy(&fpu.fsw, fx + 2, 2);
-    fpu.ftwx = fx[4];
-    memcpy(&fpu.last_opcode, fx + 6, 2);
-    memcpy(&fpu.last_ip, fx + 8, 8);
-    memcpy(&fpu.last_dp, fx + 16, 8);
-    memcpy(&fpu.mxcsr, fx + 24, 4);
-    for (int i = 0; i < 8; i++) {
-        memcpy(fpu.fpr[i], fx + 32 + i * 16, 16);
-    }
-    memcpy(fpu.xmm, fx + 160, 256);
-    ioctl(v->fd, KVM_SET_FPU, &fpu);
-    struct {
-        struct kvm_msrs hdr;
-        struct kvm_msr_entry e[G_N_ELEMENTS(saved_msrs) + 1];
-    } msrs = { .hdr.nmsrs = G_N_ELEMENTS(saved_msrs) + 1 };
-    for (size_t i = 0; i < G_N_ELEMENTS(saved_msrs); i++) {
-        msrs.e[i].index = saved_msrs[i];
-        msrs.e[i].data = *msr_field(env, saved_msrs[i]);
-    }
-    msrs.e[G_N_ELEMENTS(saved_msrs)].index = MSR_IA32_MISC_ENABLE;
-    msrs.e[G_N_ELEMENTS(saved_msrs)].data = 1;      /* fast strings */
-    ioctl(v->fd, KVM_SET_MSRS, &msrs);
-    for (size_t i = 0; i < G_N_ELEMENTS(pv_msrs); i++) {
-        uint64_t val = *msr_field(env, pv_msrs[i]);
-        struct { struct kvm_msrs hdr; struct kvm_msr_entry e; } one = {
-            .hdr.nmsrs = 1, .e.index = pv_msrs[i],
-            /* Only one of the legacy/new kvmclock pair may be active. */
-            .e.data = (pv_msrs[i] == MSR_KVM_SYSTEM_TIME || pv_msrs[i] == MSR_KVM_WALL_CLOCK)
-                      ? 0 : val,
-        };
-        ioctl(v->fd, KVM_SET_MSRS, &one);
-    }
-    if (kvm_state.xcrs) {
-        struct kvm_xcrs xcrs = { .nr_xcrs = 1, .xcrs[0] = { .xcr = 0, .value = env->xcr0 } };
-        ioctl(v->fd, KVM_SET_XCRS, &xcrs);
-    }
-    struct kvm_mp_state mp = { .mp_state = env->mp_state };
-    ioctl(v->fd, KVM_SET_MP_STATE, &mp);
-    cpu->env_valid = true;
+    return VCPU_IOCTL(cpu, KVM_SET_SREGS, &sregs, errp) &&
+           VCPU_IOCTL(cpu, KVM_SET_REGS, &regs, errp);
 }
 
-static void kvm_vcpu_reset(CPUState *cpu)
+static bool kvm_get_events(CPUState *cpu, Error **errp)
+{
+    X86CPUEvents *e = &cpu->env.events;
+    struct kvm_vcpu_events ev;
+
+    if (!VCPU_IOCTL(cpu, KVM_GET_VCPU_EVENTS, &ev, errp)) {
+        return false;
+    }
+    /* Without KVM_CAP_EXCEPTION_PAYLOAD (never enabled here) a pending
+     * exception is reported as injected. */
+    e->exception_injected = ev.exception.injected;
+    e->exception_nr = ev.exception.nr;
+    e->exception_has_error_code = ev.exception.has_error_code;
+    e->exception_error_code = ev.exception.error_code;
+    e->interrupt_injected = ev.interrupt.injected;
+    e->interrupt_nr = ev.interrupt.nr;
+    e->interrupt_soft = ev.interrupt.soft;
+    e->interrupt_shadow = ev.interrupt.shadow;
+    e->nmi_injected = ev.nmi.injected;
+    e->nmi_pending = ev.nmi.pending;
+    e->nmi_masked = ev.nmi.masked;
+    e->sipi_vector = ev.sipi_vector;
+    return true;
+}
+
+static bool kvm_put_events(CPUState *cpu, bool full, Error **errp)
+{
+    const X86CPUEvents *e = &cpu->env.events;
+    struct kvm_vcpu_events ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.exception.injected = e->exception_injected;
+    ev.exception.nr = e->exception_nr;
+    ev.exception.has_error_code = e->exception_has_error_code;
+    ev.exception.error_code = e->exception_error_code;
+    ev.interrupt.injected = e->interrupt_injected;
+    ev.interrupt.nr = e->interrupt_nr;
+    ev.interrupt.soft = e->interrupt_soft;
+    ev.interrupt.shadow = e->interrupt_shadow;
+    ev.nmi.injected = e->nmi_injected;
+    ev.nmi.pending = e->nmi_pending;
+    ev.nmi.masked = e->nmi_masked;
+    ev.sipi_vector = e->sipi_vector;
+    ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+               (full ? KVM_VCPUEVENT_VALID_SIPI_VECTOR : 0);
+    return VCPU_IOCTL(cpu, KVM_SET_VCPU_EVENTS, &ev, errp);
+}
+
+static bool kvm_get_debugregs(CPUState *cpu, Error **errp)
+{
+    X86CPUState *env = &cpu->env;
+    struct kvm_debugregs dbg;
+
+    if (!VCPU_IOCTL(cpu, KVM_GET_DEBUGREGS, &dbg, errp)) {
+        return false;
+    }
+    for (int i = 0; i < 4; i++) {
+        env->dr[i] = dbg.db[i];
+    }
+    env->dr[6] = dbg.dr6;
+    env->dr[7] = dbg.dr7;
+    return true;
+}
+
+static bool kvm_put_debugregs(CPUState *cpu, Error **errp)
+{
+    X86CPUState *env = &cpu->env;
+    struct kvm_debugregs dbg;
+
+    memset(&dbg, 0, sizeof(dbg));
+    for (int i = 0; i < 4; i++) {
+        dbg.db[i] = env->dr[i];
+    }
+    dbg.dr6 = env->dr[6];
+    dbg.dr7 = env->dr[7];
+    return VCPU_IOCTL(cpu, KVM_SET_DEBUGREGS, &dbg, errp);
+}
+
+static bool kvm_get_lapic(CPUState *cpu, Error **errp)
+{
+    struct kvm_lapic_state lapic;
+
+    G_STATIC_ASSERT(sizeof(lapic.regs) == X86_LAPIC_PAGE_SIZE);
+    if (!VCPU_IOCTL(cpu, KVM_GET_LAPIC, &lapic, errp)) {
+        return false;
+    }
+    memcpy(cpu->env.lapic, lapic.regs, X86_LAPIC_PAGE_SIZE);
+    return true;
+}
+
+static bool kvm_put_lapic(CPUState *cpu, Error **errp)
+{
+    struct kvm_lapic_state lapic;
+
+    memcpy(lapic.regs, cpu->env.lapic, X86_LAPIC_PAGE_SIZE);
+    return VCPU_IOCTL(cpu, KVM_SET_LAPIC, &lapic, errp);
+}
+
+static bool kvm_get_state(CPUState *cpu, Error **errp)
+{
+    X86CPUState *env = &cpu->env;
+    struct kvm_mp_state mp;
+
+    if (!kvm_get_regs(cpu, errp) || !kvm_get_fpu(cpu, errp) ||
+        !kvm_msrs_io(cpu, false, 0, 0, errp) || !kvm_get_events(cpu, errp) ||
+        !kvm_get_debugregs(cpu, errp) || !kvm_get_lapic(cpu, errp) ||
+        !VCPU_IOCTL(cpu, KVM_GET_MP_STATE, &mp, errp)) {
+        return false;
+    }
+    if (!mp_state_from_kvm(mp.mp_state, &env->mp_state)) {
+        error_setg(errp, "KVM: CPU %d is in MP state %u, which kvmpc does not model",
+                   cpu->index, mp.mp_state);
+        return false;
+    }
+    cpu->env_valid = true;
+    /* From now on env is the reference: whatever reads (or edits) it, the
+     * vCPU gets it back before it runs again. */
+    cpu->env_dirty = true;
+    return true;
+}
+
+/*
+ * Order matters: special registers (with APIC_BASE, which leaves x2APIC
+ * mode) before the LAPIC, or KVM would store our xAPIC-format ID in the
+ * x2APIC format; the LAPIC before the TSC deadline, which KVM ignores
+ * unless the LVT timer is in TSC-deadline mode; events after the
+ * registers they belong to.
+ */
+static bool kvm_put(CPUState *cpu, bool full, Error **errp)
+{
+    X86CPUState *env = &cpu->env;
+
+    if (!kvm_put_fpu(cpu, errp) || !kvm_put_regs(cpu, errp) ||
+        !kvm_msrs_io(cpu, true, full ? 0 : MSR_RUNTIME, MSR_AFTER_LAPIC, errp) ||
+        !kvm_put_events(cpu, full, errp)) {
+        return false;
+    }
+    if (full) {
+        struct kvm_mp_state mp = { .mp_state = mp_state_to_kvm(env->mp_state) };
+        if (!VCPU_IOCTL(cpu, KVM_SET_MP_STATE, &mp, errp) || !kvm_put_lapic(cpu, errp) ||
+            !kvm_msrs_io(cpu, true, MSR_AFTER_LAPIC, 0, errp)) {
+            return false;
+        }
+    }
+    if (!kvm_put_debugregs(cpu, errp)) {
+        return false;
+    }
+    cpu->env_valid = true;
+    cpu->env_dirty = false;
+    return true;
+}
+
+static bool kvm_put_state(CPUState *cpu, Error **errp)
+{
+    return kvm_put(cpu, true, errp);
+}
+
+static bool kvm_vcpu_reset(CPUState *cpu, Error **errp)
 {
     KVMVcpu *v = cpu->accel;
-    struct kvm_vcpu_events events;
 
-    /* Registers (and with them APIC_BASE, which leaves x2APIC mode) first,
-     * then the LAPIC: in x2APIC mode KVM would store our xAPIC-format ID
-     * in the x2APIC format, and the AP would come back with ID 0. */
-    kvm_put_state(cpu);
-    kvm_put_lapic_reset(cpu);
-    /* Drop whatever exception, interrupt or NMI was queued for the old
-     * kernel: it would be delivered through the new one's IDT. */
-    memset(&events, 0, sizeof(events));
-    events.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
-                   KVM_VCPUEVENT_VALID_SHADOW;
-    if (ioctl(v->fd, KVM_SET_VCPU_EVENTS, &events) < 0) {
-        error_report("KVM_SET_VCPU_EVENTS failed on CPU %d: %s", cpu->index, strerror(errno));
-    }
+    /* An NMI asked for before the reset belongs to the old guest. */
+    v->nmi_pending = false;
+    return kvm_put(cpu, true, errp);
 }
 
 /* ---- vCPU threads ----------------------------------------------------- */
@@ -915,15 +1255,19 @@ static void kvm_fatal(CPUState *cpu, const char *fmt, ...)
     va_list ap;
     g_autofree char *msg = NULL;
     g_autoptr(GString) dump = g_string_new(NULL);
+    g_autoptr(GError) err = NULL;
 
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
-    kvm_get_state(cpu);
-    x86_cpu_dump_state(&cpu->env, dump);
     error_report("%s (CPU %d)", msg, cpu->index);
-    fputs(dump->str, stderr);
-    cpu->stop = true;
+    if (kvm_get_state(cpu, &err)) {
+        x86_cpu_dump_state(&cpu->env, dump);
+        fputs(dump->str, stderr);
+    } else {
+        error_report("no register dump: %s", err->message);
+    }
+    cpu_park_until_reset(cpu);
     runstate_set(RUN_STATE_INTERNAL_ERROR);
     qemu_system_internal_error();
 }
@@ -1103,11 +1447,17 @@ static void kvm_handle_shutdown(CPUState *cpu)
     }
     if (qemu_loglevel_mask(CPU_LOG_RESET)) {
         g_autoptr(GString) dump = g_string_new(NULL);
-        kvm_get_state(cpu);
-        x86_cpu_dump_state(&cpu->env, dump);
+        g_autoptr(GError) err = NULL;
+        if (kvm_get_state(cpu, &err)) {
+            x86_cpu_dump_state(&cpu->env, dump);
+        } else {
+            g_string_append_printf(dump, "(no register dump: %s)\n", err->message);
+        }
         qemu_log("triple fault on CPU %d:\n%s", cpu->index, dump->str);
     }
-    cpu->stop = true;           /* wait here until the reset is done */
+    /* After a shutdown exit the vCPU must not run until it is reset (KVM on
+     * AMD has already put it at the reset vector): only the reset frees it. */
+    cpu_park_until_reset(cpu);
     qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
 }
 
@@ -1133,12 +1483,12 @@ static void kvm_handle_exit(CPUState *cpu)
     case KVM_EXIT_SYSTEM_EVENT:
         switch (run->system_event.type) {
         case KVM_SYSTEM_EVENT_SHUTDOWN:
+            cpu_park_until_reset(cpu);
             qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
-            cpu->stop = true;
             break;
         case KVM_SYSTEM_EVENT_RESET:
+            cpu_park_until_reset(cpu);
             qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
-            cpu->stop = true;
             break;
         default:
             kvm_fatal(cpu, "KVM: guest crash event (type %u)", run->system_event.type);
@@ -1181,9 +1531,20 @@ static void *kvm_vcpu_thread(void *opaque)
         if (cpu->exit_thread) {
             break;
         }
+        if (cpu->env_dirty) {
+            /* Someone read the registers while we were parked: they go
+             * back (edited or not) before the guest runs on. */
+            g_autoptr(GError) err = NULL;
+            if (!kvm_put(cpu, false, &err)) {
+                kvm_fatal(cpu, "cannot write back the registers: %s", err->message);
+                continue;
+            }
+        }
         if (v->nmi_pending) {
             v->nmi_pending = false;
-            ioctl(v->fd, KVM_NMI);
+            if (ioctl(v->fd, KVM_NMI) < 0) {
+                error_report("KVM: KVM_NMI failed on CPU %d: %s", cpu->index, strerror(errno));
+            }
         }
         cpu->env_valid = false;
         bql_unlock();
@@ -1260,21 +1621,16 @@ static KVMVcpu *kvm_vcpu_open(CPUState *cpu, Error **errp)
         return NULL;
     }
     g_free(cpuid);
+    if (!kvm_msrs_probed) {
+        kvm_probe_msrs(v->fd);
+    }
     return v;
 }
 
-static KVMVcpu *boot_vcpu;      /* vCPU 0, created early for the self-test */
-
 static bool kvm_vcpu_create(CPUState *cpu, Error **errp)
 {
-    KVMVcpu *v;
+    KVMVcpu *v = kvm_vcpu_open(cpu, errp);
 
-    if (cpu->index == 0 && boot_vcpu) {
-        v = boot_vcpu;
-        boot_vcpu = NULL;
-    } else {
-        v = kvm_vcpu_open(cpu, errp);
-    }
     cpu->accel = v;
     return v != NULL;
 }
@@ -1296,6 +1652,7 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     s->run_size = ioctl(s->fd, KVM_GET_VCPU_MMAP_SIZE, 0);
     s->readonly_mem = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) > 0;
     s->xcrs = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0;
+    s->xsave = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0;
     s->tsc_deadline = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
     s->coalesced_page = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
     s->coalesced_pio = ioctl(s->fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) > 0;
@@ -1338,14 +1695,15 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     if (!kvm_irqchip_state_create(errp)) {
         return false;
     }
-    /* vCPU 0 exists from here on; it runs the self-test now. */
-    CPUState cpu0 = { .index = 0, .apic_id = 0 };
-    boot_vcpu = kvm_vcpu_open(&cpu0, errp);
-    if (!boot_vcpu) {
-        return false;
-    }
-    if (s->self_test && !kvm_self_test(s->vmfd, boot_vcpu->fd, boot_vcpu->run, errp)) {
-        return false;
+    if (s->xsave) {
+        /* The XSAVE area KVM hands out for this process (KVM_CAP_XSAVE2:
+         * larger only with AMX, which needs a permission we never ask). */
+        int size = ioctl(s->vmfd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE2);
+        if (size > X86_XSAVE_AREA_SIZE) {
+            error_setg(errp, "KVM: the XSAVE area is %d bytes, kvmpc keeps %d", size,
+                       X86_XSAVE_AREA_SIZE);
+            return false;
+        }
     }
     sigaction(SIG_IPI, &sa, NULL);
     s->listener = (MemoryListener) {

@@ -47,13 +47,16 @@ static void qtest_set_irq(int gsi, int level)
 {
 }
 
-static void qtest_get_state(CPUState *cpu)
+/* No CPU runs: env itself is the state. */
+static bool qtest_get_state(CPUState *cpu, Error **errp)
 {
     cpu->env_valid = true;
+    return true;
 }
 
-static void qtest_put_state(CPUState *cpu)
+static bool qtest_put_state(CPUState *cpu, Error **errp)
 {
+    return true;
 }
 
 static const AccelOps qtest_accel_ops = {

@@ -340,12 +340,14 @@ static void pc_reset(MachineState *ms)
     }
     for (guint i = 0; cpus && i < cpus->len; i++) {
         CPUState *cpu = g_ptr_array_index(cpus, i);
-        x86_cpu_reset_state(&cpu->env, i == 0);
+        x86_cpu_reset_state(&cpu->env, cpu->apic_id, i == 0);
         if (i == 0 && ms->kernel_filename) {
             boot_cpu_apply(&setup, &cpu->env);
         }
-        if (current_accel->vcpu_reset) {
-            current_accel->vcpu_reset(cpu);
+        if (current_accel->vcpu_reset && !current_accel->vcpu_reset(cpu, &err)) {
+            error_report("cannot reset: %s", err->message);
+            qemu_system_exit_request(1);
+            return;
         }
     }
 }

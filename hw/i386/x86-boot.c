@@ -429,6 +429,5 @@ void boot_cpu_apply(const BootCPUSetup *setup, X86CPUState *env)
         env->cr4 = CR4_PAE;
         env->efer = EFER_LME | EFER_LMA;
     }
-    env->halted = false;
-    env->mp_state = 0;
+    env->mp_state = CPU_MP_RUNNABLE;
 }

@@ -19,7 +19,9 @@ typedef struct AccelOps {
     /* The accelerator owns the interrupt controllers and the PIT (the
      * machine then creates no userspace PIT). */
     bool kernel_irqchip;
-    /* Is it usable on this host?  If not, errp says why (one line). */
+    /* Is it usable on this host (for KVM: including a self-test that runs
+     * guest code)?  If not, errp says why (one line).  Called before the
+     * machine is built; use accel_probe(), which remembers the answer. */
     bool (*probe)(Error **errp);
     /* Create the VM for ms: memory listeners, irqchip, clocks.  Called
      * after the machine built its memory map and before vCPUs exist. */
@@ -30,14 +32,22 @@ typedef struct AccelOps {
     void (*vcpu_start)(CPUState *cpu);
     /* Make a running vCPU leave guest mode soon (to see cpu->stop etc). */
     void (*vcpu_kick)(CPUState *cpu);
-    /* accel -> cpu->env, and cpu->env -> accel. */
-    void (*get_state)(CPUState *cpu);
-    void (*put_state)(CPUState *cpu);
+    /* accel -> cpu->env (get) and cpu->env -> accel (put), the vCPU parked
+     * (not in guest mode) and the BQL held.  Both return false with errp
+     * naming the failed operation and the CPU.  After a get, env is the
+     * reference: the accelerator writes it back before the vCPU runs again
+     * (cpu->env_dirty), so an edit through env is never lost.  put writes
+     * all of env, nothing forced: what a register should hold after a reset
+     * is in x86_cpu_reset_state(). */
+    bool (*get_state)(CPUState *cpu, Error **errp);
+    bool (*put_state)(CPUState *cpu, Error **errp);
     /* Interrupt controller input (global system interrupt line). */
     void (*set_irq)(int gsi, int level);
     void (*inject_nmi)(CPUState *cpu);
-    /* Architectural reset of a vCPU (also resets the in-kernel LAPIC). */
-    void (*vcpu_reset)(CPUState *cpu);
+    /* Architectural reset of a vCPU: the caller has set cpu->env to its
+     * reset (or boot) state; this puts it, LAPIC included, and drops what
+     * the accelerator had queued for the old guest. */
+    bool (*vcpu_reset)(CPUState *cpu, Error **errp);
     /* Options: -accel kvm,kernel-irqchip=on etc. Return false on unknown. */
     bool (*set_option)(const char *key, const char *value, Error **errp);
     /* System reset of accelerator-owned devices (in-kernel PIC/IOAPIC). */
@@ -68,6 +78,9 @@ void accel_register(const AccelOps *ops);
 #define ACCEL_REGISTER(ops) \
     static void __attribute__((constructor)) ops##_register_(void) { accel_register(&(ops)); }
 const AccelOps *accel_find(const char *name);
+/* ops->probe, once per process: later calls return the same answer (and
+ * the same reason). */
+bool accel_probe(const AccelOps *ops, Error **errp);
 GPtrArray *accel_list(void);
 /* The accelerator this process runs with (after selection). */
 extern const AccelOps *current_accel;
@@ -75,8 +88,15 @@ extern const AccelOps *current_accel;
 /* vCPU control shared by accelerators (system/cpus.c). */
 void cpus_pause_all(void);          /* BQL held; returns when all vCPUs stopped */
 void cpus_resume_all(void);
-/* Called by a vCPU thread (BQL held) at a safe point: parks while stopped. */
+/* Called by a vCPU thread (BQL held) at a safe point: parks while it may
+ * not run (cpu_can_run). */
 void cpu_wait_while_stopped(CPUState *cpu);
+/* The vCPU asked for a reset or a shutdown, or cannot go on: it stays
+ * parked until the machine's reset (cpus_reset_done), whatever the monitor
+ * does meanwhile.  BQL held. */
+void cpu_park_until_reset(CPUState *cpu);
+/* The machine has been reset: vCPUs parked for it may run again. */
+void cpus_reset_done(void);
 /* Wake vCPU threads waiting on the BQL condition. */
 void cpus_broadcast(void);
 void cpus_wait(void);           /* vCPU thread: wait on the condition (BQL held) */
