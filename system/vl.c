@@ -368,14 +368,12 @@ static void parse_args(int argc, char **argv, Config *c)
 
 static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
-    const char *type = NULL;
-
     ms->pvh_fast_path = false;     /* opt-in: see docs/direct-boot.md */
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;
         QemuOpts *o = qemu_opts_parse(s, "type", &err);
-        const char *v;
+        const char *v, *type = NULL;    /* this -machine's: o owns it */
         bool b;
 
         if (!o) {
@@ -411,6 +409,12 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
             die("-machine %s: %s", s, err->message);
         }
         ms->pvh_fast_path = b;
+        /* pit=off: no PIT, neither in userspace nor in the kernel (QEMU's
+         * pit=on|off|auto; on and auto are what we do anyway). */
+        if (!qemu_opt_get_bool(o, "pit", !ms->no_pit, &b, &err)) {
+            die("-machine %s: %s", s, err->message);
+        }
+        ms->no_pit = !b;
         if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
             !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
             die("-machine %s: %s", s, err->message);

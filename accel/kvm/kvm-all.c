@@ -1391,7 +1391,7 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
     if (!kvm_setup_irq_routing(errp)) {
         return false;
     }
-    if (!kvm_pit_create(errp)) {
+    if (!ms->no_pit && !kvm_pit_create(errp)) {        /* -machine pit=off */
         return false;
     }
     /* vCPU 0 exists from here on; it runs the self-test now. */
