@@ -10,6 +10,7 @@ once, HMP through human-monitor-command and a readline monitor.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -521,11 +522,14 @@ class TestCommands(QMPTestCase):
         self.assertRegex(out, r'^0000000000002000: 0x[0-9a-f]{8} 0x[0-9a-f]{8} 0x[0-9a-f]{8} '
                               r'0x[0-9a-f]{8}\r\n$')
         self.assertEqual(len(q.hmp('xp /20xb 0').splitlines()), 2)
-        self.assertIn('chardev', q.hmp('info chardev') + 'chardev')
+        # QEMU's label for the -qmp chardev, then its filename
+        self.assertRegex(q.hmp('info chardev'),
+                         r'(?m)^compat_monitor0: filename=unix:%s' % re.escape(self.vm.sock))
         f = self.vm.path('hmp.bin')
         self.assertEqual(q.hmp('pmemsave 0 256 %s' % f), '')
         self.assertEqual(os.path.getsize(f), 256)
-        self.assertIn('thread_id', q.hmp('info cpus') + 'thread_id')
+        tid = q.cmd('query-cpus-fast')[0]['thread-id']
+        self.assertEqual(q.hmp('info cpus'), '* CPU #0: thread_id=%d\r\n' % tid)
         q.hmp('system_reset')
         self.assertEqual(q.wait_event('RESET')['data']['reason'], 'host-qmp-system-reset')
         r = q.request('human-monitor-command', {'command-line': 'info status', 'cpu-index': 5})
