@@ -116,6 +116,11 @@ void qemu_system_exit_request(int status)
     main_loop_notify();
 }
 
+bool qemu_system_exit_pending(void)
+{
+    return __atomic_load_n(&exit_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
 void qemu_system_internal_error(void)
 {
     qemu_system_exit_request(1);

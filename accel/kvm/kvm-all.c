@@ -1233,6 +1233,14 @@ static void *kvm_vcpu_thread(void *opaque)
         if (cpu->exit_thread) {
             break;
         }
+        if (qemu_system_exit_pending()) {
+            /* e.g. isa-debug-exit: the guest must not run past the write
+             * (whatever follows it may fault) while the main loop exits. */
+            bql_unlock();
+            g_usleep(1000);
+            bql_lock();
+            continue;
+        }
         if (v->nmi_pending) {
             v->nmi_pending = false;
             ioctl(v->fd, KVM_NMI);
