@@ -38,7 +38,7 @@ typedef enum {
     OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_SERIAL, OPT_CHARDEV, OPT_DEVICE, OPT_GLOBAL,
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
-    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_UNSUPPORTED,
+    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_VNC, OPT_UNSUPPORTED,
 } OptId;
 
 typedef struct OptDef {
@@ -97,7 +97,7 @@ static const OptDef options[] = {
     { "nic", true, OPT_UNSUPPORTED, NULL, NULL },
     { "net", true, OPT_UNSUPPORTED, NULL, NULL },
     { "spice", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "vnc", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "vnc", true, OPT_VNC, "none", "VNC display (only 'none': no VNC server, as QEMU)" },
     { "boot", true, OPT_UNSUPPORTED, NULL, NULL },
     { "bios", true, OPT_UNSUPPORTED, NULL, NULL },
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
@@ -335,6 +335,12 @@ static void parse_args(int argc, char **argv, Config *c)
             c->display_none_given = true;
             break;
         case OPT_NOGRAPHIC: c->nographic = true; break;
+        case OPT_VNC:
+            /* kvm-unit-tests always passes -vnc none: QEMU starts no server */
+            if (strcmp(val, "none")) {
+                die("-vnc %s: VNC is not supported yet (only -vnc none)", val);
+            }
+            break;
         case OPT_VGA:
             if (strcmp(val, "none")) {
                 die("-vga %s: video cards are not supported yet (only -vga none)", val);
