@@ -83,6 +83,41 @@ class QMPTestCase(unittest.TestCase):
             self.assertEqual(resp['error']['desc'], desc, resp)
 
 
+class TestNameUUID(unittest.TestCase):
+    """-name and -uuid read back over QMP as given (QEMU's spellings)."""
+
+    def query(self, *args):
+        vm = VM(*args)
+        try:
+            with vm.connect() as q:
+                return q.cmd('query-name'), q.cmd('query-uuid')
+        finally:
+            vm.kill()
+
+    def test_name_and_uuid(self):
+        uuid = '6b9a2c6e-1f3d-4c5b-9a7e-0123456789ab'
+        name, u = self.query('-name', 'guest-1', '-uuid', uuid)
+        self.assertEqual(name, {'name': 'guest-1'})
+        self.assertEqual(u, {'UUID': uuid})
+
+    def test_name_options(self):
+        # -name guest=NAME,debug-threads=on is the long form libvirt uses
+        name, _ = self.query('-name', 'guest=vm,,two,debug-threads=on')
+        self.assertEqual(name, {'name': 'vm,two'})
+
+    def test_uuid_upper_case(self):
+        _, u = self.query('-uuid', '6B9A2C6E-1F3D-4C5B-9A7E-0123456789AB')
+        self.assertEqual(u, {'UUID': '6b9a2c6e-1f3d-4c5b-9a7e-0123456789ab'})
+
+    def test_bad_uuid(self):
+        vm = VM('-uuid', 'not-a-uuid', qmp=False)
+        try:
+            self.assertEqual(vm.wait(), 1)
+            self.assertIn('-uuid', vm.proc.stderr.read().decode())
+        finally:
+            vm.kill()
+
+
 class TestProtocol(unittest.TestCase):
     def setUp(self):
         self.vm = VM()
@@ -382,8 +417,8 @@ class TestCommands(QMPTestCase):
     def test_machine_queries(self):
         q = self.q
         self.assertEqual(q.cmd('query-name'), {})
-        self.assertRegex(q.cmd('query-uuid')['UUID'],
-                         r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+        # without -uuid, QEMU reports the all-zero UUID
+        self.assertEqual(q.cmd('query-uuid'), {'UUID': '00000000-0000-0000-0000-000000000000'})
         kvm = q.cmd('query-kvm')
         self.assertEqual(kvm['enabled'], False)
         self.assertIn('present', kvm)
