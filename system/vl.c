@@ -417,10 +417,13 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
         ms->pvh_fast_path = b;
         /* pit=off: no PIT, neither in userspace nor in the kernel (QEMU's
          * pit=on|off|auto; on and auto are what we do anyway). */
-        if (!qemu_opt_get_bool(o, "pit", !ms->no_pit, &b, &err)) {
+        if ((v = qemu_opt_get(o, "pit")) && !strcmp(v, "auto")) {
+            ms->no_pit = false;
+        } else if (!qemu_opt_get_bool(o, "pit", !ms->no_pit, &b, &err)) {
             die("-machine %s: %s", s, err->message);
+        } else {
+            ms->no_pit = !b;
         }
-        ms->no_pit = !b;
         if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
             !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
             die("-machine %s: %s", s, err->message);

@@ -457,6 +457,7 @@ def _():
 def _():
     accepted(QTEST + ["-S", "-machine", "pc,pit=off"], ["pit"])
     accepted(QTEST + ["-S", "-machine", "pc", "-machine", "pit=on"], ["pit"])
+    accepted(QTEST + ["-S", "-machine", "pc,pit=auto"], ["pit"])
     r = run(QTEST + ["-machine", "pit=maybe"])
     check(r.returncode == 1, "exit %d" % r.returncode)
     check(len(r.stderr.splitlines()) == 1 and "pit" in r.stderr, "stderr %r" % r.stderr)
