@@ -110,10 +110,18 @@ void qemu_system_powerdown_request(void)
     main_loop_notify();
 }
 
+static bool exiting;                /* an exit was requested: stays set */
+
 void qemu_system_exit_request(int status)
 {
+    __atomic_store_n(&exiting, true, __ATOMIC_SEQ_CST);
     __atomic_store_n(&exit_requested, status + 1, __ATOMIC_SEQ_CST);
     main_loop_notify();
+}
+
+bool qemu_system_exit_pending(void)
+{
+    return __atomic_load_n(&exiting, __ATOMIC_SEQ_CST);
 }
 
 void qemu_system_internal_error(void)

@@ -39,7 +39,7 @@ typedef enum {
     OPT_KERNEL, OPT_INITRD, OPT_APPEND, OPT_SERIAL, OPT_CHARDEV, OPT_DEVICE, OPT_GLOBAL,
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
-    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_UNSUPPORTED,
+    OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_VNC, OPT_UNSUPPORTED,
 } OptId;
 
 typedef struct OptDef {
@@ -98,7 +98,7 @@ static const OptDef options[] = {
     { "nic", true, OPT_UNSUPPORTED, NULL, NULL },
     { "net", true, OPT_UNSUPPORTED, NULL, NULL },
     { "spice", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "vnc", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "vnc", true, OPT_VNC, "none", "VNC display (only 'none': no VNC server, as QEMU)" },
     { "boot", true, OPT_UNSUPPORTED, NULL, NULL },
     { "bios", true, OPT_UNSUPPORTED, NULL, NULL },
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
@@ -330,6 +330,12 @@ static void parse_args(int argc, char **argv, Config *c)
             c->display_none_given = true;
             break;
         case OPT_NOGRAPHIC: c->nographic = true; break;
+        case OPT_VNC:
+            /* kvm-unit-tests always passes -vnc none: QEMU starts no server */
+            if (strcmp(val, "none")) {
+                die("-vnc %s: VNC is not supported yet (only -vnc none)", val);
+            }
+            break;
         case OPT_VGA:
             if (strcmp(val, "none")) {
                 die("-vga %s: video cards are not supported yet (only -vga none)", val);
@@ -363,14 +369,12 @@ static void parse_args(int argc, char **argv, Config *c)
 
 static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
-    const char *type = NULL;
-
     ms->pvh_fast_path = false;     /* opt-in: see docs/direct-boot.md */
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;
         QemuOpts *o = qemu_opts_parse(s, "type", &err);
-        const char *v;
+        const char *v, *type = NULL;    /* this -machine's: o owns it */
         bool b;
 
         if (!o) {
@@ -406,6 +410,15 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
             die("-machine %s: %s", s, err->message);
         }
         ms->pvh_fast_path = b;
+        /* pit=off: no PIT, neither in userspace nor in the kernel (QEMU's
+         * pit=on|off|auto; on and auto are what we do anyway). */
+        if ((v = qemu_opt_get(o, "pit")) && !strcmp(v, "auto")) {
+            ms->no_pit = false;
+        } else if (!qemu_opt_get_bool(o, "pit", !ms->no_pit, &b, &err)) {
+            die("-machine %s: %s", s, err->message);
+        } else {
+            ms->no_pit = !b;
+        }
         if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
             !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
             die("-machine %s: %s", s, err->message);

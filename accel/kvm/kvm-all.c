@@ -1531,6 +1531,14 @@ static void *kvm_vcpu_thread(void *opaque)
         if (cpu->exit_thread) {
             break;
         }
+        if (qemu_system_exit_pending()) {
+            /* e.g. isa-debug-exit: the guest must not run past the write
+             * (whatever follows it may fault) while the main loop exits. */
+            bql_unlock();
+            g_usleep(1000);
+            bql_lock();
+            continue;
+        }
         if (cpu->env_dirty) {
             /* Someone read the registers while we were parked: they go
              * back (edited or not) before the guest runs on. */

@@ -89,11 +89,16 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
 }
 
 /* The PIT is in userspace unless the accelerator keeps one in the kernel;
- * port 0x61 reaches counter 2 of whichever exists. */
-static bool pc_pit_init(Error **errp)
+ * port 0x61 reaches counter 2 of whichever exists.  With -machine pit=off
+ * there is neither, and no port 0x61 either (QEMU then has no pcspk: the
+ * port reads 0xff). */
+static bool pc_pit_init(MachineState *ms, Error **errp)
 {
     DeviceState *pit, *port61;
 
+    if (ms->no_pit) {
+        return true;
+    }
     if (current_accel->kernel_irqchip) {
         pit = current_accel->create_pit ? current_accel->create_pit(errp) : NULL;
         if (!pit && current_accel->create_pit) {
@@ -127,7 +132,7 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
         return false;
     }
     rtc_set_pc_memory(pcms.rtc, ms->below_4g_mem_size, ms->above_4g_mem_size, ms->smp.cpus);
-    if (!pc_pit_init(errp)) {
+    if (!pc_pit_init(ms, errp)) {
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(legacy); i++) {

@@ -156,7 +156,7 @@ bool pvh_load(const BootParams *bp, const uint8_t *img, size_t size,
         if (ph.type != PT_LOAD_) {
             continue;
         }
-        if (!boot_elf_load_segment(bp, img, size, i, &ph, &kernel_end, errp)) {
+        if (!boot_elf_load_segment(bp, img, size, i, &ph, false, &kernel_end, errp)) {
             return false;
         }
         loaded++;

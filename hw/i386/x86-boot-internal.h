@@ -6,9 +6,11 @@
  *   0x00500  flat GDT: null, null, code 0x10, data 0x18 (+ code64 0x20)
  *   0x06000  PVH hvm_start_info, module list, memory map
  *   0x07000  Linux boot_params ("zero page")
- *   0x09000  multiboot info area (mbi, mmap, modules, strings) .. 0x1ffff
- *   0x20000  kernel command line .. 0x9efff
- * Kernel images (multiboot, PVH segments) must load at or above 1 MiB.
+ *   0x09000  multiboot memory map (0x500 bytes), then the mbi at 0x9500,
+ *            as QEMU, unless the kernel is there (see multiboot.c)
+ *   0x20000  Linux/PVH kernel command line .. 0x9efff
+ * PVH segments must load at or above 1 MiB; multiboot ones may also load at
+ * 0x528-0x9fbff: everything else a multiboot kernel gets goes after it.
  */
 #ifndef KVMPC_HW_I386_X86_BOOT_INTERNAL_H
 #define KVMPC_HW_I386_X86_BOOT_INTERNAL_H
@@ -22,8 +24,8 @@
 #define BOOT_PVH_INFO_ADDR  0x6000
 #define BOOT_PVH_INFO_END   0x7000
 #define BOOT_LINUX_ZP_ADDR  0x7000
-#define BOOT_MB_INFO_ADDR   0x9000
-#define BOOT_MB_INFO_END    0x20000
+#define BOOT_MB_MMAP_ADDR   0x9000      /* QEMU's ADDR_E820_MAP */
+#define BOOT_MB_INFO_ADDR   0x9500      /* QEMU's ADDR_MBI */
 #define BOOT_CMDLINE_ADDR   0x20000
 #define BOOT_CMDLINE_END    0x9f000
 #define BOOT_HIGH_START     0x100000    /* kernels load at or above 1 MiB */
@@ -39,8 +41,9 @@ static inline void st64(uint8_t *p, uint64_t v) { st32(p, v); st32(p + 4, v >> 3
 /* [addr, addr+len) lies entirely in guest RAM (below or above 4 GiB). */
 bool boot_ram_contains(const BootParams *bp, uint64_t addr, uint64_t len);
 /* RAM check plus: not in the low 1 MiB, which holds the boot structures
- * and the BIOS area.  `what` names the thing for the error. */
-bool boot_check_image_range(const BootParams *bp, uint64_t addr, uint64_t len,
+ * and the BIOS area; with low_ok (multiboot) only the IVT/BDA, the GDT and
+ * the 640 KiB - 1 MiB hole are refused.  `what` names the thing. */
+bool boot_check_image_range(const BootParams *bp, uint64_t addr, uint64_t len, bool low_ok,
                             const char *what, Error **errp);
 /* Checked writes into guest memory (address_space_write_rom). */
 bool boot_write(const BootParams *bp, uint64_t addr, const void *buf, uint64_t len,
@@ -80,8 +83,10 @@ bool boot_elf_is_elf(const uint8_t *img, size_t size);
 bool boot_elf_parse(const uint8_t *img, size_t size, BootElf *elf, Error **errp);
 void boot_elf_phdr(const uint8_t *img, const BootElf *elf, unsigned i, BootElfPhdr *ph);
 /* Validates a PT_LOAD header against the file and writes it (data + bss)
- * at p_paddr; *end is raised to the segment's end. */
+ * at p_paddr (low_ok: see boot_check_image_range); *end is raised to the
+ * segment's end. */
 bool boot_elf_load_segment(const BootParams *bp, const uint8_t *img, size_t size,
-                           unsigned i, const BootElfPhdr *ph, uint64_t *end, Error **errp);
+                           unsigned i, const BootElfPhdr *ph, bool low_ok, uint64_t *end,
+                           Error **errp);
 
 #endif

@@ -32,14 +32,17 @@ bool boot_ram_contains(const BootParams *bp, uint64_t addr, uint64_t len)
 static const struct {
     uint64_t start, end;
     const char *name;
+    bool multiboot_ok;          /* a multiboot kernel may load here */
 } boot_low_areas[] = {
-    { 0x0, BOOT_GDT_ADDR, "the real-mode IVT/BIOS data area" },
-    { BOOT_GDT_ADDR, BOOT_CMDLINE_ADDR, "the boot info area (GDT, zero page, multiboot/PVH info)" },
-    { BOOT_CMDLINE_ADDR, 0x9fc00, "the command line area" },
-    { 0x9fc00, BOOT_HIGH_START, "the EBDA/VGA/BIOS hole (640 KiB - 1 MiB)" },
+    { 0x0, BOOT_GDT_ADDR, "the real-mode IVT/BIOS data area", false },
+    { BOOT_GDT_ADDR, BOOT_GDT_ADDR + 8 * BOOT_GDT_ENTRIES, "the boot GDT", false },
+    { BOOT_GDT_ADDR + 8 * BOOT_GDT_ENTRIES, BOOT_CMDLINE_ADDR,
+      "the boot info area (zero page, PVH info)", true },
+    { BOOT_CMDLINE_ADDR, 0x9fc00, "the command line area", true },
+    { 0x9fc00, BOOT_HIGH_START, "the EBDA/VGA/BIOS hole (640 KiB - 1 MiB)", false },
 };
 
-bool boot_check_image_range(const BootParams *bp, uint64_t addr, uint64_t len,
+bool boot_check_image_range(const BootParams *bp, uint64_t addr, uint64_t len, bool low_ok,
                             const char *what, Error **errp)
 {
     uint64_t end = addr + len;
@@ -50,10 +53,14 @@ bool boot_check_image_range(const BootParams *bp, uint64_t addr, uint64_t len,
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(boot_low_areas); i++) {
+        if (low_ok && boot_low_areas[i].multiboot_ok) {
+            continue;
+        }
         if (addr < boot_low_areas[i].end && end > boot_low_areas[i].start) {
             error_setg(errp, "%s at 0x%" G_GINT64_MODIFIER "x-0x%" G_GINT64_MODIFIER
-                       "x overlaps %s; kernels must load at or above 1 MiB",
-                       what, addr, end, boot_low_areas[i].name);
+                       "x overlaps %s; %s", what, addr, end, boot_low_areas[i].name,
+                       low_ok ? "multiboot kernels may load at 0x528-0x9fbff or at or above "
+                                "1 MiB" : "kernels must load at or above 1 MiB");
             return false;
         }
     }
@@ -278,7 +285,8 @@ void boot_elf_phdr(const uint8_t *img, const BootElf *elf, unsigned i, BootElfPh
 }
 
 bool boot_elf_load_segment(const BootParams *bp, const uint8_t *img, size_t size,
-                           unsigned i, const BootElfPhdr *ph, uint64_t *end, Error **errp)
+                           unsigned i, const BootElfPhdr *ph, bool low_ok, uint64_t *end,
+                           Error **errp)
 {
     char what[48];
 
@@ -297,7 +305,7 @@ bool boot_elf_load_segment(const BootParams *bp, const uint8_t *img, size_t size
     if (!ph->memsz) {
         return true;
     }
-    if (!boot_check_image_range(bp, ph->paddr, ph->memsz, what, errp)) {
+    if (!boot_check_image_range(bp, ph->paddr, ph->memsz, low_ok, what, errp)) {
         return false;
     }
     if (!boot_write(bp, ph->paddr, img + ph->offset, ph->filesz, what, errp) ||
@@ -330,10 +338,15 @@ KernelFormat kernel_detect_format(const uint8_t *img, size_t size)
 bool x86_load_kernel(const BootParams *bp, const char *filename, BootCPUSetup *cpu,
                      Error **errp)
 {
+    BootParams params = *bp;
     uint8_t *img;
     size_t size;
     bool ok;
 
+    if (!params.kernel_filename) {
+        params.kernel_filename = filename;
+    }
+    bp = &params;
     if (!boot_read_file(filename, bp->below_4g + bp->above_4g, &img, &size, "kernel", errp)) {
         return false;
     }

@@ -2,11 +2,17 @@
  * i440FX PCI host: configuration mechanism #1 and the host bridge device.
  *
  *   0xcf8  (dword)  CONFIG_ADDRESS: bit 31 enable, 23:16 bus, 15:11 device,
- *                   10:8 function, 7:2 register.  Read back as written.
- *                   Byte and word accesses to 0xcf8-0xcfb are not
- *                   CONFIG_ADDRESS (0xcf9 is the reset control register).
- *   0xcfc-0xcff     CONFIG_DATA: a byte, word or dword of the addressed
- *                   register (offset within the dword from the port).
+ *                   10:8 function, 7:0 register.  All 32 bits are kept and
+ *                   read back as written (as QEMU).  Byte and word accesses
+ *                   to 0xcf8-0xcfb are not CONFIG_ADDRESS (0xcf9 is the
+ *                   reset control register).
+ *   0xcfc-0xcff     CONFIG_DATA: size bytes of the addressed function's
+ *                   configuration space at offset (register | port offset),
+ *                   bits 1:0 of CONFIG_ADDRESS OR-ed with the port's, as
+ *                   QEMU does (the PCI spec says bits 1:0 are 0): with
+ *                   register bits 1:0 = 2, inw(0xcfc) reads the device ID.
+ *                   An access that runs past offset 0xff is cut there;
+ *                   a misaligned one is done byte by byte.
  *
  * Writes to CONFIG_ADDRESS are coalesced: with KVM they are queued in the
  * kernel and replayed before the next exit, which is always the access to
@@ -40,7 +46,7 @@ static void conf_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
     I440FXHost *s = opaque;
 
     if (addr == 0 && size == 4) {
-        s->config_addr = (uint32_t)val & 0x80fffffc;
+        s->config_addr = (uint32_t)val;
     }
 }
 
@@ -51,26 +57,65 @@ static const MemoryRegionOps conf_ops = {
     .impl = { .min_access_size = 1, .max_access_size = 4 },
 };
 
+#define CONF1_ENABLE        0x80000000u
+#define CONF1_BUS(a)        (((a) >> 16) & 0xff)
+#define CONF1_DEVFN(a)      (((a) >> 8) & 0xff)
+#define PCI_CONFIG_END      0x100
+
+/* The register offset an access to CONFIG_DATA + port_off reaches, and
+ * how many bytes of it lie in the 256-byte configuration space. */
+static uint32_t conf1_offset(uint32_t config_addr, uint64_t port_off, unsigned size,
+                             unsigned *len)
+{
+    uint32_t off = (config_addr | (uint32_t)port_off) & 0xff;
+
+    *len = MIN(size, PCI_CONFIG_END - off);
+    return off;
+}
+
+static bool conf1_aligned(uint32_t off, unsigned len)
+{
+    return (len == 1 || len == 2 || len == 4) && !(off & (len - 1));
+}
+
 static uint64_t data_read(void *opaque, uint64_t addr, unsigned size)
 {
     I440FXHost *s = opaque;
-    uint32_t a = s->config_addr;
+    uint32_t a = s->config_addr, off, val = 0;
+    unsigned len;
 
-    if (!(a & 0x80000000u)) {
+    if (!(a & CONF1_ENABLE)) {
         return ~0ULL;
     }
-    return pci_host_config_read(s->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
-                                (a & 0xfc) | (uint32_t)addr, (int)size);
+    off = conf1_offset(a, addr, size, &len);
+    if (conf1_aligned(off, len)) {
+        return pci_host_config_read(s->bus, CONF1_BUS(a), CONF1_DEVFN(a), off, (int)len);
+    }
+    for (unsigned i = 0; i < len; i++) {
+        val |= (pci_host_config_read(s->bus, CONF1_BUS(a), CONF1_DEVFN(a), off + i, 1) & 0xff)
+               << (8 * i);
+    }
+    return val;
 }
 
 static void data_write(void *opaque, uint64_t addr, uint64_t val, unsigned size)
 {
     I440FXHost *s = opaque;
-    uint32_t a = s->config_addr;
+    uint32_t a = s->config_addr, off;
+    unsigned len;
 
-    if (a & 0x80000000u) {
-        pci_host_config_write(s->bus, (a >> 16) & 0xff, (a >> 8) & 0xff,
-                              (a & 0xfc) | (uint32_t)addr, (uint32_t)val, (int)size);
+    if (!(a & CONF1_ENABLE)) {
+        return;
+    }
+    off = conf1_offset(a, addr, size, &len);
+    if (conf1_aligned(off, len)) {
+        pci_host_config_write(s->bus, CONF1_BUS(a), CONF1_DEVFN(a), off, (uint32_t)val,
+                              (int)len);
+        return;
+    }
+    for (unsigned i = 0; i < len; i++) {
+        pci_host_config_write(s->bus, CONF1_BUS(a), CONF1_DEVFN(a), off + i,
+                              (uint32_t)(val >> (8 * i)) & 0xff, 1);
     }
 }
 

@@ -50,6 +50,7 @@ struct MachineState {
     uint8_t uuid[16];
     bool uuid_set;
     bool pvh_fast_path;         /* -machine pvh-fast-path (default off) */
+    bool no_pit;                /* -machine pit=off: no i8254 at all (nor port 0x61) */
     /* Built by the machine. */
     MemoryRegion *ram;          /* all guest RAM (one block) */
     uint64_t below_4g_mem_size, above_4g_mem_size;

@@ -53,6 +53,10 @@ void qemu_system_reset_request(ShutdownCause cause);
 void qemu_system_powerdown_request(void);     /* ACPI power button */
 /* Leave the process with this exit status (isa-debug-exit, fatal errors). */
 void qemu_system_exit_request(int status);
+/* An exit was requested and the process is about to end: a vCPU thread
+ * runs no more guest code (QEMU's isa-debug-exit exits in the vCPU thread,
+ * so nothing after the write ever runs). */
+bool qemu_system_exit_pending(void);
 /* A vCPU hit something it cannot continue from (after printing a register
  * dump): stop the VM, exit with status 1. */
 void qemu_system_internal_error(void);

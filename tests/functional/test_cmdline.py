@@ -474,6 +474,87 @@ def _():
     check(len(r.stderr.splitlines()) == 1 and "nosuch" in r.stderr, "stderr %r" % r.stderr)
 
 
+# ---- what kvm-unit-tests passes (QEMU compatibility) --------------------------
+
+@case("accept: -vnc none; refuse -vnc :0 naming the option")
+def _():
+    accepted(QTEST + ["-S", "-vnc", "none"], ["-vnc"])
+    r = run(QTEST + ["-vnc", ":0"])
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check(len(r.stderr.splitlines()) == 1 and "-vnc" in r.stderr, "stderr %r" % r.stderr)
+
+
+@case("accept: -machine pit=off and pit=on; refuse pit=maybe")
+def _():
+    accepted(QTEST + ["-S", "-machine", "pc,pit=off"], ["pit"])
+    accepted(QTEST + ["-S", "-machine", "pc", "-machine", "pit=on"], ["pit"])
+    accepted(QTEST + ["-S", "-machine", "pc,pit=auto"], ["pit"])
+    r = run(QTEST + ["-machine", "pit=maybe"])
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check(len(r.stderr.splitlines()) == 1 and "pit" in r.stderr, "stderr %r" % r.stderr)
+
+
+# ---- bad -kernel / -initrd: the loaders run at reset, under qtest too ----------
+
+def bad_boot(files, args, words):
+    """kvmpc fails with status 1 and one stderr line naming what was wrong."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = {}
+        for name, data in files.items():
+            paths[name] = os.path.join(d, name)
+            with open(paths[name], "wb") as f:
+                f.write(data)
+        argv = [a.format(**paths, dir=d) for a in args]
+        r = run(QTEST + argv)
+        no_crash(r.stdout + r.stderr)
+        check(r.returncode == 1, "exit %d, stderr %r" % (r.returncode, r.stderr))
+        lines = r.stderr.splitlines()
+        check(len(lines) == 1, "%d lines on stderr: %r" % (len(lines), r.stderr))
+        for w in words:
+            w = w.format(**paths, dir=d)
+            check(w in lines[0], "message %r does not name %r" % (lines[0], w))
+
+
+def multiboot_elf(load_end_cut=None):
+    """A 32-bit multiboot ELF (one segment at 1 MiB), optionally truncated."""
+    import struct
+    seg_off, seg_size = 0x1000, 0x100
+    eh = struct.pack("<4sBBBB8sHHIIIIIHHHHHH", b"\x7fELF", 1, 1, 1, 0, b"\0" * 8, 2, 3, 1,
+                     0x100000, 52, 0, 0, 52, 32, 1, 0, 0, 0)
+    ph = struct.pack("<IIIIIIII", 1, seg_off, 0x100000, 0x100000, seg_size, seg_size, 5, 0x1000)
+    body = bytearray(seg_off + seg_size)
+    body[:len(eh)] = eh
+    body[52:52 + len(ph)] = ph
+    mb = struct.pack("<III", 0x1BADB002, 0, (-0x1BADB002) & 0xffffffff)
+    body[seg_off:seg_off + 12] = mb
+    return bytes(body if load_end_cut is None else body[:load_end_cut])
+
+
+for label, files, args, words in [
+    ("missing -kernel", {}, ["-kernel", "{dir}/nope"], ["{dir}/nope"]),
+    ("empty -kernel", {"k": b""}, ["-kernel", "{k}"], ["{k}"]),
+    ("garbage -kernel", {"k": bytes(range(256)) * 64}, ["-kernel", "{k}"], ["{k}", "multiboot"]),
+    ("truncated multiboot -kernel", {"k": multiboot_elf(0x1010)}, ["-kernel", "{k}"],
+     ["{k}", "end of the file"]),
+    ("missing -initrd module", {"k": multiboot_elf()},
+     ["-kernel", "{k}", "-initrd", "{dir}/nomod"], ["{dir}/nomod"]),
+]:
+    @case("bad boot: " + label)
+    def _(files=files, args=args, words=words):
+        bad_boot(files, args, words)
+
+
+@case("good boot under qtest: a multiboot kernel with a module loads")
+def _():
+    with tempfile.TemporaryDirectory() as d:
+        k, m = os.path.join(d, "k"), os.path.join(d, "m")
+        with open(k, "wb") as f:
+            f.write(multiboot_elf())
+        with open(m, "wb") as f:
+            f.write(b"module")
+        accepted(QTEST + ["-S", "-kernel", k, "-initrd", m + " a=1"], ["-kernel", "-initrd"])
+
+
 # ---- summary -------------------------------------------------------------------
 
 failed = [n for n, ok, _ in results if not ok]

@@ -10,6 +10,7 @@ once, HMP through human-monitor-command and a readline monitor.
 """
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -80,6 +81,41 @@ class QMPTestCase(unittest.TestCase):
         self.assertEqual(resp['error']['class'], cls, resp)
         if desc is not None:
             self.assertEqual(resp['error']['desc'], desc, resp)
+
+
+class TestNameUUID(unittest.TestCase):
+    """-name and -uuid read back over QMP as given (QEMU's spellings)."""
+
+    def query(self, *args):
+        vm = VM(*args)
+        try:
+            with vm.connect() as q:
+                return q.cmd('query-name'), q.cmd('query-uuid')
+        finally:
+            vm.kill()
+
+    def test_name_and_uuid(self):
+        uuid = '6b9a2c6e-1f3d-4c5b-9a7e-0123456789ab'
+        name, u = self.query('-name', 'guest-1', '-uuid', uuid)
+        self.assertEqual(name, {'name': 'guest-1'})
+        self.assertEqual(u, {'UUID': uuid})
+
+    def test_name_options(self):
+        # -name guest=NAME,debug-threads=on is the long form libvirt uses
+        name, _ = self.query('-name', 'guest=vm,,two,debug-threads=on')
+        self.assertEqual(name, {'name': 'vm,two'})
+
+    def test_uuid_upper_case(self):
+        _, u = self.query('-uuid', '6B9A2C6E-1F3D-4C5B-9A7E-0123456789AB')
+        self.assertEqual(u, {'UUID': '6b9a2c6e-1f3d-4c5b-9a7e-0123456789ab'})
+
+    def test_bad_uuid(self):
+        vm = VM('-uuid', 'not-a-uuid', qmp=False)
+        try:
+            self.assertEqual(vm.wait(), 1)
+            self.assertIn('-uuid', vm.proc.stderr.read().decode())
+        finally:
+            vm.kill()
 
 
 class TestProtocol(unittest.TestCase):
@@ -381,8 +417,8 @@ class TestCommands(QMPTestCase):
     def test_machine_queries(self):
         q = self.q
         self.assertEqual(q.cmd('query-name'), {})
-        self.assertRegex(q.cmd('query-uuid')['UUID'],
-                         r'^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$')
+        # without -uuid, QEMU reports the all-zero UUID
+        self.assertEqual(q.cmd('query-uuid'), {'UUID': '00000000-0000-0000-0000-000000000000'})
         kvm = q.cmd('query-kvm')
         self.assertEqual(kvm['enabled'], False)
         self.assertIn('present', kvm)
@@ -525,11 +561,14 @@ class TestCommands(QMPTestCase):
         self.assertRegex(out, r'^0000000000002000: 0x[0-9a-f]{8} 0x[0-9a-f]{8} 0x[0-9a-f]{8} '
                               r'0x[0-9a-f]{8}\r\n$')
         self.assertEqual(len(q.hmp('xp /20xb 0').splitlines()), 2)
-        self.assertIn('chardev', q.hmp('info chardev') + 'chardev')
+        # QEMU's label for the -qmp chardev, then its filename
+        self.assertRegex(q.hmp('info chardev'),
+                         r'(?m)^compat_monitor0: filename=unix:%s' % re.escape(self.vm.sock))
         f = self.vm.path('hmp.bin')
         self.assertEqual(q.hmp('pmemsave 0 256 %s' % f), '')
         self.assertEqual(os.path.getsize(f), 256)
-        self.assertIn('thread_id', q.hmp('info cpus') + 'thread_id')
+        tid = q.cmd('query-cpus-fast')[0]['thread-id']
+        self.assertEqual(q.hmp('info cpus'), '* CPU #0: thread_id=%d\r\n' % tid)
         q.hmp('system_reset')
         self.assertEqual(q.wait_event('RESET')['data']['reason'], 'host-qmp-system-reset')
         r = q.request('human-monitor-command', {'command-line': 'info status', 'cpu-index': 5})

@@ -52,11 +52,14 @@ static void test_host_bridge(void)
     QT_ASSERT_EQ(cfg_readl(s, 0, 0, 0x00), 0x12378086u);
     QT_ASSERT_EQ(cfg_readw(s, 0, 0, 0x0a), 0x0600);         /* host bridge */
     QT_ASSERT_EQ(cfg_readb(s, 0, 0, 0x08), 0x02);           /* revision */
-    /* CONFIG_ADDRESS reads back; byte writes to 0xcfb are not it. */
-    qtest_outl(s, 0xcf8, 0x80001234 & ~3u);
-    QT_ASSERT_EQ(qtest_inl(s, 0xcf8), 0x80001234u & ~3u);
+    /* CONFIG_ADDRESS reads back all 32 bits as written (QEMU keeps them);
+     * byte writes to 0xcfb are not it. */
+    qtest_outl(s, 0xcf8, 0x80001234);
+    QT_ASSERT_EQ(qtest_inl(s, 0xcf8), 0x80001234u);
+    qtest_outl(s, 0xcf8, 0x7f000003);
+    QT_ASSERT_EQ(qtest_inl(s, 0xcf8), 0x7f000003u);
     qtest_outb(s, 0xcfb, 0x01);
-    QT_ASSERT_EQ(qtest_inl(s, 0xcf8), 0x80001234u & ~3u);
+    QT_ASSERT_EQ(qtest_inl(s, 0xcf8), 0x7f000003u);
     /* No device: all ones; disabled CONFIG_ADDRESS: all ones. */
     QT_ASSERT_EQ(cfg_readl(s, 7, 0, 0x00), 0xffffffffu);
     QT_ASSERT_EQ(cfg_readl(s, 0, 3, 0x00), 0xffffffffu);
@@ -68,6 +71,44 @@ static void test_host_bridge(void)
     qtest_outl(s, 0xcf8, CONF1(0, 0, 0, 0x0c));
     qtest_outb(s, 0xcfd, 0x40);
     QT_ASSERT_EQ(cfg_readb(s, 0, 0, 0x0d), 0x40);
+    qtest_quit(s);
+}
+
+/* Bits 1:0 of CONFIG_ADDRESS are a byte offset OR-ed with the port's
+ * (QEMU; the PCI spec says they are 0): kvm-unit-tests reads the device ID
+ * with outl(0x80000000 | bdf << 8 | 2, 0xcf8); inw(0xcfc). */
+static void test_conf1_byte_offset(void)
+{
+    QTestState *s = qtest_init("");
+
+    qtest_outl(s, 0xcf8, 0x80000002);
+    QT_ASSERT_EQ(qtest_inw(s, 0xcfc), 0x1237);              /* device ID */
+    QT_ASSERT_EQ(qtest_inw(s, 0xcfe), 0x1237);              /* 2 | 2 = 2 */
+    QT_ASSERT_EQ(qtest_inb(s, 0xcfc), 0x37);
+    QT_ASSERT_EQ(qtest_inb(s, 0xcfd), 0x12);                /* 2 | 1 = 3 */
+    qtest_outl(s, 0xcf8, 0x80000001);
+    QT_ASSERT_EQ(qtest_inb(s, 0xcfc), 0x80);                /* vendor ID high byte */
+    QT_ASSERT_EQ(qtest_inb(s, 0xcfe), 0x12);                /* 1 | 2 = 3 */
+    QT_ASSERT_EQ(qtest_inw(s, 0xcfc), 0x3780);              /* misaligned: bytes 1, 2 */
+    QT_ASSERT_EQ(qtest_inl(s, 0xcfc) & 0xffffff, 0x123780); /* bytes 1-4 */
+    qtest_outl(s, 0xcf8, 0x80000003);
+    QT_ASSERT_EQ(qtest_inb(s, 0xcfc), 0x12);
+    /* A dword at 0xfe is cut at the end of the 256 bytes. */
+    qtest_outl(s, 0xcf8, 0x800000fe);
+    QT_ASSERT_EQ(qtest_inl(s, 0xcfc), 0);
+    /* Writes go to the same offset: the command register's high byte
+     * (0x05: INTx disable is bit 2 there) through register 0x04 | 1. */
+    qtest_quit(s);
+    s = qtest_init("-device pci-testdev,addr=3");
+    qtest_outl(s, 0xcf8, CONF1(0, 3, 0, 0x04) | 1);
+    qtest_outb(s, 0xcfc, 0x04);
+    QT_ASSERT_EQ(cfg_readw(s, 3, 0, 0x04) & 0x400, 0x400);
+    qtest_outl(s, 0xcf8, CONF1(0, 3, 0, 0x04) | 1);
+    qtest_outb(s, 0xcfc, 0x00);
+    QT_ASSERT_EQ(cfg_readw(s, 3, 0, 0x04) & 0x400, 0);
+    /* Bits 30:24 do not select anything: still bus 0. */
+    qtest_outl(s, 0xcf8, 0xff000002);
+    QT_ASSERT_EQ(qtest_inw(s, 0xcfc), 0x1237);
     qtest_quit(s);
 }
 
@@ -241,6 +282,7 @@ int main(int argc, char **argv)
 {
     qt_init(argc, argv);
     qt_run("pci/host-bridge", test_host_bridge);
+    qt_run("pci/conf1-byte-offset", test_conf1_byte_offset);
     qt_run("pci/testdev-bars-and-tests", test_testdev);
     qt_run("pci/firmwareless-bar-assignment", test_firmwareless_assignment);
     return qt_finish();

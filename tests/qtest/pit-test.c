@@ -3,6 +3,7 @@
  * clock: without a CPU, device timers advance only when the test steps the
  * clock (clock_step / clock_set).
  */
+#include <stdlib.h>
 #include "qtest-harness.h"
 
 #define PIT_HZ 1193182ULL
@@ -75,7 +76,7 @@ static void test_counter_frozen_then_steps(void)
     /* mode 2 reloads: after a whole period it is back near the start */
     qtest_clock_step(s, ticks_to_ns(0x8000));
     v2 = pit_latch(s, 0);
-    QT_ASSERT_MSG(v2 - v3 <= 2 || v3 - v2 <= 2, "v2=%#x v3=%#x", v2, v3);
+    QT_ASSERT_MSG(abs((int)v2 - (int)v3) <= 2, "v2=%#x v3=%#x", v2, v3);
     qtest_quit(s);
 }
 
@@ -154,6 +155,34 @@ static void test_rtc_needs_step(void)
     qtest_quit(s);
 }
 
+/* -machine pit=off (QEMU's): no counters at 0x40-0x43, no IRQ 0, and no
+ * port 0x61 either (QEMU drops the PC speaker with the PIT): all read
+ * 0xff, as unassigned ports do. */
+static void test_pit_off(void)
+{
+    QTestState *s = qtest_init("-machine pit=off");
+
+    qtest_irq_intercept_in(s, "ioapic");
+    pit_program(s, 0, 2, 1000);
+    qtest_outb(s, 0x61, 0x01);
+    for (int port = 0x40; port <= 0x43; port++) {
+        QT_ASSERT_EQ(qtest_inb(s, port), 0xff);
+    }
+    QT_ASSERT_EQ(qtest_inb(s, 0x61), 0xff);
+    qtest_clock_step(s, 10000000);
+    QT_ASSERT_EQ(qtest_irq_raise_count(s, 0), 0);
+    qtest_quit(s);
+
+    /* The same program with the PIT: counter 0 counts and raises IRQ 0. */
+    s = qtest_init("-machine pit=on");
+    qtest_irq_intercept_in(s, "ioapic");
+    pit_program(s, 0, 2, 1000);
+    QT_ASSERT(pit_latch(s, 0) <= 1000);
+    qtest_clock_step(s, 10000000);
+    QT_ASSERT_SCMP(qtest_irq_raise_count(s, 0), >=, 5);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     qt_init(argc, argv);
@@ -162,5 +191,6 @@ int main(int argc, char **argv)
     qt_run("pit/irq0-oneshot", test_irq0_oneshot);
     qt_run("pit/ch2-gate-output", test_ch2_gate_output);
     qt_run("pit/rtc-periodic-needs-step", test_rtc_needs_step);
+    qt_run("pit/machine-pit-off", test_pit_off);
     return qt_finish();
 }

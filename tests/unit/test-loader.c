@@ -367,9 +367,10 @@ static void test_multiboot_elf(void)
     BootCPUSetup cpu;
     Error *err = NULL;
     uint8_t buf[0x800], junk[0x100];
-    uint32_t mbi, flags, mmap, mods_addr, m1_start, m2_start;
+    uint32_t mbi, flags, mmap, mods_addr, m1_start, m2_start, cmd, name;
     char str[256];
 
+    bp.kernel_filename = "dir/kernel.elf";
     /* bss must be zeroed even when RAM is dirty */
     memset(junk, 0xcc, sizeof(junk));
     address_space_write(&address_space_memory, 0x100000 + 0x900, junk, sizeof(junk));
@@ -385,41 +386,59 @@ static void test_multiboot_elf(void)
     }
     g_assert_cmpuint(cpu.regs[R_EAX], ==, 0x2BADB002);
     g_assert_cmpuint(cpu.rip, ==, 0x100020);
+    /* QEMU's places: the mbi at 0x9500, the memory map at 0x9000 */
     mbi = cpu.regs[R_EBX];
+    g_assert_cmpuint(mbi, ==, 0x9500);
     flags = guest_ld32(mbi);
     g_assert_cmpuint(flags & 0x24d, ==, 0x24d);     /* mem, cmdline, mods, mmap, name */
     g_assert_cmpuint(guest_ld32(mbi + 4), ==, 639);
     g_assert_cmpuint(guest_ld32(mbi + 8), ==, 127 * 1024);
-    guest_read(guest_ld32(mbi + 16), str, sizeof("mem_mb=128"));
-    g_assert_cmpstr(str, ==, "mem_mb=128");
-    guest_read(guest_ld32(mbi + 64), str, 6);
+    /* "<kernel file> <append>", as QEMU: argv[0] is the kernel */
+    cmd = guest_ld32(mbi + 16);
+    g_assert_cmpuint(cmd, >=, 0x104000);            /* after the kernel */
+    guest_read(cmd, str, sizeof("dir/kernel.elf mem_mb=128"));
+    g_assert_cmpstr(str, ==, "dir/kernel.elf mem_mb=128");
+    name = guest_ld32(mbi + 64);
+    g_assert_cmpuint(name, >=, 0x104000);
+    guest_read(name, str, 6);
     g_assert_cmpstr(str, ==, "kvmpc");
     /* mmap mirrors e820 */
     g_assert_cmpuint(guest_ld32(mbi + 44), ==, 3 * 24);
     mmap = guest_ld32(mbi + 48);
+    g_assert_cmpuint(mmap, ==, 0x9000);
     g_assert_cmpuint(guest_ld32(mmap), ==, 20);
     g_assert_cmpuint(guest_ld64(mmap + 4), ==, 0);
     g_assert_cmpuint(guest_ld64(mmap + 12), ==, 0x9fc00);
     g_assert_cmpuint(guest_ld32(mmap + 20), ==, 1);
     g_assert_cmpuint(guest_ld64(mmap + 48 + 4), ==, 0x100000);
-    /* modules: page aligned above the kernel, strings are the names */
+    /* modules: page aligned after the boot data block (itself page
+     * aligned after the kernel); strings are the whole items */
     g_assert_cmpuint(guest_ld32(mbi + 20), ==, 2);
     mods_addr = guest_ld32(mbi + 24);
+    g_assert_cmpuint(mods_addr, ==, 0x104000);
     m1_start = guest_ld32(mods_addr);
     m2_start = guest_ld32(mods_addr + 16);
-    g_assert_cmpuint(m1_start, ==, 0x104000);
+    g_assert_cmpuint(m1_start, ==, 0x105000);
     g_assert_cmpuint(guest_ld32(mods_addr + 4), ==, m1_start + 5000);
-    g_assert_cmpuint(m2_start % 4096, ==, 0);
-    g_assert_cmpuint(m2_start, >=, m1_start + 5000);
+    g_assert_cmpuint(m2_start, ==, 0x107000);
     g_assert_cmpuint(guest_ld32(mods_addr + 20), ==, m2_start + 100);
     guest_read(guest_ld32(mods_addr + 8), str, strlen(m1) + 1);
     g_assert_cmpstr(str, ==, m1);
     guest_read(guest_ld32(mods_addr + 24), str, strlen(m2) + 11);
     g_assert_true(g_str_has_suffix(str, " arg1 arg2"));
+    g_assert_true(g_str_has_prefix(str, m2));
     guest_read(m2_start, buf, 100);
     for (int i = 0; i < 100; i++) {
         g_assert_cmpuint(buf[i], ==, (uint8_t)(i * 13 + 2));
     }
+
+    /* An empty -append leaves QEMU's trailing space. */
+    bp.cmdline = "";
+    bp.initrd_filenames = NULL;
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    guest_read(guest_ld32(0x9500 + 16), str, sizeof("dir/kernel.elf "));
+    g_assert_cmpstr(str, ==, "dir/kernel.elf ");
+    g_assert_cmpuint(guest_ld32(0x9500) & 0x8, ==, 0);     /* no modules */
 
     /* A missing module names its file. */
     bp.initrd_filenames = "/nonexistent/module";
@@ -430,6 +449,81 @@ static void test_multiboot_elf(void)
     g_free(m1);
     g_free(m2);
     g_free(mods);
+    g_free(img);
+}
+
+/* ",," in -initrd is a comma in a module name (QEMU's option syntax). */
+static void test_multiboot_module_comma(void)
+{
+    char *dir = g_dir_make_tmp("kvmpc-mb-XXXXXX", NULL);
+    char *path = g_build_filename(dir, "a,b", NULL);
+    char *esc = g_strdup_printf("%s/a,,b x=1", dir);
+    uint8_t *img = make_mb_elf(0x100000, 0x1000);
+    BootParams bp = make_bp(32 * MiB, "", esc);
+    BootCPUSetup cpu;
+    Error *err = NULL;
+    char str[512], *want = g_strdup_printf("%s x=1", path);
+    uint32_t list;
+
+    g_assert_true(g_file_set_contents(path, "hello", 5, NULL));
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(guest_ld32(0x9500 + 20), ==, 1);
+    list = guest_ld32(0x9500 + 24);
+    guest_read(guest_ld32(list + 8), str, strlen(want) + 1);
+    g_assert_cmpstr(str, ==, want);
+    g_assert_cmpuint(guest_ld32(list + 4) - guest_ld32(list), ==, 5);
+    guest_read(guest_ld32(list), str, 5);
+    g_assert_cmpmem(str, 5, "hello", 5);
+    g_unlink(path);
+    g_rmdir(dir);
+    g_free(want);
+    g_free(esc);
+    g_free(path);
+    g_free(dir);
+    g_free(img);
+}
+
+/* kvm-unit-tests' realmode.flat loads at 0x8000 (32 KiB), over QEMU's
+ * mbi/mmap slot at 0x9000-0x955f: they move after the kernel. */
+static void test_multiboot_low_kernel(void)
+{
+    uint8_t *img = make_mb_elf(0x8000, 0x3000);
+    BootParams bp = make_bp(32 * MiB, "x=1", NULL);
+    BootCPUSetup cpu;
+    Error *err = NULL;
+    uint8_t buf[0x800];
+    uint32_t mbi;
+    char str[64];
+
+    bp.kernel_filename = "realmode.flat";
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    guest_read(0x8000, buf, sizeof(buf));
+    g_assert_cmpmem(buf, sizeof(buf), img + MB_HDR_OFF, 0x800);  /* not overwritten */
+    mbi = cpu.regs[R_EBX];
+    g_assert_cmpuint(mbi, >=, 0xb000);
+    g_assert_cmpuint(mbi, <, 0x9fc00);
+    guest_read(guest_ld32(mbi + 16), str, sizeof("realmode.flat x=1"));
+    g_assert_cmpstr(str, ==, "realmode.flat x=1");
+    g_assert_cmpuint(guest_ld32(mbi + 48), >=, 0xb000);         /* mmap too */
+    g_assert_cmpuint(guest_ld32(guest_ld32(mbi + 48)), ==, 20);
+    g_assert_cmpuint(cpu.rip, ==, 0x8020);
+    g_free(img);
+
+    /* Below the slot: the slot stays QEMU's, the block goes above it. */
+    img = make_mb_elf(0x1000, 0x1000);
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(cpu.regs[R_EBX], ==, 0x9500);
+    g_assert_cmpuint(guest_ld32(0x9500 + 16), ==, 0xa000);
+    g_free(img);
+
+    /* Ending just below the 640 KiB hole: the block skips to 1 MiB. */
+    img = make_mb_elf(0x90000, 0xfc00);
+    g_assert_true(multiboot_load(&bp, img, MB_FILE_SIZE, &cpu, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(guest_ld32(0x9500 + 16), ==, 0x100000);
     g_free(img);
 }
 
@@ -479,9 +573,19 @@ static void test_multiboot_bad(void)
     expect_mb_error(img, MB_FILE_SIZE, &bp, "outside guest RAM");
     g_free(img);
 
-    /* Segment overlapping the info area. */
-    img = make_mb_elf(0x9000, 0x1000);
-    expect_mb_error(img, MB_FILE_SIZE, &bp, "boot info area");
+    /* Real overlaps: the IVT/BDA, our GDT, the 640 KiB - 1 MiB hole. */
+    img = make_mb_elf(0x0, 0x1000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "IVT");
+    g_free(img);
+    img = make_mb_elf(0x520, 0x1000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "boot GDT");
+    g_free(img);
+    img = make_mb_elf(0x9f000, 0x1000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "hole");
+    g_free(img);
+    /* Boot data that does not fit after the kernel. */
+    img = make_mb_elf(16 * MiB - 0x1000, 0x1000);
+    expect_mb_error(img, MB_FILE_SIZE, &bp, "boot data");
     g_free(img);
 
     /* 64-bit ELF. */
@@ -792,6 +896,8 @@ int main(int argc, char **argv)
     g_test_add_func("/loader/linux/bad", test_linux_bad);
     g_test_add_func("/loader/linux/file", test_load_kernel_file);
     g_test_add_func("/loader/multiboot/elf", test_multiboot_elf);
+    g_test_add_func("/loader/multiboot/module-comma", test_multiboot_module_comma);
+    g_test_add_func("/loader/multiboot/low-kernel", test_multiboot_low_kernel);
     g_test_add_func("/loader/multiboot/bad", test_multiboot_bad);
     g_test_add_func("/loader/multiboot/aout", test_multiboot_aout);
     g_test_add_func("/loader/pvh/valid", test_pvh_valid);

@@ -100,8 +100,11 @@ typedef struct BootParams {
     AddressSpace *as;
     uint64_t below_4g, above_4g;        /* RAM sizes */
     const E820Table *e820;
+    const char *kernel_filename;        /* -kernel as given (multiboot's argv[0]);
+                                           NULL: x86_load_kernel's filename */
     const char *cmdline;                /* never NULL ("" if none) */
-    const char *initrd_filenames;       /* NULL, one file, or "a,b" (multiboot) */
+    const char *initrd_filenames;       /* NULL, one file, or "a args,b" (multiboot;
+                                           ",," is a comma in a name, as QEMU) */
     uint64_t rsdp_addr;                 /* 0 if no ACPI */
     unsigned ncpus;
     bool pvh_fast_path;                 /* bzImage: try linux_load_pvh first */
