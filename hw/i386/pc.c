@@ -15,6 +15,8 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
 #include "hw/platform-desc.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
@@ -31,6 +33,9 @@ typedef struct PCMachineState {
     ISABus *isa;
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
+    DeviceState *pic;           /* userspace 8259 master, or NULL */
+    qemu_irq pic_in[I8259_NUM_IRQS];
+    qemu_irq ioapic_in[IOAPIC_NUM_PINS];
 } PCMachineState;
 
 static PCMachineState pcms;
@@ -67,9 +72,22 @@ static bool pc_memory_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* GSI n with userspace controllers: ISA IRQs 0-15 reach the PIC pair
+ * and the IOAPIC (which takes ISA IRQ 0 on its pin 2 itself), GSIs 16-23
+ * the IOAPIC only.  ISA IRQ 2 does not reach the PIC: the master's IR2 is
+ * the slave's INT. */
+static void pc_gsi_set(void *opaque, int n, int level)
+{
+    if (n < I8259_NUM_IRQS && n != 2) {
+        qemu_set_irq(pcms.pic_in[n], level);
+    }
+    qemu_set_irq(pcms.ioapic_in[n], level);
+}
+
 static bool pc_irq_init(MachineState *ms, Error **errp)
 {
-    DeviceState *ioapic = qdev_new("kvm-ioapic", errp);
+    const char *type = current_accel->kernel_irqchip ? "kvm-ioapic" : IOAPIC_TYPE;
+    DeviceState *ioapic = qdev_new(type, errp);
 
     if (!ioapic) {
         return false;
@@ -80,6 +98,18 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
     }
     for (int i = 0; i < 24; i++) {
         ms->gsi[i] = qdev_get_gpio_in(ioapic, i);
+    }
+    /* The accelerator's irqchip has its own PIC; otherwise build ours. */
+    if (!current_accel->kernel_irqchip) {
+        pcms.pic = i8259_init(pcms.isa, x86_pic_intr_line(), "i8259", pcms.pic_in, errp);
+        if (!pcms.pic) {
+            return false;
+        }
+        x86_irq_set_pic(pcms.pic, pic_read_irq);
+        for (int i = 0; i < 24; i++) {
+            pcms.ioapic_in[i] = ms->gsi[i];
+            ms->gsi[i] = qemu_allocate_irq(pc_gsi_set, NULL, i);
+        }
     }
     for (int i = 0; i < 16; i++) {
         pcms.isa->irqs[i] = ms->gsi[i];
