@@ -850,7 +850,7 @@ void qdev_init_gpio_out_named(DeviceState *dev, qemu_irq *pins, const char *name
 {
     NamedGPIO *g = qdev_get_or_add_named_gpio(dev, name);
 
-    g_assert(g->n_out == 0);        /* one array of output fields per name */
+    g_assert(g->n_out == 0 || g->out == pins);  /* one array of output fields per name */
     g->out = pins;
     g->n_out = n;
 }

@@ -17,6 +17,8 @@
 #include "hw/platform-desc.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
+#include "hw/input/i8042.h"
+#include "hw/isa/port92.h"
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
@@ -160,11 +162,19 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(legacy); i++) {
+        DeviceState *dev;
         if (!device_class_find(legacy[i])) {
             continue;       /* not built in this configuration */
         }
-        if (!pc_isa_device(legacy[i], errp)) {
+        dev = pc_isa_device(legacy[i], errp);
+        if (!dev) {
             return false;
+        }
+        /* A20: port 0x92 drives input 0, the i8042 output port input 1. */
+        if (!strcmp(legacy[i], "port92")) {
+            qdev_connect_gpio_out_named(dev, PORT92_A20_LINE, 0, x86_a20_input(0));
+        } else if (!strcmp(legacy[i], "i8042")) {
+            qdev_connect_gpio_out_named(dev, I8042_A20_LINE, 0, x86_a20_input(1));
         }
     }
     for (int i = 0; i < MAX_SERIAL_PORTS; i++) {
