@@ -201,6 +201,35 @@ static void test_rtc_through_cascade(void)
     qtest_quit(s);
 }
 
+/* Without interception or set_irq_in (so it runs on QEMU too): the PIT
+ * (IRQ 0) and the RTC (IRQ 8) found by polling, with priorities. */
+static void test_devices_poll(void)
+{
+    QTestState *s = qtest_init("-rtc clock=vm");
+
+    init_pair(s, 0x01);
+    qtest_outb(s, 0x70, 0x0c);
+    qtest_inb(s, 0x71);
+    qtest_outb(s, 0x70, 0x0a);
+    qtest_outb(s, 0x71, 0x26);
+    qtest_outb(s, 0x70, 0x0b);
+    qtest_outb(s, 0x71, 0x42);
+    qtest_outb(s, 0x43, 0x30);                     /* PIT 0: mode 0, lo/hi */
+    qtest_outb(s, 0x40, 100);
+    qtest_outb(s, 0x40, 0);
+    qtest_clock_step(s, 2000000);                  /* both have fired */
+    qtest_outb(s, 0x20, 0x0a);
+    QT_ASSERT_EQ(qtest_inb(s, 0x20), 0x05);        /* IRR: IRQ 0 and the cascade */
+    QT_ASSERT_EQ(poll(s, 0x20), 0x80);             /* IRQ 0 first */
+    QT_ASSERT_EQ(poll(s, 0x20), 0x00);             /* IR2 waits below IR0 */
+    qtest_outb(s, 0x20, 0x20);
+    QT_ASSERT_EQ(poll(s, 0xa0), 0x80);
+    QT_ASSERT_EQ(poll(s, 0x20), 0x82);
+    QT_ASSERT_EQ(read_isr(s, 0x20), 0x04);
+    QT_ASSERT_EQ(read_isr(s, 0xa0), 0x01);
+    qtest_quit(s);
+}
+
 static void test_intercept_errors(void)
 {
     QTestState *s = qtest_init("");
@@ -227,6 +256,7 @@ int main(int argc, char **argv)
     qt_run("i8259/edge-level-and-cascade", test_edge_level_and_cascade);
     qt_run("i8259/auto-eoi-and-rotation", test_auto_eoi_and_rotation);
     qt_run("i8259/rtc-through-cascade", test_rtc_through_cascade);
+    qt_run("i8259/devices-poll", test_devices_poll);
     qt_run("i8259/intercept-errors", test_intercept_errors);
     return qt_finish();
 }

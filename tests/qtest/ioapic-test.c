@@ -4,7 +4,8 @@
  * version, arbitration and redirection entries with their read-only bits,
  * and delivery as the remote IRR bit of level entries shows it (no LAPIC
  * under qtest: the APIC bus drops the messages, the IOAPIC's state does
- * not).  Inputs are driven with set_irq_in on /machine/ioapic or by the
+ * not).  Inputs are driven with set_irq_in on "ioapic" (a partial QOM path,
+ * as QEMU resolves it: its IOAPIC sits under the host bridge) or by the
  * RTC through the machine's wiring; irq_intercept_in ioapic still sees
  * the lines and lets them through.
  */
@@ -42,7 +43,7 @@ static void set_input(QTestState *s, int n, int level)
 {
     char line[96];
 
-    snprintf(line, sizeof(line), "set_irq_in /machine/ioapic unnamed-gpio-in %d %d", n, level);
+    snprintf(line, sizeof(line), "set_irq_in ioapic unnamed-gpio-in %d %d", n, level);
     cmd_ok(s, line);
 }
 
