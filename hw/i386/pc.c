@@ -15,13 +15,13 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
 #include "hw/platform-desc.h"
+#include "accel/accel.h"
+#include "system/system.h"
+#include "system/runstate.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
 #include "hw/input/i8042.h"
 #include "hw/isa/port92.h"
-#include "accel/accel.h"
-#include "system/system.h"
-#include "system/runstate.h"
 
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM below 4 GiB ends here at most */
 #define PC_LOWMEM_LIMIT     0xe0000000ULL   /* RAM that still fits whole below the hole */
