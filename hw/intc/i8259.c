@@ -33,6 +33,7 @@
 #include "hw/irq.h"
 #include "hw/vmstate.h"
 #include "hw/intc/i8259.h"
+#include "hw/platform-desc.h"
 #include "qemu/log.h"
 
 #define PIC_ICW1                0x10    /* A0=0, bit 4: initialisation */
@@ -422,6 +423,14 @@ static const MemoryRegionOps pic_elcr_ops = {
 
 /* ---- device -------------------------------------------------------------- */
 
+/* The MADT's PCAT_COMPAT flag: a dual 8259 is present. */
+static void pic_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    if (((PICState *)dev)->master) {
+        pd->pcat_compat = true;
+    }
+}
+
 static void pic_reset(DeviceState *dev)
 {
     PICState *s = (PICState *)dev;
@@ -532,6 +541,7 @@ static const DeviceClass pic_class = {
     .realize = pic_realize,
     .unrealize = pic_unrealize,
     .reset = pic_reset,
+    .describe = pic_describe,
 };
 
 DEVICE_CLASS_REGISTER(pic_class)

@@ -40,6 +40,7 @@
 #include "hw/vmstate.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/intc/ioapic.h"
+#include "hw/platform-desc.h"
 #include "qemu/log.h"
 #include "system/main-loop.h"
 
@@ -359,6 +360,14 @@ void ioapic_print_info(DeviceState *dev, GString *buf)
     g_string_append_printf(buf, "  IRR 0x%06x  input levels 0x%06x\n", s->irr, s->levels);
 }
 
+/* The MADT / MP table entry: the ID it has after reset, GSIs 0-23, and
+ * ISA IRQ 0 on pin 2 (ioapic_set_irq routes it there). */
+static void ioapic_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    platform_add_ioapic(pd, 0, IOAPIC_DEFAULT_ADDRESS, 0);
+    platform_add_override(pd, 0, ISA_IRQ0_IOAPIC_PIN, MPS_INTI_CONFORMS);
+}
+
 static void ioapic_reset(DeviceState *dev)
 {
     IOAPICState *s = (IOAPICState *)dev;
@@ -389,6 +398,7 @@ static void ioapic_realize(DeviceState *dev, Error **errp)
     }
     memory_region_init_io(&s->io, &ioapic_mmio_ops, s, "ioapic", IOAPIC_MMIO_SIZE);
     memory_region_add_subregion(get_system_memory(), IOAPIC_DEFAULT_ADDRESS, &s->io);
+    qdev_claim(dev, DEV_RES_MMIO, IOAPIC_DEFAULT_ADDRESS, IOAPIC_MMIO_SIZE, 0);
     s->storm_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, ioapic_storm_timer_cb, s);
     apic_bus_add_eoi_listener(ioapic_eoi_broadcast_cb, s);
 }
@@ -452,6 +462,7 @@ static const DeviceClass ioapic_class = {
     .realize = ioapic_realize,
     .unrealize = ioapic_unrealize,
     .reset = ioapic_reset,
+    .describe = ioapic_describe,
 };
 
 DEVICE_CLASS_REGISTER(ioapic_class)

@@ -15,6 +15,7 @@
 #include "hw/memory.h"
 #include "hw/vmstate.h"
 #include "hw/intc/i8259.h"
+#include "hw/platform-desc.h"
 #include "isa-test-util.h"
 
 static DeviceState *master;
@@ -549,6 +550,31 @@ static void test_info(void)
     g_assert_nonnull(strstr(buf->str, "pic1: irr=00 imr=00 isr=00 hprio=0 irq_base=70"));
 }
 
+/* PCAT_COMPAT for the MADT; the ports each chip claims. */
+static void test_describe(void)
+{
+    DeviceState *slave = qdev_find_by_path("/machine/i8259-slave");
+    static const struct { DeviceState **dev; uint64_t port, size; } claims[] = {
+        { &master, 0x20, 2 }, { &master, 0x4d0, 1 }, { NULL, 0xa0, 2 }, { NULL, 0x4d1, 1 },
+    };
+    PlatformDesc pd;
+
+    platform_desc_init(&pd);
+    platform_desc_collect(&pd);
+    g_assert_true(pd.pcat_compat);
+    platform_desc_free(&pd);
+    for (size_t c = 0; c < G_N_ELEMENTS(claims); c++) {
+        DeviceState *dev = claims[c].dev ? *claims[c].dev : slave;
+        bool found = false;
+        for (guint i = 0; i < qdev_resource_count(dev); i++) {
+            const DeviceResource *r = qdev_resource(dev, i);
+            found |= r->kind == DEV_RES_IO && r->base == claims[c].port &&
+                     r->size == claims[c].size;
+        }
+        g_assert_true(found);
+    }
+}
+
 static void test_fuzz(void)
 {
     static const uint16_t ports[] = { 0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1 };
@@ -611,6 +637,7 @@ int main(int argc, char **argv)
     g_test_add_func("/i8259/single-mode", test_single_mode);
     g_test_add_func("/i8259/vmstate", test_vmstate);
     g_test_add_func("/i8259/info", test_info);
+    g_test_add_func("/i8259/describe", test_describe);
     g_test_add_func("/i8259/fuzz", test_fuzz);
     return g_test_run();
 }

@@ -16,6 +16,7 @@
 #include "hw/vmstate.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/intc/ioapic.h"
+#include "hw/platform-desc.h"
 #include "system/main-loop.h"
 
 #define BASE            IOAPIC_DEFAULT_ADDRESS
@@ -450,6 +451,33 @@ static void test_info(void)
     g_assert_cmphex(ioapic_get_entry(ioapic, 4), ==, RTE(0x34, 3) | LEVEL);
 }
 
+static void test_describe(void)
+{
+    PlatformDesc pd;
+    uint16_t flags = 0xffff;
+    const DeviceResource *mmio = NULL;
+
+    platform_desc_init(&pd);
+    platform_desc_collect(&pd);
+    g_assert_cmpuint(pd.nr_ioapics, ==, 1);
+    g_assert_cmpuint(pd.ioapics[0].id, ==, 0);
+    g_assert_cmphex(pd.ioapics[0].addr, ==, 0xfec00000);
+    g_assert_cmpuint(pd.ioapics[0].gsi_base, ==, 0);
+    g_assert_cmpuint(platform_isa_irq_to_gsi(&pd, 0, &flags), ==, 2);
+    g_assert_cmphex(flags, ==, MPS_INTI_CONFORMS);
+    g_assert_cmpuint(platform_isa_irq_to_gsi(&pd, 4, &flags), ==, 4);
+    platform_desc_free(&pd);
+    for (guint i = 0; i < qdev_resource_count(ioapic); i++) {
+        const DeviceResource *r = qdev_resource(ioapic, i);
+        if (r->kind == DEV_RES_MMIO) {
+            mmio = r;
+        }
+    }
+    g_assert_nonnull(mmio);
+    g_assert_cmphex(mmio->base, ==, 0xfec00000);
+    g_assert_cmphex(mmio->size, ==, 0x1000);
+}
+
 static void test_fuzz(void)
 {
     GRand *rand = g_rand_new_with_seed(82093);
@@ -507,6 +535,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ioapic/version-0x11", test_version_11);
     g_test_add_func("/ioapic/vmstate", test_vmstate);
     g_test_add_func("/ioapic/info", test_info);
+    g_test_add_func("/ioapic/describe", test_describe);
     g_test_add_func("/ioapic/fuzz", test_fuzz);
     return g_test_run();
 }
