@@ -2,12 +2,13 @@
  * The userspace IOAPIC of the pc machine under -accel qtest, through its
  * MMIO window at 0xfec00000 (IOREGSEL 0x00, IOWIN 0x10, EOI 0x40): ID,
  * version, arbitration and redirection entries with their read-only bits,
- * and delivery as the remote IRR bit of level entries shows it (no LAPIC
- * under qtest: the APIC bus drops the messages, the IOAPIC's state does
- * not).  Inputs are driven with set_irq_in on "ioapic" (a partial QOM path,
- * as QEMU resolves it: its IOAPIC sits under the host bridge) or by the
- * RTC through the machine's wiring; irq_intercept_in ioapic still sees
- * the lines and lets them through.
+ * and delivery as the remote IRR bit of level entries shows it (the
+ * messages go to CPU 0's LAPIC, which no CPU ever acknowledges under
+ * qtest; the IOAPIC's own state is what the test reads).  Inputs are
+ * driven with set_irq_in on "ioapic" (a partial QOM path, as QEMU resolves
+ * it: its IOAPIC sits under the host bridge) or by the RTC through the
+ * machine's wiring; irq_intercept_in ioapic still sees the lines and lets
+ * them through.
  */
 #include "qtest-harness.h"
 
