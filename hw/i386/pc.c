@@ -10,6 +10,10 @@
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
 #include "hw/intc/apic.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
+#include "hw/input/i8042.h"
+#include "hw/isa/port92.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/i386/x86-irq.h"
@@ -18,10 +22,6 @@
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
-#include "hw/intc/i8259.h"
-#include "hw/intc/ioapic.h"
-#include "hw/input/i8042.h"
-#include "hw/isa/port92.h"
 
 #define PC_PCI_HOLE_START   0xc0000000ULL   /* RAM below 4 GiB ends here at most */
 #define PC_LOWMEM_LIMIT     0xe0000000ULL   /* RAM that still fits whole below the hole */
