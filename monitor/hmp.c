@@ -14,6 +14,8 @@
 #include "hw/machine.h"
 #include "hw/qdev.h"
 #include "hw/memory.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
 #include "accel/accel.h"
 #include "hw/intc/apic.h"
 #include "chardev/char-mux.h"
@@ -203,6 +205,26 @@ static void hmp_info_qtree(Monitor *mon, int argc, char **argv)
             qtree_print_dev(mon, d, 2);
         }
     }
+}
+
+/* The userspace PIC pair and IOAPIC (docs/interrupts.md); an in-kernel
+ * irqchip is the accelerator's and not shown. */
+static void hmp_info_pic(Monitor *mon, int argc, char **argv)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+    DeviceState *pic = qdev_find_by_path("/machine/i8259-master");
+    DeviceState *ioapic = qdev_find_by_path("/machine/ioapic");
+
+    if (pic) {
+        pic_print_info(pic, out);
+    }
+    if (ioapic && !strcmp(ioapic->klass->name, IOAPIC_TYPE)) {
+        ioapic_print_info(ioapic, out);
+    }
+    if (!out->len) {
+        g_string_append(out, "the interrupt controllers are in the accelerator\n");
+    }
+    monitor_puts(mon, out->str);
 }
 
 static void hmp_info_mtree(Monitor *mon, int argc, char **argv)
@@ -662,6 +684,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "lapic", "", "show the local APIC state of the current CPU", hmp_info_lapic },
     { "mtree", "[-f]", "show memory tree (-f: flat views)", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
+    { "pic", "", "show PIC and IOAPIC state", hmp_info_pic },
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", hmp_info_registers },
     { "status", "", "show the current VM status (running|paused)", hmp_info_status },

@@ -121,22 +121,41 @@ static bool parse_i64(const char *s, int64_t *v)
     return !errno && !*end;
 }
 
+/* An intercepted line: reported as "IRQ raise/lower N" on every change and
+ * still passed on to where it went before (as QEMU's qtest does). */
+typedef struct QTestIrqTap {
+    IRQState next;              /* the line's previous handler */
+    char *key;                  /* "PATH/in|out/N": the last level reported */
+} QTestIrqTap;
+
 static void qtest_irq_handler(void *opaque, int n, int level)
 {
-    DeviceState *dev = opaque;
-    g_autofree char *key = g_strdup_printf("%s/%d", dev->canonical_path, n);
-    gpointer old = g_hash_table_lookup(qts.irq_levels, key);
+    QTestIrqTap *tap = opaque;
+    gpointer old = g_hash_table_lookup(qts.irq_levels, tap->key);
     int prev = old ? GPOINTER_TO_INT(old) - 1 : 0;
 
+    qemu_set_irq(&tap->next, level);
     level = !!level;
     if (prev == level && old) {
         return;
     }
-    g_hash_table_replace(qts.irq_levels, g_steal_pointer(&key), GINT_TO_POINTER(level + 1));
+    g_hash_table_replace(qts.irq_levels, g_strdup(tap->key), GINT_TO_POINTER(level + 1));
     qtest_send("IRQ %s %d\n", level ? "raise" : "lower", n);
 }
 
-static bool qtest_intercept(const char *path, Error **errp)
+static QTestIrqTap *qtest_irq_tap_new(DeviceState *dev, const char *dir, int n, qemu_irq next)
+{
+    QTestIrqTap *tap = g_new0(QTestIrqTap, 1);
+
+    if (next) {
+        tap->next = *next;
+    }
+    tap->key = g_strdup_printf("%s/%s/%d", dev->canonical_path, dir, n);
+    return tap;
+}
+
+/* Intercepts the device's unnamed GPIO inputs (out = false) or outputs. */
+static bool qtest_intercept(const char *path, bool out, Error **errp)
 {
     DeviceState *dev = qdev_find_by_path(path);
     NamedGPIO *g;
@@ -146,13 +165,21 @@ static bool qtest_intercept(const char *path, Error **errp)
         return false;
     }
     g = qdev_get_named_gpio(dev, NULL);
-    if (!g || g->n_in == 0) {
-        error_setg(errp, "'%s' has no input interrupt lines", path);
+    if (!g || (out ? g->n_out : g->n_in) == 0) {
+        error_setg(errp, "'%s' has no %s interrupt lines", path, out ? "output" : "input");
         return false;
     }
+    if (out) {
+        for (int i = 0; i < g->n_out; i++) {
+            QTestIrqTap *tap = qtest_irq_tap_new(dev, "out", i, g->out[i]);
+            g->out[i] = qemu_allocate_irq(qtest_irq_handler, tap, i);
+        }
+        return true;
+    }
     for (int i = 0; i < g->n_in; i++) {
+        QTestIrqTap *tap = qtest_irq_tap_new(dev, "in", i, g->in[i]);
         g->in[i]->handler = qtest_irq_handler;
-        g->in[i]->opaque = dev;
+        g->in[i]->opaque = tap;
     }
     return true;
 }
@@ -309,9 +336,7 @@ static void qtest_process_command(char **w, int n)
     } else if ((!strcmp(cmd, "irq_intercept_in") || !strcmp(cmd, "irq_intercept_out")) &&
                n == 2) {
         g_autoptr(GError) err = NULL;
-        if (!strcmp(cmd, "irq_intercept_out")) {
-            qtest_send("FAIL irq_intercept_out is not supported\n");
-        } else if (!qtest_intercept(w[1], &err)) {
+        if (!qtest_intercept(w[1], !strcmp(cmd, "irq_intercept_out"), &err)) {
             qtest_send("FAIL %s\n", err->message);
         } else {
             qtest_send("OK\n");

@@ -834,6 +834,35 @@ void qdev_init_gpio_in_named(DeviceState *dev, qemu_irq_handler handler, const c
     g->n_in += n;
 }
 
+static NamedGPIO *qdev_get_or_add_named_gpio(DeviceState *dev, const char *name)
+{
+    NamedGPIO *g = qdev_get_named_gpio(dev, name);
+
+    if (!g) {
+        g = g_new0(NamedGPIO, 1);
+        g->name = g_strdup(name);
+        g_ptr_array_add(dev->gpios, g);
+    }
+    return g;
+}
+
+void qdev_init_gpio_out_named(DeviceState *dev, qemu_irq *pins, const char *name, int n)
+{
+    NamedGPIO *g = qdev_get_or_add_named_gpio(dev, name);
+
+    g_assert(g->n_out == 0 || g->out == pins);  /* one array of output fields per name */
+    g->out = pins;
+    g->n_out = n;
+}
+
+void qdev_connect_gpio_out_named(DeviceState *dev, const char *name, int n, qemu_irq irq)
+{
+    NamedGPIO *g = qdev_get_named_gpio(dev, name);
+
+    g_assert(g && n >= 0 && n < g->n_out);
+    g->out[n] = irq;
+}
+
 qemu_irq qdev_get_gpio_in_named(DeviceState *dev, const char *name, int n)
 {
     NamedGPIO *g = qdev_get_named_gpio(dev, name);

@@ -10,6 +10,10 @@
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
 #include "hw/intc/apic.h"
+#include "hw/intc/i8259.h"
+#include "hw/intc/ioapic.h"
+#include "hw/input/i8042.h"
+#include "hw/isa/port92.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
 #include "hw/i386/x86-irq.h"
@@ -32,6 +36,9 @@ typedef struct PCMachineState {
     ISABus *isa;
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
+    DeviceState *pic;           /* userspace 8259 master, or NULL */
+    qemu_irq pic_in[I8259_NUM_IRQS];
+    qemu_irq ioapic_in[IOAPIC_NUM_PINS];
 } PCMachineState;
 
 static PCMachineState pcms;
@@ -68,9 +75,22 @@ static bool pc_memory_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* GSI n with userspace controllers: ISA IRQs 0-15 reach the PIC pair
+ * and the IOAPIC (which takes ISA IRQ 0 on its pin 2 itself), GSIs 16-23
+ * the IOAPIC only.  ISA IRQ 2 does not reach the PIC: the master's IR2 is
+ * the slave's INT. */
+static void pc_gsi_set(void *opaque, int n, int level)
+{
+    if (n < I8259_NUM_IRQS && n != 2) {
+        qemu_set_irq(pcms.pic_in[n], level);
+    }
+    qemu_set_irq(pcms.ioapic_in[n], level);
+}
+
 static bool pc_irq_init(MachineState *ms, Error **errp)
 {
-    DeviceState *ioapic = qdev_new("kvm-ioapic", errp);
+    const char *type = current_accel->kernel_irqchip ? "kvm-ioapic" : IOAPIC_TYPE;
+    DeviceState *ioapic = qdev_new(type, errp);
 
     if (!ioapic) {
         return false;
@@ -81,6 +101,18 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
     }
     for (int i = 0; i < 24; i++) {
         ms->gsi[i] = qdev_get_gpio_in(ioapic, i);
+    }
+    /* The accelerator's irqchip has its own PIC; otherwise build ours. */
+    if (!current_accel->kernel_irqchip) {
+        pcms.pic = i8259_init(pcms.isa, x86_pic_intr_line(), "i8259", pcms.pic_in, errp);
+        if (!pcms.pic) {
+            return false;
+        }
+        x86_irq_set_pic(pcms.pic, pic_read_irq);
+        for (int i = 0; i < 24; i++) {
+            pcms.ioapic_in[i] = ms->gsi[i];
+            ms->gsi[i] = qemu_allocate_irq(pc_gsi_set, NULL, i);
+        }
     }
     for (int i = 0; i < 16; i++) {
         pcms.isa->irqs[i] = ms->gsi[i];
@@ -136,11 +168,19 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
         return false;
     }
     for (size_t i = 0; i < G_N_ELEMENTS(legacy); i++) {
+        DeviceState *dev;
         if (!device_class_find(legacy[i])) {
             continue;       /* not built in this configuration */
         }
-        if (!pc_isa_device(legacy[i], errp)) {
+        dev = pc_isa_device(legacy[i], errp);
+        if (!dev) {
             return false;
+        }
+        /* A20: port 0x92 drives input 0, the i8042 output port input 1. */
+        if (!strcmp(legacy[i], "port92")) {
+            qdev_connect_gpio_out_named(dev, PORT92_A20_LINE, 0, x86_a20_input(0));
+        } else if (!strcmp(legacy[i], "i8042")) {
+            qdev_connect_gpio_out_named(dev, I8042_A20_LINE, 0, x86_a20_input(1));
         }
     }
     for (int i = 0; i < MAX_SERIAL_PORTS; i++) {

@@ -134,6 +134,7 @@ typedef struct I8042State {
     MemoryRegion io_cmd;
     qemu_irq irq_kbd;
     qemu_irq irq_mouse;
+    qemu_irq a20_out;           /* GPIO output "a20" */
 
     /* controller */
     uint8_t status;
@@ -426,10 +427,16 @@ static void mouse_write(I8042State *s, uint8_t val)
 
 /* Controller. */
 
+static void i8042_update_a20(I8042State *s)
+{
+    qemu_set_irq(s->a20_out, !!(s->outport & KBD_OUT_A20));
+}
+
 static void i8042_write_outport(I8042State *s, uint8_t val)
 {
     s->outport = (val & ~(KBD_OUT_OBF | KBD_OUT_MOUSE_OBF)) |
                  (s->outport & (KBD_OUT_OBF | KBD_OUT_MOUSE_OBF));
+    i8042_update_a20(s);
     if (!(val & KBD_OUT_RESET)) {
         qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
     }
@@ -486,9 +493,11 @@ static void i8042_write_command(I8042State *s, uint8_t val)
         break;
     case KBD_CCMD_DISABLE_A20:
         s->outport &= ~KBD_OUT_A20;
+        i8042_update_a20(s);
         break;
     case KBD_CCMD_ENABLE_A20:
         s->outport |= KBD_OUT_A20;
+        i8042_update_a20(s);
         break;
     case KBD_CCMD_TEST_INPUTS:
         i8042_ctrl_reply(s, 0x00, false);
@@ -647,6 +656,7 @@ static void i8042_reset(DeviceState *dev)
     kbd_reset_state(s);
     mouse_reset_state(s);
     i8042_refill(s);
+    i8042_update_a20(s);
 }
 
 static void i8042_realize(DeviceState *dev, Error **errp)
@@ -664,6 +674,7 @@ static void i8042_realize(DeviceState *dev, Error **errp)
     memory_region_init_io(&s->io_cmd, &i8042_cmd_ops, s, "i8042-cmd", 1);
     isa_register_ioport(dev, &s->io_data, I8042_DATA_PORT);
     isa_register_ioport(dev, &s->io_cmd, I8042_CMD_PORT);
+    qdev_init_gpio_out_named(dev, &s->a20_out, I8042_A20_LINE, 1);
 }
 
 static void i8042_unrealize(DeviceState *dev)
@@ -688,6 +699,7 @@ static int i8042_post_load(void *opaque, int version_id)
         s->kbd_scancode_set = 2;
     }
     i8042_refill(s);
+    i8042_update_a20(s);
     return 0;
 }
 

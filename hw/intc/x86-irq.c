@@ -175,6 +175,17 @@ void apic_bus_add_eoi_listener(APICEOIHandler fn, void *opaque)
     g_array_append_val(x86irq.eoi_listeners, l);
 }
 
+void apic_bus_remove_eoi_listener(APICEOIHandler fn, void *opaque)
+{
+    for (guint i = 0; x86irq.eoi_listeners && i < x86irq.eoi_listeners->len; i++) {
+        EOIListener *l = &g_array_index(x86irq.eoi_listeners, EOIListener, i);
+        if (l->fn == fn && l->opaque == opaque) {
+            g_array_remove_index(x86irq.eoi_listeners, i);
+            return;
+        }
+    }
+}
+
 void apic_bus_eoi_broadcast(uint8_t vector)
 {
     for (guint i = 0; x86irq.eoi_listeners && i < x86irq.eoi_listeners->len; i++) {

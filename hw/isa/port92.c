@@ -7,7 +7,8 @@
  *   bits 7-2 other PS/2 functions; stored and read back
  *
  * The fast reset bit reads back as written until the reset happens (the
- * machine's reset clears it through our reset handler).
+ * machine's reset clears it through our reset handler).  Bit 1 drives the
+ * GPIO output "a20" on every write and at reset (which keeps it, as QEMU).
  */
 #include <glib.h>
 
@@ -26,8 +27,14 @@ typedef struct Port92State {
     DeviceState parent;
 
     MemoryRegion io;
+    qemu_irq a20_out;           /* GPIO output "a20": the machine's A20 input */
     uint8_t outport;
 } Port92State;
+
+static void port92_update_a20(Port92State *s)
+{
+    qemu_set_irq(s->a20_out, !!(s->outport & PORT92_A20));
+}
 
 static uint64_t port92_read(void *opaque, uint64_t addr, unsigned size)
 {
@@ -46,6 +53,7 @@ static void port92_write(void *opaque, uint64_t addr, uint64_t data, unsigned si
         s->outport |= PORT92_FAST_RESET;
         qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
     }
+    port92_update_a20(s);
 }
 
 static const MemoryRegionOps port92_ops = {
@@ -65,12 +73,14 @@ static void port92_reset(DeviceState *dev)
     Port92State *s = (Port92State *)dev;
 
     s->outport &= ~PORT92_FAST_RESET;
+    port92_update_a20(s);
 }
 
 static void port92_realize(DeviceState *dev, Error **errp)
 {
     Port92State *s = (Port92State *)dev;
 
+    qdev_init_gpio_out_named(dev, &s->a20_out, PORT92_A20_LINE, 1);
     memory_region_init_io(&s->io, &port92_ops, s, "port92", 1);
     isa_register_ioport(dev, &s->io, PORT92_PORT);
 }
@@ -82,6 +92,12 @@ static void port92_unrealize(DeviceState *dev)
     memory_region_destroy(&s->io);
 }
 
+static int port92_post_load(void *opaque, int version_id)
+{
+    port92_update_a20(opaque);
+    return 0;
+}
+
 static const VMStateField port92_fields[] = {
     VMSTATE_UINT8(outport, Port92State),
     VMSTATE_END_OF_LIST()
@@ -91,6 +107,7 @@ static const VMStateDescription vmstate_port92 = {
     .name = "port92",
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = port92_post_load,
     .fields = port92_fields,
 };
 

@@ -138,7 +138,7 @@ typedef struct NamedGPIO {
     char *name;                 /* NULL: the unnamed list */
     qemu_irq *in;               /* inputs the device handles */
     int n_in;
-    qemu_irq *out;              /* pointers to device fields it raises */
+    qemu_irq *out;              /* the device's own output fields (out[0..n_out-1]) */
     int n_out;
 } NamedGPIO;
 
@@ -235,6 +235,19 @@ static inline qemu_irq qdev_get_gpio_in(DeviceState *dev, int n)
     return qdev_get_gpio_in_named(dev, NULL, n);
 }
 NamedGPIO *qdev_get_named_gpio(DeviceState *dev, const char *name);
+/* Outputs: the device raises its own qemu_irq fields pins[0..n-1]; the
+ * machine connects each to another device's input (unconnected: NULL,
+ * raising it does nothing).  Connect before the line is first driven. */
+void qdev_init_gpio_out_named(DeviceState *dev, qemu_irq *pins, const char *name, int n);
+static inline void qdev_init_gpio_out(DeviceState *dev, qemu_irq *pins, int n)
+{
+    qdev_init_gpio_out_named(dev, pins, NULL, n);
+}
+void qdev_connect_gpio_out_named(DeviceState *dev, const char *name, int n, qemu_irq irq);
+static inline void qdev_connect_gpio_out(DeviceState *dev, int n, qemu_irq irq)
+{
+    qdev_connect_gpio_out_named(dev, NULL, n, irq);
+}
 
 /* Machine-wide instance tree: name -> path helpers for devices created by the
  * machine (not -device): put under /machine/<name>. */

@@ -113,6 +113,8 @@ void apic_bus_deliver_msi(uint64_t addr, uint32_t data);
  * An IOAPIC registers its handler once at realize. */
 typedef void (*APICEOIHandler)(void *opaque, uint8_t vector);
 void apic_bus_add_eoi_listener(APICEOIHandler fn, void *opaque);
+/* Undoes apic_bus_add_eoi_listener (an IOAPIC's unrealize). */
+void apic_bus_remove_eoi_listener(APICEOIHandler fn, void *opaque);
 void apic_bus_eoi_broadcast(uint8_t vector);
 
 /*

@@ -23,5 +23,8 @@ void i8042_mouse_put_event(DeviceState *dev, int dx, int dy, unsigned buttons);
 
 /* Output port bit 1 (A20 gate), as last set by 0xD1/0xDD/0xDF. */
 bool i8042_a20_enabled(DeviceState *dev);
+/* GPIO output driven with output port bit 1 (the machine wires it to
+ * x86_a20_input(1)); high after reset. */
+#define I8042_A20_LINE "a20"
 
 #endif

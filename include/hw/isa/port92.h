@@ -7,6 +7,9 @@
 #include <stdbool.h>
 #include "hw/qdev.h"
 
+/* GPIO output driven with bit 1 (the machine wires it to x86_a20_input(0)). */
+#define PORT92_A20_LINE "a20"
+
 /* Bit 1 of port 0x92 as the guest last wrote it. */
 bool port92_a20_enabled(DeviceState *dev);
 
