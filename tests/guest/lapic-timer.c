@@ -180,15 +180,16 @@ static void test_periodic(uint64_t rate)
     lapic_write(LAPIC_LVT_TIMER, TVEC | LVT_PERIODIC);
     ticks_in(100, 5, "periodic 5 ms unmasked again");
 
-    /* periodic -> one-shot: the next count fires once */
+    /* periodic -> one-shot: the next count fires once.  (Waited for with
+     * a long bound: in the nested lab a host timer can be 100+ ms late.) */
     lapic_write(LAPIC_LVT_TIMER, TVEC);
     lapic_write(LAPIC_TIMER_ICR, (uint32_t)(rate * 5));
-    udelay(100);
+    udelay(200);                    /* a periodic tick accepted before the switch */
     uint32_t base = nticks;
-    n = ticks_in(100, 0, NULL);
-    printf("switched to one-shot 5 ms: %u interrupt(s) in 100 ms\n", n);
-    CHECK(n == 1, "after switching periodic -> one-shot: %u interrupts in 100 ms, expected 1", n);
-    (void)base;
+    CHECK(wait_count(&nticks, base + 1, 1000), "after switching periodic -> one-shot: no interrupt within 1 s");
+    n = ticks_in(60, 0, NULL);
+    printf("switched to one-shot 5 ms: fired, then %u more in 60 ms\n", n);
+    CHECK(n == 0, "after switching periodic -> one-shot: %u more interrupts", n);
 
     /* writing 0 to the initial count stops a periodic timer */
     lapic_write(LAPIC_LVT_TIMER, TVEC | LVT_PERIODIC);
