@@ -70,3 +70,40 @@ void ioapic_mask_all(uintptr_t base)
     for (int i = 0; i <= n; i++)
         ioapic_set_redir(base, i, 1u << 16);
 }
+
+bool lapic_vec_bit(uint32_t reg0, int vec)
+{
+    return (lapic_read(reg0 + (uint32_t)(vec / 32) * 0x10) >> (vec % 32)) & 1;
+}
+
+bool lapic_send_ipi_shorthand(uint32_t icr_lo)
+{
+    lapic_write(LAPIC_ICR_LO, icr_lo);
+    uint64_t d = tsc_deadline_ms(100);
+    while (lapic_read(LAPIC_ICR_LO) & ICR_BUSY) {
+        if (tsc_expired(d)) return false;
+        pause();
+    }
+    return true;
+}
+
+bool cpuid1_ecx(int bit)
+{
+    uint32_t a, b, c, d;
+    cpuid(1, 0, &a, &b, &c, &d);
+    return (c >> bit) & 1;
+}
+
+bool x2apic_enable(void)
+{
+    if (!cpuid1_ecx(21))
+        return false;
+    uint64_t b = rdmsr(MSR_APIC_BASE);
+    if (!(b & (1 << 11)))                       /* disabled -> xAPIC first */
+        wrmsr(MSR_APIC_BASE, b |= 1 << 11);
+    wrmsr(MSR_APIC_BASE, b | (1 << 10));
+    return true;
+}
+
+uint64_t x2apic_read(uint32_t reg) { return rdmsr(X2APIC_MSR(reg)); }
+void x2apic_write(uint32_t reg, uint64_t v) { wrmsr(X2APIC_MSR(reg), v); }

@@ -71,3 +71,39 @@ void isr_dispatch(struct irq_frame *f)
              (unsigned)f->vector - 0x20, (unsigned long)f->ip);
     fail("unexpected interrupt vector 0x%x RIP=0x%lx", (unsigned)f->vector, (unsigned long)f->ip);
 }
+
+/* #GP fixup for rdmsr_safe/wrmsr_safe: skip the 2-byte RDMSR/WRMSR that
+ * faulted and note it.  Any other #GP still fails the test. */
+static volatile uint32_t msr_faulted;
+
+static void msr_gp_fixup(struct irq_frame *f)
+{
+    const uint8_t *ip = (const uint8_t *)(uintptr_t)f->ip;
+    if (ip[0] != 0x0f || (ip[1] != 0x30 && ip[1] != 0x32))
+        fail("#GP error=0x%lx RIP=0x%lx (not at an RDMSR/WRMSR)", (unsigned long)f->error,
+             (unsigned long)f->ip);
+    f->ip += 2;
+    msr_faulted = 1;
+}
+
+bool rdmsr_safe(uint32_t msr, uint64_t *val)
+{
+    irq_handler_t old = handlers[13];
+    uint32_t lo = 0, hi = 0;
+    handlers[13] = msr_gp_fixup;
+    msr_faulted = 0;
+    __asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+    handlers[13] = old;
+    *val = ((uint64_t)hi << 32) | lo;
+    return !msr_faulted;
+}
+
+bool wrmsr_safe(uint32_t msr, uint64_t val)
+{
+    irq_handler_t old = handlers[13];
+    handlers[13] = msr_gp_fixup;
+    msr_faulted = 0;
+    __asm__ volatile("wrmsr" :: "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32)) : "memory");
+    handlers[13] = old;
+    return !msr_faulted;
+}

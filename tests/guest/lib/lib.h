@@ -193,6 +193,52 @@ uint32_t lapic_id(void);
 void lapic_eoi(void);
 bool lapic_send_ipi(uint32_t apic_id, uint32_t icr_lo); /* waits for delivery (bounded) */
 
+/* more xAPIC registers (offsets into the MMIO page; x2APIC MSR = 0x800 + off/16) */
+#define LAPIC_LDR       0x0d0
+#define LAPIC_DFR       0x0e0
+#define LAPIC_ISR0      0x100      /* 8 x 32 bits, 0x10 apart */
+#define LAPIC_TMR0      0x180
+#define LAPIC_IRR0      0x200
+#define LAPIC_TIMER_ICR 0x380
+#define LAPIC_TIMER_CCR 0x390
+#define LAPIC_TIMER_DCR 0x3e0
+#define LVT_MASKED      (1u << 16)
+#define LVT_PERIODIC    (1u << 17)
+#define LVT_TSC_DEADLINE (2u << 17)
+#define ICR_NMI         (4u << 8)
+#define ICR_LOGICAL     (1u << 11)
+#define ICR_BUSY        (1u << 12)
+#define ICR_ASSERT      (1u << 14)
+#define ICR_LEVEL       (1u << 15)
+#define ICR_SELF        (1u << 18)
+#define ICR_ALL_INCL    (2u << 18)
+#define ICR_ALL_EXCL    (3u << 18)
+#define MSR_IA32_APIC_BASE    0x1b
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+/* bit 'vec' of a 256-bit LAPIC vector register (ISR0/TMR0/IRR0) */
+bool lapic_vec_bit(uint32_t reg0, int vec);
+/* write ICR (shorthand/dest in icr_lo, no destination field) and wait for
+ * the delivery status to clear; false on timeout */
+bool lapic_send_ipi_shorthand(uint32_t icr_lo);
+/* CPUID.01H:ECX bit n */
+bool cpuid1_ecx(int bit);
+/* x2APIC (MSR interface): reg is the xAPIC MMIO offset */
+#define X2APIC_MSR(reg) (0x800u + ((reg) >> 4))
+#define X2APIC_SELF_IPI 0x83f
+bool x2apic_enable(void);          /* EN|EXTD in IA32_APIC_BASE; false if not advertised */
+uint64_t x2apic_read(uint32_t reg);
+void x2apic_write(uint32_t reg, uint64_t v);
+
+/* ---- MSR accesses that may #GP: false (and no side effect) if they fault ---- */
+bool rdmsr_safe(uint32_t msr, uint64_t *val);
+bool wrmsr_safe(uint32_t msr, uint64_t val);
+
+/* ---- pc-testdev (-device pc-testdev): ISA IRQ line n level, n < 16 ---- */
+static inline void testdev_set_irq(int n, int level) { outb((uint16_t)(0x2000 + n), level ? 1 : 0); }
+
+/* wait up to ms for *p >= val (counters that might overshoot); true if so */
+bool wait_count(volatile uint32_t *p, uint32_t val, uint64_t ms);
+
 /* ---- IOAPIC ---- */
 uint32_t ioapic_read(uintptr_t base, uint32_t reg);
 void ioapic_write(uintptr_t base, uint32_t reg, uint32_t v);

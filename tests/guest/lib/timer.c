@@ -113,3 +113,13 @@ bool pit2_wait_ms(unsigned ms)
     }
     return true;
 }
+
+bool wait_count(volatile uint32_t *p, uint32_t val, uint64_t ms)
+{
+    uint64_t d = tsc_deadline_ms(ms);
+    while (__atomic_load_n(p, __ATOMIC_SEQ_CST) < val) {
+        if (tsc_expired(d)) return false;
+        pause();
+    }
+    return true;
+}
