@@ -50,6 +50,9 @@ typedef struct OptDef {
     const char *help;
 } OptDef;
 
+/* -machine kernel-irqchip=on|split|off, handed to KVM when it is chosen. */
+static char *machine_kernel_irqchip;
+
 static const OptDef options[] = {
     { "h", false, OPT_HELP, NULL, "display this help and exit" },
     { "help", false, OPT_HELP, NULL, NULL },
@@ -403,8 +406,13 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
                 die("-machine %s: %s=on is not supported yet", s, off_only[j]);
             }
         }
-        if ((v = qemu_opt_get(o, "kernel-irqchip")) && strcmp(v, "on") && strcmp(v, "true")) {
-            die("-machine %s: only kernel-irqchip=on is supported", s);
+        if ((v = qemu_opt_get(o, "kernel-irqchip"))) {
+            if (strcmp(v, "on") && strcmp(v, "true") && strcmp(v, "off") &&
+                strcmp(v, "false") && strcmp(v, "split")) {
+                die("-machine %s: kernel-irqchip=%s: expected on, split or off", s, v);
+            }
+            g_free(machine_kernel_irqchip);
+            machine_kernel_irqchip = g_strdup(v);
         }
         if (!qemu_opt_get_bool(o, "pvh-fast-path", ms->pvh_fast_path, &b, &err)) {
             die("-machine %s: %s", s, err->message);
@@ -677,6 +685,13 @@ static void select_accel(Config *c, GPtrArray *names_from_machine)
             accel_missing_reason(name, reasons);
             qemu_opts_free(o);
             continue;
+        }
+        /* -machine kernel-irqchip= is KVM's (other accelerators have no
+         * in-kernel irqchip and ignore it, as QEMU's TCG does); -accel
+         * kvm,kernel-irqchip= given too wins. */
+        if (machine_kernel_irqchip && !strcmp(name, "kvm") && ops->set_option &&
+            !ops->set_option("kernel-irqchip", machine_kernel_irqchip, &err)) {
+            die("-machine kernel-irqchip=%s: %s", machine_kernel_irqchip, err->message);
         }
         for (guint j = 0; j < o->opts->len; j++) {
             QemuOpt *opt = g_ptr_array_index(o->opts, j);

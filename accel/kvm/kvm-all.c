@@ -25,6 +25,8 @@
 #include "accel/kvm/kvm.h"
 #include "hw/machine.h"
 #include "hw/memory.h"
+#include "hw/i386/x86-irq.h"
+#include "hw/intc/apic.h"
 #include "qemu/log.h"
 #include "qemu/option.h"
 #include "system/main-loop.h"
@@ -48,6 +50,11 @@ typedef struct KVMVcpu {
     int fd;
     struct kvm_run *run;
     bool nmi_pending;
+    /* kernel-irqchip=off: KVM has no LAPIC, so userspace keeps the vCPU's
+     * HLT and wait-for-SIPI states and the last IA32_APIC_BASE it saw. */
+    bool halted;
+    bool wait_sipi;
+    uint64_t apic_base;
     int64_t shutdown_window_start;
     int shutdowns_in_window;
 } KVMVcpu;
@@ -74,9 +81,22 @@ typedef struct KVMState {
     QEMUTimer *ring_timer;
     bool ioeventfds;
     MemoryListener io_listener;
+    AccelIrqchip irqchip;       /* -machine kernel-irqchip=on|split|off */
 } KVMState;
 
-static KVMState kvm_state = { .fd = -1, .vmfd = -1, .self_test = true };
+static KVMState kvm_state = {
+    .fd = -1, .vmfd = -1, .self_test = true, .irqchip = ACCEL_IRQCHIP_FULL,
+};
+
+static AccelIrqchip kvm_irqchip(void)
+{
+    return kvm_state.irqchip;
+}
+
+static bool kvm_lapic_in_kernel(void)
+{
+    return kvm_state.irqchip != ACCEL_IRQCHIP_NONE;
+}
 
 int kvm_vm_fd(void)
 {
@@ -318,8 +338,14 @@ static bool kvm_probe(Error **errp)
 static bool kvm_set_option(const char *key, const char *value, Error **errp)
 {
     if (!strcmp(key, "kernel-irqchip")) {
-        if (strcmp(value, "on") && strcmp(value, "true")) {
-            error_setg(errp, "-accel kvm,kernel-irqchip=%s: only 'on' is supported", value);
+        if (!strcmp(value, "on") || !strcmp(value, "true")) {
+            kvm_state.irqchip = ACCEL_IRQCHIP_FULL;
+        } else if (!strcmp(value, "split")) {
+            kvm_state.irqchip = ACCEL_IRQCHIP_SPLIT;
+        } else if (!strcmp(value, "off") || !strcmp(value, "false")) {
+            kvm_state.irqchip = ACCEL_IRQCHIP_NONE;
+        } else {
+            error_setg(errp, "kernel-irqchip=%s: expected on, split or off", value);
             return false;
         }
         return true;
@@ -501,6 +527,9 @@ static void kvm_reset_irqchip(void)
 {
     struct kvm_irqchip chip;
 
+    if (kvm_state.irqchip != ACCEL_IRQCHIP_FULL) {
+        return;                 /* the PIC and IOAPIC are userspace devices */
+    }
     for (int id = KVM_IRQCHIP_PIC_MASTER; id <= KVM_IRQCHIP_IOAPIC; id++) {
         memset(&chip, 0, sizeof(chip));
         chip.chip_id = id;
@@ -563,6 +592,12 @@ static void kvm_supported_fixups(CPUIDTable *t, bool tsc_deadline)
             /* The in-kernel LAPIC emulates the TSC-deadline timer. */
             if (tsc_deadline) {
                 e->ecx |= CPUID_1_ECX_TSC_DEADLINE;
+            }
+            /* kernel-irqchip=off, as QEMU: no x2APIC (KVM refuses its MSRs
+             * without an in-kernel LAPIC) and no TSC-deadline timer (the
+             * userspace LAPIC's TSC is not the one the guest reads). */
+            if (kvm_state.irqchip == ACCEL_IRQCHIP_NONE) {
+                e->ecx &= ~((1u << 21) | CPUID_1_ECX_TSC_DEADLINE);
             }
             /* MTRR, MCE, MCA, PAT: emulated, misreported by old kernels. */
             e->edx |= (1u << 12) | (1u << 7) | (1u << 14) | (1u << 16);
@@ -1161,11 +1196,17 @@ static bool kvm_get_state(CPUState *cpu, Error **errp)
 
     if (!kvm_get_regs(cpu, errp) || !kvm_get_fpu(cpu, errp) ||
         !kvm_msrs_io(cpu, false, 0, 0, errp) || !kvm_get_events(cpu, errp) ||
-        !kvm_get_debugregs(cpu, errp) || !kvm_get_lapic(cpu, errp) ||
+        !kvm_get_debugregs(cpu, errp) ||
+        (kvm_lapic_in_kernel() && !kvm_get_lapic(cpu, errp)) ||
         !VCPU_IOCTL(cpu, KVM_GET_MP_STATE, &mp, errp)) {
         return false;
     }
-    if (!mp_state_from_kvm(mp.mp_state, &env->mp_state)) {
+    if (!kvm_lapic_in_kernel()) {
+        /* kernel-irqchip=off: userspace keeps HLT and wait-for-SIPI. */
+        KVMVcpu *v = cpu->accel;
+        env->mp_state = v->wait_sipi ? CPU_MP_INIT_RECEIVED
+                        : v->halted ? CPU_MP_HALTED : CPU_MP_RUNNABLE;
+    } else if (!mp_state_from_kvm(mp.mp_state, &env->mp_state)) {
         error_setg(errp, "KVM: CPU %d is in MP state %u, which kvmpc does not model",
                    cpu->index, mp.mp_state);
         return false;
@@ -1193,12 +1234,24 @@ static bool kvm_put(CPUState *cpu, bool full, Error **errp)
         !kvm_put_events(cpu, full, errp)) {
         return false;
     }
-    if (full) {
+    if (full && kvm_lapic_in_kernel()) {
         struct kvm_mp_state mp = { .mp_state = mp_state_to_kvm(env->mp_state) };
         if (!VCPU_IOCTL(cpu, KVM_SET_MP_STATE, &mp, errp) || !kvm_put_lapic(cpu, errp) ||
             !kvm_msrs_io(cpu, true, MSR_AFTER_LAPIC, 0, errp)) {
             return false;
         }
+    } else if (full) {
+        /* Without an in-kernel LAPIC KVM only takes RUNNABLE: the halted
+         * and wait-for-SIPI states stay here (KVMVcpu), and the LAPIC page
+         * is the userspace LAPIC's. */
+        KVMVcpu *v = cpu->accel;
+        struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+        if (!VCPU_IOCTL(cpu, KVM_SET_MP_STATE, &mp, errp)) {
+            return false;
+        }
+        v->wait_sipi = env->mp_state == CPU_MP_UNINITIALIZED ||
+                       env->mp_state == CPU_MP_INIT_RECEIVED;
+        v->halted = env->mp_state == CPU_MP_HALTED;
     }
     if (!kvm_put_debugregs(cpu, errp)) {
         return false;
@@ -1217,10 +1270,159 @@ static bool kvm_vcpu_reset(CPUState *cpu, Error **errp)
 {
     KVMVcpu *v = cpu->accel;
 
-    /* An NMI asked for before the reset belongs to the old guest. */
+    /* An NMI asked for before the reset belongs to the old guest, and so
+     * does whatever the userspace interrupt controllers had pending. */
     v->nmi_pending = false;
+    cpu_reset_interrupt(cpu, ~0u);
     return kvm_put(cpu, true, errp);
 }
+
+/* ---- userspace interrupt controllers (kernel-irqchip=off and split) ---- */
+
+/*
+ * With kernel-irqchip=off KVM runs the CPU only: the PIC, IOAPIC, LAPICs and
+ * PIT are the machine's userspace devices, and this file does what the
+ * in-kernel LAPIC would: it injects the vector cpu_get_interrupt() yields
+ * with KVM_INTERRUPT when the vCPU can take it (else it asks KVM for an
+ * interrupt window exit), keeps HLT and wait-for-SIPI in userspace, handles
+ * INIT and SIPI, injects NMIs with KVM_NMI, and keeps the LAPIC's TPR and
+ * IA32_APIC_BASE in step with CR8 and the MSR (kvm_run.cr8, .apic_base).
+ * With kernel-irqchip=split the LAPICs are KVM's; only the PIC's ExtINT
+ * needs injecting (KVM_INTERRUPT again), and the IOAPIC's messages go in as
+ * MSIs (kvm_split_backend).
+ */
+
+static void kvm_fatal(CPUState *cpu, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+/* INIT: the vCPU resets, keeping IA32_APIC_BASE; an AP then waits for a
+ * SIPI, the BSP starts at the reset vector. */
+static void kvm_user_init(CPUState *cpu)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t apic_base;
+    bool bsp;
+
+    if (!kvm_get_state(cpu, &err)) {
+        kvm_fatal(cpu, "INIT: %s", err->message);
+        return;
+    }
+    apic_base = cpu->env.apic_base;
+    bsp = apic_base & MSR_IA32_APICBASE_BSP;
+    x86_cpu_reset_state(&cpu->env, cpu->apic_id, bsp);
+    cpu->env.apic_base = apic_base;
+    cpu->env.mp_state = bsp ? CPU_MP_RUNNABLE : CPU_MP_INIT_RECEIVED;
+    apic_init_reset(cpu->apic);
+    if (!kvm_put_state(cpu, &err)) {
+        kvm_fatal(cpu, "INIT: %s", err->message);
+    }
+}
+
+/* SIPI: real mode at vector:0000. */
+static void kvm_user_sipi(CPUState *cpu)
+{
+    g_autoptr(GError) err = NULL;
+    SegmentCache *cs = &cpu->env.segs[R_CS];
+
+    if (!kvm_get_state(cpu, &err)) {
+        kvm_fatal(cpu, "SIPI: %s", err->message);
+        return;
+    }
+    cs->selector = cpu->sipi_vector << 8;
+    cs->base = (uint64_t)cpu->sipi_vector << 12;
+    cpu->env.rip = 0;
+    cpu->env.mp_state = CPU_MP_RUNNABLE;
+    if (!kvm_put_state(cpu, &err)) {
+        kvm_fatal(cpu, "SIPI: %s", err->message);
+    }
+}
+
+/* PIC or LAPIC interrupt: inject it when the vCPU can take one now, else
+ * ask KVM to exit as soon as it can (KVM_EXIT_IRQ_WINDOW_OPEN). */
+static void kvm_inject_pending(CPUState *cpu)
+{
+    KVMVcpu *v = cpu->accel;
+    struct kvm_run *run = v->run;
+
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_HARD) && run->ready_for_interrupt_injection &&
+        run->if_flag) {
+        int vector = cpu_get_interrupt(cpu);
+        if (vector >= 0) {
+            struct kvm_interrupt irq = { .irq = vector };
+            if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0) {
+                error_report("KVM_INTERRUPT(%d) failed on CPU %d: %s", vector, cpu->index,
+                             strerror(errno));
+            }
+        }
+    }
+    run->request_interrupt_window = cpu_interrupt_pending(cpu, CPU_INTERRUPT_HARD);
+}
+
+/* Before KVM_RUN (BQL held).  False: the vCPU is halted or waits for a
+ * SIPI and must sleep until an interrupt arrives. */
+static bool kvm_user_irqchip_pre_run(CPUState *cpu)
+{
+    KVMVcpu *v = cpu->accel;
+
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_INIT)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT);
+        kvm_user_init(cpu);
+    }
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_SIPI)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_SIPI);
+        if (v->wait_sipi) {
+            kvm_user_sipi(cpu);
+        }
+    }
+    if (v->wait_sipi) {
+        return false;
+    }
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_NMI)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_NMI);
+        if (ioctl(v->fd, KVM_NMI) < 0) {
+            error_report("KVM_NMI failed on CPU %d: %s", cpu->index, strerror(errno));
+        }
+        v->halted = false;
+    }
+    if (v->halted) {
+        /* HLT ends with an interrupt the CPU takes (IF=1) or an NMI. */
+        if (!cpu_interrupt_pending(cpu, CPU_INTERRUPT_HARD) || !v->run->if_flag) {
+            return false;
+        }
+        v->halted = false;
+    }
+    kvm_inject_pending(cpu);
+    v->run->cr8 = apic_get_tpr(cpu->apic);
+    return true;
+}
+
+/* After KVM_RUN (BQL held): CR8 and IA32_APIC_BASE as the guest left them. */
+static void kvm_user_irqchip_post_run(CPUState *cpu)
+{
+    KVMVcpu *v = cpu->accel;
+
+    apic_set_tpr(cpu->apic, v->run->cr8);
+    if (v->run->apic_base != v->apic_base) {
+        v->apic_base = v->run->apic_base;
+        apic_set_base(cpu->apic, v->apic_base);
+    }
+}
+
+/* kernel-irqchip=split: an APIC bus message (from the userspace IOAPIC)
+ * enters KVM's LAPICs as the MSI that says the same (SDM 11.11). */
+static void kvm_split_deliver(const APICMessage *m)
+{
+    uint64_t addr;
+    uint32_t data;
+
+    apic_message_to_msi(m, &addr, &data);
+    kvm_send_msi(addr, data);
+}
+
+static const APICBusBackend kvm_split_backend = {
+    .deliver = kvm_split_deliver,
+    /* no get_interrupt: the CPU side's INTA reads the PIC (ExtINT) */
+    .route_update = kvm_split_route_update,
+};
 
 /* ---- vCPU threads ----------------------------------------------------- */
 
@@ -1242,6 +1444,10 @@ static void kvm_inject_nmi(CPUState *cpu)
 {
     KVMVcpu *v = cpu->accel;
 
+    if (!kvm_lapic_in_kernel()) {
+        apic_deliver_nmi(cpu->apic);    /* LINT1, as QEMU's userspace APIC */
+        return;
+    }
     v->nmi_pending = true;
     kvm_vcpu_kick(cpu);
 }
@@ -1473,9 +1679,14 @@ static void kvm_handle_exit(CPUState *cpu)
     case KVM_EXIT_MMIO:
         kvm_handle_mmio(run);
         break;
+    case KVM_EXIT_HLT:
+        v->halted = !kvm_lapic_in_kernel();
+        break;
+    case KVM_EXIT_IOAPIC_EOI:
+        apic_bus_eoi_broadcast(run->eoi.vector);
+        break;
     case KVM_EXIT_INTR:
     case KVM_EXIT_IRQ_WINDOW_OPEN:
-    case KVM_EXIT_HLT:
         break;
     case KVM_EXIT_SHUTDOWN:
         kvm_handle_shutdown(cpu);
@@ -1524,6 +1735,7 @@ static void *kvm_vcpu_thread(void *opaque)
     sigaddset(&set, SIG_IPI);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
     cpu->thread_id = (int)syscall(SYS_gettid);
+    current_cpu = cpu;
 
     bql_lock();
     while (!cpu->exit_thread) {
@@ -1548,6 +1760,13 @@ static void *kvm_vcpu_thread(void *opaque)
                 continue;
             }
         }
+        if (kvm_state.irqchip == ACCEL_IRQCHIP_NONE && !kvm_user_irqchip_pre_run(cpu)) {
+            cpus_wait();        /* halted: cpu_interrupt() wakes us */
+            continue;
+        }
+        if (kvm_state.irqchip == ACCEL_IRQCHIP_SPLIT && cpu->index == 0) {
+            kvm_inject_pending(cpu);        /* the userspace PIC's ExtINT */
+        }
         if (v->nmi_pending) {
             v->nmi_pending = false;
             if (ioctl(v->fd, KVM_NMI) < 0) {
@@ -1560,6 +1779,9 @@ static void *kvm_vcpu_thread(void *opaque)
         int err = errno;
         bql_lock();
         v->run->immediate_exit = 0;
+        if (kvm_state.irqchip == ACCEL_IRQCHIP_NONE) {
+            kvm_user_irqchip_post_run(cpu);
+        }
         kvm_flush_coalesced();
         if (r < 0) {
             if (err == EINTR || err == EAGAIN) {
@@ -1692,16 +1914,32 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
         uint64_t addr = 0xfeffc000;
         ioctl(s->vmfd, KVM_SET_IDENTITY_MAP_ADDR, &addr);
     }
-    if (ioctl(s->vmfd, KVM_CREATE_IRQCHIP, 0) < 0) {
-        error_setg_errno(errp, errno, "KVM: KVM_CREATE_IRQCHIP failed");
-        return false;
-    }
-    /* GSI routing: the irqchip routes, and MSI routes later (kvm-msi.c). */
-    if (!kvm_irq_routing_init(errp)) {
-        return false;
-    }
-    if (!kvm_irqchip_state_create(errp)) {
-        return false;
+    if (s->irqchip == ACCEL_IRQCHIP_FULL) {
+        if (ioctl(s->vmfd, KVM_CREATE_IRQCHIP, 0) < 0) {
+            error_setg_errno(errp, errno, "KVM: KVM_CREATE_IRQCHIP failed");
+            return false;
+        }
+        /* GSI routing: the irqchip routes, and MSI routes later (kvm-msi.c). */
+        if (!kvm_irq_routing_init(errp)) {
+            return false;
+        }
+        if (!kvm_irqchip_state_create(errp)) {
+            return false;
+        }
+    } else if (s->irqchip == ACCEL_IRQCHIP_SPLIT) {
+        /* LAPICs in the kernel, IOAPIC routes (for its EOI exits) reserved. */
+        struct kvm_enable_cap cap = {
+            .cap = KVM_CAP_SPLIT_IRQCHIP, .args[0] = IOAPIC_NUM_PINS,
+        };
+        if (ioctl(s->vmfd, KVM_ENABLE_CAP, &cap) < 0) {
+            error_setg_errno(errp, errno, "KVM: kernel-irqchip=split: KVM_CAP_SPLIT_IRQCHIP "
+                             "failed");
+            return false;
+        }
+        if (!kvm_irq_routing_init_split(errp)) {
+            return false;
+        }
+        apic_bus_set_backend(&kvm_split_backend);
     }
     if (s->xsave) {
         /* The XSAVE area KVM hands out for this process (KVM_CAP_XSAVE2:
@@ -1739,7 +1977,7 @@ static bool kvm_init_machine(MachineState *ms, Error **errp)
 static const AccelOps kvm_accel_ops = {
     .name = "kvm",
     .desc = "Linux KVM (hardware-assisted, via /dev/kvm)",
-    .kernel_irqchip = true,
+    .irqchip = kvm_irqchip,
     .probe = kvm_probe,
     .init_machine = kvm_init_machine,
     .vcpu_create = kvm_vcpu_create,

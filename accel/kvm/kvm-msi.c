@@ -32,6 +32,9 @@ typedef struct KVMMSIRoute {
 } KVMMSIRoute;
 
 static struct {
+    bool split;                 /* kernel-irqchip=split: GSI 0-23 are the userspace
+                                 * IOAPIC's pins as MSI routes, not irqchip routes */
+    KVMMSIRoute ioapic[IOAPIC_NUM_PINS];
     unsigned max_gsi;           /* routes the kernel accepts in all */
     GArray *routes;             /* KVMMSIRoute, index = virq - KVM_MSI_GSI_BASE */
 } kvm_msi;
@@ -70,7 +73,25 @@ static bool kvm_routing_commit(Error **errp)
         g_malloc0(sizeof(*r) + (KVM_IRQCHIP_ROUTES + nmsi) * sizeof(r->entries[0]));
     bool ok = true;
 
-    n = kvm_routing_irqchip(r->entries);
+    if (kvm_msi.split) {
+        /* KVM reads the level-triggered vectors it must exit on EOI for
+         * (KVM_EXIT_IOAPIC_EOI) from these. */
+        n = 0;
+        for (unsigned i = 0; i < IOAPIC_NUM_PINS; i++) {
+            KVMMSIRoute *m = &kvm_msi.ioapic[i];
+            if (!m->used) {
+                continue;
+            }
+            r->entries[n].gsi = i;
+            r->entries[n].type = KVM_IRQ_ROUTING_MSI;
+            r->entries[n].u.msi.address_lo = (uint32_t)m->addr;
+            r->entries[n].u.msi.address_hi = (uint32_t)(m->addr >> 32);
+            r->entries[n].u.msi.data = m->data;
+            n++;
+        }
+    } else {
+        n = kvm_routing_irqchip(r->entries);
+    }
     for (unsigned i = 0; i < nmsi; i++) {
         KVMMSIRoute *m = &g_array_index(kvm_msi.routes, KVMMSIRoute, i);
         if (!m->used) {
@@ -101,6 +122,33 @@ bool kvm_irq_routing_init(Error **errp)
         kvm_msi.routes = g_array_new(FALSE, TRUE, sizeof(KVMMSIRoute));
     }
     return kvm_routing_commit(errp);
+}
+
+bool kvm_irq_routing_init_split(Error **errp)
+{
+    kvm_msi.split = true;
+    return kvm_irq_routing_init(errp);
+}
+
+void kvm_split_route_update(unsigned gsi, const APICMessage *msg)
+{
+    g_autoptr(GError) err = NULL;
+    KVMMSIRoute *m = gsi < IOAPIC_NUM_PINS ? &kvm_msi.ioapic[gsi] : NULL;
+    KVMMSIRoute now = { .used = msg != NULL };
+
+    if (!m || !kvm_msi.routes) {
+        return;
+    }
+    if (msg) {
+        apic_message_to_msi(msg, &now.addr, &now.data);
+    }
+    if (m->used == now.used && m->addr == now.addr && m->data == now.data) {
+        return;
+    }
+    *m = now;
+    if (!kvm_routing_commit(&err)) {
+        error_report("kernel-irqchip=split: IOAPIC pin %u: %s", gsi, err->message);
+    }
 }
 
 static bool kvm_msi_is_interrupt(uint64_t addr)

@@ -89,7 +89,8 @@ static void pc_gsi_set(void *opaque, int n, int level)
 
 static bool pc_irq_init(MachineState *ms, Error **errp)
 {
-    const char *type = current_accel->kernel_irqchip ? "kvm-ioapic" : IOAPIC_TYPE;
+    bool kernel = accel_irqchip() == ACCEL_IRQCHIP_FULL;
+    const char *type = kernel ? "kvm-ioapic" : IOAPIC_TYPE;
     DeviceState *ioapic = qdev_new(type, errp);
 
     if (!ioapic) {
@@ -103,7 +104,7 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
         ms->gsi[i] = qdev_get_gpio_in(ioapic, i);
     }
     /* The accelerator's irqchip has its own PIC; otherwise build ours. */
-    if (!current_accel->kernel_irqchip) {
+    if (!kernel) {
         pcms.pic = i8259_init(pcms.isa, x86_pic_intr_line(), "i8259", pcms.pic_in, errp);
         if (!pcms.pic) {
             return false;
@@ -131,7 +132,7 @@ static bool pc_pit_init(MachineState *ms, Error **errp)
     if (ms->no_pit) {
         return true;
     }
-    if (current_accel->kernel_irqchip) {
+    if (accel_irqchip() == ACCEL_IRQCHIP_FULL) {
         pit = current_accel->create_pit ? current_accel->create_pit(errp) : NULL;
         if (!pit && current_accel->create_pit) {
             return false;
@@ -214,11 +215,11 @@ static bool pc_cpus_init(MachineState *ms, Error **errp)
             return false;
         }
         /* Without an in-kernel irqchip each vCPU gets a userspace LAPIC. */
-        if (!current_accel->kernel_irqchip && !apic_create(cpu, true, errp)) {
+        if (accel_irqchip() == ACCEL_IRQCHIP_NONE && !apic_create(cpu, true, errp)) {
             return false;
         }
     }
-    if (!current_accel->kernel_irqchip) {
+    if (accel_irqchip() == ACCEL_IRQCHIP_NONE) {
         apic_bus_init();
     }
     return true;
@@ -244,7 +245,7 @@ static void pc_pci_msi(void *opaque, PCIDevice *dev, uint64_t addr, uint32_t dat
     uint8_t le[4] = { data, data >> 8, data >> 16, data >> 24 };
 
     if ((addr & MSI_ADDR_MASK) == MSI_ADDR_BASE) {
-        if (current_accel->kernel_irqchip && current_accel->send_msi) {
+        if (accel_irqchip() != ACCEL_IRQCHIP_NONE && current_accel->send_msi) {
             current_accel->send_msi(addr, data);
         } else {
             apic_bus_deliver_msi(addr, data);

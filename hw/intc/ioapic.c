@@ -82,9 +82,9 @@ static bool rte_is_level(uint64_t entry)
 
 /* ---- delivery ------------------------------------------------------------ */
 
-static bool ioapic_send(IOAPICState *s, int pin, uint64_t entry)
+static APICMessage ioapic_message(uint64_t entry)
 {
-    APICMessage msg = {
+    return (APICMessage) {
         .dest = (uint32_t)(entry >> IOAPIC_RTE_DEST_SHIFT) |
                 (uint32_t)((entry >> IOAPIC_RTE_EXT_DEST_SHIFT) & 0x7f) << 8,
         .dest_logical = entry & IOAPIC_RTE_DESTMOD,
@@ -93,6 +93,20 @@ static bool ioapic_send(IOAPICState *s, int pin, uint64_t entry)
         .level = rte_is_level(entry),
         .assert_ = true,
     };
+}
+
+/* Tell the APIC bus what a pin now sends (an in-kernel LAPIC tracks the
+ * level-triggered vectors from this). */
+static void ioapic_announce(IOAPICState *s, int pin)
+{
+    APICMessage msg = ioapic_message(s->ioredtbl[pin]);
+
+    apic_bus_route_update(pin, (s->ioredtbl[pin] & IOAPIC_RTE_MASKED) ? NULL : &msg);
+}
+
+static bool ioapic_send(IOAPICState *s, int pin, uint64_t entry)
+{
+    APICMessage msg = ioapic_message(entry);
     int vector;
 
     switch (msg.delivery_mode) {
@@ -258,6 +272,9 @@ static void ioapic_write_rte(IOAPICState *s, int index, bool high, uint32_t val)
     }
     s->ioredtbl[index] = entry;
     s->eoi_count[index] = 0;
+    if ((old ^ entry) & ~(IOAPIC_RTE_RO_BITS)) {
+        ioapic_announce(s, index);
+    }
     /* A level pin requests as long as its input is asserted; an edge pin
      * keeps only a request that is already latched. */
     if (rte_is_level(entry)) {
@@ -378,6 +395,7 @@ static void ioapic_reset(DeviceState *dev)
     for (int i = 0; i < IOAPIC_NUM_PINS; i++) {
         s->ioredtbl[i] = IOAPIC_RTE_MASKED;
         s->eoi_count[i] = 0;
+        ioapic_announce(s, i);
     }
     timer_del(s->storm_timer);
 }
@@ -423,6 +441,7 @@ static int ioapic_post_load(void *opaque, int version_id)
         if (rte_is_level(s->ioredtbl[pin])) {
             s->irr = (s->irr & ~(1u << pin)) | (s->levels & (1u << pin));
         }
+        ioapic_announce(s, pin);
     }
     return 0;
 }

@@ -134,6 +134,13 @@ void apic_bus_set_backend(const APICBusBackend *backend)
     x86irq.backend = backend;
 }
 
+void apic_bus_route_update(unsigned gsi, const APICMessage *msg)
+{
+    if (x86irq.backend && x86irq.backend->route_update) {
+        x86irq.backend->route_update(gsi, msg);
+    }
+}
+
 void apic_bus_deliver(const APICMessage *msg)
 {
     if (x86irq.backend && x86irq.backend->deliver) {
@@ -163,6 +170,14 @@ void apic_bus_deliver_msi(uint64_t addr, uint32_t data)
         return;     /* not an interrupt message */
     }
     apic_bus_deliver(&msg);
+}
+
+void apic_message_to_msi(const APICMessage *msg, uint64_t *addr, uint32_t *data)
+{
+    *addr = MSI_ADDR_BASE | (uint64_t)(msg->dest & 0xff) << 12 |
+            (uint64_t)((msg->dest >> 8) & 0x7f) << 5 | (msg->dest_logical ? 1u << 2 : 0);
+    *data = msg->vector | (uint32_t)msg->delivery_mode << 8 |
+            (msg->assert_ ? 1u << 14 : 0) | (msg->level ? 1u << 15 : 0);
 }
 
 void apic_bus_add_eoi_listener(APICEOIHandler fn, void *opaque)

@@ -13,12 +13,19 @@
 typedef struct MachineState MachineState;
 struct EventNotifier;
 
+/* Where the PC's interrupt controllers are (-machine kernel-irqchip=). */
+typedef enum AccelIrqchip {
+    ACCEL_IRQCHIP_NONE,     /* all userspace devices: PIC, IOAPIC, LAPICs, PIT ("off") */
+    ACCEL_IRQCHIP_SPLIT,    /* LAPICs in the accelerator; PIC, IOAPIC, PIT userspace */
+    ACCEL_IRQCHIP_FULL,     /* PIC, IOAPIC, LAPICs and PIT in the accelerator ("on") */
+} AccelIrqchip;
+
 typedef struct AccelOps {
     const char *name;                   /* "kvm", "tcg", "qtest" */
     const char *desc;
-    /* The accelerator owns the interrupt controllers and the PIT (the
-     * machine then creates no userspace PIT). */
-    bool kernel_irqchip;
+    /* Which interrupt controllers the accelerator keeps (NULL: none, the
+     * machine builds them all as userspace devices). */
+    AccelIrqchip (*irqchip)(void);
     /* Is it usable on this host (for KVM: including a self-test that runs
      * guest code)?  If not, errp says why (one line).  Called before the
      * machine is built; use accel_probe(), which remembers the answer. */
@@ -52,7 +59,7 @@ typedef struct AccelOps {
     bool (*set_option)(const char *key, const char *value, Error **errp);
     /* System reset of accelerator-owned devices (in-kernel PIC/IOAPIC). */
     void (*reset)(void);
-    /* With kernel_irqchip: the in-kernel PIT as a device (port 0x61 links
+    /* With ACCEL_IRQCHIP_FULL: the in-kernel PIT as a device (port 0x61 links
      * to it), created when the machine asks for a PIT; NULL: none. */
     struct DeviceState *(*create_pit)(Error **errp);
     void (*cleanup)(void);
@@ -84,6 +91,12 @@ bool accel_probe(const AccelOps *ops, Error **errp);
 GPtrArray *accel_list(void);
 /* The accelerator this process runs with (after selection). */
 extern const AccelOps *current_accel;
+
+static inline AccelIrqchip accel_irqchip(void)
+{
+    return current_accel && current_accel->irqchip ? current_accel->irqchip()
+                                                   : ACCEL_IRQCHIP_NONE;
+}
 
 /* vCPU control shared by accelerators (system/cpus.c). */
 void cpus_pause_all(void);          /* BQL held; returns when all vCPUs stopped */

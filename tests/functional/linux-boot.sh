@@ -3,10 +3,13 @@
 # the guest reaches its shell, runs commands, sees the expected number of
 # CPUs and memory, and powers off through ACPI S5 (kvmpc exits 0).
 #
-# usage: tests/functional/linux-boot.sh KVMPC ACCEL SMP MEM_MB
+# usage: tests/functional/linux-boot.sh KVMPC ACCEL SMP MEM_MB [EMULATOR ARGS...]
+#   e.g. ... kvm 2 512 -machine kernel-irqchip=off
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
+shift 4
+extra=("$@")
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${KVMPC_BUILD:-$top/build}
 kernel=$B/images/linux/vmlinuz
@@ -22,7 +25,7 @@ append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdl
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot \
-	-kernel "$kernel" -initrd "$initrd" -append "$append" >"$out" 2>&1
+	-kernel "$kernel" -initrd "$initrd" -append "$append" "${extra[@]}" >"$out" 2>&1
 rc=$?
 fail() { echo "--- guest output (last 30 lines) ---"; tail -30 "$out"; echo "FAIL: $*"; exit 1; }
 [ $rc -eq 124 ] && fail "timed out (no power-off within 300 s)"
@@ -37,4 +40,4 @@ memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 	|| fail "guest MemTotal ${memkb:-?} kB does not fit -m $mem"
 grep -q "reboot: Power down" "$out" || fail "no ACPI power-off message"
 [ $rc -eq 0 ] || fail "kvmpc exited with status $rc after the guest powered off (expected 0)"
-echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M"
+echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M${extra[*]:+ ${extra[*]}}"

@@ -494,6 +494,22 @@ def _():
     check(len(r.stderr.splitlines()) == 1 and "pit" in r.stderr, "stderr %r" % r.stderr)
 
 
+@case("kernel-irqchip=on|split|off accepted (-machine and -accel kvm); other values refused naming it")
+def _():
+    for mode in ("on", "split", "off"):
+        accepted(QTEST + ["-S", "-machine", "pc,kernel-irqchip=" + mode], ["irqchip"])
+        accepted(QTEST + ["-S", "-machine", "pc", "-machine", "kernel-irqchip=" + mode],
+                 ["irqchip"])
+    r = run(QTEST + ["-machine", "kernel-irqchip=maybe"])
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check(len(r.stderr.splitlines()) == 1 and "kernel-irqchip=maybe" in r.stderr,
+          "stderr %r" % r.stderr)
+    r = run(["-accel", "kvm,kernel-irqchip=maybe", "-display", "none", "-S"])
+    check(r.returncode == 1, "exit %d" % r.returncode)
+    check(len(r.stderr.splitlines()) == 1 and "kernel-irqchip=maybe" in r.stderr,
+          "stderr %r" % r.stderr)
+
+
 # ---- bad -kernel / -initrd: the loaders run at reset, under qtest too ----------
 
 def bad_boot(files, args, words):

@@ -17,6 +17,10 @@ DeviceState *kvm_pit_create(Error **errp);
 /* GSI routing, MSIs and irqfds (kvm-msi.c); see AccelOps. */
 struct EventNotifier;
 bool kvm_irq_routing_init(Error **errp);
+/* kernel-irqchip=split: GSI 0-23 follow the userspace IOAPIC's entries. */
+struct APICMessage;
+bool kvm_irq_routing_init_split(Error **errp);
+void kvm_split_route_update(unsigned gsi, const struct APICMessage *msg);
 void kvm_send_msi(uint64_t addr, uint32_t data);
 int kvm_msi_route_add(uint64_t addr, uint32_t data);
 bool kvm_msi_route_update(int virq, uint64_t addr, uint32_t data);

@@ -107,6 +107,10 @@ typedef struct APICMessage {
 
 /* Deliver to the userspace LAPICs (IOAPIC redirection, MSI, IPIs). */
 void apic_bus_deliver(const APICMessage *msg);
+/* The MSI (address, data) that says the same as msg (SDM 11.11; IDs above
+ * 0xff in address bits 11:5, the extended destination ID, as decoded
+ * below). */
+void apic_message_to_msi(const APICMessage *msg, uint64_t *addr, uint32_t *data);
 /* Decode an MSI (address, data) per the SDM and deliver it on the APIC bus. */
 void apic_bus_deliver_msi(uint64_t addr, uint32_t data);
 /* A LAPIC EOI of a level-triggered vector: broadcast to the IOAPIC(s).
@@ -130,7 +134,13 @@ typedef struct APICBusBackend {
     /* The PIC's INTR output changed: deliver through LINT0 if the BSP's
      * LAPIC takes it; return false to have it go straight to CPU 0. */
     bool (*pic_intr)(int level);
+    /* What an IOAPIC pin (GSI) now sends, NULL when masked: an in-kernel
+     * LAPIC needs it to know which vectors are level-triggered and must
+     * exit on EOI (KVM's split irqchip). */
+    void (*route_update)(unsigned gsi, const APICMessage *msg);
 } APICBusBackend;
 void apic_bus_set_backend(const APICBusBackend *backend);
+/* An IOAPIC announces every change of a pin's redirection entry. */
+void apic_bus_route_update(unsigned gsi, const APICMessage *msg);
 
 #endif
