@@ -103,9 +103,14 @@ def build_spawn_baseline(out_dir):
     return exe
 
 
+IRQCHIP = None      # --irqchip: -machine kernel-irqchip= for both emulators
+
+
 def common_args(binary):
     args = [binary, "-accel", "kvm", "-cpu", "host", "-nographic", "-nodefaults",
             "-serial", "stdio", "-no-reboot"]
+    if IRQCHIP:
+        args += ["-machine", "kernel-irqchip=" + IRQCHIP]
     return args
 
 
@@ -248,7 +253,11 @@ def main():
     ap.add_argument("--mem", type=int, default=512)
     ap.add_argument("--vmlinux", action="store_true",
                     help="boot the uncompressed vmlinux inside the bzImage (PVH entry, both emulators)")
+    ap.add_argument("--irqchip", choices=("on", "split", "off"),
+                    help="-machine kernel-irqchip= on both emulators (default: theirs, on)")
     a = ap.parse_args()
+    global IRQCHIP
+    IRQCHIP = a.irqchip
     build = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
     kernel = os.path.join(build, "images", "linux", "vmlinuz")
     initrd = os.path.join(build, "images", "initramfs.cpio.gz")
@@ -309,8 +318,9 @@ def main():
           " cost: median of %d runs of a static program writing the marker, the same figure\n"
           " for both emulators; the start goal is judged on the baseline-subtracted figures)" %
           len(baseline))
-    print("\n(medians of %d interleaved runs each; kernel: %s)" %
-          (a.runs, "uncompressed vmlinux, PVH entry" if a.vmlinux else "bzImage"))
+    print("\n(medians of %d interleaved runs each; kernel: %s; kernel-irqchip=%s)" %
+          (a.runs, "uncompressed vmlinux, PVH entry" if a.vmlinux else "bzImage",
+           a.irqchip or "default"))
 
 
 if __name__ == "__main__":

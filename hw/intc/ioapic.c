@@ -95,13 +95,15 @@ static APICMessage ioapic_message(uint64_t entry)
     };
 }
 
-/* Tell the APIC bus what a pin now sends (an in-kernel LAPIC tracks the
- * level-triggered vectors from this). */
+/* Tell the APIC bus what a pin sends (an in-kernel LAPIC tracks the
+ * level-triggered vectors from this).  A masked entry is announced too: a
+ * level interrupt delivered before the mask still needs its EOI to come
+ * back and clear Remote IRR. */
 static void ioapic_announce(IOAPICState *s, int pin)
 {
     APICMessage msg = ioapic_message(s->ioredtbl[pin]);
 
-    apic_bus_route_update(pin, (s->ioredtbl[pin] & IOAPIC_RTE_MASKED) ? NULL : &msg);
+    apic_bus_route_update(pin, &msg);
 }
 
 static bool ioapic_send(IOAPICState *s, int pin, uint64_t entry)

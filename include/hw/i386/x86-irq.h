@@ -134,9 +134,9 @@ typedef struct APICBusBackend {
     /* The PIC's INTR output changed: deliver through LINT0 if the BSP's
      * LAPIC takes it; return false to have it go straight to CPU 0. */
     bool (*pic_intr)(int level);
-    /* What an IOAPIC pin (GSI) now sends, NULL when masked: an in-kernel
-     * LAPIC needs it to know which vectors are level-triggered and must
-     * exit on EOI (KVM's split irqchip). */
+    /* What an IOAPIC pin (GSI) sends, masked or not (NULL: nothing): an
+     * in-kernel LAPIC needs it to know which vectors are level-triggered
+     * and must exit on EOI (KVM's split irqchip). */
     void (*route_update)(unsigned gsi, const APICMessage *msg);
 } APICBusBackend;
 void apic_bus_set_backend(const APICBusBackend *backend);
