@@ -574,7 +574,9 @@ static void flat_sweep(GArray *out, AddressSpace *as, const FlatPiece *pieces, g
         ev[nev++] = (FlatEvent){ pieces[k].start, k, true };
         ev[nev++] = (FlatEvent){ pieces[k].end, k, false };
     }
-    qsort(ev, nev, sizeof(*ev), flat_event_cmp);
+    if (nev > 1) {          /* qsort(NULL, 0, ...) is undefined */
+        qsort(ev, nev, sizeof(*ev), flat_event_cmp);
+    }
     while (i < nev) {
         uint64_t x = ev[i].pos;
         for (; i < nev && ev[i].pos == x; i++) {
