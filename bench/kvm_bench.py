@@ -104,10 +104,11 @@ def build_spawn_baseline(out_dir):
 
 
 IRQCHIP = None      # --irqchip: -machine kernel-irqchip= for both emulators
+CPU = "host"        # --cpu
 
 
 def common_args(binary):
-    args = [binary, "-accel", "kvm", "-cpu", "host", "-nographic", "-nodefaults",
+    args = [binary, "-accel", "kvm", "-cpu", CPU, "-nographic", "-nodefaults",
             "-serial", "stdio", "-no-reboot"]
     if IRQCHIP:
         args += ["-machine", "kernel-irqchip=" + IRQCHIP]
@@ -255,9 +256,13 @@ def main():
                     help="boot the uncompressed vmlinux inside the bzImage (PVH entry, both emulators)")
     ap.add_argument("--irqchip", choices=("on", "split", "off"),
                     help="-machine kernel-irqchip= on both emulators (default: theirs, on)")
+    ap.add_argument("--cpu", default="host",
+                    help="-cpu for both emulators (QEMU 7.2 aborts with kernel-irqchip=off and "
+                         "-cpu host: use qemu64 there)")
     a = ap.parse_args()
-    global IRQCHIP
+    global IRQCHIP, CPU
     IRQCHIP = a.irqchip
+    CPU = a.cpu
     build = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
     kernel = os.path.join(build, "images", "linux", "vmlinuz")
     initrd = os.path.join(build, "images", "initramfs.cpio.gz")
