@@ -239,6 +239,11 @@ struct TCGLCPU {
     /* Set from any thread to make tcgl_cpu_exec() return soon (checked
      * between blocks). */
     volatile int exit_request;
+    /* What tcgl_cpu_exec() returns when it sees exit_request: a handler
+     * that must stop the loop (HLT after advancing rip, a shutdown) sets
+     * exit_reason and then exit_request; the loop resets exit_reason to
+     * TCGL_EXIT_REQUEST when it returns. */
+    TCGLExit exit_reason;
     /* Set by a code write that hit the block being executed: the
      * executor leaves the block after the current instruction. */
     bool block_invalidated;
@@ -389,6 +394,15 @@ void tcgl_deliver_event(TCGLCPU *c);
 void tcgl_deliver_hwint(TCGLCPU *c, int vector, bool nmi);
 /* PAUSE: a hint that the vCPU spins (tcg-all.c may yield). */
 void tcgl_pause(TCGLCPU *c);
+
+/* ---- x87/SSE state (fpu.c, sse.c) ----------------------------------------- */
+
+/* env->xsave (FXSAVE layout + XSAVE header) is the architectural image;
+ * fpu.c may keep a working copy in c->fpu.  from_env loads the working
+ * state from env (after put_state, reset), to_env stores it (before
+ * get_state hands env out). */
+void tcgl_fp_state_from_env(TCGLCPU *c);
+void tcgl_fp_state_to_env(TCGLCPU *c);
 
 /* ---- execution (cpu-exec.c) ------------------------------------------------ */
 
