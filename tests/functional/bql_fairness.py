@@ -32,7 +32,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from qmp_client import QMPClient  # noqa: E402
+from qmp_client import QMPClient, test_fail, wait_until  # noqa: E402
 
 ROUND_TRIPS = 100
 P90_MS = 100.0
@@ -50,18 +50,12 @@ def serial():
 
 
 def fail(msg):
-    print("--- guest serial (last 10 lines) ---\n" + "\n".join(serial().splitlines()[-10:]))
-    print("FAIL: " + msg)
-    sys.exit(1)
+    test_fail(msg, LOG, 10)
 
 
 def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
+    if not wait_until(pred, timeout):
+        fail("timed out waiting for " + what)
 
 
 def round_trips(q, want):

@@ -10,7 +10,9 @@ Events that arrive while waiting for a response are queued in q.events.
 send_raw()/recv_msg() speak bytes for protocol tests.
 """
 import json
+import os
 import socket
+import sys
 import time
 
 
@@ -146,3 +148,32 @@ class QMPClient:
                 self.events.append(msg)
             else:
                 raise AssertionError('unexpected message %r' % msg)
+
+
+# ---- helpers shared by the functional scripts ------------------------------
+
+def serial_tail(path, lines):
+    """The last `lines` lines of a guest's serial log ("" if unreadable)."""
+    if not path or not os.path.exists(path):
+        return ""
+    with open(path, errors="replace") as f:
+        return "".join(f.readlines()[-lines:])
+
+
+def test_fail(msg, serial_log=None, lines=20):
+    """Print the end of the guest's serial log and FAIL: msg; exit 1."""
+    tail = serial_tail(serial_log, lines)
+    if tail:
+        print("--- guest serial (last %d lines) ---\n%s" % (lines, tail))
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def wait_until(pred, timeout, interval=0.1):
+    """Poll pred until it is true (True) or timeout seconds pass (False)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(interval)
+    return False

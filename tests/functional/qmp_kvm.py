@@ -18,27 +18,19 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from qmp_client import QMPClient  # noqa: E402
+from qmp_client import QMPClient, test_fail, wait_until  # noqa: E402
 
 
 SERIAL_LOG = None
 
 
 def fail(msg):
-    if SERIAL_LOG and os.path.exists(SERIAL_LOG):
-        with open(SERIAL_LOG, errors="replace") as f:
-            print("--- guest serial (last 20 lines) ---\n" + "".join(f.readlines()[-20:]))
-    print("FAIL: " + msg)
-    sys.exit(1)
+    test_fail(msg, SERIAL_LOG, 20)
 
 
 def wait_for(pred, timeout, what):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    fail("timed out waiting for " + what)
+    if not wait_until(pred, timeout, 0.2):
+        fail("timed out waiting for " + what)
 
 
 def main():

@@ -47,8 +47,9 @@ def tiny_kernel():
     """A Multiboot kernel for the KVM runs (kvmpc has no firmware boot yet);
     with -S it never runs."""
     out = os.path.join(TMP, "tf.elf")
-    subprocess.run(["gcc", "-m32", "-nostdlib", "-static", "-Wl,-N", "-Wl,--build-id=none",
-                    "-Wl,-Ttext=0x100000", "-o", out, os.path.join(HERE, "triple-fault-loop.S")],
+    subprocess.run(["gcc", "-m32", "-DTF_DELAY", "-nostdlib", "-static", "-Wl,-N",
+                    "-Wl,--build-id=none", "-Wl,-Ttext=0x100000", "-o", out,
+                    os.path.join(HERE, "triple-fault.S")],
                    check=True, stderr=subprocess.DEVNULL)
     return out
 
