@@ -200,6 +200,14 @@ static bool mods_overlap(const TCGLOpDesc *a, const TCGLOpDesc *b)
     return a->mod == TCGL_MOD_ANY || b->mod == TCGL_MOD_ANY || a->mod == b->mod;
 }
 
+/* A form for 64-bit mode only and one for the other modes share an
+ * opcode without conflict (63: MOVSXD / ARPL). */
+static bool modes_overlap(const TCGLOpDesc *a, const TCGLOpDesc *b)
+{
+    return !((a->flags & TCGL_OPF_NO64) && (b->flags & TCGL_OPF_ONLY64)) &&
+           !((a->flags & TCGL_OPF_ONLY64) && (b->flags & TCGL_OPF_NO64));
+}
+
 void tcgl_decode_init(void)
 {
     const TCGLOpDesc *tables[] = { tcgl_ops_int, tcgl_ops_sys, tcgl_ops_fpu, tcgl_ops_sse };
@@ -234,7 +242,8 @@ void tcgl_decode_init(void)
         for (const TCGLOpDesc *d = tables[t]; d->opc != 0xffff; d++) {
             for (unsigned k = desc_start[d->opc]; k < count[d->opc]; k++) {
                 const TCGLOpDesc *e = desc_list[k];
-                if (e->pfx == d->pfx && regs_overlap(d, e) && mods_overlap(d, e)) {
+                if (e->pfx == d->pfx && regs_overlap(d, e) && mods_overlap(d, e) &&
+                    modes_overlap(d, e)) {
                     fprintf(stderr, "tcg-lite: opcode %#x /%d pfx %u mod %u claimed twice "
                             "(table %s)\n", d->opc, d->reg, d->pfx, d->mod, names[t]);
                     abort();
@@ -248,12 +257,16 @@ void tcgl_decode_init(void)
 
 /* The form of opc that matches: ModRM.reg, mod, and the mandatory prefix
  * (a description naming the prefix beats one that takes any). */
-static const TCGLOpDesc *lookup(unsigned opc, unsigned regfield, unsigned mod, unsigned mp)
+static const TCGLOpDesc *lookup(unsigned opc, unsigned regfield, unsigned mod, unsigned mp,
+                                bool m64)
 {
     const TCGLOpDesc *any = NULL;
 
     for (unsigned k = desc_start[opc]; k < desc_start[opc + 1]; k++) {
         const TCGLOpDesc *d = desc_list[k];
+        if (((d->flags & TCGL_OPF_NO64) && m64) || ((d->flags & TCGL_OPF_ONLY64) && !m64)) {
+            continue;       /* a form for the other modes */
+        }
         if (d->reg >= 0 && (unsigned)d->reg != regfield) {
             continue;
         }
@@ -599,7 +612,7 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
     } else {
         unsigned mp = rep == 0xf3 ? TCGL_MP_F3 : rep == 0xf2 ? TCGL_MP_F2
                     : (pfx & TCGL_PFX_OPSIZE) ? TCGL_MP_66 : TCGL_MP_NONE;
-        const TCGLOpDesc *d = lookup(i->opc, (i->modrm >> 3) & 7, i->mod, mp);
+        const TCGLOpDesc *d = lookup(i->opc, (i->modrm >> 3) & 7, i->mod, mp, m64);
         TCGLHandler *fn = NULL;
         if (d) {
             fn = d->fn ? d->fn : d->select ? d->select(i) : NULL;

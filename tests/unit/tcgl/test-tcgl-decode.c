@@ -111,6 +111,25 @@ static const char *capstone_deviates(const uint8_t *b, int mode, const TCGLInsn 
     return NULL;
 }
 
+/* Opcodes whose ModRM.reg extends the opcode. */
+static bool is_group(unsigned opc)
+{
+    static const uint16_t g[] = {
+        0x80, 0x81, 0x82, 0x83, 0x8f, 0xc0, 0xc1, 0xc6, 0xc7, 0xd0, 0xd1, 0xd2, 0xd3,
+        0xf6, 0xf7, 0xfe, 0xff, 0x100, 0x101, 0x118, 0x119, 0x11a, 0x11b, 0x11c, 0x11d,
+        0x11e, 0x11f, 0x10d, 0x1ae, 0x1ba, 0x1c7,
+    };
+    if (opc >= 0x190 && opc <= 0x19f) {
+        return true;            /* SETcc ignores ModRM.reg */
+    }
+    for (unsigned k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+        if (g[k] == opc) {
+            return true;
+        }
+    }
+    return false;
+}
+
 static unsigned nr_mismatch, nr_compared, nr_deviation;
 
 /* Compares one encoding; returns false (after printing why) on a mismatch. */
@@ -169,6 +188,26 @@ static bool compare_one(const uint8_t *b, unsigned n, int mode, bool verbose)
                     ok = false;
                 }
             }
+        }
+    }
+    if (insn.modrm != 0 && insn.mod == 3 && info.verdict == TCGL_DEC_OK) {
+        /* integer register forms: r/m (and reg unless it extends the opcode)
+         * are among capstone's register operands */
+        cs_x86 *x = &ci->detail->x86;
+        bool have_rm = false, have_reg = false;
+        for (unsigned k = 0; k < x->op_count; k++) {
+            if (x->operands[k].type == X86_OP_REG) {
+                int n = reg_num(cs[mode_idx(mode)], x->operands[k].reg);
+                have_rm |= n == insn.rm;
+                have_reg |= n == insn.reg;
+            }
+        }
+        if (!have_rm || (!is_group(insn.opc) && !have_reg)) {
+            if (verbose) {
+                printf("mode %d: %s: reg %d rm %d not in capstone's operands (%s %s)\n", mode,
+                       hex, insn.reg, insn.rm, ci->mnemonic, ci->op_str);
+            }
+            ok = false;
         }
     }
 out:
