@@ -632,7 +632,7 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
         }
     }
     i->fn = tcgl_op_ud;
-    info->opflags = 0;
+    info->opflags = TCGL_OPF_BRANCH;    /* never returns: nothing after it is decoded */
     return (int)pos;
 }
 

@@ -48,7 +48,7 @@ static TCGLHandler *sel_mov(const TCGLInsn *i)
         form = i->mod == 3 ? FORM_RR_E : FORM_MR;
     } else if (b == 0x8a || b == 0x8b) {
         form = i->mod == 3 ? FORM_RR_G : FORM_RM;
-    } else if (b >= 0xb0) {
+    } else if (b >= 0xb0 && b <= 0xbf) {
         form = FORM_RI;             /* rm = the opcode's register */
     } else {
         form = i->mod == 3 ? FORM_RI : FORM_MI;

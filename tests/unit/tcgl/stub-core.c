@@ -171,15 +171,22 @@ void *tcgl_lin_ptr(TCGLCPU *c, uint64_t lin, unsigned len, int acc)
                                       (acc & 0xf) == TCGL_ACC_WRITE);
 }
 
+/* Identity paging over RAM.  Fills the execute TLB entry as the
+ * real softmmu would, so block links can be checked against it. */
 const uint8_t *tcgl_fetch_page(TCGLCPU *c, uint64_t pc, uint64_t *phys, unsigned *avail)
 {
     uint64_t lin = pc & c->lin_mask;
-    *phys = lin & TCGL_PAGE_MASK;
+    TCGLTLBEntry *e = &c->tlb[c->mmu_idx][(lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
+
+    stub.nr_fetch_page++;
     if (lin >= STUB_RAM_SIZE) {
         tcgl_raise(c, 14, 0x10);
     }
+    *phys = lin;
     *avail = TCGL_PAGE_SIZE - (unsigned)(lin & (TCGL_PAGE_SIZE - 1));
-    return stub.ram + (lin & TCGL_PAGE_MASK);
+    e->tag_exec = lin & TCGL_PAGE_MASK;
+    e->phys = lin & TCGL_PAGE_MASK;
+    return stub.ram + lin;
 }
 
 void tcgl_fetch_bytes(TCGLCPU *c, uint64_t pc, uint8_t *buf, unsigned len)
@@ -229,6 +236,8 @@ void tcgl_deliver_hwint(TCGLCPU *c, int vector, bool nmi)
     (void)nmi;
     stub.nr_hwints++;
     stub.last_hwint = vector;
+    stub.hwint_rip = c->env->rip;
+    stub.hwint_rcx = c->env->regs[R_ECX];
     if (stub.hwint_handler) {
         c->env->rip = stub.hwint_handler;
     }

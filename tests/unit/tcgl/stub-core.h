@@ -19,8 +19,10 @@ typedef struct StubState {
     TCGLEvent last_event;
     unsigned nr_hwints;
     int last_hwint;
+    uint64_t hwint_rip, hwint_rcx;  /* rip and rcx when it was delivered */
     uint64_t hwint_handler;     /* rip set when a hardware interrupt is delivered */
     unsigned nr_pauses;
+    unsigned nr_fetch_page;     /* block lookups that missed the links */
 } StubState;
 
 extern StubState stub;

@@ -501,6 +501,13 @@ static void test_moves(void)
     g_assert_cmpint(run("89 03"), ==, -1);          /* mov [rbx], eax */
     g_assert_cmpint(run("8b 0b"), ==, -1);          /* mov ecx, [rbx] */
     g_assert_cmphex(R()[R_ECX], ==, 0xdeadbeef);
+    g_assert_cmpint(run("c6 43 01 5a"), ==, -1);    /* mov byte [rbx+1], 0x5a */
+    g_assert_cmpint(run("66 c7 43 02 34 12"), ==, -1);  /* mov word [rbx+2], 0x1234 */
+    g_assert_cmpint(run("8b 0b"), ==, -1);
+    g_assert_cmphex(R()[R_ECX], ==, 0x12345aef);
+    R()[R_EAX] = 0xdeadbeef;
+    g_assert_cmpint(run("89 03 8b 0b"), ==, -1);
+    g_assert_cmphex(R()[R_ECX], ==, 0xdeadbeef);
     g_assert_cmpint(run("48 a1 00 80 00 00 00 00 00 00"), ==, -1);  /* mov rax, [moffs64] */
     g_assert_cmphex(R()[R_EAX] & 0xffffffff, ==, 0xdeadbeef);
     g_assert_cmpint(run("0f 38 f0 13"), ==, -1);    /* movbe edx, [rbx] */
