@@ -10,7 +10,28 @@
 
 StubState stub;
 
-const TCGLOpDesc tcgl_ops_sys[] = { TCGL_OPDESC_END };
+/* Two stand-in system instructions to exercise the executor's handling of
+ * TCGL_OPF_PRIV and TCGL_OPF_END: CLTS (0F 06) counts, CLI (FA) clears IF. */
+static void stub_clts(TCGLCPU *c, const TCGLInsn *i)
+{
+    (void)c;
+    (void)i;
+    stub.nr_clts++;
+}
+
+static void stub_cli(TCGLCPU *c, const TCGLInsn *i)
+{
+    (void)i;
+    c->env->rflags &= ~0x200ULL;
+}
+
+const TCGLOpDesc tcgl_ops_sys[] = {
+    { .opc = TCGL_OPC(TCGL_MAP_0F, 0x06), .reg = -1, .pfx = TCGL_MP_ANY,
+      .flags = TCGL_OPF_PRIV | TCGL_OPF_END, .fn = stub_clts },
+    { .opc = TCGL_OPC(TCGL_MAP_1B, 0xfa), .reg = -1, .pfx = TCGL_MP_ANY,
+      .flags = TCGL_OPF_END, .fn = stub_cli },
+    TCGL_OPDESC_END
+};
 const TCGLOpDesc tcgl_ops_fpu[] = { TCGL_OPDESC_END };
 const TCGLOpDesc tcgl_ops_sse[] = { TCGL_OPDESC_END };
 
@@ -183,6 +204,9 @@ const uint8_t *tcgl_fetch_page(TCGLCPU *c, uint64_t pc, uint64_t *phys, unsigned
         tcgl_raise(c, 14, 0x10);
     }
     *phys = lin;
+    if ((lin & TCGL_PAGE_MASK) == STUB_MMIO_CODE_PAGE) {
+        return NULL;            /* as if the page were MMIO: byte-wise fetch */
+    }
     *avail = TCGL_PAGE_SIZE - (unsigned)(lin & (TCGL_PAGE_SIZE - 1));
     e->tag_exec = lin & TCGL_PAGE_MASK;
     e->phys = lin & TCGL_PAGE_MASK;

@@ -9,6 +9,8 @@
 #include "tcgl.h"
 
 #define STUB_RAM_SIZE (4u << 20)
+/* tcgl_fetch_page() treats this page as code outside RAM/ROM */
+#define STUB_MMIO_CODE_PAGE 0x3ff000u
 
 typedef struct StubState {
     TCGLCPU c;
@@ -22,6 +24,7 @@ typedef struct StubState {
     uint64_t hwint_rip, hwint_rcx;  /* rip and rcx when it was delivered */
     uint64_t hwint_handler;     /* rip set when a hardware interrupt is delivered */
     unsigned nr_pauses;
+    unsigned nr_clts;           /* the stand-in CPL-0 instruction ran */
     unsigned nr_fetch_page;     /* block lookups that missed the links */
 } StubState;
 

@@ -230,6 +230,46 @@ static void test_exec_requests(void)
     expect_stop(0x1000, 6);
 }
 
+/* The flags of other parts' forms: CPL-0-only (#GP above CPL 0) and
+ * "ends the block"; code fetched from a page that is not RAM. */
+static void test_exec_opflags(void)
+{
+    stub_reset(32);
+    /* mov eax, 1; clts; mov eax, 2; ud2 */
+    put(0x1000, "b8 01 00 00 00 0f 06 b8 02 00 00 00 0f 0b");
+    stub.nr_clts = 0;
+    exec_at(0x1000);
+    expect_stop(0x100c, 6);
+    g_assert_cmpuint(stub.nr_clts, ==, 1);
+    g_assert_cmphex(R()[R_EAX], ==, 2);
+    stub.c.hflags |= 3;                             /* CPL 3 */
+    exec_at(0x1000);
+    expect_stop(0x1005, 13);
+    g_assert_cmpuint(stub.nr_clts, ==, 1);
+    stub.c.hflags &= ~3u;
+    /* a handler from another part's table (CLI, END): IF=0 after it, so the
+     * pending interrupt is not taken */
+    x86_irq_set_pic(NULL, fake_pic_read_irq);
+    stub.c.env->rflags |= 0x200;
+    put(0x1100, "fa 0f 0b");
+    stub.c.env->events.interrupt_shadow = X86_SHADOW_STI;   /* not before the CLI either */
+    raise_hard();
+    stub.nr_hwints = 0;
+    exec_at(0x1100);
+    expect_stop(0x1101, 6);
+    g_assert_cmpuint(stub.nr_hwints, ==, 0);
+    stub.cpu.interrupt_request = 0;
+    x86_irq_set_pic(NULL, NULL);
+    /* code outside RAM: one instruction at a time, never cached */
+    put(STUB_MMIO_CODE_PAGE, "31 c0 40 40 40 0f 0b");
+    exec_at(STUB_MMIO_CODE_PAGE);
+    expect_stop(STUB_MMIO_CODE_PAGE + 5, 6);
+    g_assert_cmphex(R()[R_EAX], ==, 3);
+    put(STUB_MMIO_CODE_PAGE + 2, "48");            /* inc -> dec */
+    exec_at(STUB_MMIO_CODE_PAGE);
+    g_assert_cmphex(R()[R_EAX], ==, 1);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -241,5 +281,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/exec/straddle", test_exec_straddle);
     g_test_add_func("/tcgl/exec/interrupts", test_exec_interrupts);
     g_test_add_func("/tcgl/exec/requests", test_exec_requests);
+    g_test_add_func("/tcgl/exec/opflags", test_exec_opflags);
     return g_test_run();
 }
