@@ -343,6 +343,9 @@ void tcgl_int_idiv(TCGLCPU *c, const TCGLInsn *i)
             n = tcgl_sext(tcgl_reg_get(c, R_EDX, s) << (s * 8) | tcgl_reg_get(c, R_EAX, s),
                           s * 2);
         }
+        if (n == INT64_MIN && d == -1) {
+            tcgl_raise(c, EXC_DE, -1);      /* (the host division would trap) */
+        }
         q = n / d;
         if (q != tcgl_sext((uint64_t)q, s)) {
             tcgl_raise(c, EXC_DE, -1);

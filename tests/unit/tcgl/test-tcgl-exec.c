@@ -270,6 +270,42 @@ static void test_exec_opflags(void)
     g_assert_cmphex(R()[R_EAX], ==, 1);
 }
 
+/* A CPU-bound loop: checks its result and prints the instruction rate
+ * (docs/tcg-lite.md quotes it). */
+static void test_exec_speed(void)
+{
+    gint64 t0, t1;
+    uint64_t insns0;
+
+    stub_reset(64);
+    /* loop: add rax, rbx; xor rdx, rax; lea rbx, [rbx+rdx*2+1]; shr rdx, 3;
+     *       mov [rsp+8], rdx; add rax, [rsp+8]; dec ecx; jnz loop; ud2 */
+    put(0x1000, "48 01 d8 48 31 c2 48 8d 5c 53 01 48 c1 ea 03 48 89 54 24 08 "
+                "48 03 44 24 08 ff c9 75 e3 0f 0b");
+    R()[R_ECX] = 2000000;
+    R()[R_ESP] = 0x7000;
+    insns0 = stub.c.insns;
+    t0 = g_get_monotonic_time();
+    exec_at(0x1000);
+    t1 = g_get_monotonic_time();
+    expect_stop(0x101d, 6);
+    {
+        /* the same loop in C */
+        uint64_t rax = 0, rbx = 0, rdx = 0;
+        for (unsigned k = 0; k < 2000000; k++) {
+            rax += rbx;
+            rdx ^= rax;
+            rbx = rbx + rdx * 2 + 1;
+            rdx >>= 3;
+            rax += rdx;
+        }
+        g_assert_cmphex(R()[R_EAX], ==, rax);
+        g_assert_cmphex(R()[R_EBX], ==, rbx);
+    }
+    printf("# loop: %.0f million guest instructions/s\n",
+           (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -282,5 +318,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/exec/interrupts", test_exec_interrupts);
     g_test_add_func("/tcgl/exec/requests", test_exec_requests);
     g_test_add_func("/tcgl/exec/opflags", test_exec_opflags);
+    g_test_add_func("/tcgl/exec/speed", test_exec_speed);
     return g_test_run();
 }

@@ -363,6 +363,9 @@ static void test_muldiv(void)
     R()[R_EDX] = 0xffffffff;
     R()[R_ECX] = 0xffffffff;
     g_assert_cmpint(run("f7 f9"), ==, 0);           /* idiv: INT_MIN / -1 */
+    R()[R_EAX] = 0;
+    R()[R_EDX] = 0x80000000;                        /* EDX:EAX = INT64_MIN */
+    g_assert_cmpint(run("f7 f9"), ==, 0);
     R()[R_EAX] = (uint64_t)-7;
     R()[R_EDX] = ~0ULL;
     R()[R_ECX] = 2;
