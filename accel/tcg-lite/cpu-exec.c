@@ -457,7 +457,11 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev)
         }
     }
     if (!b) {
+        uint64_t flushes = bc.flush_count;
         b = translate(c, pc, phys, host, avail);
+        if (flushes != bc.flush_count) {
+            return b;               /* the arena was emptied: prev is gone */
+        }
     }
     if (prev && !b->invalid && !prev->invalid) {
         prev->link[1] = prev->link[0];

@@ -287,6 +287,10 @@ int stub_step(void)
     uint64_t pc = (c->seg_base[R_CS] + c->env->rip) & c->lin_mask;
     int len;
 
+    if (pc + sizeof(buf) > STUB_RAM_SIZE) {
+        c->event.vector = 14;
+        return 14;
+    }
     memcpy(buf, stub.ram + pc, sizeof(buf));
     len = tcgl_decode_ex(buf, sizeof(buf), c->hflags, &insn, &info);
     g_assert_cmpint(len, >, 0);
