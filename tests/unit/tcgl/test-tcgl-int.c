@@ -632,6 +632,54 @@ static void test_stack_ctl(void)
     g_assert_cmpint(run("62 03"), ==, 5);
 }
 
+static void test_misc(void)
+{
+    stub_reset(32);
+    /* ARPL (protected mode): raise the RPL of a selector */
+    R()[R_EAX] = 0x0010;
+    R()[R_EBX] = 0x0003;
+    g_assert_cmpint(run("63 d8"), ==, -1);          /* arpl ax, bx */
+    g_assert_cmphex(R()[R_EAX], ==, 0x0013);
+    g_assert_cmphex(flags() & ZF, ==, ZF);
+    g_assert_cmpint(run("63 d8"), ==, -1);          /* already: ZF = 0 */
+    g_assert_cmphex(flags() & ZF, ==, 0);
+    /* SALC */
+    g_assert_cmpint(run("f9 d6"), ==, -1);
+    g_assert_cmphex(R()[R_EAX] & 0xff, ==, 0xff);
+    /* LOOPNE stops on ZF = 1: scan for a zero byte */
+    memcpy(stub.ram + DATA, "\x05\x04\x00\x07", 4);
+    R()[R_ESI] = DATA;
+    R()[R_ECX] = 4;
+    g_assert_cmpint(run("ac 84 c0 e0 fb"), ==, -1);  /* lodsb; test al, al; loopne */
+    g_assert_cmphex(R()[R_ESI], ==, DATA + 3);
+    g_assert_cmphex(R()[R_ECX], ==, 1);
+    /* JMP through memory */
+    *(uint32_t *)(stub.ram + DATA) = CODE + 8;
+    R()[R_EBX] = DATA;
+    g_assert_cmpint(run("ff 23 0f 0b 0f 0b 0f 0b 90"), ==, -1);
+    /* PUSH ESP pushes the old value; POP ESP loads the popped value;
+     * POP [ESP] addresses with the incremented ESP */
+    R()[R_ESP] = 0x7000;
+    g_assert_cmpint(run("54"), ==, -1);
+    g_assert_cmphex(*(uint32_t *)(stub.ram + 0x6ffc), ==, 0x7000);
+    g_assert_cmpint(run("5c"), ==, -1);
+    g_assert_cmphex(R()[R_ESP], ==, 0x7000);
+    R()[R_EAX] = 0xabcd;
+    g_assert_cmpint(run("50 8f 04 24"), ==, -1);    /* push eax; pop dword [esp] */
+    g_assert_cmphex(R()[R_ESP], ==, 0x7000);
+    g_assert_cmphex(*(uint32_t *)(stub.ram + 0x7000), ==, 0xabcd);
+    /* real mode: ARPL is #UD, 16-bit operand defaults */
+    stub_reset(16);
+    g_assert_cmpint(run("63 d8"), ==, 6);
+    R()[R_EAX] = 0x12345678;
+    g_assert_cmpint(run("40"), ==, -1);             /* inc ax */
+    g_assert_cmphex(R()[R_EAX], ==, 0x12345679);
+    R()[R_EAX] = 0x1234ffff;
+    g_assert_cmpint(run("40"), ==, -1);
+    g_assert_cmphex(R()[R_EAX], ==, 0x12340000);
+    g_assert_cmphex(flags() & ZF, ==, ZF);
+}
+
 static void test_bcd(void)
 {
     stub_reset(32);
@@ -803,6 +851,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/int/cmpxchg", test_cmpxchg);
     g_test_add_func("/tcgl/int/moves", test_moves);
     g_test_add_func("/tcgl/int/stack-ctl", test_stack_ctl);
+    g_test_add_func("/tcgl/int/misc", test_misc);
     g_test_add_func("/tcgl/int/bcd", test_bcd);
     g_test_add_func("/tcgl/int/strings", test_strings);
     g_test_add_func("/tcgl/int/random-code", test_random_code);
