@@ -306,6 +306,58 @@ static void test_exec_speed(void)
            (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
 }
 
+/* Random bytes run by the loop in every mode, placed across page ends
+ * (straddling instructions, blocks cut at the page end), with stores
+ * into the code itself; a watchdog thread kicks the loop as a vCPU kick
+ * would.  The loop must always come back. */
+static volatile bool watchdog_on;
+
+static gpointer watchdog(gpointer data)
+{
+    (void)data;
+    while (watchdog_on) {
+        g_usleep(500);
+        stub.c.exit_request = 1;
+    }
+    return NULL;
+}
+
+static void test_exec_random(void)
+{
+    GRand *r = g_rand_new_with_seed(99);
+    const int modes[3] = { 16, 32, 64 };
+    GThread *t;
+    uint64_t insns = 0;
+
+    watchdog_on = true;
+    t = g_thread_new("watchdog", watchdog, NULL);
+    for (int m = 0; m < 3; m++) {
+        for (unsigned n = 0; n < 1500; n++) {
+            uint8_t code[64];
+            uint64_t at = 0x20000 + (uint64_t)g_rand_int_range(r, 0, 16) * 0x1000 - 32 +
+                          (uint64_t)g_rand_int_range(r, 0, 8);
+            stub_reset(modes[m]);
+            for (unsigned k = 0; k < sizeof(code); k++) {
+                code[k] = (uint8_t)g_rand_int(r);
+            }
+            stub_write(at, code, sizeof(code));
+            for (int k = 0; k < 16; k++) {
+                R()[k] = (uint64_t)g_rand_int_range(r, 0x20000, 0x31000);
+            }
+            R()[R_ESP] = 0x7000;
+            stub.c.env->rip = at;
+            stub.c.exit_request = 0;
+            tcgl_cpu_exec(&stub.c);
+            insns += stub.c.insns;
+        }
+    }
+    watchdog_on = false;
+    g_thread_join(t);
+    printf("# random code through the loop: %" G_GINT64_MODIFIER "u instructions\n", insns);
+    g_assert_cmpuint(insns, >, 3 * 1500);
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -319,5 +371,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/exec/requests", test_exec_requests);
     g_test_add_func("/tcgl/exec/opflags", test_exec_opflags);
     g_test_add_func("/tcgl/exec/speed", test_exec_speed);
+    g_test_add_func("/tcgl/exec/random", test_exec_random);
     return g_test_run();
 }
