@@ -1,0 +1,580 @@
+/*
+ * tcg-lite execution: the block cache and the execution loop.
+ *
+ * A block is the decoded form of a run of instructions: up to a control
+ * transfer (TCGL_OPF_BRANCH), an instruction that ends the block
+ * (TCGL_OPF_END), the end of its guest page, or BLOCK_MAX_INSNS.  An
+ * instruction that runs into the next page starts a block of its own
+ * (which then depends on both pages), so a fetch fault on the second page
+ * is raised by the right instruction.
+ *
+ * Blocks are found by (guest-physical address of the first byte, linear
+ * pc, CS base, hflags & TCGL_HF_DECODE_MASK) in a hash table, and each
+ * block remembers its last two successors (a direct link, checked against
+ * the key and the execute TLB before it is followed).  Each guest page
+ * holding decoded code has a descriptor listing its blocks; a write to the
+ * page (docs/memory.md section 2 item 3) drops them all.
+ *
+ * Memory: blocks and page descriptors come from an arena; dropped blocks
+ * stay there, marked invalid, until the arena fills and everything is
+ * flushed at a block boundary (links to a dropped block are never
+ * followed: the flag is checked).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "hw/memory.h"
+#include "hw/i386/x86-irq.h"
+#include "decode.h"
+#include "flags.h"
+
+#define BLOCK_MAX_INSNS 64
+#define HASH_BITS 15
+#define PAGE_HASH_BITS 12
+#define ARENA_CHUNK (4u << 20)
+#define ARENA_MAX_CHUNKS 16         /* 64 MiB of decoded code, then flush */
+
+typedef struct TCGLPageDesc TCGLPageDesc;
+
+typedef struct TCGLBlock {
+    uint64_t phys;                  /* guest-physical address of the first byte */
+    uint64_t pc;                    /* linear address of the first byte */
+    uint64_t cs_base;
+    uint64_t phys2;                 /* second page (straddling instruction) or -1 */
+    uint32_t hflags;                /* & TCGL_HF_DECODE_MASK */
+    uint16_t n;                     /* instructions */
+    bool last_branch;               /* the last instruction sets rip itself */
+    bool invalid;                   /* dropped (code write, flush of the page) */
+    struct TCGLBlock *hash_next;
+    struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
+    TCGLPageDesc *page[2];
+    struct TCGLBlock *link[2];      /* last successors */
+    TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
+    TCGLInsn insns[];
+} TCGLBlock;
+
+struct TCGLPageDesc {
+    MemoryRegion *mr;               /* the RAM/ROM region and the page's offset in it */
+    uint64_t offset;
+    TCGLBlock *blocks;
+    TCGLPageDesc *next;
+};
+
+static struct {
+    TCGLBlock *hash[1u << HASH_BITS];
+    TCGLPageDesc *pages[1u << PAGE_HASH_BITS];
+    uint8_t *chunks[ARENA_MAX_CHUNKS];
+    unsigned nr_chunks;
+    size_t used;                    /* in the last chunk */
+    uint64_t flush_count;
+    bool flush_pending;
+    bool executing;
+    MemoryDirtyNotifier notifier;
+    bool init_done;
+} bc;
+
+/* ---- arena ---------------------------------------------------------------- */
+
+static void *arena_alloc(size_t size)
+{
+    void *p;
+
+    size = (size + 15) & ~(size_t)15;
+    if (bc.nr_chunks == 0 || bc.used + size > ARENA_CHUNK) {
+        if (bc.nr_chunks == ARENA_MAX_CHUNKS) {
+            return NULL;
+        }
+        bc.chunks[bc.nr_chunks++] = g_malloc(ARENA_CHUNK);
+        bc.used = 0;
+    }
+    p = bc.chunks[bc.nr_chunks - 1] + bc.used;
+    bc.used += size;
+    return p;
+}
+
+static void flush_now(void)
+{
+    memset(bc.hash, 0, sizeof(bc.hash));
+    memset(bc.pages, 0, sizeof(bc.pages));
+    for (unsigned k = 1; k < bc.nr_chunks; k++) {
+        g_free(bc.chunks[k]);
+    }
+    bc.nr_chunks = bc.nr_chunks ? 1 : 0;
+    bc.used = 0;
+    bc.flush_count++;
+    bc.flush_pending = false;
+}
+
+void tcgl_blocks_flush(void)
+{
+    if (bc.executing) {
+        /* a handler asked: drop everything at the next block boundary, and
+         * stop using the blocks we have now */
+        for (unsigned h = 0; h < (1u << HASH_BITS); h++) {
+            for (TCGLBlock *b = bc.hash[h]; b; b = b->hash_next) {
+                b->invalid = true;
+            }
+        }
+        bc.flush_pending = true;
+        return;
+    }
+    flush_now();
+}
+
+/* ---- lookup tables ------------------------------------------------------------ */
+
+static inline unsigned block_hash(uint64_t phys, uint64_t pc, uint32_t hf)
+{
+    uint64_t h = (phys ^ (pc << 7) ^ hf) * 0x9e3779b97f4a7c15ULL;
+    return (unsigned)(h >> (64 - HASH_BITS));
+}
+
+static inline unsigned page_hash(const MemoryRegion *mr, uint64_t offset)
+{
+    uint64_t h = ((uintptr_t)mr ^ (offset >> TCGL_PAGE_BITS)) * 0x9e3779b97f4a7c15ULL;
+    return (unsigned)(h >> (64 - PAGE_HASH_BITS));
+}
+
+static TCGLPageDesc *page_find(MemoryRegion *mr, uint64_t offset)
+{
+    for (TCGLPageDesc *p = bc.pages[page_hash(mr, offset)]; p; p = p->next) {
+        if (p->mr == mr && p->offset == offset) {
+            return p;
+        }
+    }
+    return NULL;
+}
+
+static void unlink_hash(TCGLBlock *b)
+{
+    TCGLBlock **pp = &bc.hash[block_hash(b->phys, b->pc, b->hflags)];
+    for (; *pp; pp = &(*pp)->hash_next) {
+        if (*pp == b) {
+            *pp = b->hash_next;
+            return;
+        }
+    }
+}
+
+/* Drop every block of a page (a write to it).  A block on two pages stays
+ * in the other page's list, marked invalid. */
+static void page_drop(TCGLCPU *c, TCGLPageDesc *p)
+{
+    TCGLBlock *b = p->blocks;
+    while (b) {
+        TCGLBlock *next = b->page[0] == p ? b->page_next[0] : b->page_next[1];
+        if (!b->invalid) {
+            b->invalid = true;
+            unlink_hash(b);
+        }
+        if (c && c->cur_block == b) {
+            c->block_invalidated = true;
+        }
+        b = next;
+    }
+    p->blocks = NULL;
+}
+
+/* The executing vCPU: code_write needs it to stop a block it invalidates. */
+static TCGLCPU *exec_cpu;
+
+static void code_write_cb(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
+{
+    uint64_t first = addr & TCGL_PAGE_MASK, last = (addr + (len ? len : 1) - 1) & TCGL_PAGE_MASK;
+    (void)n;
+    for (uint64_t pg = first; ; pg += TCGL_PAGE_SIZE) {
+        TCGLPageDesc *p = page_find(mr, pg);
+        if (p) {
+            page_drop(exec_cpu, p);
+        }
+        if (pg >= last) {
+            break;
+        }
+    }
+}
+
+void tcgl_exec_init(void)
+{
+    if (bc.init_done) {
+        return;
+    }
+    bc.init_done = true;
+    tcgl_decode_init();
+    memory_global_dirty_log_start(DIRTY_MEMORY_CODE);
+    bc.notifier.code_write = code_write_cb;
+    memory_dirty_notifier_register(&bc.notifier);
+}
+
+/* Registers block b on the page at guest-physical `phys`: the page is now
+ * watched for writes (clean for CODE).  Returns false for a page that is
+ * not RAM/ROM (the block is then not cached). */
+static bool page_add(TCGLBlock *b, uint64_t phys, int which)
+{
+    MemoryTranslation t;
+    TCGLPageDesc *p;
+    uint64_t off;
+
+    address_space_translate(&address_space_memory, phys & TCGL_PAGE_MASK, &t);
+    if ((t.kind != MEMORY_TRANSLATION_RAM && t.kind != MEMORY_TRANSLATION_ROM) ||
+        !memory_translation_covers(&t, phys & TCGL_PAGE_MASK, TCGL_PAGE_SIZE)) {
+        return false;
+    }
+    off = t.offset & TCGL_PAGE_MASK;
+    p = page_find(t.mr, off);
+    if (!p) {
+        unsigned h = page_hash(t.mr, off);
+        p = arena_alloc(sizeof(*p));
+        if (!p) {
+            return false;
+        }
+        p->mr = t.mr;
+        p->offset = off;
+        p->blocks = NULL;
+        p->next = bc.pages[h];
+        bc.pages[h] = p;
+    }
+    b->page_next[which] = p->blocks;
+    b->page[which] = p;
+    p->blocks = b;
+    return true;
+}
+
+/* Clears the page's CODE dirty bit before decoding from it. */
+static void page_protect(uint64_t phys)
+{
+    MemoryTranslation t;
+    address_space_translate(&address_space_memory, phys & TCGL_PAGE_MASK, &t);
+    if (t.kind == MEMORY_TRANSLATION_RAM || t.kind == MEMORY_TRANSLATION_ROM) {
+        memory_region_test_and_clear_dirty(t.mr, t.offset & TCGL_PAGE_MASK, TCGL_PAGE_SIZE,
+                                           DIRTY_MEMORY_CODE);
+    }
+}
+
+/* ---- translation ---------------------------------------------------------------- */
+
+static void op_gp_too_long(TCGLCPU *c, const TCGLInsn *i)
+{
+    (void)i;
+    tcgl_raise(c, 13, 0);
+}
+
+/* CPL-0-only instruction: #GP(0) above CPL 0, else its handler. */
+static void op_priv(TCGLCPU *c, const TCGLInsn *i)
+{
+    TCGLBlock *b = c->cur_block;
+    if (c->hflags & TCGL_HF_CPL_MASK) {
+        tcgl_raise(c, 13, 0);
+    }
+    b->priv_fn[i - b->insns](c, i);
+}
+
+/* A block for code outside RAM/ROM (never cached): one instruction. */
+static union {
+    TCGLBlock b;
+    uint8_t space[sizeof(TCGLBlock) + sizeof(TCGLInsn) + 16];
+} mmio_block;
+static TCGLHandler *mmio_priv_fn[1];
+
+static uint64_t ip_mask(uint32_t hf)
+{
+    return (hf & TCGL_HF_CS64) ? ~0ULL : (hf & TCGL_HF_CS32) ? 0xffffffffULL : 0xffffULL;
+}
+
+static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_t *host,
+                            unsigned avail)
+{
+    TCGLInsn insns[BLOCK_MAX_INSNS];
+    uint16_t opflags[BLOCK_MAX_INSNS];
+    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    uint64_t rip = c->env->rip, phys2 = (uint64_t)-1, ipm = ip_mask(hf);
+    unsigned n = 0, off = 0;
+    bool cached = host != NULL, last_branch = false, any_priv = false;
+    TCGLBlock *b;
+    size_t size;
+
+    if (host) {
+        page_protect(phys);
+    }
+    while (n < BLOCK_MAX_INSNS) {
+        TCGLDecodeInfo info;
+        uint8_t buf[2 * TCGL_MAX_INSN_LEN];
+        int len;
+
+        if (n > 0 && ((rip + off) & ipm) != rip + off) {
+            break;                  /* IP wraps: a new block at the wrapped address */
+        }
+        if (!host) {
+            tcgl_fetch_bytes(c, pc, buf, TCGL_MAX_INSN_LEN);
+            len = tcgl_decode_ex(buf, TCGL_MAX_INSN_LEN, hf, &insns[n], &info);
+        } else {
+            len = tcgl_decode_ex(host + off, avail - off, hf, &insns[n], &info);
+        }
+        if (len == TCGL_DECODE_MORE) {
+            /* runs into the next page: only as the first instruction */
+            unsigned have = avail - off, avail2 = 0;
+            const uint8_t *h2;
+            if (n > 0) {
+                break;
+            }
+            memcpy(buf, host + off, have);
+            h2 = tcgl_fetch_page(c, pc + have, &phys2, &avail2);
+            if (h2) {
+                unsigned k = avail2 < TCGL_MAX_INSN_LEN ? avail2 : TCGL_MAX_INSN_LEN;
+                memcpy(buf + have, h2, k);
+                page_protect(phys2);
+                len = tcgl_decode_ex(buf, have + k, hf, &insns[n], &info);
+            } else {
+                tcgl_fetch_bytes(c, pc + have, buf + have, TCGL_MAX_INSN_LEN);
+                cached = false;
+                len = tcgl_decode_ex(buf, have + TCGL_MAX_INSN_LEN, hf, &insns[n], &info);
+            }
+            phys2 &= TCGL_PAGE_MASK;
+        }
+        if (len <= 0) {
+            /* longer than 15 bytes: #GP(0) when it is reached */
+            if (n > 0) {
+                break;
+            }
+            memset(&insns[n], 0, sizeof(insns[n]));
+            insns[n].fn = op_gp_too_long;
+            insns[n].len = TCGL_MAX_INSN_LEN;
+            info.opflags = TCGL_OPF_BRANCH;
+            len = TCGL_MAX_INSN_LEN;
+        }
+        insns[n].off = (uint16_t)off;
+        opflags[n] = info.opflags;
+        any_priv |= (info.opflags & TCGL_OPF_PRIV) != 0;
+        off += (unsigned)len;
+        n++;
+        if ((info.opflags & (TCGL_OPF_BRANCH | TCGL_OPF_END)) || !host || phys2 != (uint64_t)-1) {
+            last_branch = info.opflags & TCGL_OPF_BRANCH;
+            break;
+        }
+        if (off >= avail) {
+            break;
+        }
+    }
+
+    size = sizeof(TCGLBlock) + n * sizeof(TCGLInsn);
+    b = cached ? arena_alloc(size + (any_priv ? n * sizeof(TCGLHandler *) : 0)) : NULL;
+    if (!b) {
+        if (cached && !bc.executing) {
+            /* the arena is full: start over (nothing runs from it now) */
+            flush_now();
+            b = arena_alloc(size + (any_priv ? n * sizeof(TCGLHandler *) : 0));
+        }
+        if (!b) {
+            cached = false;
+            n = 1;
+            b = &mmio_block.b;
+        }
+    }
+    memset(b, 0, sizeof(*b));
+    b->phys = phys;
+    b->pc = pc;
+    b->cs_base = c->seg_base[R_CS];
+    b->phys2 = phys2;
+    b->hflags = hf;
+    b->n = (uint16_t)n;
+    b->last_branch = n == 1 ? (opflags[0] & TCGL_OPF_BRANCH) != 0 : last_branch;
+    memcpy(b->insns, insns, n * sizeof(TCGLInsn));
+    if (any_priv) {
+        b->priv_fn = cached ? (TCGLHandler **)((uint8_t *)b + size) : mmio_priv_fn;
+        for (unsigned k = 0; k < n; k++) {
+            if (opflags[k] & TCGL_OPF_PRIV) {
+                b->priv_fn[k] = b->insns[k].fn;
+                b->insns[k].fn = op_priv;
+            }
+        }
+    }
+    if (cached) {
+        if (!page_add(b, phys, 0) || (phys2 != (uint64_t)-1 && !page_add(b, phys2, 1))) {
+            b->invalid = true;      /* runs once, never found again */
+            return b;
+        }
+        {
+            unsigned h = block_hash(phys, pc, hf);
+            b->hash_next = bc.hash[h];
+            bc.hash[h] = b;
+        }
+    } else {
+        b->invalid = true;
+    }
+    return b;
+}
+
+/* ---- finding the next block ---------------------------------------------------------- */
+
+/* The execute TLB still maps pc's page to the block's physical page. */
+static inline bool tlb_exec_ok(const TCGLCPU *c, uint64_t lin, uint64_t phys)
+{
+    const TCGLTLBEntry *e = &c->tlb[c->mmu_idx][(lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
+    return e->tag_exec == (lin & TCGL_PAGE_MASK) && e->phys == (phys & TCGL_PAGE_MASK);
+}
+
+static inline bool link_ok(const TCGLCPU *c, const TCGLBlock *b, uint64_t pc, uint64_t cs_base,
+                           uint32_t hf)
+{
+    return b && !b->invalid && b->pc == pc && b->cs_base == cs_base && b->hflags == hf &&
+           tlb_exec_ok(c, pc, b->phys) &&
+           (b->phys2 == (uint64_t)-1 || tlb_exec_ok(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, b->phys2));
+}
+
+static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev)
+{
+    uint64_t cs_base = c->seg_base[R_CS];
+    uint64_t pc = (cs_base + c->env->rip) & c->lin_mask;
+    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    uint64_t phys;
+    unsigned avail;
+    const uint8_t *host;
+    TCGLBlock *b;
+
+    if (prev) {
+        if (link_ok(c, prev->link[0], pc, cs_base, hf)) {
+            return prev->link[0];
+        }
+        if (link_ok(c, prev->link[1], pc, cs_base, hf)) {
+            TCGLBlock *t = prev->link[1];
+            prev->link[1] = prev->link[0];
+            prev->link[0] = t;
+            return t;
+        }
+    }
+    host = tcgl_fetch_page(c, pc, &phys, &avail);
+    for (b = bc.hash[block_hash(phys, pc, hf)]; b; b = b->hash_next) {
+        if (b->phys == phys && b->pc == pc && b->cs_base == cs_base && b->hflags == hf) {
+            if (b->phys2 != (uint64_t)-1) {
+                uint64_t p2;
+                unsigned a2;
+                tcgl_fetch_page(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, &p2, &a2);
+                if ((p2 & TCGL_PAGE_MASK) != b->phys2) {
+                    continue;
+                }
+            }
+            break;
+        }
+    }
+    if (!b) {
+        uint64_t flushes = bc.flush_count;
+        b = translate(c, pc, phys, host, avail);
+        if (flushes != bc.flush_count) {
+            return b;               /* the arena was emptied: prev is gone */
+        }
+    }
+    if (prev && !b->invalid && !prev->invalid) {
+        prev->link[1] = prev->link[0];
+        prev->link[0] = b;
+    }
+    return b;
+}
+
+/* ---- the loop ------------------------------------------------------------------------- */
+
+/* Runs the block (or only its first instruction when `one`). */
+static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
+{
+    X86CPUState *env = c->env;
+    const uint64_t start = env->rip;
+    const unsigned n = one ? 1 : b->n;
+    const TCGLInsn *i = b->insns;
+
+    c->cur_block = b;
+    c->block_invalidated = false;
+    for (unsigned k = 0; k < n; k++, i++) {
+        env->rip = start + i->off;
+        i->fn(c, i);
+        if (unlikely(c->block_invalidated) && k + 1 < n) {
+            env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
+            c->insns += k + 1;
+            c->cur_block = NULL;
+            return;
+        }
+    }
+    i--;
+    if (!(b->last_branch && n == b->n)) {
+        env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
+    }
+    c->insns += n;
+    c->cur_block = NULL;
+}
+
+/* Interrupts and requests between blocks; returns true to leave the loop. */
+static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
+{
+    CPUState *cpu = c->cpu;
+    X86CPUState *env = c->env;
+    uint32_t req;
+
+    if (unlikely(c->exit_request)) {
+        c->exit_request = 0;
+        *ret = c->exit_reason;
+        c->exit_reason = TCGL_EXIT_REQUEST;
+        return true;
+    }
+    req = __atomic_load_n(&cpu->interrupt_request, __ATOMIC_ACQUIRE);
+    if (likely(!req) || env->events.interrupt_shadow) {
+        return false;
+    }
+    if (req & (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI | CPU_INTERRUPT_SMI)) {
+        *ret = TCGL_EXIT_REQUEST;
+        return true;
+    }
+    if ((req & CPU_INTERRUPT_NMI) && !env->events.nmi_masked) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_NMI);
+        tcgl_deliver_hwint(c, 2, true);
+        return false;
+    }
+    if ((req & CPU_INTERRUPT_HARD) && (env->rflags & RFLAGS_IF)) {
+        int v = cpu_get_interrupt(cpu);
+        if (v >= 0) {
+            tcgl_deliver_hwint(c, v, false);
+        }
+    }
+    return false;
+}
+
+TCGLExit tcgl_cpu_exec(TCGLCPU *c)
+{
+    TCGLBlock *volatile prev = NULL;
+    volatile uint64_t flushes = bc.flush_count;
+    TCGLExit ret = TCGL_EXIT_REQUEST;
+
+    tcgl_exec_init();
+    exec_cpu = c;
+    if (sigsetjmp(c->jmp, 0)) {
+        /* a fault: deliver it (which may fault again and come back here) */
+        bc.executing = false;
+        c->cur_block = NULL;
+        prev = NULL;
+        tcgl_deliver_event(c);
+    }
+    for (;;) {
+        TCGLBlock *b;
+        bool shadow;
+
+        if (check_events(c, &ret)) {
+            break;
+        }
+        if (unlikely(bc.flush_pending || flushes != bc.flush_count)) {
+            if (bc.flush_pending) {
+                flush_now();
+            }
+            flushes = bc.flush_count;
+            prev = NULL;
+        }
+        b = find_block(c, prev);
+        shadow = c->env->events.interrupt_shadow != 0;
+        if (shadow) {
+            /* the shadow covers one instruction (which may set it again) */
+            c->env->events.interrupt_shadow = 0;
+        }
+        bc.executing = true;
+        run_block(c, b, shadow);
+        bc.executing = false;
+        prev = b->invalid ? NULL : b;
+    }
+    exec_cpu = NULL;
+    return ret;
+}
