@@ -78,11 +78,15 @@ static inline void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned s
 #define TCGL_MMU_DEFINE_LD(name, type, size)                                \
     static inline type name(TCGLCPU *c, int seg, uint64_t off)             \
     {                                                                       \
-        const void *p = tcgl_hit_read(c, seg, off, size);                   \
-        if (likely(p != NULL)) {                                            \
-            type v;                                                         \
-            memcpy(&v, p, size);                                            \
-            return v;                                                       \
+        if (likely((int64_t)(off + (size) - 1) <= c->seg_rlim[seg])) {      \
+            uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;          \
+            const TCGLTLBEntry *e = tcgl_tlb_entry(c, c->mmu_idx, lin);     \
+            if (likely(e->tag_read == ((lin + (size) - 1) & TCGL_PAGE_MASK)) && \
+                likely(!(lin & ((size) - 1)) || !tcgl_ac_on(c))) {          \
+                type v;                                                     \
+                memcpy(&v, (const void *)(uintptr_t)(lin + e->addend), size); \
+                return v;                                                   \
+            }                                                               \
         }                                                                   \
         return (type)tcgl_mmu_ld_slow(c, seg, off, size);                   \
     }
@@ -90,10 +94,14 @@ static inline void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned s
 #define TCGL_MMU_DEFINE_ST(name, type, size)                                \
     static inline void name(TCGLCPU *c, int seg, uint64_t off, type v)     \
     {                                                                       \
-        void *p = tcgl_hit_write(c, seg, off, size);                        \
-        if (likely(p != NULL)) {                                            \
-            memcpy(p, &v, size);                                            \
-            return;                                                         \
+        if (likely((int64_t)(off + (size) - 1) <= c->seg_wlim[seg])) {      \
+            uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;          \
+            const TCGLTLBEntry *e = tcgl_tlb_entry(c, c->mmu_idx, lin);     \
+            if (likely(e->tag_write == ((lin + (size) - 1) & TCGL_PAGE_MASK)) && \
+                likely(!(lin & ((size) - 1)) || !tcgl_ac_on(c))) {          \
+                memcpy((void *)(uintptr_t)(lin + e->addend), &v, size);     \
+                return;                                                     \
+            }                                                               \
         }                                                                   \
         tcgl_mmu_st_slow(c, seg, off, size, v);                             \
     }
