@@ -87,6 +87,35 @@ static inline bool canonical(uint64_t a)
     return (uint64_t)(((int64_t)a << 16) >> 16) == a;
 }
 
+/*
+ * The last RAM/ROM run translated: page-table reads and TLB fills that fall
+ * in it (nearly all: page tables and most memory live in main RAM) skip
+ * the flat-view search.  Used while its generation is current.
+ */
+static MemoryTranslation mmu_last;
+static uint64_t mmu_last_addr;
+static AddressSpace *mmu_last_as;
+
+static MemoryTranslationKind mmu_translate(uint64_t pa, MemoryTranslation *t)
+{
+    AddressSpace *as = mmu_space();
+
+    if (mmu_last_as == as && mmu_last.generation == address_space_generation(as) &&
+        pa - mmu_last.start < mmu_last.size) {
+        *t = mmu_last;
+        t->offset += pa - mmu_last_addr;
+        t->host += (int64_t)(pa - mmu_last_addr);
+        return t->kind;
+    }
+    address_space_translate(as, pa, t);
+    if (t->kind == MEMORY_TRANSLATION_RAM || t->kind == MEMORY_TRANSLATION_ROM) {
+        mmu_last = *t;
+        mmu_last_addr = pa;
+        mmu_last_as = as;
+    }
+    return t->kind;
+}
+
 static MMUCpu *mmu_cpu_find(TCGLCPU *c)
 {
     for (guint i = 0; mmu_cpus && i < mmu_cpus->len; i++) {
@@ -141,6 +170,7 @@ static MMUCpu *mmu_cpu_get(TCGLCPU *c)
 void tcgl_mmu_set_address_space(struct AddressSpace *as)
 {
     mmu_as = as;
+    mmu_last_as = NULL;
     mmu_hooks_update();
     for (guint i = 0; mmu_cpus && i < mmu_cpus->len; i++) {
         tcgl_tlb_flush(((MMUCpu *)g_ptr_array_index(mmu_cpus, i))->c);
@@ -297,9 +327,17 @@ typedef struct PageWalk {
 
 static uint64_t pt_read(TCGLCPU *c, uint64_t pa, unsigned size)
 {
+    MemoryTranslation t;
     uint64_t v = 0;
 
-    address_space_ld(mmu_space(), pa & c->a20_mask, &v, size);
+    pa &= c->a20_mask;
+    if (mmu_translate(pa, &t) != MEMORY_TRANSLATION_UNMAPPED && t.host &&
+        memory_translation_covers(&t, pa, size)) {
+        /* entries are naturally aligned */
+        return size == 8 ? __atomic_load_n((uint64_t *)t.host, __ATOMIC_RELAXED)
+                         : __atomic_load_n((uint32_t *)t.host, __ATOMIC_RELAXED);
+    }
+    address_space_ld(mmu_space(), pa, &v, size);
     return v;
 }
 
@@ -522,7 +560,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
     phys &= c->a20_mask;
 
     MemoryTranslation t;
-    address_space_translate(mmu_space(), phys, &t);
+    mmu_translate(phys, &t);
     if (t.generation != c->tlb_generation) {
         tcgl_tlb_flush(c);
     }
@@ -592,7 +630,7 @@ static void try_direct_write(TCGLCPU *c, int idx, uint64_t lin)
     if (e->tag_write != (page | TCGL_TLB_SLOW) || e->tag_read != page) {
         return;         /* not a RAM page with a direct read entry */
     }
-    address_space_translate(mmu_space(), e->phys & TCGL_PAGE_MASK, &t);
+    mmu_translate(e->phys & TCGL_PAGE_MASK, &t);
     if (t.generation == c->tlb_generation && t.kind == MEMORY_TRANSLATION_RAM &&
         memory_translation_covers(&t, e->phys & TCGL_PAGE_MASK, TCGL_PAGE_SIZE) &&
         !memory_region_page_any_clean(t.mr, t.offset) &&
@@ -879,7 +917,7 @@ static void *ram_write_ptr(TCGLCPU *c, int idx, uint64_t lin, unsigned len)
     if ((e->tag_write & ~TCGL_TLB_SLOW) != page) {
         return NULL;
     }
-    address_space_translate(mmu_space(), phys, &t);
+    mmu_translate(phys, &t);
     if (t.generation != c->tlb_generation || t.kind != MEMORY_TRANSLATION_RAM ||
         !memory_translation_covers(&t, phys, TCGL_PAGE_SIZE)) {
         return NULL;
