@@ -1002,6 +1002,59 @@ static void test_lin_ptr_probe(void)
     teardown();
 }
 
+static void test_rom_device(void)
+{
+    MemoryRegion flash;
+
+    setup();
+    g_assert_true(memory_region_init_rom_device(&flash, &io_ops, NULL, "flash", 0x1000, NULL));
+    memset(memory_region_get_ram_ptr(&flash), 0x5c, 0x1000);
+    memory_region_add_subregion(&root, 0x1020000, &flash);
+    mode_flat32(0, false);
+    /* reads come from its memory, directly; writes go to the device */
+    g_assert_cmphex(ld(R_DS, 0x1020010, 4), ==, 0x5c5c5c5c);
+    g_assert_cmpuint(io.reads, ==, 0);
+    g_assert_cmphex(tcgl_tlb_entry(&cpu, 0, 0x1020000)->tag_read, ==, 0x1020000);
+    st(R_DS, 0x1020010, 2, 0x9876);
+    g_assert_cmpuint(io.writes, ==, 1);
+    g_assert_cmphex(io.addr, ==, 0x10);
+    g_assert_cmphex(io.val, ==, 0x9876);
+    g_assert_cmphex(ld(R_DS, 0x1020010, 4), ==, 0x5c5c5c5c);
+    memory_region_del_subregion(&root, &flash);
+    memory_region_destroy(&flash);
+    teardown();
+}
+
+static int try_fetch_bytes(uint64_t pc, uint8_t *buf, unsigned len)
+{
+    if (sigsetjmp(cpu.jmp, 0)) {
+        return cpu.event.vector;
+    }
+    tcgl_fetch_bytes(&cpu, pc, buf, len);
+    return -1;
+}
+
+static void test_fetch_cross(void)
+{
+    uint8_t buf[8];
+
+    setup();
+    map32();
+    mode_flat32(3, true);
+    ram[0x20ffe] = 0x0f;
+    ram[0x20fff] = 0x0b;
+    ram[0x21000] = 0xcc;
+    g_assert_cmpint(try_fetch_bytes(0x400ffe, buf, 3), ==, -1);
+    g_assert_cmphex(buf[0], ==, 0x0f);
+    g_assert_cmphex(buf[2], ==, 0xcc);
+    /* into a supervisor page: #PF on the second page (no I/D without NX paging) */
+    assert_pf(try_fetch_bytes(0x401ffe, buf, 4), 0x5, 0x402000);
+    /* paging off: physical = linear, masked by A20 */
+    mode_flat32(0, false);
+    g_assert_cmphex(tcgl_debug_translate(&cpu, 0x123456), ==, 0x123456);
+    teardown();
+}
+
 /* ---- micro-benchmark -------------------------------------------------------------- */
 
 static uint64_t bench_loop(bool inl, unsigned n)
@@ -1055,6 +1108,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/mmu/access/cross-page", test_cross_page);
     g_test_add_func("/tcgl/mmu/access/mmio-rom", test_mmio_rom);
     g_test_add_func("/tcgl/mmu/access/lin-ptr", test_lin_ptr_probe);
+    g_test_add_func("/tcgl/mmu/access/rom-device", test_rom_device);
+    g_test_add_func("/tcgl/mmu/access/fetch-cross", test_fetch_cross);
     g_test_add_func("/tcgl/mmu/access/align-check", test_align_check);
     g_test_add_func("/tcgl/mmu/map/generation", test_generation);
     g_test_add_func("/tcgl/mmu/map/code-protect", test_code_protect);
