@@ -84,7 +84,7 @@ static inline AddressSpace *mmu_space(void)
 
 static inline bool canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 /*
