@@ -1055,6 +1055,132 @@ static void test_fetch_cross(void)
     teardown();
 }
 
+/* ---- random tables and accesses: never a host pointer outside guest memory --- */
+
+static bool host_in(const void *p, unsigned len, const uint8_t *base, uint64_t size)
+{
+    const uint8_t *b = p;
+    return b >= base && b + len <= base + size;
+}
+
+static bool host_ok(const void *p, unsigned len)
+{
+    return host_in(p, len, ram, RAM_SIZE) || host_in(p, len, rom_mr.ram, ROM_SIZE) ||
+           host_in(p, len, high, HIGH_SIZE);
+}
+
+/* Every direct tag of the TLB points into guest memory. */
+static void check_tlb(void)
+{
+    for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
+        for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
+            const TCGLTLBEntry *e = &cpu.tlb[idx][i];
+            const uint64_t tags[3] = { e->tag_read, e->tag_write, e->tag_exec };
+            for (int k = 0; k < 3; k++) {
+                if (!(tags[k] & TCGL_TLB_FLAGS)) {
+                    g_assert_true(host_ok((void *)(uintptr_t)(tags[k] + e->addend),
+                                          TCGL_PAGE_SIZE));
+                }
+            }
+        }
+    }
+}
+
+static int try_random_op(GRand *r, uint64_t addr)
+{
+    uint8_t buf[64] = { 0x5a };
+    const void *p;
+    uint64_t phys, v;
+    unsigned avail, size = 1u << g_rand_int_range(r, 0, 4);
+    void *q;
+
+    if (sigsetjmp(cpu.jmp, 0)) {
+        return cpu.event.vector;
+    }
+    switch (g_rand_int_range(r, 0, 9)) {
+    case 0: v = tcgl_ld(&cpu, R_DS, addr, size); (void)v; break;
+    case 1: tcgl_st(&cpu, R_DS, addr, size, g_rand_int(r)); break;
+    case 2: tcgl_st_buf(&cpu, R_SS, addr, buf, g_rand_int_range(r, 1, 64)); break;
+    case 3: tcgl_ld_buf(&cpu, R_ES, addr, buf, g_rand_int_range(r, 1, 64)); break;
+    case 4:
+        q = tcgl_rmw_ptr(&cpu, R_DS, addr, size);
+        g_assert_true(!q || host_ok(q, size));
+        break;
+    case 5:
+        avail = g_rand_int_range(r, 1, 4097);
+        q = tcgl_lin_ptr(&cpu, addr, avail, g_rand_boolean(r) ? TCGL_ACC_WRITE : TCGL_ACC_READ);
+        g_assert_true(!q || host_ok(q, avail));
+        break;
+    case 6:
+        p = tcgl_fetch_page(&cpu, addr, &phys, &avail);
+        g_assert_true(!p || host_ok(p, avail));
+        break;
+    case 7: tcgl_fetch_bytes(&cpu, addr, buf, 15); break;
+    default:
+        v = tcgl_ld_lin(&cpu, addr, size, TCGL_ACC_READ | TCGL_ACC_SUPER);
+        (void)v;
+        break;
+    }
+    return -1;
+}
+
+static void test_random_safety(void)
+{
+    GRand *r = g_rand_new_with_seed(11);
+    unsigned faults = 0, ops = 0;
+
+    setup();
+    for (int round = 0; round < 40; round++) {
+        /* random page tables over the first 256 KiB, some pointing far */
+        for (unsigned i = 0; i < 0x40000; i += 4) {
+            uint32_t x = g_rand_int(r);
+            if (i % 8 == 4 && g_rand_int_range(r, 0, 4)) {
+                x &= 0x1f;      /* mostly sane high halves */
+            } else if (i % 8 == 0 && g_rand_int_range(r, 0, 4)) {
+                x = (x & 0x3f0fff) | P;     /* mostly present, low 4 MiB */
+            }
+            w32(i, x);
+        }
+        switch (round % 4) {
+        case 0: mode_flat32(g_rand_boolean(r) ? 3 : 0, true); break;
+        case 1: env.cr4 = CR4_PAE; mode_flat32(g_rand_boolean(r) ? 3 : 0, true); break;
+        case 2: mode_long64(g_rand_boolean(r) ? 3 : 0); break;
+        default: mode_real(); break;
+        }
+        env.cr3 = g_rand_int_range(r, 0, 0x40) << 12;
+        env.cr4 = (round % 4 == 0 ? CR4_PSE : CR4_PAE) | (g_rand_boolean(r) ? CR4_PGE : 0);
+        env.efer |= g_rand_boolean(r) ? EFER_NXE : 0;
+        env.cr0 |= g_rand_boolean(r) ? CR0_WP : 0;
+        cpu.a20_mask = g_rand_boolean(r) ? ~0ULL : ~(1ULL << 20);
+        tcgl_tlb_flush(&cpu);
+        for (int k = 0; k < 2000; k++) {
+            uint64_t addr;
+            switch (g_rand_int_range(r, 0, 4)) {
+            case 0: addr = g_rand_int(r); break;
+            case 1: addr = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r); break;
+            case 2: addr = 0xffff800000000000ULL | g_rand_int(r); break;
+            default: addr = g_rand_int_range(r, 0, 0x1000000) | 0xff8; break;
+            }
+            if (!(cpu.hflags & TCGL_HF_CS64)) {
+                addr &= round % 4 == 3 ? 0xffff : 0xffffffff;
+            }
+            if (try_random_op(r, addr) >= 0) {
+                faults++;
+            }
+            ops++;
+            if (g_rand_int_range(r, 0, 64) == 0) {
+                tcgl_tlb_flush_page(&cpu, addr);
+            }
+        }
+        check_tlb();
+    }
+    g_test_message("%u random accesses, %u faults", ops, faults);
+    g_assert_cmpuint(faults, >, 0);
+    g_assert_cmpuint(faults, <, ops);
+    g_rand_free(r);
+    teardown();
+}
+
 /* ---- micro-benchmark -------------------------------------------------------------- */
 
 static uint64_t bench_loop(bool inl, unsigned n)
@@ -1114,6 +1240,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/mmu/map/generation", test_generation);
     g_test_add_func("/tcgl/mmu/map/code-protect", test_code_protect);
     g_test_add_func("/tcgl/mmu/map/a20", test_a20);
+    g_test_add_func("/tcgl/mmu/random-safety", test_random_safety);
     g_test_add_func("/tcgl/mmu/bench", test_bench);
     return g_test_run();
 }
