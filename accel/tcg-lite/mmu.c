@@ -327,17 +327,26 @@ typedef struct PageWalk {
 
 static uint64_t pt_read(TCGLCPU *c, uint64_t pa, unsigned size)
 {
+    AddressSpace *as = mmu_space();
     MemoryTranslation t;
+    const uint8_t *host = NULL;
     uint64_t v = 0;
 
     pa &= c->a20_mask;
-    if (mmu_translate(pa, &t) != MEMORY_TRANSLATION_UNMAPPED && t.host &&
-        memory_translation_covers(&t, pa, size)) {
-        /* entries are naturally aligned */
-        return size == 8 ? __atomic_load_n((uint64_t *)t.host, __ATOMIC_RELAXED)
-                         : __atomic_load_n((uint32_t *)t.host, __ATOMIC_RELAXED);
+    if (likely(mmu_last_as == as && mmu_last.generation == address_space_generation(as) &&
+               pa - mmu_last.start < mmu_last.size &&
+               mmu_last.size - (pa - mmu_last.start) >= size)) {
+        host = mmu_last.host + (int64_t)(pa - mmu_last_addr);
+    } else if (mmu_translate(pa, &t) != MEMORY_TRANSLATION_UNMAPPED && t.host &&
+               memory_translation_covers(&t, pa, size)) {
+        host = t.host;
     }
-    address_space_ld(mmu_space(), pa, &v, size);
+    if (likely(host != NULL)) {
+        /* entries are naturally aligned */
+        return size == 8 ? __atomic_load_n((const uint64_t *)host, __ATOMIC_RELAXED)
+                         : __atomic_load_n((const uint32_t *)host, __ATOMIC_RELAXED);
+    }
+    address_space_ld(as, pa, &v, size);
     return v;
 }
 

@@ -1216,6 +1216,27 @@ static void test_bench(void)
         g_test_message("TLB-hit 32-bit load (%s): %.2f ns", inl ? "inline" : "tcgl_ldl",
                        (double)(t1 - t0) * 1000.0 / n);
     }
+    /* misses: 4-level paging, 4 KiB pages, 1024 pages round robin (the
+     * TLB has 256 entries per privilege) */
+    env.cr4 = 0;
+    w64(0x10000, 0x11000 | P | W);
+    w64(0x11000, 0x12000 | P | W);
+    w64(0x12000, 0x13000 | P | W);
+    w64(0x12008, 0x14000 | P | W);
+    for (unsigned i = 0; i < 1024; i++) {
+        w64(0x13000 + i * 8, (0x100000 + i * 0x1000) | P | W | A);
+    }
+    mode_long64(0);
+    gint64 m0 = g_get_monotonic_time();
+    const unsigned nm = 1000 * 1000;
+    uint64_t msum = 0;
+    for (unsigned i = 0; i < nm; i++) {
+        msum += tcgl_ldl(&cpu, R_DS, (uint64_t)(i & 1023) << 12);
+    }
+    gint64 m1 = g_get_monotonic_time();
+    g_assert_cmpuint(msum, ==, 0);
+    g_test_message("TLB miss (4-level walk + fill + load): %.1f ns",
+                   (double)(m1 - m0) * 1000.0 / nm);
     teardown();
 }
 
