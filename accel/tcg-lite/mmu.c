@@ -60,10 +60,14 @@ enum { KIND_READ = TCGL_ACC_READ, KIND_WRITE = TCGL_ACC_WRITE, KIND_EXEC = TCGL_
 /* ---- module state ---------------------------------------------------------- */
 
 /* One registered vCPU: notified of map changes and cleared dirty bits.
+ * global: which TLB slots hold a global page (CR4.PGE and G), kept by
+ * non-global flushes (here rather than in the entry, whose phys stays a
+ * plain page address for the executor's block-link checks).
  * large_*: the linear range that covers every large page in its TLB
  * (INVLPG inside it flushes the whole TLB of that privilege). */
 typedef struct MMUCpu {
     TCGLCPU *c;
+    uint64_t global[TCGL_NB_MMU][TCGL_TLB_SIZE / 64];
     uint64_t large_addr[TCGL_NB_MMU];
     uint64_t large_mask[TCGL_NB_MMU];
     bool has_large[TCGL_NB_MMU];
@@ -116,11 +120,17 @@ static MemoryTranslationKind mmu_translate(uint64_t pa, MemoryTranslation *t)
     return t->kind;
 }
 
+static MMUCpu *mmu_cpu_last;           /* the last one found */
+
 static MMUCpu *mmu_cpu_find(TCGLCPU *c)
 {
+    if (mmu_cpu_last && mmu_cpu_last->c == c) {
+        return mmu_cpu_last;
+    }
     for (guint i = 0; mmu_cpus && i < mmu_cpus->len; i++) {
         MMUCpu *m = g_ptr_array_index(mmu_cpus, i);
         if (m->c == c) {
+            mmu_cpu_last = m;
             return m;
         }
     }
@@ -196,6 +206,7 @@ void tcgl_mmu_cpu_exit(TCGLCPU *c)
     MMUCpu *m = mmu_cpu_find(c);
 
     if (m) {
+        mmu_cpu_last = NULL;
         g_ptr_array_remove(mmu_cpus, m);
         mmu_hooks_update();
     }
@@ -217,21 +228,24 @@ void tcgl_tlb_flush(TCGLCPU *c)
             flush_entry(&c->tlb[idx][i]);
         }
         m->has_large[idx] = false;
+        memset(m->global[idx], 0, sizeof(m->global[idx]));
     }
     c->tlb_generation = address_space_generation(mmu_space());
 }
 
 void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
 {
+    MMUCpu *m;
+
     if (!(c->env->cr4 & MMU_CR4_PGE)) {
         tcgl_tlb_flush(c);
         return;
     }
+    m = mmu_cpu_get(c);
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-            TCGLTLBEntry *e = &c->tlb[idx][i];
-            if (!(e->phys & TCGL_TLBP_GLOBAL)) {
-                flush_entry(e);
+            if (!(m->global[idx][i / 64] & (1ULL << (i % 64)))) {
+                flush_entry(&c->tlb[idx][i]);
             }
         }
     }
@@ -579,7 +593,16 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
     uint64_t tag = page | (direct ? 0 : TCGL_TLB_SLOW);
 
     e->addend = direct ? (uintptr_t)t.host - (uintptr_t)page : 0;
-    e->phys = phys | (global ? TCGL_TLBP_GLOBAL : 0);
+    e->phys = phys;
+    {
+        MMUCpu *m = mmu_cpu_get(c);
+        unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
+        if (global) {
+            m->global[idx][slot / 64] |= 1ULL << (slot % 64);
+        } else {
+            m->global[idx][slot / 64] &= ~(1ULL << (slot % 64));
+        }
+    }
     e->tag_read = can_read ? tag : TCGL_TLB_INVALID;
     e->tag_exec = can_exec ? tag : TCGL_TLB_INVALID;
     if (!can_write) {

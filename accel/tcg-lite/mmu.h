@@ -25,10 +25,6 @@
 #define TCGL_TLB_SLOW    2ULL       /* translated and allowed: use the memory API on phys */
 #define TCGL_TLB_FLAGS   3ULL       /* TCGL_TLB_INVALID | TCGL_TLB_SLOW */
 
-/* Low bits of TCGLTLBEntry.phys (phys is otherwise a page-aligned address). */
-#define TCGL_TLBP_GLOBAL 1ULL       /* a global page (CR4.PGE and G): survives non-global flushes */
-#define TCGL_TLBP_LARGE  2ULL       /* from a 2M/4M/1G page: INVLPG looks at the whole page */
-
 #define TCGL_MMU_RFLAGS_AC (1ULL << 18)
 #define TCGL_MMU_CR0_AM    (1ULL << 18)
 
