@@ -479,6 +479,7 @@ static void test_paging32(void)
     assert_pf(try_ld(R_DS, 0x402000, 4, &v), 0x5, 0x402000);
     assert_pf(try_st(R_DS, 0x401000, 1, 0), 0x7, 0x401000);
     assert_pf(try_st(R_DS, 0x403000, 1, 0), 0x6, 0x403000);
+    assert_pf(try_ld(R_DS, 0x403ffc, 4, &v), 0x4, 0x403ffc);
     g_assert_cmphex(ld(R_DS, 0x401000, 1), ==, 0xaa);
     /* implicit supervisor accesses at CPL 3: checked as supervisor, U=0 */
     g_assert_cmpint(try_ld_lin(0x402000, 4, TCGL_ACC_READ | TCGL_ACC_SUPER, &v), ==, -1);
@@ -550,8 +551,9 @@ static void test_paging_pae(void)
     set_cpl(3);
     assert_pf(try_fetch(0x401000, &p, &phys, &avail), 0x15, 0x401000);
     set_cpl(0);
-    /* a PTE address bit above MAXPHYADDR is reserved */
+    /* a PTE address bit above MAXPHYADDR is reserved (for fetches too) */
     assert_pf(try_ld(R_DS, 0x402000, 1, &v), 0x9, 0x402000);
+    assert_pf(try_fetch(0x402010, &p, &phys, &avail), 0x19, 0x402010);
     /* PDPTE reserved bits (2:1) */
     assert_pf(try_ld(R_DS, 0x40000000, 1, &v), 0x9, 0x40000000);
     /* 2 MiB page */
