@@ -64,14 +64,25 @@ enum { KIND_READ = TCGL_ACC_READ, KIND_WRITE = TCGL_ACC_WRITE, KIND_EXEC = TCGL_
  * non-global flushes (here rather than in the entry, whose phys stays a
  * plain page address for the executor's block-link checks).
  * large_*: the linear range that covers every large page in its TLB
- * (INVLPG inside it flushes the whole TLB of that privilege). */
+ * (INVLPG inside it flushes the whole TLB of that privilege).
+ * victim: entries a fill pushed out of their slot (round robin), looked
+ * at before a walk: two hot pages that share a slot do not walk in turn
+ * (QEMU's victim TLB).  Every flush and dirty notification treats them
+ * as TLB entries. */
+#define MMU_NB_VICTIMS 8
+
 typedef struct MMUCpu {
     TCGLCPU *c;
     uint64_t global[TCGL_NB_MMU][TCGL_TLB_SIZE / 64];
     uint64_t large_addr[TCGL_NB_MMU];
     uint64_t large_mask[TCGL_NB_MMU];
     bool has_large[TCGL_NB_MMU];
+    TCGLTLBEntry victim[TCGL_NB_MMU][MMU_NB_VICTIMS];
+    uint8_t victim_global[TCGL_NB_MMU];     /* bit i: victim i is a global page */
+    unsigned victim_next[TCGL_NB_MMU];
 } MMUCpu;
+
+uint64_t tcgl_mmu_walks;
 
 static AddressSpace *mmu_as;            /* NULL: address_space_memory */
 static AddressSpace *mmu_listening;     /* where mmu_listener is registered */
@@ -219,6 +230,47 @@ static void flush_entry(TCGLTLBEntry *e)
     e->tag_read = e->tag_write = e->tag_exec = TCGL_TLB_INVALID;
 }
 
+/* The linear page an entry holds, or TCGL_TLB_INVALID. */
+static inline uint64_t entry_page(const TCGLTLBEntry *e)
+{
+    if (!(e->tag_read & TCGL_TLB_INVALID)) {
+        return e->tag_read & TCGL_PAGE_MASK;
+    }
+    if (!(e->tag_exec & TCGL_TLB_INVALID)) {
+        return e->tag_exec & TCGL_PAGE_MASK;
+    }
+    if (!(e->tag_write & TCGL_TLB_INVALID)) {
+        return e->tag_write & TCGL_PAGE_MASK;
+    }
+    return TCGL_TLB_INVALID;
+}
+
+static inline bool slot_global(const MMUCpu *m, int idx, unsigned slot)
+{
+    return m->global[idx][slot / 64] >> (slot % 64) & 1;
+}
+
+static inline void set_slot_global(MMUCpu *m, int idx, unsigned slot, bool g)
+{
+    if (g) {
+        m->global[idx][slot / 64] |= 1ULL << (slot % 64);
+    } else {
+        m->global[idx][slot / 64] &= ~(1ULL << (slot % 64));
+    }
+}
+
+static void flush_victims(MMUCpu *m, int idx, bool keep_global)
+{
+    for (unsigned i = 0; i < MMU_NB_VICTIMS; i++) {
+        if (!keep_global || !(m->victim_global[idx] >> i & 1)) {
+            flush_entry(&m->victim[idx][i]);
+        }
+    }
+    if (!keep_global) {
+        m->victim_global[idx] = 0;
+    }
+}
+
 void tcgl_tlb_flush(TCGLCPU *c)
 {
     MMUCpu *m = mmu_cpu_get(c);
@@ -229,6 +281,7 @@ void tcgl_tlb_flush(TCGLCPU *c)
         }
         m->has_large[idx] = false;
         memset(m->global[idx], 0, sizeof(m->global[idx]));
+        flush_victims(m, idx, false);
     }
     c->tlb_generation = address_space_generation(mmu_space());
 }
@@ -244,10 +297,11 @@ void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
     m = mmu_cpu_get(c);
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-            if (!(m->global[idx][i / 64] & (1ULL << (i % 64)))) {
+            if (!slot_global(m, idx, i)) {
                 flush_entry(&c->tlb[idx][i]);
             }
         }
+        flush_victims(m, idx, true);
     }
 }
 
@@ -261,9 +315,18 @@ void tcgl_tlb_flush_page(TCGLCPU *c, uint64_t lin)
             for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
                 flush_entry(&c->tlb[idx][i]);
             }
+            flush_victims(m, idx, false);
             m->has_large[idx] = false;
         } else {
-            flush_entry(tcgl_tlb_entry(c, idx, lin));
+            TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin);
+            if (entry_page(e) == (lin & TCGL_PAGE_MASK)) {
+                flush_entry(e);         /* (not another page sharing the slot) */
+            }
+            for (unsigned i = 0; i < MMU_NB_VICTIMS; i++) {
+                if (entry_page(&m->victim[idx][i]) == (lin & TCGL_PAGE_MASK)) {
+                    flush_entry(&m->victim[idx][i]);
+                }
+            }
         }
     }
 }
@@ -312,10 +375,11 @@ static void mmu_dirty_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t
     lo = (uintptr_t)mr->ram + addr;
     hi = (uintptr_t)mr->ram + MIN(mr->size, addr + len);
     for (guint k = 0; mmu_cpus && k < mmu_cpus->len; k++) {
-        TCGLCPU *c = ((MMUCpu *)g_ptr_array_index(mmu_cpus, k))->c;
+        MMUCpu *m = g_ptr_array_index(mmu_cpus, k);
         for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
-            for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-                TCGLTLBEntry *e = &c->tlb[idx][i];
+            for (unsigned i = 0; i < TCGL_TLB_SIZE + MMU_NB_VICTIMS; i++) {
+                TCGLTLBEntry *e = i < TCGL_TLB_SIZE ? &m->c->tlb[idx][i]
+                                                    : &m->victim[idx][i - TCGL_TLB_SIZE];
                 if (!(e->tag_write & TCGL_TLB_FLAGS)) {
                     uintptr_t host = (uintptr_t)(e->tag_write + e->addend);
                     if (host + TCGL_PAGE_SIZE > lo && host < hi) {
@@ -553,6 +617,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
 
     if (paging_on(c)) {
         int r = walk(c, lin, &w);
+        tcgl_mmu_walks++;
         bool wp = c->env->cr0 & CR0_WP;
         if (r < 0) {
             can_read = !user || w.user;
@@ -588,21 +653,31 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
         tcgl_tlb_flush(c);
     }
     TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin);
+    MMUCpu *m = mmu_cpu_get(c);
+    unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
+    uint64_t old = entry_page(e);
+
+    if (old != TCGL_TLB_INVALID && old != page) {
+        /* the entry moves to the victims */
+        unsigned v = m->victim_next[idx];
+        m->victim[idx][v] = *e;
+        m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) |
+                                          slot_global(m, idx, slot) << v);
+        m->victim_next[idx] = (v + 1) % MMU_NB_VICTIMS;
+    }
+    for (unsigned v = 0; v < MMU_NB_VICTIMS; v++) {
+        if (entry_page(&m->victim[idx][v]) == page) {
+            flush_entry(&m->victim[idx][v]);     /* an older translation */
+        }
+    }
+    set_slot_global(m, idx, slot, global);
+
     bool direct = (t.kind == MEMORY_TRANSLATION_RAM || t.kind == MEMORY_TRANSLATION_ROM) &&
                   memory_translation_covers(&t, phys, TCGL_PAGE_SIZE);
     uint64_t tag = page | (direct ? 0 : TCGL_TLB_SLOW);
 
     e->addend = direct ? (uintptr_t)t.host - (uintptr_t)page : 0;
     e->phys = phys;
-    {
-        MMUCpu *m = mmu_cpu_get(c);
-        unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
-        if (global) {
-            m->global[idx][slot / 64] |= 1ULL << (slot % 64);
-        } else {
-            m->global[idx][slot / 64] &= ~(1ULL << (slot % 64));
-        }
-    }
     e->tag_read = can_read ? tag : TCGL_TLB_INVALID;
     e->tag_exec = can_exec ? tag : TCGL_TLB_INVALID;
     if (!can_write) {
@@ -621,6 +696,29 @@ static inline uint64_t entry_tag(const TCGLTLBEntry *e, int kind)
     return kind == KIND_READ ? e->tag_read : kind == KIND_WRITE ? e->tag_write : e->tag_exec;
 }
 
+/* A victim that holds lin's page for `kind` trades places with the
+ * entry in lin's slot; returns that slot, or NULL. */
+static TCGLTLBEntry *victim_swap(TCGLCPU *c, uint64_t lin, int kind, int idx)
+{
+    MMUCpu *m = mmu_cpu_get(c);
+    uint64_t page = lin & TCGL_PAGE_MASK;
+
+    for (unsigned v = 0; v < MMU_NB_VICTIMS; v++) {
+        TCGLTLBEntry *ve = &m->victim[idx][v];
+        if ((entry_tag(ve, kind) & ~TCGL_TLB_SLOW) == page) {
+            TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin), tmp = *e;
+            unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
+            bool g = slot_global(m, idx, slot);
+            *e = *ve;
+            *ve = tmp;
+            set_slot_global(m, idx, slot, m->victim_global[idx] >> v & 1);
+            m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) | g << v);
+            return e;
+        }
+    }
+    return NULL;
+}
+
 /*
  * The entry for lin's page, valid for `kind` at privilege idx (a hit, or
  * a fill).  Non-canonical addresses in long mode raise vec(0) (#GP, or #SS
@@ -635,6 +733,10 @@ static TCGLTLBEntry *tlb_get(TCGLCPU *c, uint64_t lin, int kind, int idx, int ve
     }
     e = tcgl_tlb_entry(c, idx, lin);
     if ((entry_tag(e, kind) & ~TCGL_TLB_SLOW) == (lin & TCGL_PAGE_MASK)) {
+        return e;
+    }
+    e = victim_swap(c, lin, kind, idx);
+    if (e) {
         return e;
     }
     if ((c->env->efer & EFER_LMA) && !canonical(lin)) {

@@ -40,6 +40,9 @@ static inline bool tcgl_ac_on(const TCGLCPU *c)
            (c->env->cr0 & TCGL_MMU_CR0_AM);
 }
 
+/* Page walks done so far (a debug counter for tests and profiling). */
+extern uint64_t tcgl_mmu_walks;
+
 /* The slow paths (mmu.c): every check, faults raised. */
 uint64_t tcgl_mmu_ld_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size);
 void tcgl_mmu_st_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v);

@@ -729,6 +729,90 @@ static void test_invlpg_large(void)
     teardown();
 }
 
+static struct {
+    unsigned calls;
+    MemoryRegion *mr;
+    uint64_t addr, len;
+} cw;
+
+static void code_write(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
+{
+    (void)n;
+    cw.calls++;
+    cw.mr = mr;
+    cw.addr = addr;
+    cw.len = len;
+}
+
+/* Pages 0x400000 and 0x500000 share TLB slot 0. */
+static void test_victim(void)
+{
+    MemoryDirtyNotifier n = { .code_write = code_write };
+    uint64_t walks;
+
+    setup();
+    map32();
+    env.cr4 |= CR4_PGE;
+    w32(0x10000 + 1 * 4, 0x11000 | P | W | U);      /* 0x400000-0x7fffff */
+    w32(0x11000 + 0x100 * 4, 0x30000 | P | W);      /* 0x500000 -> 0x30000 */
+    w32(0x11000, 0x20000 | P | W | G);              /* 0x400000 -> 0x20000, global */
+    ram[0x20000] = 1;
+    ram[0x30000] = 2;
+    ram[0x31000] = 3;
+    mode_flat32(0, true);
+    g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);
+    g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 2);
+    walks = tcgl_mmu_walks;
+    for (int i = 0; i < 10; i++) {
+        g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);
+        g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 2);
+    }
+    g_assert_cmpuint(tcgl_mmu_walks, ==, walks);    /* the victims served them */
+    /* INVLPG reaches a victim */
+    w32(0x11000 + 0x100 * 4, 0x31000 | P | W);
+    g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);  /* 0x500000 is the victim now */
+    tcgl_tlb_flush_page(&cpu, 0x500000);
+    g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 3);
+    /* a CR3 write keeps a global victim, drops the others */
+    w32(0x11000, 0x21000 | P | W | G);
+    w32(0x11000 + 0x100 * 4, 0x30000 | P | W);
+    tcgl_tlb_flush_nonglobal(&cpu);
+    g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 2);  /* walked: 0x400000 -> victim */
+    walks = tcgl_mmu_walks;
+    g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);  /* the old global translation */
+    g_assert_cmpuint(tcgl_mmu_walks, ==, walks);
+    tcgl_tlb_flush(&cpu);
+    g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 0);  /* 0x21000 */
+    w32(0x11000, 0x20000 | P | W | G);
+    tcgl_tlb_flush(&cpu);
+
+    /* dirty-log notifications reach victims: a direct write entry pushed
+     * out of its slot loses its direct write when the page is cleared */
+    memset(&cw, 0, sizeof(cw));
+    memory_dirty_notifier_register(&n);
+    memory_global_dirty_log_start(DIRTY_MEMORY_CODE);
+    tcgl_tlb_flush(&cpu);
+    st(R_DS, 0x400000, 1, 7);
+    g_assert_cmphex(tcgl_tlb_entry(&cpu, 0, 0x400000)->tag_write, ==, 0x400000);
+    g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 2);  /* 0x400000 -> victim */
+    memory_region_test_and_clear_dirty(&ram_mr, 0x20000, 4096, DIRTY_MEMORY_CODE);
+    st(R_DS, 0x400004, 1, 8);                        /* back from the victims */
+    g_assert_cmpuint(cw.calls, ==, 1);
+    g_assert_cmphex(cw.addr, ==, 0x20004);
+    memory_global_dirty_log_stop(DIRTY_MEMORY_CODE);
+    memory_dirty_notifier_unregister(&n);
+    /* a memory map change drops victims too */
+    g_assert_cmpuint(ld(R_DS, 0x500000, 1), ==, 2);
+    g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 7);  /* 0x500000 -> victim */
+    memory_region_init_io(&overlay_mr, &io_ops, NULL, "overlay", 0x1000);
+    memory_region_add_subregion_overlap(&root, 0x30000, &overlay_mr, 1);
+    g_assert_cmphex(ld(R_DS, 0x500000, 1), ==, 0x01);   /* C0DE0001 & 0xff */
+    g_assert_cmpuint(io.reads, ==, 1);
+    memory_region_del_subregion(&root, &overlay_mr);
+    memory_region_destroy(&overlay_mr);
+    teardown();
+}
+
 /* ---- page crossing, buffers, MMIO, ROM ------------------------------------------ */
 
 static void test_cross_page(void)
@@ -867,21 +951,6 @@ static void test_generation(void)
     g_assert_cmphex(cpu.tlb_generation, ==, address_space_generation(&as));
     memory_region_destroy(&overlay_mr);
     teardown();
-}
-
-static struct {
-    unsigned calls;
-    MemoryRegion *mr;
-    uint64_t addr, len;
-} cw;
-
-static void code_write(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
-{
-    (void)n;
-    cw.calls++;
-    cw.mr = mr;
-    cw.addr = addr;
-    cw.len = len;
 }
 
 static void test_code_protect(void)
@@ -1256,6 +1325,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/mmu/tlb/dirty-bit", test_dirty_bit);
     g_test_add_func("/tcgl/mmu/tlb/global", test_global);
     g_test_add_func("/tcgl/mmu/tlb/invlpg-large", test_invlpg_large);
+    g_test_add_func("/tcgl/mmu/tlb/victim", test_victim);
     g_test_add_func("/tcgl/mmu/access/cross-page", test_cross_page);
     g_test_add_func("/tcgl/mmu/access/mmio-rom", test_mmio_rom);
     g_test_add_func("/tcgl/mmu/access/lin-ptr", test_lin_ptr_probe);
