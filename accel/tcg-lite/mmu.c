@@ -400,7 +400,6 @@ typedef struct PageWalk {
     uint64_t leaf;              /* the leaf entry as read */
     unsigned n;                 /* entries that have an A bit */
     uint64_t addr[4], val[4];   /* their physical addresses and values (last: the leaf) */
-    unsigned esize;             /* entry size: 4 or 8 */
 } PageWalk;
 
 static uint64_t pt_read(TCGLCPU *c, uint64_t pa, unsigned size)
@@ -458,7 +457,6 @@ static int walk(TCGLCPU *c, uint64_t lin, PageWalk *w)
 
     memset(w, 0, sizeof(*w));
     w->user = w->write = true;
-    w->esize = 8;
 
     if (env->efer & EFER_LMA) {
         uint64_t table = env->cr3 & addr_mask;
@@ -531,7 +529,6 @@ static int walk(TCGLCPU *c, uint64_t lin, PageWalk *w)
             table = e & addr_mask;
         }
     } else {
-        w->esize = 4;
         lin = (uint32_t)lin;
         pa = (env->cr3 & 0xfffff000ULL) + ((lin >> 22) & 1023) * 4;
         e = pt_read(c, pa, 4);
