@@ -609,7 +609,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
     uint64_t page = lin & TCGL_PAGE_MASK;
     bool user = idx == TCGL_MMU_USER;
     bool can_read = true, can_write = true, can_exec = true, global = false;
-    uint64_t phys;
+    uint64_t phys, size = TCGL_PAGE_SIZE;
     PageWalk w;
 
     if (paging_on(c)) {
@@ -636,9 +636,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
         can_write &= !!(w.leaf & PTE_D);
         global = w.global;
         phys = w.phys;
-        if (w.size > TCGL_PAGE_SIZE) {
-            note_large_page(c, idx, lin, w.size);
-        }
+        size = w.size;
     } else {
         phys = page;
     }
@@ -648,6 +646,9 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
     mmu_translate(phys, &t);
     if (t.generation != c->tlb_generation) {
         tcgl_tlb_flush(c);
+    }
+    if (size > TCGL_PAGE_SIZE) {
+        note_large_page(c, idx, lin, size);
     }
     TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin);
     MMUCpu *m = mmu_cpu_get(c);
