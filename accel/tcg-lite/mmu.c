@@ -784,7 +784,7 @@ static void page_read(TCGLCPU *c, const TCGLTLBEntry *e, uint64_t lin, void *buf
     if (!(entry_tag(e, kind) & TCGL_TLB_SLOW)) {
         memcpy(buf, (void *)(uintptr_t)(lin + e->addend), n);
     } else if (pow2_size(n)) {
-        uint64_t v;
+        uint64_t v = 0;
         address_space_ld(mmu_space(), entry_phys(e, lin), &v, n);
         memcpy(buf, &v, n);
     } else {
