@@ -372,6 +372,24 @@ void tcgl_tlb_flush_page(TCGLCPU *c, uint64_t lin);
 /* Physical address of a linear address without side effects (debugger,
  * monitor), -1 if unmapped. */
 uint64_t tcgl_debug_translate(TCGLCPU *c, uint64_t lin);
+/* Added by part "mmu":
+ * - CR3 write with CR4.PGE set: drops every entry except global pages
+ *   (a full flush when CR4.PGE is clear).
+ * - The guest-physical address space the vCPUs see (default: NULL, i.e.
+ *   address_space_memory); set before the vCPUs run.
+ * - The CPU model's physical address width (entry bits above it are
+ *   reserved; default 40) and whether 1 GiB pages exist (pdpe1gb; default
+ *   true: else PS in a PDPTE is a reserved bit).
+ * - tcgl_mmu_cpu_init: once per vCPU before its first access (sets
+ *   a20_mask to ~0 if 0, flushes the TLB: a zeroed TLB is NOT empty, and
+ *   registers the vCPU for memory-map and dirty-log notifications);
+ *   tcgl_mmu_cpu_exit before the TCGLCPU is freed. */
+struct AddressSpace;
+void tcgl_tlb_flush_nonglobal(TCGLCPU *c);
+void tcgl_mmu_set_address_space(struct AddressSpace *as);
+void tcgl_mmu_set_model(unsigned phys_bits, bool pdpe1gb);
+void tcgl_mmu_cpu_init(TCGLCPU *c);
+void tcgl_mmu_cpu_exit(TCGLCPU *c);
 
 /* ---- segments, events, system (seg.c, excp.c, sys.c) -------------------- */
 
