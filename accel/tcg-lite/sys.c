@@ -155,8 +155,9 @@ void tcgl_op_cpuid(TCGLCPU *c, const TCGLInsn *i)
 
 /* ---- control registers ------------------------------------------------------ */
 
-#define CR4_SUPPORTED (CR4_VME | CR4_PVI | CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | \
-                       CR4_PGE | CR4_PCE | CR4_OSFXSR | CR4_OSXMMEXCPT)
+/* VME/PVI are not offered (no v86 interrupt redirection), nor XSAVE. */
+#define CR4_SUPPORTED (CR4_TSD | CR4_DE | CR4_PSE | CR4_PAE | CR4_MCE | CR4_PGE | CR4_PCE | \
+                       CR4_OSFXSR | CR4_OSXMMEXCPT)
 
 static unsigned phys_bits(TCGLCPU *c)
 {

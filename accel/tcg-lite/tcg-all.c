@@ -291,7 +291,10 @@ static void *tcg_vcpu_thread(void *opaque)
 
 static void tcg_vcpu_start(CPUState *cpu)
 {
-    if (!tick_thread_started && cpus && cpus->len > 1) {
+    bql_set_contention_hook(tcg_bql_contended);
+    if (!tick_thread_started) {
+        /* It sleeps unless a thread other than the main loop waits for
+         * the BQL (another vCPU): then it ends the running slice. */
         tick_thread_started = true;
         g_thread_unref(g_thread_new("tcg-tick", tcg_tick_thread, NULL));
     }
@@ -383,7 +386,6 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
                                ms->smp.threads };
     tcgl_decode_init();
     tcgl_exec_init();
-    bql_set_contention_hook(tcg_bql_contended);
     return true;
 }
 

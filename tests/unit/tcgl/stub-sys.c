@@ -14,6 +14,7 @@ unsigned stub_tlb_flushes, stub_tlb_page_flushes;
 StubInsn *stub_prog;
 unsigned stub_prog_len;
 unsigned stub_steps;
+unsigned stub_max_steps = 10000;
 bool stub_off_program;
 
 /* ---- flags (flags.c) ------------------------------------------------------ */
@@ -194,7 +195,7 @@ static StubInsn *find_insn(uint64_t lin)
 }
 
 /* Runs the program from env->rip until an instruction is missing there
- * (stub_off_program), exit_request, or STUB_MAX_STEPS. */
+ * (stub_off_program), exit_request, or stub_max_steps. */
 TCGLExit tcgl_cpu_exec(TCGLCPU *c)
 {
     stub_off_program = false;
@@ -213,7 +214,7 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
             tcgl_take_interrupts(c);
         }
         s = find_insn((c->seg_base[R_CS] + c->env->rip) & c->lin_mask);
-        if (!s || stub_steps >= STUB_MAX_STEPS) {
+        if (!s || stub_steps >= stub_max_steps) {
             stub_off_program = true;
             return TCGL_EXIT_REQUEST;
         }

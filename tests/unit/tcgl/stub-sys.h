@@ -7,7 +7,6 @@
 #include "tcgl.h"
 
 #define STUB_MEM_SIZE (4u << 20)
-#define STUB_MAX_STEPS 10000
 
 /* Guest memory (physical = linear & A20 mask, paging off). */
 extern uint8_t stub_mem[STUB_MEM_SIZE];
@@ -22,6 +21,8 @@ typedef struct StubInsn {
 extern StubInsn *stub_prog;
 extern unsigned stub_prog_len;
 extern unsigned stub_steps;
+/* tcgl_cpu_exec returns after this many instructions (default 10000). */
+extern unsigned stub_max_steps;
 /* tcgl_cpu_exec stopped because no instruction was at rip. */
 extern bool stub_off_program;
 

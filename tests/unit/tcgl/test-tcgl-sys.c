@@ -5,8 +5,12 @@
  * Instructions are TCGLInsn built by hand and run by the stub executor
  * (stub-sys.c) over flat memory; frames are checked on the stack.
  */
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <glib.h>
+#include "accel/accel.h"
+#include "system/runstate.h"
 #include "tcgl-sys.h"
 #include "stub-sys.h"
 #include "hw/i386/x86-irq.h"
@@ -14,7 +18,7 @@
 #include "system/main-loop.h"
 
 /* seg.c / sys.c handlers named by the tests */
-TCGLHandler tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
+TCGLHandler tcgl_op_callf_mem, tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
     tcgl_op_int, tcgl_op_sti, tcgl_op_cpuid, tcgl_op_hlt, tcgl_op_syscall, tcgl_op_sysret,
     tcgl_op_sysenter, tcgl_op_sysexit, tcgl_op_rdmsr, tcgl_op_wrmsr, tcgl_op_in, tcgl_op_out,
     tcgl_op_ins_outs, tcgl_op_lar_lsl, tcgl_op_ltr;
@@ -31,6 +35,7 @@ enum {
     S_CODE0 = 0x08, S_DATA0 = 0x10, S_CODE3 = 0x18, S_DATA3 = 0x20, S_TSS = 0x28,
     S_GATE = 0x30, S_CODE64 = 0x38, S_DATA64 = 0x40, S_TSS64 = 0x48, S_NP = 0x58,
     S_TSS2 = 0x60, S_DATA3B = 0x68, S_CODE64_3 = 0x70, S_XONLY = 0x78, S_TSSIO = 0x80,
+    S_GATE64 = 0x88,
 };
 
 static CPUState cpu0;
@@ -120,7 +125,9 @@ static void reset_all(void)
     set_gdt(S_XONLY, desc(0, 0xfffff, 0x9, 0, 1, 1, 1, 0, 1));
     set_gdt(S_TSSIO, desc(IOMAP, 0x68 + 0x100 / 8 + 0xa0, SYS_TSS32_BUSY, 0, 0, 1, 0, 0, 0));
     c->env->gdt.base = GDT;
-    c->env->gdt.limit = 0x87;
+    set_gdt(S_GATE64, gate(S_CODE64, 0x80003000, SYS_CALL32, 3, 0));
+    wr(GDT + S_GATE64 + 8, 8, 0xffffffff);          /* offset bits 63:32 */
+    c->env->gdt.limit = 0x97;
     c->env->idt.base = IDT;
     c->env->idt.limit = 0x7ff;
     tcgl_update_hflags(c);
@@ -963,6 +970,202 @@ static void test_bad_gate_target(void)
     g_assert_cmphex(rd(c->env->regs[R_ESP] + 4, 4), ==, 0x4321);
 }
 
+/* Linux 32-bit: #DF through a task gate to its own TSS. */
+static void test_df_task_gate(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(0);
+    wr(IDT + EXCP_DF * 8, 8, gate(S_TSS2, 0, SYS_TASK, 0, 0));
+    wr(IDT + EXCP_GP * 8, 8, 0);                   /* #GP: no gate -> #DF */
+    wr(TSS2 + 0x20, 4, 0x4444);
+    wr(TSS2 + 0x24, 4, 0x2);
+    wr(TSS2 + 0x38, 4, 0x8800);
+    for (int s = 0; s < 6; s++) {
+        wr(TSS2 + 0x48 + 4 * s, 2, s == R_CS ? S_CODE0 : s == R_GS ? 0 : S_DATA0);
+    }
+    env->rip = 0x4000;
+    env->regs[R_EAX] = S_XONLY;
+    i = insn(tcgl_op_mov_sreg, 0x8e, 2, 2);
+    i.reg = R_DS;
+    i.rm = R_EAX;
+    prog_set(0, 0x4000, TCGL_OPF_END, i);
+    stub_prog_len = 1;
+    g_assert_cmpint(tcgl_cpu_exec(c), ==, TCGL_EXIT_REQUEST);
+    g_assert_cmphex(env->tr.selector, ==, S_TSS2);
+    g_assert_cmphex(env->rip, ==, 0x4444);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x87fc);
+    g_assert_cmphex(rd(0x87fc, 4), ==, 0);                  /* #DF's error code */
+    g_assert_cmphex(rd(TSS2, 2), ==, S_TSS);
+    g_assert_cmphex(rd(TSS + 0x20, 4), ==, 0x4000);         /* the faulting EIP */
+    g_assert_true(env->rflags & RFL_NT);
+    g_assert_true(env->segs[R_GS].unusable);
+}
+
+/* A 64-bit call gate from ring 3, and RETF (REX.W) back. */
+static void test_call_gate64(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    lmode64(3);
+    env->rip = 0x400000;
+    env->regs[R_ESP] = 0x7ff0;
+    wr(0x6000, 8, 0x1111);                          /* offset (ignored) */
+    wr(0x6008, 2, S_GATE64 | 3);
+    i = insn(tcgl_op_callf_mem, 0xff, 3, 8);
+    i.reg = 3;
+    i.mod = 0;
+    i.disp = 0x6000;
+    i.adsize = 8;
+    g_assert_cmpint(run_op(tcgl_op_callf_mem, &i), ==, -1);
+    g_assert_cmphex(env->rip, ==, 0xffffffff80003000ULL);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, S_CODE64);
+    g_assert_cmphex(env->segs[R_SS].selector, ==, 0);
+    g_assert_cmpint(c->hflags & TCGL_HF_CPL_MASK, ==, 0);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0xa000 - 32);
+    g_assert_cmphex(rd(0xa000 - 8, 8), ==, S_DATA3B | 3);
+    g_assert_cmphex(rd(0xa000 - 16, 8), ==, 0x7ff0);
+    g_assert_cmphex(rd(0xa000 - 24, 8), ==, S_CODE64_3 | 3);
+    g_assert_cmphex(rd(0xa000 - 32, 8), ==, 0x400003);
+
+    i = insn(tcgl_op_retf, 0xcb, 2, 8);
+    g_assert_cmpint(run_op(tcgl_op_retf, &i), ==, -1);
+    g_assert_cmphex(env->rip, ==, 0x400003);
+    g_assert_cmphex(env->segs[R_CS].selector, ==, S_CODE64_3 | 3);
+    g_assert_cmphex(env->segs[R_SS].selector, ==, S_DATA3B | 3);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x7ff0);
+    g_assert_cmpint(c->hflags & TCGL_HF_CPL_MASK, ==, 3);
+}
+
+/* ---- the accelerator (tcg-all.c) ------------------------------------------------ */
+
+static int64_t thread_cpu_ns(pthread_t t)
+{
+    clockid_t id;
+    struct timespec ts;
+
+    g_assert_cmpint(pthread_getcpuclockid(t, &id), ==, 0);
+    clock_gettime(id, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Polls cond (under the BQL) for up to 10 s. */
+static bool wait_for(bool (*cond)(CPUState *), CPUState *cpu)
+{
+    for (int n = 0; n < 10000; n++) {
+        bool ok;
+        bql_lock();
+        ok = cond(cpu);
+        bql_unlock();
+        if (ok) {
+            return true;
+        }
+        g_usleep(1000);
+    }
+    return false;
+}
+
+static bool is_halted_at_handler(CPUState *cpu)
+{
+    return cpu->env.mp_state == CPU_MP_HALTED && cpu->env.rip == 0x8001;
+}
+
+static bool is_halted(CPUState *cpu)
+{
+    return cpu->env.mp_state == CPU_MP_HALTED;
+}
+
+static bool is_busy(CPUState *cpu)
+{
+    return stub_steps > 1000;
+}
+
+/*
+ * A vCPU thread: HLT sleeps (no CPU time burnt), an interrupt wakes it and
+ * is delivered, and a vCPU that never halts still lets another thread have
+ * the BQL.
+ */
+static void test_accel_threads(void)
+{
+    const AccelOps *ops = accel_find("tcg");
+    g_autoptr(GError) err = NULL;
+    CPUState *vcpu = g_new0(CPUState, 1);
+    TCGLInsn jmp;
+    int64_t t0, t1, w0;
+
+    g_assert_nonnull(ops);
+    reset_all();
+    current_accel = ops;
+    x86_cpu_reset_state(&vcpu->env, 0, true);
+    vcpu->env.rflags = 0x202;
+    vcpu->env.regs[R_ESP] = 0x1000;
+    wr(0x30 * 4, 4, 0x00008000);                    /* IVT 0x30 -> 0000:8000 */
+    g_assert_true(ops->vcpu_create(vcpu, &err));
+    g_ptr_array_index(cpus, 0) = vcpu;
+    prog_set(0, 0xfffffff0, TCGL_OPF_BRANCH | TCGL_OPF_PRIV, insn(tcgl_op_hlt, 0xf4, 1, 2));
+    prog_set(1, 0x8000, TCGL_OPF_BRANCH | TCGL_OPF_PRIV, insn(tcgl_op_hlt, 0xf4, 1, 2));
+    stub_prog_len = 2;
+    runstate_set(RUN_STATE_RUNNING);
+    bql_lock();
+    ops->vcpu_start(vcpu);
+    bql_unlock();
+    g_assert_true(wait_for(is_halted, vcpu));
+
+    /* idle: the halted vCPU thread uses (almost) no CPU */
+    t0 = thread_cpu_ns(vcpu->thread);
+    g_usleep(300 * 1000);
+    t1 = thread_cpu_ns(vcpu->thread);
+    g_assert_cmpint(t1 - t0, <, 20 * 1000 * 1000);
+
+    /* an interrupt from the "PIC" wakes it; the handler halts again */
+    bql_lock();
+    fake_pic_vector = 0x30;
+    x86_irq_set_pic(NULL, fake_pic_read);
+    cpu_interrupt(vcpu, CPU_INTERRUPT_HARD);
+    bql_unlock();
+    g_assert_true(wait_for(is_halted_at_handler, vcpu));
+    g_assert_cmphex(rd(0xffa, 2), ==, 0xfff1);      /* IP after the first HLT */
+    g_assert_cmphex(rd(0xffc, 2), ==, 0xf000);
+
+    /* busy: JMP FAR to itself forever; the BQL still changes hands */
+    bql_lock();
+    stub_steps = 0;
+    stub_max_steps = ~0u;
+    jmp = insn(tcgl_op_jmpf_ptr, 0xea, 5, 2);
+    jmp.imm = 0x9000;
+    jmp.imm2 = 0;
+    prog_set(2, 0x9000, TCGL_OPF_BRANCH, jmp);
+    stub_prog_len = 3;
+    vcpu->env.rip = 0x9000;
+    vcpu->env.mp_state = CPU_MP_RUNNABLE;
+    ops->vcpu_kick(vcpu);
+    bql_unlock();
+    g_assert_true(wait_for(is_busy, vcpu));
+    w0 = g_get_monotonic_time();
+    for (int n = 0; n < 20; n++) {
+        bql_lock();
+        bql_unlock();
+    }
+    g_assert_cmpint(g_get_monotonic_time() - w0, <, 2 * G_USEC_PER_SEC);
+
+    bql_lock();
+    vcpu->exit_thread = true;
+    ops->vcpu_kick(vcpu);
+    bql_unlock();
+    pthread_join(vcpu->thread, NULL);
+    stub_max_steps = 10000;
+    x86_irq_set_pic(NULL, NULL);
+    g_ptr_array_index(cpus, 0) = &cpu0;
+    tcgl_sys_set_cpuid(0, &max_cpuid);
+    current_accel = NULL;
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -990,7 +1193,9 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/intr/long-ist", test_long_mode_ist);
     g_test_add_func("/tcgl-sys/intr/double-triple", test_double_triple_fault);
     g_test_add_func("/tcgl-sys/intr/bad-gate-target", test_bad_gate_target);
+    g_test_add_func("/tcgl-sys/intr/df-task-gate", test_df_task_gate);
     g_test_add_func("/tcgl-sys/far/call-gate", test_call_gate);
+    g_test_add_func("/tcgl-sys/far/call-gate64", test_call_gate64);
     g_test_add_func("/tcgl-sys/far/iret-v86", test_iret_v86);
     g_test_add_func("/tcgl-sys/far/task-switch", test_task_switch);
     g_test_add_func("/tcgl-sys/sys/syscall", test_syscall_sysret);
@@ -1000,5 +1205,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/sys/cpuid-model", test_cpuid_model);
     g_test_add_func("/tcgl-sys/sys/port-io", test_port_io);
     g_test_add_func("/tcgl-sys/sys/hlt-sti-shadow", test_hlt_and_sti_shadow);
+    g_test_add_func("/tcgl-sys/accel/threads", test_accel_threads);
     return g_test_run();
 }
