@@ -266,12 +266,14 @@ void tcgl_load_seg(TCGLCPU *c, int seg, unsigned sel)
     sel &= 0xffff;
     if (!tcgl_pmode(c)) {
         /* Real and v86 mode: selector and base only; limits and attributes
-         * stay (QEMU's TCG does the same: "unreal mode" works). */
+         * stay (QEMU's TCG does the same: "unreal mode" works).  Nothing
+         * else in hflags or the fast path depends on them. */
         c->env->segs[seg].selector = sel;
         c->env->segs[seg].base = (uint32_t)sel << 4;
-    } else {
-        load_seg_pm(c, seg, sel, tcgl_cpl(c), EXCP_GP);
+        c->seg_base[seg] = (uint32_t)sel << 4;
+        return;
     }
+    load_seg_pm(c, seg, sel, tcgl_cpl(c), EXCP_GP);
     tcgl_update_hflags(c);
 }
 
