@@ -54,9 +54,19 @@ static struct {
 
 static int64_t get_monotonic_ns(void);
 
+static void (*bql_contention_hook)(bool main_thread);
+
+void bql_set_contention_hook(void (*fn)(bool main_thread))
+{
+    bql_contention_hook = fn;
+}
+
 /* With bql_mutex held. */
 static void bql_acquire(void)
 {
+    if (bql_taken && bql_contention_hook) {
+        bql_contention_hook(bql_is_main);
+    }
     if (bql_is_main) {
         if (bql_taken) {
             uint64_t before = bql_stats.acquisitions;

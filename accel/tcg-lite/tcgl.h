@@ -412,6 +412,15 @@ void tcgl_deliver_event(TCGLCPU *c);
 void tcgl_deliver_hwint(TCGLCPU *c, int vector, bool nmi);
 /* PAUSE: a hint that the vCPU spins (tcg-all.c may yield). */
 void tcgl_pause(TCGLCPU *c);
+/* Added by part "sys": the execution loop calls this between blocks when
+ * cpu->interrupt_request is non-zero or env->events.interrupt_shadow is
+ * set.  A pending shadow (STI, MOV SS, POP SS: all end their block) is
+ * consumed and nothing is taken, so the next block runs its first
+ * instruction shadowed; otherwise an unmasked NMI, then a maskable
+ * interrupt if IF=1 (cpu_get_interrupt), is delivered.  INIT/SIPI/SMI set
+ * exit_request for the vCPU thread.  Returns true if it delivered one.  May
+ * unwind to c->jmp (a fault during delivery). */
+bool tcgl_take_interrupts(TCGLCPU *c);
 
 /* ---- x87/SSE state (fpu.c, sse.c) ----------------------------------------- */
 

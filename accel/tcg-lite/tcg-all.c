@@ -1,0 +1,408 @@
+/*
+ * tcg-lite: the accelerator "tcg" (AccelOps).  One thread per vCPU; the
+ * thread holds the BQL while it runs guest code (tcgl_cpu_exec) and drops
+ * it between time slices.  A slice ends when the main loop (or another
+ * thread) waits for the BQL: the main loop at once, other vCPUs after
+ * TCG_SLICE_US so that two vCPUs do not ping-pong at every block.  HLT and
+ * wait-for-SIPI sleep on the vCPU condition until cpu_interrupt() kicks.
+ *
+ * The architectural state lives in cpu->env itself (TCGLCPU.env points
+ * there); get_state only materialises what the CPU keeps elsewhere (lazy
+ * flags, the x87/SSE working copy), put_state recomputes what is derived
+ * from env (mode flags, the segment fast path, the TLB).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include "accel/accel.h"
+#include "tcgl-sys.h"
+#include "hw/i386/x86-irq.h"
+#include "hw/intc/apic.h"
+#include "hw/machine.h"
+#include "qemu/log.h"
+#include "system/main-loop.h"
+#include "system/runstate.h"
+
+#define TCG_SLICE_US 2000       /* a vCPU waiting for the BQL gets it after this */
+
+typedef struct TCGVcpu {
+    TCGLCPU c;                  /* first: cpu->accel points here */
+    CPUIDTable cpuid;
+    int64_t shutdown_window_start;
+    int shutdowns_in_window;
+} TCGVcpu;
+
+static X86CPUModel *tcg_cpu_model;
+static X86Topology tcg_topo;
+static CPUIDTable tcg_supported;
+/* The vCPU executing guest code now (it holds the BQL), or NULL. */
+static TCGLCPU *tcg_running;
+
+/* ---- time slices --------------------------------------------------------- */
+
+static GMutex tick_lock;
+static GCond tick_cond;
+static bool tick_wanted;
+static bool tick_thread_started;
+
+/* Another vCPU (not the main loop) waits for the BQL: the running vCPU
+ * leaves after TCG_SLICE_US. */
+static void *tcg_tick_thread(void *opaque)
+{
+    for (;;) {
+        g_mutex_lock(&tick_lock);
+        while (!tick_wanted) {
+            g_cond_wait(&tick_cond, &tick_lock);
+        }
+        tick_wanted = false;
+        g_mutex_unlock(&tick_lock);
+        g_usleep(TCG_SLICE_US);
+        TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_ACQUIRE);
+        if (c) {
+            c->exit_request = 1;
+        }
+    }
+    return NULL;
+}
+
+/* Called by bql_lock() (with the lock's internal mutex held) when the BQL
+ * is taken and someone has to wait: only flags are touched here. */
+static void tcg_bql_contended(bool main_thread)
+{
+    TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_ACQUIRE);
+
+    if (main_thread) {
+        if (c) {
+            c->exit_request = 1;
+        }
+        return;
+    }
+    if (tick_thread_started) {
+        g_mutex_lock(&tick_lock);
+        tick_wanted = true;
+        g_cond_signal(&tick_cond);
+        g_mutex_unlock(&tick_lock);
+    }
+}
+
+void tcgl_pause(TCGLCPU *c)
+{
+    /* Spinning on a lock another vCPU holds: that vCPU waits for the BQL,
+     * and its wait already ends our slice (tcg_bql_contended). */
+}
+
+/* ---- state ------------------------------------------------------------------- */
+
+static TCGLCPU *tcgl_of(CPUState *cpu)
+{
+    return cpu->accel;
+}
+
+static bool tcg_get_state(CPUState *cpu, Error **errp)
+{
+    TCGLCPU *c = tcgl_of(cpu);
+    X86CPUEvents *e = &cpu->env.events;
+
+    cpu->env.rflags = tcgl_get_rflags(c);
+    tcgl_fp_state_to_env(c);
+    if (c->event.kind == TCGL_EV_FAULT || c->event.kind == TCGL_EV_TRAP) {
+        e->exception_injected = true;
+        e->exception_nr = c->event.vector;
+        e->exception_has_error_code = c->event.has_error;
+        e->exception_error_code = c->event.error;
+    }
+    if (cpu->apic) {
+        cpu->env.cr8 = apic_get_tpr(cpu->apic);
+        cpu->env.apic_base = apic_get_base(cpu->apic);
+    }
+    cpu->env_valid = true;
+    cpu->env_dirty = true;
+    return true;
+}
+
+static bool tcg_put_state(CPUState *cpu, Error **errp)
+{
+    TCGLCPU *c = tcgl_of(cpu);
+
+    tcgl_set_rflags(c, cpu->env.rflags, ~0ULL);
+    tcgl_update_hflags(c);
+    tcgl_tlb_flush(c);
+    tcgl_fp_state_from_env(c);
+    c->event.kind = TCGL_EV_NONE;
+    cpu->env_dirty = false;
+    return true;
+}
+
+static bool tcg_vcpu_reset(CPUState *cpu, Error **errp)
+{
+    TCGLCPU *c = tcgl_of(cpu);
+
+    cpu_reset_interrupt(cpu, ~0u);
+    c->exit_reason = TCGL_EXIT_REQUEST;
+    memset(&cpu->env.events, 0, sizeof(cpu->env.events));
+    tcgl_blocks_flush();
+    return tcg_put_state(cpu, errp);
+}
+
+/* ---- interrupts that the vCPU thread handles ------------------------------------ */
+
+/* INIT: reset keeping IA32_APIC_BASE; an AP then waits for a SIPI. */
+static void tcg_do_init(CPUState *cpu)
+{
+    uint64_t apic_base = cpu->apic ? apic_get_base(cpu->apic) : cpu->env.apic_base;
+    bool bsp = apic_base & MSR_IA32_APICBASE_BSP;
+
+    x86_cpu_reset_state(&cpu->env, cpu->apic_id, bsp);
+    cpu->env.apic_base = apic_base;
+    cpu->env.mp_state = bsp ? CPU_MP_RUNNABLE : CPU_MP_INIT_RECEIVED;
+    if (cpu->apic) {
+        apic_init_reset(cpu->apic);
+    }
+    tcg_put_state(cpu, NULL);
+}
+
+/* SIPI: real mode at vector:0000. */
+static void tcg_do_sipi(CPUState *cpu)
+{
+    SegmentCache *cs = &cpu->env.segs[R_CS];
+
+    cs->selector = cpu->sipi_vector << 8;
+    cs->base = (uint64_t)cpu->sipi_vector << 12;
+    cpu->env.rip = 0;
+    cpu->env.mp_state = CPU_MP_RUNNABLE;
+    tcg_put_state(cpu, NULL);
+}
+
+/* Before a slice: false if the vCPU must sleep (halted, waiting for SIPI). */
+static bool tcg_pre_run(CPUState *cpu)
+{
+    TCGLCPU *c = tcgl_of(cpu);
+    X86CPUState *env = &cpu->env;
+
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_INIT)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_INIT);
+        tcg_do_init(cpu);
+    }
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_SIPI)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_SIPI);
+        if (env->mp_state == CPU_MP_INIT_RECEIVED) {
+            tcg_do_sipi(cpu);
+        }
+    }
+    if (cpu_interrupt_pending(cpu, CPU_INTERRUPT_SMI)) {
+        cpu_reset_interrupt(cpu, CPU_INTERRUPT_SMI);
+        qemu_log_mask(LOG_UNIMP, "tcg-lite: SMI on CPU %d ignored (no SMM)\n", cpu->index);
+    }
+    if (env->mp_state == CPU_MP_UNINITIALIZED || env->mp_state == CPU_MP_INIT_RECEIVED) {
+        return false;
+    }
+    if (env->mp_state == CPU_MP_HALTED) {
+        bool wake = (cpu_interrupt_pending(cpu, CPU_INTERRUPT_HARD) &&
+                     (env->rflags & RFL_IF)) ||
+                    (cpu_interrupt_pending(cpu, CPU_INTERRUPT_NMI) && !env->events.nmi_masked);
+        if (!wake) {
+            return false;
+        }
+        env->mp_state = CPU_MP_RUNNABLE;
+    }
+    tcgl_sync_a20(c);
+    return true;
+}
+
+/* A triple fault resets the machine, as KVM's shutdown exit does; a guest
+ * that keeps triple-faulting right after reset is an error. */
+static void tcg_handle_shutdown(CPUState *cpu)
+{
+    TCGVcpu *v = cpu->accel;
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+
+    if (now - v->shutdown_window_start > NANOSECONDS_PER_SECOND) {
+        v->shutdown_window_start = now;
+        v->shutdowns_in_window = 0;
+    }
+    if (++v->shutdowns_in_window >= 5) {
+        g_autoptr(GString) dump = g_string_new(NULL);
+        error_report("the guest triple-faulted %d times within a second (reset loop) (CPU %d)",
+                     v->shutdowns_in_window, cpu->index);
+        tcg_get_state(cpu, NULL);
+        x86_cpu_dump_state(&cpu->env, dump);
+        fputs(dump->str, stderr);
+        cpu_park_until_reset(cpu);
+        runstate_set(RUN_STATE_INTERNAL_ERROR);
+        qemu_system_internal_error();
+        return;
+    }
+    if (qemu_loglevel_mask(CPU_LOG_RESET)) {
+        g_autoptr(GString) dump = g_string_new(NULL);
+        tcg_get_state(cpu, NULL);
+        x86_cpu_dump_state(&cpu->env, dump);
+        qemu_log("triple fault on CPU %d:\n%s", cpu->index, dump->str);
+    }
+    cpu_park_until_reset(cpu);
+    qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
+}
+
+/* ---- the vCPU thread ------------------------------------------------------------- */
+
+static void *tcg_vcpu_thread(void *opaque)
+{
+    CPUState *cpu = opaque;
+    TCGLCPU *c = tcgl_of(cpu);
+
+    cpu->thread_id = (int)syscall(SYS_gettid);
+    current_cpu = cpu;
+    bql_lock();
+    while (!cpu->exit_thread) {
+        cpu_wait_while_stopped(cpu);
+        if (cpu->exit_thread) {
+            break;
+        }
+        if (qemu_system_exit_pending()) {
+            bql_unlock();
+            g_usleep(1000);
+            bql_lock();
+            continue;
+        }
+        if (cpu->env_dirty) {
+            tcg_put_state(cpu, NULL);
+        }
+        if (!tcg_pre_run(cpu)) {
+            cpus_wait();            /* cpu_interrupt() -> vcpu_kick wakes us */
+            continue;
+        }
+        cpu->env_valid = false;
+        c->exit_request = 0;
+        __atomic_store_n(&tcg_running, c, __ATOMIC_RELEASE);
+        TCGLExit r = tcgl_cpu_exec(c);
+        __atomic_store_n(&tcg_running, NULL, __ATOMIC_RELEASE);
+        if (r == TCGL_EXIT_SHUTDOWN) {
+            tcg_handle_shutdown(cpu);
+        }
+        /* End of the slice: whoever waits for the BQL goes first. */
+        bql_unlock();
+        bql_lock();
+    }
+    bql_unlock();
+    return NULL;
+}
+
+static void tcg_vcpu_start(CPUState *cpu)
+{
+    bql_set_contention_hook(tcg_bql_contended);
+    if (!tick_thread_started) {
+        /* It sleeps unless a thread other than the main loop waits for
+         * the BQL (another vCPU): then it ends the running slice. */
+        tick_thread_started = true;
+        g_thread_unref(g_thread_new("tcg-tick", tcg_tick_thread, NULL));
+    }
+    cpu->thread_started = true;
+    if (pthread_create(&cpu->thread, NULL, tcg_vcpu_thread, cpu) != 0) {
+        cpu->thread_started = false;
+        error_report("cannot create the thread of vCPU %d", cpu->index);
+        qemu_system_internal_error();
+    }
+}
+
+static void tcg_vcpu_kick(CPUState *cpu)
+{
+    TCGLCPU *c = tcgl_of(cpu);
+
+    if (c) {
+        c->exit_request = 1;
+    }
+    cpus_broadcast();
+}
+
+static void tcg_inject_nmi(CPUState *cpu)
+{
+    if (cpu->apic) {
+        apic_deliver_nmi(cpu->apic);    /* LINT1, as QEMU */
+    } else {
+        cpu_interrupt(cpu, CPU_INTERRUPT_NMI);
+    }
+}
+
+static bool tcg_vcpu_create(CPUState *cpu, Error **errp)
+{
+    TCGVcpu *v = g_new0(TCGVcpu, 1);
+    TCGLCPU *c = &v->c;
+
+    c->env = &cpu->env;
+    c->cpu = cpu;
+    c->a20_mask = ~0ULL;
+    cpuid_table_init(&v->cpuid);
+    if (tcg_cpu_model) {
+        x86_cpu_build_cpuid(tcg_cpu_model, &tcg_topo, cpu->apic_id, &v->cpuid);
+    }
+    tcgl_sys_set_cpuid(cpu->index, &v->cpuid);
+    cpu->accel = c;
+    tcgl_update_hflags(c);
+    return true;
+}
+
+/* ---- machine -------------------------------------------------------------------- */
+
+static bool tcg_probe(Error **errp)
+{
+    return true;
+}
+
+static AccelIrqchip tcg_irqchip(void)
+{
+    return ACCEL_IRQCHIP_NONE;
+}
+
+static bool tcg_set_option(const char *key, const char *value, Error **errp)
+{
+    return false;
+}
+
+static bool tcg_init_machine(MachineState *ms, Error **errp)
+{
+    g_autoptr(GPtrArray) warnings = g_ptr_array_new_with_free_func(g_free);
+    X86AccelCaps caps = { .name = "TCG", .supported = &tcg_supported };
+
+    cpuid_table_free(&tcg_supported);
+    cpuid_table_init(&tcg_supported);
+    tcgl_supported_cpuid(&tcg_supported);
+    if (!ms->cpu) {
+        ms->cpu = x86_cpu_model_parse("qemu64", errp);
+        if (!ms->cpu) {
+            return false;
+        }
+    }
+    tcg_cpu_model = ms->cpu;
+    if (!x86_cpu_model_realize(tcg_cpu_model, &caps, warnings, errp)) {
+        error_prepend(errp, "-cpu %s: ", tcg_cpu_model->spec);
+        return false;
+    }
+    for (guint i = 0; i < warnings->len; i++) {
+        warn_report("%s", (const char *)g_ptr_array_index(warnings, i));
+    }
+    tcg_topo = (X86Topology) { ms->smp.sockets, ms->smp.dies, ms->smp.cores,
+                               ms->smp.threads };
+    tcgl_decode_init();
+    tcgl_exec_init();
+    return true;
+}
+
+static const AccelOps tcg_accel_ops = {
+    .name = "tcg",
+    .desc = "tcg-lite (kvmpc's software x86-64 CPU)",
+    .irqchip = tcg_irqchip,
+    .probe = tcg_probe,
+    .init_machine = tcg_init_machine,
+    .vcpu_create = tcg_vcpu_create,
+    .vcpu_start = tcg_vcpu_start,
+    .vcpu_kick = tcg_vcpu_kick,
+    .get_state = tcg_get_state,
+    .put_state = tcg_put_state,
+    .inject_nmi = tcg_inject_nmi,
+    .vcpu_reset = tcg_vcpu_reset,
+    .set_option = tcg_set_option,
+};
+
+ACCEL_REGISTER(tcg_accel_ops)
