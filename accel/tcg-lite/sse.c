@@ -1,5 +1,5 @@
 /*
- * tcg-lite part "fp": MMX, SSE, SSE2 (and SSE3..SSE4.2 in sse4.c),
+ * tcg-lite part "fp": MMX, SSE, SSE2, SSE3 (SSSE3..SSE4.2 in sse4.c.inc),
  * MXCSR, FXSAVE/FXRSTOR, XSAVE/XRSTOR/XSAVEOPT.
  *
  * Floating-point results are computed by the host's own SSE unit (the
@@ -958,6 +958,9 @@ static void fxrstor_m(TCGLCPU *c, const TCGLInsn *i)
     tcgl_fxrstor_image(f, img, i->rex & 8, nxmm, true, sse);
 }
 
+/* SSSE3, SSE4.1, SSE4.2 handlers and TCGL_SSE4_ROWS */
+#include "sse4.c.inc"
+
 /* ---- the table -------------------------------------------------------------------- */
 
 #define O0F(b) TCGL_OPC(TCGL_MAP_0F, b)
@@ -1129,5 +1132,6 @@ const TCGLOpDesc tcgl_ops_sse[] = {
     R_ONLY(0xf7, TCGL_MP_66, maskmovdqu_r),
     MX(0xf8, psubb), MX(0xf9, psubw), MX(0xfa, psubd), MX(0xfb, psubq),
     MX(0xfc, paddb), MX(0xfd, paddw), MX(0xfe, paddd),
+    TCGL_SSE4_ROWS
     TCGL_OPDESC_END
 };
