@@ -958,6 +958,138 @@ static void fxrstor_m(TCGLCPU *c, const TCGLInsn *i)
     tcgl_fxrstor_image(f, img, i->rex & 8, nxmm, true, sse);
 }
 
+/*
+ * XSAVE/XRSTOR/XSAVEOPT (0F AE /4 /5 /6), standard format, for the x87
+ * (bit 0) and SSE (bit 1) components: the requested-feature bitmap is
+ * XCR0 & EDX:EAX.  The area is 64-byte aligned: the legacy region (the
+ * FXSAVE image) and the header (XSTATE_BV at 512, XCOMP_BV at 520).
+ */
+#define XSAVE_AREA_MIN (XSAVE_HDR + 64)
+#define XSTATE_SUPPORTED (XSTATE_FP | XSTATE_SSE)
+
+static inline void put64le(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static inline uint64_t get64le(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* XINUSE: which components are not in their initial configuration. */
+static uint64_t xinuse(const TCGLFPU *f)
+{
+    uint64_t u = 0;
+    bool regs_zero = true;
+
+    for (unsigned k = 0; k < 8; k++) {
+        if (f->fpr[k].r.mant || f->fpr[k].r.sexp) {
+            regs_zero = false;
+        }
+    }
+    if (f->fcw != FCW_RESET || tcgl_fpu_get_fsw(f) || f->ftw || f->fop || f->fip ||
+        f->fdp || f->fcs || f->fds || !regs_zero) {
+        u |= XSTATE_FP;
+    }
+    for (unsigned k = 0; k < 16; k++) {
+        if (f->xmm[k].q[0] | f->xmm[k].q[1]) {
+            u |= XSTATE_SSE;
+            break;
+        }
+    }
+    return u;
+}
+
+static TCGLFPU *xsave_enter(TCGLCPU *c, const TCGLInsn *i, uint64_t ea)
+{
+    if (!(c->env->cr4 & TCGL_CR4_OSXSAVE)) {
+        tcgl_raise(c, TCGL_EXC_UD, -1);
+    }
+    if (c->env->cr0 & TCGL_CR0_TS) {
+        tcgl_raise(c, TCGL_EXC_NM, -1);
+    }
+    if (tcgl_misaligned(c, i, ea, 64)) {
+        tcgl_raise(c, TCGL_EXC_GP, 0);
+    }
+    return tcgl_fpu(c);
+}
+
+static inline uint64_t xsave_rfbm(const TCGLCPU *c)
+{
+    uint64_t edx_eax = (c->env->regs[R_EDX] & 0xffffffffULL) << 32 |
+                       (c->env->regs[R_EAX] & 0xffffffffULL);
+    return c->env->xcr0 & edx_eax & XSTATE_SUPPORTED;
+}
+
+static void xsave_common(TCGLCPU *c, const TCGLInsn *i, bool opt)
+{
+    uint64_t ea = tcgl_ea(c, i);
+    TCGLFPU *f = xsave_enter(c, i, ea);
+    uint64_t rfbm = xsave_rfbm(c), inuse = xinuse(f), bv;
+    unsigned nxmm = (c->hflags & TCGL_HF_CS64) ? 16 : 8;
+    uint8_t area[XSAVE_AREA_MIN];
+
+    tcgl_ld_buf(c, i->seg, ea, area, sizeof(area));
+    /* XSAVEOPT's init optimisation: a component in its initial
+     * configuration is not written, its XSTATE_BV bit says so. */
+    uint64_t write = opt ? rfbm & inuse : rfbm;
+    tcgl_fxsave_image(f, area, i->rex & 8, nxmm, write & XSTATE_FP, write & XSTATE_SSE);
+    if (rfbm & XSTATE_SSE) {
+        /* MXCSR goes with the SSE (or AVX) bit whatever its state */
+        memcpy(area + FXS_MXCSR, &f->mxcsr, 4);
+        uint32_t mask = MXCSR_MASK_SUPPORTED;
+        memcpy(area + FXS_MXCSR_MASK, &mask, 4);
+    }
+    bv = get64le(area + XSAVE_HDR);
+    bv = (bv & ~rfbm) | (inuse & rfbm);
+    put64le(area + XSAVE_HDR, bv);
+    tcgl_st_buf(c, i->seg, ea, area, sizeof(area));
+}
+
+static void xsave_m(TCGLCPU *c, const TCGLInsn *i)
+{
+    xsave_common(c, i, false);
+}
+
+static void xsaveopt_m(TCGLCPU *c, const TCGLInsn *i)
+{
+    xsave_common(c, i, true);
+}
+
+static void xrstor_m(TCGLCPU *c, const TCGLInsn *i)
+{
+    uint64_t ea = tcgl_ea(c, i);
+    TCGLFPU *f = xsave_enter(c, i, ea);
+    uint64_t rfbm = xsave_rfbm(c), bv;
+    unsigned nxmm = (c->hflags & TCGL_HF_CS64) ? 16 : 8;
+    uint8_t area[XSAVE_AREA_MIN];
+    uint32_t mxcsr;
+
+    tcgl_ld_buf(c, i->seg, ea, area, sizeof(area));
+    bv = get64le(area + XSAVE_HDR);
+    /* standard form: XCOMP_BV and the next 8 bytes zero; XSTATE_BV only
+     * within XCR0 (the compacted form is not supported: XCOMP_BV[63] is
+     * a #GP as well) */
+    if ((bv & ~c->env->xcr0) || get64le(area + XSAVE_HDR + 8) ||
+        get64le(area + XSAVE_HDR + 16)) {
+        tcgl_raise(c, TCGL_EXC_GP, 0);
+    }
+    memcpy(&mxcsr, area + FXS_MXCSR, 4);
+    if ((rfbm & XSTATE_SSE) && (mxcsr & ~MXCSR_MASK_SUPPORTED)) {
+        tcgl_raise(c, TCGL_EXC_GP, 0);
+    }
+    if (rfbm & XSTATE_FP) {
+        if (bv & XSTATE_FP) {
+            tcgl_fxrstor_image(f, area, i->rex & 8, 0, true, false);
+        } else {
+            tcgl_fpu_finit(f);
+            memset(f->fpr, 0, sizeof(f->fpr));
+        }
+    }
+    if (rfbm & XSTATE_SSE) {
+        if (bv & XSTATE_SSE) {
+            memcpy(f->xmm, area + FXS_XMM(0), 16 * nxmm);
+        } else {
+            memset(f->xmm, 0, 16 * nxmm);
+        }
+        f->mxcsr = mxcsr;
+    }
+}
+
 /* SSSE3, SSE4.1, SSE4.2 handlers and TCGL_SSE4_ROWS */
 #include "sse4.c.inc"
 
@@ -1093,6 +1225,9 @@ const TCGLOpDesc tcgl_ops_sse[] = {
     GRPM(0xae, 1, TCGL_MP_NONE, fxrstor_m),
     GRPM(0xae, 2, TCGL_MP_NONE, ldmxcsr_m),
     GRPM(0xae, 3, TCGL_MP_NONE, stmxcsr_m),
+    GRPM(0xae, 4, TCGL_MP_NONE, xsave_m),
+    GRPM(0xae, 5, TCGL_MP_NONE, xrstor_m),
+    GRPM(0xae, 6, TCGL_MP_NONE, xsaveopt_m),
     RM(0xc2, TCGL_MP_NONE, op_cmpps),
     RM(0xc2, TCGL_MP_66, op_cmppd),
     RM(0xc2, TCGL_MP_F3, op_cmpss),

@@ -731,6 +731,92 @@ static void test_fxsave_fxrstor(void)
     g_assert_cmpint(f->top, ==, 6);
 }
 
+/* ---- XSAVE / XRSTOR / XSAVEOPT ----------------------------------------------------- */
+
+static int xop(unsigned r, uint64_t addr, uint64_t rfbm)
+{
+    stub_env.regs[R_EAX] = (uint32_t)rfbm | 0xdead00000000ULL;
+    stub_env.regs[R_EDX] = rfbm >> 32;
+    return run_m(0xae, NONE, r, addr);
+}
+
+static uint64_t xstate_bv(uint64_t addr)
+{
+    return *(uint64_t *)(stub_mem + addr + 512);
+}
+
+static void test_xsave(void)
+{
+    stub_fp_init();
+    /* faults: OSXSAVE, TS, alignment 64 */
+    stub_env.cr4 &= ~TCGL_CR4_OSXSAVE;
+    g_assert_cmpint(xop(4, 0x2000, 3), ==, TCGL_EXC_UD);
+    stub_env.cr4 |= TCGL_CR4_OSXSAVE;
+    stub_env.cr0 |= TCGL_CR0_TS;
+    g_assert_cmpint(xop(4, 0x2000, 3), ==, TCGL_EXC_NM);
+    stub_env.cr0 &= ~TCGL_CR0_TS;
+    g_assert_cmpint(xop(4, 0x2020, 3), ==, TCGL_EXC_GP);
+    g_assert_cmpint(xop(5, 0x2020, 3), ==, TCGL_EXC_GP);
+
+    /* everything in its initial configuration: XSTATE_BV 0, the legacy
+     * fields written anyway by XSAVE */
+    memset(stub_mem + 0x2000, 0x5a, 0x300);
+    *(uint64_t *)(stub_mem + 0x2000 + 512) = 0x8000000000000004ULL;
+    g_assert_cmpint(xop(4, 0x2000, ~0ULL), ==, -1);
+    g_assert_cmphex(xstate_bv(0x2000), ==, 0x8000000000000004ULL);   /* others kept */
+    g_assert_cmphex(*(uint16_t *)(stub_mem + 0x2000), ==, 0x037f);
+    g_assert_cmphex(*(uint32_t *)(stub_mem + 0x2000 + 24), ==, 0x1f80);
+    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x2000 + 160), ==, 0);
+    g_assert_cmphex(stub_mem[0x2000 + 520], ==, 0x5a);                /* XCOMP_BV untouched */
+    /* XSAVEOPT skips components in the initial configuration */
+    memset(stub_mem + 0x2400, 0x5a, 0x300);
+    g_assert_cmpint(xop(6, 0x2400, 3), ==, -1);
+    g_assert_cmphex(xstate_bv(0x2400), ==, 0x5a5a5a5a5a5a5a58ULL);
+    g_assert_cmphex(*(uint16_t *)(stub_mem + 0x2400), ==, 0x5a5a);
+    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x2400 + 160), ==, 0x5a5a5a5a5a5a5a5aULL);
+    g_assert_cmphex(*(uint32_t *)(stub_mem + 0x2400 + 24), ==, 0x1f80);
+
+    /* state in use: only the requested components, XSTATE_BV follows */
+    set_pd(1, 0x1111, 0x2222);
+    stub_fpu()->fcw = 0x027f;
+    stub_fpu()->mxcsr = 0x9fc0;
+    memset(stub_mem + 0x2800, 0, 0x300);
+    g_assert_cmpint(xop(4, 0x2800, 2), ==, -1);                 /* SSE only */
+    g_assert_cmphex(xstate_bv(0x2800), ==, 2);
+    g_assert_cmphex(*(uint16_t *)(stub_mem + 0x2800), ==, 0);   /* x87 not written */
+    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x2800 + 176 + 8), ==, 0x2222);
+    stub_env.xcr0 = XSTATE_FP;                                  /* XCR0 limits RFBM */
+    g_assert_cmpint(xop(4, 0x2800, 3), ==, -1);
+    g_assert_cmphex(xstate_bv(0x2800), ==, 3);
+    g_assert_cmphex(*(uint16_t *)(stub_mem + 0x2800), ==, 0x027f);
+    stub_env.xcr0 = XSTATE_FP | XSTATE_SSE;
+
+    /* XRSTOR: a component with its XSTATE_BV bit clear is initialised;
+     * MXCSR comes from memory whenever SSE is requested */
+    tcgl_fpu_reset(stub_fpu());
+    *(uint64_t *)(stub_mem + 0x2800 + 512) = 1;
+    *(uint32_t *)(stub_mem + 0x2800 + 24) = 0x1fc0;
+    set_pd(2, 7, 7);
+    g_assert_cmpint(xop(5, 0x2800, 3), ==, -1);
+    g_assert_cmphex(stub_fpu()->fcw, ==, 0x027f);
+    g_assert_cmphex(X(1)->q[1], ==, 0);
+    g_assert_cmphex(X(2)->q[0], ==, 0);
+    g_assert_cmphex(stub_fpu()->mxcsr, ==, 0x1fc0);
+    *(uint64_t *)(stub_mem + 0x2800 + 512) = 3;
+    g_assert_cmpint(xop(5, 0x2800, 2), ==, -1);
+    g_assert_cmphex(X(1)->q[1], ==, 0x2222);
+    /* header checks: a bit outside XCR0, XCOMP_BV, reserved MXCSR */
+    *(uint64_t *)(stub_mem + 0x2800 + 512) = 7;
+    g_assert_cmpint(xop(5, 0x2800, 3), ==, TCGL_EXC_GP);
+    *(uint64_t *)(stub_mem + 0x2800 + 512) = 3;
+    *(uint64_t *)(stub_mem + 0x2800 + 520) = 1ULL << 63;
+    g_assert_cmpint(xop(5, 0x2800, 3), ==, TCGL_EXC_GP);
+    *(uint64_t *)(stub_mem + 0x2800 + 520) = 0;
+    *(uint32_t *)(stub_mem + 0x2800 + 24) = 0x10000;
+    g_assert_cmpint(xop(5, 0x2800, 3), ==, TCGL_EXC_GP);
+    g_assert_cmpint(xop(5, 0x2800, 1), ==, -1);                 /* MXCSR not requested */
+}
+
 /* ---- differential: the host CPU as the oracle ---------------------------------------- */
 
 typedef void NativeFn(XMMReg *d, const XMMReg *s);
@@ -888,6 +974,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/faults", test_sse_faults);
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
+    g_test_add_func("/tcgl/sse/xsave", test_xsave);
     g_test_add_func("/tcgl/sse/differential", test_differential);
     return g_test_run();
 }
