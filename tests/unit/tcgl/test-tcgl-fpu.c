@@ -561,6 +561,132 @@ static void test_differential(void)
     g_rand_free(r);
 }
 
+
+/* More ops against the host under every control word, with special
+ * operands (zeros, denormals, infinities, NaNs, unnormals). */
+static FPReg pick80(GRand *r)
+{
+    FPReg v = { .raw = { 0 } };
+    static const struct { uint64_t m; uint16_t e; } special[] = {
+        { 0, 0 }, { 0, 0x8000 }, { 1, 0 }, { 0x8000000000000000ULL, 0x7fff },
+        { 0xc000000000000000ULL, 0xffff }, { 0x8000000000000001ULL, 0x7fff },
+        { 0x4000000000000000ULL, 0x3fff }, { 0xffffffffffffffffULL, 0x43fe },
+        { 0x8000000000000000ULL, 0x3f81 }, { 0xffffffffffffffffULL, 0x407e },
+        { 0x8000000000000000ULL, 0x401e }, { 0xc000000000000000ULL, 0x403d },
+    };
+    if (g_rand_int_range(r, 0, 4) == 0) {
+        unsigned k = g_rand_int_range(r, 0, G_N_ELEMENTS(special));
+        v.r.mant = special[k].m;
+        v.r.sexp = special[k].e | (g_rand_boolean(r) ? 0x8000 : 0);
+        return v;
+    }
+    v.r.mant = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r) | 1ULL << 63;
+    v.r.sexp = 0x3fff + g_rand_int_range(r, -200, 200) + (g_rand_boolean(r) ? 0x8000 : 0);
+    return v;
+}
+
+#define H2(insn) \
+static long double h_##insn(long double a, long double b, uint16_t cw, uint16_t *sw) \
+{ \
+    long double r; uint16_t hcw = 0x037f; \
+    __asm__ volatile("fldcw %[c]\n\tfnclex\n\t" #insn " %%st(1), %%st\n\tfnstsw %[s]\n\tfldcw %[h]" \
+                     : "=t" (r), [s] "=m" (*sw) : "0" (a), "u" (b), [c] "m" (cw), [h] "m" (hcw)); \
+    return r; \
+}
+H2(fadd) H2(fsub) H2(fsubr) H2(fmul) H2(fdivr)
+
+static long double h_fsqrt(long double a, long double b, uint16_t cw, uint16_t *sw)
+{
+    long double r;
+    uint16_t hcw = 0x037f;
+    __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfsqrt\n\tfnstsw %[s]\n\tfldcw %[h]"
+                     : "=t" (r), [s] "=m" (*sw) : "0" (a), [c] "m" (cw), [h] "m" (hcw));
+    return r;
+}
+
+static long double h_frndint(long double a, long double b, uint16_t cw, uint16_t *sw)
+{
+    long double r;
+    uint16_t hcw = 0x037f;
+    __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfrndint\n\tfnstsw %[s]\n\tfldcw %[h]"
+                     : "=t" (r), [s] "=m" (*sw) : "0" (a), [c] "m" (cw), [h] "m" (hcw));
+    return r;
+}
+
+static void test_differential_more(void)
+{
+    static const struct {
+        const char *name;
+        unsigned op, r, m;
+        long double (*fn)(long double, long double, uint16_t, uint16_t *);
+    } ops[] = {
+        { "fadd", 0, 0, 1, h_fadd }, { "fsub", 0, 4, 1, h_fsub }, { "fsubr", 0, 5, 1, h_fsubr },
+        { "fmul", 0, 1, 1, h_fmul }, { "fdivr", 0, 7, 1, h_fdivr },
+        { "fsqrt", 1, 7, 2, h_fsqrt }, { "frndint", 1, 7, 4, h_frndint },
+    };
+    static const uint16_t cws[] = { 0x037f, 0x077f, 0x0b7f, 0x0f7f, 0x027f, 0x007f, 0x0e7f };
+    GRand *r = g_rand_new_with_seed(2024);
+
+    for (unsigned n = 0; n < G_N_ELEMENTS(ops); n++) {
+        for (unsigned iter = 0; iter < 1500; iter++) {
+            FPReg a = pick80(r), b = pick80(r);
+            uint16_t cw = cws[iter % G_N_ELEMENTS(cws)], sw;
+            stub_fp_init();
+            F()->fcw = cw;
+            push(b.ld);
+            push(a.ld);
+            g_assert_cmpint(x87r(ops[n].op, ops[n].r, ops[n].m), ==, -1);
+            FPReg want = { .ld = ops[n].fn(a.ld, b.ld, (cw & 0xf00) | 0x7f, &sw) };
+            if (st(0).r.mant != want.r.mant || st(0).r.sexp != want.r.sexp) {
+                g_test_message("%s cw %#x", ops[n].name, cw);
+            }
+            g_assert_cmphex(st(0).r.mant, ==, want.r.mant);
+            g_assert_cmphex(st(0).r.sexp, ==, want.r.sexp);
+            g_assert_cmphex(fsw() & (0x3f | FSW_C1), ==, sw & (0x3f | FSW_C1));
+        }
+    }
+    /* stores to m32 / m64 / m32 int / m16 int (FST, FIST) */
+    for (unsigned iter = 0; iter < 3000; iter++) {
+        FPReg a = pick80(r);
+        uint16_t cw = cws[iter % G_N_ELEMENTS(cws)], sw, hcw = 0x037f, gcw = (cw & 0xf00) | 0x7f;
+        uint32_t f32, i32;
+        uint64_t f64;
+        uint16_t i16;
+        unsigned kind = iter % 4;
+        stub_fp_init();
+        F()->fcw = cw;
+        push(a.ld);
+        switch (kind) {
+        case 0:
+            g_assert_cmpint(x87m(1, 2, 0x100), ==, -1);
+            __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfsts %[o]\n\tfnstsw %[s]\n\tfldcw %[h]"
+                             : [o] "=m" (f32), [s] "=m" (sw) : "t" (a.ld), [c] "m" (gcw), [h] "m" (hcw));
+            g_assert_cmphex(*(uint32_t *)(stub_mem + 0x100), ==, f32);
+            break;
+        case 1:
+            g_assert_cmpint(x87m(5, 2, 0x100), ==, -1);
+            __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfstl %[o]\n\tfnstsw %[s]\n\tfldcw %[h]"
+                             : [o] "=m" (f64), [s] "=m" (sw) : "t" (a.ld), [c] "m" (gcw), [h] "m" (hcw));
+            g_assert_cmphex(*(uint64_t *)(stub_mem + 0x100), ==, f64);
+            break;
+        case 2:
+            g_assert_cmpint(x87m(3, 2, 0x100), ==, -1);
+            __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfistl %[o]\n\tfnstsw %[s]\n\tfldcw %[h]"
+                             : [o] "=m" (i32), [s] "=m" (sw) : "t" (a.ld), [c] "m" (gcw), [h] "m" (hcw));
+            g_assert_cmphex(*(uint32_t *)(stub_mem + 0x100), ==, i32);
+            break;
+        default:
+            g_assert_cmpint(x87m(7, 2, 0x100), ==, -1);
+            __asm__ volatile("fldcw %[c]\n\tfnclex\n\tfists %[o]\n\tfnstsw %[s]\n\tfldcw %[h]"
+                             : [o] "=m" (i16), [s] "=m" (sw) : "t" (a.ld), [c] "m" (gcw), [h] "m" (hcw));
+            g_assert_cmphex(*(uint16_t *)(stub_mem + 0x100), ==, i16);
+            break;
+        }
+        g_assert_cmphex(fsw() & (0x3f | FSW_C1), ==, sw & (0x3f | FSW_C1));
+    }
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -574,5 +700,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/fpu/transcendental", test_transcendental);
     g_test_add_func("/tcgl/fpu/env-save", test_env_save);
     g_test_add_func("/tcgl/fpu/differential", test_differential);
+    g_test_add_func("/tcgl/fpu/differential-more", test_differential_more);
     return g_test_run();
 }

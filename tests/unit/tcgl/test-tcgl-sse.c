@@ -957,6 +957,74 @@ static void test_differential(void)
     g_rand_free(r);
 }
 
+
+/* MMX forms of the integer ops against the host's MMX unit. */
+#define NATM(name) \
+static uint64_t natm_##name(uint64_t d, uint64_t s) \
+{ \
+    __asm__ volatile("movq %0, %%mm0\n\tmovq %1, %%mm1\n\t" #name " %%mm1, %%mm0\n\t" \
+                     "movq %%mm0, %0\n\temms" : "+m" (d) : "m" (s) : "mm0", "mm1"); \
+    return d; \
+}
+NATM(paddb) NATM(paddw) NATM(paddd) NATM(paddq) NATM(psubsb) NATM(psubusw) NATM(paddsw)
+NATM(pmullw) NATM(pmulhw) NATM(pmulhuw) NATM(pmuludq) NATM(pmaddwd) NATM(psadbw)
+NATM(pavgb) NATM(pavgw) NATM(pminub) NATM(pmaxsw) NATM(pcmpgtw) NATM(pcmpeqb)
+NATM(packsswb) NATM(packssdw) NATM(packuswb) NATM(punpcklbw) NATM(punpckhbw)
+NATM(punpcklwd) NATM(punpckhwd) NATM(punpckldq) NATM(punpckhdq) NATM(psllw) NATM(psrld)
+NATM(psraw) NATM(psrlq) NATM(pandn) NATM(pxor)
+
+static const struct {
+    const char *name;
+    unsigned op;
+    uint64_t (*fn)(uint64_t, uint64_t);
+    bool shift;
+} mmx_ops[] = {
+    { "paddb", 0xfc, natm_paddb }, { "paddw", 0xfd, natm_paddw }, { "paddd", 0xfe, natm_paddd },
+    { "paddq", 0xd4, natm_paddq }, { "psubsb", 0xe8, natm_psubsb },
+    { "psubusw", 0xd9, natm_psubusw }, { "paddsw", 0xed, natm_paddsw },
+    { "pmullw", 0xd5, natm_pmullw }, { "pmulhw", 0xe5, natm_pmulhw },
+    { "pmulhuw", 0xe4, natm_pmulhuw }, { "pmuludq", 0xf4, natm_pmuludq },
+    { "pmaddwd", 0xf5, natm_pmaddwd }, { "psadbw", 0xf6, natm_psadbw },
+    { "pavgb", 0xe0, natm_pavgb }, { "pavgw", 0xe3, natm_pavgw },
+    { "pminub", 0xda, natm_pminub }, { "pmaxsw", 0xee, natm_pmaxsw },
+    { "pcmpgtw", 0x65, natm_pcmpgtw }, { "pcmpeqb", 0x74, natm_pcmpeqb },
+    { "packsswb", 0x63, natm_packsswb }, { "packssdw", 0x6b, natm_packssdw },
+    { "packuswb", 0x67, natm_packuswb }, { "punpcklbw", 0x60, natm_punpcklbw },
+    { "punpckhbw", 0x68, natm_punpckhbw }, { "punpcklwd", 0x61, natm_punpcklwd },
+    { "punpckhwd", 0x69, natm_punpckhwd }, { "punpckldq", 0x62, natm_punpckldq },
+    { "punpckhdq", 0x6a, natm_punpckhdq }, { "psllw", 0xf1, natm_psllw, true },
+    { "psrld", 0xd2, natm_psrld, true }, { "psraw", 0xe1, natm_psraw, true },
+    { "psrlq", 0xd3, natm_psrlq, true }, { "pandn", 0xdf, natm_pandn },
+    { "pxor", 0xef, natm_pxor },
+};
+
+static void test_mmx_differential(void)
+{
+    GRand *r = g_rand_new_with_seed(1234);
+
+    for (unsigned n = 0; n < G_N_ELEMENTS(mmx_ops); n++) {
+        for (unsigned iter = 0; iter < 300; iter++) {
+            uint64_t a = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+            uint64_t b = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+            if (iter % 3 == 0) {
+                a |= 0x7fff80007fff8000ULL;
+            }
+            if (mmx_ops[n].shift) {
+                b = iter % 5 == 0 ? b : b & 0x47;
+            }
+            stub_fp_init();
+            stub_fpu()->fpr[5].r.mant = a;
+            stub_fpu()->fpr[6].r.mant = b;
+            g_assert_cmpint(run_r(mmx_ops[n].op, NONE, 5, 6), ==, -1);
+            if (stub_fpu()->fpr[5].r.mant != mmx_ops[n].fn(a, b)) {
+                g_test_message("%s", mmx_ops[n].name);
+            }
+            g_assert_cmphex(stub_fpu()->fpr[5].r.mant, ==, mmx_ops[n].fn(a, b));
+        }
+    }
+    g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -976,5 +1044,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
     g_test_add_func("/tcgl/sse/xsave", test_xsave);
     g_test_add_func("/tcgl/sse/differential", test_differential);
+    g_test_add_func("/tcgl/sse/mmx-differential", test_mmx_differential);
     return g_test_run();
 }
