@@ -329,6 +329,9 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
     fprintf(f, "\n  %-5s %18s %18s %18s\n", "", "input", "host", cand);
     for (unsigned i = 0; i < n; i++) {
         bool bad = !(c->undef_gpr & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a));
+        if (!bad && !c->in.gpr[i] && !a->gpr[i] && !b->gpr[i]) {
+            continue;               /* zero throughout */
+        }
         fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s\n", gpr_name[i],
                 c->in.gpr[i], a->gpr[i], b->gpr[i],
                 bad ? "  <--" : (c->undef_gpr & (1u << i)) ? "  (undefined)" : "");
@@ -336,6 +339,19 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
     fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s (compared bits 0x%" PRIx64 ")\n",
             "flags", c->in.rflags, a->rflags & DIFF_FLAGS_IN, b->rflags & DIFF_FLAGS_IN,
             ((a->rflags ^ b->rflags) & fm) ? "  <--" : "", fm);
+    if ((a->rflags ^ b->rflags) & fm) {
+        static const struct { uint32_t bit; const char *nm; } fn[] = {
+            { DF_CF, "CF" }, { DF_PF, "PF" }, { DF_AF, "AF" }, { DF_ZF, "ZF" },
+            { DF_SF, "SF" }, { DF_OF, "OF" }, { DF_DF, "DF" },
+        };
+        fprintf(f, "  flags that differ:");
+        for (unsigned k = 0; k < sizeof(fn) / sizeof(fn[0]); k++) {
+            if ((a->rflags ^ b->rflags) & fm & fn[k].bit) {
+                fprintf(f, " %s (host %d)", fn[k].nm, !!(a->rflags & fn[k].bit));
+            }
+        }
+        fprintf(f, "\n");
+    }
     fprintf(f, "  %-5s %18x %18x %18x%s\n", "mxcsr", c->in.mxcsr, a->mxcsr, b->mxcsr,
             m & DIFF_M_MXCSR ? "  <--" : "");
     for (unsigned i = 0; i < n; i++) {

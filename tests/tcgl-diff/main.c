@@ -70,7 +70,7 @@ static void on_case(void *opaque, const DiffCase *c)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: tcgl-diff [--candidate NAME] [--group G]... [--sample K]\n"
+    fprintf(f, "usage: tcgl-diff [--candidate NAME|auto] [--group G]... [--sample K]\n"
                "       tcgl-diff --random N [--seed S] [--time SECONDS] [--mode 32|64|both]\n"
                "       tcgl-diff --repro STRING\n"
                "       tcgl-diff --list\n"
@@ -89,7 +89,7 @@ int main(int argc, char **argv)
         { "no-reduce", no_argument, NULL, 'R' },       { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },            { NULL, 0, NULL, 0 },
     };
-    const char *groups[64], *cand = "host", *repro = NULL, *mode = "64";
+    const char *groups[64], *cand = "auto", *repro = NULL, *mode = "64";
     unsigned ngroups = 0;
     long random_n = -1;
     uint64_t seed = 1;
@@ -135,6 +135,9 @@ int main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    if (!strcmp(cand, "auto")) {
+        cand = diff_candidate_tcgl ? "tcgl" : "host";
+    }
     for (size_t i = 0; i < sizeof(cands) / sizeof(cands[0]); i++) {
         if (!strcmp(cand, cands[i].name)) {
             x.r.cand = !strcmp(cand, "tcgl") ? diff_candidate_tcgl : cands[i].fn;
@@ -147,9 +150,6 @@ int main(int argc, char **argv)
     }
     if (!diff_host_init()) {
         return 2;
-    }
-    if (!diff_host_mode32() && !quiet) {
-        printf("tcgl-diff: this host cannot run 32-bit user code: mode-32 cases (BCD) are skipped\n");
     }
 
     time_t t0 = time(NULL);
@@ -237,6 +237,10 @@ int main(int argc, char **argv)
                 return 2;
             }
         }
+    }
+    if (!diff_host_mode32() && x.r.skipped) {
+        printf("tcgl-diff: this host cannot run 32-bit user code: its mode-32 cases (BCD) "
+               "were skipped\n");
     }
     printf("tcgl-diff: candidate %s: %lu cases (%lu faulted on the host), %lu skipped, "
            "%lu mismatches, %.0f s\n", x.r.cand_name, x.r.cases, x.r.faults, x.r.skipped,
