@@ -36,6 +36,7 @@ void diff_case_init(DiffCase *c, const char *name, int mode)
     c->undef_flags = 0;
     c->undef_gpr = 0;
     c->undef = 0;
+    c->single = false;
     diff_state_init(&c->in, mode);
 }
 
@@ -199,6 +200,9 @@ void diff_repro_format(const DiffCase *c, char *buf, size_t size)
     if (pos < size && c->undef) {
         pos += snprintf(buf + pos, size - pos, " u=0x%x", c->undef);
     }
+    if (pos < size && c->single) {
+        pos += snprintf(buf + pos, size - pos, " ss=1");
+    }
     if (pos < size) {
         pos += put_page(buf + pos, size - pos, 'd', s->data);
     }
@@ -263,6 +267,8 @@ bool diff_repro_parse(const char *str, DiffCase *c)
             c->undef_gpr = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "u")) {
             c->undef = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "ss")) {
+            c->single = atoi(v) != 0;
         } else if (tok[0] == 'x' && tok[1] >= '0' && tok[1] <= '9') {
             i = atoi(tok + 1);
             ok = i < 16 && parse_hex(v, strlen(v), c->in.xmm[i], 16, &n) && n == 16;
@@ -385,7 +391,10 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
 static unsigned run_once(DiffRunner *r, const DiffCase *c, DiffState *a, DiffState *b,
                          bool *skipped)
 {
-    if (!diff_host_run(c->code, c->len, &c->in, a)) {
+    bool was = diff_host_single_step(c->single), ran;
+    ran = diff_host_run(c->code, c->len, &c->in, a);
+    diff_host_single_step(was);
+    if (!ran || a->vector == DIFF_VEC_ESCAPE) {
         *skipped = true;
         return 0;
     }
@@ -452,6 +461,7 @@ unsigned diff_run_case(DiffRunner *r, const DiffCase *c)
     r->last_mismatch = m;
     if (sk) {
         r->skipped++;
+        r->skipped32 += c->in.mode == 32 && !diff_host_mode32();
         return 0;
     }
     if (a.vector != DIFF_VEC_NONE) {

@@ -52,6 +52,8 @@ enum { D_RAX, D_RCX, D_RDX, D_RBX, D_RSP, D_RBP, D_RSI, D_RDI,
 /* DiffState.vector besides 0-31 */
 #define DIFF_VEC_NONE    (-1)
 #define DIFF_VEC_TIMEOUT (-2)   /* the sequence ran for more than a second */
+#define DIFF_VEC_ESCAPE  (-3)   /* single step: the instruction did not end at the
+                                 * sequence's end (rip says where it did) */
 
 typedef struct DiffState {
     uint64_t gpr[16];
@@ -88,6 +90,7 @@ typedef struct DiffCase {
     uint32_t undef_flags;       /* RFLAGS bits the architecture leaves undefined */
     uint16_t undef_gpr;         /* GPRs whose result is undefined (bit n: register n) */
     uint32_t undef;             /* DIFF_U_* */
+    bool single;                /* one instruction: the host runs it single-stepped */
     DiffState in;
 } DiffCase;
 
@@ -102,6 +105,11 @@ bool diff_host_run(const uint8_t *code, size_t len, const DiffState *in, DiffSta
 /* The host runs 32-bit compatibility-mode code (probed once: kernels
  * with IA32 emulation disabled, and some hypervisors, refuse it). */
 bool diff_host_mode32(void);
+/* Host runs single-step (TF): exactly one instruction executes, and a
+ * sequence whose first instruction does not end at its end reports
+ * DIFF_VEC_ESCAPE with rip where it ended (random mode: capstone's
+ * length is checked against the silicon's; nothing after it runs). */
+bool diff_host_single_step(bool on);    /* returns the previous setting */
 /* The code page as the host lays it out (the sequence, then the stub):
  * a candidate that lets the sequence read its own code page uses this. */
 void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF_PAGE]);
@@ -139,6 +147,7 @@ typedef struct DiffRunner {
     int show_vector;            /* print the cases where the host raised this vector (-1: none) */
     /* counters */
     unsigned long cases, mismatches, skipped, faults;
+    unsigned long skipped32;    /* ... of which mode 32 on a host without it */
     unsigned long by_vector[32];   /* host outcomes: faults by vector */
     unsigned last_mismatch;     /* DIFF_M_* of the last case */
 } DiffRunner;
@@ -167,8 +176,12 @@ extern const DiffGroup diff_groups[];       /* NULL name ends */
 
 typedef struct DiffRandom DiffRandom;
 DiffRandom *diff_random_new(uint64_t seed, int mode);
-/* Fills c with one random filtered instruction and a random input. */
+/* Fills c with one random filtered instruction and a random input (the
+ * host runs it once single-stepped to check its length: random cases
+ * must be run with diff_host_single_step(true)). */
 void diff_random_case(DiffRandom *g, DiffCase *c);
+/* How many instructions capstone decoded longer than the silicon did. */
+unsigned long diff_random_cut(const DiffRandom *g);
 void diff_random_free(DiffRandom *g);
 
 /* ---- a tiny deterministic PRNG (splitmix64) ------------------------------ */

@@ -168,6 +168,11 @@ static void sse_case(DiffEmit *emit, void *opaque, const SseOp *t, unsigned i, u
     memcpy(c.in.data + 0x100 + (form == 3 ? 4 : 0), c.in.xmm[2], 16);
     c.in.mxcsr = mxcsr;
     c.in.rflags = (i & 1) ? FL_ALL : FL_NONE;
+    if (t->map == 1 && (t->op == 0x52 || t->op == 0x53)) {
+        /* RCP/RSQRT approximations: the relative error is architectural,
+         * the bits are the implementation's (Intel and AMD differ) */
+        c.undef |= DIFF_U_XMM;
+    }
     emit(opaque, &c);
 }
 

@@ -2,13 +2,14 @@
  * The host runner's trampoline (host.c): loads the input state from
  * diff_host_ctx, jumps to the sequence, and at the sequence's end (the
  * return stub jumps to diff_host_exit) stores the state back and returns
- * to C.  Mode 32 enters the sequence through a far jump to the 32-bit
- * user code segment (compatibility mode); its stub far-jumps back.
+ * to C.  The sequence is entered with IRETQ, which loads rip, cs, rflags
+ * and rsp at once: mode 32 enters the 32-bit user code segment
+ * (compatibility mode) that way, and its stub far-jumps back.
  *
  * diff_host_ctx layout (struct DiffHostCtx in host.c, checked there):
  *   0 gpr[16]  128 rflags  136 entry  144 host rsp  152 mxcsr  156 fcw
- *   158 fsw  160 xmm[16]  416 far pointer (off32, sel16)  424 mode32
- *   432 saved ds  436 saved es
+ *   158 fsw  160 xmm[16]  416 (unused)  424 mode32  432 saved ds
+ *   436 saved es  448 IRET frame (rip, cs, rflags, rsp, ss)
  */
         .section .bss
         .balign 64
@@ -16,8 +17,8 @@
         .hidden diff_host_ctx
         .type diff_host_ctx, @object
 diff_host_ctx:
-        .zero 448
-        .size diff_host_ctx, 448
+        .zero 512
+        .size diff_host_ctx, 512
 
         .section .rodata
         .balign 4
@@ -64,35 +65,14 @@ diff_host_enter:
         movdqu 384(%rax), %xmm14
         movdqu 400(%rax), %xmm15
         cmpq $0, 424(%rax)
-        jne 1f
-        pushq 128(%rax)
-        popfq
-        mov 8(%rax), %rcx
-        mov 16(%rax), %rdx
-        mov 24(%rax), %rbx
-        mov 32(%rax), %rsp
-        mov 40(%rax), %rbp
-        mov 48(%rax), %rsi
-        mov 56(%rax), %rdi
-        mov 64(%rax), %r8
-        mov 72(%rax), %r9
-        mov 80(%rax), %r10
-        mov 88(%rax), %r11
-        mov 96(%rax), %r12
-        mov 104(%rax), %r13
-        mov 112(%rax), %r14
-        mov 120(%rax), %r15
-        mov 0(%rax), %rax
-        jmp *diff_host_ctx+136(%rip)
-1:      mov $0x2b, %ecx          /* __USER_DS: flat data for 32-bit code */
+        je 1f
+        mov $0x2b, %ecx          /* __USER_DS: flat data for 32-bit code */
         mov %ecx, %ds
         mov %ecx, %es
-        pushq 128(%rax)
-        popfq
+1:
         mov 8(%rax), %rcx
         mov 16(%rax), %rdx
         mov 24(%rax), %rbx
-        mov 32(%rax), %rsp
         mov 40(%rax), %rbp
         mov 48(%rax), %rsi
         mov 56(%rax), %rdi
@@ -105,7 +85,10 @@ diff_host_enter:
         mov 112(%rax), %r14
         mov 120(%rax), %r15
         mov 0(%rax), %rax
-        ljmpl *diff_host_ctx+416(%rip)
+        /* rip, cs, rflags, rsp, ss from the frame: IRET starts the sequence with
+         * its flags (TF included: the trap comes after its first instruction) */
+        lea diff_host_ctx+448(%rip), %rsp
+        iretq
         .size diff_host_enter, .-diff_host_enter
 
 /* Reached from the sequence's return stub, in 64-bit mode, with the test's

@@ -28,6 +28,8 @@
 
 #define USER32_CS 0x23      /* Linux x86-64's flat 32-bit user code segment */
 #define USER_CS   0x33      /* ... and its 64-bit one */
+#define USER_DS   0x2b
+#define RFLAGS_TF 0x100
 
 struct DiffHostCtx {
     uint64_t gpr[16];
@@ -37,19 +39,20 @@ struct DiffHostCtx {
     uint32_t mxcsr;
     uint16_t fcw, fsw;
     uint8_t xmm[16][16];
-    uint32_t far_off;
-    uint16_t far_sel, pad;
+    uint64_t unused;
     uint64_t mode32;
     uint32_t ds, es;
     uint8_t pad2[8];
+    uint64_t frame[5];          /* IRET: rip, cs, rflags, rsp, ss */
+    uint8_t pad3[24];
 };
 _Static_assert(offsetof(struct DiffHostCtx, rflags) == 128, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, mxcsr) == 152, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, xmm) == 160, "ctx layout");
-_Static_assert(offsetof(struct DiffHostCtx, far_off) == 416, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, mode32) == 424, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, ds) == 432, "ctx layout");
-_Static_assert(sizeof(struct DiffHostCtx) == 448, "ctx layout");
+_Static_assert(offsetof(struct DiffHostCtx, frame) == 448, "ctx layout");
+_Static_assert(sizeof(struct DiffHostCtx) == 512, "ctx layout");
 
 extern struct DiffHostCtx diff_host_ctx;
 void diff_host_enter(void);
@@ -63,6 +66,8 @@ static sigjmp_buf run_jmp;
 static volatile sig_atomic_t running;
 static volatile sig_atomic_t probing;  /* a fault anywhere is the probe's answer */
 static bool mode32_ok;
+static bool single_step;    /* run with TF: exactly one instruction */
+static size_t cur_len;
 static volatile unsigned long run_seq;
 static unsigned long tick_seq;
 static unsigned ticks;
@@ -82,6 +87,12 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     DiffState *o = cur_out;
     (void)si;
 
+    if (sig == SIGTRAP && running && single_step && g[REG_TRAPNO] == 1) {
+        if (rip == DIFF_CODE_ADDR) {
+            return;                     /* a REP instruction between iterations */
+        }
+        g[REG_EFL] &= ~(greg_t)RFLAGS_TF;
+    }
     if (sig == SIGALRM) {
         if (!running || run_seq != tick_seq) {
             tick_seq = run_seq;
@@ -92,16 +103,34 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
             return;
         }
     } else if (!running || (rip - DIFF_CODE_ADDR >= DIFF_PAGE && !probing)) {
-        /* Not the sequence's fault: a harness bug.  Die of it. */
+        /* Not the sequence's fault: a harness bug.  Say where, die of it. */
+        char msg[160];
+        int n = snprintf(msg, sizeof(msg), "tcgl-diff: signal %d at rip %#llx (trapno %lld, "
+                         "running %d) outside the sequence\n", sig, (unsigned long long)rip,
+                         (long long)g[REG_TRAPNO], (int)running);
+        if (write(2, msg, n) < 0) {
+            /* dying anyway */
+        }
+        if (running) {
+            for (int i = 0; i < 16 && code_rw; i++) {
+                n = snprintf(msg, sizeof(msg), "%02x ", code_rw[i]);
+                if (write(2, msg, n) < 0) {
+                }
+            }
+        }
         signal(sig, SIG_DFL);
         return;
     }
     for (int i = 0; i < 16; i++) {
         o->gpr[i] = g[greg_of[i]];
     }
-    o->rflags = g[REG_EFL];
+    o->rflags = g[REG_EFL] & ~(uint64_t)RFLAGS_TF;
     o->rip = rip;
     o->vector = sig == SIGALRM ? DIFF_VEC_TIMEOUT : (int)g[REG_TRAPNO];
+    if (sig == SIGTRAP && single_step && o->vector == 1) {
+        /* the trap after the one instruction: where it ended says its length */
+        o->vector = rip == DIFF_CODE_ADDR + cur_len ? DIFF_VEC_NONE : DIFF_VEC_ESCAPE;
+    }
     o->fault_addr = o->vector == 14 ? (uint64_t)g[REG_CR2] : 0;
     if (uc->uc_mcontext.fpregs) {
         const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
@@ -191,6 +220,13 @@ bool diff_host_init(void)
     return true;
 }
 
+bool diff_host_single_step(bool on)
+{
+    bool was = single_step;
+    single_step = on;
+    return was;
+}
+
 bool diff_host_mode32(void)
 {
     return diff_host_init() && mode32_ok;
@@ -245,8 +281,12 @@ bool diff_host_run(const uint8_t *code, size_t len, const DiffState *in, DiffSta
     x->fcw = in->fcw;
     memcpy(x->xmm, in->xmm, sizeof(x->xmm));
     x->mode32 = in->mode == 32;
-    x->far_off = (uint32_t)DIFF_CODE_ADDR;
-    x->far_sel = USER32_CS;
+    x->frame[0] = DIFF_CODE_ADDR;
+    x->frame[1] = in->mode == 32 ? USER32_CS : USER_CS;
+    x->frame[2] = x->rflags | (single_step ? RFLAGS_TF : 0);
+    x->frame[3] = in->gpr[D_RSP];
+    x->frame[4] = USER_DS;
+    cur_len = len;
 
     out->mode = in->mode;
     out->fault_addr = 0;

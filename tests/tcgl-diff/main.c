@@ -162,7 +162,10 @@ int main(int argc, char **argv)
         x.r.max_reports = 1;
         x.r.reduce = false;
         diff_run_case(&x.r, &c);
-        if (!x.r.mismatches) {
+        if (x.r.skipped) {
+            printf("skipped: %s\n", x.r.skipped32 ? "the host cannot run mode 32"
+                   : "the candidate cannot run it, or the silicon's instruction is not as long as the code");
+        } else if (!x.r.mismatches) {
             char buf[256];
             diff_disasm(c.code, c.len, c.in.mode, buf, sizeof(buf));
             printf("agree: %s\n", buf);
@@ -201,6 +204,11 @@ int main(int argc, char **argv)
             }
         }
         for (int i = 0; i < nm; i++) {
+            if (diff_random_cut(g[i]) && !quiet) {
+                printf("tcgl-diff: mode %d: %lu instructions were shorter on the silicon than "
+                       "capstone said (run at the silicon's length)\n", modes[i],
+                       diff_random_cut(g[i]));
+            }
             diff_random_free(g[i]);
         }
     } else {
@@ -238,7 +246,7 @@ int main(int argc, char **argv)
             }
         }
     }
-    if (!diff_host_mode32() && x.r.skipped) {
+    if (x.r.skipped32) {
         printf("tcgl-diff: this host cannot run 32-bit user code: its mode-32 cases (BCD) "
                "were skipped\n");
     }

@@ -133,6 +133,47 @@ static void test_timeout(void)
     g_assert_cmphex(out.rip, ==, DIFF_CODE_ADDR);
 }
 
+static void test_single_step(void)
+{
+    bool was = diff_host_single_step(true);
+
+    /* exactly one instruction runs: inc eax; inc ebx stops after the first */
+    diff_case_init(&c, "two", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xff\xc0\xff\xc3", 4);
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_ESCAPE);
+    g_assert_cmphex(out.rip, ==, DIFF_CODE_ADDR + 2);
+    g_assert_cmphex(out.gpr[D_RAX], ==, 1);
+    g_assert_cmphex(out.gpr[D_RBX], ==, 0);
+    /* capstone takes 66 f3 47 68 for PUSH imm32; the silicon reads imm16,
+     * and the jmp after it never runs */
+    diff_case_init(&c, "push16", 64);
+    diff_case_emit(&c, (const uint8_t *)"\x66\xf3\x47\x68\xe7\xa0\xe9\xd5", 8);
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_ESCAPE);
+    g_assert_cmphex(out.rip, ==, DIFF_CODE_ADDR + 6);
+    g_assert_cmphex(out.gpr[D_RSP], ==, DIFF_STACK_ADDR + 0x7fe);
+    /* a REP instruction runs all its iterations */
+    diff_case_init(&c, "rep", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xf3\xa4", 2);
+    c.in.gpr[D_RCX] = 5;
+    c.in.gpr[D_RSI] = DIFF_DATA_ADDR;
+    c.in.gpr[D_RDI] = DIFF_DATA_ADDR + 0x100;
+    memcpy(c.in.data, "hello", 5);
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_NONE);
+    g_assert_cmphex(out.rip, ==, DIFF_CODE_ADDR + 2);
+    g_assert_cmphex(out.gpr[D_RCX], ==, 0);
+    g_assert_cmpmem(out.data + 0x100, 5, "hello", 5);
+    g_assert_cmphex(out.rflags & 0x100, ==, 0);         /* TF is not part of the result */
+    /* a fault is still the fault */
+    diff_case_init(&c, "ud", 64);
+    diff_case_emit(&c, (const uint8_t *)"\x0f\x0b", 2);
+    run();
+    g_assert_cmpint(out.vector, ==, 6);
+    diff_host_single_step(was);
+}
+
 static void test_mode32(void)
 {
     if (!diff_host_mode32()) {
@@ -324,6 +365,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-diff/host/faults", test_faults);
     g_test_add_func("/tcgl-diff/host/timeout", test_timeout);
     g_test_add_func("/tcgl-diff/host/mode32", test_mode32);
+    g_test_add_func("/tcgl-diff/host/single-step", test_single_step);
     g_test_add_func("/tcgl-diff/host/sse", test_sse);
     g_test_add_func("/tcgl-diff/compare/model", test_compare_model);
     g_test_add_func("/tcgl-diff/compare/wrong", test_compare_wrong);
