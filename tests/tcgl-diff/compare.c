@@ -482,9 +482,10 @@ unsigned diff_run_case(DiffRunner *r, const DiffCase *c)
     if (r->report && r->mismatches <= r->max_reports) {
         char buf[16384];
         report(r->report, c, &a, &b, m, r->cand_name);
-        diff_repro_format(c, buf, sizeof(buf));
-        fprintf(r->report, "  reproduce: tcgl-diff --candidate %s --repro '%s'\n", r->cand_name, buf);
-        if (r->reduce) {
+        if (!r->reduce) {
+            diff_repro_format(c, buf, sizeof(buf));
+            fprintf(r->report, "  reproduce: tcgl-diff --candidate %s --repro '%s'\n", r->cand_name, buf);
+        } else {
             red = *c;
             reduce(r, &red, &a, &b);
             diff_repro_format(&red, buf, sizeof(buf));
