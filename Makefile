@@ -1,5 +1,5 @@
 # Convenience wrapper around meson/ninja and the scripts.
-.PHONY: all check run setup clean
+.PHONY: all check run setup clean fuzz-cpu
 all: build/build.ninja
 	ninja -C build
 build/build.ninja:
@@ -12,3 +12,13 @@ run: all
 	scripts/run-default-vm.sh
 clean:
 	rm -rf build
+# tcg-lite against host silicon (tests/tcgl-diff, docs/tcg-lite.md
+# "differential oracle"): every directed case, then random instructions
+# for FUZZ_TIME seconds.  FUZZ_CANDIDATE=auto is tcg-lite once linked in.
+FUZZ_TIME ?= 600
+FUZZ_SEED ?= $(shell date +%s)
+FUZZ_CANDIDATE ?= auto
+fuzz-cpu: all
+	build/tests/tcgl-diff/tcgl-diff --candidate $(FUZZ_CANDIDATE) --max-report 20
+	build/tests/tcgl-diff/tcgl-diff --candidate $(FUZZ_CANDIDATE) --max-report 20 \
+		--random 0 --time $(FUZZ_TIME) --seed $(FUZZ_SEED) --mode both

@@ -20,8 +20,10 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
  libcapstone-dev"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
-# clang + its runtimes for the libFuzzer target (tests/fuzz).
-test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev"
+# clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
+# tcg-lite differential oracle (tests/tcgl-diff).
+test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
+ libcapstone-dev"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 
