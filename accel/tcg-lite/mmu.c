@@ -230,19 +230,11 @@ static void flush_entry(TCGLTLBEntry *e)
     e->tag_read = e->tag_write = e->tag_exec = TCGL_TLB_INVALID;
 }
 
-/* The linear page an entry holds, or TCGL_TLB_INVALID. */
+/* The linear page an entry holds, or TCGL_TLB_INVALID.  A valid entry
+ * always has a read tag: whatever a translation allows, it allows reads. */
 static inline uint64_t entry_page(const TCGLTLBEntry *e)
 {
-    if (!(e->tag_read & TCGL_TLB_INVALID)) {
-        return e->tag_read & TCGL_PAGE_MASK;
-    }
-    if (!(e->tag_exec & TCGL_TLB_INVALID)) {
-        return e->tag_exec & TCGL_PAGE_MASK;
-    }
-    if (!(e->tag_write & TCGL_TLB_INVALID)) {
-        return e->tag_write & TCGL_PAGE_MASK;
-    }
-    return TCGL_TLB_INVALID;
+    return (e->tag_read & TCGL_TLB_INVALID) ? TCGL_TLB_INVALID : e->tag_read & TCGL_PAGE_MASK;
 }
 
 static inline bool slot_global(const MMUCpu *m, int idx, unsigned slot)
@@ -663,11 +655,6 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
                                           slot_global(m, idx, slot) << v);
         m->victim_next[idx] = (v + 1) % MMU_NB_VICTIMS;
     }
-    for (unsigned v = 0; v < MMU_NB_VICTIMS; v++) {
-        if (entry_page(&m->victim[idx][v]) == page) {
-            flush_entry(&m->victim[idx][v]);     /* an older translation */
-        }
-    }
     set_slot_global(m, idx, slot, global);
 
     bool direct = (t.kind == MEMORY_TRANSLATION_RAM || t.kind == MEMORY_TRANSLATION_ROM) &&
@@ -700,19 +687,27 @@ static TCGLTLBEntry *victim_swap(TCGLCPU *c, uint64_t lin, int kind, int idx)
 {
     MMUCpu *m = mmu_cpu_get(c);
     uint64_t page = lin & TCGL_PAGE_MASK;
+    unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
 
     for (unsigned v = 0; v < MMU_NB_VICTIMS; v++) {
-        TCGLTLBEntry *ve = &m->victim[idx][v];
-        if ((entry_tag(ve, kind) & ~TCGL_TLB_SLOW) == page) {
-            TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin), tmp = *e;
-            unsigned slot = (lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1);
-            bool g = slot_global(m, idx, slot);
-            *e = *ve;
-            *ve = tmp;
-            set_slot_global(m, idx, slot, m->victim_global[idx] >> v & 1);
-            m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) | g << v);
-            return e;
+        TCGLTLBEntry *ve = &m->victim[idx][v], *e, tmp;
+        bool g;
+
+        if (entry_page(ve) != page) {
+            continue;
         }
+        if ((entry_tag(ve, kind) & ~TCGL_TLB_SLOW) != page) {
+            flush_entry(ve);    /* the page, not for this access: the fill replaces it */
+            continue;
+        }
+        e = tcgl_tlb_entry(c, idx, lin);
+        tmp = *e;
+        *e = *ve;
+        *ve = tmp;
+        g = slot_global(m, idx, slot);
+        set_slot_global(m, idx, slot, m->victim_global[idx] >> v & 1);
+        m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) | g << v);
+        return e;
     }
     return NULL;
 }

@@ -640,6 +640,14 @@ static void test_paging_long(void)
     tcgl_tlb_flush(&cpu);
     assert_pf(try_ld(R_DS, 0x40030010, 1, &v), 0x9, 0x40030010);
     tcgl_mmu_set_model(40, true);
+    /* a table in a hole reads as all ones: present, reserved bits set */
+    w64(0x10000 + 2 * 8, 0x30000000 | P | W);
+    assert_pf(try_ld(R_DS, 0x10000000000ULL, 1, &v), 0x9, 0x10000000000ULL);
+    /* a table in MMIO: the device's value (C0DE0008: P clear) */
+    w64(0x10000 + 3 * 8, MMIO_BASE | P | W);
+    assert_pf(try_ld(R_DS, 0x18000000000ULL, 1, &v), 0x0, 0x18000000000ULL);
+    g_assert_cmpuint(io.reads, ==, 1);
+    g_assert_cmpuint(io.size, ==, 8);
     /* debug translation: no fault, no A bit */
     w64(0x13000 + 6 * 8, 0x26000 | P);
     g_assert_cmphex(tcgl_debug_translate(&cpu, k + 0x6123), ==, 0x26123);
