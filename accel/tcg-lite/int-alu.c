@@ -182,6 +182,18 @@ static inline uint64_t do_neg(TCGLCPU *c, unsigned size, uint64_t a)
     return r;
 }
 
+/* INC/DEC of a register (FE/FF /0 /1 with mod 3), by size */
+#define INCDEC_REG(s) \
+    static void inc_reg_##s(TCGLCPU *c, const TCGLInsn *i) \
+    { tcgl_reg_set(c, i->rm, s, do_inc(c, s, tcgl_reg_get(c, i->rm, s))); } \
+    static void dec_reg_##s(TCGLCPU *c, const TCGLInsn *i) \
+    { tcgl_reg_set(c, i->rm, s, do_dec(c, s, tcgl_reg_get(c, i->rm, s))); }
+INCDEC_REG(1) INCDEC_REG(2) INCDEC_REG(4) INCDEC_REG(8)
+TCGLHandler *const incdec_reg_handlers[2][4] = {
+    { inc_reg_1, inc_reg_2, inc_reg_4, inc_reg_8 },
+    { dec_reg_1, dec_reg_2, dec_reg_4, dec_reg_8 },
+};
+
 void tcgl_int_inc(TCGLCPU *c, const TCGLInsn *i) { RMW_RM(c, i, i->opsize, do_inc(c, i->opsize, a)); }
 void tcgl_int_dec(TCGLCPU *c, const TCGLInsn *i) { RMW_RM(c, i, i->opsize, do_dec(c, i->opsize, a)); }
 void tcgl_int_not(TCGLCPU *c, const TCGLInsn *i) { RMW_RM(c, i, i->opsize, ~a); }
@@ -363,7 +375,8 @@ void tcgl_int_idiv(TCGLCPU *c, const TCGLInsn *i)
 /* ---- shifts and rotates --------------------------------------------------------- */
 
 /* count already masked (5 bits, 6 for 64-bit operands); count 0 changes nothing. */
-static uint64_t do_shift(TCGLCPU *c, unsigned kind, unsigned s, uint64_t a, unsigned cnt)
+static inline __attribute__((always_inline))
+uint64_t do_shift(TCGLCPU *c, unsigned kind, unsigned s, uint64_t a, unsigned cnt)
 {
     const unsigned bits = s * 8;
     const uint64_t m = tcgl_size_mask(s), sign = 1ULL << (bits - 1);
@@ -460,6 +473,35 @@ static inline void shift_rm(TCGLCPU *c, const TCGLInsn *i, uint64_t cnt)
     }
     RMW_RM(c, i, i->opsize, do_shift(c, kind, i->opsize, a, n));
 }
+
+/* SHL/SHR/SAR of a register, specialised by operation and size (the
+ * common forms; select in int-table.c). */
+static inline void shift_reg(TCGLCPU *c, const TCGLInsn *i, const unsigned kind,
+                             const unsigned s, uint64_t cnt)
+{
+    unsigned n = (unsigned)(cnt & (s == 8 ? 63 : 31));
+    if (n) {
+        tcgl_reg_set(c, i->rm, s, do_shift(c, kind, s, tcgl_reg_get(c, i->rm, s), n));
+    }
+}
+
+#define SHIFT_REG(name, kind, s) \
+    static void name##_ib_##s(TCGLCPU *c, const TCGLInsn *i) { shift_reg(c, i, kind, s, i->imm); } \
+    static void name##_1_##s(TCGLCPU *c, const TCGLInsn *i) { shift_reg(c, i, kind, s, 1); } \
+    static void name##_cl_##s(TCGLCPU *c, const TCGLInsn *i) \
+    { shift_reg(c, i, kind, s, c->env->regs[R_ECX]); }
+#define SHIFT_REG_SIZES(name, kind) \
+    SHIFT_REG(name, kind, 1) SHIFT_REG(name, kind, 2) SHIFT_REG(name, kind, 4) SHIFT_REG(name, kind, 8)
+SHIFT_REG_SIZES(shl_r, 4)
+SHIFT_REG_SIZES(shr_r, 5)
+SHIFT_REG_SIZES(sar_r, 7)
+
+#define SHIFT_ROW(name, form) { name##_##form##_1, name##_##form##_2, name##_##form##_4, name##_##form##_8 }
+#define SHIFT_ENTRY(name) { SHIFT_ROW(name, ib), SHIFT_ROW(name, 1), SHIFT_ROW(name, cl) }
+/* [SHL SHR SAR][by imm, by 1, by CL][size] */
+TCGLHandler *const shift_reg_handlers[3][3][4] = {
+    SHIFT_ENTRY(shl_r), SHIFT_ENTRY(shr_r), SHIFT_ENTRY(sar_r),
+};
 
 void tcgl_int_shift_1(TCGLCPU *c, const TCGLInsn *i) { shift_rm(c, i, 1); }
 void tcgl_int_shift_cl(TCGLCPU *c, const TCGLInsn *i) { shift_rm(c, i, c->env->regs[R_ECX]); }

@@ -304,6 +304,29 @@ static void test_exec_speed(void)
     }
     printf("# loop: %.0f million guest instructions/s\n",
            (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
+
+    /* registers only: the dispatch itself */
+    put(0x1100, "48 01 d8 48 31 c2 48 8d 5c 53 01 48 c1 ea 03 48 01 d0 ff c9 75 ea 0f 0b");
+    R()[R_EAX] = R()[R_EBX] = R()[R_EDX] = 0;
+    R()[R_ECX] = 5000000;
+    insns0 = stub.c.insns;
+    t0 = g_get_monotonic_time();
+    exec_at(0x1100);
+    t1 = g_get_monotonic_time();
+    expect_stop(0x1116, 6);
+    {
+        uint64_t rax = 0, rbx = 0, rdx = 0;
+        for (unsigned k = 0; k < 5000000; k++) {
+            rax += rbx;
+            rdx ^= rax;
+            rbx = rbx + rdx * 2 + 1;
+            rdx >>= 3;
+            rax += rdx;
+        }
+        g_assert_cmphex(R()[R_EAX], ==, rax);
+    }
+    printf("# register loop: %.0f million guest instructions/s\n",
+           (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
 }
 
 /* Random bytes run by the loop in every mode, placed across page ends

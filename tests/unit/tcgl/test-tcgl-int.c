@@ -308,6 +308,18 @@ static void test_shifts(void)
     R()[R_EAX] = 0x81;
     g_assert_cmpint(run("c0 f8 07"), ==, -1);       /* sar al, 7 */
     g_assert_cmphex(R()[R_EAX], ==, 0xff);
+    /* memory operands: shift, rotate through carry, by 0 (flags kept) */
+    *(uint32_t *)(stub.ram + DATA) = 0x80000001;
+    R()[R_ESI] = DATA;
+    g_assert_cmpint(run("d1 26"), ==, -1);          /* shl dword [esi], 1 */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 2);
+    g_assert_cmphex(flags() & (CF | OF), ==, CF | OF);
+    g_assert_cmpint(run("d1 16"), ==, -1);          /* rcl dword [esi], 1: CF in */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 5);
+    set_flags(ZF);
+    g_assert_cmpint(run("c1 3e 20"), ==, -1);       /* sar dword [esi], 32: count 0 */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 5);
+    g_assert_cmphex(flags(), ==, ZF);
     /* SHLD/SHRD */
     R()[R_EAX] = 0x12345678;
     R()[R_EDX] = 0x9abcdef0;
