@@ -224,6 +224,15 @@ static void test_exec_requests(void)
     g_assert_cmpint(exec_at(0x1000), ==, TCGL_EXIT_REQUEST);
     g_assert_cmpuint(stub.nr_events, ==, 0);
     stub.cpu.interrupt_request = 0;
+    /* a flush from a handler, in a loop: the loop goes on with blocks
+     * decoded anew (dec ecx; wbinvd; jnz back; ud2) */
+    put(0x1200, "49 0f 09 75 fb 0f 0b");
+    R()[R_ECX] = 50;
+    stub.nr_fetch_page = 0;
+    exec_at(0x1200);
+    expect_stop(0x1205, 6);
+    g_assert_cmphex(R()[R_ECX], ==, 0);
+    g_assert_cmpuint(stub.nr_fetch_page, >=, 100);     /* no links survive a flush */
     /* a flush between runs: everything is decoded again */
     tcgl_blocks_flush();
     exec_at(0x1000);
