@@ -339,7 +339,8 @@ int tcgl_decode_ex(const uint8_t *bytes, unsigned avail, uint32_t hflags, TCGLIn
      * right before the opcode. */
     for (;;) {
         if (pos == TCGL_MAX_INSN_LEN) {
-            return avail > pos ? -1 : TCGL_DECODE_MORE;    /* prefixes only */
+            /* 15 prefix bytes: too long, unless fewer bytes were given */
+            return avail >= TCGL_MAX_INSN_LEN ? -1 : TCGL_DECODE_MORE;
         }
         op = b[pos++];
         switch (op) {

@@ -372,6 +372,9 @@ static void test_decode_formats(void)
     /* limits: 15 bytes, more bytes needed */
     dec(32, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 90", 15);
     dec(32, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 66 90", -1);
+    dec(32, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 66", -1);
+    dec(32, "66 66 66 66 66 66 66 66 66 66 66 66 66 66", TCGL_DECODE_MORE);
+    dec(64, "48 b8 88 77 66 55 44 33 22", TCGL_DECODE_MORE);
     dec(32, "81 84 8b 78 56 34", TCGL_DECODE_MORE);
     /* invalid in 64-bit mode */
     i = dec(64, "06", 1);
@@ -462,6 +465,22 @@ static void random_run(int mode, unsigned count, uint32_t seed)
             break;
         }
         compare_one(b, 15, mode, nr_mismatch < 60);
+        {
+            /* the same bytes, cut: exactly enough decodes alike, one less
+             * asks for more */
+            TCGLInsn full, cut;
+            TCGLDecodeInfo info;
+            int len = tcgl_decode_ex(b, 15, mode_hflags(mode), &full, &info);
+            if (len > 0) {
+                g_assert_cmpint(tcgl_decode_ex(b, (unsigned)len, mode_hflags(mode), &cut, &info),
+                                ==, len);
+                g_assert_true(cut.fn == full.fn && cut.imm == full.imm && cut.disp == full.disp);
+                g_assert_cmpint(tcgl_decode_ex(b, (unsigned)len - 1, mode_hflags(mode), &cut,
+                                               &info), ==, TCGL_DECODE_MORE);
+            } else {
+                g_assert_cmpint(len, ==, -1);
+            }
+        }
     }
     printf("mode %d: %u compared, %u mismatches, %u known capstone deviations\n", mode,
            nr_compared, nr_mismatch, nr_deviation);
