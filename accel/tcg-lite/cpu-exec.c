@@ -535,27 +535,21 @@ static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
     return false;
 }
 
-TCGLExit tcgl_cpu_exec(TCGLCPU *c)
+/* The loop proper; a fault unwinds out of it to tcgl_cpu_exec(), which
+ * delivers the event and enters it again (so its locals need not survive
+ * a longjmp). */
+static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
 {
-    TCGLBlock *volatile prev = NULL;
-    volatile uint64_t flushes = bc.flush_count;
-    TCGLExit ret = TCGL_EXIT_REQUEST;
+    TCGLBlock *prev = NULL;
+    uint64_t flushes = bc.flush_count;
+    TCGLExit ret;
 
-    tcgl_exec_init();
-    exec_cpu = c;
-    if (sigsetjmp(c->jmp, 0)) {
-        /* a fault: deliver it (which may fault again and come back here) */
-        bc.executing = false;
-        c->cur_block = NULL;
-        prev = NULL;
-        tcgl_deliver_event(c);
-    }
     for (;;) {
         TCGLBlock *b;
         bool shadow;
 
         if (check_events(c, &ret)) {
-            break;
+            return ret;
         }
         if (unlikely(bc.flush_pending || flushes != bc.flush_count)) {
             if (bc.flush_pending) {
@@ -575,6 +569,21 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
         bc.executing = false;
         prev = b->invalid ? NULL : b;
     }
+}
+
+TCGLExit tcgl_cpu_exec(TCGLCPU *c)
+{
+    TCGLExit ret;
+
+    tcgl_exec_init();
+    exec_cpu = c;
+    if (sigsetjmp(c->jmp, 0)) {
+        /* a fault: deliver it (which may fault again and come back here) */
+        bc.executing = false;
+        c->cur_block = NULL;
+        tcgl_deliver_event(c);
+    }
+    ret = exec_loop(c);
     exec_cpu = NULL;
     return ret;
 }

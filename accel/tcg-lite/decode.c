@@ -307,18 +307,19 @@ static const uint8_t rm16_base[8] = { R_EBX, R_EBX, R_EBP, R_EBP, R_ESI, R_EDI, 
 static const uint8_t rm16_index[8] = { R_ESI, R_EDI, R_ESI, R_EDI,
                                        TCGL_NOREG, TCGL_NOREG, TCGL_NOREG, TCGL_NOREG };
 
-#define NEED(n) do {                                            \
-        if (pos + (n) > TCGL_MAX_INSN_LEN) {                    \
-            return -1;                                          \
-        }                                                       \
-        if (pos + (n) > avail) {                                \
-            return TCGL_DECODE_MORE;                            \
-        }                                                       \
-    } while (0)
+/* Room to decode from: at most 15 real bytes, then zeros, enough for the
+ * longest run of fields after 15 prefix bytes. */
+#define DECODE_BUF 48
 
-int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *i,
+int tcgl_decode_ex(const uint8_t *bytes, unsigned avail, uint32_t hflags, TCGLInsn *i,
                    TCGLDecodeInfo *info)
 {
+    /* Decoding reads a zero-padded copy: no bounds check per field.  The
+     * length decides at the end: past 15 bytes is -1 (#GP), past the
+     * bytes given is TCGL_DECODE_MORE (every decision up to the first
+     * missing byte used real bytes, so the real instruction needs it
+     * too). */
+    uint8_t b[DECODE_BUF] = { 0 };
     const bool m64 = hflags & TCGL_HF_CS64;
     const bool d32 = m64 || (hflags & TCGL_HF_CS32);
     unsigned pos = 0, map = TCGL_MAP_1B, op, rex = 0, seg_ovr = 0xff, rep = 0;
@@ -329,6 +330,7 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
     if (unlikely(!decode_ready)) {
         tcgl_decode_init();
     }
+    memcpy(b, bytes, avail < TCGL_MAX_INSN_LEN ? avail : TCGL_MAX_INSN_LEN);
     memset(i, 0, sizeof(*i));
     info->opflags = 0;
     info->verdict = TCGL_DEC_OK;
@@ -336,7 +338,10 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
     /* Prefixes: legacy ones in any order and number; REX counts only
      * right before the opcode. */
     for (;;) {
-        NEED(1);
+        if (pos == TCGL_MAX_INSN_LEN) {
+            /* 15 prefix bytes: too long, unless fewer bytes were given */
+            return avail >= TCGL_MAX_INSN_LEN ? -1 : TCGL_DECODE_MORE;
+        }
         op = b[pos++];
         switch (op) {
         case 0xf0: pfx |= TCGL_PFX_LOCK; rex = 0; continue;
@@ -368,12 +373,10 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
         pfx |= TCGL_PFX_REX;
     }
     if (op == 0x0f) {
-        NEED(1);
         op = b[pos++];
         map = TCGL_MAP_0F;
         if (op == 0x38 || op == 0x3a) {
             map = op == 0x38 ? TCGL_MAP_0F38 : TCGL_MAP_0F3A;
-            NEED(1);
             op = b[pos++];
         }
     }
@@ -427,7 +430,6 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
 
     if (f & F_MODRM) {
         unsigned modrm, mod, rm;
-        NEED(1);
         modrm = b[pos++];
         mod = modrm >> 6;
         rm = modrm & 7;
@@ -454,15 +456,12 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
             i->index = rm16_index[rm];
             if (mod == 0 && rm == 6) {
                 i->base = TCGL_NOREG;
-                NEED(2);
                 i->disp = (int16_t)rd_u16(b + pos);
                 pos += 2;
             } else if (mod == 1) {
-                NEED(1);
                 i->disp = rd_s8(b + pos);
                 pos += 1;
             } else if (mod == 2) {
-                NEED(2);
                 i->disp = (int16_t)rd_u16(b + pos);
                 pos += 2;
             }
@@ -473,7 +472,6 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
             unsigned base = rm;
             if (rm == 4) {
                 unsigned sib, idx;
-                NEED(1);
                 sib = b[pos++];
                 i->scale = (uint8_t)(sib >> 6);
                 idx = ((sib >> 3) & 7) | (rex & 2) << 2;
@@ -490,11 +488,9 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
                 i->base = (uint8_t)(rm | (rex & 1) << 3);
             }
             if (mod == 1) {
-                NEED(1);
                 i->disp = rd_s8(b + pos);
                 pos += 1;
             } else if (mod == 2 || (mod == 0 && base == 5)) {
-                NEED(4);
                 i->disp = (int32_t)rd_u32(b + pos);
                 pos += 4;
             }
@@ -514,7 +510,6 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
             }
         }
         if (f & F_3DNOW) {
-            NEED(1);
             pos++;              /* the 3DNow! opcode byte (suffix) */
         }
     }
@@ -527,18 +522,15 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
         }
         break;
     case IMM_B:
-        NEED(1);
         i->imm = (f & F_UIMM) ? b[pos] : (uint64_t)(int64_t)rd_s8(b + pos);
         pos += 1;
         break;
     case IMM_W:
-        NEED(2);
         i->imm = rd_u16(b + pos);
         pos += 2;
         break;
     case IMM_JZ:
         if (m64) {
-            NEED(4);
             i->imm = (uint64_t)(int64_t)(int32_t)rd_u32(b + pos);
             pos += 4;
             break;
@@ -547,59 +539,55 @@ int tcgl_decode_ex(const uint8_t *b, unsigned avail, uint32_t hflags, TCGLInsn *
     case IMM_Z:
     imm_b_or_z:
         if (i->opsize == 1) {
-            NEED(1);
             i->imm = (uint64_t)(int64_t)rd_s8(b + pos);
             pos += 1;
         } else if (i->opsize == 2) {
-            NEED(2);
             i->imm = (uint64_t)(int64_t)(int16_t)rd_u16(b + pos);
             pos += 2;
         } else {
-            NEED(4);
             i->imm = (uint64_t)(int64_t)(int32_t)rd_u32(b + pos);
             pos += 4;
         }
         break;
     case IMM_V:
         if (i->opsize == 8) {
-            NEED(8);
             i->imm = rd_u64(b + pos);
             pos += 8;
         } else if (i->opsize == 4) {
-            NEED(4);
             i->imm = rd_u32(b + pos);
             pos += 4;
         } else {
-            NEED(2);
             i->imm = rd_u16(b + pos);
             pos += 2;
         }
         break;
     case IMM_WB:
-        NEED(3);
         i->imm = rd_u16(b + pos);
         i->imm2 = b[pos + 2];
         pos += 3;
         break;
     case IMM_AP:
         if (i->opsize == 2) {
-            NEED(4);
             i->imm = rd_u16(b + pos);
             i->imm2 = rd_u16(b + pos + 2);
             pos += 4;
         } else {
-            NEED(6);
             i->imm = rd_u32(b + pos);
             i->imm2 = rd_u16(b + pos + 4);
             pos += 6;
         }
         break;
     case IMM_MOFFS:
-        NEED(i->adsize);
         i->imm = i->adsize == 8 ? rd_u64(b + pos) : i->adsize == 4 ? rd_u32(b + pos)
                                                                    : rd_u16(b + pos);
         pos += i->adsize;
         break;
+    }
+    if (pos > avail) {
+        return pos > TCGL_MAX_INSN_LEN && avail >= TCGL_MAX_INSN_LEN ? -1 : TCGL_DECODE_MORE;
+    }
+    if (pos > TCGL_MAX_INSN_LEN) {
+        return -1;
     }
     i->len = (uint8_t)pos;
     i->pfx = pfx;

@@ -86,6 +86,12 @@ static inline bool tcgl_get_cf(const TCGLCPU *c)
     case CC_K_INC:
     case CC_K_DEC:
         return c->cc_src2 & 1;
+    case CC_K_SHL:
+        return (c->cc_src >> ((8u << (c->cc_op & 3)) - 1)) & 1;
+    case CC_K_SAR:
+        return c->cc_src & 1;
+    case CC_K_MUL:
+        return c->cc_src != 0;
     default:
         return tcgl_arith_flags(c) & CC_C;
     }
@@ -152,6 +158,11 @@ static inline bool tcgl_cond_inline(const TCGLCPU *c, unsigned cc)
         case 7: r = s <= 0; break;
         default: return tcgl_cond_from_flags(tcgl_arith_flags(c), cc);
         }
+        return r ^ (cc & 1);
+    }
+    if (kind != CC_K_EFLAGS && ((cc >> 1) == 2 || (cc >> 1) == 4)) {
+        /* ZF and SF come from the result for every kind (DEC; JNZ) */
+        r = (cc >> 1) == 2 ? (c->cc_dst & m) == 0 : tcgl_sext(c->cc_dst, size) < 0;
         return r ^ (cc & 1);
     }
     return tcgl_cond_from_flags(tcgl_arith_flags(c), cc);

@@ -14,6 +14,10 @@ enum { FORM_RR_E, FORM_RR_G, FORM_RM, FORM_MR, FORM_RI, FORM_MI, ALU_NB_FORMS };
 extern TCGLHandler *const alu_handlers[9][ALU_NB_FORMS][4];
 extern TCGLHandler *const mov_handlers[ALU_NB_FORMS][4];
 extern TCGLHandler *const jcc_handlers[16];
+/* [SHL SHR SAR][by imm, by 1, by CL][size] for a register operand */
+extern TCGLHandler *const shift_reg_handlers[3][3][4];
+/* [INC DEC][size] for a register operand */
+extern TCGLHandler *const incdec_reg_handlers[2][4];
 
 TCGLHandler tcgl_int_inc;
 TCGLHandler tcgl_int_dec;

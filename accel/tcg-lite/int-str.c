@@ -5,10 +5,10 @@
  * A REP form works in chunks: at most one page's worth of elements per
  * call, then it leaves env->rip on itself when rCX is not yet zero, so the
  * executor takes interrupts between chunks and the instruction resumes.
- * REP MOVS and REP STOS with DF=0 copy a run of elements that stays within
- * one page of source and destination through host pointers
+ * REP MOVS and REP STOS copy a run of elements that stays within one page
+ * of source and destination (either direction) through host pointers
  * (tcgl_lin_ptr); everything else (MMIO, page crossings, segment checks
- * that need the slow path, DF=1) goes element by element.
+ * that need the slow path) goes element by element.
  */
 #include <string.h>
 #include "int.h"
@@ -93,70 +93,98 @@ static inline bool seg_ok(const TCGLCPU *c, int seg, uint64_t off, uint64_t len,
     return lim >= 0 && off + len - 1 >= off && off + len - 1 <= (uint64_t)lim;
 }
 
-/* Elements that fit before the end of the page holding lin. */
-static inline uint64_t page_room(uint64_t lin, unsigned s)
+/* Elements of size s from lin in direction DF that stay within lin's page
+ * (0 if the first one crosses its end). */
+static inline uint64_t page_room(uint64_t lin, unsigned s, bool down)
 {
-    return (TCGL_PAGE_SIZE - (lin & (TCGL_PAGE_SIZE - 1))) / s;
+    uint64_t in = lin & (TCGL_PAGE_SIZE - 1);
+    if (in + s > TCGL_PAGE_SIZE) {
+        return 0;
+    }
+    return down ? in / s + 1 : (TCGL_PAGE_SIZE - in) / s;
+}
+
+/* A run of n elements starting at offset off (downwards with DF): its
+ * lowest offset, or false if it wraps the address size. */
+static inline bool run_low(uint64_t off, uint64_t n, unsigned s, bool down, uint64_t m,
+                           uint64_t *low)
+{
+    uint64_t bytes = n * s;
+    if (down) {
+        if (off < (n - 1) * s) {
+            return false;
+        }
+        *low = off - (n - 1) * s;
+    } else {
+        *low = off;
+    }
+    return !((*low + bytes - 1) & ~m);
 }
 
 /* Fast REP MOVS: returns the elements moved (0: take the slow path). */
 static uint64_t movs_fast(TCGLCPU *c, const TCGLInsn *i, unsigned s, unsigned as, uint64_t cnt)
 {
+    const bool down = c->env->rflags & RFLAGS_DF;
     uint64_t m = tcgl_size_mask(as);
     uint64_t si = c->env->regs[R_ESI] & m, di = c->env->regs[R_EDI] & m, n, bytes;
-    uint64_t ls, ld;
+    uint64_t ls, ld, slo, dlo;
     uint8_t *src, *dst;
 
-    if (c->env->rflags & RFLAGS_DF) {
-        return 0;
-    }
     ls = (c->seg_base[i->seg] + si) & c->lin_mask;
     ld = (c->seg_base[R_ES] + di) & c->lin_mask;
     n = cnt;
-    n = n < page_room(ls, s) ? n : page_room(ls, s);
-    n = n < page_room(ld, s) ? n : page_room(ld, s);
+    n = n < page_room(ls, s, down) ? n : page_room(ls, s, down);
+    n = n < page_room(ld, s, down) ? n : page_room(ld, s, down);
     bytes = n * s;
-    if (n == 0 || ((si + bytes - 1) & ~m) || ((di + bytes - 1) & ~m) ||
-        !seg_ok(c, i->seg, si, bytes, false) || !seg_ok(c, R_ES, di, bytes, true)) {
+    if (n == 0 || !run_low(si, n, s, down, m, &slo) || !run_low(di, n, s, down, m, &dlo) ||
+        !seg_ok(c, i->seg, slo, bytes, false) || !seg_ok(c, R_ES, dlo, bytes, true)) {
         return 0;
     }
-    src = tcgl_lin_ptr(c, ls, (unsigned)bytes, TCGL_ACC_READ);
+    src = tcgl_lin_ptr(c, (c->seg_base[i->seg] + slo) & c->lin_mask, (unsigned)bytes,
+                       TCGL_ACC_READ);
     if (!src) {
         return 0;
     }
-    dst = tcgl_lin_ptr(c, ld, (unsigned)bytes, TCGL_ACC_WRITE);
+    dst = tcgl_lin_ptr(c, (c->seg_base[R_ES] + dlo) & c->lin_mask, (unsigned)bytes,
+                       TCGL_ACC_WRITE);
     if (!dst) {
         return 0;
     }
-    if (dst > src && dst < src + bytes) {
-        /* forward overlap: element order matters (a pattern fill) */
-        for (uint64_t k = 0; k < bytes; k++) {
-            dst[k] = src[k];
+    if (dst < src + bytes && src < dst + bytes && (down ? dst < src : dst > src)) {
+        /* overlap where the order of elements shows (the pattern-fill
+         * idiom): one element at a time, each read before it is written */
+        if (down) {
+            for (uint64_t k = n; k-- > 0; ) {
+                memmove(dst + k * s, src + k * s, s);
+            }
+        } else {
+            for (uint64_t k = 0; k < n; k++) {
+                memmove(dst + k * s, src + k * s, s);
+            }
         }
     } else {
         memmove(dst, src, bytes);
     }
-    tcgl_reg_set(c, R_ESI, as, si + bytes);
-    tcgl_reg_set(c, R_EDI, as, di + bytes);
+    tcgl_reg_set(c, R_ESI, as, down ? si - bytes : si + bytes);
+    tcgl_reg_set(c, R_EDI, as, down ? di - bytes : di + bytes);
     return n;
 }
 
 static uint64_t stos_fast(TCGLCPU *c, unsigned s, unsigned as, uint64_t cnt)
 {
+    const bool down = c->env->rflags & RFLAGS_DF;
     uint64_t m = tcgl_size_mask(as);
-    uint64_t di = c->env->regs[R_EDI] & m, n, bytes, v, ld;
+    uint64_t di = c->env->regs[R_EDI] & m, n, bytes, v, ld, dlo;
     uint8_t *dst;
 
-    if (c->env->rflags & RFLAGS_DF) {
-        return 0;
-    }
     ld = (c->seg_base[R_ES] + di) & c->lin_mask;
-    n = cnt < page_room(ld, s) ? cnt : page_room(ld, s);
+    n = cnt < page_room(ld, s, down) ? cnt : page_room(ld, s, down);
     bytes = n * s;
-    if (n == 0 || ((di + bytes - 1) & ~m) || !seg_ok(c, R_ES, di, bytes, true)) {
+    if (n == 0 || !run_low(di, n, s, down, m, &dlo) || !seg_ok(c, R_ES, dlo, bytes, true)) {
         return 0;
     }
-    dst = tcgl_lin_ptr(c, ld, (unsigned)bytes, TCGL_ACC_WRITE);
+    dst = tcgl_lin_ptr(c, (c->seg_base[R_ES] + dlo) & c->lin_mask, (unsigned)bytes,
+                       TCGL_ACC_WRITE);
     if (!dst) {
         return 0;
     }
@@ -168,7 +196,7 @@ static uint64_t stos_fast(TCGLCPU *c, unsigned s, unsigned as, uint64_t cnt)
             host_st(dst + k * s, s, v);
         }
     }
-    tcgl_reg_set(c, R_EDI, as, di + bytes);
+    tcgl_reg_set(c, R_EDI, as, down ? di - bytes : di + bytes);
     return n;
 }
 

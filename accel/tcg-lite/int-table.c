@@ -56,6 +56,29 @@ static TCGLHandler *sel_mov(const TCGLInsn *i)
     return mov_handlers[form][size_idx(i)];
 }
 
+/* C0/C1 (imm), D0/D1 (1), D2/D3 (CL): register SHL/SHR/SAR specialised */
+static TCGLHandler *sel_shift(const TCGLInsn *i)
+{
+    unsigned b = i->opc & 0xff, kind = (i->modrm >> 3) & 7;
+    unsigned form = b <= 0xc1 ? 0 : b <= 0xd1 ? 1 : 2;
+    int op = kind == 4 || kind == 6 ? 0 : kind == 5 ? 1 : kind == 7 ? 2 : -1;
+
+    if (i->mod == 3 && op >= 0) {
+        return shift_reg_handlers[op][form][size_idx(i)];
+    }
+    return form == 0 ? tcgl_int_shift_ib : form == 1 ? tcgl_int_shift_1 : tcgl_int_shift_cl;
+}
+
+/* FE/FF /0 /1 */
+static TCGLHandler *sel_incdec(const TCGLInsn *i)
+{
+    unsigned dec = (i->modrm >> 3) & 1;
+    if (i->mod == 3) {
+        return incdec_reg_handlers[dec][size_idx(i)];
+    }
+    return dec ? tcgl_int_dec : tcgl_int_inc;
+}
+
 static TCGLHandler *sel_jcc(const TCGLInsn *i)
 {
     return jcc_handlers[i->opc & 15];
@@ -145,17 +168,17 @@ const TCGLOpDesc tcgl_ops_int[] = {
     D(OP2(0xaf), -1, ANY, MA, 0, tcgl_int_imul_gv),
     D(OP1(0x69), -1, ANY, MA, 0, tcgl_int_imul_gvi), D(OP1(0x6b), -1, ANY, MA, 0, tcgl_int_imul_gvi),
     /* groups 4 and 5 */
-    D(OP1(0xfe), 0, ANY, MA, F_LK, tcgl_int_inc), D(OP1(0xfe), 1, ANY, MA, F_LK, tcgl_int_dec),
-    D(OP1(0xff), 0, ANY, MA, F_LK, tcgl_int_inc), D(OP1(0xff), 1, ANY, MA, F_LK, tcgl_int_dec),
+    S(OP1(0xfe), 0, ANY, MA, F_LK, sel_incdec), S(OP1(0xfe), 1, ANY, MA, F_LK, sel_incdec),
+    S(OP1(0xff), 0, ANY, MA, F_LK, sel_incdec), S(OP1(0xff), 1, ANY, MA, F_LK, sel_incdec),
     D(OP1(0xff), 2, ANY, MA, F_BR, tcgl_int_call_rm),
     D(OP1(0xff), 4, ANY, MA, F_BR, tcgl_int_jmp_rm),
     D(OP1(0xff), 6, ANY, MA, 0, tcgl_int_push_rm),
     RANGE8D(OP1(0x40), -1, ANY, MA, F_N64, tcgl_int_inc_r),
     RANGE8D(OP1(0x48), -1, ANY, MA, F_N64, tcgl_int_dec_r),
     /* shifts and rotates */
-    D(OP1(0xc0), -1, ANY, MA, 0, tcgl_int_shift_ib), D(OP1(0xc1), -1, ANY, MA, 0, tcgl_int_shift_ib),
-    D(OP1(0xd0), -1, ANY, MA, 0, tcgl_int_shift_1), D(OP1(0xd1), -1, ANY, MA, 0, tcgl_int_shift_1),
-    D(OP1(0xd2), -1, ANY, MA, 0, tcgl_int_shift_cl), D(OP1(0xd3), -1, ANY, MA, 0, tcgl_int_shift_cl),
+    S(OP1(0xc0), -1, ANY, MA, 0, sel_shift), S(OP1(0xc1), -1, ANY, MA, 0, sel_shift),
+    S(OP1(0xd0), -1, ANY, MA, 0, sel_shift), S(OP1(0xd1), -1, ANY, MA, 0, sel_shift),
+    S(OP1(0xd2), -1, ANY, MA, 0, sel_shift), S(OP1(0xd3), -1, ANY, MA, 0, sel_shift),
     D(OP2(0xa4), -1, ANY, MA, 0, tcgl_int_shld_ib), D(OP2(0xa5), -1, ANY, MA, 0, tcgl_int_shld_cl),
     D(OP2(0xac), -1, ANY, MA, 0, tcgl_int_shrd_ib), D(OP2(0xad), -1, ANY, MA, 0, tcgl_int_shrd_cl),
     /* bits */

@@ -92,6 +92,13 @@ static inline void rm_write(TCGLCPU *c, const TCGLInsn *i, unsigned size, uint64
         }                                                                    \
     } while (0)
 
+/* Sets CF, keeps the other arithmetic flags. */
+static inline void set_cf(TCGLCPU *c, bool cf)
+{
+    uint32_t f = tcgl_arith_flags(c);
+    tcgl_set_arith(c, (f & ~CC_C) | (cf ? CC_C : 0));
+}
+
 /* ---- the stack ---------------------------------------------------------- */
 
 static inline uint64_t sp_mask(const TCGLCPU *c)

@@ -25,7 +25,17 @@ static void stub_cli(TCGLCPU *c, const TCGLInsn *i)
     c->env->rflags &= ~0x200ULL;
 }
 
+/* WBINVD (0F 09) stands in for a handler that drops all decoded code. */
+static void stub_flush(TCGLCPU *c, const TCGLInsn *i)
+{
+    (void)c;
+    (void)i;
+    tcgl_blocks_flush();
+}
+
 const TCGLOpDesc tcgl_ops_sys[] = {
+    { .opc = TCGL_OPC(TCGL_MAP_0F, 0x09), .reg = -1, .pfx = TCGL_MP_ANY,
+      .flags = TCGL_OPF_END, .fn = stub_flush },
     { .opc = TCGL_OPC(TCGL_MAP_0F, 0x06), .reg = -1, .pfx = TCGL_MP_ANY,
       .flags = TCGL_OPF_PRIV | TCGL_OPF_END, .fn = stub_clts },
     { .opc = TCGL_OPC(TCGL_MAP_1B, 0xfa), .reg = -1, .pfx = TCGL_MP_ANY,

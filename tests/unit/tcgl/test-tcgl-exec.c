@@ -224,6 +224,15 @@ static void test_exec_requests(void)
     g_assert_cmpint(exec_at(0x1000), ==, TCGL_EXIT_REQUEST);
     g_assert_cmpuint(stub.nr_events, ==, 0);
     stub.cpu.interrupt_request = 0;
+    /* a flush from a handler, in a loop: the loop goes on with blocks
+     * decoded anew (dec ecx; wbinvd; jnz back; ud2) */
+    put(0x1200, "49 0f 09 75 fb 0f 0b");
+    R()[R_ECX] = 50;
+    stub.nr_fetch_page = 0;
+    exec_at(0x1200);
+    expect_stop(0x1205, 6);
+    g_assert_cmphex(R()[R_ECX], ==, 0);
+    g_assert_cmpuint(stub.nr_fetch_page, >=, 100);     /* no links survive a flush */
     /* a flush between runs: everything is decoded again */
     tcgl_blocks_flush();
     exec_at(0x1000);
@@ -303,6 +312,29 @@ static void test_exec_speed(void)
         g_assert_cmphex(R()[R_EBX], ==, rbx);
     }
     printf("# loop: %.0f million guest instructions/s\n",
+           (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
+
+    /* registers only: the dispatch itself */
+    put(0x1100, "48 01 d8 48 31 c2 48 8d 5c 53 01 48 c1 ea 03 48 01 d0 ff c9 75 ea 0f 0b");
+    R()[R_EAX] = R()[R_EBX] = R()[R_EDX] = 0;
+    R()[R_ECX] = 5000000;
+    insns0 = stub.c.insns;
+    t0 = g_get_monotonic_time();
+    exec_at(0x1100);
+    t1 = g_get_monotonic_time();
+    expect_stop(0x1116, 6);
+    {
+        uint64_t rax = 0, rbx = 0, rdx = 0;
+        for (unsigned k = 0; k < 5000000; k++) {
+            rax += rbx;
+            rdx ^= rax;
+            rbx = rbx + rdx * 2 + 1;
+            rdx >>= 3;
+            rax += rdx;
+        }
+        g_assert_cmphex(R()[R_EAX], ==, rax);
+    }
+    printf("# register loop: %.0f million guest instructions/s\n",
            (double)(stub.c.insns - insns0) / (double)(t1 - t0 + 1));
 }
 

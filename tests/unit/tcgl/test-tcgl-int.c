@@ -308,6 +308,18 @@ static void test_shifts(void)
     R()[R_EAX] = 0x81;
     g_assert_cmpint(run("c0 f8 07"), ==, -1);       /* sar al, 7 */
     g_assert_cmphex(R()[R_EAX], ==, 0xff);
+    /* memory operands: shift, rotate through carry, by 0 (flags kept) */
+    *(uint32_t *)(stub.ram + DATA) = 0x80000001;
+    R()[R_ESI] = DATA;
+    g_assert_cmpint(run("d1 26"), ==, -1);          /* shl dword [esi], 1 */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 2);
+    g_assert_cmphex(flags() & (CF | OF), ==, CF | OF);
+    g_assert_cmpint(run("d1 16"), ==, -1);          /* rcl dword [esi], 1: CF in */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 5);
+    set_flags(ZF);
+    g_assert_cmpint(run("c1 3e 20"), ==, -1);       /* sar dword [esi], 32: count 0 */
+    g_assert_cmphex(*(uint32_t *)(stub.ram + DATA), ==, 5);
+    g_assert_cmphex(flags(), ==, ZF);
     /* SHLD/SHRD */
     R()[R_EAX] = 0x12345678;
     R()[R_EDX] = 0x9abcdef0;
@@ -839,6 +851,73 @@ static void test_random_code(void)
     g_rand_free(r);
 }
 
+/* REP MOVS and REP STOS against an element-by-element model: every size,
+ * both directions, overlapping runs at every distance, runs that cross a
+ * page (fast path per page, slow path across). */
+static void test_rep_model(void)
+{
+    static const char *movs[4] = { "f3 a4", "f3 66 a5", "f3 a5", "f3 48 a5" };
+    static const char *stos[4] = { "f3 aa", "f3 66 ab", "f3 ab", "f3 48 ab" };
+    const unsigned sizes[4] = { 1, 2, 4, 8 };
+    const uint64_t base = 0x40000;
+    static uint8_t model[0x3000];
+
+    stub_reset(64);
+    for (int si = 0; si < 4; si++) {
+        unsigned sz = sizes[si];
+        for (int down = 0; down < 2; down++) {
+            for (int d = -19; d <= 19; d++) {
+                for (int cnt = 1; cnt < 40; cnt += 7) {
+                    for (int near_end = 0; near_end < 2; near_end++) {
+                        uint64_t src = base + (near_end ? 0xfe0 : 0x800) + (down ? 0x40 : 0);
+                        uint64_t dst = src + (uint64_t)(int64_t)d * 1 + (uint64_t)(d & 1) * 0;
+                        for (unsigned k = 0; k < sizeof(model); k++) {
+                            stub.ram[base + k] = model[k] = (uint8_t)(k * 7 + d);
+                        }
+                        /* the model: one element at a time */
+                        {
+                            uint64_t ms = src, md = dst;
+                            for (int e = 0; e < cnt; e++) {
+                                uint8_t tmp[8];
+                                memcpy(tmp, model + (ms - base), sz);
+                                memcpy(model + (md - base), tmp, sz);
+                                ms += down ? -(uint64_t)sz : sz;
+                                md += down ? -(uint64_t)sz : sz;
+                            }
+                        }
+                        R()[R_ESI] = src;
+                        R()[R_EDI] = dst;
+                        R()[R_ECX] = (uint64_t)cnt;
+                        stub.c.env->rflags = 2 | (down ? 0x400 : 0);
+                        g_assert_cmpint(run(movs[si]), ==, -1);
+                        if (memcmp(stub.ram + base, model, sizeof(model))) {
+                            g_error("rep movs size %u df %d distance %d count %d near_end %d",
+                                    sz, down, d, cnt, near_end);
+                        }
+                        g_assert_cmphex(R()[R_ESI], ==, src + (down ? -(uint64_t)sz : sz) * cnt);
+                        g_assert_cmphex(R()[R_EDI], ==, dst + (down ? -(uint64_t)sz : sz) * cnt);
+                        g_assert_cmphex(R()[R_ECX], ==, 0);
+                    }
+                }
+            }
+            /* STOS across a page end */
+            R()[R_EDI] = base + 0xff0 + (down ? 0x20 : 0);
+            R()[R_EAX] = 0x0102030405060708ULL;
+            R()[R_ECX] = 9;
+            stub.c.env->rflags = 2 | (down ? 0x400 : 0);
+            {
+                uint64_t d0 = R()[R_EDI];
+                g_assert_cmpint(run(stos[si]), ==, -1);
+                for (int e = 0; e < 9; e++) {
+                    uint64_t at = down ? d0 - (uint64_t)e * sz : d0 + (uint64_t)e * sz;
+                    g_assert_cmpmem(stub.ram + at, sz, "\x08\x07\x06\x05\x04\x03\x02\x01", sz);
+                }
+            }
+        }
+    }
+    stub.c.env->rflags = 2;
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -854,6 +933,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/int/misc", test_misc);
     g_test_add_func("/tcgl/int/bcd", test_bcd);
     g_test_add_func("/tcgl/int/strings", test_strings);
+    g_test_add_func("/tcgl/int/rep-model", test_rep_model);
     g_test_add_func("/tcgl/int/random-code", test_random_code);
     return g_test_run();
 }
