@@ -20,7 +20,7 @@
 #include "system/main-loop.h"
 
 /* seg.c / sys.c handlers named by the tests */
-TCGLHandler tcgl_op_pushf, tcgl_op_popf, tcgl_op_cli, tcgl_op_rdtsc, tcgl_op_callf_mem, tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
+TCGLHandler tcgl_op_lxdt, tcgl_op_sxdt, tcgl_op_sldt_str, tcgl_op_lxs, tcgl_op_pushf, tcgl_op_popf, tcgl_op_cli, tcgl_op_rdtsc, tcgl_op_callf_mem, tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
     tcgl_op_int, tcgl_op_sti, tcgl_op_cpuid, tcgl_op_hlt, tcgl_op_syscall, tcgl_op_sysret,
     tcgl_op_sysenter, tcgl_op_sysexit, tcgl_op_rdmsr, tcgl_op_wrmsr, tcgl_op_in, tcgl_op_out,
     tcgl_op_ins_outs, tcgl_op_lar_lsl, tcgl_op_ltr;
@@ -1045,6 +1045,103 @@ static void test_call_gate64(void)
     g_assert_cmpint(c->hflags & TCGL_HF_CPL_MASK, ==, 3);
 }
 
+static TCGLInsn mem_insn(TCGLHandler *fn, unsigned opc, unsigned reg, unsigned opsize,
+                         int32_t disp)
+{
+    TCGLInsn i = insn(fn, opc, 3, opsize);
+
+    i.mod = 0;
+    i.reg = reg;
+    i.disp = disp;
+    return i;
+}
+
+/* LGDT/SGDT, LIDT, LTR (busy bit)/STR, LSS. */
+static void test_desc_tables(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(0);
+    wr(0x6000, 2, 0x1ff);
+    wr(0x6002, 4, 0x12345678);
+    i = mem_insn(tcgl_op_lxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 3, 4, 0x6000);
+    g_assert_cmpint(run_op(tcgl_op_lxdt, &i), ==, -1);
+    g_assert_cmphex(env->idt.base, ==, 0x12345678);
+    g_assert_cmphex(env->idt.limit, ==, 0x1ff);
+    i = mem_insn(tcgl_op_lxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 3, 2, 0x6000);  /* o16: 24 bits */
+    g_assert_cmpint(run_op(tcgl_op_lxdt, &i), ==, -1);
+    g_assert_cmphex(env->idt.base, ==, 0x345678);
+    i = mem_insn(tcgl_op_sxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 0, 4, 0x6100);
+    g_assert_cmpint(run_op(tcgl_op_sxdt, &i), ==, -1);
+    g_assert_cmphex(rd(0x6100, 2), ==, 0x97);
+    g_assert_cmphex(rd(0x6102, 4), ==, GDT);
+
+    /* LTR: an available TSS becomes busy; a busy one is refused */
+    env->regs[R_EAX] = S_TSS2;
+    i = insn(tcgl_op_ltr, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 2);
+    i.reg = 3;
+    i.rm = R_EAX;
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, -1);
+    g_assert_cmphex(env->tr.selector, ==, S_TSS2);
+    g_assert_cmphex(env->tr.base, ==, TSS2);
+    g_assert_cmphex(rd(GDT + S_TSS2 + 5, 1) & 0xf, ==, SYS_TSS32_BUSY);
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_GP);
+    g_assert_cmphex(c->event.error, ==, S_TSS2);
+    env->regs[R_EAX] = S_DATA0;                     /* not a TSS */
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_GP);
+    i = insn(tcgl_op_sldt_str, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 4);
+    i.reg = 1;
+    i.rm = R_EBX;
+    g_assert_cmpint(run_op(tcgl_op_sldt_str, &i), ==, -1);
+    g_assert_cmphex(env->regs[R_EBX], ==, S_TSS2);
+
+    /* LSS ESP, m16:32 */
+    wr(0x6200, 4, 0x8765);
+    wr(0x6204, 2, S_DATA0);
+    i = mem_insn(tcgl_op_lxs, TCGL_OPC(TCGL_MAP_0F, 0xb2), R_ESP, 4, 0x6200);
+    g_assert_cmpint(run_op(tcgl_op_lxs, &i), ==, -1);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x8765);
+    g_assert_cmphex(env->segs[R_SS].selector, ==, S_DATA0);
+    wr(0x6204, 2, S_NP);                            /* not present: #SS, ESP kept */
+    g_assert_cmpint(run_op(tcgl_op_lxs, &i), ==, EXCP_SS);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x8765);
+
+    /* real mode: LTR is #UD */
+    reset_all();
+    i = insn(tcgl_op_ltr, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 2);
+    i.reg = 3;
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_UD);
+}
+
+/* IRET in v86 mode is IOPL-sensitive. */
+static void test_v86_iret_iopl(void)
+{
+    TCGLInsn i = insn(tcgl_op_iret, 0xcf, 1, 2);
+
+    reset_all();
+    c->env->cr0 = CR0_PE | CR0_ET;
+    c->env->rflags = RFL_VM | 2;
+    tcgl_update_hflags(c);
+    g_assert_cmpint(run_op(tcgl_op_iret, &i), ==, EXCP_GP);
+    /* IOPL 3: a 16-bit IRET, VM and IOPL stay */
+    c->env->rflags = RFL_VM | RFL_IOPL | 2;
+    tcgl_seg_load_vm(c, R_SS, 0x100);
+    tcgl_seg_load_vm(c, R_CS, 0x200);
+    tcgl_update_hflags(c);
+    c->env->regs[R_ESP] = 0x10;
+    wr(0x1010, 2, 0x55);
+    wr(0x1012, 2, 0x300);
+    wr(0x1014, 2, RFL_IF | RFL_CF);
+    g_assert_cmpint(run_op(tcgl_op_iret, &i), ==, -1);
+    g_assert_cmphex(c->env->rip, ==, 0x55);
+    g_assert_cmphex(c->env->segs[R_CS].base, ==, 0x3000);
+    g_assert_cmphex(c->env->rflags, ==, RFL_VM | RFL_IOPL | RFL_IF | RFL_CF | 2);
+    g_assert_true(c->hflags & TCGL_HF_VM);
+}
+
 /* ---- flags and privilege ------------------------------------------------------------ */
 
 static void test_flags_iopl(void)
@@ -1406,6 +1503,8 @@ int main(int argc, char **argv)
 
     g_test_add_func("/tcgl-sys/seg/loads", test_seg_loads);
     g_test_add_func("/tcgl-sys/seg/lar-lsl", test_lar_lsl);
+    g_test_add_func("/tcgl-sys/seg/desc-tables", test_desc_tables);
+    g_test_add_func("/tcgl-sys/far/v86-iret-iopl", test_v86_iret_iopl);
     g_test_add_func("/tcgl-sys/intr/real-mode", test_real_mode_int);
     g_test_add_func("/tcgl-sys/intr/pm-ring3", test_pm_int_ring3);
     g_test_add_func("/tcgl-sys/intr/long-ist", test_long_mode_ist);
