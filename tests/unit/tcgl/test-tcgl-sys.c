@@ -1142,6 +1142,30 @@ static void test_v86_iret_iopl(void)
     g_assert_true(c->hflags & TCGL_HF_VM);
 }
 
+/* A20: an OUT re-reads the line; the mask follows it, the TLB goes. */
+static void test_a20(void)
+{
+    TCGLInsn i = insn(tcgl_op_out, 0xe6, 2, 4);
+    unsigned flushes;
+
+    reset_all();
+    i.imm = 0x80;
+    qemu_irq_lower(x86_a20_input(0));
+    qemu_irq_lower(x86_a20_input(1));
+    g_assert_cmpint(run_op(tcgl_op_out, &i), ==, -1);
+    g_assert_cmphex(c->a20_mask, ==, ~(1ULL << 20));
+    wr(0x000010, 1, 0x11);
+    wr(0x100010, 1, 0x22);
+    g_assert_cmphex(tcgl_ld_lin(c, 0x100010, 1, TCGL_ACC_READ), ==, 0x11);   /* wraps */
+    flushes = stub_tlb_flushes;
+    qemu_irq_raise(x86_a20_input(0));
+    g_assert_cmpint(run_op(tcgl_op_out, &i), ==, -1);
+    g_assert_cmphex(c->a20_mask, ==, ~0ULL);
+    g_assert_cmpuint(stub_tlb_flushes, ==, flushes + 1);
+    g_assert_cmphex(tcgl_ld_lin(c, 0x100010, 1, TCGL_ACC_READ), ==, 0x22);
+    qemu_irq_lower(x86_a20_input(0));
+}
+
 /* ---- flags and privilege ------------------------------------------------------------ */
 
 static void test_flags_iopl(void)
@@ -1524,6 +1548,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/sys/hlt-sti-shadow", test_hlt_and_sti_shadow);
     g_test_add_func("/tcgl-sys/sys/flags-iopl", test_flags_iopl);
     g_test_add_func("/tcgl-sys/sys/tsc", test_tsc);
+    g_test_add_func("/tcgl-sys/sys/a20", test_a20);
     g_test_add_func("/tcgl-sys/accel/threads", test_accel_threads);
     g_test_add_func("/tcgl-sys/accel/smp", test_accel_smp);
     g_test_add_func("/tcgl-sys/sys/lapic", test_lapic);
