@@ -1166,6 +1166,51 @@ static void test_a20(void)
     qemu_irq_lower(x86_a20_input(0));
 }
 
+/* 16-bit gates: a 16-bit interrupt gate pushes a 16-bit frame; a 16-bit
+ * call gate copies word parameters. */
+static void test_gates16(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(3);
+    idt32(0x50, S_CODE0, 0x1234, SYS_INT16, 3);
+    env->rip = 0x4000;
+    i = insn(tcgl_op_int, 0xcd, 2, 4);
+    i.imm = 0x50;
+    prog_set(0, 0x4000, TCGL_OPF_BRANCH, i);
+    stub_prog_len = 1;
+    tcgl_cpu_exec(c);
+    g_assert_cmphex(env->rip, ==, 0x1234);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x9000 - 10);
+    g_assert_cmphex(rd(0x9000 - 10, 2), ==, 0x4002);
+    g_assert_cmphex(rd(0x9000 - 8, 2), ==, S_CODE3 | 3);
+    g_assert_cmphex(rd(0x9000 - 6, 2), ==, 0x202);
+    g_assert_cmphex(rd(0x9000 - 4, 2), ==, 0x7000);
+    g_assert_cmphex(rd(0x9000 - 2, 2), ==, S_DATA3 | 3);
+
+    pmode32(3);
+    set_gdt(S_GATE, gate(S_CODE0, 0x5100, SYS_CALL16, 3, 3));
+    env->rip = 0x4000;
+    wr(0x7000, 2, 0xa1);
+    wr(0x7002, 2, 0xb2);
+    wr(0x7004, 2, 0xc3);
+    i = insn(tcgl_op_callf_ptr, 0x9a, 7, 4);
+    i.imm2 = S_GATE | 3;
+    g_assert_cmpint(run_op(tcgl_op_callf_ptr, &i), ==, -1);
+    g_assert_cmphex(env->rip, ==, 0x5100);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x9000 - 14);
+    g_assert_cmphex(rd(0x9000 - 2, 2), ==, S_DATA3 | 3);
+    g_assert_cmphex(rd(0x9000 - 4, 2), ==, 0x7000);
+    g_assert_cmphex(rd(0x9000 - 6, 2), ==, 0xc3);
+    g_assert_cmphex(rd(0x9000 - 8, 2), ==, 0xb2);
+    g_assert_cmphex(rd(0x9000 - 10, 2), ==, 0xa1);
+    g_assert_cmphex(rd(0x9000 - 12, 2), ==, S_CODE3 | 3);
+    g_assert_cmphex(rd(0x9000 - 14, 2), ==, 0x4007);
+}
+
 /* ---- flags and privilege ------------------------------------------------------------ */
 
 static void test_flags_iopl(void)
@@ -1537,6 +1582,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/intr/df-task-gate", test_df_task_gate);
     g_test_add_func("/tcgl-sys/far/call-gate", test_call_gate);
     g_test_add_func("/tcgl-sys/far/call-gate64", test_call_gate64);
+    g_test_add_func("/tcgl-sys/far/gates16", test_gates16);
     g_test_add_func("/tcgl-sys/far/iret-v86", test_iret_v86);
     g_test_add_func("/tcgl-sys/far/task-switch", test_task_switch);
     g_test_add_func("/tcgl-sys/sys/syscall", test_syscall_sysret);
