@@ -64,9 +64,6 @@ void bql_set_contention_hook(void (*fn)(bool main_thread))
 /* With bql_mutex held. */
 static void bql_acquire(void)
 {
-    if (bql_taken && bql_contention_hook) {
-        bql_contention_hook(bql_is_main);
-    }
     if (bql_is_main) {
         if (bql_taken) {
             uint64_t before = bql_stats.acquisitions;
@@ -74,6 +71,9 @@ static void bql_acquire(void)
 
             bql_main_waiting = true;
             while (bql_taken) {
+                if (bql_contention_hook) {
+                    bql_contention_hook(true);
+                }
                 g_cond_wait(&bql_turn, &bql_mutex);
             }
             bql_main_waiting = false;
@@ -87,6 +87,11 @@ static void bql_acquire(void)
     } else {
         unsigned me = bql_next_ticket++;
         while (bql_taken || bql_main_waiting || me != bql_now_serving) {
+            /* Whoever holds it now may be a vCPU running guest code: each
+             * holder hears that someone waits (not only the first). */
+            if (bql_taken && bql_contention_hook) {
+                bql_contention_hook(false);
+            }
             g_cond_wait(&bql_turn, &bql_mutex);
         }
         bql_now_serving++;

@@ -47,6 +47,17 @@ static GMutex tick_lock;
 static GCond tick_cond;
 static bool tick_wanted;
 static bool tick_thread_started;
+/* A kick that found no vCPU in guest code (the holder was between slices):
+ * the next slice to start takes it (main: at once; a vCPU: after a slice). */
+static bool kick_missed_main, kick_missed_vcpu;
+
+static void tick_request(void)
+{
+    g_mutex_lock(&tick_lock);
+    tick_wanted = true;
+    g_cond_signal(&tick_cond);
+    g_mutex_unlock(&tick_lock);
+}
 
 /* Another vCPU (not the main loop) waits for the BQL: the running vCPU
  * leaves after TCG_SLICE_US. */
@@ -60,31 +71,47 @@ static void *tcg_tick_thread(void *opaque)
         tick_wanted = false;
         g_mutex_unlock(&tick_lock);
         g_usleep(TCG_SLICE_US);
-        TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_ACQUIRE);
+        TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
         if (c) {
             c->exit_request = 1;
+        } else {
+            __atomic_store_n(&kick_missed_vcpu, true, __ATOMIC_SEQ_CST);
         }
     }
     return NULL;
 }
 
-/* Called by bql_lock() (with the lock's internal mutex held) when the BQL
- * is taken and someone has to wait: only flags are touched here. */
+/* Called by bql_lock() (with the lock's internal mutex held) each time a
+ * thread finds the BQL taken and waits: only flags are touched here. */
 static void tcg_bql_contended(bool main_thread)
 {
-    TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_ACQUIRE);
+    TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
 
     if (main_thread) {
         if (c) {
             c->exit_request = 1;
+        } else {
+            __atomic_store_n(&kick_missed_main, true, __ATOMIC_SEQ_CST);
         }
         return;
     }
     if (tick_thread_started) {
-        g_mutex_lock(&tick_lock);
-        tick_wanted = true;
-        g_cond_signal(&tick_cond);
-        g_mutex_unlock(&tick_lock);
+        tick_request();
+    }
+}
+
+/* The vCPU thread c starts a slice: kicks that came while no vCPU ran
+ * guest code apply to it (the store of tcg_running and the loads of the
+ * flags are ordered against the kickers' load and stores). */
+static void slice_start(TCGLCPU *c)
+{
+    c->exit_request = 0;
+    __atomic_store_n(&tcg_running, c, __ATOMIC_SEQ_CST);
+    if (__atomic_exchange_n(&kick_missed_main, false, __ATOMIC_SEQ_CST)) {
+        c->exit_request = 1;
+    }
+    if (__atomic_exchange_n(&kick_missed_vcpu, false, __ATOMIC_SEQ_CST)) {
+        tick_request();
     }
 }
 
@@ -274,10 +301,9 @@ static void *tcg_vcpu_thread(void *opaque)
             continue;
         }
         cpu->env_valid = false;
-        c->exit_request = 0;
-        __atomic_store_n(&tcg_running, c, __ATOMIC_RELEASE);
+        slice_start(c);
         TCGLExit r = tcgl_cpu_exec(c);
-        __atomic_store_n(&tcg_running, NULL, __ATOMIC_RELEASE);
+        __atomic_store_n(&tcg_running, NULL, __ATOMIC_SEQ_CST);
         if (r == TCGL_EXIT_SHUTDOWN) {
             tcg_handle_shutdown(cpu);
         }

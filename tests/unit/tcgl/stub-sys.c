@@ -219,6 +219,7 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
             return TCGL_EXIT_REQUEST;
         }
         stub_steps++;
+        s->hits++;
         if ((s->flags & TCGL_OPF_PRIV) && (c->hflags & TCGL_HF_CPL_MASK)) {
             tcgl_raise(c, 13, 0);
         }

@@ -16,6 +16,7 @@ extern unsigned stub_tlb_flushes, stub_tlb_page_flushes;
 typedef struct StubInsn {
     uint64_t lin;
     uint16_t flags;
+    unsigned hits;          /* times executed */
     TCGLInsn insn;
 } StubInsn;
 extern StubInsn *stub_prog;

@@ -5,6 +5,7 @@
  * Instructions are TCGLInsn built by hand and run by the stub executor
  * (stub-sys.c) over flat memory; frames are checked on the stack.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
@@ -14,11 +15,12 @@
 #include "tcgl-sys.h"
 #include "stub-sys.h"
 #include "hw/i386/x86-irq.h"
+#include "hw/intc/apic.h"
 #include "hw/memory.h"
 #include "system/main-loop.h"
 
 /* seg.c / sys.c handlers named by the tests */
-TCGLHandler tcgl_op_callf_mem, tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
+TCGLHandler tcgl_op_lxdt, tcgl_op_sxdt, tcgl_op_sldt_str, tcgl_op_lxs, tcgl_op_pushf, tcgl_op_popf, tcgl_op_cli, tcgl_op_rdtsc, tcgl_op_callf_mem, tcgl_op_mov_sreg, tcgl_op_iret, tcgl_op_retf, tcgl_op_callf_ptr, tcgl_op_jmpf_ptr,
     tcgl_op_int, tcgl_op_sti, tcgl_op_cpuid, tcgl_op_hlt, tcgl_op_syscall, tcgl_op_sysret,
     tcgl_op_sysenter, tcgl_op_sysexit, tcgl_op_rdmsr, tcgl_op_wrmsr, tcgl_op_in, tcgl_op_out,
     tcgl_op_ins_outs, tcgl_op_lar_lsl, tcgl_op_ltr;
@@ -1043,6 +1045,273 @@ static void test_call_gate64(void)
     g_assert_cmpint(c->hflags & TCGL_HF_CPL_MASK, ==, 3);
 }
 
+static TCGLInsn mem_insn(TCGLHandler *fn, unsigned opc, unsigned reg, unsigned opsize,
+                         int32_t disp)
+{
+    TCGLInsn i = insn(fn, opc, 3, opsize);
+
+    i.mod = 0;
+    i.reg = reg;
+    i.disp = disp;
+    return i;
+}
+
+/* LGDT/SGDT, LIDT, LTR (busy bit)/STR, LSS. */
+static void test_desc_tables(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(0);
+    wr(0x6000, 2, 0x1ff);
+    wr(0x6002, 4, 0x12345678);
+    i = mem_insn(tcgl_op_lxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 3, 4, 0x6000);
+    g_assert_cmpint(run_op(tcgl_op_lxdt, &i), ==, -1);
+    g_assert_cmphex(env->idt.base, ==, 0x12345678);
+    g_assert_cmphex(env->idt.limit, ==, 0x1ff);
+    i = mem_insn(tcgl_op_lxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 3, 2, 0x6000);  /* o16: 24 bits */
+    g_assert_cmpint(run_op(tcgl_op_lxdt, &i), ==, -1);
+    g_assert_cmphex(env->idt.base, ==, 0x345678);
+    i = mem_insn(tcgl_op_sxdt, TCGL_OPC(TCGL_MAP_0F, 0x01), 0, 4, 0x6100);
+    g_assert_cmpint(run_op(tcgl_op_sxdt, &i), ==, -1);
+    g_assert_cmphex(rd(0x6100, 2), ==, 0x97);
+    g_assert_cmphex(rd(0x6102, 4), ==, GDT);
+
+    /* LTR: an available TSS becomes busy; a busy one is refused */
+    env->regs[R_EAX] = S_TSS2;
+    i = insn(tcgl_op_ltr, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 2);
+    i.reg = 3;
+    i.rm = R_EAX;
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, -1);
+    g_assert_cmphex(env->tr.selector, ==, S_TSS2);
+    g_assert_cmphex(env->tr.base, ==, TSS2);
+    g_assert_cmphex(rd(GDT + S_TSS2 + 5, 1) & 0xf, ==, SYS_TSS32_BUSY);
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_GP);
+    g_assert_cmphex(c->event.error, ==, S_TSS2);
+    env->regs[R_EAX] = S_DATA0;                     /* not a TSS */
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_GP);
+    i = insn(tcgl_op_sldt_str, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 4);
+    i.reg = 1;
+    i.rm = R_EBX;
+    g_assert_cmpint(run_op(tcgl_op_sldt_str, &i), ==, -1);
+    g_assert_cmphex(env->regs[R_EBX], ==, S_TSS2);
+
+    /* LSS ESP, m16:32 */
+    wr(0x6200, 4, 0x8765);
+    wr(0x6204, 2, S_DATA0);
+    i = mem_insn(tcgl_op_lxs, TCGL_OPC(TCGL_MAP_0F, 0xb2), R_ESP, 4, 0x6200);
+    g_assert_cmpint(run_op(tcgl_op_lxs, &i), ==, -1);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x8765);
+    g_assert_cmphex(env->segs[R_SS].selector, ==, S_DATA0);
+    wr(0x6204, 2, S_NP);                            /* not present: #SS, ESP kept */
+    g_assert_cmpint(run_op(tcgl_op_lxs, &i), ==, EXCP_SS);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x8765);
+
+    /* real mode: LTR is #UD */
+    reset_all();
+    i = insn(tcgl_op_ltr, TCGL_OPC(TCGL_MAP_0F, 0x00), 3, 2);
+    i.reg = 3;
+    g_assert_cmpint(run_op(tcgl_op_ltr, &i), ==, EXCP_UD);
+}
+
+/* IRET in v86 mode is IOPL-sensitive. */
+static void test_v86_iret_iopl(void)
+{
+    TCGLInsn i = insn(tcgl_op_iret, 0xcf, 1, 2);
+
+    reset_all();
+    c->env->cr0 = CR0_PE | CR0_ET;
+    c->env->rflags = RFL_VM | 2;
+    tcgl_update_hflags(c);
+    g_assert_cmpint(run_op(tcgl_op_iret, &i), ==, EXCP_GP);
+    /* IOPL 3: a 16-bit IRET, VM and IOPL stay */
+    c->env->rflags = RFL_VM | RFL_IOPL | 2;
+    tcgl_seg_load_vm(c, R_SS, 0x100);
+    tcgl_seg_load_vm(c, R_CS, 0x200);
+    tcgl_update_hflags(c);
+    c->env->regs[R_ESP] = 0x10;
+    wr(0x1010, 2, 0x55);
+    wr(0x1012, 2, 0x300);
+    wr(0x1014, 2, RFL_IF | RFL_CF);
+    g_assert_cmpint(run_op(tcgl_op_iret, &i), ==, -1);
+    g_assert_cmphex(c->env->rip, ==, 0x55);
+    g_assert_cmphex(c->env->segs[R_CS].base, ==, 0x3000);
+    g_assert_cmphex(c->env->rflags, ==, RFL_VM | RFL_IOPL | RFL_IF | RFL_CF | 2);
+    g_assert_true(c->hflags & TCGL_HF_VM);
+}
+
+/* A20: an OUT re-reads the line; the mask follows it, the TLB goes. */
+static void test_a20(void)
+{
+    TCGLInsn i = insn(tcgl_op_out, 0xe6, 2, 4);
+    unsigned flushes;
+
+    reset_all();
+    i.imm = 0x80;
+    qemu_irq_lower(x86_a20_input(0));
+    qemu_irq_lower(x86_a20_input(1));
+    g_assert_cmpint(run_op(tcgl_op_out, &i), ==, -1);
+    g_assert_cmphex(c->a20_mask, ==, ~(1ULL << 20));
+    wr(0x000010, 1, 0x11);
+    wr(0x100010, 1, 0x22);
+    g_assert_cmphex(tcgl_ld_lin(c, 0x100010, 1, TCGL_ACC_READ), ==, 0x11);   /* wraps */
+    flushes = stub_tlb_flushes;
+    qemu_irq_raise(x86_a20_input(0));
+    g_assert_cmpint(run_op(tcgl_op_out, &i), ==, -1);
+    g_assert_cmphex(c->a20_mask, ==, ~0ULL);
+    g_assert_cmpuint(stub_tlb_flushes, ==, flushes + 1);
+    g_assert_cmphex(tcgl_ld_lin(c, 0x100010, 1, TCGL_ACC_READ), ==, 0x22);
+    qemu_irq_lower(x86_a20_input(0));
+}
+
+/* 16-bit gates: a 16-bit interrupt gate pushes a 16-bit frame; a 16-bit
+ * call gate copies word parameters. */
+static void test_gates16(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(3);
+    idt32(0x50, S_CODE0, 0x1234, SYS_INT16, 3);
+    env->rip = 0x4000;
+    i = insn(tcgl_op_int, 0xcd, 2, 4);
+    i.imm = 0x50;
+    prog_set(0, 0x4000, TCGL_OPF_BRANCH, i);
+    stub_prog_len = 1;
+    tcgl_cpu_exec(c);
+    g_assert_cmphex(env->rip, ==, 0x1234);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x9000 - 10);
+    g_assert_cmphex(rd(0x9000 - 10, 2), ==, 0x4002);
+    g_assert_cmphex(rd(0x9000 - 8, 2), ==, S_CODE3 | 3);
+    g_assert_cmphex(rd(0x9000 - 6, 2), ==, 0x202);
+    g_assert_cmphex(rd(0x9000 - 4, 2), ==, 0x7000);
+    g_assert_cmphex(rd(0x9000 - 2, 2), ==, S_DATA3 | 3);
+
+    pmode32(3);
+    set_gdt(S_GATE, gate(S_CODE0, 0x5100, SYS_CALL16, 3, 3));
+    env->rip = 0x4000;
+    wr(0x7000, 2, 0xa1);
+    wr(0x7002, 2, 0xb2);
+    wr(0x7004, 2, 0xc3);
+    i = insn(tcgl_op_callf_ptr, 0x9a, 7, 4);
+    i.imm2 = S_GATE | 3;
+    g_assert_cmpint(run_op(tcgl_op_callf_ptr, &i), ==, -1);
+    g_assert_cmphex(env->rip, ==, 0x5100);
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x9000 - 14);
+    g_assert_cmphex(rd(0x9000 - 2, 2), ==, S_DATA3 | 3);
+    g_assert_cmphex(rd(0x9000 - 4, 2), ==, 0x7000);
+    g_assert_cmphex(rd(0x9000 - 6, 2), ==, 0xc3);
+    g_assert_cmphex(rd(0x9000 - 8, 2), ==, 0xb2);
+    g_assert_cmphex(rd(0x9000 - 10, 2), ==, 0xa1);
+    g_assert_cmphex(rd(0x9000 - 12, 2), ==, S_CODE3 | 3);
+    g_assert_cmphex(rd(0x9000 - 14, 2), ==, 0x4007);
+}
+
+/* ---- flags and privilege ------------------------------------------------------------ */
+
+static void test_flags_iopl(void)
+{
+    X86CPUState *env;
+    TCGLInsn i;
+
+    reset_all();
+    env = c->env;
+    pmode32(3);
+    env->rflags = 0x202;                          /* IOPL 0, IF 1 */
+    i = insn(tcgl_op_cli, 0xfa, 1, 4);
+    g_assert_cmpint(run_op(tcgl_op_cli, &i), ==, EXCP_GP);
+    g_assert_true(env->rflags & RFL_IF);
+    /* POPF at CPL 3, IOPL 0: IF and IOPL silently kept, DF/CF change */
+    wr(0x6ffc, 4, RFL_DF | RFL_CF | RFL_IOPL | 2);
+    env->regs[R_ESP] = 0x6ffc;
+    i = insn(tcgl_op_popf, 0x9d, 1, 4);
+    g_assert_cmpint(run_op(tcgl_op_popf, &i), ==, -1);
+    g_assert_cmphex(env->rflags, ==, RFL_DF | RFL_CF | RFL_IF | 2);     /* IF kept */
+    g_assert_cmphex(env->regs[R_ESP], ==, 0x7000);
+    /* IOPL 3: CLI allowed */
+    env->rflags |= RFL_IOPL | RFL_IF;
+    i = insn(tcgl_op_cli, 0xfa, 1, 4);
+    g_assert_cmpint(run_op(tcgl_op_cli, &i), ==, -1);
+    g_assert_false(env->rflags & RFL_IF);
+    /* PUSHF never shows VM or RF */
+    env->rflags |= RFL_RF;
+    i = insn(tcgl_op_pushf, 0x9c, 1, 4);
+    g_assert_cmpint(run_op(tcgl_op_pushf, &i), ==, -1);
+    g_assert_cmphex(rd(env->regs[R_ESP], 4), ==, (env->rflags & ~(uint64_t)RFL_RF));
+    /* CPL 0 POPF can change IOPL */
+    pmode32(0);
+    wr(0x8ffc, 4, RFL_IOPL | 2);
+    env->regs[R_ESP] = 0x8ffc;
+    i = insn(tcgl_op_popf, 0x9d, 1, 4);
+    g_assert_cmpint(run_op(tcgl_op_popf, &i), ==, -1);
+    g_assert_cmpint(tcgl_iopl(c), ==, 3);
+    /* v86 with IOPL < 3: PUSHF faults */
+    env->rflags = RFL_VM | 2;
+    tcgl_update_hflags(c);
+    i = insn(tcgl_op_pushf, 0x9c, 1, 2);
+    g_assert_cmpint(run_op(tcgl_op_pushf, &i), ==, EXCP_GP);
+}
+
+static void test_tsc(void)
+{
+    TCGLInsn i = insn(tcgl_op_rdtsc, TCGL_OPC(TCGL_MAP_0F, 0x31), 2, 4);
+    uint64_t t1, t2;
+
+    reset_all();
+    pmode32(3);
+    qemu_clock_virtual_start();
+    g_assert_cmpint(run_op(tcgl_op_rdtsc, &i), ==, -1);
+    t1 = (c->env->regs[R_EDX] << 32) | (uint32_t)c->env->regs[R_EAX];
+    g_usleep(2000);
+    g_assert_cmpint(run_op(tcgl_op_rdtsc, &i), ==, -1);
+    t2 = (c->env->regs[R_EDX] << 32) | (uint32_t)c->env->regs[R_EAX];
+    g_assert_cmpuint(t2, >, t1);
+    c->env->cr4 |= CR4_TSD;
+    g_assert_cmpint(run_op(tcgl_op_rdtsc, &i), ==, EXCP_GP);
+}
+
+/* With a userspace LAPIC: CR8 is its TPR, x2APIC MSRs, the CPUID APIC bit. */
+static void test_lapic(void)
+{
+    g_autoptr(GError) err = NULL;
+    uint64_t v;
+    uint32_t a, b, cx, d;
+
+    reset_all();
+    cpu0.apic = apic_create(&cpu0, true, &err);
+    g_assert_no_error(err);
+    g_assert_true(tcgl_write_cr(c, 8, 0x9));
+    g_assert_cmpint(apic_get_tpr(cpu0.apic), ==, 0x9);
+    g_assert_cmphex(apic_mmio_read(cpu0.apic, 0x80, 4), ==, 0x90);
+    /* x2APIC registers #GP until IA32_APIC_BASE.EXTD */
+    g_assert_false(tcgl_msr_read(c, 0x802, &v));
+    g_assert_true(tcgl_msr_read(c, 0x1b, &v));
+    g_assert_true(tcgl_msr_write(c, 0x1b, v | MSR_IA32_APICBASE_EXTD));
+    g_assert_true(tcgl_msr_read(c, 0x802, &v));      /* x2APIC ID */
+    g_assert_cmphex(v, ==, 0);
+    g_assert_true(tcgl_msr_read(c, 0x808, &v));      /* TPR */
+    g_assert_cmphex(v, ==, 0x90);
+    /* x2APIC -> xAPIC directly is refused (SDM 10.12.5) */
+    g_assert_false(tcgl_msr_write(c, 0x1b, v & ~MSR_IA32_APICBASE_EXTD));
+    tcgl_cpuid(c, 1, 0, &a, &b, &cx, &d);
+    g_assert_true(d & (1u << 9));
+    g_assert_true(tcgl_msr_read(c, 0x1b, &v));
+    g_assert_true(tcgl_msr_write(c, 0x1b, v & ~(MSR_IA32_APICBASE_EXTD |
+                                                 MSR_IA32_APICBASE_ENABLE)));
+    tcgl_cpuid(c, 1, 0, &a, &b, &cx, &d);
+    g_assert_false(d & (1u << 9));                   /* disabled: no APIC bit */
+    /* WRMSR IA32_TSC moves the LAPIC's virtual TSC */
+    qemu_clock_virtual_start();
+    g_assert_true(tcgl_msr_write(c, 0x10, 1ULL << 40));
+    g_assert_true(tcgl_msr_read(c, 0x10, &v));
+    g_assert_cmphex(v >> 40, ==, 1);
+    cpu0.apic = NULL;
+}
+
 /* ---- the accelerator (tcg-all.c) ------------------------------------------------ */
 
 static int64_t thread_cpu_ns(pthread_t t)
@@ -1055,10 +1324,12 @@ static int64_t thread_cpu_ns(pthread_t t)
     return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Polls cond (under the BQL) for up to 10 s. */
+/* Polls cond (under the BQL) for up to 20 s. */
 static bool wait_for(bool (*cond)(CPUState *), CPUState *cpu)
 {
-    for (int n = 0; n < 10000; n++) {
+    int64_t end = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+
+    while (g_get_monotonic_time() < end) {
         bool ok;
         bql_lock();
         ok = cond(cpu);
@@ -1068,6 +1339,9 @@ static bool wait_for(bool (*cond)(CPUState *), CPUState *cpu)
         }
         g_usleep(1000);
     }
+    g_printerr("wait_for: rip %" PRIx64 " mp %d steps %u ir %x reset %d stopped %d\n",
+               cpu->env.rip, cpu->env.mp_state, stub_steps, cpu->interrupt_request,
+               cpu->reset_pending, cpu->stopped);
     return false;
 }
 
@@ -1166,6 +1440,116 @@ static void test_accel_threads(void)
     current_accel = NULL;
 }
 
+static bool is_parked(CPUState *cpu)
+{
+    return cpu->reset_pending && cpu->stopped;
+}
+
+static bool is_waiting_sipi(CPUState *cpu)
+{
+    return cpu->env.mp_state == CPU_MP_INIT_RECEIVED;
+}
+
+static bool both_busy(CPUState *cpu)
+{
+    return prog[0].hits > 20000 && prog[1].hits > 20000;
+}
+
+static void stop_vcpu(const AccelOps *ops, CPUState *vcpu)
+{
+    bql_lock();
+    vcpu->exit_thread = true;
+    ops->vcpu_kick(vcpu);
+    bql_unlock();
+    pthread_join(vcpu->thread, NULL);
+}
+
+/* Triple fault -> the vCPU parks and the machine is asked to reset;
+ * INIT/SIPI start an AP in real mode at vector << 12; two busy vCPUs
+ * both make progress. */
+static void test_accel_smp(void)
+{
+    const AccelOps *ops = accel_find("tcg");
+    g_autoptr(GError) err = NULL;
+    CPUState *a = g_new0(CPUState, 1), *b = g_new0(CPUState, 1);
+    TCGLInsn i;
+
+    reset_all();
+    current_accel = ops;
+    runstate_set(RUN_STATE_RUNNING);
+    a->index = 0;
+    b->index = 1;
+    b->apic_id = 1;
+    g_ptr_array_index(cpus, 0) = a;
+    g_ptr_array_add(cpus, b);
+    x86_cpu_reset_state(&a->env, 0, true);
+    x86_cpu_reset_state(&b->env, 1, false);
+    b->env.mp_state = CPU_MP_UNINITIALIZED;
+    g_assert_true(ops->vcpu_create(a, &err));
+    g_assert_true(ops->vcpu_create(b, &err));
+
+    /* A: INT 0x21 with an empty IVT (limit 0): #GP, #GP -> #DF -> shutdown */
+    a->env.idt.limit = 0;
+    a->env.segs[R_CS].base = 0;
+    a->env.segs[R_CS].selector = 0;
+    a->env.rip = 0x9000;
+    a->env_dirty = true;            /* edited after vcpu_create: put before running */
+    i = insn(tcgl_op_int, 0xcd, 2, 2);
+    i.imm = 0x21;
+    prog_set(0, 0x9000, TCGL_OPF_BRANCH, i);
+    i = insn(tcgl_op_jmpf_ptr, 0xea, 5, 2);
+    i.imm = 0;
+    i.imm2 = 0x0a00;
+    prog_set(1, 0xa000, TCGL_OPF_BRANCH, i);         /* B: JMP FAR 0a00:0000 forever */
+    stub_prog_len = 2;
+    bql_lock();
+    ops->vcpu_start(a);
+    ops->vcpu_start(b);
+    bql_unlock();
+    if (!wait_for(is_parked, a)) {
+        g_printerr("A: rp %d stopped %d rip %" PRIx64 " mp %d steps %u hits %u ex %d\n",
+                   a->reset_pending, a->stopped, a->env.rip, a->env.mp_state, stub_steps,
+                   prog[0].hits, a->env.events.exception_injected);
+    }
+    g_assert_true(is_parked(a));
+    g_assert_cmpint(a->env.mp_state, !=, CPU_MP_HALTED);
+    g_assert_true(b->env.mp_state == CPU_MP_UNINITIALIZED);
+
+    /* INIT + SIPI(0x0a) to B */
+    bql_lock();
+    cpu_interrupt(b, CPU_INTERRUPT_INIT);
+    bql_unlock();
+    g_assert_true(wait_for(is_waiting_sipi, b));
+    bql_lock();
+    stub_max_steps = ~0u;
+    stub_steps = 0;
+    b->sipi_vector = 0x0a;
+    cpu_interrupt(b, CPU_INTERRUPT_SIPI);
+    bql_unlock();
+
+    /* A back (as a reset would): JMP FAR 0900:0000 forever as well */
+    bql_lock();
+    prog[0].insn = insn(tcgl_op_jmpf_ptr, 0xea, 5, 2);
+    prog[0].insn.imm2 = 0x0900;
+    a->env.segs[R_CS].selector = 0x900;
+    a->env.segs[R_CS].base = 0x9000;
+    a->env.rip = 0;
+    a->env.events = (X86CPUEvents){ 0 };
+    a->env_dirty = true;
+    cpus_reset_done();
+    bql_unlock();
+    g_assert_true(wait_for(both_busy, a));
+    g_assert_cmphex(b->env.segs[R_CS].base, ==, 0xa000);
+
+    stop_vcpu(ops, a);
+    stop_vcpu(ops, b);
+    stub_max_steps = 10000;
+    g_ptr_array_set_size(cpus, 1);
+    g_ptr_array_index(cpus, 0) = &cpu0;
+    tcgl_sys_set_cpuid(0, &max_cpuid);
+    current_accel = NULL;
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -1188,6 +1572,8 @@ int main(int argc, char **argv)
 
     g_test_add_func("/tcgl-sys/seg/loads", test_seg_loads);
     g_test_add_func("/tcgl-sys/seg/lar-lsl", test_lar_lsl);
+    g_test_add_func("/tcgl-sys/seg/desc-tables", test_desc_tables);
+    g_test_add_func("/tcgl-sys/far/v86-iret-iopl", test_v86_iret_iopl);
     g_test_add_func("/tcgl-sys/intr/real-mode", test_real_mode_int);
     g_test_add_func("/tcgl-sys/intr/pm-ring3", test_pm_int_ring3);
     g_test_add_func("/tcgl-sys/intr/long-ist", test_long_mode_ist);
@@ -1196,6 +1582,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/intr/df-task-gate", test_df_task_gate);
     g_test_add_func("/tcgl-sys/far/call-gate", test_call_gate);
     g_test_add_func("/tcgl-sys/far/call-gate64", test_call_gate64);
+    g_test_add_func("/tcgl-sys/far/gates16", test_gates16);
     g_test_add_func("/tcgl-sys/far/iret-v86", test_iret_v86);
     g_test_add_func("/tcgl-sys/far/task-switch", test_task_switch);
     g_test_add_func("/tcgl-sys/sys/syscall", test_syscall_sysret);
@@ -1205,6 +1592,11 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/sys/cpuid-model", test_cpuid_model);
     g_test_add_func("/tcgl-sys/sys/port-io", test_port_io);
     g_test_add_func("/tcgl-sys/sys/hlt-sti-shadow", test_hlt_and_sti_shadow);
+    g_test_add_func("/tcgl-sys/sys/flags-iopl", test_flags_iopl);
+    g_test_add_func("/tcgl-sys/sys/tsc", test_tsc);
+    g_test_add_func("/tcgl-sys/sys/a20", test_a20);
     g_test_add_func("/tcgl-sys/accel/threads", test_accel_threads);
+    g_test_add_func("/tcgl-sys/accel/smp", test_accel_smp);
+    g_test_add_func("/tcgl-sys/sys/lapic", test_lapic);
     return g_test_run();
 }
