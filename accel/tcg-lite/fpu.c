@@ -799,7 +799,9 @@ static void fchs(TCGLCPU *c, const TCGLInsn *i)
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_REG)) {
-        r.r.sexp ^= 0x8000;
+        if (!sf) {          /* an empty ST(0) becomes the indefinite as is */
+            r.r.sexp ^= 0x8000;
+        }
         st_set(f, 0, r.ld);
     }
 }
@@ -810,7 +812,9 @@ static void fabs_(TCGLCPU *c, const TCGLInsn *i)
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_REG)) {
-        r.r.sexp &= 0x7fff;
+        if (!sf) {          /* an empty ST(0) becomes the indefinite as is */
+            r.r.sexp &= 0x7fff;
+        }
         st_set(f, 0, r.ld);
     }
 }

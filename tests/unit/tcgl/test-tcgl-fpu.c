@@ -183,6 +183,11 @@ static void test_stack_faults(void)
     g_assert_cmphex(fsw() & 0x80ff, ==, 0);
     g_assert_cmpint(x87r(1, 4, 0), ==, -1);         /* FCHS */
     assert_st(0, 0x8000000000000000ULL, 0xbfff);
+    /* FCHS / FABS of an empty ST(0): the indefinite itself */
+    g_assert_cmpint(x87r(3, 4, 3), ==, -1);
+    g_assert_cmpint(x87r(1, 4, 1), ==, -1);         /* FABS */
+    assert_st(0, 0xc000000000000000ULL, 0xffff);
+    g_assert_cmphex(fsw() & 0x7f, ==, FSW_IE | FSW_SF);
 }
 
 static void test_unmasked_and_mf(void)
