@@ -731,6 +731,33 @@ static void test_fxsave_fxrstor(void)
     g_assert_cmpint(f->top, ==, 6);
 }
 
+/* The state a reset leaves in env (x86_cpu_reset_state) loads as FNINIT
+ * + MXCSR 0x1f80; CR4.OSFXSR is clear then, so SSE is #UD until the OS
+ * turns it on, while the x87 works. */
+static void test_reset_state(void)
+{
+    TCGLFPU *f;
+    TCGLInsn i;
+
+    stub_fp_init();
+    x86_cpu_reset_state(&stub_env, 0, true);
+    memset(stub_fpu(), 0xa5, sizeof(TCGLFPU));
+    tcgl_fp_state_from_env(&stub_cpu);
+    f = stub_fpu();
+    g_assert_cmphex(f->fcw, ==, 0x037f);
+    g_assert_cmphex(tcgl_fpu_get_fsw(f), ==, 0);
+    g_assert_cmphex(tcgl_fpu_get_ftw(f), ==, 0xffff);
+    g_assert_cmphex(f->mxcsr, ==, 0x1f80);
+    g_assert_cmphex(X(15)->q[0] | X(15)->q[1], ==, 0);
+    g_assert_cmpint(run_r(0x58, NONE, 1, 2), ==, TCGL_EXC_UD);
+    i = stub_insn_r(TCGL_MAP_1B, 0xd9, TCGL_MP_ANY, 5, 0, 0);      /* FLD1 */
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    tcgl_fp_state_to_env(&stub_cpu);
+    g_assert_cmphex(*(uint16_t *)(stub_env.xsave + 2), ==, 7 << 11);
+    g_assert_cmphex(stub_env.xsave[4], ==, 0x80);
+    g_assert_cmphex(*(uint16_t *)(stub_env.xsave + 32 + 8), ==, 0x3fff);
+}
+
 /* ---- XSAVE / XRSTOR / XSAVEOPT ----------------------------------------------------- */
 
 static int xop(unsigned r, uint64_t addr, uint64_t rfbm)
@@ -1043,6 +1070,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
     g_test_add_func("/tcgl/sse/xsave", test_xsave);
+    g_test_add_func("/tcgl/sse/reset-state", test_reset_state);
     g_test_add_func("/tcgl/sse/differential", test_differential);
     g_test_add_func("/tcgl/sse/mmx-differential", test_mmx_differential);
     return g_test_run();
