@@ -1119,6 +1119,13 @@ static unsigned x87_env_store(TCGLCPU *c, const TCGLInsn *i, const TCGLFPU *f, u
     uint16_t fsw = tcgl_fpu_get_fsw(f), ftw = tcgl_fpu_get_ftw(f);
     uint32_t fip = f->fip, fdp = f->fdp;
 
+    if (env_real(c)) {
+        /* the real-mode layouts hold 20-bit (32-bit: 32-bit) linear
+         * pointers: selector * 16 + offset */
+        fip += (uint32_t)f->fcs << 4;
+        fdp += (uint32_t)f->fds << 4;
+    }
+
     if (i->opsize == 2) {
         put16(b + 0, f->fcw);
         put16(b + 2, fsw);
@@ -1170,6 +1177,7 @@ static void x87_env_load(TCGLCPU *c, const TCGLInsn *i, TCGLFPU *f, const uint8_
             f->fip = get16(b + 6) | (uint32_t)(get16(b + 8) & 0xf000) << 4;
             f->fop = get16(b + 8) & 0x7ff;
             f->fdp = get16(b + 10) | (uint32_t)(get16(b + 12) & 0xf000) << 4;
+            f->fcs = f->fds = 0;
         } else {
             f->fip = get16(b + 6);
             f->fcs = get16(b + 8);
@@ -1184,6 +1192,7 @@ static void x87_env_load(TCGLCPU *c, const TCGLInsn *i, TCGLFPU *f, const uint8_
             f->fip = get16(b + 12) | (get32(b + 16) & 0x0ffff000) << 4;
             f->fop = get32(b + 16) & 0x7ff;
             f->fdp = get16(b + 20) | (get32(b + 24) & 0x0ffff000) << 4;
+            f->fcs = f->fds = 0;
         } else {
             f->fip = get32(b + 12);
             f->fcs = get16(b + 16);

@@ -507,10 +507,13 @@ static void test_env_save(void)
     /* FLDENV back */
     g_assert_cmpint(x87m_size(1, 4, 0x100, 4), ==, -1);
     g_assert_cmphex(f->fcw, ==, 0x0272);
-    /* FNSAVE 16-bit real mode: 14 + 80 bytes, then FNINIT */
+    /* FNSAVE 16-bit real mode: 14 + 80 bytes, then FNINIT; the pointers
+     * are linear: CS 0x1000:0x2345, DS 0x6000:0x789a */
     stub_cpu.hflags = 0;
-    f->fip = 0x12345;
-    f->fdp = 0x6789a;
+    f->fcs = 0x1000;
+    f->fip = 0x2345;
+    f->fds = 0x6000;
+    f->fdp = 0x789a;
     g_assert_cmpint(x87m_size(5, 6, 0x200, 2), ==, -1);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x206), ==, 0x2345);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x208), ==, 0x15aa);
