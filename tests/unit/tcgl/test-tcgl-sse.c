@@ -758,6 +758,40 @@ static void test_reset_state(void)
     g_assert_cmphex(*(uint16_t *)(stub_env.xsave + 32 + 8), ==, 0x3fff);
 }
 
+/* The decoder asserts at start-up that no form is claimed twice: check
+ * the fp tables among themselves (and that each row has a handler). */
+static bool rows_overlap(const TCGLOpDesc *a, const TCGLOpDesc *b)
+{
+    return a->opc == b->opc &&
+           (a->reg < 0 || b->reg < 0 || a->reg == b->reg) &&
+           (a->pfx == TCGL_MP_ANY || b->pfx == TCGL_MP_ANY || a->pfx == b->pfx) &&
+           (a->mod == TCGL_MOD_ANY || b->mod == TCGL_MOD_ANY || a->mod == b->mod);
+}
+
+static void test_tables(void)
+{
+    const TCGLOpDesc *tables[] = { tcgl_ops_sse, tcgl_ops_fpu };
+    unsigned rows = 0;
+
+    for (unsigned t = 0; t < 2; t++) {
+        for (const TCGLOpDesc *a = tables[t]; a->opc != 0xffff; a++) {
+            rows++;
+            g_assert_true(a->fn || a->select);
+            for (unsigned u = t; u < 2; u++) {
+                const TCGLOpDesc *b = u == t ? a + 1 : tables[u];
+                for (; b->opc != 0xffff; b++) {
+                    if (rows_overlap(a, b)) {
+                        g_test_message("opc %#x reg %d pfx %d mod %d twice", a->opc, a->reg,
+                                       a->pfx, a->mod);
+                    }
+                    g_assert_false(rows_overlap(a, b));
+                }
+            }
+        }
+    }
+    g_assert_cmpuint(rows, >, 400);
+}
+
 /* ---- XSAVE / XRSTOR / XSAVEOPT ----------------------------------------------------- */
 
 static int xop(unsigned r, uint64_t addr, uint64_t rfbm)
@@ -1069,6 +1103,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/faults", test_sse_faults);
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
+    g_test_add_func("/tcgl/sse/tables", test_tables);
     g_test_add_func("/tcgl/sse/xsave", test_xsave);
     g_test_add_func("/tcgl/sse/reset-state", test_reset_state);
     g_test_add_func("/tcgl/sse/differential", test_differential);
