@@ -93,10 +93,11 @@ static void test_basic_stack(void)
     g_assert_cmpint(x87r(4, 5, 1), ==, -1);
     g_assert_true(st(1).ld == 2.0L);
     /* DE F9 = FDIVP ST(1), ST(0): ST1 = ST1 / ST0, pop */
+    long double num = st(1).ld, den = st(0).ld;
     g_assert_cmpint(x87r(6, 7, 1), ==, -1);
     g_assert_cmpint(F()->top, ==, 7);
-    g_assert_true(st(0).ld == 2.0L / (3.14159265358979323851L - 2.0L) ||
-                  st(0).ld != 0);
+    g_assert_true(st(0).ld == num / den);
+    g_assert_true(st(0).ld > 1.75L && st(0).ld < 1.76L);
     /* FINCSTP / FDECSTP / FFREE */
     g_assert_cmpint(x87r(1, 6, 7), ==, -1);         /* FINCSTP */
     g_assert_cmpint(F()->top, ==, 0);
@@ -321,6 +322,25 @@ static void test_fp_memory_formats(void)
     *(int32_t *)(stub_mem + 0x64) = 2;
     g_assert_cmpint(x87m(2, 7, 0x64), ==, -1);      /* FIDIVR: 2 / 4 */
     g_assert_true(st(0).ld == 0.5L);
+    /* the reversed forms from memory: FSUBR m64 (DC /5), FDIV m32 (D8 /6),
+     * FDIVR m64 (DC /7), FISUBR m32 (DA /5) */
+    stub_fp_init();
+    push(10.0L);
+    *(double *)(stub_mem + 0x70) = 3.0;
+    g_assert_cmpint(x87m(4, 5, 0x70), ==, -1);
+    g_assert_true(st(0).ld == -7.0L);
+    *(float *)(stub_mem + 0x78) = 4.0f;
+    g_assert_cmpint(x87m(0, 6, 0x78), ==, -1);
+    g_assert_true(st(0).ld == -1.75L);
+    g_assert_cmpint(x87m(4, 7, 0x70), ==, -1);
+    g_assert_true(st(0).ld == 3.0L / -1.75L);
+    push(1.0L);
+    *(int32_t *)(stub_mem + 0x7c) = 5;
+    g_assert_cmpint(x87m(2, 5, 0x7c), ==, -1);
+    g_assert_true(st(0).ld == 4.0L);
+    push(4.0L);
+    *(int32_t *)(stub_mem + 0x64) = 2;
+    g_assert_cmpint(x87m(2, 7, 0x64), ==, -1);      /* FIDIVR again: FOP below */
     /* FIP/FOP/FDP: the last non-control instruction */
     g_assert_cmphex(F()->fop, ==, (2 << 8) | 0x3c);
     g_assert_cmphex(F()->fdp, ==, 0x64);
