@@ -147,7 +147,11 @@ void tcgl_fp_state_from_env(TCGLCPU *c)
     TCGLFPU *f = c->fpu;
 
     if (!f) {
-        f = aligned_alloc(64, sizeof(TCGLFPU));
+        /* C11 aligned_alloc: the size a multiple of the alignment */
+        f = aligned_alloc(64, (sizeof(TCGLFPU) + 63) & ~(size_t)63);
+        if (!f) {
+            abort();
+        }
         c->fpu = f;
     }
     tcgl_fpu_reset(f);

@@ -539,7 +539,7 @@ static void test_env_save(void)
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x208), ==, 0x15aa);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x20a), ==, 0x789a);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x20c), ==, 0x6000);
-    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x20e), ==, 0x8000000000000000ULL);
+    g_assert_cmphex(stub_rd(0x20e, 8), ==, 0x8000000000000000ULL);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x216), ==, 0x4000);      /* ST0 = 2 */
     g_assert_cmphex(f->fcw, ==, 0x037f);
     g_assert_cmphex(f->ftw, ==, 0);

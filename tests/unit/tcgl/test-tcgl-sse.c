@@ -381,7 +381,7 @@ static void test_moves(void)
     g_assert_cmpint(run_r(0x16, NONE, 4, 5), ==, -1);
     g_assert_cmphex(X(4)->q[1], ==, 0xc);
     g_assert_cmpint(run_m(0x17, NONE, 4, 0x203), ==, -1);
-    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x203), ==, 0xc);
+    g_assert_cmphex(stub_rd(0x203, 8), ==, 0xc);
     /* MOVAPS store misaligned, MOVNTDQ store aligned */
     g_assert_cmpint(run_m(0x29, NONE, 4, 0x204), ==, TCGL_EXC_GP);
     g_assert_cmpint(run_m(0xe7, P66, 4, 0x210), ==, -1);
@@ -567,7 +567,7 @@ static void test_mmx(void)
     g_assert_cmpint(run_r(0x60, NONE, 3, 4), ==, -1);           /* PUNPCKLBW */
     g_assert_cmphex(*MM(3), ==, 0x0444033302220111ULL);
     /* PADDUSW from memory, PSRLQ by immediate, PSHUFW */
-    *(uint64_t *)(stub_mem + 0x333) = 0x0001000100010001ULL;
+    stub_wr(0x333, 8, 0x0001000100010001ULL);
     *MM(5) = 0xffff000100020003ULL;
     g_assert_cmpint(run_m(0xdd, NONE, 5, 0x333), ==, -1);
     g_assert_cmphex(*MM(5), ==, 0xffff000200030004ULL);
@@ -633,7 +633,7 @@ static void test_mxcsr(void)
     g_assert_cmpint(run_m(0xae, NONE, 2, 0x40), ==, TCGL_EXC_GP);
     g_assert_cmphex(stub_fpu()->mxcsr, ==, 0xffc0);
     g_assert_cmpint(run_m(0xae, NONE, 3, 0x43), ==, -1);            /* STMXCSR */
-    g_assert_cmphex(*(uint32_t *)(stub_mem + 0x43), ==, 0xffc0);
+    g_assert_cmphex(stub_rd(0x43, 4), ==, 0xffc0);
     stub_env.cr4 &= ~TCGL_CR4_OSFXSR;
     g_assert_cmpint(run_m(0xae, NONE, 3, 0x43), ==, TCGL_EXC_UD);
 }
