@@ -873,6 +873,94 @@ static void test_random_robustness(void)
     g_rand_free(r);
 }
 
+/* Forms the other tests do not reach. */
+static void test_misc_forms(void)
+{
+    TCGLInsn i;
+
+    stub_fp_init();
+    /* MOVDDUP xmm, m64 / MOVSLDUP / MOVSHDUP */
+    stub_wr(0x108, 8, 0x1122334455667788ULL);
+    i = stub_insn_m(M0F, 0x12, PF2, 1, 0x108, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(X(1)->q[0], ==, 0x1122334455667788ULL);
+    g_assert_cmphex(X(1)->q[1], ==, 0x1122334455667788ULL);
+    set_ps(2, 1, 2, 3, 4);
+    g_assert_cmpint(run_r(0x12, PF3, 3, 2), ==, -1);
+    g_assert_cmphex(X(3)->l[0], ==, 1);
+    g_assert_cmphex(X(3)->l[1], ==, 1);
+    g_assert_cmphex(X(3)->l[2], ==, 3);
+    g_assert_cmpint(run_r(0x16, PF3, 3, 2), ==, -1);
+    g_assert_cmphex(X(3)->l[0], ==, 2);
+    g_assert_cmphex(X(3)->l[3], ==, 4);
+    /* LDDQU unaligned, MOVNTI m64 (REX.W), MOVNTPS aligned */
+    for (unsigned k = 0; k < 16; k++) {
+        stub_mem[0x121 + k] = k;
+    }
+    i = stub_insn_m(M0F, 0xf0, PF2, 4, 0x121, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(X(4)->q[1], ==, 0x0f0e0d0c0b0a0908ULL);
+    stub_env.regs[R_ESI] = 0xfedcba9876543210ULL;
+    i = stub_insn_m(M0F, 0xc3, NONE, R_ESI, 0x141, 0);
+    i.rex = 0x48;
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_rd(0x141, 8), ==, 0xfedcba9876543210ULL);
+    i.rex = 0;
+    stub_wr(0x141, 8, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_rd(0x141, 8), ==, 0x76543210);
+    g_assert_cmpint(run_m(0x2b, NONE, 4, 0x148), ==, TCGL_EXC_GP);
+    /* CVTPD2PI mm, xmm; CVTPI2PD xmm, m64 */
+    set_pd(5, 0xc004000000000000ULL /* -2.5 */, 0x4016000000000000ULL /* 5.5 */);
+    g_assert_cmpint(run_r(0x2d, P66, 2, 5), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[2].r.mant, ==, 0x00000006fffffffeULL);
+    stub_wr(0x150, 8, 0xfffffffd00000007ULL);
+    g_assert_cmpint(run_m(0x2a, P66, 6, 0x150), ==, -1);
+    g_assert_cmphex(X(6)->q[0], ==, 0x401c000000000000ULL);       /* 7.0 */
+    g_assert_cmphex(X(6)->q[1], ==, 0xc008000000000000ULL);       /* -3.0 */
+    /* PSHUFW mm, m64; PINSRW mm; PEXTRW r, mm; PMOVMSKB r, mm */
+    stub_wr(0x160, 8, 0x4444333322221111ULL);
+    i = stub_insn_m(M0F, 0x70, NONE, 3, 0x160, 0x1b);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[3].r.mant, ==, 0x1111222233334444ULL);
+    stub_env.regs[R_EAX] = 0xabcd;
+    g_assert_cmpint(run_ri(0xc4, NONE, 3, R_EAX, 6), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[3].r.mant, ==, 0x1111abcd33334444ULL);
+    g_assert_cmpint(run_ri(0xc5, NONE, R_EDX, 3, 1), ==, -1);
+    g_assert_cmphex(stub_env.regs[R_EDX], ==, 0x3333);
+    stub_fpu()->fpr[4].r.mant = 0x80ff007f01800000ULL;
+    g_assert_cmpint(run_r(0xd7, NONE, R_EBX, 4), ==, -1);
+    g_assert_cmphex(stub_env.regs[R_EBX], ==, 0xc4);
+    /* MASKMOVQ */
+    stub_env.regs[R_EDI] = 0x170;
+    stub_fpu()->fpr[5].r.mant = 0x0807060504030201ULL;
+    stub_fpu()->fpr[6].r.mant = 0x8000000000000080ULL;
+    g_assert_cmpint(run_r(0xf7, NONE, 5, 6), ==, -1);
+    g_assert_cmphex(stub_rd(0x170, 8), ==, 0x0800000000000001ULL);
+    /* MOVD m32, mm; MOVQ mm, mm */
+    g_assert_cmpint(run_m(0x7e, NONE, 5, 0x180), ==, -1);
+    g_assert_cmphex(stub_rd(0x180, 8), ==, 0x04030201);
+    g_assert_cmpint(run_r(0x6f, NONE, 7, 5), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[7].r.mant, ==, 0x0807060504030201ULL);
+    /* MOVLPD m64 load keeps the top, MOVHPD store */
+    set_pd(7, 1, 2);
+    g_assert_cmpint(run_m(0x12, P66, 7, 0x160), ==, -1);
+    g_assert_cmphex(X(7)->q[0], ==, 0x4444333322221111ULL);
+    g_assert_cmphex(X(7)->q[1], ==, 2);
+    g_assert_cmpint(run_m(0x17, P66, 7, 0x188), ==, -1);
+    g_assert_cmphex(stub_rd(0x188, 8), ==, 2);
+    /* CVTSS2SD xmm, m32 keeps the top; CVTDQ2PD from m64 */
+    set_pd(8, 0, 0x9999);
+    stub_wr(0x190, 4, 0x3fc00000);
+    g_assert_cmpint(run_m(0x5a, PF3, 8, 0x190), ==, -1);
+    g_assert_cmphex(X(8)->q[0], ==, 0x3ff8000000000000ULL);
+    g_assert_cmphex(X(8)->q[1], ==, 0x9999);
+    stub_wr(0x198, 8, 0x80000000ffffffffULL);
+    g_assert_cmpint(run_m(0xe6, PF3, 8, 0x198), ==, -1);
+    g_assert_cmphex(X(8)->q[0], ==, 0xbff0000000000000ULL);
+    g_assert_cmphex(X(8)->q[1], ==, 0xc1e0000000000000ULL);
+}
+
 /* ---- XSAVE / XRSTOR / XSAVEOPT ----------------------------------------------------- */
 
 static int xop(unsigned r, uint64_t addr, uint64_t rfbm)
@@ -1184,6 +1272,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/faults", test_sse_faults);
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
+    g_test_add_func("/tcgl/sse/misc-forms", test_misc_forms);
     g_test_add_func("/tcgl/sse/tables", test_tables);
     g_test_add_func("/tcgl/sse/random-robustness", test_random_robustness);
     g_test_add_func("/tcgl/sse/xsave", test_xsave);
