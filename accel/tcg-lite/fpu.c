@@ -147,7 +147,11 @@ void tcgl_fp_state_from_env(TCGLCPU *c)
     TCGLFPU *f = c->fpu;
 
     if (!f) {
-        f = aligned_alloc(64, sizeof(TCGLFPU));
+        /* C11 aligned_alloc: the size a multiple of the alignment */
+        f = aligned_alloc(64, (sizeof(TCGLFPU) + 63) & ~(size_t)63);
+        if (!f) {
+            abort();
+        }
         c->fpu = f;
     }
     tcgl_fpu_reset(f);
@@ -207,19 +211,39 @@ static inline uint16_t x87_cw(const TCGLFPU *f)
 }
 
 /*
+ * Runs `body` on the host x87 with control word cw (FNCLEX before, the
+ * status word into operand %[s] after).  The FLDCW pair is skipped when
+ * cw is the host's own (the usual guest FCW 0x037f).  OUTS, INS, CLOB:
+ * parenthesised operand lists; OUTS must name [s], INS gets [gcw] and
+ * [hcw] appended.
+ */
+#define X87_UNPAREN(...) __VA_ARGS__
+#define X87_ASM(cw, body, OUTS, INS, CLOB)                                      \
+    do {                                                                        \
+        if ((cw) == host_fcw) {                                                 \
+            __asm__ volatile("fnclex\n\t" body "\n\tfnstsw %[s]"               \
+                             : X87_UNPAREN OUTS                                 \
+                             : X87_UNPAREN INS, [gcw] "m" (cw), [hcw] "m" (host_fcw) \
+                             : X87_UNPAREN CLOB);                               \
+        } else {                                                                \
+            __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\t" body "\n\tfnstsw %[s]\n\t" \
+                             "fldcw %[hcw]"                                     \
+                             : X87_UNPAREN OUTS                                 \
+                             : X87_UNPAREN INS, [gcw] "m" (cw), [hcw] "m" (host_fcw) \
+                             : X87_UNPAREN CLOB);                               \
+        }                                                                       \
+    } while (0)
+
+/*
  * One host x87 instruction with the guest control word: `insn` sees the
  * first operand in st(0) and the second in st(1); it leaves the result
  * in st(0) and pops nothing.  Returns the host status word (exception
  * flags, condition codes) in *sw.
  */
-#define X87_HOST2(insn, r, a, b, cw, sw)                                        \
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\t" insn "\n\tfnstsw %[s]\n\tfldcw %[hcw]" \
-                     : "=t" (r), [s] "=m" (sw)                                  \
-                     : "0" (a), "u" (b), [gcw] "m" (cw), [hcw] "m" (host_fcw))
-#define X87_HOST1(insn, r, a, cw, sw)                                           \
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\t" insn "\n\tfnstsw %[s]\n\tfldcw %[hcw]" \
-                     : "=t" (r), [s] "=m" (sw)                                  \
-                     : "0" (a), [gcw] "m" (cw), [hcw] "m" (host_fcw))
+#define X87_HOST2(insn, r, a, b, cw, sw) \
+    X87_ASM(cw, insn, ("=t" (r), [s] "=m" (sw)), ("0" (a), "u" (b)), ("cc"))
+#define X87_HOST1(insn, r, a, cw, sw) \
+    X87_ASM(cw, insn, ("=t" (r), [s] "=m" (sw)), ("0" (a)), ("cc"))
 
 enum { OP_ADD, OP_MUL, OP_COM, OP_COMP, OP_SUB, OP_SUBR, OP_DIV, OP_DIVR };
 
@@ -260,28 +284,21 @@ static inline uint16_t x87_compare(long double a, long double b, bool unordered_
 static inline long double x87_from_f32(uint32_t v, uint16_t cw, uint16_t *sw)
 {
     long double r;
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\tflds %[m]\n\tfnstsw %[s]\n\tfldcw %[hcw]"
-                     : "=t" (r), [s] "=m" (*sw)
-                     : [m] "m" (v), [gcw] "m" (cw), [hcw] "m" (host_fcw));
+    X87_ASM(cw, "flds %[m]", ("=t" (r), [s] "=m" (*sw)), ([m] "m" (v)), ("cc"));
     return r;
 }
 
 static inline long double x87_from_f64(uint64_t v, uint16_t cw, uint16_t *sw)
 {
     long double r;
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\tfldl %[m]\n\tfnstsw %[s]\n\tfldcw %[hcw]"
-                     : "=t" (r), [s] "=m" (*sw)
-                     : [m] "m" (v), [gcw] "m" (cw), [hcw] "m" (host_fcw));
+    X87_ASM(cw, "fldl %[m]", ("=t" (r), [s] "=m" (*sw)), ([m] "m" (v)), ("cc"));
     return r;
 }
 
 /* Stores st(0) = a to memory in a narrower format on the host; the asm
  * duplicates a first so its popping forms leave the stack as it was. */
-#define X87_STORE(insn, out, a, cw, sw)                                         \
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\tfld %%st(0)\n\t" insn " %[o]\n\t" \
-                     "fnstsw %[s]\n\tfldcw %[hcw]"                              \
-                     : [o] "=m" (out), [s] "=m" (sw)                            \
-                     : "t" (a), [gcw] "m" (cw), [hcw] "m" (host_fcw))
+#define X87_STORE(insn, out, a, cw, sw) \
+    X87_ASM(cw, "fld %%st(0)\n\t" insn " %[o]", ([o] "=m" (out), [s] "=m" (sw)), ("t" (a)), ("cc"))
 
 /* ---- the register stack --------------------------------------------------------------- */
 
@@ -647,9 +664,7 @@ static void fbld_m80(TCGLCPU *c, const TCGLInsn *i)
 
     tcgl_ld_buf(c, i->seg, ea, bcd, 10);
     cw = x87_cw(f);
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\tfbld %[m]\n\tfnstsw %[s]\n\tfldcw %[hcw]"
-                     : "=t" (v), [s] "=m" (sw)
-                     : [m] "m" (bcd), [gcw] "m" (cw), [hcw] "m" (host_fcw));
+    X87_ASM(cw, "fbld %[m]", ("=t" (v), [s] "=m" (sw)), ([m] "m" (bcd)), ("cc"));
     push_value(f, v, sw & 0x3f, 0);
 }
 
@@ -788,7 +803,9 @@ static void fchs(TCGLCPU *c, const TCGLInsn *i)
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_REG)) {
-        r.r.sexp ^= 0x8000;
+        if (!sf) {          /* an empty ST(0) becomes the indefinite as is */
+            r.r.sexp ^= 0x8000;
+        }
         st_set(f, 0, r.ld);
     }
 }
@@ -799,7 +816,9 @@ static void fabs_(TCGLCPU *c, const TCGLInsn *i)
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_REG)) {
-        r.r.sexp &= 0x7fff;
+        if (!sf) {          /* an empty ST(0) becomes the indefinite as is */
+            r.r.sexp &= 0x7fff;
+        }
         st_set(f, 0, r.ld);
     }
 }
@@ -884,10 +903,7 @@ static void name(TCGLCPU *c, const TCGLInsn *i)                                \
     TCGLFPU *f = x87_enter(c, i);                                               \
     uint16_t sf = 0, sw, cw = x87_cw(f);                                        \
     long double x = st_get(f, 0, &sf), y = st_get(f, 1, &sf), r;                \
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\t" insn "\n\tfnstsw %[s]\n\tfldcw %[hcw]" \
-                     : "=t" (r), [s] "=m" (sw)                                  \
-                     : "0" (x), "u" (y), [gcw] "m" (cw), [hcw] "m" (host_fcw)   \
-                     : "st(1)");                                                \
+    X87_ASM(cw, insn, ("=t" (r), [s] "=m" (sw)), ("0" (x), "u" (y)), ("st(1)", "cc")); \
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_REG)) {                           \
         st_set(f, 1, r);                                                        \
         st_pop(f);                                                              \
@@ -980,9 +996,7 @@ static void fxtract(TCGLCPU *c, const TCGLInsn *i)
     uint16_t sf = 0, sw, cw = x87_cw(f);
     long double a = st_get(f, 0, &sf), sig, ex;
 
-    __asm__ volatile("fldcw %[gcw]\n\tfnclex\n\tfxtract\n\tfnstsw %[s]\n\tfldcw %[hcw]"
-                     : "=t" (sig), "=u" (ex), [s] "=m" (sw)
-                     : "0" (a), [gcw] "m" (cw), [hcw] "m" (host_fcw));
+    X87_ASM(cw, "fxtract", ("=t" (sig), "=u" (ex), [s] "=m" (sw)), ("0" (a)), ("cc"));
     st_check_push(f, &sf);
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_REG)) {
         if (sf & FSW_C1) {
@@ -1109,6 +1123,13 @@ static unsigned x87_env_store(TCGLCPU *c, const TCGLInsn *i, const TCGLFPU *f, u
     uint16_t fsw = tcgl_fpu_get_fsw(f), ftw = tcgl_fpu_get_ftw(f);
     uint32_t fip = f->fip, fdp = f->fdp;
 
+    if (env_real(c)) {
+        /* the real-mode layouts hold 20-bit (32-bit: 32-bit) linear
+         * pointers: selector * 16 + offset */
+        fip += (uint32_t)f->fcs << 4;
+        fdp += (uint32_t)f->fds << 4;
+    }
+
     if (i->opsize == 2) {
         put16(b + 0, f->fcw);
         put16(b + 2, fsw);
@@ -1160,6 +1181,7 @@ static void x87_env_load(TCGLCPU *c, const TCGLInsn *i, TCGLFPU *f, const uint8_
             f->fip = get16(b + 6) | (uint32_t)(get16(b + 8) & 0xf000) << 4;
             f->fop = get16(b + 8) & 0x7ff;
             f->fdp = get16(b + 10) | (uint32_t)(get16(b + 12) & 0xf000) << 4;
+            f->fcs = f->fds = 0;
         } else {
             f->fip = get16(b + 6);
             f->fcs = get16(b + 8);
@@ -1174,6 +1196,7 @@ static void x87_env_load(TCGLCPU *c, const TCGLInsn *i, TCGLFPU *f, const uint8_
             f->fip = get16(b + 12) | (get32(b + 16) & 0x0ffff000) << 4;
             f->fop = get32(b + 16) & 0x7ff;
             f->fdp = get16(b + 20) | (get32(b + 24) & 0x0ffff000) << 4;
+            f->fcs = f->fds = 0;
         } else {
             f->fip = get32(b + 12);
             f->fcs = get16(b + 16);

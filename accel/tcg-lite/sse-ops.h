@@ -56,24 +56,48 @@ sse_stm(TCGLCPU *c, const TCGLInsn *i, const XMMReg *x, unsigned size, bool alig
     }
 }
 
+/* MXCSR access as volatile asm: the compiler keeps volatile asms in
+ * order, which it does not guarantee between them and the
+ * _mm_getcsr/_mm_setcsr builtins (it moved a STMXCSR above the
+ * operation it was to observe). */
+static inline uint32_t host_stmxcsr(void)
+{
+    uint32_t v;
+    __asm__ volatile("stmxcsr %0" : "=m" (v));
+    return v;
+}
+
+static inline void host_ldmxcsr(uint32_t v)
+{
+    __asm__ volatile("ldmxcsr %0" : : "m" (v));
+}
+
 /*
  * Host MXCSR around a floating-point operation: the guest's RC, DAZ and
  * FTZ with every exception masked and no flag set.  The operation itself
- * is a volatile asm between the two (volatile asms and the MXCSR
- * builtins keep their order).
+ * is a volatile asm between the two.  LDMXCSR is the costly part, so it
+ * is skipped when the host already has the wanted value (the usual
+ * guest MXCSR 0x1f80 with no flag pending) and, after, when nothing
+ * changed.
  */
 static inline uint32_t sse_fp_begin(const TCGLFPU *f)
 {
-    uint32_t host = _mm_getcsr();
-    _mm_setcsr((f->mxcsr & (MXCSR_RC | MXCSR_DAZ | MXCSR_FTZ)) | MXCSR_MASKS);
+    uint32_t host = host_stmxcsr();
+    uint32_t want = (f->mxcsr & (MXCSR_RC | MXCSR_DAZ | MXCSR_FTZ)) | MXCSR_MASKS;
+    if (host != want) {
+        host_ldmxcsr(want);
+    }
     return host;
 }
 
-/* Restores the host MXCSR; returns the exception flags raised. */
+/* Restores the host MXCSR; returns the exception flags raised (the
+ * operation started with none set). */
 static inline uint32_t sse_fp_end(uint32_t host)
 {
-    uint32_t out = _mm_getcsr();
-    _mm_setcsr(host);
+    uint32_t out = host_stmxcsr();
+    if (out != host) {
+        host_ldmxcsr(host);
+    }
     return out & MXCSR_FLAGS;
 }
 

@@ -536,18 +536,19 @@ static inline void cvt_##name(TCGLCPU *c, const TCGLInsn *i, __m128i s)        \
     uint32_t h = sse_fp_begin(f);                                               \
     __asm__ volatile(insn " %1, %0" : "=x" (r) : "x" (s));                      \
     sse_fp_check(c, f, sse_fp_end(h));                                          \
-    mmx_enter(c);                                                               \
     mmx_set(f, i->reg, _mm_cvtsi128_si64(r));                                   \
 }                                                                               \
 static void name##_r(TCGLCPU *c, const TCGLInsn *i)                            \
 {                                                                               \
     TCGLFPU *f = sse_enter(c);                                                  \
     __m128i s = f->xmm[i->rm].v;                                                \
+    mmx_enter(c);                                                               \
     cvt_##name(c, i, size == 8 ? _mm_move_epi64(s) : s);                        \
 }                                                                               \
 static void name##_m(TCGLCPU *c, const TCGLInsn *i)                            \
 {                                                                               \
     sse_enter(c);                                                               \
+    mmx_enter(c);                                                               \
     cvt_##name(c, i, sse_ldm(c, i, size, align));                               \
 }
 

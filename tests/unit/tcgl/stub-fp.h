@@ -33,6 +33,19 @@ TCGLInsn stub_insn_r(unsigned map, unsigned op, unsigned mp, unsigned reg, unsig
 TCGLInsn stub_insn_m(unsigned map, unsigned op, unsigned mp, unsigned reg, uint64_t addr,
                      uint64_t imm);
 
+/* Unaligned reads and writes of the flat memory. */
+static inline uint64_t stub_rd(uint64_t addr, unsigned size)
+{
+    uint64_t v = 0;
+    memcpy(&v, stub_mem + addr, size);
+    return v;
+}
+
+static inline void stub_wr(uint64_t addr, unsigned size, uint64_t v)
+{
+    memcpy(stub_mem + addr, &v, size);
+}
+
 static inline TCGLFPU *stub_fpu(void)
 {
     return tcgl_fpu(&stub_cpu);

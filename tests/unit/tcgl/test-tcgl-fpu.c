@@ -69,6 +69,11 @@ static void assert_st(unsigned n, uint64_t mant, uint16_t sexp)
     g_assert_cmphex(st(n).r.sexp, ==, sexp);
 }
 
+static bool st_empty_test(unsigned n)
+{
+    return !(F()->ftw & (1u << ((F()->top + n) & 7)));
+}
+
 static void test_basic_stack(void)
 {
     stub_fp_init();
@@ -93,10 +98,11 @@ static void test_basic_stack(void)
     g_assert_cmpint(x87r(4, 5, 1), ==, -1);
     g_assert_true(st(1).ld == 2.0L);
     /* DE F9 = FDIVP ST(1), ST(0): ST1 = ST1 / ST0, pop */
+    long double num = st(1).ld, den = st(0).ld;
     g_assert_cmpint(x87r(6, 7, 1), ==, -1);
     g_assert_cmpint(F()->top, ==, 7);
-    g_assert_true(st(0).ld == 2.0L / (3.14159265358979323851L - 2.0L) ||
-                  st(0).ld != 0);
+    g_assert_true(st(0).ld == num / den);
+    g_assert_true(st(0).ld > 1.75L && st(0).ld < 1.76L);
     /* FINCSTP / FDECSTP / FFREE */
     g_assert_cmpint(x87r(1, 6, 7), ==, -1);         /* FINCSTP */
     g_assert_cmpint(F()->top, ==, 0);
@@ -183,6 +189,11 @@ static void test_stack_faults(void)
     g_assert_cmphex(fsw() & 0x80ff, ==, 0);
     g_assert_cmpint(x87r(1, 4, 0), ==, -1);         /* FCHS */
     assert_st(0, 0x8000000000000000ULL, 0xbfff);
+    /* FCHS / FABS of an empty ST(0): the indefinite itself */
+    g_assert_cmpint(x87r(3, 4, 3), ==, -1);
+    g_assert_cmpint(x87r(1, 4, 1), ==, -1);         /* FABS */
+    assert_st(0, 0xc000000000000000ULL, 0xffff);
+    g_assert_cmphex(fsw() & 0x7f, ==, FSW_IE | FSW_SF);
 }
 
 static void test_unmasked_and_mf(void)
@@ -316,6 +327,25 @@ static void test_fp_memory_formats(void)
     *(int32_t *)(stub_mem + 0x64) = 2;
     g_assert_cmpint(x87m(2, 7, 0x64), ==, -1);      /* FIDIVR: 2 / 4 */
     g_assert_true(st(0).ld == 0.5L);
+    /* the reversed forms from memory: FSUBR m64 (DC /5), FDIV m32 (D8 /6),
+     * FDIVR m64 (DC /7), FISUBR m32 (DA /5) */
+    stub_fp_init();
+    push(10.0L);
+    *(double *)(stub_mem + 0x70) = 3.0;
+    g_assert_cmpint(x87m(4, 5, 0x70), ==, -1);
+    g_assert_true(st(0).ld == -7.0L);
+    *(float *)(stub_mem + 0x78) = 4.0f;
+    g_assert_cmpint(x87m(0, 6, 0x78), ==, -1);
+    g_assert_true(st(0).ld == -1.75L);
+    g_assert_cmpint(x87m(4, 7, 0x70), ==, -1);
+    g_assert_true(st(0).ld == 3.0L / -1.75L);
+    push(1.0L);
+    *(int32_t *)(stub_mem + 0x7c) = 5;
+    g_assert_cmpint(x87m(2, 5, 0x7c), ==, -1);
+    g_assert_true(st(0).ld == 4.0L);
+    push(4.0L);
+    *(int32_t *)(stub_mem + 0x64) = 2;
+    g_assert_cmpint(x87m(2, 7, 0x64), ==, -1);      /* FIDIVR again: FOP below */
     /* FIP/FOP/FDP: the last non-control instruction */
     g_assert_cmphex(F()->fop, ==, (2 << 8) | 0x3c);
     g_assert_cmphex(F()->fdp, ==, 0x64);
@@ -381,6 +411,99 @@ static void test_compare(void)
     g_assert_true(st(0).ld == 1.0L);
     g_assert_cmpint(x87r(3, 1, 1), ==, -1);         /* FCMOVNE: ZF = 0: move */
     g_assert_true(st(0).ld == 7.0L);
+}
+
+/* Forms the other tests do not reach, and the constants' bits. */
+static void test_misc_x87(void)
+{
+    static const struct { unsigned m; uint64_t mant; uint16_t exp; } consts[] = {
+        { 1, 0xd49a784bcd1b8afeULL, 0x4000 },      /* FLDL2T */
+        { 2, 0xb8aa3b295c17f0bcULL, 0x3fff },      /* FLDL2E */
+        { 3, 0xc90fdaa22168c235ULL, 0x4000 },      /* FLDPI */
+        { 4, 0x9a209a84fbcff799ULL, 0x3ffd },      /* FLDLG2 */
+        { 5, 0xb17217f7d1cf79acULL, 0x3ffe },      /* FLDLN2 */
+        { 6, 0, 0 },                               /* FLDZ */
+    };
+    for (unsigned k = 0; k < G_N_ELEMENTS(consts); k++) {
+        stub_fp_init();
+        g_assert_cmpint(x87r(1, 5, consts[k].m), ==, -1);
+        assert_st(0, consts[k].mant, consts[k].exp);
+    }
+    /* rounded per RC: pi rounded down */
+    stub_fp_init();
+    F()->fcw = 0x077f;
+    g_assert_cmpint(x87r(1, 5, 3), ==, -1);
+    assert_st(0, 0xc90fdaa22168c234ULL, 0x4000);
+
+    /* FISTTP m16 / m64 truncate and pop */
+    stub_fp_init();
+    push(-7.9L);
+    push(12345.99L);
+    g_assert_cmpint(x87m(7, 1, 0x10), ==, -1);
+    g_assert_cmphex(stub_rd(0x10, 2), ==, 12345);
+    g_assert_cmpint(x87m(5, 1, 0x18), ==, -1);
+    g_assert_cmphex(stub_rd(0x18, 8), ==, (uint64_t)-7);
+    g_assert_cmphex(F()->ftw, ==, 0);
+    /* FILD m32, FST m64 (no pop), FSTP m32 */
+    stub_wr(0x20, 4, (uint32_t)-3);
+    g_assert_cmpint(x87m(3, 0, 0x20), ==, -1);
+    g_assert_cmpint(x87m(5, 2, 0x28), ==, -1);
+    g_assert_cmphex(stub_rd(0x28, 8), ==, 0xc008000000000000ULL);
+    g_assert_cmpint(x87m(1, 3, 0x30), ==, -1);
+    g_assert_cmphex(stub_rd(0x30, 4), ==, 0xc0400000);
+    g_assert_cmphex(F()->ftw, ==, 0);
+    /* FLD ST(1), FST ST(2), FSTP ST(1), FFREEP */
+    stub_fp_init();
+    push(3.0L);
+    push(2.0L);
+    push(1.0L);
+    g_assert_cmpint(x87r(1, 0, 2), ==, -1);         /* FLD ST(2): push 3 */
+    g_assert_true(st(0).ld == 3.0L);
+    g_assert_cmpint(x87r(5, 2, 2), ==, -1);         /* FST ST(2): ST2 = 3 */
+    g_assert_true(st(2).ld == 3.0L);
+    g_assert_cmpint(x87r(5, 3, 1), ==, -1);         /* FSTP ST(1) */
+    g_assert_true(st(0).ld == 3.0L);
+    g_assert_true(st(1).ld == 3.0L);
+    g_assert_cmpint(F()->top, ==, 5);
+    g_assert_cmpint(x87r(7, 0, 1), ==, -1);         /* FFREEP ST(1) */
+    g_assert_cmpint(F()->top, ==, 6);
+    g_assert_true(st_empty_test(0));
+    /* FUCOMI / FCOMIP: unordered sets ZF PF CF */
+    stub_fp_init();
+    push(1.0L);
+    push(5.0L);
+    stub_env.rflags = 0x2;
+    g_assert_cmpint(x87r(3, 5, 1), ==, -1);         /* FUCOMI: 5 > 1 */
+    g_assert_cmphex(stub_env.rflags, ==, 0x2);
+    g_assert_cmpint(x87r(7, 6, 1), ==, -1);         /* FCOMIP */
+    g_assert_cmpint(F()->top, ==, 7);
+    /* FCMOVcc: each condition */
+    static const struct { unsigned op, r; uint64_t fl; bool move; } cm[] = {
+        { 2, 0, 0x01, true }, { 2, 1, 0x00, false }, { 2, 2, 0x40, true },
+        { 2, 3, 0x04, true }, { 3, 0, 0x01, false }, { 3, 1, 0x00, true },
+        { 3, 2, 0x00, true }, { 3, 3, 0x04, false },
+    };
+    for (unsigned k = 0; k < G_N_ELEMENTS(cm); k++) {
+        stub_fp_init();
+        push(9.0L);
+        push(1.0L);
+        stub_env.rflags = 0x2 | cm[k].fl;
+        g_assert_cmpint(x87r(cm[k].op, cm[k].r, 1), ==, -1);
+        g_assert_true(st(0).ld == (cm[k].move ? 9.0L : 1.0L));
+    }
+    /* FNSTSW m16 / FNSTCW wait for nothing; FDECSTP wraps */
+    stub_fp_init();
+    g_assert_cmpint(x87r(1, 6, 6), ==, -1);
+    g_assert_cmpint(F()->top, ==, 7);
+    /* undefined forms are not claimed */
+    TCGLInsn i = { .opc = TCGL_OPC(TCGL_MAP_1B, 0xd9), .mod = 0, .modrm = 0x08 };
+    g_assert_null(stub_lookup(&i, TCGL_MP_ANY));
+    i.mod = 3;
+    i.modrm = 0xd1;                                 /* D9 D1 */
+    g_assert_null(stub_lookup(&i, TCGL_MP_ANY));
+    i.opc = TCGL_OPC(TCGL_MAP_1B, 0xde);
+    i.modrm = 0xd8;                                 /* DE D8: not FCOMPP */
+    g_assert_null(stub_lookup(&i, TCGL_MP_ANY));
 }
 
 /* Host x87 oracle for one-operand and two-operand instructions. */
@@ -502,16 +625,19 @@ static void test_env_save(void)
     /* FLDENV back */
     g_assert_cmpint(x87m_size(1, 4, 0x100, 4), ==, -1);
     g_assert_cmphex(f->fcw, ==, 0x0272);
-    /* FNSAVE 16-bit real mode: 14 + 80 bytes, then FNINIT */
+    /* FNSAVE 16-bit real mode: 14 + 80 bytes, then FNINIT; the pointers
+     * are linear: CS 0x1000:0x2345, DS 0x6000:0x789a */
     stub_cpu.hflags = 0;
-    f->fip = 0x12345;
-    f->fdp = 0x6789a;
+    f->fcs = 0x1000;
+    f->fip = 0x2345;
+    f->fds = 0x6000;
+    f->fdp = 0x789a;
     g_assert_cmpint(x87m_size(5, 6, 0x200, 2), ==, -1);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x206), ==, 0x2345);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x208), ==, 0x15aa);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x20a), ==, 0x789a);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x20c), ==, 0x6000);
-    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x20e), ==, 0x8000000000000000ULL);
+    g_assert_cmphex(stub_rd(0x20e, 8), ==, 0x8000000000000000ULL);
     g_assert_cmphex(*(uint16_t *)(stub_mem + 0x216), ==, 0x4000);      /* ST0 = 2 */
     g_assert_cmphex(f->fcw, ==, 0x037f);
     g_assert_cmphex(f->ftw, ==, 0);
@@ -697,6 +823,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/fpu/int-bcd", test_int_bcd);
     g_test_add_func("/tcgl/fpu/memory-formats", test_fp_memory_formats);
     g_test_add_func("/tcgl/fpu/compare", test_compare);
+    g_test_add_func("/tcgl/fpu/misc", test_misc_x87);
     g_test_add_func("/tcgl/fpu/transcendental", test_transcendental);
     g_test_add_func("/tcgl/fpu/env-save", test_env_save);
     g_test_add_func("/tcgl/fpu/differential", test_differential);

@@ -381,7 +381,7 @@ static void test_moves(void)
     g_assert_cmpint(run_r(0x16, NONE, 4, 5), ==, -1);
     g_assert_cmphex(X(4)->q[1], ==, 0xc);
     g_assert_cmpint(run_m(0x17, NONE, 4, 0x203), ==, -1);
-    g_assert_cmphex(*(uint64_t *)(stub_mem + 0x203), ==, 0xc);
+    g_assert_cmphex(stub_rd(0x203, 8), ==, 0xc);
     /* MOVAPS store misaligned, MOVNTDQ store aligned */
     g_assert_cmpint(run_m(0x29, NONE, 4, 0x204), ==, TCGL_EXC_GP);
     g_assert_cmpint(run_m(0xe7, P66, 4, 0x210), ==, -1);
@@ -567,7 +567,7 @@ static void test_mmx(void)
     g_assert_cmpint(run_r(0x60, NONE, 3, 4), ==, -1);           /* PUNPCKLBW */
     g_assert_cmphex(*MM(3), ==, 0x0444033302220111ULL);
     /* PADDUSW from memory, PSRLQ by immediate, PSHUFW */
-    *(uint64_t *)(stub_mem + 0x333) = 0x0001000100010001ULL;
+    stub_wr(0x333, 8, 0x0001000100010001ULL);
     *MM(5) = 0xffff000100020003ULL;
     g_assert_cmpint(run_m(0xdd, NONE, 5, 0x333), ==, -1);
     g_assert_cmphex(*MM(5), ==, 0xffff000200030004ULL);
@@ -633,7 +633,7 @@ static void test_mxcsr(void)
     g_assert_cmpint(run_m(0xae, NONE, 2, 0x40), ==, TCGL_EXC_GP);
     g_assert_cmphex(stub_fpu()->mxcsr, ==, 0xffc0);
     g_assert_cmpint(run_m(0xae, NONE, 3, 0x43), ==, -1);            /* STMXCSR */
-    g_assert_cmphex(*(uint32_t *)(stub_mem + 0x43), ==, 0xffc0);
+    g_assert_cmphex(stub_rd(0x43, 4), ==, 0xffc0);
     stub_env.cr4 &= ~TCGL_CR4_OSFXSR;
     g_assert_cmpint(run_m(0xae, NONE, 3, 0x43), ==, TCGL_EXC_UD);
 }
@@ -729,6 +729,236 @@ static void test_fxsave_fxrstor(void)
     g_assert_cmphex(X(3)->q[1], ==, 0x4444);
     g_assert_cmphex(f->mxcsr, ==, 0x1fa0);
     g_assert_cmpint(f->top, ==, 6);
+}
+
+/* The state a reset leaves in env (x86_cpu_reset_state) loads as FNINIT
+ * + MXCSR 0x1f80; CR4.OSFXSR is clear then, so SSE is #UD until the OS
+ * turns it on, while the x87 works. */
+static void test_reset_state(void)
+{
+    TCGLFPU *f;
+    TCGLInsn i;
+
+    stub_fp_init();
+    x86_cpu_reset_state(&stub_env, 0, true);
+    memset(stub_fpu(), 0xa5, sizeof(TCGLFPU));
+    tcgl_fp_state_from_env(&stub_cpu);
+    f = stub_fpu();
+    g_assert_cmphex(f->fcw, ==, 0x037f);
+    g_assert_cmphex(tcgl_fpu_get_fsw(f), ==, 0);
+    g_assert_cmphex(tcgl_fpu_get_ftw(f), ==, 0xffff);
+    g_assert_cmphex(f->mxcsr, ==, 0x1f80);
+    g_assert_cmphex(X(15)->q[0] | X(15)->q[1], ==, 0);
+    g_assert_cmpint(run_r(0x58, NONE, 1, 2), ==, TCGL_EXC_UD);
+    i = stub_insn_r(TCGL_MAP_1B, 0xd9, TCGL_MP_ANY, 5, 0, 0);      /* FLD1 */
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    tcgl_fp_state_to_env(&stub_cpu);
+    g_assert_cmphex(*(uint16_t *)(stub_env.xsave + 2), ==, 7 << 11);
+    g_assert_cmphex(stub_env.xsave[4], ==, 0x80);
+    g_assert_cmphex(*(uint16_t *)(stub_env.xsave + 32 + 8), ==, 0x3fff);
+}
+
+/* The decoder asserts at start-up that no form is claimed twice: check
+ * the fp tables among themselves (and that each row has a handler). */
+static bool rows_overlap(const TCGLOpDesc *a, const TCGLOpDesc *b)
+{
+    return a->opc == b->opc &&
+           (a->reg < 0 || b->reg < 0 || a->reg == b->reg) &&
+           (a->pfx == TCGL_MP_ANY || b->pfx == TCGL_MP_ANY || a->pfx == b->pfx) &&
+           (a->mod == TCGL_MOD_ANY || b->mod == TCGL_MOD_ANY || a->mod == b->mod);
+}
+
+static void test_tables(void)
+{
+    const TCGLOpDesc *tables[] = { tcgl_ops_sse, tcgl_ops_fpu };
+    unsigned rows = 0;
+
+    for (unsigned t = 0; t < 2; t++) {
+        for (const TCGLOpDesc *a = tables[t]; a->opc != 0xffff; a++) {
+            rows++;
+            g_assert_true(a->fn || a->select);
+            for (unsigned u = t; u < 2; u++) {
+                const TCGLOpDesc *b = u == t ? a + 1 : tables[u];
+                for (; b->opc != 0xffff; b++) {
+                    if (rows_overlap(a, b)) {
+                        g_test_message("opc %#x reg %d pfx %d mod %d twice", a->opc, a->reg,
+                                       a->pfx, a->mod);
+                    }
+                    g_assert_false(rows_overlap(a, b));
+                }
+            }
+        }
+    }
+    g_assert_cmpuint(rows, >, 400);
+}
+
+/* Guest-reachable input never crashes: every form of both tables with
+ * random registers, control words, x87 contents (any encoding), MXCSR,
+ * CR0/CR4 bits, immediates and memory operands; any outcome but a host
+ * crash (or a host FP exception left unmasked) is fine. */
+static void test_random_robustness(void)
+{
+    const TCGLOpDesc *tables[] = { tcgl_ops_sse, tcgl_ops_fpu };
+    GRand *r = g_rand_new_with_seed(99);
+    unsigned runs = 0;
+
+    for (unsigned t = 0; t < 2; t++) {
+        for (const TCGLOpDesc *d = tables[t]; d->opc != 0xffff; d++) {
+            for (unsigned iter = 0; iter < 40; iter++) {
+                TCGLInsn i = { 0 };
+                TCGLFPU *f;
+                bool mem = d->mod == TCGL_MOD_MEM ||
+                           (d->mod == TCGL_MOD_ANY && g_rand_boolean(r));
+                unsigned reg = d->reg >= 0 ? (unsigned)d->reg : g_rand_int_range(r, 0, 8);
+
+                stub_fp_init();
+                f = stub_fpu();
+                for (unsigned k = 0; k < 16; k++) {
+                    stub_env.regs[k] = g_rand_boolean(r) ? g_rand_int(r) :
+                                       (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+                    for (unsigned j = 0; j < 4; j++) {
+                        f->xmm[k].l[j] = g_rand_int(r);
+                    }
+                }
+                for (unsigned k = 0; k < 8; k++) {
+                    f->fpr[k].r.mant = (uint64_t)g_rand_int(r) << 32 | g_rand_int(r);
+                    f->fpr[k].r.sexp = g_rand_int(r);
+                }
+                f->top = g_rand_int_range(r, 0, 8);
+                f->ftw = g_rand_int(r);
+                f->fcw = g_rand_int(r);
+                f->fsw = g_rand_int(r) & ~FSW_TOP & ~(FSW_ES | FSW_B);
+                f->mxcsr = g_rand_int(r) & 0xffff;
+                stub_env.cr0 ^= (g_rand_int_range(r, 0, 8) == 0) ? TCGL_CR0_TS : 0;
+                stub_env.cr0 ^= (g_rand_int_range(r, 0, 8) == 0) ? TCGL_CR0_EM : 0;
+                stub_env.cr4 ^= (g_rand_int_range(r, 0, 8) == 0) ? TCGL_CR4_OSXMMEXCPT : 0;
+                for (unsigned k = 0; k < 0x800; k += 4) {
+                    stub_wr(0x1000 + k, 4, g_rand_int(r));
+                }
+                i.opc = d->opc;
+                i.len = 5;
+                i.opsize = g_rand_boolean(r) ? 4 : 2;
+                i.adsize = 8;
+                i.seg = R_DS;
+                i.rex = g_rand_boolean(r) ? 0x48 : 0;
+                i.pfx = g_rand_boolean(r) ? TCGL_PFX_OPSIZE : 0;
+                i.reg = reg | (g_rand_boolean(r) ? 8 : 0);
+                i.base = i.index = TCGL_NOREG;
+                i.imm = g_rand_int(r) & 0xff;
+                if (mem) {
+                    i.mod = 0;
+                    i.modrm = reg << 3 | 4;
+                    i.disp = 0x1000 + g_rand_int_range(r, 0, 0x400) *
+                             (g_rand_boolean(r) ? 1 : 16);
+                } else {
+                    i.mod = 3;
+                    i.rm = g_rand_int_range(r, 0, 16);
+                    i.modrm = 0xc0 | reg << 3 | (i.rm & 7);
+                }
+                i.fn = d->select ? d->select(&i) : d->fn;
+                if (!i.fn) {
+                    continue;
+                }
+                stub_run(&i);
+                runs++;
+                /* the host's own state is as it was */
+                g_assert_cmphex(_mm_getcsr() & ~MXCSR_FLAGS, ==, 0x1f80);
+                uint16_t host_cw;
+                __asm__ volatile("fnstcw %0" : "=m" (host_cw));
+                g_assert_cmphex(host_cw, ==, 0x037f);
+            }
+        }
+    }
+    g_assert_cmpuint(runs, >, 10000);
+    g_rand_free(r);
+}
+
+/* Forms the other tests do not reach. */
+static void test_misc_forms(void)
+{
+    TCGLInsn i;
+
+    stub_fp_init();
+    /* MOVDDUP xmm, m64 / MOVSLDUP / MOVSHDUP */
+    stub_wr(0x108, 8, 0x1122334455667788ULL);
+    i = stub_insn_m(M0F, 0x12, PF2, 1, 0x108, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(X(1)->q[0], ==, 0x1122334455667788ULL);
+    g_assert_cmphex(X(1)->q[1], ==, 0x1122334455667788ULL);
+    set_ps(2, 1, 2, 3, 4);
+    g_assert_cmpint(run_r(0x12, PF3, 3, 2), ==, -1);
+    g_assert_cmphex(X(3)->l[0], ==, 1);
+    g_assert_cmphex(X(3)->l[1], ==, 1);
+    g_assert_cmphex(X(3)->l[2], ==, 3);
+    g_assert_cmpint(run_r(0x16, PF3, 3, 2), ==, -1);
+    g_assert_cmphex(X(3)->l[0], ==, 2);
+    g_assert_cmphex(X(3)->l[3], ==, 4);
+    /* LDDQU unaligned, MOVNTI m64 (REX.W), MOVNTPS aligned */
+    for (unsigned k = 0; k < 16; k++) {
+        stub_mem[0x121 + k] = k;
+    }
+    i = stub_insn_m(M0F, 0xf0, PF2, 4, 0x121, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(X(4)->q[1], ==, 0x0f0e0d0c0b0a0908ULL);
+    stub_env.regs[R_ESI] = 0xfedcba9876543210ULL;
+    i = stub_insn_m(M0F, 0xc3, NONE, R_ESI, 0x141, 0);
+    i.rex = 0x48;
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_rd(0x141, 8), ==, 0xfedcba9876543210ULL);
+    i.rex = 0;
+    stub_wr(0x141, 8, 0);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_rd(0x141, 8), ==, 0x76543210);
+    g_assert_cmpint(run_m(0x2b, NONE, 4, 0x148), ==, TCGL_EXC_GP);
+    /* CVTPD2PI mm, xmm; CVTPI2PD xmm, m64 */
+    set_pd(5, 0xc004000000000000ULL /* -2.5 */, 0x4016000000000000ULL /* 5.5 */);
+    g_assert_cmpint(run_r(0x2d, P66, 2, 5), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[2].r.mant, ==, 0x00000006fffffffeULL);
+    stub_wr(0x150, 8, 0xfffffffd00000007ULL);
+    g_assert_cmpint(run_m(0x2a, P66, 6, 0x150), ==, -1);
+    g_assert_cmphex(X(6)->q[0], ==, 0x401c000000000000ULL);       /* 7.0 */
+    g_assert_cmphex(X(6)->q[1], ==, 0xc008000000000000ULL);       /* -3.0 */
+    /* PSHUFW mm, m64; PINSRW mm; PEXTRW r, mm; PMOVMSKB r, mm */
+    stub_wr(0x160, 8, 0x4444333322221111ULL);
+    i = stub_insn_m(M0F, 0x70, NONE, 3, 0x160, 0x1b);
+    g_assert_cmpint(stub_run(&i), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[3].r.mant, ==, 0x1111222233334444ULL);
+    stub_env.regs[R_EAX] = 0xabcd;
+    g_assert_cmpint(run_ri(0xc4, NONE, 3, R_EAX, 6), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[3].r.mant, ==, 0x1111abcd33334444ULL);
+    g_assert_cmpint(run_ri(0xc5, NONE, R_EDX, 3, 1), ==, -1);
+    g_assert_cmphex(stub_env.regs[R_EDX], ==, 0x3333);
+    stub_fpu()->fpr[4].r.mant = 0x80ff007f01800000ULL;
+    g_assert_cmpint(run_r(0xd7, NONE, R_EBX, 4), ==, -1);
+    g_assert_cmphex(stub_env.regs[R_EBX], ==, 0xc4);
+    /* MASKMOVQ */
+    stub_env.regs[R_EDI] = 0x170;
+    stub_fpu()->fpr[5].r.mant = 0x0807060504030201ULL;
+    stub_fpu()->fpr[6].r.mant = 0x8000000000000080ULL;
+    g_assert_cmpint(run_r(0xf7, NONE, 5, 6), ==, -1);
+    g_assert_cmphex(stub_rd(0x170, 8), ==, 0x0800000000000001ULL);
+    /* MOVD m32, mm; MOVQ mm, mm */
+    g_assert_cmpint(run_m(0x7e, NONE, 5, 0x180), ==, -1);
+    g_assert_cmphex(stub_rd(0x180, 8), ==, 0x04030201);
+    g_assert_cmpint(run_r(0x6f, NONE, 7, 5), ==, -1);
+    g_assert_cmphex(stub_fpu()->fpr[7].r.mant, ==, 0x0807060504030201ULL);
+    /* MOVLPD m64 load keeps the top, MOVHPD store */
+    set_pd(7, 1, 2);
+    g_assert_cmpint(run_m(0x12, P66, 7, 0x160), ==, -1);
+    g_assert_cmphex(X(7)->q[0], ==, 0x4444333322221111ULL);
+    g_assert_cmphex(X(7)->q[1], ==, 2);
+    g_assert_cmpint(run_m(0x17, P66, 7, 0x188), ==, -1);
+    g_assert_cmphex(stub_rd(0x188, 8), ==, 2);
+    /* CVTSS2SD xmm, m32 keeps the top; CVTDQ2PD from m64 */
+    set_pd(8, 0, 0x9999);
+    stub_wr(0x190, 4, 0x3fc00000);
+    g_assert_cmpint(run_m(0x5a, PF3, 8, 0x190), ==, -1);
+    g_assert_cmphex(X(8)->q[0], ==, 0x3ff8000000000000ULL);
+    g_assert_cmphex(X(8)->q[1], ==, 0x9999);
+    stub_wr(0x198, 8, 0x80000000ffffffffULL);
+    g_assert_cmpint(run_m(0xe6, PF3, 8, 0x198), ==, -1);
+    g_assert_cmphex(X(8)->q[0], ==, 0xbff0000000000000ULL);
+    g_assert_cmphex(X(8)->q[1], ==, 0xc1e0000000000000ULL);
 }
 
 /* ---- XSAVE / XRSTOR / XSAVEOPT ----------------------------------------------------- */
@@ -1042,7 +1272,11 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/faults", test_sse_faults);
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);
+    g_test_add_func("/tcgl/sse/misc-forms", test_misc_forms);
+    g_test_add_func("/tcgl/sse/tables", test_tables);
+    g_test_add_func("/tcgl/sse/random-robustness", test_random_robustness);
     g_test_add_func("/tcgl/sse/xsave", test_xsave);
+    g_test_add_func("/tcgl/sse/reset-state", test_reset_state);
     g_test_add_func("/tcgl/sse/differential", test_differential);
     g_test_add_func("/tcgl/sse/mmx-differential", test_mmx_differential);
     return g_test_run();
