@@ -43,6 +43,7 @@
 #define SEL_TSS     0x28
 
 #define CR0_MP      (1u << 1)
+#define CR0_AM      (1u << 18)
 #define CR4_OSFXSR  (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
 #define EFER_NXE    (1u << 11)
@@ -221,7 +222,7 @@ static void load_env(const uint8_t *code, size_t len, const DiffState *in)
     env->gdt.limit = SEL_TSS + 15;
     env->idt.base = P0 + 0x8000;
     env->idt.limit = 32 * 16 - 1;
-    env->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    env->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     env->cr2 = 0;
     env->cr3 = P0;
     env->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;

@@ -46,8 +46,9 @@ enum { D_RAX, D_RCX, D_RDX, D_RBX, D_RSP, D_RBP, D_RSI, D_RDI,
 #define DF_SF 0x0080u
 #define DF_DF 0x0400u
 #define DF_OF 0x0800u
+#define DF_AC 0x40000u            /* alignment check (with CR0.AM at CPL 3: #AC) */
 #define DIFF_FLAGS_ARITH 0x08d5u            /* CF PF AF ZF SF OF */
-#define DIFF_FLAGS_IN    (DIFF_FLAGS_ARITH | DF_DF)   /* what an input may set */
+#define DIFF_FLAGS_IN    (DIFF_FLAGS_ARITH | DF_DF | DF_AC)   /* what an input may set */
 
 /* DiffState.vector besides 0-31 */
 #define DIFF_VEC_NONE    (-1)

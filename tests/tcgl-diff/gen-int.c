@@ -846,6 +846,10 @@ void gen_faults(DiffEmit *emit, void *opaque)
         { "non-canonical", 3, { 0x48, 0x8b, 0x07 }, 0x8000000000000000ULL },
         { "push+pop", 4, { 0x57, 0x53, 0x5e, 0x41 }, 0 },
         { "div after add", 6, { 0x48, 0x01, 0xd8, 0x48, 0xf7, 0xf7 }, 0 },
+        { "misaligned load, AC", 3, { 0x48, 0x8b, 0x07 }, DIFF_DATA_ADDR + 3 },
+        { "aligned load, AC", 3, { 0x48, 0x8b, 0x07 }, DIFF_DATA_ADDR + 8 },
+        { "misaligned push, AC", 1, { 0x53 }, 0 },
+        { "misaligned movups, AC", 4, { 0x0f, 0x10, 0x47, 0x01 }, DIFF_DATA_ADDR },
     };
     char name[64];
 
@@ -860,6 +864,10 @@ void gen_faults(DiffEmit *emit, void *opaque)
         c.in.gpr[D_RBX] = 0x5678;
         c.in.gpr[D_RDI] = f[k].rdi;
         c.in.rflags = FL_ALL;
+        if (strstr(f[k].nm, ", AC")) {
+            c.in.rflags |= DF_AC;
+            c.in.gpr[D_RSP] -= 2;
+        }
         emit(opaque, &c);
     }
 }

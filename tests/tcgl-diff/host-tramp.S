@@ -116,6 +116,8 @@ diff_host_exit:
         mov diff_host_ctx+144(%rip), %rsp
         pushfq
         popq diff_host_ctx+128(%rip)
+        pushq $0x202                    /* AC, DF, TF off before anything else */
+        popfq
         movdqu %xmm0, diff_host_ctx+160(%rip)
         movdqu %xmm1, diff_host_ctx+176(%rip)
         movdqu %xmm2, diff_host_ctx+192(%rip)

@@ -82,10 +82,15 @@ static const int greg_of[16] = {
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    greg_t *g = uc->uc_mcontext.gregs;
-    uint64_t rip = g[REG_RIP];
+    greg_t *g;
+    uint64_t rip;
     DiffState *o = cur_out;
     (void)si;
+
+    /* the sequence may have set AC: C code must not run with it */
+    __asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    g = uc->uc_mcontext.gregs;
+    rip = g[REG_RIP];
 
     if (sig == SIGTRAP && running && single_step && g[REG_TRAPNO] == 1) {
         if (rip == DIFF_CODE_ADDR) {
@@ -232,6 +237,17 @@ bool diff_host_mode32(void)
     return diff_host_init() && mode32_ok;
 }
 
+#define DIFF_EXIT_PTR 0xff8
+
+/* jmp *[rip + to DIFF_EXIT_PTR], placed at page offset `at` */
+static void jmp_exit(uint8_t *p, size_t at)
+{
+    int32_t disp = (int32_t)(DIFF_EXIT_PTR - (at + 6));
+    p[0] = 0xff;
+    p[1] = 0x25;
+    memcpy(p + 2, &disp, 4);
+}
+
 void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF_PAGE])
 {
     uint64_t exit_addr = (uint64_t)(uintptr_t)diff_host_exit;
@@ -242,10 +258,11 @@ void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF
     }
     memset(page, 0, DIFF_PAGE);
     memcpy(page, code, len);
-    /* 64-bit: jmp *0(%rip); .quad diff_host_exit */
+    /* the exit address at an aligned place (a sequence may run with AC) */
+    memcpy(page + DIFF_EXIT_PTR, &exit_addr, 8);
+    /* 64-bit: jmp *diff_host_exit(%rip) */
     p = page + DIFF_STUB_OFF;
-    p[0] = 0xff, p[1] = 0x25, p[2] = p[3] = p[4] = p[5] = 0;
-    memcpy(p + 6, &exit_addr, 8);
+    jmp_exit(p, DIFF_STUB_OFF);
     p = page + len;
     if (mode == 32) {
         /* ljmp $USER_CS, $DIFF_CODE_ADDR + DIFF_STUB_OFF */
@@ -255,7 +272,7 @@ void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF
         memcpy(p + 1, &off, 4);
         memcpy(p + 5, &sel, 2);
     } else {
-        memcpy(p, page + DIFF_STUB_OFF, 14);
+        jmp_exit(p, len);
     }
 }
 

@@ -266,7 +266,8 @@ static void random_input(DiffRandom *g, DiffCase *c)
             s->gpr[i] = (uint32_t)s->gpr[i];
         }
     }
-    s->rflags = 2 | (rnd(g) & DIFF_FLAGS_IN);
+    uint64_t fr = rnd(g);
+    s->rflags = 2 | (fr & DIFF_FLAGS_IN & ~(uint64_t)DF_AC) | ((fr >> 40) % 16 == 0 ? DF_AC : 0);
     for (int i = 0; i < 16; i++) {
         for (int k = 0; k < 16; k += 8) {
             uint64_t r = rnd(g), v = rnd(g);

@@ -112,6 +112,16 @@ static void test_faults(void)
     run();
     g_assert_cmpint(out.vector, ==, 14);
     g_assert_cmphex(out.gpr[D_RSP], ==, 0);
+    /* alignment check: AC set, a misaligned load is #AC (the kernel has CR0.AM) */
+    diff_case_init(&c, "ac", 64);
+    diff_case_emit(&c, (const uint8_t *)"\x48\x8b\x47\x01", 4);
+    c.in.gpr[D_RDI] = DIFF_DATA_ADDR;
+    c.in.rflags = 2 | DF_AC;
+    run();
+    g_assert_cmpint(out.vector, ==, 17);
+    c.in.rflags = 2;
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_NONE);
     /* unmasked SSE exception: divss 1/0 with ZM clear is #XM */
     diff_case_init(&c, "xm", 64);
     diff_case_emit(&c, (const uint8_t *)"\xf3\x0f\x5e\xc1", 4); /* divss xmm0, xmm1 */
