@@ -24,6 +24,7 @@
  * tests/tcgl-diff/stub-tcgl.c stands in for them in test-diff-tcgl-env.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include "cand-tcgl.h"
@@ -169,7 +170,12 @@ static bool setup(void)
     if (tcgl_diff_cpu_init_hook) {
         tcgl_diff_cpu_init_hook(tc);
     }
+    /* the watchdog takes no signal: the host runner's are for this thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_create(&watchdog, NULL, watchdog_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return true;
 }
 

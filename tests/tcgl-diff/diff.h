@@ -98,7 +98,8 @@ typedef struct DiffCase {
 /* ---- host runner (host.c, host-tramp.S) --------------------------------- */
 
 /* Maps the three pages and installs the fault handlers; false (with a
- * message on stderr) if the fixed addresses are taken. */
+ * message on stderr) if the fixed addresses are taken.  Sequences run on
+ * the thread that called it (its alternate signal stack and watchdog). */
 bool diff_host_init(void);
 /* Runs natively (a DiffCandidate).  False only for a mode-32 case on a
  * host that cannot run 32-bit user code (see diff_host_mode32()). */

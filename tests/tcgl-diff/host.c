@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "diff.h"
@@ -206,9 +207,20 @@ bool diff_host_init(void)
             return false;
         }
     }
-    /* The watchdog: a sequence still running after 4 ticks is stopped. */
-    struct itimerval it = { { 0, 250000 }, { 0, 250000 } };
-    setitimer(ITIMER_REAL, &it, NULL);
+    /* The watchdog: a sequence still running after 4 ticks is stopped.
+     * The ticks go to this thread (the one that runs sequences: the
+     * alternate signal stack is per thread), not to any other. */
+    struct sigevent sev;
+    timer_t timer;
+    struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGALRM;
+    sev._sigev_un._tid = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0 || timer_settime(timer, 0, &its, NULL) < 0) {
+        perror("tcgl-diff: timer_create");
+        return false;
+    }
     done = true;
 
     /* Can this host run 32-bit user code (compatibility mode)?  Not where
