@@ -68,6 +68,26 @@ static void on_case(void *opaque, const DiffCase *c)
     diff_run_case(&x->r, c);
 }
 
+/* The silicon that is the oracle: where vendors differ in a defined
+ * result, a mismatch must be read with it in mind. */
+static void host_cpu(char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+
+    snprintf(buf, size, "unknown");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(buf, size, "%s", strchr(line, ':') + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: tcgl-diff [--candidate NAME|auto] [--group G]... [--sample K]\n"
@@ -249,6 +269,11 @@ int main(int argc, char **argv)
     if (x.r.skipped32) {
         printf("tcgl-diff: this host cannot run 32-bit user code: its mode-32 cases (BCD) "
                "were skipped\n");
+    }
+    if (x.r.mismatches) {
+        char cpu[128];
+        host_cpu(cpu, sizeof(cpu));
+        printf("tcgl-diff: the oracle was %s\n", cpu);
     }
     printf("tcgl-diff: candidate %s: %lu cases (%lu faulted on the host), %lu skipped, "
            "%lu mismatches, %.0f s\n", x.r.cand_name, x.r.cases, x.r.faults, x.r.skipped,
