@@ -49,11 +49,8 @@
 #define CR4_OSXMMEXCPT (1u << 10)
 #define EFER_NXE    (1u << 11)
 
-/* FXSAVE image offsets */
-#define FX_FCW      0
-#define FX_MXCSR    24
+/* FXSAVE image: MXCSR_MASK (the rest: diff_state_to_fx()) */
 #define FX_MXCSR_MASK 28
-#define FX_XMM      160
 
 static MemoryRegion ram_mr;
 static uint8_t *ram;
@@ -234,13 +231,12 @@ static void load_env(const uint8_t *code, size_t len, const DiffState *in)
     env->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     env->efer = EFER_LME | EFER_LMA | EFER_NXE;
     env->xcr0 = XSTATE_FP | XSTATE_SSE;
-    memset(env->fxsave, 0, sizeof(env->fxsave));
-    uint16_t fcw = in->fcw;
-    uint32_t mxcsr = in->mxcsr & 0xffff, mask = 0xffff;
-    memcpy(env->fxsave + FX_FCW, &fcw, 2);
-    memcpy(env->fxsave + FX_MXCSR, &mxcsr, 4);
+    memset(env->xsave, 0, X86_XSAVE_HDR_OFFSET + 64);
+    diff_state_to_fx(in, env->fxsave);
+    uint32_t mask = 0xffff;
     memcpy(env->fxsave + FX_MXCSR_MASK, &mask, 4);
-    memcpy(env->fxsave + FX_XMM, in->xmm, sizeof(in->xmm));
+    uint64_t xstate_bv = XSTATE_FP | XSTATE_SSE;
+    memcpy(env->xsave + X86_XSAVE_HDR_OFFSET, &xstate_bv, 8);
     memset(&env->events, 0, sizeof(env->events));
     env->mp_state = CPU_MP_RUNNABLE;
 }
@@ -302,10 +298,7 @@ static bool result(TCGLExit why, size_t len, const DiffState *in, DiffState *out
     } else if (why == TCGL_EXIT_SHUTDOWN) {
         return false;                   /* a triple fault: not a result */
     }
-    memcpy(out->xmm, env->fxsave + FX_XMM, sizeof(out->xmm));
-    memcpy(&out->mxcsr, env->fxsave + FX_MXCSR, 4);
-    memcpy(&out->fcw, env->fxsave + FX_FCW, 2);
-    memcpy(&out->fsw, env->fxsave + 2, 2);
+    diff_fx_to_state(env->fxsave, out);
     memcpy(out->data, ram + 0xc000, DIFF_PAGE);
     memcpy(out->stack, ram + 0xd000, DIFF_PAGE);
     return true;

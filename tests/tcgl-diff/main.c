@@ -39,6 +39,7 @@ const DiffGroup diff_groups[] = {
     { "sse-int", "SSE2 integer arithmetic, compares, packs, shifts, moves", gen_sse_int },
     { "sse-shuf", "shuffles, unpacks, PINSRW/PEXTRW, SSSE3", gen_sse_shuf },
     { "sse4", "SSE4.1 and SSE4.2 (blends, PMOVSX/ZX, PTEST, PCMPxSTRx, CRC32)", gen_sse4 },
+    { "x87", "x87 arithmetic, compares, loads/stores under every RC and PC, #MF", gen_x87 },
     { NULL, NULL, NULL },
 };
 
@@ -53,6 +54,15 @@ static const struct {
     { "tcgl", NULL, "tcg-lite (when linked in)" },
 };
 
+static bool print_cases;
+
+static void print_case(const DiffCase *c)
+{
+    char buf[512];
+    diff_disasm(c->code, c->len, c->in.mode, buf, sizeof(buf));
+    printf("case %s: %s\n", c->name, buf);
+}
+
 typedef struct Ctx {
     DiffRunner r;
     unsigned sample;
@@ -64,6 +74,9 @@ static void on_case(void *opaque, const DiffCase *c)
     Ctx *x = opaque;
     if (x->sample > 1 && x->n++ % x->sample) {
         return;
+    }
+    if (print_cases) {
+        print_case(c);
     }
     diff_run_case(&x->r, c);
 }
@@ -95,7 +108,8 @@ static void usage(FILE *f)
                "       tcgl-diff --repro STRING\n"
                "       tcgl-diff --list\n"
                "options: --max-report N (default 10), --no-reduce, --quiet,\n"
-               "         --show-vector V (list the cases where the host raised vector V)\n");
+               "         --show-vector V (list the cases where the host raised vector V),\n"
+               "         --print-cases (list every case run)\n");
 }
 
 int main(int argc, char **argv)
@@ -107,7 +121,8 @@ int main(int argc, char **argv)
         { "mode", required_argument, NULL, 'm' },      { "repro", required_argument, NULL, 'p' },
         { "list", no_argument, NULL, 'l' },            { "max-report", required_argument, NULL, 'n' },
         { "no-reduce", no_argument, NULL, 'R' },       { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },            { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },
+        { "print-cases", no_argument, NULL, 'P' },            { NULL, 0, NULL, 0 },
     };
     const char *groups[64], *cand = "auto", *repro = NULL, *mode = "64";
     unsigned ngroups = 0;
@@ -142,6 +157,7 @@ int main(int argc, char **argv)
         case 'R': x.r.reduce = false; break;
         case 'q': quiet = true; break;
         case 'v': x.r.show_vector = atoi(optarg); break;
+        case 'P': print_cases = true; break;
         case 'l':
             for (int i = 0; diff_groups[i].name; i++) {
                 printf("group %-10s %s\n", diff_groups[i].name, diff_groups[i].what);
@@ -215,6 +231,9 @@ int main(int argc, char **argv)
         }
         for (long i = 0; random_n == 0 || i < random_n; i++) {
             diff_random_case(g[i % nm], &c);
+            if (print_cases) {
+                print_case(&c);
+            }
             diff_run_case(&x.r, &c);
             if (seconds > 0 && (i & 1023) == 0 && difftime(time(NULL), t0) >= seconds) {
                 break;
