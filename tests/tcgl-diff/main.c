@@ -7,7 +7,8 @@
  *   tcgl-diff --repro 'm64 c=4801c8 rax=0x1 ...'                 one case
  *   tcgl-diff --list                                             groups, candidates
  *
- * Exit status: 0 when no case mismatched, 1 otherwise, 2 on usage errors.
+ * Exit status: 0 when no case mismatched, 1 otherwise, 2 on usage errors
+ * (--expect-mismatches turns 0 and 1 round, for testing the oracle).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -109,7 +110,8 @@ static void usage(FILE *f)
                "       tcgl-diff --list\n"
                "options: --max-report N (default 10), --no-reduce, --quiet,\n"
                "         --show-vector V (list the cases where the host raised vector V),\n"
-               "         --print-cases (list every case run)\n");
+               "         --print-cases (list every case run),\n"
+               "         --expect-mismatches (exit 0 only if a case mismatched)\n");
 }
 
 int main(int argc, char **argv)
@@ -122,14 +124,14 @@ int main(int argc, char **argv)
         { "list", no_argument, NULL, 'l' },            { "max-report", required_argument, NULL, 'n' },
         { "no-reduce", no_argument, NULL, 'R' },       { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },
-        { "print-cases", no_argument, NULL, 'P' },            { NULL, 0, NULL, 0 },
+        { "print-cases", no_argument, NULL, 'P' },     { "expect-mismatches", no_argument, NULL, 'E' },            { NULL, 0, NULL, 0 },
     };
     const char *groups[64], *cand = "auto", *repro = NULL, *mode = "64";
     unsigned ngroups = 0;
     long random_n = -1;
     uint64_t seed = 1;
     double seconds = 0;
-    bool quiet = false;
+    bool quiet = false, expect_mismatches = false;
     Ctx x;
     int o;
 
@@ -158,6 +160,7 @@ int main(int argc, char **argv)
         case 'q': quiet = true; break;
         case 'v': x.r.show_vector = atoi(optarg); break;
         case 'P': print_cases = true; break;
+        case 'E': expect_mismatches = true; break;
         case 'l':
             for (int i = 0; diff_groups[i].name; i++) {
                 printf("group %-10s %s\n", diff_groups[i].name, diff_groups[i].what);
@@ -297,5 +300,9 @@ int main(int argc, char **argv)
     printf("tcgl-diff: candidate %s: %lu cases (%lu faulted on the host), %lu skipped, "
            "%lu mismatches, %.0f s\n", x.r.cand_name, x.r.cases, x.r.faults, x.r.skipped,
            x.r.mismatches, difftime(time(NULL), t0));
+    if (expect_mismatches) {
+        /* testing the oracle with a wrong candidate: it must be caught */
+        return x.r.mismatches ? 0 : 1;
+    }
     return x.r.mismatches ? 1 : 0;
 }
