@@ -35,6 +35,7 @@ void diff_case_init(DiffCase *c, const char *name, int mode)
     c->len = 0;
     c->undef_flags = 0;
     c->undef_gpr = 0;
+    c->undef_gpr_zf = 0;
     c->undef_fsw = 0;
     c->undef = 0;
     c->single = false;
@@ -63,13 +64,18 @@ static uint64_t reg_mask(const DiffState *s)
     return s->mode == 32 ? 0xffffffffULL : ~0ULL;
 }
 
+static unsigned undef_gprs(const DiffCase *c, const DiffState *a)
+{
+    return c->undef_gpr | ((a->rflags & DF_ZF) ? c->undef_gpr_zf : 0);
+}
+
 unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
 {
-    unsigned m = 0;
+    unsigned m = 0, ug = undef_gprs(c, a);
     uint64_t fm = DIFF_FLAGS_IN & ~(uint64_t)c->undef_flags;
 
     for (unsigned i = 0; i < nregs(a); i++) {
-        if (!(c->undef_gpr & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a))) {
+        if (!(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a))) {
             m |= DIFF_M_GPR;
         }
     }
@@ -225,6 +231,9 @@ void diff_repro_format(const DiffCase *c, char *buf, size_t size)
     if (pos < size && c->undef_gpr) {
         pos += snprintf(buf + pos, size - pos, " ug=0x%x", c->undef_gpr);
     }
+    if (pos < size && c->undef_gpr_zf) {
+        pos += snprintf(buf + pos, size - pos, " ugz=0x%x", c->undef_gpr_zf);
+    }
     if (pos < size && c->undef) {
         pos += snprintf(buf + pos, size - pos, " u=0x%x", c->undef);
     }
@@ -301,6 +310,8 @@ bool diff_repro_parse(const char *str, DiffCase *c)
             c->undef_flags = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "ug")) {
             c->undef_gpr = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "ugz")) {
+            c->undef_gpr_zf = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "u")) {
             c->undef = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "ss")) {
@@ -370,14 +381,15 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
     fprintf(f, "\n  %-10s ", cand);
     print_vector(f, b);
     fprintf(f, "\n  %-5s %18s %18s %18s\n", "", "input", "host", cand);
+    unsigned ug = undef_gprs(c, a);
     for (unsigned i = 0; i < n; i++) {
-        bool bad = !(c->undef_gpr & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a));
+        bool bad = !(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a));
         if (!bad && !c->in.gpr[i] && !a->gpr[i] && !b->gpr[i]) {
             continue;               /* zero throughout */
         }
         fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s\n", gpr_name[i],
                 c->in.gpr[i], a->gpr[i], b->gpr[i],
-                bad ? "  <--" : (c->undef_gpr & (1u << i)) ? "  (undefined)" : "");
+                bad ? "  <--" : (ug & (1u << i)) ? "  (undefined)" : "");
     }
     fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s (compared bits 0x%" PRIx64 ")\n",
             "flags", c->in.rflags, a->rflags & DIFF_FLAGS_IN, b->rflags & DIFF_FLAGS_IN,

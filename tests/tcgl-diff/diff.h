@@ -94,6 +94,8 @@ typedef struct DiffCase {
     size_t len;
     uint32_t undef_flags;       /* RFLAGS bits the architecture leaves undefined */
     uint16_t undef_gpr;         /* GPRs whose result is undefined (bit n: register n) */
+    uint16_t undef_gpr_zf;      /* ... undefined when the host ends with ZF set (BSF/BSR
+                                 * of a zero source, found by random mode) */
     uint16_t undef_fsw;         /* x87 status word bits left undefined (C0-C3 mostly) */
     uint32_t undef;             /* DIFF_U_* */
     bool single;                /* one instruction: the host runs it single-stepped */

@@ -677,9 +677,10 @@ void gen_bitops(DiffEmit *emit, void *opaque)
                     if (k2 < 2) {
                         c.undef_flags = DF_CF | DF_OF | DF_SF | DF_AF | DF_PF;
                         if ((v[i] << (i & 3) & size_mask(size)) == 0) {
-                            /* source 0: AMD documents the destination unchanged, Intel
-                             * says undefined (it is unchanged on both in practice,
-                             * and QEMU does so): compared */
+                            /* source 0: AMD documents the destination unchanged,
+                             * Intel says undefined (and whether a 32-bit one keeps
+                             * its upper half varies): not compared */
+                            c.undef_gpr = 1u << D_RDX;
                         }
                     }
                     emit(opaque, &c);

@@ -150,6 +150,37 @@ static uint32_t cs_undef(uint64_t ef)
     return u;
 }
 
+/* The GPR number (0-15) of a capstone register of any size, or -1. */
+static int gpr_of(x86_reg r)
+{
+    static const x86_reg regs[16][4] = {
+        { X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL },
+        { X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL },
+        { X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL },
+        { X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL },
+        { X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL },
+        { X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL },
+        { X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL },
+        { X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL },
+        { X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B },
+        { X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B },
+        { X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B },
+        { X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B },
+        { X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B },
+        { X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B },
+        { X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B },
+        { X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B },
+    };
+    for (int i = 0; i < 16; i++) {
+        for (int k = 0; k < 4; k++) {
+            if (regs[i][k] == r) {
+                return i;
+            }
+        }
+    }
+    return -1;
+}
+
 /* Accepts (and describes in c) one decoded instruction, or says no. */
 static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
 {
@@ -196,6 +227,11 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
         return false;
     }
     c->undef_flags = cs_undef(x->eflags) | extra_undef(in->id, x);
+    /* BSF/BSR of zero: the destination is undefined for Intel */
+    if ((in->id == X86_INS_BSF || in->id == X86_INS_BSR) && x->op_count > 0 &&
+        x->operands[0].type == X86_OP_REG && gpr_of(x->operands[0].reg) >= 0) {
+        c->undef_gpr_zf = 1u << gpr_of(x->operands[0].reg);
+    }
     for (int i = 0; i < d->groups_count; i++) {
         if (d->groups[i] == X86_GRP_FPU) {
             c->undef_fsw = 0x4500;              /* C0 C2 C3 */
@@ -203,6 +239,9 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
                 if (in->id == fsw_defined[k]) {
                     c->undef_fsw = 0;
                 }
+            }
+            if (in->id == X86_INS_FXAM) {
+                c->undef_fsw = 0x0200;          /* C1 of an empty ST0: its stale sign */
             }
         }
     }
@@ -389,13 +428,14 @@ void diff_random_case(DiffRandom *g, DiffCase *c)
             continue;
         }
         uint32_t uf = c->undef_flags, u = c->undef;
-        uint16_t ufsw = c->undef_fsw;
+        uint16_t ufsw = c->undef_fsw, ugz = c->undef_gpr_zf;
         diff_case_emit(c, in->bytes, in->size);
         cs_free(in, cnt);
         random_input(g, c);
         c->undef_flags = uf;
         c->undef = u;
         c->undef_fsw = ufsw;
+        c->undef_gpr_zf = ugz;
         c->single = true;
         if (silicon_length(g, c)) {
             return;
