@@ -434,6 +434,11 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
                 c->in.fcw, a->fcw, b->fcw, c->in.fsw, a->fsw, b->fsw, c->undef_fsw, c->in.ftw,
                 a->ftw, b->ftw);
         for (unsigned i = 0; i < 8; i++) {
+            static const uint8_t zero[10];
+            if (!memcmp(c->in.st[i], zero, 10) && !memcmp(a->st[i], zero, 10) &&
+                !memcmp(b->st[i], zero, 10)) {
+                continue;
+            }
             fprintf(f, "  st%u   in ", i);
             for (int j = 9; j >= 0; j--) {
                 fprintf(f, "%02x", c->in.st[i][j]);
