@@ -24,6 +24,7 @@
  * tests/tcgl-diff/stub-tcgl.c stands in for them in test-diff-tcgl-env.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include "cand-tcgl.h"
@@ -43,15 +44,13 @@
 #define SEL_TSS     0x28
 
 #define CR0_MP      (1u << 1)
+#define CR0_AM      (1u << 18)
 #define CR4_OSFXSR  (1u << 9)
 #define CR4_OSXMMEXCPT (1u << 10)
 #define EFER_NXE    (1u << 11)
 
-/* FXSAVE image offsets */
-#define FX_FCW      0
-#define FX_MXCSR    24
+/* FXSAVE image: MXCSR_MASK (the rest: diff_state_to_fx()) */
 #define FX_MXCSR_MASK 28
-#define FX_XMM      160
 
 static MemoryRegion ram_mr;
 static uint8_t *ram;
@@ -168,7 +167,12 @@ static bool setup(void)
     if (tcgl_diff_cpu_init_hook) {
         tcgl_diff_cpu_init_hook(tc);
     }
+    /* the watchdog takes no signal: the host runner's are for this thread */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_create(&watchdog, NULL, watchdog_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     return true;
 }
 
@@ -221,19 +225,18 @@ static void load_env(const uint8_t *code, size_t len, const DiffState *in)
     env->gdt.limit = SEL_TSS + 15;
     env->idt.base = P0 + 0x8000;
     env->idt.limit = 32 * 16 - 1;
-    env->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+    env->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_AM | CR0_PG;
     env->cr2 = 0;
     env->cr3 = P0;
     env->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
     env->efer = EFER_LME | EFER_LMA | EFER_NXE;
     env->xcr0 = XSTATE_FP | XSTATE_SSE;
-    memset(env->fxsave, 0, sizeof(env->fxsave));
-    uint16_t fcw = in->fcw;
-    uint32_t mxcsr = in->mxcsr & 0xffff, mask = 0xffff;
-    memcpy(env->fxsave + FX_FCW, &fcw, 2);
-    memcpy(env->fxsave + FX_MXCSR, &mxcsr, 4);
+    memset(env->xsave, 0, X86_XSAVE_HDR_OFFSET + 64);
+    diff_state_to_fx(in, env->fxsave);
+    uint32_t mask = 0xffff;
     memcpy(env->fxsave + FX_MXCSR_MASK, &mask, 4);
-    memcpy(env->fxsave + FX_XMM, in->xmm, sizeof(in->xmm));
+    uint64_t xstate_bv = XSTATE_FP | XSTATE_SSE;
+    memcpy(env->xsave + X86_XSAVE_HDR_OFFSET, &xstate_bv, 8);
     memset(&env->events, 0, sizeof(env->events));
     env->mp_state = CPU_MP_RUNNABLE;
 }
@@ -295,10 +298,7 @@ static bool result(TCGLExit why, size_t len, const DiffState *in, DiffState *out
     } else if (why == TCGL_EXIT_SHUTDOWN) {
         return false;                   /* a triple fault: not a result */
     }
-    memcpy(out->xmm, env->fxsave + FX_XMM, sizeof(out->xmm));
-    memcpy(&out->mxcsr, env->fxsave + FX_MXCSR, 4);
-    memcpy(&out->fcw, env->fxsave + FX_FCW, 2);
-    memcpy(&out->fsw, env->fxsave + 2, 2);
+    diff_fx_to_state(env->fxsave, out);
     memcpy(out->data, ram + 0xc000, DIFF_PAGE);
     memcpy(out->stack, ram + 0xd000, DIFF_PAGE);
     return true;

@@ -35,6 +35,8 @@ void diff_case_init(DiffCase *c, const char *name, int mode)
     c->len = 0;
     c->undef_flags = 0;
     c->undef_gpr = 0;
+    c->undef_gpr_zf = 0;
+    c->undef_fsw = 0;
     c->undef = 0;
     c->single = false;
     diff_state_init(&c->in, mode);
@@ -62,13 +64,18 @@ static uint64_t reg_mask(const DiffState *s)
     return s->mode == 32 ? 0xffffffffULL : ~0ULL;
 }
 
+static unsigned undef_gprs(const DiffCase *c, const DiffState *a)
+{
+    return c->undef_gpr | ((a->rflags & DF_ZF) ? c->undef_gpr_zf : 0);
+}
+
 unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
 {
-    unsigned m = 0;
+    unsigned m = 0, ug = undef_gprs(c, a);
     uint64_t fm = DIFF_FLAGS_IN & ~(uint64_t)c->undef_flags;
 
     for (unsigned i = 0; i < nregs(a); i++) {
-        if (!(c->undef_gpr & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a))) {
+        if (!(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a))) {
             m |= DIFF_M_GPR;
         }
     }
@@ -92,6 +99,17 @@ unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
     }
     if (a->fcw != b->fcw) {
         m |= DIFF_M_FCW;
+    }
+    if (((a->fsw ^ b->fsw) & ~c->undef_fsw) || a->ftw != b->ftw) {
+        m |= DIFF_M_X87;
+    } else {
+        /* the registers that are not empty (ST(i) is physical (TOP + i) & 7) */
+        unsigned top = (a->fsw >> 11) & 7;
+        for (unsigned i = 0; i < 8; i++) {
+            if ((a->ftw >> ((top + i) & 7) & 1) && memcmp(a->st[i], b->st[i], 10)) {
+                m |= DIFF_M_X87;
+            }
+        }
     }
     if (memcmp(a->data, b->data, DIFF_PAGE) || memcmp(a->stack, b->stack, DIFF_PAGE)) {
         m |= DIFF_M_MEM;
@@ -191,11 +209,30 @@ void diff_repro_format(const DiffCase *c, char *buf, size_t size)
     if (pos < size && s->fcw != d.fcw) {
         pos += snprintf(buf + pos, size - pos, " fcw=0x%x", s->fcw);
     }
+    if (pos < size && s->fsw) {
+        pos += snprintf(buf + pos, size - pos, " fsw=0x%x", s->fsw);
+    }
+    if (pos < size && s->ftw) {
+        pos += snprintf(buf + pos, size - pos, " ftw=0x%x", s->ftw);
+    }
+    for (int i = 0; i < 8 && pos < size; i++) {
+        static const uint8_t zero[10];
+        if (memcmp(s->st[i], zero, 10)) {
+            pos += snprintf(buf + pos, size - pos, " st%d=", i);
+            pos += put_hex(buf + pos, size - pos, s->st[i], 10);
+        }
+    }
+    if (pos < size && c->undef_fsw) {
+        pos += snprintf(buf + pos, size - pos, " ufsw=0x%x", c->undef_fsw);
+    }
     if (pos < size && c->undef_flags) {
         pos += snprintf(buf + pos, size - pos, " uf=0x%x", c->undef_flags);
     }
     if (pos < size && c->undef_gpr) {
         pos += snprintf(buf + pos, size - pos, " ug=0x%x", c->undef_gpr);
+    }
+    if (pos < size && c->undef_gpr_zf) {
+        pos += snprintf(buf + pos, size - pos, " ugz=0x%x", c->undef_gpr_zf);
     }
     if (pos < size && c->undef) {
         pos += snprintf(buf + pos, size - pos, " u=0x%x", c->undef);
@@ -261,10 +298,20 @@ bool diff_repro_parse(const char *str, DiffCase *c)
             c->in.mxcsr = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "fcw")) {
             c->in.fcw = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "fsw")) {
+            c->in.fsw = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "ftw")) {
+            c->in.ftw = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "ufsw")) {
+            c->undef_fsw = strtoul(v, NULL, 0);
+        } else if (tok[0] == 's' && tok[1] == 't' && tok[2] >= '0' && tok[2] <= '7' && !tok[3]) {
+            ok = parse_hex(v, strlen(v), c->in.st[tok[2] - '0'], 10, &n) && n == 10;
         } else if (!strcmp(tok, "uf")) {
             c->undef_flags = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "ug")) {
             c->undef_gpr = strtoul(v, NULL, 0);
+        } else if (!strcmp(tok, "ugz")) {
+            c->undef_gpr_zf = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "u")) {
             c->undef = strtoul(v, NULL, 0);
         } else if (!strcmp(tok, "ss")) {
@@ -323,24 +370,26 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
 
     diff_disasm(c->code, c->len, c->in.mode, buf, sizeof(buf));
     fprintf(f, "MISMATCH %s (mode %d): %s\n", c->name, c->in.mode, buf);
-    fprintf(f, "  differs:%s%s%s%s%s%s%s%s%s\n", m & DIFF_M_GPR ? " gpr" : "",
+    fprintf(f, "  differs:%s%s%s%s%s%s%s%s%s%s\n", m & DIFF_M_GPR ? " gpr" : "",
             m & DIFF_M_FLAGS ? " rflags" : "", m & DIFF_M_RIP ? " rip" : "",
             m & DIFF_M_VECTOR ? " vector" : "", m & DIFF_M_FAULT ? " fault-address" : "",
             m & DIFF_M_XMM ? " xmm" : "", m & DIFF_M_MXCSR ? " mxcsr" : "",
-            m & DIFF_M_MEM ? " memory" : "", m & DIFF_M_FCW ? " fcw" : "");
+            m & DIFF_M_MEM ? " memory" : "", m & DIFF_M_FCW ? " fcw" : "",
+            m & DIFF_M_X87 ? " x87" : "");
     fprintf(f, "  host:      ");
     print_vector(f, a);
     fprintf(f, "\n  %-10s ", cand);
     print_vector(f, b);
     fprintf(f, "\n  %-5s %18s %18s %18s\n", "", "input", "host", cand);
+    unsigned ug = undef_gprs(c, a);
     for (unsigned i = 0; i < n; i++) {
-        bool bad = !(c->undef_gpr & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a));
+        bool bad = !(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a));
         if (!bad && !c->in.gpr[i] && !a->gpr[i] && !b->gpr[i]) {
             continue;               /* zero throughout */
         }
         fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s\n", gpr_name[i],
                 c->in.gpr[i], a->gpr[i], b->gpr[i],
-                bad ? "  <--" : (c->undef_gpr & (1u << i)) ? "  (undefined)" : "");
+                bad ? "  <--" : (ug & (1u << i)) ? "  (undefined)" : "");
     }
     fprintf(f, "  %-5s %18" PRIx64 " %18" PRIx64 " %18" PRIx64 "%s (compared bits 0x%" PRIx64 ")\n",
             "flags", c->in.rflags, a->rflags & DIFF_FLAGS_IN, b->rflags & DIFF_FLAGS_IN,
@@ -379,6 +428,31 @@ static void report(FILE *f, const DiffCase *c, const DiffState *a, const DiffSta
             fprintf(f, "%02x", b->xmm[i][j]);
         }
         fprintf(f, "%s\n", bad ? "  <--" : "");
+    }
+    if ((m & (DIFF_M_X87 | DIFF_M_FCW)) || c->in.ftw || a->ftw) {
+        fprintf(f, "  fcw %04x/%04x/%04x fsw %04x/%04x/%04x (undefined %04x) ftw %02x/%02x/%02x\n",
+                c->in.fcw, a->fcw, b->fcw, c->in.fsw, a->fsw, b->fsw, c->undef_fsw, c->in.ftw,
+                a->ftw, b->ftw);
+        for (unsigned i = 0; i < 8; i++) {
+            static const uint8_t zero[10];
+            if (!memcmp(c->in.st[i], zero, 10) && !memcmp(a->st[i], zero, 10) &&
+                !memcmp(b->st[i], zero, 10)) {
+                continue;
+            }
+            fprintf(f, "  st%u   in ", i);
+            for (int j = 9; j >= 0; j--) {
+                fprintf(f, "%02x", c->in.st[i][j]);
+            }
+            fprintf(f, " host ");
+            for (int j = 9; j >= 0; j--) {
+                fprintf(f, "%02x", a->st[i][j]);
+            }
+            fprintf(f, " %s ", cand);
+            for (int j = 9; j >= 0; j--) {
+                fprintf(f, "%02x", b->st[i][j]);
+            }
+            fprintf(f, "%s\n", memcmp(a->st[i], b->st[i], 10) ? "  <-- (if not empty)" : "");
+        }
     }
     if (m & DIFF_M_MEM) {
         print_page_diff(f, "data ", DIFF_DATA_ADDR, c->in.data, a->data, b->data);
@@ -432,6 +506,11 @@ static void reduce(DiffRunner *r, DiffCase *c, DiffState *a, DiffState *b)
     }
     TRY(mxcsr, d.mxcsr);
     TRY(fcw, d.fcw);
+    for (int i = 0; i < 8; i++) {
+        TRY(st[i], d.st[i]);
+    }
+    TRY(ftw, d.ftw);
+    TRY(fsw, d.fsw);
     TRY(data, d.data);
     /* then the data page in 256-byte chunks */
     for (int k = 0; k < DIFF_PAGE; k += 256) {

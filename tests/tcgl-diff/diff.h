@@ -46,8 +46,9 @@ enum { D_RAX, D_RCX, D_RDX, D_RBX, D_RSP, D_RBP, D_RSI, D_RDI,
 #define DF_SF 0x0080u
 #define DF_DF 0x0400u
 #define DF_OF 0x0800u
+#define DF_AC 0x40000u            /* alignment check (with CR0.AM at CPL 3: #AC) */
 #define DIFF_FLAGS_ARITH 0x08d5u            /* CF PF AF ZF SF OF */
-#define DIFF_FLAGS_IN    (DIFF_FLAGS_ARITH | DF_DF)   /* what an input may set */
+#define DIFF_FLAGS_IN    (DIFF_FLAGS_ARITH | DF_DF | DF_AC)   /* what an input may set */
 
 /* DiffState.vector besides 0-31 */
 #define DIFF_VEC_NONE    (-1)
@@ -61,8 +62,12 @@ typedef struct DiffState {
     uint64_t rip;               /* out: DIFF_CODE_ADDR + len, or the faulting instruction */
     uint8_t xmm[16][16];
     uint32_t mxcsr;
-    uint16_t fcw;               /* x87 control word (in), as stored (out) */
-    uint16_t fsw;               /* out: x87 status word (not compared) */
+    uint16_t fcw;               /* x87 control word */
+    uint16_t fsw;               /* x87 status word (TOP in bits 11-13) */
+    uint8_t ftw;                /* x87 tags, abridged as FXSAVE stores them: bit n set =
+                                 * physical register n not empty */
+    uint8_t st[8][10];          /* ST(0)..ST(7) (relative to TOP, as FXSAVE stores them):
+                                 * 64-bit significand, then sign + 15-bit exponent */
     int vector;                 /* out: DIFF_VEC_NONE or the exception vector */
     uint64_t fault_addr;        /* out: the linear address of a #PF (CR2) */
     int mode;                   /* 64 or 32 */
@@ -89,6 +94,9 @@ typedef struct DiffCase {
     size_t len;
     uint32_t undef_flags;       /* RFLAGS bits the architecture leaves undefined */
     uint16_t undef_gpr;         /* GPRs whose result is undefined (bit n: register n) */
+    uint16_t undef_gpr_zf;      /* ... undefined when the host ends with ZF set (BSF/BSR
+                                 * of a zero source, found by random mode) */
+    uint16_t undef_fsw;         /* x87 status word bits left undefined (C0-C3 mostly) */
     uint32_t undef;             /* DIFF_U_* */
     bool single;                /* one instruction: the host runs it single-stepped */
     DiffState in;
@@ -97,7 +105,8 @@ typedef struct DiffCase {
 /* ---- host runner (host.c, host-tramp.S) --------------------------------- */
 
 /* Maps the three pages and installs the fault handlers; false (with a
- * message on stderr) if the fixed addresses are taken. */
+ * message on stderr) if the fixed addresses are taken.  Sequences run on
+ * the thread that called it (its alternate signal stack and watchdog). */
 bool diff_host_init(void);
 /* Runs natively (a DiffCandidate).  False only for a mode-32 case on a
  * host that cannot run 32-bit user code (see diff_host_mode32()). */
@@ -110,6 +119,9 @@ bool diff_host_mode32(void);
  * DIFF_VEC_ESCAPE with rip where it ended (random mode: capstone's
  * length is checked against the silicon's; nothing after it runs). */
 bool diff_host_single_step(bool on);    /* returns the previous setting */
+/* The FXSAVE image (x87, MXCSR, XMM) of a state, and back. */
+void diff_state_to_fx(const DiffState *s, uint8_t fx[512]);
+void diff_fx_to_state(const uint8_t fx[512], DiffState *s);
 /* The code page as the host lays it out (the sequence, then the stub):
  * a candidate that lets the sequence read its own code page uses this. */
 void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF_PAGE]);
@@ -133,6 +145,7 @@ void diff_case_emit(DiffCase *c, const uint8_t *bytes, size_t n);
 #define DIFF_M_MEM    0x40
 #define DIFF_M_FAULT  0x80      /* #PF address */
 #define DIFF_M_FCW    0x100
+#define DIFF_M_X87    0x200     /* FSW, tags, or a non-empty ST register */
 
 /* Compares host (a) and candidate (b) results for case c: the mask of
  * what differs in the defined parts. */

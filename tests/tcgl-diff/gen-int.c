@@ -677,9 +677,10 @@ void gen_bitops(DiffEmit *emit, void *opaque)
                     if (k2 < 2) {
                         c.undef_flags = DF_CF | DF_OF | DF_SF | DF_AF | DF_PF;
                         if ((v[i] << (i & 3) & size_mask(size)) == 0) {
-                            /* source 0: AMD documents the destination unchanged, Intel
-                             * says undefined (it is unchanged on both in practice,
-                             * and QEMU does so): compared */
+                            /* source 0: AMD documents the destination unchanged,
+                             * Intel says undefined (and whether a 32-bit one keeps
+                             * its upper half varies): not compared */
+                            c.undef_gpr = 1u << D_RDX;
                         }
                     }
                     emit(opaque, &c);
@@ -846,6 +847,10 @@ void gen_faults(DiffEmit *emit, void *opaque)
         { "non-canonical", 3, { 0x48, 0x8b, 0x07 }, 0x8000000000000000ULL },
         { "push+pop", 4, { 0x57, 0x53, 0x5e, 0x41 }, 0 },
         { "div after add", 6, { 0x48, 0x01, 0xd8, 0x48, 0xf7, 0xf7 }, 0 },
+        { "misaligned load, AC", 3, { 0x48, 0x8b, 0x07 }, DIFF_DATA_ADDR + 3 },
+        { "aligned load, AC", 3, { 0x48, 0x8b, 0x07 }, DIFF_DATA_ADDR + 8 },
+        { "misaligned push, AC", 1, { 0x53 }, 0 },
+        { "misaligned movups, AC", 4, { 0x0f, 0x10, 0x47, 0x01 }, DIFF_DATA_ADDR },
     };
     char name[64];
 
@@ -860,6 +865,128 @@ void gen_faults(DiffEmit *emit, void *opaque)
         c.in.gpr[D_RBX] = 0x5678;
         c.in.gpr[D_RDI] = f[k].rdi;
         c.in.rflags = FL_ALL;
+        if (strstr(f[k].nm, ", AC")) {
+            c.in.rflags |= DF_AC;
+            c.in.gpr[D_RSP] -= 2;
+        }
+        emit(opaque, &c);
+    }
+}
+
+/* ---- the stack: PUSH POP (RSP-relative operands), ENTER LEAVE -------------------------------- */
+
+void gen_stack(DiffEmit *emit, void *opaque)
+{
+    static DiffCase c;
+    static const struct { const char *nm; int n; uint8_t b[8]; } ops[] = {
+        { "push rax", 1, { 0x50 } }, { "push r15", 2, { 0x41, 0x57 } },
+        { "push imm8", 2, { 0x6a, 0x80 } }, { "push imm32", 5, { 0x68, 0x78, 0x56, 0x34, 0x92 } },
+        { "pushw imm16", 4, { 0x66, 0x68, 0x34, 0x92 } }, { "pushw ax", 2, { 0x66, 0x50 } },
+        { "push [rdi]", 2, { 0xff, 0x37 } }, { "pushw [rdi]", 3, { 0x66, 0xff, 0x37 } },
+        { "push rsp", 1, { 0x54 } }, { "push [rsp]", 3, { 0xff, 0x34, 0x24 } },
+        { "pop rbx", 1, { 0x5b } }, { "pop r9", 2, { 0x41, 0x59 } }, { "popw bx", 2, { 0x66, 0x5b } },
+        { "pop [rdi]", 2, { 0x8f, 0x07 } }, { "pop [rsp]", 3, { 0x8f, 0x04, 0x24 } },
+        { "pop [rsp+8]", 4, { 0x8f, 0x44, 0x24, 0x08 } }, { "pop rsp", 1, { 0x5c } },
+        { "popw [rsp-2]", 5, { 0x66, 0x8f, 0x44, 0x24, 0xfe } },
+        { "xchg [rsp], rax", 4, { 0x48, 0x87, 0x04, 0x24 } },
+        { "leave", 1, { 0xc9 } }, { "leavew", 2, { 0x66, 0xc9 } },
+        { "enter 0,0", 4, { 0xc8, 0x00, 0x00, 0x00 } }, { "enter 16,1", 4, { 0xc8, 0x10, 0x00, 0x01 } },
+        { "enter 8,2", 4, { 0xc8, 0x08, 0x00, 0x02 } }, { "enter 0x100,3", 4, { 0xc8, 0x00, 0x01, 0x03 } },
+        { "enter 0,31", 4, { 0xc8, 0x00, 0x00, 0x1f } }, { "enter 0,32", 4, { 0xc8, 0x00, 0x00, 0x20 } },
+        { "enterw 4,2", 5, { 0x66, 0xc8, 0x04, 0x00, 0x02 } },
+    };
+    static const uint64_t rsps[] = { 0x800, 0x808, 0x803, 0x10, 0x4, 0xff8 };
+    char name[64];
+
+    for (unsigned k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+        for (unsigned r = 0; r < sizeof(rsps) / sizeof(rsps[0]); r++) {
+            snprintf(name, sizeof(name), "%s rsp +%#llx", ops[k].nm, (unsigned long long)rsps[r]);
+            diff_case_init(&c, name, 64);
+            diff_case_emit(&c, ops[k].b, ops[k].n);
+            c.in.gpr[D_RAX] = 0x1122334455667788ULL;
+            c.in.gpr[D_RBX] = GARBAGE;
+            c.in.gpr[D_R9] = GARBAGE;
+            c.in.gpr[D_R15] = 0xf15f15f15f15f15fULL;
+            c.in.gpr[D_RSP] = DIFF_STACK_ADDR + rsps[r];
+            c.in.gpr[D_RBP] = DIFF_STACK_ADDR + 0xa00;
+            c.in.gpr[D_RDI] = DIFF_DATA_ADDR + 0x40;
+            for (int i = 0; i < DIFF_PAGE; i += 8) {
+                /* a frame-pointer chain for ENTER's nesting: each slot points 0x40 higher */
+                uint64_t v = DIFF_STACK_ADDR + ((i + 0x40) & 0xff8);
+                memcpy(c.in.stack + i, &v, 8);
+            }
+            memcpy(c.in.data + 0x40, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+            emit(opaque, &c);
+        }
+    }
+}
+
+/* ---- branches that stay in the sequence: Jcc/JMP/LOOP/JRCXZ over one instruction, CALL next --- */
+
+void gen_branch(DiffEmit *emit, void *opaque)
+{
+    static DiffCase c;
+    static const uint32_t fl_bits[6] = { DF_CF, DF_PF, DF_AF, DF_ZF, DF_SF, DF_OF };
+    char name[64];
+
+    for (unsigned f = 0; f < 64; f++) {
+        uint64_t fl = 2;
+        for (int b = 0; b < 6; b++) {
+            if (f & (1u << b)) {
+                fl |= fl_bits[b];
+            }
+        }
+        for (int cc = 0; cc < 16; cc++) {
+            for (int near = 0; near < 2; near++) {
+                /* jcc +3 (skips inc rax); inc rbx */
+                snprintf(name, sizeof(name), "j%d%s fl %#llx", cc, near ? " near" : "",
+                         (unsigned long long)fl);
+                diff_case_init(&c, name, 64);
+                if (near) {
+                    emit_bytes(&c, 6, 0x0f, 0x80 + cc, 0x03, 0x00, 0x00, 0x00);
+                } else {
+                    emit_bytes(&c, 2, 0x70 + cc, 0x03);
+                }
+                emit_bytes(&c, 3, 0x48, 0xff, 0xc0);
+                emit_bytes(&c, 3, 0x48, 0xff, 0xc3);
+                c.in.rflags = fl;
+                emit(opaque, &c);
+            }
+        }
+    }
+    /* loop, loope, loopne, jrcxz (and 32-bit address size: ecx) */
+    static const uint64_t rcxs[] = { 0, 1, 2, 0x100000000ULL, 0xffffffffffffffffULL };
+    for (int op = 0; op < 4; op++) {
+        for (unsigned r = 0; r < 5; r++) {
+            for (int zf = 0; zf < 2; zf++) {
+                for (int a32 = 0; a32 < 2; a32++) {
+                    snprintf(name, sizeof(name), "loop%d rcx %#llx zf%d a%d", op,
+                             (unsigned long long)rcxs[r], zf, a32 ? 32 : 64);
+                    diff_case_init(&c, name, 64);
+                    if (a32) {
+                        emit_bytes(&c, 1, 0x67);
+                    }
+                    emit_bytes(&c, 2, op == 3 ? 0xe3 : 0xe2 - op, 0x03);
+                    emit_bytes(&c, 3, 0x48, 0xff, 0xc0);
+                    emit_bytes(&c, 3, 0x48, 0xff, 0xc3);
+                    c.in.gpr[D_RCX] = rcxs[r];
+                    c.in.rflags = zf ? (2 | DF_ZF) : 2;
+                    emit(opaque, &c);
+                }
+            }
+        }
+    }
+    /* jmp short/near over an instruction; call the next instruction, pop the return address */
+    diff_case_init(&c, "jmp short", 64);
+    emit_bytes(&c, 5, 0xeb, 0x03, 0x48, 0xff, 0xc0);
+    emit(opaque, &c);
+    diff_case_init(&c, "jmp near", 64);
+    emit_bytes(&c, 8, 0xe9, 0x03, 0x00, 0x00, 0x00, 0x48, 0xff, 0xc0);
+    emit(opaque, &c);
+    for (int w = 0; w < 2; w++) {
+        diff_case_init(&c, w ? "call next, rsp misaligned" : "call next", 64);
+        emit_bytes(&c, 6, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x58);
+        c.in.gpr[D_RSP] -= w * 4;
         emit(opaque, &c);
     }
 }

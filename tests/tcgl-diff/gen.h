@@ -21,5 +21,8 @@ void gen_sse_cvt(DiffEmit *emit, void *opaque);
 void gen_sse_int(DiffEmit *emit, void *opaque);
 void gen_sse_shuf(DiffEmit *emit, void *opaque);
 void gen_sse4(DiffEmit *emit, void *opaque);
+void gen_x87(DiffEmit *emit, void *opaque);
+void gen_stack(DiffEmit *emit, void *opaque);
+void gen_branch(DiffEmit *emit, void *opaque);
 
 #endif

@@ -7,9 +7,9 @@
  * (compatibility mode) that way, and its stub far-jumps back.
  *
  * diff_host_ctx layout (struct DiffHostCtx in host.c, checked there):
- *   0 gpr[16]  128 rflags  136 entry  144 host rsp  152 mxcsr  156 fcw
- *   158 fsw  160 xmm[16]  416 (unused)  424 mode32  432 saved ds
- *   436 saved es  448 IRET frame (rip, cs, rflags, rsp, ss)
+ *   0 gpr[16]  128 rflags  136 entry  144 host rsp  424 mode32
+ *   432 saved ds  436 saved es  448 IRET frame (rip, cs, rflags, rsp, ss)
+ *   512 FXSAVE image (x87, MXCSR, XMM)
  */
         .section .bss
         .balign 64
@@ -17,8 +17,8 @@
         .hidden diff_host_ctx
         .type diff_host_ctx, @object
 diff_host_ctx:
-        .zero 512
-        .size diff_host_ctx, 512
+        .zero 1024
+        .size diff_host_ctx, 1024
 
         .section .rodata
         .balign 4
@@ -45,25 +45,7 @@ diff_host_enter:
         mov %ecx, 432(%rax)
         mov %es, %ecx
         mov %ecx, 436(%rax)
-        fninit
-        fldcw 156(%rax)
-        ldmxcsr 152(%rax)
-        movdqu 160(%rax), %xmm0
-        movdqu 176(%rax), %xmm1
-        movdqu 192(%rax), %xmm2
-        movdqu 208(%rax), %xmm3
-        movdqu 224(%rax), %xmm4
-        movdqu 240(%rax), %xmm5
-        movdqu 256(%rax), %xmm6
-        movdqu 272(%rax), %xmm7
-        movdqu 288(%rax), %xmm8
-        movdqu 304(%rax), %xmm9
-        movdqu 320(%rax), %xmm10
-        movdqu 336(%rax), %xmm11
-        movdqu 352(%rax), %xmm12
-        movdqu 368(%rax), %xmm13
-        movdqu 384(%rax), %xmm14
-        movdqu 400(%rax), %xmm15
+        fxrstor64 512(%rax)             /* x87, MXCSR, XMM from the FXSAVE image */
         cmpq $0, 424(%rax)
         je 1f
         mov $0x2b, %ecx          /* __USER_DS: flat data for 32-bit code */
@@ -116,25 +98,9 @@ diff_host_exit:
         mov diff_host_ctx+144(%rip), %rsp
         pushfq
         popq diff_host_ctx+128(%rip)
-        movdqu %xmm0, diff_host_ctx+160(%rip)
-        movdqu %xmm1, diff_host_ctx+176(%rip)
-        movdqu %xmm2, diff_host_ctx+192(%rip)
-        movdqu %xmm3, diff_host_ctx+208(%rip)
-        movdqu %xmm4, diff_host_ctx+224(%rip)
-        movdqu %xmm5, diff_host_ctx+240(%rip)
-        movdqu %xmm6, diff_host_ctx+256(%rip)
-        movdqu %xmm7, diff_host_ctx+272(%rip)
-        movdqu %xmm8, diff_host_ctx+288(%rip)
-        movdqu %xmm9, diff_host_ctx+304(%rip)
-        movdqu %xmm10, diff_host_ctx+320(%rip)
-        movdqu %xmm11, diff_host_ctx+336(%rip)
-        movdqu %xmm12, diff_host_ctx+352(%rip)
-        movdqu %xmm13, diff_host_ctx+368(%rip)
-        movdqu %xmm14, diff_host_ctx+384(%rip)
-        movdqu %xmm15, diff_host_ctx+400(%rip)
-        stmxcsr diff_host_ctx+152(%rip)
-        fnstcw diff_host_ctx+156(%rip)
-        fnstsw diff_host_ctx+158(%rip)
+        pushq $0x202                    /* AC, DF, TF off before anything else */
+        popfq
+        fxsave64 diff_host_ctx+512(%rip)
         call diff_host_restore
         pop %r15
         pop %r14

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 #include "diff.h"
@@ -36,23 +37,20 @@ struct DiffHostCtx {
     uint64_t rflags;
     uint64_t entry;
     uint64_t host_rsp;
-    uint32_t mxcsr;
-    uint16_t fcw, fsw;
-    uint8_t xmm[16][16];
-    uint64_t unused;
+    uint8_t unused[272];
     uint64_t mode32;
     uint32_t ds, es;
     uint8_t pad2[8];
     uint64_t frame[5];          /* IRET: rip, cs, rflags, rsp, ss */
     uint8_t pad3[24];
+    uint8_t fx[512];            /* FXSAVE image: x87, MXCSR, XMM */
 };
 _Static_assert(offsetof(struct DiffHostCtx, rflags) == 128, "ctx layout");
-_Static_assert(offsetof(struct DiffHostCtx, mxcsr) == 152, "ctx layout");
-_Static_assert(offsetof(struct DiffHostCtx, xmm) == 160, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, mode32) == 424, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, ds) == 432, "ctx layout");
 _Static_assert(offsetof(struct DiffHostCtx, frame) == 448, "ctx layout");
-_Static_assert(sizeof(struct DiffHostCtx) == 512, "ctx layout");
+_Static_assert(offsetof(struct DiffHostCtx, fx) == 512, "ctx layout");
+_Static_assert(sizeof(struct DiffHostCtx) == 1024, "ctx layout");
 
 extern struct DiffHostCtx diff_host_ctx;
 void diff_host_enter(void);
@@ -82,10 +80,15 @@ static const int greg_of[16] = {
 static void on_signal(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    greg_t *g = uc->uc_mcontext.gregs;
-    uint64_t rip = g[REG_RIP];
+    greg_t *g;
+    uint64_t rip;
     DiffState *o = cur_out;
     (void)si;
+
+    /* the sequence may have set AC: C code must not run with it */
+    __asm__ volatile("pushfq; andq $~0x40000, (%%rsp); popfq" ::: "memory", "cc");
+    g = uc->uc_mcontext.gregs;
+    rip = g[REG_RIP];
 
     if (sig == SIGTRAP && running && single_step && g[REG_TRAPNO] == 1) {
         if (rip == DIFF_CODE_ADDR) {
@@ -133,13 +136,7 @@ static void on_signal(int sig, siginfo_t *si, void *ucv)
     }
     o->fault_addr = o->vector == 14 ? (uint64_t)g[REG_CR2] : 0;
     if (uc->uc_mcontext.fpregs) {
-        const struct _libc_fpstate *fp = uc->uc_mcontext.fpregs;
-        for (int i = 0; i < 16; i++) {
-            memcpy(o->xmm[i], &fp->_xmm[i], 16);
-        }
-        o->mxcsr = fp->mxcsr;
-        o->fcw = fp->cwd;
-        o->fsw = fp->swd;
+        diff_fx_to_state((const uint8_t *)uc->uc_mcontext.fpregs, o);
     }
     running = 0;
     siglongjmp(run_jmp, 1);
@@ -201,9 +198,20 @@ bool diff_host_init(void)
             return false;
         }
     }
-    /* The watchdog: a sequence still running after 4 ticks is stopped. */
-    struct itimerval it = { { 0, 250000 }, { 0, 250000 } };
-    setitimer(ITIMER_REAL, &it, NULL);
+    /* The watchdog: a sequence still running after 4 ticks is stopped.
+     * The ticks go to this thread (the one that runs sequences: the
+     * alternate signal stack is per thread), not to any other. */
+    struct sigevent sev;
+    timer_t timer;
+    struct itimerspec its = { { 0, 250000000 }, { 0, 250000000 } };
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = SIGALRM;
+    sev._sigev_un._tid = gettid();
+    if (timer_create(CLOCK_MONOTONIC, &sev, &timer) < 0 || timer_settime(timer, 0, &its, NULL) < 0) {
+        perror("tcgl-diff: timer_create");
+        return false;
+    }
     done = true;
 
     /* Can this host run 32-bit user code (compatibility mode)?  Not where
@@ -232,6 +240,43 @@ bool diff_host_mode32(void)
     return diff_host_init() && mode32_ok;
 }
 
+#define DIFF_EXIT_PTR 0xff8
+
+/* jmp *[rip + to DIFF_EXIT_PTR], placed at page offset `at` */
+static void jmp_exit(uint8_t *p, size_t at)
+{
+    int32_t disp = (int32_t)(DIFF_EXIT_PTR - (at + 6));
+    p[0] = 0xff;
+    p[1] = 0x25;
+    memcpy(p + 2, &disp, 4);
+}
+
+void diff_state_to_fx(const DiffState *s, uint8_t fx[512])
+{
+    uint32_t mxcsr = s->mxcsr & 0xffff;         /* reserved bits would #GP in FXRSTOR */
+    memset(fx, 0, 512);
+    memcpy(fx + 0, &s->fcw, 2);
+    memcpy(fx + 2, &s->fsw, 2);
+    fx[4] = s->ftw;
+    memcpy(fx + 24, &mxcsr, 4);
+    for (int i = 0; i < 8; i++) {
+        memcpy(fx + 32 + 16 * i, s->st[i], 10);
+    }
+    memcpy(fx + 160, s->xmm, sizeof(s->xmm));
+}
+
+void diff_fx_to_state(const uint8_t fx[512], DiffState *s)
+{
+    memcpy(&s->fcw, fx + 0, 2);
+    memcpy(&s->fsw, fx + 2, 2);
+    s->ftw = fx[4];
+    memcpy(&s->mxcsr, fx + 24, 4);
+    for (int i = 0; i < 8; i++) {
+        memcpy(s->st[i], fx + 32 + 16 * i, 10);
+    }
+    memcpy(s->xmm, fx + 160, sizeof(s->xmm));
+}
+
 void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF_PAGE])
 {
     uint64_t exit_addr = (uint64_t)(uintptr_t)diff_host_exit;
@@ -242,10 +287,11 @@ void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF
     }
     memset(page, 0, DIFF_PAGE);
     memcpy(page, code, len);
-    /* 64-bit: jmp *0(%rip); .quad diff_host_exit */
+    /* the exit address at an aligned place (a sequence may run with AC) */
+    memcpy(page + DIFF_EXIT_PTR, &exit_addr, 8);
+    /* 64-bit: jmp *diff_host_exit(%rip) */
     p = page + DIFF_STUB_OFF;
-    p[0] = 0xff, p[1] = 0x25, p[2] = p[3] = p[4] = p[5] = 0;
-    memcpy(p + 6, &exit_addr, 8);
+    jmp_exit(p, DIFF_STUB_OFF);
     p = page + len;
     if (mode == 32) {
         /* ljmp $USER_CS, $DIFF_CODE_ADDR + DIFF_STUB_OFF */
@@ -255,7 +301,7 @@ void diff_code_page(const uint8_t *code, size_t len, int mode, uint8_t page[DIFF
         memcpy(p + 1, &off, 4);
         memcpy(p + 5, &sel, 2);
     } else {
-        memcpy(p, page + DIFF_STUB_OFF, 14);
+        jmp_exit(p, len);
     }
 }
 
@@ -277,9 +323,7 @@ bool diff_host_run(const uint8_t *code, size_t len, const DiffState *in, DiffSta
     memcpy(x->gpr, in->gpr, sizeof(x->gpr));
     x->rflags = (in->rflags & DIFF_FLAGS_IN) | 2;
     x->entry = DIFF_CODE_ADDR;
-    x->mxcsr = in->mxcsr & 0xffff;      /* reserved bits would #GP in ldmxcsr */
-    x->fcw = in->fcw;
-    memcpy(x->xmm, in->xmm, sizeof(x->xmm));
+    diff_state_to_fx(in, x->fx);
     x->mode32 = in->mode == 32;
     x->frame[0] = DIFF_CODE_ADDR;
     x->frame[1] = in->mode == 32 ? USER32_CS : USER_CS;
@@ -299,10 +343,7 @@ bool diff_host_run(const uint8_t *code, size_t len, const DiffState *in, DiffSta
         memcpy(out->gpr, x->gpr, sizeof(out->gpr));
         out->rflags = x->rflags;
         out->rip = DIFF_CODE_ADDR + len;
-        memcpy(out->xmm, x->xmm, sizeof(out->xmm));
-        out->mxcsr = x->mxcsr;
-        out->fcw = x->fcw;
-        out->fsw = x->fsw;
+        diff_fx_to_state(x->fx, out);
         out->vector = DIFF_VEC_NONE;
     } else {
         diff_host_restore();

@@ -7,7 +7,8 @@
  *   tcgl-diff --repro 'm64 c=4801c8 rax=0x1 ...'                 one case
  *   tcgl-diff --list                                             groups, candidates
  *
- * Exit status: 0 when no case mismatched, 1 otherwise, 2 on usage errors.
+ * Exit status: 0 when no case mismatched, 1 otherwise, 2 on usage errors
+ * (--expect-mismatches turns 0 and 1 round, for testing the oracle).
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -33,12 +34,15 @@ const DiffGroup diff_groups[] = {
     { "bitops", "BT BTS BTR BTC (register offsets into memory) BSF BSR POPCNT", gen_bitops },
     { "string", "MOVS CMPS STOS LODS SCAS, DF 0/1, REP/REPE/REPNE, 32-bit addresses", gen_string },
     { "atomic", "CMPXCHG XADD CMPXCHG8B CMPXCHG16B (LOCK, misaligned)", gen_atomic },
+    { "stack", "PUSH POP (RSP-relative operands, 16-bit) ENTER (nesting 0-32) LEAVE", gen_stack },
+    { "branch", "Jcc (all 16, 64 flag combinations) JMP LOOP* JRCXZ CALL inside the sequence", gen_branch },
     { "faults", "#UD #PF #GP #DE: the vector and the state at the fault", gen_faults },
     { "sse-float", "SSE/SSE2/SSE3 arithmetic, compares, COMIS, horizontal ops, DPPS", gen_sse_float },
     { "sse-cvt", "conversions and ROUND* under every MXCSR mode", gen_sse_cvt },
     { "sse-int", "SSE2 integer arithmetic, compares, packs, shifts, moves", gen_sse_int },
     { "sse-shuf", "shuffles, unpacks, PINSRW/PEXTRW, SSSE3", gen_sse_shuf },
     { "sse4", "SSE4.1 and SSE4.2 (blends, PMOVSX/ZX, PTEST, PCMPxSTRx, CRC32)", gen_sse4 },
+    { "x87", "x87 arithmetic, compares, loads/stores under every RC and PC, #MF", gen_x87 },
     { NULL, NULL, NULL },
 };
 
@@ -53,6 +57,15 @@ static const struct {
     { "tcgl", NULL, "tcg-lite (when linked in)" },
 };
 
+static bool print_cases;
+
+static void print_case(const DiffCase *c)
+{
+    char buf[512];
+    diff_disasm(c->code, c->len, c->in.mode, buf, sizeof(buf));
+    printf("case %s: %s\n", c->name, buf);
+}
+
 typedef struct Ctx {
     DiffRunner r;
     unsigned sample;
@@ -65,7 +78,30 @@ static void on_case(void *opaque, const DiffCase *c)
     if (x->sample > 1 && x->n++ % x->sample) {
         return;
     }
+    if (print_cases) {
+        print_case(c);
+    }
     diff_run_case(&x->r, c);
+}
+
+/* The silicon that is the oracle: where vendors differ in a defined
+ * result, a mismatch must be read with it in mind. */
+static void host_cpu(char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[256];
+
+    snprintf(buf, size, "unknown");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+            snprintf(buf, size, "%s", strchr(line, ':') + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    if (f) {
+        fclose(f);
+    }
 }
 
 static void usage(FILE *f)
@@ -75,7 +111,9 @@ static void usage(FILE *f)
                "       tcgl-diff --repro STRING\n"
                "       tcgl-diff --list\n"
                "options: --max-report N (default 10), --no-reduce, --quiet,\n"
-               "         --show-vector V (list the cases where the host raised vector V)\n");
+               "         --show-vector V (list the cases where the host raised vector V),\n"
+               "         --print-cases (list every case run),\n"
+               "         --expect-mismatches (exit 0 only if a case mismatched)\n");
 }
 
 int main(int argc, char **argv)
@@ -87,14 +125,15 @@ int main(int argc, char **argv)
         { "mode", required_argument, NULL, 'm' },      { "repro", required_argument, NULL, 'p' },
         { "list", no_argument, NULL, 'l' },            { "max-report", required_argument, NULL, 'n' },
         { "no-reduce", no_argument, NULL, 'R' },       { "quiet", no_argument, NULL, 'q' },
-        { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },            { NULL, 0, NULL, 0 },
+        { "help", no_argument, NULL, 'h' },            { "show-vector", required_argument, NULL, 'v' },
+        { "print-cases", no_argument, NULL, 'P' },     { "expect-mismatches", no_argument, NULL, 'E' },            { NULL, 0, NULL, 0 },
     };
     const char *groups[64], *cand = "auto", *repro = NULL, *mode = "64";
     unsigned ngroups = 0;
     long random_n = -1;
     uint64_t seed = 1;
     double seconds = 0;
-    bool quiet = false;
+    bool quiet = false, expect_mismatches = false;
     Ctx x;
     int o;
 
@@ -122,6 +161,8 @@ int main(int argc, char **argv)
         case 'R': x.r.reduce = false; break;
         case 'q': quiet = true; break;
         case 'v': x.r.show_vector = atoi(optarg); break;
+        case 'P': print_cases = true; break;
+        case 'E': expect_mismatches = true; break;
         case 'l':
             for (int i = 0; diff_groups[i].name; i++) {
                 printf("group %-10s %s\n", diff_groups[i].name, diff_groups[i].what);
@@ -195,6 +236,9 @@ int main(int argc, char **argv)
         }
         for (long i = 0; random_n == 0 || i < random_n; i++) {
             diff_random_case(g[i % nm], &c);
+            if (print_cases) {
+                print_case(&c);
+            }
             diff_run_case(&x.r, &c);
             if (seconds > 0 && (i & 1023) == 0 && difftime(time(NULL), t0) >= seconds) {
                 break;
@@ -250,8 +294,17 @@ int main(int argc, char **argv)
         printf("tcgl-diff: this host cannot run 32-bit user code: its mode-32 cases (BCD) "
                "were skipped\n");
     }
+    if (x.r.mismatches) {
+        char cpu[128];
+        host_cpu(cpu, sizeof(cpu));
+        printf("tcgl-diff: the oracle was %s\n", cpu);
+    }
     printf("tcgl-diff: candidate %s: %lu cases (%lu faulted on the host), %lu skipped, "
            "%lu mismatches, %.0f s\n", x.r.cand_name, x.r.cases, x.r.faults, x.r.skipped,
            x.r.mismatches, difftime(time(NULL), t0));
+    if (expect_mismatches) {
+        /* testing the oracle with a wrong candidate: it must be caught */
+        return x.r.mismatches ? 0 : 1;
+    }
     return x.r.mismatches ? 1 : 0;
 }

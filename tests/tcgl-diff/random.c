@@ -51,9 +51,9 @@ static const uint8_t bad_groups[] = {
     X86_GRP_JUMP, X86_GRP_CALL, X86_GRP_RET, X86_GRP_INT, X86_GRP_IRET, X86_GRP_PRIVILEGE,
     X86_GRP_BRANCH_RELATIVE, X86_GRP_VM, X86_GRP_3DNOW, X86_GRP_AES, X86_GRP_ADX, X86_GRP_AVX,
     X86_GRP_AVX2, X86_GRP_AVX512, X86_GRP_BMI, X86_GRP_BMI2, X86_GRP_F16C, X86_GRP_FMA,
-    X86_GRP_FMA4, X86_GRP_FSGSBASE, X86_GRP_HLE, X86_GRP_MMX, X86_GRP_RTM, X86_GRP_SHA,
+    X86_GRP_FMA4, X86_GRP_FSGSBASE, X86_GRP_HLE, X86_GRP_RTM, X86_GRP_SHA,
     X86_GRP_SSE4A, X86_GRP_PCLMUL, X86_GRP_XOP, X86_GRP_CDI, X86_GRP_ERI, X86_GRP_TBM,
-    X86_GRP_SGX, X86_GRP_DQI, X86_GRP_BWI, X86_GRP_PFI, X86_GRP_VLX, X86_GRP_SMAP, X86_GRP_FPU,
+    X86_GRP_SGX, X86_GRP_DQI, X86_GRP_BWI, X86_GRP_PFI, X86_GRP_VLX, X86_GRP_SMAP,
 };
 
 /* Instructions never generated: model-specific results, system state,
@@ -74,7 +74,20 @@ static const unsigned bad_insns[] = {
     X86_INS_INT, X86_INS_INT1, X86_INS_INT3, X86_INS_INTO,
     X86_INS_BOUND, X86_INS_CLFLUSH, X86_INS_CLFLUSHOPT, X86_INS_CLWB, X86_INS_PREFETCHW,
     X86_INS_UD0, X86_INS_XABORT, X86_INS_XBEGIN, X86_INS_XEND, X86_INS_XTEST,
-    X86_INS_PAUSE, X86_INS_WAIT, X86_INS_EMMS, X86_INS_FEMMS, X86_INS_MASKMOVDQU,
+    X86_INS_PAUSE, X86_INS_FEMMS, X86_INS_MASKMOVDQU,
+    /* x87 transcendentals: the last bits are the implementation's (Intel
+     * and AMD differ); environment images hold FIP/FDP/FOP */
+    X86_INS_FSIN, X86_INS_FCOS, X86_INS_FSINCOS, X86_INS_FPTAN, X86_INS_FPATAN, X86_INS_F2XM1,
+    X86_INS_FYL2X, X86_INS_FYL2XP1, X86_INS_FNSAVE, X86_INS_FRSTOR, X86_INS_FNSTENV,
+    X86_INS_FLDENV,
+};
+
+/* x87 instructions after which C0, C2 and C3 mean something */
+static const unsigned fsw_defined[] = {
+    X86_INS_FCOM, X86_INS_FCOMP, X86_INS_FCOMPP, X86_INS_FUCOM, X86_INS_FUCOMP, X86_INS_FUCOMPP,
+    X86_INS_FICOM, X86_INS_FICOMP, X86_INS_FTST, X86_INS_FXAM, X86_INS_FPREM, X86_INS_FPREM1,
+    X86_INS_FCOMI, X86_INS_FCOMIP, X86_INS_FUCOMI, X86_INS_FUCOMIP, X86_INS_FNSTSW,
+    X86_INS_FNSTCW, X86_INS_FLDCW, X86_INS_FNCLEX, X86_INS_FNINIT,
 };
 
 static bool bad_insn(unsigned id)
@@ -137,6 +150,37 @@ static uint32_t cs_undef(uint64_t ef)
     return u;
 }
 
+/* The GPR number (0-15) of a capstone register of any size, or -1. */
+static int gpr_of(x86_reg r)
+{
+    static const x86_reg regs[16][4] = {
+        { X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL },
+        { X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL },
+        { X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL },
+        { X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL },
+        { X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL },
+        { X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL },
+        { X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL },
+        { X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL },
+        { X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B },
+        { X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B },
+        { X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B },
+        { X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B },
+        { X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B },
+        { X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B },
+        { X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B },
+        { X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B },
+    };
+    for (int i = 0; i < 16; i++) {
+        for (int k = 0; k < 4; k++) {
+            if (regs[i][k] == r) {
+                return i;
+            }
+        }
+    }
+    return -1;
+}
+
 /* Accepts (and describes in c) one decoded instruction, or says no. */
 static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
 {
@@ -166,11 +210,9 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
             x->operands[i].mem.segment != X86_REG_ES && x->operands[i].mem.segment != X86_REG_CS) {
             return false;
         }
-        /* x87 and MMX registers: not compared yet */
+        /* AVX-512 and AVX registers */
         if (x->operands[i].type == X86_OP_REG &&
-            ((x->operands[i].reg >= X86_REG_ST0 && x->operands[i].reg <= X86_REG_ST7) ||
-             (x->operands[i].reg >= X86_REG_MM0 && x->operands[i].reg <= X86_REG_MM7) ||
-             (x->operands[i].reg >= X86_REG_YMM0 && x->operands[i].reg <= X86_REG_YMM31) ||
+            ((x->operands[i].reg >= X86_REG_YMM0 && x->operands[i].reg <= X86_REG_YMM31) ||
              (x->operands[i].reg >= X86_REG_K0 && x->operands[i].reg <= X86_REG_K7))) {
             return false;
         }
@@ -185,6 +227,24 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
         return false;
     }
     c->undef_flags = cs_undef(x->eflags) | extra_undef(in->id, x);
+    /* BSF/BSR of zero: the destination is undefined for Intel */
+    if ((in->id == X86_INS_BSF || in->id == X86_INS_BSR) && x->op_count > 0 &&
+        x->operands[0].type == X86_OP_REG && gpr_of(x->operands[0].reg) >= 0) {
+        c->undef_gpr_zf = 1u << gpr_of(x->operands[0].reg);
+    }
+    for (int i = 0; i < d->groups_count; i++) {
+        if (d->groups[i] == X86_GRP_FPU) {
+            c->undef_fsw = 0x4500;              /* C0 C2 C3 */
+            for (size_t k = 0; k < sizeof(fsw_defined) / sizeof(fsw_defined[0]); k++) {
+                if (in->id == fsw_defined[k]) {
+                    c->undef_fsw = 0;
+                }
+            }
+            if (in->id == X86_INS_FXAM) {
+                c->undef_fsw = 0x0200;          /* C1 of an empty ST0: its stale sign */
+            }
+        }
+    }
     /* approximations: the precision is architectural, the bits are not */
     if (in->id == X86_INS_RCPPS || in->id == X86_INS_RCPSS || in->id == X86_INS_RSQRTPS ||
         in->id == X86_INS_RSQRTSS) {
@@ -266,7 +326,8 @@ static void random_input(DiffRandom *g, DiffCase *c)
             s->gpr[i] = (uint32_t)s->gpr[i];
         }
     }
-    s->rflags = 2 | (rnd(g) & DIFF_FLAGS_IN);
+    uint64_t fr = rnd(g);
+    s->rflags = 2 | (fr & DIFF_FLAGS_IN & ~(uint64_t)DF_AC) | ((fr >> 40) % 16 == 0 ? DF_AC : 0);
     for (int i = 0; i < 16; i++) {
         for (int k = 0; k < 16; k += 8) {
             uint64_t r = rnd(g), v = rnd(g);
@@ -287,6 +348,22 @@ static void random_input(DiffRandom *g, DiffCase *c)
     s->mxcsr = 0x1f80 | (r & 0x6000) | ((r & 0x30000) == 0 ? 0x8040 : 0);
     if ((r & 0x1c0000) == 0) {
         s->mxcsr &= ~0x1f80u;           /* exceptions unmasked now and then */
+    }
+    /* x87: some registers in use, TOP anywhere, values from edge classes */
+    r = rnd(g);
+    s->ftw = (r & 1) ? (uint8_t)(r >> 8) : (r & 2) ? 0xff : 0;
+    s->fsw = (uint16_t)(((r >> 16) & 7) << 11);
+    static const uint16_t fcws[] = { 0x037f, 0x037f, 0x027f, 0x007f, 0x077f, 0x0b7f, 0x0f7f, 0x0372 };
+    s->fcw = fcws[(r >> 20) & 7];
+    for (int i = 0; i < 8; i++) {
+        uint64_t m = rnd(g), e = rnd(g);
+        static const uint16_t exps[] = { 0x3fff, 0x4000, 0x3ffe, 0x0000, 0x7fff, 0x403e, 0x0001, 0xbfff };
+        uint16_t se = (e & 8) ? (uint16_t)(e >> 16) : exps[e & 7] | (uint16_t)((e >> 4) & 1) << 15;
+        if (e & 0x100000) {
+            m |= 1ULL << 63;                    /* mostly normal (J bit set) */
+        }
+        memcpy(s->st[i], &m, 8);
+        memcpy(s->st[i] + 8, &se, 2);
     }
     for (int i = 0; i < DIFF_PAGE; i += 8) {
         uint64_t v = rnd(g);
@@ -351,11 +428,14 @@ void diff_random_case(DiffRandom *g, DiffCase *c)
             continue;
         }
         uint32_t uf = c->undef_flags, u = c->undef;
+        uint16_t ufsw = c->undef_fsw, ugz = c->undef_gpr_zf;
         diff_case_emit(c, in->bytes, in->size);
         cs_free(in, cnt);
         random_input(g, c);
         c->undef_flags = uf;
         c->undef = u;
+        c->undef_fsw = ufsw;
+        c->undef_gpr_zf = ugz;
         c->single = true;
         if (silicon_length(g, c)) {
             return;

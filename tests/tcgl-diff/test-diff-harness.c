@@ -112,6 +112,16 @@ static void test_faults(void)
     run();
     g_assert_cmpint(out.vector, ==, 14);
     g_assert_cmphex(out.gpr[D_RSP], ==, 0);
+    /* alignment check: AC set, a misaligned load is #AC (the kernel has CR0.AM) */
+    diff_case_init(&c, "ac", 64);
+    diff_case_emit(&c, (const uint8_t *)"\x48\x8b\x47\x01", 4);
+    c.in.gpr[D_RDI] = DIFF_DATA_ADDR;
+    c.in.rflags = 2 | DF_AC;
+    run();
+    g_assert_cmpint(out.vector, ==, 17);
+    c.in.rflags = 2;
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_NONE);
     /* unmasked SSE exception: divss 1/0 with ZM clear is #XM */
     diff_case_init(&c, "xm", 64);
     diff_case_emit(&c, (const uint8_t *)"\xf3\x0f\x5e\xc1", 4); /* divss xmm0, xmm1 */
@@ -239,6 +249,67 @@ static void emit_to_runner(void *opaque, const DiffCase *dc)
     diff_run_case(opaque, dc);
 }
 
+static void test_x87(void)
+{
+    /* fld1; fld1; faddp: ST0 = 2.0, one register in use (physical 7), TOP 7 */
+    diff_case_init(&c, "x87", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xd9\xe8\xd9\xe8\xde\xc1", 6);
+    run();
+    g_assert_cmpint(out.vector, ==, DIFF_VEC_NONE);
+    g_assert_cmphex((out.fsw >> 11) & 7, ==, 7);
+    g_assert_cmphex(out.ftw, ==, 0x80);
+    uint64_t m;
+    uint16_t se;
+    memcpy(&m, out.st[0], 8);
+    memcpy(&se, out.st[0] + 8, 2);
+    g_assert_cmphex(m, ==, 0x8000000000000000ULL);
+    g_assert_cmphex(se, ==, 0x4000);
+    /* the stack goes in: ST0 = 2.5 (TOP 3), FIST rounds per FCW.RC */
+    static const struct { uint16_t fcw; uint32_t res; } rc[] = {
+        { 0x037f, 2 }, { 0x077f, 2 }, { 0x0b7f, 3 }, { 0x0f7f, 2 },
+    };
+    for (unsigned i = 0; i < 4; i++) {
+        diff_case_init(&c, "fist", 64);
+        diff_case_emit(&c, (const uint8_t *)"\xdb\x17", 2);         /* fist dword [rdi] */
+        c.in.gpr[D_RDI] = DIFF_DATA_ADDR;
+        c.in.fsw = 3 << 11;
+        c.in.ftw = 1 << 3;
+        m = 0xa000000000000000ULL;
+        se = 0x4000;
+        memcpy(c.in.st[0], &m, 8);
+        memcpy(c.in.st[0] + 8, &se, 2);
+        c.in.fcw = rc[i].fcw;
+        run();
+        g_assert_cmpint(out.vector, ==, DIFF_VEC_NONE);
+        uint32_t v;
+        memcpy(&v, out.data, 4);
+        g_assert_cmpuint(v, ==, rc[i].res);
+        g_assert_cmphex(out.fsw & 0x20, ==, 0x20);                   /* PE */
+    }
+    /* an unmasked exception is #MF at the next waiting instruction */
+    diff_case_init(&c, "mf", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xd9\xee\xd9\xe8\xde\xf1\x9b", 7); /* fldz fld1 fdivp fwait */
+    c.in.fcw = 0x037b;                                          /* ZM clear */
+    run();
+    g_assert_cmpint(out.vector, ==, 16);
+    g_assert_cmphex(out.rip, ==, DIFF_CODE_ADDR + 6);
+    /* and an x87 difference is a mismatch, but not in an empty register */
+    static DiffState a, b;
+    diff_case_init(&c, "x87 cmp", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xd9\xe8", 2);
+    diff_host_run(c.code, c.len, &c.in, &a);
+    b = a;
+    b.st[1][3] ^= 1;                                            /* ST1 is empty */
+    g_assert_cmphex(diff_compare(&c, &a, &b), ==, 0);
+    b.st[0][3] ^= 1;
+    g_assert_cmphex(diff_compare(&c, &a, &b), ==, DIFF_M_X87);
+    b = a;
+    b.fsw ^= 0x4000;                                            /* C3 */
+    g_assert_cmphex(diff_compare(&c, &a, &b), ==, DIFF_M_X87);
+    c.undef_fsw = 0x4500;
+    g_assert_cmphex(diff_compare(&c, &a, &b), ==, 0);
+}
+
 static void test_compare_model(void)
 {
     DiffRunner r = { .cand = diff_cand_model_add, .cand_name = "model-add" };
@@ -310,15 +381,21 @@ static void test_repro(void)
     a.in.data[0x123] = 0x77;
     a.in.data[0x124] = 0x78;
     a.in.stack[0xfff] = 1;
+    a.in.fsw = 0x3800;
+    a.in.ftw = 0x80;
+    a.in.st[0][9] = 0x3f;
     a.undef_flags = DF_OF;
+    a.undef_fsw = 0x4500;
     diff_repro_format(&a, buf, sizeof(buf));
     g_assert_cmpstr(buf, ==, "m32 c=2790 rax=0x99 rsp=0x30000100 fl=0x13 "
-                    "x3=42000000000000000000000000000024 mxcsr=0x7f80 uf=0x800 d123=7778 sfff=01");
+                    "x3=42000000000000000000000000000024 mxcsr=0x7f80 fsw=0x3800 ftw=0x80 "
+                    "st0=0000000000000000003f ufsw=0x4500 uf=0x800 d123=7778 sfff=01");
     g_assert_true(diff_repro_parse(buf, &b));
     g_assert_cmpuint(b.len, ==, 2);
     g_assert_cmpmem(b.code, 2, a.code, 2);
     g_assert_cmpmem(&b.in, sizeof(b.in), &a.in, sizeof(a.in));
     g_assert_cmphex(b.undef_flags, ==, DF_OF);
+    g_assert_cmphex(b.undef_fsw, ==, 0x4500);
     g_assert_false(diff_repro_parse("m64 c=zz", &b));
 }
 
@@ -367,6 +444,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-diff/host/mode32", test_mode32);
     g_test_add_func("/tcgl-diff/host/single-step", test_single_step);
     g_test_add_func("/tcgl-diff/host/sse", test_sse);
+    g_test_add_func("/tcgl-diff/host/x87", test_x87);
     g_test_add_func("/tcgl-diff/compare/model", test_compare_model);
     g_test_add_func("/tcgl-diff/compare/wrong", test_compare_wrong);
     g_test_add_func("/tcgl-diff/repro", test_repro);

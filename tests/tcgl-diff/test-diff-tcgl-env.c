@@ -91,6 +91,20 @@ static void test_guest_layout(void)
     }
 }
 
+/* The adapter has a thread of its own: the host runner's watchdog still
+ * stops a looping sequence (its ticks go to the running thread). */
+static void test_host_timeout(void)
+{
+    static DiffCase c;
+    static DiffState a;
+
+    g_assert_nonnull(tcgl_diff_ram());
+    diff_case_init(&c, "hang", 64);
+    diff_case_emit(&c, (const uint8_t *)"\xeb\xfe", 2);
+    g_assert_true(diff_host_run(c.code, c.len, &c.in, &a));
+    g_assert_cmpint(a.vector, ==, DIFF_VEC_TIMEOUT);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -101,5 +115,6 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-diff/adapter/store", test_store);
     g_test_add_func("/tcgl-diff/adapter/ud", test_ud);
     g_test_add_func("/tcgl-diff/adapter/layout", test_guest_layout);
+    g_test_add_func("/tcgl-diff/adapter/host-timeout", test_host_timeout);
     return g_test_run();
 }
