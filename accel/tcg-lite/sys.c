@@ -12,6 +12,7 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/memory.h"
 #include "qemu/log.h"
+#include "system/runstate.h"
 
 /* ---- per-vCPU state that has no place in X86CPUState ------------------- */
 
@@ -66,8 +67,12 @@ static const uint32_t tcgl_1_edx =
     F1D(9) /* apic */ | F1D(11) /* sep */ | F1D(12) /* mtrr */ | F1D(13) /* pge */ |
     F1D(14) /* mca */ | F1D(15) /* cmov */ | F1D(16) /* pat */ | F1D(19) /* clflush */ |
     F1D(23) /* mmx */ | F1D(24) /* fxsr */ | F1D(25) /* sse */ | F1D(26) /* sse2 */ |
-    F1D(28) /* htt (the topology decides) */;
-static const uint32_t tcgl_1_ecx = CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |
+    F1D(17) /* pse36 */ | F1D(28) /* htt (the topology decides) */;
+/* SSE4.1 only where the host has it (fp.c's ROUND* use the host's). */
+static const uint32_t tcgl_1_ecx = F1D(0) /* pni */ | F1D(9) /* ssse3 */ |
+                                   F1D(13) /* cx16 */ | F1D(20) /* sse4.2 */ |
+                                   F1D(22) /* movbe */ | F1D(23) /* popcnt */ |
+                                   CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |
                                    CPUID_1_ECX_HYPERVISOR;
 static const uint32_t tcgl_ext1_edx = F1D(11) /* syscall */ | F1D(20) /* nx */ |
                                       F1D(27) /* rdtscp */ | F1D(29) /* lm */;
@@ -76,7 +81,11 @@ static const uint32_t tcgl_ext1_ecx = F1D(0) /* lahf_lm */;
 void tcgl_supported_cpuid(CPUIDTable *t)
 {
     cpuid_table_set(t, 0, 0, 0, 0xd, 0, 0, 0);
-    cpuid_table_set(t, 1, 0, 0, 0, 0, tcgl_1_ecx, tcgl_1_edx);
+    uint32_t ecx1 = tcgl_1_ecx;
+    if (__builtin_cpu_supports("sse4.1")) {
+        ecx1 |= F1D(19);
+    }
+    cpuid_table_set(t, 1, 0, 0, 0, 0, ecx1, tcgl_1_edx);
     cpuid_table_set(t, 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
     cpuid_table_set(t, 0x80000001, 0, 0, 0, 0, tcgl_ext1_ecx, tcgl_ext1_edx);
     cpuid_table_set(t, 0x80000008, 0, 0, 0x3028, 0, 0, 0);     /* 40-bit phys, 48 virt */
@@ -513,6 +522,11 @@ void tcgl_io_write(TCGLCPU *c, unsigned port, unsigned size, uint64_t v)
     address_space_st(&address_space_io, port, v & tcgl_size_mask(size), size);
     /* Port 0x92 or the i8042 may have moved A20. */
     tcgl_sync_a20(c);
+    /* isa-debug-exit: nothing runs after the write (OUT ends its block, so
+     * the loop sees the request before the next instruction), as on KVM. */
+    if (qemu_system_exit_pending()) {
+        c->exit_request = 1;
+    }
 }
 
 void tcgl_sync_a20(TCGLCPU *c)
@@ -1180,10 +1194,10 @@ const TCGLOpDesc tcgl_ops_sys[] = {
     OP(B1(0xe5), -1, ANY, 0, tcgl_op_in),
     OP(B1(0xec), -1, ANY, 0, tcgl_op_in),
     OP(B1(0xed), -1, ANY, 0, tcgl_op_in),
-    OP(B1(0xe6), -1, ANY, 0, tcgl_op_out),
-    OP(B1(0xe7), -1, ANY, 0, tcgl_op_out),
-    OP(B1(0xee), -1, ANY, 0, tcgl_op_out),
-    OP(B1(0xef), -1, ANY, 0, tcgl_op_out),
+    OP(B1(0xe6), -1, ANY, END, tcgl_op_out),
+    OP(B1(0xe7), -1, ANY, END, tcgl_op_out),
+    OP(B1(0xee), -1, ANY, END, tcgl_op_out),
+    OP(B1(0xef), -1, ANY, END, tcgl_op_out),
     OP(B1(0x6c), -1, ANY, BR, tcgl_op_ins_outs),
     OP(B1(0x6d), -1, ANY, BR, tcgl_op_ins_outs),
     OP(B1(0x6e), -1, ANY, BR, tcgl_op_ins_outs),

@@ -365,7 +365,9 @@ static bool tcg_vcpu_create(CPUState *cpu, Error **errp)
     }
     tcgl_sys_set_cpuid(cpu->index, &v->cpuid);
     cpu->accel = c;
+    tcgl_mmu_cpu_init(c);
     tcgl_update_hflags(c);
+    tcgl_fp_state_from_env(c);
     return true;
 }
 
@@ -408,6 +410,7 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
     for (guint i = 0; i < warnings->len; i++) {
         warn_report("%s", (const char *)g_ptr_array_index(warnings, i));
     }
+    tcgl_mmu_set_model(tcg_cpu_model->phys_bits ? tcg_cpu_model->phys_bits : 40, false);
     tcg_topo = (X86Topology) { ms->smp.sockets, ms->smp.dies, ms->smp.cores,
                                ms->smp.threads };
     tcgl_decode_init();

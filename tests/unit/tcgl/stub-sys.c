@@ -232,3 +232,15 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
         }
     }
 }
+
+/* The mmu part's set-up calls (tcg-all.c): the flat stub has no TLB. */
+void tcgl_mmu_cpu_init(TCGLCPU *c)
+{
+    (void)c;
+}
+
+void tcgl_mmu_set_model(unsigned phys_bits, bool pdpe1gb)
+{
+    (void)phys_bits;
+    (void)pdpe1gb;
+}
