@@ -1,6 +1,7 @@
 #!/bin/bash
 # Sets up and builds kvmpc, prepares the default guest (Debian's 6.1 kernel
-# and a busybox initramfs, cached under build/images) and boots it with KVM,
+# and a busybox initramfs, cached under build/images) and boots it with the
+# best accelerator the host has (KVM, else tcg-lite, kvmpc's software CPU),
 # the serial console on this terminal.  Type `poweroff -f` in the guest to
 # leave (or Ctrl-C).
 #
@@ -13,5 +14,5 @@ export KVMPC_BUILD=$top/build
 log=$top/build/setup.log
 kernel=$(tests/images/debian-kernel.sh 2>>"$log") || { tail -5 "$log" >&2; echo "kvmpc: cannot prepare the guest kernel (log: $log)" >&2; exit 1; }
 initrd=$(tests/images/busybox-initramfs.sh 2>>"$log") || { tail -5 "$log" >&2; echo "kvmpc: cannot prepare the initramfs (log: $log)" >&2; exit 1; }
-exec build/kvmpc -accel kvm -m 512 -smp 2 -nographic \
+exec build/kvmpc -m 512 -smp 2 -nographic \
 	-kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 quiet" "$@"

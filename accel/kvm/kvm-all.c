@@ -1445,7 +1445,7 @@ static void kvm_inject_nmi(CPUState *cpu)
     KVMVcpu *v = cpu->accel;
 
     if (!kvm_lapic_in_kernel()) {
-        apic_deliver_nmi(cpu->apic);    /* LINT1, as QEMU's userspace APIC */
+        apic_external_nmi(cpu);         /* as QEMU's userspace APIC */
         return;
     }
     v->nmi_pending = true;

@@ -344,11 +344,7 @@ static void tcg_vcpu_kick(CPUState *cpu)
 
 static void tcg_inject_nmi(CPUState *cpu)
 {
-    if (cpu->apic) {
-        apic_deliver_nmi(cpu->apic);    /* LINT1, as QEMU */
-    } else {
-        cpu_interrupt(cpu, CPU_INTERRUPT_NMI);
-    }
+    apic_external_nmi(cpu);
 }
 
 static bool tcg_vcpu_create(CPUState *cpu, Error **errp)

@@ -581,6 +581,20 @@ void apic_deliver_nmi(DeviceState *dev)
     apic_local_deliver(APIC(dev), APIC_LVT_LINT1);
 }
 
+/* The monitor's NMI (inject-nmi, HMP nmi), as QEMU's PC machine sends it:
+ * through LINT1 to a LAPIC that is enabled in hardware and software, else
+ * straight to the CPU (a guest that never enabled its LAPIC still gets
+ * it). */
+void apic_external_nmi(CPUState *cpu)
+{
+    if (cpu->apic && apic_hw_enabled(APIC(cpu->apic)) &&
+        (APIC(cpu->apic)->svr & APIC_SVR_ENABLE)) {
+        apic_deliver_nmi(cpu->apic);
+    } else {
+        cpu_interrupt(cpu, CPU_INTERRUPT_NMI);
+    }
+}
+
 int apic_get_highest_irr(DeviceState *dev)
 {
     return bit_highest(APIC(dev)->irr);

@@ -87,6 +87,9 @@ bool apic_msr_write(DeviceState *dev, uint32_t index, uint64_t value);
 
 /* An NMI on the LINT1 pin (the NMI button, QMP inject-nmi). */
 void apic_deliver_nmi(DeviceState *dev);
+/* inject-nmi for a CPU with a userspace LAPIC (or none): LINT1 if the LAPIC
+ * is enabled in hardware and software, else CPU_INTERRUPT_NMI (QEMU). */
+void apic_external_nmi(CPUState *cpu);
 /* INIT reset: every register to its reset value except the APIC ID and
  * IA32_APIC_BASE (SDM 10.4.7.3). */
 void apic_init_reset(DeviceState *dev);
