@@ -631,12 +631,8 @@ static void parse_uuid(Config *c, MachineState *ms)
 /* Why an accelerator named on the command line is not in this binary. */
 static void accel_missing_reason(const char *name, GString *reasons)
 {
-    g_string_append_printf(reasons, "%s%s: ", reasons->len ? "; " : "", name);
-    if (!strcmp(name, "tcg")) {
-        g_string_append(reasons, "the software CPU (tcg-lite) is not available yet");
-    } else {
-        g_string_append(reasons, "no such accelerator (use -accel help)");
-    }
+    g_string_append_printf(reasons, "%s%s: no such accelerator (use -accel help)",
+                           reasons->len ? "; " : "", name);
 }
 
 /*

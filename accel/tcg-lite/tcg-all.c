@@ -381,6 +381,7 @@ static AccelIrqchip tcg_irqchip(void)
 
 static bool tcg_set_option(const char *key, const char *value, Error **errp)
 {
+    error_setg(errp, "-accel tcg: unknown option '%s'", key);
     return false;
 }
 
@@ -399,6 +400,12 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
         }
     }
     tcg_cpu_model = ms->cpu;
+    /* qemu64 (and others) name svm, which tcg-lite does not implement:
+     * dropped without a warning unless asked for with +svm (QEMU's TCG has
+     * SVM, so its qemu64 keeps it; docs/tcg-lite.md). */
+    if (!(tcg_cpu_model->user_on[FEAT_8000_0001_ECX] & (1u << 2))) {
+        tcg_cpu_model->user_off[FEAT_8000_0001_ECX] |= 1u << 2;
+    }
     if (!x86_cpu_model_realize(tcg_cpu_model, &caps, warnings, errp)) {
         error_prepend(errp, "-cpu %s: ", tcg_cpu_model->spec);
         return false;

@@ -144,39 +144,47 @@ def _():
     check("skipped nosuch: no such accelerator (use -accel help)" in err, "stderr %r" % err)
 
 
-@case("-accel tcg -accel qtest: tcg does not exist yet, qtest is used")
+@case("-accel tcg -accel qtest: tcg-lite is used, nothing skipped")
 def _():
     p, q = start(["-accel", "tcg", "-accel", "qtest"])
     check(q, "did not start: %r" % (p,))
+    kvm, info = kvm_state(q)
     err = finish(p, q)
-    check("accelerator qtest chosen; skipped tcg: the software CPU (tcg-lite) is not "
-          "available yet" in err, "stderr %r" % err)
+    check(kvm == {"enabled": False, "present": KVM_OK}, "query-kvm %r" % kvm)
+    check(info == "kvm support: disabled", "info kvm %r" % info)
+    check(err == "", "stderr %r" % err)
 
 
-@case("-accel tcg alone: one line, exit 1")
+@case("-accel tcg alone: starts, no warning with the default CPU")
 def _():
     p, q = start(["-accel", "tcg"])
-    check(q is None, "started")
-    rc, err = p
-    check(rc == 1, "exit %d" % rc)
-    check(err == "kvmpc: no usable accelerator: tcg: the software CPU (tcg-lite) is not "
-          "available yet\n", "stderr %r" % err)
+    check(q, "did not start: %r" % (p,))
+    err = finish(p, q)
+    check(err == "", "stderr %r" % err)
 
 
-@case("no accelerator named: kvm if usable, else one line with every reason")
+@case("no accelerator named: kvm if usable, else tcg-lite with one line saying why")
 def _():
     p, q = start([])
+    check(q, "did not start: %r" % (p,))
+    kvm, _ = kvm_state(q)
+    err = finish(p, q)
     if KVM_OK:
-        check(q, "did not start: %r" % (p,))
-        kvm, _ = kvm_state(q)
-        finish(p, q)
         check(kvm == {"enabled": True, "present": True}, "query-kvm %r" % kvm)
+        check(err == "", "stderr %r" % err)
         return
-    check(q is None, "started without a usable accelerator")
+    check(kvm == {"enabled": False, "present": False}, "query-kvm %r" % kvm)
+    check(err == "kvmpc: warning: accelerator tcg chosen; skipped kvm: %s\n"
+          % KVM_WHY.split("kvm: ", 1)[1], "stderr %r" % err)
+
+
+@case("-accel tcg,bogus=1: an unknown tcg option is an error")
+def _():
+    p, q = start(["-accel", "tcg,bogus=1"])
+    check(q is None, "started")
     rc, err = p
-    check(rc == 1 and len(err.splitlines()) == 1, "exit %d, stderr %r" % (rc, err))
-    check(err.startswith("kvmpc: no usable accelerator: kvm: KVM is not usable") and
-          "; tcg: the software CPU (tcg-lite) is not available yet" in err, "stderr %r" % err)
+    check(rc == 1 and err == "kvmpc: -accel tcg,bogus=1: -accel tcg: unknown option 'bogus'\n",
+          "exit %d, stderr %r" % (rc, err))
 
 
 @case("a bad option of an accelerator in the chain is an error, not a fallback")
