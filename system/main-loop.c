@@ -87,9 +87,12 @@ static void bql_acquire(void)
     } else {
         unsigned me = bql_next_ticket++;
         while (bql_taken || bql_main_waiting || me != bql_now_serving) {
-            /* Whoever holds it now may be a vCPU running guest code: each
-             * holder hears that someone waits (not only the first). */
-            if (bql_taken && bql_contention_hook) {
+            /* Whoever holds it now, or takes it before our turn, may be a
+             * vCPU running guest code: each holder hears that someone
+             * waits (not only the first).  Also when the lock is free at
+             * this instant: a thread ahead of us is about to take it, and
+             * we sleep until it lets go, so we could not tell it later. */
+            if (bql_contention_hook) {
                 bql_contention_hook(false);
             }
             g_cond_wait(&bql_turn, &bql_mutex);

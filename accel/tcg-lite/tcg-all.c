@@ -82,7 +82,10 @@ static void *tcg_tick_thread(void *opaque)
 }
 
 /* Called by bql_lock() (with the lock's internal mutex held) each time a
- * thread finds the BQL taken and waits: only flags are touched here. */
+ * thread waits for the BQL: only flags are touched here.  A vCPU thread
+ * calls it also when the lock is free but not its turn (the vCPU ahead of
+ * it is about to run a slice): with no vCPU running, the next slice to
+ * start takes the kick (kick_missed_vcpu). */
 static void tcg_bql_contended(bool main_thread)
 {
     TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);

@@ -22,8 +22,9 @@ bool bql_locked(void);
 /* Wait on cond, releasing the BQL meanwhile (held on entry and return). */
 void bql_cond_wait(GCond *cond);
 void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us);
-/* fn(main_thread) is called when a thread finds the BQL taken and starts
- * to wait (with the lock's internal mutex held: fn may only set flags or
+/* fn(main_thread) is called each time a thread starts to wait for the BQL
+ * (the main loop: when it finds the lock taken; another thread: also when
+ * the lock is free but others are ahead of it in the queue) (with the lock's internal mutex held: fn may only set flags or
  * signal).  A software CPU that runs guest code holding the BQL uses it
  * to end its time slice.  One hook; NULL removes it. */
 void bql_set_contention_hook(void (*fn)(bool main_thread));

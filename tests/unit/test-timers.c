@@ -564,6 +564,75 @@ static void test_bql_cond(void)
     g_cond_clear(&c.cond);
 }
 
+/*
+ * The contention hook reaches the holder of every slice a waiter queues
+ * behind.  Y holds the BQL; X queues; Y releases and queues again at once,
+ * while the lock is free and X (ahead of it) is not yet awake.  X then
+ * holds the lock like a vCPU running guest code, until it hears that
+ * someone waits: Y must have called the hook, or a software vCPU would
+ * run on until something else kicked it (the -smp 2 tcg-lite stall).
+ */
+static __thread bool hook_thread_is_y;
+static int hook_calls_x, hook_calls_y;
+static int relay_stage;
+
+static void relay_hook(bool main_thread)
+{
+    g_assert_false(main_thread);
+    __atomic_fetch_add(hook_thread_is_y ? &hook_calls_y : &hook_calls_x, 1, __ATOMIC_SEQ_CST);
+}
+
+static gpointer relay_y(gpointer p)
+{
+    hook_thread_is_y = true;
+    bql_lock();
+    __atomic_store_n(&relay_stage, 1, __ATOMIC_SEQ_CST);
+    while (!__atomic_load_n(&hook_calls_x, __ATOMIC_SEQ_CST)) {
+        g_usleep(100);          /* X waits for the lock */
+    }
+    g_usleep(1000);             /* and is asleep */
+    __atomic_store_n(&hook_calls_y, 0, __ATOMIC_SEQ_CST);
+    bql_unlock();
+    bql_lock();                 /* behind X */
+    bql_unlock();
+    return NULL;
+}
+
+static gpointer relay_x(gpointer p)
+{
+    bool *heard = p;
+    int64_t end;
+
+    while (!__atomic_load_n(&relay_stage, __ATOMIC_SEQ_CST)) {
+        g_usleep(100);
+    }
+    bql_lock();
+    end = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    while (!__atomic_load_n(&hook_calls_y, __ATOMIC_SEQ_CST) && g_get_monotonic_time() < end) {
+        g_usleep(100);          /* "running guest code" until told */
+    }
+    *heard = __atomic_load_n(&hook_calls_y, __ATOMIC_SEQ_CST) > 0;
+    bql_unlock();
+    return NULL;
+}
+
+static void test_bql_hook_relay(void)
+{
+    bool heard = false;
+    GThread *x, *y;
+
+    main_loop_init();
+    bql_unlock();               /* the test's main thread stays out */
+    bql_set_contention_hook(relay_hook);
+    y = g_thread_new("relay-y", relay_y, NULL);
+    x = g_thread_new("relay-x", relay_x, &heard);
+    g_thread_join(x);
+    g_thread_join(y);
+    bql_set_contention_hook(NULL);
+    bql_lock();
+    g_assert_true(heard);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -580,5 +649,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bh/other-thread", test_bh_other_thread);
     g_test_add_func("/bql/fairness", test_bql_fairness);
     g_test_add_func("/bql/cond-wait", test_bql_cond);
+    g_test_add_func("/bql/hook-relay", test_bql_hook_relay);
     return g_test_run();
 }
