@@ -165,14 +165,15 @@ static inline TCGLFPU *mmx_enter(TCGLCPU *c)
 /* A fault (#PF, #GP, #AC, #XM...) in an MMX instruction after its
  * transition: the instruction has no effect, TOP and the tags stay as
  * they were (silicon; tcgl-diff random "packssdw mm0, [r15+...]" with an
- * unmapped operand).  The execution loop calls this for every fault, and
+ * unmapped operand).  #XM (CVTPS2PI) and a fault in MASKMOVQ's store keep
+ * the transition, as the silicon does.  The execution loop calls this for every fault, and
  * tcgl_mmx_undo_forget at every block start (so a record left by an
  * instruction that completed never applies to a later fault at the same
  * address). */
 static inline void tcgl_mmx_fault_undo(TCGLCPU *c)
 {
     TCGLFPU *f = tcgl_fpu(c);
-    if (f && f->mmx_undo && f->mmx_undo_rip == c->env->rip) {
+    if (f && f->mmx_undo && f->mmx_undo_rip == c->env->rip && c->event.vector != TCGL_EXC_XM) {
         f->top = f->mmx_undo_top;
         f->ftw = f->mmx_undo_ftw;
     }

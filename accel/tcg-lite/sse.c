@@ -295,6 +295,15 @@ static void maskmov_store(TCGLCPU *c, const TCGLInsn *i, const uint8_t *data,
                           const uint8_t *mask, unsigned n)
 {
     uint64_t off = c->env->regs[R_EDI] & tcgl_size_mask(i->adsize);
+    unsigned any = 0;
+    for (unsigned k = 0; k < n; k++) {
+        any |= mask[k] & 0x80;
+    }
+    if (any) {
+        /* silicon checks the whole operand first: a #PF reports rDI, not
+         * the first selected byte (tcgl-diff random "maskmovq mm2, mm7") */
+        tcgl_probe_write(c, i->seg, off, n);
+    }
     for (unsigned k = 0; k < n; k++) {
         if (mask[k] & 0x80) {
             tcgl_stb(c, i->seg, (off + k) & tcgl_size_mask(i->adsize), data[k]);
@@ -313,6 +322,7 @@ static void maskmovq_r(TCGLCPU *c, const TCGLInsn *i)
 {
     TCGLFPU *f = mmx_enter(c);
     uint64_t d = mmx_get(f, i->reg), m = mmx_get(f, i->rm);
+    f->mmx_undo = false;    /* a faulting store keeps the transition (silicon) */
     maskmov_store(c, i, (const uint8_t *)&d, (const uint8_t *)&m, 8);
 }
 
