@@ -678,7 +678,11 @@ static void fld_sti(TCGLCPU *c, const TCGLInsn *i)
 }
 
 /* Store forms: the value of ST(0) (indefinite if empty), converted on the
- * host; the memory written only when no unmasked exception forbids it. */
+ * host; the memory written only when no unmasked exception forbids it.
+ * The destination is checked first: a #PF/#GP/#AC there comes before any
+ * status flag changes, and even when an unmasked exception suppresses the
+ * write (silicon; tcgl-diff random "fistp word ptr [rip+0x79a0bae0]",
+ * "fist dword ptr [rbx+0x4179a730]"). */
 #define STORE_OP(name, type, insn, stfn, pop)                                   \
 static void name(TCGLCPU *c, const TCGLInsn *i)                                \
 {                                                                               \
@@ -688,6 +692,7 @@ static void name(TCGLCPU *c, const TCGLInsn *i)                                \
     long double v = st_get(f, 0, &sf);                                          \
     type out;                                                                   \
     X87_STORE(insn, out, v, cw, sw);                                            \
+    tcgl_probe_write(c, i->seg, ea, sizeof(type));                              \
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_MEM)) {                           \
         stfn(c, i->seg, ea, out);                                               \
         if (pop) {                                                              \
@@ -715,6 +720,7 @@ static void fstp_m80(TCGLCPU *c, const TCGLInsn *i)
     uint64_t ea = x87_enter_m(c, i, &f);
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
+    tcgl_probe_write(c, i->seg, ea, 10);
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_MEM)) {
         tcgl_st_buf(c, i->seg, ea, r.raw, 10);
         st_pop(f);
@@ -729,6 +735,7 @@ static void fbstp_m80(TCGLCPU *c, const TCGLInsn *i)
     long double v = st_get(f, 0, &sf);
     struct { uint8_t b[10]; } out;
     X87_STORE("fbstp", out, v, cw, sw);
+    tcgl_probe_write(c, i->seg, ea, 10);
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_MEM)) {
         tcgl_st_buf(c, i->seg, ea, out.b, 10);
         st_pop(f);
