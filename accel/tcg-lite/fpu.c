@@ -1068,9 +1068,12 @@ static void fnop_nowait(TCGLCPU *c, const TCGLInsn *i)
     x87_enter_nowait(c);
 }
 
-/* A new control word can unmask a pending exception: ES and B follow. */
+/* A new control word can unmask a pending exception: ES and B follow.
+ * The reserved bits 7 and 13-15 read as 0 (silicon: FLDCW 0xf9d4 reads
+ * back 0x1954, tcgl-diff random 'fldcw [rcx]'). */
 static void x87_set_fcw(TCGLFPU *f, uint16_t v)
 {
+    v &= 0x1f7f;
     f->fcw = v;
     if (f->fsw & ~v & 0x3f) {
         f->fsw |= FSW_ES | FSW_B;
