@@ -454,9 +454,16 @@ void diff_random_case(DiffRandom *g, DiffCase *c)
         }
         uint32_t uf = c->undef_flags, u = c->undef;
         uint16_t ufsw = c->undef_fsw, ugz = c->undef_gpr_zf;
+        unsigned id = in->id;
         diff_case_emit(c, in->bytes, in->size);
         cs_free(in, cnt);
         random_input(g, c);
+        /* FCOMI and friends with an unmasked invalid operation: the SDM
+         * leaves EFLAGS alone (tcg-lite too), this AMD sets "unordered" */
+        if ((id == X86_INS_FCOMI || id == X86_INS_FCOMIP || id == X86_INS_FUCOMI ||
+             id == X86_INS_FUCOMIP) && !(c->in.fcw & 1)) {
+            uf |= 0x8d5;
+        }
         c->undef_flags = uf;
         c->undef = u;
         c->undef_fsw = ufsw;
