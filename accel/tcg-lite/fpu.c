@@ -370,6 +370,13 @@ static inline bool x87_status(TCGLFPU *f, uint16_t hsw, uint16_t sf, uint16_t cc
                               uint16_t nowrite)
 {
     uint16_t e = (hsw | sf) & 0x3f;
+    /* an unmasked invalid, denormal or divide-by-zero stops the operation
+     * before it computes: no precision, underflow or overflow from the
+     * host's (masked) result (tcgl-diff x87 'fadd i4 j11 fcw 0x360': a
+     * denormal operand gives b082 on silicon, not b0a2) */
+    if (unlikely(e & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE))) {
+        e &= ~(FSW_PE | FSW_UE | FSW_OE);
+    }
     uint16_t fsw = (f->fsw & ~ccmask) | (hsw & ccmask) | e | (sf & FSW_SF);
     if (unlikely(sf)) {
         fsw = (fsw & ~FSW_C1) | (sf & FSW_C1);
