@@ -376,6 +376,7 @@ static inline bool x87_status(TCGLFPU *f, uint16_t hsw, uint16_t sf, uint16_t cc
      * denormal operand gives b082 on silicon, not b0a2) */
     if (unlikely(e & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE))) {
         e &= ~(FSW_PE | FSW_UE | FSW_OE);
+        hsw &= ~FSW_C1;         /* nor a round-up indication ('fdiv i3 j11') */
     }
     uint16_t fsw = (f->fsw & ~ccmask) | (hsw & ccmask) | e | (sf & FSW_SF);
     if (unlikely(sf)) {
