@@ -377,6 +377,12 @@ static inline bool x87_status(TCGLFPU *f, uint16_t hsw, uint16_t sf, uint16_t cc
     if (unlikely(e & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE))) {
         e &= ~(FSW_PE | FSW_UE | FSW_OE);
         hsw &= ~FSW_C1;         /* nor a round-up indication ('fdiv i3 j11') */
+    } else if (unlikely(e & ~f->fcw & nowrite & (FSW_OE | FSW_UE))) {
+        /* a store to memory stopped by an unmasked overflow/underflow:
+         * no precision or round-up either ('fst m32 i9 j9 fcw 0x360':
+         * b088 on silicon) */
+        e &= ~FSW_PE;
+        hsw &= ~FSW_C1;
     }
     uint16_t fsw = (f->fsw & ~ccmask) | (hsw & ccmask) | e | (sf & FSW_SF);
     if (unlikely(sf)) {
