@@ -28,6 +28,7 @@
 #include "hw/i386/x86-irq.h"
 #include "decode.h"
 #include "flags.h"
+#include "fp.h"
 
 #define BLOCK_MAX_INSNS 64
 #define HASH_BITS 15
@@ -564,6 +565,7 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
             /* the shadow covers one instruction (which may set it again) */
             c->env->events.interrupt_shadow = 0;
         }
+        tcgl_mmx_undo_forget(c);
         bc.executing = true;
         run_block(c, b, shadow);
         bc.executing = false;
@@ -581,6 +583,9 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
         /* a fault: deliver it (which may fault again and come back here) */
         bc.executing = false;
         c->cur_block = NULL;
+        if (c->event.kind == TCGL_EV_FAULT) {
+            tcgl_mmx_fault_undo(c);
+        }
         tcgl_deliver_event(c);
     }
     ret = exec_loop(c);

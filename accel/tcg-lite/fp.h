@@ -115,6 +115,11 @@ typedef struct TCGLFPU {
     uint8_t ftw;                /* abridged tag: bit i set = R_i not empty */
     uint64_t fip, fdp;
     uint16_t fcs, fds;
+    /* The x87 -> MMX transition of the instruction at mmx_undo_rip, to
+     * undo if that instruction faults (tcgl_mmx_fault_undo). */
+    uint64_t mmx_undo_rip;
+    uint8_t mmx_undo_top, mmx_undo_ftw;
+    bool mmx_undo;
 } TCGLFPU;
 
 static inline TCGLFPU *tcgl_fpu(TCGLCPU *c)
@@ -148,9 +153,41 @@ static inline TCGLFPU *mmx_enter(TCGLCPU *c)
     if (unlikely((c->env->cr0 & (TCGL_CR0_EM | TCGL_CR0_TS)) || (f->fsw & FSW_ES))) {
         tcgl_mmx_unavailable(c);
     }
+    f->mmx_undo = true;
+    f->mmx_undo_rip = c->env->rip;
+    f->mmx_undo_top = f->top;
+    f->mmx_undo_ftw = f->ftw;
     f->top = 0;
     f->ftw = 0xff;
     return f;
+}
+
+/* A fault (#PF, #GP, #AC, #XM...) in an MMX instruction after its
+ * transition: the instruction has no effect, TOP and the tags stay as
+ * they were (silicon; tcgl-diff random "packssdw mm0, [r15+...]" with an
+ * unmapped operand).  #XM (CVTPS2PI) and a fault in MASKMOVQ's store keep
+ * the transition, as the silicon does.  The execution loop calls this for every fault, and
+ * tcgl_mmx_undo_forget at every block start (so a record left by an
+ * instruction that completed never applies to a later fault at the same
+ * address). */
+static inline void tcgl_mmx_fault_undo(TCGLCPU *c)
+{
+    TCGLFPU *f = tcgl_fpu(c);
+    if (f && f->mmx_undo && f->mmx_undo_rip == c->env->rip && c->event.vector != TCGL_EXC_XM) {
+        f->top = f->mmx_undo_top;
+        f->ftw = f->mmx_undo_ftw;
+    }
+    if (f) {
+        f->mmx_undo = false;
+    }
+}
+
+static inline void tcgl_mmx_undo_forget(TCGLCPU *c)
+{
+    TCGLFPU *f = tcgl_fpu(c);
+    if (f) {
+        f->mmx_undo = false;
+    }
 }
 
 static inline uint64_t mmx_get(const TCGLFPU *f, unsigned n)

@@ -370,6 +370,20 @@ static inline bool x87_status(TCGLFPU *f, uint16_t hsw, uint16_t sf, uint16_t cc
                               uint16_t nowrite)
 {
     uint16_t e = (hsw | sf) & 0x3f;
+    /* an unmasked invalid, denormal or divide-by-zero stops the operation
+     * before it computes: no precision, underflow or overflow from the
+     * host's (masked) result (tcgl-diff x87 'fadd i4 j11 fcw 0x360': a
+     * denormal operand gives b082 on silicon, not b0a2) */
+    if (unlikely(e & ~f->fcw & (FSW_IE | FSW_DE | FSW_ZE))) {
+        e &= ~(FSW_PE | FSW_UE | FSW_OE);
+        hsw &= ~FSW_C1;         /* nor a round-up indication ('fdiv i3 j11') */
+    } else if (unlikely(e & ~f->fcw & nowrite & (FSW_OE | FSW_UE))) {
+        /* a store to memory stopped by an unmasked overflow/underflow:
+         * no precision or round-up either ('fst m32 i9 j9 fcw 0x360':
+         * b088 on silicon) */
+        e &= ~FSW_PE;
+        hsw &= ~FSW_C1;
+    }
     uint16_t fsw = (f->fsw & ~ccmask) | (hsw & ccmask) | e | (sf & FSW_SF);
     if (unlikely(sf)) {
         fsw = (fsw & ~FSW_C1) | (sf & FSW_C1);
@@ -678,7 +692,11 @@ static void fld_sti(TCGLCPU *c, const TCGLInsn *i)
 }
 
 /* Store forms: the value of ST(0) (indefinite if empty), converted on the
- * host; the memory written only when no unmasked exception forbids it. */
+ * host; the memory written only when no unmasked exception forbids it.
+ * The destination is checked first: a #PF/#GP/#AC there comes before any
+ * status flag changes, and even when an unmasked exception suppresses the
+ * write (silicon; tcgl-diff random "fistp word ptr [rip+0x79a0bae0]",
+ * "fist dword ptr [rbx+0x4179a730]"). */
 #define STORE_OP(name, type, insn, stfn, pop)                                   \
 static void name(TCGLCPU *c, const TCGLInsn *i)                                \
 {                                                                               \
@@ -688,6 +706,7 @@ static void name(TCGLCPU *c, const TCGLInsn *i)                                \
     long double v = st_get(f, 0, &sf);                                          \
     type out;                                                                   \
     X87_STORE(insn, out, v, cw, sw);                                            \
+    tcgl_probe_write(c, i->seg, ea, sizeof(type));                              \
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_MEM)) {                           \
         stfn(c, i->seg, ea, out);                                               \
         if (pop) {                                                              \
@@ -715,6 +734,7 @@ static void fstp_m80(TCGLCPU *c, const TCGLInsn *i)
     uint64_t ea = x87_enter_m(c, i, &f);
     uint16_t sf = 0;
     FPReg r = { .ld = st_get(f, 0, &sf) };
+    tcgl_probe_write(c, i->seg, ea, 10);
     if (x87_status(f, 0, sf, FSW_C1, NOWRITE_MEM)) {
         tcgl_st_buf(c, i->seg, ea, r.raw, 10);
         st_pop(f);
@@ -729,6 +749,7 @@ static void fbstp_m80(TCGLCPU *c, const TCGLInsn *i)
     long double v = st_get(f, 0, &sf);
     struct { uint8_t b[10]; } out;
     X87_STORE("fbstp", out, v, cw, sw);
+    tcgl_probe_write(c, i->seg, ea, 10);
     if (x87_status(f, sw, sf, FSW_C1, NOWRITE_MEM)) {
         tcgl_st_buf(c, i->seg, ea, out.b, 10);
         st_pop(f);
@@ -1061,9 +1082,12 @@ static void fnop_nowait(TCGLCPU *c, const TCGLInsn *i)
     x87_enter_nowait(c);
 }
 
-/* A new control word can unmask a pending exception: ES and B follow. */
+/* A new control word can unmask a pending exception: ES and B follow.
+ * The reserved bits 7 and 13-15 read as 0 (silicon: FLDCW 0xf9d4 reads
+ * back 0x1954, tcgl-diff random 'fldcw [rcx]'). */
 static void x87_set_fcw(TCGLFPU *f, uint16_t v)
 {
+    v &= 0x1f7f;
     f->fcw = v;
     if (f->fsw & ~v & 0x3f) {
         f->fsw |= FSW_ES | FSW_B;

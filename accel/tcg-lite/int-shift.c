@@ -96,12 +96,22 @@ static inline unsigned shift_count(const TCGLInsn *i, uint64_t cnt)
     return (unsigned)(cnt & (i->opsize == 8 ? 63 : 31));
 }
 
+/* A count of 0 leaves the flags and the value alone, but a 32-bit register
+ * destination is still written: bits 63:32 are cleared (Intel and AMD
+ * silicon, QEMU; tcgl-diff "shl32 0 eax"). */
+static inline void count0_zext(TCGLCPU *c, unsigned reg)
+{
+    tcgl_reg_set(c, reg, 4, tcgl_reg_get(c, reg, 4));
+}
+
 static inline void shift_rm(TCGLCPU *c, const TCGLInsn *i, uint64_t cnt)
 {
     unsigned kind = (i->modrm >> 3) & 7, n = shift_count(i, cnt);
     if (n == 0) {
         if (i->mod != 3) {
             rm_read(c, i, i->opsize);   /* the access still faults */
+        } else if (i->opsize == 4) {
+            count0_zext(c, i->rm);
         }
         return;
     }
@@ -116,6 +126,8 @@ static inline void shift_reg(TCGLCPU *c, const TCGLInsn *i, const unsigned kind,
     unsigned n = (unsigned)(cnt & (s == 8 ? 63 : 31));
     if (n) {
         tcgl_reg_set(c, i->rm, s, do_shift(c, kind, s, tcgl_reg_get(c, i->rm, s), n));
+    } else if (s == 4) {
+        count0_zext(c, i->rm);
     }
 }
 
@@ -186,6 +198,8 @@ static inline void shd(TCGLCPU *c, const TCGLInsn *i, bool left, uint64_t cnt)
     if (n == 0) {
         if (i->mod != 3) {
             rm_read(c, i, i->opsize);
+        } else if (i->opsize == 4) {
+            count0_zext(c, i->rm);
         }
         return;
     }

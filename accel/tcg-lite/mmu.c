@@ -804,6 +804,9 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     try_direct_write(c, idx, lin);
 }
 
+/* Alignment is checked before the page walk: a misaligned access to an
+ * unmapped page raises #AC, not #PF (silicon; tcgl-diff random
+ * "movsx edi, word ptr [rcx+0x77d19df9]" with AC set). */
 static void check_align(TCGLCPU *c, uint64_t lin, unsigned size, int acc)
 {
     if ((lin & (size - 1)) && pow2_size(size) && !(acc & (TCGL_ACC_SUPER | ACC_NOALIGN)) &&
@@ -827,9 +830,9 @@ static void lin_read(TCGLCPU *c, uint64_t lin, void *buf, unsigned size, int acc
     int kind = acc & 3;
     unsigned first = TCGL_PAGE_SIZE - (lin & ~TCGL_PAGE_MASK);
 
+    check_align(c, lin, size, acc);
     if (size <= first) {
         TCGLTLBEntry *e = tlb_get(c, lin, kind, idx, vec, false);
-        check_align(c, lin, size, acc);
         page_read(c, e, lin, buf, size, kind);
         return;
     }
@@ -840,7 +843,6 @@ static void lin_read(TCGLCPU *c, uint64_t lin, void *buf, unsigned size, int acc
         tlb_get(c, a, kind, idx, vec, false);
         a = (a + n) & c->lin_mask;
     }
-    check_align(c, lin, size, acc);
     a = lin;
     for (unsigned done = 0, n = first; done < size; done += n, n = MIN(size - done, TCGL_PAGE_SIZE)) {
         TCGLTLBEntry *e = tlb_get(c, a, kind, idx, vec, false);
@@ -854,9 +856,9 @@ static void lin_write(TCGLCPU *c, uint64_t lin, const void *buf, unsigned size, 
     int idx = acc_idx(c, acc);
     unsigned first = TCGL_PAGE_SIZE - (lin & ~TCGL_PAGE_MASK);
 
+    check_align(c, lin, size, acc);
     if (size <= first) {
         TCGLTLBEntry *e = tlb_get(c, lin, KIND_WRITE, idx, vec, false);
-        check_align(c, lin, size, acc);
         page_write(c, e, idx, lin, buf, size);
         return;
     }
@@ -865,7 +867,6 @@ static void lin_write(TCGLCPU *c, uint64_t lin, const void *buf, unsigned size, 
         tlb_get(c, a, KIND_WRITE, idx, vec, false);
         a = (a + n) & c->lin_mask;
     }
-    check_align(c, lin, size, acc);
     a = lin;
     for (unsigned done = 0, n = first; done < size; done += n, n = MIN(size - done, TCGL_PAGE_SIZE)) {
         TCGLTLBEntry *e = tlb_get(c, a, KIND_WRITE, idx, vec, false);
@@ -1066,8 +1067,8 @@ void *tcgl_rmw_ptr(TCGLCPU *c, int seg, uint64_t off, unsigned size)
     if ((lin & ~TCGL_PAGE_MASK) + size > TCGL_PAGE_SIZE) {
         return NULL;
     }
-    TCGLTLBEntry *e = tlb_get(c, lin, KIND_WRITE, c->mmu_idx, seg_vec(seg), false);
     check_align(c, lin, size, 0);
+    TCGLTLBEntry *e = tlb_get(c, lin, KIND_WRITE, c->mmu_idx, seg_vec(seg), false);
     if (!(e->tag_write & TCGL_TLB_SLOW)) {
         return (void *)(uintptr_t)(lin + e->addend);
     }
@@ -1080,11 +1081,11 @@ void tcgl_probe_write(TCGLCPU *c, int seg, uint64_t off, unsigned size)
     unsigned first = TCGL_PAGE_SIZE - (lin & ~TCGL_PAGE_MASK);
     int vec = seg_vec(seg);
 
+    check_align(c, lin, size, 0);
     tlb_get(c, lin, KIND_WRITE, c->mmu_idx, vec, false);
     if (size > first) {
         tlb_get(c, (lin + first) & c->lin_mask, KIND_WRITE, c->mmu_idx, vec, false);
     }
-    check_align(c, lin, size, 0);
 }
 
 void *tcgl_lin_ptr(TCGLCPU *c, uint64_t lin, unsigned len, int acc)

@@ -295,6 +295,15 @@ static void maskmov_store(TCGLCPU *c, const TCGLInsn *i, const uint8_t *data,
                           const uint8_t *mask, unsigned n)
 {
     uint64_t off = c->env->regs[R_EDI] & tcgl_size_mask(i->adsize);
+    unsigned any = 0;
+    for (unsigned k = 0; k < n; k++) {
+        any |= mask[k] & 0x80;
+    }
+    if (any) {
+        /* silicon checks the whole operand first: a #PF reports rDI, not
+         * the first selected byte (tcgl-diff random "maskmovq mm2, mm7") */
+        tcgl_probe_write(c, i->seg, off, n);
+    }
     for (unsigned k = 0; k < n; k++) {
         if (mask[k] & 0x80) {
             tcgl_stb(c, i->seg, (off + k) & tcgl_size_mask(i->adsize), data[k]);
@@ -313,6 +322,7 @@ static void maskmovq_r(TCGLCPU *c, const TCGLInsn *i)
 {
     TCGLFPU *f = mmx_enter(c);
     uint64_t d = mmx_get(f, i->reg), m = mmx_get(f, i->rm);
+    f->mmx_undo = false;    /* a faulting store keeps the transition (silicon) */
     maskmov_store(c, i, (const uint8_t *)&d, (const uint8_t *)&m, 8);
 }
 
@@ -670,9 +680,24 @@ INT_M(name)
 INT_X(packsswb) INT_M(packsswb)
 INT_X(packssdw) INT_M(packssdw)
 INT_X(packuswb) INT_M(packuswb)
-INT_X(punpcklbw) INT_M(punpcklbw)
-INT_X(punpcklwd) INT_M(punpcklwd)
-INT_X(punpckldq) INT_M(punpckldq)
+/* MMX PUNPCKLxx mm, mm/m32: the memory operand is 32 bits (an access to
+ * its 4 bytes only: #AC and #PF as such; tcgl-diff random
+ * "punpckldq mm3, [rdi]" with rdi=0xc and AC on is #PF, not #AC). */
+#define INT_M32(name)                                                           \
+static void mmx_##name##_r(TCGLCPU *c, const TCGLInsn *i)                      \
+{                                                                               \
+    TCGLFPU *f = mmx_enter(c);                                                  \
+    mmx_set(f, i->reg, m_##name(mmx_get(f, i->reg), mmx_get(f, i->rm)));        \
+}                                                                               \
+static void mmx_##name##_m(TCGLCPU *c, const TCGLInsn *i)                      \
+{                                                                               \
+    TCGLFPU *f = mmx_enter(c);                                                  \
+    uint64_t s = tcgl_ldl(c, i->seg, tcgl_ea(c, i));                            \
+    mmx_set(f, i->reg, m_##name(mmx_get(f, i->reg), s));                        \
+}
+INT_X(punpcklbw) INT_M32(punpcklbw)
+INT_X(punpcklwd) INT_M32(punpcklwd)
+INT_X(punpckldq) INT_M32(punpckldq)
 INT_X(punpckhbw) INT_M(punpckhbw)
 INT_X(punpckhwd) INT_M(punpckhwd)
 INT_X(punpckhdq) INT_M(punpckhdq)

@@ -30,6 +30,7 @@
 #include "cand-tcgl.h"
 #include "hw/memory.h"
 #include "tcgl.h"
+#include "tcgl-sys.h"
 
 #define P0          TCGL_DIFF_PHYS
 #define PG_P        0x001ULL
@@ -55,6 +56,7 @@
 static MemoryRegion ram_mr;
 static uint8_t *ram;
 static CPUState *cpu;
+static CPUIDTable cpuid;
 static TCGLCPU *tc;
 static pthread_t watchdog;
 static volatile unsigned long run_seq;
@@ -162,8 +164,16 @@ static bool setup(void)
     tc->env = &cpu->env;
     tc->cpu = cpu;
     cpu->accel = tc;
+    /* what tcg-all.c does for a machine and a vCPU (tcg_init_machine,
+     * tcg_vcpu_create): the op tables, code-write tracking, the MMU's
+     * model, the vCPU's TLB and CPUID table */
     tcgl_decode_init();
     tcgl_exec_init();
+    tcgl_mmu_set_model(40, true);
+    cpuid_table_init(&cpuid);
+    tcgl_supported_cpuid(&cpuid);
+    tcgl_sys_set_cpuid(cpu->index, &cpuid);
+    tcgl_mmu_cpu_init(tc);
     if (tcgl_diff_cpu_init_hook) {
         tcgl_diff_cpu_init_hook(tc);
     }
@@ -252,6 +262,7 @@ bool diff_candidate_tcgl(const uint8_t *code, size_t len, const DiffState *in, D
     }
     load_env(code, len, in);
     tcgl_blocks_flush();                /* the code page changed behind the TLB's back */
+    tcgl_set_rflags(tc, cpu->env.rflags, ~0ULL);
     tcgl_update_hflags(tc);
     tcgl_tlb_flush(tc);
     tcgl_fp_state_from_env(tc);
@@ -262,6 +273,7 @@ bool diff_candidate_tcgl(const uint8_t *code, size_t len, const DiffState *in, D
     in_run = 1;
     why = tcgl_cpu_exec(tc);
     in_run = 0;
+    cpu->env.rflags = tcgl_get_rflags(tc);
     tcgl_fp_state_to_env(tc);
     return result(why, len, in, out);
 }

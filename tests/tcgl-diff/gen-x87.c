@@ -129,6 +129,11 @@ void gen_x87(DiffEmit *emit, void *opaque)
                     c.in.fcw = fcw;
                     c.in.rflags = (i & 1) ? FL_ALL : FL_NONE;
                     c.undef_fsw = t->undef_fsw;
+                    /* FCOMI/FUCOMIP with an unmasked invalid operation: the
+                     * SDM leaves EFLAGS alone (tcg-lite too), AMD sets them */
+                    if ((t->b[0] == 0xdb && t->b[1] == 0xf1) || (t->b[0] == 0xdf && t->b[1] == 0xe9)) {
+                        c.undef_flags = (fcw & 1) ? 0 : 0x8d5;
+                    }
                     emit(opaque, &c);
                 }
             }

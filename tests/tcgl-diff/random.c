@@ -197,8 +197,28 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
     if (bad_insn(in->id)) {
         return false;
     }
-    /* FS/GS overrides reach the harness's TLS; segment registers anywhere */
+    /* FS/GS overrides reach the harness's TLS; segment registers anywhere.
+     * Capstone keeps only the last segment prefix, but in 64-bit mode an
+     * FS/GS prefix followed by DS (ignored there) still selects FS on
+     * silicon: look at every prefix byte. */
     if (x->prefix[1] == 0x64 || x->prefix[1] == 0x65) {
+        return false;
+    }
+    bool rep_prefix = false;
+    size_t op = 0;
+    for (; op < in->size; op++) {
+        uint8_t b = in->bytes[op];
+        if (b == 0x64 || b == 0x65) {
+            return false;
+        }
+        rep_prefix |= b == 0xf2 || b == 0xf3;
+        if (!(b == 0x66 || b == 0x67 || b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e ||
+              b == 0x36 || b == 0x3e || b == 0x26 || (g->mode == 64 && (b & 0xf0) == 0x40))) {
+            break;
+        }
+    }
+    /* F2/F3 0F 2B: AMD's SSE4a MOVNTSD/MOVNTSS (Intel: #UD, as tcg-lite) */
+    if (rep_prefix && op + 1 < in->size && in->bytes[op] == 0x0f && in->bytes[op + 1] == 0x2b) {
         return false;
     }
     for (int i = 0; i < x->op_count; i++) {
@@ -244,6 +264,11 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
                 c->undef_fsw = 0x0200;          /* C1 of an empty ST0: its stale sign */
             }
         }
+    }
+    /* EMMS: TOP is left alone by Intel (SDM: only the tag word) and QEMU,
+     * cleared by this AMD; every register is empty after it anyway */
+    if (in->id == X86_INS_EMMS) {
+        c->undef_fsw |= 0x3800;
     }
     /* approximations: the precision is architectural, the bits are not */
     if (in->id == X86_INS_RCPPS || in->id == X86_INS_RCPSS || in->id == X86_INS_RSQRTPS ||
@@ -429,9 +454,16 @@ void diff_random_case(DiffRandom *g, DiffCase *c)
         }
         uint32_t uf = c->undef_flags, u = c->undef;
         uint16_t ufsw = c->undef_fsw, ugz = c->undef_gpr_zf;
+        unsigned id = in->id;
         diff_case_emit(c, in->bytes, in->size);
         cs_free(in, cnt);
         random_input(g, c);
+        /* FCOMI and friends with an unmasked invalid operation: the SDM
+         * leaves EFLAGS alone (tcg-lite too), this AMD sets "unordered" */
+        if ((id == X86_INS_FCOMI || id == X86_INS_FCOMIP || id == X86_INS_FUCOMI ||
+             id == X86_INS_FUCOMIP) && !(c->in.fcw & 1)) {
+            uf |= 0x8d5;
+        }
         c->undef_flags = uf;
         c->undef = u;
         c->undef_fsw = ufsw;

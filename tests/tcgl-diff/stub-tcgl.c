@@ -8,6 +8,7 @@
 #include <string.h>
 #include "hw/memory.h"
 #include "tcgl.h"
+#include "tcgl-sys.h"
 
 unsigned stub_tcgl_flushes;
 
@@ -17,6 +18,16 @@ void tcgl_blocks_flush(void) { stub_tcgl_flushes++; }
 void tcgl_tlb_flush(TCGLCPU *c) { (void)c; }
 void tcgl_fp_state_from_env(TCGLCPU *c) { (void)c; }
 void tcgl_fp_state_to_env(TCGLCPU *c) { (void)c; }
+void tcgl_mmu_set_model(unsigned phys_bits, bool pdpe1gb) { (void)phys_bits; (void)pdpe1gb; }
+void tcgl_mmu_cpu_init(TCGLCPU *c) { c->a20_mask = ~0ULL; }
+void tcgl_supported_cpuid(CPUIDTable *t) { (void)t; }
+void tcgl_sys_set_cpuid(int cpu_index, const CPUIDTable *t) { (void)cpu_index; (void)t; }
+/* the stub keeps every flag in env->rflags */
+uint64_t tcgl_get_rflags(TCGLCPU *c) { return c->env->rflags; }
+void tcgl_set_rflags(TCGLCPU *c, uint64_t val, uint64_t mask)
+{
+    c->env->rflags = (c->env->rflags & ~mask) | (val & mask) | 2;
+}
 
 void tcgl_update_hflags(TCGLCPU *c)
 {
