@@ -142,7 +142,7 @@ def main():
                     add(e, "loop", m["loopb"] - m["loopa"])
                 else:
                     add(e, "idle", 100.0 * m["idle_cpu"] / (m["idle1"] - m["idle0"]))
-            print("run %d/%d done" % (r + 1, a.runs), file=sys.stderr)
+        print("run %d/%d done" % (r + 1, a.runs), file=sys.stderr)
     insns = loop_instructions()
     rows = [("init (s)", "init"), ("poweroff (s)", "poweroff"), ("md5sum 64 MiB (s)", "md5"),
             ("gzip -6 32 MiB (s)", "gzip"), ("ash loop (s)", "loop"),

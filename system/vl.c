@@ -372,7 +372,7 @@ static void parse_args(int argc, char **argv, Config *c)
 
 static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
-    ms->pvh_fast_path = false;     /* opt-in: see docs/direct-boot.md */
+    ms->pvh_fast_path = -1;        /* auto: see docs/direct-boot.md */
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;
@@ -414,10 +414,14 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
             g_free(machine_kernel_irqchip);
             machine_kernel_irqchip = g_strdup(v);
         }
-        if (!qemu_opt_get_bool(o, "pvh-fast-path", ms->pvh_fast_path, &b, &err)) {
-            die("-machine %s: %s", s, err->message);
+        if ((v = qemu_opt_get(o, "pvh-fast-path")) && !strcmp(v, "auto")) {
+            ms->pvh_fast_path = -1;
+        } else if (v) {
+            if (!qemu_opt_get_bool(o, "pvh-fast-path", false, &b, &err)) {
+                die("-machine %s: pvh-fast-path: expected on, off or auto", s);
+            }
+            ms->pvh_fast_path = b;
         }
-        ms->pvh_fast_path = b;
         /* pit=off: no PIT, neither in userspace nor in the kernel (QEMU's
          * pit=on|off|auto; on and auto are what we do anyway). */
         if ((v = qemu_opt_get(o, "pit")) && !strcmp(v, "auto")) {

@@ -328,7 +328,11 @@ static bool pc_boot_setup(MachineState *ms, BootCPUSetup *setup, Error **errp)
         .cmdline = ms->kernel_cmdline ? ms->kernel_cmdline : "",
         .initrd_filenames = ms->initrd_filename,
         .ncpus = ms->smp.cpus,
-        .pvh_fast_path = ms->pvh_fast_path,
+        /* auto: decompressing in the host pays off when the guest's own
+         * decompressor would run on the software CPU */
+        .pvh_fast_path = ms->pvh_fast_path < 0
+                         ? current_accel && !strcmp(current_accel->name, "tcg")
+                         : ms->pvh_fast_path,
     };
 
     PlatformDesc pd;

@@ -49,7 +49,7 @@ struct MachineState {
     char *name;                 /* -name */
     uint8_t uuid[16];
     bool uuid_set;
-    bool pvh_fast_path;         /* -machine pvh-fast-path (default off) */
+    int pvh_fast_path;          /* -machine pvh-fast-path: 1 on, 0 off, -1 auto (on under tcg) */
     bool no_pit;                /* -machine pit=off: no i8254 at all (nor port 0x61) */
     /* Built by the machine. */
     MemoryRegion *ram;          /* all guest RAM (one block) */

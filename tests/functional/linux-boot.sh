@@ -5,6 +5,9 @@
 #
 # usage: tests/functional/linux-boot.sh KVMPC ACCEL SMP MEM_MB [EMULATOR ARGS...]
 #   e.g. ... kvm 2 512 -machine kernel-irqchip=off
+# LINUX_BOOT_LOADER=b0|ff: also check boot_params.type_of_loader as the guest
+# sees it (0xb0: the kernel was entered through PVH, i.e. decompressed in the
+# host, pvh-fast-path; 0xff: kvmpc's bzImage boot protocol loader).
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
@@ -20,7 +23,8 @@ script='echo "CPUS=$(grep -c ^processor /proc/cpuinfo)"
 echo "MEMKB=$(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 echo "SUM=$(echo kvmpc | md5sum | cut -c1-8)"
 ls /proc/acpi >/dev/null 2>&1 && echo ACPI=yes
-echo "CMDLINE_OK=$(grep -c kvmpc.test=1 /proc/cmdline)"'
+echo "CMDLINE_OK=$(grep -c kvmpc.test=1 /proc/cmdline)"
+echo "LOADER=$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data | tr -d " ")"'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
@@ -34,10 +38,14 @@ grep -q "KVMPC-TEST-EXIT: 0" "$out" || fail "the guest script did not complete (
 grep -q "^CPUS=$smp\b" "$out" || fail "guest sees $(grep -o 'CPUS=[0-9]*' "$out") instead of CPUS=$smp"
 grep -q "^SUM=f97fbb91" "$out" || fail "md5sum in the guest gave $(grep -o 'SUM=.*' "$out")"
 grep -q "^CMDLINE_OK=1" "$out" || fail "kernel command line not passed"
+if [ -n "${LINUX_BOOT_LOADER:-}" ]; then
+	grep -q "^LOADER=$LINUX_BOOT_LOADER\b" "$out" ||
+		fail "boot_params.type_of_loader: $(grep -o 'LOADER=.*' "$out"), expected $LINUX_BOOT_LOADER"
+fi
 memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 # The kernel reserves some; it must see most of the RAM and not more.
 [ -n "$memkb" ] && [ "$memkb" -gt $((mem * 1024 * 80 / 100)) ] && [ "$memkb" -le $((mem * 1024)) ] \
 	|| fail "guest MemTotal ${memkb:-?} kB does not fit -m $mem"
 grep -q "reboot: Power down" "$out" || fail "no ACPI power-off message"
 [ $rc -eq 0 ] || fail "kvmpc exited with status $rc after the guest powered off (expected 0)"
-echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M${extra[*]:+ ${extra[*]}}"
+echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M${extra[*]:+ ${extra[*]}}${LINUX_BOOT_LOADER:+ loader=$LINUX_BOOT_LOADER}"
