@@ -51,6 +51,7 @@ typedef struct TCGLBlock {
     struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
     TCGLPageDesc *page[2];
     struct TCGLBlock *link[2];      /* last successors */
+    bool link_same[2];              /* link[k] is on this block's linear and physical page */
     TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
     TCGLInsn insns[];
 } TCGLBlock;
@@ -422,7 +423,20 @@ static inline bool link_ok(const TCGLCPU *c, const TCGLBlock *b, uint64_t pc, ui
            (b->phys2 == (uint64_t)-1 || tlb_exec_ok(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, b->phys2));
 }
 
-static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev)
+/* Same linear and physical page, same CS base and mode: once `from` was
+ * found mapped, `to` is too, until the CPU's code_epoch changes. */
+static inline bool same_page(const TCGLBlock *from, const TCGLBlock *to)
+{
+    return from->phys2 == (uint64_t)-1 && to->phys2 == (uint64_t)-1 &&
+           !((from->pc ^ to->pc) & TCGL_PAGE_MASK) && !((from->phys ^ to->phys) & TCGL_PAGE_MASK) &&
+           from->cs_base == to->cs_base && from->hflags == to->hflags;
+}
+
+/* The block at the current pc.  *checked: it was validated against the
+ * execute TLB (false when reached by a same-page link, which needs no
+ * check while the code_epoch the caller saw at the last check holds:
+ * same_ok). */
+static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev, bool same_ok, bool *checked)
 {
     uint64_t cs_base = c->seg_base[R_CS];
     uint64_t pc = (cs_base + c->env->rip) & c->lin_mask;
@@ -433,16 +447,38 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev)
     TCGLBlock *b;
 
     if (prev) {
+        TCGLBlock *t = prev->link[0];
+        if (same_ok && prev->link_same[0] && t->pc == pc && !t->invalid &&
+            t->cs_base == cs_base && t->hflags == hf) {
+            *checked = false;
+            return t;
+        }
+        if (same_ok && prev->link_same[1] && prev->link[1]->pc == pc && !prev->link[1]->invalid &&
+            prev->link[1]->cs_base == cs_base && prev->link[1]->hflags == hf) {
+            bool s0 = prev->link_same[0];
+            t = prev->link[1];
+            prev->link[1] = prev->link[0];
+            prev->link_same[1] = s0;
+            prev->link[0] = t;
+            prev->link_same[0] = true;
+            *checked = false;
+            return t;
+        }
+        *checked = true;
         if (link_ok(c, prev->link[0], pc, cs_base, hf)) {
             return prev->link[0];
         }
         if (link_ok(c, prev->link[1], pc, cs_base, hf)) {
-            TCGLBlock *t = prev->link[1];
+            bool s0 = prev->link_same[0];
+            t = prev->link[1];
             prev->link[1] = prev->link[0];
+            prev->link_same[1] = s0;
             prev->link[0] = t;
+            prev->link_same[0] = same_page(prev, t);
             return t;
         }
     }
+    *checked = true;
     host = tcgl_fetch_page(c, pc, &phys, &avail);
     for (b = bc.hash[block_hash(phys, pc, hf)]; b; b = b->hash_next) {
         if (b->phys == phys && b->pc == pc && b->cs_base == cs_base && b->hflags == hf) {
@@ -466,7 +502,9 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev)
     }
     if (prev && !b->invalid && !prev->invalid) {
         prev->link[1] = prev->link[0];
+        prev->link_same[1] = prev->link_same[0];
         prev->link[0] = b;
+        prev->link_same[0] = same_page(prev, b);
     }
     return b;
 }
@@ -543,11 +581,12 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
 {
     TCGLBlock *prev = NULL;
     uint64_t flushes = bc.flush_count;
+    uint32_t epoch = c->code_epoch;     /* when the running page was last checked */
     TCGLExit ret;
 
     for (;;) {
         TCGLBlock *b;
-        bool shadow;
+        bool shadow, checked;
 
         if (check_events(c, &ret)) {
             return ret;
@@ -559,7 +598,10 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
             flushes = bc.flush_count;
             prev = NULL;
         }
-        b = find_block(c, prev);
+        b = find_block(c, prev, prev && c->code_epoch == epoch, &checked);
+        if (checked) {
+            epoch = c->code_epoch;
+        }
         shadow = c->env->events.interrupt_shadow != 0;
         if (shadow) {
             /* the shadow covers one instruction (which may set it again) */

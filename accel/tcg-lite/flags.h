@@ -70,7 +70,7 @@ static inline void tcgl_set_arith(TCGLCPU *c, uint32_t f)
     c->cc_src = f & TCGL_RFLAGS_ARITH;
 }
 
-static inline bool tcgl_get_cf(const TCGLCPU *c)
+static inline TCGL_ALWAYS_INLINE bool tcgl_get_cf(const TCGLCPU *c)
 {
     unsigned kind = c->cc_op >> 2;
     uint64_t m;
@@ -98,7 +98,7 @@ static inline bool tcgl_get_cf(const TCGLCPU *c)
 }
 
 /* Condition cc (0-15) from the six flags. */
-static inline bool tcgl_cond_from_flags(uint32_t f, unsigned cc)
+static inline TCGL_ALWAYS_INLINE bool tcgl_cond_from_flags(uint32_t f, unsigned cc)
 {
     bool r;
     switch (cc >> 1) {
@@ -114,7 +114,7 @@ static inline bool tcgl_cond_from_flags(uint32_t f, unsigned cc)
     return r ^ (cc & 1);
 }
 
-static inline int64_t tcgl_sext(uint64_t v, unsigned size)
+static inline TCGL_ALWAYS_INLINE int64_t tcgl_sext(uint64_t v, unsigned size)
 {
     switch (size) {
     case 1: return (int8_t)v;
@@ -126,7 +126,7 @@ static inline int64_t tcgl_sext(uint64_t v, unsigned size)
 
 /* The fast path: conditions after CMP/SUB and TEST/AND/OR/XOR straight
  * from the operands; anything else through the full flags. */
-static inline bool tcgl_cond_inline(const TCGLCPU *c, unsigned cc)
+static inline TCGL_ALWAYS_INLINE bool tcgl_cond_inline(const TCGLCPU *c, unsigned cc)
 {
     unsigned kind = c->cc_op >> 2;
     unsigned size = 1u << (c->cc_op & 3);

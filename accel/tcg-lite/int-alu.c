@@ -99,7 +99,7 @@ static inline void alu_mem(TCGLCPU *c, const TCGLInsn *i, const int op, const un
         alu(c, op, size, ld_sz(c, i->seg, ea, size), b);
         return;
     }
-    p = tcgl_rmw_ptr(c, i->seg, ea, size);
+    p = rmw_ptr(c, i->seg, ea, size);
     if (likely(p != NULL)) {
         host_st(p, size, alu(c, op, size, host_ld(p, size), b));
     } else {

@@ -7,30 +7,29 @@
 #define KVMPC_TCGL_INT_H
 
 #include "flags.h"
+#include "mmu.h"
 
 #define EXC_DE 0
 #define EXC_UD 6
 #define EXC_BR 5
 #define EXC_GP 13
 
+/* Memory operands: the TLB-hit path inlined (mmu.h), misses out of line. */
 static inline uint64_t ld_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
-    switch (size) {
-    case 1: return tcgl_ldb(c, seg, off);
-    case 2: return tcgl_ldw(c, seg, off);
-    case 4: return tcgl_ldl(c, seg, off);
-    default: return tcgl_ldq(c, seg, off);
-    }
+    return tcgl_ld_inl(c, seg, off, size);
 }
 
 static inline void st_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
 {
-    switch (size) {
-    case 1: tcgl_stb(c, seg, off, (uint8_t)v); break;
-    case 2: tcgl_stw(c, seg, off, (uint16_t)v); break;
-    case 4: tcgl_stl(c, seg, off, (uint32_t)v); break;
-    default: tcgl_stq(c, seg, off, v); break;
-    }
+    tcgl_st_inl(c, seg, off, size, v);
+}
+
+/* Host pointer for a read-modify-write, or NULL (split across pages, MMIO). */
+static inline void *rmw_ptr(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+{
+    void *p = tcgl_hit_write(c, seg, off, size);
+    return likely(p != NULL) ? p : tcgl_rmw_ptr(c, seg, off, size);
 }
 
 static inline uint64_t host_ld(const void *p, unsigned size)
@@ -79,7 +78,7 @@ static inline void rm_write(TCGLCPU *c, const TCGLInsn *i, unsigned size, uint64
             tcgl_reg_set(c, (i)->rm, size, expr_of_a);                       \
         } else {                                                             \
             uint64_t ea_ = tcgl_ea(c, i);                                    \
-            void *p_ = tcgl_rmw_ptr(c, (i)->seg, ea_, size);                 \
+            void *p_ = rmw_ptr(c, (i)->seg, ea_, size);                         \
             if (p_) {                                                        \
                 uint64_t a = host_ld(p_, size);                              \
                 host_st(p_, size, expr_of_a);                                \

@@ -267,6 +267,8 @@ void tcgl_tlb_flush(TCGLCPU *c)
 {
     MMUCpu *m = mmu_cpu_get(c);
 
+    c->code_epoch++;
+
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
             flush_entry(&c->tlb[idx][i]);
@@ -286,6 +288,7 @@ void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
         tcgl_tlb_flush(c);
         return;
     }
+    c->code_epoch++;
     m = mmu_cpu_get(c);
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
@@ -300,6 +303,8 @@ void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
 void tcgl_tlb_flush_page(TCGLCPU *c, uint64_t lin)
 {
     MMUCpu *m = mmu_cpu_get(c);
+
+    c->code_epoch++;
 
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         if (m->has_large[idx] && !((lin ^ m->large_addr[idx]) & m->large_mask[idx])) {

@@ -28,13 +28,13 @@
 #define TCGL_MMU_RFLAGS_AC (1ULL << 18)
 #define TCGL_MMU_CR0_AM    (1ULL << 18)
 
-static inline TCGLTLBEntry *tcgl_tlb_entry(TCGLCPU *c, int mmu_idx, uint64_t lin)
+static inline TCGL_ALWAYS_INLINE TCGLTLBEntry *tcgl_tlb_entry(TCGLCPU *c, int mmu_idx, uint64_t lin)
 {
     return &c->tlb[mmu_idx][(lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
 }
 
 /* Alignment checking is on (CR0.AM, RFLAGS.AC, CPL 3). */
-static inline bool tcgl_ac_on(const TCGLCPU *c)
+static inline TCGL_ALWAYS_INLINE bool tcgl_ac_on(const TCGLCPU *c)
 {
     return (c->env->rflags & TCGL_MMU_RFLAGS_AC) && c->mmu_idx == TCGL_MMU_USER &&
            (c->env->cr0 & TCGL_MMU_CR0_AM);
@@ -48,7 +48,7 @@ uint64_t tcgl_mmu_ld_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size);
 void tcgl_mmu_st_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v);
 
 /* Host address of a hit, or NULL (size 1, 2, 4, 8 or 16). */
-static inline void *tcgl_hit_read(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+static inline TCGL_ALWAYS_INLINE void *tcgl_hit_read(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
     if (likely((int64_t)(off + size - 1) <= c->seg_rlim[seg])) {
         uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;
@@ -61,7 +61,7 @@ static inline void *tcgl_hit_read(TCGLCPU *c, int seg, uint64_t off, unsigned si
     return NULL;
 }
 
-static inline void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+static inline TCGL_ALWAYS_INLINE void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
     if (likely((int64_t)(off + size - 1) <= c->seg_wlim[seg])) {
         uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;
@@ -75,7 +75,7 @@ static inline void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned s
 }
 
 #define TCGL_MMU_DEFINE_LD(name, type, size)                                \
-    static inline type name(TCGLCPU *c, int seg, uint64_t off)             \
+    static inline TCGL_ALWAYS_INLINE type name(TCGLCPU *c, int seg, uint64_t off)             \
     {                                                                       \
         if (likely((int64_t)(off + (size) - 1) <= c->seg_rlim[seg])) {      \
             uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;          \
@@ -91,7 +91,7 @@ static inline void *tcgl_hit_write(TCGLCPU *c, int seg, uint64_t off, unsigned s
     }
 
 #define TCGL_MMU_DEFINE_ST(name, type, size)                                \
-    static inline void name(TCGLCPU *c, int seg, uint64_t off, type v)     \
+    static inline TCGL_ALWAYS_INLINE void name(TCGLCPU *c, int seg, uint64_t off, type v)     \
     {                                                                       \
         if (likely((int64_t)(off + (size) - 1) <= c->seg_wlim[seg])) {      \
             uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;          \
@@ -115,7 +115,7 @@ TCGL_MMU_DEFINE_ST(tcgl_stl_inl, uint32_t, 4)
 TCGL_MMU_DEFINE_ST(tcgl_stq_inl, uint64_t, 8)
 
 /* By size (1, 2, 4, 8); a constant size folds to one of the above. */
-static inline uint64_t tcgl_ld_inl(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t tcgl_ld_inl(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
     switch (size) {
     case 1: return tcgl_ldb_inl(c, seg, off);
@@ -125,7 +125,7 @@ static inline uint64_t tcgl_ld_inl(TCGLCPU *c, int seg, uint64_t off, unsigned s
     }
 }
 
-static inline void tcgl_st_inl(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
+static inline TCGL_ALWAYS_INLINE void tcgl_st_inl(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
 {
     switch (size) {
     case 1: tcgl_stb_inl(c, seg, off, (uint8_t)v); break;

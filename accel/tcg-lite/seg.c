@@ -25,6 +25,8 @@ void tcgl_update_hflags(TCGLCPU *c)
     uint32_t hf = 0;
     unsigned cpl = 0;
 
+    c->code_epoch++;            /* the mode may change: no same-page shortcuts across it */
+
     if (env->cr0 & CR0_PE) {
         hf |= TCGL_HF_PE;
         if (env->rflags & RFL_VM) {

@@ -32,6 +32,9 @@
 #include <stdint.h>
 #include "accel/cpu.h"
 
+/* Hot helpers that must fold into each specialised handler. */
+#define TCGL_ALWAYS_INLINE __attribute__((always_inline))
+
 typedef struct TCGLCPU TCGLCPU;
 typedef struct TCGLInsn TCGLInsn;
 typedef void TCGLHandler(TCGLCPU *c, const TCGLInsn *i);
@@ -86,7 +89,7 @@ struct TCGLInsn {
 };
 
 /* The effective address (offset in the segment) of the memory operand. */
-static inline uint64_t tcgl_ea(const TCGLCPU *c, const TCGLInsn *i);
+static inline TCGL_ALWAYS_INLINE uint64_t tcgl_ea(const TCGLCPU *c, const TCGLInsn *i);
 
 /* ---- opcode descriptions: how each part hands its handlers to the decoder */
 
@@ -250,17 +253,22 @@ struct TCGLCPU {
     uint64_t insns;             /* instructions retired (approximate: counted per block) */
     struct TCGLBlock *cur_block;
     void *fpu;                  /* fpu.c/sse.c private state, if any */
+    /* Bumped by every TLB flush (whole, non-global, one page) and every
+     * hflags update: while it keeps its value, a linear page that was
+     * found mapped to a physical page still is (the executor's same-page
+     * block links rely on it). */
+    uint32_t code_epoch;
 };
 
 /* ---- registers (inline, used by every part) ------------------------------ */
 
-static inline uint64_t tcgl_size_mask(unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t tcgl_size_mask(unsigned size)
 {
     return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 }
 
 /* Reads register n (0-15, or 16-19 = AH..BH for size 1) at size bytes. */
-static inline uint64_t tcgl_reg_get(const TCGLCPU *c, unsigned n, unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t tcgl_reg_get(const TCGLCPU *c, unsigned n, unsigned size)
 {
     if (size == 1 && n >= 16) {
         return (c->env->regs[n - 16] >> 8) & 0xff;
@@ -270,7 +278,7 @@ static inline uint64_t tcgl_reg_get(const TCGLCPU *c, unsigned n, unsigned size)
 
 /* Writes register n at size bytes: 32-bit writes zero the upper half,
  * 8- and 16-bit writes keep the rest. */
-static inline void tcgl_reg_set(TCGLCPU *c, unsigned n, unsigned size, uint64_t v)
+static inline TCGL_ALWAYS_INLINE void tcgl_reg_set(TCGLCPU *c, unsigned n, unsigned size, uint64_t v)
 {
     uint64_t *r;
     switch (size) {
@@ -296,7 +304,7 @@ static inline void tcgl_reg_set(TCGLCPU *c, unsigned n, unsigned size, uint64_t 
     }
 }
 
-static inline uint64_t tcgl_ea(const TCGLCPU *c, const TCGLInsn *i)
+static inline TCGL_ALWAYS_INLINE uint64_t tcgl_ea(const TCGLCPU *c, const TCGLInsn *i)
 {
     uint64_t a = (uint64_t)(int64_t)i->disp;
     if (i->base == TCGL_RIPREL) {

@@ -7,6 +7,7 @@
 #include "hw/memory.h"
 #include "stub-core.h"
 #include "decode.h"
+#include "mmu.h"
 
 StubState stub;
 
@@ -109,6 +110,12 @@ void stub_reset(int mode)
     }
     tcgl_update_hflags(&stub.c);
     stub.c.a20_mask = ~0ULL;
+    /* no TLB hits: every data access goes to tcgl_mmu_*_slow below */
+    for (int m = 0; m < TCGL_NB_MMU; m++) {
+        for (unsigned k = 0; k < TCGL_TLB_SIZE; k++) {
+            stub.c.tlb[m][k].tag_read = stub.c.tlb[m][k].tag_write = TCGL_TLB_INVALID;
+        }
+    }
 }
 
 void stub_write(uint64_t addr, const void *buf, size_t len)
@@ -132,6 +139,17 @@ uint64_t tcgl_ld(TCGLCPU *c, int seg, uint64_t off, unsigned size)
     uint64_t v = 0;
     memcpy(&v, stub.ram + lin_of(c, seg, off, size), size);
     return v;
+}
+
+/* The misses of the inline paths of mmu.h. */
+uint64_t tcgl_mmu_ld_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+{
+    return tcgl_ld(c, seg, off, size);
+}
+
+void tcgl_mmu_st_slow(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
+{
+    tcgl_st(c, seg, off, size, v);
 }
 
 void tcgl_st(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
