@@ -32,6 +32,7 @@
 
 #define BLOCK_MAX_INSNS 64
 #define HASH_BITS 15
+#define JMP_CACHE_BITS 12
 #define PAGE_HASH_BITS 12
 #define ARENA_CHUNK (4u << 20)
 #define ARENA_MAX_CHUNKS 16         /* 64 MiB of decoded code, then flush */
@@ -423,6 +424,22 @@ static inline bool link_ok(const TCGLCPU *c, const TCGLBlock *b, uint64_t pc, ui
            (b->phys2 == (uint64_t)-1 || tlb_exec_ok(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, b->phys2));
 }
 
+static inline unsigned jmp_cache_hash(uint64_t pc)
+{
+    return (unsigned)((pc ^ (pc >> JMP_CACHE_BITS)) & ((1u << JMP_CACHE_BITS) - 1));
+}
+
+/* Empties the CPU's jump cache if the block cache was flushed since. */
+static void jmp_cache_check(TCGLCPU *c)
+{
+    if (!c->jmp_cache) {
+        c->jmp_cache = g_new0(TCGLBlock *, 1u << JMP_CACHE_BITS);
+    } else if (c->jmp_cache_flushes != bc.flush_count) {
+        memset(c->jmp_cache, 0, sizeof(TCGLBlock *) << JMP_CACHE_BITS);
+    }
+    c->jmp_cache_flushes = bc.flush_count;
+}
+
 /* Same linear and physical page, same CS base and mode: once `from` was
  * found mapped, `to` is too, until the CPU's code_epoch changes. */
 static inline bool same_page(const TCGLBlock *from, const TCGLBlock *to)
@@ -479,6 +496,14 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev, bool same_ok, bool *ch
         }
     }
     *checked = true;
+    {
+        /* returns and indirect jumps: the per-CPU cache by pc */
+        TCGLBlock **jc = &c->jmp_cache[jmp_cache_hash(pc)];
+        if (link_ok(c, *jc, pc, cs_base, hf)) {
+            b = *jc;
+            goto found;
+        }
+    }
     host = tcgl_fetch_page(c, pc, &phys, &avail);
     for (b = bc.hash[block_hash(phys, pc, hf)]; b; b = b->hash_next) {
         if (b->phys == phys && b->pc == pc && b->cs_base == cs_base && b->hflags == hf) {
@@ -500,6 +525,10 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev, bool same_ok, bool *ch
             return b;               /* the arena was emptied: prev is gone */
         }
     }
+    if (!b->invalid) {
+        c->jmp_cache[jmp_cache_hash(pc)] = b;
+    }
+found:
     if (prev && !b->invalid && !prev->invalid) {
         prev->link[1] = prev->link[0];
         prev->link_same[1] = prev->link_same[0];
@@ -584,6 +613,8 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
     uint32_t epoch = c->code_epoch;     /* when the running page was last checked */
     TCGLExit ret;
 
+    jmp_cache_check(c);
+
     for (;;) {
         TCGLBlock *b;
         bool shadow, checked;
@@ -596,6 +627,7 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
                 flush_now();
             }
             flushes = bc.flush_count;
+            jmp_cache_check(c);
             prev = NULL;
         }
         b = find_block(c, prev, prev && c->code_epoch == epoch, &checked);

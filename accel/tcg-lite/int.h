@@ -15,24 +15,24 @@
 #define EXC_GP 13
 
 /* Memory operands: the TLB-hit path inlined (mmu.h), misses out of line. */
-static inline uint64_t ld_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t ld_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
     return tcgl_ld_inl(c, seg, off, size);
 }
 
-static inline void st_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
+static inline TCGL_ALWAYS_INLINE void st_sz(TCGLCPU *c, int seg, uint64_t off, unsigned size, uint64_t v)
 {
     tcgl_st_inl(c, seg, off, size, v);
 }
 
 /* Host pointer for a read-modify-write, or NULL (split across pages, MMIO). */
-static inline void *rmw_ptr(TCGLCPU *c, int seg, uint64_t off, unsigned size)
+static inline TCGL_ALWAYS_INLINE void *rmw_ptr(TCGLCPU *c, int seg, uint64_t off, unsigned size)
 {
     void *p = tcgl_hit_write(c, seg, off, size);
     return likely(p != NULL) ? p : tcgl_rmw_ptr(c, seg, off, size);
 }
 
-static inline uint64_t host_ld(const void *p, unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t host_ld(const void *p, unsigned size)
 {
     switch (size) {
     case 1: return *(const uint8_t *)p;
@@ -42,7 +42,7 @@ static inline uint64_t host_ld(const void *p, unsigned size)
     }
 }
 
-static inline void host_st(void *p, unsigned size, uint64_t v)
+static inline TCGL_ALWAYS_INLINE void host_st(void *p, unsigned size, uint64_t v)
 {
     switch (size) {
     case 1: *(uint8_t *)p = (uint8_t)v; break;
@@ -53,7 +53,7 @@ static inline void host_st(void *p, unsigned size, uint64_t v)
 }
 
 /* r/m operand read at a run-time size (the less common handlers). */
-static inline uint64_t rm_read(TCGLCPU *c, const TCGLInsn *i, unsigned size)
+static inline TCGL_ALWAYS_INLINE uint64_t rm_read(TCGLCPU *c, const TCGLInsn *i, unsigned size)
 {
     if (i->mod == 3) {
         return tcgl_reg_get(c, i->rm, size);

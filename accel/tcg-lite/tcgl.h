@@ -258,6 +258,10 @@ struct TCGLCPU {
      * found mapped to a physical page still is (the executor's same-page
      * block links rely on it). */
     uint32_t code_epoch;
+    /* The executor's per-CPU cache of blocks by linear pc (cpu-exec.c),
+     * valid while the block cache's flush count equals jmp_cache_flushes. */
+    struct TCGLBlock **jmp_cache;
+    uint64_t jmp_cache_flushes;
 };
 
 /* ---- registers (inline, used by every part) ------------------------------ */
