@@ -72,6 +72,7 @@ static const uint32_t tcgl_1_edx =
 static const uint32_t tcgl_1_ecx = F1D(0) /* pni */ | F1D(9) /* ssse3 */ |
                                    F1D(13) /* cx16 */ | F1D(20) /* sse4.2 */ |
                                    F1D(22) /* movbe */ | F1D(23) /* popcnt */ |
+                                   F1D(26) /* xsave (x87 and SSE state only) */ |
                                    CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |
                                    CPUID_1_ECX_HYPERVISOR;
 static const uint32_t tcgl_ext1_edx = F1D(11) /* syscall */ | F1D(20) /* nx */ |
@@ -86,6 +87,10 @@ void tcgl_supported_cpuid(CPUIDTable *t)
         ecx1 |= F1D(19);
     }
     cpuid_table_set(t, 1, 0, 0, 0, 0, ecx1, tcgl_1_edx);
+    /* XSAVE: XCR0 may hold x87 | SSE (576-byte standard area); XSAVEOPT, not
+     * XSAVEC/XSAVES/XGETBV(1) */
+    cpuid_table_set(t, 0xd, 0, CPUID_FLAG_SIGNIFICANT_INDEX, 3, 576, 576, 0);
+    cpuid_table_set(t, 0xd, 1, CPUID_FLAG_SIGNIFICANT_INDEX, 1, 0, 0, 0);
     cpuid_table_set(t, 0x80000000, 0, 0, 0x80000008, 0, 0, 0);
     cpuid_table_set(t, 0x80000001, 0, 0, 0, 0, tcgl_ext1_ecx, tcgl_ext1_edx);
     cpuid_table_set(t, 0x80000008, 0, 0, 0x3028, 0, 0, 0);     /* 40-bit phys, 48 virt */
@@ -225,8 +230,16 @@ bool tcgl_write_cr(TCGLCPU *c, int cr, uint64_t val)
         return true;
     case 4: {
         uint64_t old = env->cr4;
-        if (val & ~(uint64_t)CR4_SUPPORTED) {
+        uint32_t a, b, cx, d;
+        if (val & ~(uint64_t)(CR4_SUPPORTED | CR4_OSXSAVE)) {
             return false;
+        }
+        if (val & CR4_OSXSAVE) {
+            /* only where the guest's CPUID offers XSAVE */
+            tcgl_cpuid(c, 1, 0, &a, &b, &cx, &d);
+            if (!(cx & F1D(26))) {
+                return false;
+            }
         }
         if ((env->efer & EFER_LMA) && !(val & CR4_PAE)) {
             return false;
@@ -619,7 +632,8 @@ enum {
     MSR_MC0_CTL = 0x400, MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081,
     MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083, MSR_FMASK = 0xc0000084,
     MSR_FS_BASE = 0xc0000100, MSR_GS_BASE = 0xc0000101, MSR_KERNEL_GS_BASE = 0xc0000102,
-    MSR_TSC_AUX = 0xc0000103, MSR_K7_HWCR = 0xc0010015,
+    MSR_TSC_AUX = 0xc0000103, MSR_K7_HWCR = 0xc0010015, MSR_K8_SYSCFG = 0xc0010010,
+    MSR_K8_INT_PENDING_MSG = 0xc0010055,
 };
 
 /* The fixed-range MTRR index of an MSR, or -1. */
@@ -669,6 +683,8 @@ bool tcgl_msr_read(TCGLCPU *c, uint32_t msr, uint64_t *val)
     case MSR_KERNEL_GS_BASE: *val = env->kernel_gs_base; return true;
     case MSR_TSC_AUX: *val = env->tsc_aux; return true;
     case MSR_K7_HWCR: *val = 0; return true;
+    case MSR_K8_SYSCFG: *val = 0; return true;     /* as KVM: no SME, no MTRR extensions */
+    case MSR_K8_INT_PENDING_MSG: *val = 0; return true;    /* no C1E (read by Linux on AMD) */
     case MSR_IA32_TSC_DEADLINE:
         return apic && apic_msr_read(apic, msr, val);
     }
@@ -824,7 +840,9 @@ bool tcgl_msr_write(TCGLCPU *c, uint32_t msr, uint64_t val)
     }
     if (msr >= MSR_MC0_CTL && msr < MSR_MC0_CTL + 4 * MCE_BANKS) {
         unsigned b = (msr - MSR_MC0_CTL) / 4, r = msr & 3;
-        if (r == 0 && val != 0 && val != ~0ULL) {
+        /* MCi_CTL: all or nothing, except bits 10 and 0 (Linux clears bit
+         * 10 of MC4_CTL on AMD, the GART erratum), as KVM allows */
+        if (r == 0 && val != 0 && (val | (1ULL << 10) | 1) != ~0ULL) {
             return false;
         }
         if (r == 1 && val != 0) {

@@ -8,6 +8,9 @@
 # LINUX_BOOT_LOADER=b0|ff: also check boot_params.type_of_loader as the guest
 # sees it (0xb0: the kernel was entered through PVH, i.e. decompressed in the
 # host, pvh-fast-path; 0xff: kvmpc's bzImage boot protocol loader).
+# LINUX_BOOT_FPU=STRING: the kernel's x86/fpu line must contain STRING (e.g.
+# "xstate features 0x3" with -cpu max under tcg, "will use FXSAVE").
+# Under tcg, no "unchecked MSR access" may appear in the kernel log.
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
@@ -24,6 +27,8 @@ echo "MEMKB=$(sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo)"
 echo "SUM=$(echo kvmpc | md5sum | cut -c1-8)"
 ls /proc/acpi >/dev/null 2>&1 && echo ACPI=yes
 echo "CMDLINE_OK=$(grep -c kvmpc.test=1 /proc/cmdline)"
+echo "FPU=$(dmesg | grep -o "Enabled xstate features 0x[0-9a-f]*\|will use FXSAVE" | head -1)"
+echo "MSRERR=$(dmesg | grep -c "unchecked MSR access")"
 echo "LOADER=$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data | tr -d " ")"'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
 out=$(mktemp)
@@ -41,6 +46,13 @@ grep -q "^CMDLINE_OK=1" "$out" || fail "kernel command line not passed"
 if [ -n "${LINUX_BOOT_LOADER:-}" ]; then
 	grep -q "^LOADER=$LINUX_BOOT_LOADER\b" "$out" ||
 		fail "boot_params.type_of_loader: $(grep -o 'LOADER=.*' "$out"), expected $LINUX_BOOT_LOADER"
+fi
+if [ -n "${LINUX_BOOT_FPU:-}" ]; then
+	grep -q "^FPU=.*$LINUX_BOOT_FPU" "$out" ||
+		fail "kernel FPU setup: $(grep -o '^FPU=.*' "$out"), expected '$LINUX_BOOT_FPU'"
+fi
+if [ "$accel" = tcg ] && ! grep -q "^MSRERR=0" "$out"; then
+	fail "the kernel hit MSRs tcg-lite refuses: $(grep -a 'unchecked MSR' "$out" | head -3)"
 fi
 memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 # The kernel reserves some; it must see most of the RAM and not more.

@@ -824,6 +824,55 @@ static void test_cpuid_model(void)
     x86_cpu_model_free(m);
 }
 
+/* XSAVE is offered by "-cpu max" (x87 | SSE only) and not by qemu64; CR4.OSXSAVE
+ * follows the guest's CPUID; the AMD MSRs Linux reads on a qemu64 guest. */
+static void test_xsave_cpuid_msrs(void)
+{
+    g_autoptr(GError) err = NULL;
+    CPUIDTable sup, t;
+    X86AccelCaps caps = { .name = "TCG", .supported = &sup };
+    X86Topology topo = { 1, 1, 1, 1 };
+    X86CPUModel *m;
+    uint32_t a, b, cx, d;
+    uint64_t v;
+
+    reset_all();
+    tcgl_sys_set_cpuid(0, &max_cpuid);
+    tcgl_cpuid(c, 1, 0, &a, &b, &cx, &d);
+    g_assert_true(cx & (1u << 26));                       /* xsave */
+    g_assert_false(cx & (1u << 27));                      /* osxsave: CR4 off */
+    tcgl_cpuid(c, 0xd, 0, &a, &b, &cx, &d);
+    g_assert_cmphex(a, ==, 3);                            /* x87 | SSE */
+    g_assert_cmpuint(b, ==, 576);
+    g_assert_cmpuint(cx, ==, 576);
+    tcgl_cpuid(c, 0xd, 1, &a, &b, &cx, &d);
+    g_assert_cmphex(a, ==, 1);                            /* XSAVEOPT only */
+    g_assert_true(tcgl_write_cr(c, 4, c->env->cr4 | CR4_OSXSAVE));
+    tcgl_cpuid(c, 1, 0, &a, &b, &cx, &d);
+    g_assert_true(cx & (1u << 27));
+    g_assert_true(tcgl_write_cr(c, 4, c->env->cr4 & ~CR4_OSXSAVE));
+
+    cpuid_table_init(&sup);
+    cpuid_table_init(&t);
+    tcgl_supported_cpuid(&sup);
+    m = x86_cpu_model_parse("qemu64", &err);
+    g_assert_no_error(err);
+    g_assert_true(x86_cpu_model_realize(m, &caps, NULL, &err));
+    x86_cpu_build_cpuid(m, &topo, 0, &t);
+    tcgl_sys_set_cpuid(0, &t);
+    g_assert_false(tcgl_write_cr(c, 4, c->env->cr4 | CR4_OSXSAVE));   /* no XSAVE */
+    g_assert_true(tcgl_msr_read(c, 0xc0010010, &v));          /* SYSCFG */
+    g_assert_cmphex(v, ==, 0);
+    g_assert_true(tcgl_msr_read(c, 0xc0010055, &v));          /* INT_PENDING_MSG */
+    g_assert_cmphex(v, ==, 0);
+    g_assert_true(tcgl_msr_write(c, 0x410, ~0ULL & ~(1ULL << 10)));  /* MC4_CTL, GART bit */
+    g_assert_false(tcgl_msr_write(c, 0x410, ~0ULL & ~(1ULL << 11)));
+    tcgl_sys_set_cpuid(0, &max_cpuid);
+    cpuid_table_free(&t);
+    cpuid_table_free(&sup);
+    x86_cpu_model_free(m);
+}
+
 /* ---- port I/O, HLT, interrupt shadow ------------------------------------------------- */
 
 static uint64_t io_last_write;
@@ -1591,6 +1640,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-sys/sys/long-mode-entry", test_long_mode_entry);
     g_test_add_func("/tcgl-sys/sys/msr", test_msrs);
     g_test_add_func("/tcgl-sys/sys/cpuid-model", test_cpuid_model);
+    g_test_add_func("/tcgl-sys/sys/xsave-cpuid-msrs", test_xsave_cpuid_msrs);
     g_test_add_func("/tcgl-sys/sys/port-io", test_port_io);
     g_test_add_func("/tcgl-sys/sys/hlt-sti-shadow", test_hlt_and_sti_shadow);
     g_test_add_func("/tcgl-sys/sys/flags-iopl", test_flags_iopl);
