@@ -775,25 +775,36 @@ static void test_msrs(void)
     g_assert_cmphex(c->env->segs[R_GS].base, ==, 0x1000);
 }
 
-static void test_cpuid_model(void)
+/* The CPUID table of `model` filtered by what tcg-lite implements, made the
+ * current one; free with cpuid_table_free(t). */
+static void use_model_cpuid(const char *model, CPUIDTable *t)
 {
     g_autoptr(GError) err = NULL;
-    CPUIDTable sup, t;
+    CPUIDTable sup;
     X86AccelCaps caps = { .name = "TCG", .supported = &sup };
     X86Topology topo = { 1, 1, 1, 1 };
-    TCGLInsn i = insn(tcgl_op_cpuid, TCGL_OPC(TCGL_MAP_0F, 0xa2), 2, 4);
     X86CPUModel *m;
+
+    cpuid_table_init(&sup);
+    cpuid_table_init(t);
+    tcgl_supported_cpuid(&sup);
+    m = x86_cpu_model_parse(model, &err);
+    g_assert_no_error(err);
+    g_assert_true(x86_cpu_model_realize(m, &caps, NULL, &err));
+    x86_cpu_build_cpuid(m, &topo, 0, t);
+    tcgl_sys_set_cpuid(0, t);
+    cpuid_table_free(&sup);
+    x86_cpu_model_free(m);
+}
+
+static void test_cpuid_model(void)
+{
+    CPUIDTable t;
+    TCGLInsn i = insn(tcgl_op_cpuid, TCGL_OPC(TCGL_MAP_0F, 0xa2), 2, 4);
     uint32_t a, b, cx, d, a2, b2, c2, d2;
 
     reset_all();
-    cpuid_table_init(&sup);
-    cpuid_table_init(&t);
-    tcgl_supported_cpuid(&sup);
-    m = x86_cpu_model_parse("qemu64", &err);
-    g_assert_no_error(err);
-    g_assert_true(x86_cpu_model_realize(m, &caps, NULL, &err));
-    x86_cpu_build_cpuid(m, &topo, 0, &t);
-    tcgl_sys_set_cpuid(0, &t);
+    use_model_cpuid("qemu64", &t);
 
     c->env->regs[R_EAX] = 0;
     run_op(tcgl_op_cpuid, &i);
@@ -820,19 +831,13 @@ static void test_cpuid_model(void)
 
     tcgl_sys_set_cpuid(0, &max_cpuid);
     cpuid_table_free(&t);
-    cpuid_table_free(&sup);
-    x86_cpu_model_free(m);
 }
 
 /* XSAVE is offered by "-cpu max" (x87 | SSE only) and not by qemu64; CR4.OSXSAVE
  * follows the guest's CPUID; the AMD MSRs Linux reads on a qemu64 guest. */
 static void test_xsave_cpuid_msrs(void)
 {
-    g_autoptr(GError) err = NULL;
-    CPUIDTable sup, t;
-    X86AccelCaps caps = { .name = "TCG", .supported = &sup };
-    X86Topology topo = { 1, 1, 1, 1 };
-    X86CPUModel *m;
+    CPUIDTable t;
     uint32_t a, b, cx, d;
     uint64_t v;
 
@@ -852,14 +857,7 @@ static void test_xsave_cpuid_msrs(void)
     g_assert_true(cx & (1u << 27));
     g_assert_true(tcgl_write_cr(c, 4, c->env->cr4 & ~CR4_OSXSAVE));
 
-    cpuid_table_init(&sup);
-    cpuid_table_init(&t);
-    tcgl_supported_cpuid(&sup);
-    m = x86_cpu_model_parse("qemu64", &err);
-    g_assert_no_error(err);
-    g_assert_true(x86_cpu_model_realize(m, &caps, NULL, &err));
-    x86_cpu_build_cpuid(m, &topo, 0, &t);
-    tcgl_sys_set_cpuid(0, &t);
+    use_model_cpuid("qemu64", &t);
     g_assert_false(tcgl_write_cr(c, 4, c->env->cr4 | CR4_OSXSAVE));   /* no XSAVE */
     g_assert_true(tcgl_msr_read(c, 0xc0010010, &v));          /* SYSCFG */
     g_assert_cmphex(v, ==, 0);
@@ -869,8 +867,6 @@ static void test_xsave_cpuid_msrs(void)
     g_assert_false(tcgl_msr_write(c, 0x410, ~0ULL & ~(1ULL << 11)));
     tcgl_sys_set_cpuid(0, &max_cpuid);
     cpuid_table_free(&t);
-    cpuid_table_free(&sup);
-    x86_cpu_model_free(m);
 }
 
 /* ---- port I/O, HLT, interrupt shadow ------------------------------------------------- */
