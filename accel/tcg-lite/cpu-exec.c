@@ -29,6 +29,7 @@
 #include "decode.h"
 #include "flags.h"
 #include "fp.h"
+#include "int-ops.h"
 
 #define BLOCK_MAX_INSNS 64
 #define HASH_BITS 15
@@ -389,6 +390,15 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
                 b->priv_fn[k] = b->insns[k].fn;
                 b->insns[k].fn = op_priv;
             }
+        }
+    }
+    if (n >= 2 && b->last_branch && !(opflags[n - 2] & TCGL_OPF_PRIV)) {
+        /* CMP/TEST + Jcc: one handler, which reads the Jcc that stays in
+         * the array after the last instruction the executor runs */
+        TCGLHandler *f = tcgl_int_fuse_jcc(&b->insns[n - 2], &b->insns[n - 1]);
+        if (f) {
+            b->insns[n - 2].fn = f;
+            b->n = (uint16_t)(n - 1);
         }
     }
     if (cached) {

@@ -157,6 +157,88 @@ TCGLHandler *const alu_handlers[9][ALU_NB_FORMS][4] = {
     ALU_ENTRY(and), ALU_ENTRY(sub), ALU_ENTRY(xor), ALU_ENTRY(cmp), ALU_ENTRY(test),
 };
 
+/* ---- CMP/TEST fused with the Jcc that follows ---------------------------------- */
+
+/* Bit (CF | ZF << 1 | SF << 2 | OF << 3) of cond_masks[cc] says whether
+ * condition cc holds (P/NP: 0, handled apart). */
+static const uint16_t cond_masks[16] = {
+    0xff00, 0x00ff, 0xaaaa, 0x5555, 0xcccc, 0x3333, 0xeeee, 0x1111,
+    0xf0f0, 0x0f0f, 0x0000, 0x0000, 0x0ff0, 0xf00f, 0xcffc, 0x3003,
+};
+
+/* Condition cc from the lazy flags that a CMP (SUB kind) or TEST (LOGIC
+ * kind) of `size` just set, without branching on cc. */
+static inline TCGL_ALWAYS_INLINE bool fused_cond(TCGLCPU *c, unsigned cc, const int op,
+                                                 const unsigned size)
+{
+    const uint64_t m = tcgl_size_mask(size);
+    const unsigned sbit = size * 8 - 1;
+    uint64_t r = c->cc_dst & m;
+    unsigned cf = 0, of = 0, zf = r == 0, sf = (r >> sbit) & 1;
+
+    if (op == OP_CMP) {
+        uint64_t b = c->cc_src & m, a = (r + b) & m;
+        cf = a < b;
+        of = (((a ^ b) & (a ^ r)) >> sbit) & 1;
+    }
+    if (unlikely((cc >> 1) == 5)) {
+        return tcgl_cond(c, cc);        /* parity: the full flags */
+    }
+    return (cond_masks[cc] >> (cf | zf << 1 | sf << 2 | of << 3)) & 1;
+}
+
+/* i: the CMP/TEST, i + 1: the Jcc (the block's last instruction, which the
+ * executor does not run on its own). */
+#define FUSED_FORM(form, name, op, size) \
+    static void fused_##name##_##form##_##size(TCGLCPU *c, const TCGLInsn *i) \
+    { \
+        const TCGLInsn *j = i + 1; \
+        uint64_t next; \
+        alu_##form(c, i, op, size); \
+        c->env->rip += i->len; \
+        next = next_ip(c, j); \
+        if (fused_cond(c, j->opc & 15, op, size)) { \
+            jump_to(c, j, next + j->imm); \
+        } else { \
+            c->env->rip = next; \
+        } \
+    }
+#define FUSED_SIZES(form, name, op) \
+    FUSED_FORM(form, name, op, 1) FUSED_FORM(form, name, op, 2) \
+    FUSED_FORM(form, name, op, 4) FUSED_FORM(form, name, op, 8)
+#define FUSED_OP(name, op) \
+    FUSED_SIZES(rr_e, name, op) FUSED_SIZES(rr_g, name, op) FUSED_SIZES(rm, name, op) \
+    FUSED_SIZES(mr, name, op) FUSED_SIZES(ri, name, op) FUSED_SIZES(mi, name, op)
+
+FUSED_OP(cmp, OP_CMP)
+FUSED_OP(test, OP_TEST)
+
+#define FUSED_ROW(form, name) { fused_##name##_##form##_1, fused_##name##_##form##_2, \
+                                fused_##name##_##form##_4, fused_##name##_##form##_8 }
+#define FUSED_ENTRY(name) { FUSED_ROW(rr_e, name), FUSED_ROW(rr_g, name), FUSED_ROW(rm, name), \
+                            FUSED_ROW(mr, name), FUSED_ROW(ri, name), FUSED_ROW(mi, name) }
+
+static TCGLHandler *const fused_handlers[2][ALU_NB_FORMS][4] = {
+    FUSED_ENTRY(cmp), FUSED_ENTRY(test),
+};
+
+TCGLHandler *tcgl_int_fuse_jcc(const TCGLInsn *first, const TCGLInsn *jcc)
+{
+    if (jcc->fn != jcc_handlers[jcc->opc & 15]) {
+        return NULL;
+    }
+    for (int op = 0; op < 2; op++) {
+        for (int form = 0; form < ALU_NB_FORMS; form++) {
+            for (int size = 0; size < 4; size++) {
+                if (first->fn == alu_handlers[OP_CMP + op][form][size]) {
+                    return fused_handlers[op][form][size];
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
 /* ---- INC DEC NOT NEG ------------------------------------------------------------ */
 
 static inline uint64_t do_inc(TCGLCPU *c, unsigned size, uint64_t a)

@@ -14,6 +14,10 @@ enum { FORM_RR_E, FORM_RR_G, FORM_RM, FORM_MR, FORM_RI, FORM_MI, ALU_NB_FORMS };
 extern TCGLHandler *const alu_handlers[9][ALU_NB_FORMS][4];
 extern TCGLHandler *const mov_handlers[ALU_NB_FORMS][4];
 extern TCGLHandler *const jcc_handlers[16];
+/* The handler that runs CMP/TEST `first` and the Jcc right after it as one
+ * (it reads the Jcc from first + 1), or NULL if `first` is no register/
+ * memory CMP or TEST or `jcc` no Jcc. */
+TCGLHandler *tcgl_int_fuse_jcc(const TCGLInsn *first, const TCGLInsn *jcc);
 /* [SHL SHR SAR][by imm, by 1, by CL][size] for a register operand */
 extern TCGLHandler *const shift_reg_handlers[3][3][4];
 /* [INC DEC][size] for a register operand */

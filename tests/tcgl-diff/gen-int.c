@@ -990,3 +990,52 @@ void gen_branch(DiffEmit *emit, void *opaque)
         emit(opaque, &c);
     }
 }
+
+/* ---- CMP/TEST + Jcc pairs (tcg-lite runs them as one fused handler) ------------------- */
+
+void gen_cmpjcc(DiffEmit *emit, void *opaque)
+{
+    static DiffCase c;
+    static const uint64_t vals[] = { 0, 1, 0x7f, 0x80, 0x7fffffffULL, 0x80000000ULL,
+                                     0x8000000000000000ULL, ~0ULL };
+    static const uint8_t imms[] = { 0, 1, 0x7f, 0x80, 0xff };
+    static const uint8_t sizes[] = { 1, 2, 4, 8 };
+    char name[80];
+
+    for (unsigned sz = 0; sz < 4; sz++) {
+        unsigned s = sizes[sz];
+        uint8_t pre = s == 2 ? 0x66 : s == 8 ? 0x48 : 0;
+        for (int form = 0; form < 4; form++) {
+            /* 0: cmp rcx, rdx (39/38)  1: cmp rdx, rcx (3b/3a)  2: test rcx, rdx (85/84)
+             * 3: cmp rcx, imm8 (83 /7, 80 /7) */
+            static const uint8_t op_w[4] = { 0x39, 0x3b, 0x85, 0x83 };
+            static const uint8_t op_b[4] = { 0x38, 0x3a, 0x84, 0x80 };
+            uint8_t op = s == 1 ? op_b[form] : op_w[form];
+            unsigned nb = form == 3 ? (sizeof(imms) / sizeof(imms[0])) : (sizeof(vals) / sizeof(vals[0]));
+            for (unsigned va = 0; va < (sizeof(vals) / sizeof(vals[0])); va++) {
+                for (unsigned vb = 0; vb < nb; vb++) {
+                    for (int cc = 0; cc < 16; cc++) {
+                        snprintf(name, sizeof(name), "f%d s%u j%d a %#llx b %#llx", form, s, cc,
+                                 (unsigned long long)vals[va],
+                                 (unsigned long long)(form == 3 ? imms[vb] : vals[vb]));
+                        diff_case_init(&c, name, 64);
+                        if (pre) {
+                            emit_bytes(&c, 1, pre);
+                        }
+                        if (form == 3) {
+                            emit_bytes(&c, 3, op, 0xf9, imms[vb]);
+                        } else {
+                            emit_bytes(&c, 2, op, 0xd1);
+                        }
+                        emit_bytes(&c, 2, 0x70 + cc, 0x03);
+                        emit_bytes(&c, 3, 0x48, 0xff, 0xc0);    /* inc rax (skipped if taken) */
+                        emit_bytes(&c, 3, 0x48, 0xff, 0xc3);    /* inc rbx */
+                        c.in.gpr[D_RCX] = vals[va];
+                        c.in.gpr[D_RDX] = vals[vb];
+                        emit(opaque, &c);
+                    }
+                }
+            }
+        }
+    }
+}

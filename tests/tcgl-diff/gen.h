@@ -24,5 +24,6 @@ void gen_sse4(DiffEmit *emit, void *opaque);
 void gen_x87(DiffEmit *emit, void *opaque);
 void gen_stack(DiffEmit *emit, void *opaque);
 void gen_branch(DiffEmit *emit, void *opaque);
+void gen_cmpjcc(DiffEmit *emit, void *opaque);
 
 #endif

@@ -36,6 +36,7 @@ const DiffGroup diff_groups[] = {
     { "atomic", "CMPXCHG XADD CMPXCHG8B CMPXCHG16B (LOCK, misaligned)", gen_atomic },
     { "stack", "PUSH POP (RSP-relative operands, 16-bit) ENTER (nesting 0-32) LEAVE", gen_stack },
     { "branch", "Jcc (all 16, 64 flag combinations) JMP LOOP* JRCXZ CALL inside the sequence", gen_branch },
+    { "cmpjcc", "CMP/TEST (register, immediate; sizes 1-8) + each Jcc, edge values", gen_cmpjcc },
     { "faults", "#UD #PF #GP #DE: the vector and the state at the fault", gen_faults },
     { "sse-float", "SSE/SSE2/SSE3 arithmetic, compares, COMIS, horizontal ops, DPPS", gen_sse_float },
     { "sse-cvt", "conversions and ROUND* under every MXCSR mode", gen_sse_cvt },
