@@ -59,6 +59,7 @@ typedef struct FileState {
     bool use_uring;
     bool locked;
     unsigned req_align;         /* O_DIRECT offset/length alignment (1 without) */
+    GQueue in_flight, waiting;  /* O_DIRECT writes: see file_submit() */
 } FileState;
 
 void (*block_file_sync_hook)(const char *filename, int ret);
@@ -519,16 +520,104 @@ static void file_worker_done(void *opaque, int ret)
     block_request_complete(opaque, ret);
 }
 
+static void file_dispatch(FileState *s, BlockRequest *req)
+{
+    if (!uring_submit(s, req)) {
+        thread_pool_submit(file_in_worker, req, file_worker_done);
+    }
+}
+
+/*
+ * O_DIRECT read-modify-write: a write that is not aligned to the device's
+ * block reads the partial blocks around it and writes them back whole, so
+ * it must not run alongside another write to the same blocks (one of the
+ * two updates would be lost).  Such writes are serialised here, in the
+ * main thread: a write waits while an overlapping write is in flight if
+ * either of them is a read-modify-write.
+ */
+typedef struct Tracked {
+    BlockRequest *req;
+    int64_t start, end;         /* aligned to the request alignment */
+    bool write, rmw;
+    BlockCompletionFunc *cb;
+    void *opaque;
+    FileState *s;
+} Tracked;
+
+static bool tracked_conflict(const Tracked *a, const Tracked *b)
+{
+    return a->write && b->write && (a->rmw || b->rmw) &&
+           a->start < b->end && b->start < a->end;
+}
+
+static bool tracked_may_start(FileState *s, Tracked *t)
+{
+    for (GList *l = s->in_flight.head; l; l = l->next) {
+        if (tracked_conflict(l->data, t)) {
+            return false;
+        }
+    }
+    /* Keep order with earlier waiters it overlaps. */
+    for (GList *l = s->waiting.head; l && l->data != t; l = l->next) {
+        if (tracked_conflict(l->data, t)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static void tracked_done(void *opaque, int ret)
+{
+    Tracked *t = opaque;
+    FileState *s = t->s;
+    BlockCompletionFunc *cb = t->cb;
+    void *cb_opaque = t->opaque;
+
+    g_queue_remove(&s->in_flight, t);
+    g_free(t);
+    for (GList *l = s->waiting.head; l;) {
+        Tracked *w = l->data;
+        GList *next = l->next;
+        if (tracked_may_start(s, w)) {
+            g_queue_delete_link(&s->waiting, l);
+            g_queue_push_tail(&s->in_flight, w);
+            file_dispatch(s, w->req);
+        }
+        l = next;
+    }
+    cb(cb_opaque, ret);
+}
+
 static void file_submit(BlockDriverState *bs, BlockRequest *req)
 {
     FileState *s = bs->opaque;
+    Tracked *t;
 
     if (req->type == BLOCK_REQ_FLUSH && s->opts.no_flush) {
         block_request_complete_later(req, 0);
         return;
     }
-    if (!uring_submit(s, req)) {
-        thread_pool_submit(file_in_worker, req, file_worker_done);
+    if (!s->opts.direct || req->type == BLOCK_REQ_FLUSH || req->type == BLOCK_REQ_DISCARD) {
+        file_dispatch(s, req);
+        return;
+    }
+    t = g_new0(Tracked, 1);
+    t->req = req;
+    t->s = s;
+    t->start = req->offset & ~(int64_t)(s->req_align - 1);
+    t->end = (req->offset + req->bytes + s->req_align - 1) & ~(int64_t)(s->req_align - 1);
+    t->write = req->type != BLOCK_REQ_READ;
+    t->rmw = req->type == BLOCK_REQ_WRITE_ZEROES ||
+             (req->type == BLOCK_REQ_WRITE && request_needs_bounce(s, req));
+    t->cb = req->cb;
+    t->opaque = req->opaque;
+    req->cb = tracked_done;
+    req->opaque = t;
+    if (tracked_may_start(s, t)) {
+        g_queue_push_tail(&s->in_flight, t);
+        file_dispatch(s, req);
+    } else {
+        g_queue_push_tail(&s->waiting, t);
     }
 }
 
