@@ -381,11 +381,6 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
             g_free(d);
             goto fail;
         }
-        if (probed && !ro) {
-            warn_report("Image format was not specified for '%s' and probing guessed raw.\n"
-                        "         Automatically detecting the format is dangerous for raw "
-                        "images.\n         Specify the 'raw' format explicitly.", file);
-        }
         fo.filename = file;
         fo.read_only = ro || snap;
         bs = bdrv_open_file(&fo, errp);
@@ -398,6 +393,11 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
         if (!bs) {
             g_free(d);
             goto fail;
+        }
+        if (probed && !ro) {
+            warn_report("Image format was not specified for '%s' and probing guessed raw.\n"
+                        "         Automatically detecting the format is dangerous for raw "
+                        "images.\n         Specify the 'raw' format explicitly.", file);
         }
     } else if (format && !check_format(NULL, format, &probed, errp)) {
         g_free(d);
