@@ -351,8 +351,8 @@ BlockBackend *blk_next(BlockBackend *blk)
     }
     for (; i < all_backends->len; i++) {
         BlockBackend *b = g_ptr_array_index(all_backends, i);
-        if (b->name[0]) {
-            return b;
+        if (b->name[0] || b->dev) {
+            return b;       /* anonymous ones only once a device uses them */
         }
     }
     return NULL;

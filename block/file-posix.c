@@ -443,6 +443,22 @@ static void uring_queue(UringReq *u)
     io_uring_submit(&uring);
 }
 
+/* main_loop_drain(): wait for what is in the ring (reset, exit). */
+static bool uring_drain(void)
+{
+    struct io_uring_cqe *cqe;
+    int ret;
+
+    if (!uring_in_flight) {
+        return false;
+    }
+    do {
+        ret = io_uring_wait_cqe(&uring, &cqe);
+    } while (ret == -EINTR);
+    uring_reap(&uring_notifier);
+    return true;
+}
+
 static bool uring_init(Error **errp)
 {
     int ret;
@@ -471,6 +487,7 @@ static bool uring_init(Error **errp)
         return false;
     }
     event_notifier_set_handler(&uring_notifier, uring_reap);
+    main_loop_add_drain_handler(uring_drain);
     uring_state = 1;
     return true;
 }
@@ -507,6 +524,20 @@ static bool uring_submit(FileState *s, BlockRequest *req)
 #endif
 
 /* ---- the driver ------------------------------------------------------- */
+
+/* Like QEMU's close of every image at exit: what the guest wrote reaches
+ * the disk even if it never flushed (cache=unsafe excepted). */
+static GList *writable_files;       /* FileState * */
+
+static void file_flush_all_at_exit(void)
+{
+    for (GList *l = writable_files; l; l = l->next) {
+        FileState *s = l->data;
+        if (!s->opts.no_flush) {
+            fdatasync(s->fd);
+        }
+    }
+}
 
 static int file_in_worker(void *opaque)
 {
@@ -640,6 +671,10 @@ static void file_close(BlockDriverState *bs)
 {
     FileState *s = bs->opaque;
 
+    writable_files = g_list_remove(writable_files, s);
+    if (!s->opts.read_only && !s->opts.no_flush) {
+        fdatasync(s->fd);
+    }
     if (s->locked) {
         file_unlock_all(s->fd);
     }
@@ -748,6 +783,14 @@ BlockDriverState *bdrv_open_file(const BlockFileOptions *o, Error **errp)
                         o->aio == BLOCK_AIO_NATIVE ? "native" : "io_uring", err->message);
             error_free(err);
         }
+    }
+    if (!o->read_only) {
+        static bool atexit_done;
+        if (!atexit_done) {
+            atexit(file_flush_all_at_exit);
+            atexit_done = true;
+        }
+        writable_files = g_list_prepend(writable_files, s);
     }
     bs = bdrv_new(&file_driver, s);
     bs->filename = g_strdup(o->filename);

@@ -85,8 +85,8 @@ BlockDriverState *bdrv_open_raw(BlockDriverState *child, uint64_t offset, int64_
         goto fail;
     }
     if (size >= 0 && size % BDRV_SECTOR_SIZE) {
-        error_setg(errp, "size (%" G_GINT64_FORMAT ") of '%s' must be a multiple of %d",
-                   size, bdrv_get_filename(child), BDRV_SECTOR_SIZE);
+        error_setg(errp, "Specified size is not multiple of %d (size=%" G_GINT64_FORMAT
+                   " for '%s')", BDRV_SECTOR_SIZE, size, bdrv_get_filename(child));
         goto fail;
     }
     s = g_new0(RawState, 1);

@@ -219,6 +219,42 @@ static void test_io_uring_fallback(void)
     unlink(path);
 }
 
+/* main_loop_drain() (reset, exit) waits for requests in the io_uring ring
+ * too, including the flush a writethrough write chains after itself. */
+static void test_drain_io_uring(void)
+{
+    g_autofree char *path = make_image("drain.img", 1 << 20, 12);
+    BlockFileOptions fo = { .aio = BLOCK_AIO_IO_URING };
+    BlockBackend *blk = open_blk(path, &fo, NULL);
+    static uint8_t data[8][4096];
+    struct iovec iov[8];
+    AioCtx c = { 0 };
+
+    if (strcmp(bdrv_file_engine(blk_bs(blk)), "io_uring")) {
+        blk_unref(blk);
+        g_test_skip("io_uring_queue_init failed here");
+        return;
+    }
+    blk_set_enable_write_cache(blk, false);
+    for (int i = 0; i < 8; i++) {
+        memset(data[i], i + 1, sizeof(data[i]));
+        iov[i].iov_base = data[i];
+        iov[i].iov_len = sizeof(data[i]);
+        blk_aio_pwritev(blk, i * 65536, &iov[i], 1, 0, aio_cb, &c);
+    }
+    main_loop_drain();
+    g_assert_cmpint(c.done, ==, 8);
+    g_assert_cmpint(c.ret_sum, ==, 0);
+    g_assert_cmpuint(blk_in_flight(blk), ==, 0);
+    for (int i = 0; i < 8; i++) {
+        uint8_t b[4096];
+        g_assert_cmpint(blk_pread(blk, i * 65536, b, sizeof(b)), ==, 0);
+        g_assert_true(memcmp(b, data[i], sizeof(b)) == 0);
+    }
+    blk_unref(blk);
+    unlink(path);
+}
+
 /* ---- flushes ---------------------------------------------------------- */
 
 static int syncs;
@@ -663,6 +699,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/rw/io_uring", test_rw_io_uring);
     g_test_add_func("/block/rw/direct-threads", test_rw_direct_threads);
     g_test_add_func("/block/rw/direct-io_uring", test_rw_direct_io_uring);
+    g_test_add_func("/block/drain-io_uring", test_drain_io_uring);
     g_test_add_func("/block/flush/threads", test_flush_threads);
     g_test_add_func("/block/flush/io_uring", test_flush_io_uring);
     g_test_add_func("/block/discard-write-zeroes", test_discard);
