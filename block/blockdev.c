@@ -842,11 +842,12 @@ void hmp_info_block(Monitor *mon, int argc, char **argv)
         first = false;
         if (bs) {
             BlockDriverState *fmt = bdrv_is_snapshot_overlay(bs) ? bs->child : bs;
-            monitor_printf(mon, "%s: %s (%s%s%s)\n", blk_name(blk), bdrv_get_filename(fmt),
+            monitor_printf(mon, "%s: %s (%s%s%s)\n", blk_name(blk)[0] ? blk_name(blk) : qdev,
+                           bdrv_get_filename(fmt),
                            bdrv_get_format_name(fmt), blk_is_read_only(blk) ? ", read-only" : "",
                            bdrv_is_snapshot_overlay(bs) ? ", snapshot" : "");
         } else {
-            monitor_printf(mon, "%s: [not inserted]\n", blk_name(blk));
+            monitor_printf(mon, "%s: [not inserted]\n", blk_name(blk)[0] ? blk_name(blk) : qdev);
         }
         monitor_printf(mon, "    Attached to:      %s\n", qdev ? qdev : "(none)");
         if (blk_is_removable(blk)) {

@@ -421,6 +421,110 @@ static void test_bounds_readonly_medium(void)
     unlink(path);
 }
 
+/* ---- removable media and the attached device -------------------------- */
+
+typedef struct FakeCdrom {
+    bool locked, tray_open;
+    int loads, unloads, eject_requests;
+} FakeCdrom;
+
+static void cd_change_media(void *opaque, bool load)
+{
+    FakeCdrom *cd = opaque;
+
+    if (load) {
+        cd->loads++;
+    } else {
+        cd->unloads++;
+    }
+}
+
+static void cd_eject_request(void *opaque, bool force)
+{
+    ((FakeCdrom *)opaque)->eject_requests++;
+}
+
+static bool cd_is_locked(void *opaque)
+{
+    return ((FakeCdrom *)opaque)->locked;
+}
+
+static bool cd_tray_open(void *opaque)
+{
+    return ((FakeCdrom *)opaque)->tray_open;
+}
+
+static const BlockDevOps cd_ops = {
+    .change_media_cb = cd_change_media,
+    .eject_request_cb = cd_eject_request,
+    .is_medium_locked = cd_is_locked,
+    .is_tray_open = cd_tray_open,
+};
+
+static void test_removable_media(void)
+{
+    g_autofree char *a = make_image("cd-a.iso", 8192, 13);
+    g_autofree char *b = make_image("cd-b.iso", 16384, 14);
+    BlockFileOptions fa = { .filename = a, .read_only = true };
+    BlockFileOptions fb = { .filename = b, .read_only = true };
+    BlockBackend *blk = blk_new("cd0");
+    BlockDriverState *bs;
+    FakeCdrom cd = { 0 };
+    g_autoptr(GError) err = NULL;
+    int dev_a, dev_b;
+
+    blk_set_removable(blk, true);
+    blk_set_read_only(blk, true);
+    g_assert_true(blk_attach_dev(blk, &dev_a, "cd-dev", &err));
+    g_assert_false(blk_attach_dev(blk, &dev_b, "other", &err));     /* one device only */
+    g_assert_nonnull(strstr(err->message, "cd-dev"));
+    g_clear_error(&err);
+    g_assert_true(blk_get_attached_dev(blk) == &dev_a);
+    g_assert_cmpstr(blk_get_attached_dev_id(blk), ==, "cd-dev");
+    blk_set_dev_ops(blk, &cd_ops, &cd);
+
+    /* an empty drive, then a disc */
+    g_assert_false(blk_is_inserted(blk));
+    bs = bdrv_open_raw(bdrv_open_file(&fa, &ok_err), 0, -1, &ok_err);
+    g_assert_true(blk_change_medium(blk, bs, &ok_err));
+    bdrv_unref(bs);
+    g_assert_cmpint(cd.loads, ==, 1);
+    g_assert_cmpint(blk_getlength(blk), ==, 8192);
+    /* the guest locked the tray: eject asks the device and fails, force works */
+    cd.locked = true;
+    g_assert_true(blk_is_locked(blk));
+    g_assert_false(blk_eject(blk, false, &err));
+    g_assert_nonnull(strstr(err->message, "is locked"));
+    g_clear_error(&err);
+    g_assert_cmpint(cd.eject_requests, ==, 1);
+    g_assert_true(blk_is_inserted(blk));
+    g_assert_true(blk_eject(blk, true, &ok_err));
+    g_assert_cmpint(cd.unloads, ==, 1);
+    g_assert_false(blk_is_inserted(blk));
+    g_assert_cmpint(blk_getlength(blk), ==, -ENOMEDIUM);
+    /* another disc */
+    bs = bdrv_open_raw(bdrv_open_file(&fb, &ok_err), 0, -1, &ok_err);
+    g_assert_true(blk_change_medium(blk, bs, &ok_err));
+    bdrv_unref(bs);
+    g_assert_cmpint(blk_getlength(blk), ==, 16384);
+    cd.tray_open = true;
+    g_assert_true(blk_is_tray_open(blk));
+    /* a fixed disk is not removable */
+    {
+        BlockBackend *hd = blk_new("hd0");
+        g_assert_false(blk_eject(hd, true, &err));
+        g_assert_nonnull(strstr(err->message, "not removable"));
+        g_clear_error(&err);
+        blk_unref(hd);
+    }
+    blk_detach_dev(blk, &dev_a);
+    g_assert_null(blk_get_attached_dev(blk));
+    blk_unref(blk);
+    g_assert_null(blk_by_name("cd0"));
+    unlink(a);
+    unlink(b);
+}
+
 /* ---- raw offset/size -------------------------------------------------- */
 
 static void test_raw_window(void)
@@ -705,6 +809,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/discard-write-zeroes", test_discard);
     g_test_add_func("/block/bounds-readonly-medium", test_bounds_readonly_medium);
     g_test_add_func("/block/raw-window", test_raw_window);
+    g_test_add_func("/block/removable-media", test_removable_media);
     g_test_add_func("/block/snapshot-overlay", test_snapshot_overlay);
     g_test_add_func("/block/locking", test_locking);
     g_test_add_func("/block/drive-parse", test_drive_parse);
