@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -676,6 +677,30 @@ int blockdev_cmdline_option(int argc, char **argv)
         }
     }
     return 2;
+}
+
+void blockdev_print_help(void)
+{
+    static const char *const lines[][2] = {
+        { "-drive [file=F][,format=raw][,if=ide|floppy|virtio|scsi|none][,index=N][,bus=B,unit=U]"
+          "[,media=disk|cdrom][,id=ID][,readonly=on][,cache=writeback|none|writethrough|"
+          "directsync|unsafe][,aio=threads|io_uring|native][,discard=ignore|unmap]"
+          "[,snapshot=on][,file.locking=auto|on|off]", "add a drive (docs/block.md)" },
+        { "-hda/-hdb/-hdc/-hdd F", "IDE disk image at index 0..3" },
+        { "-cdrom F", "IDE CD-ROM image at index 2" },
+        { "-fda/-fdb F", "floppy image 0/1" },
+        { "-snapshot", "write to temporary overlays, never to the images" },
+        { "-blockdev driver=file|raw,node-name=N[,filename=F|file=NODE][,...]",
+          "add a block node (also in JSON)" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++) {
+        if (strlen(lines[i][0]) > 28) {
+            printf("%s\n%-30s%s\n", lines[i][0], "", lines[i][1]);
+        } else {
+            printf("%-30s%s\n", lines[i][0], lines[i][1]);
+        }
+    }
 }
 
 void blockdev_open_all(void)

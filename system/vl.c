@@ -170,6 +170,7 @@ static void print_help(void)
             printf("%-30s%s\n", left, o->help);
         }
     }
+    blockdev_print_help();
     printf("\nDuring emulation, a guest write to isa-debug-exit exits with (value << 1) | 1.\n"
            "Exit status: 0 on guest power-off or quit, 1 on errors.\n");
 }

@@ -13,7 +13,9 @@
  * never inside the submitting call, with 0 or a negative errno.  The
  * synchronous helpers (blk_pread, ...) run the main loop's handlers until
  * their request is done; they are for the main thread only (firmware
- * loaders, tests, tools), never for a device's guest-driven path.
+ * loaders, tests, tools), never for a device's guest-driven path, and
+ * never from inside a completion callback (the main loop does not dispatch
+ * a source from inside its own dispatch, so that request could not finish).
  */
 #ifndef KVMPC_BLOCK_BLOCK_H
 #define KVMPC_BLOCK_BLOCK_H

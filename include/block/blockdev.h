@@ -37,6 +37,7 @@ typedef struct DriveInfo {
  * option on failure).  blockdev_check_orphans: after the machine and the
  * -devices exist; exits 1 if a drive with an interface was not claimed. */
 int blockdev_cmdline_option(int argc, char **argv);
+void blockdev_print_help(void);     /* the block options' lines of -help */
 void blockdev_open_all(void);
 void blockdev_check_orphans(void);
 /* Also for tests: open one -drive / -blockdev option string. */
