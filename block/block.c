@@ -122,6 +122,28 @@ bool bdrv_set_node_name(BlockDriverState *bs, const char *name, Error **errp)
     return true;
 }
 
+BlockDriverState *bdrv_next_named(BlockDriverState *bs)
+{
+    guint i = 0;
+
+    if (!all_nodes) {
+        return NULL;
+    }
+    if (bs) {
+        while (i < all_nodes->len && g_ptr_array_index(all_nodes, i) != bs) {
+            i++;
+        }
+        i++;
+    }
+    for (; i < all_nodes->len; i++) {
+        BlockDriverState *n = g_ptr_array_index(all_nodes, i);
+        if (n->node_name) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
 const char *bdrv_get_format_name(BlockDriverState *bs)
 {
     return bs->drv->format_name;

@@ -763,7 +763,7 @@ static JsonObject *image_info(BlockDriverState *bs)
     struct stat st;
 
     json_object_set_string_member(img, "filename", bdrv_get_filename(bs));
-    json_object_set_string_member(img, "format", "raw");
+    json_object_set_string_member(img, "format", bdrv_get_format_name(bs));
     json_object_set_int_member(img, "virtual-size", len < 0 ? 0 : len);
     if (stat(bdrv_get_filename(file), &st) == 0) {
         json_object_set_int_member(img, "actual-size", (int64_t)st.st_blocks * 512);
@@ -790,7 +790,7 @@ static JsonObject *inserted_info(BlockBackend *blk, BlockDriverState *bs)
     if (top->node_name) {
         json_object_set_string_member(o, "node-name", top->node_name);
     }
-    json_object_set_boolean_member(o, "ro", blk_is_read_only(blk));
+    json_object_set_boolean_member(o, "ro", blk ? blk_is_read_only(blk) : bdrv_is_read_only(bs));
     json_object_set_string_member(o, "drv", drv);
     json_object_set_int_member(o, "backing_file_depth", 0);
     json_object_set_boolean_member(o, "encrypted", false);
@@ -802,7 +802,7 @@ static JsonObject *inserted_info(BlockBackend *blk, BlockDriverState *bs)
     json_object_set_int_member(o, "iops_rd", 0);
     json_object_set_int_member(o, "iops_wr", 0);
     json_object_set_object_member(o, "image", image_info(bs));
-    json_object_set_boolean_member(cache, "writeback", blk_enable_write_cache(blk));
+    json_object_set_boolean_member(cache, "writeback", blk ? blk_enable_write_cache(blk) : true);
     json_object_set_boolean_member(cache, "direct", fo && fo->direct);
     json_object_set_boolean_member(cache, "no-flush", fo && fo->no_flush);
     json_object_set_object_member(o, "cache", cache);
@@ -832,6 +832,18 @@ JsonNode *qmp_query_block(Monitor *mon, const QmpArgs_query_block *args, Error *
             json_object_set_object_member(o, "inserted", inserted_info(blk, blk_bs(blk)));
         }
         json_array_add_object_element(a, o);
+    }
+    return qmp_node_array(a);
+}
+
+/* Every node with a node-name (-blockdev), as QEMU's flat list. */
+JsonNode *qmp_query_named_block_nodes(Monitor *mon, const QmpArgs_query_named_block_nodes *args,
+                                      Error **errp)
+{
+    JsonArray *a = json_array_new();
+
+    for (BlockDriverState *bs = bdrv_next_named(NULL); bs; bs = bdrv_next_named(bs)) {
+        json_array_add_object_element(a, inserted_info(NULL, bs));
     }
     return qmp_node_array(a);
 }

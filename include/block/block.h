@@ -78,6 +78,8 @@ const char *bdrv_get_node_name(BlockDriverState *bs);
 /* Node names are unique; setting one that exists fails. */
 bool bdrv_set_node_name(BlockDriverState *bs, const char *name, Error **errp);
 BlockDriverState *bdrv_find_node(const char *node_name);
+/* Named nodes in creation order (NULL: the first). */
+BlockDriverState *bdrv_next_named(BlockDriverState *bs);
 const char *bdrv_get_format_name(BlockDriverState *bs);    /* "file", "raw", ... */
 const char *bdrv_get_filename(BlockDriverState *bs);       /* the host file below */
 bool bdrv_is_read_only(BlockDriverState *bs);

@@ -99,6 +99,8 @@ class BlockTest(unittest.TestCase):
             (['-blockdev', '{"driver": "raw", "node-name": "r", "file": "nosuch"}'],
              ['nosuch']),
             (['-drive'], ['-drive: requires an argument']),
+            (['-drive', 'file=%s,format=raw,if=none' % self.tmp],
+             ["Could not open '%s'" % self.tmp]),
         ]
         for args, needles in cases:
             err = self.run_fail(*args)
@@ -208,6 +210,14 @@ class BlockTest(unittest.TestCase):
         try:
             # nodes without a device are not drives: query-block lists none
             self.assertEqual(vm.qmp.cmd('query-block'), [])
+            nodes = {n['node-name']: n for n in vm.qmp.cmd('query-named-block-nodes')}
+            self.assertEqual(sorted(nodes), ['f0', 'r0'])
+            self.assertEqual(nodes['f0']['drv'], 'file')
+            self.assertEqual(nodes['f0']['image']['virtual-size'], 1 << 20)
+            self.assertEqual(nodes['r0']['drv'], 'raw')
+            self.assertEqual(nodes['r0']['file'], self.img)
+            self.assertEqual(nodes['r0']['image']['virtual-size'], (1 << 20) - 4096)
+            self.assertFalse(nodes['r0']['ro'])
         finally:
             vm.quit()
 
