@@ -644,6 +644,13 @@ int blockdev_cmdline_option(int argc, char **argv)
     const char *name = argv[0];
 
     if (name[0] != '-') {
+        /* QEMU: a word that is not an option is the first hard disk */
+        g_autofree char *file = escape_commas(name);
+        cmdline_add(&cmdline_drives, "-hda", name,
+                    g_strdup_printf("file=%s,index=0,media=disk", file));
+        return 1;
+    }
+    if (!name[1]) {
         return 0;
     }
     name += name[1] == '-' ? 2 : 1;

@@ -277,15 +277,15 @@ static void parse_args(int argc, char **argv, Config *c)
         const char *arg = argv[i], *val = NULL;
         const OptDef *o;
 
-        if (arg[0] != '-' || !arg[1]) {
-            die("%s: unexpected argument (disk images are not supported yet; use -kernel)",
-                arg);
-        }
-        /* -drive, -blockdev, -hda..-hdd, -cdrom, -fda/-fdb, -snapshot */
+        /* -drive, -blockdev, -hda..-hdd, -cdrom, -fda/-fdb, -snapshot, and
+         * a bare image name (QEMU: -hda) */
         int block_words = blockdev_cmdline_option(argc - i, argv + i);
         if (block_words) {
             i += block_words - 1;
             continue;
+        }
+        if (arg[0] != '-' || !arg[1]) {
+            die("%s: unexpected argument", arg);
         }
         o = find_option(arg);
         if (!o) {

@@ -99,6 +99,9 @@ class BlockTest(unittest.TestCase):
             (['-blockdev', '{"driver": "raw", "node-name": "r", "file": "nosuch"}'],
              ['nosuch']),
             (['-drive'], ['-drive: requires an argument']),
+            ([self.img], ['-hda %s: machine type does not support if=ide,bus=0,unit=0'
+                          % self.img]),
+            (['-hda', self.img, self.img], ['drive with bus=0, unit=0 (index=0) exists']),
             (['-drive', 'file=%s,format=raw,if=none' % self.tmp],
              ["Could not open '%s'" % self.tmp]),
         ]
