@@ -356,6 +356,12 @@ static void test_discard(void)
     g_assert_cmpint(blk_pread(blk, 256 * 1024, buf, 512 * 1024), ==, 0);
     g_assert_true(memcmp(buf, zero, 512 * 1024) == 0);
     g_assert_cmpint(blk_getlength(blk), ==, size);
+    /* write-zeroes that may unmap: a hole too */
+    before = allocated(path);
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 896 * 1024, 128 * 1024, BDRV_REQ_MAY_UNMAP), ==, 0);
+    g_assert_cmpint(allocated(path), <=, before - 128 * 1024);
+    g_assert_cmpint(blk_pread(blk, 896 * 1024, buf, 128 * 1024), ==, 0);
+    g_assert_true(memcmp(buf, zero, 128 * 1024) == 0);
     blk_unref(blk);
 
     /* discard=ignore: the data stays. */
