@@ -726,6 +726,24 @@ static void sync_done(void *opaque, int ret)
     w->done = true;
 }
 
+/* The synchronous forms run the main loop, which only its owner (the main
+ * thread) can: from a vCPU thread they would spin forever holding the BQL.
+ * Checked before anything is submitted. */
+static bool sync_allowed(void)
+{
+    static bool warned;
+
+    if (g_main_context_acquire(NULL)) {
+        g_main_context_release(NULL);
+        return true;
+    }
+    if (!warned) {
+        error_report("block: synchronous I/O requested outside the main loop thread; refused");
+        warned = true;
+    }
+    return false;
+}
+
 static int sync_wait(SyncWait *w)
 {
     while (!w->done) {
@@ -739,6 +757,9 @@ int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes)
     SyncWait w = { 0 };
     struct iovec iov = { .iov_base = buf, .iov_len = bytes < 0 ? 0 : bytes };
 
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
     blk_start(blk, BLOCK_REQ_READ, offset, bytes, &iov, 1, 0, sync_done, &w);
     return sync_wait(&w);
 }
@@ -748,6 +769,9 @@ int blk_pwrite(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes
     SyncWait w = { 0 };
     struct iovec iov = { .iov_base = (void *)buf, .iov_len = bytes < 0 ? 0 : bytes };
 
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
     blk_start(blk, BLOCK_REQ_WRITE, offset, bytes, &iov, 1, flags, sync_done, &w);
     return sync_wait(&w);
 }
@@ -756,6 +780,9 @@ int blk_flush(BlockBackend *blk)
 {
     SyncWait w = { 0 };
 
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
     blk_aio_flush(blk, sync_done, &w);
     return sync_wait(&w);
 }
@@ -764,6 +791,9 @@ int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
 {
     SyncWait w = { 0 };
 
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
     blk_aio_pdiscard(blk, offset, bytes, sync_done, &w);
     return sync_wait(&w);
 }
@@ -772,6 +802,9 @@ int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flag
 {
     SyncWait w = { 0 };
 
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
     blk_aio_pwrite_zeroes(blk, offset, bytes, flags, sync_done, &w);
     return sync_wait(&w);
 }

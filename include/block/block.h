@@ -8,8 +8,9 @@
  * attaches to: it holds the root node (or none: an empty removable drive),
  * the device that claimed it, the write-cache mode and the medium state.
  *
- * Every request is asynchronous: it is submitted from the main thread (BQL
- * held) and its completion callback runs later in the main loop (BQL held),
+ * Every request is asynchronous: it is submitted with the BQL held (the
+ * main thread, or a vCPU thread handling an exit) and its completion
+ * callback runs later in the main loop (BQL held),
  * never inside the submitting call, with 0 or a negative errno.  The
  * synchronous helpers (blk_pread, ...) run the main loop's handlers until
  * their request is done; they are for the main thread only (firmware
@@ -172,7 +173,8 @@ void blk_aio_read_sectors(BlockBackend *blk, int64_t sector, void *buf, int nb_s
 void blk_aio_write_sectors(BlockBackend *blk, int64_t sector, const void *buf, int nb_sectors,
                            BlockCompletionFunc *cb, void *opaque);
 
-/* Synchronous forms (main thread only): 0 or -errno. */
+/* Synchronous forms (main thread only): 0 or -errno; -EDEADLK, with
+ * nothing submitted, from a thread that cannot run the main loop. */
 int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes);
 int blk_pwrite(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes, int flags);
 int blk_flush(BlockBackend *blk);

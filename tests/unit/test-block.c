@@ -531,6 +531,32 @@ static void test_removable_media(void)
     unlink(b);
 }
 
+/* A synchronous request from a thread that cannot run the main loop (a
+ * vCPU thread while the main loop polls) is refused, not a hang. */
+static gpointer sync_from_thread(gpointer blk)
+{
+    uint8_t b[512];
+
+    return GINT_TO_POINTER(blk_pread(blk, 0, b, sizeof(b)));
+}
+
+static void test_sync_outside_main_loop(void)
+{
+    g_autofree char *path = make_image("sync.img", 4096, 15);
+    BlockBackend *blk = open_blk(path, NULL, NULL);
+    GThread *t;
+    uint8_t b[512];
+
+    g_assert_true(g_main_context_acquire(NULL));    /* as the polling main loop */
+    t = g_thread_new("vcpu", sync_from_thread, blk);
+    g_assert_cmpint(GPOINTER_TO_INT(g_thread_join(t)), ==, -EDEADLK);
+    g_main_context_release(NULL);
+    g_assert_cmpuint(blk_in_flight(blk), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 0, b, sizeof(b)), ==, 0);
+    blk_unref(blk);
+    unlink(path);
+}
+
 /* ---- raw offset/size -------------------------------------------------- */
 
 static void test_raw_window(void)
@@ -816,6 +842,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/bounds-readonly-medium", test_bounds_readonly_medium);
     g_test_add_func("/block/raw-window", test_raw_window);
     g_test_add_func("/block/removable-media", test_removable_media);
+    g_test_add_func("/block/sync-outside-main-loop", test_sync_outside_main_loop);
     g_test_add_func("/block/snapshot-overlay", test_snapshot_overlay);
     g_test_add_func("/block/locking", test_locking);
     g_test_add_func("/block/drive-parse", test_drive_parse);
