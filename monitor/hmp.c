@@ -19,6 +19,7 @@
 #include "accel/accel.h"
 #include "hw/intc/apic.h"
 #include "chardev/char-mux.h"
+#include "block/blockdev.h"
 
 #define HMP_PROMPT "(qemu) "
 
@@ -677,6 +678,7 @@ static const HMPCommand hmp_cmds[] = {
 };
 
 static const HMPCommand hmp_info_cmds[] = {
+    { "block", "", "show the block devices", hmp_info_block },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "commands", "", "list QMP available commands", hmp_info_commands },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },

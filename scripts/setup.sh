@@ -15,7 +15,7 @@ log=$top/build/setup.log
 # fetched with apt-get download; the initramfs is built from busybox-static),
 # and capstone, the tcg-lite decoder tests' oracle (meson requires it).
 build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
- liblzma-dev zlib1g-dev python3
+ liblzma-dev zlib1g-dev liburing-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates
  libcapstone-dev"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part

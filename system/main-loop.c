@@ -592,10 +592,26 @@ void main_loop_init(void)
     }
 }
 
+static bool (*drain_handlers[4])(void);
+
+void main_loop_add_drain_handler(bool (*fn)(void))
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(drain_handlers); i++) {
+        if (!drain_handlers[i] || drain_handlers[i] == fn) {
+            drain_handlers[i] = fn;
+            return;
+        }
+    }
+    g_assert_not_reached();
+}
+
 void main_loop_drain(void)
 {
     for (int round = 0; round < 1000; round++) {
         bool busy = thread_pool_drain();
+        for (size_t i = 0; i < G_N_ELEMENTS(drain_handlers) && drain_handlers[i]; i++) {
+            busy |= drain_handlers[i]();
+        }
         busy |= bh_run_pending();
         if (!busy) {
             return;

@@ -17,6 +17,7 @@
 #include "config-host.h"
 #include "accel/accel.h"
 #include "accel/qtest.h"
+#include "block/blockdev.h"
 #include "chardev/char.h"
 #include "hw/machine.h"
 #include "hw/memory.h"
@@ -93,10 +94,6 @@ static const OptDef options[] = {
     { "qmp", true, OPT_MONITOR, "dev", "like -monitor but opens in 'control' mode (QMP)" },
     { "qmp-pretty", true, OPT_MONITOR, "dev", "like -qmp but uses pretty JSON formatting" },
     { "mon", true, OPT_MONITOR, "[chardev=]name[,mode=readline|control][,pretty=on|off]", "put a monitor on a chardev" },
-    { "drive", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "blockdev", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "hda", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "cdrom", true, OPT_UNSUPPORTED, NULL, NULL },
     { "netdev", true, OPT_UNSUPPORTED, NULL, NULL },
     { "nic", true, OPT_UNSUPPORTED, NULL, NULL },
     { "net", true, OPT_UNSUPPORTED, NULL, NULL },
@@ -173,6 +170,7 @@ static void print_help(void)
             printf("%-30s%s\n", left, o->help);
         }
     }
+    blockdev_print_help();
     printf("\nDuring emulation, a guest write to isa-debug-exit exits with (value << 1) | 1.\n"
            "Exit status: 0 on guest power-off or quit, 1 on errors.\n");
 }
@@ -279,9 +277,15 @@ static void parse_args(int argc, char **argv, Config *c)
         const char *arg = argv[i], *val = NULL;
         const OptDef *o;
 
+        /* -drive, -blockdev, -hda..-hdd, -cdrom, -fda/-fdb, -snapshot, and
+         * a bare image name (QEMU: -hda) */
+        int block_words = blockdev_cmdline_option(argc - i, argv + i);
+        if (block_words) {
+            i += block_words - 1;
+            continue;
+        }
         if (arg[0] != '-' || !arg[1]) {
-            die("%s: unexpected argument (disk images are not supported yet; use -kernel)",
-                arg);
+            die("%s: unexpected argument", arg);
         }
         o = find_option(arg);
         if (!o) {
@@ -941,6 +945,7 @@ int kvmpc_main(int argc, char **argv)
     }
 
     main_loop_init();
+    blockdev_open_all();
     memory_init_system();
     atexit(qemu_chr_cleanup_all);
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
@@ -967,6 +972,7 @@ int kvmpc_main(int argc, char **argv)
             die_err(g_steal_pointer(&err));
         }
     }
+    blockdev_check_orphans();
     if (c.qtest && !qtest_server_init(c.qtest, c.qtest_log, &err)) {
         die_err(g_steal_pointer(&err));
     }

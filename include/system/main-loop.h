@@ -94,6 +94,10 @@ void main_loop_notify(void);
  * every pending BH, until nothing is left (main thread, BQL held).  Reset,
  * savevm and exit call it so that no request crosses them. */
 void main_loop_drain(void);
+/* Work in flight outside the thread pool (the block layer's io_uring)
+ * takes part in main_loop_drain(): fn waits for some of it and runs its
+ * completions, returning true, or returns false when none is in flight. */
+void main_loop_add_drain_handler(bool (*fn)(void));
 /* Run fn(opaque) in the main thread (called from any thread). */
 void main_loop_call(void (*fn)(void *opaque), void *opaque);
 

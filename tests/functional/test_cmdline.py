@@ -220,7 +220,7 @@ BAD = [
     # (description, args, words the message must contain)
     ("unknown option", ["-nosuchopt"], ["-nosuchopt"]),
     ("unknown --option", ["--nosuchopt"], ["nosuchopt"]),
-    ("stray argument", ["disk.img"], ["disk.img"]),
+    ("stray argument (an image, as -hda)", QTEST + ["disk.img"], ["-hda disk.img", "disk.img"]),
     ("missing argument", QTEST + ["-m"], ["-m"]),
     ("missing argument -device", QTEST + ["-device"], ["-device"]),
     ("-m foo", QTEST + ["-m", "foo"], ["-m"]),

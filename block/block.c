@@ -1,0 +1,824 @@
+/*
+ * The block layer core: graph nodes (BlockDriverState), request dispatch
+ * to drivers, and BlockBackend, the object devices attach to.  See
+ * include/block/block.h and docs/block.md.
+ */
+#include <errno.h>
+#include <string.h>
+#include "block/block-int.h"
+#include "qemu/thread-pool.h"
+#include "system/main-loop.h"
+
+static GPtrArray *all_nodes;            /* BlockDriverState *, named or not */
+
+/* ---- I/O vectors ------------------------------------------------------ */
+
+int64_t iov_size(const struct iovec *iov, int niov)
+{
+    int64_t n = 0;
+
+    for (int i = 0; i < niov; i++) {
+        n += iov[i].iov_len;
+    }
+    return n;
+}
+
+static void iov_copy(const struct iovec *iov, int niov, int64_t off, void *buf,
+                     int64_t bytes, bool to_buf)
+{
+    uint8_t *p = buf;
+
+    for (int i = 0; i < niov && bytes > 0; i++) {
+        int64_t len = iov[i].iov_len;
+        if (off >= len) {
+            off -= len;
+            continue;
+        }
+        int64_t n = MIN(len - off, bytes);
+        if (to_buf) {
+            memcpy(p, (uint8_t *)iov[i].iov_base + off, n);
+        } else {
+            memcpy((uint8_t *)iov[i].iov_base + off, p, n);
+        }
+        p += n;
+        bytes -= n;
+        off = 0;
+    }
+}
+
+void iov_to_buf(const struct iovec *iov, int niov, int64_t off, void *buf, int64_t bytes)
+{
+    iov_copy(iov, niov, off, buf, bytes, true);
+}
+
+void iov_from_buf(const struct iovec *iov, int niov, int64_t off, const void *buf,
+                  int64_t bytes)
+{
+    iov_copy(iov, niov, off, (void *)buf, bytes, false);
+}
+
+/* ---- nodes ------------------------------------------------------------ */
+
+BlockDriverState *bdrv_new(const BlockDriver *drv, void *opaque)
+{
+    BlockDriverState *bs = g_new0(BlockDriverState, 1);
+
+    bs->drv = drv;
+    bs->opaque = opaque;
+    bs->refcnt = 1;
+    if (!all_nodes) {
+        all_nodes = g_ptr_array_new();
+    }
+    g_ptr_array_add(all_nodes, bs);
+    return bs;
+}
+
+void bdrv_ref(BlockDriverState *bs)
+{
+    bs->refcnt++;
+}
+
+void bdrv_unref(BlockDriverState *bs)
+{
+    if (!bs || --bs->refcnt > 0) {
+        return;
+    }
+    g_ptr_array_remove(all_nodes, bs);
+    if (bs->drv->close) {
+        bs->drv->close(bs);
+    }
+    if (bs->child) {
+        bdrv_unref(bs->child);
+    }
+    g_free(bs->node_name);
+    g_free(bs->filename);
+    g_free(bs);
+}
+
+const char *bdrv_get_node_name(BlockDriverState *bs)
+{
+    return bs->node_name ? bs->node_name : "";
+}
+
+BlockDriverState *bdrv_find_node(const char *node_name)
+{
+    for (guint i = 0; all_nodes && i < all_nodes->len; i++) {
+        BlockDriverState *bs = g_ptr_array_index(all_nodes, i);
+        if (bs->node_name && !strcmp(bs->node_name, node_name)) {
+            return bs;
+        }
+    }
+    return NULL;
+}
+
+bool bdrv_set_node_name(BlockDriverState *bs, const char *name, Error **errp)
+{
+    if (bdrv_find_node(name) || blk_by_name(name)) {
+        error_setg(errp, "node-name=%s is conflicting with a node or device id", name);
+        return false;
+    }
+    g_free(bs->node_name);
+    bs->node_name = g_strdup(name);
+    return true;
+}
+
+BlockDriverState *bdrv_next_named(BlockDriverState *bs)
+{
+    guint i = 0;
+
+    if (!all_nodes) {
+        return NULL;
+    }
+    if (bs) {
+        while (i < all_nodes->len && g_ptr_array_index(all_nodes, i) != bs) {
+            i++;
+        }
+        i++;
+    }
+    for (; i < all_nodes->len; i++) {
+        BlockDriverState *n = g_ptr_array_index(all_nodes, i);
+        if (n->node_name) {
+            return n;
+        }
+    }
+    return NULL;
+}
+
+const char *bdrv_get_format_name(BlockDriverState *bs)
+{
+    return bs->drv->format_name;
+}
+
+const char *bdrv_get_filename(BlockDriverState *bs)
+{
+    return bs->filename ? bs->filename : "";
+}
+
+bool bdrv_is_read_only(BlockDriverState *bs)
+{
+    return bs->read_only;
+}
+
+int64_t bdrv_getlength(BlockDriverState *bs)
+{
+    return bs->drv->getlength(bs);
+}
+
+BlockDriverState *bdrv_get_file(BlockDriverState *bs)
+{
+    while (bs->child) {
+        bs = bs->child;
+    }
+    return bs;
+}
+
+/* ---- requests --------------------------------------------------------- */
+
+static int run_blocking_in_worker(void *opaque)
+{
+    BlockRequest *req = opaque;
+
+    return bdrv_run_blocking(req->bs, req);
+}
+
+static void run_blocking_done(void *opaque, int ret)
+{
+    block_request_complete(opaque, ret);
+}
+
+void bdrv_submit(BlockDriverState *bs, BlockRequest *req)
+{
+    req->bs = bs;
+    if (bs->drv->submit) {
+        bs->drv->submit(bs, req);
+    } else {
+        thread_pool_submit(run_blocking_in_worker, req, run_blocking_done);
+    }
+}
+
+int bdrv_run_blocking(BlockDriverState *bs, BlockRequest *req)
+{
+    req->bs = bs;
+    return bs->drv->run_blocking ? bs->drv->run_blocking(bs, req) : -ENOTSUP;
+}
+
+void block_request_complete(BlockRequest *req, int ret)
+{
+    BlockCompletionFunc *cb = req->cb;
+    void *opaque = req->opaque;
+
+    g_free(req);
+    cb(opaque, ret);
+}
+
+typedef struct LaterCompletion {
+    BlockRequest *req;
+    QEMUBH *bh;
+} LaterCompletion;
+
+static void complete_later_bh(void *opaque)
+{
+    LaterCompletion *lc = opaque;
+    BlockRequest *req = lc->req;
+
+    qemu_bh_delete(lc->bh);
+    g_free(lc);
+    block_request_complete(req, req->ret);
+}
+
+void block_request_complete_later(BlockRequest *req, int ret)
+{
+    LaterCompletion *lc = g_new0(LaterCompletion, 1);
+
+    req->ret = ret;
+    lc->req = req;
+    lc->bh = qemu_bh_new(complete_later_bh, lc);
+    qemu_bh_schedule(lc->bh);
+}
+
+static BlockRequest *request_new(BlockRequestType type, int64_t offset, int64_t bytes,
+                                 struct iovec *iov, int niov, int flags,
+                                 BlockCompletionFunc *cb, void *opaque)
+{
+    BlockRequest *req = g_new0(BlockRequest, 1);
+
+    req->type = type;
+    req->offset = offset;
+    req->bytes = bytes;
+    req->iov = iov;
+    req->niov = niov;
+    req->flags = flags;
+    req->cb = cb;
+    req->opaque = opaque;
+    return req;
+}
+
+/* Checks and submits; every error completes from a bottom half. */
+static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
+{
+    req->bs = bs;
+    if (req->type != BLOCK_REQ_FLUSH) {
+        int64_t len = bdrv_getlength(bs);
+        if (len < 0) {
+            block_request_complete_later(req, (int)len);
+            return;
+        }
+        if (req->offset < 0 || req->bytes < 0 || req->offset > len ||
+            req->bytes > len - req->offset) {
+            block_request_complete_later(req, -EIO);
+            return;
+        }
+    }
+    if (req->type != BLOCK_REQ_READ && req->type != BLOCK_REQ_FLUSH && bs->read_only) {
+        block_request_complete_later(req, -EPERM);
+        return;
+    }
+    if (req->bytes == 0 && req->type != BLOCK_REQ_FLUSH) {
+        block_request_complete_later(req, 0);
+        return;
+    }
+    bdrv_submit(bs, req);
+}
+
+void bdrv_aio_preadv(BlockDriverState *bs, int64_t offset, struct iovec *iov, int niov,
+                     BlockCompletionFunc *cb, void *opaque)
+{
+    bdrv_start(bs, request_new(BLOCK_REQ_READ, offset, iov_size(iov, niov), iov, niov, 0,
+                               cb, opaque));
+}
+
+void bdrv_aio_pwritev(BlockDriverState *bs, int64_t offset, struct iovec *iov, int niov,
+                      int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    bdrv_start(bs, request_new(BLOCK_REQ_WRITE, offset, iov_size(iov, niov), iov, niov,
+                               flags, cb, opaque));
+}
+
+void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb, void *opaque)
+{
+    bdrv_start(bs, request_new(BLOCK_REQ_FLUSH, 0, 0, NULL, 0, 0, cb, opaque));
+}
+
+/* ---- BlockBackend ----------------------------------------------------- */
+
+struct BlockBackend {
+    char *name;
+    BlockDriverState *root;
+    void *dev;
+    char *dev_id;
+    const BlockDevOps *dev_ops;
+    void *dev_opaque;
+    bool read_only, removable, wce, discard_unmap;
+    unsigned in_flight;
+    int refcnt;
+};
+
+static GPtrArray *all_backends;
+
+BlockBackend *blk_new(const char *name)
+{
+    BlockBackend *blk = g_new0(BlockBackend, 1);
+
+    blk->name = g_strdup(name ? name : "");
+    blk->wce = true;
+    blk->refcnt = 1;
+    if (!all_backends) {
+        all_backends = g_ptr_array_new();
+    }
+    g_ptr_array_add(all_backends, blk);
+    return blk;
+}
+
+void blk_unref(BlockBackend *blk)
+{
+    if (!blk || --blk->refcnt > 0) {
+        return;
+    }
+    blk_drain(blk);
+    blk_remove_bs(blk);
+    g_ptr_array_remove(all_backends, blk);
+    g_free(blk->dev_id);
+    g_free(blk->name);
+    g_free(blk);
+}
+
+const char *blk_name(BlockBackend *blk)
+{
+    return blk->name;
+}
+
+BlockBackend *blk_by_name(const char *name)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(all_backends, i);
+        if (blk->name[0] && !strcmp(blk->name, name)) {
+            return blk;
+        }
+    }
+    return NULL;
+}
+
+BlockBackend *blk_next(BlockBackend *blk)
+{
+    guint i = 0;
+
+    if (!all_backends) {
+        return NULL;
+    }
+    if (blk) {
+        while (i < all_backends->len && g_ptr_array_index(all_backends, i) != blk) {
+            i++;
+        }
+        i++;
+    }
+    for (; i < all_backends->len; i++) {
+        BlockBackend *b = g_ptr_array_index(all_backends, i);
+        if (b->name[0] || b->dev) {
+            return b;       /* anonymous ones only once a device uses them */
+        }
+    }
+    return NULL;
+}
+
+bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp)
+{
+    if (blk->root) {
+        error_setg(errp, "drive '%s' already has a medium", blk->name);
+        return false;
+    }
+    bdrv_ref(bs);
+    blk->root = bs;
+    return true;
+}
+
+void blk_remove_bs(BlockBackend *blk)
+{
+    if (!blk->root) {
+        return;
+    }
+    blk_drain(blk);
+    bdrv_unref(blk->root);
+    blk->root = NULL;
+}
+
+BlockDriverState *blk_bs(BlockBackend *blk)
+{
+    return blk->root;
+}
+
+bool blk_is_inserted(BlockBackend *blk)
+{
+    return blk->root != NULL;
+}
+
+void blk_set_removable(BlockBackend *blk, bool removable)
+{
+    blk->removable = removable;
+}
+
+bool blk_is_removable(BlockBackend *blk)
+{
+    return blk->removable;
+}
+
+bool blk_is_locked(BlockBackend *blk)
+{
+    return blk->dev_ops && blk->dev_ops->is_medium_locked &&
+           blk->dev_ops->is_medium_locked(blk->dev_opaque);
+}
+
+bool blk_is_tray_open(BlockBackend *blk)
+{
+    return blk->dev_ops && blk->dev_ops->is_tray_open &&
+           blk->dev_ops->is_tray_open(blk->dev_opaque);
+}
+
+bool blk_eject(BlockBackend *blk, bool force, Error **errp)
+{
+    if (!blk->removable) {
+        error_setg(errp, "Device '%s' is not removable", blk->name);
+        return false;
+    }
+    if (blk_is_locked(blk) && !force) {
+        if (blk->dev_ops->eject_request_cb) {
+            blk->dev_ops->eject_request_cb(blk->dev_opaque, false);
+        }
+        error_setg(errp, "Device '%s' is locked and force was not specified, "
+                   "wait for tray to open and try again", blk->name);
+        return false;
+    }
+    blk_remove_bs(blk);
+    if (blk->dev_ops && blk->dev_ops->change_media_cb) {
+        blk->dev_ops->change_media_cb(blk->dev_opaque, false);
+    }
+    return true;
+}
+
+bool blk_change_medium(BlockBackend *blk, BlockDriverState *bs, Error **errp)
+{
+    if (!blk->removable) {
+        error_setg(errp, "Device '%s' is not removable", blk->name);
+        return false;
+    }
+    blk_remove_bs(blk);
+    if (!blk_insert_bs(blk, bs, errp)) {
+        return false;
+    }
+    if (blk->dev_ops && blk->dev_ops->change_media_cb) {
+        blk->dev_ops->change_media_cb(blk->dev_opaque, true);
+    }
+    return true;
+}
+
+bool blk_attach_dev(BlockBackend *blk, void *dev, const char *dev_id, Error **errp)
+{
+    if (blk->dev) {
+        error_setg(errp, "Drive '%s' is already in use by %s", blk->name,
+                   blk->dev_id ? blk->dev_id : "another device");
+        return false;
+    }
+    blk->dev = dev;
+    blk->dev_id = g_strdup(dev_id);
+    blk->refcnt++;
+    return true;
+}
+
+void blk_detach_dev(BlockBackend *blk, void *dev)
+{
+    if (blk->dev != dev) {
+        return;
+    }
+    blk->dev = NULL;
+    blk->dev_ops = NULL;
+    blk->dev_opaque = NULL;
+    g_clear_pointer(&blk->dev_id, g_free);
+    blk_unref(blk);
+}
+
+void *blk_get_attached_dev(BlockBackend *blk)
+{
+    return blk->dev;
+}
+
+const char *blk_get_attached_dev_id(BlockBackend *blk)
+{
+    return blk->dev_id;
+}
+
+void blk_set_dev_ops(BlockBackend *blk, const BlockDevOps *ops, void *opaque)
+{
+    blk->dev_ops = ops;
+    blk->dev_opaque = opaque;
+}
+
+void blk_set_read_only(BlockBackend *blk, bool ro)
+{
+    blk->read_only = ro;
+}
+
+bool blk_is_read_only(BlockBackend *blk)
+{
+    return blk->read_only || (blk->root && blk->root->read_only);
+}
+
+void blk_set_enable_write_cache(BlockBackend *blk, bool wce)
+{
+    blk->wce = wce;
+}
+
+bool blk_enable_write_cache(BlockBackend *blk)
+{
+    return blk->wce;
+}
+
+void blk_set_discard(BlockBackend *blk, bool unmap)
+{
+    blk->discard_unmap = unmap;
+}
+
+bool blk_discard_enabled(BlockBackend *blk)
+{
+    return blk->discard_unmap;
+}
+
+int64_t blk_getlength(BlockBackend *blk)
+{
+    return blk->root ? bdrv_getlength(blk->root) : -ENOMEDIUM;
+}
+
+uint64_t blk_get_nb_sectors(BlockBackend *blk)
+{
+    int64_t len = blk_getlength(blk);
+
+    return len < 0 ? 0 : (uint64_t)len >> BDRV_SECTOR_BITS;
+}
+
+unsigned blk_in_flight(BlockBackend *blk)
+{
+    return blk->in_flight;
+}
+
+/* A backend request: in-flight accounting and the write-through flush. */
+typedef struct BlkAio {
+    BlockBackend *blk;
+    BlockCompletionFunc *cb;
+    void *opaque;
+    bool flush_after;
+} BlkAio;
+
+static void blk_aio_finish(BlkAio *a, int ret)
+{
+    BlockBackend *blk = a->blk;
+    BlockCompletionFunc *cb = a->cb;
+    void *opaque = a->opaque;
+
+    g_free(a);
+    blk->in_flight--;
+    cb(opaque, ret);
+}
+
+static void blk_aio_flush_done(void *opaque, int ret)
+{
+    blk_aio_finish(opaque, ret);
+}
+
+static void blk_aio_done(void *opaque, int ret)
+{
+    BlkAio *a = opaque;
+
+    if (ret == 0 && a->flush_after && a->blk->root) {
+        a->flush_after = false;
+        bdrv_aio_flush(a->blk->root, blk_aio_flush_done, a);
+        return;
+    }
+    blk_aio_finish(a, ret);
+}
+
+static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
+                      int64_t bytes, struct iovec *iov, int niov, int flags,
+                      BlockCompletionFunc *cb, void *opaque)
+{
+    BlkAio *a = g_new0(BlkAio, 1);
+    BlockRequest *req;
+
+    a->blk = blk;
+    a->cb = cb;
+    a->opaque = opaque;
+    blk->in_flight++;
+    req = request_new(type, offset, bytes, iov, niov, flags, blk_aio_done, a);
+    if (!blk->root) {
+        block_request_complete_later(req, -ENOMEDIUM);
+        return;
+    }
+    if (type != BLOCK_REQ_READ && type != BLOCK_REQ_FLUSH && blk->read_only) {
+        block_request_complete_later(req, -EPERM);
+        return;
+    }
+    if (type == BLOCK_REQ_WRITE || type == BLOCK_REQ_WRITE_ZEROES) {
+        a->flush_after = !blk->wce || (flags & BDRV_REQ_FUA);
+    }
+    if (type == BLOCK_REQ_DISCARD && !blk->discard_unmap) {
+        /* discard=ignore: checked like a discard, then nothing happens. */
+        int64_t len = bdrv_getlength(blk->root);
+        int ret = offset < 0 || bytes < 0 || offset > len || bytes > len - offset ? -EIO : 0;
+        if (ret == 0 && blk->root->read_only) {
+            ret = -EPERM;
+        }
+        block_request_complete_later(req, ret);
+        return;
+    }
+    if (type == BLOCK_REQ_WRITE_ZEROES && !blk->discard_unmap) {
+        req->flags &= ~BDRV_REQ_MAY_UNMAP;
+    }
+    bdrv_start(blk->root, req);
+}
+
+void blk_aio_preadv(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,
+                    BlockCompletionFunc *cb, void *opaque)
+{
+    blk_start(blk, BLOCK_REQ_READ, offset, iov_size(iov, niov), iov, niov, 0, cb, opaque);
+}
+
+void blk_aio_pwritev(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,
+                     int flags, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_start(blk, BLOCK_REQ_WRITE, offset, iov_size(iov, niov), iov, niov, flags, cb, opaque);
+}
+
+void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque)
+{
+    blk_start(blk, BLOCK_REQ_FLUSH, 0, 0, NULL, 0, 0, cb, opaque);
+}
+
+void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
+                      BlockCompletionFunc *cb, void *opaque)
+{
+    blk_start(blk, BLOCK_REQ_DISCARD, offset, bytes, NULL, 0, 0, cb, opaque);
+}
+
+void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    blk_start(blk, BLOCK_REQ_WRITE_ZEROES, offset, bytes, NULL, 0, flags, cb, opaque);
+}
+
+/* The sector forms keep their one-element vector with the request. */
+typedef struct SectorAio {
+    struct iovec iov;
+    BlockCompletionFunc *cb;
+    void *opaque;
+} SectorAio;
+
+static void sector_aio_done(void *opaque, int ret)
+{
+    SectorAio *s = opaque;
+    BlockCompletionFunc *cb = s->cb;
+    void *cb_opaque = s->opaque;
+
+    g_free(s);
+    cb(cb_opaque, ret);
+}
+
+static SectorAio *sector_aio_new(const void *buf, int nb_sectors, BlockCompletionFunc *cb,
+                                 void *opaque)
+{
+    SectorAio *s = g_new0(SectorAio, 1);
+
+    s->iov.iov_base = (void *)buf;
+    s->iov.iov_len = nb_sectors < 0 ? 0 : (size_t)nb_sectors << BDRV_SECTOR_BITS;
+    s->cb = cb;
+    s->opaque = opaque;
+    return s;
+}
+
+void blk_aio_read_sectors(BlockBackend *blk, int64_t sector, void *buf, int nb_sectors,
+                          BlockCompletionFunc *cb, void *opaque)
+{
+    SectorAio *s = sector_aio_new(buf, nb_sectors, cb, opaque);
+    int64_t off = sector < 0 || sector > (INT64_MAX >> BDRV_SECTOR_BITS) ? -1
+                  : sector << BDRV_SECTOR_BITS;
+
+    blk_aio_preadv(blk, off, &s->iov, 1, sector_aio_done, s);
+}
+
+void blk_aio_write_sectors(BlockBackend *blk, int64_t sector, const void *buf, int nb_sectors,
+                           BlockCompletionFunc *cb, void *opaque)
+{
+    SectorAio *s = sector_aio_new(buf, nb_sectors, cb, opaque);
+    int64_t off = sector < 0 || sector > (INT64_MAX >> BDRV_SECTOR_BITS) ? -1
+                  : sector << BDRV_SECTOR_BITS;
+
+    blk_aio_pwritev(blk, off, &s->iov, 1, 0, sector_aio_done, s);
+}
+
+/* ---- synchronous wrappers --------------------------------------------- */
+
+typedef struct SyncWait {
+    bool done;
+    int ret;
+} SyncWait;
+
+static void sync_done(void *opaque, int ret)
+{
+    SyncWait *w = opaque;
+
+    w->ret = ret;
+    w->done = true;
+}
+
+/* The synchronous forms run the main loop, which only its owner (the main
+ * thread) can: from a vCPU thread they would spin forever holding the BQL.
+ * Checked before anything is submitted. */
+static bool sync_allowed(void)
+{
+    static bool warned;
+
+    if (g_main_context_acquire(NULL)) {
+        g_main_context_release(NULL);
+        return true;
+    }
+    if (!warned) {
+        error_report("block: synchronous I/O requested outside the main loop thread; refused");
+        warned = true;
+    }
+    return false;
+}
+
+static int sync_wait(SyncWait *w)
+{
+    while (!w->done) {
+        main_loop_iterate(true);
+    }
+    return w->ret;
+}
+
+int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes)
+{
+    SyncWait w = { 0 };
+    struct iovec iov = { .iov_base = buf, .iov_len = bytes < 0 ? 0 : bytes };
+
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
+    blk_start(blk, BLOCK_REQ_READ, offset, bytes, &iov, 1, 0, sync_done, &w);
+    return sync_wait(&w);
+}
+
+int blk_pwrite(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes, int flags)
+{
+    SyncWait w = { 0 };
+    struct iovec iov = { .iov_base = (void *)buf, .iov_len = bytes < 0 ? 0 : bytes };
+
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
+    blk_start(blk, BLOCK_REQ_WRITE, offset, bytes, &iov, 1, flags, sync_done, &w);
+    return sync_wait(&w);
+}
+
+int blk_flush(BlockBackend *blk)
+{
+    SyncWait w = { 0 };
+
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
+    blk_aio_flush(blk, sync_done, &w);
+    return sync_wait(&w);
+}
+
+int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
+{
+    SyncWait w = { 0 };
+
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
+    blk_aio_pdiscard(blk, offset, bytes, sync_done, &w);
+    return sync_wait(&w);
+}
+
+int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags)
+{
+    SyncWait w = { 0 };
+
+    if (!sync_allowed()) {
+        return -EDEADLK;
+    }
+    blk_aio_pwrite_zeroes(blk, offset, bytes, flags, sync_done, &w);
+    return sync_wait(&w);
+}
+
+void blk_drain(BlockBackend *blk)
+{
+    while (blk->in_flight) {
+        main_loop_iterate(true);
+    }
+}
+
+void blk_drain_all(void)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        blk_drain(g_ptr_array_index(all_backends, i));
+    }
+}
