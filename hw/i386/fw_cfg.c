@@ -547,6 +547,21 @@ static uint32_t fw_cfg_apic_id_limit(MachineState *ms)
     return max ? x86_apic_id_from_index(&topo, max - 1) + 1 : 0;
 }
 
+/* -boot's menu wait (16-bit, only when splash-time= is given) and reboot
+ * timeout (32-bit, always: -1, QEMU's default, means "never retry"; SeaBIOS
+ * would otherwise retry after 60 s), both little-endian, as QEMU. */
+static bool fw_cfg_add_boot_files(FWCfgState *s, MachineState *ms, Error **errp)
+{
+    uint16_t wait = GUINT16_TO_LE((uint16_t)ms->boot_menu_wait_ms);
+    uint32_t reboot = GUINT32_TO_LE((uint32_t)ms->boot_reboot_timeout_ms);
+
+    if (ms->boot_menu_wait_ms >= 0 &&
+        !fw_cfg_add_file(s, "etc/boot-menu-wait", &wait, sizeof(wait), errp)) {
+        return false;
+    }
+    return fw_cfg_add_file(s, "etc/boot-fail-wait", &reboot, sizeof(reboot), errp);
+}
+
 FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
 {
     DeviceState *dev = qdev_new("fw_cfg_io", errp);
@@ -569,7 +584,7 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
     /* As QEMU: FW_CFG_MAX_CPUS (SeaBIOS's "etc/max-cpus") is the APIC ID
      * limit, the highest APIC ID of the topology plus one. */
     fw_cfg_add_i16(s, FW_CFG_MAX_CPUS, fw_cfg_apic_id_limit(ms));
-    fw_cfg_add_i16(s, FW_CFG_BOOT_MENU, 0);
+    fw_cfg_add_i16(s, FW_CFG_BOOT_MENU, ms->boot_menu);
     fw_cfg_add_i32(s, FW_CFG_IRQ0_OVERRIDE, 1);  /* PIT on IOAPIC pin 2 */
 
     /* As QEMU: RAM only, the firmware reserves its own areas (EBDA, BIOS). */
@@ -581,10 +596,13 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
         goto fail;
     }
     g_free(e820);
+    if (!fw_cfg_add_boot_files(s, ms, errp)) {
+        goto fail;
+    }
     /* QEMU's linuxboot items are for firmware that loads the kernel; a
      * direct boot loads it itself and would only keep a second copy of the
      * kernel and initrd in memory. */
-    if (ms->kernel_filename && ms->firmware && !fw_cfg_add_linux_kernel(s, ms, errp)) {
+    if (ms->kernel_filename && ms->firmware_boot == 1 && !fw_cfg_add_linux_kernel(s, ms, errp)) {
         goto fail;
     }
     ms->fw_cfg = s;

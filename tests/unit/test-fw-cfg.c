@@ -111,6 +111,16 @@ static void test_items(void)
     g_assert_cmpuint(size, ==, want.nr * 20);
     read_item(key, e820, size);
     g_assert_cmpmem(e820, size, want.entry, want.nr * 20);
+
+    /* QEMU's default reboot timeout: -1, SeaBIOS never retries. */
+    {
+        uint32_t wait = 0;
+        key = find_file("etc/boot-fail-wait", &size);
+        g_assert_cmpuint(size, ==, 4);
+        read_item(key, &wait, 4);
+        g_assert_cmpuint(GUINT32_FROM_LE(wait), ==, 0xffffffffu);
+        g_assert_cmpuint(find_file("etc/boot-menu-wait", &size), ==, 0);
+    }
 }
 
 static void test_files(void)
@@ -137,7 +147,7 @@ static void test_files(void)
         ((uint8_t *)&count)[i] = inb(0x511);
     }
     count = GUINT32_FROM_BE(count);
-    g_assert_cmpuint(count, ==, 4);
+    g_assert_cmpuint(count, ==, 5);     /* with etc/e820 and etc/boot-fail-wait */
     for (uint32_t i = 0; i < count; i++) {
         uint8_t f[64];
         for (int j = 0; j < 64; j++) {
@@ -229,7 +239,7 @@ static void test_kernel_items(void)
     g_assert_cmpuint(v, ==, 0);
     /* Firmware boot: the items are there.  (Another instance: its ports
      * overlap the previous ones; the last added wins.) */
-    m.firmware = (char *)"bios-256k.bin";
+    m.firmware_boot = 1;
     s = fw_cfg_create(&m, &err);
     g_assert_no_error(err);
     g_assert_nonnull(s);
@@ -457,6 +467,8 @@ int main(int argc, char **argv)
     memory_region_add_subregion(get_system_memory(), 0, &ram);
     mem = memory_region_get_ram_ptr(&ram);
     ms.ram_size = RAM_SIZE;
+    ms.boot_menu_wait_ms = -1;          /* no -boot splash-time= */
+    ms.boot_reboot_timeout_ms = -1;     /* QEMU's default: never retry */
     ms.below_4g_mem_size = RAM_SIZE;
     ms.smp.cpus = 2;
     ms.smp.maxcpus = 4;

@@ -1,0 +1,31 @@
+/*
+ * The PC's BIOS image (SeaBIOS's bios-256k.bin, or -bios FILE): found
+ * through a search path, mapped as ROM at the top of 4 GiB, and its last
+ * 128 KiB in PCI memory at 0xe0000-0xfffff, where the i440FX's PAM
+ * registers show it or the RAM that shadows it.  docs/firmware.md.
+ */
+#ifndef KVMPC_HW_I386_FIRMWARE_H
+#define KVMPC_HW_I386_FIRMWARE_H
+
+#include "hw/machine.h"
+
+#define FIRMWARE_DEFAULT_BIOS   "bios-256k.bin"
+#define FIRMWARE_ISA_BIOS_MAX   (128 * 1024)
+#define FIRMWARE_MAX_SIZE       (16 * 1024 * 1024)
+
+/* Where a firmware file named `name` is: `name` itself when it names an
+ * existing file, else the first of dirs (NULL-terminated, -L in order;
+ * may be NULL), KVMPC_DATADIR, /usr/share/seabios, /usr/share/qemu that
+ * holds it.  NULL when none does. */
+char *firmware_find(const char *name, char *const *dirs);
+
+/* Loads ms->firmware (or bios-256k.bin) into a ROM at 4 GiB - size in
+ * system and its last min(size, 128 KiB) at 1 MiB - that in pci_mem.
+ * The size must be a multiple of 64 KiB, at most 16 MiB. */
+bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pci_mem,
+                        Error **errp);
+
+/* -boot's argument into ms->boot_order, boot_menu... */
+bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp);
+
+#endif
