@@ -19,6 +19,7 @@
 #include <string.h>
 #include "config-host.h"
 #include "hw/i386/firmware.h"
+#include "hw/i386/fw_cfg.h"
 #include "hw/memory.h"
 #include "qemu/option.h"
 
@@ -37,8 +38,18 @@ static const char *const firmware_default_dirs[] = {
     KVMPC_DATADIR, "/usr/share/seabios", "/usr/share/qemu",
 };
 
+/* build/pc-bios/optionrom when kvmpc runs from its build directory. */
+static char *firmware_build_dir(void)
+{
+    g_autofree char *exe = g_file_read_link("/proc/self/exe", NULL);
+    g_autofree char *dir = exe ? g_path_get_dirname(exe) : NULL;
+
+    return dir ? g_build_filename(dir, "pc-bios", "optionrom", NULL) : NULL;
+}
+
 char *firmware_find(const char *name, char *const *dirs)
 {
+    g_autofree char *build_dir = NULL;
     if (g_file_test(name, G_FILE_TEST_IS_REGULAR)) {
         return g_strdup(name);
     }
@@ -59,7 +70,35 @@ char *firmware_find(const char *name, char *const *dirs)
         }
         g_free(path);
     }
+    build_dir = firmware_build_dir();
+    if (build_dir) {
+        char *path = g_build_filename(build_dir, name, NULL);
+        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+            return path;
+        }
+        g_free(path);
+    }
     return NULL;
+}
+
+bool firmware_add_linuxboot(MachineState *ms, Error **errp)
+{
+    g_autofree char *path = firmware_find(FIRMWARE_LINUXBOOT_ROM, ms->firmware_dirs);
+    g_autofree gchar *data = NULL;
+    g_autoptr(GError) gerr = NULL;
+    gsize size;
+
+    if (!path) {
+        error_setg(errp, "-machine firmware-boot=on: could not find the option ROM '%s' "
+                   "(built in build/pc-bios/optionrom; searched -L dirs, %s too)",
+                   FIRMWARE_LINUXBOOT_ROM, KVMPC_DATADIR);
+        return false;
+    }
+    if (!g_file_get_contents(path, &data, &size, &gerr)) {
+        error_setg(errp, "could not read the option ROM '%s': %s", path, gerr->message);
+        return false;
+    }
+    return fw_cfg_add_file(ms->fw_cfg, "genroms/" FIRMWARE_LINUXBOOT_ROM, data, size, errp);
 }
 
 bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pci_mem,

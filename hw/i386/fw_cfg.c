@@ -471,6 +471,7 @@ DEVICE_CLASS_REGISTER(fw_cfg_class)
 #define LB_REAL_ADDR    0x10000
 #define LB_CMDLINE_ADDR 0x20000
 #define LB_PROT_ADDR    0x100000
+#define FW_CFG_FIRMWARE_RESERVE 0x28000
 
 static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **errp)
 {
@@ -499,7 +500,10 @@ static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **err
     *(uint16_t *)(setup + 0x224) = GUINT16_TO_LE(LB_CMDLINE_ADDR - LB_REAL_ADDR - 0x200);
     *(uint32_t *)(setup + 0x228) = GUINT32_TO_LE(LB_CMDLINE_ADDR);
     if (ms->initrd_filename) {
-        uint64_t max = MIN((uint64_t)info.initrd_addr_max + 1, ms->below_4g_mem_size);
+        /* Below what the firmware keeps at the top of low RAM (its ACPI
+         * tables and high zone), as QEMU's pc leaves 0x28000 bytes. */
+        uint64_t max = MIN((uint64_t)info.initrd_addr_max + 1,
+                           ms->below_4g_mem_size - FW_CFG_FIRMWARE_RESERVE);
         uint32_t addr;
         if (!g_file_get_contents(ms->initrd_filename, &initrd, &initrd_size, &gerr)) {
             error_setg(errp, "fw_cfg: could not read initrd '%s': %s", ms->initrd_filename,

@@ -210,7 +210,11 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
         }
     }
     ms->fw_cfg = fw_cfg_create(ms, errp);
-    return ms->fw_cfg != NULL && pc_fw_cfg_sercon(ms, errp);
+    if (!ms->fw_cfg || !pc_fw_cfg_sercon(ms, errp)) {
+        return false;
+    }
+    /* -kernel through SeaBIOS: our linuxboot option ROM loads it */
+    return !pcms.firmware || !ms->kernel_filename || firmware_add_linuxboot(ms, errp);
 }
 
 /* APIC IDs follow the -smp topology (thread, core, die, package fields). */
@@ -309,12 +313,11 @@ static bool pc_firmware_init(MachineState *ms, Error **errp)
 {
     bool runs_code = current_accel->vcpu_start != NULL;
 
-    if (ms->kernel_filename && ms->firmware_boot == 1) {
-        error_setg(errp, "-machine firmware-boot=on: booting -kernel through SeaBIOS needs "
-                   "the linuxboot option ROM, which is not built yet; use firmware-boot=off");
-        return false;
+    if (runs_code) {
+        pcms.firmware = !ms->kernel_filename || ms->firmware_boot == 1;
+    } else {
+        pcms.firmware = ms->firmware != NULL;
     }
-    pcms.firmware = runs_code ? !ms->kernel_filename : ms->firmware != NULL;
     return !pcms.firmware || firmware_load_bios(ms, get_system_memory(), &pcms.pci_mem, errp);
 }
 
@@ -401,6 +404,9 @@ static bool pc_fw_cfg_platform_files(MachineState *ms, Error **errp)
     }
     done = true;
     pc_platform_desc(ms, &pd);
+    if (pcms.firmware && ms->kernel_filename) {
+        platform_add_boot_entry(&pd, 0, FIRMWARE_LINUXBOOT_BOOTPATH);
+    }
     ok = fw_cfg_add_platform_files(ms->fw_cfg, &pd, errp);
     /* SeaBIOS places and patches the ACPI tables (etc/table-loader). */
     if (ok && pcms.firmware) {
@@ -436,7 +442,7 @@ static void pc_reset(MachineState *ms)
         current_accel->reset();
     }
     memset(&setup, 0, sizeof(setup));
-    if (ms->kernel_filename && !pc_boot_setup(ms, &setup, &err)) {
+    if (ms->kernel_filename && !pcms.firmware && !pc_boot_setup(ms, &setup, &err)) {
         error_report("cannot boot: %s", err->message);
         qemu_system_exit_request(1);
         return;
@@ -444,7 +450,7 @@ static void pc_reset(MachineState *ms)
     for (guint i = 0; cpus && i < cpus->len; i++) {
         CPUState *cpu = g_ptr_array_index(cpus, i);
         x86_cpu_reset_state(&cpu->env, cpu->apic_id, i == 0);
-        if (i == 0 && ms->kernel_filename) {
+        if (i == 0 && ms->kernel_filename && !pcms.firmware) {
             boot_cpu_apply(&setup, &cpu->env);
         }
         if (current_accel->vcpu_reset && !current_accel->vcpu_reset(cpu, &err)) {

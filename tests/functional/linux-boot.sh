@@ -8,6 +8,8 @@
 # LINUX_BOOT_LOADER=b0|ff: also check boot_params.type_of_loader as the guest
 # sees it (0xb0: the kernel was entered through PVH, i.e. decompressed in the
 # host, pvh-fast-path; 0xff: kvmpc's bzImage boot protocol loader).
+# LINUX_BOOT_EXPECT: extended regexes (one per line) the guest output must
+# match, e.g. where the firmware put the ACPI tables.
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
@@ -42,6 +44,9 @@ if [ -n "${LINUX_BOOT_LOADER:-}" ]; then
 	grep -q "^LOADER=$LINUX_BOOT_LOADER\b" "$out" ||
 		fail "boot_params.type_of_loader: $(grep -o 'LOADER=.*' "$out"), expected $LINUX_BOOT_LOADER"
 fi
+while IFS= read -r re; do
+	[ -z "$re" ] || grep -Eq -- "$re" "$out" || fail "guest output does not match: $re"
+done <<<"${LINUX_BOOT_EXPECT:-}"
 memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 # The kernel reserves some; it must see most of the RAM and not more.
 [ -n "$memkb" ] && [ "$memkb" -gt $((mem * 1024 * 80 / 100)) ] && [ "$memkb" -le $((mem * 1024)) ] \

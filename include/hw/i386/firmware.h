@@ -12,11 +12,15 @@
 #define FIRMWARE_DEFAULT_BIOS   "bios-256k.bin"
 #define FIRMWARE_ISA_BIOS_MAX   (128 * 1024)
 #define FIRMWARE_MAX_SIZE       (16 * 1024 * 1024)
+#define FIRMWARE_LINUXBOOT_ROM  "linuxboot.bin"
+/* Its place in "bootorder": SeaBIOS names genroms files this way. */
+#define FIRMWARE_LINUXBOOT_BOOTPATH "/rom@genroms/" FIRMWARE_LINUXBOOT_ROM
 
 /* Where a firmware file named `name` is: `name` itself when it names an
  * existing file, else the first of dirs (NULL-terminated, -L in order;
- * may be NULL), KVMPC_DATADIR, /usr/share/seabios, /usr/share/qemu that
- * holds it.  NULL when none does. */
+ * may be NULL), KVMPC_DATADIR, /usr/share/seabios, /usr/share/qemu, the
+ * build's pc-bios/optionrom (next to the kvmpc binary) that holds it.
+ * NULL when none does. */
 char *firmware_find(const char *name, char *const *dirs);
 
 /* Loads ms->firmware (or bios-256k.bin) into a ROM at 4 GiB - size in
@@ -24,6 +28,11 @@ char *firmware_find(const char *name, char *const *dirs);
  * The size must be a multiple of 64 KiB, at most 16 MiB. */
 bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pci_mem,
                         Error **errp);
+
+/* fw_cfg "genroms/linuxboot.bin": our option ROM (pc-bios/optionrom/),
+ * which SeaBIOS runs to boot -kernel with -machine firmware-boot=on.
+ * Searched like the BIOS, then in build/pc-bios/optionrom. */
+bool firmware_add_linuxboot(MachineState *ms, Error **errp);
 
 /* -boot's argument into ms->boot_order, boot_menu... */
 bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp);
