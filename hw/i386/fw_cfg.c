@@ -490,9 +490,11 @@ static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **err
         return false;
     }
     if (!linux_parse_header((uint8_t *)img, size, &info, NULL)) {
-        /* Not a bzImage (multiboot, PVH): the machine boots it directly. */
+        /* Multiboot and PVH kernels have no firmware path (yet). */
+        error_setg(errp, "-machine firmware-boot=on: '%s' is not a Linux bzImage (Multiboot "
+                   "and PVH kernels boot only directly, firmware-boot=off)", ms->kernel_filename);
         g_free(img);
-        return true;
+        return false;
     }
     setup = fw_cfg_memdup(img, info.setup_size);
     setup[0x210] = 0xb0;                        /* type_of_loader: QEMU */

@@ -47,4 +47,10 @@ timeout 30 "$kvmpc" "${common[@]}" -bios "$tmp/short.bin" >/dev/null 2>"$tmp/err
 rc=$?
 [ $rc -eq 1 ] || fail "1000-byte image: exit status $rc (expected 1)"
 grep -q "64 KiB" "$tmp/err" || { cat "$tmp/err"; fail "1000-byte image: the error does not say why"; }
+# firmware-boot=on loads only bzImages (through the linuxboot option ROM)
+timeout 30 "$kvmpc" "${common[@]}" -bios "$tmp/rom.bin" -machine firmware-boot=on \
+	-kernel "$tmp/rom.bin" >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "not a Linux bzImage" "$tmp/err" \
+	|| { cat "$tmp/err"; fail "firmware-boot=on with a non-bzImage: status $rc, no clear error"; }
 echo "PASS: raw 64 KiB -bios ROM runs from the reset vector and at 0xf0000; -L search; errors"
