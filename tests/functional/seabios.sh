@@ -57,4 +57,23 @@ grep -q "Retrying in" "$tmp/debug" && fail "SeaBIOS retries (etc/boot-fail-wait 
 # -nographic: SeaBIOS's screen on COM1 (etc/sercon-port)
 grep -aq "SeaBIOS (version " "$tmp/serial" || fail "no banner on the serial console"
 grep -aq "No bootable device\." "$tmp/serial" || fail "no 'No bootable device.' on the serial console"
-echo "PASS: SeaBIOS on $smp vCPU(s), $mem MiB: banner, e820, ACPI via table-loader, 'No bootable device.' (debug port and serial console)"
+
+# -boot reboot-timeout=0: SeaBIOS reboots at once (0xcf9, then a deliberate
+# triple fault if it is still running); every reset must bring it back,
+# and the resets must not look like a triple-fault loop (kvmpc ends those).
+rm -f "$tmp/debug"
+"$kvmpc" -accel "$accel" -display none -nodefaults -m "$mem" -smp "$smp" -boot reboot-timeout=0 \
+	-chardev file,id=dbg,path="$tmp/debug" -device isa-debugcon,iobase=0x402,chardev=dbg \
+	</dev/null >/dev/null 2>"$tmp/err" &
+pid=$!
+for _ in $(seq 1 240); do
+	[ "$(grep -c "^SeaBIOS (version" "$tmp/debug" 2>/dev/null)" -ge 8 ] && break
+	kill -0 "$pid" 2>/dev/null || break
+	sleep 0.5
+done
+kill -0 "$pid" 2>/dev/null || { cat "$tmp/err"; fail "reboots: kvmpc exited"; }
+kill "$pid"; wait "$pid" 2>/dev/null; pid=
+n=$(grep -c "^SeaBIOS (version" "$tmp/debug")
+[ "$n" -ge 8 ] || fail "reboots: SeaBIOS started $n times (expected 8)"
+grep -q "Retrying in 0 seconds" "$tmp/debug" || fail "reboots: no 'Retrying in 0 seconds'"
+echo "PASS: SeaBIOS on $smp vCPU(s), $mem MiB: banner, e820, ACPI via table-loader, 'No bootable device.' (debug port and serial console); $n boots with reboot-timeout=0"
