@@ -2,7 +2,8 @@
  * The PC machine ("pc"): the one place that knows which devices a PC has
  * and how they connect.  RAM below the PCI hole and above 4 GiB, the ISA
  * bus with its legacy devices, the interrupt controller inputs, fw_cfg,
- * the vCPUs, and booting a kernel directly (-kernel) without firmware.
+ * the vCPUs, and booting: SeaBIOS from the reset vector without -kernel
+ * (docs/firmware.md), a kernel directly with it (docs/direct-boot.md).
  */
 #include <string.h>
 #include "hw/machine.h"
