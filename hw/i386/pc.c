@@ -411,7 +411,8 @@ static bool pc_fw_cfg_platform_files(MachineState *ms, Error **errp)
     ok = fw_cfg_add_platform_files(ms->fw_cfg, &pd, errp);
     /* SeaBIOS places and patches the ACPI tables (etc/table-loader). */
     if (ok && pcms.firmware) {
-        ok = acpi_build_fw_cfg(ms->fw_cfg, &pd, errp);
+        ok = acpi_build_fw_cfg(ms->fw_cfg, &pd, errp) &&
+             smbios_build_fw_cfg(ms->fw_cfg, ms, errp);
     }
     platform_desc_free(&pd);
     return ok;

@@ -16,7 +16,8 @@ fail() { echo "FAIL: $*"; echo "--- debug log:"; cat "$tmp/debug" 2>/dev/null | 
 
 [ -f /usr/share/seabios/bios-256k.bin ] || { echo "SKIP: Debian's seabios package is not installed"; exit 77; }
 
-"$kvmpc" -accel "$accel" -nographic -m "$mem" -smp "$smp" -no-reboot \
+uuid=5b1c6a52-0c0f-4d7e-9a3b-6f2e1d4c8a90
+"$kvmpc" -accel "$accel" -nographic -m "$mem" -smp "$smp" -no-reboot -uuid "$uuid" \
 	-chardev file,id=dbg,path="$tmp/debug" -device isa-debugcon,iobase=0x402,chardev=dbg \
 	</dev/null >"$tmp/serial" 2>"$tmp/err" &
 pid=$!
@@ -53,6 +54,8 @@ grep -q "^  [0-9]: 00000000fffc0000 - 0000000100000000 = 2 RESERVED" "$tmp/debug
 grep -q "^table(50434146)=0x[0-9a-f]* (via xsdt)" "$tmp/debug" || fail "SeaBIOS found no FADT from the table-loader"
 grep -q "^ACPI: parse DSDT at " "$tmp/debug" || fail "SeaBIOS found no DSDT"
 grep -q "^No bootable device\." "$tmp/debug" || fail "no 'No bootable device.'"
+# kvmpc's SMBIOS type 1 (SMBIOS wire order), which SeaBIOS shows
+grep -aq "Machine UUID $uuid" "$tmp/serial" || fail "SeaBIOS does not show -uuid from the SMBIOS tables"
 grep -q "Retrying in" "$tmp/debug" && fail "SeaBIOS retries (etc/boot-fail-wait should be -1)"
 # -nographic: SeaBIOS's screen on COM1 (etc/sercon-port)
 grep -aq "SeaBIOS (version " "$tmp/serial" || fail "no banner on the serial console"

@@ -10,6 +10,7 @@
 #include "hw/memory.h"
 #include "hw/machine.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/i386/firmware.h"
 #include "hw/i386/boot.h"
 #include "hw/platform-desc.h"
 #include "hw/qdev.h"
@@ -457,6 +458,76 @@ static void test_platform_files(void)
     platform_desc_free(&pd);
 }
 
+/* etc/smbios/smbios-{anchor,tables}: a valid 2.1-style entry point describing the tables,
+ * which are well-formed structures (types in order, strings) ending with
+ * type 127; type 1 says QEMU's names and carries the UUID in SMBIOS wire
+ * order; one type 4 per socket, one type 17 per 16 GiB. */
+static void test_smbios(void)
+{
+    Error *err = NULL;
+    MachineState m = ms;
+    uint8_t eps[31], sum = 0, *tab;
+    uint32_t esize, tsize;
+    uint16_t ekey, tkey;
+    unsigned n = 0, off = 0, ntype4 = 0, ntype17 = 0;
+    static const uint8_t types[] = { 1, 3, 4, 4, 16, 17, 17, 19, 19, 32, 127 };
+
+    m.smp = (SMPConfig) { .cpus = 4, .sockets = 2, .dies = 1, .cores = 2, .threads = 1 };
+    m.ram_size = 20ULL << 30;          /* two DIMMs, RAM above 4 GiB */
+    m.below_4g_mem_size = 3ULL << 30;
+    m.above_4g_mem_size = 17ULL << 30;
+    m.uuid_set = true;
+    for (int i = 0; i < 16; i++) {
+        m.uuid[i] = i;
+    }
+    g_assert_true(smbios_build_fw_cfg(fw, &m, &err));
+    ekey = find_file("etc/smbios/smbios-anchor", &esize);
+    tkey = find_file("etc/smbios/smbios-tables", &tsize);
+    g_assert_cmpuint(esize, ==, 31);
+    g_assert_cmpuint(tkey, !=, 0);
+    read_item(ekey, eps, 31);
+    g_assert_cmpmem(eps, 4, "_SM_", 4);
+    g_assert_cmpmem(eps + 16, 5, "_DMI_", 5);
+    for (int i = 0; i < 31; i++) {
+        sum += eps[i];
+    }
+    g_assert_cmpuint(sum, ==, 0);
+    g_assert_cmpuint(eps[6] << 8 | eps[7], ==, 0x0208);
+    g_assert_cmpuint(eps[22] | eps[23] << 8, ==, tsize);
+    tab = g_malloc(tsize);
+    read_item(tkey, tab, tsize);
+    while (off < tsize) {
+        uint8_t type = tab[off], len = tab[off + 1];
+        unsigned end = off + len;
+        g_assert_cmpuint(n, <, G_N_ELEMENTS(types));
+        g_assert_cmpuint(type, ==, types[n]);
+        if (type == 1) {
+            g_assert_cmpuint(tab[off + 4], ==, 1);
+            g_assert_cmpstr((char *)tab + end, ==, "QEMU");
+            g_assert_cmpstr((char *)tab + end + 5, ==, "Standard PC (i440FX + PIIX, 1996)");
+            g_assert_cmpuint(tab[off + 8], ==, 3);         /* time_low little-endian */
+            g_assert_cmpuint(tab[off + 8 + 15], ==, 15);
+        }
+        ntype4 += type == 4;
+        if (type == 4) {
+            g_assert_cmpuint(tab[off + 0x23], ==, 2);      /* cores per socket */
+        }
+        ntype17 += type == 17;
+        /* strings up to the double NUL */
+        while (tab[end] || tab[end + 1]) {
+            end++;
+        }
+        off = end + 2;
+        n++;
+    }
+    g_assert_cmpuint(off, ==, tsize);
+    g_assert_cmpuint(n, ==, G_N_ELEMENTS(types));
+    g_assert_cmpuint(eps[28] | eps[29] << 8, ==, n);
+    g_assert_cmpuint(ntype4, ==, 2);
+    g_assert_cmpuint(ntype17, ==, 2);
+    g_free(tab);
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -483,6 +554,7 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/dma", test_dma);
     g_test_add_func("/fw_cfg/acpi-loader", test_acpi_loader);
     g_test_add_func("/fw_cfg/platform-files", test_platform_files);
+    g_test_add_func("/fw_cfg/smbios", test_smbios);
     /* Last: it creates a second fw_cfg whose ports shadow the first. */
     g_test_add_func("/fw_cfg/kernel", test_kernel_items);
     return g_test_run();

@@ -34,6 +34,9 @@ bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pc
  * Searched like the BIOS, then in build/pc-bios/optionrom. */
 bool firmware_add_linuxboot(MachineState *ms, Error **errp);
 
+/* fw_cfg etc/smbios/smbios-tables and -anchor for SeaBIOS (hw/i386/smbios.c). */
+bool smbios_build_fw_cfg(FWCfgState *s, MachineState *ms, Error **errp);
+
 /* -boot's argument into ms->boot_order, boot_menu... */
 bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp);
 
