@@ -6,7 +6,8 @@
  * (KVMPC_DATADIR), /usr/share/seabios and /usr/share/qemu.  Without
  * -bios the name is bios-256k.bin, Debian's SeaBIOS.
  *
- * Mapping, as QEMU's pc: the whole image as ROM ending at 4 GiB (the reset
+ * Mapping, as QEMU's pc, in PCI memory (under the system's devices): the
+ * whole image as ROM ending at 4 GiB (the reset
  * vector 0xfffffff0 is its last paragraph), and its last 128 KiB (all of
  * a 64 KiB image) aliased into PCI memory ending at 1 MiB; the i440FX's
  * PAM registers decide whether 0xe0000-0xfffff shows that alias or the
@@ -101,8 +102,7 @@ bool firmware_add_linuxboot(MachineState *ms, Error **errp)
     return fw_cfg_add_file(ms->fw_cfg, "genroms/" FIRMWARE_LINUXBOOT_ROM, data, size, errp);
 }
 
-bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pci_mem,
-                        Error **errp)
+bool firmware_load_bios(MachineState *ms, MemoryRegion *pci_mem, Error **errp)
 {
     const char *name = ms->firmware ? ms->firmware : FIRMWARE_DEFAULT_BIOS;
     g_autofree char *path = firmware_find(name, ms->firmware_dirs);
@@ -134,7 +134,9 @@ bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pc
     isa_size = MIN(size, FIRMWARE_ISA_BIOS_MAX);
     memory_region_init_alias(&fw.isa_bios, "isa-bios", &fw.bios, size - isa_size, isa_size);
     memory_region_transaction_begin();
-    memory_region_add_subregion(system, 0x100000000ULL - size, &fw.bios);
+    /* In PCI memory, as QEMU: the IOAPIC, LAPIC and HPET win where a large
+     * image reaches down to them. */
+    memory_region_add_subregion_overlap(pci_mem, 0x100000000ULL - size, &fw.bios, 1);
     memory_region_add_subregion_overlap(pci_mem, 0x100000 - isa_size, &fw.isa_bios, 1);
     memory_region_add_subregion_overlap(pci_mem, PC_ROM_BASE, &fw.option_roms, 1);
     memory_region_transaction_commit();

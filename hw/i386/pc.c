@@ -319,7 +319,7 @@ static bool pc_firmware_init(MachineState *ms, Error **errp)
     } else {
         pcms.firmware = ms->firmware != NULL;
     }
-    return !pcms.firmware || firmware_load_bios(ms, get_system_memory(), &pcms.pci_mem, errp);
+    return !pcms.firmware || firmware_load_bios(ms, &pcms.pci_mem, errp);
 }
 
 /* -boot order= for SeaBIOS, as QEMU's pc stores it: CMOS 0x3d holds the

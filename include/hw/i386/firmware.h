@@ -23,11 +23,11 @@
  * NULL when none does. */
 char *firmware_find(const char *name, char *const *dirs);
 
-/* Loads ms->firmware (or bios-256k.bin) into a ROM at 4 GiB - size in
- * system and its last min(size, 128 KiB) at 1 MiB - that in pci_mem.
- * The size must be a multiple of 64 KiB, at most 16 MiB. */
-bool firmware_load_bios(MachineState *ms, MemoryRegion *system, MemoryRegion *pci_mem,
-                        Error **errp);
+/* Loads ms->firmware (or bios-256k.bin) into a ROM at 4 GiB - size and
+ * its last min(size, 128 KiB) at 1 MiB - that, both in pci_mem (PCI
+ * memory, which the system shows under RAM and its devices).  The size
+ * must be a multiple of 64 KiB, at most 16 MiB. */
+bool firmware_load_bios(MachineState *ms, MemoryRegion *pci_mem, Error **errp);
 
 /* fw_cfg "genroms/linuxboot.bin": our option ROM (pc-bios/optionrom/),
  * which SeaBIOS runs to boot -kernel with -machine firmware-boot=on.
