@@ -29,6 +29,10 @@ run() {   # run NAME ARGS...: the ROM's two lines on COM1 and exit status 85
 	grep -q "^test-rom: running at 0xf0000" "$tmp/serial" || fail "$name: the copy at 0xf0000 did not run"
 }
 run "-bios FILE" -bios "$tmp/rom.bin"
+# the largest image, 16 MiB (from 0xff000000, over the IOAPIC and LAPIC,
+# which stay on top), with the ROM as its last 64 KiB
+{ head -c $((16 * 1024 * 1024 - 65536)) /dev/zero; cat "$tmp/rom.bin"; } >"$tmp/big.bin"
+run "-bios 16 MiB" -bios "$tmp/big.bin"
 # a name (no slash) is searched in -L first
 mkdir "$tmp/dir"
 cp "$tmp/rom.bin" "$tmp/dir/bios-256k.bin"
