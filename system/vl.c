@@ -41,7 +41,7 @@ typedef enum {
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
     OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_VNC, OPT_UNSUPPORTED,
-    OPT_BIOS, OPT_DATADIR, OPT_BOOT,
+    OPT_BIOS, OPT_DATADIR, OPT_BOOT, OPT_SMBIOS,
 } OptId;
 
 typedef struct OptDef {
@@ -107,6 +107,7 @@ static const OptDef options[] = {
     { "boot", true, OPT_BOOT, "[order=drives][,menu=on|off][,splash-time=ms][,reboot-timeout=ms]", "boot order (a floppy, c disk, d CD-ROM, n network) and menu, for the firmware" },
     { "bios", true, OPT_BIOS, "file", "the BIOS image (default bios-256k.bin, Debian's SeaBIOS)" },
     { "L", true, OPT_DATADIR, "path", "search path for the BIOS image (may be repeated)" },
+    { "smbios", true, OPT_SMBIOS, "type=0|1[,field=str...]", "SMBIOS fields for the firmware (type 0: vendor, version, date, release; type 1: manufacturer, product, version, serial, uuid, sku, family)" },
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
     { "incoming", true, OPT_UNSUPPORTED, NULL, NULL },
     { "usb", false, OPT_UNSUPPORTED, NULL, NULL },
@@ -128,6 +129,7 @@ typedef struct Config {
     bool nodefaults, nographic, daemonize, start_paused;
     bool display_none_given;
     GPtrArray *bios_dirs;           /* -L */
+    GPtrArray *bios_smbios;         /* -smbios */
     const char *bios, *boot;
 } Config;
 
@@ -374,6 +376,7 @@ static void parse_args(int argc, char **argv, Config *c)
         case OPT_BIOS: c->bios = val; break;
         case OPT_DATADIR: g_ptr_array_add(c->bios_dirs, g_strdup(val)); break;
         case OPT_BOOT: c->boot = val; break;
+        case OPT_SMBIOS: g_ptr_array_add(c->bios_smbios, (char *)val); break;
         }
     }
 }
@@ -904,6 +907,7 @@ int kvmpc_main(int argc, char **argv)
         .devices = g_ptr_array_new(),
         .serials = g_ptr_array_new(),
         .bios_dirs = g_ptr_array_new(),
+        .bios_smbios = g_ptr_array_new(),
     };
     g_autoptr(GPtrArray) machine_accels = g_ptr_array_new_with_free_func(g_free);
     MachineState *ms = g_new0(MachineState, 1);
@@ -939,6 +943,12 @@ int kvmpc_main(int argc, char **argv)
     ms->firmware_dirs = (char **)g_ptr_array_free(c.bios_dirs, FALSE);
     if (c.boot && !firmware_parse_boot(ms, c.boot, &err)) {
         die("-boot %s: %s", c.boot, err->message);
+    }
+    for (guint i = 0; i < c.bios_smbios->len; i++) {
+        const char *v = g_ptr_array_index(c.bios_smbios, i);
+        if (!smbios_parse_option(ms, v, &err)) {
+            die("-smbios %s: %s", v, err->message);
+        }
     }
     ms->kernel_filename = g_strdup(c.kernel);
     ms->initrd_filename = g_strdup(c.initrd);

@@ -17,11 +17,18 @@
  *   127 end of table
  * Each structure is its formatted area then its strings, each NUL
  * terminated, then one more NUL (two when there are no strings).
+ *
+ * -smbios type=1,manufacturer=,product=,version=,serial=,uuid=,sku=,family=
+ * overrides type 1's fields; -smbios type=0,vendor=,version=,date=,
+ * release=MAJOR.MINOR makes us build type 0 (BIOS information) instead of
+ * SeaBIOS, as QEMU does.
  */
+#include <stdio.h>
 #include <string.h>
 #include <glib.h>
 #include "hw/i386/fw_cfg.h"
 #include "hw/i386/firmware.h"
+#include "qemu/option.h"
 
 #define SMBIOS_MANUFACTURER     "QEMU"
 #define SMBIOS_PRODUCT          "Standard PC (i440FX + PIIX, 1996)"
@@ -77,23 +84,141 @@ static void smbios_end(SMBiosBuilder *b)
     b->max_size = MAX(b->max_size, b->tables->len - b->cur);
 }
 
+/* A string field: the -smbios value, else the default (NULL: none). */
+static void smbios_string_or(SMBiosBuilder *b, uint8_t field, const char *opt,
+                             const char *def)
+{
+    if (opt || def) {
+        smbios_string(b, field, opt ? opt : def);
+    }
+}
+
+static void smbios_type0(SMBiosBuilder *b, const SMBiosFields *f)
+{
+    uint8_t *t = smbios_begin(b, 0, 0x18);
+
+    put16(t + 6, 0xe800);               /* starting segment */
+    t[0xa] = 0x08;                      /* characteristics not supported */
+    t[0x13] = 0x14;                     /* targeted content distribution, VM */
+    t[0x14] = f->release_major >= 0 ? f->release_major : 0;
+    t[0x15] = f->release_minor >= 0 ? f->release_minor : 0;
+    t[0x16] = t[0x17] = 0xff;           /* no embedded controller */
+    smbios_string_or(b, 4, f->vendor, NULL);
+    smbios_string_or(b, 5, f->bios_version, NULL);
+    smbios_string_or(b, 8, f->date, NULL);
+    smbios_end(b);
+}
+
 static void smbios_type1(SMBiosBuilder *b, MachineState *ms)
 {
+    static const SMBiosFields none = { .release_major = -1 };
+    const SMBiosFields *f = ms->smbios ? ms->smbios : &none;
+    const uint8_t *src = f->uuid_set ? f->uuid : ms->uuid_set ? ms->uuid : NULL;
     uint8_t *t = smbios_begin(b, 1, 0x1b);
     uint8_t *uuid = t + 8;
 
-    if (ms->uuid_set) {
+    if (src) {
         /* wire format since 2.6: the first three fields little-endian */
         static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15 };
         for (int i = 0; i < 16; i++) {
-            uuid[i] = ms->uuid[order[i]];
+            uuid[i] = src[order[i]];
         }
     }
     t[0x18] = 6;                        /* wake-up: power switch */
-    smbios_string(b, 4, SMBIOS_MANUFACTURER);
-    smbios_string(b, 5, SMBIOS_PRODUCT);
-    smbios_string(b, 6, smbios_version(ms));
+    smbios_string_or(b, 4, f->manufacturer, SMBIOS_MANUFACTURER);
+    smbios_string_or(b, 5, f->product, SMBIOS_PRODUCT);
+    smbios_string_or(b, 6, f->version, smbios_version(ms));
+    smbios_string_or(b, 7, f->serial, NULL);
+    smbios_string_or(b, 0x19, f->sku, NULL);
+    smbios_string_or(b, 0x1a, f->family, NULL);
     smbios_end(b);
+}
+
+static bool smbios_uuid_parse(const char *s, uint8_t *uuid)
+{
+    int n = 0;
+
+    if (!g_uuid_string_is_valid(s)) {
+        return false;
+    }
+    for (const char *p = s; *p && n < 16; p++) {
+        if (*p != '-') {
+            uuid[n++] = g_ascii_xdigit_value(p[0]) << 4 | g_ascii_xdigit_value(p[1]);
+            p++;
+        }
+    }
+    return true;
+}
+
+/* Stores the option's value in *field (replacing an earlier -smbios). */
+static void smbios_take(QemuOpts *o, const char *key, char **field)
+{
+    const char *v = qemu_opt_get(o, key);
+
+    if (v) {
+        g_free(*field);
+        *field = g_strdup(v);
+    }
+}
+
+bool smbios_parse_option(MachineState *ms, const char *arg, Error **errp)
+{
+    g_autoptr(GError) err = NULL;
+    QemuOpts *o = qemu_opts_parse(arg, NULL, &err);
+    SMBiosFields *f;
+    const char *type, *v;
+    bool ok = false;
+
+    if (!o) {
+        error_setg(errp, "%s", err->message);
+        return false;
+    }
+    if (!ms->smbios) {
+        ms->smbios = g_new0(SMBiosFields, 1);
+        ms->smbios->release_major = ms->smbios->release_minor = -1;
+    }
+    f = ms->smbios;
+    type = qemu_opt_get(o, "type");
+    if (!type || (strcmp(type, "0") && strcmp(type, "1"))) {
+        error_setg(errp, "type=%s: only type=0 and type=1 are supported (file= too is not)",
+                   type ? type : "(missing)");
+        goto out;
+    }
+    if (!strcmp(type, "0")) {
+        f->type0 = true;
+        smbios_take(o, "vendor", &f->vendor);
+        smbios_take(o, "version", &f->bios_version);
+        smbios_take(o, "date", &f->date);
+        if ((v = qemu_opt_get(o, "release"))) {
+            unsigned maj, min;
+            char end;
+            if (sscanf(v, "%u.%u%c", &maj, &min, &end) != 2 || maj > 255 || min > 255) {
+                error_setg(errp, "release=%s: expected MAJOR.MINOR (0-255 each)", v);
+                goto out;
+            }
+            f->release_major = maj;
+            f->release_minor = min;
+        }
+        qemu_opt_get(o, "uefi");        /* QEMU's UEFI bit: no UEFI here, ignored */
+    } else {
+        smbios_take(o, "manufacturer", &f->manufacturer);
+        smbios_take(o, "product", &f->product);
+        smbios_take(o, "version", &f->version);
+        smbios_take(o, "serial", &f->serial);
+        smbios_take(o, "sku", &f->sku);
+        smbios_take(o, "family", &f->family);
+        if ((v = qemu_opt_get(o, "uuid"))) {
+            if (!smbios_uuid_parse(v, f->uuid)) {
+                error_setg(errp, "uuid=%s: not a UUID", v);
+                goto out;
+            }
+            f->uuid_set = true;
+        }
+    }
+    ok = qemu_opts_check_unused(o, errp);
+out:
+    qemu_opts_free(o);
+    return ok;
 }
 
 static void smbios_type3(SMBiosBuilder *b, MachineState *ms)
@@ -220,6 +345,9 @@ bool smbios_build_fw_cfg(FWCfgState *s, MachineState *ms, Error **errp)
     uint8_t eps[SMBIOS_EPS_SIZE] = { 0 };
     bool ok;
 
+    if (ms->smbios && ms->smbios->type0) {
+        smbios_type0(&b, ms->smbios);
+    }
     smbios_type1(&b, ms);
     smbios_type3(&b, ms);
     for (unsigned i = 0; i < sockets; i++) {

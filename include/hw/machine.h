@@ -52,6 +52,7 @@ struct MachineState {
     int boot_menu_wait_ms;      /* -boot splash-time=, -1 if not given */
     int boot_reboot_timeout_ms; /* -boot reboot-timeout=, -1 if not given */
     int firmware_boot;          /* -machine firmware-boot: 1 on, 0 off, -1 auto */
+    struct SMBiosFields *smbios;    /* -smbios type=0|1 (hw/i386/smbios.c), or NULL */
     char *name;                 /* -name */
     uint8_t uuid[16];
     bool uuid_set;

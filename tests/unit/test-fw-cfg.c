@@ -528,6 +528,51 @@ static void test_smbios(void)
     g_free(tab);
 }
 
+/* -smbios type=0 makes us build type 0 (first); type=1 fields replace
+ * type 1's defaults; bad options are errors that say why. */
+static void test_smbios_options(void)
+{
+    Error *err = NULL;
+    MachineState m = ms;
+    uint32_t tsize;
+    uint16_t tkey;
+    uint8_t *tab;
+    unsigned off, end;
+
+    m.smp = (SMPConfig) { .cpus = 1, .sockets = 1, .dies = 1, .cores = 1, .threads = 1 };
+    g_assert_true(smbios_parse_option(&m, "type=0,vendor=ACME,release=2.5", &err));
+    g_assert_true(smbios_parse_option(&m, "type=1,product=Box,serial=S1,"
+                                          "uuid=00112233-4455-6677-8899-aabbccddeeff", &err));
+    g_assert_false(smbios_parse_option(&m, "type=3,manufacturer=x", &err));
+    g_assert_nonnull(strstr(err->message, "type=0 and type=1"));
+    g_clear_error(&err);
+    g_assert_false(smbios_parse_option(&m, "type=0,release=1", &err));
+    g_clear_error(&err);
+    g_assert_false(smbios_parse_option(&m, "type=1,uuid=zz", &err));
+    g_clear_error(&err);
+    /* A new instance (its ports shadow the others): new SMBIOS files. */
+    g_assert_true(smbios_build_fw_cfg(fw_cfg_create(&m, &err), &m, &err));
+    tkey = find_file("etc/smbios/smbios-tables", &tsize);
+    tab = g_malloc(tsize);
+    read_item(tkey, tab, tsize);
+    g_assert_cmpuint(tab[0], ==, 0);                   /* type 0 first */
+    g_assert_cmpuint(tab[0x14], ==, 2);                /* release 2.5 */
+    g_assert_cmpuint(tab[0x15], ==, 5);
+    g_assert_cmpstr((char *)tab + tab[1], ==, "ACME");
+    for (end = tab[1]; tab[end] || tab[end + 1]; end++) {
+    }
+    off = end + 2;                                      /* type 1 */
+    g_assert_cmpuint(tab[off], ==, 1);
+    end = off + tab[off + 1];
+    g_assert_cmpstr((char *)tab + end, ==, "QEMU");    /* default manufacturer */
+    g_assert_cmpstr((char *)tab + end + 5, ==, "Box");
+    g_assert_cmpuint(tab[off + 7], ==, 4);             /* serial: 4th string */
+    g_assert_cmpuint(tab[off + 8], ==, 0x33);          /* uuid in wire order */
+    g_assert_cmpuint(tab[off + 8 + 4], ==, 0x55);
+    g_assert_cmpuint(tab[off + 8 + 15], ==, 0xff);
+    g_free(tab);
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -555,7 +600,8 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/acpi-loader", test_acpi_loader);
     g_test_add_func("/fw_cfg/platform-files", test_platform_files);
     g_test_add_func("/fw_cfg/smbios", test_smbios);
-    /* Last: it creates a second fw_cfg whose ports shadow the first. */
+    /* Last: they create more fw_cfg instances whose ports shadow the first. */
     g_test_add_func("/fw_cfg/kernel", test_kernel_items);
+    g_test_add_func("/fw_cfg/smbios-options", test_smbios_options);
     return g_test_run();
 }

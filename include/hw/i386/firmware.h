@@ -37,6 +37,17 @@ bool firmware_add_linuxboot(MachineState *ms, Error **errp);
 /* fw_cfg etc/smbios/smbios-tables and -anchor for SeaBIOS (hw/i386/smbios.c). */
 bool smbios_build_fw_cfg(FWCfgState *s, MachineState *ms, Error **errp);
 
+/* -smbios type=0|1,field=value...: QEMU's fields for types 0 and 1. */
+typedef struct SMBiosFields {
+    bool type0;                 /* a type 0 was given: we build it, not SeaBIOS */
+    char *vendor, *bios_version, *date;
+    int release_major, release_minor;   /* -1: not given */
+    char *manufacturer, *product, *version, *serial, *sku, *family;
+    bool uuid_set;
+    uint8_t uuid[16];
+} SMBiosFields;
+bool smbios_parse_option(MachineState *ms, const char *arg, Error **errp);
+
 /* -boot's argument into ms->boot_order, boot_menu... */
 bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp);
 
