@@ -13,11 +13,12 @@ log=$top/build/setup.log
 
 # Build, plus what the default guest image needs (Debian's kernel package is
 # fetched with apt-get download; the initramfs is built from busybox-static),
-# and capstone, the tcg-lite decoder tests' oracle (meson requires it).
+# capstone, the tcg-lite decoder tests' oracle (meson requires it), and
+# SeaBIOS, the firmware kvmpc boots without -kernel (docs/firmware.md).
 build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
  liblzma-dev zlib1g-dev liburing-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates
- libcapstone-dev"
+ libcapstone-dev seabios"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the

@@ -124,6 +124,11 @@ bool qemu_system_exit_pending(void)
     return __atomic_load_n(&exiting, __ATOMIC_SEQ_CST);
 }
 
+bool qemu_system_reset_pending(void)
+{
+    return __atomic_load_n(&reset_requested, __ATOMIC_SEQ_CST) != 0;
+}
+
 void qemu_system_internal_error(void)
 {
     qemu_system_exit_request(1);

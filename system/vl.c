@@ -20,6 +20,7 @@
 #include "block/blockdev.h"
 #include "chardev/char.h"
 #include "hw/machine.h"
+#include "hw/i386/firmware.h"
 #include "hw/memory.h"
 #include "hw/qdev.h"
 #include "monitor/monitor.h"
@@ -41,6 +42,7 @@ typedef enum {
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
     OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_VNC, OPT_UNSUPPORTED,
+    OPT_BIOS, OPT_DATADIR, OPT_BOOT, OPT_SMBIOS,
 } OptId;
 
 typedef struct OptDef {
@@ -99,8 +101,10 @@ static const OptDef options[] = {
     { "net", true, OPT_UNSUPPORTED, NULL, NULL },
     { "spice", true, OPT_UNSUPPORTED, NULL, NULL },
     { "vnc", true, OPT_VNC, "none", "VNC display (only 'none': no VNC server, as QEMU)" },
-    { "boot", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "bios", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "boot", true, OPT_BOOT, "[order=drives][,menu=on|off][,splash-time=ms][,reboot-timeout=ms]", "boot order (a floppy, c disk, d CD-ROM, n network) and menu, for the firmware" },
+    { "bios", true, OPT_BIOS, "file", "the BIOS image (default bios-256k.bin, Debian's SeaBIOS)" },
+    { "L", true, OPT_DATADIR, "path", "search path for the BIOS image (may be repeated)" },
+    { "smbios", true, OPT_SMBIOS, "type=0|1[,field=str...]", "SMBIOS fields for the firmware (type 0: vendor, version, date, release; type 1: manufacturer, product, version, serial, uuid, sku, family)" },
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
     { "incoming", true, OPT_UNSUPPORTED, NULL, NULL },
     { "usb", false, OPT_UNSUPPORTED, NULL, NULL },
@@ -121,6 +125,9 @@ typedef struct Config {
     const char *pidfile, *logfile, *logitems, *qtest, *qtest_log;
     bool nodefaults, nographic, daemonize, start_paused;
     bool display_none_given;
+    GPtrArray *bios_dirs;           /* -L */
+    GPtrArray *bios_smbios;         /* -smbios */
+    const char *bios, *boot;
 } Config;
 
 static G_NORETURN void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -370,6 +377,10 @@ static void parse_args(int argc, char **argv, Config *c)
         }
         case OPT_UNSUPPORTED:
             die("%s: this option is not supported by kvmpc yet", arg);
+        case OPT_BIOS: c->bios = val; break;
+        case OPT_DATADIR: g_ptr_array_add(c->bios_dirs, g_strdup(val)); break;
+        case OPT_BOOT: c->boot = val; break;
+        case OPT_SMBIOS: g_ptr_array_add(c->bios_smbios, (char *)val); break;
         }
     }
 }
@@ -377,6 +388,8 @@ static void parse_args(int argc, char **argv, Config *c)
 static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
     ms->pvh_fast_path = -1;        /* auto: see docs/direct-boot.md */
+    ms->firmware_boot = -1;        /* auto: see docs/firmware.md */
+    ms->boot_menu_wait_ms = ms->boot_reboot_timeout_ms = -1;
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
         g_autoptr(GError) err = NULL;
@@ -425,6 +438,15 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
                 die("-machine %s: pvh-fast-path: expected on, off or auto", s);
             }
             ms->pvh_fast_path = b;
+        }
+        /* firmware-boot=on: -kernel through SeaBIOS and the linuxboot ROM */
+        if ((v = qemu_opt_get(o, "firmware-boot")) && !strcmp(v, "auto")) {
+            ms->firmware_boot = -1;
+        } else if (v) {
+            if (!qemu_opt_get_bool(o, "firmware-boot", false, &b, &err)) {
+                die("-machine %s: firmware-boot: expected on, off or auto", s);
+            }
+            ms->firmware_boot = b;
         }
         /* pit=off: no PIT, neither in userspace nor in the kernel (QEMU's
          * pit=on|off|auto; on and auto are what we do anyway). */
@@ -888,6 +910,8 @@ int kvmpc_main(int argc, char **argv)
         .chardevs = g_ptr_array_new(),
         .devices = g_ptr_array_new(),
         .serials = g_ptr_array_new(),
+        .bios_dirs = g_ptr_array_new(),
+        .bios_smbios = g_ptr_array_new(),
     };
     g_autoptr(GPtrArray) machine_accels = g_ptr_array_new_with_free_func(g_free);
     MachineState *ms = g_new0(MachineState, 1);
@@ -917,6 +941,19 @@ int kvmpc_main(int argc, char **argv)
     parse_smp(&c, ms);
     parse_name(&c, ms);
     parse_uuid(&c, ms);
+    /* Firmware: -bios, -L, -boot (hw/i386/firmware.c, docs/firmware.md). */
+    ms->firmware = g_strdup(c.bios);
+    g_ptr_array_add(c.bios_dirs, NULL);
+    ms->firmware_dirs = (char **)g_ptr_array_free(c.bios_dirs, FALSE);
+    if (c.boot && !firmware_parse_boot(ms, c.boot, &err)) {
+        die("-boot %s: %s", c.boot, err->message);
+    }
+    for (guint i = 0; i < c.bios_smbios->len; i++) {
+        const char *v = g_ptr_array_index(c.bios_smbios, i);
+        if (!smbios_parse_option(ms, v, &err)) {
+            die("-smbios %s: %s", v, err->message);
+        }
+    }
     ms->kernel_filename = g_strdup(c.kernel);
     ms->initrd_filename = g_strdup(c.initrd);
     ms->kernel_cmdline = g_strdup(c.append ? c.append : "");

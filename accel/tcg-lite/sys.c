@@ -8,6 +8,7 @@
 #include <string.h>
 #include <inttypes.h>
 #include "tcgl-sys.h"
+#include "accel/accel.h"
 #include "hw/intc/apic.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/memory.h"
@@ -538,6 +539,12 @@ void tcgl_io_write(TCGLCPU *c, unsigned port, unsigned size, uint64_t v)
     /* isa-debug-exit: nothing runs after the write (OUT ends its block, so
      * the loop sees the request before the next instruction), as on KVM. */
     if (qemu_system_exit_pending()) {
+        c->exit_request = 1;
+    }
+    /* A reset (0xcf9, the i8042): this vCPU waits for it, as QEMU stops
+     * the vCPU that asked; SeaBIOS would triple-fault right after. */
+    if (qemu_system_reset_pending()) {
+        cpu_park_until_reset(c->cpu);
         c->exit_request = 1;
     }
 }

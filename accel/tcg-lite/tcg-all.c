@@ -40,6 +40,7 @@ static X86Topology tcg_topo;
 static CPUIDTable tcg_supported;
 /* The vCPU executing guest code now (it holds the BQL), or NULL. */
 static TCGLCPU *tcg_running;
+static unsigned tcg_nr_vcpus;
 
 /* ---- time slices --------------------------------------------------------- */
 
@@ -118,10 +119,17 @@ static void slice_start(TCGLCPU *c)
     }
 }
 
+/* Spinning on a lock another vCPU holds: end the slice right after the
+ * PAUSE, as QEMU's round-robin TCG does, so the holder runs now.  Waiting
+ * for the holder's own slice to end is not enough when it drops the lock
+ * for a few instructions only: it would almost always take it back first
+ * (SeaBIOS's smp_scan() waits for the APs that way and never saw them). */
 void tcgl_pause(TCGLCPU *c)
 {
-    /* Spinning on a lock another vCPU holds: that vCPU waits for the BQL,
-     * and its wait already ends our slice (tcg_bql_contended). */
+    if (tcg_nr_vcpus > 1) {
+        c->block_invalidated = true;    /* leave the block after this instruction */
+        c->exit_request = 1;
+    }
 }
 
 /* ---- state ------------------------------------------------------------------- */
@@ -419,6 +427,7 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
     tcgl_mmu_set_model(tcg_cpu_model->phys_bits ? tcg_cpu_model->phys_bits : 40, false);
     tcg_topo = (X86Topology) { ms->smp.sockets, ms->smp.dies, ms->smp.cores,
                                ms->smp.threads };
+    tcg_nr_vcpus = ms->smp.cpus;
     tcgl_decode_init();
     tcgl_exec_init();
     return true;

@@ -471,6 +471,7 @@ DEVICE_CLASS_REGISTER(fw_cfg_class)
 #define LB_REAL_ADDR    0x10000
 #define LB_CMDLINE_ADDR 0x20000
 #define LB_PROT_ADDR    0x100000
+#define FW_CFG_FIRMWARE_RESERVE 0x28000
 
 static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **errp)
 {
@@ -489,9 +490,11 @@ static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **err
         return false;
     }
     if (!linux_parse_header((uint8_t *)img, size, &info, NULL)) {
-        /* Not a bzImage (multiboot, PVH): the machine boots it directly. */
+        /* Multiboot and PVH kernels have no firmware path (yet). */
+        error_setg(errp, "-machine firmware-boot=on: '%s' is not a Linux bzImage (Multiboot "
+                   "and PVH kernels boot only directly, firmware-boot=off)", ms->kernel_filename);
         g_free(img);
-        return true;
+        return false;
     }
     setup = fw_cfg_memdup(img, info.setup_size);
     setup[0x210] = 0xb0;                        /* type_of_loader: QEMU */
@@ -499,7 +502,10 @@ static bool fw_cfg_add_linux_kernel(FWCfgState *s, MachineState *ms, Error **err
     *(uint16_t *)(setup + 0x224) = GUINT16_TO_LE(LB_CMDLINE_ADDR - LB_REAL_ADDR - 0x200);
     *(uint32_t *)(setup + 0x228) = GUINT32_TO_LE(LB_CMDLINE_ADDR);
     if (ms->initrd_filename) {
-        uint64_t max = MIN((uint64_t)info.initrd_addr_max + 1, ms->below_4g_mem_size);
+        /* Below what the firmware keeps at the top of low RAM (its ACPI
+         * tables and high zone), as QEMU's pc leaves 0x28000 bytes. */
+        uint64_t max = MIN((uint64_t)info.initrd_addr_max + 1,
+                           ms->below_4g_mem_size - FW_CFG_FIRMWARE_RESERVE);
         uint32_t addr;
         if (!g_file_get_contents(ms->initrd_filename, &initrd, &initrd_size, &gerr)) {
             error_setg(errp, "fw_cfg: could not read initrd '%s': %s", ms->initrd_filename,
@@ -547,6 +553,21 @@ static uint32_t fw_cfg_apic_id_limit(MachineState *ms)
     return max ? x86_apic_id_from_index(&topo, max - 1) + 1 : 0;
 }
 
+/* -boot's menu wait (16-bit, only when splash-time= is given) and reboot
+ * timeout (32-bit, always: -1, QEMU's default, means "never retry"; SeaBIOS
+ * would otherwise retry after 60 s), both little-endian, as QEMU. */
+static bool fw_cfg_add_boot_files(FWCfgState *s, MachineState *ms, Error **errp)
+{
+    uint16_t wait = GUINT16_TO_LE((uint16_t)ms->boot_menu_wait_ms);
+    uint32_t reboot = GUINT32_TO_LE((uint32_t)ms->boot_reboot_timeout_ms);
+
+    if (ms->boot_menu_wait_ms >= 0 &&
+        !fw_cfg_add_file(s, "etc/boot-menu-wait", &wait, sizeof(wait), errp)) {
+        return false;
+    }
+    return fw_cfg_add_file(s, "etc/boot-fail-wait", &reboot, sizeof(reboot), errp);
+}
+
 FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
 {
     DeviceState *dev = qdev_new("fw_cfg_io", errp);
@@ -569,7 +590,7 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
     /* As QEMU: FW_CFG_MAX_CPUS (SeaBIOS's "etc/max-cpus") is the APIC ID
      * limit, the highest APIC ID of the topology plus one. */
     fw_cfg_add_i16(s, FW_CFG_MAX_CPUS, fw_cfg_apic_id_limit(ms));
-    fw_cfg_add_i16(s, FW_CFG_BOOT_MENU, 0);
+    fw_cfg_add_i16(s, FW_CFG_BOOT_MENU, ms->boot_menu);
     fw_cfg_add_i32(s, FW_CFG_IRQ0_OVERRIDE, 1);  /* PIT on IOAPIC pin 2 */
 
     /* As QEMU: RAM only, the firmware reserves its own areas (EBDA, BIOS). */
@@ -581,10 +602,13 @@ FWCfgState *fw_cfg_create(MachineState *ms, Error **errp)
         goto fail;
     }
     g_free(e820);
+    if (!fw_cfg_add_boot_files(s, ms, errp)) {
+        goto fail;
+    }
     /* QEMU's linuxboot items are for firmware that loads the kernel; a
      * direct boot loads it itself and would only keep a second copy of the
      * kernel and initrd in memory. */
-    if (ms->kernel_filename && ms->firmware && !fw_cfg_add_linux_kernel(s, ms, errp)) {
+    if (ms->kernel_filename && ms->firmware_boot == 1 && !fw_cfg_add_linux_kernel(s, ms, errp)) {
         goto fail;
     }
     ms->fw_cfg = s;

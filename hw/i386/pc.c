@@ -2,7 +2,8 @@
  * The PC machine ("pc"): the one place that knows which devices a PC has
  * and how they connect.  RAM below the PCI hole and above 4 GiB, the ISA
  * bus with its legacy devices, the interrupt controller inputs, fw_cfg,
- * the vCPUs, and booting a kernel directly (-kernel) without firmware.
+ * the vCPUs, and booting: SeaBIOS from the reset vector without -kernel
+ * (docs/firmware.md), a kernel directly with it (docs/direct-boot.md).
  */
 #include <string.h>
 #include "hw/machine.h"
@@ -16,6 +17,7 @@
 #include "hw/isa/port92.h"
 #include "hw/i386/boot.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/i386/firmware.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
 #include "hw/platform-desc.h"
@@ -36,6 +38,8 @@ typedef struct PCMachineState {
     ISABus *isa;
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
+    PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
+    bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
     qemu_irq ioapic_in[IOAPIC_NUM_PINS];
@@ -155,6 +159,16 @@ static bool pc_pit_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* -nographic and no video card (we have none): SeaBIOS shows its screen
+ * on COM1 ("sercon"), as QEMU asks it to with etc/sercon-port. */
+static bool pc_fw_cfg_sercon(MachineState *ms, Error **errp)
+{
+    uint16_t port = GUINT16_TO_LE(0x3f8);
+
+    return !display_nographic || !serial_hds[0] ||
+           fw_cfg_add_file(ms->fw_cfg, "etc/sercon-port", &port, sizeof(port), errp);
+}
+
 static bool pc_devices_init(MachineState *ms, Error **errp)
 {
     static const char *const legacy[] = { "i8042", "port92", "ioport80", "acpi-pm",
@@ -197,7 +211,11 @@ static bool pc_devices_init(MachineState *ms, Error **errp)
         }
     }
     ms->fw_cfg = fw_cfg_create(ms, errp);
-    return ms->fw_cfg != NULL;
+    if (!ms->fw_cfg || !pc_fw_cfg_sercon(ms, errp)) {
+        return false;
+    }
+    /* -kernel through SeaBIOS: our linuxboot option ROM loads it */
+    return !pcms.firmware || !ms->kernel_filename || firmware_add_linuxboot(ms, errp);
 }
 
 /* APIC IDs follow the -smp topology (thread, core, die, package fields). */
@@ -280,28 +298,56 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     memory_region_init(&pcms.pci_mem, "pci", PC_PCI_SPACE_SIZE);
     memory_region_add_subregion_overlap(get_system_memory(), 0, &pcms.pci_mem, -1);
     pcms.pci = i440fx_init(&pcms.pci_mem, get_system_io(), (uint32_t)pc_pci_window_start(ms),
-                           (uint32_t)(PC_PCI_MMIO_END - 1), errp);
+                           (uint32_t)(PC_PCI_MMIO_END - 1), &pcms.i440fx, errp);
     if (!pcms.pci) {
         return false;
     }
+    i440fx_map_memory(pcms.i440fx, get_system_memory(), ms->ram, &pcms.pci_mem);
     pci_bus_set_msi_hook(pcms.pci, pc_pci_msi, ms);
     pci_bus_irqs(pcms.pci, pc_pci_map_irq, pc_pci_set_irq, ms);
     return true;
 }
 
-static bool pc_init(MachineState *ms, Error **errp)
+/* The BIOS image, when the guest starts in it: without -kernel, or with
+ * -machine firmware-boot=on; under qtest (no guest code) only with -bios. */
+static bool pc_firmware_init(MachineState *ms, Error **errp)
 {
-    /* qtest runs no guest code: a PC without anything to boot is fine. */
     bool runs_code = current_accel->vcpu_start != NULL;
 
-    if (!ms->kernel_filename && runs_code) {
-        error_setg(errp, "no -kernel given: booting from firmware (SeaBIOS) is not supported "
-                   "yet; start a kernel directly with -kernel");
+    if (runs_code) {
+        pcms.firmware = !ms->kernel_filename || ms->firmware_boot == 1;
+    } else {
+        pcms.firmware = ms->firmware != NULL;
+    }
+    return !pcms.firmware || firmware_load_bios(ms, &pcms.pci_mem, errp);
+}
+
+/* -boot order= for SeaBIOS, as QEMU's pc stores it: CMOS 0x3d holds the
+ * first two devices (low nibble first), 0x38 bits 7:4 the third, bit 0
+ * "do not check the floppy boot signature" (0: check).  a = 1 floppy,
+ * c = 2 disk, d = 3 CD-ROM, n = 4 network; QEMU's default is "cad". */
+static void pc_cmos_boot_order(MachineState *ms)
+{
+    const char *order = ms->boot_order ? ms->boot_order : "cad";
+    uint8_t dev[3] = { 0 };
+
+    for (int i = 0; i < 3 && order[i]; i++) {
+        const char *p = strchr("acdn", order[i]);
+        dev[i] = p ? (uint8_t)(p - "acdn" + 1) : 0;
+    }
+    rtc_set_memory(pcms.rtc, 0x3d, dev[1] << 4 | dev[0]);
+    rtc_set_memory(pcms.rtc, 0x38, dev[2] << 4);
+}
+
+static bool pc_init(MachineState *ms, Error **errp)
+{
+    pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
+    if (!pc_memory_init(ms, errp) || !pc_irq_init(ms, errp) || !pc_pci_init(ms, errp) ||
+        !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_cpus_init(ms, errp)) {
         return false;
     }
-    pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
-    return pc_memory_init(ms, errp) && pc_irq_init(ms, errp) && pc_pci_init(ms, errp) &&
-           pc_devices_init(ms, errp) && pc_cpus_init(ms, errp);
+    pc_cmos_boot_order(ms);
+    return true;
 }
 
 /* What the devices say about themselves, plus the CPUs. */
@@ -359,7 +405,15 @@ static bool pc_fw_cfg_platform_files(MachineState *ms, Error **errp)
     }
     done = true;
     pc_platform_desc(ms, &pd);
+    if (pcms.firmware && ms->kernel_filename) {
+        platform_add_boot_entry(&pd, 0, FIRMWARE_LINUXBOOT_BOOTPATH);
+    }
     ok = fw_cfg_add_platform_files(ms->fw_cfg, &pd, errp);
+    /* SeaBIOS places and patches the ACPI tables (etc/table-loader). */
+    if (ok && pcms.firmware) {
+        ok = acpi_build_fw_cfg(ms->fw_cfg, &pd, errp) &&
+             smbios_build_fw_cfg(ms->fw_cfg, ms, errp);
+    }
     platform_desc_free(&pd);
     return ok;
 }
@@ -376,14 +430,21 @@ static void pc_reset(MachineState *ms)
     }
 
     qdev_reset_all();
-    /* No firmware: give the BARs addresses, as SeaBIOS would. */
-    pci_bus_assign_bars(pcms.pci, pc_pci_window_start(ms), PC_PCI_MMIO_END, PC_PCI_IO_START,
-                        0x10000);
+    if (!pcms.firmware) {
+        /* No firmware: give the BARs addresses, and make 0xc0000-0xfffff
+         * RAM (PAM read/write) for the tables, as SeaBIOS would. */
+        pci_bus_assign_bars(pcms.pci, pc_pci_window_start(ms), PC_PCI_MMIO_END,
+                            PC_PCI_IO_START, 0x10000);
+        for (int i = 0; i < I440FX_PAM_COUNT; i++) {
+            pci_host_config_write(pcms.pci, 0, PCI_DEVFN(0, 0), I440FX_PAM_BASE + i,
+                                  i ? 0x33 : 0x30, 1);
+        }
+    }
     if (current_accel->reset) {
         current_accel->reset();
     }
     memset(&setup, 0, sizeof(setup));
-    if (ms->kernel_filename && !pc_boot_setup(ms, &setup, &err)) {
+    if (ms->kernel_filename && !pcms.firmware && !pc_boot_setup(ms, &setup, &err)) {
         error_report("cannot boot: %s", err->message);
         qemu_system_exit_request(1);
         return;
@@ -391,7 +452,7 @@ static void pc_reset(MachineState *ms)
     for (guint i = 0; cpus && i < cpus->len; i++) {
         CPUState *cpu = g_ptr_array_index(cpus, i);
         x86_cpu_reset_state(&cpu->env, cpu->apic_id, i == 0);
-        if (i == 0 && ms->kernel_filename) {
+        if (i == 0 && ms->kernel_filename && !pcms.firmware) {
             boot_cpu_apply(&setup, &cpu->env);
         }
         if (current_accel->vcpu_reset && !current_accel->vcpu_reset(cpu, &err)) {

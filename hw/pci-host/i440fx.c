@@ -17,10 +17,28 @@
  * Writes to CONFIG_ADDRESS are coalesced: with KVM they are queued in the
  * kernel and replayed before the next exit, which is always the access to
  * CONFIG_DATA that follows, so a configuration read costs one exit instead
- * of two.  The bridge itself is device 00.0 (8086:1237); PAM and SMRAM
- * come with the chipset work.
+ * of two.  The bridge itself is device 00.0 (8086:1237).
+ *
+ * Function 00.0's chipset registers (82441FX datasheet, 4.3.x):
+ *   0x59-0x5f  PAM0-PAM6, Programmable Attribute Map: two nibbles per
+ *              register, each nibble bit 0 RE (read enable) and bit 1 WE
+ *              (write enable) for one segment of 0xc0000-0xfffff:
+ *                PAM0 high nibble  0xf0000-0xfffff (64 KiB, the BIOS area)
+ *                PAM1-PAM6         0xc0000-0xeffff, 16 KiB per nibble,
+ *                                  low nibble = lower segment
+ *              RE WE = 00: off, the access goes to PCI (where the BIOS
+ *              image's last 128 KiB sit at 0xe0000); 01 (RE): reads RAM,
+ *              writes ignored; 11: RAM.  10 (WE) should read PCI and write
+ *              RAM; QEMU makes it RAM read/write, and so do we.
+ *   0x72       SMRAM: bits 2:0 C_BASE_SEG (fixed 010: 0xa0000), bit 3
+ *              G_SMRAME, bit 4 D_LCK, bit 5 D_CLS, bit 6 D_OPEN.  SMM is not
+ *              modelled: only D_OPEN matters, and shows the RAM under
+ *              0xa0000-0xbffff instead of PCI (the VGA window).  As on
+ *              QEMU's i440FX, D_LCK does not lock anything (the datasheet
+ *              makes D_OPEN read-only 0 once it is set).
  */
 #include <glib.h>
+#include <string.h>
 #include "hw/pci/pci.h"
 #include "hw/pci-host/i440fx.h"
 #include "hw/acpi/aml.h"
@@ -205,8 +223,9 @@ static const DeviceClass i440fx_host_class = {
 DEVICE_CLASS_REGISTER(i440fx_host_class)
 
 PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, uint32_t hole_start,
-                    uint32_t hole_last, Error **errp)
+                    uint32_t hole_last, PCIDevice **bridge, Error **errp)
 {
+    PCIDevice *fn0;
     DeviceState *dev = qdev_new("i440FX-pcihost", errp);
     I440FXHost *s = (I440FXHost *)dev;
 
@@ -224,29 +243,177 @@ PCIBus *i440fx_init(MemoryRegion *pci_mem, MemoryRegion *io, uint32_t hole_start
     memory_region_add_subregion(io, 0xcf8, &s->conf);
     memory_region_add_subregion(io, 0xcfc, &s->data);
     qdev_claim(dev, DEV_RES_IO, 0xcf8, 8, 0);
-    if (!pci_create_simple(s->bus, PCI_DEVFN(0, 0), "i440FX", errp)) {
+    fn0 = pci_create_simple(s->bus, PCI_DEVFN(0, 0), "i440FX", errp);
+    if (!fn0) {
         return NULL;
+    }
+    if (bridge) {
+        *bridge = fn0;
     }
     return s->bus;
 }
 
 /* ---- the host bridge's own function, 00.0 ----------------------------- */
 
+#define I440FX_PAM_SEGS     13          /* 0xf0000 (64 KiB), then 12 x 16 KiB from 0xc0000 */
+#define I440FX_SMRAM        0x72
+
+#define PAM_RE              0x1
+#define PAM_WE              0x2
+#define PAM_MODES           4           /* off, RE, WE, RE|WE */
+
+#define SMRAM_C_BASE_SEG    0x02
+#define SMRAM_G_SMRAME      0x08
+#define SMRAM_D_LCK         0x10
+#define SMRAM_D_CLS         0x20
+#define SMRAM_D_OPEN        0x40
+
+#define SMRAM_BASE          0xa0000
+#define SMRAM_SIZE          0x20000
+
+/* One PAM segment: a region per mode, exactly one of them enabled, all
+ * above RAM (priority 1) in system memory. */
+typedef struct PAMSegment {
+    MemoryRegion mode[PAM_MODES];
+    unsigned cur;
+} PAMSegment;
+
 typedef struct I440FXState {
     PCIDevice parent;
+    bool mapped;                        /* i440fx_map_memory() was called */
+    MemoryRegion *system, *ram, *pci_mem;
+    PAMSegment pam[I440FX_PAM_SEGS];
+    MemoryRegion smram_region;          /* PCI over 0xa0000-0xbffff unless D_OPEN */
 } I440FXState;
+
+static unsigned pam_seg_mode(const I440FXState *s, unsigned seg)
+{
+    const uint8_t *c = s->parent.config;
+
+    if (seg == 0) {
+        return (c[I440FX_PAM_BASE] >> 4) & 3;
+    }
+    return (c[I440FX_PAM_BASE + 1 + (seg - 1) / 2] >> (4 * ((seg - 1) & 1))) & 3;
+}
+
+static void i440fx_update_memory(I440FXState *s)
+{
+    if (!s->mapped) {
+        return;
+    }
+    memory_region_transaction_begin();
+    for (unsigned i = 0; i < I440FX_PAM_SEGS; i++) {
+        PAMSegment *seg = &s->pam[i];
+        unsigned m = pam_seg_mode(s, i);
+        if (m != seg->cur) {
+            memory_region_set_enabled(&seg->mode[seg->cur], false);
+            memory_region_set_enabled(&seg->mode[m], true);
+            seg->cur = m;
+        }
+    }
+    memory_region_set_enabled(&s->smram_region,
+                              !(s->parent.config[I440FX_SMRAM] & SMRAM_D_OPEN));
+    memory_region_transaction_commit();
+}
+
+static void pam_segment_init(I440FXState *s, PAMSegment *seg, uint32_t base, uint32_t size)
+{
+    memory_region_init_alias(&seg->mode[0], "pam-pci", s->pci_mem, base, size);
+    memory_region_init_alias(&seg->mode[PAM_RE], "pam-rom", s->ram, base, size);
+    memory_region_set_readonly(&seg->mode[PAM_RE], true);
+    /* WE alone should read PCI; QEMU maps RAM read/write, and so do we */
+    memory_region_init_alias(&seg->mode[PAM_WE], "pam-wo", s->ram, base, size);
+    memory_region_init_alias(&seg->mode[PAM_RE | PAM_WE], "pam-ram", s->ram, base, size);
+    for (unsigned m = 0; m < PAM_MODES; m++) {
+        memory_region_set_enabled(&seg->mode[m], m == 0);
+        memory_region_add_subregion_overlap(s->system, base, &seg->mode[m], 1);
+    }
+    seg->cur = 0;
+}
+
+void i440fx_map_memory(PCIDevice *dev, MemoryRegion *system, MemoryRegion *ram,
+                       MemoryRegion *pci_mem)
+{
+    I440FXState *s = (I440FXState *)dev;
+
+    s->system = system;
+    s->ram = ram;
+    s->pci_mem = pci_mem;
+    memory_region_transaction_begin();
+    pam_segment_init(s, &s->pam[0], 0xf0000, 0x10000);
+    for (unsigned i = 1; i < I440FX_PAM_SEGS; i++) {
+        pam_segment_init(s, &s->pam[i], 0xc0000 + (i - 1) * 0x4000, 0x4000);
+    }
+    memory_region_init_alias(&s->smram_region, "smram-region", pci_mem, SMRAM_BASE, SMRAM_SIZE);
+    memory_region_add_subregion_overlap(system, SMRAM_BASE, &s->smram_region, 1);
+    memory_region_transaction_commit();
+    s->mapped = true;
+    i440fx_update_memory(s);
+}
+
+static void i440fx_config_write(PCIDevice *d, uint32_t addr, uint32_t val, int len)
+{
+    pci_default_write_config(d, addr, val, len);
+    if ((addr < I440FX_PAM_BASE + I440FX_PAM_COUNT && addr + len > I440FX_PAM_BASE) ||
+        (addr <= I440FX_SMRAM && addr + len > I440FX_SMRAM)) {
+        i440fx_update_memory((I440FXState *)d);
+    }
+}
+
+static void i440fx_realize(PCIDevice *d, Error **errp)
+{
+    /* As QEMU: every PAM bit reads back as written; only RE/WE count. */
+    for (int i = 0; i < I440FX_PAM_COUNT; i++) {
+        d->wmask[I440FX_PAM_BASE + i] = 0xff;
+    }
+    d->wmask[I440FX_SMRAM] = SMRAM_G_SMRAME | SMRAM_D_LCK | SMRAM_D_CLS | SMRAM_D_OPEN;
+    d->config[I440FX_SMRAM] = SMRAM_C_BASE_SEG;
+}
+
+static void i440fx_reset(PCIDevice *d)
+{
+    memset(d->config + I440FX_PAM_BASE, 0, I440FX_PAM_COUNT);
+    d->config[I440FX_SMRAM] = SMRAM_C_BASE_SEG;
+    i440fx_update_memory((I440FXState *)d);
+}
+
+static int i440fx_post_load(void *opaque, int version_id)
+{
+    i440fx_update_memory(opaque);
+    return 0;
+}
+
+static void i440fx_exit(PCIDevice *d)
+{
+    I440FXState *s = (I440FXState *)d;
+
+    if (!s->mapped) {
+        return;
+    }
+    memory_region_transaction_begin();
+    for (unsigned i = 0; i < I440FX_PAM_SEGS; i++) {
+        for (unsigned m = 0; m < PAM_MODES; m++) {
+            memory_region_del_subregion(s->system, &s->pam[i].mode[m]);
+            memory_region_destroy(&s->pam[i].mode[m]);
+        }
+    }
+    memory_region_del_subregion(s->system, &s->smram_region);
+    memory_region_destroy(&s->smram_region);
+    memory_region_transaction_commit();
+    s->mapped = false;
+}
 
 static const Property i440fx_props[] = {
     DEFINE_PCI_DEVICE_PROPERTIES(),
     DEFINE_PROP_END_OF_LIST(),
 };
 
-/* PAM and SMRAM registers will join the configuration space; for now it is
- * all there is. */
+/* PAM and SMRAM live in the configuration space; post_load remaps them. */
 static const VMStateDescription vmstate_i440fx = {
     .name = "i440FX",
     .version_id = 1,
     .minimum_version_id = 1,
+    .post_load = i440fx_post_load,
     .fields = (const VMStateField[]) {
         VMSTATE_PCI_DEVICE(parent, I440FXState),
         VMSTATE_END_OF_LIST(),
@@ -260,6 +427,13 @@ static const PCIDeviceClass i440fx_class = {
     .device_id = 0x1237,
     .revision = 0x02,
     .class_id = PCI_CLASS_BRIDGE_HOST,
+    /* QEMU's default subsystem: SeaBIOS checks it to say "Running on QEMU" */
+    .subsystem_vendor_id = 0x1af4,
+    .subsystem_id = 0x1100,
+    .realize = i440fx_realize,
+    .exit = i440fx_exit,
+    .reset = i440fx_reset,
+    .config_write = i440fx_config_write,
 };
 
 PCI_DEVICE_CLASS_REGISTER(i440fx_class)

@@ -46,6 +46,13 @@ struct MachineState {
     char *initrd_filename;      /* may be a comma list for multiboot modules */
     char *kernel_cmdline;
     char *firmware;             /* -bios */
+    char **firmware_dirs;       /* -L, in order (NULL-terminated), or NULL */
+    char *boot_order;           /* -boot order=: drive letters (a, c, d, n), or NULL */
+    bool boot_menu;             /* -boot menu=on */
+    int boot_menu_wait_ms;      /* -boot splash-time=, -1 if not given */
+    int boot_reboot_timeout_ms; /* -boot reboot-timeout=, -1 if not given */
+    int firmware_boot;          /* -machine firmware-boot: 1 on, 0 off, -1 auto */
+    struct SMBiosFields *smbios;    /* -smbios type=0|1 (hw/i386/smbios.c), or NULL */
     char *name;                 /* -name */
     uint8_t uuid[16];
     bool uuid_set;

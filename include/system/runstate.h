@@ -57,6 +57,10 @@ void qemu_system_exit_request(int status);
  * runs no more guest code (QEMU's isa-debug-exit exits in the vCPU thread,
  * so nothing after the write ever runs). */
 bool qemu_system_exit_pending(void);
+/* A reset was requested and the main loop has not done it yet (a software
+ * vCPU that asked parks until then, as QEMU stops it: SeaBIOS triple-faults
+ * right after its 0xcf9 write). */
+bool qemu_system_reset_pending(void);
 /* A vCPU hit something it cannot continue from (after printing a register
  * dump): stop the VM, exit with status 1. */
 void qemu_system_internal_error(void);

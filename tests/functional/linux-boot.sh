@@ -11,6 +11,8 @@
 # LINUX_BOOT_FPU=STRING: the kernel's x86/fpu line must contain STRING (e.g.
 # "xstate features 0x3" with -cpu max under tcg, "will use FXSAVE").
 # Under tcg, no "unchecked MSR access" may appear in the kernel log.
+# LINUX_BOOT_EXPECT: extended regexes (one per line) the guest output must
+# match, e.g. where the firmware put the ACPI tables.
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
@@ -54,6 +56,9 @@ fi
 if [ "$accel" = tcg ] && ! grep -q "^MSRERR=0" "$out"; then
 	fail "the kernel hit MSRs tcg-lite refuses: $(grep -a 'unchecked MSR' "$out" | head -3)"
 fi
+while IFS= read -r re; do
+	[ -z "$re" ] || grep -Eq -- "$re" "$out" || fail "guest output does not match: $re"
+done <<<"${LINUX_BOOT_EXPECT:-}"
 memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 # The kernel reserves some; it must see most of the RAM and not more.
 [ -n "$memkb" ] && [ "$memkb" -gt $((mem * 1024 * 80 / 100)) ] && [ "$memkb" -le $((mem * 1024)) ] \

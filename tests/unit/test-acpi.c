@@ -56,7 +56,7 @@ static void platform_init(void)
         memory_region_init(&pci_mem, "pci", 1ULL << 32);
         memory_region_add_subregion_overlap(get_system_memory(), 0, &pci_mem, -1);
         /* The host bridge stays: its PCI0 node is always there. */
-        g_assert_nonnull(i440fx_init(&pci_mem, get_system_io(), 0xc0000000u, 0xfebfffffu, &err));
+        g_assert_nonnull(i440fx_init(&pci_mem, get_system_io(), 0xc0000000u, 0xfebfffffu, NULL, &err));
         g_assert_no_error(err);
     }
 }

@@ -10,6 +10,7 @@
 #include "hw/memory.h"
 #include "hw/machine.h"
 #include "hw/i386/fw_cfg.h"
+#include "hw/i386/firmware.h"
 #include "hw/i386/boot.h"
 #include "hw/platform-desc.h"
 #include "hw/qdev.h"
@@ -111,6 +112,16 @@ static void test_items(void)
     g_assert_cmpuint(size, ==, want.nr * 20);
     read_item(key, e820, size);
     g_assert_cmpmem(e820, size, want.entry, want.nr * 20);
+
+    /* QEMU's default reboot timeout: -1, SeaBIOS never retries. */
+    {
+        uint32_t wait = 0;
+        key = find_file("etc/boot-fail-wait", &size);
+        g_assert_cmpuint(size, ==, 4);
+        read_item(key, &wait, 4);
+        g_assert_cmpuint(GUINT32_FROM_LE(wait), ==, 0xffffffffu);
+        g_assert_cmpuint(find_file("etc/boot-menu-wait", &size), ==, 0);
+    }
 }
 
 static void test_files(void)
@@ -137,7 +148,7 @@ static void test_files(void)
         ((uint8_t *)&count)[i] = inb(0x511);
     }
     count = GUINT32_FROM_BE(count);
-    g_assert_cmpuint(count, ==, 4);
+    g_assert_cmpuint(count, ==, 5);     /* with etc/e820 and etc/boot-fail-wait */
     for (uint32_t i = 0; i < count; i++) {
         uint8_t f[64];
         for (int j = 0; j < 64; j++) {
@@ -229,7 +240,7 @@ static void test_kernel_items(void)
     g_assert_cmpuint(v, ==, 0);
     /* Firmware boot: the items are there.  (Another instance: its ports
      * overlap the previous ones; the last added wins.) */
-    m.firmware = (char *)"bios-256k.bin";
+    m.firmware_boot = 1;
     s = fw_cfg_create(&m, &err);
     g_assert_no_error(err);
     g_assert_nonnull(s);
@@ -447,6 +458,121 @@ static void test_platform_files(void)
     platform_desc_free(&pd);
 }
 
+/* etc/smbios/smbios-{anchor,tables}: a valid 2.1-style entry point describing the tables,
+ * which are well-formed structures (types in order, strings) ending with
+ * type 127; type 1 says QEMU's names and carries the UUID in SMBIOS wire
+ * order; one type 4 per socket, one type 17 per 16 GiB. */
+static void test_smbios(void)
+{
+    Error *err = NULL;
+    MachineState m = ms;
+    uint8_t eps[31], sum = 0, *tab;
+    uint32_t esize, tsize;
+    uint16_t ekey, tkey;
+    unsigned n = 0, off = 0, ntype4 = 0, ntype17 = 0;
+    static const uint8_t types[] = { 1, 3, 4, 4, 16, 17, 17, 19, 19, 32, 127 };
+
+    m.smp = (SMPConfig) { .cpus = 4, .sockets = 2, .dies = 1, .cores = 2, .threads = 1 };
+    m.ram_size = 20ULL << 30;          /* two DIMMs, RAM above 4 GiB */
+    m.below_4g_mem_size = 3ULL << 30;
+    m.above_4g_mem_size = 17ULL << 30;
+    m.uuid_set = true;
+    for (int i = 0; i < 16; i++) {
+        m.uuid[i] = i;
+    }
+    g_assert_true(smbios_build_fw_cfg(fw, &m, &err));
+    ekey = find_file("etc/smbios/smbios-anchor", &esize);
+    tkey = find_file("etc/smbios/smbios-tables", &tsize);
+    g_assert_cmpuint(esize, ==, 31);
+    g_assert_cmpuint(tkey, !=, 0);
+    read_item(ekey, eps, 31);
+    g_assert_cmpmem(eps, 4, "_SM_", 4);
+    g_assert_cmpmem(eps + 16, 5, "_DMI_", 5);
+    for (int i = 0; i < 31; i++) {
+        sum += eps[i];
+    }
+    g_assert_cmpuint(sum, ==, 0);
+    g_assert_cmpuint(eps[6] << 8 | eps[7], ==, 0x0208);
+    g_assert_cmpuint(eps[22] | eps[23] << 8, ==, tsize);
+    tab = g_malloc(tsize);
+    read_item(tkey, tab, tsize);
+    while (off < tsize) {
+        uint8_t type = tab[off], len = tab[off + 1];
+        unsigned end = off + len;
+        g_assert_cmpuint(n, <, G_N_ELEMENTS(types));
+        g_assert_cmpuint(type, ==, types[n]);
+        if (type == 1) {
+            g_assert_cmpuint(tab[off + 4], ==, 1);
+            g_assert_cmpstr((char *)tab + end, ==, "QEMU");
+            g_assert_cmpstr((char *)tab + end + 5, ==, "Standard PC (i440FX + PIIX, 1996)");
+            g_assert_cmpuint(tab[off + 8], ==, 3);         /* time_low little-endian */
+            g_assert_cmpuint(tab[off + 8 + 15], ==, 15);
+        }
+        ntype4 += type == 4;
+        if (type == 4) {
+            g_assert_cmpuint(tab[off + 0x23], ==, 2);      /* cores per socket */
+        }
+        ntype17 += type == 17;
+        /* strings up to the double NUL */
+        while (tab[end] || tab[end + 1]) {
+            end++;
+        }
+        off = end + 2;
+        n++;
+    }
+    g_assert_cmpuint(off, ==, tsize);
+    g_assert_cmpuint(n, ==, G_N_ELEMENTS(types));
+    g_assert_cmpuint(eps[28] | eps[29] << 8, ==, n);
+    g_assert_cmpuint(ntype4, ==, 2);
+    g_assert_cmpuint(ntype17, ==, 2);
+    g_free(tab);
+}
+
+/* -smbios type=0 makes us build type 0 (first); type=1 fields replace
+ * type 1's defaults; bad options are errors that say why. */
+static void test_smbios_options(void)
+{
+    Error *err = NULL;
+    MachineState m = ms;
+    uint32_t tsize;
+    uint16_t tkey;
+    uint8_t *tab;
+    unsigned off, end;
+
+    m.smp = (SMPConfig) { .cpus = 1, .sockets = 1, .dies = 1, .cores = 1, .threads = 1 };
+    g_assert_true(smbios_parse_option(&m, "type=0,vendor=ACME,release=2.5", &err));
+    g_assert_true(smbios_parse_option(&m, "type=1,product=Box,serial=S1,"
+                                          "uuid=00112233-4455-6677-8899-aabbccddeeff", &err));
+    g_assert_false(smbios_parse_option(&m, "type=3,manufacturer=x", &err));
+    g_assert_nonnull(strstr(err->message, "type=0 and type=1"));
+    g_clear_error(&err);
+    g_assert_false(smbios_parse_option(&m, "type=0,release=1", &err));
+    g_clear_error(&err);
+    g_assert_false(smbios_parse_option(&m, "type=1,uuid=zz", &err));
+    g_clear_error(&err);
+    /* A new instance (its ports shadow the others): new SMBIOS files. */
+    g_assert_true(smbios_build_fw_cfg(fw_cfg_create(&m, &err), &m, &err));
+    tkey = find_file("etc/smbios/smbios-tables", &tsize);
+    tab = g_malloc(tsize);
+    read_item(tkey, tab, tsize);
+    g_assert_cmpuint(tab[0], ==, 0);                   /* type 0 first */
+    g_assert_cmpuint(tab[0x14], ==, 2);                /* release 2.5 */
+    g_assert_cmpuint(tab[0x15], ==, 5);
+    g_assert_cmpstr((char *)tab + tab[1], ==, "ACME");
+    for (end = tab[1]; tab[end] || tab[end + 1]; end++) {
+    }
+    off = end + 2;                                      /* type 1 */
+    g_assert_cmpuint(tab[off], ==, 1);
+    end = off + tab[off + 1];
+    g_assert_cmpstr((char *)tab + end, ==, "QEMU");    /* default manufacturer */
+    g_assert_cmpstr((char *)tab + end + 5, ==, "Box");
+    g_assert_cmpuint(tab[off + 7], ==, 4);             /* serial: 4th string */
+    g_assert_cmpuint(tab[off + 8], ==, 0x33);          /* uuid in wire order */
+    g_assert_cmpuint(tab[off + 8 + 4], ==, 0x55);
+    g_assert_cmpuint(tab[off + 8 + 15], ==, 0xff);
+    g_free(tab);
+}
+
 int main(int argc, char **argv)
 {
     Error *err = NULL;
@@ -457,6 +583,8 @@ int main(int argc, char **argv)
     memory_region_add_subregion(get_system_memory(), 0, &ram);
     mem = memory_region_get_ram_ptr(&ram);
     ms.ram_size = RAM_SIZE;
+    ms.boot_menu_wait_ms = -1;          /* no -boot splash-time= */
+    ms.boot_reboot_timeout_ms = -1;     /* QEMU's default: never retry */
     ms.below_4g_mem_size = RAM_SIZE;
     ms.smp.cpus = 2;
     ms.smp.maxcpus = 4;
@@ -471,7 +599,9 @@ int main(int argc, char **argv)
     g_test_add_func("/fw_cfg/dma", test_dma);
     g_test_add_func("/fw_cfg/acpi-loader", test_acpi_loader);
     g_test_add_func("/fw_cfg/platform-files", test_platform_files);
-    /* Last: it creates a second fw_cfg whose ports shadow the first. */
+    g_test_add_func("/fw_cfg/smbios", test_smbios);
+    /* Last: they create more fw_cfg instances whose ports shadow the first. */
     g_test_add_func("/fw_cfg/kernel", test_kernel_items);
+    g_test_add_func("/fw_cfg/smbios-options", test_smbios_options);
     return g_test_run();
 }
