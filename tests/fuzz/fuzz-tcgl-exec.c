@@ -13,7 +13,11 @@
  *               TSD, VME/PVI
  *   byte 3      IOPL, CR0.TS/EM/MP, trap gates, random descriptors present
  *   bytes 4-7   seed of the data the harness puts around the code
- *   the rest    code, copied to guest-physical 0x30000 (the entry point)
+ *   byte 8      entry point (mod 8): 0x30000 mostly; 3 bytes before a page
+ *               boundary; 6 bytes before the end of RAM (into MMIO), of
+ *               MMIO (into the hole), of ROM (the top of 4 GiB); in the
+ *               16-bit modes before the end of the first MiB instead
+ *   the rest    code, copied to the entry point (when it is RAM or ROM)
  *
  * The harness builds what the mode needs in guest RAM (IVT or IDT, GDT,
  * LDT, TSS, page tables; see the layout below), fills the rest with
@@ -121,11 +125,11 @@ static const char *const mode_names[M_NB] = {
 #define K3_RANDDESC 0x40
 #define K3_NMI      0x80
 
-#define HDR_LEN     8
+#define HDR_LEN     9
 
 /* ---- the watchdog's budget ------------------------------------------------- */
-#define BUDGET_INSNS 200000u
-#define BUDGET_MS    25
+#define BUDGET_INSNS 100000u
+#define BUDGET_MS    20
 static int64_t budget_ms = BUDGET_MS;   /* the self-test counts instructions alone */
 #define HANG_MS      10000      /* generous: CI machines are shared */
 
@@ -418,7 +422,7 @@ static void build_stubs(int bits, bool halt)
     putbytes(A_SYSCALL + 0x20, "\x0f\x07", 2);                  /* sysretl */
 }
 
-static void build_gdt(bool random_desc)
+static void build_gdt(bool random_desc, uint32_t code16_base)
 {
     memset(ram + A_GDT, 0, GDT_ENTRIES * 8);
     desc(A_GDT, S_CODE32, 0, 0xfffff, 0x9b, 0xc);
@@ -429,8 +433,8 @@ static void build_gdt(bool random_desc)
     desc(A_GDT, S_UCODE64, 0, 0xfffff, 0xfb, 0xa);
     desc(A_GDT, S_CODE16, 0, 0xffff, 0x9b, 0);
     desc(A_GDT, S_DATA16, 0, 0xffff, 0x93, 0);
-    desc(A_GDT, S_ECODE16, A_CODE, 0xffff, 0x9b, 0);
-    desc(A_GDT, S_UCODE16, A_CODE, 0xffff, 0xfb, 0);
+    desc(A_GDT, S_ECODE16, code16_base, 0xffff, 0x9b, 0);
+    desc(A_GDT, S_UCODE16, code16_base, 0xffff, 0xfb, 0);
     desc(A_GDT, S_UDATA16, 0x20000, 0xffff, 0xf3, 0);
     desc(A_GDT, S_TSS32, A_TSS32, 0x68 + 0x2000, 0x8b, 0);     /* busy 32-bit TSS */
     desc(A_GDT, S_TSS64, A_TSS64, 0x67, 0x8b, 0);              /* busy 64-bit TSS */
@@ -581,16 +585,33 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
         uint64_t r = rng();
         memcpy(rom + a, &r, 8);
     }
+    /* the entry point: linear = physical (identity paging); the 16-bit
+     * modes reach it as base + ip */
+    bool m16 = mode == M_REAL || mode == M_V86 || mode == M_PM16 || mode == M_COMPAT16;
+    uint32_t entry;
+    switch (hdr[8] & 7) {
+    case 4: entry = A_CODE + 0xffd; break;
+    case 5: entry = m16 ? 0xffffa : RAM_SIZE - 6; break;
+    case 6: entry = m16 ? A_CODE + 0xfffa : MMIO_BASE + MMIO_SIZE - 6; break;
+    case 7: entry = m16 ? A_CODE : ROM_BASE + ROM_SIZE - 6; break;
+    default: entry = A_CODE; break;
+    }
+    uint32_t base16 = entry & ~0xffffu, ip16 = entry & 0xffff;
     int bits = mode == M_REAL || mode == M_PM16 ? 16 :
                mode >= M_LONG64 ? 64 : 32;
     build_stubs(bits, k & K_HLT);
-    build_gdt(k3 & K3_RANDDESC);
+    build_gdt(k3 & K3_RANDDESC, base16);
     build_idt(mode, k3 & K3_TRAPGATE);
     build_tss();
     build_paging(k & K_PTE, k & K_EFER);
     if (size > HDR_LEN) {
         size_t n = size - HDR_LEN < CODE_MAX ? size - HDR_LEN : CODE_MAX;
-        memcpy(ram + A_CODE, data + HDR_LEN, n);
+        if (entry < RAM_SIZE) {
+            memcpy(ram + entry, data + HDR_LEN, n < RAM_SIZE - entry ? n : RAM_SIZE - entry);
+        } else if (entry >= ROM_BASE) {
+            uint32_t room = ROM_BASE + ROM_SIZE - entry;
+            memcpy(rom + (entry - ROM_BASE), data + HDR_LEN, n < room ? n : room);
+        }
     }
 
     /* the CPU: reset state, then the mode */
@@ -650,7 +671,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     switch (mode) {
     case M_REAL:
         env->cr4 &= ~(uint64_t)(CR4_VME | CR4_PVI);
-        seg_real(R_CS, A_CODE >> 4, 0);
+        seg_real(R_CS, base16 >> 4, 0);
         seg_real(R_SS, 0, 0);
         seg_real(R_DS, 0x2000, 0);
         seg_real(R_ES, 0x2000, 0);
@@ -659,12 +680,12 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
         env->idt.base = 0;
         env->idt.limit = 0x3ff;
         env->regs[R_ESP] = KSTACK_TOP;
-        env->rip = 0;
+        env->rip = ip16;
         break;
     case M_V86:
         env->cr0 |= CR0_PE;
         env->rflags |= RFL_VM;
-        seg_real(R_CS, A_CODE >> 4, 3);
+        seg_real(R_CS, base16 >> 4, 3);
         seg_real(R_SS, 0x2000, 3);
         for (int s = R_ES; s <= R_GS; s++) {
             if (s != R_CS && s != R_SS) {
@@ -672,7 +693,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
             }
         }
         env->regs[R_ESP] = 0xf000;
-        env->rip = 0;
+        env->rip = ip16;
         break;
     case M_PM16:
         env->cr0 |= CR0_PE;
@@ -683,7 +704,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
         seg_null(R_FS);
         seg_null(R_GS);
         env->regs[R_ESP] = 0xf000;
-        env->rip = 0;
+        env->rip = ip16;
         break;
     default:
         env->cr0 |= CR0_PE;
@@ -713,7 +734,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
             }
         }
         env->regs[R_ESP] = cpl3 ? USTACK_TOP : KSTACK_TOP;
-        env->rip = mode == M_COMPAT16 ? 0 : A_CODE;
+        env->rip = mode == M_COMPAT16 ? ip16 : entry;
         break;
     }
     memset(&env->tr, 0, sizeof(env->tr));
@@ -912,7 +933,7 @@ static int selftest(void)
              * then hlt.  CPL 3 (and v86, where HLT faults): the #UD handler
              * halts, at CPL 0. */
             bool user = cpl3 || mode == M_V86;
-            uint8_t in[HDR_LEN + 4] = { mode, cpl3 ? K_CPL3 | K_HLT : 0, 0, 0, 1, 2, 3, 4,
+            uint8_t in[HDR_LEN + 4] = { mode, cpl3 ? K_CPL3 | K_HLT : 0, 0, 0, 1, 2, 3, 4, 0,
                                         0x0f, 0x0b, 0xc0, 0xf4 };
             if (mode == M_V86) {
                 in[1] |= K_HLT;
@@ -935,7 +956,7 @@ static int selftest(void)
     }
     /* an endless loop ends by the budget; an access to MMIO reaches the
      * callback at the right offset */
-    static const uint8_t loop[] = { M_PM32, 0, 0, 0, 0, 0, 0, 0, 0xa1, 0x10, 0x00, 0x20, 0x00,
+    static const uint8_t loop[] = { M_PM32, 0, 0, 0, 0, 0, 0, 0, 0, 0xa1, 0x10, 0x00, 0x20, 0x00,
                                     0xeb, 0xf9 };
     uint64_t before = mmio_accesses;
     cur_input = loop;
