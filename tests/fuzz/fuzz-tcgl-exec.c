@@ -9,8 +9,8 @@
  *   byte 1      knobs: CPL 3, exception handlers (skip the faulting byte
  *               and IRET, or HLT), random PTE flags, TF, an external
  *               interrupt/NMI, EFER.NXE/SCE, CR0.AM+AC, random GPRs
- *   byte 2      CR4 bits: PSE, PGE, OSFXSR/OSXMMEXCPT, SMEP, SMAP, UMIP,
- *               TSD, VME/PVI
+ *   byte 2      CR4 bits: PSE, PGE, OSFXSR/OSXMMEXCPT, DE, MCE, PCE, TSD,
+ *               VME/PVI (tcg-lite has no SMEP, SMAP, UMIP: MOV CR4 refuses them)
  *   byte 3      IOPL, CR0.TS/EM/MP, trap gates, random descriptors present
  *   bytes 4-7   seed of the data the harness puts around the code
  *   byte 8      entry point (mod 8): 0x30000 mostly; 3 bytes before a page
@@ -509,12 +509,17 @@ static void build_tss(void)
 #define PG_PS 0x080ULL
 #define PG_NX (1ULL << 63)
 
-/* Flags of a 4 KiB page: mostly present, writable, user; with K_PTE some
- * pages of the random area lose P/RW/US or gain NX (not the tables, the
- * stubs, the stacks or the code's first page). */
-static uint64_t pte_flags(uint32_t pa, bool random, bool nx_ok)
+/* Flags of a 4 KiB page: present and writable; supervisor for the system
+ * area below 0x20000 (tables, handlers, kernel stack) and, at CPL 0, for
+ * the code's 64 KiB, user
+ * elsewhere.  With K_PTE some pages of the random area lose P/RW/US or
+ * gain NX (not the tables, the stubs, the stacks or the code's first page). */
+static uint64_t pte_flags(uint32_t pa, bool random, bool nx_ok, bool cpl3)
 {
     uint64_t f = PG_P | PG_RW | PG_US;
+    if (pa < 0x20000 || (!cpl3 && pa >= A_CODE && pa < A_CODE + CODE_MAX)) {
+        f &= ~PG_US;
+    }
     if (random && pa >= 0x31000 && (rng() & 3) == 0) {
         uint64_t r = rng();
         if (r & 1) {
@@ -533,18 +538,18 @@ static uint64_t pte_flags(uint32_t pa, bool random, bool nx_ok)
     return f;
 }
 
-static void build_paging(bool random_pte, bool nx_ok)
+static void build_paging(bool random_pte, bool nx_ok, bool cpl3)
 {
     /* 32-bit: the first 4 MiB in 4 KiB pages, the rest as 4 MiB pages
      * (used when CR4.PSE, else they are walked as tables of random data) */
     for (uint32_t i = 0; i < 1024; i++) {
-        put32(A_PT32 + 4 * i, (i << 12) | (uint32_t)pte_flags(i << 12, random_pte, false));
+        put32(A_PT32 + 4 * i, (i << 12) | (uint32_t)pte_flags(i << 12, random_pte, false, cpl3));
         put32(A_PD32 + 4 * i, i == 0 ? (A_PT32 | 7) : ((i << 22) | 0x87));
     }
     /* PAE and long mode: the first 2 MiB in 4 KiB pages, the rest of 4 GiB
      * in 2 MiB pages */
     for (uint32_t i = 0; i < 512; i++) {
-        put64(A_PT64 + 8 * i, ((uint64_t)i << 12) | pte_flags(i << 12, random_pte, nx_ok));
+        put64(A_PT64 + 8 * i, ((uint64_t)i << 12) | pte_flags(i << 12, random_pte, nx_ok, cpl3));
     }
     for (uint32_t i = 0; i < 4 * 512; i++) {
         put64(A_PD64 + 8 * i, i == 0 ? (A_PT64 | 7) : (((uint64_t)i << 21) | 0x87));
@@ -603,7 +608,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     build_gdt(k3 & K3_RANDDESC, base16);
     build_idt(mode, k3 & K3_TRAPGATE);
     build_tss();
-    build_paging(k & K_PTE, k & K_EFER);
+    build_paging(k & K_PTE, k & K_EFER, cpl3);
     if (size > HDR_LEN) {
         size_t n = size - HDR_LEN < CODE_MAX ? size - HDR_LEN : CODE_MAX;
         if (entry < RAM_SIZE) {
@@ -633,8 +638,8 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     }
     uint64_t cr4 = 0;
     static const uint32_t cr4_bits[8] = {
-        CR4_PSE, CR4_PGE, CR4_OSFXSR | CR4_OSXMMEXCPT, 1u << 20 /* SMEP */,
-        1u << 21 /* SMAP */, 1u << 11 /* UMIP */, CR4_TSD, CR4_VME | CR4_PVI,
+        CR4_PSE, CR4_PGE, CR4_OSFXSR | CR4_OSXMMEXCPT, CR4_DE, CR4_MCE, CR4_PCE, CR4_TSD,
+        CR4_VME | CR4_PVI,      /* not settable by MOV CR4 here, but by a loaded state */
     };
     for (int b = 0; b < 8; b++) {
         if (k2 & (1u << b)) {
