@@ -31,7 +31,8 @@
  *   - no crash (ASan/UBSan in the libFuzzer build, tests/fuzz/build-tcgl.sh);
  *   - no hang: a run that does not return HANG_MS after exit_request;
  *   - guest RAM and ROM live in one mmap with PROT_NONE guard pages on
- *     both sides: a host access past them by tcg-lite faults;
+ *     both sides: a host access past them by tcg-lite faults; the ROM's
+ *     pages are read-only while guest code runs;
  *   - the MMIO and port I/O callbacks see only offsets (and sizes) inside
  *     their regions.
  *
@@ -797,7 +798,17 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     pthread_cond_signal(&wd_cond);
     pthread_mutex_unlock(&wd_lock);
 
+    /* the ROM's host pages are read-only while guest code runs: a write
+     * that tcg-lite lets through faults in the host */
+    if (mprotect(rom, ROM_SIZE, PROT_READ)) {
+        perror("fuzz-tcgl-exec: mprotect");
+        abort();
+    }
     why = tcgl_cpu_exec(tc);
+    if (mprotect(rom, ROM_SIZE, PROT_READ | PROT_WRITE)) {
+        perror("fuzz-tcgl-exec: mprotect");
+        abort();
+    }
 
     pthread_mutex_lock(&wd_lock);
     wd_seq++;
