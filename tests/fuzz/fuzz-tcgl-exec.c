@@ -129,8 +129,8 @@ static const char *const mode_names[M_NB] = {
 #define HDR_LEN     9
 
 /* ---- the watchdog's budget ------------------------------------------------- */
-#define BUDGET_INSNS 100000u
-#define BUDGET_MS    20
+#define BUDGET_INSNS 30000u
+#define BUDGET_MS    15
 static int64_t budget_ms = BUDGET_MS;   /* the self-test counts instructions alone */
 #define HANG_MS      10000      /* generous: CI machines are shared */
 
