@@ -573,6 +573,34 @@ static void build_paging(bool random_pte, bool nx_ok, bool cpl3)
     put64(A_PML4, A_PDPT64 | 7);
 }
 
+/* Between blocks, what tcg-lite derives from env (mode flags, the segment
+ * fast path, the MMU index) must agree with env: a handler that changed
+ * CS, SS, CR0, EFER or RFLAGS.VM and forgot tcgl_update_hflags() leaves
+ * them stale. */
+static void check_derived_state(void)
+{
+    uint32_t hflags = tc->hflags;
+    uint64_t base[R_NB_SEGS], lin_mask = tc->lin_mask;
+    int64_t rlim[R_NB_SEGS], wlim[R_NB_SEGS];
+    int mmu_idx = tc->mmu_idx;
+
+    memcpy(base, tc->seg_base, sizeof(base));
+    memcpy(rlim, tc->seg_rlim, sizeof(rlim));
+    memcpy(wlim, tc->seg_wlim, sizeof(wlim));
+    tcgl_update_hflags(tc);
+    if (hflags != tc->hflags || lin_mask != tc->lin_mask || mmu_idx != tc->mmu_idx ||
+        memcmp(base, tc->seg_base, sizeof(base)) || memcmp(rlim, tc->seg_rlim, sizeof(rlim)) ||
+        memcmp(wlim, tc->seg_wlim, sizeof(wlim))) {
+        fprintf(stderr, "hflags 0x%x, from env 0x%x\n", hflags, tc->hflags);
+        for (int s = 0; s < R_NB_SEGS; s++) {
+            fprintf(stderr, "  seg %d: base 0x%" PRIx64 "/0x%" PRIx64 " rlim %" PRId64 "/%" PRId64
+                    " wlim %" PRId64 "/%" PRId64 "\n", s, base[s], tc->seg_base[s], rlim[s],
+                    tc->seg_rlim[s], wlim[s], tc->seg_wlim[s]);
+        }
+        fail("the mode flags or the segment fast path disagree with env after a run");
+    }
+}
+
 /* ---- one run ----------------------------------------------------------------------- */
 
 static TCGLExit run_one(const uint8_t *data, size_t size)
@@ -814,6 +842,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     wd_seq++;
     pthread_mutex_unlock(&wd_lock);
 
+    check_derived_state();
     cpu->env.rflags = tcgl_get_rflags(tc);
     tcgl_fp_state_to_env(tc);
     if (verbose) {
