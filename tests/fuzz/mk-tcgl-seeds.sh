@@ -149,4 +149,38 @@ seed long64-sys 062004000707070700 '
  mov %rax, %cr3
  nop
  lretq'
+# x87 and SSE with every exception unmasked (the host FPU does the
+# arithmetic: it must not trap in the host), then FXRSTOR of random data
+seed fpu-unmasked 030004000808080800 '
+.code32
+ fninit
+ push $0x0040
+ fldcw (%esp)
+ fldz
+ fld1
+ fdivp
+ fwait
+ fld1
+ fsqrt
+ fldz
+ fsqrt
+ fchs
+ fsqrt
+ fwait
+ movl $0, (%esp)
+ ldmxcsr (%esp)
+ xorps %xmm0, %xmm0
+ divss %xmm0, %xmm1
+ sqrtps %xmm0, %xmm2
+ cvtps2pi %xmm1, %mm0
+ mov $0x40000, %eax
+ fxrstor (%eax)
+ fld1
+ fldz
+ fdivrp
+ fistpl (%esp)
+ fwait
+ divps %xmm3, %xmm4
+ hlt'
+
 ls -la "$out" | grep seed-asm | wc -l
