@@ -78,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define A_TSS64         0x6100u
 #define A_TSS16         0x6200u
 #define A_SYSCALL       0x6300u         /* SYSCALL/SYSENTER targets */
+#define A_TSS32B        0x6400u         /* the #DF task's TSS */
 #define KSTACK_TOP      0xf000u         /* 0x7000-0xefff */
 #define A_PD32          0x10000u
 #define A_PT32          0x11000u
@@ -97,7 +98,7 @@ enum {
     S_CODE64 = 0x28, S_UCODE64 = 0x30, S_CODE16 = 0x38, S_DATA16 = 0x40,
     S_ECODE16 = 0x48, S_UCODE16 = 0x50, S_UDATA16 = 0x58, S_TSS32 = 0x60,
     S_TSS64 = 0x68, S_TSS16 = 0x78, S_LDT = 0x80, S_CALLGATE = 0x88,
-    S_RANDOM = 0x90, GDT_ENTRIES = 64,
+    S_TSS32B = 0x90, S_TASKGATE = 0x98, S_RANDOM = 0xa0, GDT_ENTRIES = 64,
 };
 
 enum {
@@ -453,6 +454,11 @@ static void build_gdt(bool random_desc, uint32_t code16_base)
     /* a call gate (DPL 3) to the 32-bit kernel code, at a stub */
     put32(A_GDT + S_CALLGATE, (S_CODE32 << 16) | ((A_STUBS + 16 * 3) & 0xffff));
     put32(A_GDT + S_CALLGATE + 4, ((A_STUBS + 16 * 3) & 0xffff0000) | 0xec00);
+    /* a second, available 32-bit TSS (the #DF task in the 32-bit modes)
+     * and a task gate to it that CPL 3 may use (JMP/CALL far) */
+    desc(A_GDT, S_TSS32B, A_TSS32B, 0x67, 0x89, 0);
+    put32(A_GDT + S_TASKGATE, S_TSS32B << 16);
+    put32(A_GDT + S_TASKGATE + 4, 0xe500);
     for (unsigned s = S_RANDOM; s < GDT_ENTRIES * 8; s += 8) {
         uint64_t d = rng();
         if (!random_desc) {
@@ -488,6 +494,12 @@ static void build_idt(int mode, bool trap_gates)
             put32(A_IDT + 16 * v + 12, 0);
             break;
         default:
+            if (v == 8) {
+                /* #DF through a task gate, as 32-bit Linux has it */
+                put32(A_IDT + 8 * v, S_TSS32B << 16);
+                put32(A_IDT + 8 * v + 4, 0x8500);
+                break;
+            }
             put32(A_IDT + 8 * v, (S_CODE32 << 16) | (h & 0xffff));
             put32(A_IDT + 8 * v + 4, (h & 0xffff0000) | 0x8e00 | type << 8 | dpl << 13);
             break;
@@ -495,8 +507,21 @@ static void build_idt(int mode, bool trap_gates)
     }
 }
 
-static void build_tss(void)
+static void build_tss(uint32_t cr3)
 {
+    /* the #DF task: CPL 0, flat, at the #DF stub (HLT), on the top half
+     * of the kernel stack, paging as the mode has it */
+    memset(ram + A_TSS32B, 0, 0x68);
+    put32(A_TSS32B + 0x1c, cr3);
+    put32(A_TSS32B + 0x20, A_STUBS + 16 * 8);  /* EIP */
+    put32(A_TSS32B + 0x24, 2);                  /* EFLAGS */
+    put32(A_TSS32B + 0x38, KSTACK_TOP - 0x800); /* ESP */
+    put16(A_TSS32B + 0x48, S_DATA32);           /* ES */
+    put16(A_TSS32B + 0x4c, S_CODE32);           /* CS */
+    put16(A_TSS32B + 0x50, S_DATA32);           /* SS */
+    put16(A_TSS32B + 0x54, S_DATA32);           /* DS */
+    put16(A_TSS32B + 0x66, 0x68);
+
     memset(ram + A_TSS32, 0, 0x68);
     put32(A_TSS32 + 4, KSTACK_TOP);             /* ESP0 */
     put16(A_TSS32 + 8, S_DATA32);               /* SS0 */
@@ -644,7 +669,7 @@ static TCGLExit run_one(const uint8_t *data, size_t size)
     build_stubs(bits, k & K_HLT);
     build_gdt(k3 & K3_RANDDESC, base16);
     build_idt(mode, k3 & K3_TRAPGATE);
-    build_tss();
+    build_tss(mode == M_PG32 ? A_PD32 : mode == M_PAE ? A_PDPT_PAE : 0);
     build_paging(k & K_PTE, k & K_EFER, cpl3);
     if (size > HDR_LEN) {
         size_t n = size - HDR_LEN < CODE_MAX ? size - HDR_LEN : CODE_MAX;
@@ -1020,6 +1045,27 @@ static int selftest(void)
             irq_acks - acks != (nmi ? 0 : 1)) {
             fprintf(stderr, "selftest: %s from MMIO: exit %d rip 0x%" PRIx64 "\n",
                     nmi ? "NMI" : "INTR", why, tc->env->rip);
+            failures++;
+        }
+    }
+    /* task switches: INT 8 through the IDT's task gate at CPL 0, a far
+     * JMP through the GDT's task gate at CPL 3 with paging; both land on
+     * the #DF task's HLT with TR = its TSS */
+    for (int user = 0; user < 2; user++) {
+        uint8_t in[] = { user ? M_PG32 : M_PM32, user ? K_CPL3 : 0, 0, 0, 1, 2, 3, 4, 0,
+                         0xcd, 0x08, 0xf4, 0, 0, 0, 0 };
+        if (user) {
+            static const uint8_t jmp[] = { 0xea, 0, 0, 0, 0, S_TASKGATE | 3, 0 };
+            memcpy(in + HDR_LEN, jmp, sizeof(jmp));
+        }
+        cur_input = in;
+        cur_size = sizeof(in);
+        TCGLExit why = run_one(in, sizeof(in));
+        if (why != TCGL_EXIT_HALT || tc->env->rip != A_STUBS + 16 * 8 + 1 ||
+            tc->env->tr.selector != S_TSS32B || (tc->hflags & 3) != 0) {
+            fprintf(stderr, "selftest: task switch %s: exit %d rip 0x%" PRIx64 " tr 0x%x\n",
+                    user ? "by JMP at CPL 3" : "by INT 8", why, tc->env->rip,
+                    tc->env->tr.selector);
             failures++;
         }
     }
