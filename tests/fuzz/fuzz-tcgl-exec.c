@@ -38,6 +38,8 @@
  *
  * Without libFuzzer the same file is a plain driver (FUZZ_TCGL_MAIN):
  *   fuzz-tcgl-exec [--seed N] [--runs N] [--mode M] [-v]   generated inputs
+ *     (--insns-only: runs end by the instruction budget alone, so that a
+ *     finding replays exactly)
  *   fuzz-tcgl-exec FILE|DIR...                            given inputs
  *   fuzz-tcgl-exec --selftest                             checks the harness
  */
@@ -1131,11 +1133,13 @@ int main(int argc, char **argv)
             force_mode = atoi(argv[++i]) % M_NB;
         } else if (!strcmp(argv[i], "-v")) {
             verbose = true;
+        } else if (!strcmp(argv[i], "--insns-only")) {
+            budget_ms = 1000;       /* deterministic: the instruction budget ends runs */
         } else if (!strcmp(argv[i], "--selftest")) {
             setup();
             return selftest() ? 1 : 0;
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "usage: %s [--selftest] [--seed N] [--runs N] [--mode 0-%d] [-v] [FILE|DIR...]\n",
+            fprintf(stderr, "usage: %s [--selftest] [--seed N] [--runs N] [--mode 0-%d] [--insns-only] [-v] [FILE|DIR...]\n",
                     argv[0], M_NB - 1);
             return 2;
         }
