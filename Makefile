@@ -1,5 +1,5 @@
 # Convenience wrapper around meson/ninja and the scripts.
-.PHONY: all check run setup clean fuzz-cpu
+.PHONY: all check run setup clean fuzz-cpu fuzz-tcgl
 all: build/build.ninja
 	ninja -C build
 build/build.ninja:
@@ -22,3 +22,7 @@ fuzz-cpu: all
 	build/tests/tcgl-diff/tcgl-diff --candidate $(FUZZ_CANDIDATE) --max-report 20
 	build/tests/tcgl-diff/tcgl-diff --candidate $(FUZZ_CANDIDATE) --max-report 20 \
 		--random 0 --time $(FUZZ_TIME) --seed $(FUZZ_SEED) --mode both
+# tcg-lite executing random bytes in every CPU mode (tests/fuzz/fuzz-tcgl-exec.c,
+# docs/tcg-lite.md "CPU fuzzing"): libFuzzer + ASan/UBSan for FUZZ_TIME seconds.
+fuzz-tcgl: all
+	tests/fuzz/run-tcgl.sh build $(FUZZ_TIME)

@@ -670,7 +670,20 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
         if (c->event.kind == TCGL_EV_FAULT) {
             tcgl_mmx_fault_undo(c);
         }
+        /* A benign exception whose delivery faults the same way again
+         * (#AC on a misaligned CPL 3 stack: no #DF, the CPU delivers it
+         * again, forever) never reaches exec_loop()'s checks: on a request
+         * leave with the event pending, delivered at the next entry. */
+        if (unlikely(c->exit_request)) {
+            c->exit_request = 0;
+            ret = c->exit_reason;
+            c->exit_reason = TCGL_EXIT_REQUEST;
+            exec_cpu = NULL;
+            return ret;
+        }
         tcgl_deliver_event(c);
+    } else if (unlikely(c->event.kind != TCGL_EV_NONE)) {
+        tcgl_deliver_event(c);          /* left pending by the above */
     }
     ret = exec_loop(c);
     exec_cpu = NULL;

@@ -113,7 +113,7 @@ static inline uint64_t tcgl_sp_mask(const TCGLCPU *c)
 
 static inline bool tcgl_canonical(uint64_t a)
 {
-    return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+    return (uint64_t)((int64_t)(a << 16) >> 16) == a;
 }
 
 /* Push/pop on the current stack (SS checks by mmu.c). */
