@@ -34,5 +34,5 @@ for o in $objs; do
     [ -f "$o" ] || { echo "build-tcgl.sh: compiling failed"; exit 1; }
 done
 $CC -fsanitize=fuzzer $san -o "$OUT" $objs "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) -llzma -lz -lpthread -lm
+    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) $(pkg-config --libs liburing 2>/dev/null) -llzma -lz -lpthread -lm
 echo "built $OUT"

@@ -31,5 +31,5 @@ done
 # The library's own monitor objects are left out (-Wl,--allow-multiple-definition
 # is not needed: the instrumented copies come first and satisfy every symbol).
 $CC -fsanitize=fuzzer,address -o "$OUT" $objs "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) -lpthread -lm
+    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) $(pkg-config --libs liburing 2>/dev/null) -lpthread -lm
 echo "built $OUT"
