@@ -46,6 +46,21 @@ void cpu_wait_while_stopped(CPUState *cpu)
     cpu->stopped = false;
 }
 
+CPULoopStep cpu_loop_begin(CPUState *cpu)
+{
+    cpu_wait_while_stopped(cpu);
+    if (cpu->exit_thread) {
+        return CPU_LOOP_EXIT;
+    }
+    if (qemu_system_exit_pending()) {
+        bql_unlock();
+        g_usleep(1000);
+        bql_lock();
+        return CPU_LOOP_AGAIN;
+    }
+    return CPU_LOOP_RUN;
+}
+
 void cpus_pause_all(void)
 {
     if (!cpus) {

@@ -1698,6 +1698,7 @@ static void kvm_handle_exit(CPUState *cpu)
             qemu_system_shutdown_request(SHUTDOWN_CAUSE_GUEST_SHUTDOWN);
             break;
         case KVM_SYSTEM_EVENT_RESET:
+            qemu_log_mask(CPU_LOG_RESET, "KVM: reset system event on CPU %d\n", cpu->index);
             cpu_park_until_reset(cpu);
             qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
             break;
@@ -1739,16 +1740,10 @@ static void *kvm_vcpu_thread(void *opaque)
 
     bql_lock();
     while (!cpu->exit_thread) {
-        cpu_wait_while_stopped(cpu);
-        if (cpu->exit_thread) {
+        CPULoopStep step = cpu_loop_begin(cpu);
+        if (step == CPU_LOOP_EXIT) {
             break;
-        }
-        if (qemu_system_exit_pending()) {
-            /* e.g. isa-debug-exit: the guest must not run past the write
-             * (whatever follows it may fault) while the main loop exits. */
-            bql_unlock();
-            g_usleep(1000);
-            bql_lock();
+        } else if (step == CPU_LOOP_AGAIN) {
             continue;
         }
         if (cpu->env_dirty) {

@@ -294,14 +294,10 @@ static void *tcg_vcpu_thread(void *opaque)
     current_cpu = cpu;
     bql_lock();
     while (!cpu->exit_thread) {
-        cpu_wait_while_stopped(cpu);
-        if (cpu->exit_thread) {
+        CPULoopStep step = cpu_loop_begin(cpu);
+        if (step == CPU_LOOP_EXIT) {
             break;
-        }
-        if (qemu_system_exit_pending()) {
-            bql_unlock();
-            g_usleep(1000);
-            bql_lock();
+        } else if (step == CPU_LOOP_AGAIN) {
             continue;
         }
         if (cpu->env_dirty) {

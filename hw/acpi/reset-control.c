@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "hw/qdev.h"
+#include "qemu/log.h"
 #include "hw/isa/isa.h"
 #include "hw/memory.h"
 #include "hw/vmstate.h"
@@ -42,6 +43,7 @@ static void rcr_write(void *opaque, uint64_t addr, uint64_t data, unsigned size)
     ResetControlState *s = opaque;
 
     if (data & RCR_RST_CPU) {
+        qemu_log_mask(CPU_LOG_RESET, "0xcf9: reset (0x%02x)\n", (unsigned)data);
         qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
         return;
     }

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <inttypes.h>
 #include "hw/memory.h"
+#include "qemu/log.h"
 
 #define PAGE_BITS 12
 #define PAGE_SIZE (1ULL << PAGE_BITS)
@@ -802,6 +804,11 @@ static void address_space_update(AddressSpace *as)
     for (unsigned i = 0; old && i < old->nr; i++) {
         if (old_kept[i]) {
             continue;
+        }
+        if (old->ranges[i].mr->type != MR_IO) {
+            qemu_log_mask(LOG_TRACE, "memory: address space %s: unmap RAM/ROM '%s' at 0x%" PRIx64 "+0x%" PRIx64 "\n",
+                          as->name, old->ranges[i].mr->name, old->ranges[i].offset_within_address_space,
+                          old->ranges[i].size);
         }
         for (l = as->listeners; l; l = l->next) {
             MemoryListener *ml = l->data;

@@ -27,6 +27,7 @@
 #include <glib.h>
 
 #include "hw/qdev.h"
+#include "qemu/log.h"
 #include "hw/isa/isa.h"
 #include "hw/memory.h"
 #include "hw/irq.h"
@@ -438,6 +439,7 @@ static void i8042_write_outport(I8042State *s, uint8_t val)
                  (s->outport & (KBD_OUT_OBF | KBD_OUT_MOUSE_OBF));
     i8042_update_a20(s);
     if (!(val & KBD_OUT_RESET)) {
+        qemu_log_mask(CPU_LOG_RESET, "i8042: reset by output port write 0x%02x\n", val);
         qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
     }
 }
@@ -447,6 +449,7 @@ static void i8042_write_command(I8042State *s, uint8_t val)
     /* 0xf0-0xff pulse output port bits 3:0 low; bit 0 is the reset line. */
     if ((val & KBD_CCMD_PULSE_BITS) == KBD_CCMD_PULSE_BITS) {
         if (!(val & 1)) {
+            qemu_log_mask(CPU_LOG_RESET, "i8042: reset by command 0x%02x\n", val);
             qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
         }
         return;

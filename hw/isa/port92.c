@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "hw/qdev.h"
+#include "qemu/log.h"
 #include "hw/isa/isa.h"
 #include "hw/memory.h"
 #include "hw/vmstate.h"
@@ -51,6 +52,7 @@ static void port92_write(void *opaque, uint64_t addr, uint64_t data, unsigned si
     s->outport = data & ~PORT92_FAST_RESET;
     if ((data & PORT92_FAST_RESET) && !(old & PORT92_FAST_RESET)) {
         s->outport |= PORT92_FAST_RESET;
+        qemu_log_mask(CPU_LOG_RESET, "port92: fast reset (0x%02x)\n", (unsigned)data);
         qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
     }
     port92_update_a20(s);

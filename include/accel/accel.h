@@ -104,6 +104,13 @@ void cpus_resume_all(void);
 /* Called by a vCPU thread (BQL held) at a safe point: parks while it may
  * not run (cpu_can_run). */
 void cpu_wait_while_stopped(CPUState *cpu);
+/* The top of every accelerator's vCPU loop (BQL held): parks while the
+ * vCPU may not run, then says whether the thread ends (CPU_LOOP_EXIT),
+ * must look again (CPU_LOOP_AGAIN: the process is exiting, so the guest
+ * must not run past what asked for the exit, e.g. isa-debug-exit, whose
+ * next instructions may fault) or may run the guest (CPU_LOOP_RUN). */
+typedef enum { CPU_LOOP_RUN, CPU_LOOP_AGAIN, CPU_LOOP_EXIT } CPULoopStep;
+CPULoopStep cpu_loop_begin(CPUState *cpu);
 /* The vCPU asked for a reset or a shutdown, or cannot go on: it stays
  * parked until the machine's reset (cpus_reset_done), whatever the monitor
  * does meanwhile.  BQL held. */

@@ -35,10 +35,10 @@ echo "LOADER=$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data | tr -d " ")
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot \
+timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot -d cpu_reset \
 	-kernel "$kernel" -initrd "$initrd" -append "$append" "${extra[@]}" >"$out" 2>&1
 rc=$?
-fail() { echo "--- guest output (last 30 lines) ---"; tail -30 "$out"; echo "FAIL: $*"; exit 1; }
+fail() { echo "--- guest output (last 60 lines) ---"; tail -60 "$out"; echo "FAIL: $*"; exit 1; }
 [ $rc -eq 124 ] && fail "timed out (no power-off within 300 s)"
 grep -q "kvmpc-initramfs: booted" "$out" || fail "the initramfs did not start (exit status $rc)"
 grep -q "KVMPC-TEST-EXIT: 0" "$out" || fail "the guest script did not complete (exit status $rc)"
