@@ -10,6 +10,7 @@
 #include "hw/qdev.h"
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
+#include "hw/isa/piix3.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
@@ -39,6 +40,7 @@ typedef struct PCMachineState {
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
     PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
+    PCIDevice *piix3;           /* function 01.0: the INTx router */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
@@ -273,21 +275,25 @@ static void pc_pci_msi(void *opaque, PCIDevice *dev, uint64_t addr, uint32_t dat
     address_space_write(&address_space_memory, addr, le, sizeof(le));
 }
 
-/* INTx: slot s pin p (0 = INTA#) drives line (s + p - 1) & 3, PIRQA-D as on
- * the PIIX; without firmware or a PIIX router the lines are wired to the
- * IOAPIC's PCI inputs GSI 16-19 (level, active high). */
-#define PC_PCI_INTX_GSI0 16
-
-static int pc_pci_map_irq(PCIDevice *dev, int pin)
+/* The PIIX3 at 00:01.0 routes INTx (hw/isa/piix3.c): PIRQA-D to the ISA
+ * IRQs its PIRQRC registers name and to IOAPIC GSIs 16-19. */
+static bool pc_piix3_init(MachineState *ms, Error **errp)
 {
-    return (PCI_SLOT(dev->devfn) + pin - 1) & 3;
-}
+    DeviceState *dev = qdev_new(PIIX3_TYPE, errp);
 
-static void pc_pci_set_irq(void *opaque, int line, int level)
-{
-    MachineState *ms = opaque;
-
-    qemu_set_irq(ms->gsi[PC_PCI_INTX_GSI0 + line], level);
+    if (!dev || !qdev_prop_set_string(dev, "addr", "1.0", errp) ||
+        !qdev_prop_set_bool(dev, "multifunction", true, errp) ||
+        !qdev_realize(dev, pcms.pci->qbus, errp)) {
+        return false;
+    }
+    pcms.piix3 = PCI_DEVICE(dev);
+    for (int i = 0; i < 16; i++) {
+        qdev_connect_gpio_out_named(dev, PIIX3_ISA_IRQ_LINES, i, ms->gsi[i]);
+    }
+    for (int i = 0; i < PIIX3_NUM_PIRQS; i++) {
+        qdev_connect_gpio_out_named(dev, PIIX3_PIRQ_GSI_LINES, i, ms->gsi[16 + i]);
+    }
+    return true;
 }
 
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
@@ -304,8 +310,7 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     }
     i440fx_map_memory(pcms.i440fx, get_system_memory(), ms->ram, &pcms.pci_mem);
     pci_bus_set_msi_hook(pcms.pci, pc_pci_msi, ms);
-    pci_bus_irqs(pcms.pci, pc_pci_map_irq, pc_pci_set_irq, ms);
-    return true;
+    return pc_piix3_init(ms, errp);
 }
 
 /* The BIOS image, when the guest starts in it: without -kernel, or with
@@ -438,6 +443,11 @@ static void pc_reset(MachineState *ms)
         for (int i = 0; i < I440FX_PAM_COUNT; i++) {
             pci_host_config_write(pcms.pci, 0, PCI_DEVFN(0, 0), I440FX_PAM_BASE + i,
                                   i ? 0x33 : 0x30, 1);
+        }
+        /* A kernel booted directly finds PIRQA-D at IRQs 10, 10, 11, 11,
+         * as SeaBIOS routes them (qtest sees the power-on state). */
+        if (ms->kernel_filename) {
+            pci_host_config_write(pcms.pci, 0, PIIX3_DEVFN, PIIX3_PIRQRC, 0x0b0b0a0a, 4);
         }
     }
     if (current_accel->reset) {

@@ -1,0 +1,171 @@
+/*
+ * The PIIX functions of machine pc: the PIIX3 ISA bridge at 00:01.0 (PCI
+ * interrupt routing through PIRQRC[A-D], the ELCR) and the PIIX4 power
+ * management function at 00:01.3 (PMBA, the PM timer, S5).  INTx comes
+ * from "edu" devices (raise with the RAISE register while MSI is off).
+ */
+#include "qtest-harness.h"
+
+#define CONF1(dev, fn, reg) (0x80000000u | ((dev) << 11) | ((fn) << 8) | ((reg) & 0xfc))
+#define PIRQRC      0x60
+#define ELCR1       0x4d0
+#define ELCR2       0x4d1
+#define EDU_RAISE   0x60
+#define EDU_ACK     0x64
+#define CMD_MEM     0x0002
+
+static uint32_t cfg_rl(QTestState *s, int dev, int fn, int reg)
+{
+    qtest_outl(s, 0xcf8, CONF1(dev, fn, reg));
+    return qtest_inl(s, 0xcfc);
+}
+
+static uint8_t cfg_rb(QTestState *s, int dev, int fn, int reg)
+{
+    qtest_outl(s, 0xcf8, CONF1(dev, fn, reg));
+    return qtest_inb(s, 0xcfc + (reg & 3));
+}
+
+static void cfg_wb(QTestState *s, int dev, int fn, int reg, uint8_t v)
+{
+    qtest_outl(s, 0xcf8, CONF1(dev, fn, reg));
+    qtest_outb(s, 0xcfc + (reg & 3), v);
+}
+
+static void cfg_wl(QTestState *s, int dev, int fn, int reg, uint32_t v)
+{
+    qtest_outl(s, 0xcf8, CONF1(dev, fn, reg));
+    qtest_outl(s, 0xcfc, v);
+}
+
+static void cfg_ww(QTestState *s, int dev, int fn, int reg, uint16_t v)
+{
+    qtest_outl(s, 0xcf8, CONF1(dev, fn, reg));
+    qtest_outw(s, 0xcfc + (reg & 2), v);
+}
+
+/* The slave 8259's IRR (OCW3 "read IRR"): bit n is ISA IRQ 8 + n. */
+static uint8_t slave_irr(QTestState *s)
+{
+    qtest_outb(s, 0xa0, 0x0a);
+    return qtest_inb(s, 0xa0);
+}
+
+static void test_identity(void)
+{
+    QTestState *s = qtest_init("");
+
+    QT_ASSERT_EQ(cfg_rl(s, 1, 0, 0x00), 0x70008086u);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 0, 0x08) >> 8, 0x060100u);       /* ISA bridge */
+    QT_ASSERT_EQ(cfg_rb(s, 1, 0, 0x0e), 0x80);                 /* multifunction */
+    for (int i = 0; i < 4; i++) {
+        QT_ASSERT_EQ(cfg_rb(s, 1, 0, PIRQRC + i), 0x80);       /* not routed */
+    }
+    /* The routing registers read back as written (QEMU keeps every bit). */
+    cfg_wl(s, 1, 0, PIRQRC, 0x8b0a0905);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 0, PIRQRC), 0x8b0a0905u);
+    /* IDs are read only. */
+    cfg_wl(s, 1, 0, 0x00, 0);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 0, 0x00), 0x70008086u);
+    qtest_quit(s);
+}
+
+/* The ELCR (kept by the i8259 model): IRQs 0-2, 8 and 13 are always edge. */
+static void test_elcr(void)
+{
+    QTestState *s = qtest_init("");
+
+    QT_ASSERT_EQ(qtest_inb(s, ELCR1), 0x00);
+    QT_ASSERT_EQ(qtest_inb(s, ELCR2), 0x00);
+    qtest_outb(s, ELCR1, 0xff);
+    qtest_outb(s, ELCR2, 0xff);
+    QT_ASSERT_EQ(qtest_inb(s, ELCR1), 0xf8);
+    QT_ASSERT_EQ(qtest_inb(s, ELCR2), 0xde);
+    qtest_outb(s, ELCR2, 0x0c);
+    QT_ASSERT_EQ(qtest_inb(s, ELCR2), 0x0c);
+    QT_ASSERT_EQ(qtest_inb(s, ELCR1), 0xf8);
+    qtest_quit(s);
+}
+
+/* edu at `slot` with its MMIO BAR at bar and memory decoding on. */
+static void edu_setup(QTestState *s, int slot, uint32_t bar)
+{
+    QT_ASSERT_EQ(cfg_rl(s, slot, 0, 0x00), 0x11e81234u);
+    cfg_wl(s, slot, 0, 0x10, bar);
+    cfg_ww(s, slot, 0, 0x04, CMD_MEM);
+}
+
+/*
+ * Slot 4 INTA# and slot 8 INTA# are both PIRQD ((slot + pin - 1) & 3 = 3):
+ * routed by PIRQRCD (0x63) to an ISA IRQ, they reach the PIC (level, with
+ * the ELCR bit set) and the IOAPIC input of that IRQ; unrouted, nothing
+ * there.  PIRQD also drives GSI 19 whatever its route.
+ */
+static void test_pirq_routing(void)
+{
+    QTestState *s = qtest_init("-device edu,addr=4 -device edu,addr=8");
+    const uint32_t bar4 = 0xe0000000u, bar8 = 0xe0100000u;
+
+    edu_setup(s, 4, bar4);
+    edu_setup(s, 8, bar8);
+    qtest_irq_intercept_in(s, "ioapic");
+    qtest_outb(s, ELCR2, 0x0c);                         /* IRQ 10, 11 level */
+
+    /* Not routed: only GSI 19. */
+    qtest_writel(s, bar4 + EDU_RAISE, 1);
+    QT_ASSERT(qtest_get_irq(s, 19));
+    QT_ASSERT(!qtest_get_irq(s, 11));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0);
+
+    /* Route PIRQD to IRQ 11: the asserted line appears at once. */
+    cfg_wb(s, 1, 0, PIRQRC + 3, 11);
+    QT_ASSERT(qtest_get_irq(s, 11));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0x08);
+    QT_ASSERT(!qtest_get_irq(s, 10));
+
+    /* Wired-OR: the second device keeps the line up after the first acks. */
+    qtest_writel(s, bar8 + EDU_RAISE, 1);
+    qtest_writel(s, bar4 + EDU_ACK, 1);
+    QT_ASSERT(qtest_get_irq(s, 11));
+    QT_ASSERT(qtest_get_irq(s, 19));
+    qtest_writel(s, bar8 + EDU_ACK, 1);
+    QT_ASSERT(!qtest_get_irq(s, 11));
+    QT_ASSERT(!qtest_get_irq(s, 19));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0);
+
+    /* Disabled (bit 7): nothing reaches IRQ 11. */
+    cfg_wb(s, 1, 0, PIRQRC + 3, 0x8b);
+    qtest_writel(s, bar4 + EDU_RAISE, 1);
+    QT_ASSERT(qtest_get_irq(s, 19));
+    QT_ASSERT(!qtest_get_irq(s, 11));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0);
+
+    /* Moving the route moves the asserted line: 11 -> 10. */
+    cfg_wb(s, 1, 0, PIRQRC + 3, 10);
+    QT_ASSERT(qtest_get_irq(s, 10));
+    QT_ASSERT_EQ(slave_irr(s) & 0x04, 0x04);
+    cfg_wb(s, 1, 0, PIRQRC + 3, 11);
+    QT_ASSERT(!qtest_get_irq(s, 10));
+    QT_ASSERT(qtest_get_irq(s, 11));
+    QT_ASSERT_EQ(slave_irr(s) & 0x0c, 0x08);
+
+    /* 0x10-0x7f route nowhere (as QEMU). */
+    cfg_wb(s, 1, 0, PIRQRC + 3, 0x1b);
+    QT_ASSERT(!qtest_get_irq(s, 11));
+
+    /* PIRQA (slot 1 + 0 - 1 = 0 -> slot 5 INTA# is PIRQA) is independent. */
+    cfg_wb(s, 1, 0, PIRQRC + 0, 11);
+    QT_ASSERT(!qtest_get_irq(s, 11));
+    qtest_writel(s, bar4 + EDU_ACK, 1);
+    QT_ASSERT(!qtest_get_irq(s, 19));
+    qtest_quit(s);
+}
+
+int main(int argc, char **argv)
+{
+    qt_init(argc, argv);
+    qt_run("piix3/identity", test_identity);
+    qt_run("piix3/elcr", test_elcr);
+    qt_run("piix3/pirq-routing", test_pirq_routing);
+    return qt_finish();
+}
