@@ -21,6 +21,7 @@
 #include "hw/i386/firmware.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
+#include "hw/timer/hpet.h"
 #include "hw/platform-desc.h"
 #include "accel/accel.h"
 #include "system/system.h"
@@ -93,6 +94,39 @@ static void pc_gsi_set(void *opaque, int n, int level)
     qemu_set_irq(pcms.ioapic_in[n], level);
 }
 
+/* The HPET (-machine hpet=on|off; default on, as QEMU, except with an
+ * in-kernel PIT, whose interrupt it could not cut off in LegacyReplacement
+ * mode).  Its outputs drive the GSIs; the PIT's IRQ 0 and the RTC's IRQ 8
+ * pass through it, so that LegacyReplacement can mask them. */
+static bool pc_hpet_init(MachineState *ms, Error **errp)
+{
+    bool kernel_pit = accel_irqchip() == ACCEL_IRQCHIP_FULL && !ms->no_pit;
+    DeviceState *hpet;
+
+    if (ms->hpet == 0 || (ms->hpet < 0 && kernel_pit)) {
+        return true;
+    }
+    if (kernel_pit) {
+        error_setg(errp, "-machine hpet=on: the HPET needs the userspace PIT "
+                   "(kernel-irqchip=split or off)");
+        return false;
+    }
+    hpet = qdev_new(HPET_TYPE, errp);
+    if (!hpet) {
+        return false;
+    }
+    qdev_set_machine_child(hpet, "hpet");
+    if (!qdev_realize(hpet, NULL, errp)) {
+        return false;
+    }
+    for (int i = 0; i < HPET_NUM_LINES; i++) {
+        qdev_connect_gpio_out(hpet, i, ms->gsi[i]);
+    }
+    pcms.isa->irqs[0] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_PIT);
+    pcms.isa->irqs[8] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_RTC);
+    return true;
+}
+
 static bool pc_irq_init(MachineState *ms, Error **errp)
 {
     bool kernel = accel_irqchip() == ACCEL_IRQCHIP_FULL;
@@ -124,7 +158,7 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
     for (int i = 0; i < 16; i++) {
         pcms.isa->irqs[i] = ms->gsi[i];
     }
-    return true;
+    return pc_hpet_init(ms, errp);
 }
 
 /* The PIT is in userspace unless the accelerator keeps one in the kernel;
