@@ -11,6 +11,8 @@
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
 #include "hw/isa/piix3.h"
+#include "hw/acpi/pm.h"
+#include "hw/acpi/piix4-pm.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
@@ -207,8 +209,7 @@ static bool pc_fw_cfg_sercon(MachineState *ms, Error **errp)
 
 static bool pc_devices_init(MachineState *ms, Error **errp)
 {
-    static const char *const legacy[] = { "i8042", "port92", "ioport80", "acpi-pm",
-                                           "pc-reset-control" };
+    static const char *const legacy[] = { "i8042", "port92", "ioport80", "pc-reset-control" };
 
     pcms.rtc = pc_isa_device("mc146818rtc", errp);
     if (!pcms.rtc) {
@@ -327,7 +328,8 @@ static bool pc_piix3_init(MachineState *ms, Error **errp)
     for (int i = 0; i < PIIX3_NUM_PIRQS; i++) {
         qdev_connect_gpio_out_named(dev, PIIX3_PIRQ_GSI_LINES, i, ms->gsi[16 + i]);
     }
-    return true;
+    /* 01.3: the ACPI PM registers (SCI on ISA IRQ 9) and the SMBus */
+    return pci_create_simple(pcms.pci, PIIX4_PM_DEVFN, PIIX4_PM_TYPE, errp) != NULL;
 }
 
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
@@ -478,6 +480,12 @@ static void pc_reset(MachineState *ms)
             pci_host_config_write(pcms.pci, 0, PCI_DEVFN(0, 0), I440FX_PAM_BASE + i,
                                   i ? 0x33 : 0x30, 1);
         }
+        /* The PM function as SeaBIOS programs it: PM I/O at 0x600, SMBus
+         * at 0x700, both decoded. */
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_PMBA, ACPI_PM_BASE | 1, 4);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_PMREGMISC, 1, 1);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_SMBBA, PIIX4_SMB_BASE | 1, 4);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_SMBHSTCFG, 0x09, 1);
         /* A kernel booted directly finds PIRQA-D at IRQs 10, 10, 11, 11,
          * as SeaBIOS routes them (qtest sees the power-on state). */
         if (ms->kernel_filename) {

@@ -4,6 +4,7 @@
  * management function at 00:01.3 (PMBA, the PM timer, S5).  INTx comes
  * from "edu" devices (raise with the RAISE register while MSI is off).
  */
+#include <sys/wait.h>
 #include "qtest-harness.h"
 
 #define CONF1(dev, fn, reg) (0x80000000u | ((dev) << 11) | ((fn) << 8) | ((reg) & 0xfc))
@@ -161,11 +162,105 @@ static void test_pirq_routing(void)
     qtest_quit(s);
 }
 
+/* ---- PIIX4 PM, 00:01.3 ------------------------------------------------ */
+
+#define PMBA        0x40
+#define PMREGMISC   0x80
+#define SMBBA       0x90
+#define SMBHSTCFG   0xd2
+#define PM_FREQ     3579545u
+
+static void test_pm_identity(void)
+{
+    QTestState *s = qtest_init("");
+
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, 0x00), 0x71138086u);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, 0x08), 0x06800003u);          /* class 0680, rev 3 */
+    /* Without firmware the machine programs it as SeaBIOS does. */
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, PMBA), 0x601u);
+    QT_ASSERT_EQ(cfg_rb(s, 1, 3, PMREGMISC), 0x01);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, SMBBA), 0x701u);
+    QT_ASSERT_EQ(cfg_rb(s, 1, 3, SMBHSTCFG), 0x09);
+    /* DEVACTB APMC_EN: "SMM already set up" (no SMM), as QEMU. */
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, 0x58), 0x02000000u);
+    /* The I/O indicator bits read 1, the base is 64-byte aligned. */
+    cfg_wl(s, 1, 3, PMBA, 0xb03e);
+    QT_ASSERT_EQ(cfg_rl(s, 1, 3, PMBA), 0xb001u);
+    qtest_quit(s);
+}
+
+/* The PM timer at PMBA + 8 runs at 3.579545 MHz of virtual time, and the
+ * blocks follow PMBA and PMIOSE. */
+static void test_pm_timer_pmba(void)
+{
+    QTestState *s = qtest_init("");
+    uint32_t t0, t1;
+
+    t0 = qtest_inl(s, 0x608);
+    qtest_clock_step(s, 1000000000);
+    t1 = qtest_inl(s, 0x608);
+    QT_ASSERT_EQ((t1 - t0) & 0xffffff, PM_FREQ & 0xffffff);
+    QT_ASSERT_EQ(t1 >> 24, 0);
+
+    cfg_wl(s, 1, 3, PMBA, 0xb001);
+    QT_ASSERT_EQ(qtest_inl(s, 0x608), 0xffffffffu);             /* gone from 0x600 */
+    t0 = qtest_inl(s, 0xb008);
+    qtest_clock_step(s, 1000000);
+    QT_ASSERT_EQ((qtest_inl(s, 0xb008) - t0) & 0xffffff, 3579u);
+    /* PM1_EN follows too: PWRBTN_EN reads back at the new place. */
+    qtest_outw(s, 0xb002, 0x100);
+    QT_ASSERT_EQ(qtest_inw(s, 0xb002), 0x100);
+    /* PMIOSE off: nothing decoded. */
+    cfg_wb(s, 1, 3, PMREGMISC, 0);
+    QT_ASSERT_EQ(qtest_inl(s, 0xb008), 0xffffffffu);
+    QT_ASSERT_EQ(qtest_inw(s, 0xb002), 0xffff);
+    cfg_wb(s, 1, 3, PMREGMISC, 1);
+    QT_ASSERT_EQ(qtest_inw(s, 0xb002), 0x100);
+    qtest_quit(s);
+}
+
+/* SLP_TYP 0 (\_S5) with SLP_EN in PM1a_CNT (PMBA + 4) powers off: the
+ * emulator exits with status 0. */
+static void test_pm_s5(void)
+{
+    QTestState *s = qtest_init("");
+    int st;
+
+    cfg_wl(s, 1, 3, PMBA, 0xb001);
+    qtest_send_nowait(s, "outw 0xb004 0x2000");
+    st = qtest_wait_exit(s, 10000);
+    QT_ASSERT_MSG(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait status 0x%x", st);
+    qtest_quit(s);
+}
+
+/* The SMBus host at SMBBA: no device answers. */
+static void test_smbus(void)
+{
+    QTestState *s = qtest_init("");
+
+    QT_ASSERT_EQ(qtest_inb(s, 0x700), 0x00);
+    qtest_outb(s, 0x704, 0xa1);                         /* read from 0x50 */
+    QT_ASSERT_EQ(qtest_inb(s, 0x704), 0xa1);
+    qtest_outb(s, 0x702, 0x48);                         /* START, byte data */
+    QT_ASSERT_EQ(qtest_inb(s, 0x700) & 0x04, 0x04);     /* DEV_ERR */
+    QT_ASSERT_EQ(qtest_inb(s, 0x702) & 0x40, 0);        /* START reads 0 */
+    qtest_outb(s, 0x700, 0x04);
+    QT_ASSERT_EQ(qtest_inb(s, 0x700), 0x00);
+    /* SMB_HST_EN off: not decoded. */
+    cfg_wb(s, 1, 3, SMBHSTCFG, 0x08);
+    QT_ASSERT_EQ(qtest_inb(s, 0x704), 0xff);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     qt_init(argc, argv);
     qt_run("piix3/identity", test_identity);
     qt_run("piix3/elcr", test_elcr);
     qt_run("piix3/pirq-routing", test_pirq_routing);
+    qt_run("piix4-pm/identity", test_pm_identity);
+    qt_run("piix4-pm/timer-pmba", test_pm_timer_pmba);
+    qt_run("piix4-pm/s5", test_pm_s5);
+    qt_run("piix4-pm/smbus", test_smbus);
     return qt_finish();
 }
