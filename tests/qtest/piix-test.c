@@ -162,6 +162,49 @@ static void test_pirq_routing(void)
     qtest_quit(s);
 }
 
+/* PIRQRCA (0x60): slot 5 INTA# is PIRQA; routed to IRQ 11 the PIC sees
+ * it (with IRQ 11 unmasked and level triggered, the slave's INT follows
+ * the device); disabled, nothing. */
+static void test_pirqa(void)
+{
+    QTestState *s = qtest_init("-device edu,addr=5");
+    const uint32_t bar = 0xe0000000u;
+
+    char *r;
+
+    edu_setup(s, 5, bar);
+    /* A PC-style PIC setup: master at 0x08, slave at 0x70, cascade on 2. */
+    qtest_outb(s, 0x20, 0x11);
+    qtest_outb(s, 0x21, 0x08);
+    qtest_outb(s, 0x21, 0x04);
+    qtest_outb(s, 0x21, 0x01);
+    qtest_outb(s, 0xa0, 0x11);
+    qtest_outb(s, 0xa1, 0x70);
+    qtest_outb(s, 0xa1, 0x02);
+    qtest_outb(s, 0xa1, 0x01);
+    qtest_outb(s, 0x21, 0xfb);                          /* only the cascade */
+    qtest_outb(s, 0xa1, 0xf7);                          /* only IRQ 11 */
+    qtest_outb(s, ELCR2, 0x08);
+    r = qtest_command_raw(s, "irq_intercept_out /machine/i8259-slave");
+    QT_ASSERT_MSG(!strncmp(r, "OK", 2), "irq_intercept_out: %s", r);
+    free(r);
+
+    cfg_wb(s, 1, 0, PIRQRC + 0, 11);
+    QT_ASSERT(!qtest_get_irq(s, 0));
+    qtest_writel(s, bar + EDU_RAISE, 1);
+    QT_ASSERT(qtest_get_irq(s, 0));                     /* the slave's INT */
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0x08);
+    qtest_writel(s, bar + EDU_ACK, 1);
+    QT_ASSERT(!qtest_get_irq(s, 0));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0);
+
+    cfg_wb(s, 1, 0, PIRQRC + 0, 0x80 | 11);
+    qtest_writel(s, bar + EDU_RAISE, 1);
+    QT_ASSERT(!qtest_get_irq(s, 0));
+    QT_ASSERT_EQ(slave_irr(s) & 0x08, 0);
+    qtest_quit(s);
+}
+
 /* ---- PIIX4 PM, 00:01.3 ------------------------------------------------ */
 
 #define PMBA        0x40
@@ -219,6 +262,24 @@ static void test_pm_timer_pmba(void)
     qtest_quit(s);
 }
 
+/* The SCI: ISA IRQ 9, level, while an enabled PM1 event is pending (here
+ * the timer's bit 23 toggling, every 2^23 ticks = 2.34 s). */
+static void test_pm_sci(void)
+{
+    QTestState *s = qtest_init("");
+
+    qtest_irq_intercept_in(s, "ioapic");
+    qtest_outw(s, 0x602, 0x0001);                       /* TMR_EN */
+    qtest_clock_step(s, 2340000000ll);
+    QT_ASSERT(!qtest_get_irq(s, 9));
+    qtest_clock_step(s, 10000000);
+    QT_ASSERT(qtest_get_irq(s, 9));
+    QT_ASSERT_EQ(qtest_inw(s, 0x600) & 1, 1);           /* TMR_STS */
+    qtest_outw(s, 0x600, 0x0001);
+    QT_ASSERT(!qtest_get_irq(s, 9));
+    qtest_quit(s);
+}
+
 /* SLP_TYP 0 (\_S5) with SLP_EN in PM1a_CNT (PMBA + 4) powers off: the
  * emulator exits with status 0. */
 static void test_pm_s5(void)
@@ -258,8 +319,10 @@ int main(int argc, char **argv)
     qt_run("piix3/identity", test_identity);
     qt_run("piix3/elcr", test_elcr);
     qt_run("piix3/pirq-routing", test_pirq_routing);
+    qt_run("piix3/pirqa-pic", test_pirqa);
     qt_run("piix4-pm/identity", test_pm_identity);
     qt_run("piix4-pm/timer-pmba", test_pm_timer_pmba);
+    qt_run("piix4-pm/sci", test_pm_sci);
     qt_run("piix4-pm/s5", test_pm_s5);
     qt_run("piix4-pm/smbus", test_smbus);
     return qt_finish();
