@@ -22,9 +22,10 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
-# tcg-lite differential oracle (tests/tcgl-diff).
+# tcg-lite differential oracle (tests/tcgl-diff); iasl to disassemble the
+# DSDT (tests/unit/test-acpi.c).
 test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
- libcapstone-dev"
+ libcapstone-dev acpica-tools"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

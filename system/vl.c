@@ -90,7 +90,7 @@ static const OptDef options[] = {
     { "qtest", true, OPT_QTEST, "chardev", "run the qtest protocol on chardev (with -accel qtest)" },
     { "qtest-log", true, OPT_QTEST_LOG, "file", "log the qtest protocol to file" },
     { "rtc", true, OPT_RTC, "[base=utc|localtime|datetime][,clock=vm][,driftfix=none|slew]", "RTC start time and clock" },
-    { "no-hpet", false, OPT_NO_HPET, NULL, "no HPET (kvmpc has none yet)" },
+    { "no-hpet", false, OPT_NO_HPET, NULL, "no HPET (as -machine hpet=off)" },
     /* Known QEMU options we do not implement yet: refuse them by name. */
     { "monitor", true, OPT_MONITOR, "dev", "redirect the HMP monitor to char device dev" },
     { "qmp", true, OPT_MONITOR, "dev", "like -monitor but opens in 'control' mode (QMP)" },
@@ -125,6 +125,7 @@ typedef struct Config {
     const char *pidfile, *logfile, *logitems, *qtest, *qtest_log;
     bool nodefaults, nographic, daemonize, start_paused;
     bool display_none_given;
+    bool no_hpet;               /* -no-hpet */
     GPtrArray *bios_dirs;           /* -L */
     GPtrArray *bios_smbios;         /* -smbios */
     const char *bios, *boot;
@@ -366,7 +367,7 @@ static void parse_args(int argc, char **argv, Config *c)
         case OPT_LOG: c->logitems = val; break;
         case OPT_QTEST: c->qtest = val; break;
         case OPT_QTEST_LOG: c->qtest_log = val; break;
-        case OPT_NO_HPET: break;
+        case OPT_NO_HPET: c->no_hpet = true; break;
         case OPT_RTC: parse_rtc(val); break;
         case OPT_MONITOR: {
             g_autoptr(GError) err = NULL;
@@ -389,6 +390,7 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
 {
     ms->pvh_fast_path = -1;        /* auto: see docs/direct-boot.md */
     ms->firmware_boot = -1;        /* auto: see docs/firmware.md */
+    ms->hpet = -1;                 /* auto: on unless the PIT is in the kernel */
     ms->boot_menu_wait_ms = ms->boot_reboot_timeout_ms = -1;
     for (guint i = 0; i < c->machine_opts->len; i++) {
         const char *s = g_ptr_array_index(c->machine_opts, i);
@@ -414,7 +416,7 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
             }
         }
         /* Options that only say "without X", which is what we have. */
-        static const char *const off_only[] = { "usb", "vmport", "hpet", "smm", "graphics" };
+        static const char *const off_only[] = { "usb", "vmport", "smm", "graphics" };
         for (size_t j = 0; j < G_N_ELEMENTS(off_only); j++) {
             if (!qemu_opt_get_bool(o, off_only[j], false, &b, &err)) {
                 die("-machine %s: %s", s, err->message);
@@ -456,6 +458,12 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
             die("-machine %s: %s", s, err->message);
         } else {
             ms->no_pit = !b;
+        }
+        if ((v = qemu_opt_get(o, "hpet"))) {
+            if (!qemu_opt_get_bool(o, "hpet", true, &b, &err)) {
+                die("-machine %s: %s", s, err->message);
+            }
+            ms->hpet = b;
         }
         if (!qemu_opt_get_bool(o, "dump-guest-core", true, &b, &err) ||
             !qemu_opt_get_bool(o, "mem-merge", true, &b, &err)) {
@@ -936,6 +944,9 @@ int kvmpc_main(int argc, char **argv)
         die_err(g_steal_pointer(&err));
     }
     parse_machine(&c, ms, machine_accels);
+    if (c.no_hpet) {
+        ms->hpet = 0;
+    }
     parse_cpu(&c, ms);
     parse_memory(&c, ms);
     parse_smp(&c, ms);

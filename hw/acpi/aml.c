@@ -20,6 +20,12 @@
 #define AML_EXT_OP_PREFIX   0x5b
 #define AML_DEVICE_OP       0x82
 #define AML_ROOT_CHAR       0x5c
+#define AML_DUAL_NAME_PREFIX  0x2e
+#define AML_MULTI_NAME_PREFIX 0x2f
+#define AML_METHOD_OP       0x14
+#define AML_IF_OP           0xa0
+#define AML_OPREGION_OP     0x80        /* after AML_EXT_OP_PREFIX */
+#define AML_FIELD_OP        0x81        /* after AML_EXT_OP_PREFIX */
 
 /* Resource descriptor tags (6.4.2, 6.4.3). */
 #define RES_IRQ_NOFLAGS     0x22        /* small, type 4, length 2 */
@@ -29,6 +35,7 @@
 #define RES_MEM32_FIXED     0x86
 #define RES_DWORD_ADDR      0x87
 #define RES_WORD_ADDR       0x88
+#define RES_EXT_IRQ         0x89
 #define RES_IRQ_MODE_EDGE   0x01        /* IRQ flags byte: bit 0 edge, 3 low, 4 shared */
 #define RES_IRQ_ACTIVE_LOW  0x08
 
@@ -105,14 +112,30 @@ void aml_string(GByteArray *a, const char *s)
     g_byte_array_append(a, (const uint8_t *)s, strlen(s) + 1);
 }
 
+/* NameSeg, DualNamePath ("ISA_.LNKA") or MultiNamePath, optionally
+ * rooted; every segment is four characters. */
 void aml_namestring(GByteArray *a, const char *name)
 {
+    g_auto(GStrv) segs = NULL;
+    guint n;
+
     if (name[0] == '\\') {
         aml_byte(a, AML_ROOT_CHAR);
         name++;
     }
-    g_assert(strlen(name) == 4);        /* our names are one NameSeg */
-    g_byte_array_append(a, (const uint8_t *)name, 4);
+    segs = g_strsplit(name, ".", -1);
+    n = g_strv_length(segs);
+    g_assert(n >= 1 && n <= 255);
+    if (n == 2) {
+        aml_byte(a, AML_DUAL_NAME_PREFIX);
+    } else if (n > 2) {
+        aml_byte(a, AML_MULTI_NAME_PREFIX);
+        aml_byte(a, n);
+    }
+    for (guint i = 0; i < n; i++) {
+        g_assert(strlen(segs[i]) == 4);
+        g_byte_array_append(a, (const uint8_t *)segs[i], 4);
+    }
 }
 
 /* EisaId: three letters in 5 bits each and four hex digits, stored so the
@@ -128,7 +151,7 @@ uint32_t aml_eisaid(const char *id)
     return (uint32_t)GUINT16_SWAP_LE_BE(vendor) | (uint32_t)GUINT16_SWAP_LE_BE(product) << 16;
 }
 
-static void aml_name(GByteArray *a, const char *name)
+void aml_name(GByteArray *a, const char *name)
 {
     aml_byte(a, AML_NAME_OP);
     aml_namestring(a, name);
@@ -171,11 +194,10 @@ void aml_name_byte_package(GByteArray *a, const char *name, const uint8_t *elems
     g_byte_array_append(a, body->data, body->len);
 }
 
-void aml_name_buffer(GByteArray *a, const char *name, const GByteArray *data)
+void aml_buffer(GByteArray *a, const GByteArray *data)
 {
     g_autoptr(GByteArray) body = g_byte_array_new();
 
-    aml_name(a, name);
     aml_integer(body, data->len);       /* BufferSize */
     g_byte_array_append(body, data->data, data->len);
     aml_byte(a, AML_BUFFER_OP);
@@ -183,9 +205,32 @@ void aml_name_buffer(GByteArray *a, const char *name, const GByteArray *data)
     g_byte_array_append(a, body->data, body->len);
 }
 
+void aml_name_buffer(GByteArray *a, const char *name, const GByteArray *data)
+{
+    aml_name(a, name);
+    aml_buffer(a, data);
+}
+
+void aml_package(GByteArray *a, unsigned n, const GByteArray *elems)
+{
+    g_assert(n <= 255);
+    aml_byte(a, AML_PACKAGE_OP);
+    aml_pkg_length(a, 1 + elems->len);
+    aml_byte(a, n);                     /* NumElements */
+    g_byte_array_append(a, elems->data, elems->len);
+}
+
+static size_t aml_namestring_len(const char *name)
+{
+    g_autoptr(GByteArray) t = g_byte_array_new();
+
+    aml_namestring(t, name);
+    return t->len;
+}
+
 static void aml_named_block(GByteArray *a, const char *name, const GByteArray *body)
 {
-    size_t name_len = name[0] == '\\' ? 5 : 4;
+    size_t name_len = aml_namestring_len(name);
 
     aml_pkg_length(a, name_len + body->len);
     aml_namestring(a, name);
@@ -203,6 +248,51 @@ void aml_scope(GByteArray *a, const char *path, const GByteArray *body)
 {
     aml_byte(a, AML_SCOPE_OP);
     aml_named_block(a, path, body);
+}
+
+void aml_method(GByteArray *a, const char *name, unsigned nargs, bool serialized,
+                const GByteArray *body)
+{
+    aml_byte(a, AML_METHOD_OP);
+    aml_pkg_length(a, aml_namestring_len(name) + 1 + body->len);
+    aml_namestring(a, name);
+    aml_byte(a, (nargs & 7) | (serialized ? 0x08 : 0));
+    g_byte_array_append(a, body->data, body->len);
+}
+
+void aml_if(GByteArray *a, const GByteArray *predicate, const GByteArray *body)
+{
+    aml_byte(a, AML_IF_OP);
+    aml_pkg_length(a, predicate->len + body->len);
+    g_byte_array_append(a, predicate->data, predicate->len);
+    g_byte_array_append(a, body->data, body->len);
+}
+
+void aml_opregion(GByteArray *a, const char *name, uint8_t space, uint32_t offset, uint32_t len)
+{
+    aml_byte(a, AML_EXT_OP_PREFIX);
+    aml_byte(a, AML_OPREGION_OP);
+    aml_namestring(a, name);
+    aml_byte(a, space);
+    aml_integer(a, offset);
+    aml_integer(a, len);
+}
+
+void aml_field(GByteArray *a, const char *region, uint8_t flags, const char *const *names,
+               const uint8_t *bits, unsigned n)
+{
+    g_autoptr(GByteArray) body = g_byte_array_new();
+
+    aml_namestring(body, region);
+    aml_byte(body, flags);
+    for (unsigned i = 0; i < n; i++) {
+        aml_namestring(body, names[i]);
+        aml_pkg_length(body, bits[i] - 1);      /* a PkgLength-encoded bit count */
+    }
+    aml_byte(a, AML_EXT_OP_PREFIX);
+    aml_byte(a, AML_FIELD_OP);
+    aml_pkg_length(a, body->len);
+    g_byte_array_append(a, body->data, body->len);
 }
 
 /* ---- resource templates -------------------------------------------------- */
@@ -233,6 +323,19 @@ void aml_res_irq(GByteArray *r, unsigned irq, unsigned flags)
     put16(r, mask);
     aml_byte(r, ((flags & DEV_RES_IRQ_LEVEL) ? 0 : RES_IRQ_MODE_EDGE) |
                 ((flags & DEV_RES_IRQ_ACTIVE_LOW) ? RES_IRQ_ACTIVE_LOW : 0));
+}
+
+/* Extended Interrupt Descriptor (6.4.3.6): a consumer, with the
+ * AML_RES_EXT_IRQ_* flags, listing n interrupts (GSIs in APIC mode). */
+void aml_res_ext_irq(GByteArray *r, uint8_t flags, const uint32_t *irqs, unsigned n)
+{
+    aml_byte(r, RES_EXT_IRQ);
+    put16(r, 2 + 4 * n);
+    aml_byte(r, flags | 0x01);          /* consumer */
+    aml_byte(r, n);
+    for (unsigned i = 0; i < n; i++) {
+        put32(r, irqs[i]);
+    }
 }
 
 void aml_res_mem32_fixed(GByteArray *r, uint32_t base, uint32_t len)

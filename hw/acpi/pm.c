@@ -12,6 +12,10 @@
  *   PM_TMR_BLK      PM_TMR (32-bit read): 24-bit counter at 3.579545 MHz;
  *                   TMR_STS is set each time bit 23 changes
  *
+ * With iobase = ACPI_PM_IOBASE_NONE the blocks are not mapped at realize:
+ * the function that contains them (the PIIX4's PM function, which decodes
+ * them at its PMBA) places them with acpi_pm_map().
+ *
  * There is no SMI_CMD port: the machine is always in ACPI mode, so SCI_EN
  * reads as 1.  The SCI (ISA IRQ 9, level) is asserted while
  * PM1_STS & PM1_EN has an event bit set.  Writing SLP_EN with SLP_TYP equal
@@ -62,6 +66,8 @@ typedef struct ACPIPMState {
     MemoryRegion io_evt;
     MemoryRegion io_cnt;
     MemoryRegion io_tmr;
+    int32_t base;               /* where the blocks are mapped, -1: nowhere */
+    MemoryRegion *map_io;       /* the I/O space acpi_pm_map() put them in */
     qemu_irq sci;
     QEMUTimer *tmr_timer;
 
@@ -249,7 +255,7 @@ static void acpi_pm_realize(DeviceState *dev, Error **errp)
         error_setg(errp, "isa irq %u invalid", s->sci_irq_num);
         return;
     }
-    if (s->iobase > 0x10000 - ACPI_PM_SIZE) {
+    if (s->iobase != ACPI_PM_IOBASE_NONE && s->iobase > 0x10000 - ACPI_PM_SIZE) {
         error_setg(errp, "iobase 0x%x is out of the I/O space", s->iobase);
         return;
     }
@@ -258,15 +264,49 @@ static void acpi_pm_realize(DeviceState *dev, Error **errp)
     memory_region_init_io(&s->io_evt, &acpi_pm_evt_ops, s, "acpi-evt", 4);
     memory_region_init_io(&s->io_cnt, &acpi_pm_cnt_ops, s, "acpi-cnt", 2);
     memory_region_init_io(&s->io_tmr, &acpi_pm_tmr_ops, s, "acpi-tmr", 4);
+    s->base = -1;
+    if (s->iobase == ACPI_PM_IOBASE_NONE) {
+        return;
+    }
+    s->base = s->iobase;
     isa_register_ioport(dev, &s->io_evt, s->iobase + (ACPI_PM1_EVT_BLK - ACPI_PM_BASE));
     isa_register_ioport(dev, &s->io_cnt, s->iobase + (ACPI_PM1_CNT_BLK - ACPI_PM_BASE));
     isa_register_ioport(dev, &s->io_tmr, s->iobase + (ACPI_PM_TMR_BLK - ACPI_PM_BASE));
+}
+
+void acpi_pm_map(DeviceState *dev, MemoryRegion *io, int base)
+{
+    ACPIPMState *s = (ACPIPMState *)dev;
+
+    if (base > 0x10000 - ACPI_PM_SIZE) {
+        base = -1;
+    }
+    if (base == s->base) {
+        return;
+    }
+    memory_region_transaction_begin();
+    if (s->base >= 0) {
+        memory_region_del_subregion(s->map_io, &s->io_evt);
+        memory_region_del_subregion(s->map_io, &s->io_cnt);
+        memory_region_del_subregion(s->map_io, &s->io_tmr);
+    }
+    s->base = base;
+    s->map_io = io;
+    if (base >= 0) {
+        memory_region_add_subregion(io, base + (ACPI_PM1_EVT_BLK - ACPI_PM_BASE), &s->io_evt);
+        memory_region_add_subregion(io, base + (ACPI_PM1_CNT_BLK - ACPI_PM_BASE), &s->io_cnt);
+        memory_region_add_subregion(io, base + (ACPI_PM_TMR_BLK - ACPI_PM_BASE), &s->io_tmr);
+    }
+    memory_region_transaction_commit();
 }
 
 static void acpi_pm_unrealize(DeviceState *dev)
 {
     ACPIPMState *s = (ACPIPMState *)dev;
 
+    if (s->iobase == ACPI_PM_IOBASE_NONE && s->base >= 0) {
+        acpi_pm_map(dev, s->map_io, -1);
+    }
     memory_region_destroy(&s->io_evt);
     memory_region_destroy(&s->io_cnt);
     memory_region_destroy(&s->io_tmr);
@@ -302,16 +342,20 @@ static const VMStateDescription vmstate_acpi_pm = {
 };
 
 /* The FADT's PM blocks and SCI, and \_S5 (the SLP_TYP our PM1_CNT takes
- * for soft-off: SLP_TYPa, SLP_TYPb, reserved, reserved; ACPI 6.4, 7.4.2). */
+ * for soft-off: SLP_TYPa, SLP_TYPb, reserved, reserved; ACPI 6.4, 7.4.2).
+ * Blocks that are not mapped yet (a PIIX4 PM function before the firmware
+ * programmed its PMBA) are described at ACPI_PM_BASE, where SeaBIOS puts
+ * them (QEMU's FADT says the same). */
 static void acpi_pm_describe(DeviceState *dev, PlatformDesc *pd)
 {
     ACPIPMState *s = (ACPIPMState *)dev;
     static const uint8_t s5[4] = { ACPI_S5_SLP_TYP, ACPI_S5_SLP_TYP, 0, 0 };
+    uint32_t base = s->base >= 0 ? (uint32_t)s->base : ACPI_PM_BASE;
 
     pd->has_pm = true;
-    pd->pm1_evt_blk = s->iobase + (ACPI_PM1_EVT_BLK - ACPI_PM_BASE);
-    pd->pm1_cnt_blk = s->iobase + (ACPI_PM1_CNT_BLK - ACPI_PM_BASE);
-    pd->pm_tmr_blk = s->iobase + (ACPI_PM_TMR_BLK - ACPI_PM_BASE);
+    pd->pm1_evt_blk = base + (ACPI_PM1_EVT_BLK - ACPI_PM_BASE);
+    pd->pm1_cnt_blk = base + (ACPI_PM1_CNT_BLK - ACPI_PM_BASE);
+    pd->pm_tmr_blk = base + (ACPI_PM_TMR_BLK - ACPI_PM_BASE);
     pd->sci_irq = s->sci_irq_num;
     aml_name_byte_package(pd->aml_root, "\\_S5_", s5, 4);
 }

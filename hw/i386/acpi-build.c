@@ -59,6 +59,7 @@
 #define FADT_F_SLP_BUTTON   (1u << 5)   /* no fixed-feature sleep button */
 #define FADT_F_RESET_REG_SUP (1u << 10)
 
+#define GAS_SYSTEM_MEMORY   0
 #define GAS_SYSTEM_IO       1
 #define GAS_ACCESS_BYTE     1
 
@@ -291,6 +292,28 @@ static size_t acpi_build_madt(AcpiBuf *b, const PlatformDesc *pd)
     return off;
 }
 
+/* HPET (IA-PC HPET 1.0a, table 3): the block ID, its base address (system
+ * memory), HPET number 0, no minimum tick, no page protection, as QEMU. */
+#define HPET_TABLE_SIZE     56
+
+static size_t acpi_build_hpet(AcpiBuf *b, const PlatformDesc *pd)
+{
+    size_t off = acpi_reserve(b, HPET_TABLE_SIZE, 16);
+    uint8_t *t = b->data + off;
+
+    if (b->overflow) {
+        return 0;
+    }
+    acpi_header(t, "HPET", 1);
+    st32(t + 36, pd->hpet_block_id);
+    acpi_gas(t + 40, GAS_SYSTEM_MEMORY, 0, 0, pd->hpet_addr);
+    t[52] = 0;                          /* HPET number */
+    st16(t + 53, 0);                    /* minimum clock tick in periodic mode */
+    t[55] = 0;                          /* page protection */
+    acpi_finish(b, off, HPET_TABLE_SIZE);
+    return off;
+}
+
 static size_t acpi_build_rsdt(AcpiBuf *b, const size_t *tables, unsigned n, bool x)
 {
     size_t esz = x ? 8 : 4, len = ACPI_HDR_SIZE + esz * n;
@@ -323,7 +346,8 @@ static void acpi_buf_free(AcpiBuf *b)
 /* Builds everything with pointers as buffer offsets. */
 static bool acpi_build(AcpiBuf *b, const PlatformDesc *pd, Error **errp)
 {
-    size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, tables[2];
+    size_t rsdp, facs, dsdt, fadt, madt, rsdt, xsdt, tables[3];
+    unsigned ntables = 0;
     uint8_t *r;
 
     memset(b, 0, sizeof(*b));
@@ -346,10 +370,13 @@ static bool acpi_build(AcpiBuf *b, const PlatformDesc *pd, Error **errp)
     dsdt = acpi_build_dsdt(b, pd);
     fadt = acpi_build_fadt(b, pd, facs, dsdt);
     madt = acpi_build_madt(b, pd);
-    tables[0] = fadt;
-    tables[1] = madt;
-    rsdt = acpi_build_rsdt(b, tables, 2, false);
-    xsdt = acpi_build_rsdt(b, tables, 2, true);
+    tables[ntables++] = fadt;
+    tables[ntables++] = madt;
+    if (pd->has_hpet) {
+        tables[ntables++] = acpi_build_hpet(b, pd);
+    }
+    rsdt = acpi_build_rsdt(b, tables, ntables, false);
+    xsdt = acpi_build_rsdt(b, tables, ntables, true);
     if (b->overflow) {
         error_setg(errp, "ACPI tables do not fit in 0x%x bytes", ACPI_TABLES_SIZE);
         acpi_buf_free(b);

@@ -10,6 +10,9 @@
 #include "hw/qdev.h"
 #include "hw/isa/isa.h"
 #include "hw/pci-host/i440fx.h"
+#include "hw/isa/piix3.h"
+#include "hw/acpi/pm.h"
+#include "hw/acpi/piix4-pm.h"
 #include "hw/intc/apic.h"
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
@@ -20,6 +23,7 @@
 #include "hw/i386/firmware.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
+#include "hw/timer/hpet.h"
 #include "hw/platform-desc.h"
 #include "accel/accel.h"
 #include "system/system.h"
@@ -39,6 +43,7 @@ typedef struct PCMachineState {
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
     PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
+    PCIDevice *piix3;           /* function 01.0: the INTx router */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
@@ -91,6 +96,39 @@ static void pc_gsi_set(void *opaque, int n, int level)
     qemu_set_irq(pcms.ioapic_in[n], level);
 }
 
+/* The HPET (-machine hpet=on|off; default on, as QEMU, except with an
+ * in-kernel PIT, whose interrupt it could not cut off in LegacyReplacement
+ * mode).  Its outputs drive the GSIs; the PIT's IRQ 0 and the RTC's IRQ 8
+ * pass through it, so that LegacyReplacement can mask them. */
+static bool pc_hpet_init(MachineState *ms, Error **errp)
+{
+    bool kernel_pit = accel_irqchip() == ACCEL_IRQCHIP_FULL && !ms->no_pit;
+    DeviceState *hpet;
+
+    if (ms->hpet == 0 || (ms->hpet < 0 && kernel_pit)) {
+        return true;
+    }
+    if (kernel_pit) {
+        error_setg(errp, "-machine hpet=on: the HPET needs the userspace PIT "
+                   "(kernel-irqchip=split or off)");
+        return false;
+    }
+    hpet = qdev_new(HPET_TYPE, errp);
+    if (!hpet) {
+        return false;
+    }
+    qdev_set_machine_child(hpet, "hpet");
+    if (!qdev_realize(hpet, NULL, errp)) {
+        return false;
+    }
+    for (int i = 0; i < HPET_NUM_LINES; i++) {
+        qdev_connect_gpio_out(hpet, i, ms->gsi[i]);
+    }
+    pcms.isa->irqs[0] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_PIT);
+    pcms.isa->irqs[8] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_RTC);
+    return true;
+}
+
 static bool pc_irq_init(MachineState *ms, Error **errp)
 {
     bool kernel = accel_irqchip() == ACCEL_IRQCHIP_FULL;
@@ -122,7 +160,7 @@ static bool pc_irq_init(MachineState *ms, Error **errp)
     for (int i = 0; i < 16; i++) {
         pcms.isa->irqs[i] = ms->gsi[i];
     }
-    return true;
+    return pc_hpet_init(ms, errp);
 }
 
 /* The PIT is in userspace unless the accelerator keeps one in the kernel;
@@ -171,8 +209,7 @@ static bool pc_fw_cfg_sercon(MachineState *ms, Error **errp)
 
 static bool pc_devices_init(MachineState *ms, Error **errp)
 {
-    static const char *const legacy[] = { "i8042", "port92", "ioport80", "acpi-pm",
-                                           "pc-reset-control" };
+    static const char *const legacy[] = { "i8042", "port92", "ioport80", "pc-reset-control" };
 
     pcms.rtc = pc_isa_device("mc146818rtc", errp);
     if (!pcms.rtc) {
@@ -273,21 +310,26 @@ static void pc_pci_msi(void *opaque, PCIDevice *dev, uint64_t addr, uint32_t dat
     address_space_write(&address_space_memory, addr, le, sizeof(le));
 }
 
-/* INTx: slot s pin p (0 = INTA#) drives line (s + p - 1) & 3, PIRQA-D as on
- * the PIIX; without firmware or a PIIX router the lines are wired to the
- * IOAPIC's PCI inputs GSI 16-19 (level, active high). */
-#define PC_PCI_INTX_GSI0 16
-
-static int pc_pci_map_irq(PCIDevice *dev, int pin)
+/* The PIIX3 at 00:01.0 routes INTx (hw/isa/piix3.c): PIRQA-D to the ISA
+ * IRQs its PIRQRC registers name and to IOAPIC GSIs 16-19. */
+static bool pc_piix3_init(MachineState *ms, Error **errp)
 {
-    return (PCI_SLOT(dev->devfn) + pin - 1) & 3;
-}
+    DeviceState *dev = qdev_new(PIIX3_TYPE, errp);
 
-static void pc_pci_set_irq(void *opaque, int line, int level)
-{
-    MachineState *ms = opaque;
-
-    qemu_set_irq(ms->gsi[PC_PCI_INTX_GSI0 + line], level);
+    if (!dev || !qdev_prop_set_string(dev, "addr", "1.0", errp) ||
+        !qdev_prop_set_bool(dev, "multifunction", true, errp) ||
+        !qdev_realize(dev, pcms.pci->qbus, errp)) {
+        return false;
+    }
+    pcms.piix3 = PCI_DEVICE(dev);
+    for (int i = 0; i < 16; i++) {
+        qdev_connect_gpio_out_named(dev, PIIX3_ISA_IRQ_LINES, i, ms->gsi[i]);
+    }
+    for (int i = 0; i < PIIX3_NUM_PIRQS; i++) {
+        qdev_connect_gpio_out_named(dev, PIIX3_PIRQ_GSI_LINES, i, ms->gsi[16 + i]);
+    }
+    /* 01.3: the ACPI PM registers (SCI on ISA IRQ 9) and the SMBus */
+    return pci_create_simple(pcms.pci, PIIX4_PM_DEVFN, PIIX4_PM_TYPE, errp) != NULL;
 }
 
 /* The i440FX host bridge and bus pci.0.  Memory BARs live in a container
@@ -304,8 +346,7 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     }
     i440fx_map_memory(pcms.i440fx, get_system_memory(), ms->ram, &pcms.pci_mem);
     pci_bus_set_msi_hook(pcms.pci, pc_pci_msi, ms);
-    pci_bus_irqs(pcms.pci, pc_pci_map_irq, pc_pci_set_irq, ms);
-    return true;
+    return pc_piix3_init(ms, errp);
 }
 
 /* The BIOS image, when the guest starts in it: without -kernel, or with
@@ -438,6 +479,17 @@ static void pc_reset(MachineState *ms)
         for (int i = 0; i < I440FX_PAM_COUNT; i++) {
             pci_host_config_write(pcms.pci, 0, PCI_DEVFN(0, 0), I440FX_PAM_BASE + i,
                                   i ? 0x33 : 0x30, 1);
+        }
+        /* The PM function as SeaBIOS programs it: PM I/O at 0x600, SMBus
+         * at 0x700, both decoded. */
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_PMBA, ACPI_PM_BASE | 1, 4);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_PMREGMISC, 1, 1);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_SMBBA, PIIX4_SMB_BASE | 1, 4);
+        pci_host_config_write(pcms.pci, 0, PIIX4_PM_DEVFN, PIIX4_SMBHSTCFG, 0x09, 1);
+        /* A kernel booted directly finds PIRQA-D at IRQs 10, 10, 11, 11,
+         * as SeaBIOS routes them (qtest sees the power-on state). */
+        if (ms->kernel_filename) {
+            pci_host_config_write(pcms.pci, 0, PIIX3_DEVFN, PIIX3_PIRQRC, 0x0b0b0a0a, 4);
         }
     }
     if (current_accel->reset) {

@@ -58,6 +58,7 @@ struct MachineState {
     bool uuid_set;
     int pvh_fast_path;          /* -machine pvh-fast-path: 1 on, 0 off, -1 auto (on under tcg) */
     bool no_pit;                /* -machine pit=off: no i8254 at all (nor port 0x61) */
+    int hpet;                   /* -machine hpet: 1 on, 0 off (or -no-hpet), -1 default */
     /* Built by the machine. */
     MemoryRegion *ram;          /* all guest RAM (one block) */
     uint64_t below_4g_mem_size, above_4g_mem_size;

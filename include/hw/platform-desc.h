@@ -69,6 +69,11 @@ struct PlatformDesc {
     uint8_t reset_value;
     uint16_t iapc_boot_arch;    /* PLATFORM_IAPC_* */
 
+    /* The HPET table (IA-PC HPET 1.0a, 3.2.4): one event timer block. */
+    bool has_hpet;
+    uint64_t hpet_addr;
+    uint32_t hpet_block_id;     /* its GCAP_ID bits 31:0 */
+
     /* Interrupt controllers (MADT, MP table). */
     bool pcat_compat;           /* a dual 8259 is present */
     unsigned nr_ioapics;

@@ -13,6 +13,9 @@
 # Under tcg, no "unchecked MSR access" may appear in the kernel log.
 # LINUX_BOOT_EXPECT: extended regexes (one per line) the guest output must
 # match, e.g. where the firmware put the ACPI tables.
+# LINUX_BOOT_REJECT: extended regexes (one per line) it must not match.
+# LINUX_BOOT_APPEND: more kernel command line (e.g. clocksource=hpet).
+# In any case the kernel must report no ACPI errors or warnings.
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
 kvmpc=${1:?kvmpc binary} accel=${2:?accel} smp=${3:?smp} mem=${4:?mem MB}
@@ -33,6 +36,7 @@ echo "FPU=$(dmesg | grep -o "Enabled xstate features 0x[0-9a-f]*\|will use FXSAV
 echo "MSRERR=$(dmesg | grep -c "unchecked MSR access")"
 echo "LOADER=$(od -An -tx1 -j 528 -N 1 /sys/kernel/boot_params/data | tr -d " ")"'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
+append+="${LINUX_BOOT_APPEND:+ $LINUX_BOOT_APPEND}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot -d cpu_reset \
@@ -59,6 +63,12 @@ fi
 while IFS= read -r re; do
 	[ -z "$re" ] || grep -Eq -- "$re" "$out" || fail "guest output does not match: $re"
 done <<<"${LINUX_BOOT_EXPECT:-}"
+while IFS= read -r re; do
+	[ -z "$re" ] || ! grep -Eq -- "$re" "$out" || fail "guest output matches: $re"
+done <<<"${LINUX_BOOT_REJECT:-}"
+if grep -Eq "ACPI (BIOS )?(Error|Warning)" "$out"; then
+	fail "the kernel complains about the ACPI tables: $(grep -Ea 'ACPI (BIOS )?(Error|Warning)' "$out" | head -3)"
+fi
 memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 # The kernel reserves some; it must see most of the RAM and not more.
 [ -n "$memkb" ] && [ "$memkb" -gt $((mem * 1024 * 80 / 100)) ] && [ "$memkb" -le $((mem * 1024)) ] \

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 #include "hw/memory.h"
 #include "hw/i386/boot.h"
 #include "hw/acpi/pm.h"
@@ -18,7 +19,7 @@ static void platform_init(void);
 
 /* The PC's devices that describe themselves, made the way the machine
  * makes them; pc_devices() replaces them with another configuration. */
-static DeviceState *devs[8];
+static DeviceState *devs[12];
 static unsigned ndevs;
 static PlatformDesc pd;
 
@@ -44,6 +45,7 @@ static DeviceState *make(const char *type, BusState *bus, const char *props)
 }
 
 static ISABus *isa;
+static PCIBus *pci;
 
 /* The address spaces, the ISA bus and the host bridge, once. */
 static void platform_init(void)
@@ -56,7 +58,8 @@ static void platform_init(void)
         memory_region_init(&pci_mem, "pci", 1ULL << 32);
         memory_region_add_subregion_overlap(get_system_memory(), 0, &pci_mem, -1);
         /* The host bridge stays: its PCI0 node is always there. */
-        g_assert_nonnull(i440fx_init(&pci_mem, get_system_io(), 0xc0000000u, 0xfebfffffu, NULL, &err));
+        pci = i440fx_init(&pci_mem, get_system_io(), 0xc0000000u, 0xfebfffffu, NULL, &err);
+        g_assert_nonnull(pci);
         g_assert_no_error(err);
     }
 }
@@ -533,6 +536,99 @@ static void test_apic_ids(void)
     }
 }
 
+/* Disassembles the DSDT at dsdt with iasl (acpica-tools) when it is
+ * installed: it must decode without errors and show what we wrote. */
+static void iasl_check(uint64_t dsdt, uint32_t len, const char *const *expect)
+{
+    g_autofree char *iasl = g_find_program_in_path("iasl");
+    g_autofree char *dir = NULL, *aml = NULL, *dsl = NULL, *out = NULL, *text = NULL;
+    g_autoptr(GError) gerr = NULL;
+    int status = -1;
+
+    if (!iasl) {
+        g_test_message("iasl not installed: DSDT not disassembled");
+        return;
+    }
+    dir = g_dir_make_tmp("kvmpc-dsdt-XXXXXX", &gerr);
+    g_assert_no_error(gerr);
+    aml = g_build_filename(dir, "dsdt.aml", NULL);
+    dsl = g_build_filename(dir, "dsdt.dsl", NULL);
+    g_assert_true(g_file_set_contents(aml, (const char *)mem + dsdt, len, &gerr));
+    {
+        const char *argv[] = { iasl, "-d", aml, NULL };
+        g_assert_true(g_spawn_sync(dir, (char **)argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL,
+                                   NULL, &out, NULL, &status, &gerr));
+    }
+    g_assert_no_error(gerr);
+    g_assert_cmpint(status, ==, 0);
+    g_assert_true(g_file_get_contents(dsl, &text, NULL, &gerr));
+    for (int i = 0; expect[i]; i++) {
+        if (!strstr(text, expect[i])) {
+            g_test_message("iasl output:\n%s", text);
+            g_test_fail_printf("the disassembled DSDT lacks '%s'", expect[i]);
+        }
+    }
+    g_unlink(dsl);
+    g_unlink(aml);
+    g_rmdir(dir);
+}
+
+/* The PIIX3 (interrupt links, _PRT, _PIC), the PIIX4 PM function (the
+ * FADT's blocks at 0x600 before any firmware programs PMBA) and the HPET
+ * (its table and DSDT node). */
+static void test_piix_hpet(void)
+{
+    static const char *const expect[] = {
+        "Name (PICF, Zero)", "Method (_PIC, 1",
+        "Device (ISA)", "OperationRegion (PIRQ, PCI_Config, 0x60, 0x04)",
+        "Device (LNKA)", "Device (LNKD)", "Device (GSIA)", "Device (GSID)",
+        "Method (_PRT, 0", "Method (_SRS, 1", "Method (_DIS, 0",
+        "Interrupt (ResourceConsumer, Level, ActiveHigh, Shared, ,, )",
+        "0x00000010,", "ISA.LNKA", "ISA.GSID",
+        "Device (HPET)", "EisaId (\"PNP0103\")",
+        "Memory32Fixed (ReadWrite,", "0xFED00000,", NULL,
+    };
+    static const uint8_t hpet_node[] = {
+        'H', 'P', 'E', 'T', 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x01, 0x03,
+    };
+    uint64_t rsdp = 0, xsdt, hpet, fadt, dsdt;
+    uint32_t len;
+    Error *err = NULL;
+
+    ram_setup();
+    pc_devices(NULL, true);
+    /* the PM function brings its own acpi-pm: drop the ISA one */
+    g_assert_cmpstr(devs[1]->klass->name, ==, "acpi-pm");
+    qdev_free(devs[1]);
+    memmove(&devs[1], &devs[2], (--ndevs - 1) * sizeof(devs[0]));
+    make("PIIX3", pci->qbus, "addr=1.0,multifunction=on");
+    make("PIIX4_PM", pci->qbus, "addr=1.3");
+    make("hpet", NULL, NULL);
+    g_assert_true(acpi_build_tables(&address_space_memory, describe(1, NULL), &rsdp, &err));
+    g_assert_no_error(err);
+
+    xsdt = rd64(rsdp + 24);
+    g_assert_cmpuint(rd32(xsdt + 4), ==, 36 + 3 * 8);
+    hpet = find_table(xsdt, "HPET");
+    g_assert_cmpuint(hpet, !=, 0);
+    g_assert_cmpuint(check_table(hpet, "HPET"), ==, 56);
+    g_assert_cmpuint(rd32(hpet + 36), ==, 0x8086a201);             /* event timer block ID */
+    g_assert_cmpuint(mem[hpet + 40], ==, 0);                       /* system memory */
+    g_assert_cmpuint(rd64(hpet + 44), ==, 0xfed00000);
+    g_assert_cmpuint(mem[hpet + 52], ==, 0);                       /* HPET number */
+
+    fadt = find_table(xsdt, "FACP");
+    g_assert_cmpuint(rd32(fadt + 56), ==, 0x600);      /* PMBA not programmed yet */
+    g_assert_cmpuint(rd32(fadt + 76), ==, 0x608);
+    dsdt = rd32(fadt + 40);
+    len = check_table(dsdt, "DSDT");
+    g_assert_true(contains(mem + dsdt, len, hpet_node, sizeof(hpet_node)));
+    g_assert_true(contains(mem + dsdt, len, (const uint8_t *)"_PRT", 4));
+    g_assert_true(contains(mem + dsdt, len, (const uint8_t *)"LNKA", 4));
+    iasl_check(dsdt, len, expect);
+    pc_devices(NULL, true);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -541,5 +637,6 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/mptable", test_mptable);
     g_test_add_func("/acpi/follows-devices", test_acpi_follows_devices);
     g_test_add_func("/acpi/apic-ids", test_apic_ids);
+    g_test_add_func("/acpi/piix-hpet", test_piix_hpet);
     return g_test_run();
 }

@@ -10,6 +10,7 @@
 #define ACPI_PM1_CNT_BLK    (ACPI_PM_BASE + 0x04)   /* PM1a_CNT (2) */
 #define ACPI_PM_TMR_BLK     (ACPI_PM_BASE + 0x08)   /* 24-bit 3.579545 MHz timer */
 #define ACPI_PM_SIZE        0x0c
+#define ACPI_PM_IOBASE_NONE 0xffffffffu     /* acpi-pm's iobase: mapped by its owner */
 #define ACPI_SCI_IRQ        9
 #define ACPI_RESET_PORT     0xcf9
 #define ACPI_RESET_VALUE    0x06

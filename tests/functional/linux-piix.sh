@@ -1,0 +1,41 @@
+#!/bin/bash
+# Linux under tcg on machine pc's PIIX functions and HPET (docs/piix.md),
+# with no ACPI errors or warnings in any run (linux-boot.sh checks those):
+#  1. direct boot, clocksource=hpet: the HPET table, the 100 MHz counter,
+#     the switch to it, the PCI interrupt links of the DSDT;
+#  2. through SeaBIOS (-machine firmware-boot=on): SeaBIOS programs the
+#     PIIX4 PM function (PM I/O at 0x600, SMBus at 0x700) and the PIRQs,
+#     the FADT's PM timer is where it put them, S5 powers off;
+#  3. -machine hpet=off: no HPET table, no hpet clocksource.
+# usage: tests/functional/linux-piix.sh KVMPC
+# Exit 77 (skip) when the guest images are not there.
+set -uo pipefail
+kvmpc=${1:?kvmpc binary}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+B=${KVMPC_BUILD:-$top/build}
+[ -r "$B/images/linux/vmlinuz" ] && [ -r "$B/images/initramfs.cpio.gz" ] ||
+	{ echo "SKIP: guest images missing under $B/images"; exit 77; }
+boot=$top/tests/functional/linux-boot.sh
+
+LINUX_BOOT_APPEND="clocksource=hpet" \
+LINUX_BOOT_EXPECT='ACPI: HPET id: 0x8086a201 base: 0xfed00000
+hpet0: 3 comparators, 64-bit 100\.000000 MHz counter
+clocksource: Switched to clocksource hpet
+Interrupt link LNKA configured for IRQ 10
+Interrupt link GSIA configured for IRQ 16
+00:01\.3: quirk: \[io  0x0600-0x063f\] claimed by PIIX4 ACPI' \
+	"$boot" "$kvmpc" tcg 1 512 || exit 1
+
+LINUX_BOOT_EXPECT='SeaBIOS
+ACPI: PM-Timer IO Port: 0x608
+ACPI: HPET id: 0x8086a201
+00:01\.3: quirk: \[io  0x0600-0x063f\] claimed by PIIX4 ACPI
+00:01\.3: quirk: \[io  0x0700-0x070f\] claimed by PIIX4 SMB
+Interrupt link LNKD configured for IRQ 11' \
+	"$boot" "$kvmpc" tcg 1 512 -machine firmware-boot=on || exit 1
+
+LINUX_BOOT_APPEND="clocksource=hpet" \
+LINUX_BOOT_REJECT='ACPI: HPET
+Switched to clocksource hpet' \
+	"$boot" "$kvmpc" tcg 1 512 -machine hpet=off || exit 1
+echo "PASS: linux-piix"
