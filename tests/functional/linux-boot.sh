@@ -15,6 +15,8 @@
 # match, e.g. where the firmware put the ACPI tables.
 # LINUX_BOOT_REJECT: extended regexes (one per line) it must not match.
 # LINUX_BOOT_APPEND: more kernel command line (e.g. clocksource=hpet).
+# LINUX_BOOT_RETRY_TRIPLE_FAULT=1: boot once more if the guest triple-faults
+# before powering off (the lab's known flake; run-all sets it for KVM only).
 # In any case the kernel must report no ACPI errors or warnings.
 # Needs the images prepared beforehand (tests/images/*.sh), under $KVMPC_BUILD.
 set -uo pipefail
@@ -39,9 +41,23 @@ append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdl
 append+="${LINUX_BOOT_APPEND:+ $LINUX_BOOT_APPEND}"
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot -d cpu_reset \
-	-kernel "$kernel" -initrd "$initrd" -append "$append" "${extra[@]}" >"$out" 2>&1
-rc=$?
+boot() {
+	timeout -k 5 300 "$kvmpc" -accel "$accel" -m "$mem" -smp "$smp" -nographic -no-reboot -d cpu_reset \
+		-kernel "$kernel" -initrd "$initrd" -append "$append" "${extra[@]}" >"$out" 2>&1
+	rc=$?
+}
+boot
+# Under KVM in the lab (docs/testing-lab.md, "Known flakes"): a guest that
+# triple-faults before it powers off is booted once more, and the test
+# passes only if that boot passes; both are reported.
+retried=
+if [ "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" = 1 ] && grep -q "^triple fault on CPU" "$out" &&
+	! grep -q "reboot: Power down" "$out"; then
+	retried="after a triple fault in the first boot at guest time $(grep -a -o '^\[ *[0-9.]*\]' "$out" | tail -1)"
+	echo "NOTE: the first boot triple-faulted (kvmpc exit $rc); its last lines:"
+	grep -a -B8 -m1 "^triple fault on CPU" "$out" | sed 's/^/  | /'
+	boot
+fi
 fail() { echo "--- guest output (last 60 lines) ---"; tail -60 "$out"; echo "FAIL: $*"; exit 1; }
 [ $rc -eq 124 ] && fail "timed out (no power-off within 300 s)"
 grep -q "kvmpc-initramfs: booted" "$out" || fail "the initramfs did not start (exit status $rc)"
@@ -75,4 +91,4 @@ memkb=$(sed -n 's/^MEMKB=\([0-9]*\).*/\1/p' "$out")
 	|| fail "guest MemTotal ${memkb:-?} kB does not fit -m $mem"
 grep -q "reboot: Power down" "$out" || fail "no ACPI power-off message"
 [ $rc -eq 0 ] || fail "kvmpc exited with status $rc after the guest powered off (expected 0)"
-echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M${extra[*]:+ ${extra[*]}}${LINUX_BOOT_LOADER:+ loader=$LINUX_BOOT_LOADER}"
+echo "PASS: linux boot, accel=$accel smp=$smp mem=${mem}M${extra[*]:+ ${extra[*]}}${LINUX_BOOT_LOADER:+ loader=$LINUX_BOOT_LOADER}${retried:+ ($retried)}"

@@ -10,6 +10,7 @@ stop (ticks stop, STOP event), cont (ticks resume, RESUME event), HMP
 guest boots again), quit (SHUTDOWN event, exit status 0).
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -99,13 +100,15 @@ def main():
         q.wait_event("RESUME", 10)
         wait_for(lambda: serial().count("tick") > before + 1, 30, "ticks after cont")
 
-        banner = "kvmpc-initramfs: booted"
-        boots = serial().count(banner)
+        # The whole banner line (with its CPU count), not just its start:
+        # the serial log may end in the middle of it.
+        banner = re.compile(r"kvmpc-initramfs: booted \S+, \d+ cpu\(s\)")
+        boots = len(banner.findall(serial()))
         q.cmd("system_reset")
         ev = q.wait_event("RESET", 10)
         if ev["data"].get("guest") is not False:
             fail("RESET event: %r" % ev)
-        wait_for(lambda: serial().count(banner) > boots, 240,
+        wait_for(lambda: len(banner.findall(serial())) > boots, 240,
                  "the guest to boot again after system_reset")
         # Both CPUs must come back (the AP's APIC ID survives the reset).
         if serial().count("2 cpu(s)") < 2:
