@@ -24,7 +24,7 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
 # tcg-lite differential oracle (tests/tcgl-diff).
 test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
- libcapstone-dev"
+ libcapstone-dev xorriso"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

@@ -308,6 +308,17 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     return true;
 }
 
+/* The PIIX3 IDE function (hw/ide/piix.c) at 00:01.1, beside the PIIX3
+ * ISA bridge at 00:01.0; it claims the -drive if=ide drives.  Firmware
+ * and guests only look at function 1 of a slot whose function 0 exists:
+ * until the machine has the ISA bridge function, the IDE takes 00:01.0. */
+static bool pc_ide_init(MachineState *ms, Error **errp)
+{
+    int devfn = pci_find_device(pcms.pci, 0, PCI_DEVFN(1, 0)) ? PCI_DEVFN(1, 1) : PCI_DEVFN(1, 0);
+
+    return pci_create_simple(pcms.pci, devfn, "piix3-ide", errp) != NULL;
+}
+
 /* The BIOS image, when the guest starts in it: without -kernel, or with
  * -machine firmware-boot=on; under qtest (no guest code) only with -bios. */
 static bool pc_firmware_init(MachineState *ms, Error **errp)
@@ -343,7 +354,8 @@ static bool pc_init(MachineState *ms, Error **errp)
 {
     pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
     if (!pc_memory_init(ms, errp) || !pc_irq_init(ms, errp) || !pc_pci_init(ms, errp) ||
-        !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_cpus_init(ms, errp)) {
+        !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_ide_init(ms, errp) ||
+        !pc_cpus_init(ms, errp)) {
         return false;
     }
     pc_cmos_boot_order(ms);
