@@ -39,6 +39,7 @@ typedef struct PCMachineState {
     MemoryRegion pci_mem;       /* PCI memory space, under RAM and devices */
     PCIBus *pci;
     PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
+    PCIDevice *ide;             /* PIIX3 IDE */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
@@ -316,7 +317,8 @@ static bool pc_ide_init(MachineState *ms, Error **errp)
 {
     int devfn = pci_find_device(pcms.pci, 0, PCI_DEVFN(1, 0)) ? PCI_DEVFN(1, 1) : PCI_DEVFN(1, 0);
 
-    return pci_create_simple(pcms.pci, devfn, "piix3-ide", errp) != NULL;
+    pcms.ide = pci_create_simple(pcms.pci, devfn, "piix3-ide", errp);
+    return pcms.ide != NULL;
 }
 
 /* The BIOS image, when the guest starts in it: without -kernel, or with
@@ -451,6 +453,9 @@ static void pc_reset(MachineState *ms)
             pci_host_config_write(pcms.pci, 0, PCI_DEVFN(0, 0), I440FX_PAM_BASE + i,
                                   i ? 0x33 : 0x30, 1);
         }
+        /* IDE decode enable in IDETIM of both channels (Linux's ata_piix
+         * ignores a channel without it), as SeaBIOS's piix_ide_setup */
+        pci_host_config_write(pcms.pci, 0, pcms.ide->devfn, 0x40, 0x80008000u, 4);
     }
     if (current_accel->reset) {
         current_accel->reset();
