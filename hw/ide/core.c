@@ -1080,14 +1080,32 @@ const MemoryRegionOps ide_ctrl_ops = {
 
 /* ---- set-up and reset ----------------------------------------------------- */
 
+static GPtrArray *ide_buses;
+
 void ide_bus_init(IDEBus *bus, DeviceState *owner, int index)
 {
     bus->owner = owner;
     bus->index = index;
+    bus->qbus = qbus_new("IDE", owner, index ? "ide.1" : "ide.0");
+    if (!ide_buses) {
+        ide_buses = g_ptr_array_new();
+    }
+    g_ptr_array_add(ide_buses, bus);
     for (int i = 0; i < 2; i++) {
         bus->ifs[i].bus = bus;
         bus->ifs[i].unit = i;
     }
+}
+
+IDEBus *ide_bus_from_qbus(BusState *qbus)
+{
+    for (guint i = 0; ide_buses && i < ide_buses->len; i++) {
+        IDEBus *bus = g_ptr_array_index(ide_buses, i);
+        if (bus->qbus == qbus) {
+            return bus;
+        }
+    }
+    return NULL;
 }
 
 /* CHS for a disk of n sectors, as QEMU guesses without a partition

@@ -143,6 +143,7 @@ typedef struct BMDMAState {
 
 struct IDEBus {
     DeviceState *owner;             /* the controller */
+    BusState *qbus;                 /* "ide.N": where -device ide-hd/ide-cd plug */
     int index;                      /* channel 0/1 */
     IDEState ifs[2];
     uint8_t unit;                   /* the selected drive */
@@ -160,6 +161,7 @@ struct IDEBus {
 
 /* core.c */
 void ide_bus_init(IDEBus *bus, DeviceState *owner, int index);
+IDEBus *ide_bus_from_qbus(BusState *qbus);
 bool ide_drive_attach(IDEBus *bus, int unit, BlockBackend *blk, IDEDriveKind kind,
                       const char *dev_id, Error **errp);
 void ide_bus_reset(IDEBus *bus);

@@ -53,6 +53,9 @@ PY
 run "disk -hda -boot c" "$sum" -hda "$tmp/disk.img" -boot c
 # the same disk as the secondary master, by -drive
 run "disk if=ide,index=2" "$sum" -drive file="$tmp/disk.img",format=raw,if=ide,index=2 -boot c
+# and as a -device on the secondary slave
+run "disk -device ide-hd,bus=ide.1,unit=1" "$sum" -drive file="$tmp/disk.img",format=raw,if=none,id=d0 \
+	-device ide-hd,drive=d0,bus=ide.1,unit=1 -boot c
 
 # a CD: El Torito no-emulation image, reads sector 16
 if command -v xorriso >/dev/null; then

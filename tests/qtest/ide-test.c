@@ -735,6 +735,36 @@ static void test_fuzz(void)
     qtest_quit(s);
 }
 
+/* -device ide-hd / ide-cd on a chosen bus and unit */
+static void test_device(void)
+{
+    QTestState *s = qtest_initf("-drive file=%s,format=raw,if=none,id=d1 "
+                                "-device ide-hd,drive=d1,bus=ide.1,unit=1 "
+                                "-device ide-cd,bus=ide.0,unit=1", disk_path);
+    uint8_t id[512];
+    char str[41];
+
+    ide_setup_pci(s);
+    /* primary: no master, an empty CD-ROM as slave */
+    qtest_outb(s, P0 + REG_DEV, 0xb0);
+    QT_ASSERT_EQ(qtest_inb(s, P0 + REG_LBAM), 0x14);
+    QT_ASSERT_EQ(qtest_inb(s, P0 + REG_LBAH), 0xeb);
+    qtest_outb(s, P0 + REG_CMD, 0xa1);
+    QT_ASSERT(wait_ready(s, P0) & ST_DRQ);
+    pio_in(s, P0, id, sizeof(id));
+    identify_string(id, 27, 40, str);
+    QT_ASSERT_MSG(!strcmp(str, "QEMU DVD-ROM"), "got \"%s\"", str);
+    /* secondary slave: the disk */
+    qtest_outb(s, P1 + REG_DEV, 0xb0);
+    qtest_outb(s, P1 + REG_CMD, 0xec);
+    QT_ASSERT_EQ(wait_ready(s, P1), ST_DRDY | ST_DSC | ST_DRQ);
+    pio_in(s, P1, id, sizeof(id));
+    identify_string(id, 27, 40, str);
+    QT_ASSERT_MSG(!strcmp(str, "QEMU HARDDISK"), "got \"%s\"", str);
+    QT_ASSERT_EQ(id[120] | id[121] << 8, DISK_SECTORS);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -749,6 +779,7 @@ int main(int argc, char **argv)
     qt_run("ide/ata-errors", test_ata_errors);
     qt_run("ide/atapi", test_atapi);
     qt_run("ide/atapi-empty", test_atapi_empty);
+    qt_run("ide/device", test_device);
     qt_run("ide/fuzz", test_fuzz);
     ret = qt_finish();
     unlink(disk_path);
