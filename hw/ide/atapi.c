@@ -573,7 +573,8 @@ void ide_atapi_packet(IDEState *s)
         ide_atapi_error(s, SENSE_UNIT_ATTENTION, s->asc);
         return;
     }
-    if (op != GPCMD_REQUEST_SENSE) {
+    /* the sense is the last command's; a unit attention stays until read */
+    if (op != GPCMD_REQUEST_SENSE && s->sense_key != SENSE_UNIT_ATTENTION) {
         s->sense_key = SENSE_NONE;
         s->asc = s->ascq = 0;
     }
@@ -649,6 +650,9 @@ static void ide_cd_change_media(void *opaque, bool load)
     IDEState *s = opaque;
 
     s->tray_open = !load;
+    if (!load) {
+        s->tray_locked = false;     /* a forced eject overrides the lock (QEMU) */
+    }
     s->nb_sectors = load && blk_is_inserted(s->blk) ? blk_get_nb_sectors(s->blk) : 0;
     s->sense_key = SENSE_UNIT_ATTENTION;
     s->asc = ASC_MEDIUM_MAY_HAVE_CHANGED;
