@@ -401,7 +401,7 @@ static uint32_t ide_data_read(IDEBus *bus, unsigned size)
     uint32_t v = 0;
 
     if (!ide_data_ready(s, false)) {
-        return size == 4 ? 0xffffffffu : 0xffff;    /* no data: as QEMU, nothing sensible */
+        return 0;                       /* no data to give: 0, as QEMU */
     }
     for (unsigned i = 0; i < size && s->data_ptr < s->data_end; i++) {
         v |= (uint32_t)s->io_buffer[s->data_ptr++] << (8 * i);
@@ -581,6 +581,7 @@ static bool ide_dma_still_on(IDEState *s, int ret)
     }
     if (!(s->bus->bm.status & BM_STATUS_ACTIVE) || s->dma_cmd == IDE_DMA_NONE) {
         s->dma_cmd = IDE_DMA_NONE;      /* the guest stopped the bus master */
+        s->status = IDE_STAT_DRDY | IDE_STAT_DSC;
         return false;
     }
     return true;

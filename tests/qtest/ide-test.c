@@ -130,6 +130,25 @@ static uint8_t wait_ready(QTestState *s, uint16_t base)
     }
 }
 
+/* Until a DMA command has ended: neither BSY nor DRQ. */
+static uint8_t wait_dma_end(QTestState *s, uint16_t base)
+{
+    struct timespec t0, t;
+    uint8_t st;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        st = qtest_inb(s, base + REG_STAT);
+        if (!(st & (ST_BSY | ST_DRQ))) {
+            return st;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 20) {
+            QT_FAIL("DMA command on 0x%x does not end (status 0x%02x)", base, st);
+        }
+    }
+}
+
 static void lba28(QTestState *s, uint16_t base, uint32_t lba, uint8_t count)
 {
     qtest_outb(s, base + REG_DEV, 0xe0 | ((lba >> 24) & 0xf));
@@ -392,7 +411,7 @@ static void test_dma_prd_errors(void)
     lba28(s, P0, 0, 2);
     qtest_outb(s, P0 + REG_CMD, 0xc8);
     qtest_outb(s, bm, 0x09);
-    QT_ASSERT(wait_ready(s, P0) & ST_ERR);
+    QT_ASSERT(wait_dma_end(s, P0) & ST_ERR);
     QT_ASSERT_EQ(qtest_inb(s, bm + 2) & 0x03, 0x02);
     qtest_outb(s, bm, 0);
 
@@ -411,6 +430,24 @@ static void test_dma_prd_errors(void)
     st = dma_cmd(s, bm, 0xc8, true);
     QT_ASSERT_EQ(st & 0x07, 0x05);
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
+
+    /* the start bit cleared mid-transfer: the command ends, no interrupt,
+     * and the drive takes commands again */
+    prd(s, 0, BUF_ADDR, 0, true);
+    lba28(s, P0, 0, 128);
+    qtest_outb(s, bm + 2, 0x06);
+    qtest_outb(s, P0 + REG_CMD, 0xc8);
+    qtest_outb(s, bm, 0x09);
+    qtest_outb(s, bm, 0x00);
+    QT_ASSERT_EQ(wait_dma_end(s, P0), ST_DRDY | ST_DSC);
+    /* (the transfer may have finished before the stop: interrupt or not,
+     * the bus master is idle) */
+    QT_ASSERT_EQ(qtest_inb(s, bm + 2) & 0x03, 0x00);
+    qtest_outb(s, P0 + REG_CMD, 0xec);
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+    for (int i = 0; i < 256; i++) {
+        qtest_inw(s, P0);
+    }
 
     /* without bus mastering in the command register: error */
     cfg_writew(s, 1, cfg_readl(s, 1, 1, 0) == 0x70108086u ? 1 : 0, 0x04, 0x0001);
