@@ -150,8 +150,10 @@ static void atapi_next_block(IDEState *s)
         atapi_ok(s);
         return;
     }
-    /* 0 and 0xffff are not valid limits; use the largest even one */
-    if (bcl == 0 || bcl >= 0xffff) {
+    /* blocks but the last are even (SFF-8020i 10.8.1.1: an odd limit
+     * means one less); 0 is not a valid limit: use the largest one */
+    bcl &= ~1u;
+    if (bcl == 0) {
         bcl = 0xfffe;
     }
     blk = MIN(left, bcl);

@@ -700,7 +700,9 @@ static void test_fuzz(void)
     QTestState *s = start("");
     uint16_t bm = ide_setup_pci(s);
     uint8_t id[512];
-    unsigned seed = 12345;
+    /* IDE_FUZZ_SEED / IDE_FUZZ_ITERATIONS: longer runs by hand */
+    unsigned seed = getenv("IDE_FUZZ_SEED") ? atoi(getenv("IDE_FUZZ_SEED")) : 12345;
+    int iterations = getenv("IDE_FUZZ_ITERATIONS") ? atoi(getenv("IDE_FUZZ_ITERATIONS")) : 4000;
 
     /* DMA start with no command and no PRD table */
     qtest_outl(s, bm + 4, 0);
@@ -731,7 +733,7 @@ static void test_fuzz(void)
     qtest_outb(s, bm, 0x09);
     qtest_outb(s, bm, 0x00);
     /* random writes to every register, both channels and the bus master */
-    for (int i = 0; i < 4000; i++) {
+    for (int i = 0; i < iterations; i++) {
         static const uint16_t ports[] = { P0, P0 + 1, P0 + 2, P0 + 3, P0 + 4, P0 + 5, P0 + 6,
                                           P0 + 7, C0, P1, P1 + 2, P1 + 4, P1 + 5, P1 + 6,
                                           P1 + 7, C1 };
@@ -748,7 +750,12 @@ static void test_fuzz(void)
                                                 0xe7, 0xef, 0x91, 0x40, 0x08, 0x90 };
                 v = cmds[(r >> 17) % sizeof(cmds)];
             }
-            qtest_outb(s, port, v);
+            if (port == P0 || port == P1) {
+                /* the data port: 16-bit, mostly small ATAPI opcodes */
+                qtest_outw(s, port, (r & 0x20000) ? (r >> 8) & 0xffff : (r >> 8) & 0x5f);
+            } else {
+                qtest_outb(s, port, v);
+            }
         } else if (which == 16) {
             qtest_outb(s, bm + ((r >> 16) & 1) * 8, v & 0x09);
         } else if (which == 17) {
