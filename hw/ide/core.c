@@ -1109,12 +1109,53 @@ IDEBus *ide_bus_from_qbus(BusState *qbus)
     return NULL;
 }
 
-/* CHS for a disk of n sectors, as QEMU guesses without a partition
- * table: 16 heads, 63 sectors, 2..16383 cylinders. */
+/*
+ * CHS geometry, as QEMU guesses it (hw/block/hd-geometry.c): from the MBR
+ * if a partition table entry ends on a cylinder boundary with at most 16
+ * heads (that was the physical geometry), else the standard one for the
+ * size: 16 heads, 63 sectors, size / 1008 cylinders clamped to 2..16383.
+ * (With more than 16 heads in the table a BIOS translated: the physical
+ * geometry is the standard one as well.)  Realize time, main thread: the
+ * synchronous read is allowed.
+ */
+static bool ide_geometry_from_mbr(IDEState *s)
+{
+    uint8_t mbr[512];
+
+    if (blk_pread(s->blk, 0, mbr, sizeof(mbr)) < 0 || mbr[510] != 0x55 || mbr[511] != 0xaa) {
+        return false;
+    }
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *p = mbr + 0x1be + 16 * i;
+        uint32_t nr_sects = p[12] | p[13] << 8 | p[14] << 16 | (uint32_t)p[15] << 24;
+        uint32_t heads = p[5] + 1, secs = p[6] & 63;
+        uint64_t cyls;
+
+        if (!nr_sects || !p[5] || !secs) {
+            continue;
+        }
+        cyls = s->nb_sectors / (heads * secs);
+        if (cyls < 1 || cyls > 16383) {
+            continue;
+        }
+        if (heads > 16) {
+            return false;
+        }
+        s->cylinders = cyls;
+        s->heads = heads;
+        s->sectors = secs;
+        return true;
+    }
+    return false;
+}
+
 static void ide_guess_geometry(IDEState *s)
 {
     uint64_t cyl = s->nb_sectors / (16 * 63);
 
+    if (ide_geometry_from_mbr(s)) {
+        return;
+    }
     s->cylinders = cyl > 16383 ? 16383 : cyl < 2 ? 2 : cyl;
     s->heads = 16;
     s->sectors = 63;

@@ -779,6 +779,53 @@ static void test_fuzz(void)
     qtest_quit(s);
 }
 
+/* An MBR whose partition ends on a cylinder of 8 heads x 32 sectors: the
+ * drive reports that geometry (as QEMU guesses) and CHS addresses use it. */
+static void test_geometry_from_mbr(void)
+{
+    char path[64];
+    uint8_t mbr[512], id[512], buf[512], want[512];
+    QTestState *s;
+    int fd;
+
+    make_image(path, "/tmp/ide-test-mbr-XXXXXX", DISK_SECTORS * 512, 3);
+    memset(mbr, 0, sizeof(mbr));
+    mbr[0x1be + 4] = 0x83;                      /* type */
+    mbr[0x1be + 5] = 7;                         /* end head */
+    mbr[0x1be + 6] = 32;                        /* end sector (cylinder bits 0) */
+    mbr[0x1be + 7] = 7;                         /* end cylinder */
+    mbr[0x1be + 12] = 0x00;                     /* nr_sects = 0x800 */
+    mbr[0x1be + 13] = 0x08;
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    fd = open(path, O_WRONLY);
+    QT_ASSERT(fd >= 0);
+    QT_ASSERT_EQ(pwrite(fd, mbr, sizeof(mbr), 0), 512);
+    close(fd);
+    s = qtest_initf("-drive file=%s,format=raw,if=ide,index=0", path);
+    ide_setup_pci(s);
+    qtest_outb(s, P0 + REG_DEV, 0xa0);
+    qtest_outb(s, P0 + REG_CMD, 0xec);
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+    pio_in(s, P0, id, sizeof(id));
+    QT_ASSERT_EQ(id[2] | id[3] << 8, DISK_SECTORS / (8 * 32));  /* cylinders */
+    QT_ASSERT_EQ(id[6] | id[7] << 8, 8);                        /* heads */
+    QT_ASSERT_EQ(id[12] | id[13] << 8, 32);                     /* sectors */
+    /* cylinder 1, head 2, sector 5 = LBA (1 * 8 + 2) * 32 + 4 */
+    qtest_outb(s, P0 + REG_DEV, 0xa2);
+    qtest_outb(s, P0 + REG_NSECT, 1);
+    qtest_outb(s, P0 + REG_LBAL, 5);
+    qtest_outb(s, P0 + REG_LBAM, 1);
+    qtest_outb(s, P0 + REG_LBAH, 0);
+    qtest_outb(s, P0 + REG_CMD, 0x20);
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+    pio_in(s, P0, buf, 512);
+    file_read(path, 324 * 512, want, 512);
+    QT_ASSERT(!memcmp(buf, want, 512));
+    qtest_quit(s);
+    unlink(path);
+}
+
 /* -device ide-hd / ide-cd on a chosen bus and unit */
 static void test_device(void)
 {
@@ -823,6 +870,7 @@ int main(int argc, char **argv)
     qt_run("ide/ata-errors", test_ata_errors);
     qt_run("ide/atapi", test_atapi);
     qt_run("ide/atapi-empty", test_atapi_empty);
+    qt_run("ide/geometry-from-mbr", test_geometry_from_mbr);
     qt_run("ide/device", test_device);
     qt_run("ide/fuzz", test_fuzz);
     ret = qt_finish();
