@@ -81,3 +81,48 @@ JsonNode *qmp_blockdev_change_medium(Monitor *mon, const QmpArgs_blockdev_change
     bdrv_unref(bs);
     return NULL;
 }
+
+/* HMP: "eject [-f] device" and "change device filename [format]". */
+void hmp_eject(Monitor *mon, int argc, char **argv)
+{
+    QmpArgs_eject args = { .has_device = true };
+    Error *err = NULL;
+    int i = 1;
+
+    if (i < argc && !strcmp(argv[i], "-f")) {
+        args.has_force = args.force = true;
+        i++;
+    }
+    if (i >= argc) {
+        monitor_printf(mon, "eject: missing device\n");
+        return;
+    }
+    args.device = argv[i];
+    qmp_eject(mon, &args, &err);
+    if (err) {
+        monitor_printf(mon, "Error: %s\n", err->message);
+        g_error_free(err);
+    }
+}
+
+void hmp_change(Monitor *mon, int argc, char **argv)
+{
+    QmpArgs_blockdev_change_medium args = { .has_device = true };
+    Error *err = NULL;
+
+    if (argc < 3) {
+        monitor_printf(mon, "change: usage: change device filename [format]\n");
+        return;
+    }
+    args.device = argv[1];
+    args.filename = argv[2];
+    if (argc > 3) {
+        args.has_format = true;
+        args.format = argv[3];
+    }
+    qmp_blockdev_change_medium(mon, &args, &err);
+    if (err) {
+        monitor_printf(mon, "Error: %s\n", err->message);
+        g_error_free(err);
+    }
+}

@@ -204,6 +204,14 @@ class IdeQmpTest(unittest.TestCase):
         self.assertNotIn('inserted', self.cd_info())
         self.assertFalse(self.cd_info()['locked'])
 
+    def test_hmp(self):
+        self.assertEqual(self.qmp.hmp('eject ide1-cd0').strip(), '')
+        self.assertNotIn('inserted', self.cd_info())
+        self.assertEqual(self.qmp.hmp('change ide1-cd0 %s raw' % self.iso2).strip(), '')
+        self.assertEqual(self.cd_info()['inserted']['file'], self.iso2)
+        self.assertIn('not removable', self.qmp.hmp('eject -f ide0-hd0'))
+        self.assertIn('ide1-cd0: %s (raw, read-only)' % self.iso2, self.qmp.hmp('info block'))
+
     def test_errors(self):
         with self.assertRaises(QMPError) as e:
             self.qmp.cmd('eject', device='ide0-hd0')
