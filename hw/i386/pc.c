@@ -315,8 +315,15 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
  * until the machine has the ISA bridge function, the IDE takes 00:01.0. */
 static bool pc_ide_init(MachineState *ms, Error **errp)
 {
-    int devfn = pci_find_device(pcms.pci, 0, PCI_DEVFN(1, 0)) ? PCI_DEVFN(1, 1) : PCI_DEVFN(1, 0);
+    PCIDevice *fn0 = pci_find_device(pcms.pci, 0, PCI_DEVFN(1, 0));
+    int devfn = fn0 ? PCI_DEVFN(1, 1) : PCI_DEVFN(1, 0);
 
+    /* function 0 must say the slot has more functions (QEMU creates the
+     * PIIX3 with multifunction=on), or nobody looks at function 1 */
+    if (fn0 && !fn0->multifunction) {
+        fn0->multifunction = true;
+        fn0->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MULTI_FUNCTION;
+    }
     pcms.ide = pci_create_simple(pcms.pci, devfn, "piix3-ide", errp);
     return pcms.ide != NULL;
 }
