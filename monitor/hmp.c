@@ -674,6 +674,8 @@ static const HMPCommand hmp_cmds[] = {
       hmp_memsave },
     { "pmemsave", "addr size file",
       "save to disk physical memory dump starting at 'addr' of size 'size'", hmp_pmemsave },
+    { "eject", "[-f] device", "eject a removable medium (use -f to force it)", hmp_eject },
+    { "change", "device filename [format]", "change a removable medium", hmp_change },
     { NULL },
 };
 

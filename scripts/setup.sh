@@ -25,7 +25,7 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
 # tcg-lite differential oracle (tests/tcgl-diff); iasl to disassemble the
 # DSDT (tests/unit/test-acpi.c).
 test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
- libcapstone-dev acpica-tools"
+ libcapstone-dev acpica-tools xorriso"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

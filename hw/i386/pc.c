@@ -44,6 +44,7 @@ typedef struct PCMachineState {
     PCIBus *pci;
     PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
     PCIDevice *piix3;           /* function 01.0: the INTx router */
+    PCIDevice *ide;             /* PIIX3 IDE */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
@@ -349,6 +350,15 @@ static bool pc_pci_init(MachineState *ms, Error **errp)
     return pc_piix3_init(ms, errp);
 }
 
+/* The PIIX3 IDE function (hw/ide/piix.c) at 00:01.1, beside the PIIX3
+ * ISA bridge at 00:01.0 (created multifunction by pc_piix3_init); it
+ * claims the -drive if=ide drives. */
+static bool pc_ide_init(MachineState *ms, Error **errp)
+{
+    pcms.ide = pci_create_simple(pcms.pci, PCI_DEVFN(1, 1), "piix3-ide", errp);
+    return pcms.ide != NULL;
+}
+
 /* The BIOS image, when the guest starts in it: without -kernel, or with
  * -machine firmware-boot=on; under qtest (no guest code) only with -bios. */
 static bool pc_firmware_init(MachineState *ms, Error **errp)
@@ -384,7 +394,8 @@ static bool pc_init(MachineState *ms, Error **errp)
 {
     pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
     if (!pc_memory_init(ms, errp) || !pc_irq_init(ms, errp) || !pc_pci_init(ms, errp) ||
-        !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_cpus_init(ms, errp)) {
+        !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_ide_init(ms, errp) ||
+        !pc_cpus_init(ms, errp)) {
         return false;
     }
     pc_cmos_boot_order(ms);
@@ -491,6 +502,9 @@ static void pc_reset(MachineState *ms)
         if (ms->kernel_filename) {
             pci_host_config_write(pcms.pci, 0, PIIX3_DEVFN, PIIX3_PIRQRC, 0x0b0b0a0a, 4);
         }
+        /* IDE decode enable in IDETIM of both channels (Linux's ata_piix
+         * ignores a channel without it), as SeaBIOS's piix_ide_setup */
+        pci_host_config_write(pcms.pci, 0, pcms.ide->devfn, 0x40, 0x80008000u, 4);
     }
     if (current_accel->reset) {
         current_accel->reset();

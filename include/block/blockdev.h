@@ -58,5 +58,8 @@ BlockBackend *blockdev_backend_for(const char *name, Error **errp);
 /* QMP query-block and HMP info block. */
 struct Monitor;
 void hmp_info_block(struct Monitor *mon, int argc, char **argv);
+/* HMP eject / change (block/qmp-medium.c). */
+void hmp_eject(struct Monitor *mon, int argc, char **argv);
+void hmp_change(struct Monitor *mon, int argc, char **argv);
 
 #endif
