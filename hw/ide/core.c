@@ -722,6 +722,18 @@ static void ide_cmd_flush(IDEState *s)
     blk_aio_flush(s->blk, ide_flush_cb, r);
 }
 
+/* What every READ/WRITE command checks first: a write to a read-only
+ * medium is aborted, and the sector range must fit the disk. */
+static bool ide_rw_start(IDEState *s, bool write)
+{
+    if (write && blk_is_read_only(s->blk)) {
+        ide_abort_command(s);
+        ide_set_irq(s->bus);
+        return false;
+    }
+    return ide_setup_range(s);
+}
+
 static void ide_cmd_rw_pio(IDEState *s, bool write, bool multiple)
 {
     if (multiple && !s->mult_sectors) {
@@ -729,12 +741,7 @@ static void ide_cmd_rw_pio(IDEState *s, bool write, bool multiple)
         ide_set_irq(s->bus);
         return;
     }
-    if (write && blk_is_read_only(s->blk)) {
-        ide_abort_command(s);
-        ide_set_irq(s->bus);
-        return;
-    }
-    if (!ide_setup_range(s)) {
+    if (!ide_rw_start(s, write)) {
         return;
     }
     s->req_block = multiple ? s->mult_sectors : 1;
@@ -747,12 +754,7 @@ static void ide_cmd_rw_pio(IDEState *s, bool write, bool multiple)
 
 static void ide_cmd_rw_dma(IDEState *s, bool write)
 {
-    if (write && blk_is_read_only(s->blk)) {
-        ide_abort_command(s);
-        ide_set_irq(s->bus);
-        return;
-    }
-    if (!ide_setup_range(s)) {
+    if (!ide_rw_start(s, write)) {
         return;
     }
     ide_dma_begin(s, write ? IDE_DMA_WRITE : IDE_DMA_READ);
