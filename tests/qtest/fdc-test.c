@@ -371,6 +371,114 @@ static void test_read_only(void)
     qtest_quit(s);
 }
 
+/* SPECIFY ND: the sector comes through the FIFO, no DMA programmed. */
+static void test_pio(void)
+{
+    QTestState *s = start("");
+    uint8_t r[7], got[512], want[512];
+
+    fd_reset(s);
+    fd_cmd(s, (const uint8_t[]){ 0x03, 0xaf, 0x03 }, 3);
+    fd_cmd(s, (const uint8_t[]){ 0x46, 0x00, 1, 0, 5, 2, 5, 0x1b, 0xff }, 9);
+    for (int i = 0; i < 512; i++) {
+        wait_rqm(s, MSR_DIO);
+        QT_ASSERT(qtest_inb(s, FD_MSR) & 0x20);     /* NON-DMA execution */
+        got[i] = qtest_inb(s, FD_FIFO);
+    }
+    fd_result(s, r, 7);
+    QT_ASSERT_EQ(r[0], 0x00);
+    QT_ASSERT_EQ(r[3], 2);                  /* EOT reached: next cylinder */
+    QT_ASSERT_EQ(r[5], 1);
+    file_read(img_path, (off_t)(1 * HEADS * SPT + 4) * 512, want, sizeof(want));
+    QT_ASSERT(!memcmp(got, want, sizeof(got)));
+    qtest_quit(s);
+}
+
+/* FORMAT TRACK: 18 ID fields by DMA, every sector gets the filler byte. */
+static void test_format(void)
+{
+    QTestState *s = start("");
+    uint8_t st0, pcn, r[7], ids[18 * 4], got[SPT * 512];
+
+    fd_reset(s);
+    fd_cmd(s, (const uint8_t[]){ 0x0f, 0x00, 7 }, 3);
+    sense_int(s, &st0, &pcn);
+    QT_ASSERT_EQ(pcn, 7);
+    for (int i = 0; i < SPT; i++) {
+        ids[4 * i] = 7;
+        ids[4 * i + 1] = 1;
+        ids[4 * i + 2] = i + 1;
+        ids[4 * i + 3] = 2;
+    }
+    qtest_memwrite(s, BUF_ADDR, ids, sizeof(ids));
+    dma_setup(s, BUF_ADDR, sizeof(ids), false);
+    fd_cmd(s, (const uint8_t[]){ 0x4d, 0x04, 2, SPT, 0x54, 0xe5 }, 6);
+    fd_result(s, r, 7);
+    QT_ASSERT_EQ(r[0], 0x04);
+    QT_ASSERT_EQ(r[1], 0);
+    file_read(img_path, (off_t)(7 * HEADS + 1) * SPT * 512, got, sizeof(got));
+    for (size_t i = 0; i < sizeof(got); i++) {
+        QT_ASSERT_EQ(got[i], 0xe5);
+    }
+    qtest_quit(s);
+}
+
+/* Geometry and CMOS drive types from the image sizes. */
+static void test_geometry(void)
+{
+    char big[64], small[64];
+    QTestState *s;
+    uint8_t r[10], c = 0x0e;
+
+    make_image(big, "/tmp/fdc-test-288-XXXXXX", 5760 * 512, 4);
+    make_image(small, "/tmp/fdc-test-720-XXXXXX", 1440 * 512, 5);
+    s = qtest_initf("-drive file=%s,format=raw,if=floppy,index=0 "
+                    "-drive file=%s,format=raw,if=floppy,index=1", big, small);
+    qtest_outb(s, 0x70, 0x10);
+    QT_ASSERT_EQ(qtest_inb(s, 0x71), 0x53);     /* A 2.88 MB, B 720 KB */
+    fd_cmd(s, &c, 1);
+    fd_result(s, r, 10);
+    QT_ASSERT_EQ(r[6], 36);
+    qtest_outb(s, FD_DOR, 0x1d);                /* select B */
+    fd_cmd(s, &c, 1);
+    fd_result(s, r, 10);
+    QT_ASSERT_EQ(r[6], 9);
+    qtest_quit(s);
+    s = qtest_initf("-m 8");
+    qtest_outb(s, 0x70, 0x10);
+    QT_ASSERT_EQ(qtest_inb(s, 0x71), 0x00);     /* no drives */
+    qtest_quit(s);
+    unlink(big);
+    unlink(small);
+}
+
+/* A reset while a read is in flight: its completion is dropped. */
+static void test_reset_in_flight(void)
+{
+    QTestState *s = start("");
+    uint8_t r[7];
+
+    fd_reset(s);
+    dma_setup(s, BUF_ADDR, 512 * SPT, true);
+    fd_cmd(s, (const uint8_t[]){ 0xe6, 0x00, 3, 0, 1, 2, 18, 0x1b, 0xff }, 9);
+    qtest_outb(s, FD_DOR, 0x00);
+    qtest_outb(s, FD_DOR, 0x1c);
+    for (int i = 0; i < 4; i++) {
+        uint8_t st0, pcn;
+        sense_int(s, &st0, &pcn);
+        QT_ASSERT_EQ(st0, 0xc0 | i);
+    }
+    QT_ASSERT(!qtest_get_irq(s, 6));
+    /* the dropped read neither raises IRQ 6 nor enters a result phase */
+    qtest_clock_step(s, 1000000);
+    QT_ASSERT(!qtest_get_irq(s, 6));
+    QT_ASSERT_EQ(qtest_inb(s, FD_MSR) & (MSR_RQM | MSR_DIO | MSR_CB), MSR_RQM);
+    fd_cmd(s, (const uint8_t[]){ 0x10 }, 1);
+    fd_result(s, r, 1);
+    QT_ASSERT_EQ(r[0], 0x90);
+    qtest_quit(s);
+}
+
 int main(int argc, char **argv)
 {
     int ret;
@@ -384,6 +492,10 @@ int main(int argc, char **argv)
     qt_run("fdc/write", test_write);
     qt_run("fdc/errors", test_errors);
     qt_run("fdc/read-only", test_read_only);
+    qt_run("fdc/pio", test_pio);
+    qt_run("fdc/format", test_format);
+    qt_run("fdc/geometry", test_geometry);
+    qt_run("fdc/reset-in-flight", test_reset_in_flight);
     ret = qt_finish();
     unlink(img_path);
     return ret;
