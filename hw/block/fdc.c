@@ -1033,6 +1033,11 @@ static int fdc_post_load(void *opaque, int version_id)
 {
     FDCState *s = opaque;
 
+    /* positions from the stream index fifo[] and buf[]: keep them inside */
+    if (s->pos >= sizeof(s->fifo) || s->result_len > sizeof(s->fifo) ||
+        s->data_len > FDC_BUF_SIZE || s->data_pos > s->data_len || s->phase > FDC_PHASE_RESULT) {
+        return -EINVAL;
+    }
     if (s->in_flight) {
         s->in_flight = false;
         fdc_stop_transfer(s, ST0_ABNTERM, ST1_DE, 0);
@@ -1109,7 +1114,8 @@ static void fdc_describe(DeviceState *dev, PlatformDesc *pd)
     g_autoptr(GByteArray) node = g_byte_array_new();
     g_autoptr(GByteArray) res = g_byte_array_new();
     g_autoptr(GByteArray) fde = g_byte_array_new();
-    static const uint8_t dma_desc[3] = { 0x2a, 1 << FDC_DMA, 0x00 };  /* DMA (Compat, NotBusMaster, Transfer8) */
+    /* DMA descriptor: channel 2, compatibility timing, 8-bit, not a bus master */
+    static const uint8_t dma_desc[3] = { 0x2a, 1 << FDC_DMA, 0x00 };
 
     aml_res_io(res, FDC_IOBASE, FDC_IOBASE, 1, 6);
     aml_res_io(res, FDC_IOBASE + FDC_DIR, FDC_IOBASE + FDC_DIR, 1, 1);
