@@ -1106,8 +1106,9 @@ static const VMStateDescription vmstate_fdc = {
     .fields = fdc_fields,
 };
 
-/* DSDT: FDC0 (PNP0700) with its ports, IRQ 6 and DMA channel 2, and _FDE
- * saying which of the four drive positions hold a drive (as QEMU). */
+/* DSDT: FDC0 (PNP0700) with its ports, IRQ 6 and DMA channel 2, _FDE
+ * saying which of the four drive positions hold a drive, and a child
+ * FLPA/FLPB with _FDI per drive (as QEMU). */
 static void fdc_describe(DeviceState *dev, PlatformDesc *pd)
 {
     FDCState *s = (FDCState *)dev;
@@ -1131,6 +1132,23 @@ static void fdc_describe(DeviceState *dev, PlatformDesc *pd)
     aml_name_eisaid(node, "_HID", "PNP0700");
     aml_name_crs(node, res);
     aml_name_buffer(node, "_FDE", fde);
+    for (int i = 0; i < FDC_DRIVES; i++) {
+        FDCDrive *d = &s->drv[i];
+        g_autoptr(GByteArray) drive = g_byte_array_new();
+        /* _FDI (ACPI 6.4, 10.10.1): drive, type, max cylinder, max sector,
+         * max head, then the BIOS diskette parameter table (INT 1Eh) */
+        const uint8_t fdi[16] = {
+            i, d->cmos, d->tracks - 1, d->spt, d->heads - 1,
+            0xaf, 0x02, 0x25, 0x02, d->spt, 0x1b, 0xff, 0x6c, 0xf6, 0x0f, 0x08,
+        };
+
+        if (!d->present) {
+            continue;
+        }
+        aml_name_integer(drive, "_ADR", i);
+        aml_name_byte_package(drive, "_FDI", fdi, G_N_ELEMENTS(fdi));
+        aml_device(node, i ? "FLPB" : "FLPA", drive);
+    }
     aml_device(pd->aml_sb, "FDC0", node);
 }
 
