@@ -25,6 +25,8 @@
 #include "hw/timer/mc146818rtc.h"
 #include "hw/timer/hpet.h"
 #include "hw/platform-desc.h"
+#include "hw/dma/i8257.h"
+#include "hw/block/fdc.h"
 #include "accel/accel.h"
 #include "system/system.h"
 #include "system/runstate.h"
@@ -45,6 +47,7 @@ typedef struct PCMachineState {
     PCIDevice *i440fx;          /* function 00.0: PAM and SMRAM */
     PCIDevice *piix3;           /* function 01.0: the INTx router */
     PCIDevice *ide;             /* PIIX3 IDE */
+    DeviceState *fdc;           /* isa-fdc */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
@@ -359,6 +362,36 @@ static bool pc_ide_init(MachineState *ms, Error **errp)
     return pcms.ide != NULL;
 }
 
+/* The two 8237 DMA controllers and the floppy controller (QEMU's pc has
+ * them by default), which claims -fda/-fdb/-drive if=floppy.  CMOS 0x10
+ * holds the drive types, drive A in bits 7-4, for the BIOS. */
+static bool pc_floppy_init(MachineState *ms, Error **errp)
+{
+    static const struct { uint32_t base, page, dshift; } dma[2] = {
+        { 0x00, 0x80, 0 }, { 0xc0, 0x88, 1 },
+    };
+
+    for (int i = 0; i < 2; i++) {
+        DeviceState *dev = qdev_new(I8257_TYPE, errp);
+        if (!dev || !qdev_prop_set_uint(dev, "base", dma[i].base, errp) ||
+            !qdev_prop_set_uint(dev, "page-base", dma[i].page, errp) ||
+            !qdev_prop_set_uint(dev, "dshift", dma[i].dshift, errp) ||
+            !qdev_realize(dev, pcms.isa->bus, errp)) {
+            if (dev) {
+                qdev_free(dev);
+            }
+            return false;
+        }
+    }
+    pcms.fdc = pc_isa_device(FDC_TYPE, errp);
+    if (!pcms.fdc) {
+        return false;
+    }
+    rtc_set_memory(pcms.rtc, 0x10, fdc_cmos_drive_type(pcms.fdc, 0) << 4 |
+                                   fdc_cmos_drive_type(pcms.fdc, 1));
+    return true;
+}
+
 /* The BIOS image, when the guest starts in it: without -kernel, or with
  * -machine firmware-boot=on; under qtest (no guest code) only with -bios. */
 static bool pc_firmware_init(MachineState *ms, Error **errp)
@@ -395,6 +428,7 @@ static bool pc_init(MachineState *ms, Error **errp)
     pcms.isa = isa_bus_new(NULL, get_system_io(), get_system_memory());
     if (!pc_memory_init(ms, errp) || !pc_irq_init(ms, errp) || !pc_pci_init(ms, errp) ||
         !pc_firmware_init(ms, errp) || !pc_devices_init(ms, errp) || !pc_ide_init(ms, errp) ||
+        !pc_floppy_init(ms, errp) ||
         !pc_cpus_init(ms, errp)) {
         return false;
     }

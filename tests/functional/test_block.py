@@ -88,8 +88,9 @@ class BlockTest(unittest.TestCase):
             # the PIIX3 IDE has two buses: index 4 is bus 2
             (['-drive', 'file=%s,format=raw,if=ide,index=4' % self.img],
              ['machine type does not support if=ide,bus=2,unit=0']),
-            (['-fda', self.img], ['-fda %s: machine type does not support if=floppy'
-                                  % self.img]),
+            # the floppy controller has two drives (-fda, -fdb)
+            (['-drive', 'file=%s,format=raw,if=floppy,index=2' % self.img],
+             ['machine type does not support if=floppy,bus=0,unit=2']),
             (['-drive', 'file=%s,format=raw,if=virtio' % self.img],
              ['if=virtio,bus=0,unit=0']),
             (['-blockdev', 'driver=file,filename=%s' % self.img], ['-blockdev',

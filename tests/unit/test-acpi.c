@@ -6,6 +6,8 @@
 #include <string.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
+#include "block/blockdev.h"
 #include "hw/memory.h"
 #include "hw/i386/boot.h"
 #include "hw/acpi/pm.h"
@@ -629,6 +631,45 @@ static void test_piix_hpet(void)
     pc_devices(NULL, true);
 }
 
+/* The floppy controller's node (hw/block/fdc.c): FDC0 with its ports,
+ * IRQ 6, DMA channel 2 and _FDE, as QEMU's DSDT has it. */
+static void test_fdc(void)
+{
+    static const char *const expect[] = {
+        "Device (FDC0)", "EisaId (\"PNP0700\")",
+        "IO (Decode16,", "0x03F0,", "0x03F7,", "IRQNoFlags ()", "{6}",
+        "DMA (Compatibility, NotBusMaster, Transfer8, )", "{2}", "Name (_FDE, Buffer",
+        "Device (FLPA)", "Name (_FDI, Package (0x10)", "0x4F,", "0x12,", NULL,
+    };
+    uint64_t rsdp = 0, xsdt, fadt, dsdt;
+    uint32_t len;
+    Error *err = NULL;
+    g_autofree char *img = g_build_filename(g_get_tmp_dir(), "test-acpi-fd-XXXXXX", NULL);
+    g_autofree char *spec = NULL;
+    int fd = g_mkstemp(img);
+
+    /* drive A: a 1.44 MB image (80 cylinders, 18 sectors: 0x4F, 0x12) */
+    g_assert_cmpint(fd, >=, 0);
+    g_assert_cmpint(ftruncate(fd, 1474560), ==, 0);
+    close(fd);
+    spec = g_strdup_printf("file=%s,format=raw,if=floppy", img);
+    g_assert_nonnull(drive_new(spec, IF_FLOPPY, &err));
+    g_assert_no_error(err);
+    ram_setup();
+    pc_devices(NULL, false);
+    make("isa-fdc", isa->bus, NULL);
+    g_unlink(img);
+    g_assert_true(acpi_build_tables(&address_space_memory, describe(1, NULL), &rsdp, &err));
+    g_assert_no_error(err);
+    xsdt = rd64(rsdp + 24);
+    fadt = find_table(xsdt, "FACP");
+    dsdt = rd32(fadt + 40);
+    len = check_table(dsdt, "DSDT");
+    g_assert_true(contains(mem + dsdt, len, (const uint8_t *)"FDC0", 4));
+    iasl_check(dsdt, len, expect);
+    pc_devices(NULL, false);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -638,5 +679,6 @@ int main(int argc, char **argv)
     g_test_add_func("/acpi/follows-devices", test_acpi_follows_devices);
     g_test_add_func("/acpi/apic-ids", test_apic_ids);
     g_test_add_func("/acpi/piix-hpet", test_piix_hpet);
+    g_test_add_func("/acpi/fdc", test_fdc);
     return g_test_run();
 }
