@@ -21,8 +21,10 @@ uuid=5b1c6a52-0c0f-4d7e-9a3b-6f2e1d4c8a90
 	-chardev file,id=dbg,path="$tmp/debug" -device isa-debugcon,iobase=0x402,chardev=dbg \
 	</dev/null >"$tmp/serial" 2>"$tmp/err" &
 pid=$!
+# Both logs: the serial console gets the message after the debug port.
 for _ in $(seq 1 240); do
-	grep -q "No bootable device" "$tmp/debug" 2>/dev/null && break
+	grep -q "No bootable device" "$tmp/debug" 2>/dev/null &&
+		grep -aq "No bootable device" "$tmp/serial" 2>/dev/null && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.5
 done
