@@ -36,6 +36,7 @@
 #include "hw/acpi/aml.h"
 #include "hw/platform-desc.h"
 #include "system/runstate.h"
+#include "ui/input.h"
 
 #define I8042_DATA_PORT         0x60
 #define I8042_CMD_PORT          0x64
@@ -153,6 +154,8 @@ typedef struct I8042State {
     uint8_t kbd_scancode_set;
     uint8_t kbd_write_cmd;
     uint8_t kbd_leds;
+    uint8_t kbd_typematic;      /* 0xF3 argument: delay bits 6:5, rate 4:0 */
+    QemuInputHandlerState *kbd_handler;
 
     /* mouse */
     I8042Queue mouse_queue;
@@ -161,6 +164,11 @@ typedef struct I8042State {
     uint8_t mouse_resolution;
     uint8_t mouse_sample_rate;
     uint8_t mouse_status;       /* bit 4 scaling 2:1, bit 6 remote mode */
+    uint8_t mouse_type;         /* 0 PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer */
+    uint8_t mouse_detect;       /* progress of the 200,100|200,80 sample-rate knock */
+    uint8_t mouse_buttons;      /* bit 0 left, 1 right, 2 middle, 3 side, 4 extra */
+    int32_t mouse_dx, mouse_dy, mouse_dz;   /* not yet reported; dy positive up */
+    QemuInputHandlerState *mouse_handler;
 } I8042State;
 
 static void queue_reset(I8042Queue *q)
@@ -263,6 +271,7 @@ static void kbd_reset_state(I8042State *s)
     s->kbd_scancode_set = 2;
     s->kbd_write_cmd = 0;
     s->kbd_leds = 0;
+    s->kbd_typematic = 0x2b;    /* 500 ms, 10.9 characters/s */
 }
 
 static void kbd_write(I8042State *s, uint8_t val)
@@ -276,6 +285,7 @@ static void kbd_write(I8042State *s, uint8_t val)
         kbd_reply(s, KBD_REPLY_ACK);
         return;
     case KBD_CMD_SET_RATE:
+        s->kbd_typematic = val & 0x7f;
         kbd_reply(s, KBD_REPLY_ACK);
         return;
     case KBD_CMD_SCANCODE:
@@ -346,6 +356,51 @@ static void mouse_reset_state(I8042State *s)
     s->mouse_resolution = 2;            /* 4 counts/mm */
     s->mouse_sample_rate = 100;
     s->mouse_status = 0;
+    s->mouse_type = 0;
+    s->mouse_detect = 0;
+    s->mouse_dx = s->mouse_dy = s->mouse_dz = 0;
+}
+
+/* One packet from the motion gathered so far: 3 bytes, 4 with a wheel.
+ * Byte 0: buttons (bits 2:0), bit 3 always 1, X/Y sign bits 4/5, X/Y
+ * overflow bits 6/7 (motion beyond the 9-bit range is clamped and the rest
+ * dropped).  Returns false when the queue has no room for it. */
+static bool mouse_send_packet(I8042State *s)
+{
+    int len = s->mouse_type ? 4 : 3;
+    int dx = s->mouse_dx, dy = s->mouse_dy, dz = s->mouse_dz;
+    uint8_t b0;
+
+    if (s->mouse_queue.count + len > I8042_QUEUE_SIZE) {
+        return false;
+    }
+    b0 = 0x08 | (s->mouse_buttons & 7);
+    if (dx > 255 || dx < -256) {
+        b0 |= 0x40;
+        dx = CLAMP(dx, -256, 255);
+    }
+    if (dy > 255 || dy < -256) {
+        b0 |= 0x80;
+        dy = CLAMP(dy, -256, 255);
+    }
+    b0 |= (dx < 0 ? 0x10 : 0) | (dy < 0 ? 0x20 : 0);
+    queue_push(&s->mouse_queue, b0);
+    queue_push(&s->mouse_queue, dx & 0xff);
+    queue_push(&s->mouse_queue, dy & 0xff);
+    if (s->mouse_type == 3) {
+        dz = CLAMP(dz, -127, 127);
+        queue_push(&s->mouse_queue, dz & 0xff);
+    } else if (s->mouse_type == 4) {
+        dz = CLAMP(dz, -7, 7);
+        queue_push(&s->mouse_queue, (dz & 0x0f) | ((s->mouse_buttons & 0x18) << 1));
+    } else {
+        dz = 0;
+    }
+    s->mouse_dx = 0;
+    s->mouse_dy = 0;
+    s->mouse_dz -= dz;
+    i8042_refill(s);
+    return true;
 }
 
 static void mouse_write(I8042State *s, uint8_t val)
@@ -360,6 +415,22 @@ static void mouse_write(I8042State *s, uint8_t val)
     }
     if (cmd == AUX_SET_SAMPLE) {
         s->mouse_sample_rate = val;
+        /* The IntelliMouse knocks: 200,100,80 -> ID 3; 200,200,80 -> ID 4. */
+        switch (s->mouse_detect) {
+        case 1:
+            s->mouse_detect = val == 100 ? 2 : val == 200 ? 3 : 0;
+            break;
+        case 2:
+        case 3:
+            if (val == 80) {
+                s->mouse_type = s->mouse_detect == 2 ? 3 : 4;
+            }
+            s->mouse_detect = 0;
+            break;
+        default:
+            s->mouse_detect = val == 200 ? 1 : 0;
+            break;
+        }
         mouse_reply(s, KBD_REPLY_ACK);
         return;
     }
@@ -378,16 +449,17 @@ static void mouse_write(I8042State *s, uint8_t val)
         mouse_reply(s, KBD_REPLY_ACK);
         break;
     case AUX_GET_SCALE:
+        /* Status: bit 6 remote, 5 enabled, 4 scaling 2:1, 2:0 buttons L/M/R. */
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, s->mouse_status | (s->mouse_enabled ? 0x20 : 0));
+        mouse_reply(s, s->mouse_status | (s->mouse_enabled ? 0x20 : 0) |
+                       ((s->mouse_buttons & 1) << 2) | ((s->mouse_buttons & 4) >> 1) |
+                       ((s->mouse_buttons & 2) >> 1));
         mouse_reply(s, s->mouse_resolution);
         mouse_reply(s, s->mouse_sample_rate);
         break;
     case AUX_POLL:
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, 0x08);
-        mouse_reply(s, 0);
-        mouse_reply(s, 0);
+        mouse_send_packet(s);
         break;
     case AUX_SET_REMOTE:
         s->mouse_status |= 0x40;
@@ -399,7 +471,7 @@ static void mouse_write(I8042State *s, uint8_t val)
         break;
     case AUX_GET_TYPE:
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, 0x00);           /* standard PS/2 mouse */
+        mouse_reply(s, s->mouse_type);
         break;
     case AUX_ENABLE_DEV:
         s->mouse_enabled = true;
@@ -596,13 +668,30 @@ static const MemoryRegionOps i8042_cmd_ops = {
 void i8042_kbd_put_scancode(DeviceState *dev, const uint8_t *codes, int len)
 {
     I8042State *s = (I8042State *)dev;
-    int i;
+    uint8_t out[16];
+    bool brk = false;
+    int i, n = 0;
 
-    if (!s->kbd_scan_enabled || len <= 0 || s->kbd_queue.count + len > I8042_QUEUE_SIZE) {
+    if (!s->kbd_scan_enabled || len <= 0 || len > (int)sizeof(out)) {
+        return;
+    }
+    /* With XLATE the controller turns the keyboard's set 2 bytes into set 1:
+     * an F0 break prefix becomes bit 7 of the next byte. */
+    for (i = 0; i < len; i++) {
+        if (!(s->mode & KBD_MODE_KCC)) {
+            out[n++] = codes[i];
+        } else if (codes[i] == 0xf0) {
+            brk = true;
+        } else {
+            out[n++] = ps2_translate_set2_byte(codes[i]) | (brk ? 0x80 : 0);
+            brk = false;
+        }
+    }
+    if (s->kbd_queue.count + n > I8042_QUEUE_SIZE) {
         return;         /* never deliver half a key sequence */
     }
-    for (i = 0; i < len; i++) {
-        queue_push(&s->kbd_queue, codes[i]);
+    for (i = 0; i < n; i++) {
+        queue_push(&s->kbd_queue, out[i]);
     }
     i8042_refill(s);
 }
@@ -617,23 +706,112 @@ int i8042_kbd_scancode_set(DeviceState *dev)
     return ((I8042State *)dev)->kbd_scancode_set;
 }
 
+uint8_t i8042_kbd_leds(DeviceState *dev)
+{
+    return ((I8042State *)dev)->kbd_leds;
+}
+
+uint8_t i8042_kbd_typematic(DeviceState *dev)
+{
+    return ((I8042State *)dev)->kbd_typematic;
+}
+
+static void i8042_mouse_sync(DeviceState *dev)
+{
+    I8042State *s = (I8042State *)dev;
+
+    if (!s->mouse_enabled || (s->mouse_status & 0x40)) {
+        return;
+    }
+    /* Streaming: one packet per sync, more while the wheel has more. */
+    while (mouse_send_packet(s) && s->mouse_dz) {
+    }
+}
+
 void i8042_mouse_put_event(DeviceState *dev, int dx, int dy, unsigned buttons)
 {
     I8042State *s = (I8042State *)dev;
-    uint8_t b0;
 
-    if (!s->mouse_enabled || (s->mouse_status & 0x40) ||
-        s->mouse_queue.count + 3 > I8042_QUEUE_SIZE) {
+    if (!s->mouse_enabled) {
         return;
     }
-    dx = CLAMP(dx, -256, 255);
-    dy = CLAMP(dy, -256, 255);
-    b0 = 0x08 | (buttons & 7) | (dx < 0 ? 0x10 : 0) | (dy < 0 ? 0x20 : 0);
-    queue_push(&s->mouse_queue, b0);
-    queue_push(&s->mouse_queue, dx & 0xff);
-    queue_push(&s->mouse_queue, dy & 0xff);
-    i8042_refill(s);
+    s->mouse_dx += CLAMP(dx, -4096, 4096);
+    s->mouse_dy += CLAMP(dy, -4096, 4096);
+    s->mouse_buttons = buttons & 0x1f;
+    i8042_mouse_sync(dev);
 }
+
+/* Input layer handlers. */
+
+static void i8042_kbd_event(DeviceState *dev, const InputEvent *evt)
+{
+    I8042State *s = (I8042State *)dev;
+    uint8_t codes[8];
+    int n;
+
+    if (evt->kind != INPUT_EVENT_KIND_KEY) {
+        return;
+    }
+    n = ps2_scancodes(evt->u.key.qcode, evt->u.key.down, s->kbd_scancode_set, codes);
+    if (n) {
+        i8042_kbd_put_scancode(dev, codes, n);
+    }
+}
+
+static void i8042_mouse_event(DeviceState *dev, const InputEvent *evt)
+{
+    static const uint8_t bits[INPUT_BUTTON__MAX] = {
+        [INPUT_BUTTON_LEFT] = 0x01, [INPUT_BUTTON_RIGHT] = 0x02,
+        [INPUT_BUTTON_MIDDLE] = 0x04, [INPUT_BUTTON_SIDE] = 0x08,
+        [INPUT_BUTTON_EXTRA] = 0x10,
+    };
+    I8042State *s = (I8042State *)dev;
+
+    if (!s->mouse_enabled) {
+        return;         /* as QEMU: motion while disabled is not kept */
+    }
+    switch (evt->kind) {
+    case INPUT_EVENT_KIND_REL: {
+        int64_t v = CLAMP(evt->u.move.value, -4096, 4096);
+
+        if (evt->u.move.axis == INPUT_AXIS_X) {
+            s->mouse_dx = CLAMP(s->mouse_dx + v, -4096, 4096);
+        } else if (evt->u.move.axis == INPUT_AXIS_Y) {
+            s->mouse_dy = CLAMP(s->mouse_dy - v, -4096, 4096);   /* PS/2: up is positive */
+        }
+        break;
+    }
+    case INPUT_EVENT_KIND_BTN:
+        if ((unsigned)evt->u.btn.button >= INPUT_BUTTON__MAX) {
+            break;
+        }
+        if (evt->u.btn.down && evt->u.btn.button == INPUT_BUTTON_WHEEL_UP) {
+            s->mouse_dz = MAX(s->mouse_dz - 1, -4096);
+        } else if (evt->u.btn.down && evt->u.btn.button == INPUT_BUTTON_WHEEL_DOWN) {
+            s->mouse_dz = MIN(s->mouse_dz + 1, 4096);
+        } else if (evt->u.btn.down) {
+            s->mouse_buttons |= bits[evt->u.btn.button];
+        } else {
+            s->mouse_buttons &= ~bits[evt->u.btn.button];
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static const QemuInputHandler i8042_kbd_handler = {
+    .name = "QEMU PS/2 Keyboard",
+    .mask = INPUT_EVENT_MASK_KEY,
+    .event = i8042_kbd_event,
+};
+
+static const QemuInputHandler i8042_mouse_handler = {
+    .name = "QEMU PS/2 Mouse",
+    .mask = INPUT_EVENT_MASK_BTN | INPUT_EVENT_MASK_REL,
+    .event = i8042_mouse_event,
+    .sync = i8042_mouse_sync,
+};
 
 bool i8042_a20_enabled(DeviceState *dev)
 {
@@ -678,6 +856,8 @@ static void i8042_realize(DeviceState *dev, Error **errp)
     isa_register_ioport(dev, &s->io_data, I8042_DATA_PORT);
     isa_register_ioport(dev, &s->io_cmd, I8042_CMD_PORT);
     qdev_init_gpio_out_named(dev, &s->a20_out, I8042_A20_LINE, 1);
+    s->kbd_handler = qemu_input_handler_register(dev, &i8042_kbd_handler);
+    s->mouse_handler = qemu_input_handler_register(dev, &i8042_mouse_handler);
 }
 
 static void i8042_unrealize(DeviceState *dev)
@@ -686,6 +866,9 @@ static void i8042_unrealize(DeviceState *dev)
 
     memory_region_destroy(&s->io_data);
     memory_region_destroy(&s->io_cmd);
+    qemu_input_handler_unregister(s->kbd_handler);
+    qemu_input_handler_unregister(s->mouse_handler);
+    s->kbd_handler = s->mouse_handler = NULL;
 }
 
 static int i8042_post_load(void *opaque, int version_id)
@@ -701,6 +884,14 @@ static int i8042_post_load(void *opaque, int version_id)
     if (s->kbd_scancode_set < 1 || s->kbd_scancode_set > 3) {
         s->kbd_scancode_set = 2;
     }
+    if (s->mouse_type != 3 && s->mouse_type != 4) {
+        s->mouse_type = 0;
+    }
+    s->mouse_detect = MIN(s->mouse_detect, 3);
+    s->mouse_buttons &= 0x1f;
+    s->mouse_dx = CLAMP(s->mouse_dx, -4096, 4096);
+    s->mouse_dy = CLAMP(s->mouse_dy, -4096, 4096);
+    s->mouse_dz = CLAMP(s->mouse_dz, -4096, 4096);
     i8042_refill(s);
     i8042_update_a20(s);
     return 0;
@@ -740,12 +931,19 @@ static const VMStateField i8042_fields[] = {
     VMSTATE_UINT8(mouse_resolution, I8042State),
     VMSTATE_UINT8(mouse_sample_rate, I8042State),
     VMSTATE_UINT8(mouse_status, I8042State),
+    VMSTATE_UINT8_V(kbd_typematic, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_type, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_detect, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_buttons, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dx, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dy, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dz, I8042State, 2),
     VMSTATE_END_OF_LIST()
 };
 
 static const VMStateDescription vmstate_i8042 = {
     .name = "pckbd",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .post_load = i8042_post_load,
     .fields = i8042_fields,
