@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "ui/input.h"
+#include "system/main-loop.h"
 
 struct QemuInputHandlerState {
     DeviceState *dev;
@@ -142,4 +143,78 @@ int qemu_input_mice(InputMouseInfo *info, int max)
         n++;
     }
     return n;
+}
+
+/*
+ * Keys with delays (send-key's hold time), as QEMU: while something is
+ * queued, keys and delays go behind it; a delay arms a virtual-clock
+ * timer and the keys after it are sent when it fires.  At most
+ * INPUT_QUEUE_LIMIT entries; more are dropped.
+ */
+#define INPUT_QUEUE_LIMIT 1024
+
+typedef struct InputQueueEntry {
+    bool is_delay;
+    int delay_ms;
+    QKeyCode qcode;
+    bool down;
+} InputQueueEntry;
+
+static GQueue key_queue = G_QUEUE_INIT;
+static QEMUTimer *key_timer;
+
+static void input_queue_run(void *opaque)
+{
+    InputQueueEntry *e;
+
+    while ((e = g_queue_pop_head(&key_queue))) {
+        if (e->is_delay) {
+            timer_mod(key_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                 (int64_t)e->delay_ms * SCALE_MS);
+            g_free(e);
+            return;
+        }
+        qemu_input_event_send_key_qcode(e->qcode, e->down);
+        g_free(e);
+    }
+}
+
+static void input_queue_add(InputQueueEntry *e)
+{
+    if (g_queue_get_length(&key_queue) >= INPUT_QUEUE_LIMIT) {
+        g_free(e);
+        return;
+    }
+    g_queue_push_tail(&key_queue, e);
+}
+
+void qemu_input_event_send_key_queued(QKeyCode qcode, bool down)
+{
+    InputQueueEntry *e;
+
+    if (g_queue_is_empty(&key_queue) && !(key_timer && timer_pending(key_timer))) {
+        qemu_input_event_send_key_qcode(qcode, down);
+        return;
+    }
+    e = g_new0(InputQueueEntry, 1);
+    e->qcode = qcode;
+    e->down = down;
+    input_queue_add(e);
+}
+
+void qemu_input_event_send_key_delay(int delay_ms)
+{
+    InputQueueEntry *e = g_new0(InputQueueEntry, 1);
+    bool start;
+
+    if (!key_timer) {
+        key_timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, input_queue_run, NULL);
+    }
+    start = g_queue_is_empty(&key_queue) && !timer_pending(key_timer);
+    e->is_delay = true;
+    e->delay_ms = delay_ms > 0 ? delay_ms : 10;
+    input_queue_add(e);
+    if (start) {
+        input_queue_run(NULL);
+    }
 }

@@ -103,6 +103,10 @@ void qemu_input_event_send(const InputEvent *evt);
 void qemu_input_event_sync(void);
 /* A key press or release, then a sync. */
 void qemu_input_event_send_key_qcode(QKeyCode qcode, bool down);
+/* Keys behind a delay: sent now if nothing waits, else queued; a delay
+ * (<= 0 means 10 ms) holds back what follows, on the virtual clock. */
+void qemu_input_event_send_key_queued(QKeyCode qcode, bool down);
+void qemu_input_event_send_key_delay(int delay_ms);
 void qemu_input_queue_btn(InputButton btn, bool down);
 void qemu_input_queue_rel(InputAxis axis, int64_t value);
 
