@@ -117,7 +117,13 @@
 #define KBD_OUT_MOUSE_OBF       0x20
 #define KBD_OUT_ONES            0xcc
 
-#define I8042_QUEUE_SIZE        16
+/*
+ * As QEMU: key codes and packets fill a queue up to 16 bytes (and are
+ * dropped whole beyond); command replies may use 8 bytes more, so that a
+ * command always gets its answer.  The controller's own queue holds 16.
+ */
+#define I8042_QUEUE_SIZE        24
+#define I8042_EVENT_LIMIT       16
 
 typedef struct I8042Queue {
     uint8_t data[I8042_QUEUE_SIZE];
@@ -146,7 +152,7 @@ typedef struct I8042State {
     uint8_t obdata;
     bool ob_aux;                /* the output buffer holds mouse data */
     I8042Queue ctrl_queue;      /* controller replies; ctrl_aux marks 0xD3 bytes */
-    uint16_t ctrl_aux;          /* bit i: ctrl_queue slot i is mouse data */
+    uint32_t ctrl_aux;          /* bit i: ctrl_queue slot i is mouse data */
 
     /* keyboard */
     I8042Queue kbd_queue;
@@ -243,7 +249,7 @@ static void i8042_refill(I8042State *s)
 
 static void i8042_ctrl_reply(I8042State *s, uint8_t val, bool aux)
 {
-    int slot = queue_push(&s->ctrl_queue, val);
+    int slot = s->ctrl_queue.count < I8042_EVENT_LIMIT ? queue_push(&s->ctrl_queue, val) : -1;
 
     if (slot >= 0) {
         s->ctrl_aux = aux ? (s->ctrl_aux | (1u << slot)) : (s->ctrl_aux & ~(1u << slot));
@@ -371,7 +377,7 @@ static bool mouse_send_packet(I8042State *s)
     int dx = s->mouse_dx, dy = s->mouse_dy, dz = s->mouse_dz;
     uint8_t b0;
 
-    if (s->mouse_queue.count + len > I8042_QUEUE_SIZE) {
+    if (s->mouse_queue.count + len > I8042_EVENT_LIMIT) {
         return false;
     }
     b0 = 0x08 | (s->mouse_buttons & 7);
@@ -687,7 +693,7 @@ void i8042_kbd_put_scancode(DeviceState *dev, const uint8_t *codes, int len)
             brk = false;
         }
     }
-    if (s->kbd_queue.count + n > I8042_QUEUE_SIZE) {
+    if (s->kbd_queue.count + n > I8042_EVENT_LIMIT) {
         return;         /* never deliver half a key sequence */
     }
     for (i = 0; i < n; i++) {
@@ -878,7 +884,7 @@ static int i8042_post_load(void *opaque, int version_id)
     s->ctrl_queue.rptr %= I8042_QUEUE_SIZE;
     s->kbd_queue.rptr %= I8042_QUEUE_SIZE;
     s->mouse_queue.rptr %= I8042_QUEUE_SIZE;
-    s->ctrl_queue.count = MIN(s->ctrl_queue.count, I8042_QUEUE_SIZE);
+    s->ctrl_queue.count = MIN(s->ctrl_queue.count, I8042_EVENT_LIMIT);
     s->kbd_queue.count = MIN(s->kbd_queue.count, I8042_QUEUE_SIZE);
     s->mouse_queue.count = MIN(s->mouse_queue.count, I8042_QUEUE_SIZE);
     if (s->kbd_scancode_set < 1 || s->kbd_scancode_set > 3) {
@@ -906,8 +912,8 @@ static const VMStateField i8042_queue_fields[] = {
 
 static const VMStateDescription vmstate_i8042_queue = {
     .name = "i8042/queue",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = i8042_queue_fields,
 };
 
@@ -919,7 +925,7 @@ static const VMStateField i8042_fields[] = {
     VMSTATE_UINT8(obdata, I8042State),
     VMSTATE_BOOL(ob_aux, I8042State),
     VMSTATE_STRUCT(ctrl_queue, I8042State, vmstate_i8042_queue, I8042Queue),
-    VMSTATE_UINT16(ctrl_aux, I8042State),
+    VMSTATE_UINT32(ctrl_aux, I8042State),
     VMSTATE_STRUCT(kbd_queue, I8042State, vmstate_i8042_queue, I8042Queue),
     VMSTATE_BOOL(kbd_scan_enabled, I8042State),
     VMSTATE_UINT8(kbd_scancode_set, I8042State),
@@ -944,7 +950,7 @@ static const VMStateField i8042_fields[] = {
 static const VMStateDescription vmstate_i8042 = {
     .name = "pckbd",
     .version_id = 2,
-    .minimum_version_id = 1,
+    .minimum_version_id = 2,    /* v2: 24-byte queues, mouse type and motion */
     .post_load = i8042_post_load,
     .fields = i8042_fields,
 };

@@ -219,13 +219,15 @@ class Ps2Test(unittest.TestCase):
             self.keys([0x7f])                           # no key has this number
 
     def test_queue_full_drops_whole_sequences(self):
-        # 16 bytes of queue: three 4-byte makes and a 4-byte make fit, a
-        # fifth is dropped whole (set 2 "print": E0 12 E0 7C).
+        # 16 bytes of queue for keys: four 4-byte makes (set 2 "print":
+        # E0 12 E0 7C) fit, a fifth is dropped whole.
         for _ in range(5):
             self.qmp.cmd('input-send-event', events=[
                 {'type': 'key', 'data': {'key': {'type': 'qcode', 'data': 'print'},
                                          'down': True}}])
-        self.assertEqual(self.read(16), [0xe0, 0x12, 0xe0, 0x7c] * 4)
+        # a command still gets its answer (8 bytes of headroom for replies)
+        self.qt.outb(DATA, 0xf2)
+        self.assertEqual(self.read(19), [0xe0, 0x12, 0xe0, 0x7c] * 4 + [0xfa, 0xab, 0x83])
         self.empty()
 
     # -- mouse --------------------------------------------------------------
