@@ -174,6 +174,7 @@ typedef struct I8042State {
     uint8_t mouse_detect;       /* progress of the 200,100|200,80 sample-rate knock */
     uint8_t mouse_buttons;      /* bit 0 left, 1 right, 2 middle, 3 side, 4 extra */
     int32_t mouse_dx, mouse_dy, mouse_dz;   /* not yet reported; dy positive up */
+    bool mouse_dirty;           /* motion or a button change since the last packet */
     QemuInputHandlerState *mouse_handler;
 } I8042State;
 
@@ -365,6 +366,7 @@ static void mouse_reset_state(I8042State *s)
     s->mouse_type = 0;
     s->mouse_detect = 0;
     s->mouse_dx = s->mouse_dy = s->mouse_dz = 0;
+    s->mouse_dirty = false;
 }
 
 /* One packet from the motion gathered so far: 3 bytes, 4 with a wheel.
@@ -400,11 +402,12 @@ static bool mouse_send_packet(I8042State *s)
         dz = CLAMP(dz, -7, 7);
         queue_push(&s->mouse_queue, (dz & 0x0f) | ((s->mouse_buttons & 0x18) << 1));
     } else {
-        dz = 0;
+        dz = s->mouse_dz;       /* no wheel on a plain PS/2 mouse */
     }
     s->mouse_dx = 0;
     s->mouse_dy = 0;
     s->mouse_dz -= dz;
+    s->mouse_dirty = s->mouse_dz != 0;
     i8042_refill(s);
     return true;
 }
@@ -729,8 +732,8 @@ static void i8042_mouse_sync(DeviceState *dev)
     if (!s->mouse_enabled || (s->mouse_status & 0x40)) {
         return;
     }
-    /* Streaming: one packet per sync, more while the wheel has more. */
-    while (mouse_send_packet(s) && s->mouse_dz) {
+    /* Streaming: a packet per sync after a change, more while the wheel has more. */
+    while (s->mouse_dirty && mouse_send_packet(s)) {
     }
 }
 
@@ -744,6 +747,7 @@ void i8042_mouse_put_event(DeviceState *dev, int dx, int dy, unsigned buttons)
     s->mouse_dx += CLAMP(dx, -4096, 4096);
     s->mouse_dy += CLAMP(dy, -4096, 4096);
     s->mouse_buttons = buttons & 0x1f;
+    s->mouse_dirty = true;
     i8042_mouse_sync(dev);
 }
 
@@ -776,6 +780,7 @@ static void i8042_mouse_event(DeviceState *dev, const InputEvent *evt)
     if (!s->mouse_enabled) {
         return;         /* as QEMU: motion while disabled is not kept */
     }
+    s->mouse_dirty = true;
     switch (evt->kind) {
     case INPUT_EVENT_KIND_REL: {
         int64_t v = CLAMP(evt->u.move.value, -4096, 4096);
@@ -944,6 +949,7 @@ static const VMStateField i8042_fields[] = {
     VMSTATE_INT32_V(mouse_dx, I8042State, 2),
     VMSTATE_INT32_V(mouse_dy, I8042State, 2),
     VMSTATE_INT32_V(mouse_dz, I8042State, 2),
+    VMSTATE_BOOL_V(mouse_dirty, I8042State, 2),
     VMSTATE_END_OF_LIST()
 };
 

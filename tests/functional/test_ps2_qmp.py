@@ -251,6 +251,15 @@ class Ps2Test(unittest.TestCase):
                    {'type': 'btn', 'data': {'button': 'right', 'down': True}})
         self.assertEqual(self.read(3, aux=True), [0x08 | 0x20 | 0x02, 0x05, 0xfd])
         self.empty()
+        # nothing moved: a key (which syncs every device) sends no packet
+        self.event({'type': 'key', 'data': {'key': {'type': 'qcode', 'data': 'a'},
+                                            'down': True}})
+        self.assertEqual(self.read(1), [0x1c])
+        self.empty()
+        # a plain mouse has no wheel: the wheel is not reported at all
+        self.event({'type': 'btn', 'data': {'button': 'wheel-up', 'down': True}})
+        self.assertEqual(self.read(3, aux=True), [0x0a, 0x00, 0x00])
+        self.empty()
         # beyond 9 bits: overflow bit, clamped
         self.event({'type': 'rel', 'data': {'axis': 'x', 'value': -300}})
         self.assertEqual(self.read(3, aux=True), [0x08 | 0x40 | 0x10 | 0x02, 0x00, 0x00])
