@@ -490,10 +490,15 @@ static void mouse_write(I8042State *s, uint8_t val)
         s->mouse_enabled = false;
         mouse_reply(s, KBD_REPLY_ACK);
         break;
-    case AUX_SET_DEFAULT:
+    case AUX_SET_DEFAULT: {
+        /* Defaults, but an IntelliMouse stays one (as QEMU): only reset does that. */
+        uint8_t type = s->mouse_type;
+
         mouse_reset_state(s);
+        s->mouse_type = type;
         mouse_reply(s, KBD_REPLY_ACK);
         break;
+    }
     case AUX_RESET:
         mouse_reset_state(s);
         mouse_reply(s, KBD_REPLY_ACK);
