@@ -18,10 +18,20 @@
  *   bit 0 system reset (active low)  bit 1 A20 gate
  *   bit 4 OBF (keyboard)  bit 5 OBF (mouse)
  *
- * Keep it small: what firmware and Linux's i8042/atkbd/psmouse probes use,
- * the reset line and the A20 gate.  Every byte from the controller or a
- * device is queued; the output buffer is refilled from the queues when the
- * guest reads it (controller replies first, then keyboard, then mouse).
+ * Keyboard (data port): ED leds, EE echo, F0 get/set scan code set 1/2/3,
+ *   F2 identify (AB 83), F3 typematic, F4/F5/F6 enable/disable/defaults,
+ *   FF reset (AA); key codes of the current set, turned into set 1 by the
+ *   controller when XLATE is on.
+ * Mouse (after D4): E6/E7 scaling, E8 resolution, E9 status, EA stream,
+ *   EB read data, F0 remote, F2 identify (0, 3 IntelliMouse, 4 Explorer
+ *   after the sample-rate knocks), F3 sample rate, F4/F5/F6, FF reset
+ *   (AA 00); packets of 3 bytes (4 with a wheel).
+ * Key and pointer input comes from the input layer (ui/input.h); details
+ * in docs/input.md.
+ *
+ * Every byte from the controller or a device is queued; the output buffer
+ * is refilled from the queues when the guest reads it (controller replies
+ * first, then keyboard, then mouse).
  */
 #include <string.h>
 #include <glib.h>
