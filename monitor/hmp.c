@@ -20,6 +20,7 @@
 #include "hw/intc/apic.h"
 #include "chardev/char-mux.h"
 #include "block/blockdev.h"
+#include "ui/input-monitor.h"
 
 #define HMP_PROMPT "(qemu) "
 
@@ -676,6 +677,8 @@ static const HMPCommand hmp_cmds[] = {
       "save to disk physical memory dump starting at 'addr' of size 'size'", hmp_pmemsave },
     { "eject", "[-f] device", "eject a removable medium (use -f to force it)", hmp_eject },
     { "change", "device filename [format]", "change a removable medium", hmp_change },
+    { "sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1')",
+      hmp_sendkey },
     { NULL },
 };
 
@@ -686,6 +689,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
     { "kvm", "", "show KVM information", hmp_info_kvm },
     { "lapic", "", "show the local APIC state of the current CPU", hmp_info_lapic },
+    { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },
     { "mtree", "[-f]", "show memory tree (-f: flat views)", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "pic", "", "show PIC and IOAPIC state", hmp_info_pic },

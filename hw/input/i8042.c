@@ -18,10 +18,20 @@
  *   bit 0 system reset (active low)  bit 1 A20 gate
  *   bit 4 OBF (keyboard)  bit 5 OBF (mouse)
  *
- * Keep it small: what firmware and Linux's i8042/atkbd/psmouse probes use,
- * the reset line and the A20 gate.  Every byte from the controller or a
- * device is queued; the output buffer is refilled from the queues when the
- * guest reads it (controller replies first, then keyboard, then mouse).
+ * Keyboard (data port): ED leds, EE echo, F0 get/set scan code set 1/2/3,
+ *   F2 identify (AB 83), F3 typematic, F4/F5/F6 enable/disable/defaults,
+ *   FF reset (AA); key codes of the current set, turned into set 1 by the
+ *   controller when XLATE is on.
+ * Mouse (after D4): E6/E7 scaling, E8 resolution, E9 status, EA stream,
+ *   EB read data, F0 remote, F2 identify (0, 3 IntelliMouse, 4 Explorer
+ *   after the sample-rate knocks), F3 sample rate, F4/F5/F6, FF reset
+ *   (AA 00); packets of 3 bytes (4 with a wheel).
+ * Key and pointer input comes from the input layer (ui/input.h); details
+ * in docs/input.md.
+ *
+ * Every byte from the controller or a device is queued; the output buffer
+ * is refilled from the queues when the guest reads it (controller replies
+ * first, then keyboard, then mouse).
  */
 #include <string.h>
 #include <glib.h>
@@ -36,6 +46,7 @@
 #include "hw/acpi/aml.h"
 #include "hw/platform-desc.h"
 #include "system/runstate.h"
+#include "ui/input.h"
 
 #define I8042_DATA_PORT         0x60
 #define I8042_CMD_PORT          0x64
@@ -116,7 +127,13 @@
 #define KBD_OUT_MOUSE_OBF       0x20
 #define KBD_OUT_ONES            0xcc
 
-#define I8042_QUEUE_SIZE        16
+/*
+ * As QEMU: key codes and packets fill a queue up to 16 bytes (and are
+ * dropped whole beyond); command replies may use 8 bytes more, so that a
+ * command always gets its answer.  The controller's own queue holds 16.
+ */
+#define I8042_QUEUE_SIZE        24
+#define I8042_EVENT_LIMIT       16
 
 typedef struct I8042Queue {
     uint8_t data[I8042_QUEUE_SIZE];
@@ -145,7 +162,7 @@ typedef struct I8042State {
     uint8_t obdata;
     bool ob_aux;                /* the output buffer holds mouse data */
     I8042Queue ctrl_queue;      /* controller replies; ctrl_aux marks 0xD3 bytes */
-    uint16_t ctrl_aux;          /* bit i: ctrl_queue slot i is mouse data */
+    uint32_t ctrl_aux;          /* bit i: ctrl_queue slot i is mouse data */
 
     /* keyboard */
     I8042Queue kbd_queue;
@@ -153,6 +170,8 @@ typedef struct I8042State {
     uint8_t kbd_scancode_set;
     uint8_t kbd_write_cmd;
     uint8_t kbd_leds;
+    uint8_t kbd_typematic;      /* 0xF3 argument: delay bits 6:5, rate 4:0 */
+    QemuInputHandlerState *kbd_handler;
 
     /* mouse */
     I8042Queue mouse_queue;
@@ -161,6 +180,12 @@ typedef struct I8042State {
     uint8_t mouse_resolution;
     uint8_t mouse_sample_rate;
     uint8_t mouse_status;       /* bit 4 scaling 2:1, bit 6 remote mode */
+    uint8_t mouse_type;         /* 0 PS/2, 3 IntelliMouse, 4 IntelliMouse Explorer */
+    uint8_t mouse_detect;       /* progress of the 200,100|200,80 sample-rate knock */
+    uint8_t mouse_buttons;      /* bit 0 left, 1 right, 2 middle, 3 side, 4 extra */
+    int32_t mouse_dx, mouse_dy, mouse_dz;   /* not yet reported; dy positive up */
+    bool mouse_dirty;           /* motion or a button change since the last packet */
+    QemuInputHandlerState *mouse_handler;
 } I8042State;
 
 static void queue_reset(I8042Queue *q)
@@ -235,7 +260,7 @@ static void i8042_refill(I8042State *s)
 
 static void i8042_ctrl_reply(I8042State *s, uint8_t val, bool aux)
 {
-    int slot = queue_push(&s->ctrl_queue, val);
+    int slot = s->ctrl_queue.count < I8042_EVENT_LIMIT ? queue_push(&s->ctrl_queue, val) : -1;
 
     if (slot >= 0) {
         s->ctrl_aux = aux ? (s->ctrl_aux | (1u << slot)) : (s->ctrl_aux & ~(1u << slot));
@@ -263,6 +288,7 @@ static void kbd_reset_state(I8042State *s)
     s->kbd_scancode_set = 2;
     s->kbd_write_cmd = 0;
     s->kbd_leds = 0;
+    s->kbd_typematic = 0x2b;    /* 500 ms, 10.9 characters/s */
 }
 
 static void kbd_write(I8042State *s, uint8_t val)
@@ -276,6 +302,7 @@ static void kbd_write(I8042State *s, uint8_t val)
         kbd_reply(s, KBD_REPLY_ACK);
         return;
     case KBD_CMD_SET_RATE:
+        s->kbd_typematic = val & 0x7f;
         kbd_reply(s, KBD_REPLY_ACK);
         return;
     case KBD_CMD_SCANCODE:
@@ -346,6 +373,53 @@ static void mouse_reset_state(I8042State *s)
     s->mouse_resolution = 2;            /* 4 counts/mm */
     s->mouse_sample_rate = 100;
     s->mouse_status = 0;
+    s->mouse_type = 0;
+    s->mouse_detect = 0;
+    s->mouse_dx = s->mouse_dy = s->mouse_dz = 0;
+    s->mouse_dirty = false;
+}
+
+/* One packet from the motion gathered so far: 3 bytes, 4 with a wheel.
+ * Byte 0: buttons (bits 2:0), bit 3 always 1, X/Y sign bits 4/5, X/Y
+ * overflow bits 6/7 (motion beyond the 9-bit range is clamped and the rest
+ * dropped).  Returns false when the queue has no room for it. */
+static bool mouse_send_packet(I8042State *s)
+{
+    int len = s->mouse_type ? 4 : 3;
+    int dx = s->mouse_dx, dy = s->mouse_dy, dz = s->mouse_dz;
+    uint8_t b0;
+
+    if (s->mouse_queue.count + len > I8042_EVENT_LIMIT) {
+        return false;
+    }
+    b0 = 0x08 | (s->mouse_buttons & 7);
+    if (dx > 255 || dx < -256) {
+        b0 |= 0x40;
+        dx = CLAMP(dx, -256, 255);
+    }
+    if (dy > 255 || dy < -256) {
+        b0 |= 0x80;
+        dy = CLAMP(dy, -256, 255);
+    }
+    b0 |= (dx < 0 ? 0x10 : 0) | (dy < 0 ? 0x20 : 0);
+    queue_push(&s->mouse_queue, b0);
+    queue_push(&s->mouse_queue, dx & 0xff);
+    queue_push(&s->mouse_queue, dy & 0xff);
+    if (s->mouse_type == 3) {
+        dz = CLAMP(dz, -127, 127);
+        queue_push(&s->mouse_queue, dz & 0xff);
+    } else if (s->mouse_type == 4) {
+        dz = CLAMP(dz, -7, 7);
+        queue_push(&s->mouse_queue, (dz & 0x0f) | ((s->mouse_buttons & 0x18) << 1));
+    } else {
+        dz = s->mouse_dz;       /* no wheel on a plain PS/2 mouse */
+    }
+    s->mouse_dx = 0;
+    s->mouse_dy = 0;
+    s->mouse_dz -= dz;
+    s->mouse_dirty = s->mouse_dz != 0;
+    i8042_refill(s);
+    return true;
 }
 
 static void mouse_write(I8042State *s, uint8_t val)
@@ -360,6 +434,22 @@ static void mouse_write(I8042State *s, uint8_t val)
     }
     if (cmd == AUX_SET_SAMPLE) {
         s->mouse_sample_rate = val;
+        /* The IntelliMouse knocks: 200,100,80 -> ID 3; 200,200,80 -> ID 4. */
+        switch (s->mouse_detect) {
+        case 1:
+            s->mouse_detect = val == 100 ? 2 : val == 200 ? 3 : 0;
+            break;
+        case 2:
+        case 3:
+            if (val == 80) {
+                s->mouse_type = s->mouse_detect == 2 ? 3 : 4;
+            }
+            s->mouse_detect = 0;
+            break;
+        default:
+            s->mouse_detect = val == 200 ? 1 : 0;
+            break;
+        }
         mouse_reply(s, KBD_REPLY_ACK);
         return;
     }
@@ -378,16 +468,17 @@ static void mouse_write(I8042State *s, uint8_t val)
         mouse_reply(s, KBD_REPLY_ACK);
         break;
     case AUX_GET_SCALE:
+        /* Status: bit 6 remote, 5 enabled, 4 scaling 2:1, 2:0 buttons L/M/R. */
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, s->mouse_status | (s->mouse_enabled ? 0x20 : 0));
+        mouse_reply(s, s->mouse_status | (s->mouse_enabled ? 0x20 : 0) |
+                       ((s->mouse_buttons & 1) << 2) | ((s->mouse_buttons & 4) >> 1) |
+                       ((s->mouse_buttons & 2) >> 1));
         mouse_reply(s, s->mouse_resolution);
         mouse_reply(s, s->mouse_sample_rate);
         break;
     case AUX_POLL:
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, 0x08);
-        mouse_reply(s, 0);
-        mouse_reply(s, 0);
+        mouse_send_packet(s);
         break;
     case AUX_SET_REMOTE:
         s->mouse_status |= 0x40;
@@ -399,7 +490,7 @@ static void mouse_write(I8042State *s, uint8_t val)
         break;
     case AUX_GET_TYPE:
         mouse_reply(s, KBD_REPLY_ACK);
-        mouse_reply(s, 0x00);           /* standard PS/2 mouse */
+        mouse_reply(s, s->mouse_type);
         break;
     case AUX_ENABLE_DEV:
         s->mouse_enabled = true;
@@ -409,10 +500,15 @@ static void mouse_write(I8042State *s, uint8_t val)
         s->mouse_enabled = false;
         mouse_reply(s, KBD_REPLY_ACK);
         break;
-    case AUX_SET_DEFAULT:
+    case AUX_SET_DEFAULT: {
+        /* Defaults, but an IntelliMouse stays one (as QEMU): only reset does that. */
+        uint8_t type = s->mouse_type;
+
         mouse_reset_state(s);
+        s->mouse_type = type;
         mouse_reply(s, KBD_REPLY_ACK);
         break;
+    }
     case AUX_RESET:
         mouse_reset_state(s);
         mouse_reply(s, KBD_REPLY_ACK);
@@ -596,13 +692,30 @@ static const MemoryRegionOps i8042_cmd_ops = {
 void i8042_kbd_put_scancode(DeviceState *dev, const uint8_t *codes, int len)
 {
     I8042State *s = (I8042State *)dev;
-    int i;
+    uint8_t out[16];
+    bool brk = false;
+    int i, n = 0;
 
-    if (!s->kbd_scan_enabled || len <= 0 || s->kbd_queue.count + len > I8042_QUEUE_SIZE) {
+    if (!s->kbd_scan_enabled || len <= 0 || len > (int)sizeof(out)) {
+        return;
+    }
+    /* With XLATE the controller turns the keyboard's set 2 bytes into set 1:
+     * an F0 break prefix becomes bit 7 of the next byte. */
+    for (i = 0; i < len; i++) {
+        if (!(s->mode & KBD_MODE_KCC)) {
+            out[n++] = codes[i];
+        } else if (codes[i] == 0xf0) {
+            brk = true;
+        } else {
+            out[n++] = ps2_translate_set2_byte(codes[i]) | (brk ? 0x80 : 0);
+            brk = false;
+        }
+    }
+    if (s->kbd_queue.count + n > I8042_EVENT_LIMIT) {
         return;         /* never deliver half a key sequence */
     }
-    for (i = 0; i < len; i++) {
-        queue_push(&s->kbd_queue, codes[i]);
+    for (i = 0; i < n; i++) {
+        queue_push(&s->kbd_queue, out[i]);
     }
     i8042_refill(s);
 }
@@ -617,23 +730,114 @@ int i8042_kbd_scancode_set(DeviceState *dev)
     return ((I8042State *)dev)->kbd_scancode_set;
 }
 
+uint8_t i8042_kbd_leds(DeviceState *dev)
+{
+    return ((I8042State *)dev)->kbd_leds;
+}
+
+uint8_t i8042_kbd_typematic(DeviceState *dev)
+{
+    return ((I8042State *)dev)->kbd_typematic;
+}
+
+static void i8042_mouse_sync(DeviceState *dev)
+{
+    I8042State *s = (I8042State *)dev;
+
+    if (!s->mouse_enabled || (s->mouse_status & 0x40)) {
+        return;
+    }
+    /* Streaming: a packet per sync after a change, more while the wheel has more. */
+    while (s->mouse_dirty && mouse_send_packet(s)) {
+    }
+}
+
 void i8042_mouse_put_event(DeviceState *dev, int dx, int dy, unsigned buttons)
 {
     I8042State *s = (I8042State *)dev;
-    uint8_t b0;
 
-    if (!s->mouse_enabled || (s->mouse_status & 0x40) ||
-        s->mouse_queue.count + 3 > I8042_QUEUE_SIZE) {
+    if (!s->mouse_enabled) {
         return;
     }
-    dx = CLAMP(dx, -256, 255);
-    dy = CLAMP(dy, -256, 255);
-    b0 = 0x08 | (buttons & 7) | (dx < 0 ? 0x10 : 0) | (dy < 0 ? 0x20 : 0);
-    queue_push(&s->mouse_queue, b0);
-    queue_push(&s->mouse_queue, dx & 0xff);
-    queue_push(&s->mouse_queue, dy & 0xff);
-    i8042_refill(s);
+    s->mouse_dx += CLAMP(dx, -4096, 4096);
+    s->mouse_dy += CLAMP(dy, -4096, 4096);
+    s->mouse_buttons = buttons & 0x1f;
+    s->mouse_dirty = true;
+    i8042_mouse_sync(dev);
 }
+
+/* Input layer handlers. */
+
+static void i8042_kbd_event(DeviceState *dev, const InputEvent *evt)
+{
+    I8042State *s = (I8042State *)dev;
+    uint8_t codes[8];
+    int n;
+
+    if (evt->kind != INPUT_EVENT_KIND_KEY) {
+        return;
+    }
+    n = ps2_scancodes(evt->u.key.qcode, evt->u.key.down, s->kbd_scancode_set, codes);
+    if (n) {
+        i8042_kbd_put_scancode(dev, codes, n);
+    }
+}
+
+static void i8042_mouse_event(DeviceState *dev, const InputEvent *evt)
+{
+    static const uint8_t bits[INPUT_BUTTON__MAX] = {
+        [INPUT_BUTTON_LEFT] = 0x01, [INPUT_BUTTON_RIGHT] = 0x02,
+        [INPUT_BUTTON_MIDDLE] = 0x04, [INPUT_BUTTON_SIDE] = 0x08,
+        [INPUT_BUTTON_EXTRA] = 0x10,
+    };
+    I8042State *s = (I8042State *)dev;
+
+    if (!s->mouse_enabled) {
+        return;         /* as QEMU: motion while disabled is not kept */
+    }
+    s->mouse_dirty = true;
+    switch (evt->kind) {
+    case INPUT_EVENT_KIND_REL: {
+        int64_t v = CLAMP(evt->u.move.value, -4096, 4096);
+
+        if (evt->u.move.axis == INPUT_AXIS_X) {
+            s->mouse_dx = CLAMP(s->mouse_dx + v, -4096, 4096);
+        } else if (evt->u.move.axis == INPUT_AXIS_Y) {
+            s->mouse_dy = CLAMP(s->mouse_dy - v, -4096, 4096);   /* PS/2: up is positive */
+        }
+        break;
+    }
+    case INPUT_EVENT_KIND_BTN:
+        if ((unsigned)evt->u.btn.button >= INPUT_BUTTON__MAX) {
+            break;
+        }
+        if (evt->u.btn.down && evt->u.btn.button == INPUT_BUTTON_WHEEL_UP) {
+            s->mouse_dz = MAX(s->mouse_dz - 1, -4096);
+        } else if (evt->u.btn.down && evt->u.btn.button == INPUT_BUTTON_WHEEL_DOWN) {
+            s->mouse_dz = MIN(s->mouse_dz + 1, 4096);
+        } else if (evt->u.btn.down) {
+            s->mouse_buttons |= bits[evt->u.btn.button];
+        } else {
+            s->mouse_buttons &= ~bits[evt->u.btn.button];
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static const QemuInputHandler i8042_kbd_handler = {
+    .name = "QEMU PS/2 Keyboard",
+    .mask = INPUT_EVENT_MASK_KEY,
+    .event = i8042_kbd_event,
+};
+
+static const QemuInputHandler i8042_mouse_handler = {
+    .name = "QEMU PS/2 Mouse",
+    .mask = INPUT_EVENT_MASK_BTN | INPUT_EVENT_MASK_REL,
+    .event = i8042_mouse_event,
+    .sync = i8042_mouse_sync,
+};
 
 bool i8042_a20_enabled(DeviceState *dev)
 {
@@ -678,6 +882,8 @@ static void i8042_realize(DeviceState *dev, Error **errp)
     isa_register_ioport(dev, &s->io_data, I8042_DATA_PORT);
     isa_register_ioport(dev, &s->io_cmd, I8042_CMD_PORT);
     qdev_init_gpio_out_named(dev, &s->a20_out, I8042_A20_LINE, 1);
+    s->kbd_handler = qemu_input_handler_register(dev, &i8042_kbd_handler);
+    s->mouse_handler = qemu_input_handler_register(dev, &i8042_mouse_handler);
 }
 
 static void i8042_unrealize(DeviceState *dev)
@@ -686,6 +892,9 @@ static void i8042_unrealize(DeviceState *dev)
 
     memory_region_destroy(&s->io_data);
     memory_region_destroy(&s->io_cmd);
+    qemu_input_handler_unregister(s->kbd_handler);
+    qemu_input_handler_unregister(s->mouse_handler);
+    s->kbd_handler = s->mouse_handler = NULL;
 }
 
 static int i8042_post_load(void *opaque, int version_id)
@@ -695,12 +904,20 @@ static int i8042_post_load(void *opaque, int version_id)
     s->ctrl_queue.rptr %= I8042_QUEUE_SIZE;
     s->kbd_queue.rptr %= I8042_QUEUE_SIZE;
     s->mouse_queue.rptr %= I8042_QUEUE_SIZE;
-    s->ctrl_queue.count = MIN(s->ctrl_queue.count, I8042_QUEUE_SIZE);
+    s->ctrl_queue.count = MIN(s->ctrl_queue.count, I8042_EVENT_LIMIT);
     s->kbd_queue.count = MIN(s->kbd_queue.count, I8042_QUEUE_SIZE);
     s->mouse_queue.count = MIN(s->mouse_queue.count, I8042_QUEUE_SIZE);
     if (s->kbd_scancode_set < 1 || s->kbd_scancode_set > 3) {
         s->kbd_scancode_set = 2;
     }
+    if (s->mouse_type != 3 && s->mouse_type != 4) {
+        s->mouse_type = 0;
+    }
+    s->mouse_detect = MIN(s->mouse_detect, 3);
+    s->mouse_buttons &= 0x1f;
+    s->mouse_dx = CLAMP(s->mouse_dx, -4096, 4096);
+    s->mouse_dy = CLAMP(s->mouse_dy, -4096, 4096);
+    s->mouse_dz = CLAMP(s->mouse_dz, -4096, 4096);
     i8042_refill(s);
     i8042_update_a20(s);
     return 0;
@@ -715,8 +932,8 @@ static const VMStateField i8042_queue_fields[] = {
 
 static const VMStateDescription vmstate_i8042_queue = {
     .name = "i8042/queue",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,
     .fields = i8042_queue_fields,
 };
 
@@ -728,7 +945,7 @@ static const VMStateField i8042_fields[] = {
     VMSTATE_UINT8(obdata, I8042State),
     VMSTATE_BOOL(ob_aux, I8042State),
     VMSTATE_STRUCT(ctrl_queue, I8042State, vmstate_i8042_queue, I8042Queue),
-    VMSTATE_UINT16(ctrl_aux, I8042State),
+    VMSTATE_UINT32(ctrl_aux, I8042State),
     VMSTATE_STRUCT(kbd_queue, I8042State, vmstate_i8042_queue, I8042Queue),
     VMSTATE_BOOL(kbd_scan_enabled, I8042State),
     VMSTATE_UINT8(kbd_scancode_set, I8042State),
@@ -740,13 +957,21 @@ static const VMStateField i8042_fields[] = {
     VMSTATE_UINT8(mouse_resolution, I8042State),
     VMSTATE_UINT8(mouse_sample_rate, I8042State),
     VMSTATE_UINT8(mouse_status, I8042State),
+    VMSTATE_UINT8_V(kbd_typematic, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_type, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_detect, I8042State, 2),
+    VMSTATE_UINT8_V(mouse_buttons, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dx, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dy, I8042State, 2),
+    VMSTATE_INT32_V(mouse_dz, I8042State, 2),
+    VMSTATE_BOOL_V(mouse_dirty, I8042State, 2),
     VMSTATE_END_OF_LIST()
 };
 
 static const VMStateDescription vmstate_i8042 = {
     .name = "pckbd",
-    .version_id = 1,
-    .minimum_version_id = 1,
+    .version_id = 2,
+    .minimum_version_id = 2,    /* v2: 24-byte queues, mouse type and motion */
     .post_load = i8042_post_load,
     .fields = i8042_fields,
 };

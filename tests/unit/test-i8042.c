@@ -171,8 +171,9 @@ static void test_output_port(void)
 static void test_keyboard(void)
 {
     DeviceState *dev = kbd_new();
-    static const uint8_t press_a[] = { 0x1e };
-    static const uint8_t release_a[] = { 0x9e };
+    /* The keyboard sends set 2; the controller translates (XLATE is on). */
+    static const uint8_t press_a[] = { 0x1c };
+    static const uint8_t release_a[] = { 0xf0, 0x1c };
 
     outb(DATA, 0xff);                           /* reset */
     g_assert_cmphex(read_ob(false), ==, 0xfa);
@@ -210,7 +211,7 @@ static void test_keyboard(void)
     g_assert_true(i8042_kbd_translating(dev));
     g_assert_cmpint(i8042_kbd_scancode_set(dev), ==, 2);
     i8042_kbd_put_scancode(dev, press_a, 1);
-    i8042_kbd_put_scancode(dev, release_a, 1);
+    i8042_kbd_put_scancode(dev, release_a, 2);
     g_assert_cmpint(irq_level[1], ==, 1);
     g_assert_cmphex(read_ob(false), ==, 0x1e);
     g_assert_cmpint(irq_level[1], ==, 1);
