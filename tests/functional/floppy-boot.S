@@ -45,56 +45,9 @@ sum:	movzbw %es:(%si), %ax
 	add %ax, %bx
 	inc %si
 	loop sum
-	mov $sumtxt, %si
-	call puts
-	mov %bx, %ax
-	mov $4, %cx
-hex:	rol $4, %ax
-	push %ax
-	and $0xf, %al
-	add $'0', %al
-	cmp $'9', %al
-	jbe 1f
-	add $7, %al
-1:	call putc
-	pop %ax
-	loop hex
-	mov $crlf, %si
-	call puts
-	mov $1, %al
-	out %al, $0xf4
-fail:	mov $errtxt, %si
-	call puts
-	mov $2, %al
-	out %al, $0xf4
-halt:	cli
-	hlt
-	jmp halt
-
-puts:	lodsb
-	test %al, %al
-	jz 2f
-	call putc
-	jmp puts
-2:	ret
-
-putc:	push %dx
-	push %ax
-	mov $0x3fd, %dx
-3:	in %dx, %al
-	test $0x20, %al
-	jz 3b
-	pop %ax
-	mov $0x3f8, %dx
-	out %al, %dx
-	pop %dx
-	ret
-
+	.include "boot-report.inc"
 drive:	.byte 0
 banner:	.asciz "FDBOOT\r\n"
-sumtxt:	.asciz "SUM="
-errtxt:	.asciz "READERR\r\n"
-crlf:	.asciz "\r\n"
 
 	.org 510
 	.byte 0x55, 0xaa

@@ -17,7 +17,7 @@ fail() { echo "FAIL: $*"; echo "--- serial:"; tail -c 2000 "$tmp/serial" 2>/dev/
 [ -f /usr/share/seabios/bios-256k.bin ] || { echo "SKIP: Debian's seabios package is not installed"; exit 77; }
 command -v as >/dev/null && command -v ld >/dev/null || { echo "SKIP: no binutils"; exit 77; }
 
-as --32 -o "$tmp/b.o" "$src/floppy-boot.S" &&
+as --32 -I "$src" -o "$tmp/b.o" "$src/floppy-boot.S" &&
 	ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$tmp/boot.bin" "$tmp/b.o" || fail "cannot assemble"
 [ "$(stat -c %s "$tmp/boot.bin")" = 512 ] || fail "boot sector is not 512 bytes"
 

@@ -19,7 +19,7 @@ fail() { echo "FAIL: $*"; echo "--- serial:"; tail -c 2000 "$tmp/serial" 2>/dev/
 command -v as >/dev/null && command -v ld >/dev/null || { echo "SKIP: no binutils"; exit 77; }
 
 bootsector() {   # OUT SECTOR_SIZE READ_LBA
-	as --32 --defsym SECTOR_SIZE="$2" --defsym READ_LBA="$3" -o "$tmp/b.o" "$src/ide-boot.S" &&
+	as --32 -I "$src" --defsym SECTOR_SIZE="$2" --defsym READ_LBA="$3" -o "$tmp/b.o" "$src/ide-boot.S" &&
 	ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$1" "$tmp/b.o" || fail "cannot assemble"
 	[ "$(stat -c %s "$1")" = 512 ] || fail "boot sector is not 512 bytes"
 }
