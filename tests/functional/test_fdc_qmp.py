@@ -11,18 +11,11 @@ DSKCHG stays until a seek, DUMPREG shows 36 sectors per track, and a
 non-DMA READ DATA gives the new image's bytes.
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp_client import QMPClient  # noqa: E402
-from test_ide_qmp import QTest  # noqa: E402
+from qtest_peer import QTestQMPCase, main  # noqa: E402
 
-KVMPC = None
 MSR, FIFO, DIR, DOR = 0x3f4, 0x3f5, 0x3f7, 0x3f2
 
 
@@ -58,44 +51,16 @@ class FDC:
             assert st0 == 0xc0 | i, hex(st0)
 
 
-class FdcQmpTest(unittest.TestCase):
+class FdcQmpTest(QTestQMPCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-fdcqmp-')
+        self.make_tmp('kvmpc-fdcqmp-')
         self.one = os.path.join(self.tmp, 'one.img')
         self.two = os.path.join(self.tmp, 'two.img')
         for path, size in ((self.one, 1474560), (self.two, 2949120)):
             with open(path, 'wb') as f:
                 f.write(os.urandom(size))
-        qsock = os.path.join(self.tmp, 'qtest.sock')
-        msock = os.path.join(self.tmp, 'qmp.sock')
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(qsock)
-        listener.listen(1)
-        listener.settimeout(20)
-        self.proc = subprocess.Popen(
-            [KVMPC, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
-             '-nodefaults', '-qmp', 'unix:%s,server=on,wait=off' % msock,
-             '-drive', 'file=%s,format=raw,if=floppy,index=0' % self.one],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.qt = QTest(listener)
-        listener.close()
-        self.qmp = QMPClient.unix(msock)
-        self.qmp.negotiate()
+        self.start('-drive', 'file=%s,format=raw,if=floppy,index=0' % self.one)
         self.fdc = FDC(self.qt)
-
-    def tearDown(self):
-        try:
-            self.qmp.cmd('quit')
-            self.proc.communicate(timeout=10)
-        finally:
-            self.qmp.close()
-            self.qt.conn.close()
-            if self.proc.poll() is None:
-                self.proc.kill()
-            shutil.rmtree(self.tmp)
-
-    def info(self):
-        return {b['device']: b for b in self.qmp.cmd('query-block')}
 
     def seek(self, track):
         self.fdc.cmd(0x0f, 0x00, track)
@@ -104,7 +69,7 @@ class FdcQmpTest(unittest.TestCase):
 
     def test_eject_and_change(self):
         fdc = self.fdc
-        blocks = self.info()
+        blocks = self.block_info()
         name = [n for n, b in blocks.items() if b.get('inserted', {}).get('file') == self.one]
         self.assertEqual(len(name), 1, blocks)
         name = name[0]
@@ -115,13 +80,13 @@ class FdcQmpTest(unittest.TestCase):
         self.assertEqual(self.qt.inb(DIR) & 0x80, 0)
 
         self.qmp.cmd('eject', device=name)
-        self.assertNotIn('inserted', self.info()[name])
+        self.assertNotIn('inserted', self.block_info()[name])
         self.assertEqual(self.qt.inb(DIR) & 0x80, 0x80)
         fdc.cmd(0x4a, 0x00)                     # READ ID: no medium
         self.assertEqual(fdc.result(7)[0] & 0xc0, 0x40)
 
         self.qmp.cmd('blockdev-change-medium', device=name, filename=self.two, format='raw')
-        self.assertEqual(self.info()[name]['inserted']['file'], self.two)
+        self.assertEqual(self.block_info()[name]['inserted']['file'], self.two)
         self.assertEqual(self.qt.inb(DIR) & 0x80, 0x80)
         self.seek(2)
         self.assertEqual(self.qt.inb(DIR) & 0x80, 0)
@@ -139,5 +104,4 @@ class FdcQmpTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    KVMPC = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get('KVMPC')
-    unittest.main(verbosity=2)
+    main()

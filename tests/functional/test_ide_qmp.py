@@ -12,56 +12,17 @@ event and the new capacity; a medium the guest locked cannot be ejected
 without force.  query-block follows (inserted, tray_open, locked).
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp_client import QMPClient, QMPError  # noqa: E402
+from qmp_client import QMPError  # noqa: E402
+from qtest_peer import QTest, QTestQMPCase, main  # noqa: E402
 
-KVMPC = None
 P1 = 0x170
 
 
-class QTest:
-    """The qtest text protocol, server side of the socket."""
-
-    def __init__(self, listener):
-        self.conn, _ = listener.accept()
-        self.conn.settimeout(20)
-        self.buf = b''
-
-    def cmd(self, line):
-        self.conn.sendall((line + '\n').encode())
-        while True:
-            while b'\n' not in self.buf:
-                data = self.conn.recv(4096)
-                if not data:
-                    raise AssertionError('qtest connection closed')
-                self.buf += data
-            reply, self.buf = self.buf.split(b'\n', 1)
-            reply = reply.decode()
-            if reply.startswith('IRQ'):
-                continue
-            if not reply.startswith('OK'):
-                raise AssertionError('%s -> %s' % (line, reply))
-            return reply
-
-    def outb(self, port, v):
-        self.cmd('outb 0x%x 0x%x' % (port, v))
-
-    def outw(self, port, v):
-        self.cmd('outw 0x%x 0x%x' % (port, v))
-
-    def inb(self, port):
-        return int(self.cmd('inb 0x%x' % port).split()[1], 16)
-
-    def inw(self, port):
-        return int(self.cmd('inw 0x%x' % port).split()[1], 16)
+class IdeQTest(QTest):
+    """The guest's side of the secondary channel's ATAPI drive."""
 
     def wait_ready(self):
         for _ in range(20000):
@@ -93,45 +54,21 @@ class QTest:
         return st, self.inb(P1 + 1), data
 
 
-class IdeQmpTest(unittest.TestCase):
+class IdeQmpTest(QTestQMPCase):
+    qtest_class = IdeQTest
+
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-ideqmp-')
+        self.make_tmp('kvmpc-ideqmp-')
         self.iso1 = os.path.join(self.tmp, 'one.iso')
         self.iso2 = os.path.join(self.tmp, 'two.iso')
         self.disk = os.path.join(self.tmp, 'disk.img')
         for path, size in ((self.iso1, 32 * 2048), (self.iso2, 50 * 2048), (self.disk, 1 << 20)):
             with open(path, 'wb') as f:
                 f.write(os.urandom(size))
-        qsock = os.path.join(self.tmp, 'qtest.sock')
-        msock = os.path.join(self.tmp, 'qmp.sock')
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(qsock)
-        listener.listen(1)
-        listener.settimeout(20)
-        self.proc = subprocess.Popen(
-            [KVMPC, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
-             '-nodefaults', '-qmp', 'unix:%s,server=on,wait=off' % msock,
-             '-drive', 'file=%s,format=raw,if=ide,index=0' % self.disk,
-             '-cdrom', self.iso1],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.qt = QTest(listener)
-        listener.close()
-        self.qmp = QMPClient.unix(msock)
-        self.qmp.negotiate()
-
-    def tearDown(self):
-        try:
-            self.qmp.cmd('quit')
-            self.proc.communicate(timeout=10)
-        finally:
-            self.qmp.close()
-            self.qt.conn.close()
-            if self.proc.poll() is None:
-                self.proc.kill()
-            shutil.rmtree(self.tmp)
+        self.start('-drive', 'file=%s,format=raw,if=ide,index=0' % self.disk, '-cdrom', self.iso1)
 
     def cd_info(self):
-        return {b['device']: b for b in self.qmp.cmd('query-block')}['ide1-cd0']
+        return self.block_info()['ide1-cd0']
 
     def capacity(self):
         st, _, d = self.qt.packet([0x25])
@@ -229,5 +166,4 @@ class IdeQmpTest(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    KVMPC = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.environ.get('KVMPC')
-    unittest.main(verbosity=2)
+    main()

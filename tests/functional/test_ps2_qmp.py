@@ -10,89 +10,20 @@ peer (it plays the guest with outb/inb, watches IRQ 1 and 12 at the IOAPIC
 with irq_intercept_in and moves the virtual clock for send-key's hold time).
 """
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
-import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp_client import QMPClient, QMPError  # noqa: E402
+from qmp_client import QMPError  # noqa: E402
+from qtest_peer import QTestQMPCase, main  # noqa: E402
 
-KVMPC = None
 DATA, CMD = 0x60, 0x64
 
 
-class QTest:
-    """The qtest text protocol, server side of the socket; tracks IRQ lines."""
-
-    def __init__(self, listener):
-        self.conn, _ = listener.accept()
-        self.conn.settimeout(20)
-        self.buf = b''
-        self.irq = {}
-        self.raised = {}
-
-    def cmd(self, line):
-        self.conn.sendall((line + '\n').encode())
-        while True:
-            while b'\n' not in self.buf:
-                data = self.conn.recv(4096)
-                if not data:
-                    raise AssertionError('qtest connection closed')
-                self.buf += data
-            reply, self.buf = self.buf.split(b'\n', 1)
-            reply = reply.decode()
-            if reply.startswith('IRQ'):
-                _, what, n = reply.split()
-                self.irq[int(n)] = what == 'raise'
-                if what == 'raise':
-                    self.raised[int(n)] = self.raised.get(int(n), 0) + 1
-                continue
-            if not reply.startswith('OK'):
-                raise AssertionError('%s -> %s' % (line, reply))
-            return reply
-
-    def outb(self, port, v):
-        self.cmd('outb 0x%x 0x%x' % (port, v))
-
-    def inb(self, port):
-        return int(self.cmd('inb 0x%x' % port).split()[1], 16)
-
-    def clock_step(self, ns):
-        self.cmd('clock_step %d' % ns)
-
-
-class Ps2Test(unittest.TestCase):
+class Ps2Test(QTestQMPCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-ps2-')
-        qsock = os.path.join(self.tmp, 'qtest.sock')
-        msock = os.path.join(self.tmp, 'qmp.sock')
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(qsock)
-        listener.listen(1)
-        listener.settimeout(20)
-        self.proc = subprocess.Popen(
-            [KVMPC, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
-             '-nodefaults', '-qmp', 'unix:%s,server=on,wait=off' % msock],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.qt = QTest(listener)
-        listener.close()
-        self.qmp = QMPClient.unix(msock)
-        self.qmp.negotiate()
+        self.make_tmp('kvmpc-ps2-')
+        self.start()
         self.qt.cmd('irq_intercept_in ioapic')
-
-    def tearDown(self):
-        try:
-            self.qmp.cmd('quit')
-            self.proc.communicate(timeout=10)
-        finally:
-            self.qmp.close()
-            self.qt.conn.close()
-            if self.proc.poll() is None:
-                self.proc.kill()
-            shutil.rmtree(self.tmp)
 
     # -- the guest's side ---------------------------------------------------
     def read(self, n=1, aux=False):
@@ -320,7 +251,4 @@ class Ps2Test(unittest.TestCase):
 
 
 if __name__ == '__main__':
-    if len(sys.argv) > 1 and not sys.argv[1].startswith('-'):
-        KVMPC = sys.argv.pop(1)
-    KVMPC = os.path.abspath(KVMPC or os.environ.get('KVMPC', 'build/kvmpc'))
-    unittest.main(verbosity=2)
+    main()
