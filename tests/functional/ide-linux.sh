@@ -7,25 +7,7 @@
 #
 # usage: tests/functional/ide-linux.sh KVMPC ACCEL
 set -uo pipefail
-kvmpc=${1:?kvmpc} accel=${2:?accel}
-top=$(cd "$(dirname "$0")/../.." && pwd)
-B=${KVMPC_BUILD:-$top/build}
-export KVMPC_BUILD=$B
-kernel=$B/images/linux/vmlinuz
-initrd=$B/images/initramfs.cpio.gz
-mods=$B/images/linux/modules
-[ -r "$kernel" ] && [ -r "$initrd" ] && [ -r "$mods/modules.dep" ] ||
-	{ echo "SKIP: guest images missing under $B/images"; exit 77; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "--- guest output (last 40 lines) ---"; tail -40 "$tmp/out"; echo "FAIL: $*"; exit 1; }
-
-# the extra archive: the modules and their load order
-. "$top/tests/images/lib.sh"
-mkdir -p "$tmp/root/lib/modules"
-add_modules "$tmp/root" "$mods" ata_piix sd_mod sr_mod || fail "cannot collect the modules"
-pack_initramfs "$tmp/root" "$tmp/extra.cpio.gz"
-cat "$initrd" "$tmp/extra.cpio.gz" > "$tmp/initrd.gz"
+. "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" ata_piix sd_mod sr_mod
 
 # a 16 MiB disk and a 2 MiB "CD" of random bytes
 head -c $((16 << 20)) /dev/urandom > "$tmp/disk.img"

@@ -1,0 +1,26 @@
+# Sourced by the Linux tests whose guest needs driver modules the test
+# initramfs lacks (ide-linux.sh, floppy-linux.sh), with "$@" = KVMPC ACCEL
+# MODULE...: sets kvmpc, accel, top, B, kernel, tmp (removed at exit) and
+# fail(); builds $tmp/initrd.gz = the test initramfs followed by an archive
+# with the modules (and what they depend on) and /lib/modules/load.order,
+# which the guest script loads with
+#   for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m ...
+# Exits 77 (SKIP) when the guest images are not there.
+kvmpc=${1:?kvmpc} accel=${2:?accel}
+shift 2
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+B=${KVMPC_BUILD:-$top/build}
+export KVMPC_BUILD=$B
+kernel=$B/images/linux/vmlinuz
+mods=$B/images/linux/modules
+[ -r "$kernel" ] && [ -r "$B/images/initramfs.cpio.gz" ] && [ -r "$mods/modules.dep" ] ||
+	{ echo "SKIP: guest images missing under $B/images"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "--- guest output (last 40 lines) ---"; tail -40 "$tmp/out"; echo "FAIL: $*"; exit 1; }
+
+. "$top/tests/images/lib.sh"
+mkdir -p "$tmp/root/lib/modules"
+add_modules "$tmp/root" "$mods" "$@" || fail "cannot collect the modules $*"
+pack_initramfs "$tmp/root" "$tmp/extra.cpio.gz"
+cat "$B/images/initramfs.cpio.gz" "$tmp/extra.cpio.gz" > "$tmp/initrd.gz"
