@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "qtest-harness.h"
+#include "qtest-images.h"
 
 #define FD_DOR  0x3f2
 #define FD_MSR  0x3f4
@@ -27,36 +28,6 @@
 #define BUF_ADDR 0x20000
 
 static char img_path[64];
-
-static void make_image(char *path, const char *tmpl, size_t size, unsigned seed)
-{
-    uint8_t *buf = malloc(size);
-    int fd;
-
-    snprintf(path, 64, "%s", tmpl);
-    fd = mkstemp(path);
-    if (fd < 0) {
-        QT_FAIL("mkstemp");
-    }
-    srand(seed);
-    for (size_t i = 0; i < size; i++) {
-        buf[i] = rand();
-    }
-    if (write(fd, buf, size) != (ssize_t)size) {
-        QT_FAIL("write image");
-    }
-    close(fd);
-    free(buf);
-}
-
-static void file_read(const char *path, off_t off, void *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY);
-
-    QT_ASSERT(fd >= 0);
-    QT_ASSERT_EQ(pread(fd, buf, len, off), (ssize_t)len);
-    close(fd);
-}
 
 static QTestState *start(const char *extra)
 {
@@ -283,7 +254,7 @@ static void test_read(void)
     QT_ASSERT_EQ(r[3], 3);                  /* next cylinder, sector 1 */
     QT_ASSERT_EQ(r[5], 1);
     qtest_memread(s, BUF_ADDR, got, sizeof(got));
-    file_read(img_path, (off_t)lba * 512, want, sizeof(want));
+    qt_file_read(img_path, (off_t)lba * 512, want, sizeof(want));
     QT_ASSERT(!memcmp(got, want, sizeof(got)));
     QT_ASSERT(qtest_inb(s, 0x08) & 0x04);   /* channel 2 reached TC */
     /* MT: sector 18 head 0 then sector 1 head 1, stopped by TC */
@@ -294,7 +265,7 @@ static void test_read(void)
     QT_ASSERT_EQ(r[4], 1);
     QT_ASSERT_EQ(r[5], 2);
     qtest_memread(s, BUF_ADDR, got, sizeof(got));
-    file_read(img_path, (off_t)(4 * HEADS * SPT + 17) * 512, want, sizeof(want));
+    qt_file_read(img_path, (off_t)(4 * HEADS * SPT + 17) * 512, want, sizeof(want));
     QT_ASSERT(!memcmp(got, want, sizeof(got)));
     qtest_quit(s);
 }
@@ -315,7 +286,7 @@ static void test_write(void)
     QT_ASSERT_EQ(r[0], 0x00);
     QT_ASSERT_EQ(r[1], 0);
     QT_ASSERT_EQ(r[5], 4);
-    file_read(img_path, (off_t)lba * 512, got, sizeof(got));
+    qt_file_read(img_path, (off_t)lba * 512, got, sizeof(got));
     QT_ASSERT(!memcmp(got, pat, sizeof(got)));
     qtest_quit(s);
 }
@@ -389,7 +360,7 @@ static void test_pio(void)
     QT_ASSERT_EQ(r[0], 0x00);
     QT_ASSERT_EQ(r[3], 2);                  /* EOT reached: next cylinder */
     QT_ASSERT_EQ(r[5], 1);
-    file_read(img_path, (off_t)(1 * HEADS * SPT + 4) * 512, want, sizeof(want));
+    qt_file_read(img_path, (off_t)(1 * HEADS * SPT + 4) * 512, want, sizeof(want));
     QT_ASSERT(!memcmp(got, want, sizeof(got)));
     qtest_quit(s);
 }
@@ -416,7 +387,7 @@ static void test_format(void)
     fd_result(s, r, 7);
     QT_ASSERT_EQ(r[0], 0x04);
     QT_ASSERT_EQ(r[1], 0);
-    file_read(img_path, (off_t)(7 * HEADS + 1) * SPT * 512, got, sizeof(got));
+    qt_file_read(img_path, (off_t)(7 * HEADS + 1) * SPT * 512, got, sizeof(got));
     for (size_t i = 0; i < sizeof(got); i++) {
         QT_ASSERT_EQ(got[i], 0xe5);
     }
@@ -430,8 +401,8 @@ static void test_geometry(void)
     QTestState *s;
     uint8_t r[10], c = 0x0e;
 
-    make_image(big, "/tmp/fdc-test-288-XXXXXX", 5760 * 512, 4);
-    make_image(small, "/tmp/fdc-test-720-XXXXXX", 1440 * 512, 5);
+    qt_make_image(big, "/tmp/fdc-test-288-XXXXXX", 5760 * 512, 4);
+    qt_make_image(small, "/tmp/fdc-test-720-XXXXXX", 1440 * 512, 5);
     s = qtest_initf("-drive file=%s,format=raw,if=floppy,index=0 "
                     "-drive file=%s,format=raw,if=floppy,index=1", big, small);
     qtest_outb(s, 0x70, 0x10);
@@ -484,7 +455,7 @@ int main(int argc, char **argv)
     int ret;
 
     qt_init(argc, argv);
-    make_image(img_path, "/tmp/fdc-test-XXXXXX", SECTORS * 512, 3);
+    qt_make_image(img_path, "/tmp/fdc-test-XXXXXX", SECTORS * 512, 3);
     qt_run("dma/registers", test_dma_registers);
     qt_run("fdc/reset-version", test_reset_version);
     qt_run("fdc/seek", test_seek);

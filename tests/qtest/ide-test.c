@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "qtest-harness.h"
+#include "qtest-images.h"
 
 #define CONF1(bus, dev, fn, reg) \
     (0x80000000u | ((bus) << 16) | ((dev) << 11) | ((fn) << 8) | ((reg) & 0xfc))
@@ -43,36 +44,6 @@
 #define BUF_ADDR 0x20000
 
 static char disk_path[64], cd_path[64];
-
-static void make_image(char *path, const char *tmpl, size_t size, unsigned seed)
-{
-    uint8_t *buf = malloc(size);
-    int fd;
-
-    snprintf(path, 64, "%s", tmpl);
-    fd = mkstemp(path);
-    if (fd < 0) {
-        QT_FAIL("mkstemp");
-    }
-    srand(seed);
-    for (size_t i = 0; i < size; i++) {
-        buf[i] = rand();
-    }
-    if (write(fd, buf, size) != (ssize_t)size) {
-        QT_FAIL("write image");
-    }
-    close(fd);
-    free(buf);
-}
-
-static void file_read(const char *path, off_t off, void *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY);
-
-    QT_ASSERT(fd >= 0);
-    QT_ASSERT_EQ(pread(fd, buf, len, off), (ssize_t)len);
-    close(fd);
-}
 
 static uint32_t cfg_readl(QTestState *s, int dev, int fn, int reg)
 {
@@ -263,7 +234,7 @@ static void test_pio_rw(void)
         pio_in(s, P0, buf + i * 512, 512);
     }
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
-    file_read(disk_path, 5 * 512, want, sizeof(want));
+    qt_file_read(disk_path, 5 * 512, want, sizeof(want));
     QT_ASSERT(!memcmp(buf, want, sizeof(buf)));
 
     /* READ MULTIPLE (2 per block) of 3 sectors, 32-bit data port reads */
@@ -280,7 +251,7 @@ static void test_pio_rw(void)
         }
     }
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
-    file_read(disk_path, 7 * 512, want, sizeof(want));
+    qt_file_read(disk_path, 7 * 512, want, sizeof(want));
     QT_ASSERT(!memcmp(buf, want, sizeof(buf)));
 
     /* WRITE SECTORS: 2 sectors at LBA 100, then the file has them */
@@ -298,7 +269,7 @@ static void test_pio_rw(void)
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
     qtest_outb(s, P0 + REG_CMD, 0xe7);          /* FLUSH CACHE */
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
-    file_read(disk_path, 100 * 512, want, 1024);
+    qt_file_read(disk_path, 100 * 512, want, 1024);
     QT_ASSERT(!memcmp(buf, want, 1024));
 
     /* CHS: cylinder 0, head 1, sector 3 = LBA 63 + 2 */
@@ -310,7 +281,7 @@ static void test_pio_rw(void)
     qtest_outb(s, P0 + REG_CMD, 0x20);
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
     pio_in(s, P0, buf, 512);
-    file_read(disk_path, 65 * 512, want, 512);
+    qt_file_read(disk_path, 65 * 512, want, 512);
     QT_ASSERT(!memcmp(buf, want, 512));
     qtest_quit(s);
 }
@@ -362,7 +333,7 @@ static void test_dma_rw(void)
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
     qtest_memread(s, BUF_ADDR, buf, 1024);
     qtest_memread(s, BUF_ADDR + 0x8000, buf + 1024, 1024);
-    file_read(disk_path, 20 * 512, want, 2048);
+    qt_file_read(disk_path, 20 * 512, want, 2048);
     QT_ASSERT(!memcmp(buf, want, 2048));
 
     /* READ DMA EXT of 130 sectors (more than one disk request) with a
@@ -373,7 +344,7 @@ static void test_dma_rw(void)
     QT_ASSERT_EQ(dma_cmd(s, bm, 0x25, true), 0x04);
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
     qtest_memread(s, BUF_ADDR, buf, 130 * 512);
-    file_read(disk_path, 300 * 512, want, 130 * 512);
+    qt_file_read(disk_path, 300 * 512, want, 130 * 512);
     QT_ASSERT(!memcmp(buf, want, 130 * 512));
 
     /* WRITE DMA: 3 sectors to LBA 40 from guest memory */
@@ -385,7 +356,7 @@ static void test_dma_rw(void)
     lba28(s, P0, 40, 3);
     QT_ASSERT_EQ(dma_cmd(s, bm, 0xca, false), 0x04);
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
-    file_read(disk_path, 40 * 512, want, 1536);
+    qt_file_read(disk_path, 40 * 512, want, 1536);
     QT_ASSERT(!memcmp(buf, want, 1536));
     qtest_quit(s);
 }
@@ -613,7 +584,7 @@ static void test_atapi(void)
     uint8_t rd[12] = { 0x28, 0, 0, 0, 0, 3, 0, 0, 3 };
     QT_ASSERT_EQ(atapi_cmd(s, rd, 2048, buf, sizeof(buf), &n), ST_DRDY | ST_DSC);
     QT_ASSERT_EQ(n, 3 * 2048);
-    file_read(cd_path, 3 * 2048, want, 3 * 2048);
+    qt_file_read(cd_path, 3 * 2048, want, 3 * 2048);
     QT_ASSERT(!memcmp(buf, want, 3 * 2048));
 
     /* READ(10) past the end: ILLEGAL REQUEST, then REQUEST SENSE says so */
@@ -661,7 +632,7 @@ static void test_atapi(void)
     QT_ASSERT_EQ(qtest_inb(s, P1 + REG_NSECT), 3);
     qtest_outb(s, bm + 8, 0);
     qtest_memread(s, BUF_ADDR, buf, 2 * 2048);
-    file_read(cd_path, 10 * 2048, want, 2 * 2048);
+    qt_file_read(cd_path, 10 * 2048, want, 2 * 2048);
     QT_ASSERT(!memcmp(buf, want, 2 * 2048));
     qtest_quit(s);
 }
@@ -788,7 +759,7 @@ static void test_geometry_from_mbr(void)
     QTestState *s;
     int fd;
 
-    make_image(path, "/tmp/ide-test-mbr-XXXXXX", DISK_SECTORS * 512, 3);
+    qt_make_image(path, "/tmp/ide-test-mbr-XXXXXX", DISK_SECTORS * 512, 3);
     memset(mbr, 0, sizeof(mbr));
     mbr[0x1be + 4] = 0x83;                      /* type */
     mbr[0x1be + 5] = 7;                         /* end head */
@@ -820,7 +791,7 @@ static void test_geometry_from_mbr(void)
     qtest_outb(s, P0 + REG_CMD, 0x20);
     QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
     pio_in(s, P0, buf, 512);
-    file_read(path, 324 * 512, want, 512);
+    qt_file_read(path, 324 * 512, want, 512);
     QT_ASSERT(!memcmp(buf, want, 512));
     qtest_quit(s);
     unlink(path);
@@ -861,8 +832,8 @@ int main(int argc, char **argv)
     int ret;
 
     qt_init(argc, argv);
-    make_image(disk_path, "/tmp/ide-test-disk-XXXXXX", DISK_SECTORS * 512, 1);
-    make_image(cd_path, "/tmp/ide-test-cd-XXXXXX", CD_SECTORS * 2048, 2);
+    qt_make_image(disk_path, "/tmp/ide-test-disk-XXXXXX", DISK_SECTORS * 512, 1);
+    qt_make_image(cd_path, "/tmp/ide-test-cd-XXXXXX", CD_SECTORS * 2048, 2);
     qt_run("ide/identify", test_identify);
     qt_run("ide/pio-rw", test_pio_rw);
     qt_run("ide/dma-rw", test_dma_rw);
