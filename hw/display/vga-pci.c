@@ -11,7 +11,7 @@
  *   others read 0xff.. / writes ignored
  * Plus the legacy window 0xa0000-0xbffff and ports 0x3b0-0x3df, 0x1ce-0x1cf
  * on the PCI bus's address spaces, and the VGA BIOS as expansion ROM
- * (romfile, default vgabios-stdvga.bin) when the PCI core supports it.
+ * (romfile=, default vgabios-stdvga.bin from SeaBIOS; rombar=0 hides it).
  */
 #include <glib.h>
 #include "hw/pci/pci.h"
@@ -143,6 +143,7 @@ static const PCIDeviceClass vga_pci_class = {
     .subsystem_vendor_id = 0x1af4,
     .subsystem_id = 0x1100,
     .class_id = PCI_CLASS_DISPLAY_VGA,
+    .romfile = "vgabios-stdvga.bin",
     .realize = vga_pci_realize,
     .reset = vga_pci_reset,
     .exit = vga_pci_exit,

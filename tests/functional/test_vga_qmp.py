@@ -218,6 +218,71 @@ class VgaTest(QTestQMPCase):
         qt.outb(0x3c5, 0x01)
         self.assertEqual(self.screendump('t8.ppm')[:2], (640, 400))
 
+    def rom_bar(self, d):
+        qt = self.qt
+        qt.cfg_write(d, 0x30, 0xffffffff)
+        size_mask = qt.cfg_read(d, 0x30)
+        qt.cfg_write(d, 0x30, 0)
+        return size_mask
+
+    def test_rom_bar(self):
+        rom = os.path.join(self.tmp, 'test.rom')
+        data = bytes([0x55, 0xaa, 6]) + bytes((i * 7) & 0xff for i in range(3000 - 3))
+        with open(rom, 'wb') as f:
+            f.write(data)
+        self.start('-device', 'VGA,romfile=' + rom)
+        qt, d = self.qt, self.find_vga()
+        self.assertEqual(self.rom_bar(d), 0xfffff001)        # 4 KiB, enable bit
+        ROM = 0xe2000000
+        qt.cfg_write(d, 0x30, ROM)                           # address, not enabled
+        qt.cfg_write(d, 0x04, 0x2)
+        self.assertNotEqual(qt.readw(ROM), 0xaa55)
+        qt.cfg_write(d, 0x30, ROM | 1)
+        self.assertEqual(qt.cfg_read(d, 0x30), ROM | 1)
+        self.assertEqual(qt.readw(ROM), 0xaa55)
+        self.assertEqual([qt.readb(ROM + i) for i in (2, 100, 2999)],
+                         [data[2], data[100], data[2999]])
+        self.assertEqual(qt.readb(ROM + 3500), 0)             # padding
+        qt.writeb(ROM + 100, 0x12)                            # read-only
+        self.assertEqual(qt.readb(ROM + 100), data[100])
+        qt.cfg_write(d, 0x04, 0x0)                            # memory decode off
+        self.assertNotEqual(qt.readw(ROM), 0xaa55)
+
+    def test_default_rom(self):
+        path = None
+        for dirname in ('/usr/share/seabios', '/usr/share/qemu'):
+            if os.path.exists(os.path.join(dirname, 'vgabios-stdvga.bin')):
+                path = os.path.join(dirname, 'vgabios-stdvga.bin')
+                break
+        if not path:
+            self.skipTest('no vgabios-stdvga.bin')
+        size = 2048
+        while size < os.path.getsize(path):
+            size *= 2
+        self.start('-device', 'VGA')
+        qt, d = self.qt, self.find_vga()
+        self.assertEqual(self.rom_bar(d), (~(size - 1) & 0xffffffff) | 1)
+        qt.cfg_write(d, 0x30, 0xe2000001)
+        qt.cfg_write(d, 0x04, 0x2)
+        with open(path, 'rb') as f:
+            head = f.read(64)
+        self.assertEqual(bytes(qt.readb(0xe2000000 + i) for i in range(64)), head)
+
+    def test_rombar_off(self):
+        self.start('-device', 'VGA,rombar=0')
+        self.assertEqual(self.rom_bar(self.find_vga()), 0)
+
+    def test_romfile_empty(self):
+        self.start('-device', 'VGA,romfile=')
+        self.assertEqual(self.rom_bar(self.find_vga()), 0)
+
+    def test_missing_rom(self):
+        proc = __import__('subprocess').run(
+            [self.kvmpc, '-accel', 'qtest', '-display', 'none', '-device',
+             'VGA,romfile=/nonexistent/x.rom'], capture_output=True, timeout=20)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b'romfile', proc.stderr)
+
     def test_errors(self):
         self.start()
         path = os.path.join(self.tmp, 'x.ppm')
