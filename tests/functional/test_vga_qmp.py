@@ -218,6 +218,64 @@ class VgaTest(QTestQMPCase):
         qt.outb(0x3c5, 0x01)
         self.assertEqual(self.screendump('t8.ppm')[:2], (640, 400))
 
+    def regs(self, misc, sr, gr, cr, ar):
+        qt = self.qt
+        qt.outb(0x3c2, misc)
+        for port, table in ((0x3c4, sr), (0x3ce, gr), (0x3d4, cr)):
+            for i, v in table.items():
+                qt.outb(port, i)
+                qt.outb(port + 1, v)
+        qt.inb(0x3da)
+        for i, v in ar.items():
+            qt.outb(0x3c0, i)
+            qt.outb(0x3c0, v)
+        qt.outb(0x3c0, 0x20)
+
+    def dac(self, index, r, g, b):
+        self.qt.outb(0x3c8, index)
+        for c in (r, g, b):
+            self.qt.outb(0x3c9, c)
+
+    def test_mode_13h(self):
+        self.start('-device', 'VGA')
+        qt = self.qt
+        self.regs(0x63, {1: 0x01, 2: 0x0f, 4: 0x0e}, {5: 0x40, 6: 0x05},
+                  {1: 0x4f, 7: 0x1f, 9: 0x41, 0x12: 0x8f, 0x13: 0x28},
+                  dict([(i, i) for i in range(16)] + [(0x10, 0x41)]))
+        self.dac(5, 63, 0, 0)
+        self.dac(200, 0, 32, 63)
+        qt.writeb(0xa0000 + 10 * 320 + 20, 5)
+        qt.writeb(0xa0000 + 199 * 320 + 319, 200)
+        self.assertEqual(qt.readb(0xa0000 + 10 * 320 + 20), 5)
+        img = self.screendump('m13.ppm')
+        self.assertEqual(img[:2], (320, 200))
+        self.assertEqual(pixel(img, 20, 10), (255, 0, 0))
+        self.assertEqual(pixel(img, 319, 199), (0, 0x82, 255))
+        self.assertEqual(pixel(img, 21, 10), (0, 0, 0))
+
+    def test_planar_16_colour(self):
+        self.start('-device', 'VGA')
+        qt = self.qt
+        self.regs(0xe3, {1: 0x01, 2: 0x0f, 4: 0x06}, {5: 0x02, 6: 0x05, 8: 0x80},
+                  {1: 0x4f, 7: 0x3e, 9: 0x40, 0x12: 0xdf, 0x13: 0x28},
+                  dict([(i, i) for i in range(16)] + [(0x10, 0x01), (0x12, 0x0f)]))
+        self.dac(12, 63, 21, 21)
+        # write mode 2, bit mask 0x80: colour 12 into the first pixel only
+        qt.readb(0xa0000 + 80 * 5)                  # load the latches
+        qt.writeb(0xa0000 + 80 * 5, 12)
+        img = self.screendump('m12.ppm')
+        self.assertEqual(img[:2], (640, 480))
+        self.assertEqual(pixel(img, 0, 5), (255, 0x55, 0x55))
+        self.assertEqual(pixel(img, 1, 5), (0, 0, 0))
+        # read mode 1 (colour compare with 12): only bit 7 matches
+        qt.outb(0x3ce, 2)
+        qt.outb(0x3cf, 12)
+        qt.outb(0x3ce, 7)
+        qt.outb(0x3cf, 0x0f)
+        qt.outb(0x3ce, 5)
+        qt.outb(0x3cf, 0x08)
+        self.assertEqual(qt.readb(0xa0000 + 80 * 5), 0x80)
+
     def rom_bar(self, d):
         qt = self.qt
         qt.cfg_write(d, 0x30, 0xffffffff)
