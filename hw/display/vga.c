@@ -173,6 +173,7 @@ void vga_ioport_write(VGACommonState *s, uint32_t addr, uint32_t val)
         s->dac_cache[s->dac_sub_index] = val;
         if (++s->dac_sub_index == 3) {
             memcpy(&s->palette[s->dac_write_index * 3], s->dac_cache, 3);
+            s->full_update = true;
             s->dac_sub_index = 0;
             s->dac_write_index++;
         }
@@ -310,6 +311,7 @@ void vbe_write_reg(VGACommonState *s, unsigned index, uint32_t val)
                 val &= ~VBE_DISPI_ENABLED;
             } else if (!(val & VBE_DISPI_NOCLEARMEM)) {
                 memset(s->vram_ptr, 0, (size_t)s->vbe_line_offset * r[VBE_DISPI_INDEX_YRES]);
+                s->full_update = true;
             }
             if (val & VBE_DISPI_ENABLED) {
                 /* graphics, chain-4, as the VGA BIOS would for a linear mode */
@@ -424,6 +426,7 @@ static void vga_mem_writeb(VGACommonState *s, uint64_t addr, uint8_t val)
     if (s->sr[SR_MEMMODE] & SR4_CHAIN4) {
         if (o < s->vram_size && (s->sr[SR_PLANE_MASK] & (1 << (o & 3)))) {
             s->vram_ptr[o] = val;
+            memory_region_set_dirty(&s->vram, o, 1);
         }
         return;
     }
@@ -432,6 +435,7 @@ static void vga_mem_writeb(VGACommonState *s, uint64_t addr, uint8_t val)
         uint32_t a = ((o & ~1u) << 1) | plane;
         if (a < s->vram_size && (s->sr[SR_PLANE_MASK] & (1 << plane))) {
             s->vram_ptr[a] = val;
+            memory_region_set_dirty(&s->vram, a, 1);
         }
         return;
     }
@@ -477,6 +481,7 @@ store:
         memcpy(&old, s->vram_ptr + (size_t)o * 4, 4);
         old = (old & ~plane_mask) | (v & plane_mask);
         memcpy(s->vram_ptr + (size_t)o * 4, &old, 4);
+        memory_region_set_dirty(&s->vram, (uint64_t)o * 4, 4);
     }
 }
 
@@ -630,13 +635,31 @@ static void vga_draw_vbe(VGACommonState *s)
 {
     unsigned w = s->vbe_regs[VBE_DISPI_INDEX_XRES], h = s->vbe_regs[VBE_DISPI_INDEX_YRES];
     unsigned bpp = s->vbe_regs[VBE_DISPI_INDEX_BPP];
-    DisplaySurface *surf;
+    uint32_t sig[4] = { w | h << 16, bpp, s->vbe_start_addr, s->vbe_line_offset };
+    DisplaySurface *surf = qemu_console_surface(s->con);
+    DirtyBitmapSnapshot *snap;
+    bool full = s->full_update || memcmp(sig, s->last_vbe, sizeof(sig)) ||
+                surf->width != (int)w || surf->height != (int)h;
+    int y0 = -1, y1 = -1;
 
     qemu_console_resize(s->con, w, h);
     surf = qemu_console_surface(s->con);
+    memcpy(s->last_vbe, sig, sizeof(sig));
+    s->full_update = false;
+    memory_region_sync_dirty_bitmap(&s->vram);
+    snap = memory_region_snapshot_and_clear_dirty(&s->vram, 0, s->vram_size, DIRTY_MEMORY_VGA);
     for (unsigned y = 0; y < h; y++) {
         uint32_t base = s->vbe_start_addr + y * s->vbe_line_offset;
         uint32_t *px = surf->data + (size_t)y * surf->width;
+        uint32_t len = MIN(s->vbe_line_offset, s->vram_size - MIN(base, s->vram_size));
+
+        if (!full && (!len || !memory_region_snapshot_get_dirty(&s->vram, snap, base, len))) {
+            continue;
+        }
+        if (y0 < 0) {
+            y0 = (int)y;
+        }
+        y1 = (int)y + 1;
         for (unsigned x = 0; x < w; x++) {
             const uint8_t *p;
             uint32_t a, c = 0;
@@ -688,6 +711,10 @@ static void vga_draw_vbe(VGACommonState *s)
             px[x] = c;
         }
     }
+    memory_region_snapshot_free(snap);
+    if (y0 >= 0) {
+        dpy_gfx_update(s->con, 0, y0, (int)w, y1 - y0);
+    }
 }
 
 void vga_update_display(void *opaque)
@@ -697,7 +724,10 @@ void vga_update_display(void *opaque)
 
     if (vbe_enabled(s)) {
         vga_draw_vbe(s);
-    } else if (!(s->ar_index & AR_INDEX_PAS) && !(s->gr[GR_MISC] & GR6_GRAPHICS) &&
+        return;
+    }
+    s->full_update = true;      /* the legacy modes redraw fully */
+    if (!(s->ar_index & AR_INDEX_PAS) && !(s->gr[GR_MISC] & GR6_GRAPHICS) &&
                !s->cr[1]) {
         /* nothing programmed yet: a blank 640x480 */
         qemu_console_resize(s->con, 640, 480);
@@ -741,7 +771,9 @@ bool vga_common_init(VGACommonState *s, const char *owner, Error **errp)
     memory_region_init_io(&s->lowmem, &vga_mem_ops, s, "vga-lowmem", 0x20000);
     memory_region_init_io(&s->ioports, &vga_port_ops, s, "vga", 0x30);
     memory_region_init_io(&s->vbe_ports, &vbe_port_ops, s, "vbe", 4);
+    memory_region_set_log(&s->vram, true, DIRTY_MEMORY_VGA);
     s->con = graphic_console_init(&vga_ops, s);
+    s->full_update = true;
     return true;
 }
 
@@ -788,6 +820,7 @@ void vga_common_reset(VGACommonState *s)
     s->vbe_regs[VBE_DISPI_INDEX_ID] = VBE_DISPI_ID5;
     s->vbe_regs[VBE_DISPI_INDEX_BPP] = 8;
     s->vbe_start_addr = s->vbe_line_offset = 0;
+    s->full_update = true;
 }
 
 static const VMStateField vga_common_fields[] = {
@@ -817,9 +850,19 @@ static const VMStateField vga_common_fields[] = {
     VMSTATE_END_OF_LIST()
 };
 
+static int vga_common_post_load(void *opaque, int version_id)
+{
+    VGACommonState *s = opaque;
+
+    (void)version_id;
+    s->full_update = true;
+    return 0;
+}
+
 const VMStateDescription vmstate_vga_common = {
     .name = "vga",
     .version_id = 1,
     .minimum_version_id = 1,
     .fields = vga_common_fields,
+    .post_load = vga_common_post_load,
 };

@@ -136,6 +136,19 @@ class VgaTest(QTestQMPCase):
         self.assertEqual(pixel(img, 300, 100), (0x12, 0x34, 0x56))
         self.assertEqual(pixel(img, 0, 0), (0, 0, 0))
         self.assertEqual(sum(img[2]), 255 + 255 + 0x12 + 0x34 + 0x56)
+        # later writes show up (VRAM dirty tracking): LFB, and the banked
+        # 0xa0000 window (bank 1 = VRAM 64 KiB up)
+        qt.writel(LFB + (20 * 640 + 10) * 4, 0x0000ff00)
+        qt.dispi(5, 1)
+        qt.outb(0x3c4, 2)                                     # all planes writable
+        qt.outb(0x3c5, 0x0f)
+        qt.writel(0xa0000 + 4 * 8, 0x00808080)                # VRAM 0x10020
+        img = self.screendump('a2.ppm')
+        self.assertEqual(pixel(img, 10, 20), (0, 255, 0))
+        self.assertEqual(pixel(img, (0x10020 // 4) % 640, 0x10020 // 4 // 640),
+                         (0x80, 0x80, 0x80))
+        self.assertEqual(pixel(img, 300, 100), (0x12, 0x34, 0x56))
+        qt.dispi(5, 0)
         # the DISPI registers through the MMIO BAR: 16 bpp, 320x200
         qt.cmd('writew 0x%x 0x0' % (MMIO + 0x500 + 2 * 4))
         qt.cmd('writew 0x%x 0x%x' % (MMIO + 0x500 + 2 * 1, 320))

@@ -63,6 +63,10 @@ typedef struct VGACommonState {
     uint32_t vbe_start_addr;    /* bytes */
     uint32_t vbe_line_offset;   /* bytes */
     QemuConsole *con;
+    /* DISPI redraws only lines whose VRAM pages are dirty (DIRTY_MEMORY_VGA)
+     * unless the mode, start, DAC or surface changed since the last draw. */
+    bool full_update;
+    uint32_t last_vbe[4];       /* xres|yres<<16, bpp, start, line */
 } VGACommonState;
 
 /* Allocates VRAM (vram_size_mb MiB, a power of two 1-256) and the regions. */
