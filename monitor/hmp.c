@@ -21,6 +21,7 @@
 #include "chardev/char-mux.h"
 #include "block/blockdev.h"
 #include "ui/input-monitor.h"
+#include "ui/console.h"
 
 #define HMP_PROMPT "(qemu) "
 
@@ -656,6 +657,28 @@ static void hmp_pmemsave(Monitor *mon, int argc, char **argv)
     hmp_save(mon, argc, argv, true);
 }
 
+static void hmp_screendump(Monitor *mon, int argc, char **argv)
+{
+    Error *err = NULL;
+    const char *file = NULL, *fmt = NULL;
+
+    /* screendump FILE [-f FORMAT] */
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-f") && i + 1 < argc) {
+            fmt = argv[++i];
+        } else if (!file) {
+            file = argv[i];
+        }
+    }
+    if (!file) {
+        monitor_printf(mon, "screendump: missing filename\n");
+        return;
+    }
+    if (!qemu_console_screendump(file, fmt, &err)) {
+        hmp_report(mon, err);
+    }
+}
+
 static void hmp_help(Monitor *mon, int argc, char **argv);
 
 static const HMPCommand hmp_cmds[] = {
@@ -675,6 +698,7 @@ static const HMPCommand hmp_cmds[] = {
       hmp_memsave },
     { "pmemsave", "addr size file",
       "save to disk physical memory dump starting at 'addr' of size 'size'", hmp_pmemsave },
+    { "screendump", "filename [-f format]", "save screen to a file as PPM", hmp_screendump },
     { "eject", "[-f] device", "eject a removable medium (use -f to force it)", hmp_eject },
     { "change", "device filename [format]", "change a removable medium", hmp_change },
     { "sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1')",

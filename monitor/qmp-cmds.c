@@ -2,6 +2,7 @@
  * QMP command handlers: one function per schema command, taking the
  * generated QmpArgs_NAME.  A NULL return means {}.
  */
+#include <inttypes.h>
 #include <string.h>
 #include <unistd.h>
 #include "config-host.h"
@@ -11,6 +12,7 @@
 #include "hw/machine.h"
 #include "hw/qdev.h"
 #include "accel/accel.h"
+#include "ui/console.h"
 
 /* ---- run state -------------------------------------------------------- */
 
@@ -682,6 +684,21 @@ JsonNode *qmp_memsave(Monitor *mon, const QmpArgs_memsave *args, Error **errp)
 JsonNode *qmp_pmemsave(Monitor *mon, const QmpArgs_pmemsave *args, Error **errp)
 {
     monitor_save_memory(true, 0, args->val, args->size, args->filename, errp);
+    return NULL;
+}
+
+JsonNode *qmp_screendump(Monitor *mon, const QmpArgs_screendump *args, Error **errp)
+{
+    static const char *const formats[] = { "ppm", "png" };
+
+    (void)mon;
+    if (args->has_head && args->head != 0) {
+        error_setg(errp, "screendump: head %" PRId64 " does not exist", args->head);
+        return NULL;
+    }
+    qemu_console_screendump(args->filename,
+                            args->has_format && args->format >= 0 && args->format < 2
+                            ? formats[args->format] : "ppm", errp);
     return NULL;
 }
 

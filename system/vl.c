@@ -77,7 +77,7 @@ static const OptDef options[] = {
     { "nodefaults", false, OPT_NODEFAULTS, NULL, "don't create default devices (serial port)" },
     { "display", true, OPT_DISPLAY, "none", "select the display (only 'none' so far)" },
     { "nographic", false, OPT_NOGRAPHIC, NULL, "no display; COM1 on stdio" },
-    { "vga", true, OPT_VGA, "none", "select the video card (only 'none' so far)" },
+    { "vga", true, OPT_VGA, "none", "select the video card (std or none)" },
     { "name", true, OPT_NAME, "[guest=]name[,process=p]", "name the guest" },
     { "uuid", true, OPT_UUID, "uuid", "set the system UUID" },
     { "pidfile", true, OPT_PIDFILE, "file", "write the process id to file (locked)" },
@@ -352,8 +352,11 @@ static void parse_args(int argc, char **argv, Config *c)
             }
             break;
         case OPT_VGA:
-            if (strcmp(val, "none")) {
-                die("-vga %s: video cards are not supported yet (only -vga none)", val);
+            /* -vga std adds the PCI "VGA"; the default stays none (docs/vga.md) */
+            if (!strcmp(val, "std")) {
+                g_ptr_array_add(c->devices, (char *)"VGA");
+            } else if (strcmp(val, "none")) {
+                die("-vga %s: video card not supported (available: std, none)", val);
             }
             break;
         case OPT_NAME: c->name = val; break;

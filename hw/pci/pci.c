@@ -11,6 +11,8 @@
 #include "hw/pci/msi.h"
 #include "hw/pci/msix.h"
 #include "qemu/log.h"
+#include "hw/machine.h"
+#include "hw/i386/firmware.h"
 
 static GPtrArray *pci_buses;
 
@@ -125,6 +127,72 @@ void pci_register_bar(PCIDevice *d, int n, uint8_t type, MemoryRegion *mr)
     }
 }
 
+/*
+ * The expansion ROM: romfile (or the class's default), found like the
+ * BIOS (a path, -L dirs, the firmware directories), in a ROM region of the
+ * file's size rounded up to a power of two (at least 2 KiB), behind BAR 6
+ * (config 0x30: address bits 31:11, bit 0 enables decoding, which also
+ * needs the Memory Space bit).  rombar=0 loads nothing and shows no BAR
+ * (QEMU would hand the ROM to the firmware through fw_cfg instead);
+ * romfile="" means no ROM.
+ */
+static bool pci_add_option_rom(PCIDevice *d, const PCIDeviceClass *pc, Error **errp)
+{
+    const char *name = d->romfile ? d->romfile : pc->romfile;
+    PCIIORegion *r = &d->io_regions[PCI_ROM_SLOT];
+    g_autofree char *path = NULL, *data = NULL, *rname = NULL;
+    gsize len = 0;
+    uint64_t size = 2048;
+    GError *gerr = NULL;
+
+    if (!name || !*name || !d->rombar) {
+        return true;
+    }
+    path = firmware_find(name, current_machine ? current_machine->firmware_dirs : NULL);
+    if (!path) {
+        error_setg(errp, "%s: Property 'romfile': could not find ROM image '%s'",
+                   d->qdev.klass->name, name);
+        return false;
+    }
+    if (!g_file_get_contents(path, &data, &len, &gerr)) {
+        error_setg(errp, "%s: Property 'romfile': %s", d->qdev.klass->name, gerr->message);
+        g_error_free(gerr);
+        return false;
+    }
+    if (len == 0 || len > (1u << 24)) {
+        error_setg(errp, "%s: Property 'romfile': '%s' is empty or larger than 16 MiB",
+                   d->qdev.klass->name, path);
+        return false;
+    }
+    while (size < len) {
+        size <<= 1;
+    }
+    rname = g_strdup_printf("%s.rom", d->qdev.klass->name);
+    if (!memory_region_init_rom(&d->rom, rname, size, errp)) {
+        return false;
+    }
+    memcpy(memory_region_get_ram_ptr(&d->rom), data, len);
+    d->has_rom = true;
+    r->size = size;
+    r->type = 0;
+    r->mr = &d->rom;
+    r->addr = PCI_BAR_UNMAPPED;
+    pci_set_long(d->config + PCI_ROM_ADDRESS, 0);
+    pci_set_long(d->wmask + PCI_ROM_ADDRESS,
+                 ((uint32_t)~(size - 1) & PCI_ROM_ADDRESS_MASK) | PCI_ROM_ADDRESS_ENABLE);
+    return true;
+}
+
+static void pci_del_option_rom(PCIDevice *d)
+{
+    if (d->has_rom) {
+        memset(&d->io_regions[PCI_ROM_SLOT], 0, sizeof(d->io_regions[PCI_ROM_SLOT]));
+        d->io_regions[PCI_ROM_SLOT].addr = PCI_BAR_UNMAPPED;
+        memory_region_destroy(&d->rom);
+        d->has_rom = false;
+    }
+}
+
 uint64_t pci_get_bar_addr(PCIDevice *d, int n)
 {
     return d->io_regions[n].addr;
@@ -154,6 +222,12 @@ static uint64_t bar_address(PCIDevice *d, int n)
         return PCI_BAR_UNMAPPED;
     }
     addr = pci_get_long(d->config + off);
+    if (n == PCI_ROM_SLOT) {
+        if (!(addr & PCI_ROM_ADDRESS_ENABLE)) {
+            return PCI_BAR_UNMAPPED;
+        }
+        addr &= PCI_ROM_ADDRESS_MASK;
+    }
     if (r->type & PCI_BASE_ADDRESS_MEM_TYPE_64) {
         addr |= (uint64_t)pci_get_long(d->config + off + 4) << 32;
     }
@@ -502,6 +576,12 @@ void pci_qdev_realize(DeviceState *dev, Error **errp)
             return;
         }
     }
+    if (!pci_add_option_rom(d, pc, errp)) {
+        if (pc->exit) {
+            pc->exit(d);
+        }
+        return;
+    }
     bus->devices[devfn] = d;
 }
 
@@ -521,6 +601,7 @@ void pci_qdev_unrealize(DeviceState *dev)
     if (pc->exit) {
         pc->exit(d);
     }
+    pci_del_option_rom(d);
     d->bus->devices[d->devfn] = NULL;
     d->bus = NULL;
 }

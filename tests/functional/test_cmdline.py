@@ -248,7 +248,7 @@ BAD = [
     ("-chardev bogus,id=x", QTEST + ["-chardev", "bogus,id=x"], ["-chardev", "bogus"]),
     ("-serial nosuch:", QTEST + ["-serial", "nosuch:"], ["-serial"]),
     ("-display sdl", QTEST + ["-display", "sdl"], ["-display", "sdl"]),
-    ("-vga std", QTEST + ["-vga", "std"], ["-vga"]),
+    ("-vga cirrus", QTEST + ["-vga", "cirrus"], ["-vga", "cirrus"]),
     ("-drive file=x", QTEST + ["-drive", "file=x"], ["-drive"]),
     ("-netdev user,id=n", QTEST + ["-netdev", "user,id=n"], ["-netdev"]),
     ("-accel nosuch", ["-accel", "nosuch", "-display", "none", "-nodefaults"],

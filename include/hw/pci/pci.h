@@ -50,6 +50,8 @@
 #define PCI_SUBSYSTEM_VENDOR_ID 0x2c
 #define PCI_SUBSYSTEM_ID        0x2e
 #define PCI_ROM_ADDRESS         0x30
+#define  PCI_ROM_ADDRESS_ENABLE 0x01
+#define  PCI_ROM_ADDRESS_MASK   (~0x7ffu)
 #define PCI_CAPABILITY_LIST     0x34    /* offset of the first capability */
 #define PCI_CONFIG_HEADER_SIZE  0x40    /* capabilities live above the header */
 #define PCI_INTERRUPT_LINE      0x3c
@@ -97,9 +99,14 @@ struct PCIDevice {
     /* MSI-X (hw/pci/msix.c), NULL if none. */
     MSIXState *msix;
     uint8_t msix_cap_off;
+    /* Expansion ROM (BAR 6), loaded from romfile at realize. */
+    MemoryRegion rom;
+    bool has_rom;
     /* properties */
     char *addr_str;             /* "slot[.fn]", slot in hex; NULL: first free slot */
     bool multifunction;
+    char *romfile;              /* NULL: the class's; "": no ROM */
+    uint32_t rombar;            /* 0: no ROM BAR (the ROM is hidden) */
 };
 
 typedef struct PCIDeviceClass {
@@ -109,6 +116,7 @@ typedef struct PCIDeviceClass {
     uint8_t revision;
     uint16_t class_id;
     bool is_bridge_fixed;               /* may sit at 00.0 (the host bridge) */
+    const char *romfile;                /* default expansion ROM image, or NULL */
     void (*realize)(PCIDevice *d, Error **errp);
     void (*exit)(PCIDevice *d);
     void (*reset)(PCIDevice *d);
@@ -167,7 +175,9 @@ void pci_send_msi(PCIDevice *d, uint64_t addr, uint32_t data);
     }
 #define DEFINE_PCI_DEVICE_PROPERTIES()                                          \
     DEFINE_PROP_STRING("addr", PCIDevice, addr_str),                            \
-    DEFINE_PROP_BOOL("multifunction", PCIDevice, multifunction, false)
+    DEFINE_PROP_BOOL("multifunction", PCIDevice, multifunction, false),                \
+    DEFINE_PROP_STRING("romfile", PCIDevice, romfile),                                  \
+    DEFINE_PROP_UINT32("rombar", PCIDevice, rombar, 1)
 
 #define PCI_DEVICE(obj) ((PCIDevice *)(obj))
 #define PCI_DEVICE_GET_CLASS(d) ((const PCIDeviceClass *)((d)->qdev.klass))
