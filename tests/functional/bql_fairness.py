@@ -23,7 +23,9 @@ it spins.  Asserted:
 Also checks that the guest keeps spinning (its per-second write count
 keeps coming) and that quit works.
 """
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -87,6 +89,7 @@ def main():
     if not os.path.exists(elf):
         fail("no %s (build the guest tests)" % elf)
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, True)
     sock = os.path.join(tmp, "qmp.sock")
     LOG = os.path.join(tmp, "serial.log")
     errlog = open(os.path.join(tmp, "stderr.log"), "w+")

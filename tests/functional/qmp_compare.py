@@ -10,7 +10,9 @@ kvmpc runs with -accel qtest, QEMU with -accel tcg (Debian's QEMU has no
 qtest accelerator).  Replies and the events that follow within 150 ms are
 compared as text, so member order and escaping count.
 """
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -107,6 +109,7 @@ def main():
     text = open(sys.argv[3]).read() if len(sys.argv) > 3 else DEFAULT
     requests = [l + '\n' for l in text.split('\n') if l.strip()]
     d = tempfile.mkdtemp(prefix='qmp-compare-')
+    atexit.register(shutil.rmtree, d, True)
     base = ['-display', 'none', '-nodefaults', '-machine', 'pc']
     a = session([kvmpc, '-accel', 'qtest'] + base +
                 ['-qmp', 'unix:%s/k.sock,server=on,wait=off' % d], d + '/k.sock', requests)

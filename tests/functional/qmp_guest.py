@@ -7,7 +7,9 @@ usage: qmp_guest.py EMULATOR ACCEL GUEST_BUILDDIR
        qmp_guest.py qemu-system-x86_64 tcg build/tests/guest     (the oracle)
 Prints "PASS: ..." and exits 0, or "FAIL: reason" and exits 1.
 """
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +30,7 @@ def fail(msg, log=""):
 def main():
     emu, accel, guestdir = sys.argv[1:4]
     tmp = tempfile.mkdtemp(prefix="kvmpc-qmpguest-")
+    atexit.register(shutil.rmtree, tmp, True)
     sock, log = os.path.join(tmp, "qmp.sock"), os.path.join(tmp, "serial.log")
     proc = subprocess.Popen([emu, "-accel", accel, "-machine", "pc", "-m", "128", "-nodefaults",
                              "-display", "none", "-serial", "file:" + log,

@@ -9,7 +9,9 @@ stop (ticks stop, STOP event), cont (ticks resume, RESUME event), HMP
 `info registers` and `info cpus`, pmemsave, system_reset (RESET event, the
 guest boots again), quit (SHUTDOWN event, exit status 0).
 """
+import atexit
 import os
+import shutil
 import re
 import subprocess
 import sys
@@ -44,6 +46,7 @@ def main():
                              "--cmdline", script], capture_output=True, text=True,
                             check=True).stdout.strip()
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, True)
     sock = os.path.join(tmp, "qmp.sock")
     log = os.path.join(tmp, "serial.log")
     global SERIAL_LOG

@@ -9,7 +9,9 @@ answer (on the build machines: no /dev/kvm, so kvm is skipped; in the lab:
 kvm is chosen).
 """
 import itertools
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -22,6 +24,7 @@ from qmp_client import QMPClient  # noqa: E402
 KVMPC = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.environ["KVMPC"])
 BASE = ["-display", "none", "-nodefaults", "-S"]
 TMP = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, TMP, True)
 results = []
 
 

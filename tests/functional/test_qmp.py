@@ -11,6 +11,7 @@ once, HMP through human-monitor-command and a readline monitor.
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -65,6 +66,7 @@ class VM:
         for f in (self.proc.stdout, self.proc.stderr, self.proc.stdin):
             if f:
                 f.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class QMPTestCase(unittest.TestCase):
@@ -626,6 +628,7 @@ class TestPowerButton(unittest.TestCase):
         """system_powerdown sets PWRBTN_STS in PM1a_STS (port 0x600) once the
         guest enabled PWRBTN_EN (0x602 bit 8), checked over qtest."""
         d = tempfile.mkdtemp(prefix='kvmpc-pwr-')
+        self.addCleanup(shutil.rmtree, d, True)
         qt = os.path.join(d, 'qtest.sock')
         vm = VM('-qtest', 'unix:%s,server=on,wait=off' % qt)
         try:
@@ -651,6 +654,7 @@ class TestPowerButton(unittest.TestCase):
 class TestTransports(unittest.TestCase):
     def test_two_monitors_and_pretty(self):
         d = tempfile.mkdtemp(prefix='kvmpc-qmp2-')
+        self.addCleanup(shutil.rmtree, d, True)
         s2 = os.path.join(d, 'b.sock')
         vm = VM('-chardev', 'socket,id=mon1,path=%s,server=on,wait=off' % s2,
                 '-mon', 'chardev=mon1,mode=control,pretty=on')
@@ -692,6 +696,7 @@ class TestTransports(unittest.TestCase):
 
     def test_hmp_readline_socket(self):
         d = tempfile.mkdtemp(prefix='kvmpc-hmp-')
+        self.addCleanup(shutil.rmtree, d, True)
         path = os.path.join(d, 'hmp.sock')
         vm = VM('-monitor', 'unix:%s,server=on,wait=off' % path, '-S')
         try:

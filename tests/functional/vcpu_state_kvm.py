@@ -20,7 +20,9 @@ tf-race:     a guest that triple-faults every few tenths of a second while
              is mapped without firmware: running it would end kvmpc with an
              emulation error).
 """
+import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -33,6 +35,7 @@ sys.path.insert(0, HERE)
 from qmp_client import QMPClient, QMPError  # noqa: E402
 
 TMP = tempfile.mkdtemp()
+atexit.register(shutil.rmtree, TMP, True)
 
 
 def fail(msg, log=None):
