@@ -15,24 +15,12 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/vmstate.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 static DeviceState *port92, *kbc;
 
 static void isa_irq_handler(void *opaque, int n, int level)
 {
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
 }
 
 static void kbc_write_outport(uint8_t val)

@@ -22,14 +22,8 @@
 #define PM1_CNT     ACPI_PM1_CNT_BLK
 #define PM_TMR      ACPI_PM_TMR_BLK
 
-static int irq_level[16];
 static int shutdowns, resets;
 static ShutdownCause last_cause;
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
 
 static void on_shutdown(bool guest, ShutdownCause cause)
 {
@@ -59,11 +53,6 @@ static uint64_t in(uint16_t port, unsigned size)
 static void out(uint16_t port, uint64_t val, unsigned size)
 {
     address_space_st(&address_space_io, port, val, size);
-}
-
-static void clock_step(int64_t ns)
-{
-    qemu_clock_virtual_advance(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + ns);
 }
 
 static void handle_requests(void)
@@ -224,7 +213,7 @@ static void test_vmstate(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
     runstate_add_notifiers(&notifiers);
 
     g_test_add_func("/acpi-pm/registers", test_registers);

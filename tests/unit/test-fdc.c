@@ -15,26 +15,8 @@
 #include "hw/block/fdc.h"
 #include "system/main-loop.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
-static int irq_level[16];
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
-}
 
 static DeviceState *dev_new(const char *type, const char *props)
 {
@@ -83,7 +65,7 @@ static void test_all(void)
     DeviceState *dma0, *dma1, *fdc;
     GRand *rand;
 
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
     dma0 = dev_new(I8257_TYPE, NULL);
     dma1 = dev_new(I8257_TYPE, "base=0xc0,page-base=0x88,dshift=1");
     fdc = dev_new(FDC_TYPE, NULL);

@@ -14,6 +14,7 @@
 #include "hw/i386/boot.h"
 #include "hw/platform-desc.h"
 #include "hw/qdev.h"
+#include "pio-test-util.h"
 
 #define RAM_SIZE (16 * 1024 * 1024)
 
@@ -21,15 +22,6 @@ static MemoryRegion ram;
 static uint8_t *mem;
 static MachineState ms;
 static FWCfgState *fw;
-
-static void outw(uint16_t port, uint16_t v) { address_space_st(&address_space_io, port, v, 2); }
-static void outl(uint16_t port, uint32_t v) { address_space_st(&address_space_io, port, v, 4); }
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v = 0;
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
 
 static void read_item(uint16_t key, void *buf, size_t len)
 {

@@ -45,11 +45,6 @@ static void wr(uint64_t off, uint64_t v, unsigned size)
     address_space_st(&address_space_memory, HPET_BASE + off, v, size);
 }
 
-static void clock_step(int64_t ns)
-{
-    qemu_clock_virtual_advance(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + ns);
-}
-
 static DeviceState *hpet_new(void)
 {
     Error *err = NULL;

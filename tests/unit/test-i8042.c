@@ -14,17 +14,12 @@
 #include "system/main-loop.h"
 #include "system/runstate.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 #define DATA    0x60
 #define CMD     0x64
 
-static int irq_level[16];
 static int resets;
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
 
 static void on_reset(bool guest, ShutdownCause cause)
 {
@@ -33,19 +28,6 @@ static void on_reset(bool guest, ShutdownCause cause)
 }
 
 static const RunstateNotifiers notifiers = { .on_reset = on_reset };
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
-}
 
 static void handle_requests(void)
 {
@@ -305,7 +287,7 @@ static void test_vmstate_and_fuzz(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
     runstate_add_notifiers(&notifiers);
 
     g_test_add_func("/i8042/controller", test_controller);

@@ -16,34 +16,12 @@
 #include "hw/timer/i8254.h"
 #include "system/main-loop.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 #define FREQ 1193182ULL
 
-static int irq_level[16];
-static int irq_raises[16];
 static DeviceState *pit, *port61;
 static int64_t t0;              /* virtual time the count under test was loaded */
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    if (level && !irq_level[n]) {
-        irq_raises[n]++;
-    }
-    irq_level[n] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
-}
 
 static int64_t now(void)
 {
@@ -446,7 +424,7 @@ int main(int argc, char **argv)
     Error *err = NULL;
 
     g_test_init(&argc, &argv, NULL);
-    bus = isa_test_init(irq_handler);
+    bus = isa_test_init(NULL);
 
     pit = qdev_new("isa-pit", &err);
     g_assert_no_error(err);

@@ -17,6 +17,7 @@
 #include "hw/intc/i8259.h"
 #include "hw/platform-desc.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 static DeviceState *master;
 static qemu_irq pic_in[I8259_NUM_IRQS];
@@ -33,19 +34,6 @@ static void int_handler(void *opaque, int n, int level)
 
 static void isa_irq_handler(void *opaque, int n, int level)
 {
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
 }
 
 static void irq(int n, int level)

@@ -18,6 +18,7 @@
 #include "block/blockdev.h"
 #include "system/main-loop.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 #define P0 0x1f0
 #define P1 0x170
@@ -25,47 +26,10 @@
 #define DISK_SECTORS 256
 #define CD_SECTORS 16
 
-static int irq_level[16];
 static char disk_path[64], cd_path[64];
 static uint8_t disk_data[DISK_SECTORS * 512], cd_data[CD_SECTORS * 2048];
 static PCIBus *pci;
 static DeviceState *ide;
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static uint16_t inw(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 2);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
-}
-
-static void outw(uint16_t port, uint16_t val)
-{
-    address_space_st(&address_space_io, port, val, 2);
-}
-
-static void outl(uint16_t port, uint32_t val)
-{
-    address_space_st(&address_space_io, port, val, 4);
-}
 
 static uint8_t wait_ready(uint16_t base)
 {
@@ -255,7 +219,7 @@ int main(int argc, char **argv)
 
     g_test_init(&argc, &argv, NULL);
     main_loop_init();
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
     g_assert_true(memory_region_init_ram(&ram, "ram", 16 << 20, &err));
     memory_region_add_subregion(get_system_memory(), 0, &ram);
     pci = pci_root_bus_new(NULL, "pci.0", get_system_memory(), get_system_io());

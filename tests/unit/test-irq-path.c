@@ -16,6 +16,7 @@
 #include "hw/intc/i8259.h"
 #include "hw/intc/ioapic.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 #define LAPIC_EOI       0xb0
 #define LAPIC_SVR       0xf0
@@ -26,11 +27,6 @@ static qemu_irq pic_in[I8259_NUM_IRQS];
 
 static void isa_irq_handler(void *opaque, int n, int level)
 {
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
 }
 
 static void ioapic_write_rte(int pin, uint64_t entry)

@@ -13,13 +13,7 @@
 #include "system/runstate.h"
 #include "isa-test-util.h"
 
-static int irq_level[16];
 static int resets;
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
 
 static void on_reset(bool guest, ShutdownCause cause)
 {
@@ -175,7 +169,7 @@ static void test_pc_testdev(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
     runstate_add_notifiers(&notifiers);
 
     g_test_add_func("/pc-misc/port92", test_port92);

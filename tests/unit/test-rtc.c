@@ -34,16 +34,6 @@
 
 #define MS (1000 * 1000LL)
 
-static int irq_level[16];
-static int irq_raises[16];
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    if (level && !irq_level[n]) {
-        irq_raises[n]++;
-    }
-    irq_level[n] = level;
-}
 
 static uint8_t cmos_read(uint8_t idx)
 {
@@ -58,11 +48,6 @@ static void cmos_write(uint8_t idx, uint8_t val)
 {
     address_space_st(&address_space_io, 0x70, idx, 1);
     address_space_st(&address_space_io, 0x71, val, 1);
-}
-
-static void clock_step(int64_t ns)
-{
-    qemu_clock_virtual_advance(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + ns);
 }
 
 static DeviceState *rtc_new(void)
@@ -424,7 +409,7 @@ static void test_vmstate_and_fuzz(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
 
     g_test_add_func("/rtc/host-time", test_host_time);
     g_test_add_func("/rtc/rollover-and-formats", test_rollover_and_formats);

@@ -17,29 +17,11 @@
 #include "chardev/char.h"
 #include "system/main-loop.h"
 #include "isa-test-util.h"
+#include "pio-test-util.h"
 
 #define COM1 0x3f8
 #define COM2 0x2f8
 
-static int irq_level[16];
-
-static void irq_handler(void *opaque, int n, int level)
-{
-    irq_level[n] = level;
-}
-
-static uint8_t inb(uint16_t port)
-{
-    uint64_t v;
-
-    address_space_ld(&address_space_io, port, &v, 1);
-    return v;
-}
-
-static void outb(uint16_t port, uint8_t val)
-{
-    address_space_st(&address_space_io, port, val, 1);
-}
 
 static DeviceState *serial_new(const char *chardev, const char *index)
 {
@@ -56,11 +38,6 @@ static DeviceState *serial_new(const char *chardev, const char *index)
     g_assert_true(qdev_realize(dev, isa_bus_get()->bus, &err));
     g_assert_no_error(err);
     return dev;
-}
-
-static void clock_step(int64_t ns)
-{
-    qemu_clock_virtual_advance(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) + ns);
 }
 
 static void test_reset_values(void)
@@ -351,7 +328,7 @@ static void test_bad_guest_input(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    isa_test_init(irq_handler);
+    isa_test_init(NULL);
 
     g_test_add_func("/serial/reset-values", test_reset_values);
     g_test_add_func("/serial/thre-interrupt", test_thre_interrupt);
