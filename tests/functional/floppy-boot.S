@@ -16,7 +16,9 @@ _start:
 	mov %ax, %ds
 	mov %ax, %ss
 	mov $0x7c00, %sp
-	sti
+	/* Interrupts stay off (int 13h enables them where it waits): SeaBIOS's
+	 * serial console flushes its lazy output from IRQ handlers, which would
+	 * land in the middle of what this sector prints. */
 	mov %dl, drive
 	mov $banner, %si
 	call puts

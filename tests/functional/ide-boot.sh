@@ -9,32 +9,13 @@
 #
 # usage: tests/functional/ide-boot.sh KVMPC ACCEL
 set -uo pipefail
-kvmpc=${1:?kvmpc} accel=${2:?accel}
-src=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; echo "--- serial:"; tail -c 2000 "$tmp/serial" 2>/dev/null; cat "$tmp/err" 2>/dev/null; exit 1; }
-
-[ -f /usr/share/seabios/bios-256k.bin ] || { echo "SKIP: Debian's seabios package is not installed"; exit 77; }
-command -v as >/dev/null && command -v ld >/dev/null || { echo "SKIP: no binutils"; exit 77; }
+. "$(dirname "$0")/boot-sector.inc.sh"
 
 bootsector() {   # OUT SECTOR_SIZE READ_LBA
-	as --32 -I "$src" --defsym SECTOR_SIZE="$2" --defsym READ_LBA="$3" -o "$tmp/b.o" "$src/ide-boot.S" &&
-	ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$1" "$tmp/b.o" || fail "cannot assemble"
-	[ "$(stat -c %s "$1")" = 512 ] || fail "boot sector is not 512 bytes"
+	assemble_boot_sector "$1" ide-boot.S --defsym SECTOR_SIZE="$2" --defsym READ_LBA="$3"
 }
-
 run() {   # NAME EXPECTED_SUM ARGS...
-	local name=$1 want=$2 rc
-	shift 2
-	timeout 120 "$kvmpc" -accel "$accel" -nographic -m 128 -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 "$@" </dev/null >"$tmp/serial" 2>"$tmp/err"
-	rc=$?
-	grep -aq "IDEBOOT" "$tmp/serial" || fail "$name: the boot sector did not run (exit $rc)"
-	grep -aq "READERR" "$tmp/serial" && fail "$name: int 13h read failed"
-	grep -aq "SUM=$want" "$tmp/serial" || fail "$name: expected SUM=$want"
-	[ "$rc" = 3 ] || fail "$name: exit status $rc, expected 3"
-	echo "PASS $name: booted, read a sector, SUM=$want"
+	boot_and_check "$1" IDEBOOT "${@:2}"
 }
 
 # a disk: MBR + a random sector at LBA 1
