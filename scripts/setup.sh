@@ -23,9 +23,11 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
 # tcg-lite differential oracle (tests/tcgl-diff); iasl to disassemble the
-# DSDT (tests/unit/test-acpi.c).
+# DSDT (tests/unit/test-acpi.c); boot loaders and memtest86+ for
+# tests/functional/boot-loaders.sh.
 test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
- libcapstone-dev acpica-tools xorriso"
+ libcapstone-dev acpica-tools xorriso
+ grub-pc-bin isolinux syslinux-common memtest86+ mtools dosfstools"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 
