@@ -645,8 +645,14 @@ static uint8_t i8042_read_data(I8042State *s)
 {
     uint8_t val = s->obdata;
 
-    /* With nothing new, the last byte is read again. */
+    /* With nothing new, the last byte is read again.  The read lowers
+     * IRQ 1/12 before the next queued byte raises it again: an edge per
+     * byte, as the PIC (edge triggered on the ISA bus) needs; without the
+     * pulse a byte that arrived before the guest read the previous one
+     * would sit in the output buffer unannounced (QEMU does the same). */
     s->status &= ~KBD_STAT_OBF;
+    qemu_set_irq(s->irq_kbd, 0);
+    qemu_set_irq(s->irq_mouse, 0);
     i8042_refill(s);
     return val;
 }
