@@ -101,7 +101,7 @@ char *platform_bootorder(const PlatformDesc *pd)
     g_autoptr(GArray) sorted = NULL;
     GString *s;
 
-    if (!pd->boot->len) {
+    if (!pd->boot->len && !pd->boot_strict) {
         return NULL;
     }
     sorted = g_array_copy(pd->boot);
@@ -110,6 +110,9 @@ char *platform_bootorder(const PlatformDesc *pd)
     for (guint i = 0; i < sorted->len; i++) {
         g_string_append_printf(s, "%s%s", i ? "\n" : "",
                                g_array_index(sorted, PlatformBootEntry, i).path);
+    }
+    if (pd->boot_strict) {
+        g_string_append_printf(s, "%sHALT", sorted->len ? "\n" : "");
     }
     return g_string_free(s, FALSE);
 }

@@ -143,10 +143,29 @@ bool firmware_load_bios(MachineState *ms, MemoryRegion *pci_mem, Error **errp)
     return true;
 }
 
+/* Drive letters: a floppy, c disk, d CD-ROM, n network (QEMU accepts a-p;
+ * SeaBIOS only knows these four), each at most once. */
+static bool boot_letters_valid(const char *opt, const char *order, Error **errp)
+{
+    for (const char *p = order; *p; p++) {
+        if (!strchr("acdn", *p)) {
+            error_setg(errp, "invalid boot device '%c' in %s=%s (a, c, d or n)", *p, opt, order);
+            return false;
+        }
+        if (strchr(p + 1, *p)) {
+            error_setg(errp, "boot device '%c' given twice in %s=%s", *p, opt, order);
+            return false;
+        }
+    }
+    return true;
+}
+
 /*
- * -boot [order=]drives[,menu=on|off][,splash-time=ms][,reboot-timeout=ms]
- * (QEMU's syntax).  Drives are letters: a floppy, c disk, d CD-ROM, n
- * network (QEMU accepts a-p; SeaBIOS only knows these four).
+ * -boot [order=]drives[,once=drives][,strict=on|off][,menu=on|off]
+ * [,splash-time=ms][,reboot-timeout=ms] (QEMU's syntax).  once= is the
+ * order of the first boot only: the first reset after it restores order=
+ * (QEMU's restore_boot_order).  strict=on ends the bootorder file with
+ * HALT.
  */
 bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp)
 {
@@ -162,31 +181,23 @@ bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp)
         return false;
     }
     if ((order = qemu_opt_get(o, "order"))) {
-        for (const char *p = order; *p; p++) {
-            if (!strchr("acdn", *p)) {
-                error_setg(errp, "invalid boot device '%c' in order=%s (a, c, d or n)", *p,
-                           order);
-                goto out;
-            }
-            if (strchr(p + 1, *p)) {
-                error_setg(errp, "boot device '%c' given twice in order=%s", *p, order);
-                goto out;
-            }
+        if (!boot_letters_valid("order", order, errp)) {
+            goto out;
         }
         g_free(ms->boot_order);
         ms->boot_order = g_strdup(order);
     }
-    if (qemu_opt_get(o, "once")) {
-        error_setg(errp, "once= is not supported yet (use order=)");
-        goto out;
+    if ((v = qemu_opt_get(o, "once"))) {
+        if (!boot_letters_valid("once", v, errp)) {
+            goto out;
+        }
+        g_free(ms->boot_once);
+        ms->boot_once = g_strdup(v);
     }
     if (!qemu_opt_get_bool(o, "strict", false, &b, errp)) {
         goto out;
     }
-    if (b) {
-        error_setg(errp, "strict=on is not supported yet");
-        goto out;
-    }
+    ms->boot_strict = b;
     if (!qemu_opt_get_bool(o, "menu", false, &b, errp)) {
         goto out;
     }

@@ -49,6 +49,7 @@ typedef struct PCMachineState {
     PCIDevice *ide;             /* PIIX3 IDE */
     DeviceState *fdc;           /* isa-fdc */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
+    unsigned resets;            /* machine resets so far (the first is the power-on) */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
     qemu_irq pic_in[I8259_NUM_IRQS];
     qemu_irq ioapic_in[IOAPIC_NUM_PINS];
@@ -409,10 +410,16 @@ static bool pc_firmware_init(MachineState *ms, Error **errp)
 /* -boot order= for SeaBIOS, as QEMU's pc stores it: CMOS 0x3d holds the
  * first two devices (low nibble first), 0x38 bits 7:4 the third, bit 0
  * "do not check the floppy boot signature" (0: check).  a = 1 floppy,
- * c = 2 disk, d = 3 CD-ROM, n = 4 network; QEMU's default is "cad". */
+ * c = 2 disk, d = 3 CD-ROM, n = 4 network; QEMU's default is "cad".
+ * -boot once= replaces order= for the power-on boot only: from the first
+ * reset after it, order= is back (QEMU's restore_boot_order). */
 static void pc_cmos_boot_order(MachineState *ms)
 {
     const char *order = ms->boot_order ? ms->boot_order : "cad";
+
+    if (ms->boot_once && pcms.resets <= 1) {
+        order = ms->boot_once;
+    }
     uint8_t dev[3] = { 0 };
 
     for (int i = 0; i < 3 && order[i]; i++) {
@@ -441,6 +448,7 @@ static void pc_platform_desc(MachineState *ms, PlatformDesc *pd)
 {
     platform_desc_init(pd);
     pd->ncpus = ms->smp.cpus;        /* the builders refuse more than they can list */
+    pd->boot_strict = ms->boot_strict;
     for (unsigned i = 0; i < MIN(pd->ncpus, PLATFORM_MAX_CPUS); i++) {
         CPUState *cpu = cpus && i < cpus->len ? g_ptr_array_index(cpus, i) : NULL;
         pd->apic_ids[i] = cpu ? cpu->apic_id : i;
@@ -516,6 +524,10 @@ static void pc_reset(MachineState *ms)
     }
 
     qdev_reset_all();
+    pcms.resets++;
+    if (ms->boot_once && pcms.resets <= 2) {
+        pc_cmos_boot_order(ms);     /* once= at power-on, order= after */
+    }
     if (!pcms.firmware) {
         /* No firmware: give the BARs addresses, and make 0xc0000-0xfffff
          * RAM (PAM read/write) for the tables, as SeaBIOS would. */

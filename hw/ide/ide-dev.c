@@ -5,16 +5,26 @@
  * takes the first free unit of the bus; without drive= an ide-cd is an
  * empty CD-ROM drive.  The drive's state lives in the channel (hw/ide/
  * core.c) and migrates with the controller; these devices only carry the
- * properties.
+ * properties: serial= and model= (IDENTIFY words 10-19 and 27-46, at most
+ * 20 and 40 characters), bootindex= (the drive's place in the firmware's
+ * boot order: the fw_cfg "bootorder" path QEMU gives it, which SeaBIOS
+ * matches).
  */
 #include <glib.h>
+#include <stdio.h>
+#include <string.h>
 #include "hw/ide.h"
+#include "hw/pci/pci.h"
+#include "hw/platform-desc.h"
 #include "block/blockdev.h"
 
 typedef struct IDEDriveDev {
     DeviceState parent;
     char *drive;
     uint32_t unit;
+    int32_t bootindex;
+    char *serial, *model;
+    IDEBus *bus;
 } IDEDriveDev;
 
 static void ide_dev_realize(DeviceState *dev, IDEDriveKind kind, Error **errp)
@@ -25,6 +35,14 @@ static void ide_dev_realize(DeviceState *dev, IDEDriveKind kind, Error **errp)
 
     if (!bus) {
         error_setg(errp, "no IDE bus");
+        return;
+    }
+    if (d->serial && strlen(d->serial) > 20) {
+        error_setg(errp, "serial '%s' is longer than 20 characters", d->serial);
+        return;
+    }
+    if (d->model && strlen(d->model) > 40) {
+        error_setg(errp, "model '%s' is longer than 40 characters", d->model);
         return;
     }
     if (d->unit == UINT32_MAX) {
@@ -55,7 +73,32 @@ static void ide_dev_realize(DeviceState *dev, IDEDriveKind kind, Error **errp)
                           errp)) {
         return;
     }
+    if (d->serial) {
+        snprintf(bus->ifs[d->unit].serial, sizeof(bus->ifs[d->unit].serial), "%s", d->serial);
+    }
+    if (d->model) {
+        snprintf(bus->ifs[d->unit].model, sizeof(bus->ifs[d->unit].model), "%s", d->model);
+    }
+    d->bus = bus;
     ide_bus_reset(bus);
+}
+
+/* QEMU's firmware path of an IDE drive on a PCI controller:
+ * /pci@i0cf8/ide@SLOT[,FN]/drive@CHANNEL/disk@UNIT. */
+static void ide_dev_describe(DeviceState *dev, PlatformDesc *pd)
+{
+    IDEDriveDev *d = (IDEDriveDev *)dev;
+    PCIDevice *ctl = d->bus ? (PCIDevice *)d->bus->owner : NULL;
+    g_autofree char *fn = NULL;
+    g_autofree char *path = NULL;
+
+    if (d->bootindex < 0 || !ctl) {
+        return;
+    }
+    fn = PCI_FUNC(ctl->devfn) ? g_strdup_printf(",%x", PCI_FUNC(ctl->devfn)) : g_strdup("");
+    path = g_strdup_printf("/pci@i0cf8/ide@%x%s/drive@%x/disk@%x", PCI_SLOT(ctl->devfn), fn,
+                           d->bus->index, d->unit);
+    platform_add_boot_entry(pd, d->bootindex, path);
 }
 
 static void ide_hd_realize(DeviceState *dev, Error **errp)
@@ -71,6 +114,9 @@ static void ide_cd_realize(DeviceState *dev, Error **errp)
 static const Property ide_dev_props[] = {
     DEFINE_PROP_STRING("drive", IDEDriveDev, drive),
     DEFINE_PROP_UINT32("unit", IDEDriveDev, unit, UINT32_MAX),
+    DEFINE_PROP_INT32("bootindex", IDEDriveDev, bootindex, -1),
+    DEFINE_PROP_STRING("serial", IDEDriveDev, serial),
+    DEFINE_PROP_STRING("model", IDEDriveDev, model),
     DEFINE_PROP_END_OF_LIST(),
 };
 
@@ -84,6 +130,7 @@ static const DeviceClass ide_hd_class = {
     .props = ide_dev_props,
     .stateless = true,          /* the drive's state is the controller's (piix3-ide) */
     .realize = ide_hd_realize,
+    .describe = ide_dev_describe,
 };
 
 static const DeviceClass ide_cd_class = {
@@ -96,6 +143,7 @@ static const DeviceClass ide_cd_class = {
     .props = ide_dev_props,
     .stateless = true,          /* the drive's state is the controller's (piix3-ide) */
     .realize = ide_cd_realize,
+    .describe = ide_dev_describe,
 };
 
 DEVICE_CLASS_REGISTER(ide_hd_class)

@@ -48,6 +48,8 @@ struct MachineState {
     char *firmware;             /* -bios */
     char **firmware_dirs;       /* -L, in order (NULL-terminated), or NULL */
     char *boot_order;           /* -boot order=: drive letters (a, c, d, n), or NULL */
+    char *boot_once;            /* -boot once=: the order for the first boot only, or NULL */
+    bool boot_strict;           /* -boot strict=on: boot only from the bootindex list */
     bool boot_menu;             /* -boot menu=on */
     int boot_menu_wait_ms;      /* -boot splash-time=, -1 if not given */
     int boot_reboot_timeout_ms; /* -boot reboot-timeout=, -1 if not given */

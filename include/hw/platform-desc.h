@@ -88,6 +88,7 @@ struct PlatformDesc {
     /* fw_cfg files and boot order entries. */
     GPtrArray *files;           /* PlatformFile* */
     GArray *boot;               /* PlatformBootEntry */
+    bool boot_strict;           /* -boot strict=on: "HALT" ends the boot order */
 };
 
 void platform_desc_init(PlatformDesc *pd);
@@ -106,7 +107,9 @@ void platform_add_file(PlatformDesc *pd, const char *name, const void *data, siz
 void platform_add_boot_entry(PlatformDesc *pd, int32_t bootindex, const char *path);
 /* The "bootorder" file SeaBIOS reads: paths sorted by bootindex, separated
  * by newlines, no newline after the last (as QEMU writes it; the fw_cfg
- * file adds the terminating NUL).  NULL when no device has a boot index. */
+ * file adds the terminating NUL).  With boot_strict a last line "HALT"
+ * tells SeaBIOS not to try the devices left out (as QEMU, even when no
+ * device has a boot index).  NULL when there is nothing to say. */
 char *platform_bootorder(const PlatformDesc *pd);
 /* The ISA IRQ -> GSI mapping the overrides say (identity otherwise). */
 uint32_t platform_isa_irq_to_gsi(const PlatformDesc *pd, uint8_t isa_irq, uint16_t *flags);

@@ -52,7 +52,7 @@ rc=$?
 [ $rc -eq 1 ] || fail "1000-byte image: exit status $rc (expected 1)"
 grep -q "64 KiB" "$tmp/err" || { cat "$tmp/err"; fail "1000-byte image: the error does not say why"; }
 # -boot: bad drive letters are one-line errors
-for bad in order=x order=cc once=d; do
+for bad in order=x order=cc once=e strict=maybe; do
 	timeout 30 "$kvmpc" "${common[@]}" -boot "$bad" >/dev/null 2>"$tmp/err"
 	rc=$?
 	[ $rc -eq 1 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] && grep -q -- "-boot $bad" "$tmp/err" \

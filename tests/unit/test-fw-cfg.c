@@ -447,6 +447,18 @@ static void test_platform_files(void)
     /* No boot index anywhere: no bootorder file. */
     platform_desc_init(&pd);
     g_assert_null(platform_bootorder(&pd));
+    /* -boot strict=on: HALT ends the list, even an empty one (QEMU). */
+    pd.boot_strict = true;
+    {
+        g_autofree char *only_halt = platform_bootorder(&pd);
+        g_assert_cmpstr(only_halt, ==, "HALT");
+    }
+    platform_add_boot_entry(&pd, 2, "/b");
+    platform_add_boot_entry(&pd, 1, "/a");
+    {
+        g_autofree char *strict = platform_bootorder(&pd);
+        g_assert_cmpstr(strict, ==, "/a\n/b\nHALT");
+    }
     platform_desc_free(&pd);
 }
 
