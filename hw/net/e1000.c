@@ -165,6 +165,7 @@
 #define RCTL_LPE        (1u << 5)
 #define RCTL_BAM        (1u << 15)
 #define RCTL_BSEX       (1u << 25)
+#define RCTL_SECRC      (1u << 26)
 #define TCTL_EN         (1u << 1)
 
 #define RXD_STAT_DD     0x01
@@ -243,6 +244,7 @@ typedef struct E1000State {
     uint8_t tx_popts;
     bool tx_tse;
     uint32_t tx_frames;         /* TSO segments sent of this packet */
+    uint8_t rx_buf[MAX_FRAME_LPE + 4];  /* a frame and its FCS (not migrated) */
     /* properties */
     char *netdev, *macstr;
 } E1000State;
@@ -615,6 +617,14 @@ static ssize_t e1000_receive(NetClientState *nc, const uint8_t *data, size_t siz
     if (!e1000_accept(s, data)) {
         return size;
     }
+    /* The 82540 stores the 4-byte FCS after the frame (Linux's e1000
+     * strips it) unless RCTL.SECRC; as QEMU, its bytes are zero here. */
+    memcpy(s->rx_buf, data, size);
+    if (!(R(s, RCTL) & RCTL_SECRC)) {
+        memset(s->rx_buf + size, 0, 4);
+        size += 4;
+    }
+    data = s->rx_buf;
     needed = (size + bufsize - 1) / bufsize;
     free_before = e1000_rx_free(s);
     if (free_before < needed) {
@@ -650,8 +660,8 @@ static ssize_t e1000_receive(NetClientState *nc, const uint8_t *data, size_t siz
     if (data[0] & 1) {
         e1000_stat_inc(s, memcmp(data, "\xff\xff\xff\xff\xff\xff", 6) ? MPRC : BPRC);
     }
-    e1000_stat_add64(s, GORCL, size + 4);
-    e1000_stat_add64(s, TORL, size + 4);
+    e1000_stat_add64(s, GORCL, size);
+    e1000_stat_add64(s, TORL, size);
     /* fewer free descriptors left than the threshold (1/2, 1/4, 1/8)? */
     rdmts = (R(s, RCTL) >> 8) & 3;
     if (rdmts < 3 && e1000_rx_free(s) <= (n >> (rdmts + 1))) {

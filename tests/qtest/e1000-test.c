@@ -383,7 +383,7 @@ static void test_rx(void)
     send_frame(peer, frame, sizeof(frame));
     QT_ASSERT_MSG(wait_rdh(&n, 1), "no frame received (RDH %u)", rd(&n, RDH));
     qtest_memread(s, RX_RING, d, 16);
-    QT_ASSERT_EQ(d[8] | d[9] << 8, 300);
+    QT_ASSERT_EQ(d[8] | d[9] << 8, 304);       /* with the 4-byte FCS */
     QT_ASSERT_EQ(d[12] & 0x3, 0x3);     /* DD, EOP */
     qtest_memread(s, RX_BUF, got, sizeof(got));
     QT_ASSERT_EQ(memcmp(got, frame, sizeof(frame)), 0);
@@ -391,8 +391,9 @@ static void test_rx(void)
     QT_ASSERT(rd(&n, ICR) & 0x80);                              /* RXT0 */
     QT_ASSERT_EQ(rd(&n, GPRC), 1u);
 
-    /* a short broadcast frame is padded to 60 bytes */
+    /* a short broadcast frame is padded to 60 bytes; SECRC: no FCS */
     memset(other, 0xff, 6);
+    wr(&n, RCTL, 0x2 | 0x8000 | (1u << 26));
     send_frame(peer, other, 20);
     QT_ASSERT(wait_rdh(&n, 2));
     qtest_memread(s, RX_RING + 16, d, 16);
