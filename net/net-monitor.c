@@ -11,6 +11,22 @@
 #include "monitor/qmp-gen.h"
 #include "net/net.h"
 #include "net/net-monitor.h"
+#include "hw/qdev.h"
+
+void qemu_nic_rx_filter_changed(NetClientState *nc)
+{
+    DeviceState *dev = nc->opaque;
+    JsonObject *o;
+
+    if (!nc->rxfilter_notify || !dev) {
+        return;
+    }
+    nc->rxfilter_notify = false;
+    o = json_object_new();
+    json_object_set_string_member(o, "name", nc->name);
+    json_object_set_string_member(o, "path", dev->canonical_path ? dev->canonical_path : "");
+    qmp_event_emit("NIC_RX_FILTER_CHANGED", o);
+}
 
 JsonNode *qmp_set_link(Monitor *mon, const QmpArgs_set_link *args, Error **errp)
 {
@@ -39,6 +55,7 @@ static void rx_filter_one(NetClientState *nc, void *opaque)
     if (!nc->info->query_rx_filter) {
         return;
     }
+    nc->rxfilter_notify = true;         /* the next change is reported again */
     nc->info->query_rx_filter(nc, &f);
     snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", f.main_mac.a[0], f.main_mac.a[1],
              f.main_mac.a[2], f.main_mac.a[3], f.main_mac.a[4], f.main_mac.a[5]);

@@ -71,6 +71,7 @@ NetClientState *qemu_new_nic(const NetClientInfo *info, NICConf *conf, const cha
     NetClientState *nc = qemu_new_net_client(info, conf->peer, model, name);
 
     nc->opaque = opaque;
+    nc->rxfilter_notify = true;
     qemu_format_nic_info_str(nc, &conf->macaddr);
     return nc;
 }

@@ -164,6 +164,7 @@
 #define RCTL_MPE        (1u << 4)
 #define RCTL_LPE        (1u << 5)
 #define RCTL_BAM        (1u << 15)
+#define RCTL_VFE        (1u << 18)
 #define RCTL_BSEX       (1u << 25)
 #define RCTL_SECRC      (1u << 26)
 #define TCTL_EN         (1u << 1)
@@ -214,6 +215,7 @@
 #define MAX_FRAME_STD   1522    /* with a VLAN tag, without FCS */
 #define MAX_FRAME_LPE   16384
 #define TX_MAX_PKT      (64 * 1024 + 256)
+#define TSO_MAX_SEGMENTS 1024   /* per packet; the rest of a bigger one is dropped */
 
 typedef struct E1000State {
     PCIDevice parent;
@@ -244,6 +246,7 @@ typedef struct E1000State {
     uint8_t tx_popts;
     bool tx_tse;
     uint32_t tx_frames;         /* TSO segments sent of this packet */
+    uint8_t tso_hdr[256];       /* the packet's header as the driver wrote it */
     uint8_t rx_buf[MAX_FRAME_LPE + 4];  /* a frame and its FCS (not migrated) */
     /* properties */
     char *netdev, *macstr;
@@ -681,6 +684,9 @@ static void e1000_insert_csum(uint8_t *p, uint32_t size, uint32_t start, uint32_
 {
     uint32_t sum = 0;
 
+    if (!size) {
+        return;
+    }
     if (!end || end >= size) {
         end = size - 1;
     }
@@ -720,6 +726,9 @@ static void e1000_tso_segment(E1000State *s, bool last)
     uint8_t *p = s->tx_buf;
     uint32_t size = s->tx_size;
 
+    if (s->tx_frames == 0) {
+        memcpy(s->tso_hdr, p, MIN(s->hdr_len, size));
+    }
     if (s->ipcss + 6u <= size && s->hdr_len <= size) {
         if (s->tucmd & TUCMD_IP) {      /* IPv4: total length, id */
             stbe16(p + s->ipcss + 2, size - s->ipcss);
@@ -751,17 +760,25 @@ static void e1000_tso_segment(E1000State *s, bool last)
     }
     e1000_send_frame(s, p, size);
     s->tx_frames++;
-    s->tx_size = MIN(s->hdr_len, s->tx_size);   /* keep the header for the next */
+    /* the next segment starts from the original header */
+    s->tx_size = MIN(s->hdr_len, s->tx_size);
+    memcpy(p, s->tso_hdr, s->tx_size);
 }
 
 static void e1000_tx_data(E1000State *s, uint64_t addr, uint32_t len)
 {
     if (s->tx_tse && s->hdr_len && s->mss) {
         while (len) {
-            uint32_t room = s->hdr_len + s->mss - s->tx_size, n;
-            if (s->tx_size >= sizeof(s->tx_buf) || s->hdr_len + s->mss > sizeof(s->tx_buf)) {
-                return;
+            uint32_t seg = (uint32_t)s->hdr_len + s->mss, room, n;
+            if (s->tx_frames >= TSO_MAX_SEGMENTS) {
+                return;                 /* a 64 KiB packet at Linux's smallest MSS is ~750 */
             }
+            if (s->tx_size >= seg) {
+                /* the context changed under a packet: send what we have */
+                e1000_tso_segment(s, false);
+                continue;
+            }
+            room = seg - s->tx_size;    /* seg <= 255 + 65535 < sizeof(tx_buf) */
             n = MIN(room, len);
             e1000_dma_read(s, addr, s->tx_buf + s->tx_size, n);
             s->tx_size += n;
@@ -999,6 +1016,9 @@ static void e1000_reg_write(E1000State *s, uint32_t addr, uint32_t v)
         e1000_update_irq(s);
         return;
     case RCTL:
+        if ((R(s, RCTL) ^ v) & (RCTL_UPE | RCTL_MPE | RCTL_BAM | RCTL_VFE)) {
+            qemu_nic_rx_filter_changed(s->nc);
+        }
         R(s, RCTL) = v;
         qemu_flush_queued_packets(s->nc);
         return;
@@ -1028,6 +1048,9 @@ static void e1000_reg_write(E1000State *s, uint32_t addr, uint32_t v)
         return;                         /* read-only counters */
     }
     if (e1000_plain_reg(addr)) {
+        if (R(s, addr) != v && ((addr >= MTA && addr < MTA_END) || (addr >= RA && addr < RA_END))) {
+            qemu_nic_rx_filter_changed(s->nc);
+        }
         R(s, addr) = v;
         return;
     }
@@ -1097,7 +1120,7 @@ static void e1000_query_rx_filter(NetClientState *nc, NetRxFilter *f)
     f->promiscuous = R(s, RCTL) & RCTL_UPE;
     f->multicast_all = R(s, RCTL) & RCTL_MPE;
     f->broadcast_allowed = R(s, RCTL) & RCTL_BAM;
-    f->vlan_filter = R(s, RCTL) & (1u << 18);
+    f->vlan_filter = R(s, RCTL) & RCTL_VFE;
     memcpy(f->main_mac.a, m, 6);
 }
 
@@ -1205,6 +1228,7 @@ static const VMStateField e1000_fields[] = {
     VMSTATE_UINT8(hdr_len, E1000State),
     VMSTATE_UINT16(mss, E1000State),
     VMSTATE_UINT8_ARRAY(tx_buf, E1000State, TX_MAX_PKT),
+    VMSTATE_UINT8_ARRAY(tso_hdr, E1000State, 256),
     VMSTATE_UINT32(tx_size, E1000State),
     VMSTATE_UINT8(tx_popts, E1000State),
     VMSTATE_BOOL(tx_tse, E1000State),

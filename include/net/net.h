@@ -77,7 +77,8 @@ struct NetClientState {
     bool is_netdev;             /* created by -netdev / netdev_add */
     GQueue queue;               /* NetPacket*: waiting for this client */
     char info_str[256];         /* for `info network` */
-    void *opaque;               /* NIC: the device */
+    void *opaque;               /* NIC: the device (its DeviceState comes first) */
+    bool rxfilter_notify;       /* NIC: NIC_RX_FILTER_CHANGED armed (until a query) */
 };
 
 /* NIC configuration, the device's properties. */
@@ -108,6 +109,9 @@ ssize_t qemu_sendv_packet(NetClientState *nc, const struct iovec *iov, int iovcn
 void qemu_flush_queued_packets(NetClientState *nc);
 bool qemu_can_receive_packet(NetClientState *nc);
 bool qemu_has_vnet_hdr(NetClientState *nc);
+/* A NIC's receive filter changed: QMP event NIC_RX_FILTER_CHANGED, once
+ * until the next query-rx-filter for that NIC (as QEMU). */
+void qemu_nic_rx_filter_changed(NetClientState *nc);
 /* QMP set_link: a NIC and its peer go down together (as QEMU). */
 bool qemu_set_link(const char *name, bool up, Error **errp);
 

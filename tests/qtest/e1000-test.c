@@ -418,6 +418,91 @@ static void test_rx(void)
     qtest_quit(s);
 }
 
+/* ---- TSO: context + data descriptors ---------------------------------- */
+
+static uint32_t sum16(const uint8_t *p, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i < len; i += 2) {
+        sum += (p[i] << 8) | (i + 1 < len ? p[i + 1] : 0);
+    }
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return sum;
+}
+
+static void test_tso(void)
+{
+    Nic n;
+    int peer;
+    QTestState *s = start_with_peer(&n, &peer, "");
+    enum { HDR = 54, PAY = 2500, MSS = 1000 };
+    static uint8_t pkt[HDR + PAY], seg[HDR + MSS];
+    uint8_t d[16], hdr[4];
+    uint32_t pseudo;
+
+    /* Ethernet, IPv4 10.0.0.1 -> 10.0.0.2 id 0x1234, TCP 1000 -> 80 seq 0x1000 ACK|PSH */
+    make_frame(pkt, sizeof(pkt), (const uint8_t *)"\x02\x00\x00\x00\x00\x02", 4);
+    pkt[12] = 0x08; pkt[13] = 0x00;
+    memset(pkt + 14, 0, 40);
+    pkt[14] = 0x45; pkt[18] = 0x12; pkt[19] = 0x34; pkt[22] = 64; pkt[23] = 6;
+    memcpy(pkt + 26, "\x0a\x00\x00\x01\x0a\x00\x00\x02", 8);
+    pkt[34] = 0x03; pkt[35] = 0xe8; pkt[36] = 0x00; pkt[37] = 80;
+    pkt[38] = 0x00; pkt[39] = 0x00; pkt[40] = 0x10; pkt[41] = 0x00;
+    pkt[46] = 0x50; pkt[47] = 0x18;
+    /* as Linux: the partial pseudo-header sum without the length */
+    pseudo = fold(sum16(pkt + 26, 8, 6));
+    pkt[50] = pseudo >> 8;
+    pkt[51] = pseudo;
+    qtest_memwrite(s, TX_BUF, pkt, sizeof(pkt));
+    tx_setup(&n);
+    memset(d, 0, 16);
+    d[0] = 14; d[1] = 24; d[2] = 33;            /* IPCSS, IPCSO, IPCSE */
+    d[4] = 34; d[5] = 50;                       /* TUCSS, TUCSO, TUCSE 0 */
+    d[8] = PAY & 0xff; d[9] = PAY >> 8;         /* PAYLEN */
+    d[11] = 0x20 | 0x04 | 0x02 | 0x01;          /* DEXT TSE IP TCP */
+    d[13] = HDR;
+    d[14] = MSS & 0xff; d[15] = MSS >> 8;
+    qtest_memwrite(s, TX_RING, d, 16);
+    /* the packet in two data descriptors: header + 1000, then the rest */
+    for (int i = 0; i < 2; i++) {
+        uint32_t off = i ? 1054 : 0, len = i ? sizeof(pkt) - 1054 : 1054;
+        uint64_t a = TX_BUF + off;
+        memset(d, 0, 16);
+        for (int b = 0; b < 8; b++) {
+            d[b] = a >> (8 * b);
+        }
+        d[8] = len; d[9] = len >> 8; d[10] = 0x10;  /* DTYP data */
+        d[11] = 0x20 | 0x04 | (i ? 0x09 : 0);      /* DEXT TSE [EOP RS] */
+        d[13] = 0x3;                                /* IXSM TXSM */
+        qtest_memwrite(s, TX_RING + 16 * (i + 1), d, 16);
+    }
+    wr(&n, TDT, 3);
+    QT_ASSERT_EQ(rd(&n, TDH), 3u);
+    for (int i = 0; i < 3; i++) {
+        uint32_t len, plen = i < 2 ? MSS : PAY - 2 * MSS, tcplen = 20 + plen;
+        QT_ASSERT(read_full(peer, hdr, 4, 5000));
+        len = hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+        QT_ASSERT_EQ(len, HDR + plen);
+        QT_ASSERT(read_full(peer, seg, len, 5000));
+        QT_ASSERT_EQ((uint32_t)(seg[16] << 8 | seg[17]), 40 + plen);    /* IP total length */
+        QT_ASSERT_EQ(seg[18] << 8 | seg[19], 0x1234 + i);                /* IP id */
+        QT_ASSERT_EQ(fold(sum16(seg + 14, 20, 0)), 0xffff);              /* IP checksum */
+        QT_ASSERT_EQ((uint32_t)(seg[38] << 24 | seg[39] << 16 | seg[40] << 8 | seg[41]),
+                     0x1000u + i * MSS);                                  /* TCP seq */
+        QT_ASSERT_EQ(seg[47] & 0x08, i == 2 ? 0x08 : 0);                 /* PSH on the last */
+        QT_ASSERT_EQ(fold(sum16(seg + 34, tcplen, sum16(seg + 26, 8, 6 + tcplen))), 0xffff);
+        QT_ASSERT_EQ(memcmp(seg + HDR, pkt + HDR + i * MSS, plen), 0);
+    }
+    close(peer);
+    qtest_quit(s);
+}
+
 /* ---- a hostile guest ------------------------------------------------------ */
 
 static void test_bad_rings(void)
@@ -524,7 +609,9 @@ static char *qmp_line(void)
     return l;
 }
 
-/* Sends a command and returns the reply line (skipping events). */
+static int rx_filter_events;         /* NIC_RX_FILTER_CHANGED seen */
+
+/* Sends a command and returns the reply line (counting events). */
 static char *qmp(const char *cmd)
 {
     QT_ASSERT_EQ(write(qmp_fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
@@ -532,6 +619,10 @@ static char *qmp(const char *cmd)
         char *l = qmp_line();
         if (strstr(l, "\"return\"") || strstr(l, "\"error\"")) {
             return l;
+        }
+        if (strstr(l, "NIC_RX_FILTER_CHANGED")) {
+            QT_ASSERT_MSG(strstr(l, "\"nic0\""), "%s", l);
+            rx_filter_events++;
         }
         free(l);
     }
@@ -585,6 +676,23 @@ static void test_link_qmp(void)
     QT_ASSERT_MSG(strstr(r, "\"promiscuous\": true") || strstr(r, "\"promiscuous\":true"),
                   "%s", r);
     free(r);
+
+    /* NIC_RX_FILTER_CHANGED: once after a change, then again only after
+     * the next query-rx-filter */
+    rx_filter_events = 0;
+    wr(&n, RCTL, 0x2 | 0x8000);         /* promiscuous off */
+    wr(&n, 0x5200, 0x1);                /* a multicast table bit */
+    free(qmp("{\"execute\":\"query-status\"}\n"));
+    QT_ASSERT_EQ(rx_filter_events, 1);
+    free(qmp("{\"execute\":\"query-rx-filter\"}\n"));
+    wr(&n, RCTL, 0x2);                  /* broadcast off */
+    free(qmp("{\"execute\":\"query-status\"}\n"));
+    QT_ASSERT_EQ(rx_filter_events, 2);
+    wr(&n, RCTL, 0x2);                  /* no change: no event */
+    free(qmp("{\"execute\":\"query-rx-filter\"}\n"));
+    wr(&n, RCTL, 0x2);
+    free(qmp("{\"execute\":\"query-status\"}\n"));
+    QT_ASSERT_EQ(rx_filter_events, 2);
     close(qmp_fd);
     close(peer);
     qtest_quit(s);
@@ -598,6 +706,7 @@ int main(int argc, char **argv)
     qt_run("e1000/phy", test_phy);
     qt_run("e1000/tx", test_tx);
     qt_run("e1000/rx", test_rx);
+    qt_run("e1000/tso", test_tso);
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
     return qt_finish();
