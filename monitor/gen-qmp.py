@@ -41,8 +41,12 @@ def die(msg):
     sys.exit(1)
 
 
+C_KEYWORDS = {'restrict', 'default', 'int', 'char', 'static', 'inline', 'register'}
+
+
 def c_name(name):
-    return name.replace('-', '_').replace('.', '_')
+    n = name.replace('-', '_').replace('.', '_')
+    return 'q_' + n if n in C_KEYWORDS else n   # QAPI's own rule for C keywords
 
 
 def type_key(t):

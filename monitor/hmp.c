@@ -22,6 +22,7 @@
 #include "block/blockdev.h"
 #include "ui/input-monitor.h"
 #include "ui/console.h"
+#include "net/net-monitor.h"
 
 #define HMP_PROMPT "(qemu) "
 
@@ -703,6 +704,10 @@ static const HMPCommand hmp_cmds[] = {
     { "change", "device filename [format]", "change a removable medium", hmp_change },
     { "sendkey", "keys [hold_ms]", "send keys to the VM (e.g. 'sendkey ctrl-alt-f1')",
       hmp_sendkey },
+    { "set_link", "name on|off", "change the link status of a network adapter", hmp_set_link },
+    { "netdev_add", "[user|tap|socket|hubport],id=str[,prop=value][,...]", "add host network device",
+      hmp_netdev_add },
+    { "netdev_del", "id", "remove host network device", hmp_netdev_del },
     { NULL },
 };
 
@@ -716,6 +721,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },
     { "mtree", "[-f]", "show memory tree (-f: flat views)", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
+    { "network", "", "show the network state", hmp_info_network },
     { "pic", "", "show PIC and IOAPIC state", hmp_info_pic },
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", hmp_info_registers },

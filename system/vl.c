@@ -18,6 +18,7 @@
 #include "accel/accel.h"
 #include "accel/qtest.h"
 #include "block/blockdev.h"
+#include "net/net.h"
 #include "chardev/char.h"
 #include "hw/machine.h"
 #include "hw/i386/firmware.h"
@@ -96,9 +97,6 @@ static const OptDef options[] = {
     { "qmp", true, OPT_MONITOR, "dev", "like -monitor but opens in 'control' mode (QMP)" },
     { "qmp-pretty", true, OPT_MONITOR, "dev", "like -qmp but uses pretty JSON formatting" },
     { "mon", true, OPT_MONITOR, "[chardev=]name[,mode=readline|control][,pretty=on|off]", "put a monitor on a chardev" },
-    { "netdev", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "nic", true, OPT_UNSUPPORTED, NULL, NULL },
-    { "net", true, OPT_UNSUPPORTED, NULL, NULL },
     { "spice", true, OPT_UNSUPPORTED, NULL, NULL },
     { "vnc", true, OPT_VNC, "none", "VNC display (only 'none': no VNC server, as QEMU)" },
     { "boot", true, OPT_BOOT, "[order=drives][,menu=on|off][,splash-time=ms][,reboot-timeout=ms]", "boot order (a floppy, c disk, d CD-ROM, n network) and menu, for the firmware" },
@@ -179,6 +177,7 @@ static void print_help(void)
         }
     }
     blockdev_print_help();
+    net_print_help();
     printf("\nDuring emulation, a guest write to isa-debug-exit exits with (value << 1) | 1.\n"
            "Exit status: 0 on guest power-off or quit, 1 on errors.\n");
 }
@@ -290,6 +289,12 @@ static void parse_args(int argc, char **argv, Config *c)
         int block_words = blockdev_cmdline_option(argc - i, argv + i);
         if (block_words) {
             i += block_words - 1;
+            continue;
+        }
+        /* -netdev, -nic, -net (net/net.c) */
+        int net_words = net_cmdline_option(argc - i, argv + i);
+        if (net_words) {
+            i += net_words - 1;
             continue;
         }
         if (arg[0] != '-' || !arg[1]) {
@@ -997,6 +1002,7 @@ int kvmpc_main(int argc, char **argv)
 
     main_loop_init();
     blockdev_open_all();
+    net_init_clients();
     memory_init_system();
     atexit(qemu_chr_cleanup_all);
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
@@ -1018,6 +1024,7 @@ int kvmpc_main(int argc, char **argv)
     if (!ms->mc->init(ms, &err)) {
         die_err(g_steal_pointer(&err));
     }
+    net_create_nics();
     for (guint i = 0; i < c.devices->len; i++) {
         if (!qdev_device_add(g_ptr_array_index(c.devices, i), &err)) {
             die_err(g_steal_pointer(&err));

@@ -1,0 +1,348 @@
+/*
+ * -netdev socket,listen=[host]:port | connect=host:port (docs/net.md).
+ *
+ * A TCP stream between two emulators (or a test) carrying Ethernet frames,
+ * each preceded by its length as a 4-byte big-endian number, as QEMU's
+ * socket backend does.  listen= waits for one peer at a time; a peer that
+ * disconnects is replaced by the next one that connects.  Writes never
+ * block the main loop: what the socket does not take waits in an output
+ * buffer, and meanwhile the backend refuses packets (they queue in the net
+ * layer until the buffer drains).  Reads stop while the NIC's queue is
+ * full and resume when it drains.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <glib-unix.h>
+#include "net/net.h"
+#include "qemu/option.h"
+#include "qemu/log.h"
+
+#define SOCKET_MAX_FRAME (64 * 1024 + 256)
+
+typedef struct NetSocketState {
+    NetClientState nc;
+    int listen_fd;
+    int fd;
+    guint listen_watch, read_watch, write_watch;
+    bool read_paused;
+    uint8_t hdr[4];
+    size_t hdr_have;
+    uint32_t frame_len;
+    size_t frame_have;
+    uint8_t *frame;
+    GByteArray *out;
+} NetSocketState;
+
+static void socket_set_reading(NetSocketState *s, bool on);
+
+static void socket_disconnect(NetSocketState *s)
+{
+    if (s->fd < 0) {
+        return;
+    }
+    socket_set_reading(s, false);
+    if (s->write_watch) {
+        g_source_remove(s->write_watch);
+        s->write_watch = 0;
+    }
+    close(s->fd);
+    s->fd = -1;
+    s->hdr_have = s->frame_have = 0;
+    g_byte_array_set_size(s->out, 0);
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: disconnected");
+}
+
+static void socket_sent(NetClientState *nc, ssize_t len)
+{
+    NetSocketState *s = (NetSocketState *)nc;
+
+    (void)len;
+    if (s->read_paused) {
+        s->read_paused = false;
+        socket_set_reading(s, true);
+    }
+}
+
+/* Parses what arrived; false when the stream is broken. */
+static bool socket_parse(NetSocketState *s, const uint8_t *buf, size_t len)
+{
+    while (len) {
+        if (s->hdr_have < 4) {
+            size_t n = MIN(4 - s->hdr_have, len);
+            memcpy(s->hdr + s->hdr_have, buf, n);
+            s->hdr_have += n;
+            buf += n;
+            len -= n;
+            if (s->hdr_have == 4) {
+                s->frame_len = (uint32_t)s->hdr[0] << 24 | s->hdr[1] << 16 | s->hdr[2] << 8 |
+                               s->hdr[3];
+                s->frame_have = 0;
+                if (s->frame_len > SOCKET_MAX_FRAME) {
+                    qemu_log_mask(LOG_GUEST_ERROR, "socket %s: frame of %u bytes, dropping "
+                                  "the connection\n", s->nc.name, s->frame_len);
+                    return false;
+                }
+            }
+            continue;
+        }
+        size_t n = MIN(s->frame_len - s->frame_have, len);
+        memcpy(s->frame + s->frame_have, buf, n);
+        s->frame_have += n;
+        buf += n;
+        len -= n;
+        if (s->frame_have == s->frame_len) {
+            s->hdr_have = 0;
+            if (qemu_send_packet_async(&s->nc, s->frame, s->frame_len, socket_sent) == 0) {
+                s->read_paused = true;
+            }
+        }
+    }
+    return true;
+}
+
+static gboolean socket_readable(gint fd, GIOCondition cond, gpointer opaque)
+{
+    NetSocketState *s = opaque;
+    uint8_t buf[4096];
+    ssize_t n;
+
+    (void)cond;
+    n = read(fd, buf, sizeof(buf));
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (n <= 0 || !socket_parse(s, buf, n)) {
+        s->read_watch = 0;
+        socket_disconnect(s);
+        return G_SOURCE_REMOVE;
+    }
+    if (s->read_paused) {
+        s->read_watch = 0;
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void socket_set_reading(NetSocketState *s, bool on)
+{
+    if (on && !s->read_watch && s->fd >= 0) {
+        s->read_watch = g_unix_fd_add(s->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, socket_readable, s);
+    } else if (!on && s->read_watch) {
+        g_source_remove(s->read_watch);
+        s->read_watch = 0;
+    }
+}
+
+static bool socket_flush_out(NetSocketState *s)
+{
+    while (s->out->len) {
+        ssize_t n = send(s->fd, s->out->data, s->out->len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno == EAGAIN) {
+            return true;
+        }
+        if (n <= 0) {
+            return false;
+        }
+        g_byte_array_remove_range(s->out, 0, n);
+    }
+    return true;
+}
+
+static gboolean socket_writable(gint fd, GIOCondition cond, gpointer opaque)
+{
+    NetSocketState *s = opaque;
+
+    (void)fd;
+    (void)cond;
+    if (!socket_flush_out(s)) {
+        s->write_watch = 0;
+        socket_disconnect(s);
+        return G_SOURCE_REMOVE;
+    }
+    if (s->out->len) {
+        return G_SOURCE_CONTINUE;
+    }
+    s->write_watch = 0;
+    if (s->nc.peer) {
+        qemu_flush_queued_packets(&s->nc);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+static bool socket_can_receive(NetClientState *nc)
+{
+    NetSocketState *s = (NetSocketState *)nc;
+
+    /* Not connected: take and drop (a cable with nobody at the end). */
+    return s->fd < 0 || s->out->len == 0;
+}
+
+static ssize_t socket_receive(NetClientState *nc, const uint8_t *buf, size_t len)
+{
+    NetSocketState *s = (NetSocketState *)nc;
+    uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
+
+    if (s->fd < 0) {
+        return len;
+    }
+    g_byte_array_append(s->out, hdr, 4);
+    g_byte_array_append(s->out, buf, len);
+    if (!socket_flush_out(s)) {
+        socket_disconnect(s);
+        return len;
+    }
+    if (s->out->len && !s->write_watch) {
+        s->write_watch = g_unix_fd_add(s->fd, G_IO_OUT, socket_writable, s);
+    }
+    return len;
+}
+
+static void socket_cleanup(NetClientState *nc)
+{
+    NetSocketState *s = (NetSocketState *)nc;
+
+    socket_disconnect(s);
+    if (s->listen_watch) {
+        g_source_remove(s->listen_watch);
+    }
+    if (s->listen_fd >= 0) {
+        close(s->listen_fd);
+    }
+    g_byte_array_free(s->out, TRUE);
+    g_free(s->frame);
+}
+
+static const NetClientInfo socket_info = {
+    .type = NET_CLIENT_DRIVER_SOCKET,
+    .type_name = "socket",
+    .size = sizeof(NetSocketState),
+    .receive = socket_receive,
+    .can_receive = socket_can_receive,
+    .cleanup = socket_cleanup,
+};
+
+static void socket_connected(NetSocketState *s, int fd, const char *how)
+{
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    s->fd = fd;
+    s->hdr_have = s->frame_have = 0;
+    s->read_paused = false;
+    socket_set_reading(s, true);
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: %s", how);
+}
+
+static gboolean socket_accept(gint lfd, GIOCondition cond, gpointer opaque)
+{
+    NetSocketState *s = opaque;
+    int fd;
+
+    (void)cond;
+    fd = accept(lfd, NULL, NULL);
+    if (fd < 0) {
+        return G_SOURCE_CONTINUE;
+    }
+    if (s->fd >= 0) {
+        close(fd);      /* one peer at a time */
+        return G_SOURCE_CONTINUE;
+    }
+    socket_connected(s, fd, "connection from a peer");
+    return G_SOURCE_CONTINUE;
+}
+
+static struct addrinfo *socket_resolve(const char *str, bool passive, Error **errp)
+{
+    const char *colon = strrchr(str, ':');
+    g_autofree char *host = NULL;
+    struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC };
+    struct addrinfo *res = NULL;
+    int rc;
+
+    if (!colon || !colon[1]) {
+        error_setg(errp, "host address '%s' doesn't contain ':' separating host from port",
+                   str);
+        return NULL;
+    }
+    host = g_strndup(str, colon - str);
+    if (passive) {
+        hints.ai_flags = AI_PASSIVE;
+    }
+    rc = getaddrinfo(*host ? host : (passive ? NULL : "127.0.0.1"), colon + 1, &hints, &res);
+    if (rc) {
+        error_setg(errp, "address resolution failed for %s: %s", str, gai_strerror(rc));
+        return NULL;
+    }
+    return res;
+}
+
+bool net_init_socket(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp)
+{
+    const char *listen_addr = qemu_opt_get(opts, "listen");
+    const char *connect_addr = qemu_opt_get(opts, "connect");
+    struct addrinfo *ai;
+    NetSocketState *s;
+    int fd;
+
+    if (qemu_opt_has(opts, "mcast") || qemu_opt_has(opts, "udp") || qemu_opt_has(opts, "fd")) {
+        error_setg(errp, "socket: only listen= and connect= are supported");
+        return false;
+    }
+    if (!!listen_addr == !!connect_addr) {
+        error_setg(errp, "exactly one of listen=, connect=, mcast= or udp= is required");
+        return false;
+    }
+    ai = socket_resolve(listen_addr ? listen_addr : connect_addr, listen_addr, errp);
+    if (!ai) {
+        return false;
+    }
+    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "socket: cannot create a socket");
+        freeaddrinfo(ai);
+        return false;
+    }
+    if (listen_addr) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
+            error_setg_errno(errp, errno, "socket: cannot listen on %s", listen_addr);
+            goto fail;
+        }
+    } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+        error_setg_errno(errp, errno, "socket: cannot connect to %s", connect_addr);
+        goto fail;
+    }
+    freeaddrinfo(ai);
+    s = (NetSocketState *)qemu_new_net_client(&socket_info, peer, "socket", name);
+    s->listen_fd = -1;
+    s->fd = -1;
+    s->out = g_byte_array_new();
+    s->frame = g_malloc(SOCKET_MAX_FRAME);
+    if (listen_addr) {
+        s->listen_fd = fd;
+        s->listen_watch = g_unix_fd_add(fd, G_IO_IN, socket_accept, s);
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: wait from %s", listen_addr);
+    } else {
+        socket_connected(s, fd, "connected");
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: connect to %s",
+                 connect_addr);
+    }
+    return true;
+
+fail:
+    close(fd);
+    freeaddrinfo(ai);
+    return false;
+}

@@ -1,0 +1,197 @@
+/*
+ * -netdev tap,ifname=NAME,script=no,downscript=no[,fd=N][,vnet_hdr=on|off]
+ * (docs/net.md).
+ *
+ * A Linux TAP interface opened through /dev/net/tun with IFF_TAP |
+ * IFF_NO_PI (or an fd the caller opened).  Frames read from it go to the
+ * NIC; the NIC's frames are written to it.  Configuration scripts are not
+ * run: script= and downscript= must be "no" (or absent).  vnet_hdr=on asks
+ * for IFF_VNET_HDR; the frontends here do not use the header yet, so it is
+ * refused.  vhost=on fails with "vhost is not supported".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <linux/if_tun.h>
+#include <glib-unix.h>
+#include "net/net.h"
+#include "qemu/option.h"
+
+typedef struct TAPState {
+    NetClientState nc;
+    int fd;
+    guint read_watch;
+    bool read_paused;
+    uint8_t buf[65536 + 64];
+} TAPState;
+
+static void tap_set_reading(TAPState *s, bool on);
+
+static void tap_sent(NetClientState *nc, ssize_t len)
+{
+    TAPState *s = (TAPState *)nc;
+
+    (void)len;
+    s->read_paused = false;
+    tap_set_reading(s, true);
+}
+
+static gboolean tap_readable(gint fd, GIOCondition cond, gpointer opaque)
+{
+    TAPState *s = opaque;
+
+    (void)cond;
+    for (int i = 0; i < 64; i++) {      /* a bounded batch per wake-up */
+        ssize_t n = read(fd, s->buf, sizeof(s->buf));
+        if (n <= 0) {
+            break;
+        }
+        if (qemu_send_packet_async(&s->nc, s->buf, n, tap_sent) == 0) {
+            s->read_paused = true;
+            s->read_watch = 0;
+            return G_SOURCE_REMOVE;
+        }
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+static void tap_set_reading(TAPState *s, bool on)
+{
+    if (on && !s->read_watch) {
+        s->read_watch = g_unix_fd_add(s->fd, G_IO_IN, tap_readable, s);
+    } else if (!on && s->read_watch) {
+        g_source_remove(s->read_watch);
+        s->read_watch = 0;
+    }
+}
+
+static ssize_t tap_receive(NetClientState *nc, const uint8_t *buf, size_t len)
+{
+    TAPState *s = (TAPState *)nc;
+    ssize_t n;
+
+    do {
+        n = write(s->fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    return len;         /* the kernel drops what it cannot take, as a wire */
+}
+
+static void tap_cleanup(NetClientState *nc)
+{
+    TAPState *s = (TAPState *)nc;
+
+    tap_set_reading(s, false);
+    close(s->fd);
+}
+
+static const NetClientInfo tap_info = {
+    .type = NET_CLIENT_DRIVER_TAP,
+    .type_name = "tap",
+    .size = sizeof(TAPState),
+    .receive = tap_receive,
+    .cleanup = tap_cleanup,
+};
+
+static int tap_open(const char *ifname, char *actual, Error **errp)
+{
+    struct ifreq ifr = { 0 };
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "tap: could not open /dev/net/tun");
+        return -1;
+    }
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    if (ifname) {
+        g_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
+    } else {
+        g_strlcpy(ifr.ifr_name, "tap%d", IFNAMSIZ);
+    }
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        error_setg_errno(errp, errno, "tap: could not configure /dev/net/tun (%s)",
+                         ifr.ifr_name);
+        close(fd);
+        return -1;
+    }
+    g_strlcpy(actual, ifr.ifr_name, IFNAMSIZ);
+    return fd;
+}
+
+static bool tap_script_ok(QemuOpts *opts, const char *key, Error **errp)
+{
+    const char *v = qemu_opt_get(opts, key);
+
+    if (v && strcmp(v, "no") && *v) {
+        error_setg(errp, "tap: %s=%s: running scripts is not supported (use %s=no)", key, v,
+                   key);
+        return false;
+    }
+    return true;
+}
+
+bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp)
+{
+    const char *ifname = qemu_opt_get(opts, "ifname");
+    const char *fdstr = qemu_opt_get(opts, "fd");
+    const char *fds = qemu_opt_get(opts, "fds");
+    bool vhost = false, vnet_hdr = false;
+    char actual[IFNAMSIZ] = "";
+    TAPState *s;
+    int fd;
+
+    if (!qemu_opt_get_bool(opts, "vhost", false, &vhost, errp) ||
+        !qemu_opt_get_bool(opts, "vnet_hdr", false, &vnet_hdr, errp)) {
+        return false;
+    }
+    qemu_opt_get(opts, "vhostforce");
+    if (vhost) {
+        error_setg(errp, "tap: vhost is not supported");
+        return false;
+    }
+    if (vnet_hdr) {
+        error_setg(errp, "tap: vnet_hdr=on is not supported yet (no frontend uses the header)");
+        return false;
+    }
+    if (!tap_script_ok(opts, "script", errp) || !tap_script_ok(opts, "downscript", errp)) {
+        return false;
+    }
+    if (fds && !fdstr) {
+        if (strchr(fds, ':')) {
+            error_setg(errp, "tap: fds= with several queues is not supported (one queue)");
+            return false;
+        }
+        fdstr = fds;
+    }
+    if (fdstr) {
+        uint64_t v;
+        if (ifname) {
+            error_setg(errp, "tap: ifname= and fd= cannot be used together");
+            return false;
+        }
+        if (!parse_uint("fd", fdstr, &v, errp)) {
+            return false;
+        }
+        fd = v;
+        if (fcntl(fd, F_GETFD) < 0) {
+            error_setg_errno(errp, errno, "tap: fd=%d", fd);
+            return false;
+        }
+        g_strlcpy(actual, "fd", sizeof(actual));
+    } else {
+        fd = tap_open(ifname, actual, errp);
+        if (fd < 0) {
+            return false;
+        }
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    s = (TAPState *)qemu_new_net_client(&tap_info, peer, "tap", name);
+    s->fd = fd;
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "ifname=%s,script=no,downscript=no",
+             actual);
+    tap_set_reading(s, true);
+    return true;
+}

@@ -1,0 +1,43 @@
+#!/bin/bash
+# -netdev tap (docs/net.md) inside a network namespace the test creates
+# (removed at exit): kvmpc opens /dev/net/tun there (ifname=kvtap0,
+# script=no), the test gives the TAP interface 10.0.8.1/24, and the guest
+# (Debian's kernel, e1000.ko, 10.0.8.2) pings it.  SKIP when namespaces or
+# /dev/net/tun are not available.
+#
+# usage: tests/functional/net-tap-linux.sh KVMPC ACCEL
+set -uo pipefail
+. "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" e1000
+
+ns=kvmpc-tap-$$
+[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
+ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+vm_pid=
+trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+script='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
+ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
+i=0; while ! ping -c 1 -W 1 10.0.8.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 90 ] && break; done
+ping -c 3 -W 2 10.0.8.1 >/dev/null 2>&1; echo "PING=$?"'
+append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
+ip netns exec "$ns" timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
+	-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no -device e1000,netdev=t0 \
+	>"$tmp/out" 2>&1 &
+vm_pid=$!
+for i in $(seq 100); do
+	ip netns exec "$ns" ip link show kvtap0 >/dev/null 2>&1 && break
+	sleep 0.1
+done
+ip netns exec "$ns" ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
+ip netns exec "$ns" ip link set kvtap0 up
+ip netns exec "$ns" ip link set lo up
+wait $vm_pid
+rc=$?
+vm_pid=
+[ $rc -eq 124 ] && fail "timed out"
+grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
+grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+grep -q "^PING=0" "$tmp/out" || fail "no ping replies from the TAP side ($(grep -a '^PING=' "$tmp/out"))"
+echo "PASS: the guest pinged 10.0.8.1 on a TAP interface in namespace $ns"
