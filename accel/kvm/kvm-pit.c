@@ -8,6 +8,11 @@
  * created without KVM_PIT_SPEAKER_DUMMY): the machine links the "port61"
  * device to this one, which reaches counter 2 through PITSpeakerOps with
  * KVM_GET_PIT2/KVM_SET_PIT2.
+ *
+ * The kernel raises IRQ 0 itself, so when the HPET takes IRQ 0 over
+ * (LegacyReplacement routing), its "legacy-mode" line reaches this
+ * device's PIT_HPET_LEGACY_IN input, which sets KVM_PIT_FLAGS_HPET_LEGACY:
+ * the kernel's counter 0 then stops interrupting (QEMU does the same).
  */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +27,7 @@ typedef struct KVMPITState {
     DeviceState parent;
     int lost_tick_policy;
     struct kvm_pit_state2 power_on;     /* restored on system reset */
+    bool hpet_legacy;                   /* KVM_PIT_FLAGS_HPET_LEGACY as last set */
     struct kvm_pit_state2 saved;        /* migration: the kernel's state */
 } KVMPITState;
 
@@ -54,6 +60,32 @@ static void kvm_pit_realize(DeviceState *dev, Error **errp)
     }
 }
 
+static void kvm_pit_hpet_legacy(void *opaque, int n, int level)
+{
+    KVMPITState *s = opaque;
+    struct kvm_pit_state2 st;
+
+    if (!!level == s->hpet_legacy) {
+        return;
+    }
+    if (ioctl(kvm_vm_fd(), KVM_GET_PIT2, &st) < 0) {
+        error_report("kvm-pit: KVM_GET_PIT2 failed: %s", strerror(errno));
+        return;
+    }
+    st.flags = level ? st.flags | KVM_PIT_FLAGS_HPET_LEGACY
+                     : st.flags & ~KVM_PIT_FLAGS_HPET_LEGACY;
+    if (ioctl(kvm_vm_fd(), KVM_SET_PIT2, &st) < 0) {
+        error_report("kvm-pit: KVM_SET_PIT2 failed: %s", strerror(errno));
+        return;
+    }
+    s->hpet_legacy = level;
+}
+
+static void kvm_pit_instance_init(DeviceState *dev)
+{
+    qdev_init_gpio_in_named(dev, kvm_pit_hpet_legacy, PIT_HPET_LEGACY_IN, 1);
+}
+
 /* System reset: the counters as they were at power-on. */
 static void kvm_pit_reset(DeviceState *dev)
 {
@@ -62,6 +94,7 @@ static void kvm_pit_reset(DeviceState *dev)
     if (ioctl(kvm_vm_fd(), KVM_SET_PIT2, &s->power_on) < 0) {
         error_report("kvm-pit: KVM_SET_PIT2 failed on reset: %s", strerror(errno));
     }
+    s->hpet_legacy = s->power_on.flags & KVM_PIT_FLAGS_HPET_LEGACY;
 }
 
 static const Property kvm_pit_props[] = {
@@ -123,6 +156,7 @@ static int kvm_pit_post_load(void *opaque, int version_id)
     for (int i = 0; i < 3; i++) {
         s->saved.channels[i].count_load_time += now;
     }
+    s->hpet_legacy = s->saved.flags & KVM_PIT_FLAGS_HPET_LEGACY;
     return ioctl(kvm_vm_fd(), KVM_SET_PIT2, &s->saved) < 0 ? -1 : 0;
 }
 
@@ -148,6 +182,7 @@ static const DeviceClass kvm_pit_class = {
     .instance_size = sizeof(KVMPITState),
     .vmsd = &vmstate_kvm_pit,
     .props = kvm_pit_props,
+    .instance_init = kvm_pit_instance_init,
     .realize = kvm_pit_realize,
     .reset = kvm_pit_reset,
 };

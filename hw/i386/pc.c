@@ -24,6 +24,7 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/timer/mc146818rtc.h"
 #include "hw/timer/hpet.h"
+#include "hw/timer/i8254.h"
 #include "hw/platform-desc.h"
 #include "hw/dma/i8257.h"
 #include "hw/block/fdc.h"
@@ -48,6 +49,7 @@ typedef struct PCMachineState {
     PCIDevice *piix3;           /* function 01.0: the INTx router */
     PCIDevice *ide;             /* PIIX3 IDE */
     DeviceState *fdc;           /* isa-fdc */
+    DeviceState *hpet;          /* or NULL (-machine hpet=off) */
     bool firmware;              /* SeaBIOS (or -bios) runs: no direct boot setup */
     unsigned resets;            /* machine resets so far (the first is the power-on) */
     DeviceState *pic;           /* userspace 8259 master, or NULL */
@@ -101,22 +103,16 @@ static void pc_gsi_set(void *opaque, int n, int level)
     qemu_set_irq(pcms.ioapic_in[n], level);
 }
 
-/* The HPET (-machine hpet=on|off; default on, as QEMU, except with an
- * in-kernel PIT, whose interrupt it could not cut off in LegacyReplacement
- * mode).  Its outputs drive the GSIs; the PIT's IRQ 0 and the RTC's IRQ 8
- * pass through it, so that LegacyReplacement can mask them. */
+/* The HPET (-machine hpet=on|off; default on, as QEMU).  Its outputs drive
+ * the GSIs; the userspace PIT's IRQ 0 and the RTC's IRQ 8 pass through it,
+ * so that LegacyReplacement can mask them; an in-kernel PIT is told to
+ * stop by pc_pit_init's wiring instead. */
 static bool pc_hpet_init(MachineState *ms, Error **errp)
 {
-    bool kernel_pit = accel_irqchip() == ACCEL_IRQCHIP_FULL && !ms->no_pit;
     DeviceState *hpet;
 
-    if (ms->hpet == 0 || (ms->hpet < 0 && kernel_pit)) {
+    if (ms->hpet == 0) {
         return true;
-    }
-    if (kernel_pit) {
-        error_setg(errp, "-machine hpet=on: the HPET needs the userspace PIT "
-                   "(kernel-irqchip=split or off)");
-        return false;
     }
     hpet = qdev_new(HPET_TYPE, errp);
     if (!hpet) {
@@ -129,6 +125,7 @@ static bool pc_hpet_init(MachineState *ms, Error **errp)
     for (int i = 0; i < HPET_NUM_LINES; i++) {
         qdev_connect_gpio_out(hpet, i, ms->gsi[i]);
     }
+    pcms.hpet = hpet;
     pcms.isa->irqs[0] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_PIT);
     pcms.isa->irqs[8] = qdev_get_gpio_in_named(hpet, HPET_LEGACY_IN, HPET_LEGACY_RTC);
     return true;
@@ -189,6 +186,12 @@ static bool pc_pit_init(MachineState *ms, Error **errp)
         if (!pit) {
             return false;
         }
+    }
+    /* A PIT that raises IRQ 0 by itself (KVM's) hears when the HPET's
+     * LegacyReplacement routing takes IRQ 0 over. */
+    if (pit && pcms.hpet && qdev_get_gpio_in_named(pit, PIT_HPET_LEGACY_IN, 0)) {
+        qdev_connect_gpio_out_named(pcms.hpet, HPET_LEGACY_MODE_OUT, 0,
+                                    qdev_get_gpio_in_named(pit, PIT_HPET_LEGACY_IN, 0));
     }
     port61 = qdev_new("port61", errp);
     if (!port61) {

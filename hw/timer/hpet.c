@@ -114,6 +114,7 @@ struct HPETState {
     DeviceState parent;
     MemoryRegion iomem;
     qemu_irq lines[HPET_NUM_LINES];
+    qemu_irq legacy_mode;       /* HPET_LEGACY_MODE_OUT */
     HPETTimer timer[HPET_NUM_TIMERS];
 
     /* property */
@@ -214,6 +215,7 @@ static void hpet_update_lines(HPETState *s)
     for (int i = 0; i < HPET_NUM_LINES; i++) {
         hpet_set_line(s, i, hpet_line_wanted(s, i));
     }
+    qemu_set_irq(s->legacy_mode, hpet_legacy(s));
 }
 
 /* A comparator match: a pulse, or a held level and the status bit. */
@@ -556,6 +558,7 @@ static void hpet_instance_init(DeviceState *dev)
 
     qdev_init_gpio_out(dev, s->lines, HPET_NUM_LINES);
     qdev_init_gpio_in_named(dev, hpet_legacy_in, HPET_LEGACY_IN, 2);
+    qdev_init_gpio_out_named(dev, &s->legacy_mode, HPET_LEGACY_MODE_OUT, 1);
 }
 
 static void hpet_realize(DeviceState *dev, Error **errp)

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Linux under tcg on machine pc's PIIX functions and HPET (docs/piix.md),
+# Linux (tcg-lite, or KVM in the lab) on machine pc's PIIX functions and HPET (docs/piix.md),
 # with no ACPI errors or warnings in any run (linux-boot.sh checks those):
 #  1. direct boot, clocksource=hpet: the HPET table, the 100 MHz counter,
 #     the switch to it, the PCI interrupt links of the DSDT;
@@ -7,10 +7,11 @@
 #     PIIX4 PM function (PM I/O at 0x600, SMBus at 0x700) and the PIRQs,
 #     the FADT's PM timer is where it put them, S5 powers off;
 #  3. -machine hpet=off: no HPET table, no hpet clocksource.
-# usage: tests/functional/linux-piix.sh KVMPC
+# usage: tests/functional/linux-piix.sh KVMPC [ACCEL]   (default tcg; kvm in
+# the lab: then the in-kernel PIT is told about LegacyReplacement)
 # Exit 77 (skip) when the guest images are not there.
 set -uo pipefail
-kvmpc=${1:?kvmpc binary}
+kvmpc=${1:?kvmpc binary} accel=${2:-tcg}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=${KVMPC_BUILD:-$top/build}
 [ -r "$B/images/linux/vmlinuz" ] && [ -r "$B/images/initramfs.cpio.gz" ] ||
@@ -24,18 +25,25 @@ clocksource: Switched to clocksource hpet
 Interrupt link LNKA configured for IRQ 10
 Interrupt link GSIA configured for IRQ 16
 00:01\.3: quirk: \[io  0x0600-0x063f\] claimed by PIIX4 ACPI' \
-	"$boot" "$kvmpc" tcg 1 512 || exit 1
+	"$boot" "$kvmpc" "$accel" 1 512 || exit 1
 
-LINUX_BOOT_EXPECT='SeaBIOS
+# Through SeaBIOS and linuxboot.bin: tcg only for now.  Under KVM this
+# boot stops after SeaBIOS's "Booting from ROM.." (also before the HPET
+# went on under KVM: a known bug, docs/firmware.md "Not done").
+if [ "$accel" = tcg ]; then
+	LINUX_BOOT_EXPECT='SeaBIOS
 ACPI: PM-Timer IO Port: 0x608
 ACPI: HPET id: 0x8086a201
 00:01\.3: quirk: \[io  0x0600-0x063f\] claimed by PIIX4 ACPI
 00:01\.3: quirk: \[io  0x0700-0x070f\] claimed by PIIX4 SMB
 Interrupt link LNKD configured for IRQ 11' \
-	"$boot" "$kvmpc" tcg 1 512 -machine firmware-boot=on || exit 1
+		"$boot" "$kvmpc" "$accel" 1 512 -machine firmware-boot=on || exit 1
+else
+	echo "SKIP: firmware-boot=on under $accel (known bug, see docs/firmware.md)"
+fi
 
 LINUX_BOOT_APPEND="clocksource=hpet" \
 LINUX_BOOT_REJECT='ACPI: HPET
 Switched to clocksource hpet' \
-	"$boot" "$kvmpc" tcg 1 512 -machine hpet=off || exit 1
+	"$boot" "$kvmpc" "$accel" 1 512 -machine hpet=off || exit 1
 echo "PASS: linux-piix"

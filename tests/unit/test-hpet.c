@@ -131,6 +131,34 @@ static void test_reset(void)
     qdev_free(dev);
 }
 
+/* The legacy-mode output (an in-kernel PIT listens to it) follows
+ * LEG_RT_CNF, enabled counter or not, and drops at reset. */
+static int legacy_mode = -1;
+
+static void legacy_mode_handler(void *opaque, int n, int level)
+{
+    legacy_mode = level;
+}
+
+static void test_legacy_mode_line(void)
+{
+    DeviceState *dev = hpet_new();
+
+    qdev_connect_gpio_out_named(dev, HPET_LEGACY_MODE_OUT, 0,
+                                qemu_allocate_irq(legacy_mode_handler, NULL, 0));
+    wr(CONF, 2, 4);                     /* LEG_RT, counter halted */
+    g_assert_cmpint(legacy_mode, ==, 1);
+    wr(CONF, 3, 4);
+    g_assert_cmpint(legacy_mode, ==, 1);
+    wr(CONF, 1, 4);
+    g_assert_cmpint(legacy_mode, ==, 0);
+    wr(CONF, 2, 4);
+    g_assert_cmpint(legacy_mode, ==, 1);
+    qdev_reset(dev);
+    g_assert_cmpint(legacy_mode, ==, 0);
+    qdev_free(dev);
+}
+
 /* 32-bit halves of 64-bit registers, and misaligned accesses. */
 static void test_access(void)
 {
@@ -157,5 +185,6 @@ int main(int argc, char **argv)
     g_test_add_func("/hpet/vmstate", test_vmstate);
     g_test_add_func("/hpet/reset", test_reset);
     g_test_add_func("/hpet/access", test_access);
+    g_test_add_func("/hpet/legacy-mode-line", test_legacy_mode_line);
     return g_test_run();
 }

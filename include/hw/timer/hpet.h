@@ -19,5 +19,10 @@
 #define HPET_LEGACY_PIT     0
 #define HPET_LEGACY_RTC     1
 #define HPET_NUM_LINES      24
+/* GPIO output (named HPET_LEGACY_MODE_OUT, one line): high while
+ * LegacyReplacement routing is on.  An in-kernel PIT, which raises IRQ 0
+ * by itself, listens to it to stop doing so (QEMU's "pit_enabled" line,
+ * inverted). */
+#define HPET_LEGACY_MODE_OUT "legacy-mode"
 
 #endif

@@ -13,6 +13,11 @@
 #define PIT_FREQ        1193182         /* Hz: 14.31818 MHz / 12 */
 #define PIT_ISA_BASE    0x40
 #define PIT_ISA_IRQ     0
+/* GPIO input (named) of a PIT that raises IRQ 0 by itself (the in-kernel
+ * one): high = the HPET's LegacyReplacement routing owns IRQ 0, stay
+ * quiet.  A PIT whose IRQ 0 goes through the HPET's legacy input (the
+ * userspace one) has no such input. */
+#define PIT_HPET_LEGACY_IN "hpet-legacy"
 
 /*
  * What port 0x61 needs from a PIT: channel 2's OUT now, and its GATE input.
