@@ -26,8 +26,13 @@
  *
  * Interrupts: MSI-X when enabled (a vector of VIRTIO_NO_VECTOR sends
  * nothing, as QEMU); otherwise INTx, asserted while the ISR is non-zero.
- * Notifications are handled in the vCPU's exit (BQL held); no ioeventfd
- * yet (docs/virtio.md).
+ * Notifications are handled in the vCPU's exit (BQL held), or with
+ * ioeventfd=on through one eventfd per queue, registered on both notify
+ * addresses (BAR4 queue n * 4, and BAR0 0x10 with data n) from DRIVER_OK
+ * to the next reset: under KVM the kernel signals it without an exit to
+ * userspace and the main loop runs the queue; under tcg-lite the memory
+ * API's dispatch signals it.  The default is off (QEMU turns it on with
+ * KVM only); docs/virtio.md.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -115,6 +120,87 @@ static void virtio_pci_queue_notify(VirtIOPCIProxy *proxy, unsigned n)
     virtio_queue_notify(proxy->vdev, n);
 }
 
+static void virtio_pci_ioeventfd_handler(EventNotifier *e)
+{
+    VirtIOPCIQueueNotifier *qn = (VirtIOPCIQueueNotifier *)e;
+
+    if (event_notifier_test_and_clear(e)) {
+        virtio_queue_notify(qn->proxy->vdev, qn->n);
+    }
+}
+
+static void virtio_pci_start_ioeventfd(VirtIOPCIProxy *proxy)
+{
+    VirtIODevice *vdev = proxy->vdev;
+
+    if (!proxy->ioeventfd || proxy->ioeventfd_started) {
+        return;
+    }
+    memory_region_transaction_begin();
+    for (unsigned n = 0; n < vdev->nvqs; n++) {
+        VirtIOPCIQueueNotifier *qn = &proxy->notifiers[n];
+        Error *err = NULL;
+
+        qn->proxy = proxy;
+        qn->n = n;
+        if (!event_notifier_init(&qn->e, &err)) {
+            /* The writes still reach the device the slow way. */
+            warn_report("%s: no ioeventfd for queue %u: %s", vdev->name, n, err->message);
+            g_error_free(err);
+            qn->e.fd = -1;
+            continue;
+        }
+        event_notifier_set_handler(&qn->e, virtio_pci_ioeventfd_handler);
+        if (proxy->modern_enabled) {
+            memory_region_add_eventfd(&proxy->notify, n * VIRTIO_PCI_NOTIFY_MULTIPLIER, 2, false,
+                                      0, &qn->e);
+        }
+        if (proxy->legacy_enabled) {
+            memory_region_add_eventfd(&proxy->legacy_io, VIRTIO_PCI_QUEUE_NOTIFY, 2, true, n,
+                                      &qn->e);
+        }
+    }
+    memory_region_transaction_commit();
+    proxy->ioeventfd_started = true;
+}
+
+static void virtio_pci_stop_ioeventfd(VirtIOPCIProxy *proxy)
+{
+    VirtIODevice *vdev = proxy->vdev;
+
+    if (!proxy->ioeventfd_started) {
+        return;
+    }
+    memory_region_transaction_begin();
+    for (unsigned n = 0; n < vdev->nvqs; n++) {
+        VirtIOPCIQueueNotifier *qn = &proxy->notifiers[n];
+
+        if (qn->e.fd < 0) {
+            continue;
+        }
+        if (proxy->modern_enabled) {
+            memory_region_del_eventfd(&proxy->notify, n * VIRTIO_PCI_NOTIFY_MULTIPLIER, 2, false,
+                                      0, &qn->e);
+        }
+        if (proxy->legacy_enabled) {
+            memory_region_del_eventfd(&proxy->legacy_io, VIRTIO_PCI_QUEUE_NOTIFY, 2, true, n,
+                                      &qn->e);
+        }
+    }
+    memory_region_transaction_commit();
+    for (unsigned n = 0; n < vdev->nvqs; n++) {
+        VirtIOPCIQueueNotifier *qn = &proxy->notifiers[n];
+
+        if (qn->e.fd >= 0) {
+            /* a kick that raced with the reset is dropped, as on QEMU */
+            event_notifier_set_handler(&qn->e, NULL);
+            event_notifier_cleanup(&qn->e);
+            qn->e.fd = -1;
+        }
+    }
+    proxy->ioeventfd_started = false;
+}
+
 /* ---- modern interface (BAR4) ----------------------------------------------- */
 
 static uint64_t virtio_pci_common_read(void *opaque, uint64_t addr, unsigned size)
@@ -179,6 +265,8 @@ static void virtio_pci_common_write(void *opaque, uint64_t addr, uint64_t val, u
         virtio_set_status(vdev, val & 0xff);
         if (vdev->status == 0) {
             virtio_pci_reset(proxy);
+        } else if (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+            virtio_pci_start_ioeventfd(proxy);
         }
         break;
     case VIRTIO_PCI_COMMON_Q_SELECT:
@@ -386,6 +474,8 @@ static void virtio_pci_legacy_write(void *opaque, uint64_t addr, uint64_t val, u
         virtio_set_status(vdev, val & 0xff);
         if (vdev->status == 0) {
             virtio_pci_reset(proxy);
+        } else if (vdev->status & VIRTIO_CONFIG_S_DRIVER_OK) {
+            virtio_pci_start_ioeventfd(proxy);
         }
         break;
     case VIRTIO_MSI_CONFIG_VECTOR:
@@ -595,6 +685,7 @@ void virtio_pci_exit(VirtIOPCIProxy *proxy)
 {
     PCIDevice *d = &proxy->pci;
 
+    virtio_pci_stop_ioeventfd(proxy);
     msix_uninit(d);
     if (proxy->legacy_enabled) {
         memory_region_destroy(&proxy->legacy_io);
@@ -614,6 +705,7 @@ void virtio_pci_exit(VirtIOPCIProxy *proxy)
 
 void virtio_pci_reset(VirtIOPCIProxy *proxy)
 {
+    virtio_pci_stop_ioeventfd(proxy);
     virtio_reset(proxy->vdev);
     proxy->vdev->legacy = !proxy->modern_enabled;
     proxy->dfselect = proxy->gfselect = 0;

@@ -409,6 +409,30 @@ static void test_multiqueue(void)
     stop(s);
 }
 
+/* ioeventfd=on: the notify write sets an eventfd, the main loop runs the queue */
+static void test_ioeventfd(bool modern)
+{
+    QTestState *s = start("", ",ioeventfd=on,num-queues=2");
+    QVirtioDev d;
+    QVirtQueue *vq = setup(&d, s, modern, 0), *vq1 = qvirtqueue_setup(&d, 1);
+    uint64_t r = qvirtio_alloc(s, 1024, 512);
+
+    for (int i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 50 + i, r, 1024, NULL), VBLK_S_OK);
+        assert_guest_eq_image(s, r, (50 + i) * 512, 1024);
+        QT_ASSERT_EQ(blk_req_vq(vq1, VBLK_T_IN, 60 + i, r, 512, NULL), VBLK_S_OK);
+        assert_guest_eq_image(s, r, (60 + i) * 512, 512);
+    }
+    /* after a reset and a new start, the eventfds work again */
+    vq = setup(&d, s, modern, 0);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 70, r, 512, NULL), VBLK_S_OK);
+    assert_guest_eq_image(s, r, 70 * 512, 512);
+    stop(s);
+}
+
+static void test_ioeventfd_modern(void) { test_ioeventfd(true); }
+static void test_ioeventfd_legacy(void) { test_ioeventfd(false); }
+
 /* ---- interrupts -------------------------------------------------------------- */
 
 static void test_msix(bool modern)
@@ -803,6 +827,8 @@ int main(int argc, char **argv)
     qt_run("readonly", test_readonly);
     qt_run("indirect", test_indirect);
     qt_run("multiqueue", test_multiqueue);
+    qt_run("ioeventfd/modern", test_ioeventfd_modern);
+    qt_run("ioeventfd/legacy", test_ioeventfd_legacy);
     qt_run("msix/modern", test_msix_modern);
     qt_run("msix/legacy", test_msix_legacy);
     qt_run("intx/modern", test_intx_modern);

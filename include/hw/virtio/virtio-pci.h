@@ -72,7 +72,16 @@ typedef enum VirtIOPCIOnOffAuto {
     VIRTIO_PCI_AUTO, VIRTIO_PCI_ON, VIRTIO_PCI_OFF,
 } VirtIOPCIOnOffAuto;
 
-typedef struct VirtIOPCIProxy {
+typedef struct VirtIOPCIProxy VirtIOPCIProxy;
+
+/* A queue's ioeventfd: a guest write to its notify address sets it. */
+typedef struct VirtIOPCIQueueNotifier {
+    EventNotifier e;            /* first: the handler gets &e */
+    VirtIOPCIProxy *proxy;
+    unsigned n;
+} VirtIOPCIQueueNotifier;
+
+struct VirtIOPCIProxy {
     PCIDevice pci;
     VirtIODevice *vdev;
     MemoryRegion legacy_io;         /* BAR0 */
@@ -82,11 +91,14 @@ typedef struct VirtIOPCIProxy {
     bool legacy_enabled, modern_enabled;
     uint32_t dfselect, gfselect;
     uint16_t class_code;
+    VirtIOPCIQueueNotifier notifiers[VIRTIO_QUEUE_MAX];
+    bool ioeventfd_started;
     /* properties */
     int disable_legacy;             /* VirtIOPCIOnOffAuto */
     bool disable_modern;
     uint32_t nvectors;              /* UINT32_MAX: queues + 1 */
-} VirtIOPCIProxy;
+    bool ioeventfd;
+};
 
 /* For the device's property list (offsets in VirtIOPCIProxy, which is first
  * in the device's state). */
@@ -96,7 +108,8 @@ extern const char *const virtio_pci_onoffauto_names[];
     DEFINE_PROP_ENUM("disable-legacy", VirtIOPCIProxy, disable_legacy,              \
                      virtio_pci_onoffauto_names, VIRTIO_PCI_AUTO),                  \
     DEFINE_PROP_BOOL("disable-modern", VirtIOPCIProxy, disable_modern, false),      \
-    DEFINE_PROP_UINT32("vectors", VirtIOPCIProxy, nvectors, UINT32_MAX)
+    DEFINE_PROP_UINT32("vectors", VirtIOPCIProxy, nvectors, UINT32_MAX),           \
+    DEFINE_PROP_BOOL("ioeventfd", VirtIOPCIProxy, ioeventfd, false)
 
 /*
  * Called by the device's PCI realize once its VirtIODevice is initialised
