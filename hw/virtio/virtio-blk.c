@@ -307,6 +307,10 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
             return;
         }
         req->in_len = req->data_len;
+        if (!req->data_len) {
+            virtio_blk_complete(req, VIRTIO_BLK_S_OK);      /* nothing to read */
+            return;
+        }
         blk_aio_preadv(s->blk, req->sector * VBLK_SECTOR_SIZE, req->iov, req->niov,
                        virtio_blk_rw_cb, req);
         return;
@@ -314,6 +318,10 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
         virtio_blk_data_iov(req, false, sizeof(hdr));
         if (blk_is_read_only(s->blk) || !virtio_blk_range_ok(s, req->sector, req->data_len)) {
             virtio_blk_complete(req, VIRTIO_BLK_S_IOERR);
+            return;
+        }
+        if (!req->data_len) {
+            virtio_blk_complete(req, VIRTIO_BLK_S_OK);      /* nothing to write */
             return;
         }
         req->is_write = true;

@@ -278,6 +278,10 @@ static void test_rw(bool modern)
     QT_ASSERT_EQ(used, 21u);
     qtest_memread(s, id, serial, 20);
     QT_ASSERT_MSG(!strcmp(serial, "KVMPC-SER-0123456789"), "serial \"%s\"", serial);
+    /* no data at all: nothing to move, OK */
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 5, 0, 0, &used), VBLK_S_OK);
+    QT_ASSERT_EQ(used, 1u);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_OUT, 5, 0, 0, &used), VBLK_S_OK);
     /* an unknown type */
     QT_ASSERT_EQ(blk_req_vq(vq, 99, 0, 0, 0, NULL), VBLK_S_UNSUPP);
     stop(s);
