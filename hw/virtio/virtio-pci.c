@@ -604,6 +604,10 @@ bool virtio_pci_realize(VirtIOPCIProxy *proxy, VirtIODevice *vdev, uint16_t clas
                            (1ull << VIRTIO_F_NOTIFY_ON_EMPTY) | (1ull << VIRTIO_F_ANY_LAYOUT);
     if (proxy->modern_enabled) {
         vdev->host_features |= 1ull << VIRTIO_F_VERSION_1;
+        if (proxy->packed) {
+            /* off by default, as QEMU's "packed" */
+            vdev->host_features |= 1ull << VIRTIO_F_RING_PACKED;
+        }
     }
     vdev->legacy = !proxy->modern_enabled;
 

@@ -12,6 +12,15 @@
  * VIRTIO_RING_F_EVENT_IDX and say at which index the other side wants
  * to be told.
  *
+ * Packed ring (2.8, with VIRTIO_F_RING_PACKED): one ring of N x { u64
+ * addr; u32 len; u16 id; u16 flags; } that both sides write, plus two
+ * event-suppression areas { u16 off_wrap; u16 flags; } (driver's at
+ * vq->avail, device's at vq->used).  A descriptor is available when its
+ * AVAIL bit (7) equals the driver's wrap counter and its USED bit (15)
+ * does not; the device marks a used one with both bits equal to its own
+ * wrap counter.  Chains are consecutive slots; an indirect table holds
+ * the whole chain.
+ *
  * Hostile rings end in virtio_error() (see the header); the walk of a
  * chain is bounded by the table size, so it cannot loop.
  */
@@ -196,6 +205,10 @@ static uint64_t vring_avail_event_addr(const VirtQueue *vq)
 
 /* ---- virtqueues ------------------------------------------------------------- */
 
+static bool virtio_packed(const VirtIODevice *vdev);
+static bool packed_queue_empty(VirtQueue *vq);
+static void virtio_packed_set_notification(VirtQueue *vq, bool enable);
+
 bool virtio_queue_ready(const VirtQueue *vq)
 {
     return vq->num && vq->desc && vq->enabled;
@@ -214,6 +227,9 @@ bool virtio_queue_empty(VirtQueue *vq)
     if (vq->vdev->broken || !virtio_queue_ready(vq) || !virtio_bus_master(vq->vdev)) {
         return true;
     }
+    if (virtio_packed(vq->vdev)) {
+        return packed_queue_empty(vq);
+    }
     if (!vring_avail_idx(vq, &idx)) {
         return true;
     }
@@ -227,7 +243,9 @@ void virtio_queue_set_notification(VirtQueue *vq, bool enable)
     if (vdev->broken || !virtio_queue_ready(vq)) {
         return;
     }
-    if (virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX)) {
+    if (virtio_packed(vdev)) {
+        virtio_packed_set_notification(vq, enable);
+    } else if (virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX)) {
         if (enable) {
             vring_write16(vq, vring_avail_event_addr(vq), vq->last_avail_idx);
         }
@@ -284,6 +302,246 @@ static bool virtqueue_map(VirtQueue *vq, uint64_t addr, uint32_t len, bool is_wr
     return true;
 }
 
+/* ---- packed virtqueues ----------------------------------------------------- */
+
+static bool virtio_packed(const VirtIODevice *vdev)
+{
+    return virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED);
+}
+
+static bool packed_desc_avail(uint16_t flags, bool wrap)
+{
+    return !!(flags & VRING_PACKED_DESC_F_AVAIL) == wrap &&
+           !!(flags & VRING_PACKED_DESC_F_USED) != wrap;
+}
+
+/* A packed descriptor: { u64 addr; u32 len; u16 id; u16 flags; }, the
+ * split layout with flags and next swapped: returned with the id in next. */
+static bool packed_read_desc(VirtQueue *vq, uint64_t table, unsigned i, VRingDesc *d)
+{
+    uint16_t id;
+
+    if (!vring_read_desc(vq, table, i, d)) {
+        return false;
+    }
+    id = d->flags;
+    d->flags = d->next;
+    d->next = id;
+    return true;
+}
+
+static bool packed_read_flags(VirtQueue *vq, unsigned i, uint16_t *flags)
+{
+    return vring_read16(vq, vq->desc + (uint64_t)i * VRING_DESC_SIZE + 14, flags);
+}
+
+static bool packed_queue_empty(VirtQueue *vq)
+{
+    uint16_t flags;
+
+    return !packed_read_flags(vq, vq->last_avail_idx, &flags) ||
+           !packed_desc_avail(flags, vq->last_avail_wrap);
+}
+
+static bool virtqueue_map(VirtQueue *vq, uint64_t addr, uint32_t len, bool is_write,
+                          struct iovec *iov, uint64_t *gaddr, unsigned *n);
+
+/* Map one descriptor into the out or in lists. */
+static bool packed_map_desc(VirtQueue *vq, const VRingDesc *d, struct iovec *out_iov,
+                            unsigned *out_num, struct iovec *in_iov, uint64_t *in_addr,
+                            unsigned *in_num)
+{
+    if (d->flags & VRING_DESC_F_WRITE) {
+        return virtqueue_map(vq, d->addr, d->len, true, in_iov, in_addr, in_num);
+    }
+    if (*in_num) {
+        virtio_error(vq->vdev, "queue %u: driver-readable buffer after a writable one",
+                     vq->index);
+        return false;
+    }
+    return virtqueue_map(vq, d->addr, d->len, false, out_iov, NULL, out_num);
+}
+
+static VirtQueueElement *virtqueue_make_elem(size_t sz, const struct iovec *out_iov,
+                                             unsigned out_num, const struct iovec *in_iov,
+                                             const uint64_t *in_addr, unsigned in_num);
+
+static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
+{
+    VirtIODevice *vdev = vq->vdev;
+    struct iovec out_iov[VIRTQUEUE_MAX_SIZE], in_iov[VIRTQUEUE_MAX_SIZE];
+    uint64_t in_addr[VIRTQUEUE_MAX_SIZE];
+    unsigned out_num = 0, in_num = 0, ndescs = 0, i = vq->last_avail_idx;
+    uint16_t id;
+    VRingDesc d;
+    VirtQueueElement *elem;
+
+    if (packed_queue_empty(vq)) {
+        return NULL;
+    }
+    /* The descriptor is read after the flags that published it. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (!packed_read_desc(vq, vq->desc, i, &d)) {
+        return NULL;
+    }
+    id = d.next;
+    if (d.flags & VRING_DESC_F_INDIRECT) {
+        uint64_t table = d.addr;
+        unsigned max = d.len / VRING_DESC_SIZE;
+
+        if (d.len == 0 || d.len % VRING_DESC_SIZE) {
+            virtio_error(vdev, "queue %u: indirect table of %u bytes is invalid", vq->index,
+                         d.len);
+            return NULL;
+        }
+        if (!vring_ptr(vdev, table, d.len, false)) {
+            virtio_error(vdev, "queue %u: indirect table 0x%" PRIx64 "+%u is outside RAM",
+                         vq->index, table, d.len);
+            return NULL;
+        }
+        for (unsigned j = 0; j < max; j++) {
+            if (!packed_read_desc(vq, table, j, &d)) {
+                return NULL;
+            }
+            if (d.flags & VRING_DESC_F_INDIRECT) {
+                virtio_error(vdev, "queue %u: indirect descriptor inside an indirect table",
+                             vq->index);
+                return NULL;
+            }
+            if (!packed_map_desc(vq, &d, out_iov, &out_num, in_iov, in_addr, &in_num)) {
+                return NULL;
+            }
+        }
+        ndescs = 1;
+    } else {
+        for (;;) {
+            if (++ndescs > vq->num) {
+                virtio_error(vdev, "queue %u: chain from slot %u is longer than the queue (%u)",
+                             vq->index, vq->last_avail_idx, vq->num);
+                return NULL;
+            }
+            if (!packed_map_desc(vq, &d, out_iov, &out_num, in_iov, in_addr, &in_num)) {
+                return NULL;
+            }
+            id = d.next;
+            if (!(d.flags & VRING_DESC_F_NEXT)) {
+                break;
+            }
+            if (++i == vq->num) {
+                i = 0;
+            }
+            if (!packed_read_desc(vq, vq->desc, i, &d)) {
+                return NULL;
+            }
+            if (d.flags & VRING_DESC_F_INDIRECT) {
+                virtio_error(vdev, "queue %u: indirect descriptor inside a chain", vq->index);
+                return NULL;
+            }
+        }
+    }
+    elem = virtqueue_make_elem(sz, out_iov, out_num, in_iov, in_addr, in_num);
+    elem->index = id;
+    elem->ndescs = ndescs;
+    vq->last_avail_idx += ndescs;
+    if (vq->last_avail_idx >= vq->num) {
+        vq->last_avail_idx -= vq->num;
+        vq->last_avail_wrap = !vq->last_avail_wrap;
+    }
+    vq->inuse++;
+    return elem;
+}
+
+static void virtqueue_packed_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+{
+    uint64_t d = vq->desc + (uint64_t)vq->used_idx * VRING_DESC_SIZE;
+    uint16_t flags = vq->used_wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
+    uint32_t le_len = htole32(len);
+
+    if (elem->in_num) {
+        flags |= VRING_DESC_F_WRITE;
+    }
+    if (!vring_write(vq, d + 8, &le_len, 4) || !vring_write16(vq, d + 12, elem->index)) {
+        return;
+    }
+    /* id and len are visible before the flags that hand the slot back. */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    if (!vring_write16(vq, d + 14, flags)) {
+        return;
+    }
+    vq->used_idx += MAX(elem->ndescs, 1u);
+    if (vq->used_idx >= vq->num) {
+        vq->used_idx -= vq->num;
+        vq->used_wrap = !vq->used_wrap;
+    }
+}
+
+static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old);
+
+static bool virtio_packed_should_notify(VirtQueue *vq)
+{
+    uint16_t off_wrap, flags, old, off;
+    bool valid;
+
+    if (!vring_read16(vq, vq->avail + 2, &flags) || !vring_read16(vq, vq->avail, &off_wrap)) {
+        return false;
+    }
+    if (flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
+        return false;
+    }
+    if (flags != VRING_PACKED_EVENT_FLAG_DESC ||
+        !virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX)) {
+        return true;
+    }
+    old = vq->signalled_used;
+    valid = vq->signalled_used_valid;
+    vq->signalled_used = vq->used_idx;
+    vq->signalled_used_valid = true;
+    if (!valid) {
+        return true;
+    }
+    off = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
+    if ((off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != vq->used_wrap) {
+        off -= vq->num;
+    }
+    return vring_need_event(off, vq->used_idx, old);
+}
+
+static void virtio_packed_set_notification(VirtQueue *vq, bool enable)
+{
+    uint16_t flags = VRING_PACKED_EVENT_FLAG_DISABLE;
+
+    if (enable && virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX)) {
+        vring_write16(vq, vq->used, vq->last_avail_idx |
+                      (uint16_t)vq->last_avail_wrap << VRING_PACKED_EVENT_F_WRAP_CTR);
+        flags = VRING_PACKED_EVENT_FLAG_DESC;
+    } else if (enable) {
+        flags = VRING_PACKED_EVENT_FLAG_ENABLE;
+    }
+    vring_write16(vq, vq->used + 2, flags);
+}
+
+static VirtQueueElement *virtqueue_make_elem(size_t sz, const struct iovec *out_iov,
+                                             unsigned out_num, const struct iovec *in_iov,
+                                             const uint64_t *in_addr, unsigned in_num)
+{
+    VirtQueueElement *elem;
+    uint8_t *p;
+
+    sz = MAX(sz, sizeof(VirtQueueElement));
+    sz = (sz + 7) & ~(size_t)7;
+    p = g_malloc0(sz + (out_num + in_num) * sizeof(struct iovec) + in_num * sizeof(uint64_t));
+    elem = (VirtQueueElement *)p;
+    elem->out_num = out_num;
+    elem->in_num = in_num;
+    elem->out_sg = (struct iovec *)(p + sz);
+    elem->in_sg = elem->out_sg + out_num;
+    elem->in_addr = (uint64_t *)(elem->in_sg + in_num);
+    memcpy(elem->out_sg, out_iov, out_num * sizeof(struct iovec));
+    memcpy(elem->in_sg, in_iov, in_num * sizeof(struct iovec));
+    memcpy(elem->in_addr, in_addr, in_num * sizeof(uint64_t));
+    return elem;
+}
+
 void *virtqueue_pop(VirtQueue *vq, size_t sz)
 {
     VirtIODevice *vdev = vq->vdev;
@@ -294,10 +552,12 @@ void *virtqueue_pop(VirtQueue *vq, size_t sz)
     uint64_t table;
     VRingDesc d;
     VirtQueueElement *elem;
-    uint8_t *p;
 
     if (vdev->broken || !virtio_queue_ready(vq) || !virtio_bus_master(vdev)) {
         return NULL;
+    }
+    if (virtio_packed(vdev)) {
+        return virtqueue_packed_pop(vq, sz);
     }
     if (!vring_avail_idx(vq, &avail_idx)) {
         return NULL;
@@ -392,26 +652,24 @@ void *virtqueue_pop(VirtQueue *vq, size_t sz)
         }
     }
 
-    sz = MAX(sz, sizeof(VirtQueueElement));
-    sz = (sz + 7) & ~(size_t)7;
-    p = g_malloc0(sz + (out_num + in_num) * sizeof(struct iovec) + in_num * sizeof(uint64_t));
-    elem = (VirtQueueElement *)p;
+    elem = virtqueue_make_elem(sz, out_iov, out_num, in_iov, in_addr, in_num);
     elem->index = head;
-    elem->out_num = out_num;
-    elem->in_num = in_num;
-    elem->out_sg = (struct iovec *)(p + sz);
-    elem->in_sg = elem->out_sg + out_num;
-    elem->in_addr = (uint64_t *)(elem->in_sg + in_num);
-    memcpy(elem->out_sg, out_iov, out_num * sizeof(struct iovec));
-    memcpy(elem->in_sg, in_iov, in_num * sizeof(struct iovec));
-    memcpy(elem->in_addr, in_addr, in_num * sizeof(uint64_t));
+    elem->ndescs = 1;
     vq->inuse++;
     return elem;
 }
 
 void virtqueue_unpop(VirtQueue *vq, VirtQueueElement *elem)
 {
-    vq->last_avail_idx--;
+    if (virtio_packed(vq->vdev)) {
+        if (vq->last_avail_idx < elem->ndescs) {
+            vq->last_avail_idx += vq->num;
+            vq->last_avail_wrap = !vq->last_avail_wrap;
+        }
+        vq->last_avail_idx -= elem->ndescs;
+    } else {
+        vq->last_avail_idx--;
+    }
     if (vq->inuse) {
         vq->inuse--;
     }
@@ -433,6 +691,10 @@ void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
      * (a software CPU may have decoded code from them meanwhile). */
     for (unsigned k = 0; k < elem->in_num; k++) {
         vring_ptr(vdev, elem->in_addr[k], elem->in_sg[k].iov_len, true);
+    }
+    if (virtio_packed(vdev)) {
+        virtqueue_packed_push(vq, elem, len);
+        return;
     }
     used[0] = htole32(elem->index);
     used[1] = htole32(len);
@@ -462,6 +724,9 @@ static bool virtio_should_notify(VirtIODevice *vdev, VirtQueue *vq)
 
     /* Our used index is visible before we look at what the driver wants. */
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (virtio_packed(vdev)) {
+        return virtio_packed_should_notify(vq);
+    }
     if (virtio_vdev_has_feature(vdev, VIRTIO_F_NOTIFY_ON_EMPTY) && !vq->inuse &&
         virtio_queue_empty(vq)) {
         return true;
@@ -537,6 +802,7 @@ void virtio_init(VirtIODevice *vdev, const char *name, uint16_t device_id, size_
         vdev->vq[i].vdev = vdev;
         vdev->vq[i].index = i;
         vdev->vq[i].vector = VIRTIO_NO_VECTOR;
+        vdev->vq[i].last_avail_wrap = vdev->vq[i].used_wrap = true;
     }
 }
 
@@ -596,6 +862,7 @@ void virtio_reset(VirtIODevice *vdev)
         vq->enabled = false;
         vq->desc = vq->avail = vq->used = 0;
         vq->last_avail_idx = vq->used_idx = vq->signalled_used = 0;
+        vq->last_avail_wrap = vq->used_wrap = true;
         vq->signalled_used_valid = false;
         vq->vector = VIRTIO_NO_VECTOR;
         vq->inuse = 0;
@@ -694,6 +961,8 @@ static const VMStateField virtqueue_fields[] = {
     VMSTATE_UINT64(used, VirtQueue),
     VMSTATE_UINT16(last_avail_idx, VirtQueue),
     VMSTATE_UINT16(used_idx, VirtQueue),
+    VMSTATE_BOOL(last_avail_wrap, VirtQueue),
+    VMSTATE_BOOL(used_wrap, VirtQueue),
     VMSTATE_UINT16(signalled_used, VirtQueue),
     VMSTATE_BOOL(signalled_used_valid, VirtQueue),
     VMSTATE_UINT16(vector, VirtQueue),

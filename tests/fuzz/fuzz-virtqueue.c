@@ -14,7 +14,10 @@
  *
  * Input: 16 bytes of header, then RAM contents (zero padded):
  *   0  u8  log2 of the queue size (mod 9: 1..256 entries)
- *   1  u8  features: bit 0 INDIRECT_DESC, bit 1 EVENT_IDX, bit 2 VERSION_1
+ *   1  u8  features: bit 0 INDIRECT_DESC, bit 1 EVENT_IDX, bit 2 VERSION_1,
+ *          bit 3 RING_PACKED (then desc is the ring, avail/used the
+ *          driver/device event areas, bits 8/10 of the indices' words the
+ *          wrap counters)
  *   2  u16 desc / 16     4  u16 avail / 2    6  u16 used / 4  (addresses: the
  *          value times the alignment, may point past RAM)
  *   8  u16 last_avail_idx start   10 u16 used_idx start
@@ -118,17 +121,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     virtio_init(&vdev, "fuzz", VIRTIO_ID_BLOCK, 0, NULL);
     virtio_set_dma_as(&vdev, &as);
     vdev.host_features = (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
-                         (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_VERSION_1);
+                         (1ull << VIRTIO_RING_F_EVENT_IDX) | (1ull << VIRTIO_F_VERSION_1) |
+                         (1ull << VIRTIO_F_RING_PACKED);
     vq = virtio_add_queue(&vdev, 1u << (hdr[0] % 9), NULL);
     vdev.guest_features = ((hdr[1] & 1) ? 1ull << VIRTIO_RING_F_INDIRECT_DESC : 0) |
                           ((hdr[1] & 2) ? 1ull << VIRTIO_RING_F_EVENT_IDX : 0) |
-                          ((hdr[1] & 4) ? 1ull << VIRTIO_F_VERSION_1 : 0);
+                          ((hdr[1] & 4) ? 1ull << VIRTIO_F_VERSION_1 : 0) |
+                          ((hdr[1] & 8) ? 1ull << VIRTIO_F_RING_PACKED : 0);
     vdev.status = VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK;
     vq->desc = (uint64_t)get16(hdr + 2) * 16;
     vq->avail = (uint64_t)get16(hdr + 4) * 2;
     vq->used = (uint64_t)get16(hdr + 6) * 4;
     vq->last_avail_idx = get16(hdr + 8);
     vq->used_idx = get16(hdr + 10);
+    if (hdr[1] & 8) {
+        /* packed: indices are ring slots below the size, plus wrap counters */
+        vq->last_avail_wrap = !(hdr[9] & 0x80);
+        vq->used_wrap = !(hdr[11] & 0x80);
+        vq->last_avail_idx %= vq->num;
+        vq->used_idx %= vq->num;
+    }
     vq->enabled = true;
     seed = hdr[12] | hdr[13] << 8 | hdr[14] << 16 | (uint32_t)hdr[15] << 24;
 
@@ -193,7 +205,7 @@ static size_t gen_input(uint8_t *buf, size_t max)
         buf[i] = rnd();
     }
     buf[0] = qlog;
-    buf[1] = rnd() & 7;
+    buf[1] = rnd() & 15;
     if (rnd() % 8) {
         buf[2] = desc / 16; buf[3] = (desc / 16) >> 8;
         buf[4] = avail / 2; buf[5] = (avail / 2) >> 8;
@@ -223,8 +235,16 @@ static size_t gen_input(uint8_t *buf, size_t max)
         }
         memcpy(d, &addr, 8);
         memcpy(d + 8, &len, 4);
-        memcpy(d + 12, &flags, 2);
-        memcpy(d + 14, &next, 2);
+        if (buf[1] & 8) {
+            /* packed: id, then flags with AVAIL = the driver's wrap counter (1) */
+            uint16_t pf = flags | (rnd() % 8 ? 0x80 : rnd() & 0x8080);
+
+            memcpy(d + 12, &next, 2);
+            memcpy(d + 14, &pf, 2);
+        } else {
+            memcpy(d + 12, &flags, 2);
+            memcpy(d + 14, &next, 2);
+        }
     }
     return size;
 }

@@ -2,8 +2,9 @@
  * The virtio core without a transport (hw/virtio/virtio.c): a device on
  * an address space of its own, with its rings in a RAM buffer.  The
  * transport-level behaviour is in tests/qtest/virtio-blk-test.c; here:
- * the vmstate round trip, status and feature rules, and event-index
- * notification arithmetic across the 16-bit wrap.
+ * the vmstate round trip, status and feature rules, event-index
+ * notification arithmetic across the 16-bit wrap, and the packed ring
+ * (wrap counters, chains across the end, hostile chains).
  */
 #include <string.h>
 #include <glib.h>
@@ -182,11 +183,124 @@ static void test_event_idx_wrap(void)
     virtio_cleanup(&v);
 }
 
+/* Packed ring: a 2-descriptor chain across the ring's end, pushed back
+ * with the device's wrap counter; then hostile chains. */
+static void put_packed(uint64_t ring, unsigned i, uint64_t addr, uint32_t len, uint16_t id,
+                       uint16_t flags)
+{
+    uint8_t *d = ram + ring + 16 * i;
+
+    memcpy(d, &addr, 8);
+    memcpy(d + 8, &len, 4);
+    memcpy(d + 12, &id, 2);
+    memcpy(d + 14, &flags, 2);
+}
+
+static VirtQueue *packed_queue(VirtIODevice *v)
+{
+    VirtQueue *vq;
+
+    init_dev(v, 1);
+    v->host_features |= 1ull << VIRTIO_F_RING_PACKED;
+    v->guest_features = (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_F_RING_PACKED);
+    v->status = VIRTIO_CONFIG_S_DRIVER_OK;
+    vq = &v->vq[0];
+    vq->num = 4;
+    vq->desc = 0x1000;
+    vq->avail = 0x2000;         /* driver event area: flags 0 = always interrupt */
+    vq->used = 0x3000;
+    vq->enabled = true;
+    memset(ram, 0, sizeof(ram));
+    return vq;
+}
+
+static void test_packed(void)
+{
+    const uint16_t avail1 = VRING_PACKED_DESC_F_AVAIL;    /* driver wrap counter 1 */
+    const uint16_t avail0 = VRING_PACKED_DESC_F_USED;     /* driver wrap counter 0 */
+    VirtIODevice v;
+    VirtQueue *vq = packed_queue(&v);
+    VirtQueueElement *e;
+    uint16_t flags, id;
+    uint32_t len;
+
+    /* slots 0-2: three one-descriptor buffers; pop and push them */
+    for (unsigned i = 0; i < 3; i++) {
+        put_packed(vq->desc, i, 0x8000 + 0x100 * i, 64, 10 + i, avail1 | VRING_DESC_F_WRITE);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        e = virtqueue_pop(vq, sizeof(*e));
+        g_assert_nonnull(e);
+        g_assert_cmpuint(e->index, ==, 10 + i);
+        g_assert_cmpuint(e->in_num, ==, 1);
+        virtqueue_push(vq, e, 5);
+        g_free(e);
+    }
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));     /* slot 3 not avail */
+    memcpy(&flags, ram + vq->desc + 16 + 14, 2);
+    memcpy(&id, ram + vq->desc + 16 + 12, 2);
+    memcpy(&len, ram + vq->desc + 16 + 8, 4);
+    g_assert_cmpuint(flags, ==, VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED |
+                                VRING_DESC_F_WRITE);
+    g_assert_cmpuint(id, ==, 11);
+    g_assert_cmpuint(len, ==, 5);
+    /* a chain in slots 3 and 0: the second half carries the new wrap counter */
+    put_packed(vq->desc, 0, 0x9100, 32, 20, avail0 | VRING_DESC_F_WRITE);
+    put_packed(vq->desc, 3, 0x9000, 16, 20, avail1 | VRING_DESC_F_NEXT);
+    e = virtqueue_pop(vq, sizeof(*e));
+    g_assert_nonnull(e);
+    g_assert_cmpuint(e->index, ==, 20);
+    g_assert_cmpuint(e->ndescs, ==, 2);
+    g_assert_cmpuint(e->out_num, ==, 1);
+    g_assert_cmpuint(e->in_num, ==, 1);
+    g_assert_cmpuint(vq->last_avail_idx, ==, 1);
+    g_assert_false(vq->last_avail_wrap);
+    virtqueue_push(vq, e, 32);
+    g_free(e);
+    /* used in slot 3 with the device's wrap counter (still 1), next used slot 1 */
+    memcpy(&flags, ram + vq->desc + 3 * 16 + 14, 2);
+    g_assert_cmpuint(flags & (VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED), ==,
+                     VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED);
+    g_assert_cmpuint(vq->used_idx, ==, 1);
+    g_assert_false(vq->used_wrap);
+    g_assert_false(v.broken);
+    virtio_cleanup(&v);
+
+    /* hostile: a chain that never ends (every slot says NEXT) */
+    vq = packed_queue(&v);
+    for (unsigned i = 0; i < 4; i++) {
+        put_packed(vq->desc, i, 0x8000, 16, 1, avail1 | VRING_DESC_F_NEXT);
+    }
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    g_assert_cmpuint(v.status & VIRTIO_CONFIG_S_NEEDS_RESET, ==, VIRTIO_CONFIG_S_NEEDS_RESET);
+    virtio_cleanup(&v);
+    /* hostile: indirect inside indirect, and an empty indirect table */
+    vq = packed_queue(&v);
+    put_packed(0x4000, 0, 0x4100, 16, 0, VRING_DESC_F_INDIRECT);
+    put_packed(vq->desc, 0, 0x4000, 16, 1, avail1 | VRING_DESC_F_INDIRECT);
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    virtio_cleanup(&v);
+    vq = packed_queue(&v);
+    put_packed(vq->desc, 0, 0x4000, 0, 1, avail1 | VRING_DESC_F_INDIRECT);
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    virtio_cleanup(&v);
+    /* hostile: a ring that runs out of RAM */
+    vq = packed_queue(&v);
+    vq->desc = RAM_SIZE - 8;
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    virtio_cleanup(&v);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/virtio/vmstate-roundtrip", test_vmstate_roundtrip);
     g_test_add_func("/virtio/status-rules", test_status_rules);
     g_test_add_func("/virtio/event-idx-wrap", test_event_idx_wrap);
+    g_test_add_func("/virtio/packed", test_packed);
     return g_test_run();
 }

@@ -42,7 +42,7 @@
 #define VIRTIO_F_BAD_FEATURE            30      /* legacy: a driver that acks it is broken */
 #define VIRTIO_F_VERSION_1              32
 #define VIRTIO_F_ACCESS_PLATFORM        33
-#define VIRTIO_F_RING_PACKED            34      /* not offered */
+#define VIRTIO_F_RING_PACKED            34      /* offered with packed=on */
 
 /* Device IDs (5). */
 #define VIRTIO_ID_NET                   1
@@ -56,6 +56,13 @@
 #define VRING_DESC_F_INDIRECT           4
 #define VRING_AVAIL_F_NO_INTERRUPT      1
 #define VRING_USED_F_NO_NOTIFY          1
+/* Packed ring (2.8): descriptor flags and event suppression. */
+#define VRING_PACKED_DESC_F_AVAIL       (1u << 7)
+#define VRING_PACKED_DESC_F_USED        (1u << 15)
+#define VRING_PACKED_EVENT_FLAG_ENABLE  0
+#define VRING_PACKED_EVENT_FLAG_DISABLE 1
+#define VRING_PACKED_EVENT_FLAG_DESC    2
+#define VRING_PACKED_EVENT_F_WRAP_CTR   15
 #define VRING_DESC_SIZE                 16
 #define VRING_USED_ELEM_SIZE            8
 #define VIRTIO_LEGACY_VRING_ALIGN       4096
@@ -77,7 +84,8 @@ typedef struct VirtQueue VirtQueue;
  * a larger struct that begins with it (virtqueue_pop's sz).
  */
 typedef struct VirtQueueElement {
-    unsigned index;             /* head descriptor: the id pushed back */
+    unsigned index;             /* head descriptor (split) or buffer id (packed) */
+    unsigned ndescs;            /* ring entries it took (packed) */
     unsigned out_num, in_num;
     struct iovec *out_sg, *in_sg;
     uint64_t *in_addr;          /* guest addresses of in_sg, for dirty marking */
@@ -91,9 +99,12 @@ struct VirtQueue {
     uint16_t num;               /* entries, as the driver set it (0: unused) */
     uint16_t num_max;           /* what the device supports (0: no queue) */
     bool enabled;               /* modern queue_enable */
-    uint64_t desc, avail, used; /* guest physical addresses */
-    uint16_t last_avail_idx;    /* next avail entry to pop */
-    uint16_t used_idx;          /* next used entry to fill */
+    uint64_t desc, avail, used; /* guest physical addresses (packed: descriptor
+                                 * ring, driver and device event areas) */
+    uint16_t last_avail_idx;    /* next avail entry to pop (packed: ring slot) */
+    uint16_t used_idx;          /* next used entry to fill (packed: ring slot) */
+    bool last_avail_wrap;       /* packed: the driver's wrap counter we expect */
+    bool used_wrap;             /* packed: our wrap counter */
     uint16_t signalled_used;    /* used_idx at the last interrupt (EVENT_IDX) */
     bool signalled_used_valid;
     uint16_t vector;            /* MSI-X vector, VIRTIO_NO_VECTOR if none */
