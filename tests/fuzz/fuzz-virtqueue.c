@@ -16,8 +16,8 @@
  *   0  u8  log2 of the queue size (mod 9: 1..256 entries)
  *   1  u8  features: bit 0 INDIRECT_DESC, bit 1 EVENT_IDX, bit 2 VERSION_1,
  *          bit 3 RING_PACKED (then desc is the ring, avail/used the
- *          driver/device event areas, bits 8/10 of the indices' words the
- *          wrap counters)
+ *          driver/device event areas, the indices are taken modulo the
+ *          size and bit 15 of each, when set, makes its wrap counter 0)
  *   2  u16 desc / 16     4  u16 avail / 2    6  u16 used / 4  (addresses: the
  *          value times the alignment, may point past RAM)
  *   8  u16 last_avail_idx start   10 u16 used_idx start
