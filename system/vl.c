@@ -30,6 +30,8 @@
 #include "system/main-loop.h"
 #include "system/runstate.h"
 #include "system/system.h"
+#include "system/rng.h"
+#include "hw/virtio/virtio-blk.h"
 #include "target/i386/cpu-model.h"
 
 Chardev *serial_hds[MAX_SERIAL_PORTS];
@@ -43,7 +45,7 @@ typedef enum {
     OPT_NODEFAULTS, OPT_DISPLAY, OPT_NOGRAPHIC, OPT_VGA, OPT_NAME, OPT_UUID, OPT_PIDFILE,
     OPT_DAEMONIZE, OPT_S, OPT_NO_REBOOT, OPT_NO_SHUTDOWN, OPT_LOGFILE, OPT_LOG, OPT_QTEST,
     OPT_QTEST_LOG, OPT_NO_HPET, OPT_RTC, OPT_MONITOR, OPT_VNC, OPT_UNSUPPORTED,
-    OPT_BIOS, OPT_DATADIR, OPT_BOOT, OPT_SMBIOS,
+    OPT_BIOS, OPT_DATADIR, OPT_BOOT, OPT_SMBIOS, OPT_OBJECT,
 } OptId;
 
 typedef struct OptDef {
@@ -106,7 +108,7 @@ static const OptDef options[] = {
     { "snapshot", false, OPT_UNSUPPORTED, NULL, NULL },
     { "incoming", true, OPT_UNSUPPORTED, NULL, NULL },
     { "usb", false, OPT_UNSUPPORTED, NULL, NULL },
-    { "object", true, OPT_UNSUPPORTED, NULL, NULL },
+    { "object", true, OPT_OBJECT, "rng-random|rng-builtin,id=ID[,filename=F]", "add an object (only the rng backends of virtio-rng)" },
     { "numa", true, OPT_UNSUPPORTED, NULL, NULL },
     { "gdb", true, OPT_UNSUPPORTED, NULL, NULL },
     { "s", false, OPT_UNSUPPORTED, NULL, NULL },
@@ -119,6 +121,7 @@ typedef struct Config {
     GPtrArray *machine_opts;        /* strings */
     GPtrArray *accels;              /* strings "kvm,prop=v" */
     GPtrArray *chardevs, *devices, *serials;
+    GPtrArray *objects;             /* -object */
     const char *cpu, *smp, *mem, *kernel, *initrd, *append, *name, *uuid;
     const char *pidfile, *logfile, *logitems, *qtest, *qtest_log;
     bool nodefaults, nographic, daemonize, start_paused;
@@ -330,6 +333,7 @@ static void parse_args(int argc, char **argv, Config *c)
         case OPT_SERIAL: g_ptr_array_add(c->serials, (char *)val); break;
         case OPT_CHARDEV: g_ptr_array_add(c->chardevs, (char *)val); break;
         case OPT_DEVICE: g_ptr_array_add(c->devices, (char *)val); break;
+        case OPT_OBJECT: g_ptr_array_add(c->objects, (char *)val); break;
         case OPT_GLOBAL: {
             g_autoptr(GError) err = NULL;
             if (!qdev_add_global(val, &err)) {
@@ -925,6 +929,7 @@ int kvmpc_main(int argc, char **argv)
         .accels = g_ptr_array_new(),
         .chardevs = g_ptr_array_new(),
         .devices = g_ptr_array_new(),
+        .objects = g_ptr_array_new(),
         .serials = g_ptr_array_new(),
         .bios_dirs = g_ptr_array_new(),
         .bios_smbios = g_ptr_array_new(),
@@ -1009,6 +1014,12 @@ int kvmpc_main(int argc, char **argv)
     g_unix_signal_add(SIGTERM, on_signal, GINT_TO_POINTER(SIGTERM));
     g_unix_signal_add(SIGHUP, on_signal, GINT_TO_POINTER(SIGHUP));
 
+    for (guint i = 0; i < c.objects->len; i++) {
+        const char *spec = g_ptr_array_index(c.objects, i);
+        if (!user_object_add(spec, &err)) {
+            die("-object %s: %s", spec, err->message);
+        }
+    }
     for (guint i = 0; i < c.chardevs->len; i++) {
         const char *spec = g_ptr_array_index(c.chardevs, i);
         if (!qemu_chr_new_from_opts(spec, &err)) {
@@ -1029,6 +1040,9 @@ int kvmpc_main(int argc, char **argv)
         if (!qdev_device_add(g_ptr_array_index(c.devices, i), &err)) {
             die_err(g_steal_pointer(&err));
         }
+    }
+    if (!virtio_blk_create_cmdline_drives(&err)) {
+        die_err(g_steal_pointer(&err));
     }
     blockdev_check_orphans();
     if (c.qtest && !qtest_server_init(c.qtest, c.qtest_log, &err)) {

@@ -91,8 +91,8 @@ class BlockTest(unittest.TestCase):
             # the floppy controller has two drives (-fda, -fdb)
             (['-drive', 'file=%s,format=raw,if=floppy,index=2' % self.img],
              ['machine type does not support if=floppy,bus=0,unit=2']),
-            (['-drive', 'file=%s,format=raw,if=virtio' % self.img],
-             ['if=virtio,bus=0,unit=0']),
+            # if=virtio drives get a virtio-blk-pci each (docs/virtio.md)
+            (['-device', 'virtio-blk-pci'], ['virtio-blk-pci: drive property not set']),
             (['-blockdev', 'driver=file,filename=%s' % self.img], ['-blockdev',
                                                                   'node-name']),
             (['-blockdev', 'driver=qcow2,node-name=q'], ['qcow2 is not supported yet']),

@@ -1,0 +1,439 @@
+/*
+ * A virtio-pci driver for qtest device tests: see libqvirtio.h.
+ */
+#include <string.h>
+#include <unistd.h>
+#include "libqvirtio.h"
+
+#define CONF1(slot, reg) (0x80000000u | ((slot) << 11) | ((reg) & 0xfc))
+
+/* common configuration */
+#define COMMON_DFSELECT         0x00
+#define COMMON_DF               0x04
+#define COMMON_GFSELECT         0x08
+#define COMMON_GF               0x0c
+#define COMMON_MSIX             0x10
+#define COMMON_NUMQ             0x12
+#define COMMON_STATUS           0x14
+#define COMMON_Q_SELECT         0x16
+#define COMMON_Q_SIZE           0x18
+#define COMMON_Q_MSIX           0x1a
+#define COMMON_Q_ENABLE         0x1c
+#define COMMON_Q_NOFF           0x1e
+#define COMMON_Q_DESC           0x20
+#define COMMON_Q_AVAIL          0x28
+#define COMMON_Q_USED           0x30
+/* legacy BAR0 */
+#define LEGACY_HOST_FEATURES    0x00
+#define LEGACY_GUEST_FEATURES   0x04
+#define LEGACY_QUEUE_PFN        0x08
+#define LEGACY_QUEUE_NUM        0x0c
+#define LEGACY_QUEUE_SEL        0x0e
+#define LEGACY_QUEUE_NOTIFY     0x10
+#define LEGACY_STATUS           0x12
+#define LEGACY_ISR              0x13
+#define LEGACY_CONFIG_VECTOR    0x14
+#define LEGACY_QUEUE_VECTOR     0x16
+
+static uint64_t alloc_next = QVIRTIO_ALLOC_BASE;
+
+/* ---- PCI configuration --------------------------------------------------- */
+
+uint32_t qvirtio_cfg_readl(QVirtioDev *d, int reg)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    return qtest_inl(d->qts, 0xcfc);
+}
+
+uint16_t qvirtio_cfg_readw(QVirtioDev *d, int reg)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    return qtest_inw(d->qts, 0xcfc + (reg & 2));
+}
+
+uint8_t qvirtio_cfg_readb(QVirtioDev *d, int reg)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    return qtest_inb(d->qts, 0xcfc + (reg & 3));
+}
+
+void qvirtio_cfg_writel(QVirtioDev *d, int reg, uint32_t v)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    qtest_outl(d->qts, 0xcfc, v);
+}
+
+void qvirtio_cfg_writew(QVirtioDev *d, int reg, uint16_t v)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    qtest_outw(d->qts, 0xcfc + (reg & 2), v);
+}
+
+void qvirtio_cfg_writeb(QVirtioDev *d, int reg, uint8_t v)
+{
+    qtest_outl(d->qts, 0xcf8, CONF1(d->slot, reg));
+    qtest_outb(d->qts, 0xcfc + (reg & 3), v);
+}
+
+int qvirtio_find_cap(QVirtioDev *d, int id, int type)
+{
+    int guard = 0;
+
+    if (!(qvirtio_cfg_readw(d, 0x06) & 0x10)) {
+        return 0;
+    }
+    for (int off = qvirtio_cfg_readb(d, 0x34); off && guard < 48; guard++) {
+        if (qvirtio_cfg_readb(d, off) == id && (type < 0 || qvirtio_cfg_readb(d, off + 3) == type)) {
+            return off;
+        }
+        off = qvirtio_cfg_readb(d, off + 1);
+    }
+    return 0;
+}
+
+/* ---- memory --------------------------------------------------------------- */
+
+uint64_t qvirtio_alloc(QTestState *qts, uint64_t size, uint64_t align)
+{
+    static const uint8_t zero[4096];
+    uint64_t a = (alloc_next + align - 1) & ~(align - 1);
+
+    if (a + size > QVIRTIO_ALLOC_END) {
+        qtest_fail("libqvirtio: out of guest memory");
+    }
+    alloc_next = a + size;
+    for (uint64_t o = 0; o < size; o += sizeof(zero)) {
+        qtest_memwrite(qts, a + o, zero, size - o < sizeof(zero) ? size - o : sizeof(zero));
+    }
+    return a;
+}
+
+void qvirtio_alloc_reset(void)
+{
+    alloc_next = QVIRTIO_ALLOC_BASE;
+}
+
+/* ---- registers ------------------------------------------------------------ */
+
+static uint64_t modern(QVirtioDev *d, uint32_t region, uint32_t off)
+{
+    return QVIRTIO_MODERN_BAR + region + off;
+}
+
+void qvirtio_pci_init(QVirtioDev *d, QTestState *qts, int slot, bool is_modern)
+{
+    int c;
+
+    memset(d, 0, sizeof(*d));
+    d->qts = qts;
+    d->slot = slot;
+    d->modern = is_modern;
+    if ((qvirtio_cfg_readl(d, 0x00) & 0xffff) != 0x1af4) {
+        qtest_fail("libqvirtio: no virtio device at slot %d", slot);
+    }
+    qvirtio_cfg_writel(d, 0x10, QVIRTIO_IO_BAR);
+    qvirtio_cfg_writel(d, 0x14, QVIRTIO_MSIX_BAR);
+    qvirtio_cfg_writel(d, 0x20, QVIRTIO_MODERN_BAR);
+    qvirtio_cfg_writel(d, 0x24, 0);
+    qvirtio_cfg_writew(d, 0x04, 0x0007);        /* I/O, memory, bus master */
+    d->msix_cap = qvirtio_find_cap(d, 0x11, -1);
+    if (is_modern) {
+        if (!(c = qvirtio_find_cap(d, 0x09, 1))) {
+            qtest_fail("libqvirtio: no common cfg capability");
+        }
+        d->common = qvirtio_cfg_readl(d, c + 8);
+        c = qvirtio_find_cap(d, 0x09, 3);
+        d->isr = qvirtio_cfg_readl(d, c + 8);
+        c = qvirtio_find_cap(d, 0x09, 4);
+        d->device = c ? qvirtio_cfg_readl(d, c + 8) : 0;
+        c = qvirtio_find_cap(d, 0x09, 2);
+        d->notify = qvirtio_cfg_readl(d, c + 8);
+        d->notify_mult = qvirtio_cfg_readl(d, c + 16);
+        d->cfg_cap = qvirtio_find_cap(d, 0x09, 5);
+    }
+}
+
+uint8_t qvirtio_get_status(QVirtioDev *d)
+{
+    return d->modern ? qtest_readb(d->qts, modern(d, d->common, COMMON_STATUS))
+                     : qtest_inb(d->qts, QVIRTIO_IO_BAR + LEGACY_STATUS);
+}
+
+void qvirtio_set_status(QVirtioDev *d, uint8_t s)
+{
+    if (d->modern) {
+        qtest_writeb(d->qts, modern(d, d->common, COMMON_STATUS), s);
+    } else {
+        qtest_outb(d->qts, QVIRTIO_IO_BAR + LEGACY_STATUS, s);
+    }
+}
+
+void qvirtio_reset(QVirtioDev *d)
+{
+    qvirtio_set_status(d, 0);
+    for (unsigned i = 0; i < QVIRTIO_MAX_QUEUES; i++) {
+        d->vq[i].size = 0;
+    }
+}
+
+uint64_t qvirtio_get_features(QVirtioDev *d)
+{
+    uint64_t f;
+
+    if (!d->modern) {
+        return qtest_inl(d->qts, QVIRTIO_IO_BAR + LEGACY_HOST_FEATURES);
+    }
+    qtest_writel(d->qts, modern(d, d->common, COMMON_DFSELECT), 0);
+    f = qtest_readl(d->qts, modern(d, d->common, COMMON_DF));
+    qtest_writel(d->qts, modern(d, d->common, COMMON_DFSELECT), 1);
+    f |= (uint64_t)qtest_readl(d->qts, modern(d, d->common, COMMON_DF)) << 32;
+    return f;
+}
+
+void qvirtio_write_features(QVirtioDev *d, uint64_t f)
+{
+    if (!d->modern) {
+        qtest_outl(d->qts, QVIRTIO_IO_BAR + LEGACY_GUEST_FEATURES, (uint32_t)f);
+        return;
+    }
+    qtest_writel(d->qts, modern(d, d->common, COMMON_GFSELECT), 0);
+    qtest_writel(d->qts, modern(d, d->common, COMMON_GF), (uint32_t)f);
+    qtest_writel(d->qts, modern(d, d->common, COMMON_GFSELECT), 1);
+    qtest_writel(d->qts, modern(d, d->common, COMMON_GF), (uint32_t)(f >> 32));
+}
+
+uint8_t qvirtio_start(QVirtioDev *d, uint64_t features)
+{
+    qvirtio_reset(d);
+    qvirtio_set_status(d, QVIRTIO_S_ACKNOWLEDGE);
+    qvirtio_set_status(d, QVIRTIO_S_ACKNOWLEDGE | QVIRTIO_S_DRIVER);
+    d->features = features & qvirtio_get_features(d);
+    if (!d->modern) {
+        d->features &= 0xffffffffu & ~(1u << 30);
+    }
+    qvirtio_write_features(d, d->features);
+    if (d->modern) {
+        qvirtio_set_status(d, QVIRTIO_S_ACKNOWLEDGE | QVIRTIO_S_DRIVER | QVIRTIO_S_FEATURES_OK);
+    }
+    return qvirtio_get_status(d);
+}
+
+void qvirtio_driver_ok(QVirtioDev *d)
+{
+    qvirtio_set_status(d, qvirtio_get_status(d) | QVIRTIO_S_DRIVER_OK);
+}
+
+uint8_t qvirtio_isr(QVirtioDev *d)
+{
+    return d->modern ? qtest_readb(d->qts, modern(d, d->isr, 0))
+                     : qtest_inb(d->qts, QVIRTIO_IO_BAR + LEGACY_ISR);
+}
+
+uint16_t qvirtio_num_queues(QVirtioDev *d)
+{
+    return qtest_readw(d->qts, modern(d, d->common, COMMON_NUMQ));
+}
+
+/* ---- device configuration ------------------------------------------------- */
+
+static uint64_t config_addr(QVirtioDev *d, unsigned off)
+{
+    return modern(d, d->device, off);
+}
+
+static uint16_t legacy_config_port(QVirtioDev *d, unsigned off)
+{
+    return QVIRTIO_IO_BAR + (d->msix_on ? 0x18 : 0x14) + off;
+}
+
+uint8_t qvirtio_config_readb(QVirtioDev *d, unsigned off)
+{
+    return d->modern ? qtest_readb(d->qts, config_addr(d, off))
+                     : qtest_inb(d->qts, legacy_config_port(d, off));
+}
+
+uint16_t qvirtio_config_readw(QVirtioDev *d, unsigned off)
+{
+    return d->modern ? qtest_readw(d->qts, config_addr(d, off))
+                     : qtest_inw(d->qts, legacy_config_port(d, off));
+}
+
+uint32_t qvirtio_config_readl(QVirtioDev *d, unsigned off)
+{
+    return d->modern ? qtest_readl(d->qts, config_addr(d, off))
+                     : qtest_inl(d->qts, legacy_config_port(d, off));
+}
+
+uint64_t qvirtio_config_readq(QVirtioDev *d, unsigned off)
+{
+    return qvirtio_config_readl(d, off) | (uint64_t)qvirtio_config_readl(d, off + 4) << 32;
+}
+
+/* ---- MSI-X ------------------------------------------------------------------ */
+
+void qvirtio_msix_enable(QVirtioDev *d, unsigned nvec)
+{
+    for (unsigned v = 0; v < nvec; v++) {
+        uint64_t e = QVIRTIO_MSIX_BAR + 16 * v;
+
+        qtest_writel(d->qts, e, QVIRTIO_MSI_RAM + 4 * v);
+        qtest_writel(d->qts, e + 4, 0);
+        qtest_writel(d->qts, e + 8, 0x1000 + v);
+        qtest_writel(d->qts, e + 12, 0);            /* unmasked */
+        qtest_writel(d->qts, QVIRTIO_MSI_RAM + 4 * v, 0);
+    }
+    qvirtio_cfg_writew(d, d->msix_cap + 2, 0x8000);
+    d->msix_on = true;
+}
+
+uint16_t qvirtio_set_config_vector(QVirtioDev *d, uint16_t vec)
+{
+    if (d->modern) {
+        qtest_writew(d->qts, modern(d, d->common, COMMON_MSIX), vec);
+        return qtest_readw(d->qts, modern(d, d->common, COMMON_MSIX));
+    }
+    qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_CONFIG_VECTOR, vec);
+    return qtest_inw(d->qts, QVIRTIO_IO_BAR + LEGACY_CONFIG_VECTOR);
+}
+
+uint32_t qvirtio_msix_received(QVirtioDev *d, unsigned vec)
+{
+    return qtest_readl(d->qts, QVIRTIO_MSI_RAM + 4 * vec);
+}
+
+void qvirtio_msix_clear(QVirtioDev *d, unsigned vec)
+{
+    qtest_writel(d->qts, QVIRTIO_MSI_RAM + 4 * vec, 0);
+}
+
+uint16_t qvirtio_set_queue_vector(QVirtioDev *d, unsigned index, uint16_t vec)
+{
+    if (d->modern) {
+        qtest_writew(d->qts, modern(d, d->common, COMMON_Q_SELECT), index);
+        qtest_writew(d->qts, modern(d, d->common, COMMON_Q_MSIX), vec);
+        return qtest_readw(d->qts, modern(d, d->common, COMMON_Q_MSIX));
+    }
+    qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_SEL, index);
+    qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_VECTOR, vec);
+    return qtest_inw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_VECTOR);
+}
+
+/* ---- virtqueues ------------------------------------------------------------- */
+
+QVirtQueue *qvirtqueue_setup(QVirtioDev *d, unsigned index)
+{
+    QVirtQueue *vq = &d->vq[index];
+    unsigned size;
+    uint64_t bytes;
+
+    if (d->modern) {
+        qtest_writew(d->qts, modern(d, d->common, COMMON_Q_SELECT), index);
+        size = qtest_readw(d->qts, modern(d, d->common, COMMON_Q_SIZE));
+    } else {
+        qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_SEL, index);
+        size = qtest_inw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_NUM);
+    }
+    if (!size) {
+        qtest_fail("libqvirtio: queue %u does not exist", index);
+    }
+    memset(vq, 0, sizeof(*vq));
+    vq->dev = d;
+    vq->index = index;
+    vq->size = size;
+    vq->prev = -1;
+    /* The legacy layout: descriptors, avail ring, used ring on a new page. */
+    bytes = ((16ull * size + 6 + 2ull * size + 4095) & ~4095ull) + 6 + 8ull * size;
+    vq->desc = qvirtio_alloc(d->qts, bytes, 4096);
+    vq->avail = vq->desc + 16ull * size;
+    vq->used = (vq->avail + 6 + 2ull * size + 4095) & ~4095ull;
+    if (d->modern) {
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC), (uint32_t)vq->desc);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC + 4), vq->desc >> 32);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_AVAIL), (uint32_t)vq->avail);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_AVAIL + 4), vq->avail >> 32);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_USED), (uint32_t)vq->used);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_USED + 4), vq->used >> 32);
+        vq->notify_off = qtest_readw(d->qts, modern(d, d->common, COMMON_Q_NOFF));
+        qtest_writew(d->qts, modern(d, d->common, COMMON_Q_ENABLE), 1);
+    } else {
+        qtest_outl(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_PFN, vq->desc >> 12);
+    }
+    return vq;
+}
+
+void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
+                           uint32_t len, uint16_t flags, uint16_t next)
+{
+    uint64_t a = table + 16ull * i;
+
+    qtest_writeq(qts, a, addr);
+    qtest_writel(qts, a + 8, len);
+    qtest_writew(qts, a + 12, flags);
+    qtest_writew(qts, a + 14, next);
+}
+
+uint16_t qvirtqueue_add(QVirtQueue *vq, uint64_t addr, uint32_t len, bool write, bool next)
+{
+    uint16_t i = vq->free_head;
+
+    vq->free_head = (vq->free_head + 1) % vq->size;
+    qvirtqueue_write_desc(vq->dev->qts, vq->desc, i, addr, len,
+                          (write ? QVRING_DESC_F_WRITE : 0) | (next ? QVRING_DESC_F_NEXT : 0), 0);
+    if (vq->prev >= 0) {
+        qtest_writew(vq->dev->qts, vq->desc + 16ull * vq->prev + 14, i);
+    }
+    vq->prev = next ? i : -1;
+    return i;
+}
+
+void qvirtqueue_notify(QVirtQueue *vq)
+{
+    QVirtioDev *d = vq->dev;
+
+    if (d->modern) {
+        qtest_writew(d->qts, modern(d, d->notify, vq->notify_off * d->notify_mult), vq->index);
+    } else {
+        qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_NOTIFY, vq->index);
+    }
+}
+
+void qvirtqueue_kick(QVirtQueue *vq, uint16_t head)
+{
+    QTestState *qts = vq->dev->qts;
+
+    qtest_writew(qts, vq->avail + 4 + 2ull * (vq->avail_idx % vq->size), head);
+    vq->avail_idx++;
+    qtest_writew(qts, vq->avail + 2, vq->avail_idx);
+    qvirtqueue_notify(vq);
+}
+
+uint16_t qvirtqueue_used_idx(QVirtQueue *vq)
+{
+    return qtest_readw(vq->dev->qts, vq->used + 2);
+}
+
+bool qvirtqueue_used_pending(QVirtQueue *vq)
+{
+    return qvirtqueue_used_idx(vq) != vq->last_used;
+}
+
+uint32_t qvirtqueue_wait_used(QVirtQueue *vq, uint16_t head, int timeout_ms)
+{
+    QTestState *qts = vq->dev->qts;
+    uint64_t e;
+    uint32_t id;
+
+    for (int t = 0; !qvirtqueue_used_pending(vq); t++) {
+        if (t >= timeout_ms) {
+            qtest_fail("libqvirtio: queue %u: no used entry after %d ms", vq->index, timeout_ms);
+        }
+        usleep(1000);
+    }
+    e = vq->used + 4 + 8ull * (vq->last_used % vq->size);
+    vq->last_used++;
+    id = qtest_readl(qts, e);
+    if (id != head) {
+        qtest_fail("libqvirtio: queue %u: used id %u, expected %u", vq->index, id, head);
+    }
+    return qtest_readl(qts, e + 4);
+}

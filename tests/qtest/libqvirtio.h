@@ -1,0 +1,147 @@
+/*
+ * A small virtio-pci driver for qtest device tests (virtio-blk-test,
+ * virtio-rng-test; reusable for net and scsi).  It plays the guest: it
+ * programs the PCI function's BARs, negotiates features over the modern
+ * (BAR4 capabilities) or the legacy (BAR0 I/O) interface, lays out split
+ * rings in guest RAM with a bump allocator, builds descriptor chains
+ * (direct or indirect), kicks queues and polls the used ring.
+ *
+ * Guest RAM from QVIRTIO_ALLOC_BASE up is the allocator's; MSI-X messages
+ * are pointed at QVIRTIO_MSI_RAM (plain RAM: a message there is a DMA
+ * write the test reads back, as tests/qtest/msi-test.c does).
+ *
+ *   QVirtioDev d;
+ *   qvirtio_pci_init(&d, qts, slot, true);        // modern interface
+ *   qvirtio_start(&d, features);                   // ACK, DRIVER, FEATURES_OK
+ *   QVirtQueue *vq = qvirtqueue_setup(&d, 0);
+ *   qvirtio_driver_ok(&d);
+ *   uint16_t head = qvirtqueue_add(vq, addr, len, false, true);  // out, more follow
+ *   qvirtqueue_add(vq, addr2, len2, true, false);                 // in, last
+ *   qvirtqueue_kick(vq, head);
+ *   qvirtqueue_wait_used(vq, head, &len);
+ */
+#ifndef KVMPC_TESTS_LIBQVIRTIO_H
+#define KVMPC_TESTS_LIBQVIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "libqtest.h"
+
+#define QVIRTIO_ALLOC_BASE      0x00400000u     /* 4 MiB: guest RAM for rings and buffers */
+#define QVIRTIO_ALLOC_END       0x07000000u
+#define QVIRTIO_MSI_RAM         0x00200000u     /* where MSI-X messages land */
+#define QVIRTIO_IO_BAR          0xc000u
+#define QVIRTIO_MSIX_BAR        0xe0000000u
+#define QVIRTIO_MODERN_BAR      0xe0100000u
+
+#define QVIRTIO_S_ACKNOWLEDGE   0x01
+#define QVIRTIO_S_DRIVER        0x02
+#define QVIRTIO_S_DRIVER_OK     0x04
+#define QVIRTIO_S_FEATURES_OK   0x08
+#define QVIRTIO_S_NEEDS_RESET   0x40
+
+#define QVIRTIO_F_INDIRECT_DESC 28
+#define QVIRTIO_F_EVENT_IDX     29
+#define QVIRTIO_F_VERSION_1     32
+
+#define QVRING_DESC_F_NEXT      1
+#define QVRING_DESC_F_WRITE     2
+#define QVRING_DESC_F_INDIRECT  4
+
+#define QVIRTIO_MAX_QUEUES      16
+
+typedef struct QVirtioDev QVirtioDev;
+
+typedef struct QVirtQueue {
+    QVirtioDev *dev;
+    unsigned index;
+    unsigned size;
+    uint64_t desc, avail, used;
+    uint16_t free_head;         /* next unused descriptor (round robin) */
+    uint16_t avail_idx;         /* driver's shadow of avail->idx */
+    uint16_t last_used;
+    int prev;                   /* descriptor to link the next add to, -1 */
+    uint16_t notify_off;
+} QVirtQueue;
+
+struct QVirtioDev {
+    QTestState *qts;
+    int slot;
+    bool modern;
+    uint32_t common, isr, device, notify;   /* offsets in BAR4 */
+    uint32_t notify_mult;
+    uint8_t cfg_cap;                        /* PCI cfg access capability */
+    uint8_t msix_cap;
+    bool msix_on;
+    uint64_t features;                      /* negotiated */
+    QVirtQueue vq[QVIRTIO_MAX_QUEUES];
+};
+
+/* PCI configuration space of the device (bus 0, slot). */
+uint32_t qvirtio_cfg_readl(QVirtioDev *d, int reg);
+uint16_t qvirtio_cfg_readw(QVirtioDev *d, int reg);
+uint8_t qvirtio_cfg_readb(QVirtioDev *d, int reg);
+void qvirtio_cfg_writel(QVirtioDev *d, int reg, uint32_t v);
+void qvirtio_cfg_writew(QVirtioDev *d, int reg, uint16_t v);
+void qvirtio_cfg_writeb(QVirtioDev *d, int reg, uint8_t v);
+/* Offset of the first capability with this ID (0x09: the first vendor one
+ * whose cfg_type is `type`, pass type -1 for any), 0 if none. */
+int qvirtio_find_cap(QVirtioDev *d, int id, int type);
+
+/* Place the BARs, turn on I/O, memory and bus mastering, find the
+ * capabilities.  modern: drive it through BAR4, else through BAR0. */
+void qvirtio_pci_init(QVirtioDev *d, QTestState *qts, int slot, bool modern);
+/* Guest RAM (zeroed), aligned; the allocator is per test process. */
+uint64_t qvirtio_alloc(QTestState *qts, uint64_t size, uint64_t align);
+void qvirtio_alloc_reset(void);
+
+uint8_t qvirtio_get_status(QVirtioDev *d);
+void qvirtio_set_status(QVirtioDev *d, uint8_t s);
+void qvirtio_reset(QVirtioDev *d);
+uint64_t qvirtio_get_features(QVirtioDev *d);
+/* Modern: write the driver features (no FEATURES_OK). */
+void qvirtio_write_features(QVirtioDev *d, uint64_t f);
+/* Reset, ACKNOWLEDGE|DRIVER, features (& offered), FEATURES_OK (modern):
+ * returns the status read back. */
+uint8_t qvirtio_start(QVirtioDev *d, uint64_t features);
+void qvirtio_driver_ok(QVirtioDev *d);
+uint8_t qvirtio_isr(QVirtioDev *d);        /* read (and clear) the ISR */
+uint16_t qvirtio_num_queues(QVirtioDev *d); /* modern only */
+
+/* Device configuration space. */
+uint8_t qvirtio_config_readb(QVirtioDev *d, unsigned off);
+uint16_t qvirtio_config_readw(QVirtioDev *d, unsigned off);
+uint32_t qvirtio_config_readl(QVirtioDev *d, unsigned off);
+uint64_t qvirtio_config_readq(QVirtioDev *d, unsigned off);
+
+/* MSI-X: enable, program every table entry v to write 0x1000 + v to
+ * QVIRTIO_MSI_RAM + 4 * v (cleared here).  A device reset forgets the
+ * vector assignments, not the table. */
+void qvirtio_msix_enable(QVirtioDev *d, unsigned nvec);
+/* Set the configuration-change vector; returns what the device read back. */
+uint16_t qvirtio_set_config_vector(QVirtioDev *d, uint16_t vec);
+uint32_t qvirtio_msix_received(QVirtioDev *d, unsigned vec);   /* 0 if not yet */
+void qvirtio_msix_clear(QVirtioDev *d, unsigned vec);
+/* Set queue `index`'s MSI-X vector; returns what the device read back. */
+uint16_t qvirtio_set_queue_vector(QVirtioDev *d, unsigned index, uint16_t vec);
+
+/* Queue `index` at its maximum size (legacy layout: fits both). */
+QVirtQueue *qvirtqueue_setup(QVirtioDev *d, unsigned index);
+/* Add a descriptor linked after the previous add unless the previous had
+ * next=false; returns its index.  Write: device-writable. */
+uint16_t qvirtqueue_add(QVirtQueue *vq, uint64_t addr, uint32_t len, bool write, bool next);
+/* Raw descriptor at index i of a table at `table` (for hostile rings). */
+void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
+                           uint32_t len, uint16_t flags, uint16_t next);
+/* Publish head in the avail ring and notify the device. */
+void qvirtqueue_kick(QVirtQueue *vq, uint16_t head);
+/* Only notify (the avail ring is the test's business). */
+void qvirtqueue_notify(QVirtQueue *vq);
+/* Poll the used ring until an entry appears (fails the test after
+ * timeout_ms); checks it is head and returns its len. */
+uint32_t qvirtqueue_wait_used(QVirtQueue *vq, uint16_t head, int timeout_ms);
+/* Whether the used index moved past what was consumed, without waiting. */
+bool qvirtqueue_used_pending(QVirtQueue *vq);
+uint16_t qvirtqueue_used_idx(QVirtQueue *vq);
+
+#endif
