@@ -2210,3 +2210,14 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
     close(fd);
     return ok;
 }
+
+void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing)
+{
+    Qcow2State *s = bs->opaque;
+
+    bdrv_ref(backing);
+    if (s->backing) {
+        bdrv_unref(s->backing);
+    }
+    s->backing = backing;
+}

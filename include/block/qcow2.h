@@ -85,5 +85,7 @@ int qcow2_cluster_size(BlockDriverState *bs);
 /* Changes the virtual size (growing only unless shrink). */
 int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp);
 BlockDriverState *qcow2_backing(BlockDriverState *bs);
+/* Replaces the backing node (blockdev backing=NODE; takes a reference). */
+void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing);
 
 #endif
