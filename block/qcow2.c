@@ -2139,8 +2139,11 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         g_byte_array_free(h, true);
         return false;
     }
-    g_byte_array_set_size(h, 3 * cs);
-    memset(h->data + h->len - 2 * cs, 0, 2 * cs);
+    {
+        guint used = h->len;
+        g_byte_array_set_size(h, 3 * cs);
+        memset(h->data + used, 0, 3 * cs - used);
+    }
     zero = h->data;
     /* refcount table: one block at cluster 2, which counts clusters 0..2 */
     st64(zero + cs, 2ull * cs);
