@@ -475,13 +475,20 @@ static int64_t alloc_clusters(Qcow2State *s, uint64_t n)
         bool made = false;
         int ret;
 
+        uint64_t file_end = size_to_clusters(s, file_len(s));
         if (s->alloc_at_end) {
-            start = MAX(start, size_to_clusters(s, file_len(s)));
+            start = MAX(start, file_end);
         }
         /* find n free clusters in a row */
         for (uint64_t c = start; run < n; c++) {
             if ((ret = get_refcount(s, c, &rc)) < 0) {
                 return ret;
+            }
+            if (rc && c > file_end + 65536 + n) {
+                /* only a damaged refcount block counts clusters so far
+                 * past the end of the file */
+                return mark_corrupt(s, "refcounts far beyond the end of the image",
+                                    c << s->cluster_bits);
             }
             if (rc) {
                 run = 0;
@@ -1806,6 +1813,12 @@ static void check_pass(Qcow2State *s, Qcow2CheckResult *r, uint64_t **refs_out,
     CheckWalk w = { .s = s, .r = r };
 
     w.nb = size_to_clusters(s, file_len(s));
+    if (w.nb > (1ull << 27)) {
+        g_string_append_printf(r->log, "ERROR the image file is too large to check (%"
+                               G_GUINT64_FORMAT " clusters)\n", w.nb);
+        r->check_errors++;
+        w.nb = 0;
+    }
     w.refs = g_new0(uint64_t, w.nb + 1);
     check_ref(&w, 0, s->cs, "header");
     check_l1(&w, s->l1_offset, s->l1_size, true);
@@ -1836,7 +1849,10 @@ static void check_compare(Qcow2State *s, Qcow2CheckResult *r, uint64_t *refs, ui
         }
         bool leak = rc > refs[c];
         bool repair = (fix & (leak ? QCOW2_FIX_LEAKS : QCOW2_FIX_ERRORS)) != 0;
-        g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
+        if (r->leaks + r->corruptions == 10000) {
+            g_string_append(r->log, "(further inconsistencies are counted, not listed)\n");
+        }
+        if (r->leaks + r->corruptions < 10000) g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
                                G_GUINT64_FORMAT " reference=%" G_GUINT64_FORMAT "\n",
                                repair ? "Repairing" : leak ? "Leaked" : "ERROR", c, rc,
                                refs[c]);
