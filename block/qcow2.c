@@ -250,8 +250,13 @@ static void cache_drop(CacheSlot *c, int n, uint64_t off)
 static int cache_get(Qcow2State *s, CacheSlot *c, int n, uint64_t off, bool fresh,
                      uint8_t **out)
 {
-    CacheSlot *e = cache_find(s, c, n, off);
+    CacheSlot *e;
     int ret;
+
+    if (off < s->cs) {
+        return mark_corrupt(s, "metadata table inside the header", off);
+    }
+    e = cache_find(s, c, n, off);
 
     if (!e) {
         e = cache_victim(s, c, n);
@@ -471,7 +476,7 @@ static int ensure_refblock(Qcow2State *s, uint64_t idx, uint64_t *pos, bool *mad
 static int64_t alloc_clusters(Qcow2State *s, uint64_t n)
 {
     for (int tries = 0; tries < 1000000; tries++) {
-        uint64_t start = s->free_hint, run = 0, rc;
+        uint64_t start = MAX(s->free_hint, 1), run = 0, rc;     /* never the header */
         bool made = false;
         int ret;
 
