@@ -1699,6 +1699,9 @@ int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes, int6
 
 /* ---- check ------------------------------------------------------------- */
 
+/* check's per-cluster lines stop here (the counts go on) */
+#define LOG_MAX (256 * 1024)
+
 typedef struct CheckWalk {
     Qcow2State *s;
     Qcow2CheckResult *r;
@@ -1715,7 +1718,7 @@ static void check_ref(CheckWalk *w, uint64_t off, uint64_t bytes, const char *wh
 
     for (uint64_t c = first; c <= last; c++) {
         if (c >= w->nb) {
-            g_string_append_printf(w->r->log, "ERROR %s at offset 0x%" G_GINT64_MODIFIER
+            if (w->r->log->len < LOG_MAX) g_string_append_printf(w->r->log, "ERROR %s at offset 0x%" G_GINT64_MODIFIER
                                    "x is beyond the end of the image\n", what,
                                    c << w->s->cluster_bits);
             w->r->corruptions++;
@@ -1729,8 +1732,16 @@ static void check_ref(CheckWalk *w, uint64_t off, uint64_t bytes, const char *wh
 static void check_l1(CheckWalk *w, uint64_t l1_off, uint64_t l1_size, bool active)
 {
     Qcow2State *s = w->s;
-    g_autofree uint8_t *l1 = g_malloc0(MAX(l1_size * 8, 1));
+    g_autofree uint8_t *l1 = NULL;
     g_autofree uint8_t *l2 = g_malloc(s->cs);
+
+    if (l1_size * 8 > MAX_L1_BYTES) {
+        g_string_append_printf(w->r->log, "ERROR snapshot L1 table too large (%"
+                               G_GUINT64_FORMAT " entries)\n", l1_size);
+        w->r->corruptions++;
+        return;
+    }
+    l1 = g_malloc0(MAX(l1_size * 8, 1));
 
     check_ref(w, l1_off, l1_size * 8, "L1 table");
     if (l1_off + l1_size * 8 > w->nb * s->cs || (l1_size && fread_(s, l1_off, l1, l1_size * 8))) {
@@ -1854,10 +1865,7 @@ static void check_compare(Qcow2State *s, Qcow2CheckResult *r, uint64_t *refs, ui
         }
         bool leak = rc > refs[c];
         bool repair = (fix & (leak ? QCOW2_FIX_LEAKS : QCOW2_FIX_ERRORS)) != 0;
-        if (r->leaks + r->corruptions == 10000) {
-            g_string_append(r->log, "(further inconsistencies are counted, not listed)\n");
-        }
-        if (r->leaks + r->corruptions < 10000) g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
+        if (r->log->len < LOG_MAX) g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
                                G_GUINT64_FORMAT " reference=%" G_GUINT64_FORMAT "\n",
                                repair ? "Repairing" : leak ? "Leaked" : "ERROR", c, rc,
                                refs[c]);

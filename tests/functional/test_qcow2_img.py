@@ -65,7 +65,9 @@ def make_pattern(path, size, seed):
 @unittest.skipUnless(QEMU_IMG, 'qemu-img (qemu-utils) is not installed')
 class Qcow2Interop(unittest.TestCase):
     def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-qcow2-')
+        # tmpfs where there is one: the tools flush after every allocation
+        self.tmp = tempfile.mkdtemp(prefix='kvmpc-qcow2-',
+                                    dir='/dev/shm' if os.path.isdir('/dev/shm') else None)
         self.raw = self.p('src.raw')
         make_pattern(self.raw, 8 << 20, 1)
 

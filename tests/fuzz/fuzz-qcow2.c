@@ -138,7 +138,10 @@ int main(int argc, char **argv)
         }
     }
     {
-        g_autofree char *dir = g_dir_make_tmp("kvmpc-fuzz-XXXXXX", NULL);
+        /* tmpfs where there is one: the seeds are written with flushes */
+        g_autofree char *dir = g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)
+            ? g_mkdtemp(g_strdup("/dev/shm/kvmpc-fuzz-XXXXXX"))
+            : g_dir_make_tmp("kvmpc-fuzz-XXXXXX", NULL);
         GByteArray *seeds[8];
         GRand *r = g_rand_new_with_seed(seed);
 
@@ -172,7 +175,14 @@ int main(int argc, char **argv)
                     break;
                 }
             }
+            gint64 t0 = g_get_monotonic_time();
             LLVMFuzzerTestOneInput(m, len);
+            if (getenv("FUZZ_QCOW2_SAVE_SLOW") && g_get_monotonic_time() - t0 > 200000) {
+                /* FUZZ_QCOW2_SAVE_SLOW=DIR keeps the inputs that took > 0.2 s */
+                g_autofree char *f = g_strdup_printf("%s/slow-%d", getenv("FUZZ_QCOW2_SAVE_SLOW"),
+                                                     n);
+                g_file_set_contents(f, (const char *)m, len, NULL);
+            }
         }
         g_rand_free(r);
         for (int v = 0; v < 8; v++) {
