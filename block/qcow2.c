@@ -2253,3 +2253,79 @@ void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing)
     }
     s->backing = backing;
 }
+
+/* Rewrites the backing file name and format in the header (rebase):
+ * the header fields are kept, the extensions too except the backing
+ * format, which is replaced; name NULL removes the backing file. */
+int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char *fmt,
+                              Error **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t hdr_end = s->version >= 3 ? s->header_length : HDR_V2_LEN, pos;
+    g_autofree uint8_t *h = g_malloc0(s->cs);
+    GByteArray *out;
+    uint8_t end[8] = { 0 };
+    int ret;
+
+    if (s->read_only) {
+        error_setg(errp, "'%s' is read-only", s->filename);
+        return -EPERM;
+    }
+    g_mutex_lock(&s->lock);
+    if ((ret = fread_(s, 0, h, MIN(s->cs, (uint64_t)file_len(s)))) < 0) {
+        g_mutex_unlock(&s->lock);
+        error_setg_errno(errp, -ret, "Could not read the header of '%s'", s->filename);
+        return ret;
+    }
+    out = g_byte_array_new();
+    g_byte_array_append(out, h, hdr_end);
+    if (fmt) {
+        put_ext(out, EXT_BACKING_FMT, fmt, strlen(fmt));
+    }
+    for (pos = hdr_end; pos + 8 <= s->cs;) {
+        uint32_t type = be32(h + pos), len = be32(h + pos + 4);
+        if (type == EXT_END || len > s->cs - pos - 8) {
+            break;
+        }
+        if (type != EXT_BACKING_FMT) {
+            put_ext(out, type, h + pos + 8, len);
+        }
+        pos += 8 + ((len + 7) & ~7ull);
+    }
+    g_byte_array_append(out, end, 8);
+    st64(out->data + H_BACKING_OFFSET, name ? out->len : 0);
+    st32(out->data + 16, name ? strlen(name) : 0);
+    if (name) {
+        g_byte_array_append(out, (const uint8_t *)name, strlen(name));
+    }
+    if (out->len > s->cs) {
+        g_byte_array_free(out, true);
+        g_mutex_unlock(&s->lock);
+        error_setg(errp, "The new backing file name does not fit in the header of '%s'",
+                   s->filename);
+        return -ENOSPC;
+    }
+    /* clear what the old, possibly longer, header used */
+    pos = MAX(pos + 8, s->backing_file ? be64(h + H_BACKING_OFFSET) + strlen(s->backing_file)
+                                       : 0);
+    if (out->len < MIN(pos, s->cs)) {
+        guint used = out->len;
+        g_byte_array_set_size(out, MIN(pos, s->cs));
+        memset(out->data + used, 0, out->len - used);
+    }
+    ret = fwrite_(s, 0, out->data, out->len);
+    if (ret == 0) {
+        ret = fflush_(s);
+    }
+    g_byte_array_free(out, true);
+    if (ret == 0) {
+        g_free(s->backing_file);
+        g_free(s->backing_fmt);
+        s->backing_file = g_strdup(name);
+        s->backing_fmt = g_strdup(fmt);
+    } else {
+        error_setg_errno(errp, -ret, "Could not write the header of '%s'", s->filename);
+    }
+    g_mutex_unlock(&s->lock);
+    return ret;
+}

@@ -928,6 +928,85 @@ static int cmd_commit(int argc, char **argv)
     return 0;
 }
 
+static int cmd_rebase(int argc, char **argv)
+{
+    const char *fmt = NULL, *backing = NULL, *bfmt = NULL, *file;
+    g_autofree uint8_t *a = g_malloc(CHUNK), *b = g_malloc(CHUNK);
+    BlockDriverState *top, *nb = NULL;
+    bool unsafe = false;
+    Error *err = NULL;
+    int64_t len;
+    int c, ret = 0;
+
+    while ((c = getopt(argc, argv, "f:b:F:uqpU")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'b': backing = optarg; break;
+        case 'F': bfmt = optarg; break;
+        case 'u': unsafe = true; break;
+        default: break;
+        }
+    }
+    if (optind >= argc || !backing) {
+        error_report("Expecting one image file name and -b BACKING (\"\" for none)");
+        return 1;
+    }
+    file = argv[optind];
+    if (!backing[0]) {
+        backing = NULL;
+    }
+    top = open_img(file, fmt, true, !unsafe);
+    if (!bdrv_is_qcow2(top)) {
+        error_report("'%s': only qcow2 images have a backing file", file);
+        return 1;
+    }
+    if (backing) {
+        g_autofree char *path = full_backing(file, backing);
+        if (!bfmt && !(bfmt = bdrv_probe_format(path, unsafe ? NULL : &err)) && !unsafe) {
+            die_err(err);
+        }
+        if (!unsafe) {
+            nb = open_img(path, bfmt, false, true);
+        }
+    }
+    len = img_len(top);
+    /* safe mode: what the old chain shows and the new one would not goes
+     * into the image itself */
+    for (int64_t off = 0; !unsafe && off < len && ret == 0;) {
+        int64_t pnum;
+        uint64_t host;
+        int st = qcow2_block_status(top, off, MIN(CHUNK, len - off), &pnum, &host);
+        if (st < 0) {
+            ret = st;
+            break;
+        }
+        if (st == QCOW2_ST_UNALLOC) {
+            int64_t nlen = nb ? img_len(nb) : 0, n = MAX(0, MIN(pnum, nlen - off));
+            memset(b, 0, pnum);
+            if ((ret = bdrv_sync_io(top, BLOCK_REQ_READ, off, a, pnum, 0)) < 0 ||
+                (n && (ret = bdrv_sync_io(nb, BLOCK_REQ_READ, off, b, n, 0)) < 0)) {
+                break;
+            }
+            if (memcmp(a, b, pnum)) {
+                ret = bdrv_sync_io(top, BLOCK_REQ_WRITE, off, a, pnum, 0);
+            }
+        }
+        off += pnum;
+    }
+    if (ret < 0) {
+        error_report("Could not rebase '%s': %s", file, strerror(-ret));
+        return 1;
+    }
+    if (qcow2_change_backing_file(top, backing, backing ? bfmt : NULL, &err) < 0) {
+        die_err(err);
+    }
+    if (nb) {
+        bdrv_unref(nb);
+    }
+    bdrv_unref(top);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("kvmpc-img: disk image utility (qemu-img's commands)\n"
@@ -940,6 +1019,7 @@ static void usage(void)
            "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
            "  resize [--shrink] [-f fmt] FILE [+|-]SIZE\n"
            "  commit [-f fmt] [-d] FILE\n"
+           "  rebase [-f fmt] [-u] -b BACKING [-F fmt] FILE\n"
            "See docs/kvmpc-img.md.\n");
 }
 
@@ -948,7 +1028,7 @@ int main(int argc, char **argv)
     static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
         { "create", cmd_create }, { "info", cmd_info }, { "check", cmd_check },
         { "convert", cmd_convert }, { "map", cmd_map }, { "compare", cmd_compare },
-        { "resize", cmd_resize }, { "commit", cmd_commit },
+        { "resize", cmd_resize }, { "commit", cmd_commit }, { "rebase", cmd_rebase },
     };
 
     error_progname = "kvmpc-img";

@@ -88,4 +88,8 @@ BlockDriverState *qcow2_backing(BlockDriverState *bs);
 /* Replaces the backing node (blockdev backing=NODE; takes a reference). */
 void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing);
 
+/* Rewrites the backing file name (NULL: none) and format in the header. */
+int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char *fmt,
+                              Error **errp);
+
 #endif

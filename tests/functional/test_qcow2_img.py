@@ -172,6 +172,30 @@ class Qcow2Interop(unittest.TestCase):
         run(QEMU_IMG, 'compare', mid, b)
         self.assertEqual(slurp(base), before)
 
+    @unittest.skipUnless(QEMU_IO, 'qemu-io is not installed')
+    def test_rebase(self):
+        base, mid, top = self.raw, self.p('mid.qcow2'), self.p('top.qcow2')
+        run(QEMU_IMG, 'create', '-f', 'qcow2', '-b', base, '-F', 'raw', mid)
+        run(QEMU_IO, '-c', 'write -P 0x21 70000 300000', mid)
+        run(IMG, 'create', '-q', '-f', 'qcow2', '-b', mid, '-F', 'qcow2', top)
+        run(QEMU_IO, '-c', 'write -P 0x22 200000 1000', top)
+        flat = self.p('flat.raw')
+        run(QEMU_IMG, 'convert', '-O', 'raw', top, flat)
+        # safe rebase onto the raw base: mid's data moves into top
+        run(IMG, 'rebase', '-b', base, '-F', 'raw', top)
+        self.qemu_check_clean(top)
+        i = self.info(QEMU_IMG, top)
+        self.assertEqual(i['backing-filename'], base)
+        self.assertEqual(i['backing-filename-format'], 'raw')
+        self.assertEqual(self.info(IMG, top), i)
+        run(QEMU_IMG, 'compare', top, flat)
+        # unsafe: only the name changes; removing the backing file
+        run(IMG, 'rebase', '-u', '-b', 'nosuch.img', '-F', 'raw', top)
+        self.assertEqual(self.info(QEMU_IMG, top)['backing-filename'], 'nosuch.img')
+        run(IMG, 'rebase', '-u', '-b', '', top)
+        self.assertNotIn('backing-filename', self.info(QEMU_IMG, top))
+        self.qemu_check_clean(top)
+
     def test_create_options(self):
         for opts in ['preallocation=metadata', 'preallocation=falloc', 'preallocation=full',
                      'extended_l2=on,cluster_size=65536', 'lazy_refcounts=on']:
