@@ -1050,7 +1050,7 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, const void *buf
         return -EPERM;
     }
     if (s->ext_l2) {
-        return do_write(s, offset, buf, s->cs);
+        return bdrv_sync_io(bs, BLOCK_REQ_WRITE, offset, (void *)buf, s->cs, 0);
     }
     g_mutex_lock(&s->lock);
     if ((ret = set_dirty(s)) < 0 || (ret = get_l2(s, offset, true, &t)) < 0) {
