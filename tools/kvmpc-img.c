@@ -1007,6 +1007,123 @@ static int cmd_rebase(int argc, char **argv)
     return 0;
 }
 
+/* Refcount table and block clusters needed to count `clusters` clusters
+ * plus themselves (a fixed point). */
+static uint64_t refcount_meta_clusters(uint64_t clusters, uint64_t cs, int rbits)
+{
+    uint64_t per_block = cs * 8 / rbits, per_table = cs / 8;
+    uint64_t blocks = 0, table = 0, prev;
+
+    do {
+        prev = blocks + table;
+        blocks = (clusters + blocks + table + per_block - 1) / per_block;
+        table = (blocks + per_table - 1) / per_table;
+    } while (blocks + table != prev);
+    return blocks + table;
+}
+
+/* qcow2 metadata for a fully allocated image of size bytes: header, every
+ * L2 table, the L1 table (whole clusters) and the refcounts. */
+static uint64_t qcow2_meta_bytes(uint64_t size, uint64_t cs, int rbits, bool ext_l2)
+{
+    uint64_t l2e = ext_l2 ? 16 : 8, data = (size + cs - 1) / cs;
+    uint64_t l2_entries = (data + cs / l2e - 1) / (cs / l2e) * (cs / l2e);
+    uint64_t l1_entries = l2_entries * l2e / cs;
+    uint64_t meta;
+
+    l1_entries = (l1_entries + cs / 8 - 1) / (cs / 8) * (cs / 8);
+    meta = cs + l2_entries * l2e + l1_entries * 8;
+    return meta + refcount_meta_clusters((meta + data * cs) / cs, cs, rbits) * cs;
+}
+
+static int cmd_measure(int argc, char **argv)
+{
+    const char *fmt = NULL, *ofmt = "raw", *size_arg = NULL;
+    static const struct option longopts[] = {
+        { "size", required_argument, NULL, 'S' },
+        { "output", required_argument, NULL, 'J' },
+        { NULL, 0, NULL, 0 },
+    };
+    QemuOpts *o = NULL;
+    Error *err = NULL;
+    uint64_t size = 0, cs = 65536, rbits = 16, used = 0;
+    bool ext_l2 = false, have_file;
+    int c;
+
+    while ((c = getopt_long(argc, argv, "f:O:o:U", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'O': ofmt = optarg; break;
+        case 'o': if (!parse_o(&o, optarg, &err)) die_err(err); break;
+        case 'S': size_arg = optarg; break;
+        default: break;
+        }
+    }
+    have_file = optind < argc;
+    if (have_file == !!size_arg) {
+        error_report("Either --size N or one filename must be specified.");
+        return 1;
+    }
+    if (o) {
+        if (!qemu_opt_get_size(o, "cluster_size", cs, &cs, &err) ||
+            !qemu_opt_get_number(o, "refcount_bits", rbits, &rbits, &err) ||
+            !qemu_opt_get_bool(o, "extended_l2", false, &ext_l2, &err)) {
+            die_err(err);
+        }
+    }
+    if (size_arg && !get_size_arg(size_arg, &size, &err)) {
+        die_err(err);
+    }
+    if (have_file) {
+        BlockDriverState *bs = open_img(argv[optind], fmt, false, true);
+        g_autofree uint8_t *buf = g_malloc(cs);
+        size = img_len(bs);
+        /* qcow2 (as qemu-img): the clusters of the new image that the
+         * source's allocated data touches */
+        for (uint64_t off = 0, last = UINT64_MAX; bdrv_is_qcow2(bs) && off < size;) {
+            MapExt e;
+            int64_t n = map_one(bs, off, size - off, &e);
+            if (n <= 0) {
+                error_report("Could not read the image map of '%s'", argv[optind]);
+                return 1;
+            }
+            if (e.data) {
+                uint64_t first = off / cs, end = (off + n - 1) / cs;
+                used += end - first + 1 - (first == last);
+                last = end;
+            }
+            off += n;
+        }
+        /* raw: the clusters that hold non-zero data */
+        for (uint64_t off = 0; !bdrv_is_qcow2(bs) && off < size; off += cs) {
+            uint64_t n = MIN(cs, size - off);
+            if (bdrv_sync_io(bs, BLOCK_REQ_READ, off, buf, n, 0) < 0) {
+                error_report("Could not read '%s'", argv[optind]);
+                return 1;
+            }
+            used += !buf_zero(buf, n);
+        }
+        bdrv_unref(bs);
+    }
+    if (!strcmp(ofmt, "raw")) {
+        printf("required size: %" G_GUINT64_FORMAT "\nfully allocated size: %" G_GUINT64_FORMAT
+               "\n", size, size);
+    } else if (!strcmp(ofmt, "qcow2")) {
+        uint64_t meta = qcow2_meta_bytes(size, cs, rbits, ext_l2);
+        uint64_t data = (size + cs - 1) / cs * cs;
+        printf("required size: %" G_GUINT64_FORMAT "\nfully allocated size: %" G_GUINT64_FORMAT
+               "\n", meta + used * cs, meta + data);
+    } else {
+        error_report("Unknown file format '%s'", ofmt);
+        return 1;
+    }
+    if (have_file) {
+        printf("bitmaps size: 0\n");
+    }
+    qemu_opts_free(o);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("kvmpc-img: disk image utility (qemu-img's commands)\n"
@@ -1020,6 +1137,7 @@ static void usage(void)
            "  resize [--shrink] [-f fmt] FILE [+|-]SIZE\n"
            "  commit [-f fmt] [-d] FILE\n"
            "  rebase [-f fmt] [-u] -b BACKING [-F fmt] FILE\n"
+           "  measure [-O fmt] [-o opts] (--size N | [-f fmt] FILE)\n"
            "See docs/kvmpc-img.md.\n");
 }
 
@@ -1029,6 +1147,7 @@ int main(int argc, char **argv)
         { "create", cmd_create }, { "info", cmd_info }, { "check", cmd_check },
         { "convert", cmd_convert }, { "map", cmd_map }, { "compare", cmd_compare },
         { "resize", cmd_resize }, { "commit", cmd_commit }, { "rebase", cmd_rebase },
+        { "measure", cmd_measure },
     };
 
     error_progname = "kvmpc-img";

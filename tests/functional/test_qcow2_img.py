@@ -196,6 +196,22 @@ class Qcow2Interop(unittest.TestCase):
         self.assertNotIn('backing-filename', self.info(QEMU_IMG, top))
         self.qemu_check_clean(top)
 
+    def test_measure(self):
+        q = self.p('m.qcow2')
+        run(QEMU_IMG, 'convert', '-O', 'qcow2', self.raw, q)
+        cases = [['--size', '1G'], ['--size', '100M'],
+                 ['-o', 'cluster_size=512,refcount_bits=64', '--size', '100M'],
+                 ['-o', 'cluster_size=2M,refcount_bits=1', '--size', '10G'],
+                 ['-o', 'extended_l2=on', '--size', '5G'], [q],
+                 ['-o', 'cluster_size=4096', q]]
+        for args in cases:
+            with self.subTest(args=args):
+                mine = run(IMG, 'measure', '-O', 'qcow2', *args).stdout.decode()
+                theirs = run(QEMU_IMG, 'measure', '-O', 'qcow2', *args).stdout.decode()
+                self.assertEqual(mine, theirs)
+        self.assertEqual(run(IMG, 'measure', '-O', 'raw', '--size', '3M').stdout,
+                         run(QEMU_IMG, 'measure', '-O', 'raw', '--size', '3M').stdout)
+
     def test_create_options(self):
         for opts in ['preallocation=metadata', 'preallocation=falloc', 'preallocation=full',
                      'extended_l2=on,cluster_size=65536', 'lazy_refcounts=on']:
