@@ -6,6 +6,7 @@
 # syncs.  Afterwards qemu-img check calls the overlay clean, the backing
 # file is unchanged, and the overlay's content is the backing file with
 # the guest's bytes in place (compared with qemu-img convert's output).
+# A second boot with -snapshot writes to the temporary overlay only.
 #
 # usage: tests/functional/qcow2-linux.sh KVMPC KVMPC-IMG ACCEL
 set -uo pipefail
@@ -46,4 +47,21 @@ qemu-img convert -O raw "$tmp/top.qcow2" "$tmp/flat.img" || fail "qemu-img conve
 cp "$tmp/base.img" "$tmp/expect.img"
 head -c 204800 /dev/zero | tr '\000' '\132' | dd of="$tmp/expect.img" bs=512 seek=2051 conv=notrunc 2>/dev/null
 cmp "$tmp/flat.img" "$tmp/expect.img" || fail "the overlay's content is not the backing file plus the guest's write"
-echo "PASS: Linux read a qcow2 overlay of a raw backing file and wrote it with COW; qemu-img check clean, backing unchanged"
+# -snapshot on the qcow2 image: the guest's writes go to the temporary
+# overlay; the image and its backing file stay as they are
+top_md5=$(md5sum < "$tmp/top.qcow2" | cut -c1-32)
+script2='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
+i=0; while [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
+dd if=/dev/zero bs=4096 count=64 2>/dev/null | tr "\000" "\133" | dd of=/dev/sda bs=4096 seek=100 conv=fsync 2>/dev/null
+echo 3 > /proc/sys/vm/drop_caches
+echo "SNAPREAD=$(dd if=/dev/sda bs=4096 skip=100 count=64 2>/dev/null | md5sum | cut -c1-32)"'
+append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script2")"
+timeout -k 5 600 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
+	-drive file="$tmp/top.qcow2",if=ide,index=0 -snapshot >"$tmp/out" 2>&1
+grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the -snapshot guest script did not complete"
+want2=$(head -c 262144 /dev/zero | tr '\000' '\133' | md5sum | cut -c1-32)
+grep -q "^SNAPREAD=$want2" "$tmp/out" || fail "-snapshot: the guest read back $(grep -a '^SNAPREAD=' "$tmp/out")"
+[ "$(md5sum < "$tmp/top.qcow2" | cut -c1-32)" = "$top_md5" ] || fail "-snapshot wrote to the qcow2 image"
+[ "$(md5sum < "$tmp/base.img" | cut -c1-32)" = "$base_md5" ] || fail "-snapshot wrote to the backing file"
+echo "PASS: Linux read a qcow2 overlay of a raw backing file and wrote it with COW; qemu-img check clean, backing unchanged; -snapshot left both untouched"
