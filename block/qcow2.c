@@ -2329,3 +2329,35 @@ int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char
     g_mutex_unlock(&s->lock);
     return ret;
 }
+
+int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp)
+{
+    Qcow2State *s = bs->opaque;
+    uint8_t b[16];
+    int ret;
+
+    if (s->read_only) {
+        error_setg(errp, "'%s' is read-only", s->filename);
+        return -EPERM;
+    }
+    if (s->version < 3) {
+        error_setg(errp, "Lazy refcounts only supported with compatibility level 1.1 and "
+                   "above (use compat=1.1 or greater)");
+        return -ENOTSUP;
+    }
+    g_mutex_lock(&s->lock);
+    /* refcounts are always current here, so the dirty bit can go too */
+    s->compat = on ? s->compat | COMPAT_LAZY : s->compat & ~COMPAT_LAZY;
+    s->incompat &= ~INCOMPAT_DIRTY;
+    st64(b, s->incompat);
+    st64(b + 8, s->compat);
+    ret = fflush_(s);
+    if (ret == 0 && (ret = fwrite_(s, H_INCOMPAT, b, 16)) == 0) {
+        ret = fflush_(s);
+    }
+    g_mutex_unlock(&s->lock);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+    }
+    return ret;
+}

@@ -1124,6 +1124,68 @@ static int cmd_measure(int argc, char **argv)
     return 0;
 }
 
+static int cmd_amend(int argc, char **argv)
+{
+    const char *fmt = NULL;
+    QemuOpts *o = NULL;
+    Error *err = NULL;
+    BlockDriverState *bs;
+    Qcow2ImageInfo qi;
+    const char *v;
+    bool lazy;
+    int c;
+
+    while ((c = getopt(argc, argv, "f:o:qpU")) != -1) {
+        switch (c) {
+        case 'f': fmt = optarg; break;
+        case 'o': if (!parse_o(&o, optarg, &err)) die_err(err); break;
+        default: break;
+        }
+    }
+    if (optind >= argc || !o) {
+        error_report("Expecting one image file name and -o options");
+        return 1;
+    }
+    bs = open_img(argv[optind], fmt, true, false);
+    if (!bdrv_is_qcow2(bs)) {
+        error_report("Format driver '%s' does not support option amendment",
+                     bdrv_get_format_name(bs));
+        return 1;
+    }
+    qcow2_get_info(bs, &qi);
+    lazy = qi.lazy_refcounts;
+    if (!qemu_opt_get_bool(o, "lazy_refcounts", lazy, &lazy, &err)) {
+        die_err(err);
+    }
+    /* options that would keep the image as it is are accepted */
+    if ((v = qemu_opt_get(o, "compat")) &&
+        strcmp(v, qi.version >= 3 ? "1.1" : "0.10") && strcmp(v, qi.version >= 3 ? "v3" : "v2")) {
+        error_report("Changing the compatibility level (compat=%s) is not supported yet", v);
+        return 1;
+    }
+    {
+        uint64_t n;
+        if (!qemu_opt_get_number(o, "refcount_bits", qi.refcount_bits, &n, &err)) {
+            die_err(err);
+        }
+        if ((int)n != qi.refcount_bits) {
+            error_report("Changing the refcount width (refcount_bits=%" G_GUINT64_FORMAT
+                         ") is not supported yet", n);
+            return 1;
+        }
+    }
+    if (!qemu_opts_check_unused(o, &err)) {
+        error_prepend(&err, "Option not supported for amend: ");
+        die_err(err);
+    }
+    if (lazy != qi.lazy_refcounts && qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
+        die_err(err);
+    }
+    qemu_opts_free(o);
+    bdrv_unref(bs);
+    return 0;
+}
+
 static void usage(void)
 {
     printf("kvmpc-img: disk image utility (qemu-img's commands)\n"
@@ -1138,6 +1200,7 @@ static void usage(void)
            "  commit [-f fmt] [-d] FILE\n"
            "  rebase [-f fmt] [-u] -b BACKING [-F fmt] FILE\n"
            "  measure [-O fmt] [-o opts] (--size N | [-f fmt] FILE)\n"
+           "  amend [-f fmt] -o lazy_refcounts=on|off FILE\n"
            "See docs/kvmpc-img.md.\n");
 }
 
@@ -1147,7 +1210,7 @@ int main(int argc, char **argv)
         { "create", cmd_create }, { "info", cmd_info }, { "check", cmd_check },
         { "convert", cmd_convert }, { "map", cmd_map }, { "compare", cmd_compare },
         { "resize", cmd_resize }, { "commit", cmd_commit }, { "rebase", cmd_rebase },
-        { "measure", cmd_measure },
+        { "measure", cmd_measure }, { "amend", cmd_amend },
     };
 
     error_progname = "kvmpc-img";

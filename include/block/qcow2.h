@@ -91,5 +91,7 @@ void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing);
 /* Rewrites the backing file name (NULL: none) and format in the header. */
 int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char *fmt,
                               Error **errp);
+/* amend -o lazy_refcounts=on|off (v3 images). */
+int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp);
 
 #endif

@@ -212,6 +212,24 @@ class Qcow2Interop(unittest.TestCase):
         self.assertEqual(run(IMG, 'measure', '-O', 'raw', '--size', '3M').stdout,
                          run(QEMU_IMG, 'measure', '-O', 'raw', '--size', '3M').stdout)
 
+    def test_amend(self):
+        q = self.p('a.qcow2')
+        run(IMG, 'create', '-q', '-f', 'qcow2', q, '1M')
+        run(IMG, 'amend', '-o', 'lazy_refcounts=on', q)
+        d = self.info(QEMU_IMG, q)['format-specific']['data']
+        self.assertTrue(d['lazy-refcounts'])
+        self.qemu_check_clean(q)
+        run(IMG, 'amend', '-o', 'lazy_refcounts=off', q)
+        self.assertFalse(self.info(QEMU_IMG, q)['format-specific']['data']['lazy-refcounts'])
+        p = run(IMG, 'amend', '-o', 'refcount_bits=64', q, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('not supported yet', p.stderr.decode())
+        v2 = self.p('v2.qcow2')
+        run(IMG, 'create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', v2, '1M')
+        p = run(IMG, 'amend', '-o', 'lazy_refcounts=on', v2, check=False)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('compatibility level 1.1', p.stderr.decode())
+
     def test_create_options(self):
         for opts in ['preallocation=metadata', 'preallocation=falloc', 'preallocation=full',
                      'extended_l2=on,cluster_size=65536', 'lazy_refcounts=on']:
