@@ -312,7 +312,7 @@ class Qcow2Interop(unittest.TestCase):
                                      'cluster_size=512,refcount_bits=%d' % rnd.choice([1, 16, 64]),
                                      src, out], stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL)
-            time.sleep(rnd.uniform(0.02, 0.6))
+            time.sleep(rnd.uniform(0.02, 2.0))   # a whole convert takes ~15 s
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             if not os.path.exists(out) or os.path.getsize(out) < 512:
