@@ -1503,7 +1503,8 @@ BlockDriverState *bdrv_open_qcow2(BlockDriverState *file, bool read_only, int fl
                    s->filename, s->refcount_order);
         goto fail;
     }
-    if ((s->incompat & INCOMPAT_CORRUPT) && !s->read_only && !(flags & QCOW2_OPEN_CHECK)) {
+    if ((s->incompat & INCOMPAT_CORRUPT) && !s->read_only &&
+        !(flags & QCOW2_OPEN_CHECK)) {
         error_setg(errp, "qcow2: Image '%s' is corrupt; cannot be opened read/write "
                    "(use read-only, or kvmpc-img check -r all)", s->filename);
         goto fail;
@@ -1603,7 +1604,8 @@ BlockDriverState *bdrv_open_qcow2(BlockDriverState *file, bool read_only, int fl
     bs->child = file;
     bs->filename = g_strdup(s->filename);
     bs->read_only = s->read_only;
-    if ((s->incompat & INCOMPAT_DIRTY) && !s->read_only && !(flags & QCOW2_OPEN_CHECK)) {
+    if ((s->incompat & INCOMPAT_DIRTY) && !s->read_only &&
+        !(flags & QCOW2_OPEN_CHECK)) {
         Qcow2CheckResult r = { 0 };
         warn_report("'%s' was not closed cleanly: repairing its refcounts", s->filename);
         ret = qcow2_check(bs, QCOW2_FIX_LEAKS | QCOW2_FIX_ERRORS, &r);
@@ -1718,9 +1720,11 @@ static void check_ref(CheckWalk *w, uint64_t off, uint64_t bytes, const char *wh
 
     for (uint64_t c = first; c <= last; c++) {
         if (c >= w->nb) {
-            if (w->r->log->len < LOG_MAX) g_string_append_printf(w->r->log, "ERROR %s at offset 0x%" G_GINT64_MODIFIER
-                                   "x is beyond the end of the image\n", what,
-                                   c << w->s->cluster_bits);
+            if (w->r->log->len < LOG_MAX) {
+                g_string_append_printf(w->r->log, "ERROR %s at offset 0x%" G_GINT64_MODIFIER
+                                       "x is beyond the end of the image\n", what,
+                                       c << w->s->cluster_bits);
+            }
             w->r->corruptions++;
             continue;
         }
@@ -1865,10 +1869,12 @@ static void check_compare(Qcow2State *s, Qcow2CheckResult *r, uint64_t *refs, ui
         }
         bool leak = rc > refs[c];
         bool repair = (fix & (leak ? QCOW2_FIX_LEAKS : QCOW2_FIX_ERRORS)) != 0;
-        if (r->log->len < LOG_MAX) g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
-                               G_GUINT64_FORMAT " reference=%" G_GUINT64_FORMAT "\n",
-                               repair ? "Repairing" : leak ? "Leaked" : "ERROR", c, rc,
-                               refs[c]);
+        if (r->log->len < LOG_MAX) {
+            g_string_append_printf(r->log, "%s cluster %" G_GUINT64_FORMAT " refcount=%"
+                                   G_GUINT64_FORMAT " reference=%" G_GUINT64_FORMAT "\n",
+                                   repair ? "Repairing" : leak ? "Leaked" : "ERROR", c, rc,
+                                   refs[c]);
+        }
         if (leak) {
             r->leaks++;
         } else {
