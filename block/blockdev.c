@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include "block/blockdev.h"
 #include "block/block-int.h"
+#include "block/qcow2.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-internal.h"
 #include "monitor/qmp-gen.h"
@@ -143,20 +144,23 @@ static bool opt_int(QemuOpts *o, const char *key, int *out, Error **errp)
     return true;
 }
 
-/* QEMU's format probe, minus the formats we do not have: qcow2 is named
- * so that the user learns why, everything else is raw. */
+/* QEMU's format probe, minus the formats we do not have: a file that
+ * starts with the qcow2 magic is qcow2, everything else is raw (probed:
+ * the caller warns).  *fmt_out is "raw" or "qcow2". */
 static bool check_format(const char *filename, const char *format, bool *probed,
-                         Error **errp)
+                         const char **fmt_out, Error **errp)
 {
     *probed = false;
+    *fmt_out = "raw";
     if (format) {
-        if (!strcmp(format, "raw")) {
+        if (!strcmp(format, "raw") || !strcmp(format, "qcow2")) {
+            *fmt_out = !strcmp(format, "raw") ? "raw" : "qcow2";
             return true;
         }
-        if (!strcmp(format, "qcow2") || !strcmp(format, "qcow") || !strcmp(format, "vmdk") ||
+        if (!strcmp(format, "qcow") || !strcmp(format, "vmdk") ||
             !strcmp(format, "vdi") || !strcmp(format, "vpc") || !strcmp(format, "vhdx") ||
             !strcmp(format, "qed") || !strcmp(format, "luks")) {
-            error_setg(errp, "format '%s' is not supported yet (kvmpc reads raw images only)",
+            error_setg(errp, "format '%s' is not supported (kvmpc has raw and qcow2)",
                        format);
         } else {
             error_setg(errp, "Unknown driver '%s'", format);
@@ -164,15 +168,10 @@ static bool check_format(const char *filename, const char *format, bool *probed,
         return false;
     }
     if (filename) {
-        int fd = open(filename, O_RDONLY | O_CLOEXEC);
-        unsigned char magic[4];
-        if (fd >= 0 && pread(fd, magic, 4, 0) == 4 && !memcmp(magic, "QFI\xfb", 4)) {
-            close(fd);
-            error_setg(errp, "'%s' is a qcow2 image: qcow2 is not supported yet", filename);
-            return false;
-        }
-        if (fd >= 0) {
-            close(fd);
+        const char *f = bdrv_probe_format(filename, NULL);
+        if (f && !strcmp(f, "qcow2")) {
+            *fmt_out = "qcow2";
+            return true;
         }
         *probed = true;
     }
@@ -267,6 +266,7 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
     const char *file, *format, *v;
     int type, index, bus, unit, media;
     bool ro = false, snap = snapshot_all, probed;
+    const char *fmt = "raw";
     uint64_t offset = 0, size = 0;
     BlockDriverState *bs = NULL;
     BlockBackend *blk;
@@ -378,14 +378,21 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
     }
 
     if (file) {
-        if (!check_format(file, format, &probed, errp)) {
+        if (!check_format(file, format, &probed, &fmt, errp)) {
+            g_free(d);
+            goto fail;
+        }
+        if (!strcmp(fmt, "qcow2") && (qemu_opt_has(o, "offset") || qemu_opt_has(o, "size"))) {
+            error_setg(errp, "offset= and size= are options of the raw format only");
             g_free(d);
             goto fail;
         }
         fo.filename = file;
         fo.read_only = ro || snap;
         bs = bdrv_open_file(&fo, errp);
-        if (bs) {
+        if (bs && !strcmp(fmt, "qcow2")) {
+            bs = bdrv_open_qcow2(bs, ro || snap, 0, errp);
+        } else if (bs) {
             bs = bdrv_open_raw(bs, offset, qemu_opt_has(o, "size") ? (int64_t)size : -1, errp);
         }
         if (bs && snap && !ro) {
@@ -400,7 +407,7 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
                         "         Automatically detecting the format is dangerous for raw "
                         "images.\n         Specify the 'raw' format explicitly.", file);
         }
-    } else if (format && !check_format(NULL, format, &probed, errp)) {
+    } else if (format && !check_format(NULL, format, &probed, &fmt, errp)) {
         g_free(d);
         goto fail;
     }
@@ -474,6 +481,51 @@ static QemuOpts *blockdev_parse(const char *spec, Error **errp)
     o = qemu_opts_new();
     json_flatten(json_node_get_object(json_parser_get_root(parser)), "", o);
     return o;
+}
+
+static BlockDriverState *blockdev_node(QemuOpts *o, const char *prefix, bool top,
+                                       Error **errp);
+
+/* driver=qcow2: file=NODE or file.driver=..., backing=NODE|null (default:
+ * the backing file the image names). */
+static BlockDriverState *blockdev_qcow2(QemuOpts *o, const char *prefix, bool ro,
+                                       Error **errp)
+{
+    g_autofree char *k_file = g_strconcat(prefix, "file", NULL);
+    g_autofree char *k_fdrv = g_strconcat(prefix, "file.driver", NULL);
+    g_autofree char *k_backing = g_strconcat(prefix, "backing", NULL);
+    const char *child_name = qemu_opt_get(o, k_file);
+    const char *backing = qemu_opt_get(o, k_backing);
+    BlockDriverState *child, *bs, *bk = NULL;
+
+    if (backing && backing[0] && strcmp(backing, "null")) {
+        bk = bdrv_find_node(backing);
+        if (!bk) {
+            error_setg(errp, "Cannot find device='' nor node-name='%s'", backing);
+            return NULL;
+        }
+    }
+    if (child_name) {
+        child = bdrv_find_node(child_name);
+        if (!child) {
+            error_setg(errp, "Cannot find device='' nor node-name='%s'", child_name);
+            return NULL;
+        }
+        bdrv_ref(child);
+    } else if (qemu_opt_has(o, k_fdrv)) {
+        g_autofree char *cp = g_strconcat(prefix, "file.", NULL);
+        if (!(child = blockdev_node(o, cp, false, errp))) {
+            return NULL;
+        }
+    } else {
+        error_setg(errp, "Parameter '%sfile' is missing", prefix);
+        return NULL;
+    }
+    bs = bdrv_open_qcow2(child, ro, backing ? QCOW2_OPEN_NO_BACKING : 0, errp);
+    if (bs && bk) {
+        qcow2_set_backing(bs, bk);
+    }
+    return bs;
 }
 
 /* One node described by the keys under prefix ("" or "file."). */
@@ -576,11 +628,10 @@ static BlockDriverState *blockdev_node(QemuOpts *o, const char *prefix, bool top
             bs->read_only = true;
         }
     } else if (!strcmp(driver, "qcow2")) {
-        error_setg(errp, "qcow2 is not supported yet");
-        return NULL;
+        bs = blockdev_qcow2(o, prefix, ro, errp);
     } else {
-        error_setg(errp, "Invalid parameter value for '%sdriver': '%s' (kvmpc has 'file' "
-                   "and 'raw')", prefix, driver);
+        error_setg(errp, "Invalid parameter value for '%sdriver': '%s' (kvmpc has 'file', "
+                   "'raw' and 'qcow2')", prefix, driver);
         return NULL;
     }
     if (bs && node_name) {
@@ -598,7 +649,7 @@ BlockDriverState *blockdev_new(const char *spec, Error **errp)
     if (!o) {
         return NULL;
     }
-    if ((v = qemu_opt_get(o, "driver")) && !strcmp(v, "raw")) {
+    if ((v = qemu_opt_get(o, "driver")) && (!strcmp(v, "raw") || !strcmp(v, "qcow2"))) {
         qemu_opt_get(o, "file");    /* a node reference, read by blockdev_node */
     }
     bs = blockdev_node(o, "", true, errp);
@@ -689,7 +740,7 @@ int blockdev_cmdline_option(int argc, char **argv)
 void blockdev_print_help(void)
 {
     static const char *const lines[][2] = {
-        { "-drive [file=F][,format=raw][,if=ide|floppy|virtio|scsi|none][,index=N][,bus=B,unit=U]"
+        { "-drive [file=F][,format=raw|qcow2][,if=ide|floppy|virtio|scsi|none][,index=N][,bus=B,unit=U]"
           "[,media=disk|cdrom][,id=ID][,readonly=on][,cache=writeback|none|writethrough|"
           "directsync|unsafe][,aio=threads|io_uring|native][,discard=ignore|unmap]"
           "[,snapshot=on][,file.locking=auto|on|off]", "add a drive (docs/block.md)" },

@@ -9,6 +9,7 @@
 #include <string.h>
 #include "block/block.h"
 #include "block/blockdev.h"
+#include "block/qcow2.h"
 #include "monitor/monitor.h"
 #include "monitor/qmp-internal.h"
 #include "monitor/qmp-gen.h"
@@ -48,6 +49,7 @@ JsonNode *qmp_blockdev_change_medium(Monitor *mon, const QmpArgs_blockdev_change
                                     errp);
     BlockFileOptions fo = { 0 };
     BlockDriverState *file, *bs;
+    const char *fmt;
 
     if (!blk) {
         return NULL;
@@ -56,8 +58,9 @@ JsonNode *qmp_blockdev_change_medium(Monitor *mon, const QmpArgs_blockdev_change
         error_setg(errp, "Device '%s' is not removable", blk_name(blk));
         return NULL;
     }
-    if (args->has_format && strcmp(args->format, "raw")) {
-        error_setg(errp, "format '%s' is not supported yet", args->format);
+    fmt = args->has_format ? args->format : bdrv_probe_format(args->filename, NULL);
+    if (fmt && strcmp(fmt, "raw") && strcmp(fmt, "qcow2")) {
+        error_setg(errp, "format '%s' is not supported (kvmpc has raw and qcow2)", fmt);
         return NULL;
     }
     /* retain (the default): the backend's mode; a CD-ROM is read-only */
@@ -73,7 +76,11 @@ JsonNode *qmp_blockdev_change_medium(Monitor *mon, const QmpArgs_blockdev_change
     if (!file) {
         return NULL;
     }
-    bs = bdrv_open_raw(file, 0, -1, errp);
+    if (fmt && !strcmp(fmt, "qcow2")) {
+        bs = bdrv_open_qcow2(file, fo.read_only, 0, errp);
+    } else {
+        bs = bdrv_open_raw(file, 0, -1, errp);
+    }
     if (!bs) {
         return NULL;
     }

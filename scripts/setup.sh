@@ -16,16 +16,16 @@ log=$top/build/setup.log
 # capstone, the tcg-lite decoder tests' oracle (meson requires it), and
 # SeaBIOS, the firmware kvmpc boots without -kernel (docs/firmware.md).
 build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
- liblzma-dev zlib1g-dev liburing-dev python3
+ liblzma-dev zlib1g-dev libzstd-dev liburing-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates
  libcapstone-dev seabios libslirp-dev"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
 # tcg-lite differential oracle (tests/tcgl-diff); iasl to disassemble the
-# DSDT (tests/unit/test-acpi.c); boot loaders and memtest86+ for
-# tests/functional/boot-loaders.sh.
-test_pkgs="gcc-multilib qemu-system-x86 socat procps util-linux clang libclang-rt-14-dev
+# DSDT (tests/unit/test-acpi.c); qemu-img (qemu-utils) as the qcow2
+# oracle; boot loaders and memtest86+ for tests/functional/boot-loaders.sh.
+test_pkgs="gcc-multilib qemu-system-x86 qemu-utils socat procps util-linux clang libclang-rt-14-dev
  libcapstone-dev acpica-tools xorriso iproute2
  grub-pc-bin isolinux syslinux-common memtest86+ mtools dosfstools"
 pkgs=$build_pkgs

@@ -77,7 +77,7 @@ class BlockTest(unittest.TestCase):
              ["-drive file=%s" % missing, "Could not open '%s'" % missing,
               'No such file or directory']),
             (['-drive', 'file=%s,format=qcow2,if=none' % self.img],
-             ['-drive', "format 'qcow2' is not supported yet"]),
+             ['-drive', "Image is not in qcow2 format ('%s')" % self.img]),
             (['-drive', 'file=%s,format=raw,if=none,size=2M' % self.img],
              ['-drive', 'actual size of the containing file (1048576)', self.img]),
             (['-drive', 'file=%s,format=raw,if=none,aio=native' % self.img],
@@ -95,7 +95,7 @@ class BlockTest(unittest.TestCase):
             (['-device', 'virtio-blk-pci'], ['virtio-blk-pci: drive property not set']),
             (['-blockdev', 'driver=file,filename=%s' % self.img], ['-blockdev',
                                                                   'node-name']),
-            (['-blockdev', 'driver=qcow2,node-name=q'], ['qcow2 is not supported yet']),
+            (['-blockdev', 'driver=qcow2,node-name=q'], ["Parameter 'file' is missing"]),
             (['-blockdev', '{"driver": "raw", "node-name": "r", "file": "nosuch"}'],
              ['nosuch']),
             (['-drive'], ['-drive: requires an argument']),
@@ -107,12 +107,12 @@ class BlockTest(unittest.TestCase):
             err = self.run_fail(*args)
             for n in needles:
                 self.assertIn(n, err, args)
-        # A qcow2 image without format=: probed and named.
+        # A qcow2 image without format=: probed as qcow2, and its bad header named.
         q = os.path.join(self.tmp, 'x.qcow2')
         with open(q, 'wb') as f:
             f.write(b'QFI\xfb' + bytes(508))
         err = self.run_fail('-drive', 'file=%s,if=none' % q)
-        self.assertIn("'%s' is a qcow2 image: qcow2 is not supported yet" % q, err)
+        self.assertIn("Unsupported qcow2 version 0 in '%s'" % q, err)
 
     def test_locking(self):
         vm = VM(self.tmp, '-drive', 'file=%s,format=raw,if=none,id=d0' % self.img)

@@ -750,7 +750,7 @@ static void test_drive_parse(void)
     g_assert_false(blk_enable_write_cache(d->blk));
     g_assert_true(blk_by_name("fd") == d->blk);
 
-    EXPECT_FAIL(g_strdup_printf("file=%s,format=qcow2,if=none,file.locking=off", path), "not supported yet");
+    EXPECT_FAIL(g_strdup_printf("file=%s,format=qcow2,if=none,file.locking=off", path), "not in qcow2 format");
     EXPECT_FAIL(g_strdup_printf("file=%s,format=raw,if=none,aio=native,file.locking=off", path),
                 "requires cache.direct=on");
     EXPECT_FAIL(g_strdup_printf("file=%s,format=raw,if=none,cache=bogus,file.locking=off", path),
@@ -808,7 +808,7 @@ static void test_blockdev_parse(void)
     g_assert_nonnull(strstr(err->message, "node-name"));
     g_clear_error(&err);
     g_assert_null(blockdev_new("driver=qcow2,node-name=q", &err));
-    g_assert_nonnull(strstr(err->message, "qcow2 is not supported yet"));
+    g_assert_nonnull(strstr(err->message, "Parameter 'file' is missing"));
     g_clear_error(&err);
     g_assert_null(blockdev_new("driver=raw,node-name=x,file=nosuch", &err));
     g_assert_nonnull(strstr(err->message, "nosuch"));

@@ -1,0 +1,510 @@
+/*
+ * The qcow2 driver (block/qcow2.c) through its synchronous paths: random
+ * writes at odd offsets and lengths across cluster boundaries against a
+ * model, every refcount width, backing files (COW of partial clusters,
+ * reads past the backing file's end), zero clusters, discard, compressed
+ * clusters (zlib, zstd), the dirty and corrupt bits, and every damaged
+ * header field refused with an error naming the image.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+#include <glib.h>
+#include "block/qcow2.h"
+
+static char *tmpdir;
+
+static char *tpath(const char *name)
+{
+    return g_build_filename(tmpdir, name, NULL);
+}
+
+static BlockDriverState *open_q(const char *path, bool ro, Error **errp)
+{
+    return bdrv_open_image(path, "qcow2", ro, NULL, errp);
+}
+
+static void create(const char *path, Qcow2CreateOptions *o)
+{
+    Error *err = NULL;
+
+    g_assert_true(qcow2_create(path, o, &err));
+    g_assert_no_error(err);
+}
+
+static void assert_clean(BlockDriverState *bs)
+{
+    Qcow2CheckResult r = { 0 };
+
+    g_assert_cmpint(qcow2_check(bs, 0, &r), ==, 0);
+    if (r.corruptions || r.leaks || r.check_errors) {
+        g_printerr("%s", r.log->str);
+    }
+    g_assert_cmpint(r.corruptions, ==, 0);
+    g_assert_cmpint(r.leaks, ==, 0);
+    g_assert_cmpint(r.check_errors, ==, 0);
+    g_string_free(r.log, true);
+}
+
+static void io(BlockDriverState *bs, BlockRequestType t, int64_t off, void *buf, int64_t n)
+{
+    g_assert_cmpint(bdrv_sync_io(bs, t, off, buf, n, 0), ==, 0);
+}
+
+static void assert_reads(BlockDriverState *bs, const uint8_t *model, int64_t size)
+{
+    g_autofree uint8_t *b = g_malloc(size);
+
+    io(bs, BLOCK_REQ_READ, 0, b, size);
+    for (int64_t i = 0; i < size; i++) {
+        if (b[i] != model[i]) {
+            g_error("byte %" G_GINT64_FORMAT ": read %#x, expected %#x", i, b[i], model[i]);
+        }
+    }
+}
+
+/* Random writes (and some zeroes) mirrored into a model. */
+static void random_writes(BlockDriverState *bs, uint8_t *model, int64_t size, int n,
+                          uint32_t seed)
+{
+    GRand *r = g_rand_new_with_seed(seed);
+    g_autofree uint8_t *b = g_malloc(256 * 1024);
+
+    for (int i = 0; i < n; i++) {
+        int64_t len = g_rand_int_range(r, 1, 200000);
+        int64_t off = g_rand_int_range(r, 0, size - len);
+        int kind = g_rand_int_range(r, 0, 4);
+        for (int64_t k = 0; k < len; k++) {
+            b[k] = kind == 0 ? 0 : kind == 1 ? 0x5a : g_rand_int(r);
+        }
+        io(bs, BLOCK_REQ_WRITE, off, b, len);
+        memcpy(model + off, b, len);
+    }
+    g_rand_free(r);
+}
+
+static void test_random(gconstpointer data)
+{
+    int cs = GPOINTER_TO_INT(data);
+    g_autofree char *path = tpath("random.qcow2");
+    int64_t size = 4 << 20;
+    g_autofree uint8_t *model = g_malloc0(size);
+    Qcow2CreateOptions o = { .size = size, .cluster_size = cs };
+    BlockDriverState *bs;
+    Error *err = NULL;
+
+    create(path, &o);
+    bs = open_q(path, false, &err);
+    g_assert_no_error(err);
+    random_writes(bs, model, size, 60, cs);
+    assert_reads(bs, model, size);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    bs = open_q(path, true, &err);
+    g_assert_no_error(err);
+    assert_reads(bs, model, size);
+    bdrv_unref(bs);
+}
+
+static void test_refcount_widths(void)
+{
+    for (int bits = 1; bits <= 64; bits *= 2) {
+        g_autofree char *path = tpath("rc.qcow2");
+        int64_t size = 2 << 20;
+        g_autofree uint8_t *model = g_malloc0(size);
+        Qcow2CreateOptions o = { .size = size, .cluster_size = 512, .refcount_bits = bits };
+        Qcow2ImageInfo qi;
+        BlockDriverState *bs;
+        Error *err = NULL;
+
+        create(path, &o);
+        bs = open_q(path, false, &err);
+        g_assert_no_error(err);
+        qcow2_get_info(bs, &qi);
+        g_assert_cmpint(qi.refcount_bits, ==, bits);
+        /* 512-byte clusters and wide refcounts: many refcount blocks and a
+         * refcount table that has to grow */
+        random_writes(bs, model, size, 30, bits);
+        assert_reads(bs, model, size);
+        assert_clean(bs);
+        bdrv_unref(bs);
+    }
+}
+
+static char *make_raw(const char *name, int64_t size, uint32_t seed, uint8_t **data)
+{
+    char *path = tpath(name);
+    uint8_t *b = g_malloc(size);
+    GRand *r = g_rand_new_with_seed(seed);
+
+    for (int64_t i = 0; i < size; i++) {
+        b[i] = g_rand_int(r);
+    }
+    g_assert_true(g_file_set_contents(path, (char *)b, size, NULL));
+    g_rand_free(r);
+    *data = b;
+    return path;
+}
+
+static void test_backing(void)
+{
+    uint8_t *base_data;
+    g_autofree char *base = make_raw("base.raw", 300000, 7, &base_data);
+    g_autofree char *top = tpath("top.qcow2");
+    int64_t size = 1 << 20;
+    g_autofree uint8_t *model = g_malloc0(size);
+    Qcow2CreateOptions o = { .size = size, .cluster_size = 4096, .backing_file = "base.raw",
+                             .backing_fmt = "raw" };
+    g_autofree uint8_t *b = g_malloc(size);
+    g_autofree char *after = NULL;
+    gsize alen;
+    BlockDriverState *bs;
+    Error *err = NULL;
+    int64_t pnum;
+    uint64_t host;
+
+    create(top, &o);
+    memcpy(model, base_data, 300000);    /* past the backing file's end: zeroes */
+    bs = open_q(top, false, &err);
+    g_assert_no_error(err);
+    assert_reads(bs, model, size);
+    /* 100 bytes in the middle of a cluster: the rest of it is the base's */
+    memset(b, 0xee, 100);
+    io(bs, BLOCK_REQ_WRITE, 8192 + 1000, b, 100);
+    memset(model + 8192 + 1000, 0xee, 100);
+    g_assert_cmpint(qcow2_block_status(bs, 8192, 4096, &pnum, &host), ==, QCOW2_ST_DATA);
+    g_assert_cmpint(qcow2_block_status(bs, 0, 4096, &pnum, &host), ==, QCOW2_ST_UNALLOC);
+    /* a write that straddles the backing file's end */
+    memset(b, 0x11, 9000);
+    io(bs, BLOCK_REQ_WRITE, 296000, b, 9000);
+    memset(model + 296000, 0x11, 9000);
+    random_writes(bs, model, size, 20, 3);
+    assert_reads(bs, model, size);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    g_assert_true(g_file_get_contents(base, &after, &alen, NULL));
+    g_assert_cmpint(alen, ==, 300000);
+    g_assert_true(memcmp(after, base_data, alen) == 0);
+    g_free(base_data);
+}
+
+static void test_zero_discard(void)
+{
+    uint8_t *base_data;
+    g_autofree char *base = make_raw("zbase.raw", 1 << 20, 9, &base_data);
+    g_autofree char *top = tpath("z.qcow2");
+    Qcow2CreateOptions o = { .size = 1 << 20, .cluster_size = 65536,
+                             .backing_file = base, .backing_fmt = "raw" };
+    g_autofree uint8_t *model = g_memdup2(base_data, 1 << 20);
+    g_autofree uint8_t *b = g_malloc(65536);
+    BlockDriverState *bs;
+    Error *err = NULL;
+    int64_t pnum;
+    uint64_t host;
+
+    create(top, &o);
+    bs = open_q(top, false, &err);
+    g_assert_no_error(err);
+    /* write-zeroes of whole clusters over the backing: zero clusters */
+    io(bs, BLOCK_REQ_WRITE_ZEROES, 65536, NULL, 131072);
+    memset(model + 65536, 0, 131072);
+    g_assert_cmpint(qcow2_block_status(bs, 65536, 131072, &pnum, &host), ==, QCOW2_ST_ZERO);
+    g_assert_cmpint(pnum, ==, 131072);
+    /* partial write-zeroes: written as data, the rest from the backing */
+    io(bs, BLOCK_REQ_WRITE_ZEROES, 300000, NULL, 1000);
+    memset(model + 300000, 0, 1000);
+    /* a whole cluster of zeroes written as data becomes a zero cluster */
+    memset(b, 0, 65536);
+    io(bs, BLOCK_REQ_WRITE, 524288, b, 65536);
+    memset(model + 524288, 0, 65536);
+    g_assert_cmpint(qcow2_block_status(bs, 524288, 65536, &pnum, &host), ==, QCOW2_ST_ZERO);
+    /* data then discard: with a backing file the cluster reads as zeroes */
+    memset(b, 0x77, 65536);
+    io(bs, BLOCK_REQ_WRITE, 655360, b, 65536);
+    io(bs, BLOCK_REQ_DISCARD, 655360, NULL, 65536);
+    memset(model + 655360, 0, 65536);
+    assert_reads(bs, model, 1 << 20);
+    assert_clean(bs);
+    bdrv_unref(bs);
+
+    /* without a backing file discard deallocates, and frees the cluster */
+    {
+        g_autofree char *p = tpath("d.qcow2");
+        Qcow2CreateOptions o2 = { .size = 1 << 20 };
+        create(p, &o2);
+        bs = open_q(p, false, &err);
+        g_assert_no_error(err);
+        io(bs, BLOCK_REQ_WRITE, 0, b, 65536);
+        g_assert_cmpint(qcow2_block_status(bs, 0, 65536, &pnum, &host), ==, QCOW2_ST_DATA);
+        io(bs, BLOCK_REQ_DISCARD, 0, NULL, 65536);
+        g_assert_cmpint(qcow2_block_status(bs, 0, 65536, &pnum, &host), ==, QCOW2_ST_UNALLOC);
+        memset(model, 0, 65536);
+        assert_reads(bs, model, 65536);
+        assert_clean(bs);           /* no leak: the refcount dropped */
+        bdrv_unref(bs);
+    }
+    g_free(base_data);
+}
+
+static void test_compressed(void)
+{
+    for (int ct = 0; ct < 2; ct++) {
+        g_autofree char *p = tpath("c.qcow2");
+        Qcow2CreateOptions o = { .size = 1 << 20, .cluster_size = 4096, .compression_type = ct };
+        g_autofree uint8_t *model = g_malloc0(1 << 20);
+        BlockDriverState *bs;
+        Error *err = NULL;
+        int64_t pnum;
+        uint64_t host;
+
+        create(p, &o);
+        bs = open_q(p, false, &err);
+        g_assert_no_error(err);
+        for (int c = 0; c < 64; c++) {
+            for (int i = 0; i < 4096; i++) {
+                model[c * 4096 + i] = (i / (c + 1)) ^ c;
+            }
+            g_assert_cmpint(qcow2_write_compressed(bs, c * 4096, model + c * 4096), ==, 0);
+        }
+        g_assert_cmpint(qcow2_block_status(bs, 4096, 4096, &pnum, &host), ==,
+                        QCOW2_ST_COMPRESSED);
+        assert_reads(bs, model, 1 << 20);
+        assert_clean(bs);
+        /* a partial overwrite decompresses, merges, and frees its share */
+        memset(model + 5 * 4096 + 100, 0xab, 50);
+        io(bs, BLOCK_REQ_WRITE, 5 * 4096 + 100, model + 5 * 4096 + 100, 50);
+        g_assert_cmpint(qcow2_block_status(bs, 5 * 4096, 4096, &pnum, &host), ==,
+                        QCOW2_ST_DATA);
+        assert_reads(bs, model, 1 << 20);
+        assert_clean(bs);
+        bdrv_unref(bs);
+        bs = open_q(p, true, &err);
+        g_assert_no_error(err);
+        assert_reads(bs, model, 1 << 20);
+        bdrv_unref(bs);
+    }
+}
+
+static uint64_t header_u64(const char *path, off_t off)
+{
+    uint64_t v = 0;
+    int fd = open(path, O_RDONLY);
+
+    g_assert_cmpint(pread(fd, &v, 8, off), ==, 8);
+    close(fd);
+    return GUINT64_FROM_BE(v);
+}
+
+static void poke(const char *path, off_t off, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY);
+
+    g_assert_cmpint(pwrite(fd, data, len, off), ==, (ssize_t)len);
+    close(fd);
+}
+
+static void poke64(const char *path, off_t off, uint64_t v)
+{
+    v = GUINT64_TO_BE(v);
+    poke(path, off, &v, 8);
+}
+
+static void poke32(const char *path, off_t off, uint32_t v)
+{
+    v = GUINT32_TO_BE(v);
+    poke(path, off, &v, 4);
+}
+
+static void test_dirty_bit(void)
+{
+    g_autofree char *p = tpath("lazy.qcow2");
+    Qcow2CreateOptions o = { .size = 1 << 20, .lazy_refcounts = true };
+    uint8_t b[4096];
+    BlockDriverState *bs;
+    Error *err = NULL;
+    Qcow2ImageInfo qi;
+
+    create(p, &o);
+    g_assert_cmphex(header_u64(p, 72) & 1, ==, 0);
+    bs = open_q(p, false, &err);
+    g_assert_no_error(err);
+    memset(b, 1, sizeof(b));
+    io(bs, BLOCK_REQ_WRITE, 0, b, sizeof(b));
+    g_assert_cmphex(header_u64(p, 72) & 1, ==, 1);      /* dirty while open */
+    qcow2_get_info(bs, &qi);
+    g_assert_true(qi.dirty && qi.lazy_refcounts);
+    bdrv_unref(bs);
+    g_assert_cmphex(header_u64(p, 72) & 1, ==, 0);      /* clean after close */
+
+    /* a crash left the bit set and a leaked cluster: opening repairs */
+    poke64(p, 72, 1);
+    {
+        uint64_t rt = header_u64(p, 48), rb = header_u64(p, rt);
+        uint16_t one = GUINT16_TO_BE(1);
+        poke(p, rb + 2 * 40, &one, 2);       /* cluster 40: nobody uses it */
+    }
+    bs = open_q(p, false, &err);
+    g_assert_no_error(err);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    g_assert_cmphex(header_u64(p, 72) & 1, ==, 0);
+}
+
+static void test_corrupt_bit(void)
+{
+    g_autofree char *p = tpath("corrupt.qcow2");
+    Qcow2CreateOptions o = { .size = 1 << 20, .cluster_size = 4096 };
+    uint8_t b[4096];
+    BlockDriverState *bs;
+    Error *err = NULL;
+    uint64_t l1;
+
+    create(p, &o);
+    bs = open_q(p, false, &err);
+    memset(b, 2, sizeof(b));
+    io(bs, BLOCK_REQ_WRITE, 0, b, sizeof(b));
+    bdrv_unref(bs);
+    /* an L1 entry pointing into the header: detected, the image marked corrupt */
+    l1 = header_u64(p, 40);
+    poke64(p, l1, (1ull << 63) | 512);
+    bs = open_q(p, false, &err);
+    g_assert_no_error(err);
+    g_assert_cmpint(bdrv_sync_io(bs, BLOCK_REQ_READ, 0, b, 512, 0), ==, -EIO);
+    g_assert_cmpint(bdrv_sync_io(bs, BLOCK_REQ_WRITE, 0, b, 512, 0), ==, -EPERM);
+    bdrv_unref(bs);
+    g_assert_cmphex(header_u64(p, 72) & 2, ==, 2);
+    /* then read-only only, as QEMU */
+    g_assert_null(open_q(p, false, &err));
+    g_assert_nonnull(strstr(err->message, "is corrupt; cannot be opened read/write"));
+    g_assert_nonnull(strstr(err->message, p));
+    g_clear_error(&err);
+    bs = open_q(p, true, &err);
+    g_assert_no_error(err);
+    bdrv_unref(bs);
+}
+
+typedef struct HeaderCase {
+    const char *what;
+    off_t off;
+    int width;                  /* 4 or 8; 0: truncate the file to off */
+    uint64_t value;
+    const char *expect;
+} HeaderCase;
+
+static void test_bad_headers(void)
+{
+    static const HeaderCase cases[] = {
+        { "truncated", 50, 0, 0, "too short" },
+        { "truncated v3 header", 90, 0, 0, "truncated" },
+        { "magic", 0, 4, 0x12345678, "not in qcow2 format" },
+        { "version", 4, 4, 4, "Unsupported qcow2 version 4" },
+        { "cluster bits", 20, 4, 30, "cluster size" },
+        { "cluster bits low", 20, 4, 8, "cluster size" },
+        { "encryption", 32, 4, 1, "encrypted" },
+        { "size", 24, 8, 1ull << 62, "too large" },
+        { "L1 size absurd", 36, 4, 0x10000000, "L1 table is too large" },
+        { "L1 size small", 36, 4, 0, "L1 table is too small" },
+        { "L1 offset beyond", 40, 8, 1ull << 40, "beyond the end" },
+        { "L1 offset unaligned", 40, 8, 65536 + 8, "not cluster aligned" },
+        { "L1 over header", 40, 8, 0, "overlaps the header" },
+        { "refcount table beyond", 48, 8, 1ull << 40, "beyond the end" },
+        { "refcount table clusters", 56, 4, 0x100000, "reference count table is too large" },
+        { "refcount table none", 56, 4, 0, "no reference count table" },
+        { "unknown incompatible", 72, 8, 1ull << 40, "unsupported qcow2 feature" },
+        { "external data file", 72, 8, 4, "external data file" },
+        { "refcount order", 96, 4, 7, "refcount width" },
+        { "header length", 100, 4, 7, "invalid header length" },
+        { "backing name", 8, 8, 70000, "backing file name is invalid" },
+        { "compression bit without type", 72, 8, 8, "compression type" },
+    };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        g_autofree char *p = tpath("bad.qcow2");
+        Qcow2CreateOptions o = { .size = 1 << 20 };
+        Error *err = NULL;
+
+        create(p, &o);
+        if (!cases[i].width) {
+            g_assert_cmpint(truncate(p, cases[i].off), ==, 0);
+        } else if (cases[i].width == 4) {
+            poke32(p, cases[i].off, cases[i].value);
+        } else {
+            if (!strcmp(cases[i].what, "backing name")) {
+                poke32(p, 16, 10);
+            }
+            poke64(p, cases[i].off, cases[i].value);
+        }
+        g_assert_null(open_q(p, true, &err));
+        if (!err || !strstr(err->message, cases[i].expect) || !strstr(err->message, p)) {
+            g_error("%s: got '%s', expected '%s' and the image name", cases[i].what,
+                    err ? err->message : "(no error)", cases[i].expect);
+        }
+        g_clear_error(&err);
+    }
+}
+
+static void test_extended_l2_read(void)
+{
+    /* An extended-L2 image written through the driver reads back; the
+     * subcluster bitmap says "allocated" for whole written clusters and
+     * zero/unallocated subclusters come from their bits. */
+    g_autofree char *p = tpath("ext.qcow2");
+    Qcow2CreateOptions o = { .size = 1 << 20, .cluster_size = 65536, .extended_l2 = true };
+    g_autofree uint8_t *model = g_malloc0(1 << 20);
+    BlockDriverState *bs;
+    Error *err = NULL;
+    uint64_t l1, l2, bitmap;
+
+    create(p, &o);
+    bs = open_q(p, false, &err);
+    g_assert_no_error(err);
+    random_writes(bs, model, 1 << 20, 10, 5);
+    assert_reads(bs, model, 1 << 20);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    /* mark subcluster 1 of cluster 0 "zero" instead of allocated */
+    l1 = header_u64(p, 40);
+    l2 = header_u64(p, l1) & 0x00fffffffffffe00ull;
+    bitmap = header_u64(p, l2 + 8);
+    if (bitmap & 2) {
+        poke64(p, l2 + 8, (bitmap & ~2ull) | (1ull << 33));
+        memset(model + 2048, 0, 2048);
+    }
+    bs = open_q(p, true, &err);
+    g_assert_no_error(err);
+    assert_reads(bs, model, 1 << 20);
+    bdrv_unref(bs);
+}
+
+int main(int argc, char **argv)
+{
+    int ret;
+
+    g_test_init(&argc, &argv, NULL);
+    /* tmpfs where there is one: every allocation is flushed (fdatasync) */
+    tmpdir = g_file_test("/dev/shm", G_FILE_TEST_IS_DIR)
+             ? g_mkdtemp(g_strdup("/dev/shm/kvmpc-qcow2-XXXXXX"))
+             : g_dir_make_tmp("kvmpc-qcow2-XXXXXX", NULL);
+    g_test_add_data_func("/qcow2/random/512", GINT_TO_POINTER(512), test_random);
+    g_test_add_data_func("/qcow2/random/4k", GINT_TO_POINTER(4096), test_random);
+    g_test_add_data_func("/qcow2/random/64k", GINT_TO_POINTER(65536), test_random);
+    g_test_add_data_func("/qcow2/random/2M", GINT_TO_POINTER(2 << 20), test_random);
+    g_test_add_func("/qcow2/refcount-widths", test_refcount_widths);
+    g_test_add_func("/qcow2/backing", test_backing);
+    g_test_add_func("/qcow2/zero-discard", test_zero_discard);
+    g_test_add_func("/qcow2/compressed", test_compressed);
+    g_test_add_func("/qcow2/dirty-bit", test_dirty_bit);
+    g_test_add_func("/qcow2/corrupt-bit", test_corrupt_bit);
+    g_test_add_func("/qcow2/bad-headers", test_bad_headers);
+    g_test_add_func("/qcow2/extended-l2", test_extended_l2_read);
+    ret = g_test_run();
+    {
+        g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0) {
+            g_printerr("could not remove %s\n", tmpdir);
+        }
+    }
+    return ret;
+}
