@@ -1717,6 +1717,25 @@ uint64_t memory_debug_dispatch_steps(void)
     return dispatch_steps;
 }
 
+bool address_space_is_ram(AddressSpace *as, uint64_t addr, uint64_t len)
+{
+    while (len) {
+        MemoryTranslation t;
+        uint64_t run;
+
+        if (address_space_translate(as, addr, &t) != MEMORY_TRANSLATION_RAM) {
+            return false;
+        }
+        run = t.start + t.size - addr;
+        if (run >= len) {
+            return true;
+        }
+        addr += run;
+        len -= run;
+    }
+    return true;
+}
+
 void *address_space_get_ram_ptr(AddressSpace *as, uint64_t addr, uint64_t len, bool is_write)
 {
     const MemoryRegionSection *s = address_space_lookup(as, addr);

@@ -51,21 +51,7 @@ static const int piix_isa_irq[2] = { 14, 15 };
 /* Whether [addr, addr + len) is all guest RAM: DMA goes nowhere else. */
 static bool bmdma_ram_ok(uint64_t addr, uint64_t len)
 {
-    while (len) {
-        MemoryTranslation t;
-        uint64_t run;
-
-        if (address_space_translate(&address_space_memory, addr, &t) != MEMORY_TRANSLATION_RAM) {
-            return false;
-        }
-        run = t.start + t.size - addr;
-        if (run >= len) {
-            return true;
-        }
-        addr += run;
-        len -= run;
-    }
-    return true;
+    return address_space_is_ram(&address_space_memory, addr, len);
 }
 
 /* Loads the next PRD entry: false at the end of the table, -1 on a bad

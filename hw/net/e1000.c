@@ -258,21 +258,7 @@ typedef struct E1000State {
 
 static bool e1000_ram_ok(uint64_t addr, uint64_t len)
 {
-    while (len) {
-        MemoryTranslation t;
-        uint64_t run;
-
-        if (address_space_translate(&address_space_memory, addr, &t) != MEMORY_TRANSLATION_RAM) {
-            return false;
-        }
-        run = t.start + t.size - addr;
-        if (run >= len) {
-            return true;
-        }
-        addr += run;
-        len -= run;
-    }
-    return true;
+    return address_space_is_ram(&address_space_memory, addr, len);
 }
 
 static bool e1000_dma_read(E1000State *s, uint64_t addr, void *buf, uint64_t len)

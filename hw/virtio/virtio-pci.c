@@ -39,6 +39,7 @@
 #include <glib.h>
 #include "hw/virtio/virtio-pci.h"
 #include "hw/pci/msix.h"
+#include "accel/accel.h"
 #include "qemu/log.h"
 
 #define VIRTIO_PCI_CAP_LEN              16
@@ -129,11 +130,21 @@ static void virtio_pci_ioeventfd_handler(EventNotifier *e)
     }
 }
 
+/* ioeventfd=auto: on under KVM (a notification then costs no exit to
+ * userspace), off otherwise (tcg-lite handles the write in the vCPU's
+ * own dispatch at least as fast), as QEMU decides. */
+static bool virtio_pci_ioeventfd_wanted(VirtIOPCIProxy *proxy)
+{
+    return proxy->ioeventfd == VIRTIO_PCI_ON ||
+           (proxy->ioeventfd == VIRTIO_PCI_AUTO && current_accel &&
+            !strcmp(current_accel->name, "kvm"));
+}
+
 static void virtio_pci_start_ioeventfd(VirtIOPCIProxy *proxy)
 {
     VirtIODevice *vdev = proxy->vdev;
 
-    if (!proxy->ioeventfd || proxy->ioeventfd_started) {
+    if (!virtio_pci_ioeventfd_wanted(proxy) || proxy->ioeventfd_started) {
         return;
     }
     memory_region_transaction_begin();

@@ -448,6 +448,10 @@ MemTxResult address_space_write_rom(AddressSpace *as, uint64_t addr, const void 
 /* One access of size 1/2/4/8 with the region's access rules (vCPU exits). */
 MemTxResult address_space_ld(AddressSpace *as, uint64_t addr, uint64_t *val, unsigned size);
 MemTxResult address_space_st(AddressSpace *as, uint64_t addr, uint64_t val, unsigned size);
+/* Whether all of [addr, addr+len) is RAM (possibly several ranges): the
+ * check a DMA-capable device makes before it touches guest memory, which
+ * must never reach MMIO, ROM or a hole.  len 0: true. */
+bool address_space_is_ram(AddressSpace *as, uint64_t addr, uint64_t len);
 /* Host pointer for [addr, addr+len) if it lies entirely within one RAM/ROM
  * range, else NULL.  For DMA-style access by devices and loaders. */
 void *address_space_get_ram_ptr(AddressSpace *as, uint64_t addr, uint64_t len, bool is_write);

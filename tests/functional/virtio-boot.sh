@@ -9,17 +9,9 @@
 #
 # usage: tests/functional/virtio-boot.sh KVMPC ACCEL
 set -uo pipefail
-kvmpc=${1:?kvmpc} accel=${2:?accel}
-src=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; echo "--- serial:"; tail -c 2000 "$tmp/serial" 2>/dev/null; cat "$tmp/err" 2>/dev/null; exit 1; }
+. "$(dirname "$0")/boot-sector.inc.sh"
 
-[ -f /usr/share/seabios/bios-256k.bin ] || { echo "SKIP: Debian's seabios package is not installed"; exit 77; }
-command -v as >/dev/null && command -v ld >/dev/null || { echo "SKIP: no binutils"; exit 77; }
-
-as --32 -I "$src" --defsym SECTOR_SIZE=512 --defsym READ_LBA=1 -o "$tmp/b.o" "$src/ide-boot.S" &&
-ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$tmp/mbr.bin" "$tmp/b.o" || fail "cannot assemble"
+assemble_boot_sector "$tmp/mbr.bin" ide-boot.S --defsym SECTOR_SIZE=512 --defsym READ_LBA=1
 
 mkdisk() {   # IMAGE -> prints the sum of LBA 1
 	python3 - "$tmp/mbr.bin" "$1" <<'PY'
@@ -40,16 +32,7 @@ while :; do
 done
 
 run() {   # NAME EXPECTED_SUM ARGS...
-	local name=$1 want=$2 rc
-	shift 2
-	timeout 120 "$kvmpc" -accel "$accel" -nographic -m 128 -no-reboot \
-		-device isa-debug-exit,iobase=0xf4,iosize=4 "$@" </dev/null >"$tmp/serial" 2>"$tmp/err"
-	rc=$?
-	grep -aq "IDEBOOT" "$tmp/serial" || fail "$name: the boot sector did not run (exit $rc)"
-	grep -aq "READERR" "$tmp/serial" && fail "$name: int 13h read failed"
-	grep -aq "SUM=$want" "$tmp/serial" || fail "$name: expected SUM=$want"
-	[ "$rc" = 3 ] || fail "$name: exit status $rc, expected 3"
-	echo "PASS $name: booted, read a sector, SUM=$want"
+	boot_and_check "$1" IDEBOOT "${@:2}"
 }
 
 run "-drive if=virtio" "$sum" -drive file="$tmp/vd.img",format=raw,if=virtio

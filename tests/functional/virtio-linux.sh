@@ -16,6 +16,8 @@ disk_md5=$(md5sum < "$tmp/disk.img" | cut -c1-32)
 extra=""
 [ "${MODERN:-1}" = 0 ] && extra=",disable-modern=on"
 [ "${PACKED:-0}" = 1 ] && extra="$extra,packed=on"
+# VIRTIO_PROPS: more virtio-*-pci properties (e.g. ",ioeventfd=on")
+extra="$extra${VIRTIO_PROPS:-}"
 
 script='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
 i=0; while [ ! -b /dev/vda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done

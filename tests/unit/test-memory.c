@@ -788,6 +788,13 @@ static void test_cross_ranges(void)
     g_assert_null(address_space_get_ram_ptr(&as, 0xff0, 0x20, false));
     g_assert_null(address_space_get_ram_ptr(&as, 0x1000, 1, false));
     g_assert_null(address_space_get_ram_ptr(&as, 0x8000, 1, false));
+    /* is_ram: the whole range, which may not run into the device */
+    g_assert_true(address_space_is_ram(&as, 0x0, 0x1000));
+    g_assert_true(address_space_is_ram(&as, 0xfff, 1));
+    g_assert_true(address_space_is_ram(&as, 0x1000, 0));
+    g_assert_false(address_space_is_ram(&as, 0xff0, 0x20));
+    g_assert_false(address_space_is_ram(&as, 0x1000, 1));
+    g_assert_false(address_space_is_ram(&as, 0x8000, 1));
 
     address_space_destroy(&as);
     memory_region_destroy(&root);

@@ -97,7 +97,7 @@ struct VirtIOPCIProxy {
     int disable_legacy;             /* VirtIOPCIOnOffAuto */
     bool disable_modern;
     uint32_t nvectors;              /* UINT32_MAX: queues + 1 */
-    bool ioeventfd;
+    int ioeventfd;                  /* VirtIOPCIOnOffAuto: auto = on under KVM */
     bool packed;
 };
 
@@ -110,7 +110,8 @@ extern const char *const virtio_pci_onoffauto_names[];
                      virtio_pci_onoffauto_names, VIRTIO_PCI_AUTO),                  \
     DEFINE_PROP_BOOL("disable-modern", VirtIOPCIProxy, disable_modern, false),      \
     DEFINE_PROP_UINT32("vectors", VirtIOPCIProxy, nvectors, UINT32_MAX),           \
-    DEFINE_PROP_BOOL("ioeventfd", VirtIOPCIProxy, ioeventfd, false),               \
+    DEFINE_PROP_ENUM("ioeventfd", VirtIOPCIProxy, ioeventfd,                        \
+                     virtio_pci_onoffauto_names, VIRTIO_PCI_AUTO),                  \
     DEFINE_PROP_BOOL("packed", VirtIOPCIProxy, packed, false)
 
 /*
