@@ -7,6 +7,7 @@
 # block/qcow2.c and the fuzz target are compiled again with coverage
 # instrumentation; the rest links from BUILDDIR's libkvmpc-core.a.
 set -eu
+. "$(dirname "$0")/kvmpc-libs.inc.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$top/build}" && pwd)
 OUT=${2:-$B/tests/fuzz/fuzz-qcow2-libfuzzer}
@@ -21,6 +22,5 @@ trap 'rm -rf "$tmp"' EXIT
 $CC $flags -c "$top/block/qcow2.c" -o "$tmp/qcow2.o"
 $CC $flags -c "$top/tests/fuzz/fuzz-qcow2.c" -o "$tmp/fuzz-qcow2.o"
 $CC -fsanitize=fuzzer,address -o "$OUT" "$tmp/fuzz-qcow2.o" "$tmp/qcow2.o" "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0 zlib libzstd) \
-    $(pkg-config --libs liburing 2>/dev/null) -llzma -lpthread -lm
+    $kvmpc_libs
 echo "built $OUT"

@@ -10,6 +10,7 @@
 # tcg-lite's sources (accel/tcg-lite/*.c) are compiled again here with
 # coverage instrumentation and the sanitizers; UBSan's findings abort.
 set -eu
+. "$(dirname "$0")/kvmpc-libs.inc.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$top/build}" && pwd)
 OUT=${2:-$B/tests/fuzz/fuzz-tcgl-exec-libfuzzer}
@@ -34,5 +35,5 @@ for o in $objs; do
     [ -f "$o" ] || { echo "build-tcgl.sh: compiling failed"; exit 1; }
 done
 $CC -fsanitize=fuzzer $san -o "$OUT" $objs "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) $(pkg-config --libs liburing 2>/dev/null) -llzma -lz -lpthread -lm
+    $kvmpc_libs
 echo "built $OUT"

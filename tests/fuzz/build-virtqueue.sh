@@ -9,6 +9,7 @@
 # hw/virtio/virtio.c is compiled again with coverage instrumentation; the
 # rest (the memory API) links from BUILDDIR's libkvmpc-core.a.
 set -eu
+. "$(dirname "$0")/kvmpc-libs.inc.sh"
 run=""
 if [ "${1:-}" = "-r" ]; then
     shift
@@ -31,8 +32,7 @@ trap 'rm -rf "$tmp"' EXIT
 $CC $flags -c "$top/hw/virtio/virtio.c" -o "$tmp/virtio.o"
 $CC $flags -c "$top/tests/fuzz/fuzz-virtqueue.c" -o "$tmp/fuzz.o"
 $CC -fsanitize=fuzzer $san -o "$OUT" "$tmp/virtio.o" "$tmp/fuzz.o" "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) $(pkg-config --libs liburing 2>/dev/null) \
-    -llzma -lz -lpthread -lm
+    $kvmpc_libs
 echo "built $OUT"
 [ -n "$run" ] || exit 0
 mkdir -p "$tmp/corpus"

@@ -8,6 +8,7 @@
 # The monitor sources are compiled again here with coverage instrumentation;
 # the rest of kvmpc links from the library as built.
 set -eu
+. "$(dirname "$0")/kvmpc-libs.inc.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 B=$(cd "${1:-$top/build}" && pwd)
 OUT=${2:-$B/tests/fuzz/fuzz-qmp}
@@ -31,5 +32,5 @@ done
 # The library's own monitor objects are left out (-Wl,--allow-multiple-definition
 # is not needed: the instrumented copies come first and satisfy every symbol).
 $CC -fsanitize=fuzzer,address -o "$OUT" $objs "$B/libkvmpc-core.a" \
-    $(pkg-config --libs glib-2.0 gio-2.0 json-glib-1.0) $(pkg-config --libs liburing 2>/dev/null) -lpthread -lm
+    $kvmpc_libs
 echo "built $OUT"
