@@ -402,6 +402,21 @@ static bool section_aligned_part(MemoryRegionSection *sec, uint64_t *gpa, uint64
     return true;
 }
 
+/*
+ * Read-only to KVM only when the memory itself is ROM. A read-only *view*
+ * of RAM (the i440FX/Q35 PAM "read RAM, write PCI" modes over the shadowed
+ * BIOS and option-ROM area) stays a writable slot, as in QEMU, whose KVM
+ * code looks at the RAM block rather than the alias: guest code that keeps
+ * a GDT in a shadowed ROM (QEMU's linuxboot.bin) makes the CPU set a
+ * descriptor's accessed bit there, and KVM cannot emulate that store into
+ * a KVM_MEM_READONLY slot: the vCPU retries the instruction for ever.
+ * tcg-lite and the device DMA paths still ignore such writes (docs/piix.md).
+ */
+static bool kvm_section_readonly(const MemoryRegionSection *sec)
+{
+    return sec->mr->type == MR_ROM || sec->mr->readonly;
+}
+
 static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
 {
     uint64_t gpa, size, delta;
@@ -410,7 +425,7 @@ static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
     if (sec->mr->type == MR_IO || !section_aligned_part(sec, &gpa, &size, &delta)) {
         return;
     }
-    if (sec->readonly && !kvm_state.readonly_mem) {
+    if (kvm_section_readonly(sec) && !kvm_state.readonly_mem) {
         return;             /* ROM without KVM_MEM_READONLY: served by MMIO exits */
     }
     s = slot_alloc();
@@ -425,7 +440,7 @@ static void kvm_region_add(MemoryListener *l, MemoryRegionSection *sec)
     s->mr = sec->mr;
     s->mr_offset = sec->offset_within_region + delta;
     s->hva = sec->mr->ram + s->mr_offset;
-    s->flags = (sec->readonly ? KVM_MEM_READONLY : 0) |
+    s->flags = (kvm_section_readonly(sec) ? KVM_MEM_READONLY : 0) |
                (sec->mr->dirty_log_mask ? KVM_MEM_LOG_DIRTY_PAGES : 0);
     if (slot_set(s, size) < 0) {
         error_report("KVM: cannot map '%s' at 0x%" PRIx64 ": %s", sec->mr->name, gpa,

@@ -48,9 +48,22 @@ static char *firmware_build_dir(void)
     return dir ? g_build_filename(dir, "pc-bios", "optionrom", NULL) : NULL;
 }
 
+static char *firmware_in_dir(const char *dir, const char *name)
+{
+    char *path = dir ? g_build_filename(dir, name, NULL) : NULL;
+
+    if (path && g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        return path;
+    }
+    g_free(path);
+    return NULL;
+}
+
 char *firmware_find(const char *name, char *const *dirs)
 {
     g_autofree char *build_dir = NULL;
+    char *path;
+
     if (g_file_test(name, G_FILE_TEST_IS_REGULAR)) {
         return g_strdup(name);
     }
@@ -58,33 +71,44 @@ char *firmware_find(const char *name, char *const *dirs)
         return NULL;                    /* a path, not a name to search for */
     }
     for (int i = 0; dirs && dirs[i]; i++) {
-        char *path = g_build_filename(dirs[i], name, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        if ((path = firmware_in_dir(dirs[i], name))) {
             return path;
         }
-        g_free(path);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(firmware_default_dirs); i++) {
-        char *path = g_build_filename(firmware_default_dirs[i], name, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+        if ((path = firmware_in_dir(firmware_default_dirs[i], name))) {
             return path;
         }
-        g_free(path);
     }
     build_dir = firmware_build_dir();
-    if (build_dir) {
-        char *path = g_build_filename(build_dir, name, NULL);
-        if (g_file_test(path, G_FILE_TEST_IS_REGULAR)) {
+    return firmware_in_dir(build_dir, name);
+}
+
+/*
+ * One of kvmpc's own option ROMs: from the -L dirs, kvmpc's build
+ * directory or its installed data dir, never from /usr/share/qemu, which
+ * holds QEMU's ROM of the same name (QEMU's linuxboot.bin is a different
+ * program with a different fw_cfg contract).
+ */
+static char *firmware_find_own(const char *name, char *const *dirs)
+{
+    g_autofree char *build_dir = firmware_build_dir();
+    char *path;
+
+    for (int i = 0; dirs && dirs[i]; i++) {
+        if ((path = firmware_in_dir(dirs[i], name))) {
             return path;
         }
-        g_free(path);
     }
-    return NULL;
+    if ((path = firmware_in_dir(build_dir, name))) {
+        return path;
+    }
+    return firmware_in_dir(KVMPC_DATADIR, name);
 }
 
 bool firmware_add_linuxboot(MachineState *ms, Error **errp)
 {
-    g_autofree char *path = firmware_find(FIRMWARE_LINUXBOOT_ROM, ms->firmware_dirs);
+    g_autofree char *path = firmware_find_own(FIRMWARE_LINUXBOOT_ROM, ms->firmware_dirs);
     g_autofree gchar *data = NULL;
     g_autoptr(GError) gerr = NULL;
     gsize size;
