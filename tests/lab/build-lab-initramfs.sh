@@ -38,6 +38,9 @@ mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 echo
 echo "kvmpc-lab: init $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s), uptime $(cut -d' ' -f1 /proc/uptime)s"
+# The loopback interface, as on any host: tests serve files to slirp guests
+# on 127.0.0.1 (without it connect() there fails with ENETUNREACH).
+ip link set lo up || ifconfig lo 127.0.0.1 up
 broken() {
 	echo "kvmpc-lab: BROKEN: $*"
 	[ -d /out/tests ] && echo "$*" > /out/broken
