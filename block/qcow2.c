@@ -2066,6 +2066,14 @@ static void feature(uint8_t *e, int type, int bit, const char *name)
     memcpy(e + 2, name, strlen(name));
 }
 
+BlockDriverState *qcow2_open_backing_of(const char *filename, const char *backing_file,
+                                        const char *backing_fmt, Error **errp)
+{
+    g_autofree char *path = backing_path(filename, backing_file);
+
+    return bdrv_open_image(path, backing_fmt, true, NULL, errp);
+}
+
 bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **errp)
 {
     int cs = o->cluster_size ? o->cluster_size : 65536;
@@ -2112,8 +2120,7 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         return false;
     }
     if (o->backing_file) {
-        g_autofree char *path = backing_path(filename, o->backing_file);
-        BlockDriverState *b = bdrv_open_image(path, bfmt, true, NULL, errp);
+        BlockDriverState *b = qcow2_open_backing_of(filename, o->backing_file, bfmt, errp);
         if (!b) {
             return false;
         }

@@ -99,6 +99,16 @@ static int64_t img_len(BlockDriverState *bs)
     return bdrv_getlength(bs);
 }
 
+/* The one image file name a subcommand takes, after its options. */
+static const char *one_image_arg(int argc, char **argv)
+{
+    if (optind >= argc) {
+        error_report("Expecting one image file name");
+        return NULL;
+    }
+    return argv[optind];
+}
+
 /* ---- create ------------------------------------------------------------- */
 
 static bool create_image(const char *file, const char *fmt, uint64_t size, QemuOpts *o,
@@ -181,6 +191,20 @@ static bool create_image(const char *file, const char *fmt, uint64_t size, QemuO
         if (!qemu_opts_check_unused(o, errp)) {
             return false;
         }
+    }
+    if (!co.size && co.backing_file) {
+        /* the size comes from the backing file: say which, as qemu-img */
+        BlockDriverState *b = qcow2_open_backing_of(file, co.backing_file, co.backing_fmt, errp);
+        if (!b) {
+            return false;
+        }
+        int64_t len = bdrv_getlength(b);
+        bdrv_unref(b);
+        if (len < 0) {
+            error_setg_errno(errp, (int)-len, "Could not get the size of '%s'", co.backing_file);
+            return false;
+        }
+        size = co.size = len;
     }
     if (!quiet) {
         printf("Formatting '%s', fmt=qcow2 cluster_size=%d compression_type=%s size=%"
@@ -275,11 +299,9 @@ static int cmd_info(int argc, char **argv)
         default: return 1;
         }
     }
-    if (optind >= argc) {
-        error_report("Expecting one image file name");
+    if (!(file = one_image_arg(argc, argv))) {
         return 1;
     }
-    file = argv[optind];
     bs = open_img(file, fmt, false, false);
     stat(file, &st);
     if (!strcmp(output, "json")) {
@@ -411,11 +433,9 @@ static int cmd_check(int argc, char **argv)
         default: return 1;
         }
     }
-    if (optind >= argc) {
-        error_report("Expecting one image file name");
+    if (!(file = one_image_arg(argc, argv))) {
         return 1;
     }
-    file = argv[optind];
     if (repair) {
         if (!strcmp(repair, "leaks")) {
             fix = QCOW2_FIX_LEAKS;
@@ -680,7 +700,7 @@ static void map_print(const MapExt *e, bool json, bool first)
 
 static int cmd_map(int argc, char **argv)
 {
-    const char *fmt = NULL, *output = "human";
+    const char *fmt = NULL, *output = "human", *file;
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'O' },
         { NULL, 0, NULL, 0 },
@@ -698,12 +718,11 @@ static int cmd_map(int argc, char **argv)
         default: break;
         }
     }
-    if (optind >= argc) {
-        error_report("Expecting one image file name");
+    if (!(file = one_image_arg(argc, argv))) {
         return 1;
     }
     json = !strcmp(output, "json");
-    bs = open_img(argv[optind], fmt, false, true);
+    bs = open_img(file, fmt, false, true);
     len = img_len(bs);
     if (!json) {
         printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
@@ -867,7 +886,7 @@ static int cmd_resize(int argc, char **argv)
 
 static int cmd_commit(int argc, char **argv)
 {
-    const char *fmt = NULL;
+    const char *fmt = NULL, *file;
     BlockDriverState *top, *base;
     Qcow2ImageInfo qi;
     g_autofree char *path = NULL;
@@ -883,11 +902,10 @@ static int cmd_commit(int argc, char **argv)
         default: break;
         }
     }
-    if (optind >= argc) {
-        error_report("Expecting one image file name");
+    if (!(file = one_image_arg(argc, argv))) {
         return 1;
     }
-    top = open_img(argv[optind], fmt, true, false);
+    top = open_img(file, fmt, true, false);
     if (!bdrv_is_qcow2(top) || (qcow2_get_info(top, &qi), !qi.backing_file)) {
         error_report("Image does not have a backing file");
         return 1;

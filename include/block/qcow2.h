@@ -46,6 +46,10 @@ typedef struct Qcow2CreateOptions {
 } Qcow2CreateOptions;
 
 bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **errp);
+/* The backing file BACKING_FILE of an image FILENAME would have (a relative
+ * name is relative to FILENAME's directory), opened read-only. */
+BlockDriverState *qcow2_open_backing_of(const char *filename, const char *backing_file,
+                                        const char *backing_fmt, Error **errp);
 
 typedef struct Qcow2ImageInfo {
     uint64_t size;

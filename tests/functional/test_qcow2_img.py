@@ -148,8 +148,10 @@ class Qcow2Interop(unittest.TestCase):
         mid, top = self.p('mid.qcow2'), self.p('top.qcow2')
         run(QEMU_IMG, 'create', '-f', 'qcow2', '-b', base, '-F', 'raw', mid)
         run(QEMU_IO, '-c', 'write -P 0x33 100000 200000', mid)
-        run(IMG, 'create', '-q', '-f', 'qcow2', '-o', 'cluster_size=4096', '-b', 'mid.qcow2',
-            '-F', 'qcow2', top)
+        out = run(IMG, 'create', '-f', 'qcow2', '-o', 'cluster_size=4096', '-b', 'mid.qcow2',
+                  '-F', 'qcow2', top).stdout.decode()
+        # the size, taken from the backing file, is the one announced
+        self.assertIn(' size=%d backing_file=mid.qcow2 ' % (8 << 20), out)
         i = self.info(IMG, top)
         self.assertEqual(i, self.info(QEMU_IMG, top))
         self.assertEqual(i['backing-filename'], 'mid.qcow2')
