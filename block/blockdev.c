@@ -486,15 +486,38 @@ static QemuOpts *blockdev_parse(const char *spec, Error **errp)
 static BlockDriverState *blockdev_node(QemuOpts *o, const char *prefix, bool top,
                                        Error **errp);
 
+/* A format node's file child: file=NODE-NAME (a new reference) or a node
+ * described by the file.* keys. */
+static BlockDriverState *blockdev_child(QemuOpts *o, const char *prefix, Error **errp)
+{
+    g_autofree char *k_file = g_strconcat(prefix, "file", NULL);
+    g_autofree char *k_fdrv = g_strconcat(prefix, "file.driver", NULL);
+    const char *child_name = qemu_opt_get(o, k_file);
+    BlockDriverState *child;
+
+    if (child_name) {
+        child = bdrv_find_node(child_name);
+        if (!child) {
+            error_setg(errp, "Cannot find device='' nor node-name='%s'", child_name);
+            return NULL;
+        }
+        bdrv_ref(child);
+        return child;
+    }
+    if (qemu_opt_has(o, k_fdrv)) {
+        g_autofree char *cp = g_strconcat(prefix, "file.", NULL);
+        return blockdev_node(o, cp, false, errp);
+    }
+    error_setg(errp, "Parameter '%sfile' is missing", prefix);
+    return NULL;
+}
+
 /* driver=qcow2: file=NODE or file.driver=..., backing=NODE|null (default:
  * the backing file the image names). */
 static BlockDriverState *blockdev_qcow2(QemuOpts *o, const char *prefix, bool ro,
                                        Error **errp)
 {
-    g_autofree char *k_file = g_strconcat(prefix, "file", NULL);
-    g_autofree char *k_fdrv = g_strconcat(prefix, "file.driver", NULL);
     g_autofree char *k_backing = g_strconcat(prefix, "backing", NULL);
-    const char *child_name = qemu_opt_get(o, k_file);
     const char *backing = qemu_opt_get(o, k_backing);
     BlockDriverState *child, *bs, *bk = NULL;
 
@@ -505,20 +528,7 @@ static BlockDriverState *blockdev_qcow2(QemuOpts *o, const char *prefix, bool ro
             return NULL;
         }
     }
-    if (child_name) {
-        child = bdrv_find_node(child_name);
-        if (!child) {
-            error_setg(errp, "Cannot find device='' nor node-name='%s'", child_name);
-            return NULL;
-        }
-        bdrv_ref(child);
-    } else if (qemu_opt_has(o, k_fdrv)) {
-        g_autofree char *cp = g_strconcat(prefix, "file.", NULL);
-        if (!(child = blockdev_node(o, cp, false, errp))) {
-            return NULL;
-        }
-    } else {
-        error_setg(errp, "Parameter '%sfile' is missing", prefix);
+    if (!(child = blockdev_child(o, prefix, errp))) {
         return NULL;
     }
     bs = bdrv_open_qcow2(child, ro, backing ? QCOW2_OPEN_NO_BACKING : 0, errp);
@@ -591,11 +601,8 @@ static BlockDriverState *blockdev_node(QemuOpts *o, const char *prefix, bool top
         }
         bs = bdrv_open_file(&fo, errp);
     } else if (!strcmp(driver, "raw")) {
-        g_autofree char *k_file = g_strconcat(prefix, "file", NULL);
-        g_autofree char *k_fdrv = g_strconcat(prefix, "file.driver", NULL);
         g_autofree char *k_off = g_strconcat(prefix, "offset", NULL);
         g_autofree char *k_size = g_strconcat(prefix, "size", NULL);
-        const char *child_name = qemu_opt_get(o, k_file);
         BlockDriverState *child;
         uint64_t off = 0, size = 0;
 
@@ -603,21 +610,7 @@ static BlockDriverState *blockdev_node(QemuOpts *o, const char *prefix, bool top
             !qemu_opt_get_size(o, k_size, 0, &size, errp)) {
             return NULL;
         }
-        if (child_name) {
-            child = bdrv_find_node(child_name);
-            if (!child) {
-                error_setg(errp, "Cannot find device='' nor node-name='%s'", child_name);
-                return NULL;
-            }
-            bdrv_ref(child);
-        } else if (qemu_opt_has(o, k_fdrv)) {
-            g_autofree char *cp = g_strconcat(prefix, "file.", NULL);
-            child = blockdev_node(o, cp, false, errp);
-            if (!child) {
-                return NULL;
-            }
-        } else {
-            error_setg(errp, "Parameter '%sfile' is missing", prefix);
+        if (!(child = blockdev_child(o, prefix, errp))) {
             return NULL;
         }
         if (ro && !bdrv_is_read_only(child)) {

@@ -858,21 +858,6 @@ static int read_in_cluster(Qcow2State *s, uint64_t off, uint8_t *buf, uint64_t l
     return fread_(s, host + in, buf, len);
 }
 
-static int do_read(Qcow2State *s, uint64_t off, uint8_t *buf, uint64_t len)
-{
-    while (len) {
-        uint64_t n = MIN(len, s->cs - (off & (s->cs - 1)));
-        int ret = read_in_cluster(s, off, buf, n);
-        if (ret < 0) {
-            return ret;
-        }
-        off += n;
-        buf += n;
-        len -= n;
-    }
-    return 0;
-}
-
 /* ---- writes ------------------------------------------------------------ */
 
 static int set_dirty(Qcow2State *s)
@@ -1022,11 +1007,12 @@ static int zero_or_discard(Qcow2State *s, uint64_t off, uint64_t len, bool disca
     return 0;
 }
 
-static int do_write(Qcow2State *s, uint64_t off, const uint8_t *buf, uint64_t len)
+/* A request split at cluster boundaries, each piece read or written. */
+static int do_rw(Qcow2State *s, bool write, uint64_t off, uint8_t *buf, uint64_t len)
 {
     while (len) {
         uint64_t n = MIN(len, s->cs - (off & (s->cs - 1)));
-        int ret = write_in_cluster(s, off, buf, n);
+        int ret = write ? write_in_cluster(s, off, buf, n) : read_in_cluster(s, off, buf, n);
         if (ret < 0) {
             return ret;
         }
@@ -1115,11 +1101,11 @@ static int qcow2_run_blocking(BlockDriverState *bs, BlockRequest *req)
     g_mutex_lock(&s->lock);
     switch (req->type) {
     case BLOCK_REQ_READ:
-        ret = do_read(s, req->offset, buf, req->bytes);
+        ret = do_rw(s, false, req->offset, buf, req->bytes);
         break;
     case BLOCK_REQ_WRITE:
         if ((ret = set_dirty(s)) == 0) {
-            ret = do_write(s, req->offset, buf, req->bytes);
+            ret = do_rw(s, true, req->offset, buf, req->bytes);
         }
         break;
     case BLOCK_REQ_WRITE_ZEROES:
