@@ -7,7 +7,8 @@
 # LUN 2 found through REPORT LUNS; the legacy-only interface; and
 # bootindex= (fw_cfg "bootorder", /pci@i0cf8/scsi@S/channel@0/disk@T,L)
 # choosing the SCSI disk over a bootable IDE disk whose LBA 1 sums
-# differently.
+# differently.  Then a scsi-cd holding an El Torito ISO (xorriso): with
+# bootindex over the IDE disk, and as -drive if=scsi,media=cdrom -boot d.
 #
 # usage: tests/functional/virtio-scsi-boot.sh KVMPC ACCEL
 set -uo pipefail
@@ -49,3 +50,23 @@ run "bootindex over IDE" "$sum" -hda "$tmp/hd.img" -device virtio-scsi-pci,id=sc
 # without bootorder SeaBIOS tries ATA disks first: bootindex= above mattered
 run "IDE without bootindex" "$idesum" -hda "$tmp/hd.img" -device virtio-scsi-pci,id=scsi0 $sd \
 	-device scsi-hd,drive=s
+
+# a scsi-cd: the El Torito no-emulation image of an ISO reads sector 16
+# (2048-byte blocks through SeaBIOS's SCSI CD-ROM path)
+if command -v xorriso >/dev/null; then
+	assemble_boot_sector "$tmp/cd.bin" ide-boot.S --defsym SECTOR_SIZE=2048 --defsym READ_LBA=16
+	mkdir "$tmp/iso"
+	python3 -c "import sys; d=open(sys.argv[1],'rb').read(); open(sys.argv[2],'wb').write(d+bytes(2048-len(d)))" \
+		"$tmp/cd.bin" "$tmp/iso/boot.bin"
+	echo "kvmpc virtio-scsi-boot" >"$tmp/iso/readme.txt"
+	xorriso -as mkisofs -quiet -V KVMPCSCSI -o "$tmp/cd.iso" -b boot.bin -no-emul-boot \
+		-boot-load-size 4 "$tmp/iso" 2>/dev/null || fail "xorriso failed"
+	cdsum=$(python3 -c "import sys; d=open(sys.argv[1],'rb').read(); print('%04X' % (sum(d[16*2048:17*2048]) & 0xffff))" "$tmp/cd.iso")
+	run "scsi-cd bootindex" "$cdsum" -hda "$tmp/hd.img" -device virtio-scsi-pci,id=scsi0 \
+		-drive file="$tmp/cd.iso",format=raw,if=none,id=c,media=cdrom \
+		-device scsi-cd,drive=c,scsi-id=2,bootindex=1
+	run "-drive if=scsi,media=cdrom -boot d" "$cdsum" \
+		-drive file="$tmp/cd.iso",format=raw,if=scsi,media=cdrom -boot d
+else
+	echo "SKIP cd: xorriso is not installed (scripts/setup.sh installs it)"
+fi

@@ -951,6 +951,74 @@ static void test_tmf(void)
     stop(s);
 }
 
+/* ABORT TASK of a command in flight: a WRITE SAME of a pattern over
+ * 64 MiB goes to the block layer 1 MiB at a time, so the TMF, kicked
+ * right after it, finds it running; the command ends ABORTED before all of
+ * it is written, and the TMF answers once it has ended. */
+static void test_tmf_abort_in_flight(void)
+{
+    char big[256];
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *ctrl, *vq;
+    uint64_t p, req, resp, treq, tresp, tag = 0x77;
+    uint8_t hdr[REQ_SIZE] = { 1, 0 }, t[24] = { 0 }, rb[RESP_SIZE], pat[512], last[512];
+    const uint8_t ws[] = { 0x41, 0, 0, 0, 0, 0, 0, 0x01, 0x00, 0 };   /* 65536 blocks at 0 */
+    uint32_t abort = 0;
+    uint16_t h, th;
+    int fd;
+    bool aborted = false;
+
+    qt_tmpfile(big, sizeof(big), "vscsibig");
+    fd = open(big, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    QT_ASSERT(fd >= 0);
+    QT_ASSERT_EQ(ftruncate(fd, 64 << 20), 0);
+    close(fd);
+    qvirtio_alloc_reset();
+    s = qtest_initf("-device virtio-scsi-pci,id=scsi0,addr=%x -drive file=%s,format=raw,"
+                    "if=none,id=d0,cache=writethrough -device scsi-hd,drive=d0", SLOT, big);
+    vq = setup(&d, s, &ctrl);
+    clear_ua(vq, 0);
+    for (int i = 0; i < 512; i++) {
+        pat[i] = (uint8_t)(i | 1);
+    }
+    p = qvirtio_alloc(s, 512, 512);
+    qtest_memwrite(s, p, pat, 512);
+    req = qvirtio_alloc(s, REQ_SIZE, 16);
+    resp = qvirtio_alloc(s, RESP_SIZE, 16);
+    memcpy(hdr + 8, &tag, 8);
+    memcpy(hdr + 19, ws, sizeof(ws));
+    qtest_memwrite(s, req, hdr, sizeof(hdr));
+    treq = qvirtio_alloc(s, 24, 8);
+    tresp = qvirtio_alloc(s, 1, 1);
+    memcpy(t + 4, &abort, 4);
+    t[8] = 1;
+    memcpy(t + 16, &tag, 8);
+    qtest_memwrite(s, treq, t, sizeof(t));
+    qtest_writeb(s, tresp, 0xee);
+    /* the TMF's chain first, so that both kicks are one qtest command apart */
+    th = qvirtqueue_add(ctrl, treq, 24, false, true);
+    qvirtqueue_add(ctrl, tresp, 1, true, false);
+    h = qvirtqueue_add(vq, req, REQ_SIZE, false, true);
+    qvirtqueue_add(vq, p, 512, false, true);
+    qvirtqueue_add(vq, resp, RESP_SIZE, true, false);
+    qvirtqueue_kick(vq, h);
+    qvirtqueue_kick(ctrl, th);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(ctrl, th, 20000), 1u);
+    QT_ASSERT_EQ(qtest_readb(s, tresp), S_OK);
+    /* the TMF answered after the command ended */
+    QT_ASSERT(qvirtqueue_used_pending(vq));
+    qvirtqueue_wait_used(vq, h, TIMEOUT_MS);
+    qtest_memread(s, resp, rb, sizeof(rb));
+    aborted = rb[11] == S_ABORTED;
+    QT_ASSERT_MSG(aborted, "response %u status %u: the command ended before the abort",
+                  rb[11], rb[10]);
+    qtest_quit(s);
+    file_read(big, (64 << 20) - 512, last, 512);
+    QT_ASSERT(memcmp(last, pat, 512));          /* the end was never written */
+    unlink(big);
+}
+
 /* ---- hostile rings and buffers ------------------------------------------------------- */
 
 static void expect_needs_reset(QVirtioDev *d, QTestState *s)
@@ -1069,7 +1137,8 @@ static void test_if_scsi(void)
     make_file(img, sizeof(img), "vscsi", IMG_SECTORS, 512, 7);
     make_file(cdimg, sizeof(cdimg), "vscsicd", 1, 2048, 3);
     qvirtio_alloc_reset();
-    s = qtest_initf("-drive file=%s,format=raw,if=scsi,index=2", img);
+    s = qtest_initf("-drive file=%s,format=raw,if=scsi,index=2 "
+                    "-drive file=%s,format=raw,if=scsi,index=5,media=cdrom", img, cdimg);
     for (int slot = 1; slot < 32; slot++) {
         d.qts = s;
         d.slot = slot;
@@ -1091,6 +1160,10 @@ static void test_if_scsi(void)
             QT_ASSERT_EQ(qtest_readb(s, b), 0);
             cmd(vq, 0, 0, CDB(0x12, 0, 0, 0, 36, 0), 0, 0, b, 36, &r);
             QT_ASSERT_EQ(r.response, S_BAD_TARGET);
+            /* media=cdrom: a scsi-cd at scsi-id 5 */
+            cmd(vq, 5, 0, CDB(0x12, 0, 0, 0, 36, 0), 0, 0, b, 36, &r);
+            assert_good(&r);
+            QT_ASSERT_EQ(qtest_readb(s, b), 5);
             stop(s);
             return;
         }
@@ -1147,6 +1220,7 @@ int main(int argc, char **argv)
     qt_run("cdrom", test_cdrom);
     qt_run("cdrom-empty", test_cdrom_empty);
     qt_run("tmf", test_tmf);
+    qt_run("tmf-abort-in-flight", test_tmf_abort_in_flight);
     qt_run("hostile/short-header", test_hostile_short_header);
     qt_run("hostile/short-response", test_hostile_short_response);
     qt_run("hostile/short-tmf", test_hostile_short_tmf);
