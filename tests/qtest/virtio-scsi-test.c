@@ -1019,6 +1019,55 @@ static void test_tmf_abort_in_flight(void)
     unlink(big);
 }
 
+/* Random CDBs (every opcode, random fields, random LUN bytes, data-in or
+ * data-out buffers of random sizes) to the disk and the CD-ROM: every one
+ * gets a response that makes sense, and the device still works. */
+static void test_random_cdbs(void)
+{
+    QTestState *s = start("");
+    QVirtioDev d;
+    QVirtQueue *vq = setup(&d, s, NULL);
+    uint64_t b = in_buf(s, 8192), w = fill(s, 4096, 5);
+    uint32_t seed = 12345;
+    Resp r;
+
+    for (int i = 0; i < 1500; i++) {
+        uint8_t cdb[16], l[8];
+        uint32_t len;
+        bool out;
+
+        for (int j = 0; j < 16; j++) {
+            seed = seed * 1103515245u + 12345u;
+            cdb[j] = seed >> 16;
+        }
+        cdb[0] = (uint8_t)i;                    /* every opcode, six times */
+        seed = seed * 1103515245u + 12345u;
+        out = seed & 0x10000;
+        len = (seed >> 17) % 4097;
+        lun_addr(l, (seed >> 29) & 1, 0);
+        if ((seed & 0xf) == 0) {
+            l[3] = (uint8_t)(seed >> 8);        /* an odd LUN now and then */
+        }
+        if (len && (cdb[0] == 0x42 || cdb[0] == 0x41 || cdb[0] == 0x93)) {
+            len = 0;                            /* keep UNMAP / WRITE SAME small */
+        }
+        cmd_raw(vq, l, cdb, 16, out ? w : 0, out ? len : 0, out ? 0 : b, out ? 0 : len, &r);
+        QT_ASSERT_MSG(r.response == S_OK || r.response == S_OVERRUN ||
+                      r.response == S_BAD_TARGET,
+                      "opcode 0x%02x: response %u", cdb[0], r.response);
+        if (r.response == S_OK) {
+            QT_ASSERT_MSG(r.status == GOOD || r.status == CHECK_CONDITION,
+                          "opcode 0x%02x: status 0x%x", cdb[0], r.status);
+            QT_ASSERT(r.used >= RESP_SIZE && r.used <= RESP_SIZE + len);
+            QT_ASSERT(r.sense_len <= 18);
+        }
+    }
+    QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
+    cmd(vq, 0, 0, CDB(0x12, 0, 0, 0, 36, 0), 0, 0, b, 36, &r);
+    assert_good(&r);
+    stop(s);
+}
+
 /* ---- hostile rings and buffers ------------------------------------------------------- */
 
 static void expect_needs_reset(QVirtioDev *d, QTestState *s)
@@ -1221,6 +1270,7 @@ int main(int argc, char **argv)
     qt_run("cdrom-empty", test_cdrom_empty);
     qt_run("tmf", test_tmf);
     qt_run("tmf-abort-in-flight", test_tmf_abort_in_flight);
+    qt_run("random-cdbs", test_random_cdbs);
     qt_run("hostile/short-header", test_hostile_short_header);
     qt_run("hostile/short-response", test_hostile_short_response);
     qt_run("hostile/short-tmf", test_hostile_short_tmf);
