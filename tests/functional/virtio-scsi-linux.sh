@@ -6,6 +6,8 @@
 # The guest md5sums /dev/sda and /dev/sr0, reads the sizes, the vendor and
 # the serial (VPD page 0x80), writes a pattern at 1 MiB of /dev/sda; the
 # host compares with the image files after the guest exits.
+# VIRTIO_PROPS in the environment adds virtio-scsi-pci properties (e.g.
+# ",disable-modern=on" or ",num_queues=2,packed=on").
 #
 # usage: tests/functional/virtio-scsi-linux.sh KVMPC ACCEL
 set -uo pipefail
