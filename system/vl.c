@@ -32,6 +32,7 @@
 #include "system/system.h"
 #include "system/rng.h"
 #include "hw/virtio/virtio-blk.h"
+#include "hw/scsi/virtio-scsi.h"
 #include "target/i386/cpu-model.h"
 
 Chardev *serial_hds[MAX_SERIAL_PORTS];
@@ -1042,6 +1043,9 @@ int kvmpc_main(int argc, char **argv)
         }
     }
     if (!virtio_blk_create_cmdline_drives(&err)) {
+        die_err(g_steal_pointer(&err));
+    }
+    if (!virtio_scsi_create_cmdline_drives(&err)) {
         die_err(g_steal_pointer(&err));
     }
     blockdev_check_orphans();
