@@ -9,6 +9,7 @@
  */
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/un.h>
 #include "qtest-harness.h"
 #include "libqvirtio.h"
@@ -363,6 +364,26 @@ static void test_reporting(void)
     stop(s, path);
 }
 
+/* Only one balloon: the second device fails with QEMU's message. */
+static void test_two_balloons(void)
+{
+    char cmd[512], out[4096];
+    size_t n;
+    FILE *f;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "timeout 20 %s -accel qtest -display none -nodefaults "
+             "-device virtio-balloon-pci -device virtio-balloon 2>&1", qtest_binary_path());
+    f = popen(cmd, "r");
+    QT_ASSERT(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = 0;
+    st = pclose(f);
+    QT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124,
+                  "two balloons accepted: %.300s", out);
+    QT_ASSERT_MSG(strstr(out, "Only one balloon device is supported"), "%.300s", out);
+}
+
 int main(int argc, char **argv)
 {
     qt_init(argc, argv);
@@ -371,5 +392,6 @@ int main(int argc, char **argv)
     qt_run("virtio-balloon/no-device", test_no_device);
     qt_run("virtio-balloon/stats", test_stats);
     qt_run("virtio-balloon/reporting", test_reporting);
+    qt_run("virtio-balloon/two-balloons", test_two_balloons);
     return qt_finish();
 }
