@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include <glib.h>
 #include "monitor/monitor.h"
 #include "monitor/qmp-internal.h"
@@ -14,8 +15,10 @@
 
 static const BalloonOps *balloon_ops;
 static void *balloon_opaque;
+static DeviceState *balloon_dev;
 
-bool qemu_add_balloon_handler(const BalloonOps *ops, void *opaque, Error **errp)
+bool qemu_add_balloon_handler(const BalloonOps *ops, void *opaque, DeviceState *dev,
+                              Error **errp)
 {
     if (balloon_ops) {
         error_setg(errp, "Only one balloon device is supported");
@@ -23,6 +26,7 @@ bool qemu_add_balloon_handler(const BalloonOps *ops, void *opaque, Error **errp)
     }
     balloon_ops = ops;
     balloon_opaque = opaque;
+    balloon_dev = dev;
     return true;
 }
 
@@ -31,6 +35,7 @@ void qemu_remove_balloon_handler(void *opaque)
     if (balloon_opaque == opaque) {
         balloon_ops = NULL;
         balloon_opaque = NULL;
+        balloon_dev = NULL;
     }
 }
 
@@ -40,6 +45,16 @@ void qemu_balloon_changed(uint64_t actual)
 
     json_object_set_int_member(o, "actual", (int64_t)actual);
     qmp_event_emit("BALLOON_CHANGE", o);
+}
+
+bool balloon_qom_get(DeviceState *dev, const char *property, JsonNode **ret, Error **errp)
+{
+    if (!balloon_ops || dev != balloon_dev || strcmp(property, "guest-stats") ||
+        !balloon_ops->get_stats) {
+        return false;
+    }
+    *ret = balloon_ops->get_stats(balloon_opaque, errp);
+    return true;
 }
 
 static bool have_balloon(Error **errp)

@@ -35,8 +35,9 @@
  * parses it and keeps it (in the ring, not consumed); every
  * guest-stats-polling-interval seconds (0: never, the default) it hands
  * the buffer back so that the driver refills it.  The last values are kept
- * for guest-stats (not readable through qom-get: kvmpc's object model has
- * no structured properties; see docs/virtio.md).
+ * for qom-get of "guest-stats" ({"stats": {...}, "last-update": seconds};
+ * monitor/balloon.c hooks it into qom-get).  The interval is set with the
+ * property only: kvmpc has no qom-set.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -286,9 +287,40 @@ static uint64_t balloon_get_actual(void *opaque)
     return balloon_actual_bytes(opaque);
 }
 
+/* QEMU's names for the statistics tags (5.5.6.3). */
+static const char *const balloon_stat_names[VIRTIO_BALLOON_S_NR] = {
+    "stat-swap-in", "stat-swap-out", "stat-major-faults", "stat-minor-faults",
+    "stat-free-memory", "stat-total-memory", "stat-available-memory", "stat-disk-caches",
+    "stat-htlb-pgalloc", "stat-htlb-pgfail",
+};
+
+static JsonNode *balloon_get_stats(void *opaque, Error **errp)
+{
+    VirtIOBalloon *s = opaque;
+    JsonObject *o, *st;
+    JsonNode *n;
+
+    if (!s->stats_last_update) {
+        error_setg(errp, "guest hasn't updated any stats yet");
+        return NULL;
+    }
+    st = json_object_new();
+    for (unsigned i = 0; i < VIRTIO_BALLOON_S_NR; i++) {
+        /* Never reported: -1 (QEMU prints it as the uint64 2^64-1). */
+        json_object_set_int_member(st, balloon_stat_names[i], (int64_t)s->stats[i]);
+    }
+    o = json_object_new();
+    json_object_set_object_member(o, "stats", st);
+    json_object_set_int_member(o, "last-update", s->stats_last_update);
+    n = json_node_new(JSON_NODE_OBJECT);
+    json_node_take_object(n, o);
+    return n;
+}
+
 static const BalloonOps balloon_monitor_ops = {
     .set_target = balloon_set_target,
     .get_actual = balloon_get_actual,
+    .get_stats = balloon_get_stats,
 };
 
 /* ---- PCI ------------------------------------------------------------------------ */
@@ -298,7 +330,7 @@ static void balloon_pci_realize(PCIDevice *d, Error **errp)
     VirtIOBalloonPCI *dev = (VirtIOBalloonPCI *)d;
     VirtIOBalloon *s = &dev->balloon;
 
-    if (!qemu_add_balloon_handler(&balloon_monitor_ops, s, errp)) {
+    if (!qemu_add_balloon_handler(&balloon_monitor_ops, s, &d->qdev, errp)) {
         return;
     }
     s->registered = true;

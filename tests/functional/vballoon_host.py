@@ -3,7 +3,8 @@
 given after TMPDIR (its serial in TMPDIR/out, its QMP at TMPDIR/qmp.sock,
 -no-shutdown)
 and balloons the guest down to 256 MiB and back to 512 MiB with QMP,
-checking query-balloon, BALLOON_CHANGE and HMP info balloon on the way.
+checking query-balloon, BALLOON_CHANGE and HMP info balloon on the way,
+and qom-get guest-stats.
 
 usage: vballoon_host.py TMPDIR COMMAND...
 Exits 0 when the emulator exited 0 after the guest's script, 1 otherwise.
@@ -47,6 +48,16 @@ def main():
     if qmp.cmd("query-balloon")["actual"] != 512 * MiB:
         fail("query-balloon before the driver: %r" % qmp.cmd("query-balloon"))
     wait_serial("BALLOON-READY", 400)
+
+    # Linux's statistics (STATS_VQ, guest-stats-polling-interval=1)
+    def stats():
+        r = qmp.request("qom-get", {"path": "/machine/peripheral/balloon0",
+                                    "property": "guest-stats"})
+        return r.get("return", {}).get("stats", {})
+    if not wait_until(lambda: stats().get("stat-total-memory", -1) > 256 * MiB, 60, 0.5):
+        fail("guest-stats: %r" % stats())
+    print("guest-stats: total %d MiB, free %d MiB" %
+          (stats()["stat-total-memory"] // MiB, stats()["stat-free-memory"] // MiB))
 
     def balloon_to(mib):
         t0 = time.time()

@@ -3,7 +3,8 @@
 # QMP balloon 256 MiB -> query-balloon's actual reaches 256 MiB with a
 # BALLOON_CHANGE event, HMP info balloon says so, and the guest's MemTotal
 # drops by about 256 MiB; balloon 512 MiB -> actual and MemTotal come
-# back.  tests/functional/vballoon_host.py drives QMP and reads the serial.
+# back; qom-get guest-stats has the guest's statistics.
+# tests/functional/vballoon_host.py drives QMP and reads the serial.
 #
 # usage: tests/functional/virtio-balloon-linux.sh KVMPC ACCEL
 set -uo pipefail
@@ -25,7 +26,7 @@ python3 "$top/tests/functional/vballoon_host.py" "$tmp" timeout -k 5 ${VT_TIMEOU
 	"$kvmpc" -accel "$accel" -m 512 -display none -no-reboot -no-shutdown -serial file:"$tmp/out" \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-qmp unix:"$tmp/qmp.sock",server=on,wait=off \
-	-device virtio-balloon-pci,id=balloon0
+	-device virtio-balloon-pci,id=balloon0,guest-stats-polling-interval=1
 rc=$?
 [ $rc -eq 0 ] || fail "see above"
 grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete"

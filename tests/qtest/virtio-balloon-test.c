@@ -302,7 +302,7 @@ static void test_no_device(void)
  * (virtual time) has passed. */
 static void test_stats(void)
 {
-    char path[96];
+    char path[96], *r;
     QTestState *s;
     QVirtioDev d;
     QVirtQueue *svq;
@@ -313,7 +313,11 @@ static void test_stats(void)
 
     qvirtio_alloc_reset();
     qt_tmpfile(path, sizeof(path), "balloon-qmp");
-    s = start(path, "-device virtio-balloon-pci,addr=5,guest-stats-polling-interval=2");
+    s = start(path, "-device virtio-balloon-pci,id=b0,addr=5,guest-stats-polling-interval=2");
+    r = qmp("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/b0\","
+            "\"property\":\"guest-stats\"}}\n");
+    QT_ASSERT_MSG(strstr(r, "guest hasn't updated any stats yet"), "%s", r);
+    free(r);
     qvirtio_pci_init(&d, s, SLOT, true);
     qvirtio_start(&d, (1ull << QVIRTIO_F_VERSION_1) | (1ull << F_STATS_VQ));
     qvirtqueue_setup(&d, 0);
@@ -324,6 +328,13 @@ static void test_stats(void)
     qtest_memwrite(s, a, rec, sizeof(rec));
     h = qvirtqueue_add(svq, a, sizeof(rec), false, false);
     qvirtqueue_kick(svq, h);
+    r = qmp("{\"execute\":\"qom-get\",\"arguments\":{\"path\":\"/machine/peripheral/b0\","
+            "\"property\":\"guest-stats\"}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"stat-free-memory\": 268435456") &&
+                  strstr(r, "\"stat-total-memory\": 536870912") &&
+                  strstr(r, "\"stat-swap-in\": -1") && strstr(r, "\"last-update\": "), "%s", r);
+    QT_ASSERT_MSG(!strstr(r, "\"last-update\": 0"), "%s", r);
+    free(r);
     qtest_clock_step(s, 1000000000LL);
     usleep(50 * 1000);
     QT_ASSERT_MSG(!qvirtqueue_used_pending(svq), "the stats buffer came back before 2 s");
