@@ -27,6 +27,7 @@
  *                                PORT_NAME (id, 1) + name + NUL if named,
  *                                PORT_OPEN (id, 1) if its chardev is open
  *   driver PORT_OPEN id v     -> the guest opened / closed the port
+ *                                (QMP VSERPORT_CHANGE if the port has an id)
  *   chardev opened / closed   -> PORT_OPEN (id, 1 / 0)
  *   port plugged / unplugged  -> PORT_ADD / PORT_REMOVE after DEVICE_READY
  * RESIZE is never sent (QEMU sends none for chardev consoles).  A control
@@ -53,6 +54,7 @@
 #include <glib.h>
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-serial.h"
+#include "monitor/monitor.h"
 #include "qemu/log.h"
 
 #define VSER_PORT_QUEUE_SIZE    128
@@ -131,6 +133,22 @@ static void port_rx_wakeup(VirtIOSerialPort *p)
     }
 }
 
+/* The guest opened or closed the port (each report is an event, as QEMU). */
+static void port_set_guest_connected(VirtIOSerialPort *p, bool connected)
+{
+    p->guest_connected = connected;
+    if (p->parent.id) {
+        JsonObject *o = json_object_new();
+
+        json_object_set_string_member(o, "id", p->parent.id);
+        json_object_set_boolean_member(o, "open", connected);
+        qmp_event_emit("VSERPORT_CHANGE", o);
+    }
+    if (connected) {
+        port_rx_wakeup(p);
+    }
+}
+
 static void handle_control_message(VirtIOSerial *s, const uint8_t *msg)
 {
     uint32_t id = msg[0] | msg[1] << 8 | msg[2] << 16 | (uint32_t)msg[3] << 24;
@@ -174,10 +192,7 @@ static void handle_control_message(VirtIOSerial *s, const uint8_t *msg)
         }
         break;
     case VIRTIO_CONSOLE_PORT_OPEN:
-        p->guest_connected = value != 0;
-        if (p->guest_connected) {
-            port_rx_wakeup(p);
-        }
+        port_set_guest_connected(p, value != 0);
         break;
     default:
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-serial: unexpected control event %u for "
@@ -487,7 +502,9 @@ static void vser_reset(VirtIODevice *vdev)
         VirtIOSerialPort *p = s->ports[i];
 
         if (p) {
-            p->guest_connected = false;
+            if (p->guest_connected) {
+                port_set_guest_connected(p, false);     /* the driver is gone */
+            }
             p->throttled = false;
             p->tx_offset = 0;
             timer_del(p->retry_timer);

@@ -4,8 +4,8 @@
  * ports announced on the control queue (PORT_ADD, CONSOLE_PORT,
  * PORT_NAME), PORT_OPEN when the socket peer connects and goes away,
  * data both ways, back-pressure (a full socket holds the guest's chains,
- * which complete once the peer reads), the emergency write, hostile
- * control messages and chains for ports that do not exist.
+ * which complete once the peer reads), QMP VSERPORT_CHANGE, the emergency
+ * write, hostile control messages and chains for ports that do not exist.
  */
 #include <poll.h>
 #include <sys/socket.h>
@@ -153,6 +153,52 @@ static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
     return true;
 }
 
+/* QMP, for VSERPORT_CHANGE: the next line from the monitor. */
+static char *qmp_line(int fd)
+{
+    size_t cap = 256, len = 0;
+    char *l = malloc(cap), ch;
+
+    for (;;) {
+        QT_ASSERT_MSG(read_full(fd, &ch, 1, 5000), "no QMP line");
+        if (ch == '\n') {
+            break;
+        }
+        if (len + 2 > cap) {
+            l = realloc(l, cap *= 2);
+        }
+        l[len++] = ch;
+    }
+    l[len] = 0;
+    return l;
+}
+
+static int qmp_open(const char *path)
+{
+    int fd = unix_connect(path);
+    const char *caps = "{\"execute\":\"qmp_capabilities\"}\n";
+    char *l = qmp_line(fd);
+
+    QT_ASSERT(strstr(l, "QMP"));
+    free(l);
+    QT_ASSERT_EQ(write(fd, caps, strlen(caps)), (ssize_t)strlen(caps));
+    l = qmp_line(fd);
+    QT_ASSERT_MSG(strstr(l, "\"return\""), "%s", l);
+    free(l);
+    return fd;
+}
+
+static void expect_vserport_change(int fd, const char *id, bool open)
+{
+    char *l = qmp_line(fd);
+    char want[96];
+
+    snprintf(want, sizeof(want), "\"data\": {\"id\": \"%s\", \"open\": %s}", id,
+             open ? "true" : "false");
+    QT_ASSERT_MSG(strstr(l, "VSERPORT_CHANGE") && strstr(l, want), "%s", l);
+    free(l);
+}
+
 static uint16_t guest_write(Ctx *c, unsigned port, const void *data, uint32_t len)
 {
     uint64_t a = qvirtio_alloc(c->s, len, 16);
@@ -177,7 +223,7 @@ static void start(Ctx *c, const char *extra)
                        "-chardev socket,id=p0,path=%s,server=on,wait=off "
                        "-device virtio-serial-pci,id=vs0,max_ports=%d,addr=%x "
                        "-device virtconsole,chardev=p0,bus=vs0.0 "
-                       "-device virtserialport,bus=vs0.0,chardev=p1,name=org.kvmpc.test,nr=1 %s",
+                       "-device virtserialport,bus=vs0.0,chardev=p1,name=org.kvmpc.test,nr=1,id=port1 %s",
                        c->port_path, c->con_path, MAX_PORTS, SLOT, extra);
     qvirtio_pci_init(&c->d, c->s, SLOT, true);
     QT_ASSERT_EQ(qvirtio_cfg_readw(&c->d, 0x02), 0x1003);
@@ -238,16 +284,20 @@ static void test_announce(void)
 static void test_data(void)
 {
     Ctx c;
-    int fd;
+    int fd, qfd;
     uint64_t rx;
     uint16_t h;
-    char buf[64];
+    char buf[64], qpath[96], extra[160];
 
-    start(&c, "");
+    qt_tmpfile(qpath, sizeof(qpath), "vser-qmp");
+    snprintf(extra, sizeof(extra), "-qmp unix:%s,server=on,wait=off", qpath);
+    start(&c, extra);
+    qfd = qmp_open(qpath);
     handshake(&c);
     fd = unix_connect(c.port_path);
     ctrl_expect(&c, 1, EV_PORT_OPEN, 1);
     ctrl_send(&c, 1, EV_PORT_OPEN, 1);
+    expect_vserport_change(qfd, "port1", true);
 
     /* host -> guest */
     rx = qvirtio_alloc(c.s, 64, 16);
@@ -299,6 +349,7 @@ static void test_data(void)
 
     /* the guest closes the port: input waits even with a buffer there */
     ctrl_send(&c, 1, EV_PORT_OPEN, 0);
+    expect_vserport_change(qfd, "port1", false);
     rx = qvirtio_alloc(c.s, 64, 16);
     h = qvirtqueue_add(rxq(&c, 1), rx, 64, true, false);
     qvirtqueue_kick(rxq(&c, 1), h);
@@ -306,8 +357,14 @@ static void test_data(void)
     usleep(100 * 1000);
     QT_ASSERT(!qvirtqueue_used_pending(rxq(&c, 1)));
     ctrl_send(&c, 1, EV_PORT_OPEN, 1);
+    expect_vserport_change(qfd, "port1", true);
     QT_ASSERT_EQ(qvirtqueue_wait_used(rxq(&c, 1), h, 5000), 4u);
+    /* a driver reset closes it */
+    qvirtio_reset(&c.d);
+    expect_vserport_change(qfd, "port1", false);
     close(fd);
+    close(qfd);
+    unlink(qpath);
     finish(&c);
 }
 
