@@ -9,6 +9,9 @@
 #    /dev/hvc0, the host types a command into the socket and reads the
 #    shell's answer, then makes the shell exit.
 #
+# VIRTIO_PROPS in the environment: more virtio-serial-pci properties
+# (e.g. ",disable-modern=on" for the legacy interface).
+#
 # usage: tests/functional/virtio-serial-linux.sh KVMPC ACCEL
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" virtio_pci virtio_console
@@ -41,7 +44,7 @@ timeout -k 5 ${VT_TIMEOUT:-600} "$kvmpc" -accel "$accel" -m 256 -nographic -no-r
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-chardev socket,id=vp,path="$tmp/port.sock",server=on,wait=off \
 	-chardev socket,id=hvc,path="$tmp/hvc.sock",server=on,wait=off \
-	-device virtio-serial-pci,id=vs0 \
+	-device virtio-serial-pci,id=vs0${VIRTIO_PROPS:-} \
 	-device virtserialport,bus=vs0.0,chardev=vp,name=org.kvmpc.test \
 	-device virtconsole,bus=vs0.0,chardev=hvc \
 	>"$tmp/out" 2>&1
