@@ -56,6 +56,7 @@
 #define BALLOON_QUEUE_SIZE      128
 #define BALLOON_PAGE_SIZE       (1u << VIRTIO_BALLOON_PFN_SHIFT)
 #define BALLOON_STAT_SIZE       10
+#define BALLOON_STATS_MAX       256     /* records read from one stats buffer */
 
 typedef struct VirtIOBalloon {
     VirtIODevice vdev;
@@ -115,15 +116,26 @@ static void balloon_handle_pfns(VirtIODevice *vdev, VirtQueue *vq)
     bool pushed = false;
 
     while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
-        size_t off = 0;
-        uint32_t pfn;
+        uint8_t pfn[4];
+        unsigned have = 0;
 
-        while (iov_copy_to_buf(elem->out_sg, elem->out_num, off, &pfn, 4) == 4) {
-            uint64_t addr = (uint64_t)le32toh(pfn) << VIRTIO_BALLOON_PFN_SHIFT;
+        /* le32 PFNs, possibly split across buffers; a partial one at the
+         * end is ignored.  One pass over the buffers. */
+        for (unsigned i = 0; vq == s->ivq && i < elem->out_num; i++) {
+            const uint8_t *b = elem->out_sg[i].iov_base;
 
-            off += 4;
-            if (vq == s->ivq && balloon_discard(addr, BALLOON_PAGE_SIZE)) {
-                s->dropped_pages++;
+            for (size_t k = 0; k < elem->out_sg[i].iov_len; k++) {
+                pfn[have++] = b[k];
+                if (have == 4) {
+                    uint64_t addr = (uint64_t)(pfn[0] | pfn[1] << 8 | pfn[2] << 16 |
+                                               (uint32_t)pfn[3] << 24)
+                                    << VIRTIO_BALLOON_PFN_SHIFT;
+
+                    have = 0;
+                    if (balloon_discard(addr, BALLOON_PAGE_SIZE)) {
+                        s->dropped_pages++;
+                    }
+                }
             }
         }
         virtqueue_push(vq, elem, 0);
@@ -174,8 +186,9 @@ static void balloon_handle_stats(VirtIODevice *vdev, VirtQueue *vq)
     if (!elem) {
         return;
     }
-    while (iov_copy_to_buf(elem->out_sg, elem->out_num, off, rec, sizeof(rec)) ==
-           sizeof(rec)) {
+    /* At most BALLOON_STATS_MAX records are read (Linux sends 10). */
+    while (off < BALLOON_STATS_MAX * sizeof(rec) &&
+           iov_copy_to_buf(elem->out_sg, elem->out_num, off, rec, sizeof(rec)) == sizeof(rec)) {
         uint16_t tag = rec[0] | rec[1] << 8;
         uint64_t val = 0;
 

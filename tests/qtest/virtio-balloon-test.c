@@ -211,6 +211,22 @@ static void test_inflate(void)
     QT_ASSERT(page_is(s, PAGE_A, 0));
     fill(s, PAGE_A, 0x11);
     QT_ASSERT(page_is(s, PAGE_A, 0x11));
+    /* a PFN split over two buffers counts; a partial one at the end not */
+    {
+        uint32_t pfn = PAGE_B >> 12, pfn_a = PAGE_A >> 12;
+        uint64_t a = qvirtio_alloc(s, 2, 16), b = qvirtio_alloc(s, 5, 16);
+        uint16_t h;
+
+        qtest_memwrite(s, a, &pfn, 2);
+        qtest_memwrite(s, b, (uint8_t *)&pfn + 2, 2);
+        qtest_memwrite(s, b + 2, &pfn_a, 3);
+        h = qvirtqueue_add(ivq, a, 2, false, true);
+        qvirtqueue_add(ivq, b, 5, false, false);
+        qvirtqueue_kick(ivq, h);
+        QT_ASSERT_EQ(qvirtqueue_wait_used(ivq, h, 5000), 0u);
+        QT_ASSERT(page_is(s, PAGE_B, 0));
+        QT_ASSERT(page_is(s, PAGE_A, 0x11));
+    }
     QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
     stop(s, path);
 }
