@@ -601,7 +601,8 @@ static const Property vser_pci_props[] = {
 #define VSER_PCI_CLASS(n)                                                                   \
     {                                                                                       \
         PCI_DEVICE_CLASS_INIT(n, "Virtio serial bus", VirtIOSerialPCI, vser_pci_props,     \
-                              .category = DEVICE_CATEGORY_MISC, .vmsd = &vmstate_vser_pci), \
+                              .category = DEVICE_CATEGORY_INPUT,    /* as QEMU */       \
+                              .vmsd = &vmstate_vser_pci),                               \
         .vendor_id = PCI_VENDOR_ID_REDHAT_QUMRANET,                                         \
         .device_id = 0x1003,                                                                \
         .class_id = PCI_CLASS_COMMUNICATION_OTHER,                                          \
@@ -752,7 +753,7 @@ static const DeviceClass virtserialport_class = {
     .name = "virtserialport",
     .desc = "virtio serial port",
     .bus_type = VIRTIO_SERIAL_BUS_TYPE,
-    .category = DEVICE_CATEGORY_MISC,
+    .category = DEVICE_CATEGORY_INPUT,
     .user_creatable = true,
     .instance_size = sizeof(VirtIOSerialPort),
     .props = port_props,
@@ -765,7 +766,7 @@ static const DeviceClass virtconsole_class = {
     .name = "virtconsole",
     .desc = "virtio console port",
     .bus_type = VIRTIO_SERIAL_BUS_TYPE,
-    .category = DEVICE_CATEGORY_MISC,
+    .category = DEVICE_CATEGORY_INPUT,
     .user_creatable = true,
     .instance_size = sizeof(VirtIOSerialPort),
     .props = port_props,

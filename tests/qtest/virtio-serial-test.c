@@ -223,7 +223,8 @@ static void start(Ctx *c, const char *extra)
                        "-chardev socket,id=p0,path=%s,server=on,wait=off "
                        "-device virtio-serial-pci,id=vs0,max_ports=%d,addr=%x "
                        "-device virtconsole,chardev=p0,bus=vs0.0 "
-                       "-device virtserialport,bus=vs0.0,chardev=p1,name=org.kvmpc.test,nr=1,id=port1 %s",
+                       "-device virtserialport,bus=vs0.0,chardev=p1,name=org.kvmpc.test,nr=1,"
+                       "id=port1 %s",
                        c->port_path, c->con_path, MAX_PORTS, SLOT, extra);
     qvirtio_pci_init(&c->d, c->s, SLOT, true);
     QT_ASSERT_EQ(qvirtio_cfg_readw(&c->d, 0x02), 0x1003);
