@@ -269,8 +269,8 @@ static void balloon_reset(VirtIODevice *vdev)
 {
     VirtIOBalloon *s = (VirtIOBalloon *)vdev;
 
-    /* A new driver starts with all its memory; the target stays. */
-    s->actual = 0;
+    /* actual and the target stay, as in QEMU: the next driver writes its
+     * own actual and inflates to the target again. */
     if (s->stats_timer) {
         timer_del(s->stats_timer);
     }
