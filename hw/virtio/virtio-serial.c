@@ -6,8 +6,9 @@
  *   -device virtconsole,chardev=CHR[,name=NAME][,nr=N]
  *
  * ("virtio-serial" is an alias of virtio-serial-pci, as in QEMU.)  The
- * device offers MULTIPORT and EMERG_WRITE; max_ports (default 31) ports,
- * each a pair of queues, plus the two control queues:
+ * device offers MULTIPORT (when max_ports > 1, as QEMU) and EMERG_WRITE;
+ * max_ports (default 31) ports, each a pair of queues, plus the two
+ * control queues:
  *
  *   queue 0, 1         port 0 receiveq (device -> driver), transmitq
  *   queue 2, 3         control receiveq (device -> driver), transmitq
@@ -17,8 +18,8 @@
  *   0x00  le16 cols        0 (no size feature, as QEMU)
  *   0x02  le16 rows        0
  *   0x04  le32 max_nr_ports
- *   0x08  le32 emerg_wr    write: the low byte goes to port 0's chardev;
- *                          reads 0
+ *   0x08  le32 emerg_wr    write: the low byte goes to the first connected
+ *                          virtconsole's chardev; reads 0
  *
  * Control messages are { le32 id; le16 event; le16 value; } (+ the name
  * for PORT_NAME).  The conversation, as QEMU holds it:
@@ -470,9 +471,15 @@ static void vser_set_config(VirtIODevice *vdev, const uint8_t *config)
     if (!s->emergency_write || !written) {
         return;
     }
-    /* A byte of emergency output goes to port 0, whatever its state. */
-    if (s->ports[0] && qemu_chr_fe_backend_connected(&s->ports[0]->chr)) {
-        qemu_chr_fe_write_all(&s->ports[0]->chr, &ch, 1);
+    /* A byte of emergency output goes to the first console port whose
+     * chardev is connected (QEMU's choice), whatever the guest's state. */
+    for (uint32_t i = 0; i < VIRTIO_SERIAL_MAX_PORTS; i++) {
+        VirtIOSerialPort *p = s->ports[i];
+
+        if (p && p->is_console && p->host_connected) {
+            qemu_chr_fe_write_all(&p->chr, &ch, 1);
+            break;
+        }
     }
 }
 
@@ -538,7 +545,10 @@ static void vser_pci_realize(PCIDevice *d, Error **errp)
     }
     virtio_init(&s->vdev, "virtio-serial", VIRTIO_ID_CONSOLE, VIRTIO_CONSOLE_CFG_SIZE,
                 &vser_ops);
-    s->vdev.host_features = 1ull << VIRTIO_CONSOLE_F_MULTIPORT;
+    s->vdev.host_features = 0;
+    if (s->max_ports > 1) {
+        s->vdev.host_features |= 1ull << VIRTIO_CONSOLE_F_MULTIPORT;     /* as QEMU */
+    }
     if (s->emergency_write) {
         s->vdev.host_features |= 1ull << VIRTIO_CONSOLE_F_EMERG_WRITE;
     }

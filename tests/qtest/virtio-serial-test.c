@@ -495,9 +495,11 @@ static void test_no_multiport(void)
     qvirtio_alloc_reset();
     qt_tmpfile(path, sizeof(path), "vser-legacy");
     s = qtest_initf("-chardev socket,id=c0,path=%s,server=on,wait=off "
-                    "-device virtio-serial,addr=%x -device virtconsole,chardev=c0",
+                    "-device virtio-serial,addr=%x,max_ports=1 -device virtconsole,chardev=c0",
                     path, SLOT);
     qvirtio_pci_init(&d, s, SLOT, false);
+    /* one port: no MULTIPORT offered (QEMU's rule) */
+    QT_ASSERT_EQ(qvirtio_get_features(&d) & (1ull << F_MULTIPORT), 0u);
     qvirtio_start(&d, 0);
     rx = qvirtqueue_setup(&d, 0);
     tx = qvirtqueue_setup(&d, 1);
