@@ -31,7 +31,7 @@
  *                                (QMP VSERPORT_CHANGE if the port has an id)
  *   chardev opened / closed   -> PORT_OPEN (id, 1 / 0)
  *   port plugged / unplugged  -> PORT_ADD / PORT_REMOVE after DEVICE_READY
- * RESIZE is never sent (QEMU sends none for chardev consoles).  A control
+ * RESIZE is never sent (chardevs report no terminal size).  A control
  * message shorter than 8 bytes, an unknown port id, an unknown event or a
  * failure report (value 0) is logged (-d guest_errors) and ignored.  A
  * control message the device cannot deliver because the driver gave no
