@@ -3,6 +3,7 @@
  * and query-balloon, the BALLOON_CHANGE event, HMP balloon and info
  * balloon.  The device (hw/virtio/virtio-balloon.c) registers its ops.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,22 +109,47 @@ static void hmp_report(Monitor *mon, Error *err)
     g_error_free(err);
 }
 
+/* HMP's "M" argument: a number of MiB, or a size with a suffix
+ * (K, M, G, T: 1G is 1024 MiB). */
+static bool hmp_parse_mib(const char *str, int64_t *bytes)
+{
+    char *end;
+    long long v;
+    int shift = 20;
+
+    errno = 0;
+    v = strtoll(str, &end, 0);
+    if (end == str || errno) {
+        return false;
+    }
+    switch (*end) {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    case 'b': case 'B': shift = 0; end++; break;
+    }
+    if (*end || v > INT64_MAX >> shift || v < INT64_MIN >> shift) {
+        return false;
+    }
+    *bytes = (int64_t)v * ((int64_t)1 << shift);
+    return true;
+}
+
 void hmp_balloon(Monitor *mon, int argc, char **argv)
 {
     Error *err = NULL;
-    char *end;
-    long long mib;
+    int64_t bytes;
 
     if (argc != 2) {
         monitor_printf(mon, "usage: balloon target\n");
         return;
     }
-    mib = strtoll(argv[1], &end, 0);
-    if (*end || end == argv[1] || mib > INT64_MAX >> 20 || mib < INT64_MIN >> 20) {
-        monitor_printf(mon, "Error: invalid target '%s' (MiB)\n", argv[1]);
+    if (!hmp_parse_mib(argv[1], &bytes)) {
+        monitor_printf(mon, "Error: invalid size '%s'\n", argv[1]);
         return;
     }
-    if (!balloon_set((int64_t)mib << 20, &err)) {
+    if (!balloon_set(bytes, &err)) {
         hmp_report(mon, err);
     }
 }

@@ -284,6 +284,15 @@ static void test_target(void)
     free(qmp("{\"execute\":\"human-monitor-command\","
              "\"arguments\":{\"command-line\":\"balloon 100\"}}\n"));
     QT_ASSERT_EQ(qvirtio_config_readl(&d, 0), (uint32_t)((RAM_MB - 100) << 8));
+    free(qmp("{\"execute\":\"human-monitor-command\","
+             "\"arguments\":{\"command-line\":\"balloon 96M\"}}\n"));
+    QT_ASSERT_EQ(qvirtio_config_readl(&d, 0), (uint32_t)((RAM_MB - 96) << 8));
+    r = qmp("{\"execute\":\"human-monitor-command\","
+            "\"arguments\":{\"command-line\":\"balloon lots\"}}\n");
+    QT_ASSERT_MSG(strstr(r, "invalid size"), "%s", r);
+    free(r);
+    free(qmp("{\"execute\":\"human-monitor-command\","
+             "\"arguments\":{\"command-line\":\"balloon 100\"}}\n"));
 
     /* a device reset keeps actual and the target (QEMU's behaviour) */
     qvirtio_reset(&d);
