@@ -39,7 +39,8 @@
  *
  * Data: guest tx -> the chardev with non-blocking writes.  When the
  * chardev is full, a virtserialport keeps the chain in the ring (unpopped,
- * with the offset already written) and retries every VSER_RETRY_MS; a
+ * with the offset already written) and goes on when the chardev's fd is
+ * writable again (socket; other chardevs: a retry every VSER_RETRY_MS); a
  * virtconsole drops the rest of the chain instead of stalling the guest's
  * console (QEMU's choice).  While the chardev is closed, tx chains are
  * completed unwritten (QEMU discards them too).  Chardev input goes into
@@ -270,6 +271,39 @@ static bool port_write_elem(VirtIOSerialPort *p, VirtQueueElement *elem)
     return true;
 }
 
+static void port_flush_tx(VirtIOSerialPort *p);
+
+static void port_stop_waiting(VirtIOSerialPort *p)
+{
+    if (p->write_watch) {
+        g_source_remove(p->write_watch);
+        p->write_watch = 0;
+    }
+    if (p->retry_timer) {
+        timer_del(p->retry_timer);
+    }
+}
+
+static gboolean port_writable(gpointer opaque)
+{
+    VirtIOSerialPort *p = opaque;
+
+    p->write_watch = 0;
+    p->throttled = false;
+    port_flush_tx(p);
+    return G_SOURCE_REMOVE;
+}
+
+static void port_wait_writable(VirtIOSerialPort *p)
+{
+    port_stop_waiting(p);
+    p->write_watch = qemu_chr_fe_add_write_watch(&p->chr, port_writable, p);
+    if (!p->write_watch) {
+        timer_mod(p->retry_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
+                  VSER_RETRY_MS * 1000000LL);
+    }
+}
+
 static void port_flush_tx(VirtIOSerialPort *p)
 {
     VirtIOSerial *s = p->vser;
@@ -283,11 +317,11 @@ static void port_flush_tx(VirtIOSerialPort *p)
     while ((elem = virtqueue_pop(vq, sizeof(*elem)))) {
         if (p->host_connected && !port_write_elem(p, elem)) {
             if (!p->is_console) {
-                /* Keep the chain in the ring; write the rest later. */
+                /* Keep the chain in the ring; write the rest when the
+                 * chardev can take it (or retry, if it cannot tell). */
                 virtqueue_unpop(vq, elem);
                 p->throttled = true;
-                timer_mod(p->retry_timer, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) +
-                          VSER_RETRY_MS * 1000000LL);
+                port_wait_writable(p);
                 break;
             }
         }
@@ -392,7 +426,7 @@ static void port_set_host_connected(VirtIOSerialPort *p, bool connected)
         send_control(p->vser, p->id, VIRTIO_CONSOLE_PORT_OPEN, connected, NULL);
     }
     /* Whatever waited for the chardev now goes out (or is discarded). */
-    timer_del(p->retry_timer);
+    port_stop_waiting(p);
     p->throttled = false;
     port_flush_tx(p);
 }
@@ -514,7 +548,7 @@ static void vser_reset(VirtIODevice *vdev)
             }
             p->throttled = false;
             p->tx_offset = 0;
-            timer_del(p->retry_timer);
+            port_stop_waiting(p);
         }
     }
 }
@@ -711,6 +745,7 @@ static void port_unrealize(DeviceState *dev)
     if (qemu_chr_fe_backend_connected(&p->chr)) {
         qemu_chr_fe_set_handlers(&p->chr, NULL, NULL, NULL, NULL);
     }
+    port_stop_waiting(p);
     if (p->retry_timer) {
         timer_free(p->retry_timer);
         p->retry_timer = NULL;

@@ -51,6 +51,7 @@ typedef struct VirtIOSerialPort {
     bool throttled;             /* the chardev was full: tx waits */
     uint32_t tx_offset;         /* bytes of the head tx chain already written */
     QEMUTimer *retry_timer;     /* retries a throttled write */
+    guint write_watch;          /* or waits for the chardev to drain */
     /* properties */
     CharBackend chr;
     char *name;
