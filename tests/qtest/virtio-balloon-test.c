@@ -404,6 +404,54 @@ static void test_reporting(void)
     stop(s, path);
 }
 
+/* Odd buffers: device-writable PFN lists, short stats records, reports
+ * in driver-readable buffers, unknown tags: ignored, no NEEDS_RESET. */
+static void test_hostile(void)
+{
+    char path[96];
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *ivq, *svq, *rvq;
+    uint8_t junk[7] = { 0xff, 0xff, 1, 2, 3, 4, 5 };
+    uint64_t a;
+    uint16_t h;
+
+    qvirtio_alloc_reset();
+    qt_tmpfile(path, sizeof(path), "balloon-qmp");
+    s = start(path, "-device virtio-balloon-pci,addr=5,free-page-reporting=on");
+    qvirtio_pci_init(&d, s, SLOT, true);
+    qvirtio_start(&d, (1ull << QVIRTIO_F_VERSION_1) | (1ull << F_STATS_VQ) |
+                  (1ull << F_REPORTING));
+    ivq = qvirtqueue_setup(&d, 0);
+    qvirtqueue_setup(&d, 1);
+    svq = qvirtqueue_setup(&d, 2);
+    rvq = qvirtqueue_setup(&d, 3);
+    qvirtio_driver_ok(&d);
+    fill(s, PAGE_A, 0x33);
+    /* a PFN list the device may write: not read as PFNs */
+    a = qvirtio_alloc(s, 4, 16);
+    qtest_writel(s, a, PAGE_A >> 12);
+    h = qvirtqueue_add(ivq, a, 4, true, false);
+    qvirtqueue_kick(ivq, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(ivq, h, 5000), 0u);
+    QT_ASSERT(page_is(s, PAGE_A, 0x33));
+    /* a report in a driver-readable buffer: nothing dropped */
+    h = qvirtqueue_add(rvq, PAGE_A, 0x1000, false, false);
+    qvirtqueue_kick(rvq, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rvq, h, 5000), 0u);
+    QT_ASSERT(page_is(s, PAGE_A, 0x33));
+    /* a stats buffer of 7 bytes (no whole record), an unknown tag */
+    a = qvirtio_alloc(s, sizeof(junk), 16);
+    qtest_memwrite(s, a, junk, sizeof(junk));
+    h = qvirtqueue_add(svq, a, sizeof(junk), false, false);
+    qvirtqueue_kick(svq, h);
+    QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
+    /* still serving */
+    send_pfns(ivq, (uint32_t[]){ PAGE_A >> 12 }, 1);
+    QT_ASSERT(page_is(s, PAGE_A, 0));
+    stop(s, path);
+}
+
 /* Only one balloon: the second device fails with QEMU's message. */
 static void test_two_balloons(void)
 {
@@ -432,6 +480,7 @@ int main(int argc, char **argv)
     qt_run("virtio-balloon/no-device", test_no_device);
     qt_run("virtio-balloon/stats", test_stats);
     qt_run("virtio-balloon/reporting", test_reporting);
+    qt_run("virtio-balloon/hostile", test_hostile);
     qt_run("virtio-balloon/two-balloons", test_two_balloons);
     return qt_finish();
 }
