@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <unistd.h>
+#include <glib-unix.h>
 #include "chardev/char-internal.h"
 
 /* How long qemu_chr_fe_write_all() waits for a full backend to drain
@@ -71,6 +72,36 @@ void qemu_chr_fe_set_handlers(CharBackend *be, IOCanReadHandler *can_read,
     if (chr->be_open && event) {
         event(opaque, CHR_EVENT_OPENED);
     }
+}
+
+typedef struct ChrWriteWatch {
+    GSourceFunc func;
+    void *opaque;
+} ChrWriteWatch;
+
+static gboolean chr_write_watch_cb(gint fd, GIOCondition cond, gpointer data)
+{
+    ChrWriteWatch *w = data;
+
+    (void)fd;
+    (void)cond;
+    return w->func(w->opaque);
+}
+
+guint qemu_chr_fe_add_write_watch(CharBackend *be, GSourceFunc func, void *opaque)
+{
+    Chardev *chr = be->chr;
+    int fd = chr && chr->klass->get_out_fd ? chr->klass->get_out_fd(chr) : -1;
+    ChrWriteWatch *w;
+
+    if (fd < 0) {
+        return 0;
+    }
+    w = g_new(ChrWriteWatch, 1);
+    w->func = func;
+    w->opaque = opaque;
+    return g_unix_fd_add_full(G_PRIORITY_DEFAULT, fd, G_IO_OUT | G_IO_HUP | G_IO_ERR,
+                              chr_write_watch_cb, w, g_free);
 }
 
 void qemu_chr_fe_accept_input(CharBackend *be)

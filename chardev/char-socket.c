@@ -670,6 +670,11 @@ static int socket_write(Chardev *chr, const uint8_t *buf, int len)
     return n;
 }
 
+static int socket_get_out_fd(Chardev *chr)
+{
+    return ((SocketChardev *)chr)->fd;
+}
+
 static void socket_close(Chardev *chr)
 {
     SocketChardev *s = (SocketChardev *)chr;
@@ -700,5 +705,6 @@ static const ChardevClass socket_class = {
     .close = socket_close,
     .describe = socket_describe,
     .get_msgfd = socket_get_msgfd,
+    .get_out_fd = socket_get_out_fd,
 };
 CHARDEV_CLASS_REGISTER(socket_class)

@@ -23,6 +23,7 @@
 #include "ui/input-monitor.h"
 #include "ui/console.h"
 #include "net/net-monitor.h"
+#include "system/balloon.h"
 
 #define HMP_PROMPT "(qemu) "
 
@@ -708,10 +709,12 @@ static const HMPCommand hmp_cmds[] = {
     { "netdev_add", "[user|tap|socket|hubport],id=str[,prop=value][,...]", "add host network device",
       hmp_netdev_add },
     { "netdev_del", "id", "remove host network device", hmp_netdev_del },
+    { "balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon },
     { NULL },
 };
 
 static const HMPCommand hmp_info_cmds[] = {
+    { "balloon", "", "show balloon information", hmp_info_balloon },
     { "block", "", "show the block devices", hmp_info_block },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "commands", "", "list QMP available commands", hmp_info_commands },

@@ -13,6 +13,7 @@
 #include "hw/qdev.h"
 #include "accel/accel.h"
 #include "ui/console.h"
+#include "system/balloon.h"
 
 /* ---- run state -------------------------------------------------------- */
 
@@ -508,6 +509,11 @@ JsonNode *qmp_qom_get(Monitor *mon, const QmpArgs_qom_get *args, Error **errp)
     }
     p = qdev_prop_find(dev->klass, args->property);
     if (!p) {
+        JsonNode *n = NULL;
+
+        if (balloon_qom_get(dev, args->property, &n, errp)) {
+            return n;           /* the balloon's guest-stats (monitor/balloon.c) */
+        }
         error_setg(errp, "Property '%s.%s' not found", dev->klass->name, args->property);
         return NULL;
     }

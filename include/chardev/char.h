@@ -61,6 +61,9 @@ struct ChardevClass {
     /* Optional: take one fd received with the last input (SCM_RIGHTS on a
      * unix socket), or -1. */
     int (*get_msgfd)(Chardev *chr);
+    /* Optional: the fd output goes to now (-1: none), for
+     * qemu_chr_fe_add_write_watch(). */
+    int (*get_out_fd)(Chardev *chr);
 };
 
 struct Chardev {
@@ -102,6 +105,11 @@ int qemu_chr_fe_write_all(CharBackend *be, const uint8_t *buf, int len);
 /* Writes what the backend takes now, without waiting: returns bytes
  * written (len when output is discarded) or -1 with errno (EAGAIN: full). */
 int qemu_chr_fe_write(CharBackend *be, const uint8_t *buf, int len);
+/* Calls func(opaque) from the main loop (big lock held) once the backend
+ * can take output again or its peer is gone; func returns G_SOURCE_REMOVE
+ * (or G_SOURCE_CONTINUE to wait again).  Returns the GLib source id for
+ * g_source_remove(), or 0 if the backend cannot tell: then poll. */
+guint qemu_chr_fe_add_write_watch(CharBackend *be, GSourceFunc func, void *opaque);
 /* The device can take input again after returning 0 from can_read. */
 void qemu_chr_fe_accept_input(CharBackend *be);
 /* An fd passed with the input just read (QMP getfd), or -1. */
