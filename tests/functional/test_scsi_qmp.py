@@ -13,6 +13,7 @@ locked cannot be ejected without force.
 """
 import os
 import struct
+import time
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -78,10 +79,14 @@ class VirtioScsiQTest(QTest):
         self.idx += 1
         self.memwrite(self.avail + 2, struct.pack('<H', self.idx & 0xffff))
         self.outw(IO + 0x10, 2)
-        for _ in range(2000):
+        # the block layer completes in its thread pool: wait in wall time,
+        # a loaded host can take a while (2000 quick polls were not enough)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
             if struct.unpack('<H', self.memread(self.used + 2, 2))[0] == self.idx & 0xffff:
                 break
             self.clock_step(100000)
+            time.sleep(0.001)
         else:
             raise AssertionError('no used entry for %r' % cdb)
         r = self.memread(RESP, RESP_SIZE)
