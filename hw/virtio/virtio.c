@@ -676,7 +676,7 @@ void virtqueue_unpop(VirtQueue *vq, VirtQueueElement *elem)
     g_free(elem);
 }
 
-void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len, unsigned idx)
 {
     VirtIODevice *vdev = vq->vdev;
     uint32_t used[2];
@@ -693,23 +693,38 @@ void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
         vring_ptr(vdev, elem->in_addr[k], elem->in_sg[k].iov_len, true);
     }
     if (virtio_packed(vdev)) {
+        /* Packed: each slot is handed back by its own flags write. */
         virtqueue_packed_push(vq, elem, len);
         return;
     }
     used[0] = htole32(elem->index);
     used[1] = htole32(len);
-    if (!vring_write(vq, vq->used + VRING_USED_RING +
-                     (uint64_t)VRING_USED_ELEM_SIZE * (vq->used_idx % vq->num),
-                     used, sizeof(used))) {
+    vring_write(vq, vq->used + VRING_USED_RING +
+                (uint64_t)VRING_USED_ELEM_SIZE * ((uint16_t)(vq->used_idx + idx) % vq->num),
+                used, sizeof(used));
+}
+
+void virtqueue_flush(VirtQueue *vq, unsigned count)
+{
+    VirtIODevice *vdev = vq->vdev;
+    uint16_t old = vq->used_idx;
+
+    if (vdev->broken || !virtio_queue_ready(vq) || virtio_packed(vdev) || !count) {
         return;
     }
-    /* The entry is visible before the index that publishes it. */
+    /* The entries are visible before the index that publishes them. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    vq->used_idx++;
-    if (vq->used_idx == vq->signalled_used) {
+    vq->used_idx += count;
+    if ((uint16_t)(vq->signalled_used - old - 1) < count) {
         vq->signalled_used_valid = false;       /* wrapped all the way round */
     }
     vring_write16(vq, vq->used + VRING_USED_IDX, vq->used_idx);
+}
+
+void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+{
+    virtqueue_fill(vq, elem, len, 0);
+    virtqueue_flush(vq, 1);
 }
 
 static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old)

@@ -79,6 +79,7 @@ struct NetClientState {
     char info_str[256];         /* for `info network` */
     void *opaque;               /* NIC: the device (its DeviceState comes first) */
     bool rxfilter_notify;       /* NIC: NIC_RX_FILTER_CHANGED armed (until a query) */
+    unsigned queues;            /* backend: queues=N (0 or 1: one), for a multiqueue NIC */
 };
 
 /* NIC configuration, the device's properties. */
