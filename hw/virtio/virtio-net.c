@@ -471,10 +471,13 @@ static void virtio_net_tx_bh(void *opaque)
         qemu_bh_schedule(q->tx_bh);     /* more: after the main loop had its turn */
         return;
     }
-    if (!virtio_is_ready(&q->n->vdev)) {
+    if (!virtio_queue_ready(q->tx)) {
         return;
     }
     virtio_queue_set_notification(q->tx, true);
+    if (!virtio_is_ready(&q->n->vdev)) {
+        return;                 /* DRIVER_OK will look at the ring again */
+    }
     /* a frame added between the last pop and re-enabling notifications */
     if (!virtio_queue_empty(q->tx)) {
         virtio_queue_set_notification(q->tx, false);

@@ -421,6 +421,47 @@ static void test_tx_burst(void)
     env_stop(&e);
 }
 
+/* A frame kicked before DRIVER_OK goes out at DRIVER_OK, and the queue
+ * still takes notifications afterwards. */
+static void test_tx_before_driver_ok(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t frame[80], got[100];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    qvirtio_start(&e.d, 1ull << QVIRTIO_F_VERSION_1);
+    qvirtqueue_setup(&e.d, 0);
+    tx = qvirtqueue_setup(&e.d, 1);
+    /* an early kick of an empty ring must not leave notifications off */
+    qvirtqueue_notify(tx);
+    usleep(100 * 1000);
+    qvirtio_driver_ok(&e.d);
+    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    qvirtio_start(&e.d, 1ull << QVIRTIO_F_VERSION_1);
+    qvirtqueue_setup(&e.d, 0);
+    tx = qvirtqueue_setup(&e.d, 1);
+    make_frame(frame, sizeof(frame), peer_mac, 1);
+    g = qvirtio_alloc(e.s, 12 + sizeof(frame), 16);
+    qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 300), -1);
+    qvirtio_driver_ok(&e.d);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    qvirtqueue_wait_used(tx, h, 5000);
+    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    frame[30] = 0x5a;
+    qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
 /* ---- receive ------------------------------------------------------------ */
 
 static void check_rx_one(bool modern, uint64_t features)
@@ -1092,6 +1133,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/tx-legacy-mrg", test_tx_legacy_mrg);
     qt_run("virtio-net/tx-csum", test_tx_csum);
     qt_run("virtio-net/tx-burst", test_tx_burst);
+    qt_run("virtio-net/tx-before-driver-ok", test_tx_before_driver_ok);
     qt_run("virtio-net/rx-modern", test_rx_modern);
     qt_run("virtio-net/rx-legacy", test_rx_legacy);
     qt_run("virtio-net/rx-mergeable", test_rx_mergeable);
