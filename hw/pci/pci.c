@@ -618,6 +618,7 @@ void pci_qdev_realize(DeviceState *dev, Error **errp)
         }
         return;
     }
+    memcpy(d->realized_id, d->config, sizeof(d->realized_id));
     bus->devices[devfn] = d;
 }
 
@@ -678,16 +679,21 @@ void pci_qdev_reset(DeviceState *dev)
 
 /* ---- migration ------------------------------------------------------------ */
 
+/* Compared with what realize set, not with the class: virtio-pci changes
+ * the IDs (subsystem = virtio ID; modern-only: 1af4:104x, revision 1). */
 static bool pci_identity_matches(PCIDevice *d, const PCIDeviceClass *pc)
 {
+    const uint8_t *id = d->realized_id;
     uint8_t header = d->multifunction ? PCI_HEADER_TYPE_MULTI_FUNCTION : 0;
 
-    return pci_get_word(d->config + PCI_VENDOR_ID) == pc->vendor_id &&
-           pci_get_word(d->config + PCI_DEVICE_ID) == pc->device_id &&
-           d->config[PCI_REVISION_ID] == pc->revision &&
-           pci_get_word(d->config + PCI_CLASS_DEVICE) == pc->class_id &&
-           pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) == pc->subsystem_vendor_id &&
-           pci_get_word(d->config + PCI_SUBSYSTEM_ID) == pc->subsystem_id &&
+    (void)pc;
+    return pci_get_word(d->config + PCI_VENDOR_ID) == pci_get_word(id + PCI_VENDOR_ID) &&
+           pci_get_word(d->config + PCI_DEVICE_ID) == pci_get_word(id + PCI_DEVICE_ID) &&
+           d->config[PCI_REVISION_ID] == id[PCI_REVISION_ID] &&
+           pci_get_word(d->config + PCI_CLASS_DEVICE) == pci_get_word(id + PCI_CLASS_DEVICE) &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) ==
+               pci_get_word(id + PCI_SUBSYSTEM_VENDOR_ID) &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_ID) == pci_get_word(id + PCI_SUBSYSTEM_ID) &&
            (d->config[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MULTI_FUNCTION) == header;
 }
 
