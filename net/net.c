@@ -761,8 +761,9 @@ void net_print_help(void)
         { "-netdev socket,id=ID,listen=[H]:P|connect=H:P", "frames over TCP (QEMU's framing)" },
         { "-netdev tap,id=ID[,ifname=N][,fd=FD][,script=no][,downscript=no]", "a TAP interface" },
         { "-netdev hubport,id=ID,hub=N", "a port of hub N" },
-        { "-nic none|TYPE[,model=e1000][,mac=M][,backend options]", "a NIC and its backend" },
-        { "-net nic[,model=e1000][,macaddr=M]|user|socket|tap|none[,...]",
+        { "-nic none|TYPE[,model=e1000|virtio-net-pci][,mac=M][,backend options]",
+          "a NIC and its backend" },
+        { "-net nic[,model=e1000|virtio][,macaddr=M]|user|socket|tap|none[,...]",
           "legacy form: everything on hub 0" },
     };
 
