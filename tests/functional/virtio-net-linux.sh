@@ -16,9 +16,14 @@
 #   (d) eth0 has the MAC given and, with two vCPUs, Linux uses both queue
 #       pairs (its rx-0 and rx-1 queues)
 #
+# PACKED=1 in the environment gives eth0 packed virtqueues (packed=on).
+#
 # usage: tests/functional/virtio-net-linux.sh KVMPC ACCEL
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" virtio_pci virtio_net
+
+eth0_extra=""
+[ "${PACKED:-0}" = 1 ] && eth0_extra=",packed=on"
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -74,12 +79,13 @@ echo "GOT=$(cat /tmp/in)"
 echo "MAC0=$(cat /sys/class/net/eth0/address)"
 echo "QUEUES0=$(ls -d /sys/class/net/eth0/queues/rx-* | wc -l)"
 echo "DRIVER0=$(basename $(readlink /sys/class/net/eth0/device/driver))"
+echo "FEATURES0=$(cat /sys/class/net/eth0/device/features)"
 cat /proc/net/dev | grep eth'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
 timeout -k 5 600 "$kvmpc" -accel "$accel" -smp 2 -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-netdev user,id=u0,restrict=off,queues=2 \
-	-device virtio-net-pci,netdev=u0,mq=on,mac=52:54:00:12:34:70 \
+	-device virtio-net-pci,netdev=u0,mq=on,mac=52:54:00:12:34:70$eth0_extra \
 	-netdev user,id=u1,net=10.0.3.0/24,restrict=on,hostfwd=tcp:127.0.0.1:$fwd_port-:7777 \
 	-device virtio-net-pci,netdev=u1,disable-modern=on,mrg_rxbuf=off \
 	>"$tmp/out" 2>&1 &
@@ -123,6 +129,10 @@ up_md5=$(grep -a '^UPMD5=' "$tmp/out" | cut -c7-38)
 grep -q "^GOT=HOST-HELLO" "$tmp/out" || fail "(c) the guest read $(grep -a '^GOT=' "$tmp/out")"
 grep -q "^MAC0=52:54:00:12:34:70" "$tmp/out" || fail "(d) eth0 has $(grep -a '^MAC0=' "$tmp/out")"
 grep -q "^QUEUES0=2" "$tmp/out" || fail "(d) eth0 has $(grep -a '^QUEUES0=' "$tmp/out") receive queues"
+if [ "${PACKED:-0}" = 1 ]; then
+	# bit 34 of the negotiated features: RING_PACKED
+	grep -aq "^FEATURES0=.\{34\}1" "$tmp/out" || fail "(d) eth0 did not use packed rings: $(grep -a '^FEATURES0=' "$tmp/out")"
+fi
 grep -q "^DRIVER0=virtio_net" "$tmp/out" || fail "(d) eth0 is driven by $(grep -a '^DRIVER0=' "$tmp/out")"
 echo "PASS: Linux's virtio_net driver: DHCP, an HTTP fetch from the host, an upload to it and a hostfwd connection over -netdev user ($(grep -a '^QUEUES0=' "$tmp/out"))"
 grep -a "eth[01]:" "$tmp/out"
