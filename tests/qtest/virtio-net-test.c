@@ -679,6 +679,39 @@ static void test_ctrl_rx_filter(void)
     env_stop(&e);
 }
 
+/* More entries than the 64-entry table: that kind is accepted wholesale
+ * (QEMU's overflow mode); ANNOUNCE ACK only with GUEST_ANNOUNCE. */
+static void test_ctrl_mac_overflow(void)
+{
+    static const uint8_t other[6] = { 0x52, 0x54, 0x00, 0x99, 0x99, 0x99 };
+    static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x07 };
+    Env e;
+    QVirtQueue *rx, *cvq;
+    uint8_t table[4 + 65 * 6 + 4];
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
+               (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE), 1, true);
+    rx = &e.d.vq[0];
+    cvq = &e.d.vq[2];
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, other, our_mac);
+    memset(table, 0, sizeof(table));
+    table[0] = 65;
+    for (int i = 0; i < 65; i++) {
+        uint8_t m[6] = { 0x52, 0x54, 0x01, 0, 0, (uint8_t)i };
+        memcpy(table + 4 + 6 * i, m, 6);
+    }
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                          sizeof(table)), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, mcast, other);      /* unicast overflow: any unicast */
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0),
+                 VIRTIO_NET_OK);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_ANNOUNCE, 1, NULL, 0), VIRTIO_NET_ERR);
+    env_stop(&e);
+}
+
 static void test_ctrl_vlan(void)
 {
     Env e;
@@ -1140,6 +1173,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
     qt_run("virtio-net/rx-oversized", test_rx_oversized);
     qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
+    qt_run("virtio-net/ctrl-mac-overflow", test_ctrl_mac_overflow);
     qt_run("virtio-net/ctrl-vlan", test_ctrl_vlan);
     qt_run("virtio-net/ctrl-vlan-filter", test_ctrl_vlan_filter);
     qt_run("virtio-net/link-qmp", test_link_qmp);
