@@ -147,6 +147,13 @@ bool qemu_has_vnet_hdr(NetClientState *nc)
     return nc && nc->info->has_vnet_hdr && nc->info->has_vnet_hdr(nc);
 }
 
+void qemu_using_vnet_hdr(NetClientState *nc, bool on)
+{
+    if (nc && nc->info->using_vnet_hdr) {
+        nc->info->using_vnet_hdr(nc, on);
+    }
+}
+
 static ssize_t net_deliver(NetClientState *nc, const uint8_t *buf, size_t len)
 {
     if (nc->info->receive) {

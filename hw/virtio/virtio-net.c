@@ -83,7 +83,9 @@ struct VirtIONet {
     bool uni_overflow, multi_overflow;
     uint8_t mac_table[VIRTIO_NET_MAC_TABLE_ENTRIES * 6];
     uint32_t vlans[VIRTIO_NET_MAX_VLAN / 32];
-    uint8_t *tx_buf;
+    uint8_t *tx_buf;            /* [host vnet header] + frame */
+    uint8_t *rx_buf;            /* vnet-header peer: a frame to finish a checksum in */
+    bool peer_vnet_hdr;         /* the backend exchanges virtio-net headers (tap) */
     /* statistics for tests and `info` (not migrated) */
     uint64_t rx_dropped;
     /* properties */
@@ -247,6 +249,62 @@ static bool virtio_net_accept(VirtIONet *n, const uint8_t *buf, size_t size)
     return mac_in(n->mac_table, 0, n->mac_uni, buf);
 }
 
+/* RFC 1071 sum of buf folded into 16 bits (not complemented). */
+static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += (buf[i] << 8) | buf[i + 1];
+    }
+    if (len & 1) {
+        sum += buf[len - 1] << 8;
+    }
+    return sum;
+}
+
+/* NEEDS_CSUM: the 16-bit field at csum_start + csum_offset holds the
+ * pseudo-header sum; the device adds the bytes from csum_start on and
+ * stores the complement (what a NIC with checksum offload does). */
+static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, uint16_t off)
+{
+    uint32_t sum;
+    uint16_t res;
+
+    if ((size_t)start + off + 2 > len) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: csum_start %u + csum_offset %u outside "
+                      "a %zu-byte frame\n", start, off, len);
+        return;
+    }
+    sum = csum_add(0, frame + start, len - start);
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    res = ~sum;
+    frame[start + off] = res >> 8;
+    frame[start + off + 1] = res;
+}
+
+/* A frame from a vnet-header backend: the guest's header keeps the
+ * checksum state when it negotiated GUEST_CSUM; otherwise a partial
+ * checksum is finished here, in a copy.  Returns the frame (its header
+ * still in front, or n->rx_buf). */
+static const uint8_t *virtio_net_host_hdr(VirtIONet *n, const uint8_t *buf, size_t size,
+                                          uint8_t *ghdr)
+{
+    uint16_t start = buf[6] | buf[7] << 8, off = buf[8] | buf[9] << 8;
+
+    if (vnet_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
+        ghdr[0] = buf[0] & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
+        memcpy(ghdr + 6, buf + 6, 4);
+        return buf;
+    }
+    if (!(buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        return buf;
+    }
+    memcpy(n->rx_buf, buf + NET_VNET_HDR_LEN, size);
+    virtio_net_finish_csum(n->rx_buf, size, start, off);
+    return n->rx_buf;
+}
+
 static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
 {
     n->rx_dropped++;
@@ -262,17 +320,28 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
     VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
     uint32_t lens[VIRTQUEUE_MAX_SIZE];
     unsigned nelem = 0;
-    size_t total = n->hdr_len + size, done = 0;
+    size_t total, done = 0, wire = size;
     uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { 0 };
 
     if (!virtio_net_can_receive(nc)) {
         return 0;
     }
+    if (n->peer_vnet_hdr) {
+        if (size < NET_VNET_HDR_LEN) {
+            return virtio_net_drop(n, size, "shorter than the backend's header");
+        }
+        size -= NET_VNET_HDR_LEN;
+        if (size <= VIRTIO_NET_RX_MAX) {
+            buf = virtio_net_host_hdr(n, buf, size, hdr);
+        }
+        buf += buf == n->rx_buf ? 0 : NET_VNET_HDR_LEN;
+    }
+    total = n->hdr_len + size;
     if (size > VIRTIO_NET_RX_MAX) {
-        return virtio_net_drop(n, size, "larger than 64 KiB");
+        return virtio_net_drop(n, wire, "larger than 64 KiB");
     }
     if (!virtio_net_accept(n, buf, size)) {
-        return size;            /* filtered: not an error */
+        return wire;            /* filtered: not an error */
     }
     q = virtio_net_rx_queue(n);
     while (done < total) {
@@ -314,7 +383,7 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             while (nelem) {
                 virtqueue_unpop(q->rx, elems[--nelem]);
             }
-            return virtio_net_drop(n, size, "the receive buffers are too small");
+            return virtio_net_drop(n, wire, "the receive buffers are too small");
         }
         while (nelem) {
             virtqueue_unpop(q->rx, elems[--nelem]);
@@ -332,7 +401,6 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             off += lens[i] - skip;
         }
     }
-    hdr[0] = 0;                                 /* flags */
     hdr[1] = VIRTIO_NET_HDR_GSO_NONE;
     if (n->hdr_len == VIRTIO_NET_HDR_MRG_LEN) {
         hdr[10] = nelem;
@@ -345,14 +413,14 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
     }
     virtqueue_flush(q->rx, nelem);
     virtio_notify(&n->vdev, q->rx);
-    return size;
+    return wire;
 
 unpop:
     /* a guest error: the device is broken now; give back what we took */
     while (nelem) {
         virtqueue_unpop(q->rx, elems[--nelem]);
     }
-    return size;
+    return wire;
 }
 
 static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
@@ -366,40 +434,6 @@ static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 /* ---- transmit ----------------------------------------------------------------- */
-
-/* RFC 1071 sum of buf folded into 16 bits (not complemented). */
-static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2) {
-        sum += (buf[i] << 8) | buf[i + 1];
-    }
-    if (len & 1) {
-        sum += buf[len - 1] << 8;
-    }
-    return sum;
-}
-
-/* NEEDS_CSUM: the 16-bit field at csum_start + csum_offset holds the
- * pseudo-header sum; the device adds the bytes from csum_start on and
- * stores the complement (what a NIC with checksum offload does). */
-static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, uint16_t off)
-{
-    uint32_t sum;
-    uint16_t res;
-
-    if ((size_t)start + off + 2 > len) {
-        qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: csum_start %u + csum_offset %u outside "
-                      "a %zu-byte frame\n", start, off, len);
-        return;
-    }
-    sum = csum_add(0, frame + start, len - start);
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    res = ~sum;
-    frame[start + off] = res >> 8;
-    frame[start + off + 1] = res;
-}
 
 /* One transmit chain: header, frame; returns false on a guest error. */
 static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
@@ -422,11 +456,24 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
                       "dropped\n", vq->index, len);
         return true;
     }
-    iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf, len);
     if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE) {
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: gso_type %u was not negotiated: sent "
                       "as one frame\n", hdr[1]);
     }
+    if (n->peer_vnet_hdr) {
+        /* the backend (the kernel's tap) finishes a partial checksum */
+        uint8_t *h = n->tx_buf;
+
+        memset(h, 0, NET_VNET_HDR_LEN);
+        if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
+            h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            memcpy(h + 6, hdr + 6, 4);
+        }
+        iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, h + NET_VNET_HDR_LEN, len);
+        qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
+        return true;
+    }
+    iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf, len);
     if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
         virtio_net_finish_csum(n->tx_buf, len, hdr[6] | hdr[7] << 8, hdr[8] | hdr[9] << 8);
     }
@@ -770,7 +817,11 @@ static void virtio_net_free(VirtIONet *n)
         }
     }
     g_free(n->tx_buf);
-    n->tx_buf = NULL;
+    g_free(n->rx_buf);
+    n->tx_buf = n->rx_buf = NULL;
+    if (n->nc && n->peer_vnet_hdr) {
+        qemu_using_vnet_hdr(n->nc->peer, false);
+    }
     if (n->nc) {
         qemu_del_net_client(n->nc);
         n->nc = NULL;
@@ -871,8 +922,11 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     if (n->ctrl_vq) {
         n->ctrl = virtio_add_queue(vdev, VIRTIO_NET_CTRL_SIZE, virtio_net_handle_ctrl);
     }
-    n->tx_buf = g_malloc(VIRTIO_NET_TX_MAX);
+    n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
+    n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
     n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
+    n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
+    qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
     virtio_net_reset(vdev);
     if (!virtio_pci_realize(&dev->proxy, vdev, PCI_CLASS_NETWORK_ETHERNET, errp)) {
         virtio_net_free(n);
