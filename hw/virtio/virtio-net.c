@@ -23,10 +23,11 @@
  *
  * Transmit: a kick schedules a bottom half that sends at most tx_burst
  * frames (QEMU's default 256), then yields to the main loop and runs
- * again, so a guest that keeps its ring full cannot starve the loop.  The
- * header is stripped (no backend takes a virtio-net header yet, see
- * docs/net.md); with NEEDS_CSUM the device finishes the checksum in
- * software (csum_start, csum_offset).
+ * again, so a guest that keeps its ring full cannot starve the loop.  A
+ * backend that takes virtio-net headers (tap,vnet_hdr=on) gets a 12-byte
+ * one with the checksum request, and gives one with received frames;
+ * for the others the header is stripped and with NEEDS_CSUM the device
+ * finishes the checksum in software (csum_start, csum_offset).
  *
  * Receive filter (as QEMU's): promiscuous takes everything; a VLAN-tagged
  * frame needs its VID in the table (all VIDs pass without CTRL_VLAN);
