@@ -147,6 +147,13 @@ bool qemu_has_vnet_hdr(NetClientState *nc)
     return nc && nc->info->has_vnet_hdr && nc->info->has_vnet_hdr(nc);
 }
 
+void qemu_using_vnet_hdr(NetClientState *nc, bool on)
+{
+    if (nc && nc->info->using_vnet_hdr) {
+        nc->info->using_vnet_hdr(nc, on);
+    }
+}
+
 static ssize_t net_deliver(NetClientState *nc, const uint8_t *buf, size_t len)
 {
     if (nc->info->receive) {
@@ -428,6 +435,7 @@ static bool net_client_init_opts(QemuOpts *opts, bool is_netdev, int hub, Error 
     NetClientState *port = NULL;
     g_autofree char *defname = NULL;
     unsigned before = net_clients ? net_clients->len : 0;
+    uint64_t queues = 1;
 
     if (!type) {
         error_setg(errp, "Parameter 'type' is missing");
@@ -466,6 +474,15 @@ static bool net_client_init_opts(QemuOpts *opts, bool is_netdev, int hub, Error 
         }
         port = net_hub_add_port(hub, NULL);
     }
+    /* queues=N: how many queue pairs a multiqueue NIC (virtio-net mq=on)
+     * gets on this backend; every backend has one queue that they share. */
+    if (!qemu_opt_get_number(opts, "queues", 1, &queues, errp)) {
+        return false;
+    }
+    if (queues < 1 || queues > 31) {
+        error_setg(errp, "Parameter 'queues' expects a number of queues in 1-31");
+        return false;
+    }
     if (!bt->init(opts, name, port, errp)) {
         if (port) {
             qemu_del_net_client(port);
@@ -483,6 +500,7 @@ static bool net_client_init_opts(QemuOpts *opts, bool is_netdev, int hub, Error 
         NetClientState *nc = qemu_find_net_client(name);
         if (nc) {
             nc->is_netdev = true;
+            nc->queues = queues;
         }
     }
     return true;
@@ -575,12 +593,18 @@ int net_cmdline_option(int argc, char **argv)
     return 2;
 }
 
+/* QEMU's short NIC model names (-net nic,model=virtio). */
+static const char *nic_model_name(const char *model)
+{
+    return model && !strcmp(model, "virtio") ? "virtio-net-pci" : model;
+}
+
 static void pending_nic_add(const char *model, const char *mac, const char *netdev,
                             const char *id)
 {
     PendingNIC *p = g_new0(PendingNIC, 1);
 
-    p->model = g_strdup(model ? model : "e1000");
+    p->model = g_strdup(model ? nic_model_name(model) : "e1000");
     p->mac = g_strdup(mac);
     p->netdev = g_strdup(netdev);
     p->id = g_strdup(id);
@@ -593,10 +617,10 @@ static void pending_nic_add(const char *model, const char *mac, const char *netd
 static bool nic_model_check(const char *model)
 {
     if (model && !strcmp(model, "help")) {
-        printf("Available NIC models:\ne1000\n");
+        printf("Available NIC models:\ne1000\nvirtio-net-pci\n");
         exit(0);
     }
-    return !model || device_class_find(model);
+    return !model || device_class_find(nic_model_name(model));
 }
 
 /* -nic TYPE[,model=M][,mac=A][,backend options]: a netdev with a hidden
@@ -744,8 +768,9 @@ void net_print_help(void)
         { "-netdev socket,id=ID,listen=[H]:P|connect=H:P", "frames over TCP (QEMU's framing)" },
         { "-netdev tap,id=ID[,ifname=N][,fd=FD][,script=no][,downscript=no]", "a TAP interface" },
         { "-netdev hubport,id=ID,hub=N", "a port of hub N" },
-        { "-nic none|TYPE[,model=e1000][,mac=M][,backend options]", "a NIC and its backend" },
-        { "-net nic[,model=e1000][,macaddr=M]|user|socket|tap|none[,...]",
+        { "-nic none|TYPE[,model=e1000|virtio-net-pci][,mac=M][,backend options]",
+          "a NIC and its backend" },
+        { "-net nic[,model=e1000|virtio][,macaddr=M]|user|socket|tap|none[,...]",
           "legacy form: everything on hub 0" },
     };
 

@@ -5,15 +5,21 @@
  * A Linux TAP interface opened through /dev/net/tun with IFF_TAP |
  * IFF_NO_PI (or an fd the caller opened).  Frames read from it go to the
  * NIC; the NIC's frames are written to it.  Configuration scripts are not
- * run: script= and downscript= must be "no" (or absent).  vnet_hdr=on asks
- * for IFF_VNET_HDR; the frontends here do not use the header yet, so it is
- * refused.  vhost=on fails with "vhost is not supported".
+ * run: script= and downscript= must be "no" (or absent).  vnet_hdr=on opens
+ * the interface with IFF_VNET_HDR and a 12-byte header on every frame:
+ * virtio-net exchanges it with the guest (the kernel then finishes the
+ * checksums the guest left partial); for any other NIC the backend strips
+ * it from received frames and puts a zero one before sent frames.  No
+ * offloads are enabled (TUNSETOFFLOAD), so the kernel never sends us
+ * partial checksums or GSO frames.  vhost=on fails with "vhost is not
+ * supported".
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
@@ -26,6 +32,8 @@ typedef struct TAPState {
     int fd;
     guint read_watch;
     bool read_paused;
+    bool vnet_hdr;              /* IFF_VNET_HDR: every frame has the header */
+    bool using_vnet_hdr;        /* the peer handles it */
     uint8_t buf[65536 + 64];
 } TAPState;
 
@@ -47,10 +55,15 @@ static gboolean tap_readable(gint fd, GIOCondition cond, gpointer opaque)
     (void)cond;
     for (int i = 0; i < 64; i++) {      /* a bounded batch per wake-up */
         ssize_t n = read(fd, s->buf, sizeof(s->buf));
+        size_t skip = s->vnet_hdr && !s->using_vnet_hdr ? NET_VNET_HDR_LEN : 0;
+
         if (n <= 0) {
             break;
         }
-        if (qemu_send_packet_async(&s->nc, s->buf, n, tap_sent) == 0) {
+        if ((size_t)n <= skip) {
+            continue;
+        }
+        if (qemu_send_packet_async(&s->nc, s->buf + skip, n - skip, tap_sent) == 0) {
             s->read_paused = true;
             s->read_watch = 0;
             return G_SOURCE_REMOVE;
@@ -72,12 +85,30 @@ static void tap_set_reading(TAPState *s, bool on)
 static ssize_t tap_receive(NetClientState *nc, const uint8_t *buf, size_t len)
 {
     TAPState *s = (TAPState *)nc;
+    static const uint8_t zero_hdr[NET_VNET_HDR_LEN];
+    struct iovec iov[2] = {
+        { .iov_base = (void *)zero_hdr, .iov_len = sizeof(zero_hdr) },
+        { .iov_base = (void *)buf, .iov_len = len },
+    };
+    bool add_hdr = s->vnet_hdr && !s->using_vnet_hdr;
     ssize_t n;
 
     do {
-        n = write(s->fd, buf, len);
+        n = add_hdr ? writev(s->fd, iov, 2) : write(s->fd, buf, len);
     } while (n < 0 && errno == EINTR);
     return len;         /* the kernel drops what it cannot take, as a wire */
+}
+
+static bool tap_has_vnet_hdr(NetClientState *nc)
+{
+    return ((TAPState *)nc)->vnet_hdr;
+}
+
+static void tap_using_vnet_hdr(NetClientState *nc, bool on)
+{
+    TAPState *s = (TAPState *)nc;
+
+    s->using_vnet_hdr = s->vnet_hdr && on;
 }
 
 static void tap_cleanup(NetClientState *nc)
@@ -93,10 +124,29 @@ static const NetClientInfo tap_info = {
     .type_name = "tap",
     .size = sizeof(TAPState),
     .receive = tap_receive,
+    .has_vnet_hdr = tap_has_vnet_hdr,
+    .using_vnet_hdr = tap_using_vnet_hdr,
     .cleanup = tap_cleanup,
 };
 
-static int tap_open(const char *ifname, char *actual, Error **errp)
+/* IFF_VNET_HDR with our header size (the fd may come from the caller). */
+static bool tap_setup_vnet_hdr(int fd, Error **errp)
+{
+    struct ifreq ifr = { 0 };
+    int len = NET_VNET_HDR_LEN;
+
+    if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) {
+        error_setg(errp, "tap: vnet_hdr=on: the interface has no IFF_VNET_HDR");
+        return false;
+    }
+    if (ioctl(fd, TUNSETVNETHDRSZ, &len) < 0) {
+        error_setg_errno(errp, errno, "tap: vnet_hdr=on: TUNSETVNETHDRSZ");
+        return false;
+    }
+    return true;
+}
+
+static int tap_open(const char *ifname, char *actual, bool vnet_hdr, Error **errp)
 {
     struct ifreq ifr = { 0 };
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -105,7 +155,7 @@ static int tap_open(const char *ifname, char *actual, Error **errp)
         error_setg_errno(errp, errno, "tap: could not open /dev/net/tun");
         return -1;
     }
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
     if (ifname) {
         g_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
     } else {
@@ -152,10 +202,6 @@ bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error 
         error_setg(errp, "tap: vhost is not supported");
         return false;
     }
-    if (vnet_hdr) {
-        error_setg(errp, "tap: vnet_hdr=on is not supported yet (no frontend uses the header)");
-        return false;
-    }
     if (!tap_script_ok(opts, "script", errp) || !tap_script_ok(opts, "downscript", errp)) {
         return false;
     }
@@ -182,14 +228,21 @@ bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error 
         }
         g_strlcpy(actual, "fd", sizeof(actual));
     } else {
-        fd = tap_open(ifname, actual, errp);
+        fd = tap_open(ifname, actual, vnet_hdr, errp);
         if (fd < 0) {
             return false;
         }
     }
+    if (vnet_hdr && !tap_setup_vnet_hdr(fd, errp)) {
+        if (!fdstr) {
+            close(fd);
+        }
+        return false;
+    }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     s = (TAPState *)qemu_new_net_client(&tap_info, peer, "tap", name);
     s->fd = fd;
+    s->vnet_hdr = vnet_hdr;
     snprintf(s->nc.info_str, sizeof(s->nc.info_str), "ifname=%s,script=no,downscript=no",
              actual);
     tap_set_reading(s, true);

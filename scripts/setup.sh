@@ -14,11 +14,12 @@ log=$top/build/setup.log
 # Build, plus what the default guest image needs (Debian's kernel package is
 # fetched with apt-get download; the initramfs is built from busybox-static),
 # capstone, the tcg-lite decoder tests' oracle (meson requires it), and
-# SeaBIOS, the firmware kvmpc boots without -kernel (docs/firmware.md).
+# SeaBIOS, the firmware kvmpc boots without -kernel (docs/firmware.md), and
+# iPXE's ROMs, which e1000 and virtio-net-pci load by default (docs/net.md).
 build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
  liblzma-dev zlib1g-dev libzstd-dev liburing-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates
- libcapstone-dev seabios libslirp-dev"
+ libcapstone-dev seabios libslirp-dev ipxe-qemu"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the
@@ -27,7 +28,7 @@ build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjs
 # oracle; boot loaders and memtest86+ for tests/functional/boot-loaders.sh.
 test_pkgs="gcc-multilib qemu-system-x86 qemu-utils socat procps util-linux clang libclang-rt-14-dev
  libcapstone-dev acpica-tools xorriso iproute2
- grub-pc-bin isolinux syslinux-common memtest86+ mtools dosfstools"
+ grub-pc-bin isolinux syslinux-common pxelinux memtest86+ mtools dosfstools"
 pkgs=$build_pkgs
 [ "${1:-}" = --no-test-deps ] || pkgs="$pkgs $test_pkgs"
 

@@ -37,6 +37,7 @@ static FirmwareState fw;
 
 static const char *const firmware_default_dirs[] = {
     KVMPC_DATADIR, "/usr/share/seabios", "/usr/share/qemu",
+    "/usr/lib/ipxe/qemu",       /* Debian's ipxe-qemu: the NICs' boot ROMs */
 };
 
 /* build/pc-bios/optionrom when kvmpc runs from its build directory. */

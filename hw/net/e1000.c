@@ -45,6 +45,7 @@
 #include <string.h>
 #include <glib.h>
 #include "hw/pci/pci.h"
+#include "hw/platform-desc.h"
 #include "net/net.h"
 #include "qemu/log.h"
 #include "system/main-loop.h"
@@ -250,6 +251,7 @@ typedef struct E1000State {
     uint8_t rx_buf[MAX_FRAME_LPE + 4];  /* a frame and its FCS (not migrated) */
     /* properties */
     char *netdev, *macstr;
+    int32_t bootindex;
 } E1000State;
 
 #define R(s, reg) ((s)->mac[(reg) >> 2])
@@ -1234,12 +1236,32 @@ static const Property e1000_props[] = {
     DEFINE_PCI_DEVICE_PROPERTIES(),
     DEFINE_PROP_STRING("netdev", E1000State, netdev),
     DEFINE_PROP_STRING("mac", E1000State, macstr),
+    DEFINE_PROP_INT32("bootindex", E1000State, bootindex, -1),
     DEFINE_PROP_END_OF_LIST(),
 };
 
+/* bootindex=: QEMU's firmware path for a NIC, matched by SeaBIOS to the
+ * boot entry of the iPXE ROM (romfile=, efi-e1000.rom by default). */
+static void e1000_describe(DeviceState *ds, PlatformDesc *pd)
+{
+    E1000State *s = (E1000State *)ds;
+    PCIDevice *d = &s->parent;
+    g_autofree char *path = NULL;
+
+    if (s->bootindex < 0 || !d->bus) {
+        return;
+    }
+    path = PCI_FUNC(d->devfn)
+           ? g_strdup_printf("/pci@i0cf8/ethernet@%x,%x/ethernet-phy@0", PCI_SLOT(d->devfn),
+                             PCI_FUNC(d->devfn))
+           : g_strdup_printf("/pci@i0cf8/ethernet@%x/ethernet-phy@0", PCI_SLOT(d->devfn));
+    platform_add_boot_entry(pd, s->bootindex, path);
+}
+
 static const PCIDeviceClass e1000_class = {
     PCI_DEVICE_CLASS_INIT("e1000", "Intel Gigabit Ethernet", E1000State, e1000_props,
-                          .category = DEVICE_CATEGORY_NETWORK, .vmsd = &vmstate_e1000),
+                          .category = DEVICE_CATEGORY_NETWORK, .vmsd = &vmstate_e1000,
+                          .describe = e1000_describe),
     .vendor_id = 0x8086,
     .device_id = 0x100e,
     .subsystem_vendor_id = 0x1af4,
@@ -1249,6 +1271,7 @@ static const PCIDeviceClass e1000_class = {
     .realize = e1000_realize,
     .exit = e1000_exit,
     .reset = e1000_reset,
+    .romfile = "efi-e1000.rom",
 };
 
 PCI_DEVICE_CLASS_REGISTER(e1000_class)

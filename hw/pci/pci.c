@@ -136,6 +136,39 @@ void pci_register_bar(PCIDevice *d, int n, uint8_t type, MemoryRegion *mr)
  * (QEMU would hand the ROM to the firmware through fw_cfg instead);
  * romfile="" means no ROM.
  */
+/*
+ * One ROM for several devices (iPXE's efi-virtio.rom says 1af4:1041 in its
+ * PCI data structure, and SeaBIOS runs a ROM only if the IDs there match
+ * the function): the class's default ROM gets the function's vendor and
+ * device IDs in its first image, and byte 6 (which iPXE leaves for this)
+ * absorbs the change so the image still sums to zero.  QEMU does the same;
+ * a ROM the user names is left as it is.
+ */
+static void pci_rom_patch_ids(PCIDevice *d, uint8_t *rom, size_t len)
+{
+    uint16_t ids[2] = { pci_get_word(d->config + PCI_VENDOR_ID),
+                        pci_get_word(d->config + PCI_DEVICE_ID) };
+    size_t pcir;
+    uint8_t delta = 0;
+
+    if (len < 0x20 || rom[0] != 0x55 || rom[1] != 0xaa) {
+        return;
+    }
+    pcir = rom[0x18] | rom[0x19] << 8;
+    if (pcir + 8 > len || memcmp(rom + pcir, "PCIR", 4)) {
+        return;
+    }
+    for (int i = 0; i < 2; i++) {
+        uint8_t *p = rom + pcir + 4 + 2 * i;
+
+        delta += p[0] + p[1];
+        p[0] = ids[i];
+        p[1] = ids[i] >> 8;
+        delta -= p[0] + p[1];
+    }
+    rom[6] += delta;
+}
+
 static bool pci_add_option_rom(PCIDevice *d, const PCIDeviceClass *pc, Error **errp)
 {
     const char *name = d->romfile ? d->romfile : pc->romfile;
@@ -170,6 +203,9 @@ static bool pci_add_option_rom(PCIDevice *d, const PCIDeviceClass *pc, Error **e
     rname = g_strdup_printf("%s.rom", d->qdev.klass->name);
     if (!memory_region_init_rom(&d->rom, rname, size, errp)) {
         return false;
+    }
+    if (!d->romfile) {
+        pci_rom_patch_ids(d, (uint8_t *)data, len);
     }
     memcpy(memory_region_get_ram_ptr(&d->rom), data, len);
     d->has_rom = true;
@@ -582,6 +618,7 @@ void pci_qdev_realize(DeviceState *dev, Error **errp)
         }
         return;
     }
+    memcpy(d->realized_id, d->config, sizeof(d->realized_id));
     bus->devices[devfn] = d;
 }
 
@@ -642,16 +679,21 @@ void pci_qdev_reset(DeviceState *dev)
 
 /* ---- migration ------------------------------------------------------------ */
 
+/* Compared with what realize set, not with the class: virtio-pci changes
+ * the IDs (subsystem = virtio ID; modern-only: 1af4:104x, revision 1). */
 static bool pci_identity_matches(PCIDevice *d, const PCIDeviceClass *pc)
 {
+    const uint8_t *id = d->realized_id;
     uint8_t header = d->multifunction ? PCI_HEADER_TYPE_MULTI_FUNCTION : 0;
 
-    return pci_get_word(d->config + PCI_VENDOR_ID) == pc->vendor_id &&
-           pci_get_word(d->config + PCI_DEVICE_ID) == pc->device_id &&
-           d->config[PCI_REVISION_ID] == pc->revision &&
-           pci_get_word(d->config + PCI_CLASS_DEVICE) == pc->class_id &&
-           pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) == pc->subsystem_vendor_id &&
-           pci_get_word(d->config + PCI_SUBSYSTEM_ID) == pc->subsystem_id &&
+    (void)pc;
+    return pci_get_word(d->config + PCI_VENDOR_ID) == pci_get_word(id + PCI_VENDOR_ID) &&
+           pci_get_word(d->config + PCI_DEVICE_ID) == pci_get_word(id + PCI_DEVICE_ID) &&
+           d->config[PCI_REVISION_ID] == id[PCI_REVISION_ID] &&
+           pci_get_word(d->config + PCI_CLASS_DEVICE) == pci_get_word(id + PCI_CLASS_DEVICE) &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_VENDOR_ID) ==
+               pci_get_word(id + PCI_SUBSYSTEM_VENDOR_ID) &&
+           pci_get_word(d->config + PCI_SUBSYSTEM_ID) == pci_get_word(id + PCI_SUBSYSTEM_ID) &&
            (d->config[PCI_HEADER_TYPE] & PCI_HEADER_TYPE_MULTI_FUNCTION) == header;
 }
 

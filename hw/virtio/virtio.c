@@ -451,28 +451,54 @@ static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
     return elem;
 }
 
-static void virtqueue_packed_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+/* A batch (virtqueue_fill/flush): element idx goes in the slot after those
+ * filled before it; id and len are written now, and the flags too except
+ * for the first element, whose flags the flush writes last: they hand the
+ * whole batch back to the driver at once. */
+static void virtqueue_packed_fill(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len,
+                                  unsigned idx)
 {
-    uint64_t d = vq->desc + (uint64_t)vq->used_idx * VRING_DESC_SIZE;
-    uint16_t flags = vq->used_wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
+    uint64_t d;
+    uint16_t flags;
     uint32_t le_len = htole32(len);
 
+    if (idx == 0) {
+        vq->fill_idx = vq->used_idx;
+        vq->fill_wrap = vq->used_wrap;
+    }
+    d = vq->desc + (uint64_t)vq->fill_idx * VRING_DESC_SIZE;
+    flags = vq->fill_wrap ? VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED : 0;
     if (elem->in_num) {
         flags |= VRING_DESC_F_WRITE;
     }
     if (!vring_write(vq, d + 8, &le_len, 4) || !vring_write16(vq, d + 12, elem->index)) {
         return;
     }
-    /* id and len are visible before the flags that hand the slot back. */
+    if (idx == 0) {
+        vq->fill_head_flags = flags;
+    } else {
+        /* id and len are visible before the flags that hand the slot back. */
+        __atomic_thread_fence(__ATOMIC_RELEASE);
+        vring_write16(vq, d + 14, flags);
+    }
+    vq->fill_idx += MAX(elem->ndescs, 1u);
+    if (vq->fill_idx >= vq->num) {
+        vq->fill_idx -= vq->num;
+        vq->fill_wrap = !vq->fill_wrap;
+    }
+}
+
+static void virtqueue_packed_flush(VirtQueue *vq)
+{
+    uint64_t d = vq->desc + (uint64_t)vq->used_idx * VRING_DESC_SIZE;
+
+    if (vq->fill_idx == vq->used_idx && vq->fill_wrap == vq->used_wrap) {
+        return;                 /* nothing was filled */
+    }
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    if (!vring_write16(vq, d + 14, flags)) {
-        return;
-    }
-    vq->used_idx += MAX(elem->ndescs, 1u);
-    if (vq->used_idx >= vq->num) {
-        vq->used_idx -= vq->num;
-        vq->used_wrap = !vq->used_wrap;
-    }
+    vring_write16(vq, d + 14, vq->fill_head_flags);
+    vq->used_idx = vq->fill_idx;
+    vq->used_wrap = vq->fill_wrap;
 }
 
 static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old);
@@ -676,7 +702,7 @@ void virtqueue_unpop(VirtQueue *vq, VirtQueueElement *elem)
     g_free(elem);
 }
 
-void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len, unsigned idx)
 {
     VirtIODevice *vdev = vq->vdev;
     uint32_t used[2];
@@ -693,23 +719,41 @@ void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
         vring_ptr(vdev, elem->in_addr[k], elem->in_sg[k].iov_len, true);
     }
     if (virtio_packed(vdev)) {
-        virtqueue_packed_push(vq, elem, len);
+        virtqueue_packed_fill(vq, elem, len, idx);
         return;
     }
     used[0] = htole32(elem->index);
     used[1] = htole32(len);
-    if (!vring_write(vq, vq->used + VRING_USED_RING +
-                     (uint64_t)VRING_USED_ELEM_SIZE * (vq->used_idx % vq->num),
-                     used, sizeof(used))) {
+    vring_write(vq, vq->used + VRING_USED_RING +
+                (uint64_t)VRING_USED_ELEM_SIZE * ((uint16_t)(vq->used_idx + idx) % vq->num),
+                used, sizeof(used));
+}
+
+void virtqueue_flush(VirtQueue *vq, unsigned count)
+{
+    VirtIODevice *vdev = vq->vdev;
+    uint16_t old = vq->used_idx;
+
+    if (vdev->broken || !virtio_queue_ready(vq) || !count) {
         return;
     }
-    /* The entry is visible before the index that publishes it. */
+    if (virtio_packed(vdev)) {
+        virtqueue_packed_flush(vq);
+        return;
+    }
+    /* The entries are visible before the index that publishes them. */
     __atomic_thread_fence(__ATOMIC_RELEASE);
-    vq->used_idx++;
-    if (vq->used_idx == vq->signalled_used) {
+    vq->used_idx += count;
+    if ((uint16_t)(vq->signalled_used - old - 1) < count) {
         vq->signalled_used_valid = false;       /* wrapped all the way round */
     }
     vring_write16(vq, vq->used + VRING_USED_IDX, vq->used_idx);
+}
+
+void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len)
+{
+    virtqueue_fill(vq, elem, len, 0);
+    virtqueue_flush(vq, 1);
 }
 
 static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old)

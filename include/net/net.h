@@ -64,6 +64,9 @@ typedef struct NetClientInfo {
     bool (*can_receive)(NetClientState *nc);       /* NULL: always */
     void (*link_status_changed)(NetClientState *nc);
     bool (*has_vnet_hdr)(NetClientState *nc);      /* NULL: false */
+    /* The peer (virtio-net) reads and writes the 12-byte virtio-net header
+     * itself; until it says so the backend adds and strips it. */
+    void (*using_vnet_hdr)(NetClientState *nc, bool on);
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);   /* NICs */
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
@@ -79,6 +82,7 @@ struct NetClientState {
     char info_str[256];         /* for `info network` */
     void *opaque;               /* NIC: the device (its DeviceState comes first) */
     bool rxfilter_notify;       /* NIC: NIC_RX_FILTER_CHANGED armed (until a query) */
+    unsigned queues;            /* backend: queues=N (0 or 1: one), for a multiqueue NIC */
 };
 
 /* NIC configuration, the device's properties. */
@@ -109,6 +113,10 @@ ssize_t qemu_sendv_packet(NetClientState *nc, const struct iovec *iov, int iovcn
 void qemu_flush_queued_packets(NetClientState *nc);
 bool qemu_can_receive_packet(NetClientState *nc);
 bool qemu_has_vnet_hdr(NetClientState *nc);
+/* The virtio-net header a vnet-header backend exchanges (struct
+ * virtio_net_hdr_mrg_rxbuf: 12 bytes, num_buffers unused). */
+#define NET_VNET_HDR_LEN 12
+void qemu_using_vnet_hdr(NetClientState *nc, bool on);
 /* A NIC's receive filter changed: QMP event NIC_RX_FILTER_CHANGED, once
  * until the next query-rx-filter for that NIC (as QEMU). */
 void qemu_nic_rx_filter_changed(NetClientState *nc);

@@ -102,6 +102,10 @@ struct PCIDevice {
     /* Expansion ROM (BAR 6), loaded from romfile at realize. */
     MemoryRegion rom;
     bool has_rom;
+    /* The identity registers (0x00-0x2f) as realize left them: a device may
+     * change the class's IDs (virtio-pci: modern-only IDs, subsystem), and
+     * a loaded config space must match these. */
+    uint8_t realized_id[0x30];
     /* properties */
     char *addr_str;             /* "slot[.fn]", slot in hex; NULL: first free slot */
     bool multifunction;

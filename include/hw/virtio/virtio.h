@@ -109,6 +109,9 @@ struct VirtQueue {
     bool signalled_used_valid;
     uint16_t vector;            /* MSI-X vector, VIRTIO_NO_VECTOR if none */
     uint16_t inuse;             /* popped, not yet pushed */
+    uint16_t fill_idx;          /* packed: next slot of the batch being filled */
+    bool fill_wrap;             /* packed: its wrap counter */
+    uint16_t fill_head_flags;   /* packed: the batch's first flags, written last */
     VirtIOHandleOutput *handle;
 };
 
@@ -187,6 +190,13 @@ void *virtqueue_pop(VirtQueue *vq, size_t sz);
 void virtqueue_unpop(VirtQueue *vq, VirtQueueElement *elem);
 /* Put elem in the used ring with `len` bytes written; frees nothing. */
 void virtqueue_push(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len);
+/* The same in two steps, for a device that completes several elements as
+ * one unit (virtio-net's mergeable receive buffers): fill puts elem at
+ * used position used_idx + idx without publishing it, flush then publishes
+ * count entries with one index write, so the driver never sees part of
+ * the set.  (Packed rings: the first slot's flags are written last.) */
+void virtqueue_fill(VirtQueue *vq, const VirtQueueElement *elem, uint32_t len, unsigned idx);
+void virtqueue_flush(VirtQueue *vq, unsigned count);
 /* Interrupt the driver for vq unless it suppressed it (flags / used_event). */
 void virtio_notify(VirtIODevice *vdev, VirtQueue *vq);
 bool virtio_queue_empty(VirtQueue *vq);

@@ -1,0 +1,1064 @@
+/*
+ * virtio-net (virtio 1.2, 5.1) on PCI: "-device virtio-net-pci,netdev=ID
+ * [,mac=M][,mq=on|off][,mrg_rxbuf=on|off][,csum=on|off][,guest_csum=on|off]
+ * [,host_mtu=N][,speed=N][,duplex=half|full][,bootindex=N][,romfile=F]
+ * [,tx_burst=N]", "-nic TYPE,model=virtio-net-pci", "-net nic,model=virtio".
+ * Register map and constants: include/hw/virtio/virtio-net.h.
+ *
+ * Queues: receiveq0, transmitq0, receiveq1, transmitq1, ..., then the
+ * control queue.  With mq=on the device has as many pairs as its netdev
+ * has queues (-netdev ...,queues=N); the driver picks how many it uses
+ * (VQ_PAIRS_SET).  kvmpc's backends have one queue, shared by the pairs:
+ * transmit queues all send to it, and a received frame goes to the first
+ * active receive queue that has buffers.
+ *
+ * Receive: can_receive is false while no active receive queue has a
+ * buffer, so frames wait in the net layer's queue and are flushed when
+ * the driver adds buffers (a receive-queue kick).  The header (12 bytes
+ * with MRG_RXBUF or VERSION_1, else 10) is written with flags 0 and
+ * gso_type NONE; with MRG_RXBUF a frame spans as many buffers as it needs
+ * and num_buffers says how many, all published with one used-index write.
+ * A frame larger than the buffers the ring holds is dropped (the buffers
+ * stay), never truncated.
+ *
+ * Transmit: a kick schedules a bottom half that sends at most tx_burst
+ * frames (QEMU's default 256), then yields to the main loop and runs
+ * again, so a guest that keeps its ring full cannot starve the loop.  A
+ * backend that takes virtio-net headers (tap,vnet_hdr=on) gets a 12-byte
+ * one with the checksum request, and gives one with received frames;
+ * for the others the header is stripped and with NEEDS_CSUM the device
+ * finishes the checksum in software (csum_start, csum_offset).
+ *
+ * Receive filter (as QEMU's): promiscuous takes everything; a VLAN-tagged
+ * frame needs its VID in the table (all VIDs pass without CTRL_VLAN);
+ * broadcast unless nobcast; multicast: nomulti drops, allmulti or a MAC
+ * table overflow takes, else the table's multicast part decides; unicast:
+ * nouni drops, alluni or overflow takes, else our MAC or the table's
+ * unicast part.  A reset turns promiscuous mode on (as QEMU does, for
+ * drivers without CTRL_RX).
+ */
+#include <endian.h>
+#include <inttypes.h>
+#include <string.h>
+#include <glib.h>
+#include "hw/virtio/virtio-pci.h"
+#include "hw/virtio/virtio-net.h"
+#include "hw/platform-desc.h"
+#include "net/net.h"
+#include "qemu/log.h"
+#include "system/main-loop.h"
+
+#define VIRTIO_NET_QUEUE_SIZE   256
+#define VIRTIO_NET_CTRL_SIZE    64
+#define VIRTIO_NET_TX_MAX       (64 * 1024 + 64)        /* largest frame sent */
+#define VIRTIO_NET_RX_MAX       (64 * 1024 + 64)        /* largest frame taken */
+#define VIRTIO_NET_CTRL_MAX     4096
+#define PCI_CLASS_NETWORK_ETHERNET 0x0200
+
+typedef struct VirtIONet VirtIONet;
+
+typedef struct VirtIONetQueue {
+    VirtIONet *n;
+    VirtQueue *rx, *tx;
+    QEMUBH *tx_bh;
+    bool tx_scheduled;
+} VirtIONetQueue;
+
+struct VirtIONet {
+    VirtIODevice vdev;
+    NICConf conf;
+    NetClientState *nc;
+    VirtIONetQueue vqs[VIRTIO_NET_MAX_QUEUE_PAIRS];
+    VirtQueue *ctrl;
+    uint32_t max_pairs;
+    uint32_t curr_pairs;
+    uint8_t mac[6];             /* the current MAC (config, ADDR_SET) */
+    uint16_t status;
+    size_t hdr_len;             /* 10 or 12, from the features */
+    bool mergeable;
+    bool features_applied;
+    /* receive mode */
+    bool promisc, allmulti, alluni, nomulti, nouni, nobcast;
+    uint32_t mac_uni;           /* unicast entries in mac_table, first */
+    uint32_t mac_count;         /* all entries */
+    bool uni_overflow, multi_overflow;
+    uint8_t mac_table[VIRTIO_NET_MAC_TABLE_ENTRIES * 6];
+    uint32_t vlans[VIRTIO_NET_MAX_VLAN / 32];
+    uint8_t *tx_buf;            /* [host vnet header] + frame */
+    uint8_t *rx_buf;            /* vnet-header peer: a frame to finish a checksum in */
+    bool peer_vnet_hdr;         /* the backend exchanges virtio-net headers (tap) */
+    /* statistics for tests and `info` (not migrated) */
+    uint64_t rx_dropped;
+    /* properties */
+    char *netdev;
+    char *macstr;
+    bool mq;
+    bool mrg_rxbuf;
+    bool csum;
+    bool guest_csum;
+    bool ctrl_vq;
+    bool status_feature;
+    uint16_t host_mtu;
+    int32_t speed;
+    char *duplex;
+    int32_t bootindex;
+    uint32_t tx_burst;
+};
+
+typedef struct VirtIONetPCI {
+    VirtIOPCIProxy proxy;
+    VirtIONet net;
+} VirtIONetPCI;
+
+/* A NIC's opaque is its device (DeviceState first), as the net layer wants. */
+static VirtIONet *nc_vnet(NetClientState *nc)
+{
+    return &((VirtIONetPCI *)nc->opaque)->net;
+}
+
+static const uint8_t bcast_addr[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static bool vnet_has(VirtIONet *n, unsigned bit)
+{
+    return virtio_vdev_has_feature(&n->vdev, bit);
+}
+
+/* ---- configuration space and link ----------------------------------------- */
+
+static void virtio_net_get_config(VirtIODevice *vdev, uint8_t *c)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+    uint32_t speed = n->speed < 0 ? UINT32_MAX : (uint32_t)n->speed;
+    uint8_t duplex = !n->duplex ? 0xff : !strcmp(n->duplex, "full") ? 1 : 0;
+
+    memcpy(c + VIRTIO_NET_CFG_MAC, n->mac, 6);
+    c[VIRTIO_NET_CFG_STATUS] = n->status;
+    c[VIRTIO_NET_CFG_STATUS + 1] = n->status >> 8;
+    c[VIRTIO_NET_CFG_MAX_VQ_PAIRS] = n->max_pairs;
+    c[VIRTIO_NET_CFG_MAX_VQ_PAIRS + 1] = n->max_pairs >> 8;
+    c[VIRTIO_NET_CFG_MTU] = n->host_mtu;
+    c[VIRTIO_NET_CFG_MTU + 1] = n->host_mtu >> 8;
+    for (int i = 0; i < 4; i++) {
+        c[VIRTIO_NET_CFG_SPEED + i] = speed >> (8 * i);
+    }
+    c[VIRTIO_NET_CFG_DUPLEX] = duplex;
+}
+
+/* A legacy driver without CTRL_MAC_ADDR sets the MAC by writing the config
+ * (as QEMU allows); others use the control queue. */
+static void virtio_net_set_config(VirtIODevice *vdev, const uint8_t *c)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+
+    if (!vnet_has(n, VIRTIO_NET_F_CTRL_MAC_ADDR) && !vnet_has(n, VIRTIO_F_VERSION_1) &&
+        memcmp(c + VIRTIO_NET_CFG_MAC, n->mac, 6)) {
+        memcpy(n->mac, c + VIRTIO_NET_CFG_MAC, 6);
+        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
+    }
+}
+
+static void virtio_net_link_status_changed(NetClientState *nc)
+{
+    VirtIONet *n = nc_vnet(nc);
+    uint16_t old = n->status;
+
+    if (nc->link_down) {
+        n->status &= ~VIRTIO_NET_S_LINK_UP;
+    } else {
+        n->status |= VIRTIO_NET_S_LINK_UP;
+    }
+    if (old != n->status && (n->vdev.host_features & (1ull << VIRTIO_NET_F_STATUS))) {
+        virtio_notify_config(&n->vdev);
+    }
+}
+
+/* ---- receive ------------------------------------------------------------------ */
+
+static bool virtio_net_rx_ready(VirtIONet *n)
+{
+    return virtio_is_ready(&n->vdev) && n->features_applied && n->conf.peer != NULL;
+}
+
+static VirtIONetQueue *virtio_net_rx_queue(VirtIONet *n)
+{
+    for (unsigned i = 0; i < n->curr_pairs; i++) {
+        VirtQueue *vq = n->vqs[i].rx;
+        if (virtio_queue_ready(vq) && !virtio_queue_empty(vq)) {
+            return &n->vqs[i];
+        }
+    }
+    return NULL;
+}
+
+static bool virtio_net_can_receive(NetClientState *nc)
+{
+    VirtIONet *n = nc_vnet(nc);
+
+    if (!virtio_net_rx_ready(n) || !(n->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) ||
+        n->vdev.broken) {
+        return false;
+    }
+    if (n->vdev.transport && n->vdev.transport->bus_master &&
+        !n->vdev.transport->bus_master(n->vdev.transport_opaque)) {
+        return false;
+    }
+    return virtio_net_rx_queue(n) != NULL;
+}
+
+static bool mac_in(const uint8_t *table, uint32_t from, uint32_t to, const uint8_t *mac)
+{
+    for (uint32_t i = from; i < to; i++) {
+        if (!memcmp(table + 6 * i, mac, 6)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool virtio_net_accept(VirtIONet *n, const uint8_t *buf, size_t size)
+{
+    if (n->promisc) {
+        return true;
+    }
+    if (size < 14) {
+        return false;
+    }
+    if (buf[12] == 0x81 && buf[13] == 0x00 && size >= 16) {
+        unsigned vid = ((buf[14] << 8) | buf[15]) & 0xfff;
+        if (!(n->vlans[vid >> 5] & (1u << (vid & 31)))) {
+            return false;
+        }
+    }
+    if (buf[0] & 1) {
+        if (!memcmp(buf, bcast_addr, 6)) {
+            return !n->nobcast;
+        }
+        if (n->nomulti) {
+            return false;
+        }
+        if (n->allmulti || n->multi_overflow) {
+            return true;
+        }
+        return mac_in(n->mac_table, n->mac_uni, n->mac_count, buf);
+    }
+    if (n->nouni) {
+        return false;
+    }
+    if (n->alluni || n->uni_overflow || !memcmp(buf, n->mac, 6)) {
+        return true;
+    }
+    return mac_in(n->mac_table, 0, n->mac_uni, buf);
+}
+
+/* RFC 1071 sum of buf folded into 16 bits (not complemented). */
+static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += (buf[i] << 8) | buf[i + 1];
+    }
+    if (len & 1) {
+        sum += buf[len - 1] << 8;
+    }
+    return sum;
+}
+
+/* NEEDS_CSUM: the 16-bit field at csum_start + csum_offset holds the
+ * pseudo-header sum; the device adds the bytes from csum_start on and
+ * stores the complement (what a NIC with checksum offload does). */
+static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, uint16_t off)
+{
+    uint32_t sum;
+    uint16_t res;
+
+    if ((size_t)start + off + 2 > len) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: csum_start %u + csum_offset %u outside "
+                      "a %zu-byte frame\n", start, off, len);
+        return;
+    }
+    sum = csum_add(0, frame + start, len - start);
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    res = ~sum;
+    frame[start + off] = res >> 8;
+    frame[start + off + 1] = res;
+}
+
+/* A frame from a vnet-header backend: the guest's header keeps the
+ * checksum state when it negotiated GUEST_CSUM; otherwise a partial
+ * checksum is finished here, in a copy.  Returns the frame (its header
+ * still in front, or n->rx_buf). */
+static const uint8_t *virtio_net_host_hdr(VirtIONet *n, const uint8_t *buf, size_t size,
+                                          uint8_t *ghdr)
+{
+    uint16_t start = buf[6] | buf[7] << 8, off = buf[8] | buf[9] << 8;
+
+    if (vnet_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
+        ghdr[0] = buf[0] & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
+        memcpy(ghdr + 6, buf + 6, 4);
+        return buf;
+    }
+    if (!(buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        return buf;
+    }
+    memcpy(n->rx_buf, buf + NET_VNET_HDR_LEN, size);
+    virtio_net_finish_csum(n->rx_buf, size, start, off);
+    return n->rx_buf;
+}
+
+static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
+{
+    n->rx_dropped++;
+    qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: received frame of %zu bytes dropped: %s\n",
+                  size, why);
+    return size;
+}
+
+static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t size)
+{
+    VirtIONet *n = nc_vnet(nc);
+    VirtIONetQueue *q;
+    VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
+    uint32_t lens[VIRTQUEUE_MAX_SIZE];
+    unsigned nelem = 0;
+    size_t total, done = 0, wire = size;
+    uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { 0 };
+
+    if (!virtio_net_can_receive(nc)) {
+        return 0;
+    }
+    if (n->peer_vnet_hdr) {
+        if (size < NET_VNET_HDR_LEN) {
+            return virtio_net_drop(n, size, "shorter than the backend's header");
+        }
+        size -= NET_VNET_HDR_LEN;
+        if (size <= VIRTIO_NET_RX_MAX) {
+            buf = virtio_net_host_hdr(n, buf, size, hdr);
+        }
+        buf += buf == n->rx_buf ? 0 : NET_VNET_HDR_LEN;
+    }
+    total = n->hdr_len + size;
+    if (size > VIRTIO_NET_RX_MAX) {
+        return virtio_net_drop(n, wire, "larger than 64 KiB");
+    }
+    if (!virtio_net_accept(n, buf, size)) {
+        return wire;            /* filtered: not an error */
+    }
+    q = virtio_net_rx_queue(n);
+    while (done < total) {
+        VirtQueueElement *e;
+        size_t room, skip, chunk;
+
+        if (nelem == VIRTQUEUE_MAX_SIZE || !(e = virtqueue_pop(q->rx, sizeof(*e)))) {
+            break;
+        }
+        elems[nelem] = e;
+        if (e->in_num == 0) {
+            virtio_error(&n->vdev, "receive queue %u: a buffer with nothing device-writable",
+                         q->rx->index);
+            nelem++;
+            goto unpop;
+        }
+        room = virtio_iov_size(e->in_sg, e->in_num);
+        if (nelem == 0 && room < n->hdr_len) {
+            virtio_error(&n->vdev, "receive queue %u: a %zu-byte buffer cannot hold the header",
+                         q->rx->index, room);
+            nelem++;
+            goto unpop;
+        }
+        /* the first buffer starts with the header */
+        skip = nelem == 0 ? n->hdr_len : 0;
+        chunk = MIN(room - skip, total - done - (nelem == 0 ? n->hdr_len : 0));
+        lens[nelem] = skip + chunk;
+        done += skip + chunk;
+        nelem++;
+        if (!n->mergeable) {
+            break;
+        }
+    }
+    if (done < total) {
+        /* Not enough room.  Without MRG_RXBUF one buffer must hold it: a
+         * frame bigger than the driver's buffers is dropped.  With it, wait
+         * for more buffers unless the ring is already full of ours. */
+        if (!n->mergeable || nelem == q->rx->num) {
+            while (nelem) {
+                virtqueue_unpop(q->rx, elems[--nelem]);
+            }
+            return virtio_net_drop(n, wire, "the receive buffers are too small");
+        }
+        while (nelem) {
+            virtqueue_unpop(q->rx, elems[--nelem]);
+        }
+        virtio_queue_set_notification(q->rx, true);
+        return 0;
+    }
+    /* copy: header, then the frame across the buffers */
+    {
+        size_t off = 0;
+        for (unsigned i = 0; i < nelem; i++) {
+            VirtQueueElement *e = elems[i];
+            size_t skip = i == 0 ? n->hdr_len : 0;
+            iov_copy_from_buf(e->in_sg, e->in_num, skip, buf + off, lens[i] - skip);
+            off += lens[i] - skip;
+        }
+    }
+    hdr[1] = VIRTIO_NET_HDR_GSO_NONE;
+    if (n->hdr_len == VIRTIO_NET_HDR_MRG_LEN) {
+        hdr[10] = nelem;
+        hdr[11] = nelem >> 8;
+    }
+    iov_copy_from_buf(elems[0]->in_sg, elems[0]->in_num, 0, hdr, n->hdr_len);
+    for (unsigned i = 0; i < nelem; i++) {
+        virtqueue_fill(q->rx, elems[i], lens[i], i);
+        g_free(elems[i]);
+    }
+    virtqueue_flush(q->rx, nelem);
+    virtio_notify(&n->vdev, q->rx);
+    return wire;
+
+unpop:
+    /* a guest error: the device is broken now; give back what we took */
+    while (nelem) {
+        virtqueue_unpop(q->rx, elems[--nelem]);
+    }
+    return wire;
+}
+
+static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+
+    (void)vq;
+    if (n->nc) {
+        qemu_flush_queued_packets(n->nc);
+    }
+}
+
+/* ---- transmit ----------------------------------------------------------------- */
+
+/* One transmit chain: header, frame; returns false on a guest error. */
+static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
+{
+    size_t out = virtio_iov_size(e->out_sg, e->out_num), len;
+    uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN];
+
+    if (out < n->hdr_len) {
+        virtio_error(&n->vdev, "transmit queue %u: a %zu-byte chain has no room for the "
+                     "header", vq->index, out);
+        return false;
+    }
+    iov_copy_to_buf(e->out_sg, e->out_num, 0, hdr, n->hdr_len);
+    len = out - n->hdr_len;
+    if (len == 0) {
+        return true;            /* nothing to send */
+    }
+    if (len > VIRTIO_NET_TX_MAX) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: transmit queue %u: %zu-byte frame "
+                      "dropped\n", vq->index, len);
+        return true;
+    }
+    if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE) {
+        qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: gso_type %u was not negotiated: sent "
+                      "as one frame\n", hdr[1]);
+    }
+    if (n->peer_vnet_hdr) {
+        /* the backend (the kernel's tap) finishes a partial checksum */
+        uint8_t *h = n->tx_buf;
+
+        memset(h, 0, NET_VNET_HDR_LEN);
+        if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
+            h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+            memcpy(h + 6, hdr + 6, 4);
+        }
+        iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, h + NET_VNET_HDR_LEN, len);
+        qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
+        return true;
+    }
+    iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf, len);
+    if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
+        virtio_net_finish_csum(n->tx_buf, len, hdr[6] | hdr[7] << 8, hdr[8] | hdr[9] << 8);
+    }
+    qemu_send_packet(n->nc, n->tx_buf, len);
+    return true;
+}
+
+/* Sends up to tx_burst frames; true if the ring may hold more. */
+static bool virtio_net_flush_tx(VirtIONetQueue *q)
+{
+    VirtIONet *n = q->n;
+    VirtQueueElement *e;
+    unsigned sent = 0;
+
+    if (!virtio_is_ready(&n->vdev) || !n->features_applied) {
+        return false;
+    }
+    while (sent < n->tx_burst && (e = virtqueue_pop(q->tx, sizeof(*e)))) {
+        bool ok = virtio_net_tx_one(n, q->tx, e);
+
+        if (!ok) {
+            virtqueue_unpop(q->tx, e);
+            return false;
+        }
+        virtqueue_push(q->tx, e, 0);
+        g_free(e);
+        sent++;
+    }
+    if (sent) {
+        virtio_notify(&n->vdev, q->tx);
+    }
+    return sent == n->tx_burst;
+}
+
+static void virtio_net_tx_bh(void *opaque)
+{
+    VirtIONetQueue *q = opaque;
+
+    q->tx_scheduled = false;
+    if (virtio_net_flush_tx(q)) {
+        q->tx_scheduled = true;
+        qemu_bh_schedule(q->tx_bh);     /* more: after the main loop had its turn */
+        return;
+    }
+    if (!virtio_queue_ready(q->tx)) {
+        return;
+    }
+    virtio_queue_set_notification(q->tx, true);
+    if (!virtio_is_ready(&q->n->vdev)) {
+        return;                 /* DRIVER_OK will look at the ring again */
+    }
+    /* a frame added between the last pop and re-enabling notifications */
+    if (!virtio_queue_empty(q->tx)) {
+        virtio_queue_set_notification(q->tx, false);
+        q->tx_scheduled = true;
+        qemu_bh_schedule(q->tx_bh);
+    }
+}
+
+static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+    VirtIONetQueue *q = &n->vqs[vq->index / 2];
+
+    if (q->tx_scheduled) {
+        return;
+    }
+    virtio_queue_set_notification(vq, false);
+    q->tx_scheduled = true;
+    qemu_bh_schedule(q->tx_bh);
+}
+
+/* ---- control queue ---------------------------------------------------------- */
+
+static uint8_t virtio_net_ctrl_rx(VirtIONet *n, uint8_t cmd, const uint8_t *d, size_t len)
+{
+    bool on;
+
+    if (len != 1) {
+        return VIRTIO_NET_ERR;
+    }
+    on = d[0] != 0;
+    switch (cmd) {
+    case VIRTIO_NET_CTRL_RX_PROMISC:  n->promisc = on; break;
+    case VIRTIO_NET_CTRL_RX_ALLMULTI: n->allmulti = on; break;
+    case VIRTIO_NET_CTRL_RX_ALLUNI:   n->alluni = on; break;
+    case VIRTIO_NET_CTRL_RX_NOMULTI:  n->nomulti = on; break;
+    case VIRTIO_NET_CTRL_RX_NOUNI:    n->nouni = on; break;
+    case VIRTIO_NET_CTRL_RX_NOBCAST:  n->nobcast = on; break;
+    default:
+        return VIRTIO_NET_ERR;
+    }
+    qemu_nic_rx_filter_changed(n->nc);
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t virtio_net_ctrl_mac(VirtIONet *n, uint8_t cmd, const uint8_t *d, size_t len)
+{
+    uint32_t uni, multi;
+    size_t need;
+
+    if (cmd == VIRTIO_NET_CTRL_MAC_ADDR_SET) {
+        if (len != 6) {
+            return VIRTIO_NET_ERR;
+        }
+        memcpy(n->mac, d, 6);
+        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
+        qemu_nic_rx_filter_changed(n->nc);
+        return VIRTIO_NET_OK;
+    }
+    if (cmd != VIRTIO_NET_CTRL_MAC_TABLE_SET || len < 4) {
+        return VIRTIO_NET_ERR;
+    }
+    memcpy(&uni, d, 4);
+    uni = le32toh(uni);
+    if (uni > (len - 4) / 6) {
+        return VIRTIO_NET_ERR;
+    }
+    need = 4 + 6 * (size_t)uni;
+    if (len < need + 4) {
+        return VIRTIO_NET_ERR;
+    }
+    memcpy(&multi, d + need, 4);
+    multi = le32toh(multi);
+    if (multi > (len - need - 4) / 6 || need + 4 + 6 * (size_t)multi != len) {
+        return VIRTIO_NET_ERR;
+    }
+    n->mac_uni = n->mac_count = 0;
+    n->uni_overflow = n->multi_overflow = false;
+    if (uni <= VIRTIO_NET_MAC_TABLE_ENTRIES) {
+        memcpy(n->mac_table, d + 4, 6 * uni);
+        n->mac_uni = n->mac_count = uni;
+    } else {
+        n->uni_overflow = true;
+    }
+    if (n->mac_count + multi <= VIRTIO_NET_MAC_TABLE_ENTRIES) {
+        memcpy(n->mac_table + 6 * n->mac_count, d + need + 4, 6 * multi);
+        n->mac_count += multi;
+    } else {
+        n->multi_overflow = true;
+    }
+    qemu_nic_rx_filter_changed(n->nc);
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t virtio_net_ctrl_vlan(VirtIONet *n, uint8_t cmd, const uint8_t *d, size_t len)
+{
+    unsigned vid;
+
+    if (len != 2) {
+        return VIRTIO_NET_ERR;
+    }
+    vid = d[0] | d[1] << 8;
+    if (vid >= VIRTIO_NET_MAX_VLAN) {
+        return VIRTIO_NET_ERR;
+    }
+    if (cmd == VIRTIO_NET_CTRL_VLAN_ADD) {
+        n->vlans[vid >> 5] |= 1u << (vid & 31);
+    } else if (cmd == VIRTIO_NET_CTRL_VLAN_DEL) {
+        n->vlans[vid >> 5] &= ~(1u << (vid & 31));
+    } else {
+        return VIRTIO_NET_ERR;
+    }
+    qemu_nic_rx_filter_changed(n->nc);
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t virtio_net_ctrl_mq(VirtIONet *n, uint8_t cmd, const uint8_t *d, size_t len)
+{
+    unsigned pairs;
+
+    if (cmd != VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET || len != 2 || !vnet_has(n, VIRTIO_NET_F_MQ)) {
+        return VIRTIO_NET_ERR;
+    }
+    pairs = d[0] | d[1] << 8;
+    if (pairs < 1 || pairs > n->max_pairs) {
+        return VIRTIO_NET_ERR;
+    }
+    n->curr_pairs = pairs;
+    qemu_flush_queued_packets(n->nc);
+    return VIRTIO_NET_OK;
+}
+
+static uint8_t virtio_net_ctrl_cmd(VirtIONet *n, const uint8_t *cmd, size_t len)
+{
+    const uint8_t *d = cmd + 2;
+
+    len -= 2;
+    switch (cmd[0]) {
+    case VIRTIO_NET_CTRL_RX:
+        return vnet_has(n, VIRTIO_NET_F_CTRL_RX) ? virtio_net_ctrl_rx(n, cmd[1], d, len)
+                                                 : VIRTIO_NET_ERR;
+    case VIRTIO_NET_CTRL_MAC:
+        return virtio_net_ctrl_mac(n, cmd[1], d, len);
+    case VIRTIO_NET_CTRL_VLAN:
+        return vnet_has(n, VIRTIO_NET_F_CTRL_VLAN) ? virtio_net_ctrl_vlan(n, cmd[1], d, len)
+                                                   : VIRTIO_NET_ERR;
+    case VIRTIO_NET_CTRL_ANNOUNCE:
+        if (cmd[1] != VIRTIO_NET_CTRL_ANNOUNCE_ACK || !vnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE)) {
+            return VIRTIO_NET_ERR;
+        }
+        n->status &= ~VIRTIO_NET_S_ANNOUNCE;
+        return VIRTIO_NET_OK;
+    case VIRTIO_NET_CTRL_MQ:
+        return virtio_net_ctrl_mq(n, cmd[1], d, len);
+    default:
+        return VIRTIO_NET_ERR;
+    }
+}
+
+static void virtio_net_handle_ctrl(VirtIODevice *vdev, VirtQueue *vq)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+    VirtQueueElement *e;
+
+    while ((e = virtqueue_pop(vq, sizeof(*e)))) {
+        size_t out = virtio_iov_size(e->out_sg, e->out_num);
+        uint8_t ack = VIRTIO_NET_ERR;
+
+        if (out < 2 || virtio_iov_size(e->in_sg, e->in_num) < 1) {
+            virtio_error(vdev, "control queue: a command without its header or its ack byte");
+            virtqueue_unpop(vq, e);
+            return;
+        }
+        if (out <= VIRTIO_NET_CTRL_MAX) {
+            g_autofree uint8_t *cmd = g_malloc(out);
+            iov_copy_to_buf(e->out_sg, e->out_num, 0, cmd, out);
+            ack = virtio_net_ctrl_cmd(n, cmd, out);
+        }
+        iov_copy_from_buf(e->in_sg, e->in_num, 0, &ack, 1);
+        virtqueue_push(vq, e, 1);
+        g_free(e);
+        virtio_notify(vdev, vq);
+    }
+}
+
+/* ---- status, reset ------------------------------------------------------------- */
+
+/* What the negotiated features decide, once the driver is ready. */
+static void virtio_net_apply_features(VirtIONet *n)
+{
+    n->mergeable = vnet_has(n, VIRTIO_NET_F_MRG_RXBUF);
+    n->hdr_len = n->mergeable || vnet_has(n, VIRTIO_F_VERSION_1) ? VIRTIO_NET_HDR_MRG_LEN
+                                                                 : VIRTIO_NET_HDR_LEN;
+    /* without VLAN filtering every VID passes (as QEMU) */
+    memset(n->vlans, vnet_has(n, VIRTIO_NET_F_CTRL_VLAN) ? 0 : 0xff, sizeof(n->vlans));
+    if (!vnet_has(n, VIRTIO_NET_F_MQ)) {
+        n->curr_pairs = 1;
+    }
+    n->features_applied = true;
+}
+
+static void virtio_net_set_status(VirtIODevice *vdev, uint8_t status)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+
+    if (!(status & VIRTIO_CONFIG_S_DRIVER_OK)) {
+        return;
+    }
+    if (!n->features_applied) {
+        virtio_net_apply_features(n);
+    }
+    if (n->nc) {
+        qemu_flush_queued_packets(n->nc);
+    }
+    for (unsigned i = 0; i < n->curr_pairs; i++) {
+        if (!virtio_queue_empty(n->vqs[i].tx)) {
+            virtio_net_handle_tx(vdev, n->vqs[i].tx);
+        }
+    }
+}
+
+static void virtio_net_reset_rx_mode(VirtIONet *n)
+{
+    n->promisc = true;
+    n->allmulti = n->alluni = n->nomulti = n->nouni = n->nobcast = false;
+    n->mac_uni = n->mac_count = 0;
+    n->uni_overflow = n->multi_overflow = false;
+    memset(n->mac_table, 0, sizeof(n->mac_table));
+    memset(n->vlans, 0, sizeof(n->vlans));
+}
+
+static void virtio_net_reset(VirtIODevice *vdev)
+{
+    VirtIONet *n = (VirtIONet *)vdev;
+
+    virtio_net_reset_rx_mode(n);
+    n->curr_pairs = 1;
+    n->features_applied = false;
+    n->mergeable = false;
+    n->hdr_len = VIRTIO_NET_HDR_LEN;
+    memcpy(n->mac, n->conf.macaddr.a, 6);
+    n->status = n->nc && n->nc->link_down ? 0 : VIRTIO_NET_S_LINK_UP;
+    if (n->nc) {
+        qemu_format_nic_info_str(n->nc, &n->conf.macaddr);
+    }
+    for (unsigned i = 0; i < n->max_pairs; i++) {
+        if (n->vqs[i].tx_bh) {
+            qemu_bh_cancel(n->vqs[i].tx_bh);
+        }
+        n->vqs[i].tx_scheduled = false;
+    }
+}
+
+static const VirtIODeviceOps virtio_net_ops = {
+    .get_config = virtio_net_get_config,
+    .set_config = virtio_net_set_config,
+    .set_status = virtio_net_set_status,
+    .reset = virtio_net_reset,
+};
+
+static void virtio_net_query_rx_filter(NetClientState *nc, NetRxFilter *f)
+{
+    VirtIONet *n = nc_vnet(nc);
+
+    f->promiscuous = n->promisc;
+    f->multicast_all = n->allmulti;
+    f->broadcast_allowed = !n->nobcast;
+    f->vlan_filter = vnet_has(n, VIRTIO_NET_F_CTRL_VLAN);
+    memcpy(f->main_mac.a, n->mac, 6);
+}
+
+static const NetClientInfo virtio_net_info = {
+    .type = NET_CLIENT_DRIVER_NIC,
+    .type_name = "nic",
+    .size = sizeof(NetClientState),
+    .receive = virtio_net_receive,
+    .can_receive = virtio_net_can_receive,
+    .link_status_changed = virtio_net_link_status_changed,
+    .query_rx_filter = virtio_net_query_rx_filter,
+};
+
+/* ---- the PCI device ------------------------------------------------------------ */
+
+static void virtio_net_free(VirtIONet *n)
+{
+    for (unsigned i = 0; i < VIRTIO_NET_MAX_QUEUE_PAIRS; i++) {
+        if (n->vqs[i].tx_bh) {
+            qemu_bh_delete(n->vqs[i].tx_bh);
+            n->vqs[i].tx_bh = NULL;
+        }
+    }
+    g_free(n->tx_buf);
+    g_free(n->rx_buf);
+    n->tx_buf = n->rx_buf = NULL;
+    if (n->nc && n->peer_vnet_hdr) {
+        qemu_using_vnet_hdr(n->nc->peer, false);
+    }
+    if (n->nc) {
+        qemu_del_net_client(n->nc);
+        n->nc = NULL;
+    }
+    virtio_cleanup(&n->vdev);
+}
+
+static bool virtio_net_check_props(VirtIONet *n, Error **errp)
+{
+    if (n->macstr && !net_parse_macaddr(&n->conf.macaddr, n->macstr)) {
+        error_setg(errp, "Property 'virtio-net-pci.mac' doesn't take value '%s'", n->macstr);
+        return false;
+    }
+    if (n->duplex && strcmp(n->duplex, "half") && strcmp(n->duplex, "full")) {
+        error_setg(errp, "virtio-net-pci: 'duplex' must be 'half' or 'full'");
+        return false;
+    }
+    if (n->speed < -1) {
+        error_setg(errp, "virtio-net-pci: 'speed' must be between 0 and INT_MAX");
+        return false;
+    }
+    if (n->host_mtu && n->host_mtu < 68) {
+        error_setg(errp, "virtio-net-pci: Invalid host_mtu %u (min 68, max 65535)",
+                   n->host_mtu);
+        return false;
+    }
+    if (n->tx_burst == 0) {
+        error_setg(errp, "virtio-net-pci: Property 'tx_burst' must be at least 1");
+        return false;
+    }
+    if (n->netdev) {
+        n->conf.peer = qemu_find_netdev(n->netdev);
+        if (!n->conf.peer) {
+            error_setg(errp, "Property 'virtio-net-pci.netdev' can't find value '%s'",
+                       n->netdev);
+            return false;
+        }
+        if (n->conf.peer->peer) {
+            error_setg(errp, "Property 'virtio-net-pci.netdev' can't take value '%s', it's "
+                       "in use", n->netdev);
+            return false;
+        }
+    }
+    return true;
+}
+
+static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
+{
+    VirtIONetPCI *dev = (VirtIONetPCI *)d;
+    VirtIONet *n = &dev->net;
+    VirtIODevice *vdev = &n->vdev;
+    unsigned queues;
+
+    if (!virtio_net_check_props(n, errp)) {
+        return;
+    }
+    queues = n->conf.peer && n->conf.peer->queues > 1 ? n->conf.peer->queues : 1;
+    if (queues > VIRTIO_NET_MAX_QUEUE_PAIRS) {
+        error_setg(errp, "virtio-net-pci: netdev '%s' has %u queues, more than the %u "
+                   "queue pairs supported", n->netdev, queues, VIRTIO_NET_MAX_QUEUE_PAIRS);
+        return;
+    }
+    n->max_pairs = n->mq ? queues : 1;
+    qemu_macaddr_default_if_unset(&n->conf.macaddr);
+    virtio_init(vdev, "virtio-net", VIRTIO_ID_NET, VIRTIO_NET_CFG_SIZE, &virtio_net_ops);
+    vdev->host_features = (1ull << VIRTIO_NET_F_MAC) | (1ull << VIRTIO_NET_F_SPEED_DUPLEX);
+    if (n->status_feature) {
+        vdev->host_features |= 1ull << VIRTIO_NET_F_STATUS;
+    }
+    if (n->mrg_rxbuf) {
+        vdev->host_features |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
+    }
+    if (n->csum) {
+        vdev->host_features |= 1ull << VIRTIO_NET_F_CSUM;
+    }
+    if (n->guest_csum) {
+        vdev->host_features |= 1ull << VIRTIO_NET_F_GUEST_CSUM;
+    }
+    if (n->ctrl_vq) {
+        vdev->host_features |= (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
+                               (1ull << VIRTIO_NET_F_CTRL_VLAN) |
+                               (1ull << VIRTIO_NET_F_CTRL_RX_EXTRA) |
+                               (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE) |
+                               (1ull << VIRTIO_NET_F_CTRL_MAC_ADDR);
+        if (n->mq) {
+            vdev->host_features |= 1ull << VIRTIO_NET_F_MQ;
+        }
+    }
+    if (n->host_mtu) {
+        vdev->host_features |= 1ull << VIRTIO_NET_F_MTU;
+    }
+    for (unsigned i = 0; i < n->max_pairs; i++) {
+        n->vqs[i].n = n;
+        n->vqs[i].rx = virtio_add_queue(vdev, VIRTIO_NET_QUEUE_SIZE, virtio_net_handle_rx);
+        n->vqs[i].tx = virtio_add_queue(vdev, VIRTIO_NET_QUEUE_SIZE, virtio_net_handle_tx);
+        n->vqs[i].tx_bh = qemu_bh_new(virtio_net_tx_bh, &n->vqs[i]);
+    }
+    if (n->ctrl_vq) {
+        n->ctrl = virtio_add_queue(vdev, VIRTIO_NET_CTRL_SIZE, virtio_net_handle_ctrl);
+    }
+    n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
+    n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
+    n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
+    n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
+    qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
+    virtio_net_reset(vdev);
+    if (!virtio_pci_realize(&dev->proxy, vdev, PCI_CLASS_NETWORK_ETHERNET, errp)) {
+        virtio_net_free(n);
+    }
+}
+
+static void virtio_net_pci_exit(PCIDevice *d)
+{
+    VirtIONetPCI *dev = (VirtIONetPCI *)d;
+
+    virtio_pci_exit(&dev->proxy);
+    virtio_net_free(&dev->net);
+}
+
+static void virtio_net_pci_reset(PCIDevice *d)
+{
+    virtio_pci_reset(&((VirtIONetPCI *)d)->proxy);
+}
+
+/* QEMU's firmware path for a NIC, which SeaBIOS matches to its BEV entry. */
+static void virtio_net_pci_describe(DeviceState *ds, PlatformDesc *pd)
+{
+    VirtIONetPCI *dev = (VirtIONetPCI *)ds;
+    PCIDevice *d = &dev->proxy.pci;
+    g_autofree char *path = NULL;
+
+    if (dev->net.bootindex < 0 || !d->bus) {
+        return;
+    }
+    path = PCI_FUNC(d->devfn)
+           ? g_strdup_printf("/pci@i0cf8/ethernet@%x,%x/ethernet-phy@0", PCI_SLOT(d->devfn),
+                             PCI_FUNC(d->devfn))
+           : g_strdup_printf("/pci@i0cf8/ethernet@%x/ethernet-phy@0", PCI_SLOT(d->devfn));
+    platform_add_boot_entry(pd, dev->net.bootindex, path);
+}
+
+static int virtio_net_post_load(void *opaque, int version_id)
+{
+    VirtIONetPCI *dev = opaque;
+    VirtIONet *n = &dev->net;
+
+    (void)version_id;
+    if (n->curr_pairs < 1 || n->curr_pairs > n->max_pairs) {
+        n->curr_pairs = 1;
+    }
+    if (n->mac_count > VIRTIO_NET_MAC_TABLE_ENTRIES || n->mac_uni > n->mac_count) {
+        n->mac_uni = n->mac_count = 0;
+    }
+    n->features_applied = false;
+    if (n->vdev.status & VIRTIO_CONFIG_S_DRIVER_OK) {
+        uint32_t vlans[VIRTIO_NET_MAX_VLAN / 32];
+
+        /* the features decide the header size; keep the loaded VLAN table */
+        memcpy(vlans, n->vlans, sizeof(vlans));
+        virtio_net_apply_features(n);
+        memcpy(n->vlans, vlans, sizeof(vlans));
+    }
+    if (n->nc) {
+        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
+        n->nc->link_down = !(n->status & VIRTIO_NET_S_LINK_UP);
+        /* tell the guest to announce itself where it now is (as QEMU) */
+        if (vnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE) && vnet_has(n, VIRTIO_NET_F_CTRL_VQ) &&
+            (n->status & VIRTIO_NET_S_LINK_UP)) {
+            n->status |= VIRTIO_NET_S_ANNOUNCE;
+            virtio_notify_config(&n->vdev);
+        }
+        qemu_flush_queued_packets(n->nc);
+    }
+    return 0;
+}
+
+static const VMStateField virtio_net_pci_fields[] = {
+    VMSTATE_VIRTIO_PCI(proxy, VirtIONetPCI),
+    VMSTATE_VIRTIO_DEVICE(net.vdev, VirtIONetPCI),
+    VMSTATE_UINT8_ARRAY(net.mac, VirtIONetPCI, 6),
+    VMSTATE_UINT16(net.status, VirtIONetPCI),
+    VMSTATE_UINT32(net.curr_pairs, VirtIONetPCI),
+    VMSTATE_BOOL(net.promisc, VirtIONetPCI),
+    VMSTATE_BOOL(net.allmulti, VirtIONetPCI),
+    VMSTATE_BOOL(net.alluni, VirtIONetPCI),
+    VMSTATE_BOOL(net.nomulti, VirtIONetPCI),
+    VMSTATE_BOOL(net.nouni, VirtIONetPCI),
+    VMSTATE_BOOL(net.nobcast, VirtIONetPCI),
+    VMSTATE_UINT32(net.mac_uni, VirtIONetPCI),
+    VMSTATE_UINT32(net.mac_count, VirtIONetPCI),
+    VMSTATE_BOOL(net.uni_overflow, VirtIONetPCI),
+    VMSTATE_BOOL(net.multi_overflow, VirtIONetPCI),
+    VMSTATE_UINT8_ARRAY(net.mac_table, VirtIONetPCI, VIRTIO_NET_MAC_TABLE_ENTRIES * 6),
+    VMSTATE_UINT32_ARRAY(net.vlans, VirtIONetPCI, VIRTIO_NET_MAX_VLAN / 32),
+    VMSTATE_END_OF_LIST()
+};
+
+static const VMStateDescription vmstate_virtio_net_pci = {
+    .name = "virtio-net-pci",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .post_load = virtio_net_post_load,
+    .fields = virtio_net_pci_fields,
+};
+
+static const Property virtio_net_pci_props[] = {
+    DEFINE_VIRTIO_PCI_PROPERTIES(),
+    DEFINE_PROP_STRING("netdev", VirtIONetPCI, net.netdev),
+    DEFINE_PROP_STRING("mac", VirtIONetPCI, net.macstr),
+    DEFINE_PROP_BOOL("mq", VirtIONetPCI, net.mq, false),
+    DEFINE_PROP_BOOL("mrg_rxbuf", VirtIONetPCI, net.mrg_rxbuf, true),
+    DEFINE_PROP_BOOL("csum", VirtIONetPCI, net.csum, true),
+    DEFINE_PROP_BOOL("guest_csum", VirtIONetPCI, net.guest_csum, true),
+    DEFINE_PROP_BOOL("ctrl_vq", VirtIONetPCI, net.ctrl_vq, true),
+    DEFINE_PROP_BOOL("status", VirtIONetPCI, net.status_feature, true),
+    DEFINE_PROP_UINT16("host_mtu", VirtIONetPCI, net.host_mtu, 0),
+    DEFINE_PROP_INT32("speed", VirtIONetPCI, net.speed, -1),
+    DEFINE_PROP_STRING("duplex", VirtIONetPCI, net.duplex),
+    DEFINE_PROP_INT32("bootindex", VirtIONetPCI, net.bootindex, -1),
+    DEFINE_PROP_UINT32("tx_burst", VirtIONetPCI, net.tx_burst, 256),
+    DEFINE_PROP_END_OF_LIST(),
+};
+
+static const PCIDeviceClass virtio_net_pci_class = {
+    PCI_DEVICE_CLASS_INIT("virtio-net-pci", "Virtio network device", VirtIONetPCI,
+                          virtio_net_pci_props, .category = DEVICE_CATEGORY_NETWORK,
+                          .vmsd = &vmstate_virtio_net_pci, .describe = virtio_net_pci_describe),
+    .vendor_id = PCI_VENDOR_ID_REDHAT_QUMRANET,
+    .device_id = 0x1000,
+    .class_id = PCI_CLASS_NETWORK_ETHERNET,
+    .realize = virtio_net_pci_realize,
+    .exit = virtio_net_pci_exit,
+    .reset = virtio_net_pci_reset,
+    .config_read = virtio_pci_config_read,
+    .config_write = virtio_pci_config_write,
+    .romfile = "efi-virtio.rom",
+};
+
+PCI_DEVICE_CLASS_REGISTER(virtio_net_pci_class)

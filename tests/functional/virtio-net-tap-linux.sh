@@ -1,0 +1,112 @@
+#!/bin/bash
+# virtio-net on -netdev tap,vnet_hdr=on (docs/virtio.md, docs/net.md)
+# inside a network namespace the test creates (removed at exit): the
+# device and the kernel's tap exchange virtio-net headers, so the guest's
+# partial TCP/UDP checksums (CSUM) are finished by the host kernel.  The
+# guest (Debian's kernel, virtio_net.ko, 10.0.8.2) pings 10.0.8.1, fetches
+# 1 MiB from a python http.server in the namespace (md5 compared) and
+# sends 1 MiB to a listener there (md5 compared).  The same with an e1000
+# on vnet_hdr=on (the backend strips and adds the header itself): a ping.
+# SKIP when namespaces or /dev/net/tun are not available.
+#
+# usage: tests/functional/virtio-net-tap-linux.sh KVMPC ACCEL
+set -uo pipefail
+. "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" virtio_pci virtio_net e1000
+
+ns=kvmpc-vtap-$$
+[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
+command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
+ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+vm_pid= srv_pid= up_pid=
+trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null;
+      [ -n "$up_pid" ] && kill $up_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+
+mkdir -p "$tmp/www"
+head -c $((1 << 20)) /dev/urandom > "$tmp/www/blob"
+blob_md5=$(md5sum < "$tmp/www/blob" | cut -c1-32)
+
+run_guest() {   # DEVICE-OPTIONS SCRIPT
+	local append
+	append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$2")"
+	ip netns exec "$ns" timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
+		-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no,vnet_hdr=on -device "$1" \
+		>"$tmp/out" 2>&1 &
+	vm_pid=$!
+	for i in $(seq 100); do
+		ip netns exec "$ns" ip link show kvtap0 >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	ip netns exec "$ns" ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
+	ip netns exec "$ns" ip link set kvtap0 up
+	ip netns exec "$ns" ip link set lo up
+}
+
+wait_guest() {
+	wait $vm_pid
+	local rc=$?
+	vm_pid=
+	[ $rc -eq 124 ] && fail "timed out"
+	grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
+	grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+}
+
+common='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
+ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
+i=0; while ! ping -c 1 -W 1 10.0.8.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 90 ] && break; done
+ping -c 3 -W 2 10.0.8.1 >/dev/null 2>&1; echo "PING=$?"'
+
+# 1: virtio-net, headers end to end
+script="$common"'
+echo "MD5=$(timeout 120 wget -q -O - http://10.0.8.1:8080/blob | md5sum | cut -c1-32)"
+head -c 1048576 /dev/urandom > /tmp/up
+echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
+timeout 120 nc 10.0.8.1 8081 < /tmp/up
+echo "FEATURES0=$(cat /sys/class/net/eth0/device/features)"'
+run_guest virtio-net-pci,netdev=t0 "$script"
+ip netns exec "$ns" python3 -m http.server 8080 --bind 10.0.8.1 --directory "$tmp/www" \
+	>"$tmp/http.log" 2>&1 &
+srv_pid=$!
+ip netns exec "$ns" python3 - "$tmp/up.md5" <<'EOF2' &
+import hashlib, socket, sys, time
+for _ in range(100):
+    try:
+        ls = socket.socket()
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("10.0.8.1", 8081))
+        break
+    except OSError:
+        time.sleep(0.1)
+ls.listen(1)
+ls.settimeout(300)
+c, _ = ls.accept()
+c.settimeout(120)
+h, n = hashlib.md5(), 0
+while n < 1 << 20:
+    d = c.recv(65536)
+    if not d:
+        break
+    h.update(d)
+    n += len(d)
+open(sys.argv[1], "w").write(h.hexdigest() if n == 1 << 20 else "short %d" % n)
+EOF2
+up_pid=$!
+wait_guest
+grep -q "^PING=0" "$tmp/out" || fail "virtio-net: no ping replies ($(grep -a '^PING=' "$tmp/out"))"
+grep -aq "^FEATURES0=1" "$tmp/out" || fail "virtio-net: CSUM not negotiated"
+grep -q "^MD5=$blob_md5" "$tmp/out" ||
+	fail "virtio-net: fetched $(grep -a '^MD5=' "$tmp/out"), expected $blob_md5"
+wait $up_pid
+up_pid=
+up_md5=$(grep -a '^UPMD5=' "$tmp/out" | cut -c7-38)
+[ -n "$up_md5" ] && [ "$(cat "$tmp/up.md5" 2>/dev/null)" = "$up_md5" ] ||
+	fail "virtio-net: the host received $(cat "$tmp/up.md5" 2>/dev/null), the guest sent $up_md5"
+kill $srv_pid 2>/dev/null
+srv_pid=
+echo "PASS: virtio-net on tap,vnet_hdr=on: ping, 1 MiB fetched and 1 MiB sent (checksums finished by the host)"
+
+# 2: e1000 on the same kind of tap: the backend handles the header
+run_guest e1000,netdev=t0 "$common"
+wait_guest
+grep -q "^PING=0" "$tmp/out" || fail "e1000: no ping replies ($(grep -a '^PING=' "$tmp/out"))"
+echo "PASS: e1000 on tap,vnet_hdr=on: ping"

@@ -1,0 +1,1190 @@
+/*
+ * virtio-net-pci through qtest and libqvirtio, with a -netdev socket peer
+ * this test plays (QEMU's framing: a 4-byte big-endian length, then the
+ * frame): feature negotiation and the configuration space (MAC, status,
+ * MTU, speed/duplex), transmit byte-exact at the peer (10- and 12-byte
+ * headers, a header split across descriptors, software checksum for
+ * NEEDS_CSUM), receive with the header and num_buffers (one buffer and
+ * mergeable buffers), a frame that waits for buffers and is flushed when
+ * the driver adds them, the control queue (rx mode, MAC table, VLAN
+ * filter, bad commands), QMP set_link (status bit and config interrupt),
+ * query-rx-filter and NIC_RX_FILTER_CHANGED, two queue pairs, and
+ * hostile rings (the emulator stays alive and the device needs a reset).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include "qtest-harness.h"
+#include "libqvirtio.h"
+#define VIRTIO_QUEUE_MAX 64
+#include "../../include/hw/virtio/virtio-net.h"
+
+#define SLOT 5
+#define MAC_STR "52:54:00:12:34:56"
+static const uint8_t our_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
+
+/* ---- the socket peer --------------------------------------------------- */
+
+static int listen_any(int *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    QT_ASSERT(fd >= 0);
+    QT_ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    QT_ASSERT_EQ(listen(fd, 1), 0);
+    QT_ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+        if (poll(&pfd, 1, timeout_ms) <= 0) {
+            return false;
+        }
+        n = read(fd, p, len);
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+static void send_frame(int fd, const uint8_t *f, uint32_t len)
+{
+    uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
+
+    QT_ASSERT_EQ(write(fd, hdr, 4), 4);
+    QT_ASSERT_EQ(write(fd, f, len), (ssize_t)len);
+}
+
+/* The next frame the device sent; its length, or -1 after timeout_ms. */
+static int recv_frame(int fd, uint8_t *buf, size_t cap, int timeout_ms)
+{
+    uint8_t hdr[4];
+    uint32_t len;
+
+    if (!read_full(fd, hdr, 4, timeout_ms)) {
+        return -1;
+    }
+    len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+    QT_ASSERT_MSG(len <= cap, "frame of %u bytes", len);
+    QT_ASSERT(read_full(fd, buf, len, 5000));
+    return len;
+}
+
+typedef struct Env {
+    QTestState *s;
+    int peer;
+    int qmp;
+    char qmp_path[96];
+    QVirtioDev d;
+} Env;
+
+/* kvmpc connects to our listening socket. */
+static void env_start(Env *e, bool modern, const char *netdev_extra, const char *dev_extra)
+{
+    int port, lfd = listen_any(&port);
+    struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+
+    memset(e, 0, sizeof(*e));
+    qvirtio_alloc_reset();
+    qt_tmpfile(e->qmp_path, sizeof(e->qmp_path), "vnet-qmp");
+    e->s = qtest_initf("-netdev socket,id=n0,connect=127.0.0.1:%d%s "
+                       "-device virtio-net-pci,netdev=n0,mac=" MAC_STR ",id=nic0,addr=%x%s "
+                       "-qmp unix:%s,server=on,wait=off",
+                       port, netdev_extra, SLOT, dev_extra, e->qmp_path);
+    QT_ASSERT_MSG(poll(&pfd, 1, 10000) == 1, "kvmpc did not connect");
+    e->peer = accept(lfd, NULL, NULL);
+    QT_ASSERT(e->peer >= 0);
+    close(lfd);
+    e->qmp = -1;
+    qvirtio_pci_init(&e->d, e->s, SLOT, modern);
+}
+
+static void env_stop(Env *e)
+{
+    if (e->qmp >= 0) {
+        close(e->qmp);
+    }
+    close(e->peer);
+    qtest_quit(e->s);
+    unlink(e->qmp_path);
+}
+
+/* Start the driver with `features` and set up n queue pairs (+ ctrl). */
+static void env_driver(Env *e, uint64_t features, unsigned pairs, bool ctrl)
+{
+    uint8_t st = qvirtio_start(&e->d, features);
+
+    if (e->d.modern) {
+        QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: 0x%x", st);
+    }
+    for (unsigned i = 0; i < 2 * pairs; i++) {
+        qvirtqueue_setup(&e->d, i);
+    }
+    if (ctrl) {
+        qvirtqueue_setup(&e->d, 2 * pairs);
+    }
+    qvirtio_driver_ok(&e->d);
+}
+
+static unsigned hdr_len(Env *e)
+{
+    return (e->d.features & ((1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << QVIRTIO_F_VERSION_1)))
+           ? 12 : 10;
+}
+
+/* An Ethernet frame to dst of `len` bytes with a recognisable payload. */
+static void make_frame(uint8_t *f, size_t len, const uint8_t *dst, uint8_t seed)
+{
+    memcpy(f, dst, 6);
+    memcpy(f + 6, peer_mac, 6);
+    f[12] = 0x88;
+    f[13] = 0xb5;               /* local experimental ethertype */
+    for (size_t i = 14; i < len; i++) {
+        f[i] = (uint8_t)(seed + i * 7);
+    }
+}
+
+static uint16_t post_rx(QVirtQueue *vq, uint64_t addr, uint32_t len)
+{
+    uint16_t h = qvirtqueue_add(vq, addr, len, true, false);
+
+    qvirtqueue_kick(vq, h);
+    return h;
+}
+
+/* ---- features and configuration --------------------------------------- */
+
+static void test_config(void)
+{
+    Env e;
+    uint64_t f;
+
+    env_start(&e, true, "", ",host_mtu=1400,speed=1000,duplex=full");
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x00), 0x1af4);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x02), 0x1000);
+    QT_ASSERT_EQ(qvirtio_cfg_readl(&e.d, 0x08) >> 16, 0x0200u);     /* Ethernet */
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x2e), 1);                 /* subsystem: net */
+    f = qvirtio_get_features(&e.d);
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_MAC));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_STATUS));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_MRG_RXBUF));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CTRL_VQ));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CTRL_RX));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CSUM));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_GUEST_CSUM));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_MTU));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_SPEED_DUPLEX));
+    QT_ASSERT(f & (1ull << QVIRTIO_F_VERSION_1));
+    QT_ASSERT_EQ(f & (1ull << VIRTIO_NET_F_MQ), 0u);
+    QT_ASSERT_EQ(f & (1ull << VIRTIO_NET_F_HOST_TSO4), 0u);     /* no segmentation */
+    for (int i = 0; i < 6; i++) {
+        QT_ASSERT_EQ(qvirtio_config_readb(&e.d, VIRTIO_NET_CFG_MAC + i), our_mac[i]);
+    }
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS), VIRTIO_NET_S_LINK_UP);
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_MAX_VQ_PAIRS), 1);
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_MTU), 1400);
+    QT_ASSERT_EQ(qvirtio_config_readl(&e.d, VIRTIO_NET_CFG_SPEED), 1000u);
+    QT_ASSERT_EQ(qvirtio_config_readb(&e.d, VIRTIO_NET_CFG_DUPLEX), 1);
+    QT_ASSERT_EQ(qvirtio_num_queues(&e.d), 3);                  /* rx, tx, ctrl */
+    /* a feature the device did not offer is refused */
+    qvirtio_reset(&e.d);
+    qvirtio_set_status(&e.d, QVIRTIO_S_ACKNOWLEDGE | QVIRTIO_S_DRIVER);
+    qvirtio_write_features(&e.d, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_HOST_TSO4));
+    qvirtio_set_status(&e.d, QVIRTIO_S_ACKNOWLEDGE | QVIRTIO_S_DRIVER | QVIRTIO_S_FEATURES_OK);
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_FEATURES_OK, 0);
+    env_stop(&e);
+
+    /* defaults: speed and duplex unknown, no MTU; mrg_rxbuf=off, csum=off,
+     * ctrl_vq=off, status=off remove their bits */
+    env_start(&e, true, "", ",mrg_rxbuf=off,csum=off,guest_csum=off,ctrl_vq=off,status=off");
+    f = qvirtio_get_features(&e.d);
+    QT_ASSERT_EQ(f & ((1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_CSUM) |
+                      (1ull << VIRTIO_NET_F_GUEST_CSUM) | (1ull << VIRTIO_NET_F_CTRL_VQ) |
+                      (1ull << VIRTIO_NET_F_STATUS) | (1ull << VIRTIO_NET_F_MTU)), 0u);
+    QT_ASSERT_EQ(qvirtio_config_readl(&e.d, VIRTIO_NET_CFG_SPEED), 0xffffffffu);
+    QT_ASSERT_EQ(qvirtio_config_readb(&e.d, VIRTIO_NET_CFG_DUPLEX), 0xff);
+    QT_ASSERT_EQ(qvirtio_num_queues(&e.d), 2);
+    env_stop(&e);
+}
+
+static void test_bad_props(void)
+{
+    static const char *const bad[][2] = {
+        { "-device virtio-net-pci,netdev=nope", "netdev" },
+        { "-device virtio-net-pci,mac=52:54:00", "mac" },
+        { "-device virtio-net-pci,duplex=quarter", "duplex" },
+        { "-device virtio-net-pci,host_mtu=10", "host_mtu" },
+        { "-device virtio-net-pci,romfile=/nonexistent.rom", "romfile" },
+        { "-netdev socket,id=n0,listen=127.0.0.1:0,queues=40 "
+          "-device virtio-net-pci,netdev=n0,mq=on", "queues" },
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char cmd[1024], out[1024] = "";
+        FILE *p;
+        size_t n;
+
+        snprintf(cmd, sizeof(cmd), "%s -accel qtest -display none -nodefaults %s 2>&1 "
+                 "</dev/null", qtest_binary_path(), bad[i][0]);
+        p = popen(cmd, "r");
+        QT_ASSERT(p);
+        n = fread(out, 1, sizeof(out) - 1, p);
+        out[n] = 0;
+        QT_ASSERT_MSG(pclose(p) != 0, "accepted: %s", bad[i][0]);
+        QT_ASSERT_MSG(strstr(out, bad[i][1]), "'%s' does not name %s: %s", bad[i][0],
+                      bad[i][1], out);
+    }
+}
+
+/* ---- transmit ----------------------------------------------------------- */
+
+static void check_tx(bool modern, uint64_t features)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t frame[300], got[400], hdr[12] = { 0 };
+    uint64_t ghdr, gframe;
+    uint16_t h;
+    unsigned hl;
+
+    env_start(&e, modern, "", "");
+    env_driver(&e, features, 1, false);
+    tx = &e.d.vq[1];
+    hl = hdr_len(&e);
+    make_frame(frame, sizeof(frame), peer_mac, 1);
+
+    /* header and frame in one descriptor */
+    gframe = qvirtio_alloc(e.s, hl + sizeof(frame), 16);
+    qtest_memwrite(e.s, gframe, hdr, hl);
+    qtest_memwrite(e.s, gframe + hl, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, gframe, hl + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(tx, h, 5000), 0u);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+
+    /* header split across two descriptors, frame across two more */
+    ghdr = qvirtio_alloc(e.s, 16, 16);
+    qtest_memwrite(e.s, ghdr, hdr, hl);
+    frame[20] ^= 0xff;
+    qtest_memwrite(e.s, gframe, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, ghdr, 3, false, true);
+    qvirtqueue_add(tx, ghdr + 3, hl - 3, false, true);
+    qvirtqueue_add(tx, gframe, 100, false, true);
+    qvirtqueue_add(tx, gframe + 100, sizeof(frame) - 100, false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(tx, h, 5000), 0u);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+static void test_tx_modern_mrg(void)
+{
+    check_tx(true, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF));
+}
+
+static void test_tx_modern(void)
+{
+    check_tx(true, 1ull << QVIRTIO_F_VERSION_1);
+}
+
+static void test_tx_legacy(void)
+{
+    check_tx(false, 0);                                     /* 10-byte header */
+}
+
+static void test_tx_legacy_mrg(void)
+{
+    check_tx(false, 1ull << VIRTIO_NET_F_MRG_RXBUF);        /* 12-byte header */
+}
+
+static uint16_t ref_csum(const uint8_t *b, size_t len, uint32_t sum)
+{
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        sum += (b[i] << 8) | b[i + 1];
+    }
+    if (len & 1) {
+        sum += b[len - 1] << 8;
+    }
+    while (sum >> 16) {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    return ~sum;
+}
+
+/* NEEDS_CSUM: a UDP datagram whose checksum field holds the pseudo-header
+ * sum; the device finishes it. */
+static void test_tx_csum(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t f[14 + 20 + 8 + 33], got[200], hdr[12] = { 0 };
+    uint64_t g;
+    uint16_t h, pseudo, want;
+    uint32_t psum;
+    size_t udp_len = 8 + 33;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CSUM), 1, false);
+    tx = &e.d.vq[1];
+    make_frame(f, sizeof(f), peer_mac, 9);
+    f[12] = 0x08;
+    f[13] = 0x00;
+    memset(f + 14, 0, 20);
+    f[14] = 0x45;
+    f[16] = (20 + udp_len) >> 8;
+    f[17] = (20 + udp_len) & 0xff;
+    f[22] = 64;
+    f[23] = 17;                                 /* UDP */
+    memcpy(f + 26, (uint8_t[]){ 10, 0, 2, 15, 10, 0, 2, 2 }, 8);
+    f[34] = 0x12; f[35] = 0x34; f[36] = 0x00; f[37] = 0x35;
+    f[38] = udp_len >> 8;
+    f[39] = udp_len & 0xff;
+    /* pseudo header: addresses, protocol, UDP length */
+    psum = (10 << 8) + 0 + (2 << 8) + 15 + (10 << 8) + 0 + (2 << 8) + 2 + 17 + udp_len;
+    while (psum >> 16) {
+        psum = (psum & 0xffff) + (psum >> 16);
+    }
+    pseudo = psum;
+    f[40] = pseudo >> 8;
+    f[41] = pseudo & 0xff;
+    {
+        uint8_t tmp[sizeof(f)];
+        memcpy(tmp, f, sizeof(f));
+        tmp[40] = tmp[41] = 0;
+        want = ref_csum(tmp + 34, udp_len, psum);
+    }
+    hdr[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    hdr[6] = 34;                                /* csum_start: the UDP header */
+    hdr[8] = 6;                                 /* csum_offset: its checksum field */
+    g = qvirtio_alloc(e.s, 12 + sizeof(f), 16);
+    qtest_memwrite(e.s, g, hdr, 12);
+    qtest_memwrite(e.s, g + 12, f, sizeof(f));
+    h = qvirtqueue_add(tx, g, 12 + sizeof(f), false, false);
+    qvirtqueue_kick(tx, h);
+    qvirtqueue_wait_used(tx, h, 5000);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(f));
+    QT_ASSERT_EQ((got[40] << 8 | got[41]), want);
+    QT_ASSERT(!memcmp(got, f, 40));
+    QT_ASSERT(!memcmp(got + 42, f + 42, sizeof(f) - 42));
+    /* the receiver's check: the sum over pseudo header + datagram is 0xffff */
+    QT_ASSERT_EQ(ref_csum(got + 34, udp_len, psum), 0);
+    env_stop(&e);
+}
+
+/* A burst larger than tx_burst goes out whole, in order. */
+static void test_tx_burst(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t frame[64], got[100];
+    uint16_t heads[40];
+
+    env_start(&e, true, "", ",tx_burst=8");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    tx = &e.d.vq[1];
+    for (int i = 0; i < 40; i++) {
+        uint64_t g = qvirtio_alloc(e.s, 12 + sizeof(frame), 16);
+        make_frame(frame, sizeof(frame), peer_mac, i);
+        qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+        heads[i] = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
+        /* publish without notifying; one kick for the lot */
+        qtest_writew(e.s, tx->avail + 4 + 2 * (tx->avail_idx % tx->size), heads[i]);
+        tx->avail_idx++;
+    }
+    qtest_writew(e.s, tx->avail + 2, tx->avail_idx);
+    qvirtqueue_notify(tx);
+    for (int i = 0; i < 40; i++) {
+        make_frame(frame, sizeof(frame), peer_mac, i);
+        QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+        QT_ASSERT_MSG(!memcmp(got, frame, sizeof(frame)), "frame %d", i);
+    }
+    for (int i = 0; i < 40; i++) {
+        qvirtqueue_wait_used(tx, heads[i], 5000);
+    }
+    env_stop(&e);
+}
+
+/* A frame kicked before DRIVER_OK goes out at DRIVER_OK, and the queue
+ * still takes notifications afterwards. */
+static void test_tx_before_driver_ok(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t frame[80], got[100];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    qvirtio_start(&e.d, 1ull << QVIRTIO_F_VERSION_1);
+    qvirtqueue_setup(&e.d, 0);
+    tx = qvirtqueue_setup(&e.d, 1);
+    /* an early kick of an empty ring must not leave notifications off */
+    qvirtqueue_notify(tx);
+    usleep(100 * 1000);
+    qvirtio_driver_ok(&e.d);
+    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    qvirtio_start(&e.d, 1ull << QVIRTIO_F_VERSION_1);
+    qvirtqueue_setup(&e.d, 0);
+    tx = qvirtqueue_setup(&e.d, 1);
+    make_frame(frame, sizeof(frame), peer_mac, 1);
+    g = qvirtio_alloc(e.s, 12 + sizeof(frame), 16);
+    qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 300), -1);
+    qvirtio_driver_ok(&e.d);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    qvirtqueue_wait_used(tx, h, 5000);
+    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    frame[30] = 0x5a;
+    qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+/* ---- receive ------------------------------------------------------------ */
+
+static void check_rx_one(bool modern, uint64_t features)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[200], got[300];
+    uint64_t g;
+    uint16_t h;
+    uint32_t len;
+    unsigned hl;
+
+    env_start(&e, modern, "", "");
+    env_driver(&e, features, 1, false);
+    rx = &e.d.vq[0];
+    hl = hdr_len(&e);
+    g = qvirtio_alloc(e.s, 2048, 16);
+    qtest_memwrite(e.s, g, (uint8_t[16]){ [0 ... 15] = 0xee }, 16);
+    h = post_rx(rx, g, 2048);
+    make_frame(frame, sizeof(frame), our_mac, 3);
+    send_frame(e.peer, frame, sizeof(frame));
+    len = qvirtqueue_wait_used(rx, h, 5000);
+    QT_ASSERT_EQ(len, hl + sizeof(frame));
+    qtest_memread(e.s, g, got, hl + sizeof(frame));
+    for (unsigned i = 0; i < 10; i++) {
+        QT_ASSERT_MSG(got[i] == 0, "header byte %u = 0x%x", i, got[i]);
+    }
+    if (hl == 12) {
+        QT_ASSERT_EQ(got[10] | got[11] << 8, 1);                /* num_buffers */
+    }
+    QT_ASSERT(!memcmp(got + hl, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+static void test_rx_modern(void)
+{
+    check_rx_one(true, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF));
+}
+
+static void test_rx_legacy(void)
+{
+    check_rx_one(false, 0);
+}
+
+static void test_rx_mergeable(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[150], got[64 * 3];
+    uint64_t g[4];
+    uint16_t h[4];
+    uint32_t lens[3];
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF), 1, false);
+    rx = &e.d.vq[0];
+    for (int i = 0; i < 4; i++) {
+        g[i] = qvirtio_alloc(e.s, 64, 16);
+        h[i] = post_rx(rx, g[i], 64);
+    }
+    make_frame(frame, sizeof(frame), our_mac, 5);
+    send_frame(e.peer, frame, sizeof(frame));
+    for (int i = 0; i < 3; i++) {
+        lens[i] = qvirtqueue_wait_used(rx, h[i], 5000);
+    }
+    QT_ASSERT_EQ(lens[0], 64u);
+    QT_ASSERT_EQ(lens[1], 64u);
+    QT_ASSERT_EQ(lens[2], 12 + 150 - 128u);
+    QT_ASSERT_EQ(qvirtqueue_used_idx(rx), 3);                   /* published together */
+    for (int i = 0; i < 3; i++) {
+        qtest_memread(e.s, g[i], got + 64 * i, 64);
+    }
+    QT_ASSERT_EQ(got[10] | got[11] << 8, 3);                    /* num_buffers */
+    QT_ASSERT(!memcmp(got + 12, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+/* A frame that arrives before any buffer waits, and lands when the driver
+ * adds one (the receive-queue kick flushes the net layer's queue). */
+static void test_rx_wait_for_buffers(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[100], got[200];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF), 1, false);
+    rx = &e.d.vq[0];
+    make_frame(frame, sizeof(frame), our_mac, 7);
+    send_frame(e.peer, frame, sizeof(frame));
+    usleep(200 * 1000);
+    QT_ASSERT(!qvirtqueue_used_pending(rx));
+    g = qvirtio_alloc(e.s, 1536, 16);
+    h = post_rx(rx, g, 1536);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(frame));
+    qtest_memread(e.s, g, got, 12 + sizeof(frame));
+    QT_ASSERT(!memcmp(got + 12, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+/* ---- control queue --------------------------------------------------------- */
+
+static uint8_t ctrl_cmd(Env *e, QVirtQueue *cvq, uint8_t cls, uint8_t cmd, const void *data,
+                        size_t len)
+{
+    uint64_t g = qvirtio_alloc(e->s, 2 + len + 1, 16);
+    uint8_t hdr[2] = { cls, cmd };
+    uint16_t h;
+
+    qtest_memwrite(e->s, g, hdr, 2);
+    if (len) {
+        qtest_memwrite(e->s, g + 2, data, len);
+    }
+    qtest_writeb(e->s, g + 2 + len, 0xaa);
+    h = qvirtqueue_add(cvq, g, 2, false, true);
+    if (len) {
+        qvirtqueue_add(cvq, g + 2, len, false, true);
+    }
+    qvirtqueue_add(cvq, g + 2 + len, 1, true, false);
+    qvirtqueue_kick(cvq, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(cvq, h, 5000), 1u);
+    return qtest_readb(e->s, g + 2 + len);
+}
+
+static uint8_t rx_mode(Env *e, QVirtQueue *cvq, uint8_t cmd, uint8_t on)
+{
+    return ctrl_cmd(e, cvq, VIRTIO_NET_CTRL_RX, cmd, &on, 1);
+}
+
+/* Sends `drop` then `keep`; the one posted buffer must get `keep`. */
+static void expect_filtered(Env *e, QVirtQueue *rx, const uint8_t *drop, const uint8_t *keep)
+{
+    uint8_t f[80], got[12 + 80];
+    uint64_t g = qvirtio_alloc(e->s, 256, 16);
+    uint16_t h = post_rx(rx, g, 256);
+
+    if (drop) {
+        make_frame(f, sizeof(f), drop, 0x11);
+        send_frame(e->peer, f, sizeof(f));
+    }
+    make_frame(f, sizeof(f), keep, 0x22);
+    send_frame(e->peer, f, sizeof(f));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(f));
+    qtest_memread(e->s, g, got, sizeof(got));
+    QT_ASSERT_MSG(!memcmp(got + 12, f, sizeof(f)), "a frame for %02x:..:%02x got through",
+                  drop ? drop[0] : 0, drop ? drop[5] : 0);
+}
+
+static void test_ctrl_rx_filter(void)
+{
+    static const uint8_t other[6] = { 0x52, 0x54, 0x00, 0x99, 0x99, 0x99 };
+    static const uint8_t listed[6] = { 0x52, 0x54, 0x00, 0x77, 0x77, 0x77 };
+    static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x01 };
+    static const uint8_t mcast2[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x02 };
+    static const uint8_t bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    Env e;
+    QVirtQueue *rx, *cvq;
+    uint8_t table[4 + 6 + 4 + 6];
+    uint8_t bad[4 + 4] = { 200, 0, 0, 0, 0, 0, 0, 0 };
+    uint16_t vid;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
+               (1ull << VIRTIO_NET_F_CTRL_RX_EXTRA) | (1ull << VIRTIO_NET_F_CTRL_MAC_ADDR), 1,
+               true);
+    rx = &e.d.vq[0];
+    cvq = &e.d.vq[2];
+    /* after reset the device is promiscuous (as QEMU) */
+    expect_filtered(&e, rx, NULL, other);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, other, our_mac);
+    expect_filtered(&e, rx, mcast, bcast);      /* empty multicast table */
+    /* MAC table: one unicast, one multicast */
+    memset(table, 0, sizeof(table));
+    table[0] = 1;
+    memcpy(table + 4, listed, 6);
+    table[10] = 1;
+    memcpy(table + 14, mcast, 6);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                          sizeof(table)), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, other, listed);
+    expect_filtered(&e, rx, mcast2, mcast);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_ALLMULTI, 1), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, other, mcast2);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOMULTI, 1), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, mcast, our_mac);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOBCAST, 1), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, bcast, our_mac);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_ALLUNI, 1), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, bcast, other);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOBCAST, 0), VIRTIO_NET_OK);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOUNI, 1), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, our_mac, bcast);    /* nouni wins over alluni */
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOUNI, 0), VIRTIO_NET_OK);
+    /* MAC address set: frames for the old one are dropped */
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_ALLUNI, 0), VIRTIO_NET_OK);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_ADDR_SET, other, 6),
+                 VIRTIO_NET_OK);
+    QT_ASSERT_EQ(qvirtio_config_readb(&e.d, VIRTIO_NET_CFG_MAC + 3), 0x99);
+    expect_filtered(&e, rx, our_mac, other);
+    /* bad commands: ERR, the device goes on */
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, bad,
+                          sizeof(bad)), VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, 42, 1), VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, 99, 0, NULL, 0), VIRTIO_NET_ERR);
+    vid = 5;    /* CTRL_VLAN not negotiated */
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, &vid, 2),
+                 VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+                          (uint8_t[2]){ 1, 0 }, 2), VIRTIO_NET_ERR);    /* no MQ */
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    env_stop(&e);
+}
+
+/* More entries than the 64-entry table: that kind is accepted wholesale
+ * (QEMU's overflow mode); ANNOUNCE ACK only with GUEST_ANNOUNCE. */
+static void test_ctrl_mac_overflow(void)
+{
+    static const uint8_t other[6] = { 0x52, 0x54, 0x00, 0x99, 0x99, 0x99 };
+    static const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x07 };
+    Env e;
+    QVirtQueue *rx, *cvq;
+    uint8_t table[4 + 65 * 6 + 4];
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
+               (1ull << VIRTIO_NET_F_GUEST_ANNOUNCE), 1, true);
+    rx = &e.d.vq[0];
+    cvq = &e.d.vq[2];
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, other, our_mac);
+    memset(table, 0, sizeof(table));
+    table[0] = 65;
+    for (int i = 0; i < 65; i++) {
+        uint8_t m[6] = { 0x52, 0x54, 0x01, 0, 0, (uint8_t)i };
+        memcpy(table + 4 + 6 * i, m, 6);
+    }
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MAC_TABLE_SET, table,
+                          sizeof(table)), VIRTIO_NET_OK);
+    expect_filtered(&e, rx, mcast, other);      /* unicast overflow: any unicast */
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK, NULL, 0),
+                 VIRTIO_NET_OK);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_ANNOUNCE, 1, NULL, 0), VIRTIO_NET_ERR);
+    env_stop(&e);
+}
+
+static void test_ctrl_vlan(void)
+{
+    Env e;
+    QVirtQueue *rx, *cvq;
+    uint8_t f[80], got[12 + 80];
+    uint16_t vid = 100, h;
+    uint64_t g;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CTRL_VQ) |
+               (1ull << VIRTIO_NET_F_CTRL_VLAN), 1, true);
+    rx = &e.d.vq[0];
+    cvq = &e.d.vq[2];
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, &vid, 2),
+                 VIRTIO_NET_OK);
+    vid = 5000;
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, &vid, 2),
+                 VIRTIO_NET_ERR);
+    g = qvirtio_alloc(e.s, 256, 16);
+    h = post_rx(rx, g, 256);
+    /* without CTRL_RX the device stays promiscuous, which takes every
+     * VLAN (as QEMU) */
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_ERR);
+    make_frame(f, sizeof(f), our_mac, 1);
+    f[12] = 0x81; f[13] = 0x00; f[14] = 0x00; f[15] = 7;
+    send_frame(e.peer, f, sizeof(f));
+    f[15] = 100;
+    send_frame(e.peer, f, sizeof(f));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(f));
+    qtest_memread(e.s, g, got, sizeof(got));
+    QT_ASSERT_EQ(got[12 + 15], 7);
+    env_stop(&e);
+}
+
+/* VLAN filtering with promiscuous mode off. */
+static void test_ctrl_vlan_filter(void)
+{
+    Env e;
+    QVirtQueue *rx, *cvq;
+    uint8_t f[80], got[12 + 80];
+    uint16_t vid = 100, h;
+    uint64_t g;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CTRL_VQ) |
+               (1ull << VIRTIO_NET_F_CTRL_RX) | (1ull << VIRTIO_NET_F_CTRL_VLAN), 1, true);
+    rx = &e.d.vq[0];
+    cvq = &e.d.vq[2];
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_ADD, &vid, 2),
+                 VIRTIO_NET_OK);
+    g = qvirtio_alloc(e.s, 256, 16);
+    h = post_rx(rx, g, 256);
+    make_frame(f, sizeof(f), our_mac, 1);
+    f[12] = 0x81; f[13] = 0x00; f[14] = 0x00; f[15] = 7;
+    send_frame(e.peer, f, sizeof(f));
+    f[15] = 100;
+    send_frame(e.peer, f, sizeof(f));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(f));
+    qtest_memread(e.s, g, got, sizeof(got));
+    QT_ASSERT_EQ(got[12 + 15], 100);
+    /* deleted: VLAN 100 is dropped too */
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_VLAN_DEL, &vid, 2),
+                 VIRTIO_NET_OK);
+    h = post_rx(rx, g, 256);
+    send_frame(e.peer, f, sizeof(f));
+    make_frame(f, sizeof(f), our_mac, 2);       /* untagged */
+    send_frame(e.peer, f, sizeof(f));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(f));
+    qtest_memread(e.s, g, got, sizeof(got));
+    QT_ASSERT(!memcmp(got + 12, f, sizeof(f)));
+    env_stop(&e);
+}
+
+/* ---- QMP: set_link, query-rx-filter, NIC_RX_FILTER_CHANGED ---------------- */
+
+static int rx_filter_events;
+
+static char *qmp_line(Env *e)
+{
+    size_t cap = 256, len = 0;
+    char *l = malloc(cap), c;
+
+    for (;;) {
+        QT_ASSERT_MSG(read_full(e->qmp, &c, 1, 10000), "QMP closed");
+        if (c == '\n') {
+            break;
+        }
+        if (len + 2 > cap) {
+            l = realloc(l, cap *= 2);
+        }
+        l[len++] = c;
+    }
+    l[len] = 0;
+    return l;
+}
+
+static char *qmp(Env *e, const char *cmd)
+{
+    QT_ASSERT_EQ(write(e->qmp, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
+    for (;;) {
+        char *l = qmp_line(e);
+        if (strstr(l, "\"return\"") || strstr(l, "\"error\"")) {
+            return l;
+        }
+        if (strstr(l, "NIC_RX_FILTER_CHANGED")) {
+            QT_ASSERT_MSG(strstr(l, "\"nic0\""), "%s", l);
+            rx_filter_events++;
+        }
+        free(l);
+    }
+}
+
+static void qmp_connect(Env *e)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    char *greeting;
+
+    e->qmp = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", e->qmp_path);
+    QT_ASSERT_EQ(connect(e->qmp, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    greeting = qmp_line(e);
+    QT_ASSERT(strstr(greeting, "QMP"));
+    free(greeting);
+    free(qmp(e, "{\"execute\":\"qmp_capabilities\"}\n"));
+}
+
+static bool has(const char *r, const char *a, const char *b)
+{
+    return strstr(r, a) || strstr(r, b);
+}
+
+static void test_link_qmp(void)
+{
+    Env e;
+    QVirtQueue *cvq;
+    char *r;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_STATUS) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX), 1, true);
+    cvq = &e.d.vq[2];
+    qmp_connect(&e);
+    qvirtio_isr(&e.d);
+    r = qmp(&e, "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"nic0\",\"up\":false}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"return\""), "%s", r);
+    free(r);
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS) & VIRTIO_NET_S_LINK_UP, 0);
+    QT_ASSERT_EQ(qvirtio_isr(&e.d) & 2, 2);                     /* configuration change */
+    r = qmp(&e, "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"nic0\",\"up\":true}}\n");
+    free(r);
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS), VIRTIO_NET_S_LINK_UP);
+    QT_ASSERT_EQ(qvirtio_isr(&e.d) & 2, 2);
+    /* no change, no interrupt */
+    free(qmp(&e, "{\"execute\":\"set_link\",\"arguments\":{\"name\":\"nic0\",\"up\":true}}\n"));
+    QT_ASSERT_EQ(qvirtio_isr(&e.d) & 2, 0);
+
+    r = qmp(&e, "{\"execute\":\"query-rx-filter\",\"arguments\":{\"name\":\"nic0\"}}\n");
+    QT_ASSERT_MSG(has(r, "\"main-mac\": \"" MAC_STR "\"", "\"main-mac\":\"" MAC_STR "\""),
+                  "%s", r);
+    QT_ASSERT_MSG(has(r, "\"promiscuous\": true", "\"promiscuous\":true"), "%s", r);
+    free(r);
+    rx_filter_events = 0;
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_PROMISC, 0), VIRTIO_NET_OK);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_ALLMULTI, 1), VIRTIO_NET_OK);
+    free(qmp(&e, "{\"execute\":\"query-status\"}\n"));
+    QT_ASSERT_EQ(rx_filter_events, 1);                          /* once until queried */
+    r = qmp(&e, "{\"execute\":\"query-rx-filter\",\"arguments\":{\"name\":\"nic0\"}}\n");
+    QT_ASSERT_MSG(has(r, "\"promiscuous\": false", "\"promiscuous\":false"), "%s", r);
+    QT_ASSERT_MSG(has(r, "\"multicast\": \"all\"", "\"multicast\":\"all\"") ||
+                  strstr(r, "all"), "%s", r);
+    free(r);
+    QT_ASSERT_EQ(rx_mode(&e, cvq, VIRTIO_NET_CTRL_RX_NOBCAST, 1), VIRTIO_NET_OK);
+    free(qmp(&e, "{\"execute\":\"query-status\"}\n"));
+    QT_ASSERT_EQ(rx_filter_events, 2);
+    env_stop(&e);
+}
+
+/* ---- multiqueue ------------------------------------------------------------- */
+
+static void test_mq(void)
+{
+    Env e;
+    QVirtQueue *cvq, *tx1, *rx1;
+    uint8_t frame[90], got[200];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, ",queues=2", ",mq=on");
+    QT_ASSERT(qvirtio_get_features(&e.d) & (1ull << VIRTIO_NET_F_MQ));
+    QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_MAX_VQ_PAIRS), 2);
+    QT_ASSERT_EQ(qvirtio_num_queues(&e.d), 5);
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_MQ), 2, true);
+    cvq = &e.d.vq[4];
+    rx1 = &e.d.vq[2];
+    tx1 = &e.d.vq[3];
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+                          (uint8_t[2]){ 3, 0 }, 2), VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+                          (uint8_t[2]){ 0, 0 }, 2), VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET,
+                          (uint8_t[2]){ 2, 0 }, 2), VIRTIO_NET_OK);
+    /* transmit on the second pair */
+    make_frame(frame, sizeof(frame), peer_mac, 4);
+    g = qvirtio_alloc(e.s, 12 + sizeof(frame), 16);
+    qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx1, g, 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx1, h);
+    qvirtqueue_wait_used(tx1, h, 5000);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    /* receive: only the second pair has buffers */
+    g = qvirtio_alloc(e.s, 1536, 16);
+    h = post_rx(rx1, g, 1536);
+    make_frame(frame, sizeof(frame), our_mac, 8);
+    send_frame(e.peer, frame, sizeof(frame));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx1, h, 5000), 12 + sizeof(frame));
+    qtest_memread(e.s, g, got, 12 + sizeof(frame));
+    QT_ASSERT(!memcmp(got + 12, frame, sizeof(frame)));
+    env_stop(&e);
+}
+
+/* ---- hostile rings ----------------------------------------------------------- */
+
+static void expect_needs_reset(Env *e)
+{
+    for (int t = 0; t < 5000; t++) {
+        if (qvirtio_get_status(&e->d) & QVIRTIO_S_NEEDS_RESET) {
+            return;
+        }
+        usleep(1000);
+    }
+    QT_FAIL("the device did not ask for a reset");
+}
+
+static void test_hostile_tx_short(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    tx = &e.d.vq[1];
+    g = qvirtio_alloc(e.s, 64, 16);
+    h = qvirtqueue_add(tx, g, 5, false, false);               /* shorter than the header */
+    qvirtqueue_kick(tx, h);
+    expect_needs_reset(&e);
+    /* a reset brings it back */
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    env_stop(&e);
+}
+
+/* A chain that is only the header sends nothing and completes. */
+static void test_hostile_tx_empty(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint8_t frame[70], got[100];
+    uint64_t g, g2;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    tx = &e.d.vq[1];
+    g = qvirtio_alloc(e.s, 12, 16);
+    h = qvirtqueue_add(tx, g, 12, false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(tx, h, 5000), 0u);
+    /* a chain with a device-writable part too: the out part is sent */
+    make_frame(frame, sizeof(frame), peer_mac, 6);
+    g2 = qvirtio_alloc(e.s, 12 + sizeof(frame) + 16, 16);
+    qtest_memwrite(e.s, g2 + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g2, 12 + sizeof(frame), false, true);
+    qvirtqueue_add(tx, g2 + 12 + sizeof(frame), 16, true, false);
+    qvirtqueue_kick(tx, h);
+    qvirtqueue_wait_used(tx, h, 5000);
+    QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    env_stop(&e);
+}
+
+static void test_hostile_rx_readonly(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[64];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    rx = &e.d.vq[0];
+    g = qvirtio_alloc(e.s, 256, 16);
+    h = qvirtqueue_add(rx, g, 256, false, false);             /* device-readable */
+    qvirtqueue_kick(rx, h);
+    make_frame(frame, sizeof(frame), our_mac, 1);
+    send_frame(e.peer, frame, sizeof(frame));
+    expect_needs_reset(&e);
+    env_stop(&e);
+}
+
+static void test_hostile_rx_tiny(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[64];
+    uint64_t g;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF), 1, false);
+    rx = &e.d.vq[0];
+    g = qvirtio_alloc(e.s, 256, 16);
+    post_rx(rx, g, 4);                                        /* cannot hold the header */
+    make_frame(frame, sizeof(frame), our_mac, 1);
+    send_frame(e.peer, frame, sizeof(frame));
+    expect_needs_reset(&e);
+    env_stop(&e);
+}
+
+/* Without MRG_RXBUF a frame larger than the buffer is dropped; the buffer
+ * takes the next frame that fits. */
+static void test_rx_oversized(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t big[1000], small[60], got[12 + 60];
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    rx = &e.d.vq[0];
+    g = qvirtio_alloc(e.s, 200, 16);
+    h = post_rx(rx, g, 200);
+    make_frame(big, sizeof(big), our_mac, 1);
+    send_frame(e.peer, big, sizeof(big));
+    make_frame(small, sizeof(small), our_mac, 2);
+    send_frame(e.peer, small, sizeof(small));
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), 12 + sizeof(small));
+    qtest_memread(e.s, g, got, sizeof(got));
+    QT_ASSERT(!memcmp(got + 12, small, sizeof(small)));
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    env_stop(&e);
+}
+
+static void test_hostile_ctrl(void)
+{
+    Env e;
+    QVirtQueue *cvq;
+    uint64_t g;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CTRL_VQ), 1, true);
+    cvq = &e.d.vq[2];
+    g = qvirtio_alloc(e.s, 16, 16);
+    h = qvirtqueue_add(cvq, g, 2, false, false);              /* no ack byte */
+    qvirtqueue_kick(cvq, h);
+    expect_needs_reset(&e);
+    env_stop(&e);
+}
+
+/* A transmit ring outside RAM: the device stops, the emulator lives. */
+static void test_hostile_ring_mmio(void)
+{
+    Env e;
+    QVirtQueue *tx;
+    uint16_t h;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    tx = &e.d.vq[1];
+    h = qvirtqueue_add(tx, 0xfee00000, 100, false, false);    /* the LAPIC page */
+    qvirtqueue_kick(tx, h);
+    expect_needs_reset(&e);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x00), 0x1af4);
+    env_stop(&e);
+}
+
+/* The first slot with a transitional virtio-net function. */
+static int find_vnet(QTestState *s)
+{
+    QVirtioDev d = { .qts = s };
+
+    for (d.slot = 1; d.slot < 32; d.slot++) {
+        if (qvirtio_cfg_readl(&d, 0) == 0x10001af4u) {
+            return d.slot;
+        }
+    }
+    QT_FAIL("no virtio-net-pci (1af4:1000) on bus 0");
+    return -1;
+}
+
+static void test_nic_option(void)
+{
+    QTestState *s;
+    QVirtioDev d;
+
+    qvirtio_alloc_reset();
+    s = qtest_init("-net nic,model=virtio -net user,restrict=on");
+    qvirtio_pci_init(&d, s, find_vnet(s), true);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x02), 0x1000);
+    QT_ASSERT(qvirtio_get_features(&d) & (1ull << VIRTIO_NET_F_MAC));
+    QT_ASSERT_EQ(qvirtio_config_readb(&d, VIRTIO_NET_CFG_MAC + 5), 0x56);
+    qtest_quit(s);
+    s = qtest_init("-nic user,model=virtio-net-pci,mac=52:54:00:00:00:42,restrict=on");
+    qvirtio_pci_init(&d, s, find_vnet(s), false);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x02), 0x1000);
+    QT_ASSERT_EQ(qvirtio_config_readb(&d, VIRTIO_NET_CFG_MAC + 5), 0x42);
+    qtest_quit(s);
+}
+
+/* The iPXE ROM behind the ROM BAR: 0x55 0xaa; romfile= (empty) removes it. */
+static void test_rom_bar(void)
+{
+    QTestState *s;
+    QVirtioDev d;
+    uint32_t sz;
+
+    s = qtest_init("-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,addr=5");
+    d.qts = s;
+    d.slot = SLOT;
+    qvirtio_cfg_writel(&d, 0x30, 0xfffff800);
+    sz = ~(qvirtio_cfg_readl(&d, 0x30) & ~0x7ffu) + 1;
+    QT_ASSERT_MSG(sz >= 64 * 1024, "ROM BAR of %u bytes", sz);
+    qvirtio_cfg_writel(&d, 0x30, 0xfe000000 | 1);
+    qvirtio_cfg_writew(&d, 0x04, 0x0002);
+    QT_ASSERT_EQ(qtest_readb(s, 0xfe000000), 0x55);
+    QT_ASSERT_EQ(qtest_readb(s, 0xfe000001), 0xaa);
+    qtest_quit(s);
+    s = qtest_init("-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,addr=5,"
+                   "romfile=");
+    d.qts = s;
+    qvirtio_cfg_writel(&d, 0x30, 0xfffff800);
+    QT_ASSERT_EQ(qvirtio_cfg_readl(&d, 0x30), 0u);
+    qtest_quit(s);
+}
+
+int main(int argc, char **argv)
+{
+    qt_init(argc, argv);
+    qt_run("virtio-net/config", test_config);
+    qt_run("virtio-net/bad-props", test_bad_props);
+    qt_run("virtio-net/tx-modern-mrg", test_tx_modern_mrg);
+    qt_run("virtio-net/tx-modern", test_tx_modern);
+    qt_run("virtio-net/tx-legacy", test_tx_legacy);
+    qt_run("virtio-net/tx-legacy-mrg", test_tx_legacy_mrg);
+    qt_run("virtio-net/tx-csum", test_tx_csum);
+    qt_run("virtio-net/tx-burst", test_tx_burst);
+    qt_run("virtio-net/tx-before-driver-ok", test_tx_before_driver_ok);
+    qt_run("virtio-net/rx-modern", test_rx_modern);
+    qt_run("virtio-net/rx-legacy", test_rx_legacy);
+    qt_run("virtio-net/rx-mergeable", test_rx_mergeable);
+    qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
+    qt_run("virtio-net/rx-oversized", test_rx_oversized);
+    qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
+    qt_run("virtio-net/ctrl-mac-overflow", test_ctrl_mac_overflow);
+    qt_run("virtio-net/ctrl-vlan", test_ctrl_vlan);
+    qt_run("virtio-net/ctrl-vlan-filter", test_ctrl_vlan_filter);
+    qt_run("virtio-net/link-qmp", test_link_qmp);
+    qt_run("virtio-net/mq", test_mq);
+    qt_run("virtio-net/hostile-tx-short", test_hostile_tx_short);
+    qt_run("virtio-net/hostile-tx-empty", test_hostile_tx_empty);
+    qt_run("virtio-net/hostile-rx-readonly", test_hostile_rx_readonly);
+    qt_run("virtio-net/hostile-rx-tiny", test_hostile_rx_tiny);
+    qt_run("virtio-net/hostile-ctrl", test_hostile_ctrl);
+    qt_run("virtio-net/hostile-ring-mmio", test_hostile_ring_mmio);
+    qt_run("virtio-net/nic-option", test_nic_option);
+    qt_run("virtio-net/rom-bar", test_rom_bar);
+    return qt_finish();
+}
