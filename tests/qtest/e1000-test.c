@@ -102,44 +102,15 @@ static void nic_find(Nic *n, QTestState *s)
 
 static int listen_any(int *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = qtest_listen_loopback(port);
 
     QT_ASSERT(fd >= 0);
-    QT_ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    QT_ASSERT_EQ(listen(fd, 1), 0);
-    QT_ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
     return fd;
-}
-
-static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-        if (poll(&pfd, 1, timeout_ms) <= 0) {
-            return false;
-        }
-        n = read(fd, p, len);
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
 }
 
 static void send_frame(int fd, const uint8_t *f, uint32_t len)
 {
-    uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
-
-    QT_ASSERT_EQ(write(fd, hdr, 4), 4);
-    QT_ASSERT_EQ(write(fd, f, len), (ssize_t)len);
+    QT_ASSERT(qtest_send_frame(fd, f, len));
 }
 
 /* kvmpc connects to our listening socket; returns the accepted peer. */
@@ -325,9 +296,9 @@ static void test_tx(void)
     QT_ASSERT_EQ(cfg_readl(s, n.dev, 0x04) & (0x08u << 16), 0u);
     QT_ASSERT_EQ(rd(&n, GPTC), 1u);
     QT_ASSERT_EQ(rd(&n, GPTC), 0u);                             /* cleared by reading */
-    QT_ASSERT(read_full(peer, hdr, 4, 5000));
+    QT_ASSERT(qtest_read_full(peer, hdr, 4, 5000));
     QT_ASSERT_EQ((uint32_t)(hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3]), 1000u);
-    QT_ASSERT(read_full(peer, got, sizeof(got), 5000));
+    QT_ASSERT(qtest_read_full(peer, got, sizeof(got), 5000));
     QT_ASSERT_EQ(memcmp(got, frame, sizeof(frame)), 0);
     close(peer);
     qtest_quit(s);
@@ -486,10 +457,10 @@ static void test_tso(void)
     QT_ASSERT_EQ(rd(&n, TDH), 3u);
     for (int i = 0; i < 3; i++) {
         uint32_t len, plen = i < 2 ? MSS : PAY - 2 * MSS, tcplen = 20 + plen;
-        QT_ASSERT(read_full(peer, hdr, 4, 5000));
+        QT_ASSERT(qtest_read_full(peer, hdr, 4, 5000));
         len = hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
         QT_ASSERT_EQ(len, HDR + plen);
-        QT_ASSERT(read_full(peer, seg, len, 5000));
+        QT_ASSERT(qtest_read_full(peer, seg, len, 5000));
         QT_ASSERT_EQ((uint32_t)(seg[16] << 8 | seg[17]), 40 + plen);    /* IP total length */
         QT_ASSERT_EQ(seg[18] << 8 | seg[19], 0x1234 + i);                /* IP id */
         QT_ASSERT_EQ(fold(sum16(seg + 14, 20, 0)), 0xffff);              /* IP checksum */
@@ -592,20 +563,9 @@ static int qmp_fd;
 
 static char *qmp_line(void)
 {
-    size_t cap = 256, len = 0;
-    char *l = malloc(cap), c;
+    char *l = qtest_read_line(qmp_fd, 10000);
 
-    for (;;) {
-        QT_ASSERT_MSG(read_full(qmp_fd, &c, 1, 10000), "QMP closed");
-        if (c == '\n') {
-            break;
-        }
-        if (len + 2 > cap) {
-            l = realloc(l, cap *= 2);
-        }
-        l[len++] = c;
-    }
-    l[len] = 0;
+    QT_ASSERT_MSG(l, "QMP closed");
     return l;
 }
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -826,4 +828,74 @@ void qtest_irq_reset_counts(QTestState *s)
 {
     drain_async(s);
     memset(s->irq_raises, 0, sizeof(s->irq_raises));
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+int qtest_listen_loopback(int *port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 1) ||
+        getsockname(fd, (struct sockaddr *)&a, &len)) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+bool qtest_read_full(int fd, void *buf, size_t len, int timeout_ms)
+{
+    uint8_t *p = buf;
+
+    while (len) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        ssize_t n;
+
+        if (poll(&pfd, 1, timeout_ms) <= 0) {
+            return false;
+        }
+        n = read(fd, p, len);
+        if (n <= 0) {
+            return false;
+        }
+        p += n;
+        len -= n;
+    }
+    return true;
+}
+
+bool qtest_send_frame(int fd, const void *frame, uint32_t len)
+{
+    uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
+
+    return write(fd, hdr, 4) == 4 && write(fd, frame, len) == (ssize_t)len;
+}
+
+char *qtest_read_line(int fd, int timeout_ms)
+{
+    size_t cap = 256, len = 0;
+    char *l = malloc(cap), c;
+
+    for (;;) {
+        if (!qtest_read_full(fd, &c, 1, timeout_ms)) {
+            free(l);
+            return NULL;
+        }
+        if (c == '\n') {
+            break;
+        }
+        if (len + 2 > cap) {
+            l = realloc(l, cap *= 2);
+        }
+        l[len++] = c;
+    }
+    l[len] = 0;
+    return l;
 }

@@ -115,4 +115,15 @@ bool qtest_get_irq(QTestState *s, int n);
 unsigned qtest_irq_raise_count(QTestState *s, int n);
 void qtest_irq_reset_counts(QTestState *s);
 
+/* ---- sockets the tests hold the other end of (backends, chardevs, QMP) -- */
+
+/* A TCP socket listening on 127.0.0.1 at a free port (*port): fd or -1. */
+int qtest_listen_loopback(int *port);
+/* Reads exactly len bytes; false on EOF, error or timeout_ms without data. */
+bool qtest_read_full(int fd, void *buf, size_t len, int timeout_ms);
+/* An Ethernet frame in -netdev socket's framing (4-byte big-endian length). */
+bool qtest_send_frame(int fd, const void *frame, uint32_t len);
+/* One line without its '\n' (malloc'd), or NULL on EOF or timeout. */
+char *qtest_read_line(int fd, int timeout_ms);
+
 #endif

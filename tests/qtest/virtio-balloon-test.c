@@ -26,43 +26,11 @@ static int qmp_fd = -1;
 static int balloon_events;
 static long long last_event_actual;
 
-static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        if (poll(&pfd, 1, timeout_ms) <= 0) {
-            return false;
-        }
-        n = read(fd, p, len);
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
 static char *qmp_line(void)
 {
-    size_t cap = 256, len = 0;
-    char *l = malloc(cap), c;
+    char *l = qtest_read_line(qmp_fd, 10000);
 
-    for (;;) {
-        QT_ASSERT_MSG(read_full(qmp_fd, &c, 1, 10000), "QMP closed");
-        if (c == '\n') {
-            break;
-        }
-        if (len + 2 > cap) {
-            l = realloc(l, cap *= 2);
-        }
-        l[len++] = c;
-    }
-    l[len] = 0;
+    QT_ASSERT_MSG(l, "QMP closed");
     return l;
 }
 

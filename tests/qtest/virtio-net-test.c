@@ -30,44 +30,15 @@ static const uint8_t peer_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 static int listen_any(int *port)
 {
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof(a);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    int fd = qtest_listen_loopback(port);
 
     QT_ASSERT(fd >= 0);
-    QT_ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-    QT_ASSERT_EQ(listen(fd, 1), 0);
-    QT_ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    *port = ntohs(a.sin_port);
     return fd;
-}
-
-static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-        if (poll(&pfd, 1, timeout_ms) <= 0) {
-            return false;
-        }
-        n = read(fd, p, len);
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
 }
 
 static void send_frame(int fd, const uint8_t *f, uint32_t len)
 {
-    uint8_t hdr[4] = { len >> 24, len >> 16, len >> 8, len };
-
-    QT_ASSERT_EQ(write(fd, hdr, 4), 4);
-    QT_ASSERT_EQ(write(fd, f, len), (ssize_t)len);
+    QT_ASSERT(qtest_send_frame(fd, f, len));
 }
 
 /* The next frame the device sent; its length, or -1 after timeout_ms. */
@@ -76,12 +47,12 @@ static int recv_frame(int fd, uint8_t *buf, size_t cap, int timeout_ms)
     uint8_t hdr[4];
     uint32_t len;
 
-    if (!read_full(fd, hdr, 4, timeout_ms)) {
+    if (!qtest_read_full(fd, hdr, 4, timeout_ms)) {
         return -1;
     }
     len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
     QT_ASSERT_MSG(len <= cap, "frame of %u bytes", len);
-    QT_ASSERT(read_full(fd, buf, len, 5000));
+    QT_ASSERT(qtest_read_full(fd, buf, len, 5000));
     return len;
 }
 
@@ -792,20 +763,9 @@ static int rx_filter_events;
 
 static char *qmp_line(Env *e)
 {
-    size_t cap = 256, len = 0;
-    char *l = malloc(cap), c;
+    char *l = qtest_read_line(e->qmp, 10000);
 
-    for (;;) {
-        QT_ASSERT_MSG(read_full(e->qmp, &c, 1, 10000), "QMP closed");
-        if (c == '\n') {
-            break;
-        }
-        if (len + 2 > cap) {
-            l = realloc(l, cap *= 2);
-        }
-        l[len++] = c;
-    }
-    l[len] = 0;
+    QT_ASSERT_MSG(l, "QMP closed");
     return l;
 }
 

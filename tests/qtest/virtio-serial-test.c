@@ -132,44 +132,12 @@ static int unix_connect(const char *path)
     return fd;
 }
 
-static bool read_full(int fd, void *buf, size_t len, int timeout_ms)
-{
-    uint8_t *p = buf;
-
-    while (len) {
-        struct pollfd pfd = { .fd = fd, .events = POLLIN };
-        ssize_t n;
-
-        if (poll(&pfd, 1, timeout_ms) <= 0) {
-            return false;
-        }
-        n = read(fd, p, len);
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= n;
-    }
-    return true;
-}
-
 /* QMP, for VSERPORT_CHANGE: the next line from the monitor. */
 static char *qmp_line(int fd)
 {
-    size_t cap = 256, len = 0;
-    char *l = malloc(cap), ch;
+    char *l = qtest_read_line(fd, 5000);
 
-    for (;;) {
-        QT_ASSERT_MSG(read_full(fd, &ch, 1, 5000), "no QMP line");
-        if (ch == '\n') {
-            break;
-        }
-        if (len + 2 > cap) {
-            l = realloc(l, cap *= 2);
-        }
-        l[len++] = ch;
-    }
-    l[len] = 0;
+    QT_ASSERT_MSG(l, "no QMP line");
     return l;
 }
 
@@ -330,7 +298,7 @@ static void test_data(void)
         qvirtqueue_add(txq(&c, 1), b, 9, false, false);
         qvirtqueue_kick(txq(&c, 1), h);
         QT_ASSERT_EQ(qvirtqueue_wait_used(txq(&c, 1), h, 5000), 0u);
-        QT_ASSERT(read_full(fd, buf, 14, 5000));
+        QT_ASSERT(qtest_read_full(fd, buf, 14, 5000));
         QT_ASSERT(!memcmp(buf, "from the guest", 14));
     }
 
@@ -345,7 +313,7 @@ static void test_data(void)
     ctrl_expect(&c, 1, EV_PORT_OPEN, 1);
     h = guest_write(&c, 1, "again", 5);
     QT_ASSERT_EQ(qvirtqueue_wait_used(txq(&c, 1), h, 5000), 0u);
-    QT_ASSERT(read_full(fd, buf, 5, 5000));
+    QT_ASSERT(qtest_read_full(fd, buf, 5, 5000));
     QT_ASSERT(!memcmp(buf, "again", 5));
 
     /* the guest closes the port: input waits even with a buffer there */
@@ -384,11 +352,11 @@ static void test_console(void)
     ctrl_send(&c, 0, EV_PORT_OPEN, 1);
     h = guest_write(&c, 0, "login: ", 7);
     QT_ASSERT_EQ(qvirtqueue_wait_used(txq(&c, 0), h, 5000), 0u);
-    QT_ASSERT(read_full(fd, buf, 7, 5000));
+    QT_ASSERT(qtest_read_full(fd, buf, 7, 5000));
     QT_ASSERT(!memcmp(buf, "login: ", 7));
     /* emergency write: one byte to port 0; the register reads back 0 */
     qtest_writel(c.s, QVIRTIO_MODERN_BAR + c.d.device + 8, '!');
-    QT_ASSERT(read_full(fd, buf, 1, 5000));
+    QT_ASSERT(qtest_read_full(fd, buf, 1, 5000));
     QT_ASSERT_EQ(buf[0], '!');
     QT_ASSERT_EQ(qvirtio_config_readl(&c.d, 8), 0u);
     close(fd);
@@ -426,7 +394,7 @@ static void test_backpressure(void)
     }
     QT_ASSERT_MSG(done < NCHUNK, "all %d KiB went into a socket nobody reads",
                   CHUNK * NCHUNK / 1024);
-    QT_ASSERT(read_full(fd, got, CHUNK * NCHUNK, 10000));
+    QT_ASSERT(qtest_read_full(fd, got, CHUNK * NCHUNK, 10000));
     QT_ASSERT_MSG(!memcmp(got, data, CHUNK * NCHUNK), "the bytes differ");
     while (done < NCHUNK) {
         QT_ASSERT_EQ(qvirtqueue_wait_used(txq(&c, 1), h[done], 5000), 0u);
@@ -517,7 +485,7 @@ static void test_no_multiport(void)
     h = qvirtqueue_add(tx, a, 3, false, false);
     qvirtqueue_kick(tx, h);
     QT_ASSERT_EQ(qvirtqueue_wait_used(tx, h, 5000), 0u);
-    QT_ASSERT(read_full(fd, buf, 3, 5000));
+    QT_ASSERT(qtest_read_full(fd, buf, 3, 5000));
     QT_ASSERT(!memcmp(buf, "out", 3));
     close(fd);
     qtest_quit(s);
