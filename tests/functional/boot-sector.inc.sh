@@ -1,4 +1,5 @@
-# Sourced by the SeaBIOS boot-sector tests (ide-boot.sh, floppy-boot.sh),
+# Sourced by the SeaBIOS boot-sector tests (ide-boot.sh, floppy-boot.sh,
+# virtio-boot.sh, virtio-scsi-boot.sh),
 # with "$@" = KVMPC ACCEL: sets kvmpc, accel, src (this folder), tmp
 # (removed at exit) and fail(); exits 77 (SKIP) without Debian's SeaBIOS or
 # binutils.  The boot sectors (*-boot.S, ending with boot-report.inc) print
@@ -19,6 +20,21 @@ assemble_boot_sector() {
 	as --32 -I "$src" "$@" -o "$tmp/b.o" "$src/$s" &&
 		ld -m elf_i386 -Ttext 0x7c00 --oformat binary -o "$out" "$tmp/b.o" || fail "cannot assemble $s"
 	[ "$(stat -c %s "$out")" = 512 ] || fail "the boot sector from $s is not 512 bytes"
+}
+
+# make_boot_disk SECTOR IMAGE: a 4 MiB disk, SECTOR as its MBR and a random
+# LBA 1; prints the 16-bit sum of LBA 1's bytes (%04X), what the sector reports.
+make_boot_disk() {
+	python3 - "$1" "$2" <<'PY'
+import os, sys
+boot = open(sys.argv[1], 'rb').read()
+data = os.urandom(512)
+img = bytearray(4 << 20)
+img[0:512] = boot
+img[512:1024] = data
+open(sys.argv[2], 'wb').write(img)
+print('%04X' % (sum(data) & 0xffff))
+PY
 }
 
 # boot_and_check NAME MARKER SUM EMULATOR ARGS...: SeaBIOS boots the sector,

@@ -20,17 +20,7 @@ run() {   # NAME EXPECTED_SUM ARGS...
 
 # a disk: MBR + a random sector at LBA 1
 bootsector "$tmp/hd.bin" 512 1
-sum=$(python3 - "$tmp/hd.bin" "$tmp/disk.img" <<'PY'
-import os, sys
-boot = open(sys.argv[1], 'rb').read()
-data = os.urandom(512)
-img = bytearray(4 << 20)
-img[0:512] = boot
-img[512:1024] = data
-open(sys.argv[2], 'wb').write(img)
-print('%04X' % (sum(data) & 0xffff))
-PY
-) || fail "cannot make the disk"
+sum=$(make_boot_disk "$tmp/hd.bin" "$tmp/disk.img") || fail "cannot make the disk"
 run "disk -hda -boot c" "$sum" -hda "$tmp/disk.img" -boot c
 # the same disk as the secondary master, by -drive
 run "disk if=ide,index=2" "$sum" -drive file="$tmp/disk.img",format=raw,if=ide,index=2 -boot c

@@ -17,16 +17,7 @@ set -uo pipefail
 assemble_boot_sector "$tmp/mbr.bin" ide-boot.S --defsym SECTOR_SIZE=512 --defsym READ_LBA=1
 
 mkdisk() {   # IMAGE -> prints the sum of LBA 1
-	python3 - "$tmp/mbr.bin" "$1" <<'PY'
-import os, sys
-boot = open(sys.argv[1], 'rb').read()
-data = os.urandom(512)
-img = bytearray(4 << 20)
-img[0:512] = boot
-img[512:1024] = data
-open(sys.argv[2], 'wb').write(img)
-print('%04X' % (sum(data) & 0xffff))
-PY
+	make_boot_disk "$tmp/mbr.bin" "$1"
 }
 sum=$(mkdisk "$tmp/sd.img") || fail "cannot make the disk"
 while :; do
