@@ -19,7 +19,7 @@ log=$top/build/setup.log
 build_pkgs="gcc libc6-dev make meson ninja-build pkg-config libglib2.0-dev libjson-glib-dev
  liblzma-dev zlib1g-dev libzstd-dev liburing-dev python3
  busybox-static cpio gzip xz-utils zstd kmod ca-certificates
- libcapstone-dev seabios libslirp-dev ipxe-qemu"
+ libcapstone-dev seabios libslirp-dev ipxe-qemu libpng-dev"
 # Guest test programs (-m32), the KVM lab (QEMU as a test tool only, never part
 # of the product) and test clients.
 # clang + its runtimes for the libFuzzer target (tests/fuzz); capstone for the

@@ -2,6 +2,7 @@
  * Graphic consoles and their surfaces (see include/ui/console.h), and
  * screendump.
  */
+#include <png.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,17 +146,62 @@ static bool write_ppm(DisplaySurface *s, const char *filename, Error **errp)
     return ok;
 }
 
+/* 8-bit RGB, no alpha, as QEMU's screendump format=png (libpng). */
+static bool write_png(DisplaySurface *s, const char *filename, Error **errp)
+{
+    FILE *f = fopen(filename, "wb");
+    png_structp png;
+    png_infop info;
+    uint8_t *volatile line = NULL;
+    bool ok = false;
+
+    if (!f) {
+        error_setg_errno(errp, errno, "screendump: cannot open '%s'", filename);
+        return false;
+    }
+    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    info = png ? png_create_info_struct(png) : NULL;
+    if (!info) {
+        error_setg(errp, "screendump: cannot set up libpng");
+        goto out;
+    }
+    if (setjmp(png_jmpbuf(png))) {
+        error_setg(errp, "screendump: cannot write '%s' as PNG", filename);
+        goto out;
+    }
+    png_init_io(png, f);
+    png_set_IHDR(png, info, s->width, s->height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,
+                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(png, info);
+    line = g_malloc((size_t)s->width * 3);
+    for (int y = 0; y < s->height; y++) {
+        const uint32_t *p = s->data + (size_t)y * s->width;
+        for (int x = 0; x < s->width; x++) {
+            line[3 * x] = p[x] >> 16;
+            line[3 * x + 1] = p[x] >> 8;
+            line[3 * x + 2] = p[x];
+        }
+        png_write_row(png, line);
+    }
+    png_write_end(png, NULL);
+    ok = true;
+out:
+    png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
+    g_free(line);
+    if (fclose(f) != 0 && ok) {
+        error_setg_errno(errp, errno, "screendump: cannot write '%s'", filename);
+        ok = false;
+    }
+    return ok;
+}
+
 bool qemu_console_screendump(const char *filename, const char *format, Error **errp)
 {
     QemuConsole *con = qemu_console_lookup_default();
+    bool png = format && !strcmp(format, "png");
 
-    if (format && strcmp(format, "ppm")) {
-        if (!strcmp(format, "png")) {
-            error_setg(errp, "screendump: format 'png' is not supported yet (use 'ppm')");
-        } else {
-            error_setg(errp, "screendump: Parameter 'format' does not accept value '%s'",
-                       format);
-        }
+    if (format && strcmp(format, "ppm") && !png) {
+        error_setg(errp, "screendump: Parameter 'format' does not accept value '%s'", format);
         return false;
     }
     if (!con) {
@@ -163,5 +209,6 @@ bool qemu_console_screendump(const char *filename, const char *format, Error **e
         return false;
     }
     graphic_hw_update(con);
-    return write_ppm(&con->surface, filename, errp);
+    return png ? write_png(&con->surface, filename, errp)
+               : write_ppm(&con->surface, filename, errp);
 }

@@ -9,6 +9,8 @@ kvmpc runs under -accel qtest; this script plays the guest (PCI config
 cycles, port and memory accesses) and reads the PPM screendump writes.
 """
 import os
+import zlib
+import struct
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +66,49 @@ def read_ppm(path):
     pix = parts[3]
     assert len(pix) == w * h * 3, (len(pix), w, h)
     return w, h, pix
+
+
+def read_png(path):
+    """An 8-bit RGB PNG (what screendump format=png writes): (w, h, pixels)
+    like read_ppm, decoded here (chunks, CRCs, zlib, the five row filters)."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    assert data[:8] == b'\x89PNG\r\n\x1a\n', data[:8]
+    pos, idat, w = 8, b'', None
+    while pos < len(data):
+        n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        assert struct.unpack('>I', data[pos + 8 + n:pos + 12 + n])[0] == \
+            zlib.crc32(kind + body), kind
+        if kind == b'IHDR':
+            w, h, depth, ctype, _, _, interlace = struct.unpack('>IIBBBBB', body)
+            assert (depth, ctype, interlace) == (8, 2, 0), (depth, ctype, interlace)
+        elif kind == b'IDAT':
+            idat += body
+        elif kind == b'IEND':
+            break
+        pos += 12 + n
+    raw, stride, out, prev = zlib.decompress(idat), w * 3, bytearray(), bytearray(w * 3)
+    for y in range(h):
+        ft, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = row[i - 3] if i >= 3 else 0
+            b, c = prev[i], prev[i - 3] if i >= 3 else 0
+            if ft == 1:
+                row[i] = (row[i] + a) & 0xff
+            elif ft == 2:
+                row[i] = (row[i] + b) & 0xff
+            elif ft == 3:
+                row[i] = (row[i] + (a + b) // 2) & 0xff
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 0xff
+            else:
+                assert ft == 0, ft
+        out += row
+        prev = row
+    return w, h, bytes(out)
 
 
 def pixel(img, x, y):
@@ -168,6 +213,13 @@ class VgaTest(QTestQMPCase):
         path = os.path.join(self.tmp, 'c.ppm')
         self.qmp.cmd('human-monitor-command', **{'command-line': 'screendump ' + path})
         self.assertEqual(read_ppm(path)[2], img[2])
+        # PNG (libpng), QMP and HMP: the same pixels as the PPM
+        path = os.path.join(self.tmp, 'd.png')
+        self.qmp.cmd('screendump', filename=path, format='png')
+        self.assertEqual(read_png(path), img)
+        path = os.path.join(self.tmp, 'e.png')
+        self.qmp.cmd('human-monitor-command', **{'command-line': 'screendump %s -f png' % path})
+        self.assertEqual(read_png(path), img)
 
     def test_text_mode(self):
         self.start('-device', 'VGA')
@@ -361,10 +413,12 @@ class VgaTest(QTestQMPCase):
             self.qmp.cmd('screendump', filename=path)           # no display device
         self.assertFalse(os.path.exists(path))
 
-    def test_png_refused(self):
+    def test_bad_format(self):
         self.start('-device', 'VGA')
+        path = os.path.join(self.tmp, 'x.bmp')
         with self.assertRaises(QMPError):
-            self.qmp.cmd('screendump', filename=os.path.join(self.tmp, 'x.png'), format='png')
+            self.qmp.cmd('screendump', filename=path, format='bmp')
+        self.assertFalse(os.path.exists(path))
 
     def test_bad_vgamem(self):
         proc = __import__('subprocess').run(
