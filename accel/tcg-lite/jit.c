@@ -29,6 +29,8 @@
 #include <string.h>
 #include <strings.h>
 #include "jit.h"
+#include "flags.h"
+#include "int-ops.h"
 #include "qemu/log.h"
 
 #define JIT_DEFAULT_THRESHOLD 16
@@ -39,8 +41,9 @@ static struct {
     uint8_t *base;
     size_t size, used;
     bool map_failed;
+    bool inline_on;             /* stage 2: inline code for the hottest forms */
     TCGLJitStats st;
-} jit = { .mode = -1 };
+} jit = { .mode = -1, .inline_on = true };
 
 static bool env_bool(const char *s, bool *out)
 {
@@ -162,6 +165,211 @@ static void emit_mov_eax(Emit *e, uint32_t v)
     e32(e, v);
 }
 
+/* ---- what a handler does, by its identity ------------------------------------ */
+
+/* The forms the integer part specialises (int-ops.h): reg/reg either way
+ * and reg/imm.  Such a handler never faults, never reads env->rip and
+ * never writes memory: no rip store, no invalidation check after it. */
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
+
+typedef struct Form {
+    int kind;                   /* FK_* */
+    int op;                     /* ALU_* for FK_ALU */
+    int form;                   /* FORM_RR_E, FORM_RR_G, FORM_RI */
+    unsigned size;              /* 1, 2, 4, 8 */
+} Form;
+
+enum { FK_OTHER, FK_ALU, FK_MOV, FK_PURE, FK_LEA };
+
+static Form classify(const TCGLInsn *i)
+{
+    static const int forms[3] = { FORM_RR_E, FORM_RR_G, FORM_RI };
+    Form f = { FK_OTHER, 0, 0, 0 };
+
+    for (int k = 0; k < 3; k++) {
+        for (unsigned s = 0; s < 4; s++) {
+            for (int op = 0; op < 9; op++) {
+                if (i->fn == alu_handlers[op][forms[k]][s]) {
+                    return (Form) { FK_ALU, op, forms[k], 1u << s };
+                }
+            }
+            if (i->fn == mov_handlers[forms[k]][s]) {
+                return (Form) { FK_MOV, 0, forms[k], 1u << s };
+            }
+        }
+    }
+    for (unsigned s = 0; s < 4; s++) {
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++) {
+                if (i->fn == shift_reg_handlers[a][b][s]) {
+                    f.kind = FK_PURE;
+                    return f;
+                }
+            }
+        }
+        if (i->fn == incdec_reg_handlers[0][s] || i->fn == incdec_reg_handlers[1][s]) {
+            f.kind = FK_PURE;
+            return f;
+        }
+    }
+    if (i->fn == tcgl_int_lea) {
+        f.kind = FK_LEA;
+        f.size = i->opsize;
+    }
+    return f;
+}
+
+/* Neither faults nor reads rip nor writes memory. */
+static bool is_pure(const TCGLInsn *i, const Form *f)
+{
+    return f->kind == FK_ALU || f->kind == FK_MOV || f->kind == FK_PURE ||
+           (f->kind == FK_LEA && i->base != TCGL_RIPREL);
+}
+
+/* ---- inline code for the hottest forms --------------------------------------- */
+
+#define REG_OFF(n) ((uint32_t)(offsetof(X86CPUState, regs) + (n) * sizeof(uint64_t)))
+#define CPU_OFF(f) ((uint32_t)offsetof(TCGLCPU, f))
+
+/* mov rax|rcx, guest register n (32-bit: zero-extended) */
+static void emit_ld_reg(Emit *e, bool rcx, unsigned n, unsigned size)
+{
+    e8(e, size == 8 ? 0x49 : 0x41);
+    e8(e, 0x8b);
+    e8(e, rcx ? 0x8d : 0x85);                       /* [r13 + disp32] */
+    e32(e, REG_OFF(n));
+}
+
+/* guest register n = rax (all 64 bits: a 32-bit result is zero-extended) */
+static void emit_st_reg(Emit *e, unsigned n)
+{
+    eb(e, "\x49\x89\x85", 3);
+    e32(e, REG_OFF(n));
+}
+
+/* mov rax|rcx, v */
+static void emit_imm(Emit *e, bool rcx, uint64_t v)
+{
+    if (v <= 0xffffffffu) {
+        e8(e, rcx ? 0xb9 : 0xb8);
+        e32(e, (uint32_t)v);
+    } else {
+        e8(e, 0x48);
+        e8(e, rcx ? 0xb9 : 0xb8);
+        e64(e, v);
+    }
+}
+
+/* ADD/SUB/AND/OR/XOR/CMP/TEST of 32- and 64-bit registers and immediates,
+ * MOV r, r / r, imm: the same values in the registers and the lazy flags
+ * as alu() and mov_*() in int-alu.c / int-mov.c. */
+static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
+{
+    unsigned size = f->size, dst, src;
+    uint64_t m = size == 8 ? ~0ULL : 0xffffffffULL;
+    uint8_t opb;
+    bool logic;
+
+    if (size != 4 && size != 8) {
+        return false;
+    }
+    /* FORM_RR_E: rm op= reg; FORM_RR_G: reg op= rm; FORM_RI: rm op= imm */
+    dst = f->form == FORM_RR_G ? i->reg : i->rm;
+    src = f->form == FORM_RR_G ? i->rm : i->reg;
+    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
+        return false;
+    }
+    if (f->kind == FK_MOV) {
+        if (f->form == FORM_RI) {
+            emit_imm(e, false, i->imm & m);
+        } else {
+            emit_ld_reg(e, false, src, size);
+        }
+        emit_st_reg(e, dst);
+        return true;
+    }
+    switch (f->op) {
+    case ALU_ADD: opb = 0x01; logic = false; break;
+    case ALU_SUB: case ALU_CMP: opb = 0x29; logic = false; break;
+    case ALU_AND: case ALU_TEST: opb = 0x21; logic = true; break;
+    case ALU_OR: opb = 0x09; logic = true; break;
+    case ALU_XOR: opb = 0x31; logic = true; break;
+    default: return false;                          /* ADC, SBB: the carry in */
+    }
+    emit_ld_reg(e, false, dst, size);
+    if (f->form == FORM_RI) {
+        emit_imm(e, true, i->imm & m);
+    } else {
+        emit_ld_reg(e, true, src, size);
+    }
+    if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, opb);                                     /* op eax|rax, ecx|rcx */
+    e8(e, 0xc8);
+    if (f->op != ALU_CMP && f->op != ALU_TEST) {
+        emit_st_reg(e, dst);
+    }
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(logic ? CC_K_LOGIC : f->op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
+    eb(e, "\x48\x89\x83", 3);                       /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    if (logic) {
+        eb(e, "\x48\xc7\x83", 3);                   /* mov qword [rbx + cc_src], 0 */
+        e32(e, CPU_OFF(cc_src));
+        e32(e, 0);
+    } else {
+        eb(e, "\x48\x89\x8b", 3);                   /* mov [rbx + cc_src], rcx */
+        e32(e, CPU_OFF(cc_src));
+    }
+    return true;
+}
+
+/* LEA r32/r64 with a 32- or 64-bit address: tcgl_ea() then tcgl_reg_set() */
+static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
+{
+    int64_t disp = i->disp;
+
+    if ((i->opsize != 4 && i->opsize != 8) || (i->adsize != 4 && i->adsize != 8) ||
+        i->reg > 15 || i->mod == 3) {
+        return false;
+    }
+    if (i->base == TCGL_RIPREL) {
+        disp += (int64_t)i->off + i->len;           /* rip = r12 + off */
+        if (disp != (int32_t)disp) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + disp32] */
+        e32(e, (uint32_t)(int32_t)disp);
+        disp = 0;
+    } else if (i->base != TCGL_NOREG) {
+        if (i->base > 15) {
+            return false;
+        }
+        emit_ld_reg(e, false, i->base, 8);
+    } else {
+        eb(e, "\x31\xc0", 2);                        /* xor eax, eax */
+    }
+    if (i->index != TCGL_NOREG) {
+        if (i->index > 15) {
+            return false;
+        }
+        emit_ld_reg(e, true, i->index, 8);
+        eb(e, "\x48\x8d\x84", 3);                   /* lea rax, [rax + rcx*s + disp32] */
+        e8(e, (uint8_t)((i->scale & 3) << 6 | 1 << 3 | 0));
+        e32(e, (uint32_t)(int32_t)disp);
+    } else if (disp) {
+        eb(e, "\x48\x8d\x80", 3);                   /* lea rax, [rax + disp32] */
+        e32(e, (uint32_t)(int32_t)disp);
+    }
+    if (i->adsize == 4 || i->opsize == 4) {
+        eb(e, "\x89\xc0", 2);                        /* mov eax, eax */
+    }
+    emit_st_reg(e, i->reg);
+    return true;
+}
+
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
 #define JIT_MAX_PER_INSN 64
 #define JIT_MAX_FIXED 64
@@ -170,7 +378,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
 {
     Emit e;
     uint8_t *start, *epilogue;
-    uint8_t *exit_field[256];
+    uint8_t *exit_field[256] = { 0 };
     size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN;
     unsigned n = jb->n;
 
@@ -196,7 +404,26 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
 
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
+        Form f = classify(i);
+        bool pure = is_pure(i, &f);
 
+        if (jit.inline_on) {
+            if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
+                jit.st.inlined++;
+                continue;
+            }
+            if (f.kind == FK_LEA && emit_inline_lea(&e, i)) {
+                jit.st.inlined++;
+                continue;
+            }
+        }
+        if (pure) {
+            /* no fault, no rip read, no memory write: just the call */
+            eb(&e, "\x48\x89\xdf", 3);              /* mov rdi, rbx */
+            emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
+            emit_call(&e, (const void *)i->fn);
+            continue;
+        }
         eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
         e32(&e, i->off);
         eb(&e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
@@ -221,6 +448,9 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
     e8(&e, 0xc3);                                   /* ret */
     /* exit stubs: the block was invalidated after instruction k */
     for (unsigned k = 0; k + 1 < n; k++) {
+        if (!exit_field[k]) {
+            continue;
+        }
         patch_rel32(exit_field[k], e.p);
         emit_mov_eax(&e, k + 1);
         e8(&e, 0xe9);                               /* jmp epilogue */
@@ -284,6 +514,14 @@ void tcgl_jit_init(void)
         }
         jit.mode = on && jit_available(NULL) ? 1 : 0;
     }
+    s = getenv("KVMPC_TCGL_JIT_INLINE");
+    if (s) {
+        bool on = true;
+        if (!env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_JIT_INLINE=%s: expected on or off; on\n", s);
+        }
+        jit.inline_on = on;
+    }
     if (!jit.threshold) {
         s = getenv("KVMPC_TCGL_JIT_THRESHOLD");
         jit.threshold = JIT_DEFAULT_THRESHOLD;
@@ -329,4 +567,9 @@ void tcgl_jit_stats(TCGLJitStats *s)
     *s = jit.st;
     s->used = jit.used;
     s->size = jit.size;
+}
+
+void tcgl_jit_set_inline(bool on)
+{
+    jit.inline_on = on;
 }

@@ -42,11 +42,15 @@ unsigned tcgl_jit_threshold(void);
 /* Host code for the block, or NULL when the arena is full (the caller
  * flushes both arenas at the next block boundary and tries again later). */
 TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb);
+/* Stage 2 on (default) or off: inline code for the hottest forms, or
+ * every instruction a handler call (tests compare both). */
+void tcgl_jit_set_inline(bool on);
 /* Forget all host code (every block using it is being dropped). */
 void tcgl_jit_flush(void);
 
 typedef struct TCGLJitStats {
     uint64_t blocks;            /* compiled since start */
+    uint64_t inlined;           /* instructions emitted inline (no handler call) */
     uint64_t flushes;
     size_t used, size;          /* arena bytes */
 } TCGLJitStats;

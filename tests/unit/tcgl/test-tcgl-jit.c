@@ -383,19 +383,24 @@ static void test_jit_differential(void)
             jit_mode(true, 1);
             run(mode, g.b, len, regs, data, &b);
             compare(&a, &b, mode == 64 ? "64-bit loop" : "32-bit loop", n);
-            /* and the default threshold: some runs interpreted, then compiled */
+            /* threshold 3 (some runs interpreted, then compiled), and
+             * stage 1 alone (every instruction a handler call) */
             jit_mode(true, 3);
+            tcgl_jit_set_inline(false);
             run(mode, g.b, len, regs, data, &b);
-            compare(&a, &b, mode == 64 ? "64-bit loop, threshold 3" : "32-bit loop, threshold 3",
-                    n);
+            tcgl_jit_set_inline(true);
+            compare(&a, &b, mode == 64 ? "64-bit loop, threshold 3, calls only" :
+                    "32-bit loop, threshold 3, calls only", n);
             faults += a.vector != 6;
             cases++;
         }
     }
     tcgl_jit_stats(&st1);
     printf("# %u generated loops, %u stopped by a fault other than the final #UD, "
-           "%llu blocks compiled\n", cases, faults,
-           (unsigned long long)(st1.blocks - st0.blocks));
+           "%llu blocks compiled, %llu instructions inline\n", cases, faults,
+           (unsigned long long)(st1.blocks - st0.blocks),
+           (unsigned long long)(st1.inlined - st0.inlined));
+    g_assert_cmpuint(st1.inlined - st0.inlined, >, cases);
     /* the comparison must have compared compiled code, and faults in it */
     g_assert_cmpuint(st1.blocks - st0.blocks, >, cases);
     g_assert_cmpuint(faults, >, 20);
