@@ -326,13 +326,15 @@ static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
     return true;
 }
 
-/* LEA r32/r64 with a 32- or 64-bit address: tcgl_ea() then tcgl_reg_set() */
-static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
+/* rax = the effective address of i's memory operand (tcgl_ea()), for
+ * 32- and 64-bit address sizes; false for what it does not handle. */
+static bool emit_ea(Emit *e, const TCGLInsn *i)
 {
     int64_t disp = i->disp;
 
-    if ((i->opsize != 4 && i->opsize != 8) || (i->adsize != 4 && i->adsize != 8) ||
-        i->reg > 15 || i->mod == 3) {
+    if ((i->adsize != 4 && i->adsize != 8) || i->mod == 3 ||
+        (i->base != TCGL_RIPREL && i->base != TCGL_NOREG && i->base > 15) ||
+        (i->index != TCGL_NOREG && i->index > 15)) {
         return false;
     }
     if (i->base == TCGL_RIPREL) {
@@ -344,17 +346,11 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
         e32(e, (uint32_t)(int32_t)disp);
         disp = 0;
     } else if (i->base != TCGL_NOREG) {
-        if (i->base > 15) {
-            return false;
-        }
         emit_ld_reg(e, false, i->base, 8);
     } else {
         eb(e, "\x31\xc0", 2);                        /* xor eax, eax */
     }
     if (i->index != TCGL_NOREG) {
-        if (i->index > 15) {
-            return false;
-        }
         emit_ld_reg(e, true, i->index, 8);
         eb(e, "\x48\x8d\x84", 3);                   /* lea rax, [rax + rcx*s + disp32] */
         e8(e, (uint8_t)((i->scale & 3) << 6 | 1 << 3 | 0));
@@ -363,22 +359,120 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
         eb(e, "\x48\x8d\x80", 3);                   /* lea rax, [rax + disp32] */
         e32(e, (uint32_t)(int32_t)disp);
     }
-    if (i->adsize == 4 || i->opsize == 4) {
+    if (i->adsize == 4) {
+        eb(e, "\x89\xc0", 2);                        /* mov eax, eax */
+    }
+    return true;
+}
+
+/* LEA r32/r64: tcgl_ea() then tcgl_reg_set() */
+static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
+{
+    if ((i->opsize != 4 && i->opsize != 8) || i->reg > 15 || !emit_ea(e, i)) {
+        return false;
+    }
+    if (i->opsize == 4) {
         eb(e, "\x89\xc0", 2);                        /* mov eax, eax */
     }
     emit_st_reg(e, i->reg);
     return true;
 }
 
+/*
+ * MOV r, m and MOV m, r (32/64-bit): the inline TLB-hit path of mmu.h
+ * (segment limit, linear address, TLB tag of the page), taken only for
+ * aligned accesses (so alignment checking never applies and the access
+ * stays in its page); anything else jumps to `slow`, which calls the
+ * handler (it redoes the access from the start: the fast path changed
+ * nothing).  A write-tag hit is never a page holding code (those writes go
+ * through the memory API: mmu.c), so a fast store cannot invalidate the
+ * block.  Returns false (nothing emitted) for forms it does not handle;
+ * else *slow_field is the rel32 to patch with the slow path's address.
+ */
+static bool emit_inline_mem(Emit *e, const TCGLInsn *i, bool store, uint8_t **slow_field)
+{
+    unsigned size = i->opsize;
+    uint32_t lim = store ? CPU_OFF(seg_wlim[0]) : CPU_OFF(seg_rlim[0]);
+    uint32_t tag = store ? (uint32_t)offsetof(TCGLTLBEntry, tag_write)
+                         : (uint32_t)offsetof(TCGLTLBEntry, tag_read);
+
+    if ((size != 4 && size != 8) || i->reg > 15 || i->seg >= R_NB_SEGS ||
+        (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
+        return false;
+    }
+    eb(e, "\x48\x8d\x50", 3);                       /* lea rdx, [rax + size - 1] */
+    e8(e, (uint8_t)(size - 1));
+    eb(e, "\x48\x3b\x93", 3);                       /* cmp rdx, [rbx + lim[seg]] */
+    e32(e, lim + i->seg * 8u);
+    eb(e, "\x0f\x8f", 2);                           /* jg slow (signed, as mmu.h) */
+    slow_field[0] = e->p;
+    e32(e, 0);
+    eb(e, "\x48\x03\x83", 3);                       /* add rax, [rbx + seg_base[seg]] */
+    e32(e, CPU_OFF(seg_base[0]) + i->seg * 8u);
+    eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
+    e32(e, CPU_OFF(lin_mask));
+    e8(e, 0xa8);                                    /* test al, size - 1 */
+    e8(e, (uint8_t)(size - 1));
+    eb(e, "\x0f\x85", 2);                           /* jnz slow */
+    slow_field[1] = e->p;
+    e32(e, 0);
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax */
+    eb(e, "\x48\xc1\xea", 3);                       /* shr rdx, 12 */
+    e8(e, TCGL_PAGE_BITS);
+    eb(e, "\x81\xe2", 2);                           /* and edx, TLB_SIZE - 1 */
+    e32(e, TCGL_TLB_SIZE - 1);
+    eb(e, "\x69\xd2", 2);                           /* imul edx, edx, sizeof(entry) */
+    e32(e, (uint32_t)sizeof(TCGLTLBEntry));
+    eb(e, "\x8b\x8b", 2);                           /* mov ecx, [rbx + mmu_idx] */
+    e32(e, CPU_OFF(mmu_idx));
+    eb(e, "\x69\xc9", 2);                           /* imul ecx, ecx, sizeof(tlb[0]) */
+    e32(e, (uint32_t)sizeof(((TCGLCPU *)0)->tlb[0]));
+    eb(e, "\x48\x01\xca", 3);                       /* add rdx, rcx */
+    eb(e, "\x48\x8d\x94\x13", 4);                   /* lea rdx, [rbx + rdx + tlb] */
+    e32(e, CPU_OFF(tlb));
+    eb(e, "\x48\x89\xc1", 3);                       /* mov rcx, rax */
+    eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
+    e32(e, (uint32_t)TCGL_PAGE_MASK);
+    eb(e, "\x48\x3b\x8a", 3);                       /* cmp rcx, [rdx + tag] */
+    e32(e, tag);
+    eb(e, "\x0f\x85", 2);                           /* jne slow */
+    slow_field[2] = e->p;
+    e32(e, 0);
+    eb(e, "\x48\x03\x82", 3);                       /* add rax, [rdx + addend] */
+    e32(e, (uint32_t)offsetof(TCGLTLBEntry, addend));
+    if (store) {
+        emit_ld_reg(e, true, i->reg, size);         /* rcx = the register */
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        eb(e, "\x89\x08", 2);                        /* mov [rax], ecx|rcx */
+    } else {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        eb(e, "\x8b\x00", 2);                        /* mov eax|rax, [rax] */
+        emit_st_reg(e, i->reg);
+    }
+    return true;
+}
+
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
-#define JIT_MAX_PER_INSN 64
+#define JIT_MAX_PER_INSN 256
 #define JIT_MAX_FIXED 64
+#define JIT_MAX_SLOW 64
 
 TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
 {
     Emit e;
     uint8_t *start, *epilogue;
     uint8_t *exit_field[256] = { 0 };
+    struct {
+        uint8_t *field[3];                          /* jumps to the slow path */
+        uint8_t *resume;
+        unsigned k;
+        bool store;
+    } slow[JIT_MAX_SLOW];
+    unsigned nslow = 0;
     size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN;
     unsigned n = jb->n;
 
@@ -408,6 +502,22 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         bool pure = is_pure(i, &f);
 
         if (jit.inline_on) {
+            bool mem_ld = f.kind == FK_OTHER && (i->fn == mov_handlers[FORM_RM][2] ||
+                                                 i->fn == mov_handlers[FORM_RM][3]);
+            bool mem_st = f.kind == FK_OTHER && (i->fn == mov_handlers[FORM_MR][2] ||
+                                                 i->fn == mov_handlers[FORM_MR][3]);
+            uint8_t *mark = e.p;
+            if ((mem_ld || mem_st) && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_mem(&e, i, mem_st, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = mem_st;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;                         /* drop a partial emission */
+            }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
                 continue;
@@ -416,6 +526,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
                 jit.st.inlined++;
                 continue;
             }
+            e.p = mark;
         }
         if (pure) {
             /* no fault, no rip read, no memory write: just the call */
@@ -446,6 +557,41 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
     eb(&e, "\x41\x5c", 2);                          /* pop r12 */
     e8(&e, 0x5b);                                   /* pop rbx */
     e8(&e, 0xc3);                                   /* ret */
+    /* slow paths of inline memory accesses: the handler, as stage 1 */
+    for (unsigned s = 0; s < nslow; s++) {
+        const TCGLInsn *i = &jb->insns[slow[s].k];
+        for (int f = 0; f < 3; f++) {
+            patch_rel32(slow[s].field[f], e.p);
+        }
+        eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
+        e32(&e, i->off);
+        eb(&e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(&e, (uint32_t)offsetof(X86CPUState, rip));
+        eb(&e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
+        emit_call(&e, (const void *)i->fn);
+        if (slow[s].store && slow[s].k + 1 < n) {
+            eb(&e, "\x80\xbb", 2);                  /* cmp byte [rbx + block_invalidated], 0 */
+            e32(&e, (uint32_t)offsetof(TCGLCPU, block_invalidated));
+            e8(&e, 0);
+            uint8_t *leave;
+            eb(&e, "\x0f\x85", 2);                  /* jne: leave after instruction k */
+            leave = e.p;
+            e32(&e, 0);
+            e8(&e, 0xe9);                           /* jmp resume */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, slow[s].resume);
+            patch_rel32(leave, e.p);
+            emit_mov_eax(&e, slow[s].k + 1);
+            e8(&e, 0xe9);                           /* jmp epilogue */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, epilogue);
+        } else {
+            e8(&e, 0xe9);                           /* jmp resume */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, slow[s].resume);
+        }
+    }
     /* exit stubs: the block was invalidated after instruction k */
     for (unsigned k = 0; k + 1 < n; k++) {
         if (!exit_field[k]) {
