@@ -49,6 +49,7 @@ typedef struct TCGLBlock {
     uint32_t hflags;                /* & TCGL_HF_DECODE_MASK */
     uint16_t n;                     /* instructions */
     bool last_branch;               /* the last instruction sets rip itself */
+    bool fused_jcc;                 /* insns[n - 1] is CMP/TEST fused with the Jcc at insns[n] */
     bool invalid;                   /* dropped (code write, flush of the page) */
     struct TCGLBlock *hash_next;
     struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
@@ -404,6 +405,7 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
         if (f) {
             b->insns[n - 2].fn = f;
             b->n = (uint16_t)(n - 1);
+            b->fused_jcc = true;
         }
     }
     if (cached) {
@@ -606,7 +608,7 @@ static void jit_block(TCGLBlock *b)
 {
     TCGLJitBlock jb = {
         .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
-        .ip_mask = ip_mask(b->hflags),
+        .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
     };
     b->host_code = tcgl_jit_compile(&jb);
     if (!b->host_code) {

@@ -456,6 +456,60 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, bool store, uint8_t **sl
     return true;
 }
 
+/*
+ * CMP/TEST of 32/64-bit registers or a register and an immediate fused
+ * with the Jcc after it (the block's end): the comparison inline, as
+ * emit_inline_alu_mov(), then the branch from the host's own flags (the
+ * same x86 operation sets the same CF/PF/ZF/SF/OF: the condition is the
+ * Jcc's own, taken by CMOVcc) and rip as the fused handler sets it.
+ * 16-bit code and 16-bit Jcc are left to the handler.
+ */
+static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i)
+{
+    static const int forms[3] = { FORM_RR_E, FORM_RR_G, FORM_RI };
+    const TCGLInsn *j = i + 1;
+    bool cs64 = jb->hflags & TCGL_HF_CS64;
+    int64_t next_off = (int64_t)j->off + j->len;
+
+    if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || j->opsize == 2 ||
+        (int64_t)j->imm != (int32_t)j->imm || j->fn != jcc_handlers[j->opc & 15]) {
+        return false;
+    }
+    for (int op = ALU_CMP; op <= ALU_TEST; op++) {
+        for (int k = 0; k < 3; k++) {
+            for (unsigned s = 2; s < 4; s++) {
+                TCGLInsn probe = *i;
+                Form f = { FK_ALU, op, forms[k], 1u << s };
+                probe.fn = alu_handlers[op][forms[k]][s];
+                if (tcgl_int_fuse_jcc(&probe, j) != i->fn) {
+                    continue;
+                }
+                if (!emit_inline_alu_mov(e, i, &f)) {
+                    return false;
+                }
+                /* from here on only MOV/LEA/CMOV: the flags stay */
+                eb(e, "\x49\x8d\x84\x24", 4);      /* lea rax, [r12 + next] */
+                e32(e, (uint32_t)next_off);
+                if (!cs64) {
+                    eb(e, "\x89\xc0", 2);            /* mov eax, eax */
+                }
+                eb(e, "\x48\x8d\x88", 3);           /* lea rcx, [rax + rel] */
+                e32(e, (uint32_t)(int32_t)j->imm);
+                if (!cs64) {
+                    eb(e, "\x89\xc9", 2);            /* mov ecx, ecx */
+                }
+                eb(e, "\x48\x0f", 2);               /* cmovcc rax, rcx */
+                e8(e, 0x40 | (j->opc & 15));
+                e8(e, 0xc1);
+                eb(e, "\x49\x89\x85", 3);           /* mov [r13 + rip], rax */
+                e32(e, (uint32_t)offsetof(X86CPUState, rip));
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
 #define JIT_MAX_PER_INSN 256
 #define JIT_MAX_FIXED 64
@@ -507,6 +561,13 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             bool mem_st = f.kind == FK_OTHER && (i->fn == mov_handlers[FORM_MR][2] ||
                                                  i->fn == mov_handlers[FORM_MR][3]);
             uint8_t *mark = e.p;
+            if (k + 1 == n && jb->fused_jcc) {
+                if (emit_inline_fused(&e, jb, i)) {
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
             if ((mem_ld || mem_st) && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_mem(&e, i, mem_st, slow[nslow].field)) {
                     slow[nslow].k = k;

@@ -27,6 +27,8 @@ typedef struct TCGLJitBlock {
     const TCGLInsn *insns;      /* the block's instructions (their addresses are baked in) */
     unsigned n;                 /* how many the executor runs */
     bool last_branch;           /* the last one sets rip itself */
+    bool fused_jcc;             /* insns[n - 1] is a CMP/TEST fused with the Jcc insns[n] */
+    uint32_t hflags;            /* the block's mode (TCGL_HF_DECODE_MASK) */
     uint64_t ip_mask;           /* rip wrap of the block's mode */
 } TCGLJitBlock;
 
