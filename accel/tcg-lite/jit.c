@@ -378,26 +378,50 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
     return true;
 }
 
-/*
- * MOV r, m and MOV m, r (32/64-bit): the inline TLB-hit path of mmu.h
- * (segment limit, linear address, TLB tag of the page), taken only for
- * aligned accesses (so alignment checking never applies and the access
- * stays in its page); anything else jumps to `slow`, which calls the
- * handler (it redoes the access from the start: the fast path changed
- * nothing).  A write-tag hit is never a page holding code (those writes go
- * through the memory API: mmu.c), so a fast store cannot invalidate the
- * block.  Returns false (nothing emitted) for forms it does not handle;
- * else *slow_field is the rel32 to patch with the slow path's address.
- */
-static bool emit_inline_mem(Emit *e, const TCGLInsn *i, bool store, uint8_t **slow_field)
+/* eax|rax = guest register n's low `size` bytes, zero-extended */
+static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
 {
-    unsigned size = i->opsize;
+    if (size >= 4) {
+        emit_ld_reg(e, rcx, n, size);
+        return;
+    }
+    eb(e, "\x41\x0f", 2);                           /* movzx eax|ecx, byte|word [r13 + d] */
+    e8(e, size == 1 ? 0xb6 : 0xb7);
+    e8(e, rcx ? 0x8d : 0x85);
+    e32(e, REG_OFF(n));
+}
+
+/* guest register n (its low `size` bytes; 4 zero-extends, as tcgl_reg_set) = rax */
+static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
+{
+    if (size == 1) {
+        eb(e, "\x41\x88\x85", 3);                   /* mov [r13 + d], al */
+    } else if (size == 2) {
+        eb(e, "\x66\x41\x89\x85", 4);               /* mov [r13 + d], ax */
+    } else {
+        eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
+    }
+    e32(e, REG_OFF(n));
+}
+
+/*
+ * rax = the host address of i's memory operand of `size` bytes, by the
+ * inline TLB-hit path of mmu.h (segment limit, linear address, TLB tag of
+ * the page), taken only for aligned accesses (so alignment checking never
+ * applies and the access stays in its page); anything else jumps to the
+ * slow path (slow_field[0..2] to patch), which calls the handler: it
+ * redoes the access from the start, the fast path having changed nothing.
+ * A write-tag hit is never a page holding code (those writes go through
+ * the memory API: mmu.c), so a fast store cannot invalidate the block.
+ */
+static bool emit_mem_addr(Emit *e, const TCGLInsn *i, unsigned size, bool store,
+                          uint8_t **slow_field)
+{
     uint32_t lim = store ? CPU_OFF(seg_wlim[0]) : CPU_OFF(seg_rlim[0]);
     uint32_t tag = store ? (uint32_t)offsetof(TCGLTLBEntry, tag_write)
                          : (uint32_t)offsetof(TCGLTLBEntry, tag_read);
 
-    if ((size != 4 && size != 8) || i->reg > 15 || i->seg >= R_NB_SEGS ||
-        (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
+    if (i->seg >= R_NB_SEGS || (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
         return false;
     }
     eb(e, "\x48\x8d\x50", 3);                       /* lea rdx, [rax + size - 1] */
@@ -411,11 +435,15 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, bool store, uint8_t **sl
     e32(e, CPU_OFF(seg_base[0]) + i->seg * 8u);
     eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
     e32(e, CPU_OFF(lin_mask));
-    e8(e, 0xa8);                                    /* test al, size - 1 */
-    e8(e, (uint8_t)(size - 1));
-    eb(e, "\x0f\x85", 2);                           /* jnz slow */
-    slow_field[1] = e->p;
-    e32(e, 0);
+    if (size > 1) {
+        e8(e, 0xa8);                                /* test al, size - 1 */
+        e8(e, (uint8_t)(size - 1));
+        eb(e, "\x0f\x85", 2);                       /* jnz slow */
+        slow_field[1] = e->p;
+        e32(e, 0);
+    } else {
+        slow_field[1] = NULL;
+    }
     eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax */
     eb(e, "\x48\xc1\xea", 3);                       /* shr rdx, 12 */
     e8(e, TCGL_PAGE_BITS);
@@ -440,18 +468,83 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, bool store, uint8_t **sl
     e32(e, 0);
     eb(e, "\x48\x03\x82", 3);                       /* add rax, [rdx + addend] */
     e32(e, (uint32_t)offsetof(TCGLTLBEntry, addend));
-    if (store) {
-        emit_ld_reg(e, true, i->reg, size);         /* rcx = the register */
-        if (size == 8) {
-            e8(e, 0x48);
+    return true;
+}
+
+/* The memory forms inlined: MOV r, m / m, r / m, imm of every size, MOVZX
+ * r, m8 / m16 (mov_handlers and tcgl_int_movzx* in int-mov.c). */
+enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16 };
+
+static int mem_form(const TCGLInsn *i, unsigned *size)
+{
+    for (unsigned s = 0; s < 4; s++) {
+        *size = 1u << s;
+        if (i->fn == mov_handlers[FORM_RM][s]) {
+            return MEM_LD;
         }
-        eb(e, "\x89\x08", 2);                        /* mov [rax], ecx|rcx */
-    } else {
-        if (size == 8) {
-            e8(e, 0x48);
+        if (i->fn == mov_handlers[FORM_MR][s]) {
+            return MEM_ST;
         }
-        eb(e, "\x8b\x00", 2);                        /* mov eax|rax, [rax] */
-        emit_st_reg(e, i->reg);
+        if (i->fn == mov_handlers[FORM_MI][s]) {
+            return MEM_STI;
+        }
+    }
+    *size = i->opsize;
+    if (i->fn == tcgl_int_movzx8) {
+        return MEM_ZX8;
+    }
+    if (i->fn == tcgl_int_movzx16) {
+        return MEM_ZX16;
+    }
+    return MEM_NONE;
+}
+
+/* MOVZX r, r8/r16 (registers 0-15): pure */
+static bool emit_inline_movzx_reg(Emit *e, const TCGLInsn *i, int kind)
+{
+    if (i->mod != 3 || i->rm > 15 || i->reg > 15 || i->opsize < 2) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, i->rm, kind == MEM_ZX8 ? 1 : 2);
+    emit_st_reg_sized(e, i->reg, i->opsize);
+    return true;
+}
+
+/* A memory form of mem_form(); false: nothing emitted that matters. */
+static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
+                            uint8_t **slow_field)
+{
+    static const char *const ld[4] = { "\x0f\xb6\x00", "\x0f\xb7\x00", "\x8b\x00", "\x48\x8b\x00" };
+    static const char *const st[4] = { "\x88\x08", "\x66\x89\x08", "\x89\x08", "\x48\x89\x08" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned acc = kind == MEM_ZX8 ? 1 : kind == MEM_ZX16 ? 2 : size;
+    unsigned lg = acc == 1 ? 0 : acc == 2 ? 1 : acc == 4 ? 2 : 3;
+
+    if (i->mod == 3 || (kind != MEM_STI && i->reg > 15) || (acc != 1 && acc != 2 && acc != 4 &&
+                                                            acc != 8)) {
+        return false;
+    }
+    if ((kind == MEM_ZX8 || kind == MEM_ZX16) && size < 2) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, acc, kind == MEM_ST || kind == MEM_STI, slow_field)) {
+        return false;
+    }
+    switch (kind) {
+    case MEM_LD:
+    case MEM_ZX8:
+    case MEM_ZX16:
+        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
+        emit_st_reg_sized(e, i->reg, kind == MEM_LD ? size : i->opsize);
+        break;
+    case MEM_ST:
+        emit_ld_reg_sized(e, true, i->reg, size);   /* rcx = the register */
+        eb(e, st[lg], stn[lg]);                     /* [rax] = cl|cx|ecx|rcx */
+        break;
+    default:
+        emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        eb(e, st[lg], stn[lg]);
+        break;
     }
     return true;
 }
@@ -556,10 +649,8 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         bool pure = is_pure(i, &f);
 
         if (jit.inline_on) {
-            bool mem_ld = f.kind == FK_OTHER && (i->fn == mov_handlers[FORM_RM][2] ||
-                                                 i->fn == mov_handlers[FORM_RM][3]);
-            bool mem_st = f.kind == FK_OTHER && (i->fn == mov_handlers[FORM_MR][2] ||
-                                                 i->fn == mov_handlers[FORM_MR][3]);
+            unsigned msize = 0;
+            int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
             uint8_t *mark = e.p;
             if (k + 1 == n && jb->fused_jcc) {
                 if (emit_inline_fused(&e, jb, i)) {
@@ -568,10 +659,15 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
                 }
                 e.p = mark;
             }
-            if ((mem_ld || mem_st) && nslow < JIT_MAX_SLOW) {
-                if (emit_inline_mem(&e, i, mem_st, slow[nslow].field)) {
+            if ((mkind == MEM_ZX8 || mkind == MEM_ZX16) && emit_inline_movzx_reg(&e, i, mkind)) {
+                jit.st.inlined++;
+                continue;
+            }
+            e.p = mark;
+            if (mkind != MEM_NONE && i->mod != 3 && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_mem(&e, i, mkind, msize, slow[nslow].field)) {
                     slow[nslow].k = k;
-                    slow[nslow].store = mem_st;
+                    slow[nslow].store = mkind == MEM_ST || mkind == MEM_STI;
                     slow[nslow].resume = e.p;
                     nslow++;
                     jit.st.inlined++;
@@ -622,7 +718,9 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
     for (unsigned s = 0; s < nslow; s++) {
         const TCGLInsn *i = &jb->insns[slow[s].k];
         for (int f = 0; f < 3; f++) {
-            patch_rel32(slow[s].field[f], e.p);
+            if (slow[s].field[f]) {
+                patch_rel32(slow[s].field[f], e.p);
+            }
         }
         eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
         e32(&e, i->off);
