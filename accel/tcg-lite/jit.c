@@ -179,7 +179,7 @@ typedef struct Form {
     unsigned size;              /* 1, 2, 4, 8 */
 } Form;
 
-enum { FK_OTHER, FK_ALU, FK_MOV, FK_PURE, FK_LEA };
+enum { FK_OTHER, FK_ALU, FK_MOV, FK_PURE, FK_LEA, FK_ALUMEM };
 
 static Form classify(const TCGLInsn *i)
 {
@@ -199,6 +199,13 @@ static Form classify(const TCGLInsn *i)
         }
     }
     for (unsigned s = 0; s < 4; s++) {
+        for (int op = 0; op < 9; op++) {
+            for (int fm = FORM_RM; fm <= FORM_MI; fm++) {
+                if (fm != FORM_RI && i->fn == alu_handlers[op][fm][s]) {
+                    return (Form) { FK_ALUMEM, op, fm, 1u << s };
+                }
+            }
+        }
         for (int a = 0; a < 3; a++) {
             for (int b = 0; b < 3; b++) {
                 if (i->fn == shift_reg_handlers[a][b][s]) {
@@ -260,59 +267,68 @@ static void emit_imm(Emit *e, bool rcx, uint64_t v)
     }
 }
 
-/* ADD/SUB/AND/OR/XOR/CMP/TEST of 32- and 64-bit registers and immediates,
- * MOV r, r / r, imm: the same values in the registers and the lazy flags
- * as alu() and mov_*() in int-alu.c / int-mov.c. */
-static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
+/* eax|rax = guest register n's low `size` bytes, zero-extended */
+static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
 {
-    unsigned size = f->size, dst, src;
-    uint64_t m = size == 8 ? ~0ULL : 0xffffffffULL;
-    uint8_t opb;
-    bool logic;
+    if (size >= 4) {
+        emit_ld_reg(e, rcx, n, size);
+        return;
+    }
+    eb(e, "\x41\x0f", 2);                           /* movzx eax|ecx, byte|word [r13 + d] */
+    e8(e, size == 1 ? 0xb6 : 0xb7);
+    e8(e, rcx ? 0x8d : 0x85);
+    e32(e, REG_OFF(n));
+}
 
-    if (size != 4 && size != 8) {
-        return false;
-    }
-    /* FORM_RR_E: rm op= reg; FORM_RR_G: reg op= rm; FORM_RI: rm op= imm */
-    dst = f->form == FORM_RR_G ? i->reg : i->rm;
-    src = f->form == FORM_RR_G ? i->rm : i->reg;
-    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
-        return false;
-    }
-    if (f->kind == FK_MOV) {
-        if (f->form == FORM_RI) {
-            emit_imm(e, false, i->imm & m);
-        } else {
-            emit_ld_reg(e, false, src, size);
-        }
-        emit_st_reg(e, dst);
-        return true;
-    }
-    switch (f->op) {
-    case ALU_ADD: opb = 0x01; logic = false; break;
-    case ALU_SUB: case ALU_CMP: opb = 0x29; logic = false; break;
-    case ALU_AND: case ALU_TEST: opb = 0x21; logic = true; break;
-    case ALU_OR: opb = 0x09; logic = true; break;
-    case ALU_XOR: opb = 0x31; logic = true; break;
-    default: return false;                          /* ADC, SBB: the carry in */
-    }
-    emit_ld_reg(e, false, dst, size);
-    if (f->form == FORM_RI) {
-        emit_imm(e, true, i->imm & m);
+/* guest register n (its low `size` bytes; 4 zero-extends, as tcgl_reg_set) = rax */
+static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
+{
+    if (size == 1) {
+        eb(e, "\x41\x88\x85", 3);                   /* mov [r13 + d], al */
+    } else if (size == 2) {
+        eb(e, "\x66\x41\x89\x85", 4);               /* mov [r13 + d], ax */
     } else {
-        emit_ld_reg(e, true, src, size);
+        eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
     }
-    if (size == 8) {
+    e32(e, REG_OFF(n));
+}
+
+/* The host opcode (r/m, reg form) of an ALU operation, and whether it is
+ * a logic one (flags kind LOGIC); 0 for ADC/SBB (the carry in: calls). */
+static uint8_t alu_opcode(int op, bool *logic)
+{
+    *logic = op == ALU_AND || op == ALU_TEST || op == ALU_OR || op == ALU_XOR;
+    switch (op) {
+    case ALU_ADD: return 0x01;
+    case ALU_SUB: case ALU_CMP: return 0x29;
+    case ALU_AND: case ALU_TEST: return 0x21;
+    case ALU_OR: return 0x09;
+    case ALU_XOR: return 0x31;
+    default: return 0;
+    }
+}
+
+/* op al|ax|eax|rax, cl|cx|ecx|rcx: the operands zero-extended in rax and
+ * rcx, so rax holds the result zero-extended (the upper bits untouched by
+ * 8/16-bit operations, cleared by 32-bit ones) and the host flags are the
+ * guest's */
+static void emit_alu_op(Emit *e, uint8_t opb, unsigned size)
+{
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
         e8(e, 0x48);
     }
-    e8(e, opb);                                     /* op eax|rax, ecx|rcx */
+    e8(e, size == 1 ? (uint8_t)(opb - 1) : opb);
     e8(e, 0xc8);
-    if (f->op != ALU_CMP && f->op != ALU_TEST) {
-        emit_st_reg(e, dst);
-    }
+}
+
+/* cc_op, cc_dst = rax, cc_src = rcx or 0, as alu() in int-alu.c */
+static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
+{
     eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
     e32(e, CPU_OFF(cc_op));
-    e32(e, TCGL_CC(logic ? CC_K_LOGIC : f->op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
+    e32(e, TCGL_CC(logic ? CC_K_LOGIC : op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
     eb(e, "\x48\x89\x83", 3);                       /* mov [rbx + cc_dst], rax */
     e32(e, CPU_OFF(cc_dst));
     if (logic) {
@@ -323,6 +339,48 @@ static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
         eb(e, "\x48\x89\x8b", 3);                   /* mov [rbx + cc_src], rcx */
         e32(e, CPU_OFF(cc_src));
     }
+}
+
+/* ADD/SUB/AND/OR/XOR/CMP/TEST and MOV of registers (0-15: not AH..BH) and
+ * immediates, every size: the same values in the registers and the lazy
+ * flags as alu() and mov_*() in int-alu.c / int-mov.c. */
+static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
+{
+    unsigned size = f->size, dst, src;
+    uint64_t m = tcgl_size_mask(size);
+    uint8_t opb;
+    bool logic;
+
+    /* FORM_RR_E: rm op= reg; FORM_RR_G: reg op= rm; FORM_RI: rm op= imm */
+    dst = f->form == FORM_RR_G ? i->reg : i->rm;
+    src = f->form == FORM_RR_G ? i->rm : i->reg;
+    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
+        return false;
+    }
+    if (f->kind == FK_MOV) {
+        if (f->form == FORM_RI) {
+            emit_imm(e, false, i->imm & m);
+        } else {
+            emit_ld_reg_sized(e, false, src, size);
+        }
+        emit_st_reg_sized(e, dst, size);
+        return true;
+    }
+    opb = alu_opcode(f->op, &logic);
+    if (!opb) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, dst, size);
+    if (f->form == FORM_RI) {
+        emit_imm(e, true, i->imm & m);
+    } else {
+        emit_ld_reg_sized(e, true, src, size);
+    }
+    emit_alu_op(e, opb, size);
+    if (f->op != ALU_CMP && f->op != ALU_TEST) {
+        emit_st_reg_sized(e, dst, size);
+    }
+    emit_alu_flags(e, f->op, logic, size);
     return true;
 }
 
@@ -376,32 +434,6 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
     }
     emit_st_reg(e, i->reg);
     return true;
-}
-
-/* eax|rax = guest register n's low `size` bytes, zero-extended */
-static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
-{
-    if (size >= 4) {
-        emit_ld_reg(e, rcx, n, size);
-        return;
-    }
-    eb(e, "\x41\x0f", 2);                           /* movzx eax|ecx, byte|word [r13 + d] */
-    e8(e, size == 1 ? 0xb6 : 0xb7);
-    e8(e, rcx ? 0x8d : 0x85);
-    e32(e, REG_OFF(n));
-}
-
-/* guest register n (its low `size` bytes; 4 zero-extends, as tcgl_reg_set) = rax */
-static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
-{
-    if (size == 1) {
-        eb(e, "\x41\x88\x85", 3);                   /* mov [r13 + d], al */
-    } else if (size == 2) {
-        eb(e, "\x66\x41\x89\x85", 4);               /* mov [r13 + d], ax */
-    } else {
-        eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
-    }
-    e32(e, REG_OFF(n));
 }
 
 /*
@@ -549,37 +581,89 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     return true;
 }
 
+/* ALU with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
+ * FORM_MI: m op= imm), every size but ADC/SBB: alu_rm()/alu_mem() of
+ * int-alu.c with the memory through emit_mem_addr() (a write-tag hit for
+ * the forms that write memory, as rmw_ptr()). */
+static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8_t **slow_field)
+{
+    static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
+    static const char *const ld_b[4] = { "\x0f\xb6\x0a", "\x0f\xb7\x0a", "\x8b\x0a", "\x48\x8b\x0a" };
+    static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned size = f->size, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    bool logic, writes = f->op != ALU_CMP && f->op != ALU_TEST;
+    bool mem_dst = f->form != FORM_RM;
+    uint8_t opb = alu_opcode(f->op, &logic);
+
+    if (!opb || i->mod == 3 || (f->form != FORM_MI && i->reg > 15)) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, size, mem_dst && writes, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
+    if (f->form == FORM_RM) {
+        eb(e, ld_b[lg], ldn[lg]);                   /* rcx = [rdx] */
+        emit_ld_reg_sized(e, false, i->reg, size);  /* rax = the register */
+    } else {
+        eb(e, ld_a[lg], ldn[lg]);                   /* rax = [rdx] */
+        if (f->form == FORM_MR) {
+            emit_ld_reg_sized(e, true, i->reg, size);
+        } else {
+            emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        }
+    }
+    emit_alu_op(e, opb, size);
+    if (writes) {
+        if (mem_dst) {
+            eb(e, st_a[lg], stn[lg]);               /* [rdx] = the result */
+        } else {
+            emit_st_reg_sized(e, i->reg, size);
+        }
+    }
+    emit_alu_flags(e, f->op, logic, size);
+    return true;
+}
+
 /*
- * CMP/TEST of 32/64-bit registers or a register and an immediate fused
- * with the Jcc after it (the block's end): the comparison inline, as
- * emit_inline_alu_mov(), then the branch from the host's own flags (the
- * same x86 operation sets the same CF/PF/ZF/SF/OF: the condition is the
- * Jcc's own, taken by CMOVcc) and rip as the fused handler sets it.
+ * CMP/TEST fused with the Jcc after it (the block's end), every operand
+ * form and size: the comparison inline (as emit_inline_alu_mov() or
+ * emit_inline_alu_mem()), then the branch from the host's own flags (the
+ * same x86 operation sets the same CF/PF/ZF/SF/OF: the Jcc's own condition,
+ * taken by CMOVcc) and rip as the fused handler sets it.  A memory operand
+ * that misses the fast path calls the fused handler, which does all of
+ * it: *slow_field is then set, and that path resumes at the block's end.
  * 16-bit code and 16-bit Jcc are left to the handler.
  */
-static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i)
+static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i,
+                              uint8_t **slow_field, bool *mem)
 {
-    static const int forms[3] = { FORM_RR_E, FORM_RR_G, FORM_RI };
     const TCGLInsn *j = i + 1;
     bool cs64 = jb->hflags & TCGL_HF_CS64;
     int64_t next_off = (int64_t)j->off + j->len;
 
+    *mem = false;
     if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || j->opsize == 2 ||
         (int64_t)j->imm != (int32_t)j->imm || j->fn != jcc_handlers[j->opc & 15]) {
         return false;
     }
     for (int op = ALU_CMP; op <= ALU_TEST; op++) {
-        for (int k = 0; k < 3; k++) {
-            for (unsigned s = 2; s < 4; s++) {
+        for (int fm = 0; fm < ALU_NB_FORMS; fm++) {
+            for (unsigned s = 0; s < 4; s++) {
                 TCGLInsn probe = *i;
-                Form f = { FK_ALU, op, forms[k], 1u << s };
-                probe.fn = alu_handlers[op][forms[k]][s];
+                Form f = { fm == FORM_RR_E || fm == FORM_RR_G || fm == FORM_RI ? FK_ALU
+                                                                                : FK_ALUMEM,
+                           op, fm, 1u << s };
+                probe.fn = alu_handlers[op][fm][s];
                 if (tcgl_int_fuse_jcc(&probe, j) != i->fn) {
                     continue;
                 }
-                if (!emit_inline_alu_mov(e, i, &f)) {
+                if (f.kind == FK_ALU ? !emit_inline_alu_mov(e, i, &f)
+                                     : !emit_inline_alu_mem(e, i, &f, slow_field)) {
                     return false;
                 }
+                *mem = f.kind == FK_ALUMEM;
                 /* from here on only MOV/LEA/CMOV: the flags stay */
                 eb(e, "\x49\x8d\x84\x24", 4);      /* lea rax, [r12 + next] */
                 e32(e, (uint32_t)next_off);
@@ -611,7 +695,7 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
 TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
 {
     Emit e;
-    uint8_t *start, *epilogue;
+    uint8_t *start, *epilogue, *done;
     uint8_t *exit_field[256] = { 0 };
     struct {
         uint8_t *field[3];                          /* jumps to the slow path */
@@ -652,8 +736,26 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             unsigned msize = 0;
             int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
             uint8_t *mark = e.p;
-            if (k + 1 == n && jb->fused_jcc) {
-                if (emit_inline_fused(&e, jb, i)) {
+            if (k + 1 == n && jb->fused_jcc && nslow < JIT_MAX_SLOW) {
+                bool mem;
+                if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {
+                    if (mem) {
+                        slow[nslow].k = k;
+                        slow[nslow].store = false;
+                        slow[nslow].resume = NULL;  /* the block's end */
+                        nslow++;
+                    }
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
+                    slow[nslow].resume = e.p;
+                    nslow++;
                     jit.st.inlined++;
                     continue;
                 }
@@ -708,6 +810,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             e32(&e, 0);
         }
     }
+    done = e.p;
     emit_mov_eax(&e, n);
     epilogue = e.p;
     eb(&e, "\x41\x5d", 2);                          /* pop r13 */
@@ -746,9 +849,9 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             e32(&e, 0);
             patch_rel32(e.p - 4, epilogue);
         } else {
-            e8(&e, 0xe9);                           /* jmp resume */
+            e8(&e, 0xe9);                           /* jmp resume (or the block's end) */
             e32(&e, 0);
-            patch_rel32(e.p - 4, slow[s].resume);
+            patch_rel32(e.p - 4, slow[s].resume ? slow[s].resume : done);
         }
     }
     /* exit stubs: the block was invalidated after instruction k */

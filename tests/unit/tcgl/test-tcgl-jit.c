@@ -322,9 +322,28 @@ static void gen_insn(Gen *g)
         }
         break;
     case 20:
-        /* CMP/TEST + Jcc (fused by the block builder when it ends a block) */
-        op[0] = (uint8_t)(rnd(g, 2) ? 0x39 : 0x85);
-        modrm_insn(g, op, 1, reg, w, false, false);
+        /* CMP/TEST + Jcc (fused by the block builder when it ends a
+         * block), register, memory and immediate forms, every size */
+        switch (rnd(g, 4)) {
+        case 0:
+            op[0] = (uint8_t)(0x38 + rnd(g, 4));    /* CMP Eb,Gb .. Gv,Ev */
+            modrm_insn(g, op, 1, reg, w, true, true);
+            break;
+        case 1:
+            op[0] = (uint8_t)(0x84 + rnd(g, 2));    /* TEST */
+            modrm_insn(g, op, 1, reg, w, true, true);
+            break;
+        case 2:
+            op[0] = (uint8_t)(rnd(g, 2) ? 0x80 : 0x83);  /* CMP r/m, imm8 */
+            modrm_insn(g, op, 1, 7, w, op[0] == 0x83, true);
+            put8(g, g_rand_int(g->r));
+            break;
+        default:
+            op[0] = 0x81;                           /* CMP r/m, imm32 */
+            modrm_insn(g, op, 1, 7, w, false, true);
+            put32(g, g_rand_int(g->r));
+            break;
+        }
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
         break;
