@@ -446,25 +446,35 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
  * A write-tag hit is never a page holding code (those writes go through
  * the memory API: mmu.c), so a fast store cannot invalidate the block.
  */
+static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
+                              uint8_t **slow_field);
+
 static bool emit_mem_addr(Emit *e, const TCGLInsn *i, unsigned size, bool store,
                           uint8_t **slow_field)
+{
+    if (i->seg >= R_NB_SEGS || (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
+        return false;
+    }
+    return emit_mem_addr_seg(e, i->seg, size, store, slow_field);
+}
+
+/* The same with the offset already in rax. */
+static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
+                              uint8_t **slow_field)
 {
     uint32_t lim = store ? CPU_OFF(seg_wlim[0]) : CPU_OFF(seg_rlim[0]);
     uint32_t tag = store ? (uint32_t)offsetof(TCGLTLBEntry, tag_write)
                          : (uint32_t)offsetof(TCGLTLBEntry, tag_read);
 
-    if (i->seg >= R_NB_SEGS || (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
-        return false;
-    }
     eb(e, "\x48\x8d\x50", 3);                       /* lea rdx, [rax + size - 1] */
     e8(e, (uint8_t)(size - 1));
     eb(e, "\x48\x3b\x93", 3);                       /* cmp rdx, [rbx + lim[seg]] */
-    e32(e, lim + i->seg * 8u);
+    e32(e, lim + seg * 8u);
     eb(e, "\x0f\x8f", 2);                           /* jg slow (signed, as mmu.h) */
     slow_field[0] = e->p;
     e32(e, 0);
     eb(e, "\x48\x03\x83", 3);                       /* add rax, [rbx + seg_base[seg]] */
-    e32(e, CPU_OFF(seg_base[0]) + i->seg * 8u);
+    e32(e, CPU_OFF(seg_base[0]) + seg * 8u);
     eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
     e32(e, CPU_OFF(lin_mask));
     if (size > 1) {
@@ -626,6 +636,38 @@ static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8
     return true;
 }
 
+/* PUSH r64 / POP r64 in 64-bit mode (tcgl_int_push_r / pop_r: the stack
+ * pointer is not masked there): the new RSP in r8 until the access has
+ * passed every check, then RSP and (POP) the register, in that order. */
+static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i, bool is_push,
+                                uint8_t **slow_field)
+{
+    if (!(jb->hflags & TCGL_HF_CS64) || i->opsize != 8 || i->reg > 15) {
+        return false;
+    }
+    emit_ld_reg(e, false, R_ESP, 8);                /* rax = rsp */
+    if (is_push) {
+        eb(e, "\x48\x83\xe8\x08", 4);              /* sub rax, 8 */
+    }
+    eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
+    if (!emit_mem_addr_seg(e, R_SS, 8, is_push, slow_field)) {
+        return false;
+    }
+    if (is_push) {
+        emit_ld_reg(e, true, i->reg, 8);            /* rcx = the register (old RSP for RSP) */
+        eb(e, "\x48\x89\x08", 3);                   /* mov [rax], rcx */
+        eb(e, "\x4d\x89\x85", 3);                   /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+    } else {
+        eb(e, "\x48\x8b\x00", 3);                   /* mov rax, [rax] */
+        eb(e, "\x49\x83\xc0\x08", 4);              /* add r8, 8 */
+        eb(e, "\x4d\x89\x85", 3);                   /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+        emit_st_reg(e, i->reg);                     /* POP RSP: the value wins */
+    }
+    return true;
+}
+
 /*
  * CMP/TEST fused with the Jcc after it (the block's end), every operand
  * form and size: the comparison inline (as emit_inline_alu_mov() or
@@ -745,6 +787,18 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
                         slow[nslow].resume = NULL;  /* the block's end */
                         nslow++;
                     }
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if ((i->fn == tcgl_int_push_r || i->fn == tcgl_int_pop_r) && nslow < JIT_MAX_SLOW) {
+                bool is_push = i->fn == tcgl_int_push_r;
+                if (emit_inline_pushpop(&e, jb, i, is_push, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = is_push;
+                    slow[nslow].resume = e.p;
+                    nslow++;
                     jit.st.inlined++;
                     continue;
                 }
