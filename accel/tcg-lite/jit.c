@@ -957,7 +957,7 @@ void tcgl_jit_flush(void)
 
 static bool jit_available(Error **errp)
 {
-    error_setg(errp, "-accel tcg,jit=on: the tcg-lite JIT needs an x86-64 host");
+    error_setg(errp, "jit=on: the tcg-lite JIT needs an x86-64 host");
     return false;
 }
 

@@ -395,7 +395,7 @@ static bool tcg_set_option(const char *key, const char *value, Error **errp)
         } else if (!strcmp(value, "off")) {
             return tcgl_jit_set_enabled(false, errp);
         }
-        error_setg(errp, "-accel tcg,jit=%s: expected on or off", value);
+        error_setg(errp, "jit=%s: expected on or off", value);
         return false;
     }
     error_setg(errp, "-accel tcg: unknown option '%s'", key);
