@@ -30,6 +30,7 @@
 #include "flags.h"
 #include "fp.h"
 #include "int-ops.h"
+#include "jit.h"
 
 #define BLOCK_MAX_INSNS 64
 #define HASH_BITS 15
@@ -48,6 +49,7 @@ typedef struct TCGLBlock {
     uint32_t hflags;                /* & TCGL_HF_DECODE_MASK */
     uint16_t n;                     /* instructions */
     bool last_branch;               /* the last instruction sets rip itself */
+    bool fused_jcc;                 /* insns[n - 1] is CMP/TEST fused with the Jcc at insns[n] */
     bool invalid;                   /* dropped (code write, flush of the page) */
     struct TCGLBlock *hash_next;
     struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
@@ -55,6 +57,8 @@ typedef struct TCGLBlock {
     struct TCGLBlock *link[2];      /* last successors */
     bool link_same[2];              /* link[k] is on this block's linear and physical page */
     TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
+    TCGLJitFn *host_code;           /* JIT code for the whole block (jit.h), or NULL */
+    uint32_t exec_count;            /* runs so far, until it reaches the JIT threshold */
     TCGLInsn insns[];
 } TCGLBlock;
 
@@ -106,6 +110,7 @@ static void flush_now(void)
     }
     bc.nr_chunks = bc.nr_chunks ? 1 : 0;
     bc.used = 0;
+    tcgl_jit_flush();               /* no block refers to host code any more */
     bc.flush_count++;
     bc.flush_pending = false;
 }
@@ -205,6 +210,7 @@ void tcgl_exec_init(void)
     }
     bc.init_done = true;
     tcgl_decode_init();
+    tcgl_jit_init();
     memory_global_dirty_log_start(DIRTY_MEMORY_CODE);
     bc.notifier.code_write = code_write_cb;
     memory_dirty_notifier_register(&bc.notifier);
@@ -399,6 +405,7 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
         if (f) {
             b->insns[n - 2].fn = f;
             b->n = (uint16_t)(n - 1);
+            b->fused_jcc = true;
         }
     }
     if (cached) {
@@ -560,6 +567,23 @@ static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
 
     c->cur_block = b;
     c->block_invalidated = false;
+    if (b->host_code && !one) {
+        unsigned k = b->host_code(c, start);
+        i += k - 1;
+        if (k < n) {
+            /* a code write invalidated the block after instruction k */
+            env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
+            c->insns += k;
+            c->cur_block = NULL;
+            return;
+        }
+        if (!b->last_branch) {
+            env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
+        }
+        c->insns += n;
+        c->cur_block = NULL;
+        return;
+    }
     for (unsigned k = 0; k < n; k++, i++) {
         env->rip = start + i->off;
         i->fn(c, i);
@@ -576,6 +600,23 @@ static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
     }
     c->insns += n;
     c->cur_block = NULL;
+}
+
+/* Compiles a hot block; a full code arena flushes everything at the next
+ * block boundary (the block runs interpreted this time). */
+static void jit_block(TCGLBlock *b)
+{
+    TCGLJitBlock jb = {
+        .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
+        .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
+    };
+    b->host_code = tcgl_jit_compile(&jb);
+    if (!b->host_code) {
+        if (tcgl_jit_enabled()) {
+            bc.flush_pending = true;
+        }
+        b->exec_count = 0;
+    }
 }
 
 /* Interrupts and requests between blocks; returns true to leave the loop. */
@@ -648,6 +689,10 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
         if (shadow) {
             /* the shadow covers one instruction (which may set it again) */
             c->env->events.interrupt_shadow = 0;
+        }
+        if (unlikely(!b->host_code) && !b->invalid && tcgl_jit_enabled() &&
+            ++b->exec_count >= tcgl_jit_threshold()) {
+            jit_block(b);
         }
         tcgl_mmx_undo_forget(c);
         bc.executing = true;

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include "accel/accel.h"
 #include "tcgl-sys.h"
+#include "jit.h"
 #include "hw/i386/x86-irq.h"
 #include "hw/intc/apic.h"
 #include "hw/machine.h"
@@ -388,6 +389,15 @@ static AccelIrqchip tcg_irqchip(void)
 
 static bool tcg_set_option(const char *key, const char *value, Error **errp)
 {
+    if (!strcmp(key, "jit")) {
+        if (!strcmp(value, "on")) {
+            return tcgl_jit_set_enabled(true, errp);
+        } else if (!strcmp(value, "off")) {
+            return tcgl_jit_set_enabled(false, errp);
+        }
+        error_setg(errp, "jit=%s: expected on or off", value);
+        return false;
+    }
     error_setg(errp, "-accel tcg: unknown option '%s'", key);
     return false;
 }

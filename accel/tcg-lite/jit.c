@@ -1,0 +1,1037 @@
+/*
+ * tcg-lite JIT backend, host x86-64 (docs/tcg-lite.md "The JIT backend").
+ *
+ * Stage 1, call threading: a hot block becomes one host function that,
+ * per guest instruction, does what run_block() in cpu-exec.c does:
+ *
+ *   env->rip = start + insn.off       (faults and RIP-relative operands)
+ *   insn.fn(c, &insn)                 (a direct call, both as constants)
+ *   if (c->block_invalidated) return k + 1   (not after the last one)
+ *
+ * and returns the block's count.  The caller finishes as the interpreter
+ * does (rip after a non-branch last instruction, c->insns).  A fault in a
+ * handler unwinds with siglongjmp to c->jmp straight through the host
+ * frame, which holds nothing that needs undoing.
+ *
+ * Host registers inside a block function: rbx = c, r12 = start (the
+ * block's first rip), r13 = env; all three callee-saved, so the handlers
+ * keep them.  Three pushes leave rsp 16-byte aligned for the calls.
+ *
+ * The code arena: one mmap'd region, read-write-execute, placed near the
+ * kvmpc binary when the kernel agrees so that calls to handlers are
+ * `call rel32`; otherwise `mov rax, imm64; call rax`.  It fills linearly
+ * and is emptied only by tcgl_jit_flush(), which cpu-exec.c calls when it
+ * drops every block.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "jit.h"
+#include "flags.h"
+#include "int-ops.h"
+#include "qemu/log.h"
+
+#define JIT_DEFAULT_THRESHOLD 16
+
+static struct {
+    int mode;                   /* -1: not configured, 0 off, 1 on */
+    unsigned threshold;         /* 0: not configured */
+    uint8_t *base;
+    size_t size, used;
+    bool map_failed;
+    bool inline_on;             /* stage 2: inline code for the hottest forms */
+    TCGLJitStats st;
+} jit = { .mode = -1, .inline_on = true };
+
+static bool env_bool(const char *s, bool *out)
+{
+    if (!strcmp(s, "1") || !strcasecmp(s, "on") || !strcasecmp(s, "yes")) {
+        *out = true;
+        return true;
+    }
+    if (!strcmp(s, "0") || !strcasecmp(s, "off") || !strcasecmp(s, "no")) {
+        *out = false;
+        return true;
+    }
+    return false;
+}
+
+#if defined(__x86_64__)
+
+#include <sys/mman.h>
+
+#define JIT_ARENA_SIZE (32u << 20)
+
+static bool arena_map(void)
+{
+    /* below the binary's text, so that rel32 calls reach the handlers */
+    uintptr_t text = (uintptr_t)&tcgl_jit_compile;
+    void *hint = text > (256u << 20) ? (void *)((text - (128u << 20)) & ~(uintptr_t)0xfffff) : NULL;
+    void *p;
+
+    if (jit.base || jit.map_failed) {
+        return jit.base != NULL;
+    }
+    p = mmap(hint, JIT_ARENA_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        jit.map_failed = true;
+        jit.mode = 0;
+        qemu_log_mask(LOG_UNIMP, "tcg-lite: JIT code arena unavailable (mmap RWX failed); "
+                      "interpreting\n");
+        return false;
+    }
+    jit.base = p;
+    jit.size = JIT_ARENA_SIZE;
+    jit.used = 0;
+    return true;
+}
+
+/* ---- the emitter --------------------------------------------------------------- */
+
+typedef struct Emit {
+    uint8_t *p, *end;
+} Emit;
+
+static inline void e8(Emit *e, uint8_t b) { *e->p++ = b; }
+
+static inline void e32(Emit *e, uint32_t v)
+{
+    memcpy(e->p, &v, 4);
+    e->p += 4;
+}
+
+static inline void e64(Emit *e, uint64_t v)
+{
+    memcpy(e->p, &v, 8);
+    e->p += 8;
+}
+
+static void eb(Emit *e, const char *bytes, unsigned n)
+{
+    memcpy(e->p, bytes, n);
+    e->p += n;
+}
+
+/* rel32 from the end of a field at `at` (4 bytes) to `target`, if it fits */
+static bool rel32_ok(const uint8_t *at, const void *target, int32_t *rel)
+{
+    intptr_t d = (intptr_t)target - (intptr_t)(at + 4);
+    if (d != (int32_t)d) {
+        return false;
+    }
+    *rel = (int32_t)d;
+    return true;
+}
+
+static void patch_rel32(uint8_t *field, const uint8_t *target)
+{
+    int32_t rel = (int32_t)((intptr_t)target - (intptr_t)(field + 4));
+    memcpy(field, &rel, 4);
+}
+
+/* call a C function (the System V argument registers are already set) */
+static void emit_call(Emit *e, const void *fn)
+{
+    int32_t rel;
+    if (rel32_ok(e->p + 1, fn, &rel)) {
+        e8(e, 0xe8);
+        e32(e, (uint32_t)rel);
+    } else {
+        eb(e, "\x48\xb8", 2);           /* mov rax, imm64 */
+        e64(e, (uint64_t)(uintptr_t)fn);
+        eb(e, "\xff\xd0", 2);           /* call rax */
+    }
+}
+
+/* mov rsi, imm64 (or the shorter mov esi, imm32 when it fits) */
+static void emit_mov_rsi(Emit *e, uint64_t v)
+{
+    if (v <= 0xffffffffu) {
+        e8(e, 0xbe);
+        e32(e, (uint32_t)v);
+    } else {
+        eb(e, "\x48\xbe", 2);
+        e64(e, v);
+    }
+}
+
+/* mov eax, imm32 */
+static void emit_mov_eax(Emit *e, uint32_t v)
+{
+    e8(e, 0xb8);
+    e32(e, v);
+}
+
+/* ---- what a handler does, by its identity ------------------------------------ */
+
+/* The forms the integer part specialises (int-ops.h): reg/reg either way
+ * and reg/imm.  Such a handler never faults, never reads env->rip and
+ * never writes memory: no rip store, no invalidation check after it. */
+enum { ALU_ADD, ALU_OR, ALU_ADC, ALU_SBB, ALU_AND, ALU_SUB, ALU_XOR, ALU_CMP, ALU_TEST };
+
+typedef struct Form {
+    int kind;                   /* FK_* */
+    int op;                     /* ALU_* for FK_ALU */
+    int form;                   /* FORM_RR_E, FORM_RR_G, FORM_RI */
+    unsigned size;              /* 1, 2, 4, 8 */
+} Form;
+
+enum { FK_OTHER, FK_ALU, FK_MOV, FK_PURE, FK_LEA, FK_ALUMEM };
+
+static Form classify(const TCGLInsn *i)
+{
+    static const int forms[3] = { FORM_RR_E, FORM_RR_G, FORM_RI };
+    Form f = { FK_OTHER, 0, 0, 0 };
+
+    for (int k = 0; k < 3; k++) {
+        for (unsigned s = 0; s < 4; s++) {
+            for (int op = 0; op < 9; op++) {
+                if (i->fn == alu_handlers[op][forms[k]][s]) {
+                    return (Form) { FK_ALU, op, forms[k], 1u << s };
+                }
+            }
+            if (i->fn == mov_handlers[forms[k]][s]) {
+                return (Form) { FK_MOV, 0, forms[k], 1u << s };
+            }
+        }
+    }
+    for (unsigned s = 0; s < 4; s++) {
+        for (int op = 0; op < 9; op++) {
+            for (int fm = FORM_RM; fm <= FORM_MI; fm++) {
+                if (fm != FORM_RI && i->fn == alu_handlers[op][fm][s]) {
+                    return (Form) { FK_ALUMEM, op, fm, 1u << s };
+                }
+            }
+        }
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++) {
+                if (i->fn == shift_reg_handlers[a][b][s]) {
+                    f.kind = FK_PURE;
+                    return f;
+                }
+            }
+        }
+        if (i->fn == incdec_reg_handlers[0][s] || i->fn == incdec_reg_handlers[1][s]) {
+            f.kind = FK_PURE;
+            return f;
+        }
+    }
+    if (i->fn == tcgl_int_lea) {
+        f.kind = FK_LEA;
+        f.size = i->opsize;
+    }
+    return f;
+}
+
+/* Neither faults nor reads rip nor writes memory. */
+static bool is_pure(const TCGLInsn *i, const Form *f)
+{
+    return f->kind == FK_ALU || f->kind == FK_MOV || f->kind == FK_PURE ||
+           (f->kind == FK_LEA && i->base != TCGL_RIPREL);
+}
+
+/* ---- inline code for the hottest forms --------------------------------------- */
+
+#define REG_OFF(n) ((uint32_t)(offsetof(X86CPUState, regs) + (n) * sizeof(uint64_t)))
+#define CPU_OFF(f) ((uint32_t)offsetof(TCGLCPU, f))
+
+/* mov rax|rcx, guest register n (32-bit: zero-extended) */
+static void emit_ld_reg(Emit *e, bool rcx, unsigned n, unsigned size)
+{
+    e8(e, size == 8 ? 0x49 : 0x41);
+    e8(e, 0x8b);
+    e8(e, rcx ? 0x8d : 0x85);                       /* [r13 + disp32] */
+    e32(e, REG_OFF(n));
+}
+
+/* guest register n = rax (all 64 bits: a 32-bit result is zero-extended) */
+static void emit_st_reg(Emit *e, unsigned n)
+{
+    eb(e, "\x49\x89\x85", 3);
+    e32(e, REG_OFF(n));
+}
+
+/* mov rax|rcx, v */
+static void emit_imm(Emit *e, bool rcx, uint64_t v)
+{
+    if (v <= 0xffffffffu) {
+        e8(e, rcx ? 0xb9 : 0xb8);
+        e32(e, (uint32_t)v);
+    } else {
+        e8(e, 0x48);
+        e8(e, rcx ? 0xb9 : 0xb8);
+        e64(e, v);
+    }
+}
+
+/* eax|rax = guest register n's low `size` bytes, zero-extended */
+static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
+{
+    if (size >= 4) {
+        emit_ld_reg(e, rcx, n, size);
+        return;
+    }
+    eb(e, "\x41\x0f", 2);                           /* movzx eax|ecx, byte|word [r13 + d] */
+    e8(e, size == 1 ? 0xb6 : 0xb7);
+    e8(e, rcx ? 0x8d : 0x85);
+    e32(e, REG_OFF(n));
+}
+
+/* guest register n (its low `size` bytes; 4 zero-extends, as tcgl_reg_set) = rax */
+static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
+{
+    if (size == 1) {
+        eb(e, "\x41\x88\x85", 3);                   /* mov [r13 + d], al */
+    } else if (size == 2) {
+        eb(e, "\x66\x41\x89\x85", 4);               /* mov [r13 + d], ax */
+    } else {
+        eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
+    }
+    e32(e, REG_OFF(n));
+}
+
+/* The host opcode (r/m, reg form) of an ALU operation, and whether it is
+ * a logic one (flags kind LOGIC); 0 for ADC/SBB (the carry in: calls). */
+static uint8_t alu_opcode(int op, bool *logic)
+{
+    *logic = op == ALU_AND || op == ALU_TEST || op == ALU_OR || op == ALU_XOR;
+    switch (op) {
+    case ALU_ADD: return 0x01;
+    case ALU_SUB: case ALU_CMP: return 0x29;
+    case ALU_AND: case ALU_TEST: return 0x21;
+    case ALU_OR: return 0x09;
+    case ALU_XOR: return 0x31;
+    default: return 0;
+    }
+}
+
+/* op al|ax|eax|rax, cl|cx|ecx|rcx: the operands zero-extended in rax and
+ * rcx, so rax holds the result zero-extended (the upper bits untouched by
+ * 8/16-bit operations, cleared by 32-bit ones) and the host flags are the
+ * guest's */
+static void emit_alu_op(Emit *e, uint8_t opb, unsigned size)
+{
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, size == 1 ? (uint8_t)(opb - 1) : opb);
+    e8(e, 0xc8);
+}
+
+/* cc_op, cc_dst = rax, cc_src = rcx or 0, as alu() in int-alu.c */
+static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
+{
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(logic ? CC_K_LOGIC : op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
+    eb(e, "\x48\x89\x83", 3);                       /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    if (logic) {
+        eb(e, "\x48\xc7\x83", 3);                   /* mov qword [rbx + cc_src], 0 */
+        e32(e, CPU_OFF(cc_src));
+        e32(e, 0);
+    } else {
+        eb(e, "\x48\x89\x8b", 3);                   /* mov [rbx + cc_src], rcx */
+        e32(e, CPU_OFF(cc_src));
+    }
+}
+
+/* ADD/SUB/AND/OR/XOR/CMP/TEST and MOV of registers (0-15: not AH..BH) and
+ * immediates, every size: the same values in the registers and the lazy
+ * flags as alu() and mov_*() in int-alu.c / int-mov.c. */
+static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
+{
+    unsigned size = f->size, dst, src;
+    uint64_t m = tcgl_size_mask(size);
+    uint8_t opb;
+    bool logic;
+
+    /* FORM_RR_E: rm op= reg; FORM_RR_G: reg op= rm; FORM_RI: rm op= imm */
+    dst = f->form == FORM_RR_G ? i->reg : i->rm;
+    src = f->form == FORM_RR_G ? i->rm : i->reg;
+    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
+        return false;
+    }
+    if (f->kind == FK_MOV) {
+        if (f->form == FORM_RI) {
+            emit_imm(e, false, i->imm & m);
+        } else {
+            emit_ld_reg_sized(e, false, src, size);
+        }
+        emit_st_reg_sized(e, dst, size);
+        return true;
+    }
+    opb = alu_opcode(f->op, &logic);
+    if (!opb) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, dst, size);
+    if (f->form == FORM_RI) {
+        emit_imm(e, true, i->imm & m);
+    } else {
+        emit_ld_reg_sized(e, true, src, size);
+    }
+    emit_alu_op(e, opb, size);
+    if (f->op != ALU_CMP && f->op != ALU_TEST) {
+        emit_st_reg_sized(e, dst, size);
+    }
+    emit_alu_flags(e, f->op, logic, size);
+    return true;
+}
+
+/* rax = the effective address of i's memory operand (tcgl_ea()), for
+ * 32- and 64-bit address sizes; false for what it does not handle. */
+static bool emit_ea(Emit *e, const TCGLInsn *i)
+{
+    int64_t disp = i->disp;
+
+    if ((i->adsize != 4 && i->adsize != 8) || i->mod == 3 ||
+        (i->base != TCGL_RIPREL && i->base != TCGL_NOREG && i->base > 15) ||
+        (i->index != TCGL_NOREG && i->index > 15)) {
+        return false;
+    }
+    if (i->base == TCGL_RIPREL) {
+        disp += (int64_t)i->off + i->len;           /* rip = r12 + off */
+        if (disp != (int32_t)disp) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + disp32] */
+        e32(e, (uint32_t)(int32_t)disp);
+        disp = 0;
+    } else if (i->base != TCGL_NOREG) {
+        emit_ld_reg(e, false, i->base, 8);
+    } else {
+        eb(e, "\x31\xc0", 2);                        /* xor eax, eax */
+    }
+    if (i->index != TCGL_NOREG) {
+        emit_ld_reg(e, true, i->index, 8);
+        eb(e, "\x48\x8d\x84", 3);                   /* lea rax, [rax + rcx*s + disp32] */
+        e8(e, (uint8_t)((i->scale & 3) << 6 | 1 << 3 | 0));
+        e32(e, (uint32_t)(int32_t)disp);
+    } else if (disp) {
+        eb(e, "\x48\x8d\x80", 3);                   /* lea rax, [rax + disp32] */
+        e32(e, (uint32_t)(int32_t)disp);
+    }
+    if (i->adsize == 4) {
+        eb(e, "\x89\xc0", 2);                        /* mov eax, eax */
+    }
+    return true;
+}
+
+/* LEA r32/r64: tcgl_ea() then tcgl_reg_set() */
+static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
+{
+    if ((i->opsize != 4 && i->opsize != 8) || i->reg > 15 || !emit_ea(e, i)) {
+        return false;
+    }
+    if (i->opsize == 4) {
+        eb(e, "\x89\xc0", 2);                        /* mov eax, eax */
+    }
+    emit_st_reg(e, i->reg);
+    return true;
+}
+
+/*
+ * rax = the host address of i's memory operand of `size` bytes, by the
+ * inline TLB-hit path of mmu.h (segment limit, linear address, TLB tag of
+ * the page), taken only for aligned accesses (so alignment checking never
+ * applies and the access stays in its page); anything else jumps to the
+ * slow path (slow_field[0..2] to patch), which calls the handler: it
+ * redoes the access from the start, the fast path having changed nothing.
+ * A write-tag hit is never a page holding code (those writes go through
+ * the memory API: mmu.c), so a fast store cannot invalidate the block.
+ */
+static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
+                              uint8_t **slow_field);
+
+static bool emit_mem_addr(Emit *e, const TCGLInsn *i, unsigned size, bool store,
+                          uint8_t **slow_field)
+{
+    if (i->seg >= R_NB_SEGS || (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
+        return false;
+    }
+    return emit_mem_addr_seg(e, i->seg, size, store, slow_field);
+}
+
+/* The same with the offset already in rax. */
+static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
+                              uint8_t **slow_field)
+{
+    uint32_t lim = store ? CPU_OFF(seg_wlim[0]) : CPU_OFF(seg_rlim[0]);
+    uint32_t tag = store ? (uint32_t)offsetof(TCGLTLBEntry, tag_write)
+                         : (uint32_t)offsetof(TCGLTLBEntry, tag_read);
+
+    eb(e, "\x48\x8d\x50", 3);                       /* lea rdx, [rax + size - 1] */
+    e8(e, (uint8_t)(size - 1));
+    eb(e, "\x48\x3b\x93", 3);                       /* cmp rdx, [rbx + lim[seg]] */
+    e32(e, lim + seg * 8u);
+    eb(e, "\x0f\x8f", 2);                           /* jg slow (signed, as mmu.h) */
+    slow_field[0] = e->p;
+    e32(e, 0);
+    eb(e, "\x48\x03\x83", 3);                       /* add rax, [rbx + seg_base[seg]] */
+    e32(e, CPU_OFF(seg_base[0]) + seg * 8u);
+    eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
+    e32(e, CPU_OFF(lin_mask));
+    if (size > 1) {
+        e8(e, 0xa8);                                /* test al, size - 1 */
+        e8(e, (uint8_t)(size - 1));
+        eb(e, "\x0f\x85", 2);                       /* jnz slow */
+        slow_field[1] = e->p;
+        e32(e, 0);
+    } else {
+        slow_field[1] = NULL;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax */
+    eb(e, "\x48\xc1\xea", 3);                       /* shr rdx, 12 */
+    e8(e, TCGL_PAGE_BITS);
+    eb(e, "\x81\xe2", 2);                           /* and edx, TLB_SIZE - 1 */
+    e32(e, TCGL_TLB_SIZE - 1);
+    eb(e, "\x69\xd2", 2);                           /* imul edx, edx, sizeof(entry) */
+    e32(e, (uint32_t)sizeof(TCGLTLBEntry));
+    eb(e, "\x8b\x8b", 2);                           /* mov ecx, [rbx + mmu_idx] */
+    e32(e, CPU_OFF(mmu_idx));
+    eb(e, "\x69\xc9", 2);                           /* imul ecx, ecx, sizeof(tlb[0]) */
+    e32(e, (uint32_t)sizeof(((TCGLCPU *)0)->tlb[0]));
+    eb(e, "\x48\x01\xca", 3);                       /* add rdx, rcx */
+    eb(e, "\x48\x8d\x94\x13", 4);                   /* lea rdx, [rbx + rdx + tlb] */
+    e32(e, CPU_OFF(tlb));
+    eb(e, "\x48\x89\xc1", 3);                       /* mov rcx, rax */
+    eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
+    e32(e, (uint32_t)TCGL_PAGE_MASK);
+    eb(e, "\x48\x3b\x8a", 3);                       /* cmp rcx, [rdx + tag] */
+    e32(e, tag);
+    eb(e, "\x0f\x85", 2);                           /* jne slow */
+    slow_field[2] = e->p;
+    e32(e, 0);
+    eb(e, "\x48\x03\x82", 3);                       /* add rax, [rdx + addend] */
+    e32(e, (uint32_t)offsetof(TCGLTLBEntry, addend));
+    return true;
+}
+
+/* The memory forms inlined: MOV r, m / m, r / m, imm of every size, MOVZX
+ * r, m8 / m16 (mov_handlers and tcgl_int_movzx* in int-mov.c). */
+enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16 };
+
+static int mem_form(const TCGLInsn *i, unsigned *size)
+{
+    for (unsigned s = 0; s < 4; s++) {
+        *size = 1u << s;
+        if (i->fn == mov_handlers[FORM_RM][s]) {
+            return MEM_LD;
+        }
+        if (i->fn == mov_handlers[FORM_MR][s]) {
+            return MEM_ST;
+        }
+        if (i->fn == mov_handlers[FORM_MI][s]) {
+            return MEM_STI;
+        }
+    }
+    *size = i->opsize;
+    if (i->fn == tcgl_int_movzx8) {
+        return MEM_ZX8;
+    }
+    if (i->fn == tcgl_int_movzx16) {
+        return MEM_ZX16;
+    }
+    return MEM_NONE;
+}
+
+/* MOVZX r, r8/r16 (registers 0-15): pure */
+static bool emit_inline_movzx_reg(Emit *e, const TCGLInsn *i, int kind)
+{
+    if (i->mod != 3 || i->rm > 15 || i->reg > 15 || i->opsize < 2) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, i->rm, kind == MEM_ZX8 ? 1 : 2);
+    emit_st_reg_sized(e, i->reg, i->opsize);
+    return true;
+}
+
+/* A memory form of mem_form(); false: nothing emitted that matters. */
+static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
+                            uint8_t **slow_field)
+{
+    static const char *const ld[4] = { "\x0f\xb6\x00", "\x0f\xb7\x00", "\x8b\x00", "\x48\x8b\x00" };
+    static const char *const st[4] = { "\x88\x08", "\x66\x89\x08", "\x89\x08", "\x48\x89\x08" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned acc = kind == MEM_ZX8 ? 1 : kind == MEM_ZX16 ? 2 : size;
+    unsigned lg = acc == 1 ? 0 : acc == 2 ? 1 : acc == 4 ? 2 : 3;
+
+    if (i->mod == 3 || (kind != MEM_STI && i->reg > 15) || (acc != 1 && acc != 2 && acc != 4 &&
+                                                            acc != 8)) {
+        return false;
+    }
+    if ((kind == MEM_ZX8 || kind == MEM_ZX16) && size < 2) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, acc, kind == MEM_ST || kind == MEM_STI, slow_field)) {
+        return false;
+    }
+    switch (kind) {
+    case MEM_LD:
+    case MEM_ZX8:
+    case MEM_ZX16:
+        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
+        emit_st_reg_sized(e, i->reg, kind == MEM_LD ? size : i->opsize);
+        break;
+    case MEM_ST:
+        emit_ld_reg_sized(e, true, i->reg, size);   /* rcx = the register */
+        eb(e, st[lg], stn[lg]);                     /* [rax] = cl|cx|ecx|rcx */
+        break;
+    default:
+        emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        eb(e, st[lg], stn[lg]);
+        break;
+    }
+    return true;
+}
+
+/* ALU with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
+ * FORM_MI: m op= imm), every size but ADC/SBB: alu_rm()/alu_mem() of
+ * int-alu.c with the memory through emit_mem_addr() (a write-tag hit for
+ * the forms that write memory, as rmw_ptr()). */
+static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8_t **slow_field)
+{
+    static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
+    static const char *const ld_b[4] = { "\x0f\xb6\x0a", "\x0f\xb7\x0a", "\x8b\x0a", "\x48\x8b\x0a" };
+    static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned size = f->size, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    bool logic, writes = f->op != ALU_CMP && f->op != ALU_TEST;
+    bool mem_dst = f->form != FORM_RM;
+    uint8_t opb = alu_opcode(f->op, &logic);
+
+    if (!opb || i->mod == 3 || (f->form != FORM_MI && i->reg > 15)) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, size, mem_dst && writes, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
+    if (f->form == FORM_RM) {
+        eb(e, ld_b[lg], ldn[lg]);                   /* rcx = [rdx] */
+        emit_ld_reg_sized(e, false, i->reg, size);  /* rax = the register */
+    } else {
+        eb(e, ld_a[lg], ldn[lg]);                   /* rax = [rdx] */
+        if (f->form == FORM_MR) {
+            emit_ld_reg_sized(e, true, i->reg, size);
+        } else {
+            emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        }
+    }
+    emit_alu_op(e, opb, size);
+    if (writes) {
+        if (mem_dst) {
+            eb(e, st_a[lg], stn[lg]);               /* [rdx] = the result */
+        } else {
+            emit_st_reg_sized(e, i->reg, size);
+        }
+    }
+    emit_alu_flags(e, f->op, logic, size);
+    return true;
+}
+
+/* PUSH r64 / POP r64 in 64-bit mode (tcgl_int_push_r / pop_r: the stack
+ * pointer is not masked there): the new RSP in r8 until the access has
+ * passed every check, then RSP and (POP) the register, in that order. */
+static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i, bool is_push,
+                                uint8_t **slow_field)
+{
+    if (!(jb->hflags & TCGL_HF_CS64) || i->opsize != 8 || i->reg > 15) {
+        return false;
+    }
+    emit_ld_reg(e, false, R_ESP, 8);                /* rax = rsp */
+    if (is_push) {
+        eb(e, "\x48\x83\xe8\x08", 4);              /* sub rax, 8 */
+    }
+    eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
+    if (!emit_mem_addr_seg(e, R_SS, 8, is_push, slow_field)) {
+        return false;
+    }
+    if (is_push) {
+        emit_ld_reg(e, true, i->reg, 8);            /* rcx = the register (old RSP for RSP) */
+        eb(e, "\x48\x89\x08", 3);                   /* mov [rax], rcx */
+        eb(e, "\x4d\x89\x85", 3);                   /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+    } else {
+        eb(e, "\x48\x8b\x00", 3);                   /* mov rax, [rax] */
+        eb(e, "\x49\x83\xc0\x08", 4);              /* add r8, 8 */
+        eb(e, "\x4d\x89\x85", 3);                   /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+        emit_st_reg(e, i->reg);                     /* POP RSP: the value wins */
+    }
+    return true;
+}
+
+/*
+ * CMP/TEST fused with the Jcc after it (the block's end), every operand
+ * form and size: the comparison inline (as emit_inline_alu_mov() or
+ * emit_inline_alu_mem()), then the branch from the host's own flags (the
+ * same x86 operation sets the same CF/PF/ZF/SF/OF: the Jcc's own condition,
+ * taken by CMOVcc) and rip as the fused handler sets it.  A memory operand
+ * that misses the fast path calls the fused handler, which does all of
+ * it: *slow_field is then set, and that path resumes at the block's end.
+ * 16-bit code and 16-bit Jcc are left to the handler.
+ */
+static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i,
+                              uint8_t **slow_field, bool *mem)
+{
+    const TCGLInsn *j = i + 1;
+    bool cs64 = jb->hflags & TCGL_HF_CS64;
+    int64_t next_off = (int64_t)j->off + j->len;
+
+    *mem = false;
+    if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || j->opsize == 2 ||
+        (int64_t)j->imm != (int32_t)j->imm || j->fn != jcc_handlers[j->opc & 15]) {
+        return false;
+    }
+    for (int op = ALU_CMP; op <= ALU_TEST; op++) {
+        for (int fm = 0; fm < ALU_NB_FORMS; fm++) {
+            for (unsigned s = 0; s < 4; s++) {
+                TCGLInsn probe = *i;
+                Form f = { fm == FORM_RR_E || fm == FORM_RR_G || fm == FORM_RI ? FK_ALU
+                                                                                : FK_ALUMEM,
+                           op, fm, 1u << s };
+                probe.fn = alu_handlers[op][fm][s];
+                if (tcgl_int_fuse_jcc(&probe, j) != i->fn) {
+                    continue;
+                }
+                if (f.kind == FK_ALU ? !emit_inline_alu_mov(e, i, &f)
+                                     : !emit_inline_alu_mem(e, i, &f, slow_field)) {
+                    return false;
+                }
+                *mem = f.kind == FK_ALUMEM;
+                /* from here on only MOV/LEA/CMOV: the flags stay */
+                eb(e, "\x49\x8d\x84\x24", 4);      /* lea rax, [r12 + next] */
+                e32(e, (uint32_t)next_off);
+                if (!cs64) {
+                    eb(e, "\x89\xc0", 2);            /* mov eax, eax */
+                }
+                eb(e, "\x48\x8d\x88", 3);           /* lea rcx, [rax + rel] */
+                e32(e, (uint32_t)(int32_t)j->imm);
+                if (!cs64) {
+                    eb(e, "\x89\xc9", 2);            /* mov ecx, ecx */
+                }
+                eb(e, "\x48\x0f", 2);               /* cmovcc rax, rcx */
+                e8(e, 0x40 | (j->opc & 15));
+                e8(e, 0xc1);
+                eb(e, "\x49\x89\x85", 3);           /* mov [r13 + rip], rax */
+                e32(e, (uint32_t)offsetof(X86CPUState, rip));
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+/* Upper bound of the bytes one instruction takes (with its exit stub). */
+#define JIT_MAX_PER_INSN 256
+#define JIT_MAX_FIXED 64
+#define JIT_MAX_SLOW 64
+
+TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+{
+    Emit e;
+    uint8_t *start, *epilogue, *done;
+    uint8_t *exit_field[256] = { 0 };
+    struct {
+        uint8_t *field[3];                          /* jumps to the slow path */
+        uint8_t *resume;
+        unsigned k;
+        bool store;
+    } slow[JIT_MAX_SLOW];
+    unsigned nslow = 0;
+    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN;
+    unsigned n = jb->n;
+
+    if (jit.mode != 1 || n == 0 || n > 256 || !arena_map()) {
+        return NULL;
+    }
+    jit.used = (jit.used + 15) & ~(size_t)15;
+    if (jit.used + need > jit.size) {
+        return NULL;
+    }
+    start = jit.base + jit.used;
+    e.p = start;
+    e.end = start + need;
+
+    /* prologue: rbx = c, r12 = start, r13 = c->env */
+    e8(&e, 0x53);                                   /* push rbx */
+    eb(&e, "\x41\x54", 2);                          /* push r12 */
+    eb(&e, "\x41\x55", 2);                          /* push r13 */
+    eb(&e, "\x48\x89\xfb", 3);                      /* mov rbx, rdi */
+    eb(&e, "\x49\x89\xf4", 3);                      /* mov r12, rsi */
+    eb(&e, "\x4c\x8b\xab", 3);                      /* mov r13, [rbx + disp32] */
+    e32(&e, (uint32_t)offsetof(TCGLCPU, env));
+
+    for (unsigned k = 0; k < n; k++) {
+        const TCGLInsn *i = &jb->insns[k];
+        Form f = classify(i);
+        bool pure = is_pure(i, &f);
+
+        if (jit.inline_on) {
+            unsigned msize = 0;
+            int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
+            uint8_t *mark = e.p;
+            if (k + 1 == n && jb->fused_jcc && nslow < JIT_MAX_SLOW) {
+                bool mem;
+                if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {
+                    if (mem) {
+                        slow[nslow].k = k;
+                        slow[nslow].store = false;
+                        slow[nslow].resume = NULL;  /* the block's end */
+                        nslow++;
+                    }
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if ((i->fn == tcgl_int_push_r || i->fn == tcgl_int_pop_r) && nslow < JIT_MAX_SLOW) {
+                bool is_push = i->fn == tcgl_int_push_r;
+                if (emit_inline_pushpop(&e, jb, i, is_push, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = is_push;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if ((mkind == MEM_ZX8 || mkind == MEM_ZX16) && emit_inline_movzx_reg(&e, i, mkind)) {
+                jit.st.inlined++;
+                continue;
+            }
+            e.p = mark;
+            if (mkind != MEM_NONE && i->mod != 3 && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_mem(&e, i, mkind, msize, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = mkind == MEM_ST || mkind == MEM_STI;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;                         /* drop a partial emission */
+            }
+            if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
+                jit.st.inlined++;
+                continue;
+            }
+            if (f.kind == FK_LEA && emit_inline_lea(&e, i)) {
+                jit.st.inlined++;
+                continue;
+            }
+            e.p = mark;
+        }
+        if (pure) {
+            /* no fault, no rip read, no memory write: just the call */
+            eb(&e, "\x48\x89\xdf", 3);              /* mov rdi, rbx */
+            emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
+            emit_call(&e, (const void *)i->fn);
+            continue;
+        }
+        eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
+        e32(&e, i->off);
+        eb(&e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(&e, (uint32_t)offsetof(X86CPUState, rip));
+        eb(&e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
+        emit_call(&e, (const void *)i->fn);
+        if (k + 1 < n) {
+            eb(&e, "\x80\xbb", 2);                  /* cmp byte [rbx + block_invalidated], 0 */
+            e32(&e, (uint32_t)offsetof(TCGLCPU, block_invalidated));
+            e8(&e, 0);
+            eb(&e, "\x0f\x85", 2);                  /* jne exit_k */
+            exit_field[k] = e.p;
+            e32(&e, 0);
+        }
+    }
+    done = e.p;
+    emit_mov_eax(&e, n);
+    epilogue = e.p;
+    eb(&e, "\x41\x5d", 2);                          /* pop r13 */
+    eb(&e, "\x41\x5c", 2);                          /* pop r12 */
+    e8(&e, 0x5b);                                   /* pop rbx */
+    e8(&e, 0xc3);                                   /* ret */
+    /* slow paths of inline memory accesses: the handler, as stage 1 */
+    for (unsigned s = 0; s < nslow; s++) {
+        const TCGLInsn *i = &jb->insns[slow[s].k];
+        for (int f = 0; f < 3; f++) {
+            if (slow[s].field[f]) {
+                patch_rel32(slow[s].field[f], e.p);
+            }
+        }
+        eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
+        e32(&e, i->off);
+        eb(&e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(&e, (uint32_t)offsetof(X86CPUState, rip));
+        eb(&e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
+        emit_call(&e, (const void *)i->fn);
+        if (slow[s].store && slow[s].k + 1 < n) {
+            eb(&e, "\x80\xbb", 2);                  /* cmp byte [rbx + block_invalidated], 0 */
+            e32(&e, (uint32_t)offsetof(TCGLCPU, block_invalidated));
+            e8(&e, 0);
+            uint8_t *leave;
+            eb(&e, "\x0f\x85", 2);                  /* jne: leave after instruction k */
+            leave = e.p;
+            e32(&e, 0);
+            e8(&e, 0xe9);                           /* jmp resume */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, slow[s].resume);
+            patch_rel32(leave, e.p);
+            emit_mov_eax(&e, slow[s].k + 1);
+            e8(&e, 0xe9);                           /* jmp epilogue */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, epilogue);
+        } else {
+            e8(&e, 0xe9);                           /* jmp resume (or the block's end) */
+            e32(&e, 0);
+            patch_rel32(e.p - 4, slow[s].resume ? slow[s].resume : done);
+        }
+    }
+    /* exit stubs: the block was invalidated after instruction k */
+    for (unsigned k = 0; k + 1 < n; k++) {
+        if (!exit_field[k]) {
+            continue;
+        }
+        patch_rel32(exit_field[k], e.p);
+        emit_mov_eax(&e, k + 1);
+        e8(&e, 0xe9);                               /* jmp epilogue */
+        e.p += 4;
+        patch_rel32(e.p - 4, epilogue);
+    }
+    if (e.p > e.end) {
+        /* the per-instruction bound is wrong: a bug, not a guest input */
+        fprintf(stderr, "tcg-lite JIT: block code overran its bound\n");
+        abort();
+    }
+    jit.used = (size_t)(e.p - jit.base);
+    jit.st.blocks++;
+    return (TCGLJitFn *)(void *)start;
+}
+
+void tcgl_jit_flush(void)
+{
+    if (jit.used) {
+        jit.st.flushes++;
+    }
+    jit.used = 0;
+}
+
+static bool jit_available(Error **errp)
+{
+    (void)errp;
+    return true;
+}
+
+#else /* !__x86_64__ */
+
+TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+{
+    (void)jb;
+    return NULL;
+}
+
+void tcgl_jit_flush(void)
+{
+}
+
+static bool jit_available(Error **errp)
+{
+    error_setg(errp, "jit=on: the tcg-lite JIT needs an x86-64 host");
+    return false;
+}
+
+#endif
+
+void tcgl_jit_init(void)
+{
+    const char *s;
+
+    if (jit.mode < 0) {
+        bool on = true;
+        s = getenv("KVMPC_TCGL_JIT");
+        if (s && !env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_JIT=%s: expected on or off; JIT off\n", s);
+            on = false;
+        }
+        jit.mode = on && jit_available(NULL) ? 1 : 0;
+    }
+    s = getenv("KVMPC_TCGL_JIT_INLINE");
+    if (s) {
+        bool on = true;
+        if (!env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_JIT_INLINE=%s: expected on or off; on\n", s);
+        }
+        jit.inline_on = on;
+    }
+    if (!jit.threshold) {
+        s = getenv("KVMPC_TCGL_JIT_THRESHOLD");
+        jit.threshold = JIT_DEFAULT_THRESHOLD;
+        if (s) {
+            char *end;
+            unsigned long v = strtoul(s, &end, 0);
+            if (*end || v < 1 || v > 1000000) {
+                fprintf(stderr, "KVMPC_TCGL_JIT_THRESHOLD=%s: expected 1..1000000; using %u\n",
+                        s, JIT_DEFAULT_THRESHOLD);
+            } else {
+                jit.threshold = (unsigned)v;
+            }
+        }
+    }
+}
+
+bool tcgl_jit_set_enabled(bool on, Error **errp)
+{
+    if (on && !jit_available(errp)) {
+        return false;
+    }
+    jit.mode = on ? 1 : 0;
+    return true;
+}
+
+bool tcgl_jit_enabled(void)
+{
+    return jit.mode == 1;
+}
+
+void tcgl_jit_set_threshold(unsigned n)
+{
+    jit.threshold = n ? n : 1;
+}
+
+unsigned tcgl_jit_threshold(void)
+{
+    return jit.threshold ? jit.threshold : JIT_DEFAULT_THRESHOLD;
+}
+
+void tcgl_jit_stats(TCGLJitStats *s)
+{
+    *s = jit.st;
+    s->used = jit.used;
+    s->size = jit.size;
+}
+
+void tcgl_jit_set_inline(bool on)
+{
+    jit.inline_on = on;
+}

@@ -1,0 +1,61 @@
+/*
+ * tcg-lite JIT backend (docs/tcg-lite.md "The JIT backend").
+ *
+ * A block that ran `threshold` times gets host code: a function that runs
+ * its instructions exactly as the interpreter loop (run_block) would, and
+ * returns how many it ran (fewer than the block's count only when a code
+ * write invalidated the running block).  Host x86-64 only; elsewhere the
+ * interpreter runs and jit=on is an error.
+ *
+ * The code lives in one mmap'd arena that is emptied together with the
+ * block arena (tcgl_jit_flush from cpu-exec.c's flush): a dropped block's
+ * code is never entered (the executor checks the block first), a flushed
+ * arena is reused only after every block pointing into it is gone.
+ */
+#ifndef KVMPC_TCGL_JIT_H
+#define KVMPC_TCGL_JIT_H
+
+#include "tcgl.h"
+#include "qemu/error.h"
+
+/* Runs the block whose first instruction's rip is `start`; returns the
+ * number of instructions that ran. */
+typedef unsigned TCGLJitFn(TCGLCPU *c, uint64_t start);
+
+/* What the executor passes per block. */
+typedef struct TCGLJitBlock {
+    const TCGLInsn *insns;      /* the block's instructions (their addresses are baked in) */
+    unsigned n;                 /* how many the executor runs */
+    bool last_branch;           /* the last one sets rip itself */
+    bool fused_jcc;             /* insns[n - 1] is a CMP/TEST fused with the Jcc insns[n] */
+    uint32_t hflags;            /* the block's mode (TCGL_HF_DECODE_MASK) */
+    uint64_t ip_mask;           /* rip wrap of the block's mode */
+} TCGLJitBlock;
+
+/* Reads KVMPC_TCGL_JIT (0/1, off/on) and KVMPC_TCGL_JIT_THRESHOLD unless
+ * tcgl_jit_set_enabled()/tcgl_jit_set_threshold() were called before. */
+void tcgl_jit_init(void);
+/* -accel tcg,jit=on|off.  false (errp set) for on where there is no JIT. */
+bool tcgl_jit_set_enabled(bool on, Error **errp);
+bool tcgl_jit_enabled(void);
+/* Executions of a block before it is compiled (>= 1). */
+void tcgl_jit_set_threshold(unsigned n);
+unsigned tcgl_jit_threshold(void);
+/* Host code for the block, or NULL when the arena is full (the caller
+ * flushes both arenas at the next block boundary and tries again later). */
+TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb);
+/* Stage 2 on (default) or off: inline code for the hottest forms, or
+ * every instruction a handler call (tests compare both). */
+void tcgl_jit_set_inline(bool on);
+/* Forget all host code (every block using it is being dropped). */
+void tcgl_jit_flush(void);
+
+typedef struct TCGLJitStats {
+    uint64_t blocks;            /* compiled since start */
+    uint64_t inlined;           /* instructions emitted inline (no handler call) */
+    uint64_t flushes;
+    size_t used, size;          /* arena bytes */
+} TCGLJitStats;
+void tcgl_jit_stats(TCGLJitStats *s);
+
+#endif

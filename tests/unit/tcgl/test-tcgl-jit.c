@@ -1,0 +1,572 @@
+/*
+ * tcg-lite JIT backend (accel/tcg-lite/jit.c): the same guest code run by
+ * the interpreter alone and with every block compiled before its first
+ * run (threshold 1), compared: registers, rip, RFLAGS, the data memory,
+ * the instruction count and the event that stopped it.  Generated loops of
+ * integer instructions (ALU, MOV, LEA, shifts, multiply/divide, stack,
+ * SETcc/CMOVcc, forward Jcc) in 64- and 32-bit mode, with faults (#DE,
+ * #GP, #UD) inside compiled blocks; self-modifying code in a compiled
+ * loop; a block that is compiled, then dropped by a write and decoded
+ * anew; -accel tcg,jit= errors.  Core stubs (tests/unit/tcgl/stub-core.c):
+ * no paging, so #PF with CR2 inside compiled code is covered by the guest
+ * programs and the differential oracle run with the JIT (tests/meson.build).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <glib.h>
+#include "stub-core.h"
+#include "jit.h"
+
+#define CODE_AT  0x2000u
+/* the data the generated code can reach: rbx = 0x10400 (whose bits 8-15
+ * byte forms may change: BH) plus or minus a disp8, the stack at 0x10800 */
+#define DATA_AT  0xf000u
+#define DATA_LEN 0x12000u
+
+typedef struct Result {
+    uint64_t regs[16], rip, rflags, insns;
+    unsigned nr_events;
+    int vector;
+    uint8_t data[DATA_LEN];
+} Result;
+
+static uint64_t *R(void) { return stub.c.env->regs; }
+
+/* Flushes every block (and its host code) and sets the JIT mode. */
+static void jit_mode(bool on, unsigned threshold)
+{
+    tcgl_blocks_flush();
+    g_assert_true(tcgl_jit_set_enabled(on, NULL));
+    tcgl_jit_set_threshold(threshold);
+}
+
+/* With tlb_hits, the data pages hit in the TLB (the inline paths of mmu.h
+ * and the JIT's inline loads and stores go straight to RAM); the code
+ * pages never do, so code writes still reach the block cache. */
+static bool tlb_hits;
+
+static void fill_tlb(void)
+{
+    for (uint64_t pg = DATA_AT; pg < DATA_AT + DATA_LEN; pg += TCGL_PAGE_SIZE) {
+        TCGLTLBEntry *te = &stub.c.tlb[TCGL_MMU_SUPER][(pg >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
+        te->tag_read = te->tag_write = pg;
+        te->addend = (uintptr_t)stub.ram;
+        te->phys = pg;
+    }
+}
+
+static void run(int mode, const uint8_t *code, size_t len, const uint64_t *regs0,
+                const uint8_t *data0, Result *out)
+{
+    stub_reset(mode);
+    if (tlb_hits) {
+        fill_tlb();
+    }
+    stub_write(CODE_AT, code, len);
+    stub_write(DATA_AT, data0, DATA_LEN);
+    memcpy(R(), regs0, 16 * sizeof(uint64_t));
+    stub.c.env->rip = CODE_AT;
+    stub.nr_events = 0;
+    stub.c.insns = 0;
+    tcgl_cpu_exec(&stub.c);
+    memcpy(out->regs, R(), sizeof(out->regs));
+    out->rip = stub.c.env->rip;
+    out->rflags = tcgl_get_rflags(&stub.c);
+    out->insns = stub.c.insns;
+    out->nr_events = stub.nr_events;
+    out->vector = stub.nr_events ? stub.last_event.vector : -1;
+    memcpy(out->data, stub.ram + DATA_AT, DATA_LEN);
+}
+
+static void compare(const Result *a, const Result *b, const char *what, unsigned seed)
+{
+    if (memcmp(a->regs, b->regs, sizeof(a->regs)) || a->rip != b->rip ||
+        a->rflags != b->rflags || a->insns != b->insns || a->nr_events != b->nr_events ||
+        a->vector != b->vector || memcmp(a->data, b->data, DATA_LEN)) {
+        fprintf(stderr, "%s, case %u: interpreter and JIT differ\n", what, seed);
+
+        for (int k = 0; k < 16; k++) {
+            if (a->regs[k] != b->regs[k]) {
+                fprintf(stderr, "  r%d %#llx vs %#llx\n", k, (unsigned long long)a->regs[k],
+                        (unsigned long long)b->regs[k]);
+            }
+        }
+        fprintf(stderr, "  rip %#llx vs %#llx, rflags %#llx vs %#llx, insns %llu vs %llu, "
+                "vector %d vs %d\n", (unsigned long long)a->rip, (unsigned long long)b->rip,
+                (unsigned long long)a->rflags, (unsigned long long)b->rflags,
+                (unsigned long long)a->insns, (unsigned long long)b->insns, a->vector, b->vector);
+        g_assert_not_reached();
+    }
+}
+
+/* ---- generated code ------------------------------------------------------------ */
+
+typedef struct Gen {
+    uint8_t b[4096];
+    size_t n;
+    GRand *r;
+    bool x64;
+} Gen;
+
+static void put8(Gen *g, unsigned v) { g->b[g->n++] = (uint8_t)v; }
+
+static void put32(Gen *g, uint32_t v)
+{
+    for (int k = 0; k < 4; k++) {
+        put8(g, v >> (8 * k));
+    }
+}
+
+static unsigned rnd(Gen *g, unsigned n) { return (unsigned)g_rand_int_range(g->r, 0, (gint32)n); }
+
+/* A register the generated code may write: not rsp, rbx (the data base),
+ * r15 (the loop counter); 64-bit mode may use r8-r14. */
+static unsigned dst_reg(Gen *g)
+{
+    static const unsigned r64[] = { 0, 1, 2, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14 };
+    static const unsigned r32[] = { 0, 1, 2, 5, 6, 7 };
+    return g->x64 ? r64[rnd(g, G_N_ELEMENTS(r64))] : r32[rnd(g, G_N_ELEMENTS(r32))];
+}
+
+/* Prefixes, opcode bytes, ModRM (+SIB/disp) for an instruction whose
+ * ModRM.reg is `reg` (a register or a /digit); the r/m operand is a
+ * writable register or memory at [rbx + disp8] (reads and writes of the
+ * data area) or, rarely, far outside RAM (#GP). */
+static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, bool w,
+                       bool allow_66, bool mem_ok)
+{
+    unsigned rm = dst_reg(g), rex = 0;
+    int kind = mem_ok ? (int)rnd(g, 8) : 0;     /* 0-4 register, 5-6 [rbx+d8], 7 rare far */
+    bool o16 = allow_66 && !w && rnd(g, 6) == 0;
+
+    if (kind == 7 && rnd(g, 40) != 0) {
+        kind = 5;
+    }
+    if (o16) {
+        put8(g, 0x66);
+    }
+    if (g->x64) {
+        rex = (w ? 8 : 0) | ((reg & 8) ? 4 : 0) | (kind <= 4 && (rm & 8) ? 1 : 0);
+        if (rex || rnd(g, 4) == 0) {
+            put8(g, 0x40 | rex);
+        }
+    }
+    for (unsigned k = 0; k < oplen; k++) {
+        put8(g, op[k]);
+    }
+    if (kind <= 4) {
+        put8(g, 0xc0 | (reg & 7) << 3 | (rm & 7));
+    } else if (kind <= 6) {
+        put8(g, 0x40 | (reg & 7) << 3 | 3);             /* [rbx + disp8] */
+        put8(g, (uint8_t)(rnd(g, 0xf0) - 0x78));
+    } else {
+        put8(g, 0x80 | (reg & 7) << 3 | 3);             /* [rbx + 0x7ff00000]: outside RAM */
+        put32(g, 0x7ff00000u);
+    }
+}
+
+static void gen_insn(Gen *g)
+{
+    unsigned k = rnd(g, 22), reg = dst_reg(g);
+    bool w = g->x64 && rnd(g, 2);
+    uint8_t op[3];
+
+    switch (k) {
+    case 0: case 1: case 2: case 3:
+        /* ALU r/m, r and r, r/m: ADD OR ADC SBB AND SUB XOR CMP, any size */
+        op[0] = (uint8_t)(rnd(g, 8) << 3 | rnd(g, 4));
+        modrm_insn(g, op, 1, reg, w, true, true);
+        break;
+    case 4: case 5:
+        /* ALU r/m, imm8 / imm32 (80, 81, 83) */
+        op[0] = (uint8_t)(0x80 + (rnd(g, 3) == 0 ? 0 : rnd(g, 2) ? 1 : 3));
+        modrm_insn(g, op, 1, rnd(g, 8), w, false, true);
+        if (op[0] == 0x81) {
+            put32(g, g_rand_int(g->r));
+        } else {
+            put8(g, g_rand_int(g->r));
+        }
+        break;
+    case 6:
+        /* TEST r/m, r */
+        op[0] = (uint8_t)(0x84 + rnd(g, 2));
+        modrm_insn(g, op, 1, reg, w, true, true);
+        break;
+    case 7: case 8:
+        /* MOV r/m, r and r, r/m */
+        op[0] = (uint8_t)(0x88 + rnd(g, 4));
+        modrm_insn(g, op, 1, reg, w, true, true);
+        break;
+    case 9:
+        /* MOV r, imm32 / imm64 */
+        if (g->x64) {
+            put8(g, 0x40 | (w ? 8 : 0) | (reg >> 3));
+        }
+        put8(g, 0xb8 + (reg & 7));
+        put32(g, g_rand_int(g->r));
+        if (w) {
+            put32(g, g_rand_int(g->r));
+        }
+        break;
+    case 10: {
+        /* LEA r, [rbx + rX*s + disp8] */
+        unsigned idx = dst_reg(g);
+        if (g->x64) {
+            put8(g, 0x40 | (w ? 8 : 0) | (reg & 8 ? 4 : 0) | (idx & 8 ? 2 : 0));
+        }
+        put8(g, 0x8d);
+        put8(g, 0x44 | (reg & 7) << 3);
+        put8(g, rnd(g, 4) << 6 | (idx & 7) << 3 | 3);
+        put8(g, g_rand_int(g->r));
+        break;
+    }
+    case 11:
+        /* INC/DEC/NOT/NEG r/m */
+        if (rnd(g, 2)) {
+            op[0] = (uint8_t)(0xfe + rnd(g, 2));
+            modrm_insn(g, op, 1, rnd(g, 2), w, true, true);
+        } else {
+            op[0] = (uint8_t)(0xf6 + rnd(g, 2));
+            modrm_insn(g, op, 1, 2 + rnd(g, 2), w, true, true);
+        }
+        break;
+    case 12:
+        /* shifts and rotates by imm8, 1, CL */
+        op[0] = (uint8_t)(rnd(g, 3) == 0 ? 0xd1 : rnd(g, 2) ? 0xc1 : 0xd3);
+        modrm_insn(g, op, 1, rnd(g, 8), w, true, true);
+        if (op[0] == 0xc1) {
+            put8(g, rnd(g, 70));
+        }
+        break;
+    case 13:
+        /* IMUL r, r/m; MUL/IMUL r/m */
+        if (rnd(g, 2)) {
+            op[0] = 0x0f;
+            op[1] = 0xaf;
+            modrm_insn(g, op, 2, reg, w, true, true);
+        } else {
+            op[0] = 0xf7;
+            modrm_insn(g, op, 1, 4 + rnd(g, 2), w, false, true);
+        }
+        break;
+    case 14:
+        /* DIV/IDIV r/m: #DE on zero or overflow (rarely: it ends the run) */
+        if (rnd(g, 4)) {
+            op[0] = 0x31;
+            modrm_insn(g, op, 1, reg, w, true, false);
+            break;
+        }
+        op[0] = 0xf7;
+        modrm_insn(g, op, 1, 6 + rnd(g, 2), w, false, rnd(g, 3) == 0);
+        break;
+    case 15:
+        /* MOVZX/MOVSX */
+        op[0] = 0x0f;
+        op[1] = (uint8_t)(0xb6 + rnd(g, 2) + (rnd(g, 2) ? 8 : 0));
+        modrm_insn(g, op, 2, reg, w, false, true);
+        break;
+    case 16:
+        /* SETcc r/m8, CMOVcc r, r/m */
+        op[0] = 0x0f;
+        if (rnd(g, 2)) {
+            op[1] = (uint8_t)(0x90 + rnd(g, 16));
+            modrm_insn(g, op, 2, 0, false, false, true);
+        } else {
+            op[1] = (uint8_t)(0x40 + rnd(g, 16));
+            modrm_insn(g, op, 2, reg, w, true, true);
+        }
+        break;
+    case 17:
+        /* PUSH r; POP r (balanced) */
+        if (g->x64 && (reg & 8)) {
+            put8(g, 0x41);
+        }
+        put8(g, 0x50 + (reg & 7));
+        reg = dst_reg(g);
+        if (g->x64 && (reg & 8)) {
+            put8(g, 0x41);
+        }
+        put8(g, 0x58 + (reg & 7));
+        break;
+    case 18: {
+        /* Jcc over the next instruction (ends the block: another block) */
+        size_t at = g->n;
+        put8(g, 0x70 + rnd(g, 16));
+        put8(g, 0);
+        gen_insn(g);
+        g->b[at + 1] = (uint8_t)(g->n - at - 2);
+        break;
+    }
+    case 19:
+        /* XCHG, XADD, CMPXCHG, BT r/m, r */
+        switch (rnd(g, 4)) {
+        case 0:
+            op[0] = 0x87;
+            modrm_insn(g, op, 1, reg, w, true, true);
+            break;
+        case 1:
+            op[0] = 0x0f;
+            op[1] = 0xc1;
+            modrm_insn(g, op, 2, reg, w, true, true);
+            break;
+        case 2:
+            op[0] = 0x0f;
+            op[1] = 0xb1;
+            modrm_insn(g, op, 2, reg, w, true, true);
+            break;
+        default:
+            op[0] = 0x0f;
+            op[1] = 0xa3;
+            modrm_insn(g, op, 2, reg, w, true, false);
+            break;
+        }
+        break;
+    case 20:
+        /* CMP/TEST + Jcc (fused by the block builder when it ends a
+         * block), register, memory and immediate forms, every size */
+        switch (rnd(g, 4)) {
+        case 0:
+            op[0] = (uint8_t)(0x38 + rnd(g, 4));    /* CMP Eb,Gb .. Gv,Ev */
+            modrm_insn(g, op, 1, reg, w, true, true);
+            break;
+        case 1:
+            op[0] = (uint8_t)(0x84 + rnd(g, 2));    /* TEST */
+            modrm_insn(g, op, 1, reg, w, true, true);
+            break;
+        case 2:
+            op[0] = (uint8_t)(rnd(g, 2) ? 0x80 : 0x83);  /* CMP r/m, imm8 */
+            modrm_insn(g, op, 1, 7, w, op[0] == 0x83, true);
+            put8(g, g_rand_int(g->r));
+            break;
+        default:
+            op[0] = 0x81;                           /* CMP r/m, imm32 */
+            modrm_insn(g, op, 1, 7, w, false, true);
+            put32(g, g_rand_int(g->r));
+            break;
+        }
+        put8(g, 0x70 + rnd(g, 16));
+        put8(g, 0);
+        break;
+    default:
+        /* rare: UD2 (#UD) or a CPUID-free NOP */
+        if (rnd(g, 30) == 0) {
+            put8(g, 0x0f);
+            put8(g, 0x0b);
+        } else {
+            put8(g, 0x90);
+        }
+        break;
+    }
+}
+
+/* loop: <body>; dec r15 / dec edi-free counter; jnz loop; ud2 */
+static size_t gen_loop(Gen *g, unsigned body)
+{
+    g->n = 0;
+    for (unsigned k = 0; k < body && g->n < sizeof(g->b) - 64; k++) {
+        gen_insn(g);
+    }
+    if (g->x64) {
+        put8(g, 0x49);                      /* dec r15 */
+        put8(g, 0xff);
+        put8(g, 0xcf);
+    } else {
+        put8(g, 0xff);                      /* dec dword [0x10ff8] (the counter) */
+        put8(g, 0x0d);
+        put32(g, DATA_AT + DATA_LEN - 8);
+    }
+    put8(g, 0x0f);                          /* jnz rel32 to the start */
+    put8(g, 0x85);
+    put32(g, (uint32_t)-(int32_t)(g->n + 4));
+    put8(g, 0x0f);
+    put8(g, 0x0b);
+    return g->n;
+}
+
+static void test_jit_differential(void)
+{
+    GRand *r = g_rand_new_with_seed(2026);
+    static Gen g;
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16];
+    unsigned faults = 0, cases = 0;
+    TCGLJitStats st0, st1;
+
+    g.r = r;
+    tcgl_jit_stats(&st0);
+    for (int mode = 64; mode >= 32; mode -= 32) {
+        g.x64 = mode == 64;
+        for (unsigned n = 0; n < 400; n++) {
+            size_t len = gen_loop(&g, 4 + rnd(&g, 60));
+            for (unsigned k = 0; k < DATA_LEN; k++) {
+                data[k] = (uint8_t)g_rand_int(r);
+            }
+            for (int k = 0; k < 16; k++) {
+                regs[k] = ((uint64_t)g_rand_int(r) << 32 | g_rand_int(r)) >> rnd(&g, 64);
+            }
+            regs[R_ESP] = 0x10800;
+            regs[R_EBX] = 0x10400;
+            regs[15] = 1 + rnd(&g, 40);
+            if (!g.x64) {
+                uint32_t cnt = (uint32_t)regs[15];
+                for (int k = 0; k < 16; k++) {
+                    regs[k] &= 0xffffffffu;
+                }
+                memcpy(data + DATA_LEN - 8, &cnt, 4);
+            }
+            tlb_hits = n & 1;
+            jit_mode(false, 16);
+            run(mode, g.b, len, regs, data, &a);
+            jit_mode(true, 1);
+            run(mode, g.b, len, regs, data, &b);
+            compare(&a, &b, mode == 64 ? "64-bit loop" : "32-bit loop", n);
+            /* threshold 3 (some runs interpreted, then compiled), and
+             * stage 1 alone (every instruction a handler call) */
+            jit_mode(true, 3);
+            tcgl_jit_set_inline(false);
+            run(mode, g.b, len, regs, data, &b);
+            tcgl_jit_set_inline(true);
+            compare(&a, &b, mode == 64 ? "64-bit loop, threshold 3, calls only" :
+                    "32-bit loop, threshold 3, calls only", n);
+            faults += a.vector != 6;
+            cases++;
+        }
+    }
+    tcgl_jit_stats(&st1);
+    printf("# %u generated loops, %u stopped by a fault other than the final #UD, "
+           "%llu blocks compiled, %llu instructions inline\n", cases, faults,
+           (unsigned long long)(st1.blocks - st0.blocks),
+           (unsigned long long)(st1.inlined - st0.inlined));
+    g_assert_cmpuint(st1.inlined - st0.inlined, >, cases);
+    /* the comparison must have compared compiled code, and faults in it */
+    g_assert_cmpuint(st1.blocks - st0.blocks, >, cases);
+    g_assert_cmpuint(faults, >, 20);
+    tlb_hits = false;
+    g_rand_free(r);
+}
+
+/* A store from a compiled loop into its own code: the block is dropped
+ * after the store, and the next iteration runs the new code. */
+static void test_jit_smc(void)
+{
+    /* 0x2000: add eax, 1 (83 c0 01)
+     *         cmp ecx, 10 / jne +7 (skip the store)
+     *         mov byte [0x2002], 2 (c6 05 02 20 00 00 02)
+     *         dec ecx / jnz 0x2000 / ud2
+     * in 32-bit mode: iterations 1..N add 1 until ecx reaches 10 (from
+     * the top), then the immediate becomes 2 */
+    static const uint8_t code[] = {
+        0x83, 0xc0, 0x01,
+        0x83, 0xf9, 0x0a, 0x75, 0x07,
+        0xc6, 0x05, 0x02, 0x20, 0x00, 0x00, 0x02,
+        0x49, 0x75, 0xee, 0x0f, 0x0b,
+    };
+    for (unsigned thr = 1; thr <= 17; thr += 16) {
+        jit_mode(true, thr);
+        stub_reset(32);
+        stub_write(CODE_AT, code, sizeof(code));
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + sizeof(code) - 2);
+        /* 91 iterations with ecx = 100..10 add 1, the 9 after it add 2 */
+        g_assert_cmpuint(R()[R_EAX], ==, 91 + 9 * 2);
+    }
+    /* a write through the memory API (DMA) into a compiled block between
+     * runs: the new code runs */
+    jit_mode(true, 1);
+    stub_reset(64);
+    stub_write(CODE_AT, "\xb8\x05\x00\x00\x00\x0f\x0b", 7);    /* mov eax, 5; ud2 */
+    for (int k = 0; k < 3; k++) {
+        stub.c.env->rip = CODE_AT;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmphex(R()[R_EAX], ==, 5);
+    }
+    stub_write(CODE_AT + 1, "\x07", 1);
+    stub.c.env->rip = CODE_AT;
+    tcgl_cpu_exec(&stub.c);
+    g_assert_cmphex(R()[R_EAX], ==, 7);
+}
+
+/* Faults inside compiled blocks: the right vector and rip, earlier
+ * instructions done, later ones not. */
+static void test_jit_faults(void)
+{
+    /* 64-bit: loop { add rax, 1; mov rdx, [rbx]; add rbx, 0x100000; dec ecx; jnz }
+     * RAM is 4 MiB: the load faults (#GP(0)) at rbx = 0x410000 */
+    static const uint8_t code[] = {
+        0x48, 0x83, 0xc0, 0x01,
+        0x48, 0x8b, 0x13,
+        0x48, 0x81, 0xc3, 0x00, 0x00, 0x10, 0x00,
+        0xff, 0xc9, 0x75, 0xee, 0x0f, 0x0b,
+    };
+    jit_mode(true, 1);
+    stub_reset(64);
+    stub_write(CODE_AT, code, sizeof(code));
+    R()[R_EAX] = 0;
+    R()[R_EBX] = 0x10000;
+    R()[R_ECX] = 100;
+    stub.c.env->rip = CODE_AT;
+    stub.nr_events = 0;
+    tcgl_cpu_exec(&stub.c);
+    g_assert_cmpuint(stub.nr_events, ==, 1);
+    g_assert_cmpint(stub.last_event.vector, ==, 13);
+    g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + 4);
+    g_assert_cmphex(R()[R_EAX], ==, 5);          /* the add before it ran */
+    g_assert_cmphex(R()[R_EBX], ==, 0x410000);   /* the add after it did not */
+    g_assert_cmphex(R()[R_ECX], ==, 96);
+
+    /* #DE in the middle of a compiled block, #UD at its end */
+    jit_mode(true, 1);
+    stub_reset(32);
+    /* mov eax, 7; xor edx, edx; div ecx; mov ebx, 1; ud2 */
+    stub_write(CODE_AT, "\xb8\x07\x00\x00\x00\x31\xd2\xf7\xf1\xbb\x01\x00\x00\x00\x0f\x0b", 16);
+    for (int k = 0; k < 2; k++) {
+        R()[R_ECX] = k;
+        R()[R_EBX] = 0;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, k ? 6 : 0);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + (k ? 14 : 7));
+        g_assert_cmphex(R()[R_EBX], ==, k ? 1 : 0);
+    }
+}
+
+static void test_jit_option(void)
+{
+    GError *err = NULL;
+    g_assert_true(tcgl_jit_set_enabled(false, &err));
+    g_assert_false(tcgl_jit_enabled());
+#if defined(__x86_64__)
+    g_assert_true(tcgl_jit_set_enabled(true, &err));
+    g_assert_true(tcgl_jit_enabled());
+#else
+    g_assert_false(tcgl_jit_set_enabled(true, &err));
+    g_assert_nonnull(err);
+    g_assert_nonnull(strstr(err->message, "jit=on"));
+    g_error_free(err);
+#endif
+    tcgl_jit_set_threshold(0);
+    g_assert_cmpuint(tcgl_jit_threshold(), ==, 1);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    stub_reset(32);
+    tcgl_exec_init();
+    g_test_add_func("/tcgl/jit/option", test_jit_option);
+#if defined(__x86_64__)
+    g_test_add_func("/tcgl/jit/differential", test_jit_differential);
+    g_test_add_func("/tcgl/jit/smc", test_jit_smc);
+    g_test_add_func("/tcgl/jit/faults", test_jit_faults);
+#endif
+    return g_test_run();
+}
