@@ -402,8 +402,10 @@ typedef struct NetBackendType {
 } NetBackendType;
 
 static const NetBackendType net_backend_types[] = {
+    { "dgram", net_init_dgram },
     { "hubport", net_init_hubport },
     { "socket", net_init_socket },
+    { "stream", net_init_stream },
     { "tap", net_init_tap },
     { "user", net_init_user },
 };
@@ -664,7 +666,8 @@ static void net_init_nic_option(const char *spec)
         error_setg(&err, "unsupported NIC model '%s'", model);
         net_die("nic", spec, err);
     }
-    if (type && strcmp(type, "user") && strcmp(type, "socket") && strcmp(type, "tap")) {
+    if (type && strcmp(type, "user") && strcmp(type, "socket") && strcmp(type, "tap") &&
+        strcmp(type, "stream") && strcmp(type, "dgram")) {
         error_setg(&err, "Parameter 'type' expects a netdev backend type");
         net_die("nic", spec, err);
     }

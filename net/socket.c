@@ -1,5 +1,6 @@
 /*
- * -netdev socket,listen=[host]:port | connect=host:port (docs/net.md).
+ * -netdev socket,listen=[host]:port | connect=host:port and -netdev stream
+ * (docs/net.md); socket mcast=/udp= are datagrams: net/dgram.c.
  *
  * A TCP stream between two emulators (or a test) carrying Ethernet frames,
  * each preceded by its length as a 4-byte big-endian number, as QEMU's
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <glib-unix.h>
 #include "net/net.h"
@@ -287,62 +289,135 @@ static struct addrinfo *socket_resolve(const char *str, bool passive, Error **er
     return res;
 }
 
+/*
+ * A stream backend on the socket address sa: listening (server) or
+ * connected; desc names the address in messages and info network.
+ */
+static bool socket_open_stream(const char *name, NetClientState *peer, const char *type_name,
+                               const struct sockaddr *sa, socklen_t salen, bool server,
+                               const char *desc, Error **errp)
+{
+    NetSocketState *s;
+    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        error_setg_errno(errp, errno, "%s: cannot create a socket", type_name);
+        return false;
+    }
+    if (server) {
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, sa, salen) < 0 || listen(fd, 1) < 0) {
+            error_setg_errno(errp, errno, "%s: cannot listen on %s", type_name, desc);
+            close(fd);
+            return false;
+        }
+    } else if (connect(fd, sa, salen) < 0) {
+        error_setg_errno(errp, errno, "%s: cannot connect to %s", type_name, desc);
+        close(fd);
+        return false;
+    }
+    s = (NetSocketState *)qemu_new_net_client(&socket_info, peer, type_name, name);
+    s->listen_fd = -1;
+    s->fd = -1;
+    s->out = g_byte_array_new();
+    s->frame = g_malloc(SOCKET_MAX_FRAME);
+    if (server) {
+        s->listen_fd = fd;
+        s->listen_watch = g_unix_fd_add(fd, G_IO_IN, socket_accept, s);
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: wait from %s", type_name, desc);
+    } else {
+        socket_connected(s, fd, "connected");
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: connect to %s", type_name, desc);
+    }
+    return true;
+}
+
 bool net_init_socket(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp)
 {
     const char *listen_addr = qemu_opt_get(opts, "listen");
     const char *connect_addr = qemu_opt_get(opts, "connect");
+    const char *mcast = qemu_opt_get(opts, "mcast");
+    const char *udp = qemu_opt_get(opts, "udp");
     struct addrinfo *ai;
-    NetSocketState *s;
-    int fd;
+    bool ok;
 
-    if (qemu_opt_has(opts, "mcast") || qemu_opt_has(opts, "udp") || qemu_opt_has(opts, "fd")) {
-        error_setg(errp, "socket: only listen= and connect= are supported");
+    if (qemu_opt_has(opts, "fd")) {
+        error_setg(errp, "socket: fd= is not supported");
         return false;
     }
-    if (!!listen_addr == !!connect_addr) {
+    if (!!listen_addr + !!connect_addr + !!mcast + !!udp != 1) {
         error_setg(errp, "exactly one of listen=, connect=, mcast= or udp= is required");
+        return false;
+    }
+    if (mcast || udp) {
+        return net_socket_dgram_init(opts, name, peer, mcast, udp, errp);
+    }
+    if (qemu_opt_has(opts, "localaddr")) {
+        error_setg(errp, "localaddr= is only valid with mcast= or udp=");
         return false;
     }
     ai = socket_resolve(listen_addr ? listen_addr : connect_addr, listen_addr, errp);
     if (!ai) {
         return false;
     }
-    fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        error_setg_errno(errp, errno, "socket: cannot create a socket");
-        freeaddrinfo(ai);
+    ok = socket_open_stream(name, peer, "socket", ai->ai_addr, ai->ai_addrlen, listen_addr,
+                            listen_addr ? listen_addr : connect_addr, errp);
+    freeaddrinfo(ai);
+    return ok;
+}
+
+/* -netdev stream,server=on|off,addr.type=inet,addr.host=H,addr.port=P
+ * | addr.type=unix,addr.path=PATH (QEMU 7.2's spelling; the same framing
+ * as -netdev socket). */
+bool net_init_stream(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp)
+{
+    const char *type = qemu_opt_get(opts, "addr.type");
+    bool server = false;
+
+    if (!qemu_opt_get_bool(opts, "server", false, &server, errp)) {
         return false;
     }
-    if (listen_addr) {
-        int one = 1;
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-        if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1) < 0) {
-            error_setg_errno(errp, errno, "socket: cannot listen on %s", listen_addr);
-            goto fail;
-        }
-    } else if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
-        error_setg_errno(errp, errno, "socket: cannot connect to %s", connect_addr);
-        goto fail;
+    if (!type) {
+        error_setg(errp, "Parameter 'addr.type' is missing");
+        return false;
     }
-    freeaddrinfo(ai);
-    s = (NetSocketState *)qemu_new_net_client(&socket_info, peer, "socket", name);
-    s->listen_fd = -1;
-    s->fd = -1;
-    s->out = g_byte_array_new();
-    s->frame = g_malloc(SOCKET_MAX_FRAME);
-    if (listen_addr) {
-        s->listen_fd = fd;
-        s->listen_watch = g_unix_fd_add(fd, G_IO_IN, socket_accept, s);
-        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: wait from %s", listen_addr);
-    } else {
-        socket_connected(s, fd, "connected");
-        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: connect to %s",
-                 connect_addr);
-    }
-    return true;
+    if (!strcmp(type, "inet")) {
+        const char *host = qemu_opt_get(opts, "addr.host");
+        const char *port = qemu_opt_get(opts, "addr.port");
+        g_autofree char *hp = NULL;
+        struct addrinfo *ai;
+        bool ok;
 
-fail:
-    close(fd);
-    freeaddrinfo(ai);
+        if (!host || !port) {
+            error_setg(errp, "Parameter 'addr.%s' is missing", host ? "port" : "host");
+            return false;
+        }
+        hp = g_strdup_printf("%s:%s", host, port);
+        if (!(ai = socket_resolve(hp, server, errp))) {
+            return false;
+        }
+        ok = socket_open_stream(name, peer, "stream", ai->ai_addr, ai->ai_addrlen, server, hp,
+                                errp);
+        freeaddrinfo(ai);
+        return ok;
+    }
+    if (!strcmp(type, "unix")) {
+        const char *path = qemu_opt_get(opts, "addr.path");
+        struct sockaddr_un un = { .sun_family = AF_UNIX };
+
+        if (!path) {
+            error_setg(errp, "Parameter 'addr.path' is missing");
+            return false;
+        }
+        if (strlen(path) >= sizeof(un.sun_path)) {
+            error_setg(errp, "stream: UNIX socket path '%s' is too long", path);
+            return false;
+        }
+        strcpy(un.sun_path, path);
+        return socket_open_stream(name, peer, "stream", (struct sockaddr *)&un, sizeof(un), server,
+                                  path, errp);
+    }
+    error_setg(errp, "stream: addr.type=%s is not supported (inet or unix)", type);
     return false;
 }

@@ -149,6 +149,11 @@ void net_print_info(GString *out);
 typedef struct QemuOpts QemuOpts;
 bool net_init_user(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp);
 bool net_init_socket(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp);
+bool net_init_stream(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp);
+bool net_init_dgram(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp);
+/* -netdev socket,mcast=|udp= (net/dgram.c; one of the two is non-NULL) */
+bool net_socket_dgram_init(QemuOpts *opts, const char *name, NetClientState *peer,
+                           const char *mcast, const char *udp, Error **errp);
 bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp);
 
 #endif

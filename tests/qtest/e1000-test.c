@@ -6,7 +6,10 @@
  * an RX descriptor (DD, EOP, ICR.RXT0, INTx) while a frame for another
  * MAC is filtered, rings outside RAM and tails outside the ring (the
  * emulator stays alive), and QMP set_link (STATUS.LU, ICR.LSC, the PHY's
- * link bit) and query-rx-filter.
+ * link bit) and query-rx-filter; and one frame each way through every
+ * other stream and datagram backend (-netdev stream over UNIX and TCP,
+ * dgram over UDP and UNIX, socket udp= and mcast= on 127.0.0.1) with the
+ * test at the other end, plus their command-line errors.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -659,6 +662,211 @@ static void test_link_qmp(void)
     unlink(path);
 }
 
+/* ---- the other stream and datagram backends (docs/net.md) --------------- */
+
+/* One frame each way through whatever backend the test built: the NIC
+ * sends, tx_got() must return the same bytes; the test injects with
+ * rx_put() and the frame must land in the NIC's first RX buffer. */
+typedef struct BackendPeer {
+    int fd;                             /* the test's end */
+    bool framed;                        /* stream: 4-byte length first */
+    struct sockaddr_storage to;         /* datagram: kvmpc's address */
+    socklen_t to_len;
+} BackendPeer;
+
+static void backend_roundtrip(QTestState *s, BackendPeer *p, const char *what)
+{
+    static uint8_t frame[600], got[600];
+    Nic n;
+    ssize_t len;
+
+    nic_find(&n, s);
+    make_frame(frame, sizeof(frame), (const uint8_t *)"\x02\x00\x00\x00\x00\x07", 5);
+    qtest_memwrite(s, TX_BUF, frame, sizeof(frame));
+    tx_setup(&n);
+    tx_desc(&n, 0, TX_BUF, sizeof(frame), 0x01 | 0x08);    /* EOP | RS */
+    wr(&n, TDT, 1);
+    QT_ASSERT_EQ(rd(&n, TDH), 1u);
+    if (p->framed) {
+        uint8_t hdr[4];
+        QT_ASSERT_MSG(qtest_read_full(p->fd, hdr, 4, 5000), "%s: nothing sent", what);
+        QT_ASSERT_EQ((uint32_t)(hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3]),
+                     (uint32_t)sizeof(frame));
+        QT_ASSERT(qtest_read_full(p->fd, got, sizeof(got), 5000));
+        len = sizeof(got);
+    } else {
+        struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+        QT_ASSERT_MSG(poll(&pfd, 1, 5000) == 1, "%s: no datagram", what);
+        len = recv(p->fd, got, sizeof(got), 0);
+    }
+    QT_ASSERT_EQ(len, (ssize_t)sizeof(frame));
+    QT_ASSERT_MSG(!memcmp(got, frame, sizeof(frame)), "%s: the frame changed on the way", what);
+
+    rx_setup(&n, 8, 0x2 | 0x8000 | (1u << 26));   /* EN, BAM, SECRC */
+    make_frame(frame, 300, nic_mac, 11);
+    if (p->framed) {
+        QT_ASSERT(qtest_send_frame(p->fd, frame, 300));
+    } else {
+        QT_ASSERT_EQ(sendto(p->fd, frame, 300, 0, (struct sockaddr *)&p->to, p->to_len), 300);
+    }
+    QT_ASSERT_MSG(wait_rdh(&n, 1), "%s: no frame received", what);
+    qtest_memread(s, RX_BUF, got, 300);
+    QT_ASSERT_MSG(!memcmp(got, frame, 300), "%s: the received frame differs", what);
+    close(p->fd);
+    qtest_quit(s);
+}
+
+static int free_udp_port(void)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+    int fd = socket(AF_INET, SOCK_DGRAM, 0), port;
+
+    QT_ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    QT_ASSERT_EQ(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+/* The test's UDP socket on 127.0.0.1 (its port in *port); kvmpc's end at
+ * 127.0.0.1:kport goes to p->to. */
+static void udp_peer(BackendPeer *p, int *port, int kport)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof(a);
+
+    p->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    p->framed = false;
+    QT_ASSERT_EQ(bind(p->fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    QT_ASSERT_EQ(getsockname(p->fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    a.sin_port = htons(kport);
+    memcpy(&p->to, &a, sizeof(a));
+    p->to_len = sizeof(a);
+}
+
+static void test_backend_dgram_udp(void)
+{
+    BackendPeer p;
+    int port, kport = free_udp_port();
+
+    udp_peer(&p, &port, kport);
+    backend_roundtrip(qtest_initf("-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,"
+                                  "local.port=%d,remote.type=inet,remote.host=127.0.0.1,"
+                                  "remote.port=%d -device e1000,netdev=n0,mac=" MAC_STR,
+                                  kport, port), &p, "dgram inet");
+}
+
+static void test_backend_socket_udp(void)
+{
+    BackendPeer p;
+    int port, kport = free_udp_port();
+
+    udp_peer(&p, &port, kport);
+    backend_roundtrip(qtest_initf("-netdev socket,id=n0,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d "
+                                  "-device e1000,netdev=n0,mac=" MAC_STR, port, kport),
+                      &p, "socket udp=");
+}
+
+static void test_backend_dgram_unix(void)
+{
+    char dir[] = "/tmp/kvmpc-dgram-XXXXXX", mine[64], theirs[64];
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    BackendPeer p = { .framed = false };
+    QTestState *s;
+
+    QT_ASSERT(mkdtemp(dir));
+    snprintf(mine, sizeof(mine), "%s/test", dir);
+    snprintf(theirs, sizeof(theirs), "%s/kvmpc", dir);
+    strcpy(a.sun_path, mine);
+    p.fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+    QT_ASSERT_EQ(bind(p.fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    strcpy(a.sun_path, theirs);
+    memcpy(&p.to, &a, sizeof(a));
+    p.to_len = sizeof(a);
+    s = qtest_initf("-netdev dgram,id=n0,local.type=unix,local.path=%s,remote.type=unix,"
+                    "remote.path=%s -device e1000,netdev=n0,mac=" MAC_STR, theirs, mine);
+    backend_roundtrip(s, &p, "dgram unix");
+    unlink(mine);
+    unlink(theirs);
+    rmdir(dir);
+}
+
+/* Multicast, kept on this host: the group joined on 127.0.0.1 by both. */
+static void test_backend_mcast(void)
+{
+    struct ip_mreq mreq = { .imr_interface.s_addr = htonl(INADDR_LOOPBACK) };
+    struct in_addr lo = { .s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in g = { .sin_family = AF_INET };
+    BackendPeer p = { .framed = false };
+    int one = 1, port = free_udp_port();
+
+    inet_pton(AF_INET, "239.255.77.1", &g.sin_addr);
+    g.sin_port = htons(port);
+    mreq.imr_multiaddr = g.sin_addr;
+    p.fd = socket(AF_INET, SOCK_DGRAM, 0);
+    QT_ASSERT_EQ(setsockopt(p.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    QT_ASSERT_EQ(bind(p.fd, (struct sockaddr *)&g, sizeof(g)), 0);
+    QT_ASSERT_EQ(setsockopt(p.fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof(mreq)), 0);
+    QT_ASSERT_EQ(setsockopt(p.fd, IPPROTO_IP, IP_MULTICAST_IF, &lo, sizeof(lo)), 0);
+    QT_ASSERT_EQ(setsockopt(p.fd, IPPROTO_IP, IP_MULTICAST_LOOP, &one, sizeof(one)), 0);
+    memcpy(&p.to, &g, sizeof(g));
+    p.to_len = sizeof(g);
+    backend_roundtrip(qtest_initf("-netdev socket,id=n0,mcast=239.255.77.1:%d,localaddr=127.0.0.1 "
+                                  "-device e1000,netdev=n0,mac=" MAC_STR, port),
+                      &p, "socket mcast=");
+}
+
+static void test_backend_stream(void)
+{
+    char dir[] = "/tmp/kvmpc-stream-XXXXXX", path[64];
+    struct sockaddr_un a = { .sun_family = AF_UNIX };
+    struct sockaddr_in in = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    BackendPeer p = { .framed = true };
+    int lfd, port;
+    QTestState *s;
+
+    /* kvmpc connects to the test's UNIX socket (server=off) */
+    QT_ASSERT(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/sock", dir);
+    strcpy(a.sun_path, path);
+    lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    QT_ASSERT_EQ(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+    QT_ASSERT_EQ(listen(lfd, 1), 0);
+    s = qtest_initf("-netdev stream,id=n0,server=off,addr.type=unix,addr.path=%s "
+                    "-device e1000,netdev=n0,mac=" MAC_STR, path);
+    p.fd = accept(lfd, NULL, NULL);
+    QT_ASSERT(p.fd >= 0);
+    close(lfd);
+    backend_roundtrip(s, &p, "stream unix");
+    unlink(path);
+    rmdir(dir);
+
+    /* the test connects to kvmpc listening on inet (server=on) */
+    port = free_udp_port();             /* a free number; TCP's is likely free too */
+    s = qtest_initf("-netdev stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,"
+                    "addr.port=%d -device e1000,netdev=n0,mac=" MAC_STR, port);
+    in.sin_port = htons(port);
+    p.fd = socket(AF_INET, SOCK_STREAM, 0);
+    QT_ASSERT_EQ(connect(p.fd, (struct sockaddr *)&in, sizeof(in)), 0);
+    backend_roundtrip(s, &p, "stream inet");
+}
+
+/* Command-line errors name what is wrong. */
+static void test_backend_errors(void)
+{
+    qt_expect_fail("-netdev stream,id=n0,server=on", "addr.type");
+    qt_expect_fail("-netdev stream,id=n0,addr.type=fd,addr.str=3", "not supported");
+    qt_expect_fail("-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=1",
+                   "remote");
+    qt_expect_fail("-netdev dgram,id=n0,remote.type=inet,remote.host=127.0.0.1,remote.port=9",
+                   "local= is required");
+    qt_expect_fail("-netdev socket,id=n0,mcast=127.0.0.1:5000", "not a multicast address");
+    qt_expect_fail("-netdev socket,id=n0,udp=127.0.0.1:5000", "localaddr");
+    qt_expect_fail("-netdev socket,id=n0,listen=:1,mcast=239.1.1.1:1", "exactly one");
+}
+
 int main(int argc, char **argv)
 {
     qt_init(argc, argv);
@@ -669,5 +877,11 @@ int main(int argc, char **argv)
     qt_run("e1000/tso", test_tso);
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
+    qt_run("e1000/backend-stream", test_backend_stream);
+    qt_run("e1000/backend-dgram-udp", test_backend_dgram_udp);
+    qt_run("e1000/backend-socket-udp", test_backend_socket_udp);
+    qt_run("e1000/backend-dgram-unix", test_backend_dgram_unix);
+    qt_run("e1000/backend-mcast", test_backend_mcast);
+    qt_run("e1000/backend-errors", test_backend_errors);
     return qt_finish();
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "libqtest.h"
 
@@ -145,6 +146,28 @@ static inline void qt_tmpfile(char *buf, size_t n, const char *tag)
     static int counter;
     snprintf(buf, n, "%s/qtest-%s-%d-%d", tmp && *tmp ? tmp : "/tmp", tag,
              (int)getpid(), counter++);
+}
+
+/* The emulator refuses a configuration: started with ARGS (and -accel
+ * qtest -display none -nodefaults) it exits non-zero, and its output
+ * contains MSG. */
+static inline void qt_expect_fail(const char *args, const char *msg)
+{
+    char cmd[1024], out[4096];
+    size_t n;
+    FILE *f;
+    int st;
+
+    snprintf(cmd, sizeof(cmd), "timeout 20 %s -accel qtest -display none -nodefaults %s 2>&1",
+             qtest_binary_path(), args);
+    f = popen(cmd, "r");
+    QT_ASSERT(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = 0;
+    st = pclose(f);
+    QT_ASSERT_MSG(WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) != 124,
+                  "'%.100s' did not fail: %.300s", args, out);
+    QT_ASSERT_MSG(strstr(out, msg), "'%.100s' said: %.300s", args, out);
 }
 
 #endif
