@@ -68,7 +68,14 @@ static char *full_backing(const char *image, const char *backing)
     return g_build_filename(dir, backing, NULL);
 }
 
-static BlockDriverState *open_img(const char *file, const char *fmt, bool rw, bool backing)
+/*
+ * no_flush: the qcow2 driver's ordering flushes are skipped, as qemu-img
+ * convert's default cache mode "unsafe" does for its output (a convert
+ * cut short leaves a file to delete anyway; the page cache keeps the
+ * write order against a killed process).
+ */
+static BlockDriverState *open_img_flush(const char *file, const char *fmt, bool rw, bool backing,
+                                        bool no_flush)
 {
     Error *err = NULL;
     BlockDriverState *bs;
@@ -81,7 +88,7 @@ static BlockDriverState *open_img(const char *file, const char *fmt, bool rw, bo
         }
     }
     if (!strcmp(fmt, "qcow2")) {
-        BlockFileOptions fo = { .filename = file, .read_only = !rw };
+        BlockFileOptions fo = { .filename = file, .read_only = !rw, .no_flush = no_flush };
         BlockDriverState *f = bdrv_open_file(&fo, &err);
         bs = f ? bdrv_open_qcow2(f, !rw, backing ? 0 : QCOW2_OPEN_NO_BACKING, &err) : NULL;
     } else {
@@ -92,6 +99,11 @@ static BlockDriverState *open_img(const char *file, const char *fmt, bool rw, bo
         die_err(err);
     }
     return bs;
+}
+
+static BlockDriverState *open_img(const char *file, const char *fmt, bool rw, bool backing)
+{
+    return open_img_flush(file, fmt, rw, backing, false);
 }
 
 static int64_t img_len(BlockDriverState *bs)
@@ -591,7 +603,7 @@ static int cmd_convert(int argc, char **argv)
         die_err(err);
     }
     qemu_opts_free(o);
-    out = open_img(dst, ofmt, true, false);
+    out = open_img_flush(dst, ofmt, true, false, true);     /* cache=unsafe, as qemu-img */
     cs = bdrv_is_qcow2(out) ? qcow2_cluster_size(out) : 65536;
     buf = g_malloc(CHUNK > cs ? CHUNK : cs);
     for (int64_t off = 0; off < len && ret == 0;) {
