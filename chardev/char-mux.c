@@ -109,13 +109,15 @@ static int mux_can_read(void *opaque)
     MuxChardev *m = opaque;
     CharBackend *be = m->focus < m->count ? m->fe[m->focus] : NULL;
 
-    /* Always take at least one byte so the escape keys work even when the
-     * frontend in focus is full (its byte is then dropped, as QEMU's mux
-     * buffers only a little). */
+    /* Back-pressure: take only what the frontend in focus can take now
+     * (the input watch asks again in its next prepare step), so typed or
+     * pasted input waits in the host instead of being dropped. As on QEMU,
+     * the escape keys then wait too while the guest reads nothing. With
+     * no frontend, bytes are taken (escape keys) and dropped. */
     if (!be || !be->can_read) {
         return 1;
     }
-    return MAX(be->can_read(be->opaque), 1);
+    return be->can_read(be->opaque);
 }
 
 static void mux_read(void *opaque, const uint8_t *buf, int size)
