@@ -109,6 +109,9 @@ void qemu_chr_fe_accept_input(CharBackend *be)
     /* Input watches re-ask can_read() in their prepare step: waking the
      * loop is enough. */
     if (be->chr) {
+        if (be->chr->klass->accept_input) {
+            be->chr->klass->accept_input(be->chr);
+        }
         g_main_context_wakeup(NULL);
     }
 }

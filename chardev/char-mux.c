@@ -12,6 +12,7 @@
 #include "system/runstate.h"
 
 #define MUX_ESCAPE 0x01         /* Ctrl-A */
+#define MUX_BUFFER_SIZE 32      /* input held per frontend, as QEMU */
 
 typedef struct MuxChardev {
     Chardev parent;
@@ -21,6 +22,10 @@ typedef struct MuxChardev {
     int count;
     int focus;
     bool escape;                /* C-a seen */
+    /* Input for a frontend that could not take it yet (its FIFO full):
+     * delivered when it accepts input again. */
+    uint8_t buf[MUX_MAX][MUX_BUFFER_SIZE];
+    unsigned prod[MUX_MAX], cons[MUX_MAX];
     bool wants_monitor;
 } MuxChardev;
 
@@ -104,18 +109,50 @@ static bool mux_proc_byte(MuxChardev *m, uint8_t c)
     }
 }
 
+static CharBackend *mux_focused(MuxChardev *m)
+{
+    return m->focus >= 0 && m->focus < m->count ? m->fe[m->focus] : NULL;
+}
+
+static int fe_can_read(CharBackend *be)
+{
+    return !be->read ? 0 : !be->can_read ? 1 : be->can_read(be->opaque);
+}
+
+/* Hand the focused frontend what it held back, as far as it takes it. */
+static void mux_flush(MuxChardev *m)
+{
+    CharBackend *be = mux_focused(m);
+    int f = m->focus;
+
+    while (be && m->prod[f] != m->cons[f] && fe_can_read(be) > 0) {
+        uint8_t c = m->buf[f][m->cons[f]++ % MUX_BUFFER_SIZE];
+        be->read(be->opaque, &c, 1);
+    }
+}
+
+/*
+ * Back-pressure, as QEMU's mux: bytes the frontend in focus cannot take
+ * now wait in a small buffer (so the escape keys keep working while the
+ * guest reads nothing), and when that is full too the mux takes nothing:
+ * pasted input then waits in the host instead of being dropped. The
+ * frontend's qemu_chr_fe_accept_input() drains the buffer.
+ */
 static int mux_can_read(void *opaque)
 {
     MuxChardev *m = opaque;
-    CharBackend *be = m->focus < m->count ? m->fe[m->focus] : NULL;
+    CharBackend *be = mux_focused(m);
+    int f = m->focus, n;
 
-    /* Always take at least one byte so the escape keys work even when the
-     * frontend in focus is full (its byte is then dropped, as QEMU's mux
-     * buffers only a little). */
-    if (!be || !be->can_read) {
-        return 1;
+    if (!be) {
+        return 1;       /* nobody to deliver to: the escape keys only */
     }
-    return MAX(be->can_read(be->opaque), 1);
+    mux_flush(m);
+    n = MUX_BUFFER_SIZE - (int)(m->prod[f] - m->cons[f]);
+    if (m->prod[f] == m->cons[f]) {
+        n += fe_can_read(be);
+    }
+    return n;
 }
 
 static void mux_read(void *opaque, const uint8_t *buf, int size)
@@ -124,14 +161,29 @@ static void mux_read(void *opaque, const uint8_t *buf, int size)
 
     for (int i = 0; i < size; i++) {
         CharBackend *be;
+        int f;
+
         if (mux_proc_byte(m, buf[i])) {
             continue;
         }
-        be = m->focus < m->count ? m->fe[m->focus] : NULL;
-        if (be && be->read && (!be->can_read || be->can_read(be->opaque) > 0)) {
-            be->read(be->opaque, &buf[i], 1);
+        be = mux_focused(m);
+        f = m->focus;
+        if (!be || !be->read) {
+            continue;
         }
+        if (m->prod[f] == m->cons[f] && fe_can_read(be) > 0) {
+            be->read(be->opaque, &buf[i], 1);
+        } else if (m->prod[f] - m->cons[f] < MUX_BUFFER_SIZE) {
+            m->buf[f][m->prod[f]++ % MUX_BUFFER_SIZE] = buf[i];
+        }
+        /* else: more than can_read allowed; cannot happen through the
+         * backend's input watch, which asks can_read first. */
     }
+}
+
+static void mux_accept_input(Chardev *chr)
+{
+    mux_flush((MuxChardev *)chr);
 }
 
 static void mux_event(void *opaque, QEMUChrEvent event)
@@ -196,6 +248,7 @@ static void mux_fe_detach(Chardev *chr, CharBackend *be)
     for (int i = 0; i < m->count; i++) {
         if (m->fe[i] == be) {
             m->fe[i] = NULL;
+            m->prod[i] = m->cons[i] = 0;
         }
     }
     if (chr->be == be) {
@@ -231,6 +284,7 @@ static const ChardevClass mux_class = {
     .describe = mux_describe,
     .fe_attach = mux_fe_attach,
     .fe_detach = mux_fe_detach,
+    .accept_input = mux_accept_input,
 };
 CHARDEV_CLASS_REGISTER(mux_class)
 

@@ -64,6 +64,9 @@ struct ChardevClass {
     /* Optional: the fd output goes to now (-1: none), for
      * qemu_chr_fe_add_write_watch(). */
     int (*get_out_fd)(Chardev *chr);
+    /* Optional: a frontend can take input again (a mux drains what it
+     * held back for it). */
+    void (*accept_input)(Chardev *chr);
 };
 
 struct Chardev {

@@ -24,6 +24,7 @@ typedef struct TestFe {
     CharBackend be;
     GByteArray *in;
     int window;             /* bytes can_read() grants; 0 pauses input */
+    bool fifo;              /* reads use up the window, as a UART's FIFO */
     int opened;
     int closed;
 } TestFe;
@@ -39,6 +40,9 @@ static void fe_read(void *opaque, const uint8_t *buf, int size)
 
     g_assert_cmpint(size, <=, fe->window);
     g_byte_array_append(fe->in, buf, size);
+    if (fe->fifo) {
+        fe->window -= size;
+    }
 }
 
 static void fe_event(void *opaque, QEMUChrEvent event)
@@ -472,6 +476,70 @@ static void test_flow_control(void)
     g_free(path);
 }
 
+/*
+ * -serial mon:stdio: a frontend in focus that is full (a 16550 whose FIFO
+ * the guest has not read) must not lose pasted input, and the escape keys
+ * must still work while it is full (QEMU's mux holds 32 bytes).
+ */
+static void test_mux_backpressure(void)
+{
+    char *path = g_build_filename(tmpdir, "mux.sock", NULL);
+    char *opts = g_strdup_printf("socket,id=muxbase,path=%s,server=on,wait=off", path);
+    Chardev *mux;
+    TestFe uart, mon;
+    char pasted[201];
+    int c, rounds = 0;
+
+    chr_new_ok(opts);       /* owned by the mux from here on */
+    mux = chr_new_ok("mux,id=mux0,chardev=muxbase");
+
+    fe_attach(&uart, mux);
+    fe_attach(&mon, mux);
+    uart.fifo = true;
+    uart.window = 0;
+    c = unix_connect(path);
+    for (int i = 0; i < 200; i++) {
+        pasted[i] = 'A' + i % 26;
+    }
+    pasted[200] = 0;
+    fd_write_str(c, pasted);
+    iterate_briefly();
+    g_assert_cmpuint(uart.in->len, ==, 0);
+    g_assert_cmpuint(mon.in->len, ==, 0);
+
+    /* The guest empties its 16-byte FIFO again and again. */
+    while (uart.in->len < 200 && rounds++ < 100) {
+        guint had = uart.in->len;
+        uart.window = 16;
+        qemu_chr_fe_accept_input(&uart.be);
+        g_assert_true(iterate_until_bytes(&uart, MIN(had + 16, 200)));
+        uart.window = 0;
+        iterate_briefly();
+    }
+    g_assert_cmpmem(uart.in->data, uart.in->len, pasted, 200);
+
+    /* Full again: keys wait in the mux, C-a c still switches to the
+     * monitor, which gets what follows; back on the serial port, the
+     * waiting keys arrive first. */
+    fd_write_str(c, "abcde\001chi");
+    g_assert_true(iterate_until_bytes(&mon, 2));
+    g_assert_cmpmem(mon.in->data, mon.in->len, "hi", 2);
+    fd_write_str(c, "\001c");
+    iterate_briefly();
+    g_assert_cmpuint(uart.in->len, ==, 200);
+    uart.window = 16;
+    qemu_chr_fe_accept_input(&uart.be);
+    g_assert_true(iterate_until_bytes(&uart, 205));
+    g_assert_cmpmem(uart.in->data + 200, 5, "abcde", 5);
+
+    close(c);
+    fe_detach(&mon);
+    fe_detach(&uart);
+    qemu_chr_delete(mux);
+    g_free(opts);
+    g_free(path);
+}
+
 static void test_tcp_server(void)
 {
     Chardev *chr = chr_new_ok("socket,id=t0,host=127.0.0.1,port=0,server=on,wait=off,nodelay=on");
@@ -695,6 +763,7 @@ int main(int argc, char **argv)
     g_test_add_func("/chardev/socket/unix-server", test_unix_server);
     g_test_add_func("/chardev/socket/flow-control", test_flow_control);
     g_test_add_func("/chardev/socket/tcp-server", test_tcp_server);
+    g_test_add_func("/chardev/mux/backpressure", test_mux_backpressure);
     g_test_add_func("/chardev/socket/unix-server-wait", test_unix_server_wait);
     g_test_add_func("/chardev/socket/unix-client", test_unix_client);
     g_test_add_func("/chardev/socket/stalled-peer", test_stalled_peer);
