@@ -18,7 +18,7 @@
 #include "block/qcow2.h"
 #include "qemu/option.h"
 
-#define CHUNK (1024 * 1024)
+#define CHUNK (2 * 1024 * 1024)     /* qemu-img convert's buffer size */
 
 static void die_err(Error *err)
 {
