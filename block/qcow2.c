@@ -116,6 +116,7 @@ typedef struct Qcow2State {
     uint64_t dec_entry;
     uint64_t file_end;          /* bytes: the file's size at open, raised by our writes */
     bool read_only;
+    bool temporary;             /* the -snapshot overlay */
 } Qcow2State;
 
 static const BlockDriver qcow2_driver;
@@ -1094,16 +1095,54 @@ static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint6
     return k;
 }
 
+/*
+ * Whole clusters from off (cluster aligned), at most max_clusters, read as
+ * one run when their data lies back to back in the file (what a convert
+ * or a sequential guest read of an image written in order finds): as many
+ * leading clusters as are plain allocated data (not compressed, not zero,
+ * every subcluster present), in one L2 table and at consecutive host
+ * offsets, in one read.  Returns the clusters read (0: fewer than two).
+ */
+static int64_t read_run(Qcow2State *s, uint64_t off, uint8_t *buf, uint64_t max_clusters)
+{
+    uint64_t i = l2_index(s, off), k = 0, first = 0, bitmap;
+    uint8_t *t;
+    int ret;
+
+    max_clusters = MIN(max_clusters, s->l2_entries - i);
+    if ((ret = get_l2(s, off, false, &t)) < 0) {
+        return ret;
+    }
+    for (; t && k < max_clusters; k++) {
+        uint64_t e = l2_entry(s, t, i + k, &bitmap), host = e & L2E_MASK;
+        if ((e & OFLAG_COMPRESSED) || !host || (host & (s->cs - 1)) || host < s->cs ||
+            (s->ext_l2 ? (bitmap & 0xffffffffull) != 0xffffffffull
+                       : s->version >= 3 && (e & OFLAG_ZERO)) ||
+            (k && host != first + (k << s->cluster_bits))) {
+            break;
+        }
+        if (!k) {
+            first = host;
+        }
+    }
+    if (k < 2) {
+        return 0;
+    }
+    return (ret = fread_(s, first, buf, k << s->cluster_bits)) < 0 ? ret : (int64_t)k;
+}
+
 /* A request split at cluster boundaries, each piece read or written
- * (runs of fresh whole clusters together). */
+ * (runs of fresh whole clusters written together, runs of contiguous
+ * data clusters read together). */
 static int do_rw(Qcow2State *s, bool write, uint64_t off, uint8_t *buf, uint64_t len)
 {
     while (len) {
         uint64_t n = MIN(len, s->cs - (off & (s->cs - 1)));
         int ret;
 
-        if (write && n == s->cs && len >= 2 * s->cs) {
-            int64_t k = write_run(s, off, buf, len >> s->cluster_bits);
+        if (n == s->cs && len >= 2 * s->cs) {
+            int64_t k = write ? write_run(s, off, buf, len >> s->cluster_bits)
+                              : read_run(s, off, buf, len >> s->cluster_bits);
             if (k < 0) {
                 return k;
             }
@@ -1490,6 +1529,7 @@ BlockDriverState *bdrv_open_qcow2(BlockDriverState *file, bool read_only, int fl
 
     g_mutex_init(&s->lock);
     s->file = file;
+    s->temporary = flags & QCOW2_OPEN_TEMPORARY;
     s->filename = g_strdup(bdrv_get_filename(file));
     s->read_only = read_only || bdrv_is_read_only(file);
     if (file_len(s) < 0) {
@@ -2347,6 +2387,11 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
     bdrv_unref(bs);
     close(fd);
     return ok;
+}
+
+bool qcow2_is_temporary(BlockDriverState *bs)
+{
+    return ((Qcow2State *)bs->opaque)->temporary;
 }
 
 void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing)

@@ -91,6 +91,10 @@ static BlockDriverState *open_img_flush(const char *file, const char *fmt, bool 
         BlockFileOptions fo = { .filename = file, .read_only = !rw, .no_flush = no_flush };
         BlockDriverState *f = bdrv_open_file(&fo, &err);
         bs = f ? bdrv_open_qcow2(f, !rw, backing ? 0 : QCOW2_OPEN_NO_BACKING, &err) : NULL;
+    } else if (!strcmp(fmt, "raw") && no_flush) {
+        BlockFileOptions fo = { .filename = file, .read_only = !rw, .no_flush = true };
+        BlockDriverState *f = bdrv_open_file(&fo, &err);
+        bs = f ? bdrv_open_raw(f, 0, -1, &err) : NULL;
     } else {
         bs = bdrv_open_image(file, fmt, !rw, &probed, &err);
     }
