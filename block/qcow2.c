@@ -1033,7 +1033,7 @@ static int zero_or_discard(Qcow2State *s, uint64_t off, uint64_t len, bool disca
 /* Whether a whole-cluster write to the cluster with this L2 entry can take
  * a freshly allocated host cluster and nothing else: no host cluster now
  * (unallocated or a zero cluster without one), not compressed. */
-static bool entry_is_fresh(Qcow2State *s, uint64_t entry)
+static bool entry_is_fresh(uint64_t entry)
 {
     return !(entry & OFLAG_COMPRESSED) && !(entry & L2E_MASK);
 }
@@ -1059,7 +1059,7 @@ static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint6
     if ((ret = get_l2(s, off, false, &t)) < 0) {
         return ret;
     }
-    while (k < max_clusters && (!t || entry_is_fresh(s, l2_entry(s, t, i + k, NULL))) &&
+    while (k < max_clusters && (!t || entry_is_fresh(l2_entry(s, t, i + k, NULL))) &&
            !(s->version >= 3 && !s->ext_l2 && all_zero(data + k * s->cs, s->cs))) {
         k++;
     }
