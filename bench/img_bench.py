@@ -3,7 +3,7 @@
 runs interleaved, medians of wall time (issue 13's goal: <= 1.0x).
 
   python3 bench/img_bench.py [--runs 5] [--size-mib 1024] [--img build/tools/kvmpc-img]
-                             [--dir /var/tmp]
+                             [--dir /var/tmp] [--base OLD-KVMPC-IMG]
 
 The source is a raw image of SIZE with 3/4 of it random data in 1 MiB
 runs and 1/4 holes (a used disk), made once and read once so that every
@@ -16,12 +16,17 @@ output file, which is removed after the run:
                  is slow in both tools)
 
 Each output is checked: `qemu-img compare` against the source must say
-identical, so a fast wrong result cannot win. Prints a table and a
-Markdown block for docs/benchmarks.md.
+identical, so a fast wrong result cannot win. Besides wall time, each
+run's CPU time (user + system of the tool, from getrusage) is recorded:
+on a loaded host wall time mostly measures the neighbours and the page
+cache writeback, CPU time what the tool itself costs. --base adds an older
+kvmpc-img binary to the same interleaved runs (before/after). Prints a
+Markdown table for docs/benchmarks.md.
 """
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,9 +51,13 @@ def make_source(path, size_mib, seed=1):
 
 
 def timed(cmd):
+    """(wall seconds, CPU seconds of the child: user + system)"""
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.monotonic() - t0
+    wall = time.monotonic() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (r1.ru_utime + r1.ru_stime) - (r0.ru_utime + r0.ru_stime)
 
 
 def main():
@@ -58,6 +67,7 @@ def main():
     ap.add_argument('--img', default=os.path.join(TOP, 'build', 'tools', 'kvmpc-img'))
     ap.add_argument('--qemu-img', default='qemu-img')
     ap.add_argument('--dir', default=os.environ.get('TMPDIR', '/var/tmp'))
+    ap.add_argument('--base', help='an older kvmpc-img to compare in the same runs')
     a = ap.parse_args()
     if not shutil.which(a.qemu_img):
         sys.exit('qemu-img is not installed (Debian qemu-utils)')
@@ -76,6 +86,8 @@ def main():
             ('raw->qcow2 -c (1/8 size)', ['convert', '-c', '-O', 'qcow2', small, out], small),
         ]
         tools = [('kvmpc-img', a.img), ('qemu-img', a.qemu_img)]
+        if a.base:
+            tools.insert(1, ('base', a.base))
         times = {(c[0], t[0]): [] for c in cases for t in tools}
         for run in range(a.runs):
             for name, args, orig in cases:
@@ -88,12 +100,17 @@ def main():
                     r = subprocess.run([a.qemu_img, 'compare', '-q', orig, out])
                     if r.returncode != 0:
                         sys.exit('%s %s: the output differs from the source' % (tname, name))
-        print('| case | kvmpc-img (s) | qemu-img (s) | ratio |')
-        print('|---|---|---|---|')
+        names = [t[0] for t in tools]
+        print('| case | ' + ' | '.join('%s wall / CPU (s)' % n for n in names) +
+              ' | ratio wall | ratio CPU |')
+        print('|---' * (len(names) + 3) + '|')
         for name, _, _ in cases:
-            k = statistics.median(times[(name, 'kvmpc-img')])
-            q = statistics.median(times[(name, 'qemu-img')])
-            print('| %s | %.2f | %.2f | %.2f |' % (name, k, q, k / q))
+            med = {n: (statistics.median(w for w, _ in times[(name, n)]),
+                       statistics.median(c for _, c in times[(name, n)])) for n in names}
+            k, q = med['kvmpc-img'], med['qemu-img']
+            print('| %s | %s | %.2f | %.2f |' % (
+                name, ' | '.join('%.2f / %.2f' % med[n] for n in names),
+                k[0] / q[0], k[1] / q[1]))
         print('\n(%d runs each, interleaved, medians; %d MiB source, 3/4 data)' %
               (a.runs, a.size_mib))
     finally:

@@ -834,7 +834,7 @@ static JsonObject *inserted_info(BlockBackend *blk, BlockDriverState *bs)
     /* The format node the user asked for (the overlay is an implementation
      * detail of -snapshot: reported as the raw image, see docs/block.md). */
     if (bdrv_is_snapshot_overlay(bs)) {
-        bs = bs->child;
+        bs = bdrv_snapshot_overlay_base(bs);
     }
     drv = bdrv_get_format_name(bs);
     json_object_set_string_member(o, "file", bdrv_get_filename(bs));
@@ -929,7 +929,7 @@ void hmp_info_block(Monitor *mon, int argc, char **argv)
         }
         first = false;
         if (bs) {
-            BlockDriverState *fmt = bdrv_is_snapshot_overlay(bs) ? bs->child : bs;
+            BlockDriverState *fmt = bdrv_snapshot_overlay_base(bs);
             monitor_printf(mon, "%s: %s (%s%s%s)\n", blk_name(blk)[0] ? blk_name(blk) : qdev,
                            bdrv_get_filename(fmt),
                            bdrv_get_format_name(fmt), blk_is_read_only(blk) ? ", read-only" : "",

@@ -114,7 +114,9 @@ typedef struct Qcow2State {
     uint64_t comp_cursor;       /* byte offset where packed compressed data may go */
     uint8_t *dec_buf;           /* last decompressed cluster */
     uint64_t dec_entry;
+    uint64_t file_end;          /* bytes: the file's size at open, raised by our writes */
     bool read_only;
+    bool temporary;             /* the -snapshot overlay */
 } Qcow2State;
 
 static const BlockDriver qcow2_driver;
@@ -171,7 +173,12 @@ static int fread_(Qcow2State *s, uint64_t off, void *buf, uint64_t len)
 
 static int fwrite_(Qcow2State *s, uint64_t off, const void *buf, uint64_t len)
 {
-    return bdrv_sync_io(s->file, BLOCK_REQ_WRITE, off, (void *)buf, len, 0);
+    int ret = bdrv_sync_io(s->file, BLOCK_REQ_WRITE, off, (void *)buf, len, 0);
+
+    if (ret == 0 && off + len > s->file_end) {
+        s->file_end = off + len;
+    }
+    return ret;
 }
 
 static int fflush_(Qcow2State *s)
@@ -179,9 +186,23 @@ static int fflush_(Qcow2State *s)
     return bdrv_sync_io(s->file, BLOCK_REQ_FLUSH, 0, NULL, 0, 0);
 }
 
+/* The file's size, asked of the file (an fstat) and remembered. */
 static int64_t file_len(Qcow2State *s)
 {
-    return bdrv_getlength(s->file);
+    int64_t len = bdrv_getlength(s->file);
+
+    if (len >= 0) {
+        s->file_end = len;
+    }
+    return len;
+}
+
+/* The file's end as we know it without asking: the size at open (or at
+ * the last file_len()), raised by every write of ours.  Allocation needs
+ * it once per cluster run; an fstat there cost a syscall per new cluster. */
+static uint64_t file_end(Qcow2State *s)
+{
+    return s->file_end;
 }
 
 static uint64_t size_to_clusters(Qcow2State *s, uint64_t bytes)
@@ -480,18 +501,20 @@ static int64_t alloc_clusters(Qcow2State *s, uint64_t n)
         bool made = false;
         int ret;
 
-        uint64_t file_end = size_to_clusters(s, file_len(s));
+        uint64_t end_cl = size_to_clusters(s, file_end(s));
         if (s->alloc_at_end) {
-            start = MAX(start, file_end);
+            start = MAX(start, end_cl);
         }
         /* find n free clusters in a row */
         for (uint64_t c = start; run < n; c++) {
             if ((ret = get_refcount(s, c, &rc)) < 0) {
                 return ret;
             }
-            if (rc && c > file_end + 65536 + n) {
+            if (rc && c > end_cl + 65536 + n &&
+                c > size_to_clusters(s, MAX(file_len(s), 0)) + 65536 + n) {
                 /* only a damaged refcount block counts clusters so far
-                 * past the end of the file */
+                 * past the end of the file (asked again before saying so:
+                 * someone else may have made the file longer) */
                 return mark_corrupt(s, "refcounts far beyond the end of the image",
                                     c << s->cluster_bits);
             }
@@ -1007,12 +1030,130 @@ static int zero_or_discard(Qcow2State *s, uint64_t off, uint64_t len, bool disca
     return 0;
 }
 
-/* A request split at cluster boundaries, each piece read or written. */
+/* Whether a whole-cluster write to the cluster with this L2 entry can take
+ * a freshly allocated host cluster and nothing else: no host cluster now
+ * (unallocated or a zero cluster without one), not compressed. */
+static bool entry_is_fresh(uint64_t entry)
+{
+    return !(entry & OFLAG_COMPRESSED) && !(entry & L2E_MASK);
+}
+
+/*
+ * Whole clusters from off (cluster aligned) of data, at most max_clusters,
+ * written as one run: as many leading clusters as are fresh, not all
+ * zeroes and in the same L2 table get contiguous new host clusters from
+ * one allocation (one refcount write per refcount block), their data in
+ * one write and their L2 entries in one write.  The order is
+ * write_in_cluster's: the L2 table exists, the refcounts are written
+ * (and flushed) before the data, the data before the entries.  Returns
+ * the clusters written (0: the first one needs write_in_cluster).
+ */
+static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint64_t max_clusters)
+{
+    uint64_t i = l2_index(s, off), k = 0, es = s->l2_entry_size, l2off;
+    uint8_t *t;
+    int64_t host;
+    int ret;
+
+    max_clusters = MIN(max_clusters, s->l2_entries - i);
+    if ((ret = get_l2(s, off, false, &t)) < 0) {
+        return ret;
+    }
+    while (k < max_clusters && (!t || entry_is_fresh(l2_entry(s, t, i + k, NULL))) &&
+           !(s->version >= 3 && !s->ext_l2 && all_zero(data + k * s->cs, s->cs))) {
+        k++;
+    }
+    if (k < 2) {
+        return 0;       /* one cluster: write_in_cluster does the same */
+    }
+    if ((ret = get_l2(s, off, true, &t)) < 0) {
+        return ret;
+    }
+    if ((host = alloc_clusters(s, k)) < 0) {
+        return host;
+    }
+    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, host, data, k * s->cs)) < 0) {
+        return ret;
+    }
+    /* the table again: the allocation may have pushed it out of the cache */
+    if ((ret = get_l2(s, off, false, &t)) < 0) {
+        return ret;
+    }
+    if (!t) {
+        return -EIO;
+    }
+    for (uint64_t j = 0; j < k; j++) {
+        st64(t + (i + j) * es, ((uint64_t)host + j * s->cs) | OFLAG_COPIED);
+        if (s->ext_l2) {
+            st64(t + (i + j) * 16 + 8, 0xffffffffull);
+        }
+    }
+    l2off = s->l1[l1_index(s, off)] & L1E_MASK;
+    if ((ret = fwrite_(s, l2off + i * es, t + i * es, k * es)) < 0) {
+        return ret;
+    }
+    return k;
+}
+
+/*
+ * Whole clusters from off (cluster aligned), at most max_clusters, read as
+ * one run when their data lies back to back in the file (what a convert
+ * or a sequential guest read of an image written in order finds): as many
+ * leading clusters as are plain allocated data (not compressed, not zero,
+ * every subcluster present), in one L2 table and at consecutive host
+ * offsets, in one read.  Returns the clusters read (0: fewer than two).
+ */
+static int64_t read_run(Qcow2State *s, uint64_t off, uint8_t *buf, uint64_t max_clusters)
+{
+    uint64_t i = l2_index(s, off), k = 0, first = 0, bitmap;
+    uint8_t *t;
+    int ret;
+
+    max_clusters = MIN(max_clusters, s->l2_entries - i);
+    if ((ret = get_l2(s, off, false, &t)) < 0) {
+        return ret;
+    }
+    for (; t && k < max_clusters; k++) {
+        uint64_t e = l2_entry(s, t, i + k, &bitmap), host = e & L2E_MASK;
+        if ((e & OFLAG_COMPRESSED) || !host || (host & (s->cs - 1)) || host < s->cs ||
+            (s->ext_l2 ? (bitmap & 0xffffffffull) != 0xffffffffull
+                       : s->version >= 3 && (e & OFLAG_ZERO)) ||
+            (k && host != first + (k << s->cluster_bits))) {
+            break;
+        }
+        if (!k) {
+            first = host;
+        }
+    }
+    if (k < 2) {
+        return 0;
+    }
+    return (ret = fread_(s, first, buf, k << s->cluster_bits)) < 0 ? ret : (int64_t)k;
+}
+
+/* A request split at cluster boundaries, each piece read or written
+ * (runs of fresh whole clusters written together, runs of contiguous
+ * data clusters read together). */
 static int do_rw(Qcow2State *s, bool write, uint64_t off, uint8_t *buf, uint64_t len)
 {
     while (len) {
         uint64_t n = MIN(len, s->cs - (off & (s->cs - 1)));
-        int ret = write ? write_in_cluster(s, off, buf, n) : read_in_cluster(s, off, buf, n);
+        int ret;
+
+        if (n == s->cs && len >= 2 * s->cs) {
+            int64_t k = write ? write_run(s, off, buf, len >> s->cluster_bits)
+                              : read_run(s, off, buf, len >> s->cluster_bits);
+            if (k < 0) {
+                return k;
+            }
+            if (k > 0) {
+                off += k << s->cluster_bits;
+                buf += k << s->cluster_bits;
+                len -= k << s->cluster_bits;
+                continue;
+            }
+        }
+        ret = write ? write_in_cluster(s, off, buf, n) : read_in_cluster(s, off, buf, n);
         if (ret < 0) {
             return ret;
         }
@@ -1086,14 +1227,18 @@ out:
 static int qcow2_run_blocking(BlockDriverState *bs, BlockRequest *req)
 {
     Qcow2State *s = bs->opaque;
-    g_autofree uint8_t *buf = NULL;
+    g_autofree uint8_t *bounce = NULL;
+    uint8_t *buf = NULL;
     int ret = 0;
 
     if (req->type != BLOCK_REQ_READ && req->type != BLOCK_REQ_FLUSH && s->read_only) {
         return -EPERM;
     }
-    if (req->type == BLOCK_REQ_READ || req->type == BLOCK_REQ_WRITE) {
-        buf = g_malloc(req->bytes);
+    if ((req->type == BLOCK_REQ_READ || req->type == BLOCK_REQ_WRITE) && req->niov == 1 &&
+        req->iov[0].iov_len >= (size_t)req->bytes) {
+        buf = req->iov[0].iov_base;     /* one buffer: used as it is, no copy */
+    } else if (req->type == BLOCK_REQ_READ || req->type == BLOCK_REQ_WRITE) {
+        buf = bounce = g_malloc(req->bytes);
         if (req->type == BLOCK_REQ_WRITE) {
             iov_to_buf(req->iov, req->niov, 0, buf, req->bytes);
         }
@@ -1119,7 +1264,7 @@ static int qcow2_run_blocking(BlockDriverState *bs, BlockRequest *req)
         break;
     }
     g_mutex_unlock(&s->lock);
-    if (ret == 0 && req->type == BLOCK_REQ_READ) {
+    if (ret == 0 && req->type == BLOCK_REQ_READ && bounce) {
         iov_from_buf(req->iov, req->niov, 0, buf, req->bytes);
     }
     return ret;
@@ -1384,6 +1529,7 @@ BlockDriverState *bdrv_open_qcow2(BlockDriverState *file, bool read_only, int fl
 
     g_mutex_init(&s->lock);
     s->file = file;
+    s->temporary = flags & QCOW2_OPEN_TEMPORARY;
     s->filename = g_strdup(bdrv_get_filename(file));
     s->read_only = read_only || bdrv_is_read_only(file);
     if (file_len(s) < 0) {
@@ -1885,6 +2031,7 @@ int qcow2_check(BlockDriverState *bs, int fix, Qcow2CheckResult *r)
     }
     g_mutex_lock(&s->lock);
     check_pass(s, r, &refs, &nb);
+    file_len(s);
     s->alloc_at_end = true;
     check_compare(s, r, refs, nb, fix);
     s->alloc_at_end = false;
@@ -2240,6 +2387,11 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
     bdrv_unref(bs);
     close(fd);
     return ok;
+}
+
+bool qcow2_is_temporary(BlockDriverState *bs)
+{
+    return ((Qcow2State *)bs->opaque)->temporary;
 }
 
 void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing)

@@ -18,7 +18,7 @@
 #include "block/qcow2.h"
 #include "qemu/option.h"
 
-#define CHUNK (1024 * 1024)
+#define CHUNK (2 * 1024 * 1024)     /* qemu-img convert's buffer size */
 
 static void die_err(Error *err)
 {
@@ -91,6 +91,10 @@ static BlockDriverState *open_img_flush(const char *file, const char *fmt, bool 
         BlockFileOptions fo = { .filename = file, .read_only = !rw, .no_flush = no_flush };
         BlockDriverState *f = bdrv_open_file(&fo, &err);
         bs = f ? bdrv_open_qcow2(f, !rw, backing ? 0 : QCOW2_OPEN_NO_BACKING, &err) : NULL;
+    } else if (!strcmp(fmt, "raw") && no_flush) {
+        BlockFileOptions fo = { .filename = file, .read_only = !rw, .no_flush = true };
+        BlockDriverState *f = bdrv_open_file(&fo, &err);
+        bs = f ? bdrv_open_raw(f, 0, -1, &err) : NULL;
     } else {
         bs = bdrv_open_image(file, fmt, !rw, &probed, &err);
     }
@@ -565,6 +569,46 @@ static bool buf_zero(const uint8_t *b, size_t n)
     return !n || (b[0] == 0 && !memcmp(b, b + 1, n - 1));
 }
 
+/*
+ * How much of [off, off + max) from off must be read: a positive length
+ * (data, or not known to be zeroes), or minus the length of a stretch that
+ * reads as zeroes (a hole in a raw file, SEEK_DATA/SEEK_HOLE on fd; zero
+ * or unallocated clusters of a qcow2 image without a backing file), which
+ * qemu-img convert does not read either.  off is a multiple of cs and so
+ * are the lengths (but for the last piece): a hole that covers only part
+ * of a cluster is read.
+ */
+static int64_t convert_extent(BlockDriverState *in, int fd, int64_t off, int64_t max,
+                              int64_t cs)
+{
+    int64_t zero = 0, data = max;
+
+    if (bdrv_is_qcow2(in)) {
+        int64_t pnum;
+        uint64_t host;
+        int st = qcow2_block_status(in, off, max, &pnum, &host);
+        if (st == QCOW2_ST_ZERO || (st == QCOW2_ST_UNALLOC && !qcow2_backing(in))) {
+            zero = pnum;
+        }
+    } else if (fd >= 0) {
+        off_t d = lseek(fd, off, SEEK_DATA), h;
+        if (d < 0 && errno == ENXIO) {
+            zero = max;                         /* a hole up to the end */
+        } else if (d > off) {
+            zero = d - off;
+        } else if (d == off && (h = lseek(fd, off, SEEK_HOLE)) > off) {
+            data = h - off;
+        }
+    }
+    if (zero >= max) {
+        return -max;
+    }
+    if (zero >= cs) {
+        return -(zero / cs * cs);
+    }
+    return data >= max ? max : MIN(max, (data + cs - 1) / cs * cs);
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     const char *sfmt = NULL, *ofmt = "raw", *src, *dst;
@@ -574,7 +618,7 @@ static int cmd_convert(int argc, char **argv)
     BlockDriverState *in, *out;
     int64_t len, cs;
     g_autofree uint8_t *buf = NULL;
-    int c, ret = 0;
+    int c, ret = 0, sfd = -1;
 
     while ((c = getopt(argc, argv, "f:O:co:pqnUW")) != -1) {
         switch (c) {
@@ -605,34 +649,55 @@ static int cmd_convert(int argc, char **argv)
     qemu_opts_free(o);
     out = open_img_flush(dst, ofmt, true, false, true);     /* cache=unsafe, as qemu-img */
     cs = bdrv_is_qcow2(out) ? qcow2_cluster_size(out) : 65536;
-    buf = g_malloc(CHUNK > cs ? CHUNK : cs);
+    buf = g_malloc(MAX(CHUNK, cs));
+    if (!bdrv_is_qcow2(in)) {
+        /* our own descriptor on the raw source, to ask it where its data is */
+        sfd = open(bdrv_get_filename(bdrv_get_file(in)), O_RDONLY);
+    }
     for (int64_t off = 0; off < len && ret == 0;) {
-        int64_t n = MIN(len - off, MAX(CHUNK, cs));
+        int64_t n = MIN(len - off, MAX(CHUNK, cs)), ext = convert_extent(in, sfd, off, n, cs);
+
+        if (ext < 0) {
+            /* a hole (or zeroes) of -ext bytes: nothing to read or write */
+            off += -ext;
+            goto progress;
+        }
+        n = ext;
         if ((ret = bdrv_sync_io(in, BLOCK_REQ_READ, off, buf, n, 0)) < 0) {
             error_report("error while reading at byte %" G_GINT64_FORMAT ": %s", off,
                          strerror(-ret));
             break;
         }
-        for (int64_t p = 0; p < n && ret == 0; p += cs) {
-            int64_t m = MIN(cs, n - p);
-            if (buf_zero(buf + p, m)) {
+        /* runs of clusters that are not all zeroes, each in one write */
+        for (int64_t p = 0; p < n && ret == 0;) {
+            int64_t q = p;
+            if (buf_zero(buf + p, MIN(cs, n - p))) {
+                p += MIN(cs, n - p);
                 continue;
             }
-            if (compress && m == cs) {
+            while (q < n && !buf_zero(buf + q, MIN(cs, n - q)) && !(compress && q > p)) {
+                q += MIN(cs, n - q);
+            }
+            if (compress && q - p == cs) {
                 ret = qcow2_write_compressed(out, off + p, buf + p);
             } else {
-                ret = bdrv_sync_io(out, BLOCK_REQ_WRITE, off + p, buf + p, m, 0);
+                ret = bdrv_sync_io(out, BLOCK_REQ_WRITE, off + p, buf + p, q - p, 0);
             }
             if (ret < 0) {
                 error_report("error while writing at byte %" G_GINT64_FORMAT ": %s", off + p,
                              strerror(-ret));
             }
+            p = q;
         }
         off += n;
+progress:
         if (progress) {
             printf("    (%.2f/100%%)\r", off * 100.0 / len);
             fflush(stdout);
         }
+    }
+    if (sfd >= 0) {
+        close(sfd);
     }
     if (progress) {
         printf("    (100.00/100%%)\n");

@@ -3,7 +3,7 @@
  *
  * A BlockDriverState (BDS) is a node of the block graph: a driver and its
  * state ("file": a host file or block device; "raw": a format node over a
- * child, optionally a window offset=/size= of it; "snapshot-overlay": the
+ * child, optionally a window offset=/size= of it; "qcow2", also the
  * -snapshot copy-on-write layer).  A BlockBackend (BB) is what a device
  * attaches to: it holds the root node (or none: an empty removable drive),
  * the device that claimed it, the write-cache mode and the medium state.
@@ -67,10 +67,10 @@ BlockDriverState *bdrv_open_file(const BlockFileOptions *o, Error **errp);
  * end of the child.  Fails if offset/size do not fit in the child. */
 BlockDriverState *bdrv_open_raw(BlockDriverState *child, uint64_t offset, int64_t size,
                                 Error **errp);
-/* A copy-on-write layer over base (takes the reference): reads come from
- * base until written; writes go to a sparse temporary file in tmpdir (NULL:
- * $TMPDIR or /var/tmp) that is unlinked at once, so it vanishes with the
- * process.  base is never written. */
+/* A copy-on-write layer over base (takes the reference): a temporary qcow2
+ * image in tmpdir (NULL: $TMPDIR or /var/tmp) with base as its backing
+ * node, unlinked at once, so it vanishes with the process.  base is never
+ * written. */
 BlockDriverState *bdrv_open_snapshot_overlay(BlockDriverState *base, const char *tmpdir,
                                              Error **errp);
 void bdrv_ref(BlockDriverState *bs);
@@ -88,6 +88,8 @@ int64_t bdrv_getlength(BlockDriverState *bs);
 /* The host file node at the bottom of bs's chain (through raw / overlay). */
 BlockDriverState *bdrv_get_file(BlockDriverState *bs);
 bool bdrv_is_snapshot_overlay(BlockDriverState *bs);
+/* The image under a -snapshot overlay (bs itself if it is not one). */
+BlockDriverState *bdrv_snapshot_overlay_base(BlockDriverState *bs);
 /* The options the bottom file node was opened with. */
 const BlockFileOptions *bdrv_file_options(BlockDriverState *bs);
 /* Asynchronous requests straight on a node (BlockBackend wraps these). */

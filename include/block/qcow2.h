@@ -17,6 +17,8 @@
  * check -r); unknown incompatible features refuse. */
 #define QCOW2_OPEN_NO_BACKING 1
 #define QCOW2_OPEN_CHECK 2
+/* The -snapshot overlay (block/snapshot-overlay.c): qcow2_is_temporary(). */
+#define QCOW2_OPEN_TEMPORARY 4
 BlockDriverState *bdrv_open_qcow2(BlockDriverState *file, bool read_only, int flags,
                                   Error **errp);
 /* "qcow2" if filename starts with the qcow2 magic, else "raw" (NULL and
@@ -89,6 +91,7 @@ int qcow2_cluster_size(BlockDriverState *bs);
 /* Changes the virtual size (growing only unless shrink). */
 int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp);
 BlockDriverState *qcow2_backing(BlockDriverState *bs);
+bool qcow2_is_temporary(BlockDriverState *bs);
 /* Replaces the backing node (blockdev backing=NODE; takes a reference). */
 void qcow2_set_backing(BlockDriverState *bs, BlockDriverState *backing);
 

@@ -129,6 +129,33 @@ class Qcow2Interop(unittest.TestCase):
                     self.assertEqual(sum(e['length'] for e in km if e['data']),
                                      sum(e['length'] for e in qm if e['data']), opts)
 
+    def test_convert_sparse(self):
+        """Holes in the source (SEEK_DATA) and clusters of written zeroes
+        are neither written nor allocated, as qemu-img convert does: the
+        qcow2 output has exactly the clusters with data (same as qemu-img's
+        output) and the raw output is as sparse."""
+        src = self.p('sparse.raw')
+        with open(src, 'wb') as f:
+            f.truncate(16 << 20)
+            f.seek(1 << 20)
+            f.write(random.Random(5).randbytes(2 << 20))        # 2 MiB of data
+            f.seek(5 << 20)
+            f.write(bytes(2 << 20))                             # written zeroes
+            f.seek((10 << 20) + 4096)
+            f.write(b'\x5a' * 5000)                             # part of one cluster
+        for tool, name in ((IMG, 'k'), (QEMU_IMG, 'q')):
+            out = self.p('sparse-%s.qcow2' % name)
+            run(tool, 'convert', '-O', 'qcow2', src, out)
+            self.qemu_check_clean(out)
+            run(QEMU_IMG, 'compare', '-f', 'raw', '-F', 'qcow2', src, out)
+            m = json.loads(run(QEMU_IMG, 'map', '--output=json', out).stdout)
+            data = sorted((e['start'], e['length']) for e in m if e['data'])
+            self.assertEqual(data, [(1 << 20, 2 << 20), (10 << 20, 65536)], tool)
+        back = self.p('sparse-back.raw')
+        run(IMG, 'convert', '-O', 'raw', self.p('sparse-k.qcow2'), back)
+        run('cmp', src, back)
+        self.assertLessEqual(os.stat(back).st_blocks * 512, (2 << 20) + 65536)
+
     def test_compare_differs(self):
         out = self.p('k.qcow2')
         run(IMG, 'convert', '-O', 'qcow2', self.raw, out)

@@ -108,6 +108,76 @@ static void test_random(gconstpointer data)
     bdrv_unref(bs);
 }
 
+/*
+ * Writes of many whole clusters at once (what convert and a guest's large
+ * requests do): fresh clusters become one run of contiguous host clusters
+ * (one DATA extent), all-zero clusters inside become zero clusters (v3),
+ * clusters that already have a host cluster are written in place, runs
+ * stop at L2 table ends (512-byte clusters: 64 entries per table, new
+ * refcount blocks on the way), and the image stays clean.
+ */
+static void test_write_runs(gconstpointer data)
+{
+    int variant = GPOINTER_TO_INT(data);        /* 0 v3, 1 v2, 2 extended L2, 3 512 B */
+    int cs = variant == 2 ? 32768 : variant == 3 ? 512 : 65536;
+    int64_t size = 8 << 20, len = 1 << 20, base = 2 << 20;
+    g_autofree char *path = tpath("runs.qcow2");
+    g_autofree uint8_t *model = g_malloc0(size);
+    g_autofree uint8_t *b = g_malloc(len);
+    Qcow2CreateOptions o = { .size = size, .cluster_size = cs, .version = variant == 1 ? 2 : 3,
+                             .extended_l2 = variant == 2 };
+    GRand *r = g_rand_new_with_seed(77 + variant);
+    BlockDriverState *bs;
+    Error *err = NULL;
+    int64_t pnum;
+    uint64_t host, host2;
+
+    create(path, &o);
+    bs = open_q(path, false, &err);
+    g_assert_no_error(err);
+    /* one cluster already there (written in place later), one zero cluster */
+    memset(b, 0x11, cs);
+    io(bs, BLOCK_REQ_WRITE, base + 5 * cs, b, cs);
+    io(bs, BLOCK_REQ_WRITE_ZEROES, base + 9 * cs, NULL, cs);
+    g_assert_cmpint(qcow2_block_status(bs, base + 5 * cs, cs, &pnum, &host2), ==,
+                    QCOW2_ST_DATA);
+    for (int64_t i = 0; i < len; i++) {
+        b[i] = g_rand_int(r) | 1;
+    }
+    memset(b + 12 * cs, 0, cs);                 /* an all-zero cluster inside */
+    io(bs, BLOCK_REQ_WRITE, base, b, len);
+    memcpy(model + base, b, len);
+    /* the first five clusters: one allocation, contiguous */
+    g_assert_cmpint(qcow2_block_status(bs, base, 5 * cs, &pnum, &host), ==, QCOW2_ST_DATA);
+    g_assert_cmpint(pnum, ==, 5 * cs);
+    /* the old cluster kept its place */
+    g_assert_cmpint(qcow2_block_status(bs, base + 5 * cs, cs, &pnum, &host), ==,
+                    QCOW2_ST_DATA);
+    g_assert_cmpuint(host, ==, host2);
+    if (variant == 0) {
+        g_assert_cmpint(qcow2_block_status(bs, base + 12 * cs, cs, &pnum, &host), ==,
+                        QCOW2_ST_ZERO);
+        /* after the zero cluster, the rest (3 clusters) in one run */
+        g_assert_cmpint(qcow2_block_status(bs, base + 13 * cs, len - 13 * cs, &pnum, &host),
+                        ==, QCOW2_ST_DATA);
+        g_assert_cmpint(pnum, ==, len - 13 * cs);
+    }
+    /* a run that starts in the middle of a file cluster and crosses L2 tables */
+    for (int64_t i = 0; i < len; i++) {
+        b[i] = g_rand_int(r);
+    }
+    io(bs, BLOCK_REQ_WRITE, 5 * cs + 100, b, len - 200);
+    memcpy(model + 5 * cs + 100, b, len - 200);
+    assert_reads(bs, model, size);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    bs = open_q(path, true, &err);
+    g_assert_no_error(err);
+    assert_reads(bs, model, size);
+    bdrv_unref(bs);
+    g_rand_free(r);
+}
+
 static void test_refcount_widths(void)
 {
     for (int bits = 1; bits <= 64; bits *= 2) {
@@ -491,6 +561,10 @@ int main(int argc, char **argv)
     g_test_add_data_func("/qcow2/random/4k", GINT_TO_POINTER(4096), test_random);
     g_test_add_data_func("/qcow2/random/64k", GINT_TO_POINTER(65536), test_random);
     g_test_add_data_func("/qcow2/random/2M", GINT_TO_POINTER(2 << 20), test_random);
+    g_test_add_data_func("/qcow2/write-runs/v3", GINT_TO_POINTER(0), test_write_runs);
+    g_test_add_data_func("/qcow2/write-runs/v2", GINT_TO_POINTER(1), test_write_runs);
+    g_test_add_data_func("/qcow2/write-runs/extl2", GINT_TO_POINTER(2), test_write_runs);
+    g_test_add_data_func("/qcow2/write-runs/512", GINT_TO_POINTER(3), test_write_runs);
     g_test_add_func("/qcow2/refcount-widths", test_refcount_widths);
     g_test_add_func("/qcow2/backing", test_backing);
     g_test_add_func("/qcow2/zero-discard", test_zero_discard);
