@@ -48,16 +48,27 @@ B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 SCRIPT = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
 i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 sleep 1
+echo "PHASE read"
 t0=$(cut -d" " -f1 /proc/uptime)
 dd if=/dev/sda of=/dev/null bs=1M count=256 iflag=direct 2>/dev/null
 t1=$(cut -d" " -f1 /proc/uptime)
+echo "PHASE write"
 dd if=/dev/zero of=/dev/sda bs=1M count=64 seek=256 oflag=direct conv=fsync 2>/dev/null
 t2=$(cut -d" " -f1 /proc/uptime)
+echo "PHASE ide_rand"
 echo "BENCH read=$(echo "$t1 $t0" | awk '{print $1-$2}') write=$(echo "$t2 $t1" | awk '{print $1-$2}')"
-echo "IDE $(/bin/blkbench /dev/sda randread 2000 256)"
-echo "VDA $(/bin/blkbench /dev/vda seqread 256)"
-echo "VDA $(/bin/blkbench /dev/vda seqwrite 64 256)"
-echo "VDA $(/bin/blkbench /dev/vda randread 2000 256)"'''
+r=$(/bin/blkbench /dev/sda randread 2000 256)
+echo "PHASE vda_read"
+echo "IDE $r"
+r=$(/bin/blkbench /dev/vda seqread 256)
+echo "PHASE vda_write"
+echo "VDA $r"
+r=$(/bin/blkbench /dev/vda seqwrite 64 256)
+echo "PHASE vda_rand"
+echo "VDA $r"
+r=$(/bin/blkbench /dev/vda randread 2000 256)
+echo "PHASE end"
+echo "VDA $r"'''
 
 METRICS = [
     ("read", "IDE dd read 256 MiB (guest s)"),
@@ -69,6 +80,16 @@ METRICS = [
     ("boot", "boot to initramfs (s)"),
     ("cpu", "emulator CPU time, whole Linux run (s)"),
 ]
+# The emulator's CPU time during each phase (host /proc, between the
+# guest's PHASE lines): less sensitive to a loaded host than guest time.
+PHASES = ["read", "write", "ide_rand", "vda_read", "vda_write", "vda_rand"]
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of a live process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def initrd(tmp):
@@ -102,7 +123,7 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf, boot = b"", None
+    buf, boot, marks, seen = b"", None, {}, 0
     while True:
         if time.monotonic() - t0 > timeout:
             p.kill()
@@ -115,6 +136,14 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
             buf += d
             if boot is None and b"kvmpc-initramfs: booted" in buf:
                 boot = time.monotonic() - t0
+            nl = buf.rfind(b"\n")
+            if nl >= seen:          # complete lines only
+                for ph in re.findall(rb"PHASE (\w+)", buf[seen:nl]):
+                    try:
+                        marks.setdefault(ph.decode(), proc_cpu(p.pid))
+                    except OSError:
+                        pass
+                seen = nl + 1
     p.wait()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(rb"BENCH read=([0-9.]+) write=([0-9.]+)", buf)
@@ -124,7 +153,10 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     if not m or any(w not in bb for w in want):
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    return {"read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
+    order = PHASES + ["end"]
+    phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
+                 if ph in marks and order[i + 1] in marks}
+    return {"phase_cpu": phase_cpu, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
             "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
             "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
             "cpu": cpu}
@@ -190,7 +222,7 @@ def main():
             emus["before"] = a.before
         if a.only:
             emus = {a.only: emus[a.only]}
-        keys = [m for m, _ in METRICS] + ["fwboot"]
+        keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in PHASES] + ["fwboot"]
         res = {k: {m: [] for m in keys} for k in emus}
         for i in range(a.runs):
             # rotate the order, so that no emulator always runs first
@@ -199,6 +231,9 @@ def main():
                 r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
+                for ph in PHASES:
+                    if ph in r["phase_cpu"]:
+                        res[k]["cpu_" + ph].append(r["phase_cpu"][ph])
                 if not a.no_fwboot:
                     res[k]["fwboot"].append(firmware_run(emus[k], mbr))
                 print("run %d %-5s " % (i + 1, k) +
@@ -214,8 +249,10 @@ def main():
           (" kvmpc before (median) |" if b else ""))
     print("|---|---|---|---|" + ("---|" if b else ""))
     names = dict(METRICS, fwboot="SeaBIOS disk boot to exit (s)")
+    for ph in PHASES:
+        names["cpu_" + ph] = "emulator CPU s during: " + names[ph].replace(" (guest s)", "")
     for m in keys:
-        if not res["kvmpc"][m]:
+        if not res["kvmpc"][m] or not res["qemu"][m] or (b and not res["before"][m]):
             continue
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
         before = " %.3f |" % statistics.median(res["before"][m]) if b else ""

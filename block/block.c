@@ -4,7 +4,11 @@
  * include/block/block.h and docs/block.md.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <glib.h>
 #include "block/block-int.h"
 #include "qemu/thread-pool.h"
 #include "system/main-loop.h"
@@ -311,7 +315,28 @@ struct BlockBackend {
     bool read_only, removable, wce, discard_unmap;
     unsigned in_flight;
     int refcnt;
+    /* KVMPC_BLOCK_LATENCY=1: submit -> completion times of reads and
+     * writes, in power-of-two microsecond buckets, printed at exit. */
+    uint64_t lat_count[2], lat_sum_us[2], lat_hist[2][24];
 };
+
+static bool blk_latency_on = false, blk_latency_checked = false;
+
+static void blk_latency_report(void);
+static void blk_latency_report_one(BlockBackend *blk);
+
+static bool blk_latency_enabled(void)
+{
+    if (!blk_latency_checked) {
+        const char *e = getenv("KVMPC_BLOCK_LATENCY");
+        blk_latency_checked = true;
+        blk_latency_on = e && !strcmp(e, "1");
+        if (blk_latency_on) {
+            atexit(blk_latency_report);
+        }
+    }
+    return blk_latency_on;
+}
 
 static GPtrArray *all_backends;
 
@@ -335,6 +360,7 @@ void blk_unref(BlockBackend *blk)
         return;
     }
     blk_drain(blk);
+    blk_latency_report_one(blk);
     blk_remove_bs(blk);
     g_ptr_array_remove(all_backends, blk);
     g_free(blk->dev_id);
@@ -564,7 +590,56 @@ typedef struct BlkAio {
     BlockCompletionFunc *cb;
     void *opaque;
     bool flush_after;
+    int lat_kind;               /* 0 read, 1 write, -1 not measured */
+    gint64 start_us;
 } BlkAio;
+
+static void blk_latency_report_one(BlockBackend *blk)
+{
+    static const char *const kind[2] = { "read", "write" };
+
+    for (int k = 0; k < 2; k++) {
+        uint64_t n = blk->lat_count[k], seen = 0;
+        int p50 = -1, p99 = -1;
+
+        if (!n) {
+            continue;
+        }
+        for (int b = 0; b < 24; b++) {
+            seen += blk->lat_hist[k][b];
+            if (p50 < 0 && seen * 2 >= n) {
+                p50 = b;
+            }
+            if (p99 < 0 && seen * 100 >= n * 99) {
+                p99 = b;
+            }
+        }
+        fprintf(stderr, "kvmpc: block latency %s %s: %" PRIu64 " requests, mean %" PRIu64
+                " us, median < %u us, p99 < %u us\n", blk->name[0] ? blk->name : "(anon)",
+                kind[k], n, blk->lat_sum_us[k] / n, 1u << (p50 + 1), 1u << (p99 + 1));
+        blk->lat_count[k] = 0;
+    }
+}
+
+static void blk_latency_report(void)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        blk_latency_report_one(g_ptr_array_index(all_backends, i));
+    }
+}
+
+static void blk_latency_note(BlkAio *a)
+{
+    gint64 us = g_get_monotonic_time() - a->start_us;
+    int b = 0;
+
+    while (b < 23 && (us >> (b + 1))) {
+        b++;
+    }
+    a->blk->lat_count[a->lat_kind]++;
+    a->blk->lat_sum_us[a->lat_kind] += us;
+    a->blk->lat_hist[a->lat_kind][b]++;
+}
 
 static void blk_aio_finish(BlkAio *a, int ret)
 {
@@ -572,6 +647,9 @@ static void blk_aio_finish(BlkAio *a, int ret)
     BlockCompletionFunc *cb = a->cb;
     void *opaque = a->opaque;
 
+    if (a->lat_kind >= 0) {
+        blk_latency_note(a);
+    }
     g_free(a);
     blk->in_flight--;
     cb(opaque, ret);
@@ -604,6 +682,11 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     a->blk = blk;
     a->cb = cb;
     a->opaque = opaque;
+    a->lat_kind = -1;
+    if (blk_latency_enabled() && (type == BLOCK_REQ_READ || type == BLOCK_REQ_WRITE)) {
+        a->lat_kind = type == BLOCK_REQ_WRITE;
+        a->start_us = g_get_monotonic_time();
+    }
     blk->in_flight++;
     req = request_new(type, offset, bytes, iov, niov, flags, blk_aio_done, a);
     if (!blk->root) {
