@@ -10,7 +10,9 @@ drivers and blkbench, an IDE disk /dev/sda and a virtio-blk /dev/vda of
 256') between two marker lines; `perf record -e cpu-clock -g` is attached
 to kvmpc from the first marker to the second, and `strace -c -f` instead
 with --strace.  Prints the guest's output and `perf report --no-children`
-top entries.  For a figure to compare, use disk_bench.py.
+top entries, and with KVMPC_BLOCK_LATENCY=1 in the environment the
+block layer's per-request latency (docs/block.md).  For a figure to
+compare, use disk_bench.py.
 """
 import argparse
 import os
@@ -82,6 +84,8 @@ echo PROFILE-END; sleep 1''' % a.command
         p.wait()
         out = buf.decode("latin-1")
         print(out[out.find("PROFILE-START"):out.find("PROFILE-END") + 11])
+        # KVMPC_BLOCK_LATENCY=1 in the environment: kvmpc's own figures
+        print("\n".join(l for l in out.splitlines() if "block latency" in l))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if a.strace:
