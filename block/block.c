@@ -258,11 +258,15 @@ static BlockRequest *request_new(BlockRequestType type, int64_t offset, int64_t 
 }
 
 /* Checks and submits; every error completes from a bottom half. */
-static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
+/* Checks req against bs (len: bs's length if the caller knows it, else
+ * -1) and hands it to the driver. */
+static void bdrv_start_len(BlockDriverState *bs, BlockRequest *req, int64_t len)
 {
     req->bs = bs;
     if (req->type != BLOCK_REQ_FLUSH) {
-        int64_t len = bdrv_getlength(bs);
+        if (len < 0) {
+            len = bdrv_getlength(bs);
+        }
         if (len < 0) {
             block_request_complete_later(req, (int)len);
             return;
@@ -282,6 +286,11 @@ static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
         return;
     }
     bdrv_submit(bs, req);
+}
+
+static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
+{
+    bdrv_start_len(bs, req, -1);
 }
 
 void bdrv_aio_preadv(BlockDriverState *bs, int64_t offset, struct iovec *iov, int niov,
@@ -315,6 +324,12 @@ struct BlockBackend {
     bool read_only, removable, wce, discard_unmap;
     unsigned in_flight;
     int refcnt;
+    /* The root's length, read once per medium (as QEMU's total_sectors):
+     * a raw image's length is an fstat(), which every request's range check
+     * would otherwise pay, twice for virtio-blk.  Nothing resizes a medium
+     * in use (no block_resize); a new medium reads it again. */
+    int64_t len;
+    bool len_valid;
     /* KVMPC_BLOCK_LATENCY=1: submit -> completion times of reads and
      * writes, in power-of-two microsecond buckets, printed at exit. */
     uint64_t lat_count[2], lat_sum_us[2], lat_hist[2][24];
@@ -414,6 +429,7 @@ bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp)
     }
     bdrv_ref(bs);
     blk->root = bs;
+    blk->len_valid = false;
     return true;
 }
 
@@ -425,6 +441,7 @@ void blk_remove_bs(BlockBackend *blk)
     blk_drain(blk);
     bdrv_unref(blk->root);
     blk->root = NULL;
+    blk->len_valid = false;
 }
 
 BlockDriverState *blk_bs(BlockBackend *blk)
@@ -569,7 +586,18 @@ bool blk_discard_enabled(BlockBackend *blk)
 
 int64_t blk_getlength(BlockBackend *blk)
 {
-    return blk->root ? bdrv_getlength(blk->root) : -ENOMEDIUM;
+    if (!blk->root) {
+        return -ENOMEDIUM;
+    }
+    if (!blk->len_valid) {
+        int64_t len = bdrv_getlength(blk->root);
+        if (len < 0) {
+            return len;
+        }
+        blk->len = len;
+        blk->len_valid = true;
+    }
+    return blk->len;
 }
 
 uint64_t blk_get_nb_sectors(BlockBackend *blk)
@@ -702,7 +730,7 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     }
     if (type == BLOCK_REQ_DISCARD && !blk->discard_unmap) {
         /* discard=ignore: checked like a discard, then nothing happens. */
-        int64_t len = bdrv_getlength(blk->root);
+        int64_t len = blk_getlength(blk);
         int ret = offset < 0 || bytes < 0 || offset > len || bytes > len - offset ? -EIO : 0;
         if (ret == 0 && blk->root->read_only) {
             ret = -EPERM;
@@ -713,7 +741,7 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     if (type == BLOCK_REQ_WRITE_ZEROES && !blk->discard_unmap) {
         req->flags &= ~BDRV_REQ_MAY_UNMAP;
     }
-    bdrv_start(blk->root, req);
+    bdrv_start_len(blk->root, req, type == BLOCK_REQ_FLUSH ? -1 : blk_getlength(blk));
 }
 
 void blk_aio_preadv(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,

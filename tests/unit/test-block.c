@@ -260,6 +260,32 @@ static void test_read_nowait(void)
     g_assert_no_error(ok_err);
 }
 
+/* The backend reads its medium's length once (as QEMU's total_sectors):
+ * range checks then cost no fstat(); a new medium is measured again. */
+static void test_length_per_medium(void)
+{
+    g_autofree char *path = make_image("len.img", 65536, 9);
+    BlockBackend *blk = open_blk(path, NULL, &ok_err);
+    BlockDriverState *bs = blk_bs(blk);
+    uint8_t buf[512];
+
+    g_assert_cmpint(blk_getlength(blk), ==, 65536);
+    g_assert_cmpint(blk_pread(blk, 65536 - 512, buf, 512), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, -EIO);
+    g_assert_cmpint(truncate(path, 131072), ==, 0);       /* behind its back */
+    g_assert_cmpint(blk_getlength(blk), ==, 65536);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, -EIO);
+    bdrv_ref(bs);
+    blk_remove_bs(blk);
+    g_assert_cmpint(blk_getlength(blk), ==, -ENOMEDIUM);
+    g_assert_true(blk_insert_bs(blk, bs, &ok_err));
+    bdrv_unref(bs);
+    g_assert_cmpint(blk_getlength(blk), ==, 131072);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, 0);
+    blk_unref(blk);
+    g_assert_no_error(ok_err);
+}
+
 static void test_io_uring_fallback(void)
 {
     g_autofree char *path = make_image("fb.img", 4096, 2);
@@ -901,6 +927,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/io-uring-fallback", test_io_uring_fallback);
     g_test_add_func("/block/rw/threads", test_rw_threads);
     g_test_add_func("/block/read-nowait", test_read_nowait);
+    g_test_add_func("/block/length-per-medium", test_length_per_medium);
     g_test_add_func("/block/rw/io_uring", test_rw_io_uring);
     g_test_add_func("/block/rw/direct-threads", test_rw_direct_threads);
     g_test_add_func("/block/rw/direct-io_uring", test_rw_direct_io_uring);
