@@ -1,30 +1,39 @@
 #!/usr/bin/env python3
-"""IDE disk I/O and SeaBIOS disk boot: kvmpc (tcg-lite) against Debian's
-QEMU (TCG), runs interleaved, medians.
+"""IDE and virtio-blk disk I/O and a SeaBIOS disk boot: kvmpc (tcg-lite)
+against Debian's QEMU (TCG), runs interleaved, medians.
 
-  python3 bench/disk_bench.py [--runs 5] [--kvmpc build/kvmpc] [--qemu qemu-system-x86_64]
+  python3 bench/disk_bench.py [--runs 5] [--kvmpc build/kvmpc]
+      [--qemu qemu-system-x86_64] [--drive-opts ,aio=io_uring] [--no-fwboot]
 
-Both emulators get the same Debian kernel, the busybox initramfs plus the
-ata_piix/sd_mod modules (tests/images/lib.sh), a 320 MiB raw image on the
-PIIX3 IDE (-drive file=...,format=raw,if=ide,cache=writeback), -m 512,
-one vCPU, -accel tcg, direct -kernel boot.  The image holds random data
-and is read once before the runs, so that every run finds it in the
-host's page cache.  The guest script times itself
-with /proc/uptime (guest time, which both emulators keep at host speed):
+Both emulators get the same Debian kernel, the busybox initramfs plus
+ata_piix, sd_mod, virtio_pci, virtio_blk and bench/blkbench.c built
+static (tests/images/lib.sh), two 320 MiB raw images of random data, one
+on the PIIX3 IDE (-drive file=...,format=raw,if=ide,cache=writeback) and
+one on virtio-blk-pci (-drive if=none + -device virtio-blk-pci), -m 512,
+one vCPU, -accel tcg, direct -kernel boot.  --drive-opts is appended to
+both -drive options on both emulators.  The images are read once before
+the runs, so that every run finds them in the host's page cache.  The
+guest times itself (guest time, which both emulators keep at host speed):
 
-  read      dd if=/dev/sda of=/dev/null bs=1M count=256 iflag=direct
-  write     dd if=/dev/zero of=/dev/sda bs=1M count=64 seek=256 oflag=direct
-            conv=fsync
-  boot      process start -> the initramfs banner (host clock), for scale
+  ide read      dd if=/dev/sda of=/dev/null bs=1M count=256 iflag=direct
+  ide write     dd if=/dev/zero of=/dev/sda bs=1M count=64 seek=256
+                oflag=direct conv=fsync
+  ide rand4k    blkbench /dev/sda randread 2000 256
+  vda read      blkbench /dev/vda seqread 256     (1 MiB O_DIRECT preads)
+  vda write     blkbench /dev/vda seqwrite 64 256 (1 MiB O_DIRECT + fdatasync)
+  vda rand4k    blkbench /dev/vda randread 2000 256 (4 KiB O_DIRECT, QD 1)
+  boot          process start -> the initramfs banner (host clock), for scale
 
 and, separately, SeaBIOS booting a disk's MBR (tests/functional/ide-boot.S)
 that reads a sector with int 13h and exits: process start -> exit.
+Also the emulator's CPU time (user + system) for the whole Linux run.
 
-Prints a table and a Markdown block for docs/benchmarks.md.
+Prints a table for docs/benchmarks.md.
 """
 import argparse
 import os
 import re
+import resource
 import select
 import shutil
 import statistics
@@ -37,22 +46,61 @@ TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 
 SCRIPT = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
+i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 sleep 1
+echo "PHASE read"
 t0=$(cut -d" " -f1 /proc/uptime)
 dd if=/dev/sda of=/dev/null bs=1M count=256 iflag=direct 2>/dev/null
 t1=$(cut -d" " -f1 /proc/uptime)
+echo "PHASE write"
 dd if=/dev/zero of=/dev/sda bs=1M count=64 seek=256 oflag=direct conv=fsync 2>/dev/null
 t2=$(cut -d" " -f1 /proc/uptime)
-echo "BENCH read=$(echo "$t1 $t0" | awk '{print $1-$2}') write=$(echo "$t2 $t1" | awk '{print $1-$2}')"'''
+echo "PHASE ide_rand"
+echo "BENCH read=$(echo "$t1 $t0" | awk '{print $1-$2}') write=$(echo "$t2 $t1" | awk '{print $1-$2}')"
+r=$(/bin/blkbench /dev/sda randread 2000 256)
+echo "PHASE vda_read"
+echo "IDE $r"
+r=$(/bin/blkbench /dev/vda seqread 256)
+echo "PHASE vda_write"
+echo "VDA $r"
+r=$(/bin/blkbench /dev/vda seqwrite 64 256)
+echo "PHASE vda_rand"
+echo "VDA $r"
+r=$(/bin/blkbench /dev/vda randread 2000 256)
+echo "PHASE end"
+echo "VDA $r"'''
+
+METRICS = [
+    ("read", "IDE dd read 256 MiB (guest s)"),
+    ("write", "IDE dd write 64 MiB + fsync (guest s)"),
+    ("ide_rand", "IDE 2000 random 4 KiB reads (guest s)"),
+    ("vda_read", "virtio-blk read 256 MiB, 1 MiB O_DIRECT (guest s)"),
+    ("vda_write", "virtio-blk write 64 MiB + fdatasync (guest s)"),
+    ("vda_rand", "virtio-blk 2000 random 4 KiB reads (guest s)"),
+    ("boot", "boot to initramfs (s)"),
+    ("cpu", "emulator CPU time, whole Linux run (s)"),
+]
+# The emulator's CPU time during each phase (host /proc, between the
+# guest's PHASE lines): less sensitive to a loaded host than guest time.
+PHASES = ["read", "write", "ide_rand", "vda_read", "vda_write", "vda_rand"]
+
+
+def proc_cpu(pid):
+    """User + system CPU seconds of a live process (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        st = f.read().rsplit(")", 1)[1].split()
+    return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def initrd(tmp):
-    """The test initramfs plus ata_piix, sd_mod and what they need."""
+    """The test initramfs plus the disk drivers, what they need, and
+    blkbench."""
     out = os.path.join(tmp, "initrd.gz")
     sh = r'''set -e
 . "$1/tests/images/lib.sh"
-mkdir -p "$2/root/lib/modules"
-add_modules "$2/root" "$3/images/linux/modules" ata_piix sd_mod
+mkdir -p "$2/root/lib/modules" "$2/root/bin"
+add_modules "$2/root" "$3/images/linux/modules" ata_piix sd_mod virtio_pci virtio_blk
+gcc -static -O2 -o "$2/root/bin/blkbench" "$1/bench/blkbench.c"
 pack_initramfs "$2/root" "$2/extra.cpio.gz"
 cat "$3/images/initramfs.cpio.gz" "$2/extra.cpio.gz" > "$2/initrd.gz"'''
     subprocess.run(["bash", "-c", sh, "sh", TOP, tmp, B], check=True)
@@ -64,16 +112,18 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def linux_run(emu, disk, rd, timeout=1200):
+def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     argv = [emu, "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
-            "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (
-                disk, os.environ.get("DISK_BENCH_DRIVE_OPTS", "") if emu != "qemu-system-x86_64" else ""),
+            "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
+            "-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" % (vdisk, opts),
+            "-device", "virtio-blk-pci,drive=vd0",
             "-append", "console=ttyS0 panic=-1 " + cmdline_for(SCRIPT)]
     t0 = time.monotonic()
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf, boot = b"", None
+    buf, boot, marks, seen = b"", None, {}, 0
     while True:
         if time.monotonic() - t0 > timeout:
             p.kill()
@@ -86,11 +136,30 @@ def linux_run(emu, disk, rd, timeout=1200):
             buf += d
             if boot is None and b"kvmpc-initramfs: booted" in buf:
                 boot = time.monotonic() - t0
+            nl = buf.rfind(b"\n")
+            if nl >= seen:          # complete lines only
+                for ph in re.findall(rb"PHASE (\w+)", buf[seen:nl]):
+                    try:
+                        marks.setdefault(ph.decode(), proc_cpu(p.pid))
+                    except OSError:
+                        pass
+                seen = nl + 1
     p.wait()
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(rb"BENCH read=([0-9.]+) write=([0-9.]+)", buf)
-    if not m:
-        raise RuntimeError("%s: no BENCH line:\n%s" % (emu, buf[-2000:].decode("latin-1")))
-    return {"read": float(m.group(1)), "write": float(m.group(2)), "boot": boot}
+    bb = {(d.decode(), k.decode()): float(t) for d, k, t in
+          re.findall(rb"(IDE|VDA) BLKBENCH (\w+) ([0-9.]+)", buf)}
+    want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
+    if not m or any(w not in bb for w in want):
+        raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
+    cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    order = PHASES + ["end"]
+    phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
+                 if ph in marks and order[i + 1] in marks}
+    return {"phase_cpu": phase_cpu, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
+            "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
+            "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
+            "cpu": cpu}
 
 
 def mbr_disk(tmp):
@@ -122,6 +191,12 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--drive-opts", default=os.environ.get("DISK_BENCH_DRIVE_OPTS", ""),
+                    help="appended to both -drive options of both emulators, e.g. ,aio=io_uring")
+    ap.add_argument("--no-fwboot", action="store_true", help="skip the SeaBIOS disk boot")
+    ap.add_argument("--only", choices=["kvmpc", "qemu"], help="run one emulator (profiling)")
+    ap.add_argument("--before", help="a second kvmpc binary (the build before a change), "
+                    "run interleaved with the others and shown as its own column")
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
@@ -132,34 +207,56 @@ def main():
         # Real data, not a sparse file, read once so that both emulators
         # find it in the host's page cache (the first reader of a hole pays
         # for zeroing the cache pages).
-        disk = os.path.join(tmp, "disk.img")
-        with open(disk, "wb") as f:
-            for _ in range(320):
-                f.write(os.urandom(1 << 20))
-        with open(disk, "rb") as f:
-            while f.read(8 << 20):
-                pass
+        disks = []
+        for name in ("disk.img", "vdisk.img"):
+            disk = os.path.join(tmp, name)
+            with open(disk, "wb") as f:
+                for _ in range(320):
+                    f.write(os.urandom(1 << 20))
+            with open(disk, "rb") as f:
+                while f.read(8 << 20):
+                    pass
+            disks.append(disk)
         emus = {"kvmpc": a.kvmpc, "qemu": a.qemu}
-        res = {k: {"read": [], "write": [], "boot": [], "fwboot": []} for k in emus}
+        if a.before:
+            emus["before"] = a.before
+        if a.only:
+            emus = {a.only: emus[a.only]}
+        keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in PHASES] + ["fwboot"]
+        res = {k: {m: [] for m in keys} for k in emus}
         for i in range(a.runs):
-            order = ["kvmpc", "qemu"] if i % 2 == 0 else ["qemu", "kvmpc"]
+            # rotate the order, so that no emulator always runs first
+            order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
-                r = linux_run(emus[k], disk, rd)
-                for m in ("read", "write", "boot"):
+                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts)
+                for m, _ in METRICS:
                     res[k][m].append(r[m])
-                res[k]["fwboot"].append(firmware_run(emus[k], mbr))
-                print("run %d %-5s read %.2fs write %.2fs boot %.2fs fw-boot %.2fs" % (
-                    i + 1, k, r["read"], r["write"], r["boot"], res[k]["fwboot"][-1]), flush=True)
+                for ph in PHASES:
+                    if ph in r["phase_cpu"]:
+                        res[k]["cpu_" + ph].append(r["phase_cpu"][ph])
+                if not a.no_fwboot:
+                    res[k]["fwboot"].append(firmware_run(emus[k], mbr))
+                print("run %d %-5s " % (i + 1, k) +
+                      " ".join("%s %.2f" % (m, res[k][m][-1]) for m in keys if res[k][m]),
+                      flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    if len(emus) < 2:
+        return
     print()
-    print("| metric | kvmpc (median) | QEMU TCG (median) | kvmpc / QEMU |")
-    print("|---|---|---|---|")
-    names = {"read": "dd read 256 MiB (guest s)", "write": "dd write 64 MiB + fsync (guest s)",
-             "boot": "boot to initramfs (s)", "fwboot": "SeaBIOS disk boot to exit (s)"}
-    for m in ("read", "write", "boot", "fwboot"):
+    b = "before" in res
+    print("| metric |%s kvmpc (median) | QEMU TCG (median) | kvmpc / QEMU |" %
+          (" kvmpc before (median) |" if b else ""))
+    print("|---|---|---|---|" + ("---|" if b else ""))
+    names = dict(METRICS, fwboot="SeaBIOS disk boot to exit (s)")
+    for ph in PHASES:
+        names["cpu_" + ph] = "emulator CPU s during: " + names[ph].replace(" (guest s)", "")
+    for m in keys:
+        if not res["kvmpc"][m] or not res["qemu"][m] or (b and not res["before"][m]):
+            continue
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
-        print("| %s | %.2f | %.2f | %.2fx |" % (names[m], k, q, k / q))
+        before = " %.3f |" % statistics.median(res["before"][m]) if b else ""
+        print("| %s |%s %.3f | %.3f | %.2fx |" % (names[m], before, k, q, k / q))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@
  * include/block/block.h and docs/block.md.
  */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <glib.h>
 #include "block/block-int.h"
 #include "qemu/thread-pool.h"
 #include "system/main-loop.h"
@@ -254,11 +258,15 @@ static BlockRequest *request_new(BlockRequestType type, int64_t offset, int64_t 
 }
 
 /* Checks and submits; every error completes from a bottom half. */
-static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
+/* Checks req against bs (len: bs's length if the caller knows it, else
+ * -1) and hands it to the driver. */
+static void bdrv_start_len(BlockDriverState *bs, BlockRequest *req, int64_t len)
 {
     req->bs = bs;
     if (req->type != BLOCK_REQ_FLUSH) {
-        int64_t len = bdrv_getlength(bs);
+        if (len < 0) {
+            len = bdrv_getlength(bs);
+        }
         if (len < 0) {
             block_request_complete_later(req, (int)len);
             return;
@@ -278,6 +286,11 @@ static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
         return;
     }
     bdrv_submit(bs, req);
+}
+
+static void bdrv_start(BlockDriverState *bs, BlockRequest *req)
+{
+    bdrv_start_len(bs, req, -1);
 }
 
 void bdrv_aio_preadv(BlockDriverState *bs, int64_t offset, struct iovec *iov, int niov,
@@ -311,7 +324,34 @@ struct BlockBackend {
     bool read_only, removable, wce, discard_unmap;
     unsigned in_flight;
     int refcnt;
+    /* The root's length, read once per medium (as QEMU's total_sectors):
+     * a raw image's length is an fstat(), which every request's range check
+     * would otherwise pay, twice for virtio-blk.  Nothing resizes a medium
+     * in use (no block_resize); a new medium reads it again. */
+    int64_t len;
+    bool len_valid;
+    /* KVMPC_BLOCK_LATENCY=1: submit -> completion times of reads and
+     * writes, in power-of-two microsecond buckets, printed at exit. */
+    uint64_t lat_count[2], lat_sum_us[2], lat_hist[2][24];
 };
+
+static bool blk_latency_on = false, blk_latency_checked = false;
+
+static void blk_latency_report(void);
+static void blk_latency_report_one(BlockBackend *blk);
+
+static bool blk_latency_enabled(void)
+{
+    if (!blk_latency_checked) {
+        const char *e = getenv("KVMPC_BLOCK_LATENCY");
+        blk_latency_checked = true;
+        blk_latency_on = e && !strcmp(e, "1");
+        if (blk_latency_on) {
+            atexit(blk_latency_report);
+        }
+    }
+    return blk_latency_on;
+}
 
 static GPtrArray *all_backends;
 
@@ -335,6 +375,7 @@ void blk_unref(BlockBackend *blk)
         return;
     }
     blk_drain(blk);
+    blk_latency_report_one(blk);
     blk_remove_bs(blk);
     g_ptr_array_remove(all_backends, blk);
     g_free(blk->dev_id);
@@ -388,6 +429,7 @@ bool blk_insert_bs(BlockBackend *blk, BlockDriverState *bs, Error **errp)
     }
     bdrv_ref(bs);
     blk->root = bs;
+    blk->len_valid = false;
     return true;
 }
 
@@ -399,6 +441,7 @@ void blk_remove_bs(BlockBackend *blk)
     blk_drain(blk);
     bdrv_unref(blk->root);
     blk->root = NULL;
+    blk->len_valid = false;
 }
 
 BlockDriverState *blk_bs(BlockBackend *blk)
@@ -543,7 +586,18 @@ bool blk_discard_enabled(BlockBackend *blk)
 
 int64_t blk_getlength(BlockBackend *blk)
 {
-    return blk->root ? bdrv_getlength(blk->root) : -ENOMEDIUM;
+    if (!blk->root) {
+        return -ENOMEDIUM;
+    }
+    if (!blk->len_valid) {
+        int64_t len = bdrv_getlength(blk->root);
+        if (len < 0) {
+            return len;
+        }
+        blk->len = len;
+        blk->len_valid = true;
+    }
+    return blk->len;
 }
 
 uint64_t blk_get_nb_sectors(BlockBackend *blk)
@@ -564,7 +618,56 @@ typedef struct BlkAio {
     BlockCompletionFunc *cb;
     void *opaque;
     bool flush_after;
+    int lat_kind;               /* 0 read, 1 write, -1 not measured */
+    gint64 start_us;
 } BlkAio;
+
+static void blk_latency_report_one(BlockBackend *blk)
+{
+    static const char *const kind[2] = { "read", "write" };
+
+    for (int k = 0; k < 2; k++) {
+        uint64_t n = blk->lat_count[k], seen = 0;
+        int p50 = -1, p99 = -1;
+
+        if (!n) {
+            continue;
+        }
+        for (int b = 0; b < 24; b++) {
+            seen += blk->lat_hist[k][b];
+            if (p50 < 0 && seen * 2 >= n) {
+                p50 = b;
+            }
+            if (p99 < 0 && seen * 100 >= n * 99) {
+                p99 = b;
+            }
+        }
+        fprintf(stderr, "kvmpc: block latency %s %s: %" PRIu64 " requests, mean %" PRIu64
+                " us, median < %u us, p99 < %u us\n", blk->name[0] ? blk->name : "(anon)",
+                kind[k], n, blk->lat_sum_us[k] / n, 1u << (p50 + 1), 1u << (p99 + 1));
+        blk->lat_count[k] = 0;
+    }
+}
+
+static void blk_latency_report(void)
+{
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        blk_latency_report_one(g_ptr_array_index(all_backends, i));
+    }
+}
+
+static void blk_latency_note(BlkAio *a)
+{
+    gint64 us = g_get_monotonic_time() - a->start_us;
+    int b = 0;
+
+    while (b < 23 && (us >> (b + 1))) {
+        b++;
+    }
+    a->blk->lat_count[a->lat_kind]++;
+    a->blk->lat_sum_us[a->lat_kind] += us;
+    a->blk->lat_hist[a->lat_kind][b]++;
+}
 
 static void blk_aio_finish(BlkAio *a, int ret)
 {
@@ -572,6 +675,9 @@ static void blk_aio_finish(BlkAio *a, int ret)
     BlockCompletionFunc *cb = a->cb;
     void *opaque = a->opaque;
 
+    if (a->lat_kind >= 0) {
+        blk_latency_note(a);
+    }
     g_free(a);
     blk->in_flight--;
     cb(opaque, ret);
@@ -604,6 +710,11 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     a->blk = blk;
     a->cb = cb;
     a->opaque = opaque;
+    a->lat_kind = -1;
+    if (blk_latency_enabled() && (type == BLOCK_REQ_READ || type == BLOCK_REQ_WRITE)) {
+        a->lat_kind = type == BLOCK_REQ_WRITE;
+        a->start_us = g_get_monotonic_time();
+    }
     blk->in_flight++;
     req = request_new(type, offset, bytes, iov, niov, flags, blk_aio_done, a);
     if (!blk->root) {
@@ -619,7 +730,7 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     }
     if (type == BLOCK_REQ_DISCARD && !blk->discard_unmap) {
         /* discard=ignore: checked like a discard, then nothing happens. */
-        int64_t len = bdrv_getlength(blk->root);
+        int64_t len = blk_getlength(blk);
         int ret = offset < 0 || bytes < 0 || offset > len || bytes > len - offset ? -EIO : 0;
         if (ret == 0 && blk->root->read_only) {
             ret = -EPERM;
@@ -630,7 +741,7 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
     if (type == BLOCK_REQ_WRITE_ZEROES && !blk->discard_unmap) {
         req->flags &= ~BDRV_REQ_MAY_UNMAP;
     }
-    bdrv_start(blk->root, req);
+    bdrv_start_len(blk->root, req, type == BLOCK_REQ_FLUSH ? -1 : blk_getlength(blk));
 }
 
 void blk_aio_preadv(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,

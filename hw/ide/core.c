@@ -81,9 +81,11 @@ typedef void IDERequestDone(IDEState *s, IDERequest *r, int ret);
 struct IDERequest {
     IDEState *s;
     uint32_t generation;
-    uint8_t *buf;
+    uint8_t *buf;               /* bounce buffer, or NULL for zero-copy DMA */
     uint32_t nsec;
     IDERequestDone *done;
+    DMASGList sg;               /* zero-copy DMA: the guest's buffers */
+    bool sg_to_mem;             /* ... which the request writes */
 };
 
 static void ide_req_cb(void *opaque, int ret)
@@ -91,10 +93,16 @@ static void ide_req_cb(void *opaque, int ret)
     IDERequest *r = opaque;
     IDEState *s = r->s;
 
+    /* The disk wrote into guest RAM (even if a reset came meanwhile):
+     * tell the dirty log and the decoded-code cache, as a copy would. */
+    if (r->sg_to_mem) {
+        dma_sg_mark_dirty(&r->sg);
+    }
     if (r->generation == s->generation) {
         s->io_in_flight = false;
         r->done(s, r, ret);
     }
+    dma_sg_destroy(&r->sg);
     g_free(r->buf);
     g_free(r);
 }
@@ -623,6 +631,53 @@ static void ide_dma_write_done(IDEState *s, IDERequest *r, int ret)
     ide_dma_run(s);
 }
 
+static void ide_dma_sg_done(IDEState *s, IDERequest *r, int ret)
+{
+    if (!ide_dma_still_on(s, ret)) {
+        return;
+    }
+    s->sector_pos += r->nsec;
+    s->sectors_left -= r->nsec;
+    ide_dma_run(s);
+}
+
+/*
+ * The whole rest of the transfer in one request, straight between the disk
+ * and the guest's buffers, if the PRD table maps it exactly and only to
+ * RAM.  Otherwise (no map helper, a table that ends early, a buffer or
+ * entry outside RAM, no bus mastering) nothing is consumed and the caller
+ * takes the copying path, which reports those cases.
+ */
+static bool ide_dma_zero_copy(IDEState *s)
+{
+    bool to_mem = s->dma_cmd == IDE_DMA_READ;
+    IDERequest *r;
+
+    if (!s->bus->dma_map) {
+        return false;
+    }
+    r = g_new0(IDERequest, 1);
+    if (!s->bus->dma_map(s->bus, &r->sg, s->sectors_left * 512)) {
+        dma_sg_destroy(&r->sg);
+        g_free(r);
+        return false;
+    }
+    r->s = s;
+    r->generation = s->generation;
+    r->nsec = s->sectors_left;
+    r->done = ide_dma_sg_done;
+    r->sg_to_mem = to_mem;
+    s->io_in_flight = true;
+    if (to_mem) {
+        blk_aio_preadv(s->blk, (int64_t)s->sector_pos * 512, r->sg.iov, r->sg.niov,
+                       ide_req_cb, r);
+    } else {
+        blk_aio_pwritev(s->blk, (int64_t)s->sector_pos * 512, r->sg.iov, r->sg.niov, 0,
+                        ide_req_cb, r);
+    }
+    return true;
+}
+
 static void ide_dma_run(IDEState *s)
 {
     uint32_t n = MIN(s->sectors_left, IDE_DMA_CHUNK_SECTORS);
@@ -637,12 +692,18 @@ static void ide_dma_run(IDEState *s)
             ide_dma_finish(s);
             return;
         }
+        if (ide_dma_zero_copy(s)) {
+            break;
+        }
         ide_submit_read(s, s->sector_pos, n, ide_dma_read_done);
         break;
     case IDE_DMA_WRITE:
         if (!n) {
             ide_dma_finish(s);
             return;
+        }
+        if (ide_dma_zero_copy(s)) {
+            break;
         }
         r = ide_req_new(s, n, ide_dma_write_done);
         if (!ide_dma_move(s, r->buf, n * 512, false)) {

@@ -112,6 +112,41 @@ static int64_t bmdma_rw(IDEBus *bus, uint8_t *buf, uint32_t len, bool to_mem)
     return done;
 }
 
+/* The zero-copy form of bmdma_rw: the same walk, mapping instead of
+ * copying; all or nothing. */
+static bool bmdma_map(IDEBus *bus, DMASGList *sg, uint32_t len)
+{
+    PIIXIDEState *s = (PIIXIDEState *)bus->owner;
+    BMDMAState *bm = &bus->bm;
+    BMDMAState saved = *bm;
+    uint32_t done = 0;
+
+    dma_sg_init(sg, &address_space_memory);
+    if (!(s->parent.config[PCI_COMMAND] & PCI_COMMAND_MASTER)) {
+        return false;
+    }
+    while (done < len) {
+        uint32_t l;
+
+        if (bm->cur_len == 0 && bmdma_next_prd(bm) <= 0) {
+            goto fail;
+        }
+        l = MIN(bm->cur_len, len - done);
+        if (!dma_sg_add(sg, bm->cur_addr, l)) {
+            goto fail;
+        }
+        bm->cur_addr += l;
+        bm->cur_len -= l;
+        done += l;
+    }
+    return true;
+
+fail:
+    *bm = saved;
+    dma_sg_reset(sg);
+    return false;
+}
+
 static void bmdma_write_cmd(IDEBus *bus, uint8_t v)
 {
     BMDMAState *bm = &bus->bm;
@@ -222,6 +257,7 @@ static void piix_ide_realize(PCIDevice *d, Error **errp)
 
         ide_bus_init(bus, &d->qdev, i);
         bus->dma_rw = bmdma_rw;
+        bus->dma_map = bmdma_map;
         memory_region_init_io(&bus->cmd_io, &ide_cmd_ops, bus, i ? "ide1-cmd" : "ide0-cmd", 8);
         memory_region_init_io(&bus->ctrl_io, &ide_ctrl_ops, bus, i ? "ide1-ctrl" : "ide0-ctrl", 1);
         isa_register_ioport(&d->qdev, &bus->cmd_io, piix_cmd_port[i]);

@@ -83,5 +83,8 @@ void iov_from_buf(const struct iovec *iov, int niov, int64_t off, const void *bu
 extern void (*block_file_sync_hook)(const char *filename, int ret);
 /* Test hook: forces io_uring initialisation to fail (the threads fallback). */
 extern bool block_file_io_uring_disabled;
+/* Reads the thread-pool engine served from the page cache on the
+ * submitting thread (preadv2 RWF_NOWAIT), for tests and benchmarks. */
+extern uint64_t block_file_nowait_reads;
 
 #endif

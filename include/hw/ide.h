@@ -3,7 +3,8 @@
  *
  * hw/ide/core.c is the drive side: the task-file registers, the ATA
  * command set, PIO transfers and the part of DMA that moves sectors
- * between the disk and a bounce buffer.  hw/ide/atapi.c is the ATAPI
+ * between the disk and the guest's buffers (mapped for zero-copy, or
+ * through a bounce buffer).  hw/ide/atapi.c is the ATAPI
  * (MMC) packet command set of a CD-ROM.  hw/ide/piix.c is the PIIX3 IDE
  * PCI function: the legacy ports of both channels and the bus-master DMA
  * engine that scatters a buffer over a PRD table in guest memory.
@@ -19,6 +20,7 @@
 #include <stdint.h>
 #include "hw/qdev.h"
 #include "hw/memory.h"
+#include "hw/dma/dma-sg.h"
 #include "block/block.h"
 
 /* Status register (ATA/ATAPI-6 7.15.6). */
@@ -156,6 +158,12 @@ struct IDEBus {
      * (< len: the table ended), or -1 if a PRD or a buffer lies outside
      * guest RAM or the function may not master the bus. */
     int64_t (*dma_rw)(IDEBus *bus, uint8_t *buf, uint32_t len, bool to_mem);
+    /* Zero-copy DMA (optional): maps the table's next len bytes of buffers
+     * into sg (which it initialises) and moves past them.  false, with the
+     * table position unchanged, unless exactly len bytes of guest RAM were
+     * mapped: the drive then copies through dma_rw, which reports faults
+     * and short tables. */
+    bool (*dma_map)(IDEBus *bus, DMASGList *sg, uint32_t len);
     MemoryRegion cmd_io, ctrl_io;
 };
 

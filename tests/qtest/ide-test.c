@@ -376,6 +376,28 @@ static void test_dma_prd_errors(void)
     QT_ASSERT(st & ST_ERR);
     QT_ASSERT_EQ(qtest_inb(s, P0 + REG_ERR), 0x04);
 
+    /* a table that mixes RAM and outside-RAM entries, read and write: the
+     * same error status, the RAM part of the table does not make it a
+     * (partial) success */
+    for (int write = 0; write < 2; write++) {
+        prd(s, 0, BUF_ADDR, 1024, false);
+        prd(s, 1, 0xfec00000u, 1024, false);    /* the IOAPIC */
+        prd(s, 2, BUF_ADDR + 0x8000, 1024, true);
+        lba28(s, P0, 8, 6);
+        st = dma_cmd(s, bm, write ? 0xca : 0xc8, !write);
+        QT_ASSERT_EQ(st & 0x03, 0x02);
+        st = wait_ready(s, P0);
+        QT_ASSERT(st & ST_ERR);
+        QT_ASSERT_EQ(qtest_inb(s, P0 + REG_ERR), 0x04);
+    }
+    /* ... and a RAM buffer that runs out of RAM (the end of 128 MiB) */
+    prd(s, 0, BUF_ADDR, 1024, false);
+    prd(s, 1, 128 * 1024 * 1024 - 512, 1024, true);
+    lba28(s, P0, 8, 4);
+    st = dma_cmd(s, bm, 0xc8, true);
+    QT_ASSERT_EQ(st & 0x03, 0x02);
+    QT_ASSERT(wait_ready(s, P0) & ST_ERR);
+
     /* the PRD table itself outside RAM */
     qtest_outb(s, bm + 2, 0x06);
     qtest_outl(s, bm + 4, 0xfe000000u);

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib.h>
@@ -191,6 +192,99 @@ static void test_rw_threads(void) { rw_random(BLOCK_AIO_THREADS, false); }
 static void test_rw_io_uring(void) { rw_random(BLOCK_AIO_IO_URING, false); }
 static void test_rw_direct_threads(void) { rw_random(BLOCK_AIO_THREADS, true); }
 static void test_rw_direct_io_uring(void) { rw_random(BLOCK_AIO_IO_URING, true); }
+
+/*
+ * aio=threads serves a buffered read from the page cache on the submitting
+ * thread (preadv2 RWF_NOWAIT) and completes it later from the main loop; a
+ * read of pages the cache does not hold goes to a worker.  Both give the
+ * file's bytes, neither completes inside the submitting call.
+ */
+static void read_once(BlockBackend *blk, int64_t off, uint8_t *buf, size_t len)
+{
+    struct iovec iov[2] = { { buf, len / 2 }, { buf + len / 2, len - len / 2 } };
+    AioCtx c = { 0 };
+
+    c.in_submit = true;
+    blk_aio_preadv(blk, off, iov, 2, aio_cb, &c);
+    c.in_submit = false;
+    while (!c.done) {
+        main_loop_iterate(true);
+    }
+    g_assert_false(c.completed_in_submit);
+    g_assert_true(c.bql_at_completion);
+    g_assert_cmpint(c.ret_sum, ==, 0);
+}
+
+static void test_read_nowait(void)
+{
+    const size_t size = 256 << 10;
+    g_autofree char *path = make_image("nowait.img", size, 7);
+    g_autofree uint8_t *want = NULL;
+    uint8_t *buf = g_malloc(65536);
+    size_t len;
+    uint64_t before;
+    unsigned char resident[64];
+    void *map;
+    BlockBackend *blk = open_blk(path, NULL, &ok_err);
+    int fd = open(path, O_RDONLY);
+
+    want = file_contents(path, &len);
+    /* out of the page cache: a worker reads it */
+    g_assert_cmpint(fdatasync(fd), ==, 0);
+    g_assert_cmpint(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), ==, 0);
+    map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+    g_assert_true(map != MAP_FAILED);
+    g_assert_cmpint(mincore(map, size, resident), ==, 0);
+    munmap(map, size);
+    before = block_file_nowait_reads;
+    read_once(blk, 65536, buf, 65536);
+    g_assert_cmpmem(buf, 65536, want + 65536, 65536);
+    /* (unless the file system keeps the pages anyway, as tmpfs does) */
+    g_assert_cmpuint(block_file_nowait_reads - before, ==, resident[16] & 1);
+    /* cached now: served by the submitting thread */
+    before = block_file_nowait_reads;
+    memset(buf, 0, 65536);
+    read_once(blk, 65536 + 512, buf, 65536 - 512);
+    g_assert_cmpmem(buf, 65536 - 512, want + 65536 + 512, 65536 - 512);
+    g_assert_cmpuint(block_file_nowait_reads - before, ==, 1);
+    /* O_DIRECT never takes that path */
+    blk_unref(blk);
+    blk = open_blk(path, &(BlockFileOptions){ .direct = true }, &ok_err);
+    before = block_file_nowait_reads;
+    read_once(blk, 0, buf, 65536);
+    g_assert_cmpmem(buf, 65536, want, 65536);
+    g_assert_cmpuint(block_file_nowait_reads, ==, before);
+    blk_unref(blk);
+    close(fd);
+    g_free(buf);
+    g_assert_no_error(ok_err);
+}
+
+/* The backend reads its medium's length once (as QEMU's total_sectors):
+ * range checks then cost no fstat(); a new medium is measured again. */
+static void test_length_per_medium(void)
+{
+    g_autofree char *path = make_image("len.img", 65536, 9);
+    BlockBackend *blk = open_blk(path, NULL, &ok_err);
+    BlockDriverState *bs = blk_bs(blk);
+    uint8_t buf[512];
+
+    g_assert_cmpint(blk_getlength(blk), ==, 65536);
+    g_assert_cmpint(blk_pread(blk, 65536 - 512, buf, 512), ==, 0);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, -EIO);
+    g_assert_cmpint(truncate(path, 131072), ==, 0);       /* behind its back */
+    g_assert_cmpint(blk_getlength(blk), ==, 65536);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, -EIO);
+    bdrv_ref(bs);
+    blk_remove_bs(blk);
+    g_assert_cmpint(blk_getlength(blk), ==, -ENOMEDIUM);
+    g_assert_true(blk_insert_bs(blk, bs, &ok_err));
+    bdrv_unref(bs);
+    g_assert_cmpint(blk_getlength(blk), ==, 131072);
+    g_assert_cmpint(blk_pread(blk, 65536, buf, 512), ==, 0);
+    blk_unref(blk);
+    g_assert_no_error(ok_err);
+}
 
 static void test_io_uring_fallback(void)
 {
@@ -832,6 +926,8 @@ int main(int argc, char **argv)
     /* first: it needs the process's io_uring ring not to exist yet */
     g_test_add_func("/block/io-uring-fallback", test_io_uring_fallback);
     g_test_add_func("/block/rw/threads", test_rw_threads);
+    g_test_add_func("/block/read-nowait", test_read_nowait);
+    g_test_add_func("/block/length-per-medium", test_length_per_medium);
     g_test_add_func("/block/rw/io_uring", test_rw_io_uring);
     g_test_add_func("/block/rw/direct-threads", test_rw_direct_threads);
     g_test_add_func("/block/rw/direct-io_uring", test_rw_direct_io_uring);

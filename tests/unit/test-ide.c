@@ -3,11 +3,13 @@
  * middle of a PIO read, of an ATAPI read and of a DMA command waiting for
  * the bus master, the device reset (which loses it), the state loaded, and
  * the transfer completed: the data must be the image's.  Also a stream
- * with out-of-range buffer positions, which the loader clamps.
+ * with out-of-range buffer positions, which the loader clamps.  And the
+ * zero-copy DMA path's dirty marking.
  */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <glib.h>
 
@@ -30,6 +32,7 @@ static char disk_path[64], cd_path[64];
 static uint8_t disk_data[DISK_SECTORS * 512], cd_data[CD_SECTORS * 2048];
 static PCIBus *pci;
 static DeviceState *ide;
+static MemoryRegion ram;
 
 static uint8_t wait_ready(uint16_t base)
 {
@@ -171,6 +174,105 @@ static void test_dma_pending_across_savevm(void)
     g_assert_cmpmem(got, sizeof(got), disk_data + 33 * 512, sizeof(got));
 }
 
+/*
+ * Zero-copy DMA (docs/ide.md): a READ DMA lands straight in guest RAM, with
+ * no copy through the memory API when the request completes, and still
+ * makes the pages it wrote dirty for the code cache of a software CPU (its
+ * decoded blocks there must go) and every other client; pages it did not
+ * write stay clean.  A WRITE DMA takes its data from guest RAM.
+ */
+static struct {
+    MemoryDirtyNotifier n;
+    uint64_t lo, hi;                    /* the span code_write was told of */
+    unsigned calls;
+} code_writes;
+
+static void note_code_write(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr,
+                            uint64_t len)
+{
+    if (!code_writes.calls || addr < code_writes.lo) {
+        code_writes.lo = addr;
+    }
+    if (!code_writes.calls || addr + len > code_writes.hi) {
+        code_writes.hi = addr + len;
+    }
+    code_writes.calls++;
+}
+
+/* Runs a DMA command with the PRD table at 0x10000; returns how many
+ * memory API dispatch steps the main loop took until it completed. */
+static uint64_t run_dma(uint8_t cmd, uint32_t lba, uint8_t nsec, bool to_mem)
+{
+    uint64_t steps = 0;
+
+    outb(BM + 2, 0x06);
+    outl(BM + 4, 0x10000);
+    outb(P0 + 6, 0xe0);
+    outb(P0 + 2, nsec);
+    outb(P0 + 3, lba);
+    outb(P0 + 4, lba >> 8);
+    outb(P0 + 5, lba >> 16);
+    outb(P0 + 7, cmd);
+    outb(BM, to_mem ? 0x09 : 0x01);
+    for (int i = 0; i < 100000 && !(inb(BM + 2) & 0x04); i++) {
+        uint64_t before = memory_debug_dispatch_steps();
+        main_loop_iterate(true);
+        steps += memory_debug_dispatch_steps() - before;
+    }
+    g_assert_cmphex(inb(BM + 2) & 0x07, ==, 0x04);
+    outb(BM, 0x00);
+    outb(BM + 2, 0x04);
+    g_assert_cmphex(wait_ready(P0), ==, 0x50);
+    return steps;
+}
+
+static void test_dma_zero_copy_dirty(void)
+{
+    /* 1 KiB at 0x30200 (crossing no page) and 3 KiB at 0x33c00 (crossing
+     * into 0x34000); pages 0x31000, 0x32000 and 0x35000 are not written */
+    uint8_t prd[16] = { 0x00, 0x02, 0x03, 0x00, 0x00, 0x04, 0x00, 0x00,
+                        0x00, 0x3c, 0x03, 0x00, 0x00, 0x0c, 0x00, 0x80 };
+    uint8_t got[4096], pattern[4096];
+    int fd;
+
+    address_space_write(&address_space_memory, 0x10000, prd, sizeof(prd));
+    memory_global_dirty_log_start(DIRTY_MEMORY_CODE);
+    code_writes.n.code_write = note_code_write;
+    memory_dirty_notifier_register(&code_writes.n);
+    /* what a software CPU does when it decodes code in those pages */
+    memory_region_test_and_clear_dirty(&ram, 0x30000, 0x6000, DIRTY_MEMORY_CODE);
+    code_writes.calls = 0;
+
+    g_assert_cmpuint(run_dma(0xc8, 50, 8, true), ==, 0);     /* no copy at completion */
+    address_space_read(&address_space_memory, 0x30200, got, 1024);
+    address_space_read(&address_space_memory, 0x33c00, got + 1024, 3072);
+    g_assert_cmpmem(got, sizeof(got), disk_data + 50 * 512, 4096);
+    g_assert_cmpuint(code_writes.calls, >, 0);
+    g_assert_cmphex(code_writes.lo, <=, 0x30200);
+    g_assert_cmphex(code_writes.hi, >=, 0x34800);
+    for (uint64_t page = 0x30000; page < 0x36000; page += 0x1000) {
+        bool written = page == 0x30000 || page == 0x33000 || page == 0x34000;
+        g_assert_cmpint(memory_region_get_dirty(&ram, page, 1, DIRTY_MEMORY_CODE), ==,
+                        written);
+    }
+
+    /* WRITE DMA from the same buffers */
+    for (size_t i = 0; i < sizeof(pattern); i++) {
+        pattern[i] = i * 7 + 3;
+    }
+    address_space_write(&address_space_memory, 0x30200, pattern, 1024);
+    address_space_write(&address_space_memory, 0x33c00, pattern + 1024, 3072);
+    g_assert_cmpuint(run_dma(0xca, 60, 8, false), ==, 0);
+    fd = open(disk_path, O_RDONLY);
+    g_assert_cmpint(pread(fd, got, sizeof(got), 60 * 512), ==, sizeof(got));
+    close(fd);
+    g_assert_cmpmem(got, sizeof(got), pattern, sizeof(pattern));
+    memcpy(disk_data + 60 * 512, pattern, sizeof(pattern));
+
+    memory_dirty_notifier_unregister(&code_writes.n);
+    memory_global_dirty_log_stop(DIRTY_MEMORY_CODE);
+}
+
 /* A stream whose PIO window points past the buffer is clamped on load. */
 static void test_load_clamps(void)
 {
@@ -211,7 +313,6 @@ static void make_image(char *path, const char *tmpl, uint8_t *data, size_t size)
 
 int main(int argc, char **argv)
 {
-    static MemoryRegion ram;
     Error *err = NULL;
     g_autofree char *hd = NULL, *cd = NULL;
     PCIDevice *d;
@@ -240,6 +341,7 @@ int main(int argc, char **argv)
     g_test_add_func("/ide/vmstate/atapi-read", test_atapi_read_across_savevm);
     g_test_add_func("/ide/vmstate/dma-pending", test_dma_pending_across_savevm);
     g_test_add_func("/ide/vmstate/load-clamps", test_load_clamps);
+    g_test_add_func("/ide/dma/zero-copy-dirty", test_dma_zero_copy_dirty);
     ret = g_test_run();
     unlink(disk_path);
     unlink(cd_path);
