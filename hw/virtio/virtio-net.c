@@ -51,6 +51,7 @@
  */
 #include <endian.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 #include <glib.h>
 #include "hw/virtio/virtio-pci.h"
@@ -370,7 +371,8 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
     VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
     uint32_t lens[VIRTQUEUE_MAX_SIZE];
     unsigned nelem = 0;
-    size_t total, done = 0, wire = size;
+    size_t total, done, wire = size;
+    unsigned seen = UINT_MAX;
     uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { 0 };
 
     if (!virtio_net_can_receive(nc)) {
@@ -397,6 +399,9 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
         return wire;            /* filtered: not an error */
     }
     q = virtio_net_rx_queue(n);
+retry:
+    nelem = 0;
+    done = 0;
     while (done < total) {
         VirtQueueElement *e;
         size_t room, skip, chunk;
@@ -438,10 +443,19 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             }
             return virtio_net_drop(n, wire, "the receive buffers are too small");
         }
+        if (nelem != seen) {
+            /* ask for a kick at the driver's current index, then look
+             * once more: buffers added before that would not kick */
+            seen = nelem;
+            while (nelem) {
+                virtqueue_unpop(q->rx, elems[--nelem]);
+            }
+            virtio_queue_set_notification(q->rx, true);
+            goto retry;
+        }
         while (nelem) {
             virtqueue_unpop(q->rx, elems[--nelem]);
         }
-        virtio_queue_set_notification(q->rx, true);
         return 0;
     }
     /* copy: header, then the frame across the buffers */
