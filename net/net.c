@@ -154,6 +154,18 @@ void qemu_using_vnet_hdr(NetClientState *nc, bool on)
     }
 }
 
+bool qemu_has_ufo(NetClientState *nc)
+{
+    return nc && nc->info->has_ufo && nc->info->has_ufo(nc);
+}
+
+void qemu_set_offload(NetClientState *nc, const NetOffloads *o)
+{
+    if (nc && nc->info->set_offload) {
+        nc->info->set_offload(nc, o);
+    }
+}
+
 static ssize_t net_deliver(NetClientState *nc, const uint8_t *buf, size_t len)
 {
     if (nc->info->receive) {

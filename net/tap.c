@@ -5,14 +5,17 @@
  * A Linux TAP interface opened through /dev/net/tun with IFF_TAP |
  * IFF_NO_PI (or an fd the caller opened).  Frames read from it go to the
  * NIC; the NIC's frames are written to it.  Configuration scripts are not
- * run: script= and downscript= must be "no" (or absent).  vnet_hdr=on opens
- * the interface with IFF_VNET_HDR and a 12-byte header on every frame:
- * virtio-net exchanges it with the guest (the kernel then finishes the
- * checksums the guest left partial); for any other NIC the backend strips
- * it from received frames and puts a zero one before sent frames.  No
- * offloads are enabled (TUNSETOFFLOAD), so the kernel never sends us
- * partial checksums or GSO frames.  vhost=on fails with "vhost is not
- * supported".
+ * run: script= and downscript= must be "no" (or absent).  vnet_hdr (as
+ * QEMU: on when the kernel has IFF_VNET_HDR unless vnet_hdr=off; =on makes
+ * it required) puts a 12-byte virtio-net header on every frame:
+ * virtio-net exchanges it with the guest; for any other NIC the backend
+ * strips it from received frames and puts a zero one before sent frames.
+ * Offloads (TUNSETOFFLOAD: which partial-checksum and GSO frames the
+ * kernel may hand us) start off; virtio-net sets them from what its
+ * guest accepts (set_offload), and they go back off when the frontend
+ * stops using the header.  UFO is offered only if the kernel takes
+ * TUN_F_UFO (probed at open, as QEMU).  vhost=on fails with "vhost is
+ * not supported".
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -34,7 +37,9 @@ typedef struct TAPState {
     bool read_paused;
     bool vnet_hdr;              /* IFF_VNET_HDR: every frame has the header */
     bool using_vnet_hdr;        /* the peer handles it */
-    uint8_t buf[65536 + 64];
+    bool has_ufo;               /* the kernel takes TUN_F_UFO */
+    unsigned offload;           /* TUN_F_* last set */
+    uint8_t buf[NET_VNET_HDR_LEN + 65536 + 4096];   /* a GSO frame and its header */
 } TAPState;
 
 static void tap_set_reading(TAPState *s, bool on);
@@ -104,11 +109,52 @@ static bool tap_has_vnet_hdr(NetClientState *nc)
     return ((TAPState *)nc)->vnet_hdr;
 }
 
+static bool tap_set_offload_flags(TAPState *s, unsigned flags)
+{
+    if (ioctl(s->fd, TUNSETOFFLOAD, flags) < 0) {
+        return false;
+    }
+    s->offload = flags;
+    return true;
+}
+
+/* QEMU's mapping: nothing without csum; ECN only with a TSO; UFO dropped
+ * (and the rest retried) when the kernel refuses it. */
+static void tap_set_offload(NetClientState *nc, const NetOffloads *o)
+{
+    TAPState *s = (TAPState *)nc;
+    unsigned f = 0;
+
+    if (!s->vnet_hdr) {
+        return;
+    }
+    if (o->csum) {
+        f |= TUN_F_CSUM;
+        f |= o->tso4 ? TUN_F_TSO4 : 0;
+        f |= o->tso6 ? TUN_F_TSO6 : 0;
+        f |= (o->tso4 || o->tso6) && o->ecn ? TUN_F_TSO_ECN : 0;
+        f |= o->ufo && s->has_ufo ? TUN_F_UFO : 0;
+    }
+    if (!tap_set_offload_flags(s, f) && !tap_set_offload_flags(s, f & ~TUN_F_UFO)) {
+        fprintf(stderr, "kvmpc: tap %s: TUNSETOFFLOAD 0x%x: %s\n", nc->name, f,
+                strerror(errno));
+    }
+}
+
+static bool tap_has_ufo(NetClientState *nc)
+{
+    return ((TAPState *)nc)->has_ufo;
+}
+
 static void tap_using_vnet_hdr(NetClientState *nc, bool on)
 {
     TAPState *s = (TAPState *)nc;
+    static const NetOffloads none;
 
     s->using_vnet_hdr = s->vnet_hdr && on;
+    if (!s->using_vnet_hdr && s->offload) {
+        tap_set_offload(nc, &none);     /* a frontend that strips the header takes no GSO */
+    }
 }
 
 static void tap_cleanup(NetClientState *nc)
@@ -126,16 +172,25 @@ static const NetClientInfo tap_info = {
     .receive = tap_receive,
     .has_vnet_hdr = tap_has_vnet_hdr,
     .using_vnet_hdr = tap_using_vnet_hdr,
+    .has_ufo = tap_has_ufo,
+    .set_offload = tap_set_offload,
     .cleanup = tap_cleanup,
 };
+
+/* Whether the interface behind fd was opened with IFF_VNET_HDR. */
+static bool tap_probe_vnet_hdr(int fd)
+{
+    struct ifreq ifr = { 0 };
+
+    return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
+}
 
 /* IFF_VNET_HDR with our header size (the fd may come from the caller). */
 static bool tap_setup_vnet_hdr(int fd, Error **errp)
 {
-    struct ifreq ifr = { 0 };
     int len = NET_VNET_HDR_LEN;
 
-    if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_VNET_HDR)) {
+    if (!tap_probe_vnet_hdr(fd)) {
         error_setg(errp, "tap: vnet_hdr=on: the interface has no IFF_VNET_HDR");
         return false;
     }
@@ -188,13 +243,13 @@ bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error 
     const char *ifname = qemu_opt_get(opts, "ifname");
     const char *fdstr = qemu_opt_get(opts, "fd");
     const char *fds = qemu_opt_get(opts, "fds");
-    bool vhost = false, vnet_hdr = false;
+    bool vhost = false, vnet_hdr = true;
     char actual[IFNAMSIZ] = "";
     TAPState *s;
     int fd;
 
     if (!qemu_opt_get_bool(opts, "vhost", false, &vhost, errp) ||
-        !qemu_opt_get_bool(opts, "vnet_hdr", false, &vnet_hdr, errp)) {
+        !qemu_opt_get_bool(opts, "vnet_hdr", true, &vnet_hdr, errp)) {
         return false;
     }
     qemu_opt_get(opts, "vhostforce");
@@ -227,6 +282,9 @@ bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error 
             return false;
         }
         g_strlcpy(actual, "fd", sizeof(actual));
+        if (!qemu_opt_get(opts, "vnet_hdr")) {
+            vnet_hdr = tap_probe_vnet_hdr(fd);  /* as the caller opened it (QEMU) */
+        }
     } else {
         fd = tap_open(ifname, actual, vnet_hdr, errp);
         if (fd < 0) {
@@ -243,6 +301,11 @@ bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error 
     s = (TAPState *)qemu_new_net_client(&tap_info, peer, "tap", name);
     s->fd = fd;
     s->vnet_hdr = vnet_hdr;
+    if (vnet_hdr) {
+        /* does the kernel take UFO?  Then all offloads off until a frontend asks */
+        s->has_ufo = tap_set_offload_flags(s, TUN_F_CSUM | TUN_F_UFO);
+        tap_set_offload_flags(s, 0);
+    }
     snprintf(s->nc.info_str, sizeof(s->nc.info_str), "ifname=%s,script=no,downscript=no",
              actual);
     tap_set_reading(s, true);

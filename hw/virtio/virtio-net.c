@@ -2,7 +2,9 @@
  * virtio-net (virtio 1.2, 5.1) on PCI: "-device virtio-net-pci,netdev=ID
  * [,mac=M][,mq=on|off][,mrg_rxbuf=on|off][,csum=on|off][,guest_csum=on|off]
  * [,host_mtu=N][,speed=N][,duplex=half|full][,bootindex=N][,romfile=F]
- * [,tx_burst=N]", "-nic TYPE,model=virtio-net-pci", "-net nic,model=virtio".
+ * [,tx_burst=N][,host_tso4|host_tso6|host_ecn|host_ufo=on|off]
+ * [,guest_tso4|guest_tso6|guest_ecn|guest_ufo=on|off][,ctrl_guest_offloads=on|off]",
+ * "-nic TYPE,model=virtio-net-pci", "-net nic,model=virtio".
  * Register map and constants: include/hw/virtio/virtio-net.h.
  *
  * Queues: receiveq0, transmitq0, receiveq1, transmitq1, ..., then the
@@ -24,10 +26,20 @@
  * Transmit: a kick schedules a bottom half that sends at most tx_burst
  * frames (QEMU's default 256), then yields to the main loop and runs
  * again, so a guest that keeps its ring full cannot starve the loop.  A
- * backend that takes virtio-net headers (tap,vnet_hdr=on) gets a 12-byte
- * one with the checksum request, and gives one with received frames;
- * for the others the header is stripped and with NEEDS_CSUM the device
- * finishes the checksum in software (csum_start, csum_offset).
+ * backend that takes virtio-net headers (tap with vnet_hdr) gets a 12-byte
+ * one with the checksum request and GSO fields, and gives one with
+ * received frames; for the others the header is stripped and with
+ * NEEDS_CSUM the device finishes the checksum in software (csum_start,
+ * csum_offset).
+ *
+ * Offloads (as QEMU): with a vnet-header backend the device offers
+ * HOST_TSO4/TSO6/ECN/UFO (the guest sends GSO frames, the host kernel
+ * segments them) and GUEST_TSO4/TSO6/ECN/UFO (the kernel may hand us GSO
+ * frames, passed to the guest with their header); UFO only when the
+ * kernel takes TUN_F_UFO.  The tap's offloads (TUNSETOFFLOAD) follow the
+ * GUEST_* features the driver accepted, then CTRL_GUEST_OFFLOADS_SET;
+ * they are off from reset until DRIVER_OK.  Other backends get none of
+ * the GSO features (QEMU does not segment in software either).
  *
  * Receive filter (as QEMU's): promiscuous takes everything; a VLAN-tagged
  * frame needs its VID in the table (all VIDs pass without CTRL_VLAN);
@@ -39,6 +51,7 @@
  */
 #include <endian.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 #include <glib.h>
 #include "hw/virtio/virtio-pci.h"
@@ -87,6 +100,7 @@ struct VirtIONet {
     uint8_t *tx_buf;            /* [host vnet header] + frame */
     uint8_t *rx_buf;            /* vnet-header peer: a frame to finish a checksum in */
     bool peer_vnet_hdr;         /* the backend exchanges virtio-net headers (tap) */
+    uint64_t curr_guest_offloads;   /* GUEST_* bits the backend may send (tap offloads) */
     /* statistics for tests and `info` (not migrated) */
     uint64_t rx_dropped;
     /* properties */
@@ -96,6 +110,9 @@ struct VirtIONet {
     bool mrg_rxbuf;
     bool csum;
     bool guest_csum;
+    bool host_tso4, host_tso6, host_ecn, host_ufo;
+    bool guest_tso4, guest_tso6, guest_ecn, guest_ufo;
+    bool ctrl_guest_offloads;
     bool ctrl_vq;
     bool status_feature;
     uint16_t host_mtu;
@@ -115,6 +132,11 @@ static VirtIONet *nc_vnet(NetClientState *nc)
 {
     return &((VirtIONetPCI *)nc->opaque)->net;
 }
+
+#define GUEST_OFFLOADS_MASK ((1ull << VIRTIO_NET_F_GUEST_CSUM) | \
+                             (1ull << VIRTIO_NET_F_GUEST_TSO4) | \
+                             (1ull << VIRTIO_NET_F_GUEST_TSO6) | \
+                             (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_GUEST_UFO))
 
 static const uint8_t bcast_addr[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 
@@ -284,18 +306,46 @@ static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, u
     frame[start + off + 1] = res;
 }
 
-/* A frame from a vnet-header backend: the guest's header keeps the
- * checksum state when it negotiated GUEST_CSUM; otherwise a partial
- * checksum is finished here, in a copy.  Returns the frame (its header
- * still in front, or n->rx_buf). */
+/* Whether a gso_type is one the features allow: tso4/tso6/ecn/ufo are
+ * the feature bits of that direction (GUEST_* for receive, HOST_* for
+ * transmit). */
+static bool virtio_net_gso_allowed(VirtIONet *n, uint8_t gso, unsigned tso4, unsigned tso6,
+                                   unsigned ecn, unsigned ufo)
+{
+    if ((gso & VIRTIO_NET_HDR_GSO_ECN) && !vnet_has(n, ecn)) {
+        return false;
+    }
+    switch (gso & ~VIRTIO_NET_HDR_GSO_ECN) {
+    case VIRTIO_NET_HDR_GSO_TCPV4:
+        return vnet_has(n, tso4);
+    case VIRTIO_NET_HDR_GSO_TCPV6:
+        return vnet_has(n, tso6);
+    case VIRTIO_NET_HDR_GSO_UDP:
+        return vnet_has(n, ufo) && !(gso & VIRTIO_NET_HDR_GSO_ECN);
+    default:
+        return false;
+    }
+}
+
+/* A frame from a vnet-header backend: with GUEST_CSUM the backend's
+ * header goes to the guest as it is (checksum state and GSO fields, the
+ * offloads the guest accepted); otherwise a partial checksum is finished
+ * here, in a copy.  Returns the frame (its header still in front, or
+ * n->rx_buf), NULL for a GSO frame the guest cannot take (the tap's
+ * offloads follow the guest's, so only a frame queued across a change). */
 static const uint8_t *virtio_net_host_hdr(VirtIONet *n, const uint8_t *buf, size_t size,
                                           uint8_t *ghdr)
 {
     uint16_t start = buf[6] | buf[7] << 8, off = buf[8] | buf[9] << 8;
 
+    if (buf[1] != VIRTIO_NET_HDR_GSO_NONE &&
+        !virtio_net_gso_allowed(n, buf[1], VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+                                VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_UFO)) {
+        return NULL;
+    }
     if (vnet_has(n, VIRTIO_NET_F_GUEST_CSUM)) {
         ghdr[0] = buf[0] & (VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID);
-        memcpy(ghdr + 6, buf + 6, 4);
+        memcpy(ghdr + 1, buf + 1, 9);
         return buf;
     }
     if (!(buf[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
@@ -321,7 +371,8 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
     VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
     uint32_t lens[VIRTQUEUE_MAX_SIZE];
     unsigned nelem = 0;
-    size_t total, done = 0, wire = size;
+    size_t total, done, wire = size;
+    unsigned seen = UINT_MAX;
     uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { 0 };
 
     if (!virtio_net_can_receive(nc)) {
@@ -334,6 +385,9 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
         size -= NET_VNET_HDR_LEN;
         if (size <= VIRTIO_NET_RX_MAX) {
             buf = virtio_net_host_hdr(n, buf, size, hdr);
+            if (!buf) {
+                return virtio_net_drop(n, wire, "a GSO type the driver did not accept");
+            }
         }
         buf += buf == n->rx_buf ? 0 : NET_VNET_HDR_LEN;
     }
@@ -345,6 +399,9 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
         return wire;            /* filtered: not an error */
     }
     q = virtio_net_rx_queue(n);
+retry:
+    nelem = 0;
+    done = 0;
     while (done < total) {
         VirtQueueElement *e;
         size_t room, skip, chunk;
@@ -386,10 +443,19 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             }
             return virtio_net_drop(n, wire, "the receive buffers are too small");
         }
+        if (nelem != seen) {
+            /* ask for a kick at the driver's current index, then look
+             * once more: buffers added before that would not kick */
+            seen = nelem;
+            while (nelem) {
+                virtqueue_unpop(q->rx, elems[--nelem]);
+            }
+            virtio_queue_set_notification(q->rx, true);
+            goto retry;
+        }
         while (nelem) {
             virtqueue_unpop(q->rx, elems[--nelem]);
         }
-        virtio_queue_set_notification(q->rx, true);
         return 0;
     }
     /* copy: header, then the frame across the buffers */
@@ -402,7 +468,6 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             off += lens[i] - skip;
         }
     }
-    hdr[1] = VIRTIO_NET_HDR_GSO_NONE;
     if (n->hdr_len == VIRTIO_NET_HDR_MRG_LEN) {
         hdr[10] = nelem;
         hdr[11] = nelem >> 8;
@@ -457,18 +522,26 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
                       "dropped\n", vq->index, len);
         return true;
     }
-    if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE) {
+    if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE &&
+        (!n->peer_vnet_hdr ||
+         !virtio_net_gso_allowed(n, hdr[1], VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
+                                 VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_HOST_UFO))) {
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: gso_type %u was not negotiated: sent "
                       "as one frame\n", hdr[1]);
+        hdr[1] = VIRTIO_NET_HDR_GSO_NONE;
     }
     if (n->peer_vnet_hdr) {
-        /* the backend (the kernel's tap) finishes a partial checksum */
+        /* the backend (the kernel's tap) finishes a partial checksum and
+         * segments a GSO frame: the guest's header goes through */
         uint8_t *h = n->tx_buf;
 
         memset(h, 0, NET_VNET_HDR_LEN);
         if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
             h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
             memcpy(h + 6, hdr + 6, 4);
+        }
+        if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE) {
+            memcpy(h + 1, hdr + 1, 5);          /* gso_type, hdr_len, gso_size */
         }
         iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, h + NET_VNET_HDR_LEN, len);
         qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
@@ -548,6 +621,23 @@ static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
 }
 
 /* ---- control queue ---------------------------------------------------------- */
+
+/* The backend's offloads (tap: TUNSETOFFLOAD) from curr_guest_offloads. */
+static void virtio_net_apply_offloads(VirtIONet *n)
+{
+    uint64_t o = n->curr_guest_offloads;
+    NetOffloads off = {
+        .csum = o & (1ull << VIRTIO_NET_F_GUEST_CSUM),
+        .tso4 = o & (1ull << VIRTIO_NET_F_GUEST_TSO4),
+        .tso6 = o & (1ull << VIRTIO_NET_F_GUEST_TSO6),
+        .ecn = o & (1ull << VIRTIO_NET_F_GUEST_ECN),
+        .ufo = o & (1ull << VIRTIO_NET_F_GUEST_UFO),
+    };
+
+    if (n->nc && n->peer_vnet_hdr) {
+        qemu_set_offload(n->nc->peer, &off);
+    }
+}
 
 static uint8_t virtio_net_ctrl_rx(VirtIONet *n, uint8_t cmd, const uint8_t *d, size_t len)
 {
@@ -658,6 +748,27 @@ static uint8_t virtio_net_ctrl_mq(VirtIONet *n, uint8_t cmd, const uint8_t *d, s
     return VIRTIO_NET_OK;
 }
 
+/* GUEST_OFFLOADS_SET (as QEMU): a subset of the GUEST_* offloads the
+ * driver accepted, only with a vnet-header backend. */
+static uint8_t virtio_net_ctrl_offloads(VirtIONet *n, uint8_t cmd, const uint8_t *d,
+                                        size_t len)
+{
+    uint64_t o;
+
+    if (cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || len != 8 ||
+        !vnet_has(n, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) || !n->peer_vnet_hdr) {
+        return VIRTIO_NET_ERR;
+    }
+    memcpy(&o, d, 8);
+    o = le64toh(o);
+    if (o & ~(n->vdev.guest_features & GUEST_OFFLOADS_MASK)) {
+        return VIRTIO_NET_ERR;
+    }
+    n->curr_guest_offloads = o;
+    virtio_net_apply_offloads(n);
+    return VIRTIO_NET_OK;
+}
+
 static uint8_t virtio_net_ctrl_cmd(VirtIONet *n, const uint8_t *cmd, size_t len)
 {
     const uint8_t *d = cmd + 2;
@@ -680,6 +791,8 @@ static uint8_t virtio_net_ctrl_cmd(VirtIONet *n, const uint8_t *cmd, size_t len)
         return VIRTIO_NET_OK;
     case VIRTIO_NET_CTRL_MQ:
         return virtio_net_ctrl_mq(n, cmd[1], d, len);
+    case VIRTIO_NET_CTRL_GUEST_OFFLOADS:
+        return virtio_net_ctrl_offloads(n, cmd[1], d, len);
     default:
         return VIRTIO_NET_ERR;
     }
@@ -724,6 +837,8 @@ static void virtio_net_apply_features(VirtIONet *n)
     if (!vnet_has(n, VIRTIO_NET_F_MQ)) {
         n->curr_pairs = 1;
     }
+    n->curr_guest_offloads = n->vdev.guest_features & GUEST_OFFLOADS_MASK;
+    virtio_net_apply_offloads(n);
     n->features_applied = true;
 }
 
@@ -766,6 +881,10 @@ static void virtio_net_reset(VirtIODevice *vdev)
     n->features_applied = false;
     n->mergeable = false;
     n->hdr_len = VIRTIO_NET_HDR_LEN;
+    if (n->curr_guest_offloads) {
+        n->curr_guest_offloads = 0;     /* no GSO frames for a driver starting over */
+        virtio_net_apply_offloads(n);
+    }
     memcpy(n->mac, n->conf.macaddr.a, 6);
     n->status = n->nc && n->nc->link_down ? 0 : VIRTIO_NET_S_LINK_UP;
     if (n->nc) {
@@ -869,6 +988,34 @@ static bool virtio_net_check_props(VirtIONet *n, Error **errp)
     return true;
 }
 
+/* TSO/ECN/UFO in each direction (QEMU's properties and rules): only with
+ * a backend that exchanges virtio-net headers (the kernel's tap segments
+ * and checksums), UFO only if the kernel takes it; each needs its
+ * direction's checksum feature and ECN a TSO (the spec's dependencies). */
+static uint64_t virtio_net_offload_features(VirtIONet *n)
+{
+    uint64_t f = 0;
+    bool ufo = qemu_has_ufo(n->conf.peer);
+
+    if (!n->peer_vnet_hdr) {
+        return 0;
+    }
+    if (n->csum) {
+        f |= n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
+        f |= n->host_tso6 ? 1ull << VIRTIO_NET_F_HOST_TSO6 : 0;
+        f |= n->host_ecn && (n->host_tso4 || n->host_tso6) ? 1ull << VIRTIO_NET_F_HOST_ECN : 0;
+        f |= n->host_ufo && ufo ? 1ull << VIRTIO_NET_F_HOST_UFO : 0;
+    }
+    if (n->guest_csum) {
+        f |= n->guest_tso4 ? 1ull << VIRTIO_NET_F_GUEST_TSO4 : 0;
+        f |= n->guest_tso6 ? 1ull << VIRTIO_NET_F_GUEST_TSO6 : 0;
+        f |= n->guest_ecn && (n->guest_tso4 || n->guest_tso6)
+             ? 1ull << VIRTIO_NET_F_GUEST_ECN : 0;
+        f |= n->guest_ufo && ufo ? 1ull << VIRTIO_NET_F_GUEST_UFO : 0;
+    }
+    return f;
+}
+
 static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
 {
     VirtIONetPCI *dev = (VirtIONetPCI *)d;
@@ -901,6 +1048,8 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     if (n->guest_csum) {
         vdev->host_features |= 1ull << VIRTIO_NET_F_GUEST_CSUM;
     }
+    n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
+    vdev->host_features |= virtio_net_offload_features(n);
     if (n->ctrl_vq) {
         vdev->host_features |= (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
                                (1ull << VIRTIO_NET_F_CTRL_VLAN) |
@@ -909,6 +1058,9 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
                                (1ull << VIRTIO_NET_F_CTRL_MAC_ADDR);
         if (n->mq) {
             vdev->host_features |= 1ull << VIRTIO_NET_F_MQ;
+        }
+        if (n->ctrl_guest_offloads) {
+            vdev->host_features |= 1ull << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS;
         }
     }
     if (n->host_mtu) {
@@ -926,7 +1078,6 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
     n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
     n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
-    n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
     qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
     virtio_net_reset(vdev);
     if (!virtio_pci_realize(&dev->proxy, vdev, PCI_CLASS_NETWORK_ETHERNET, errp)) {
@@ -1036,6 +1187,15 @@ static const Property virtio_net_pci_props[] = {
     DEFINE_PROP_BOOL("mrg_rxbuf", VirtIONetPCI, net.mrg_rxbuf, true),
     DEFINE_PROP_BOOL("csum", VirtIONetPCI, net.csum, true),
     DEFINE_PROP_BOOL("guest_csum", VirtIONetPCI, net.guest_csum, true),
+    DEFINE_PROP_BOOL("guest_tso4", VirtIONetPCI, net.guest_tso4, true),
+    DEFINE_PROP_BOOL("guest_tso6", VirtIONetPCI, net.guest_tso6, true),
+    DEFINE_PROP_BOOL("guest_ecn", VirtIONetPCI, net.guest_ecn, true),
+    DEFINE_PROP_BOOL("guest_ufo", VirtIONetPCI, net.guest_ufo, true),
+    DEFINE_PROP_BOOL("host_tso4", VirtIONetPCI, net.host_tso4, true),
+    DEFINE_PROP_BOOL("host_tso6", VirtIONetPCI, net.host_tso6, true),
+    DEFINE_PROP_BOOL("host_ecn", VirtIONetPCI, net.host_ecn, true),
+    DEFINE_PROP_BOOL("host_ufo", VirtIONetPCI, net.host_ufo, true),
+    DEFINE_PROP_BOOL("ctrl_guest_offloads", VirtIONetPCI, net.ctrl_guest_offloads, true),
     DEFINE_PROP_BOOL("ctrl_vq", VirtIONetPCI, net.ctrl_vq, true),
     DEFINE_PROP_BOOL("status", VirtIONetPCI, net.status_feature, true),
     DEFINE_PROP_UINT16("host_mtu", VirtIONetPCI, net.host_mtu, 0),

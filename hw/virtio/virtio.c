@@ -246,8 +246,12 @@ void virtio_queue_set_notification(VirtQueue *vq, bool enable)
     if (virtio_packed(vdev)) {
         virtio_packed_set_notification(vq, enable);
     } else if (virtio_vdev_has_feature(vdev, VIRTIO_RING_F_EVENT_IDX)) {
-        if (enable) {
-            vring_write16(vq, vring_avail_event_addr(vq), vq->last_avail_idx);
+        uint16_t idx;
+
+        /* the driver's index, not ours: entries published but not yet
+         * popped (a device that gave some back) must not hide the next */
+        if (enable && vring_avail_idx(vq, &idx)) {
+            vring_write16(vq, vring_avail_event_addr(vq), idx);
         }
     } else {
         uint16_t flags;

@@ -50,6 +50,12 @@ typedef struct NetRxFilter {
     MACAddr main_mac;
 } NetRxFilter;
 
+/* What a frontend can take from a vnet-header backend: partial checksums
+ * and GSO frames of each kind (QEMU's qemu_set_offload arguments). */
+typedef struct NetOffloads {
+    bool csum, tso4, tso6, ecn, ufo;
+} NetOffloads;
+
 typedef void NetPacketSent(NetClientState *sender, ssize_t len);
 
 typedef struct NetClientInfo {
@@ -67,6 +73,10 @@ typedef struct NetClientInfo {
     /* The peer (virtio-net) reads and writes the 12-byte virtio-net header
      * itself; until it says so the backend adds and strips it. */
     void (*using_vnet_hdr)(NetClientState *nc, bool on);
+    /* vnet-header backends: whether the kernel takes UFO (NULL: false),
+     * and the offloads the peer can receive (tap: TUNSETOFFLOAD). */
+    bool (*has_ufo)(NetClientState *nc);
+    void (*set_offload)(NetClientState *nc, const struct NetOffloads *o);
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);   /* NICs */
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
@@ -117,6 +127,8 @@ bool qemu_has_vnet_hdr(NetClientState *nc);
  * virtio_net_hdr_mrg_rxbuf: 12 bytes, num_buffers unused). */
 #define NET_VNET_HDR_LEN 12
 void qemu_using_vnet_hdr(NetClientState *nc, bool on);
+bool qemu_has_ufo(NetClientState *nc);
+void qemu_set_offload(NetClientState *nc, const NetOffloads *o);
 /* A NIC's receive filter changed: QMP event NIC_RX_FILTER_CHANGED, once
  * until the next query-rx-filter for that NIC (as QEMU). */
 void qemu_nic_rx_filter_changed(NetClientState *nc);

@@ -10,12 +10,29 @@
  * filter, bad commands), QMP set_link (status bit and config interrupt),
  * query-rx-filter and NIC_RX_FILTER_CHANGED, two queue pairs, and
  * hostile rings (the emulator stays alive and the device needs a reset).
+ * Last, in a network namespace of its own (root; SKIP otherwise), the
+ * offloads with a real tap: the features offered, the tap's offloads the
+ * kernel reports (ethtool) after DRIVER_OK and GUEST_OFFLOADS_SET, a GSO
+ * frame the guest sends arriving whole on the tap (a packet socket), a
+ * GSO frame sent on the tap arriving whole in the guest's buffer, and
+ * segmented by the kernel once the guest turned its offloads off.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <endian.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <net/if.h>
+#include <linux/ethtool.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <linux/sockios.h>
 #include "qtest-harness.h"
 #include "libqvirtio.h"
 #define VIRTIO_QUEUE_MAX 64
@@ -998,6 +1015,45 @@ static void test_hostile_rx_tiny(void)
 
 /* Without MRG_RXBUF a frame larger than the buffer is dropped; the buffer
  * takes the next frame that fits. */
+/* EVENT_IDX: a frame larger than the mergeable buffers posted waits; the
+ * device must then ask for a kick at the driver's avail index (what it
+ * has already seen but given back does not count), so that the next
+ * buffer the driver adds kicks it.  It used to write its own index, which
+ * the driver had passed: a Linux guest never kicked again (TCP stalled). */
+static void test_rx_wait_event_idx(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[400], got[500];
+    uint64_t g[3];
+    uint16_t h[3], ev;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << QVIRTIO_F_EVENT_IDX), 1, false);
+    rx = &e.d.vq[0];
+    for (int i = 0; i < 2; i++) {
+        g[i] = qvirtio_alloc(e.s, 100, 16);
+        h[i] = post_rx(rx, g[i], 100);
+    }
+    make_frame(frame, sizeof(frame), our_mac, 11);
+    send_frame(e.peer, frame, sizeof(frame));
+    usleep(300 * 1000);
+    QT_ASSERT(!qvirtqueue_used_pending(rx));
+    ev = qtest_readw(e.s, rx->used + 4 + 8ull * rx->size);       /* avail_event */
+    QT_ASSERT_EQ(ev, rx->avail_idx);
+    g[2] = qvirtio_alloc(e.s, 1536, 16);
+    h[2] = post_rx(rx, g[2], 1536);
+    /* the three buffers hold it: header + 88, 100, the rest */
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h[0], 5000), 100u);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h[1], 5000), 100u);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h[2], 5000), 12u + 400 - 200);
+    qtest_memread(e.s, g[0], got, 100);
+    QT_ASSERT_EQ(got[10] | got[11] << 8, 3);                  /* num_buffers */
+    QT_ASSERT(!memcmp(got + 12, frame, 88));
+    env_stop(&e);
+}
+
 static void test_rx_oversized(void)
 {
     Env e;
@@ -1115,6 +1171,327 @@ static void test_rom_bar(void)
     qtest_quit(s);
 }
 
+
+/* ---- offloads with a real tap (own network namespace) -------------------- */
+
+#define TAP_IF "kvqt0"
+static int orig_netns = -1;
+
+/* Enter a new network namespace (kept until main restores it). */
+static bool enter_netns(void)
+{
+    if (access("/dev/net/tun", R_OK | W_OK) != 0) {
+        return false;
+    }
+    if (orig_netns < 0) {
+        orig_netns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+    }
+    return orig_netns >= 0 && unshare(CLONE_NEWNET) == 0;
+}
+
+static void leave_netns(void)
+{
+    if (orig_netns >= 0) {
+        setns(orig_netns, CLONE_NEWNET);
+    }
+}
+
+/* Whether the kernel takes TUN_F_UFO on a tap of our own. */
+static bool kernel_has_ufo(void)
+{
+    struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+    bool ok;
+
+    QT_ASSERT(fd >= 0);
+    snprintf(ifr.ifr_name, IFNAMSIZ, "kvqtprobe");
+    QT_ASSERT(ioctl(fd, TUNSETIFF, &ifr) == 0);
+    ok = ioctl(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_UFO) == 0;
+    close(fd);
+    return ok;
+}
+
+/* The kernel's "active" state of a netdev feature by its ethtool name. */
+static bool tap_feature(const char *name)
+{
+    struct {
+        struct ethtool_sset_info hdr;
+        uint32_t len;
+    } ss = { .hdr.cmd = ETHTOOL_GSSET_INFO, .hdr.sset_mask = 1ull << ETH_SS_FEATURES };
+    struct ifreq ifr = { 0 };
+    struct ethtool_gstrings *strs;
+    struct ethtool_gfeatures *feat;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), idx = -1;
+    uint32_t n;
+    bool on;
+
+    QT_ASSERT(fd >= 0);
+    snprintf(ifr.ifr_name, IFNAMSIZ, TAP_IF);
+    ifr.ifr_data = (void *)&ss;
+    QT_ASSERT(ioctl(fd, SIOCETHTOOL, &ifr) == 0);
+    n = ss.len;
+    strs = calloc(1, sizeof(*strs) + n * ETH_GSTRING_LEN);
+    strs->cmd = ETHTOOL_GSTRINGS;
+    strs->string_set = ETH_SS_FEATURES;
+    strs->len = n;
+    ifr.ifr_data = (void *)strs;
+    QT_ASSERT(ioctl(fd, SIOCETHTOOL, &ifr) == 0);
+    for (uint32_t i = 0; i < n; i++) {
+        if (!strncmp((char *)strs->data + i * ETH_GSTRING_LEN, name, ETH_GSTRING_LEN)) {
+            idx = i;
+        }
+    }
+    free(strs);
+    QT_ASSERT_MSG(idx >= 0, "no feature %s", name);
+    feat = calloc(1, sizeof(*feat) + (n + 31) / 32 * sizeof(feat->features[0]));
+    feat->cmd = ETHTOOL_GFEATURES;
+    feat->size = (n + 31) / 32;
+    ifr.ifr_data = (void *)feat;
+    QT_ASSERT(ioctl(fd, SIOCETHTOOL, &ifr) == 0);
+    on = feat->features[idx / 32].active & (1u << (idx % 32));
+    free(feat);
+    close(fd);
+    return on;
+}
+
+#define TSO4 "tx-tcp-segmentation"
+#define TSO6 "tx-tcp6-segmentation"
+#define TSOECN "tx-tcp-ecn-segmentation"
+#define TXCSUM "tx-checksum-ip-generic"
+
+static void if_up(const char *ifname)
+{
+    struct ifreq ifr = { 0 };
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    FILE *f;
+    char path[128];
+
+    snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+    if ((f = fopen(path, "w"))) {
+        fputs("1", f);          /* no router solicitations into the guest */
+        fclose(f);
+    }
+    snprintf(ifr.ifr_name, IFNAMSIZ, "%s", ifname);
+    QT_ASSERT(ioctl(fd, SIOCGIFFLAGS, &ifr) == 0);
+    ifr.ifr_flags |= IFF_UP;
+    QT_ASSERT(ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
+    close(fd);
+}
+
+/* A packet socket on the tap with virtio-net headers (PACKET_VNET_HDR). */
+static int packet_socket(void)
+{
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), one = 1;
+    struct sockaddr_ll a = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+
+    QT_ASSERT(fd >= 0);
+    a.sll_ifindex = if_nametoindex(TAP_IF);
+    QT_ASSERT(a.sll_ifindex > 0);
+    QT_ASSERT(setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one)) == 0);
+    QT_ASSERT(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    return fd;
+}
+
+/* Ethernet + IPv4 + TCP to dst, `pay` payload bytes (3000 -> a GSO frame). */
+static size_t make_tcp(uint8_t *f, const uint8_t *dst, const uint8_t *src, size_t pay,
+                       uint8_t seed)
+{
+    size_t iplen = 20 + 20 + pay;
+
+    memset(f, 0, 54);
+    memcpy(f, dst, 6);
+    memcpy(f + 6, src, 6);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16] = iplen >> 8;
+    f[17] = iplen;
+    f[22] = 64;
+    f[23] = 6;                                  /* TCP */
+    memcpy(f + 26, (uint8_t[]){ 10, 0, 9, 2, 10, 0, 9, 1 }, 8);
+    {
+        uint32_t sum = 0;
+        for (int i = 14; i < 34; i += 2) {
+            sum += f[i] << 8 | f[i + 1];
+        }
+        while (sum >> 16) {
+            sum = (sum & 0xffff) + (sum >> 16);
+        }
+        f[24] = ~sum >> 8;
+        f[25] = ~sum;
+    }
+    f[34] = 0x30; f[35] = 0x39;                 /* ports 12345 -> 5201 */
+    f[36] = 0x14; f[37] = 0x51;
+    f[41] = 1;                                  /* seq */
+    f[46] = 0x50;                               /* data offset 5 */
+    f[47] = 0x18;                               /* PSH ACK */
+    f[48] = 0xff;                               /* window */
+    for (size_t i = 0; i < pay; i++) {
+        f[54 + i] = (uint8_t)(seed + i * 13);
+    }
+    return 54 + pay;
+}
+
+/* A GSO header for make_tcp's frame: NEEDS_CSUM, TCPV4, gso_size 1000. */
+static void gso_hdr(uint8_t *h)
+{
+    memset(h, 0, 12);
+    h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+    h[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+    h[2] = 54;                                  /* hdr_len */
+    h[4] = 1000 & 0xff;                         /* gso_size */
+    h[5] = 1000 >> 8;
+    h[6] = 34;                                  /* csum_start */
+    h[8] = 16;                                  /* csum_offset */
+}
+
+static void env_start_tap(Env *e, const char *netdev_extra, const char *dev_extra)
+{
+    memset(e, 0, sizeof(*e));
+    qvirtio_alloc_reset();
+    e->s = qtest_initf("-netdev tap,id=n0,ifname=" TAP_IF ",script=no,downscript=no%s "
+                       "-device virtio-net-pci,netdev=n0,mac=" MAC_STR ",addr=%x%s",
+                       netdev_extra, SLOT, dev_extra);
+    e->peer = -1;
+    e->qmp = -1;
+    qvirtio_pci_init(&e->d, e->s, SLOT, true);
+}
+
+static uint64_t offloads_le(uint64_t o)
+{
+    return htole64(o);
+}
+
+static void test_tap_offloads(void)
+{
+    const uint64_t gso = (1ull << VIRTIO_NET_F_HOST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO6) |
+                         (1ull << VIRTIO_NET_F_HOST_ECN) | (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+                         (1ull << VIRTIO_NET_F_GUEST_TSO6) | (1ull << VIRTIO_NET_F_GUEST_ECN);
+    const uint64_t ufo = (1ull << VIRTIO_NET_F_HOST_UFO) | (1ull << VIRTIO_NET_F_GUEST_UFO);
+    const uint8_t tap_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+    Env e;
+    uint64_t f, o;
+    bool has_ufo;
+    QVirtQueue *rx, *tx, *cvq;
+    static uint8_t frame[4096], got[8192];
+    uint64_t g;
+    uint16_t h;
+    uint32_t len;
+    size_t flen;
+    int ps;
+    ssize_t n;
+
+    if (!enter_netns()) {
+        QT_SKIP("no network namespace or /dev/net/tun (not root?)");
+    }
+    has_ufo = kernel_has_ufo();
+
+    /* vnet_hdr=off: no GSO features (CSUM stays: kvmpc finishes it) */
+    env_start_tap(&e, ",vnet_hdr=off", "");
+    f = qvirtio_get_features(&e.d);
+    QT_ASSERT_EQ(f & (gso | ufo), 0u);
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CSUM));
+    env_stop(&e);
+
+    /* the default (vnet_hdr as the kernel has it): the whole family, as QEMU;
+     * the properties remove their bits; all tap offloads off until DRIVER_OK */
+    env_start_tap(&e, "", ",host_tso6=off,guest_ecn=off");
+    f = qvirtio_get_features(&e.d);
+    QT_ASSERT_EQ(f & (gso | ufo), (gso | (has_ufo ? ufo : 0)) &
+                 ~((1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VIRTIO_NET_F_GUEST_ECN)));
+    env_stop(&e);
+    env_start_tap(&e, "", "");
+    f = qvirtio_get_features(&e.d);
+    QT_ASSERT_EQ(f & (gso | ufo), gso | (has_ufo ? ufo : 0));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS));
+    QT_ASSERT(!tap_feature(TXCSUM) && !tap_feature(TSO4));
+
+    /* the driver takes checksums and TSO4 in both directions */
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF) |
+               (1ull << VIRTIO_NET_F_CSUM) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+               (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_HOST_TSO4) |
+               (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_GUEST_OFFLOADS),
+               1, true);
+    rx = &e.d.vq[0];
+    tx = &e.d.vq[1];
+    cvq = &e.d.vq[2];
+    QT_ASSERT(tap_feature(TXCSUM));
+    QT_ASSERT(tap_feature(TSO4));
+    QT_ASSERT(!tap_feature(TSO6));
+    QT_ASSERT(!tap_feature(TSOECN));
+
+    /* GUEST_OFFLOADS_SET: a subset; one not negotiated is refused */
+    o = offloads_le(1ull << VIRTIO_NET_F_GUEST_CSUM);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 8), VIRTIO_NET_OK);
+    QT_ASSERT(tap_feature(TXCSUM) && !tap_feature(TSO4));
+    o = offloads_le(1ull << VIRTIO_NET_F_GUEST_TSO6);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 8), VIRTIO_NET_ERR);
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 4), VIRTIO_NET_ERR);
+    QT_ASSERT(tap_feature(TXCSUM) && !tap_feature(TSO4));
+    o = 0;
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 8), VIRTIO_NET_OK);
+    QT_ASSERT(!tap_feature(TXCSUM) && !tap_feature(TSO4));
+    o = offloads_le((1ull << VIRTIO_NET_F_GUEST_CSUM) | (1ull << VIRTIO_NET_F_GUEST_TSO4));
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 8), VIRTIO_NET_OK);
+    QT_ASSERT(tap_feature(TXCSUM) && tap_feature(TSO4));
+
+    if_up(TAP_IF);
+    ps = packet_socket();
+
+    /* transmit: a 3054-byte TSO frame reaches the tap whole, its header kept */
+    flen = make_tcp(frame + 12, tap_mac, our_mac, 3000, 5);
+    gso_hdr(frame);
+    g = qvirtio_alloc(e.s, 12 + flen, 16);
+    qtest_memwrite(e.s, g, frame, 12 + flen);
+    h = qvirtqueue_add(tx, g, 12 + flen, false, false);
+    qvirtqueue_kick(tx, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(tx, h, 5000), 0u);
+    {
+        struct pollfd p = { .fd = ps, .events = POLLIN };
+        QT_ASSERT_MSG(poll(&p, 1, 5000) == 1, "nothing on the tap");
+    }
+    n = recv(ps, got, sizeof(got), 0);
+    QT_ASSERT_EQ(n, (ssize_t)(10 + flen));
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_TCPV4);
+    QT_ASSERT_EQ(got[4] | got[5] << 8, 1000);
+    QT_ASSERT(!memcmp(got + 10, frame + 12, flen));
+
+    /* receive: a TSO frame sent on the tap arrives whole, with its header */
+    flen = make_tcp(frame + 10, our_mac, tap_mac, 3000, 9);
+    gso_hdr(frame);             /* the packet socket's header is 10 bytes */
+    g = qvirtio_alloc(e.s, 8192, 16);
+    h = post_rx(rx, g, 8192);
+    QT_ASSERT_EQ(send(ps, frame, 10 + flen, 0), (ssize_t)(10 + flen));
+    len = qvirtqueue_wait_used(rx, h, 5000);
+    QT_ASSERT_EQ(len, 12 + flen);
+    qtest_memread(e.s, g, got, len);
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_TCPV4);
+    QT_ASSERT_EQ(got[4] | got[5] << 8, 1000);
+    QT_ASSERT(got[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM);
+    QT_ASSERT_EQ(got[10] | got[11] << 8, 1);
+    QT_ASSERT(!memcmp(got + 12 + 54, frame + 10 + 54, 3000));
+
+    /* offloads off: the kernel segments (and checksums) before the tap */
+    o = 0;
+    QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_GUEST_OFFLOADS,
+                          VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET, &o, 8), VIRTIO_NET_OK);
+    g = qvirtio_alloc(e.s, 8192, 16);
+    h = post_rx(rx, g, 8192);
+    QT_ASSERT_EQ(send(ps, frame, 10 + flen, 0), (ssize_t)(10 + flen));
+    len = qvirtqueue_wait_used(rx, h, 5000);
+    QT_ASSERT_EQ(len, 12u + 54 + 1000);
+    qtest_memread(e.s, g, got, len);
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_NONE);
+    QT_ASSERT_EQ(got[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM, 0);
+    QT_ASSERT(!memcmp(got + 12 + 54, frame + 10 + 54, 1000));
+    close(ps);
+    env_stop(&e);
+}
+
 int main(int argc, char **argv)
 {
     qt_init(argc, argv);
@@ -1131,6 +1508,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/rx-legacy", test_rx_legacy);
     qt_run("virtio-net/rx-mergeable", test_rx_mergeable);
     qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
+    qt_run("virtio-net/rx-wait-event-idx", test_rx_wait_event_idx);
     qt_run("virtio-net/rx-oversized", test_rx_oversized);
     qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
     qt_run("virtio-net/ctrl-mac-overflow", test_ctrl_mac_overflow);
@@ -1146,5 +1524,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/hostile-ring-mmio", test_hostile_ring_mmio);
     qt_run("virtio-net/nic-option", test_nic_option);
     qt_run("virtio-net/rom-bar", test_rom_bar);
+    qt_run("virtio-net/tap-offloads", test_tap_offloads);      /* last: own netns */
+    leave_netns();
     return qt_finish();
 }

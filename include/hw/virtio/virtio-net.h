@@ -11,8 +11,14 @@
 #define VIRTIO_NET_F_CTRL_GUEST_OFFLOADS 2
 #define VIRTIO_NET_F_MTU                3
 #define VIRTIO_NET_F_MAC                5
-#define VIRTIO_NET_F_GUEST_TSO4         7
-#define VIRTIO_NET_F_HOST_TSO4          11
+#define VIRTIO_NET_F_GUEST_TSO4         7       /* driver takes TSO frames (IPv4) */
+#define VIRTIO_NET_F_GUEST_TSO6         8
+#define VIRTIO_NET_F_GUEST_ECN          9       /* ... with the ECN bit */
+#define VIRTIO_NET_F_GUEST_UFO          10
+#define VIRTIO_NET_F_HOST_TSO4          11      /* device takes TSO frames (IPv4) */
+#define VIRTIO_NET_F_HOST_TSO6          12
+#define VIRTIO_NET_F_HOST_ECN           13
+#define VIRTIO_NET_F_HOST_UFO           14
 #define VIRTIO_NET_F_MRG_RXBUF          15
 #define VIRTIO_NET_F_STATUS             16
 #define VIRTIO_NET_F_CTRL_VQ            17
@@ -42,6 +48,10 @@
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM     1
 #define VIRTIO_NET_HDR_F_DATA_VALID     2
 #define VIRTIO_NET_HDR_GSO_NONE         0
+#define VIRTIO_NET_HDR_GSO_TCPV4        1
+#define VIRTIO_NET_HDR_GSO_UDP          3
+#define VIRTIO_NET_HDR_GSO_TCPV6        4
+#define VIRTIO_NET_HDR_GSO_ECN          0x80    /* or'ed with a TCP type */
 #define VIRTIO_NET_HDR_LEN              10
 #define VIRTIO_NET_HDR_MRG_LEN          12
 
@@ -65,6 +75,8 @@
 #define  VIRTIO_NET_CTRL_ANNOUNCE_ACK   0
 #define VIRTIO_NET_CTRL_MQ              4
 #define  VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET 0      /* u16 pairs */
+#define VIRTIO_NET_CTRL_GUEST_OFFLOADS  5
+#define  VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET 0   /* u64: GUEST_CSUM/TSO4/TSO6/ECN/UFO bits */
 
 #define VIRTIO_NET_MAC_TABLE_ENTRIES    64      /* as QEMU */
 #define VIRTIO_NET_MAX_VLAN             4096

@@ -1,0 +1,230 @@
+#!/usr/bin/env python3
+"""virtio-net throughput, guest <-> host, with iperf3: kvmpc (tcg-lite)
+against Debian's QEMU (TCG), the same options, runs interleaved, medians.
+
+  python3 bench/net_bench.py [--runs 3] [--time 8] [--cases tap,user]
+                             [--kvmpc build/kvmpc] [--qemu qemu-system-x86_64]
+
+Needs root (a network namespace and a tap), Debian's iperf3 on the host.
+Both emulators get the same Debian kernel, the busybox initramfs plus
+virtio_pci/virtio_net and iperf3 with its libraries (from the host,
+tests/images/lib.sh packs them), -m 512, one vCPU, -accel tcg, direct
+-kernel boot, and one virtio-net-pci NIC on:
+
+  tap    -netdev tap,id=n0,ifname=nbtap0,script=no,downscript=no
+         (vnet_hdr on by default in both: checksum and TSO offloads)
+         inside a network namespace the script creates and removes; the
+         guest is 10.0.9.2, the namespace's tap 10.0.9.1.
+  user   -netdev user,id=n0,hostfwd=tcp:127.0.0.1:PORT-:5201 (slirp).
+
+The guest runs `iperf3 -s -1` twice; the host runs `iperf3 -c GUEST -t T
+-J` (host -> guest) then with -R (guest -> host) and reads the receiver's
+rate from the JSON.  Every packet stays on this machine.  Also reported:
+the emulator's CPU time (user+sys, all threads, from wait4) per run,
+which includes the boot.
+
+Prints each run and a Markdown table for docs/benchmarks.md.
+"""
+import argparse
+import json
+import os
+import re
+import select
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
+NS = "kvmpc-nbench-%d" % os.getpid()
+
+GUEST = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo INSMOD-FAILED; done
+ifconfig lo 127.0.0.1 up
+%s
+echo "FEATURES=$(cat /sys/class/net/eth0/device/features)"
+echo IPERF-READY
+iperf3 -s -1 >/dev/null 2>&1
+iperf3 -s -1 >/dev/null 2>&1
+echo IPERF-DONE'''
+GUEST_TAP = "ifconfig eth0 10.0.9.2 netmask 255.255.255.0 up"
+GUEST_USER = "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up; route add default gw 10.0.2.2"
+
+
+def initrd(tmp):
+    """The test initramfs plus virtio_pci, virtio_net, iperf3 and its libraries."""
+    iperf = shutil.which("iperf3")
+    if not iperf:
+        sys.exit("no iperf3 on the host (apt-get install iperf3)")
+    sh = r'''set -e
+. "$1/tests/images/lib.sh"
+mkdir -p "$2/root/lib/modules" "$2/root/bin"
+add_modules "$2/root" "$3/images/linux/modules" virtio_pci virtio_net
+cp -L "$4" "$2/root/bin/iperf3"
+for l in $(ldd "$4" | grep -o '/[^ ]*'); do
+	mkdir -p "$2/root$(dirname "$l")"
+	cp -L "$l" "$2/root$l"
+done
+pack_initramfs "$2/root" "$2/extra.cpio.gz"
+cat "$3/images/initramfs.cpio.gz" "$2/extra.cpio.gz" > "$2/initrd.gz"'''
+    subprocess.run(["bash", "-c", sh, "sh", TOP, tmp, B, iperf], check=True)
+    return os.path.join(tmp, "initrd.gz")
+
+
+def cmdline_for(script):
+    return subprocess.check_output([os.path.join(TOP, "tests/images/busybox-initramfs.sh"),
+                                    "--cmdline", script], text=True).strip()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def sh(*argv):
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def iperf_client(prefix, host, port, secs, reverse):
+    """Receiver's rate in Mbit/s (retries while the guest's server starts)."""
+    argv = prefix + ["iperf3", "-c", host, "-p", str(port), "-t", str(secs), "-J"]
+    if reverse:
+        argv.append("-R")
+    for _ in range(60):
+        r = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 120)
+        try:
+            j = json.loads(r.stdout)
+        except ValueError:
+            j = {}
+        if "end" in j and "sum_received" in j["end"]:
+            return j["end"]["sum_received"]["bits_per_second"] / 1e6
+        time.sleep(1)
+    raise RuntimeError("iperf3 %s: %s" % (" ".join(argv), r.stdout[-500:] + r.stderr[-500:]))
+
+
+def vm_run(emu, case, rd, secs, timeout=900):
+    port = 5201
+    if case == "tap":
+        prefix = ["ip", "netns", "exec", NS]
+        net = ["-netdev", "tap,id=n0,ifname=nbtap0,script=no,downscript=no"]
+        script = GUEST % GUEST_TAP
+        host = "10.0.9.2"
+    else:
+        prefix = []
+        port = free_port()
+        net = ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:5201" % port]
+        script = GUEST % GUEST_USER
+        host = "127.0.0.1"
+    argv = prefix + [emu, "-accel", "tcg", "-smp", "1", "-m", "512", "-nographic",
+                     "-no-reboot", "-kernel", os.path.join(B, "images/linux/vmlinuz"),
+                     "-initrd", rd] + net + [
+                     "-device", "virtio-net-pci,netdev=n0",
+                     "-append", "console=ttyS0 panic=-1 " + cmdline_for(script)]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT)
+    t0 = time.monotonic()
+    buf = b""
+    res = {}
+    try:
+        if case == "tap":
+            for _ in range(100):
+                if subprocess.run(prefix + ["ip", "link", "show", "nbtap0"],
+                                  capture_output=True).returncode == 0:
+                    break
+                time.sleep(0.1)
+            sh(*prefix, "ip", "addr", "add", "10.0.9.1/24", "dev", "nbtap0")
+            sh(*prefix, "ip", "link", "set", "nbtap0", "up")
+        while b"IPERF-READY" not in buf:
+            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            d = os.read(p.stdout.fileno(), 65536) if r else b""
+            buf += d
+            if time.monotonic() - t0 > timeout or (r and not d):
+                raise RuntimeError("%s %s: the guest did not start iperf3:\n%s" % (
+                    emu, case, buf[-2000:].decode("latin-1")))
+        m = re.search(rb"FEATURES=([01]+)", buf)
+        res["features"] = m.group(1).decode() if m else "?"
+        res["h2g"] = iperf_client(prefix, host, port, secs, False)
+        res["g2h"] = iperf_client(prefix, host, port, secs, True)
+        t1 = time.monotonic()
+        while time.monotonic() - t1 < 60:       # the guest powers off
+            r, _, _ = select.select([p.stdout], [], [], 0.5)
+            if r and not os.read(p.stdout.fileno(), 65536):
+                break
+    finally:
+        pid, _, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == 0:
+            os.kill(p.pid, 9)
+            _, _, ru = os.wait4(p.pid, 0)
+        p.returncode = 0
+    res["cpu"] = ru.ru_utime + ru.ru_stime
+    return res
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--time", type=int, default=8)
+    ap.add_argument("--cases", default="tap,user")
+    ap.add_argument("--emus", default="kvmpc,qemu")
+    ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
+    ap.add_argument("--qemu", default="qemu-system-x86_64")
+    a = ap.parse_args()
+    if not shutil.which(a.qemu):
+        sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
+    cases = a.cases.split(",")
+    emus = {k: v for k, v in (("kvmpc", a.kvmpc), ("qemu", a.qemu)) if k in a.emus.split(",")}
+    tmp = tempfile.mkdtemp(prefix="kvmpc-netbench-")
+    res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
+    try:
+        rd = initrd(tmp)
+        if "tap" in cases:
+            sh("ip", "netns", "add", NS)
+            sh("ip", "netns", "exec", NS, "ip", "link", "set", "lo", "up")
+        for i in range(a.runs):
+            order = list(emus) if i % 2 == 0 else list(emus)[::-1]
+            for c in cases:
+                for k in order:
+                    try:
+                        r = vm_run(emus[k], c, rd, a.time)
+                    except (RuntimeError, subprocess.TimeoutExpired) as ex:
+                        print("run %d %-5s %-4s FAILED: %s" % (i + 1, k, c, str(ex)[-1500:]),
+                              flush=True)
+                        continue
+                    for m in ("h2g", "g2h", "cpu"):
+                        if m in r:
+                            res[(k, c)][m].append(r[m])
+                    print("run %d %-5s %-4s host->guest %7.1f Mbit/s guest->host %7.1f Mbit/s "
+                          "cpu %.1fs features %s" % (i + 1, k, c, r["h2g"], r["g2h"],
+                                                     r.get("cpu", 0), r["features"][:16]),
+                          flush=True)
+    finally:
+        if "tap" in cases:
+            subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print("| case | direction | kvmpc Mbit/s (median) | QEMU TCG Mbit/s (median) | kvmpc / QEMU |")
+    print("|---|---|---|---|---|")
+    names = {"h2g": "host -> guest", "g2h": "guest -> host"}
+    for c in cases:
+        for m in ("h2g", "g2h"):
+            v = {k: statistics.median(res[(k, c)][m]) for k in emus if res[(k, c)][m]}
+            if len(v) == 2:
+                print("| %s | %s | %.0f | %.0f | %.2fx |" % (c, names[m], v["kvmpc"], v["qemu"],
+                                                          v["kvmpc"] / v["qemu"]))
+            else:
+                for k, x in v.items():
+                    print("| %s | %s | %s: %.0f | | |" % (c, names[m], k, x))
+    for c in cases:
+        v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
+        print("| %s | CPU s per run (boot + both directions) | %s |" % (
+            c, " | ".join("%s %.1f" % kv for kv in v.items())))
+
+
+if __name__ == "__main__":
+    main()
