@@ -149,6 +149,17 @@ bool vmstate_save(const VMStateDescription *vmsd, void *opaque, GByteArray *out,
             put_le(out, (uint64_t)exp, 8);
             break;
         }
+        case VMS_VBUFFER: {
+            size_t n = 0;
+            uint8_t *p = f->vbuf(opaque, &n);
+            if (!p || n > UINT32_MAX) {
+                error_setg(errp, "vmstate '%s': no buffer for field '%s'", vmsd->name, f->name);
+                return false;
+            }
+            put_u32(out, (uint32_t)n);
+            g_byte_array_append(out, p, (guint)n);
+            break;
+        }
         default:
             put_u32(out, field_bytes(f));
             if (field_is_integer(f)) {
@@ -213,6 +224,22 @@ static bool load_field(const VMStateDescription *vmsd, const VMStateField *f, ui
                        uint32_t size, const uint8_t *buf, size_t len, size_t *pos, Error **errp)
 {
     switch (f->type) {
+    case VMS_VBUFFER: {
+        size_t n = 0;
+        uint8_t *p = f->vbuf(base - f->offset, &n);
+        if (!p) {
+            error_setg(errp, "vmstate '%s': this object has no '%s'", vmsd->name, f->name);
+            return false;
+        }
+        if (size != n || len - *pos < size) {
+            error_setg(errp, "vmstate '%s': field '%s' has %u bytes, expected %zu",
+                       vmsd->name, f->name, size, n);
+            return false;
+        }
+        memcpy(p, buf + *pos, size);
+        *pos += size;
+        return true;
+    }
     case VMS_STRUCT:
         if (size != f->num) {
             error_setg(errp, "vmstate '%s': field '%s' has %u elements, expected %u",

@@ -483,12 +483,14 @@ static const VMStateField edu_fields[] = {
     VMSTATE_UINT64(dma_cmd, EduState),
     VMSTATE_BUFFER(dma_buf, EduState),
     VMSTATE_TIMER_PTR(dma_timer, EduState),
+    /* version 2: the configuration space (BARs, MSI) and the MSI-X table */
+    VMSTATE_STRUCT_V(parent, EduState, vmstate_pci_device, PCIDevice, 2),
     VMSTATE_END_OF_LIST()
 };
 
 static const VMStateDescription vmstate_edu = {
     .name = "edu",
-    .version_id = 1,
+    .version_id = 2,
     .minimum_version_id = 1,
     .fields = edu_fields,
 };

@@ -320,3 +320,72 @@ void msix_put_irqfd(PCIDevice *d, unsigned vector)
         d->msix->irqfds[vector] = NULL;
     }
 }
+
+/* ---- migration --------------------------------------------------------------- */
+
+/*
+ * The capability's registers are in the configuration space (saved by
+ * vmstate_pci_device); the table and the PBA live in the BAR, so they are
+ * this subsection of it.  A stream without it (older, or of a device
+ * without MSI-X) leaves them as they are: reset, on a fresh device.  Both
+ * buffers must be the size of this device's (its vector count).
+ */
+static uint8_t *msix_vmstate_table(void *opaque, size_t *len)
+{
+    PCIDevice *d = opaque;
+
+    if (!d->msix) {
+        return NULL;
+    }
+    *len = (size_t)d->msix->nr * PCI_MSIX_ENTRY_SIZE;
+    return d->msix->table;
+}
+
+static uint8_t *msix_vmstate_pba(void *opaque, size_t *len)
+{
+    PCIDevice *d = opaque;
+
+    if (!d->msix) {
+        return NULL;
+    }
+    *len = (d->msix->nr + 63) / 64 * 8;
+    return d->msix->pba;
+}
+
+static bool msix_vmstate_needed(void *opaque)
+{
+    return msix_present(opaque);
+}
+
+/* A stream gets no more than a guest could write: vector control keeps only
+ * its mask bit, and the PBA no bits past the last vector.  Delivery and
+ * irqfds are re-evaluated by the PCI device's post_load, which runs after
+ * this (once the whole configuration space is back). */
+static int msix_post_load(void *opaque, int version_id)
+{
+    PCIDevice *d = opaque;
+    MSIXState *x = d->msix;
+    unsigned bytes = (x->nr + 63) / 64 * 8;
+
+    for (unsigned v = 0; v < x->nr; v++) {
+        uint8_t *ctrl = msix_entry(d, v) + PCI_MSIX_ENTRY_CTRL;
+        pci_set_long(ctrl, pci_get_long(ctrl) & PCI_MSIX_ENTRY_CTRL_MASKBIT);
+    }
+    for (unsigned v = x->nr; v < bytes * 8; v++) {
+        x->pba[v / 8] &= (uint8_t)~(1u << (v % 8));
+    }
+    return 0;
+}
+
+const VMStateDescription vmstate_pci_device_msix = {
+    .name = "PCIDevice/msix",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = msix_vmstate_needed,
+    .post_load = msix_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_VBUFFER("table", msix_vmstate_table),
+        VMSTATE_VBUFFER("pba", msix_vmstate_pba),
+        VMSTATE_END_OF_LIST(),
+    },
+};

@@ -735,6 +735,10 @@ static int pci_device_post_load(void *opaque, int version_id)
     }
     pci_sanitize_bars(d);
     pci_update_mappings(d);
+    /* MSI and MSI-X as after the guest's last write of the command
+     * register: INTx gating, irqfd routes, pending vectors now unmasked. */
+    msi_write_config(d, PCI_COMMAND, 0, 2);
+    msix_write_config(d, PCI_COMMAND, 0, 2);
     return 0;
 }
 
@@ -746,6 +750,10 @@ const VMStateDescription vmstate_pci_device = {
     .fields = (const VMStateField[]) {
         VMSTATE_UINT8_ARRAY(config, PCIDevice, PCI_CONFIG_SPACE_SIZE),
         VMSTATE_END_OF_LIST(),
+    },
+    .subsections = (const VMStateDescription *const[]) {
+        &vmstate_pci_device_msix,
+        NULL,
     },
 };
 

@@ -24,6 +24,7 @@ typedef enum VMStateFieldType {
     VMS_BUFFER,         /* `size` raw bytes */
     VMS_STRUCT,         /* nested description, `num` elements of `size` bytes */
     VMS_TIMER,          /* QEMUTimer *: saves expiry (or -1) */
+    VMS_VBUFFER,        /* bytes the device sizes at run time: vbuf() says where */
 } VMStateFieldType;
 
 typedef struct VMStateDescription VMStateDescription;
@@ -39,6 +40,10 @@ typedef struct VMStateField {
      * stream of an older version does not carry it, and loading one leaves
      * the field as it was (the reset value, on a freshly reset device). */
     int version_id;
+    /* VMS_VBUFFER: the buffer of this opaque (the section's) and its length
+     * in bytes; NULL if the object has none.  A stream's buffer must have
+     * exactly that length to load. */
+    uint8_t *(*vbuf)(void *opaque, size_t *len);
 } VMStateField;
 
 struct VMStateDescription {
@@ -88,6 +93,10 @@ struct VMStateDescription {
 #define VMSTATE_TIMER_PTR(f, S) \
     { .name = #f, .type = VMS_TIMER, .offset = offsetof(S, f), \
       .size = sizeof(void *), .num = 1 }
+/* A buffer that is not in the struct (allocated, sized by a property):
+ * name is a string, vbuf finds it. */
+#define VMSTATE_VBUFFER(name_, vbuf_) \
+    { .name = (name_), .type = VMS_VBUFFER, .size = 1, .num = 1, .vbuf = (vbuf_) }
 #define VMSTATE_END_OF_LIST() { .name = NULL, .type = VMS_END }
 
 /* Versioned fields: the same, for a field added in description version v. */
@@ -124,7 +133,8 @@ struct VMStateDescription {
  *   field      := name "\0" u32 size payload
  *                 (VMS_STRUCT: size is the element count, payload one
  *                 section per element; VMS_TIMER: 8-byte expiry, -1 if
- *                 stopped; scalars: each element in `size` bytes)
+ *                 stopped; VMS_VBUFFER: size bytes as they are; scalars:
+ *                 each element in `size` bytes)
  *   subsection := 0x01 section
  *
  * Only the fields of the saved version are present (a field's version_id

@@ -726,6 +726,77 @@ static void test_fuzz(void)
     timer_free(src.timer);
 }
 
+/* ---- VMS_VBUFFER: a buffer the object allocates and sizes ------------------ */
+
+typedef struct Holder {
+    uint16_t tag;
+    uint8_t *buf;       /* NULL: none */
+    size_t len;
+} Holder;
+
+static uint8_t *holder_buf(void *opaque, size_t *len)
+{
+    Holder *h = opaque;
+
+    *len = h->len;
+    return h->buf;
+}
+
+static const VMStateDescription vmstate_holder = {
+    .name = "holder",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT16(tag, Holder),
+        VMSTATE_VBUFFER("data", holder_buf),
+        VMSTATE_END_OF_LIST(),
+    },
+};
+
+static void test_vbuffer(void)
+{
+    uint8_t a_bytes[6] = { 1, 2, 3, 4, 5, 6 }, b_bytes[6] = { 0 }, c_bytes[5] = { 0 };
+    Holder a = { 0x1234, a_bytes, 6 }, b = { 0, b_bytes, 6 };
+    Holder c = { 0, c_bytes, 5 }, none = { 0, NULL, 0 };
+    g_autoptr(GByteArray) s = g_byte_array_new();
+    g_autoptr(GError) err = NULL;
+    /* "holder" v1, "tag" 2 bytes, "data" 6 bytes as they are */
+    static const uint8_t expect[] = {
+        'h', 'o', 'l', 'd', 'e', 'r', 0, 1, 0, 0, 0,
+        't', 'a', 'g', 0, 2, 0, 0, 0, 0x34, 0x12,
+        'd', 'a', 't', 'a', 0, 6, 0, 0, 0, 1, 2, 3, 4, 5, 6,
+    };
+    size_t pos = 0;
+
+    g_assert_true(vmstate_save(&vmstate_holder, &a, s, &err));
+    g_assert_cmpmem(s->data, s->len, expect, sizeof(expect));
+    g_assert_true(vmstate_load(&vmstate_holder, &b, s->data, s->len, &pos, &err));
+    g_assert_no_error(err);
+    g_assert_cmpuint(pos, ==, s->len);
+    g_assert_cmpuint(b.tag, ==, 0x1234);
+    g_assert_cmpmem(b_bytes, 6, a_bytes, 6);
+
+    /* another length: refused, naming the field */
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_holder, &c, s->data, s->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "'data' has 6 bytes, expected 5"));
+    g_clear_error(&err);
+    /* no buffer on this object: refused both ways */
+    pos = 0;
+    g_assert_false(vmstate_load(&vmstate_holder, &none, s->data, s->len, &pos, &err));
+    g_assert_nonnull(strstr(err->message, "'data'"));
+    g_clear_error(&err);
+    g_assert_false(vmstate_save(&vmstate_holder, &none, s, &err));
+    g_assert_nonnull(strstr(err->message, "'data'"));
+    g_clear_error(&err);
+    /* truncated inside the buffer */
+    for (size_t n = 0; n < sizeof(expect); n++) {
+        pos = 0;
+        g_assert_false(vmstate_load(&vmstate_holder, &b, expect, n, &pos, &err));
+        g_clear_error(&err);
+    }
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -738,5 +809,6 @@ int main(int argc, char **argv)
     g_test_add_func("/vmstate/subsections", test_subsections);
     g_test_add_func("/vmstate/subsection-naming", test_subsection_naming);
     g_test_add_func("/vmstate/fuzz", test_fuzz);
+    g_test_add_func("/vmstate/vbuffer", test_vbuffer);
     return g_test_run();
 }

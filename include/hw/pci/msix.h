@@ -74,6 +74,10 @@ void msix_notify(PCIDevice *d, unsigned vector);
 void msix_write_config(PCIDevice *d, uint32_t addr, uint32_t val, int len);
 void msix_reset(PCIDevice *d);
 
+/* The table and the PBA: a subsection of vmstate_pci_device (which lists
+ * it), saved when the device has MSI-X. */
+extern const VMStateDescription vmstate_pci_device_msix;
+
 /* irqfds, as msi_get_irqfd (see msi.h). */
 EventNotifier *msix_get_irqfd(PCIDevice *d, unsigned vector, Error **errp);
 void msix_put_irqfd(PCIDevice *d, unsigned vector);

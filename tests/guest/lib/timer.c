@@ -49,14 +49,23 @@ void tsc_calibrate(void)
         pit2_start_oneshot(0xffff);
         pit2_sample(&t0, &c0);
         unsigned long spins = 0;
+        /* Wait with one latch per look (3 port exits; the tight sample
+         * takes 24, which with slow exits under a loaded nested KVM and a
+         * userspace PIT could miss the 20 ms window at every period and
+         * spin forever); give the run up as soon as the counter wraps. */
         do {
             for (int i = 0; i < 200; i++) pause();
-            pit2_sample(&t1, &c1);
+            outb(0x43, 0x80);
+            c1 = inb(0x42);
+            c1 |= (uint16_t)(inb(0x42) << 8);
             if (++spins > 20000000ul)
                 fail("TSC calibration: PIT channel 2 counter not counting (stuck at %u)", c1);
-        } while (c1 > c0 || c0 - c1 < (uint16_t)(PIT_HZ * 35 / 1000));
-        if (pit2_out() || c1 > c0)
+        } while (c1 <= c0 && c0 - c1 < (uint16_t)(PIT_HZ * 35 / 1000));
+        if (c1 > c0)
             continue;                   /* wrapped: descheduled too long */
+        pit2_sample(&t1, &c1);
+        if (pit2_out() || c1 > c0)
+            continue;
         s[n++] = (t1 - t0) * PIT_HZ / ((uint64_t)(c0 - c1) * 1000);
     }
     if (n == 0)
