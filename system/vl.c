@@ -1029,7 +1029,7 @@ int kvmpc_main(int argc, char **argv)
 
     main_loop_init();
     blockdev_open_all();
-    net_init_clients();
+    net_init_clients(!c.nodefaults);
     memory_init_system();
     atexit(qemu_chr_cleanup_all);
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));

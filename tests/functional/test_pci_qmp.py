@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """QMP query-pci and HMP info pci (hw/pci/pci-monitor.c), and the `pc`
 machine's default devices as QEMU lays them out: without -nodefaults and
--vga, a standard VGA at 00:02.0 before the -device cards (docs/vga.md).
+-vga, a standard VGA at 00:02.0 (docs/vga.md), without any network option
+an e1000 on slirp at 00:03.0 (docs/net.md), then the -device cards.
 
 usage: test_pci_qmp.py [KVMPC]        (or KVMPC=path in the environment)
 
@@ -95,22 +96,42 @@ def find(devs, vendor, device):
     return [d for d in devs if d['id']['vendor'] == vendor and d['id']['device'] == device]
 
 
-@case('default pc: VGA at 00:02.0 before -device cards, as QEMU')
+@case('default pc: VGA at 00:02.0, e1000 on slirp at 00:03.0, then -device, as QEMU')
 def _():
     vm = VM('-device', 'e1000,id=nic0')
     try:
         devs = vm.devices()
         slots = [(d['slot'], d['function']) for d in devs]
-        assert slots == [(0, 0), (1, 0), (1, 1), (1, 3), (2, 0), (3, 0)], slots
+        assert slots == [(0, 0), (1, 0), (1, 1), (1, 3), (2, 0), (3, 0), (4, 0)], slots
         vga = devs[4]
         assert (vga['id']['vendor'], vga['id']['device']) == (0x1234, 0x1111), vga
         assert vga['class_info'] == {'desc': 'VGA controller', 'class': 0x0300}, vga
-        nic = devs[5]
+        dflt, nic = devs[5], devs[6]
+        assert (dflt['id']['vendor'], dflt['id']['device']) == (0x8086, 0x100e), dflt
+        assert dflt['class_info']['desc'] == 'Ethernet controller', dflt
         assert (nic['id']['vendor'], nic['id']['device'], nic['qdev_id']) == (0x8086, 0x100e, 'nic0'), nic
         assert nic['irq_pin'] == 1 and 'irq' in nic, nic
         assert devs[0]['class_info']['desc'] == 'Host bridge' and 'irq' not in devs[0], devs[0]
+        # every device has subsystem IDs, QEMU's 1af4:1100 where the model
+        # names none (the PIIX3 IDE function)
+        ide = find(devs, 0x8086, 0x7010)[0]
+        assert (ide['id']['subsystem-vendor'], ide['id']['subsystem']) == (0x1af4, 0x1100), ide
+        # the default NIC sits on hub 0 with a user (slirp) backend
+        net = vm.qmp.hmp('info network')
+        assert 'hub 0' in net and 'user' in net and 'e1000' in net, net
     finally:
         vm.close()
+
+
+@case('any network option turns the default NIC off')
+def _():
+    for args in (['-nic', 'none'], ['-net', 'none'], ['-netdev', 'user,id=n0'], ['-nodefaults']):
+        vm = VM(*args)
+        try:
+            nics = [d for d in vm.devices() if d['class_info']['class'] == 0x0200]
+            assert nics == [], (args, nics)
+        finally:
+            vm.close()
 
 
 @case('query-pci BARs and IRQ line follow the configuration space')
@@ -144,8 +165,9 @@ def _():
 
 @case('-nodefaults, -vga none: no VGA; -device VGA replaces the default')
 def _():
-    for args, want in ((['-nodefaults'], []), (['-vga', 'none'], []),
-                       (['-device', 'VGA,addr=5'], [5]), (['-vga', 'std', '-nodefaults'], [2])):
+    for args, want in ((['-nodefaults'], []), (['-vga', 'none', '-nic', 'none'], []),
+                       (['-device', 'VGA,addr=5', '-nic', 'none'], [5]),
+                       (['-vga', 'std', '-nodefaults'], [2])):
         vm = VM(*args)
         try:
             got = [d['slot'] for d in vm.devices() if d['class_info']['class'] == 0x0300]
