@@ -21,6 +21,7 @@
 #include "chardev/char-mux.h"
 #include "block/blockdev.h"
 #include "ui/input-monitor.h"
+#include "hw/pci/pci-monitor.h"
 #include "ui/console.h"
 #include "net/net-monitor.h"
 #include "system/balloon.h"
@@ -725,6 +726,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "mtree", "[-f]", "show memory tree (-f: flat views)", hmp_info_mtree },
     { "name", "", "show the current VM name", hmp_info_name },
     { "network", "", "show the network state", hmp_info_network },
+    { "pci", "", "show PCI info", hmp_info_pci },
     { "pic", "", "show PIC and IOAPIC state", hmp_info_pic },
     { "qtree", "", "show device tree", hmp_info_qtree },
     { "registers", "[-a]", "show the cpu registers (-a: all CPUs)", hmp_info_registers },

@@ -730,10 +730,16 @@ static void net_init_net_option(const char *spec)
     qemu_opts_free(opts);
 }
 
-void net_init_clients(void)
+void net_init_clients(bool default_nic)
 {
     Error *err = NULL;
 
+    /* QEMU's pc: with no -nic/-net/-netdev (and no -nodefaults), the
+     * legacy "-net nic -net user": an e1000 on hub 0 with slirp. */
+    if (default_nic && (!net_opts || !net_opts->len)) {
+        net_init_net_option("nic");
+        net_init_net_option("user");
+    }
     for (guint i = 0; net_opts && i < net_opts->len; i++) {
         NetOpt *o = g_ptr_array_index(net_opts, i);
         switch (o->kind) {
@@ -772,7 +778,7 @@ void net_create_nics(void)
             exit(1);
         }
     }
-    (void)nic_none;     /* the pc machine's default NIC is not enabled yet */
+    (void)nic_none;     /* -nic none is an option like any other: it alone turns the default off */
 }
 
 void net_print_help(void)

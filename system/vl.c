@@ -78,7 +78,7 @@ static const OptDef options[] = {
     { "chardev", true, OPT_CHARDEV, "backend,id=id[,...]", "create a character device backend" },
     { "device", true, OPT_DEVICE, "driver[,prop=value]", "add a device (-device help, -device driver,help)" },
     { "global", true, OPT_GLOBAL, "driver.prop=value", "set a default property value for every device of a type" },
-    { "nodefaults", false, OPT_NODEFAULTS, NULL, "don't create default devices (serial port)" },
+    { "nodefaults", false, OPT_NODEFAULTS, NULL, "don't create default devices (serial port, VGA)" },
     { "display", true, OPT_DISPLAY, "none", "select the display (only 'none' so far)" },
     { "nographic", false, OPT_NOGRAPHIC, NULL, "no display; COM1 on stdio" },
     { "vga", true, OPT_VGA, "none", "select the video card (std or none)" },
@@ -131,6 +131,7 @@ typedef struct Config {
     GPtrArray *bios_dirs;           /* -L */
     GPtrArray *bios_smbios;         /* -smbios */
     const char *bios, *boot;
+    const char *vga;                /* -vga (last one wins), or NULL */
 } Config;
 
 static G_NORETURN void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
@@ -362,12 +363,10 @@ static void parse_args(int argc, char **argv, Config *c)
             }
             break;
         case OPT_VGA:
-            /* -vga std adds the PCI "VGA"; the default stays none (docs/vga.md) */
-            if (!strcmp(val, "std")) {
-                g_ptr_array_add(c->devices, (char *)"VGA");
-            } else if (strcmp(val, "none")) {
+            if (strcmp(val, "std") && strcmp(val, "none")) {
                 die("-vga %s: video card not supported (available: std, none)", val);
             }
+            c->vga = val;
             break;
         case OPT_NAME: c->name = val; break;
         case OPT_UUID: c->uuid = val; break;
@@ -885,6 +884,28 @@ static void setup_serials(Config *c)
     }
 }
 
+/*
+ * The video card: -vga, else std as QEMU's pc, unless -nodefaults or a
+ * display device is on the command line already (docs/vga.md).
+ */
+static const char *vga_model(Config *c)
+{
+    if (c->vga) {
+        return c->vga;
+    }
+    if (c->nodefaults) {
+        return "none";
+    }
+    for (guint i = 0; i < c->devices->len; i++) {
+        const char *d = g_ptr_array_index(c->devices, i);
+        size_t n = strcspn(d, ",");
+        if (n == 3 && !strncmp(d, "VGA", 3)) {
+            return "none";
+        }
+    }
+    return "std";
+}
+
 static bool config_uses_stdio(Config *c)
 {
     for (guint i = 0; i < c->serials->len; i++) {
@@ -1008,7 +1029,7 @@ int kvmpc_main(int argc, char **argv)
 
     main_loop_init();
     blockdev_open_all();
-    net_init_clients();
+    net_init_clients(!c.nodefaults);
     memory_init_system();
     atexit(qemu_chr_cleanup_all);
     g_unix_signal_add(SIGINT, on_signal, GINT_TO_POINTER(SIGINT));
@@ -1034,6 +1055,11 @@ int kvmpc_main(int argc, char **argv)
         die_err(g_steal_pointer(&err));
     }
     if (!ms->mc->init(ms, &err)) {
+        die_err(g_steal_pointer(&err));
+    }
+    /* The video card comes first, as on QEMU's pc (00:02.0), then the
+     * -nic/-net cards, then -device in order. */
+    if (!strcmp(vga_model(&c), "std") && !qdev_device_add("VGA", &err)) {
         die_err(g_steal_pointer(&err));
     }
     net_create_nics();

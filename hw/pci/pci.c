@@ -545,8 +545,15 @@ static void pci_init_config(PCIDevice *d, const PCIDeviceClass *pc)
     pci_set_word(d->config + PCI_DEVICE_ID, pc->device_id);
     d->config[PCI_REVISION_ID] = pc->revision;
     pci_set_word(d->config + PCI_CLASS_DEVICE, pc->class_id);
-    pci_set_word(d->config + PCI_SUBSYSTEM_VENDOR_ID, pc->subsystem_vendor_id);
-    pci_set_word(d->config + PCI_SUBSYSTEM_ID, pc->subsystem_id);
+    /* A class without subsystem IDs gets QEMU's default, 1af4:1100 (Red
+     * Hat, "QEMU"), as every QEMU device does. */
+    if (pc->subsystem_vendor_id || pc->subsystem_id) {
+        pci_set_word(d->config + PCI_SUBSYSTEM_VENDOR_ID, pc->subsystem_vendor_id);
+        pci_set_word(d->config + PCI_SUBSYSTEM_ID, pc->subsystem_id);
+    } else {
+        pci_set_word(d->config + PCI_SUBSYSTEM_VENDOR_ID, 0x1af4);
+        pci_set_word(d->config + PCI_SUBSYSTEM_ID, 0x1100);
+    }
     if (d->multifunction) {
         d->config[PCI_HEADER_TYPE] |= PCI_HEADER_TYPE_MULTI_FUNCTION;
     }

@@ -147,8 +147,10 @@ NetClientState *net_hub_add_port(int hub_id, const char *name);
  * consumed (0: not a network option).  Exits with a message on errors. */
 int net_cmdline_option(int argc, char **argv);
 /* Creates the backends given on the command line (after the main loop
- * exists), then the NICs of -nic/-net (after the machine's buses). */
-void net_init_clients(void);
+ * exists), then the NICs of -nic/-net (after the machine's buses).
+ * default_nic: QEMU's default e1000 + user network when no network option
+ * was given (false with -nodefaults). */
+void net_init_clients(bool default_nic);
 void net_print_help(void);
 void net_create_nics(void);
 /* -netdev TYPE,... / netdev_add (opts already parsed). */
