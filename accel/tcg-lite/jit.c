@@ -30,6 +30,7 @@
 #include <strings.h>
 #include "jit.h"
 #include "flags.h"
+#include "fp.h"
 #include "int-ops.h"
 #include "qemu/log.h"
 
@@ -42,8 +43,9 @@ static struct {
     size_t size, used;
     bool map_failed;
     bool inline_on;             /* stage 2: inline code for the hottest forms */
+    bool chain_on;              /* block chaining (tcgl_jit_link) */
     TCGLJitStats st;
-} jit = { .mode = -1, .inline_on = true };
+} jit = { .mode = -1, .inline_on = true, .chain_on = true };
 
 static bool env_bool(const char *s, bool *out)
 {
@@ -156,13 +158,6 @@ static void emit_mov_rsi(Emit *e, uint64_t v)
         eb(e, "\x48\xbe", 2);
         e64(e, v);
     }
-}
-
-/* mov eax, imm32 */
-static void emit_mov_eax(Emit *e, uint32_t v)
-{
-    e8(e, 0xb8);
-    e32(e, v);
 }
 
 /* ---- what a handler does, by its identity ------------------------------------ */
@@ -730,14 +725,161 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
 }
 
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
-#define JIT_MAX_PER_INSN 256
-#define JIT_MAX_FIXED 64
+#define JIT_MAX_PER_INSN 384
+#define JIT_MAX_FIXED 256
 #define JIT_MAX_SLOW 64
 
-TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+/* rip = (start + off) masked as the block's mode wraps it */
+static void emit_set_rip(Emit *e, const TCGLJitBlock *jb, uint32_t off)
+{
+    eb(e, "\x49\x8d\x84\x24", 4);                 /* lea rax, [r12 + off] */
+    e32(e, off);
+    if (!(jb->hflags & TCGL_HF_CS64)) {
+        if (jb->ip_mask == 0xffff) {
+            eb(e, "\x0f\xb7\xc0", 3);              /* movzx eax, ax */
+        } else {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+    }
+    eb(e, "\x49\x89\x85", 3);                      /* mov [r13 + rip], rax */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+}
+
+/* c->insns += n */
+static void emit_count(Emit *e, unsigned n)
+{
+    eb(e, "\x48\x81\x83", 3);                      /* add qword [rbx + insns], imm32 */
+    e32(e, CPU_OFF(insns));
+    e32(e, n);
+}
+
+/* The block was invalidated after instruction k: rip after it, the count,
+ * then leave (c->cur_block stays this block). */
+static void emit_early_exit(Emit *e, const TCGLJitBlock *jb, unsigned k, const uint8_t *epilogue)
+{
+    const TCGLInsn *i = &jb->insns[k];
+    emit_set_rip(e, jb, (uint32_t)i->off + i->len);
+    emit_count(e, k + 1);
+    e8(e, 0xe9);                                    /* jmp epilogue */
+    e32(e, 0);
+    patch_rel32(e->p - 4, epilogue);
+}
+
+/*
+ * A link slot (TCGL_JIT_LINKS of them after the chain checks):
+ *    0: mov rcx, imm64 (the successor's rip)     10: cmp rax, rcx
+ *   13: jne next slot (rel8)                     15: mov rcx, imm64 (its block)
+ *   25: mov [rbx + cur_block], rcx               32: mov r12, rax
+ *   35: jmp rel32 (its body)
+ * An empty slot holds rip ~0, this block and a jump to the exit: should
+ * rip ever be ~0, it leaves with c->cur_block this block, which is right.
+ */
+#define SLOT_SIZE 40
+#define SLOT_RIP 2
+#define SLOT_OWNER 17
+#define SLOT_JMP 36
+
+static void emit_slot(Emit *e, void *owner)
+{
+    eb(e, "\x48\xb9", 2);
+    e64(e, ~0ULL);
+    eb(e, "\x48\x39\xc8", 3);                      /* cmp rax, rcx */
+    eb(e, "\x75\x19", 2);                           /* jne +25: the next slot */
+    eb(e, "\x48\xb9", 2);
+    e64(e, (uint64_t)(uintptr_t)owner);
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cur_block], rcx */
+    e32(e, CPU_OFF(cur_block));
+    eb(e, "\x49\x89\xc4", 3);                      /* mov r12, rax */
+    e8(e, 0xe9);                                    /* jmp (patched) */
+    e32(e, 0);
+}
+
+/* After a block that ran to its end: go on into a linked successor when
+ * nothing asks the executor to look (a code write into this block or a
+ * flush, an exit request, a pending interrupt or NMI, an interrupt
+ * shadow, a TLB flush or mode change since the executor's check, a new
+ * CS base), else to `out`.  Returns the first slot. */
+static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout)
+{
+    uint8_t *slots;
+
+#define JNE_OUT() do { eb(e, "\x0f\x85", 2); out_field[(*nout)++] = e->p; e32(e, 0); } while (0)
+    eb(e, "\x80\xbb", 2);                           /* cmp byte [rbx + block_invalidated], 0 */
+    e32(e, CPU_OFF(block_invalidated));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x83\xbb", 2);                           /* cmp dword [rbx + exit_request], 0 */
+    e32(e, CPU_OFF(exit_request));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cpu] */
+    e32(e, CPU_OFF(cpu));
+    eb(e, "\x83\xb8", 2);                           /* cmp dword [rax + interrupt_request], 0 */
+    e32(e, (uint32_t)offsetof(CPUState, interrupt_request));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x41\x80\xbd", 3);                      /* cmp byte [r13 + interrupt_shadow], 0 */
+    e32(e, (uint32_t)offsetof(X86CPUState, events.interrupt_shadow));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x8b\x83", 2);                           /* mov eax, [rbx + code_epoch] */
+    e32(e, CPU_OFF(code_epoch));
+    eb(e, "\x3b\x83", 2);                           /* cmp eax, [rbx + chain_epoch] */
+    e32(e, CPU_OFF(chain_epoch));
+    JNE_OUT();
+    if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
+        eb(e, "\x48\x81\xbb", 3);                  /* cmp qword [rbx + cs base], imm32 */
+        e32(e, CPU_OFF(seg_base[R_CS]));
+        e32(e, (uint32_t)jb->cs_base);
+    } else {
+        eb(e, "\x48\xb9", 2);                       /* mov rcx, imm64 */
+        e64(e, jb->cs_base);
+        eb(e, "\x48\x3b\x8b", 3);                  /* cmp rcx, [rbx + cs base] */
+        e32(e, CPU_OFF(seg_base[R_CS]));
+    }
+    JNE_OUT();
+#undef JNE_OUT
+    /* what the executor does at a block start: forget the MMX undo record */
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + fpu] */
+    e32(e, CPU_OFF(fpu));
+    eb(e, "\x48\x85\xc0", 3);                      /* test rax, rax */
+    eb(e, "\x74\x07", 2);                           /* jz +7 */
+    eb(e, "\xc6\x80", 2);                           /* mov byte [rax + mmx_undo], 0 */
+    e32(e, (uint32_t)offsetof(TCGLFPU, mmx_undo));
+    e8(e, 0);
+    eb(e, "\x49\x8b\x85", 3);                      /* mov rax, [r13 + rip] */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    slots = e->p;
+    for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
+        emit_slot(e, jb->owner);
+    }
+    return slots;
+}
+
+bool tcgl_jit_link(void *chain, unsigned slot, uint64_t rip, void *succ_owner, void *succ_body)
+{
+    uint8_t *p = (uint8_t *)chain + slot * SLOT_SIZE;
+    int32_t rel;
+
+    if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, succ_body, &rel)) {
+        return false;
+    }
+    memcpy(p + SLOT_RIP, &rip, 8);
+    {
+        uint64_t o = (uint64_t)(uintptr_t)succ_owner;
+        memcpy(p + SLOT_OWNER, &o, 8);
+    }
+    memcpy(p + SLOT_JMP, &rel, 4);
+    jit.st.links++;
+    return true;
+}
+
+TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
 {
     Emit e;
     uint8_t *start, *epilogue, *done;
+    uint8_t *out_field[8];
+    unsigned nout = 0;
     uint8_t *exit_field[256] = { 0 };
     struct {
         uint8_t *field[3];                          /* jumps to the slow path */
@@ -746,7 +888,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         bool store;
     } slow[JIT_MAX_SLOW];
     unsigned nslow = 0;
-    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN;
+    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE;
     unsigned n = jb->n;
 
     if (jit.mode != 1 || n == 0 || n > 256 || !arena_map()) {
@@ -768,6 +910,8 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
     eb(&e, "\x49\x89\xf4", 3);                      /* mov r12, rsi */
     eb(&e, "\x4c\x8b\xab", 3);                      /* mov r13, [rbx + disp32] */
     e32(&e, (uint32_t)offsetof(TCGLCPU, env));
+    jb->body = e.p;                                 /* chained predecessors enter here */
+    jb->chain = NULL;
 
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
@@ -865,8 +1009,25 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         }
     }
     done = e.p;
-    emit_mov_eax(&e, n);
+    /* the block's end, as run_block(): rip after a non-branch last
+     * instruction, the count, then on to a chained successor */
+    if (!jb->last_branch) {
+        const TCGLInsn *last = &jb->insns[n - 1];
+        emit_set_rip(&e, jb, (uint32_t)last->off + last->len);
+    }
+    emit_count(&e, n);
+    if (jit.chain_on && jb->owner) {
+        jb->chain = emit_chain(&e, jb, out_field, &nout);
+    }
     epilogue = e.p;
+    for (unsigned k = 0; k < nout; k++) {
+        patch_rel32(out_field[k], epilogue);
+    }
+    if (jb->chain) {
+        for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
+            patch_rel32((uint8_t *)jb->chain + k * SLOT_SIZE + SLOT_JMP, epilogue);
+        }
+    }
     eb(&e, "\x41\x5d", 2);                          /* pop r13 */
     eb(&e, "\x41\x5c", 2);                          /* pop r12 */
     e8(&e, 0x5b);                                   /* pop rbx */
@@ -898,10 +1059,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             e32(&e, 0);
             patch_rel32(e.p - 4, slow[s].resume);
             patch_rel32(leave, e.p);
-            emit_mov_eax(&e, slow[s].k + 1);
-            e8(&e, 0xe9);                           /* jmp epilogue */
-            e32(&e, 0);
-            patch_rel32(e.p - 4, epilogue);
+            emit_early_exit(&e, jb, slow[s].k, epilogue);
         } else {
             e8(&e, 0xe9);                           /* jmp resume (or the block's end) */
             e32(&e, 0);
@@ -914,10 +1072,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             continue;
         }
         patch_rel32(exit_field[k], e.p);
-        emit_mov_eax(&e, k + 1);
-        e8(&e, 0xe9);                               /* jmp epilogue */
-        e.p += 4;
-        patch_rel32(e.p - 4, epilogue);
+        emit_early_exit(&e, jb, k, epilogue);
     }
     if (e.p > e.end) {
         /* the per-instruction bound is wrong: a bug, not a guest input */
@@ -945,10 +1100,16 @@ static bool jit_available(Error **errp)
 
 #else /* !__x86_64__ */
 
-TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
 {
     (void)jb;
     return NULL;
+}
+
+bool tcgl_jit_link(void *chain, unsigned slot, uint64_t rip, void *succ_owner, void *succ_body)
+{
+    (void)chain; (void)slot; (void)rip; (void)succ_owner; (void)succ_body;
+    return false;
 }
 
 void tcgl_jit_flush(void)
@@ -975,6 +1136,14 @@ void tcgl_jit_init(void)
             on = false;
         }
         jit.mode = on && jit_available(NULL) ? 1 : 0;
+    }
+    s = getenv("KVMPC_TCGL_JIT_CHAIN");
+    if (s) {
+        bool on = true;
+        if (!env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_JIT_CHAIN=%s: expected on or off; on\n", s);
+        }
+        jit.chain_on = on;
     }
     s = getenv("KVMPC_TCGL_JIT_INLINE");
     if (s) {
@@ -1034,4 +1203,14 @@ void tcgl_jit_stats(TCGLJitStats *s)
 void tcgl_jit_set_inline(bool on)
 {
     jit.inline_on = on;
+}
+
+void tcgl_jit_set_chain(bool on)
+{
+    jit.chain_on = on;
+}
+
+bool tcgl_jit_chain_enabled(void)
+{
+    return jit.mode == 1 && jit.chain_on;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
+#include "hw/i386/x86-irq.h"
 #include "stub-core.h"
 #include "jit.h"
 
@@ -435,10 +436,13 @@ static void test_jit_differential(void)
     }
     tcgl_jit_stats(&st1);
     printf("# %u generated loops, %u stopped by a fault other than the final #UD, "
-           "%llu blocks compiled, %llu instructions inline\n", cases, faults,
+           "%llu blocks compiled, %llu instructions inline, %llu chain links\n", cases, faults,
            (unsigned long long)(st1.blocks - st0.blocks),
-           (unsigned long long)(st1.inlined - st0.inlined));
+           (unsigned long long)(st1.inlined - st0.inlined),
+           (unsigned long long)(st1.links - st0.links));
     g_assert_cmpuint(st1.inlined - st0.inlined, >, cases);
+    /* and chained blocks (the loops' back edges, the forward Jcc) */
+    g_assert_cmpuint(st1.links - st0.links, >, cases);
     /* the comparison must have compared compiled code, and faults in it */
     g_assert_cmpuint(st1.blocks - st0.blocks, >, cases);
     g_assert_cmpuint(faults, >, 20);
@@ -539,6 +543,182 @@ static void test_jit_faults(void)
     }
 }
 
+/* A store as the last instruction of a block (the 64th) into the block
+ * chained after it: the chain must not go on into the dropped code.
+ *   0x2000: mov ebx, 0x10000; cmp ecx, 10; cmove ebx, edx (= 0x204b);
+ *           60 x nop; mov [ebx], cl             (64 instructions)
+ *   0x2049: add eax, imm8 (the imm at 0x204b); dec ecx; jnz 0x2000; ud2
+ * ecx = 100..11 add 1, at 10 the store makes the immediate 10 before the
+ * add runs: 90 + 10 * 10. */
+static void test_jit_chain_smc(void)
+{
+    uint8_t code[0x60];
+    size_t n = 0;
+    TCGLJitStats st0, st1;
+
+    code[n++] = 0xbb; code[n++] = 0x00; code[n++] = 0x00; code[n++] = 0x01; code[n++] = 0x00;
+    code[n++] = 0x83; code[n++] = 0xf9; code[n++] = 0x0a;
+    code[n++] = 0x0f; code[n++] = 0x44; code[n++] = 0xda;
+    for (int k = 0; k < 60; k++) {
+        code[n++] = 0x90;
+    }
+    code[n++] = 0x88; code[n++] = 0x0b;                 /* mov [ebx], cl */
+    g_assert_cmpuint(n, ==, 0x49);
+    code[n++] = 0x83; code[n++] = 0xc0; code[n++] = 0x01;
+    code[n++] = 0x49;
+    code[n++] = 0x75; code[n] = (uint8_t)(-(int)(n + 1)); n++;
+    code[n++] = 0x0f; code[n++] = 0x0b;
+    for (unsigned thr = 1; thr <= 5; thr += 4) {
+        jit_mode(true, thr);
+        tcgl_jit_stats(&st0);
+        stub_reset(32);
+        stub_write(CODE_AT, code, n);
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100;
+        R()[R_EDX] = CODE_AT + 0x4b;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        tcgl_cpu_exec(&stub.c);
+        tcgl_jit_stats(&st1);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + n - 2);
+        g_assert_cmpuint(R()[R_EAX], ==, 90 + 10 * 10);
+        g_assert_cmpuint(stub.c.insns, ==, 100 * 67);
+        g_assert_cmpuint(st1.links - st0.links, >=, 2);     /* 0x2000 -> 0x2049 and back */
+    }
+}
+
+/* A timer that fires after `timer_after` PAUSEs: the interrupt must be
+ * taken at the same block boundary with the chained code as with the
+ * interpreter (chained code checks interrupt_request after each block). */
+static unsigned timer_after;
+static uint64_t timer_rcx;
+
+static void timer_pause_hook(void)
+{
+    if (stub.nr_pauses == timer_after) {
+        timer_rcx = R()[R_ECX];
+        __atomic_or_fetch(&stub.cpu.interrupt_request, CPU_INTERRUPT_HARD, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int timer_read_irq(void *pic)
+{
+    (void)pic;
+    stub.cpu.interrupt_request = 0;
+    return 0x30;
+}
+
+/* 0x2000: inc rax; pause; inc rcx; jnz 0x2000; ud2.  The handler at
+ * 0x9000: ud2. */
+static void run_timer_loop(bool jit, unsigned after, uint64_t *rip, uint64_t *rcx,
+                           uint64_t *insns)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0xf3, 0x90, 0x48, 0xff, 0xc1, 0x75, 0xf6, 0x0f, 0x0b,
+    };
+    jit_mode(jit, 1);
+    stub_reset(64);
+    x86_irq_set_pic(NULL, timer_read_irq);
+    stub_write(CODE_AT, code, sizeof(code));
+    stub_write(0x9000, "\x0f\x0b", 2);
+    stub.hwint_handler = 0x9000;
+    stub.pause_hook = timer_pause_hook;
+    timer_after = after;
+    stub.c.env->rflags |= 0x200;
+    R()[R_EAX] = 0;
+    R()[R_ECX] = 1;
+    stub.c.env->rip = CODE_AT;
+    stub.nr_events = 0;
+    stub.c.insns = 0;
+    tcgl_cpu_exec(&stub.c);
+    g_assert_cmpuint(stub.nr_hwints, ==, 1);
+    g_assert_cmpint(stub.last_hwint, ==, 0x30);
+    g_assert_cmpint(stub.last_event.vector, ==, 6);
+    g_assert_cmphex(stub.c.env->rip, ==, 0x9000);
+    *rip = stub.hwint_rip;
+    *rcx = stub.hwint_rcx;
+    *insns = stub.c.insns;
+    stub.pause_hook = NULL;
+    x86_irq_set_pic(NULL, NULL);
+    stub.cpu.interrupt_request = 0;
+}
+
+static void test_jit_chain_timer(void)
+{
+    TCGLJitStats st0, st1;
+
+    for (unsigned after = 1; after < 3000; after = after * 3 + 1) {
+        uint64_t rip_i, rcx_i, n_i, rip_j, rcx_j, n_j;
+        run_timer_loop(false, after, &rip_i, &rcx_i, &n_i);
+        tcgl_jit_stats(&st0);
+        run_timer_loop(true, after, &rip_j, &rcx_j, &n_j);
+        tcgl_jit_stats(&st1);
+        g_assert_cmphex(rip_j, ==, rip_i);
+        g_assert_cmphex(rcx_j, ==, rcx_i);
+        g_assert_cmpuint(n_j, ==, n_i);
+        /* within the block that raised it (the PAUSE ends no block here:
+         * the interrupt comes at the loop's end, one INC later) */
+        g_assert_cmpuint(rcx_j - timer_rcx, <=, 1);
+        if (after > 10) {
+            g_assert_cmpuint(st1.links - st0.links, >=, 1);
+        }
+    }
+}
+
+/* An interrupt and an exit request from another thread while a chained
+ * loop spins (inc rax; jmp back): both are seen. */
+static gpointer raise_later(gpointer arg)
+{
+    g_usleep(50 * 1000);
+    if (arg) {
+        stub.c.exit_request = 1;
+    } else {
+        __atomic_or_fetch(&stub.cpu.interrupt_request, CPU_INTERRUPT_HARD, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void test_jit_chain_async(void)
+{
+    TCGLJitStats st0, st1;
+
+    for (int k = 0; k < 2; k++) {
+        GThread *t;
+        TCGLExit ret;
+
+        jit_mode(true, 1);
+        tcgl_jit_stats(&st0);
+        stub_reset(64);
+        x86_irq_set_pic(NULL, timer_read_irq);
+        stub_write(CODE_AT, "\x48\xff\xc0\xeb\xfb\x0f\x0b", 7);   /* inc rax; jmp $-3 */
+        stub_write(0x9000, "\x0f\x0b", 2);
+        stub.hwint_handler = 0x9000;
+        stub.c.env->rflags |= 0x200;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        t = g_thread_new("raise", raise_later, k ? (gpointer)1 : NULL);
+        ret = tcgl_cpu_exec(&stub.c);
+        g_thread_join(t);
+        tcgl_jit_stats(&st1);
+        g_assert_cmpuint(st1.links - st0.links, ==, 1);     /* the loop onto itself */
+        g_assert_cmpuint(R()[R_EAX], >, 1000);
+        if (k) {
+            g_assert_cmpint(ret, ==, TCGL_EXIT_REQUEST);
+            g_assert_cmpuint(stub.nr_hwints, ==, 0);
+            g_assert_cmphex(stub.c.env->rip, ==, CODE_AT);
+        } else {
+            g_assert_cmpuint(stub.nr_hwints, ==, 1);
+            g_assert_cmphex(stub.hwint_rip, ==, CODE_AT);
+            g_assert_cmphex(stub.c.env->rip, ==, 0x9000);
+        }
+        x86_irq_set_pic(NULL, NULL);
+        stub.cpu.interrupt_request = 0;
+    }
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -567,6 +747,9 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/differential", test_jit_differential);
     g_test_add_func("/tcgl/jit/smc", test_jit_smc);
     g_test_add_func("/tcgl/jit/faults", test_jit_faults);
+    g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
+    g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
+    g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
 #endif
     return g_test_run();
 }
