@@ -664,6 +664,75 @@ static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn 
 }
 
 /*
+ * Near JMP rel, CALL rel and RET (imm16) at the block's end, as
+ * tcgl_int_jmp_rel / call_rel / ret do: JMP in 32- and 64-bit code (not
+ * with a 16-bit operand), CALL and RET in 64-bit mode with a 64-bit
+ * operand (the stack pointer unmasked there).  CALL's push and RET's pop
+ * go through the TLB fast path (*slow: the handler does it all); RSP and
+ * rip are written only after every check passed.
+ */
+static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i,
+                               uint8_t **slow_field, bool *slow)
+{
+    bool cs64 = jb->hflags & TCGL_HF_CS64;
+    int64_t next = (int64_t)i->off + i->len, target = next + i->imm;
+
+    *slow = false;
+    if (i->fn == tcgl_int_jmp_rel) {
+        if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || i->opsize == 2 ||
+            target != (int32_t)target) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + target] */
+        e32(e, (uint32_t)(int32_t)target);
+        if (!cs64) {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+        eb(e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+        return true;
+    }
+    if (!cs64 || i->opsize != 8) {
+        return false;
+    }
+    if (i->fn == tcgl_int_call_rel) {
+        if (target != (int32_t)target) {
+            return false;
+        }
+        emit_ld_reg(e, false, R_ESP, 8);            /* rax = rsp - 8 */
+        eb(e, "\x48\x83\xe8\x08", 4);
+        eb(e, "\x49\x89\xc0", 3);                  /* mov r8, rax */
+        if (!emit_mem_addr_seg(e, R_SS, 8, true, slow_field)) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x8c\x24", 4);             /* lea rcx, [r12 + next] */
+        e32(e, (uint32_t)next);
+        eb(e, "\x48\x89\x08", 3);                  /* mov [rax], rcx */
+        eb(e, "\x4d\x89\x85", 3);                  /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + target] */
+        e32(e, (uint32_t)(int32_t)target);
+    } else if (i->fn == tcgl_int_ret) {
+        emit_ld_reg(e, false, R_ESP, 8);            /* rax = rsp */
+        eb(e, "\x49\x89\xc0", 3);                  /* mov r8, rax */
+        if (!emit_mem_addr_seg(e, R_SS, 8, false, slow_field)) {
+            return false;
+        }
+        eb(e, "\x48\x8b\x00", 3);                  /* mov rax, [rax] */
+        eb(e, "\x49\x81\xc0", 3);                  /* add r8, 8 + imm16 */
+        e32(e, (uint32_t)(8 + (i->imm & 0xffff)));
+        eb(e, "\x4d\x89\x85", 3);                  /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+    } else {
+        return false;
+    }
+    eb(e, "\x49\x89\x85", 3);                      /* mov [r13 + rip], rax */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    *slow = true;
+    return true;
+}
+
+/*
  * CMP/TEST fused with the Jcc after it (the block's end), every operand
  * form and size: the comparison inline (as emit_inline_alu_mov() or
  * emit_inline_alu_mem()), then the branch from the host's own flags (the
@@ -926,6 +995,20 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 bool mem;
                 if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {
                     if (mem) {
+                        slow[nslow].k = k;
+                        slow[nslow].store = false;
+                        slow[nslow].resume = NULL;  /* the block's end */
+                        nslow++;
+                    }
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if (k + 1 == n && jb->last_branch && !jb->fused_jcc && nslow < JIT_MAX_SLOW) {
+                bool slow_used;
+                if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used)) {
+                    if (slow_used) {
                         slow[nslow].k = k;
                         slow[nslow].store = false;
                         slow[nslow].resume = NULL;  /* the block's end */

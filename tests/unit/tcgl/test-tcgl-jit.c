@@ -168,7 +168,7 @@ static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, 
 
 static void gen_insn(Gen *g)
 {
-    unsigned k = rnd(g, 22), reg = dst_reg(g);
+    unsigned k = rnd(g, 24), reg = dst_reg(g);
     bool w = g->x64 && rnd(g, 2);
     uint8_t op[3];
 
@@ -295,7 +295,12 @@ static void gen_insn(Gen *g)
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
         gen_insn(g);
-        g->b[at + 1] = (uint8_t)(g->n - at - 2);
+        if (g->n - at - 2 > 127) {
+            g->b[at] = 0x90;                        /* too far: NOP; NOP */
+            g->b[at + 1] = 0x90;
+        } else {
+            g->b[at + 1] = (uint8_t)(g->n - at - 2);
+        }
         break;
     }
     case 19:
@@ -347,6 +352,52 @@ static void gen_insn(Gen *g)
         }
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
+        break;
+    case 21: {
+        /* CALL a local "function" (one instruction and RET / RET 0), JMP
+         * over it: call f; jmp over; f: <insn>; ret; over: */
+        size_t jmp_at;
+        put8(g, 0xe8);
+        put32(g, 5);                                /* over the JMP rel32 */
+        put8(g, 0xe9);
+        jmp_at = g->n;
+        put32(g, 0);
+        gen_insn(g);
+        if (rnd(g, 4) == 0) {
+            put8(g, 0xc2);                          /* ret 0 */
+            put8(g, 0);
+            put8(g, 0);
+        } else {
+            put8(g, 0xc3);
+        }
+        {
+            uint32_t rel = (uint32_t)(g->n - jmp_at - 4);
+            memcpy(&g->b[jmp_at], &rel, 4);
+        }
+        break;
+    }
+    case 22:
+        /* JMP rel8 / rel32 over the next instruction */
+        if (rnd(g, 2)) {
+            size_t at = g->n;
+            put8(g, 0xeb);
+            put8(g, 0);
+            gen_insn(g);
+            if (g->n - at - 2 > 127) {
+                g->b[at] = 0x90;                    /* too far: NOP; NOP */
+                g->b[at + 1] = 0x90;
+            } else {
+                g->b[at + 1] = (uint8_t)(g->n - at - 2);
+            }
+        } else {
+            size_t at = g->n;
+            uint32_t rel;
+            put8(g, 0xe9);
+            put32(g, 0);
+            gen_insn(g);
+            rel = (uint32_t)(g->n - at - 5);
+            memcpy(&g->b[at + 1], &rel, 4);
+        }
         break;
     default:
         /* rare: UD2 (#UD) or a CPUID-free NOP */
