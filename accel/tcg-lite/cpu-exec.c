@@ -611,6 +611,7 @@ static void jit_block(TCGLBlock *b)
         .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
         .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
         .cs_base = b->cs_base, .owner = b,
+        .owner_invalid_off = (uint32_t)offsetof(TCGLBlock, invalid),
     };
     b->host_code = tcgl_jit_compile(&jb);
     b->jit_body = jb.body;
@@ -625,16 +626,27 @@ static void jit_block(TCGLBlock *b)
 }
 
 /* Block chaining: prev's code goes on into b's when rip is b's start next
- * time.  Only the same-page rule of find_block() (which the chained code
- * re-checks through code_epoch) and only compiled blocks; a dropped block
- * is never entered: a write to the page drops both, a flush empties the
- * code arena (and stops a running chain through block_invalidated). */
+ * time, under find_block()'s link rules, which the chained code checks
+ * again: the same CS base and mode (the code_epoch check holds the mode),
+ * b not dropped, and for b on another page (or another physical page),
+ * its execute TLB entry mapping its page.  Same-page successors need no
+ * TLB check while the epoch holds.  Only compiled blocks, and b on one
+ * page.  A flush empties the code arena (and stops a running chain
+ * through block_invalidated). */
 static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
 {
     uint64_t rip = c->env->rip;
+    unsigned idx = (unsigned)((b->pc >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
+    TCGLJitLink l = {
+        .rip = rip, .owner = b, .body = b->jit_body, .same_page = same_page(prev, b),
+        .tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c),
+        .lin_page = b->pc & TCGL_PAGE_MASK, .phys_page = b->phys & TCGL_PAGE_MASK,
+    };
 
     if (!prev->jit_chain || !b->host_code || prev->nchained >= TCGL_JIT_LINKS ||
-        b->invalid || prev->invalid || !same_page(prev, b)) {
+        b->invalid || prev->invalid || b->phys2 != (uint64_t)-1 ||
+        b->cs_base != prev->cs_base || b->hflags != prev->hflags ||
+        (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, b->pc, b->phys)) {
         return;
     }
     for (unsigned k = 0; k < prev->nchained; k++) {
@@ -642,7 +654,7 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
             return;
         }
     }
-    if (tcgl_jit_link(prev->jit_chain, prev->nchained, rip, b, b->jit_body)) {
+    if (tcgl_jit_link(prev->jit_chain, prev->nchained, &l)) {
         prev->chained_rip[prev->nchained++] = rip;
     }
 }

@@ -835,32 +835,75 @@ static void emit_early_exit(Emit *e, const TCGLJitBlock *jb, unsigned k, const u
 }
 
 /*
- * A link slot (TCGL_JIT_LINKS of them after the chain checks):
+ * A link slot (TCGL_JIT_LINKS of them after the chain checks), rax = rip:
  *    0: mov rcx, imm64 (the successor's rip)     10: cmp rax, rcx
  *   13: jne next slot (rel8)                     15: mov rcx, imm64 (its block)
- *   25: mov [rbx + cur_block], rcx               32: mov r12, rax
- *   35: jmp rel32 (its body)
- * An empty slot holds rip ~0, this block and a jump to the exit: should
- * rip ever be ~0, it leaves with c->cur_block this block, which is right.
+ *   25: cmp byte [rcx + invalid], 0              32: jne out
+ *   38: jmp +46 (same page) or a 2-byte NOP (another page: the checks)
+ *   40: mov rdx, imm64 (its linear page)         50: cmp rdx, [rbx + tag_exec]
+ *   57: jne out                                  63: mov rdx, imm64 (its physical page)
+ *   73: cmp rdx, [rbx + phys]                    80: jne out
+ *   86: mov [rbx + cur_block], rcx               93: mov r12, rax
+ *   96: jmp rel32 (its body)
+ * Another page's successor is entered only while its execute TLB entry
+ * (whose place the executor computed for the mode, which the epoch check
+ * holds) maps its page, as link_ok() in cpu-exec.c checks.  An empty slot
+ * holds rip ~0, this block and a jump to the exit: should rip ever be ~0,
+ * it leaves with c->cur_block this block, which is right.
  */
-#define SLOT_SIZE 40
+#define SLOT_SIZE 101
 #define SLOT_RIP 2
 #define SLOT_OWNER 17
-#define SLOT_JMP 36
+#define SLOT_INVALID 27
+#define SLOT_OUT1 34
+#define SLOT_SAME 38
+#define SLOT_LIN 42
+#define SLOT_TAG 53
+#define SLOT_OUT2 59
+#define SLOT_PHYS 65
+#define SLOT_PHYSOFF 76
+#define SLOT_OUT3 82
+#define SLOT_JMP 97
 
-static void emit_slot(Emit *e, void *owner)
+static void emit_slot(Emit *e, const TCGLJitBlock *jb)
 {
+    uint8_t *p = e->p;
+
     eb(e, "\x48\xb9", 2);
     e64(e, ~0ULL);
     eb(e, "\x48\x39\xc8", 3);                      /* cmp rax, rcx */
-    eb(e, "\x75\x19", 2);                           /* jne +25: the next slot */
+    e8(e, 0x75);                                    /* jne the next slot */
+    e8(e, SLOT_SIZE - 15);
     eb(e, "\x48\xb9", 2);
-    e64(e, (uint64_t)(uintptr_t)owner);
+    e64(e, (uint64_t)(uintptr_t)jb->owner);
+    eb(e, "\x80\xb9", 2);                           /* cmp byte [rcx + invalid], 0 */
+    e32(e, jb->owner_invalid_off);
+    e8(e, 0);
+    eb(e, "\x0f\x85", 2);                           /* jne out */
+    e32(e, 0);
+    e8(e, 0xeb);                                    /* jmp over the TLB checks */
+    e8(e, 86 - 40);
+    eb(e, "\x48\xba", 2);                           /* mov rdx, imm64 */
+    e64(e, 0);
+    eb(e, "\x48\x3b\x93", 3);                      /* cmp rdx, [rbx + disp32] */
+    e32(e, 0);
+    eb(e, "\x0f\x85", 2);
+    e32(e, 0);
+    eb(e, "\x48\xba", 2);
+    e64(e, 0);
+    eb(e, "\x48\x3b\x93", 3);
+    e32(e, 0);
+    eb(e, "\x0f\x85", 2);
+    e32(e, 0);
     eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cur_block], rcx */
     e32(e, CPU_OFF(cur_block));
     eb(e, "\x49\x89\xc4", 3);                      /* mov r12, rax */
     e8(e, 0xe9);                                    /* jmp (patched) */
     e32(e, 0);
+    if (e->p - p != SLOT_SIZE) {
+        fprintf(stderr, "tcg-lite JIT: link slot layout\n");
+        abort();
+    }
 }
 
 /* After a block that ran to its end: go on into a linked successor when
@@ -920,26 +963,40 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     e32(e, (uint32_t)offsetof(X86CPUState, rip));
     slots = e->p;
     for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
-        emit_slot(e, jb->owner);
+        emit_slot(e, jb);
     }
     return slots;
 }
 
-bool tcgl_jit_link(void *chain, unsigned slot, uint64_t rip, void *succ_owner, void *succ_body)
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
 {
     uint8_t *p = (uint8_t *)chain + slot * SLOT_SIZE;
+    uint64_t o = (uint64_t)(uintptr_t)l->owner;
+    uint32_t tag = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, tag_exec);
+    uint32_t phys = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, phys);
     int32_t rel;
 
-    if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, succ_body, &rel)) {
+    if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, l->body, &rel)) {
         return false;
     }
-    memcpy(p + SLOT_RIP, &rip, 8);
-    {
-        uint64_t o = (uint64_t)(uintptr_t)succ_owner;
-        memcpy(p + SLOT_OWNER, &o, 8);
+    memcpy(p + SLOT_RIP, &l->rip, 8);
+    memcpy(p + SLOT_OWNER, &o, 8);
+    if (l->same_page) {
+        p[SLOT_SAME] = 0xeb;                        /* jmp over the TLB checks */
+        p[SLOT_SAME + 1] = 86 - 40;
+    } else {
+        p[SLOT_SAME] = 0x66;                        /* 2-byte NOP: check the TLB */
+        p[SLOT_SAME + 1] = 0x90;
+        memcpy(p + SLOT_LIN, &l->lin_page, 8);
+        memcpy(p + SLOT_TAG, &tag, 4);
+        memcpy(p + SLOT_PHYS, &l->phys_page, 8);
+        memcpy(p + SLOT_PHYSOFF, &phys, 4);
     }
     memcpy(p + SLOT_JMP, &rel, 4);
     jit.st.links++;
+    if (!l->same_page) {
+        jit.st.links_far++;
+    }
     return true;
 }
 
@@ -1108,7 +1165,11 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     }
     if (jb->chain) {
         for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
-            patch_rel32((uint8_t *)jb->chain + k * SLOT_SIZE + SLOT_JMP, epilogue);
+            uint8_t *sl = (uint8_t *)jb->chain + k * SLOT_SIZE;
+            patch_rel32(sl + SLOT_JMP, epilogue);
+            patch_rel32(sl + SLOT_OUT1, epilogue);
+            patch_rel32(sl + SLOT_OUT2, epilogue);
+            patch_rel32(sl + SLOT_OUT3, epilogue);
         }
     }
     eb(&e, "\x41\x5d", 2);                          /* pop r13 */
@@ -1189,9 +1250,9 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     return NULL;
 }
 
-bool tcgl_jit_link(void *chain, unsigned slot, uint64_t rip, void *succ_owner, void *succ_body)
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
 {
-    (void)chain; (void)slot; (void)rip; (void)succ_owner; (void)succ_body;
+    (void)chain; (void)slot; (void)l;
     return false;
 }
 

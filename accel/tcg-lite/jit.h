@@ -36,6 +36,7 @@ typedef struct TCGLJitBlock {
     uint64_t ip_mask;           /* rip wrap of the block's mode */
     uint64_t cs_base;           /* the block's CS base (chaining checks it) */
     void *owner;                /* the executor's block (c->cur_block while it runs) */
+    uint32_t owner_invalid_off; /* offset of its `invalid` flag (a bool) */
     /* filled by tcgl_jit_compile: where a chained predecessor enters (rbx,
      * r13 set, r12 = start), and the block's chain exit for tcgl_jit_link */
     void *body;
@@ -56,14 +57,24 @@ unsigned tcgl_jit_threshold(void);
 TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb);
 /* Block chaining.  After a compiled block ends normally, its code checks
  * (every time) that no code write hit it, no exit or interrupt request is
- * pending, no interrupt shadow is set and c->code_epoch still equals
- * c->chain_epoch; then compares the new rip with its TCGL_JIT_LINKS link
- * slots and jumps straight into the matching successor's body.  The
- * executor links only successors the same-page rule allows (same linear
- * and physical page, CS base and mode: valid while the epoch holds).
- * Returns false when every slot is taken. */
+ * pending, no interrupt shadow is set, c->code_epoch still equals
+ * c->chain_epoch and the CS base is the block's; then compares the new
+ * rip with its TCGL_JIT_LINKS link slots and jumps straight into the
+ * matching successor's body, if that block is not dropped and (another
+ * page) its execute TLB entry still maps its page.  The executor links
+ * only successors of the same CS base and mode.  Returns false when the
+ * slot cannot take it. */
 #define TCGL_JIT_LINKS 2
-bool tcgl_jit_link(void *chain, unsigned slot, uint64_t rip, void *succ_owner, void *succ_body);
+typedef struct TCGLJitLink {
+    uint64_t rip;               /* the successor's first rip */
+    void *owner, *body;         /* its block (TCGLJitBlock.owner) and code */
+    bool same_page;             /* same linear and physical page: no TLB check */
+    /* else: its execute TLB entry (offset in TCGLCPU) must map lin_page
+     * to phys_page */
+    uint32_t tlb_off;
+    uint64_t lin_page, phys_page;
+} TCGLJitLink;
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l);
 /* Chaining on (default) or off (KVMPC_TCGL_JIT_CHAIN=0; tests compare). */
 void tcgl_jit_set_chain(bool on);
 bool tcgl_jit_chain_enabled(void);
@@ -78,6 +89,7 @@ typedef struct TCGLJitStats {
     uint64_t inlined;           /* instructions emitted inline (no handler call) */
     uint64_t flushes;
     uint64_t links;             /* successors patched in (block chaining) */
+    uint64_t links_far;         /* of which on another page */
     size_t used, size;          /* arena bytes */
 } TCGLJitStats;
 void tcgl_jit_stats(TCGLJitStats *s);
