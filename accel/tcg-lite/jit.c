@@ -672,12 +672,36 @@ static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn 
  * rip are written only after every check passed.
  */
 static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i,
-                               uint8_t **slow_field, bool *slow)
+                               uint8_t **slow_field, bool *slow, bool flags_live)
 {
     bool cs64 = jb->hflags & TCGL_HF_CS64;
     int64_t next = (int64_t)i->off + i->len, target = next + i->imm;
 
     *slow = false;
+    if (flags_live && i->fn == jcc_handlers[i->opc & 15]) {
+        /* Jcc right after an inline ALU/INC/DEC: the host flags are the
+         * guest's, the branch as the fused CMP/TEST + Jcc takes it */
+        if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || i->opsize == 2 ||
+            (int64_t)i->imm != (int32_t)i->imm) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + next] */
+        e32(e, (uint32_t)next);
+        if (!cs64) {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+        eb(e, "\x48\x8d\x88", 3);                  /* lea rcx, [rax + rel] */
+        e32(e, (uint32_t)(int32_t)i->imm);
+        if (!cs64) {
+            eb(e, "\x89\xc9", 2);                   /* mov ecx, ecx */
+        }
+        eb(e, "\x48\x0f", 2);                       /* cmovcc rax, rcx */
+        e8(e, 0x40 | (i->opc & 15));
+        e8(e, 0xc1);
+        eb(e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+        return true;
+    }
     if (i->fn == tcgl_int_jmp_rel) {
         if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || i->opsize == 2 ||
             target != (int32_t)target) {
@@ -730,6 +754,89 @@ static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *
     e32(e, (uint32_t)offsetof(X86CPUState, rip));
     *slow = true;
     return true;
+}
+
+/* CF of the lazy flags (tcgl_get_cf), for INC/DEC after a handler */
+static uint64_t jit_get_cf(const TCGLCPU *c)
+{
+    return tcgl_get_cf(c);
+}
+
+/*
+ * INC/DEC r (registers 0-15, every size) as do_inc/do_dec in int-alu.c:
+ * cc_src2 = the carry before it (from the host's CF when the flags are
+ * live: the previous instruction was inline ALU/INC/DEC; else from the
+ * lazy state, and put in the host's CF), then the host INC/DEC, which
+ * keeps CF: afterwards the host flags are all the guest's.
+ */
+static bool emit_inline_incdec(Emit *e, const TCGLInsn *i, bool dec, unsigned size, bool flags_live)
+{
+    if (i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    if (flags_live) {
+        eb(e, "\x0f\x92\xc1", 3);                  /* setc cl */
+        eb(e, "\x0f\xb6\xc9", 3);                  /* movzx ecx, cl */
+    } else {
+        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_call(e, (const void *)jit_get_cf);
+        eb(e, "\x89\xc1", 2);                       /* mov ecx, eax */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0: CF = the carry */
+    }
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src2], rcx */
+    e32(e, CPU_OFF(cc_src2));
+    emit_ld_reg_sized(e, false, i->rm, size);
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, size == 1 ? 0xfe : 0xff);
+    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+    emit_st_reg_sized(e, i->rm, size);
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\xc7\x83", 3);                      /* mov qword [rbx + cc_src], 0 */
+    e32(e, CPU_OFF(cc_src));
+    e32(e, 0);
+    return true;
+}
+
+/* CMOVcc r, r (32/64-bit) and SETcc r8 (registers 0-15) while the host
+ * flags are the guest's; they leave the flags alone. */
+static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
+{
+    unsigned cc = i->opc & 15;
+
+    if (i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    if (i->fn == tcgl_int_cmovcc) {
+        if ((i->opsize != 4 && i->opsize != 8) || i->reg > 15) {
+            return false;
+        }
+        emit_ld_reg(e, false, i->reg, i->opsize);   /* rax = the destination */
+        emit_ld_reg(e, true, i->rm, i->opsize);     /* rcx = the source */
+        if (i->opsize == 8) {
+            e8(e, 0x48);
+        }
+        eb(e, "\x0f", 1);                           /* cmovcc eax|rax, ecx|rcx */
+        e8(e, 0x40 | cc);
+        e8(e, 0xc1);
+        emit_st_reg(e, i->reg);                     /* 32-bit: zero-extended either way */
+        return true;
+    }
+    if (i->fn == tcgl_int_setcc) {
+        eb(e, "\x0f", 1);                           /* setcc al */
+        e8(e, 0x90 | cc);
+        e8(e, 0xc0);
+        emit_st_reg_sized(e, i->rm, 1);
+        return true;
+    }
+    return false;
 }
 
 /*
@@ -1039,11 +1146,15 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     jb->body = e.p;                                 /* chained predecessors enter here */
     jb->chain = NULL;
 
+    bool flags_live = false;    /* the host flags are the guest's (the last was inline ALU/INC/DEC) */
+
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
         Form f = classify(i);
         bool pure = is_pure(i, &f);
+        bool live = flags_live;
 
+        flags_live = false;
         if (jit.inline_on) {
             unsigned msize = 0;
             int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
@@ -1064,7 +1175,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if (k + 1 == n && jb->last_branch && !jb->fused_jcc && nslow < JIT_MAX_SLOW) {
                 bool slow_used;
-                if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used)) {
+                if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used, live)) {
                     if (slow_used) {
                         slow[nslow].k = k;
                         slow[nslow].store = false;
@@ -1117,8 +1228,29 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
+                flags_live = f.kind == FK_ALU;
                 continue;
             }
+            if (live && emit_inline_cc_use(&e, i)) {
+                jit.st.inlined++;
+                flags_live = true;
+                continue;
+            }
+            e.p = mark;
+            for (unsigned d = 0; d < 2 && f.kind == FK_PURE; d++) {
+                for (unsigned sz = 0; sz < 4; sz++) {
+                    if (i->fn == incdec_reg_handlers[d][sz] &&
+                        emit_inline_incdec(&e, i, d == 1, 1u << sz, live)) {
+                        flags_live = true;
+                        break;
+                    }
+                }
+            }
+            if (flags_live) {
+                jit.st.inlined++;
+                continue;
+            }
+            e.p = mark;
             if (f.kind == FK_LEA && emit_inline_lea(&e, i)) {
                 jit.st.inlined++;
                 continue;

@@ -166,6 +166,22 @@ static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, 
     }
 }
 
+/* An ALU, INC or DEC of registers (the JIT then keeps the guest flags in
+ * the host's for a Jcc, CMOVcc or SETcc right after it). */
+static void gen_flag_setter(Gen *g)
+{
+    uint8_t op[1];
+    bool w = g->x64 && rnd(g, 2);
+
+    if (rnd(g, 3) == 0) {
+        op[0] = (uint8_t)(0xfe + rnd(g, 2));        /* INC/DEC r */
+        modrm_insn(g, op, 1, rnd(g, 2), w, true, false);
+    } else {
+        op[0] = (uint8_t)(rnd(g, 8) << 3 | rnd(g, 4));
+        modrm_insn(g, op, 1, dst_reg(g), w, true, false);
+    }
+}
+
 static void gen_insn(Gen *g)
 {
     unsigned k = rnd(g, 24), reg = dst_reg(g);
@@ -267,7 +283,10 @@ static void gen_insn(Gen *g)
         modrm_insn(g, op, 2, reg, w, false, true);
         break;
     case 16:
-        /* SETcc r/m8, CMOVcc r, r/m */
+        /* SETcc r/m8, CMOVcc r, r/m (half of them after ALU/INC/DEC) */
+        if (rnd(g, 2)) {
+            gen_flag_setter(g);
+        }
         op[0] = 0x0f;
         if (rnd(g, 2)) {
             op[1] = (uint8_t)(0x90 + rnd(g, 16));
@@ -290,8 +309,13 @@ static void gen_insn(Gen *g)
         put8(g, 0x58 + (reg & 7));
         break;
     case 18: {
-        /* Jcc over the next instruction (ends the block: another block) */
-        size_t at = g->n;
+        /* Jcc over the next instruction (ends the block: another block),
+         * half of them after ALU/INC/DEC */
+        size_t at;
+        if (rnd(g, 2)) {
+            gen_flag_setter(g);
+        }
+        at = g->n;
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
         gen_insn(g);
