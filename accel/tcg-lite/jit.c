@@ -510,7 +510,47 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
 
 /* The memory forms inlined: MOV r, m / m, r / m, imm of every size, MOVZX
  * r, m8 / m16 (mov_handlers and tcgl_int_movzx* in int-mov.c). */
-enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16 };
+enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16, MEM_SX8, MEM_SX16, MEM_SXD };
+
+/* the bytes a MOVZX/MOVSX form reads */
+static unsigned ext_size(int kind)
+{
+    return kind == MEM_ZX8 || kind == MEM_SX8 ? 1 : kind == MEM_ZX16 || kind == MEM_SX16 ? 2 : 4;
+}
+
+static bool is_ext(int kind)
+{
+    return kind >= MEM_ZX8;
+}
+
+/* eax|rax = the ext_size(kind) bytes at [base + disp32] (base: r13 or
+ * rax), zero- or sign-extended to the operand size (a 32-bit result with
+ * bits 63:32 clear, as tcgl_reg_set stores it) */
+static void emit_ext_load(Emit *e, int kind, unsigned opsize, bool from_r13, uint32_t disp)
+{
+    bool sx = kind == MEM_SX8 || kind == MEM_SX16 || kind == MEM_SXD;
+    uint8_t rex = (uint8_t)((sx && opsize == 8 ? 0x48 : 0) | (from_r13 ? 0x41 : 0));
+
+    if (kind == MEM_SXD) {
+        rex |= 0x48;
+        if (rex != 0x40) {
+            e8(e, rex);
+        }
+        e8(e, 0x63);                                /* movsxd rax, dword [base + d] */
+    } else {
+        if (rex) {
+            e8(e, rex);
+        }
+        e8(e, 0x0f);                                /* movzx|movsx eax|rax, byte|word */
+        e8(e, (uint8_t)((sx ? 0xbe : 0xb6) + (ext_size(kind) == 2)));
+    }
+    if (from_r13) {
+        e8(e, 0x85);
+        e32(e, disp);
+    } else {
+        e8(e, 0x00);
+    }
+}
 
 static int mem_form(const TCGLInsn *i, unsigned *size)
 {
@@ -533,6 +573,15 @@ static int mem_form(const TCGLInsn *i, unsigned *size)
     if (i->fn == tcgl_int_movzx16) {
         return MEM_ZX16;
     }
+    if (i->fn == tcgl_int_movsx8) {
+        return MEM_SX8;
+    }
+    if (i->fn == tcgl_int_movsx16) {
+        return MEM_SX16;
+    }
+    if (i->fn == tcgl_int_movsxd && i->opsize == 8) {
+        return MEM_SXD;
+    }
     return MEM_NONE;
 }
 
@@ -542,7 +591,7 @@ static bool emit_inline_movzx_reg(Emit *e, const TCGLInsn *i, int kind)
     if (i->mod != 3 || i->rm > 15 || i->reg > 15 || i->opsize < 2) {
         return false;
     }
-    emit_ld_reg_sized(e, false, i->rm, kind == MEM_ZX8 ? 1 : 2);
+    emit_ext_load(e, kind, i->opsize, true, REG_OFF(i->rm));
     emit_st_reg_sized(e, i->reg, i->opsize);
     return true;
 }
@@ -554,14 +603,14 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     static const char *const ld[4] = { "\x0f\xb6\x00", "\x0f\xb7\x00", "\x8b\x00", "\x48\x8b\x00" };
     static const char *const st[4] = { "\x88\x08", "\x66\x89\x08", "\x89\x08", "\x48\x89\x08" };
     static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
-    unsigned acc = kind == MEM_ZX8 ? 1 : kind == MEM_ZX16 ? 2 : size;
+    unsigned acc = is_ext(kind) ? ext_size(kind) : size;
     unsigned lg = acc == 1 ? 0 : acc == 2 ? 1 : acc == 4 ? 2 : 3;
 
     if (i->mod == 3 || (kind != MEM_STI && i->reg > 15) || (acc != 1 && acc != 2 && acc != 4 &&
                                                             acc != 8)) {
         return false;
     }
-    if ((kind == MEM_ZX8 || kind == MEM_ZX16) && size < 2) {
+    if (is_ext(kind) && size < 2) {
         return false;
     }
     if (!emit_mem_addr(e, i, acc, kind == MEM_ST || kind == MEM_STI, slow_field)) {
@@ -569,10 +618,16 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     }
     switch (kind) {
     case MEM_LD:
+        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
+        emit_st_reg_sized(e, i->reg, size);
+        break;
     case MEM_ZX8:
     case MEM_ZX16:
-        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
-        emit_st_reg_sized(e, i->reg, kind == MEM_LD ? size : i->opsize);
+    case MEM_SX8:
+    case MEM_SX16:
+    case MEM_SXD:
+        emit_ext_load(e, kind, i->opsize, false, 0);    /* eax|rax = [rax], extended */
+        emit_st_reg_sized(e, i->reg, i->opsize);
         break;
     case MEM_ST:
         emit_ld_reg_sized(e, true, i->reg, size);   /* rcx = the register */
@@ -754,6 +809,72 @@ static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *
     e32(e, (uint32_t)offsetof(X86CPUState, rip));
     *slow = true;
     return true;
+}
+
+/*
+ * SHL/SHR/SAR r32/r64 by an immediate or 1 (shift_reg() of int-shift.c):
+ * count n = imm & 31|63; n = 0 changes nothing but a 32-bit register's
+ * bits 63:32 (cleared); else r = a op n and cc_src = a op (n - 1) with
+ * cc_op SHL|SAR (SHR shares SAR's lazy kind), as do_shift() sets them.
+ * 32-bit operations keep the values zero-extended, as the masks do.
+ */
+static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned by, unsigned size)
+{
+    static const uint8_t ext[3] = { 4, 5, 7 };      /* the /digit of SHL, SHR, SAR */
+    unsigned n;
+
+    if (by == 2 || (size != 4 && size != 8) || i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    n = (unsigned)((by == 0 ? i->imm : 1) & (size == 8 ? 63 : 31));
+    emit_ld_reg(e, false, i->rm, size);             /* rax = a (32-bit: zero-extended) */
+    if (n == 0) {
+        if (size == 4) {
+            emit_st_reg(e, i->rm);
+        }
+        return true;
+    }
+    if (n > 1) {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0xc1);                                /* op eax|rax, n - 1 */
+        e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+        e8(e, (uint8_t)(n - 1));
+    }
+    eb(e, "\x48\x89\xc1", 3);                      /* mov rcx, rax (cc_src) */
+    if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, 0xd1);                                    /* op eax|rax, 1 */
+    e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+    emit_st_reg(e, i->rm);
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(op == 0 ? CC_K_SHL : CC_K_SAR, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src], rcx */
+    e32(e, CPU_OFF(cc_src));
+    return true;
+}
+
+/* i is shift_reg_handlers[*op][*by][log2 *size] */
+static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *size)
+{
+    for (unsigned a = 0; a < 3; a++) {
+        for (unsigned b = 0; b < 3; b++) {
+            for (unsigned s = 0; s < 4; s++) {
+                if (i->fn == shift_reg_handlers[a][b][s]) {
+                    *op = a;
+                    *by = b;
+                    *size = 1u << s;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
 }
 
 /* CF of the lazy flags (tcgl_get_cf), for INC/DEC after a handler */
@@ -1210,7 +1331,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 }
                 e.p = mark;
             }
-            if ((mkind == MEM_ZX8 || mkind == MEM_ZX16) && emit_inline_movzx_reg(&e, i, mkind)) {
+            if (is_ext(mkind) && emit_inline_movzx_reg(&e, i, mkind)) {
                 jit.st.inlined++;
                 continue;
             }
@@ -1237,6 +1358,14 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 continue;
             }
             e.p = mark;
+            if (f.kind == FK_PURE) {
+                unsigned sa, sb, ss;
+                if (shift_form(i, &sa, &sb, &ss) && emit_inline_shift(&e, i, sa, sb, ss)) {
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
             for (unsigned d = 0; d < 2 && f.kind == FK_PURE; d++) {
                 for (unsigned sz = 0; sz < 4; sz++) {
                     if (i->fn == incdec_reg_handlers[d][sz] &&

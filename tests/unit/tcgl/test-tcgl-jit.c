@@ -277,7 +277,12 @@ static void gen_insn(Gen *g)
         modrm_insn(g, op, 1, 6 + rnd(g, 2), w, false, rnd(g, 3) == 0);
         break;
     case 15:
-        /* MOVZX/MOVSX */
+        /* MOVZX/MOVSX, MOVSXD (64-bit) */
+        if (g->x64 && rnd(g, 3) == 0) {
+            op[0] = 0x63;
+            modrm_insn(g, op, 1, reg, true, false, true);
+            break;
+        }
         op[0] = 0x0f;
         op[1] = (uint8_t)(0xb6 + rnd(g, 2) + (rnd(g, 2) ? 8 : 0));
         modrm_insn(g, op, 2, reg, w, false, true);
