@@ -877,6 +877,75 @@ static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *
     return false;
 }
 
+/*
+ * The host flags made the guest's again from the lazy state, when the
+ * block's code knows its kind and size (the last flag writer was inline
+ * code of this block): the same host operation on the operands the lazy
+ * fields give back (ADD: a = dst - src, then a + src; SUB: a = dst + src,
+ * then CMP a, src; LOGIC: TEST dst; INC/DEC: dst -/+ 1 with CF = cc_src2,
+ * then INC/DEC, which keeps CF).  Conditions and CF come out as
+ * tcgl_cond_inline()/tcgl_get_cf() give them (AF may differ: no
+ * condition reads it).  Returns whether the flags are now live.
+ */
+static bool emit_flags_remat(Emit *e, int kind, unsigned size)
+{
+    uint8_t pfx = size == 2 ? 0x66 : size == 8 ? 0x48 : 0;
+
+    if (kind != CC_K_ADD && kind != CC_K_SUB && kind != CC_K_LOGIC && kind != CC_K_INC &&
+        kind != CC_K_DEC) {
+        return false;
+    }
+    if (kind == CC_K_INC || kind == CC_K_DEC) {
+        eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src2] */
+        e32(e, CPU_OFF(cc_src2));
+    } else if (kind != CC_K_LOGIC) {
+        eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src] */
+        e32(e, CPU_OFF(cc_src));
+    }
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cc_dst] */
+    e32(e, CPU_OFF(cc_dst));
+    switch (kind) {
+    case CC_K_ADD:
+        eb(e, "\x48\x29\xc8", 3);                  /* sub rax, rcx */
+        break;
+    case CC_K_SUB:
+        eb(e, "\x48\x01\xc8", 3);                  /* add rax, rcx */
+        break;
+    case CC_K_INC:
+        eb(e, "\x48\x83\xe8\x01", 4);             /* sub rax, 1 */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0 */
+        break;
+    case CC_K_DEC:
+        eb(e, "\x48\x83\xc0\x01", 4);             /* add rax, 1 */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0 */
+        break;
+    default:
+        break;
+    }
+    if (pfx) {
+        e8(e, pfx);
+    }
+    switch (kind) {
+    case CC_K_ADD:                                  /* add al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x00 : 0x01);
+        e8(e, 0xc8);
+        break;
+    case CC_K_SUB:                                  /* cmp al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x38 : 0x39);
+        e8(e, 0xc8);
+        break;
+    case CC_K_LOGIC:                                /* test al|ax|eax|rax, itself */
+        e8(e, size == 1 ? 0x84 : 0x85);
+        e8(e, 0xc0);
+        break;
+    default:                                        /* inc|dec al|ax|eax|rax */
+        e8(e, size == 1 ? 0xfe : 0xff);
+        e8(e, kind == CC_K_INC ? 0xc0 : 0xc8);
+        break;
+    }
+    return true;
+}
+
 /* CF of the lazy flags (tcgl_get_cf), for INC/DEC after a handler */
 static uint64_t jit_get_cf(const TCGLCPU *c)
 {
@@ -1268,6 +1337,8 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     jb->chain = NULL;
 
     bool flags_live = false;    /* the host flags are the guest's (the last was inline ALU/INC/DEC) */
+    int cc_kind = -1;           /* the lazy flags' kind when this block's inline code set them */
+    unsigned cc_size = 0;
 
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
@@ -1296,6 +1367,9 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if (k + 1 == n && jb->last_branch && !jb->fused_jcc && nslow < JIT_MAX_SLOW) {
                 bool slow_used;
+                if (!live && i->fn == jcc_handlers[i->opc & 15]) {
+                    live = emit_flags_remat(&e, cc_kind, cc_size);
+                }
                 if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used, live)) {
                     if (slow_used) {
                         slow[nslow].k = k;
@@ -1322,6 +1396,10 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
+                    bool logic;
+                    alu_opcode(f.op, &logic);
+                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_size = f.size;
                     slow[nslow].k = k;
                     slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
                     slow[nslow].resume = e.p;
@@ -1350,7 +1428,16 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
                 flags_live = f.kind == FK_ALU;
+                if (f.kind == FK_ALU) {
+                    bool logic;
+                    alu_opcode(f.op, &logic);
+                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_size = f.size;
+                }
                 continue;
+            }
+            if (!live && (i->fn == tcgl_int_cmovcc || i->fn == tcgl_int_setcc) && i->mod == 3) {
+                live = emit_flags_remat(&e, cc_kind, cc_size);
             }
             if (live && emit_inline_cc_use(&e, i)) {
                 jit.st.inlined++;
@@ -1362,15 +1449,22 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 unsigned sa, sb, ss;
                 if (shift_form(i, &sa, &sb, &ss) && emit_inline_shift(&e, i, sa, sb, ss)) {
                     jit.st.inlined++;
+                    cc_kind = -1;                   /* SHL/SAR kinds: not rebuilt */
                     continue;
                 }
                 e.p = mark;
             }
             for (unsigned d = 0; d < 2 && f.kind == FK_PURE; d++) {
                 for (unsigned sz = 0; sz < 4; sz++) {
-                    if (i->fn == incdec_reg_handlers[d][sz] &&
-                        emit_inline_incdec(&e, i, d == 1, 1u << sz, live)) {
-                        flags_live = true;
+                    if (i->fn == incdec_reg_handlers[d][sz] && i->mod == 3) {
+                        if (!live) {
+                            live = emit_flags_remat(&e, cc_kind, cc_size);
+                        }
+                        if (emit_inline_incdec(&e, i, d == 1, 1u << sz, live)) {
+                            flags_live = true;
+                            cc_kind = d == 1 ? CC_K_DEC : CC_K_INC;
+                            cc_size = 1u << sz;
+                        }
                         break;
                     }
                 }
@@ -1386,6 +1480,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             e.p = mark;
         }
+        cc_kind = -1;                               /* a handler: the flags are its business */
         if (pure) {
             /* no fault, no rip read, no memory write: just the call */
             eb(&e, "\x48\x89\xdf", 3);              /* mov rdi, rbx */

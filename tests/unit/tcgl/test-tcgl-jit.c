@@ -734,6 +734,78 @@ static void test_jit_chain_pages(void)
     }
 }
 
+/* Flags rebuilt from the lazy state inside a compiled block: ADD, SUB,
+ * AND, INC, DEC of every size on boundary values, then a MOV (the host
+ * flags are lost), then SETcc for the 16 conditions, each followed by a
+ * store (lost again); interpreter and JIT must agree on every byte. */
+static void test_jit_flags_remat(void)
+{
+    static const uint64_t vals[5] = {
+        0, 1, 0x7f7f7f7f7f7f7f7fULL, 0x8080808080808080ULL, ~0ULL,
+    };
+    static Gen g;
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+    static const uint8_t ops[5] = { 0x01, 0x29, 0x21, 0xc0, 0xc8 };  /* ADD SUB AND INC DEC */
+
+    regs[R_ESP] = 0x10800;
+    regs[R_EBX] = 0x10400;
+    tlb_hits = true;
+    for (unsigned size = 1; size <= 8; size *= 2) {
+        for (unsigned op = 0; op < 5; op++) {
+            unsigned cases = 0;
+            g.n = 0;
+            for (unsigned x = 0; x < 5; x++) {
+                for (unsigned y = 0; y < 5; y++) {
+                    Gen *G = &g;
+                    if (y == 2) {
+                        continue;                       /* (room: 20 cases of 169 bytes) */
+                    }
+                    g_assert_cmpuint(g.n + 200, <, sizeof(g.b));
+                    put8(G, 0x48); put8(G, 0xb8);               /* mov rax, imm64 */
+                    put32(G, (uint32_t)vals[x]); put32(G, (uint32_t)(vals[x] >> 32));
+                    put8(G, 0x48); put8(G, 0xb9);               /* mov rcx, imm64 */
+                    put32(G, (uint32_t)vals[y]); put32(G, (uint32_t)(vals[y] >> 32));
+                    if (op >= 3) {
+                        put8(G, 0x48); put8(G, 0x39); put8(G, 0xc8);    /* cmp rax, rcx: CF */
+                    }
+                    if (size == 2) {
+                        put8(G, 0x66);
+                    } else if (size == 8) {
+                        put8(G, 0x48);
+                    }
+                    if (op < 3) {
+                        put8(G, size == 1 ? ops[op] - 1 : ops[op]);     /* op al.., cl.. */
+                        put8(G, 0xc8);
+                    } else {
+                        put8(G, size == 1 ? 0xfe : 0xff);               /* inc|dec al.. */
+                        put8(G, ops[op]);
+                    }
+                    put8(G, 0x48); put8(G, 0x89); put8(G, 0xd2);        /* mov rdx, rdx */
+                    for (unsigned cc = 0; cc < 16; cc++) {
+                        put8(G, 0x0f); put8(G, 0x90 + cc); put8(G, 0xc2);   /* setcc dl */
+                        put8(G, 0x88); put8(G, 0x93);                   /* mov [rbx + d32], dl */
+                        put32(G, cases * 16 + cc);
+                    }
+                    cases++;
+                }
+            }
+            put8(&g, 0x0f);
+            put8(&g, 0x0b);
+            g_assert_cmpuint(g.n, <, sizeof(g.b));
+            memset(data, 0xaa, sizeof(data));
+            jit_mode(false, 16);
+            run(64, g.b, g.n, regs, data, &a);
+            jit_mode(true, 1);
+            run(64, g.b, g.n, regs, data, &b);
+            compare(&a, &b, "flags rebuilt", size * 8 + op);
+            g_assert_cmpint(a.vector, ==, 6);
+        }
+    }
+    tlb_hits = false;
+}
+
 /* A timer that fires after `timer_after` PAUSEs: the interrupt must be
  * taken at the same block boundary with the chained code as with the
  * interpreter (chained code checks interrupt_request after each block). */
@@ -891,6 +963,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/differential", test_jit_differential);
     g_test_add_func("/tcgl/jit/smc", test_jit_smc);
     g_test_add_func("/tcgl/jit/faults", test_jit_faults);
+    g_test_add_func("/tcgl/jit/flags-remat", test_jit_flags_remat);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
