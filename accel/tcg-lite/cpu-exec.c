@@ -58,6 +58,9 @@ typedef struct TCGLBlock {
     bool link_same[2];              /* link[k] is on this block's linear and physical page */
     TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
     TCGLJitFn *host_code;           /* JIT code for the whole block (jit.h), or NULL */
+    void *jit_body, *jit_chain;     /* its entry for chained predecessors, its link slots */
+    uint64_t chained_rip[TCGL_JIT_LINKS];   /* successors linked into its code, by rip */
+    uint8_t nchained;
     uint32_t exec_count;            /* runs so far, until it reaches the JIT threshold */
     TCGLInsn insns[];
 } TCGLBlock;
@@ -115,9 +118,17 @@ static void flush_now(void)
     bc.flush_pending = false;
 }
 
+/* The executing vCPU: code_write needs it to stop a block it invalidates. */
+static TCGLCPU *exec_cpu;
+
 void tcgl_blocks_flush(void)
 {
     if (bc.executing) {
+        /* the running block (and a chain of compiled blocks) stops after
+         * the current instruction, as after a code write into it */
+        if (exec_cpu && exec_cpu->cur_block) {
+            exec_cpu->block_invalidated = true;
+        }
         /* a handler asked: drop everything at the next block boundary, and
          * stop using the blocks we have now */
         for (unsigned h = 0; h < (1u << HASH_BITS); h++) {
@@ -184,9 +195,6 @@ static void page_drop(TCGLCPU *c, TCGLPageDesc *p)
     }
     p->blocks = NULL;
 }
-
-/* The executing vCPU: code_write needs it to stop a block it invalidates. */
-static TCGLCPU *exec_cpu;
 
 static void code_write_cb(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
 {
@@ -557,8 +565,9 @@ found:
 
 /* ---- the loop ------------------------------------------------------------------------- */
 
-/* Runs the block (or only its first instruction when `one`). */
-static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
+/* Runs the block (or only its first instruction when `one`); returns the
+ * last block that ran (compiled code may go on into chained blocks). */
+static inline TCGLBlock *run_block(TCGLCPU *c, TCGLBlock *b, bool one)
 {
     X86CPUState *env = c->env;
     const uint64_t start = env->rip;
@@ -568,21 +577,12 @@ static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
     c->cur_block = b;
     c->block_invalidated = false;
     if (b->host_code && !one) {
-        unsigned k = b->host_code(c, start);
-        i += k - 1;
-        if (k < n) {
-            /* a code write invalidated the block after instruction k */
-            env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
-            c->insns += k;
-            c->cur_block = NULL;
-            return;
-        }
-        if (!b->last_branch) {
-            env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
-        }
-        c->insns += n;
+        /* rip, the count and an early exit are handled by the code */
+        c->chain_epoch = c->code_epoch;
+        b->host_code(c, start);
+        b = c->cur_block;
         c->cur_block = NULL;
-        return;
+        return b;
     }
     for (unsigned k = 0; k < n; k++, i++) {
         env->rip = start + i->off;
@@ -591,7 +591,7 @@ static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
             env->rip = (start + i->off + i->len) & ip_mask(b->hflags);
             c->insns += k + 1;
             c->cur_block = NULL;
-            return;
+            return b;
         }
     }
     i--;
@@ -600,6 +600,7 @@ static inline void run_block(TCGLCPU *c, TCGLBlock *b, bool one)
     }
     c->insns += n;
     c->cur_block = NULL;
+    return b;
 }
 
 /* Compiles a hot block; a full code arena flushes everything at the next
@@ -609,13 +610,52 @@ static void jit_block(TCGLBlock *b)
     TCGLJitBlock jb = {
         .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
         .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
+        .cs_base = b->cs_base, .owner = b,
+        .owner_invalid_off = (uint32_t)offsetof(TCGLBlock, invalid),
     };
     b->host_code = tcgl_jit_compile(&jb);
+    b->jit_body = jb.body;
+    b->jit_chain = b->host_code ? jb.chain : NULL;
+    b->nchained = 0;
     if (!b->host_code) {
         if (tcgl_jit_enabled()) {
             bc.flush_pending = true;
         }
         b->exec_count = 0;
+    }
+}
+
+/* Block chaining: prev's code goes on into b's when rip is b's start next
+ * time, under find_block()'s link rules, which the chained code checks
+ * again: the same CS base and mode (the code_epoch check holds the mode),
+ * b not dropped, and for b on another page (or another physical page),
+ * its execute TLB entry mapping its page.  Same-page successors need no
+ * TLB check while the epoch holds.  Only compiled blocks, and b on one
+ * page.  A flush empties the code arena (and stops a running chain
+ * through block_invalidated). */
+static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
+{
+    uint64_t rip = c->env->rip;
+    unsigned idx = (unsigned)((b->pc >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
+    TCGLJitLink l = {
+        .rip = rip, .owner = b, .body = b->jit_body, .same_page = same_page(prev, b),
+        .tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c),
+        .lin_page = b->pc & TCGL_PAGE_MASK, .phys_page = b->phys & TCGL_PAGE_MASK,
+    };
+
+    if (!prev->jit_chain || !b->host_code || prev->nchained >= TCGL_JIT_LINKS ||
+        b->invalid || prev->invalid || b->phys2 != (uint64_t)-1 ||
+        b->cs_base != prev->cs_base || b->hflags != prev->hflags ||
+        (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, b->pc, b->phys)) {
+        return;
+    }
+    for (unsigned k = 0; k < prev->nchained; k++) {
+        if (prev->chained_rip[k] == rip) {
+            return;
+        }
+    }
+    if (tcgl_jit_link(prev->jit_chain, prev->nchained, &l)) {
+        prev->chained_rip[prev->nchained++] = rip;
     }
 }
 
@@ -694,9 +734,12 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
             ++b->exec_count >= tcgl_jit_threshold()) {
             jit_block(b);
         }
+        if (prev && b->host_code && flushes == bc.flush_count && !bc.flush_pending) {
+            chain_blocks(c, prev, b);   /* (after a flush in find_block prev is gone) */
+        }
         tcgl_mmx_undo_forget(c);
         bc.executing = true;
-        run_block(c, b, shadow);
+        b = run_block(c, b, shadow);
         bc.executing = false;
         prev = b->invalid ? NULL : b;
     }

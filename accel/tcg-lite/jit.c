@@ -30,6 +30,7 @@
 #include <strings.h>
 #include "jit.h"
 #include "flags.h"
+#include "fp.h"
 #include "int-ops.h"
 #include "qemu/log.h"
 
@@ -42,8 +43,9 @@ static struct {
     size_t size, used;
     bool map_failed;
     bool inline_on;             /* stage 2: inline code for the hottest forms */
+    bool chain_on;              /* block chaining (tcgl_jit_link) */
     TCGLJitStats st;
-} jit = { .mode = -1, .inline_on = true };
+} jit = { .mode = -1, .inline_on = true, .chain_on = true };
 
 static bool env_bool(const char *s, bool *out)
 {
@@ -156,13 +158,6 @@ static void emit_mov_rsi(Emit *e, uint64_t v)
         eb(e, "\x48\xbe", 2);
         e64(e, v);
     }
-}
-
-/* mov eax, imm32 */
-static void emit_mov_eax(Emit *e, uint32_t v)
-{
-    e8(e, 0xb8);
-    e32(e, v);
 }
 
 /* ---- what a handler does, by its identity ------------------------------------ */
@@ -515,7 +510,47 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
 
 /* The memory forms inlined: MOV r, m / m, r / m, imm of every size, MOVZX
  * r, m8 / m16 (mov_handlers and tcgl_int_movzx* in int-mov.c). */
-enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16 };
+enum { MEM_NONE, MEM_LD, MEM_ST, MEM_STI, MEM_ZX8, MEM_ZX16, MEM_SX8, MEM_SX16, MEM_SXD };
+
+/* the bytes a MOVZX/MOVSX form reads */
+static unsigned ext_size(int kind)
+{
+    return kind == MEM_ZX8 || kind == MEM_SX8 ? 1 : kind == MEM_ZX16 || kind == MEM_SX16 ? 2 : 4;
+}
+
+static bool is_ext(int kind)
+{
+    return kind >= MEM_ZX8;
+}
+
+/* eax|rax = the ext_size(kind) bytes at [base + disp32] (base: r13 or
+ * rax), zero- or sign-extended to the operand size (a 32-bit result with
+ * bits 63:32 clear, as tcgl_reg_set stores it) */
+static void emit_ext_load(Emit *e, int kind, unsigned opsize, bool from_r13, uint32_t disp)
+{
+    bool sx = kind == MEM_SX8 || kind == MEM_SX16 || kind == MEM_SXD;
+    uint8_t rex = (uint8_t)((sx && opsize == 8 ? 0x48 : 0) | (from_r13 ? 0x41 : 0));
+
+    if (kind == MEM_SXD) {
+        rex |= 0x48;
+        if (rex != 0x40) {
+            e8(e, rex);
+        }
+        e8(e, 0x63);                                /* movsxd rax, dword [base + d] */
+    } else {
+        if (rex) {
+            e8(e, rex);
+        }
+        e8(e, 0x0f);                                /* movzx|movsx eax|rax, byte|word */
+        e8(e, (uint8_t)((sx ? 0xbe : 0xb6) + (ext_size(kind) == 2)));
+    }
+    if (from_r13) {
+        e8(e, 0x85);
+        e32(e, disp);
+    } else {
+        e8(e, 0x00);
+    }
+}
 
 static int mem_form(const TCGLInsn *i, unsigned *size)
 {
@@ -538,6 +573,15 @@ static int mem_form(const TCGLInsn *i, unsigned *size)
     if (i->fn == tcgl_int_movzx16) {
         return MEM_ZX16;
     }
+    if (i->fn == tcgl_int_movsx8) {
+        return MEM_SX8;
+    }
+    if (i->fn == tcgl_int_movsx16) {
+        return MEM_SX16;
+    }
+    if (i->fn == tcgl_int_movsxd && i->opsize == 8) {
+        return MEM_SXD;
+    }
     return MEM_NONE;
 }
 
@@ -547,7 +591,7 @@ static bool emit_inline_movzx_reg(Emit *e, const TCGLInsn *i, int kind)
     if (i->mod != 3 || i->rm > 15 || i->reg > 15 || i->opsize < 2) {
         return false;
     }
-    emit_ld_reg_sized(e, false, i->rm, kind == MEM_ZX8 ? 1 : 2);
+    emit_ext_load(e, kind, i->opsize, true, REG_OFF(i->rm));
     emit_st_reg_sized(e, i->reg, i->opsize);
     return true;
 }
@@ -559,14 +603,14 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     static const char *const ld[4] = { "\x0f\xb6\x00", "\x0f\xb7\x00", "\x8b\x00", "\x48\x8b\x00" };
     static const char *const st[4] = { "\x88\x08", "\x66\x89\x08", "\x89\x08", "\x48\x89\x08" };
     static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
-    unsigned acc = kind == MEM_ZX8 ? 1 : kind == MEM_ZX16 ? 2 : size;
+    unsigned acc = is_ext(kind) ? ext_size(kind) : size;
     unsigned lg = acc == 1 ? 0 : acc == 2 ? 1 : acc == 4 ? 2 : 3;
 
     if (i->mod == 3 || (kind != MEM_STI && i->reg > 15) || (acc != 1 && acc != 2 && acc != 4 &&
                                                             acc != 8)) {
         return false;
     }
-    if ((kind == MEM_ZX8 || kind == MEM_ZX16) && size < 2) {
+    if (is_ext(kind) && size < 2) {
         return false;
     }
     if (!emit_mem_addr(e, i, acc, kind == MEM_ST || kind == MEM_STI, slow_field)) {
@@ -574,10 +618,16 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     }
     switch (kind) {
     case MEM_LD:
+        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
+        emit_st_reg_sized(e, i->reg, size);
+        break;
     case MEM_ZX8:
     case MEM_ZX16:
-        eb(e, ld[lg], ldn[lg]);                     /* eax|rax = [rax], zero-extended */
-        emit_st_reg_sized(e, i->reg, kind == MEM_LD ? size : i->opsize);
+    case MEM_SX8:
+    case MEM_SX16:
+    case MEM_SXD:
+        emit_ext_load(e, kind, i->opsize, false, 0);    /* eax|rax = [rax], extended */
+        emit_st_reg_sized(e, i->reg, i->opsize);
         break;
     case MEM_ST:
         emit_ld_reg_sized(e, true, i->reg, size);   /* rcx = the register */
@@ -669,6 +719,317 @@ static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn 
 }
 
 /*
+ * Near JMP rel, CALL rel and RET (imm16) at the block's end, as
+ * tcgl_int_jmp_rel / call_rel / ret do: JMP in 32- and 64-bit code (not
+ * with a 16-bit operand), CALL and RET in 64-bit mode with a 64-bit
+ * operand (the stack pointer unmasked there).  CALL's push and RET's pop
+ * go through the TLB fast path (*slow: the handler does it all); RSP and
+ * rip are written only after every check passed.
+ */
+static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i,
+                               uint8_t **slow_field, bool *slow, bool flags_live)
+{
+    bool cs64 = jb->hflags & TCGL_HF_CS64;
+    int64_t next = (int64_t)i->off + i->len, target = next + i->imm;
+
+    *slow = false;
+    if (flags_live && i->fn == jcc_handlers[i->opc & 15]) {
+        /* Jcc right after an inline ALU/INC/DEC: the host flags are the
+         * guest's, the branch as the fused CMP/TEST + Jcc takes it */
+        if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || i->opsize == 2 ||
+            (int64_t)i->imm != (int32_t)i->imm) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + next] */
+        e32(e, (uint32_t)next);
+        if (!cs64) {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+        eb(e, "\x48\x8d\x88", 3);                  /* lea rcx, [rax + rel] */
+        e32(e, (uint32_t)(int32_t)i->imm);
+        if (!cs64) {
+            eb(e, "\x89\xc9", 2);                   /* mov ecx, ecx */
+        }
+        eb(e, "\x48\x0f", 2);                       /* cmovcc rax, rcx */
+        e8(e, 0x40 | (i->opc & 15));
+        e8(e, 0xc1);
+        eb(e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+        return true;
+    }
+    if (i->fn == tcgl_int_jmp_rel) {
+        if (!(jb->hflags & (TCGL_HF_CS64 | TCGL_HF_CS32)) || i->opsize == 2 ||
+            target != (int32_t)target) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + target] */
+        e32(e, (uint32_t)(int32_t)target);
+        if (!cs64) {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+        eb(e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
+        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+        return true;
+    }
+    if (!cs64 || i->opsize != 8) {
+        return false;
+    }
+    if (i->fn == tcgl_int_call_rel) {
+        if (target != (int32_t)target) {
+            return false;
+        }
+        emit_ld_reg(e, false, R_ESP, 8);            /* rax = rsp - 8 */
+        eb(e, "\x48\x83\xe8\x08", 4);
+        eb(e, "\x49\x89\xc0", 3);                  /* mov r8, rax */
+        if (!emit_mem_addr_seg(e, R_SS, 8, true, slow_field)) {
+            return false;
+        }
+        eb(e, "\x49\x8d\x8c\x24", 4);             /* lea rcx, [r12 + next] */
+        e32(e, (uint32_t)next);
+        eb(e, "\x48\x89\x08", 3);                  /* mov [rax], rcx */
+        eb(e, "\x4d\x89\x85", 3);                  /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + target] */
+        e32(e, (uint32_t)(int32_t)target);
+    } else if (i->fn == tcgl_int_ret) {
+        emit_ld_reg(e, false, R_ESP, 8);            /* rax = rsp */
+        eb(e, "\x49\x89\xc0", 3);                  /* mov r8, rax */
+        if (!emit_mem_addr_seg(e, R_SS, 8, false, slow_field)) {
+            return false;
+        }
+        eb(e, "\x48\x8b\x00", 3);                  /* mov rax, [rax] */
+        eb(e, "\x49\x81\xc0", 3);                  /* add r8, 8 + imm16 */
+        e32(e, (uint32_t)(8 + (i->imm & 0xffff)));
+        eb(e, "\x4d\x89\x85", 3);                  /* mov [r13 + rsp], r8 */
+        e32(e, REG_OFF(R_ESP));
+    } else {
+        return false;
+    }
+    eb(e, "\x49\x89\x85", 3);                      /* mov [r13 + rip], rax */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    *slow = true;
+    return true;
+}
+
+/*
+ * SHL/SHR/SAR r32/r64 by an immediate or 1 (shift_reg() of int-shift.c):
+ * count n = imm & 31|63; n = 0 changes nothing but a 32-bit register's
+ * bits 63:32 (cleared); else r = a op n and cc_src = a op (n - 1) with
+ * cc_op SHL|SAR (SHR shares SAR's lazy kind), as do_shift() sets them.
+ * 32-bit operations keep the values zero-extended, as the masks do.
+ */
+static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned by, unsigned size)
+{
+    static const uint8_t ext[3] = { 4, 5, 7 };      /* the /digit of SHL, SHR, SAR */
+    unsigned n;
+
+    if (by == 2 || (size != 4 && size != 8) || i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    n = (unsigned)((by == 0 ? i->imm : 1) & (size == 8 ? 63 : 31));
+    emit_ld_reg(e, false, i->rm, size);             /* rax = a (32-bit: zero-extended) */
+    if (n == 0) {
+        if (size == 4) {
+            emit_st_reg(e, i->rm);
+        }
+        return true;
+    }
+    if (n > 1) {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0xc1);                                /* op eax|rax, n - 1 */
+        e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+        e8(e, (uint8_t)(n - 1));
+    }
+    eb(e, "\x48\x89\xc1", 3);                      /* mov rcx, rax (cc_src) */
+    if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, 0xd1);                                    /* op eax|rax, 1 */
+    e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+    emit_st_reg(e, i->rm);
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(op == 0 ? CC_K_SHL : CC_K_SAR, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src], rcx */
+    e32(e, CPU_OFF(cc_src));
+    return true;
+}
+
+/* i is shift_reg_handlers[*op][*by][log2 *size] */
+static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *size)
+{
+    for (unsigned a = 0; a < 3; a++) {
+        for (unsigned b = 0; b < 3; b++) {
+            for (unsigned s = 0; s < 4; s++) {
+                if (i->fn == shift_reg_handlers[a][b][s]) {
+                    *op = a;
+                    *by = b;
+                    *size = 1u << s;
+                    return true;
+                }
+            }
+        }
+    }
+    return false;
+}
+
+/*
+ * The host flags made the guest's again from the lazy state, when the
+ * block's code knows its kind and size (the last flag writer was inline
+ * code of this block): the same host operation on the operands the lazy
+ * fields give back (ADD: a = dst - src, then a + src; SUB: a = dst + src,
+ * then CMP a, src; LOGIC: TEST dst; INC/DEC: dst -/+ 1 with CF = cc_src2,
+ * then INC/DEC, which keeps CF).  Conditions and CF come out as
+ * tcgl_cond_inline()/tcgl_get_cf() give them (AF may differ: no
+ * condition reads it).  Returns whether the flags are now live.
+ */
+static bool emit_flags_remat(Emit *e, int kind, unsigned size)
+{
+    uint8_t pfx = size == 2 ? 0x66 : size == 8 ? 0x48 : 0;
+
+    if (kind != CC_K_ADD && kind != CC_K_SUB && kind != CC_K_LOGIC && kind != CC_K_INC &&
+        kind != CC_K_DEC) {
+        return false;
+    }
+    if (kind == CC_K_INC || kind == CC_K_DEC) {
+        eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src2] */
+        e32(e, CPU_OFF(cc_src2));
+    } else if (kind != CC_K_LOGIC) {
+        eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src] */
+        e32(e, CPU_OFF(cc_src));
+    }
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cc_dst] */
+    e32(e, CPU_OFF(cc_dst));
+    switch (kind) {
+    case CC_K_ADD:
+        eb(e, "\x48\x29\xc8", 3);                  /* sub rax, rcx */
+        break;
+    case CC_K_SUB:
+        eb(e, "\x48\x01\xc8", 3);                  /* add rax, rcx */
+        break;
+    case CC_K_INC:
+        eb(e, "\x48\x83\xe8\x01", 4);             /* sub rax, 1 */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0 */
+        break;
+    case CC_K_DEC:
+        eb(e, "\x48\x83\xc0\x01", 4);             /* add rax, 1 */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0 */
+        break;
+    default:
+        break;
+    }
+    if (pfx) {
+        e8(e, pfx);
+    }
+    switch (kind) {
+    case CC_K_ADD:                                  /* add al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x00 : 0x01);
+        e8(e, 0xc8);
+        break;
+    case CC_K_SUB:                                  /* cmp al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x38 : 0x39);
+        e8(e, 0xc8);
+        break;
+    case CC_K_LOGIC:                                /* test al|ax|eax|rax, itself */
+        e8(e, size == 1 ? 0x84 : 0x85);
+        e8(e, 0xc0);
+        break;
+    default:                                        /* inc|dec al|ax|eax|rax */
+        e8(e, size == 1 ? 0xfe : 0xff);
+        e8(e, kind == CC_K_INC ? 0xc0 : 0xc8);
+        break;
+    }
+    return true;
+}
+
+/* CF of the lazy flags (tcgl_get_cf), for INC/DEC after a handler */
+static uint64_t jit_get_cf(const TCGLCPU *c)
+{
+    return tcgl_get_cf(c);
+}
+
+/*
+ * INC/DEC r (registers 0-15, every size) as do_inc/do_dec in int-alu.c:
+ * cc_src2 = the carry before it (from the host's CF when the flags are
+ * live: the previous instruction was inline ALU/INC/DEC; else from the
+ * lazy state, and put in the host's CF), then the host INC/DEC, which
+ * keeps CF: afterwards the host flags are all the guest's.
+ */
+static bool emit_inline_incdec(Emit *e, const TCGLInsn *i, bool dec, unsigned size, bool flags_live)
+{
+    if (i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    if (flags_live) {
+        eb(e, "\x0f\x92\xc1", 3);                  /* setc cl */
+        eb(e, "\x0f\xb6\xc9", 3);                  /* movzx ecx, cl */
+    } else {
+        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_call(e, (const void *)jit_get_cf);
+        eb(e, "\x89\xc1", 2);                       /* mov ecx, eax */
+        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0: CF = the carry */
+    }
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src2], rcx */
+    e32(e, CPU_OFF(cc_src2));
+    emit_ld_reg_sized(e, false, i->rm, size);
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, size == 1 ? 0xfe : 0xff);
+    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+    emit_st_reg_sized(e, i->rm, size);
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\xc7\x83", 3);                      /* mov qword [rbx + cc_src], 0 */
+    e32(e, CPU_OFF(cc_src));
+    e32(e, 0);
+    return true;
+}
+
+/* CMOVcc r, r (32/64-bit) and SETcc r8 (registers 0-15) while the host
+ * flags are the guest's; they leave the flags alone. */
+static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
+{
+    unsigned cc = i->opc & 15;
+
+    if (i->mod != 3 || i->rm > 15) {
+        return false;
+    }
+    if (i->fn == tcgl_int_cmovcc) {
+        if ((i->opsize != 4 && i->opsize != 8) || i->reg > 15) {
+            return false;
+        }
+        emit_ld_reg(e, false, i->reg, i->opsize);   /* rax = the destination */
+        emit_ld_reg(e, true, i->rm, i->opsize);     /* rcx = the source */
+        if (i->opsize == 8) {
+            e8(e, 0x48);
+        }
+        eb(e, "\x0f", 1);                           /* cmovcc eax|rax, ecx|rcx */
+        e8(e, 0x40 | cc);
+        e8(e, 0xc1);
+        emit_st_reg(e, i->reg);                     /* 32-bit: zero-extended either way */
+        return true;
+    }
+    if (i->fn == tcgl_int_setcc) {
+        eb(e, "\x0f", 1);                           /* setcc al */
+        e8(e, 0x90 | cc);
+        e8(e, 0xc0);
+        emit_st_reg_sized(e, i->rm, 1);
+        return true;
+    }
+    return false;
+}
+
+/*
  * CMP/TEST fused with the Jcc after it (the block's end), every operand
  * form and size: the comparison inline (as emit_inline_alu_mov() or
  * emit_inline_alu_mem()), then the branch from the host's own flags (the
@@ -730,14 +1091,218 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
 }
 
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
-#define JIT_MAX_PER_INSN 256
-#define JIT_MAX_FIXED 64
+#define JIT_MAX_PER_INSN 384
+#define JIT_MAX_FIXED 256
 #define JIT_MAX_SLOW 64
 
-TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+/* rip = (start + off) masked as the block's mode wraps it */
+static void emit_set_rip(Emit *e, const TCGLJitBlock *jb, uint32_t off)
+{
+    eb(e, "\x49\x8d\x84\x24", 4);                 /* lea rax, [r12 + off] */
+    e32(e, off);
+    if (!(jb->hflags & TCGL_HF_CS64)) {
+        if (jb->ip_mask == 0xffff) {
+            eb(e, "\x0f\xb7\xc0", 3);              /* movzx eax, ax */
+        } else {
+            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
+        }
+    }
+    eb(e, "\x49\x89\x85", 3);                      /* mov [r13 + rip], rax */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+}
+
+/* c->insns += n */
+static void emit_count(Emit *e, unsigned n)
+{
+    eb(e, "\x48\x81\x83", 3);                      /* add qword [rbx + insns], imm32 */
+    e32(e, CPU_OFF(insns));
+    e32(e, n);
+}
+
+/* The block was invalidated after instruction k: rip after it, the count,
+ * then leave (c->cur_block stays this block). */
+static void emit_early_exit(Emit *e, const TCGLJitBlock *jb, unsigned k, const uint8_t *epilogue)
+{
+    const TCGLInsn *i = &jb->insns[k];
+    emit_set_rip(e, jb, (uint32_t)i->off + i->len);
+    emit_count(e, k + 1);
+    e8(e, 0xe9);                                    /* jmp epilogue */
+    e32(e, 0);
+    patch_rel32(e->p - 4, epilogue);
+}
+
+/*
+ * A link slot (TCGL_JIT_LINKS of them after the chain checks), rax = rip:
+ *    0: mov rcx, imm64 (the successor's rip)     10: cmp rax, rcx
+ *   13: jne next slot (rel8)                     15: mov rcx, imm64 (its block)
+ *   25: cmp byte [rcx + invalid], 0              32: jne out
+ *   38: jmp +46 (same page) or a 2-byte NOP (another page: the checks)
+ *   40: mov rdx, imm64 (its linear page)         50: cmp rdx, [rbx + tag_exec]
+ *   57: jne out                                  63: mov rdx, imm64 (its physical page)
+ *   73: cmp rdx, [rbx + phys]                    80: jne out
+ *   86: mov [rbx + cur_block], rcx               93: mov r12, rax
+ *   96: jmp rel32 (its body)
+ * Another page's successor is entered only while its execute TLB entry
+ * (whose place the executor computed for the mode, which the epoch check
+ * holds) maps its page, as link_ok() in cpu-exec.c checks.  An empty slot
+ * holds rip ~0, this block and a jump to the exit: should rip ever be ~0,
+ * it leaves with c->cur_block this block, which is right.
+ */
+#define SLOT_SIZE 101
+#define SLOT_RIP 2
+#define SLOT_OWNER 17
+#define SLOT_INVALID 27
+#define SLOT_OUT1 34
+#define SLOT_SAME 38
+#define SLOT_LIN 42
+#define SLOT_TAG 53
+#define SLOT_OUT2 59
+#define SLOT_PHYS 65
+#define SLOT_PHYSOFF 76
+#define SLOT_OUT3 82
+#define SLOT_JMP 97
+
+static void emit_slot(Emit *e, const TCGLJitBlock *jb)
+{
+    uint8_t *p = e->p;
+
+    eb(e, "\x48\xb9", 2);
+    e64(e, ~0ULL);
+    eb(e, "\x48\x39\xc8", 3);                      /* cmp rax, rcx */
+    e8(e, 0x75);                                    /* jne the next slot */
+    e8(e, SLOT_SIZE - 15);
+    eb(e, "\x48\xb9", 2);
+    e64(e, (uint64_t)(uintptr_t)jb->owner);
+    eb(e, "\x80\xb9", 2);                           /* cmp byte [rcx + invalid], 0 */
+    e32(e, jb->owner_invalid_off);
+    e8(e, 0);
+    eb(e, "\x0f\x85", 2);                           /* jne out */
+    e32(e, 0);
+    e8(e, 0xeb);                                    /* jmp over the TLB checks */
+    e8(e, 86 - 40);
+    eb(e, "\x48\xba", 2);                           /* mov rdx, imm64 */
+    e64(e, 0);
+    eb(e, "\x48\x3b\x93", 3);                      /* cmp rdx, [rbx + disp32] */
+    e32(e, 0);
+    eb(e, "\x0f\x85", 2);
+    e32(e, 0);
+    eb(e, "\x48\xba", 2);
+    e64(e, 0);
+    eb(e, "\x48\x3b\x93", 3);
+    e32(e, 0);
+    eb(e, "\x0f\x85", 2);
+    e32(e, 0);
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cur_block], rcx */
+    e32(e, CPU_OFF(cur_block));
+    eb(e, "\x49\x89\xc4", 3);                      /* mov r12, rax */
+    e8(e, 0xe9);                                    /* jmp (patched) */
+    e32(e, 0);
+    if (e->p - p != SLOT_SIZE) {
+        fprintf(stderr, "tcg-lite JIT: link slot layout\n");
+        abort();
+    }
+}
+
+/* After a block that ran to its end: go on into a linked successor when
+ * nothing asks the executor to look (a code write into this block or a
+ * flush, an exit request, a pending interrupt or NMI, an interrupt
+ * shadow, a TLB flush or mode change since the executor's check, a new
+ * CS base), else to `out`.  Returns the first slot. */
+static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout)
+{
+    uint8_t *slots;
+
+#define JNE_OUT() do { eb(e, "\x0f\x85", 2); out_field[(*nout)++] = e->p; e32(e, 0); } while (0)
+    eb(e, "\x80\xbb", 2);                           /* cmp byte [rbx + block_invalidated], 0 */
+    e32(e, CPU_OFF(block_invalidated));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x83\xbb", 2);                           /* cmp dword [rbx + exit_request], 0 */
+    e32(e, CPU_OFF(exit_request));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cpu] */
+    e32(e, CPU_OFF(cpu));
+    eb(e, "\x83\xb8", 2);                           /* cmp dword [rax + interrupt_request], 0 */
+    e32(e, (uint32_t)offsetof(CPUState, interrupt_request));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x41\x80\xbd", 3);                      /* cmp byte [r13 + interrupt_shadow], 0 */
+    e32(e, (uint32_t)offsetof(X86CPUState, events.interrupt_shadow));
+    e8(e, 0);
+    JNE_OUT();
+    eb(e, "\x8b\x83", 2);                           /* mov eax, [rbx + code_epoch] */
+    e32(e, CPU_OFF(code_epoch));
+    eb(e, "\x3b\x83", 2);                           /* cmp eax, [rbx + chain_epoch] */
+    e32(e, CPU_OFF(chain_epoch));
+    JNE_OUT();
+    if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
+        eb(e, "\x48\x81\xbb", 3);                  /* cmp qword [rbx + cs base], imm32 */
+        e32(e, CPU_OFF(seg_base[R_CS]));
+        e32(e, (uint32_t)jb->cs_base);
+    } else {
+        eb(e, "\x48\xb9", 2);                       /* mov rcx, imm64 */
+        e64(e, jb->cs_base);
+        eb(e, "\x48\x3b\x8b", 3);                  /* cmp rcx, [rbx + cs base] */
+        e32(e, CPU_OFF(seg_base[R_CS]));
+    }
+    JNE_OUT();
+#undef JNE_OUT
+    /* what the executor does at a block start: forget the MMX undo record */
+    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + fpu] */
+    e32(e, CPU_OFF(fpu));
+    eb(e, "\x48\x85\xc0", 3);                      /* test rax, rax */
+    eb(e, "\x74\x07", 2);                           /* jz +7 */
+    eb(e, "\xc6\x80", 2);                           /* mov byte [rax + mmx_undo], 0 */
+    e32(e, (uint32_t)offsetof(TCGLFPU, mmx_undo));
+    e8(e, 0);
+    eb(e, "\x49\x8b\x85", 3);                      /* mov rax, [r13 + rip] */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    slots = e->p;
+    for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
+        emit_slot(e, jb);
+    }
+    return slots;
+}
+
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
+{
+    uint8_t *p = (uint8_t *)chain + slot * SLOT_SIZE;
+    uint64_t o = (uint64_t)(uintptr_t)l->owner;
+    uint32_t tag = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, tag_exec);
+    uint32_t phys = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, phys);
+    int32_t rel;
+
+    if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, l->body, &rel)) {
+        return false;
+    }
+    memcpy(p + SLOT_RIP, &l->rip, 8);
+    memcpy(p + SLOT_OWNER, &o, 8);
+    if (l->same_page) {
+        p[SLOT_SAME] = 0xeb;                        /* jmp over the TLB checks */
+        p[SLOT_SAME + 1] = 86 - 40;
+    } else {
+        p[SLOT_SAME] = 0x66;                        /* 2-byte NOP: check the TLB */
+        p[SLOT_SAME + 1] = 0x90;
+        memcpy(p + SLOT_LIN, &l->lin_page, 8);
+        memcpy(p + SLOT_TAG, &tag, 4);
+        memcpy(p + SLOT_PHYS, &l->phys_page, 8);
+        memcpy(p + SLOT_PHYSOFF, &phys, 4);
+    }
+    memcpy(p + SLOT_JMP, &rel, 4);
+    jit.st.links++;
+    if (!l->same_page) {
+        jit.st.links_far++;
+    }
+    return true;
+}
+
+TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
 {
     Emit e;
     uint8_t *start, *epilogue, *done;
+    uint8_t *out_field[8];
+    unsigned nout = 0;
     uint8_t *exit_field[256] = { 0 };
     struct {
         uint8_t *field[3];                          /* jumps to the slow path */
@@ -746,7 +1311,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         bool store;
     } slow[JIT_MAX_SLOW];
     unsigned nslow = 0;
-    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN;
+    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE;
     unsigned n = jb->n;
 
     if (jit.mode != 1 || n == 0 || n > 256 || !arena_map()) {
@@ -768,12 +1333,20 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
     eb(&e, "\x49\x89\xf4", 3);                      /* mov r12, rsi */
     eb(&e, "\x4c\x8b\xab", 3);                      /* mov r13, [rbx + disp32] */
     e32(&e, (uint32_t)offsetof(TCGLCPU, env));
+    jb->body = e.p;                                 /* chained predecessors enter here */
+    jb->chain = NULL;
+
+    bool flags_live = false;    /* the host flags are the guest's (the last was inline ALU/INC/DEC) */
+    int cc_kind = -1;           /* the lazy flags' kind when this block's inline code set them */
+    unsigned cc_size = 0;
 
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
         Form f = classify(i);
         bool pure = is_pure(i, &f);
+        bool live = flags_live;
 
+        flags_live = false;
         if (jit.inline_on) {
             unsigned msize = 0;
             int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
@@ -782,6 +1355,23 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
                 bool mem;
                 if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {
                     if (mem) {
+                        slow[nslow].k = k;
+                        slow[nslow].store = false;
+                        slow[nslow].resume = NULL;  /* the block's end */
+                        nslow++;
+                    }
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if (k + 1 == n && jb->last_branch && !jb->fused_jcc && nslow < JIT_MAX_SLOW) {
+                bool slow_used;
+                if (!live && i->fn == jcc_handlers[i->opc & 15]) {
+                    live = emit_flags_remat(&e, cc_kind, cc_size);
+                }
+                if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used, live)) {
+                    if (slow_used) {
                         slow[nslow].k = k;
                         slow[nslow].store = false;
                         slow[nslow].resume = NULL;  /* the block's end */
@@ -806,6 +1396,10 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             }
             if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
+                    bool logic;
+                    alu_opcode(f.op, &logic);
+                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_size = f.size;
                     slow[nslow].k = k;
                     slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
                     slow[nslow].resume = e.p;
@@ -815,7 +1409,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
                 }
                 e.p = mark;
             }
-            if ((mkind == MEM_ZX8 || mkind == MEM_ZX16) && emit_inline_movzx_reg(&e, i, mkind)) {
+            if (is_ext(mkind) && emit_inline_movzx_reg(&e, i, mkind)) {
                 jit.st.inlined++;
                 continue;
             }
@@ -833,14 +1427,60 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
+                flags_live = f.kind == FK_ALU;
+                if (f.kind == FK_ALU) {
+                    bool logic;
+                    alu_opcode(f.op, &logic);
+                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_size = f.size;
+                }
                 continue;
             }
+            if (!live && (i->fn == tcgl_int_cmovcc || i->fn == tcgl_int_setcc) && i->mod == 3) {
+                live = emit_flags_remat(&e, cc_kind, cc_size);
+            }
+            if (live && emit_inline_cc_use(&e, i)) {
+                jit.st.inlined++;
+                flags_live = true;
+                continue;
+            }
+            e.p = mark;
+            if (f.kind == FK_PURE) {
+                unsigned sa, sb, ss;
+                if (shift_form(i, &sa, &sb, &ss) && emit_inline_shift(&e, i, sa, sb, ss)) {
+                    jit.st.inlined++;
+                    cc_kind = -1;                   /* SHL/SAR kinds: not rebuilt */
+                    continue;
+                }
+                e.p = mark;
+            }
+            for (unsigned d = 0; d < 2 && f.kind == FK_PURE; d++) {
+                for (unsigned sz = 0; sz < 4; sz++) {
+                    if (i->fn == incdec_reg_handlers[d][sz] && i->mod == 3) {
+                        if (!live) {
+                            live = emit_flags_remat(&e, cc_kind, cc_size);
+                        }
+                        if (emit_inline_incdec(&e, i, d == 1, 1u << sz, live)) {
+                            flags_live = true;
+                            cc_kind = d == 1 ? CC_K_DEC : CC_K_INC;
+                            cc_size = 1u << sz;
+                        }
+                        break;
+                    }
+                }
+            }
+            if (flags_live) {
+                jit.st.inlined++;
+                continue;
+            }
+            e.p = mark;
             if (f.kind == FK_LEA && emit_inline_lea(&e, i)) {
                 jit.st.inlined++;
                 continue;
             }
             e.p = mark;
         }
+        cc_kind = -1;                               /* a handler: the flags are its business */
         if (pure) {
             /* no fault, no rip read, no memory write: just the call */
             eb(&e, "\x48\x89\xdf", 3);              /* mov rdi, rbx */
@@ -865,8 +1505,29 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
         }
     }
     done = e.p;
-    emit_mov_eax(&e, n);
+    /* the block's end, as run_block(): rip after a non-branch last
+     * instruction, the count, then on to a chained successor */
+    if (!jb->last_branch) {
+        const TCGLInsn *last = &jb->insns[n - 1];
+        emit_set_rip(&e, jb, (uint32_t)last->off + last->len);
+    }
+    emit_count(&e, n);
+    if (jit.chain_on && jb->owner) {
+        jb->chain = emit_chain(&e, jb, out_field, &nout);
+    }
     epilogue = e.p;
+    for (unsigned k = 0; k < nout; k++) {
+        patch_rel32(out_field[k], epilogue);
+    }
+    if (jb->chain) {
+        for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
+            uint8_t *sl = (uint8_t *)jb->chain + k * SLOT_SIZE;
+            patch_rel32(sl + SLOT_JMP, epilogue);
+            patch_rel32(sl + SLOT_OUT1, epilogue);
+            patch_rel32(sl + SLOT_OUT2, epilogue);
+            patch_rel32(sl + SLOT_OUT3, epilogue);
+        }
+    }
     eb(&e, "\x41\x5d", 2);                          /* pop r13 */
     eb(&e, "\x41\x5c", 2);                          /* pop r12 */
     e8(&e, 0x5b);                                   /* pop rbx */
@@ -898,10 +1559,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             e32(&e, 0);
             patch_rel32(e.p - 4, slow[s].resume);
             patch_rel32(leave, e.p);
-            emit_mov_eax(&e, slow[s].k + 1);
-            e8(&e, 0xe9);                           /* jmp epilogue */
-            e32(&e, 0);
-            patch_rel32(e.p - 4, epilogue);
+            emit_early_exit(&e, jb, slow[s].k, epilogue);
         } else {
             e8(&e, 0xe9);                           /* jmp resume (or the block's end) */
             e32(&e, 0);
@@ -914,10 +1572,7 @@ TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
             continue;
         }
         patch_rel32(exit_field[k], e.p);
-        emit_mov_eax(&e, k + 1);
-        e8(&e, 0xe9);                               /* jmp epilogue */
-        e.p += 4;
-        patch_rel32(e.p - 4, epilogue);
+        emit_early_exit(&e, jb, k, epilogue);
     }
     if (e.p > e.end) {
         /* the per-instruction bound is wrong: a bug, not a guest input */
@@ -945,10 +1600,16 @@ static bool jit_available(Error **errp)
 
 #else /* !__x86_64__ */
 
-TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb)
+TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
 {
     (void)jb;
     return NULL;
+}
+
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
+{
+    (void)chain; (void)slot; (void)l;
+    return false;
 }
 
 void tcgl_jit_flush(void)
@@ -975,6 +1636,14 @@ void tcgl_jit_init(void)
             on = false;
         }
         jit.mode = on && jit_available(NULL) ? 1 : 0;
+    }
+    s = getenv("KVMPC_TCGL_JIT_CHAIN");
+    if (s) {
+        bool on = true;
+        if (!env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_JIT_CHAIN=%s: expected on or off; on\n", s);
+        }
+        jit.chain_on = on;
     }
     s = getenv("KVMPC_TCGL_JIT_INLINE");
     if (s) {
@@ -1034,4 +1703,14 @@ void tcgl_jit_stats(TCGLJitStats *s)
 void tcgl_jit_set_inline(bool on)
 {
     jit.inline_on = on;
+}
+
+void tcgl_jit_set_chain(bool on)
+{
+    jit.chain_on = on;
+}
+
+bool tcgl_jit_chain_enabled(void)
+{
+    return jit.mode == 1 && jit.chain_on;
 }

@@ -18,9 +18,13 @@
 #include "tcgl.h"
 #include "qemu/error.h"
 
-/* Runs the block whose first instruction's rip is `start`; returns the
- * number of instructions that ran. */
-typedef unsigned TCGLJitFn(TCGLCPU *c, uint64_t start);
+/* Runs the block whose first instruction's rip is `start`, and the blocks
+ * chained after it (tcgl_jit_link), with c->cur_block the running one.
+ * It finishes as run_block() does: rip after a non-branch last
+ * instruction, c->insns per block, rip after the storing instruction when
+ * a code write invalidated the running block.  On return c->cur_block is
+ * the last block that ran. */
+typedef void TCGLJitFn(TCGLCPU *c, uint64_t start);
 
 /* What the executor passes per block. */
 typedef struct TCGLJitBlock {
@@ -30,6 +34,13 @@ typedef struct TCGLJitBlock {
     bool fused_jcc;             /* insns[n - 1] is a CMP/TEST fused with the Jcc insns[n] */
     uint32_t hflags;            /* the block's mode (TCGL_HF_DECODE_MASK) */
     uint64_t ip_mask;           /* rip wrap of the block's mode */
+    uint64_t cs_base;           /* the block's CS base (chaining checks it) */
+    void *owner;                /* the executor's block (c->cur_block while it runs) */
+    uint32_t owner_invalid_off; /* offset of its `invalid` flag (a bool) */
+    /* filled by tcgl_jit_compile: where a chained predecessor enters (rbx,
+     * r13 set, r12 = start), and the block's chain exit for tcgl_jit_link */
+    void *body;
+    void *chain;
 } TCGLJitBlock;
 
 /* Reads KVMPC_TCGL_JIT (0/1, off/on) and KVMPC_TCGL_JIT_THRESHOLD unless
@@ -43,7 +54,30 @@ void tcgl_jit_set_threshold(unsigned n);
 unsigned tcgl_jit_threshold(void);
 /* Host code for the block, or NULL when the arena is full (the caller
  * flushes both arenas at the next block boundary and tries again later). */
-TCGLJitFn *tcgl_jit_compile(const TCGLJitBlock *jb);
+TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb);
+/* Block chaining.  After a compiled block ends normally, its code checks
+ * (every time) that no code write hit it, no exit or interrupt request is
+ * pending, no interrupt shadow is set, c->code_epoch still equals
+ * c->chain_epoch and the CS base is the block's; then compares the new
+ * rip with its TCGL_JIT_LINKS link slots and jumps straight into the
+ * matching successor's body, if that block is not dropped and (another
+ * page) its execute TLB entry still maps its page.  The executor links
+ * only successors of the same CS base and mode.  Returns false when the
+ * slot cannot take it. */
+#define TCGL_JIT_LINKS 2
+typedef struct TCGLJitLink {
+    uint64_t rip;               /* the successor's first rip */
+    void *owner, *body;         /* its block (TCGLJitBlock.owner) and code */
+    bool same_page;             /* same linear and physical page: no TLB check */
+    /* else: its execute TLB entry (offset in TCGLCPU) must map lin_page
+     * to phys_page */
+    uint32_t tlb_off;
+    uint64_t lin_page, phys_page;
+} TCGLJitLink;
+bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l);
+/* Chaining on (default) or off (KVMPC_TCGL_JIT_CHAIN=0; tests compare). */
+void tcgl_jit_set_chain(bool on);
+bool tcgl_jit_chain_enabled(void);
 /* Stage 2 on (default) or off: inline code for the hottest forms, or
  * every instruction a handler call (tests compare both). */
 void tcgl_jit_set_inline(bool on);
@@ -54,6 +88,8 @@ typedef struct TCGLJitStats {
     uint64_t blocks;            /* compiled since start */
     uint64_t inlined;           /* instructions emitted inline (no handler call) */
     uint64_t flushes;
+    uint64_t links;             /* successors patched in (block chaining) */
+    uint64_t links_far;         /* of which on another page */
     size_t used, size;          /* arena bytes */
 } TCGLJitStats;
 void tcgl_jit_stats(TCGLJitStats *s);

@@ -258,6 +258,9 @@ struct TCGLCPU {
      * found mapped to a physical page still is (the executor's same-page
      * block links rely on it). */
     uint32_t code_epoch;
+    /* code_epoch when the executor entered compiled code: chained blocks
+     * (jit.c) follow a same-page link only while the two are equal. */
+    uint32_t chain_epoch;
     /* The executor's per-CPU cache of blocks by linear pc (cpu-exec.c),
      * valid while the block cache's flush count equals jmp_cache_flushes. */
     struct TCGLBlock **jmp_cache;

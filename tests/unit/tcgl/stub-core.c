@@ -299,6 +299,9 @@ void tcgl_pause(TCGLCPU *c)
 {
     (void)c;
     stub.nr_pauses++;
+    if (stub.pause_hook) {
+        stub.pause_hook();
+    }
 }
 
 void tcgl_fp_state_from_env(TCGLCPU *c) { (void)c; }

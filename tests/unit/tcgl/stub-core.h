@@ -24,6 +24,7 @@ typedef struct StubState {
     uint64_t hwint_rip, hwint_rcx;  /* rip and rcx when it was delivered */
     uint64_t hwint_handler;     /* rip set when a hardware interrupt is delivered */
     unsigned nr_pauses;
+    void (*pause_hook)(void);   /* called by each PAUSE, if set */
     unsigned nr_clts;           /* the stand-in CPL-0 instruction ran */
     unsigned nr_fetch_page;     /* block lookups that missed the links */
 } StubState;

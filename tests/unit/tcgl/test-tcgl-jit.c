@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <glib.h>
+#include "hw/i386/x86-irq.h"
 #include "stub-core.h"
 #include "jit.h"
 
@@ -165,9 +166,25 @@ static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, 
     }
 }
 
+/* An ALU, INC or DEC of registers (the JIT then keeps the guest flags in
+ * the host's for a Jcc, CMOVcc or SETcc right after it). */
+static void gen_flag_setter(Gen *g)
+{
+    uint8_t op[1];
+    bool w = g->x64 && rnd(g, 2);
+
+    if (rnd(g, 3) == 0) {
+        op[0] = (uint8_t)(0xfe + rnd(g, 2));        /* INC/DEC r */
+        modrm_insn(g, op, 1, rnd(g, 2), w, true, false);
+    } else {
+        op[0] = (uint8_t)(rnd(g, 8) << 3 | rnd(g, 4));
+        modrm_insn(g, op, 1, dst_reg(g), w, true, false);
+    }
+}
+
 static void gen_insn(Gen *g)
 {
-    unsigned k = rnd(g, 22), reg = dst_reg(g);
+    unsigned k = rnd(g, 24), reg = dst_reg(g);
     bool w = g->x64 && rnd(g, 2);
     uint8_t op[3];
 
@@ -260,13 +277,21 @@ static void gen_insn(Gen *g)
         modrm_insn(g, op, 1, 6 + rnd(g, 2), w, false, rnd(g, 3) == 0);
         break;
     case 15:
-        /* MOVZX/MOVSX */
+        /* MOVZX/MOVSX, MOVSXD (64-bit) */
+        if (g->x64 && rnd(g, 3) == 0) {
+            op[0] = 0x63;
+            modrm_insn(g, op, 1, reg, true, false, true);
+            break;
+        }
         op[0] = 0x0f;
         op[1] = (uint8_t)(0xb6 + rnd(g, 2) + (rnd(g, 2) ? 8 : 0));
         modrm_insn(g, op, 2, reg, w, false, true);
         break;
     case 16:
-        /* SETcc r/m8, CMOVcc r, r/m */
+        /* SETcc r/m8, CMOVcc r, r/m (half of them after ALU/INC/DEC) */
+        if (rnd(g, 2)) {
+            gen_flag_setter(g);
+        }
         op[0] = 0x0f;
         if (rnd(g, 2)) {
             op[1] = (uint8_t)(0x90 + rnd(g, 16));
@@ -289,12 +314,22 @@ static void gen_insn(Gen *g)
         put8(g, 0x58 + (reg & 7));
         break;
     case 18: {
-        /* Jcc over the next instruction (ends the block: another block) */
-        size_t at = g->n;
+        /* Jcc over the next instruction (ends the block: another block),
+         * half of them after ALU/INC/DEC */
+        size_t at;
+        if (rnd(g, 2)) {
+            gen_flag_setter(g);
+        }
+        at = g->n;
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
         gen_insn(g);
-        g->b[at + 1] = (uint8_t)(g->n - at - 2);
+        if (g->n - at - 2 > 127) {
+            g->b[at] = 0x90;                        /* too far: NOP; NOP */
+            g->b[at + 1] = 0x90;
+        } else {
+            g->b[at + 1] = (uint8_t)(g->n - at - 2);
+        }
         break;
     }
     case 19:
@@ -346,6 +381,52 @@ static void gen_insn(Gen *g)
         }
         put8(g, 0x70 + rnd(g, 16));
         put8(g, 0);
+        break;
+    case 21: {
+        /* CALL a local "function" (one instruction and RET / RET 0), JMP
+         * over it: call f; jmp over; f: <insn>; ret; over: */
+        size_t jmp_at;
+        put8(g, 0xe8);
+        put32(g, 5);                                /* over the JMP rel32 */
+        put8(g, 0xe9);
+        jmp_at = g->n;
+        put32(g, 0);
+        gen_insn(g);
+        if (rnd(g, 4) == 0) {
+            put8(g, 0xc2);                          /* ret 0 */
+            put8(g, 0);
+            put8(g, 0);
+        } else {
+            put8(g, 0xc3);
+        }
+        {
+            uint32_t rel = (uint32_t)(g->n - jmp_at - 4);
+            memcpy(&g->b[jmp_at], &rel, 4);
+        }
+        break;
+    }
+    case 22:
+        /* JMP rel8 / rel32 over the next instruction */
+        if (rnd(g, 2)) {
+            size_t at = g->n;
+            put8(g, 0xeb);
+            put8(g, 0);
+            gen_insn(g);
+            if (g->n - at - 2 > 127) {
+                g->b[at] = 0x90;                    /* too far: NOP; NOP */
+                g->b[at + 1] = 0x90;
+            } else {
+                g->b[at + 1] = (uint8_t)(g->n - at - 2);
+            }
+        } else {
+            size_t at = g->n;
+            uint32_t rel;
+            put8(g, 0xe9);
+            put32(g, 0);
+            gen_insn(g);
+            rel = (uint32_t)(g->n - at - 5);
+            memcpy(&g->b[at + 1], &rel, 4);
+        }
         break;
     default:
         /* rare: UD2 (#UD) or a CPUID-free NOP */
@@ -435,10 +516,13 @@ static void test_jit_differential(void)
     }
     tcgl_jit_stats(&st1);
     printf("# %u generated loops, %u stopped by a fault other than the final #UD, "
-           "%llu blocks compiled, %llu instructions inline\n", cases, faults,
+           "%llu blocks compiled, %llu instructions inline, %llu chain links\n", cases, faults,
            (unsigned long long)(st1.blocks - st0.blocks),
-           (unsigned long long)(st1.inlined - st0.inlined));
+           (unsigned long long)(st1.inlined - st0.inlined),
+           (unsigned long long)(st1.links - st0.links));
     g_assert_cmpuint(st1.inlined - st0.inlined, >, cases);
+    /* and chained blocks (the loops' back edges, the forward Jcc) */
+    g_assert_cmpuint(st1.links - st0.links, >, cases);
     /* the comparison must have compared compiled code, and faults in it */
     g_assert_cmpuint(st1.blocks - st0.blocks, >, cases);
     g_assert_cmpuint(faults, >, 20);
@@ -539,6 +623,318 @@ static void test_jit_faults(void)
     }
 }
 
+/* A store as the last instruction of a block (the 64th) into the block
+ * chained after it: the chain must not go on into the dropped code.
+ *   0x2000: mov ebx, 0x10000; cmp ecx, 10; cmove ebx, edx (= 0x204b);
+ *           60 x nop; mov [ebx], cl             (64 instructions)
+ *   0x2049: add eax, imm8 (the imm at 0x204b); dec ecx; jnz 0x2000; ud2
+ * ecx = 100..11 add 1, at 10 the store makes the immediate 10 before the
+ * add runs: 90 + 10 * 10. */
+static void test_jit_chain_smc(void)
+{
+    uint8_t code[0x60];
+    size_t n = 0;
+    TCGLJitStats st0, st1;
+
+    code[n++] = 0xbb; code[n++] = 0x00; code[n++] = 0x00; code[n++] = 0x01; code[n++] = 0x00;
+    code[n++] = 0x83; code[n++] = 0xf9; code[n++] = 0x0a;
+    code[n++] = 0x0f; code[n++] = 0x44; code[n++] = 0xda;
+    for (int k = 0; k < 60; k++) {
+        code[n++] = 0x90;
+    }
+    code[n++] = 0x88; code[n++] = 0x0b;                 /* mov [ebx], cl */
+    g_assert_cmpuint(n, ==, 0x49);
+    code[n++] = 0x83; code[n++] = 0xc0; code[n++] = 0x01;
+    code[n++] = 0x49;
+    code[n++] = 0x75; code[n] = (uint8_t)(-(int)(n + 1)); n++;
+    code[n++] = 0x0f; code[n++] = 0x0b;
+    for (unsigned thr = 1; thr <= 5; thr += 4) {
+        jit_mode(true, thr);
+        tcgl_jit_stats(&st0);
+        stub_reset(32);
+        stub_write(CODE_AT, code, n);
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100;
+        R()[R_EDX] = CODE_AT + 0x4b;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        tcgl_cpu_exec(&stub.c);
+        tcgl_jit_stats(&st1);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + n - 2);
+        g_assert_cmpuint(R()[R_EAX], ==, 90 + 10 * 10);
+        g_assert_cmpuint(stub.c.insns, ==, 100 * 67);
+        g_assert_cmpuint(st1.links - st0.links, >=, 2);     /* 0x2000 -> 0x2049 and back */
+    }
+}
+
+/* Chaining across pages.  0x2000: mov ebx, 0x10000; cmp ecx, 10;
+ * cmove ebx, edx; mov [ebx], cl; pause; jmp 0x3000.  0x3000: add eax, 1;
+ * dec ecx; jnz 0x2000; ud2.  With edx = 0x3002 the store at ecx = 10
+ * drops the block at 0x3000 (not the running one): the chain must not
+ * enter it (90 + 10 * 10).  With the store elsewhere, the 50th PAUSE
+ * points the execute TLB entry of 0x3000 at another physical page (as a
+ * remapping would): the chain must leave for the executor, which looks
+ * the page up again. */
+static unsigned pages_fetches, pages_fetches2;
+
+static void pages_pause_hook(void)
+{
+    if (stub.nr_pauses == 52) {
+        pages_fetches2 = stub.nr_fetch_page;
+    }
+    if (stub.nr_pauses == 50) {
+        TCGLTLBEntry *e = &stub.c.tlb[stub.c.mmu_idx][(0x3000 >> TCGL_PAGE_BITS) &
+                                                     (TCGL_TLB_SIZE - 1)];
+        g_assert_cmphex(e->tag_exec, ==, 0x3000);
+        e->phys = 0x5000;
+        pages_fetches = stub.nr_fetch_page;
+    }
+}
+
+static void test_jit_chain_pages(void)
+{
+    static const uint8_t a[] = {
+        0xbb, 0x00, 0x00, 0x01, 0x00, 0x83, 0xf9, 0x0a, 0x0f, 0x44, 0xda, 0x88, 0x0b,
+        0xf3, 0x90, 0xe9, 0xec, 0x0f, 0x00, 0x00,
+    };
+    static const uint8_t b[] = {
+        0x83, 0xc0, 0x01, 0x49, 0x0f, 0x85, 0xf6, 0xef, 0xff, 0xff, 0x0f, 0x0b,
+    };
+    for (int smc = 1; smc >= 0; smc--) {
+        TCGLJitStats st0, st1;
+        jit_mode(true, 1);
+        tcgl_jit_stats(&st0);
+        stub_reset(32);
+        stub_write(CODE_AT, a, sizeof(a));
+        stub_write(0x3000, b, sizeof(b));
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100;
+        R()[R_EDX] = smc ? 0x3002 : 0x10000;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        stub.pause_hook = smc ? NULL : pages_pause_hook;
+        pages_fetches = ~0u;
+        tcgl_cpu_exec(&stub.c);
+        stub.pause_hook = NULL;
+        tcgl_jit_stats(&st1);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, 0x300a);
+        g_assert_cmpuint(R()[R_EAX], ==, smc ? 90 + 10 * 10 : 100);
+        g_assert_cmpuint(stub.c.insns, ==, 100 * 9);
+        g_assert_cmpuint(st1.links_far - st0.links_far, >=, 2);
+        if (!smc) {
+            /* the next pass from 0x2000 to 0x3000 (before the 52nd PAUSE) */
+            g_assert_cmpuint(pages_fetches2, >, pages_fetches);
+        }
+    }
+}
+
+/* Flags rebuilt from the lazy state inside a compiled block: ADD, SUB,
+ * AND, INC, DEC of every size on boundary values, then a MOV (the host
+ * flags are lost), then SETcc for the 16 conditions, each followed by a
+ * store (lost again); interpreter and JIT must agree on every byte. */
+static void test_jit_flags_remat(void)
+{
+    static const uint64_t vals[5] = {
+        0, 1, 0x7f7f7f7f7f7f7f7fULL, 0x8080808080808080ULL, ~0ULL,
+    };
+    static Gen g;
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+    static const uint8_t ops[5] = { 0x01, 0x29, 0x21, 0xc0, 0xc8 };  /* ADD SUB AND INC DEC */
+
+    regs[R_ESP] = 0x10800;
+    regs[R_EBX] = 0x10400;
+    tlb_hits = true;
+    for (unsigned size = 1; size <= 8; size *= 2) {
+        for (unsigned op = 0; op < 5; op++) {
+            unsigned cases = 0;
+            g.n = 0;
+            for (unsigned x = 0; x < 5; x++) {
+                for (unsigned y = 0; y < 5; y++) {
+                    Gen *G = &g;
+                    if (y == 2) {
+                        continue;                       /* (room: 20 cases of 169 bytes) */
+                    }
+                    g_assert_cmpuint(g.n + 200, <, sizeof(g.b));
+                    put8(G, 0x48); put8(G, 0xb8);               /* mov rax, imm64 */
+                    put32(G, (uint32_t)vals[x]); put32(G, (uint32_t)(vals[x] >> 32));
+                    put8(G, 0x48); put8(G, 0xb9);               /* mov rcx, imm64 */
+                    put32(G, (uint32_t)vals[y]); put32(G, (uint32_t)(vals[y] >> 32));
+                    if (op >= 3) {
+                        put8(G, 0x48); put8(G, 0x39); put8(G, 0xc8);    /* cmp rax, rcx: CF */
+                    }
+                    if (size == 2) {
+                        put8(G, 0x66);
+                    } else if (size == 8) {
+                        put8(G, 0x48);
+                    }
+                    if (op < 3) {
+                        put8(G, size == 1 ? ops[op] - 1 : ops[op]);     /* op al.., cl.. */
+                        put8(G, 0xc8);
+                    } else {
+                        put8(G, size == 1 ? 0xfe : 0xff);               /* inc|dec al.. */
+                        put8(G, ops[op]);
+                    }
+                    put8(G, 0x48); put8(G, 0x89); put8(G, 0xd2);        /* mov rdx, rdx */
+                    for (unsigned cc = 0; cc < 16; cc++) {
+                        put8(G, 0x0f); put8(G, 0x90 + cc); put8(G, 0xc2);   /* setcc dl */
+                        put8(G, 0x88); put8(G, 0x93);                   /* mov [rbx + d32], dl */
+                        put32(G, cases * 16 + cc);
+                    }
+                    cases++;
+                }
+            }
+            put8(&g, 0x0f);
+            put8(&g, 0x0b);
+            g_assert_cmpuint(g.n, <, sizeof(g.b));
+            memset(data, 0xaa, sizeof(data));
+            jit_mode(false, 16);
+            run(64, g.b, g.n, regs, data, &a);
+            jit_mode(true, 1);
+            run(64, g.b, g.n, regs, data, &b);
+            compare(&a, &b, "flags rebuilt", size * 8 + op);
+            g_assert_cmpint(a.vector, ==, 6);
+        }
+    }
+    tlb_hits = false;
+}
+
+/* A timer that fires after `timer_after` PAUSEs: the interrupt must be
+ * taken at the same block boundary with the chained code as with the
+ * interpreter (chained code checks interrupt_request after each block). */
+static unsigned timer_after;
+static uint64_t timer_rcx;
+
+static void timer_pause_hook(void)
+{
+    if (stub.nr_pauses == timer_after) {
+        timer_rcx = R()[R_ECX];
+        __atomic_or_fetch(&stub.cpu.interrupt_request, CPU_INTERRUPT_HARD, __ATOMIC_SEQ_CST);
+    }
+}
+
+static int timer_read_irq(void *pic)
+{
+    (void)pic;
+    stub.cpu.interrupt_request = 0;
+    return 0x30;
+}
+
+/* 0x2000: inc rax; pause; inc rcx; jnz 0x2000; ud2.  The handler at
+ * 0x9000: ud2. */
+static void run_timer_loop(bool jit, unsigned after, uint64_t *rip, uint64_t *rcx,
+                           uint64_t *insns)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0xf3, 0x90, 0x48, 0xff, 0xc1, 0x75, 0xf6, 0x0f, 0x0b,
+    };
+    jit_mode(jit, 1);
+    stub_reset(64);
+    x86_irq_set_pic(NULL, timer_read_irq);
+    stub_write(CODE_AT, code, sizeof(code));
+    stub_write(0x9000, "\x0f\x0b", 2);
+    stub.hwint_handler = 0x9000;
+    stub.pause_hook = timer_pause_hook;
+    timer_after = after;
+    stub.c.env->rflags |= 0x200;
+    R()[R_EAX] = 0;
+    R()[R_ECX] = 1;
+    stub.c.env->rip = CODE_AT;
+    stub.nr_events = 0;
+    stub.c.insns = 0;
+    tcgl_cpu_exec(&stub.c);
+    g_assert_cmpuint(stub.nr_hwints, ==, 1);
+    g_assert_cmpint(stub.last_hwint, ==, 0x30);
+    g_assert_cmpint(stub.last_event.vector, ==, 6);
+    g_assert_cmphex(stub.c.env->rip, ==, 0x9000);
+    *rip = stub.hwint_rip;
+    *rcx = stub.hwint_rcx;
+    *insns = stub.c.insns;
+    stub.pause_hook = NULL;
+    x86_irq_set_pic(NULL, NULL);
+    stub.cpu.interrupt_request = 0;
+}
+
+static void test_jit_chain_timer(void)
+{
+    TCGLJitStats st0, st1;
+
+    for (unsigned after = 1; after < 3000; after = after * 3 + 1) {
+        uint64_t rip_i, rcx_i, n_i, rip_j, rcx_j, n_j;
+        run_timer_loop(false, after, &rip_i, &rcx_i, &n_i);
+        tcgl_jit_stats(&st0);
+        run_timer_loop(true, after, &rip_j, &rcx_j, &n_j);
+        tcgl_jit_stats(&st1);
+        g_assert_cmphex(rip_j, ==, rip_i);
+        g_assert_cmphex(rcx_j, ==, rcx_i);
+        g_assert_cmpuint(n_j, ==, n_i);
+        /* within the block that raised it (the PAUSE ends no block here:
+         * the interrupt comes at the loop's end, one INC later) */
+        g_assert_cmpuint(rcx_j - timer_rcx, <=, 1);
+        if (after > 10) {
+            g_assert_cmpuint(st1.links - st0.links, >=, 1);
+        }
+    }
+}
+
+/* An interrupt and an exit request from another thread while a chained
+ * loop spins (inc rax; jmp back): both are seen. */
+static gpointer raise_later(gpointer arg)
+{
+    g_usleep(50 * 1000);
+    if (arg) {
+        stub.c.exit_request = 1;
+    } else {
+        __atomic_or_fetch(&stub.cpu.interrupt_request, CPU_INTERRUPT_HARD, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void test_jit_chain_async(void)
+{
+    TCGLJitStats st0, st1;
+
+    for (int k = 0; k < 2; k++) {
+        GThread *t;
+        TCGLExit ret;
+
+        jit_mode(true, 1);
+        tcgl_jit_stats(&st0);
+        stub_reset(64);
+        x86_irq_set_pic(NULL, timer_read_irq);
+        stub_write(CODE_AT, "\x48\xff\xc0\xeb\xfb\x0f\x0b", 7);   /* inc rax; jmp $-3 */
+        stub_write(0x9000, "\x0f\x0b", 2);
+        stub.hwint_handler = 0x9000;
+        stub.c.env->rflags |= 0x200;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        t = g_thread_new("raise", raise_later, k ? (gpointer)1 : NULL);
+        ret = tcgl_cpu_exec(&stub.c);
+        g_thread_join(t);
+        tcgl_jit_stats(&st1);
+        g_assert_cmpuint(st1.links - st0.links, >=, 1);     /* the loop onto itself */
+        g_assert_cmpuint(R()[R_EAX], >, 1000);
+        if (k) {
+            g_assert_cmpint(ret, ==, TCGL_EXIT_REQUEST);
+            g_assert_cmpuint(stub.nr_hwints, ==, 0);
+            g_assert_cmphex(stub.c.env->rip, ==, CODE_AT);
+        } else {
+            g_assert_cmpuint(stub.nr_hwints, ==, 1);
+            g_assert_cmphex(stub.hwint_rip, ==, CODE_AT);
+            g_assert_cmphex(stub.c.env->rip, ==, 0x9000);
+        }
+        x86_irq_set_pic(NULL, NULL);
+        stub.cpu.interrupt_request = 0;
+    }
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -567,6 +963,11 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/differential", test_jit_differential);
     g_test_add_func("/tcgl/jit/smc", test_jit_smc);
     g_test_add_func("/tcgl/jit/faults", test_jit_faults);
+    g_test_add_func("/tcgl/jit/flags-remat", test_jit_flags_remat);
+    g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
+    g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
+    g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
+    g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
 #endif
     return g_test_run();
 }
