@@ -719,6 +719,30 @@ static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn 
 }
 
 /*
+ * The end of a block whose last Jcc reads the host flags (set by inline
+ * code just before): rip = cc ? next + rel : next, truncated to 32 bits
+ * outside 64-bit code, written without a branch (CMOVcc).
+ */
+static void emit_jcc_rip(Emit *e, uint32_t next_off, int32_t rel, unsigned cc, bool cs64)
+{
+    eb(e, "\x49\x8d\x84\x24", 4);                 /* lea rax, [r12 + next] */
+    e32(e, next_off);
+    if (!cs64) {
+        eb(e, "\x89\xc0", 2);                       /* mov eax, eax */
+    }
+    eb(e, "\x48\x8d\x88", 3);                      /* lea rcx, [rax + rel] */
+    e32(e, (uint32_t)rel);
+    if (!cs64) {
+        eb(e, "\x89\xc9", 2);                       /* mov ecx, ecx */
+    }
+    eb(e, "\x48\x0f", 2);                           /* cmovcc rax, rcx */
+    e8(e, 0x40 | (cc & 15));
+    e8(e, 0xc1);
+    eb(e, "\x49\x89\x85", 3);                      /* mov [r13 + rip], rax */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+}
+
+/*
  * Near JMP rel, CALL rel and RET (imm16) at the block's end, as
  * tcgl_int_jmp_rel / call_rel / ret do: JMP in 32- and 64-bit code (not
  * with a 16-bit operand), CALL and RET in 64-bit mode with a 64-bit
@@ -740,21 +764,7 @@ static bool emit_inline_branch(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *
             (int64_t)i->imm != (int32_t)i->imm) {
             return false;
         }
-        eb(e, "\x49\x8d\x84\x24", 4);             /* lea rax, [r12 + next] */
-        e32(e, (uint32_t)next);
-        if (!cs64) {
-            eb(e, "\x89\xc0", 2);                   /* mov eax, eax */
-        }
-        eb(e, "\x48\x8d\x88", 3);                  /* lea rcx, [rax + rel] */
-        e32(e, (uint32_t)(int32_t)i->imm);
-        if (!cs64) {
-            eb(e, "\x89\xc9", 2);                   /* mov ecx, ecx */
-        }
-        eb(e, "\x48\x0f", 2);                       /* cmovcc rax, rcx */
-        e8(e, 0x40 | (i->opc & 15));
-        e8(e, 0xc1);
-        eb(e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */
-        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+        emit_jcc_rip(e, (uint32_t)next, (int32_t)i->imm, i->opc, cs64);
         return true;
     }
     if (i->fn == tcgl_int_jmp_rel) {
@@ -1068,21 +1078,7 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
                 }
                 *mem = f.kind == FK_ALUMEM;
                 /* from here on only MOV/LEA/CMOV: the flags stay */
-                eb(e, "\x49\x8d\x84\x24", 4);      /* lea rax, [r12 + next] */
-                e32(e, (uint32_t)next_off);
-                if (!cs64) {
-                    eb(e, "\x89\xc0", 2);            /* mov eax, eax */
-                }
-                eb(e, "\x48\x8d\x88", 3);           /* lea rcx, [rax + rel] */
-                e32(e, (uint32_t)(int32_t)j->imm);
-                if (!cs64) {
-                    eb(e, "\x89\xc9", 2);            /* mov ecx, ecx */
-                }
-                eb(e, "\x48\x0f", 2);               /* cmovcc rax, rcx */
-                e8(e, 0x40 | (j->opc & 15));
-                e8(e, 0xc1);
-                eb(e, "\x49\x89\x85", 3);           /* mov [r13 + rip], rax */
-                e32(e, (uint32_t)offsetof(X86CPUState, rip));
+                emit_jcc_rip(e, (uint32_t)next_off, (int32_t)j->imm, j->opc, cs64);
                 return true;
             }
         }

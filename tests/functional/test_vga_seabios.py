@@ -33,7 +33,10 @@ class VgaSeabiosTest(unittest.TestCase):
         msock = os.path.join(self.tmp, 'qmp.sock')
         with open(serial, 'wb') as out:
             proc = subprocess.Popen(
-                [KVMPC, '-accel', 'tcg', '-nographic', '-m', '256', '-vga', 'std',
+                # -nic none: no default e1000, whose iPXE ROM would print on
+                # the screen and try a network boot before the "No bootable
+                # device" this test waits for
+                [KVMPC, '-accel', 'tcg', '-nographic', '-m', '256', '-vga', 'std', '-nic', 'none',
                  '-no-reboot', '-qmp', 'unix:%s,server=on,wait=off' % msock],
                 stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE)
         try:
