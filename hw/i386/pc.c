@@ -187,8 +187,9 @@ static bool pc_pit_init(MachineState *ms, Error **errp)
             return false;
         }
     }
-    /* A PIT that raises IRQ 0 by itself (KVM's) hears when the HPET's
-     * LegacyReplacement routing takes IRQ 0 over. */
+    /* The PIT hears when the HPET's LegacyReplacement routing takes IRQ 0
+     * over: KVM's stops raising it, the userspace one stops following
+     * counter 0's edges with a timer. */
     if (pit && pcms.hpet && qdev_get_gpio_in_named(pit, PIT_HPET_LEGACY_IN, 0)) {
         qdev_connect_gpio_out_named(pcms.hpet, HPET_LEGACY_MODE_OUT, 0,
                                     qdev_get_gpio_in_named(pit, PIT_HPET_LEGACY_IN, 0));

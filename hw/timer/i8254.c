@@ -91,6 +91,12 @@ typedef struct PITState {
     QEMUTimer *irq_timer;
     int64_t irq_next_ns;        /* counter 0's next OUT edge, or -1 */
     bool irq_level;
+    /* The HPET's LegacyReplacement routing owns IRQ 0 (PIT_HPET_LEGACY_IN):
+     * nobody hears counter 0's OUT, so no timer follows its edges (QEMU's
+     * irq_disabled). An idle Linux leaves the PIT in its power-on 18.2 Hz
+     * square wave when the HPET is its broadcast timer: 36 wake-ups a
+     * second for nothing. The counters still count for port reads. */
+    bool hpet_legacy;
     PITChannel ch[PIT_NUM_CHANNELS];
 } PITState;
 
@@ -211,7 +217,12 @@ static int64_t pit_next_edge(PITChannel *c, int64_t now)
 
 static void pit_irq_update(PITState *s, int64_t now)
 {
-    bool level = pit_out(&s->ch[0], now);
+    bool level;
+
+    if (s->hpet_legacy) {
+        return;
+    }
+    level = pit_out(&s->ch[0], now);
 
     if (level != s->irq_level) {
         s->irq_level = level;
@@ -222,6 +233,25 @@ static void pit_irq_update(PITState *s, int64_t now)
         timer_del(s->irq_timer);
     } else {
         timer_mod(s->irq_timer, s->irq_next_ns);
+    }
+}
+
+static void pit_hpet_legacy(void *opaque, int n, int level)
+{
+    PITState *s = opaque;
+
+    (void)n;
+    if (!!level == s->hpet_legacy) {
+        return;
+    }
+    s->hpet_legacy = level;
+    if (level) {
+        s->irq_next_ns = -1;
+        if (s->irq_timer) {
+            timer_del(s->irq_timer);
+        }
+    } else if (s->irq_timer) {
+        pit_irq_update(s, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     }
 }
 
@@ -550,6 +580,11 @@ static void pit_realize(DeviceState *dev, Error **errp)
     isa_register_ioport(dev, &s->io, s->iobase);
 }
 
+static void pit_instance_init(DeviceState *dev)
+{
+    qdev_init_gpio_in_named(dev, pit_hpet_legacy, PIT_HPET_LEGACY_IN, 1);
+}
+
 static void pit_unrealize(DeviceState *dev)
 {
     PITState *s = (PITState *)dev;
@@ -639,6 +674,7 @@ static const DeviceClass pit_class = {
     .instance_size = sizeof(PITState),
     .props = pit_props,
     .vmsd = &vmstate_pit,
+    .instance_init = pit_instance_init,
     .realize = pit_realize,
     .unrealize = pit_unrealize,
     .reset = pit_reset,

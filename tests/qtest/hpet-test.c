@@ -203,6 +203,42 @@ static void rtc_ack(QTestState *s)
     qtest_inb(s, 0x71);
 }
 
+/* While LegacyReplacement owns IRQ 0 the PIT's 1 ms square wave wakes
+ * nobody: the next virtual-clock deadline is not the PIT's (QEMU's
+ * irq_disabled); back to normal routing, it is again, and the counter
+ * kept counting all along. */
+static void test_legacy_pit_quiet(void)
+{
+    QTestState *s = start("");
+    int64_t t0, t1;
+    uint16_t c0, c1;
+
+    pit_start(s);
+    t0 = qtest_clock_step_next(s);
+    t1 = qtest_clock_step_next(s);
+    QT_ASSERT(t1 - t0 <= 1000000);                  /* the PIT's edges, 1 ms */
+    qtest_writel(s, CONF, CFG_LEGACY);
+    t0 = qtest_clock_step(s, 0);
+    t1 = qtest_clock_step_next(s);
+    QT_ASSERT(t1 == t0 || t1 - t0 > 10000000);     /* nothing, or a slow timer */
+    qtest_outb(s, 0x43, 0x00);                      /* latch counter 0 */
+    c0 = qtest_inb(s, 0x40);
+    c0 |= qtest_inb(s, 0x40) << 8;
+    qtest_clock_step(s, 300000);
+    qtest_outb(s, 0x43, 0x00);
+    c1 = qtest_inb(s, 0x40);
+    c1 |= qtest_inb(s, 0x40) << 8;
+    QT_ASSERT(c0 != c1);                            /* still counting */
+    qtest_writel(s, CONF, 0);
+    qtest_irq_reset_counts(s);
+    t0 = qtest_clock_step(s, 0);
+    t1 = qtest_clock_step_next(s);
+    QT_ASSERT(t1 > t0 && t1 - t0 <= 1000000);
+    qtest_clock_step(s, 10000000);
+    QT_ASSERT(qtest_irq_raise_count(s, 0) >= 5);
+    qtest_quit(s);
+}
+
 static void test_legacy(void)
 {
     QTestState *s = start("");
@@ -310,6 +346,7 @@ int main(int argc, char **argv)
     qt_run("hpet/periodic", test_periodic);
     qt_run("hpet/32bit", test_32bit);
     qt_run("hpet/legacy", test_legacy);
+    qt_run("hpet/legacy-pit-quiet", test_legacy_pit_quiet);
     qt_run("hpet/route-cap", test_route_cap);
     qt_run("hpet/tiny-period", test_tiny_period);
     qt_run("hpet/off", test_hpet_off);
