@@ -85,7 +85,10 @@ static void bql_acquire(void)
                                                bql_stats.acquisitions - before);
         }
     } else {
-        unsigned me = bql_next_ticket++;
+        /* seq_cst: a vCPU starting a slice stores that it runs, then
+         * reads the queue (bql_others_waiting); we take a ticket, then
+         * the hook reads whether a vCPU runs: one of us sees the other. */
+        unsigned me = __atomic_fetch_add(&bql_next_ticket, 1, __ATOMIC_SEQ_CST);
         while (bql_taken || bql_main_waiting || me != bql_now_serving) {
             /* Whoever holds it now, or takes it before our turn, may be a
              * vCPU running guest code: each holder hears that someone
@@ -97,7 +100,7 @@ static void bql_acquire(void)
             }
             g_cond_wait(&bql_turn, &bql_mutex);
         }
-        bql_now_serving++;
+        __atomic_store_n(&bql_now_serving, bql_now_serving + 1, __ATOMIC_SEQ_CST);
     }
     bql_taken = true;
     bql_stats.acquisitions++;
@@ -126,6 +129,12 @@ void bql_unlock(void)
     g_mutex_lock(&bql_mutex);
     bql_release();
     g_mutex_unlock(&bql_mutex);
+}
+
+bool bql_others_waiting(void)
+{
+    return __atomic_load_n(&bql_next_ticket, __ATOMIC_SEQ_CST) !=
+           __atomic_load_n(&bql_now_serving, __ATOMIC_SEQ_CST);
 }
 
 bool bql_locked(void)

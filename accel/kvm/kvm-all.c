@@ -1453,6 +1453,7 @@ static void kvm_vcpu_kick(CPUState *cpu)
     if (cpu->thread_started) {
         pthread_kill(cpu->thread, SIG_IPI);
     }
+    cpus_broadcast();       /* a vCPU halted in userspace (kernel-irqchip=off) */
 }
 
 static void kvm_inject_nmi(CPUState *cpu)

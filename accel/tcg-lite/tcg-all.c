@@ -49,9 +49,10 @@ static GMutex tick_lock;
 static GCond tick_cond;
 static bool tick_wanted;
 static bool tick_thread_started;
-/* A kick that found no vCPU in guest code (the holder was between slices):
- * the next slice to start takes it (main: at once; a vCPU: after a slice). */
-static bool kick_missed_main, kick_missed_vcpu;
+/* The main loop's kick found no vCPU in guest code (the holder was between
+ * slices): the next slice to start ends at once.  A vCPU's wait needs no
+ * such flag: each slice starts by looking at the BQL's queue. */
+static bool kick_missed_main;
 
 static void tick_request(void)
 {
@@ -76,18 +77,19 @@ static void *tcg_tick_thread(void *opaque)
         TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
         if (c) {
             c->exit_request = 1;
-        } else {
-            __atomic_store_n(&kick_missed_vcpu, true, __ATOMIC_SEQ_CST);
         }
+        /* else the next slice_start() sees the queue and asks again */
     }
     return NULL;
 }
 
 /* Called by bql_lock() (with the lock's internal mutex held) each time a
  * thread waits for the BQL: only flags are touched here.  A vCPU thread
- * calls it also when the lock is free but not its turn (the vCPU ahead of
- * it is about to run a slice): with no vCPU running, the next slice to
- * start takes the kick (kick_missed_vcpu). */
+ * calls it also when the lock is free but not its turn.  A vCPU's wait
+ * arms the tick only while another vCPU runs guest code: when the holder
+ * is the main loop (an idle guest woken by a timer) or a vCPU between
+ * slices, the next slice_start() finds the waiter in the BQL's queue
+ * (bql_others_waiting(), ordered against our ticket). */
 static void tcg_bql_contended(bool main_thread)
 {
     TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
@@ -100,14 +102,15 @@ static void tcg_bql_contended(bool main_thread)
         }
         return;
     }
-    if (tick_thread_started) {
+    if (c && tick_thread_started) {
         tick_request();
     }
 }
 
 /* The vCPU thread c starts a slice: kicks that came while no vCPU ran
  * guest code apply to it (the store of tcg_running and the loads of the
- * flags are ordered against the kickers' load and stores). */
+ * flag and of the BQL queue are ordered against the waiters' stores and
+ * loads). */
 static void slice_start(TCGLCPU *c)
 {
     c->exit_request = 0;
@@ -115,7 +118,7 @@ static void slice_start(TCGLCPU *c)
     if (__atomic_exchange_n(&kick_missed_main, false, __ATOMIC_SEQ_CST)) {
         c->exit_request = 1;
     }
-    if (__atomic_exchange_n(&kick_missed_vcpu, false, __ATOMIC_SEQ_CST)) {
+    if (bql_others_waiting()) {
         tick_request();
     }
 }

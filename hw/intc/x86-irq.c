@@ -34,9 +34,10 @@ void cpu_interrupt(CPUState *cpu, uint32_t mask)
 {
     __atomic_fetch_or(&cpu->interrupt_request, mask, __ATOMIC_SEQ_CST);
     if (current_accel && current_accel->vcpu_kick && cpu->thread_started) {
-        current_accel->vcpu_kick(cpu);
+        current_accel->vcpu_kick(cpu);      /* also wakes it from cpus_wait() */
+    } else {
+        cpus_broadcast();   /* a vCPU waiting in HLT on the BQL condition */
     }
-    cpus_broadcast();       /* a vCPU waiting in HLT on the BQL condition */
 }
 
 void cpu_reset_interrupt(CPUState *cpu, uint32_t mask)

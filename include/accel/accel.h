@@ -37,7 +37,8 @@ typedef struct AccelOps {
     bool (*vcpu_create)(CPUState *cpu, Error **errp);
     /* Start the vCPU's thread; it waits until the VM runs. */
     void (*vcpu_start)(CPUState *cpu);
-    /* Make a running vCPU leave guest mode soon (to see cpu->stop etc). */
+    /* Make a running vCPU leave guest mode soon (to see cpu->stop etc),
+     * and wake it if it sleeps in cpus_wait(). */
     void (*vcpu_kick)(CPUState *cpu);
     /* accel -> cpu->env (get) and cpu->env -> accel (put), the vCPU parked
      * (not in guest mode) and the BQL held.  Both return false with errp

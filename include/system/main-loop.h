@@ -19,6 +19,9 @@
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);
+/* Threads other than the main loop's queue for the BQL (lock-free read:
+ * the holder asks whether to end its turn early). */
+bool bql_others_waiting(void);
 /* Wait on cond, releasing the BQL meanwhile (held on entry and return). */
 void bql_cond_wait(GCond *cond);
 void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us);
