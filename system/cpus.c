@@ -29,6 +29,11 @@ void cpus_wait(void)
     bql_cond_wait(&cpu_cond);
 }
 
+void cpus_wait_until(gint64 end_monotonic_us)
+{
+    bql_cond_wait_until(&cpu_cond, end_monotonic_us);
+}
+
 bool cpu_can_run(const CPUState *cpu)
 {
     return !cpu->stop && !cpu->reset_pending && !cpu->exit_thread && runstate_is_running();

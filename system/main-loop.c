@@ -253,11 +253,45 @@ struct QEMUTimer {
     QEMUTimerCB *cb;
     void *opaque;
     int64_t expire;             /* -1: not pending */
+    QEMUTimerList *tl;          /* the list it is armed on */
 };
 
-/* Pending timers per clock, sorted by expiry.  Main thread + BQL, but
- * vCPU threads arm timers too (with the BQL held). */
-static GList *active[QEMU_CLOCK_MAX];
+/* Pending timers per clock, sorted by expiry, and who runs them: the main
+ * loop (main_timers, notify NULL) or another thread (a vCPU: notify tells
+ * it that its earliest deadline moved).  All under the BQL. */
+struct QEMUTimerList {
+    GList *active[QEMU_CLOCK_MAX];
+    void (*notify)(void *opaque);
+    void *opaque;
+};
+
+static QEMUTimerList main_timers;
+
+QEMUTimerList *timerlist_new(void (*notify)(void *opaque), void *opaque)
+{
+    QEMUTimerList *tl = g_new0(QEMUTimerList, 1);
+
+    tl->notify = notify;
+    tl->opaque = opaque;
+    return tl;
+}
+
+void timerlist_free(QEMUTimerList *tl)
+{
+    if (!tl) {
+        return;
+    }
+    /* Timers still armed on it go back to the main loop's list. */
+    for (int c = 0; c < QEMU_CLOCK_MAX; c++) {
+        while (tl->active[c]) {
+            QEMUTimer *t = tl->active[c]->data;
+            int64_t expire = t->expire;
+            timer_set_list(t, NULL);
+            timer_mod(t, expire);
+        }
+    }
+    g_free(tl);
+}
 
 QEMUTimer *timer_new_ns(QEMUClockType type, QEMUTimerCB *cb, void *opaque)
 {
@@ -267,13 +301,25 @@ QEMUTimer *timer_new_ns(QEMUClockType type, QEMUTimerCB *cb, void *opaque)
     t->cb = cb;
     t->opaque = opaque;
     t->expire = -1;
+    t->tl = &main_timers;
     return t;
+}
+
+void timer_set_list(QEMUTimer *t, QEMUTimerList *tl)
+{
+    int64_t expire = t->expire;
+
+    timer_del(t);
+    t->tl = tl ? tl : &main_timers;
+    if (expire >= 0) {
+        timer_mod(t, expire);
+    }
 }
 
 void timer_del(QEMUTimer *t)
 {
     if (t && t->expire >= 0) {
-        active[t->type] = g_list_remove(active[t->type], t);
+        t->tl->active[t->type] = g_list_remove(t->tl->active[t->type], t);
         t->expire = -1;
     }
 }
@@ -294,11 +340,19 @@ static gint timer_cmp(gconstpointer a, gconstpointer b)
 
 void timer_mod(QEMUTimer *t, int64_t expire_ns)
 {
+    QEMUTimerList *tl = t->tl;
+    bool head;
+
     timer_del(t);
     t->expire = expire_ns < 0 ? 0 : expire_ns;
-    active[t->type] = g_list_insert_sorted(active[t->type], t, timer_cmp);
-    if (!bql_locked() || active[t->type]->data == t) {
-        main_loop_notify();
+    tl->active[t->type] = g_list_insert_sorted(tl->active[t->type], t, timer_cmp);
+    head = tl->active[t->type]->data == t;
+    if (tl == &main_timers) {
+        if (!bql_locked() || head) {
+            main_loop_notify();
+        }
+    } else if (head && tl->notify) {
+        tl->notify(tl->opaque);
     }
 }
 
@@ -314,16 +368,16 @@ int64_t timer_expire_time_ns(QEMUTimer *t)
 
 /* Run the timers of one clock that are due at `now`.  A callback may
  * re-arm or delete timers, so take one at a time from the head. */
-static bool run_timers(QEMUClockType type, int64_t now)
+static bool run_timers(QEMUTimerList *tl, QEMUClockType type, int64_t now)
 {
     bool ran = false;
 
-    while (active[type]) {
-        QEMUTimer *t = active[type]->data;
+    while (tl->active[type]) {
+        QEMUTimer *t = tl->active[type]->data;
         if (t->expire > now) {
             break;
         }
-        active[type] = g_list_delete_link(active[type], active[type]);
+        tl->active[type] = g_list_delete_link(tl->active[type], tl->active[type]);
         t->expire = -1;
         t->cb(t->opaque);
         ran = true;
@@ -333,8 +387,9 @@ static bool run_timers(QEMUClockType type, int64_t now)
 
 int64_t qemu_clock_virtual_deadline(void)
 {
-    return active[QEMU_CLOCK_VIRTUAL] ? ((QEMUTimer *)active[QEMU_CLOCK_VIRTUAL]->data)->expire
-                                      : -1;
+    GList *l = main_timers.active[QEMU_CLOCK_VIRTUAL];
+
+    return l ? ((QEMUTimer *)l->data)->expire : -1;
 }
 
 int64_t qemu_clock_virtual_advance(int64_t to_ns)
@@ -350,7 +405,7 @@ int64_t qemu_clock_virtual_advance(int64_t to_ns)
             vclock_frozen = d;
         }
         g_mutex_unlock(&vclock_lock);
-        run_timers(QEMU_CLOCK_VIRTUAL, d);
+        run_timers(&main_timers, QEMU_CLOCK_VIRTUAL, d);
     }
     g_mutex_lock(&vclock_lock);
     if (to_ns > vclock_frozen) {
@@ -360,20 +415,21 @@ int64_t qemu_clock_virtual_advance(int64_t to_ns)
     return vclock_frozen;
 }
 
-/* Nanoseconds until the next timer of any running clock (0: one is due),
- * or -1 if none is pending. */
-static int64_t timers_timeout_ns(void)
+/* Nanoseconds until the next timer of any running clock on tl (0: one is
+ * due), or -1 if none is pending. */
+int64_t timerlist_timeout_ns(QEMUTimerList *tl)
 {
     int64_t best = -1;
 
+    tl = tl ? tl : &main_timers;
     for (int c = 0; c < QEMU_CLOCK_MAX; c++) {
-        if (!active[c]) {
+        if (!tl->active[c]) {
             continue;
         }
         if (c == QEMU_CLOCK_VIRTUAL && (!vclock_running || vclock_manual)) {
             continue;
         }
-        int64_t delta = ((QEMUTimer *)active[c]->data)->expire - qemu_clock_get_ns(c);
+        int64_t delta = ((QEMUTimer *)tl->active[c]->data)->expire - qemu_clock_get_ns(c);
         if (delta < 0) {
             delta = 0;
         }
@@ -382,6 +438,11 @@ static int64_t timers_timeout_ns(void)
         }
     }
     return best;
+}
+
+static int64_t timers_timeout_ns(void)
+{
+    return timerlist_timeout_ns(&main_timers);
 }
 
 /* For GLib, which counts in milliseconds: rounded up (the poll function
@@ -396,13 +457,22 @@ static int timers_timeout_ms(void)
     return (int)MIN((ns + SCALE_MS - 1) / SCALE_MS, 3600 * 1000);
 }
 
+bool timerlist_run_due(QEMUTimerList *tl)
+{
+    bool ran = false;
+
+    tl = tl ? tl : &main_timers;
+    ran |= run_timers(tl, QEMU_CLOCK_REALTIME, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
+    ran |= run_timers(tl, QEMU_CLOCK_HOST, qemu_clock_get_ns(QEMU_CLOCK_HOST));
+    if (vclock_running && !vclock_manual) {
+        ran |= run_timers(tl, QEMU_CLOCK_VIRTUAL, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
+    }
+    return ran;
+}
+
 static void timers_run_due(void)
 {
-    run_timers(QEMU_CLOCK_REALTIME, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
-    run_timers(QEMU_CLOCK_HOST, qemu_clock_get_ns(QEMU_CLOCK_HOST));
-    if (vclock_running && !vclock_manual) {
-        run_timers(QEMU_CLOCK_VIRTUAL, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
-    }
+    timerlist_run_due(&main_timers);
 }
 
 static gboolean timer_source_prepare(GSource *s, gint *timeout)

@@ -6,6 +6,12 @@
  * TCG_SLICE_US so that two vCPUs do not ping-pong at every block.  HLT and
  * wait-for-SIPI sleep on the vCPU condition until cpu_interrupt() kicks.
  *
+ * Each vCPU thread runs its own LAPIC timer (cpu->timers): a halted vCPU
+ * sleeps until its next deadline and fires the timer itself, so an idle
+ * guest's timer interrupts wake that thread only, not the main loop as
+ * well (QEMU's TCG wakes both).  While it runs guest code a POSIX timer
+ * signals the thread at the deadline (the handler sets exit_request).
+ *
  * The architectural state lives in cpu->env itself (TCGLCPU.env points
  * there); get_state only materialises what the CPU keeps elsewhere (lazy
  * flags, the x87/SSE working copy), put_state recomputes what is derived
@@ -13,7 +19,9 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/syscall.h>
@@ -32,6 +40,10 @@
 typedef struct TCGVcpu {
     TCGLCPU c;                  /* first: cpu->accel points here */
     CPUIDTable cpuid;
+    /* cpu->timers' next deadline while guest code runs (vCPU thread only) */
+    timer_t host_timer;
+    bool host_timer_ok;
+    int64_t host_timer_armed;   /* CLOCK_MONOTONIC ns it fires at, or -1 */
     int64_t shutdown_window_start;
     int shutdowns_in_window;
 } TCGVcpu;
@@ -287,6 +299,118 @@ static void tcg_handle_shutdown(CPUState *cpu)
     qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
 }
 
+/* ---- per-vCPU timers -------------------------------------------------------------- */
+
+static void tcg_vcpu_kick(CPUState *cpu);
+
+#define TCG_SIG_TIMER SIGRTMIN
+
+static void tcg_timer_signal(int sig, siginfo_t *si, void *uc)
+{
+    TCGLCPU *c = si->si_value.sival_ptr;
+
+    (void)sig, (void)uc;
+    if (c) {
+        c->exit_request = 1;
+    }
+}
+
+/* In the vCPU thread: a POSIX timer that signals this thread. */
+static void host_timer_init(TCGVcpu *v)
+{
+    struct sigevent sev = {
+        .sigev_notify = SIGEV_THREAD_ID,
+        .sigev_signo = TCG_SIG_TIMER,
+        .sigev_value.sival_ptr = &v->c,
+    };
+
+    sev._sigev_un._tid = (int)syscall(SYS_gettid);
+    v->host_timer_armed = -1;
+    v->host_timer_ok = timer_create(CLOCK_MONOTONIC, &sev, &v->host_timer) == 0;
+    if (!v->host_timer_ok) {
+        warn_report("tcg-lite: vCPU %d: timer_create failed (%s): its LAPIC timer runs "
+                    "in the main loop", v->c.cpu->index, strerror(errno));
+        timerlist_free(v->c.cpu->timers);
+        v->c.cpu->timers = NULL;
+        if (v->c.cpu->apic) {
+            apic_set_timer_list(v->c.cpu->apic, NULL);
+        }
+    }
+}
+
+static void host_timer_set(TCGVcpu *v, int64_t at_ns)
+{
+    struct itimerspec its = { 0 };
+
+    if (at_ns >= 0) {
+        its.it_value.tv_sec = at_ns / NANOSECONDS_PER_SECOND;
+        its.it_value.tv_nsec = at_ns % NANOSECONDS_PER_SECOND;
+    }
+    if (timer_settime(v->host_timer, TIMER_ABSTIME, &its, NULL) == 0) {
+        v->host_timer_armed = at_ns;
+    }
+}
+
+/* Guest code is about to run (or runs: the guest re-armed its timer): the
+ * POSIX timer follows the list's earliest deadline.  A deadline that
+ * moved by less than 50 us later keeps the armed one (it ends the slice a
+ * little early, and the loop looks again). */
+static void host_timer_update(TCGVcpu *v)
+{
+    CPUState *cpu = v->c.cpu;
+    int64_t ns, at;
+    struct timespec now;
+
+    if (!v->host_timer_ok || !cpu->timers) {
+        return;
+    }
+    ns = timerlist_timeout_ns(cpu->timers);
+    if (ns < 0) {
+        if (v->host_timer_armed >= 0) {
+            host_timer_set(v, -1);
+        }
+        return;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    at = now.tv_sec * NANOSECONDS_PER_SECOND + now.tv_nsec + MAX(ns, 1);
+    if (v->host_timer_armed >= 0 && at >= v->host_timer_armed &&
+        at <= v->host_timer_armed + 50 * SCALE_US) {
+        return;
+    }
+    host_timer_set(v, at);
+}
+
+/* cpu->timers' earliest deadline moved (timer_mod, BQL held). */
+static void tcg_timers_notify(void *opaque)
+{
+    CPUState *cpu = opaque;
+
+    if (cpu == current_cpu) {
+        host_timer_update(cpu->accel);  /* the guest re-armed its own timer */
+    } else if (cpu->thread_started) {
+        tcg_vcpu_kick(cpu);             /* it looks again at its loop's top */
+    }
+}
+
+/* Nothing to run: sleep until kicked or the next timer of this vCPU. */
+static void tcg_vcpu_sleep(TCGVcpu *v)
+{
+    CPUState *cpu = v->c.cpu;
+    int64_t ns = cpu->timers ? timerlist_timeout_ns(cpu->timers) : -1;
+
+    if (ns == 0) {
+        return;                 /* due: the loop runs it */
+    }
+    if (v->host_timer_armed >= 0) {
+        host_timer_set(v, -1);  /* one wake-up: the condition's timeout */
+    }
+    if (ns < 0) {
+        cpus_wait();            /* cpu_interrupt() -> vcpu_kick wakes us */
+    } else {
+        cpus_wait_until(g_get_monotonic_time() + (ns + SCALE_US - 1) / SCALE_US);
+    }
+}
+
 /* ---- the vCPU thread ------------------------------------------------------------- */
 
 static void *tcg_vcpu_thread(void *opaque)
@@ -297,6 +421,9 @@ static void *tcg_vcpu_thread(void *opaque)
     cpu->thread_id = (int)syscall(SYS_gettid);
     current_cpu = cpu;
     bql_lock();
+    if (cpu->timers) {
+        host_timer_init(cpu->accel);
+    }
     while (!cpu->exit_thread) {
         CPULoopStep step = cpu_loop_begin(cpu);
         if (step == CPU_LOOP_EXIT) {
@@ -307,12 +434,16 @@ static void *tcg_vcpu_thread(void *opaque)
         if (cpu->env_dirty) {
             tcg_put_state(cpu, NULL);
         }
+        if (cpu->timers) {
+            timerlist_run_due(cpu->timers);
+        }
         if (!tcg_pre_run(cpu)) {
-            cpus_wait();            /* cpu_interrupt() -> vcpu_kick wakes us */
+            tcg_vcpu_sleep(cpu->accel);
             continue;
         }
         cpu->env_valid = false;
         slice_start(c);
+        host_timer_update(cpu->accel);  /* after slice_start() cleared exit_request */
         TCGLExit r = tcgl_cpu_exec(c);
         __atomic_store_n(&tcg_running, NULL, __ATOMIC_SEQ_CST);
         if (r == TCGL_EXIT_SHUTDOWN) {
@@ -322,12 +453,24 @@ static void *tcg_vcpu_thread(void *opaque)
         bql_unlock();
         bql_lock();
     }
+    if (cpu->timers && ((TCGVcpu *)cpu->accel)->host_timer_ok) {
+        timer_delete(((TCGVcpu *)cpu->accel)->host_timer);
+    }
     bql_unlock();
     return NULL;
 }
 
 static void tcg_vcpu_start(CPUState *cpu)
 {
+    static bool sig_installed;
+
+    if (!sig_installed) {
+        struct sigaction sa = { .sa_sigaction = tcg_timer_signal,
+                                .sa_flags = SA_SIGINFO | SA_RESTART };
+        sigemptyset(&sa.sa_mask);
+        sigaction(TCG_SIG_TIMER, &sa, NULL);
+        sig_installed = true;
+    }
     bql_set_contention_hook(tcg_bql_contended);
     if (!tick_thread_started) {
         /* It sleeps unless a thread other than the main loop waits for
@@ -350,7 +493,9 @@ static void tcg_vcpu_kick(CPUState *cpu)
     if (c) {
         c->exit_request = 1;
     }
-    cpus_broadcast();
+    if (cpu != current_cpu) {
+        cpus_broadcast();       /* (its own thread is not waiting) */
+    }
 }
 
 static void tcg_inject_nmi(CPUState *cpu)
@@ -372,6 +517,8 @@ static bool tcg_vcpu_create(CPUState *cpu, Error **errp)
     }
     tcgl_sys_set_cpuid(cpu->index, &v->cpuid);
     cpu->accel = c;
+    v->host_timer_armed = -1;
+    cpu->timers = timerlist_new(tcg_timers_notify, cpu);
     tcgl_mmu_cpu_init(c);
     tcgl_update_hflags(c);
     tcgl_fp_state_from_env(c);

@@ -1280,11 +1280,19 @@ static void apic_realize(DeviceState *dev, Error **errp)
     s->cpu = cpu;
     cpu->apic = dev;
     s->timer = timer_new_ns(QEMU_CLOCK_VIRTUAL, apic_timer_cb, s);
+    if (cpu->timers) {
+        timer_set_list(s->timer, cpu->timers);  /* the vCPU thread runs it */
+    }
     if (!apics.all) {
         apics.all = g_ptr_array_new();
     }
     g_ptr_array_add(apics.all, s);
     g_ptr_array_sort(apics.all, apic_cmp_index);
+}
+
+void apic_set_timer_list(DeviceState *dev, QEMUTimerList *tl)
+{
+    timer_set_list(APIC(dev)->timer, tl);
 }
 
 static void apic_unrealize(DeviceState *dev)

@@ -121,5 +121,6 @@ void cpus_reset_done(void);
 /* Wake vCPU threads waiting on the BQL condition. */
 void cpus_broadcast(void);
 void cpus_wait(void);           /* vCPU thread: wait on the condition (BQL held) */
+void cpus_wait_until(gint64 end_monotonic_us);      /* ... at most until then */
 
 #endif

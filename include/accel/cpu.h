@@ -147,6 +147,9 @@ typedef struct CPUState {
     uint32_t interrupt_request;
     uint8_t sipi_vector;
     struct DeviceState *apic;   /* the userspace LAPIC, or NULL (in-kernel or none) */
+    /* Timers this vCPU's thread runs itself (its LAPIC timer), or NULL:
+     * the main loop runs them (include/system/main-loop.h). */
+    struct QEMUTimerList *timers;
 } CPUState;
 
 extern GPtrArray *cpus;         /* CPUState*, index order */

@@ -71,6 +71,23 @@ bool timer_pending(QEMUTimer *t);
 int64_t timer_expire_time_ns(QEMUTimer *t);     /* -1 if not pending */
 
 /*
+ * Timer lists: a timer runs in the main loop unless it is moved to a list
+ * that another thread runs (a vCPU thread runs its own LAPIC timer, so an
+ * idle guest's timer interrupt wakes that thread only).  The owner calls
+ * timerlist_run_due() (BQL held) and sleeps at most timerlist_timeout_ns();
+ * notify(opaque) is called when a timer_mod() makes a timer the list's
+ * earliest (from any thread, BQL held): the owner must look again.  NULL
+ * stands for the main loop's list.
+ */
+typedef struct QEMUTimerList QEMUTimerList;
+QEMUTimerList *timerlist_new(void (*notify)(void *opaque), void *opaque);
+/* Armed timers left on tl move to the main loop. */
+void timerlist_free(QEMUTimerList *tl);
+void timer_set_list(QEMUTimer *t, QEMUTimerList *tl);     /* keeps it armed */
+int64_t timerlist_timeout_ns(QEMUTimerList *tl);          /* -1: none */
+bool timerlist_run_due(QEMUTimerList *tl);                /* true: ran one */
+
+/*
  * Bottom halves: a callback the main loop runs (BQL held) soon after it is
  * scheduled, before it next blocks in poll.  qemu_bh_schedule() works from
  * any thread and wakes the loop; scheduling an already scheduled BH does

@@ -238,6 +238,79 @@ static void test_main_loop_timers(void)
     timer_free(v);
 }
 
+/* ---- timer lists --------------------------------------------------------------- */
+
+static int notified;
+
+static void list_notify(void *opaque)
+{
+    (*(int *)opaque)++;
+}
+
+/*
+ * A timer moved to another list (a vCPU's) is not the main loop's: the
+ * loop neither runs it nor counts its deadline; its owner runs it with
+ * timerlist_run_due() and learns through notify when a timer_mod() makes
+ * a timer the list's earliest (and only then).  Freeing the list hands
+ * armed timers back to the main loop.
+ */
+static void test_timer_lists(void)
+{
+    int rt = 0, vt = 0;
+    QEMUTimerList *tl = timerlist_new(list_notify, &notified);
+    QEMUTimer *t = timer_new_ns(QEMU_CLOCK_REALTIME, rt_cb, &rt);
+    QEMUTimer *v = timer_new_ns(QEMU_CLOCK_VIRTUAL, rt_cb, &vt);
+    int64_t r0;
+
+    main_loop_init();
+    notified = 0;
+    timer_set_list(t, tl);
+    g_assert_cmpint(timerlist_timeout_ns(tl), ==, -1);
+    r0 = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    timer_mod(t, r0 + 1 * SCALE_MS);
+    g_assert_cmpint(notified, ==, 1);              /* the earliest now */
+    g_assert_cmpint(timerlist_timeout_ns(tl), >, 0);
+    g_assert_cmpint(timerlist_timeout_ns(tl), <=, 1 * SCALE_MS);
+    /* the main loop has no timer: a non-blocking iteration returns at
+     * once, and 3 ms later it still has not run the list's timer */
+    g_usleep(3000);
+    main_loop_iterate(false);
+    g_assert_cmpint(rt, ==, 0);
+    g_assert_cmpint(timerlist_timeout_ns(tl), ==, 0);      /* due */
+    g_assert_true(timerlist_run_due(tl));
+    g_assert_cmpint(rt, ==, 1);
+    g_assert_false(timerlist_run_due(tl));
+    g_assert_cmpint(timerlist_timeout_ns(tl), ==, -1);
+
+    /* a later timer behind an earlier one: no notification */
+    timer_mod(t, qemu_clock_get_ns(QEMU_CLOCK_REALTIME) + 10 * SCALE_MS);
+    g_assert_cmpint(notified, ==, 2);
+    timer_set_list(v, tl);
+    timer_mod(v, now() + 100);
+    g_assert_cmpint(notified, ==, 3);      /* the virtual clock's earliest */
+    timer_mod(v, now() + 200);
+    g_assert_cmpint(notified, ==, 4);      /* still its earliest: told again */
+    /* the manual virtual clock does not run: its timers do not count, and
+     * advancing the main loop's virtual clock does not run the list's */
+    g_assert_cmpint(timerlist_timeout_ns(tl), >, 0);
+    qemu_clock_virtual_advance(now() + 1000);
+    g_assert_cmpint(vt, ==, 0);
+    g_assert_true(timer_pending(v));
+
+    /* freeing the list: both go back to the main loop, still armed */
+    timerlist_free(tl);
+    g_assert_true(timer_pending(v));
+    g_assert_true(timer_pending(t));
+    qemu_clock_virtual_advance(now() + 1);
+    g_assert_cmpint(vt, ==, 1);
+    for (int i = 0; i < 10000 && rt < 2; i++) {
+        main_loop_iterate(true);
+    }
+    g_assert_cmpint(rt, ==, 2);
+    timer_free(t);
+    timer_free(v);
+}
+
 /* ---- nanosecond timers ------------------------------------------------------ */
 
 typedef struct Late {
@@ -644,6 +717,7 @@ int main(int argc, char **argv)
     g_test_add_func("/timers/rearm-del", test_rearm_and_del);
     g_test_add_func("/timers/other-clocks", test_other_clocks);
     g_test_add_func("/timers/main-loop", test_main_loop_timers);
+    g_test_add_func("/timers/lists", test_timer_lists);
     g_test_add_func("/timers/ns-precision", test_ns_timer);
     g_test_add_func("/bh/basic", test_bh_basic);
     g_test_add_func("/bh/other-thread", test_bh_other_thread);

@@ -62,6 +62,9 @@ DeviceState *apic_find_by_id(uint32_t id);
  * false means the WRMSR must raise #GP and nothing changed. */
 uint64_t apic_get_base(DeviceState *dev);
 bool apic_set_base(DeviceState *dev, uint64_t value);
+/* Who runs the LAPIC timer: the vCPU's thread (its cpu->timers, chosen at
+ * realize) or, with NULL, the main loop. */
+void apic_set_timer_list(DeviceState *dev, struct QEMUTimerList *tl);
 bool apic_is_x2apic(DeviceState *dev);
 bool apic_is_enabled(DeviceState *dev);     /* IA32_APIC_BASE bit 11 */
 
