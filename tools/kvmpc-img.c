@@ -609,6 +609,67 @@ static int64_t convert_extent(BlockDriverState *in, int fd, int64_t off, int64_t
     return data >= max ? max : MIN(max, (data + cs - 1) / cs * cs);
 }
 
+/*
+ * convert -c: the clusters of each piece read are compressed by a few
+ * worker threads at once (QEMU's qcow2 also compresses on up to 4
+ * threads), then written by this thread in guest order as before, so the
+ * output's layout and refcounts are what one thread makes.
+ */
+#define COMPRESS_THREADS 4         /* -m N: N of them */
+#define COMPRESS_PIECE (8 * 1024 * 1024)   /* read and compressed at once */
+
+typedef struct CompressBatch {
+    BlockDriverState *bs;
+    GMutex lock;
+    GCond done;
+    unsigned pending;
+} CompressBatch;
+
+typedef struct CompressJob {
+    const uint8_t *in;
+    uint8_t *out;               /* a cluster's worth */
+    size_t len;                 /* compressed length, 0: stored as it is */
+} CompressJob;
+
+static void compress_worker(gpointer data, gpointer opaque)
+{
+    CompressJob *j = data;
+    CompressBatch *b = opaque;
+
+    j->len = qcow2_compress_cluster(b->bs, j->in, j->out);
+    g_mutex_lock(&b->lock);
+    if (--b->pending == 0) {
+        g_cond_signal(&b->done);
+    }
+    g_mutex_unlock(&b->lock);
+}
+
+/* Compresses every whole, non-zero cluster of buf[0, n) in parallel; job
+ * i is the cluster at i * cs. */
+static void compress_piece(GThreadPool *pool, CompressBatch *b, CompressJob *jobs,
+                           const uint8_t *buf, int64_t n, int64_t cs)
+{
+    unsigned count = 0;
+
+    for (int64_t p = 0; p + cs <= n; p += cs) {
+        count += !buf_zero(buf + p, cs);
+    }
+    g_mutex_lock(&b->lock);
+    b->pending = count;
+    g_mutex_unlock(&b->lock);
+    for (int64_t p = 0; p + cs <= n; p += cs) {
+        if (!buf_zero(buf + p, cs)) {
+            jobs[p / cs].in = buf + p;
+            g_thread_pool_push(pool, &jobs[p / cs], NULL);
+        }
+    }
+    g_mutex_lock(&b->lock);
+    while (b->pending) {
+        g_cond_wait(&b->done, &b->lock);
+    }
+    g_mutex_unlock(&b->lock);
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     const char *sfmt = NULL, *ofmt = "raw", *src, *dst;
@@ -617,11 +678,24 @@ static int cmd_convert(int argc, char **argv)
     Error *err = NULL;
     BlockDriverState *in, *out;
     int64_t len, cs;
-    g_autofree uint8_t *buf = NULL;
-    int c, ret = 0, sfd = -1;
+    g_autofree uint8_t *buf = NULL, *cbuf = NULL;
+    g_autofree CompressJob *jobs = NULL;
+    GThreadPool *pool = NULL;
+    CompressBatch batch = { 0 };
+    int64_t piece;
+    int c, ret = 0, sfd = -1, threads = COMPRESS_THREADS;
 
-    while ((c = getopt(argc, argv, "f:O:co:pqnUW")) != -1) {
+    while ((c = getopt(argc, argv, "f:O:co:pqnUWm:")) != -1) {
         switch (c) {
+        case 'm':
+            /* qemu-img's parallel requests; here the compressing threads */
+            threads = atoi(optarg);
+            if (threads < 1 || threads > 16) {
+                error_report("Invalid number of coroutines. Allowed number of coroutines is "
+                             "between 1 and 16");
+                return 1;
+            }
+            break;
         case 'f': sfmt = optarg; break;
         case 'O': ofmt = optarg; break;
         case 'c': compress = true; break;
@@ -649,13 +723,25 @@ static int cmd_convert(int argc, char **argv)
     qemu_opts_free(o);
     out = open_img_flush(dst, ofmt, true, false, true);     /* cache=unsafe, as qemu-img */
     cs = bdrv_is_qcow2(out) ? qcow2_cluster_size(out) : 65536;
-    buf = g_malloc(MAX(CHUNK, cs));
+    piece = MAX(compress ? COMPRESS_PIECE : CHUNK, cs);
+    buf = g_malloc(piece);
+    if (compress) {
+        batch.bs = out;
+        g_mutex_init(&batch.lock);
+        g_cond_init(&batch.done);
+        jobs = g_new0(CompressJob, piece / cs);
+        cbuf = g_malloc(piece);
+        for (int64_t i = 0; i < piece / cs; i++) {
+            jobs[i].out = cbuf + i * cs;
+        }
+        pool = g_thread_pool_new(compress_worker, &batch, threads, TRUE, NULL);
+    }
     if (!bdrv_is_qcow2(in)) {
         /* our own descriptor on the raw source, to ask it where its data is */
         sfd = open(bdrv_get_filename(bdrv_get_file(in)), O_RDONLY);
     }
     for (int64_t off = 0; off < len && ret == 0;) {
-        int64_t n = MIN(len - off, MAX(CHUNK, cs)), ext = convert_extent(in, sfd, off, n, cs);
+        int64_t n = MIN(len - off, piece), ext = convert_extent(in, sfd, off, n, cs);
 
         if (ext < 0) {
             /* a hole (or zeroes) of -ext bytes: nothing to read or write */
@@ -668,6 +754,9 @@ static int cmd_convert(int argc, char **argv)
                          strerror(-ret));
             break;
         }
+        if (pool) {
+            compress_piece(pool, &batch, jobs, buf, n, cs);
+        }
         /* runs of clusters that are not all zeroes, each in one write */
         for (int64_t p = 0; p < n && ret == 0;) {
             int64_t q = p;
@@ -679,7 +768,8 @@ static int cmd_convert(int argc, char **argv)
                 q += MIN(cs, n - q);
             }
             if (compress && q - p == cs) {
-                ret = qcow2_write_compressed(out, off + p, buf + p);
+                ret = qcow2_write_compressed_data(out, off + p, buf + p, jobs[p / cs].out,
+                                                  jobs[p / cs].len);
             } else {
                 ret = bdrv_sync_io(out, BLOCK_REQ_WRITE, off + p, buf + p, q - p, 0);
             }
@@ -698,6 +788,11 @@ progress:
     }
     if (sfd >= 0) {
         close(sfd);
+    }
+    if (pool) {
+        g_thread_pool_free(pool, FALSE, TRUE);
+        g_mutex_clear(&batch.lock);
+        g_cond_clear(&batch.done);
     }
     if (progress) {
         printf("    (100.00/100%%)\n");
@@ -1288,7 +1383,7 @@ static void usage(void)
            "  create [-f raw|qcow2] [-o opts] [-b backing -F fmt] FILE [SIZE]\n"
            "  info [--output=json] [-f fmt] FILE\n"
            "  check [-r leaks|all] [--output=json] [-f fmt] FILE\n"
-           "  convert [-f fmt] [-O fmt] [-c] [-p] [-o opts] SRC DST\n"
+           "  convert [-f fmt] [-O fmt] [-c] [-m N] [-p] [-o opts] SRC DST\n"
            "  map [--output=json] [-f fmt] FILE\n"
            "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
            "  resize [--shrink] [-f fmt] FILE [+|-]SIZE\n"
