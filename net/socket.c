@@ -75,7 +75,7 @@ static void socket_disconnect(NetSocketState *s)
     s->fd = -1;
     s->hdr_have = s->frame_have = 0;
     g_byte_array_set_size(s->out, 0);
-    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: disconnected");
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: disconnected", s->nc.info->type_name);
 }
 
 static void socket_sent(NetClientState *nc, ssize_t len)
@@ -310,7 +310,7 @@ static void socket_connected(NetSocketState *s, int fd, const char *how)
     s->hdr_have = s->frame_have = 0;
     s->read_paused = false;
     socket_set_reading(s, true);
-    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: %s", how);
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: %s", s->nc.info->type_name, how);
     if (s->is_stream) {
         JsonObject *o = json_object_new();
 
@@ -352,7 +352,7 @@ static void stream_lost(NetSocketState *s)
 
 static void stream_connect_failed(NetSocketState *s, int err)
 {
-    qemu_log_mask(LOG_UNIMP, "stream %s: cannot connect to %s: %s; trying again in %us\n",
+    qemu_log_mask(LOG_TRACE, "stream %s: cannot connect to %s: %s; trying again in %us\n",
                   s->nc.name, s->desc, strerror(err), s->reconnect);
     close(s->connecting_fd);
     s->connecting_fd = -1;
