@@ -951,6 +951,66 @@ static void test_backend_stream_reconnect(void)
     qtest_quit(s);
 }
 
+/*
+ * From guest a to guest b: a's e1000 sends the frame again every 200 ms
+ * until b's e1000 has one (frames sent while the stream is not connected
+ * are dropped, as by a cable with nobody at the end); false after 10 s.
+ */
+static bool guest_to_guest(Nic *a, Nic *b, uint8_t seed)
+{
+    static uint8_t frame[300], got[300];
+    struct timespec t0, t;
+
+    make_frame(frame, sizeof(frame), nic_mac, seed);
+    rx_setup(b, 8, 0x2 | 0x8000 | (1u << 26));   /* EN, BAM, SECRC */
+    qtest_memwrite(a->qts, TX_BUF, frame, sizeof(frame));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        tx_setup(a);
+        tx_desc(a, 0, TX_BUF, sizeof(frame), 0x01 | 0x08);    /* EOP | RS */
+        wr(a, TDT, 1);
+        for (int i = 0; i < 20; i++) {
+            if (rd(b, RDH) >= 1) {
+                qtest_memread(b->qts, RX_BUF, got, sizeof(got));
+                return !memcmp(got, frame, sizeof(frame));
+            }
+            usleep(10 * 1000);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < 10);
+    return false;
+}
+
+/*
+ * Two kvmpc processes: a server (server=on) and a client with
+ * reconnect=1.  Frames go both ways; the server is killed and a new one
+ * started on the same port; the client connects to it by itself and
+ * frames go both ways again.
+ */
+static void test_stream_two_kvmpc(void)
+{
+    int port = free_udp_port();
+    const char *srv = "-netdev stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,"
+                      "addr.port=%d -device e1000,netdev=n0,mac=" MAC_STR;
+    QTestState *a = qtest_initf(srv, port), *b;
+    Nic na, nb;
+
+    b = qtest_initf("-netdev stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,"
+                    "addr.port=%d,reconnect=1 -device e1000,netdev=n0,mac=" MAC_STR, port);
+    nic_find(&na, a);
+    nic_find(&nb, b);
+    QT_ASSERT_MSG(guest_to_guest(&na, &nb, 81), "server -> client");
+    QT_ASSERT_MSG(guest_to_guest(&nb, &na, 82), "client -> server");
+    qtest_quit(a);                      /* the server dies... */
+    usleep(1500 * 1000);                /* (the client is refused meanwhile) */
+    a = qtest_initf(srv, port);         /* ...and a new one comes */
+    nic_find(&na, a);
+    QT_ASSERT_MSG(guest_to_guest(&nb, &na, 83), "client -> restarted server");
+    QT_ASSERT_MSG(guest_to_guest(&na, &nb, 84), "restarted server -> client");
+    qtest_quit(a);
+    qtest_quit(b);
+}
+
 /* Command-line errors name what is wrong. */
 static void test_backend_errors(void)
 {
@@ -979,6 +1039,7 @@ int main(int argc, char **argv)
     qt_run("e1000/link-qmp", test_link_qmp);
     qt_run("e1000/backend-stream", test_backend_stream);
     qt_run("e1000/backend-stream-reconnect", test_backend_stream_reconnect);
+    qt_run("e1000/stream-two-kvmpc", test_stream_two_kvmpc);
     qt_run("e1000/backend-dgram-udp", test_backend_dgram_udp);
     qt_run("e1000/backend-socket-udp", test_backend_socket_udp);
     qt_run("e1000/backend-dgram-unix", test_backend_dgram_unix);
