@@ -352,12 +352,12 @@ static void stream_lost(NetSocketState *s)
 
 static void stream_connect_failed(NetSocketState *s, int err)
 {
-    qemu_log_mask(LOG_TRACE, "stream %s: cannot connect to %s: %s; trying again in %us\n",
+    qemu_log_mask(LOG_TRACE, "stream %s: cannot connect to %s: %s (reconnect=%u)\n",
                   s->nc.name, s->desc, strerror(err), s->reconnect);
     close(s->connecting_fd);
     s->connecting_fd = -1;
     snprintf(s->nc.info_str, sizeof(s->nc.info_str), "stream: connect to %s (%s)", s->desc,
-             "not connected, reconnecting");
+             s->reconnect ? "not connected, reconnecting" : "not connected");
     stream_arm_reconnect(s);
 }
 
@@ -479,8 +479,10 @@ static bool socket_open_stream(const char *name, NetClientState *peer, const cha
     bool is_stream = !strcmp(type_name, "stream");
     int fd;
 
-    if (reconnect && !server) {
-        /* connects in the background, now and after each loss */
+    if (is_stream && !server) {
+        /* QEMU 7.2: a stream client connects in the background (a server
+         * that is not there does not stop the VM; the link stays down);
+         * with reconnect= also after each failure or loss */
         s = (NetSocketState *)qemu_new_net_client(is_stream ? &stream_info : &socket_info, peer,
                                                    type_name, name);
         s->listen_fd = s->fd = s->connecting_fd = -1;

@@ -123,12 +123,14 @@ class StreamReconnectTest(QTestQMPCase):
 
     def setUp(self):
         self.make_tmp('kvmpc-stream-')
-        self.port, self.sport = free_port(), free_port()
+        self.port, self.sport, self.oport = free_port(), free_port(), free_port()
         self.start('-netdev', 'stream,id=s0,server=off,addr.type=inet,addr.host=127.0.0.1,'
                    'addr.port=%d,reconnect=1' % self.port,
                    '-device', 'e1000,netdev=s0,mac=52:54:00:12:34:77',
                    '-netdev', 'stream,id=srv,server=on,addr.type=inet,addr.host=127.0.0.1,'
-                   'addr.port=%d' % self.sport)
+                   'addr.port=%d' % self.sport,
+                   '-netdev', 'stream,id=once,server=off,addr.type=inet,addr.host=127.0.0.1,'
+                   'addr.port=%d' % self.oport)
 
     def s0_line(self):
         info = self.qmp.hmp('info network')
@@ -172,6 +174,26 @@ class StreamReconnectTest(QTestQMPCase):
         c.close()
         self.assertEqual(self.qmp.wait_event('NETDEV_STREAM_DISCONNECTED')['data'],
                          {'netdev-id': 'srv'})
+
+    def test_no_reconnect(self):
+        # QEMU 7.2: a client whose server is not there does not stop the
+        # VM; without reconnect= its link stays down and it does not retry
+        for _ in range(50):             # the refusal is seen by the main loop
+            line = [x for x in self.qmp.hmp('info network').splitlines()
+                    if x.startswith('once:')][0]
+            if 'not connected' in line:
+                break
+            time.sleep(0.1)
+        self.assertIn('type=stream', line)
+        self.assertIn('not connected', line)
+        self.assertNotIn('reconnecting', line)
+        self.assertIn('(link down)', line)
+        srv = listen_on(self.oport)
+        srv.settimeout(2.5)
+        with self.assertRaises(socket.timeout):
+            srv.accept()
+        srv.close()
+        self.assertEqual(self.qmp.cmd('query-status')['status'], 'running')
 
     def test_errors(self):
         r = self.qmp.request('human-monitor-command', {'command-line': 'info network'})
