@@ -1164,14 +1164,19 @@ static int do_rw(Qcow2State *s, bool write, uint64_t off, uint8_t *buf, uint64_t
     return 0;
 }
 
+size_t qcow2_compress_cluster(BlockDriverState *bs, const void *in, void *out)
+{
+    Qcow2State *s = bs->opaque;
+
+    /* only the image's constant geometry and type: safe from any thread */
+    return cluster_compress(s, in, out, s->cs - 1);
+}
+
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, const void *buf)
 {
     Qcow2State *s = bs->opaque;
     g_autofree uint8_t *out = NULL;
-    uint64_t entry = 0, host, x, sectors;
     size_t len;
-    uint8_t *t;
-    int ret;
 
     if (s->read_only) {
         return -EPERM;
@@ -1179,14 +1184,31 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, const void *buf
     if (s->ext_l2) {
         return bdrv_sync_io(bs, BLOCK_REQ_WRITE, offset, (void *)buf, s->cs, 0);
     }
+    out = g_malloc(s->cs);
+    len = qcow2_compress_cluster(bs, buf, out);
+    return qcow2_write_compressed_data(bs, offset, buf, out, len);
+}
+
+int qcow2_write_compressed_data(BlockDriverState *bs, int64_t offset, const void *buf,
+                                const void *comp, size_t len)
+{
+    Qcow2State *s = bs->opaque;
+    uint64_t entry = 0, host, x, sectors;
+    uint8_t *t;
+    int ret;
+
+    if (s->read_only) {
+        return -EPERM;
+    }
+    if (s->ext_l2 || !len || len >= (size_t)s->cs) {
+        return bdrv_sync_io(bs, BLOCK_REQ_WRITE, offset, (void *)buf, s->cs, 0);
+    }
     g_mutex_lock(&s->lock);
     if ((ret = set_dirty(s)) < 0 || (ret = get_l2(s, offset, true, &t)) < 0) {
         goto out;
     }
     entry = l2_entry(s, t, l2_index(s, offset), NULL);
-    out = g_malloc(s->cs);
-    len = cluster_compress(s, buf, out, s->cs - 1);
-    if (entry & (L2E_MASK | OFLAG_COMPRESSED) || !len) {
+    if (entry & (L2E_MASK | OFLAG_COMPRESSED)) {
         g_mutex_unlock(&s->lock);
         return bdrv_sync_io(bs, BLOCK_REQ_WRITE, offset, (void *)buf, s->cs, 0);
     }
@@ -1210,7 +1232,7 @@ int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, const void *buf
         }
         host = n;
     }
-    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, host, out, len)) < 0) {
+    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, host, comp, len)) < 0) {
         goto out;
     }
     s->comp_cursor = host + len;

@@ -10,6 +10,12 @@
  * buffer, and meanwhile the backend refuses packets (they queue in the net
  * layer until the buffer drains).  Reads stop while the NIC's queue is
  * full and resume when it drains.
+ *
+ * -netdev stream (QEMU 7.2's backend) also keeps its link down while no
+ * peer is connected and says NETDEV_STREAM_CONNECTED / _DISCONNECTED on
+ * QMP, as 7.2 does; a client with reconnect=N (QEMU 8.0's option, in
+ * seconds) that loses its server, or cannot reach it at start, tries again
+ * every N seconds (a non-blocking connect) and the VM runs meanwhile.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +31,7 @@
 #include "net/net.h"
 #include "qemu/option.h"
 #include "qemu/log.h"
+#include "monitor/monitor.h"
 
 #define SOCKET_MAX_FRAME (64 * 1024 + 256)
 
@@ -40,9 +47,19 @@ typedef struct NetSocketState {
     size_t frame_have;
     uint8_t *frame;
     GByteArray *out;
+    /* -netdev stream: link state, events, a client's reconnect= */
+    bool is_stream;
+    bool client;
+    unsigned reconnect;         /* seconds; 0: never */
+    struct sockaddr_storage addr;   /* a client's server */
+    socklen_t addrlen;
+    char desc[128];             /* the server's address, for messages */
+    guint reconnect_timer, connect_watch;
+    int connecting_fd;          /* a non-blocking connect in progress */
 } NetSocketState;
 
 static void socket_set_reading(NetSocketState *s, bool on);
+static void stream_lost(NetSocketState *s);
 
 static void socket_disconnect(NetSocketState *s)
 {
@@ -58,7 +75,7 @@ static void socket_disconnect(NetSocketState *s)
     s->fd = -1;
     s->hdr_have = s->frame_have = 0;
     g_byte_array_set_size(s->out, 0);
-    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: disconnected");
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: disconnected", s->nc.info->type_name);
 }
 
 static void socket_sent(NetClientState *nc, ssize_t len)
@@ -122,7 +139,7 @@ static gboolean socket_readable(gint fd, GIOCondition cond, gpointer opaque)
     }
     if (n <= 0 || !socket_parse(s, buf, n)) {
         s->read_watch = 0;
-        socket_disconnect(s);
+        stream_lost(s);
         return G_SOURCE_REMOVE;
     }
     if (s->read_paused) {
@@ -168,7 +185,7 @@ static gboolean socket_writable(gint fd, GIOCondition cond, gpointer opaque)
     (void)cond;
     if (!socket_flush_out(s)) {
         s->write_watch = 0;
-        socket_disconnect(s);
+        stream_lost(s);
         return G_SOURCE_REMOVE;
     }
     if (s->out->len) {
@@ -200,7 +217,7 @@ static ssize_t socket_receive(NetClientState *nc, const uint8_t *buf, size_t len
     g_byte_array_append(s->out, hdr, 4);
     g_byte_array_append(s->out, buf, len);
     if (!socket_flush_out(s)) {
-        socket_disconnect(s);
+        stream_lost(s);
         return len;
     }
     if (s->out->len && !s->write_watch) {
@@ -214,6 +231,15 @@ static void socket_cleanup(NetClientState *nc)
     NetSocketState *s = (NetSocketState *)nc;
 
     socket_disconnect(s);
+    if (s->reconnect_timer) {
+        g_source_remove(s->reconnect_timer);
+    }
+    if (s->connect_watch) {
+        g_source_remove(s->connect_watch);
+    }
+    if (s->connecting_fd >= 0) {
+        close(s->connecting_fd);
+    }
     if (s->listen_watch) {
         g_source_remove(s->listen_watch);
     }
@@ -233,6 +259,47 @@ static const NetClientInfo socket_info = {
     .cleanup = socket_cleanup,
 };
 
+/* -netdev stream: the same, named as QEMU 7.2 names it in info network */
+static const NetClientInfo stream_info = {
+    .type = NET_CLIENT_DRIVER_SOCKET,
+    .type_name = "stream",
+    .size = sizeof(NetSocketState),
+    .receive = socket_receive,
+    .can_receive = socket_can_receive,
+    .cleanup = socket_cleanup,
+};
+
+/* QEMU's SocketAddress of the other end of fd, for NETDEV_STREAM_CONNECTED:
+ * {type: inet, host, port (a string), ipv4|ipv6: true} or {type: unix, path}. */
+static JsonObject *stream_peer_addr(int fd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof(ss);
+    JsonObject *a = json_object_new();
+
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
+        len = 0;
+    }
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        char host[NI_MAXHOST] = "", serv[NI_MAXSERV] = "";
+        getnameinfo((struct sockaddr *)&ss, len, host, sizeof(host), serv, sizeof(serv),
+                    NI_NUMERICHOST | NI_NUMERICSERV);
+        json_object_set_string_member(a, "type", "inet");
+        json_object_set_string_member(a, "host", host);
+        json_object_set_string_member(a, "port", serv);
+        json_object_set_boolean_member(a, ss.ss_family == AF_INET ? "ipv4" : "ipv6", true);
+    } else {
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path) ?
+                   len - offsetof(struct sockaddr_un, sun_path) : 0;
+        g_autofree char *path = g_strndup(un->sun_path, MIN(n, sizeof(un->sun_path)));
+        json_object_set_string_member(a, "type", "unix");
+        json_object_set_string_member(a, "path", path);
+    }
+    return a;
+}
+
 static void socket_connected(NetSocketState *s, int fd, const char *how)
 {
     int one = 1;
@@ -243,7 +310,118 @@ static void socket_connected(NetSocketState *s, int fd, const char *how)
     s->hdr_have = s->frame_have = 0;
     s->read_paused = false;
     socket_set_reading(s, true);
-    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "socket: %s", how);
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: %s", s->nc.info->type_name, how);
+    if (s->is_stream) {
+        JsonObject *o = json_object_new();
+
+        s->nc.link_down = false;
+        json_object_set_string_member(o, "netdev-id", s->nc.name);
+        json_object_set_object_member(o, "addr", stream_peer_addr(fd));
+        qmp_event_emit("NETDEV_STREAM_CONNECTED", o);
+    }
+}
+
+static gboolean stream_reconnect(gpointer opaque);
+
+static void stream_arm_reconnect(NetSocketState *s)
+{
+    if (s->client && s->reconnect && !s->reconnect_timer && s->fd < 0) {
+        s->reconnect_timer = g_timeout_add_seconds(s->reconnect, stream_reconnect, s);
+    }
+}
+
+/* The peer went away (EOF, an error, a broken stream). */
+static void stream_lost(NetSocketState *s)
+{
+    JsonObject *o;
+
+    socket_disconnect(s);
+    if (!s->is_stream) {
+        return;
+    }
+    s->nc.link_down = true;
+    o = json_object_new();
+    json_object_set_string_member(o, "netdev-id", s->nc.name);
+    qmp_event_emit("NETDEV_STREAM_DISCONNECTED", o);
+    if (s->client) {
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "stream: connect to %s (%s)",
+                 s->desc, s->reconnect ? "disconnected, reconnecting" : "disconnected");
+    }
+    stream_arm_reconnect(s);
+}
+
+static void stream_connect_failed(NetSocketState *s, int err)
+{
+    qemu_log_mask(LOG_TRACE, "stream %s: cannot connect to %s: %s (reconnect=%u)\n",
+                  s->nc.name, s->desc, strerror(err), s->reconnect);
+    close(s->connecting_fd);
+    s->connecting_fd = -1;
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "stream: connect to %s (%s)", s->desc,
+             s->reconnect ? "not connected, reconnecting" : "not connected");
+    stream_arm_reconnect(s);
+}
+
+static void stream_connect_done(NetSocketState *s)
+{
+    int fd = s->connecting_fd;
+
+    s->connecting_fd = -1;
+    socket_connected(s, fd, "connected");
+    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "stream: connect to %s", s->desc);
+    if (s->nc.peer) {
+        qemu_flush_queued_packets(&s->nc);
+    }
+}
+
+static gboolean stream_connect_ready(gint fd, GIOCondition cond, gpointer opaque)
+{
+    NetSocketState *s = opaque;
+    int err = 0;
+    socklen_t len = sizeof(err);
+
+    (void)cond;
+    s->connect_watch = 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
+        err = errno;
+    }
+    if (err) {
+        stream_connect_failed(s, err);
+    } else {
+        stream_connect_done(s);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* One non-blocking connect attempt; its end is seen in stream_connect_ready. */
+static void stream_try_connect(NetSocketState *s)
+{
+    int fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+    if (fd < 0) {
+        s->connecting_fd = -1;
+        stream_arm_reconnect(s);
+        return;
+    }
+    s->connecting_fd = fd;
+    if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == 0) {
+        stream_connect_done(s);
+    } else if (errno == EINPROGRESS || errno == EINTR) {
+        s->connect_watch = g_unix_fd_add(fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,
+                                         stream_connect_ready, s);
+    } else {
+        stream_connect_failed(s, errno);
+    }
+}
+
+static gboolean stream_reconnect(gpointer opaque)
+{
+    NetSocketState *s = opaque;
+
+    s->reconnect_timer = 0;
+    if (s->fd < 0 && s->connecting_fd < 0) {
+        stream_try_connect(s);
+    }
+    return G_SOURCE_REMOVE;
 }
 
 static gboolean socket_accept(gint lfd, GIOCondition cond, gpointer opaque)
@@ -295,11 +473,33 @@ static struct addrinfo *socket_resolve(const char *str, bool passive, Error **er
  */
 static bool socket_open_stream(const char *name, NetClientState *peer, const char *type_name,
                                const struct sockaddr *sa, socklen_t salen, bool server,
-                               const char *desc, Error **errp)
+                               const char *desc, unsigned reconnect, Error **errp)
 {
     NetSocketState *s;
-    int fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    bool is_stream = !strcmp(type_name, "stream");
+    int fd;
 
+    if (is_stream && !server) {
+        /* QEMU 7.2: a stream client connects in the background (a server
+         * that is not there does not stop the VM; the link stays down);
+         * with reconnect= also after each failure or loss */
+        s = (NetSocketState *)qemu_new_net_client(is_stream ? &stream_info : &socket_info, peer,
+                                                   type_name, name);
+        s->listen_fd = s->fd = s->connecting_fd = -1;
+        s->out = g_byte_array_new();
+        s->frame = g_malloc(SOCKET_MAX_FRAME);
+        s->is_stream = s->client = true;
+        s->nc.link_down = true;
+        s->reconnect = reconnect;
+        memcpy(&s->addr, sa, MIN(salen, sizeof(s->addr)));
+        s->addrlen = MIN(salen, sizeof(s->addr));
+        g_strlcpy(s->desc, desc, sizeof(s->desc));
+        snprintf(s->nc.info_str, sizeof(s->nc.info_str), "stream: connect to %s (%s)", desc,
+                 "connecting");
+        stream_try_connect(s);
+        return true;
+    }
+    fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         error_setg_errno(errp, errno, "%s: cannot create a socket", type_name);
         return false;
@@ -317,12 +517,18 @@ static bool socket_open_stream(const char *name, NetClientState *peer, const cha
         close(fd);
         return false;
     }
-    s = (NetSocketState *)qemu_new_net_client(&socket_info, peer, type_name, name);
+    s = (NetSocketState *)qemu_new_net_client(is_stream ? &stream_info : &socket_info, peer,
+                                                   type_name, name);
     s->listen_fd = -1;
     s->fd = -1;
+    s->connecting_fd = -1;
     s->out = g_byte_array_new();
     s->frame = g_malloc(SOCKET_MAX_FRAME);
+    s->is_stream = is_stream;
+    s->client = !server;
+    g_strlcpy(s->desc, desc, sizeof(s->desc));
     if (server) {
+        s->nc.link_down = is_stream;    /* QEMU: down until a client comes */
         s->listen_fd = fd;
         s->listen_watch = g_unix_fd_add(fd, G_IO_IN, socket_accept, s);
         snprintf(s->nc.info_str, sizeof(s->nc.info_str), "%s: wait from %s", type_name, desc);
@@ -362,7 +568,7 @@ bool net_init_socket(QemuOpts *opts, const char *name, NetClientState *peer, Err
         return false;
     }
     ok = socket_open_stream(name, peer, "socket", ai->ai_addr, ai->ai_addrlen, listen_addr,
-                            listen_addr ? listen_addr : connect_addr, errp);
+                            listen_addr ? listen_addr : connect_addr, 0, errp);
     freeaddrinfo(ai);
     return ok;
 }
@@ -374,8 +580,19 @@ bool net_init_stream(QemuOpts *opts, const char *name, NetClientState *peer, Err
 {
     const char *type = qemu_opt_get(opts, "addr.type");
     bool server = false;
+    uint64_t reconnect = 0;
 
-    if (!qemu_opt_get_bool(opts, "server", false, &server, errp)) {
+    if (!qemu_opt_get_bool(opts, "server", false, &server, errp) ||
+        !qemu_opt_get_number(opts, "reconnect", 0, &reconnect, errp)) {
+        return false;
+    }
+    if (reconnect > UINT32_MAX) {
+        error_setg(errp, "Parameter 'reconnect' expects uint32_t");
+        return false;
+    }
+    if (reconnect && server) {
+        /* QEMU 8.0's message */
+        error_setg(errp, "'reconnect' option is incompatible with socket in server mode");
         return false;
     }
     if (!type) {
@@ -398,7 +615,7 @@ bool net_init_stream(QemuOpts *opts, const char *name, NetClientState *peer, Err
             return false;
         }
         ok = socket_open_stream(name, peer, "stream", ai->ai_addr, ai->ai_addrlen, server, hp,
-                                errp);
+                                reconnect, errp);
         freeaddrinfo(ai);
         return ok;
     }
@@ -416,7 +633,7 @@ bool net_init_stream(QemuOpts *opts, const char *name, NetClientState *peer, Err
         }
         strcpy(un.sun_path, path);
         return socket_open_stream(name, peer, "stream", (struct sockaddr *)&un, sizeof(un), server,
-                                  path, errp);
+                                  path, reconnect, errp);
     }
     error_setg(errp, "stream: addr.type=%s is not supported (inet or unix)", type);
     return false;

@@ -609,6 +609,109 @@ static int64_t convert_extent(BlockDriverState *in, int fd, int64_t off, int64_t
     return data >= max ? max : MIN(max, (data + cs - 1) / cs * cs);
 }
 
+/*
+ * convert -c: the clusters of each piece read are compressed by a few
+ * worker threads at once (QEMU's qcow2 also compresses on up to 4
+ * threads) while this thread writes the piece before, in guest order as
+ * one thread does; so the output's layout and refcounts are what one
+ * thread makes.
+ */
+#define COMPRESS_THREADS 4         /* -m N: N of them */
+#define COMPRESS_PIECE (8 * 1024 * 1024)   /* read and compressed at once */
+
+typedef struct ConvertPiece ConvertPiece;
+
+typedef struct CompressJob {
+    ConvertPiece *pc;
+    const uint8_t *in;
+    uint8_t *out;               /* a cluster's room */
+    size_t len;                 /* compressed length, 0: stored as it is */
+} CompressJob;
+
+struct ConvertPiece {
+    BlockDriverState *bs;       /* the output */
+    uint8_t *buf, *cbuf;
+    CompressJob *jobs;          /* job i: the cluster at i * cluster size */
+    int64_t off, n;             /* n 0: nothing waits to be written */
+    GMutex lock;
+    GCond done;
+    unsigned pending;           /* clusters still being compressed */
+};
+
+static void compress_worker(gpointer data, gpointer opaque)
+{
+    CompressJob *j = data;
+    ConvertPiece *pc = j->pc;
+
+    (void)opaque;
+    j->len = qcow2_compress_cluster(pc->bs, j->in, j->out);
+    g_mutex_lock(&pc->lock);
+    if (--pc->pending == 0) {
+        g_cond_signal(&pc->done);
+    }
+    g_mutex_unlock(&pc->lock);
+}
+
+/* Hands every whole, non-zero cluster of the piece to the workers. */
+static void compress_start(GThreadPool *pool, ConvertPiece *pc, int64_t cs)
+{
+    unsigned count = 0;
+
+    for (int64_t p = 0; p + cs <= pc->n; p += cs) {
+        count += !buf_zero(pc->buf + p, cs);
+    }
+    g_mutex_lock(&pc->lock);
+    pc->pending = count;
+    g_mutex_unlock(&pc->lock);
+    for (int64_t p = 0; p + cs <= pc->n; p += cs) {
+        if (!buf_zero(pc->buf + p, cs)) {
+            pc->jobs[p / cs].in = pc->buf + p;
+            g_thread_pool_push(pool, &pc->jobs[p / cs], NULL);
+        }
+    }
+}
+
+static void compress_wait(ConvertPiece *pc)
+{
+    g_mutex_lock(&pc->lock);
+    while (pc->pending) {
+        g_cond_wait(&pc->done, &pc->lock);
+    }
+    g_mutex_unlock(&pc->lock);
+}
+
+/* Writes what was read at pc->off: runs of clusters that are not all
+ * zeroes, each in one write (one cluster each, compressed, with -c). */
+static int convert_write(BlockDriverState *out, ConvertPiece *pc, int64_t cs, bool compress)
+{
+    const uint8_t *buf = pc->buf;
+    int64_t n = pc->n;
+    int ret = 0;
+
+    for (int64_t p = 0; p < n && ret == 0;) {
+        int64_t q = p;
+        if (buf_zero(buf + p, MIN(cs, n - p))) {
+            p += MIN(cs, n - p);
+            continue;
+        }
+        while (q < n && !buf_zero(buf + q, MIN(cs, n - q)) && !(compress && q > p)) {
+            q += MIN(cs, n - q);
+        }
+        if (compress && q - p == cs) {
+            ret = qcow2_write_compressed_data(out, pc->off + p, buf + p, pc->jobs[p / cs].out,
+                                              pc->jobs[p / cs].len);
+        } else {
+            ret = bdrv_sync_io(out, BLOCK_REQ_WRITE, pc->off + p, (void *)(buf + p), q - p, 0);
+        }
+        if (ret < 0) {
+            error_report("error while writing at byte %" G_GINT64_FORMAT ": %s", pc->off + p,
+                         strerror(-ret));
+        }
+        p = q;
+    }
+    return ret;
+}
+
 static int cmd_convert(int argc, char **argv)
 {
     const char *sfmt = NULL, *ofmt = "raw", *src, *dst;
@@ -617,11 +720,23 @@ static int cmd_convert(int argc, char **argv)
     Error *err = NULL;
     BlockDriverState *in, *out;
     int64_t len, cs;
-    g_autofree uint8_t *buf = NULL;
-    int c, ret = 0, sfd = -1;
+    ConvertPiece pcs[2] = { 0 };
+    GThreadPool *pool = NULL;
+    int64_t piece;
+    unsigned cur = 0;
+    int c, ret = 0, sfd = -1, threads = COMPRESS_THREADS;
 
-    while ((c = getopt(argc, argv, "f:O:co:pqnUW")) != -1) {
+    while ((c = getopt(argc, argv, "f:O:co:pqnUWm:")) != -1) {
         switch (c) {
+        case 'm':
+            /* qemu-img's parallel requests; here the compressing threads */
+            threads = atoi(optarg);
+            if (threads < 1 || threads > 16) {
+                error_report("Invalid number of coroutines. Allowed number of coroutines is "
+                             "between 1 and 16");
+                return 1;
+            }
+            break;
         case 'f': sfmt = optarg; break;
         case 'O': ofmt = optarg; break;
         case 'c': compress = true; break;
@@ -649,13 +764,32 @@ static int cmd_convert(int argc, char **argv)
     qemu_opts_free(o);
     out = open_img_flush(dst, ofmt, true, false, true);     /* cache=unsafe, as qemu-img */
     cs = bdrv_is_qcow2(out) ? qcow2_cluster_size(out) : 65536;
-    buf = g_malloc(MAX(CHUNK, cs));
+    piece = MAX(compress ? COMPRESS_PIECE : CHUNK, cs);
+    for (unsigned k = 0; k < (compress ? 2 : 1); k++) {
+        ConvertPiece *pc = &pcs[k];
+        pc->bs = out;
+        pc->buf = g_malloc(piece);
+        g_mutex_init(&pc->lock);
+        g_cond_init(&pc->done);
+        if (compress) {
+            pc->cbuf = g_malloc(piece);
+            pc->jobs = g_new0(CompressJob, piece / cs);
+            for (int64_t i = 0; i < piece / cs; i++) {
+                pc->jobs[i].pc = pc;
+                pc->jobs[i].out = pc->cbuf + i * cs;
+            }
+        }
+    }
+    if (compress) {
+        pool = g_thread_pool_new(compress_worker, NULL, threads, TRUE, NULL);
+    }
     if (!bdrv_is_qcow2(in)) {
         /* our own descriptor on the raw source, to ask it where its data is */
         sfd = open(bdrv_get_filename(bdrv_get_file(in)), O_RDONLY);
     }
     for (int64_t off = 0; off < len && ret == 0;) {
-        int64_t n = MIN(len - off, MAX(CHUNK, cs)), ext = convert_extent(in, sfd, off, n, cs);
+        int64_t n = MIN(len - off, piece), ext = convert_extent(in, sfd, off, n, cs);
+        ConvertPiece *pc;
 
         if (ext < 0) {
             /* a hole (or zeroes) of -ext bytes: nothing to read or write */
@@ -663,31 +797,27 @@ static int cmd_convert(int argc, char **argv)
             goto progress;
         }
         n = ext;
-        if ((ret = bdrv_sync_io(in, BLOCK_REQ_READ, off, buf, n, 0)) < 0) {
+        pc = &pcs[cur];
+        if ((ret = bdrv_sync_io(in, BLOCK_REQ_READ, off, pc->buf, n, 0)) < 0) {
             error_report("error while reading at byte %" G_GINT64_FORMAT ": %s", off,
                          strerror(-ret));
             break;
         }
-        /* runs of clusters that are not all zeroes, each in one write */
-        for (int64_t p = 0; p < n && ret == 0;) {
-            int64_t q = p;
-            if (buf_zero(buf + p, MIN(cs, n - p))) {
-                p += MIN(cs, n - p);
-                continue;
+        pc->off = off;
+        pc->n = n;
+        if (pool) {
+            /* compress this piece while the one before is written */
+            ConvertPiece *prev = &pcs[cur ^ 1];
+            compress_start(pool, pc, cs);
+            if (prev->n) {
+                compress_wait(prev);
+                ret = convert_write(out, prev, cs, true);
+                prev->n = 0;
             }
-            while (q < n && !buf_zero(buf + q, MIN(cs, n - q)) && !(compress && q > p)) {
-                q += MIN(cs, n - q);
-            }
-            if (compress && q - p == cs) {
-                ret = qcow2_write_compressed(out, off + p, buf + p);
-            } else {
-                ret = bdrv_sync_io(out, BLOCK_REQ_WRITE, off + p, buf + p, q - p, 0);
-            }
-            if (ret < 0) {
-                error_report("error while writing at byte %" G_GINT64_FORMAT ": %s", off + p,
-                             strerror(-ret));
-            }
-            p = q;
+            cur ^= 1;
+        } else {
+            ret = convert_write(out, pc, cs, false);
+            pc->n = 0;
         }
         off += n;
 progress:
@@ -698,6 +828,25 @@ progress:
     }
     if (sfd >= 0) {
         close(sfd);
+    }
+    for (unsigned k = 0; k < 2; k++) {
+        /* the last piece (or one in flight when an error stopped us) */
+        if (pcs[k].n) {
+            compress_wait(&pcs[k]);
+            if (ret == 0) {
+                ret = convert_write(out, &pcs[k], cs, true);
+            }
+        }
+    }
+    if (pool) {
+        g_thread_pool_free(pool, FALSE, TRUE);
+    }
+    for (unsigned k = 0; k < (compress ? 2 : 1); k++) {
+        g_mutex_clear(&pcs[k].lock);
+        g_cond_clear(&pcs[k].done);
+        g_free(pcs[k].buf);
+        g_free(pcs[k].cbuf);
+        g_free(pcs[k].jobs);
     }
     if (progress) {
         printf("    (100.00/100%%)\n");
@@ -1288,7 +1437,7 @@ static void usage(void)
            "  create [-f raw|qcow2] [-o opts] [-b backing -F fmt] FILE [SIZE]\n"
            "  info [--output=json] [-f fmt] FILE\n"
            "  check [-r leaks|all] [--output=json] [-f fmt] FILE\n"
-           "  convert [-f fmt] [-O fmt] [-c] [-p] [-o opts] SRC DST\n"
+           "  convert [-f fmt] [-O fmt] [-c] [-m N] [-p] [-o opts] SRC DST\n"
            "  map [--output=json] [-f fmt] FILE\n"
            "  compare [-f fmt] [-F fmt] [-s] FILE1 FILE2\n"
            "  resize [--shrink] [-f fmt] FILE [+|-]SIZE\n"

@@ -87,6 +87,16 @@ int qcow2_block_status(BlockDriverState *bs, int64_t offset, int64_t bytes, int6
 /* Writes one whole guest cluster compressed (the cluster must be
  * unallocated). */
 int qcow2_write_compressed(BlockDriverState *bs, int64_t offset, const void *buf);
+/* The two halves of it, so that a caller compresses clusters in parallel
+ * and writes them in order: qcow2_compress_cluster() compresses one
+ * cluster into out (cluster_size bytes) and returns the compressed length,
+ * 0 when it does not shrink; it reads only the image's constant geometry
+ * and may run on any thread at any time.  qcow2_write_compressed_data()
+ * (one thread at a time, as every other write) stores the cluster at
+ * offset from that result, or buf as it is when len is 0. */
+size_t qcow2_compress_cluster(BlockDriverState *bs, const void *in, void *out);
+int qcow2_write_compressed_data(BlockDriverState *bs, int64_t offset, const void *buf,
+                                const void *comp, size_t len);
 int qcow2_cluster_size(BlockDriverState *bs);
 /* Changes the virtual size (growing only unless shrink). */
 int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp);

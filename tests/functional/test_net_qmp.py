@@ -9,6 +9,7 @@ usage: test_net_qmp.py [KVMPC]        (or KVMPC=path in the environment)
 """
 import os
 import socket
+import subprocess
 import sys
 import time
 
@@ -102,6 +103,107 @@ class NetQmpTest(QTestQMPCase):
         self.hmp('set_link e1000.0 on')
         self.assertNotIn('(link down)', self.hmp('info network'))
         self.assertIn('not found', self.hmp('set_link nosuch off'))
+
+
+def listen_on(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(('127.0.0.1', port))
+    s.listen(1)
+    s.settimeout(10)
+    return s
+
+
+class StreamReconnectTest(QTestQMPCase):
+    """-netdev stream,server=off,reconnect=1 (QEMU 8.0's option) and the
+    NETDEV_STREAM_CONNECTED / _DISCONNECTED events (QEMU 7.2's): the link is
+    down while no server is there, the client keeps trying; a server=on
+    netdev reports its clients the same way.  Frames across a restart:
+    tests/qtest/e1000-test.c e1000/backend-stream-reconnect."""
+
+    def setUp(self):
+        self.make_tmp('kvmpc-stream-')
+        self.port, self.sport, self.oport = free_port(), free_port(), free_port()
+        self.start('-netdev', 'stream,id=s0,server=off,addr.type=inet,addr.host=127.0.0.1,'
+                   'addr.port=%d,reconnect=1' % self.port,
+                   '-device', 'e1000,netdev=s0,mac=52:54:00:12:34:77',
+                   '-netdev', 'stream,id=srv,server=on,addr.type=inet,addr.host=127.0.0.1,'
+                   'addr.port=%d' % self.sport,
+                   '-netdev', 'stream,id=once,server=off,addr.type=inet,addr.host=127.0.0.1,'
+                   'addr.port=%d' % self.oport)
+
+    def s0_line(self):
+        info = self.qmp.hmp('info network')
+        line = [x for x in info.splitlines() if 's0: index=0,type=stream' in x]
+        self.assertEqual(len(line), 1, info)
+        return line[0]
+
+    def connected(self, port):
+        ev = self.qmp.wait_event('NETDEV_STREAM_CONNECTED', timeout=5)
+        self.assertEqual(ev['data'], {'netdev-id': 's0', 'addr': {
+            'type': 'inet', 'host': '127.0.0.1', 'port': str(port), 'ipv4': True}})
+
+    def test_client_reconnects(self):
+        # nobody listens yet: kvmpc runs, the link is down, it keeps trying
+        time.sleep(1.3)
+        self.assertIn('(link down)', self.s0_line())
+        self.assertIn('reconnecting', self.s0_line())
+        self.assertEqual(self.qmp.cmd('query-status')['status'], 'running')
+        for _ in range(2):
+            srv = listen_on(self.port)
+            conn, _ = srv.accept()
+            self.connected(self.port)
+            self.assertNotIn('(link down)', self.s0_line())
+            conn.close()                # the server dies
+            srv.close()
+            self.assertEqual(self.qmp.wait_event('NETDEV_STREAM_DISCONNECTED')['data'],
+                             {'netdev-id': 's0'})
+            self.assertIn('(link down)', self.s0_line())
+            time.sleep(1.3)             # at least one refused attempt
+        # the guest's link is the NIC's: QEMU does not take it down
+        self.assertNotIn('52:54:00:12:34:77 (link down)', self.qmp.hmp('info network'))
+
+    def test_server_events(self):
+        self.assertIn('srv: index=0,type=stream', self.qmp.hmp('info network'))
+        self.assertIn('(link down)', [x for x in self.qmp.hmp('info network').splitlines()
+                                      if x.startswith('srv:')][0])
+        c = socket.create_connection(('127.0.0.1', self.sport), timeout=5)
+        ev = self.qmp.wait_event('NETDEV_STREAM_CONNECTED')
+        self.assertEqual(ev['data']['netdev-id'], 'srv')
+        self.assertEqual(ev['data']['addr']['port'], str(c.getsockname()[1]))
+        c.close()
+        self.assertEqual(self.qmp.wait_event('NETDEV_STREAM_DISCONNECTED')['data'],
+                         {'netdev-id': 'srv'})
+
+    def test_no_reconnect(self):
+        # QEMU 7.2: a client whose server is not there does not stop the
+        # VM; without reconnect= its link stays down and it does not retry
+        for _ in range(50):             # the refusal is seen by the main loop
+            line = [x for x in self.qmp.hmp('info network').splitlines()
+                    if x.startswith('once:')][0]
+            if 'not connected' in line:
+                break
+            time.sleep(0.1)
+        self.assertIn('type=stream', line)
+        self.assertIn('not connected', line)
+        self.assertNotIn('reconnecting', line)
+        self.assertIn('(link down)', line)
+        srv = listen_on(self.oport)
+        srv.settimeout(2.5)
+        with self.assertRaises(socket.timeout):
+            srv.accept()
+        srv.close()
+        self.assertEqual(self.qmp.cmd('query-status')['status'], 'running')
+
+    def test_errors(self):
+        r = self.qmp.request('human-monitor-command', {'command-line': 'info network'})
+        self.assertIn('return', r)
+        p = subprocess.run([self.kvmpc, '-accel', 'qtest', '-nodefaults', '-display', 'none',
+                            '-netdev', 'stream,id=x,server=on,addr.type=inet,'
+                            'addr.host=127.0.0.1,addr.port=1,reconnect=2'],
+                           capture_output=True, text=True, timeout=20)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("'reconnect' option is incompatible with socket in server mode", p.stderr)
 
 
 if __name__ == '__main__':

@@ -109,6 +109,43 @@ class Qcow2Interop(unittest.TestCase):
                         m = json.loads(run(QEMU_IMG, 'check', '--output=json', out).stdout)
                         self.assertGreater(m.get('compressed-clusters', 0), 0, opts)
 
+    def test_convert_compressed_parallel(self):
+        """convert -c compresses on worker threads (-m N of them, 4 by
+        default) and writes in guest order: over several 8 MiB pieces and a
+        partial last cluster the image is clean for qemu-img check, reads
+        back as the source, and is the same file whatever the number of
+        threads (the layout and refcounts one thread makes)."""
+        src = self.p('big.raw')
+        size = (24 << 20) + 3 * 4096 + 512
+        rnd = random.Random(7)
+        with open(src, 'wb') as f:
+            f.truncate(size)
+            for mib in range(0, 24, 2):         # data across the piece boundaries
+                f.seek((mib << 20) + rnd.randrange(0, 4096) * 16)
+                f.write(bytes(rnd.choice(b'abc \n') for _ in range(4096)) * 200)
+                f.write(rnd.randbytes(300000))
+            f.seek(size - 5000)
+            f.write(b'tail' * 1250)
+        for opts in ('cluster_size=65536', 'cluster_size=4096,compression_type=zstd',
+                     'cluster_size=2097152'):
+            with self.subTest(opts=opts):
+                outs = []
+                for m in ([], ['-m', '1'], ['-m', '16']):
+                    out = self.p('c%d.qcow2' % len(outs))
+                    run(IMG, 'convert', '-c', '-O', 'qcow2', '-o', opts, *m, src, out)
+                    self.qemu_check_clean(out)
+                    self.kvmpc_check_clean(out)
+                    run(QEMU_IMG, 'compare', '-f', 'raw', '-F', 'qcow2', src, out)
+                    c = json.loads(run(QEMU_IMG, 'check', '--output=json', out).stdout)
+                    self.assertGreater(c.get('compressed-clusters', 0), 0, opts)
+                    outs.append(slurp(out))
+                self.assertEqual(outs[0], outs[1], opts + ': 4 threads vs 1')
+                self.assertEqual(outs[1], outs[2], opts + ': 16 threads vs 1')
+        p = run(IMG, 'convert', '-c', '-m', '0', '-O', 'qcow2', src, self.p('x.qcow2'),
+                check=False)
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn('Invalid number of coroutines', p.stderr.decode())
+
     def test_qemu_written_kvmpc_reads(self):
         for opts, comp in CONFIGS:
             with self.subTest(opts=opts):

@@ -13,6 +13,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -853,11 +854,170 @@ static void test_backend_stream(void)
     backend_roundtrip(s, &p, "stream inet");
 }
 
+/* A listening socket on 127.0.0.1:port (the server that comes back). */
+static int listen_on(int port)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                             .sin_port = htons(port) };
+    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);     /* not kvmpc's */
+
+    QT_ASSERT(fd >= 0);
+    QT_ASSERT_EQ(setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)), 0);
+    QT_ASSERT_EQ(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    QT_ASSERT_EQ(listen(fd, 1), 0);
+    return fd;
+}
+
+/* Accepts kvmpc's (re)connection within timeout_ms, or fails. */
+static int accept_within(int lfd, int timeout_ms, const char *what)
+{
+    struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+    int fd;
+
+    QT_ASSERT_MSG(poll(&pfd, 1, timeout_ms) == 1, "%s: kvmpc did not connect", what);
+    fd = accept(lfd, NULL, NULL);
+    QT_ASSERT(fd >= 0);
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+/*
+ * A frame each way over a stream peer, the peer's first: it waits in the
+ * socket until kvmpc has the connection, and its arrival in guest memory
+ * shows that kvmpc has it (and the link is up) before the guest sends.
+ */
+static void stream_frames(QTestState *s, int fd, const char *what, uint8_t seed)
+{
+    static uint8_t frame[400], got[400];
+    uint8_t hdr[4];
+    Nic n;
+
+    nic_find(&n, s);
+    rx_setup(&n, 8, 0x2 | 0x8000 | (1u << 26));   /* EN, BAM, SECRC */
+    make_frame(frame, 300, nic_mac, seed);
+    QT_ASSERT(qtest_send_frame(fd, frame, 300));
+    QT_ASSERT_MSG(wait_rdh(&n, 1), "%s: no frame received", what);
+    qtest_memread(s, RX_BUF, got, 300);
+    QT_ASSERT_MSG(!memcmp(got, frame, 300), "%s: the received frame differs", what);
+
+    make_frame(frame, sizeof(frame), (const uint8_t *)"\x02\x00\x00\x00\x00\x07", seed + 1);
+    qtest_memwrite(s, TX_BUF, frame, sizeof(frame));
+    tx_setup(&n);
+    tx_desc(&n, 0, TX_BUF, sizeof(frame), 0x01 | 0x08);    /* EOP | RS */
+    wr(&n, TDT, 1);
+    QT_ASSERT_EQ(rd(&n, TDH), 1u);
+    QT_ASSERT_MSG(qtest_read_full(fd, hdr, 4, 5000), "%s: nothing sent", what);
+    QT_ASSERT_EQ((uint32_t)(hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3]),
+                 (uint32_t)sizeof(frame));
+    QT_ASSERT(qtest_read_full(fd, got, sizeof(got), 5000));
+    QT_ASSERT_MSG(!memcmp(got, frame, sizeof(frame)), "%s: the frame changed on the way", what);
+}
+
+/*
+ * -netdev stream,server=off,reconnect=1: the server (the test) goes away
+ * and comes back on the same port after kvmpc has failed to reach it at
+ * least once; kvmpc connects again by itself and frames flow both ways.
+ * Then a client started while nobody listens: it starts anyway and
+ * connects once the server appears.
+ */
+static void test_backend_stream_reconnect(void)
+{
+    int port = free_udp_port(), lfd = listen_on(port), fd;
+    QTestState *s;
+
+    s = qtest_initf("-netdev stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,"
+                    "addr.port=%d,reconnect=1 -device e1000,netdev=n0,mac=" MAC_STR, port);
+    fd = accept_within(lfd, 10000, "start");
+    stream_frames(s, fd, "before the server restarts", 21);
+    close(fd);                          /* the server dies */
+    close(lfd);
+    usleep(1500 * 1000);                /* kvmpc retries (refused) meanwhile */
+    lfd = listen_on(port);
+    fd = accept_within(lfd, 5000, "after the restart");
+    stream_frames(s, fd, "after the server restarted", 41);
+    close(fd);
+    close(lfd);
+    qtest_quit(s);
+
+    port = free_udp_port();             /* likely free in TCP too: nobody listens */
+    s = qtest_initf("-netdev stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,"
+                    "addr.port=%d,reconnect=1 -device e1000,netdev=n0,mac=" MAC_STR, port);
+    usleep(1200 * 1000);
+    lfd = listen_on(port);
+    fd = accept_within(lfd, 5000, "a server that came late");
+    stream_frames(s, fd, "a server that came late", 61);
+    close(fd);
+    close(lfd);
+    qtest_quit(s);
+}
+
+/*
+ * From guest a to guest b: a's e1000 sends the frame again every 200 ms
+ * until b's e1000 has one (frames sent while the stream is not connected
+ * are dropped, as by a cable with nobody at the end); false after 10 s.
+ */
+static bool guest_to_guest(Nic *a, Nic *b, uint8_t seed)
+{
+    static uint8_t frame[300], got[300];
+    struct timespec t0, t;
+
+    make_frame(frame, sizeof(frame), nic_mac, seed);
+    rx_setup(b, 8, 0x2 | 0x8000 | (1u << 26));   /* EN, BAM, SECRC */
+    qtest_memwrite(a->qts, TX_BUF, frame, sizeof(frame));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        tx_setup(a);
+        tx_desc(a, 0, TX_BUF, sizeof(frame), 0x01 | 0x08);    /* EOP | RS */
+        wr(a, TDT, 1);
+        for (int i = 0; i < 20; i++) {
+            if (rd(b, RDH) >= 1) {
+                qtest_memread(b->qts, RX_BUF, got, sizeof(got));
+                return !memcmp(got, frame, sizeof(frame));
+            }
+            usleep(10 * 1000);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    } while (t.tv_sec - t0.tv_sec < 10);
+    return false;
+}
+
+/*
+ * Two kvmpc processes: a server (server=on) and a client with
+ * reconnect=1.  Frames go both ways; the server is killed and a new one
+ * started on the same port; the client connects to it by itself and
+ * frames go both ways again.
+ */
+static void test_stream_two_kvmpc(void)
+{
+    int port = free_udp_port();
+    const char *srv = "-netdev stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,"
+                      "addr.port=%d -device e1000,netdev=n0,mac=" MAC_STR;
+    QTestState *a = qtest_initf(srv, port), *b;
+    Nic na, nb;
+
+    b = qtest_initf("-netdev stream,id=n0,server=off,addr.type=inet,addr.host=127.0.0.1,"
+                    "addr.port=%d,reconnect=1 -device e1000,netdev=n0,mac=" MAC_STR, port);
+    nic_find(&na, a);
+    nic_find(&nb, b);
+    QT_ASSERT_MSG(guest_to_guest(&na, &nb, 81), "server -> client");
+    QT_ASSERT_MSG(guest_to_guest(&nb, &na, 82), "client -> server");
+    qtest_quit(a);                      /* the server dies... */
+    usleep(1500 * 1000);                /* (the client is refused meanwhile) */
+    a = qtest_initf(srv, port);         /* ...and a new one comes */
+    nic_find(&na, a);
+    QT_ASSERT_MSG(guest_to_guest(&nb, &na, 83), "client -> restarted server");
+    QT_ASSERT_MSG(guest_to_guest(&na, &nb, 84), "restarted server -> client");
+    qtest_quit(a);
+    qtest_quit(b);
+}
+
 /* Command-line errors name what is wrong. */
 static void test_backend_errors(void)
 {
     qt_expect_fail("-netdev stream,id=n0,server=on", "addr.type");
     qt_expect_fail("-netdev stream,id=n0,addr.type=fd,addr.str=3", "not supported");
+    qt_expect_fail("-netdev stream,id=n0,server=on,addr.type=inet,addr.host=127.0.0.1,"
+                   "addr.port=1,reconnect=1", "incompatible with socket in server mode");
     qt_expect_fail("-netdev dgram,id=n0,local.type=inet,local.host=127.0.0.1,local.port=1",
                    "remote");
     qt_expect_fail("-netdev dgram,id=n0,remote.type=inet,remote.host=127.0.0.1,remote.port=9",
@@ -878,6 +1038,8 @@ int main(int argc, char **argv)
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
     qt_run("e1000/backend-stream", test_backend_stream);
+    qt_run("e1000/backend-stream-reconnect", test_backend_stream_reconnect);
+    qt_run("e1000/stream-two-kvmpc", test_stream_two_kvmpc);
     qt_run("e1000/backend-dgram-udp", test_backend_dgram_udp);
     qt_run("e1000/backend-socket-udp", test_backend_socket_udp);
     qt_run("e1000/backend-dgram-unix", test_backend_dgram_unix);
