@@ -12,7 +12,6 @@ to echo it back as "GOT=kvm42".  Twice: direct boot (atkbd: "AT Raw Set 2
 keyboard") and through SeaBIOS (XLATE on: "AT Translated Set 2 keyboard").
 """
 import os
-import select
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import console  # noqa: E402
 from qmp_client import QMPClient  # noqa: E402
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -38,23 +38,12 @@ def boot(kvmpc, kernel, initrd, cmdline, extra, want_kbd):
          '-qmp', 'unix:%s,server=on,wait=off' % msock] + extra,
         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = []
-    buf = b''
-    deadline = time.time() + 200
+    end = time.time() + 200
     qmp = None
     typed = False
     try:
-        while time.time() < deadline:
-            r, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not r:
-                if proc.poll() is not None:
-                    break
-                continue
-            data = os.read(proc.stdout.fileno(), 4096)
-            if not data:
-                break
-            buf += data
-            while b'\n' in buf:
-                line, buf = buf.split(b'\n', 1)
+        try:
+            for line in console.lines(proc, lambda: end):
                 line = line.decode(errors='replace').rstrip('\r')
                 out.append(line)
                 if line.startswith('KBD-READY') and not typed:
@@ -63,6 +52,8 @@ def boot(kvmpc, kernel, initrd, cmdline, extra, want_kbd):
                     for k in ['k', 'v', 'm', '4', '2', 'ret']:
                         qmp.cmd('send-key', keys=[{'type': 'qcode', 'data': k}], hold_time=20)
                     typed = True
+        except console.ConsoleTimeout:
+            pass
         proc.wait(timeout=30)
     finally:
         if qmp:

@@ -18,10 +18,11 @@ answers "running".
 import hashlib
 import os
 import random
-import select
 import subprocess
 import sys
 import time
+
+import console
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -55,35 +56,13 @@ def main():
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = b''
     state = 'boot'
-    deadline = time.time() + 240
+    end = [time.time() + 240]
     try:
-        while time.time() < deadline:
-            r, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not r:
-                if proc.poll() is not None:
-                    break
-                continue
-            data = os.read(proc.stdout.fileno(), 65536)
-            if not data:
-                break
-            out += data
-            if state == 'boot' and b'kvmpc# ' in out:
-                state = 'pasted'
-                deadline = min(deadline, time.time() + 90)
-                proc.stdin.write(paste.encode())       # one write: a paste
-                proc.stdin.flush()
-            elif state == 'pasted' and all(('SUM%d=%s' % (i, w)).encode() in out
-                                           for i, w in enumerate(want)):
-                # Keys typed while the shell sleeps; C-a c must still switch
-                # to the monitor.
-                state = 'escape'
-                proc.stdin.write(b'sleep 5\n' + b'x' * 20 + b'\x01c' + b'info status\n')
-                proc.stdin.flush()
-            elif state == 'escape' and b'VM status: running' in out:
-                state = 'poweroff'
-                proc.stdin.write(b'\x01c\npoweroff -f\n')   # back; the x's run as a command
-                proc.stdin.flush()
-        else:
+        try:
+            for data in console.chunks(proc, lambda: end[0]):
+                out += data
+                state = step(proc, state, out, paste, want, end)
+        except console.ConsoleTimeout:
             proc.kill()
             fail('timed out in state %s' % state, out)
         rc = proc.wait(timeout=30)
@@ -101,6 +80,27 @@ def main():
         fail('kvmpc exited %d after poweroff -f' % rc, out)
     print('PASS: 3 pasted lines of ~330 bytes arrived whole (md5 %s...), C-a c reached the monitor '
           'with the guest busy, poweroff -f -> exit 0' % want[0][:8])
+
+
+def step(proc, state, out, paste, want, end):
+    """The next state once the console shows out."""
+    if state == 'boot' and b'kvmpc# ' in out:
+        state = 'pasted'
+        end[0] = min(end[0], time.time() + 90)
+        proc.stdin.write(paste.encode())       # one write: a paste
+        proc.stdin.flush()
+    elif state == 'pasted' and all(('SUM%d=%s' % (i, w)).encode() in out
+                                   for i, w in enumerate(want)):
+        # Keys typed while the shell sleeps; C-a c must still switch
+        # to the monitor.
+        state = 'escape'
+        proc.stdin.write(b'sleep 5\n' + b'x' * 20 + b'\x01c' + b'info status\n')
+        proc.stdin.flush()
+    elif state == 'escape' and b'VM status: running' in out:
+        state = 'poweroff'
+        proc.stdin.write(b'\x01c\npoweroff -f\n')   # back; the x's run as a command
+        proc.stdin.flush()
+    return state
 
 
 if __name__ == '__main__':

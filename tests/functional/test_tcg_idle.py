@@ -17,10 +17,11 @@ and again when the guest re-armed it: ~6 switches per interrupt.
 """
 import os
 import re
-import select
 import subprocess
 import sys
 import time
+
+import console
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -56,28 +57,21 @@ def main():
         [kvmpc, '-accel', 'tcg', '-m', '256', '-smp', '1', '-nographic', '-no-reboot',
          '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1 ' + cmdline],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    out, buf = b'', b''
+    out = bytearray()
     loc, sw = {}, {}
-    deadline = time.time() + 300
+    end = time.time() + 300
     try:
-        while time.time() < deadline and 'B' not in loc:
-            r, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if not r:
-                if proc.poll() is not None:
-                    break
-                continue
-            chunk = os.read(proc.stdout.fileno(), 65536)
-            if not chunk:
-                break
-            out += chunk
-            buf += chunk
-            while b'\n' in buf:
-                line, buf = buf.split(b'\n', 1)
+        try:
+            for line in console.lines(proc, lambda: end, out):
                 m = re.search(rb'IDLE-([AB]) LOC:\s+(\d+)', line)
                 if m:
                     which = m.group(1).decode()
                     sw[which] = switches(proc.pid, proc.pid)
                     loc[which] = int(m.group(2))
+                    if which == 'B':
+                        break
+        except console.ConsoleTimeout:
+            pass
         if 'B' not in loc:
             fail('the guest did not print both LOC counts', out)
         rest, _ = proc.communicate(timeout=120)
