@@ -18,8 +18,9 @@ marker lines as they arrive (host monotonic clock):
             loop's instruction count (counted natively on this host by
             valgrind --tool=callgrind running the same busybox binary the
             initramfs holds, when valgrind is installed) over its time
-  idle      host CPU time (user+system, /proc/PID/stat) the emulator uses
-            over IDLE_S seconds while the guest sleeps, as % of one core
+  idle      host CPU time the emulator's threads run (/proc/PID/task/*/
+            schedstat, ns) over IDLE_S seconds while the guest sleeps, as %
+            of one core
 
 Each run boots each emulator once per workload group, alternating kvmpc and
 QEMU.  Prints a table and a Markdown block for docs/benchmarks.md.
@@ -75,9 +76,9 @@ def run(argv, script, timeout=900):
             if m:
                 marks[m.group(1)] = now
                 if m.group(1) == "idle0":
-                    idle = cpu_seconds(p.pid)
+                    idle = run_seconds(p.pid)
                 if m.group(1) == "idle1" and idle is not None:
-                    marks["idle_cpu"] = cpu_seconds(p.pid) - idle
+                    marks["idle_cpu"] = run_seconds(p.pid) - idle
     p.wait()
     marks["poweroff"] = time.monotonic() - t0
     if p.returncode != 0 or "init" not in marks:
@@ -89,6 +90,19 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_seconds(pid):
+    """CPU time of all the process's threads in ns resolution (schedstat),
+    for the idle window, where clock ticks (10 ms) are too coarse."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except OSError:
+            pass                # the thread exited meanwhile
+    return total / 1e9
 
 
 SCRIPTS = {

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <glib.h>
 #include "hw/memory.h"
 #include "hw/i386/x86-irq.h"
@@ -87,6 +88,20 @@ static struct {
 
 /* ---- arena ---------------------------------------------------------------- */
 
+/* 2 MiB aligned and advised for large pages, as the JIT's code arena. */
+static uint8_t *chunk_alloc(void)
+{
+    void *p;
+
+    if (posix_memalign(&p, 2u << 20, ARENA_CHUNK) != 0) {
+        g_error("tcg-lite: cannot allocate %u MiB for decoded code", ARENA_CHUNK >> 20);
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, ARENA_CHUNK, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
 static void *arena_alloc(size_t size)
 {
     void *p;
@@ -96,7 +111,7 @@ static void *arena_alloc(size_t size)
         if (bc.nr_chunks == ARENA_MAX_CHUNKS) {
             return NULL;
         }
-        bc.chunks[bc.nr_chunks++] = g_malloc(ARENA_CHUNK);
+        bc.chunks[bc.nr_chunks++] = chunk_alloc();
         bc.used = 0;
     }
     p = bc.chunks[bc.nr_chunks - 1] + bc.used;
@@ -109,7 +124,7 @@ static void flush_now(void)
     memset(bc.hash, 0, sizeof(bc.hash));
     memset(bc.pages, 0, sizeof(bc.pages));
     for (unsigned k = 1; k < bc.nr_chunks; k++) {
-        g_free(bc.chunks[k]);
+        free(bc.chunks[k]);
     }
     bc.nr_chunks = bc.nr_chunks ? 1 : 0;
     bc.used = 0;

@@ -70,7 +70,7 @@ static bool arena_map(void)
 {
     /* below the binary's text, so that rel32 calls reach the handlers */
     uintptr_t text = (uintptr_t)&tcgl_jit_compile;
-    void *hint = text > (256u << 20) ? (void *)((text - (128u << 20)) & ~(uintptr_t)0xfffff) : NULL;
+    void *hint = text > (256u << 20) ? (void *)((text - (128u << 20)) & ~(uintptr_t)0x1fffff) : NULL;
     void *p;
 
     if (jit.base || jit.map_failed) {
@@ -85,6 +85,12 @@ static bool arena_map(void)
                       "interpreting\n");
         return false;
     }
+#ifdef MADV_HUGEPAGE
+    /* Large pages for the code (QEMU does the same for its TCG buffer):
+     * an idle guest's wake-up runs a few thousand blocks scattered over
+     * the arena, and each 4 KiB page of them costs a host TLB miss. */
+    madvise(p, JIT_ARENA_SIZE, MADV_HUGEPAGE);
+#endif
     jit.base = p;
     jit.size = JIT_ARENA_SIZE;
     jit.used = 0;
