@@ -5,7 +5,8 @@
 # gap after it, and an active FAT partition at 1 MiB holding
 # /boot/grub/grub.cfg, /vmlinuz and /initrd.gz, which GRUB reads through
 # int 13h.  grub.cfg puts GRUB on the serial port, boots at once and
-# prints "kvmpc: GRUB loads the kernel from (hd0,msdos1)" before loading.
+# prints "kvmpc: GRUB loads the kernel from (hd0,msdos1)" before loading
+# the kernel and the initramfs and "kvmpc: GRUB starts the kernel" after.
 #
 # usage: tests/images/grub-disk.sh OUT KERNEL INITRD 'APPEND' [TOTAL_MIB]
 #   TOTAL_MIB  make the disk that big (default: just the partition); the
@@ -30,6 +31,7 @@ menuentry "kvmpc test" {
   echo "kvmpc: GRUB loads the kernel from (\$root)"
   linux /vmlinuz $append
   initrd /initrd.gz
+  echo "kvmpc: GRUB starts the kernel"
 }
 EOF
 mmd -i "$tmp/part.img" ::/boot ::/boot/grub &&
