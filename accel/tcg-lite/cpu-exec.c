@@ -721,6 +721,7 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
             jmp_cache_check(c);
             prev = NULL;
         }
+        c->exec_lookups++;
         b = find_block(c, prev, prev && c->code_epoch == epoch, &checked);
         if (checked) {
             epoch = c->code_epoch;
