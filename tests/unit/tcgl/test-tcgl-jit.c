@@ -1005,6 +1005,47 @@ static void test_jit_chain_masked_irq(void)
     g_assert_cmpuint(look_j, <, 100);
 }
 
+/* A loop whose body crosses a page boundary: the block that ends with
+ * the instruction across it spans two pages; the block after it on the
+ * second page chains back to it (checking the first page's TLB entry)
+ * instead of leaving for the executor at every pass.  0x2ff8: inc rax;
+ * dec rcx; mov edx, 0x12345678 (0x2ffe..0x3002); test rcx, rcx;
+ * jnz 0x2ff8; ud2.  Interpreter and JIT agree; the JIT's loop comes
+ * back to the executor only a few times. */
+static void test_jit_chain_two_pages(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0x48, 0xff, 0xc9, 0xba, 0x78, 0x56, 0x34, 0x12,
+        0x48, 0x85, 0xc9, 0x0f, 0x85, 0xec, 0xff, 0xff, 0xff, 0x0f, 0x0b,
+    };
+    uint64_t insns_i = 0;
+
+    for (int jit = 0; jit < 2; jit++) {
+        jit_mode(jit, 1);
+        stub_reset(64);
+        stub_write(0x2ff8, code, sizeof(code));
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100000;
+        stub.c.env->rip = 0x2ff8;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        stub.c.exec_lookups = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, 0x300c);
+        g_assert_cmpuint(R()[R_EAX], ==, 100000);
+        g_assert_cmphex(R()[R_EDX], ==, 0x12345678);
+        if (jit) {
+            g_assert_cmpuint(stub.c.insns, ==, insns_i);
+            g_assert_cmpuint(stub.c.exec_lookups, <, 100);
+        } else {
+            insns_i = stub.c.insns;
+            g_assert_cmpuint(stub.c.exec_lookups, >=, 200000);
+        }
+    }
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -1039,6 +1080,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
     g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
     g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
+    g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
 #endif
     return g_test_run();
 }
