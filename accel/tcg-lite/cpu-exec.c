@@ -480,13 +480,27 @@ static void jmp_cache_check(TCGLCPU *c)
     c->jmp_cache_flushes = bc.flush_count;
 }
 
-/* Same linear and physical page, same CS base and mode: once `from` was
- * found mapped, `to` is too, until the CPU's code_epoch changes. */
+/* The linear page `lin` maps to the physical page `phys` in one of the
+ * (one or two) pages that `from` was decoded from. */
+static inline bool page_of(const TCGLBlock *from, uint64_t lin, uint64_t phys)
+{
+    if (!((from->pc ^ lin) & TCGL_PAGE_MASK)) {
+        return !((from->phys ^ phys) & TCGL_PAGE_MASK);
+    }
+    return from->phys2 != (uint64_t)-1 && !((((from->pc | (TCGL_PAGE_SIZE - 1)) + 1) ^ lin) &
+                                             TCGL_PAGE_MASK) && from->phys2 == (phys & TCGL_PAGE_MASK);
+}
+
+/* Every page of `to` is one of `from`'s, mapped alike, and the same CS
+ * base and mode ("same page" for short): once `from` was found mapped,
+ * `to` is too, until the CPU's code_epoch changes.  A block that spans
+ * two pages qualifies when `from` has both (a loop across a page boundary
+ * onto itself). */
 static inline bool same_page(const TCGLBlock *from, const TCGLBlock *to)
 {
-    return from->phys2 == (uint64_t)-1 && to->phys2 == (uint64_t)-1 &&
-           !((from->pc ^ to->pc) & TCGL_PAGE_MASK) && !((from->phys ^ to->phys) & TCGL_PAGE_MASK) &&
-           from->cs_base == to->cs_base && from->hflags == to->hflags;
+    return from->cs_base == to->cs_base && from->hflags == to->hflags &&
+           page_of(from, to->pc, to->phys) &&
+           (to->phys2 == (uint64_t)-1 || page_of(from, (to->pc | (TCGL_PAGE_SIZE - 1)) + 1, to->phys2));
 }
 
 /* The block at the current pc.  *checked: it was validated against the
@@ -646,22 +660,36 @@ static void jit_block(TCGLBlock *b)
  * b not dropped, and for b on another page (or another physical page),
  * its execute TLB entry mapping its page.  Same-page successors need no
  * TLB check while the epoch holds.  Only compiled blocks, and b on one
- * page.  A flush empties the code arena (and stops a running chain
- * through block_invalidated). */
+ * page, or on two of which prev has one (the link checks the TLB entry
+ * of the other: a loop whose body crosses a page boundary) or both
+ * (same_page()).  A flush empties the code arena (and stops a running
+ * chain through block_invalidated). */
 static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
 {
     uint64_t rip = c->env->rip;
-    unsigned idx = (unsigned)((b->pc >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
+    uint64_t lin = b->pc, phys = b->phys;
+    unsigned idx;
     TCGLJitLink l = {
         .rip = rip, .owner = b, .body = b->jit_body, .same_page = same_page(prev, b),
-        .tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c),
-        .lin_page = b->pc & TCGL_PAGE_MASK, .phys_page = b->phys & TCGL_PAGE_MASK,
     };
 
+    if (b->phys2 != (uint64_t)-1 && !l.same_page) {
+        uint64_t lin2 = (b->pc | (TCGL_PAGE_SIZE - 1)) + 1;
+        if (page_of(prev, b->pc, b->phys)) {
+            lin = lin2;                 /* check the second page */
+            phys = b->phys2;
+        } else if (!page_of(prev, lin2, b->phys2)) {
+            return;                     /* neither page is prev's */
+        }
+    }
+    idx = (unsigned)((lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
+    l.tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c);
+    l.lin_page = lin & TCGL_PAGE_MASK;
+    l.phys_page = phys & TCGL_PAGE_MASK;
     if (!prev->jit_chain || !b->host_code || prev->nchained >= TCGL_JIT_LINKS ||
-        b->invalid || prev->invalid || b->phys2 != (uint64_t)-1 ||
+        b->invalid || prev->invalid ||
         b->cs_base != prev->cs_base || b->hflags != prev->hflags ||
-        (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, b->pc, b->phys)) {
+        (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, lin, phys)) {
         return;
     }
     for (unsigned k = 0; k < prev->nchained; k++) {
@@ -736,6 +764,7 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
             jmp_cache_check(c);
             prev = NULL;
         }
+        c->exec_lookups++;
         b = find_block(c, prev, prev && c->code_epoch == epoch, &checked);
         if (checked) {
             epoch = c->code_epoch;

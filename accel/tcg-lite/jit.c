@@ -32,6 +32,7 @@
 #include "flags.h"
 #include "fp.h"
 #include "int-ops.h"
+#include "hw/i386/x86-irq.h"
 #include "qemu/log.h"
 
 #define JIT_DEFAULT_THRESHOLD 16
@@ -1207,9 +1208,10 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
 
 /* After a block that ran to its end: go on into a linked successor when
  * nothing asks the executor to look (a code write into this block or a
- * flush, an exit request, a pending interrupt or NMI, an interrupt
- * shadow, a TLB flush or mode change since the executor's check, a new
- * CS base), else to `out`.  Returns the first slot. */
+ * flush, an exit request, a maskable interrupt pending with IF set, any
+ * other interrupt request, an interrupt shadow, a TLB flush or mode
+ * change since the executor's check, a new CS base), else to `out`
+ * (at most 7 exits: out_field[8]).  Returns the first slot. */
 static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout)
 {
     uint8_t *slots;
@@ -1223,11 +1225,22 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     e32(e, CPU_OFF(exit_request));
     e8(e, 0);
     JNE_OUT();
+    /* A maskable interrupt the guest holds off (IF clear) is no reason to
+     * look: the executor would find nothing to deliver and come back, at
+     * every block end for as long as the guest runs with interrupts off
+     * (the kernel's decompressor after SeaBIOS left IRQ 0 pending). */
     eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cpu] */
     e32(e, CPU_OFF(cpu));
-    eb(e, "\x83\xb8", 2);                           /* cmp dword [rax + interrupt_request], 0 */
+    eb(e, "\x8b\x80", 2);                           /* mov eax, [rax + interrupt_request] */
     e32(e, (uint32_t)offsetof(CPUState, interrupt_request));
-    e8(e, 0);
+    eb(e, "\x85\xc0", 2);                           /* test eax, eax */
+    eb(e, "\x74\x1c", 2);                           /* jz +28: nothing pending */
+    e8(e, 0xa9);                                    /* test eax, ~HARD */
+    e32(e, ~(uint32_t)CPU_INTERRUPT_HARD);
+    JNE_OUT();
+    eb(e, "\x41\xf7\x85", 3);                      /* test dword [r13 + rflags], IF */
+    e32(e, (uint32_t)offsetof(X86CPUState, rflags));
+    e32(e, RFLAGS_IF);
     JNE_OUT();
     eb(e, "\x41\x80\xbd", 3);                      /* cmp byte [r13 + interrupt_shadow], 0 */
     e32(e, (uint32_t)offsetof(X86CPUState, events.interrupt_shadow));

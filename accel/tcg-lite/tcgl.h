@@ -251,6 +251,9 @@ struct TCGLCPU {
      * executor leaves the block after the current instruction. */
     bool block_invalidated;
     uint64_t insns;             /* instructions retired (approximate: counted per block) */
+    /* Blocks the executor looked up (rounds of its loop); compiled code
+     * that goes on into a chained block does not come back for one. */
+    uint64_t exec_lookups;
     struct TCGLBlock *cur_block;
     void *fpu;                  /* fpu.c/sse.c private state, if any */
     /* Bumped by every TLB flush (whole, non-global, one page) and every

@@ -312,7 +312,31 @@ static void ide_rw_error(IDEState *s)
     ide_cmd_error(s, IDE_ERR_ABRT);
 }
 
-static void ide_pio_read_next(IDEState *s);
+/*
+ * PIO reads.  A command of many sectors read one DRQ block at a time (one
+ * sector for READ SECTORS, which SeaBIOS's int 13h uses) would cost one
+ * block request, and a round trip through the main loop, per block: the
+ * first block's request reads up to IDE_BUF_SECTORS sectors of the
+ * command at once into ahead_buf, and the blocks after it come from
+ * there, at once.  Any new command or reset drops what is left (QEMU reads
+ * each block separately; the guest sees the same data and status).
+ */
+static void ide_pio_read_block(IDEState *s)
+{
+    uint32_t n = MIN(s->sectors_left, s->req_block);
+
+    memcpy(s->io_buffer, s->ahead_buf + (size_t)s->ahead_off * 512, n * 512);
+    s->ahead_off += n;
+    s->ahead_left -= n;
+    s->ahead_lba += n;
+    s->block_sectors = n;
+    s->sector_pos += n;
+    s->sectors_left -= n;
+    ide_set_sector(s, s->sector_pos);
+    s->nsector = s->sectors_left;
+    ide_transfer_start(s, n * 512, IDE_XFER_ATA_READ);
+    ide_set_irq(s->bus);
+}
 
 static void ide_pio_read_done(IDEState *s, IDERequest *r, int ret)
 {
@@ -320,20 +344,25 @@ static void ide_pio_read_done(IDEState *s, IDERequest *r, int ret)
         ide_rw_error(s);
         return;
     }
-    memcpy(s->io_buffer, r->buf, r->nsec * 512);
-    s->block_sectors = r->nsec;
-    s->sector_pos += r->nsec;
-    s->sectors_left -= r->nsec;
-    ide_set_sector(s, s->sector_pos);
-    s->nsector = s->sectors_left;
-    ide_transfer_start(s, r->nsec * 512, IDE_XFER_ATA_READ);
-    ide_set_irq(s->bus);
+    memcpy(s->ahead_buf, r->buf, r->nsec * 512);
+    s->ahead_lba = s->sector_pos;
+    s->ahead_left = r->nsec;
+    s->ahead_off = 0;
+    s->ahead_gen = s->generation;
+    ide_pio_read_block(s);
 }
 
 static void ide_pio_read_next(IDEState *s)
 {
     uint32_t n = MIN(s->sectors_left, s->req_block);
 
+    if (s->ahead_left >= n && s->ahead_lba == s->sector_pos && s->ahead_gen == s->generation) {
+        ide_pio_read_block(s);
+        return;
+    }
+    s->ahead_left = 0;
+    /* whole blocks, as many as fit */
+    n = MIN(s->sectors_left, IDE_BUF_SECTORS / s->req_block * s->req_block);
     s->status = IDE_STAT_DRDY | IDE_STAT_DSC | IDE_STAT_BSY;
     s->xfer = IDE_XFER_NONE;
     ide_submit_read(s, s->sector_pos, n, ide_pio_read_done);
@@ -873,6 +902,7 @@ static void ide_exec_cmd(IDEBus *bus, uint8_t cmd)
     s->cmd = cmd;
     s->error = 0;
     s->lba48 = false;
+    s->ahead_left = 0;                  /* read-ahead is per command */
     switch (cmd) {
     case WIN_READ_EXT: case WIN_READDMA_EXT: case WIN_MULTREAD_EXT: case WIN_WRITE_EXT:
     case WIN_WRITEDMA_EXT: case WIN_MULTWRITE_EXT: case WIN_VERIFY_EXT:
@@ -1289,6 +1319,7 @@ static int ide_drive_post_load(void *opaque, int version_id)
 {
     IDEState *s = opaque;
 
+    s->ahead_left = 0;                  /* not migrated: read again */
     if (s->data_end > IDE_BUF_SIZE) {
         s->data_end = IDE_BUF_SIZE;
     }

@@ -110,6 +110,12 @@ typedef struct IDEState {
     uint32_t sectors_left;
     uint32_t block_sectors;         /* of the block in io_buffer */
     uint32_t req_block;             /* sectors per DRQ block (1 or multiple) */
+    /* PIO read-ahead: the sectors after the current block of the running
+     * READ (SECTORS|MULTIPLE)[ EXT], read by one request; not migrated
+     * (a restored drive reads the next block again) */
+    uint64_t ahead_lba;             /* the first sector still in ahead_buf */
+    uint32_t ahead_left, ahead_off; /* sectors there, and where they start */
+    uint32_t ahead_gen;             /* the generation that read them */
 
     /* DMA */
     uint8_t dma_cmd;                /* IDEDmaCmd */
@@ -125,6 +131,7 @@ typedef struct IDEState {
     uint32_t cd_lba, cd_left;       /* READ: next 2048-byte sector, count left */
 
     uint8_t io_buffer[IDE_BUF_SIZE + 4];
+    uint8_t ahead_buf[IDE_BUF_SIZE];
 } IDEState;
 
 typedef struct BMDMAState {

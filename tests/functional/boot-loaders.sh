@@ -7,8 +7,8 @@
 #              IDE CD-ROM (-cdrom -boot d); the same ISO made isohybrid
 #              boots again as a hard disk (-hda -boot c)
 #   grub-iso   grub-mkrescue's ISO (grub-pc-bin): GRUB from the CD-ROM
-#   grub-disk  a raw disk built here: GRUB's boot.img in the MBR, core.img
-#              (grub-mkimage: biosdisk, part_msdos, fat, linux, ...) in the
+#   grub-disk  a raw disk (tests/images/grub-disk.sh): GRUB's boot.img in
+#              the MBR, core.img (grub-mkimage: biosdisk, part_msdos, fat, linux, ...) in the
 #              gap after it, and a FAT partition with grub.cfg, the kernel
 #              and the initramfs, which GRUB reads through int 13h
 #   memtest    memtest86+ (Debian's memtest86+x64.bin, a Linux-boot-protocol
@@ -115,50 +115,9 @@ grub-iso)
 	;;
 grub-disk)
 	need grub-mkimage /usr/lib/grub/i386-pc/boot.img mkfs.fat mcopy mmd
-	# the FAT partition at 1 MiB
-	part_kb=$((40 * 1024))
-	mkfs.fat -C -n KVMPC "$tmp/part.img" $part_kb >/dev/null || fail "mkfs.fat failed"
-	cat >"$tmp/grub.cfg" <<-EOF
-	serial --unit=0 --speed=115200
-	terminal_input serial
-	terminal_output serial
-	set timeout=0
-	menuentry "kvmpc test" {
-	  echo "kvmpc: GRUB loads the kernel from (\$root)"
-	  linux /vmlinuz $append
-	  initrd /initrd.gz
-	}
-	EOF
-	mmd -i "$tmp/part.img" ::/boot ::/boot/grub &&
-		mcopy -i "$tmp/part.img" "$tmp/grub.cfg" ::/boot/grub/grub.cfg &&
-		mcopy -i "$tmp/part.img" "$kernel" ::/vmlinuz &&
-		mcopy -i "$tmp/part.img" "$initrd" ::/initrd.gz || fail "mtools failed"
-	# core.img: everything it needs built in (no module loading), the
-	# prefix on partition 1
-	grub-mkimage -O i386-pc -d /usr/lib/grub/i386-pc -o "$tmp/core.img" -p '(hd0,msdos1)/boot/grub' \
-		biosdisk part_msdos fat normal linux serial terminal echo configfile test ||
-		fail "grub-mkimage failed"
-	core_sectors=$(( ($(stat -c %s "$tmp/core.img") + 511) / 512 ))
-	[ $core_sectors -lt 2047 ] || fail "core.img does not fit before the partition"
-	python3 - "$tmp/disk.img" /usr/lib/grub/i386-pc/boot.img "$tmp/core.img" "$tmp/part.img" <<-'PY' || fail "cannot build the disk"
-	import struct, sys
-	disk, bootimg, core, part = sys.argv[1:]
-	mbr = bytearray(open(bootimg, 'rb').read())
-	assert len(mbr) == 512
-	start, size = 2048, len(open(part, 'rb').read()) // 512
-	# boot.img loads the first sector of core.img from LBA 1 (its default
-	# kernel sector) and core.img's blocklist, written by grub-mkimage,
-	# the rest from LBA 2; the BIOS drive comes in DL (boot_drive 0xff).
-	mbr[446:510] = bytes(64)
-	# partition 1: active, FAT16 LBA (0x0e), CHS fields 0xfe/0xff "use LBA"
-	mbr[446:462] = bytes([0x80, 0xfe, 0xff, 0xff, 0x0e, 0xfe, 0xff, 0xff]) + struct.pack('<II', start, size)
-	mbr[510:512] = b'\x55\xaa'
-	with open(disk, 'wb') as f:
-	    f.write(mbr)
-	    f.write(open(core, 'rb').read())
-	    f.seek(start * 512)
-	    f.write(open(part, 'rb').read())
-	PY
+	# the builder is shared with bench/boot_bench.py
+	"$top"/tests/images/grub-disk.sh "$tmp/disk.img" "$kernel" "$initrd" "$append" ||
+		fail "cannot build the GRUB disk"
 	run 400 -drive file="$tmp/disk.img",format=raw,if=ide,index=0 -boot c
 	linux_ok "-hda -boot c" "kvmpc: GRUB loads the kernel from \(hd0,msdos1\)" /vmlinuz
 	;;

@@ -286,6 +286,62 @@ static void test_pio_rw(void)
     qtest_quit(s);
 }
 
+/* PIO reads of many blocks (docs/ide.md, "PIO read-ahead"): READ
+ * SECTORS EXT of 300 one-sector blocks (two read-ahead requests: 256 +
+ * 44), every block the file's;
+ * a command cut short by a software reset, a write into the rest of its
+ * range, and a new read: the new data, not what was read ahead. */
+static void test_pio_read_ahead(void)
+{
+    QTestState *s = start("");
+    static uint8_t buf[300 * 512], want[300 * 512];
+    uint8_t w1[512];
+
+    ide_setup_pci(s);
+    lba48(s, P0, 600, 300);
+    qtest_outb(s, P0 + REG_CMD, 0x24);
+    for (int i = 0; i < 300; i++) {
+        QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+        pio_in(s, P0, buf + i * 512, 512);
+    }
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
+    qt_file_read(disk_path, 600 * 512, want, sizeof(want));
+    QT_ASSERT(!memcmp(buf, want, sizeof(buf)));
+
+    /* 8 sectors from LBA 1000: one block read, then SRST */
+    lba28(s, P0, 1000, 8);
+    qtest_outb(s, P0 + REG_CMD, 0x20);
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+    pio_in(s, P0, buf, 512);
+    qtest_outb(s, C0, 0x04);
+    qtest_outb(s, C0, 0x00);
+    wait_ready(s, P0);
+    /* WRITE SECTORS at LBA 1002 (the cut command had its next block,
+     * 1001, in the data buffer and would have gone on at 1002) */
+    for (int i = 0; i < 512; i++) {
+        w1[i] = i * 13 + 1;
+    }
+    lba28(s, P0, 1002, 1);
+    qtest_outb(s, P0 + REG_CMD, 0x30);
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+    for (int i = 0; i < 512; i += 2) {
+        qtest_outw(s, P0, w1[i] | w1[i + 1] << 8);
+    }
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
+    /* READ SECTORS 1002..1003: 1002 is the new data */
+    lba28(s, P0, 1002, 2);
+    qtest_outb(s, P0 + REG_CMD, 0x20);
+    for (int i = 0; i < 2; i++) {
+        QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC | ST_DRQ);
+        pio_in(s, P0, buf + i * 512, 512);
+    }
+    QT_ASSERT_EQ(wait_ready(s, P0), ST_DRDY | ST_DSC);
+    QT_ASSERT(!memcmp(buf, w1, 512));
+    qt_file_read(disk_path, 1003 * 512, want, 512);
+    QT_ASSERT(!memcmp(buf + 512, want, 512));
+    qtest_quit(s);
+}
+
 static void prd(QTestState *s, int i, uint32_t addr, uint32_t bytes, bool eot)
 {
     qtest_writel(s, PRD_ADDR + i * 8, addr);
@@ -858,6 +914,7 @@ int main(int argc, char **argv)
     qt_make_image(cd_path, "/tmp/ide-test-cd-XXXXXX", CD_SECTORS * 2048, 2);
     qt_run("ide/identify", test_identify);
     qt_run("ide/pio-rw", test_pio_rw);
+    qt_run("ide/pio-read-ahead", test_pio_read_ahead);
     qt_run("ide/dma-rw", test_dma_rw);
     qt_run("ide/dma-prd-errors", test_dma_prd_errors);
     qt_run("ide/ata-errors", test_ata_errors);

@@ -935,6 +935,117 @@ static void test_jit_chain_async(void)
     }
 }
 
+/* A maskable interrupt pending while the guest runs with IF clear (IRQ 0
+ * of the PIT that SeaBIOS left running, while the kernel's decompressor
+ * runs with interrupts off): the chained code must not leave for the
+ * executor at every block end (which finds nothing to deliver), and the
+ * interrupt comes as soon as IF is set (here by the PAUSE hook: the core
+ * stubs have no STI).
+ * 0x2000: inc rax; dec rcx; jnz 0x2000; pause; inc rdx; jmp $-3.  The
+ * handler at 0x9000: ud2. */
+static void set_if_hook(void)
+{
+    stub.c.env->rflags |= 0x200;
+}
+
+static void run_masked_irq(bool jit, uint64_t *lookups, uint64_t *hw_rip, uint64_t *rdx,
+                           uint64_t *insns)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0x48, 0xff, 0xc9, 0x75, 0xf8,
+        0xf3, 0x90, 0x48, 0xff, 0xc2, 0xeb, 0xfb, 0x0f, 0x0b,
+    };
+    jit_mode(jit, 1);
+    stub_reset(64);
+    x86_irq_set_pic(NULL, timer_read_irq);
+    stub_write(CODE_AT, code, sizeof(code));
+    stub_write(0x9000, "\x0f\x0b", 2);
+    stub.hwint_handler = 0x9000;
+    stub.pause_hook = set_if_hook;
+    stub.c.env->rflags &= ~(uint64_t)0x200;
+    stub.cpu.interrupt_request = CPU_INTERRUPT_HARD;
+    R()[R_EAX] = 0;
+    R()[R_ECX] = 100000;
+    R()[R_EDX] = 0;
+    stub.c.env->rip = CODE_AT;
+    stub.nr_events = 0;
+    stub.c.insns = 0;
+    stub.c.exec_lookups = 0;
+    tcgl_cpu_exec(&stub.c);
+    g_assert_cmpuint(stub.nr_hwints, ==, 1);
+    g_assert_cmpint(stub.last_hwint, ==, 0x30);
+    g_assert_cmpint(stub.last_event.vector, ==, 6);
+    g_assert_cmphex(stub.c.env->rip, ==, 0x9000);
+    g_assert_cmpuint(R()[R_EAX], ==, 100000);
+    g_assert_cmpuint(R()[R_ECX], ==, 0);
+    *lookups = stub.c.exec_lookups;
+    *hw_rip = stub.hwint_rip;
+    *rdx = R()[R_EDX];
+    *insns = stub.c.insns;
+    stub.pause_hook = NULL;
+    x86_irq_set_pic(NULL, NULL);
+    stub.cpu.interrupt_request = 0;
+}
+
+static void test_jit_chain_masked_irq(void)
+{
+    uint64_t look_i, rip_i, rdx_i, n_i, look_j, rip_j, rdx_j, n_j;
+
+    run_masked_irq(false, &look_i, &rip_i, &rdx_i, &n_i);
+    run_masked_irq(true, &look_j, &rip_j, &rdx_j, &n_j);
+    /* delivered at the same block boundary, in the loop after the PAUSE */
+    g_assert_cmphex(rip_j, ==, rip_i);
+    g_assert_cmpuint(rdx_j, ==, rdx_i);
+    g_assert_cmpuint(n_j, ==, n_i);
+    g_assert_cmphex(rip_i, >=, CODE_AT + 10);
+    g_assert_cmphex(rip_i, <=, CODE_AT + 13);
+    g_assert_cmpuint(rdx_i, <=, 2);
+    /* the interpreter looks up every block; the chained loop runs on */
+    g_assert_cmpuint(look_i, >=, 100000);
+    g_assert_cmpuint(look_j, <, 100);
+}
+
+/* A loop whose body crosses a page boundary: the block that ends with
+ * the instruction across it spans two pages; the block after it on the
+ * second page chains back to it (checking the first page's TLB entry)
+ * instead of leaving for the executor at every pass.  0x2ff8: inc rax;
+ * dec rcx; mov edx, 0x12345678 (0x2ffe..0x3002); test rcx, rcx;
+ * jnz 0x2ff8; ud2.  Interpreter and JIT agree; the JIT's loop comes
+ * back to the executor only a few times. */
+static void test_jit_chain_two_pages(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0x48, 0xff, 0xc9, 0xba, 0x78, 0x56, 0x34, 0x12,
+        0x48, 0x85, 0xc9, 0x0f, 0x85, 0xec, 0xff, 0xff, 0xff, 0x0f, 0x0b,
+    };
+    uint64_t insns_i = 0;
+
+    for (int jit = 0; jit < 2; jit++) {
+        jit_mode(jit, 1);
+        stub_reset(64);
+        stub_write(0x2ff8, code, sizeof(code));
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 100000;
+        stub.c.env->rip = 0x2ff8;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        stub.c.exec_lookups = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, 0x300c);
+        g_assert_cmpuint(R()[R_EAX], ==, 100000);
+        g_assert_cmphex(R()[R_EDX], ==, 0x12345678);
+        if (jit) {
+            g_assert_cmpuint(stub.c.insns, ==, insns_i);
+            g_assert_cmpuint(stub.c.exec_lookups, <, 100);
+        } else {
+            insns_i = stub.c.insns;
+            g_assert_cmpuint(stub.c.exec_lookups, >=, 200000);
+        }
+    }
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -968,6 +1079,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
     g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
+    g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
+    g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
 #endif
     return g_test_run();
 }
