@@ -59,7 +59,6 @@ struct SlirpSource {
     SlirpState *s;
     GHashTable *byfd;           /* fd -> SlirpPollFd *, registered with source */
     GPtrArray *polled;          /* SlirpPollFd *, in this prepare's order (idx) */
-    uint64_t poll_changes;      /* add/remove of poll records (unit test) */
 };
 
 /* ---- the callbacks libslirp calls ------------------------------------- */
@@ -182,7 +181,6 @@ static int slirp_add_poll_cb(int fd, int events, void *opaque)
         p->pfd.fd = fd;
         g_hash_table_insert(src->byfd, GINT_TO_POINTER(fd), p);
         g_source_add_poll(&src->source, &p->pfd);
-        src->poll_changes++;
     }
     if (p->used) {
         /* libslirp asked twice for one fd: poll for both */
@@ -217,7 +215,6 @@ static gboolean slirp_pollfd_drop_unused(gpointer key, gpointer value, gpointer 
         return FALSE;
     }
     g_source_remove_poll(&src->source, &p->pfd);
-    src->poll_changes++;
     g_free(p);
     return TRUE;
 }
