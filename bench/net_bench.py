@@ -4,6 +4,11 @@ against Debian's QEMU (TCG), the same options, runs interleaved, medians.
 
   python3 bench/net_bench.py [--runs 3] [--time 8] [--cases tap,user]
                              [--kvmpc build/kvmpc] [--qemu qemu-system-x86_64]
+                             [--base OLD-KVMPC]
+
+--cases user runs the slirp case alone (no root needed for it).  --base
+adds a second kvmpc binary (e.g. one built before a change) to the same
+interleaved rotation, for a before/after table next to QEMU's.
 
 Needs root (a network namespace and a tap), Debian's iperf3 on the host.
 Both emulators get the same Debian kernel, the busybox initramfs plus
@@ -174,11 +179,14 @@ def main():
     ap.add_argument("--emus", default="kvmpc,qemu")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
+    ap.add_argument("--base", help="another kvmpc binary (before a change) run in turn")
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
     cases = a.cases.split(",")
     emus = {k: v for k, v in (("kvmpc", a.kvmpc), ("qemu", a.qemu)) if k in a.emus.split(",")}
+    if a.base:
+        emus["base"] = a.base
     tmp = tempfile.mkdtemp(prefix="kvmpc-netbench-")
     res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
     try:
@@ -214,12 +222,22 @@ def main():
     for c in cases:
         for m in ("h2g", "g2h"):
             v = {k: statistics.median(res[(k, c)][m]) for k in emus if res[(k, c)][m]}
-            if len(v) == 2:
+            if "kvmpc" in v and "qemu" in v:
                 print("| %s | %s | %.0f | %.0f | %.2fx |" % (c, names[m], v["kvmpc"], v["qemu"],
                                                           v["kvmpc"] / v["qemu"]))
             else:
                 for k, x in v.items():
                     print("| %s | %s | %s: %.0f | | |" % (c, names[m], k, x))
+    if "base" in emus and "kvmpc" in emus:
+        print()
+        print("| case | direction | base Mbit/s (median) | kvmpc Mbit/s (median) | kvmpc / base |")
+        print("|---|---|---|---|---|")
+        for c in cases:
+            for m in ("h2g", "g2h"):
+                if res[("base", c)][m] and res[("kvmpc", c)][m]:
+                    b = statistics.median(res[("base", c)][m])
+                    k = statistics.median(res[("kvmpc", c)][m])
+                    print("| %s | %s | %.0f | %.0f | %.2fx |" % (c, names[m], b, k, k / b))
     for c in cases:
         v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
         print("| %s | CPU s per run (boot + both directions) | %s |" % (

@@ -39,10 +39,26 @@ typedef struct SlirpHostFwd {
     int host_port;
 } SlirpHostFwd;
 
+/*
+ * One host socket libslirp asked to poll.  The GPollFD stays registered
+ * with the GSource (g_source_add_poll) for as long as libslirp keeps
+ * asking for that fd: every prepare only rewrites its `events`, which
+ * GLib reads again before each poll.  Adding or removing a poll record
+ * wakes the context (GLib writes its eventfd), so re-registering the fds
+ * on every prepare made every poll return at once: the main loop spun,
+ * taking the big lock from the vCPU thread each time (docs/net.md).
+ * For the same reason the source may recurse (see net_init_user).
+ */
+typedef struct SlirpPollFd {
+    GPollFD pfd;
+    bool used;                  /* asked for by the current prepare */
+} SlirpPollFd;
+
 struct SlirpSource {
     GSource source;
     SlirpState *s;
-    GArray *pollfds;            /* GPollFD, refilled by every prepare */
+    GHashTable *byfd;           /* fd -> SlirpPollFd *, registered with source */
+    GPtrArray *polled;          /* SlirpPollFd *, in this prepare's order (idx) */
 };
 
 /* ---- the callbacks libslirp calls ------------------------------------- */
@@ -158,28 +174,64 @@ static int slirp_events_from_g(int ev)
 static int slirp_add_poll_cb(int fd, int events, void *opaque)
 {
     SlirpSource *src = opaque;
-    GPollFD pfd = { .fd = fd, .events = slirp_events_to_g(events) };
+    SlirpPollFd *p = g_hash_table_lookup(src->byfd, GINT_TO_POINTER(fd));
 
-    g_array_append_val(src->pollfds, pfd);
-    return src->pollfds->len - 1;
+    if (!p) {
+        p = g_new0(SlirpPollFd, 1);
+        p->pfd.fd = fd;
+        g_hash_table_insert(src->byfd, GINT_TO_POINTER(fd), p);
+        g_source_add_poll(&src->source, &p->pfd);
+    }
+    if (p->used) {
+        /* libslirp asked twice for one fd: poll for both */
+        p->pfd.events |= slirp_events_to_g(events);
+    } else {
+        p->pfd.events = slirp_events_to_g(events);
+        p->used = true;
+    }
+    p->pfd.revents = 0;
+    g_ptr_array_add(src->polled, p);
+    return src->polled->len - 1;
 }
 
 static int slirp_get_revents_cb(int idx, void *opaque)
 {
     SlirpSource *src = opaque;
 
-    if (idx < 0 || (guint)idx >= src->pollfds->len) {
+    if (idx < 0 || (guint)idx >= src->polled->len) {
         return 0;
     }
-    return slirp_events_from_g(g_array_index(src->pollfds, GPollFD, idx).revents);
+    return slirp_events_from_g(((SlirpPollFd *)g_ptr_array_index(src->polled, idx))->pfd.revents);
 }
 
+static gboolean slirp_pollfd_drop_unused(gpointer key, gpointer value, gpointer opaque)
+{
+    SlirpSource *src = opaque;
+    SlirpPollFd *p = value;
+
+    (void)key;
+    if (p->used) {
+        p->used = false;        /* for the next prepare */
+        return FALSE;
+    }
+    g_source_remove_poll(&src->source, &p->pfd);
+    g_free(p);
+    return TRUE;
+}
+
+/* Unregisters every fd (at cleanup). */
 static void slirp_source_unpoll(SlirpSource *src)
 {
-    for (guint i = 0; i < src->pollfds->len; i++) {
-        g_source_remove_poll(&src->source, &g_array_index(src->pollfds, GPollFD, i));
+    GHashTableIter it;
+    gpointer v;
+
+    g_ptr_array_set_size(src->polled, 0);
+    g_hash_table_iter_init(&it, src->byfd);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        g_source_remove_poll(&src->source, &((SlirpPollFd *)v)->pfd);
+        g_free(v);
+        g_hash_table_iter_remove(&it);
     }
-    g_array_set_size(src->pollfds, 0);
 }
 
 static gboolean slirp_source_prepare(GSource *source, gint *timeout)
@@ -187,12 +239,11 @@ static gboolean slirp_source_prepare(GSource *source, gint *timeout)
     SlirpSource *src = (SlirpSource *)source;
     uint32_t t = UINT32_MAX;
 
-    slirp_source_unpoll(src);
+    g_ptr_array_set_size(src->polled, 0);
     slirp_pollfds_fill(src->s->slirp, &t, slirp_add_poll_cb, src);
-    /* The array does not move again until the next prepare. */
-    for (guint i = 0; i < src->pollfds->len; i++) {
-        g_source_add_poll(source, &g_array_index(src->pollfds, GPollFD, i));
-    }
+    /* fds libslirp no longer asks for (closed sockets) leave the poll set;
+     * the others stay registered, their new events already in place */
+    g_hash_table_foreach_remove(src->byfd, slirp_pollfd_drop_unused, src);
     *timeout = t == UINT32_MAX ? -1 : (gint)MIN(t, (uint32_t)G_MAXINT);
     return FALSE;
 }
@@ -217,7 +268,8 @@ static void slirp_source_finalize(GSource *source)
 {
     SlirpSource *src = (SlirpSource *)source;
 
-    g_array_free(src->pollfds, TRUE);
+    g_hash_table_destroy(src->byfd);
+    g_ptr_array_free(src->polled, TRUE);
 }
 
 static GSourceFuncs slirp_source_funcs = {
@@ -505,7 +557,13 @@ bool net_init_user(QemuOpts *opts, const char *name, NetClientState *peer, Error
     }
     src = (SlirpSource *)g_source_new(&slirp_source_funcs, sizeof(SlirpSource));
     src->s = s;
-    src->pollfds = g_array_new(FALSE, FALSE, sizeof(GPollFD));
+    src->byfd = g_hash_table_new(g_direct_hash, g_direct_equal);
+    src->polled = g_ptr_array_new();
+    /* GLib "blocks" a source that cannot recurse while dispatching it:
+     * it takes the source's fds out of the poll set and puts them back,
+     * and each of those changes wakes the context too.  dispatch() never
+     * runs the main loop again, so recursion is harmless. */
+    g_source_set_can_recurse(&src->source, TRUE);
     g_source_attach(&src->source, NULL);
     s->src = src;
     return true;
