@@ -16,7 +16,9 @@
 # md5, computed in the guest.  Then it unmounts and powers off (exit 0).
 # The host checks GRUB's output, BOOT_IMAGE=/boot/vmlinuz, then takes the
 # partition out of the image (dd at its MBR offset), reads the file with
-# debugfs and finds what it expects, and e2fsck -fn calls it clean.
+# debugfs and finds what it expects, e2fsck -fn calls it clean, and the
+# superblock says it was mounted once and cleanly unmounted (no journal
+# to replay).
 #
 # usage: tests/functional/grub-ext4-linux.sh KVMPC ACCEL
 # Exit 77 (SKIP) without the guest images, grub-pc-bin, e2fsprogs or
@@ -24,7 +26,7 @@
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" ata_piix sd_mod crc32c_generic ext4
 PATH=$PATH:/usr/sbin:/sbin
-for f in /usr/share/seabios/bios-256k.bin /usr/lib/grub/i386-pc/boot.img grub-mkimage mke2fs debugfs e2fsck; do
+for f in /usr/share/seabios/bios-256k.bin /usr/lib/grub/i386-pc/boot.img grub-mkimage mke2fs debugfs e2fsck dumpe2fs; do
 	[ -e "$f" ] || command -v "$f" >/dev/null ||
 		{ echo "SKIP: $f is missing (scripts/setup.sh installs it)"; exit 77; }
 done
@@ -104,4 +106,9 @@ debugfs -R "cat /data/token.txt" "$tmp/part.img" > "$tmp/token.txt" 2>"$tmp/debu
 	fail "/data/token.txt read on the host: '$(head -c 200 "$tmp/token.txt" | cat -v)', expected $token and $want"
 grep -aq "^WROTE=$(md5sum < "$tmp/token.txt" | cut -c1-32)" "$o" || fail "the guest's and the host's md5 of the file differ"
 e2fsck -fn "$tmp/part.img" > "$tmp/fsck" 2>&1 || { cat "$tmp/fsck"; fail "e2fsck -fn: the guest left the filesystem unclean"; }
-echo "PASS: SeaBIOS -> GRUB (ext2 module) -> Linux from an ext4 partition on -hda; the root's busybox wrote $token, read back with debugfs, e2fsck clean (guest run ${secs}s)"
+# the guest mounted it once and unmounted it: no journal left to replay
+dumpe2fs -h "$tmp/part.img" > "$tmp/sb" 2>/dev/null || fail "dumpe2fs -h"
+grep -q "^Filesystem state: *clean$" "$tmp/sb" || fail "superblock: $(grep '^Filesystem state' "$tmp/sb")"
+grep "^Filesystem features:" "$tmp/sb" | grep -q needs_recovery && fail "the journal needs recovery: the guest did not unmount"
+grep -q "^Mount count: *1$" "$tmp/sb" || fail "superblock: $(grep '^Mount count' "$tmp/sb"), expected 1 (one mount by the guest)"
+echo "PASS: SeaBIOS -> GRUB (ext2 module) -> Linux from an ext4 partition on -hda; the root's busybox wrote $token, read back with debugfs, e2fsck clean, unmounted cleanly (guest run ${secs}s)"
