@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <glib.h>
 #include "hw/memory.h"
 #include "hw/i386/x86-irq.h"
@@ -63,6 +64,7 @@ typedef struct TCGLBlock {
     uint64_t chained_rip[TCGL_JIT_LINKS];   /* successors linked into its code, by rip */
     uint8_t nchained;
     uint32_t exec_count;            /* runs so far, until it reaches the JIT threshold */
+    uint32_t count_since_ms;        /* when exec_count last started from 0 (coarse clock) */
     TCGLInsn insns[];
 } TCGLBlock;
 
@@ -85,6 +87,8 @@ static struct {
     MemoryDirtyNotifier notifier;
     bool init_done;
 } bc;
+
+static uint32_t coarse_ms(void);
 
 /* ---- arena ---------------------------------------------------------------- */
 
@@ -410,6 +414,7 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
     b->phys2 = phys2;
     b->hflags = hf;
     b->n = (uint16_t)n;
+    b->count_since_ms = coarse_ms();
     b->last_branch = n == 1 ? (opflags[0] & TCGL_OPF_BRANCH) != 0 : last_branch;
     memcpy(b->insns, insns, n * sizeof(TCGLInsn));
     if (any_priv) {
@@ -654,6 +659,40 @@ static void jit_block(TCGLBlock *b)
     }
 }
 
+/*
+ * With a window (tcgl_jit_window_ms()), a block is compiled when it ran
+ * `threshold` times within it, and its count starts again when the
+ * window has passed: code that runs now and then (an idle guest's timer
+ * interrupt, ~10 times a second) stays with the executor, for compiled
+ * code that runs rarely is slower than the executor (its host code is
+ * cold in the caches at each run).  docs/benchmarks.md, session 10.
+ */
+static uint32_t coarse_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint32_t)(ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static void jit_hot_block(TCGLBlock *b)
+{
+    unsigned window = tcgl_jit_window_ms();
+    uint32_t now;
+
+    if (!window) {
+        jit_block(b);
+        return;
+    }
+    now = coarse_ms();
+    if (now - b->count_since_ms <= window) {
+        jit_block(b);
+    } else {
+        b->exec_count = 0;
+        b->count_since_ms = now;
+    }
+}
+
 /* Block chaining: prev's code goes on into b's when rip is b's start next
  * time, under find_block()'s link rules, which the chained code checks
  * again: the same CS base and mode (the code_epoch check holds the mode),
@@ -776,7 +815,7 @@ static __attribute__((noinline)) TCGLExit exec_loop(TCGLCPU *c)
         }
         if (unlikely(!b->host_code) && !b->invalid && tcgl_jit_enabled() &&
             ++b->exec_count >= tcgl_jit_threshold()) {
-            jit_block(b);
+            jit_hot_block(b);
         }
         if (prev && b->host_code && flushes == bc.flush_count && !bc.flush_pending) {
             chain_blocks(c, prev, b);   /* (after a flush in find_block prev is gone) */

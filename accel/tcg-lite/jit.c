@@ -36,10 +36,13 @@
 #include "qemu/log.h"
 
 #define JIT_DEFAULT_THRESHOLD 16
+#define JIT_DEFAULT_WINDOW_MS 20
 
 static struct {
     int mode;                   /* -1: not configured, 0 off, 1 on */
     unsigned threshold;         /* 0: not configured */
+    unsigned window_ms;         /* the threshold's runs within this (0: any time) */
+    bool window_set;
     uint8_t *base;
     size_t size, used;
     bool map_failed;
@@ -1668,6 +1671,21 @@ void tcgl_jit_init(void)
         }
         jit.inline_on = on;
     }
+    if (!jit.window_set) {
+        s = getenv("KVMPC_TCGL_JIT_WINDOW_MS");
+        jit.window_ms = JIT_DEFAULT_WINDOW_MS;
+        jit.window_set = true;
+        if (s) {
+            char *end;
+            unsigned long v = strtoul(s, &end, 0);
+            if (*end || v > 100000) {
+                fprintf(stderr, "KVMPC_TCGL_JIT_WINDOW_MS=%s: expected 0..100000; using %u\n",
+                        s, JIT_DEFAULT_WINDOW_MS);
+            } else {
+                jit.window_ms = (unsigned)v;
+            }
+        }
+    }
     if (!jit.threshold) {
         s = getenv("KVMPC_TCGL_JIT_THRESHOLD");
         jit.threshold = JIT_DEFAULT_THRESHOLD;
@@ -1706,6 +1724,17 @@ void tcgl_jit_set_threshold(unsigned n)
 unsigned tcgl_jit_threshold(void)
 {
     return jit.threshold ? jit.threshold : JIT_DEFAULT_THRESHOLD;
+}
+
+unsigned tcgl_jit_window_ms(void)
+{
+    return jit.window_set ? jit.window_ms : JIT_DEFAULT_WINDOW_MS;
+}
+
+void tcgl_jit_set_window_ms(unsigned ms)
+{
+    jit.window_ms = ms;
+    jit.window_set = true;
 }
 
 void tcgl_jit_stats(TCGLJitStats *s)

@@ -52,6 +52,11 @@ bool tcgl_jit_enabled(void);
 /* Executions of a block before it is compiled (>= 1). */
 void tcgl_jit_set_threshold(unsigned n);
 unsigned tcgl_jit_threshold(void);
+/* A block is compiled once it ran tcgl_jit_threshold() times within this
+ * many milliseconds (0: counted since it was decoded, however slowly);
+ * KVMPC_TCGL_JIT_WINDOW_MS. */
+unsigned tcgl_jit_window_ms(void);
+void tcgl_jit_set_window_ms(unsigned ms);
 /* Host code for the block, or NULL when the arena is full (the caller
  * flushes both arenas at the next block boundary and tries again later). */
 TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb);

@@ -1046,6 +1046,51 @@ static void test_jit_chain_two_pages(void)
     }
 }
 
+/* Runs `inc rax; ud2` at 0x2000 n times, sleeping gap_ms between runs;
+ * returns how many blocks the JIT compiled meanwhile. */
+static uint64_t window_runs(unsigned n, unsigned gap_ms)
+{
+    static const uint8_t code[] = { 0x48, 0xff, 0xc0, 0x0f, 0x0b };
+    TCGLJitStats s0, s1;
+
+    stub_reset(64);
+    stub_write(0x2000, code, sizeof(code));
+    R()[R_EAX] = 0;
+    tcgl_jit_stats(&s0);
+    for (unsigned k = 0; k < n; k++) {
+        if (gap_ms) {
+            g_usleep(gap_ms * 1000);
+        }
+        stub.c.env->rip = 0x2000;
+        stub.nr_events = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+    }
+    g_assert_cmpuint(R()[R_EAX], ==, n);
+    tcgl_jit_stats(&s1);
+    return s1.blocks - s0.blocks;
+}
+
+/* With a window, a block that runs the threshold's number of times
+ * within it is compiled; one that runs as often but slowly (one run
+ * every 30 ms, a window of 20 ms) stays with the executor; without a
+ * window both are compiled.  (The coarse clock ticks every few ms.) */
+static void test_jit_window(void)
+{
+    unsigned saved = tcgl_jit_window_ms();
+
+    jit_mode(true, 4);
+    tcgl_jit_set_window_ms(20);
+    g_assert_cmpuint(window_runs(8, 0), ==, 1);
+    jit_mode(true, 4);
+    g_assert_cmpuint(window_runs(8, 30), ==, 0);
+    jit_mode(true, 4);
+    tcgl_jit_set_window_ms(0);
+    g_assert_cmpuint(window_runs(8, 30), ==, 1);
+    tcgl_jit_set_window_ms(saved);
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -1081,6 +1126,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
     g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
     g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
+    g_test_add_func("/tcgl/jit/window", test_jit_window);
 #endif
     return g_test_run();
 }
