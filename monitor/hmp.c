@@ -97,6 +97,20 @@ static void hmp_info_kvm(Monitor *mon, int argc, char **argv)
                    !kvm ? "not compiled" : current_accel == kvm ? "enabled" : "disabled");
 }
 
+/* The software CPU's code cache (tcg-lite's blocks and JIT); KVM has none. */
+static void hmp_info_jit(Monitor *mon, int argc, char **argv)
+{
+    g_autoptr(GString) out = g_string_new(NULL);
+
+    if (!current_accel || !current_accel->info_jit) {
+        monitor_printf(mon, "info jit: only with -accel tcg (this VM runs on %s)\n",
+                       current_accel ? current_accel->name : "no accelerator");
+        return;
+    }
+    current_accel->info_jit(out);
+    monitor_printf(mon, "%s", out->str);
+}
+
 static void hmp_info_cpus(Monitor *mon, int argc, char **argv)
 {
     g_autoptr(JsonNode) n = qmp_query_cpus_fast(mon, NULL, NULL);
@@ -720,6 +734,7 @@ static const HMPCommand hmp_info_cmds[] = {
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "commands", "", "list QMP available commands", hmp_info_commands },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },
+    { "jit", "", "show the software CPU's code cache (-accel tcg)", hmp_info_jit },
     { "kvm", "", "show KVM information", hmp_info_kvm },
     { "lapic", "", "show the local APIC state of the current CPU", hmp_info_lapic },
     { "mice", "", "show which guest mouse is receiving events", hmp_info_mice },

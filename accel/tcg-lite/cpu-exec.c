@@ -20,6 +20,8 @@
  * flushed at a block boundary (links to a dropped block are never
  * followed: the flag is checked).
  */
+#include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,38 +37,46 @@
 #include "jit.h"
 
 #define BLOCK_MAX_INSNS 64
-#define HASH_BITS 15
-#define JMP_CACHE_BITS 12
+#define HASH_BITS 17
+#define JMP_CACHE_BITS 14
 #define PAGE_HASH_BITS 12
 #define ARENA_CHUNK (4u << 20)
 #define ARENA_MAX_CHUNKS 16         /* 64 MiB of decoded code, then flush */
 
 typedef struct TCGLPageDesc TCGLPageDesc;
 
+/* The fields every run of a block reads (the lookup, the link checks, the
+ * executor) come first: an idle guest runs its blocks cold in the host's
+ * caches, and the header and the first instructions share lines (blocks
+ * are 64-byte aligned). */
 typedef struct TCGLBlock {
-    uint64_t phys;                  /* guest-physical address of the first byte */
     uint64_t pc;                    /* linear address of the first byte */
+    uint64_t phys;                  /* guest-physical address of the first byte */
     uint64_t cs_base;
-    uint64_t phys2;                 /* second page (straddling instruction) or -1 */
-    uint32_t hflags;                /* & TCGL_HF_DECODE_MASK */
-    uint16_t n;                     /* instructions */
+    struct TCGLBlock *link[2];      /* last successors */
+    TCGLJitFn *host_code;           /* JIT code for the whole block (jit.h), or NULL */
+    uint8_t hflags;                 /* & TCGL_HF_DECODE_MASK */
     bool last_branch;               /* the last instruction sets rip itself */
     bool fused_jcc;                 /* insns[n - 1] is CMP/TEST fused with the Jcc at insns[n] */
     bool invalid;                   /* dropped (code write, flush of the page) */
+    bool two_pages;                 /* phys2 != -1 */
+    bool link_same[2];              /* link[k] is on this block's linear and physical page */
+    uint8_t nchained;
+    uint16_t n;                     /* instructions */
+    uint32_t exec_count;            /* runs so far, until it reaches the JIT threshold */
+    /* (64 bytes) */
+    uint64_t phys2;                 /* second page (straddling instruction) or -1 */
+    uint32_t count_since_ms;        /* when exec_count last started from 0 (coarse clock) */
+    TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
     struct TCGLBlock *hash_next;
     struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
     TCGLPageDesc *page[2];
-    struct TCGLBlock *link[2];      /* last successors */
-    bool link_same[2];              /* link[k] is on this block's linear and physical page */
-    TCGLHandler **priv_fn;          /* real handlers of CPL-0-only instructions, or NULL */
-    TCGLJitFn *host_code;           /* JIT code for the whole block (jit.h), or NULL */
     void *jit_body, *jit_chain;     /* its entry for chained predecessors, its link slots */
     uint64_t chained_rip[TCGL_JIT_LINKS];   /* successors linked into its code, by rip */
-    uint8_t nchained;
-    uint32_t exec_count;            /* runs so far, until it reaches the JIT threshold */
-    uint32_t count_since_ms;        /* when exec_count last started from 0 (coarse clock) */
     TCGLInsn insns[];
 } TCGLBlock;
+_Static_assert(TCGL_HF_DECODE_MASK <= 0xff, "TCGLBlock.hflags is a byte");
+_Static_assert(offsetof(TCGLBlock, phys2) == 64, "TCGLBlock's hot fields moved");
 
 struct TCGLPageDesc {
     MemoryRegion *mr;               /* the RAM/ROM region and the page's offset in it */
@@ -110,7 +120,7 @@ static void *arena_alloc(size_t size)
 {
     void *p;
 
-    size = (size + 15) & ~(size_t)15;
+    size = (size + 63) & ~(size_t)63;         /* cache-line aligned (TCGLBlock) */
     if (bc.nr_chunks == 0 || bc.used + size > ARENA_CHUNK) {
         if (bc.nr_chunks == ARENA_MAX_CHUNKS) {
             return NULL;
@@ -159,6 +169,55 @@ void tcgl_blocks_flush(void)
         return;
     }
     flush_now();
+}
+
+/* Forgets every block's compiled code and empties the JIT's arena; the
+ * decoded blocks stay, run by the executor, and compile again when they
+ * are hot again (tcg-all.c calls this when the guest has been idle for a
+ * while: compiled code that runs now and then is slower than the
+ * executor, docs/tcg-lite.md "Dropping cold code").  Only between
+ * slices (no compiled code can be running). */
+bool tcgl_blocks_uncompile(void)
+{
+    uint32_t now = coarse_ms();
+    TCGLJitStats st;
+
+    tcgl_jit_stats(&st);
+    if (bc.executing || !st.used) {
+        return false;
+    }
+    for (unsigned h = 0; h < (1u << HASH_BITS); h++) {
+        for (TCGLBlock *b = bc.hash[h]; b; b = b->hash_next) {
+            b->host_code = NULL;
+            b->jit_body = NULL;
+            b->jit_chain = NULL;
+            b->nchained = 0;
+            b->exec_count = 0;
+            b->count_since_ms = now;
+        }
+    }
+    tcgl_jit_flush();
+    return true;
+}
+
+void tcgl_blocks_info(GString *out)
+{
+    unsigned blocks = 0, compiled = 0, insns = 0;
+
+    for (unsigned h = 0; h < (1u << HASH_BITS); h++) {
+        for (TCGLBlock *b = bc.hash[h]; b; b = b->hash_next) {
+            if (!b->invalid) {
+                blocks++;
+                insns += b->n;
+                compiled += b->host_code != NULL;
+            }
+        }
+    }
+    g_string_append_printf(out, "decoded blocks: %u (%u instructions), %zu KiB in %u chunks, "
+                           "%" PRIu64 " flushes\n", blocks, insns,
+                           (bc.nr_chunks ? (size_t)(bc.nr_chunks - 1) * ARENA_CHUNK + bc.used : 0) >> 10,
+                           bc.nr_chunks, bc.flush_count);
+    g_string_append_printf(out, "compiled blocks now: %u\n", compiled);
 }
 
 /* ---- lookup tables ------------------------------------------------------------ */
@@ -412,6 +471,7 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
     b->pc = pc;
     b->cs_base = c->seg_base[R_CS];
     b->phys2 = phys2;
+    b->two_pages = phys2 != (uint64_t)-1;
     b->hflags = hf;
     b->n = (uint16_t)n;
     b->count_since_ms = coarse_ms();
@@ -466,7 +526,7 @@ static inline bool link_ok(const TCGLCPU *c, const TCGLBlock *b, uint64_t pc, ui
 {
     return b && !b->invalid && b->pc == pc && b->cs_base == cs_base && b->hflags == hf &&
            tlb_exec_ok(c, pc, b->phys) &&
-           (b->phys2 == (uint64_t)-1 || tlb_exec_ok(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, b->phys2));
+           (!b->two_pages || tlb_exec_ok(c, (pc | (TCGL_PAGE_SIZE - 1)) + 1, b->phys2));
 }
 
 static inline unsigned jmp_cache_hash(uint64_t pc)

@@ -68,12 +68,15 @@ enum { KIND_READ = TCGL_ACC_READ, KIND_WRITE = TCGL_ACC_WRITE, KIND_EXEC = TCGL_
  * victim: entries a fill pushed out of their slot (round robin), looked
  * at before a walk: two hot pages that share a slot do not walk in turn
  * (QEMU's victim TLB).  Every flush and dirty notification treats them
- * as TLB entries. */
+ * as TLB entries.
+ * used: which slots were filled since their last flush, so that a flush
+ * (every CR3 write without PCID) touches those only, not the whole TLB. */
 #define MMU_NB_VICTIMS 8
 
 typedef struct MMUCpu {
     TCGLCPU *c;
     uint64_t global[TCGL_NB_MMU][TCGL_TLB_SIZE / 64];
+    uint64_t used[TCGL_NB_MMU][TCGL_TLB_SIZE / 64];
     uint64_t large_addr[TCGL_NB_MMU];
     uint64_t large_mask[TCGL_NB_MMU];
     bool has_large[TCGL_NB_MMU];
@@ -182,6 +185,7 @@ static MMUCpu *mmu_cpu_get(TCGLCPU *c)
         }
         m = g_new0(MMUCpu, 1);
         m->c = c;
+        memset(m->used, 0xff, sizeof(m->used));     /* the first flush clears every slot */
         g_ptr_array_add(mmu_cpus, m);
         mmu_hooks_update();
     }
@@ -263,6 +267,24 @@ static void flush_victims(MMUCpu *m, int idx, bool keep_global)
     }
 }
 
+/* Flushes the used slots of idx that are not in keep (a bitmap or NULL). */
+static void flush_used(TCGLCPU *c, MMUCpu *m, int idx, const uint64_t *keep)
+{
+    for (unsigned w = 0; w < TCGL_TLB_SIZE / 64; w++) {
+        uint64_t bits = m->used[idx][w] & (keep ? ~keep[w] : ~0ULL);
+        m->used[idx][w] &= ~bits;
+        while (bits) {
+            flush_entry(&c->tlb[idx][w * 64 + (unsigned)__builtin_ctzll(bits)]);
+            bits &= bits - 1;
+        }
+    }
+}
+
+static inline void set_slot_used(MMUCpu *m, int idx, unsigned slot)
+{
+    m->used[idx][slot / 64] |= 1ULL << (slot % 64);
+}
+
 void tcgl_tlb_flush(TCGLCPU *c)
 {
     MMUCpu *m = mmu_cpu_get(c);
@@ -270,9 +292,7 @@ void tcgl_tlb_flush(TCGLCPU *c)
     c->code_epoch++;
 
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
-        for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-            flush_entry(&c->tlb[idx][i]);
-        }
+        flush_used(c, m, idx, NULL);
         m->has_large[idx] = false;
         memset(m->global[idx], 0, sizeof(m->global[idx]));
         flush_victims(m, idx, false);
@@ -291,11 +311,7 @@ void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
     c->code_epoch++;
     m = mmu_cpu_get(c);
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
-        for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-            if (!slot_global(m, idx, i)) {
-                flush_entry(&c->tlb[idx][i]);
-            }
-        }
+        flush_used(c, m, idx, m->global[idx]);
         flush_victims(m, idx, true);
     }
 }
@@ -309,9 +325,7 @@ void tcgl_tlb_flush_page(TCGLCPU *c, uint64_t lin)
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         if (m->has_large[idx] && !((lin ^ m->large_addr[idx]) & m->large_mask[idx])) {
             /* inside a large page we hold as 4 KiB pieces: drop them all */
-            for (unsigned i = 0; i < TCGL_TLB_SIZE; i++) {
-                flush_entry(&c->tlb[idx][i]);
-            }
+            flush_used(c, m, idx, NULL);
             flush_victims(m, idx, false);
             m->has_large[idx] = false;
         } else {
@@ -357,6 +371,17 @@ static void mmu_commit(MemoryListener *l)
     }
 }
 
+/* A direct-write entry whose host page meets [lo, hi) takes the slow path. */
+static inline void slow_if_in(TCGLTLBEntry *e, uintptr_t lo, uintptr_t hi)
+{
+    if (!(e->tag_write & TCGL_TLB_FLAGS)) {
+        uintptr_t host = (uintptr_t)(e->tag_write + e->addend);
+        if (host + TCGL_PAGE_SIZE > lo && host < hi) {
+            e->tag_write |= TCGL_TLB_SLOW;
+        }
+    }
+}
+
 /* A client cleared dirty bits of [addr, addr+len) of mr (e.g. the code
  * tracker before decoding a page): direct writes there must go back to
  * the slow path so that the next write marks the page dirty again. */
@@ -374,15 +399,13 @@ static void mmu_dirty_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t
     for (guint k = 0; mmu_cpus && k < mmu_cpus->len; k++) {
         MMUCpu *m = g_ptr_array_index(mmu_cpus, k);
         for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
-            for (unsigned i = 0; i < TCGL_TLB_SIZE + MMU_NB_VICTIMS; i++) {
-                TCGLTLBEntry *e = i < TCGL_TLB_SIZE ? &m->c->tlb[idx][i]
-                                                    : &m->victim[idx][i - TCGL_TLB_SIZE];
-                if (!(e->tag_write & TCGL_TLB_FLAGS)) {
-                    uintptr_t host = (uintptr_t)(e->tag_write + e->addend);
-                    if (host + TCGL_PAGE_SIZE > lo && host < hi) {
-                        e->tag_write |= TCGL_TLB_SLOW;
-                    }
+            for (unsigned w = 0; w < TCGL_TLB_SIZE / 64; w++) {
+                for (uint64_t bits = m->used[idx][w]; bits; bits &= bits - 1) {
+                    slow_if_in(&m->c->tlb[idx][w * 64 + (unsigned)__builtin_ctzll(bits)], lo, hi);
                 }
+            }
+            for (unsigned i = 0; i < MMU_NB_VICTIMS; i++) {
+                slow_if_in(&m->victim[idx][i], lo, hi);
             }
         }
     }
@@ -661,6 +684,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
         m->victim_next[idx] = (v + 1) % MMU_NB_VICTIMS;
     }
     set_slot_global(m, idx, slot, global);
+    set_slot_used(m, idx, slot);
 
     bool direct = (t.kind == MEMORY_TRANSLATION_RAM || t.kind == MEMORY_TRANSLATION_ROM) &&
                   memory_translation_covers(&t, phys, TCGL_PAGE_SIZE);
@@ -711,6 +735,7 @@ static TCGLTLBEntry *victim_swap(TCGLCPU *c, uint64_t lin, int kind, int idx)
         *ve = tmp;
         g = slot_global(m, idx, slot);
         set_slot_global(m, idx, slot, m->victim_global[idx] >> v & 1);
+        set_slot_used(m, idx, slot);
         m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) | g << v);
         return e;
     }

@@ -18,9 +18,11 @@
  * from env (mode flags, the segment fast path, the TLB).
  */
 #define _GNU_SOURCE
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -330,11 +332,12 @@ static void host_timer_init(TCGVcpu *v)
     if (!v->host_timer_ok) {
         warn_report("tcg-lite: vCPU %d: timer_create failed (%s): its LAPIC timer runs "
                     "in the main loop", v->c.cpu->index, strerror(errno));
-        timerlist_free(v->c.cpu->timers);
-        v->c.cpu->timers = NULL;
+        /* the APIC's timer leaves the list before the list goes */
         if (v->c.cpu->apic) {
             apic_set_timer_list(v->c.cpu->apic, NULL);
         }
+        timerlist_free(v->c.cpu->timers);
+        v->c.cpu->timers = NULL;
     }
 }
 
@@ -411,6 +414,81 @@ static void tcg_vcpu_sleep(TCGVcpu *v)
     }
 }
 
+/* ---- dropping cold compiled code --------------------------------------------- */
+
+/*
+ * Compiled code that runs now and then is slower than the executor: at
+ * each run its host code and the decoded instructions it points into are
+ * cold in the host's caches, where the executor's own code stays warm.
+ * An idle guest runs a few thousand blocks ten times a second (its timer
+ * interrupt and the idle loop), most of them compiled while it booted.
+ * So when the guest has run less than KVMPC_TCGL_JIT_IDLE_PCT percent
+ * (default 2) of one host core for a second, every block's compiled code
+ * is dropped (the decoded blocks stay); code that becomes hot again
+ * compiles again (the JIT window).  0 turns this off.  docs/tcg-lite.md,
+ * "Dropping cold code".  All under the BQL.
+ */
+#define IDLE_WINDOW_NS 1000000000LL
+#define IDLE_DEFAULT_PCT 2
+
+static struct {
+    int pct;                    /* -1: not read yet */
+    int64_t window_start, busy_ns;
+    bool armed;                 /* the guest was busy since the last drop */
+    uint64_t drops;
+} idle_drop = { .pct = -1, .armed = true };
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void idle_drop_init(void)
+{
+    const char *s = getenv("KVMPC_TCGL_JIT_IDLE_PCT");
+    char *end;
+    long v;
+
+    idle_drop.pct = IDLE_DEFAULT_PCT;
+    if (s) {
+        v = strtol(s, &end, 10);
+        if (*s && !*end && v >= 0 && v <= 100) {
+            idle_drop.pct = (int)v;
+        } else {
+            fprintf(stderr, "KVMPC_TCGL_JIT_IDLE_PCT=%s: expected 0..100; using %d\n", s,
+                    IDLE_DEFAULT_PCT);
+        }
+    }
+    idle_drop.window_start = mono_ns();
+}
+
+/* A slice ran guest code from start to now. */
+static void idle_drop_account(int64_t start, int64_t now)
+{
+    int64_t span;
+
+    idle_drop.busy_ns += now - start;
+    span = now - idle_drop.window_start;
+    if (span < IDLE_WINDOW_NS) {
+        return;
+    }
+    if (idle_drop.busy_ns * 100 >= span * idle_drop.pct) {
+        idle_drop.armed = true;             /* busy: the next idle second drops */
+    } else if (idle_drop.pct > 0 && idle_drop.armed) {
+        /* once per idle period: what an idle guest compiles again (its
+         * loops) stays, rather than being compiled every second */
+        idle_drop.armed = false;
+        if (tcgl_blocks_uncompile()) {
+            idle_drop.drops++;
+        }
+    }
+    idle_drop.window_start = now;
+    idle_drop.busy_ns = 0;
+}
+
 /* ---- the vCPU thread ------------------------------------------------------------- */
 
 static void *tcg_vcpu_thread(void *opaque)
@@ -444,7 +522,9 @@ static void *tcg_vcpu_thread(void *opaque)
         cpu->env_valid = false;
         slice_start(c);
         host_timer_update(cpu->accel);  /* after slice_start() cleared exit_request */
+        int64_t t0 = mono_ns();
         TCGLExit r = tcgl_cpu_exec(c);
+        idle_drop_account(t0, mono_ns());
         __atomic_store_n(&tcg_running, NULL, __ATOMIC_SEQ_CST);
         if (r == TCGL_EXIT_SHUTDOWN) {
             tcg_handle_shutdown(cpu);
@@ -472,6 +552,9 @@ static void tcg_vcpu_start(CPUState *cpu)
         sig_installed = true;
     }
     bql_set_contention_hook(tcg_bql_contended);
+    if (idle_drop.pct < 0) {
+        idle_drop_init();
+    }
     if (!tick_thread_started) {
         /* It sleeps unless a thread other than the main loop waits for
          * the BQL (another vCPU): then it ends the running slice. */
@@ -589,6 +672,25 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
     return true;
 }
 
+static void tcg_info_jit(GString *out)
+{
+    TCGLJitStats st;
+
+    tcgl_blocks_info(out);
+    if (!tcgl_jit_enabled()) {
+        g_string_append(out, "JIT: off (the executor runs every block)\n");
+        return;
+    }
+    tcgl_jit_stats(&st);
+    g_string_append_printf(out, "JIT: %" PRIu64 " blocks compiled since start, %" PRIu64
+                           " inline instructions, code %zu/%zu KiB, %" PRIu64 " flushes\n",
+                           st.blocks, st.inlined, st.used >> 10, st.size >> 10, st.flushes);
+    g_string_append_printf(out, "JIT links: %" PRIu64 " (%" PRIu64 " to another page)\n",
+                           st.links, st.links_far);
+    g_string_append_printf(out, "idle drops: %" PRIu64 " (compiled code dropped after an idle "
+                           "second, below %d%% of a core)\n", idle_drop.drops, idle_drop.pct);
+}
+
 static const AccelOps tcg_accel_ops = {
     .name = "tcg",
     .desc = "tcg-lite (kvmpc's software x86-64 CPU)",
@@ -603,6 +705,7 @@ static const AccelOps tcg_accel_ops = {
     .inject_nmi = tcg_inject_nmi,
     .vcpu_reset = tcg_vcpu_reset,
     .set_option = tcg_set_option,
+    .info_jit = tcg_info_jit,
 };
 
 ACCEL_REGISTER(tcg_accel_ops)

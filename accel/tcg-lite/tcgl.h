@@ -27,6 +27,7 @@
 #ifndef KVMPC_TCGL_H
 #define KVMPC_TCGL_H
 
+#include <glib.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -83,10 +84,13 @@ struct TCGLInsn {
     uint8_t scale;              /* 0-3 */
     uint8_t rex;                /* the REX byte (0: none) */
     uint16_t off;               /* offset of this instruction from its block's first byte */
+    uint16_t imm2;              /* second immediate (ENTER's level, a far pointer's selector) */
     int32_t disp;               /* displacement, sign-extended */
     uint64_t imm;               /* first immediate, sign- or zero-extended per opcode */
-    uint64_t imm2;              /* second immediate (ENTER's level, a far pointer's selector) */
 };
+/* 40 bytes: an idle guest's wake-up runs thousands of instructions that
+ * are cold in the host's caches, and every line counts. */
+_Static_assert(sizeof(struct TCGLInsn) == 40, "TCGLInsn grew");
 
 /* The effective address (offset in the segment) of the memory operand. */
 static inline TCGL_ALWAYS_INLINE uint64_t tcgl_ea(const TCGLCPU *c, const TCGLInsn *i);
@@ -195,7 +199,7 @@ typedef enum TCGLExit {
  * linear address when the access may go straight to host memory at
  * lin + addend; anything else (invalid, MMIO, watched for code or dirty
  * logging) takes the slow path. */
-#define TCGL_TLB_BITS 8
+#define TCGL_TLB_BITS 10
 #define TCGL_TLB_SIZE (1u << TCGL_TLB_BITS)
 #define TCGL_PAGE_BITS 12
 #define TCGL_PAGE_SIZE (1u << TCGL_PAGE_BITS)
@@ -456,6 +460,11 @@ void tcgl_fp_state_to_env(TCGLCPU *c);
 TCGLExit tcgl_cpu_exec(TCGLCPU *c);
 /* Drop every decoded block (code memory changed wholesale, reset). */
 void tcgl_blocks_flush(void);
+/* Drop the compiled code of every block, keep the decoded blocks (between
+ * slices); false if there was none. */
+bool tcgl_blocks_uncompile(void);
+/* HMP `info jit`: the block cache's figures. */
+void tcgl_blocks_info(GString *out);
 /* Start tracking code writes (DIRTY_MEMORY_CODE), once. */
 void tcgl_exec_init(void);
 

@@ -7,6 +7,7 @@
 #define KVMPC_ACCEL_ACCEL_H
 
 #include <stdbool.h>
+#include <glib.h>
 #include "qemu/error.h"
 #include "accel/cpu.h"
 
@@ -80,6 +81,9 @@ typedef struct AccelOps {
     void (*msi_route_release)(int virq);
     bool (*irqfd_add)(struct EventNotifier *e, int virq);
     void (*irqfd_remove)(struct EventNotifier *e, int virq);
+    /* HMP `info jit`: a software CPU's code cache, appended to out (NULL:
+     * the accelerator has none). BQL held. */
+    void (*info_jit)(GString *out);
 } AccelOps;
 
 void accel_register(const AccelOps *ops);

@@ -14,14 +14,22 @@ interrupts (>= 15 in 6 s: the LAPIC timer runs) while the main thread
 wakes less than once per three of them.  Before the vCPU thread ran its
 own LAPIC timer, every interrupt woke the main loop (to fire the timer)
 and again when the guest re-armed it: ~6 switches per interrupt.
+
+It also reads HMP `info jit` (through QMP) at both points: after the
+idle seconds the compiled code of the boot has been dropped ("idle
+drops" >= 1, fewer compiled blocks than right after boot), so the idle
+guest's wake-ups run in the executor (tcg-all.c, "dropping cold compiled
+code").
 """
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 
 import console
+from qmp_client import QMPClient
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 
@@ -42,6 +50,15 @@ def switches(pid, tid):
     return n
 
 
+def jit_info(q):
+    text = q.hmp('info jit')
+    m = re.search(r'compiled blocks now: (\d+)', text)
+    d = re.search(r'idle drops: (\d+)', text)
+    if not m or not d:
+        fail('info jit: unexpected reply %r' % text)
+    return int(m.group(1)), int(d.group(1))
+
+
 def main():
     kvmpc = sys.argv[1]
     build = sys.argv[2] if len(sys.argv) > 2 else os.environ.get('KVMPC_BUILD', os.path.join(TOP, 'build'))
@@ -53,12 +70,15 @@ def main():
               'echo IDLE-B $(grep LOC: /proc/interrupts); poweroff -f')
     cmdline = subprocess.check_output([os.path.join(TOP, 'tests/images/busybox-initramfs.sh'),
                                        '--cmdline', script], text=True).strip()
+    sock = os.path.join(tempfile.mkdtemp(prefix='kvmpc-idle-'), 'qmp.sock')
     proc = subprocess.Popen(
         [kvmpc, '-accel', 'tcg', '-m', '256', '-smp', '1', '-nographic', '-no-reboot',
+         '-qmp', 'unix:%s,server=on,wait=off' % sock,
          '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1 ' + cmdline],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out = bytearray()
-    loc, sw = {}, {}
+    loc, sw, jit = {}, {}, {}
+    q = None
     end = time.time() + 300
     try:
         try:
@@ -68,6 +88,10 @@ def main():
                     which = m.group(1).decode()
                     sw[which] = switches(proc.pid, proc.pid)
                     loc[which] = int(m.group(2))
+                    if q is None:
+                        q = QMPClient.unix(sock)
+                        q.negotiate()
+                    jit[which] = jit_info(q)
                     if which == 'B':
                         break
         except console.ConsoleTimeout:
@@ -77,6 +101,8 @@ def main():
         rest, _ = proc.communicate(timeout=120)
         out += rest
     finally:
+        if q is not None:
+            q.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -89,7 +115,12 @@ def main():
         fail('the guest took %d timer interrupts in 6 s (expected >= 15)' % ints, out)
     if main_sw * 3 >= ints:
         fail('the main loop woke %d times for %d guest timer interrupts' % (main_sw, ints), out)
-    print('PASS: tcg idle: %d timer interrupts, %d main-loop wake-ups' % (ints, main_sw))
+    print('compiled blocks right after boot: %d (idle drops %d); after 6 s idle: %d (idle drops %d)'
+          % (jit['A'][0], jit['A'][1], jit['B'][0], jit['B'][1]))
+    if jit['B'][1] < 1 or jit['B'][0] >= jit['A'][0]:
+        fail('the idle guest kept its compiled code (info jit: %r -> %r)' % (jit['A'], jit['B']), out)
+    print('PASS: tcg idle: %d timer interrupts, %d main-loop wake-ups, compiled code dropped'
+          % (ints, main_sw))
 
 
 if __name__ == '__main__':

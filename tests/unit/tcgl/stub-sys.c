@@ -185,6 +185,26 @@ void tcgl_blocks_flush(void)
 {
 }
 
+bool tcgl_blocks_uncompile(void)
+{
+    return false;
+}
+
+void tcgl_blocks_info(GString *out)
+{
+    g_string_append(out, "stub\n");
+}
+
+bool tcgl_jit_enabled(void)
+{
+    return false;
+}
+
+void tcgl_jit_stats(TCGLJitStats *s)
+{
+    memset(s, 0, sizeof(*s));
+}
+
 static StubInsn *find_insn(uint64_t lin)
 {
     for (unsigned n = 0; n < stub_prog_len; n++) {

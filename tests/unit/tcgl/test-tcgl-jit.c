@@ -1091,6 +1091,55 @@ static void test_jit_window(void)
     tcgl_jit_set_window_ms(saved);
 }
 
+/* Runs the block at 0x2000 (`inc rax; ud2`) n times. */
+static void run_ud2_block(unsigned n)
+{
+    for (unsigned k = 0; k < n; k++) {
+        stub.c.env->rip = 0x2000;
+        stub.nr_events = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+    }
+}
+
+/* tcgl_blocks_uncompile() (what an idle guest gets, tcg-all.c): the
+ * compiled code goes and the arena is empty, the decoded block stays and
+ * runs in the executor, and compiles again once it is hot again. */
+static void test_jit_uncompile(void)
+{
+    static const uint8_t code[] = { 0x48, 0xff, 0xc0, 0x0f, 0x0b };
+    unsigned saved = tcgl_jit_window_ms();
+    TCGLJitStats s0, s1;
+
+    jit_mode(true, 4);
+    tcgl_jit_set_window_ms(0);
+    stub_reset(64);
+    stub_write(0x2000, code, sizeof(code));
+    R()[R_EAX] = 0;
+    tcgl_jit_stats(&s0);
+    run_ud2_block(8);
+    tcgl_jit_stats(&s1);
+    g_assert_cmpuint(s1.blocks - s0.blocks, ==, 1);
+    g_assert_cmpuint(s1.used, >, 0);
+
+    g_assert_true(tcgl_blocks_uncompile());
+    tcgl_jit_stats(&s1);
+    g_assert_cmpuint(s1.used, ==, 0);
+    g_assert_false(tcgl_blocks_uncompile());       /* nothing left to drop */
+
+    run_ud2_block(2);                               /* below the threshold again */
+    tcgl_jit_stats(&s1);
+    g_assert_cmpuint(s1.blocks - s0.blocks, ==, 1);
+    g_assert_cmpuint(s1.used, ==, 0);
+    run_ud2_block(6);
+    tcgl_jit_stats(&s1);
+    g_assert_cmpuint(s1.blocks - s0.blocks, ==, 2);
+    g_assert_cmpuint(s1.used, >, 0);
+    g_assert_cmpuint(R()[R_EAX], ==, 16);
+    tcgl_jit_set_window_ms(saved);
+}
+
 static void test_jit_option(void)
 {
     GError *err = NULL;
@@ -1127,6 +1176,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
     g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
     g_test_add_func("/tcgl/jit/window", test_jit_window);
+    g_test_add_func("/tcgl/jit/uncompile", test_jit_uncompile);
 #endif
     return g_test_run();
 }
