@@ -1,19 +1,37 @@
 #!/usr/bin/env python3
 """Disk boot SeaBIOS -> GRUB -> Linux -> shell, then a guest dd read of
-256 MiB from the IDE disk with O_DIRECT: kvmpc (tcg-lite) against Debian's
-QEMU (TCG), runs interleaved, medians.
+256 MiB from the IDE disk with O_DIRECT: kvmpc against Debian's QEMU on
+the same accelerator kind (tcg-lite vs QEMU TCG, or KVM vs QEMU-KVM),
+runs interleaved, medians.
 
-  python3 bench/boot_bench.py [--runs 3] [--kvmpc build/kvmpc]
+  python3 bench/boot_bench.py [--accel tcg|kvm] [--runs 3] [--kvmpc build/kvmpc]
       [--qemu qemu-system-x86_64] [--before OLD_KVMPC] [--only kvmpc|qemu]
-      [--no-dd]
+      [--no-dd] [--disk IMG | --build-disk IMG]
 
 The disk is the one tests/functional/boot-loaders.sh (grub-disk) boots,
 built by tests/images/grub-disk.sh: GRUB (grub-pc-bin) in the MBR and a
 FAT partition with grub.cfg, Debian's kernel and the test initramfs plus
 ata_piix and sd_mod, made 320 MiB with random data after the partition
-and read once so that both emulators find it in the host's page cache.
-Both emulators run it as `-accel tcg -m 512 -nographic -no-reboot -hda
-DISK`, nothing else.  Host-clock timestamps from process start to:
+and read once so that both emulators find it in the page cache.
+Both emulators run it as `-accel ACCEL -m 512 -nographic -no-reboot -hda
+DISK`, nothing else (ACCEL: --accel, default tcg).
+
+With --accel kvm the benchmark runs in the KVM lab (docs/testing-lab.md),
+whose view of the host is read-only: build the disk on the host first
+(--build-disk IMG builds it and exits), then pass it with --disk IMG; the
+script copies it into its temporary directory (a tmpfs in the lab), so
+both emulators open the same writable copy from the page cache:
+
+  python3 bench/boot_bench.py --build-disk build/bench/boot-disk.img
+  flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --timeout 2400 -- \
+      /usr/bin/python3 bench/boot_bench.py --accel kvm --runs 3 \
+      --disk build/bench/boot-disk.img
+
+Each run checks which accelerator the emulator really uses (its open
+file descriptors, once SeaBIOS has printed: a KVM vCPU is an
+anon_inode:kvm-vcpu descriptor) and fails if it is not the one asked for.
+
+Host-clock timestamps from process start to:
 
   seabios   SeaBIOS's banner on the serial port ("SeaBIOS (version")
   grub      GRUB's first line (grub.cfg's echo, before it loads anything)
@@ -26,7 +44,8 @@ DISK`, nothing else.  Host-clock timestamps from process start to:
 and the guest's own time for `dd if=/dev/sda of=/dev/null bs=1M
 count=256 iflag=direct` (dd_guest), plus the emulator's CPU time (user +
 system, all threads) at each mark, which a loaded host disturbs less.
---no-dd leaves the dd out (the script only powers off).
+--no-dd leaves the dd out (the script only powers off; a disk built with
+--no-dd must be run with --no-dd, and the other way round).
 Prints one line per run, then a Markdown table for docs/benchmarks.md.
 """
 import argparse
@@ -83,6 +102,32 @@ cat "$3/images/initramfs.cpio.gz" "$2/extra.cpio.gz" > "$2/initrd.gz"'''
     return out
 
 
+def kvm_vcpu_fds(pid):
+    """The emulator's open KVM vCPU descriptors (anon_inode:kvm-vcpu:N)."""
+    fds = []
+    d = "/proc/%d/fd" % pid
+    for fd in os.listdir(d):
+        try:
+            link = os.readlink(os.path.join(d, fd))
+        except OSError:
+            continue
+        if link.startswith("anon_inode:kvm-vcpu"):
+            fds.append(link)
+    return fds
+
+
+def check_accel(emu, pid, accel):
+    """Fail unless the live emulator runs its vCPU on ACCEL: under kvm it
+    holds a KVM vCPU descriptor, under tcg none."""
+    fds = kvm_vcpu_fds(pid)
+    if accel == "kvm" and not fds:
+        raise RuntimeError("%s: asked for -accel kvm, but the process has no KVM vCPU "
+                           "(no anon_inode:kvm-vcpu descriptor): not running on KVM" % emu)
+    if accel == "tcg" and fds:
+        raise RuntimeError("%s: asked for -accel tcg, but the process holds %s" % (emu, fds))
+    return ", ".join(sorted(fds)) if fds else "no KVM vCPU descriptor"
+
+
 def build_disk(tmp, script):
     rd = initrd(tmp)
     append = "console=ttyS0 panic=-1 " + subprocess.check_output(
@@ -97,12 +142,28 @@ def build_disk(tmp, script):
     return disk
 
 
-def run(emu, disk, timeout=900):
-    argv = [emu, "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot", "-hda", disk]
+def use_disk(tmp, src):
+    """A writable copy of a disk built before (--build-disk), in tmp (a
+    tmpfs in the lab), read once into the page cache."""
+    if not os.path.isfile(src):
+        sys.exit("--disk %s: no such file (build it with --build-disk %s)" % (src, src))
+    with open(src, "rb") as f:
+        if f.read(512)[510:512] != b"\x55\xaa":
+            sys.exit("--disk %s: not a disk built by --build-disk (no MBR signature)" % src)
+    disk = os.path.join(tmp, "disk.img")
+    shutil.copyfile(src, disk)
+    with open(disk, "rb") as f:
+        while f.read(8 << 20):
+            pass
+    return disk
+
+
+def run(emu, disk, accel, want_dd, timeout=900):
+    argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot", "-hda", disk]
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf, res, cpu = b"", {}, {}
+    buf, res, cpu, accel_seen = b"", {}, {}, None
     while True:
         if time.monotonic() - t0 > timeout:
             p.kill()
@@ -120,6 +181,12 @@ def run(emu, disk, timeout=900):
                 res[key] = now
                 try:
                     cpu[key] = proc_cpu(p.pid)
+                    if key == "seabios":    # the vCPU runs: which accelerator?
+                        accel_seen = check_accel(emu, p.pid, accel)
+                except RuntimeError:
+                    p.kill()
+                    p.wait()
+                    raise
                 except OSError:
                     pass
     _, status, ru = os.wait4(p.pid, 0)
@@ -129,7 +196,16 @@ def run(emu, disk, timeout=900):
     if missing or os.waitstatus_to_exitcode(status) != 0 or b"KVMPC-TEST-EXIT: 0" not in buf:
         raise RuntimeError("%s: missing %s, exit %d:\n%s" % (
             emu, missing, os.waitstatus_to_exitcode(status), buf[-2000:].decode("latin-1")))
+    if accel_seen is None:
+        raise RuntimeError("%s: exited before its accelerator could be checked" % emu)
+    res["accel_seen"] = accel_seen
     m = re.search(rb"DD guest=([0-9.]+)", buf)
+    if m and not want_dd:
+        raise RuntimeError("%s: the disk runs the dd (built without --no-dd): "
+                           "run without --no-dd" % emu)
+    if not m and want_dd:
+        raise RuntimeError("%s: no 'DD guest=' line on the console (a disk built with "
+                           "--no-dd? run with --no-dd):\n%s" % (emu, buf[-2000:].decode("latin-1")))
     if m:
         res["dd_guest"] = float(m.group(1))
     for k, v in cpu.items():
@@ -139,6 +215,8 @@ def run(emu, disk, timeout=900):
 
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="accelerator for both emulators (kvm: run it in the KVM lab)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
@@ -147,7 +225,25 @@ def main():
                     "run interleaved with the others and shown as its own column")
     ap.add_argument("--no-dd", action="store_true", help="boot and power off, no dd read")
     ap.add_argument("--keep-disk", help="also copy the disk image here (for profiling runs)")
+    ap.add_argument("--build-disk", metavar="IMG",
+                    help="only build the disk into IMG and exit (for --disk in the lab)")
+    ap.add_argument("--disk", metavar="IMG",
+                    help="boot a copy of IMG (made by --build-disk) instead of building one")
     a = ap.parse_args()
+    if a.runs < 1:
+        ap.error("--runs must be at least 1")
+    if a.disk and (a.build_disk or a.keep_disk):
+        ap.error("--disk goes with neither --build-disk nor --keep-disk")
+    if a.build_disk:
+        tmp = tempfile.mkdtemp(prefix="kvmpc-bootbench-")
+        try:
+            disk = build_disk(tmp, NODD_SCRIPT if a.no_dd else DD_SCRIPT)
+            os.makedirs(os.path.dirname(os.path.abspath(a.build_disk)), exist_ok=True)
+            shutil.copyfile(disk, a.build_disk)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        print("%s: built (%s)" % (a.build_disk, "no dd" if a.no_dd else "with the dd"))
+        return
     emus = {"kvmpc": a.kvmpc, "qemu": a.qemu}
     if a.before:
         emus["before"] = a.before
@@ -160,7 +256,10 @@ def main():
     keys = [k for k, _, _ in MARKS] + ["exit"]
     keys += ([] if a.no_dd else ["dd_guest"]) + ["cpu_" + k for k in keys]
     try:
-        disk = build_disk(tmp, NODD_SCRIPT if a.no_dd else DD_SCRIPT)
+        if a.disk:
+            disk = use_disk(tmp, a.disk)
+        else:
+            disk = build_disk(tmp, NODD_SCRIPT if a.no_dd else DD_SCRIPT)
         if a.keep_disk:
             shutil.copy(disk, a.keep_disk)
         res = {k: {m: [] for m in keys} for k in emus}
@@ -168,7 +267,9 @@ def main():
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
-                r = run(emus[k], disk)
+                r = run(emus[k], disk, a.accel, not a.no_dd)
+                if i == 0:
+                    print("# %s -accel %s: %s" % (k, a.accel, r["accel_seen"]), flush=True)
                 for m in keys:
                     if m in r:
                         res[k][m].append(r[m])
@@ -183,7 +284,8 @@ def main():
         names["cpu_" + k] = "CPU s at: " + d
     names["cpu_exit"] = "CPU s, whole run"
     cols = [k for k in ("kvmpc", "before", "qemu") if k in emus]
-    heads = {"kvmpc": "kvmpc", "before": "kvmpc before", "qemu": "QEMU TCG"}
+    heads = {"kvmpc": "kvmpc", "before": "kvmpc before",
+             "qemu": "QEMU KVM" if a.accel == "kvm" else "QEMU TCG"}
     print()
     print("| metric | " + " | ".join(heads[c] + " (median)" for c in cols) +
           (" | kvmpc / QEMU |" if "qemu" in cols and "kvmpc" in cols else " |"))

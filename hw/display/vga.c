@@ -769,6 +769,12 @@ bool vga_common_init(VGACommonState *s, const char *owner, Error **errp)
     g_free(name);
     s->vram_ptr = memory_region_get_ram_ptr(&s->vram);
     memory_region_init_io(&s->lowmem, &vga_mem_ops, s, "vga-lowmem", 0x20000);
+    /* Writes to the window may be deferred and performed later, in order
+     * (KVM's coalesced MMIO ring, as QEMU's VGA does): a BIOS clearing the
+     * text screen or a planar framebuffer then costs a few exits instead
+     * of one per store.  A read of the window or a register access exits
+     * and so performs the queued writes first (docs/vga.md). */
+    memory_region_add_coalescing(&s->lowmem, 0, 0x20000);
     memory_region_init_io(&s->ioports, &vga_port_ops, s, "vga", 0x30);
     memory_region_init_io(&s->vbe_ports, &vbe_port_ops, s, "vbe", 4);
     memory_region_set_log(&s->vram, true, DIRTY_MEMORY_VGA);
