@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""IDE and virtio-blk disk I/O and a SeaBIOS disk boot: kvmpc (tcg-lite)
-against Debian's QEMU (TCG), runs interleaved, medians.
+"""IDE and virtio-blk disk I/O and a SeaBIOS disk boot: kvmpc against
+Debian's QEMU, both on the same accelerator (tcg: kvmpc's tcg-lite against
+QEMU's TCG; kvm: both -accel kvm, in the KVM lab), runs interleaved, medians.
 
-  python3 bench/disk_bench.py [--runs 5] [--kvmpc build/kvmpc]
+  python3 bench/disk_bench.py [--runs 5] [--accel tcg|kvm] [--kvmpc build/kvmpc]
       [--qemu qemu-system-x86_64] [--drive-opts ,aio=io_uring] [--no-fwboot]
+
+  flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --mem 4096 --timeout 1800 -- \
+      /usr/bin/python3 bench/disk_bench.py --accel kvm --runs 3
 
 Both emulators get the same Debian kernel, the busybox initramfs plus
 ata_piix, sd_mod, virtio_pci, virtio_blk and bench/blkbench.c built
 static (tests/images/lib.sh), two 320 MiB raw images of random data, one
 on the PIIX3 IDE (-drive file=...,format=raw,if=ide,cache=writeback) and
 one on virtio-blk-pci (-drive if=none + -device virtio-blk-pci), -m 512,
-one vCPU, -accel tcg, direct -kernel boot.  --drive-opts is appended to
+one vCPU, -accel tcg (or -accel kvm with --accel kvm: everything else is
+identical), direct -kernel boot.  With --accel kvm the script refuses to
+run without a usable /dev/kvm and fails a run whose guest kernel did not
+see KVM ("Hypervisor detected: KVM" on its console): no silent fallback
+to a software CPU.  --drive-opts is appended to
 both -drive options on both emulators.  The images are read once before
 the runs, so that every run finds them in the host's page cache.  The
 guest times itself (guest time, which both emulators keep at host speed):
@@ -112,8 +120,30 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
-    argv = [emu, "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
+def check_kvm(accel):
+    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
+    host's, which docs/testing-lab.md says cannot boot an OS)."""
+    if accel != "kvm":
+        return
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
+                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
+    if os.environ.get("KVMPC_IN_LAB") != "1":
+        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
+              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
+
+
+def check_guest_on_kvm(emu, accel, buf):
+    """With -accel kvm the guest kernel must have found KVM's CPUID leaves."""
+    if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
+        raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
+                           "detected: KVM' on its console)" % emu)
+
+
+def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", timeout=1200):
+    argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
             "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
             "-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" % (vdisk, opts),
@@ -152,6 +182,7 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
     if not m or any(w not in bb for w in want):
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
+    check_guest_on_kvm(emu, accel, buf)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     order = PHASES + ["end"]
     phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
@@ -175,8 +206,10 @@ def mbr_disk(tmp):
     return disk
 
 
-def firmware_run(emu, disk):
-    argv = [emu, "-accel", "tcg", "-m", "128", "-nographic", "-no-reboot",
+def firmware_run(emu, disk, accel="tcg"):
+    # -accel kvm alone: both emulators exit with an error if KVM is
+    # unusable (no fallback accelerator named).
+    argv = [emu, "-accel", accel, "-m", "128", "-nographic", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-hda", disk, "-boot", "c"]
     t0 = time.monotonic()
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
@@ -189,6 +222,8 @@ def firmware_run(emu, disk):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="both emulators' accelerator (kvm: in the KVM lab)")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--drive-opts", default=os.environ.get("DISK_BENCH_DRIVE_OPTS", ""),
@@ -200,6 +235,7 @@ def main():
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
+    check_kvm(a.accel)
     tmp = tempfile.mkdtemp(prefix="kvmpc-diskbench-")
     try:
         rd = initrd(tmp)
@@ -228,14 +264,14 @@ def main():
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
-                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts)
+                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
                 for ph in PHASES:
                     if ph in r["phase_cpu"]:
                         res[k]["cpu_" + ph].append(r["phase_cpu"][ph])
                 if not a.no_fwboot:
-                    res[k]["fwboot"].append(firmware_run(emus[k], mbr))
+                    res[k]["fwboot"].append(firmware_run(emus[k], mbr, a.accel))
                 print("run %d %-5s " % (i + 1, k) +
                       " ".join("%s %.2f" % (m, res[k][m][-1]) for m in keys if res[k][m]),
                       flush=True)
@@ -245,8 +281,8 @@ def main():
         return
     print()
     b = "before" in res
-    print("| metric |%s kvmpc (median) | QEMU TCG (median) | kvmpc / QEMU |" %
-          (" kvmpc before (median) |" if b else ""))
+    print("| metric |%s kvmpc (median) | QEMU %s (median) | kvmpc / QEMU |" %
+          (" kvmpc before (median) |" if b else "", a.accel.upper()))
     print("|---|---|---|---|" + ("---|" if b else ""))
     names = dict(METRICS, fwboot="SeaBIOS disk boot to exit (s)")
     for ph in PHASES:

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""virtio-net throughput, guest <-> host, with iperf3: kvmpc (tcg-lite)
-against Debian's QEMU (TCG), the same options, runs interleaved, medians.
+"""virtio-net throughput, guest <-> host, with iperf3: kvmpc against
+Debian's QEMU, both on the same accelerator (tcg: kvmpc's tcg-lite against
+QEMU's TCG; kvm: both -accel kvm, in the KVM lab), the same options, runs
+interleaved, medians.
 
   python3 bench/net_bench.py [--runs 3] [--time 8] [--cases tap,user]
+                             [--accel tcg|kvm]
                              [--kvmpc build/kvmpc] [--qemu qemu-system-x86_64]
                              [--base OLD-KVMPC]
+
+  flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --timeout 1800 -- \
+      /usr/bin/python3 bench/net_bench.py --accel kvm --runs 3
 
 --cases user runs the slirp case alone (no root needed for it).  --base
 adds a second kvmpc binary (e.g. one built before a change) to the same
@@ -13,8 +19,9 @@ interleaved rotation, for a before/after table next to QEMU's.
 Needs root (a network namespace and a tap), Debian's iperf3 on the host.
 Both emulators get the same Debian kernel, the busybox initramfs plus
 virtio_pci/virtio_net and iperf3 with its libraries (from the host,
-tests/images/lib.sh packs them), -m 512, one vCPU, -accel tcg, direct
--kernel boot, and one virtio-net-pci NIC on:
+tests/images/lib.sh packs them), -m 512, one vCPU, -accel tcg (or -accel
+kvm with --accel kvm: everything else identical), direct -kernel boot,
+and one virtio-net-pci NIC on:
 
   tap    -netdev tap,id=n0,ifname=nbtap0,script=no,downscript=no
          (vnet_hdr on by default in both: checksum and TSO offloads)
@@ -27,6 +34,14 @@ The guest runs `iperf3 -s -1` twice; the host runs `iperf3 -c GUEST -t T
 rate from the JSON.  Every packet stays on this machine.  Also reported:
 the emulator's CPU time (user+sys, all threads, from wait4) per run,
 which includes the boot.
+
+With --accel kvm the script refuses to run without a /dev/kvm it can
+open and fails a run whose guest kernel did not see KVM ("Hypervisor
+detected: KVM" on its console): no silent fallback to a software CPU.
+The tap case needs /dev/net/tun: when it is missing, the script loads
+the running kernel's tun module (modprobe, or in the lab, whose kernel's
+modules are not under the host's /lib/modules, insmod from
+$KVMPC_BUILD/images/linux/lib/modules/`uname -r`/), or says why not.
 
 Prints each run and a Markdown table for docs/benchmarks.md.
 """
@@ -113,7 +128,42 @@ def iperf_client(prefix, host, port, secs, reverse):
     raise RuntimeError("iperf3 %s: %s" % (" ".join(argv), r.stdout[-500:] + r.stderr[-500:]))
 
 
-def vm_run(emu, case, rd, secs, timeout=900):
+def check_kvm(accel):
+    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
+    host's, which docs/testing-lab.md says cannot boot an OS)."""
+    if accel != "kvm":
+        return
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
+                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
+    if os.environ.get("KVMPC_IN_LAB") != "1":
+        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
+              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
+
+
+def ensure_tun():
+    """/dev/net/tun for the tap case, loading tun.ko if needed."""
+    if os.path.exists("/dev/net/tun"):
+        return
+    if subprocess.run(["modprobe", "tun"], capture_output=True).returncode != 0:
+        ko = os.path.join(B, "images/linux/lib/modules", os.uname().release,
+                          "kernel/drivers/net/tun.ko")
+        if not os.path.exists(ko):
+            sys.exit("tap case: no /dev/net/tun, modprobe tun failed and there is no %s "
+                     "(run with --cases user)" % ko)
+        r = subprocess.run(["insmod", ko], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("tap case: insmod %s: %s" % (ko, r.stderr.strip()))
+    for _ in range(50):     # devtmpfs creates the node
+        if os.path.exists("/dev/net/tun"):
+            return
+        time.sleep(0.1)
+    sys.exit("tap case: tun loaded but no /dev/net/tun appeared")
+
+
+def vm_run(emu, case, rd, secs, accel="tcg", timeout=900):
     port = 5201
     if case == "tap":
         prefix = ["ip", "netns", "exec", NS]
@@ -126,7 +176,7 @@ def vm_run(emu, case, rd, secs, timeout=900):
         net = ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:5201" % port]
         script = GUEST % GUEST_USER
         host = "127.0.0.1"
-    argv = prefix + [emu, "-accel", "tcg", "-smp", "1", "-m", "512", "-nographic",
+    argv = prefix + [emu, "-accel", accel, "-smp", "1", "-m", "512", "-nographic",
                      "-no-reboot", "-kernel", os.path.join(B, "images/linux/vmlinuz"),
                      "-initrd", rd] + net + [
                      "-device", "virtio-net-pci,netdev=n0",
@@ -152,6 +202,9 @@ def vm_run(emu, case, rd, secs, timeout=900):
             if time.monotonic() - t0 > timeout or (r and not d):
                 raise RuntimeError("%s %s: the guest did not start iperf3:\n%s" % (
                     emu, case, buf[-2000:].decode("latin-1")))
+        if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
+            raise RuntimeError("%s %s: -accel kvm, but the guest did not see KVM (no "
+                               "'Hypervisor detected: KVM' on its console)" % (emu, case))
         m = re.search(rb"FEATURES=([01]+)", buf)
         res["features"] = m.group(1).decode() if m else "?"
         res["h2g"] = iperf_client(prefix, host, port, secs, False)
@@ -176,6 +229,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--time", type=int, default=8)
     ap.add_argument("--cases", default="tap,user")
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="both emulators' accelerator (kvm: in the KVM lab)")
     ap.add_argument("--emus", default="kvmpc,qemu")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
@@ -184,11 +239,20 @@ def main():
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
     cases = a.cases.split(",")
+    bad = [c for c in cases if c not in ("tap", "user")]
+    if bad:
+        sys.exit("--cases: unknown case %s (tap, user)" % ",".join(bad))
+    if "tap" in cases and not shutil.which("ip"):
+        sys.exit("tap case: no ip (iproute2)")
+    check_kvm(a.accel)
+    if "tap" in cases:
+        ensure_tun()
     emus = {k: v for k, v in (("kvmpc", a.kvmpc), ("qemu", a.qemu)) if k in a.emus.split(",")}
     if a.base:
         emus["base"] = a.base
     tmp = tempfile.mkdtemp(prefix="kvmpc-netbench-")
     res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
+    failed = 0
     try:
         rd = initrd(tmp)
         if "tap" in cases:
@@ -199,8 +263,9 @@ def main():
             for c in cases:
                 for k in order:
                     try:
-                        r = vm_run(emus[k], c, rd, a.time)
+                        r = vm_run(emus[k], c, rd, a.time, a.accel)
                     except (RuntimeError, subprocess.TimeoutExpired) as ex:
+                        failed += 1
                         print("run %d %-5s %-4s FAILED: %s" % (i + 1, k, c, str(ex)[-1500:]),
                               flush=True)
                         continue
@@ -216,7 +281,8 @@ def main():
             subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print("| case | direction | kvmpc Mbit/s (median) | QEMU TCG Mbit/s (median) | kvmpc / QEMU |")
+    print("| case | direction | kvmpc Mbit/s (median) | QEMU %s Mbit/s (median) | kvmpc / QEMU |"
+          % a.accel.upper())
     print("|---|---|---|---|---|")
     names = {"h2g": "host -> guest", "g2h": "guest -> host"}
     for c in cases:
@@ -242,6 +308,8 @@ def main():
         v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
         print("| %s | CPU s per run (boot + both directions) | %s |" % (
             c, " | ".join("%s %.1f" % kv for kv in v.items())))
+    if failed:
+        sys.exit("%d run(s) FAILED (above)" % failed)
 
 
 if __name__ == "__main__":
