@@ -50,6 +50,8 @@ import sys
 import tempfile
 import time
 
+import kvmstats
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 
@@ -142,7 +144,7 @@ def check_guest_on_kvm(emu, accel, buf):
                            "detected: KVM' on its console)" % emu)
 
 
-def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", timeout=1200):
+def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200):
     argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
             "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
@@ -153,7 +155,7 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", timeout=1200):
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf, boot, marks, seen = b"", None, {}, 0
+    buf, boot, marks, kmarks, seen = b"", None, {}, {}, 0
     while True:
         if time.monotonic() - t0 > timeout:
             p.kill()
@@ -173,6 +175,8 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", timeout=1200):
                         marks.setdefault(ph.decode(), proc_cpu(p.pid))
                     except OSError:
                         pass
+                    if kstats:
+                        kmarks.setdefault(ph.decode(), kvmstats.snapshot(p.pid))
                 seen = nl + 1
     p.wait()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -187,7 +191,9 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", timeout=1200):
     order = PHASES + ["end"]
     phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
                  if ph in marks and order[i + 1] in marks}
-    return {"phase_cpu": phase_cpu, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
+    phase_kvm = {ph: kvmstats.delta(kmarks[ph], kmarks[order[i + 1]])
+                 for i, ph in enumerate(PHASES) if ph in kmarks and order[i + 1] in kmarks}
+    return {"phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
             "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
             "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
             "cpu": cpu}
@@ -229,6 +235,8 @@ def main():
     ap.add_argument("--drive-opts", default=os.environ.get("DISK_BENCH_DRIVE_OPTS", ""),
                     help="appended to both -drive options of both emulators, e.g. ,aio=io_uring")
     ap.add_argument("--no-fwboot", action="store_true", help="skip the SeaBIOS disk boot")
+    ap.add_argument("--kvm-stats", action="store_true",
+                    help="with --accel kvm: KVM's exit counters (debugfs) per phase")
     ap.add_argument("--only", choices=["kvmpc", "qemu"], help="run one emulator (profiling)")
     ap.add_argument("--before", help="a second kvmpc binary (the build before a change), "
                     "run interleaved with the others and shown as its own column")
@@ -236,6 +244,12 @@ def main():
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
     check_kvm(a.accel)
+    if a.kvm_stats:
+        if a.accel != "kvm":
+            sys.exit("--kvm-stats needs --accel kvm")
+        err = kvmstats.ensure_debugfs()
+        if err:
+            sys.exit("--kvm-stats: " + err)
     tmp = tempfile.mkdtemp(prefix="kvmpc-diskbench-")
     try:
         rd = initrd(tmp)
@@ -260,11 +274,18 @@ def main():
             emus = {a.only: emus[a.only]}
         keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in PHASES] + ["fwboot"]
         res = {k: {m: [] for m in keys} for k in emus}
+        kres = {k: {} for k in emus}      # (phase, counter) -> [values]
         for i in range(a.runs):
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
-                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel)
+                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel,
+                              a.kvm_stats)
+                for ph, d in r["phase_kvm"].items():
+                    for f, v in d.items():
+                        kres[k].setdefault((ph, f), []).append(v)
+                    print("run %d %-5s kvm %-9s %s" % (i + 1, k, ph, " ".join(
+                        "%s=%d" % fv for fv in d.items())), flush=True)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
                 for ph in PHASES:
@@ -293,6 +314,18 @@ def main():
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
         before = " %.3f |" % statistics.median(res["before"][m]) if b else ""
         print("| %s |%s %.3f | %.3f | %.2fx |" % (names[m], before, k, q, k / q))
+    if a.kvm_stats:
+        print()
+        print("KVM counters per phase (debugfs, medians): kvmpc / QEMU")
+        print()
+        print("| phase | " + " | ".join(kvmstats.FIELDS) + " |")
+        print("|---|" + "---|" * len(kvmstats.FIELDS))
+        for ph in PHASES:
+            cells = []
+            for f in kvmstats.FIELDS:
+                v = [kres[e].get((ph, f)) for e in ("kvmpc", "qemu")]
+                cells.append(" / ".join("%d" % statistics.median(x) if x else "-" for x in v))
+            print("| %s | %s |" % (names[ph].replace(" (guest s)", ""), " | ".join(cells)))
 
 
 if __name__ == "__main__":

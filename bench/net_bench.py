@@ -58,6 +58,8 @@ import sys
 import tempfile
 import time
 
+import kvmstats
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 NS = "kvmpc-nbench-%d" % os.getpid()
@@ -163,7 +165,7 @@ def ensure_tun():
     sys.exit("tap case: tun loaded but no /dev/net/tun appeared")
 
 
-def vm_run(emu, case, rd, secs, accel="tcg", timeout=900):
+def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
     port = 5201
     if case == "tap":
         prefix = ["ip", "netns", "exec", NS]
@@ -207,8 +209,12 @@ def vm_run(emu, case, rd, secs, accel="tcg", timeout=900):
                                "'Hypervisor detected: KVM' on its console)" % (emu, case))
         m = re.search(rb"FEATURES=([01]+)", buf)
         res["features"] = m.group(1).decode() if m else "?"
+        k0 = kvmstats.snapshot(p.pid) if kstats else {}
         res["h2g"] = iperf_client(prefix, host, port, secs, False)
+        k1 = kvmstats.snapshot(p.pid) if kstats else {}
         res["g2h"] = iperf_client(prefix, host, port, secs, True)
+        k2 = kvmstats.snapshot(p.pid) if kstats else {}
+        res["kvm"] = {"h2g": kvmstats.delta(k0, k1), "g2h": kvmstats.delta(k1, k2)}
         t1 = time.monotonic()
         while time.monotonic() - t1 < 60:       # the guest powers off
             r, _, _ = select.select([p.stdout], [], [], 0.5)
@@ -231,6 +237,8 @@ def main():
     ap.add_argument("--cases", default="tap,user")
     ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
                     help="both emulators' accelerator (kvm: in the KVM lab)")
+    ap.add_argument("--kvm-stats", action="store_true",
+                    help="with --accel kvm: KVM's exit counters (debugfs) per direction")
     ap.add_argument("--emus", default="kvmpc,qemu")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
@@ -245,6 +253,12 @@ def main():
     if "tap" in cases and not shutil.which("ip"):
         sys.exit("tap case: no ip (iproute2)")
     check_kvm(a.accel)
+    if a.kvm_stats:
+        if a.accel != "kvm":
+            sys.exit("--kvm-stats needs --accel kvm")
+        err = kvmstats.ensure_debugfs()
+        if err:
+            sys.exit("--kvm-stats: " + err)
     if "tap" in cases:
         ensure_tun()
     emus = {k: v for k, v in (("kvmpc", a.kvmpc), ("qemu", a.qemu)) if k in a.emus.split(",")}
@@ -253,6 +267,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="kvmpc-netbench-")
     res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
     failed = 0
+    kres = {}       # (emu, case, direction, counter) -> [values]
     try:
         rd = initrd(tmp)
         if "tap" in cases:
@@ -263,7 +278,7 @@ def main():
             for c in cases:
                 for k in order:
                     try:
-                        r = vm_run(emus[k], c, rd, a.time, a.accel)
+                        r = vm_run(emus[k], c, rd, a.time, a.accel, a.kvm_stats)
                     except (RuntimeError, subprocess.TimeoutExpired) as ex:
                         failed += 1
                         print("run %d %-5s %-4s FAILED: %s" % (i + 1, k, c, str(ex)[-1500:]),
@@ -276,6 +291,12 @@ def main():
                           "cpu %.1fs features %s" % (i + 1, k, c, r["h2g"], r["g2h"],
                                                      r.get("cpu", 0), r["features"][:16]),
                           flush=True)
+                    for d, st in r.get("kvm", {}).items():
+                        for f, v in st.items():
+                            kres.setdefault((k, c, d, f), []).append(v)
+                        if st:
+                            print("run %d %-5s %-4s kvm %s %s" % (i + 1, k, c, d, " ".join(
+                                "%s=%d" % fv for fv in st.items())), flush=True)
     finally:
         if "tap" in cases:
             subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
@@ -308,6 +329,20 @@ def main():
         v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
         print("| %s | CPU s per run (boot + both directions) | %s |" % (
             c, " | ".join("%s %.1f" % kv for kv in v.items())))
+    if a.kvm_stats:
+        print()
+        print("KVM counters per direction (debugfs, medians): kvmpc / QEMU")
+        print()
+        print("| case | direction | " + " | ".join(kvmstats.FIELDS) + " |")
+        print("|---|---|" + "---|" * len(kvmstats.FIELDS))
+        for c in cases:
+            for m in ("h2g", "g2h"):
+                cells = []
+                for f in kvmstats.FIELDS:
+                    v = [kres.get((e, c, m, f)) for e in ("kvmpc", "qemu")]
+                    cells.append(" / ".join("%d" % statistics.median(x) if x else "-"
+                                            for x in v))
+                print("| %s | %s | %s |" % (c, names[m], " | ".join(cells)))
     if failed:
         sys.exit("%d run(s) FAILED (above)" % failed)
 
