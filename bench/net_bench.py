@@ -68,9 +68,13 @@ GUEST = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m |
 ifconfig lo 127.0.0.1 up
 %s
 echo "FEATURES=$(cat /sys/class/net/eth0/device/features)"
+irqs() { echo "IRQS$1 $(grep -e virtio -e LOC: /proc/interrupts | awk '{n=$1=="LOC:" ? "LOC" : $NF; s=0; for (i=2; i<NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; printf "%%s=%%d ", n, s}')"; }
+irqs 0
 echo IPERF-READY
 iperf3 -s -1 >/dev/null 2>&1
+irqs 1
 iperf3 -s -1 >/dev/null 2>&1
+irqs 2
 echo IPERF-DONE'''
 GUEST_TAP = "ifconfig eth0 10.0.9.2 netmask 255.255.255.0 up"
 GUEST_USER = "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up; route add default gw 10.0.2.2"
@@ -218,7 +222,9 @@ def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
         t1 = time.monotonic()
         while time.monotonic() - t1 < 60:       # the guest powers off
             r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if r and not os.read(p.stdout.fileno(), 65536):
+            d = os.read(p.stdout.fileno(), 65536) if r else b""
+            buf += d
+            if r and not d:
                 break
     finally:
         pid, _, ru = os.wait4(p.pid, os.WNOHANG)
@@ -227,6 +233,12 @@ def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
             _, _, ru = os.wait4(p.pid, 0)
         p.returncode = 0
     res["cpu"] = ru.ru_utime + ru.ru_stime
+    # the guest's virtio interrupts per vector during each direction
+    irq = {int(i): dict((k.decode(), int(v)) for k, v in re.findall(rb"(\S+)=(\d+)", line))
+           for i, line in re.findall(rb"IRQS(\d) ([^\r\n]*)", buf)}
+    if all(i in irq for i in (0, 1, 2)):
+        res["irqs"] = {d: {k: irq[b][k] - irq[a].get(k, 0) for k in irq[b]}
+                       for d, a, b in (("h2g", 0, 1), ("g2h", 1, 2))}
     return res
 
 
@@ -268,6 +280,7 @@ def main():
     res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
     failed = 0
     kres = {}       # (emu, case, direction, counter) -> [values]
+    ires = {}       # (case, direction, vector) -> {emu: [guest interrupts]}
     try:
         rd = initrd(tmp)
         if "tap" in cases:
@@ -291,6 +304,11 @@ def main():
                           "cpu %.1fs features %s" % (i + 1, k, c, r["h2g"], r["g2h"],
                                                      r.get("cpu", 0), r["features"][:16]),
                           flush=True)
+                    for d, st in r.get("irqs", {}).items():
+                        for f, v in st.items():
+                            ires.setdefault((c, d, f), {}).setdefault(k, []).append(v)
+                        print("run %d %-5s %-4s guest irqs %s %s" % (i + 1, k, c, d, " ".join(
+                            "%s=%d" % kv for kv in sorted(st.items()))), flush=True)
                     for d, st in r.get("kvm", {}).items():
                         for f, v in st.items():
                             kres.setdefault((k, c, d, f), []).append(v)
@@ -329,6 +347,14 @@ def main():
         v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
         print("| %s | CPU s per run (boot + both directions) | %s |" % (
             c, " | ".join("%s %.1f" % kv for kv in v.items())))
+    print()
+    print("Guest interrupts per direction (/proc/interrupts, medians)")
+    print()
+    print("| case | direction | vector | " + " | ".join(emus) + " |")
+    print("|---|---|---|" + "---|" * len(emus))
+    for (c, d, f), v in sorted(ires.items()):
+        print("| %s | %s | %s | %s |" % (c, names[d], f, " | ".join(
+            "%d" % statistics.median(v[k]) if k in v else "-" for k in emus)))
     if a.kvm_stats:
         print()
         print("KVM counters per direction (debugfs, medians): kvmpc / QEMU")
