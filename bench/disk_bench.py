@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""IDE and virtio-blk disk I/O and a SeaBIOS disk boot: kvmpc (tcg-lite)
-against Debian's QEMU (TCG), runs interleaved, medians.
+"""IDE and virtio-blk disk I/O and a SeaBIOS disk boot: kvmpc against
+Debian's QEMU, both on the same accelerator (tcg: kvmpc's tcg-lite against
+QEMU's TCG; kvm: both -accel kvm, in the KVM lab), runs interleaved, medians.
 
-  python3 bench/disk_bench.py [--runs 5] [--kvmpc build/kvmpc]
+  python3 bench/disk_bench.py [--runs 5] [--accel tcg|kvm] [--kvmpc build/kvmpc]
       [--qemu qemu-system-x86_64] [--drive-opts ,aio=io_uring] [--no-fwboot]
+
+  flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --mem 4096 --timeout 1800 -- \
+      /usr/bin/python3 bench/disk_bench.py --accel kvm --runs 3
 
 Both emulators get the same Debian kernel, the busybox initramfs plus
 ata_piix, sd_mod, virtio_pci, virtio_blk and bench/blkbench.c built
 static (tests/images/lib.sh), two 320 MiB raw images of random data, one
 on the PIIX3 IDE (-drive file=...,format=raw,if=ide,cache=writeback) and
 one on virtio-blk-pci (-drive if=none + -device virtio-blk-pci), -m 512,
-one vCPU, -accel tcg, direct -kernel boot.  --drive-opts is appended to
+one vCPU, -accel tcg (or -accel kvm with --accel kvm: everything else is
+identical), direct -kernel boot.  With --accel kvm the script refuses to
+run without a usable /dev/kvm and fails a run whose guest kernel did not
+see KVM ("Hypervisor detected: KVM" on its console): no silent fallback
+to a software CPU.  --drive-opts is appended to
 both -drive options on both emulators.  The images are read once before
 the runs, so that every run finds them in the host's page cache.  The
 guest times itself (guest time, which both emulators keep at host speed):
@@ -41,6 +49,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+import kvmstats
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
@@ -112,8 +122,30 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
-    argv = [emu, "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
+def check_kvm(accel):
+    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
+    host's, which docs/testing-lab.md says cannot boot an OS)."""
+    if accel != "kvm":
+        return
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
+                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
+    if os.environ.get("KVMPC_IN_LAB") != "1":
+        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
+              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
+
+
+def check_guest_on_kvm(emu, accel, buf):
+    """With -accel kvm the guest kernel must have found KVM's CPUID leaves."""
+    if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
+        raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
+                           "detected: KVM' on its console)" % emu)
+
+
+def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200):
+    argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
             "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
             "-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" % (vdisk, opts),
@@ -123,7 +155,7 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
-    buf, boot, marks, seen = b"", None, {}, 0
+    buf, boot, marks, kmarks, seen = b"", None, {}, {}, 0
     while True:
         if time.monotonic() - t0 > timeout:
             p.kill()
@@ -143,6 +175,8 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
                         marks.setdefault(ph.decode(), proc_cpu(p.pid))
                     except OSError:
                         pass
+                    if kstats:
+                        kmarks.setdefault(ph.decode(), kvmstats.snapshot(p.pid))
                 seen = nl + 1
     p.wait()
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -152,11 +186,14 @@ def linux_run(emu, disk, vdisk, rd, opts, timeout=1200):
     want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
     if not m or any(w not in bb for w in want):
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
+    check_guest_on_kvm(emu, accel, buf)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     order = PHASES + ["end"]
     phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
                  if ph in marks and order[i + 1] in marks}
-    return {"phase_cpu": phase_cpu, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
+    phase_kvm = {ph: kvmstats.delta(kmarks[ph], kmarks[order[i + 1]])
+                 for i, ph in enumerate(PHASES) if ph in kmarks and order[i + 1] in kmarks}
+    return {"phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
             "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
             "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
             "cpu": cpu}
@@ -175,8 +212,10 @@ def mbr_disk(tmp):
     return disk
 
 
-def firmware_run(emu, disk):
-    argv = [emu, "-accel", "tcg", "-m", "128", "-nographic", "-no-reboot",
+def firmware_run(emu, disk, accel="tcg"):
+    # -accel kvm alone: both emulators exit with an error if KVM is
+    # unusable (no fallback accelerator named).
+    argv = [emu, "-accel", accel, "-m", "128", "-nographic", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-hda", disk, "-boot", "c"]
     t0 = time.monotonic()
     r = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=300)
@@ -186,20 +225,45 @@ def firmware_run(emu, disk):
     return t
 
 
+def firmware_kvm_stats(emu, disk):
+    """KVM's counters for a whole SeaBIOS boot: a second, untimed run whose
+    VM is read every 20 ms (its debugfs directory goes with the process)."""
+    argv = [emu, "-accel", "kvm", "-m", "128", "-nographic", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=4", "-hda", disk, "-boot", "c"]
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    last = {}
+    while p.poll() is None:
+        last = kvmstats.snapshot(p.pid) or last
+        time.sleep(0.02)
+    return last
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="both emulators' accelerator (kvm: in the KVM lab)")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
     ap.add_argument("--drive-opts", default=os.environ.get("DISK_BENCH_DRIVE_OPTS", ""),
                     help="appended to both -drive options of both emulators, e.g. ,aio=io_uring")
     ap.add_argument("--no-fwboot", action="store_true", help="skip the SeaBIOS disk boot")
+    ap.add_argument("--kvm-stats", action="store_true",
+                    help="with --accel kvm: KVM's exit counters (debugfs) per phase")
     ap.add_argument("--only", choices=["kvmpc", "qemu"], help="run one emulator (profiling)")
     ap.add_argument("--before", help="a second kvmpc binary (the build before a change), "
                     "run interleaved with the others and shown as its own column")
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
+    check_kvm(a.accel)
+    if a.kvm_stats:
+        if a.accel != "kvm":
+            sys.exit("--kvm-stats needs --accel kvm")
+        err = kvmstats.ensure_debugfs()
+        if err:
+            sys.exit("--kvm-stats: " + err)
     tmp = tempfile.mkdtemp(prefix="kvmpc-diskbench-")
     try:
         rd = initrd(tmp)
@@ -224,18 +288,31 @@ def main():
             emus = {a.only: emus[a.only]}
         keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in PHASES] + ["fwboot"]
         res = {k: {m: [] for m in keys} for k in emus}
+        kres = {k: {} for k in emus}      # (phase, counter) -> [values]
         for i in range(a.runs):
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
-                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts)
+                r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel,
+                              a.kvm_stats)
+                for ph, d in r["phase_kvm"].items():
+                    for f, v in d.items():
+                        kres[k].setdefault((ph, f), []).append(v)
+                    print("run %d %-5s kvm %-9s %s" % (i + 1, k, ph, " ".join(
+                        "%s=%d" % fv for fv in d.items())), flush=True)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
                 for ph in PHASES:
                     if ph in r["phase_cpu"]:
                         res[k]["cpu_" + ph].append(r["phase_cpu"][ph])
                 if not a.no_fwboot:
-                    res[k]["fwboot"].append(firmware_run(emus[k], mbr))
+                    res[k]["fwboot"].append(firmware_run(emus[k], mbr, a.accel))
+                    if a.kvm_stats:
+                        st = firmware_kvm_stats(emus[k], mbr)
+                        for f, v in st.items():
+                            kres[k].setdefault(("fwboot", f), []).append(v)
+                        print("run %d %-5s kvm %-9s %s" % (i + 1, k, "fwboot", " ".join(
+                            "%s=%d" % fv for fv in st.items())), flush=True)
                 print("run %d %-5s " % (i + 1, k) +
                       " ".join("%s %.2f" % (m, res[k][m][-1]) for m in keys if res[k][m]),
                       flush=True)
@@ -245,8 +322,8 @@ def main():
         return
     print()
     b = "before" in res
-    print("| metric |%s kvmpc (median) | QEMU TCG (median) | kvmpc / QEMU |" %
-          (" kvmpc before (median) |" if b else ""))
+    print("| metric |%s kvmpc (median) | QEMU %s (median) | kvmpc / QEMU |" %
+          (" kvmpc before (median) |" if b else "", a.accel.upper()))
     print("|---|---|---|---|" + ("---|" if b else ""))
     names = dict(METRICS, fwboot="SeaBIOS disk boot to exit (s)")
     for ph in PHASES:
@@ -257,6 +334,19 @@ def main():
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
         before = " %.3f |" % statistics.median(res["before"][m]) if b else ""
         print("| %s |%s %.3f | %.3f | %.2fx |" % (names[m], before, k, q, k / q))
+    if a.kvm_stats:
+        print()
+        print("KVM counters per phase (debugfs, medians): kvmpc / QEMU")
+        print()
+        print("| phase | " + " | ".join(kvmstats.FIELDS) + " |")
+        print("|---|" + "---|" * len(kvmstats.FIELDS))
+        names["fwboot"] = "SeaBIOS disk boot (untimed run, last reading before exit)"
+        for ph in PHASES + ["fwboot"]:
+            cells = []
+            for f in kvmstats.FIELDS:
+                v = [kres[e].get((ph, f)) for e in ("kvmpc", "qemu")]
+                cells.append(" / ".join("%d" % statistics.median(x) if x else "-" for x in v))
+            print("| %s | %s |" % (names[ph].replace(" (guest s)", ""), " | ".join(cells)))
 
 
 if __name__ == "__main__":

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""virtio-net throughput, guest <-> host, with iperf3: kvmpc (tcg-lite)
-against Debian's QEMU (TCG), the same options, runs interleaved, medians.
+"""virtio-net throughput, guest <-> host, with iperf3: kvmpc against
+Debian's QEMU, both on the same accelerator (tcg: kvmpc's tcg-lite against
+QEMU's TCG; kvm: both -accel kvm, in the KVM lab), the same options, runs
+interleaved, medians.
 
   python3 bench/net_bench.py [--runs 3] [--time 8] [--cases tap,user]
+                             [--accel tcg|kvm]
                              [--kvmpc build/kvmpc] [--qemu qemu-system-x86_64]
                              [--base OLD-KVMPC]
+
+  flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --timeout 1800 -- \
+      /usr/bin/python3 bench/net_bench.py --accel kvm --runs 3
 
 --cases user runs the slirp case alone (no root needed for it).  --base
 adds a second kvmpc binary (e.g. one built before a change) to the same
@@ -13,8 +19,9 @@ interleaved rotation, for a before/after table next to QEMU's.
 Needs root (a network namespace and a tap), Debian's iperf3 on the host.
 Both emulators get the same Debian kernel, the busybox initramfs plus
 virtio_pci/virtio_net and iperf3 with its libraries (from the host,
-tests/images/lib.sh packs them), -m 512, one vCPU, -accel tcg, direct
--kernel boot, and one virtio-net-pci NIC on:
+tests/images/lib.sh packs them), -m 512, one vCPU, -accel tcg (or -accel
+kvm with --accel kvm: everything else identical), direct -kernel boot,
+and one virtio-net-pci NIC on:
 
   tap    -netdev tap,id=n0,ifname=nbtap0,script=no,downscript=no
          (vnet_hdr on by default in both: checksum and TSO offloads)
@@ -27,6 +34,14 @@ The guest runs `iperf3 -s -1` twice; the host runs `iperf3 -c GUEST -t T
 rate from the JSON.  Every packet stays on this machine.  Also reported:
 the emulator's CPU time (user+sys, all threads, from wait4) per run,
 which includes the boot.
+
+With --accel kvm the script refuses to run without a /dev/kvm it can
+open and fails a run whose guest kernel did not see KVM ("Hypervisor
+detected: KVM" on its console): no silent fallback to a software CPU.
+The tap case needs /dev/net/tun: when it is missing, the script loads
+the running kernel's tun module (modprobe, or in the lab, whose kernel's
+modules are not under the host's /lib/modules, insmod from
+$KVMPC_BUILD/images/linux/lib/modules/`uname -r`/), or says why not.
 
 Prints each run and a Markdown table for docs/benchmarks.md.
 """
@@ -43,6 +58,8 @@ import sys
 import tempfile
 import time
 
+import kvmstats
+
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 NS = "kvmpc-nbench-%d" % os.getpid()
@@ -51,9 +68,13 @@ GUEST = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m |
 ifconfig lo 127.0.0.1 up
 %s
 echo "FEATURES=$(cat /sys/class/net/eth0/device/features)"
+irqs() { echo "IRQS$1 $(grep -e virtio -e LOC: /proc/interrupts | awk '{n=$1=="LOC:" ? "LOC" : $NF; s=0; for (i=2; i<NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; printf "%%s=%%d ", n, s}')"; }
+irqs 0
 echo IPERF-READY
 iperf3 -s -1 >/dev/null 2>&1
+irqs 1
 iperf3 -s -1 >/dev/null 2>&1
+irqs 2
 echo IPERF-DONE'''
 GUEST_TAP = "ifconfig eth0 10.0.9.2 netmask 255.255.255.0 up"
 GUEST_USER = "ifconfig eth0 10.0.2.15 netmask 255.255.255.0 up; route add default gw 10.0.2.2"
@@ -113,7 +134,42 @@ def iperf_client(prefix, host, port, secs, reverse):
     raise RuntimeError("iperf3 %s: %s" % (" ".join(argv), r.stdout[-500:] + r.stderr[-500:]))
 
 
-def vm_run(emu, case, rd, secs, timeout=900):
+def check_kvm(accel):
+    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
+    host's, which docs/testing-lab.md says cannot boot an OS)."""
+    if accel != "kvm":
+        return
+    try:
+        os.close(os.open("/dev/kvm", os.O_RDWR))
+    except OSError as e:
+        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
+                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
+    if os.environ.get("KVMPC_IN_LAB") != "1":
+        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
+              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
+
+
+def ensure_tun():
+    """/dev/net/tun for the tap case, loading tun.ko if needed."""
+    if os.path.exists("/dev/net/tun"):
+        return
+    if subprocess.run(["modprobe", "tun"], capture_output=True).returncode != 0:
+        ko = os.path.join(B, "images/linux/lib/modules", os.uname().release,
+                          "kernel/drivers/net/tun.ko")
+        if not os.path.exists(ko):
+            sys.exit("tap case: no /dev/net/tun, modprobe tun failed and there is no %s "
+                     "(run with --cases user)" % ko)
+        r = subprocess.run(["insmod", ko], capture_output=True, text=True)
+        if r.returncode != 0:
+            sys.exit("tap case: insmod %s: %s" % (ko, r.stderr.strip()))
+    for _ in range(50):     # devtmpfs creates the node
+        if os.path.exists("/dev/net/tun"):
+            return
+        time.sleep(0.1)
+    sys.exit("tap case: tun loaded but no /dev/net/tun appeared")
+
+
+def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
     port = 5201
     if case == "tap":
         prefix = ["ip", "netns", "exec", NS]
@@ -126,7 +182,7 @@ def vm_run(emu, case, rd, secs, timeout=900):
         net = ["-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:5201" % port]
         script = GUEST % GUEST_USER
         host = "127.0.0.1"
-    argv = prefix + [emu, "-accel", "tcg", "-smp", "1", "-m", "512", "-nographic",
+    argv = prefix + [emu, "-accel", accel, "-smp", "1", "-m", "512", "-nographic",
                      "-no-reboot", "-kernel", os.path.join(B, "images/linux/vmlinuz"),
                      "-initrd", rd] + net + [
                      "-device", "virtio-net-pci,netdev=n0",
@@ -152,14 +208,23 @@ def vm_run(emu, case, rd, secs, timeout=900):
             if time.monotonic() - t0 > timeout or (r and not d):
                 raise RuntimeError("%s %s: the guest did not start iperf3:\n%s" % (
                     emu, case, buf[-2000:].decode("latin-1")))
+        if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
+            raise RuntimeError("%s %s: -accel kvm, but the guest did not see KVM (no "
+                               "'Hypervisor detected: KVM' on its console)" % (emu, case))
         m = re.search(rb"FEATURES=([01]+)", buf)
         res["features"] = m.group(1).decode() if m else "?"
+        k0 = kvmstats.snapshot(p.pid) if kstats else {}
         res["h2g"] = iperf_client(prefix, host, port, secs, False)
+        k1 = kvmstats.snapshot(p.pid) if kstats else {}
         res["g2h"] = iperf_client(prefix, host, port, secs, True)
+        k2 = kvmstats.snapshot(p.pid) if kstats else {}
+        res["kvm"] = {"h2g": kvmstats.delta(k0, k1), "g2h": kvmstats.delta(k1, k2)}
         t1 = time.monotonic()
         while time.monotonic() - t1 < 60:       # the guest powers off
             r, _, _ = select.select([p.stdout], [], [], 0.5)
-            if r and not os.read(p.stdout.fileno(), 65536):
+            d = os.read(p.stdout.fileno(), 65536) if r else b""
+            buf += d
+            if r and not d:
                 break
     finally:
         pid, _, ru = os.wait4(p.pid, os.WNOHANG)
@@ -168,6 +233,12 @@ def vm_run(emu, case, rd, secs, timeout=900):
             _, _, ru = os.wait4(p.pid, 0)
         p.returncode = 0
     res["cpu"] = ru.ru_utime + ru.ru_stime
+    # the guest's virtio interrupts per vector during each direction
+    irq = {int(i): dict((k.decode(), int(v)) for k, v in re.findall(rb"(\S+)=(\d+)", line))
+           for i, line in re.findall(rb"IRQS(\d) ([^\r\n]*)", buf)}
+    if all(i in irq for i in (0, 1, 2)):
+        res["irqs"] = {d: {k: irq[b][k] - irq[a].get(k, 0) for k in irq[b]}
+                       for d, a, b in (("h2g", 0, 1), ("g2h", 1, 2))}
     return res
 
 
@@ -176,6 +247,10 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--time", type=int, default=8)
     ap.add_argument("--cases", default="tap,user")
+    ap.add_argument("--accel", choices=["tcg", "kvm"], default="tcg",
+                    help="both emulators' accelerator (kvm: in the KVM lab)")
+    ap.add_argument("--kvm-stats", action="store_true",
+                    help="with --accel kvm: KVM's exit counters (debugfs) per direction")
     ap.add_argument("--emus", default="kvmpc,qemu")
     ap.add_argument("--kvmpc", default=os.path.join(B, "kvmpc"))
     ap.add_argument("--qemu", default="qemu-system-x86_64")
@@ -184,11 +259,28 @@ def main():
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
     cases = a.cases.split(",")
+    bad = [c for c in cases if c not in ("tap", "user")]
+    if bad:
+        sys.exit("--cases: unknown case %s (tap, user)" % ",".join(bad))
+    if "tap" in cases and not shutil.which("ip"):
+        sys.exit("tap case: no ip (iproute2)")
+    check_kvm(a.accel)
+    if a.kvm_stats:
+        if a.accel != "kvm":
+            sys.exit("--kvm-stats needs --accel kvm")
+        err = kvmstats.ensure_debugfs()
+        if err:
+            sys.exit("--kvm-stats: " + err)
+    if "tap" in cases:
+        ensure_tun()
     emus = {k: v for k, v in (("kvmpc", a.kvmpc), ("qemu", a.qemu)) if k in a.emus.split(",")}
     if a.base:
         emus["base"] = a.base
     tmp = tempfile.mkdtemp(prefix="kvmpc-netbench-")
     res = {(k, c): {"h2g": [], "g2h": [], "cpu": []} for k in emus for c in cases}
+    failed = 0
+    kres = {}       # (emu, case, direction, counter) -> [values]
+    ires = {}       # (case, direction, vector) -> {emu: [guest interrupts]}
     try:
         rd = initrd(tmp)
         if "tap" in cases:
@@ -199,8 +291,9 @@ def main():
             for c in cases:
                 for k in order:
                     try:
-                        r = vm_run(emus[k], c, rd, a.time)
+                        r = vm_run(emus[k], c, rd, a.time, a.accel, a.kvm_stats)
                     except (RuntimeError, subprocess.TimeoutExpired) as ex:
+                        failed += 1
                         print("run %d %-5s %-4s FAILED: %s" % (i + 1, k, c, str(ex)[-1500:]),
                               flush=True)
                         continue
@@ -211,12 +304,24 @@ def main():
                           "cpu %.1fs features %s" % (i + 1, k, c, r["h2g"], r["g2h"],
                                                      r.get("cpu", 0), r["features"][:16]),
                           flush=True)
+                    for d, st in r.get("irqs", {}).items():
+                        for f, v in st.items():
+                            ires.setdefault((c, d, f), {}).setdefault(k, []).append(v)
+                        print("run %d %-5s %-4s guest irqs %s %s" % (i + 1, k, c, d, " ".join(
+                            "%s=%d" % kv for kv in sorted(st.items()))), flush=True)
+                    for d, st in r.get("kvm", {}).items():
+                        for f, v in st.items():
+                            kres.setdefault((k, c, d, f), []).append(v)
+                        if st:
+                            print("run %d %-5s %-4s kvm %s %s" % (i + 1, k, c, d, " ".join(
+                                "%s=%d" % fv for fv in st.items())), flush=True)
     finally:
         if "tap" in cases:
             subprocess.run(["ip", "netns", "del", NS], stderr=subprocess.DEVNULL)
         shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print("| case | direction | kvmpc Mbit/s (median) | QEMU TCG Mbit/s (median) | kvmpc / QEMU |")
+    print("| case | direction | kvmpc Mbit/s (median) | QEMU %s Mbit/s (median) | kvmpc / QEMU |"
+          % a.accel.upper())
     print("|---|---|---|---|---|")
     names = {"h2g": "host -> guest", "g2h": "guest -> host"}
     for c in cases:
@@ -242,6 +347,30 @@ def main():
         v = {k: statistics.median(res[(k, c)]["cpu"]) for k in emus if res[(k, c)]["cpu"]}
         print("| %s | CPU s per run (boot + both directions) | %s |" % (
             c, " | ".join("%s %.1f" % kv for kv in v.items())))
+    print()
+    print("Guest interrupts per direction (/proc/interrupts, medians)")
+    print()
+    print("| case | direction | vector | " + " | ".join(emus) + " |")
+    print("|---|---|---|" + "---|" * len(emus))
+    for (c, d, f), v in sorted(ires.items()):
+        print("| %s | %s | %s | %s |" % (c, names[d], f, " | ".join(
+            "%d" % statistics.median(v[k]) if k in v else "-" for k in emus)))
+    if a.kvm_stats:
+        print()
+        print("KVM counters per direction (debugfs, medians): kvmpc / QEMU")
+        print()
+        print("| case | direction | " + " | ".join(kvmstats.FIELDS) + " |")
+        print("|---|---|" + "---|" * len(kvmstats.FIELDS))
+        for c in cases:
+            for m in ("h2g", "g2h"):
+                cells = []
+                for f in kvmstats.FIELDS:
+                    v = [kres.get((e, c, m, f)) for e in ("kvmpc", "qemu")]
+                    cells.append(" / ".join("%d" % statistics.median(x) if x else "-"
+                                            for x in v))
+                print("| %s | %s | %s |" % (c, names[m], " | ".join(cells)))
+    if failed:
+        sys.exit("%d run(s) FAILED (above)" % failed)
 
 
 if __name__ == "__main__":
