@@ -13,6 +13,10 @@ ns=kvmpc-tap-$$
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+# Run in the namespace with nsenter, which only switches the network
+# namespace: `ip netns exec` also remounts /sys and makes / a slave mount,
+# which fails where / is not a mount point (a chroot).
+nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
 vm_pid=
 trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 
@@ -21,18 +25,18 @@ ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
 i=0; while ! ping -c 1 -W 1 10.0.8.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 90 ] && break; done
 ping -c 3 -W 2 10.0.8.1 >/dev/null 2>&1; echo "PING=$?"'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
-ip netns exec "$ns" timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+nsexec timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no -device e1000,netdev=t0 \
 	>"$tmp/out" 2>&1 &
 vm_pid=$!
 for i in $(seq 100); do
-	ip netns exec "$ns" ip link show kvtap0 >/dev/null 2>&1 && break
+	nsexec ip link show kvtap0 >/dev/null 2>&1 && break
 	sleep 0.1
 done
-ip netns exec "$ns" ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
-ip netns exec "$ns" ip link set kvtap0 up
-ip netns exec "$ns" ip link set lo up
+nsexec ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
+nsexec ip link set kvtap0 up
+nsexec ip link set lo up
 wait $vm_pid
 rc=$?
 vm_pid=

@@ -23,6 +23,10 @@ ns=kvmpc-vtap-$$
 [ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
 ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
+# Run in the namespace with nsenter, which only switches the network
+# namespace: `ip netns exec` also remounts /sys and makes / a slave mount,
+# which fails where / is not a mount point (a chroot).
+nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
 vm_pid= srv_pid= up_pid=
 trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null;
       [ -n "$up_pid" ] && kill $up_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -35,18 +39,18 @@ blob_md5=$(md5sum < "$tmp/www/blob" | cut -c1-32)
 run_guest() {   # DEVICE-OPTIONS SCRIPT [NETDEV-EXTRA]
 	local append
 	append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$2")"
-	ip netns exec "$ns" timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+	nsexec timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 		-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no${3:-} -device "$1" \
 		>"$tmp/out" 2>&1 &
 	vm_pid=$!
 	for i in $(seq 100); do
-		ip netns exec "$ns" ip link show kvtap0 >/dev/null 2>&1 && break
+		nsexec ip link show kvtap0 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	ip netns exec "$ns" ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
-	ip netns exec "$ns" ip link set kvtap0 up
-	ip netns exec "$ns" ip link set lo up
+	nsexec ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
+	nsexec ip link set kvtap0 up
+	nsexec ip link set lo up
 }
 
 wait_guest() {
@@ -72,10 +76,10 @@ echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
 timeout 200 nc 10.0.8.1 8081 < /tmp/up
 '
 run_guest virtio-net-pci,netdev=t0 "$script"
-ip netns exec "$ns" python3 -m http.server 8080 --bind 10.0.8.1 --directory "$tmp/www" \
+nsexec python3 -m http.server 8080 --bind 10.0.8.1 --directory "$tmp/www" \
 	>"$tmp/http.log" 2>&1 &
 srv_pid=$!
-ip netns exec "$ns" python3 - "$tmp/up.md5" $MiB <<'EOF2' &
+nsexec python3 - "$tmp/up.md5" $MiB <<'EOF2' &
 import hashlib, socket, sys, time
 MiB = int(sys.argv[2])
 for _ in range(100):
@@ -98,9 +102,17 @@ while n < MiB << 20:
     h.update(d)
     n += len(d)
 open(sys.argv[1], "w").write(h.hexdigest() if n == MiB << 20 else "short %d" % n)
-# the tap's counters (the fetch is over): a GSO frame counts as one packet
-st = {k: int(open("/sys/class/net/kvtap0/statistics/" + k).read())
-      for k in ("rx_bytes", "rx_packets", "tx_bytes", "tx_packets")}
+# the tap's counters (the fetch is over): a GSO frame counts as one packet.
+# /proc/self/net/dev is this process's namespace's view (sysfs would be
+# the host's: nsenter does not remount /sys)
+st = None
+for line in open("/proc/self/net/dev"):
+    name, _, rest = line.partition(":")
+    if name.strip() == "kvtap0":
+        f = [int(x) for x in rest.split()]
+        st = {"rx_bytes": f[0], "rx_packets": f[1], "tx_bytes": f[8], "tx_packets": f[9]}
+if st is None:
+    sys.exit("no kvtap0 in /proc/self/net/dev")
 open(sys.argv[1] + ".avg", "w").write("%d %d\n" % (st["rx_bytes"] // max(st["rx_packets"], 1),
                                                  st["tx_bytes"] // max(st["tx_packets"], 1)))
 EOF2
