@@ -122,28 +122,6 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def check_kvm(accel):
-    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
-    host's, which docs/testing-lab.md says cannot boot an OS)."""
-    if accel != "kvm":
-        return
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError as e:
-        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
-                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
-    if os.environ.get("KVMPC_IN_LAB") != "1":
-        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
-              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
-
-
-def check_guest_on_kvm(emu, accel, buf):
-    """With -accel kvm the guest kernel must have found KVM's CPUID leaves."""
-    if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
-        raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
-                           "detected: KVM' on its console)" % emu)
-
-
 def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200):
     argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
@@ -186,7 +164,9 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=120
     want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
     if not m or any(w not in bb for w in want):
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
-    check_guest_on_kvm(emu, accel, buf)
+    if not kvmstats.guest_saw_kvm(accel, buf):
+        raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
+                           "detected: KVM' on its console)" % emu)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
     order = PHASES + ["end"]
     phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
@@ -257,7 +237,7 @@ def main():
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
-    check_kvm(a.accel)
+    kvmstats.check_kvm(a.accel)
     if a.kvm_stats:
         if a.accel != "kvm":
             sys.exit("--kvm-stats needs --accel kvm")

@@ -134,21 +134,6 @@ def iperf_client(prefix, host, port, secs, reverse):
     raise RuntimeError("iperf3 %s: %s" % (" ".join(argv), r.stdout[-500:] + r.stderr[-500:]))
 
 
-def check_kvm(accel):
-    """--accel kvm needs a /dev/kvm we can open (the lab's, not this
-    host's, which docs/testing-lab.md says cannot boot an OS)."""
-    if accel != "kvm":
-        return
-    try:
-        os.close(os.open("/dev/kvm", os.O_RDWR))
-    except OSError as e:
-        sys.exit("--accel kvm: cannot open /dev/kvm (%s); run this in the KVM lab "
-                 "(tests/lab/lab-run, docs/testing-lab.md)" % e.strerror)
-    if os.environ.get("KVMPC_IN_LAB") != "1":
-        print("warning: --accel kvm outside the KVM lab: this host's /dev/kvm may not "
-              "boot an OS (docs/testing-lab.md)", file=sys.stderr)
-
-
 def ensure_tun():
     """/dev/net/tun for the tap case, loading tun.ko if needed."""
     if os.path.exists("/dev/net/tun"):
@@ -208,7 +193,7 @@ def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
             if time.monotonic() - t0 > timeout or (r and not d):
                 raise RuntimeError("%s %s: the guest did not start iperf3:\n%s" % (
                     emu, case, buf[-2000:].decode("latin-1")))
-        if accel == "kvm" and b"Hypervisor detected: KVM" not in buf:
+        if not kvmstats.guest_saw_kvm(accel, buf):
             raise RuntimeError("%s %s: -accel kvm, but the guest did not see KVM (no "
                                "'Hypervisor detected: KVM' on its console)" % (emu, case))
         m = re.search(rb"FEATURES=([01]+)", buf)
@@ -264,7 +249,7 @@ def main():
         sys.exit("--cases: unknown case %s (tap, user)" % ",".join(bad))
     if "tap" in cases and not shutil.which("ip"):
         sys.exit("tap case: no ip (iproute2)")
-    check_kvm(a.accel)
+    kvmstats.check_kvm(a.accel)
     if a.kvm_stats:
         if a.accel != "kvm":
             sys.exit("--kvm-stats needs --accel kvm")
