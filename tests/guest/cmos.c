@@ -210,15 +210,30 @@ void test_main(void)
     pic_init();
     irq_set_handler(PIC_VEC_BASE + 8, rtc_irq);
     pic_unmask(8);
-    unsigned n1024 = count_rtc_irqs(6, 250);   /* rate 6: 1024 Hz -> ~256 */
-    unsigned n64 = count_rtc_irqs(10, 500);    /* rate 10: 64 Hz -> ~32 */
+    /* a window in which the host did not run the vCPU for tens of ms and
+     * that lost interrupts is measured again (the lower bounds below) */
+    unsigned n1024, n64;
+    uint64_t stall;
+    for (int attempt = 1;; attempt++) {
+        stall_reset();
+        n1024 = count_rtc_irqs(6, 250);         /* rate 6: 1024 Hz -> ~256 */
+        n64 = count_rtc_irqs(10, 500);          /* rate 10: 64 Hz -> ~32 */
+        stall = stall_max_ms();
+        if ((n1024 >= 13 && n64 >= 8) || stall < STALL_MS || attempt == 4)
+            break;
+        printf("note: %u and %u IRQs while the host held the vCPU back for %llu ms: measuring again\n", n1024,
+               n64, (unsigned long long)stall);
+    }
     cmos_write(RTC_A, a);
-    printf("periodic: rate 6 -> %u IRQs in 250 ms, rate 10 -> %u IRQs in 500 ms\n", n1024, n64);
+    printf("periodic: rate 6 -> %u IRQs in 250 ms, rate 10 -> %u IRQs in 500 ms (longest vCPU stall %llu ms)\n",
+           n1024, n64, (unsigned long long)stall);
     CHECK(rtc_bad_c == 0, "%u RTC interrupts without IRQF|PF in C (last 0x%02x)", rtc_bad_c, rtc_last_c);
     /* Upper bounds are strict, lower bounds loose: QEMU TCG drops RTC
      * ticks when its timer thread is starved on a busy host. */
-    CHECK(n1024 >= 13 && n1024 <= 384, "1024 Hz periodic: %u IRQs in 250 ms (want ~256)", n1024);
-    CHECK(n64 >= 8 && n64 <= 48, "64 Hz periodic: %u IRQs in 500 ms (want ~32)", n64);
+    CHECK(n1024 >= 13 && n1024 <= 384, "1024 Hz periodic: %u IRQs in 250 ms (want ~256; vCPU stall %llu ms)", n1024,
+          (unsigned long long)stall);
+    CHECK(n64 >= 8 && n64 <= 48, "64 Hz periodic: %u IRQs in 500 ms (want ~32; vCPU stall %llu ms)", n64,
+          (unsigned long long)stall);
     CHECK(n1024 > n64, "rate 6 (%u/250ms) not faster than rate 10 (%u/500ms)", n1024, n64);
     /* no more periodic interrupts once PIE is off (after draining an edge
      * that may have been latched in the 8259 just before PIE was cleared) */

@@ -77,19 +77,31 @@ void test_main(void)
                                  pin, (unsigned long long)ioapic_get_redir(io, pin), lapic_read(0x210));
     CHECK(isr_bad == 0, "LAPIC ISR bit for vector 0x%x not set in handler (ISR1=0x%08x)", VEC, isr_word);
 
-    uint32_t t0 = ticks;
-    uint64_t tsc0 = rdtsc();
-    CHECK(pit2_wait_ms(500), "PIT channel 2 OUT never went high");
-    uint32_t n_pit = ticks - t0;
-    uint64_t ms = (rdtsc() - tsc0) / tsc_khz;
-    t0 = ticks;
-    mdelay(500);
-    uint32_t n_tsc = ticks - t0;
-    printf("100 Hz: %u ticks in 500 ms PIT ch2 window (%llu ms by TSC), %u in 500 ms TSC window\n",
-           n_pit, (unsigned long long)ms, n_tsc);
-    /* loose lower bounds: an emulator may drop ticks under host load */
-    CHECK(n_pit >= 25 && n_pit <= 56, "%u ticks in 500 ms PIT ch2 window, expected ~50", n_pit);
-    CHECK(n_tsc >= 20 && n_tsc <= 100, "%u ticks in 500 ms TSC window, expected ~50", n_tsc);
+    /* loose lower bounds: an emulator may drop ticks under host load; a
+     * window in which the vCPU itself stood still is measured again */
+    uint32_t n_pit, n_tsc;
+    uint64_t ms, stall;
+    for (int attempt = 1;; attempt++) {
+        stall_reset();
+        uint32_t t0 = ticks;
+        uint64_t tsc0 = rdtsc();
+        CHECK(pit2_wait_ms(500), "PIT channel 2 OUT never went high");
+        n_pit = ticks - t0;
+        ms = (rdtsc() - tsc0) / tsc_khz;
+        t0 = ticks;
+        mdelay(500);
+        n_tsc = ticks - t0;
+        stall = stall_max_ms();
+        printf("100 Hz: %u ticks in 500 ms PIT ch2 window (%llu ms by TSC), %u in 500 ms TSC window;"
+               " longest vCPU stall %llu ms\n", n_pit, (unsigned long long)ms, n_tsc, (unsigned long long)stall);
+        if ((n_pit >= 25 && n_tsc >= 20) || stall < STALL_MS || attempt == 4)
+            break;
+        printf("note: too few ticks while the host held the vCPU back: measuring again\n");
+    }
+    CHECK(n_pit >= 25 && n_pit <= 56, "%u ticks in 500 ms PIT ch2 window, expected ~50 (vCPU stall %llu ms)", n_pit,
+          (unsigned long long)stall);
+    CHECK(n_tsc >= 20 && n_tsc <= 100, "%u ticks in 500 ms TSC window, expected ~50 (vCPU stall %llu ms)", n_tsc,
+          (unsigned long long)stall);
 
     /* masking the entry stops delivery; 8259 never delivered anything */
     ioapic_set_redir(io, pin, e | (1u << 16));

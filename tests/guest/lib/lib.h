@@ -142,6 +142,13 @@ bool pit2_out(void);
 /* wait ms using chained PIT channel 2 one-shots (TSC-independent);
  * false if OUT2 never rises (bounded by the TSC) */
 bool pit2_wait_ms(unsigned ms);
+/* The longest time the vCPU stood still (consecutive TSC reads in udelay,
+ * mdelay and pit2_wait_ms that far apart) since stall_reset(): a window
+ * that lost interrupts while the host did not run the vCPU for tens of
+ * milliseconds says nothing about the emulator, and is measured again. */
+void stall_reset(void);
+uint64_t stall_max_ms(void);
+#define STALL_MS 40
 
 /* ---- interrupts ---- */
 struct irq_frame {

@@ -2,6 +2,27 @@
 #include "lib.h"
 
 uint64_t tsc_khz;
+static uint64_t stall_last, stall_max;
+
+/* (Single-CPU measurements: an AP's delays only make gaps look shorter.) */
+static inline void stall_note(void)
+{
+    uint64_t n = rdtsc();
+    if ((int64_t)(n - stall_last) > (int64_t)stall_max)
+        stall_max = n - stall_last;
+    stall_last = n;
+}
+
+void stall_reset(void)
+{
+    stall_max = 0;
+    stall_last = rdtsc();
+}
+
+uint64_t stall_max_ms(void)
+{
+    return tsc_khz ? stall_max / tsc_khz : 0;
+}
 
 void pit2_start_oneshot(uint16_t count)
 {
@@ -88,7 +109,11 @@ uint64_t tsc_deadline_ms(uint64_t ms)
 void udelay(uint64_t us)
 {
     uint64_t end = rdtsc() + us * tsc_khz / 1000;
-    while (rdtsc() < end) pause();
+    stall_note();
+    while (stall_last < end) {
+        pause();
+        stall_note();
+    }
 }
 
 void mdelay(uint64_t ms)
