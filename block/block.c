@@ -230,11 +230,25 @@ static void complete_later_bh(void *opaque)
     block_request_complete(req, req->ret);
 }
 
+static void complete_on_vcpu(void *opaque)
+{
+    BlockRequest *req = opaque;
+
+    block_request_complete(req, req->ret);
+}
+
+/* Never from inside the submitting call: on the vCPU thread whose register
+ * access submitted it, right after that access (vcpu_io_defer), else from
+ * a bottom half. */
 void block_request_complete_later(BlockRequest *req, int ret)
 {
-    LaterCompletion *lc = g_new0(LaterCompletion, 1);
+    LaterCompletion *lc;
 
     req->ret = ret;
+    if (vcpu_io_defer(complete_on_vcpu, req)) {
+        return;
+    }
+    lc = g_new0(LaterCompletion, 1);
     lc->req = req;
     lc->bh = qemu_bh_new(complete_later_bh, lc);
     qemu_bh_schedule(lc->bh);

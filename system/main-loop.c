@@ -556,6 +556,61 @@ void qemu_bh_delete(QEMUBH *bh)
     }
 }
 
+/* ---- completions on the vCPU thread --------------------------------------- */
+
+#define VCPU_IO_QUEUE VCPU_IO_DEFER_MAX
+
+static __thread struct {
+    unsigned depth;             /* accesses in progress (nested: DMA to MMIO) */
+    unsigned head, n;           /* the ring */
+    unsigned run;               /* completions run by this drain */
+    struct {
+        QEMUBHFunc *cb;
+        void *opaque;
+    } q[VCPU_IO_QUEUE];
+} vio;
+
+uint64_t vcpu_io_deferred_total;
+
+void vcpu_io_begin(void)
+{
+    vio.depth++;
+}
+
+void vcpu_io_end(void)
+{
+    if (vio.depth > 1 || !vio.n) {
+        vio.depth--;
+        return;
+    }
+    /* Still "in an access" while draining: a completion that starts more
+     * work defers it to this same loop, not to a nested one. */
+    vio.run = 0;
+    while (vio.n) {
+        QEMUBHFunc *cb = vio.q[vio.head].cb;
+        void *opaque = vio.q[vio.head].opaque;
+        vio.head = (vio.head + 1) % VCPU_IO_QUEUE;
+        vio.n--;
+        vio.run++;
+        __atomic_fetch_add(&vcpu_io_deferred_total, 1, __ATOMIC_RELAXED);
+        cb(opaque);
+    }
+    vio.run = 0;
+    vio.depth--;
+}
+
+bool vcpu_io_defer(QEMUBHFunc *cb, void *opaque)
+{
+    if (!vio.depth || vio.n == VCPU_IO_QUEUE || vio.run + vio.n >= VCPU_IO_DEFER_MAX ||
+        !bql_locked()) {
+        return false;
+    }
+    vio.q[(vio.head + vio.n) % VCPU_IO_QUEUE].cb = cb;
+    vio.q[(vio.head + vio.n) % VCPU_IO_QUEUE].opaque = opaque;
+    vio.n++;
+    return true;
+}
+
 static bool bh_pending(void)
 {
     bool r;

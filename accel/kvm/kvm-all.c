@@ -1793,7 +1793,9 @@ static void *kvm_vcpu_thread(void *opaque)
         if (kvm_state.irqchip == ACCEL_IRQCHIP_NONE) {
             kvm_user_irqchip_post_run(cpu);
         }
+        vcpu_io_begin();
         kvm_flush_coalesced();
+        vcpu_io_end();
         if (r < 0) {
             if (err == EINTR || err == EAGAIN) {
                 continue;
@@ -1801,7 +1803,9 @@ static void *kvm_vcpu_thread(void *opaque)
             kvm_fatal(cpu, "KVM_RUN failed: %s", strerror(err));
             continue;
         }
+        vcpu_io_begin();
         kvm_handle_exit(cpu);
+        vcpu_io_end();
     }
     bql_unlock();
     return NULL;

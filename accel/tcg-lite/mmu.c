@@ -24,6 +24,7 @@
 
 #include "hw/memory.h"
 #include "mmu.h"
+#include "system/main-loop.h"
 
 #define EXCP_SS 12
 #define EXCP_GP 13
@@ -810,10 +811,14 @@ static void page_read(TCGLCPU *c, const TCGLTLBEntry *e, uint64_t lin, void *buf
         memcpy(buf, (void *)(uintptr_t)(lin + e->addend), n);
     } else if (pow2_size(n)) {
         uint64_t v = 0;
+        vcpu_io_begin();
         address_space_ld(mmu_space(), entry_phys(e, lin), &v, n);
+        vcpu_io_end();
         memcpy(buf, &v, n);
     } else {
+        vcpu_io_begin();
         address_space_read(mmu_space(), entry_phys(e, lin), buf, n);
+        vcpu_io_end();
     }
 }
 
@@ -824,6 +829,7 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
         memcpy((void *)(uintptr_t)(lin + e->addend), buf, n);
         return;
     }
+    vcpu_io_begin();
     if (pow2_size(n)) {
         uint64_t v = 0;
         memcpy(&v, buf, n);
@@ -831,6 +837,7 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     } else {
         address_space_write(mmu_space(), entry_phys(e, lin), buf, n);
     }
+    vcpu_io_end();
     try_direct_write(c, idx, lin);
 }
 

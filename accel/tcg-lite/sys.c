@@ -13,6 +13,7 @@
 #include "hw/i386/x86-irq.h"
 #include "hw/memory.h"
 #include "qemu/log.h"
+#include "system/main-loop.h"
 #include "system/runstate.h"
 
 /* ---- per-vCPU state that has no place in X86CPUState ------------------- */
@@ -527,13 +528,17 @@ uint64_t tcgl_io_read(TCGLCPU *c, unsigned port, unsigned size)
 {
     uint64_t v = 0;
 
+    vcpu_io_begin();
     address_space_ld(&address_space_io, port, &v, size);
+    vcpu_io_end();
     return v & tcgl_size_mask(size);
 }
 
 void tcgl_io_write(TCGLCPU *c, unsigned port, unsigned size, uint64_t v)
 {
+    vcpu_io_begin();
     address_space_st(&address_space_io, port, v & tcgl_size_mask(size), size);
+    vcpu_io_end();
     /* Port 0x92 or the i8042 may have moved A20. */
     tcgl_sync_a20(c);
     /* isa-debug-exit: nothing runs after the write (OUT ends its block, so

@@ -102,6 +102,26 @@ void qemu_bh_schedule(QEMUBH *bh);
 void qemu_bh_cancel(QEMUBH *bh);
 void qemu_bh_delete(QEMUBH *bh);
 
+/*
+ * Completions on the vCPU thread.  A device register access a vCPU makes
+ * (port I/O, MMIO: the accelerator brackets it with vcpu_io_begin/end)
+ * may start work that is already done when the access returns, such as a
+ * disk read the host's page cache held.  vcpu_io_defer() queues its
+ * completion to run on that thread as soon as the outermost access
+ * returns (BQL held, the device's handler no longer on the stack), where
+ * a bottom half would wake the main loop, take the BQL from the vCPU and
+ * kick it back.  It returns false, and the caller schedules a bottom half
+ * as before, outside such an access (the main loop, qtest, a worker) and
+ * when the thread's queue is full.  A completion that starts more work
+ * may defer again: the queue is drained in order, at most
+ * VCPU_IO_DEFER_MAX completions per access; the rest go to bottom halves.
+ */
+#define VCPU_IO_DEFER_MAX 64
+void vcpu_io_begin(void);
+void vcpu_io_end(void);
+bool vcpu_io_defer(QEMUBHFunc *cb, void *opaque);
+extern uint64_t vcpu_io_deferred_total;     /* completions run this way (tests) */
+
 /* Main loop.  Timers fire with nanosecond precision (ppoll). */
 void main_loop_init(void);
 /* Runs until qemu_system_*_request() asks it to stop; returns exit status. */

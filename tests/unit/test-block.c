@@ -260,6 +260,114 @@ static void test_read_nowait(void)
     g_assert_no_error(ok_err);
 }
 
+/*
+ * A cached read submitted from a vCPU's register access (vcpu_io_begin/end,
+ * as the accelerators bracket port I/O and MMIO) completes on that thread
+ * when the access returns, not through the main loop; a completion that
+ * submits the next read chains there, up to VCPU_IO_DEFER_MAX, and the
+ * rest go to bottom halves; outside an access nothing changes.
+ */
+typedef struct VcpuChain {
+    BlockBackend *blk;
+    uint8_t *buf;
+    unsigned left, done;
+    GThread *thread_at_done[128];
+    bool in_submit, completed_in_submit;
+} VcpuChain;
+
+static void chain_cb(void *opaque, int ret)
+{
+    VcpuChain *v = opaque;
+    struct iovec iov = { v->buf, 4096 };
+
+    g_assert_cmpint(ret, ==, 0);
+    g_assert_true(bql_locked());
+    v->completed_in_submit |= v->in_submit;
+    v->thread_at_done[v->done++] = g_thread_self();
+    if (--v->left) {
+        v->in_submit = true;
+        blk_aio_preadv(v->blk, (v->done % 16) * 4096, &iov, 1, chain_cb, v);
+        v->in_submit = false;
+    }
+}
+
+static void chain_start(VcpuChain *v, unsigned n)
+{
+    struct iovec iov = { v->buf, 4096 };
+
+    v->left = n;
+    v->done = 0;
+    v->in_submit = true;
+    blk_aio_preadv(v->blk, 0, &iov, 1, chain_cb, v);
+    v->in_submit = false;
+}
+
+static gpointer vcpu_thread_reads(gpointer opaque)
+{
+    VcpuChain *v = opaque;
+    uint64_t before;
+
+    bql_lock();
+    /* one read inside an access: done when the access ends, here */
+    before = vcpu_io_deferred_total;
+    vcpu_io_begin();
+    vcpu_io_begin();                    /* nested (DMA into MMIO): no drain */
+    chain_start(v, 1);
+    vcpu_io_end();
+    g_assert_cmpuint(v->done, ==, 0);
+    vcpu_io_end();
+    g_assert_cmpuint(v->done, ==, 1);
+    g_assert_true(v->thread_at_done[0] == g_thread_self());
+    g_assert_cmpuint(vcpu_io_deferred_total - before, ==, 1);
+    /* a chain of 100: the first VCPU_IO_DEFER_MAX here, the rest later */
+    vcpu_io_begin();
+    chain_start(v, 100);
+    g_assert_cmpuint(v->done, ==, 0);
+    vcpu_io_end();
+    g_assert_cmpuint(v->done, ==, VCPU_IO_DEFER_MAX);
+    for (unsigned i = 0; i < VCPU_IO_DEFER_MAX; i++) {
+        g_assert_true(v->thread_at_done[i] == g_thread_self());
+    }
+    bql_unlock();
+    return NULL;
+}
+
+static void test_read_on_vcpu_thread(void)
+{
+    g_autofree char *path = make_image("vcpu.img", 65536, 11);
+    g_autofree uint8_t *want = NULL;
+    size_t len;
+    VcpuChain v = { .buf = g_malloc(4096) };
+    GThread *t;
+
+    v.blk = open_blk(path, NULL, &ok_err);
+    want = file_contents(path, &len);
+    /* (the image was just written: its pages are in the cache) */
+    bql_unlock();
+    t = g_thread_new("vcpu", vcpu_thread_reads, &v);
+    g_thread_join(t);
+    bql_lock();
+    while (v.left) {
+        main_loop_iterate(true);
+    }
+    g_assert_cmpuint(v.done, ==, 100);
+    for (unsigned i = VCPU_IO_DEFER_MAX; i < 100; i++) {
+        g_assert_true(v.thread_at_done[i] == g_thread_self());     /* bottom halves */
+    }
+    g_assert_false(v.completed_in_submit);
+    g_assert_cmpmem(v.buf, 4096, want + ((100 - 1) % 16) * 4096, 4096);
+    /* outside an access: a bottom half, as before */
+    chain_start(&v, 1);
+    g_assert_cmpuint(v.done, ==, 0);
+    while (v.left) {
+        main_loop_iterate(true);
+    }
+    g_assert_false(v.completed_in_submit);
+    blk_unref(v.blk);
+    g_free(v.buf);
+    g_assert_no_error(ok_err);
+}
+
 /* The backend reads its medium's length once (as QEMU's total_sectors):
  * range checks then cost no fstat(); a new medium is measured again. */
 static void test_length_per_medium(void)
@@ -927,6 +1035,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/io-uring-fallback", test_io_uring_fallback);
     g_test_add_func("/block/rw/threads", test_rw_threads);
     g_test_add_func("/block/read-nowait", test_read_nowait);
+    g_test_add_func("/block/read-on-vcpu-thread", test_read_on_vcpu_thread);
     g_test_add_func("/block/length-per-medium", test_length_per_medium);
     g_test_add_func("/block/rw/io_uring", test_rw_io_uring);
     g_test_add_func("/block/rw/direct-threads", test_rw_direct_threads);
