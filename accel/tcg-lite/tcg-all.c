@@ -63,9 +63,10 @@ static GMutex tick_lock;
 static GCond tick_cond;
 static bool tick_wanted;
 static bool tick_thread_started;
-/* The main loop's kick found no vCPU in guest code (the holder was between
- * slices): the next slice to start ends at once.  A vCPU's wait needs no
- * such flag: each slice starts by looking at the BQL's queue. */
+/* The main loop waits for the BQL: the next slice to start ends at once
+ * (for when its kick found no vCPU in guest code, the holder being between
+ * slices).  A vCPU's wait needs no such flag: each slice starts by looking
+ * at the BQL's queue. */
 static bool kick_missed_main;
 
 static void tick_request(void)
@@ -106,16 +107,25 @@ static void *tcg_tick_thread(void *opaque)
  * (bql_others_waiting(), ordered against our ticket). */
 static void tcg_bql_contended(bool main_thread)
 {
-    TCGLCPU *c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
+    TCGLCPU *c;
 
     if (main_thread) {
+        /* The flag first, then the look at who runs (slice_start() stores
+         * tcg_running, then takes the flag): one of us sees the other.
+         * Looking first lost the kick when a slice started between our
+         * look (no vCPU in guest code) and our store of the flag: that
+         * slice ran on, the main loop starved until the guest happened to
+         * leave it (CI: 2 of 32 RTC interrupts in a 500 ms window, a PIT
+         * one-shot that never came).  When the flag also ends the next
+         * slice at once, that costs one empty slice. */
+        __atomic_store_n(&kick_missed_main, true, __ATOMIC_SEQ_CST);
+        c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
         if (c) {
             c->exit_request = 1;
-        } else {
-            __atomic_store_n(&kick_missed_main, true, __ATOMIC_SEQ_CST);
         }
         return;
     }
+    c = __atomic_load_n(&tcg_running, __ATOMIC_SEQ_CST);
     if (c && tick_thread_started) {
         tick_request();
     }
