@@ -356,7 +356,7 @@ static void vcpu_completion(bool cached)
             main_loop_iterate(true);
         }
         if (block_file_nowait_reads == probe) {
-            g_test_skip("preadv2(RWF_NOWAIT) is refused on this file system (tmpfs before Linux 6.6: the KVM lab's /tmp); the error case still runs");
+            g_test_skip("preadv2(RWF_NOWAIT) is refused on this file system (the KVM lab's /tmp, a tmpfs under Linux 6.1); the error case still runs");
             blk_unref(v.blk);
             g_free(v.buf);
             return;
