@@ -1539,7 +1539,12 @@ static void kvm_coalesce(uint64_t addr, uint64_t size, bool pio, bool add)
 {
     struct kvm_coalesced_mmio_zone zone = { .addr = addr, .size = (uint32_t)size, .pio = pio };
 
-    if (!kvm_state.ring || (pio && !kvm_state.coalesced_pio) || size > UINT32_MAX) {
+    /* The zones belong to the VM, the ring to the first vCPU's run area:
+     * a window the machine declares before any vCPU exists (the chipset's
+     * CONFIG_ADDRESS, the IDE taskfile) is registered now all the same;
+     * only guest code writes into it, and the ring is there by then.
+     * (Waiting for the ring left exactly those windows out, for good.) */
+    if (kvm_state.coalesced_page <= 0 || (pio && !kvm_state.coalesced_pio) || size > UINT32_MAX) {
         return;                 /* writes simply exit, as without coalescing */
     }
     if (ioctl(kvm_state.vmfd, add ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO,
@@ -1550,6 +1555,8 @@ static void kvm_coalesce(uint64_t addr, uint64_t size, bool pio, bool add)
         }
         return;
     }
+    qemu_log_mask(LOG_TRACE, "kvm: coalesced %s 0x%" PRIx64 "+0x%" PRIx64 " %s\n", pio ? "I/O" : "MMIO",
+                  addr, size, add ? "registered" : "unregistered");
     if (add) {
         kvm_state.nr_zones++;
         if (!kvm_state.ring_timer) {
