@@ -22,6 +22,14 @@ it spins.  Asserted:
 
 Also checks that the guest keeps spinning (its per-second write count
 keeps coming) and that quit works.
+
+In the KVM lab (KVMPC_IN_LAB=1) a run whose *guest* goes wrong (it
+resets, reports a fault, or stops counting) runs once more, and passes
+only if the second run passes; the first run's fault is printed as
+"(after a guest fault in the first run: ...)", which tests/run-all
+turns into a note.  The lab's nested SVM does that to this guest under
+Debian's QEMU too (docs/testing-lab.md, "Known flakes").  Everything
+else (the lock's fairness, the round trips, kvmpc's exit) fails at once.
 """
 import atexit
 import os
@@ -51,13 +59,27 @@ def serial():
         return ""
 
 
+class GuestFault(Exception):
+    """The guest went wrong (reset, fault, stopped counting): see the docstring."""
+
+
 def fail(msg):
     test_fail(msg, LOG, 10)
 
 
+def guest_check():
+    out = serial()
+    if out.count("kvmpc guest test") > 1:
+        raise GuestFault("the guest reset")
+    if "FAIL" in out:
+        line = [l for l in out.splitlines() if "FAIL" in l][0]
+        raise GuestFault("the guest reported: " + line.strip())
+
+
 def wait_for(pred, timeout, what):
-    if not wait_until(pred, timeout):
-        fail("timed out waiting for " + what)
+    if not wait_until(lambda: pred() or guest_check(), timeout):
+        guest_check()
+        raise GuestFault("timed out waiting for " + what)
 
 
 def round_trips(q, want):
@@ -82,12 +104,30 @@ def report(what, times):
 
 
 def main():
-    global LOG
     kvmpc, guest_dir = sys.argv[1], sys.argv[2]
     smp = int(sys.argv[3]) if len(sys.argv) > 3 else 2
     elf = os.path.join(guest_dir, "iospin.elf")
     if not os.path.exists(elf):
         fail("no %s (build the guest tests)" % elf)
+    try:
+        run(kvmpc, elf, smp)
+    except GuestFault as e:
+        if os.environ.get("KVMPC_IN_LAB") != "1":
+            fail(str(e))
+        first = str(e)
+        print("NOTE: the first run failed in the guest (%s); its serial output:" % first)
+        for line in serial().splitlines()[-10:]:
+            print("  | " + line)
+        try:
+            run(kvmpc, elf, smp)
+        except GuestFault as e2:
+            fail("%s (and in the first run: %s)" % (e2, first))
+        print("(after a guest fault in the first run: %s)" % first)
+    print("PASS: QMP answers while all vCPUs spin on port I/O")
+
+
+def run(kvmpc, elf, smp):
+    global LOG
     tmp = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, tmp, True)
     sock = os.path.join(tmp, "qmp.sock")
@@ -105,8 +145,7 @@ def main():
         q.negotiate()
         wait_for(lambda: "SPINNING on %d cpus" % smp in serial() or "FAIL" in serial(), 60,
                  "all CPUs to spin")
-        if "FAIL" in serial():
-            fail("the guest failed to start its CPUs")
+        guest_check()
         # let the spinning settle, and see the guest report progress
         wait_for(lambda: serial().count("writes ") >= 1, 30, "the guest's write count")
         q.cmd("stop")
@@ -149,7 +188,7 @@ def main():
         else:
             print("note: the lab is loaded (baseline 90%% %.1f ms >= %.0f ms): the %.0f ms bound "
                   "is reported, not judged" % (p90(base), QUIET_BASELINE_P90_MS, P90_MS))
-    except SystemExit:
+    except (SystemExit, GuestFault):
         raise
     except Exception as e:  # noqa: BLE001 - any protocol failure fails the test
         fail("%s: %s" % (type(e).__name__, e))
@@ -157,7 +196,6 @@ def main():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    print("PASS: QMP answers while all vCPUs spin on port I/O")
 
 
 if __name__ == "__main__":

@@ -109,8 +109,11 @@ uint64_t tsc_deadline_ms(uint64_t ms)
 void udelay(uint64_t us)
 {
     uint64_t end = rdtsc() + us * tsc_khz / 1000;
+    /* the loop's own TSC reads end it: stall_last is shared with the
+     * other CPUs (and torn on 32-bit guests), only the stall figure may
+     * suffer from that */
     stall_note();
-    while (stall_last < end) {
+    while (rdtsc() < end) {
         pause();
         stall_note();
     }
