@@ -588,7 +588,6 @@ void vcpu_io_end(void)
     }
     /* Still "in an access" while draining: a completion that starts more
      * work defers it to this same loop, not to a nested one. */
-    vio.run = 0;
     while (vio.n) {
         QEMUBHFunc *cb = vio.q[vio.head].cb;
         void *opaque = vio.q[vio.head].opaque;
@@ -604,8 +603,8 @@ void vcpu_io_end(void)
 
 bool vcpu_io_defer(QEMUBHFunc *cb, void *opaque)
 {
-    if (!vio.depth || vio.n == VCPU_IO_QUEUE || vio.run + vio.n >= VCPU_IO_DEFER_MAX ||
-        !bql_locked()) {
+    /* run + n < VCPU_IO_DEFER_MAX == VCPU_IO_QUEUE: the ring never overflows */
+    if (!vio.depth || vio.run + vio.n >= VCPU_IO_DEFER_MAX || !bql_locked()) {
         return false;
     }
     vio.q[(vio.head + vio.n) % VCPU_IO_QUEUE].cb = cb;
