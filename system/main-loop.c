@@ -183,17 +183,55 @@ static int64_t get_monotonic_ns(void)
 }
 
 /* Virtual clock: host monotonic minus the time spent stopped, or a manual
- * counter under qtest.  Protected by vclock_lock (read from any thread). */
+ * counter under qtest.  Writers (start, stop, qtest's steps) serialise on
+ * vclock_lock and bump vclock_seq around each change; readers, on any
+ * thread and often (every guest RDTSC under tcg-lite goes through here),
+ * take no lock: they read under the sequence count and retry when a
+ * change overlapped (a seqlock). */
 static GMutex vclock_lock;
+static unsigned vclock_seq;         /* odd while a writer changes the fields */
 static bool vclock_running;
 static bool vclock_manual;
 static int64_t vclock_offset;       /* running: virtual = monotonic - offset */
 static int64_t vclock_frozen;       /* stopped / manual: the value */
 
+/* With vclock_lock held. */
+static void vclock_write_begin(void)
+{
+    __atomic_store_n(&vclock_seq, vclock_seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void vclock_write_end(void)
+{
+    __atomic_store_n(&vclock_seq, vclock_seq + 1, __ATOMIC_RELEASE);
+}
+
+#define VCLOCK_SET(field, val) __atomic_store_n(&(field), (val), __ATOMIC_RELAXED)
+#define VCLOCK_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+
+static int64_t vclock_read(void)
+{
+    for (;;) {
+        unsigned seq = __atomic_load_n(&vclock_seq, __ATOMIC_ACQUIRE);
+        if (seq & 1) {
+            continue;               /* a writer is inside: a few instructions */
+        }
+        bool live = VCLOCK_GET(vclock_running) && !VCLOCK_GET(vclock_manual);
+        /* the host clock is read inside the section: a stop that follows
+         * freezes a later value than this one, so the clock never goes back */
+        int64_t v = live ? get_monotonic_ns() - VCLOCK_GET(vclock_offset)
+                         : VCLOCK_GET(vclock_frozen);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&vclock_seq, __ATOMIC_RELAXED) == seq) {
+            return v;
+        }
+    }
+}
+
 int64_t qemu_clock_get_ns(QEMUClockType type)
 {
     struct timespec ts;
-    int64_t v;
 
     switch (type) {
     case QEMU_CLOCK_REALTIME:
@@ -203,11 +241,7 @@ int64_t qemu_clock_get_ns(QEMUClockType type)
         return ts.tv_sec * NANOSECONDS_PER_SECOND + ts.tv_nsec;
     case QEMU_CLOCK_VIRTUAL:
     default:
-        g_mutex_lock(&vclock_lock);
-        v = (vclock_running && !vclock_manual) ? get_monotonic_ns() - vclock_offset
-                                               : vclock_frozen;
-        g_mutex_unlock(&vclock_lock);
-        return v;
+        return vclock_read();
     }
 }
 
@@ -215,8 +249,10 @@ void qemu_clock_virtual_start(void)
 {
     g_mutex_lock(&vclock_lock);
     if (!vclock_running) {
-        vclock_offset = get_monotonic_ns() - vclock_frozen;
-        vclock_running = true;
+        vclock_write_begin();
+        VCLOCK_SET(vclock_offset, get_monotonic_ns() - vclock_frozen);
+        VCLOCK_SET(vclock_running, true);
+        vclock_write_end();
     }
     g_mutex_unlock(&vclock_lock);
     main_loop_notify();
@@ -226,10 +262,12 @@ void qemu_clock_virtual_stop(void)
 {
     g_mutex_lock(&vclock_lock);
     if (vclock_running) {
+        vclock_write_begin();
         if (!vclock_manual) {
-            vclock_frozen = get_monotonic_ns() - vclock_offset;
+            VCLOCK_SET(vclock_frozen, get_monotonic_ns() - vclock_offset);
         }
-        vclock_running = false;
+        VCLOCK_SET(vclock_running, false);
+        vclock_write_end();
     }
     g_mutex_unlock(&vclock_lock);
 }
@@ -237,16 +275,18 @@ void qemu_clock_virtual_stop(void)
 void qemu_clock_virtual_set_manual(bool manual)
 {
     g_mutex_lock(&vclock_lock);
+    vclock_write_begin();
     if (manual && !vclock_manual && vclock_running) {
-        vclock_frozen = get_monotonic_ns() - vclock_offset;
+        VCLOCK_SET(vclock_frozen, get_monotonic_ns() - vclock_offset);
     }
-    vclock_manual = manual;
+    VCLOCK_SET(vclock_manual, manual);
+    vclock_write_end();
     g_mutex_unlock(&vclock_lock);
 }
 
 bool qemu_clock_virtual_is_manual(void)
 {
-    return vclock_manual;
+    return VCLOCK_GET(vclock_manual);
 }
 
 /* ---- timers ----------------------------------------------------------- */
@@ -405,17 +445,23 @@ int64_t qemu_clock_virtual_advance(int64_t to_ns)
         }
         g_mutex_lock(&vclock_lock);
         if (d > vclock_frozen) {
-            vclock_frozen = d;
+            vclock_write_begin();
+            VCLOCK_SET(vclock_frozen, d);
+            vclock_write_end();
         }
         g_mutex_unlock(&vclock_lock);
         run_timers(&main_timers, QEMU_CLOCK_VIRTUAL, d);
     }
+    int64_t now;
     g_mutex_lock(&vclock_lock);
     if (to_ns > vclock_frozen) {
-        vclock_frozen = to_ns;
+        vclock_write_begin();
+        VCLOCK_SET(vclock_frozen, to_ns);
+        vclock_write_end();
     }
+    now = vclock_frozen;
     g_mutex_unlock(&vclock_lock);
-    return vclock_frozen;
+    return now;
 }
 
 /* Nanoseconds until the next timer of any running clock on tl (0: one is
@@ -429,7 +475,7 @@ int64_t timerlist_timeout_ns(QEMUTimerList *tl)
         if (!tl->active[c]) {
             continue;
         }
-        if (c == QEMU_CLOCK_VIRTUAL && (!vclock_running || vclock_manual)) {
+        if (c == QEMU_CLOCK_VIRTUAL && (!VCLOCK_GET(vclock_running) || VCLOCK_GET(vclock_manual))) {
             continue;
         }
         int64_t delta = ((QEMUTimer *)tl->active[c]->data)->expire - qemu_clock_get_ns(c);
@@ -467,7 +513,7 @@ bool timerlist_run_due(QEMUTimerList *tl)
     tl = tl ? tl : &main_timers;
     ran |= run_timers(tl, QEMU_CLOCK_REALTIME, qemu_clock_get_ns(QEMU_CLOCK_REALTIME));
     ran |= run_timers(tl, QEMU_CLOCK_HOST, qemu_clock_get_ns(QEMU_CLOCK_HOST));
-    if (vclock_running && !vclock_manual) {
+    if (VCLOCK_GET(vclock_running) && !VCLOCK_GET(vclock_manual)) {
         ran |= run_timers(tl, QEMU_CLOCK_VIRTUAL, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL));
     }
     return ran;

@@ -704,7 +704,7 @@ static void jit_block(TCGLBlock *b)
     TCGLJitBlock jb = {
         .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
         .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
-        .cs_base = b->cs_base, .owner = b,
+        .cs_base = b->cs_base, .pc = b->pc, .owner = b,
         .owner_invalid_off = (uint32_t)offsetof(TCGLBlock, invalid),
     };
     b->host_code = tcgl_jit_compile(&jb);

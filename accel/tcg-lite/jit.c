@@ -23,11 +23,14 @@
  * and is emptied only by tcgl_jit_flush(), which cpu-exec.c calls when it
  * drops every block.
  */
+#include <errno.h>
+#include <inttypes.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "jit.h"
 #include "flags.h"
 #include "fp.h"
@@ -49,6 +52,7 @@ static struct {
     bool inline_on;             /* stage 2: inline code for the hottest forms */
     bool chain_on;              /* block chaining (tcgl_jit_link) */
     TCGLJitStats st;
+    FILE *perfmap;              /* KVMPC_TCGL_PERFMAP=1: /tmp/perf-PID.map */
 } jit = { .mode = -1, .inline_on = true, .chain_on = true };
 
 static bool env_bool(const char *s, bool *out)
@@ -1599,6 +1603,13 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     }
     jit.used = (size_t)(e.p - jit.base);
     jit.st.blocks++;
+    if (jit.perfmap) {
+        /* perf's JIT symbol map: host code range -> the guest block's
+         * linear address (bench/guest_profile.py names them) */
+        fprintf(jit.perfmap, "%lx %lx tcgl_guest_%" PRIx64 "\n", (unsigned long)(uintptr_t)start,
+                (unsigned long)(e.p - start), jb->pc);
+        fflush(jit.perfmap);
+    }
     return (TCGLJitFn *)(void *)start;
 }
 
@@ -1606,6 +1617,10 @@ void tcgl_jit_flush(void)
 {
     if (jit.used) {
         jit.st.flushes++;
+        if (jit.perfmap) {
+            /* the arena is reused: older names for these addresses are stale */
+            fprintf(stderr, "tcg-lite JIT: code arena flushed (perf map names before this are stale)\n");
+        }
     }
     jit.used = 0;
 }
@@ -1654,6 +1669,20 @@ void tcgl_jit_init(void)
             on = false;
         }
         jit.mode = on && jit_available(NULL) ? 1 : 0;
+    }
+    s = getenv("KVMPC_TCGL_PERFMAP");
+    if (s && jit.mode == 1 && !jit.perfmap) {
+        bool on = false;
+        if (!env_bool(s, &on)) {
+            fprintf(stderr, "KVMPC_TCGL_PERFMAP=%s: expected on or off; off\n", s);
+        } else if (on) {
+            char path[64];
+            snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)getpid());
+            jit.perfmap = fopen(path, "w");
+            if (!jit.perfmap) {
+                fprintf(stderr, "KVMPC_TCGL_PERFMAP: cannot create %s: %s\n", path, strerror(errno));
+            }
+        }
     }
     s = getenv("KVMPC_TCGL_JIT_CHAIN");
     if (s) {

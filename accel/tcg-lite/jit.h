@@ -35,6 +35,7 @@ typedef struct TCGLJitBlock {
     uint32_t hflags;            /* the block's mode (TCGL_HF_DECODE_MASK) */
     uint64_t ip_mask;           /* rip wrap of the block's mode */
     uint64_t cs_base;           /* the block's CS base (chaining checks it) */
+    uint64_t pc;                /* linear address of its first byte (for the perf map) */
     void *owner;                /* the executor's block (c->cur_block while it runs) */
     uint32_t owner_invalid_off; /* offset of its `invalid` flag (a bool) */
     /* filled by tcgl_jit_compile: where a chained predecessor enters (rbx,

@@ -1,4 +1,5 @@
 /* Clocks and timers (system/main-loop.c), with the virtual clock in manual mode. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -706,6 +707,64 @@ static void test_bql_hook_relay(void)
     g_assert_true(heard);
 }
 
+/*
+ * The virtual clock is read without a lock (a seqlock: every guest RDTSC
+ * under tcg-lite reads it): readers on other threads never see it go
+ * back while the main thread stops and starts it over and over, and a
+ * stopped clock stands still.
+ */
+static volatile bool vread_done;
+
+static gpointer vclock_reader(gpointer opaque)
+{
+    uint64_t *backwards = opaque;
+    int64_t prev = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+    uint64_t n = 0;
+
+    while (!vread_done) {
+        int64_t v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        if (v < prev) {
+            (*backwards)++;
+        }
+        prev = v;
+        n++;
+    }
+    return (gpointer)(uintptr_t)n;
+}
+
+static void test_vclock_concurrent(void)
+{
+    uint64_t backwards[2] = { 0, 0 };
+    GThread *t[2];
+    uint64_t reads = 0;
+
+    qemu_clock_virtual_stop();
+    qemu_clock_virtual_set_manual(false);
+    qemu_clock_virtual_start();
+    vread_done = false;
+    for (int i = 0; i < 2; i++) {
+        t[i] = g_thread_new("vclock-reader", vclock_reader, &backwards[i]);
+    }
+    for (int i = 0; i < 20000; i++) {
+        qemu_clock_virtual_stop();
+        if (i % 2000 == 0) {
+            int64_t a = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+            g_usleep(200);
+            g_assert_cmpint(qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL), ==, a);
+        }
+        qemu_clock_virtual_start();
+    }
+    vread_done = true;
+    for (int i = 0; i < 2; i++) {
+        reads += (uintptr_t)g_thread_join(t[i]);
+        g_assert_cmpuint(backwards[i], ==, 0);
+    }
+    g_assert_cmpuint(reads, >, 0);
+    qemu_clock_virtual_stop();
+    qemu_clock_virtual_set_manual(true);
+    qemu_clock_virtual_start();
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -724,5 +783,6 @@ int main(int argc, char **argv)
     g_test_add_func("/bql/fairness", test_bql_fairness);
     g_test_add_func("/bql/cond-wait", test_bql_cond);
     g_test_add_func("/bql/hook-relay", test_bql_hook_relay);
+    g_test_add_func("/clock/virtual/concurrent", test_vclock_concurrent);
     return g_test_run();
 }
