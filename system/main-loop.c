@@ -199,7 +199,9 @@ static int64_t vclock_frozen;       /* stopped / manual: the value */
 static void vclock_write_begin(void)
 {
     __atomic_store_n(&vclock_seq, vclock_seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    /* a full fence: the odd count is visible to every reader before this
+     * writer reads the host clock (see vclock_read) */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
 static void vclock_write_end(void)
@@ -219,9 +221,19 @@ static int64_t vclock_read(void)
         }
         bool live = VCLOCK_GET(vclock_running) && !VCLOCK_GET(vclock_manual);
         /* the host clock is read inside the section: a stop that follows
-         * freezes a later value than this one, so the clock never goes back */
+         * freezes a later value than this one, so the clock never goes
+         * back (with the writer's full fence and the lfence below: without
+         * the fence, the odd count sat in the writer's store buffer while
+         * it read the clock, and readers saw the clock go back) */
         int64_t v = live ? get_monotonic_ns() - VCLOCK_GET(vclock_offset)
                          : VCLOCK_GET(vclock_frozen);
+        /* and the check below reads the count after the host clock was
+         * read (x86 performs a later load before RDTSC otherwise) */
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_lfence();
+#else
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         if (__atomic_load_n(&vclock_seq, __ATOMIC_RELAXED) == seq) {
             return v;
