@@ -217,7 +217,10 @@ static int64_t vclock_read(void)
     for (;;) {
         unsigned seq = __atomic_load_n(&vclock_seq, __ATOMIC_ACQUIRE);
         if (seq & 1) {
-            continue;               /* a writer is inside: a few instructions */
+            /* a writer is inside (a few instructions; yield in case it
+             * was preempted there and waits for this CPU) */
+            g_thread_yield();
+            continue;
         }
         bool live = VCLOCK_GET(vclock_running) && !VCLOCK_GET(vclock_manual);
         /* the host clock is read inside the section: a stop that follows
