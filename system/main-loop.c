@@ -50,7 +50,13 @@ static struct {
     uint64_t main_max_overtaken;    /* others' acquisitions during one wait */
     int64_t main_max_wait_ns;
     int64_t main_total_wait_ns;
+    uint64_t main_last_overtaken;   /* during the main loop's last acquisition */
 } bql_stats;
+
+uint64_t bql_main_last_overtaken(void)
+{
+    return bql_stats.main_last_overtaken;
+}
 
 static int64_t get_monotonic_ns(void);
 
@@ -84,8 +90,11 @@ static void bql_acquire(void)
             bql_stats.main_waits++;
             bql_stats.main_total_wait_ns += waited;
             bql_stats.main_max_wait_ns = MAX(bql_stats.main_max_wait_ns, waited);
+            bql_stats.main_last_overtaken = bql_stats.acquisitions - before;
             bql_stats.main_max_overtaken = MAX(bql_stats.main_max_overtaken,
-                                               bql_stats.acquisitions - before);
+                                               bql_stats.main_last_overtaken);
+        } else {
+            bql_stats.main_last_overtaken = 0;
         }
     } else {
         /* seq_cst: a vCPU starting a slice stores that it runs, then

@@ -22,6 +22,10 @@ bool bql_locked(void);
 /* Threads other than the main loop's queue for the BQL (lock-free read:
  * the holder asks whether to end its turn early). */
 bool bql_others_waiting(void);
+/* How many times other threads took the BQL while the main loop's last
+ * bql_lock() waited for it (from the moment it asked; 0 if it did not
+ * wait).  Main loop thread only. */
+uint64_t bql_main_last_overtaken(void);
 /* Wait on cond, releasing the BQL meanwhile (held on entry and return). */
 void bql_cond_wait(GCond *cond);
 void bql_cond_wait_until(GCond *cond, gint64 end_monotonic_us);

@@ -555,7 +555,7 @@ static void test_bql_fairness(void)
     enum { THREADS = 2, SAMPLES = 200 };
     Spinner s = { 0 };
     GThread *t[THREADS];
-    int64_t lat[SAMPLES], overtakes[SAMPLES];
+    int64_t lat[SAMPLES], overtakes[SAMPLES], before[SAMPLES];
 
     main_loop_init();
     g_assert_true(bql_locked());
@@ -569,7 +569,10 @@ static void test_bql_fairness(void)
         uint64_t r0 = __atomic_load_n(&s.rounds, __ATOMIC_RELAXED);
         bql_lock();
         lat[i] = qemu_clock_get_ns(QEMU_CLOCK_REALTIME) - t0;
-        overtakes[i] = (int64_t)(s.rounds - r0);
+        /* counted by the lock from the moment we asked; the spinners'
+         * own count also includes any time we were preempted before */
+        overtakes[i] = (int64_t)bql_main_last_overtaken();
+        before[i] = (int64_t)(s.rounds - r0);
     }
     bql_unlock();
     s.stop = true;
@@ -579,6 +582,7 @@ static void test_bql_fairness(void)
     bql_lock();
     qsort(lat, SAMPLES, sizeof(lat[0]), cmp_i64);
     qsort(overtakes, SAMPLES, sizeof(overtakes[0]), cmp_i64);
+    qsort(before, SAMPLES, sizeof(before[0]), cmp_i64);
     g_test_message("BQL taken by the main loop against %d spinning threads "
                    "(%" G_GUINT64_FORMAT " rounds): wait median %" G_GINT64_FORMAT " us, "
                    "95%% %" G_GINT64_FORMAT " us, max %" G_GINT64_FORMAT " us; turns taken by "
@@ -588,13 +592,17 @@ static void test_bql_fairness(void)
                    lat[SAMPLES - 1] / 1000, overtakes[SAMPLES * 95 / 100],
                    overtakes[SAMPLES * 99 / 100], overtakes[SAMPLES - 1]);
     g_assert_cmpuint(s.rounds, >, SAMPLES);
-    g_test_message("turns per spinner: %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT,
-                   s.per_thread[0], s.per_thread[1]);
+    g_test_message("turns per spinner: %" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT
+                   "; spinners' turns from before we asked: 99%% %" G_GINT64_FORMAT
+                   ", max %" G_GINT64_FORMAT, s.per_thread[0], s.per_thread[1],
+                   before[SAMPLES * 99 / 100], before[SAMPLES - 1]);
 
-    /* At most one turn per thread ahead of us; the slack covers our being
-     * preempted between reading the counter and taking a ticket.  (With
-     * glibc's mutex the 99th percentile was 36 to 764 in four runs.) */
-    g_assert_cmpint(overtakes[SAMPLES * 99 / 100], <=, 2 * THREADS + 2);
+    /* At most one turn per thread ahead of us, counted by the lock from
+     * the moment we asked.  (Counted by the spinners from before
+     * bql_lock(), with glibc's mutex the 99th percentile was 36 to 764
+     * in four runs; that count also took in our being preempted before
+     * asking: 314 once, under ASan on a loaded host.) */
+    g_assert_cmpint(overtakes[SAMPLES * 99 / 100], <=, THREADS);
     /* Times: generous, for a loaded 2-CPU host's scheduler. */
     g_assert_cmpint(lat[SAMPLES / 2], <, 5 * SCALE_MS);
     g_assert_cmpint(lat[SAMPLES * 95 / 100], <, 50 * SCALE_MS);
