@@ -57,6 +57,7 @@ typedef struct KVMVcpu {
     uint64_t apic_base;
     int64_t shutdown_window_start;
     int shutdowns_in_window;
+    bool shut_down;             /* took a SHUTDOWN exit since its last reset */
 } KVMVcpu;
 
 typedef struct KVMState {
@@ -1281,6 +1282,33 @@ static bool kvm_put_state(CPUState *cpu, Error **errp)
     return kvm_put(cpu, true, errp);
 }
 
+/*
+ * A vCPU that took a SHUTDOWN exit (triple fault) gets its MMU context
+ * reset before the reset state goes in.  KVM on AMD answers the SHUTDOWN
+ * intercept by clearing and re-initialising the vCPU's VMCB; with only
+ * the reset state written after that, the vCPU never executed another
+ * instruction: an AP that had triple-faulted sat at its SIPI vector's
+ * first byte forever, RUNNABLE, inside KVM_RUN, and did not start after
+ * the machine's reset (tests/guest/apreset.c; Linux 6.1's kvm-amd in the
+ * KVM lab; QEMU's reset did not hit it).  A reset of KVM's MMU context
+ * cures it (our reading: the re-initialised VMCB lacks the nested page
+ * table root, which KVM loads again only then).  KVM_SET_SREGS resets the
+ * context when CR0, CR4 or EFER change, and the reset state has the very
+ * values KVM's own INIT left, so: the current special registers go back
+ * with CR0.NE flipped first (valid in any mode), then kvm_put() writes
+ * the real ones.  Harmless where there is nothing to cure (Intel).
+ */
+static bool kvm_reset_mmu(CPUState *cpu, Error **errp)
+{
+    struct kvm_sregs sregs;
+
+    if (!VCPU_IOCTL(cpu, KVM_GET_SREGS, &sregs, errp)) {
+        return false;
+    }
+    sregs.cr0 ^= CR0_NE;
+    return VCPU_IOCTL(cpu, KVM_SET_SREGS, &sregs, errp);
+}
+
 static bool kvm_vcpu_reset(CPUState *cpu, Error **errp)
 {
     KVMVcpu *v = cpu->accel;
@@ -1289,6 +1317,10 @@ static bool kvm_vcpu_reset(CPUState *cpu, Error **errp)
      * does whatever the userspace interrupt controllers had pending. */
     v->nmi_pending = false;
     cpu_reset_interrupt(cpu, ~0u);
+    if (v->shut_down && !kvm_reset_mmu(cpu, errp)) {
+        return false;
+    }
+    v->shut_down = false;
     return kvm_put(cpu, true, errp);
 }
 
@@ -1686,6 +1718,7 @@ static void kvm_handle_shutdown(CPUState *cpu)
     }
     /* After a shutdown exit the vCPU must not run until it is reset (KVM on
      * AMD has already put it at the reset vector): only the reset frees it. */
+    v->shut_down = true;
     cpu_park_until_reset(cpu);
     qemu_system_reset_request(SHUTDOWN_CAUSE_GUEST_RESET);
 }
