@@ -199,7 +199,7 @@ typedef enum TCGLExit {
  * linear address when the access may go straight to host memory at
  * lin + addend; anything else (invalid, MMIO, watched for code or dirty
  * logging) takes the slow path. */
-#define TCGL_TLB_BITS 10
+#define TCGL_TLB_BITS 12
 #define TCGL_TLB_SIZE (1u << TCGL_TLB_BITS)
 #define TCGL_PAGE_BITS 12
 #define TCGL_PAGE_SIZE (1u << TCGL_PAGE_BITS)
