@@ -88,6 +88,7 @@ void stub_reset(int mode)
         stub_mem_ready = true;
     }
     stub.ram = memory_region_get_ram_ptr(&stub_ram_mr);
+    g_free(stub.c.jmp_cache);       /* the executor's, allocated on first use */
     memset(&stub.c, 0, sizeof(stub.c));
     memset(env, 0, sizeof(*env));
     stub.c.env = env;

@@ -1614,6 +1614,8 @@ int main(int argc, char **argv)
         g_assert_true(x86_cpu_model_realize(m, &caps, NULL, &err));
         x86_cpu_build_cpuid(m, &topo, 0, &max_cpuid);
         tcgl_sys_set_cpuid(0, &max_cpuid);
+        cpuid_table_free(&sup);
+        x86_cpu_model_free(m);
     }
 
     g_test_add_func("/tcgl-sys/seg/loads", test_seg_loads);
