@@ -700,6 +700,91 @@ static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8
     return true;
 }
 
+/* The multiplies inlined, 16-, 32- and 64-bit (int-alu.c): MUL and IMUL
+ * r/m (F7 /4, /5: rDX:rAX = rAX * r/m), IMUL r, r/m (0F AF) and IMUL r,
+ * r/m, imm (69, 6B). */
+enum { MUL_NONE, MUL_MUL, MUL_IMUL1, MUL_IMUL2, MUL_IMUL3 };
+
+static int mul_form(const TCGLInsn *i)
+{
+    if (i->opsize < 2) {
+        return MUL_NONE;
+    }
+    return i->fn == tcgl_int_mul ? MUL_MUL : i->fn == tcgl_int_imul1 ? MUL_IMUL1 :
+           i->fn == tcgl_int_imul_gv ? MUL_IMUL2 : i->fn == tcgl_int_imul_gvi ? MUL_IMUL3 :
+           MUL_NONE;
+}
+
+/* The host does the multiply: the results, and CF = OF = the overflow
+ * into cc_src (0 or 1) with the low half, truncated, in cc_dst, as
+ * set_mul_flags().  A memory operand goes through emit_mem_addr() (a
+ * read; its slow path is the handler). */
+static bool emit_inline_mul(Emit *e, const TCGLInsn *i, int form, uint8_t **slow_field)
+{
+    static const char *const ld_c[3] = { "\x0f\xb7\x08", "\x8b\x08", "\x48\x8b\x08" };
+    unsigned size = i->opsize, lg = size == 2 ? 0 : size == 4 ? 1 : 2;
+    uint8_t pfx = size == 2 ? 0x66 : size == 8 ? 0x48 : 0;
+
+    if ((size != 2 && size != 4 && size != 8) || (form >= MUL_IMUL2 && i->reg > 15) ||
+        (i->mod == 3 && i->rm > 15)) {
+        return false;
+    }
+    /* rcx = the r/m operand */
+    if (i->mod == 3) {
+        emit_ld_reg_sized(e, true, i->rm, size);
+    } else {
+        if (!emit_mem_addr(e, i, size, false, slow_field)) {
+            return false;
+        }
+        eb(e, ld_c[lg], lg == 1 ? 2 : 3);     /* rcx = [rax], zero-extended */
+    }
+    switch (form) {
+    case MUL_MUL:
+    case MUL_IMUL1:
+        emit_ld_reg_sized(e, false, R_EAX, size);
+        if (pfx) {
+            e8(e, pfx);
+        }
+        e8(e, 0xf7);                                /* mul|imul cx|ecx|rcx */
+        e8(e, form == MUL_MUL ? 0xe1 : 0xe9);
+        break;
+    case MUL_IMUL2:
+        emit_ld_reg_sized(e, false, i->reg, size);
+        break;
+    default:
+        eb(e, "\x48\x89\xc8", 3);                   /* mov rax, rcx */
+        emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        break;
+    }
+    if (form >= MUL_IMUL2) {
+        if (pfx) {
+            e8(e, pfx);
+        }
+        eb(e, "\x0f\xaf\xc1", 3);                   /* imul ax|eax|rax, cx|ecx|rcx */
+    }
+    eb(e, "\x0f\x92\xc1", 3);                       /* setc cl */
+    eb(e, "\x0f\xb6\xc9", 3);                       /* movzx ecx, cl */
+    if (form >= MUL_IMUL2) {
+        emit_st_reg_sized(e, i->reg, size);
+    } else {
+        emit_st_reg_sized(e, R_EAX, size);
+        if (size == 2) {
+            e8(e, 0x66);
+        }
+        eb(e, size == 2 ? "\x41\x89\x95" : "\x49\x89\x95", 3);   /* mov [r13 + d], dx|rdx */
+        e32(e, REG_OFF(R_EDX));
+    }
+    /* cc_op = MUL, cc_dst = rax (the low half, zero-extended), cc_src = rcx */
+    eb(e, "\xc7\x83", 2);
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(CC_K_MUL, size));
+    eb(e, "\x48\x89\x83", 3);
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\x89\x8b", 3);
+    e32(e, CPU_OFF(cc_src));
+    return true;
+}
+
 /* PUSH r64 / POP r64 in 64-bit mode (tcgl_int_push_r / pop_r: the stack
  * pointer is not masked there): the new RSP in r8 until the access has
  * passed every check, then RSP and (POP) the register, in that order. */
@@ -1411,6 +1496,22 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].store = is_push;
                     slow[nslow].resume = e.p;
                     nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            int mform = f.kind == FK_OTHER ? mul_form(i) : MUL_NONE;
+            if (mform != MUL_NONE && nslow < JIT_MAX_SLOW) {
+                slow[nslow].field[0] = slow[nslow].field[1] = slow[nslow].field[2] = NULL;
+                if (emit_inline_mul(&e, i, mform, slow[nslow].field)) {
+                    if (i->mod != 3) {
+                        slow[nslow].k = k;
+                        slow[nslow].store = false;
+                        slow[nslow].resume = e.p;
+                        nslow++;
+                    }
+                    cc_kind = -1;                   /* MUL kind: not rebuilt */
                     jit.st.inlined++;
                     continue;
                 }

@@ -256,14 +256,32 @@ static void gen_insn(Gen *g)
         }
         break;
     case 13:
-        /* IMUL r, r/m; MUL/IMUL r/m */
-        if (rnd(g, 2)) {
+        /* IMUL r, r/m; IMUL r, r/m, imm8|imm32; MUL/IMUL r/m (any size
+         * but 8: the JIT's inline forms) */
+        switch (rnd(g, 3)) {
+        case 0:
             op[0] = 0x0f;
             op[1] = 0xaf;
             modrm_insn(g, op, 2, reg, w, true, true);
-        } else {
+            break;
+        case 1: {
+            size_t at = g->n;
+            op[0] = (uint8_t)(rnd(g, 2) ? 0x6b : 0x69);
+            modrm_insn(g, op, 1, reg, w, true, true);
+            if (op[0] == 0x6b) {
+                put8(g, rnd(g, 256));
+            } else if (g->b[at] == 0x66) {      /* imm16 after a 66 prefix */
+                put8(g, rnd(g, 256));
+                put8(g, rnd(g, 256));
+            } else {
+                put32(g, g_rand_int(g->r));
+            }
+            break;
+        }
+        default:
             op[0] = 0xf7;
-            modrm_insn(g, op, 1, 4 + rnd(g, 2), w, false, true);
+            modrm_insn(g, op, 1, 4 + rnd(g, 2), w, true, true);
+            break;
         }
         break;
     case 14:
