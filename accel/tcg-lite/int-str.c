@@ -86,10 +86,16 @@ static inline void rep_end(TCGLCPU *c, const TCGLInsn *i, bool done)
     }
 }
 
-/* Whether [off, off+len) of segment seg passes the fast-path limit check. */
+/* Whether [off, off+len) of segment seg passes the fast-path limit check.
+ * In 64-bit mode (limit INT64_MAX, as seg.c sets it) there is no limit:
+ * an offset with bit 63 set (every kernel address) passes, as in mmu.h's
+ * signed comparison. */
 static inline bool seg_ok(const TCGLCPU *c, int seg, uint64_t off, uint64_t len, bool write)
 {
     int64_t lim = write ? c->seg_wlim[seg] : c->seg_rlim[seg];
+    if (lim == INT64_MAX) {
+        return true;
+    }
     return lim >= 0 && off + len - 1 >= off && off + len - 1 <= (uint64_t)lim;
 }
 

@@ -74,6 +74,13 @@ void tcgl_update_hflags(TCGLCPU *c)
     for (int s = 0; s < R_NB_SEGS; s++) {
         c->seg_base[s] = env->segs[s].base;
         c->seg_rlim[s] = c->seg_wlim[s] = env->segs[s].limit;
+        if (hf & TCGL_HF_CS64) {
+            /* no limits in 64-bit mode, as seg.c */
+            c->seg_rlim[s] = c->seg_wlim[s] = INT64_MAX;
+            if (s != R_FS && s != R_GS) {
+                c->seg_base[s] = 0;
+            }
+        }
     }
 }
 
@@ -214,6 +221,9 @@ void tcgl_st_lin(TCGLCPU *c, uint64_t lin, unsigned size, uint64_t v, int acc)
 void *tcgl_lin_ptr(TCGLCPU *c, uint64_t lin, unsigned len, int acc)
 {
     (void)c;
+    if (lin - STUB_HIGH_ALIAS < STUB_RAM_SIZE) {
+        lin -= STUB_HIGH_ALIAS;     /* the fast paths' view of RAM at a kernel address */
+    }
     if (lin >= STUB_RAM_SIZE || (lin & 0xfff) + len > 0x1000) {
         return NULL;
     }

@@ -11,6 +11,10 @@
 #define STUB_RAM_SIZE (4u << 20)
 /* tcgl_fetch_page() treats this page as code outside RAM/ROM */
 #define STUB_MMIO_CODE_PAGE 0x3ff000u
+/* RAM seen a second time at a high-half (kernel) address, by
+ * tcgl_lin_ptr() only: the REP MOVS/STOS fast paths can be run there; an
+ * element-wise access to it faults (#GP), as anything beyond RAM. */
+#define STUB_HIGH_ALIAS 0xffff888000000000ULL
 
 typedef struct StubState {
     TCGLCPU c;

@@ -918,6 +918,41 @@ static void test_rep_model(void)
     stub.c.env->rflags = 2;
 }
 
+/* REP STOS and REP MOVS at kernel (high-half) addresses in 64-bit mode
+ * take the per-page fast path: one step stops at the destination's page
+ * end (the element-wise path would go on past it, and faults there: the
+ * stub maps RAM at STUB_HIGH_ALIAS for tcgl_lin_ptr() only). */
+static void test_rep_high_half(void)
+{
+    const uint64_t src = 0x50000, dst = 0x60800;
+
+    stub_reset(64);
+    for (unsigned k = 0; k < 0x1000; k++) {
+        stub.ram[src + k] = (uint8_t)(k * 13 + 1);
+    }
+    memset(stub.ram + dst - 0x800, 0, 0x3000);
+    R()[R_EDI] = STUB_HIGH_ALIAS + dst;
+    R()[R_EAX] = 0x1122334455667788ULL;
+    R()[R_ECX] = 512;
+    stub_write(CODE, (const uint8_t *)"\xf3\x48\xab", 3);          /* rep stosq */
+    stub.c.env->rip = CODE;
+    g_assert_cmpint(stub_step(), ==, -1);
+    g_assert_cmphex(R()[R_ECX], ==, 256);
+    g_assert_cmphex(R()[R_EDI], ==, STUB_HIGH_ALIAS + dst + 0x800);
+    g_assert_cmphex(stub.c.env->rip, ==, CODE);                     /* not done yet */
+    g_assert_cmpmem(stub.ram + dst + 0x7f8, 8, "\x88\x77\x66\x55\x44\x33\x22\x11", 8);
+    g_assert_cmpuint(stub.ram[dst + 0x800], ==, 0);
+
+    R()[R_ESI] = STUB_HIGH_ALIAS + src;
+    R()[R_EDI] = STUB_HIGH_ALIAS + dst + 0xc00;       /* 0x400 into its page */
+    R()[R_ECX] = 0x1000;
+    stub_write(CODE, (const uint8_t *)"\xf3\xa4", 2);              /* rep movsb */
+    stub.c.env->rip = CODE;
+    g_assert_cmpint(stub_step(), ==, -1);
+    g_assert_cmphex(R()[R_ECX], ==, 0x400);
+    g_assert_cmpmem(stub.ram + dst + 0xc00, 0xc00, stub.ram + src, 0xc00);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -934,6 +969,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/int/bcd", test_bcd);
     g_test_add_func("/tcgl/int/strings", test_strings);
     g_test_add_func("/tcgl/int/rep-model", test_rep_model);
+    g_test_add_func("/tcgl/int/rep-high-half", test_rep_high_half);
     g_test_add_func("/tcgl/int/random-code", test_random_code);
     return g_test_run();
 }
