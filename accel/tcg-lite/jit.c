@@ -461,7 +461,10 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
 static bool emit_mem_addr(Emit *e, const TCGLInsn *i, unsigned size, bool store,
                           uint8_t **slow_field)
 {
-    if (i->seg >= R_NB_SEGS || (i->pfx & TCGL_PFX_LOCK) || !emit_ea(e, i)) {
+    /* LOCK (on the read-modify-write forms the decoder lets it prefix)
+     * needs nothing here: one vCPU runs guest code at a time
+     * (docs/tcg-lite.md), as for the handlers */
+    if (i->seg >= R_NB_SEGS || !emit_ea(e, i)) {
         return false;
     }
     return emit_mem_addr_seg(e, i->seg, size, store, slow_field);
@@ -1104,6 +1107,58 @@ static bool emit_inline_incdec(Emit *e, const TCGLInsn *i, bool dec, unsigned si
     return true;
 }
 
+/*
+ * INC/DEC m, every size, LOCKed or not (one vCPU runs guest code at a
+ * time: the handler's read-modify-write is no more atomic than this), as
+ * do_inc/do_dec through RMW_RM: the carry before it is taken first (r8:
+ * emit_mem_addr() leaves r8 alone) but stored in cc_src2 only once the
+ * access is known to go ahead, since the slow path's handler reads the
+ * lazy flags as they were.  The host flags are left as they fall (the
+ * code after it rebuilds them from the lazy state, which a slow path
+ * also leaves).
+ */
+static bool emit_inline_incdec_mem(Emit *e, const TCGLInsn *i, bool dec, bool flags_live,
+                                   uint8_t **slow_field)
+{
+    static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
+    static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned size = i->opsize, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+
+    if (i->mod == 3 || (size != 1 && size != 2 && size != 4 && size != 8)) {
+        return false;
+    }
+    if (flags_live) {
+        eb(e, "\x41\x0f\x92\xc0", 4);              /* setc r8b */
+        eb(e, "\x45\x0f\xb6\xc0", 4);              /* movzx r8d, r8b */
+    } else {
+        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_call(e, (const void *)jit_get_cf);
+        eb(e, "\x41\x89\xc0", 3);                  /* mov r8d, eax */
+    }
+    if (!emit_mem_addr(e, i, size, true, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                      /* mov rdx, rax (the host pointer) */
+    eb(e, ld_a[lg], ldn[lg]);                       /* rax = [rdx] */
+    eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
+    e32(e, CPU_OFF(cc_src2));
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, size == 1 ? 0xfe : 0xff);
+    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+    eb(e, st_a[lg], stn[lg]);                       /* [rdx] = the result */
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    return true;
+}
+
 /* CMOVcc r, r (32/64-bit) and SETcc r8 (registers 0-15) while the host
  * flags are the guest's; they leave the flags alone. */
 static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
@@ -1496,6 +1551,21 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].store = is_push;
                     slow[nslow].resume = e.p;
                     nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
+            if ((i->fn == tcgl_int_inc || i->fn == tcgl_int_dec) && i->mod != 3 &&
+                nslow < JIT_MAX_SLOW) {
+                bool dec = i->fn == tcgl_int_dec;
+                if (emit_inline_incdec_mem(&e, i, dec, live, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = true;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    cc_kind = dec ? CC_K_DEC : CC_K_INC;    /* rebuilt after a slow path too */
+                    cc_size = i->opsize;
                     jit.st.inlined++;
                     continue;
                 }

@@ -133,7 +133,7 @@ static unsigned dst_reg(Gen *g)
  * ModRM.reg is `reg` (a register or a /digit); the r/m operand is a
  * writable register or memory at [rbx + disp8] (reads and writes of the
  * data area) or, rarely, far outside RAM (#GP). */
-static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, bool w,
+static bool modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, bool w,
                        bool allow_66, bool mem_ok)
 {
     unsigned rm = dst_reg(g), rex = 0;
@@ -164,6 +164,18 @@ static void modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, 
         put8(g, 0x80 | (reg & 7) << 3 | 3);             /* [rbx + 0x7ff00000]: outside RAM */
         put32(g, 0x7ff00000u);
     }
+    return kind > 4;
+}
+
+/* A LOCK prefix, one time in three, on the instruction put from `at` on
+ * when its operand is memory (the read-modify-write forms only). */
+static void maybe_lock(Gen *g, size_t at, bool mem)
+{
+    if (mem && rnd(g, 3) == 0) {
+        memmove(g->b + at + 1, g->b + at, g->n - at);
+        g->b[at] = 0xf0;
+        g->n++;
+    }
 }
 
 /* An ALU, INC or DEC of registers (the JIT then keeps the guest flags in
@@ -185,24 +197,31 @@ static void gen_flag_setter(Gen *g)
 static void gen_insn(Gen *g)
 {
     unsigned k = rnd(g, 24), reg = dst_reg(g);
-    bool w = g->x64 && rnd(g, 2);
+    bool w = g->x64 && rnd(g, 2), mem;
     uint8_t op[3];
+    size_t at;
 
     switch (k) {
     case 0: case 1: case 2: case 3:
-        /* ALU r/m, r and r, r/m: ADD OR ADC SBB AND SUB XOR CMP, any size */
+        /* ALU r/m, r and r, r/m: ADD OR ADC SBB AND SUB XOR CMP, any size;
+         * LOCKed r/m, r (but CMP) */
         op[0] = (uint8_t)(rnd(g, 8) << 3 | rnd(g, 4));
-        modrm_insn(g, op, 1, reg, w, true, true);
+        at = g->n;
+        mem = modrm_insn(g, op, 1, reg, w, true, true);
+        maybe_lock(g, at, mem && !(op[0] & 2) && (op[0] >> 3) != 7);
         break;
     case 4: case 5:
         /* ALU r/m, imm8 / imm32 (80, 81, 83) */
         op[0] = (uint8_t)(0x80 + (rnd(g, 3) == 0 ? 0 : rnd(g, 2) ? 1 : 3));
-        modrm_insn(g, op, 1, rnd(g, 8), w, false, true);
+        at = g->n;
+        k = rnd(g, 8);
+        mem = modrm_insn(g, op, 1, k, w, false, true);
         if (op[0] == 0x81) {
             put32(g, g_rand_int(g->r));
         } else {
             put8(g, g_rand_int(g->r));
         }
+        maybe_lock(g, at, mem && k != 7);
         break;
     case 6:
         /* TEST r/m, r */
@@ -241,7 +260,9 @@ static void gen_insn(Gen *g)
         /* INC/DEC/NOT/NEG r/m */
         if (rnd(g, 2)) {
             op[0] = (uint8_t)(0xfe + rnd(g, 2));
-            modrm_insn(g, op, 1, rnd(g, 2), w, true, true);
+            at = g->n;
+            mem = modrm_insn(g, op, 1, rnd(g, 2), w, true, true);
+            maybe_lock(g, at, mem);
         } else {
             op[0] = (uint8_t)(0xf6 + rnd(g, 2));
             modrm_insn(g, op, 1, 2 + rnd(g, 2), w, true, true);
@@ -265,7 +286,7 @@ static void gen_insn(Gen *g)
             modrm_insn(g, op, 2, reg, w, true, true);
             break;
         case 1: {
-            size_t at = g->n;
+            at = g->n;
             op[0] = (uint8_t)(rnd(g, 2) ? 0x6b : 0x69);
             modrm_insn(g, op, 1, reg, w, true, true);
             if (op[0] == 0x6b) {
@@ -334,7 +355,6 @@ static void gen_insn(Gen *g)
     case 18: {
         /* Jcc over the next instruction (ends the block: another block),
          * half of them after ALU/INC/DEC */
-        size_t at;
         if (rnd(g, 2)) {
             gen_flag_setter(g);
         }
@@ -426,7 +446,7 @@ static void gen_insn(Gen *g)
     case 22:
         /* JMP rel8 / rel32 over the next instruction */
         if (rnd(g, 2)) {
-            size_t at = g->n;
+            at = g->n;
             put8(g, 0xeb);
             put8(g, 0);
             gen_insn(g);
@@ -437,8 +457,8 @@ static void gen_insn(Gen *g)
                 g->b[at + 1] = (uint8_t)(g->n - at - 2);
             }
         } else {
-            size_t at = g->n;
             uint32_t rel;
+            at = g->n;
             put8(g, 0xe9);
             put32(g, 0);
             gen_insn(g);
