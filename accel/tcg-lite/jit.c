@@ -1159,6 +1159,51 @@ static bool emit_inline_incdec_mem(Emit *e, const TCGLInsn *i, bool dec, bool fl
     return true;
 }
 
+/*
+ * ADC/SBB of registers (0-15) and immediates, every size, as alu() in
+ * int-alu.c: the carry in (the host's CF when the flags are live, else
+ * the lazy state's) in r8 and cc_src2, then the host ADC/SBB, whose flags
+ * are all the guest's: afterwards the flags are live.
+ */
+static bool emit_inline_adc(Emit *e, const TCGLInsn *i, const Form *f, bool flags_live)
+{
+    unsigned size = f->size, dst, src;
+    bool sbb = f->op == ALU_SBB;
+
+    dst = f->form == FORM_RR_G ? i->reg : i->rm;
+    src = f->form == FORM_RR_G ? i->rm : i->reg;
+    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
+        return false;
+    }
+    if (flags_live) {
+        eb(e, "\x41\x0f\x92\xc0", 4);              /* setc r8b */
+        eb(e, "\x45\x0f\xb6\xc0", 4);              /* movzx r8d, r8b */
+    } else {
+        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_call(e, (const void *)jit_get_cf);
+        eb(e, "\x41\x89\xc0", 3);                  /* mov r8d, eax */
+    }
+    emit_ld_reg_sized(e, false, dst, size);
+    if (f->form == FORM_RI) {
+        emit_imm(e, true, i->imm & tcgl_size_mask(size));
+    } else {
+        emit_ld_reg_sized(e, true, src, size);
+    }
+    eb(e, "\x41\x0f\xba\xe0\x00", 5);             /* bt r8d, 0: CF = the carry in */
+    emit_alu_op(e, sbb ? 0x19 : 0x11, size);        /* adc|sbb al.., cl.. */
+    emit_st_reg_sized(e, dst, size);
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(sbb ? CC_K_SBB : CC_K_ADC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src], rcx */
+    e32(e, CPU_OFF(cc_src));
+    eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
+    e32(e, CPU_OFF(cc_src2));
+    return true;
+}
+
 /* CMOVcc r, r (32/64-bit) and SETcc r8 (registers 0-15) while the host
  * flags are the guest's; they leave the flags alone. */
 static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
@@ -1617,6 +1662,15 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     continue;
                 }
                 e.p = mark;                         /* drop a partial emission */
+            }
+            if (f.kind == FK_ALU && (f.op == ALU_ADC || f.op == ALU_SBB)) {
+                if (emit_inline_adc(&e, i, &f, live)) {
+                    jit.st.inlined++;
+                    flags_live = true;
+                    cc_kind = -1;                   /* ADC/SBB kinds: not rebuilt */
+                    continue;
+                }
+                e.p = mark;
             }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
