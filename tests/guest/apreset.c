@@ -21,9 +21,6 @@ static volatile uint32_t running;
 static volatile uint32_t fault_idx;         /* which AP faults (0: none) */
 static volatile uint32_t counts[MAX_CPUS];
 
-static uint8_t cmos_read(uint8_t i) { outb(0x70, i); return inb(0x71); }
-static void cmos_write(uint8_t i, uint8_t v) { outb(0x70, i); outb(0x71, v); }
-
 static void triple_fault(void)
 {
     static const struct __attribute__((packed)) {

@@ -15,8 +15,6 @@ TEST("cmos");
 #define RTC_C 0x0c
 #define RTC_D 0x0d
 
-static uint8_t cmos_read(uint8_t r) { outb(0x70, 0x80 | r); return inb(0x71); }
-static void cmos_write(uint8_t r, uint8_t v) { outb(0x70, 0x80 | r); outb(0x71, v); }
 static bool is_bcd(uint8_t v) { return (v & 0x0f) < 10 && (v >> 4) < 10; }
 static unsigned bcd2bin(uint8_t v) { return (v >> 4) * 10 + (v & 0x0f); }
 

@@ -16,6 +16,8 @@ TEST("iospin");
 
 static volatile uint32_t spinning;
 static volatile uint32_t noio;
+/* only written: it keeps the noio AP loop a real memory loop (a store
+ * each turn), never read */
 static volatile uint64_t ap_spins[MAX_CPUS];
 
 static void ap_main(uint32_t idx)

@@ -13,9 +13,6 @@ TEST("reset");
 
 #define CMOS_BOOTS 0x4e
 
-static uint8_t cmos_read(uint8_t i) { outb(0x70, i); return inb(0x71); }
-static void cmos_write(uint8_t i, uint8_t v) { outb(0x70, i); outb(0x71, v); }
-
 static void wait_for_reset(const char *how)
 {
     printf("reset through %s did not happen\n", how);

@@ -65,6 +65,9 @@ static inline uint8_t inb(uint16_t p) { uint8_t v; __asm__ volatile("inb %1,%0" 
 static inline uint16_t inw(uint16_t p) { uint16_t v; __asm__ volatile("inw %1,%0" : "=a"(v) : "Nd"(p)); return v; }
 static inline uint32_t inl(uint16_t p) { uint32_t v; __asm__ volatile("inl %1,%0" : "=a"(v) : "Nd"(p)); return v; }
 static inline void io_delay(void) { outb(0x80, 0); }
+/* CMOS/RTC register r (bit 7 of the index port keeps NMIs masked) */
+static inline uint8_t cmos_read(uint8_t r) { outb(0x70, 0x80 | r); return inb(0x71); }
+static inline void cmos_write(uint8_t r, uint8_t v) { outb(0x70, 0x80 | r); outb(0x71, v); }
 
 /* ---- MMIO (volatile, exact-width accesses) ---- */
 static inline uint8_t  mmio_read8(uintptr_t a)  { return *(volatile uint8_t *)a; }
