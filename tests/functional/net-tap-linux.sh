@@ -17,6 +17,10 @@ ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespac
 # namespace: `ip netns exec` also remounts /sys and makes / a slave mount,
 # which fails where / is not a mount point (a chroot).
 nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
+# In the background (then $! is the command itself: nsenter execs it, so
+# the exit trap's kill reaches it; `nsexec ... &` would leave it behind
+# as the orphan of a killed subshell).
+nsbg() { nsenter --net=/run/netns/"$ns" "$@" & }
 vm_pid=
 trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
 
@@ -25,10 +29,10 @@ ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
 i=0; while ! ping -c 1 -W 1 10.0.8.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 90 ] && break; done
 ping -c 3 -W 2 10.0.8.1 >/dev/null 2>&1; echo "PING=$?"'
 append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$script")"
-nsexec timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+nsbg timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no -device e1000,netdev=t0 \
-	>"$tmp/out" 2>&1 &
+	>"$tmp/out" 2>&1
 vm_pid=$!
 for i in $(seq 100); do
 	nsexec ip link show kvtap0 >/dev/null 2>&1 && break

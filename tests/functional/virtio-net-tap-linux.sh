@@ -27,6 +27,10 @@ ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespac
 # namespace: `ip netns exec` also remounts /sys and makes / a slave mount,
 # which fails where / is not a mount point (a chroot).
 nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
+# In the background (then $! is the command itself: nsenter execs it, so
+# the exit trap's kill reaches it; `nsexec ... &` would leave it behind
+# as the orphan of a killed subshell).
+nsbg() { nsenter --net=/run/netns/"$ns" "$@" & }
 vm_pid= srv_pid= up_pid=
 trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null;
       [ -n "$up_pid" ] && kill $up_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -39,10 +43,10 @@ blob_md5=$(md5sum < "$tmp/www/blob" | cut -c1-32)
 run_guest() {   # DEVICE-OPTIONS SCRIPT [NETDEV-EXTRA]
 	local append
 	append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdline "$2")"
-	nsexec timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
+	nsbg timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 		-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 		-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no${3:-} -device "$1" \
-		>"$tmp/out" 2>&1 &
+		>"$tmp/out" 2>&1
 	vm_pid=$!
 	for i in $(seq 100); do
 		nsexec ip link show kvtap0 >/dev/null 2>&1 && break
@@ -76,10 +80,10 @@ echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
 timeout 200 nc 10.0.8.1 8081 < /tmp/up
 '
 run_guest virtio-net-pci,netdev=t0 "$script"
-nsexec python3 -m http.server 8080 --bind 10.0.8.1 --directory "$tmp/www" \
-	>"$tmp/http.log" 2>&1 &
+nsbg python3 -m http.server 8080 --bind 10.0.8.1 --directory "$tmp/www" \
+	>"$tmp/http.log" 2>&1
 srv_pid=$!
-nsexec python3 - "$tmp/up.md5" $MiB <<'EOF2' &
+cat > "$tmp/listen.py" <<'EOF2'
 import hashlib, socket, sys, time
 MiB = int(sys.argv[2])
 for _ in range(100):
@@ -116,6 +120,7 @@ if st is None:
 open(sys.argv[1] + ".avg", "w").write("%d %d\n" % (st["rx_bytes"] // max(st["rx_packets"], 1),
                                                  st["tx_bytes"] // max(st["tx_packets"], 1)))
 EOF2
+nsbg python3 "$tmp/listen.py" "$tmp/up.md5" $MiB
 up_pid=$!
 wait_guest
 grep -q "^PING=0" "$tmp/out" || fail "virtio-net: no ping replies ($(grep -a '^PING=' "$tmp/out"))"
