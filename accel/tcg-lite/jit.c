@@ -1064,6 +1064,46 @@ static uint64_t jit_get_cf(const TCGLCPU *c)
     return tcgl_get_cf(c);
 }
 
+/* r8 = the guest's CF (0/1): from the host's when the flags are live,
+ * else from the lazy state (jit_get_cf); emit_mem_addr() keeps r8. */
+static void emit_carry_r8(Emit *e, bool flags_live)
+{
+    if (flags_live) {
+        eb(e, "\x41\x0f\x92\xc0", 4);              /* setc r8b */
+        eb(e, "\x45\x0f\xb6\xc0", 4);              /* movzx r8d, r8b */
+    } else {
+        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
+        emit_call(e, (const void *)jit_get_cf);
+        eb(e, "\x41\x89\xc0", 3);                  /* mov r8d, eax */
+    }
+}
+
+/* inc|dec al|ax|eax|rax: CF kept, the other flags the guest's */
+static void emit_incdec_op(Emit *e, bool dec, unsigned size)
+{
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    e8(e, size == 1 ? 0xfe : 0xff);
+    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+}
+
+/* the lazy flags of do_inc/do_dec: cc_op, cc_dst = rax, cc_src = 0 (the
+ * carry before it is already in cc_src2) */
+static void emit_incdec_cc(Emit *e, bool dec, unsigned size)
+{
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\xc7\x83", 3);                      /* mov qword [rbx + cc_src], 0 */
+    e32(e, CPU_OFF(cc_src));
+    e32(e, 0);
+}
+
 /*
  * INC/DEC r (registers 0-15, every size) as do_inc/do_dec in int-alu.c:
  * cc_src2 = the carry before it (from the host's CF when the flags are
@@ -1076,34 +1116,16 @@ static bool emit_inline_incdec(Emit *e, const TCGLInsn *i, bool dec, unsigned si
     if (i->mod != 3 || i->rm > 15) {
         return false;
     }
-    if (flags_live) {
-        eb(e, "\x0f\x92\xc1", 3);                  /* setc cl */
-        eb(e, "\x0f\xb6\xc9", 3);                  /* movzx ecx, cl */
-    } else {
-        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
-        emit_call(e, (const void *)jit_get_cf);
-        eb(e, "\x89\xc1", 2);                       /* mov ecx, eax */
-        eb(e, "\x0f\xba\xe1\x00", 4);             /* bt ecx, 0: CF = the carry */
+    emit_carry_r8(e, flags_live);
+    if (!flags_live) {
+        eb(e, "\x41\x0f\xba\xe0\x00", 5);         /* bt r8d, 0: CF = the carry */
     }
-    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src2], rcx */
+    eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
     e32(e, CPU_OFF(cc_src2));
     emit_ld_reg_sized(e, false, i->rm, size);
-    if (size == 2) {
-        e8(e, 0x66);
-    } else if (size == 8) {
-        e8(e, 0x48);
-    }
-    e8(e, size == 1 ? 0xfe : 0xff);
-    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+    emit_incdec_op(e, dec, size);
     emit_st_reg_sized(e, i->rm, size);
-    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
-    e32(e, CPU_OFF(cc_op));
-    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
-    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
-    e32(e, CPU_OFF(cc_dst));
-    eb(e, "\x48\xc7\x83", 3);                      /* mov qword [rbx + cc_src], 0 */
-    e32(e, CPU_OFF(cc_src));
-    e32(e, 0);
+    emit_incdec_cc(e, dec, size);
     return true;
 }
 
@@ -1128,14 +1150,7 @@ static bool emit_inline_incdec_mem(Emit *e, const TCGLInsn *i, bool dec, bool fl
     if (i->mod == 3 || (size != 1 && size != 2 && size != 4 && size != 8)) {
         return false;
     }
-    if (flags_live) {
-        eb(e, "\x41\x0f\x92\xc0", 4);              /* setc r8b */
-        eb(e, "\x45\x0f\xb6\xc0", 4);              /* movzx r8d, r8b */
-    } else {
-        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
-        emit_call(e, (const void *)jit_get_cf);
-        eb(e, "\x41\x89\xc0", 3);                  /* mov r8d, eax */
-    }
+    emit_carry_r8(e, flags_live);
     if (!emit_mem_addr(e, i, size, true, slow_field)) {
         return false;
     }
@@ -1143,19 +1158,9 @@ static bool emit_inline_incdec_mem(Emit *e, const TCGLInsn *i, bool dec, bool fl
     eb(e, ld_a[lg], ldn[lg]);                       /* rax = [rdx] */
     eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
     e32(e, CPU_OFF(cc_src2));
-    if (size == 2) {
-        e8(e, 0x66);
-    } else if (size == 8) {
-        e8(e, 0x48);
-    }
-    e8(e, size == 1 ? 0xfe : 0xff);
-    e8(e, dec ? 0xc8 : 0xc0);                       /* inc|dec al|ax|eax|rax */
+    emit_incdec_op(e, dec, size);
     eb(e, st_a[lg], stn[lg]);                       /* [rdx] = the result */
-    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
-    e32(e, CPU_OFF(cc_op));
-    e32(e, TCGL_CC(dec ? CC_K_DEC : CC_K_INC, size));
-    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
-    e32(e, CPU_OFF(cc_dst));
+    emit_incdec_cc(e, dec, size);
     return true;
 }
 
@@ -1175,14 +1180,7 @@ static bool emit_inline_adc(Emit *e, const TCGLInsn *i, const Form *f, bool flag
     if (dst > 15 || (f->form != FORM_RI && src > 15)) {
         return false;
     }
-    if (flags_live) {
-        eb(e, "\x41\x0f\x92\xc0", 4);              /* setc r8b */
-        eb(e, "\x45\x0f\xb6\xc0", 4);              /* movzx r8d, r8b */
-    } else {
-        eb(e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
-        emit_call(e, (const void *)jit_get_cf);
-        eb(e, "\x41\x89\xc0", 3);                  /* mov r8d, eax */
-    }
+    emit_carry_r8(e, flags_live);
     emit_ld_reg_sized(e, false, dst, size);
     if (f->form == FORM_RI) {
         emit_imm(e, true, i->imm & tcgl_size_mask(size));
