@@ -971,6 +971,63 @@ static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned 
     return true;
 }
 
+/*
+ * ROL/ROR of a 32/64-bit register by an immediate or 1 (shift_rm() of
+ * int-shift.c, the handlers tcgl_int_shift_ib and tcgl_int_shift_1):
+ * the register only, for when flags_dead_after() found the rotate's
+ * flags overwritten before anything reads them.  Count n = imm & 31|63;
+ * n = 0 changes nothing but a 32-bit register's bits 63:32 (cleared);
+ * the host's rotate by the same masked count gives the same value.
+ */
+static bool rot_form(const TCGLInsn *i)
+{
+    unsigned kind = (i->modrm >> 3) & 7;
+    return (i->fn == tcgl_int_shift_ib || i->fn == tcgl_int_shift_1) && i->mod == 3 &&
+           (kind == 0 || kind == 1) && (i->opsize == 4 || i->opsize == 8) && i->rm <= 15;
+}
+
+static bool emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
+{
+    unsigned size = i->opsize, kind = (i->modrm >> 3) & 7;
+    unsigned n = (unsigned)((i->fn == tcgl_int_shift_1 ? 1 : i->imm) & (size == 8 ? 63 : 31));
+
+    emit_ld_reg(e, false, i->rm, size);             /* rax = a (32-bit: zero-extended) */
+    if (n) {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0xc1);                                /* rol|ror eax|rax, n */
+        e8(e, (uint8_t)(0xc0 | kind << 3));
+        e8(e, (uint8_t)n);
+    }
+    emit_st_reg(e, i->rm);
+    return true;
+}
+
+/*
+ * Whether the flags instruction k of the block writes are dead: a later
+ * instruction of the block overwrites all six (an ALU operation of
+ * registers or an immediate, but ADC/SBB, which read CF) before anything
+ * could see them.  Only register MOVs, LEAs (not RIP-relative) and
+ * further register rotates (rot_form) may come between: none of them
+ * faults, reads the flags or leaves the block.  A handler, a branch, a
+ * memory access or the block's end means they may be seen: not dead.
+ */
+static bool flags_dead_after(const TCGLJitBlock *jb, unsigned k, unsigned n)
+{
+    for (unsigned j = k + 1; j < n; j++) {
+        const TCGLInsn *i = &jb->insns[j];
+        Form f = classify(i);
+        if (f.kind == FK_ALU) {
+            return f.op != ALU_ADC && f.op != ALU_SBB;
+        }
+        if (!(f.kind == FK_MOV || (f.kind == FK_LEA && is_pure(i, &f)) || rot_form(i))) {
+            return false;
+        }
+    }
+    return false;
+}
+
 /* i is shift_reg_handlers[*op][*by][log2 *size] */
 static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *size)
 {
@@ -1688,6 +1745,11 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 jit.st.inlined++;
                 flags_live = true;
                 continue;
+            }
+            e.p = mark;
+            if (rot_form(i) && flags_dead_after(jb, k, n) && emit_inline_rot_dead(&e, i)) {
+                jit.st.inlined++;
+                continue;                           /* the lazy flags untouched: cc_kind stays */
             }
             e.p = mark;
             if (f.kind == FK_PURE) {

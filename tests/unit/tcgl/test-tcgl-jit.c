@@ -269,7 +269,25 @@ static void gen_insn(Gen *g)
         }
         break;
     case 12:
-        /* shifts and rotates by imm8, 1, CL */
+        /* shifts and rotates by imm8, 1, CL; half the time a register
+         * ROL/ROR by imm8 or 1, up to two register MOVs, then an ALU
+         * or INC/DEC of registers (ADC/SBB too, which read the rotate's
+         * CF, as INC/DEC keeps it): the JIT's rotate whose flags are
+         * dead (or, for ADC/SBB and INC/DEC, not) */
+        if (rnd(g, 2)) {
+            unsigned between = rnd(g, 3);
+            op[0] = (uint8_t)(rnd(g, 2) ? 0xc1 : 0xd1);
+            modrm_insn(g, op, 1, rnd(g, 2), w, true, false);
+            if (op[0] == 0xc1) {
+                put8(g, rnd(g, 70));
+            }
+            while (between--) {
+                op[0] = (uint8_t)(0x89 + 2 * rnd(g, 2));    /* MOV r, r either way */
+                modrm_insn(g, op, 1, dst_reg(g), g->x64 && rnd(g, 2), true, false);
+            }
+            gen_flag_setter(g);
+            break;
+        }
         op[0] = (uint8_t)(rnd(g, 3) == 0 ? 0xd1 : rnd(g, 2) ? 0xc1 : 0xd3);
         modrm_insn(g, op, 1, rnd(g, 8), w, true, true);
         if (op[0] == 0xc1) {
