@@ -48,9 +48,8 @@ bs=4M four times over (dd4m_guest: the mean of the four, so that
 issued (from /sys/block/sda/stat; per pass for bs=4M: with bs=1M the
 guest issues 1 MiB or 512 KiB requests depending on how contiguous dd's
 buffer happens to be, which changes from boot to boot; bs=4M gives 1 MiB
-requests), plus the
-emulator's CPU time (user + system, all threads) at each mark, which a
-loaded host disturbs less.  (Since session 12 the run ends after the
+requests), plus the emulator's CPU time (user + system, all threads) at
+each mark, which a loaded host disturbs less.  (Since session 12 the run ends after the
 second dd: "exit" and the whole run's CPU are not comparable with
 tables from before.)
 --no-dd leaves the dd out (the script only powers off; a disk built with

@@ -986,7 +986,7 @@ static bool rot_form(const TCGLInsn *i)
            (kind == 0 || kind == 1) && (i->opsize == 4 || i->opsize == 8) && i->rm <= 15;
 }
 
-static bool emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
+static void emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
 {
     unsigned size = i->opsize, kind = (i->modrm >> 3) & 7;
     unsigned n = (unsigned)((i->fn == tcgl_int_shift_1 ? 1 : i->imm) & (size == 8 ? 63 : 31));
@@ -1001,7 +1001,6 @@ static bool emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
         e8(e, (uint8_t)n);
     }
     emit_st_reg(e, i->rm);
-    return true;
 }
 
 /*
@@ -1747,11 +1746,11 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 continue;
             }
             e.p = mark;
-            if (rot_form(i) && flags_dead_after(jb, k, n) && emit_inline_rot_dead(&e, i)) {
+            if (rot_form(i) && flags_dead_after(jb, k, n)) {
+                emit_inline_rot_dead(&e, i);
                 jit.st.inlined++;
                 continue;                           /* the lazy flags untouched: cc_kind stays */
             }
-            e.p = mark;
             if (f.kind == FK_PURE) {
                 unsigned sa, sb, ss;
                 if (shift_form(i, &sa, &sb, &ss) && emit_inline_shift(&e, i, sa, sb, ss)) {
