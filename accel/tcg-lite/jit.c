@@ -448,8 +448,9 @@ static bool emit_inline_lea(Emit *e, const TCGLInsn *i)
 /*
  * rax = the host address of i's memory operand of `size` bytes, by the
  * inline TLB-hit path of mmu.h (segment limit, linear address, TLB tag of
- * the page), taken only for aligned accesses (so alignment checking never
- * applies and the access stays in its page); anything else jumps to the
+ * the page of its last byte, so an access that crosses into the next page
+ * misses), misaligned ones only below CPL 3 (where alignment checking
+ * never applies, as tcgl_ac_on()); anything else jumps to the
  * slow path (slow_field[0..2] to patch), which calls the handler: it
  * redoes the access from the start, the fast path having changed nothing.
  * A write-tag hit is never a page holding code (those writes go through
@@ -490,11 +491,22 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
     eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
     e32(e, CPU_OFF(lin_mask));
     if (size > 1) {
+        /* misaligned: the fast path where #AC cannot apply (tcgl_ac_on()
+         * needs CPL 3), as mmu.h's; a crossing into the next page fails
+         * the tag compare below */
+        uint8_t *skip;
         e8(e, 0xa8);                                /* test al, size - 1 */
         e8(e, (uint8_t)(size - 1));
-        eb(e, "\x0f\x85", 2);                       /* jnz slow */
+        e8(e, 0x74);                                /* jz aligned */
+        skip = e->p;
+        e8(e, 0);
+        eb(e, "\x83\xbb", 2);                       /* cmp dword [rbx + mmu_idx], USER */
+        e32(e, CPU_OFF(mmu_idx));
+        e8(e, TCGL_MMU_USER);
+        eb(e, "\x0f\x84", 2);                       /* je slow */
         slow_field[1] = e->p;
         e32(e, 0);
+        *skip = (uint8_t)(e->p - skip - 1);         /* aligned: */
     } else {
         slow_field[1] = NULL;
     }
@@ -512,10 +524,11 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
     eb(e, "\x48\x01\xca", 3);                       /* add rdx, rcx */
     eb(e, "\x48\x8d\x94\x13", 4);                   /* lea rdx, [rbx + rdx + tlb] */
     e32(e, CPU_OFF(tlb));
-    eb(e, "\x48\x89\xc1", 3);                       /* mov rcx, rax */
+    eb(e, "\x48\x8d\x48", 3);                       /* lea rcx, [rax + size - 1] */
+    e8(e, (uint8_t)(size - 1));
     eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
     e32(e, (uint32_t)TCGL_PAGE_MASK);
-    eb(e, "\x48\x3b\x8a", 3);                       /* cmp rcx, [rdx + tag] */
+    eb(e, "\x48\x3b\x8a", 3);                       /* cmp rcx, [rdx + tag] (last byte's page) */
     e32(e, tag);
     eb(e, "\x0f\x85", 2);                           /* jne slow */
     slow_field[2] = e->p;
@@ -1050,8 +1063,10 @@ static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *
  * block's code knows its kind and size (the last flag writer was inline
  * code of this block): the same host operation on the operands the lazy
  * fields give back (ADD: a = dst - src, then a + src; SUB: a = dst + src,
- * then CMP a, src; LOGIC: TEST dst; INC/DEC: dst -/+ 1 with CF = cc_src2,
- * then INC/DEC, which keeps CF).  Conditions and CF come out as
+ * then CMP a, src; ADC/SBB: a = dst -/+ src -/+ the carry in (cc_src2),
+ * then the same ADC/SBB with that carry in CF; LOGIC: TEST dst; INC/DEC:
+ * dst -/+ 1 with CF = cc_src2, then INC/DEC, which keeps CF).  Conditions
+ * and CF come out as
  * tcgl_cond_inline()/tcgl_get_cf() give them (AF may differ: no
  * condition reads it).  Returns whether the flags are now live.
  */
@@ -1060,10 +1075,16 @@ static bool emit_flags_remat(Emit *e, int kind, unsigned size)
     uint8_t pfx = size == 2 ? 0x66 : size == 8 ? 0x48 : 0;
 
     if (kind != CC_K_ADD && kind != CC_K_SUB && kind != CC_K_LOGIC && kind != CC_K_INC &&
-        kind != CC_K_DEC) {
+        kind != CC_K_DEC && kind != CC_K_ADC && kind != CC_K_SBB) {
         return false;
     }
-    if (kind == CC_K_INC || kind == CC_K_DEC) {
+    if (kind == CC_K_ADC || kind == CC_K_SBB) {
+        eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src] */
+        e32(e, CPU_OFF(cc_src));
+        eb(e, "\x48\x8b\x93", 3);                  /* mov rdx, [rbx + cc_src2] */
+        e32(e, CPU_OFF(cc_src2));
+        eb(e, "\x83\xe2\x01", 3);                  /* and edx, 1: the carry in */
+    } else if (kind == CC_K_INC || kind == CC_K_DEC) {
         eb(e, "\x48\x8b\x8b", 3);                  /* mov rcx, [rbx + cc_src2] */
         e32(e, CPU_OFF(cc_src2));
     } else if (kind != CC_K_LOGIC) {
@@ -1078,6 +1099,16 @@ static bool emit_flags_remat(Emit *e, int kind, unsigned size)
         break;
     case CC_K_SUB:
         eb(e, "\x48\x01\xc8", 3);                  /* add rax, rcx */
+        break;
+    case CC_K_ADC:
+        eb(e, "\x48\x29\xc8", 3);                  /* sub rax, rcx */
+        eb(e, "\x48\x29\xd0", 3);                  /* sub rax, rdx */
+        eb(e, "\x0f\xba\xe2\x00", 4);             /* bt edx, 0 */
+        break;
+    case CC_K_SBB:
+        eb(e, "\x48\x01\xc8", 3);                  /* add rax, rcx */
+        eb(e, "\x48\x01\xd0", 3);                  /* add rax, rdx */
+        eb(e, "\x0f\xba\xe2\x00", 4);             /* bt edx, 0 */
         break;
     case CC_K_INC:
         eb(e, "\x48\x83\xe8\x01", 4);             /* sub rax, 1 */
@@ -1100,6 +1131,14 @@ static bool emit_flags_remat(Emit *e, int kind, unsigned size)
         break;
     case CC_K_SUB:                                  /* cmp al|ax|eax|rax, cl.. */
         e8(e, size == 1 ? 0x38 : 0x39);
+        e8(e, 0xc8);
+        break;
+    case CC_K_ADC:                                  /* adc al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x10 : 0x11);
+        e8(e, 0xc8);
+        break;
+    case CC_K_SBB:                                  /* sbb al|ax|eax|rax, cl.. */
+        e8(e, size == 1 ? 0x18 : 0x19);
         e8(e, 0xc8);
         break;
     case CC_K_LOGIC:                                /* test al|ax|eax|rax, itself */
@@ -1220,6 +1259,21 @@ static bool emit_inline_incdec_mem(Emit *e, const TCGLInsn *i, bool dec, bool fl
     return true;
 }
 
+/* alu()'s lazy state of an ADC/SBB: the result (rax), the source (rcx),
+ * the carry in (r8); the host flags are left alone */
+static void emit_adc_cc(Emit *e, bool sbb, unsigned size)
+{
+    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
+    e32(e, CPU_OFF(cc_op));
+    e32(e, TCGL_CC(sbb ? CC_K_SBB : CC_K_ADC, size));
+    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
+    e32(e, CPU_OFF(cc_dst));
+    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src], rcx */
+    e32(e, CPU_OFF(cc_src));
+    eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
+    e32(e, CPU_OFF(cc_src2));
+}
+
 /*
  * ADC/SBB of registers (0-15) and immediates, every size, as alu() in
  * int-alu.c: the carry in (the host's CF when the flags are live, else
@@ -1246,15 +1300,57 @@ static bool emit_inline_adc(Emit *e, const TCGLInsn *i, const Form *f, bool flag
     eb(e, "\x41\x0f\xba\xe0\x00", 5);             /* bt r8d, 0: CF = the carry in */
     emit_alu_op(e, sbb ? 0x19 : 0x11, size);        /* adc|sbb al.., cl.. */
     emit_st_reg_sized(e, dst, size);
-    eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
-    e32(e, CPU_OFF(cc_op));
-    e32(e, TCGL_CC(sbb ? CC_K_SBB : CC_K_ADC, size));
-    eb(e, "\x48\x89\x83", 3);                      /* mov [rbx + cc_dst], rax */
-    e32(e, CPU_OFF(cc_dst));
-    eb(e, "\x48\x89\x8b", 3);                      /* mov [rbx + cc_src], rcx */
-    e32(e, CPU_OFF(cc_src));
-    eb(e, "\x4c\x89\x83", 3);                      /* mov [rbx + cc_src2], r8 */
-    e32(e, CPU_OFF(cc_src2));
+    emit_adc_cc(e, sbb, size);
+    return true;
+}
+
+/*
+ * ADC/SBB with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
+ * FORM_MI: m op= imm), every size, LOCKed or not (as emit_mem_addr()), as
+ * alu_rm()/alu_mem() of int-alu.c: the carry in first (r8, which
+ * emit_mem_addr() keeps), then the access, the host ADC/SBB and alu()'s
+ * lazy state.  cc_src2 is written only once the access went ahead: the
+ * slow path's handler takes the carry from the lazy state as it was.  The
+ * host flags are the guest's afterwards unless the slow path ran, so the
+ * caller treats them as not live (emit_flags_remat() rebuilds them).
+ */
+static bool emit_inline_adc_mem(Emit *e, const TCGLInsn *i, const Form *f, bool flags_live,
+                                uint8_t **slow_field)
+{
+    static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
+    static const char *const ld_b[4] = { "\x0f\xb6\x0a", "\x0f\xb7\x0a", "\x8b\x0a", "\x48\x8b\x0a" };
+    static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
+    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
+    unsigned size = f->size, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
+    bool sbb = f->op == ALU_SBB, mem_dst = f->form != FORM_RM;
+
+    if (i->mod == 3 || (f->form != FORM_MI && i->reg > 15)) {
+        return false;
+    }
+    emit_carry_r8(e, flags_live);
+    if (!emit_mem_addr(e, i, size, mem_dst, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                      /* mov rdx, rax (the host pointer) */
+    if (f->form == FORM_RM) {
+        eb(e, ld_b[lg], ldn[lg]);                   /* rcx = [rdx] */
+        emit_ld_reg_sized(e, false, i->reg, size);  /* rax = the register */
+    } else {
+        eb(e, ld_a[lg], ldn[lg]);                   /* rax = [rdx] */
+        if (f->form == FORM_MR) {
+            emit_ld_reg_sized(e, true, i->reg, size);
+        } else {
+            emit_imm(e, true, i->imm & tcgl_size_mask(size));
+        }
+    }
+    eb(e, "\x41\x0f\xba\xe0\x00", 5);             /* bt r8d, 0: CF = the carry in */
+    emit_alu_op(e, sbb ? 0x19 : 0x11, size);        /* adc|sbb al.., cl.. */
+    if (mem_dst) {
+        eb(e, st_a[lg], stn[lg]);                   /* [rdx] = the result */
+    } else {
+        emit_st_reg_sized(e, i->reg, size);
+    }
+    emit_adc_cc(e, sbb, size);
     return true;
 }
 
@@ -1686,6 +1782,21 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 }
                 e.p = mark;
             }
+            if (f.kind == FK_ALUMEM && (f.op == ALU_ADC || f.op == ALU_SBB) &&
+                nslow < JIT_MAX_SLOW) {
+                bool l = live || emit_flags_remat(&e, cc_kind, cc_size);
+                if (emit_inline_adc_mem(&e, i, &f, l, slow[nslow].field)) {
+                    cc_kind = f.op == ALU_SBB ? CC_K_SBB : CC_K_ADC;  /* rebuilt after a slow path too */
+                    cc_size = f.size;
+                    slow[nslow].k = k;
+                    slow[nslow].store = f.form != FORM_RM;
+                    slow[nslow].resume = e.p;
+                    nslow++;
+                    jit.st.inlined++;
+                    continue;
+                }
+                e.p = mark;
+            }
             if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
                     bool logic;
@@ -1718,10 +1829,12 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 e.p = mark;                         /* drop a partial emission */
             }
             if (f.kind == FK_ALU && (f.op == ALU_ADC || f.op == ALU_SBB)) {
-                if (emit_inline_adc(&e, i, &f, live)) {
+                bool l = live || emit_flags_remat(&e, cc_kind, cc_size);
+                if (emit_inline_adc(&e, i, &f, l)) {
                     jit.st.inlined++;
                     flags_live = true;
-                    cc_kind = -1;                   /* ADC/SBB kinds: not rebuilt */
+                    cc_kind = f.op == ALU_SBB ? CC_K_SBB : CC_K_ADC;
+                    cc_size = f.size;
                     continue;
                 }
                 e.p = mark;
@@ -1846,6 +1959,9 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 patch_rel32(slow[s].field[f], e.p);
             }
         }
+        eb(&e, "\x48\xb8", 2);                      /* mov rax, &jit.st.slow_paths */
+        e64(&e, (uint64_t)(uintptr_t)&jit.st.slow_paths);
+        eb(&e, "\x48\xff\x00", 3);                  /* inc qword [rax] */
         eb(&e, "\x49\x8d\x84\x24", 4);              /* lea rax, [r12 + off] */
         e32(&e, i->off);
         eb(&e, "\x49\x89\x85", 3);                  /* mov [r13 + rip], rax */

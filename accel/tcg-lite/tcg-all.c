@@ -697,6 +697,8 @@ static void tcg_info_jit(GString *out)
                            st.blocks, st.inlined, st.used >> 10, st.size >> 10, st.flushes);
     g_string_append_printf(out, "JIT links: %" PRIu64 " (%" PRIu64 " to another page)\n",
                            st.links, st.links_far);
+    g_string_append_printf(out, "JIT slow paths: %" PRIu64 " (inline accesses that went to "
+                           "their handler: TLB miss, MMIO, page crossing)\n", st.slow_paths);
     g_string_append_printf(out, "idle drops: %" PRIu64 " (compiled code dropped after an idle "
                            "second, below %d%% of a core)\n", idle_drop.drops, idle_drop.pct);
 }

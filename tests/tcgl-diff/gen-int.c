@@ -851,6 +851,10 @@ void gen_faults(DiffEmit *emit, void *opaque)
         { "aligned load, AC", 3, { 0x48, 0x8b, 0x07 }, DIFF_DATA_ADDR + 8 },
         { "misaligned push, AC", 1, { 0x53 }, 0 },
         { "misaligned movups, AC", 4, { 0x0f, 0x10, 0x47, 0x01 }, DIFF_DATA_ADDR },
+        /* the first load fills the TLB: the misaligned one hits it (the
+         * JIT's inline path must still raise #AC at CPL 3) */
+        { "misaligned load after a hit, AC", 7, { 0x48, 0x8b, 0x1f, 0x48, 0x8b, 0x47, 0x03 },
+          DIFF_DATA_ADDR },
     };
     char name[64];
 

@@ -45,14 +45,18 @@ static void jit_mode(bool on, unsigned threshold)
  * and the JIT's inline loads and stores go straight to RAM); the code
  * pages never do, so code writes still reach the block cache. */
 static bool tlb_hits;
+/* With tlb_hits, this data page's TLB entry points REMAP_BY bytes further
+ * into RAM than the slow path (identity) goes (0: none). */
+static uint64_t remap_page;
+#define REMAP_BY 0x40000u
 
 static void fill_tlb(void)
 {
     for (uint64_t pg = DATA_AT; pg < DATA_AT + DATA_LEN; pg += TCGL_PAGE_SIZE) {
         TCGLTLBEntry *te = &stub.c.tlb[TCGL_MMU_SUPER][(pg >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
         te->tag_read = te->tag_write = pg;
-        te->addend = (uintptr_t)stub.ram;
-        te->phys = pg;
+        te->addend = (uintptr_t)stub.ram + (pg == remap_page ? REMAP_BY : 0);
+        te->phys = pg + (pg == remap_page ? REMAP_BY : 0);
     }
 }
 
@@ -803,13 +807,15 @@ static void test_jit_flags_remat(void)
     static Result a, b;
     static uint8_t data[DATA_LEN];
     uint64_t regs[16] = { 0 };
-    static const uint8_t ops[5] = { 0x01, 0x29, 0x21, 0xc0, 0xc8 };  /* ADD SUB AND INC DEC */
+    /* ADD SUB AND INC DEC, ADC SBB (registers), ADC r, m and SBB m, r:
+     * every kind the JIT rebuilds, from a register and a memory ALU */
+    static const uint8_t ops[9] = { 0x01, 0x29, 0x21, 0xc0, 0xc8, 0x11, 0x19, 0x13, 0x19 };
 
     regs[R_ESP] = 0x10800;
     regs[R_EBX] = 0x10400;
     tlb_hits = true;
     for (unsigned size = 1; size <= 8; size *= 2) {
-        for (unsigned op = 0; op < 5; op++) {
+        for (unsigned op = 0; op < 9; op++) {
             unsigned cases = 0;
             g.n = 0;
             for (unsigned x = 0; x < 5; x++) {
@@ -823,6 +829,10 @@ static void test_jit_flags_remat(void)
                     put32(G, (uint32_t)vals[x]); put32(G, (uint32_t)(vals[x] >> 32));
                     put8(G, 0x48); put8(G, 0xb9);               /* mov rcx, imm64 */
                     put32(G, (uint32_t)vals[y]); put32(G, (uint32_t)(vals[y] >> 32));
+                    if (op >= 7) {
+                        put8(G, 0x48); put8(G, 0x89); put8(G, 0x8b);    /* mov [rbx + 0x1f0], rcx */
+                        put32(G, 0x1f0);
+                    }
                     if (op >= 3) {
                         put8(G, 0x48); put8(G, 0x39); put8(G, 0xc8);    /* cmp rax, rcx: CF */
                     }
@@ -831,7 +841,12 @@ static void test_jit_flags_remat(void)
                     } else if (size == 8) {
                         put8(G, 0x48);
                     }
-                    if (op < 3) {
+                    if (op >= 7) {
+                        /* adc al.., [rbx + 0x1f0] | sbb [rbx + 0x1f0], al.. */
+                        put8(G, size == 1 ? ops[op] - 1 : ops[op]);
+                        put8(G, 0x83);
+                        put32(G, 0x1f0);
+                    } else if (op < 3 || op >= 5) {
                         put8(G, size == 1 ? ops[op] - 1 : ops[op]);     /* op al.., cl.. */
                         put8(G, 0xc8);
                     } else {
@@ -859,6 +874,64 @@ static void test_jit_flags_remat(void)
             g_assert_cmpint(a.vector, ==, 6);
         }
     }
+    tlb_hits = false;
+}
+
+/* Misaligned loads and stores below CPL 3: one that stays in its page
+ * takes the inline TLB-hit path, one that crosses into the next page the
+ * slow path.  The first page's TLB entry maps it REMAP_BY further into RAM
+ * than the slow path's identity, so the two paths read different bytes: a
+ * misaligned access that went to the slow path, or a crossing one that
+ * used the first page's entry past its end, differs from the interpreter
+ * (whose fast path is mmu.h's); the JIT's slow-path count says which path
+ * each took. */
+static void test_jit_misaligned(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0x8b, 0x83, 0xf8, 0x07, 0x00, 0x00,       /* mov rax, [rbx + 0x7f8]: in the page */
+        0x48, 0x8b, 0x8b, 0xf1, 0x07, 0x00, 0x00,       /* mov rcx, [rbx + 0x7f1]: misaligned */
+        0x8b, 0x93, 0xfe, 0x07, 0x00, 0x00,             /* mov edx, [rbx + 0x7fe]: crosses */
+        0x48, 0x89, 0xb3, 0xf3, 0x07, 0x00, 0x00,       /* mov [rbx + 0x7f3], rsi: misaligned */
+        0x48, 0x89, 0xbb, 0xfd, 0x07, 0x00, 0x00,       /* mov [rbx + 0x7fd], rdi: crosses */
+        0x66, 0x01, 0x83, 0xe1, 0x07, 0x00, 0x00,       /* add [rbx + 0x7e1], ax: misaligned */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+    TCGLJitStats st0, st1;
+
+    regs[R_EBX] = 0x10800;                      /* the page 0x10000 */
+    regs[R_ESI] = 0x1122334455667788ULL;
+    regs[R_EDI] = 0x99aabbccddeeff00ULL;
+    for (unsigned k = 0; k < DATA_LEN; k++) {
+        data[k] = (uint8_t)(k * 7 + 1);
+    }
+    tlb_hits = true;
+    remap_page = 0x10000;
+    stub_reset(64);
+    memset(stub.ram + 0x10000 + REMAP_BY, 0x5a, 2 * TCGL_PAGE_SIZE);
+    jit_mode(false, 16);
+    run(64, code, sizeof(code), regs, data, &a);
+    memset(stub.ram + 0x10000 + REMAP_BY, 0x5a, 2 * TCGL_PAGE_SIZE);
+    jit_mode(true, 1);
+    tcgl_jit_stats(&st0);
+    run(64, code, sizeof(code), regs, data, &b);
+    tcgl_jit_stats(&st1);
+    compare(&a, &b, "misaligned", 0);
+    g_assert_cmpint(b.vector, ==, 6);
+    /* only the two that cross went to their handlers (which read through
+     * the same TLB entry: this count is what tells the paths apart) */
+    g_assert_cmpuint(st1.slow_paths - st0.slow_paths, ==, 2);
+    /* the misaligned load read the remapped page, the crossing one the
+     * identity: bytes 0xffe, 0xfff of the page and 0, 1 of the next */
+    g_assert_cmphex(b.regs[R_ECX], ==, 0x5a5a5a5a5a5a5a5aULL);
+    g_assert_cmphex(b.regs[R_EDX] & 0xffff, ==,
+                    (uint64_t)data[0x10ffe - DATA_AT] | (uint64_t)data[0x10fff - DATA_AT] << 8);
+    g_assert_cmphex(memcmp(stub.ram + 0x10ffd, &regs[R_EDI], 8), ==, 0);
+    g_assert_cmphex(memcmp(stub.ram + 0x10ff3 + REMAP_BY, &regs[R_ESI], 8), ==, 0);
+    g_assert_cmphex(stub.ram[0x10fe1 + REMAP_BY], ==, 0xb4);  /* 0x5a + AL (0x5a, the first load) */
+    remap_page = 0;
     tlb_hits = false;
 }
 
@@ -1225,6 +1298,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/smc", test_jit_smc);
     g_test_add_func("/tcgl/jit/faults", test_jit_faults);
     g_test_add_func("/tcgl/jit/flags-remat", test_jit_flags_remat);
+    g_test_add_func("/tcgl/jit/misaligned", test_jit_misaligned);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
