@@ -356,6 +356,117 @@ static const uint8_t *virtio_net_host_hdr(VirtIONet *n, const uint8_t *buf, size
     return n->rx_buf;
 }
 
+/* The ones' complement sum of buf in host byte order, into acc (an odd
+ * last byte padded with zero, as RFC 1071).  Byte order does not matter
+ * to a check that the folded sum is 0xffff. */
+static uint64_t csum_native(const uint8_t *p, size_t len, uint64_t acc)
+{
+    uint32_t w;
+    uint16_t h;
+
+    for (; len >= 4; p += 4, len -= 4) {
+        memcpy(&w, p, 4);
+        acc += w;
+    }
+    if (len >= 2) {
+        memcpy(&h, p, 2);
+        acc += h;
+        p += 2;
+        len -= 2;
+    }
+    if (len) {
+        uint8_t last[2] = { p[0], 0 };
+        memcpy(&h, last, 2);
+        acc += h;
+    }
+    return acc;
+}
+
+static bool csum_folds_to_ffff(uint64_t acc)
+{
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return acc == 0xffff;
+}
+
+/*
+ * Receive checksum offload for backends without a virtio-net header
+ * (user, socket, stream, dgram, hubport): a TCP or UDP frame over IPv4
+ * (not a fragment) or IPv6 (no extension header) whose checksum the
+ * device verified here goes to a GUEST_CSUM guest with DATA_VALID, as a
+ * NIC that checks receive checksums does; anything else (a bad sum, other
+ * protocols, a UDP datagram without a sum) goes with flags 0 and the
+ * guest checks it.  QEMU leaves GUEST_CSUM off for these backends
+ * (docs/virtio.md, "Where kvmpc differs from QEMU").
+ */
+static bool virtio_net_rx_csum_ok(const uint8_t *f, size_t len)
+{
+    uint8_t pseudo[40];
+    size_t l3 = 14, plen, l4;
+    unsigned proto, type;
+    uint64_t acc;
+
+    if (len < 14) {
+        return false;
+    }
+    type = f[12] << 8 | f[13];
+    if (type == 0x8100 && len >= 18) {              /* one 802.1Q tag */
+        type = f[16] << 8 | f[17];
+        l3 = 18;
+    }
+    if (type == 0x0800) {
+        size_t ihl, tot;
+        if (len < l3 + 20 || (f[l3] >> 4) != 4) {
+            return false;
+        }
+        ihl = (f[l3] & 15) * 4u;
+        tot = f[l3 + 2] << 8 | f[l3 + 3];
+        if (ihl < 20 || tot < ihl || l3 + tot > len || ((f[l3 + 6] << 8 | f[l3 + 7]) & 0x3fff)) {
+            return false;                           /* short, or a fragment */
+        }
+        proto = f[l3 + 9];
+        l4 = l3 + ihl;
+        plen = tot - ihl;
+        memcpy(pseudo, f + l3 + 12, 8);             /* source, destination */
+        pseudo[8] = 0;
+        pseudo[9] = proto;
+        pseudo[10] = plen >> 8;
+        pseudo[11] = plen;
+        acc = csum_native(pseudo, 12, 0);
+    } else if (type == 0x86dd) {
+        if (len < l3 + 40 || (f[l3] >> 4) != 6) {
+            return false;
+        }
+        proto = f[l3 + 6];
+        plen = f[l3 + 4] << 8 | f[l3 + 5];
+        l4 = l3 + 40;
+        if (l4 + plen > len) {
+            return false;
+        }
+        memcpy(pseudo, f + l3 + 8, 32);             /* source, destination */
+        memset(pseudo + 32, 0, 8);
+        pseudo[34] = plen >> 8;
+        pseudo[35] = plen;
+        pseudo[39] = proto;
+        acc = csum_native(pseudo, 40, 0);
+    } else {
+        return false;
+    }
+    if (proto == 6) {
+        if (plen < 20) {
+            return false;
+        }
+    } else if (proto == 17) {
+        if (plen < 8 || (type == 0x0800 && !(f[l4 + 6] | f[l4 + 7]))) {
+            return false;                           /* no sum to check */
+        }
+    } else {
+        return false;
+    }
+    return csum_folds_to_ffff(csum_native(f + l4, plen, acc));
+}
+
 static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
 {
     n->rx_dropped++;
@@ -397,6 +508,10 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
     }
     if (!virtio_net_accept(n, buf, size)) {
         return wire;            /* filtered: not an error */
+    }
+    if (!n->peer_vnet_hdr && vnet_has(n, VIRTIO_NET_F_GUEST_CSUM) &&
+        virtio_net_rx_csum_ok(buf, size)) {
+        hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
     }
     q = virtio_net_rx_queue(n);
 retry:

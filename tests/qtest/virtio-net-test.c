@@ -452,6 +452,130 @@ static void test_tx_before_driver_ok(void)
 
 /* ---- receive ------------------------------------------------------------ */
 
+/* An Ethernet frame to us carrying TCP (proto 6, a 20-byte header) or UDP
+ * (17) over IPv4 (v6 false) or IPv6, `pay` bytes of payload, with a
+ * correct checksum; its length. */
+static size_t make_l4_frame(uint8_t *f, bool v6, unsigned proto, size_t pay)
+{
+    size_t l3 = 14, ip = v6 ? 40 : 20, hl = proto == 6 ? 20 : 8, l4 = l3 + ip;
+    size_t plen = hl + pay;
+    uint8_t tmp[60];
+    uint32_t psum = 0;
+    uint16_t c;
+    unsigned csum_at = proto == 6 ? 16 : 6;
+
+    make_frame(f, l4 + plen, our_mac, 5);
+    f[12] = v6 ? 0x86 : 0x08;
+    f[13] = v6 ? 0xdd : 0x00;
+    memset(f + l3, 0, ip + hl);
+    if (v6) {
+        f[l3] = 0x60;
+        f[l3 + 4] = plen >> 8;
+        f[l3 + 5] = plen & 0xff;
+        f[l3 + 6] = proto;
+        f[l3 + 7] = 64;
+        f[l3 + 23] = 2;                             /* fe80::2 -> fe80::f */
+        f[l3 + 39] = 15;
+        f[l3 + 8] = f[l3 + 24] = 0xfe;
+        f[l3 + 9] = f[l3 + 25] = 0x80;
+        memcpy(tmp, f + l3 + 8, 32);
+        memset(tmp + 32, 0, 8);
+        tmp[34] = plen >> 8;
+        tmp[35] = plen & 0xff;
+        tmp[39] = proto;
+        c = ref_csum(tmp, 40, 0);
+    } else {
+        f[l3] = 0x45;
+        f[l3 + 2] = (ip + plen) >> 8;
+        f[l3 + 3] = (ip + plen) & 0xff;
+        f[l3 + 8] = 64;
+        f[l3 + 9] = proto;
+        memcpy(f + l3 + 12, (uint8_t[]){ 10, 0, 2, 2, 10, 0, 2, 15 }, 8);
+        memcpy(tmp, f + l3 + 12, 8);
+        tmp[8] = 0;
+        tmp[9] = proto;
+        tmp[10] = plen >> 8;
+        tmp[11] = plen & 0xff;
+        c = ref_csum(tmp, 12, 0);
+    }
+    psum = (uint16_t)~c;                            /* the pseudo header's sum */
+    f[l4] = 0x13;                                   /* ports 5000 -> 80 */
+    f[l4 + 1] = 0x88;
+    f[l4 + 3] = 80;
+    if (proto == 6) {
+        f[l4 + 12] = 0x50;                          /* data offset 5 */
+        f[l4 + 13] = 0x18;                          /* PSH ACK */
+    } else {
+        f[l4 + 4] = plen >> 8;
+        f[l4 + 5] = plen & 0xff;
+    }
+    c = ref_csum(f + l4, plen, psum);
+    f[l4 + csum_at] = c >> 8;
+    f[l4 + csum_at + 1] = c & 0xff;
+    return l4 + plen;
+}
+
+/* The flags byte of the header the device writes in front of frame f. */
+static uint8_t rx_flags(Env *e, const uint8_t *f, size_t len)
+{
+    QVirtQueue *rx = &e->d.vq[0];
+    uint64_t g = qvirtio_alloc(e->s, 2048, 16);
+    uint8_t got[2048];
+    uint16_t h;
+
+    qtest_memwrite(e->s, g, (uint8_t[16]){ [0 ... 15] = 0xee }, 16);
+    h = post_rx(rx, g, 2048);
+    send_frame(e->peer, f, len);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(rx, h, 5000), hdr_len(e) + len);
+    qtest_memread(e->s, g, got, hdr_len(e) + len);
+    QT_ASSERT(!memcmp(got + hdr_len(e), f, len));
+    return got[0];
+}
+
+/* GUEST_CSUM with a backend that has no virtio-net header (socket): a TCP
+ * or UDP frame whose checksum the device verified carries DATA_VALID; a
+ * wrong sum, a fragment, a UDP datagram without a sum, another protocol
+ * or a driver without GUEST_CSUM get flags 0. */
+static void test_rx_csum_valid(void)
+{
+    uint8_t f[1600];
+    size_t n;
+    Env e;
+
+    env_start(&e, true, "", "");
+    env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_GUEST_CSUM), 1, false);
+    for (int v6 = 0; v6 < 2; v6++) {
+        for (unsigned pay = 0; pay < 1400; pay += 467) {    /* odd and even lengths */
+            n = make_l4_frame(f, v6, 6, pay);
+            QT_ASSERT_MSG(rx_flags(&e, f, n) == VIRTIO_NET_HDR_F_DATA_VALID,
+                          "TCP v%d, %u bytes", v6 ? 6 : 4, pay);
+            n = make_l4_frame(f, v6, 17, pay + 1);
+            QT_ASSERT_MSG(rx_flags(&e, f, n) == VIRTIO_NET_HDR_F_DATA_VALID,
+                          "UDP v%d, %u bytes", v6 ? 6 : 4, pay + 1);
+            f[n - 1] ^= 0x40;                       /* the payload changed: the sum is wrong */
+            QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+        }
+    }
+    n = make_l4_frame(f, false, 6, 100);
+    f[14 + 6] = 0x20;                               /* IPv4 MF: a fragment */
+    QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+    n = make_l4_frame(f, false, 17, 100);
+    f[14 + 20 + 6] = f[14 + 20 + 7] = 0;            /* UDP without a checksum */
+    QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+    n = make_l4_frame(f, false, 6, 100);
+    f[14 + 2] = 0x10;                               /* IPv4 length beyond the frame */
+    QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+    make_frame(f, 200, our_mac, 3);                 /* not IP */
+    QT_ASSERT_EQ(rx_flags(&e, f, 200), 0);
+    env_stop(&e);
+
+    env_start(&e, true, "", "");
+    env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
+    n = make_l4_frame(f, false, 6, 100);
+    QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+    env_stop(&e);
+}
+
 static void check_rx_one(bool modern, uint64_t features)
 {
     Env e;
@@ -1509,6 +1633,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/rx-mergeable", test_rx_mergeable);
     qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
     qt_run("virtio-net/rx-wait-event-idx", test_rx_wait_event_idx);
+    qt_run("virtio-net/rx-csum-valid", test_rx_csum_valid);
     qt_run("virtio-net/rx-oversized", test_rx_oversized);
     qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
     qt_run("virtio-net/ctrl-mac-overflow", test_ctrl_mac_overflow);
