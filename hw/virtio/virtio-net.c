@@ -23,9 +23,10 @@
  * A frame larger than the buffers the ring holds is dropped (the buffers
  * stay), never truncated.
  *
- * Transmit: a kick schedules a bottom half that sends at most tx_burst
- * frames (QEMU's default 256), then yields to the main loop and runs
- * again, so a guest that keeps its ring full cannot starve the loop.  A
+ * Transmit: a kick sends at most tx_burst frames (QEMU's default 256) at
+ * once, in the thread that took it; more go from a bottom half after the
+ * main loop had its turn, so a guest that keeps its ring full cannot
+ * starve the loop (QEMU's tx=bh always defers: docs/virtio.md).  A
  * backend that takes virtio-net headers (tap with vnet_hdr) gets a 12-byte
  * one with the checksum request and GSO fields, and gives one with
  * received frames; for the others the header is stripped and with
@@ -732,7 +733,7 @@ static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
     }
     virtio_queue_set_notification(vq, false);
     q->tx_scheduled = true;
-    qemu_bh_schedule(q->tx_bh);
+    virtio_net_tx_bh(q);
 }
 
 /* ---- control queue ---------------------------------------------------------- */

@@ -562,6 +562,11 @@ void qtest_send_nowait(QTestState *s, const char *fmt, ...)
     va_end(ap);
 }
 
+char *qtest_read_reply_raw(QTestState *s)
+{
+    return read_reply(s, "(a command sent without waiting)");
+}
+
 /* Send a command; require "OK"; return the reply (caller frees). */
 static char *command_ok(QTestState *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

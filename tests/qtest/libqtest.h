@@ -76,6 +76,9 @@ char *qtest_command_raw(QTestState *s, const char *fmt, ...)
  * emulator exit). */
 void qtest_send_nowait(QTestState *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The next reply line (after qtest_send_nowait: one per command sent),
+ * whatever it is.  Caller frees. */
+char *qtest_read_reply_raw(QTestState *s);
 
 /* --- port I/O ----------------------------------------------------------- */
 void qtest_outb(QTestState *s, uint16_t port, uint8_t v);

@@ -3,6 +3,8 @@
  */
 #include <string.h>
 #include <unistd.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include "libqvirtio.h"
 
 #define CONF1(slot, reg) (0x80000000u | ((slot) << 11) | ((reg) & 0xfc))
@@ -394,6 +396,18 @@ void qvirtqueue_notify(QVirtQueue *vq)
         qtest_writew(d->qts, modern(d, d->notify, vq->notify_off * d->notify_mult), vq->index);
     } else {
         qtest_outw(d->qts, QVIRTIO_IO_BAR + LEGACY_QUEUE_NOTIFY, vq->index);
+    }
+}
+
+void qvirtqueue_notify_cmd(QVirtQueue *vq, char *buf, size_t n)
+{
+    QVirtioDev *d = vq->dev;
+
+    if (d->modern) {
+        snprintf(buf, n, "writew 0x%" PRIx64 " 0x%x",
+                 modern(d, d->notify, vq->notify_off * d->notify_mult), vq->index);
+    } else {
+        snprintf(buf, n, "outw 0x%x 0x%x", QVIRTIO_IO_BAR + LEGACY_QUEUE_NOTIFY, vq->index);
     }
 }
 

@@ -137,6 +137,9 @@ void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t
 void qvirtqueue_kick(QVirtQueue *vq, uint16_t head);
 /* Only notify (the avail ring is the test's business). */
 void qvirtqueue_notify(QVirtQueue *vq);
+/* The qtest command that notifies vq ("writew ADDR IDX" / "outw PORT IDX"),
+ * into buf. */
+void qvirtqueue_notify_cmd(QVirtQueue *vq, char *buf, size_t n);
 /* Poll the used ring until an entry appears (fails the test after
  * timeout_ms); checks it is head and returns its len. */
 uint32_t qvirtqueue_wait_used(QVirtQueue *vq, uint16_t head, int timeout_ms);
