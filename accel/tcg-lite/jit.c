@@ -671,23 +671,36 @@ static bool emit_inline_mem(Emit *e, const TCGLInsn *i, int kind, unsigned size,
     return true;
 }
 
-/* ALU with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
- * FORM_MI: m op= imm), every size but ADC/SBB: alu_rm()/alu_mem() of
- * int-alu.c with the memory through emit_mem_addr() (a write-tag hit for
- * the forms that write memory, as rmw_ptr()). */
-static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8_t **slow_field)
+static void emit_carry_r8(Emit *e, bool flags_live);
+static void emit_adc_cc(Emit *e, bool sbb, unsigned size);
+
+/*
+ * ALU with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
+ * FORM_MI: m op= imm), every size and op, LOCKed or not (as
+ * emit_mem_addr()): alu_rm()/alu_mem() of int-alu.c with the memory
+ * through emit_mem_addr() (a write-tag hit for the forms that write
+ * memory, as rmw_ptr()).  ADC/SBB take the carry in first (r8, from the
+ * host flags when flags_live; emit_mem_addr() keeps r8) and leave alu()'s
+ * lazy state, cc_src2 written only once the access went ahead (the slow
+ * path's handler takes the carry from the lazy state as it was).
+ */
+static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, bool flags_live,
+                                uint8_t **slow_field)
 {
     static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
     static const char *const ld_b[4] = { "\x0f\xb6\x0a", "\x0f\xb7\x0a", "\x8b\x0a", "\x48\x8b\x0a" };
     static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
     static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
     unsigned size = f->size, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-    bool logic, writes = f->op != ALU_CMP && f->op != ALU_TEST;
-    bool mem_dst = f->form != FORM_RM;
-    uint8_t opb = alu_opcode(f->op, &logic);
+    bool logic = false, writes = f->op != ALU_CMP && f->op != ALU_TEST;
+    bool mem_dst = f->form != FORM_RM, carry = f->op == ALU_ADC || f->op == ALU_SBB;
+    uint8_t opb = carry ? (f->op == ALU_SBB ? 0x19 : 0x11) : alu_opcode(f->op, &logic);
 
     if (!opb || i->mod == 3 || (f->form != FORM_MI && i->reg > 15)) {
         return false;
+    }
+    if (carry) {
+        emit_carry_r8(e, flags_live);
     }
     if (!emit_mem_addr(e, i, size, mem_dst && writes, slow_field)) {
         return false;
@@ -704,6 +717,9 @@ static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8
             emit_imm(e, true, i->imm & tcgl_size_mask(size));
         }
     }
+    if (carry) {
+        eb(e, "\x41\x0f\xba\xe0\x00", 5);         /* bt r8d, 0: CF = the carry in */
+    }
     emit_alu_op(e, opb, size);
     if (writes) {
         if (mem_dst) {
@@ -712,7 +728,11 @@ static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, uint8
             emit_st_reg_sized(e, i->reg, size);
         }
     }
-    emit_alu_flags(e, f->op, logic, size);
+    if (carry) {
+        emit_adc_cc(e, f->op == ALU_SBB, size);
+    } else {
+        emit_alu_flags(e, f->op, logic, size);
+    }
     return true;
 }
 
@@ -1304,56 +1324,6 @@ static bool emit_inline_adc(Emit *e, const TCGLInsn *i, const Form *f, bool flag
     return true;
 }
 
-/*
- * ADC/SBB with a memory operand (FORM_RM: reg op= m; FORM_MR: m op= reg;
- * FORM_MI: m op= imm), every size, LOCKed or not (as emit_mem_addr()), as
- * alu_rm()/alu_mem() of int-alu.c: the carry in first (r8, which
- * emit_mem_addr() keeps), then the access, the host ADC/SBB and alu()'s
- * lazy state.  cc_src2 is written only once the access went ahead: the
- * slow path's handler takes the carry from the lazy state as it was.  The
- * host flags are the guest's afterwards unless the slow path ran, so the
- * caller treats them as not live (emit_flags_remat() rebuilds them).
- */
-static bool emit_inline_adc_mem(Emit *e, const TCGLInsn *i, const Form *f, bool flags_live,
-                                uint8_t **slow_field)
-{
-    static const char *const ld_a[4] = { "\x0f\xb6\x02", "\x0f\xb7\x02", "\x8b\x02", "\x48\x8b\x02" };
-    static const char *const ld_b[4] = { "\x0f\xb6\x0a", "\x0f\xb7\x0a", "\x8b\x0a", "\x48\x8b\x0a" };
-    static const char *const st_a[4] = { "\x88\x02", "\x66\x89\x02", "\x89\x02", "\x48\x89\x02" };
-    static const unsigned ldn[4] = { 3, 3, 2, 3 }, stn[4] = { 2, 3, 2, 3 };
-    unsigned size = f->size, lg = size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3;
-    bool sbb = f->op == ALU_SBB, mem_dst = f->form != FORM_RM;
-
-    if (i->mod == 3 || (f->form != FORM_MI && i->reg > 15)) {
-        return false;
-    }
-    emit_carry_r8(e, flags_live);
-    if (!emit_mem_addr(e, i, size, mem_dst, slow_field)) {
-        return false;
-    }
-    eb(e, "\x48\x89\xc2", 3);                      /* mov rdx, rax (the host pointer) */
-    if (f->form == FORM_RM) {
-        eb(e, ld_b[lg], ldn[lg]);                   /* rcx = [rdx] */
-        emit_ld_reg_sized(e, false, i->reg, size);  /* rax = the register */
-    } else {
-        eb(e, ld_a[lg], ldn[lg]);                   /* rax = [rdx] */
-        if (f->form == FORM_MR) {
-            emit_ld_reg_sized(e, true, i->reg, size);
-        } else {
-            emit_imm(e, true, i->imm & tcgl_size_mask(size));
-        }
-    }
-    eb(e, "\x41\x0f\xba\xe0\x00", 5);             /* bt r8d, 0: CF = the carry in */
-    emit_alu_op(e, sbb ? 0x19 : 0x11, size);        /* adc|sbb al.., cl.. */
-    if (mem_dst) {
-        eb(e, st_a[lg], stn[lg]);                   /* [rdx] = the result */
-    } else {
-        emit_st_reg_sized(e, i->reg, size);
-    }
-    emit_adc_cc(e, sbb, size);
-    return true;
-}
-
 /* CMOVcc r, r (32/64-bit) and SETcc r8 (registers 0-15) while the host
  * flags are the guest's; they leave the flags alone. */
 static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
@@ -1422,7 +1392,7 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
                     continue;
                 }
                 if (f.kind == FK_ALU ? !emit_inline_alu_mov(e, i, &f)
-                                     : !emit_inline_alu_mem(e, i, &f, slow_field)) {
+                                     : !emit_inline_alu_mem(e, i, &f, false, slow_field)) {
                     return false;
                 }
                 *mem = f.kind == FK_ALUMEM;
@@ -1785,7 +1755,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             if (f.kind == FK_ALUMEM && (f.op == ALU_ADC || f.op == ALU_SBB) &&
                 nslow < JIT_MAX_SLOW) {
                 bool l = live || emit_flags_remat(&e, cc_kind, cc_size);
-                if (emit_inline_adc_mem(&e, i, &f, l, slow[nslow].field)) {
+                if (emit_inline_alu_mem(&e, i, &f, l, slow[nslow].field)) {
                     cc_kind = f.op == ALU_SBB ? CC_K_SBB : CC_K_ADC;  /* rebuilt after a slow path too */
                     cc_size = f.size;
                     slow[nslow].k = k;
@@ -1797,8 +1767,8 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 }
                 e.p = mark;
             }
-            if (f.kind == FK_ALUMEM && nslow < JIT_MAX_SLOW) {
-                if (emit_inline_alu_mem(&e, i, &f, slow[nslow].field)) {
+            if (f.kind == FK_ALUMEM && f.op != ALU_ADC && f.op != ALU_SBB && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_alu_mem(&e, i, &f, false, slow[nslow].field)) {
                     bool logic;
                     alu_opcode(f.op, &logic);
                     cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
