@@ -23,10 +23,12 @@
  * A frame larger than the buffers the ring holds is dropped (the buffers
  * stay), never truncated.
  *
- * Transmit: a kick sends at most tx_burst frames (QEMU's default 256) at
- * once, in the thread that took it; more go from a bottom half after the
- * main loop had its turn, so a guest that keeps its ring full cannot
- * starve the loop (QEMU's tx=bh always defers: docs/virtio.md).  A
+ * Transmit: with a backend that takes no virtio-net header (user, socket,
+ * ...) a kick sends at most tx_burst frames (QEMU's default 256) at once,
+ * in the thread that took it; with tap, and for more than tx_burst, a
+ * bottom half sends them after the main loop had its turn, so a guest
+ * that keeps its ring full cannot starve the loop (QEMU's tx=bh always
+ * defers: docs/virtio.md).  A
  * backend that takes virtio-net headers (tap with vnet_hdr) gets a 12-byte
  * one with the checksum request and GSO fields, and gives one with
  * received frames; for the others the header is stripped and with
@@ -733,7 +735,14 @@ static void virtio_net_handle_tx(VirtIODevice *vdev, VirtQueue *vq)
     }
     virtio_queue_set_notification(vq, false);
     q->tx_scheduled = true;
-    virtio_net_tx_bh(q);
+    if (n->peer_vnet_hdr) {
+        /* tap: later, as QEMU's tx=bh; frames that complete at once
+         * leave the guest's TCP nothing to cork, and it stops building
+         * TSO frames (docs/virtio.md, "Transmit") */
+        qemu_bh_schedule(q->tx_bh);
+    } else {
+        virtio_net_tx_bh(q);
+    }
 }
 
 /* ---- control queue ---------------------------------------------------------- */
