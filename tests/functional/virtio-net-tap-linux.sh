@@ -94,17 +94,22 @@ for _ in range(100):
         break
     except OSError:
         time.sleep(0.1)
+# a small window and a reader slower than the guest: busybox nc writes
+# 1 KiB at a time, and only data queued behind a full window leaves the
+# guest as TSO frames (with fast ACKs each write goes alone)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
 ls.listen(1)
 ls.settimeout(300)
 c, _ = ls.accept()
 c.settimeout(200)
 h, n = hashlib.md5(), 0
 while n < MiB << 20:
-    d = c.recv(65536)
+    d = c.recv(4096)
     if not d:
         break
     h.update(d)
     n += len(d)
+    time.sleep(0.001)
 open(sys.argv[1], "w").write(h.hexdigest() if n == MiB << 20 else "short %d" % n)
 # the tap's counters (the fetch is over): a GSO frame counts as one packet.
 # /proc/self/net/dev is this process's namespace's view (sysfs would be
