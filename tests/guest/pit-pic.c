@@ -60,7 +60,15 @@ static void measure(uint16_t div, unsigned win50, const char *label, unsigned mi
                label, div, hz_x100 / 100, hz_x100 % 100, n_pit, win50 * 50, (unsigned long long)ms_tsc, n_tsc,
                expect, (unsigned long long)stall);
         /* lower bounds are loose: an emulator may drop ticks under host
-         * load; a window in which the vCPU stood still is measured again */
+         * load; a window in which the vCPU stood still is measured again.
+         * So is one with too many: a periodic timer that fired late before
+         * the window catches up inside it (a KVM lab run: 333 ticks in a
+         * 300 ms window, bound 331); a PIT that runs fast does it every time */
+        if (n_pit > expect * 11 / 10 + 1 && attempt < 4) {
+            printf("note: %u ticks, more than the window holds (a late timer catching up): "
+                   "measuring again\n", n_pit);
+            continue;
+        }
         if ((n_pit >= expect * min_pct / 100 && n_tsc >= expect * min_pct / 200) || stall < STALL_MS ||
             attempt == 4)
             break;
