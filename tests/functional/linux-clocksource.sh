@@ -34,9 +34,9 @@ boot1() {
 # "Known flakes"); the note says so.
 boot() {
 	boot1 "$@"
-	if [ "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" = 1 ] && grep -q "^triple fault on CPU" "$out" &&
+	if [ "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" = 1 ] && grep -aq "triple fault on CPU [0-9]*:" "$out" &&
 		! grep -q "reboot: Power down" "$out"; then
-		echo "NOTE: $*: the first boot triple-faulted at guest time $(grep -a -o '^\[ *[0-9.]*\]' "$out" | tail -1); booting again"
+		echo "NOTE: ${*:-default CPU}: booting again (after a triple fault in the first boot at guest time $(grep -a -o '\[ *[0-9.]*\]' "$out" | tail -1))"
 		boot1 "$@"
 	fi
 	[ $rc -eq 124 ] && fail "$*: timed out"
