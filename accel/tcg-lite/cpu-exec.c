@@ -274,18 +274,30 @@ static void page_drop(TCGLCPU *c, TCGLPageDesc *p)
     p->blocks = NULL;
 }
 
+/* A write into a page with decoded code: by the guest (a slow-path store
+ * of the running vCPU), or by a device's DMA from another thread holding
+ * the BQL, which first stops a vCPU that runs without it. */
 static void code_write_cb(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
 {
     uint64_t first = addr & TCGL_PAGE_MASK, last = (addr + (len ? len : 1) - 1) & TCGL_PAGE_MASK;
+    bool any = false;
+
     (void)n;
     for (uint64_t pg = first; ; pg += TCGL_PAGE_SIZE) {
         TCGLPageDesc *p = page_find(mr, pg);
         if (p) {
+            if (!any) {
+                tcgl_exclusive_begin();
+                any = true;
+            }
             page_drop(exec_cpu, p);
         }
         if (pg >= last) {
             break;
         }
+    }
+    if (any) {
+        tcgl_exclusive_end();
     }
 }
 
@@ -639,7 +651,9 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev, bool same_ok, bool *ch
     }
     if (!b) {
         uint64_t flushes = bc.flush_count;
+        bool locked = tcgl_bql_enter(c);    /* page_add(), page_protect() */
         b = translate(c, pc, phys, host, avail);
+        tcgl_bql_leave(c, locked);
         if (flushes != bc.flush_count) {
             return b;               /* the arena was emptied: prev is gone */
         }
@@ -828,7 +842,9 @@ static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
         return false;
     }
     if ((req & CPU_INTERRUPT_HARD) && (env->rflags & RFLAGS_IF)) {
+        bool locked = tcgl_bql_enter(c);
         int v = cpu_get_interrupt(cpu);
+        tcgl_bql_leave(c, locked);
         if (v >= 0) {
             tcgl_deliver_hwint(c, v, false);
         }
@@ -896,6 +912,9 @@ TCGLExit tcgl_cpu_exec(TCGLCPU *c)
     exec_cpu = c;
     if (sigsetjmp(c->jmp, 0)) {
         /* a fault: deliver it (which may fault again and come back here) */
+        if (c->bql_wrapped) {
+            tcgl_bql_leave(c, true);    /* it came from inside a call that took the BQL */
+        }
         bc.executing = false;
         c->cur_block = NULL;
         if (c->event.kind == TCGL_EV_FAULT) {

@@ -395,7 +395,9 @@ bool tcgl_take_interrupts(TCGLCPU *c)
         return true;
     }
     if ((c->env->rflags & RFL_IF) && cpu_interrupt_pending(cpu, CPU_INTERRUPT_HARD)) {
+        bool locked = tcgl_bql_enter(c);
         int v = cpu_get_interrupt(cpu);
+        tcgl_bql_leave(c, locked);
         if (v >= 0) {
             tcgl_deliver_hwint(c, v, false);
             return true;

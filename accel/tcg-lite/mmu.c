@@ -19,6 +19,7 @@
  * (MMIO, holes, ROM writes, RAM that a dirty client watches).  A write
  * tag is installed only once the leaf's D bit is set.
  */
+#include <sched.h>
 #include <string.h>
 #include <glib.h>
 
@@ -154,6 +155,7 @@ static MMUCpu *mmu_cpu_find(TCGLCPU *c)
 
 static void mmu_dirty_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr,
                               uint64_t len);
+static void mmu_begin(MemoryListener *l);
 static void mmu_commit(MemoryListener *l);
 
 static void mmu_hooks_update(void)
@@ -170,7 +172,7 @@ static void mmu_hooks_update(void)
         if (as) {
             mmu_notifier.dirty_cleared = mmu_dirty_cleared;
             memory_dirty_notifier_register(&mmu_notifier);
-            mmu_listener = (MemoryListener){ .commit = mmu_commit };
+            mmu_listener = (MemoryListener){ .begin = mmu_begin, .commit = mmu_commit };
             memory_listener_register(&mmu_listener, as);
         }
     }
@@ -359,6 +361,48 @@ static void note_large_page(TCGLCPU *c, int idx, uint64_t lin, uint64_t size)
     m->large_addr[idx] = lin & mask;
 }
 
+/* ---- threads: vCPUs that run guest code without the BQL ---------------------- */
+
+static inline bool runs_unlocked(const TCGLCPU *c)
+{
+    return c->bql_free && !c->bql_wrapped;
+}
+
+void tcgl_exclusive_begin(void)
+{
+    for (guint i = 0; mmu_cpus && i < mmu_cpus->len; i++) {
+        TCGLCPU *c = ((MMUCpu *)g_ptr_array_index(mmu_cpus, i))->c;
+        if (!runs_unlocked(c)) {
+            continue;
+        }
+        __atomic_add_fetch(&c->excl_pending, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST)) {
+            c->exit_request = 1;        /* it leaves at the next block boundary */
+            sched_yield();
+        }
+    }
+}
+
+void tcgl_exclusive_end(void)
+{
+    /* the same vCPUs as begin: their flags cannot change while we hold
+     * the BQL */
+    for (guint i = 0; mmu_cpus && i < mmu_cpus->len; i++) {
+        TCGLCPU *c = ((MMUCpu *)g_ptr_array_index(mmu_cpus, i))->c;
+        if (runs_unlocked(c)) {
+            __atomic_sub_fetch(&c->excl_pending, 1, __ATOMIC_SEQ_CST);
+        }
+    }
+}
+
+/* A memory map rebuild starts: vCPUs running without the BQL stop using
+ * their TLBs (host pointers into RAM that may go) until it is done. */
+static void mmu_begin(MemoryListener *l)
+{
+    (void)l;
+    tcgl_exclusive_begin();
+}
+
 /* Memory map changed: flush the TLBs that hold the old map. */
 static void mmu_commit(MemoryListener *l)
 {
@@ -370,6 +414,7 @@ static void mmu_commit(MemoryListener *l)
             tcgl_tlb_flush(c);
         }
     }
+    tcgl_exclusive_end();
 }
 
 /* A direct-write entry whose host page meets [lo, hi) takes the slow path. */
@@ -397,6 +442,7 @@ static void mmu_dirty_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t
     }
     lo = (uintptr_t)mr->ram + addr;
     hi = (uintptr_t)mr->ram + MIN(mr->size, addr + len);
+    tcgl_exclusive_begin();
     for (guint k = 0; mmu_cpus && k < mmu_cpus->len; k++) {
         MMUCpu *m = g_ptr_array_index(mmu_cpus, k);
         for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
@@ -410,6 +456,7 @@ static void mmu_dirty_cleared(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t
             }
         }
     }
+    tcgl_exclusive_end();
 }
 
 /* ---- page walks ---------------------------------------------------------------- */
@@ -769,7 +816,10 @@ static TCGLTLBEntry *tlb_get(TCGLCPU *c, uint64_t lin, int kind, int idx, int ve
         }
         tcgl_raise(c, vec, 0);
     }
-    return tlb_fill(c, lin, kind, idx, probe);
+    bool locked = tcgl_bql_enter(c);    /* the page walk and the memory map */
+    e = tlb_fill(c, lin, kind, idx, probe);
+    tcgl_bql_leave(c, locked);
+    return e;
 }
 
 static inline uint64_t entry_phys(const TCGLTLBEntry *e, uint64_t lin)
@@ -811,14 +861,18 @@ static void page_read(TCGLCPU *c, const TCGLTLBEntry *e, uint64_t lin, void *buf
         memcpy(buf, (void *)(uintptr_t)(lin + e->addend), n);
     } else if (pow2_size(n)) {
         uint64_t v = 0;
+        bool locked = tcgl_bql_enter(c);
         vcpu_io_begin();
         address_space_ld(mmu_space(), entry_phys(e, lin), &v, n);
         vcpu_io_end();
+        tcgl_bql_leave(c, locked);
         memcpy(buf, &v, n);
     } else {
+        bool locked = tcgl_bql_enter(c);
         vcpu_io_begin();
         address_space_read(mmu_space(), entry_phys(e, lin), buf, n);
         vcpu_io_end();
+        tcgl_bql_leave(c, locked);
     }
 }
 
@@ -829,6 +883,7 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
         memcpy((void *)(uintptr_t)(lin + e->addend), buf, n);
         return;
     }
+    bool locked = tcgl_bql_enter(c);
     vcpu_io_begin();
     if (pow2_size(n)) {
         uint64_t v = 0;
@@ -839,6 +894,7 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     }
     vcpu_io_end();
     try_direct_write(c, idx, lin);
+    tcgl_bql_leave(c, locked);
 }
 
 /* Alignment is checked before the page walk: a misaligned access to an
@@ -1073,7 +1129,17 @@ void tcgl_st_buf(TCGLCPU *c, int seg, uint64_t off, const void *buf, unsigned si
 /* A host pointer to [lin, lin+len) in the RAM page of e (write tag slow
  * because a dirty client watches it): mark it dirty (the code tracker
  * hears it first), then hand it out.  NULL for ROM, MMIO or holes. */
+static void *ram_write_ptr_locked(TCGLCPU *c, int idx, uint64_t lin, unsigned len);
+
 static void *ram_write_ptr(TCGLCPU *c, int idx, uint64_t lin, unsigned len)
+{
+    bool locked = tcgl_bql_enter(c);    /* the dirty bitmaps and the code tracker */
+    void *p = ram_write_ptr_locked(c, idx, lin, len);
+    tcgl_bql_leave(c, locked);
+    return p;
+}
+
+static void *ram_write_ptr_locked(TCGLCPU *c, int idx, uint64_t lin, unsigned len)
 {
     TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin);
     uint64_t page = lin & TCGL_PAGE_MASK, phys = e->phys & TCGL_PAGE_MASK;

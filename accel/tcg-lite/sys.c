@@ -259,7 +259,9 @@ bool tcgl_write_cr(TCGLCPU *c, int cr, uint64_t val)
         }
         env->cr8 = val;
         if (c->cpu && c->cpu->apic) {
+            bool locked = tcgl_bql_enter(c);
             apic_set_tpr(c->cpu->apic, val);
+            tcgl_bql_leave(c, locked);
         }
         return true;
     default:
@@ -278,7 +280,9 @@ static uint64_t read_cr(TCGLCPU *c, int cr)
     case 4: return env->cr4;
     default:
         if (c->cpu && c->cpu->apic) {
+            bool locked = tcgl_bql_enter(c);
             env->cr8 = apic_get_tpr(c->cpu->apic);
+            tcgl_bql_leave(c, locked);
         }
         return env->cr8;
     }
@@ -527,15 +531,19 @@ void tcgl_check_io(TCGLCPU *c, unsigned port, unsigned size)
 uint64_t tcgl_io_read(TCGLCPU *c, unsigned port, unsigned size)
 {
     uint64_t v = 0;
+    bool locked = tcgl_bql_enter(c);
 
     vcpu_io_begin();
     address_space_ld(&address_space_io, port, &v, size);
     vcpu_io_end();
+    tcgl_bql_leave(c, locked);
     return v & tcgl_size_mask(size);
 }
 
 void tcgl_io_write(TCGLCPU *c, unsigned port, unsigned size, uint64_t v)
 {
+    bool locked = tcgl_bql_enter(c);
+
     vcpu_io_begin();
     address_space_st(&address_space_io, port, v & tcgl_size_mask(size), size);
     vcpu_io_end();
@@ -552,6 +560,7 @@ void tcgl_io_write(TCGLCPU *c, unsigned port, unsigned size, uint64_t v)
         cpu_park_until_reset(c->cpu);
         c->exit_request = 1;
     }
+    tcgl_bql_leave(c, locked);
 }
 
 void tcgl_sync_a20(TCGLCPU *c)
@@ -873,8 +882,11 @@ void tcgl_op_rdmsr(TCGLCPU *c, const TCGLInsn *i);
 void tcgl_op_rdmsr(TCGLCPU *c, const TCGLInsn *i)
 {
     uint64_t v;
+    bool locked = tcgl_bql_enter(c);        /* the LAPIC, the TSC, MTRRs */
+    bool ok = tcgl_msr_read(c, (uint32_t)c->env->regs[R_ECX], &v);
 
-    if (!tcgl_msr_read(c, (uint32_t)c->env->regs[R_ECX], &v)) {
+    tcgl_bql_leave(c, locked);
+    if (!ok) {
         qemu_log_mask(LOG_UNIMP, "tcg-lite: RDMSR 0x%x: #GP\n", (uint32_t)c->env->regs[R_ECX]);
         tcgl_raise(c, EXCP_GP, 0);
     }
@@ -886,8 +898,11 @@ void tcgl_op_wrmsr(TCGLCPU *c, const TCGLInsn *i);
 void tcgl_op_wrmsr(TCGLCPU *c, const TCGLInsn *i)
 {
     uint64_t v = (uint32_t)c->env->regs[R_EAX] | (c->env->regs[R_EDX] << 32);
+    bool locked = tcgl_bql_enter(c);
+    bool ok = tcgl_msr_write(c, (uint32_t)c->env->regs[R_ECX], v);
 
-    if (!tcgl_msr_write(c, (uint32_t)c->env->regs[R_ECX], v)) {
+    tcgl_bql_leave(c, locked);
+    if (!ok) {
         qemu_log_mask(LOG_UNIMP, "tcg-lite: WRMSR 0x%x <- 0x%" PRIx64 ": #GP\n",
                       (uint32_t)c->env->regs[R_ECX], v);
         tcgl_raise(c, EXCP_GP, 0);

@@ -1,7 +1,9 @@
 /*
- * tcg-lite: the accelerator "tcg" (AccelOps).  One thread per vCPU; the
- * thread holds the BQL while it runs guest code (tcgl_cpu_exec) and drops
- * it between time slices.  A slice ends when the main loop (or another
+ * tcg-lite: the accelerator "tcg" (AccelOps).  One thread per vCPU.  With
+ * one vCPU, guest code runs without the BQL (tcg_unlocked: calls into the
+ * machine take it, tcgl_bql_enter; docs/tcg-lite.md "Guest code without
+ * the big lock").  With several, the thread holds the BQL while it runs
+ * guest code (tcgl_cpu_exec) and drops it between time slices.  A slice ends when the main loop (or another
  * thread) waits for the BQL: the main loop at once, other vCPUs after
  * TCG_SLICE_US so that two vCPUs do not ping-pong at every block.  HLT and
  * wait-for-SIPI sleep on the vCPU condition until cpu_interrupt() kicks.
@@ -56,6 +58,10 @@ static CPUIDTable tcg_supported;
 /* The vCPU executing guest code now (it holds the BQL), or NULL. */
 static TCGLCPU *tcg_running;
 static unsigned tcg_nr_vcpus;
+/* One vCPU: its slices run guest code without the BQL (docs/tcg-lite.md
+ * "Guest code without the big lock"); KVMPC_TCGL_UNLOCKED=0 keeps it held
+ * as with several vCPUs. */
+static bool tcg_unlocked;
 
 /* ---- time slices --------------------------------------------------------- */
 
@@ -109,6 +115,9 @@ static void tcg_bql_contended(bool main_thread)
 {
     TCGLCPU *c;
 
+    if (tcg_unlocked) {
+        return;     /* the vCPU holds it only for short calls into the machine */
+    }
     if (main_thread) {
         /* The flag first, then the look at who runs (slice_start() stores
          * tcg_running, then takes the flag): one of us sees the other.
@@ -138,6 +147,9 @@ static void tcg_bql_contended(bool main_thread)
 static void slice_start(TCGLCPU *c)
 {
     c->exit_request = 0;
+    if (tcg_unlocked) {
+        return;
+    }
     __atomic_store_n(&tcg_running, c, __ATOMIC_SEQ_CST);
     if (__atomic_exchange_n(&kick_missed_main, false, __ATOMIC_SEQ_CST)) {
         c->exit_request = 1;
@@ -533,7 +545,20 @@ static void *tcg_vcpu_thread(void *opaque)
         slice_start(c);
         host_timer_update(cpu->accel);  /* after slice_start() cleared exit_request */
         int64_t t0 = mono_ns();
+        if (tcg_unlocked) {
+            /* guest code runs without the BQL: calls into the machine take
+             * it (tcgl_bql_enter), other threads that change what the vCPU
+             * reads stop it first (tcgl_exclusive_begin) */
+            c->bql_free = true;
+            bql_unlock();
+            tcgl_guest_enter(c);
+        }
         TCGLExit r = tcgl_cpu_exec(c);
+        if (tcg_unlocked) {
+            __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+            bql_lock();
+            c->bql_free = false;
+        }
         idle_drop_account(t0, mono_ns());
         __atomic_store_n(&tcg_running, NULL, __ATOMIC_SEQ_CST);
         if (r == TCGL_EXIT_SHUTDOWN) {
@@ -677,6 +702,10 @@ static bool tcg_init_machine(MachineState *ms, Error **errp)
     tcg_topo = (X86Topology) { ms->smp.sockets, ms->smp.dies, ms->smp.cores,
                                ms->smp.threads };
     tcg_nr_vcpus = ms->smp.cpus;
+    {
+        const char *u = getenv("KVMPC_TCGL_UNLOCKED");
+        tcg_unlocked = tcg_nr_vcpus == 1 && !(u && !strcmp(u, "0"));
+    }
     tcgl_decode_init();
     tcgl_exec_init();
     return true;

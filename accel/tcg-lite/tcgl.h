@@ -20,9 +20,11 @@
  * of TCGLInsn, each carrying the handler chosen for its exact form, so a
  * JIT can later translate the same decoded form to host code.
  *
- * Threads: each vCPU has a thread; it runs guest code holding the big lock
- * (BQL) and drops it between time slices, so one vCPU runs at a time and
- * device callbacks, the memory API and the block cache need no other lock.
+ * Threads: each vCPU has a thread; with several vCPUs it runs guest code
+ * holding the big lock (BQL) and drops it between time slices, so one vCPU
+ * runs at a time and device callbacks, the memory API and the block cache
+ * need no other lock.  A single vCPU runs guest code without the BQL and
+ * takes it around calls into the machine (tcgl_bql_enter below).
  */
 #ifndef KVMPC_TCGL_H
 #define KVMPC_TCGL_H
@@ -272,6 +274,18 @@ struct TCGLCPU {
      * valid while the block cache's flush count equals jmp_cache_flushes. */
     struct TCGLBlock **jmp_cache;
     uint64_t jmp_cache_flushes;
+    /* Guest code without the big lock (one vCPU; docs/tcg-lite.md "Guest
+     * code without the big lock").  bql_free: this slice runs without it
+     * (set and cleared by the vCPU thread holding the BQL); bql_wrapped:
+     * inside the slice, the vCPU took it for a call into the machine
+     * (tcgl_bql_enter) and holds it, or waits for a condition with it;
+     * in_guest: the vCPU may be touching its TLB, the block cache or its
+     * state without the BQL (others wait for 0: tcgl_exclusive_begin);
+     * excl_pending: another thread holding the BQL needs those now. */
+    bool bql_free;
+    bool bql_wrapped;
+    int in_guest;
+    int excl_pending;
 };
 
 /* ---- registers (inline, used by every part) ------------------------------ */
@@ -453,10 +467,65 @@ bool tcgl_take_interrupts(TCGLCPU *c);
 void tcgl_fp_state_from_env(TCGLCPU *c);
 void tcgl_fp_state_to_env(TCGLCPU *c);
 
+/* ---- guest code without the big lock ----------------------------------------- */
+
+void bql_lock(void);
+void bql_unlock(void);
+
+/* The vCPU (not holding the BQL) goes back to guest code: it says so,
+ * then looks whether a thread holding the BQL wants it to stay out (the
+ * two sides store, then load: one sees the other, seq_cst). */
+static inline void tcgl_guest_enter(TCGLCPU *c)
+{
+    for (;;) {
+        __atomic_store_n(&c->in_guest, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&c->excl_pending, __ATOMIC_SEQ_CST)) {
+            return;
+        }
+        __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+        bql_lock();             /* the other side holds it until it is done */
+        bql_unlock();
+    }
+}
+
+/* Around every call from guest code into the machine (port I/O, MMIO,
+ * the memory map, the interrupt controllers, MSRs): takes the BQL if this
+ * slice runs without it.  A fault that unwinds from inside goes to
+ * tcgl_cpu_exec(), which gives it back. */
+static inline bool tcgl_bql_enter(TCGLCPU *c)
+{
+    if (likely(!c->bql_free) || c->bql_wrapped) {
+        return false;
+    }
+    __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+    bql_lock();
+    c->bql_wrapped = true;
+    return true;
+}
+
+static inline void tcgl_bql_leave(TCGLCPU *c, bool taken)
+{
+    if (taken) {
+        c->bql_wrapped = false;
+        bql_unlock();
+        tcgl_guest_enter(c);
+    }
+}
+
+/* Another thread, holding the BQL, is about to change what a vCPU running
+ * without it reads (its TLB for a map change or cleared dirty bits, the
+ * block cache for a code write): waits until every such vCPU is out of
+ * guest code (in a call into the machine, or at the end of its slice),
+ * and keeps it out until tcgl_exclusive_end().  Nothing to do for a
+ * vCPU that holds the BQL or waits inside a call (bql_wrapped).  mmu.c. */
+void tcgl_exclusive_begin(void);
+void tcgl_exclusive_end(void);
+
 /* ---- execution (cpu-exec.c) ------------------------------------------------ */
 
 /* Runs guest code until exit_request, HLT or shutdown (the caller holds
- * the BQL; interrupts are taken between blocks). */
+ * the BQL, or set bql_free and dropped it; interrupts are taken between
+ * blocks). */
 TCGLExit tcgl_cpu_exec(TCGLCPU *c);
 /* Drop every decoded block (code memory changed wholesale, reset). */
 void tcgl_blocks_flush(void);
