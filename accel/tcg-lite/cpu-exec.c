@@ -280,25 +280,20 @@ static void page_drop(TCGLCPU *c, TCGLPageDesc *p)
 static void code_write_cb(MemoryDirtyNotifier *n, MemoryRegion *mr, uint64_t addr, uint64_t len)
 {
     uint64_t first = addr & TCGL_PAGE_MASK, last = (addr + (len ? len : 1) - 1) & TCGL_PAGE_MASK;
-    bool any = false;
 
     (void)n;
+    /* before page_find: the vCPU may be emptying the cache (flush_now) */
+    tcgl_exclusive_begin();
     for (uint64_t pg = first; ; pg += TCGL_PAGE_SIZE) {
         TCGLPageDesc *p = page_find(mr, pg);
         if (p) {
-            if (!any) {
-                tcgl_exclusive_begin();
-                any = true;
-            }
             page_drop(exec_cpu, p);
         }
         if (pg >= last) {
             break;
         }
     }
-    if (any) {
-        tcgl_exclusive_end();
-    }
+    tcgl_exclusive_end();
 }
 
 void tcgl_exec_init(void)

@@ -715,7 +715,9 @@ static void tcg_info_jit(GString *out)
 {
     TCGLJitStats st;
 
+    tcgl_exclusive_begin();     /* the block cache of a vCPU running without the BQL */
     tcgl_blocks_info(out);
+    tcgl_exclusive_end();
     if (!tcgl_jit_enabled()) {
         g_string_append(out, "JIT: off (the executor runs every block)\n");
         return;
