@@ -818,10 +818,15 @@ static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
     uint32_t req;
 
     if (unlikely(c->exit_request)) {
-        c->exit_request = 0;
-        *ret = c->exit_reason;
-        c->exit_reason = TCGL_EXIT_REQUEST;
-        return true;
+        /* (the exchange orders the kicker's stores before its kick
+         * against slice_over's loads) */
+        __atomic_exchange_n(&c->exit_request, 0, __ATOMIC_SEQ_CST);
+        if (c->exit_reason != TCGL_EXIT_REQUEST || !c->bql_free || !c->slice_over ||
+            c->slice_over(c)) {
+            *ret = c->exit_reason;
+            c->exit_reason = TCGL_EXIT_REQUEST;
+            return true;
+        }
     }
     req = __atomic_load_n(&cpu->interrupt_request, __ATOMIC_ACQUIRE);
     if (likely(!req) || env->events.interrupt_shadow) {

@@ -50,6 +50,10 @@ typedef struct TCGVcpu {
     int64_t host_timer_armed;   /* CLOCK_MONOTONIC ns it fires at, or -1 */
     int64_t shutdown_window_start;
     int shutdowns_in_window;
+    /* unlocked slices: its timers need the thread (a deadline came or
+     * moved), and when the slice started */
+    bool timer_kick;
+    int64_t slice_t0;
 } TCGVcpu;
 
 static X86CPUModel *tcg_cpu_model;
@@ -335,6 +339,7 @@ static void tcg_timer_signal(int sig, siginfo_t *si, void *uc)
 
     (void)sig, (void)uc;
     if (c) {
+        __atomic_store_n(&((TCGVcpu *)c)->timer_kick, true, __ATOMIC_SEQ_CST);
         c->exit_request = 1;
     }
 }
@@ -398,8 +403,14 @@ static void host_timer_update(TCGVcpu *v)
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
     at = now.tv_sec * NANOSECONDS_PER_SECOND + now.tv_nsec + MAX(ns, 1);
-    if (v->host_timer_armed >= 0 && at >= v->host_timer_armed &&
-        at <= v->host_timer_armed + 50 * SCALE_US) {
+    /* Only while the armed one is still ahead: one that went off may have
+     * had its signal's exit_request cleared by slice_start() (it came
+     * between the timers' run and the slice), and nothing would end the
+     * slice for the timer that is due now (a guest's periodic LAPIC timer
+     * stopped after one period, with one vCPU running unlocked, which no
+     * main-loop wake-up interrupts). */
+    if (v->host_timer_armed >= 0 && v->host_timer_armed > at - MAX(ns, 1) &&
+        at >= v->host_timer_armed && at <= v->host_timer_armed + 50 * SCALE_US) {
         return;
     }
     host_timer_set(v, at);
@@ -413,6 +424,7 @@ static void tcg_timers_notify(void *opaque)
     if (cpu == current_cpu) {
         host_timer_update(cpu->accel);  /* the guest re-armed its own timer */
     } else if (cpu->thread_started) {
+        __atomic_store_n(&((TCGVcpu *)cpu->accel)->timer_kick, true, __ATOMIC_SEQ_CST);
         tcg_vcpu_kick(cpu);             /* it looks again at its loop's top */
     }
 }
@@ -434,6 +446,31 @@ static void tcg_vcpu_sleep(TCGVcpu *v)
     } else {
         cpus_wait_until(g_get_monotonic_time() + (ns + SCALE_US - 1) / SCALE_US);
     }
+}
+
+/* An unlocked slice was kicked (tcgl.h, slice_over): it ends only for what
+ * the thread does between slices: stop or reset the vCPU, the machine's
+ * exit or reset, its timers, a state write from outside, INIT/SIPI/SMI,
+ * an exclusive section; and after 50 ms in any case (idle accounting,
+ * and whatever else a kick may have meant).  A plain interrupt does not:
+ * the loop takes it between blocks. */
+#define UNLOCKED_SLICE_MAX_NS (50 * SCALE_MS)
+
+static int64_t mono_ns(void);
+
+static bool tcg_slice_over(TCGLCPU *c)
+{
+    TCGVcpu *v = (TCGVcpu *)c;
+    CPUState *cpu = c->cpu;
+
+    if (__atomic_load_n(&v->timer_kick, __ATOMIC_SEQ_CST)) {
+        return true;
+    }
+    return !cpu_can_run(cpu) || cpu->env_dirty || qemu_system_exit_pending() ||
+           qemu_system_reset_pending() || __atomic_load_n(&c->excl_pending, __ATOMIC_SEQ_CST) ||
+           (__atomic_load_n(&cpu->interrupt_request, __ATOMIC_SEQ_CST) &
+            (CPU_INTERRUPT_INIT | CPU_INTERRUPT_SIPI | CPU_INTERRUPT_SMI)) ||
+           mono_ns() - v->slice_t0 > UNLOCKED_SLICE_MAX_NS;
 }
 
 /* ---- dropping cold compiled code --------------------------------------------- */
@@ -543,12 +580,15 @@ static void *tcg_vcpu_thread(void *opaque)
         }
         cpu->env_valid = false;
         slice_start(c);
+        ((TCGVcpu *)cpu->accel)->timer_kick = false;
         host_timer_update(cpu->accel);  /* after slice_start() cleared exit_request */
         int64_t t0 = mono_ns();
+        ((TCGVcpu *)cpu->accel)->slice_t0 = t0;
         if (tcg_unlocked) {
             /* guest code runs without the BQL: calls into the machine take
              * it (tcgl_bql_enter), other threads that change what the vCPU
              * reads stop it first (tcgl_exclusive_begin) */
+            c->slice_over = tcg_slice_over;
             c->bql_free = true;
             bql_unlock();
             tcgl_guest_enter(c);

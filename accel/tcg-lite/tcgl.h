@@ -286,6 +286,11 @@ struct TCGLCPU {
     bool bql_wrapped;
     int in_guest;
     int excl_pending;
+    /* With bql_free: asked when exit_request was set with no exit_reason
+     * (a kick); false lets the slice go on (an interrupt, which the loop
+     * takes between blocks, needs no new slice).  NULL: every kick ends
+     * the slice. */
+    bool (*slice_over)(TCGLCPU *c);
 };
 
 /* ---- registers (inline, used by every part) ------------------------------ */
