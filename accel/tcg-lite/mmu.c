@@ -363,9 +363,11 @@ static void note_large_page(TCGLCPU *c, int idx, uint64_t lin, uint64_t size)
 
 /* ---- threads: vCPUs that run guest code without the BQL ---------------------- */
 
+/* (never the calling vCPU itself: it is not in guest code while it runs
+ * this, and waiting for it would wait forever) */
 static inline bool runs_unlocked(const TCGLCPU *c)
 {
-    return c->bql_free && !c->bql_wrapped;
+    return c->bql_free && !c->bql_wrapped && !(c->cpu && c->cpu == current_cpu);
 }
 
 void tcgl_exclusive_begin(void)
