@@ -14,18 +14,14 @@
  *     return A until the deadline).  Done several times, at offsets that
  *     move the function within the page. */
 #include "lib.h"
+#include "edu.h"
 
 TEST("dmacode");
 
-#define CONF1(dev, reg) (0x80000000u | ((dev) << 11) | ((reg) & 0xfc))
 #define EDU_BUF 0x40000u
 
-static int dev;
 static uintptr_t bar0;
 
-static uint32_t cfg_rl(int reg) { outl(0xcf8, CONF1(dev, reg)); return inl(0xcfc); }
-static uint16_t cfg_rw(int reg) { outl(0xcf8, CONF1(dev, reg)); return inw(0xcfc + (reg & 2)); }
-static void cfg_ww(int reg, uint16_t v) { outl(0xcf8, CONF1(dev, reg)); outw(0xcfc + (reg & 2), v); }
 static uint32_t edu_rl(uint32_t reg) { return mmio_read32(bar0 + reg); }
 static void edu_wl(uint32_t reg, uint32_t v) { mmio_write32(bar0 + reg, v); }
 
@@ -114,19 +110,7 @@ static void round_at(unsigned off, uint32_t a, uint32_t b)
 
 void test_main(void)
 {
-    dev = -1;
-    for (int d = 1; d < 32; d++) {
-        outl(0xcf8, CONF1(d, 0));
-        if (inl(0xcfc) == 0x11e81234u) {
-            dev = d;
-            break;
-        }
-    }
-    CHECK(dev > 0, "no edu device on bus 0 (run with -device edu)");
-    bar0 = cfg_rl(0x10) & ~0xfu;
-    CHECK(bar0 && bar0 != 0xfffffff0u, "edu BAR0 unassigned (0x%08x)", cfg_rl(0x10));
-    cfg_ww(0x04, cfg_rw(0x04) | 0x0002 | 0x0004 | 0x0400);  /* memory, master, no INTx */
-    CHECK(edu_rl(0x00) == 0x010000edu, "edu id 0x%08x", edu_rl(0x00));
+    edu_find(&bar0);
 
     memset(code, 0xcc, sizeof(code));       /* int3 around the function */
     round_at(0, 0x11111111, 0x22222222);
