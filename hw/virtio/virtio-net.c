@@ -275,16 +275,45 @@ static bool virtio_net_accept(VirtIONet *n, const uint8_t *buf, size_t size)
     return mac_in(n->mac_table, 0, n->mac_uni, buf);
 }
 
-/* RFC 1071 sum of buf folded into 16 bits (not complemented). */
-static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
+/* The ones' complement sum (RFC 1071) of buf in host byte order, into acc
+ * (an odd last byte padded with zero).  Summed in either byte order, the
+ * folded result is the same sum byte-swapped (RFC 1071, "byte order
+ * independence"): a check that it folds to 0xffff does not care, and a
+ * sum stored back in host order is the right one in network order. */
+static uint64_t csum_native(const uint8_t *p, size_t len, uint64_t acc)
 {
-    for (size_t i = 0; i + 1 < len; i += 2) {
-        sum += (buf[i] << 8) | buf[i + 1];
+    uint32_t w;
+    uint16_t h;
+
+    for (; len >= 4; p += 4, len -= 4) {
+        memcpy(&w, p, 4);
+        acc += w;
     }
-    if (len & 1) {
-        sum += buf[len - 1] << 8;
+    if (len >= 2) {
+        memcpy(&h, p, 2);
+        acc += h;
+        p += 2;
+        len -= 2;
     }
-    return sum;
+    if (len) {
+        uint8_t last[2] = { p[0], 0 };
+        memcpy(&h, last, 2);
+        acc += h;
+    }
+    return acc;
+}
+
+static uint16_t csum_fold(uint64_t acc)
+{
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return (uint16_t)acc;
+}
+
+static bool csum_folds_to_ffff(uint64_t acc)
+{
+    return csum_fold(acc) == 0xffff;
 }
 
 /* NEEDS_CSUM: the 16-bit field at csum_start + csum_offset holds the
@@ -292,7 +321,6 @@ static uint32_t csum_add(uint32_t sum, const uint8_t *buf, size_t len)
  * stores the complement (what a NIC with checksum offload does). */
 static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, uint16_t off)
 {
-    uint32_t sum;
     uint16_t res;
 
     if ((size_t)start + off + 2 > len) {
@@ -300,13 +328,8 @@ static void virtio_net_finish_csum(uint8_t *frame, size_t len, uint16_t start, u
                       "a %zu-byte frame\n", start, off, len);
         return;
     }
-    sum = csum_add(0, frame + start, len - start);
-    while (sum >> 16) {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    res = ~sum;
-    frame[start + off] = res >> 8;
-    frame[start + off + 1] = res;
+    res = ~csum_fold(csum_native(frame + start, len - start, 0));
+    memcpy(frame + start + off, &res, 2);     /* host order: see csum_native() */
 }
 
 /* Whether a gso_type is one the features allow: tso4/tso6/ecn/ufo are
@@ -357,40 +380,6 @@ static const uint8_t *virtio_net_host_hdr(VirtIONet *n, const uint8_t *buf, size
     memcpy(n->rx_buf, buf + NET_VNET_HDR_LEN, size);
     virtio_net_finish_csum(n->rx_buf, size, start, off);
     return n->rx_buf;
-}
-
-/* The ones' complement sum of buf in host byte order, into acc (an odd
- * last byte padded with zero, as RFC 1071).  Byte order does not matter
- * to a check that the folded sum is 0xffff. */
-static uint64_t csum_native(const uint8_t *p, size_t len, uint64_t acc)
-{
-    uint32_t w;
-    uint16_t h;
-
-    for (; len >= 4; p += 4, len -= 4) {
-        memcpy(&w, p, 4);
-        acc += w;
-    }
-    if (len >= 2) {
-        memcpy(&h, p, 2);
-        acc += h;
-        p += 2;
-        len -= 2;
-    }
-    if (len) {
-        uint8_t last[2] = { p[0], 0 };
-        memcpy(&h, last, 2);
-        acc += h;
-    }
-    return acc;
-}
-
-static bool csum_folds_to_ffff(uint64_t acc)
-{
-    while (acc >> 16) {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    return acc == 0xffff;
 }
 
 /*
