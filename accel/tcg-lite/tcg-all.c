@@ -3,10 +3,11 @@
  * one vCPU, guest code runs without the BQL (tcg_unlocked: calls into the
  * machine take it, tcgl_bql_enter; docs/tcg-lite.md "Guest code without
  * the big lock").  With several, the thread holds the BQL while it runs
- * guest code (tcgl_cpu_exec) and drops it between time slices.  A slice ends when the main loop (or another
- * thread) waits for the BQL: the main loop at once, other vCPUs after
- * TCG_SLICE_US so that two vCPUs do not ping-pong at every block.  HLT and
- * wait-for-SIPI sleep on the vCPU condition until cpu_interrupt() kicks.
+ * guest code (tcgl_cpu_exec) and drops it between time slices.  A slice
+ * ends when the main loop (or another thread) waits for the BQL: the main
+ * loop at once, other vCPUs after TCG_SLICE_US so that two vCPUs do not
+ * ping-pong at every block.  HLT and wait-for-SIPI sleep on the vCPU
+ * condition until cpu_interrupt() kicks.
  *
  * Each vCPU thread runs its own LAPIC timer (cpu->timers): a halted vCPU
  * sleeps until its next deadline and fires the timer itself, so an idle
@@ -550,6 +551,25 @@ static void idle_drop_account(int64_t start, int64_t now)
 
 /* ---- the vCPU thread ------------------------------------------------------------- */
 
+/* An unlocked slice (tcg_unlocked): guest code runs without the BQL; calls
+ * into the machine take it (tcgl_bql_enter), other threads that change
+ * what the vCPU reads stop it first (tcgl_exclusive_begin).  The vCPU
+ * says it is in guest code only after dropping the lock, and out of it
+ * before taking the lock back (tcgl.h, the in_guest handshake). */
+static void slice_unlock(TCGLCPU *c)
+{
+    c->bql_free = true;
+    bql_unlock();
+    tcgl_guest_enter(c);
+}
+
+static void slice_relock(TCGLCPU *c)
+{
+    __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+    bql_lock();
+    c->bql_free = false;
+}
+
 static void *tcg_vcpu_thread(void *opaque)
 {
     CPUState *cpu = opaque;
@@ -585,19 +605,11 @@ static void *tcg_vcpu_thread(void *opaque)
         int64_t t0 = mono_ns();
         ((TCGVcpu *)cpu->accel)->slice_t0 = t0;
         if (tcg_unlocked) {
-            /* guest code runs without the BQL: calls into the machine take
-             * it (tcgl_bql_enter), other threads that change what the vCPU
-             * reads stop it first (tcgl_exclusive_begin) */
-            c->slice_over = tcg_slice_over;
-            c->bql_free = true;
-            bql_unlock();
-            tcgl_guest_enter(c);
+            slice_unlock(c);
         }
         TCGLExit r = tcgl_cpu_exec(c);
         if (tcg_unlocked) {
-            __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
-            bql_lock();
-            c->bql_free = false;
+            slice_relock(c);
         }
         idle_drop_account(t0, mono_ns());
         __atomic_store_n(&tcg_running, NULL, __ATOMIC_SEQ_CST);
@@ -677,6 +689,7 @@ static bool tcg_vcpu_create(CPUState *cpu, Error **errp)
     cpu->accel = c;
     v->host_timer_armed = -1;
     cpu->timers = timerlist_new(tcg_timers_notify, cpu);
+    c->slice_over = tcg_slice_over;     /* asked only in an unlocked slice */
     tcgl_mmu_cpu_init(c);
     tcgl_update_hflags(c);
     tcgl_fp_state_from_env(c);

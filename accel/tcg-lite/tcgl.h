@@ -34,6 +34,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "accel/cpu.h"
+#include "system/main-loop.h"
 
 /* Hot helpers that must fold into each specialised handler. */
 #define TCGL_ALWAYS_INLINE __attribute__((always_inline))
@@ -473,9 +474,6 @@ void tcgl_fp_state_from_env(TCGLCPU *c);
 void tcgl_fp_state_to_env(TCGLCPU *c);
 
 /* ---- guest code without the big lock ----------------------------------------- */
-
-void bql_lock(void);
-void bql_unlock(void);
 
 /* The vCPU (not holding the BQL) goes back to guest code: it says so,
  * then looks whether a thread holding the BQL wants it to stay out (the
