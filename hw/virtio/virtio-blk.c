@@ -18,7 +18,10 @@
  * flags bit 0 unmap).  Status: OK 0, IOERR 1, UNSUPP 2.
  *
  * Requests go to the block layer asynchronously and complete in the main
- * loop.  A FLUSH waits until every write submitted before it completed,
+ * loop.  The reads (or writes) that one notification finds in a row are
+ * sorted by sector and adjacent ones go down as one request (QEMU's
+ * multireq merging: a 1 MiB guest I/O is often two requests, split at
+ * seg_max), each guest request completed on its own when it is done.  A FLUSH waits until every write submitted before it completed,
  * then flushes: nothing it covers is still in flight.  A driver reset
  * (status 0) does not wait for requests in flight: they finish but are
  * not put in the used ring (machine reset and savevm drain first).
@@ -27,6 +30,7 @@
 #include <string.h>
 #include <glib.h>
 #include <endian.h>
+#include <stdlib.h>
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-blk.h"
 #include "hw/platform-desc.h"
@@ -278,7 +282,126 @@ static void virtio_blk_discard_wz(VirtIOBlkReq *req, bool is_wz)
     }
 }
 
-static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkReq *req)
+/* ---- merging ---------------------------------------------------------------- */
+
+#define VBLK_BATCH_MAX          32      /* guest requests looked at together */
+#define VBLK_MERGE_MAX_IOV      1024    /* Linux's IOV_MAX: one preadv/pwritev */
+#define VBLK_MERGE_MAX_BYTES    ((size_t)VBLK_MAX_REQUEST_SECTORS * VBLK_SECTOR_SIZE)
+
+/* Reads or writes (not both) that one notification found in a row. */
+typedef struct VirtIOBlkBatch {
+    VirtIOBlock *s;
+    VirtIOBlkReq *req[VBLK_BATCH_MAX];
+    unsigned n;
+    bool is_write;
+} VirtIOBlkBatch;
+
+/* Guest requests that went down as one. */
+typedef struct VirtIOBlkMerged {
+    struct iovec *iov;
+    unsigned n;
+    VirtIOBlkReq *req[];
+} VirtIOBlkMerged;
+
+static void virtio_blk_merged_cb(void *opaque, int ret)
+{
+    VirtIOBlkMerged *m = opaque;
+
+    for (unsigned i = 0; i < m->n; i++) {
+        virtio_blk_rw_cb(m->req[i], ret);
+    }
+    g_free(m->iov);
+    g_free(m);
+}
+
+static void virtio_blk_submit(VirtIOBlock *s, bool is_write, uint64_t sector, struct iovec *iov,
+                              unsigned niov, BlockCompletionFunc *cb, void *opaque)
+{
+    if (is_write) {
+        blk_aio_pwritev(s->blk, sector * VBLK_SECTOR_SIZE, iov, niov, 0, cb, opaque);
+    } else {
+        blk_aio_preadv(s->blk, sector * VBLK_SECTOR_SIZE, iov, niov, cb, opaque);
+    }
+}
+
+/* req[first..first+n): adjacent in sector order, one request. */
+static void virtio_blk_submit_run(VirtIOBlkBatch *b, unsigned first, unsigned n)
+{
+    VirtIOBlkReq *r0 = b->req[first];
+    VirtIOBlkMerged *m;
+    unsigned niov = 0;
+
+    if (n == 1) {
+        virtio_blk_submit(b->s, b->is_write, r0->sector, r0->iov, r0->niov, virtio_blk_rw_cb, r0);
+        return;
+    }
+    m = g_malloc(sizeof(*m) + n * sizeof(m->req[0]));
+    m->n = n;
+    for (unsigned i = 0; i < n; i++) {
+        m->req[i] = b->req[first + i];
+        niov += m->req[i]->niov;
+    }
+    m->iov = g_new(struct iovec, niov);
+    niov = 0;
+    for (unsigned i = 0; i < n; i++) {
+        memcpy(m->iov + niov, m->req[i]->iov, m->req[i]->niov * sizeof(struct iovec));
+        niov += m->req[i]->niov;
+    }
+    virtio_blk_submit(b->s, b->is_write, r0->sector, m->iov, niov, virtio_blk_merged_cb, m);
+}
+
+static int virtio_blk_req_cmp(const void *a, const void *b)
+{
+    const VirtIOBlkReq *x = *(VirtIOBlkReq *const *)a, *y = *(VirtIOBlkReq *const *)b;
+
+    return x->sector < y->sector ? -1 : x->sector > y->sector;
+}
+
+static void virtio_blk_batch_submit(VirtIOBlkBatch *b)
+{
+    unsigned first = 0;
+
+    if (b->n > 1) {
+        qsort(b->req, b->n, sizeof(b->req[0]), virtio_blk_req_cmp);
+    }
+    while (first < b->n) {
+        VirtIOBlkReq *r = b->req[first];
+        uint64_t end = r->sector + r->data_len / VBLK_SECTOR_SIZE;
+        size_t bytes = r->data_len;
+        unsigned niov = r->niov, n = 1;
+
+        while (first + n < b->n) {
+            VirtIOBlkReq *nx = b->req[first + n];
+
+            if (nx->sector != end || niov + nx->niov > VBLK_MERGE_MAX_IOV ||
+                bytes + nx->data_len > VBLK_MERGE_MAX_BYTES) {
+                break;
+            }
+            end += nx->data_len / VBLK_SECTOR_SIZE;
+            bytes += nx->data_len;
+            niov += nx->niov;
+            n++;
+        }
+        virtio_blk_submit_run(b, first, n);
+        first += n;
+    }
+    b->n = 0;
+}
+
+/* A read or write that passed its checks (writes counted in flight). */
+static void virtio_blk_batch_add(VirtIOBlkBatch *b, VirtIOBlkReq *req)
+{
+    if (b->n && (b->is_write != req->is_write || b->n == VBLK_BATCH_MAX)) {
+        virtio_blk_batch_submit(b);
+    }
+    b->is_write = req->is_write;
+    b->req[b->n++] = req;
+}
+
+/* ---- requests, continued ------------------------------------------------- */
+
+static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkReq *req,
+                                      VirtIOBlkBatch *batch)
 {
     VirtQueueElement *elem = &req->elem;
     uint8_t hdr[16];
@@ -298,6 +421,9 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
     memcpy(&req->sector, hdr + 8, 8);
     req->type = type = le32toh(type) & ~VIRTIO_BLK_T_BARRIER;
     req->sector = le64toh(req->sector);
+    if (type != VIRTIO_BLK_T_IN && type != VIRTIO_BLK_T_OUT && batch->n) {
+        virtio_blk_batch_submit(batch);     /* a FLUSH waits for the writes before it */
+    }
 
     switch (type) {
     case VIRTIO_BLK_T_IN:
@@ -311,8 +437,7 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
             virtio_blk_complete(req, VIRTIO_BLK_S_OK);      /* nothing to read */
             return;
         }
-        blk_aio_preadv(s->blk, req->sector * VBLK_SECTOR_SIZE, req->iov, req->niov,
-                       virtio_blk_rw_cb, req);
+        virtio_blk_batch_add(batch, req);
         return;
     case VIRTIO_BLK_T_OUT:
         virtio_blk_data_iov(req, false, sizeof(hdr));
@@ -326,8 +451,7 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
         }
         req->is_write = true;
         s->inflight_writes++;
-        blk_aio_pwritev(s->blk, req->sector * VBLK_SECTOR_SIZE, req->iov, req->niov, 0,
-                        virtio_blk_rw_cb, req);
+        virtio_blk_batch_add(batch, req);
         return;
     case VIRTIO_BLK_T_FLUSH:
         if (s->inflight_writes) {
@@ -354,11 +478,13 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
 static void virtio_blk_handle_output(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIOBlock *s = VIRTIO_BLK(vdev);
+    VirtIOBlkBatch batch = { .s = s };
     VirtIOBlkReq *req;
 
     while ((req = virtqueue_pop(vq, sizeof(VirtIOBlkReq)))) {
-        virtio_blk_handle_request(s, vq, req);
+        virtio_blk_handle_request(s, vq, req, &batch);
     }
+    virtio_blk_batch_submit(&batch);
 }
 
 /* ---- device ---------------------------------------------------------------- */
