@@ -69,6 +69,11 @@ static unsigned undef_gprs(const DiffCase *c, const DiffState *a)
     return c->undef_gpr | ((a->rflags & DF_ZF) ? c->undef_gpr_zf : 0);
 }
 
+static bool mem_fault(int vector)
+{
+    return vector == 12 || vector == 13 || vector == 14;
+}
+
 unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
 {
     unsigned m = 0, ug = undef_gprs(c, a);
@@ -85,7 +90,9 @@ unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
     if (((a->rip ^ b->rip) & reg_mask(a))) {
         m |= DIFF_M_RIP;
     }
-    if (a->vector != b->vector) {
+    if ((c->undef & DIFF_U_FAULT) && mem_fault(a->vector) && mem_fault(b->vector)) {
+        /* either operand's fault: #PF, #GP (non-canonical) or #SS */
+    } else if (a->vector != b->vector) {
         m |= DIFF_M_VECTOR;
     } else if (a->vector == 14 && a->fault_addr != b->fault_addr) {
         m |= DIFF_M_FAULT;

@@ -87,6 +87,8 @@ typedef bool (*DiffCandidate)(const uint8_t *code, size_t len, const DiffState *
 /* What a case leaves undefined (not compared). */
 #define DIFF_U_XMM     0x01     /* XMM results */
 #define DIFF_U_MXCSR   0x02     /* MXCSR status flags */
+#define DIFF_U_FAULT   0x04     /* which of two memory operands faults first (the
+                                 * vector, #PF's CR2) */
 
 typedef struct DiffCase {
     char name[64];

@@ -270,6 +270,13 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
     if (in->id == X86_INS_EMMS) {
         c->undef_fsw |= 0x3800;
     }
+    /* CMPS reads two operands and the SDM does not say in which order: when
+     * both fault, the AMD EPYC of some of these machines reports [rdi]'s
+     * fault (#GP for a non-canonical rdi, or its #PF), tcg-lite [rsi]'s */
+    if (in->id == X86_INS_CMPSB || in->id == X86_INS_CMPSW || in->id == X86_INS_CMPSD ||
+        in->id == X86_INS_CMPSQ) {
+        c->undef |= DIFF_U_FAULT;
+    }
     /* approximations: the precision is architectural, the bits are not */
     if (in->id == X86_INS_RCPPS || in->id == X86_INS_RCPSS || in->id == X86_INS_RSQRTPS ||
         in->id == X86_INS_RSQRTSS) {
