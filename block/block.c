@@ -168,6 +168,11 @@ int64_t bdrv_getlength(BlockDriverState *bs)
     return bs->drv->getlength(bs);
 }
 
+uint64_t bdrv_get_wr_highest_offset(BlockDriverState *bs)
+{
+    return bs->wr_highest_offset;
+}
+
 BlockDriverState *bdrv_get_file(BlockDriverState *bs)
 {
     while (bs->child) {
@@ -328,6 +333,8 @@ void bdrv_aio_flush(BlockDriverState *bs, BlockCompletionFunc *cb, void *opaque)
 
 /* ---- BlockBackend ----------------------------------------------------- */
 
+typedef struct BlkAio BlkAio;
+
 struct BlockBackend {
     char *name;
     BlockDriverState *root;
@@ -347,6 +354,11 @@ struct BlockBackend {
     /* KVMPC_BLOCK_LATENCY=1: submit -> completion times of reads and
      * writes, in power-of-two microsecond buckets, printed at exit. */
     uint64_t lat_count[2], lat_sum_us[2], lat_hist[2][24];
+    /* query-blockstats (block.h, "I/O accounting"). */
+    BlockAcctStats stats;
+    /* The last accounted request submitted, while it is in flight: what
+     * blk_account_merged() adds to. */
+    BlkAio *last_aio;
 };
 
 static bool blk_latency_on = false, blk_latency_checked = false;
@@ -626,15 +638,48 @@ unsigned blk_in_flight(BlockBackend *blk)
     return blk->in_flight;
 }
 
-/* A backend request: in-flight accounting and the write-through flush. */
-typedef struct BlkAio {
+/* A backend request: in-flight count, I/O accounting and the
+ * write-through flush. */
+struct BlkAio {
     BlockBackend *blk;
     BlockCompletionFunc *cb;
     void *opaque;
     bool flush_after;
-    int lat_kind;               /* 0 read, 1 write, -1 not measured */
-    gint64 start_us;
-} BlkAio;
+    bool invalid;               /* refused by the range check: an invalid operation */
+    int8_t acct;                /* BlockAcctType, -1: not accounted (synchronous forms) */
+    int8_t lat_kind;            /* 0 read, 1 write, -1 not measured */
+    unsigned merged;            /* guest requests folded in (blk_account_merged) */
+    int64_t offset, bytes;
+    int64_t start_ns;           /* QEMU_CLOCK_REALTIME at submission */
+};
+
+const BlockAcctStats *blk_get_stats(BlockBackend *blk)
+{
+    return &blk->stats;
+}
+
+void blk_account_merged(BlockBackend *blk, BlockAcctType type, unsigned n)
+{
+    BlkAio *a = blk->last_aio;
+
+    if (type != BLOCK_ACCT_READ && type != BLOCK_ACCT_WRITE && type != BLOCK_ACCT_UNMAP) {
+        return;
+    }
+    blk->stats.merged[type] += n;
+    if (a && a->acct == (int8_t)type) {
+        a->merged += n;             /* counted with the request when it completes */
+    } else {
+        blk->stats.ops[type] += n;
+    }
+}
+
+void blk_account_invalid(BlockBackend *blk, BlockAcctType type)
+{
+    if ((unsigned)type < BLOCK_ACCT__MAX) {
+        blk->stats.invalid_ops[type]++;
+        blk->stats.last_access_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    }
+}
 
 static void blk_latency_report_one(BlockBackend *blk)
 {
@@ -670,9 +715,9 @@ static void blk_latency_report(void)
     }
 }
 
-static void blk_latency_note(BlkAio *a)
+static void blk_latency_note(BlkAio *a, int64_t now_ns)
 {
-    gint64 us = g_get_monotonic_time() - a->start_us;
+    int64_t us = (now_ns - a->start_ns) / SCALE_US;
     int b = 0;
 
     while (b < 23 && (us >> (b + 1))) {
@@ -683,14 +728,49 @@ static void blk_latency_note(BlkAio *a)
     a->blk->lat_hist[a->lat_kind][b]++;
 }
 
+/* QEMU's block_account_one_io(), with account_failed and account_invalid
+ * on: a few adds per request, the clock already read by the caller. */
+static void blk_account_done(BlockBackend *blk, BlkAio *a, int ret, int64_t now_ns)
+{
+    BlockAcctStats *st = &blk->stats;
+    uint64_t n = 1 + (uint64_t)a->merged;
+    int t = a->acct;
+
+    st->last_access_ns = now_ns;
+    if (a->invalid) {
+        st->invalid_ops[t] += n;
+        return;
+    }
+    st->total_time_ns[t] += n * (uint64_t)(now_ns - a->start_ns);
+    if (ret < 0) {
+        st->failed_ops[t] += n;
+        return;
+    }
+    st->ops[t] += n;
+    st->bytes[t] += a->bytes;
+    if (t == BLOCK_ACCT_WRITE && blk->root &&
+        (uint64_t)(a->offset + a->bytes) > blk->root->wr_highest_offset) {
+        blk->root->wr_highest_offset = a->offset + a->bytes;
+    }
+}
+
 static void blk_aio_finish(BlkAio *a, int ret)
 {
     BlockBackend *blk = a->blk;
     BlockCompletionFunc *cb = a->cb;
     void *opaque = a->opaque;
 
-    if (a->lat_kind >= 0) {
-        blk_latency_note(a);
+    if (a->acct >= 0 || a->lat_kind >= 0) {
+        int64_t now_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+        if (a->acct >= 0) {
+            blk_account_done(blk, a, ret, now_ns);
+        }
+        if (a->lat_kind >= 0) {
+            blk_latency_note(a, now_ns);
+        }
+    }
+    if (blk->last_aio == a) {
+        blk->last_aio = NULL;
     }
     g_free(a);
     blk->in_flight--;
@@ -714,20 +794,39 @@ static void blk_aio_done(void *opaque, int ret)
     blk_aio_finish(a, ret);
 }
 
+/* What each request type counts as. */
+static const int8_t acct_type_of[] = {
+    [BLOCK_REQ_READ] = BLOCK_ACCT_READ,
+    [BLOCK_REQ_WRITE] = BLOCK_ACCT_WRITE,
+    [BLOCK_REQ_FLUSH] = BLOCK_ACCT_FLUSH,
+    [BLOCK_REQ_DISCARD] = BLOCK_ACCT_UNMAP,
+    [BLOCK_REQ_WRITE_ZEROES] = BLOCK_ACCT_WRITE,
+};
+
+/* acct: count it in the backend's statistics (the blk_aio_* forms). */
 static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
-                      int64_t bytes, struct iovec *iov, int niov, int flags,
+                      int64_t bytes, struct iovec *iov, int niov, int flags, bool acct,
                       BlockCompletionFunc *cb, void *opaque)
 {
     BlkAio *a = g_new0(BlkAio, 1);
     BlockRequest *req;
+    int64_t len = -1;
 
     a->blk = blk;
     a->cb = cb;
     a->opaque = opaque;
+    a->acct = acct ? acct_type_of[type] : -1;
     a->lat_kind = -1;
+    a->offset = offset;
+    a->bytes = bytes;
     if (blk_latency_enabled() && (type == BLOCK_REQ_READ || type == BLOCK_REQ_WRITE)) {
         a->lat_kind = type == BLOCK_REQ_WRITE;
-        a->start_us = g_get_monotonic_time();
+    }
+    if (acct) {
+        blk->last_aio = a;
+    }
+    if (acct || a->lat_kind >= 0) {
+        a->start_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
     }
     blk->in_flight++;
     req = request_new(type, offset, bytes, iov, niov, flags, blk_aio_done, a);
@@ -739,52 +838,61 @@ static void blk_start(BlockBackend *blk, BlockRequestType type, int64_t offset,
         block_request_complete_later(req, -EPERM);
         return;
     }
+    if (type != BLOCK_REQ_FLUSH) {
+        /* The range check, here so that its refusals count as invalid. */
+        len = blk_getlength(blk);
+        if (len < 0) {
+            block_request_complete_later(req, (int)len);
+            return;
+        }
+        if (offset < 0 || bytes < 0 || offset > len || bytes > len - offset) {
+            a->invalid = true;
+            block_request_complete_later(req, -EIO);
+            return;
+        }
+    }
     if (type == BLOCK_REQ_WRITE || type == BLOCK_REQ_WRITE_ZEROES) {
         a->flush_after = !blk->wce || (flags & BDRV_REQ_FUA);
     }
     if (type == BLOCK_REQ_DISCARD && !blk->discard_unmap) {
         /* discard=ignore: checked like a discard, then nothing happens. */
-        int64_t len = blk_getlength(blk);
-        int ret = offset < 0 || bytes < 0 || offset > len || bytes > len - offset ? -EIO : 0;
-        if (ret == 0 && blk->root->read_only) {
-            ret = -EPERM;
-        }
-        block_request_complete_later(req, ret);
+        block_request_complete_later(req, blk->root->read_only ? -EPERM : 0);
         return;
     }
     if (type == BLOCK_REQ_WRITE_ZEROES && !blk->discard_unmap) {
         req->flags &= ~BDRV_REQ_MAY_UNMAP;
     }
-    bdrv_start_len(blk->root, req, type == BLOCK_REQ_FLUSH ? -1 : blk_getlength(blk));
+    bdrv_start_len(blk->root, req, len);
 }
 
 void blk_aio_preadv(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,
                     BlockCompletionFunc *cb, void *opaque)
 {
-    blk_start(blk, BLOCK_REQ_READ, offset, iov_size(iov, niov), iov, niov, 0, cb, opaque);
+    blk_start(blk, BLOCK_REQ_READ, offset, iov_size(iov, niov), iov, niov, 0, true, cb, opaque);
 }
 
 void blk_aio_pwritev(BlockBackend *blk, int64_t offset, struct iovec *iov, int niov,
                      int flags, BlockCompletionFunc *cb, void *opaque)
 {
-    blk_start(blk, BLOCK_REQ_WRITE, offset, iov_size(iov, niov), iov, niov, flags, cb, opaque);
+    blk_start(blk, BLOCK_REQ_WRITE, offset, iov_size(iov, niov), iov, niov, flags, true, cb,
+              opaque);
 }
 
 void blk_aio_flush(BlockBackend *blk, BlockCompletionFunc *cb, void *opaque)
 {
-    blk_start(blk, BLOCK_REQ_FLUSH, 0, 0, NULL, 0, 0, cb, opaque);
+    blk_start(blk, BLOCK_REQ_FLUSH, 0, 0, NULL, 0, 0, true, cb, opaque);
 }
 
 void blk_aio_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes,
                       BlockCompletionFunc *cb, void *opaque)
 {
-    blk_start(blk, BLOCK_REQ_DISCARD, offset, bytes, NULL, 0, 0, cb, opaque);
+    blk_start(blk, BLOCK_REQ_DISCARD, offset, bytes, NULL, 0, 0, true, cb, opaque);
 }
 
 void blk_aio_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flags,
                            BlockCompletionFunc *cb, void *opaque)
 {
-    blk_start(blk, BLOCK_REQ_WRITE_ZEROES, offset, bytes, NULL, 0, flags, cb, opaque);
+    blk_start(blk, BLOCK_REQ_WRITE_ZEROES, offset, bytes, NULL, 0, flags, true, cb, opaque);
 }
 
 /* The sector forms keep their one-element vector with the request. */
@@ -885,7 +993,7 @@ int blk_pread(BlockBackend *blk, int64_t offset, void *buf, int64_t bytes)
     if (!sync_allowed()) {
         return -EDEADLK;
     }
-    blk_start(blk, BLOCK_REQ_READ, offset, bytes, &iov, 1, 0, sync_done, &w);
+    blk_start(blk, BLOCK_REQ_READ, offset, bytes, &iov, 1, 0, false, sync_done, &w);
     return sync_wait(&w);
 }
 
@@ -897,7 +1005,7 @@ int blk_pwrite(BlockBackend *blk, int64_t offset, const void *buf, int64_t bytes
     if (!sync_allowed()) {
         return -EDEADLK;
     }
-    blk_start(blk, BLOCK_REQ_WRITE, offset, bytes, &iov, 1, flags, sync_done, &w);
+    blk_start(blk, BLOCK_REQ_WRITE, offset, bytes, &iov, 1, flags, false, sync_done, &w);
     return sync_wait(&w);
 }
 
@@ -908,7 +1016,7 @@ int blk_flush(BlockBackend *blk)
     if (!sync_allowed()) {
         return -EDEADLK;
     }
-    blk_aio_flush(blk, sync_done, &w);
+    blk_start(blk, BLOCK_REQ_FLUSH, 0, 0, NULL, 0, 0, false, sync_done, &w);
     return sync_wait(&w);
 }
 
@@ -919,7 +1027,7 @@ int blk_pdiscard(BlockBackend *blk, int64_t offset, int64_t bytes)
     if (!sync_allowed()) {
         return -EDEADLK;
     }
-    blk_aio_pdiscard(blk, offset, bytes, sync_done, &w);
+    blk_start(blk, BLOCK_REQ_DISCARD, offset, bytes, NULL, 0, 0, false, sync_done, &w);
     return sync_wait(&w);
 }
 
@@ -930,7 +1038,8 @@ int blk_pwrite_zeroes(BlockBackend *blk, int64_t offset, int64_t bytes, int flag
     if (!sync_allowed()) {
         return -EDEADLK;
     }
-    blk_aio_pwrite_zeroes(blk, offset, bytes, flags, sync_done, &w);
+    blk_start(blk, BLOCK_REQ_WRITE_ZEROES, offset, bytes, NULL, 0, flags, false, sync_done,
+              &w);
     return sync_wait(&w);
 }
 

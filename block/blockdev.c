@@ -1,9 +1,11 @@
 /*
- * The block command line and the drive table; QMP query-block and HMP
- * info block.  See include/block/blockdev.h and docs/block.md.
+ * The block command line and the drive table; QMP query-block,
+ * query-named-block-nodes and query-blockstats, HMP info block and info
+ * blockstats.  See include/block/blockdev.h and docs/block.md.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "monitor/qmp-internal.h"
 #include "monitor/qmp-gen.h"
 #include "qemu/option.h"
+#include "system/main-loop.h"
 
 static const char *const if_names[IF_COUNT] = {
     [IF_NONE] = "none", [IF_IDE] = "ide", [IF_FLOPPY] = "floppy",
@@ -946,5 +949,130 @@ void hmp_info_block(Monitor *mon, int argc, char **argv)
         if (bs) {
             monitor_printf(mon, "    Cache mode:       %s\n", cache_mode_name(blk));
         }
+    }
+}
+
+/* ---- query-blockstats / info blockstats ------------------------------- */
+
+/* QEMU's BlockDeviceStats, in its member order.  st NULL: a node's entry
+ * (query-nodes), which QEMU fills with zeroes and account_* false. */
+static JsonObject *device_stats(const BlockAcctStats *st, uint64_t wr_highest_offset,
+                                int64_t now_ns)
+{
+    static const BlockAcctStats none;
+    static const char *const pfx[BLOCK_ACCT__MAX] = {
+        [BLOCK_ACCT_READ] = "rd", [BLOCK_ACCT_WRITE] = "wr",
+        [BLOCK_ACCT_FLUSH] = "flush", [BLOCK_ACCT_UNMAP] = "unmap",
+    };
+    /* rd, wr, flush, unmap; flush has no bytes and no merged */
+    static const BlockAcctType order[] = {
+        BLOCK_ACCT_READ, BLOCK_ACCT_WRITE, BLOCK_ACCT_FLUSH, BLOCK_ACCT_UNMAP,
+    };
+    JsonObject *o = json_object_new();
+    const BlockAcctStats *s = st ? st : &none;
+    char key[40];
+
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        if (order[i] != BLOCK_ACCT_FLUSH) {
+            snprintf(key, sizeof(key), "%s_bytes", pfx[order[i]]);
+            json_object_set_int_member(o, key, s->bytes[order[i]]);
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        snprintf(key, sizeof(key), "%s_operations", pfx[order[i]]);
+        json_object_set_int_member(o, key, s->ops[order[i]]);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        snprintf(key, sizeof(key), "%s_total_time_ns", pfx[order[i]]);
+        json_object_set_int_member(o, key, s->total_time_ns[order[i]]);
+    }
+    json_object_set_int_member(o, "wr_highest_offset", wr_highest_offset);
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        if (order[i] != BLOCK_ACCT_FLUSH) {
+            snprintf(key, sizeof(key), "%s_merged", pfx[order[i]]);
+            json_object_set_int_member(o, key, s->merged[order[i]]);
+        }
+    }
+    if (s->last_access_ns) {
+        json_object_set_int_member(o, "idle_time_ns", now_ns - s->last_access_ns);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        snprintf(key, sizeof(key), "failed_%s_operations", pfx[order[i]]);
+        json_object_set_int_member(o, key, s->failed_ops[order[i]]);
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(order); i++) {
+        snprintf(key, sizeof(key), "invalid_%s_operations", pfx[order[i]]);
+        json_object_set_int_member(o, key, s->invalid_ops[order[i]]);
+    }
+    json_object_set_boolean_member(o, "account_invalid", st != NULL);
+    json_object_set_boolean_member(o, "account_failed", st != NULL);
+    json_object_set_array_member(o, "timed_stats", json_array_new());
+    return o;
+}
+
+/* query-blockstats: one entry per backend (device, qdev, node-name, stats,
+ * as QEMU; no "parent": docs/block.md), or with query-nodes one per named
+ * node (node-name, stats: only wr_highest_offset, as QEMU's node entries). */
+JsonNode *qmp_query_blockstats(Monitor *mon, const QmpArgs_query_blockstats *args,
+                               Error **errp)
+{
+    JsonArray *a = json_array_new();
+    int64_t now_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+
+    if (args->has_query_nodes && args->query_nodes) {
+        for (BlockDriverState *bs = bdrv_next_named(NULL); bs; bs = bdrv_next_named(bs)) {
+            JsonObject *o = json_object_new();
+            json_object_set_string_member(o, "node-name", bdrv_get_node_name(bs));
+            json_object_set_object_member(o, "stats",
+                                          device_stats(NULL, bdrv_get_wr_highest_offset(bs),
+                                                       now_ns));
+            json_array_add_object_element(a, o);
+        }
+        return qmp_node_array(a);
+    }
+    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        JsonObject *o = json_object_new();
+        const char *qdev = blk_get_attached_dev_id(blk);
+        BlockDriverState *bs = blk_bs(blk);
+
+        json_object_set_string_member(o, "device", blk_name(blk));
+        if (qdev && *qdev) {
+            json_object_set_string_member(o, "qdev", qdev);
+        }
+        if (bs && *bdrv_get_node_name(bs)) {
+            json_object_set_string_member(o, "node-name", bdrv_get_node_name(bs));
+        }
+        json_object_set_object_member(o, "stats",
+                                      device_stats(blk_get_stats(blk),
+                                                   bs ? bdrv_get_wr_highest_offset(bs) : 0,
+                                                   now_ns));
+        json_array_add_object_element(a, o);
+    }
+    return qmp_node_array(a);
+}
+
+/* QEMU's one line per drive.  An anonymous backend (-device ...,drive=
+ * on a -blockdev node) is named by its device, as in info block (QEMU
+ * prints an empty name there). */
+void hmp_info_blockstats(Monitor *mon, int argc, char **argv)
+{
+    int64_t now_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+
+    for (BlockBackend *blk = blk_next(NULL); blk; blk = blk_next(blk)) {
+        const BlockAcctStats *s = blk_get_stats(blk);
+        const char *qdev = blk_get_attached_dev_id(blk);
+        const char *name = blk_name(blk)[0] ? blk_name(blk) : qdev ? qdev : "";
+
+        monitor_printf(mon, "%s: rd_bytes=%" PRIu64 " wr_bytes=%" PRIu64
+                       " rd_operations=%" PRIu64 " wr_operations=%" PRIu64
+                       " flush_operations=%" PRIu64 " wr_total_time_ns=%" PRIu64
+                       " rd_total_time_ns=%" PRIu64 " flush_total_time_ns=%" PRIu64
+                       " rd_merged=%" PRIu64 " wr_merged=%" PRIu64 " idle_time_ns=%" PRId64 "\n",
+                       name, s->bytes[BLOCK_ACCT_READ], s->bytes[BLOCK_ACCT_WRITE],
+                       s->ops[BLOCK_ACCT_READ], s->ops[BLOCK_ACCT_WRITE],
+                       s->ops[BLOCK_ACCT_FLUSH], s->total_time_ns[BLOCK_ACCT_WRITE],
+                       s->total_time_ns[BLOCK_ACCT_READ], s->total_time_ns[BLOCK_ACCT_FLUSH],
+                       s->merged[BLOCK_ACCT_READ], s->merged[BLOCK_ACCT_WRITE],
+                       s->last_access_ns ? now_ns - s->last_access_ns : (int64_t)0);
     }
 }

@@ -731,6 +731,7 @@ static const HMPCommand hmp_cmds[] = {
 static const HMPCommand hmp_info_cmds[] = {
     { "balloon", "", "show balloon information", hmp_info_balloon },
     { "block", "", "show the block devices", hmp_info_block },
+    { "blockstats", "", "show block device statistics", hmp_info_blockstats },
     { "chardev", "", "show the character devices", hmp_info_chardev },
     { "commands", "", "list QMP available commands", hmp_info_commands },
     { "cpus", "", "show infos for each CPU", hmp_info_cpus },

@@ -59,6 +59,9 @@ struct BlockDriverState {
     char *filename;             /* the host file at the bottom */
     bool read_only;
     int refcnt;
+    /* Offset + bytes of the highest write a BlockBackend completed with
+     * this node as its root (block.h: bdrv_get_wr_highest_offset). */
+    uint64_t wr_highest_offset;
 };
 
 BlockDriverState *bdrv_new(const BlockDriver *drv, void *opaque);

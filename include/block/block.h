@@ -188,4 +188,64 @@ unsigned blk_in_flight(BlockBackend *blk);
 void blk_drain(BlockBackend *blk);
 void blk_drain_all(void);
 
+/* ---- I/O accounting (QMP query-blockstats, HMP info blockstats) ------- */
+
+/*
+ * Every request a device submits through blk_aio_preadv/pwritev/flush/
+ * pdiscard/pwrite_zeroes (and the sector forms) is counted when it
+ * completes, as QEMU's block/accounting.c counts a device's requests:
+ * success: one operation and its bytes; error: one failed operation;
+ * either way its time from submission to completion (QEMU_CLOCK_REALTIME)
+ * is added to total_time_ns and marks the last access.  A request that
+ * fails the backend's range check (-EIO: negative, or past the end of the
+ * medium) is an invalid operation instead (QEMU's devices count their own
+ * range checks so).  Write-zeroes counts as a write, discard as an unmap
+ * (with its bytes).  The synchronous forms (blk_pread, blk_flush, ...) are
+ * not counted: they are for firmware loaders, geometry probes and tools,
+ * which QEMU does not account either.  Everything runs under the BQL.
+ */
+typedef enum BlockAcctType {
+    BLOCK_ACCT_READ,
+    BLOCK_ACCT_WRITE,           /* writes and write-zeroes */
+    BLOCK_ACCT_FLUSH,
+    BLOCK_ACCT_UNMAP,           /* discards */
+    BLOCK_ACCT__MAX,
+} BlockAcctType;
+
+typedef struct BlockAcctStats {
+    uint64_t bytes[BLOCK_ACCT__MAX];        /* of the successful operations */
+    uint64_t ops[BLOCK_ACCT__MAX];          /* successful, merged guest requests included */
+    uint64_t failed_ops[BLOCK_ACCT__MAX];
+    uint64_t invalid_ops[BLOCK_ACCT__MAX];
+    uint64_t merged[BLOCK_ACCT__MAX];       /* blk_account_merged() */
+    uint64_t total_time_ns[BLOCK_ACCT__MAX];
+    int64_t last_access_ns;     /* qemu_clock_get_ns(QEMU_CLOCK_REALTIME); 0: no I/O yet */
+} BlockAcctStats;
+
+/* The backend's counters (they survive medium changes, as QEMU's). */
+const BlockAcctStats *blk_get_stats(BlockBackend *blk);
+
+/*
+ * For a device that merges guest requests into one backend request
+ * (virtio-blk): call it right after the blk_aio_* call that submitted the
+ * merged request, with n = how many guest requests were folded into it
+ * beyond the first (QEMU's block_acct_merge_done(num_reqs - 1)).  type is
+ * BLOCK_ACCT_READ, BLOCK_ACCT_WRITE or BLOCK_ACCT_UNMAP (FLUSH is
+ * ignored).  merged[type] grows by n at once; when the request completes
+ * it counts 1 + n operations (or failed operations) and 1 + n times its
+ * latency, as QEMU counts every guest request.  If that request already
+ * completed (or there is none), n is added to ops[type] at once.
+ */
+void blk_account_merged(BlockBackend *blk, BlockAcctType type, unsigned n);
+
+/* For a device that refuses a guest request itself (its own range check,
+ * as QEMU's IDE, SCSI and virtio-blk call block_acct_invalid): counts one
+ * invalid operation and marks the last access.  No backend request. */
+void blk_account_invalid(BlockBackend *blk, BlockAcctType type);
+
+/* The end of the highest write (and write-zeroes) a backend completed on
+ * this node while it was the backend's root: QEMU's wr_highest_offset.
+ * Nodes below a root are not accounted (0). */
+uint64_t bdrv_get_wr_highest_offset(BlockDriverState *bs);
+
 #endif

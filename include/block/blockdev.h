@@ -55,9 +55,11 @@ const char *drive_if_name(BlockInterfaceType type);
  * backend on the -blockdev node NAME. */
 BlockBackend *blockdev_backend_for(const char *name, Error **errp);
 
-/* QMP query-block and HMP info block. */
+/* QMP query-block and HMP info block; query-blockstats, info blockstats. */
 struct Monitor;
 void hmp_info_block(struct Monitor *mon, int argc, char **argv);
+/* HMP info blockstats (QMP query-blockstats is in the generated table). */
+void hmp_info_blockstats(struct Monitor *mon, int argc, char **argv);
 /* HMP eject / change (block/qmp-medium.c). */
 void hmp_eject(struct Monitor *mon, int argc, char **argv);
 void hmp_change(struct Monitor *mon, int argc, char **argv);

@@ -2,7 +2,8 @@
  * The block layer (block/): BlockBackend requests on file/raw nodes through
  * both I/O engines, flush semantics, discard, write-zeroes, bounds and
  * read-only refusal, O_DIRECT bounce buffers, the -snapshot overlay, image
- * locking, and the -drive / -blockdev parsers.
+ * locking, the I/O accounting of query-blockstats, and the -drive /
+ * -blockdev parsers.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -656,6 +657,214 @@ static void test_bounds_readonly_medium(void)
     unlink(path);
 }
 
+/* ---- I/O accounting (query-blockstats) -------------------------------- */
+
+/* One request at a time: submit, wait; 0 or -1 (it failed). */
+typedef enum AcctOp { OP_READ, OP_WRITE, OP_FLUSH, OP_DISCARD, OP_ZEROES } AcctOp;
+
+static int acct_io(BlockBackend *blk, AcctOp op, int64_t off, uint8_t *buf, int64_t len)
+{
+    struct iovec iov = { buf, len < 0 ? 0 : (size_t)len };
+    AioCtx c = { 0 };
+
+    switch (op) {
+    case OP_READ:
+        blk_aio_preadv(blk, off, &iov, 1, aio_cb, &c);
+        break;
+    case OP_WRITE:
+        blk_aio_pwritev(blk, off, &iov, 1, 0, aio_cb, &c);
+        break;
+    case OP_FLUSH:
+        blk_aio_flush(blk, aio_cb, &c);
+        break;
+    case OP_DISCARD:
+        blk_aio_pdiscard(blk, off, len, aio_cb, &c);
+        break;
+    case OP_ZEROES:
+        blk_aio_pwrite_zeroes(blk, off, len, 0, aio_cb, &c);
+        break;
+    }
+    blk_drain(blk);
+    g_assert_cmpint(c.done, ==, 1);
+    return c.ret_sum ? -1 : 0;
+}
+
+/* The counters of one request type: ops, bytes, failed, invalid, merged. */
+static void assert_acct(const BlockAcctStats *st, BlockAcctType t, uint64_t ops,
+                        uint64_t bytes, uint64_t failed, uint64_t invalid, uint64_t merged)
+{
+    g_assert_cmpuint(st->ops[t], ==, ops);
+    g_assert_cmpuint(st->bytes[t], ==, bytes);
+    g_assert_cmpuint(st->failed_ops[t], ==, failed);
+    g_assert_cmpuint(st->invalid_ops[t], ==, invalid);
+    g_assert_cmpuint(st->merged[t], ==, merged);
+}
+
+/*
+ * Every counter, exactly: N reads of K bytes, M writes, write-zeroes (a
+ * write), a discard (unmap, discard=ignore still counts), a flush; a
+ * write refused on a read-only backend and a read without a medium
+ * (failed); reads past the end and at a negative offset (invalid); the
+ * synchronous forms count nothing; blk_account_merged and
+ * blk_account_invalid; wr_highest_offset; the time sums and idle time.
+ */
+static void test_accounting(void)
+{
+    enum { N = 7, K = 4096, M = 3, WLEN = 1000, SIZE = 64 * 1024 };
+    g_autofree char *path = make_image("acct.img", SIZE, 9);
+    BlockBackend *blk = open_blk(path, NULL, NULL);
+    const BlockAcctStats *st = blk_get_stats(blk);
+    BlockDriverState *bs = blk_bs(blk);
+    uint8_t *buf = g_malloc0(K * 4);
+    int64_t t0, t1, prev;
+    uint64_t all_time;
+    AioCtx c = { 0 };
+    struct iovec iov;
+
+    /* nothing yet: no idle time either */
+    for (int t = 0; t < BLOCK_ACCT__MAX; t++) {
+        assert_acct(st, t, 0, 0, 0, 0, 0);
+        g_assert_cmpuint(st->total_time_ns[t], ==, 0);
+    }
+    g_assert_cmpint(st->last_access_ns, ==, 0);
+    g_assert_cmpuint(bdrv_get_wr_highest_offset(bs), ==, 0);
+
+    t0 = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    for (int i = 0; i < N; i++) {
+        g_assert_cmpint(acct_io(blk, OP_READ, i * K, buf, K), ==, 0);
+    }
+    assert_acct(st, BLOCK_ACCT_READ, N, N * K, 0, 0, 0);
+    assert_acct(st, BLOCK_ACCT_WRITE, 0, 0, 0, 0, 0);
+    g_assert_cmpuint(st->total_time_ns[BLOCK_ACCT_READ], >, 0);
+    g_assert_cmpuint(st->total_time_ns[BLOCK_ACCT_WRITE], ==, 0);
+    for (int i = 0; i < M; i++) {
+        acct_io(blk, OP_WRITE, 10000 + i * 3000, buf, WLEN);
+    }
+    g_assert_cmpuint(bdrv_get_wr_highest_offset(bs), ==, 10000 + (M - 1) * 3000 + WLEN);
+    acct_io(blk, OP_ZEROES, 40000, NULL, 512);
+    acct_io(blk, OP_DISCARD, 0, NULL, 8192);
+    acct_io(blk, OP_FLUSH, 0, NULL, 0);
+    assert_acct(st, BLOCK_ACCT_READ, N, N * K, 0, 0, 0);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 1, M * WLEN + 512, 0, 0, 0);
+    assert_acct(st, BLOCK_ACCT_UNMAP, 1, 8192, 0, 0, 0);
+    assert_acct(st, BLOCK_ACCT_FLUSH, 1, 0, 0, 0, 0);
+    g_assert_cmpuint(bdrv_get_wr_highest_offset(bs), ==, 40512);
+    for (int t = 0; t < BLOCK_ACCT__MAX; t++) {
+        g_assert_cmpuint(st->total_time_ns[t], >, 0);
+    }
+
+    /* failed: a write on a read-only backend, a read without a medium */
+    blk_set_read_only(blk, true);
+    prev = st->total_time_ns[BLOCK_ACCT_WRITE];
+    acct_io(blk, OP_WRITE, 0, buf, 512);
+    blk_set_read_only(blk, false);
+    g_assert_cmpuint(st->total_time_ns[BLOCK_ACCT_WRITE], >, prev);    /* account_failed */
+    bdrv_ref(bs);
+    blk_remove_bs(blk);
+    g_assert_cmpint(acct_io(blk, OP_READ, 0, buf, 512), ==, -1);
+    g_assert_true(blk_insert_bs(blk, bs, &ok_err));
+    bdrv_unref(bs);
+    /* invalid: past the end, straddling it, negative */
+    g_assert_cmpint(acct_io(blk, OP_READ, SIZE, buf, 512), ==, -1);
+    g_assert_cmpint(acct_io(blk, OP_READ, SIZE - 511, buf, 512), ==, -1);
+    g_assert_cmpint(acct_io(blk, OP_READ, -512, buf, 512), ==, -1);
+    acct_io(blk, OP_DISCARD, SIZE, NULL, 512);
+    assert_acct(st, BLOCK_ACCT_READ, N, N * K, 1, 3, 0);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 1, M * WLEN + 512, 1, 0, 0);
+    assert_acct(st, BLOCK_ACCT_UNMAP, 1, 8192, 0, 1, 0);
+    assert_acct(st, BLOCK_ACCT_FLUSH, 1, 0, 0, 0, 0);
+
+    /* the synchronous forms are not accounted (firmware, probes, tools) */
+    prev = st->last_access_ns;
+    g_assert_cmpint(blk_pread(blk, 0, buf, 512), ==, 0);
+    g_assert_cmpint(blk_pwrite(blk, 60000, buf, 512, 0), ==, 0);
+    g_assert_cmpint(blk_flush(blk), ==, 0);
+    g_assert_cmpint(blk_pdiscard(blk, 0, 512), ==, 0);
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 0, 512, 0), ==, 0);
+    g_assert_cmpint(blk_pread(blk, SIZE, buf, 512), ==, -EIO);
+    assert_acct(st, BLOCK_ACCT_READ, N, N * K, 1, 3, 0);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 1, M * WLEN + 512, 1, 0, 0);
+    assert_acct(st, BLOCK_ACCT_UNMAP, 1, 8192, 0, 1, 0);
+    assert_acct(st, BLOCK_ACCT_FLUSH, 1, 0, 0, 0, 0);
+    g_assert_cmpint(st->last_access_ns, ==, prev);
+    g_assert_cmpuint(bdrv_get_wr_highest_offset(bs), ==, 40512);
+
+    /* every request ran alone: the time sums fit in the elapsed time */
+    t1 = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    all_time = 0;
+    for (int t = 0; t < BLOCK_ACCT__MAX; t++) {
+        all_time += st->total_time_ns[t];
+    }
+    g_assert_cmpuint(all_time, <=, (uint64_t)(t1 - t0));
+    g_assert_cmpint(st->last_access_ns, >, t0);
+    g_assert_cmpint(st->last_access_ns, <=, t1);
+
+    /*
+     * Merged: a read of 3 * K said to carry 999 more guest requests.  The
+     * merges count at once, the operations when it completes: 1 + 999 of
+     * them, and 1000 times its latency.
+     */
+    prev = st->total_time_ns[BLOCK_ACCT_READ];
+    iov = (struct iovec){ buf, 3 * K };
+    blk_aio_preadv(blk, 0, &iov, 1, aio_cb, &c);
+    blk_account_merged(blk, BLOCK_ACCT_READ, 999);
+    assert_acct(st, BLOCK_ACCT_READ, N, N * K, 1, 3, 999);
+    blk_drain(blk);
+    g_assert_cmpint(c.ret_sum, ==, 0);
+    assert_acct(st, BLOCK_ACCT_READ, N + 1000, N * K + 3 * K, 1, 3, 999);
+    g_assert_cmpuint(st->total_time_ns[BLOCK_ACCT_READ], >, prev);
+    g_assert_cmpuint((st->total_time_ns[BLOCK_ACCT_READ] - prev) % 1000, ==, 0);
+    /* a merged write that fails: 1 + 2 failed operations, 2 merged */
+    blk_set_read_only(blk, true);
+    iov = (struct iovec){ buf, 1024 };
+    memset(&c, 0, sizeof(c));
+    blk_aio_pwritev(blk, 0, &iov, 1, 0, aio_cb, &c);
+    blk_account_merged(blk, BLOCK_ACCT_WRITE, 2);
+    blk_drain(blk);
+    blk_set_read_only(blk, false);
+    g_assert_cmpint(c.ret_sum, ==, 1);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 1, M * WLEN + 512, 1 + 3, 0, 2);
+    /* nothing in flight: the operations count at once; a flush has no merges */
+    blk_account_merged(blk, BLOCK_ACCT_UNMAP, 4);
+    assert_acct(st, BLOCK_ACCT_UNMAP, 1 + 4, 8192, 0, 1, 4);
+    blk_account_merged(blk, BLOCK_ACCT_FLUSH, 5);
+    assert_acct(st, BLOCK_ACCT_FLUSH, 1, 0, 0, 0, 0);
+    /* a merge of another type than the request in flight counts at once */
+    memset(&c, 0, sizeof(c));
+    blk_aio_flush(blk, aio_cb, &c);
+    blk_account_merged(blk, BLOCK_ACCT_WRITE, 1);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 2, M * WLEN + 512, 4, 0, 3);
+    blk_drain(blk);
+    assert_acct(st, BLOCK_ACCT_FLUSH, 2, 0, 0, 0, 0);
+
+    /* a device's own range check */
+    prev = st->last_access_ns;
+    blk_account_invalid(blk, BLOCK_ACCT_WRITE);
+    assert_acct(st, BLOCK_ACCT_WRITE, M + 2, M * WLEN + 512, 4, 1, 3);
+    g_assert_cmpint(st->last_access_ns, >, prev);
+
+    /* a new medium: wr_highest_offset is the node's, the counters stay */
+    {
+        g_autofree char *path2 = make_image("acct2.img", SIZE, 10);
+        BlockBackend *other = open_blk(path2, NULL, NULL);
+        BlockDriverState *bs2 = blk_bs(other);
+
+        bdrv_ref(bs2);
+        blk_unref(other);
+        blk_remove_bs(blk);
+        g_assert_true(blk_insert_bs(blk, bs2, &ok_err));
+        bdrv_unref(bs2);
+        g_assert_cmpuint(bdrv_get_wr_highest_offset(bs2), ==, 0);
+        acct_io(blk, OP_WRITE, 512, buf, 512);
+        g_assert_cmpuint(bdrv_get_wr_highest_offset(bs2), ==, 1024);
+        assert_acct(st, BLOCK_ACCT_WRITE, M + 3, M * WLEN + 1024, 4, 1, 3);
+        unlink(path2);
+    }
+    blk_unref(blk);
+    g_free(buf);
+    unlink(path);
+}
+
 /* ---- removable media and the attached device -------------------------- */
 
 typedef struct FakeCdrom {
@@ -1073,6 +1282,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/flush/io_uring", test_flush_io_uring);
     g_test_add_func("/block/discard-write-zeroes", test_discard);
     g_test_add_func("/block/bounds-readonly-medium", test_bounds_readonly_medium);
+    g_test_add_func("/block/accounting", test_accounting);
     g_test_add_func("/block/raw-window", test_raw_window);
     g_test_add_func("/block/removable-media", test_removable_media);
     g_test_add_func("/block/sync-outside-main-loop", test_sync_outside_main_loop);
