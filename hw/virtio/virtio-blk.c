@@ -348,6 +348,7 @@ static void virtio_blk_submit_run(VirtIOBlkBatch *b, unsigned first, unsigned n)
         niov += m->req[i]->niov;
     }
     virtio_blk_submit(b->s, b->is_write, r0->sector, m->iov, niov, virtio_blk_merged_cb, m);
+    blk_account_merged(b->s->blk, b->is_write ? BLOCK_ACCT_WRITE : BLOCK_ACCT_READ, n - 1);
 }
 
 static int virtio_blk_req_cmp(const void *a, const void *b)
@@ -429,6 +430,7 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
     case VIRTIO_BLK_T_IN:
         virtio_blk_data_iov(req, true, 0);
         if (!virtio_blk_range_ok(s, req->sector, req->data_len)) {
+            blk_account_invalid(s->blk, BLOCK_ACCT_READ);
             virtio_blk_complete(req, VIRTIO_BLK_S_IOERR);
             return;
         }
@@ -442,6 +444,7 @@ static void virtio_blk_handle_request(VirtIOBlock *s, VirtQueue *vq, VirtIOBlkRe
     case VIRTIO_BLK_T_OUT:
         virtio_blk_data_iov(req, false, sizeof(hdr));
         if (blk_is_read_only(s->blk) || !virtio_blk_range_ok(s, req->sector, req->data_len)) {
+            blk_account_invalid(s->blk, BLOCK_ACCT_WRITE);
             virtio_blk_complete(req, VIRTIO_BLK_S_IOERR);
             return;
         }

@@ -904,3 +904,56 @@ char *qtest_read_line(int fd, int timeout_ms)
     l[len] = 0;
     return l;
 }
+
+char *qtest_qmp(int fd, const char *cmd)
+{
+    size_t n = strlen(cmd);
+
+    if (write(fd, cmd, n) != (ssize_t)n) {
+        return NULL;
+    }
+    for (;;) {
+        char *l = qtest_read_line(fd, 10000);
+
+        if (!l || strstr(l, "\"return\"") || strstr(l, "\"error\"")) {
+            return l;
+        }
+        free(l);                /* an event */
+    }
+}
+
+int qtest_qmp_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    char *l;
+
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    for (int t = 0; fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)); t++) {
+        if (t >= 1000) {
+            fprintf(stderr, "libqtest: no QMP socket at %s\n", path);
+            close(fd);
+            return -1;
+        }
+        usleep(10 * 1000);
+    }
+    l = fd >= 0 ? qtest_read_line(fd, 10000) : NULL;
+    if (!l || !strstr(l, "\"QMP\"")) {
+        fprintf(stderr, "libqtest: no QMP greeting at %s\n", path);
+        free(l);
+        if (fd >= 0) {
+            close(fd);
+        }
+        return -1;
+    }
+    free(l);
+    l = qtest_qmp(fd, "{\"execute\":\"qmp_capabilities\"}\n");
+    if (!l || !strstr(l, "\"return\"")) {
+        fprintf(stderr, "libqtest: qmp_capabilities: %s\n", l ? l : "no reply");
+        free(l);
+        close(fd);
+        return -1;
+    }
+    free(l);
+    return fd;
+}

@@ -128,5 +128,13 @@ bool qtest_read_full(int fd, void *buf, size_t len, int timeout_ms);
 bool qtest_send_frame(int fd, const void *frame, uint32_t len);
 /* One line without its '\n' (malloc'd), or NULL on EOF or timeout. */
 char *qtest_read_line(int fd, int timeout_ms);
+/* Connects to a QMP server socket at path (kvmpc started with "-qmp
+ * unix:PATH,server=on,wait=off"), reads the greeting and leaves
+ * capabilities negotiation: the fd, or -1 (with a message) if it cannot. */
+int qtest_qmp_connect(const char *path);
+/* Sends cmd (one JSON line, '\n' included) and returns the reply line
+ * (malloc'd, "return" or "error"); event lines before it are dropped.
+ * NULL if the connection closed or nothing came within 10 s. */
+char *qtest_qmp(int fd, const char *cmd);
 
 #endif

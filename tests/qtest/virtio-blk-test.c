@@ -452,10 +452,31 @@ static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
     }
 }
 
+/* The number after "key": in a QMP reply (one backend), or -1. */
+static long long stat_of(const char *reply, const char *key)
+{
+    char k[64];
+    const char *p;
+
+    snprintf(k, sizeof(k), "\"%s\":", key);
+    p = strstr(reply, k);
+    return p ? strtoll(p + strlen(k), NULL, 10) : -1;
+}
+
 static void test_merge(void)
 {
-    QTestState *s = start("", "");
+    char qmp_path[256], extra[320];
+    QTestState *s;
     QVirtioDev d;
+    int qmp;
+    char *st;
+
+    qt_tmpfile(qmp_path, sizeof(qmp_path), "vblk-qmp");
+    unlink(qmp_path);
+    snprintf(extra, sizeof(extra), " -qmp unix:%s,server=on,wait=off", qmp_path);
+    s = start("", extra);
+    qmp = qtest_qmp_connect(qmp_path);
+    QT_ASSERT(qmp >= 0);
     QVirtQueue *vq = setup(&d, s, true, 0);
     BatchReq w[] = {
         /* out of order, adjacent once sorted: 16-19, 20-21, 22: one write */
@@ -492,6 +513,24 @@ static void test_merge(void)
             assert_guest_eq_image(s, r[i].data, r[i].sector * 512, r[i].len);
         }
     }
+    /* what query-blockstats says, as QEMU counts merges: every guest
+     * request is an operation, the ones folded into another are merged
+     * (writes 16+20+22: 2; reads 100+103+104: 2; the flush keeps 40 and
+     * 41 apart), the read past the end is invalid */
+    st = qtest_qmp(qmp, "{\"execute\":\"query-blockstats\"}\n");
+    QT_ASSERT_MSG(st && strstr(st, "\"return\""), "%s", st ? st : "no reply");
+    QT_ASSERT_EQ(stat_of(st, "wr_merged"), 2);
+    QT_ASSERT_EQ(stat_of(st, "rd_merged"), 2);
+    QT_ASSERT_EQ(stat_of(st, "wr_operations"), 5);
+    QT_ASSERT_EQ(stat_of(st, "rd_operations"), 4);
+    QT_ASSERT_EQ(stat_of(st, "flush_operations"), 1);
+    QT_ASSERT_EQ(stat_of(st, "wr_bytes"), 4608);
+    QT_ASSERT_EQ(stat_of(st, "rd_bytes"), 9728);
+    QT_ASSERT_EQ(stat_of(st, "invalid_rd_operations"), 1);
+    QT_ASSERT_EQ(stat_of(st, "failed_rd_operations"), 0);
+    free(st);
+    close(qmp);
+    unlink(qmp_path);
     stop(s);
 }
 
