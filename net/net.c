@@ -159,6 +159,11 @@ bool qemu_has_ufo(NetClientState *nc)
     return nc && nc->info->has_ufo && nc->info->has_ufo(nc);
 }
 
+bool qemu_takes_large_tcp4(NetClientState *nc)
+{
+    return nc && nc->info->takes_large_tcp4;
+}
+
 void qemu_set_offload(NetClientState *nc, const NetOffloads *o)
 {
     if (nc && nc->info->set_offload) {

@@ -103,6 +103,7 @@ struct VirtIONet {
     uint8_t *tx_buf;            /* [host vnet header] + frame */
     uint8_t *rx_buf;            /* vnet-header peer: a frame to finish a checksum in */
     bool peer_vnet_hdr;         /* the backend exchanges virtio-net headers (tap) */
+    bool peer_large_tcp4;       /* no headers, takes IPv4 TSO frames whole (user) */
     uint64_t curr_guest_offloads;   /* GUEST_* bits the backend may send (tap offloads) */
     /* statistics for tests and `info` (not migrated) */
     uint64_t rx_dropped;
@@ -630,7 +631,7 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
         return true;
     }
     if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE &&
-        (!n->peer_vnet_hdr ||
+        (!(n->peer_vnet_hdr || (n->peer_large_tcp4 && hdr[1] == VIRTIO_NET_HDR_GSO_TCPV4)) ||
          !virtio_net_gso_allowed(n, hdr[1], VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_HOST_TSO6,
                                  VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_HOST_UFO))) {
         qemu_log_mask(LOG_GUEST_ERROR, "virtio-net: gso_type %u was not negotiated: sent "
@@ -654,6 +655,9 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
         qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
         return true;
     }
+    /* (an IPv4 TSO frame for a peer that takes it whole goes as one
+     * oversized segment: its IP header already has the total length and
+     * its pseudo-header sum covers it, so finishing the sum is all) */
     iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf, len);
     if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
         virtio_net_finish_csum(n->tx_buf, len, hdr[6] | hdr[7] << 8, hdr[8] | hdr[9] << 8);
@@ -1102,17 +1106,19 @@ static bool virtio_net_check_props(VirtIONet *n, Error **errp)
     return true;
 }
 
-/* TSO/ECN/UFO in each direction (QEMU's properties and rules): only with
- * a backend that exchanges virtio-net headers (the kernel's tap segments
+/* TSO/ECN/UFO in each direction (QEMU's properties and rules): with a
+ * backend that exchanges virtio-net headers (the kernel's tap segments
  * and checksums), UFO only if the kernel takes it; each needs its
- * direction's checksum feature and ECN a TSO (the spec's dependencies). */
+ * direction's checksum feature and ECN a TSO (the spec's dependencies).
+ * Beyond QEMU: HOST_TSO4 alone for a backend that takes an IPv4 TCP
+ * segment of any size (user: libslirp is a TCP stack, not a wire). */
 static uint64_t virtio_net_offload_features(VirtIONet *n)
 {
     uint64_t f = 0;
     bool ufo = qemu_has_ufo(n->conf.peer);
 
     if (!n->peer_vnet_hdr) {
-        return 0;
+        return n->peer_large_tcp4 && n->csum && n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
     }
     if (n->csum) {
         f |= n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
@@ -1163,6 +1169,7 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
         vdev->host_features |= 1ull << VIRTIO_NET_F_GUEST_CSUM;
     }
     n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
+    n->peer_large_tcp4 = !n->peer_vnet_hdr && qemu_takes_large_tcp4(n->conf.peer);
     vdev->host_features |= virtio_net_offload_features(n);
     if (n->ctrl_vq) {
         vdev->host_features |= (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |

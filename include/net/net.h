@@ -77,6 +77,10 @@ typedef struct NetClientInfo {
      * and the offloads the peer can receive (tap: TUNSETOFFLOAD). */
     bool (*has_ufo)(NetClientState *nc);
     void (*set_offload)(NetClientState *nc, const struct NetOffloads *o);
+    /* A TCP/IP stack rather than a wire (user: libslirp): takes an IPv4 TCP
+     * segment larger than the MTU as it is, so a NIC may hand it a TSO
+     * frame whole (its checksum finished) instead of segmenting it. */
+    bool takes_large_tcp4;
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);   /* NICs */
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
@@ -128,6 +132,8 @@ bool qemu_has_vnet_hdr(NetClientState *nc);
 #define NET_VNET_HDR_LEN 12
 void qemu_using_vnet_hdr(NetClientState *nc, bool on);
 bool qemu_has_ufo(NetClientState *nc);
+/* nc is a backend that takes oversized IPv4 TCP segments (takes_large_tcp4). */
+bool qemu_takes_large_tcp4(NetClientState *nc);
 void qemu_set_offload(NetClientState *nc, const NetOffloads *o);
 /* A NIC's receive filter changed: QMP event NIC_RX_FILTER_CHANGED, once
  * until the next query-rx-filter for that NIC (as QEMU). */

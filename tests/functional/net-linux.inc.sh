@@ -7,7 +7,9 @@
 #                        ($blob_md5) and a listener that takes a 1 MiB
 #                        upload and writes its md5 to $tmp/up.md5
 #   $net_guest_script    the guest side: modules, DHCP on eth0 and eth1,
-#                        the fetch (MD5=), the upload (UPMD5=), nc listening
+#                        the fetch (MD5=), the upload (UPMD5=, eth0's
+#                        tx bytes and packets before and after: TXB=, TXA=),
+#                        nc listening
 #                        on 7777 behind hostfwd (LISTENING, GOT=)
 #   net_wait_and_check   with the guest started as $vm_pid writing
 #                        $tmp/out: the host side of the hostfwd exchange,
@@ -61,7 +63,9 @@ echo "IP0=$(ip -4 -o addr show eth0 | awk "{print \$4}")"
 echo "MD5=$(timeout 120 wget -q -O - http://10.0.2.2:'"$http_port"'/blob | md5sum | cut -c1-32)"
 head -c 1048576 /dev/urandom > /tmp/up
 echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
-timeout 120 nc 10.0.2.2 '"$up_port"' < /tmp/up
+s=/sys/class/net/eth0/statistics;echo TXB=$(cat $s/tx_bytes $s/tx_packets)
+timeout 120 nc 10.0.2.2 '"$up_port"' -e dd if=/tmp/up bs=64k
+echo TXA=$(cat $s/tx_bytes $s/tx_packets)
 (echo GUEST-HELLO; sleep 20) | nc -l -p 7777 > /tmp/in &
 sleep 1
 echo LISTENING

@@ -5,7 +5,9 @@
 # usage: tests/images/busybox-initramfs.sh            build (cached) and print the path
 #        tests/images/busybox-initramfs.sh --cmdline 'SHELL SCRIPT'
 #            print the kernel cmdline words that run SCRIPT in scripted mode:
-#            "kvmpc.test=1 kvmpc.run=b64:<base64 of SCRIPT>"
+#            "kvmpc.test=1 kvmpc.run=b64:<base64 of SCRIPT>" (gz64:<base64 of
+#            the gzipped SCRIPT> when the base64 is over 1400 characters:
+#            Linux takes 2047 bytes of command line)
 #
 # Boot: -kernel <vmlinuz> -initrd initramfs.cpio.gz -append 'console=ttyS0 ...'
 # /init mounts proc, sys, devtmpfs, prints the banner line
@@ -14,6 +16,7 @@
 #   kvmpc.test=1  scripted mode: runs the script named by kvmpc.run= with sh,
 #                 stdout/stderr on the console:
 #                   kvmpc.run=b64:<base64>  the script text, base64 (no spaces)
+#                   kvmpc.run=gz64:<base64> the same, gzipped first
 #                   kvmpc.run=/path         a file in the initramfs (add one by
 #                                           concatenating a second cpio.gz)
 #                   (none)                  /test.sh if present
@@ -27,7 +30,13 @@ set -euo pipefail
 
 if [ "${1:-}" = --cmdline ]; then
 	[ $# -eq 2 ] || die "usage: $0 --cmdline 'SCRIPT'"
-	printf 'kvmpc.test=1 kvmpc.run=b64:%s\n' "$(printf '%s\n' "$2" | base64 -w0)"
+	b64=$(printf '%s\n' "$2" | base64 -w0)
+	# Linux's command line is 2047 bytes: a long script goes gzipped
+	if [ ${#b64} -gt 1400 ]; then
+		printf 'kvmpc.test=1 kvmpc.run=gz64:%s\n' "$(printf '%s\n' "$2" | gzip -9n | base64 -w0)"
+	else
+		printf 'kvmpc.test=1 kvmpc.run=b64:%s\n' "$b64"
+	fi
 	exit 0
 fi
 
@@ -65,6 +74,7 @@ echo "kvmpc-initramfs: booted $(uname -r), $(grep -c ^processor /proc/cpuinfo) c
 if [ "$test_mode" = 1 ]; then
 	case $run in
 	b64:*) echo "${run#b64:}" | base64 -d > /tmp/run.sh ;;
+	gz64:*) echo "${run#gz64:}" | base64 -d | gunzip > /tmp/run.sh ;;
 	/*)    cp "$run" /tmp/run.sh ;;
 	'')    cp /test.sh /tmp/run.sh ;;
 	esac

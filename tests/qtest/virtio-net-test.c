@@ -210,6 +210,39 @@ static void test_config(void)
     env_stop(&e);
 }
 
+/* -netdev user takes IPv4 TSO frames whole (docs/net.md): HOST_TSO4 is
+ * offered there (with CSUM and host_tso4 on), nothing else of GSO; the
+ * socket backend of test_config gets none. */
+static uint64_t user_features(const char *dev_extra)
+{
+    QTestState *s;
+    QVirtioDev d;
+    uint64_t f;
+
+    qvirtio_alloc_reset();
+    s = qtest_initf("-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0,addr=%x%s",
+                    SLOT, dev_extra);
+    qvirtio_pci_init(&d, s, SLOT, true);
+    f = qvirtio_get_features(&d);
+    qtest_quit(s);
+    return f;
+}
+
+static void test_user_tso(void)
+{
+    const uint64_t gso = (1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VIRTIO_NET_F_HOST_ECN) |
+                         (1ull << VIRTIO_NET_F_HOST_UFO) | (1ull << VIRTIO_NET_F_GUEST_TSO4) |
+                         (1ull << VIRTIO_NET_F_GUEST_TSO6) | (1ull << VIRTIO_NET_F_GUEST_ECN) |
+                         (1ull << VIRTIO_NET_F_GUEST_UFO);
+    uint64_t f = user_features("");
+
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_CSUM));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_HOST_TSO4));
+    QT_ASSERT_EQ(f & gso, 0u);
+    QT_ASSERT_EQ(user_features(",host_tso4=off") & (1ull << VIRTIO_NET_F_HOST_TSO4), 0u);
+    QT_ASSERT_EQ(user_features(",csum=off") & (1ull << VIRTIO_NET_F_HOST_TSO4), 0u);
+}
+
 static void test_bad_props(void)
 {
     static const char *const bad[][2] = {
@@ -1660,6 +1693,7 @@ int main(int argc, char **argv)
     qt_init(argc, argv);
     qt_run("virtio-net/config", test_config);
     qt_run("virtio-net/bad-props", test_bad_props);
+    qt_run("virtio-net/user-tso", test_user_tso);
     qt_run("virtio-net/tx-modern-mrg", test_tx_modern_mrg);
     qt_run("virtio-net/tx-modern", test_tx_modern);
     qt_run("virtio-net/tx-legacy", test_tx_legacy);
