@@ -164,6 +164,20 @@ bool qemu_takes_large_tcp4(NetClientState *nc)
     return nc && nc->info->takes_large_tcp4;
 }
 
+bool qemu_ends_bursts(NetClientState *nc)
+{
+    return nc && nc->info->ends_bursts;
+}
+
+void qemu_net_burst_end(NetClientState *nc)
+{
+    NetClientState *peer = nc->peer;
+
+    if (peer && peer->info->burst_end) {
+        peer->info->burst_end(peer);
+    }
+}
+
 void qemu_set_offload(NetClientState *nc, const NetOffloads *o)
 {
     if (nc && nc->info->set_offload) {
@@ -255,6 +269,9 @@ void qemu_flush_queued_packets(NetClientState *nc)
             p->sent_cb(p->sender, ret);
         }
         g_free(p);
+    }
+    if (nc->info->burst_end) {
+        nc->info->burst_end(nc);        /* the queued frames were one batch */
     }
 }
 

@@ -88,6 +88,7 @@ typedef struct SlirpTimer {
     QEMUTimer *t;
     SlirpTimerCb cb;
     void *cb_opaque;
+    SlirpState *s;
 } SlirpTimer;
 
 static void net_slirp_timer_fire(void *opaque)
@@ -95,13 +96,14 @@ static void net_slirp_timer_fire(void *opaque)
     SlirpTimer *st = opaque;
 
     st->cb(st->cb_opaque);
+    qemu_net_burst_end(&st->s->nc);
 }
 
 static void *net_slirp_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
 {
     SlirpTimer *st = g_new0(SlirpTimer, 1);
 
-    (void)opaque;
+    st->s = opaque;
     st->cb = cb;
     st->cb_opaque = cb_opaque;
     st->t = timer_new_ns(QEMU_CLOCK_VIRTUAL, net_slirp_timer_fire, st);
@@ -261,6 +263,7 @@ static gboolean slirp_source_dispatch(GSource *source, GSourceFunc cb, gpointer 
     (void)cb;
     (void)data;
     slirp_pollfds_poll(src->s->slirp, 0, slirp_get_revents_cb, src);
+    qemu_net_burst_end(&src->s->nc);
     return G_SOURCE_CONTINUE;
 }
 
@@ -286,6 +289,7 @@ static ssize_t net_slirp_receive(NetClientState *nc, const uint8_t *buf, size_t 
     SlirpState *s = (SlirpState *)nc;
 
     slirp_input(s->slirp, buf, len);
+    qemu_net_burst_end(nc);     /* what it answered at once (ACKs, data) */
     return len;
 }
 
@@ -322,6 +326,9 @@ static const NetClientInfo slirp_info = {
      * host socket at once, so one 64 KiB segment costs the guest one ACK
      * and the host one send() instead of 45 (docs/net.md) */
     .takes_large_tcp4 = true,
+    /* every call into libslirp that may send frames ends a burst: its
+     * poll dispatch, its input, its timers */
+    .ends_bursts = true,
 };
 
 /* ---- options ---------------------------------------------------------- */

@@ -138,10 +138,12 @@ static gboolean socket_readable(gint fd, GIOCondition cond, gpointer opaque)
         return G_SOURCE_CONTINUE;
     }
     if (n <= 0 || !socket_parse(s, buf, n)) {
+        qemu_net_burst_end(&s->nc);
         s->read_watch = 0;
         stream_lost(s);
         return G_SOURCE_REMOVE;
     }
+    qemu_net_burst_end(&s->nc);     /* the frames of one read */
     if (s->read_paused) {
         s->read_watch = 0;
         return G_SOURCE_REMOVE;
@@ -257,6 +259,7 @@ static const NetClientInfo socket_info = {
     .receive = socket_receive,
     .can_receive = socket_can_receive,
     .cleanup = socket_cleanup,
+    .ends_bursts = true,        /* after the frames of each read */
 };
 
 /* -netdev stream: the same, named as QEMU 7.2 names it in info network */
@@ -267,6 +270,7 @@ static const NetClientInfo stream_info = {
     .receive = socket_receive,
     .can_receive = socket_can_receive,
     .cleanup = socket_cleanup,
+    .ends_bursts = true,        /* after the frames of each read */
 };
 
 /* QEMU's SocketAddress of the other end of fd, for NETDEV_STREAM_CONNECTED:

@@ -104,6 +104,16 @@ struct VirtIONet {
     uint8_t *rx_buf;            /* vnet-header peer: a frame to finish a checksum in */
     bool peer_vnet_hdr;         /* the backend exchanges virtio-net headers (tap) */
     bool peer_large_tcp4;       /* no headers, takes IPv4 TSO frames whole (user) */
+    bool peer_bursts;           /* no headers, says when a batch of frames ends: the
+                                 * device may coalesce TCP segments (GUEST_TSO4) */
+    /* receive coalescing (docs/virtio.md): the IPv4 TCP segments of one
+     * flow that one burst of the backend brings, held as one frame */
+    uint8_t *lro_buf;
+    size_t lro_len;             /* 0: nothing held */
+    unsigned lro_segs;
+    uint32_t lro_mss;           /* the first segment's payload */
+    uint32_t lro_next_seq;
+    uint64_t lro_frames;        /* coalesced frames delivered (tests, info) */
     uint64_t curr_guest_offloads;   /* GUEST_* bits the backend may send (tap offloads) */
     /* statistics for tests and `info` (not migrated) */
     uint64_t rx_dropped;
@@ -468,15 +478,136 @@ static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
     return size;
 }
 
+static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size, uint8_t *hdr,
+                                  size_t wire);
+
+/* ---- receive coalescing ----------------------------------------------------- */
+
+#define LRO_ETH         14
+#define LRO_IP          20
+#define LRO_TCP         20
+#define LRO_HDRS        (LRO_ETH + LRO_IP + LRO_TCP)
+#define LRO_MAX         (LRO_ETH + 65535)       /* the IPv4 total length's limit */
+#define TCP_F_PSH       0x08
+#define TCP_F_ACK       0x10
+
+static inline uint32_t rd32be(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
+}
+
+/* A segment the device may hold: IPv4 without options or fragments, TCP
+ * without options, ACK (and PSH) only, some payload, its checksum right. */
+static bool lro_segment(const uint8_t *f, size_t len)
+{
+    const uint8_t *ip = f + LRO_ETH, *tcp = ip + LRO_IP;
+
+    return len > LRO_HDRS && f[12] == 0x08 && f[13] == 0x00 && ip[0] == 0x45 &&
+           (size_t)(ip[2] << 8 | ip[3]) == len - LRO_ETH && !((ip[6] << 8 | ip[7]) & 0x3fff) &&
+           ip[9] == 6 && (tcp[12] >> 4) == 5 && (tcp[13] & ~TCP_F_PSH) == TCP_F_ACK;
+}
+
+/* Whether f continues the held frame: the same addresses, ports, ack,
+ * window and IP fields, the next sequence number, every held segment full
+ * and f no bigger, no PSH held, room left. */
+static bool lro_continues(VirtIONet *n, const uint8_t *f, size_t len)
+{
+    const uint8_t *h = n->lro_buf, *fip = f + LRO_ETH, *hip = h + LRO_ETH;
+    size_t pay = len - LRO_HDRS, held = n->lro_len - LRO_HDRS;
+
+    return !memcmp(f, h, LRO_ETH) && fip[1] == hip[1] && fip[6] == hip[6] && fip[8] == hip[8] &&
+           !memcmp(fip + 12, hip + 12, 8) &&                           /* addresses */
+           !memcmp(fip + LRO_IP, hip + LRO_IP, 4) &&                   /* ports */
+           !memcmp(fip + LRO_IP + 8, hip + LRO_IP + 8, 4) &&           /* ack */
+           !memcmp(fip + LRO_IP + 14, hip + LRO_IP + 14, 2) &&         /* window */
+           rd32be(fip + LRO_IP + 4) == n->lro_next_seq && held % n->lro_mss == 0 &&
+           pay <= n->lro_mss && !(hip[LRO_IP + 13] & TCP_F_PSH) && n->lro_len + pay <= LRO_MAX;
+}
+
+/* Hands the held frame to the guest: false if the queue has no room yet
+ * (it stays held; the next buffers the driver adds bring it). */
+static bool virtio_net_lro_flush(VirtIONet *n)
+{
+    uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { VIRTIO_NET_HDR_F_DATA_VALID };
+    uint8_t *ip = n->lro_buf + LRO_ETH;
+    size_t tot = n->lro_len - LRO_ETH;
+    uint32_t sum = 0;
+
+    if (!n->lro_len) {
+        return true;
+    }
+    if (n->lro_segs > 1) {
+        ip[2] = tot >> 8;
+        ip[3] = tot;
+        ip[10] = ip[11] = 0;
+        for (unsigned i = 0; i < LRO_IP; i += 2) {
+            sum += ip[i] << 8 | ip[i + 1];
+        }
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = ~((sum & 0xffff) + (sum >> 16)) & 0xffff;
+        ip[10] = sum >> 8;
+        ip[11] = sum;
+        /* the TCP checksum is the first segment's: DATA_VALID says the
+         * device checked every segment */
+        hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
+        hdr[2] = LRO_HDRS & 0xff;
+        hdr[3] = LRO_HDRS >> 8;
+        hdr[4] = n->lro_mss & 0xff;
+        hdr[5] = n->lro_mss >> 8;
+    }
+    if (virtio_net_deliver(n, n->lro_buf, n->lro_len, hdr, n->lro_len) == 0) {
+        return false;
+    }
+    n->lro_frames += n->lro_segs > 1;
+    n->lro_len = 0;
+    return true;
+}
+
+/* Takes a frame into the held one, or holds it: 1; 0: deliver it as it
+ * is (what was held went first); -1: wait (what was held has no room). */
+static int virtio_net_lro_take(VirtIONet *n, const uint8_t *buf, size_t size, bool csum_ok)
+{
+    bool seg = csum_ok && (n->curr_guest_offloads & (1ull << VIRTIO_NET_F_GUEST_TSO4)) &&
+               lro_segment(buf, size);
+
+    if (n->lro_len && seg && lro_continues(n, buf, size)) {
+        size_t pay = size - LRO_HDRS;
+
+        memcpy(n->lro_buf + n->lro_len, buf + LRO_HDRS, pay);
+        n->lro_len += pay;
+        n->lro_next_seq += pay;
+        n->lro_segs++;
+        n->lro_buf[LRO_HDRS - 7] |= buf[LRO_HDRS - 7] & TCP_F_PSH;
+        if (pay < n->lro_mss) {
+            virtio_net_lro_flush(n);        /* the tail: nothing can follow */
+        }
+        return 1;
+    }
+    if (!virtio_net_lro_flush(n)) {
+        return -1;
+    }
+    if (!seg) {
+        return 0;
+    }
+    memcpy(n->lro_buf, buf, size);
+    n->lro_len = size;
+    n->lro_segs = 1;
+    n->lro_mss = size - LRO_HDRS;
+    n->lro_next_seq = rd32be(buf + LRO_ETH + LRO_IP + 4) + n->lro_mss;
+    return 1;
+}
+
+/* The backend's burst ended (NetClientInfo.burst_end): nothing is held
+ * across it. */
+static void virtio_net_burst_end(NetClientState *nc)
+{
+    virtio_net_lro_flush(nc_vnet(nc));
+}
+
 static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t size)
 {
     VirtIONet *n = nc_vnet(nc);
-    VirtIONetQueue *q;
-    VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
-    uint32_t lens[VIRTQUEUE_MAX_SIZE];
-    unsigned nelem = 0;
-    size_t total, done, wire = size;
-    unsigned seen = UINT_MAX;
+    size_t wire = size;
     uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { 0 };
 
     if (!virtio_net_can_receive(nc)) {
@@ -495,7 +626,6 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
         }
         buf += buf == n->rx_buf ? 0 : NET_VNET_HDR_LEN;
     }
-    total = n->hdr_len + size;
     if (size > VIRTIO_NET_RX_MAX) {
         return virtio_net_drop(n, wire, "larger than 64 KiB");
     }
@@ -506,6 +636,28 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
         virtio_net_rx_csum_ok(buf, size)) {
         hdr[0] = VIRTIO_NET_HDR_F_DATA_VALID;
     }
+    if (n->peer_bursts) {
+        int r = virtio_net_lro_take(n, buf, size, hdr[0] == VIRTIO_NET_HDR_F_DATA_VALID);
+
+        if (r != 0) {
+            return r > 0 ? (ssize_t)wire : 0;
+        }
+    }
+    return virtio_net_deliver(n, buf, size, hdr, wire);
+}
+
+/* Puts one frame (and its virtio-net header, num_buffers filled here) in
+ * the receive queue: wire when taken or dropped, 0 to wait for buffers. */
+static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size, uint8_t *hdr,
+                                  size_t wire)
+{
+    VirtIONetQueue *q;
+    VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
+    uint32_t lens[VIRTQUEUE_MAX_SIZE];
+    unsigned nelem = 0;
+    size_t total = n->hdr_len + size, done;
+    unsigned seen = UINT_MAX;
+
     q = virtio_net_rx_queue(n);
 retry:
     nelem = 0;
@@ -602,7 +754,7 @@ static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
     VirtIONet *n = (VirtIONet *)vdev;
 
     (void)vq;
-    if (n->nc) {
+    if (n->nc && virtio_net_lro_flush(n)) {
         qemu_flush_queued_packets(n->nc);
     }
 }
@@ -867,14 +1019,15 @@ static uint8_t virtio_net_ctrl_mq(VirtIONet *n, uint8_t cmd, const uint8_t *d, s
 }
 
 /* GUEST_OFFLOADS_SET (as QEMU): a subset of the GUEST_* offloads the
- * driver accepted, only with a vnet-header backend. */
+ * driver accepted, with a vnet-header backend, or one whose bursts the
+ * device coalesces (GUEST_TSO4 off: no coalescing). */
 static uint8_t virtio_net_ctrl_offloads(VirtIONet *n, uint8_t cmd, const uint8_t *d,
                                         size_t len)
 {
     uint64_t o;
 
     if (cmd != VIRTIO_NET_CTRL_GUEST_OFFLOADS_SET || len != 8 ||
-        !vnet_has(n, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) || !n->peer_vnet_hdr) {
+        !vnet_has(n, VIRTIO_NET_F_CTRL_GUEST_OFFLOADS) || !(n->peer_vnet_hdr || n->peer_bursts)) {
         return VIRTIO_NET_ERR;
     }
     memcpy(&o, d, 8);
@@ -884,6 +1037,9 @@ static uint8_t virtio_net_ctrl_offloads(VirtIONet *n, uint8_t cmd, const uint8_t
     }
     n->curr_guest_offloads = o;
     virtio_net_apply_offloads(n);
+    if (!(o & (1ull << VIRTIO_NET_F_GUEST_TSO4))) {
+        virtio_net_lro_flush(n);        /* (a single segment, or a GSO frame already taken) */
+    }
     return VIRTIO_NET_OK;
 }
 
@@ -995,6 +1151,7 @@ static void virtio_net_reset(VirtIODevice *vdev)
     VirtIONet *n = (VirtIONet *)vdev;
 
     virtio_net_reset_rx_mode(n);
+    n->lro_len = 0;                     /* a driver starting over gets nothing held */
     n->curr_pairs = 1;
     n->features_applied = false;
     n->mergeable = false;
@@ -1042,6 +1199,7 @@ static const NetClientInfo virtio_net_info = {
     .can_receive = virtio_net_can_receive,
     .link_status_changed = virtio_net_link_status_changed,
     .query_rx_filter = virtio_net_query_rx_filter,
+    .burst_end = virtio_net_burst_end,
 };
 
 /* ---- the PCI device ------------------------------------------------------------ */
@@ -1055,6 +1213,8 @@ static void virtio_net_free(VirtIONet *n)
         }
     }
     g_free(n->tx_buf);
+    g_free(n->lro_buf);
+    n->lro_buf = NULL;
     g_free(n->rx_buf);
     n->tx_buf = n->rx_buf = NULL;
     if (n->nc && n->peer_vnet_hdr) {
@@ -1110,15 +1270,19 @@ static bool virtio_net_check_props(VirtIONet *n, Error **errp)
  * backend that exchanges virtio-net headers (the kernel's tap segments
  * and checksums), UFO only if the kernel takes it; each needs its
  * direction's checksum feature and ECN a TSO (the spec's dependencies).
- * Beyond QEMU: HOST_TSO4 alone for a backend that takes an IPv4 TCP
- * segment of any size (user: libslirp is a TCP stack, not a wire). */
+ * Beyond QEMU, without headers: HOST_TSO4 for a backend that takes an
+ * IPv4 TCP segment of any size (user: libslirp is a TCP stack, not a
+ * wire), GUEST_TSO4 for one that says when its bursts end (the device
+ * coalesces the segments of a burst, virtio_net_lro_take). */
 static uint64_t virtio_net_offload_features(VirtIONet *n)
 {
     uint64_t f = 0;
     bool ufo = qemu_has_ufo(n->conf.peer);
 
     if (!n->peer_vnet_hdr) {
-        return n->peer_large_tcp4 && n->csum && n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
+        f |= n->peer_large_tcp4 && n->csum && n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
+        f |= n->peer_bursts && n->guest_csum && n->guest_tso4 ? 1ull << VIRTIO_NET_F_GUEST_TSO4 : 0;
+        return f;
     }
     if (n->csum) {
         f |= n->host_tso4 ? 1ull << VIRTIO_NET_F_HOST_TSO4 : 0;
@@ -1170,6 +1334,7 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     }
     n->peer_vnet_hdr = qemu_has_vnet_hdr(n->conf.peer);
     n->peer_large_tcp4 = !n->peer_vnet_hdr && qemu_takes_large_tcp4(n->conf.peer);
+    n->peer_bursts = !n->peer_vnet_hdr && qemu_ends_bursts(n->conf.peer);
     vdev->host_features |= virtio_net_offload_features(n);
     if (n->ctrl_vq) {
         vdev->host_features |= (1ull << VIRTIO_NET_F_CTRL_VQ) | (1ull << VIRTIO_NET_F_CTRL_RX) |
@@ -1198,6 +1363,7 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     }
     n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
     n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
+    n->lro_buf = n->peer_bursts ? g_malloc(LRO_MAX) : NULL;
     n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
     qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
     virtio_net_reset(vdev);

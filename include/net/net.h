@@ -81,6 +81,12 @@ typedef struct NetClientInfo {
      * segment larger than the MTU as it is, so a NIC may hand it a TSO
      * frame whole (its checksum finished) instead of segmenting it. */
     bool takes_large_tcp4;
+    /* A backend that calls qemu_net_burst_end() after each batch of
+     * frames it sends its peer (one poll, one input, one timer), so the
+     * peer may hold frames within a batch (virtio-net coalesces TCP). */
+    bool ends_bursts;
+    /* A NIC: the peer's batch ended; deliver whatever is held. */
+    void (*burst_end)(NetClientState *nc);
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);   /* NICs */
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
@@ -134,6 +140,10 @@ void qemu_using_vnet_hdr(NetClientState *nc, bool on);
 bool qemu_has_ufo(NetClientState *nc);
 /* nc is a backend that takes oversized IPv4 TCP segments (takes_large_tcp4). */
 bool qemu_takes_large_tcp4(NetClientState *nc);
+/* nc is a backend that ends its bursts (ends_bursts). */
+bool qemu_ends_bursts(NetClientState *nc);
+/* A backend's batch of frames to its peer ended (peer->info->burst_end). */
+void qemu_net_burst_end(NetClientState *nc);
 void qemu_set_offload(NetClientState *nc, const NetOffloads *o);
 /* A NIC's receive filter changed: QMP event NIC_RX_FILTER_CHANGED, once
  * until the next query-rx-filter for that NIC (as QEMU). */

@@ -7,8 +7,9 @@
 #                        ($blob_md5) and a listener that takes a 1 MiB
 #                        upload and writes its md5 to $tmp/up.md5
 #   $net_guest_script    the guest side: modules, DHCP on eth0 and eth1,
-#                        the fetch (MD5=), the upload (UPMD5=, eth0's
-#                        tx bytes and packets before and after: TXB=, TXA=),
+#                        the fetch (MD5=, eth0's rx bytes and packets
+#                        before and after: RXB=, RXA=), the upload (UPMD5=,
+#                        its tx bytes and packets: TXB=, TXA=),
 #                        nc listening
 #                        on 7777 behind hostfwd (LISTENING, GOT=)
 #   net_wait_and_check   with the guest started as $vm_pid writing
@@ -60,10 +61,12 @@ i=0; while ! grep -q 1 /sys/class/net/eth1/carrier; do i=$((i+1)); [ $i -gt 100 
 timeout 60 udhcpc -i eth0 -s /tmp/dh -n -q -t 20 -T 1
 timeout 60 udhcpc -i eth1 -s /tmp/dh -n -q -t 20 -T 1
 echo "IP0=$(ip -4 -o addr show eth0 | awk "{print \$4}")"
+s=/sys/class/net/eth0/statistics;echo RXB=$(cat $s/rx_bytes $s/rx_packets)
 echo "MD5=$(timeout 120 wget -q -O - http://10.0.2.2:'"$http_port"'/blob | md5sum | cut -c1-32)"
+echo RXA=$(cat $s/rx_bytes $s/rx_packets)
 head -c 1048576 /dev/urandom > /tmp/up
 echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
-s=/sys/class/net/eth0/statistics;echo TXB=$(cat $s/tx_bytes $s/tx_packets)
+echo TXB=$(cat $s/tx_bytes $s/tx_packets)
 timeout 120 nc 10.0.2.2 '"$up_port"' -e dd if=/tmp/up bs=64k
 echo TXA=$(cat $s/tx_bytes $s/tx_packets)
 (echo GUEST-HELLO; sleep 20) | nc -l -p 7777 > /tmp/in &

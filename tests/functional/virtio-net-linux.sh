@@ -17,6 +17,8 @@
 #       pairs (its rx-0 and rx-1 queues)
 #   (e) eth0 negotiates HOST_TSO4 (-netdev user takes IPv4 TSO frames
 #       whole) and the upload (b') goes out in frames bigger than the MTU
+#   (f) eth0 negotiates GUEST_TSO4 (the device coalesces what one burst of
+#       libslirp brings) and the fetch (b) comes in frames bigger than it
 #
 # PACKED=1 in the environment gives eth0 packed virtqueues (packed=on).
 #
@@ -64,5 +66,13 @@ read -r b1 p1 < <(grep -a '^TXA=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
 [ -n "${p1:-}" ] && [ "$p1" -gt "$p0" ] || fail "(e) no eth0 transmit counters around the upload"
 up_avg=$(( (b1 - b0) / (p1 - p0) ))
 [ "$up_avg" -gt 1514 ] || fail "(e) the upload's frames averaged $up_avg bytes: no TSO frame went out"
-echo "PASS: Linux's virtio_net driver: DHCP, an HTTP fetch from the host, an upload to it in TSO frames (average $up_avg bytes) and a hostfwd connection over -netdev user ($(grep -a '^QUEUES0=' "$tmp/out"))"
+# (f) and the fetch (b) came in coalesced frames (GUEST_TSO4, bit 7: the
+# device merges the segments of one libslirp burst), its md5 intact
+grep -aq "^FEATURES0=.\{7\}1" "$tmp/out" || fail "(f) eth0 did not negotiate GUEST_TSO4: $(grep -a '^FEATURES0=' "$tmp/out")"
+read -r b0 p0 < <(grep -a '^RXB=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
+read -r b1 p1 < <(grep -a '^RXA=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
+[ -n "${p1:-}" ] && [ "$p1" -gt "$p0" ] || fail "(f) no eth0 receive counters around the fetch"
+down_avg=$(( (b1 - b0) / (p1 - p0) ))
+[ "$down_avg" -gt 1514 ] || fail "(f) the fetch's frames averaged $down_avg bytes: nothing was coalesced"
+echo "PASS: Linux's virtio_net driver: DHCP, an HTTP fetch from the host, an upload to it in TSO frames (average $up_avg bytes), the fetch in coalesced frames (average $down_avg bytes) and a hostfwd connection over -netdev user ($(grep -a '^QUEUES0=' "$tmp/out"))"
 grep -a "eth[01]:" "$tmp/out"

@@ -211,8 +211,9 @@ static void test_config(void)
 }
 
 /* -netdev user takes IPv4 TSO frames whole (docs/net.md): HOST_TSO4 is
- * offered there (with CSUM and host_tso4 on), nothing else of GSO; the
- * socket backend of test_config gets none. */
+ * offered there (with CSUM and host_tso4 on), and GUEST_TSO4 (the device
+ * coalesces what one burst of libslirp brings), nothing else of GSO; the
+ * socket backend of test_config gets no HOST_TSO4. */
 static uint64_t user_features(const char *dev_extra)
 {
     QTestState *s;
@@ -231,16 +232,18 @@ static uint64_t user_features(const char *dev_extra)
 static void test_user_tso(void)
 {
     const uint64_t gso = (1ull << VIRTIO_NET_F_HOST_TSO6) | (1ull << VIRTIO_NET_F_HOST_ECN) |
-                         (1ull << VIRTIO_NET_F_HOST_UFO) | (1ull << VIRTIO_NET_F_GUEST_TSO4) |
-                         (1ull << VIRTIO_NET_F_GUEST_TSO6) | (1ull << VIRTIO_NET_F_GUEST_ECN) |
-                         (1ull << VIRTIO_NET_F_GUEST_UFO);
+                         (1ull << VIRTIO_NET_F_HOST_UFO) | (1ull << VIRTIO_NET_F_GUEST_TSO6) |
+                         (1ull << VIRTIO_NET_F_GUEST_ECN) | (1ull << VIRTIO_NET_F_GUEST_UFO);
     uint64_t f = user_features("");
 
     QT_ASSERT(f & (1ull << VIRTIO_NET_F_CSUM));
     QT_ASSERT(f & (1ull << VIRTIO_NET_F_HOST_TSO4));
+    QT_ASSERT(f & (1ull << VIRTIO_NET_F_GUEST_TSO4));   /* coalesced bursts */
     QT_ASSERT_EQ(f & gso, 0u);
     QT_ASSERT_EQ(user_features(",host_tso4=off") & (1ull << VIRTIO_NET_F_HOST_TSO4), 0u);
     QT_ASSERT_EQ(user_features(",csum=off") & (1ull << VIRTIO_NET_F_HOST_TSO4), 0u);
+    QT_ASSERT_EQ(user_features(",guest_tso4=off") & (1ull << VIRTIO_NET_F_GUEST_TSO4), 0u);
+    QT_ASSERT_EQ(user_features(",guest_csum=off") & (1ull << VIRTIO_NET_F_GUEST_TSO4), 0u);
 }
 
 static void test_bad_props(void)
@@ -645,6 +648,163 @@ static void test_rx_csum_valid(void)
     env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
     n = make_l4_frame(f, false, 6, 100);
     QT_ASSERT_EQ(rx_flags(&e, f, n), 0);
+    env_stop(&e);
+}
+
+/* An IPv4 TCP segment 10.0.2.2:5000 -> 10.0.2.15:80 (ACK, window 0x4000,
+ * ack 0x01020304, flags given) whose payload is pay bytes of byte
+ * (seq + i) * 3: returns its length. */
+static size_t tcp_seg(uint8_t *f, uint32_t seq, unsigned pay, uint8_t flags)
+{
+    uint8_t ps[12];
+    size_t n = 54 + pay;
+
+    memset(f, 0, 54);
+    memcpy(f, our_mac, 6);
+    memcpy(f + 6, peer_mac, 6);
+    f[12] = 0x08;
+    f[14] = 0x45;
+    f[16] = (20 + 20 + pay) >> 8;
+    f[17] = (20 + 20 + pay) & 0xff;
+    f[22] = 64;
+    f[23] = 6;
+    memcpy(f + 26, (uint8_t[]){ 10, 0, 2, 2, 10, 0, 2, 15 }, 8);
+    {
+        uint16_t c = ref_csum(f + 14, 20, 0);
+        f[24] = c >> 8;
+        f[25] = c & 0xff;
+    }
+    f[34] = 0x13;
+    f[35] = 0x88;
+    f[37] = 80;
+    f[38] = seq >> 24;
+    f[39] = seq >> 16;
+    f[40] = seq >> 8;
+    f[41] = seq;
+    memcpy(f + 42, (uint8_t[]){ 1, 2, 3, 4 }, 4);
+    f[46] = 0x50;
+    f[47] = flags;
+    f[48] = 0x40;
+    for (unsigned i = 0; i < pay; i++) {
+        f[54 + i] = (uint8_t)((seq + i) * 3);
+    }
+    memcpy(ps, f + 26, 8);
+    ps[8] = 0;
+    ps[9] = 6;
+    ps[10] = (20 + pay) >> 8;
+    ps[11] = (20 + pay) & 0xff;
+    {
+        uint16_t c = ref_csum(f + 34, 20 + pay, (uint16_t)~ref_csum(ps, 12, 0));
+        f[50] = c >> 8;
+        f[51] = c & 0xff;
+    }
+    return n;
+}
+
+/* Frames in one write to the socket: the backend reads them at once and
+ * ends its burst after them. */
+static void send_burst(int fd, uint8_t (*f)[1600], const size_t *len, unsigned n)
+{
+    uint8_t buf[8192];
+    size_t off = 0;
+
+    for (unsigned i = 0; i < n; i++) {
+        buf[off] = len[i] >> 24;
+        buf[off + 1] = len[i] >> 16;
+        buf[off + 2] = len[i] >> 8;
+        buf[off + 3] = len[i];
+        memcpy(buf + off + 4, f[i], len[i]);
+        off += 4 + len[i];
+    }
+    QT_ASSERT(off <= 4096);     /* one read of the backend's */
+    QT_ASSERT_EQ(write(fd, buf, off), (ssize_t)off);
+}
+
+/* Posts n receive buffers, sends the burst, waits 300 ms; returns how many
+ * frames came and copies the first (header included) to got. */
+static unsigned rx_burst(Env *e, uint8_t (*f)[1600], const size_t *len, unsigned n, uint8_t *got,
+                         uint32_t *got_len)
+{
+    static uint64_t addr_of[256];       /* descriptor -> its buffer */
+    QVirtQueue *rx = &e->d.vq[0];
+    uint16_t start = qvirtqueue_used_idx(rx);
+    unsigned k;
+
+    for (k = 0; k < n; k++) {
+        uint64_t g = qvirtio_alloc(e->s, 4096, 16);
+
+        addr_of[post_rx(rx, g, 4096) & 255] = g;
+    }
+    send_burst(e->peer, f, len, n);
+    usleep(300 * 1000);
+    k = (uint16_t)(qvirtqueue_used_idx(rx) - start);
+    QT_ASSERT(k >= 1);
+    for (unsigned i = 0; i < k; i++) {
+        uint64_t u = rx->used + 4 + 8ull * (rx->last_used++ % rx->size);
+        uint32_t id = qtest_readl(e->s, u), l = qtest_readl(e->s, u + 4);
+
+        if (i == 0) {
+            QT_ASSERT(l <= 4096);
+            *got_len = l;
+            qtest_memread(e->s, addr_of[id & 255], got, l);
+        }
+    }
+    return k;
+}
+
+/* GUEST_TSO4 with a backend that ends its bursts (socket here, user in
+ * Linux tests): the device coalesces the in-order segments of one flow
+ * that one burst brings into one GSO frame (docs/virtio.md). */
+static void test_rx_coalesce(void)
+{
+    const uint64_t feat = (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_GUEST_CSUM) |
+                          (1ull << VIRTIO_NET_F_GUEST_TSO4) | (1ull << VIRTIO_NET_F_MRG_RXBUF);
+    uint8_t f[4][1600], got[4096];
+    size_t len[4];
+    uint32_t n;
+    Env e;
+
+    env_start(&e, true, "", "");
+    QT_ASSERT(qvirtio_get_features(&e.d) & (1ull << VIRTIO_NET_F_GUEST_TSO4));
+    env_driver(&e, feat, 1, false);
+    /* three in order, the last shorter and with PSH: one frame */
+    len[0] = tcp_seg(f[0], 1000, 400, 0x10);
+    len[1] = tcp_seg(f[1], 1400, 400, 0x10);
+    len[2] = tcp_seg(f[2], 1800, 300, 0x18);
+    QT_ASSERT_EQ(rx_burst(&e, f, len, 3, got, &n), 1u);
+    QT_ASSERT_EQ(n, 12u + 54 + 1100);
+    QT_ASSERT_EQ(got[0], VIRTIO_NET_HDR_F_DATA_VALID);
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_TCPV4);
+    QT_ASSERT_EQ(got[2] | got[3] << 8, 54);                     /* hdr_len */
+    QT_ASSERT_EQ(got[4] | got[5] << 8, 400);                    /* gso_size */
+    QT_ASSERT_EQ(got[10] | got[11] << 8, 1);                    /* num_buffers */
+    QT_ASSERT_EQ(got[12 + 16] << 8 | got[12 + 17], 20 + 20 + 1100);     /* IPv4 length */
+    QT_ASSERT_EQ(ref_csum(got + 12 + 14, 20, 0), 0);            /* IPv4 header sum */
+    QT_ASSERT_EQ(got[12 + 47], 0x18);                           /* PSH from the last */
+    QT_ASSERT(!memcmp(got + 12 + 38, f[0] + 38, 4));            /* the first's seq */
+    for (unsigned i = 0; i < 1100; i++) {
+        QT_ASSERT_MSG(got[12 + 54 + i] == (uint8_t)((1000 + i) * 3), "payload byte %u", i);
+    }
+    /* a sequence gap, then a segment with a wrong checksum: nothing merges */
+    len[0] = tcp_seg(f[0], 5000, 400, 0x10);
+    len[1] = tcp_seg(f[1], 5500, 400, 0x10);
+    len[2] = tcp_seg(f[2], 5900, 400, 0x10);
+    f[2][60] ^= 1;
+    len[3] = tcp_seg(f[3], 6300, 100, 0x10);
+    QT_ASSERT_EQ(rx_burst(&e, f, len, 4, got, &n), 4u);
+    QT_ASSERT_EQ(n, 12u + len[0]);
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_NONE);
+    env_stop(&e);
+
+    /* without GUEST_TSO4: every segment on its own */
+    env_start(&e, true, "", "");
+    env_driver(&e, feat & ~(1ull << VIRTIO_NET_F_GUEST_TSO4), 1, false);
+    len[0] = tcp_seg(f[0], 1000, 400, 0x10);
+    len[1] = tcp_seg(f[1], 1400, 400, 0x10);
+    len[2] = tcp_seg(f[2], 1800, 300, 0x18);
+    QT_ASSERT_EQ(rx_burst(&e, f, len, 3, got, &n), 3u);
+    QT_ASSERT_EQ(n, 12u + len[0]);
+    QT_ASSERT_EQ(got[1], VIRTIO_NET_HDR_GSO_NONE);
     env_stop(&e);
 }
 
@@ -1707,6 +1867,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
     qt_run("virtio-net/rx-wait-event-idx", test_rx_wait_event_idx);
     qt_run("virtio-net/rx-csum-valid", test_rx_csum_valid);
+    qt_run("virtio-net/rx-coalesce", test_rx_coalesce);
     qt_run("virtio-net/tx-at-kick", test_tx_at_kick);
     qt_run("virtio-net/rx-oversized", test_rx_oversized);
     qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
