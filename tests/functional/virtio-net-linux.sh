@@ -56,23 +56,26 @@ if [ "${PACKED:-0}" = 1 ]; then
 	grep -aq "^FEATURES0=.\{34\}1" "$tmp/out" || fail "(d) eth0 did not use packed rings: $(grep -a '^FEATURES0=' "$tmp/out")"
 fi
 grep -q "^DRIVER0=virtio_net" "$tmp/out" || fail "(d) eth0 is driven by $(grep -a '^DRIVER0=' "$tmp/out")"
+# The average frame between the guest's counter lines BEFORE= and AFTER=
+# ("bytes packets" of eth0, printed by the guest script).
+avg_frame() {
+	local b0 p0 b1 p1
+	read -r b0 p0 < <(grep -a "^$1=" "$tmp/out" | cut -d= -f2 | tr -d '\r')
+	read -r b1 p1 < <(grep -a "^$2=" "$tmp/out" | cut -d= -f2 | tr -d '\r')
+	[ -n "${p1:-}" ] && [ "$p1" -gt "$p0" ] || { echo 0; return; }
+	echo $(( (b1 - b0) / (p1 - p0) ))
+}
 # (e) -netdev user takes IPv4 TSO frames whole (docs/net.md): bit 11 of
 # eth0's negotiated features (HOST_TSO4), and the upload left the guest in
 # frames bigger than the MTU on average (GSO frames: counted one each by
 # the driver), yet arrived intact (b')
 grep -aq "^FEATURES0=.\{11\}1" "$tmp/out" || fail "(e) eth0 did not negotiate HOST_TSO4: $(grep -a '^FEATURES0=' "$tmp/out")"
-read -r b0 p0 < <(grep -a '^TXB=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
-read -r b1 p1 < <(grep -a '^TXA=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
-[ -n "${p1:-}" ] && [ "$p1" -gt "$p0" ] || fail "(e) no eth0 transmit counters around the upload"
-up_avg=$(( (b1 - b0) / (p1 - p0) ))
+up_avg=$(avg_frame TXB TXA)
 [ "$up_avg" -gt 1514 ] || fail "(e) the upload's frames averaged $up_avg bytes: no TSO frame went out"
 # (f) and the fetch (b) came in coalesced frames (GUEST_TSO4, bit 7: the
 # device merges the segments of one libslirp burst), its md5 intact
 grep -aq "^FEATURES0=.\{7\}1" "$tmp/out" || fail "(f) eth0 did not negotiate GUEST_TSO4: $(grep -a '^FEATURES0=' "$tmp/out")"
-read -r b0 p0 < <(grep -a '^RXB=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
-read -r b1 p1 < <(grep -a '^RXA=' "$tmp/out" | cut -d= -f2 | tr -d '\r')
-[ -n "${p1:-}" ] && [ "$p1" -gt "$p0" ] || fail "(f) no eth0 receive counters around the fetch"
-down_avg=$(( (b1 - b0) / (p1 - p0) ))
+down_avg=$(avg_frame RXB RXA)
 [ "$down_avg" -gt 1514 ] || fail "(f) the fetch's frames averaged $down_avg bytes: nothing was coalesced"
 echo "PASS: Linux's virtio_net driver: DHCP, an HTTP fetch from the host, an upload to it in TSO frames (average $up_avg bytes), the fetch in coalesced frames (average $down_avg bytes) and a hostfwd connection over -netdev user ($(grep -a '^QUEUES0=' "$tmp/out"))"
 grep -a "eth[01]:" "$tmp/out"
