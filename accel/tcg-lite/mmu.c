@@ -493,7 +493,9 @@ static uint64_t pt_read(TCGLCPU *c, uint64_t pa, unsigned size)
         return size == 8 ? __atomic_load_n((const uint64_t *)host, __ATOMIC_RELAXED)
                          : __atomic_load_n((const uint32_t *)host, __ATOMIC_RELAXED);
     }
+    bool locked = tcgl_bql_enter(c);    /* a table outside RAM: a device answers */
     address_space_ld(as, pa, &v, size);
+    tcgl_bql_leave(c, locked);
     return v;
 }
 
@@ -634,14 +636,18 @@ static int walk(TCGLCPU *c, uint64_t lin, PageWalk *w)
 }
 
 /* Sets A on every entry walked and D on the leaf for a write, one byte
- * store each (the BQL makes it atomic against the other vCPUs). */
+ * store each (the BQL makes it atomic against the other vCPUs; an
+ * unlocked vCPU takes it for the stores: they mark pages dirty and may
+ * hit a device). */
 static void walk_set_ad(TCGLCPU *c, PageWalk *w, bool write)
 {
     for (unsigned i = 0; i < w->n; i++) {
         uint64_t set = PTE_A | (i == w->n - 1 && write ? PTE_D : 0);
         if ((w->val[i] & set) != set) {
+            bool locked = tcgl_bql_enter(c);
             w->val[i] |= set;
             address_space_st(mmu_space(), w->addr[i] & c->a20_mask, w->val[i] & 0xff, 1);
+            tcgl_bql_leave(c, locked);
         }
     }
     if (write) {
@@ -818,10 +824,13 @@ static TCGLTLBEntry *tlb_get(TCGLCPU *c, uint64_t lin, int kind, int idx, int ve
         }
         tcgl_raise(c, vec, 0);
     }
-    bool locked = tcgl_bql_enter(c);    /* the page walk and the memory map */
-    e = tlb_fill(c, lin, kind, idx, probe);
-    tcgl_bql_leave(c, locked);
-    return e;
+    /* Without the BQL: the walk reads RAM and the flat view, which only
+     * change while this vCPU is out of guest code (tcgl_exclusive_begin:
+     * map rebuilds, cleared dirty bits); the dirty bitmaps only gain bits
+     * meanwhile (a stale "clean" costs a slow write, nothing more); a
+     * table outside RAM and the A/D stores take the lock (pt_read,
+     * walk_set_ad). */
+    return tlb_fill(c, lin, kind, idx, probe);
 }
 
 static inline uint64_t entry_phys(const TCGLTLBEntry *e, uint64_t lin)
