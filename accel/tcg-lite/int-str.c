@@ -206,14 +206,33 @@ static uint64_t stos_fast(TCGLCPU *c, unsigned s, unsigned as, uint64_t cnt)
     return n;
 }
 
+/* The element at lin (size s, direction DF) straddles a page boundary:
+ * the fast paths stop there (page_room() is 0). */
+static inline bool crosses(uint64_t lin, unsigned s)
+{
+    return (lin & (TCGL_PAGE_SIZE - 1)) + s > TCGL_PAGE_SIZE;
+}
+
 void tcgl_int_rep_movs(TCGLCPU *c, const TCGLInsn *i)
 {
     unsigned s = i->opsize, as = i->adsize;
-    uint64_t cnt = tcgl_reg_get(c, R_ECX, as), n;
+    uint64_t cnt = tcgl_reg_get(c, R_ECX, as), n, m = tcgl_size_mask(as);
 
     if (cnt == 0) {
         rep_end(c, i, true);
         return;
+    }
+    if (s > 1 && (crosses((c->seg_base[i->seg] + (c->env->regs[R_ESI] & m)) & c->lin_mask, s) ||
+                  crosses((c->seg_base[R_ES] + (c->env->regs[R_EDI] & m)) & c->lin_mask, s))) {
+        /* a misaligned MOVSQ/D/W at a page end (Linux copies unaligned
+         * buffers so): this one element by the slow path, the rest of
+         * the chunk fast, not CHUNK_BYTES of elements one at a time */
+        movs1(c, i, s, as);
+        tcgl_reg_set(c, R_ECX, as, --cnt);
+        if (cnt == 0) {
+            rep_end(c, i, true);
+            return;
+        }
     }
     n = movs_fast(c, i, s, as, cnt);
     if (n) {
@@ -236,6 +255,15 @@ void tcgl_int_rep_stos(TCGLCPU *c, const TCGLInsn *i)
     if (cnt == 0) {
         rep_end(c, i, true);
         return;
+    }
+    if (s > 1 && crosses((c->seg_base[R_ES] + (c->env->regs[R_EDI] & tcgl_size_mask(as))) &
+                         c->lin_mask, s)) {
+        stos1(c, s, as);                /* as for MOVS above */
+        tcgl_reg_set(c, R_ECX, as, --cnt);
+        if (cnt == 0) {
+            rep_end(c, i, true);
+            return;
+        }
     }
     n = stos_fast(c, s, as, cnt);
     if (n) {

@@ -752,6 +752,20 @@ void gen_string(DiffEmit *emit, void *opaque)
         c.in.rflags = df ? (2 | DF_DF) : 2;
         emit(opaque, &c);
     }
+    /* a misaligned element that straddles the data page's end (the slow
+     * path takes it alone): one element fits, the next faults on the
+     * page after, with rcx, rsi and rdi those of that element */
+    for (int stos = 0; stos < 2; stos++) {
+        snprintf(name, sizeof(name), "rep %s straddling the page end", stos ? "stosq" : "movsq");
+        diff_case_init(&c, name, 64);
+        emit_bytes(&c, 3, 0xf3, 0x48, stos ? 0xab : 0xa5);
+        c.in.gpr[D_RSI] = stos ? DIFF_DATA_ADDR + 0x100 : DIFF_DATA_ADDR + 0xff4;
+        c.in.gpr[D_RDI] = stos ? DIFF_DATA_ADDR + 0xff4 : DIFF_DATA_ADDR + 0x100;
+        c.in.gpr[D_RCX] = 5;
+        c.in.gpr[D_RAX] = 0x0102030405060708ULL;
+        c.in.rflags = 2;
+        emit(opaque, &c);
+    }
 }
 
 /* ---- CMPXCHG XADD XCHG CMPXCHG8B CMPXCHG16B -------------------------------------------------- */
