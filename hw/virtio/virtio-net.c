@@ -59,6 +59,7 @@
 #include <glib.h>
 #include "hw/virtio/virtio-pci.h"
 #include "hw/virtio/virtio-net.h"
+#include "net/tcp-coalesce.h"
 #include "hw/platform-desc.h"
 #include "net/net.h"
 #include "qemu/log.h"
@@ -108,11 +109,7 @@ struct VirtIONet {
                                  * device may coalesce TCP segments (GUEST_TSO4) */
     /* receive coalescing (docs/virtio.md): the IPv4 TCP segments of one
      * flow that one burst of the backend brings, held as one frame */
-    uint8_t *lro_buf;
-    size_t lro_len;             /* 0: nothing held */
-    unsigned lro_segs;
-    uint32_t lro_mss;           /* the first segment's payload */
-    uint32_t lro_next_seq;
+    TcpCoalesce lro;
     uint64_t lro_frames;        /* coalesced frames delivered (tests, info) */
     uint64_t curr_guest_offloads;   /* GUEST_* bits the backend may send (tap offloads) */
     /* statistics for tests and `info` (not migrated) */
@@ -481,85 +478,33 @@ static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
 static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size, uint8_t *hdr,
                                   size_t wire);
 
-/* ---- receive coalescing ----------------------------------------------------- */
-
-#define LRO_ETH         14
-#define LRO_IP          20
-#define LRO_TCP         20
-#define LRO_HDRS        (LRO_ETH + LRO_IP + LRO_TCP)
-#define LRO_MAX         (LRO_ETH + 65535)       /* the IPv4 total length's limit */
-#define TCP_F_PSH       0x08
-#define TCP_F_ACK       0x10
-
-static inline uint32_t rd32be(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | p[1] << 16 | p[2] << 8 | p[3];
-}
-
-/* A segment the device may hold: IPv4 without options or fragments, TCP
- * without options, ACK (and PSH) only, some payload, its checksum right. */
-static bool lro_segment(const uint8_t *f, size_t len)
-{
-    const uint8_t *ip = f + LRO_ETH, *tcp = ip + LRO_IP;
-
-    return len > LRO_HDRS && f[12] == 0x08 && f[13] == 0x00 && ip[0] == 0x45 &&
-           (size_t)(ip[2] << 8 | ip[3]) == len - LRO_ETH && !((ip[6] << 8 | ip[7]) & 0x3fff) &&
-           ip[9] == 6 && (tcp[12] >> 4) == 5 && (tcp[13] & ~TCP_F_PSH) == TCP_F_ACK;
-}
-
-/* Whether f continues the held frame: the same addresses, ports, ack,
- * window and IP fields, the next sequence number, every held segment full
- * and f no bigger, no PSH held, room left. */
-static bool lro_continues(VirtIONet *n, const uint8_t *f, size_t len)
-{
-    const uint8_t *h = n->lro_buf, *fip = f + LRO_ETH, *hip = h + LRO_ETH;
-    size_t pay = len - LRO_HDRS, held = n->lro_len - LRO_HDRS;
-
-    return !memcmp(f, h, LRO_ETH) && fip[1] == hip[1] && fip[6] == hip[6] && fip[8] == hip[8] &&
-           !memcmp(fip + 12, hip + 12, 8) &&                           /* addresses */
-           !memcmp(fip + LRO_IP, hip + LRO_IP, 4) &&                   /* ports */
-           !memcmp(fip + LRO_IP + 8, hip + LRO_IP + 8, 4) &&           /* ack */
-           !memcmp(fip + LRO_IP + 14, hip + LRO_IP + 14, 2) &&         /* window */
-           rd32be(fip + LRO_IP + 4) == n->lro_next_seq && held % n->lro_mss == 0 &&
-           pay <= n->lro_mss && !(hip[LRO_IP + 13] & TCP_F_PSH) && n->lro_len + pay <= LRO_MAX;
-}
+/* ---- receive coalescing (net/tcp-coalesce.c) -------------------------------- */
 
 /* Hands the held frame to the guest: false if the queue has no room yet
  * (it stays held; the next buffers the driver adds bring it). */
 static bool virtio_net_lro_flush(VirtIONet *n)
 {
     uint8_t hdr[VIRTIO_NET_HDR_MRG_LEN] = { VIRTIO_NET_HDR_F_DATA_VALID };
-    uint8_t *ip = n->lro_buf + LRO_ETH;
-    size_t tot = n->lro_len - LRO_ETH;
-    uint32_t sum = 0;
+    uint16_t gso_size;
 
-    if (!n->lro_len) {
+    if (!n->lro.len) {
         return true;
     }
-    if (n->lro_segs > 1) {
-        ip[2] = tot >> 8;
-        ip[3] = tot;
-        ip[10] = ip[11] = 0;
-        for (unsigned i = 0; i < LRO_IP; i += 2) {
-            sum += ip[i] << 8 | ip[i + 1];
-        }
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = ~((sum & 0xffff) + (sum >> 16)) & 0xffff;
-        ip[10] = sum >> 8;
-        ip[11] = sum;
+    tcp_coalesce_finish(&n->lro, &gso_size);
+    if (gso_size) {
         /* the TCP checksum is the first segment's: DATA_VALID says the
          * device checked every segment */
         hdr[1] = VIRTIO_NET_HDR_GSO_TCPV4;
-        hdr[2] = LRO_HDRS & 0xff;
-        hdr[3] = LRO_HDRS >> 8;
-        hdr[4] = n->lro_mss & 0xff;
-        hdr[5] = n->lro_mss >> 8;
+        hdr[2] = TCP_COALESCE_HDRS & 0xff;
+        hdr[3] = TCP_COALESCE_HDRS >> 8;
+        hdr[4] = gso_size & 0xff;
+        hdr[5] = gso_size >> 8;
     }
-    if (virtio_net_deliver(n, n->lro_buf, n->lro_len, hdr, n->lro_len) == 0) {
+    if (virtio_net_deliver(n, n->lro.buf, n->lro.len, hdr, n->lro.len) == 0) {
         return false;
     }
-    n->lro_frames += n->lro_segs > 1;
-    n->lro_len = 0;
+    n->lro_frames += gso_size != 0;
+    n->lro.len = 0;
     return true;
 }
 
@@ -568,17 +513,10 @@ static bool virtio_net_lro_flush(VirtIONet *n)
 static int virtio_net_lro_take(VirtIONet *n, const uint8_t *buf, size_t size, bool csum_ok)
 {
     bool seg = csum_ok && (n->curr_guest_offloads & (1ull << VIRTIO_NET_F_GUEST_TSO4)) &&
-               lro_segment(buf, size);
+               tcp_coalesce_segment(buf, size);
 
-    if (n->lro_len && seg && lro_continues(n, buf, size)) {
-        size_t pay = size - LRO_HDRS;
-
-        memcpy(n->lro_buf + n->lro_len, buf + LRO_HDRS, pay);
-        n->lro_len += pay;
-        n->lro_next_seq += pay;
-        n->lro_segs++;
-        n->lro_buf[LRO_HDRS - 7] |= buf[LRO_HDRS - 7] & TCP_F_PSH;
-        if (pay < n->lro_mss) {
+    if (seg && tcp_coalesce_continues(&n->lro, buf, size)) {
+        if (tcp_coalesce_append(&n->lro, buf, size)) {
             virtio_net_lro_flush(n);        /* the tail: nothing can follow */
         }
         return 1;
@@ -589,11 +527,7 @@ static int virtio_net_lro_take(VirtIONet *n, const uint8_t *buf, size_t size, bo
     if (!seg) {
         return 0;
     }
-    memcpy(n->lro_buf, buf, size);
-    n->lro_len = size;
-    n->lro_segs = 1;
-    n->lro_mss = size - LRO_HDRS;
-    n->lro_next_seq = rd32be(buf + LRO_ETH + LRO_IP + 4) + n->lro_mss;
+    tcp_coalesce_start(&n->lro, buf, size);
     return 1;
 }
 
@@ -1151,7 +1085,7 @@ static void virtio_net_reset(VirtIODevice *vdev)
     VirtIONet *n = (VirtIONet *)vdev;
 
     virtio_net_reset_rx_mode(n);
-    n->lro_len = 0;                     /* a driver starting over gets nothing held */
+    n->lro.len = 0;                     /* a driver starting over gets nothing held */
     n->curr_pairs = 1;
     n->features_applied = false;
     n->mergeable = false;
@@ -1213,8 +1147,8 @@ static void virtio_net_free(VirtIONet *n)
         }
     }
     g_free(n->tx_buf);
-    g_free(n->lro_buf);
-    n->lro_buf = NULL;
+    g_free(n->lro.buf);
+    n->lro.buf = NULL;
     g_free(n->rx_buf);
     n->tx_buf = n->rx_buf = NULL;
     if (n->nc && n->peer_vnet_hdr) {
@@ -1363,7 +1297,7 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     }
     n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
     n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
-    n->lro_buf = n->peer_bursts ? g_malloc(LRO_MAX) : NULL;
+    n->lro.buf = n->peer_bursts ? g_malloc(TCP_COALESCE_MAX) : NULL;
     n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
     qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
     virtio_net_reset(vdev);
