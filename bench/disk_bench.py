@@ -55,29 +55,37 @@ import kvmstats
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 
-SCRIPT = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
+SCRIPT = r'''ds() { echo "DSTAT $1 $(cat /sys/block/sda/stat) $(cat /sys/block/vda/stat)"; }
+for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
 i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 sleep 1
 echo "PHASE read"
+ds read
 t0=$(cut -d" " -f1 /proc/uptime)
 dd if=/dev/sda of=/dev/null bs=1M count=256 iflag=direct 2>/dev/null
+ds write
 t1=$(cut -d" " -f1 /proc/uptime)
 echo "PHASE write"
 dd if=/dev/zero of=/dev/sda bs=1M count=64 seek=256 oflag=direct conv=fsync 2>/dev/null
+ds ide_rand
 t2=$(cut -d" " -f1 /proc/uptime)
 echo "PHASE ide_rand"
 echo "BENCH read=$(echo "$t1 $t0" | awk '{print $1-$2}') write=$(echo "$t2 $t1" | awk '{print $1-$2}')"
 r=$(/bin/blkbench /dev/sda randread 2000 256)
 echo "PHASE vda_read"
+ds vda_read
 echo "IDE $r"
 r=$(/bin/blkbench /dev/vda seqread 256)
 echo "PHASE vda_write"
+ds vda_write
 echo "VDA $r"
 r=$(/bin/blkbench /dev/vda seqwrite 64 256)
 echo "PHASE vda_rand"
+ds vda_rand
 echo "VDA $r"
 r=$(/bin/blkbench /dev/vda randread 2000 256)
 echo "PHASE end"
+ds end
 echo "VDA $r"'''
 
 METRICS = [
@@ -173,10 +181,34 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=120
                  if ph in marks and order[i + 1] in marks}
     phase_kvm = {ph: kvmstats.delta(kmarks[ph], kmarks[order[i + 1]])
                  for i, ph in enumerate(PHASES) if ph in kmarks and order[i + 1] in kmarks}
-    return {"phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
+    return {"phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "phase_req": guest_requests(buf),
+            "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
             "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
             "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
             "cpu": cpu}
+
+
+def guest_requests(buf):
+    """The guest's own count of requests each phase sent to its disk and
+    their average size, from /sys/block/{sda,vda}/stat around the phase
+    (fields: reads, read merges, read sectors, read ms, writes, write
+    merges, write sectors, ...): {phase: (requests, KiB per request)}."""
+    st = {}
+    for ph, nums in re.findall(rb"DSTAT (\w+) ([0-9 ]+)", buf):
+        v = [int(x) for x in nums.split()]
+        half = len(v) // 2
+        st[ph.decode()] = (v[:half], v[half:])
+    out = {}
+    order = PHASES + ["end"]
+    for i, ph in enumerate(PHASES):
+        if ph not in st or order[i + 1] not in st:
+            continue
+        dev = 1 if ph.startswith("vda") else 0
+        a, b = st[ph][dev], st[order[i + 1]][dev]
+        n = (b[0] - a[0]) + (b[4] - a[4])
+        sectors = (b[2] - a[2]) + (b[6] - a[6])
+        out[ph] = (n, sectors / 2 / n if n else 0.0)
+    return out
 
 
 def mbr_disk(tmp):
@@ -280,6 +312,12 @@ def main():
                         kres[k].setdefault((ph, f), []).append(v)
                     print("run %d %-5s kvm %-9s %s" % (i + 1, k, ph, " ".join(
                         "%s=%d" % fv for fv in d.items())), flush=True)
+                for ph, (n, kib) in r["phase_req"].items():
+                    kres[k].setdefault((ph, "guest_requests"), []).append(n)
+                    kres[k].setdefault((ph, "guest_KiB_per_request"), []).append(kib)
+                print("run %d %-5s guest requests %s" % (i + 1, k, " ".join(
+                    "%s=%d/%.0fKiB" % (ph, n, kib) for ph, (n, kib) in r["phase_req"].items())),
+                    flush=True)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
                 for ph in PHASES:
@@ -314,6 +352,17 @@ def main():
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
         before = " %.3f |" % statistics.median(res["before"][m]) if b else ""
         print("| %s |%s %.3f | %.3f | %.2fx |" % (names[m], before, k, q, k / q))
+    print()
+    print("The guest's requests per phase (its /sys/block/*/stat, medians): kvmpc / QEMU")
+    print()
+    print("| phase | requests | KiB per request |")
+    print("|---|---|---|")
+    for ph in PHASES:
+        cells = []
+        for f, fmt in (("guest_requests", "%d"), ("guest_KiB_per_request", "%.1f")):
+            v = [kres[e].get((ph, f)) for e in ("kvmpc", "qemu")]
+            cells.append(" / ".join(fmt % statistics.median(x) if x else "-" for x in v))
+        print("| %s | %s |" % (names[ph].replace(" (guest s)", ""), " | ".join(cells)))
     if a.kvm_stats:
         print()
         print("KVM counters per phase (debugfs, medians): kvmpc / QEMU")
