@@ -48,7 +48,9 @@ static ThreadPool pool = {
     .idle_timeout_us = THREAD_POOL_IDLE_TIMEOUT_MS_DEFAULT * 1000LL,
 };
 
-/* With pool.lock held. */
+/* With pool.lock held; the caller schedules completion_bh once it has let
+ * the lock go (the main loop that bottom half wakes takes the lock first
+ * thing). */
 static void request_finish(ThreadPoolRequest *req, int ret)
 {
     req->ret = ret;
@@ -57,7 +59,6 @@ static void request_finish(ThreadPoolRequest *req, int ret)
     if (--pool.in_flight == 0) {
         g_cond_broadcast(&pool.all_finished);
     }
-    qemu_bh_schedule(pool.completion_bh);
 }
 
 static gpointer worker_thread(gpointer unused)
@@ -88,21 +89,25 @@ static gpointer worker_thread(gpointer unused)
         ret = req->fn(req->opaque);
         g_mutex_lock(&pool.lock);
         request_finish(req, ret);
+        g_mutex_unlock(&pool.lock);
+        qemu_bh_schedule(pool.completion_bh);
+        g_mutex_lock(&pool.lock);
     }
     pool.workers--;
     g_mutex_unlock(&pool.lock);
     return NULL;
 }
 
-/* With pool.lock held: make sure some thread will take the new work. */
-static bool kick_worker(void)
+/* With pool.lock held: make sure some thread will take the new work.
+ * *signal: an idle worker is to be woken, which the caller does after it
+ * has let the lock go (woken under the lock, the worker would at once
+ * block on it: two more thread switches per request). */
+static bool kick_worker(bool *signal)
 {
     GThread *t;
     GError *err = NULL;
 
-    if (pool.idle_workers > 0) {
-        g_cond_signal(&pool.work_available);
-    }
+    *signal = pool.idle_workers > 0;
     if (pool.queued.length <= pool.idle_workers || pool.workers >= pool.max_workers) {
         return true;
     }
@@ -144,6 +149,7 @@ ThreadPoolRequest *thread_pool_submit(ThreadPoolFunc *fn, void *opaque,
                                       ThreadPoolCompletion *done)
 {
     ThreadPoolRequest *req = g_new0(ThreadPoolRequest, 1);
+    bool signal;
 
     if (!pool.completion_bh) {
         pool.completion_bh = qemu_bh_new(completion_bh, NULL);
@@ -156,15 +162,21 @@ ThreadPoolRequest *thread_pool_submit(ThreadPoolFunc *fn, void *opaque,
     g_mutex_lock(&pool.lock);
     g_queue_push_tail_link(&pool.queued, &req->link);
     pool.in_flight++;
-    if (!kick_worker()) {
+    if (!kick_worker(&signal)) {
         /* No thread at all: do the work here rather than never. */
         g_queue_unlink(&pool.queued, &req->link);
         g_mutex_unlock(&pool.lock);
         int ret = fn(opaque);
         g_mutex_lock(&pool.lock);
         request_finish(req, ret);
+        g_mutex_unlock(&pool.lock);
+        qemu_bh_schedule(pool.completion_bh);
+        return req;
     }
     g_mutex_unlock(&pool.lock);
+    if (signal) {
+        g_cond_signal(&pool.work_available);
+    }
     return req;
 }
 
@@ -179,6 +191,9 @@ bool thread_pool_cancel(ThreadPoolRequest *req)
         cancelled = true;
     }
     g_mutex_unlock(&pool.lock);
+    if (cancelled) {
+        qemu_bh_schedule(pool.completion_bh);
+    }
     return cancelled;
 }
 
