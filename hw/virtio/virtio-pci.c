@@ -31,8 +31,8 @@
  * addresses (BAR4 queue n * 4, and BAR0 0x10 with data n) from DRIVER_OK
  * to the next reset: under KVM the kernel signals it without an exit to
  * userspace and the main loop runs the queue; under tcg-lite the memory
- * API's dispatch signals it.  The default is off (QEMU turns it on with
- * KVM only); docs/virtio.md.
+ * API's dispatch signals it.  The default is on under KVM only (QEMU keeps
+ * it on under TCG too); docs/virtio.md.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -131,8 +131,8 @@ static void virtio_pci_ioeventfd_handler(EventNotifier *e)
 }
 
 /* ioeventfd=auto: on under KVM (a notification then costs no exit to
- * userspace), off otherwise (tcg-lite handles the write in the vCPU's
- * own dispatch at least as fast), as QEMU decides. */
+ * userspace), off under tcg-lite, where handling the write in the vCPU's
+ * own dispatch measured faster (QEMU keeps it on under TCG). */
 static bool virtio_pci_ioeventfd_wanted(VirtIOPCIProxy *proxy)
 {
     return proxy->ioeventfd == VIRTIO_PCI_ON ||
