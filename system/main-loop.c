@@ -143,6 +143,25 @@ void bql_unlock(void)
     g_mutex_unlock(&bql_mutex);
 }
 
+/* bql_lock() when that needs no wait: nobody holds the lock and nobody
+ * queues for it (the main loop's claim included); false otherwise. */
+bool bql_trylock(void)
+{
+    bool ok;
+
+    g_mutex_lock(&bql_mutex);
+    ok = !bql_taken && !bql_main_waiting && bql_next_ticket == bql_now_serving;
+    if (ok) {
+        bql_taken = true;       /* the tickets stay equal: no one was queued */
+        bql_stats.acquisitions++;
+    }
+    g_mutex_unlock(&bql_mutex);
+    if (ok) {
+        bql_held = true;
+    }
+    return ok;
+}
+
 bool bql_others_waiting(void)
 {
     return __atomic_load_n(&bql_next_ticket, __ATOMIC_SEQ_CST) !=

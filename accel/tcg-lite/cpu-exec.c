@@ -810,6 +810,10 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     }
 }
 
+/* How many blocks an unlocked vCPU runs, at most, while the BQL is busy
+ * before it waits for it to take an interrupt. */
+#define IRQ_ACK_BUSY_MAX 256
+
 /* Interrupts and requests between blocks; returns true to leave the loop. */
 static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
 {
@@ -842,7 +846,19 @@ static inline bool check_events(TCGLCPU *c, TCGLExit *ret)
         return false;
     }
     if ((req & CPU_INTERRUPT_HARD) && (env->rflags & RFLAGS_IF)) {
-        bool locked = tcgl_bql_enter(c);
+        /* Without the BQL: when the main loop holds it (moving a frame
+         * into guest memory, say), guest code goes on and the loop asks
+         * again after the next block rather than wait (the interrupt is
+         * asynchronous anyway); after IRQ_ACK_BUSY_MAX tries in a row it
+         * waits.  docs/tcg-lite.md, "Guest code without the big lock". */
+        int locked = c->irq_ack_busy < IRQ_ACK_BUSY_MAX ? tcgl_bql_try_enter(c)
+                                                        : tcgl_bql_enter(c);
+        if (locked < 0) {
+            c->irq_ack_busy++;
+            c->exit_request = 1;    /* back here after the next block */
+            return false;
+        }
+        c->irq_ack_busy = 0;
         int v = cpu_get_interrupt(cpu);
         tcgl_bql_leave(c, locked);
         if (v >= 0) {

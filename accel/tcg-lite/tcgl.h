@@ -287,6 +287,9 @@ struct TCGLCPU {
     bool bql_wrapped;
     int in_guest;
     int excl_pending;
+    /* Interrupt acknowledgements put off in a row because the BQL was
+     * busy (cpu-exec.c, check_events). */
+    unsigned irq_ack_busy;
     /* With bql_free: asked when exit_request was set with no exit_reason
      * (a kick); false lets the slice go on (an interrupt, which the loop
      * takes between blocks, needs no new slice).  NULL: every kick ends
@@ -504,6 +507,23 @@ static inline bool tcgl_bql_enter(TCGLCPU *c)
     bql_lock();
     c->bql_wrapped = true;
     return true;
+}
+
+/* tcgl_bql_enter() without the wait: -1 when the BQL is busy (held or
+ * queued for), the caller does something else and asks again later;
+ * else what tcgl_bql_enter() returns. */
+static inline int tcgl_bql_try_enter(TCGLCPU *c)
+{
+    if (likely(!c->bql_free) || c->bql_wrapped) {
+        return 0;
+    }
+    __atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
+    if (!bql_trylock()) {
+        tcgl_guest_enter(c);
+        return -1;
+    }
+    c->bql_wrapped = true;
+    return 1;
 }
 
 static inline void tcgl_bql_leave(TCGLCPU *c, bool taken)

@@ -19,6 +19,8 @@
 void bql_lock(void);
 void bql_unlock(void);
 bool bql_locked(void);
+/* bql_lock() only if that means no wait (nobody holds it or queues for it). */
+bool bql_trylock(void);
 /* Threads other than the main loop's queue for the BQL (lock-free read:
  * the holder asks whether to end its turn early). */
 bool bql_others_waiting(void);

@@ -608,6 +608,50 @@ static void test_bql_fairness(void)
     g_assert_cmpint(lat[SAMPLES * 95 / 100], <, 50 * SCALE_MS);
 }
 
+/* bql_trylock: refused while another thread holds the lock, granted when
+ * it is free, and a lock taken that way is given up like any other. */
+static gpointer trylock_thread(gpointer p)
+{
+    int *step = p;
+
+    g_assert_false(bql_trylock());          /* the main loop holds it */
+    __atomic_store_n(step, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(step, __ATOMIC_SEQ_CST) != 2) {
+        g_usleep(100);
+    }
+    g_assert_true(bql_trylock());           /* free now */
+    g_assert_true(bql_locked());
+    __atomic_store_n(step, 3, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(step, __ATOMIC_SEQ_CST) != 4) {
+        g_usleep(100);
+    }
+    bql_unlock();
+    return NULL;
+}
+
+static void test_bql_trylock(void)
+{
+    int step = 0;
+    GThread *t;
+
+    main_loop_init();
+    g_assert_true(bql_locked());
+    t = g_thread_new("trylock", trylock_thread, &step);
+    while (__atomic_load_n(&step, __ATOMIC_SEQ_CST) != 1) {
+        g_usleep(100);
+    }
+    bql_unlock();
+    __atomic_store_n(&step, 2, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&step, __ATOMIC_SEQ_CST) != 3) {
+        g_usleep(100);
+    }
+    g_assert_false(bql_trylock());          /* the thread holds it */
+    __atomic_store_n(&step, 4, __ATOMIC_SEQ_CST);
+    bql_lock();                             /* and lets it go */
+    g_assert_true(bql_locked());
+    g_thread_join(t);
+}
+
 /* bql_cond_wait drops the lock while waiting and has it again on return. */
 typedef struct CondCase {
     GCond cond;
@@ -790,6 +834,7 @@ int main(int argc, char **argv)
     g_test_add_func("/bh/other-thread", test_bh_other_thread);
     g_test_add_func("/bql/fairness", test_bql_fairness);
     g_test_add_func("/bql/cond-wait", test_bql_cond);
+    g_test_add_func("/bql/trylock", test_bql_trylock);
     g_test_add_func("/bql/hook-relay", test_bql_hook_relay);
     g_test_add_func("/clock/virtual/concurrent", test_vclock_concurrent);
     return g_test_run();
