@@ -16,7 +16,9 @@
  *
  * Built as a libFuzzer target by tests/fuzz/build-tcp-coalesce.sh; with
  * -DFUZZ_TCP_COALESCE_MAIN it is a plain driver for the unit suite:
- *   fuzz-tcp-coalesce [--seed N] [--runs N]     generated inputs
+ *   fuzz-tcp-coalesce [--seed N] [--runs N]     generated inputs, and
+ *       every fourth time a clean run that must merge as far as the
+ *       rules allow (check_clean_run)
  *   fuzz-tcp-coalesce FILE...                   given inputs
  */
 #include <stdio.h>
@@ -31,6 +33,7 @@ static uint8_t shadow_hdr[TCP_COALESCE_HDRS];
 static uint8_t shadow_pay[TCP_COALESCE_MAX];
 static size_t shadow_len;
 static uint8_t shadow_psh;
+static unsigned long handed;    /* frames handed over (the driver's oracle counts them) */
 
 static void fail(const char *what)
 {
@@ -47,6 +50,7 @@ static void hand_over(TcpCoalesce *t)
     if (!t->len) {
         return;
     }
+    handed++;
     if (t->len > TCP_COALESCE_MAX || t->len != TCP_COALESCE_HDRS + shadow_len) {
         fail("held length");
     }
@@ -195,6 +199,49 @@ static size_t gen_input(uint8_t *buf, size_t cap)
     return off;
 }
 
+/* The other direction: what must be merged.  A clean run (one flow, in
+ * sequence, every payload the same size, ACK with PSH now and then) goes
+ * into as few frames as the rules allow, counted here without the
+ * coalescer: a frame takes segments until one with PSH or until the next
+ * would pass the IPv4 length limit. */
+static void check_clean_run(void)
+{
+    static uint8_t buf[1 << 21], f[TCP_COALESCE_MAX];
+    unsigned mss = 1 + rnd() % (rnd() % 4 ? 1460 : 9000);
+    unsigned n = 1 + rnd() % 120;
+    uint32_t seq = rnd();
+    unsigned long want = 0;
+    size_t off = 0, held = 0;
+    bool open = false;
+
+    for (unsigned k = 0; k < n; k++) {
+        size_t len = gen_segment(f, seq, mss, 0);
+        bool psh = f[47] & 0x08;
+
+        seq += mss;
+        buf[off] = len >> 8;
+        buf[off + 1] = len & 0xff;
+        memcpy(buf + off + 2, f, len);
+        off += 2 + len;
+        if (!open || TCP_COALESCE_HDRS + held + mss > TCP_COALESCE_MAX) {
+            want++;
+            held = 0;
+        }
+        held += mss;
+        open = !psh;
+        if (psh) {
+            held = 0;
+        }
+    }
+    handed = 0;
+    LLVMFuzzerTestOneInput(buf, off);
+    if (handed != want) {
+        fprintf(stderr, "fuzz-tcp-coalesce: %u segments of %u bytes: %lu frames, want %lu\n",
+                n, mss, handed, want);
+        fail("a clean run was not merged as far as the rules allow");
+    }
+}
+
 int main(int argc, char **argv)
 {
     static uint8_t buf[1 << 20];
@@ -225,8 +272,11 @@ int main(int argc, char **argv)
     }
     for (unsigned long r = 0; r < runs; r++) {
         LLVMFuzzerTestOneInput(buf, gen_input(buf, sizeof(buf)));
+        if (r % 4 == 0) {
+            check_clean_run();
+        }
     }
-    printf("fuzz-tcp-coalesce: %lu generated inputs\n", runs);
+    printf("fuzz-tcp-coalesce: %lu generated inputs, %lu clean runs\n", runs, (runs + 3) / 4);
     return 0;
 }
 #endif
