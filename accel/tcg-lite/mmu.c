@@ -24,6 +24,8 @@
 #include <glib.h>
 
 #include "hw/memory.h"
+#include "hw/i386/x86-irq.h"
+#include "hw/intc/apic.h"
 #include "mmu.h"
 #include "system/main-loop.h"
 
@@ -893,6 +895,11 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     if (!(e->tag_write & TCGL_TLB_SLOW)) {
         memcpy((void *)(uintptr_t)(lin + e->addend), buf, n);
         return;
+    }
+    if (c->bql_free && !c->bql_wrapped && n == 4 && c->cpu->apic &&
+        (entry_phys(e, lin) & ~0xfull) == APIC_DEFAULT_ADDRESS + 0xb0 &&
+        apic_eoi_unlocked(c->cpu->apic)) {
+        return;         /* the LAPIC's EOI, edge-triggered: no BQL (apic.c) */
     }
     bool locked = tcgl_bql_enter(c);
     vcpu_io_begin();

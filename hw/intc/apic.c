@@ -169,7 +169,20 @@ static struct {
     MemoryRegion mmio;
 } apics;
 
+/*
+ * The one place a LAPIC is touched without the BQL: its own vCPU's EOI
+ * when that vCPU runs guest code without the lock (tcg-lite with one
+ * vCPU, apic_eoi_unlocked).  This lock serialises it against the threads
+ * that, holding the BQL, change a LAPIC from outside: deliveries (IOAPIC,
+ * MSIs, IPIs), the PIC's INTR, NMIs.  Everything else here runs under the
+ * BQL alone: a vCPU's own register accesses, acknowledgements and timer
+ * run in its thread, never beside its own EOI.  A leaf lock: nothing
+ * under it takes another (cpu_interrupt only sets bits and kicks).
+ */
+static GMutex apic_state_lock;
+
 static void apic_update_irq(APICState *s);
+static bool apic_mmio_decoded(APICState *s);
 static void apic_timer_update(APICState *s, int64_t now);
 static void apic_send_ipi(APICState *s);
 
@@ -491,7 +504,9 @@ static void apic_deliver_msg(const APICMessage *m, DestKind kind, APICState *src
 /* The APIC bus backend: IOAPIC redirections and MSIs. */
 static void apic_bus_backend_deliver(const APICMessage *msg)
 {
+    g_mutex_lock(&apic_state_lock);
     apic_deliver_msg(msg, DEST_MATCH, NULL);
+    g_mutex_unlock(&apic_state_lock);
 }
 
 /* ---- the CPU side --------------------------------------------------------- */
@@ -546,6 +561,7 @@ static int apic_bus_backend_get_interrupt(CPUState *cpu)
  * apic_deliver_pic_intr). */
 static bool apic_bus_backend_pic_intr(int level)
 {
+    g_mutex_lock(&apic_state_lock);
     apics.pic_level = level;
     for (guint i = 0; apics.all && i < apics.all->len; i++) {
         APICState *s = g_ptr_array_index(apics.all, i);
@@ -566,6 +582,7 @@ static bool apic_bus_backend_pic_intr(int level)
             apic_update_irq(s);
         }
     }
+    g_mutex_unlock(&apic_state_lock);
     /* No LAPIC at all: let x86-irq.c drive CPU 0 directly. */
     return apics.all && apics.all->len;
 }
@@ -578,7 +595,9 @@ static const APICBusBackend apic_bus_backend = {
 
 void apic_deliver_nmi(DeviceState *dev)
 {
+    g_mutex_lock(&apic_state_lock);
     apic_local_deliver(APIC(dev), APIC_LVT_LINT1);
+    g_mutex_unlock(&apic_state_lock);
 }
 
 /* The monitor's NMI (inject-nmi, HMP nmi), as QEMU's PC machine sends it:
@@ -614,6 +633,29 @@ static void apic_eoi(APICState *s)
         apic_bus_eoi_broadcast(v);
     }
     apic_update_irq(s);
+}
+
+/* A 4-byte write to the xAPIC EOI register by the LAPIC's own vCPU,
+ * without the BQL (see apic_state_lock): done here when it needs nothing
+ * else, that is unless the vector it ends is level-triggered (the IOAPIC
+ * must hear of it: false, and the caller writes it the usual way, under
+ * the BQL). */
+bool apic_eoi_unlocked(DeviceState *dev)
+{
+    APICState *s = APIC(dev);
+    bool done = false;
+    int v;
+
+    g_mutex_lock(&apic_state_lock);
+    if (apic_mmio_decoded(s)) {
+        v = bit_highest(s->isr);
+        if (v < 0 || !bit_test(s->tmr, v) || (s->svr & APIC_SVR_SUPPRESS_EOI)) {
+            apic_eoi(s);        /* no broadcast: edge, suppressed, or nothing in service */
+            done = true;
+        }
+    }
+    g_mutex_unlock(&apic_state_lock);
+    return done;
 }
 
 void apic_set_tpr(DeviceState *dev, uint8_t cr8)
@@ -660,7 +702,9 @@ static void apic_send_ipi(APICState *s)
     default:
         break;
     }
+    g_mutex_lock(&apic_state_lock);
     apic_deliver_msg(&m, kinds[(lo >> APIC_ICR_SHORTHAND_SHIFT) & 3], s);
+    g_mutex_unlock(&apic_state_lock);
 }
 
 /* ---- the timer ------------------------------------------------------------- */

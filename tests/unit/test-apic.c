@@ -324,6 +324,44 @@ static void test_eoi_broadcast(void)
     g_assert_false(in_isr(0, 0x48));
 }
 
+/* The EOI a vCPU without the BQL does itself (apic_eoi_unlocked): an
+ * edge-triggered vector ends there (ISR cleared, the next one raised,
+ * nothing broadcast); a level-triggered one is refused and left in
+ * service for the usual write, which broadcasts it. */
+static void test_eoi_unlocked(void)
+{
+    reset_all();
+    sw_enable(0);
+    send(0, false, APIC_DM_FIXED, 0x50, false);
+    send(0, false, APIC_DM_FIXED, 0x41, false);
+    g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x50);
+    g_assert_false(hard(0));                /* 0x41 is below 0x50's class */
+    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_false(in_isr(0, 0x50));
+    g_assert_true(hard(0));                 /* 0x41 deliverable again */
+    g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x41);
+    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_false(in_isr(0, 0x41));
+    g_assert_cmpuint(eois->len, ==, 0);
+    g_assert_true(apic_eoi_unlocked(lapic[0]));     /* nothing in service */
+    /* level-triggered: refused, still in service; the usual write ends it */
+    send(0, false, APIC_DM_FIXED, 0x60, true);
+    g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x60);
+    g_assert_false(apic_eoi_unlocked(lapic[0]));
+    g_assert_true(in_isr(0, 0x60));
+    g_assert_cmpuint(eois->len, ==, 0);
+    wr(0, EOI, 0);
+    g_assert_cmpuint(eois->len, ==, 1);
+    g_assert_false(in_isr(0, 0x60));
+    /* with broadcasts suppressed (SVR bit 12) a level vector ends here too */
+    wr(0, SVR, 0x11ff);
+    send(0, false, APIC_DM_FIXED, 0x61, true);
+    g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x61);
+    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_false(in_isr(0, 0x61));
+    g_assert_cmpuint(eois->len, ==, 1);
+}
+
 /* ---- destinations --------------------------------------------------------- */
 
 static void test_physical_and_broadcast(void)
@@ -1193,6 +1231,7 @@ int main(int argc, char **argv)
     g_test_add_func("/apic/tpr-masking", test_tpr_masking);
     g_test_add_func("/apic/spurious-when-disabled", test_spurious_when_disabled);
     g_test_add_func("/apic/eoi-broadcast", test_eoi_broadcast);
+    g_test_add_func("/apic/eoi-unlocked", test_eoi_unlocked);
     g_test_add_func("/apic/dest/physical-broadcast", test_physical_and_broadcast);
     g_test_add_func("/apic/dest/logical-flat-lowpri", test_logical_flat);
     g_test_add_func("/apic/dest/logical-cluster", test_logical_cluster);
