@@ -901,6 +901,13 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
         apic_eoi_unlocked(c->cpu->apic)) {
         return;         /* the LAPIC's EOI, edge-triggered: no BQL (apic.c) */
     }
+    if (c->bql_free && !c->bql_wrapped && pow2_size(n) && n <= 8) {
+        uint64_t v = 0;
+        memcpy(&v, buf, n);
+        if (address_space_ioeventfd_write(mmu_space(), entry_phys(e, lin), v, n)) {
+            return;     /* an ioeventfd (a virtqueue notification): no BQL */
+        }
+    }
     bool locked = tcgl_bql_enter(c);
     vcpu_io_begin();
     if (pow2_size(n)) {

@@ -324,6 +324,22 @@ static bool ioeventfd_dispatch(MemoryRegion *mr, uint64_t off, uint64_t val, uns
     return false;
 }
 
+bool address_space_ioeventfd_write(AddressSpace *as, uint64_t addr, uint64_t val,
+                                   unsigned size)
+{
+    GArray *fds = as->ioeventfds;
+
+    for (guint i = 0; fds && i < fds->len; i++) {
+        MemoryRegionIoeventfd *fd = &g_array_index(fds, MemoryRegionIoeventfd, i);
+        if (fd->addr == addr && fd->size == size &&
+            (!fd->match_data || fd->data == (val & size_mask(size)))) {
+            event_notifier_set(fd->e);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Higher priority first; among equals, the most recently added first. */
 static gint subregion_cmp(gconstpointer a, gconstpointer b)
 {

@@ -378,6 +378,14 @@ void memory_listener_unregister(MemoryListener *l);
  * pointer is valid until the next change to the address space. */
 const MemoryRegionSection *address_space_lookup(AddressSpace *as, uint64_t addr);
 
+/* A guest write of size bytes at addr that one of as's ioeventfds takes
+ * (what the dispatch of address_space_st() would do first): sets its
+ * notifier and returns true; false if none matches.  Callable without the
+ * BQL by a software vCPU that map changes wait for (tcg-lite's exclusive
+ * section): the array is replaced only inside a rebuild's begin/commit. */
+bool address_space_ioeventfd_write(AddressSpace *as, uint64_t addr, uint64_t val,
+                                   unsigned size);
+
 static inline uint64_t address_space_generation(const AddressSpace *as)
 {
     return __atomic_load_n(&as->generation, __ATOMIC_ACQUIRE);
