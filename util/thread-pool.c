@@ -48,10 +48,10 @@ static ThreadPool pool = {
     .idle_timeout_us = THREAD_POOL_IDLE_TIMEOUT_MS_DEFAULT * 1000LL,
 };
 
-/* With pool.lock held; the caller schedules completion_bh once it has let
- * the lock go (the main loop that bottom half wakes takes the lock first
+/* Called with pool.lock held, returns with it let go: completion_bh is
+ * scheduled after that (the main loop it wakes takes the lock first
  * thing). */
-static void request_finish(ThreadPoolRequest *req, int ret)
+static void request_finish_unlock(ThreadPoolRequest *req, int ret)
 {
     req->ret = ret;
     req->state = REQ_DONE;
@@ -59,6 +59,8 @@ static void request_finish(ThreadPoolRequest *req, int ret)
     if (--pool.in_flight == 0) {
         g_cond_broadcast(&pool.all_finished);
     }
+    g_mutex_unlock(&pool.lock);
+    qemu_bh_schedule(pool.completion_bh);
 }
 
 static gpointer worker_thread(gpointer unused)
@@ -88,9 +90,7 @@ static gpointer worker_thread(gpointer unused)
         g_mutex_unlock(&pool.lock);
         ret = req->fn(req->opaque);
         g_mutex_lock(&pool.lock);
-        request_finish(req, ret);
-        g_mutex_unlock(&pool.lock);
-        qemu_bh_schedule(pool.completion_bh);
+        request_finish_unlock(req, ret);
         g_mutex_lock(&pool.lock);
     }
     pool.workers--;
@@ -168,9 +168,7 @@ ThreadPoolRequest *thread_pool_submit(ThreadPoolFunc *fn, void *opaque,
         g_mutex_unlock(&pool.lock);
         int ret = fn(opaque);
         g_mutex_lock(&pool.lock);
-        request_finish(req, ret);
-        g_mutex_unlock(&pool.lock);
-        qemu_bh_schedule(pool.completion_bh);
+        request_finish_unlock(req, ret);
         return req;
     }
     g_mutex_unlock(&pool.lock);
@@ -182,19 +180,14 @@ ThreadPoolRequest *thread_pool_submit(ThreadPoolFunc *fn, void *opaque,
 
 bool thread_pool_cancel(ThreadPoolRequest *req)
 {
-    bool cancelled = false;
-
     g_mutex_lock(&pool.lock);
     if (req->state == REQ_QUEUED) {
         g_queue_unlink(&pool.queued, &req->link);
-        request_finish(req, -ECANCELED);
-        cancelled = true;
+        request_finish_unlock(req, -ECANCELED);
+        return true;
     }
     g_mutex_unlock(&pool.lock);
-    if (cancelled) {
-        qemu_bh_schedule(pool.completion_bh);
-    }
-    return cancelled;
+    return false;
 }
 
 bool thread_pool_drain(void)

@@ -24,7 +24,6 @@
 #include <glib.h>
 
 #include "hw/memory.h"
-#include "hw/i386/x86-irq.h"
 #include "hw/intc/apic.h"
 #include "mmu.h"
 #include "system/main-loop.h"
@@ -896,16 +895,13 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
         memcpy((void *)(uintptr_t)(lin + e->addend), buf, n);
         return;
     }
-    if (c->bql_free && !c->bql_wrapped && n == 4 && c->cpu->apic &&
-        (entry_phys(e, lin) & ~0xfull) == APIC_DEFAULT_ADDRESS + 0xb0 &&
-        apic_eoi_unlocked(c->cpu->apic)) {
-        return;         /* the LAPIC's EOI, edge-triggered: no BQL (apic.c) */
-    }
     if (c->bql_free && !c->bql_wrapped && pow2_size(n) && n <= 8) {
-        uint64_t v = 0;
+        /* without the BQL: the LAPIC's EOI, an ioeventfd (apic.c, memory.c) */
+        uint64_t v = 0, pa = entry_phys(e, lin);
         memcpy(&v, buf, n);
-        if (address_space_ioeventfd_write(mmu_space(), entry_phys(e, lin), v, n)) {
-            return;     /* an ioeventfd (a virtqueue notification): no BQL */
+        if ((c->cpu->apic && apic_write_unlocked(c->cpu->apic, pa, n)) ||
+            address_space_ioeventfd_write(mmu_space(), pa, v, n)) {
+            return;
         }
     }
     bool locked = tcgl_bql_enter(c);

@@ -310,25 +310,10 @@ void memory_region_del_eventfd(MemoryRegion *mr, uint64_t addr, unsigned size, b
     }
 }
 
-/* A write the region's ioeventfds take: set the notifier, skip the device. */
-static bool ioeventfd_dispatch(MemoryRegion *mr, uint64_t off, uint64_t val, unsigned size)
+/* A write one of fds (a region's, or an address space's) takes: set its
+ * notifier, skip the device. */
+static bool ioeventfd_fire(GArray *fds, uint64_t addr, uint64_t val, unsigned size)
 {
-    for (guint i = 0; mr->ioeventfds && i < mr->ioeventfds->len; i++) {
-        MemoryRegionIoeventfd *fd = &g_array_index(mr->ioeventfds, MemoryRegionIoeventfd, i);
-        if (fd->addr == off && fd->size == size &&
-            (!fd->match_data || fd->data == (val & size_mask(size)))) {
-            event_notifier_set(fd->e);
-            return true;
-        }
-    }
-    return false;
-}
-
-bool address_space_ioeventfd_write(AddressSpace *as, uint64_t addr, uint64_t val,
-                                   unsigned size)
-{
-    GArray *fds = as->ioeventfds;
-
     for (guint i = 0; fds && i < fds->len; i++) {
         MemoryRegionIoeventfd *fd = &g_array_index(fds, MemoryRegionIoeventfd, i);
         if (fd->addr == addr && fd->size == size &&
@@ -338,6 +323,17 @@ bool address_space_ioeventfd_write(AddressSpace *as, uint64_t addr, uint64_t val
         }
     }
     return false;
+}
+
+static bool ioeventfd_dispatch(MemoryRegion *mr, uint64_t off, uint64_t val, unsigned size)
+{
+    return ioeventfd_fire(mr->ioeventfds, off, val, size);
+}
+
+bool address_space_ioeventfd_write(AddressSpace *as, uint64_t addr, uint64_t val,
+                                   unsigned size)
+{
+    return ioeventfd_fire(as->ioeventfds, addr, val, size);
 }
 
 /* Higher priority first; among equals, the most recently added first. */

@@ -172,7 +172,7 @@ static struct {
 /*
  * The one place a LAPIC is touched without the BQL: its own vCPU's EOI
  * when that vCPU runs guest code without the lock (tcg-lite with one
- * vCPU, apic_eoi_unlocked).  This lock serialises it against the threads
+ * vCPU, apic_write_unlocked).  This lock serialises it against the threads
  * that, holding the BQL, change a LAPIC from outside: deliveries (IOAPIC,
  * MSIs, IPIs), the PIC's INTR, NMIs.  Everything else here runs under the
  * BQL alone: a vCPU's own register accesses, acknowledgements and timer
@@ -635,17 +635,20 @@ static void apic_eoi(APICState *s)
     apic_update_irq(s);
 }
 
-/* A 4-byte write to the xAPIC EOI register by the LAPIC's own vCPU,
- * without the BQL (see apic_state_lock): done here when it needs nothing
- * else, that is unless the vector it ends is level-triggered (the IOAPIC
- * must hear of it: false, and the caller writes it the usual way, under
- * the BQL). */
-bool apic_eoi_unlocked(DeviceState *dev)
+/* A write by the LAPIC's own vCPU, without the BQL (see apic_state_lock),
+ * at guest-physical addr: done here if it is a 4-byte write to the xAPIC
+ * EOI register that needs nothing else, that is unless the vector it ends
+ * is level-triggered (the IOAPIC must hear of it).  Otherwise false, and
+ * the caller writes it the usual way, under the BQL. */
+bool apic_write_unlocked(DeviceState *dev, uint64_t addr, unsigned size)
 {
     APICState *s = APIC(dev);
     bool done = false;
     int v;
 
+    if (size != 4 || (addr & ~0xfull) != APIC_DEFAULT_ADDRESS + (APIC_REG_EOI << 4)) {
+        return false;
+    }
     g_mutex_lock(&apic_state_lock);
     if (apic_mmio_decoded(s)) {
         v = bit_highest(s->isr);

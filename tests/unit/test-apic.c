@@ -324,7 +324,9 @@ static void test_eoi_broadcast(void)
     g_assert_false(in_isr(0, 0x48));
 }
 
-/* The EOI a vCPU without the BQL does itself (apic_eoi_unlocked): an
+#define EOI_PA  (0xfee00000u + EOI)
+
+/* The EOI a vCPU without the BQL does itself (apic_write_unlocked): an
  * edge-triggered vector ends there (ISR cleared, the next one raised,
  * nothing broadcast); a level-triggered one is refused and left in
  * service for the usual write, which broadcasts it. */
@@ -336,18 +338,21 @@ static void test_eoi_unlocked(void)
     send(0, false, APIC_DM_FIXED, 0x41, false);
     g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x50);
     g_assert_false(hard(0));                /* 0x41 is below 0x50's class */
-    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_true(apic_write_unlocked(lapic[0], EOI_PA, 4));
     g_assert_false(in_isr(0, 0x50));
     g_assert_true(hard(0));                 /* 0x41 deliverable again */
     g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x41);
-    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_true(apic_write_unlocked(lapic[0], EOI_PA, 4));
     g_assert_false(in_isr(0, 0x41));
     g_assert_cmpuint(eois->len, ==, 0);
-    g_assert_true(apic_eoi_unlocked(lapic[0]));     /* nothing in service */
+    g_assert_true(apic_write_unlocked(lapic[0], EOI_PA, 4));     /* nothing in service */
+    /* only a 4-byte write to the EOI register */
+    g_assert_false(apic_write_unlocked(lapic[0], EOI_PA, 2));
+    g_assert_false(apic_write_unlocked(lapic[0], 0xfee00000u + 0x80, 4));
     /* level-triggered: refused, still in service; the usual write ends it */
     send(0, false, APIC_DM_FIXED, 0x60, true);
     g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x60);
-    g_assert_false(apic_eoi_unlocked(lapic[0]));
+    g_assert_false(apic_write_unlocked(lapic[0], EOI_PA, 4));
     g_assert_true(in_isr(0, 0x60));
     g_assert_cmpuint(eois->len, ==, 0);
     wr(0, EOI, 0);
@@ -357,7 +362,7 @@ static void test_eoi_unlocked(void)
     wr(0, SVR, 0x11ff);
     send(0, false, APIC_DM_FIXED, 0x61, true);
     g_assert_cmpint(cpu_get_interrupt(cpu[0]), ==, 0x61);
-    g_assert_true(apic_eoi_unlocked(lapic[0]));
+    g_assert_true(apic_write_unlocked(lapic[0], EOI_PA, 4));
     g_assert_false(in_isr(0, 0x61));
     g_assert_cmpuint(eois->len, ==, 1);
 }

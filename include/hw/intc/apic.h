@@ -78,10 +78,10 @@ uint8_t apic_get_tpr(DeviceState *dev);
  * then not decoded). */
 uint64_t apic_mmio_read(DeviceState *dev, uint64_t offset, unsigned size);
 void apic_mmio_write(DeviceState *dev, uint64_t offset, uint64_t value, unsigned size);
-/* A 4-byte write to the EOI register (xAPIC page offset 0xb0) by the
- * LAPIC's own vCPU running without the BQL; false: not done, write it the
- * usual way with the BQL (a level-triggered vector, the page not decoded). */
-bool apic_eoi_unlocked(DeviceState *dev);
+/* A guest write at physical address addr by the LAPIC's own vCPU running
+ * without the BQL: true if the LAPIC did it (a 4-byte EOI of an
+ * edge-triggered vector); false: write it the usual way, with the BQL. */
+bool apic_write_unlocked(DeviceState *dev, uint64_t addr, unsigned size);
 /* Does physical address addr fall in this LAPIC's decoded xAPIC page? */
 bool apic_mmio_claims(DeviceState *dev, uint64_t addr);
 
