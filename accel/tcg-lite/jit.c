@@ -109,7 +109,25 @@ static bool arena_map(void)
 
 typedef struct Emit {
     uint8_t *p, *end;
+    bool cs64;                  /* the block runs in 64-bit mode (TCGL_HF_CS64) */
+    /* rax holds guest register rax_reg (all 64 bits) when the code reaches
+     * rax_at: set where the register is stored from rax, so that a load
+     * of it right after (nothing emitted in between but stores that keep
+     * rax) is left out.  A slow path that resumes there loads rax
+     * likewise (slow[].rax_reg); nothing else jumps into a block's body
+     * but to its start */
+    const uint8_t *rax_at;
+    unsigned rax_reg;
 } Emit;
+
+/* drop what was emitted from `mark` on (an inline form that gave up) */
+static inline void rollback(Emit *e, uint8_t *mark)
+{
+    e->p = mark;
+    if (e->rax_at > mark) {
+        e->rax_at = NULL;
+    }
+}
 
 static inline void e8(Emit *e, uint8_t b) { *e->p++ = b; }
 
@@ -250,6 +268,12 @@ static bool is_pure(const TCGLInsn *i, const Form *f)
 /* mov rax|rcx, guest register n (32-bit: zero-extended) */
 static void emit_ld_reg(Emit *e, bool rcx, unsigned n, unsigned size)
 {
+    if (!rcx && e->rax_at == e->p && e->rax_reg == n) {
+        if (size != 8) {
+            eb(e, "\x89\xc0", 2);                  /* mov eax, eax */
+        }
+        return;
+    }
     e8(e, size == 8 ? 0x49 : 0x41);
     e8(e, 0x8b);
     e8(e, rcx ? 0x8d : 0x85);                       /* [r13 + disp32] */
@@ -261,6 +285,8 @@ static void emit_st_reg(Emit *e, unsigned n)
 {
     eb(e, "\x49\x89\x85", 3);
     e32(e, REG_OFF(n));
+    e->rax_at = e->p;
+    e->rax_reg = n;
 }
 
 /* mov rax|rcx, v */
@@ -300,6 +326,10 @@ static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
         eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
     }
     e32(e, REG_OFF(n));
+    if (size >= 4) {
+        e->rax_at = e->p;
+        e->rax_reg = n;
+    }
 }
 
 /* The host opcode (r/m, reg form) of an ALU operation, and whether it is
@@ -335,6 +365,8 @@ static void emit_alu_op(Emit *e, uint8_t opb, unsigned size)
 /* cc_op, cc_dst = rax, cc_src = rcx or 0, as alu() in int-alu.c */
 static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
 {
+    bool keep = e->rax_at == e->p;                  /* (stores only: rax stays) */
+
     eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
     e32(e, CPU_OFF(cc_op));
     e32(e, TCGL_CC(logic ? CC_K_LOGIC : op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
@@ -347,6 +379,9 @@ static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
     } else {
         eb(e, "\x48\x89\x8b", 3);                   /* mov [rbx + cc_src], rcx */
         e32(e, CPU_OFF(cc_src));
+    }
+    if (keep) {
+        e->rax_at = e->p;
     }
 }
 
@@ -479,17 +514,27 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
     uint32_t tag = store ? (uint32_t)offsetof(TCGLTLBEntry, tag_write)
                          : (uint32_t)offsetof(TCGLTLBEntry, tag_read);
 
-    eb(e, "\x48\x8d\x50", 3);                       /* lea rdx, [rax + size - 1] */
-    e8(e, (uint8_t)(size - 1));
-    eb(e, "\x48\x3b\x93", 3);                       /* cmp rdx, [rbx + lim[seg]] */
-    e32(e, lim + seg * 8u);
-    eb(e, "\x0f\x8f", 2);                           /* jg slow (signed, as mmu.h) */
-    slow_field[0] = e->p;
-    e32(e, 0);
-    eb(e, "\x48\x03\x83", 3);                       /* add rax, [rbx + seg_base[seg]] */
-    e32(e, CPU_OFF(seg_base[0]) + seg * 8u);
-    eb(e, "\x48\x23\x83", 3);                       /* and rax, [rbx + lin_mask] */
-    e32(e, CPU_OFF(lin_mask));
+    if (e->cs64) {
+        /* 64-bit mode: no limit (seg_rlim/wlim are INT64_MAX), no
+         * linear mask (~0), a base only in FS and GS (tcgl_update_hflags) */
+        slow_field[0] = NULL;
+        if (seg == R_FS || seg == R_GS) {
+            eb(e, "\x48\x03\x83", 3);               /* add rax, [rbx + seg_base[seg]] */
+            e32(e, CPU_OFF(seg_base[0]) + seg * 8u);
+        }
+    } else {
+        eb(e, "\x48\x8d\x50", 3);                   /* lea rdx, [rax + size - 1] */
+        e8(e, (uint8_t)(size - 1));
+        eb(e, "\x48\x3b\x93", 3);                   /* cmp rdx, [rbx + lim[seg]] */
+        e32(e, lim + seg * 8u);
+        eb(e, "\x0f\x8f", 2);                       /* jg slow (signed, as mmu.h) */
+        slow_field[0] = e->p;
+        e32(e, 0);
+        eb(e, "\x48\x03\x83", 3);                   /* add rax, [rbx + seg_base[seg]] */
+        e32(e, CPU_OFF(seg_base[0]) + seg * 8u);
+        eb(e, "\x48\x23\x83", 3);                   /* and rax, [rbx + lin_mask] */
+        e32(e, CPU_OFF(lin_mask));
+    }
     if (size > 1) {
         /* misaligned: the fast path where #AC cannot apply (tcgl_ac_on()
          * needs CPL 3), as mmu.h's; a crossing into the next page fails
@@ -515,15 +560,11 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
     e8(e, TCGL_PAGE_BITS);
     eb(e, "\x81\xe2", 2);                           /* and edx, TLB_SIZE - 1 */
     e32(e, TCGL_TLB_SIZE - 1);
-    eb(e, "\x69\xd2", 2);                           /* imul edx, edx, sizeof(entry) */
-    e32(e, (uint32_t)sizeof(TCGLTLBEntry));
-    eb(e, "\x8b\x8b", 2);                           /* mov ecx, [rbx + mmu_idx] */
-    e32(e, CPU_OFF(mmu_idx));
-    eb(e, "\x69\xc9", 2);                           /* imul ecx, ecx, sizeof(tlb[0]) */
-    e32(e, (uint32_t)sizeof(((TCGLCPU *)0)->tlb[0]));
-    eb(e, "\x48\x01\xca", 3);                       /* add rdx, rcx */
-    eb(e, "\x48\x8d\x94\x13", 4);                   /* lea rdx, [rbx + rdx + tlb] */
-    e32(e, CPU_OFF(tlb));
+    _Static_assert(sizeof(TCGLTLBEntry) == 40, "the index below is * 5 * 8");
+    eb(e, "\x48\x8d\x14\x92", 4);                   /* lea rdx, [rdx + rdx * 4] */
+    eb(e, "\x48\x8b\x8b", 3);                       /* mov rcx, [rbx + tlb_cur] */
+    e32(e, CPU_OFF(tlb_cur));
+    eb(e, "\x48\x8d\x14\xd1", 4);                   /* lea rdx, [rcx + rdx * 8] */
     eb(e, "\x48\x8d\x48", 3);                       /* lea rcx, [rax + size - 1] */
     e8(e, (uint8_t)(size - 1));
     eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
@@ -1636,6 +1677,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         uint8_t *resume;
         unsigned k;
         bool store;
+        int rax_reg;                                /* rax holds it at resume (the fast path) */
     } slow[JIT_MAX_SLOW];
     unsigned nslow = 0;
     size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE;
@@ -1651,6 +1693,9 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     start = jit.base + jit.used;
     e.p = start;
     e.end = start + need;
+    e.cs64 = (jb->hflags & TCGL_HF_CS64) != 0;
+    e.rax_at = NULL;
+    e.rax_reg = 0;
 
     /* prologue: rbx = c, r12 = start, r13 = c->env */
     e8(&e, 0x53);                                   /* push rbx */
@@ -1690,7 +1735,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if (k + 1 == n && jb->last_branch && !jb->fused_jcc && nslow < JIT_MAX_SLOW) {
                 bool slow_used;
@@ -1707,7 +1752,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if ((i->fn == tcgl_int_push_r || i->fn == tcgl_int_pop_r) && nslow < JIT_MAX_SLOW) {
                 bool is_push = i->fn == tcgl_int_push_r;
@@ -1715,11 +1760,12 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].k = k;
                     slow[nslow].store = is_push;
                     slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                     nslow++;
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if ((i->fn == tcgl_int_inc || i->fn == tcgl_int_dec) && i->mod != 3 &&
                 nslow < JIT_MAX_SLOW) {
@@ -1728,13 +1774,14 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].k = k;
                     slow[nslow].store = true;
                     slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                     nslow++;
                     cc_kind = dec ? CC_K_DEC : CC_K_INC;    /* rebuilt after a slow path too */
                     cc_size = i->opsize;
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             int mform = f.kind == FK_OTHER ? mul_form(i) : MUL_NONE;
             if (mform != MUL_NONE && nslow < JIT_MAX_SLOW) {
@@ -1744,13 +1791,14 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                         slow[nslow].k = k;
                         slow[nslow].store = false;
                         slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                         nslow++;
                     }
                     cc_kind = -1;                   /* MUL kind: not rebuilt */
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if (f.kind == FK_ALUMEM && (f.op == ALU_ADC || f.op == ALU_SBB) &&
                 nslow < JIT_MAX_SLOW) {
@@ -1761,11 +1809,12 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].k = k;
                     slow[nslow].store = f.form != FORM_RM;
                     slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                     nslow++;
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if (f.kind == FK_ALUMEM && f.op != ALU_ADC && f.op != ALU_SBB && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_alu_mem(&e, i, &f, false, slow[nslow].field)) {
@@ -1776,27 +1825,29 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].k = k;
                     slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
                     slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                     nslow++;
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if (is_ext(mkind) && emit_inline_movzx_reg(&e, i, mkind)) {
                 jit.st.inlined++;
                 continue;
             }
-            e.p = mark;
+            rollback(&e, mark);
             if (mkind != MEM_NONE && i->mod != 3 && nslow < JIT_MAX_SLOW) {
                 if (emit_inline_mem(&e, i, mkind, msize, slow[nslow].field)) {
                     slow[nslow].k = k;
                     slow[nslow].store = mkind == MEM_ST || mkind == MEM_STI;
                     slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                     nslow++;
                     jit.st.inlined++;
                     continue;
                 }
-                e.p = mark;                         /* drop a partial emission */
+                rollback(&e, mark);                     /* drop a partial emission */
             }
             if (f.kind == FK_ALU && (f.op == ALU_ADC || f.op == ALU_SBB)) {
                 bool l = live || emit_flags_remat(&e, cc_kind, cc_size);
@@ -1807,7 +1858,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     cc_size = f.size;
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
@@ -1828,7 +1879,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 flags_live = true;
                 continue;
             }
-            e.p = mark;
+            rollback(&e, mark);
             if (rot_form(i) && flags_dead_after(jb, k, n)) {
                 emit_inline_rot_dead(&e, i);
                 jit.st.inlined++;
@@ -1841,7 +1892,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     cc_kind = -1;                   /* SHL/SAR kinds: not rebuilt */
                     continue;
                 }
-                e.p = mark;
+                rollback(&e, mark);
             }
             for (unsigned d = 0; d < 2 && f.kind == FK_PURE; d++) {
                 for (unsigned sz = 0; sz < 4; sz++) {
@@ -1862,12 +1913,12 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 jit.st.inlined++;
                 continue;
             }
-            e.p = mark;
+            rollback(&e, mark);
             if (f.kind == FK_LEA && emit_inline_lea(&e, i)) {
                 jit.st.inlined++;
                 continue;
             }
-            e.p = mark;
+            rollback(&e, mark);
         }
         cc_kind = -1;                               /* a handler: the flags are its business */
         if (pure) {
@@ -1922,6 +1973,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     e8(&e, 0x5b);                                   /* pop rbx */
     e8(&e, 0xc3);                                   /* ret */
     /* slow paths of inline memory accesses: the handler, as stage 1 */
+    e.rax_at = NULL;
     for (unsigned s = 0; s < nslow; s++) {
         const TCGLInsn *i = &jb->insns[slow[s].k];
         for (int f = 0; f < 3; f++) {
@@ -1939,6 +1991,16 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         eb(&e, "\x48\x89\xdf", 3);                  /* mov rdi, rbx */
         emit_mov_rsi(&e, (uint64_t)(uintptr_t)i);
         emit_call(&e, (const void *)i->fn);
+        /* the fast path reaches its resume point with rax holding a
+         * guest register (the code after may count on it: Emit.rax_at),
+         * so this path loads it too; otherwise rax gets a value no code
+         * can mistake for a register's, so that such a mistake shows */
+        if (slow[s].resume && slow[s].rax_reg >= 0) {
+            emit_ld_reg(&e, false, (unsigned)slow[s].rax_reg, 8);
+        } else {
+            e8(&e, 0xb8);                           /* mov eax, 0xdeadbeef */
+            e32(&e, 0xdeadbeefu);
+        }
         if (slow[s].store && slow[s].k + 1 < n) {
             eb(&e, "\x80\xbb", 2);                  /* cmp byte [rbx + block_invalidated], 0 */
             e32(&e, (uint32_t)offsetof(TCGLCPU, block_invalidated));

@@ -64,6 +64,11 @@ static void run(int mode, const uint8_t *code, size_t len, const uint64_t *regs0
                 const uint8_t *data0, Result *out)
 {
     stub_reset(mode);
+    /* FS and GS have bases in every mode (in 64-bit mode only they do):
+     * [rbx + d8] through them still lands in the data pages */
+    stub.c.env->segs[R_FS].base = 0x100;
+    stub.c.env->segs[R_GS].base = 0x380;
+    tcgl_update_hflags(&stub.c);
     if (tlb_hits) {
         fill_tlb();
     }
@@ -147,6 +152,9 @@ static bool modrm_insn(Gen *g, const uint8_t *op, unsigned oplen, unsigned reg, 
     if (kind == 7 && rnd(g, 40) != 0) {
         kind = 5;
     }
+    if (kind == 5 && rnd(g, 3) == 0) {
+        put8(g, rnd(g, 2) ? 0x64 : 0x65);           /* FS: or GS: (bases set in run()) */
+    }
     if (o16) {
         put8(g, 0x66);
     }
@@ -204,6 +212,25 @@ static void gen_insn(Gen *g)
     bool w = g->x64 && rnd(g, 2), mem;
     uint8_t op[3];
     size_t at;
+
+    if (rnd(g, 10) == 0) {
+        /* MOV r, [rbx + d8] then an ALU operation with r as its
+         * destination: the JIT leaves out reloading r from the CPU state
+         * (rax still holds it), but not after the load's slow path */
+        unsigned src = dst_reg(g);
+        if (g->x64) {
+            put8(g, 0x48 | ((reg & 8) ? 4 : 0));
+        }
+        put8(g, 0x8b);
+        put8(g, 0x40 | (reg & 7) << 3 | 3);
+        put8(g, (uint8_t)(rnd(g, 0xf0) - 0x78));
+        if (g->x64) {
+            put8(g, (w ? 0x48 : 0x40) | ((src & 8) ? 4 : 0) | ((reg & 8) ? 1 : 0));
+        }
+        put8(g, (uint8_t[]){ 0x01, 0x29, 0x31, 0x21, 0x89 }[rnd(g, 5)]);
+        put8(g, 0xc0 | (src & 7) << 3 | (reg & 7));
+        return;
+    }
 
     switch (k) {
     case 0: case 1: case 2: case 3:
