@@ -110,18 +110,18 @@ def proc_cpu(pid):
     return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def initrd(tmp):
-    """The test initramfs plus the disk drivers, what they need, and
-    blkbench."""
+def initrd(tmp, modules=("ata_piix", "sd_mod", "virtio_pci", "virtio_blk")):
+    """The test initramfs plus the disk drivers (or `modules`), what they
+    need, and blkbench."""
     out = os.path.join(tmp, "initrd.gz")
     sh = r'''set -e
 . "$1/tests/images/lib.sh"
 mkdir -p "$2/root/lib/modules" "$2/root/bin"
-add_modules "$2/root" "$3/images/linux/modules" ata_piix sd_mod virtio_pci virtio_blk
+add_modules "$2/root" "$3/images/linux/modules" $4
 gcc -static -O2 -o "$2/root/bin/blkbench" "$1/bench/blkbench.c"
 pack_initramfs "$2/root" "$2/extra.cpio.gz"
 cat "$3/images/initramfs.cpio.gz" "$2/extra.cpio.gz" > "$2/initrd.gz"'''
-    subprocess.run(["bash", "-c", sh, "sh", TOP, tmp, B], check=True)
+    subprocess.run(["bash", "-c", sh, "sh", TOP, tmp, B, " ".join(modules)], check=True)
     return out
 
 
