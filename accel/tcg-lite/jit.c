@@ -1791,7 +1791,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                         slow[nslow].k = k;
                         slow[nslow].store = false;
                         slow[nslow].resume = e.p;
-                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
+                        slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
                         nslow++;
                     }
                     cc_kind = -1;                   /* MUL kind: not rebuilt */
