@@ -29,22 +29,12 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from disk_bench import B, cmdline_for, initrd  # noqa: E402
+from tcg_bench import run_seconds  # noqa: E402
 
 SCRIPT = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
 i=0; while [ ! -b /dev/nullb0 ]; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
 /bin/blkbench /dev/nullb0 seqwrite 64 0; echo KB-START
 for i in $(seq PASSES); do /bin/blkbench /dev/nullb0 seqwrite 64 0; done; echo KB-END'''
-
-
-def task_run_ns(pid):
-    total = 0
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/schedstat" % (pid, t)) as f:
-                total += int(f.read().split()[0])
-        except OSError:
-            pass
-    return total
 
 
 def run(emu, rd, passes, timeout=900):
@@ -64,16 +54,16 @@ def run(emu, rd, passes, timeout=900):
             break
         buf += c
         if a is None and b"KB-START" in buf:
-            a = task_run_ns(p.pid)
+            a = run_seconds(p.pid)
         if a is not None and b is None and b"KB-END" in buf:
-            b = task_run_ns(p.pid)
+            b = run_seconds(p.pid)
     p.wait()
     text = buf.decode(errors="replace")
     after = text[text.find("KB-START"):] if "KB-START" in text else ""
     secs = [float(l.split()[2]) for l in after.splitlines() if l.startswith("BLKBENCH seqwrite")]
     if len(secs) != passes or a is None or b is None:
         raise RuntimeError("%s: %d of %d passes reported\n%s" % (emu, len(secs), passes, text[-2000:]))
-    return secs, (b - a) / 1e3 / (passes * 64)
+    return secs, (b - a) * 1e6 / (passes * 64)
 
 
 def main():
