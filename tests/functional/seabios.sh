@@ -21,10 +21,13 @@ uuid=5b1c6a52-0c0f-4d7e-9a3b-6f2e1d4c8a90
 	-chardev file,id=dbg,path="$tmp/debug" -device isa-debugcon,iobase=0x402,chardev=dbg \
 	</dev/null >"$tmp/serial" 2>"$tmp/err" &
 pid=$!
-# Both logs: the serial console gets the message after the debug port.
+# Both logs: the serial console gets the message after the debug port,
+# and its last character later still: SeaBIOS's serial console holds one
+# character back (to spare cursor moves) until its timer-tick handler
+# flushes it, so wait for the full stop too.
 for _ in $(seq 1 240); do
-	grep -q "No bootable device" "$tmp/debug" 2>/dev/null &&
-		grep -aq "No bootable device" "$tmp/serial" 2>/dev/null && break
+	grep -q "No bootable device\." "$tmp/debug" 2>/dev/null &&
+		grep -aq "No bootable device\." "$tmp/serial" 2>/dev/null && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.5
 done
@@ -72,7 +75,7 @@ rm -f "$tmp/debug"
 	</dev/null >/dev/null 2>"$tmp/err" &
 pid=$!
 for _ in $(seq 1 240); do
-	[ "$(grep -c "^SeaBIOS (version" "$tmp/debug" 2>/dev/null)" -ge 8 ] && break
+	[ "$(cat "$tmp/debug" 2>/dev/null | grep -c "^SeaBIOS (version")" -ge 8 ] && break
 	kill -0 "$pid" 2>/dev/null || break
 	sleep 0.5
 done
