@@ -63,7 +63,14 @@ while [ "$n" -lt "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" ] && grep -aq "triple fau
 	grep -a -B8 -m1 "triple fault on CPU [0-9]*:" "$out" | sed 's/^/  | /'
 	boot
 done
-fail() { echo "--- guest output (last 60 lines) ---"; tail -60 "$out"; echo "FAIL: $*"; exit 1; }
+# The FAIL line (what a CI summary shows) names the guest's last words when
+# it panicked or triple-faulted.
+fail() {
+	local last
+	echo "--- guest output (last 60 lines) ---"; tail -60 "$out"
+	last=$(grep -a -m1 -o "Kernel panic - not syncing:.*\|triple fault on CPU [0-9]*:.*" "$out" | tr -d '\r')
+	echo "FAIL: $*${last:+ ($last)}"; exit 1
+}
 [ $rc -eq 124 ] && fail "timed out (no power-off within 300 s)"
 grep -q "kvmpc-initramfs: booted" "$out" || fail "the initramfs did not start (exit status $rc)"
 grep -q "KVMPC-TEST-EXIT: 0" "$out" || fail "the guest script did not complete (exit status $rc)"
