@@ -72,6 +72,7 @@ typedef struct TCGLBlock {
     struct TCGLBlock *page_next[2]; /* in the descriptors of page 1 and page 2 */
     TCGLPageDesc *page[2];
     void *jit_body, *jit_chain;     /* its entry for chained predecessors, its link slots */
+    uint8_t *jit_dead;              /* its flag for chained predecessors (tcgl_jit_kill) */
     uint64_t chained_rip[TCGL_JIT_LINKS];   /* successors linked into its code, by rip */
     TCGLInsn insns[];
 } TCGLBlock;
@@ -133,6 +134,16 @@ static void *arena_alloc(size_t size)
     return p;
 }
 
+/* b is dropped: never found or entered again (compiled predecessors
+ * chained to it read its JIT flag) */
+static inline void block_drop(TCGLBlock *b)
+{
+    b->invalid = true;
+    if (b->jit_dead) {
+        tcgl_jit_kill(b->jit_dead);
+    }
+}
+
 static void flush_now(void)
 {
     memset(bc.hash, 0, sizeof(bc.hash));
@@ -162,7 +173,7 @@ void tcgl_blocks_flush(void)
          * stop using the blocks we have now */
         for (unsigned h = 0; h < (1u << HASH_BITS); h++) {
             for (TCGLBlock *b = bc.hash[h]; b; b = b->hash_next) {
-                b->invalid = true;
+                block_drop(b);
             }
         }
         bc.flush_pending = true;
@@ -191,6 +202,7 @@ bool tcgl_blocks_uncompile(void)
             b->host_code = NULL;
             b->jit_body = NULL;
             b->jit_chain = NULL;
+            b->jit_dead = NULL;
             b->nchained = 0;
             b->exec_count = 0;
             b->count_since_ms = now;
@@ -263,7 +275,7 @@ static void page_drop(TCGLCPU *c, TCGLPageDesc *p)
     while (b) {
         TCGLBlock *next = b->page[0] == p ? b->page_next[0] : b->page_next[1];
         if (!b->invalid) {
-            b->invalid = true;
+            block_drop(b);
             unlink_hash(b);
         }
         if (c && c->cur_block == b) {
@@ -714,10 +726,10 @@ static void jit_block(TCGLBlock *b)
         .insns = b->insns, .n = b->n, .last_branch = b->last_branch,
         .fused_jcc = b->fused_jcc, .hflags = b->hflags, .ip_mask = ip_mask(b->hflags),
         .cs_base = b->cs_base, .pc = b->pc, .owner = b,
-        .owner_invalid_off = (uint32_t)offsetof(TCGLBlock, invalid),
     };
     b->host_code = tcgl_jit_compile(&jb);
     b->jit_body = jb.body;
+    b->jit_dead = b->host_code ? jb.dead : NULL;
     b->jit_chain = b->host_code ? jb.chain : NULL;
     b->nchained = 0;
     if (!b->host_code) {
@@ -778,7 +790,8 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     uint64_t lin = b->pc, phys = b->phys;
     unsigned idx;
     TCGLJitLink l = {
-        .rip = rip, .owner = b, .body = b->jit_body, .same_page = same_page(prev, b),
+        .rip = rip, .owner = b, .body = b->jit_body, .dead = b->jit_dead,
+        .same_page = same_page(prev, b),
     };
 
     if (b->phys2 != (uint64_t)-1 && !l.same_page) {

@@ -47,7 +47,8 @@ static struct {
     unsigned window_ms;         /* the threshold's runs within this (0: any time) */
     bool window_set;
     uint8_t *base;
-    size_t size, used;
+    size_t size, used;          /* code from JIT_CELLS on */
+    size_t cells_used;          /* bytes of the dropped-block flags at the arena's start */
     bool map_failed;
     bool inline_on;             /* stage 2: inline code for the hottest forms */
     bool chain_on;              /* block chaining (tcgl_jit_link) */
@@ -73,6 +74,9 @@ static bool env_bool(const char *s, bool *out)
 #include <sys/mman.h>
 
 #define JIT_ARENA_SIZE (32u << 20)
+/* The arena's first bytes: a flag per compiled block (TCGLJitBlock.dead),
+ * within rel32 of every link slot; a page boundary apart from the code */
+#define JIT_CELLS (1u << 20)
 
 static bool arena_map(void)
 {
@@ -101,7 +105,8 @@ static bool arena_map(void)
 #endif
     jit.base = p;
     jit.size = JIT_ARENA_SIZE;
-    jit.used = 0;
+    jit.used = JIT_CELLS;
+    jit.cells_used = 0;
     return true;
 }
 
@@ -1529,8 +1534,8 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
     e8(e, SLOT_SIZE - 15);
     eb(e, "\x48\xb9", 2);
     e64(e, (uint64_t)(uintptr_t)jb->owner);
-    eb(e, "\x80\xb9", 2);                           /* cmp byte [rcx + invalid], 0 */
-    e32(e, jb->owner_invalid_off);
+    eb(e, "\x80\x3d", 2);                           /* cmp byte [rip + its dead flag], 0 */
+    e32(e, (uint32_t)(int32_t)(jb->dead - (e->p + 5)));
     e8(e, 0);
     eb(e, "\x0f\x85", 2);                           /* jne out */
     e32(e, 0);
@@ -1564,8 +1569,11 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
  * flush, an exit request, a maskable interrupt pending with IF set, any
  * other interrupt request, an interrupt shadow, a TLB flush or mode
  * change since the executor's check, a new CS base), else to `out`
- * (at most 7 exits: out_field[8]).  Returns the first slot. */
-static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout)
+ * (at most 7 exits: out_field[8]).  rax_rip: rax holds the rip just
+ * stored (the checks keep it: they use rdx and rcx).  Returns the first
+ * slot. */
+static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout,
+                           bool rax_rip)
 {
     uint8_t *slots;
 
@@ -1582,13 +1590,13 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
      * look: the executor would find nothing to deliver and come back, at
      * every block end for as long as the guest runs with interrupts off
      * (the kernel's decompressor after SeaBIOS left IRQ 0 pending). */
-    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + cpu] */
+    eb(e, "\x48\x8b\x93", 3);                      /* mov rdx, [rbx + cpu] */
     e32(e, CPU_OFF(cpu));
-    eb(e, "\x8b\x80", 2);                           /* mov eax, [rax + interrupt_request] */
+    eb(e, "\x8b\x92", 2);                           /* mov edx, [rdx + interrupt_request] */
     e32(e, (uint32_t)offsetof(CPUState, interrupt_request));
-    eb(e, "\x85\xc0", 2);                           /* test eax, eax */
-    eb(e, "\x74\x1c", 2);                           /* jz +28: nothing pending */
-    e8(e, 0xa9);                                    /* test eax, ~HARD */
+    eb(e, "\x85\xd2", 2);                           /* test edx, edx */
+    eb(e, "\x74\x1d", 2);                           /* jz +29: nothing pending */
+    eb(e, "\xf7\xc2", 2);                           /* test edx, ~HARD */
     e32(e, ~(uint32_t)CPU_INTERRUPT_HARD);
     JNE_OUT();
     eb(e, "\x41\xf7\x85", 3);                      /* test dword [r13 + rflags], IF */
@@ -1599,9 +1607,9 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     e32(e, (uint32_t)offsetof(X86CPUState, events.interrupt_shadow));
     e8(e, 0);
     JNE_OUT();
-    eb(e, "\x8b\x83", 2);                           /* mov eax, [rbx + code_epoch] */
+    eb(e, "\x8b\x93", 2);                           /* mov edx, [rbx + code_epoch] */
     e32(e, CPU_OFF(code_epoch));
-    eb(e, "\x3b\x83", 2);                           /* cmp eax, [rbx + chain_epoch] */
+    eb(e, "\x3b\x93", 2);                           /* cmp edx, [rbx + chain_epoch] */
     e32(e, CPU_OFF(chain_epoch));
     JNE_OUT();
     if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
@@ -1617,15 +1625,17 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     JNE_OUT();
 #undef JNE_OUT
     /* what the executor does at a block start: forget the MMX undo record */
-    eb(e, "\x48\x8b\x83", 3);                      /* mov rax, [rbx + fpu] */
+    eb(e, "\x48\x8b\x93", 3);                      /* mov rdx, [rbx + fpu] */
     e32(e, CPU_OFF(fpu));
-    eb(e, "\x48\x85\xc0", 3);                      /* test rax, rax */
+    eb(e, "\x48\x85\xd2", 3);                      /* test rdx, rdx */
     eb(e, "\x74\x07", 2);                           /* jz +7 */
-    eb(e, "\xc6\x80", 2);                           /* mov byte [rax + mmx_undo], 0 */
+    eb(e, "\xc6\x82", 2);                           /* mov byte [rdx + mmx_undo], 0 */
     e32(e, (uint32_t)offsetof(TCGLFPU, mmx_undo));
     e8(e, 0);
-    eb(e, "\x49\x8b\x85", 3);                      /* mov rax, [r13 + rip] */
-    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    if (!rax_rip) {
+        eb(e, "\x49\x8b\x85", 3);                  /* mov rax, [r13 + rip] */
+        e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    }
     slots = e->p;
     for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
         emit_slot(e, jb);
@@ -1639,13 +1649,17 @@ bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
     uint64_t o = (uint64_t)(uintptr_t)l->owner;
     uint32_t tag = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, tag_exec);
     uint32_t phys = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, phys);
-    int32_t rel;
+    int32_t rel, dead_rel;
 
     if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, l->body, &rel)) {
         return false;
     }
+    if (!rel32_ok(p + SLOT_INVALID + 1, l->dead, &dead_rel)) {
+        return false;
+    }
     memcpy(p + SLOT_RIP, &l->rip, 8);
     memcpy(p + SLOT_OWNER, &o, 8);
+    memcpy(p + SLOT_INVALID, &dead_rel, 4);
     if (l->same_page) {
         p[SLOT_SAME] = 0xeb;                        /* jmp over the TLB checks */
         p[SLOT_SAME + 1] = 86 - 40;
@@ -1687,9 +1701,10 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         return NULL;
     }
     jit.used = (jit.used + 15) & ~(size_t)15;
-    if (jit.used + need > jit.size) {
+    if (jit.used + need > jit.size || jit.cells_used >= JIT_CELLS) {
         return NULL;
     }
+    jb->dead = jit.base + jit.cells_used++;     /* (wasted if this fails below) */
     start = jit.base + jit.used;
     e.p = start;
     e.end = start + need;
@@ -1711,6 +1726,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     bool flags_live = false;    /* the host flags are the guest's (the last was inline ALU/INC/DEC) */
     int cc_kind = -1;           /* the lazy flags' kind when this block's inline code set them */
     unsigned cc_size = 0;
+    bool tail_rax_rip = !jb->last_branch;   /* the block's end finds rip in rax */
 
     for (unsigned k = 0; k < n; k++) {
         const TCGLInsn *i = &jb->insns[k];
@@ -1726,6 +1742,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             if (k + 1 == n && jb->fused_jcc && nslow < JIT_MAX_SLOW) {
                 bool mem;
                 if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {
+                    tail_rax_rip = true;
                     if (mem) {
                         slow[nslow].k = k;
                         slow[nslow].store = false;
@@ -1743,6 +1760,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     live = emit_flags_remat(&e, cc_kind, cc_size);
                 }
                 if (emit_inline_branch(&e, jb, i, slow[nslow].field, &slow_used, live)) {
+                    tail_rax_rip = true;
                     if (slow_used) {
                         slow[nslow].k = k;
                         slow[nslow].store = false;
@@ -1953,7 +1971,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     }
     emit_count(&e, n);
     if (jit.chain_on && jb->owner) {
-        jb->chain = emit_chain(&e, jb, out_field, &nout);
+        jb->chain = emit_chain(&e, jb, out_field, &nout, tail_rax_rip);
     }
     epilogue = e.p;
     for (unsigned k = 0; k < nout; k++) {
@@ -1997,6 +2015,10 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
          * can mistake for a register's, so that such a mistake shows */
         if (slow[s].resume && slow[s].rax_reg >= 0) {
             emit_ld_reg(&e, false, (unsigned)slow[s].rax_reg, 8);
+        } else if (!slow[s].resume) {
+            /* the block's end, whose chain may take rip from rax */
+            eb(&e, "\x49\x8b\x85", 3);              /* mov rax, [r13 + rip] */
+            e32(&e, (uint32_t)offsetof(X86CPUState, rip));
         } else {
             e8(&e, 0xb8);                           /* mov eax, 0xdeadbeef */
             e32(&e, 0xdeadbeefu);
@@ -2047,14 +2069,18 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
 
 void tcgl_jit_flush(void)
 {
-    if (jit.used) {
+    if (jit.base) {
+        memset(jit.base, 0, jit.cells_used);
+    }
+    jit.cells_used = 0;
+    if (jit.used > JIT_CELLS) {
         jit.st.flushes++;
         if (jit.perfmap) {
             /* the arena is reused: older names for these addresses are stale */
             fprintf(stderr, "tcg-lite JIT: code arena flushed (perf map names before this are stale)\n");
         }
     }
-    jit.used = 0;
+    jit.used = JIT_CELLS;
 }
 
 static bool jit_available(Error **errp)
@@ -2201,8 +2227,8 @@ void tcgl_jit_set_window_ms(unsigned ms)
 void tcgl_jit_stats(TCGLJitStats *s)
 {
     *s = jit.st;
-    s->used = jit.used;
-    s->size = jit.size;
+    s->used = jit.used > JIT_CELLS ? jit.used - JIT_CELLS : 0;     /* code bytes */
+    s->size = jit.size ? jit.size - JIT_CELLS : 0;
 }
 
 void tcgl_jit_set_inline(bool on)

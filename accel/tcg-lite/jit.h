@@ -37,11 +37,16 @@ typedef struct TCGLJitBlock {
     uint64_t cs_base;           /* the block's CS base (chaining checks it) */
     uint64_t pc;                /* linear address of its first byte (for the perf map) */
     void *owner;                /* the executor's block (c->cur_block while it runs) */
-    uint32_t owner_invalid_off; /* offset of its `invalid` flag (a bool) */
     /* filled by tcgl_jit_compile: where a chained predecessor enters (rbx,
      * r13 set, r12 = start), and the block's chain exit for tcgl_jit_link */
     void *body;
     void *chain;
+    /* and the block's byte in the JIT's dense array of "dropped" flags:
+     * the executor sets it when it drops the block (tcgl_jit_kill) and a
+     * chained predecessor reads it, a byte among its neighbours' rather
+     * than a line of the block's own (a cache miss at every chained
+     * transition, 8% of a kernel-bound profile) */
+    uint8_t *dead;
 } TCGLJitBlock;
 
 /* Reads KVMPC_TCGL_JIT (0/1, off/on) and KVMPC_TCGL_JIT_THRESHOLD unless
@@ -74,6 +79,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb);
 typedef struct TCGLJitLink {
     uint64_t rip;               /* the successor's first rip */
     void *owner, *body;         /* its block (TCGLJitBlock.owner) and code */
+    const uint8_t *dead;        /* its TCGLJitBlock.dead */
     bool same_page;             /* same linear and physical page: no TLB check */
     /* else: its execute TLB entry (offset in TCGLCPU) must map lin_page
      * to phys_page */
@@ -81,6 +87,12 @@ typedef struct TCGLJitLink {
     uint64_t lin_page, phys_page;
 } TCGLJitLink;
 bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l);
+/* A compiled block is dropped: chained predecessors no longer enter it.
+ * `dead` is its TCGLJitBlock.dead, valid until the next tcgl_jit_flush(). */
+static inline void tcgl_jit_kill(uint8_t *dead)
+{
+    __atomic_store_n(dead, 1, __ATOMIC_RELEASE);
+}
 /* Chaining on (default) or off (KVMPC_TCGL_JIT_CHAIN=0; tests compare). */
 void tcgl_jit_set_chain(bool on);
 bool tcgl_jit_chain_enabled(void);
