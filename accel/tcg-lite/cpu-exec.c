@@ -693,7 +693,7 @@ static inline TCGLBlock *run_block(TCGLCPU *c, TCGLBlock *b, bool one)
     c->block_invalidated = false;
     if (b->host_code && !one) {
         /* rip, the count and an early exit are handled by the code */
-        c->chain_epoch = c->code_epoch;
+        c->chain_break = false;
         b->host_code(c, start);
         b = c->cur_block;
         c->cur_block = NULL;

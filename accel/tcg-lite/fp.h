@@ -116,8 +116,11 @@ typedef struct TCGLFPU {
     uint64_t fip, fdp;
     uint16_t fcs, fds;
     /* The x87 -> MMX transition of the instruction at mmx_undo_rip, to
-     * undo if that instruction faults (tcgl_mmx_fault_undo). */
-    uint64_t mmx_undo_rip;
+     * undo if that instruction faults (tcgl_mmx_fault_undo).  c->insns
+     * then: it moves at every block end, and at a fault's delivery too
+     * by the time the guest can run that rip again, so a record left by
+     * an instruction that completed never matches a later fault there. */
+    uint64_t mmx_undo_rip, mmx_undo_insns;
     uint8_t mmx_undo_top, mmx_undo_ftw;
     bool mmx_undo;
 } TCGLFPU;
@@ -155,6 +158,7 @@ static inline TCGLFPU *mmx_enter(TCGLCPU *c)
     }
     f->mmx_undo = true;
     f->mmx_undo_rip = c->env->rip;
+    f->mmx_undo_insns = c->insns;
     f->mmx_undo_top = f->top;
     f->mmx_undo_ftw = f->ftw;
     f->top = 0;
@@ -166,14 +170,15 @@ static inline TCGLFPU *mmx_enter(TCGLCPU *c)
  * transition: the instruction has no effect, TOP and the tags stay as
  * they were (silicon; tcgl-diff random "packssdw mm0, [r15+...]" with an
  * unmapped operand).  #XM (CVTPS2PI) and a fault in MASKMOVQ's store keep
- * the transition, as the silicon does.  The execution loop calls this for every fault, and
- * tcgl_mmx_undo_forget at every block start (so a record left by an
- * instruction that completed never applies to a later fault at the same
- * address). */
+ * the transition, as the silicon does.  The execution loop calls this
+ * for every fault; the record applies only to the same run of that
+ * instruction (its rip and c->insns; blocks chained in compiled code do
+ * not pass the executor's tcgl_mmx_undo_forget). */
 static inline void tcgl_mmx_fault_undo(TCGLCPU *c)
 {
     TCGLFPU *f = tcgl_fpu(c);
-    if (f && f->mmx_undo && f->mmx_undo_rip == c->env->rip && c->event.vector != TCGL_EXC_XM) {
+    if (f && f->mmx_undo && f->mmx_undo_rip == c->env->rip && f->mmx_undo_insns == c->insns &&
+        c->event.vector != TCGL_EXC_XM) {
         f->top = f->mmx_undo_top;
         f->ftw = f->mmx_undo_ftw;
     }

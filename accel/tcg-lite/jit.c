@@ -1569,7 +1569,7 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
  * flush, an exit request, a maskable interrupt pending with IF set, any
  * other interrupt request, an interrupt shadow, a TLB flush or mode
  * change since the executor's check, a new CS base), else to `out`
- * (at most 7 exits: out_field[8]).  rax_rip: rax holds the rip just
+ * (at most 4 exits: out_field[8]).  rax_rip: rax holds the rip just
  * stored (the checks keep it: they use rdx and rcx).  Returns the first
  * slot. */
 static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout,
@@ -1578,12 +1578,10 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     uint8_t *slots;
 
 #define JNE_OUT() do { eb(e, "\x0f\x85", 2); out_field[(*nout)++] = e->p; e32(e, 0); } while (0)
-    eb(e, "\x80\xbb", 2);                           /* cmp byte [rbx + block_invalidated], 0 */
-    e32(e, CPU_OFF(block_invalidated));
-    e8(e, 0);
-    JNE_OUT();
-    eb(e, "\x83\xbb", 2);                           /* cmp dword [rbx + exit_request], 0 */
-    e32(e, CPU_OFF(exit_request));
+    /* exit_request, block_invalidated, chain_break (a TLB flush, a mode
+     * change or an interrupt shadow since the executor's check) */
+    eb(e, "\x48\x83\xbb", 3);                      /* cmp qword [rbx + chain_stop], 0 */
+    e32(e, CPU_OFF(chain_stop));
     e8(e, 0);
     JNE_OUT();
     /* A maskable interrupt the guest holds off (IF clear) is no reason to
@@ -1603,15 +1601,6 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     e32(e, (uint32_t)offsetof(X86CPUState, rflags));
     e32(e, RFLAGS_IF);
     JNE_OUT();
-    eb(e, "\x41\x80\xbd", 3);                      /* cmp byte [r13 + interrupt_shadow], 0 */
-    e32(e, (uint32_t)offsetof(X86CPUState, events.interrupt_shadow));
-    e8(e, 0);
-    JNE_OUT();
-    eb(e, "\x8b\x93", 2);                           /* mov edx, [rbx + code_epoch] */
-    e32(e, CPU_OFF(code_epoch));
-    eb(e, "\x3b\x93", 2);                           /* cmp edx, [rbx + chain_epoch] */
-    e32(e, CPU_OFF(chain_epoch));
-    JNE_OUT();
     if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
         eb(e, "\x48\x81\xbb", 3);                  /* cmp qword [rbx + cs base], imm32 */
         e32(e, CPU_OFF(seg_base[R_CS]));
@@ -1624,14 +1613,6 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     }
     JNE_OUT();
 #undef JNE_OUT
-    /* what the executor does at a block start: forget the MMX undo record */
-    eb(e, "\x48\x8b\x93", 3);                      /* mov rdx, [rbx + fpu] */
-    e32(e, CPU_OFF(fpu));
-    eb(e, "\x48\x85\xd2", 3);                      /* test rdx, rdx */
-    eb(e, "\x74\x07", 2);                           /* jz +7 */
-    eb(e, "\xc6\x82", 2);                           /* mov byte [rdx + mmx_undo], 0 */
-    e32(e, (uint32_t)offsetof(TCGLFPU, mmx_undo));
-    e8(e, 0);
     if (!rax_rip) {
         eb(e, "\x49\x8b\x85", 3);                  /* mov rax, [r13 + rip] */
         e32(e, (uint32_t)offsetof(X86CPUState, rip));

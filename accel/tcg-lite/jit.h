@@ -68,8 +68,9 @@ void tcgl_jit_set_window_ms(unsigned ms);
 TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb);
 /* Block chaining.  After a compiled block ends normally, its code checks
  * (every time) that no code write hit it, no exit or interrupt request is
- * pending, no interrupt shadow is set, c->code_epoch still equals
- * c->chain_epoch and the CS base is the block's; then compares the new
+ * pending, no TLB flush, mode change or interrupt shadow happened since the
+ * executor entered compiled code (c->chain_stop, one word, is zero) and the
+ * CS base is the block's; then compares the new
  * rip with its TCGL_JIT_LINKS link slots and jumps straight into the
  * matching successor's body, if that block is not dropped and (another
  * page) its execute TLB entry still maps its page.  The executor links

@@ -294,6 +294,7 @@ void tcgl_tlb_flush(TCGLCPU *c)
     MMUCpu *m = mmu_cpu_get(c);
 
     c->code_epoch++;
+    c->chain_break = true;
 
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         flush_used(c, m, idx, NULL);
@@ -313,6 +314,7 @@ void tcgl_tlb_flush_nonglobal(TCGLCPU *c)
         return;
     }
     c->code_epoch++;
+    c->chain_break = true;
     m = mmu_cpu_get(c);
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         flush_used(c, m, idx, m->global[idx]);
@@ -325,6 +327,7 @@ void tcgl_tlb_flush_page(TCGLCPU *c, uint64_t lin)
     MMUCpu *m = mmu_cpu_get(c);
 
     c->code_epoch++;
+    c->chain_break = true;
 
     for (int idx = 0; idx < TCGL_NB_MMU; idx++) {
         if (m->has_large[idx] && !((lin ^ m->large_addr[idx]) & m->large_mask[idx])) {

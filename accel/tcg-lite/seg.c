@@ -26,6 +26,7 @@ void tcgl_update_hflags(TCGLCPU *c)
     unsigned cpl = 0;
 
     c->code_epoch++;            /* the mode may change: no same-page shortcuts across it */
+    c->chain_break = true;
 
     if (env->cr0 & CR0_PE) {
         hf |= TCGL_HF_PE;
@@ -1035,6 +1036,7 @@ void tcgl_op_mov_sreg(TCGLCPU *c, const TCGLInsn *i)
     tcgl_load_seg(c, seg, sel);
     if (seg == R_SS) {
         c->env->events.interrupt_shadow = X86_SHADOW_MOV_SS;
+        c->chain_break = true;
     }
 }
 
@@ -1095,6 +1097,7 @@ void tcgl_op_pop_sreg(TCGLCPU *c, const TCGLInsn *i)
     c->env->regs[R_ESP] = (sp & ~mask) | ((sp + size) & mask);
     if (seg == R_SS) {
         c->env->events.interrupt_shadow = X86_SHADOW_MOV_SS;
+        c->chain_break = true;
     }
 }
 

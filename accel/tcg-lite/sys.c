@@ -444,6 +444,7 @@ static void set_if(TCGLCPU *c, bool on)
     if (on) {
         if (bit == RFL_IF && !(env->rflags & RFL_IF)) {
             env->events.interrupt_shadow = X86_SHADOW_STI;
+            c->chain_break = true;
         }
         env->rflags |= bit;
     } else {

@@ -247,17 +247,30 @@ struct TCGLCPU {
     /* events (excp.c) and the unwinding point of the execution loop */
     TCGLEvent event;
     sigjmp_buf jmp;
-    /* Set from any thread to make tcgl_cpu_exec() return soon (checked
-     * between blocks). */
-    volatile int exit_request;
+    /* Compiled code chained from block to block reads these three as one
+     * word (jit.c emit_chain): any of them set sends it back to the
+     * executor. */
+    union {
+        struct {
+            /* Set from any thread to make tcgl_cpu_exec() return soon
+             * (checked between blocks). */
+            volatile int exit_request;
+            /* Set by a code write that hit the block being executed: the
+             * executor leaves the block after the current instruction. */
+            bool block_invalidated;
+            /* Set by what the executor must see before the next block: a
+             * TLB flush or mode change (code_epoch moved) or an interrupt
+             * shadow; cleared when it enters compiled code. */
+            bool chain_break;
+            uint8_t chain_pad[2];       /* (never written: the word reads them as 0) */
+        };
+        uint64_t chain_stop;
+    };
     /* What tcgl_cpu_exec() returns when it sees exit_request: a handler
      * that must stop the loop (HLT after advancing rip, a shutdown) sets
      * exit_reason and then exit_request; the loop resets exit_reason to
      * TCGL_EXIT_REQUEST when it returns. */
     TCGLExit exit_reason;
-    /* Set by a code write that hit the block being executed: the
-     * executor leaves the block after the current instruction. */
-    bool block_invalidated;
     uint64_t insns;             /* instructions retired (approximate: counted per block) */
     /* Blocks the executor looked up (rounds of its loop); compiled code
      * that goes on into a chained block does not come back for one. */
@@ -269,9 +282,6 @@ struct TCGLCPU {
      * found mapped to a physical page still is (the executor's same-page
      * block links rely on it). */
     uint32_t code_epoch;
-    /* code_epoch when the executor entered compiled code: chained blocks
-     * (jit.c) follow a same-page link only while the two are equal. */
-    uint32_t chain_epoch;
     /* The executor's per-CPU cache of blocks by linear pc (cpu-exec.c),
      * valid while the block cache's flush count equals jmp_cache_flushes. */
     struct TCGLBlock **jmp_cache;

@@ -1202,6 +1202,65 @@ static void test_jit_chain_two_pages(void)
     }
 }
 
+/* What the executor must see before the next block (a TLB flush or mode
+ * change, an interrupt shadow: c->chain_break, set by those instructions
+ * in the sys and mmu parts) stops chained code at the block's end, like
+ * an exit request or a code write (one word, c->chain_stop).  0x2000:
+ * inc rax; pause; dec rcx; jnz 0x2000; ud2, PAUSE's hook setting the
+ * field: every pass comes back to the executor; without it the chained
+ * loop runs on.  Interpreter and JIT agree either way. */
+static void set_chain_break_hook(void)
+{
+    stub.c.chain_break = true;
+}
+
+static void set_invalidated_hook(void)
+{
+    stub.c.block_invalidated = true;
+}
+
+static void test_jit_chain_stop(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xff, 0xc0, 0xf3, 0x90, 0x48, 0xff, 0xc9, 0x75, 0xf6, 0x0f, 0x0b,
+    };
+    void (*hooks[])(void) = { NULL, set_chain_break_hook, set_invalidated_hook };
+
+    for (unsigned h = 0; h < G_N_ELEMENTS(hooks); h++) {
+        uint64_t insns_i = 0;
+        for (int jit = 0; jit < 2; jit++) {
+            jit_mode(jit, 1);
+            stub_reset(64);
+            stub_write(CODE_AT, code, sizeof(code));
+            stub.pause_hook = hooks[h];
+            R()[R_EAX] = 0;
+            R()[R_ECX] = 20000;
+            stub.c.env->rip = CODE_AT;
+            stub.nr_events = 0;
+            stub.c.insns = 0;
+            stub.c.exec_lookups = 0;
+            tcgl_cpu_exec(&stub.c);
+            stub.pause_hook = NULL;
+            g_assert_cmpuint(stub.nr_events, ==, 1);
+            g_assert_cmpint(stub.last_event.vector, ==, 6);
+            g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + 10);
+            g_assert_cmpuint(R()[R_EAX], ==, 20000);
+            g_assert_cmpuint(R()[R_ECX], ==, 0);
+            if (!jit) {
+                insns_i = stub.c.insns;
+                g_assert_cmpuint(stub.c.exec_lookups, >=, 20000);
+            } else {
+                g_assert_cmpuint(stub.c.insns, ==, insns_i);
+                if (hooks[h]) {
+                    g_assert_cmpuint(stub.c.exec_lookups, >=, 20000);
+                } else {
+                    g_assert_cmpuint(stub.c.exec_lookups, <, 100);
+                }
+            }
+        }
+    }
+}
+
 /* Runs `inc rax; ud2` at 0x2000 n times, sleeping gap_ms between runs;
  * returns how many blocks the JIT compiled meanwhile. */
 static uint64_t window_runs(unsigned n, unsigned gap_ms)
@@ -1332,6 +1391,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-async", test_jit_chain_async);
     g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
     g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
+    g_test_add_func("/tcgl/jit/chain-stop", test_jit_chain_stop);
     g_test_add_func("/tcgl/jit/window", test_jit_window);
     g_test_add_func("/tcgl/jit/uncompile", test_jit_uncompile);
 #endif

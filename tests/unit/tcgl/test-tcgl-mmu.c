@@ -700,13 +700,17 @@ static void test_global(void)
     w32(0x11000, 0x30000 | P | W | G);
     w32(0x11004, 0x31000 | P | W);
     /* CR3 write: the global page survives */
+    cpu.chain_break = false;
     tcgl_tlb_flush_nonglobal(&cpu);
+    g_assert_true(cpu.chain_break);         /* chained blocks stop (code_epoch moved) */
     g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);
     g_assert_cmpuint(ld(R_DS, 0x401000, 1), ==, 4);
     /* INVLPG drops one page, global or not */
     w32(0x11004, 0x32000 | P | W);
     g_assert_cmpuint(ld(R_DS, 0x401000, 1), ==, 4);
+    cpu.chain_break = false;
     tcgl_tlb_flush_page(&cpu, 0x401abc);
+    g_assert_true(cpu.chain_break);
     g_assert_cmpuint(ld(R_DS, 0x401000, 1), ==, 5);
     g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);
     tcgl_tlb_flush_page(&cpu, 0x400000);
@@ -714,7 +718,9 @@ static void test_global(void)
     /* without CR4.PGE a CR3 write drops everything */
     w32(0x11000, 0x20000 | P | W | G);
     env.cr4 &= ~CR4_PGE;
+    cpu.chain_break = false;
     tcgl_tlb_flush_nonglobal(&cpu);
+    g_assert_true(cpu.chain_break);
     g_assert_cmpuint(ld(R_DS, 0x400000, 1), ==, 1);
     teardown();
 }

@@ -601,6 +601,48 @@ static void test_mmx(void)
     g_assert_cmpint(run_r(0xfc, NONE, 1, 2), ==, TCGL_EXC_MF);
 }
 
+/* A fault in an MMX instruction after its x87 -> MMX transition undoes
+ * the transition (tcgl_mmx_fault_undo, which the execution loop calls at
+ * every fault), but only in the same run of that instruction: a record a
+ * completed run left at the same rip must not apply when that rip faults
+ * later before its transition (#MF from a pending x87 exception).  The
+ * loop's c->insns moves at every block end in between (here by hand);
+ * chained blocks in compiled code never pass the executor's
+ * tcgl_mmx_undo_forget, so this is what tells the two runs apart. */
+static void test_mmx_fault_undo(void)
+{
+    TCGLFPU *f;
+
+    stub_fp_init();
+    f = stub_fpu();
+    stub_env.rip = 0x1000;
+    stub_cpu.insns = 100;
+    /* PADDW mm1, [0x600]: #PF in the load, after the transition: undone */
+    f->top = 5;
+    f->ftw = 0x07;
+    stub_fault_off = 0x600;
+    g_assert_cmpint(run_m(0xfd, NONE, 1, 0x600), ==, 14);
+    g_assert_cmpint(f->top, ==, 0);         /* the transition happened... */
+    g_assert_cmphex(f->ftw, ==, 0xff);
+    tcgl_mmx_fault_undo(&stub_cpu);
+    g_assert_cmpint(f->top, ==, 5);         /* ...and is undone */
+    g_assert_cmphex(f->ftw, ==, 0x07);
+    /* the same instruction completes: its record stays behind */
+    stub_fault_off = ~0ULL;
+    g_assert_cmpint(run_m(0xfd, NONE, 1, 0x600), ==, -1);
+    g_assert_cmpint(f->top, ==, 0);
+    /* x87 code runs (top 3, two registers in use, a pending #MF) in
+     * later blocks, then the same rip again: #MF before the transition */
+    stub_cpu.insns += 4;
+    f->top = 3;
+    f->ftw = 0xc0;
+    f->fsw = FSW_ES | FSW_ZE;
+    g_assert_cmpint(run_m(0xfd, NONE, 1, 0x600), ==, TCGL_EXC_MF);
+    tcgl_mmx_fault_undo(&stub_cpu);
+    g_assert_cmpint(f->top, ==, 3);         /* not the stale record's 5/0x07 */
+    g_assert_cmphex(f->ftw, ==, 0xc0);
+}
+
 /* ---- faults, MXCSR, FXSAVE -------------------------------------------------------------- */
 
 static void test_sse_faults(void)
@@ -1269,6 +1311,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/sse/moves", test_moves);
     g_test_add_func("/tcgl/sse/integer", test_integer_directed);
     g_test_add_func("/tcgl/sse/mmx", test_mmx);
+    g_test_add_func("/tcgl/sse/mmx-fault-undo", test_mmx_fault_undo);
     g_test_add_func("/tcgl/sse/faults", test_sse_faults);
     g_test_add_func("/tcgl/sse/mxcsr", test_mxcsr);
     g_test_add_func("/tcgl/sse/fxsave", test_fxsave_fxrstor);

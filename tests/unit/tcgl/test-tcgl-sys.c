@@ -246,12 +246,16 @@ static void test_seg_loads(void)
     g_assert_cmpint(mov_sreg(R_DS, 0), ==, -1);
     g_assert_true(c->env->segs[R_DS].unusable);
     g_assert_cmpint(c->seg_rlim[R_DS], ==, -1);
-    /* MOV SS sets the interrupt shadow */
+    /* MOV SS sets the interrupt shadow, and chained blocks stop for it */
+    c->chain_break = false;
     g_assert_cmpint(mov_sreg(R_SS, S_DATA0), ==, -1);
     g_assert_cmpint(c->env->events.interrupt_shadow, ==, X86_SHADOW_MOV_SS);
+    g_assert_true(c->chain_break);
 
     /* CPL 3: a DPL 0 data segment is refused */
+    c->chain_break = false;
     pmode32(3);
+    g_assert_true(c->chain_break);                  /* a mode change stops chained blocks */
     g_assert_cmpint(c->hflags & TCGL_HF_CPL_MASK, ==, 3);
     g_assert_cmpint(c->mmu_idx, ==, TCGL_MMU_USER);
     g_assert_cmpint(mov_sreg(R_DS, S_DATA0 | 3), ==, EXCP_GP);
@@ -988,7 +992,9 @@ static void test_hlt_and_sti_shadow(void)
     prog_set(0, 0x200, TCGL_OPF_END, insn(tcgl_op_sti, 0xfb, 1, 2));
     prog_set(1, 0x201, 0, insn(tcgl_op_cpuid, TCGL_OPC(TCGL_MAP_0F, 0xa2), 2, 2));
     stub_prog_len = 2;
+    c->chain_break = false;
     tcgl_cpu_exec(c);
+    g_assert_true(c->chain_break);                  /* STI's shadow stops chained blocks */
     g_assert_cmphex(env->rip, ==, 0x8000);
     g_assert_cmphex(rd(0xffa, 2), ==, 0x203);       /* after CPUID, not after STI */
     g_assert_cmphex(rd(0xffe, 2) & RFL_IF, ==, RFL_IF);
