@@ -823,6 +823,35 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     }
 }
 
+/* Compiled code's way to the next block when its link slots missed
+ * (jit.h): the jump cache only (never a fetch, a translation or anything
+ * else that can fault or take the BQL), under find_block()'s rules
+ * (link_ok(): not dropped, same pc, CS base and mode, the execute TLB
+ * still mapping its pages), and only between two flushes; the chain's
+ * own checks before it stand for the executor's check_events().  The
+ * running block gets a link to it if it has a free slot, so the next
+ * time takes the slot. */
+void *tcgl_chain_lookup(TCGLCPU *c)
+{
+    uint64_t cs_base = c->seg_base[R_CS];
+    uint64_t pc = (cs_base + c->env->rip) & c->lin_mask;
+    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    TCGLBlock *prev = c->cur_block, *b;
+
+    if (unlikely(bc.flush_pending || c->jmp_cache_flushes != bc.flush_count || !prev)) {
+        return NULL;
+    }
+    b = c->jmp_cache[jmp_cache_hash(pc)];
+    if (!link_ok(c, b, pc, cs_base, hf) || !b->jit_body) {
+        return NULL;
+    }
+    if (prev->nchained < TCGL_JIT_LINKS) {
+        chain_blocks(c, prev, b);
+    }
+    c->cur_block = b;
+    return b->jit_body;
+}
+
 /* How many blocks an unlocked vCPU runs, at most, while the BQL is busy
  * before it waits for it to take an interrupt. */
 #define IRQ_ACK_BUSY_MAX 256

@@ -1621,6 +1621,15 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     for (unsigned k = 0; k < TCGL_JIT_LINKS; k++) {
         emit_slot(e, jb);
     }
+    /* no slot matched: the executor's jump cache, by a call (returns and
+     * indirect jumps have more successors than slots) */
+    eb(e, "\x48\x89\xdf", 3);                      /* mov rdi, rbx */
+    emit_call(e, (const void *)tcgl_chain_lookup);
+    eb(e, "\x48\x85\xc0", 3);                      /* test rax, rax */
+    eb(e, "\x74\x09", 2);                           /* jz +9: to the epilogue, after this */
+    eb(e, "\x4d\x8b\xa5", 3);                      /* mov r12, [r13 + rip] */
+    e32(e, (uint32_t)offsetof(X86CPUState, rip));
+    eb(e, "\xff\xe0", 2);                           /* jmp rax */
     return slots;
 }
 
@@ -1675,7 +1684,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         int rax_reg;                                /* rax holds it at resume (the fast path) */
     } slow[JIT_MAX_SLOW];
     unsigned nslow = 0;
-    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE;
+    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE + 32;
     unsigned n = jb->n;
 
     if (jit.mode != 1 || n == 0 || n > 256 || !arena_map()) {

@@ -88,6 +88,13 @@ typedef struct TCGLJitLink {
     uint64_t lin_page, phys_page;
 } TCGLJitLink;
 bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l);
+/* Chained code whose link slots all missed (returns, indirect jumps, a
+ * successor not linked yet): the executor's next block by its jump cache
+ * (cpu-exec.c), if find_block() would take it from there and it is
+ * compiled.  Links it into a free slot of the running block as the
+ * executor would, sets c->cur_block to it and returns its body (entered
+ * with r12 = rip); NULL sends the code back to the executor. */
+void *tcgl_chain_lookup(TCGLCPU *c);
 /* A compiled block is dropped: chained predecessors no longer enter it.
  * `dead` is its TCGLJitBlock.dead, valid until the next tcgl_jit_flush(). */
 static inline void tcgl_jit_kill(uint8_t *dead)

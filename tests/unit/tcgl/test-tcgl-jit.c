@@ -1261,6 +1261,46 @@ static void test_jit_chain_stop(void)
     }
 }
 
+/* A RET with more successors than link slots: the third return goes
+ * through the executor's jump cache from the compiled code
+ * (tcgl_chain_lookup), not back to the executor.  0x2000: call f; call f;
+ * call f; dec rcx; jnz 0x2000; ud2; f (0x2016): inc rax; ret. */
+static void test_jit_chain_lookup(void)
+{
+    static const uint8_t code[] = {
+        0xe8, 0x11, 0x00, 0x00, 0x00, 0xe8, 0x0c, 0x00, 0x00, 0x00,
+        0xe8, 0x07, 0x00, 0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xec,
+        0x0f, 0x0b, 0x48, 0xff, 0xc0, 0xc3,
+    };
+    uint64_t insns_i = 0;
+
+    for (int jit = 0; jit < 2; jit++) {
+        jit_mode(jit, 1);
+        stub_reset(64);
+        stub_write(CODE_AT, code, sizeof(code));
+        R()[R_EAX] = 0;
+        R()[R_ECX] = 20000;
+        R()[R_ESP] = 0x8000;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        stub.c.exec_lookups = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + 0x14);
+        g_assert_cmpuint(R()[R_EAX], ==, 60000);
+        g_assert_cmphex(R()[R_ESP], ==, 0x8000);
+        if (jit) {
+            g_assert_cmpuint(stub.c.insns, ==, insns_i);
+            g_assert_cmpuint(stub.c.exec_lookups, <, 100);
+        } else {
+            insns_i = stub.c.insns;
+            g_assert_cmpuint(stub.c.exec_lookups, >=, 20000 * 4);
+        }
+    }
+}
+
 /* Runs `inc rax; ud2` at 0x2000 n times, sleeping gap_ms between runs;
  * returns how many blocks the JIT compiled meanwhile. */
 static uint64_t window_runs(unsigned n, unsigned gap_ms)
@@ -1392,6 +1432,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/chain-masked-irq", test_jit_chain_masked_irq);
     g_test_add_func("/tcgl/jit/chain-two-pages", test_jit_chain_two_pages);
     g_test_add_func("/tcgl/jit/chain-stop", test_jit_chain_stop);
+    g_test_add_func("/tcgl/jit/chain-lookup", test_jit_chain_lookup);
     g_test_add_func("/tcgl/jit/window", test_jit_window);
     g_test_add_func("/tcgl/jit/uncompile", test_jit_uncompile);
 #endif
