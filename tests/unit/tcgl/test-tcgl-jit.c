@@ -1161,6 +1161,46 @@ static void test_jit_chain_masked_irq(void)
     g_assert_cmpuint(look_j, <, 100);
 }
 
+/* Runs a counting loop at `at` (rax = 0, rcx = n, rsp = 0x8000; PAUSE
+ * calls `hook`) under the interpreter, then compiled from its first run,
+ * to the UD2 at `ud2_at`: both stop there after that one event, with rax
+ * == rax_end and rcx == 0, and run the same number of instructions.
+ * Returns the executor's block lookups: interpreter, JIT. */
+static void run_loop_both(const uint8_t *code, size_t len, uint64_t at, uint64_t n,
+                          void (*hook)(void), uint64_t ud2_at, uint64_t rax_end,
+                          uint64_t lookups[2])
+{
+    uint64_t insns_i = 0;
+
+    for (int jit = 0; jit < 2; jit++) {
+        jit_mode(jit, 1);
+        stub_reset(64);
+        stub_write(at, code, len);
+        stub.pause_hook = hook;
+        R()[R_EAX] = 0;
+        R()[R_ECX] = n;
+        R()[R_ESP] = 0x8000;
+        stub.c.env->rip = at;
+        stub.nr_events = 0;
+        stub.c.insns = 0;
+        stub.c.exec_lookups = 0;
+        tcgl_cpu_exec(&stub.c);
+        stub.pause_hook = NULL;
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, 6);
+        g_assert_cmphex(stub.c.env->rip, ==, ud2_at);
+        g_assert_cmpuint(R()[R_EAX], ==, rax_end);
+        g_assert_cmpuint(R()[R_ECX], ==, 0);
+        g_assert_cmphex(R()[R_ESP], ==, 0x8000);
+        if (jit) {
+            g_assert_cmpuint(stub.c.insns, ==, insns_i);
+        } else {
+            insns_i = stub.c.insns;
+        }
+        lookups[jit] = stub.c.exec_lookups;
+    }
+}
+
 /* A loop whose body crosses a page boundary: the block that ends with
  * the instruction across it spans two pages; the block after it on the
  * second page chains back to it (checking the first page's TLB entry)
@@ -1174,32 +1214,12 @@ static void test_jit_chain_two_pages(void)
         0x48, 0xff, 0xc0, 0x48, 0xff, 0xc9, 0xba, 0x78, 0x56, 0x34, 0x12,
         0x48, 0x85, 0xc9, 0x0f, 0x85, 0xec, 0xff, 0xff, 0xff, 0x0f, 0x0b,
     };
-    uint64_t insns_i = 0;
+    uint64_t lookups[2];
 
-    for (int jit = 0; jit < 2; jit++) {
-        jit_mode(jit, 1);
-        stub_reset(64);
-        stub_write(0x2ff8, code, sizeof(code));
-        R()[R_EAX] = 0;
-        R()[R_ECX] = 100000;
-        stub.c.env->rip = 0x2ff8;
-        stub.nr_events = 0;
-        stub.c.insns = 0;
-        stub.c.exec_lookups = 0;
-        tcgl_cpu_exec(&stub.c);
-        g_assert_cmpuint(stub.nr_events, ==, 1);
-        g_assert_cmpint(stub.last_event.vector, ==, 6);
-        g_assert_cmphex(stub.c.env->rip, ==, 0x300c);
-        g_assert_cmpuint(R()[R_EAX], ==, 100000);
-        g_assert_cmphex(R()[R_EDX], ==, 0x12345678);
-        if (jit) {
-            g_assert_cmpuint(stub.c.insns, ==, insns_i);
-            g_assert_cmpuint(stub.c.exec_lookups, <, 100);
-        } else {
-            insns_i = stub.c.insns;
-            g_assert_cmpuint(stub.c.exec_lookups, >=, 200000);
-        }
-    }
+    run_loop_both(code, sizeof(code), 0x2ff8, 100000, NULL, 0x300c, 100000, lookups);
+    g_assert_cmphex(R()[R_EDX], ==, 0x12345678);
+    g_assert_cmpuint(lookups[0], >=, 200000);
+    g_assert_cmpuint(lookups[1], <, 100);
 }
 
 /* What the executor must see before the next block (a TLB flush or mode
@@ -1225,38 +1245,15 @@ static void test_jit_chain_stop(void)
         0x48, 0xff, 0xc0, 0xf3, 0x90, 0x48, 0xff, 0xc9, 0x75, 0xf6, 0x0f, 0x0b,
     };
     void (*hooks[])(void) = { NULL, set_chain_break_hook, set_invalidated_hook };
+    uint64_t lookups[2];
 
     for (unsigned h = 0; h < G_N_ELEMENTS(hooks); h++) {
-        uint64_t insns_i = 0;
-        for (int jit = 0; jit < 2; jit++) {
-            jit_mode(jit, 1);
-            stub_reset(64);
-            stub_write(CODE_AT, code, sizeof(code));
-            stub.pause_hook = hooks[h];
-            R()[R_EAX] = 0;
-            R()[R_ECX] = 20000;
-            stub.c.env->rip = CODE_AT;
-            stub.nr_events = 0;
-            stub.c.insns = 0;
-            stub.c.exec_lookups = 0;
-            tcgl_cpu_exec(&stub.c);
-            stub.pause_hook = NULL;
-            g_assert_cmpuint(stub.nr_events, ==, 1);
-            g_assert_cmpint(stub.last_event.vector, ==, 6);
-            g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + 10);
-            g_assert_cmpuint(R()[R_EAX], ==, 20000);
-            g_assert_cmpuint(R()[R_ECX], ==, 0);
-            if (!jit) {
-                insns_i = stub.c.insns;
-                g_assert_cmpuint(stub.c.exec_lookups, >=, 20000);
-            } else {
-                g_assert_cmpuint(stub.c.insns, ==, insns_i);
-                if (hooks[h]) {
-                    g_assert_cmpuint(stub.c.exec_lookups, >=, 20000);
-                } else {
-                    g_assert_cmpuint(stub.c.exec_lookups, <, 100);
-                }
-            }
+        run_loop_both(code, sizeof(code), CODE_AT, 20000, hooks[h], CODE_AT + 10, 20000, lookups);
+        g_assert_cmpuint(lookups[0], >=, 20000);
+        if (hooks[h]) {
+            g_assert_cmpuint(lookups[1], >=, 20000);
+        } else {
+            g_assert_cmpuint(lookups[1], <, 100);
         }
     }
 }
@@ -1272,33 +1269,11 @@ static void test_jit_chain_lookup(void)
         0xe8, 0x07, 0x00, 0x00, 0x00, 0x48, 0xff, 0xc9, 0x75, 0xec,
         0x0f, 0x0b, 0x48, 0xff, 0xc0, 0xc3,
     };
-    uint64_t insns_i = 0;
+    uint64_t lookups[2];
 
-    for (int jit = 0; jit < 2; jit++) {
-        jit_mode(jit, 1);
-        stub_reset(64);
-        stub_write(CODE_AT, code, sizeof(code));
-        R()[R_EAX] = 0;
-        R()[R_ECX] = 20000;
-        R()[R_ESP] = 0x8000;
-        stub.c.env->rip = CODE_AT;
-        stub.nr_events = 0;
-        stub.c.insns = 0;
-        stub.c.exec_lookups = 0;
-        tcgl_cpu_exec(&stub.c);
-        g_assert_cmpuint(stub.nr_events, ==, 1);
-        g_assert_cmpint(stub.last_event.vector, ==, 6);
-        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + 0x14);
-        g_assert_cmpuint(R()[R_EAX], ==, 60000);
-        g_assert_cmphex(R()[R_ESP], ==, 0x8000);
-        if (jit) {
-            g_assert_cmpuint(stub.c.insns, ==, insns_i);
-            g_assert_cmpuint(stub.c.exec_lookups, <, 100);
-        } else {
-            insns_i = stub.c.insns;
-            g_assert_cmpuint(stub.c.exec_lookups, >=, 20000 * 4);
-        }
-    }
+    run_loop_both(code, sizeof(code), CODE_AT, 20000, NULL, CODE_AT + 0x14, 60000, lookups);
+    g_assert_cmpuint(lookups[0], >=, 20000 * 4);
+    g_assert_cmpuint(lookups[1], <, 100);
 }
 
 /* Runs `inc rax; ud2` at 0x2000 n times, sleeping gap_ms between runs;
