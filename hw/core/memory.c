@@ -934,8 +934,11 @@ MemoryRegion *get_system_io(void)
 void memory_init_system(void)
 {
     if (address_space_memory.root) {
+        /* again (tests): the old roots go with their names and lists */
         address_space_destroy(&address_space_memory);
         address_space_destroy(&address_space_io);
+        memory_region_destroy(&system_memory);
+        memory_region_destroy(&system_io);
     }
     memory_region_init(&system_memory, "system", UINT64_MAX);
     memory_region_init(&system_io, "io", 0x10000);

@@ -161,6 +161,22 @@ static void smbios_take(QemuOpts *o, const char *key, char **field)
     }
 }
 
+void smbios_fields_free(SMBiosFields *f)
+{
+    if (f) {
+        g_free(f->vendor);
+        g_free(f->bios_version);
+        g_free(f->date);
+        g_free(f->manufacturer);
+        g_free(f->product);
+        g_free(f->version);
+        g_free(f->serial);
+        g_free(f->sku);
+        g_free(f->family);
+        g_free(f);
+    }
+}
+
 bool smbios_parse_option(MachineState *ms, const char *arg, Error **errp)
 {
     g_autoptr(GError) err = NULL;

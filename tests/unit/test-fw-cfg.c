@@ -575,6 +575,7 @@ static void test_smbios_options(void)
     g_assert_cmpuint(tab[off + 8 + 4], ==, 0x55);
     g_assert_cmpuint(tab[off + 8 + 15], ==, 0xff);
     g_free(tab);
+    smbios_fields_free(m.smbios);
 }
 
 int main(int argc, char **argv)

@@ -53,8 +53,13 @@ static DeviceState *hpet_new(void)
     g_assert_no_error(err);
     g_assert_true(qdev_realize(dev, NULL, &err));
     g_assert_no_error(err);
+    static qemu_irq lines[HPET_NUM_LINES];     /* the test's, shared by its devices */
+
     for (int i = 0; i < HPET_NUM_LINES; i++) {
-        qdev_connect_gpio_out(dev, i, qemu_allocate_irq(line_handler, NULL, i));
+        if (!lines[i]) {
+            lines[i] = qemu_allocate_irq(line_handler, NULL, i);
+        }
+        qdev_connect_gpio_out(dev, i, lines[i]);
     }
     qdev_reset(dev);
     memset(line_level, 0, sizeof(line_level));
@@ -143,9 +148,9 @@ static void legacy_mode_handler(void *opaque, int n, int level)
 static void test_legacy_mode_line(void)
 {
     DeviceState *dev = hpet_new();
+    qemu_irq legacy = qemu_allocate_irq(legacy_mode_handler, NULL, 0);
 
-    qdev_connect_gpio_out_named(dev, HPET_LEGACY_MODE_OUT, 0,
-                                qemu_allocate_irq(legacy_mode_handler, NULL, 0));
+    qdev_connect_gpio_out_named(dev, HPET_LEGACY_MODE_OUT, 0, legacy);
     wr(CONF, 2, 4);                     /* LEG_RT, counter halted */
     g_assert_cmpint(legacy_mode, ==, 1);
     wr(CONF, 3, 4);
@@ -157,6 +162,7 @@ static void test_legacy_mode_line(void)
     qdev_reset(dev);
     g_assert_cmpint(legacy_mode, ==, 0);
     qdev_free(dev);
+    qemu_free_irq(legacy);
 }
 
 /* 32-bit halves of 64-bit registers, and misaligned accesses. */

@@ -65,6 +65,13 @@ static void test_lowmem_coalesced(void)
 
     vga_exit_legacy(&s, &mem, &io);
     g_assert_cmpstr(lm.log->str, ==, "+co a0000/20000;-co a0000/20000;");
+    /* the address spaces live on this stack: out of the global lists */
+    memory_listener_unregister(&lm.l);
+    memory_listener_unregister(&li.l);
+    address_space_destroy(&as_mem);
+    address_space_destroy(&as_io);
+    memory_region_destroy(&mem);
+    memory_region_destroy(&io);
     g_string_free(lm.log, TRUE);
     g_string_free(li.log, TRUE);
 }

@@ -47,6 +47,7 @@ typedef struct SMBiosFields {
     uint8_t uuid[16];
 } SMBiosFields;
 bool smbios_parse_option(MachineState *ms, const char *arg, Error **errp);
+void smbios_fields_free(SMBiosFields *f);
 
 /* -boot's argument into ms->boot_order, boot_menu... */
 bool firmware_parse_boot(MachineState *ms, const char *arg, Error **errp);

