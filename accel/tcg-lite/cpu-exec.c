@@ -789,11 +789,15 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     uint64_t rip = c->env->rip;
     uint64_t lin = b->pc, phys = b->phys;
     unsigned idx;
-    TCGLJitLink l = {
+    TCGLJitLink l;
+
+    if (prev->nchained >= TCGL_JIT_LINKS || !prev->jit_chain || !b->host_code) {
+        return;                         /* (most calls: prev's slots are taken) */
+    }
+    l = (TCGLJitLink){
         .rip = rip, .owner = b, .body = b->jit_body, .dead = b->jit_dead,
         .same_page = same_page(prev, b),
     };
-
     if (b->phys2 != (uint64_t)-1 && !l.same_page) {
         uint64_t lin2 = (b->pc | (TCGL_PAGE_SIZE - 1)) + 1;
         if (page_of(prev, b->pc, b->phys)) {
@@ -807,8 +811,7 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     l.tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c);
     l.lin_page = lin & TCGL_PAGE_MASK;
     l.phys_page = phys & TCGL_PAGE_MASK;
-    if (!prev->jit_chain || !b->host_code || prev->nchained >= TCGL_JIT_LINKS ||
-        b->invalid || prev->invalid ||
+    if (b->invalid || prev->invalid ||
         b->cs_base != prev->cs_base || b->hflags != prev->hflags ||
         (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, lin, phys)) {
         return;
