@@ -848,9 +848,7 @@ void *tcgl_chain_lookup(TCGLCPU *c)
     if (!link_ok(c, b, pc, cs_base, hf) || !b->jit_body) {
         return NULL;
     }
-    if (prev->nchained < TCGL_JIT_LINKS) {
-        chain_blocks(c, prev, b);
-    }
+    chain_blocks(c, prev, b);           /* (returns at once when prev's slots are taken) */
     c->cur_block = b;
     return b->jit_body;
 }

@@ -1454,6 +1454,7 @@ static bool emit_inline_fused(Emit *e, const TCGLJitBlock *jb, const TCGLInsn *i
 /* Upper bound of the bytes one instruction takes (with its exit stub). */
 #define JIT_MAX_PER_INSN 384
 #define JIT_MAX_FIXED 256
+#define JIT_LOOKUP_CALL 32      /* emit_chain()'s tcgl_chain_lookup() call after the slots */
 #define JIT_MAX_SLOW 64
 
 /* rip = (start + off) masked as the block's mode wraps it */
@@ -1684,7 +1685,8 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         int rax_reg;                                /* rax holds it at resume (the fast path) */
     } slow[JIT_MAX_SLOW];
     unsigned nslow = 0;
-    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE + 32;
+    size_t need = JIT_MAX_FIXED + (size_t)jb->n * JIT_MAX_PER_INSN + TCGL_JIT_LINKS * SLOT_SIZE +
+                  JIT_LOOKUP_CALL;
     unsigned n = jb->n;
 
     if (jit.mode != 1 || n == 0 || n > 256 || !arena_map()) {
