@@ -9,7 +9,7 @@
  * is raised by the right instruction.
  *
  * Blocks are found by (guest-physical address of the first byte, linear
- * pc, CS base, hflags & TCGL_HF_DECODE_MASK) in a hash table, and each
+ * pc, CS base, hflags & TCGL_HF_BLOCK_MASK) in a hash table, and each
  * block remembers its last two successors (a direct link, checked against
  * the key and the execute TLB before it is followed).  Each guest page
  * holding decoded code has a descriptor listing its blocks; a write to the
@@ -55,7 +55,7 @@ typedef struct TCGLBlock {
     uint64_t cs_base;
     struct TCGLBlock *link[2];      /* last successors */
     TCGLJitFn *host_code;           /* JIT code for the whole block (jit.h), or NULL */
-    uint8_t hflags;                 /* & TCGL_HF_DECODE_MASK */
+    uint8_t hflags;                 /* & TCGL_HF_BLOCK_MASK */
     bool last_branch;               /* the last instruction sets rip itself */
     bool fused_jcc;                 /* insns[n - 1] is CMP/TEST fused with the Jcc at insns[n] */
     bool invalid;                   /* dropped (code write, flush of the page) */
@@ -76,7 +76,7 @@ typedef struct TCGLBlock {
     uint64_t chained_rip[TCGL_JIT_LINKS];   /* successors linked into its code, by rip */
     TCGLInsn insns[];
 } TCGLBlock;
-_Static_assert(TCGL_HF_DECODE_MASK <= 0xff, "TCGLBlock.hflags is a byte");
+_Static_assert(TCGL_HF_BLOCK_MASK <= 0xff, "TCGLBlock.hflags is a byte");
 _Static_assert(offsetof(TCGLBlock, phys2) == 64, "TCGLBlock's hot fields moved");
 
 struct TCGLPageDesc {
@@ -401,7 +401,7 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
 {
     TCGLInsn insns[BLOCK_MAX_INSNS];
     uint16_t opflags[BLOCK_MAX_INSNS];
-    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    uint32_t hf = c->hflags & TCGL_HF_BLOCK_MASK;
     uint64_t rip = c->env->rip, phys2 = (uint64_t)-1, ipm = ip_mask(hf);
     unsigned n = 0, off = 0;
     bool cached = host != NULL, last_branch = false, any_priv = false;
@@ -595,7 +595,7 @@ static TCGLBlock *find_block(TCGLCPU *c, TCGLBlock *prev, bool same_ok, bool *ch
 {
     uint64_t cs_base = c->seg_base[R_CS];
     uint64_t pc = (cs_base + c->env->rip) & c->lin_mask;
-    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    uint32_t hf = c->hflags & TCGL_HF_BLOCK_MASK;
     uint64_t phys;
     unsigned avail;
     const uint8_t *host;
@@ -813,7 +813,7 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     l.phys_page = phys & TCGL_PAGE_MASK;
     if (b->invalid || prev->invalid ||
         b->cs_base != prev->cs_base || b->hflags != prev->hflags ||
-        (c->hflags & TCGL_HF_DECODE_MASK) != b->hflags || !tlb_exec_ok(c, lin, phys)) {
+        (c->hflags & TCGL_HF_BLOCK_MASK) != b->hflags || !tlb_exec_ok(c, lin, phys)) {
         return;
     }
     for (unsigned k = 0; k < prev->nchained; k++) {
@@ -838,7 +838,7 @@ void *tcgl_chain_lookup(TCGLCPU *c)
 {
     uint64_t cs_base = c->seg_base[R_CS];
     uint64_t pc = (cs_base + c->env->rip) & c->lin_mask;
-    uint32_t hf = c->hflags & TCGL_HF_DECODE_MASK;
+    uint32_t hf = c->hflags & TCGL_HF_BLOCK_MASK;
     TCGLBlock *prev = c->cur_block, *b;
 
     if (unlikely(bc.flush_pending || c->jmp_cache_flushes != bc.flush_count || !prev)) {

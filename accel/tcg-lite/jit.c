@@ -115,6 +115,7 @@ static bool arena_map(void)
 typedef struct Emit {
     uint8_t *p, *end;
     bool cs64;                  /* the block runs in 64-bit mode (TCGL_HF_CS64) */
+    bool user;                  /* ... at CPL 3 (the only place #AC applies) */
     /* rax holds guest register rax_reg (all 64 bits) when the code reaches
      * rax_at: set where the register is stored from rax, so that a load
      * of it right after (nothing emitted in between but stores that keep
@@ -540,10 +541,11 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
         eb(e, "\x48\x23\x83", 3);                   /* and rax, [rbx + lin_mask] */
         e32(e, CPU_OFF(lin_mask));
     }
-    if (size > 1) {
+    if (size > 1 && e->user) {
         /* misaligned: the fast path where #AC cannot apply (tcgl_ac_on()
-         * needs CPL 3), as mmu.h's; a crossing into the next page fails
-         * the tag compare below */
+         * needs CPL 3, so a block of CPL 0-2 has no test: the block's
+         * hflags hold its CPL, and mmu_idx follows it), as mmu.h's; a
+         * crossing into the next page fails the tag compare below */
         uint8_t *skip;
         e8(e, 0xa8);                                /* test al, size - 1 */
         e8(e, (uint8_t)(size - 1));
@@ -1087,7 +1089,7 @@ static void emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
  * instruction of the block overwrites all six (an ALU operation of
  * registers or an immediate, but ADC/SBB, which read CF) before anything
  * could see them.  Only register MOVs, LEAs (not RIP-relative) and
- * further register rotates (rot_form) may come between: none of them
+ * further register rotates (rot_form) and NOPs may come between: none of them
  * faults, reads the flags or leaves the block.  A handler, a branch, a
  * memory access or the block's end means they may be seen: not dead.
  */
@@ -1099,7 +1101,8 @@ static bool flags_dead_after(const TCGLJitBlock *jb, unsigned k, unsigned n)
         if (f.kind == FK_ALU) {
             return f.op != ALU_ADC && f.op != ALU_SBB;
         }
-        if (!(f.kind == FK_MOV || (f.kind == FK_LEA && is_pure(i, &f)) || rot_form(i))) {
+        if (!(f.kind == FK_MOV || (f.kind == FK_LEA && is_pure(i, &f)) || rot_form(i) ||
+              i->fn == tcgl_int_nop)) {
             return false;
         }
     }
@@ -1701,6 +1704,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
     e.p = start;
     e.end = start + need;
     e.cs64 = (jb->hflags & TCGL_HF_CS64) != 0;
+    e.user = (jb->hflags & TCGL_HF_CPL_MASK) == 3;
     e.rax_at = NULL;
     e.rax_reg = 0;
 
@@ -1731,6 +1735,14 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             unsigned msize = 0;
             int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
             uint8_t *mark = e.p;
+            if (i->fn == tcgl_int_nop) {
+                /* NOP, hint NOPs, PREFETCH, fences: nothing to do (the
+                 * kernel's every function starts with a 5-byte NOP, the
+                 * ftrace site); the host flags stay the guest's */
+                flags_live = live;
+                jit.st.inlined++;
+                continue;
+            }
             if (k + 1 == n && jb->fused_jcc && nslow < JIT_MAX_SLOW) {
                 bool mem;
                 if (emit_inline_fused(&e, jb, i, slow[nslow].field, &mem)) {

@@ -32,7 +32,7 @@ typedef struct TCGLJitBlock {
     unsigned n;                 /* how many the executor runs */
     bool last_branch;           /* the last one sets rip itself */
     bool fused_jcc;             /* insns[n - 1] is a CMP/TEST fused with the Jcc insns[n] */
-    uint32_t hflags;            /* the block's mode (TCGL_HF_DECODE_MASK) */
+    uint32_t hflags;            /* the block's mode (TCGL_HF_BLOCK_MASK) */
     uint64_t ip_mask;           /* rip wrap of the block's mode */
     uint64_t cs_base;           /* the block's CS base (chaining checks it) */
     uint64_t pc;                /* linear address of its first byte (for the perf map) */

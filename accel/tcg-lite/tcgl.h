@@ -164,6 +164,10 @@ void tcgl_decode_init(void);    /* merges the op tables (idempotent) */
 #define TCGL_HF_VM        0x0080    /* virtual-8086 */
 #define TCGL_HF_PG        0x0100    /* CR0.PG */
 #define TCGL_HF_DECODE_MASK (TCGL_HF_CS32 | TCGL_HF_CS64)
+/* A block's key beside its addresses: how it decodes, and the CPL it was
+ * found at (compiled code leaves out the #AC test below CPL 3); a CPL
+ * change goes through tcgl_update_hflags(), which breaks every chain */
+#define TCGL_HF_BLOCK_MASK (TCGL_HF_DECODE_MASK | TCGL_HF_CPL_MASK)
 
 /* Lazy condition flags: cc_op says how CF/PF/AF/ZF/SF/OF follow from
  * cc_dst/cc_src/cc_src2 (the values are flags.c's business).  The other

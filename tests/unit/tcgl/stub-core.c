@@ -69,7 +69,12 @@ void tcgl_update_hflags(TCGLCPU *c)
     if (env->cr0 & CR0_PE) {
         hf |= TCGL_HF_PE;
     }
+    /* the CPL: CS's RPL here (the tests set the selector); as seg.c,
+     * mmu_idx follows it and every chain breaks */
+    hf |= env->segs[R_CS].selector & 3;
     c->hflags = hf;
+    c->mmu_idx = (hf & TCGL_HF_CPL_MASK) == 3 ? TCGL_MMU_USER : TCGL_MMU_SUPER;
+    c->chain_break = true;
     c->lin_mask = (hf & TCGL_HF_LMA) ? ~0ULL : 0xffffffffULL;
     c->tlb_cur = c->tlb[c->mmu_idx];
     for (int s = 0; s < R_NB_SEGS; s++) {
@@ -139,6 +144,9 @@ static uint64_t lin_of(TCGLCPU *c, int seg, uint64_t off, unsigned size)
     uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;
     if (lin + size > STUB_RAM_SIZE || lin + size < lin) {
         tcgl_raise(c, seg == R_SS ? 12 : 13, 0);
+    }
+    if ((lin & (size - 1)) && tcgl_ac_on(c)) {
+        tcgl_raise(c, 17, 0);                   /* #AC(0), as mmu.c */
     }
     return lin;
 }

@@ -17,6 +17,7 @@
 #include "hw/i386/x86-irq.h"
 #include "stub-core.h"
 #include "jit.h"
+#include "mmu.h"
 
 #define CODE_AT  0x2000u
 /* the data the generated code can reach: rbx = 0x10400 (whose bits 8-15
@@ -53,10 +54,12 @@ static uint64_t remap_page;
 static void fill_tlb(void)
 {
     for (uint64_t pg = DATA_AT; pg < DATA_AT + DATA_LEN; pg += TCGL_PAGE_SIZE) {
-        TCGLTLBEntry *te = &stub.c.tlb[TCGL_MMU_SUPER][(pg >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
-        te->tag_read = te->tag_write = pg;
-        te->addend = (uintptr_t)stub.ram + (pg == remap_page ? REMAP_BY : 0);
-        te->phys = pg + (pg == remap_page ? REMAP_BY : 0);
+        for (int m = 0; m < TCGL_NB_MMU; m++) {
+            TCGLTLBEntry *te = &stub.c.tlb[m][(pg >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
+            te->tag_read = te->tag_write = pg;
+            te->addend = (uintptr_t)stub.ram + (pg == remap_page ? REMAP_BY : 0);
+            te->phys = pg + (pg == remap_page ? REMAP_BY : 0);
+        }
     }
 }
 
@@ -962,6 +965,91 @@ static void test_jit_misaligned(void)
     tlb_hits = false;
 }
 
+/* NOPs (the 5-byte one every kernel function starts with, PREFETCH, a
+ * fence) compile to nothing: no handler call, and the host flags an ALU
+ * operation left stay the guest's across them (the ADC after reads CF
+ * from them).  Same results as the interpreter. */
+static void test_jit_nop(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0x01, 0xc8,                               /* add rax, rcx: CF = 1 */
+        0x0f, 0x1f, 0x44, 0x00, 0x00,                   /* nop dword [rax + rax + 0] */
+        0x0f, 0x18, 0x0b,                               /* prefetcht0 [rbx] */
+        0x90,                                           /* nop */
+        0x0f, 0xae, 0xf8,                               /* sfence */
+        0x48, 0x83, 0xd2, 0x05,                         /* adc rdx, 5 */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+    TCGLJitStats s0, s1;
+
+    regs[R_EAX] = ~0ULL;
+    regs[R_ECX] = 2;
+    regs[R_EDX] = 0x100;
+    regs[R_EBX] = 0x12345678;                       /* outside RAM: PREFETCH never faults */
+    jit_mode(false, 16);
+    run(64, code, sizeof(code), regs, data, &a);
+    jit_mode(true, 1);
+    tcgl_jit_stats(&s0);
+    run(64, code, sizeof(code), regs, data, &b);
+    tcgl_jit_stats(&s1);
+    compare(&a, &b, "nop", 0);
+    g_assert_cmphex(b.regs[R_EDX], ==, 0x106);
+    g_assert_cmpint(b.vector, ==, 6);
+    g_assert_cmpuint(s1.blocks - s0.blocks, ==, 1);
+    g_assert_cmpuint(s1.inlined - s0.inlined, ==, 6);   /* every one but UD2 */
+}
+
+/* Blocks are per CPL: code compiled at CPL 0 has no #AC test (only CPL
+ * 3 checks alignment), so the same bytes at CPL 3 with CR0.AM and
+ * RFLAGS.AC set must not reuse it.  A misaligned load through a TLB hit
+ * runs at CPL 0 (no fault: UD2 ends it), then at CPL 3 (#AC before the
+ * load), then at CPL 3 with AC clear (no fault), all without the code
+ * being written again (which would drop the block anyway). */
+static void test_jit_ac_cpl(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0x8b, 0x8b, 0xf1, 0x07, 0x00, 0x00,       /* mov rcx, [rbx + 0x7f1]: misaligned */
+        0x0f, 0x0b,
+    };
+    static uint8_t data[DATA_LEN];
+    static const int want[3] = { 6, 17, 6 };
+    TCGLJitStats s0, s1;
+    uint64_t v;
+
+    for (unsigned k = 0; k < DATA_LEN; k++) {
+        data[k] = (uint8_t)(k * 5 + 3);
+    }
+    memcpy(&v, data + 0x10ff1 - DATA_AT, 8);
+    jit_mode(true, 1);
+    tlb_hits = true;
+    stub_reset(64);
+    fill_tlb();
+    stub_write(CODE_AT, code, sizeof(code));
+    stub_write(DATA_AT, data, DATA_LEN);
+    stub.c.env->cr0 |= TCGL_MMU_CR0_AM;
+    tcgl_jit_stats(&s0);
+    for (int run = 0; run < 3; run++) {
+        stub.c.env->segs[R_CS].selector = run ? 3 : 0;
+        stub.c.env->rflags = run == 1 ? 2 | TCGL_MMU_RFLAGS_AC : 2;
+        tcgl_update_hflags(&stub.c);
+        R()[R_EBX] = 0x10800;
+        R()[R_ECX] = 0;
+        stub.c.env->rip = CODE_AT;
+        stub.nr_events = 0;
+        tcgl_cpu_exec(&stub.c);
+        g_assert_cmpuint(stub.nr_events, ==, 1);
+        g_assert_cmpint(stub.last_event.vector, ==, want[run]);
+        g_assert_cmphex(stub.c.env->rip, ==, CODE_AT + (run == 1 ? 0 : 7));
+        g_assert_cmphex(R()[R_ECX], ==, run == 1 ? 0 : v);
+    }
+    tcgl_jit_stats(&s1);
+    g_assert_cmpuint(s1.blocks - s0.blocks, ==, 2);  /* one per CPL */
+    tlb_hits = false;
+}
+
 /* A timer that fires after `timer_after` PAUSEs: the interrupt must be
  * taken at the same block boundary with the chained code as with the
  * interpreter (chained code checks interrupt_request after each block). */
@@ -1400,6 +1488,8 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/faults", test_jit_faults);
     g_test_add_func("/tcgl/jit/flags-remat", test_jit_flags_remat);
     g_test_add_func("/tcgl/jit/misaligned", test_jit_misaligned);
+    g_test_add_func("/tcgl/jit/ac-cpl", test_jit_ac_cpl);
+    g_test_add_func("/tcgl/jit/nop", test_jit_nop);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
