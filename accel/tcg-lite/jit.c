@@ -542,47 +542,41 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
         e32(e, CPU_OFF(lin_mask));
     }
     if (size > 1 && e->user) {
-        /* misaligned: the fast path where #AC cannot apply (tcgl_ac_on()
-         * needs CPL 3, so a block of CPL 0-2 has no test: the block's
-         * hflags hold its CPL, and mmu_idx follows it), as mmu.h's; a
-         * crossing into the next page fails the tag compare below */
-        uint8_t *skip;
+        /* misaligned at CPL 3: the slow path, which knows whether #AC
+         * applies (tcgl_ac_on()).  Below CPL 3 it never does (the
+         * block's key holds its CPL), so misaligned accesses take the
+         * fast path there, as mmu.h's; one that crosses into the next
+         * page fails the tag compare below */
         e8(e, 0xa8);                                /* test al, size - 1 */
         e8(e, (uint8_t)(size - 1));
-        e8(e, 0x74);                                /* jz aligned */
-        skip = e->p;
-        e8(e, 0);
-        eb(e, "\x83\xbb", 2);                       /* cmp dword [rbx + mmu_idx], USER */
-        e32(e, CPU_OFF(mmu_idx));
-        e8(e, TCGL_MMU_USER);
-        eb(e, "\x0f\x84", 2);                       /* je slow */
+        eb(e, "\x0f\x85", 2);                       /* jnz slow */
         slow_field[1] = e->p;
         e32(e, 0);
-        *skip = (uint8_t)(e->p - skip - 1);         /* aligned: */
     } else {
         slow_field[1] = NULL;
     }
-    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax */
-    eb(e, "\x48\xc1\xea", 3);                       /* shr rdx, 12 */
+    /* the entry: tlb[mmu_idx] is a constant offset from rbx, mmu_idx
+     * following the CPL, which is part of the block's key */
+    uint32_t tlb = CPU_OFF(tlb[0]) + (e->user ? TCGL_MMU_USER : TCGL_MMU_SUPER) *
+                   (uint32_t)sizeof(((TCGLCPU *)0)->tlb[0]);
+    eb(e, "\x89\xc2", 2);                           /* mov edx, eax */
+    eb(e, "\xc1\xea", 2);                           /* shr edx, 12 */
     e8(e, TCGL_PAGE_BITS);
     eb(e, "\x81\xe2", 2);                           /* and edx, TLB_SIZE - 1 */
     e32(e, TCGL_TLB_SIZE - 1);
     _Static_assert(sizeof(TCGLTLBEntry) == 40, "the index below is * 5 * 8");
     eb(e, "\x48\x8d\x14\x92", 4);                   /* lea rdx, [rdx + rdx * 4] */
-    eb(e, "\x48\x8b\x8b", 3);                       /* mov rcx, [rbx + tlb_cur] */
-    e32(e, CPU_OFF(tlb_cur));
-    eb(e, "\x48\x8d\x14\xd1", 4);                   /* lea rdx, [rcx + rdx * 8] */
     eb(e, "\x48\x8d\x48", 3);                       /* lea rcx, [rax + size - 1] */
     e8(e, (uint8_t)(size - 1));
     eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
     e32(e, (uint32_t)TCGL_PAGE_MASK);
-    eb(e, "\x48\x3b\x8a", 3);                       /* cmp rcx, [rdx + tag] (last byte's page) */
-    e32(e, tag);
+    eb(e, "\x48\x3b\x8c\xd3", 4);                   /* cmp rcx, [rbx + rdx * 8 + tlb + tag] (last byte's page) */
+    e32(e, tlb + tag);
     eb(e, "\x0f\x85", 2);                           /* jne slow */
     slow_field[2] = e->p;
     e32(e, 0);
-    eb(e, "\x48\x03\x82", 3);                       /* add rax, [rdx + addend] */
-    e32(e, (uint32_t)offsetof(TCGLTLBEntry, addend));
+    eb(e, "\x48\x03\x84\xd3", 4);                   /* add rax, [rbx + rdx * 8 + tlb + addend] */
+    e32(e, tlb + (uint32_t)offsetof(TCGLTLBEntry, addend));
     return true;
 }
 

@@ -57,7 +57,6 @@ void tcgl_update_hflags(TCGLCPU *c)
     }
     c->hflags = hf;
     c->mmu_idx = cpl == 3 ? TCGL_MMU_USER : TCGL_MMU_SUPER;
-    c->tlb_cur = c->tlb[c->mmu_idx];
     c->lin_mask = (hf & TCGL_HF_CS64) ? ~0ULL : 0xffffffffULL;
 
     for (int s = 0; s < R_NB_SEGS; s++) {

@@ -245,7 +245,6 @@ struct TCGLCPU {
     uint64_t lin_mask;          /* 0xffffffff outside long mode, ~0 in it */
     uint64_t a20_mask;          /* physical address mask: bit 20 cleared while A20 is off */
     int mmu_idx;                /* TCGL_MMU_USER at CPL 3 */
-    TCGLTLBEntry *tlb_cur;      /* tlb[mmu_idx] (the JIT's inline accesses) */
     TCGLTLBEntry tlb[TCGL_NB_MMU][TCGL_TLB_SIZE];
     uint64_t tlb_generation;    /* address_space_generation when filled */
     /* events (excp.c) and the unwinding point of the execution loop */

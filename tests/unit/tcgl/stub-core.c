@@ -76,7 +76,6 @@ void tcgl_update_hflags(TCGLCPU *c)
     c->mmu_idx = (hf & TCGL_HF_CPL_MASK) == 3 ? TCGL_MMU_USER : TCGL_MMU_SUPER;
     c->chain_break = true;
     c->lin_mask = (hf & TCGL_HF_LMA) ? ~0ULL : 0xffffffffULL;
-    c->tlb_cur = c->tlb[c->mmu_idx];
     for (int s = 0; s < R_NB_SEGS; s++) {
         c->seg_base[s] = env->segs[s].base;
         c->seg_rlim[s] = c->seg_wlim[s] = env->segs[s].limit;

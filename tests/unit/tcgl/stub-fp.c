@@ -125,7 +125,6 @@ void stub_fp_init(void)
     c->fpu = fpu;
     c->hflags = TCGL_HF_CS64 | TCGL_HF_LMA | TCGL_HF_PE | TCGL_HF_PG;
     c->lin_mask = ~0ULL;
-    c->tlb_cur = c->tlb[c->mmu_idx];
     tcgl_fp_state_from_env(c);
 }
 
