@@ -1566,7 +1566,8 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
  * nothing asks the executor to look (a code write into this block or a
  * flush, an exit request, a maskable interrupt pending with IF set, any
  * other interrupt request, an interrupt shadow, a TLB flush or mode
- * change since the executor's check, a new CS base), else to `out`
+ * change since the executor's check, a new CS base outside 64-bit
+ * mode), else to `out`
  * (at most 4 exits: out_field[8]).  rax_rip: rax holds the rip just
  * stored (the checks keep it: they use rdx and rcx).  Returns the first
  * slot. */
@@ -1599,7 +1600,10 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
     e32(e, (uint32_t)offsetof(X86CPUState, rflags));
     e32(e, RFLAGS_IF);
     JNE_OUT();
-    if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
+    if (e->cs64) {
+        /* 64-bit mode: CS's base is 0 in every block of the mode (the
+         * mode is in the key, and a chain joins blocks of one key) */
+    } else if ((int64_t)jb->cs_base == (int32_t)jb->cs_base) {
         eb(e, "\x48\x81\xbb", 3);                  /* cmp qword [rbx + cs base], imm32 */
         e32(e, CPU_OFF(seg_base[R_CS]));
         e32(e, (uint32_t)jb->cs_base);
@@ -1609,7 +1613,9 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
         eb(e, "\x48\x3b\x8b", 3);                  /* cmp rcx, [rbx + cs base] */
         e32(e, CPU_OFF(seg_base[R_CS]));
     }
-    JNE_OUT();
+    if (!e->cs64) {
+        JNE_OUT();
+    }
 #undef JNE_OUT
     if (!rax_rip) {
         eb(e, "\x49\x8b\x85", 3);                  /* mov rax, [r13 + rip] */
