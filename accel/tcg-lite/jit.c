@@ -308,7 +308,20 @@ static void emit_imm(Emit *e, bool rcx, uint64_t v)
     }
 }
 
-/* eax|rax = guest register n's low `size` bytes, zero-extended */
+/* A register operand the inline forms take: 0-15, and at size 1 also
+ * 16-19, AH CH DH BH (tcgl_reg_get()'s numbering: byte 1 of 0-3). */
+static inline bool reg_ok(unsigned n, unsigned size)
+{
+    return n < 16 || (size == 1 && n < 20);
+}
+
+/* where the `size` bytes of guest register n are (reg_ok()) */
+static inline uint32_t reg_off_sized(unsigned n, unsigned size)
+{
+    return size == 1 && n >= 16 ? REG_OFF(n - 16) + 1 : REG_OFF(n);
+}
+
+/* eax|rax = guest register n's low `size` bytes (reg_ok()), zero-extended */
 static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
 {
     if (size >= 4) {
@@ -318,10 +331,11 @@ static void emit_ld_reg_sized(Emit *e, bool rcx, unsigned n, unsigned size)
     eb(e, "\x41\x0f", 2);                           /* movzx eax|ecx, byte|word [r13 + d] */
     e8(e, size == 1 ? 0xb6 : 0xb7);
     e8(e, rcx ? 0x8d : 0x85);
-    e32(e, REG_OFF(n));
+    e32(e, reg_off_sized(n, size));
 }
 
-/* guest register n (its low `size` bytes; 4 zero-extends, as tcgl_reg_set) = rax */
+/* guest register n (its low `size` bytes, reg_ok(); 4 zero-extends, as
+ * tcgl_reg_set) = rax */
 static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
 {
     if (size == 1) {
@@ -331,7 +345,7 @@ static void emit_st_reg_sized(Emit *e, unsigned n, unsigned size)
     } else {
         eb(e, "\x49\x89\x85", 3);                   /* mov [r13 + d], rax */
     }
-    e32(e, REG_OFF(n));
+    e32(e, reg_off_sized(n, size));
     if (size >= 4) {
         e->rax_at = e->p;
         e->rax_reg = n;
@@ -391,7 +405,7 @@ static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
     }
 }
 
-/* ADD/SUB/AND/OR/XOR/CMP/TEST and MOV of registers (0-15: not AH..BH) and
+/* ADD/SUB/AND/OR/XOR/CMP/TEST and MOV of registers (reg_ok(): AH..BH too) and
  * immediates, every size: the same values in the registers and the lazy
  * flags as alu() and mov_*() in int-alu.c / int-mov.c. */
 static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
@@ -404,7 +418,7 @@ static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
     /* FORM_RR_E: rm op= reg; FORM_RR_G: reg op= rm; FORM_RI: rm op= imm */
     dst = f->form == FORM_RR_G ? i->reg : i->rm;
     src = f->form == FORM_RR_G ? i->rm : i->reg;
-    if (dst > 15 || (f->form != FORM_RI && src > 15)) {
+    if (!reg_ok(dst, size) || (f->form != FORM_RI && !reg_ok(src, size))) {
         return false;
     }
     if (f->kind == FK_MOV) {
@@ -775,6 +789,64 @@ static bool emit_inline_alu_mem(Emit *e, const TCGLInsn *i, const Form *f, bool 
     } else {
         emit_alu_flags(e, f->op, logic, size);
     }
+    return true;
+}
+
+/* NOT r (F6/F7 /2, registers, every size): no flags, so the host's stay
+ * the guest's across it. */
+static bool emit_inline_not(Emit *e, const TCGLInsn *i)
+{
+    unsigned size = i->opsize;
+
+    if (i->mod != 3 || !reg_ok(i->rm, size)) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, i->rm, size);
+    if (size == 8) {
+        e8(e, 0x48);
+    }
+    eb(e, "\xf7\xd0", 2);                           /* not eax|rax (32: zero-extends) */
+    emit_st_reg_sized(e, i->rm, size);
+    return true;
+}
+
+/*
+ * CMPXCHG m32/m64, r (0F B1, LOCKed or not, as emit_mem_addr()): the
+ * host's CMPXCHG on the guest's memory through the write tag, then what
+ * tcgl_int_cmpxchg() leaves: rAX = the old value only when it differed
+ * (a 32-bit operand that matched leaves RAX's upper half), the lazy flags
+ * of CMP rAX, old.  The old value is in eax|rax after the host
+ * instruction either way (when it matched, it equals rAX).
+ */
+static bool emit_inline_cmpxchg(Emit *e, const TCGLInsn *i, uint8_t **slow_field)
+{
+    unsigned size = i->opsize;
+    bool w = size == 8;
+
+    if (i->mod == 3 || (size != 4 && size != 8) || i->reg > 15) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, size, true, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
+    emit_ld_reg(e, false, R_EAX, size);             /* rax = rAX */
+    eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
+    emit_ld_reg(e, true, i->reg, size);             /* rcx = the source */
+    if (w) {
+        e8(e, 0x48);
+    }
+    eb(e, "\x0f\xb1\x0a", 3);                       /* cmpxchg [rdx], ecx|rcx */
+    eb(e, "\x74\x07", 2);                           /* je: rAX stays */
+    eb(e, "\x49\x89\x85", 3);                       /* mov [r13 + rAX], rax (32: zero-extended) */
+    e32(e, REG_OFF(R_EAX));
+    eb(e, "\x48\x89\xc1", 3);                       /* mov rcx, rax: the old value */
+    eb(e, "\x4c\x89\xc0", 3);                       /* mov rax, r8 */
+    if (w) {
+        e8(e, 0x48);
+    }
+    eb(e, "\x29\xc8", 2);                           /* sub eax|rax, ecx|rcx */
+    emit_alu_flags(e, ALU_CMP, false, size);
     return true;
 }
 
@@ -1373,7 +1445,7 @@ static bool emit_inline_cc_use(Emit *e, const TCGLInsn *i)
 {
     unsigned cc = i->opc & 15;
 
-    if (i->mod != 3 || i->rm > 15) {
+    if (i->mod != 3 || !reg_ok(i->rm, i->fn == tcgl_int_setcc ? 1 : 8)) {
         return false;
     }
     if (i->fn == tcgl_int_cmovcc) {
@@ -1805,6 +1877,26 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 }
                 rollback(&e, mark);
             }
+            if (i->fn == tcgl_int_cmpxchg && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_cmpxchg(&e, i, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = true;
+                    slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = -1;
+                    nslow++;
+                    cc_kind = CC_K_SUB;             /* rebuilt after a slow path too */
+                    cc_size = i->opsize;
+                    jit.st.inlined++;
+                    continue;
+                }
+                rollback(&e, mark);
+            }
+            if (i->fn == tcgl_int_not && emit_inline_not(&e, i)) {
+                flags_live = live;                  /* (the host's flags untouched) */
+                jit.st.inlined++;
+                continue;
+            }
+            rollback(&e, mark);
             int mform = f.kind == FK_OTHER ? mul_form(i) : MUL_NONE;
             if (mform != MUL_NONE && nslow < JIT_MAX_SLOW) {
                 slow[nslow].field[0] = slow[nslow].field[1] = slow[nslow].field[2] = NULL;

@@ -1002,6 +1002,78 @@ static void test_jit_nop(void)
     g_assert_cmpuint(s1.inlined - s0.inlined, ==, 6);   /* every one but UD2 */
 }
 
+/* The forms inlined in session 22, against the interpreter, through a
+ * TLB hit and through the slow path: TEST/CMP/ADD/MOV on AH..BH (the
+ * kernel tests gfp flag bits in BH), NOT of a register, and CMPXCHG m, r
+ * (32-bit: matched, RAX's upper half kept; not matched, the old value
+ * zero-extended into RAX; 64-bit both ways). */
+static void test_jit_inline_ops(void)
+{
+    static const uint8_t code[] = {
+        0xf6, 0xc7, 0x04,                               /* test bh, 4 */
+        0x0f, 0x95, 0xc0,                               /* setne al */
+        0x00, 0xec,                                     /* add ah, ch */
+        0x88, 0xe2,                                     /* mov dl, ah */
+        0x38, 0xe5,                                     /* cmp ch, ah */
+        0x0f, 0x92, 0xc6,                               /* setb dh */
+        0x48, 0xf7, 0xd6,                               /* not rsi */
+        0xf7, 0xd7,                                     /* not edi */
+        0xf6, 0xd4,                                     /* not ah */
+        0x48, 0x89, 0xc5,                               /* mov rbp, rax */
+        0x48, 0xb8, 0x78, 0x56, 0x34, 0x12, 0x01, 0x00, 0x00, 0x00, /* mov rax, 0x112345678 */
+        0xf0, 0x0f, 0xb1, 0x8b, 0x00, 0x01, 0x00, 0x00, /* lock cmpxchg [rbx + 0x100], ecx: matches */
+        0x49, 0x89, 0xc0,                               /* mov r8, rax */
+        0x41, 0x0f, 0x94, 0xc2,                         /* sete r10b */
+        0x0f, 0xb1, 0x8b, 0x00, 0x01, 0x00, 0x00,       /* cmpxchg [rbx + 0x100], ecx: differs */
+        0x49, 0x89, 0xc1,                               /* mov r9, rax */
+        0x48, 0x0f, 0xb1, 0x93, 0x08, 0x01, 0x00, 0x00, /* cmpxchg [rbx + 0x108], rdx: differs */
+        0x48, 0x0f, 0xb1, 0x93, 0x08, 0x01, 0x00, 0x00, /* cmpxchg [rbx + 0x108], rdx: matches */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+
+    regs[R_EAX] = 0x0000a1b2c3d4e5f6ULL;
+    regs[R_ECX] = 0x1111222233334444ULL;
+    regs[R_EDX] = 0x5555666677778888ULL;
+    regs[R_EBX] = 0x10400;
+    regs[R_ESP] = 0x10800;
+    regs[R_ESI] = 0x0123456789abcdefULL;
+    regs[R_EDI] = 0xfedcba9876543210ULL;
+    for (unsigned k = 0; k < DATA_LEN; k++) {
+        data[k] = (uint8_t)(k * 11 + 5);
+    }
+    memcpy(data + 0x10500 - DATA_AT, "\x78\x56\x34\x12", 4);  /* [rbx + 0x100] = 0x12345678 */
+    memcpy(data + 0x10508 - DATA_AT, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    for (int hits = 0; hits < 2; hits++) {
+        TCGLJitStats s0, s1;
+        tlb_hits = hits;
+        jit_mode(false, 16);
+        run(64, code, sizeof(code), regs, data, &a);
+        jit_mode(true, 1);
+        tcgl_jit_stats(&s0);
+        run(64, code, sizeof(code), regs, data, &b);
+        tcgl_jit_stats(&s1);
+        compare(&a, &b, "inline ops", (unsigned)hits);
+        g_assert_cmpint(b.vector, ==, 6);
+        /* matched: ECX stored, RAX (upper half too) unchanged */
+        g_assert_cmphex(b.regs[R_R8], ==, 0x112345678ULL);
+        g_assert_cmphex(b.regs[R_R10], ==, 1);                       /* ZF */
+        /* differed: the old value (ECX's, stored just before) in RAX */
+        g_assert_cmphex(b.regs[R_R9], ==, 0x33334444ULL);
+        /* 64-bit: differed once (RAX = the old value), then matched */
+        g_assert_cmphex(b.regs[R_EAX], ==, 0x0807060504030201ULL);
+        g_assert_cmphex(memcmp(b.data + 0x10508 - DATA_AT, &b.regs[R_EDX], 8), ==, 0);
+        g_assert_cmphex(b.regs[R_ESI], ==, ~0x0123456789abcdefULL);
+        g_assert_cmphex(b.regs[R_EDI], ==, 0x89abcdefULL);
+        /* every instruction but UD2 ran inline code (the SETccs from the
+         * host's flags or the lazy ones rebuilt) */
+        g_assert_cmpuint(s1.inlined - s0.inlined, ==, 18);
+    }
+    tlb_hits = false;
+}
+
 /* Blocks are per CPL: code compiled at CPL 0 has no #AC test (only CPL
  * 3 checks alignment), so the same bytes at CPL 3 with CR0.AM and
  * RFLAGS.AC set must not reuse it.  A misaligned load through a TLB hit
@@ -1490,6 +1562,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/misaligned", test_jit_misaligned);
     g_test_add_func("/tcgl/jit/ac-cpl", test_jit_ac_cpl);
     g_test_add_func("/tcgl/jit/nop", test_jit_nop);
+    g_test_add_func("/tcgl/jit/inline-ops", test_jit_inline_ops);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
