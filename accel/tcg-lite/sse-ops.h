@@ -6,6 +6,24 @@
 
 #include "fp.h"
 
+/* The host address of a 16-byte operand when the TLB has the page of its
+ * last byte and the segment allows it (tcgl_ld_buf()/tcgl_st_buf()'s own
+ * fast path, without their call and variable-size copy); else NULL.  One
+ * that crosses into the next page misses: the entry is the first byte's. */
+static inline __attribute__((always_inline)) void *
+sse_fast16(TCGLCPU *c, int seg, uint64_t off, bool write)
+{
+    if ((int64_t)(off + 15) <= (write ? c->seg_wlim[seg] : c->seg_rlim[seg])) {
+        uint64_t lin = (c->seg_base[seg] + off) & c->lin_mask;
+        const TCGLTLBEntry *e = &c->tlb[c->mmu_idx][(lin >> TCGL_PAGE_BITS) &
+                                                     (TCGL_TLB_SIZE - 1)];
+        if ((write ? e->tag_write : e->tag_read) == ((lin + 15) & TCGL_PAGE_MASK)) {
+            return (void *)(uintptr_t)(lin + e->addend);
+        }
+    }
+    return NULL;
+}
+
 /* Loads a memory operand of `size` bytes (16, 8, 4, 2) zero-extended to
  * 128 bits; a 16-byte operand of an aligned form is #GP(0) when
  * misaligned.  size and align are constants at every call. */
@@ -19,6 +37,12 @@ sse_ldm(TCGLCPU *c, const TCGLInsn *i, unsigned size, bool align)
     case 16:
         if (align && unlikely(tcgl_misaligned(c, i, ea, 16))) {
             tcgl_raise(c, TCGL_EXC_GP, 0);
+        }
+        {
+            const void *p = sse_fast16(c, i->seg, ea, false);
+            if (likely(p)) {
+                return _mm_loadu_si128((const __m128i *)p);
+            }
         }
         tcgl_ld_buf(c, i->seg, ea, &t, 16);
         return t.v;
@@ -41,6 +65,13 @@ sse_stm(TCGLCPU *c, const TCGLInsn *i, const XMMReg *x, unsigned size, bool alig
     case 16:
         if (align && unlikely(tcgl_misaligned(c, i, ea, 16))) {
             tcgl_raise(c, TCGL_EXC_GP, 0);
+        }
+        {
+            void *p = sse_fast16(c, i->seg, ea, true);
+            if (likely(p)) {
+                _mm_storeu_si128((__m128i *)p, x->v);
+                break;
+            }
         }
         tcgl_st_buf(c, i->seg, ea, x, 16);
         break;

@@ -125,6 +125,12 @@ void stub_fp_init(void)
     c->fpu = fpu;
     c->hflags = TCGL_HF_CS64 | TCGL_HF_LMA | TCGL_HF_PE | TCGL_HF_PG;
     c->lin_mask = ~0ULL;
+    /* no TLB hits: every access goes to tcgl_ld_buf() & co. below */
+    for (int m = 0; m < TCGL_NB_MMU; m++) {
+        for (unsigned k = 0; k < TCGL_TLB_SIZE; k++) {
+            c->tlb[m][k].tag_read = c->tlb[m][k].tag_write = TCGL_TLB_INVALID;
+        }
+    }
     tcgl_fp_state_from_env(c);
 }
 
