@@ -124,6 +124,10 @@ typedef struct Emit {
      * but to its start */
     const uint8_t *rax_at;
     unsigned rax_reg;
+    /* the flags the current instruction writes are dead (flags_dead_after()):
+     * its inline code stores no lazy flags (a CMP or TEST of registers is
+     * then no code at all) */
+    bool flags_dead;
 } Emit;
 
 /* drop what was emitted from `mark` on (an inline form that gave up) */
@@ -387,6 +391,10 @@ static void emit_alu_flags(Emit *e, int op, bool logic, unsigned size)
 {
     bool keep = e->rax_at == e->p;                  /* (stores only: rax stays) */
 
+    if (e->flags_dead) {
+        return;
+    }
+
     eb(e, "\xc7\x83", 2);                           /* mov dword [rbx + cc_op], imm32 */
     e32(e, CPU_OFF(cc_op));
     e32(e, TCGL_CC(logic ? CC_K_LOGIC : op == ALU_ADD ? CC_K_ADD : CC_K_SUB, size));
@@ -433,6 +441,9 @@ static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
     opb = alu_opcode(f->op, &logic);
     if (!opb) {
         return false;
+    }
+    if (e->flags_dead && (f->op == ALU_CMP || f->op == ALU_TEST)) {
+        return true;                                /* nothing it does is seen */
     }
     emit_ld_reg_sized(e, false, dst, size);
     if (f->form == FORM_RI) {
@@ -1101,6 +1112,15 @@ static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned 
         e8(e, (uint8_t)(0xc0 | ext[op] << 3));
         e8(e, (uint8_t)(n - 1));
     }
+    if (e->flags_dead) {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0xd1);                                /* op eax|rax, 1 */
+        e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+        emit_st_reg(e, i->rm);
+        return true;
+    }
     eb(e, "\x48\x89\xc1", 3);                      /* mov rcx, rax (cc_src) */
     if (size == 8) {
         e8(e, 0x48);
@@ -1153,22 +1173,35 @@ static void emit_inline_rot_dead(Emit *e, const TCGLInsn *i)
 /*
  * Whether the flags instruction k of the block writes are dead: a later
  * instruction of the block overwrites all six (an ALU operation of
- * registers or an immediate, but ADC/SBB, which read CF) before anything
- * could see them.  Only register MOVs, LEAs (not RIP-relative) and
- * further register rotates (rot_form) and NOPs may come between: none of them
- * faults, reads the flags or leaves the block.  A handler, a branch, a
- * memory access or the block's end means they may be seen: not dead.
+ * registers or an immediate, but ADC/SBB, which read CF; a register shift
+ * by a non-zero constant) before anything could see them.  Only register
+ * MOVs, MOVZX/MOVSX and NOTs, LEAs (not RIP-relative), further register
+ * rotates (rot_form) and NOPs may come between: none of them faults,
+ * reads the flags or leaves the block.  A handler, a branch, a memory
+ * access or the block's end means they may be seen: not dead.  (A memory
+ * form never kills: it may fault before it writes the flags, and the
+ * exception's frame must have the earlier ones.)
  */
+static bool shift_form(const TCGLInsn *i, unsigned *op, unsigned *by, unsigned *size);
+
 static bool flags_dead_after(const TCGLJitBlock *jb, unsigned k, unsigned n)
 {
     for (unsigned j = k + 1; j < n; j++) {
         const TCGLInsn *i = &jb->insns[j];
         Form f = classify(i);
+        unsigned sa, sb, ss, msize;
         if (f.kind == FK_ALU) {
             return f.op != ALU_ADC && f.op != ALU_SBB;
         }
+        if (f.kind == FK_PURE && shift_form(i, &sa, &sb, &ss)) {
+            /* SHL/SHR/SAR of a register by 1 or by a non-zero count (as
+             * masked): all six written (AF and OF as shift_rm() leaves
+             * them); by CL, or a count of 0, writes none */
+            return sb == 1 || (sb == 0 && (i->imm & (ss == 8 ? 63 : 31)) != 0);
+        }
         if (!(f.kind == FK_MOV || (f.kind == FK_LEA && is_pure(i, &f)) || rot_form(i) ||
-              i->fn == tcgl_int_nop)) {
+              i->fn == tcgl_int_nop || (i->fn == tcgl_int_not && i->mod == 3) ||
+              (i->mod == 3 && is_ext(mem_form(i, &msize))))) {
             return false;
         }
     }
@@ -1803,8 +1836,16 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
         bool live = flags_live;
 
         flags_live = false;
+        e.flags_dead = false;
         if (jit.inline_on) {
             unsigned msize = 0;
+            unsigned s_op, s_by, s_size;
+            if ((f.kind == FK_ALU && f.op != ALU_ADC && f.op != ALU_SBB) ||
+                (f.kind == FK_ALUMEM && f.op != ALU_ADC && f.op != ALU_SBB) ||
+                i->fn == tcgl_int_cmpxchg ||
+                (f.kind == FK_PURE && shift_form(i, &s_op, &s_by, &s_size))) {
+                e.flags_dead = flags_dead_after(jb, k, n);
+            }
             int mkind = f.kind == FK_OTHER ? mem_form(i, &msize) : MEM_NONE;
             uint8_t *mark = e.p;
             if (i->fn == tcgl_int_nop) {
@@ -1884,7 +1925,7 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                     slow[nslow].resume = e.p;
                     slow[nslow].rax_reg = -1;
                     nslow++;
-                    cc_kind = CC_K_SUB;             /* rebuilt after a slow path too */
+                    cc_kind = e.flags_dead ? -1 : CC_K_SUB;  /* rebuilt after a slow path too */
                     cc_size = i->opsize;
                     jit.st.inlined++;
                     continue;
@@ -1934,7 +1975,8 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 if (emit_inline_alu_mem(&e, i, &f, false, slow[nslow].field)) {
                     bool logic;
                     alu_opcode(f.op, &logic);
-                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_kind = e.flags_dead ? -1 : logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD
+                                                                                      : CC_K_SUB;
                     cc_size = f.size;
                     slow[nslow].k = k;
                     slow[nslow].store = f.form != FORM_RM && f.op != ALU_CMP && f.op != ALU_TEST;
@@ -1976,11 +2018,12 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if ((f.kind == FK_ALU || f.kind == FK_MOV) && emit_inline_alu_mov(&e, i, &f)) {
                 jit.st.inlined++;
-                flags_live = f.kind == FK_ALU;
+                flags_live = f.kind == FK_ALU && !e.flags_dead;
                 if (f.kind == FK_ALU) {
                     bool logic;
                     alu_opcode(f.op, &logic);
-                    cc_kind = logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD : CC_K_SUB;
+                    cc_kind = e.flags_dead ? -1 : logic ? CC_K_LOGIC : f.op == ALU_ADD ? CC_K_ADD
+                                                                                     : CC_K_SUB;
                     cc_size = f.size;
                 }
                 continue;

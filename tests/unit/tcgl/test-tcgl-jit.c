@@ -1074,6 +1074,64 @@ static void test_jit_inline_ops(void)
     tlb_hits = false;
 }
 
+/* Flags an instruction writes and a later one of the block overwrites
+ * before anything reads them are not stored (flags_dead_after()): the
+ * registers and the final flags as the interpreter has them, for ALU
+ * ops killed by ALU ops and by shifts, across MOV/MOVZX/NOT/LEA; a CMP
+ * so killed is no code at all.  Not when a memory access comes between:
+ * a fault there must see the ADD's flags (CF and ZF set below). */
+static void test_jit_dead_flags(void)
+{
+    static const uint8_t killed[] = {
+        0x48, 0x01, 0xc8,                               /* add rax, rcx: dead */
+        0x48, 0x89, 0xc2,                               /* mov rdx, rax */
+        0x0f, 0xb6, 0xf0,                               /* movzx esi, al */
+        0x48, 0xf7, 0xd7,                               /* not rdi */
+        0x48, 0x39, 0xc8,                               /* cmp rax, rcx: dead */
+        0x4c, 0x8d, 0x04, 0x10,                         /* lea r8, [rax + rdx] */
+        0x48, 0x29, 0xd0,                               /* sub rax, rdx: dead (the SHL) */
+        0x48, 0xc1, 0xe2, 0x03,                         /* shl rdx, 3 */
+        0x0f, 0x92, 0xc3,                               /* setb bl: the SHL's CF */
+        0x48, 0x21, 0xc9,                               /* and rcx, rcx: dead */
+        0x48, 0xd1, 0xef,                               /* shr rdi, 1 */
+        0x0f, 0x94, 0xc7,                               /* sete bh */
+        0x48, 0x31, 0xf6,                               /* xor rsi, rsi: dead (the CMP) */
+        0x48, 0x83, 0xf8, 0x05,                         /* cmp rax, 5 */
+        0x0f, 0x0b,
+    };
+    static const uint8_t fault[] = {
+        0x48, 0x01, 0xc8,                               /* add rax, rcx: CF, ZF */
+        0x48, 0x89, 0xc2,                               /* mov rdx, rax */
+        0x48, 0x8b, 0x93, 0x00, 0x00, 0x00, 0x40,       /* mov rdx, [rbx + 1 GiB]: #GP/#PF */
+        0x48, 0x31, 0xc0,                               /* xor rax, rax */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+
+    regs[R_EAX] = 0x8000000000000001ULL;
+    regs[R_ECX] = 0x7fffffffffffffffULL;
+    regs[R_EDI] = 0x5a5a5a5a5a5a5a5aULL;
+    regs[R_EBX] = 0x10000;
+    jit_mode(false, 16);
+    run(64, killed, sizeof(killed), regs, data, &a);
+    jit_mode(true, 1);
+    run(64, killed, sizeof(killed), regs, data, &b);
+    compare(&a, &b, "dead flags", 0);
+    g_assert_cmpint(b.vector, ==, 6);
+
+    regs[R_EAX] = 1;
+    regs[R_ECX] = ~0ULL;                            /* 1 + ~0: 0, carry */
+    jit_mode(false, 16);
+    run(64, fault, sizeof(fault), regs, data, &a);
+    jit_mode(true, 1);
+    run(64, fault, sizeof(fault), regs, data, &b);
+    compare(&a, &b, "flags at a fault", 0);
+    g_assert_cmpint(b.vector, !=, 6);
+    g_assert_cmphex(b.rflags & 0x41, ==, 0x41);     /* the ADD's CF and ZF */
+}
+
 /* Blocks are per CPL: code compiled at CPL 0 has no #AC test (only CPL
  * 3 checks alignment), so the same bytes at CPL 3 with CR0.AM and
  * RFLAGS.AC set must not reuse it.  A misaligned load through a TLB hit
@@ -1563,6 +1621,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/ac-cpl", test_jit_ac_cpl);
     g_test_add_func("/tcgl/jit/nop", test_jit_nop);
     g_test_add_func("/tcgl/jit/inline-ops", test_jit_inline_ops);
+    g_test_add_func("/tcgl/jit/dead-flags", test_jit_dead_flags);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
