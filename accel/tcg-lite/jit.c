@@ -445,13 +445,39 @@ static bool emit_inline_alu_mov(Emit *e, const TCGLInsn *i, const Form *f)
     if (e->flags_dead && (f->op == ALU_CMP || f->op == ALU_TEST)) {
         return true;                                /* nothing it does is seen */
     }
-    emit_ld_reg_sized(e, false, dst, size);
-    if (f->form == FORM_RI) {
-        emit_imm(e, true, i->imm & m);
+    if (f->form == FORM_RI && size >= 4 && (logic || e->flags_dead) &&
+        (size == 4 || (int64_t)i->imm == (int32_t)i->imm)) {
+        /* no cc_src wanted (LOGIC's is 0): op eax|rax, imm32 */
+        static const uint8_t digit[] = {
+            [ALU_ADD] = 0, [ALU_OR] = 1, [ALU_AND] = 4, [ALU_SUB] = 5, [ALU_XOR] = 6,
+            [ALU_CMP] = 7, [ALU_TEST] = 4,          /* (AND: the result is cc_dst) */
+        };
+        emit_ld_reg_sized(e, false, dst, size);
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0x81);
+        e8(e, (uint8_t)(0xc0 | digit[f->op] << 3));
+        e32(e, (uint32_t)i->imm);
+    } else if (f->form != FORM_RI && size >= 4 && e->rax_at == e->p && e->rax_reg == src) {
+        /* the source is in rax already (just stored from it) */
+        if (dst == src) {
+            emit_ld_reg_sized(e, false, dst, size);
+        }
+        eb(e, size == 8 ? "\x48\x89\xc1" : "\x89\xc1", size == 8 ? 3 : 2);   /* mov rcx|ecx, rax|eax */
+        if (dst != src) {
+            emit_ld_reg_sized(e, false, dst, size);
+        }
+        emit_alu_op(e, opb, size);
     } else {
-        emit_ld_reg_sized(e, true, src, size);
+        emit_ld_reg_sized(e, false, dst, size);
+        if (f->form == FORM_RI) {
+            emit_imm(e, true, i->imm & m);
+        } else {
+            emit_ld_reg_sized(e, true, src, size);
+        }
+        emit_alu_op(e, opb, size);
     }
-    emit_alu_op(e, opb, size);
     if (f->op != ALU_CMP && f->op != ALU_TEST) {
         emit_st_reg_sized(e, dst, size);
     }
@@ -1104,6 +1130,16 @@ static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned 
         }
         return true;
     }
+    if (e->flags_dead) {
+        if (size == 8) {
+            e8(e, 0x48);
+        }
+        e8(e, 0xc1);                                /* op eax|rax, n: no cc_src wanted */
+        e8(e, (uint8_t)(0xc0 | ext[op] << 3));
+        e8(e, (uint8_t)n);
+        emit_st_reg(e, i->rm);
+        return true;
+    }
     if (n > 1) {
         if (size == 8) {
             e8(e, 0x48);
@@ -1111,15 +1147,6 @@ static bool emit_inline_shift(Emit *e, const TCGLInsn *i, unsigned op, unsigned 
         e8(e, 0xc1);                                /* op eax|rax, n - 1 */
         e8(e, (uint8_t)(0xc0 | ext[op] << 3));
         e8(e, (uint8_t)(n - 1));
-    }
-    if (e->flags_dead) {
-        if (size == 8) {
-            e8(e, 0x48);
-        }
-        e8(e, 0xd1);                                /* op eax|rax, 1 */
-        e8(e, (uint8_t)(0xc0 | ext[op] << 3));
-        emit_st_reg(e, i->rm);
-        return true;
     }
     eb(e, "\x48\x89\xc1", 3);                      /* mov rcx, rax (cc_src) */
     if (size == 8) {

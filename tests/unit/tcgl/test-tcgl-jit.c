@@ -1121,6 +1121,32 @@ static void test_jit_dead_flags(void)
     compare(&a, &b, "dead flags", 0);
     g_assert_cmpint(b.vector, ==, 6);
 
+    /* a source register just stored from rax is taken from it */
+    static const uint8_t reuse[] = {
+        0x48, 0x89, 0xc2,                               /* mov rdx, rax */
+        0x48, 0x01, 0xd6,                               /* add rsi, rdx */
+        0x48, 0x89, 0xf2,                               /* mov rdx, rsi */
+        0x48, 0x29, 0xd2,                               /* sub rdx, rdx */
+        0x0f, 0x94, 0xc1,                               /* sete cl */
+        0x89, 0xf7,                                     /* mov edi, esi */
+        0x31, 0xfb,                                     /* xor ebx, edi */
+        0x0f, 0x98, 0xc0,                               /* sets al */
+        0x48, 0x83, 0xe6, 0xf0,                         /* and rsi, -16 */
+        0x0f, 0x0b,
+    };
+    regs[R_EAX] = 0x8000000000000001ULL;
+    regs[R_EBX] = 0xffffffff00000000ULL;
+    regs[R_ESI] = 0x0123456789abcdefULL;
+    jit_mode(false, 16);
+    run(64, reuse, sizeof(reuse), regs, data, &a);
+    jit_mode(true, 1);
+    run(64, reuse, sizeof(reuse), regs, data, &b);
+    compare(&a, &b, "rax reuse", 0);
+    g_assert_cmphex(b.regs[R_EDX], ==, 0);
+    g_assert_cmphex(b.regs[R_ECX] & 0xff, ==, 1);
+    g_assert_cmphex(b.regs[R_EBX], ==, (uint32_t)(0x0123456789abcdefULL + 0x8000000000000001ULL));
+
+    regs[R_EBX] = 0x10000;
     regs[R_EAX] = 1;
     regs[R_ECX] = ~0ULL;                            /* 1 + ~0: 0, carry */
     jit_mode(false, 16);
