@@ -847,6 +847,54 @@ static bool emit_inline_not(Emit *e, const TCGLInsn *i)
     return true;
 }
 
+/* NEG r (F6/F7 /3, registers, every size): the host's NEG, lazy flags as
+ * do_neg(): SUB kind, cc_dst = -a, cc_src = a; the host's flags are the
+ * guest's after it. */
+static bool emit_inline_neg(Emit *e, const TCGLInsn *i)
+{
+    unsigned size = i->opsize;
+
+    if (i->mod != 3 || !reg_ok(i->rm, size)) {
+        return false;
+    }
+    emit_ld_reg_sized(e, false, i->rm, size);
+    eb(e, "\x48\x89\xc1", 3);                       /* mov rcx, rax: a */
+    if (size == 2) {
+        e8(e, 0x66);
+    } else if (size == 8) {
+        e8(e, 0x48);
+    }
+    eb(e, size == 1 ? "\xf6\xd8" : "\xf7\xd8", 2);   /* neg al|ax|eax|rax */
+    emit_st_reg_sized(e, i->rm, size);
+    emit_alu_flags(e, ALU_SUB, false, size);
+    return true;
+}
+
+/* XADD m32/m64, r (0F C1, LOCKed or not): r/m = r/m + r, r = the old
+ * r/m, lazy flags of the ADD (tcgl_int_xadd()), through the write tag. */
+static bool emit_inline_xadd(Emit *e, const TCGLInsn *i, uint8_t **slow_field)
+{
+    unsigned size = i->opsize;
+    bool w = size == 8;
+
+    if (i->mod == 3 || (size != 4 && size != 8) || i->reg > 15) {
+        return false;
+    }
+    if (!emit_mem_addr(e, i, size, true, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
+    emit_ld_reg(e, true, i->reg, size);             /* rcx = b */
+    eb(e, w ? "\x48\x8b\x02" : "\x8b\x02", w ? 3 : 2);   /* mov eax|rax, [rdx]: a */
+    eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
+    eb(e, w ? "\x48\x01\xc8" : "\x01\xc8", w ? 3 : 2);   /* add eax|rax, ecx|rcx */
+    eb(e, w ? "\x48\x89\x02" : "\x89\x02", w ? 3 : 2);   /* mov [rdx], eax|rax */
+    emit_alu_flags(e, ALU_ADD, false, size);
+    eb(e, "\x4c\x89\xc0", 3);                       /* mov rax, r8 */
+    emit_st_reg(e, i->reg);                         /* r = a (32: zero-extended) */
+    return true;
+}
+
 /*
  * CMPXCHG m32/m64, r (0F B1, LOCKed or not, as emit_mem_addr()): the
  * host's CMPXCHG on the guest's memory through the write tag, then what
@@ -1869,7 +1917,8 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             unsigned s_op, s_by, s_size;
             if ((f.kind == FK_ALU && f.op != ALU_ADC && f.op != ALU_SBB) ||
                 (f.kind == FK_ALUMEM && f.op != ALU_ADC && f.op != ALU_SBB) ||
-                i->fn == tcgl_int_cmpxchg ||
+                i->fn == tcgl_int_cmpxchg || i->fn == tcgl_int_xadd ||
+                (i->fn == tcgl_int_neg && i->mod == 3) ||
                 (f.kind == FK_PURE && shift_form(i, &s_op, &s_by, &s_size))) {
                 e.flags_dead = flags_dead_after(jb, k, n);
             }
@@ -1959,6 +2008,28 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
                 }
                 rollback(&e, mark);
             }
+            if (i->fn == tcgl_int_xadd && nslow < JIT_MAX_SLOW) {
+                if (emit_inline_xadd(&e, i, slow[nslow].field)) {
+                    slow[nslow].k = k;
+                    slow[nslow].store = true;
+                    slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
+                    nslow++;
+                    cc_kind = e.flags_dead ? -1 : CC_K_ADD;  /* rebuilt after a slow path too */
+                    cc_size = i->opsize;
+                    jit.st.inlined++;
+                    continue;
+                }
+                rollback(&e, mark);
+            }
+            if (i->fn == tcgl_int_neg && emit_inline_neg(&e, i)) {
+                flags_live = !e.flags_dead;
+                cc_kind = e.flags_dead ? -1 : CC_K_SUB;
+                cc_size = i->opsize;
+                jit.st.inlined++;
+                continue;
+            }
+            rollback(&e, mark);
             if (i->fn == tcgl_int_not && emit_inline_not(&e, i)) {
                 flags_live = live;                  /* (the host's flags untouched) */
                 jit.st.inlined++;

@@ -1074,6 +1074,56 @@ static void test_jit_inline_ops(void)
     tlb_hits = false;
 }
 
+/* NEG of registers (every size, AH too) and XADD m32/m64, r inline:
+ * the same registers, memory and flags as the interpreter, through a TLB
+ * hit and through the slow path. */
+static void test_jit_neg_xadd(void)
+{
+    static const uint8_t code[] = {
+        0x48, 0xf7, 0xd8,                               /* neg rax */
+        0x0f, 0x92, 0xc3,                               /* setb bl: CF = rax was not 0 */
+        0xf7, 0xd9,                                     /* neg ecx */
+        0xf6, 0xdc,                                     /* neg ah */
+        0x66, 0xf7, 0xda,                               /* neg dx */
+        0x0f, 0x9c, 0xc7,                               /* setl bh */
+        0xbb, 0x00, 0x04, 0x01, 0x00,                   /* mov ebx, 0x10400 */
+        0xf0, 0x48, 0x0f, 0xc1, 0xb3, 0x00, 0x01, 0x00, 0x00,   /* lock xadd [rbx + 0x100], rsi */
+        0x0f, 0xc1, 0xbb, 0x08, 0x01, 0x00, 0x00,       /* xadd [rbx + 0x108], edi */
+        0x0f, 0x94, 0xc1,                               /* sete cl */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    uint64_t regs[16] = { 0 };
+
+    regs[R_EAX] = 0x1234;
+    regs[R_ECX] = 0xffffffff80000000ULL;
+    regs[R_EDX] = 0x5555666677778000ULL;
+    regs[R_ESI] = 0x0100000000000001ULL;
+    regs[R_EDI] = 0xfffffffff0000000ULL;
+    for (unsigned k = 0; k < DATA_LEN; k++) {
+        data[k] = (uint8_t)(k * 13 + 7);
+    }
+    memcpy(data + 0x10508 - DATA_AT, "\x00\x00\x00\x10", 4);  /* + edi: 0, ZF */
+    for (int hits = 0; hits < 2; hits++) {
+        TCGLJitStats s0, s1;
+        tlb_hits = hits;
+        jit_mode(false, 16);
+        run(64, code, sizeof(code), regs, data, &a);
+        jit_mode(true, 1);
+        tcgl_jit_stats(&s0);
+        run(64, code, sizeof(code), regs, data, &b);
+        tcgl_jit_stats(&s1);
+        compare(&a, &b, "neg/xadd", (unsigned)hits);
+        g_assert_cmpint(b.vector, ==, 6);
+        g_assert_cmphex(b.regs[R_EAX], ==, 0xffffffffffff13ccULL);      /* -0x1234, then AH -0xed */
+        g_assert_cmphex(b.regs[R_ECX] & 0xff, ==, 1);                  /* the XADD's ZF */
+        g_assert_cmphex(b.regs[R_EDI], ==, 0x10000000);                 /* the old m32 */
+        g_assert_cmpuint(s1.inlined - s0.inlined, ==, 10);              /* all but UD2 */
+    }
+    tlb_hits = false;
+}
+
 /* Flags an instruction writes and a later one of the block overwrites
  * before anything reads them are not stored (flags_dead_after()): the
  * registers and the final flags as the interpreter has them, for ALU
@@ -1648,6 +1698,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/nop", test_jit_nop);
     g_test_add_func("/tcgl/jit/inline-ops", test_jit_inline_ops);
     g_test_add_func("/tcgl/jit/dead-flags", test_jit_dead_flags);
+    g_test_add_func("/tcgl/jit/neg-xadd", test_jit_neg_xadd);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
