@@ -870,6 +870,19 @@ static bool emit_inline_neg(Emit *e, const TCGLInsn *i)
     return true;
 }
 
+/* The read-modify-write forms m32/m64, r of XADD and CMPXCHG: rdx = the
+ * host address of the memory operand through the write tag (a miss: the
+ * slow path), or false for what they do not take. */
+static bool emit_rmw_ptr_r(Emit *e, const TCGLInsn *i, uint8_t **slow_field)
+{
+    if (i->mod == 3 || (i->opsize != 4 && i->opsize != 8) || i->reg > 15 ||
+        !emit_mem_addr(e, i, i->opsize, true, slow_field)) {
+        return false;
+    }
+    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
+    return true;
+}
+
 /* XADD m32/m64, r (0F C1, LOCKed or not): r/m = r/m + r, r = the old
  * r/m, lazy flags of the ADD (tcgl_int_xadd()), through the write tag. */
 static bool emit_inline_xadd(Emit *e, const TCGLInsn *i, uint8_t **slow_field)
@@ -877,13 +890,9 @@ static bool emit_inline_xadd(Emit *e, const TCGLInsn *i, uint8_t **slow_field)
     unsigned size = i->opsize;
     bool w = size == 8;
 
-    if (i->mod == 3 || (size != 4 && size != 8) || i->reg > 15) {
+    if (!emit_rmw_ptr_r(e, i, slow_field)) {
         return false;
     }
-    if (!emit_mem_addr(e, i, size, true, slow_field)) {
-        return false;
-    }
-    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
     emit_ld_reg(e, true, i->reg, size);             /* rcx = b */
     eb(e, w ? "\x48\x8b\x02" : "\x8b\x02", w ? 3 : 2);   /* mov eax|rax, [rdx]: a */
     eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
@@ -908,13 +917,9 @@ static bool emit_inline_cmpxchg(Emit *e, const TCGLInsn *i, uint8_t **slow_field
     unsigned size = i->opsize;
     bool w = size == 8;
 
-    if (i->mod == 3 || (size != 4 && size != 8) || i->reg > 15) {
+    if (!emit_rmw_ptr_r(e, i, slow_field)) {
         return false;
     }
-    if (!emit_mem_addr(e, i, size, true, slow_field)) {
-        return false;
-    }
-    eb(e, "\x48\x89\xc2", 3);                       /* mov rdx, rax (the host pointer) */
     emit_ld_reg(e, false, R_EAX, size);             /* rax = rAX */
     eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
     emit_ld_reg(e, true, i->reg, size);             /* rcx = the source */

@@ -1002,6 +1002,27 @@ static void test_jit_nop(void)
     g_assert_cmpuint(s1.inlined - s0.inlined, ==, 6);   /* every one but UD2 */
 }
 
+/* Runs code under the interpreter (a) and compiled (b), with the data
+ * pages hitting the TLB or not, and compares the two; returns how many
+ * instructions the JIT inlined. */
+static uint64_t run_both_cmp(const uint8_t *code, size_t len, const uint64_t *regs,
+                             const uint8_t *data, bool hits, Result *a, Result *b,
+                             const char *what)
+{
+    TCGLJitStats s0, s1;
+
+    tlb_hits = hits;
+    jit_mode(false, 16);
+    run(64, code, len, regs, data, a);
+    jit_mode(true, 1);
+    tcgl_jit_stats(&s0);
+    run(64, code, len, regs, data, b);
+    tcgl_jit_stats(&s1);
+    compare(a, b, what, hits);
+    tlb_hits = false;
+    return s1.inlined - s0.inlined;
+}
+
 /* The forms inlined in session 22, against the interpreter, through a
  * TLB hit and through the slow path: TEST/CMP/ADD/MOV on AH..BH (the
  * kernel tests gfp flag bits in BH), NOT of a register, and CMPXCHG m, r
@@ -1047,15 +1068,7 @@ static void test_jit_inline_ops(void)
     memcpy(data + 0x10500 - DATA_AT, "\x78\x56\x34\x12", 4);  /* [rbx + 0x100] = 0x12345678 */
     memcpy(data + 0x10508 - DATA_AT, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
     for (int hits = 0; hits < 2; hits++) {
-        TCGLJitStats s0, s1;
-        tlb_hits = hits;
-        jit_mode(false, 16);
-        run(64, code, sizeof(code), regs, data, &a);
-        jit_mode(true, 1);
-        tcgl_jit_stats(&s0);
-        run(64, code, sizeof(code), regs, data, &b);
-        tcgl_jit_stats(&s1);
-        compare(&a, &b, "inline ops", (unsigned)hits);
+        uint64_t inlined = run_both_cmp(code, sizeof(code), regs, data, hits, &a, &b, "inline ops");
         g_assert_cmpint(b.vector, ==, 6);
         /* matched: ECX stored, RAX (upper half too) unchanged */
         g_assert_cmphex(b.regs[R_R8], ==, 0x112345678ULL);
@@ -1069,9 +1082,8 @@ static void test_jit_inline_ops(void)
         g_assert_cmphex(b.regs[R_EDI], ==, 0x89abcdefULL);
         /* every instruction but UD2 ran inline code (the SETccs from the
          * host's flags or the lazy ones rebuilt) */
-        g_assert_cmpuint(s1.inlined - s0.inlined, ==, 18);
+        g_assert_cmpuint(inlined, ==, 18);
     }
-    tlb_hits = false;
 }
 
 /* NEG of registers (every size, AH too) and XADD m32/m64, r inline:
@@ -1106,22 +1118,13 @@ static void test_jit_neg_xadd(void)
     }
     memcpy(data + 0x10508 - DATA_AT, "\x00\x00\x00\x10", 4);  /* + edi: 0, ZF */
     for (int hits = 0; hits < 2; hits++) {
-        TCGLJitStats s0, s1;
-        tlb_hits = hits;
-        jit_mode(false, 16);
-        run(64, code, sizeof(code), regs, data, &a);
-        jit_mode(true, 1);
-        tcgl_jit_stats(&s0);
-        run(64, code, sizeof(code), regs, data, &b);
-        tcgl_jit_stats(&s1);
-        compare(&a, &b, "neg/xadd", (unsigned)hits);
+        uint64_t inlined = run_both_cmp(code, sizeof(code), regs, data, hits, &a, &b, "neg/xadd");
         g_assert_cmpint(b.vector, ==, 6);
         g_assert_cmphex(b.regs[R_EAX], ==, 0xffffffffffff13ccULL);      /* -0x1234, then AH -0xed */
         g_assert_cmphex(b.regs[R_ECX] & 0xff, ==, 1);                  /* the XADD's ZF */
         g_assert_cmphex(b.regs[R_EDI], ==, 0x10000000);                 /* the old m32 */
-        g_assert_cmpuint(s1.inlined - s0.inlined, ==, 10);              /* all but UD2 */
+        g_assert_cmpuint(inlined, ==, 10);                              /* all but UD2 */
     }
-    tlb_hits = false;
 }
 
 /* Flags an instruction writes and a later one of the block overwrites
