@@ -536,8 +536,9 @@ static TCGLBlock *translate(TCGLCPU *c, uint64_t pc, uint64_t phys, const uint8_
 /* The execute TLB still maps pc's page to the block's physical page. */
 static inline bool tlb_exec_ok(const TCGLCPU *c, uint64_t lin, uint64_t phys)
 {
-    const TCGLTLBEntry *e = &c->tlb[c->mmu_idx][(lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
-    return e->tag_exec == (lin & TCGL_PAGE_MASK) && e->phys == (phys & TCGL_PAGE_MASK);
+    unsigned idx = (unsigned)((lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
+    return c->tlb[c->mmu_idx][idx].tag_exec == (lin & TCGL_PAGE_MASK) &&
+           c->tlb_phys[c->mmu_idx][idx] == (phys & TCGL_PAGE_MASK);
 }
 
 static inline bool link_ok(const TCGLCPU *c, const TCGLBlock *b, uint64_t pc, uint64_t cs_base,
@@ -809,6 +810,7 @@ static void chain_blocks(TCGLCPU *c, TCGLBlock *prev, TCGLBlock *b)
     }
     idx = (unsigned)((lin >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1));
     l.tlb_off = (uint32_t)((uintptr_t)&c->tlb[c->mmu_idx][idx] - (uintptr_t)c);
+    l.phys_off = (uint32_t)((uintptr_t)&c->tlb_phys[c->mmu_idx][idx] - (uintptr_t)c);
     l.lin_page = lin & TCGL_PAGE_MASK;
     l.phys_page = phys & TCGL_PAGE_MASK;
     if (b->invalid || prev->invalid ||

@@ -610,23 +610,22 @@ static bool emit_mem_addr_seg(Emit *e, unsigned seg, unsigned size, bool store,
      * following the CPL, which is part of the block's key */
     uint32_t tlb = CPU_OFF(tlb[0]) + (e->user ? TCGL_MMU_USER : TCGL_MMU_SUPER) *
                    (uint32_t)sizeof(((TCGLCPU *)0)->tlb[0]);
+    _Static_assert(sizeof(TCGLTLBEntry) == 32, "the index below is the byte offset");
     eb(e, "\x89\xc2", 2);                           /* mov edx, eax */
-    eb(e, "\xc1\xea", 2);                           /* shr edx, 12 */
-    e8(e, TCGL_PAGE_BITS);
-    eb(e, "\x81\xe2", 2);                           /* and edx, TLB_SIZE - 1 */
-    e32(e, TCGL_TLB_SIZE - 1);
-    _Static_assert(sizeof(TCGLTLBEntry) == 40, "the index below is * 5 * 8");
-    eb(e, "\x48\x8d\x14\x92", 4);                   /* lea rdx, [rdx + rdx * 4] */
+    eb(e, "\xc1\xea", 2);                           /* shr edx, 12 - 5 */
+    e8(e, TCGL_PAGE_BITS - 5);
+    eb(e, "\x81\xe2", 2);                           /* and edx, (TLB_SIZE - 1) << 5 */
+    e32(e, (TCGL_TLB_SIZE - 1) << 5);
     eb(e, "\x48\x8d\x48", 3);                       /* lea rcx, [rax + size - 1] */
     e8(e, (uint8_t)(size - 1));
     eb(e, "\x48\x81\xe1", 3);                       /* and rcx, PAGE_MASK */
     e32(e, (uint32_t)TCGL_PAGE_MASK);
-    eb(e, "\x48\x3b\x8c\xd3", 4);                   /* cmp rcx, [rbx + rdx * 8 + tlb + tag] (last byte's page) */
+    eb(e, "\x48\x3b\x8c\x13", 4);                   /* cmp rcx, [rbx + rdx + tlb + tag] (last byte's page) */
     e32(e, tlb + tag);
     eb(e, "\x0f\x85", 2);                           /* jne slow */
     slow_field[2] = e->p;
     e32(e, 0);
-    eb(e, "\x48\x03\x84\xd3", 4);                   /* add rax, [rbx + rdx * 8 + tlb + addend] */
+    eb(e, "\x48\x03\x84\x13", 4);                   /* add rax, [rbx + rdx + tlb + addend] */
     e32(e, tlb + (uint32_t)offsetof(TCGLTLBEntry, addend));
     return true;
 }
@@ -1827,7 +1826,7 @@ bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l)
     uint8_t *p = (uint8_t *)chain + slot * SLOT_SIZE;
     uint64_t o = (uint64_t)(uintptr_t)l->owner;
     uint32_t tag = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, tag_exec);
-    uint32_t phys = l->tlb_off + (uint32_t)offsetof(TCGLTLBEntry, phys);
+    uint32_t phys = l->phys_off;
     int32_t rel, dead_rel;
 
     if (!chain || slot >= TCGL_JIT_LINKS || !rel32_ok(p + SLOT_JMP, l->body, &rel)) {

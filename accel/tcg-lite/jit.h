@@ -84,7 +84,7 @@ typedef struct TCGLJitLink {
     bool same_page;             /* same linear and physical page: no TLB check */
     /* else: its execute TLB entry (offset in TCGLCPU) must map lin_page
      * to phys_page */
-    uint32_t tlb_off;
+    uint32_t tlb_off, phys_off;     /* (phys_off: its tlb_phys[][]) */
     uint64_t lin_page, phys_page;
 } TCGLJitLink;
 bool tcgl_jit_link(void *chain, unsigned slot, const TCGLJitLink *l);

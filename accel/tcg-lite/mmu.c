@@ -84,6 +84,7 @@ typedef struct MMUCpu {
     uint64_t large_mask[TCGL_NB_MMU];
     bool has_large[TCGL_NB_MMU];
     TCGLTLBEntry victim[TCGL_NB_MMU][MMU_NB_VICTIMS];
+    uint64_t victim_phys[TCGL_NB_MMU][MMU_NB_VICTIMS];     /* (c->tlb_phys's) */
     uint8_t victim_global[TCGL_NB_MMU];     /* bit i: victim i is a global page */
     unsigned victim_next[TCGL_NB_MMU];
 } MMUCpu;
@@ -739,6 +740,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
         /* the entry moves to the victims */
         unsigned v = m->victim_next[idx];
         m->victim[idx][v] = *e;
+        m->victim_phys[idx][v] = *tcgl_tlb_phys(c, e);
         m->victim_global[idx] = (uint8_t)((m->victim_global[idx] & ~(1u << v)) |
                                           slot_global(m, idx, slot) << v);
         m->victim_next[idx] = (v + 1) % MMU_NB_VICTIMS;
@@ -751,7 +753,7 @@ static TCGLTLBEntry *tlb_fill(TCGLCPU *c, uint64_t lin, int kind, int idx, bool 
     uint64_t tag = page | (direct ? 0 : TCGL_TLB_SLOW);
 
     e->addend = direct ? (uintptr_t)t.host - (uintptr_t)page : 0;
-    e->phys = phys;
+    *tcgl_tlb_phys(c, e) = phys;
     e->tag_read = can_read ? tag : TCGL_TLB_INVALID;
     e->tag_exec = can_exec ? tag : TCGL_TLB_INVALID;
     if (!can_write) {
@@ -793,6 +795,9 @@ static TCGLTLBEntry *victim_swap(TCGLCPU *c, uint64_t lin, int kind, int idx)
         tmp = *e;
         *e = *ve;
         *ve = tmp;
+        uint64_t tp = *tcgl_tlb_phys(c, e);
+        *tcgl_tlb_phys(c, e) = m->victim_phys[idx][v];
+        m->victim_phys[idx][v] = tp;
         g = slot_global(m, idx, slot);
         set_slot_global(m, idx, slot, m->victim_global[idx] >> v & 1);
         set_slot_used(m, idx, slot);
@@ -837,9 +842,9 @@ static TCGLTLBEntry *tlb_get(TCGLCPU *c, uint64_t lin, int kind, int idx, int ve
     return tlb_fill(c, lin, kind, idx, probe);
 }
 
-static inline uint64_t entry_phys(const TCGLTLBEntry *e, uint64_t lin)
+static inline uint64_t entry_phys(TCGLCPU *c, const TCGLTLBEntry *e, uint64_t lin)
 {
-    return (e->phys & TCGL_PAGE_MASK) | (lin & ~TCGL_PAGE_MASK);
+    return (*tcgl_tlb_phys(c, e) & TCGL_PAGE_MASK) | (lin & ~TCGL_PAGE_MASK);
 }
 
 /* After a slow write to a RAM page: once no client sees it clean, let
@@ -853,9 +858,9 @@ static void try_direct_write(TCGLCPU *c, int idx, uint64_t lin)
     if (e->tag_write != (page | TCGL_TLB_SLOW) || e->tag_read != page) {
         return;         /* not a RAM page with a direct read entry */
     }
-    mmu_translate(e->phys & TCGL_PAGE_MASK, &t);
+    mmu_translate(*tcgl_tlb_phys(c, e) & TCGL_PAGE_MASK, &t);
     if (t.generation == c->tlb_generation && t.kind == MEMORY_TRANSLATION_RAM &&
-        memory_translation_covers(&t, e->phys & TCGL_PAGE_MASK, TCGL_PAGE_SIZE) &&
+        memory_translation_covers(&t, *tcgl_tlb_phys(c, e) & TCGL_PAGE_MASK, TCGL_PAGE_SIZE) &&
         !memory_region_page_any_clean(t.mr, t.offset) &&
         (uintptr_t)t.host - (uintptr_t)page == e->addend) {
         e->tag_write = page;
@@ -878,14 +883,14 @@ static void page_read(TCGLCPU *c, const TCGLTLBEntry *e, uint64_t lin, void *buf
         uint64_t v = 0;
         bool locked = tcgl_bql_enter(c);
         vcpu_io_begin();
-        address_space_ld(mmu_space(), entry_phys(e, lin), &v, n);
+        address_space_ld(mmu_space(), entry_phys(c, e, lin), &v, n);
         vcpu_io_end();
         tcgl_bql_leave(c, locked);
         memcpy(buf, &v, n);
     } else {
         bool locked = tcgl_bql_enter(c);
         vcpu_io_begin();
-        address_space_read(mmu_space(), entry_phys(e, lin), buf, n);
+        address_space_read(mmu_space(), entry_phys(c, e, lin), buf, n);
         vcpu_io_end();
         tcgl_bql_leave(c, locked);
     }
@@ -900,7 +905,7 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     }
     if (c->bql_free && !c->bql_wrapped && pow2_size(n) && n <= 8) {
         /* without the BQL: the LAPIC's EOI, an ioeventfd (apic.c, memory.c) */
-        uint64_t v = 0, pa = entry_phys(e, lin);
+        uint64_t v = 0, pa = entry_phys(c, e, lin);
         memcpy(&v, buf, n);
         if ((c->cpu->apic && apic_write_unlocked(c->cpu->apic, pa, n)) ||
             address_space_ioeventfd_write(mmu_space(), pa, v, n)) {
@@ -912,9 +917,9 @@ static void page_write(TCGLCPU *c, const TCGLTLBEntry *e, int idx, uint64_t lin,
     if (pow2_size(n)) {
         uint64_t v = 0;
         memcpy(&v, buf, n);
-        address_space_st(mmu_space(), entry_phys(e, lin), v, n);
+        address_space_st(mmu_space(), entry_phys(c, e, lin), v, n);
     } else {
-        address_space_write(mmu_space(), entry_phys(e, lin), buf, n);
+        address_space_write(mmu_space(), entry_phys(c, e, lin), buf, n);
     }
     vcpu_io_end();
     try_direct_write(c, idx, lin);
@@ -1166,7 +1171,7 @@ static void *ram_write_ptr(TCGLCPU *c, int idx, uint64_t lin, unsigned len)
 static void *ram_write_ptr_locked(TCGLCPU *c, int idx, uint64_t lin, unsigned len)
 {
     TCGLTLBEntry *e = tcgl_tlb_entry(c, idx, lin);
-    uint64_t page = lin & TCGL_PAGE_MASK, phys = e->phys & TCGL_PAGE_MASK;
+    uint64_t page = lin & TCGL_PAGE_MASK, phys = *tcgl_tlb_phys(c, e) & TCGL_PAGE_MASK;
     MemoryTranslation t;
 
     if ((e->tag_write & ~TCGL_TLB_SLOW) != page) {
@@ -1244,7 +1249,7 @@ const uint8_t *tcgl_fetch_page(TCGLCPU *c, uint64_t pc, uint64_t *phys, unsigned
     if (unlikely(e->tag_exec != (pc & TCGL_PAGE_MASK))) {
         e = tlb_get(c, pc, KIND_EXEC, c->mmu_idx, EXCP_GP, false);
     }
-    *phys = entry_phys(e, pc);
+    *phys = entry_phys(c, e, pc);
     *avail = TCGL_PAGE_SIZE - (pc & ~TCGL_PAGE_MASK);
     if (e->tag_exec & TCGL_TLB_SLOW) {
         return NULL;

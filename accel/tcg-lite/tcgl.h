@@ -217,8 +217,8 @@ enum { TCGL_MMU_SUPER = 0, TCGL_MMU_USER = 1, TCGL_NB_MMU = 2 };
 typedef struct TCGLTLBEntry {
     uint64_t tag_read, tag_write, tag_exec;
     uintptr_t addend;           /* host pointer = lin + addend */
-    uint64_t phys;              /* guest-physical page address (exec lookups, debugging) */
-} TCGLTLBEntry;
+} TCGLTLBEntry;                 /* 32 bytes: the inline index is a shift and a mask;
+                                 * the guest-physical page is in tlb_phys[][] */
 
 /* Access kinds for the slow paths. */
 #define TCGL_ACC_READ   0
@@ -246,6 +246,7 @@ struct TCGLCPU {
     uint64_t a20_mask;          /* physical address mask: bit 20 cleared while A20 is off */
     int mmu_idx;                /* TCGL_MMU_USER at CPL 3 */
     TCGLTLBEntry tlb[TCGL_NB_MMU][TCGL_TLB_SIZE];
+    uint64_t tlb_phys[TCGL_NB_MMU][TCGL_TLB_SIZE];     /* each entry's guest-physical page */
     uint64_t tlb_generation;    /* address_space_generation when filled */
     /* events (excp.c) and the unwinding point of the execution loop */
     TCGLEvent event;
@@ -319,6 +320,12 @@ static inline TCGL_ALWAYS_INLINE uint64_t tcgl_size_mask(unsigned size)
 }
 
 /* Reads register n (0-15, or 16-19 = AH..BH for size 1) at size bytes. */
+/* The guest-physical page of TLB entry e of c (tlb_phys beside tlb). */
+static inline uint64_t *tcgl_tlb_phys(TCGLCPU *c, const TCGLTLBEntry *e)
+{
+    return &c->tlb_phys[0][0] + (e - &c->tlb[0][0]);
+}
+
 static inline TCGL_ALWAYS_INLINE uint64_t tcgl_reg_get(const TCGLCPU *c, unsigned n, unsigned size)
 {
     if (size == 1 && n >= 16) {

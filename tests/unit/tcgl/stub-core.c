@@ -256,7 +256,7 @@ const uint8_t *tcgl_fetch_page(TCGLCPU *c, uint64_t pc, uint64_t *phys, unsigned
     }
     *avail = TCGL_PAGE_SIZE - (unsigned)(lin & (TCGL_PAGE_SIZE - 1));
     e->tag_exec = lin & TCGL_PAGE_MASK;
-    e->phys = lin & TCGL_PAGE_MASK;
+    *tcgl_tlb_phys(c, e) = lin & TCGL_PAGE_MASK;
     return stub.ram + lin;
 }
 

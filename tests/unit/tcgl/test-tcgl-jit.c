@@ -58,7 +58,7 @@ static void fill_tlb(void)
             TCGLTLBEntry *te = &stub.c.tlb[m][(pg >> TCGL_PAGE_BITS) & (TCGL_TLB_SIZE - 1)];
             te->tag_read = te->tag_write = pg;
             te->addend = (uintptr_t)stub.ram + (pg == remap_page ? REMAP_BY : 0);
-            te->phys = pg + (pg == remap_page ? REMAP_BY : 0);
+            *tcgl_tlb_phys(&stub.c, te) = pg + (pg == remap_page ? REMAP_BY : 0);
         }
     }
 }
@@ -779,7 +779,7 @@ static void pages_pause_hook(void)
         TCGLTLBEntry *e = &stub.c.tlb[stub.c.mmu_idx][(0x3000 >> TCGL_PAGE_BITS) &
                                                      (TCGL_TLB_SIZE - 1)];
         g_assert_cmphex(e->tag_exec, ==, 0x3000);
-        e->phys = 0x5000;
+        *tcgl_tlb_phys(&stub.c, e) = 0x5000;
         pages_fetches = stub.nr_fetch_page;
     }
 }
