@@ -91,6 +91,13 @@ void tcgl_set_rflags(TCGLCPU *c, uint64_t val, uint64_t mask)
     if ((old ^ c->env->rflags) & (1u << 17)) {      /* VM */
         tcgl_update_hflags(c);
     }
+    /* IF from 0 to 1 with a request pending (POPF, IRET, SYSRET...):
+     * chained code does not test interrupt_request (jit.c emit_chain),
+     * the executor must look before the next block. */
+    if ((c->env->rflags & ~old & RFLAGS_IF) && c->cpu &&
+        __atomic_load_n(&c->cpu->interrupt_request, __ATOMIC_RELAXED)) {
+        c->chain_break = true;
+    }
 }
 
 bool tcgl_cond(TCGLCPU *c, unsigned cc)

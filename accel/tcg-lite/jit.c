@@ -1748,13 +1748,15 @@ static void emit_slot(Emit *e, const TCGLJitBlock *jb)
 
 /* After a block that ran to its end: go on into a linked successor when
  * nothing asks the executor to look (a code write into this block or a
- * flush, an exit request, a maskable interrupt pending with IF set, any
- * other interrupt request, an interrupt shadow, a TLB flush or mode
+ * flush, an exit request, an interrupt shadow, a TLB flush or mode
  * change since the executor's check, a new CS base outside 64-bit
- * mode), else to `out`
- * (at most 4 exits: out_field[8]).  rax_rip: rax holds the rip just
- * stored (the checks keep it: they use rdx and rcx).  Returns the first
- * slot. */
+ * mode), else to `out` (at most 2 exits: out_field[8]).  An interrupt
+ * request needs no test of its own here: cpu_interrupt() kicks
+ * (exit_request), and IF going from 0 to 1 with a request pending sets
+ * chain_break (tcgl_set_rflags; STI, IRET and the mode changes set it
+ * anyway), so a request held off by IF costs nothing per block.
+ * rax_rip: rax holds the rip just stored (the checks keep it: they use
+ * rdx and rcx).  Returns the first slot. */
 static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field, unsigned *nout,
                            bool rax_rip)
 {
@@ -1762,27 +1764,11 @@ static uint8_t *emit_chain(Emit *e, const TCGLJitBlock *jb, uint8_t **out_field,
 
 #define JNE_OUT() do { eb(e, "\x0f\x85", 2); out_field[(*nout)++] = e->p; e32(e, 0); } while (0)
     /* exit_request, block_invalidated, chain_break (a TLB flush, a mode
-     * change or an interrupt shadow since the executor's check) */
+     * change, an interrupt shadow or IF set with a request pending since
+     * the executor's check) */
     eb(e, "\x48\x83\xbb", 3);                      /* cmp qword [rbx + chain_stop], 0 */
     e32(e, CPU_OFF(chain_stop));
     e8(e, 0);
-    JNE_OUT();
-    /* A maskable interrupt the guest holds off (IF clear) is no reason to
-     * look: the executor would find nothing to deliver and come back, at
-     * every block end for as long as the guest runs with interrupts off
-     * (the kernel's decompressor after SeaBIOS left IRQ 0 pending). */
-    eb(e, "\x48\x8b\x93", 3);                      /* mov rdx, [rbx + cpu] */
-    e32(e, CPU_OFF(cpu));
-    eb(e, "\x8b\x92", 2);                           /* mov edx, [rdx + interrupt_request] */
-    e32(e, (uint32_t)offsetof(CPUState, interrupt_request));
-    eb(e, "\x85\xd2", 2);                           /* test edx, edx */
-    eb(e, "\x74\x1d", 2);                           /* jz +29: nothing pending */
-    eb(e, "\xf7\xc2", 2);                           /* test edx, ~HARD */
-    e32(e, ~(uint32_t)CPU_INTERRUPT_HARD);
-    JNE_OUT();
-    eb(e, "\x41\xf7\x85", 3);                      /* test dword [r13 + rflags], IF */
-    e32(e, (uint32_t)offsetof(X86CPUState, rflags));
-    e32(e, RFLAGS_IF);
     JNE_OUT();
     if (e->cs64) {
         /* 64-bit mode: CS's base is 0 in every block of the mode (the
