@@ -41,6 +41,7 @@ Also the emulator's CPU time (user + system) for the whole Linux run.
 Prints a table for docs/benchmarks.md.
 """
 import argparse
+import atexit
 import os
 import re
 import resource
@@ -266,6 +267,10 @@ def main():
     ap.add_argument("--kvm-stats", action="store_true",
                     help="with --accel kvm: KVM's exit counters (debugfs) per phase")
     ap.add_argument("--only", choices=["kvmpc", "qemu"], help="run one emulator (profiling)")
+    ap.add_argument("--image-dir", default=None,
+                    help="where the two images go (default: the temporary directory under "
+                    "$TMPDIR); /dev/shm keeps the host's disk, and its writeback at the "
+                    "guest's fdatasync, out of the measure")
     ap.add_argument("--before", help="a second kvmpc binary (the build before a change), "
                     "run interleaved with the others and shown as its own column")
     a = ap.parse_args()
@@ -286,8 +291,12 @@ def main():
         # find it in the host's page cache (the first reader of a hole pays
         # for zeroing the cache pages).
         disks = []
+        idir = tmp
+        if a.image_dir:
+            idir = tempfile.mkdtemp(prefix="kvmpc-diskbench-", dir=a.image_dir)
+            atexit.register(shutil.rmtree, idir, True)
         for name in ("disk.img", "vdisk.img"):
-            disk = os.path.join(tmp, name)
+            disk = os.path.join(idir, name)
             with open(disk, "wb") as f:
                 for _ in range(320):
                     f.write(os.urandom(1 << 20))

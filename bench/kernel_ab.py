@@ -18,8 +18,16 @@ same binary against itself came out within 3% in every round (session
 per 64 MiB; while both run, each gets about half the CPU); the end, the
 median of the per-round ratios B/A.  --two-cpus runs them on CPUs 0 and 1
 instead (swapped every round): noisier here (0.5x-1.5x rounds for A/A).
+
+--vda writes to a virtio-blk disk instead (disk_bench.py's "vda write":
+-drive if=none,format=raw,cache=writeback + -device virtio-blk-pci, each
+emulator its own sparse MIB+64 MiB image under /dev/shm, --mib 256 by
+default): the whole device path, guest kernel, virtqueue and the host
+writes, where the CPU time counts every thread of the emulator (vCPU,
+I/O workers, main loop).  A or B may be Debian's qemu-system-x86_64.
 """
 import argparse
+import atexit
 import os
 import shutil
 import statistics
@@ -45,7 +53,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--passes", type=int, default=6)
-    ap.add_argument("--mib", type=int, default=512)
+    ap.add_argument("--mib", type=int, default=None, help="MiB per pass (512; 256 with --vda)")
+    ap.add_argument("--vda", action="store_true",
+                    help="write to a virtio-blk disk (raw image in /dev/shm) instead of null_blk")
+    ap.add_argument("--drive-opts", default="", help="appended to -drive with --vda, e.g. ,aio=io_uring")
     ap.add_argument("--two-cpus", action="store_true",
                     help="A and B on CPUs 0 and 1 (swapped every round) instead of sharing CPU 0")
     ap.add_argument("a")
@@ -53,8 +64,24 @@ def main():
     args = ap.parse_args()
     if args.two_cpus and (os.cpu_count() or 1) < 2:
         sys.exit("kernel_ab.py: --two-cpus needs 2 host CPUs")
+    if args.mib is None:
+        args.mib = 256 if args.vda else 512
     tmp = tempfile.mkdtemp(prefix="kernel-ab-")
-    rd = initrd(tmp, ("null_blk",))
+    rd = initrd(tmp, ("virtio_pci", "virtio_blk") if args.vda else ("null_blk",))
+    imgs = {}
+    if args.vda:
+        shm = tempfile.mkdtemp(prefix="kernel-ab-", dir="/dev/shm")
+        atexit.register(shutil.rmtree, shm, True)
+        for key in ("a", "b"):
+            imgs[key] = os.path.join(shm, key + ".img")
+            with open(imgs[key], "wb") as f:
+                f.truncate((args.mib + 64) << 20)
+
+    def devargs(key):
+        if not args.vda:
+            return "nullb0", ()
+        return "vda", ("-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" %
+                       (imgs[key], args.drive_opts), "-device", "virtio-blk-pci,drive=vd0")
     ratios, cratios, ma, mb = [], [], [], []
     for r in range(args.rounds):
         cpus = (0, 0) if not args.two_cpus else (0, 1) if r % 2 == 0 else (1, 0)
@@ -62,7 +89,9 @@ def main():
 
         def go(key, emu, cpu):
             try:
-                res[key] = kb.run(pinned(tmp, emu, cpu), rd, args.passes, args.mib)
+                dev, extra = devargs(key)
+                res[key] = kb.run(pinned(tmp, emu, cpu), rd, args.passes, args.mib,
+                                  dev=dev, extra=extra)
             except Exception as e:  # reported after both finished
                 errs.append(e)
 

@@ -33,18 +33,19 @@ from disk_bench import B, cmdline_for, initrd  # noqa: E402
 from tcg_bench import run_seconds  # noqa: E402
 
 SCRIPT = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
-i=0; while [ ! -b /dev/nullb0 ]; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
-/bin/blkbench /dev/nullb0 seqwrite 64 0; echo KB-START
-for i in $(seq PASSES); do /bin/blkbench /dev/nullb0 seqwrite MIB 0; done; echo KB-END'''
+i=0; while [ ! -b /dev/DEV ]; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
+/bin/blkbench /dev/DEV seqwrite 64 0; echo KB-START
+for i in $(seq PASSES); do /bin/blkbench /dev/DEV seqwrite MIB 0; done; echo KB-END'''
 
 
-def run(emu, rd, passes, mib=64, timeout=900):
+def run(emu, rd, passes, mib=64, timeout=900, dev="nullb0", extra=()):
     """Returns the passes' guest seconds, each scaled to 64 MiB, and the
-    threads' CPU microseconds per MiB."""
-    script = SCRIPT.replace("PASSES", str(passes)).replace("MIB", str(mib))
+    threads' CPU microseconds per MiB.  dev: the guest's block device
+    written (extra: the emulator options that give it, if not null_blk)."""
+    script = SCRIPT.replace("PASSES", str(passes)).replace("MIB", str(mib)).replace("DEV", dev)
     argv = [emu, "-accel", "tcg", "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
-            "-append", "console=ttyS0 panic=-1 " + cmdline_for(script)]
+            "-append", "console=ttyS0 panic=-1 " + cmdline_for(script)] + list(extra)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.STDOUT)
     t0, buf, a, b = time.monotonic(), b"", None, None
