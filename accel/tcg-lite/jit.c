@@ -1056,6 +1056,74 @@ static bool emit_inline_pushpop(Emit *e, const TCGLJitBlock *jb, const TCGLInsn 
     return true;
 }
 
+/* PUSH r64 or POP r64 (not RSP) in 64-bit code below CPL 3, as
+ * emit_inline_pushpop takes them: how many of them in a row from k (at
+ * most 8), all pushes or all pops. */
+#define PUSHPOP_RUN_MAX 8
+static unsigned pushpop_run(const TCGLJitBlock *jb, unsigned k, unsigned n, bool is_push)
+{
+    void (*fn)(TCGLCPU *, const TCGLInsn *) = is_push ? tcgl_int_push_r : tcgl_int_pop_r;
+    unsigned m = 0;
+
+    while (k + m < n && m < PUSHPOP_RUN_MAX) {
+        const TCGLInsn *i = &jb->insns[k + m];
+        if (i->fn != fn || i->opsize != 8 || i->reg > 15 || i->reg == R_ESP) {
+            break;
+        }
+        m++;
+    }
+    return m;
+}
+
+/* A function's prologue or epilogue: m PUSH r64 (or POP r64) in a row
+ * (pushpop_run) as one access of 8*m bytes: one TLB test for the whole
+ * range (it must lie in one page, else the slow path), the values, RSP
+ * once.  The slow path (*slow_field) runs the first instruction's handler
+ * and goes on with the others one by one, from code the caller emits
+ * after this; *over_field jumps over that code. */
+static bool emit_pushpop_run(Emit *e, const TCGLJitBlock *jb, unsigned k, unsigned m,
+                             bool is_push, uint8_t **slow_field, uint8_t **over_field)
+{
+    if (!e->cs64 || e->user || m < 2 || m > PUSHPOP_RUN_MAX) {
+        return false;
+    }
+    emit_ld_reg(e, false, R_ESP, 8);                /* rax = rsp */
+    eb(e, "\x49\x89\xc0", 3);                       /* mov r8, rax */
+    if (is_push) {
+        eb(e, "\x48\x83\xe8", 3);                   /* sub rax, 8m */
+        e8(e, (uint8_t)(8 * m));
+        eb(e, "\x49\x83\xe8", 3);                   /* sub r8, 8m */
+    } else {
+        eb(e, "\x49\x83\xc0", 3);                   /* add r8, 8m */
+    }
+    e8(e, (uint8_t)(8 * m));
+    if (!emit_mem_addr_seg(e, R_SS, 8 * m, is_push, slow_field)) {
+        return false;
+    }
+    for (unsigned j = 0; j < m; j++) {
+        const TCGLInsn *i = &jb->insns[k + j];
+        /* the first push goes highest; the first pop reads lowest */
+        uint8_t disp = (uint8_t)(8 * (is_push ? m - 1 - j : j));
+        if (is_push) {
+            emit_ld_reg(e, true, i->reg, 8);        /* rcx = the register */
+            eb(e, "\x48\x89\x48", 3);               /* mov [rax + disp8], rcx */
+            e8(e, disp);
+        } else {
+            eb(e, "\x48\x8b\x48", 3);               /* mov rcx, [rax + disp8] */
+            e8(e, disp);
+            eb(e, "\x49\x89\x8d", 3);               /* mov [r13 + reg], rcx */
+            e32(e, REG_OFF(i->reg));
+        }
+    }
+    eb(e, "\x4d\x89\x85", 3);                       /* mov [r13 + rsp], r8 */
+    e32(e, REG_OFF(R_ESP));
+    e8(e, 0xe9);                                    /* jmp over the one-by-one code */
+    *over_field = e->p;
+    e32(e, 0);
+    e->rax_at = NULL;
+    return true;
+}
+
 /*
  * The end of a block whose last Jcc reads the host flags (set by inline
  * code just before): rip = cc ? next + rel : next, truncated to 32 bits
@@ -1957,6 +2025,41 @@ TCGLJitFn *tcgl_jit_compile(TCGLJitBlock *jb)
             }
             if ((i->fn == tcgl_int_push_r || i->fn == tcgl_int_pop_r) && nslow < JIT_MAX_SLOW) {
                 bool is_push = i->fn == tcgl_int_push_r;
+                unsigned m = pushpop_run(jb, k, n, is_push), nslow0 = nslow;
+                uint8_t *over;
+                if (m >= 2 && nslow + m <= JIT_MAX_SLOW &&
+                    emit_pushpop_run(&e, jb, k, m, is_push, slow[nslow].field, &over)) {
+                    /* its slow path: instruction k by its handler, then
+                     * the others inline one by one */
+                    slow[nslow].k = k;
+                    slow[nslow].store = is_push;
+                    slow[nslow].resume = e.p;
+                    slow[nslow].rax_reg = -1;
+                    nslow++;
+                    bool ok = true;
+                    for (unsigned j = 1; j < m && ok; j++) {
+                        ok = emit_inline_pushpop(&e, jb, &jb->insns[k + j], is_push,
+                                                 slow[nslow].field);
+                        if (ok) {
+                            slow[nslow].k = k + j;
+                            slow[nslow].store = is_push;
+                            slow[nslow].resume = e.p;
+                            slow[nslow].rax_reg = e.rax_at == e.p ? (int)e.rax_reg : -1;
+                            nslow++;
+                        }
+                    }
+                    if (ok) {
+                        patch_rel32(over, e.p);
+                        e.rax_at = NULL;
+                        jit.st.inlined += m;
+                        jit.st.pushpop_runs++;
+                        k += m - 1;
+                        continue;
+                    }
+                    nslow = nslow0;     /* (cannot happen: pushpop_run checked
+                                         * what emit_inline_pushpop needs) */
+                }
+                rollback(&e, mark);
                 if (emit_inline_pushpop(&e, jb, i, is_push, slow[nslow].field)) {
                     slow[nslow].k = k;
                     slow[nslow].store = is_push;

@@ -117,6 +117,7 @@ typedef struct TCGLJitStats {
     uint64_t links;             /* successors patched in (block chaining) */
     uint64_t links_far;         /* of which on another page */
     uint64_t slow_paths;        /* inline accesses that went to the handler (run time) */
+    uint64_t pushpop_runs;      /* PUSH/POP runs compiled as one access */
     size_t used, size;          /* arena bytes */
 } TCGLJitStats;
 void tcgl_jit_stats(TCGLJitStats *s);

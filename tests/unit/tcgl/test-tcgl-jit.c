@@ -1127,6 +1127,56 @@ static void test_jit_neg_xadd(void)
     }
 }
 
+/* PUSH/POP runs (a function's prologue and epilogue) compiled as one
+ * access each (emit_pushpop_run): the values in order (the first push
+ * highest, the first pop from the lowest), RSP once; through a TLB hit,
+ * through the slow path (no TLB hits), and with the stack crossing a page
+ * in the middle of a run (the slow path: the first by its handler, the
+ * rest one by one).  A PUSH RSP ends a run (it pushes RSP's old value). */
+static void test_jit_pushpop_run(void)
+{
+    static const uint8_t code[] = {
+        0x53, 0x55, 0x41, 0x54, 0x41, 0x55, 0x41, 0x56, 0x41, 0x57,  /* push rbx rbp r12-r15 */
+        0x49, 0x89, 0xe1,                               /* mov r9, rsp */
+        0x58, 0x59, 0x5a, 0x5e, 0x5f, 0x41, 0x58,       /* pop rax rcx rdx rsi rdi r8 */
+        0x41, 0x52, 0x41, 0x53, 0x54, 0x41, 0x52,       /* push r10 r11 rsp r10 */
+        0x41, 0x5c, 0x41, 0x5d,                         /* pop r12 r13 */
+        0x0f, 0x0b,
+    };
+    static Result a, b;
+    static uint8_t data[DATA_LEN];
+    static const uint64_t stacks[] = { 0x10800, 0x10018 };
+    uint64_t regs[16];
+    TCGLJitStats s0, s1;
+
+    for (unsigned k = 0; k < DATA_LEN; k++) {
+        data[k] = (uint8_t)(k * 7 + 3);
+    }
+    for (unsigned st = 0; st < 2; st++) {
+        for (unsigned r = 0; r < 16; r++) {
+            regs[r] = 0x1000000000000001ULL * (r + 1) ^ 0x55aa;
+        }
+        regs[R_ESP] = stacks[st];
+        for (int hits = 0; hits < 2; hits++) {
+            tcgl_jit_stats(&s0);
+            run_both_cmp(code, sizeof(code), regs, data, hits, &a, &b, "push/pop runs");
+            tcgl_jit_stats(&s1);
+            g_assert_cmpint(b.vector, ==, 6);
+            g_assert_cmpuint(s1.pushpop_runs - s0.pushpop_runs, ==, 4);   /* 6, 6, 2, 2 */
+            g_assert_cmphex(b.regs[R_EAX], ==, regs[R_R15]);        /* the last pushed */
+            g_assert_cmphex(b.regs[R_ECX], ==, regs[R_R14]);
+            g_assert_cmphex(b.regs[R_EDX], ==, regs[R_R13]);
+            g_assert_cmphex(b.regs[R_ESI], ==, regs[R_R12]);
+            g_assert_cmphex(b.regs[R_EDI], ==, regs[R_EBP]);
+            g_assert_cmphex(b.regs[R_R8], ==, regs[R_EBX]);
+            g_assert_cmphex(b.regs[R_R9], ==, stacks[st] - 48);
+            g_assert_cmphex(b.regs[R_R12], ==, regs[R_R10]);
+            g_assert_cmphex(b.regs[R_R13], ==, stacks[st] - 16);   /* PUSH RSP's value */
+            g_assert_cmphex(b.regs[R_ESP], ==, stacks[st] - 16);
+        }
+    }
+}
+
 /* Flags an instruction writes and a later one of the block overwrites
  * before anything reads them are not stored (flags_dead_after()): the
  * registers and the final flags as the interpreter has them, for ALU
@@ -1719,6 +1769,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl/jit/inline-ops", test_jit_inline_ops);
     g_test_add_func("/tcgl/jit/dead-flags", test_jit_dead_flags);
     g_test_add_func("/tcgl/jit/neg-xadd", test_jit_neg_xadd);
+    g_test_add_func("/tcgl/jit/pushpop-run", test_jit_pushpop_run);
     g_test_add_func("/tcgl/jit/chain-smc", test_jit_chain_smc);
     g_test_add_func("/tcgl/jit/chain-pages", test_jit_chain_pages);
     g_test_add_func("/tcgl/jit/chain-timer", test_jit_chain_timer);
