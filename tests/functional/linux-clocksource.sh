@@ -29,16 +29,19 @@ boot1() {
 		-kernel "$kernel" -initrd "$initrd" -append "$append" >"$out" 2>&1
 	rc=$?
 }
-# LINUX_BOOT_RETRY_TRIPLE_FAULT=1: a boot that triple-faults before it
-# powers off boots once more, as in linux-boot.sh (docs/testing-lab.md,
-# "Known flakes"); the note says so.
+# LINUX_BOOT_RETRY_TRIPLE_FAULT=N: a boot that triple-faults before it
+# powers off boots again, N times at most, as in linux-boot.sh
+# (docs/testing-lab.md, "Known flakes"); the note says so.
 boot() {
+	local n=0
 	boot1 "$@"
-	if [ "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" = 1 ] && grep -aq "triple fault on CPU [0-9]*:" "$out" &&
-		! grep -q "reboot: Power down" "$out"; then
-		echo "NOTE: ${*:-default CPU}: booting again (after a triple fault in the first boot at guest time $(grep -a -o '\[ *[0-9.]*\]' "$out" | tail -1))"
+	while [ "$n" -lt "${LINUX_BOOT_RETRY_TRIPLE_FAULT:-0}" ] &&
+		grep -aq "triple fault on CPU [0-9]*:" "$out" && ! grep -q "reboot: Power down" "$out"; do
+		n=$((n + 1))
+		ord=$(case $n in 1) echo first ;; 2) echo second ;; *) echo "${n}th" ;; esac)
+		echo "NOTE: ${*:-default CPU}: booting again (after a triple fault in the $ord boot at guest time $(grep -a -o '\[ *[0-9.]*\]' "$out" | tail -1))"
 		boot1 "$@"
-	fi
+	done
 	[ $rc -eq 124 ] && fail "$*: timed out"
 	grep -q "KVMPC-TEST-EXIT: 0" "$out" || fail "$*: the guest script did not complete (exit status $rc)"
 	[ $rc -eq 0 ] || fail "$*: kvmpc exited with status $rc"
