@@ -31,6 +31,10 @@ guest times itself (guest time, which both emulators keep at host speed):
   vda write     blkbench /dev/vda seqwrite 256 0  (1 MiB O_DIRECT + fdatasync;
                 64 MiB at 256 MiB until session 21: 70 ms, too short a
                 phase to tell 10% apart on a noisy host)
+  vda write4    the same four more times, summed (1 GiB: the write path
+                warm, as a longer fio run would see it; the single pass
+                comes right after the read phase, with the write path's
+                guest code partly not compiled yet)
   vda rand4k    blkbench /dev/vda randread 2000 256 (4 KiB O_DIRECT, QD 1)
   boot          process start -> the initramfs banner (host clock), for scale
 
@@ -62,6 +66,7 @@ SCRIPT = r'''ds() { echo "DSTAT $1 $(cat /sys/block/sda/stat) $(cat /sys/block/v
 for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
 i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 sleep 1
+echo "QLIM sda $(cat /sys/block/sda/queue/max_sectors_kb /sys/block/sda/queue/max_segments /sys/block/sda/queue/max_segment_size | tr '\n' ' ')"
 echo "PHASE read"
 ds read
 t0=$(cut -d" " -f1 /proc/uptime)
@@ -83,9 +88,12 @@ echo "PHASE vda_write"
 ds vda_write
 echo "VDA $r"
 r=$(/bin/blkbench /dev/vda seqwrite 256 0)
+echo "PHASE vda_write4"
+ds vda_write4
+echo "VDA $r"
+for i in 1 2 3 4; do echo "VDA4 $(/bin/blkbench /dev/vda seqwrite 256 0)"; done
 echo "PHASE vda_rand"
 ds vda_rand
-echo "VDA $r"
 r=$(/bin/blkbench /dev/vda randread 2000 256)
 echo "PHASE end"
 ds end
@@ -97,13 +105,14 @@ METRICS = [
     ("ide_rand", "IDE 2000 random 4 KiB reads (guest s)"),
     ("vda_read", "virtio-blk read 256 MiB, 1 MiB O_DIRECT (guest s)"),
     ("vda_write", "virtio-blk write 256 MiB + fdatasync (guest s)"),
+    ("vda_write4", "virtio-blk write 4 x (256 MiB + fdatasync), summed (guest s)"),
     ("vda_rand", "virtio-blk 2000 random 4 KiB reads (guest s)"),
     ("boot", "boot to initramfs (s)"),
     ("cpu", "emulator CPU time, whole Linux run (s)"),
 ]
 # The emulator's CPU time during each phase (host /proc, between the
 # guest's PHASE lines): less sensitive to a loaded host than guest time.
-PHASES = ["read", "write", "ide_rand", "vda_read", "vda_write", "vda_rand"]
+PHASES = ["read", "write", "ide_rand", "vda_read", "vda_write", "vda_write4", "vda_rand"]
 
 
 def proc_cpu(pid):
@@ -173,7 +182,8 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=120
     bb = {(d.decode(), k.decode()): float(t) for d, k, t in
           re.findall(rb"(IDE|VDA) BLKBENCH (\w+) ([0-9.]+)", buf)}
     want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
-    if not m or any(w not in bb for w in want):
+    w4 = [float(t) for t in re.findall(rb"VDA4 BLKBENCH seqwrite ([0-9.]+)", buf)]
+    if not m or any(w not in bb for w in want) or len(w4) != 4:
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
     if not kvmstats.guest_saw_kvm(accel, buf):
         raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
@@ -184,10 +194,13 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=120
                  if ph in marks and order[i + 1] in marks}
     phase_kvm = {ph: kvmstats.delta(kmarks[ph], kmarks[order[i + 1]])
                  for i, ph in enumerate(PHASES) if ph in kmarks and order[i + 1] in kmarks}
-    return {"phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "phase_req": guest_requests(buf),
+    ql = re.search(rb"QLIM sda ([0-9]+) ([0-9]+) ([0-9]+)", buf)
+    return {"qlim": ql.group(0).decode() if ql else "QLIM ?",
+            "phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "phase_req": guest_requests(buf),
             "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
             "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
-            "vda_write": bb[("VDA", "seqwrite")], "vda_rand": bb[("VDA", "randread")],
+            "vda_write": bb[("VDA", "seqwrite")], "vda_write4": sum(w4),
+            "vda_rand": bb[("VDA", "randread")],
             "cpu": cpu}
 
 
@@ -326,9 +339,9 @@ def main():
                 for ph, (n, kib) in r["phase_req"].items():
                     kres[k].setdefault((ph, "guest_requests"), []).append(n)
                     kres[k].setdefault((ph, "guest_KiB_per_request"), []).append(kib)
-                print("run %d %-5s guest requests %s" % (i + 1, k, " ".join(
-                    "%s=%d/%.0fKiB" % (ph, n, kib) for ph, (n, kib) in r["phase_req"].items())),
-                    flush=True)
+                print("run %d %-5s guest requests %s (%s)" % (i + 1, k, " ".join(
+                    "%s=%d/%.0fKiB" % (ph, n, kib) for ph, (n, kib) in r["phase_req"].items()),
+                    r["qlim"]), flush=True)
                 for m, _ in METRICS:
                     res[k][m].append(r[m])
                 for ph in PHASES:
