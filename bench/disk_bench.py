@@ -142,13 +142,14 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200):
+def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200, append=""):
     argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
             "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
             "-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" % (vdisk, opts),
             "-device", "virtio-blk-pci,drive=vd0",
-            "-append", "console=ttyS0 panic=-1 " + cmdline_for(SCRIPT)]
+            "-append", "console=ttyS0 panic=-1 " + (append + " " if append else "") +
+            cmdline_for(SCRIPT)]
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -280,6 +281,10 @@ def main():
     ap.add_argument("--kvm-stats", action="store_true",
                     help="with --accel kvm: KVM's exit counters (debugfs) per phase")
     ap.add_argument("--only", choices=["kvmpc", "qemu"], help="run one emulator (profiling)")
+    ap.add_argument("--append", default="",
+                    help="more kernel command line for both emulators, e.g. nokaslr (kvmpc's "
+                    "PVH fast path under tcg-lite puts the kernel at its link address; QEMU's "
+                    "in-guest decompressor at a random one unless nokaslr)")
     ap.add_argument("--image-dir", default=None,
                     help="where the two images go (default: the temporary directory under "
                     "$TMPDIR); /dev/shm keeps the host's disk, and its writeback at the "
@@ -330,7 +335,7 @@ def main():
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
                 r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel,
-                              a.kvm_stats)
+                              a.kvm_stats, append=a.append)
                 for ph, d in r["phase_kvm"].items():
                     for f, v in d.items():
                         kres[k].setdefault((ph, f), []).append(v)
