@@ -236,8 +236,13 @@ ssize_t qemu_send_packet(NetClientState *nc, const uint8_t *buf, size_t len)
     return qemu_send_packet_async(nc, buf, len, NULL);
 }
 
+/* A frame in pieces (a NIC's transmit buffers in guest RAM, a header in
+ * front): a peer with receive_iov that can take it now gets the pieces
+ * as they are (tap: one writev, no copy); otherwise it is flattened and
+ * goes the usual way (and may be queued, as a copy). */
 ssize_t qemu_sendv_packet(NetClientState *nc, const struct iovec *iov, int iovcnt)
 {
+    NetClientState *peer = nc->peer;
     size_t len = 0, off = 0;
     g_autofree uint8_t *buf = NULL;
 
@@ -246,6 +251,14 @@ ssize_t qemu_sendv_packet(NetClientState *nc, const struct iovec *iov, int iovcn
     }
     if (len > NET_MAX_FRAME) {
         return len;
+    }
+    if (peer && peer->info->receive_iov && !nc->link_down && !peer->link_down &&
+        g_queue_is_empty(&peer->queue) && qemu_can_receive_packet(peer)) {
+        ssize_t ret = peer->info->receive_iov(peer, iov, iovcnt);
+
+        if (ret != 0) {
+            return ret;
+        }
     }
     buf = g_malloc(len ? len : 1);
     for (int i = 0; i < iovcnt; i++) {

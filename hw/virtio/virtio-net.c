@@ -68,6 +68,7 @@
 #define VIRTIO_NET_QUEUE_SIZE   256
 #define VIRTIO_NET_CTRL_SIZE    64
 #define VIRTIO_NET_TX_MAX       (64 * 1024 + 64)        /* largest frame sent */
+#define VIRTIO_NET_TX_IOV       64      /* pieces of a frame sent without a copy */
 #define VIRTIO_NET_RX_MAX       (64 * 1024 + 64)        /* largest frame taken */
 #define VIRTIO_NET_CTRL_MAX     4096
 #define PCI_CLASS_NETWORK_ETHERNET 0x0200
@@ -726,10 +727,14 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
     }
     if (n->peer_vnet_hdr) {
         /* the backend (the kernel's tap) finishes a partial checksum and
-         * segments a GSO frame: the guest's header goes through */
-        uint8_t *h = n->tx_buf;
+         * segments a GSO frame: the guest's header goes through, checked,
+         * and the frame from the guest's buffers as they are (one writev,
+         * as QEMU: no copy here) */
+        uint8_t h[NET_VNET_HDR_LEN] = { 0 };
+        struct iovec v[VIRTIO_NET_TX_IOV];
+        unsigned nv = 1;
+        size_t skip = n->hdr_len;
 
-        memset(h, 0, NET_VNET_HDR_LEN);
         if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
             h[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
             memcpy(h + 6, hdr + 6, 4);
@@ -737,7 +742,28 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
         if (hdr[1] != VIRTIO_NET_HDR_GSO_NONE) {
             memcpy(h + 1, hdr + 1, 5);          /* gso_type, hdr_len, gso_size */
         }
-        iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, h + NET_VNET_HDR_LEN, len);
+        v[0] = (struct iovec){ .iov_base = h, .iov_len = sizeof(h) };
+        for (unsigned i = 0; i < e->out_num && nv < VIRTIO_NET_TX_IOV; i++) {
+            size_t l = e->out_sg[i].iov_len;
+
+            if (skip >= l) {
+                skip -= l;
+                continue;
+            }
+            v[nv++] = (struct iovec){ .iov_base = (uint8_t *)e->out_sg[i].iov_base + skip,
+                                      .iov_len = l - skip };
+            skip = 0;
+            if (i + 1 < e->out_num && nv == VIRTIO_NET_TX_IOV) {
+                nv = 0;                         /* too many pieces: copy below */
+                break;
+            }
+        }
+        if (nv) {
+            qemu_sendv_packet(n->nc, v, nv);
+            return true;
+        }
+        memcpy(n->tx_buf, h, sizeof(h));
+        iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf + NET_VNET_HDR_LEN, len);
         qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
         return true;
     }
