@@ -68,7 +68,7 @@ GUEST = r'''for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m |
 ifconfig lo 127.0.0.1 up
 %s
 echo "FEATURES=$(cat /sys/class/net/eth0/device/features)"
-irqs() { echo "IRQS$1 $(grep -e virtio -e LOC: /proc/interrupts | awk '{n=$1=="LOC:" ? "LOC" : $NF; s=0; for (i=2; i<NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; printf "%%s=%%d ", n, s}')"; }
+irqs() { echo "IRQS$1 $(grep -e virtio -e LOC: /proc/interrupts | awk '{n=$1=="LOC:" ? "LOC" : $NF; s=0; for (i=2; i<NF; i++) if ($i ~ /^[0-9]+$/) s+=$i; printf "%%s=%%d ", n, s}') $(for f in tx_packets tx_bytes rx_packets rx_bytes; do printf "%%s=%%s " $f $(cat /sys/class/net/eth0/statistics/$f); done)"; }
 irqs 0
 echo IPERF-READY
 iperf3 -s -1 >/dev/null 2>&1
@@ -118,7 +118,8 @@ def sh(*argv):
 
 
 def iperf_client(prefix, host, port, secs, reverse):
-    """Receiver's rate in Mbit/s (retries while the guest's server starts)."""
+    """Receiver's rate in Mbit/s and the sender's TCP retransmissions (-1: not
+    reported); retries while the guest's server starts."""
     argv = prefix + ["iperf3", "-c", host, "-p", str(port), "-t", str(secs), "-J"]
     if reverse:
         argv.append("-R")
@@ -129,9 +130,65 @@ def iperf_client(prefix, host, port, secs, reverse):
         except ValueError:
             j = {}
         if "end" in j and "sum_received" in j["end"]:
-            return j["end"]["sum_received"]["bits_per_second"] / 1e6
+            return (j["end"]["sum_received"]["bits_per_second"] / 1e6,
+                    j["end"].get("sum_sent", {}).get("retransmits", -1))
         time.sleep(1)
     raise RuntimeError("iperf3 %s: %s" % (" ".join(argv), r.stdout[-500:] + r.stderr[-500:]))
+
+
+def cpu_times():
+    """The machine's CPU time counters (/proc/stat's first line)."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
+def thread_cpu(pid):
+    """CPU seconds (user+system) of the process's main thread and of its
+    other threads, the guest time inside them (KVM), and the threads'
+    context switches ("switches voluntary", "switches nonvoluntary")."""
+    out = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return out
+    for t in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, t)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = "main" if t == str(pid) else "other"
+        out["threads"] = out.get("threads", 0) + 1
+        f = st[st.rindex(")") + 2:].split()
+        out[name] = out.get(name, 0) + (int(f[11]) + int(f[12])) / tick
+        out["guest"] = out.get("guest", 0) + int(f[40]) / tick     # inside the above
+        try:
+            with open("/proc/%d/task/%s/status" % (pid, t)) as fh:
+                for line in fh:
+                    if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
+                        key = "switches %s %s" % (line.split("_")[0], name)
+                        out[key] = out.get(key, 0) + int(line.split()[-1])
+        except OSError:
+            pass
+    return out
+
+
+def cpu_split(c0, c1, t0, t1):
+    """The machine's busy seconds between two cpu_times() and how much of
+    it the emulator's threads took (from two thread_cpu())."""
+    tick = os.sysconf("SC_CLK_TCK")
+    d = [y - x for x, y in zip(c0, c1)]
+    busy = (sum(d[:8]) - d[3] - d[4]) / tick
+    thr = {k: t1[k] - (t0.get(k, 0) if k != "threads" else 0) for k in t1}
+    return busy, thr
+
+
+def idle_share(a, b):
+    """The share of the machine's CPU time between a and b that was idle
+    (idle + iowait): time nobody could use, a sign of waiting."""
+    d = [y - x for x, y in zip(a, b)]
+    return (d[3] + d[4]) / max(1, sum(d[:8]))
 
 
 def ensure_tun():
@@ -199,11 +256,16 @@ def vm_run(emu, case, rd, secs, accel="tcg", kstats=False, timeout=900):
         m = re.search(rb"FEATURES=([01]+)", buf)
         res["features"] = m.group(1).decode() if m else "?"
         k0 = kvmstats.snapshot(p.pid) if kstats else {}
-        res["h2g"] = iperf_client(prefix, host, port, secs, False)
+        c0, t0 = cpu_times(), thread_cpu(p.pid)
+        res["h2g"], res["retr_h2g"] = iperf_client(prefix, host, port, secs, False)
         k1 = kvmstats.snapshot(p.pid) if kstats else {}
-        res["g2h"] = iperf_client(prefix, host, port, secs, True)
+        c1, t1 = cpu_times(), thread_cpu(p.pid)
+        res["g2h"], res["retr_g2h"] = iperf_client(prefix, host, port, secs, True)
         k2 = kvmstats.snapshot(p.pid) if kstats else {}
+        c2, t2 = cpu_times(), thread_cpu(p.pid)
         res["kvm"] = {"h2g": kvmstats.delta(k0, k1), "g2h": kvmstats.delta(k1, k2)}
+        res["idle_h2g"], res["idle_g2h"] = idle_share(c0, c1), idle_share(c1, c2)
+        res["split"] = {"h2g": cpu_split(c0, c1, t0, t1), "g2h": cpu_split(c1, c2, t1, t2)}
         t1 = time.monotonic()
         while time.monotonic() - t1 < 60:       # the guest powers off
             r, _, _ = select.select([p.stdout], [], [], 0.5)
@@ -289,11 +351,34 @@ def main():
                           "cpu %.1fs features %s" % (i + 1, k, c, r["h2g"], r["g2h"],
                                                      r.get("cpu", 0), r["features"][:16]),
                           flush=True)
+                    print("run %d %-5s %-4s retransmits h2g %d g2h %d, machine idle h2g "
+                          "%.0f%% g2h %.0f%%" % (i + 1, k, c, r["retr_h2g"], r["retr_g2h"],
+                                                 100 * r["idle_h2g"], 100 * r["idle_g2h"]),
+                          flush=True)
+                    for d, (busy, thr) in r.get("split", {}).items():
+                        emu_s = thr.get("main", 0) + thr.get("other", 0)
+                        print("run %d %-5s %-4s cpu %s: machine busy %.2fs, emulator %.2fs (main "
+                              "thread %.2f, others %.2f, guest %.2f), rest %.2fs; the emulator's "
+                              "thread switches (voluntary/involuntary): main %d/%d, others %d/%d"
+                              " (%d threads)"
+                              % (i + 1, k, c, d, busy, emu_s, thr.get("main", 0),
+                                 thr.get("other", 0), thr.get("guest", 0), busy - emu_s,
+                                 thr.get("switches voluntary main", 0),
+                                 thr.get("switches nonvoluntary main", 0),
+                                 thr.get("switches voluntary other", 0),
+                                 thr.get("switches nonvoluntary other", 0),
+                                 thr.get("threads", 0)), flush=True)
                     for d, st in r.get("irqs", {}).items():
                         for f, v in st.items():
                             ires.setdefault((c, d, f), {}).setdefault(k, []).append(v)
                         print("run %d %-5s %-4s guest irqs %s %s" % (i + 1, k, c, d, " ".join(
                             "%s=%d" % kv for kv in sorted(st.items()))), flush=True)
+                        if st.get("tx_packets") and st.get("rx_packets"):
+                            print("run %d %-5s %-4s guest frames %s: tx %d of %.0f bytes, rx %d "
+                                  "of %.0f bytes (averages)" % (
+                                      i + 1, k, c, d, st["tx_packets"],
+                                      st["tx_bytes"] / st["tx_packets"], st["rx_packets"],
+                                      st["rx_bytes"] / st["rx_packets"]), flush=True)
                     for d, st in r.get("kvm", {}).items():
                         for f, v in st.items():
                             kres.setdefault((k, c, d, f), []).append(v)
