@@ -397,6 +397,9 @@ DriveInfo *drive_new(const char *spec, BlockInterfaceType default_if, Error **er
             bs = bdrv_open_qcow2(bs, ro || snap, 0, errp);
         } else if (bs) {
             bs = bdrv_open_raw(bs, offset, qemu_opt_has(o, "size") ? (int64_t)size : -1, errp);
+            if (bs && probed && !(ro || snap)) {
+                bdrv_raw_set_probed(bs);
+            }
         }
         if (bs && snap && !ro) {
             bs = bdrv_open_snapshot_overlay(bs, NULL, errp);

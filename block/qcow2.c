@@ -1382,9 +1382,10 @@ BlockDriverState *bdrv_open_image(const char *filename, const char *format, bool
 {
     BlockFileOptions fo = { .filename = filename, .read_only = read_only };
     BlockDriverState *file;
+    bool guessed = !format;
 
     if (probed) {
-        *probed = !format;
+        *probed = guessed;
     }
     if (!format && !(format = bdrv_probe_format(filename, errp))) {
         return NULL;
@@ -1399,7 +1400,11 @@ BlockDriverState *bdrv_open_image(const char *filename, const char *format, bool
     if (!strcmp(format, "qcow2")) {
         return bdrv_open_qcow2(file, read_only, 0, errp);
     }
-    return bdrv_open_raw(file, 0, -1, errp);
+    file = bdrv_open_raw(file, 0, -1, errp);
+    if (file && guessed && !read_only) {
+        bdrv_raw_set_probed(file);
+    }
+    return file;
 }
 
 /* The backing file name relative to the image's directory. */

@@ -3,12 +3,74 @@
  * window [offset, offset + size) of them (QEMU's raw offset=/size=).
  */
 #include <errno.h>
+#include <string.h>
 #include "block/block-int.h"
+#include "qemu/log.h"
 
 typedef struct RawState {
     uint64_t offset;
     int64_t size;               /* -1: up to the end of the child */
+    bool probed;                /* the format was probed: block 0 is guarded */
 } RawState;
+
+/* The magic numbers QEMU's probe looks for at the start of an image, so
+ * that an image guarded here is safe for a later QEMU too (kvmpc itself
+ * opens only qcow2 and raw). */
+const char *bdrv_probe_signature(const uint8_t *b, size_t len)
+{
+    static const struct { const char *fmt; size_t off; const char *magic; size_t n; } sig[] = {
+        { "qcow2", 0, "QFI\xfb", 4 },          /* qcow (v1) too */
+        { "qed", 0, "QED\0", 4 },
+        { "vpc", 0, "conectix", 8 },
+        { "vhdx", 0, "vhdxfile", 8 },
+        { "vmdk", 0, "KDMV", 4 },
+        { "vmdk", 0, "COWD", 4 },
+        { "vmdk", 0, "# Disk DescriptorFile", 21 },
+        { "vdi", 0x40, "\x7f\x10\xda\xbe", 4 },
+        { "luks", 0, "LUKS\xba\xbe", 6 },
+        { "bochs", 0, "Bochs Virtual HD Image", 22 },
+        { "parallels", 0, "WithoutFreeSpace", 16 },
+        { "parallels", 0, "WithouFreSpacExt", 16 },
+        { "cloop", 0, "#!/bin/sh\n#V2.0 Format\n", 23 },
+    };
+
+    for (size_t i = 0; i < sizeof(sig) / sizeof(sig[0]); i++) {
+        if (len >= sig[i].off + sig[i].n && !memcmp(b + sig[i].off, sig[i].magic, sig[i].n)) {
+            return sig[i].fmt;
+        }
+    }
+    return NULL;
+}
+
+/* QEMU's rule for a raw image opened writable without format=: a guest
+ * must not write another format's header into block 0, or the next start
+ * would probe the image as that format (and follow, say, a backing file
+ * name the guest chose: any file on the host).  0: go on; -EPERM: such a
+ * header; -EINVAL: a write into block 0 that does not cover all of it
+ * (QEMU requires 512-byte alignment there; devices write whole sectors). */
+static int raw_check_block0(BlockDriverState *bs, const BlockRequest *req)
+{
+    RawState *s = bs->opaque;
+    uint8_t b[BDRV_SECTOR_SIZE];
+    const char *fmt;
+
+    if (!s->probed || req->type != BLOCK_REQ_WRITE || req->bytes <= 0 ||
+        req->offset >= BDRV_SECTOR_SIZE) {
+        return 0;
+    }
+    if (req->offset != 0 || req->bytes < BDRV_SECTOR_SIZE) {
+        return -EINVAL;
+    }
+    iov_to_buf(req->iov, req->niov, 0, b, sizeof(b));
+    fmt = bdrv_probe_signature(b, sizeof(b));
+    if (fmt) {
+        qemu_log_mask(LOG_GUEST_ERROR, "raw: '%s': a write of a %s header into block 0 "
+                      "refused (the format was probed; give format=raw to allow it)\n",
+                      bs->filename, fmt);
+        return -EPERM;
+    }
+    return 0;
+}
 
 static int64_t raw_getlength(BlockDriverState *bs)
 {
@@ -28,7 +90,12 @@ static int64_t raw_getlength(BlockDriverState *bs)
 static void raw_submit(BlockDriverState *bs, BlockRequest *req)
 {
     RawState *s = bs->opaque;
+    int r = raw_check_block0(bs, req);
 
+    if (r) {
+        block_request_complete_later(req, r);
+        return;
+    }
     if (req->type != BLOCK_REQ_FLUSH) {
         req->offset += s->offset;
     }
@@ -39,7 +106,11 @@ static int raw_run_blocking(BlockDriverState *bs, BlockRequest *req)
 {
     RawState *s = bs->opaque;
     BlockRequest sub = *req;
+    int r = raw_check_block0(bs, req);
 
+    if (r) {
+        return r;
+    }
     if (sub.type != BLOCK_REQ_FLUSH) {
         sub.offset += s->offset;
     }
@@ -58,6 +129,13 @@ static const BlockDriver raw_driver = {
     .submit = raw_submit,
     .run_blocking = raw_run_blocking,
 };
+
+void bdrv_raw_set_probed(BlockDriverState *bs)
+{
+    if (bs && bs->drv == &raw_driver) {
+        ((RawState *)bs->opaque)->probed = true;
+    }
+}
 
 BlockDriverState *bdrv_open_raw(BlockDriverState *child, uint64_t offset, int64_t size,
                                 Error **errp)

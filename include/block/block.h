@@ -67,6 +67,14 @@ BlockDriverState *bdrv_open_file(const BlockFileOptions *o, Error **errp);
  * end of the child.  Fails if offset/size do not fit in the child. */
 BlockDriverState *bdrv_open_raw(BlockDriverState *child, uint64_t offset, int64_t size,
                                 Error **errp);
+/* bs (a raw node) was opened writable with its format probed, not given:
+ * from now on a write that would turn block 0 into another format's header
+ * is refused with -EPERM, and a write into block 0 that does not cover all
+ * of it with -EINVAL (QEMU's rule; docs/qcow2.md "Format probing"). */
+void bdrv_raw_set_probed(BlockDriverState *bs);
+/* The image format whose header b (the first len bytes of an image) is,
+ * among those QEMU probes for, or NULL for none (raw). */
+const char *bdrv_probe_signature(const uint8_t *b, size_t len);
 /* A copy-on-write layer over base (takes the reference): a temporary qcow2
  * image in tmpdir (NULL: $TMPDIR or /var/tmp) with base as its backing
  * node, unlinked at once, so it vanishes with the process.  base is never

@@ -16,6 +16,7 @@
 #include <glib.h>
 #include "block/block-int.h"
 #include "block/blockdev.h"
+#include "block/qcow2.h"
 #include "system/main-loop.h"
 
 static char *tmpdir;
@@ -1040,6 +1041,55 @@ static void test_raw_window(void)
     unlink(path);
 }
 
+/* ---- a probed raw image's block 0 (QEMU's rule) ------------------------ */
+
+static void test_raw_probed_block0(void)
+{
+    static const struct { size_t off; const char *magic; size_t n; } hdr[] = {
+        { 0, "QFI\xfb", 4 }, { 0x40, "\x7f\x10\xda\xbe", 4 },
+        { 0, "# Disk DescriptorFile", 21 }, { 0, "conectix", 8 },
+    };
+    g_autofree char *path = make_image("probed.img", 65536, 8);
+    BlockFileOptions fo = { .filename = path };
+    BlockDriverState *bs = bdrv_open_raw(bdrv_open_file(&fo, &ok_err), 0, -1, &ok_err);
+    BlockBackend *blk = blk_new(NULL);
+    uint8_t buf[4096], plain[512];
+    size_t len;
+
+    blk_insert_bs(blk, bs, NULL);
+    bdrv_unref(bs);                     /* (blk holds it) */
+    memset(buf, 0x33, sizeof(buf));
+    memcpy(buf, "QFI\xfb", 4);
+    /* format=raw given: block 0 is the guest's */
+    g_assert_cmpint(blk_pwrite(blk, 0, buf, 512, 0), ==, 0);
+    g_assert_cmpstr(bdrv_probe_format(path, &ok_err), ==, "qcow2");
+
+    bdrv_raw_set_probed(bs);
+    memset(plain, 0x44, sizeof(plain));
+    g_assert_cmpint(blk_pwrite(blk, 0, plain, 512, 0), ==, 0);     /* plain data: fine */
+    for (size_t i = 0; i < G_N_ELEMENTS(hdr); i++) {
+        g_autofree uint8_t *now = NULL;
+
+        memset(buf, 0x33, sizeof(buf));
+        memcpy(buf + hdr[i].off, hdr[i].magic, hdr[i].n);
+        g_assert_nonnull(bdrv_probe_signature(buf, 512));
+        g_assert_cmpint(blk_pwrite(blk, 0, buf, 512, 0), ==, -EPERM);
+        g_assert_cmpint(blk_pwrite(blk, 0, buf, sizeof(buf), 0), ==, -EPERM);
+        g_assert_cmpint(blk_pwrite(blk, 512, buf, 512, 0), ==, 0);  /* block 1: fine */
+        now = file_contents(path, &len);
+        g_assert_true(memcmp(now, plain, 512) == 0);               /* block 0 unchanged */
+    }
+    g_assert_cmpstr(bdrv_probe_format(path, &ok_err), ==, "raw");
+    /* a write into block 0 that does not cover it: refused as QEMU does */
+    g_assert_cmpint(blk_pwrite(blk, 100, plain, 64, 0), ==, -EINVAL);
+    g_assert_cmpint(blk_pwrite(blk, 0, plain, 100, 0), ==, -EINVAL);
+    g_assert_cmpint(blk_pwrite(blk, 511, plain, 2, 0), ==, -EINVAL);
+    g_assert_cmpint(blk_pwrite_zeroes(blk, 0, 4096, 0), ==, 0);
+    g_assert_null(bdrv_probe_signature(plain, sizeof(plain)));
+    blk_unref(blk);
+    unlink(path);
+}
+
 /* ---- -snapshot overlay ------------------------------------------------ */
 
 static void test_snapshot_overlay(void)
@@ -1291,6 +1341,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/bounds-readonly-medium", test_bounds_readonly_medium);
     g_test_add_func("/block/accounting", test_accounting);
     g_test_add_func("/block/raw-window", test_raw_window);
+    g_test_add_func("/block/raw-probed-block0", test_raw_probed_block0);
     g_test_add_func("/block/removable-media", test_removable_media);
     g_test_add_func("/block/sync-outside-main-loop", test_sync_outside_main_loop);
     g_test_add_func("/block/snapshot-overlay", test_snapshot_overlay);
