@@ -235,6 +235,25 @@ static bool accel_has_msi_routes(void)
     return current_accel && current_accel->msi_route_add && current_accel->irqfd_add;
 }
 
+bool pci_irqfd_available(void)
+{
+    return accel_has_msi_routes();
+}
+
+bool pci_irqfd_send(PCIIrqfd *f)
+{
+    if (!f || !f->in_kernel) {
+        return false;
+    }
+    if (!f->sent) {
+        f->sent = true;
+        qemu_log_mask(LOG_TRACE, "%s: %s vector %u: sent through its irqfd (virq %d)\n",
+                      f->dev->qdev.klass->name, f->msix ? "MSI-X" : "MSI", f->vector, f->virq);
+    }
+    event_notifier_set(&f->e);
+    return true;
+}
+
 /* The main loop's side: the accelerator is not consuming the eventfd. */
 static void pci_irqfd_handler(EventNotifier *e)
 {

@@ -84,6 +84,9 @@ void msix_notify(PCIDevice *d, unsigned vector)
         msix_set_pending(d, vector, true);
         return;
     }
+    if (d->msix->irqfds && pci_irqfd_send(d->msix->irqfds[vector])) {
+        return;                 /* the accelerator injects it */
+    }
     m = msix_get_message(d, vector);
     pci_send_msi(d, m.address, m.data);
 }

@@ -649,6 +649,15 @@ bool virtio_pci_realize(VirtIOPCIProxy *proxy, VirtIODevice *vdev, uint16_t clas
                                                     errp)) {
         return false;
     }
+    /* Under KVM every vector gets an irqfd: a completion is one eventfd
+     * write that KVM turns into the interrupt (msix_notify() takes it
+     * while the vector is live), as QEMU's guest notifiers. */
+    for (unsigned v = 0; proxy->nvectors && pci_irqfd_available() && v < proxy->nvectors; v++) {
+        if (!msix_get_irqfd(d, v, errp)) {
+            msix_uninit(d);
+            return false;
+        }
+    }
     if (proxy->legacy_enabled) {
         memory_region_init_io(&proxy->legacy_io, &virtio_pci_legacy_ops, proxy, "virtio-pci-legacy",
                               pow2ceil(VIRTIO_PCI_CONFIG_OFF(1) + vdev->config_len));

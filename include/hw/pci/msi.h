@@ -87,11 +87,18 @@ struct PCIIrqfd {
     EventNotifier e;
     int virq;                   /* accelerator route, -1: none */
     bool in_kernel;             /* bound to virq: the accelerator injects */
+    bool sent;                  /* pci_irqfd_send() has used it (traced once) */
 };
 PCIIrqfd *pci_irqfd_new(PCIDevice *d, bool msix, unsigned vector, Error **errp);
 void pci_irqfd_free(PCIIrqfd *f);
 /* Re-evaluate where the vector's eventfd goes (after the guest changed the
  * message, its mask, or enable).  live: deliverable now, with msg. */
 void pci_irqfd_sync(PCIIrqfd *f, bool live, MSIMessage msg);
+/* Whether the accelerator can take MSIs through irqfds (KVM). */
+bool pci_irqfd_available(void);
+/* A device's interrupt through f when the accelerator consumes it (one
+ * eventfd write, from any thread): true if sent, false to send it the
+ * usual way (f NULL, or f handled by the main loop). */
+bool pci_irqfd_send(PCIIrqfd *f);
 
 #endif
