@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
 """The host end of virtio-serial-linux.sh's two socket chardevs.
 
-usage: vser_peer.py PORT_SOCKET HVC_SOCKET
+usage: vser_peer.py PORT_SOCKET HVC_SOCKET [GA_SOCKET]
 
 Port: waits for the guest's line, prints "PEER-GOT=<line>", answers
 "host-says-hello".  Console: types `echo HVC-$((6*7))` into the shell on
 hvc0 (again every second until it answers), prints "PEER-HVC=HVC-42" when
-the answer comes, then types `exit`.  Everything read is also printed
+the answer comes, then types `exit`.  Guest agent channel (GA_SOCKET,
+first): sends {"execute":"guest-sync","arguments":{"id":4242}} every
+second, as libvirt does, until a line {"return": 4242} comes back, then
+prints "PEER-GA=4242".  Everything read is also printed
 (repr) for debugging.
 """
+import json
 import socket
 import sys
 import time
@@ -27,8 +31,38 @@ def connect(path, deadline):
             time.sleep(0.1)
 
 
+def guest_sync(ga, deadline):
+    """libvirt's handshake with a guest agent: guest-sync until answered."""
+    ga.settimeout(1.0)
+    buf = b""
+    while time.time() < deadline:
+        ga.sendall(b'{"execute": "guest-sync", "arguments": {"id": 4242}}\n')
+        try:
+            data = ga.recv(4096)
+        except socket.timeout:
+            continue
+        if not data:
+            print("PEER: the agent channel closed", flush=True)
+            return 1
+        buf += data
+        for line in buf.split(b"\n")[:-1]:
+            print("PEER-GA-LINE=%r" % line, flush=True)
+            try:
+                ret = json.loads(line).get("return")
+            except ValueError:
+                continue
+            if ret == 4242:
+                print("PEER-GA=4242", flush=True)
+                return 0
+        buf = buf.rsplit(b"\n", 1)[-1]
+    return 1
+
+
 def main():
     deadline = time.time() + 600
+    if len(sys.argv) > 3:
+        if guest_sync(connect(sys.argv[3], deadline), deadline):
+            return 1
     port = connect(sys.argv[1], deadline)
     hvc = connect(sys.argv[2], deadline)
     buf = b""
