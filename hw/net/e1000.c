@@ -553,12 +553,12 @@ static bool e1000_accept(E1000State *s, const uint8_t *da)
     if (!memcmp(da, bcast, 6)) {
         return rctl & (RCTL_BAM | RCTL_MPE | RCTL_UPE);
     }
-    if (da[0] & 1) {
-        return (rctl & (RCTL_MPE | RCTL_UPE)) || e1000_mta_match(s, da);
-    }
-    if (rctl & RCTL_UPE) {
+    if (rctl & ((da[0] & 1) ? (RCTL_MPE | RCTL_UPE) : RCTL_UPE)) {
         return true;
     }
+    /* The exact filters hold multicast addresses too: Linux's e1000 puts
+     * its first 14 multicast groups there (33:33:00:00:00:01 for IPv6's
+     * router advertisements) and hashes only the rest into the MTA. */
     for (int i = 0; i < 16; i++) {
         uint32_t lo = s->mac[(RA >> 2) + 2 * i], hi = s->mac[(RA >> 2) + 2 * i + 1];
         uint8_t ra[6] = { lo, lo >> 8, lo >> 16, lo >> 24, hi, hi >> 8 };
@@ -566,7 +566,7 @@ static bool e1000_accept(E1000State *s, const uint8_t *da)
             return true;
         }
     }
-    return false;
+    return (da[0] & 1) && e1000_mta_match(s, da);
 }
 
 static void e1000_stat_add64(E1000State *s, uint32_t lo_reg, uint64_t v)

@@ -10,12 +10,18 @@
 #                        the fetch (MD5=, eth0's rx bytes and packets
 #                        before and after: RXB=, RXA=), the upload (UPMD5=,
 #                        its tx bytes and packets: TXB=, TXA=),
+#                        RFETCH= (the host's server through eth1, restrict=on),
+#                        IP6-eth0=, IP6-eth1=, PING6= (fec0::2),
 #                        nc listening
 #                        on 7777 behind hostfwd (LISTENING, GOT=)
 #   net_wait_and_check   with the guest started as $vm_pid writing
 #                        $tmp/out: the host side of the hostfwd exchange,
-#                        then checks (a) DHCP, (b) fetch, (b') upload and
-#                        (c) hostfwd in both directions
+#                        then checks (a) DHCP with its DNS server, (b)
+#                        fetch, (b') upload, (c) hostfwd in both
+#                        directions, (d) restrict=on and (e) IPv6.
+#                        eth1's netdev must be net=10.0.3.0/24,
+#                        restrict=on,ipv6=off; $eth0_dns: eth0's DNS
+#                        server if not 10.0.2.3
 
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -54,7 +60,7 @@ EOF2
 	vm_pid=
 	trap 'kill $http_pid $up_pid 2>/dev/null; [ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 	net_guest_script='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
-printf "#!/bin/sh\n[ \"\$1\" = bound ] && ifconfig \$interface \$ip netmask \$subnet up && { [ -n \"\$router\" ] && [ \$interface = eth0 ] && route add default gw \$router; }; echo DHCP-\$interface-\$1 \$ip\n" > /tmp/dh; chmod +x /tmp/dh
+printf "#!/bin/sh\n[ \"\$1\" = bound ] && ifconfig \$interface \$ip netmask \$subnet up && { [ -n \"\$router\" ] && [ \$interface = eth0 ] && route add default gw \$router; }; echo DHCP-\$interface-\$1 \$ip dns=\$dns\n" > /tmp/dh; chmod +x /tmp/dh
 ifconfig lo 127.0.0.1 up
 ifconfig eth0 up; ifconfig eth1 up
 i=0; while ! grep -q 1 /sys/class/net/eth1/carrier; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
@@ -63,6 +69,11 @@ timeout 60 udhcpc -i eth1 -s /tmp/dh -n -q -t 20 -T 1
 echo "IP0=$(ip -4 -o addr show eth0 | awk "{print \$4}")"
 s=/sys/class/net/eth0/statistics;echo RXB=$(cat $s/rx_bytes $s/rx_packets)
 echo "MD5=$(timeout 120 wget -q -O - http://10.0.2.2:'"$http_port"'/blob | md5sum | cut -c1-32)"
+echo "RFETCH=$(timeout 5 wget -q -O /dev/null http://10.0.3.2:'"$http_port"'/blob && echo reached || echo blocked)"
+i=0; while ! ip -6 -o addr show dev eth0 | grep -q "inet6 fec0:"; do i=$((i+1)); [ $i -gt 100 ] && break; sleep 0.1; done
+echo "IP6-eth0=$(ip -6 -o addr show dev eth0 | awk "{print \$4}" | grep -v ^fe80)"
+echo "IP6-eth1=$(ip -6 -o addr show dev eth1 | awk "{print \$4}" | grep -v ^fe80)"
+echo "PING6=$(ping -6 -c 1 -W 5 fec0::2 >/dev/null 2>&1 && echo ok || echo fail)"
 echo RXA=$(cat $s/rx_bytes $s/rx_packets)
 head -c 1048576 /dev/urandom > /tmp/up
 echo "UPMD5=$(md5sum < /tmp/up | cut -c1-32)"
@@ -105,8 +116,20 @@ EOF
 	[ $rc -eq 124 ] && fail "timed out"
 	grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
 	grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
-	grep -q "DHCP-eth0-bound 10.0.2.15" "$tmp/out" || fail "(a) no DHCP lease 10.0.2.15 on eth0"
-	grep -q "DHCP-eth1-bound 10.0.3.15" "$tmp/out" || fail "(a) no DHCP lease 10.0.3.15 on eth1"
+	grep -q "DHCP-eth0-bound 10.0.2.15 dns=${eth0_dns:-10.0.2.3}\s*$" "$tmp/out" ||
+		fail "(a) no DHCP lease 10.0.2.15 with DNS server ${eth0_dns:-10.0.2.3} on eth0: $(grep -a DHCP-eth0 "$tmp/out")"
+	# restrict=on: libslirp's DHCP offers no router and no DNS server
+	grep -q "DHCP-eth1-bound 10.0.3.15 dns=\s*$" "$tmp/out" ||
+		fail "(a) no DHCP lease 10.0.3.15 without a DNS server on eth1: $(grep -a DHCP-eth1 "$tmp/out")"
+	# (d) restrict=on: the guest on eth1 cannot reach the host's server
+	grep -q "^RFETCH=blocked" "$tmp/out" || fail "(d) restrict=on let the guest reach the host: $(grep -a '^RFETCH=' "$tmp/out")"
+	[ "$(grep -c 'GET /blob' "$tmp/http.log")" = 1 ] ||
+		fail "(d) the host's HTTP server saw $(grep -c 'GET /blob' "$tmp/http.log") requests, expected 1 (eth0's)"
+	# (e) IPv6: slirp's router advertisement gives eth0 a fec0::/64 address
+	# (ipv6= defaults to on) and answers ping to fec0::2; eth1 has ipv6=off
+	grep -Eq "^IP6-eth0=fec0::[0-9a-f:]+/64" "$tmp/out" || fail "(e) no SLAAC address in fec0::/64 on eth0: $(grep -a '^IP6-eth0=' "$tmp/out")"
+	grep -Eq "^IP6-eth1=\s*$" "$tmp/out" || fail "(e) ipv6=off, yet eth1 has $(grep -a '^IP6-eth1=' "$tmp/out")"
+	grep -q "^PING6=ok" "$tmp/out" || fail "(e) no answer to ping fec0::2"
 	grep -q "^MD5=$blob_md5" "$tmp/out" ||
 		fail "(b) the guest fetched $(grep -a '^MD5=' "$tmp/out"), expected $blob_md5"
 	wait $up_pid

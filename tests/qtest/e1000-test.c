@@ -45,6 +45,8 @@
 #define TDT     0x3818
 #define GPTC    0x4080
 #define GPRC    0x4074
+#define MTA     0x5200
+#define RA      0x5400
 
 #define TX_RING 0x100000
 #define TX_BUF  0x110000
@@ -389,6 +391,55 @@ static void test_rx(void)
     QT_ASSERT_EQ(rd(&n, RDH), 7u);
     wr(&n, RDT, 2);                     /* hand back descriptors 7, 0, 1 */
     QT_ASSERT(wait_rdh(&n, 1));         /* the two waiting frames went to 7 and 0 */
+    close(peer);
+    qtest_quit(s);
+}
+
+/* Multicast: the exact filters (RA) take multicast addresses as Linux's
+ * driver puts its first groups there; the MTA hash takes the rest; MPE
+ * takes every multicast frame; nothing else passes without UPE. */
+static void test_rx_multicast(void)
+{
+    Nic n;
+    int peer;
+    QTestState *s = start_with_peer(&n, &peer, "");
+    static const uint8_t in_ra[6] = { 0x33, 0x33, 0x00, 0x00, 0x00, 0x01 };
+    static const uint8_t in_mta[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0x20 };
+    static const uint8_t none[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x07 };
+    static uint8_t f[100], got[100];
+
+    rx_setup(&n, 8, 0x2);               /* EN, no BAM/MPE/UPE, MO=0 */
+    wr(&n, RA + 8, 0x00003333);         /* RA[1] = 33:33:00:00:00:01, AV */
+    wr(&n, RA + 12, 0x00000100u | 0x80000000u);
+    /* MO=0 hashes bits 47:36: da[4] >> 4 | da[5] << 4 = 0x200 -> MTA[16] bit 0 */
+    wr(&n, MTA + 4 * (0x200 >> 5), 1u << (0x200 & 31));
+
+    make_frame(f, sizeof(f), none, 1);
+    send_frame(peer, f, sizeof(f));     /* in neither: dropped */
+    make_frame(f, sizeof(f), in_ra, 2);
+    send_frame(peer, f, sizeof(f));
+    QT_ASSERT_MSG(wait_rdh(&n, 1), "a frame to a multicast address in RA[1] was dropped");
+    qtest_memread(s, RX_BUF, got, sizeof(got));
+    QT_ASSERT_EQ(memcmp(got, f, sizeof(f)), 0);
+    make_frame(f, sizeof(f), in_mta, 3);
+    send_frame(peer, f, sizeof(f));
+    QT_ASSERT_MSG(wait_rdh(&n, 2), "a frame whose hash is set in the MTA was dropped");
+    qtest_memread(s, RX_BUF + 2048, got, sizeof(got));
+    QT_ASSERT_EQ(memcmp(got, f, sizeof(f)), 0);
+
+    /* RA[1] no longer valid: its group is dropped now; MPE takes any group */
+    wr(&n, RA + 12, 0x00000100);
+    make_frame(f, sizeof(f), in_ra, 4);
+    send_frame(peer, f, sizeof(f));
+    usleep(200000);
+    QT_ASSERT_EQ(rd(&n, RDH), 2u);
+    wr(&n, RCTL, 0x2 | 0x10);
+    make_frame(f, sizeof(f), none, 5);
+    send_frame(peer, f, sizeof(f));
+    QT_ASSERT_MSG(wait_rdh(&n, 3), "MPE did not take a multicast frame");
+    qtest_memread(s, RX_BUF + 2 * 2048, got, sizeof(got));
+    QT_ASSERT_EQ(memcmp(got, f, sizeof(f)), 0);
+    QT_ASSERT_EQ(rd(&n, GPRC), 3u);
     close(peer);
     qtest_quit(s);
 }
@@ -1034,6 +1085,7 @@ int main(int argc, char **argv)
     qt_run("e1000/phy", test_phy);
     qt_run("e1000/tx", test_tx);
     qt_run("e1000/rx", test_rx);
+    qt_run("e1000/rx-multicast", test_rx_multicast);
     qt_run("e1000/tso", test_tso);
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
