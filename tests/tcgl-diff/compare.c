@@ -74,24 +74,64 @@ static bool mem_fault(int vector)
     return vector == 12 || vector == 13 || vector == 14;
 }
 
+/* DIFF_U_A32CNT0: the same low half, and the upper half kept or cleared */
+static bool a32_either(const DiffCase *c, unsigned i, uint64_t x, uint64_t y)
+{
+    return (c->undef & DIFF_U_A32CNT0) && (i == D_RCX || i == D_RSI || i == D_RDI) &&
+           (uint32_t)x == (uint32_t)y && (!(x >> 32) || !(y >> 32));
+}
+
+/* DIFF_U_MMXFAULT: both fault the same way and the eight physical
+ * registers agree, whatever TOP and the tags say */
+static bool mmx_fault_either(const DiffCase *c, const DiffState *a, const DiffState *b)
+{
+    unsigned ta = (a->fsw >> 11) & 7, tb = (b->fsw >> 11) & 7;
+
+    if (!(c->undef & DIFF_U_MMXFAULT) || a->vector == DIFF_VEC_NONE || a->vector != b->vector ||
+        ((a->fsw ^ b->fsw) & ~c->undef_fsw & ~0x3800u)) {
+        return false;
+    }
+    for (unsigned p = 0; p < 8; p++) {
+        if (memcmp(a->st[(p - ta) & 7], b->st[(p - tb) & 7], 10)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* DIFF_U_FPSTFAULT: one side faults on the store, the other completes with
+ * the exception pending (ES) and stores nothing */
+static bool fpst_fault_either(const DiffCase *c, const DiffState *a, const DiffState *b)
+{
+    const DiffState *f = mem_fault(a->vector) ? a : b, *e = f == a ? b : a;
+
+    return (c->undef & DIFF_U_FPSTFAULT) && mem_fault(f->vector) &&
+           e->vector == DIFF_VEC_NONE && (e->fsw & 0x80) && !(f->fsw & 0x80) &&
+           f->ftw == e->ftw && !memcmp(f->st, e->st, sizeof(f->st));
+}
+
 unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
 {
     unsigned m = 0, ug = undef_gprs(c, a);
     uint64_t fm = DIFF_FLAGS_IN & ~(uint64_t)c->undef_flags;
+    bool fpst = fpst_fault_either(c, a, b);
 
     for (unsigned i = 0; i < nregs(a); i++) {
-        if (!(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a))) {
+        if (!(ug & (1u << i)) && ((a->gpr[i] ^ b->gpr[i]) & reg_mask(a)) &&
+            !a32_either(c, i, a->gpr[i], b->gpr[i])) {
             m |= DIFF_M_GPR;
         }
     }
     if ((a->rflags ^ b->rflags) & fm) {
         m |= DIFF_M_FLAGS;
     }
-    if (((a->rip ^ b->rip) & reg_mask(a))) {
+    if (((a->rip ^ b->rip) & reg_mask(a)) && !fpst) {
         m |= DIFF_M_RIP;
     }
     if ((c->undef & DIFF_U_FAULT) && mem_fault(a->vector) && mem_fault(b->vector)) {
         /* either operand's fault: #PF, #GP (non-canonical) or #SS */
+    } else if (fpst) {
+        /* the store's fault, or its invalid operation first */
     } else if (a->vector != b->vector) {
         m |= DIFF_M_VECTOR;
     } else if (a->vector == 14 && a->fault_addr != b->fault_addr) {
@@ -107,7 +147,9 @@ unsigned diff_compare(const DiffCase *c, const DiffState *a, const DiffState *b)
     if (a->fcw != b->fcw) {
         m |= DIFF_M_FCW;
     }
-    if (((a->fsw ^ b->fsw) & ~c->undef_fsw) || a->ftw != b->ftw) {
+    if (fpst || mmx_fault_either(c, a, b)) {
+        /* compared there */
+    } else if (((a->fsw ^ b->fsw) & ~c->undef_fsw) || a->ftw != b->ftw) {
         m |= DIFF_M_X87;
     } else {
         /* the registers that are not empty (ST(i) is physical (TOP + i) & 7) */

@@ -89,6 +89,15 @@ typedef bool (*DiffCandidate)(const uint8_t *code, size_t len, const DiffState *
 #define DIFF_U_MXCSR   0x02     /* MXCSR status flags */
 #define DIFF_U_FAULT   0x04     /* which of two memory operands faults first (the
                                  * vector, #PF's CR2) */
+/* Implementation-specific behaviour: either of two outcomes is right. */
+#define DIFF_U_A32CNT0 0x08     /* REP string, 32-bit address size: with a count of 0
+                                 * RCX/RSI/RDI keep their upper halves or lose them */
+#define DIFF_U_MMXFAULT 0x10    /* an MMX instruction that faults: the switch to MMX
+                                 * mode (TOP 0, every tag valid) made before the fault
+                                 * or not; the registers themselves must agree */
+#define DIFF_U_FPSTFAULT 0x20   /* an x87 store with an unmasked invalid operation to a
+                                 * faulting address: the fault, or the exception pending
+                                 * (FSW.ES) with nothing stored */
 
 typedef struct DiffCase {
     char name[64];

@@ -734,6 +734,11 @@ void gen_string(DiffEmit *emit, void *opaque)
                                 c.in.data[0xa00 + b] = (uint8_t)(b < 0x10b ? 0x48 - (b & 7) : ~b);
                             }
                             c.in.rflags = (df ? DF_DF : 0) | ((ci & 1) ? FL_ALL : FL_NONE);
+                            if (rep && a32 && !counts[ci]) {
+                                /* no iteration: this Intel Xeon (2026-12-07)
+                                 * clears the upper halves, others keep them */
+                                c.undef |= DIFF_U_A32CNT0;
+                            }
                             emit(opaque, &c);
                         }
                     }

@@ -277,6 +277,34 @@ static bool accept(DiffRandom *g, const cs_insn *in, DiffCase *c)
         in->id == X86_INS_CMPSQ) {
         c->undef |= DIFF_U_FAULT;
     }
+    /* F3 REX.B 90: XCHG r8, rax on AMD and in QEMU (and tcg-lite), PAUSE
+     * on the Intel Xeon of 2026-12-07 */
+    if (in->id == X86_INS_XCHG && in->size >= 3 && in->bytes[in->size - 1] == 0x90 &&
+        memchr(in->bytes, 0xf3, in->size - 1)) {
+        c->undef_gpr |= 1u << D_RAX | 1u << D_R8;
+    }
+    /* REP string with a 32-bit address size and ECX 0 (see gen-int.c) */
+    if ((x->prefix[0] == 0xf3 || x->prefix[0] == 0xf2) && x->addr_size == 4) {
+        c->undef |= DIFF_U_A32CNT0;
+    }
+    for (int i = 0; i < x->op_count; i++) {
+        /* an MMX instruction that faults: the Intel Xeon of 2026-12-07
+         * switches to MMX mode before the fault, others after it */
+        if (x->operands[i].type == X86_OP_REG && x->operands[i].reg >= X86_REG_MM0 &&
+            x->operands[i].reg <= X86_REG_MM7) {
+            c->undef |= DIFF_U_MMXFAULT;
+        }
+        /* an x87 store to a faulting address with an unmasked invalid
+         * operation (stack underflow): that Xeon reports the invalid
+         * operation (pending, nothing stored), others the fault first */
+        if (x->operands[i].type == X86_OP_MEM) {
+            for (int k = 0; k < d->groups_count; k++) {
+                if (d->groups[k] == X86_GRP_FPU) {
+                    c->undef |= DIFF_U_FPSTFAULT;
+                }
+            }
+        }
+    }
     /* approximations: the precision is architectural, the bits are not */
     if (in->id == X86_INS_RCPPS || in->id == X86_INS_RCPSS || in->id == X86_INS_RSQRTPS ||
         in->id == X86_INS_RSQRTSS) {

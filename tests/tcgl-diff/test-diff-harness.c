@@ -365,6 +365,76 @@ static void test_compare_wrong(void)
     g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_MEM | DIFF_M_XMM | DIFF_M_VECTOR);
 }
 
+/* The implementation-specific outcomes: either side's is accepted, and
+ * nothing else is. */
+static void test_compare_either(void)
+{
+    static DiffCase u;
+    static DiffState a, b;
+
+    diff_case_init(&u, "either", 64);
+    diff_case_emit(&u, (const uint8_t *)"\x67\xf3\xa4", 3);     /* rep movsb, a32 */
+    a = u.in;
+    a.gpr[D_RCX] = 0xffffffff00000000ULL;
+    a.gpr[D_RSI] = 0xffffffff20000500ULL;
+    a.vector = DIFF_VEC_NONE;
+    b = a;
+    b.gpr[D_RCX] = 0;                    /* the upper half cleared */
+    b.gpr[D_RSI] = 0x20000500;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_GPR);
+    u.undef = DIFF_U_A32CNT0;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, 0);
+    b.gpr[D_RSI] = 0x20000501;           /* the low half differs: still wrong */
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_GPR);
+    b.gpr[D_RSI] = 0x20000500;
+    b.gpr[D_RDX] = 1;                    /* not RCX/RSI/RDI */
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_GPR);
+
+    /* an MMX store that faults: TOP 2 and one tag kept, or TOP 0 and every
+     * tag valid, the same physical registers */
+    a = u.in;
+    a.vector = b.vector = 14;
+    a.fsw = 2 << 11;
+    a.ftw = 0x04;
+    for (unsigned i = 0; i < 8; i++) {
+        memset(a.st[i], 0x10 + ((i + 2) & 7), 10);  /* physical (2 + i) & 7 */
+    }
+    b = a;
+    b.fsw = 0;
+    b.ftw = 0xff;
+    for (unsigned p = 0; p < 8; p++) {
+        memset(b.st[p], 0x10 + p, 10);
+    }
+    u.undef = 0;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_X87);
+    u.undef = DIFF_U_MMXFAULT;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, 0);
+    b.st[3][9] ^= 1;                     /* a register's contents differ */
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_X87);
+    b.st[3][9] ^= 1;
+    b.vector = DIFF_VEC_NONE;            /* only when both fault */
+    g_assert_cmphex(diff_compare(&u, &a, &b) & DIFF_M_X87, ==, DIFF_M_X87);
+
+    /* an x87 store with an unmasked stack underflow to a faulting address */
+    a = u.in;
+    a.vector = 14;
+    a.fsw = 0x1000;
+    b = a;
+    b.vector = DIFF_VEC_NONE;
+    b.rip = a.rip + 3;
+    b.fsw = 0x90c1;                      /* B ES SF IE: pending, nothing stored */
+    u.undef = 0;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_RIP | DIFF_M_VECTOR | DIFF_M_X87);
+    u.undef = DIFF_U_FPSTFAULT;
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, 0);
+    g_assert_cmphex(diff_compare(&u, &b, &a), ==, 0);
+    b.data[7] ^= 1;                      /* but it stored something */
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_MEM);
+    b.data[7] ^= 1;
+    b.fsw = 0x1000;                      /* completed with no exception pending */
+    g_assert_cmphex(diff_compare(&u, &a, &b), ==, DIFF_M_RIP | DIFF_M_VECTOR);
+}
+
 static void test_repro(void)
 {
     static DiffCase a, b;
@@ -447,6 +517,7 @@ int main(int argc, char **argv)
     g_test_add_func("/tcgl-diff/host/x87", test_x87);
     g_test_add_func("/tcgl-diff/compare/model", test_compare_model);
     g_test_add_func("/tcgl-diff/compare/wrong", test_compare_wrong);
+    g_test_add_func("/tcgl-diff/compare/either", test_compare_either);
     g_test_add_func("/tcgl-diff/repro", test_repro);
     g_test_add_func("/tcgl-diff/random", test_random);
     return g_test_run();

@@ -218,6 +218,32 @@ static uint32_t pick_f32(GRand *r)
     return (g_rand_int(r) & 0x87ffffff) | 0x38000000;
 }
 
+/*
+ * DPPS/DPPD with NaNs in two products: which NaN the sum keeps depends
+ * on the order the silicon adds the products in.  The SDM's order
+ * ((p0 + p1) + (p2 + p3)) is what tcg-lite does and what most CPUs give,
+ * but some (an "Intel Xeon Processor" virtual CPU, 2026-12-07) keep the
+ * other NaN.  A result element where both sides hold a quiet NaN is
+ * taken from tcg-lite's side: the payload is the implementation's.
+ */
+static void dp_nan_either(uint8_t op, XMMReg *want, const XMMReg *got)
+{
+    if (op == 0x40) {
+        for (unsigned k = 0; k < 4; k++) {
+            if ((want->l[k] & 0x7fc00000) == 0x7fc00000 && (got->l[k] & 0x7fc00000) == 0x7fc00000) {
+                want->l[k] = got->l[k];
+            }
+        }
+    } else {
+        for (unsigned k = 0; k < 2; k++) {
+            const uint64_t q = 0x7ff8000000000000ULL;
+            if ((want->q[k] & q) == q && (got->q[k] & q) == q) {
+                want->q[k] = got->q[k];
+            }
+        }
+    }
+}
+
 static void test_imm_differential(void)
 {
     GRand *r = g_rand_new_with_seed(77);
@@ -252,6 +278,9 @@ static void test_imm_differential(void)
                 opsi[n].fn(&want, &b, imm);
                 got = _mm_getcsr();
                 _mm_setcsr(host);
+                if (opsi[n].op == 0x40 || opsi[n].op == 0x41) {
+                    dp_nan_either(opsi[n].op, &want, X(5));
+                }
                 if (memcmp(&want, X(5), 16)) {
                     g_test_message("%s imm %#x", opsi[n].name, imm);
                 }
