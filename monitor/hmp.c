@@ -724,6 +724,9 @@ static const HMPCommand hmp_cmds[] = {
     { "netdev_add", "[user|tap|socket|hubport],id=str[,prop=value][,...]", "add host network device",
       hmp_netdev_add },
     { "netdev_del", "id", "remove host network device", hmp_netdev_del },
+    { "announce_self", "[interfaces] [id]",
+      "trigger GARP/RARP announcements (interfaces: comma-separated NIC names)",
+      hmp_announce_self },
     { "balloon", "target", "request VM to change its memory allocation (in MB)", hmp_balloon },
     { NULL },
 };

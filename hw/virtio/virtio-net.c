@@ -1151,6 +1151,19 @@ static void virtio_net_query_rx_filter(NetClientState *nc, NetRxFilter *f)
     memcpy(f->main_mac.a, n->mac, 6);
 }
 
+/* announce-self: the guest announces itself too (sends its gratuitous ARPs
+ * and IPv6 neighbour advertisements) when it negotiated GUEST_ANNOUNCE
+ * and the control queue it acknowledges on, as QEMU */
+static void virtio_net_announce(NetClientState *nc)
+{
+    VirtIONet *n = nc_vnet(nc);
+
+    if (vnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE) && vnet_has(n, VIRTIO_NET_F_CTRL_VQ)) {
+        n->status |= VIRTIO_NET_S_ANNOUNCE;
+        virtio_notify_config(&n->vdev);
+    }
+}
+
 static const NetClientInfo virtio_net_info = {
     .type = NET_CLIENT_DRIVER_NIC,
     .type_name = "nic",
@@ -1159,6 +1172,7 @@ static const NetClientInfo virtio_net_info = {
     .can_receive = virtio_net_can_receive,
     .link_status_changed = virtio_net_link_status_changed,
     .query_rx_filter = virtio_net_query_rx_filter,
+    .announce = virtio_net_announce,
     .burst_end = virtio_net_burst_end,
 };
 

@@ -8,5 +8,6 @@ void hmp_info_network(Monitor *mon, int argc, char **argv);
 void hmp_set_link(Monitor *mon, int argc, char **argv);
 void hmp_netdev_add(Monitor *mon, int argc, char **argv);
 void hmp_netdev_del(Monitor *mon, int argc, char **argv);
+void hmp_announce_self(Monitor *mon, int argc, char **argv);      /* net/announce.c */
 
 #endif

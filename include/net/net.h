@@ -88,6 +88,9 @@ typedef struct NetClientInfo {
     /* A NIC: the peer's batch ended; deliver whatever is held. */
     void (*burst_end)(NetClientState *nc);
     void (*query_rx_filter)(NetClientState *nc, NetRxFilter *f);   /* NICs */
+    /* A NIC that can make its guest announce itself (virtio-net's
+     * GUEST_ANNOUNCE): asked at each round of announce-self. */
+    void (*announce)(NetClientState *nc);
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
 
@@ -122,6 +125,15 @@ NetClientState *qemu_find_netdev(const char *id);
 NetClientState *qemu_find_net_client(const char *name);
 /* Calls fn for every client, in creation order. */
 void qemu_foreach_net_client(void (*fn)(NetClientState *nc, void *opaque), void *opaque);
+
+/* net/announce.c: announce-self.  Every NIC (or those named in the
+ * NULL-terminated interfaces) sends a RARP broadcast with its MAC, at
+ * once and then rounds - 1 more times; the timer named id replaces the
+ * running one of that name. */
+bool net_announce_self(int64_t initial, int64_t max, int64_t rounds, int64_t step,
+                       char **interfaces, const char *id, Error **errp);
+/* The 60-byte RARP reverse request about mac; returns its length. */
+size_t net_announce_rarp(uint8_t *buf, const uint8_t mac[6]);
 
 /* Sending to nc's peer.  Return the length when delivered or dropped, 0
  * when queued (sent_cb is then called once it goes). */

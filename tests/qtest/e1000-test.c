@@ -1062,6 +1062,115 @@ static void test_stream_two_kvmpc(void)
     qtest_quit(b);
 }
 
+/* Reads one frame from the socket peer (4-byte big-endian length first)
+ * within timeout_ms; returns its length, or 0 if none came. */
+static uint32_t peer_frame(int peer, uint8_t *buf, uint32_t size, int timeout_ms)
+{
+    uint8_t hdr[4];
+    uint32_t len;
+
+    if (!qtest_read_full(peer, hdr, 4, timeout_ms)) {
+        return 0;
+    }
+    len = (uint32_t)hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+    QT_ASSERT(len <= size);
+    QT_ASSERT(qtest_read_full(peer, buf, len, 5000));
+    return len;
+}
+
+static double now_ms(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+/* QMP announce-self: RARP broadcasts naming the NIC's MAC, the first at
+ * once and then after initial, initial + step, ... (at most max) ms;
+ * interfaces= picks the NICs; a bad parameter is an error. */
+static void test_announce_self(void)
+{
+    Nic n;
+    int peer;
+    char path[96], extra[200], *r;
+    QTestState *s;
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    uint8_t f[200], want[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+    double t[4];
+
+    qt_tmpfile(path, sizeof(path), "e1000-ann");
+    snprintf(extra, sizeof(extra), "-qmp unix:%s,server=on,wait=off", path);
+    s = start_with_peer(&n, &peer, extra);
+    qmp_fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+    QT_ASSERT_EQ(connect(qmp_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    free(qmp_line());
+    free(qmp("{\"execute\":\"qmp_capabilities\"}\n"));
+
+    memcpy(want + 6, nic_mac, 6);
+    memcpy(want + 12, "\x80\x35\x00\x01\x08\x00\x06\x04\x00\x03", 10);
+    memcpy(want + 22, nic_mac, 6);
+    memcpy(want + 32, nic_mac, 6);
+    t[0] = now_ms();
+    r = qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":100,\"max\":150,"
+            "\"rounds\":3,\"step\":80}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"return\""), "%s", r);
+    free(r);
+    for (int i = 1; i <= 3; i++) {
+        QT_ASSERT_MSG(peer_frame(peer, f, sizeof(f), 3000) == 60, "no announcement %d", i);
+        t[i] = now_ms();
+        QT_ASSERT_MSG(!memcmp(f, want, 60), "announcement %d is not QEMU's RARP frame", i);
+    }
+    QT_ASSERT_MSG(t[1] - t[0] < 90, "the first round waited %.0f ms", t[1] - t[0]);
+    QT_ASSERT_MSG(t[2] - t[1] >= 95, "the second round came %.0f ms after the first", t[2] - t[1]);
+    QT_ASSERT_MSG(t[3] - t[2] >= 145, "the third round came %.0f ms after the second "
+                  "(initial + step, at most max: 150)", t[3] - t[2]);
+    QT_ASSERT_MSG(!peer_frame(peer, f, sizeof(f), 400), "a fourth round");
+
+    /* interfaces=: another NIC's name sends nothing, this one's a frame */
+    free(qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":10,\"max\":10,"
+             "\"rounds\":2,\"step\":1,\"interfaces\":[\"other\"]}}\n"));
+    QT_ASSERT(!peer_frame(peer, f, sizeof(f), 300));
+    free(qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":10,\"max\":10,"
+             "\"rounds\":1,\"step\":1,\"interfaces\":[\"other\",\"nic0\"],\"id\":\"a\"}}\n"));
+    QT_ASSERT(peer_frame(peer, f, sizeof(f), 3000) == 60);
+    QT_ASSERT(!peer_frame(peer, f, sizeof(f), 300));
+    /* a timer with the same id replaces the running one: 1 round, not 50 */
+    free(qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":200,\"max\":200,"
+             "\"rounds\":50,\"step\":0,\"id\":\"b\"}}\n"));
+    QT_ASSERT(peer_frame(peer, f, sizeof(f), 3000) == 60);
+    free(qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":1,\"max\":1,"
+             "\"rounds\":1,\"step\":0,\"id\":\"b\"}}\n"));
+    QT_ASSERT(peer_frame(peer, f, sizeof(f), 3000) == 60);
+    QT_ASSERT_MSG(!peer_frame(peer, f, sizeof(f), 500), "the replaced timer went on");
+    /* HMP: QEMU's defaults, 5 rounds */
+    r = qmp("{\"execute\":\"human-monitor-command\",\"arguments\":"
+            "{\"command-line\":\"announce_self nic0\"}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"return\": \"\"") || strstr(r, "\"return\":\"\""), "%s", r);
+    free(r);
+    for (int i = 0; i < 5; i++) {
+        QT_ASSERT_MSG(peer_frame(peer, f, sizeof(f), 3000) == 60, "HMP round %d", i);
+    }
+    /* errors */
+    r = qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":1,\"max\":1,"
+            "\"rounds\":-1,\"step\":0}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"error\"") && strstr(r, "rounds"), "%s", r);
+    free(r);
+    r = qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":1,\"max\":1,"
+            "\"rounds\":1}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"error\"") && strstr(r, "step"), "%s", r);
+    free(r);
+    r = qmp("{\"execute\":\"announce-self\",\"arguments\":{\"initial\":1,\"max\":1,"
+            "\"rounds\":1,\"step\":1,\"interfaces\":[3]}}\n");
+    QT_ASSERT_MSG(strstr(r, "\"error\""), "%s", r);
+    free(r);
+    QT_ASSERT(!peer_frame(peer, f, sizeof(f), 200));
+    close(qmp_fd);
+    close(peer);
+    qtest_quit(s);
+}
+
 /* Command-line errors name what is wrong. */
 static void test_backend_errors(void)
 {
@@ -1089,6 +1198,7 @@ int main(int argc, char **argv)
     qt_run("e1000/tso", test_tso);
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
+    qt_run("e1000/announce-self", test_announce_self);
     qt_run("e1000/backend-stream", test_backend_stream);
     qt_run("e1000/backend-stream-reconnect", test_backend_stream_reconnect);
     qt_run("e1000/stream-two-kvmpc", test_stream_two_kvmpc);

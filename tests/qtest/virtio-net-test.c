@@ -1223,6 +1223,48 @@ static void test_link_qmp(void)
     env_stop(&e);
 }
 
+/* announce-self: the RARP broadcast goes out, and a driver that took
+ * GUEST_ANNOUNCE (with the control queue) sees VIRTIO_NET_S_ANNOUNCE and
+ * a configuration interrupt, cleared by its ANNOUNCE ACK; without the
+ * feature only the RARP frame. */
+static void test_announce_self(void)
+{
+    for (int feat = 1; feat >= 0; feat--) {
+        Env e;
+        QVirtQueue *cvq;
+        uint8_t got[200];
+        char *r;
+
+        env_start(&e, true, "", "");
+        env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_STATUS) |
+                   (1ull << VIRTIO_NET_F_CTRL_VQ) |
+                   (feat ? 1ull << VIRTIO_NET_F_GUEST_ANNOUNCE : 0), 1, true);
+        cvq = &e.d.vq[2];
+        qmp_connect(&e);
+        qvirtio_isr(&e.d);
+        r = qmp(&e, "{\"execute\":\"announce-self\",\"arguments\":{\"initial\":50,"
+                "\"max\":50,\"rounds\":1,\"step\":0}}\n");
+        QT_ASSERT_MSG(strstr(r, "\"return\""), "%s", r);
+        free(r);
+        QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 3000), 60);
+        QT_ASSERT_EQ(got[12] << 8 | got[13], 0x8035);          /* RARP */
+        QT_ASSERT_EQ(memcmp(got + 6, our_mac, 6), 0);
+        if (!feat) {
+            QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS), VIRTIO_NET_S_LINK_UP);
+            QT_ASSERT_EQ(qvirtio_isr(&e.d) & 2, 0);
+            env_stop(&e);
+            continue;
+        }
+        QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS),
+                     VIRTIO_NET_S_LINK_UP | VIRTIO_NET_S_ANNOUNCE);
+        QT_ASSERT_EQ(qvirtio_isr(&e.d) & 2, 2);
+        QT_ASSERT_EQ(ctrl_cmd(&e, cvq, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE_ACK,
+                              NULL, 0), VIRTIO_NET_OK);
+        QT_ASSERT_EQ(qvirtio_config_readw(&e.d, VIRTIO_NET_CFG_STATUS), VIRTIO_NET_S_LINK_UP);
+        env_stop(&e);
+    }
+}
+
 /* ---- multiqueue ------------------------------------------------------------- */
 
 static void test_mq(void)
@@ -1905,6 +1947,7 @@ int main(int argc, char **argv)
     qt_run("virtio-net/ctrl-vlan", test_ctrl_vlan);
     qt_run("virtio-net/ctrl-vlan-filter", test_ctrl_vlan_filter);
     qt_run("virtio-net/link-qmp", test_link_qmp);
+    qt_run("virtio-net/announce-self", test_announce_self);
     qt_run("virtio-net/mq", test_mq);
     qt_run("virtio-net/hostile-tx-short", test_hostile_tx_short);
     qt_run("virtio-net/hostile-tx-empty", test_hostile_tx_empty);
