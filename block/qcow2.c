@@ -2279,7 +2279,13 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         error_setg(errp, "Invalid parameter '%s'", prealloc);
         return false;
     }
-    if (o->backing_file) {
+    if (o->backing_file && o->backing_unchecked) {
+        if (strcmp(prealloc, "off")) {
+            error_setg(errp, "Backing file and preallocation can only be used at the same "
+                       "time if extended_l2 is on");
+            return false;
+        }
+    } else if (o->backing_file) {
         BlockDriverState *b = qcow2_open_backing_of(filename, o->backing_file, bfmt, errp);
         if (!b) {
             return false;

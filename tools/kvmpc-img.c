@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +128,33 @@ static const char *one_image_arg(int argc, char **argv)
 
 /* ---- create ------------------------------------------------------------- */
 
+/* A second line under an error, as qemu-img prints its hints. */
+static void error_add_line(Error **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void error_add_line(Error **errp, const char *fmt, ...)
+{
+    g_autofree char *l = NULL;
+    char *old;
+    va_list ap;
+
+    if (!errp || !*errp) {
+        return;
+    }
+    va_start(ap, fmt);
+    l = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    old = (*errp)->message;
+    (*errp)->message = g_strconcat(old, "\n", l, NULL);
+    g_free(old);
+}
+
 static bool create_image(const char *file, const char *fmt, uint64_t size, QemuOpts *o,
-                         const char *backing, const char *bfmt, bool quiet, Error **errp)
+                         const char *backing, const char *bfmt, bool quiet, bool unsafe,
+                         Error **errp)
 {
     const char *v;
     Qcow2CreateOptions co = { .size = size };
+    g_autofree char *detected = NULL;
+    g_autoptr(GString) line = NULL;
     uint64_t n;
 
     if (!strcmp(fmt, "raw")) {
@@ -164,13 +187,14 @@ static bool create_image(const char *file, const char *fmt, uint64_t size, QemuO
         error_setg(errp, "Unknown file format '%s'", fmt);
         return false;
     }
+    /* -b and -F win over -o backing_file= and backing_fmt=, as in qemu-img */
     co.backing_file = backing;
     co.backing_fmt = bfmt;
     if (o) {
-        if ((v = qemu_opt_get(o, "backing_file"))) {
+        if ((v = qemu_opt_get(o, "backing_file")) && !co.backing_file) {
             co.backing_file = v;
         }
-        if ((v = qemu_opt_get(o, "backing_fmt"))) {
+        if ((v = qemu_opt_get(o, "backing_fmt")) && !co.backing_fmt) {
             co.backing_fmt = v;
         }
         if ((v = qemu_opt_get(o, "compat"))) {
@@ -208,26 +232,75 @@ static bool create_image(const char *file, const char *fmt, uint64_t size, QemuO
             return false;
         }
     }
-    if (!co.size && co.backing_file) {
-        /* the size comes from the backing file: say which, as qemu-img */
+    if (co.backing_file && unsafe) {
+        /* -u: the backing file is not opened, so nothing can be taken from it */
+        if (!co.backing_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            return false;
+        }
+        if (!co.size) {
+            error_setg(errp, "Image creation needs a size parameter");
+            return false;
+        }
+        co.backing_unchecked = true;
+    } else if (co.backing_file) {
+        /* qemu-img 7.2 opens the backing file even when the size is given, and
+         * refuses to guess its format (an error that names what it found) */
         BlockDriverState *b = qcow2_open_backing_of(file, co.backing_file, co.backing_fmt, errp);
+        int64_t len;
+
         if (!b) {
+            error_add_line(errp, "Could not open backing image.");
             return false;
         }
-        int64_t len = bdrv_getlength(b);
+        len = bdrv_getlength(b);
+        detected = g_strdup(bdrv_get_format_name(b));
         bdrv_unref(b);
-        if (len < 0) {
-            error_setg_errno(errp, (int)-len, "Could not get the size of '%s'", co.backing_file);
+        if (!co.backing_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            error_add_line(errp, "Detected format of %s.", detected);
             return false;
         }
-        size = co.size = len;
+        if (!co.size) {
+            if (len < 0) {
+                error_setg_errno(errp, (int)-len, "Could not get the size of '%s'",
+                                 co.backing_file);
+                return false;
+            }
+            co.size = len;
+        }
+        co.backing_unchecked = true;
     }
+    size = co.size;
     if (!quiet) {
-        printf("Formatting '%s', fmt=qcow2 cluster_size=%d compression_type=%s size=%"
-               G_GUINT64_FORMAT "%s%s%s%s\n", file, co.cluster_size ? co.cluster_size : 65536,
-               co.compression_type ? "zstd" : "zlib", size,
-               co.backing_file ? " backing_file=" : "", co.backing_file ? co.backing_file : "",
-               co.backing_fmt ? " backing_fmt=" : "", co.backing_fmt ? co.backing_fmt : "");
+        /* qemu-img's line: its option order, the optional ones only when given */
+        line = g_string_new(NULL);
+        g_string_append_printf(line, "Formatting '%s', fmt=qcow2 cluster_size=%d extended_l2=%s",
+                               file, co.cluster_size ? co.cluster_size : 65536,
+                               co.extended_l2 ? "on" : "off");
+        if (co.preallocation) {
+            g_string_append_printf(line, " preallocation=%s", co.preallocation);
+        }
+        g_string_append_printf(line, " compression_type=%s size=%" G_GUINT64_FORMAT,
+                               co.compression_type ? "zstd" : "zlib", size);
+        if (o && (v = qemu_opt_get(o, "compat"))) {
+            g_string_append_printf(line, " compat=%s", v);
+        }
+        if (co.backing_file) {
+            g_string_append_printf(line, " backing_file=%s", co.backing_file);
+        }
+        if (co.backing_fmt) {
+            g_string_append_printf(line, " backing_fmt=%s", co.backing_fmt);
+        }
+        g_string_append_printf(line, " lazy_refcounts=%s refcount_bits=%d",
+                               co.lazy_refcounts ? "on" : "off",
+                               co.refcount_bits ? co.refcount_bits : 16);
+        printf("%s\n", line->str);
+    }
+    if (co.backing_fmt && !co.backing_file) {
+        /* qemu-img's qcow2 driver says so after the "Formatting" line */
+        error_setg(errp, "Backing format cannot be used without backing file");
+        return false;
     }
     return qcow2_create(file, &co, errp);
 }
@@ -238,7 +311,7 @@ static int cmd_create(int argc, char **argv)
     QemuOpts *o = NULL;
     Error *err = NULL;
     uint64_t size = 0;
-    bool quiet = false;
+    bool quiet = false, unsafe = false;
     int c;
 
     while ((c = getopt(argc, argv, "f:o:b:F:qu")) != -1) {
@@ -248,7 +321,7 @@ static int cmd_create(int argc, char **argv)
         case 'b': backing = optarg; break;
         case 'F': bfmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'u': break;
+        case 'u': unsafe = true; break;
         default: return 1;
         }
     }
@@ -266,7 +339,7 @@ static int cmd_create(int argc, char **argv)
         error_report("%s: Image creation needs a size parameter", argv[optind]);
         return 1;
     }
-    if (!create_image(argv[optind], fmt, size, o, backing, bfmt, quiet, &err)) {
+    if (!create_image(argv[optind], fmt, size, o, backing, bfmt, quiet, unsafe, &err)) {
         error_prepend(&err, "%s: ", argv[optind]);
         die_err(err);
     }
@@ -757,7 +830,7 @@ static int cmd_convert(int argc, char **argv)
     }
     in = open_img(src, sfmt, false, true);
     len = img_len(in);
-    if (!create_image(dst, ofmt, len, o, NULL, NULL, true, &err)) {
+    if (!create_image(dst, ofmt, len, o, NULL, NULL, true, false, &err)) {
         error_prepend(&err, "%s: error while converting %s: ", dst, ofmt);
         die_err(err);
     }

@@ -45,6 +45,7 @@ typedef struct Qcow2CreateOptions {
     const char *backing_file;
     const char *backing_fmt;
     const char *preallocation;  /* NULL/"off", "metadata", "falloc", "full" */
+    bool backing_unchecked;     /* do not open the backing file: size and backing_fmt given */
 } Qcow2CreateOptions;
 
 bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **errp);
