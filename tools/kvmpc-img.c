@@ -1450,7 +1450,8 @@ static int cmd_amend(int argc, char **argv)
     Qcow2ImageInfo qi;
     const char *v;
     bool lazy;
-    int c;
+    int c, version = 0;
+    uint64_t rbits = 0;
 
     while ((c = getopt(argc, argv, "f:o:qpU")) != -1) {
         switch (c) {
@@ -1474,28 +1475,34 @@ static int cmd_amend(int argc, char **argv)
     if (!qemu_opt_get_bool(o, "lazy_refcounts", lazy, &lazy, &err)) {
         die_err(err);
     }
-    /* options that would keep the image as it is are accepted */
-    if ((v = qemu_opt_get(o, "compat")) &&
-        strcmp(v, qi.version >= 3 ? "1.1" : "0.10") && strcmp(v, qi.version >= 3 ? "v3" : "v2")) {
-        error_report("Changing the compatibility level (compat=%s) is not supported yet", v);
-        return 1;
-    }
-    {
-        uint64_t n;
-        if (!qemu_opt_get_number(o, "refcount_bits", qi.refcount_bits, &n, &err)) {
-            die_err(err);
-        }
-        if ((int)n != qi.refcount_bits) {
-            error_report("Changing the refcount width (refcount_bits=%" G_GUINT64_FORMAT
-                         ") is not supported yet", n);
+    if ((v = qemu_opt_get(o, "compat"))) {
+        if (!strcmp(v, "0.10") || !strcmp(v, "v2")) {
+            version = 2;
+        } else if (!strcmp(v, "1.1") || !strcmp(v, "v3")) {
+            version = 3;
+        } else {
+            error_report("Unknown compatibility level %s", v);
             return 1;
         }
+    }
+    if (!qemu_opt_get_number(o, "refcount_bits", 0, &rbits, &err)) {
+        die_err(err);
     }
     if (!qemu_opts_check_unused(o, &err)) {
         error_prepend(&err, "Option not supported for amend: ");
         die_err(err);
     }
-    if (lazy != qi.lazy_refcounts && qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
+    if ((version ? version : qi.version) < 3 && lazy && qemu_opt_has(o, "lazy_refcounts")) {
+        error_report("Lazy refcounts only supported with compatibility level 1.1 and above "
+                     "(use compat=1.1 or greater)");
+        return 1;
+    }
+    if (qcow2_amend(bs, version, (int)rbits, &err) < 0) {
+        die_err(err);
+    }
+    qcow2_get_info(bs, &qi);
+    if (qi.version >= 3 && lazy != qi.lazy_refcounts &&
+        qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
         die_err(err);
     }
     qemu_opts_free(o);
@@ -1517,7 +1524,7 @@ static void usage(void)
            "  commit [-f fmt] [-d] FILE\n"
            "  rebase [-f fmt] [-u] -b BACKING [-F fmt] FILE\n"
            "  measure [-O fmt] [-o opts] (--size N | [-f fmt] FILE)\n"
-           "  amend [-f fmt] -o lazy_refcounts=on|off FILE\n"
+           "  amend [-f fmt] -o compat=0.10|1.1,refcount_bits=N,lazy_refcounts=on|off FILE\n"
            "See docs/kvmpc-img.md.\n");
 }
 

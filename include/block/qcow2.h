@@ -111,5 +111,9 @@ int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char
                               Error **errp);
 /* amend -o lazy_refcounts=on|off (v3 images). */
 int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp);
+/* qemu-img amend's compat= (version 2 or 3, 0: as it is) and refcount_bits=
+ * (0: as it is): upgrade, refcount structures rewritten, downgrade (zero
+ * clusters expanded), with qemu-img's refusals. */
+int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **errp);
 
 #endif

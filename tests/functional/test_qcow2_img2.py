@@ -139,5 +139,117 @@ class CreateBacking(Base):
                 self.assertEqual(self.as_raw(xk, 'k.raw'), self.as_raw(xq, 'q.raw'))
 
 
+@unittest.skipUnless(QEMU_IMG and QEMU_IO, 'qemu-img and qemu-io (qemu-utils) are the oracle '
+                     'and are not installed')
+class Amend(Base):
+    """amend -o compat= and refcount_bits=: the same result as qemu-img
+    amend on a copy (exit code, message, info), and afterwards qemu-img
+    check and kvmpc-img check are clean and the image reads as before."""
+
+    def make(self, name, create_opts, backing=False, compressed=False, size='4M'):
+        """An image with data, zero clusters (allocated and not), partial
+        clusters, optionally compressed clusters and a raw backing file."""
+        path = self.p(name)
+        if compressed:
+            src = self.p(name + '.src')
+            rnd = random.Random(7)
+            with open(src, 'wb') as f:
+                f.write(b'\x11' * (1 << 20) + rnd.randbytes(1 << 20) + b'ab' * (1 << 20))
+            run(QEMU_IMG, 'convert', '-c', '-O', 'qcow2', '-o', create_opts, src, path)
+        elif backing:
+            base = self.p(name + '.base')
+            run(QEMU_IMG, 'create', '-q', '-f', 'raw', base, size)
+            run(QEMU_IO, '-f', 'raw', '-c', 'write -P 0x5a 0 ' + size, base)
+            run(QEMU_IMG, 'create', '-q', '-f', 'qcow2', '-o', create_opts, '-b', base,
+                '-F', 'raw', path)
+        else:
+            run(QEMU_IMG, 'create', '-q', '-f', 'qcow2', '-o', create_opts, path, size)
+        cmds = ['write -P 0x01 0 100k', 'write -P 0x02 150k 3k', 'write -z 1M 1k',
+                'write -P 0x03 2M 64k']
+        if 'compat=0.10' not in create_opts:
+            # v3 zero clusters: unallocated ones, and one over allocated data
+            cmds += ['write -z 256k 128k', 'write -z 2M 64k', 'write -z 3M 256k']
+        for c in cmds:
+            run(QEMU_IO, '-c', c, path)
+        return path
+
+    def amend_both(self, src, opts):
+        q, k = self.p('q.qcow2'), self.p('k.qcow2')
+        shutil.copy(src, q)
+        shutil.copy(src, k)
+        pq = run(QEMU_IMG, 'amend', '-o', opts, q, check=False)
+        pk = run(IMG, 'amend', '-o', opts, k, check=False)
+        self.assertEqual(pk.returncode, pq.returncode,
+                         'kvmpc-img: %s / qemu-img: %s' % (pk.stderr.decode(),
+                                                           pq.stderr.decode()))
+        self.assertEqual(pk.stderr.decode().replace('kvmpc-img:', 'qemu-img:'),
+                         pq.stderr.decode())
+        return pk.returncode, q, k
+
+    def check_same(self, src, q, k):
+        self.qemu_check_clean(k)
+        p = run(IMG, 'check', k, check=False)
+        self.assertEqual(p.returncode, 0, p.stdout.decode())
+        self.assertEqual(self.as_raw(k, 'k.raw'), self.as_raw(src, 'src.raw'))
+        ik, iq = self.info(QEMU_IMG, k), self.info(QEMU_IMG, q)
+        ik.pop('filename')
+        iq.pop('filename')
+        self.assertEqual(ik, iq)
+
+    def test_amend_like_qemu_img(self):
+        images = {
+            'v3-backing': self.make('v3b.qcow2', 'compat=1.1', backing=True),
+            'v3-compressed': self.make('v3c.qcow2', 'compat=1.1,cluster_size=4096',
+                                       compressed=True),
+            'v3-512': self.make('v3s.qcow2', 'cluster_size=512', size='8M'),
+            'v3-lazy': self.make('v3l.qcow2', 'lazy_refcounts=on'),
+            'v3-rc8': self.make('v3r.qcow2', 'refcount_bits=8', backing=True),
+            'v3-extl2': self.make('v3e.qcow2', 'extended_l2=on'),
+            'v3-zstd': self.make('v3z.qcow2', 'compression_type=zstd'),
+            'v3-zstd-compressed': self.make('v3zc.qcow2', 'compression_type=zstd',
+                                            compressed=True),
+            'v2-backing': self.make('v2b.qcow2', 'compat=0.10', backing=True),
+            'v2-compressed': self.make('v2c.qcow2', 'compat=0.10,cluster_size=4096',
+                                       compressed=True),
+        }
+        cases = [
+            ('v3-backing', 'compat=0.10'), ('v3-compressed', 'compat=0.10'),
+            ('v3-512', 'compat=0.10'), ('v3-lazy', 'compat=0.10'),
+            ('v3-zstd', 'compat=0.10'),
+            ('v2-backing', 'compat=1.1'), ('v2-compressed', 'compat=v3'),
+            ('v2-backing', 'compat=1.1,refcount_bits=1'),
+            ('v2-backing', 'compat=1.1,refcount_bits=64,lazy_refcounts=on'),
+            ('v3-512', 'refcount_bits=1'), ('v3-512', 'refcount_bits=2'),
+            ('v3-512', 'refcount_bits=64'), ('v3-backing', 'refcount_bits=8'),
+            ('v3-compressed', 'refcount_bits=4'), ('v3-compressed', 'refcount_bits=32'),
+            ('v3-rc8', 'compat=0.10,refcount_bits=16'), ('v3-rc8', 'refcount_bits=16'),
+            # refusals
+            ('v3-extl2', 'compat=0.10'), ('v3-rc8', 'compat=0.10'),
+            ('v2-backing', 'refcount_bits=8'), ('v3-backing', 'refcount_bits=3'),
+            ('v3-backing', 'refcount_bits=128'), ('v3-backing', 'compat=1.2'),
+            ('v3-backing', 'compat=0.10,lazy_refcounts=on'),
+            ('v3-zstd-compressed', 'compat=0.10'),
+            ('v3-compressed', 'refcount_bits=1'),
+            ('v3-backing', 'compat=0.10,refcount_bits=8'),
+        ]
+        for name, opts in cases:
+            with self.subTest(image=name, opts=opts):
+                rc, q, k = self.amend_both(images[name], opts)
+                if rc == 0:
+                    self.check_same(images[name], q, k)
+                else:
+                    self.assertEqual(slurp(k), slurp(images[name]))
+        # one after another on the same image: v3 -> 1 bit -> v2 -> v3, 64 bits
+        k = self.p('chain.qcow2')
+        shutil.copy(images['v3-512'], k)
+        for opts in ['refcount_bits=1', 'refcount_bits=16,compat=0.10',
+                     'compat=1.1,refcount_bits=64']:
+            run(IMG, 'amend', '-o', opts, k)
+            self.qemu_check_clean(k)
+        self.assertEqual(self.as_raw(k, 'k.raw'), self.as_raw(images['v3-512'], 's.raw'))
+        d = self.info(QEMU_IMG, k)['format-specific']['data']
+        self.assertEqual((d['compat'], d['refcount-bits']), ('1.1', 64))
+
+
 if __name__ == '__main__':
     unittest.main()
