@@ -367,6 +367,115 @@ static const char *human_size(uint64_t v, char *buf, size_t len)
     return buf;
 }
 
+/* qemu-img shows a raw image's size in whole sectors (its block layer
+ * rounds the length up to 512); a qcow2 size is a multiple of 512 anyway. */
+static int64_t info_size(BlockDriverState *bs)
+{
+    int64_t len = img_len(bs);
+
+    return len < 0 ? len : (len + 511) & ~511ll;
+}
+
+static void info_json(JsonBuilder *b, const char *file, BlockDriverState *bs,
+                      const struct stat *st)
+{
+    Qcow2ImageInfo qi = { 0 };
+    int64_t vsize = info_size(bs);
+
+    json_builder_begin_object(b);
+    if (bdrv_is_qcow2(bs)) {
+        qcow2_get_info(bs, &qi);
+    }
+    if (qi.backing_fmt) {
+        json_builder_set_member_name(b, "backing-filename-format");
+        json_builder_add_string_value(b, qi.backing_fmt);
+    }
+    json_builder_set_member_name(b, "virtual-size");
+    json_builder_add_int_value(b, vsize);
+    json_builder_set_member_name(b, "filename");
+    json_builder_add_string_value(b, file);
+    if (bdrv_is_qcow2(bs)) {
+        json_builder_set_member_name(b, "cluster-size");
+        json_builder_add_int_value(b, qi.cluster_size);
+    }
+    json_builder_set_member_name(b, "format");
+    json_builder_add_string_value(b, bdrv_get_format_name(bs));
+    json_builder_set_member_name(b, "actual-size");
+    json_builder_add_int_value(b, (int64_t)st->st_blocks * 512);
+    if (bdrv_is_qcow2(bs)) {
+        json_builder_set_member_name(b, "format-specific");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, "qcow2");
+        json_builder_set_member_name(b, "data");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "compat");
+        json_builder_add_string_value(b, qi.version >= 3 ? "1.1" : "0.10");
+        json_builder_set_member_name(b, "compression-type");
+        json_builder_add_string_value(b, qi.compression_type ? "zstd" : "zlib");
+        if (qi.version >= 3) {
+            json_builder_set_member_name(b, "lazy-refcounts");
+            json_builder_add_boolean_value(b, qi.lazy_refcounts);
+        }
+        json_builder_set_member_name(b, "refcount-bits");
+        json_builder_add_int_value(b, qi.refcount_bits);
+        if (qi.version >= 3) {
+            json_builder_set_member_name(b, "corrupt");
+            json_builder_add_boolean_value(b, qi.corrupt);
+            json_builder_set_member_name(b, "extended-l2");
+            json_builder_add_boolean_value(b, qi.extended_l2);
+        }
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+    }
+    if (qi.backing_file) {
+        g_autofree char *full = full_backing(file, qi.backing_file);
+        json_builder_set_member_name(b, "full-backing-filename");
+        json_builder_add_string_value(b, full);
+        json_builder_set_member_name(b, "backing-filename");
+        json_builder_add_string_value(b, qi.backing_file);
+    }
+    json_builder_set_member_name(b, "dirty-flag");
+    json_builder_add_boolean_value(b, qi.dirty);
+    json_builder_end_object(b);
+}
+
+static void info_human(const char *file, BlockDriverState *bs, const struct stat *st)
+{
+    int64_t vsize = info_size(bs);
+    char b1[32], b2[32];
+    printf("image: %s\nfile format: %s\nvirtual size: %s (%" G_GINT64_FORMAT " bytes)\n"
+           "disk size: %s\n", file, bdrv_get_format_name(bs),
+           human_size(vsize, b1, sizeof(b1)), vsize,
+           human_size((uint64_t)st->st_blocks * 512, b2, sizeof(b2)));
+    if (bdrv_is_qcow2(bs)) {
+        Qcow2ImageInfo qi;
+        qcow2_get_info(bs, &qi);
+        printf("cluster_size: %d\n", qi.cluster_size);
+        if (qi.backing_file) {
+            g_autofree char *full = full_backing(file, qi.backing_file);
+            if (strcmp(full, qi.backing_file)) {
+                printf("backing file: %s (actual path: %s)\n", qi.backing_file, full);
+            } else {
+                printf("backing file: %s\n", qi.backing_file);
+            }
+            if (qi.backing_fmt) {
+                printf("backing file format: %s\n", qi.backing_fmt);
+            }
+        }
+        printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
+               qi.version >= 3 ? "1.1" : "0.10", qi.compression_type ? "zstd" : "zlib");
+        if (qi.version >= 3) {
+            printf("    lazy refcounts: %s\n", qi.lazy_refcounts ? "true" : "false");
+        }
+        printf("    refcount bits: %d\n", qi.refcount_bits);
+        if (qi.version >= 3) {
+            printf("    corrupt: %s\n    extended l2: %s\n", qi.corrupt ? "true" : "false",
+                   qi.extended_l2 ? "true" : "false");
+        }
+    }
+}
+
 static int cmd_info(int argc, char **argv)
 {
     const char *fmt = NULL, *output = "human";
@@ -375,127 +484,74 @@ static int cmd_info(int argc, char **argv)
         { "backing-chain", no_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 },
     };
-    BlockDriverState *bs;
-    struct stat st;
-    const char *file;
-    int c;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autofree char *cur = NULL, *cur_fmt = NULL;
+    bool chain = false, json;
+    int c, depth = 0;
 
     while ((c = getopt_long(argc, argv, "f:U", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'O': output = optarg; break;
-        case 'B': case 'U': break;
+        case 'B': chain = true; break;
+        case 'U': break;
         default: return 1;
         }
     }
-    if (!(file = one_image_arg(argc, argv))) {
+    if (!one_image_arg(argc, argv)) {
         return 1;
     }
-    bs = open_img(file, fmt, false, false);
-    stat(file, &st);
-    if (!strcmp(output, "json")) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
+    json = !strcmp(output, "json");
+    cur = g_strdup(argv[optind]);
+    cur_fmt = g_strdup(fmt);
+    if (chain && json) {
+        json_builder_begin_array(b);
+    }
+    /* the image, then with --backing-chain each backing file in turn (its
+     * name as the image above resolves it), as qemu-img */
+    while (cur) {
+        BlockDriverState *bs = open_img(cur, cur_fmt, false, false);
+        struct stat st = { 0 };
+        char *next = NULL, *next_fmt = NULL;
+
+        stat(cur, &st);
+        if (json) {
+            info_json(b, cur, bs, &st);
+        } else {
+            if (depth) {
+                printf("\n");
+            }
+            info_human(cur, bs, &st);
+        }
+        if (chain && bdrv_is_qcow2(bs) && ++depth < 64) {
+            Qcow2ImageInfo qi;
+            qcow2_get_info(bs, &qi);
+            if (qi.backing_file) {
+                next = full_backing(cur, qi.backing_file);
+                next_fmt = g_strdup(qi.backing_fmt);
+            }
+        }
+        bdrv_unref(bs);
+        g_free(cur);
+        g_free(cur_fmt);
+        cur = next;
+        cur_fmt = next_fmt;
+    }
+    if (json) {
         g_autoptr(JsonGenerator) g = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
-        Qcow2ImageInfo qi = { 0 };
 
-        json_builder_begin_object(b);
-        if (bdrv_is_qcow2(bs)) {
-            qcow2_get_info(bs, &qi);
+        if (chain) {
+            json_builder_end_array(b);
         }
-        if (qi.backing_fmt) {
-            json_builder_set_member_name(b, "backing-filename-format");
-            json_builder_add_string_value(b, qi.backing_fmt);
-        }
-        json_builder_set_member_name(b, "virtual-size");
-        json_builder_add_int_value(b, img_len(bs));
-        json_builder_set_member_name(b, "filename");
-        json_builder_add_string_value(b, file);
-        if (bdrv_is_qcow2(bs)) {
-            json_builder_set_member_name(b, "cluster-size");
-            json_builder_add_int_value(b, qi.cluster_size);
-        }
-        json_builder_set_member_name(b, "format");
-        json_builder_add_string_value(b, bdrv_get_format_name(bs));
-        json_builder_set_member_name(b, "actual-size");
-        json_builder_add_int_value(b, (int64_t)st.st_blocks * 512);
-        if (bdrv_is_qcow2(bs)) {
-            json_builder_set_member_name(b, "format-specific");
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "type");
-            json_builder_add_string_value(b, "qcow2");
-            json_builder_set_member_name(b, "data");
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "compat");
-            json_builder_add_string_value(b, qi.version >= 3 ? "1.1" : "0.10");
-            json_builder_set_member_name(b, "compression-type");
-            json_builder_add_string_value(b, qi.compression_type ? "zstd" : "zlib");
-            if (qi.version >= 3) {
-                json_builder_set_member_name(b, "lazy-refcounts");
-                json_builder_add_boolean_value(b, qi.lazy_refcounts);
-            }
-            json_builder_set_member_name(b, "refcount-bits");
-            json_builder_add_int_value(b, qi.refcount_bits);
-            if (qi.version >= 3) {
-                json_builder_set_member_name(b, "corrupt");
-                json_builder_add_boolean_value(b, qi.corrupt);
-                json_builder_set_member_name(b, "extended-l2");
-                json_builder_add_boolean_value(b, qi.extended_l2);
-            }
-            json_builder_end_object(b);
-            json_builder_end_object(b);
-        }
-        if (qi.backing_file) {
-            g_autofree char *full = full_backing(file, qi.backing_file);
-            json_builder_set_member_name(b, "full-backing-filename");
-            json_builder_add_string_value(b, full);
-            json_builder_set_member_name(b, "backing-filename");
-            json_builder_add_string_value(b, qi.backing_file);
-        }
-        json_builder_set_member_name(b, "dirty-flag");
-        json_builder_add_boolean_value(b, qi.dirty);
-        json_builder_end_object(b);
         root = json_builder_get_root(b);
         json_generator_set_root(g, root);
         json_generator_set_pretty(g, true);
         json_generator_set_indent(g, 4);
         text = json_generator_to_data(g, NULL);
         printf("%s\n", text);
-    } else {
-        char b1[32], b2[32];
-        printf("image: %s\nfile format: %s\nvirtual size: %s (%" G_GINT64_FORMAT " bytes)\n"
-               "disk size: %s\n", file, bdrv_get_format_name(bs),
-               human_size(img_len(bs), b1, sizeof(b1)), img_len(bs),
-               human_size((uint64_t)st.st_blocks * 512, b2, sizeof(b2)));
-        if (bdrv_is_qcow2(bs)) {
-            Qcow2ImageInfo qi;
-            qcow2_get_info(bs, &qi);
-            printf("cluster_size: %d\n", qi.cluster_size);
-            if (qi.backing_file) {
-                g_autofree char *full = full_backing(file, qi.backing_file);
-                if (strcmp(full, qi.backing_file)) {
-                    printf("backing file: %s (actual path: %s)\n", qi.backing_file, full);
-                } else {
-                    printf("backing file: %s\n", qi.backing_file);
-                }
-                if (qi.backing_fmt) {
-                    printf("backing file format: %s\n", qi.backing_fmt);
-                }
-            }
-            printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
-                   qi.version >= 3 ? "1.1" : "0.10", qi.compression_type ? "zstd" : "zlib");
-            if (qi.version >= 3) {
-                printf("    lazy refcounts: %s\n", qi.lazy_refcounts ? "true" : "false");
-            }
-            printf("    refcount bits: %d\n", qi.refcount_bits);
-            if (qi.version >= 3) {
-                printf("    corrupt: %s\n    extended l2: %s\n", qi.corrupt ? "true" : "false",
-                       qi.extended_l2 ? "true" : "false");
-            }
-        }
     }
-    bdrv_unref(bs);
     return 0;
 }
 

@@ -251,5 +251,51 @@ class Amend(Base):
         self.assertEqual((d['compat'], d['refcount-bits']), ('1.1', 64))
 
 
+@unittest.skipUnless(QEMU_IMG, 'qemu-img (qemu-utils) is the oracle and is not installed')
+class InfoHuman(Base):
+    """info's human output (and --backing-chain, human and JSON) is
+    qemu-img's, line for line, for the same files."""
+
+    def test_info_human_like_qemu_img(self):
+        d = self.tmp
+        rnd = random.Random(3)
+        with open(self.p('odd.raw'), 'wb') as f:
+            f.write(rnd.randbytes(1500000))          # not a multiple of 512
+        setup = [
+            ['create', '-q', '-f', 'raw', 'r.raw', '64M'],
+            ['create', '-q', '-f', 'qcow2', '-o', 'compat=0.10', 'v2.qcow2', '1G'],
+            ['create', '-q', '-f', 'qcow2', 'v3.qcow2', '100M'],
+            ['convert', '-c', '-O', 'qcow2', 'odd.raw', 'c.qcow2'],
+            ['create', '-q', '-f', 'qcow2', '-b', 'r.raw', '-F', 'raw', 'b.qcow2'],
+            ['create', '-q', '-f', 'qcow2', '-b', self.p('r.raw'), '-F', 'raw', 'babs.qcow2'],
+            ['create', '-q', '-f', 'qcow2', '-b', 'b.qcow2', '-F', 'qcow2', 'top.qcow2', '70M'],
+            ['create', '-q', '-f', 'qcow2', '-o', 'lazy_refcounts=on', 'l.qcow2', '3G'],
+            ['create', '-q', '-f', 'qcow2', '-o', 'extended_l2=on,compression_type=zstd,'
+             'refcount_bits=64', 'e.qcow2', '1537k'],
+            ['create', '-q', '-f', 'qcow2', '-o', 'preallocation=full,cluster_size=4k',
+             'p.qcow2', '5M'],
+            ['create', '-q', '-f', 'qcow2', '-b', '../r.raw', '-F', 'raw', 'sub/rel.qcow2'],
+        ]
+        os.mkdir(self.p('sub'))
+        for args in setup:
+            run(QEMU_IMG, *args, cwd=d)
+        images = ['r.raw', 'odd.raw', 'v2.qcow2', 'v3.qcow2', 'c.qcow2', 'b.qcow2',
+                  'babs.qcow2', 'top.qcow2', 'l.qcow2', 'e.qcow2', 'p.qcow2', 'sub/rel.qcow2']
+        for img in images:
+            for opts in [[], ['--backing-chain']]:
+                with self.subTest(image=img, opts=opts):
+                    q = run(QEMU_IMG, 'info', *opts, img, cwd=d).stdout.decode().split('\n')
+                    k = run(IMG, 'info', *opts, img, cwd=d).stdout.decode().split('\n')
+                    for n, (lk, lq) in enumerate(zip(k, q)):
+                        self.assertEqual(lk, lq, 'line %d' % (n + 1))
+                    self.assertEqual(len(k), len(q))
+            with self.subTest(image=img, opts='json --backing-chain'):
+                q = json.loads(run(QEMU_IMG, 'info', '--output=json', '--backing-chain', img,
+                                   cwd=d).stdout)
+                k = json.loads(run(IMG, 'info', '--output=json', '--backing-chain', img,
+                                   cwd=d).stdout)
+                self.assertEqual(k, q)
+
+
 if __name__ == '__main__':
     unittest.main()
