@@ -854,6 +854,7 @@ static int cmd_convert(int argc, char **argv)
     int64_t piece;
     unsigned cur = 0;
     int c, ret = 0, sfd = -1, threads = COMPRESS_THREADS;
+    double shown = 0;
 
     while ((c = getopt(argc, argv, "f:O:co:pqnUWm:")) != -1) {
         switch (c) {
@@ -912,6 +913,10 @@ static int cmd_convert(int argc, char **argv)
     if (compress) {
         pool = g_thread_pool_new(compress_worker, NULL, threads, TRUE, NULL);
     }
+    if (progress) {
+        printf("    (0.00/100%%)\r");
+        fflush(stdout);
+    }
     if (!bdrv_is_qcow2(in)) {
         /* our own descriptor on the raw source, to ask it where its data is */
         sfd = open(bdrv_get_filename(bdrv_get_file(in)), O_RDONLY);
@@ -950,8 +955,10 @@ static int cmd_convert(int argc, char **argv)
         }
         off += n;
 progress:
-        if (progress) {
-            printf("    (%.2f/100%%)\r", off * 100.0 / len);
+        if (progress && off * 100.0 / len - shown >= 1.0) {
+            /* qemu-img's progress: redrawn in place, in steps of at least 1% */
+            shown = off * 100.0 / len;
+            printf("    (%.2f/100%%)\r", shown);
             fflush(stdout);
         }
     }
@@ -978,7 +985,8 @@ progress:
         g_free(pcs[k].jobs);
     }
     if (progress) {
-        printf("    (100.00/100%%)\n");
+        /* the last state once more, and the line ended, as qemu-img */
+        printf("    (100.00/100%%)\r\n");
     }
     if (ret == 0) {
         ret = bdrv_sync_io(out, BLOCK_REQ_FLUSH, 0, NULL, 0, 0);

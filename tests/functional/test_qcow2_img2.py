@@ -297,5 +297,51 @@ class InfoHuman(Base):
                 self.assertEqual(k, q)
 
 
+@unittest.skipUnless(QEMU_IMG, 'qemu-img (qemu-utils) is the oracle and is not installed')
+class ConvertProgress(Base):
+    """convert -p: "    (xx.xx/100%)" redrawn with \r, from 0.00, rising,
+    ending with 100.00 and a line end, as qemu-img prints it."""
+
+    def progress(self, out):
+        self.assertTrue(out.endswith(b'\r\n'), out[-40:])
+        states = out[:-2].split(b'\r')
+        values = []
+        for st in states:
+            m = re.fullmatch(rb'    \((\d{1,3}\.\d\d)/100%\)', st)
+            self.assertIsNotNone(m, st)
+            values.append(float(m.group(1)))
+        self.assertEqual(values[0], 0.0)
+        self.assertEqual(values[-2:], [100.0, 100.0])
+        for a, b in zip(values, values[1:-1]):
+            self.assertGreaterEqual(b - a, 1.0, values)     # at least 1% per redraw
+        return values
+
+    def test_convert_progress(self):
+        rnd = random.Random(5)
+        src = self.p('src.raw')
+        with open(src, 'wb') as f:
+            f.write(rnd.randbytes(20 << 20))
+        for fmt, extra in [('qcow2', []), ('raw', []), ('qcow2', ['-c'])]:
+            with self.subTest(fmt=fmt, extra=extra):
+                k, q = self.p('k.' + fmt), self.p('q.' + fmt)
+                pk = run(IMG, 'convert', '-p', *extra, '-O', fmt, src, k)
+                values = self.progress(pk.stdout)
+                self.assertGreater(len(values), 3)      # 0, some steps, 100, 100
+                pq = run(QEMU_IMG, 'convert', '-p', *extra, '-O', fmt, src, q)
+                if not extra:
+                    # 2 MiB steps of 20 MiB: the same characters as qemu-img
+                    self.assertEqual(pk.stdout, pq.stdout)
+                run(QEMU_IMG, 'compare', k, src)
+        # a sparse source: holes are skipped in bigger steps, still rising
+        sparse = self.p('sparse.raw')
+        with open(sparse, 'wb') as f:
+            f.truncate(64 << 20)
+            f.seek(40 << 20)
+            f.write(rnd.randbytes(3 << 20))
+        self.progress(run(IMG, 'convert', '-p', '-O', 'qcow2', sparse, self.p('s.qcow2')).stdout)
+        # without -p nothing is printed
+        self.assertEqual(run(IMG, 'convert', '-O', 'raw', src, self.p('n.raw')).stdout, b'')
+
+
 if __name__ == '__main__':
     unittest.main()
