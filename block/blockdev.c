@@ -465,6 +465,9 @@ static void json_flatten(JsonObject *obj, const char *prefix, QemuOpts *out)
                 : t == G_TYPE_STRING ? g_strdup(json_node_get_string(n))
                 : g_strdup_printf("%g", json_node_get_double(n));
             qemu_opt_set(out, key, v);
+        } else if (JSON_NODE_HOLDS_NULL(n)) {
+            /* "backing": null, the one place QEMU takes null: no backing file */
+            qemu_opt_set(out, key, "null");
         }
     }
 }

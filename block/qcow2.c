@@ -2279,7 +2279,13 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         error_setg(errp, "Invalid parameter '%s'", prealloc);
         return false;
     }
-    if (o->backing_file) {
+    if (o->backing_file && o->backing_unchecked) {
+        if (strcmp(prealloc, "off")) {
+            error_setg(errp, "Backing file and preallocation can only be used at the same "
+                       "time if extended_l2 is on");
+            return false;
+        }
+    } else if (o->backing_file) {
         BlockDriverState *b = qcow2_open_backing_of(filename, o->backing_file, bfmt, errp);
         if (!b) {
             return false;
@@ -2537,5 +2543,361 @@ int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp)
     if (ret < 0) {
         error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
     }
+    return ret;
+}
+
+/* ---- amend: the refcount width and the version --------------------------- */
+
+static void put_feature_table(GByteArray *h)
+{
+    uint8_t feats[8 * 48];
+
+    feature(feats, 0, 0, "dirty bit");
+    feature(feats + 48, 0, 1, "corrupt bit");
+    feature(feats + 96, 0, 2, "external data file");
+    feature(feats + 144, 0, 3, "compression type");
+    feature(feats + 192, 0, 4, "extended L2 entries");
+    feature(feats + 240, 1, 0, "lazy refcounts");
+    feature(feats + 288, 2, 0, "bitmaps");
+    feature(feats + 336, 2, 1, "raw external data");
+    put_ext(h, EXT_FEATURES, feats, sizeof(feats));
+}
+
+/*
+ * Cluster 0 written again from the state, as a VERSION header: the fixed
+ * fields, the backing format, the feature name table (v3, left out when
+ * the header would not fit in the cluster otherwise), every extension
+ * kvmpc does not interpret (copied from the old header as it was), the
+ * end marker and the backing file name.  Cluster 0 holds only the header,
+ * so the rest of it is written as zeroes; one write of one cluster.
+ */
+static int write_header(Qcow2State *s, uint32_t version)
+{
+    g_autofree uint8_t *old = g_malloc0(s->cs);
+    uint64_t pos = s->version >= 3 ? s->header_length : HDR_V2_LEN;
+    uint32_t hlen = version >= 3 ? 112 : HDR_V2_LEN;
+    int ret;
+
+    if ((ret = fread_(s, 0, old, MIN(s->cs, (uint64_t)file_len(s)))) < 0) {
+        return ret;
+    }
+    for (int with_features = version >= 3; with_features >= 0; with_features--) {
+        GByteArray *h = g_byte_array_sized_new(s->cs);
+        uint8_t end[8] = { 0 };
+
+        g_byte_array_set_size(h, hlen);
+        memset(h->data, 0, hlen);
+        st32(h->data, QCOW_MAGIC);
+        st32(h->data + 4, version);
+        st32(h->data + 20, s->cluster_bits);
+        st64(h->data + H_SIZE, s->size);
+        st32(h->data + H_L1_SIZE, s->l1_size);
+        st64(h->data + 40, s->l1_offset);
+        st64(h->data + H_RT_OFFSET, s->rt_offset);
+        st32(h->data + 56, s->rt_clusters);
+        st32(h->data + 60, s->nb_snapshots);
+        st64(h->data + 64, s->snapshots_offset);
+        if (version >= 3) {
+            st64(h->data + H_INCOMPAT, s->incompat);
+            st64(h->data + 80, s->compat);
+            st64(h->data + H_AUTOCLEAR, s->autoclear);
+            st32(h->data + 96, s->refcount_order);
+            st32(h->data + 100, hlen);
+            h->data[104] = s->compression_type;
+        }
+        if (s->backing_file && s->backing_fmt) {
+            put_ext(h, EXT_BACKING_FMT, s->backing_fmt, strlen(s->backing_fmt));
+        }
+        if (with_features) {
+            put_feature_table(h);
+        }
+        for (uint64_t p = pos; p + 8 <= s->cs;) {
+            uint32_t type = be32(old + p), len = be32(old + p + 4);
+            if (type == EXT_END || len > s->cs - p - 8) {
+                break;
+            }
+            if (type != EXT_BACKING_FMT && type != EXT_FEATURES) {
+                put_ext(h, type, old + p + 8, len);
+            }
+            p += 8 + ((len + 7) & ~7ull);
+        }
+        g_byte_array_append(h, end, 8);
+        if (s->backing_file) {
+            st64(h->data + H_BACKING_OFFSET, h->len);
+            st32(h->data + 16, strlen(s->backing_file));
+            g_byte_array_append(h, (const uint8_t *)s->backing_file, strlen(s->backing_file));
+        }
+        if (h->len <= s->cs) {
+            guint used = h->len;
+            g_byte_array_set_size(h, s->cs);
+            memset(h->data + used, 0, s->cs - used);
+            ret = fflush_(s);
+            if (ret == 0 && (ret = fwrite_(s, 0, h->data, s->cs)) == 0) {
+                ret = fflush_(s);
+            }
+            g_byte_array_free(h, true);
+            return ret;
+        }
+        g_byte_array_free(h, true);
+    }
+    return -ENOSPC;
+}
+
+/*
+ * New refcount structures of 2^order bits per entry: every cluster's
+ * refcount is read, the old table and blocks are counted as free, the
+ * new table and blocks (sized for the file plus themselves) go after the
+ * file's end and count themselves, and only when they are on disk does
+ * the header switch to them (a crash before leaves the old, valid
+ * structures and some leaked clusters at the end).
+ */
+static int change_refcount_order(Qcow2State *s, int order, Error **errp)
+{
+    uint64_t nb = size_to_clusters(s, file_len(s)), per = (s->cs * 8) >> order;
+    uint64_t newmax = order == 6 ? UINT64_MAX : (1ull << (1 << order)) - 1;
+    uint64_t tcl = 0, blocks = 0, total;
+    Qcow2State fmt = { .refcount_order = order };
+    g_autofree uint64_t *rc = NULL;
+    g_autofree uint8_t *tbuf = NULL, *bbuf = NULL;
+    int ret;
+
+    rc = g_new0(uint64_t, nb);
+    for (uint64_t c = 0; c < nb; c++) {
+        if ((ret = get_refcount(s, c, &rc[c])) < 0) {
+            error_setg_errno(errp, -ret, "Could not read the refcount of cluster %"
+                             G_GUINT64_FORMAT, c);
+            return ret;
+        }
+        if (rc[c] > newmax) {
+            error_setg(errp, "Cannot decrease refcount entry width to %d bits: Cluster at "
+                       "offset %#" G_GINT64_MODIFIER "x has a refcount of %" G_GUINT64_FORMAT,
+                       1 << order, c << s->cluster_bits, rc[c]);
+            return -EINVAL;
+        }
+    }
+    for (uint64_t c = s->rt_offset >> s->cluster_bits;
+         c < (s->rt_offset >> s->cluster_bits) + s->rt_clusters && c < nb; c++) {
+        rc[c] = 0;
+    }
+    for (uint64_t i = 0; i < s->rt_size; i++) {
+        uint64_t c = (s->rt[i] & RTE_MASK) >> s->cluster_bits;
+        if (c && c < nb) {
+            rc[c] = 0;
+        }
+    }
+    /* the smallest table and blocks that also count themselves */
+    for (;;) {
+        uint64_t nblocks = (nb + tcl + blocks + per - 1) / per;
+        uint64_t ntcl = (nblocks * 8 + s->cs - 1) / s->cs;
+        if (nblocks == blocks && ntcl == tcl) {
+            break;
+        }
+        blocks = nblocks;
+        tcl = ntcl;
+    }
+    if (tcl * s->cs > MAX_RT_BYTES) {
+        error_setg(errp, "The refcount table of '%s' would be too large", s->filename);
+        return -EFBIG;
+    }
+    total = nb + tcl + blocks;
+    tbuf = g_malloc0(tcl * s->cs);
+    bbuf = g_malloc0(blocks * s->cs);
+    for (uint64_t c = 0; c < total; c++) {
+        rb_set(&fmt, bbuf + (c / per) * s->cs, c % per, c < nb ? rc[c] : 1);
+    }
+    for (uint64_t i = 0; i < blocks; i++) {
+        st64(tbuf + i * 8, (nb + tcl + i) << s->cluster_bits);
+    }
+    if ((ret = fwrite_(s, (nb + tcl) << s->cluster_bits, bbuf, blocks * s->cs)) < 0 ||
+        (ret = fwrite_(s, nb << s->cluster_bits, tbuf, tcl * s->cs)) < 0 ||
+        (ret = fflush_(s)) < 0) {
+        error_setg_errno(errp, -ret, "Could not write the new refcount structures of '%s'",
+                         s->filename);
+        return ret;
+    }
+    {
+        int old_order = s->refcount_order;
+        uint64_t old_off = s->rt_offset;
+        uint32_t old_cl = s->rt_clusters;
+
+        s->refcount_order = order;
+        s->rt_offset = nb << s->cluster_bits;
+        s->rt_clusters = tcl;
+        if ((ret = write_header(s, s->version)) < 0) {
+            s->refcount_order = old_order;
+            s->rt_offset = old_off;
+            s->rt_clusters = old_cl;
+            error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+            return ret;
+        }
+    }
+    s->rb_entries = per;
+    s->rt_size = s->rt_disk_size = tcl * s->cs / 8;
+    s->rt = g_renew(uint64_t, s->rt, s->rt_size);
+    for (uint64_t i = 0; i < s->rt_size; i++) {
+        s->rt[i] = be64(tbuf + i * 8);
+    }
+    for (int i = 0; i < RB_CACHE_SLOTS; i++) {
+        s->rbc[i].offset = 0;
+    }
+    s->free_hint = 0;
+    return 0;
+}
+
+/* Any compressed cluster in the active L1 table. */
+static int has_compressed(Qcow2State *s, bool *found)
+{
+    *found = false;
+    for (uint64_t i = 0; i < s->l1_size && !*found; i++) {
+        uint64_t g = i << (s->cluster_bits + s->cluster_bits - (s->ext_l2 ? 4 : 3));
+        uint8_t *t;
+        int ret;
+
+        if (!(s->l1[i] & L1E_MASK)) {
+            continue;
+        }
+        if ((ret = get_l2(s, g, false, &t)) < 0) {
+            return ret;
+        }
+        for (uint64_t j = 0; t && j < s->l2_entries; j++) {
+            if (l2_entry(s, t, j, NULL) & OFLAG_COMPRESSED) {
+                *found = true;
+                break;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Version 2 has no zero flag: an allocated zero cluster gets zeroes
+ * written into its host cluster and loses the flag; an unallocated one
+ * becomes unallocated without a backing file (it reads as zeroes anyway)
+ * and a new cluster of zeroes with one.
+ */
+static int expand_zero_clusters(Qcow2State *s)
+{
+    g_autofree uint8_t *zero = g_malloc0(s->cs);
+
+    for (uint64_t i = 0; i < s->l1_size; i++) {
+        uint64_t base = i << (s->cluster_bits + s->cluster_bits - 3);
+
+        if (!(s->l1[i] & L1E_MASK)) {
+            continue;
+        }
+        for (uint64_t j = 0; j < s->l2_entries; j++) {
+            uint64_t g = base + (j << s->cluster_bits), e, host;
+            uint8_t *t;
+            int ret;
+
+            if ((ret = get_l2(s, g, false, &t)) < 0) {
+                return ret;
+            }
+            e = l2_entry(s, t, j, NULL);
+            if ((e & OFLAG_COMPRESSED) || !(e & OFLAG_ZERO)) {
+                continue;
+            }
+            host = e & L2E_MASK;
+            if (!host && !s->backing_file) {
+                ret = set_l2_entry(s, g, 0, 0);
+            } else {
+                if (!host) {
+                    int64_t n = alloc_clusters(s, 1);
+                    if (n < 0) {
+                        return (int)n;
+                    }
+                    host = n;
+                    e = host | OFLAG_COPIED;
+                }
+                if ((ret = fflush_(s)) == 0 && (ret = fwrite_(s, host, zero, s->cs)) == 0 &&
+                    (ret = fflush_(s)) == 0) {
+                    ret = set_l2_entry(s, g, e & ~OFLAG_ZERO, 0);
+                }
+            }
+            if (ret < 0) {
+                return ret;
+            }
+        }
+    }
+    return fflush_(s);
+}
+
+int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **errp)
+{
+    Qcow2State *s = bs->opaque;
+    int order = s->refcount_order, ret = 0;
+
+    if (s->read_only) {
+        error_setg(errp, "'%s' is read-only", s->filename);
+        return -EPERM;
+    }
+    if (refcount_bits) {
+        for (order = 0; order < 7 && (1 << order) != refcount_bits; order++) {
+        }
+        if (order == 7) {
+            error_setg(errp, "Refcount width must be a power of two and may not exceed 64 "
+                       "bits");
+            return -EINVAL;
+        }
+    }
+    if (!version) {
+        version = s->version;
+    }
+    if (version < 3 && order != 4) {
+        error_setg(errp, refcount_bits ? "Refcount widths other than 16 bits require "
+                   "compatibility level 1.1 or above (use compat=1.1 or greater)"
+                   : "compat=0.10 requires refcount_bits=16");
+        return -EINVAL;
+    }
+    g_mutex_lock(&s->lock);
+    if (version < (int)s->version) {
+        bool comp = false;
+        if (s->incompat & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION)) {
+            error_setg(errp, "Cannot downgrade an image with incompatible features %#"
+                       G_GINT64_MODIFIER "x set",
+                       (uint64_t)(s->incompat & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION)));
+            ret = -ENOTSUP;
+            goto out;
+        }
+        if (s->compression_type && ((ret = has_compressed(s, &comp)) < 0 || comp)) {
+            error_setg(errp, "Cannot downgrade an image with zstd compression type and "
+                       "existing compressed clusters");
+            ret = ret < 0 ? ret : -ENOTSUP;
+            goto out;
+        }
+    }
+    if (version > (int)s->version) {
+        /* up first, so that a refcount width change is possible */
+        s->incompat = s->compat = s->autoclear = 0;
+        s->compression_type = 0;
+        if ((ret = write_header(s, version)) < 0) {
+            error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+            goto out;
+        }
+        s->version = version;
+        s->header_length = 112;
+    }
+    if (order != s->refcount_order && (ret = change_refcount_order(s, order, errp)) < 0) {
+        goto out;
+    }
+    if (version < (int)s->version) {
+        if ((ret = expand_zero_clusters(s)) < 0) {
+            error_setg_errno(errp, -ret, "Could not expand the zero clusters of '%s'",
+                             s->filename);
+            goto out;
+        }
+        /* refcounts are always current in kvmpc: lazy refcounts and the
+         * dirty bit can simply go */
+        s->incompat = s->compat = s->autoclear = 0;
+        s->compression_type = 0;
+        if ((ret = write_header(s, version)) < 0) {
+            error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+            goto out;
+        }
+        s->version = version;
+        s->header_length = HDR_V2_LEN;
+    }
+out:
+    g_mutex_unlock(&s->lock);
     return ret;
 }

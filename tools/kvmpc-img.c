@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +128,33 @@ static const char *one_image_arg(int argc, char **argv)
 
 /* ---- create ------------------------------------------------------------- */
 
+/* A second line under an error, as qemu-img prints its hints. */
+static void error_add_line(Error **errp, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void error_add_line(Error **errp, const char *fmt, ...)
+{
+    g_autofree char *l = NULL;
+    char *old;
+    va_list ap;
+
+    if (!errp || !*errp) {
+        return;
+    }
+    va_start(ap, fmt);
+    l = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    old = (*errp)->message;
+    (*errp)->message = g_strconcat(old, "\n", l, NULL);
+    g_free(old);
+}
+
 static bool create_image(const char *file, const char *fmt, uint64_t size, QemuOpts *o,
-                         const char *backing, const char *bfmt, bool quiet, Error **errp)
+                         const char *backing, const char *bfmt, bool quiet, bool unsafe,
+                         Error **errp)
 {
     const char *v;
     Qcow2CreateOptions co = { .size = size };
+    g_autofree char *detected = NULL;
+    g_autoptr(GString) line = NULL;
     uint64_t n;
 
     if (!strcmp(fmt, "raw")) {
@@ -164,13 +187,14 @@ static bool create_image(const char *file, const char *fmt, uint64_t size, QemuO
         error_setg(errp, "Unknown file format '%s'", fmt);
         return false;
     }
+    /* -b and -F win over -o backing_file= and backing_fmt=, as in qemu-img */
     co.backing_file = backing;
     co.backing_fmt = bfmt;
     if (o) {
-        if ((v = qemu_opt_get(o, "backing_file"))) {
+        if ((v = qemu_opt_get(o, "backing_file")) && !co.backing_file) {
             co.backing_file = v;
         }
-        if ((v = qemu_opt_get(o, "backing_fmt"))) {
+        if ((v = qemu_opt_get(o, "backing_fmt")) && !co.backing_fmt) {
             co.backing_fmt = v;
         }
         if ((v = qemu_opt_get(o, "compat"))) {
@@ -208,26 +232,75 @@ static bool create_image(const char *file, const char *fmt, uint64_t size, QemuO
             return false;
         }
     }
-    if (!co.size && co.backing_file) {
-        /* the size comes from the backing file: say which, as qemu-img */
+    if (co.backing_file && unsafe) {
+        /* -u: the backing file is not opened, so nothing can be taken from it */
+        if (!co.backing_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            return false;
+        }
+        if (!co.size) {
+            error_setg(errp, "Image creation needs a size parameter");
+            return false;
+        }
+        co.backing_unchecked = true;
+    } else if (co.backing_file) {
+        /* qemu-img 7.2 opens the backing file even when the size is given, and
+         * refuses to guess its format (an error that names what it found) */
         BlockDriverState *b = qcow2_open_backing_of(file, co.backing_file, co.backing_fmt, errp);
+        int64_t len;
+
         if (!b) {
+            error_add_line(errp, "Could not open backing image.");
             return false;
         }
-        int64_t len = bdrv_getlength(b);
+        len = bdrv_getlength(b);
+        detected = g_strdup(bdrv_get_format_name(b));
         bdrv_unref(b);
-        if (len < 0) {
-            error_setg_errno(errp, (int)-len, "Could not get the size of '%s'", co.backing_file);
+        if (!co.backing_fmt) {
+            error_setg(errp, "Backing file specified without backing format");
+            error_add_line(errp, "Detected format of %s.", detected);
             return false;
         }
-        size = co.size = len;
+        if (!co.size) {
+            if (len < 0) {
+                error_setg_errno(errp, (int)-len, "Could not get the size of '%s'",
+                                 co.backing_file);
+                return false;
+            }
+            co.size = len;
+        }
+        co.backing_unchecked = true;
     }
+    size = co.size;
     if (!quiet) {
-        printf("Formatting '%s', fmt=qcow2 cluster_size=%d compression_type=%s size=%"
-               G_GUINT64_FORMAT "%s%s%s%s\n", file, co.cluster_size ? co.cluster_size : 65536,
-               co.compression_type ? "zstd" : "zlib", size,
-               co.backing_file ? " backing_file=" : "", co.backing_file ? co.backing_file : "",
-               co.backing_fmt ? " backing_fmt=" : "", co.backing_fmt ? co.backing_fmt : "");
+        /* qemu-img's line: its option order, the optional ones only when given */
+        line = g_string_new(NULL);
+        g_string_append_printf(line, "Formatting '%s', fmt=qcow2 cluster_size=%d extended_l2=%s",
+                               file, co.cluster_size ? co.cluster_size : 65536,
+                               co.extended_l2 ? "on" : "off");
+        if (co.preallocation) {
+            g_string_append_printf(line, " preallocation=%s", co.preallocation);
+        }
+        g_string_append_printf(line, " compression_type=%s size=%" G_GUINT64_FORMAT,
+                               co.compression_type ? "zstd" : "zlib", size);
+        if (o && (v = qemu_opt_get(o, "compat"))) {
+            g_string_append_printf(line, " compat=%s", v);
+        }
+        if (co.backing_file) {
+            g_string_append_printf(line, " backing_file=%s", co.backing_file);
+        }
+        if (co.backing_fmt) {
+            g_string_append_printf(line, " backing_fmt=%s", co.backing_fmt);
+        }
+        g_string_append_printf(line, " lazy_refcounts=%s refcount_bits=%d",
+                               co.lazy_refcounts ? "on" : "off",
+                               co.refcount_bits ? co.refcount_bits : 16);
+        printf("%s\n", line->str);
+    }
+    if (co.backing_fmt && !co.backing_file) {
+        /* qemu-img's qcow2 driver says so after the "Formatting" line */
+        error_setg(errp, "Backing format cannot be used without backing file");
+        return false;
     }
     return qcow2_create(file, &co, errp);
 }
@@ -238,7 +311,7 @@ static int cmd_create(int argc, char **argv)
     QemuOpts *o = NULL;
     Error *err = NULL;
     uint64_t size = 0;
-    bool quiet = false;
+    bool quiet = false, unsafe = false;
     int c;
 
     while ((c = getopt(argc, argv, "f:o:b:F:qu")) != -1) {
@@ -248,7 +321,7 @@ static int cmd_create(int argc, char **argv)
         case 'b': backing = optarg; break;
         case 'F': bfmt = optarg; break;
         case 'q': quiet = true; break;
-        case 'u': break;
+        case 'u': unsafe = true; break;
         default: return 1;
         }
     }
@@ -266,7 +339,7 @@ static int cmd_create(int argc, char **argv)
         error_report("%s: Image creation needs a size parameter", argv[optind]);
         return 1;
     }
-    if (!create_image(argv[optind], fmt, size, o, backing, bfmt, quiet, &err)) {
+    if (!create_image(argv[optind], fmt, size, o, backing, bfmt, quiet, unsafe, &err)) {
         error_prepend(&err, "%s: ", argv[optind]);
         die_err(err);
     }
@@ -294,6 +367,115 @@ static const char *human_size(uint64_t v, char *buf, size_t len)
     return buf;
 }
 
+/* qemu-img shows a raw image's size in whole sectors (its block layer
+ * rounds the length up to 512); a qcow2 size is a multiple of 512 anyway. */
+static int64_t info_size(BlockDriverState *bs)
+{
+    int64_t len = img_len(bs);
+
+    return len < 0 ? len : (len + 511) & ~511ll;
+}
+
+static void info_json(JsonBuilder *b, const char *file, BlockDriverState *bs,
+                      const struct stat *st)
+{
+    Qcow2ImageInfo qi = { 0 };
+    int64_t vsize = info_size(bs);
+
+    json_builder_begin_object(b);
+    if (bdrv_is_qcow2(bs)) {
+        qcow2_get_info(bs, &qi);
+    }
+    if (qi.backing_fmt) {
+        json_builder_set_member_name(b, "backing-filename-format");
+        json_builder_add_string_value(b, qi.backing_fmt);
+    }
+    json_builder_set_member_name(b, "virtual-size");
+    json_builder_add_int_value(b, vsize);
+    json_builder_set_member_name(b, "filename");
+    json_builder_add_string_value(b, file);
+    if (bdrv_is_qcow2(bs)) {
+        json_builder_set_member_name(b, "cluster-size");
+        json_builder_add_int_value(b, qi.cluster_size);
+    }
+    json_builder_set_member_name(b, "format");
+    json_builder_add_string_value(b, bdrv_get_format_name(bs));
+    json_builder_set_member_name(b, "actual-size");
+    json_builder_add_int_value(b, (int64_t)st->st_blocks * 512);
+    if (bdrv_is_qcow2(bs)) {
+        json_builder_set_member_name(b, "format-specific");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "type");
+        json_builder_add_string_value(b, "qcow2");
+        json_builder_set_member_name(b, "data");
+        json_builder_begin_object(b);
+        json_builder_set_member_name(b, "compat");
+        json_builder_add_string_value(b, qi.version >= 3 ? "1.1" : "0.10");
+        json_builder_set_member_name(b, "compression-type");
+        json_builder_add_string_value(b, qi.compression_type ? "zstd" : "zlib");
+        if (qi.version >= 3) {
+            json_builder_set_member_name(b, "lazy-refcounts");
+            json_builder_add_boolean_value(b, qi.lazy_refcounts);
+        }
+        json_builder_set_member_name(b, "refcount-bits");
+        json_builder_add_int_value(b, qi.refcount_bits);
+        if (qi.version >= 3) {
+            json_builder_set_member_name(b, "corrupt");
+            json_builder_add_boolean_value(b, qi.corrupt);
+            json_builder_set_member_name(b, "extended-l2");
+            json_builder_add_boolean_value(b, qi.extended_l2);
+        }
+        json_builder_end_object(b);
+        json_builder_end_object(b);
+    }
+    if (qi.backing_file) {
+        g_autofree char *full = full_backing(file, qi.backing_file);
+        json_builder_set_member_name(b, "full-backing-filename");
+        json_builder_add_string_value(b, full);
+        json_builder_set_member_name(b, "backing-filename");
+        json_builder_add_string_value(b, qi.backing_file);
+    }
+    json_builder_set_member_name(b, "dirty-flag");
+    json_builder_add_boolean_value(b, qi.dirty);
+    json_builder_end_object(b);
+}
+
+static void info_human(const char *file, BlockDriverState *bs, const struct stat *st)
+{
+    int64_t vsize = info_size(bs);
+    char b1[32], b2[32];
+    printf("image: %s\nfile format: %s\nvirtual size: %s (%" G_GINT64_FORMAT " bytes)\n"
+           "disk size: %s\n", file, bdrv_get_format_name(bs),
+           human_size(vsize, b1, sizeof(b1)), vsize,
+           human_size((uint64_t)st->st_blocks * 512, b2, sizeof(b2)));
+    if (bdrv_is_qcow2(bs)) {
+        Qcow2ImageInfo qi;
+        qcow2_get_info(bs, &qi);
+        printf("cluster_size: %d\n", qi.cluster_size);
+        if (qi.backing_file) {
+            g_autofree char *full = full_backing(file, qi.backing_file);
+            if (strcmp(full, qi.backing_file)) {
+                printf("backing file: %s (actual path: %s)\n", qi.backing_file, full);
+            } else {
+                printf("backing file: %s\n", qi.backing_file);
+            }
+            if (qi.backing_fmt) {
+                printf("backing file format: %s\n", qi.backing_fmt);
+            }
+        }
+        printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
+               qi.version >= 3 ? "1.1" : "0.10", qi.compression_type ? "zstd" : "zlib");
+        if (qi.version >= 3) {
+            printf("    lazy refcounts: %s\n", qi.lazy_refcounts ? "true" : "false");
+        }
+        printf("    refcount bits: %d\n", qi.refcount_bits);
+        if (qi.version >= 3) {
+            printf("    corrupt: %s\n    extended l2: %s\n", qi.corrupt ? "true" : "false",
+                   qi.extended_l2 ? "true" : "false");
+        }
+    }
+}
+
 static int cmd_info(int argc, char **argv)
 {
     const char *fmt = NULL, *output = "human";
@@ -302,127 +484,74 @@ static int cmd_info(int argc, char **argv)
         { "backing-chain", no_argument, NULL, 'B' },
         { NULL, 0, NULL, 0 },
     };
-    BlockDriverState *bs;
-    struct stat st;
-    const char *file;
-    int c;
+    g_autoptr(JsonBuilder) b = json_builder_new();
+    g_autofree char *cur = NULL, *cur_fmt = NULL;
+    bool chain = false, json;
+    int c, depth = 0;
 
     while ((c = getopt_long(argc, argv, "f:U", longopts, NULL)) != -1) {
         switch (c) {
         case 'f': fmt = optarg; break;
         case 'O': output = optarg; break;
-        case 'B': case 'U': break;
+        case 'B': chain = true; break;
+        case 'U': break;
         default: return 1;
         }
     }
-    if (!(file = one_image_arg(argc, argv))) {
+    if (!one_image_arg(argc, argv)) {
         return 1;
     }
-    bs = open_img(file, fmt, false, false);
-    stat(file, &st);
-    if (!strcmp(output, "json")) {
-        g_autoptr(JsonBuilder) b = json_builder_new();
+    json = !strcmp(output, "json");
+    cur = g_strdup(argv[optind]);
+    cur_fmt = g_strdup(fmt);
+    if (chain && json) {
+        json_builder_begin_array(b);
+    }
+    /* the image, then with --backing-chain each backing file in turn (its
+     * name as the image above resolves it), as qemu-img */
+    while (cur) {
+        BlockDriverState *bs = open_img(cur, cur_fmt, false, false);
+        struct stat st = { 0 };
+        char *next = NULL, *next_fmt = NULL;
+
+        stat(cur, &st);
+        if (json) {
+            info_json(b, cur, bs, &st);
+        } else {
+            if (depth) {
+                printf("\n");
+            }
+            info_human(cur, bs, &st);
+        }
+        if (chain && bdrv_is_qcow2(bs) && ++depth < 64) {
+            Qcow2ImageInfo qi;
+            qcow2_get_info(bs, &qi);
+            if (qi.backing_file) {
+                next = full_backing(cur, qi.backing_file);
+                next_fmt = g_strdup(qi.backing_fmt);
+            }
+        }
+        bdrv_unref(bs);
+        g_free(cur);
+        g_free(cur_fmt);
+        cur = next;
+        cur_fmt = next_fmt;
+    }
+    if (json) {
         g_autoptr(JsonGenerator) g = json_generator_new();
         g_autoptr(JsonNode) root = NULL;
         g_autofree char *text = NULL;
-        Qcow2ImageInfo qi = { 0 };
 
-        json_builder_begin_object(b);
-        if (bdrv_is_qcow2(bs)) {
-            qcow2_get_info(bs, &qi);
+        if (chain) {
+            json_builder_end_array(b);
         }
-        if (qi.backing_fmt) {
-            json_builder_set_member_name(b, "backing-filename-format");
-            json_builder_add_string_value(b, qi.backing_fmt);
-        }
-        json_builder_set_member_name(b, "virtual-size");
-        json_builder_add_int_value(b, img_len(bs));
-        json_builder_set_member_name(b, "filename");
-        json_builder_add_string_value(b, file);
-        if (bdrv_is_qcow2(bs)) {
-            json_builder_set_member_name(b, "cluster-size");
-            json_builder_add_int_value(b, qi.cluster_size);
-        }
-        json_builder_set_member_name(b, "format");
-        json_builder_add_string_value(b, bdrv_get_format_name(bs));
-        json_builder_set_member_name(b, "actual-size");
-        json_builder_add_int_value(b, (int64_t)st.st_blocks * 512);
-        if (bdrv_is_qcow2(bs)) {
-            json_builder_set_member_name(b, "format-specific");
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "type");
-            json_builder_add_string_value(b, "qcow2");
-            json_builder_set_member_name(b, "data");
-            json_builder_begin_object(b);
-            json_builder_set_member_name(b, "compat");
-            json_builder_add_string_value(b, qi.version >= 3 ? "1.1" : "0.10");
-            json_builder_set_member_name(b, "compression-type");
-            json_builder_add_string_value(b, qi.compression_type ? "zstd" : "zlib");
-            if (qi.version >= 3) {
-                json_builder_set_member_name(b, "lazy-refcounts");
-                json_builder_add_boolean_value(b, qi.lazy_refcounts);
-            }
-            json_builder_set_member_name(b, "refcount-bits");
-            json_builder_add_int_value(b, qi.refcount_bits);
-            if (qi.version >= 3) {
-                json_builder_set_member_name(b, "corrupt");
-                json_builder_add_boolean_value(b, qi.corrupt);
-                json_builder_set_member_name(b, "extended-l2");
-                json_builder_add_boolean_value(b, qi.extended_l2);
-            }
-            json_builder_end_object(b);
-            json_builder_end_object(b);
-        }
-        if (qi.backing_file) {
-            g_autofree char *full = full_backing(file, qi.backing_file);
-            json_builder_set_member_name(b, "full-backing-filename");
-            json_builder_add_string_value(b, full);
-            json_builder_set_member_name(b, "backing-filename");
-            json_builder_add_string_value(b, qi.backing_file);
-        }
-        json_builder_set_member_name(b, "dirty-flag");
-        json_builder_add_boolean_value(b, qi.dirty);
-        json_builder_end_object(b);
         root = json_builder_get_root(b);
         json_generator_set_root(g, root);
         json_generator_set_pretty(g, true);
         json_generator_set_indent(g, 4);
         text = json_generator_to_data(g, NULL);
         printf("%s\n", text);
-    } else {
-        char b1[32], b2[32];
-        printf("image: %s\nfile format: %s\nvirtual size: %s (%" G_GINT64_FORMAT " bytes)\n"
-               "disk size: %s\n", file, bdrv_get_format_name(bs),
-               human_size(img_len(bs), b1, sizeof(b1)), img_len(bs),
-               human_size((uint64_t)st.st_blocks * 512, b2, sizeof(b2)));
-        if (bdrv_is_qcow2(bs)) {
-            Qcow2ImageInfo qi;
-            qcow2_get_info(bs, &qi);
-            printf("cluster_size: %d\n", qi.cluster_size);
-            if (qi.backing_file) {
-                g_autofree char *full = full_backing(file, qi.backing_file);
-                if (strcmp(full, qi.backing_file)) {
-                    printf("backing file: %s (actual path: %s)\n", qi.backing_file, full);
-                } else {
-                    printf("backing file: %s\n", qi.backing_file);
-                }
-                if (qi.backing_fmt) {
-                    printf("backing file format: %s\n", qi.backing_fmt);
-                }
-            }
-            printf("Format specific information:\n    compat: %s\n    compression type: %s\n",
-                   qi.version >= 3 ? "1.1" : "0.10", qi.compression_type ? "zstd" : "zlib");
-            if (qi.version >= 3) {
-                printf("    lazy refcounts: %s\n", qi.lazy_refcounts ? "true" : "false");
-            }
-            printf("    refcount bits: %d\n", qi.refcount_bits);
-            if (qi.version >= 3) {
-                printf("    corrupt: %s\n    extended l2: %s\n", qi.corrupt ? "true" : "false",
-                       qi.extended_l2 ? "true" : "false");
-            }
-        }
     }
-    bdrv_unref(bs);
     return 0;
 }
 
@@ -725,6 +854,7 @@ static int cmd_convert(int argc, char **argv)
     int64_t piece;
     unsigned cur = 0;
     int c, ret = 0, sfd = -1, threads = COMPRESS_THREADS;
+    double shown = 0;
 
     while ((c = getopt(argc, argv, "f:O:co:pqnUWm:")) != -1) {
         switch (c) {
@@ -757,7 +887,7 @@ static int cmd_convert(int argc, char **argv)
     }
     in = open_img(src, sfmt, false, true);
     len = img_len(in);
-    if (!create_image(dst, ofmt, len, o, NULL, NULL, true, &err)) {
+    if (!create_image(dst, ofmt, len, o, NULL, NULL, true, false, &err)) {
         error_prepend(&err, "%s: error while converting %s: ", dst, ofmt);
         die_err(err);
     }
@@ -782,6 +912,10 @@ static int cmd_convert(int argc, char **argv)
     }
     if (compress) {
         pool = g_thread_pool_new(compress_worker, NULL, threads, TRUE, NULL);
+    }
+    if (progress) {
+        printf("    (0.00/100%%)\r");
+        fflush(stdout);
     }
     if (!bdrv_is_qcow2(in)) {
         /* our own descriptor on the raw source, to ask it where its data is */
@@ -821,8 +955,10 @@ static int cmd_convert(int argc, char **argv)
         }
         off += n;
 progress:
-        if (progress) {
-            printf("    (%.2f/100%%)\r", off * 100.0 / len);
+        if (progress && off * 100.0 / len - shown >= 1.0) {
+            /* qemu-img's progress: redrawn in place, in steps of at least 1% */
+            shown = off * 100.0 / len;
+            printf("    (%.2f/100%%)\r", shown);
             fflush(stdout);
         }
     }
@@ -849,7 +985,8 @@ progress:
         g_free(pcs[k].jobs);
     }
     if (progress) {
-        printf("    (100.00/100%%)\n");
+        /* the last state once more, and the line ended, as qemu-img */
+        printf("    (100.00/100%%)\r\n");
     }
     if (ret == 0) {
         ret = bdrv_sync_io(out, BLOCK_REQ_FLUSH, 0, NULL, 0, 0);
@@ -1377,7 +1514,8 @@ static int cmd_amend(int argc, char **argv)
     Qcow2ImageInfo qi;
     const char *v;
     bool lazy;
-    int c;
+    int c, version = 0;
+    uint64_t rbits = 0;
 
     while ((c = getopt(argc, argv, "f:o:qpU")) != -1) {
         switch (c) {
@@ -1401,28 +1539,34 @@ static int cmd_amend(int argc, char **argv)
     if (!qemu_opt_get_bool(o, "lazy_refcounts", lazy, &lazy, &err)) {
         die_err(err);
     }
-    /* options that would keep the image as it is are accepted */
-    if ((v = qemu_opt_get(o, "compat")) &&
-        strcmp(v, qi.version >= 3 ? "1.1" : "0.10") && strcmp(v, qi.version >= 3 ? "v3" : "v2")) {
-        error_report("Changing the compatibility level (compat=%s) is not supported yet", v);
-        return 1;
-    }
-    {
-        uint64_t n;
-        if (!qemu_opt_get_number(o, "refcount_bits", qi.refcount_bits, &n, &err)) {
-            die_err(err);
-        }
-        if ((int)n != qi.refcount_bits) {
-            error_report("Changing the refcount width (refcount_bits=%" G_GUINT64_FORMAT
-                         ") is not supported yet", n);
+    if ((v = qemu_opt_get(o, "compat"))) {
+        if (!strcmp(v, "0.10") || !strcmp(v, "v2")) {
+            version = 2;
+        } else if (!strcmp(v, "1.1") || !strcmp(v, "v3")) {
+            version = 3;
+        } else {
+            error_report("Unknown compatibility level %s", v);
             return 1;
         }
+    }
+    if (!qemu_opt_get_number(o, "refcount_bits", 0, &rbits, &err)) {
+        die_err(err);
     }
     if (!qemu_opts_check_unused(o, &err)) {
         error_prepend(&err, "Option not supported for amend: ");
         die_err(err);
     }
-    if (lazy != qi.lazy_refcounts && qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
+    if ((version ? version : qi.version) < 3 && lazy && qemu_opt_has(o, "lazy_refcounts")) {
+        error_report("Lazy refcounts only supported with compatibility level 1.1 and above "
+                     "(use compat=1.1 or greater)");
+        return 1;
+    }
+    if (qcow2_amend(bs, version, (int)rbits, &err) < 0) {
+        die_err(err);
+    }
+    qcow2_get_info(bs, &qi);
+    if (qi.version >= 3 && lazy != qi.lazy_refcounts &&
+        qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
         die_err(err);
     }
     qemu_opts_free(o);
@@ -1444,7 +1588,7 @@ static void usage(void)
            "  commit [-f fmt] [-d] FILE\n"
            "  rebase [-f fmt] [-u] -b BACKING [-F fmt] FILE\n"
            "  measure [-O fmt] [-o opts] (--size N | [-f fmt] FILE)\n"
-           "  amend [-f fmt] -o lazy_refcounts=on|off FILE\n"
+           "  amend [-f fmt] -o compat=0.10|1.1,refcount_bits=N,lazy_refcounts=on|off FILE\n"
            "See docs/kvmpc-img.md.\n");
 }
 

@@ -45,6 +45,7 @@ typedef struct Qcow2CreateOptions {
     const char *backing_file;
     const char *backing_fmt;
     const char *preallocation;  /* NULL/"off", "metadata", "falloc", "full" */
+    bool backing_unchecked;     /* do not open the backing file: size and backing_fmt given */
 } Qcow2CreateOptions;
 
 bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **errp);
@@ -110,5 +111,9 @@ int qcow2_change_backing_file(BlockDriverState *bs, const char *name, const char
                               Error **errp);
 /* amend -o lazy_refcounts=on|off (v3 images). */
 int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp);
+/* qemu-img amend's compat= (version 2 or 3, 0: as it is) and refcount_bits=
+ * (0: as it is): upgrade, refcount structures rewritten, downgrade (zero
+ * clusters expanded), with qemu-img's refusals. */
+int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **errp);
 
 #endif

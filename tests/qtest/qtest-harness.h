@@ -21,6 +21,7 @@
 
 #include <inttypes.h>
 #include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,26 @@ static int qt_case_failed;
 static const char *qt_filter;
 static jmp_buf qt_jmp;
 static int qt_in_case;
+static char qt_log_path[256];       /* qt_log_redirect()'s file, removed after each case */
+
+/* After a case: a failed one shows the emulator's log, then it goes. */
+static inline void qt_log_done(void)
+{
+    char line[512];
+    FILE *f;
+
+    if (!qt_log_path[0]) {
+        return;
+    }
+    if (qt_case_failed && (f = fopen(qt_log_path, "r"))) {
+        while (fgets(line, sizeof(line), f)) {
+            printf("# log: %s", line);
+        }
+        fclose(f);
+    }
+    unlink(qt_log_path);
+    qt_log_path[0] = 0;
+}
 
 static void qt_fail_handler(const char *msg)
 {
@@ -70,6 +91,7 @@ static inline void qt_run(const char *name, void (*fn)(void))
     }
     qt_in_case = 0;
     qtest_kill_all();
+    qt_log_done();
     if (qt_case_failed) {
         qt_failed++;
         printf("not ok %d - %s\n", qt_count, name);
@@ -147,6 +169,67 @@ static inline void qt_tmpfile(char *buf, size_t n, const char *tag)
     snprintf(buf, n, "%s/qtest-%s-%d-%d", tmp && *tmp ? tmp : "/tmp", tag,
              (int)getpid(), counter++);
 }
+
+/*
+ * The emulator's log (its stderr) in a file, for the cases that check a
+ * log line: append qt_log_redirect() to its arguments (" 2>PATH"; the
+ * arguments go through /bin/sh), then count lines with qt_log_lines().
+ */
+static inline const char *qt_log_redirect(void)
+{
+    static char arg[300];
+
+    qt_tmpfile(qt_log_path, sizeof(qt_log_path), "log");
+    snprintf(arg, sizeof(arg), " 2>%s", qt_log_path);
+    return arg;
+}
+
+/* Lines of the log that contain every one of the NULL-terminated strings;
+ * the first such line is copied into first (if not NULL). */
+static inline int qt_log_lines(char *first, size_t n, ...)
+{
+    char line[1024];
+    int count = 0;
+    FILE *f = fopen(qt_log_path, "r");
+
+    if (first && n) {
+        first[0] = 0;
+    }
+    if (!f) {
+        return -1;
+    }
+    while (fgets(line, sizeof(line), f)) {
+        va_list ap;
+        const char *want;
+        int all = 1;
+
+        va_start(ap, n);
+        while ((want = va_arg(ap, const char *))) {
+            all &= strstr(line, want) != NULL;
+        }
+        va_end(ap);
+        if (all && count++ == 0 && first && n) {
+            snprintf(first, n, "%s", line);
+        }
+    }
+    fclose(f);
+    return count;
+}
+
+/* Exactly one "needs reset" line for device DEV (virtio_error's,
+ * docs/virtio.md: "kvmpc: warning: DEV: WHAT (device needs reset)"),
+ * whose WHAT contains about (if not NULL), and no other for DEV. */
+#define QT_ASSERT_NEEDS_RESET_LOGGED(dev, about)                                \
+    do {                                                                    \
+        char qt_l_[1024];                                                   \
+        int qt_n_ = qt_log_lines(qt_l_, sizeof(qt_l_), "kvmpc: warning: " dev ": ", \
+                                 "(device needs reset)", (char *)NULL);     \
+        QT_ASSERT_MSG(qt_n_ == 1, "%d \"needs reset\" log lines for %s in %s", qt_n_, \
+                      dev, qt_log_path);                                    \
+        QT_ASSERT_MSG(!(about) || strstr(qt_l_, (about) ? (about) : ""),     \
+                      "log line \"%.300s\" does not mention \"%.100s\"", qt_l_, \
+                      (about) ? (about) : "");                              \
+    } while (0)
 
 /* The emulator refuses a configuration: started with ARGS (and -accel
  * qtest -display none -nodefaults) it exits non-zero, and its output

@@ -8,6 +8,8 @@
  * answers, and a reset brings it back.
  */
 #include <fcntl.h>
+#include <stdarg.h>
+#include <sys/stat.h>
 #include "qtest-harness.h"
 #include "libqvirtio.h"
 
@@ -813,9 +815,9 @@ static void hostile_ring_outside_ram(QTestState *s, QVirtQueue *vq)
     qvirtqueue_notify(vq);
 }
 
-static void run_hostile(bool modern, HostileFn *fn)
+static void run_hostile(bool modern, HostileFn *fn, const char *about)
 {
-    QTestState *s = start("", "");
+    QTestState *s = start("", qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *vq;
     uint64_t r;
@@ -836,6 +838,8 @@ static void run_hostile(bool modern, HostileFn *fn)
     if (fn != hostile_ring_outside_ram) {
         QT_ASSERT_EQ(qvirtqueue_used_idx(vq), used_before);
     }
+    /* one log line says why, for a legacy driver too (it has no NEEDS_RESET) */
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-blk", about);
     if (modern) {
         QT_ASSERT_MSG(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, "status 0x%x",
                       qvirtio_get_status(&d));
@@ -866,26 +870,175 @@ static void run_hostile(bool modern, HostileFn *fn)
     r = qvirtio_alloc(s, 512, 512);
     QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 5, r, 512, NULL), VBLK_S_OK);
     assert_guest_eq_image(s, r, 5 * 512, 512);
+    /* the working device after the reset logged nothing more */
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-blk", about);
     stop(s);
 }
 
-#define HOSTILE(name)                                                           \
-    static void test_##name##_modern(void) { run_hostile(true, hostile_##name); } \
-    static void test_##name##_legacy(void) { run_hostile(false, hostile_##name); }
-HOSTILE(desc_outside_ram)
-HOSTILE(desc_in_mmio)
-HOSTILE(desc_straddles_ram_end)
-HOSTILE(loop)
-HOSTILE(next_out_of_range)
-HOSTILE(head_out_of_range)
-HOSTILE(chain_too_long_indirect)
-HOSTILE(nested_indirect)
-HOSTILE(indirect_zero_len)
-HOSTILE(indirect_outside_ram)
-HOSTILE(avail_ahead)
-HOSTILE(zero_len_buffer)
-HOSTILE(out_after_in)
-HOSTILE(ring_outside_ram)
+/* name, and what its log line says */
+#define HOSTILE(name, about)                                                    \
+    static void test_##name##_modern(void) { run_hostile(true, hostile_##name, about); } \
+    static void test_##name##_legacy(void) { run_hostile(false, hostile_##name, about); }
+HOSTILE(desc_outside_ram, "outside RAM")
+HOSTILE(desc_in_mmio, "outside RAM")
+HOSTILE(desc_straddles_ram_end, "outside RAM")
+HOSTILE(loop, "longer than")
+HOSTILE(next_out_of_range, "out of range")
+HOSTILE(head_out_of_range, "out of range")
+HOSTILE(chain_too_long_indirect, "longer than")
+HOSTILE(nested_indirect, "indirect descriptor inside an indirect table")
+HOSTILE(indirect_zero_len, "indirect table of 0 bytes is invalid")
+HOSTILE(indirect_outside_ram, "outside RAM")
+HOSTILE(avail_ahead, "ahead of")
+HOSTILE(zero_len_buffer, "zero-sized buffer")
+HOSTILE(out_after_in, "driver-readable buffer after a writable one")
+HOSTILE(ring_outside_ram, "ring at 0x")
+
+/* ---- -blockdev qcow2 chains ------------------------------------------------ */
+
+/*
+ * A three-level chain made by Debian's qemu-img and qemu-io: base.raw <-
+ * mid.qcow2 (backing_fmt=raw) <- top.qcow2 (backing_fmt=qcow2), with data,
+ * a zero cluster over the base's data and a partial cluster in each
+ * overlay.  kvmpc opens top.qcow2 with -blockdev in the ways libvirt and
+ * users write it; the guest reads the whole disk through virtio-blk and
+ * every byte must equal what "qemu-img convert -O raw" gives for the same
+ * graph (qemu-img's json: filename describes the graph when backing= is
+ * given as a node or null).
+ */
+#define CHAIN_BYTES (2u << 20)
+
+static char chain_dir[256];
+
+static bool have_tool(const char *name)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "command -v %s >/dev/null 2>&1", name);
+    return system(cmd) == 0;
+}
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+    char cmd[2048], full[2400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof(cmd), fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof(full), "cd %s && { %s; } >/dev/null", chain_dir, cmd);
+    QT_ASSERT_MSG(system(full) == 0, "failed: %.400s", cmd);
+}
+
+static void chain_make(void)
+{
+    qt_tmpfile(chain_dir, sizeof(chain_dir), "vblk-chain");
+    QT_ASSERT(mkdir(chain_dir, 0700) == 0);
+    sh("qemu-img create -q -f raw base.raw 2M && "
+       "qemu-io -f raw -c 'write -P 0x5a 0 2M' -c 'write -P 0xa5 100k 17k' base.raw");
+    sh("qemu-img create -q -f qcow2 -b base.raw -F raw mid.qcow2 && "
+       "qemu-io -f qcow2 -c 'write -P 0x11 64k 64k' -c 'write -P 0x22 300k 5k' "
+       "-c 'write -P 0x23 1M 1k' mid.qcow2");
+    sh("qemu-img create -q -f qcow2 -b mid.qcow2 -F qcow2 top.qcow2 && "
+       "qemu-io -f qcow2 -c 'write -P 0x33 128k 4k' -c 'write -z 192k 64k' "
+       "-c 'write -P 0x34 1M 512' -c 'write -P 0x35 1984k 64k' top.qcow2");
+    /* the references: the same graphs read by qemu-img */
+    sh("qemu-img convert -O raw top.qcow2 ref-chain.raw");
+    sh("qemu-img convert -O raw 'json:{\"driver\":\"qcow2\",\"backing\":null,"
+       "\"file\":{\"driver\":\"file\",\"filename\":\"top.qcow2\"}}' ref-null.raw");
+    sh("qemu-img convert -O raw 'json:{\"driver\":\"qcow2\",\"backing\":{\"driver\":\"raw\","
+       "\"file\":{\"driver\":\"file\",\"filename\":\"base.raw\"}},"
+       "\"file\":{\"driver\":\"file\",\"filename\":\"top.qcow2\"}}' ref-base.raw");
+}
+
+static void chain_remove(void)
+{
+    char cmd[300];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", chain_dir);
+    QT_ASSERT(system(cmd) == 0);
+}
+
+/* Start kvmpc with BLOCKDEV (d0 is the disk), read the disk through
+ * virtio-blk in 64 KiB requests and compare it with REF. */
+static void chain_read_compare(const char *blockdev, const char *ref)
+{
+    char path[300];
+    uint8_t *want = malloc(CHAIN_BYTES), *got = malloc(65536);
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *vq;
+    uint64_t buf;
+    int fd;
+
+    snprintf(path, sizeof(path), "%s/%s", chain_dir, ref);
+    fd = open(path, O_RDONLY);
+    QT_ASSERT(fd >= 0);
+    QT_ASSERT_EQ(pread(fd, want, CHAIN_BYTES, 0), (ssize_t)CHAIN_BYTES);
+    close(fd);
+    qvirtio_alloc_reset();
+    s = qtest_initf("%s -device virtio-blk-pci,drive=d0,addr=%x", blockdev, SLOT);
+    vq = setup(&d, s, true, 0);
+    QT_ASSERT_EQ(qvirtio_config_readq(&d, 0), (uint64_t)CHAIN_BYTES / 512);
+    buf = qvirtio_alloc(s, 65536, 4096);
+    for (uint32_t off = 0; off < CHAIN_BYTES; off += 65536) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, off / 512, buf, 65536, NULL), VBLK_S_OK);
+        qtest_memread(s, buf, got, 65536);
+        for (uint32_t i = 0; i < 65536; i++) {
+            QT_ASSERT_MSG(got[i] == want[off + i], "%s: byte %u is 0x%02x, qemu-img's %s "
+                          "has 0x%02x", blockdev, off + i, got[i], ref, want[off + i]);
+        }
+    }
+    qtest_quit(s);
+    free(want);
+    free(got);
+}
+
+static void test_blockdev_qcow2_chain(void)
+{
+    char a[2048];
+    const char *D = chain_dir;
+
+    if (!have_tool("qemu-img") || !have_tool("qemu-io")) {
+        QT_SKIP("qemu-img and qemu-io (qemu-utils) are the oracle and are not installed");
+    }
+    chain_make();
+    /* file.* keys; the backing chain named in the images */
+    snprintf(a, sizeof(a), "-blockdev driver=qcow2,node-name=d0,file.driver=file,"
+             "file.filename=%s/top.qcow2", D);
+    chain_read_compare(a, "ref-chain.raw");
+    /* the file node on its own, named by file= */
+    snprintf(a, sizeof(a), "-blockdev driver=file,node-name=f0,filename=%s/top.qcow2 "
+             "-blockdev driver=qcow2,node-name=d0,file=f0", D);
+    chain_read_compare(a, "ref-chain.raw");
+    /* libvirt's way: every layer its own node, backing= names the next */
+    snprintf(a, sizeof(a),
+             "-blockdev driver=file,node-name=fb,filename=%s/base.raw,read-only=on "
+             "-blockdev driver=raw,node-name=b1,file=fb,read-only=on "
+             "-blockdev driver=file,node-name=fm,filename=%s/mid.qcow2,read-only=on "
+             "-blockdev driver=qcow2,node-name=b0,file=fm,backing=b1,read-only=on "
+             "-blockdev driver=file,node-name=ft,filename=%s/top.qcow2 "
+             "-blockdev driver=qcow2,node-name=d0,file=ft,backing=b0", D, D, D);
+    chain_read_compare(a, "ref-chain.raw");
+    /* backing= a node the header does not name: the base, skipping mid */
+    snprintf(a, sizeof(a),
+             "-blockdev driver=file,node-name=fb,filename=%s/base.raw,read-only=on "
+             "-blockdev driver=raw,node-name=b1,file=fb,read-only=on "
+             "-blockdev driver=qcow2,node-name=d0,file.driver=file,"
+             "file.filename=%s/top.qcow2,backing=b1", D, D);
+    chain_read_compare(a, "ref-base.raw");
+    /* backing=null: unallocated clusters read as zeroes */
+    snprintf(a, sizeof(a), "-blockdev driver=qcow2,node-name=d0,file.driver=file,"
+             "file.filename=%s/top.qcow2,backing=null", D);
+    chain_read_compare(a, "ref-null.raw");
+    /* the same with JSON syntax ("backing": null) */
+    snprintf(a, sizeof(a), "-blockdev '{\"driver\":\"qcow2\",\"node-name\":\"d0\","
+             "\"backing\":null,\"file\":{\"driver\":\"file\",\"filename\":\"%s/top.qcow2\"}}'",
+             D);
+    chain_read_compare(a, "ref-null.raw");
+    chain_remove();
+}
 
 /* ---- PCI configuration access capability ------------------------------------- */
 
@@ -982,6 +1135,7 @@ int main(int argc, char **argv)
     qt_run("pci-cfg-cap", test_pci_cfg_cap);
     qt_run("cmdline-errors", test_cmdline_errors);
     qt_run("if-virtio", test_if_virtio);
+    qt_run("blockdev/qcow2-chain", test_blockdev_qcow2_chain);
 #define RUN_HOSTILE(name)                                                       \
     qt_run("hostile/" #name "/modern", test_##name##_modern);                   \
     qt_run("hostile/" #name "/legacy", test_##name##_legacy)

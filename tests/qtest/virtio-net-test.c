@@ -1312,10 +1312,12 @@ static void test_mq(void)
 
 /* ---- hostile rings ----------------------------------------------------------- */
 
-static void expect_needs_reset(Env *e)
+/* NEEDS_RESET set, and one log line saying why (mentioning about) */
+static void expect_needs_reset(Env *e, const char *about)
 {
     for (int t = 0; t < 5000; t++) {
         if (qvirtio_get_status(&e->d) & QVIRTIO_S_NEEDS_RESET) {
+            QT_ASSERT_NEEDS_RESET_LOGGED("virtio-net", about);
             return;
         }
         usleep(1000);
@@ -1330,13 +1332,13 @@ static void test_hostile_tx_short(void)
     uint64_t g;
     uint16_t h;
 
-    env_start(&e, true, "", "");
+    env_start(&e, true, "", qt_log_redirect());
     env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
     tx = &e.d.vq[1];
     g = qvirtio_alloc(e.s, 64, 16);
     h = qvirtqueue_add(tx, g, 5, false, false);               /* shorter than the header */
     qvirtqueue_kick(tx, h);
-    expect_needs_reset(&e);
+    expect_needs_reset(&e, "transmit queue 1: a 5-byte chain");
     /* a reset brings it back */
     env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
     QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
@@ -1381,7 +1383,7 @@ static void test_hostile_rx_readonly(void)
     uint64_t g;
     uint16_t h;
 
-    env_start(&e, true, "", "");
+    env_start(&e, true, "", qt_log_redirect());
     env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
     rx = &e.d.vq[0];
     g = qvirtio_alloc(e.s, 256, 16);
@@ -1389,7 +1391,7 @@ static void test_hostile_rx_readonly(void)
     qvirtqueue_kick(rx, h);
     make_frame(frame, sizeof(frame), our_mac, 1);
     send_frame(e.peer, frame, sizeof(frame));
-    expect_needs_reset(&e);
+    expect_needs_reset(&e, "nothing device-writable");
     env_stop(&e);
 }
 
@@ -1400,14 +1402,14 @@ static void test_hostile_rx_tiny(void)
     uint8_t frame[64];
     uint64_t g;
 
-    env_start(&e, true, "", "");
+    env_start(&e, true, "", qt_log_redirect());
     env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_MRG_RXBUF), 1, false);
     rx = &e.d.vq[0];
     g = qvirtio_alloc(e.s, 256, 16);
     post_rx(rx, g, 4);                                        /* cannot hold the header */
     make_frame(frame, sizeof(frame), our_mac, 1);
     send_frame(e.peer, frame, sizeof(frame));
-    expect_needs_reset(&e);
+    expect_needs_reset(&e, "a 4-byte buffer cannot hold the header");
     env_stop(&e);
 }
 
@@ -1483,13 +1485,13 @@ static void test_hostile_ctrl(void)
     uint64_t g;
     uint16_t h;
 
-    env_start(&e, true, "", "");
+    env_start(&e, true, "", qt_log_redirect());
     env_driver(&e, (1ull << QVIRTIO_F_VERSION_1) | (1ull << VIRTIO_NET_F_CTRL_VQ), 1, true);
     cvq = &e.d.vq[2];
     g = qvirtio_alloc(e.s, 16, 16);
     h = qvirtqueue_add(cvq, g, 2, false, false);              /* no ack byte */
     qvirtqueue_kick(cvq, h);
-    expect_needs_reset(&e);
+    expect_needs_reset(&e, "control queue: a command without");
     env_stop(&e);
 }
 
@@ -1500,12 +1502,12 @@ static void test_hostile_ring_mmio(void)
     QVirtQueue *tx;
     uint16_t h;
 
-    env_start(&e, true, "", "");
+    env_start(&e, true, "", qt_log_redirect());
     env_driver(&e, 1ull << QVIRTIO_F_VERSION_1, 1, false);
     tx = &e.d.vq[1];
     h = qvirtqueue_add(tx, 0xfee00000, 100, false, false);    /* the LAPIC page */
     qvirtqueue_kick(tx, h);
-    expect_needs_reset(&e);
+    expect_needs_reset(&e, "outside RAM");
     QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x00), 0x1af4);
     env_stop(&e);
 }

@@ -1070,7 +1070,8 @@ static void test_random_cdbs(void)
 
 /* ---- hostile rings and buffers ------------------------------------------------------- */
 
-static void expect_needs_reset(QVirtioDev *d, QTestState *s)
+/* NEEDS_RESET set, and one log line saying why (mentioning about) */
+static void expect_needs_reset(QVirtioDev *d, QTestState *s, const char *about)
 {
     QVirtQueue *vq;
     uint64_t b;
@@ -1079,6 +1080,7 @@ static void expect_needs_reset(QVirtioDev *d, QTestState *s)
     QT_ASSERT_EQ(qvirtio_cfg_readw(d, 0x00), 0x1af4);   /* qtest still answers */
     QT_ASSERT_MSG(qvirtio_get_status(d) & QVIRTIO_S_NEEDS_RESET, "status 0x%x",
                   qvirtio_get_status(d));
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-scsi", about);
     qvirtio_reset(d);
     QT_ASSERT_EQ(qvirtio_get_status(d), 0);
     vq = setup(d, s, NULL);
@@ -1091,7 +1093,7 @@ static void expect_needs_reset(QVirtioDev *d, QTestState *s)
 
 static void test_hostile_short_header(void)
 {
-    QTestState *s = start("");
+    QTestState *s = start(qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *vq = setup(&d, s, NULL);
     uint64_t req = qvirtio_alloc(s, 64, 16), resp = qvirtio_alloc(s, RESP_SIZE, 16);
@@ -1102,13 +1104,13 @@ static void test_hostile_short_header(void)
     qvirtqueue_add(vq, resp, RESP_SIZE, true, false);
     qvirtqueue_kick(vq, h);
     usleep(20000);
-    expect_needs_reset(&d, s);
+    expect_needs_reset(&d, s, "request of 20/");
     stop(s);
 }
 
 static void test_hostile_short_response(void)
 {
-    QTestState *s = start("");
+    QTestState *s = start(qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *vq = setup(&d, s, NULL);
     uint64_t req = qvirtio_alloc(s, REQ_SIZE, 16), resp = qvirtio_alloc(s, RESP_SIZE, 16);
@@ -1119,13 +1121,13 @@ static void test_hostile_short_response(void)
     qvirtqueue_add(vq, resp, 11, true, false);     /* the response needs 108 */
     qvirtqueue_kick(vq, h);
     usleep(20000);
-    expect_needs_reset(&d, s);
+    expect_needs_reset(&d, s, "request of ");
     stop(s);
 }
 
 static void test_hostile_short_tmf(void)
 {
-    QTestState *s = start("");
+    QTestState *s = start(qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *ctrl;
     uint64_t req = qvirtio_alloc(s, 24, 8), resp = qvirtio_alloc(s, 1, 1);
@@ -1136,13 +1138,13 @@ static void test_hostile_short_tmf(void)
     qvirtqueue_add(ctrl, resp, 1, true, false);
     qvirtqueue_kick(ctrl, h);
     usleep(20000);
-    expect_needs_reset(&d, s);
+    expect_needs_reset(&d, s, "TMF request of 8/");
     stop(s);
 }
 
 static void test_hostile_desc_outside_ram(void)
 {
-    QTestState *s = start("");
+    QTestState *s = start(qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *vq = setup(&d, s, NULL);
     uint64_t req = qvirtio_alloc(s, REQ_SIZE, 16);
@@ -1154,13 +1156,13 @@ static void test_hostile_desc_outside_ram(void)
     qvirtqueue_kick(vq, h);
     usleep(20000);
     QT_ASSERT_EQ(qvirtqueue_used_idx(vq), used);
-    expect_needs_reset(&d, s);
+    expect_needs_reset(&d, s, "outside RAM");
     stop(s);
 }
 
 static void test_hostile_config(void)
 {
-    QTestState *s = start("");
+    QTestState *s = start(qt_log_redirect());
     QVirtioDev d;
     QVirtQueue *vq = setup(&d, s, NULL);
     Resp r;
@@ -1168,7 +1170,7 @@ static void test_hostile_config(void)
     (void)vq;
     /* cdb_size 256 is out of bounds (QEMU: < 256) */
     qtest_writel(s, QVIRTIO_MODERN_BAR + d.device + 0x18, 256);
-    expect_needs_reset(&d, s);
+    expect_needs_reset(&d, s, "configuration space");
     /* a smaller CDB: 16 bytes; sense_size 18 */
     qtest_writel(s, QVIRTIO_MODERN_BAR + d.device + 0x18, 16);
     QT_ASSERT_EQ(qvirtio_config_readl(&d, 0x18), 16u);
