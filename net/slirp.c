@@ -12,13 +12,14 @@
  * Options: net=addr[/mask], host=, dhcpstart=, dns=, restrict=on|off,
  * ipv4=on|off, ipv6=on|off, ipv6-net=, ipv6-host=, hostname=, domainname=,
  * tftp=, tftp-server-name=, bootfile=, hostfwd= (repeatable),
- * guestfwd=tcp:addr:port-cmd:command (repeatable; the chardev form is not
- * supported).
+ * guestfwd=tcp:addr:port-cmd:command or tcp:addr:port-CHARDEV (a legacy
+ * chardev spec: tcp:HOST:PORT, unix:PATH,..., file:...; repeatable).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <slirp/libslirp.h>
+#include "chardev/char.h"
 #include "net/net.h"
 #include "qemu/option.h"
 #include "qemu/log.h"
@@ -31,7 +32,17 @@ typedef struct SlirpState {
     Slirp *slirp;
     SlirpSource *src;
     GArray *hostfwds;           /* SlirpHostFwd, for removal */
+    GPtrArray *guestfwds;       /* SlirpGuestFwd: the chardev form */
 } SlirpState;
+
+/* guestfwd=tcp:[addr]:port-CHARDEV: the guest's connections to addr:port
+ * meet a chardev made from the legacy spec (tcp:, unix:, file:...). */
+typedef struct SlirpGuestFwd {
+    CharBackend hd;
+    Slirp *slirp;
+    struct in_addr addr;
+    int port;
+} SlirpGuestFwd;
 
 typedef struct SlirpHostFwd {
     int is_udp;
@@ -299,6 +310,7 @@ static void net_slirp_cleanup(NetClientState *nc)
 
     if (!s->slirp) {
         g_array_free(s->hostfwds, TRUE);
+        g_ptr_array_free(s->guestfwds, TRUE);
         return;
     }
     for (guint i = 0; i < s->hostfwds->len; i++) {
@@ -306,6 +318,17 @@ static void net_slirp_cleanup(NetClientState *nc)
         slirp_remove_hostfwd(s->slirp, f->is_udp, f->host_addr, f->host_port);
     }
     g_array_free(s->hostfwds, TRUE);
+    for (guint i = 0; i < s->guestfwds->len; i++) {
+        SlirpGuestFwd *f = g_ptr_array_index(s->guestfwds, i);
+        Chardev *chr = f->hd.chr;
+        slirp_remove_guestfwd(s->slirp, f->addr, f->port);
+        qemu_chr_fe_deinit(&f->hd);
+        if (chr) {
+            qemu_chr_delete(chr);
+        }
+        g_free(f);
+    }
+    g_ptr_array_free(s->guestfwds, TRUE);
     if (s->src) {
         slirp_source_unpoll(s->src);
         g_source_destroy(&s->src->source);
@@ -433,7 +456,28 @@ static bool slirp_hostfwd(SlirpState *s, const char *spec, struct in_addr dhcp_s
     return true;
 }
 
-/* guestfwd=tcp:[addr]:port-cmd:COMMAND */
+static ssize_t guestfwd_write(const void *buf, size_t len, void *opaque)
+{
+    SlirpGuestFwd *f = opaque;
+
+    return qemu_chr_fe_write_all(&f->hd, buf, len);
+}
+
+static int guestfwd_can_read(void *opaque)
+{
+    SlirpGuestFwd *f = opaque;
+
+    return slirp_socket_can_recv(f->slirp, f->addr, f->port);
+}
+
+static void guestfwd_read(void *opaque, const uint8_t *buf, int size)
+{
+    SlirpGuestFwd *f = opaque;
+
+    slirp_socket_recv(f->slirp, f->addr, f->port, buf, size);
+}
+
+/* guestfwd=tcp:[addr]:port-cmd:COMMAND or tcp:[addr]:port-CHARDEV-SPEC */
 static bool slirp_guestfwd(SlirpState *s, const char *spec, struct in_addr host, Error **errp)
 {
     const char *p = spec, *dash;
@@ -455,8 +499,31 @@ static bool slirp_guestfwd(SlirpState *s, const char *spec, struct in_addr host,
         return false;
     }
     if (!g_str_has_prefix(dash + 1, "cmd:")) {
-        error_setg(errp, "user: guestfwd=%s: only the cmd: form is supported", spec);
-        return false;
+        SlirpGuestFwd *f = g_new0(SlirpGuestFwd, 1);
+        g_autofree char *label = g_strdup_printf("guestfwd.tcp.%d", port);
+        Chardev *chr = qemu_chr_new(label, dash + 1, errp);
+
+        if (!chr || !qemu_chr_fe_init(&f->hd, chr, errp)) {
+            if (chr) {
+                qemu_chr_delete(chr);
+            }
+            error_prepend(errp, "user: guestfwd=%s: ", spec);
+            g_free(f);
+            return false;
+        }
+        f->slirp = s->slirp;
+        f->addr = addr;
+        f->port = port;
+        if (slirp_add_guestfwd(s->slirp, guestfwd_write, f, &addr, port) < 0) {
+            error_setg(errp, "user: conflicting/invalid guest forwarding rule '%s'", spec);
+            qemu_chr_fe_deinit(&f->hd);
+            qemu_chr_delete(chr);
+            g_free(f);
+            return false;
+        }
+        qemu_chr_fe_set_handlers(&f->hd, guestfwd_can_read, guestfwd_read, NULL, f);
+        g_ptr_array_add(s->guestfwds, f);
+        return true;
     }
     if (slirp_add_exec(s->slirp, dash + 5, &addr, port) < 0) {
         error_setg(errp, "user: conflicting/invalid guest forwarding rule '%s'", spec);
@@ -547,6 +614,7 @@ bool net_init_user(QemuOpts *opts, const char *name, NetClientState *peer, Error
 
     s = (SlirpState *)qemu_new_net_client(&slirp_info, peer, "user", name);
     s->hostfwds = g_array_new(FALSE, FALSE, sizeof(SlirpHostFwd));
+    s->guestfwds = g_ptr_array_new();
     s->slirp = slirp_new(&cfg, &slirp_cb, s);
     if (!s->slirp) {
         error_setg(errp, "user: libslirp refused the configuration");

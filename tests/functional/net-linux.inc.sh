@@ -12,15 +12,17 @@
 #                        its tx bytes and packets: TXB=, TXA=),
 #                        RFETCH= (the host's server through eth1, restrict=on),
 #                        IP6-eth0=, IP6-eth1=, PING6= (fec0::2),
+#                        GF= (a line to 10.0.3.100:1234, guestfwd's answer),
 #                        nc listening
 #                        on 7777 behind hostfwd (LISTENING, GOT=)
 #   net_wait_and_check   with the guest started as $vm_pid writing
 #                        $tmp/out: the host side of the hostfwd exchange,
 #                        then checks (a) DHCP with its DNS server, (b)
 #                        fetch, (b') upload, (c) hostfwd in both
-#                        directions, (d) restrict=on and (e) IPv6.
+#                        directions, (d) restrict=on, (e) IPv6 and (f)
+#                        guestfwd to a chardev.
 #                        eth1's netdev must be net=10.0.3.0/24,
-#                        restrict=on,ipv6=off; $eth0_dns: eth0's DNS
+#                        restrict=on,ipv6=off,$gf_opt; $eth0_dns: eth0's DNS
 #                        server if not 10.0.2.3
 
 free_port() {
@@ -57,8 +59,38 @@ c.close()
 open(sys.argv[2], "w").write(h.hexdigest() if n == 1 << 20 else "short %d" % n)
 EOF2
 	up_pid=$!
+	# guestfwd's chardev end: kvmpc connects at start (tcp:127.0.0.1:PORT),
+	# the guest's line comes through, the answer goes back
+	gf_port=$(free_port)
+	python3 - "$gf_port" "$tmp/gf.got" <<'EOF3' &
+import socket, sys, time
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", int(sys.argv[1])))
+ls.listen(1)
+open(sys.argv[2] + ".ready", "w").close()
+ls.settimeout(300)
+c, _ = ls.accept()
+c.settimeout(300)
+buf = b""
+while b"\n" not in buf:
+    d = c.recv(100)
+    if not d:
+        break
+    buf += d
+line = buf.split(b"\n")[0].decode(errors="replace")
+open(sys.argv[2], "w").write(line)
+c.sendall(("HOST-GF-" + line + "\n").encode())
+time.sleep(60)
+EOF3
+	gf_pid=$!
+	gf_opt="guestfwd=tcp:10.0.3.100:1234-tcp:127.0.0.1:$gf_port"
+	for i in $(seq 100); do
+		[ -e "$tmp/gf.got.ready" ] && break
+		sleep 0.1
+	done
 	vm_pid=
-	trap 'kill $http_pid $up_pid 2>/dev/null; [ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
+	trap 'kill $http_pid $up_pid $gf_pid 2>/dev/null; [ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 	net_guest_script='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
 printf "#!/bin/sh\n[ \"\$1\" = bound ] && ifconfig \$interface \$ip netmask \$subnet up && { [ -n \"\$router\" ] && [ \$interface = eth0 ] && route add default gw \$router; }; echo DHCP-\$interface-\$1 \$ip dns=\$dns\n" > /tmp/dh; chmod +x /tmp/dh
 ifconfig lo 127.0.0.1 up
@@ -82,6 +114,7 @@ timeout 120 nc 10.0.2.2 '"$up_port"' -e dd if=/tmp/up bs=64k
 echo TXA=$(cat $s/tx_bytes $s/tx_packets)
 (echo GUEST-HELLO; sleep 20) | nc -l -p 7777 > /tmp/in &
 sleep 1
+echo "GF=$( (echo GUEST-GF; sleep 3) | timeout 20 nc 10.0.3.100 1234)"
 echo LISTENING
 i=0; while ! grep -q HOST /tmp/in; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 echo "GOT=$(cat /tmp/in)"'
@@ -125,6 +158,10 @@ EOF
 	grep -q "^RFETCH=blocked" "$tmp/out" || fail "(d) restrict=on let the guest reach the host: $(grep -a '^RFETCH=' "$tmp/out")"
 	[ "$(grep -c 'GET /blob' "$tmp/http.log")" = 1 ] ||
 		fail "(d) the host's HTTP server saw $(grep -c 'GET /blob' "$tmp/http.log") requests, expected 1 (eth0's)"
+	# (f) guestfwd with a chardev (tcp: to a host server), through the
+	# restricted NIC: the guest's line reaches the host, the answer comes back
+	[ "$(cat "$tmp/gf.got" 2>/dev/null)" = GUEST-GF ] || fail "(f) the guestfwd chardev got '$(cat "$tmp/gf.got" 2>/dev/null)'"
+	grep -q "^GF=HOST-GF-GUEST-GF" "$tmp/out" || fail "(f) the guest read $(grep -a '^GF=' "$tmp/out") through guestfwd"
 	# (e) IPv6: slirp's router advertisement gives eth0 a fec0::/64 address
 	# (ipv6= defaults to on) and answers ping to fec0::2; eth1 has ipv6=off
 	grep -Eq "^IP6-eth0=fec0::[0-9a-f:]+/64" "$tmp/out" || fail "(e) no SLAAC address in fec0::/64 on eth0: $(grep -a '^IP6-eth0=' "$tmp/out")"

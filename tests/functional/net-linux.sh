@@ -7,9 +7,13 @@
 #         its md5, compared with the host's; (b') the guest sends 1 MiB of
 #         random bytes with nc to a host listener (Linux uses TSO and
 #         checksum offload for it), md5s compared
-#   eth1: -nic user,net=10.0.3.0/24,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:HP-:7777
+#   eth1: -nic user,net=10.0.3.0/24,restrict=on,ipv6=off,
+#              guestfwd=tcp:10.0.3.100:1234-tcp:127.0.0.1:GP,hostfwd=tcp:127.0.0.1:HP-:7777
 #         (c) busybox nc listens on 7777 in the guest; the test connects
-#         to 127.0.0.1:HP, and each side gets the other's line
+#         to 127.0.0.1:HP, and each side gets the other's line; (f) the
+#         guest's nc to 10.0.3.100:1234 reaches the host's server on GP
+#         through the chardev and reads its answer
+#   and the checks of net-linux.inc.sh: DNS in DHCP, restrict=on, IPv6
 #
 # usage: tests/functional/net-linux.sh KVMPC ACCEL
 set -uo pipefail
@@ -24,7 +28,7 @@ append="console=ttyS0 panic=-1 $("$top"/tests/images/busybox-initramfs.sh --cmdl
 timeout -k 5 600 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-nic user,model=e1000,restrict=off,dns=10.0.2.53 \
-	-nic user,model=e1000,net=10.0.3.0/24,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:$fwd_port-:7777 \
+	-nic user,model=e1000,net=10.0.3.0/24,restrict=on,ipv6=off,$gf_opt,hostfwd=tcp:127.0.0.1:$fwd_port-:7777 \
 	>"$tmp/out" 2>&1 &
 vm_pid=$!
 

@@ -43,7 +43,7 @@ timeout -k 5 600 "$kvmpc" -accel "$accel" -smp 2 -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
 	-netdev user,id=u0,restrict=off,queues=2 \
 	-device virtio-net-pci,netdev=u0,mq=on,mac=52:54:00:12:34:70$eth0_extra \
-	-netdev user,id=u1,net=10.0.3.0/24,restrict=on,ipv6=off,hostfwd=tcp:127.0.0.1:$fwd_port-:7777 \
+	-netdev user,id=u1,net=10.0.3.0/24,restrict=on,ipv6=off,$gf_opt,hostfwd=tcp:127.0.0.1:$fwd_port-:7777 \
 	-device virtio-net-pci,netdev=u1,disable-modern=on,mrg_rxbuf=off \
 	>"$tmp/out" 2>&1 &
 vm_pid=$!
