@@ -128,7 +128,7 @@ JsonNode *qmp_netdev_add(Monitor *mon, const QmpArgs_netdev_add *args, Error **e
     opt_append(s, "id", args->id);
 #define STR(f, k) if (args->has_##f) { opt_append(s, k, args->f); }
 #define BOOL(f, k) if (args->has_##f) { opt_append(s, k, args->f ? "on" : "off"); }
-    STR(listen, "listen") STR(connect, "connect") STR(ifname, "ifname") STR(fd, "fd")
+    STR(listen, "listen") STR(connect, "connect") STR(ifname, "ifname") STR(fd, "fd") STR(netdev, "netdev")
     STR(script, "script") STR(downscript, "downscript") BOOL(vhost, "vhost")
     BOOL(vnet_hdr, "vnet_hdr") STR(net, "net") STR(host, "host") STR(dhcpstart, "dhcpstart")
     BOOL(q_restrict, "restrict") BOOL(ipv4, "ipv4") BOOL(ipv6, "ipv6") STR(tftp, "tftp")
@@ -137,6 +137,9 @@ JsonNode *qmp_netdev_add(Monitor *mon, const QmpArgs_netdev_add *args, Error **e
 #undef BOOL
     if (args->has_hub) {
         g_string_append_printf(s, ",hub=%" G_GINT64_FORMAT, args->hub);
+    }
+    if (args->has_hubid) {
+        g_string_append_printf(s, ",hubid=%" G_GINT64_FORMAT, args->hubid);
     }
     if ((args->has_hostfwd && !opt_append_list(s, "hostfwd", args->hostfwd, errp)) ||
         (args->has_guestfwd && !opt_append_list(s, "guestfwd", args->guestfwd, errp))) {

@@ -423,21 +423,46 @@ static bool net_init_hubport(QemuOpts *opts, const char *name, NetClientState *p
                              Error **errp)
 {
     uint64_t hub;
-    NetClientState *nc;
+    NetClientState *nc, *nd = NULL;
+    const char *nd_id = qemu_opt_get(opts, "netdev");
+    /* hubid= is QEMU's name; hub= kvmpc's older one */
+    const char *key = qemu_opt_has(opts, "hubid") ? "hubid" : "hub";
 
-    if (!qemu_opt_has(opts, "hub")) {
-        error_setg(errp, "Parameter 'hub' is missing");
+    if (qemu_opt_has(opts, "hubid") && qemu_opt_has(opts, "hub")) {
+        error_setg(errp, "hubport: give hubid= or hub=, not both");
         return false;
     }
-    if (!qemu_opt_get_number(opts, "hub", 0, &hub, errp)) {
+    if (!qemu_opt_has(opts, key)) {
+        error_setg(errp, "Parameter 'hubid' is missing");
+        return false;
+    }
+    if (!qemu_opt_get_number(opts, key, 0, &hub, errp)) {
         return false;
     }
     if (peer) {
         error_setg(errp, "hubport: cannot be used with -net");
         return false;
     }
+    /* netdev=ID (QEMU): the port's peer is that backend, so the hub
+     * carries its frames (a backend added later, e.g. by netdev_add) */
+    if (nd_id) {
+        nd = qemu_find_netdev(nd_id);
+        if (!nd || nd->info->type == NET_CLIENT_DRIVER_HUBPORT) {
+            error_setg(errp, "hubport: netdev '%s' %s", nd_id,
+                       nd ? "is a hub port" : "not found");
+            return false;
+        }
+        if (nd->peer) {
+            error_setg(errp, "hubport: netdev '%s' is in use by '%s'", nd_id, nd->peer->name);
+            return false;
+        }
+    }
     nc = net_hub_add_port(hub, name);
     nc->is_netdev = true;
+    if (nd) {
+        nc->peer = nd;
+        nd->peer = nc;
+    }
     return true;
 }
 
