@@ -752,6 +752,18 @@ JsonNode *qmp_getfd(Monitor *mon, const QmpArgs_getfd *args, Error **errp)
     return NULL;
 }
 
+int monitor_get_fd(Monitor *mon, const char *name, Error **errp)
+{
+    gpointer fd;
+
+    if (!mon || !mon->fds || !g_hash_table_lookup_extended(mon->fds, name, NULL, &fd)) {
+        error_setg(errp, "File descriptor named '%s' not found", name);
+        return -1;
+    }
+    g_hash_table_remove(mon->fds, name);
+    return GPOINTER_TO_INT(fd);
+}
+
 JsonNode *qmp_closefd(Monitor *mon, const QmpArgs_closefd *args, Error **errp)
 {
     gpointer fd;

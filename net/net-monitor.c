@@ -48,7 +48,8 @@ static void rx_filter_one(NetClientState *nc, void *opaque)
     JsonObject *o;
     char mac[18];
 
-    if (nc->info->type != NET_CLIENT_DRIVER_NIC || (q->name && strcmp(q->name, nc->name))) {
+    if (nc->info->type != NET_CLIENT_DRIVER_NIC || nc->queue_index ||
+        (q->name && strcmp(q->name, nc->name))) {
         return;
     }
     q->found = true;
@@ -129,6 +130,7 @@ JsonNode *qmp_netdev_add(Monitor *mon, const QmpArgs_netdev_add *args, Error **e
 #define STR(f, k) if (args->has_##f) { opt_append(s, k, args->f); }
 #define BOOL(f, k) if (args->has_##f) { opt_append(s, k, args->f ? "on" : "off"); }
     STR(listen, "listen") STR(connect, "connect") STR(ifname, "ifname") STR(fd, "fd")
+    STR(fds, "fds") STR(netdev, "netdev")
     STR(script, "script") STR(downscript, "downscript") BOOL(vhost, "vhost")
     BOOL(vnet_hdr, "vnet_hdr") STR(net, "net") STR(host, "host") STR(dhcpstart, "dhcpstart")
     BOOL(q_restrict, "restrict") BOOL(ipv4, "ipv4") BOOL(ipv6, "ipv6") STR(tftp, "tftp")
@@ -138,11 +140,17 @@ JsonNode *qmp_netdev_add(Monitor *mon, const QmpArgs_netdev_add *args, Error **e
     if (args->has_hub) {
         g_string_append_printf(s, ",hub=%" G_GINT64_FORMAT, args->hub);
     }
+    if (args->has_hubid) {
+        g_string_append_printf(s, ",hubid=%" G_GINT64_FORMAT, args->hubid);
+    }
+    if (args->has_queues) {
+        g_string_append_printf(s, ",queues=%" G_GINT64_FORMAT, args->queues);
+    }
     if ((args->has_hostfwd && !opt_append_list(s, "hostfwd", args->hostfwd, errp)) ||
         (args->has_guestfwd && !opt_append_list(s, "guestfwd", args->guestfwd, errp))) {
         return NULL;
     }
-    net_client_init(s->str, true, errp);
+    net_client_init_mon(s->str, mon, errp);     /* fd names: this monitor's getfd */
     return NULL;
 }
 
@@ -195,7 +203,7 @@ void hmp_netdev_add(Monitor *mon, int argc, char **argv)
         monitor_printf(mon, "usage: netdev_add type,id=str[,prop=value][,...]\n");
         return;
     }
-    net_client_init(argv[1], true, &err);
+    net_client_init_mon(argv[1], mon, &err);
     hmp_err(mon, err);
 }
 

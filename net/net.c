@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <errno.h>
 #include "net/net.h"
+#include "monitor/monitor.h"
 #include "hw/qdev.h"
 #include "qemu/option.h"
 #include "qemu/log.h"
@@ -73,6 +76,15 @@ NetClientState *qemu_new_nic(const NetClientInfo *info, NICConf *conf, const cha
     nc->opaque = opaque;
     nc->rxfilter_notify = true;
     qemu_format_nic_info_str(nc, &conf->macaddr);
+    /* On a multiqueue backend a NIC has queue 0; the host steers nothing
+     * to the others until the NIC takes them (virtio-net's pairs). */
+    if (conf->peer && conf->peer->queue_index == 0 && conf->peer->queues > 1) {
+        NetClientState *q;
+
+        for (unsigned i = 1; (q = qemu_find_netdev_queue(conf->peer->name, i)); i++) {
+            qemu_net_queue_enable(q, false);
+        }
+    }
     return nc;
 }
 
@@ -126,6 +138,25 @@ NetClientState *qemu_find_netdev(const char *id)
     NetClientState *nc = qemu_find_net_client(id);
 
     return nc && nc->info->type != NET_CLIENT_DRIVER_NIC ? nc : NULL;
+}
+
+NetClientState *qemu_find_netdev_queue(const char *id, unsigned i)
+{
+    for (guint k = 0; id && net_clients && k < net_clients->len; k++) {
+        NetClientState *nc = g_ptr_array_index(net_clients, k);
+        if (nc->info->type != NET_CLIENT_DRIVER_NIC && !strcmp(nc->name, id) &&
+            nc->queue_index == i) {
+            return nc;
+        }
+    }
+    return NULL;
+}
+
+void qemu_net_queue_enable(NetClientState *nc, bool on)
+{
+    if (nc && nc->info->queue_enable) {
+        nc->info->queue_enable(nc, on);
+    }
 }
 
 void qemu_foreach_net_client(void (*fn)(NetClientState *nc, void *opaque), void *opaque)
@@ -290,24 +321,42 @@ void qemu_flush_queued_packets(NetClientState *nc)
 
 /* ---- link status ------------------------------------------------------ */
 
+static void net_set_link_one(NetClientState *nc, bool up);
+
+/* Every queue of a multiqueue client shares its name; all follow (QEMU). */
 bool qemu_set_link(const char *name, bool up, Error **errp)
 {
-    NetClientState *nc = qemu_find_net_client(name);
+    g_autoptr(GPtrArray) found = g_ptr_array_new();
+    DeviceState *dev = NULL;
 
-    if (!nc) {
-        /* A NIC may also be named by its device's id or QOM path. */
-        DeviceState *dev = qdev_find_by_path(name);
-        for (guint i = 0; dev && net_clients && i < net_clients->len; i++) {
-            NetClientState *c = g_ptr_array_index(net_clients, i);
-            if (c->opaque == dev) {
-                nc = c;
-            }
+    for (guint i = 0; net_clients && i < net_clients->len; i++) {
+        NetClientState *c = g_ptr_array_index(net_clients, i);
+        if (!strcmp(c->name, name)) {
+            g_ptr_array_add(found, c);
         }
     }
-    if (!nc) {
+    /* A NIC may also be named by its device's id or QOM path. */
+    if (!found->len) {
+        dev = qdev_find_by_path(name);
+    }
+    for (guint i = 0; dev && net_clients && i < net_clients->len; i++) {
+        NetClientState *c = g_ptr_array_index(net_clients, i);
+        if (c->opaque == dev) {
+            g_ptr_array_add(found, c);
+        }
+    }
+    if (!found->len) {
         error_setg(errp, "Device '%s' not found", name);
         return false;
     }
+    for (guint i = 0; i < found->len; i++) {
+        net_set_link_one(g_ptr_array_index(found, i), up);
+    }
+    return true;
+}
+
+static void net_set_link_one(NetClientState *nc, bool up)
+{
     nc->link_down = !up;
     if (nc->info->link_status_changed) {
         nc->info->link_status_changed(nc);
@@ -326,7 +375,6 @@ bool qemu_set_link(const char *name, bool up, Error **errp)
         qemu_flush_queued_packets(nc->peer);
         qemu_flush_queued_packets(nc);
     }
-    return true;
 }
 
 /* ---- MAC addresses ---------------------------------------------------- */
@@ -423,21 +471,47 @@ static bool net_init_hubport(QemuOpts *opts, const char *name, NetClientState *p
                              Error **errp)
 {
     uint64_t hub;
-    NetClientState *nc;
+    NetClientState *nc, *nd = NULL;
+    const char *nd_id = qemu_opt_get(opts, "netdev");
 
-    if (!qemu_opt_has(opts, "hub")) {
-        error_setg(errp, "Parameter 'hub' is missing");
+    /* hubid= is QEMU's name; hub= kvmpc's older one */
+    const char *key = qemu_opt_has(opts, "hubid") ? "hubid" : "hub";
+
+    if (qemu_opt_has(opts, "hubid") && qemu_opt_has(opts, "hub")) {
+        error_setg(errp, "hubport: give hubid= or hub=, not both");
         return false;
     }
-    if (!qemu_opt_get_number(opts, "hub", 0, &hub, errp)) {
+    if (!qemu_opt_has(opts, key)) {
+        error_setg(errp, "Parameter 'hubid' is missing");
+        return false;
+    }
+    if (!qemu_opt_get_number(opts, key, 0, &hub, errp)) {
         return false;
     }
     if (peer) {
         error_setg(errp, "hubport: cannot be used with -net");
         return false;
     }
+    /* netdev=ID (QEMU): the port's peer is that backend, so the hub
+     * carries its frames (a backend added later, e.g. by netdev_add) */
+    if (nd_id) {
+        nd = qemu_find_netdev(nd_id);
+        if (!nd || nd->info->type == NET_CLIENT_DRIVER_HUBPORT) {
+            error_setg(errp, "hubport: netdev '%s' %s", nd_id,
+                       nd ? "is a hub port" : "not found");
+            return false;
+        }
+        if (nd->peer) {
+            error_setg(errp, "hubport: netdev '%s' is in use by '%s'", nd_id, nd->peer->name);
+            return false;
+        }
+    }
     nc = net_hub_add_port(hub, name);
     nc->is_netdev = true;
+    if (nd) {
+        nc->peer = nd;
+        nd->peer = nc;
+    }
     return true;
 }
 
@@ -546,10 +620,13 @@ static bool net_client_init_opts(QemuOpts *opts, bool is_netdev, int hub, Error 
         return false;
     }
     if (is_netdev) {
-        NetClientState *nc = qemu_find_net_client(name);
-        if (nc) {
-            nc->is_netdev = true;
-            nc->queues = queues;
+        /* every queue (a multiqueue tap set its own count) */
+        for (guint i = before; net_clients && i < net_clients->len; i++) {
+            NetClientState *nc = g_ptr_array_index(net_clients, i);
+            if (!strcmp(nc->name, name)) {
+                nc->is_netdev = true;
+                nc->queues = nc->queues ? nc->queues : queues;
+            }
         }
     }
     return true;
@@ -568,20 +645,63 @@ bool net_client_init(const char *optstr, bool is_netdev, Error **errp)
     return ok;
 }
 
+/* The fd= of a monitor command names fds of this monitor (getfd). */
+static Monitor *net_cur_mon;
+
+bool net_client_init_mon(const char *optstr, Monitor *mon, Error **errp)
+{
+    bool ok;
+
+    net_cur_mon = mon;
+    ok = net_client_init(optstr, true, errp);
+    net_cur_mon = NULL;
+    return ok;
+}
+
+int net_fd_param(const char *str, bool *owned, Error **errp)
+{
+    uint64_t v;
+    int fd;
+
+    *owned = false;
+    if (g_ascii_isdigit(str[0])) {
+        if (!parse_uint("fd", str, &v, errp)) {
+            return -1;
+        }
+        if (v > INT32_MAX || fcntl((int)v, F_GETFD) < 0) {
+            error_setg_errno(errp, v > INT32_MAX ? EBADF : errno, "fd=%s", str);
+            return -1;
+        }
+        return (int)v;
+    }
+    if (!net_cur_mon) {
+        error_setg(errp, "fd '%s': a file descriptor name is only known to a monitor "
+                   "command (QMP getfd, then netdev_add); give a number here", str);
+        return -1;
+    }
+    fd = monitor_get_fd(net_cur_mon, str, errp);
+    *owned = fd >= 0;
+    return fd;
+}
+
 bool net_netdev_del(const char *id, Error **errp)
 {
-    NetClientState *nc = qemu_find_netdev(id);
+    NetClientState *nc = qemu_find_netdev(id), *q;
 
     if (!nc || !nc->is_netdev) {
         error_setg(errp, "Device '%s' not found", id);
         return false;
     }
-    if (nc->peer) {
-        /* QEMU keeps a netdev that a NIC still uses; so do we. */
-        error_setg(errp, "Device '%s' is in use by '%s'", id, nc->peer->name);
-        return false;
+    for (unsigned i = 0; (q = qemu_find_netdev_queue(id, i)); i++) {
+        if (q->peer) {
+            /* QEMU keeps a netdev that a NIC still uses; so do we. */
+            error_setg(errp, "Device '%s' is in use by '%s'", id, q->peer->name);
+            return false;
+        }
     }
-    qemu_del_net_client(nc);
+    while ((nc = qemu_find_netdev(id))) {
+        qemu_del_net_client(nc);        /* every queue */
+    }
     return true;
 }
 
@@ -822,8 +942,10 @@ void net_print_help(void)
         { "-netdev user,id=ID[,net=A/M][,host=A][,dhcpstart=A][,restrict=on|off][,hostfwd=R]"
           "[,guestfwd=R][,tftp=DIR][,bootfile=F][,ipv6=on|off]", "user-mode network (libslirp)" },
         { "-netdev socket,id=ID,listen=[H]:P|connect=H:P", "frames over TCP (QEMU's framing)" },
-        { "-netdev tap,id=ID[,ifname=N][,fd=FD][,script=no][,downscript=no]", "a TAP interface" },
-        { "-netdev hubport,id=ID,hub=N", "a port of hub N" },
+        { "-netdev tap,id=ID[,ifname=N][,queues=N]|[,fd=FD]|[,fds=FD:FD...][,script=no]"
+          "[,downscript=no][,vnet_hdr=on|off]", "a TAP interface (FD: a number, or a getfd "
+          "name in netdev_add)" },
+        { "-netdev hubport,id=ID,hubid=N[,netdev=ID]", "a port of hub N" },
         { "-nic none|TYPE[,model=e1000|virtio-net-pci][,mac=M][,backend options]",
           "a NIC and its backend" },
         { "-net nic[,model=e1000|virtio][,macaddr=M]|user|socket|tap|none[,...]",
@@ -843,8 +965,8 @@ void net_print_help(void)
 
 static void print_client(GString *out, NetClientState *nc, const char *indent)
 {
-    g_string_append_printf(out, "%s%s: index=0,type=%s,%s%s\n", indent, nc->name,
-                           nc->info->type_name, nc->info_str,
+    g_string_append_printf(out, "%s%s: index=%u,type=%s,%s%s\n", indent, nc->name,
+                           nc->queue_index, nc->info->type_name, nc->info_str,
                            nc->link_down ? " (link down)" : "");
 }
 

@@ -1,24 +1,31 @@
 /*
- * -netdev tap,ifname=NAME,script=no,downscript=no[,fd=N][,vnet_hdr=on|off]
- * (docs/net.md).
+ * -netdev tap,ifname=NAME,script=no,downscript=no[,queues=N]
+ *   | fd=FD | fds=FD:FD:...  [,vnet_hdr=on|off][,vhost=off]  (docs/net.md)
  *
  * A Linux TAP interface opened through /dev/net/tun with IFF_TAP |
- * IFF_NO_PI (or an fd the caller opened).  Frames read from it go to the
- * NIC; the NIC's frames are written to it.  Configuration scripts are not
- * run: script= and downscript= must be "no" (or absent).  vnet_hdr (as
- * QEMU: on when the kernel has IFF_VNET_HDR unless vnet_hdr=off; =on makes
- * it required) puts a 12-byte virtio-net header on every frame:
- * virtio-net exchanges it with the guest; for any other NIC the backend
- * strips it from received frames and puts a zero one before sent frames.
- * Offloads (TUNSETOFFLOAD: which partial-checksum and GSO frames the
- * kernel may hand us) start off; virtio-net sets them from what its
- * guest accepts (set_offload), and they go back off when the frontend
- * stops using the header.  UFO is offered only if the kernel takes
- * TUN_F_UFO (probed at open, as QEMU).  vhost=on fails with "vhost is
- * not supported".
+ * IFF_NO_PI (or fds the caller opened: a number the process inherited,
+ * or, in netdev_add, the name of an fd given to that monitor by QMP getfd).
+ * queues=N > 1 (or N fds) is a multiqueue tap: IFF_MULTI_QUEUE, one fd and
+ * one client per queue, all named by the id (queue_index 0..N-1), so that
+ * a multiqueue NIC (virtio-net mq=on) peers one client per queue pair;
+ * a queue the NIC does not use is detached (TUNSETQUEUE) and not read.
+ * Frames read from a queue go to its NIC peer; the NIC's frames are
+ * written to it.  Configuration scripts are not run: script= and
+ * downscript= must be "no" (or absent).  vnet_hdr (as QEMU: on when the
+ * kernel has IFF_VNET_HDR unless vnet_hdr=off; =on makes it required)
+ * puts a 12-byte virtio-net header on every frame: virtio-net exchanges it
+ * with the guest; for any other NIC the backend strips it from received
+ * frames and puts a zero one before sent frames.  Offloads (TUNSETOFFLOAD:
+ * which partial-checksum and GSO frames the kernel may hand us) start
+ * off; virtio-net sets them from what its guest accepts (set_offload), and
+ * they go back off when the frontend stops using the header.  UFO is
+ * offered only if the kernel takes TUN_F_UFO (probed at open, as QEMU).
+ * vhost=on (and vhostforce=on, vhostfd=, vhostfds=) fails: kvmpc has no
+ * vhost-net.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -35,6 +42,7 @@ typedef struct TAPState {
     int fd;
     guint read_watch;
     bool read_paused;
+    bool disabled;              /* a multiqueue queue the NIC does not use (detached) */
     bool vnet_hdr;              /* IFF_VNET_HDR: every frame has the header */
     bool using_vnet_hdr;        /* the peer handles it */
     bool has_ufo;               /* the kernel takes TUN_F_UFO */
@@ -82,6 +90,7 @@ static gboolean tap_readable(gint fd, GIOCondition cond, gpointer opaque)
 
 static void tap_set_reading(TAPState *s, bool on)
 {
+    on = on && !s->disabled && !s->read_paused;
     if (on && !s->read_watch) {
         s->read_watch = g_unix_fd_add(s->fd, G_IO_IN, tap_readable, s);
     } else if (!on && s->read_watch) {
@@ -188,6 +197,27 @@ static void tap_using_vnet_hdr(NetClientState *nc, bool on)
     }
 }
 
+/* A queue of a multiqueue tap: attached (the kernel steers flows to it)
+ * and read while the NIC's pair is in use, as QEMU's tap_enable/disable.
+ * A detached queue's fd polls as an error, so it is not watched then. */
+static void tap_queue_enable(NetClientState *nc, bool on)
+{
+    TAPState *s = (TAPState *)nc;
+    struct ifreq ifr = { 0 };
+
+    if (s->nc.queues < 2 || s->disabled == !on) {
+        return;
+    }
+    ifr.ifr_flags = on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE;
+    if (ioctl(s->fd, TUNSETQUEUE, &ifr) < 0) {
+        fprintf(stderr, "kvmpc: tap %s queue %u: TUNSETQUEUE %s: %s\n", nc->name,
+                nc->queue_index, on ? "attach" : "detach", strerror(errno));
+        return;
+    }
+    s->disabled = !on;
+    tap_set_reading(s, on);
+}
+
 static void tap_cleanup(NetClientState *nc)
 {
     TAPState *s = (TAPState *)nc;
@@ -206,6 +236,7 @@ static const NetClientInfo tap_info = {
     .using_vnet_hdr = tap_using_vnet_hdr,
     .has_ufo = tap_has_ufo,
     .set_offload = tap_set_offload,
+    .queue_enable = tap_queue_enable,
     .cleanup = tap_cleanup,
 };
 
@@ -233,7 +264,7 @@ static bool tap_setup_vnet_hdr(int fd, Error **errp)
     return true;
 }
 
-static int tap_open(const char *ifname, char *actual, bool vnet_hdr, Error **errp)
+static int tap_open(const char *ifname, char *actual, bool vnet_hdr, bool mq, Error **errp)
 {
     struct ifreq ifr = { 0 };
     int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -242,7 +273,8 @@ static int tap_open(const char *ifname, char *actual, bool vnet_hdr, Error **err
         error_setg_errno(errp, errno, "tap: could not open /dev/net/tun");
         return -1;
     }
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0);
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (vnet_hdr ? IFF_VNET_HDR : 0) |
+                    (mq ? IFF_MULTI_QUEUE : 0);
     if (ifname) {
         g_strlcpy(ifr.ifr_name, ifname, IFNAMSIZ);
     } else {
@@ -270,76 +302,161 @@ static bool tap_script_ok(QemuOpts *opts, const char *key, Error **errp)
     return true;
 }
 
+/* What TUNGETIFF says about a passed fd: false (errp set) if it is no TAP. */
+static bool tap_fd_check(int fd, const char *str, struct ifreq *ifr, Error **errp)
+{
+    memset(ifr, 0, sizeof(*ifr));
+    if (ioctl(fd, TUNGETIFF, ifr) < 0) {
+        error_setg_errno(errp, errno, "tap: fd '%s' is not a TAP device (TUNGETIFF)", str);
+        return false;
+    }
+    if (!(ifr->ifr_flags & IFF_TAP)) {
+        error_setg(errp, "tap: fd '%s' is a TUN (layer 3) device, not a TAP", str);
+        return false;
+    }
+    return true;
+}
+
+#define TAP_MAX_QUEUES 31
+
 bool net_init_tap(QemuOpts *opts, const char *name, NetClientState *peer, Error **errp)
 {
     const char *ifname = qemu_opt_get(opts, "ifname");
     const char *fdstr = qemu_opt_get(opts, "fd");
     const char *fds = qemu_opt_get(opts, "fds");
-    bool vhost = false, vnet_hdr = true;
+    const char *vhostforce = qemu_opt_get(opts, "vhostforce");
+    bool vhost = false, vnet_hdr = true, has_queues = qemu_opt_has(opts, "queues");
     char actual[IFNAMSIZ] = "";
-    TAPState *s;
-    int fd;
+    g_auto(GStrv) fdnames = NULL;
+    int fd[TAP_MAX_QUEUES];
+    bool owned[TAP_MAX_QUEUES] = { false };
+    uint64_t queues = 1;
+    unsigned n = 0;
+    bool passed = fdstr || fds;
 
     if (!qemu_opt_get_bool(opts, "vhost", false, &vhost, errp) ||
-        !qemu_opt_get_bool(opts, "vnet_hdr", true, &vnet_hdr, errp)) {
+        !qemu_opt_get_bool(opts, "vnet_hdr", true, &vnet_hdr, errp) ||
+        !qemu_opt_get_number(opts, "queues", 1, &queues, errp)) {
         return false;
     }
-    qemu_opt_get(opts, "vhostforce");
-    if (vhost) {
-        error_setg(errp, "tap: vhost is not supported");
+    if (vhost || (vhostforce && strcmp(vhostforce, "off")) || qemu_opt_get(opts, "vhostfd") ||
+        qemu_opt_get(opts, "vhostfds")) {
+        error_setg(errp, "tap: vhost is not supported: kvmpc has no vhost-net "
+                   "(use vhost=off, the default)");
         return false;
     }
     if (!tap_script_ok(opts, "script", errp) || !tap_script_ok(opts, "downscript", errp)) {
         return false;
     }
-    if (fds && !fdstr) {
-        if (strchr(fds, ':')) {
-            error_setg(errp, "tap: fds= with several queues is not supported (one queue)");
-            return false;
-        }
-        fdstr = fds;
-    }
-    if (fdstr) {
-        uint64_t v;
-        if (ifname) {
-            error_setg(errp, "tap: ifname= and fd= cannot be used together");
-            return false;
-        }
-        if (!parse_uint("fd", fdstr, &v, errp)) {
-            return false;
-        }
-        fd = v;
-        if (fcntl(fd, F_GETFD) < 0) {
-            error_setg_errno(errp, errno, "tap: fd=%d", fd);
-            return false;
-        }
-        g_strlcpy(actual, "fd", sizeof(actual));
-        if (!qemu_opt_get(opts, "vnet_hdr")) {
-            vnet_hdr = tap_probe_vnet_hdr(fd);  /* as the caller opened it (QEMU) */
-        }
-    } else {
-        fd = tap_open(ifname, actual, vnet_hdr, errp);
-        if (fd < 0) {
-            return false;
-        }
-    }
-    if (vnet_hdr && !tap_setup_vnet_hdr(fd, errp)) {
-        if (!fdstr) {
-            close(fd);
-        }
+    if (fdstr && fds) {
+        error_setg(errp, "tap: fd= and fds= cannot be used together");
         return false;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-    s = (TAPState *)qemu_new_net_client(&tap_info, peer, "tap", name);
-    s->fd = fd;
-    s->vnet_hdr = vnet_hdr;
-    if (vnet_hdr) {
-        /* does the kernel take UFO?  Then all offloads off until a frontend asks */
-        s->has_ufo = tap_set_offload_flags(s, TUN_F_CSUM | TUN_F_UFO);
-        tap_set_offload_flags(s, 0);
+    if (passed && ifname) {
+        error_setg(errp, "tap: ifname= and fd=/fds= cannot be used together");
+        return false;
     }
-    snprintf(s->nc.info_str, sizeof(s->nc.info_str), "ifname=%s,script=no,downscript=no",
-             actual);
-    tap_set_reading(s, true);
+    if (queues < 1 || queues > TAP_MAX_QUEUES) {
+        error_setg(errp, "Parameter 'queues' expects a number of queues in 1-31");
+        return false;
+    }
+    if (fds) {
+        fdnames = g_strsplit(fds, ":", -1);
+        n = g_strv_length(fdnames);
+        if (n == 0 || n > TAP_MAX_QUEUES) {
+            error_setg(errp, "tap: fds= needs 1 to %d fds separated by ':'", TAP_MAX_QUEUES);
+            return false;
+        }
+        if (has_queues && queues != n) {
+            error_setg(errp, "tap: fds= gives %u fds but queues=%" PRIu64 ": the number of "
+                       "fds must match the queues", n, queues);
+            return false;
+        }
+        queues = n;
+    } else if (fdstr) {
+        if (queues != 1) {
+            error_setg(errp, "tap: fd= is one queue; use fds= for queues=%" PRIu64, queues);
+            return false;
+        }
+        fdnames = g_new0(char *, 2);
+        fdnames[0] = g_strdup(fdstr);
+        n = 1;
+    }
+    if (queues > 1 && peer) {
+        error_setg(errp, "tap: queues=%" PRIu64 " cannot be used with -net (a hub port has one "
+                   "queue)", queues);
+        return false;
+    }
+    for (unsigned i = 0; i < queues; i++) {
+        fd[i] = -1;
+    }
+    if (passed) {
+        struct ifreq ifr, first;
+
+        for (unsigned i = 0; i < n; i++) {
+            fd[i] = net_fd_param(fdnames[i], &owned[i], errp);
+            if (fd[i] < 0 || !tap_fd_check(fd[i], fdnames[i], i ? &ifr : &first, errp)) {
+                goto fail;
+            }
+            if (i && strcmp(ifr.ifr_name, first.ifr_name)) {
+                error_setg(errp, "tap: fds= '%s' is a queue of %s, '%s' of %s: all must be "
+                           "queues of one interface", fdnames[0], first.ifr_name, fdnames[i],
+                           ifr.ifr_name);
+                goto fail;
+            }
+        }
+        if (n > 1 && !(first.ifr_flags & IFF_MULTI_QUEUE)) {
+            error_setg(errp, "tap: fds= with %u fds: %s was not opened with IFF_MULTI_QUEUE", n,
+                       first.ifr_name);
+            goto fail;
+        }
+        g_strlcpy(actual, first.ifr_name, sizeof(actual));
+        if (!qemu_opt_get(opts, "vnet_hdr")) {
+            vnet_hdr = first.ifr_flags & IFF_VNET_HDR;  /* as the caller opened it (QEMU) */
+        }
+    } else {
+        for (unsigned i = 0; i < queues; i++) {
+            /* the first queue names the interface; the others attach to it */
+            fd[i] = tap_open(i ? actual : ifname, actual, vnet_hdr, queues > 1, errp);
+            if (fd[i] < 0) {
+                goto fail;
+            }
+            owned[i] = true;
+        }
+    }
+    for (unsigned i = 0; i < queues; i++) {
+        if (vnet_hdr && !tap_setup_vnet_hdr(fd[i], errp)) {
+            goto fail;
+        }
+    }
+    for (unsigned i = 0; i < queues; i++) {
+        TAPState *s = (TAPState *)qemu_new_net_client(&tap_info, i ? NULL : peer, "tap", name);
+
+        fcntl(fd[i], F_SETFL, fcntl(fd[i], F_GETFL) | O_NONBLOCK);
+        s->fd = fd[i];
+        s->vnet_hdr = vnet_hdr;
+        s->nc.queue_index = i;
+        s->nc.queues = queues;
+        if (vnet_hdr) {
+            /* does the kernel take UFO?  Then all offloads off until a frontend asks */
+            s->has_ufo = tap_set_offload_flags(s, TUN_F_CSUM | TUN_F_UFO);
+            tap_set_offload_flags(s, 0);
+        }
+        if (passed) {
+            snprintf(s->nc.info_str, sizeof(s->nc.info_str), "fd=%d,ifname=%s", fd[i], actual);
+        } else {
+            snprintf(s->nc.info_str, sizeof(s->nc.info_str),
+                     "ifname=%s,script=no,downscript=no", actual);
+        }
+        tap_set_reading(s, true);
+    }
     return true;
+
+fail:
+    for (unsigned i = 0; i < queues && i < TAP_MAX_QUEUES; i++) {
+        if (owned[i] && fd[i] >= 0) {
+            close(fd[i]);
+        }
+    }
+    return false;
 }

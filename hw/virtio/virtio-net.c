@@ -10,7 +10,12 @@
  * Queues: receiveq0, transmitq0, receiveq1, transmitq1, ..., then the
  * control queue.  With mq=on the device has as many pairs as its netdev
  * has queues (-netdev ...,queues=N); the driver picks how many it uses
- * (VQ_PAIRS_SET).  kvmpc's backends have one queue, shared by the pairs:
+ * (VQ_PAIRS_SET).  A multiqueue tap (queues=N, fds=a:b) has one client
+ * per queue, and the device then has one NIC client per pair, peer of
+ * the tap queue of the same index (QEMU's NetClientState per queue):
+ * transmit queue i writes to tap queue i, what tap queue i reads goes to
+ * receive queue i, and the tap queues of pairs the driver does not use
+ * are detached.  The other backends have one queue, shared by the pairs:
  * transmit queues all send to it, and a received frame goes to the first
  * active receive queue that has buffers.
  *
@@ -85,7 +90,9 @@ typedef struct VirtIONetQueue {
 struct VirtIONet {
     VirtIODevice vdev;
     NICConf conf;
-    NetClientState *nc;
+    NetClientState *nc;         /* ncs[0] */
+    NetClientState *ncs[VIRTIO_NET_MAX_QUEUE_PAIRS];   /* one per pair: a multiqueue peer */
+    unsigned n_nc;              /* 1: the pairs share nc; else max_pairs */
     VirtIONetQueue vqs[VIRTIO_NET_MAX_QUEUE_PAIRS];
     VirtQueue *ctrl;
     uint32_t max_pairs;
@@ -157,6 +164,35 @@ static bool vnet_has(VirtIONet *n, unsigned bit)
     return virtio_vdev_has_feature(&n->vdev, bit);
 }
 
+/* The client that serves pair i (nc itself when the pairs share it). */
+static NetClientState *vnet_pair_nc(VirtIONet *n, unsigned i)
+{
+    return n->n_nc > 1 && i < n->n_nc ? n->ncs[i] : n->nc;
+}
+
+static void virtio_net_set_info(VirtIONet *n, const uint8_t *mac)
+{
+    for (unsigned i = 0; i < n->n_nc; i++) {
+        qemu_format_nic_info_str(n->ncs[i], (const MACAddr *)mac);
+    }
+}
+
+static void virtio_net_flush_all(VirtIONet *n)
+{
+    for (unsigned i = 0; i < n->n_nc; i++) {
+        qemu_flush_queued_packets(n->ncs[i]);
+    }
+}
+
+/* A multiqueue peer's queues follow the pairs in use (QEMU's
+ * peer_attach/peer_detach). */
+static void virtio_net_apply_pairs(VirtIONet *n)
+{
+    for (unsigned i = 1; i < n->n_nc; i++) {
+        qemu_net_queue_enable(n->ncs[i]->peer, i < n->curr_pairs);
+    }
+}
+
 /* ---- configuration space and link ----------------------------------------- */
 
 static void virtio_net_get_config(VirtIODevice *vdev, uint8_t *c)
@@ -187,7 +223,7 @@ static void virtio_net_set_config(VirtIODevice *vdev, const uint8_t *c)
     if (!vnet_has(n, VIRTIO_NET_F_CTRL_MAC_ADDR) && !vnet_has(n, VIRTIO_F_VERSION_1) &&
         memcmp(c + VIRTIO_NET_CFG_MAC, n->mac, 6)) {
         memcpy(n->mac, c + VIRTIO_NET_CFG_MAC, 6);
-        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
+        virtio_net_set_info(n, n->mac);
     }
 }
 
@@ -213,8 +249,16 @@ static bool virtio_net_rx_ready(VirtIONet *n)
     return virtio_is_ready(&n->vdev) && n->features_applied && n->conf.peer != NULL;
 }
 
-static VirtIONetQueue *virtio_net_rx_queue(VirtIONet *n)
+static VirtIONetQueue *virtio_net_rx_queue(VirtIONet *n, NetClientState *nc)
 {
+    if (n->n_nc > 1) {
+        /* a multiqueue peer: its queue i feeds receive queue i only */
+        unsigned i = nc->queue_index;
+        VirtQueue *vq = n->vqs[i].rx;
+
+        return i < n->curr_pairs && virtio_queue_ready(vq) && !virtio_queue_empty(vq)
+               ? &n->vqs[i] : NULL;
+    }
     for (unsigned i = 0; i < n->curr_pairs; i++) {
         VirtQueue *vq = n->vqs[i].rx;
         if (virtio_queue_ready(vq) && !virtio_queue_empty(vq)) {
@@ -236,7 +280,7 @@ static bool virtio_net_can_receive(NetClientState *nc)
         !n->vdev.transport->bus_master(n->vdev.transport_opaque)) {
         return false;
     }
-    return virtio_net_rx_queue(n) != NULL;
+    return virtio_net_rx_queue(n, nc) != NULL;
 }
 
 static bool mac_in(const uint8_t *table, uint32_t from, uint32_t to, const uint8_t *mac)
@@ -476,8 +520,8 @@ static ssize_t virtio_net_drop(VirtIONet *n, size_t size, const char *why)
     return size;
 }
 
-static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size, uint8_t *hdr,
-                                  size_t wire);
+static ssize_t virtio_net_deliver(VirtIONet *n, NetClientState *nc, const uint8_t *buf,
+                                  size_t size, uint8_t *hdr, size_t wire);
 
 /* ---- receive coalescing (net/tcp-coalesce.c) -------------------------------- */
 
@@ -501,7 +545,7 @@ static bool virtio_net_lro_flush(VirtIONet *n)
         hdr[4] = gso_size & 0xff;
         hdr[5] = gso_size >> 8;
     }
-    if (virtio_net_deliver(n, n->lro.buf, n->lro.len, hdr, n->lro.len) == 0) {
+    if (virtio_net_deliver(n, n->nc, n->lro.buf, n->lro.len, hdr, n->lro.len) == 0) {
         return false;
     }
     n->lro_frames += gso_size != 0;
@@ -578,13 +622,13 @@ static ssize_t virtio_net_receive(NetClientState *nc, const uint8_t *buf, size_t
             return r > 0 ? (ssize_t)wire : 0;
         }
     }
-    return virtio_net_deliver(n, buf, size, hdr, wire);
+    return virtio_net_deliver(n, nc, buf, size, hdr, wire);
 }
 
 /* Puts one frame (and its virtio-net header, num_buffers filled here) in
  * the receive queue: wire when taken or dropped, 0 to wait for buffers. */
-static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size, uint8_t *hdr,
-                                  size_t wire)
+static ssize_t virtio_net_deliver(VirtIONet *n, NetClientState *nc, const uint8_t *buf,
+                                  size_t size, uint8_t *hdr, size_t wire)
 {
     VirtIONetQueue *q;
     VirtQueueElement *elems[VIRTQUEUE_MAX_SIZE];
@@ -593,7 +637,10 @@ static ssize_t virtio_net_deliver(VirtIONet *n, const uint8_t *buf, size_t size,
     size_t total = n->hdr_len + size, done;
     unsigned seen = UINT_MAX;
 
-    q = virtio_net_rx_queue(n);
+    q = virtio_net_rx_queue(n, nc);
+    if (!q) {
+        return 0;
+    }
 retry:
     nelem = 0;
     done = 0;
@@ -688,9 +735,8 @@ static void virtio_net_handle_rx(VirtIODevice *vdev, VirtQueue *vq)
 {
     VirtIONet *n = (VirtIONet *)vdev;
 
-    (void)vq;
     if (n->nc && virtio_net_lro_flush(n)) {
-        qemu_flush_queued_packets(n->nc);
+        qemu_flush_queued_packets(vnet_pair_nc(n, vq->index / 2));
     }
 }
 
@@ -759,12 +805,12 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
             }
         }
         if (nv) {
-            qemu_sendv_packet(n->nc, v, nv);
+            qemu_sendv_packet(vnet_pair_nc(n, vq->index / 2), v, nv);
             return true;
         }
         memcpy(n->tx_buf, h, sizeof(h));
         iov_copy_to_buf(e->out_sg, e->out_num, n->hdr_len, n->tx_buf + NET_VNET_HDR_LEN, len);
-        qemu_send_packet(n->nc, n->tx_buf, NET_VNET_HDR_LEN + len);
+        qemu_send_packet(vnet_pair_nc(n, vq->index / 2), n->tx_buf, NET_VNET_HDR_LEN + len);
         return true;
     }
     /* (an IPv4 TSO frame for a peer that takes it whole goes as one
@@ -774,7 +820,7 @@ static bool virtio_net_tx_one(VirtIONet *n, VirtQueue *vq, VirtQueueElement *e)
     if ((hdr[0] & VIRTIO_NET_HDR_F_NEEDS_CSUM) && vnet_has(n, VIRTIO_NET_F_CSUM)) {
         virtio_net_finish_csum(n->tx_buf, len, hdr[6] | hdr[7] << 8, hdr[8] | hdr[9] << 8);
     }
-    qemu_send_packet(n->nc, n->tx_buf, len);
+    qemu_send_packet(vnet_pair_nc(n, vq->index / 2), n->tx_buf, len);
     return true;
 }
 
@@ -864,8 +910,8 @@ static void virtio_net_apply_offloads(VirtIONet *n)
         .ufo = o & (1ull << VIRTIO_NET_F_GUEST_UFO),
     };
 
-    if (n->nc && n->peer_vnet_hdr) {
-        qemu_set_offload(n->nc->peer, &off);
+    for (unsigned i = 0; n->peer_vnet_hdr && i < n->n_nc; i++) {
+        qemu_set_offload(n->ncs[i]->peer, &off);
     }
 }
 
@@ -901,7 +947,7 @@ static uint8_t virtio_net_ctrl_mac(VirtIONet *n, uint8_t cmd, const uint8_t *d, 
             return VIRTIO_NET_ERR;
         }
         memcpy(n->mac, d, 6);
-        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
+        virtio_net_set_info(n, n->mac);
         qemu_nic_rx_filter_changed(n->nc);
         return VIRTIO_NET_OK;
     }
@@ -974,7 +1020,8 @@ static uint8_t virtio_net_ctrl_mq(VirtIONet *n, uint8_t cmd, const uint8_t *d, s
         return VIRTIO_NET_ERR;
     }
     n->curr_pairs = pairs;
-    qemu_flush_queued_packets(n->nc);
+    virtio_net_apply_pairs(n);
+    virtio_net_flush_all(n);
     return VIRTIO_NET_OK;
 }
 
@@ -1071,6 +1118,7 @@ static void virtio_net_apply_features(VirtIONet *n)
     if (!vnet_has(n, VIRTIO_NET_F_MQ)) {
         n->curr_pairs = 1;
     }
+    virtio_net_apply_pairs(n);
     n->curr_guest_offloads = n->vdev.guest_features & GUEST_OFFLOADS_MASK;
     virtio_net_apply_offloads(n);
     n->features_applied = true;
@@ -1086,9 +1134,7 @@ static void virtio_net_set_status(VirtIODevice *vdev, uint8_t status)
     if (!n->features_applied) {
         virtio_net_apply_features(n);
     }
-    if (n->nc) {
-        qemu_flush_queued_packets(n->nc);
-    }
+    virtio_net_flush_all(n);
     for (unsigned i = 0; i < n->curr_pairs; i++) {
         if (!virtio_queue_empty(n->vqs[i].tx)) {
             virtio_net_handle_tx(vdev, n->vqs[i].tx);
@@ -1122,9 +1168,8 @@ static void virtio_net_reset(VirtIODevice *vdev)
     }
     memcpy(n->mac, n->conf.macaddr.a, 6);
     n->status = n->nc && n->nc->link_down ? 0 : VIRTIO_NET_S_LINK_UP;
-    if (n->nc) {
-        qemu_format_nic_info_str(n->nc, &n->conf.macaddr);
-    }
+    virtio_net_set_info(n, n->conf.macaddr.a);
+    virtio_net_apply_pairs(n);
     for (unsigned i = 0; i < n->max_pairs; i++) {
         if (n->vqs[i].tx_bh) {
             qemu_bh_cancel(n->vqs[i].tx_bh);
@@ -1191,13 +1236,16 @@ static void virtio_net_free(VirtIONet *n)
     n->lro.buf = NULL;
     g_free(n->rx_buf);
     n->tx_buf = n->rx_buf = NULL;
-    if (n->nc && n->peer_vnet_hdr) {
-        qemu_using_vnet_hdr(n->nc->peer, false);
+    for (unsigned i = n->n_nc; i-- > 0;) {
+        if (n->peer_vnet_hdr) {
+            qemu_using_vnet_hdr(n->ncs[i]->peer, false);
+        }
+        qemu_net_queue_enable(n->ncs[i]->peer, true);  /* as it was before us */
+        qemu_del_net_client(n->ncs[i]);
+        n->ncs[i] = NULL;
     }
-    if (n->nc) {
-        qemu_del_net_client(n->nc);
-        n->nc = NULL;
-    }
+    n->n_nc = 0;
+    n->nc = NULL;
     virtio_cleanup(&n->vdev);
 }
 
@@ -1338,8 +1386,30 @@ static void virtio_net_pci_realize(PCIDevice *d, Error **errp)
     n->tx_buf = g_malloc(NET_VNET_HDR_LEN + VIRTIO_NET_TX_MAX);
     n->rx_buf = g_malloc(VIRTIO_NET_RX_MAX);
     n->lro.buf = n->peer_bursts ? g_malloc(TCP_COALESCE_MAX) : NULL;
-    n->nc = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id, dev);
-    qemu_using_vnet_hdr(n->conf.peer, n->peer_vnet_hdr);
+    n->nc = n->ncs[0] = qemu_new_nic(&virtio_net_info, &n->conf, "virtio-net-pci", d->qdev.id,
+                                     dev);
+    n->n_nc = 1;
+    /* a multiqueue backend: one NIC client per pair on its queue of that
+     * index, all named as the first (QEMU); with mq=off only queue 0 */
+    for (unsigned i = 1; n->conf.peer; i++) {
+        NetClientState *q = qemu_find_netdev_queue(n->netdev, i);
+        NICConf conf = n->conf;
+
+        if (!q) {
+            break;
+        }
+        if (i >= n->max_pairs) {
+            qemu_net_queue_enable(q, false);
+            continue;
+        }
+        conf.peer = q;
+        n->ncs[i] = qemu_new_nic(&virtio_net_info, &conf, "virtio-net-pci", n->nc->name, dev);
+        n->ncs[i]->queue_index = i;
+        n->n_nc = i + 1;
+    }
+    for (unsigned i = 0; i < n->n_nc; i++) {
+        qemu_using_vnet_hdr(n->ncs[i]->peer, n->peer_vnet_hdr);
+    }
     virtio_net_reset(vdev);
     if (!virtio_pci_realize(&dev->proxy, vdev, PCI_CLASS_NETWORK_ETHERNET, errp)) {
         virtio_net_free(n);
@@ -1398,15 +1468,18 @@ static int virtio_net_post_load(void *opaque, int version_id)
         memcpy(n->vlans, vlans, sizeof(vlans));
     }
     if (n->nc) {
-        qemu_format_nic_info_str(n->nc, (const MACAddr *)n->mac);
-        n->nc->link_down = !(n->status & VIRTIO_NET_S_LINK_UP);
+        virtio_net_set_info(n, n->mac);
+        for (unsigned i = 0; i < n->n_nc; i++) {
+            n->ncs[i]->link_down = !(n->status & VIRTIO_NET_S_LINK_UP);
+        }
+        virtio_net_apply_pairs(n);
         /* tell the guest to announce itself where it now is (as QEMU) */
         if (vnet_has(n, VIRTIO_NET_F_GUEST_ANNOUNCE) && vnet_has(n, VIRTIO_NET_F_CTRL_VQ) &&
             (n->status & VIRTIO_NET_S_LINK_UP)) {
             n->status |= VIRTIO_NET_S_ANNOUNCE;
             virtio_notify_config(&n->vdev);
         }
-        qemu_flush_queued_packets(n->nc);
+        virtio_net_flush_all(n);
     }
     return 0;
 }

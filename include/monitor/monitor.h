@@ -35,4 +35,8 @@ void monitor_puts(Monitor *mon, const char *str);
  * QMP monitor past capabilities negotiation. */
 void qmp_event_emit(const char *name, JsonObject *data);
 
+/* Takes the fd that QMP getfd stored on mon under name (mon no longer
+ * holds it; QEMU's monitor_get_fd); -1 with errp set if there is none. */
+int monitor_get_fd(Monitor *mon, const char *name, Error **errp);
+
 #endif

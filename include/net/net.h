@@ -91,6 +91,9 @@ typedef struct NetClientInfo {
     /* A NIC that can make its guest announce itself (virtio-net's
      * GUEST_ANNOUNCE): asked at each round of announce-self. */
     void (*announce)(NetClientState *nc);
+    /* A queue of a multiqueue backend (tap): whether the host may steer
+     * frames to it and whether it is read (the NIC's pair is in use). */
+    void (*queue_enable)(NetClientState *nc, bool on);
     void (*cleanup)(NetClientState *nc);
 } NetClientInfo;
 
@@ -106,6 +109,7 @@ struct NetClientState {
     void *opaque;               /* NIC: the device (its DeviceState comes first) */
     bool rxfilter_notify;       /* NIC: NIC_RX_FILTER_CHANGED armed (until a query) */
     unsigned queues;            /* backend: queues=N (0 or 1: one), for a multiqueue NIC */
+    unsigned queue_index;       /* which queue of a multiqueue client (all share the name) */
 };
 
 /* NIC configuration, the device's properties. */
@@ -121,6 +125,17 @@ NetClientState *qemu_new_nic(const NetClientInfo *info, NICConf *conf, const cha
                              const char *id, void *opaque);
 void qemu_del_net_client(NetClientState *nc);
 NetClientState *qemu_find_netdev(const char *id);
+/* Queue i of a backend (a multiqueue tap has one client per queue, all
+ * named by its id); NULL past the last.  Queue 0 is qemu_find_netdev's. */
+NetClientState *qemu_find_netdev_queue(const char *id, unsigned i);
+/* A multiqueue backend's queue i used or not (NetClientInfo.queue_enable). */
+void qemu_net_queue_enable(NetClientState *nc, bool on);
+/* An fd named on the command line or in netdev_add: a number the process
+ * inherited, or (from a monitor command) the name of one given to that
+ * monitor by QMP getfd, which it then no longer holds (as QEMU's
+ * monitor_fd_param).  -1 with errp set on failure; *owned says whether
+ * the caller must close it when it does not keep it. */
+int net_fd_param(const char *str, bool *owned, Error **errp);
 /* By name, among every client (NICs, backends, hub ports). */
 NetClientState *qemu_find_net_client(const char *name);
 /* Calls fn for every client, in creation order. */
@@ -183,6 +198,9 @@ void net_print_help(void);
 void net_create_nics(void);
 /* -netdev TYPE,... / netdev_add (opts already parsed). */
 bool net_client_init(const char *optstr, bool is_netdev, Error **errp);
+/* The same from a monitor command: fd= names resolve in mon's getfd table. */
+typedef struct Monitor Monitor;
+bool net_client_init_mon(const char *optstr, Monitor *mon, Error **errp);
 bool net_netdev_del(const char *id, Error **errp);
 /* `info network` */
 void net_print_info(GString *out);
