@@ -74,8 +74,8 @@ static void announce_nic(NetClientState *nc, void *opaque)
     NetRxFilter f = { 0 };
     uint8_t buf[RARP_LEN];
 
-    if (nc->info->type != NET_CLIENT_DRIVER_NIC || !nc->info->query_rx_filter ||
-        !announce_wants(t, nc)) {
+    if (nc->info->type != NET_CLIENT_DRIVER_NIC || nc->queue_index || !nc->info->query_rx_filter ||
+        !announce_wants(t, nc)) {       /* a multiqueue NIC announces on its first queue */
         return;
     }
     nc->info->query_rx_filter(nc, &f);          /* the MAC the NIC has now */
