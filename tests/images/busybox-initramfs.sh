@@ -22,6 +22,12 @@
 #                   (none)                  /test.sh if present
 #                 then prints "KVMPC-TEST-EXIT: <status>" and runs `poweroff -f`
 #                 (ACPI power-off: QEMU exits).
+#   root=/dev/DEV (before the above; [rootfstype=T] [init=PATH]): what a
+#                 distribution's initramfs does: loads the modules listed in
+#                 /lib/modules/load.order (a test appends them), waits for
+#                 DEV, mounts it read-write at /newroot and hands over with
+#                 `switch_root /newroot PATH` (default /sbin/init), /dev
+#                 moved along; if DEV cannot be mounted, says so and goes on
 #   otherwise     interactive: prints "kvmpc-initramfs: ready" and starts
 #                 `setsid cttyhack sh` on the console (prompt "kvmpc# "),
 #                 respawned when it exits; `poweroff -f` in it powers off.
@@ -71,6 +77,30 @@ done
 # SeaBIOS leaves its last line unterminated: start on a fresh line
 echo
 echo "kvmpc-initramfs: booted $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu(s)"
+root_dev= root_fs= new_init=/sbin/init
+for w in $(cat /proc/cmdline); do
+	case $w in
+	root=/dev/*) root_dev=${w#root=} ;;
+	rootfstype=*) root_fs=${w#rootfstype=} ;;
+	init=/*) new_init=${w#init=} ;;
+	esac
+done
+if [ -n "$root_dev" ]; then
+	if [ -r /lib/modules/load.order ]; then
+		for m in $(cat /lib/modules/load.order); do
+			insmod /lib/modules/$m || echo "kvmpc-initramfs: insmod $m failed"
+		done
+	fi
+	i=0; while [ ! -b "$root_dev" ] && [ $i -lt 300 ]; do i=$((i+1)); sleep 0.1; done
+	mkdir -p /newroot
+	if mount ${root_fs:+-t $root_fs} -o rw "$root_dev" /newroot; then
+		echo "kvmpc-initramfs: root $root_dev, switching to $new_init"
+		umount /dev/pts /proc /sys 2>/dev/null
+		mkdir -p /newroot/dev && mount --move /dev /newroot/dev
+		exec switch_root /newroot "$new_init"
+	fi
+	echo "kvmpc-initramfs: cannot mount $root_dev"
+fi
 if [ "$test_mode" = 1 ]; then
 	case $run in
 	b64:*) echo "${run#b64:}" | base64 -d > /tmp/run.sh ;;
