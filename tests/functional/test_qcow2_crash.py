@@ -21,9 +21,18 @@ same image and on fresh ones.  After every kill:
 
 Then the next round goes on writing to the killed (unrepaired) image.
 The totals (kills, clean vs leaks-only, kills where an unacknowledged
-write had reached the image) are printed and asserted.
+write had reached the image) are printed and asserted.  This is
+test_qtest_guest (36 kills, about 40 s).
 
-usage: test_qcow2_crash.py KVMPC KVMPC-IMG
+test_linux_guest does the same checks after 7 kills of a Linux guest
+under tcg-lite (Debian's kernel, the busybox initramfs of tests/images/)
+writing random blocks with dd conv=fsync and blkdiscard to a qcow2 disk
+on virtio-blk (and IDE), killed while one of its writes runs; the guest
+logs each request, before and after, to a second (raw) disk, from which
+the model is built.  Slower and coarser (one request at a time) but a
+real driver and page cache.
+
+usage: test_qcow2_crash.py KVMPC KVMPC-IMG [-k qtest_guest|linux_guest]
 Environment: QCOW2_CRASH_SEED=N repeats a run's choices (not its timing).
 """
 import base64
@@ -135,12 +144,13 @@ def describe(sector):
 
 class Op:
     """One guest request.  kind: 'write', 'zero', 'discard', 'flush'."""
-    __slots__ = ('kind', 'id', 'lba', 'n', 'flags', 'slot', 'done', 'cover')
+    __slots__ = ('kind', 'id', 'lba', 'n', 'flags', 'slot', 'done', 'cover', 'gen')
 
-    def __init__(self, kind, wid, lba=0, n=0, flags=0):
+    def __init__(self, kind, wid, lba=0, n=0, flags=0, gen=None):
         self.kind, self.id, self.lba, self.n, self.flags = kind, wid, lba, n, flags
         self.done = False
         self.cover = ()         # flush: the requests it makes durable
+        self.gen = gen          # write: sector lba's bytes (default: pattern())
 
 
 class Guest(QTest):
@@ -280,7 +290,7 @@ class Model:
                 elif v.kind == 'zero':
                     e = ZERO
                 else:
-                    e = pattern(v.id, lba)
+                    e = v.gen(lba) if v.gen else pattern(v.id, lba)
                 if a == e:
                     if v is not None and not v.done:
                         seen.add(v.id)
@@ -438,6 +448,10 @@ class Qcow2Crash(unittest.TestCase):
             rc, self.errors()))
         self.assertTrue(inflight, 'nothing in flight at the kill')
         self.assertGreater(done_writes, 0)
+        return self.after_kill(img, model, base, lazy, done_writes, len(inflight), size0)
+
+    def after_kill(self, img, model, base, lazy, done_writes, inflight, size0):
+        """The checks after a kill; returns the image's content."""
         self.stats['kills'] += 1
         self.stats['writes_done'] += done_writes
 
@@ -482,7 +496,7 @@ class Qcow2Crash(unittest.TestCase):
         self.stats['inflight_seen'] += seen > 0
         print('  kill %2d: %4d writes done, %2d in flight, %s%s, %d durable sectors checked, '
               '%d unacknowledged writes on disk, image %d -> %d KiB' % (
-                  self.stats['kills'], done_writes, len(inflight),
+                  self.stats['kills'], done_writes, inflight,
                   'clean' if q.returncode == 0 else 'leaks (%d)' % qj.get('leaks', 0),
                   ', dirty' if dirty else '', durable, seen, size0 >> 10,
                   os.path.getsize(img) >> 10), flush=True)
@@ -497,7 +511,7 @@ class Qcow2Crash(unittest.TestCase):
             h = f.read(80)
         return struct.unpack('>I', h[4:8])[0] >= 3 and bool(struct.unpack('>Q', h[72:80])[0] & 1)
 
-    def test_kill_during_guest_writes(self):
+    def test_qtest_guest(self):
         t0 = time.monotonic()
         for name, tool, opts, backing, cache, rounds in SERIES:
             print('series %s: %s %s, backing %s, cache=%s' % (name, tool, opts, backing, cache),
@@ -529,6 +543,190 @@ class Qcow2Crash(unittest.TestCase):
         self.assertGreater(s['leaks'] + s['inflight_seen'], 0)
         self.assertGreater(s['durable_sectors'], 0)
 
+
+    # ---- a Linux guest ------------------------------------------------------
+
+    def linux_initrd(self):
+        """The test initramfs plus virtio_pci and virtio_blk (as
+        linux-modules.inc.sh builds it); None if the guest images are not
+        built (tests/images/)."""
+        b = os.environ.get('KVMPC_BUILD', os.path.dirname(KVMPC))
+        kernel = os.path.join(b, 'images', 'linux', 'vmlinuz')
+        initramfs = os.path.join(b, 'images', 'initramfs.cpio.gz')
+        mods = os.path.join(b, 'images', 'linux', 'modules')
+        if not all(os.path.exists(x) for x in (kernel, initramfs,
+                                               os.path.join(mods, 'modules.dep'))):
+            return None
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        root, extra = self.p('modroot'), self.p('extra.cpio.gz')
+        os.makedirs(os.path.join(root, 'lib', 'modules'))
+        run('bash', '-c', '. "$1/tests/images/lib.sh" && add_modules "$2" "$3" virtio_pci '
+            'virtio_blk ata_piix sd_mod && pack_initramfs "$2" "$4"', 'x', top, root, mods, extra)
+        initrd = self.p('initrd.gz')
+        with open(initrd, 'wb') as out:
+            for x in (initramfs, extra):
+                with open(x, 'rb') as f:
+                    out.write(f.read())
+        return kernel, initrd
+
+    # The guest: random 4 KiB-block writes of 1..32 blocks with dd
+    # conv=fsync (and, on virtio-blk, now and then a blkdiscard) to the
+    # disk, one after the other.  Write i's bytes: "i\n" repeated.  Each
+    # request is logged in sector i - first of a second (raw) disk: "W|X i
+    # block count start" written and fsynced before it begins, rewritten
+    # "... done" once it returned (dd's fsync: a FLUSH of the disk).  The
+    # log survives the kill like everything kvmpc wrote; the console
+    # cannot be trusted for that (the tty sends its output later).  "D i"
+    # on the console only paces the host.
+    GUEST = """for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
+j=0; while [ ! -b /dev/%(a)s ] || [ ! -b /dev/%(b)s ]; do j=$((j+1)); [ $j -gt 600 ] && break; sleep 0.1; done
+# the log disk is the 1 MiB one (IDE disks may come up in either order)
+if [ "$(cat /sys/block/%(a)s/size)" = 2048 ]; then L=%(a)s D=%(b)s; else L=%(b)s D=%(a)s; fi
+log() { echo "$*" | dd of=/dev/$L bs=512 seek=$((i - %(first)d - 1)) conv=sync,notrunc,fsync 2>/dev/null || echo "GUEST-FAILED log"; }
+i=%(first)d
+while :; do
+  i=$((i+1)); o=$(( (RANDOM * 32768 + RANDOM) %% %(blocks)d )); n=$(( RANDOM %% 32 + 1 ))
+  [ $((o + n)) -gt %(blocks)d ] && n=$((%(blocks)d - o))
+  if [ $((RANDOM %% 8)) -lt %(discard)d ]; then
+    log X $i $o $n start
+    blkdiscard -o $((o * 4096)) -l $((n * 4096)) /dev/$D || echo "GUEST-FAILED discard"
+    log X $i $o $n done
+  else
+    log W $i $o $n start
+    yes $i | head -c $((n * 4096)) | dd of=/dev/$D bs=4096 seek=$o conv=notrunc,fsync 2>/dev/null || echo "GUEST-FAILED dd"
+    log W $i $o $n done
+  fi
+  echo "D $i"
+done"""
+
+    @staticmethod
+    def linux_op(kind, i, o, n):
+        """The guest's request i: n 4 KiB blocks from block o."""
+        if kind == 'X':
+            return Op('discard', i, o * 8, n * 8)
+        rep = b'%d\n' % i
+        whole = rep * (2 * SECTOR // len(rep) + 2)
+        return Op('write', i, o * 8, n * 8,
+                  gen=lambda lba: whole[(lba - o * 8) * SECTOR % len(rep):][:SECTOR])
+
+    def linux_round(self, img, kernel, initrd, base, first_id, ide, lazy):
+        blocks = DISK // 4096
+        script = self.GUEST % dict(first=first_id, blocks=blocks, a='sda' if ide else 'vda',
+                                   b='sdb' if ide else 'vdb', discard=0 if ide else 1)
+        top = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        cmdline = run('bash', os.path.join(top, 'tests', 'images', 'busybox-initramfs.sh'),
+                      '--cmdline', script).stdout.decode().strip()
+        size0 = os.path.getsize(img)
+        logdisk = self.p('log.raw')
+        with open(logdisk, 'wb') as f:
+            f.truncate(1 << 20)
+        self.errlog = open(self.p('kvmpc.err'), 'wb')
+        d = 'file=%s,format=qcow2,' % img
+        ld = 'file=%s,format=raw,' % logdisk
+        drives = (['-drive', d + 'if=ide,index=0', '-drive', ld + 'if=ide,index=1'] if ide else
+                  ['-drive', d + 'if=none,id=d0,discard=unmap',
+                   '-device', 'virtio-blk-pci,drive=d0',
+                   '-drive', ld + 'if=none,id=d1', '-device', 'virtio-blk-pci,drive=d1'])
+        proc = subprocess.Popen(
+            [KVMPC, '-accel', 'tcg', '-m', '256', '-nographic', '-no-reboot', '-kernel', kernel,
+             '-initrd', initrd, '-append', 'console=ttyS0 panic=-1 ' + cmdline] + drives,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.errlog)
+        out = []
+        stop_after = self.rnd.randrange(10, 60)
+        deadline = time.monotonic() + 240
+        try:
+            for raw in iter(proc.stdout.readline, b''):
+                line = raw.decode(errors='replace').strip()
+                out.append(line)
+                if 'FAILED' in line or 'KVMPC-TEST-EXIT' in line:
+                    raise AssertionError('the guest: %s' % '\n'.join(out[-30:]))
+                if time.monotonic() > deadline:
+                    raise AssertionError('the guest is too slow: %s' % '\n'.join(out[-30:]))
+                w = line.split()
+                if len(w) == 2 and w[0] == 'D' and w[1].isdigit() and \
+                        int(w[1]) - first_id >= stop_after:
+                    break
+            else:
+                raise AssertionError('kvmpc ended: %s\n%s' % ('\n'.join(out[-30:]),
+                                                             self.errors()))
+            # kill while a write runs: its "start" record is in the log
+            # (which kvmpc wrote to the page cache) and its "done" not yet
+            for _ in range(20000):
+                with open(logdisk, 'rb') as f:
+                    recs = f.read(1 << 20).rstrip(b'\0')
+                rec = recs[recs.rfind(b'\0') + 1:].split()
+                if rec and rec[0] == b'W' and rec[-1] == b'start':
+                    break
+                time.sleep(0.0005)
+            time.sleep(self.rnd.uniform(0, 0.005))
+            self.assertIsNone(proc.poll(), 'kvmpc died before the kill')
+            proc.kill()
+            rc = proc.wait(timeout=20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            self.errlog.close()
+        self.assertEqual(rc, -9, 'kvmpc was not killed by the SIGKILL: exit %s' % rc)
+        # the model from the log: requests in order, each started, maybe done
+        model = Model()
+        done_writes = inflight = 0
+        last = first_id
+        with open(logdisk, 'rb') as f:
+            log = f.read()
+        for k in range(len(log) // SECTOR):
+            rec = log[k * SECTOR:(k + 1) * SECTOR].rstrip(b'\0').split(b'\n')[0].split()
+            if not rec:
+                break
+            self.assertEqual(len(rec), 5, (k, log[k * SECTOR:k * SECTOR + 64]))
+            kind, i, o, n, state = rec[0].decode(), *map(int, rec[1:4]), rec[4]
+            self.assertEqual(i, first_id + 1 + k, rec)
+            op = self.linux_op(kind, i, o, n)
+            model.submitted(op)
+            last = i
+            if state == b'done':
+                model.completed(op)
+                if op.kind == 'write':     # dd's fsync: a flush after it
+                    f = Op('flush', -op.id)
+                    model.submitted(f)
+                    model.completed(f)
+                    done_writes += 1
+            else:
+                inflight += 1
+        self.assertGreaterEqual(last - first_id, stop_after)
+        return self.after_kill(img, model, base, lazy, done_writes, inflight, size0), last
+
+    # (name, create options, backing, IDE instead of virtio-blk, rounds)
+    LINUX = [
+        ('virtio-64k-rawbacking', 'cluster_size=65536', 'raw', False, 3),
+        ('virtio-4k-lazy-qcow2backing', 'cluster_size=4096,lazy_refcounts=on', 'qcow2', False, 2),
+        ('ide-16k-rc4', 'cluster_size=16384,refcount_bits=4', None, True, 2),
+    ]
+
+    def test_linux_guest(self):
+        got = self.linux_initrd()
+        if not got:
+            self.skipTest('the guest images are not built (tests/images/debian-kernel.sh, '
+                          'busybox-initramfs.sh)')
+        kernel, initrd = got
+        t0 = time.monotonic()
+        last = 0
+        for name, opts, backing, ide, rounds in self.LINUX:
+            print('Linux series %s: %s, backing %s' % (name, opts, backing), flush=True)
+            img = self.p(name + '.qcow2')
+            base = self.create(img, 'qemu-img', opts, backing)
+            for r in range(rounds):
+                base, last = self.linux_round(img, kernel, initrd, base, last + 1000, ide,
+                                              'lazy_refcounts=on' in opts)
+            os.unlink(img)
+        s = self.stats
+        print('Linux: %d kills in %.0f s: %d clean, %d leaks only; %d with an unacknowledged '
+              'write on disk; %d fsynced dd writes, %d sectors of them verified' % (
+                  s['kills'], time.monotonic() - t0, s['clean'], s['leaks'], s['inflight_seen'],
+                  s['writes_done'], s['durable_sectors']), flush=True)
+        self.assertEqual(s['kills'], sum(x[-1] for x in self.LINUX))
+        self.assertGreater(s['durable_sectors'], 0)
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
