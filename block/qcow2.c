@@ -2331,7 +2331,13 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         feature(feats + 240, 1, 0, "lazy refcounts");
         feature(feats + 288, 2, 0, "bitmaps");
         feature(feats + 336, 2, 1, "raw external data");
-        put_ext(h, EXT_FEATURES, feats, sizeof(feats));
+        /* the name table is optional: left out when the header would not
+         * fit in one cluster with it (small clusters and a backing file),
+         * as qemu-img does */
+        if (h->len + 8 + sizeof(feats) + 8 +
+            (o->backing_file ? strlen(o->backing_file) : 0) <= cs) {
+            put_ext(h, EXT_FEATURES, feats, sizeof(feats));
+        }
         put_ext(h, EXT_END, NULL, 0);
     } else if (bfmt) {
         put_ext(h, EXT_BACKING_FMT, bfmt, strlen(bfmt));
