@@ -386,12 +386,16 @@ class Qcow2Interop(unittest.TestCase):
         self.assertEqual(convert(self.p('full.qcow2'), 16).wait(), 0)
         whole = time.monotonic() - t0
         full_size = os.path.getsize(self.p('full.qcow2'))
-        leaks = 0
+        leaks = missed = 0
         for i in range(12):
             out = self.p('kill.qcow2')
             proc = convert(out, rnd.choice([1, 16, 64]))
-            time.sleep(whole * rnd.uniform(0.1, 0.6))
-            self.assertIsNone(proc.poll(), 'the convert ended before the kill (%d)' % i)
+            time.sleep(whole * rnd.uniform(0.05, 0.4))
+            if proc.poll() is not None:
+                # a loaded machine's timing: this one finished first
+                self.assertEqual(proc.returncode, 0)
+                missed += 1
+                continue
             proc.send_signal(signal.SIGKILL)
             self.assertEqual(proc.wait(), -signal.SIGKILL)
             self.assertLess(os.path.getsize(out), full_size)    # cut short
@@ -403,7 +407,8 @@ class Qcow2Interop(unittest.TestCase):
             p = run(IMG, 'check', '-r', 'leaks', out, check=False)
             self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
             self.qemu_check_clean(out)
-        print('12 kills mid-convert, %d left leaked clusters' % leaks)
+        print('%d kills mid-convert, %d left leaked clusters' % (12 - missed, leaks))
+        self.assertLessEqual(missed, 4, 'most converts ended before their kill')
 
 if __name__ == '__main__':
     unittest.main()
