@@ -59,13 +59,16 @@ static void image_read(uint64_t off, void *buf, size_t len)
     close(fd);
 }
 
+/* The device offers packed rings when the case runs on them
+ * (QVIRTIO_RUN_RINGS); qvirtio_start then negotiates them. */
 static QTestState *start(const char *drive_opts, const char *dev_opts)
 {
     make_image();
     qvirtio_alloc_reset();
     return qtest_initf("-drive file=%s,format=raw,if=none,id=d0%s "
-                       "-device virtio-blk-pci,drive=d0,addr=%x%s",
-                       img, drive_opts, SLOT, dev_opts);
+                       "-device virtio-blk-pci,drive=d0,addr=%x%s%s",
+                       img, drive_opts, SLOT, qvirtio_packed_default() ? ",packed=on" : "",
+                       dev_opts);
 }
 
 static void stop(QTestState *s)
@@ -74,12 +77,15 @@ static void stop(QTestState *s)
     unlink(img);
 }
 
-/* Bring the device up with the queues it has: features & offered. */
-static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t features)
+/* Bring the device up with the queues it has: features & offered, the
+ * ring kind given. */
+static QVirtQueue *setup_ring(QVirtioDev *d, QTestState *s, bool modern, uint64_t features,
+                              bool packed)
 {
     uint8_t st;
 
     qvirtio_pci_init(d, s, SLOT, modern);
+    qvirtio_use_packed(d, packed);
     st = qvirtio_start(d, features | (modern ? 1ull << QVIRTIO_F_VERSION_1 : 0));
     if (modern) {
         QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: status 0x%x", st);
@@ -87,6 +93,12 @@ static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t fea
     QVirtQueue *vq = qvirtqueue_setup(d, 0);
     qvirtio_driver_ok(d);
     return vq;
+}
+
+/* ... the ring kind of the case (QVIRTIO_RUN_RINGS) */
+static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t features)
+{
+    return setup_ring(d, s, modern, features, qvirtio_packed_default());
 }
 
 /*
@@ -382,17 +394,23 @@ static void test_indirect(void)
 
     qtest_writel(s, hdr, VBLK_T_IN);
     qtest_writeq(s, hdr + 8, 7);
-    /* header, data split in two, status */
-    qvirtqueue_write_desc(s, table, 0, hdr, 16, QVRING_DESC_F_NEXT, 1);
-    qvirtqueue_write_desc(s, table, 1, r, 300, QVRING_DESC_F_NEXT | QVRING_DESC_F_WRITE, 2);
-    qvirtqueue_write_desc(s, table, 2, r + 300, 724, QVRING_DESC_F_NEXT | QVRING_DESC_F_WRITE, 3);
-    qvirtqueue_write_desc(s, table, 3, st, 1, QVRING_DESC_F_WRITE, 0);
-    head = qvirtqueue_add(vq, table, 64, false, false);
-    qtest_writew(s, vq->desc + 16ull * head + 12, QVRING_DESC_F_INDIRECT);
-    qvirtqueue_kick(vq, head);
-    QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
-    QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
-    assert_guest_eq_image(s, r, 7 * 512, 1024);
+    QT_ASSERT(d.features & (1u << QVIRTIO_F_INDIRECT_DESC));
+    /* header, data split in two, status (in the ring kind's table format) */
+    for (int round = 0; round < 2; round++) {
+        qtest_writeb(s, st, STATUS_FILL);
+        qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
+        qvirtqueue_indirect_entry(vq, table, 1, r, 300, true, false);
+        qvirtqueue_indirect_entry(vq, table, 2, r + 300, 724, true, false);
+        qvirtqueue_indirect_entry(vq, table, 3, st, 1, true, true);
+        head = qvirtqueue_add_indirect(vq, table, 4);
+        qvirtqueue_kick(vq, head);
+        QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+        QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
+        assert_guest_eq_image(s, r, 7 * 512, 1024);
+        /* a direct chain after it: the indirect one took one ring slot */
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 9, r, 512, NULL), VBLK_S_OK);
+        assert_guest_eq_image(s, r, 9 * 512, 512);
+    }
     stop(s);
 }
 
@@ -429,10 +447,8 @@ static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
             qvirtqueue_add(vq, r[i].data, r[i].len, r[i].type == VBLK_T_IN, true);
         }
         qvirtqueue_add(vq, r[i].st, 1, true, false);
-        qtest_writew(qts, vq->avail + 4 + 2ull * (vq->avail_idx % vq->size), r[i].head);
-        vq->avail_idx++;
+        qvirtqueue_publish(vq, r[i].head);
     }
-    qtest_writew(qts, vq->avail + 2, vq->avail_idx);
     qvirtqueue_notify(vq);
     for (int t = 0; (uint16_t)(qvirtqueue_used_idx(vq) - vq->last_used) < n; t++) {
         QT_ASSERT_MSG(t < TIMEOUT_MS, "%u of %u requests used",
@@ -440,9 +456,10 @@ static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
         usleep(1000);
     }
     for (unsigned k = 0; k < n; k++) {
-        uint64_t e = vq->used + 4 + 8ull * (vq->last_used++ % vq->size);
-        uint32_t id = qtest_readl(qts, e), len = qtest_readl(qts, e + 4);
+        uint32_t id, len;
         unsigned i;
+
+        QT_ASSERT(qvirtqueue_pop_used(vq, &id, &len));
 
         for (i = 0; i < n && r[i].head != id; i++) {
         }
@@ -631,10 +648,16 @@ static void test_intx_isr(bool modern)
     QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);        /* the read dropped it */
     QT_ASSERT_EQ(qvirtio_isr(&d), 0);
-    /* VRING_AVAIL_F_NO_INTERRUPT suppresses it */
-    qtest_writew(s, vq->avail, 1);
+    /* VRING_AVAIL_F_NO_INTERRUPT (packed: the driver event flags DISABLE)
+     * suppresses it */
+    qvirtqueue_set_interrupts(vq, false);
     QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 3, r, 512, NULL), VBLK_S_OK);
     QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);
+    /* and back on */
+    qvirtqueue_set_interrupts(vq, true);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 3, r, 512, NULL), VBLK_S_OK);
+    QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     stop(s);
 }
 
@@ -662,6 +685,60 @@ static void test_event_idx(void)
     QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     /* the device publishes avail_event = its next avail index */
     QT_ASSERT_EQ(qtest_readw(s, vq->used + 4 + 8 * vq->size), 6);
+    stop(s);
+}
+
+/* ---- ring wrap-around, packed event suppression ------------------------------ */
+
+/*
+ * A 16-entry queue and 40 requests one after another: the ring wraps
+ * seven times, and as 16 is not a multiple of the 3 descriptors of a
+ * request, chains cross the end of the ring (packed: their descriptors
+ * carry the flipped wrap counter after slot 15; the used descriptors are
+ * found at the device's slots).  Every 5th request is an indirect one.
+ */
+static void test_wrap(void)
+{
+    QTestState *s = start("", ",queue-size=16");
+    QVirtioDev d;
+    QVirtQueue *vq = setup(&d, s, true, 1u << QVIRTIO_F_INDIRECT_DESC);
+    uint64_t r = qvirtio_alloc(s, 1024, 512), w = fill(s, 512, 0x77);
+    uint64_t hdr = qvirtio_alloc(s, 16, 16), st = qvirtio_alloc(s, 1, 1);
+    uint64_t table = qvirtio_alloc(s, 48, 16);
+
+    QT_ASSERT_EQ(vq->size, 16u);
+    for (int i = 0; i < 40; i++) {
+        uint64_t sector = (i * 37) % (IMG_SECTORS - 2);
+
+        if (i % 5 == 4) {
+            uint16_t head;
+
+            qtest_writel(s, hdr, VBLK_T_IN);
+            qtest_writeq(s, hdr + 8, sector);
+            qtest_writeb(s, st, STATUS_FILL);
+            qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
+            qvirtqueue_indirect_entry(vq, table, 1, r, 1024, true, false);
+            qvirtqueue_indirect_entry(vq, table, 2, st, 1, true, true);
+            head = qvirtqueue_add_indirect(vq, table, 3);
+            qvirtqueue_kick(vq, head);
+            QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+            QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
+        } else if (i % 5 == 2) {
+            QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_OUT, 3000 + i, w, 512, NULL), VBLK_S_OK);
+            assert_guest_eq_image(s, w, (3000 + i) * 512, 512);
+            continue;
+        } else {
+            QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, sector, r, 1024, NULL), VBLK_S_OK);
+        }
+        assert_guest_eq_image(s, r, sector * 512, 1024);
+    }
+    QT_ASSERT_EQ(vq->last_used, 40);
+    if (vq->packed) {
+        /* 32 chains of 3 slots and 8 of 1: 104 slots, six laps and 8 */
+        QT_ASSERT_EQ(vq->free_head, 104 % 16);
+        QT_ASSERT_EQ(vq->avail_wrap, (104 / 16) % 2 == 0);
+        QT_ASSERT_EQ(vq->used_slot, 104 % 16);
+    }
     stop(s);
 }
 
@@ -1116,22 +1193,23 @@ int main(int argc, char **argv)
     qt_run("config/legacy", test_config_legacy);
     qt_run("features/unknown-refused", test_features_refused);
     qt_run("features/legacy-masked", test_features_legacy_masked);
-    qt_run("rw/modern", test_rw_modern);
+    QVIRTIO_RUN_RINGS("rw/modern", test_rw_modern);
     qt_run("rw/legacy", test_rw_legacy);
-    qt_run("discard-wz/modern", test_discard_wz_modern);
+    QVIRTIO_RUN_RINGS("discard-wz/modern", test_discard_wz_modern);
     qt_run("discard-wz/legacy", test_discard_wz_legacy);
     qt_run("discard-wz/off", test_discard_off);
     qt_run("readonly", test_readonly);
-    qt_run("indirect", test_indirect);
-    qt_run("merge", test_merge);
-    qt_run("multiqueue", test_multiqueue);
-    qt_run("ioeventfd/modern", test_ioeventfd_modern);
+    QVIRTIO_RUN_RINGS("indirect", test_indirect);
+    QVIRTIO_RUN_RINGS("merge", test_merge);
+    QVIRTIO_RUN_RINGS("multiqueue", test_multiqueue);
+    QVIRTIO_RUN_RINGS("ioeventfd/modern", test_ioeventfd_modern);
     qt_run("ioeventfd/legacy", test_ioeventfd_legacy);
-    qt_run("msix/modern", test_msix_modern);
+    QVIRTIO_RUN_RINGS("msix/modern", test_msix_modern);
     qt_run("msix/legacy", test_msix_legacy);
-    qt_run("intx/modern", test_intx_modern);
+    QVIRTIO_RUN_RINGS("intx/modern", test_intx_modern);
     qt_run("intx/legacy", test_intx_legacy);
     qt_run("event-idx", test_event_idx);
+    QVIRTIO_RUN_RINGS("wrap", test_wrap);
     qt_run("pci-cfg-cap", test_pci_cfg_cap);
     qt_run("cmdline-errors", test_cmdline_errors);
     qt_run("if-virtio", test_if_virtio);
