@@ -505,16 +505,33 @@ static void virtqueue_packed_flush(VirtQueue *vq)
     vq->used_wrap = vq->fill_wrap;
 }
 
-static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old);
+/*
+ * Packed ring positions, for event suppression: slot and wrap counter as
+ * one number modulo twice the ring size (the laps with wrap counter 1
+ * first), so that "the driver's event descriptor was written between the
+ * last interrupt and now" is one modular range check however the ring
+ * wrapped in between.  signalled_used holds such a position.
+ */
+static uint16_t packed_pos(const VirtQueue *vq, uint16_t slot, bool wrap)
+{
+    return slot + (wrap ? 0 : vq->num);
+}
 
 static bool virtio_packed_should_notify(VirtQueue *vq)
 {
-    uint16_t off_wrap, flags, old, off;
+    uint16_t off_wrap, flags, old, new, event, span;
     bool valid;
 
     if (!vring_read16(vq, vq->avail + 2, &flags) || !vring_read16(vq, vq->avail, &off_wrap)) {
         return false;
     }
+    /* [old, new) is what was used since the last decision, whatever the
+     * mode was then (as QEMU: a stale old would widen or narrow it) */
+    old = vq->signalled_used;
+    new = packed_pos(vq, vq->used_idx, vq->used_wrap);
+    valid = vq->signalled_used_valid;
+    vq->signalled_used = new;
+    vq->signalled_used_valid = true;
     if (flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
         return false;
     }
@@ -522,18 +539,15 @@ static bool virtio_packed_should_notify(VirtQueue *vq)
         !virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX)) {
         return true;
     }
-    old = vq->signalled_used;
-    valid = vq->signalled_used_valid;
-    vq->signalled_used = vq->used_idx;
-    vq->signalled_used_valid = true;
     if (!valid) {
         return true;
     }
-    off = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
-    if ((off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != vq->used_wrap) {
-        off -= vq->num;
-    }
-    return vring_need_event(off, vq->used_idx, old);
+    event = packed_pos(vq, (off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR)) % vq->num,
+                       off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR);
+    /* interrupt if event is in [old, new): counted back from new, it is
+     * nearer than old (modulo 2 * num) */
+    span = (new + 2u * vq->num - old) % (2u * vq->num);
+    return (new + 2u * vq->num - event - 1) % (2u * vq->num) < span;
 }
 
 static void virtio_packed_set_notification(VirtQueue *vq, bool enable)
@@ -1034,6 +1048,11 @@ static int virtio_device_post_load(void *opaque, int version_id)
 
         /* Devices drain before saving: nothing is in flight. */
         vq->inuse = 0;
+        /* a packed queue's signalled_used is a position (slot and wrap)
+         * since 2026-12: start over from the next interrupt */
+        if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED)) {
+            vq->signalled_used_valid = false;
+        }
         if (i >= vdev->nvqs || vq->num > vq->num_max) {
             vq->num = vq->num_max;
             vq->desc = vq->avail = vq->used = 0;

@@ -742,6 +742,70 @@ static void test_wrap(void)
     stop(s);
 }
 
+/*
+ * Packed rings, the driver event suppression area the device reads before
+ * interrupting (INTx, so the ISR says whether it did): DISABLE, ENABLE,
+ * and with EVENT_IDX a descriptor event: an interrupt only when the used
+ * descriptor at that offset, in that lap of the ring, is written.
+ */
+static void test_packed_event(void)
+{
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *vq;
+    uint64_t r;
+    int want[] = { 0, 0, 1, 0, 1, 0, 0, 0 };
+
+    s = start("", ",packed=on,queue-size=16");
+    vq = setup_ring(&d, s, true, 1u << QVIRTIO_F_EVENT_IDX, true);
+    r = qvirtio_alloc(s, 512, 512);
+    QT_ASSERT(vq->packed);
+    QT_ASSERT(d.features & (1u << QVIRTIO_F_EVENT_IDX));
+    /* disabled: no interrupt, INTx stays low */
+    qvirtqueue_set_interrupts(vq, false);
+    for (int i = 0; i < 2; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);
+        QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    }
+    /* enabled: every completion */
+    qvirtqueue_set_interrupts(vq, true);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 2, r, 512, NULL), VBLK_S_OK);
+    QT_ASSERT_EQ(qvirtio_isr(&d), 1);
+    QT_ASSERT_EQ(vq->used_slot, 9);
+    /*
+     * Requests take 3 slots; the next used descriptors go to slots 9, 12,
+     * 15, 2 (next lap), 5, 8, 11, 14, 1.  Ask for slot 15 of this lap: 9
+     * no, 12 no, 15 yes.  Then for slot 5 of the next lap (wrap counter
+     * 0): 2 no, 5 yes, 8, 11 and 14 no, nor 1 of the lap after (slot 5 of
+     * the lap before has passed).
+     */
+    qvirtqueue_packed_event_desc(vq, 15, true);
+    for (int i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 10 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_MSG(qvirtio_isr(&d) == want[i], "request %d (used slot %u): want %d",
+                      i, (vq->used_slot + 13) % 16, want[i]);
+    }
+    QT_ASSERT_EQ(vq->used_slot, 2);
+    QT_ASSERT(!vq->used_wrap);
+    qvirtqueue_packed_event_desc(vq, 5, false);
+    for (int i = 3; i < 8; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 10 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_MSG(qvirtio_isr(&d) == want[i], "request %d (used slot %u): want %d",
+                      i, (vq->used_slot + 13) % 16, want[i]);
+    }
+    /* slot 5 with the other wrap counter is in the next lap: not yet
+     * (used slots 1, 4, 7 of this one) */
+    QT_ASSERT_EQ(vq->used_slot, 1);
+    QT_ASSERT(vq->used_wrap);
+    qvirtqueue_packed_event_desc(vq, 5, false);
+    for (int i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 20 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    }
+    stop(s);
+}
+
 /* ---- hostile rings ------------------------------------------------------------ */
 
 typedef void HostileFn(QTestState *s, QVirtQueue *vq);
@@ -1210,6 +1274,7 @@ int main(int argc, char **argv)
     qt_run("intx/legacy", test_intx_legacy);
     qt_run("event-idx", test_event_idx);
     QVIRTIO_RUN_RINGS("wrap", test_wrap);
+    qt_run("packed/event", test_packed_event);
     qt_run("pci-cfg-cap", test_pci_cfg_cap);
     qt_run("cmdline-errors", test_cmdline_errors);
     qt_run("if-virtio", test_if_virtio);
