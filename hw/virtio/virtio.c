@@ -393,6 +393,12 @@ static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
         uint64_t table = d.addr;
         unsigned max = d.len / VRING_DESC_SIZE;
 
+        /* the table is the whole buffer: nothing may follow it in the ring */
+        if (d.flags & VRING_DESC_F_NEXT) {
+            virtio_error(vdev, "queue %u: indirect descriptor at slot %u with NEXT set",
+                         vq->index, i);
+            return NULL;
+        }
         if (d.len == 0 || d.len % VRING_DESC_SIZE) {
             virtio_error(vdev, "queue %u: indirect table of %u bytes is invalid", vq->index,
                          d.len);
@@ -442,6 +448,12 @@ static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
                 return NULL;
             }
         }
+    }
+    /* Buffer ids name the driver's buffers: one per ring slot at most */
+    if (id >= vq->num) {
+        virtio_error(vdev, "queue %u: buffer id %u at slot %u is out of range (queue size %u)",
+                     vq->index, id, vq->last_avail_idx, vq->num);
+        return NULL;
     }
     elem = virtqueue_make_elem(sz, out_iov, out_num, in_iov, in_addr, in_num);
     elem->index = id;
@@ -843,6 +855,23 @@ void virtio_queue_notify(VirtIODevice *vdev, unsigned n)
     vq = &vdev->vq[n];
     if (vdev->broken || !virtio_queue_ready(vq) || !vq->handle) {
         return;
+    }
+    /* A packed queue's three areas must be RAM before anything is read:
+     * the device area is written only when the device changes its
+     * notification mode, which some devices never do (QEMU checks them
+     * when it maps the rings at enable). */
+    if (virtio_packed(vdev)) {
+        static const char *const what[] = { "descriptor ring", "driver area", "device area" };
+        const uint64_t addr[] = { vq->desc, vq->avail, vq->used };
+        const uint64_t len[] = { (uint64_t)vq->num * VRING_DESC_SIZE, 4, 4 };
+
+        for (unsigned i = 0; i < 3; i++) {
+            if (!vring_ptr(vdev, addr[i], len[i], i == 2)) {
+                virtio_error(vdev, "queue %u: %s at 0x%" PRIx64 " (+%" PRIu64
+                             ") is outside RAM", vq->index, what[i], addr[i], len[i]);
+                return;
+            }
+        }
     }
     vq->handle(vdev, vq);
 }
