@@ -91,6 +91,7 @@ static QVirtQueue *setup_ring(QVirtioDev *d, QTestState *s, bool modern, uint64_
         QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: status 0x%x", st);
     }
     QVirtQueue *vq = qvirtqueue_setup(d, 0);
+    QT_ASSERT_EQ(vq->packed, packed);
     qvirtio_driver_ok(d);
     return vq;
 }
