@@ -393,6 +393,12 @@ static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
         uint64_t table = d.addr;
         unsigned max = d.len / VRING_DESC_SIZE;
 
+        /* the table is the whole buffer: nothing may follow it in the ring */
+        if (d.flags & VRING_DESC_F_NEXT) {
+            virtio_error(vdev, "queue %u: indirect descriptor at slot %u with NEXT set",
+                         vq->index, i);
+            return NULL;
+        }
         if (d.len == 0 || d.len % VRING_DESC_SIZE) {
             virtio_error(vdev, "queue %u: indirect table of %u bytes is invalid", vq->index,
                          d.len);
@@ -442,6 +448,12 @@ static void *virtqueue_packed_pop(VirtQueue *vq, size_t sz)
                 return NULL;
             }
         }
+    }
+    /* Buffer ids name the driver's buffers: one per ring slot at most */
+    if (id >= vq->num) {
+        virtio_error(vdev, "queue %u: buffer id %u at slot %u is out of range (queue size %u)",
+                     vq->index, id, vq->last_avail_idx, vq->num);
+        return NULL;
     }
     elem = virtqueue_make_elem(sz, out_iov, out_num, in_iov, in_addr, in_num);
     elem->index = id;
@@ -505,16 +517,33 @@ static void virtqueue_packed_flush(VirtQueue *vq)
     vq->used_wrap = vq->fill_wrap;
 }
 
-static bool vring_need_event(uint16_t event, uint16_t new_idx, uint16_t old);
+/*
+ * Packed ring positions, for event suppression: slot and wrap counter as
+ * one number modulo twice the ring size (the laps with wrap counter 1
+ * first), so that "the driver's event descriptor was written between the
+ * last interrupt and now" is one modular range check however the ring
+ * wrapped in between.  signalled_used holds such a position.
+ */
+static uint16_t packed_pos(const VirtQueue *vq, uint16_t slot, bool wrap)
+{
+    return slot + (wrap ? 0 : vq->num);
+}
 
 static bool virtio_packed_should_notify(VirtQueue *vq)
 {
-    uint16_t off_wrap, flags, old, off;
+    uint16_t off_wrap, flags, old, new, event, span;
     bool valid;
 
     if (!vring_read16(vq, vq->avail + 2, &flags) || !vring_read16(vq, vq->avail, &off_wrap)) {
         return false;
     }
+    /* [old, new) is what was used since the last decision, whatever the
+     * mode was then (as QEMU: a stale old would widen or narrow it) */
+    old = vq->signalled_used;
+    new = packed_pos(vq, vq->used_idx, vq->used_wrap);
+    valid = vq->signalled_used_valid;
+    vq->signalled_used = new;
+    vq->signalled_used_valid = true;
     if (flags == VRING_PACKED_EVENT_FLAG_DISABLE) {
         return false;
     }
@@ -522,18 +551,15 @@ static bool virtio_packed_should_notify(VirtQueue *vq)
         !virtio_vdev_has_feature(vq->vdev, VIRTIO_RING_F_EVENT_IDX)) {
         return true;
     }
-    old = vq->signalled_used;
-    valid = vq->signalled_used_valid;
-    vq->signalled_used = vq->used_idx;
-    vq->signalled_used_valid = true;
     if (!valid) {
         return true;
     }
-    off = off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR);
-    if ((off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR) != vq->used_wrap) {
-        off -= vq->num;
-    }
-    return vring_need_event(off, vq->used_idx, old);
+    event = packed_pos(vq, (off_wrap & ~(1u << VRING_PACKED_EVENT_F_WRAP_CTR)) % vq->num,
+                       off_wrap >> VRING_PACKED_EVENT_F_WRAP_CTR);
+    /* interrupt if event is in [old, new): counted back from new, it is
+     * nearer than old (modulo 2 * num) */
+    span = (new + 2u * vq->num - old) % (2u * vq->num);
+    return (new + 2u * vq->num - event - 1) % (2u * vq->num) < span;
 }
 
 static void virtio_packed_set_notification(VirtQueue *vq, bool enable)
@@ -830,6 +856,23 @@ void virtio_queue_notify(VirtIODevice *vdev, unsigned n)
     if (vdev->broken || !virtio_queue_ready(vq) || !vq->handle) {
         return;
     }
+    /* A packed queue's three areas must be RAM before anything is read:
+     * the device area is written only when the device changes its
+     * notification mode, which some devices never do (QEMU checks them
+     * when it maps the rings at enable). */
+    if (virtio_packed(vdev)) {
+        static const char *const what[] = { "descriptor ring", "driver area", "device area" };
+        const uint64_t addr[] = { vq->desc, vq->avail, vq->used };
+        const uint64_t len[] = { (uint64_t)vq->num * VRING_DESC_SIZE, 4, 4 };
+
+        for (unsigned i = 0; i < 3; i++) {
+            if (!vring_ptr(vdev, addr[i], len[i], i == 2)) {
+                virtio_error(vdev, "queue %u: %s at 0x%" PRIx64 " (+%" PRIu64
+                             ") is outside RAM", vq->index, what[i], addr[i], len[i]);
+                return;
+            }
+        }
+    }
     vq->handle(vdev, vq);
 }
 
@@ -1034,6 +1077,11 @@ static int virtio_device_post_load(void *opaque, int version_id)
 
         /* Devices drain before saving: nothing is in flight. */
         vq->inuse = 0;
+        /* a packed queue's signalled_used is a position (slot and wrap)
+         * since 2026-12: start over from the next interrupt */
+        if (virtio_vdev_has_feature(vdev, VIRTIO_F_RING_PACKED)) {
+            vq->signalled_used_valid = false;
+        }
         if (i >= vdev->nvqs || vq->num > vq->num_max) {
             vq->num = vq->num_max;
             vq->desc = vq->avail = vq->used = 0;

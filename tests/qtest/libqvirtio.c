@@ -38,6 +38,7 @@
 #define LEGACY_QUEUE_VECTOR     0x16
 
 static uint64_t alloc_next = QVIRTIO_ALLOC_BASE;
+static bool packed_default;
 
 /* ---- PCI configuration --------------------------------------------------- */
 
@@ -130,6 +131,7 @@ void qvirtio_pci_init(QVirtioDev *d, QTestState *qts, int slot, bool is_modern)
     d->qts = qts;
     d->slot = slot;
     d->modern = is_modern;
+    d->want_packed = packed_default;
     if ((qvirtio_cfg_readl(d, 0x00) & 0xffff) != 0x1af4) {
         qtest_fail("libqvirtio: no virtio device at slot %d", slot);
     }
@@ -204,12 +206,39 @@ void qvirtio_write_features(QVirtioDev *d, uint64_t f)
     qtest_writel(d->qts, modern(d, d->common, COMMON_GF), (uint32_t)(f >> 32));
 }
 
+void qvirtio_use_packed(QVirtioDev *d, bool packed)
+{
+    d->want_packed = packed;
+}
+
+void qvirtio_set_packed_default(bool packed)
+{
+    packed_default = packed;
+}
+
+bool qvirtio_packed_default(void)
+{
+    return packed_default;
+}
+
 uint8_t qvirtio_start(QVirtioDev *d, uint64_t features)
 {
+    uint64_t offered;
+
     qvirtio_reset(d);
     qvirtio_set_status(d, QVIRTIO_S_ACKNOWLEDGE);
     qvirtio_set_status(d, QVIRTIO_S_ACKNOWLEDGE | QVIRTIO_S_DRIVER);
-    d->features = features & qvirtio_get_features(d);
+    offered = qvirtio_get_features(d);
+    if (d->want_packed) {
+        if (!d->modern || !(offered & (1ull << QVIRTIO_F_RING_PACKED))) {
+            qtest_fail("libqvirtio: packed rings asked for, but the device does not offer "
+                       "RING_PACKED%s", d->modern ? " (packed=on?)" : " to a legacy driver");
+        }
+        features |= 1ull << QVIRTIO_F_RING_PACKED | 1ull << QVIRTIO_F_VERSION_1;
+    } else {
+        features &= ~(1ull << QVIRTIO_F_RING_PACKED);
+    }
+    d->features = features & offered;
     if (!d->modern) {
         d->features &= 0xffffffffu & ~(1u << 30);
     }
@@ -343,11 +372,25 @@ QVirtQueue *qvirtqueue_setup(QVirtioDev *d, unsigned index)
     vq->index = index;
     vq->size = size;
     vq->prev = -1;
-    /* The legacy layout: descriptors, avail ring, used ring on a new page. */
-    bytes = ((16ull * size + 6 + 2ull * size + 4095) & ~4095ull) + 6 + 8ull * size;
-    vq->desc = qvirtio_alloc(d->qts, bytes, 4096);
-    vq->avail = vq->desc + 16ull * size;
-    vq->used = (vq->avail + 6 + 2ull * size + 4095) & ~4095ull;
+    if (d->features & (1ull << QVIRTIO_F_RING_PACKED)) {
+        /* The descriptor ring (16-byte aligned, zeroed: nothing available),
+         * then the driver and the device event suppression areas. */
+        if (size > QVIRTIO_PACKED_MAX) {
+            qtest_fail("libqvirtio: queue %u: %u entries, the packed driver takes %u",
+                       index, size, QVIRTIO_PACKED_MAX);
+        }
+        vq->packed = true;
+        vq->avail_wrap = vq->used_wrap = true;
+        vq->desc = qvirtio_alloc(d->qts, 16ull * size + 8, 4096);
+        vq->avail = vq->desc + 16ull * size;
+        vq->used = vq->avail + 4;
+    } else {
+        /* The legacy layout: descriptors, avail ring, used ring on a new page. */
+        bytes = ((16ull * size + 6 + 2ull * size + 4095) & ~4095ull) + 6 + 8ull * size;
+        vq->desc = qvirtio_alloc(d->qts, bytes, 4096);
+        vq->avail = vq->desc + 16ull * size;
+        vq->used = (vq->avail + 6 + 2ull * size + 4095) & ~4095ull;
+    }
     if (d->modern) {
         qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC), (uint32_t)vq->desc);
         qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC + 4), vq->desc >> 32);
@@ -374,10 +417,61 @@ void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t
     qtest_writew(qts, a + 14, next);
 }
 
+void qvirtqueue_write_pdesc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
+                            uint32_t len, uint16_t id, uint16_t flags)
+{
+    uint64_t a = table + 16ull * i;
+
+    qtest_writeq(qts, a, addr);
+    qtest_writel(qts, a + 8, len);
+    qtest_writew(qts, a + 12, id);
+    qtest_writew(qts, a + 14, flags);
+}
+
+uint16_t qvirtqueue_packed_avail_bits(bool wrap)
+{
+    return wrap ? QVRING_PACKED_F_AVAIL : QVRING_PACKED_F_USED;
+}
+
+/* Packed: the descriptor goes in the next slot with the chain's buffer id
+ * (the head's slot); the head's flags wait for qvirtqueue_publish, the
+ * others are written now with the AVAIL/USED bits of the wrap counter in
+ * force at their slot. */
+static uint16_t packed_add(QVirtQueue *vq, uint64_t addr, uint32_t len, uint16_t flags,
+                           bool next)
+{
+    QTestState *qts = vq->dev->qts;
+    uint16_t slot = vq->free_head;
+
+    if (vq->prev < 0) {
+        vq->cur_id = slot;
+        vq->chain_len[slot] = 0;
+    }
+    vq->chain_len[vq->cur_id]++;
+    flags |= (next ? QVRING_DESC_F_NEXT : 0) | qvirtqueue_packed_avail_bits(vq->avail_wrap);
+    qtest_writeq(qts, vq->desc + 16ull * slot, addr);
+    qtest_writel(qts, vq->desc + 16ull * slot + 8, len);
+    qtest_writew(qts, vq->desc + 16ull * slot + 12, vq->cur_id);
+    if (slot == vq->cur_id) {
+        vq->head_flags[slot] = flags;
+    } else {
+        qtest_writew(qts, vq->desc + 16ull * slot + 14, flags);
+    }
+    if (++vq->free_head == vq->size) {
+        vq->free_head = 0;
+        vq->avail_wrap = !vq->avail_wrap;
+    }
+    vq->prev = next ? slot : -1;
+    return slot;
+}
+
 uint16_t qvirtqueue_add(QVirtQueue *vq, uint64_t addr, uint32_t len, bool write, bool next)
 {
     uint16_t i = vq->free_head;
 
+    if (vq->packed) {
+        return packed_add(vq, addr, len, write ? QVRING_DESC_F_WRITE : 0, next);
+    }
     vq->free_head = (vq->free_head + 1) % vq->size;
     qvirtqueue_write_desc(vq->dev->qts, vq->desc, i, addr, len,
                           (write ? QVRING_DESC_F_WRITE : 0) | (next ? QVRING_DESC_F_NEXT : 0), 0);
@@ -385,6 +479,34 @@ uint16_t qvirtqueue_add(QVirtQueue *vq, uint64_t addr, uint32_t len, bool write,
         qtest_writew(vq->dev->qts, vq->desc + 16ull * vq->prev + 14, i);
     }
     vq->prev = next ? i : -1;
+    return i;
+}
+
+void qvirtqueue_indirect_entry(QVirtQueue *vq, uint64_t table, unsigned i, uint64_t addr,
+                               uint32_t len, bool write, bool last)
+{
+    uint16_t flags = write ? QVRING_DESC_F_WRITE : 0;
+
+    if (vq->packed) {
+        qvirtqueue_write_pdesc(vq->dev->qts, table, i, addr, len, 0, flags);
+    } else {
+        qvirtqueue_write_desc(vq->dev->qts, table, i, addr, len,
+                              flags | (last ? 0 : QVRING_DESC_F_NEXT), last ? 0 : i + 1);
+    }
+}
+
+uint16_t qvirtqueue_add_indirect(QVirtQueue *vq, uint64_t table, unsigned n)
+{
+    uint16_t i;
+
+    if (vq->prev >= 0) {
+        qtest_fail("libqvirtio: an indirect descriptor inside a chain");
+    }
+    if (vq->packed) {
+        return packed_add(vq, table, 16 * n, QVRING_DESC_F_INDIRECT, false);
+    }
+    i = qvirtqueue_add(vq, table, 16 * n, false, false);
+    qtest_writew(vq->dev->qts, vq->desc + 16ull * i + 12, QVRING_DESC_F_INDIRECT);
     return i;
 }
 
@@ -411,43 +533,149 @@ void qvirtqueue_notify_cmd(QVirtQueue *vq, char *buf, size_t n)
     }
 }
 
-void qvirtqueue_kick(QVirtQueue *vq, uint16_t head)
+void qvirtqueue_publish(QVirtQueue *vq, uint16_t head)
 {
     QTestState *qts = vq->dev->qts;
 
+    if (vq->packed) {
+        /* the rest of the chain is in the ring already: the head's flags
+         * hand it all over */
+        qtest_writew(qts, vq->desc + 16ull * head + 14, vq->head_flags[head]);
+        vq->avail_idx++;
+        return;
+    }
     qtest_writew(qts, vq->avail + 4 + 2ull * (vq->avail_idx % vq->size), head);
     vq->avail_idx++;
     qtest_writew(qts, vq->avail + 2, vq->avail_idx);
+}
+
+void qvirtqueue_kick(QVirtQueue *vq, uint16_t head)
+{
+    qvirtqueue_publish(vq, head);
     qvirtqueue_notify(vq);
+}
+
+/* Packed: whether the descriptor at slot is a used one of wrap counter wrap. */
+static bool packed_used_at(QVirtQueue *vq, uint16_t slot, bool wrap, uint16_t *id,
+                           uint32_t *len)
+{
+    QTestState *qts = vq->dev->qts;
+    uint16_t f = qtest_readw(qts, vq->desc + 16ull * slot + 14);
+
+    if (!!(f & QVRING_PACKED_F_AVAIL) != wrap || !!(f & QVRING_PACKED_F_USED) != wrap) {
+        return false;
+    }
+    if (id) {
+        *id = qtest_readw(qts, vq->desc + 16ull * slot + 12);
+    }
+    if (len) {
+        *len = qtest_readl(qts, vq->desc + 16ull * slot + 8);
+    }
+    return true;
+}
+
+/* Step a packed position past the buffer with this id. */
+static void packed_skip(QVirtQueue *vq, uint16_t *slot, bool *wrap, uint16_t id)
+{
+    unsigned n = id < vq->size && vq->chain_len[id] ? vq->chain_len[id] : 1;
+
+    *slot += n;
+    if (*slot >= vq->size) {
+        *slot -= vq->size;
+        *wrap = !*wrap;
+    }
 }
 
 uint16_t qvirtqueue_used_idx(QVirtQueue *vq)
 {
-    return qtest_readw(vq->dev->qts, vq->used + 2);
+    uint16_t slot, id, n = 0;
+    bool wrap;
+
+    if (!vq->packed) {
+        return qtest_readw(vq->dev->qts, vq->used + 2);
+    }
+    slot = vq->used_slot;
+    wrap = vq->used_wrap;
+    while (n < vq->size && packed_used_at(vq, slot, wrap, &id, NULL)) {
+        if (id >= vq->size) {
+            n++;
+            break;              /* a device gone wrong: count it, look no further */
+        }
+        packed_skip(vq, &slot, &wrap, id);
+        n++;
+    }
+    return vq->last_used + n;
 }
 
 bool qvirtqueue_used_pending(QVirtQueue *vq)
 {
+    if (vq->packed) {
+        return packed_used_at(vq, vq->used_slot, vq->used_wrap, NULL, NULL);
+    }
     return qvirtqueue_used_idx(vq) != vq->last_used;
+}
+
+bool qvirtqueue_pop_used(QVirtQueue *vq, uint32_t *id, uint32_t *len)
+{
+    QTestState *qts = vq->dev->qts;
+    uint32_t l;
+    uint16_t i;
+
+    if (vq->packed) {
+        if (!packed_used_at(vq, vq->used_slot, vq->used_wrap, &i, &l)) {
+            return false;
+        }
+        packed_skip(vq, &vq->used_slot, &vq->used_wrap, i);
+        if (i < vq->size) {
+            vq->chain_len[i] = 0;
+        }
+    } else {
+        uint64_t e;
+
+        if (!qvirtqueue_used_pending(vq)) {
+            return false;
+        }
+        e = vq->used + 4 + 8ull * (vq->last_used % vq->size);
+        i = qtest_readl(qts, e);
+        l = qtest_readl(qts, e + 4);
+    }
+    vq->last_used++;
+    if (id) {
+        *id = i;
+    }
+    if (len) {
+        *len = l;
+    }
+    return true;
 }
 
 uint32_t qvirtqueue_wait_used(QVirtQueue *vq, uint16_t head, int timeout_ms)
 {
-    QTestState *qts = vq->dev->qts;
-    uint64_t e;
-    uint32_t id;
+    uint32_t id, len;
 
-    for (int t = 0; !qvirtqueue_used_pending(vq); t++) {
+    for (int t = 0; !qvirtqueue_pop_used(vq, &id, &len); t++) {
         if (t >= timeout_ms) {
             qtest_fail("libqvirtio: queue %u: no used entry after %d ms", vq->index, timeout_ms);
         }
         usleep(1000);
     }
-    e = vq->used + 4 + 8ull * (vq->last_used % vq->size);
-    vq->last_used++;
-    id = qtest_readl(qts, e);
     if (id != head) {
         qtest_fail("libqvirtio: queue %u: used id %u, expected %u", vq->index, id, head);
     }
-    return qtest_readl(qts, e + 4);
+    return len;
+}
+
+void qvirtqueue_set_interrupts(QVirtQueue *vq, bool on)
+{
+    if (vq->packed) {
+        qtest_writew(vq->dev->qts, vq->avail + 2, on ? QVRING_EVENT_ENABLE : QVRING_EVENT_DISABLE);
+    } else {
+        qtest_writew(vq->dev->qts, vq->avail, on ? 0 : 1);
+    }
+}
+
+void qvirtqueue_packed_event_desc(QVirtQueue *vq, uint16_t off, bool wrap)
+{
+    qtest_writew(vq->dev->qts, vq->avail, off | (uint16_t)wrap << QVRING_EVENT_WRAP_BIT);
+    qtest_writew(vq->dev->qts, vq->avail + 2, QVRING_EVENT_DESC);
 }

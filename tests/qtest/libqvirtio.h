@@ -19,6 +19,19 @@
  *   qvirtqueue_add(vq, addr2, len2, true, false);                 // in, last
  *   qvirtqueue_kick(vq, head);
  *   qvirtqueue_wait_used(vq, head, &len);
+ *
+ * Ring kinds: a device negotiates VIRTIO_F_RING_PACKED when its driver
+ * asks for it (qvirtio_use_packed(), or the process-wide default that
+ * qvirtio_pci_init() copies, qvirtio_set_packed_default()); the queue
+ * calls below then lay out and drive a packed ring instead (docs/qtest.md):
+ * one ring of 16-byte descriptors {addr, len, id, flags} whose AVAIL/USED
+ * bits follow the driver's wrap counter, the head's flags written last
+ * (qvirtqueue_publish), buffer ids = the head's slot, used buffers found by
+ * the flags at the next used slot and our copy of the device's wrap
+ * counter, then skipped by as many slots as the buffer took.  The split
+ * calls that name ring memory (vq->avail, vq->used) stay split-only; the
+ * helpers below (publish, pop_used, set_interrupts, indirect) work on
+ * both.
  */
 #ifndef KVMPC_TESTS_LIBQVIRTIO_H
 #define KVMPC_TESTS_LIBQVIRTIO_H
@@ -43,6 +56,16 @@
 #define QVIRTIO_F_INDIRECT_DESC 28
 #define QVIRTIO_F_EVENT_IDX     29
 #define QVIRTIO_F_VERSION_1     32
+#define QVIRTIO_F_RING_PACKED   34
+
+/* packed rings: descriptor flag bits and event suppression values */
+#define QVRING_PACKED_F_AVAIL   (1u << 7)
+#define QVRING_PACKED_F_USED    (1u << 15)
+#define QVRING_EVENT_ENABLE     0
+#define QVRING_EVENT_DISABLE    1
+#define QVRING_EVENT_DESC       2
+#define QVRING_EVENT_WRAP_BIT   15
+#define QVIRTIO_PACKED_MAX      1024            /* largest packed queue the driver drives */
 
 #define QVRING_DESC_F_NEXT      1
 #define QVRING_DESC_F_WRITE     2
@@ -56,12 +79,20 @@ typedef struct QVirtQueue {
     QVirtioDev *dev;
     unsigned index;
     unsigned size;
-    uint64_t desc, avail, used;
-    uint16_t free_head;         /* next unused descriptor (round robin) */
-    uint16_t avail_idx;         /* driver's shadow of avail->idx */
-    uint16_t last_used;
+    bool packed;                /* a packed ring (else split) */
+    uint64_t desc, avail, used; /* packed: descriptor ring, driver area, device area */
+    uint16_t free_head;         /* next unused descriptor (round robin; packed: slot) */
+    uint16_t avail_idx;         /* driver's shadow of avail->idx (packed: chains published) */
+    uint16_t last_used;         /* used entries consumed */
     int prev;                   /* descriptor to link the next add to, -1 */
     uint16_t notify_off;
+    /* packed only */
+    bool avail_wrap;            /* driver ring wrap counter at free_head */
+    uint16_t used_slot;         /* where the next used descriptor will be */
+    bool used_wrap;             /* device ring wrap counter expected there */
+    uint16_t cur_id;            /* buffer id of the chain being added */
+    uint16_t chain_len[QVIRTIO_PACKED_MAX];  /* slots each buffer id took */
+    uint16_t head_flags[QVIRTIO_PACKED_MAX]; /* its head's flags, until published */
 } QVirtQueue;
 
 struct QVirtioDev {
@@ -74,6 +105,7 @@ struct QVirtioDev {
     uint8_t msix_cap;
     bool msix_on;
     uint64_t features;                      /* negotiated */
+    bool want_packed;                       /* qvirtio_start asks for RING_PACKED */
     QVirtQueue vq[QVIRTIO_MAX_QUEUES];
 };
 
@@ -125,7 +157,26 @@ void qvirtio_msix_clear(QVirtioDev *d, unsigned vec);
 /* Set queue `index`'s MSI-X vector; returns what the device read back. */
 uint16_t qvirtio_set_queue_vector(QVirtioDev *d, unsigned index, uint16_t vec);
 
-/* Queue `index` at its maximum size (legacy layout: fits both). */
+/* Ring kind: whether qvirtio_start() negotiates RING_PACKED (and fails the
+ * test if the device does not offer it: `-device ...,packed=on`).  The
+ * default is what qvirtio_pci_init() gives a new device (split at first). */
+void qvirtio_use_packed(QVirtioDev *d, bool packed);
+void qvirtio_set_packed_default(bool packed);
+bool qvirtio_packed_default(void);
+/* Run a test case twice, on split rings (name) and packed rings
+ * (name "/packed"); the test puts packed=on on its -device when
+ * qvirtio_packed_default() says so.  Needs qtest-harness.h's qt_run. */
+#define QVIRTIO_RUN_RINGS(name, fn)                                             \
+    do {                                                                        \
+        qvirtio_set_packed_default(false);                                      \
+        qt_run(name, fn);                                                       \
+        qvirtio_set_packed_default(true);                                       \
+        qt_run(name "/packed", fn);                                             \
+        qvirtio_set_packed_default(false);                                      \
+    } while (0)
+
+/* Queue `index` at its maximum size (legacy layout: fits both; packed:
+ * descriptor ring, then the driver and device event areas). */
 QVirtQueue *qvirtqueue_setup(QVirtioDev *d, unsigned index);
 /* Add a descriptor linked after the previous add unless the previous had
  * next=false; returns its index.  Write: device-writable. */
@@ -133,7 +184,24 @@ uint16_t qvirtqueue_add(QVirtQueue *vq, uint64_t addr, uint32_t len, bool write,
 /* Raw descriptor at index i of a table at `table` (for hostile rings). */
 void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
                            uint32_t len, uint16_t flags, uint16_t next);
-/* Publish head in the avail ring and notify the device. */
+/* Raw packed descriptor {addr, len, id, flags} at slot i of a ring or
+ * indirect table at `table` (for hostile rings). */
+void qvirtqueue_write_pdesc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
+                            uint32_t len, uint16_t id, uint16_t flags);
+/* The AVAIL/USED bits a driver puts in a descriptor made available while
+ * its wrap counter is `wrap`. */
+uint16_t qvirtqueue_packed_avail_bits(bool wrap);
+/* Entry i of an indirect table in this queue's format: split links it to
+ * i + 1 unless last; packed entries have only WRITE. */
+void qvirtqueue_indirect_entry(QVirtQueue *vq, uint64_t table, unsigned i, uint64_t addr,
+                               uint32_t len, bool write, bool last);
+/* Add one descriptor pointing at an indirect table of n entries (a chain
+ * of its own); returns the head to publish. */
+uint16_t qvirtqueue_add_indirect(QVirtQueue *vq, uint64_t table, unsigned n);
+/* Make the chain starting at head available (split: avail ring entry and
+ * index; packed: the head's flags), without notifying. */
+void qvirtqueue_publish(QVirtQueue *vq, uint16_t head);
+/* Publish head and notify the device. */
 void qvirtqueue_kick(QVirtQueue *vq, uint16_t head);
 /* Only notify (the avail ring is the test's business). */
 void qvirtqueue_notify(QVirtQueue *vq);
@@ -145,6 +213,16 @@ void qvirtqueue_notify_cmd(QVirtQueue *vq, char *buf, size_t n);
 uint32_t qvirtqueue_wait_used(QVirtQueue *vq, uint16_t head, int timeout_ms);
 /* Whether the used index moved past what was consumed, without waiting. */
 bool qvirtqueue_used_pending(QVirtQueue *vq);
+/* Split: the used index.  Packed: the same count (entries consumed plus
+ * those waiting at the used slots), found by walking the ring. */
 uint16_t qvirtqueue_used_idx(QVirtQueue *vq);
+/* Consume the next used entry if there is one: its id and len. */
+bool qvirtqueue_pop_used(QVirtQueue *vq, uint32_t *id, uint32_t *len);
+/* Ask for used-buffer interrupts or not (split: VRING_AVAIL_F_NO_INTERRUPT;
+ * packed: driver event flags ENABLE/DISABLE). */
+void qvirtqueue_set_interrupts(QVirtQueue *vq, bool on);
+/* Packed: interrupt only when the device uses the descriptor at slot off
+ * with wrap counter wrap (driver event flags DESC; needs EVENT_IDX). */
+void qvirtqueue_packed_event_desc(QVirtQueue *vq, uint16_t off, bool wrap);
 
 #endif

@@ -59,13 +59,16 @@ static void image_read(uint64_t off, void *buf, size_t len)
     close(fd);
 }
 
+/* The device offers packed rings when the case runs on them
+ * (QVIRTIO_RUN_RINGS); qvirtio_start then negotiates them. */
 static QTestState *start(const char *drive_opts, const char *dev_opts)
 {
     make_image();
     qvirtio_alloc_reset();
     return qtest_initf("-drive file=%s,format=raw,if=none,id=d0%s "
-                       "-device virtio-blk-pci,drive=d0,addr=%x%s",
-                       img, drive_opts, SLOT, dev_opts);
+                       "-device virtio-blk-pci,drive=d0,addr=%x%s%s",
+                       img, drive_opts, SLOT, qvirtio_packed_default() ? ",packed=on" : "",
+                       dev_opts);
 }
 
 static void stop(QTestState *s)
@@ -74,19 +77,29 @@ static void stop(QTestState *s)
     unlink(img);
 }
 
-/* Bring the device up with the queues it has: features & offered. */
-static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t features)
+/* Bring the device up with the queues it has: features & offered, the
+ * ring kind given. */
+static QVirtQueue *setup_ring(QVirtioDev *d, QTestState *s, bool modern, uint64_t features,
+                              bool packed)
 {
     uint8_t st;
 
     qvirtio_pci_init(d, s, SLOT, modern);
+    qvirtio_use_packed(d, packed);
     st = qvirtio_start(d, features | (modern ? 1ull << QVIRTIO_F_VERSION_1 : 0));
     if (modern) {
         QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: status 0x%x", st);
     }
     QVirtQueue *vq = qvirtqueue_setup(d, 0);
+    QT_ASSERT_EQ(vq->packed, packed);
     qvirtio_driver_ok(d);
     return vq;
+}
+
+/* ... the ring kind of the case (QVIRTIO_RUN_RINGS) */
+static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t features)
+{
+    return setup_ring(d, s, modern, features, qvirtio_packed_default());
 }
 
 /*
@@ -382,17 +395,23 @@ static void test_indirect(void)
 
     qtest_writel(s, hdr, VBLK_T_IN);
     qtest_writeq(s, hdr + 8, 7);
-    /* header, data split in two, status */
-    qvirtqueue_write_desc(s, table, 0, hdr, 16, QVRING_DESC_F_NEXT, 1);
-    qvirtqueue_write_desc(s, table, 1, r, 300, QVRING_DESC_F_NEXT | QVRING_DESC_F_WRITE, 2);
-    qvirtqueue_write_desc(s, table, 2, r + 300, 724, QVRING_DESC_F_NEXT | QVRING_DESC_F_WRITE, 3);
-    qvirtqueue_write_desc(s, table, 3, st, 1, QVRING_DESC_F_WRITE, 0);
-    head = qvirtqueue_add(vq, table, 64, false, false);
-    qtest_writew(s, vq->desc + 16ull * head + 12, QVRING_DESC_F_INDIRECT);
-    qvirtqueue_kick(vq, head);
-    QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
-    QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
-    assert_guest_eq_image(s, r, 7 * 512, 1024);
+    QT_ASSERT(d.features & (1u << QVIRTIO_F_INDIRECT_DESC));
+    /* header, data split in two, status (in the ring kind's table format) */
+    for (int round = 0; round < 2; round++) {
+        qtest_writeb(s, st, STATUS_FILL);
+        qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
+        qvirtqueue_indirect_entry(vq, table, 1, r, 300, true, false);
+        qvirtqueue_indirect_entry(vq, table, 2, r + 300, 724, true, false);
+        qvirtqueue_indirect_entry(vq, table, 3, st, 1, true, true);
+        head = qvirtqueue_add_indirect(vq, table, 4);
+        qvirtqueue_kick(vq, head);
+        QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+        QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
+        assert_guest_eq_image(s, r, 7 * 512, 1024);
+        /* a direct chain after it: the indirect one took one ring slot */
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 9, r, 512, NULL), VBLK_S_OK);
+        assert_guest_eq_image(s, r, 9 * 512, 512);
+    }
     stop(s);
 }
 
@@ -429,10 +448,8 @@ static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
             qvirtqueue_add(vq, r[i].data, r[i].len, r[i].type == VBLK_T_IN, true);
         }
         qvirtqueue_add(vq, r[i].st, 1, true, false);
-        qtest_writew(qts, vq->avail + 4 + 2ull * (vq->avail_idx % vq->size), r[i].head);
-        vq->avail_idx++;
+        qvirtqueue_publish(vq, r[i].head);
     }
-    qtest_writew(qts, vq->avail + 2, vq->avail_idx);
     qvirtqueue_notify(vq);
     for (int t = 0; (uint16_t)(qvirtqueue_used_idx(vq) - vq->last_used) < n; t++) {
         QT_ASSERT_MSG(t < TIMEOUT_MS, "%u of %u requests used",
@@ -440,9 +457,10 @@ static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
         usleep(1000);
     }
     for (unsigned k = 0; k < n; k++) {
-        uint64_t e = vq->used + 4 + 8ull * (vq->last_used++ % vq->size);
-        uint32_t id = qtest_readl(qts, e), len = qtest_readl(qts, e + 4);
+        uint32_t id, len;
         unsigned i;
+
+        QT_ASSERT(qvirtqueue_pop_used(vq, &id, &len));
 
         for (i = 0; i < n && r[i].head != id; i++) {
         }
@@ -631,10 +649,16 @@ static void test_intx_isr(bool modern)
     QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);        /* the read dropped it */
     QT_ASSERT_EQ(qvirtio_isr(&d), 0);
-    /* VRING_AVAIL_F_NO_INTERRUPT suppresses it */
-    qtest_writew(s, vq->avail, 1);
+    /* VRING_AVAIL_F_NO_INTERRUPT (packed: the driver event flags DISABLE)
+     * suppresses it */
+    qvirtqueue_set_interrupts(vq, false);
     QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 3, r, 512, NULL), VBLK_S_OK);
     QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);
+    /* and back on */
+    qvirtqueue_set_interrupts(vq, true);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 3, r, 512, NULL), VBLK_S_OK);
+    QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     stop(s);
 }
 
@@ -662,6 +686,124 @@ static void test_event_idx(void)
     QT_ASSERT_EQ(qvirtio_isr(&d), 1);
     /* the device publishes avail_event = its next avail index */
     QT_ASSERT_EQ(qtest_readw(s, vq->used + 4 + 8 * vq->size), 6);
+    stop(s);
+}
+
+/* ---- ring wrap-around, packed event suppression ------------------------------ */
+
+/*
+ * A 16-entry queue and 40 requests one after another: the ring wraps
+ * seven times, and as 16 is not a multiple of the 3 descriptors of a
+ * request, chains cross the end of the ring (packed: their descriptors
+ * carry the flipped wrap counter after slot 15; the used descriptors are
+ * found at the device's slots).  Every 5th request is an indirect one.
+ */
+static void test_wrap(void)
+{
+    QTestState *s = start("", ",queue-size=16");
+    QVirtioDev d;
+    QVirtQueue *vq = setup(&d, s, true, 1u << QVIRTIO_F_INDIRECT_DESC);
+    uint64_t r = qvirtio_alloc(s, 1024, 512), w = fill(s, 512, 0x77);
+    uint64_t hdr = qvirtio_alloc(s, 16, 16), st = qvirtio_alloc(s, 1, 1);
+    uint64_t table = qvirtio_alloc(s, 48, 16);
+
+    QT_ASSERT_EQ(vq->size, 16u);
+    for (int i = 0; i < 40; i++) {
+        uint64_t sector = (i * 37) % (IMG_SECTORS - 2);
+
+        if (i % 5 == 4) {
+            uint16_t head;
+
+            qtest_writel(s, hdr, VBLK_T_IN);
+            qtest_writeq(s, hdr + 8, sector);
+            qtest_writeb(s, st, STATUS_FILL);
+            qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
+            qvirtqueue_indirect_entry(vq, table, 1, r, 1024, true, false);
+            qvirtqueue_indirect_entry(vq, table, 2, st, 1, true, true);
+            head = qvirtqueue_add_indirect(vq, table, 3);
+            qvirtqueue_kick(vq, head);
+            QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+            QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
+        } else if (i % 5 == 2) {
+            QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_OUT, 3000 + i, w, 512, NULL), VBLK_S_OK);
+            assert_guest_eq_image(s, w, (3000 + i) * 512, 512);
+            continue;
+        } else {
+            QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, sector, r, 1024, NULL), VBLK_S_OK);
+        }
+        assert_guest_eq_image(s, r, sector * 512, 1024);
+    }
+    QT_ASSERT_EQ(vq->last_used, 40);
+    if (vq->packed) {
+        /* 32 chains of 3 slots and 8 of 1: 104 slots, six laps and 8 */
+        QT_ASSERT_EQ(vq->free_head, 104 % 16);
+        QT_ASSERT_EQ(vq->avail_wrap, (104 / 16) % 2 == 0);
+        QT_ASSERT_EQ(vq->used_slot, 104 % 16);
+    }
+    stop(s);
+}
+
+/*
+ * Packed rings, the driver event suppression area the device reads before
+ * interrupting (INTx, so the ISR says whether it did): DISABLE, ENABLE,
+ * and with EVENT_IDX a descriptor event: an interrupt only when the used
+ * descriptor at that offset, in that lap of the ring, is written.
+ */
+static void test_packed_event(void)
+{
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *vq;
+    uint64_t r;
+    int want[] = { 0, 0, 1, 0, 1, 0, 0, 0 };
+
+    s = start("", ",packed=on,queue-size=16");
+    vq = setup_ring(&d, s, true, 1u << QVIRTIO_F_EVENT_IDX, true);
+    r = qvirtio_alloc(s, 512, 512);
+    QT_ASSERT(vq->packed);
+    QT_ASSERT(d.features & (1u << QVIRTIO_F_EVENT_IDX));
+    /* disabled: no interrupt, INTx stays low */
+    qvirtqueue_set_interrupts(vq, false);
+    for (int i = 0; i < 2; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x06) & 0x08, 0);
+        QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    }
+    /* enabled: every completion */
+    qvirtqueue_set_interrupts(vq, true);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 2, r, 512, NULL), VBLK_S_OK);
+    QT_ASSERT_EQ(qvirtio_isr(&d), 1);
+    QT_ASSERT_EQ(vq->used_slot, 9);
+    /*
+     * Requests take 3 slots; the next used descriptors go to slots 9, 12,
+     * 15, 2 (next lap), 5, 8, 11, 14, 1.  Ask for slot 15 of this lap: 9
+     * no, 12 no, 15 yes.  Then for slot 5 of the next lap (wrap counter
+     * 0): 2 no, 5 yes, 8, 11 and 14 no, nor 1 of the lap after (slot 5 of
+     * the lap before has passed).
+     */
+    qvirtqueue_packed_event_desc(vq, 15, true);
+    for (int i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 10 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_MSG(qvirtio_isr(&d) == want[i], "request %d (used slot %u): want %d",
+                      i, (vq->used_slot + 13) % 16, want[i]);
+    }
+    QT_ASSERT_EQ(vq->used_slot, 2);
+    QT_ASSERT(!vq->used_wrap);
+    qvirtqueue_packed_event_desc(vq, 5, false);
+    for (int i = 3; i < 8; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 10 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_MSG(qvirtio_isr(&d) == want[i], "request %d (used slot %u): want %d",
+                      i, (vq->used_slot + 13) % 16, want[i]);
+    }
+    /* slot 5 with the other wrap counter is in the next lap: not yet
+     * (used slots 1, 4, 7 of this one) */
+    QT_ASSERT_EQ(vq->used_slot, 1);
+    QT_ASSERT(vq->used_wrap);
+    qvirtqueue_packed_event_desc(vq, 5, false);
+    for (int i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 20 + i, r, 512, NULL), VBLK_S_OK);
+        QT_ASSERT_EQ(qvirtio_isr(&d), 0);
+    }
     stop(s);
 }
 
@@ -894,6 +1036,309 @@ HOSTILE(zero_len_buffer, "zero-sized buffer")
 HOSTILE(out_after_in, "driver-readable buffer after a writable one")
 HOSTILE(ring_outside_ram, "ring at 0x")
 
+/* ---- hostile packed rings ------------------------------------------------------ */
+
+/*
+ * The same promises on packed rings (a 16-entry queue, INDIRECT_DESC):
+ * each case makes one bad buffer available at slot 0 (or gives the queue
+ * bad areas) and notifies; the device must use nothing, set NEEDS_RESET
+ * with a configuration interrupt, log one line naming the fault, ignore a
+ * good request until it is reset, and work after the reset.
+ */
+typedef void PackedHostileFn(QTestState *s, QVirtQueue *vq);
+
+/* Three-slot read request at the driver's next slots (not published). */
+static uint16_t packed_read_chain(QTestState *s, QVirtQueue *vq, uint64_t data, uint32_t len,
+                                  uint64_t st)
+{
+    uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
+
+    qvirtqueue_add(vq, data, len, true, true);
+    qvirtqueue_add(vq, st, 1, true, false);
+    return h;
+}
+
+static void phostile_desc_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, packed_read_chain(s, vq, 0x4000000000ull, 512, qvirtio_alloc(s, 1, 1)));
+}
+
+static void phostile_desc_in_mmio(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, packed_read_chain(s, vq, QVIRTIO_MODERN_BAR, 512,
+                                          qvirtio_alloc(s, 1, 1)));
+}
+
+static void phostile_desc_straddles_ram_end(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, packed_read_chain(s, vq, (128u << 20) - 256, 512,
+                                          qvirtio_alloc(s, 1, 1)));
+}
+
+/* NEXT in every slot: the chain goes round the ring and on */
+static void phostile_chain_round_ring(QTestState *s, QVirtQueue *vq)
+{
+    uint64_t hdr = req_header(s, VBLK_T_IN);
+
+    for (unsigned i = vq->size; i-- > 0;) {
+        qvirtqueue_write_pdesc(s, vq->desc, i, hdr, 16, 0,
+                               QVRING_DESC_F_NEXT | qvirtqueue_packed_avail_bits(true));
+    }
+    qvirtqueue_notify(vq);
+}
+
+/* an indirect table of 1025 entries: more buffers than a request may have */
+static void phostile_indirect_too_long(QTestState *s, QVirtQueue *vq)
+{
+    enum { N = 1025 };
+    uint64_t t = qvirtio_alloc(s, 16 * N, 16), hdr = req_header(s, VBLK_T_IN);
+    uint8_t *tab = calloc(N, 16);
+
+    for (unsigned i = 0; i < N; i++) {
+        memcpy(tab + 16 * i, &hdr, 8);
+        tab[16 * i + 8] = 16;                                   /* len 16, id 0, flags 0 */
+    }
+    qtest_memwrite(s, t, tab, 16 * N);
+    free(tab);
+    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, t, N));
+}
+
+/* an indirect descriptor with NEXT: the spec forbids anything after it */
+static void phostile_indirect_with_next(QTestState *s, QVirtQueue *vq)
+{
+    uint64_t t = qvirtio_alloc(s, 48, 16);
+
+    qvirtqueue_indirect_entry(vq, t, 0, req_header(s, VBLK_T_IN), 16, false, false);
+    qvirtqueue_indirect_entry(vq, t, 1, qvirtio_alloc(s, 512, 512), 512, true, false);
+    qvirtqueue_indirect_entry(vq, t, 2, qvirtio_alloc(s, 1, 1), 1, true, true);
+    qvirtqueue_write_pdesc(s, vq->desc, 1, qvirtio_alloc(s, 1, 1), 1, 0,
+                           QVRING_DESC_F_WRITE | qvirtqueue_packed_avail_bits(true));
+    qvirtqueue_write_pdesc(s, vq->desc, 0, t, 48, 0, QVRING_DESC_F_INDIRECT |
+                           QVRING_DESC_F_NEXT | qvirtqueue_packed_avail_bits(true));
+    qvirtqueue_notify(vq);
+}
+
+static void phostile_nested_indirect(QTestState *s, QVirtQueue *vq)
+{
+    uint64_t t1 = qvirtio_alloc(s, 16, 16), t2 = qvirtio_alloc(s, 16, 16);
+
+    qvirtqueue_write_pdesc(s, t2, 0, req_header(s, VBLK_T_IN), 16, 0, 0);
+    qvirtqueue_write_pdesc(s, t1, 0, t2, 16, 0, QVRING_DESC_F_INDIRECT);
+    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, t1, 1));
+}
+
+/* an indirect descriptor as the second of a chain */
+static void phostile_indirect_in_chain(QTestState *s, QVirtQueue *vq)
+{
+    uint64_t t = qvirtio_alloc(s, 16, 16);
+    uint16_t h;
+
+    qvirtqueue_write_pdesc(s, t, 0, qvirtio_alloc(s, 1, 1), 1, 0, QVRING_DESC_F_WRITE);
+    h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
+    qvirtqueue_add(vq, t, 16, false, false);
+    qtest_writew(s, vq->desc + 16 + 14,
+                 QVRING_DESC_F_INDIRECT | qvirtqueue_packed_avail_bits(true));
+    qvirtqueue_kick(vq, h);
+}
+
+static void phostile_indirect_zero_len(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, qvirtio_alloc(s, 16, 16), 0));
+}
+
+static void phostile_indirect_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    (void)s;
+    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, 0xfffffffffffff000ull, 256));
+}
+
+/* the data descriptor of a read has length 0 */
+static void phostile_zero_len_buffer(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 0,
+                                          qvirtio_alloc(s, 1, 1)));
+}
+
+static void phostile_out_after_in(QTestState *s, QVirtQueue *vq)
+{
+    uint16_t h = qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, true);
+
+    qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, false);
+    qvirtqueue_kick(vq, h);
+}
+
+/* a good read whose buffer id (in every descriptor, the last one counts)
+ * is not below the queue size */
+static void phostile_id_out_of_range(QTestState *s, QVirtQueue *vq)
+{
+    uint16_t h = packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512,
+                                   qvirtio_alloc(s, 1, 1));
+
+    for (unsigned i = 0; i < 3; i++) {
+        qtest_writew(s, vq->desc + 16 * i + 12, vq->size + 3);
+    }
+    qvirtqueue_kick(vq, h);
+}
+
+/* Queue 0 again, with one of its three areas moved outside RAM (addresses
+ * are set before the queue is enabled); a good request in the real ring. */
+static void packed_bad_area(QTestState *s, QVirtQueue *vq, unsigned which)
+{
+    QVirtioDev *d = vq->dev;
+    uint64_t addr[3] = { vq->desc, vq->avail, vq->used };
+    unsigned size = vq->size;
+    uint64_t h;
+
+    addr[which] = which == 1 ? 0xfee00000u : 0x4000000000ull;
+    qvirtio_start(d, (1ull << QVIRTIO_F_INDIRECT_DESC) | (1ull << QVIRTIO_F_VERSION_1));
+    vq->size = size;                    /* the library's ring stays as it was */
+    qvirtio_set_config_vector(d, 0);
+    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x16, 0);
+    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x18, vq->size);
+    for (unsigned i = 0; i < 3; i++) {
+        qtest_writel(s, QVIRTIO_MODERN_BAR + d->common + 0x20 + 8 * i, (uint32_t)addr[i]);
+        qtest_writel(s, QVIRTIO_MODERN_BAR + d->common + 0x24 + 8 * i, addr[i] >> 32);
+    }
+    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1a, 1);
+    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1c, 1);
+    qvirtio_driver_ok(d);
+    h = packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512, qvirtio_alloc(s, 1, 1));
+    qvirtqueue_kick(vq, h);
+}
+
+static void phostile_desc_ring_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    packed_bad_area(s, vq, 0);
+}
+
+static void phostile_driver_area_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    packed_bad_area(s, vq, 1);
+}
+
+static void phostile_device_area_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    packed_bad_area(s, vq, 2);
+}
+
+static QTestState *packed_start(QVirtioDev *d, QVirtQueue **vq, bool log)
+{
+    char opts[400];
+    QTestState *s;
+
+    snprintf(opts, sizeof(opts), ",packed=on,queue-size=16%s", log ? qt_log_redirect() : "");
+    s = start("", opts);
+
+    qvirtio_pci_init(d, s, SLOT, true);
+    qvirtio_use_packed(d, true);
+    qvirtio_msix_enable(d, 2);
+    qvirtio_start(d, (1ull << QVIRTIO_F_INDIRECT_DESC) | (1ull << QVIRTIO_F_VERSION_1));
+    QT_ASSERT_EQ(qvirtio_set_config_vector(d, 0), 0);
+    *vq = qvirtqueue_setup(d, 0);
+    QT_ASSERT((*vq)->packed);
+    QT_ASSERT_EQ((*vq)->size, 16u);
+    qvirtio_set_queue_vector(d, 0, 1);
+    qvirtio_driver_ok(d);
+    return s;
+}
+
+static void run_hostile_packed(PackedHostileFn *fn, const char *about)
+{
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *vq;
+    uint64_t r;
+
+    s = packed_start(&d, &vq, true);
+    fn(s, vq);
+    /* qtest answers, nothing was used, the device says it needs a reset */
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x00), 0x1af4);
+    QT_ASSERT(!qvirtqueue_used_pending(vq));
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-blk", about);
+    QT_ASSERT_MSG(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, "status 0x%x",
+                  qvirtio_get_status(&d));
+    QT_ASSERT_EQ(qvirtio_msix_received(&d, 0), 0x1000u);       /* config interrupt */
+    QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);            /* no used buffer */
+    /* stopped: a good request put over the bad one at slot 0 stays unused */
+    vq->free_head = 0;
+    vq->avail_wrap = true;
+    vq->prev = -1;
+    r = qvirtio_alloc(s, 512, 512);
+    qvirtqueue_kick(vq, packed_read_chain(s, vq, r, 512, qvirtio_alloc(s, 1, 1)));
+    usleep(20000);
+    QT_ASSERT(!qvirtqueue_used_pending(vq));
+    /* a reset brings it back */
+    qvirtio_reset(&d);
+    QT_ASSERT_EQ(qvirtio_get_status(&d), 0);
+    vq = setup_ring(&d, s, true, 0, true);
+    QT_ASSERT(vq->packed);
+    QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_IN, 5, r, 512, NULL), VBLK_S_OK);
+    assert_guest_eq_image(s, r, 5 * 512, 512);
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-blk", about);
+    stop(s);
+}
+
+#define PHOSTILE(name, about)                                                   \
+    static void test_p_##name(void) { run_hostile_packed(phostile_##name, about); }
+PHOSTILE(desc_outside_ram, "outside RAM")
+PHOSTILE(desc_in_mmio, "outside RAM")
+PHOSTILE(desc_straddles_ram_end, "outside RAM")
+PHOSTILE(chain_round_ring, "longer than the queue")
+PHOSTILE(indirect_too_long, "more than 1024 buffers")
+PHOSTILE(indirect_with_next, "with NEXT set")
+PHOSTILE(nested_indirect, "indirect descriptor inside an indirect table")
+PHOSTILE(indirect_in_chain, "indirect descriptor inside a chain")
+PHOSTILE(indirect_zero_len, "indirect table of 0 bytes is invalid")
+PHOSTILE(indirect_outside_ram, "outside RAM")
+PHOSTILE(zero_len_buffer, "zero-sized buffer")
+PHOSTILE(out_after_in, "driver-readable buffer after a writable one")
+PHOSTILE(id_out_of_range, "buffer id 19")
+PHOSTILE(desc_ring_outside_ram, "descriptor ring at 0x4000000000")
+PHOSTILE(driver_area_outside_ram, "driver area at 0xfee00000")
+PHOSTILE(device_area_outside_ram, "device area at 0x4000000000")
+
+/*
+ * Not hostile, just not available: descriptors whose AVAIL/USED bits do
+ * not say "available in the driver's current lap" (AVAIL clear and USED
+ * set, which is lap 0's; both set, a used descriptor of lap 1; neither).
+ * The device must leave them alone, say nothing and stay well; once the
+ * head's flags are right the request completes.
+ */
+static void test_packed_wrong_wrap(void)
+{
+    static const uint16_t bad[] = { QVRING_PACKED_F_USED,
+                                    QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED, 0 };
+    QTestState *s;
+    QVirtioDev d;
+    QVirtQueue *vq;
+    uint64_t r, st;
+    uint16_t h;
+
+    s = packed_start(&d, &vq, true);
+    r = qvirtio_alloc(s, 512, 512);
+    st = qvirtio_alloc(s, 1, 1);
+    qtest_writeb(s, st, STATUS_FILL);
+    h = packed_read_chain(s, vq, r, 512, st);
+    for (unsigned i = 0; i < 3; i++) {
+        qtest_writew(s, vq->desc + 14, QVRING_DESC_F_NEXT | bad[i]);
+        qvirtqueue_notify(vq);
+        usleep(10000);
+        /* slot 0 as the driver left it (a used descriptor would have the
+         * request's len, 513, and both bits of the device's counter) */
+        QT_ASSERT_EQ(qtest_readw(s, vq->desc + 14), QVRING_DESC_F_NEXT | bad[i]);
+        QT_ASSERT_EQ(qtest_readl(s, vq->desc + 8), 16u);
+        QT_ASSERT_EQ(qtest_readb(s, st), STATUS_FILL);
+        QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
+        QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);
+    }
+    QT_ASSERT_EQ(qt_log_lines(NULL, 0, "needs reset", (char *)NULL), 0);
+    qvirtqueue_kick(vq, h);
+    QT_ASSERT_EQ(qvirtqueue_wait_used(vq, h, TIMEOUT_MS), 513u);
+    QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
+    assert_guest_eq_image(s, r, 0, 512);
+    stop(s);
+}
+
 /* ---- -blockdev qcow2 chains ------------------------------------------------ */
 
 /*
@@ -1116,22 +1561,24 @@ int main(int argc, char **argv)
     qt_run("config/legacy", test_config_legacy);
     qt_run("features/unknown-refused", test_features_refused);
     qt_run("features/legacy-masked", test_features_legacy_masked);
-    qt_run("rw/modern", test_rw_modern);
+    QVIRTIO_RUN_RINGS("rw/modern", test_rw_modern);
     qt_run("rw/legacy", test_rw_legacy);
-    qt_run("discard-wz/modern", test_discard_wz_modern);
+    QVIRTIO_RUN_RINGS("discard-wz/modern", test_discard_wz_modern);
     qt_run("discard-wz/legacy", test_discard_wz_legacy);
     qt_run("discard-wz/off", test_discard_off);
     qt_run("readonly", test_readonly);
-    qt_run("indirect", test_indirect);
-    qt_run("merge", test_merge);
-    qt_run("multiqueue", test_multiqueue);
-    qt_run("ioeventfd/modern", test_ioeventfd_modern);
+    QVIRTIO_RUN_RINGS("indirect", test_indirect);
+    QVIRTIO_RUN_RINGS("merge", test_merge);
+    QVIRTIO_RUN_RINGS("multiqueue", test_multiqueue);
+    QVIRTIO_RUN_RINGS("ioeventfd/modern", test_ioeventfd_modern);
     qt_run("ioeventfd/legacy", test_ioeventfd_legacy);
-    qt_run("msix/modern", test_msix_modern);
+    QVIRTIO_RUN_RINGS("msix/modern", test_msix_modern);
     qt_run("msix/legacy", test_msix_legacy);
-    qt_run("intx/modern", test_intx_modern);
+    QVIRTIO_RUN_RINGS("intx/modern", test_intx_modern);
     qt_run("intx/legacy", test_intx_legacy);
     qt_run("event-idx", test_event_idx);
+    QVIRTIO_RUN_RINGS("wrap", test_wrap);
+    qt_run("packed/event", test_packed_event);
     qt_run("pci-cfg-cap", test_pci_cfg_cap);
     qt_run("cmdline-errors", test_cmdline_errors);
     qt_run("if-virtio", test_if_virtio);
@@ -1153,5 +1600,23 @@ int main(int argc, char **argv)
     RUN_HOSTILE(zero_len_buffer);
     RUN_HOSTILE(out_after_in);
     RUN_HOSTILE(ring_outside_ram);
+#define RUN_PHOSTILE(name) qt_run("hostile/" #name "/packed", test_p_##name)
+    RUN_PHOSTILE(desc_outside_ram);
+    RUN_PHOSTILE(desc_in_mmio);
+    RUN_PHOSTILE(desc_straddles_ram_end);
+    RUN_PHOSTILE(chain_round_ring);
+    RUN_PHOSTILE(indirect_too_long);
+    RUN_PHOSTILE(indirect_with_next);
+    RUN_PHOSTILE(nested_indirect);
+    RUN_PHOSTILE(indirect_in_chain);
+    RUN_PHOSTILE(indirect_zero_len);
+    RUN_PHOSTILE(indirect_outside_ram);
+    RUN_PHOSTILE(zero_len_buffer);
+    RUN_PHOSTILE(out_after_in);
+    RUN_PHOSTILE(id_out_of_range);
+    RUN_PHOSTILE(desc_ring_outside_ram);
+    RUN_PHOSTILE(driver_area_outside_ram);
+    RUN_PHOSTILE(device_area_outside_ram);
+    qt_run("packed/wrong-wrap", test_packed_wrong_wrap);
     return qt_finish();
 }

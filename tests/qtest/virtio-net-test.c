@@ -90,10 +90,13 @@ static void env_start(Env *e, bool modern, const char *netdev_extra, const char 
     memset(e, 0, sizeof(*e));
     qvirtio_alloc_reset();
     qt_tmpfile(e->qmp_path, sizeof(e->qmp_path), "vnet-qmp");
+    /* packed=on for the packed runs (QVIRTIO_RUN_RINGS): the driver then
+     * negotiates packed rings (qvirtio_pci_init takes the default) */
     e->s = qtest_initf("-netdev socket,id=n0,connect=127.0.0.1:%d%s "
-                       "-device virtio-net-pci,netdev=n0,mac=" MAC_STR ",id=nic0,addr=%x%s "
+                       "-device virtio-net-pci,netdev=n0,mac=" MAC_STR ",id=nic0,addr=%x%s%s "
                        "-qmp unix:%s,server=on,wait=off",
-                       port, netdev_extra, SLOT, dev_extra, e->qmp_path);
+                       port, netdev_extra, SLOT, qvirtio_packed_default() ? ",packed=on" : "",
+                       dev_extra, e->qmp_path);
     QT_ASSERT_MSG(poll(&pfd, 1, 10000) == 1, "kvmpc did not connect");
     e->peer = accept(lfd, NULL, NULL);
     QT_ASSERT(e->peer >= 0);
@@ -126,6 +129,7 @@ static void env_driver(Env *e, uint64_t features, unsigned pairs, bool ctrl)
     if (ctrl) {
         qvirtqueue_setup(&e->d, 2 * pairs);
     }
+    QT_ASSERT_EQ(e->d.vq[0].packed, e->d.want_packed);
     qvirtio_driver_ok(&e->d);
 }
 
@@ -145,6 +149,16 @@ static void make_frame(uint8_t *f, size_t len, const uint8_t *dst, uint8_t seed)
     for (size_t i = 14; i < len; i++) {
         f[i] = (uint8_t)(seed + i * 7);
     }
+}
+
+/* Whether the device asks for notifications on vq (split: used flags
+ * without NO_NOTIFY; packed: device event flags not DISABLE). */
+static bool device_wants_kicks(Env *e, QVirtQueue *vq)
+{
+    if (vq->packed) {
+        return qtest_readw(e->s, vq->used + 2) != QVRING_EVENT_DISABLE;
+    }
+    return !(qtest_readw(e->s, vq->used) & 1);
 }
 
 static uint16_t post_rx(QVirtQueue *vq, uint64_t addr, uint32_t len)
@@ -468,10 +482,8 @@ static void test_tx_burst(void)
         qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
         heads[i] = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
         /* publish without notifying; one kick for the lot */
-        qtest_writew(e.s, tx->avail + 4 + 2 * (tx->avail_idx % tx->size), heads[i]);
-        tx->avail_idx++;
+        qvirtqueue_publish(tx, heads[i]);
     }
-    qtest_writew(e.s, tx->avail + 2, tx->avail_idx);
     qvirtqueue_notify(tx);
     for (int i = 0; i < 40; i++) {
         make_frame(frame, sizeof(frame), peer_mac, i);
@@ -481,6 +493,7 @@ static void test_tx_burst(void)
     for (int i = 0; i < 40; i++) {
         qvirtqueue_wait_used(tx, heads[i], 5000);
     }
+    QT_ASSERT(device_wants_kicks(&e, tx));                      /* done: kicks on again */
     env_stop(&e);
 }
 
@@ -502,7 +515,7 @@ static void test_tx_before_driver_ok(void)
     qvirtqueue_notify(tx);
     usleep(100 * 1000);
     qvirtio_driver_ok(&e.d);
-    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    QT_ASSERT(device_wants_kicks(&e, tx));
     qvirtio_start(&e.d, 1ull << QVIRTIO_F_VERSION_1);
     qvirtqueue_setup(&e.d, 0);
     tx = qvirtqueue_setup(&e.d, 1);
@@ -515,7 +528,7 @@ static void test_tx_before_driver_ok(void)
     qvirtio_driver_ok(&e.d);
     QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
     qvirtqueue_wait_used(tx, h, 5000);
-    QT_ASSERT_EQ(qtest_readw(e.s, tx->used) & 1, 0);          /* VRING_USED_F_NO_NOTIFY */
+    QT_ASSERT(device_wants_kicks(&e, tx));
     frame[30] = 0x5a;
     qtest_memwrite(e.s, g + 12, frame, sizeof(frame));
     h = qvirtqueue_add(tx, g, 12 + sizeof(frame), false, false);
@@ -740,9 +753,9 @@ static unsigned rx_burst(Env *e, uint8_t (*f)[1600], const size_t *len, unsigned
     k = (uint16_t)(qvirtqueue_used_idx(rx) - start);
     QT_ASSERT(k >= 1);
     for (unsigned i = 0; i < k; i++) {
-        uint64_t u = rx->used + 4 + 8ull * (rx->last_used++ % rx->size);
-        uint32_t id = qtest_readl(e->s, u), l = qtest_readl(e->s, u + 4);
+        uint32_t id, l;
 
+        QT_ASSERT(qvirtqueue_pop_used(rx, &id, &l));
         if (i == 0) {
             QT_ASSERT(l <= 4096);
             *got_len = l;
@@ -1928,29 +1941,29 @@ int main(int argc, char **argv)
     qt_run("virtio-net/config", test_config);
     qt_run("virtio-net/bad-props", test_bad_props);
     qt_run("virtio-net/user-tso", test_user_tso);
-    qt_run("virtio-net/tx-modern-mrg", test_tx_modern_mrg);
-    qt_run("virtio-net/tx-modern", test_tx_modern);
+    QVIRTIO_RUN_RINGS("virtio-net/tx-modern-mrg", test_tx_modern_mrg);
+    QVIRTIO_RUN_RINGS("virtio-net/tx-modern", test_tx_modern);
     qt_run("virtio-net/tx-legacy", test_tx_legacy);
     qt_run("virtio-net/tx-legacy-mrg", test_tx_legacy_mrg);
     qt_run("virtio-net/tx-csum", test_tx_csum);
-    qt_run("virtio-net/tx-burst", test_tx_burst);
-    qt_run("virtio-net/tx-before-driver-ok", test_tx_before_driver_ok);
-    qt_run("virtio-net/rx-modern", test_rx_modern);
+    QVIRTIO_RUN_RINGS("virtio-net/tx-burst", test_tx_burst);
+    QVIRTIO_RUN_RINGS("virtio-net/tx-before-driver-ok", test_tx_before_driver_ok);
+    QVIRTIO_RUN_RINGS("virtio-net/rx-modern", test_rx_modern);
     qt_run("virtio-net/rx-legacy", test_rx_legacy);
-    qt_run("virtio-net/rx-mergeable", test_rx_mergeable);
-    qt_run("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
+    QVIRTIO_RUN_RINGS("virtio-net/rx-mergeable", test_rx_mergeable);
+    QVIRTIO_RUN_RINGS("virtio-net/rx-wait-for-buffers", test_rx_wait_for_buffers);
     qt_run("virtio-net/rx-wait-event-idx", test_rx_wait_event_idx);
     qt_run("virtio-net/rx-csum-valid", test_rx_csum_valid);
-    qt_run("virtio-net/rx-coalesce", test_rx_coalesce);
+    QVIRTIO_RUN_RINGS("virtio-net/rx-coalesce", test_rx_coalesce);
     qt_run("virtio-net/tx-at-kick", test_tx_at_kick);
     qt_run("virtio-net/rx-oversized", test_rx_oversized);
-    qt_run("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
+    QVIRTIO_RUN_RINGS("virtio-net/ctrl-rx-filter", test_ctrl_rx_filter);
     qt_run("virtio-net/ctrl-mac-overflow", test_ctrl_mac_overflow);
     qt_run("virtio-net/ctrl-vlan", test_ctrl_vlan);
     qt_run("virtio-net/ctrl-vlan-filter", test_ctrl_vlan_filter);
     qt_run("virtio-net/link-qmp", test_link_qmp);
     qt_run("virtio-net/announce-self", test_announce_self);
-    qt_run("virtio-net/mq", test_mq);
+    QVIRTIO_RUN_RINGS("virtio-net/mq", test_mq);
     qt_run("virtio-net/hostile-tx-short", test_hostile_tx_short);
     qt_run("virtio-net/hostile-tx-empty", test_hostile_tx_empty);
     qt_run("virtio-net/hostile-rx-readonly", test_hostile_rx_readonly);

@@ -76,13 +76,14 @@ static QTestState *start(const char *extra)
     make_file(img, sizeof(img), "vscsi", IMG_SECTORS, 512, 7);
     make_file(cdimg, sizeof(cdimg), "vscsicd", CD_BLOCKS, 2048, 3);
     qvirtio_alloc_reset();
-    return qtest_initf("-device virtio-scsi-pci,id=scsi0,addr=%x "
+    /* packed=on for the packed runs (QVIRTIO_RUN_RINGS) */
+    return qtest_initf("-device virtio-scsi-pci,id=scsi0,addr=%x%s "
                        "-drive file=%s,format=raw,if=none,id=d0,discard=unmap "
                        "-device scsi-hd,drive=d0,bus=scsi0.0,scsi-id=0,lun=0,serial=SER-42,"
                        "wwn=0x5000c50015ea71ac "
                        "-drive file=%s,format=raw,if=none,id=cd0,media=cdrom "
                        "-device scsi-cd,drive=cd0,bus=scsi0.0,scsi-id=1,lun=0 %s",
-                       SLOT, img, cdimg, extra);
+                       SLOT, qvirtio_packed_default() ? ",packed=on" : "", img, cdimg, extra);
 }
 
 static void stop(QTestState *s)
@@ -108,6 +109,7 @@ static QVirtQueue *setup(QVirtioDev *d, QTestState *s, QVirtQueue **ctrl)
     }
     qvirtqueue_setup(d, 1);
     vq = qvirtqueue_setup(d, 2);
+    QT_ASSERT_EQ(vq->packed, qvirtio_packed_default());
     qvirtio_driver_ok(d);
     return vq;
 }
@@ -1256,21 +1258,21 @@ int main(int argc, char **argv)
     qt_init(argc, argv);
     qt_run("ids-config", test_ids_config);
     qt_run("props", test_props);
-    qt_run("inquiry", test_inquiry);
+    QVIRTIO_RUN_RINGS("inquiry", test_inquiry);
     qt_run("unit-attention", test_unit_attention);
     qt_run("report-luns", test_report_luns);
     qt_run("bad-target", test_bad_target);
     qt_run("sense-errors", test_sense_errors);
     qt_run("capacity", test_capacity);
     qt_run("capacity-4k", test_capacity_4k);
-    qt_run("read-write", test_read_write);
+    QVIRTIO_RUN_RINGS("read-write", test_read_write);
     qt_run("overrun-failure", test_overrun_failure);
-    qt_run("unmap-write-same", test_unmap_write_same);
+    QVIRTIO_RUN_RINGS("unmap-write-same", test_unmap_write_same);
     qt_run("readonly", test_readonly);
     qt_run("mode-pages", test_mode_pages);
     qt_run("cdrom", test_cdrom);
     qt_run("cdrom-empty", test_cdrom_empty);
-    qt_run("tmf", test_tmf);
+    QVIRTIO_RUN_RINGS("tmf", test_tmf);
     qt_run("tmf-abort-in-flight", test_tmf_abort_in_flight);
     qt_run("random-cdbs", test_random_cdbs);
     qt_run("hostile/short-header", test_hostile_short_header);

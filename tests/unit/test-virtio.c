@@ -255,12 +255,12 @@ static void test_packed(void)
 
     /* slots 0-2: three one-descriptor buffers; pop and push them */
     for (unsigned i = 0; i < 3; i++) {
-        put_packed(vq->desc, i, 0x8000 + 0x100 * i, 64, 10 + i, avail1 | VRING_DESC_F_WRITE);
+        put_packed(vq->desc, i, 0x8000 + 0x100 * i, 64, 3 - i, avail1 | VRING_DESC_F_WRITE);
     }
     for (unsigned i = 0; i < 3; i++) {
         e = virtqueue_pop(vq, sizeof(*e));
         g_assert_nonnull(e);
-        g_assert_cmpuint(e->index, ==, 10 + i);
+        g_assert_cmpuint(e->index, ==, 3 - i);
         g_assert_cmpuint(e->in_num, ==, 1);
         virtqueue_push(vq, e, 5);
         g_free(e);
@@ -271,14 +271,14 @@ static void test_packed(void)
     memcpy(&len, ram + vq->desc + 16 + 8, 4);
     g_assert_cmpuint(flags, ==, VRING_PACKED_DESC_F_AVAIL | VRING_PACKED_DESC_F_USED |
                                 VRING_DESC_F_WRITE);
-    g_assert_cmpuint(id, ==, 11);
+    g_assert_cmpuint(id, ==, 2);
     g_assert_cmpuint(len, ==, 5);
     /* a chain in slots 3 and 0: the second half carries the new wrap counter */
-    put_packed(vq->desc, 0, 0x9100, 32, 20, avail0 | VRING_DESC_F_WRITE);
-    put_packed(vq->desc, 3, 0x9000, 16, 20, avail1 | VRING_DESC_F_NEXT);
+    put_packed(vq->desc, 0, 0x9100, 32, 0, avail0 | VRING_DESC_F_WRITE);
+    put_packed(vq->desc, 3, 0x9000, 16, 0, avail1 | VRING_DESC_F_NEXT);
     e = virtqueue_pop(vq, sizeof(*e));
     g_assert_nonnull(e);
-    g_assert_cmpuint(e->index, ==, 20);
+    g_assert_cmpuint(e->index, ==, 0);
     g_assert_cmpuint(e->ndescs, ==, 2);
     g_assert_cmpuint(e->out_num, ==, 1);
     g_assert_cmpuint(e->in_num, ==, 1);
@@ -313,6 +313,20 @@ static void test_packed(void)
     virtio_cleanup(&v);
     vq = packed_queue(&v);
     put_packed(vq->desc, 0, 0x4000, 0, 1, avail1 | VRING_DESC_F_INDIRECT);
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    virtio_cleanup(&v);
+    /* hostile: a buffer id the ring cannot have (ids name slots' buffers: < 4) */
+    vq = packed_queue(&v);
+    put_packed(vq->desc, 0, 0x8000, 16, 4, avail1);
+    g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
+    g_assert_true(v.broken);
+    virtio_cleanup(&v);
+    /* hostile: an indirect descriptor that says more follows it */
+    vq = packed_queue(&v);
+    put_packed(0x4000, 0, 0x4100, 16, 0, 0);
+    put_packed(vq->desc, 1, 0x8000, 16, 1, avail1);
+    put_packed(vq->desc, 0, 0x4000, 16, 1, avail1 | VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT);
     g_assert_null(virtqueue_pop(vq, sizeof(VirtQueueElement)));
     g_assert_true(v.broken);
     virtio_cleanup(&v);
