@@ -2226,6 +2226,23 @@ static void feature(uint8_t *e, int type, int bit, const char *name)
     memcpy(e + 2, name, strlen(name));
 }
 
+/* The feature name table extension (qemu-img writes it into every v3 image) */
+#define FEATURE_TABLE_LEN (8 * 48)
+static void put_feature_table(GByteArray *h)
+{
+    uint8_t feats[FEATURE_TABLE_LEN];
+
+    feature(feats, 0, 0, "dirty bit");
+    feature(feats + 48, 0, 1, "corrupt bit");
+    feature(feats + 96, 0, 2, "external data file");
+    feature(feats + 144, 0, 3, "compression type");
+    feature(feats + 192, 0, 4, "extended L2 entries");
+    feature(feats + 240, 1, 0, "lazy refcounts");
+    feature(feats + 288, 2, 0, "bitmaps");
+    feature(feats + 336, 2, 1, "raw external data");
+    put_ext(h, EXT_FEATURES, feats, sizeof(feats));
+}
+
 BlockDriverState *qcow2_open_backing_of(const char *filename, const char *backing_file,
                                         const char *backing_fmt, Error **errp)
 {
@@ -2243,7 +2260,7 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
     uint64_t size = o->size;
     g_autofree char *bfmt = o->backing_fmt ? g_strdup(o->backing_fmt) : NULL;
     GByteArray *h;
-    uint8_t feats[8 * 48], *zero;
+    uint8_t *zero;
     BlockDriverState *bs;
     const char *prealloc = o->preallocation ? o->preallocation : "off";
     bool ok;
@@ -2323,20 +2340,12 @@ bool qcow2_create(const char *filename, const Qcow2CreateOptions *o, Error **err
         if (bfmt) {
             put_ext(h, EXT_BACKING_FMT, bfmt, strlen(bfmt));
         }
-        feature(feats, 0, 0, "dirty bit");
-        feature(feats + 48, 0, 1, "corrupt bit");
-        feature(feats + 96, 0, 2, "external data file");
-        feature(feats + 144, 0, 3, "compression type");
-        feature(feats + 192, 0, 4, "extended L2 entries");
-        feature(feats + 240, 1, 0, "lazy refcounts");
-        feature(feats + 288, 2, 0, "bitmaps");
-        feature(feats + 336, 2, 1, "raw external data");
         /* the name table is optional: left out when the header would not
          * fit in one cluster with it (small clusters and a backing file),
          * as qemu-img does */
-        if (h->len + 8 + sizeof(feats) + 8 +
+        if (h->len + 8 + FEATURE_TABLE_LEN + 8 +
             (o->backing_file ? strlen(o->backing_file) : 0) <= cs) {
-            put_ext(h, EXT_FEATURES, feats, sizeof(feats));
+            put_feature_table(h);
         }
         put_ext(h, EXT_END, NULL, 0);
     } else if (bfmt) {
@@ -2554,20 +2563,6 @@ int qcow2_set_lazy_refcounts(BlockDriverState *bs, bool on, Error **errp)
 
 /* ---- amend: the refcount width and the version --------------------------- */
 
-static void put_feature_table(GByteArray *h)
-{
-    uint8_t feats[8 * 48];
-
-    feature(feats, 0, 0, "dirty bit");
-    feature(feats + 48, 0, 1, "corrupt bit");
-    feature(feats + 96, 0, 2, "external data file");
-    feature(feats + 144, 0, 3, "compression type");
-    feature(feats + 192, 0, 4, "extended L2 entries");
-    feature(feats + 240, 1, 0, "lazy refcounts");
-    feature(feats + 288, 2, 0, "bitmaps");
-    feature(feats + 336, 2, 1, "raw external data");
-    put_ext(h, EXT_FEATURES, feats, sizeof(feats));
-}
 
 /*
  * Cluster 0 written again from the state, as a VERSION header: the fixed
