@@ -16,8 +16,11 @@ static uint8_t cmos(QTestState *s, uint8_t idx)
 
 static uint16_t boot_menu(QTestState *s)
 {
+    uint16_t lo;
+
     qtest_outw(s, 0x510, 0x0e);
-    return qtest_inb(s, 0x511) | qtest_inb(s, 0x511) << 8;
+    lo = qtest_inb(s, 0x511);           /* two reads: C leaves the order of */
+    return lo | qtest_inb(s, 0x511) << 8;       /* operands to the compiler */
 }
 
 static void test_default(void)
