@@ -301,12 +301,25 @@ static void e1000_update_irq(E1000State *s)
     pci_set_irq(&s->parent, (R(s, ICR) & R(s, IMS)) != 0);
 }
 
+/* Raises INTA# for what ICR & IMS holds; with ITR set, an assertion
+ * starts an interval in which the next one waits (as the hardware's
+ * minimum inter-interrupt interval and QEMU's mitigation timer). */
+static void e1000_raise(E1000State *s)
+{
+    e1000_update_irq(s);
+    if ((R(s, ICR) & R(s, IMS)) && (R(s, ITR) & 0xffff)) {
+        s->mit_pending = true;
+        timer_mod(s->mit_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
+                                (int64_t)(R(s, ITR) & 0xffff) * 256);
+    }
+}
+
 static void e1000_mit_fire(void *opaque)
 {
     E1000State *s = opaque;
 
     s->mit_pending = false;
-    e1000_update_irq(s);
+    e1000_raise(s);                     /* a held cause: its own interval too */
 }
 
 static void e1000_set_ics(E1000State *s, uint32_t cause)
@@ -319,13 +332,7 @@ static void e1000_set_ics(E1000State *s, uint32_t cause)
     if (s->mit_pending) {
         return;                         /* the timer will raise it */
     }
-    e1000_update_irq(s);
-    if (R(s, ITR) & 0xffff) {
-        /* hold the next raise back for the interval */
-        s->mit_pending = true;
-        timer_mod(s->mit_timer, qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL) +
-                                (int64_t)(R(s, ITR) & 0xffff) * 256);
-    }
+    e1000_raise(s);
 }
 
 /* ---- link ------------------------------------------------------------- */

@@ -29,6 +29,8 @@
 #define EERD    0x0014
 #define MDIC    0x0020
 #define ICR     0x00c0
+#define ICS     0x00c8
+#define ITR     0x00c4
 #define IMS     0x00d0
 #define IMC     0x00d8
 #define RCTL    0x0100
@@ -391,6 +393,48 @@ static void test_rx(void)
     QT_ASSERT_EQ(rd(&n, RDH), 7u);
     wr(&n, RDT, 2);                     /* hand back descriptors 7, 0, 1 */
     QT_ASSERT(wait_rdh(&n, 1));         /* the two waiting frames went to 7 and 0 */
+    close(peer);
+    qtest_quit(s);
+}
+
+/* ITR: after an assertion the next one waits ITR x 256 ns of virtual time
+ * (QEMU's mitigation); with ITR 0 every cause asserts at once. */
+static void test_itr(void)
+{
+    Nic n;
+    int peer;
+    QTestState *s = start_with_peer(&n, &peer, "");
+#define INTX(s, n) (cfg_readl((s), (n).dev, 0x04) & (0x08u << 16))
+
+    wr(&n, IMS, 0x80);                  /* RXT0 */
+    wr(&n, ITR, 1000);                  /* 256 us */
+    wr(&n, ICS, 0x80);
+    QT_ASSERT(INTX(s, n));              /* the first at once */
+    QT_ASSERT_EQ(rd(&n, ICR) & 0x80, 0x80u);
+    QT_ASSERT_EQ(INTX(s, n), 0u);
+    wr(&n, ICS, 0x80);                  /* within the interval: held back */
+    QT_ASSERT_EQ(INTX(s, n), 0u);
+    qtest_clock_step(s, 250000);
+    QT_ASSERT_EQ(INTX(s, n), 0u);
+    qtest_clock_step(s, 10000);         /* 260 us after the first */
+    QT_ASSERT(INTX(s, n));
+    QT_ASSERT_EQ(rd(&n, ICR) & 0x80, 0x80u);
+    /* the held one opened a new interval */
+    wr(&n, ICS, 0x80);
+    QT_ASSERT_EQ(INTX(s, n), 0u);
+    qtest_clock_step(s, 300000);
+    QT_ASSERT(INTX(s, n));
+    rd(&n, ICR);
+    /* ITR 0: no throttling (after the pending interval ends) */
+    wr(&n, ITR, 0);
+    qtest_clock_step(s, 300000);
+    for (int i = 0; i < 3; i++) {
+        wr(&n, ICS, 0x80);
+        QT_ASSERT(INTX(s, n));
+        rd(&n, ICR);
+        QT_ASSERT_EQ(INTX(s, n), 0u);
+    }
+#undef INTX
     close(peer);
     qtest_quit(s);
 }
@@ -1195,6 +1239,7 @@ int main(int argc, char **argv)
     qt_run("e1000/tx", test_tx);
     qt_run("e1000/rx", test_rx);
     qt_run("e1000/rx-multicast", test_rx_multicast);
+    qt_run("e1000/itr", test_itr);
     qt_run("e1000/tso", test_tso);
     qt_run("e1000/bad-rings", test_bad_rings);
     qt_run("e1000/link-qmp", test_link_qmp);
