@@ -20,7 +20,18 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "--- guest output (last 40 lines) ---"; tail -40 "$tmp/out"; echo "FAIL: $*"; exit 1; }
 
 . "$top/tests/images/lib.sh"
-mkdir -p "$tmp/root/lib/modules"
-add_modules "$tmp/root" "$mods" "$@" || fail "cannot collect the modules $*"
-pack_initramfs "$tmp/root" "$tmp/extra.cpio.gz"
-cat "$B/images/initramfs.cpio.gz" "$tmp/extra.cpio.gz" > "$tmp/initrd.gz"
+# The modules' archive is kept under $B/images/modcache, one per module
+# list, and rebuilt when the modules or the scripts change: collecting the
+# modules starts ~50 processes, ~10 s in the lab, whose view of $B is
+# read-only (there a cached archive is only read; tests/run-all runs the
+# tcg-lite functional tests, which fill the cache, before the lab's).
+modcache=$B/images/modcache/$(IFS=+; echo "$*").cpio.gz
+if ! is_newer_than "$modcache" "$mods/modules.dep" "$top/tests/images/lib.sh" "${BASH_SOURCE[0]}"; then
+	mkdir -p "$tmp/root/lib/modules"
+	add_modules "$tmp/root" "$mods" "$@" || fail "cannot collect the modules $*"
+	pack_initramfs "$tmp/root" "$tmp/extra.cpio.gz"
+	{ mkdir -p "${modcache%/*}" && cp "$tmp/extra.cpio.gz" "$modcache.$$" &&
+		mv "$modcache.$$" "$modcache"; } 2>/dev/null || rm -f "$modcache.$$" 2>/dev/null
+	modcache=$tmp/extra.cpio.gz
+fi
+cat "$B/images/initramfs.cpio.gz" "$modcache" > "$tmp/initrd.gz"
