@@ -374,6 +374,7 @@ def main():
         if a.image_dir:
             idir = tempfile.mkdtemp(prefix="kvmpc-diskbench-", dir=a.image_dir)
             atexit.register(shutil.rmtree, idir, True)
+        print("disk_bench: writing the images in %s" % idir, file=sys.stderr, flush=True)
         for name, mib in (("disk.img", 320), ("vdisk.img", 576)):
             disk = os.path.join(idir, name)
             with open(disk, "wb") as f:
@@ -397,6 +398,7 @@ def main():
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
+                print("disk_bench: run %d %s" % (i + 1, k), file=sys.stderr, flush=True)
                 r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel,
                               a.kvm_stats, append=a.append, qdisk=qdisk,
                               randwrite_only=a.randwrite_only)
