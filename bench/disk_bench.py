@@ -9,6 +9,8 @@ QEMU's TCG; kvm: both -accel kvm, in the KVM lab), runs interleaved, medians.
   flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --mem 4096 --timeout 1800 -- \
       /usr/bin/python3 bench/disk_bench.py --accel kvm --runs 3
 
+  python3 bench/disk_bench.py --runs 7 --no-fwboot --image-dir /dev/shm --randwrite-only
+
 Both emulators get the same Debian kernel, the busybox initramfs plus
 ata_piix, sd_mod, virtio_pci, virtio_blk and bench/blkbench.c built
 static (tests/images/lib.sh), two raw images of random data (320 MiB, and
