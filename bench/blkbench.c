@@ -7,6 +7,10 @@
  *   blkbench DEV seqwrite MIB OFFSET_MIB 1 MiB writes, then fdatasync
  *   blkbench DEV randread N  SPAN_MIB    N 4 KiB reads at pseudo-random
  *                                        4 KiB-aligned offsets in SPAN
+ *   blkbench DEV randwrite N SPAN_MIB [OFFSET_MIB]
+ *                                        N 4 KiB writes at the same
+ *                                        offsets as randread (plus
+ *                                        OFFSET), then fdatasync (timed)
  *
  * Prints "BLKBENCH <mode> <seconds> <requests>" and exits 0, or a message
  * and 1.  The offsets come from a fixed LCG, so every run and both
@@ -45,7 +49,7 @@ int main(int argc, char **argv)
 
     if (argc < 4) {
         fprintf(stderr, "usage: blkbench DEV seqread MIB | seqwrite MIB OFF_MIB | "
-                "randread N SPAN_MIB\n");
+                "randread N SPAN_MIB | randwrite N SPAN_MIB [OFF_MIB]\n");
         return 1;
     }
     n = atol(argv[3]);
@@ -53,7 +57,7 @@ int main(int argc, char **argv)
         return fail("posix_memalign");
     }
     memset(buf, 0x5a, big);
-    fd = open(argv[1], (strcmp(argv[2], "seqwrite") ? O_RDONLY : O_WRONLY) | O_DIRECT);
+    fd = open(argv[1], (strstr(argv[2], "write") ? O_WRONLY : O_RDONLY) | O_DIRECT);
     if (fd < 0) {
         return fail(argv[1]);
     }
@@ -81,6 +85,21 @@ int main(int argc, char **argv)
             if (pread(fd, buf, small, (off_t)((x >> 20) % blocks) * small) != (ssize_t)small) {
                 return fail("pread");
             }
+        }
+    } else if (!strcmp(argv[2], "randwrite") && argc > 4) {
+        uint64_t blocks = (uint64_t)atol(argv[4]) * (big / small), x = 12345;
+        off_t base = argc > 5 ? (off_t)atol(argv[5]) * big : 0;
+        for (i = 0; i < n; i++) {
+            x = x * 6364136223846793005ull + 1442695040888963407ull;
+            /* a different pattern per block: no device may dedupe them */
+            memcpy(buf, &x, sizeof(x));
+            if (pwrite(fd, buf, small, base + (off_t)((x >> 20) % blocks) * small) !=
+                (ssize_t)small) {
+                return fail("pwrite");
+            }
+        }
+        if (fdatasync(fd)) {
+            return fail("fdatasync");
         }
     } else {
         fprintf(stderr, "blkbench: unknown mode %s\n", argv[2]);

@@ -9,9 +9,12 @@ QEMU's TCG; kvm: both -accel kvm, in the KVM lab), runs interleaved, medians.
   flock /work/wt/lab.lock tests/lab/lab-run --smp 1 --mem 4096 --timeout 1800 -- \
       /usr/bin/python3 bench/disk_bench.py --accel kvm --runs 3
 
+  python3 bench/disk_bench.py --runs 7 --no-fwboot --image-dir /dev/shm --randwrite-only
+
 Both emulators get the same Debian kernel, the busybox initramfs plus
 ata_piix, sd_mod, virtio_pci, virtio_blk and bench/blkbench.c built
-static (tests/images/lib.sh), two 320 MiB raw images of random data, one
+static (tests/images/lib.sh), two raw images of random data (320 MiB, and
+576 MiB for virtio-blk since session 25), one
 on the PIIX3 IDE (-drive file=...,format=raw,if=ide,cache=writeback) and
 one on virtio-blk-pci (-drive if=none + -device virtio-blk-pci), -m 512,
 one vCPU, -accel tcg (or -accel kvm with --accel kvm: everything else is
@@ -36,11 +39,22 @@ guest times itself (guest time, which both emulators keep at host speed):
                 comes right after the read phase, with the write path's
                 guest code partly not compiled yet)
   vda rand4k    blkbench /dev/vda randread 2000 256 (4 KiB O_DIRECT, QD 1)
+  vda randw4k   blkbench /dev/vda randwrite 2000 256 320 (4 KiB O_DIRECT,
+                QD 1, then fdatasync: at 320 MiB, past everything the
+                other rows read; the virtio-blk image is 576 MiB)
+  vdb randw4k   blkbench /dev/vdb randwrite 2000 256: the same on a third
+                drive, a 256 MiB qcow2 image (64 KiB clusters,
+                preallocation off, no backing file) created afresh with
+                qemu-img before every run of either emulator, so the
+                writes allocate clusters (~1550 of its 4096); --no-qcow2
+                leaves it out
   boot          process start -> the initramfs banner (host clock), for scale
 
 and, separately, SeaBIOS booting a disk's MBR (tests/functional/ide-boot.S)
 that reads a sector with int 13h and exits: process start -> exit.
 Also the emulator's CPU time (user + system) for the whole Linux run.
+--randwrite-only runs only the two random-write rows (same VM, same
+drives, a script that skips the other phases).
 
 Prints a table for docs/benchmarks.md.
 """
@@ -62,10 +76,11 @@ import kvmstats
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 B = os.environ.get("KVMPC_BUILD", os.path.join(TOP, "build"))
 
-SCRIPT = r'''ds() { echo "DSTAT $1 $(cat /sys/block/sda/stat) $(cat /sys/block/vda/stat)"; }
+SCRIPT = r'''ds() { echo "DSTAT $1 $(cat /sys/block/sda/stat) | $(cat /sys/block/vda/stat) | $(cat /sys/block/vdb/stat 2>/dev/null)"; }
 for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m; done
-i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
+i=0; while [ ! -b /dev/vda ] || [ ! -b /dev/sda ] || [ ! -b /dev/VDB ]; do i=$((i+1)); [ $i -gt 600 ] && break; sleep 0.1; done
 sleep 1
+RANDWRITE_ONLY
 echo "QLIM sda $(cat /sys/block/sda/queue/max_sectors_kb /sys/block/sda/queue/max_segments /sys/block/sda/queue/max_segment_size | tr '\n' ' ')"
 echo "PHASE read"
 ds read
@@ -95,9 +110,31 @@ for i in 1 2 3 4; do echo "VDA4 $(/bin/blkbench /dev/vda seqwrite 256 0)"; done
 echo "PHASE vda_rand"
 ds vda_rand
 r=$(/bin/blkbench /dev/vda randread 2000 256)
+echo "VDA $r"
+RANDWRITE
 echo "PHASE end"
-ds end
-echo "VDA $r"'''
+ds end'''
+# The random-write rows: the raw one past the 320 MiB the other rows
+# touch, the qcow2 one on its fresh image.
+RANDWRITE = r'''echo "PHASE vda_randw"
+ds vda_randw
+echo "VDA $(/bin/blkbench /dev/vda randwrite 2000 256 320)"'''
+RANDWRITE_QCOW2 = r'''echo "PHASE vdb_randw"
+ds vdb_randw
+echo "VDB $(/bin/blkbench /dev/vdb randwrite 2000 256)"'''
+
+
+def script_for(randwrite_only, qcow2):
+    rw = RANDWRITE + ("\n" + RANDWRITE_QCOW2 if qcow2 else "")
+    s = SCRIPT.replace("VDB", "vdb" if qcow2 else "vda")
+    if randwrite_only:
+        return s[:s.index("RANDWRITE_ONLY")] + rw + '\necho "PHASE end"\nds end'
+    return s.replace("RANDWRITE_ONLY\n", "").replace("RANDWRITE", rw)
+
+
+def phases_for(randwrite_only, qcow2):
+    rw = ["vda_randw"] + (["vdb_randw"] if qcow2 else [])
+    return rw if randwrite_only else PHASES + rw
 
 METRICS = [
     ("read", "IDE dd read 256 MiB (guest s)"),
@@ -107,6 +144,8 @@ METRICS = [
     ("vda_write", "virtio-blk write 256 MiB + fdatasync (guest s)"),
     ("vda_write4", "virtio-blk write 4 x (256 MiB + fdatasync), summed (guest s)"),
     ("vda_rand", "virtio-blk 2000 random 4 KiB reads (guest s)"),
+    ("vda_randw", "virtio-blk 2000 random 4 KiB writes + fdatasync, raw (guest s)"),
+    ("vdb_randw", "virtio-blk 2000 random 4 KiB writes + fdatasync, fresh qcow2 (guest s)"),
     ("boot", "boot to initramfs (s)"),
     ("cpu", "emulator CPU time, whole Linux run (s)"),
 ]
@@ -142,14 +181,30 @@ def cmdline_for(script):
                                     "--cmdline", script], text=True).strip()
 
 
-def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200, append=""):
+def fresh_qcow2(path):
+    """A new, empty 256 MiB qcow2 (64 KiB clusters, no preallocation), the
+    same for both emulators: made by Debian's qemu-img before every run."""
+    if os.path.exists(path):
+        os.unlink(path)
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-o",
+                    "cluster_size=65536,preallocation=off", path, "256M"], check=True)
+
+
+def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=1200, append="",
+              qdisk=None, randwrite_only=False):
+    phases = phases_for(randwrite_only, qdisk is not None)
+    qdrive = []
+    if qdisk:
+        fresh_qcow2(qdisk)
+        qdrive = ["-drive", "file=%s,format=qcow2,if=none,id=vd1,cache=writeback%s" % (qdisk, opts),
+                  "-device", "virtio-blk-pci,drive=vd1"]
     argv = [emu, "-accel", accel, "-m", "512", "-nographic", "-no-reboot",
             "-kernel", os.path.join(B, "images/linux/vmlinuz"), "-initrd", rd,
             "-drive", "file=%s,format=raw,if=ide,cache=writeback%s" % (disk, opts),
             "-drive", "file=%s,format=raw,if=none,id=vd0,cache=writeback%s" % (vdisk, opts),
-            "-device", "virtio-blk-pci,drive=vd0",
+            "-device", "virtio-blk-pci,drive=vd0"] + qdrive + [
             "-append", "console=ttyS0 panic=-1 " + (append + " " if append else "") +
-            cmdline_for(SCRIPT)]
+            cmdline_for(script_for(randwrite_only, qdisk is not None))]
     t0 = time.monotonic()
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -181,46 +236,50 @@ def linux_run(emu, disk, vdisk, rd, opts, accel="tcg", kstats=False, timeout=120
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(rb"BENCH read=([0-9.]+) write=([0-9.]+)", buf)
     bb = {(d.decode(), k.decode()): float(t) for d, k, t in
-          re.findall(rb"(IDE|VDA) BLKBENCH (\w+) ([0-9.]+)", buf)}
-    want = [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
+          re.findall(rb"(IDE|VDA|VDB) BLKBENCH (\w+) ([0-9.]+)", buf)}
+    want = [("VDA", "randwrite")] + ([("VDB", "randwrite")] if qdisk else [])
+    if not randwrite_only:
+        want += [("IDE", "randread"), ("VDA", "seqread"), ("VDA", "seqwrite"), ("VDA", "randread")]
     w4 = [float(t) for t in re.findall(rb"VDA4 BLKBENCH seqwrite ([0-9.]+)", buf)]
-    if not m or any(w not in bb for w in want) or len(w4) != 4:
+    if (not randwrite_only and (not m or len(w4) != 4)) or any(w not in bb for w in want):
         raise RuntimeError("%s: no BENCH lines:\n%s" % (emu, buf[-2000:].decode("latin-1")))
     if not kvmstats.guest_saw_kvm(accel, buf):
         raise RuntimeError("%s: -accel kvm, but the guest did not see KVM (no 'Hypervisor "
                            "detected: KVM' on its console)" % emu)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    order = PHASES + ["end"]
-    phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(PHASES)
+    order = phases + ["end"]
+    phase_cpu = {ph: marks[order[i + 1]] - marks[ph] for i, ph in enumerate(phases)
                  if ph in marks and order[i + 1] in marks}
     phase_kvm = {ph: kvmstats.delta(kmarks[ph], kmarks[order[i + 1]])
-                 for i, ph in enumerate(PHASES) if ph in kmarks and order[i + 1] in kmarks}
+                 for i, ph in enumerate(phases) if ph in kmarks and order[i + 1] in kmarks}
     ql = re.search(rb"QLIM sda ([0-9]+) ([0-9]+) ([0-9]+)", buf)
-    return {"qlim": ql.group(0).decode() if ql else "QLIM ?",
-            "phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "phase_req": guest_requests(buf),
-            "read": float(m.group(1)), "write": float(m.group(2)), "boot": boot,
-            "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
-            "vda_write": bb[("VDA", "seqwrite")], "vda_write4": sum(w4),
-            "vda_rand": bb[("VDA", "randread")],
-            "cpu": cpu}
+    r = {"qlim": ql.group(0).decode() if ql else "QLIM ?",
+         "phase_cpu": phase_cpu, "phase_kvm": phase_kvm, "phase_req": guest_requests(buf, phases),
+         "boot": boot, "cpu": cpu, "vda_randw": bb[("VDA", "randwrite")]}
+    if qdisk:
+        r["vdb_randw"] = bb[("VDB", "randwrite")]
+    if not randwrite_only:
+        r.update({"read": float(m.group(1)), "write": float(m.group(2)),
+                  "ide_rand": bb[("IDE", "randread")], "vda_read": bb[("VDA", "seqread")],
+                  "vda_write": bb[("VDA", "seqwrite")], "vda_write4": sum(w4),
+                  "vda_rand": bb[("VDA", "randread")]})
+    return r
 
 
-def guest_requests(buf):
+def guest_requests(buf, phases):
     """The guest's own count of requests each phase sent to its disk and
     their average size, from /sys/block/{sda,vda}/stat around the phase
     (fields: reads, read merges, read sectors, read ms, writes, write
     merges, write sectors, ...): {phase: (requests, KiB per request)}."""
     st = {}
-    for ph, nums in re.findall(rb"DSTAT (\w+) ([0-9 ]+)", buf):
-        v = [int(x) for x in nums.split()]
-        half = len(v) // 2
-        st[ph.decode()] = (v[:half], v[half:])
+    for ph, nums in re.findall(rb"DSTAT (\w+) ([0-9 |]+)", buf):
+        st[ph.decode()] = [[int(x) for x in d.split()] for d in nums.split(b"|")]
     out = {}
-    order = PHASES + ["end"]
-    for i, ph in enumerate(PHASES):
+    order = phases + ["end"]
+    for i, ph in enumerate(phases):
         if ph not in st or order[i + 1] not in st:
             continue
-        dev = 1 if ph.startswith("vda") else 0
+        dev = 2 if ph.startswith("vdb") else 1 if ph.startswith("vda") else 0
         a, b = st[ph][dev], st[order[i + 1]][dev]
         n = (b[0] - a[0]) + (b[4] - a[4])
         sectors = (b[2] - a[2]) + (b[6] - a[6])
@@ -291,6 +350,10 @@ def main():
                     "guest's fdatasync, out of the measure")
     ap.add_argument("--before", help="a second kvmpc binary (the build before a change), "
                     "run interleaved with the others and shown as its own column")
+    ap.add_argument("--randwrite-only", action="store_true",
+                    help="only the random 4 KiB write rows (raw, and qcow2 unless --no-qcow2)")
+    ap.add_argument("--no-qcow2", action="store_true",
+                    help="no third drive (the fresh qcow2 image of the random-write row)")
     a = ap.parse_args()
     if not shutil.which(a.qemu):
         sys.exit("no %s (Debian's qemu-system-x86)" % a.qemu)
@@ -313,10 +376,11 @@ def main():
         if a.image_dir:
             idir = tempfile.mkdtemp(prefix="kvmpc-diskbench-", dir=a.image_dir)
             atexit.register(shutil.rmtree, idir, True)
-        for name in ("disk.img", "vdisk.img"):
+        print("disk_bench: writing the images in %s" % idir, file=sys.stderr, flush=True)
+        for name, mib in (("disk.img", 320), ("vdisk.img", 576)):
             disk = os.path.join(idir, name)
             with open(disk, "wb") as f:
-                for _ in range(320):
+                for _ in range(mib):
                     f.write(os.urandom(1 << 20))
             with open(disk, "rb") as f:
                 while f.read(8 << 20):
@@ -327,15 +391,19 @@ def main():
             emus["before"] = a.before
         if a.only:
             emus = {a.only: emus[a.only]}
-        keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in PHASES] + ["fwboot"]
+        qdisk = None if a.no_qcow2 else os.path.join(idir, "vq.qcow2")
+        phases = phases_for(a.randwrite_only, qdisk is not None)
+        keys = [m for m, _ in METRICS] + ["cpu_" + ph for ph in phases] + ["fwboot"]
         res = {k: {m: [] for m in keys} for k in emus}
         kres = {k: {} for k in emus}      # (phase, counter) -> [values]
         for i in range(a.runs):
             # rotate the order, so that no emulator always runs first
             order = list(emus)[i % len(emus):] + list(emus)[:i % len(emus)]
             for k in order:
+                print("disk_bench: run %d %s" % (i + 1, k), file=sys.stderr, flush=True)
                 r = linux_run(emus[k], disks[0], disks[1], rd, a.drive_opts, a.accel,
-                              a.kvm_stats, append=a.append)
+                              a.kvm_stats, append=a.append, qdisk=qdisk,
+                              randwrite_only=a.randwrite_only)
                 for ph, d in r["phase_kvm"].items():
                     for f, v in d.items():
                         kres[k].setdefault((ph, f), []).append(v)
@@ -348,8 +416,9 @@ def main():
                     "%s=%d/%.0fKiB" % (ph, n, kib) for ph, (n, kib) in r["phase_req"].items()),
                     r["qlim"]), flush=True)
                 for m, _ in METRICS:
-                    res[k][m].append(r[m])
-                for ph in PHASES:
+                    if m in r:
+                        res[k][m].append(r[m])
+                for ph in phases:
                     if ph in r["phase_cpu"]:
                         res[k]["cpu_" + ph].append(r["phase_cpu"][ph])
                 if not a.no_fwboot:
@@ -369,24 +438,27 @@ def main():
         return
     print()
     b = "before" in res
-    print("| metric |%s kvmpc (median) | QEMU %s (median) | kvmpc / QEMU |" %
+    print("| metric |%s kvmpc (median) | QEMU %s (median) | kvmpc / QEMU | runs min-max: "
+          "kvmpc; QEMU |" %
           (" kvmpc before (median) |" if b else "", a.accel.upper()))
-    print("|---|---|---|---|" + ("---|" if b else ""))
+    print("|---|---|---|---|" + ("---|" if b else "") + "---|")
     names = dict(METRICS, fwboot="SeaBIOS disk boot to exit (s)")
-    for ph in PHASES:
+    for ph in phases:
         names["cpu_" + ph] = "emulator CPU s during: " + names[ph].replace(" (guest s)", "")
     for m in keys:
         if not res["kvmpc"][m] or not res["qemu"][m] or (b and not res["before"][m]):
             continue
         k, q = statistics.median(res["kvmpc"][m]), statistics.median(res["qemu"][m])
         before = " %.3f |" % statistics.median(res["before"][m]) if b else ""
-        print("| %s |%s %.3f | %.3f | %.2fx |" % (names[m], before, k, q, k / q))
+        print("| %s |%s %.3f | %.3f | %.2fx | %.3f-%.3f; %.3f-%.3f |" % (
+            names[m], before, k, q, k / q, min(res["kvmpc"][m]), max(res["kvmpc"][m]),
+            min(res["qemu"][m]), max(res["qemu"][m])))
     print()
     print("The guest's requests per phase (its /sys/block/*/stat, medians): kvmpc / QEMU")
     print()
     print("| phase | requests | KiB per request |")
     print("|---|---|---|")
-    for ph in PHASES:
+    for ph in phases:
         cells = []
         for f, fmt in (("guest_requests", "%d"), ("guest_KiB_per_request", "%.1f")):
             v = [kres[e].get((ph, f)) for e in ("kvmpc", "qemu")]
@@ -399,7 +471,7 @@ def main():
         print("| phase | " + " | ".join(kvmstats.FIELDS) + " |")
         print("|---|" + "---|" * len(kvmstats.FIELDS))
         names["fwboot"] = "SeaBIOS disk boot (untimed run, last reading before exit)"
-        for ph in PHASES + ["fwboot"]:
+        for ph in phases + ["fwboot"]:
             cells = []
             for f in kvmstats.FIELDS:
                 v = [kres[e].get((ph, f)) for e in ("kvmpc", "qemu")]
