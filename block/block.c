@@ -1056,3 +1056,21 @@ void blk_drain_all(void)
         blk_drain(g_ptr_array_index(all_backends, i));
     }
 }
+
+int blk_flush_all(void)
+{
+    int ret = 0;
+
+    for (guint i = 0; all_backends && i < all_backends->len; i++) {
+        BlockBackend *blk = g_ptr_array_index(all_backends, i);
+        int r;
+
+        blk_drain(blk);
+        if (blk->root && !blk->read_only && !blk->root->read_only &&
+            (r = blk_flush(blk)) < 0 && ret == 0) {
+            error_report("block: flushing '%s' failed: %s", blk->name, g_strerror(-r));
+            ret = r;
+        }
+    }
+    return ret;
+}

@@ -262,6 +262,7 @@ static int file_flush_blocking(BlockDriverState *bs, FileState *s)
 
 static int file_write_zeroes_blocking(FileState *s, BlockRequest *req)
 {
+    struct stat st;
     int64_t chunk = 1 << 20;
     void *zeroes;
     int ret = 0;
@@ -273,6 +274,12 @@ static int file_write_zeroes_blocking(FileState *s, BlockRequest *req)
     }
     if (!s->is_blockdev &&
         fallocate(s->fd, FALLOC_FL_ZERO_RANGE, req->offset, req->bytes) == 0) {
+        return 0;
+    }
+    /* past the end a file reads as zeroes: allocating there is enough
+     * (QEMU's file-posix does the same where ZERO_RANGE is missing: tmpfs) */
+    if (!s->is_blockdev && fstat(s->fd, &st) == 0 && req->offset >= st.st_size &&
+        fallocate(s->fd, 0, req->offset, req->bytes) == 0) {
         return 0;
     }
     if (posix_memalign(&zeroes, DIRECT_BUF_ALIGN, chunk)) {

@@ -70,6 +70,11 @@ typedef struct CacheSlot {
     uint64_t offset;            /* 0: empty */
     uint8_t *data;
     uint64_t used;
+    /* L2 tables only: bytes [dirty_lo, dirty_hi) differ from the file;
+     * barrier: they point to clusters whose refcounts and data were
+     * written but not flushed, so a flush must come first */
+    uint64_t dirty_lo, dirty_hi;
+    bool barrier;
 } CacheSlot;
 
 typedef struct Qcow2State {
@@ -186,6 +191,18 @@ static int fflush_(Qcow2State *s)
     return bdrv_sync_io(s->file, BLOCK_REQ_FLUSH, 0, NULL, 0, 0);
 }
 
+/* Zeroes [off, off + len) of the file (fallocate where the file system
+ * can: no data written). */
+static int fzero_(Qcow2State *s, uint64_t off, uint64_t len)
+{
+    int ret = bdrv_sync_io(s->file, BLOCK_REQ_WRITE_ZEROES, off, NULL, len, 0);
+
+    if (ret == 0 && off + len > s->file_end) {
+        s->file_end = off + len;
+    }
+    return ret;
+}
+
 /* The file's size, asked of the file (an fstat) and remembered. */
 static int64_t file_len(Qcow2State *s)
 {
@@ -241,28 +258,79 @@ static CacheSlot *cache_find(Qcow2State *s, CacheSlot *c, int n, uint64_t off)
     return NULL;
 }
 
-static CacheSlot *cache_victim(Qcow2State *s, CacheSlot *c, int n)
+/* Writes a slot's changed bytes to the file (after a flush when they
+ * point to new clusters). */
+static int slot_writeback(Qcow2State *s, CacheSlot *e)
+{
+    int ret;
+
+    if (e->dirty_hi <= e->dirty_lo) {
+        return 0;
+    }
+    if (e->barrier && (ret = fflush_(s)) < 0) {
+        return ret;
+    }
+    e->barrier = false;
+    if ((ret = fwrite_(s, e->offset + e->dirty_lo, e->data + e->dirty_lo,
+                       e->dirty_hi - e->dirty_lo)) < 0) {
+        return ret;
+    }
+    e->dirty_lo = e->dirty_hi = 0;
+    return 0;
+}
+
+/* Every changed L2 table written (one flush first if any needs it). */
+static int l2_writeback_all(Qcow2State *s)
+{
+    bool barrier = false;
+    int ret;
+
+    for (int i = 0; i < L2_CACHE_SLOTS; i++) {
+        barrier |= s->l2c[i].barrier && s->l2c[i].dirty_hi > s->l2c[i].dirty_lo;
+    }
+    if (barrier && (ret = fflush_(s)) < 0) {
+        return ret;
+    }
+    for (int i = 0; i < L2_CACHE_SLOTS; i++) {
+        s->l2c[i].barrier = false;
+        if ((ret = slot_writeback(s, &s->l2c[i])) < 0) {
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* The least recently used slot, its changes written back, empty. */
+static int cache_victim(Qcow2State *s, CacheSlot *c, int n, CacheSlot **out)
 {
     CacheSlot *v = &c[0];
+    int ret;
 
     for (int i = 1; i < n; i++) {
         if (c[i].used < v->used) {
             v = &c[i];
         }
     }
+    if ((ret = slot_writeback(s, v)) < 0) {
+        return ret;
+    }
     if (!v->data) {
         v->data = g_malloc(s->cs);
     }
     v->offset = 0;
     v->used = ++s->tick;
-    return v;
+    *out = v;
+    return 0;
 }
 
+/* Forgets the cluster at off (freed or rewritten behind the cache). */
 static void cache_drop(CacheSlot *c, int n, uint64_t off)
 {
     for (int i = 0; i < n; i++) {
         if (c[i].offset == off) {
             c[i].offset = 0;
+            c[i].dirty_lo = c[i].dirty_hi = 0;
+            c[i].barrier = false;
         }
     }
 }
@@ -280,7 +348,9 @@ static int cache_get(Qcow2State *s, CacheSlot *c, int n, uint64_t off, bool fres
     e = cache_find(s, c, n, off);
 
     if (!e) {
-        e = cache_victim(s, c, n);
+        if ((ret = cache_victim(s, c, n, &e)) < 0) {
+            return ret;
+        }
         if (fresh) {
             memset(e->data, 0, s->cs);
         } else if ((ret = fread_(s, off, e->data, s->cs)) < 0) {
@@ -675,7 +745,42 @@ static uint64_t l2_entry(Qcow2State *s, const uint8_t *t, uint64_t i, uint64_t *
     return be64(t + i * s->l2_entry_size);
 }
 
-static int set_l2_entry(Qcow2State *s, uint64_t off, uint64_t entry, uint64_t bitmap)
+/* The cache slot that holds the L2 table for guest offset off (loaded). */
+static CacheSlot *l2_slot(Qcow2State *s, uint64_t off)
+{
+    return cache_find(s, s->l2c, L2_CACHE_SLOTS, s->l1[l1_index(s, off)] & L1E_MASK);
+}
+
+/* Entries [i, i + k) of the table for off were changed in the cache. */
+static void l2_mark(Qcow2State *s, uint64_t off, uint64_t i, uint64_t k, bool barrier)
+{
+    CacheSlot *e = l2_slot(s, off);
+    uint64_t lo = i * s->l2_entry_size, hi = (i + k) * s->l2_entry_size;
+
+    if (e->dirty_hi <= e->dirty_lo) {
+        e->dirty_lo = lo;
+        e->dirty_hi = hi;
+    } else {
+        e->dirty_lo = MIN(e->dirty_lo, lo);
+        e->dirty_hi = MAX(e->dirty_hi, hi);
+    }
+    e->barrier |= barrier;
+}
+
+/*
+ * How an L2 entry change reaches the file:
+ *   L2_LATER  the entry points to clusters just allocated and written (not
+ *             flushed): it stays in the cache until a guest flush, an
+ *             eviction or close writes it, after a flush (QEMU's L2 cache
+ *             with its dependency on the refcount cache does the same);
+ *             a crash before loses only the write, the clusters leak
+ *   L2_NOW    written now (the entry points to nothing new)
+ *   L2_SYNC   written now after a flush, and flushed: the old cluster
+ *             may be released next (nothing on disk points to it)
+ */
+enum { L2_LATER, L2_NOW, L2_SYNC };
+
+static int set_l2_entry(Qcow2State *s, uint64_t off, uint64_t entry, uint64_t bitmap, int how)
 {
     uint8_t *t;
     uint64_t i = l2_index(s, off);
@@ -688,8 +793,14 @@ static int set_l2_entry(Qcow2State *s, uint64_t off, uint64_t entry, uint64_t bi
     if (s->ext_l2) {
         st64(t + i * 16 + 8, bitmap);
     }
-    return fwrite_(s, (s->l1[l1_index(s, off)] & L1E_MASK) + i * s->l2_entry_size,
-                   t + i * s->l2_entry_size, s->l2_entry_size);
+    l2_mark(s, off, i, 1, how != L2_NOW);
+    if (how == L2_LATER) {
+        return 0;
+    }
+    if ((ret = slot_writeback(s, l2_slot(s, off))) < 0) {
+        return ret;
+    }
+    return how == L2_SYNC ? fflush_(s) : 0;
 }
 
 /* ---- compressed clusters ----------------------------------------------- */
@@ -919,12 +1030,48 @@ static bool all_zero(const uint8_t *b, uint64_t len)
     return b[0] == 0 && !memcmp(b, b + 1, len - 1);
 }
 
+/* Whether a guest cluster with this L2 entry reads as zeroes (no host
+ * cluster, not compressed, nothing from a backing file shows through). */
+static bool entry_reads_zero(Qcow2State *s, uint64_t entry, uint64_t bitmap)
+{
+    if ((entry & (OFLAG_COMPRESSED | L2E_MASK)) || s->version < 3) {
+        return !s->backing && !(entry & (OFLAG_COMPRESSED | L2E_MASK));
+    }
+    if (s->ext_l2) {
+        return !s->backing || (bitmap >> 32) == 0xffffffffull;
+    }
+    return !s->backing || (entry & OFLAG_ZERO);
+}
+
+/* A fresh host cluster gets zeroes with [in, in + len) of data (NULL:
+ * zeroes too): only the data is written; the rest is zeroed by the file
+ * (fallocate), or is a hole already when the cluster lies past the end. */
+static int write_fresh(Qcow2State *s, uint64_t host, uint64_t in, const uint8_t *data,
+                       uint64_t len)
+{
+    bool past_end = host >= file_end(s);
+    uint64_t tail = s->cs - in - len;
+    int ret;
+
+    if (!data) {
+        return fzero_(s, host, s->cs);
+    }
+    if (in && !past_end && (ret = fzero_(s, host, in)) < 0) {
+        return ret;
+    }
+    if ((ret = fwrite_(s, host + in, data, len)) < 0) {
+        return ret;
+    }
+    return tail ? fzero_(s, host + in + len, tail) : 0;
+}
+
 /* Writes [off, off + len) inside one guest cluster; data NULL: zeroes. */
 static int write_in_cluster(Qcow2State *s, uint64_t off, const uint8_t *data, uint64_t len)
 {
     uint64_t in = off & (s->cs - 1), base = off - in, entry = 0, bitmap = 0, host;
     uint64_t full_bitmap = 0xffffffffull;
     g_autofree uint8_t *cl = NULL;
+    bool zero_rest, zero;
     uint8_t *t;
     int64_t n;
     int ret;
@@ -948,29 +1095,36 @@ static int write_in_cluster(Qcow2State *s, uint64_t off, const uint8_t *data, ui
         }
         return fwrite_(s, host + in, data ? data : cl, len);
     }
-    /* the whole new content of the cluster */
-    cl = g_malloc(s->cs);
-    if (len < s->cs && (ret = read_in_cluster(s, base, cl, s->cs)) < 0) {
-        return ret;
-    }
-    if (data) {
-        memcpy(cl + in, data, len);
+    /* the whole new content of the cluster: zeroes around the data, or
+     * what it reads as now (backing file, compressed, subclusters) */
+    zero_rest = !host && entry_reads_zero(s, entry, bitmap);
+    if (zero_rest) {
+        zero = !data || all_zero(data, len);
     } else {
-        memset(cl + in, 0, len);
+        cl = g_malloc(s->cs);
+        if (len < s->cs && (ret = read_in_cluster(s, base, cl, s->cs)) < 0) {
+            return ret;
+        }
+        if (data) {
+            memcpy(cl + in, data, len);
+        } else {
+            memset(cl + in, 0, len);
+        }
+        zero = all_zero(cl, s->cs);
     }
-    if (s->version >= 3 && !s->ext_l2 && all_zero(cl, s->cs)) {
-        if ((ret = set_l2_entry(s, base, OFLAG_ZERO, 0)) < 0) {
+    if (s->version >= 3 && !s->ext_l2 && zero) {
+        bool had = entry & (OFLAG_COMPRESSED | L2E_MASK);
+        if ((ret = set_l2_entry(s, base, OFLAG_ZERO, 0, had ? L2_SYNC : L2_NOW)) < 0) {
             return ret;
         }
         return release_entry(s, entry);
     }
     if (host && (entry & OFLAG_COPIED) && !(entry & OFLAG_COMPRESSED)) {
         /* zero-allocated (or partly present subclusters): reuse it */
-        if ((ret = check_host(s, host)) < 0 || (ret = fwrite_(s, host, cl, s->cs)) < 0 ||
-            (ret = fflush_(s)) < 0) {
+        if ((ret = check_host(s, host)) < 0 || (ret = fwrite_(s, host, cl, s->cs)) < 0) {
             return ret;
         }
-        return set_l2_entry(s, base, host | OFLAG_COPIED, full_bitmap);
+        return set_l2_entry(s, base, host | OFLAG_COPIED, full_bitmap, L2_LATER);
     }
     /* make sure the L2 table exists before the data cluster (order) */
     if ((ret = get_l2(s, base, true, &t)) < 0) {
@@ -979,19 +1133,18 @@ static int write_in_cluster(Qcow2State *s, uint64_t off, const uint8_t *data, ui
     if ((n = alloc_clusters(s, 1)) < 0) {
         return (int)n;
     }
-    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, n, cl, s->cs)) < 0) {
+    ret = zero_rest ? write_fresh(s, n, in, data, len) : fwrite_(s, n, cl, s->cs);
+    if (ret < 0) {
         return ret;
     }
-    if ((ret = set_l2_entry(s, base, (uint64_t)n | OFLAG_COPIED, full_bitmap)) < 0) {
+    if (!(entry & (OFLAG_COMPRESSED | L2E_MASK))) {
+        return set_l2_entry(s, base, (uint64_t)n | OFLAG_COPIED, full_bitmap, L2_LATER);
+    }
+    /* copy-on-write: the old cluster goes once nothing on disk points to it */
+    if ((ret = set_l2_entry(s, base, (uint64_t)n | OFLAG_COPIED, full_bitmap, L2_SYNC)) < 0) {
         return ret;
     }
-    if (entry & (OFLAG_COMPRESSED | L2E_MASK)) {
-        if ((ret = fflush_(s)) < 0) {
-            return ret;
-        }
-        return release_entry(s, entry);
-    }
-    return 0;
+    return release_entry(s, entry);
 }
 
 /* Whole clusters of [off, off + len) become zero (or unallocated). */
@@ -1018,7 +1171,7 @@ static int zero_or_discard(Qcow2State *s, uint64_t off, uint64_t len, bool disca
             }
             newe = s->version >= 3 && (!discard || s->backing) ? OFLAG_ZERO : 0;
             if (entry != newe && (t || newe)) {
-                if ((ret = set_l2_entry(s, off, newe, 0)) < 0 || (ret = fflush_(s)) < 0 ||
+                if ((ret = set_l2_entry(s, off, newe, 0, L2_SYNC)) < 0 ||
                     (ret = release_entry(s, entry)) < 0) {
                     return ret;
                 }
@@ -1043,14 +1196,15 @@ static bool entry_is_fresh(uint64_t entry)
  * written as one run: as many leading clusters as are fresh, not all
  * zeroes and in the same L2 table get contiguous new host clusters from
  * one allocation (one refcount write per refcount block), their data in
- * one write and their L2 entries in one write.  The order is
- * write_in_cluster's: the L2 table exists, the refcounts are written
- * (and flushed) before the data, the data before the entries.  Returns
+ * one write and their L2 entries changed together in the cache.  The
+ * order is write_in_cluster's: the L2 table exists, the refcounts and
+ * the data are written, the entries reach the file after a flush
+ * (L2_LATER).  Returns
  * the clusters written (0: the first one needs write_in_cluster).
  */
 static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint64_t max_clusters)
 {
-    uint64_t i = l2_index(s, off), k = 0, es = s->l2_entry_size, l2off;
+    uint64_t i = l2_index(s, off), k = 0, es = s->l2_entry_size;
     uint8_t *t;
     int64_t host;
     int ret;
@@ -1072,7 +1226,7 @@ static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint6
     if ((host = alloc_clusters(s, k)) < 0) {
         return host;
     }
-    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, host, data, k * s->cs)) < 0) {
+    if ((ret = fwrite_(s, host, data, k * s->cs)) < 0) {
         return ret;
     }
     /* the table again: the allocation may have pushed it out of the cache */
@@ -1088,10 +1242,7 @@ static int64_t write_run(Qcow2State *s, uint64_t off, const uint8_t *data, uint6
             st64(t + (i + j) * 16 + 8, 0xffffffffull);
         }
     }
-    l2off = s->l1[l1_index(s, off)] & L1E_MASK;
-    if ((ret = fwrite_(s, l2off + i * es, t + i * es, k * es)) < 0) {
-        return ret;
-    }
+    l2_mark(s, off, i, k, true);        /* written later, as set_l2_entry's L2_LATER */
     return k;
 }
 
@@ -1232,13 +1383,13 @@ int qcow2_write_compressed_data(BlockDriverState *bs, int64_t offset, const void
         }
         host = n;
     }
-    if ((ret = fflush_(s)) < 0 || (ret = fwrite_(s, host, comp, len)) < 0) {
+    if ((ret = fwrite_(s, host, comp, len)) < 0) {
         goto out;
     }
     s->comp_cursor = host + len;
     x = 62 - (s->cluster_bits - 8);
     sectors = ((host + len - 1) >> 9) - (host >> 9);
-    ret = set_l2_entry(s, offset, OFLAG_COMPRESSED | (sectors << x) | host, 0);
+    ret = set_l2_entry(s, offset, OFLAG_COMPRESSED | (sectors << x) | host, 0, L2_LATER);
 out:
     g_mutex_unlock(&s->lock);
     return ret;
@@ -1282,7 +1433,9 @@ static int qcow2_run_blocking(BlockDriverState *bs, BlockRequest *req)
         }
         break;
     case BLOCK_REQ_FLUSH:
-        ret = fflush_(s);
+        if ((ret = l2_writeback_all(s)) == 0) {
+            ret = fflush_(s);
+        }
         break;
     }
     g_mutex_unlock(&s->lock);
@@ -1326,6 +1479,9 @@ static void qcow2_close(BlockDriverState *bs)
     uint8_t b[8];
 
     if (!s->read_only) {
+        if (l2_writeback_all(s) < 0) {
+            error_report("qcow2: '%s': could not write its L2 tables on close", s->filename);
+        }
         fflush_(s);
         if (s->incompat & INCOMPAT_DIRTY) {
             s->incompat &= ~INCOMPAT_DIRTY;
@@ -2057,6 +2213,9 @@ int qcow2_check(BlockDriverState *bs, int fix, Qcow2CheckResult *r)
         return -EPERM;
     }
     g_mutex_lock(&s->lock);
+    if (!s->read_only) {
+        l2_writeback_all(s);    /* the walk reads the tables from the file */
+    }
     check_pass(s, r, &refs, &nb);
     file_len(s);
     s->alloc_at_end = true;
@@ -2157,7 +2316,7 @@ int qcow2_truncate(BlockDriverState *bs, uint64_t size, Error **errp)
                 if ((ret = get_l2(s, o, false, &t)) == 0 && t &&
                     l2_entry(s, t, l2_index(s, o), NULL)) {
                     uint64_t e = l2_entry(s, t, l2_index(s, o), NULL);
-                    if ((ret = set_l2_entry(s, o, 0, 0)) == 0) {
+                    if ((ret = set_l2_entry(s, o, 0, 0, L2_SYNC)) == 0) {
                         ret = release_entry(s, e);
                     }
                 }
@@ -2800,7 +2959,7 @@ static int expand_zero_clusters(Qcow2State *s)
             }
             host = e & L2E_MASK;
             if (!host && !s->backing_file) {
-                ret = set_l2_entry(s, g, 0, 0);
+                ret = set_l2_entry(s, g, 0, 0, L2_NOW);
             } else {
                 if (!host) {
                     int64_t n = alloc_clusters(s, 1);
@@ -2812,7 +2971,7 @@ static int expand_zero_clusters(Qcow2State *s)
                 }
                 if ((ret = fflush_(s)) == 0 && (ret = fwrite_(s, host, zero, s->cs)) == 0 &&
                     (ret = fflush_(s)) == 0) {
-                    ret = set_l2_entry(s, g, e & ~OFLAG_ZERO, 0);
+                    ret = set_l2_entry(s, g, e & ~OFLAG_ZERO, 0, L2_NOW);
                 }
             }
             if (ret < 0) {
@@ -2851,6 +3010,10 @@ int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **er
         return -EINVAL;
     }
     g_mutex_lock(&s->lock);
+    if ((ret = l2_writeback_all(s)) < 0) {
+        error_setg_errno(errp, -ret, "Could not write the L2 tables of '%s'", s->filename);
+        goto out;
+    }
     if (version < (int)s->version) {
         bool comp = false;
         if (s->incompat & ~(INCOMPAT_DIRTY | INCOMPAT_COMPRESSION)) {

@@ -769,6 +769,14 @@ static void select_accel(Config *c, GPtrArray *names_from_machine)
 static char *pidfile_path;
 static int pidfile_fd = -1;
 
+/* A stopped VM's images are complete on disk (QEMU's vm_stop flushes). */
+static void block_on_stop(void)
+{
+    blk_flush_all();
+}
+
+static const RunstateNotifiers block_notifiers = { .on_stop = block_on_stop };
+
 static void pidfile_remove(void)
 {
     if (pidfile_path) {
@@ -1029,6 +1037,7 @@ int kvmpc_main(int argc, char **argv)
 
     main_loop_init();
     blockdev_open_all();
+    runstate_add_notifiers(&block_notifiers);
     net_init_clients(!c.nodefaults);
     memory_init_system();
     atexit(qemu_chr_cleanup_all);

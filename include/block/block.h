@@ -195,6 +195,10 @@ unsigned blk_in_flight(BlockBackend *blk);
 /* Runs the main loop until blk has no request in flight. */
 void blk_drain(BlockBackend *blk);
 void blk_drain_all(void);
+/* Every writable backend drained and flushed (what QEMU's vm_stop does with
+ * bdrv_flush_all: a stopped VM's images are complete on disk, qcow2's
+ * deferred L2 entries included).  0 or the first error. */
+int blk_flush_all(void);
 
 /* ---- I/O accounting (QMP query-blockstats, HMP info blockstats) ------- */
 

@@ -22,7 +22,10 @@ same image and on fresh ones.  After every kill:
 Then the next round goes on writing to the killed (unrepaired) image.
 The totals (kills, clean vs leaks-only, kills where an unacknowledged
 write had reached the image) are printed and asserted.  This is
-test_qtest_guest (36 kills, about 40 s).
+test_qtest_guest (36 kills, about 40 s).  test_qtest_guest_stop: 40 writes
+to fresh clusters leave a copy of the image with leaked clusters (their L2
+entries wait in kvmpc's cache for a flush); after QMP 'stop' a copy is
+clean and holds every write (vm_stop flushes every image, as QEMU's).
 
 test_linux_guest does the same checks after 7 kills of a Linux guest
 under tcg-lite (Debian's kernel, the busybox initramfs of tests/images/)
@@ -51,6 +54,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qtest_peer import QTest  # noqa: E402
+from qmp_client import QMPClient  # noqa: E402
 
 KVMPC = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.path.abspath('build/kvmpc')
 IMG = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else os.path.abspath(
@@ -346,7 +350,7 @@ class Qcow2Crash(unittest.TestCase):
                 return f.read()
         return bytes(DISK)
 
-    def start(self, img, cache):
+    def start(self, img, cache, extra=()):
         qsock = self.p('qtest.sock')
         if os.path.exists(qsock):
             os.unlink(qsock)
@@ -359,7 +363,7 @@ class Qcow2Crash(unittest.TestCase):
             [KVMPC, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
              '-nodefaults', '-m', '128',
              '-drive', 'file=%s,format=qcow2,if=none,id=d0,cache=%s,discard=unmap' % (img, cache),
-             '-device', 'virtio-blk-pci,drive=d0,addr=%d,disable-modern=on' % SLOT],
+             '-device', 'virtio-blk-pci,drive=d0,addr=%d,disable-modern=on' % SLOT] + list(extra),
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.errlog)
         try:
             qt = Guest(lst)
@@ -543,6 +547,68 @@ class Qcow2Crash(unittest.TestCase):
         self.assertGreater(s['leaks'] + s['inflight_seen'], 0)
         self.assertGreater(s['durable_sectors'], 0)
 
+    def test_qtest_guest_stop(self):
+        """Writes to fresh clusters keep their L2 entries in kvmpc's cache
+        until a flush: a copy of the image taken then is what a crash
+        leaves (leaked clusters, the writes missing).  QMP 'stop' flushes
+        every image, as QEMU's vm_stop: a copy taken after it is clean and
+        has every write, while kvmpc still runs."""
+        img = self.p('stop.qcow2')
+        base = self.create(img, 'qemu-img', 'cluster_size=65536', None)
+        qmp_path = self.p('qmp.sock')
+        proc, qt = self.start(img, 'writeback',
+                              ['-qmp', 'unix:%s,server=on,wait=off' % qmp_path])
+        qmp = None
+        try:
+            qt.setup()
+            ops = []
+            lbas = self.rnd.sample(range(0, NSECT // 128), 40)
+            for k in range(0, len(lbas), QDEPTH):
+                batch = []
+                for c in lbas[k:k + QDEPTH]:
+                    self.wid += 1
+                    op = Op('write', self.wid, c * 128 + 8, 8)
+                    ops.append(op)
+                    qt.submit(op)
+                    batch.append(op)
+                deadline = time.monotonic() + 20
+                while batch and time.monotonic() < deadline:
+                    for op in qt.poll():
+                        batch.remove(op)
+                self.assertFalse(batch, 'writes did not complete')
+            copy = self.p('copy.qcow2')
+            shutil.copyfile(img, copy)
+            q = run(QEMU_IMG, 'check', '--output=json', '-f', 'qcow2', copy, ok=(3,))
+            self.assertGreaterEqual(json.loads(q.stdout).get('leaks', 0), 40)
+
+            qmp = QMPClient.unix(qmp_path)
+            qmp.negotiate()
+            qmp.cmd('stop')
+            shutil.copyfile(img, copy)
+            self.assertIsNone(proc.poll(), 'kvmpc exited at stop')
+        finally:
+            if qmp:
+                qmp.close()
+            proc.kill()
+            proc.wait()
+            qt.conn.close()
+            self.errlog.close()
+        run(QEMU_IMG, 'check', '-f', 'qcow2', copy)
+        raw = self.p('out.raw')
+        run(QEMU_IMG, 'convert', '-f', 'qcow2', '-O', 'raw', copy, raw)
+        with open(raw, 'rb') as f:
+            actual = f.read()
+        expect = bytearray(base)
+        for op in ops:
+            for lba in range(op.lba, op.lba + op.n):
+                expect[lba * SECTOR:(lba + 1) * SECTOR] = pattern(op.id, lba)
+        if actual != expect:
+            bad = next(i for i in range(NSECT) if actual[i * SECTOR:(i + 1) * SECTOR]
+                       != expect[i * SECTOR:(i + 1) * SECTOR])
+            raise AssertionError('after stop, sector %d holds %s' % (
+                bad, describe(actual[bad * SECTOR:(bad + 1) * SECTOR])))
+        print('stop: 40 writes to fresh clusters, copy before stop leaks, after stop clean',
+              flush=True)
 
     # ---- a Linux guest ------------------------------------------------------
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <glib.h>
+#include "block/block-int.h"
 #include "block/qcow2.h"
 
 static char *tmpdir;
@@ -318,6 +319,128 @@ static void test_zero_discard(void)
     g_free(base_data);
 }
 
+/* block/file-posix.c's hook: every fdatasync of the image file. */
+static int syncs;
+
+static void count_sync(const char *filename, int ret)
+{
+    g_atomic_int_inc(&syncs);
+}
+
+/* A read-only open of a copy of the file as it is now. */
+static BlockDriverState *open_copy(const char *path, const char *copy)
+{
+    g_autofree char *data = NULL;
+    Error *err = NULL;
+    BlockDriverState *bs;
+    gsize len;
+
+    g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+    g_assert_true(g_file_set_contents(copy, data, len, NULL));
+    bs = open_q(copy, true, &err);
+    g_assert_no_error(err);
+    return bs;
+}
+
+static void check_counts(BlockDriverState *bs, int64_t *leaks, int64_t *corruptions)
+{
+    Qcow2CheckResult r = { 0 };
+
+    g_assert_cmpint(qcow2_check(bs, 0, &r), ==, 0);
+    *leaks = r.leaks;
+    *corruptions = r.corruptions + r.check_errors;
+    g_string_free(r.log, true);
+}
+
+/*
+ * Writes that allocate clusters flush nothing: the new L2 entries wait in
+ * the cache (the file still has the old tables: what a crash would leave,
+ * leaked clusters and nothing worse) until the guest's flush writes them,
+ * after one host flush for the refcounts and data, and one after.  A
+ * fresh cluster gets only its data written and the rest zeroed by the
+ * file; one reused inside the file (freed by a discard) reads as zeroes
+ * around the data too.
+ */
+static void test_deferred_l2(void)
+{
+    g_autofree char *path = tpath("defer.qcow2"), *copy = tpath("defer-copy.qcow2");
+    int64_t size = 64 << 20, leaks, bad, pnum;
+    Qcow2CreateOptions o = { .size = size };
+    g_autofree uint8_t *model = g_malloc0(size);
+    g_autofree uint8_t *b = g_malloc(65536);
+    GRand *r = g_rand_new_with_seed(42);
+    BlockDriverState *bs, *ro;
+    uint64_t freed, host;
+    Error *err = NULL;
+
+    create(path, &o);
+    bs = open_q(path, false, &err);
+    g_assert_no_error(err);
+    /* the L2 table first (a new table is flushed before the L1 entry) */
+    memset(b, 0x11, 512);
+    io(bs, BLOCK_REQ_WRITE, size - 512, b, 512);
+    memcpy(model + size - 512, b, 512);
+    io(bs, BLOCK_REQ_FLUSH, 0, NULL, 0);
+    block_file_sync_hook = count_sync;
+    syncs = 0;
+    for (int i = 0; i < 300; i++) {
+        int64_t off = g_rand_int_range(r, 0, (size - 8192) / 512) * 512;
+        for (int k = 0; k < 4096; k++) {
+            b[k] = g_rand_int(r) | 1;
+        }
+        io(bs, BLOCK_REQ_WRITE, off, b, 4096);
+        memcpy(model + off, b, 4096);
+    }
+    g_assert_cmpint(syncs, ==, 0);
+    assert_reads(bs, model, size);
+
+    /* a copy of the file now is what a crash would leave */
+    ro = open_copy(path, copy);
+    g_assert_no_error(err);
+    check_counts(ro, &leaks, &bad);
+    g_assert_cmpint(bad, ==, 0);
+    g_assert_cmpint(leaks, >, 250);
+    bdrv_unref(ro);
+
+    io(bs, BLOCK_REQ_FLUSH, 0, NULL, 0);
+    g_assert_cmpint(syncs, ==, 2);
+    ro = open_copy(path, copy);
+    g_assert_no_error(err);
+    assert_reads(ro, model, size);
+    check_counts(ro, &leaks, &bad);
+    g_assert_cmpint(leaks + bad, ==, 0);
+    bdrv_unref(ro);
+    io(bs, BLOCK_REQ_FLUSH, 0, NULL, 0);
+    g_assert_cmpint(syncs, ==, 3);          /* nothing dirty: one flush */
+
+    /* a freed cluster inside the file, reused: zeroes around new data */
+    memset(b, 0xee, 65536);
+    io(bs, BLOCK_REQ_WRITE, 0, b, 65536);
+    g_assert_cmpint(qcow2_block_status(bs, 0, 65536, &pnum, &freed), ==, QCOW2_ST_DATA);
+    io(bs, BLOCK_REQ_DISCARD, 0, NULL, 65536);
+    memset(model, 0, 65536);
+    for (int64_t off = 65536; off < size; off += 65536) {
+        if (qcow2_block_status(bs, off, 65536, &pnum, &host) == QCOW2_ST_UNALLOC) {
+            memset(b, 0x3c, 4096);
+            io(bs, BLOCK_REQ_WRITE, off + 8192, b, 4096);
+            memcpy(model + off + 8192, b, 4096);
+            g_assert_cmpint(qcow2_block_status(bs, off, 65536, &pnum, &host), ==,
+                            QCOW2_ST_DATA);
+            g_assert_cmpuint(host, ==, freed);
+            break;
+        }
+    }
+    assert_reads(bs, model, size);
+    block_file_sync_hook = NULL;
+    bdrv_unref(bs);
+    bs = open_q(path, true, &err);
+    g_assert_no_error(err);
+    assert_reads(bs, model, size);
+    assert_clean(bs);
+    bdrv_unref(bs);
+    g_rand_free(r);
+}
+
 static void test_compressed(void)
 {
     for (int ct = 0; ct < 2; ct++) {
@@ -569,6 +692,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/backing", test_backing);
     g_test_add_func("/qcow2/zero-discard", test_zero_discard);
     g_test_add_func("/qcow2/compressed", test_compressed);
+    g_test_add_func("/qcow2/deferred-l2", test_deferred_l2);
     g_test_add_func("/qcow2/dirty-bit", test_dirty_bit);
     g_test_add_func("/qcow2/corrupt-bit", test_corrupt_bit);
     g_test_add_func("/qcow2/bad-headers", test_bad_headers);
