@@ -25,8 +25,11 @@ identical, so a fast wrong result cannot win. Besides wall time, each
 run's CPU time (user + system of the tool, from getrusage) is recorded:
 on a loaded host wall time mostly measures the neighbours and the page
 cache writeback, CPU time what the tool itself costs. --base adds an older
-kvmpc-img binary to the same interleaved runs (before/after). Prints a
-Markdown table for docs/benchmarks.md.
+kvmpc-img binary to the same interleaved runs (before/after). One warm-up
+run of every tool and case comes first and is not counted; then the
+order of the tools rotates every run, so each takes each position
+equally often over a multiple of their number of runs. Prints a Markdown
+table for docs/benchmarks.md and each run's wall times.
 """
 import argparse
 import os
@@ -109,15 +112,23 @@ def main():
         tools = [('kvmpc-img', a.img), ('qemu-img', a.qemu_img)]
         if a.base:
             tools.insert(1, ('base', a.base))
+        subprocess.run(['sync'])        # the sources' writeback is not a run's
         times = {(c[0], t[0]): [] for c in cases for t in tools}
-        for run in range(a.runs):
+        # run -1 is a warm-up (each tool once per case, not counted); then
+        # the order rotates so that every tool takes every position equally
+        # often (a fixed or flipped order left a position artifact: the
+        # first tool after a case's start was 7x slower on a quiet host)
+        for run in range(-1, a.runs):
             for name, args, orig in cases:
-                order = tools if run % 2 == 0 else tools[::-1]
+                k = run % len(tools)
+                order = tools[k:] + tools[:k]
                 for tname, tool in order:
                     if os.path.exists(out):
                         os.unlink(out)
                     subprocess.run(['sync'])
-                    times[(name, tname)].append(timed([tool] + args))
+                    t = timed([tool] + args)
+                    if run >= 0:
+                        times[(name, tname)].append(t)
                     r = subprocess.run([a.qemu_img, 'compare', '-q', orig, out])
                     if r.returncode != 0:
                         sys.exit('%s %s: the output differs from the source' % (tname, name))
@@ -134,8 +145,11 @@ def main():
             print('| %s | %s | %.2f | %.2f |' % (
                 name, ' | '.join('%.2f / %.2f' % med[n] for n in names),
                 k[0] / q[0], k[1] / q[1]))
-        print('\n(%d runs each, interleaved, medians; %d MiB source, 3/4 data)' %
-              (a.runs, a.size_mib))
+        print('\n(%d runs each after a warm-up run, order rotated every run, medians; '
+              '%d MiB source, 3/4 data)' % (a.runs, a.size_mib))
+        for name, _, _ in cases:
+            print('%s: %s' % (name, '; '.join('%s %s' % (n, ' '.join(
+                '%.2f' % w for w, _ in times[(name, n)])) for n in names)))
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
