@@ -1150,29 +1150,51 @@ static int write_in_cluster(Qcow2State *s, uint64_t off, const uint8_t *data, ui
 /* Whole clusters of [off, off + len) become zero (or unallocated). */
 static int zero_or_discard(Qcow2State *s, uint64_t off, uint64_t len, bool discard)
 {
+    uint64_t newe = s->version >= 3 && (!discard || s->backing) ? OFLAG_ZERO : 0;
+    g_autofree uint64_t *old = NULL;
+
     while (len) {
-        uint64_t in = off & (s->cs - 1);
-        uint64_t n = MIN(len, s->cs - in);
-        bool whole = in == 0 && (n == s->cs || off + n == s->size);
-        uint64_t entry = 0, newe;
+        uint64_t in = off & (s->cs - 1), i = l2_index(s, off);
+        /* whole clusters from off (the image's last one may be short) */
+        uint64_t k = in ? 0 : (len >> s->cluster_bits) +
+                     ((len & (s->cs - 1)) && off + len == s->size);
+        uint64_t n = MIN(len, s->cs - in), changed = 0;
         uint8_t *t;
         int ret;
 
-        if (!whole || s->ext_l2 || (s->version < 3 && s->backing)) {
+        if (!k || s->ext_l2 || (s->version < 3 && s->backing)) {
             if (!discard && (ret = write_in_cluster(s, off, NULL, n)) < 0) {
                 return ret;
             }
-        } else {
-            if ((ret = get_l2(s, off, false, &t)) < 0) {
+            off += n;
+            len -= n;
+            continue;
+        }
+        /* a run inside one L2 table: its entries change in the cache, one
+         * write of the table (after a flush if it had deferred entries)
+         * and one flush, then the old clusters are released */
+        k = MIN(k, s->l2_entries - i);
+        n = MIN(len, k << s->cluster_bits);
+        if ((ret = get_l2(s, off, newe != 0, &t)) < 0) {
+            return ret;
+        }
+        if (t) {
+            old = g_renew(uint64_t, old, k);
+            for (uint64_t j = 0; j < k; j++) {
+                old[j] = l2_entry(s, t, i + j, NULL);
+                if (old[j] != newe) {
+                    st64(t + (i + j) * s->l2_entry_size, newe);
+                    l2_mark(s, off, i + j, 1, false);
+                    changed++;
+                }
+            }
+        }
+        if (changed) {
+            if ((ret = slot_writeback(s, l2_slot(s, off))) < 0 || (ret = fflush_(s)) < 0) {
                 return ret;
             }
-            if (t) {
-                entry = l2_entry(s, t, l2_index(s, off), NULL);
-            }
-            newe = s->version >= 3 && (!discard || s->backing) ? OFLAG_ZERO : 0;
-            if (entry != newe && (t || newe)) {
-                if ((ret = set_l2_entry(s, off, newe, 0, L2_SYNC)) < 0 ||
-                    (ret = release_entry(s, entry)) < 0) {
+            for (uint64_t j = 0; j < k; j++) {
+                if (old[j] != newe && (ret = release_entry(s, old[j])) < 0) {
                     return ret;
                 }
             }

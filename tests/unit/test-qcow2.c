@@ -441,6 +441,42 @@ static void test_deferred_l2(void)
     g_rand_free(r);
 }
 
+/* A discard (and write-zeroes) of many whole clusters changes their
+ * entries table by table: one table write and one host flush per L2
+ * table, before the clusters are released (not one flush per cluster). */
+static void test_discard_batch(void)
+{
+    g_autofree char *path = tpath("dbatch.qcow2");
+    int64_t size = 8 << 20, leaks, bad;
+    Qcow2CreateOptions o = { .size = size, .cluster_size = 4096 };
+    g_autofree uint8_t *model = g_malloc(size);
+    BlockDriverState *bs;
+    Error *err = NULL;
+
+    create(path, &o);
+    bs = open_q(path, false, &err);
+    g_assert_no_error(err);
+    memset(model, 0x6b, size);
+    io(bs, BLOCK_REQ_WRITE, 0, model, size);
+    io(bs, BLOCK_REQ_FLUSH, 0, NULL, 0);
+    block_file_sync_hook = count_sync;
+    syncs = 0;
+    /* 4096-byte clusters: 512 entries (2 MiB) per table; 6 MiB from 1 MiB
+     * touches four tables */
+    io(bs, BLOCK_REQ_DISCARD, 1 << 20, NULL, 6 << 20);
+    memset(model + (1 << 20), 0, 6 << 20);
+    g_assert_cmpint(syncs, ==, 4);
+    syncs = 0;
+    io(bs, BLOCK_REQ_WRITE_ZEROES, 0, NULL, 1 << 20);
+    memset(model, 0, 1 << 20);
+    g_assert_cmpint(syncs, ==, 1);
+    block_file_sync_hook = NULL;
+    assert_reads(bs, model, size);
+    check_counts(bs, &leaks, &bad);
+    g_assert_cmpint(leaks + bad, ==, 0);
+    bdrv_unref(bs);
+}
+
 static void test_compressed(void)
 {
     for (int ct = 0; ct < 2; ct++) {
@@ -693,6 +729,7 @@ int main(int argc, char **argv)
     g_test_add_func("/qcow2/zero-discard", test_zero_discard);
     g_test_add_func("/qcow2/compressed", test_compressed);
     g_test_add_func("/qcow2/deferred-l2", test_deferred_l2);
+    g_test_add_func("/qcow2/discard-batch", test_discard_batch);
     g_test_add_func("/qcow2/dirty-bit", test_dirty_bit);
     g_test_add_func("/qcow2/corrupt-bit", test_corrupt_bit);
     g_test_add_func("/qcow2/bad-headers", test_bad_headers);
