@@ -376,6 +376,111 @@ static int64_t info_size(BlockDriverState *bs)
     return len < 0 ? len : (len + 511) & ~511ll;
 }
 
+/* JSON as qemu-img prints it (QEMU's JSON writer, pretty): "key": value,
+ * four spaces per level, an empty container's closing bracket on its own
+ * line, strings with every character outside printable ASCII as \\uXXXX
+ * (surrogate pairs above U+FFFF). */
+static void json_indent(GString *o, int depth)
+{
+    g_string_append_printf(o, "\n%*s", 4 * depth, "");
+}
+
+static void json_quote(GString *o, const char *str)
+{
+    g_string_append_c(o, '"');
+    for (const char *p = str; *p;) {
+        gunichar c = g_utf8_get_char_validated(p, -1);
+
+        if (c == (gunichar)-1 || c == (gunichar)-2) {
+            c = 0xfffd;         /* not UTF-8: one byte, the replacement character */
+            p++;
+        } else {
+            p = g_utf8_next_char(p);
+        }
+        switch (c) {
+        case '"': g_string_append(o, "\\\""); break;
+        case '\\': g_string_append(o, "\\\\"); break;
+        case '\b': g_string_append(o, "\\b"); break;
+        case '\f': g_string_append(o, "\\f"); break;
+        case '\n': g_string_append(o, "\\n"); break;
+        case '\r': g_string_append(o, "\\r"); break;
+        case '\t': g_string_append(o, "\\t"); break;
+        default:
+            if (c >= 0x20 && c <= 0x7e) {
+                g_string_append_c(o, c);
+            } else if (c > 0xffff) {
+                c -= 0x10000;
+                g_string_append_printf(o, "\\u%04X\\u%04X", 0xd800 | (c >> 10),
+                                       0xdc00 | (c & 0x3ff));
+            } else {
+                g_string_append_printf(o, "\\u%04X", c);
+            }
+        }
+    }
+    g_string_append_c(o, '"');
+}
+
+static void json_write(GString *o, JsonNode *n, int depth)
+{
+    switch (json_node_get_node_type(n)) {
+    case JSON_NODE_OBJECT: {
+        JsonObject *obj = json_node_get_object(n);
+        g_autoptr(GList) names = json_object_get_members(obj);
+        g_string_append_c(o, '{');
+        for (GList *l = names; l; l = l->next) {
+            g_string_append(o, l == names ? "" : ",");
+            json_indent(o, depth + 1);
+            json_quote(o, l->data);
+            g_string_append(o, ": ");
+            json_write(o, json_object_get_member(obj, l->data), depth + 1);
+        }
+        json_indent(o, depth);
+        g_string_append_c(o, '}');
+        break;
+    }
+    case JSON_NODE_ARRAY: {
+        JsonArray *arr = json_node_get_array(n);
+        g_string_append_c(o, '[');
+        for (guint i = 0; i < json_array_get_length(arr); i++) {
+            g_string_append(o, i ? "," : "");
+            json_indent(o, depth + 1);
+            json_write(o, json_array_get_element(arr, i), depth + 1);
+        }
+        json_indent(o, depth);
+        g_string_append_c(o, ']');
+        break;
+    }
+    case JSON_NODE_NULL:
+        g_string_append(o, "null");
+        break;
+    case JSON_NODE_VALUE:
+        switch (json_node_get_value_type(n)) {
+        case G_TYPE_BOOLEAN:
+            g_string_append(o, json_node_get_boolean(n) ? "true" : "false");
+            break;
+        case G_TYPE_STRING:
+            json_quote(o, json_node_get_string(n));
+            break;
+        case G_TYPE_DOUBLE:
+            g_string_append_printf(o, "%.17g", json_node_get_double(n));
+            break;
+        default:
+            g_string_append_printf(o, "%" G_GINT64_FORMAT, json_node_get_int(n));
+        }
+        break;
+    }
+}
+
+/* Prints the builder's document the way qemu-img does, and a newline. */
+static void json_print(JsonBuilder *b)
+{
+    g_autoptr(JsonNode) root = json_builder_get_root(b);
+    g_autoptr(GString) o = g_string_new(NULL);
+
+    json_write(o, root, 0);
+    printf("%s\n", o->str);
+}
+
 static void info_json(JsonBuilder *b, const char *file, BlockDriverState *bs,
                       const struct stat *st)
 {
@@ -538,19 +643,10 @@ static int cmd_info(int argc, char **argv)
         cur_fmt = next_fmt;
     }
     if (json) {
-        g_autoptr(JsonGenerator) g = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
-
         if (chain) {
             json_builder_end_array(b);
         }
-        root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        json_generator_set_pretty(g, true);
-        json_generator_set_indent(g, 4);
-        text = json_generator_to_data(g, NULL);
-        printf("%s\n", text);
+        json_print(b);
     }
     return 0;
 }
@@ -619,9 +715,6 @@ static int cmd_check(int argc, char **argv)
     }
     if (!strcmp(output, "json")) {
         g_autoptr(JsonBuilder) b = json_builder_new();
-        g_autoptr(JsonGenerator) g = json_generator_new();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *text = NULL;
         const struct { const char *k; int64_t v; bool always; } f[] = {
             { "image-end-offset", r.image_end_offset, true },
             { "total-clusters", r.total_clusters, true },
@@ -646,12 +739,7 @@ static int cmd_check(int argc, char **argv)
         json_builder_set_member_name(b, "format");
         json_builder_add_string_value(b, "qcow2");
         json_builder_end_object(b);
-        root = json_builder_get_root(b);
-        json_generator_set_root(g, root);
-        json_generator_set_pretty(g, true);
-        json_generator_set_indent(g, 4);
-        text = json_generator_to_data(g, NULL);
-        printf("%s\n", text);
+        json_print(b);
     } else {
         fputs(r.log->str, stdout);
         if (r.leaks_fixed || r.corruptions_fixed) {
@@ -1002,6 +1090,7 @@ typedef struct MapExt {
     int64_t start, length, offset;
     int depth;
     bool present, zero, data, has_offset;
+    const char *file;           /* the file the data is in (human output) */
 } MapExt;
 
 /* What [off, off + max) is, through the chain; returns its length. */
@@ -1016,9 +1105,27 @@ static int64_t map_one(BlockDriverState *bs, int64_t off, int64_t max, MapExt *e
                 *e = (MapExt){ .depth = depth, .zero = true };
                 return max;
             }
-            *e = (MapExt){ .depth = depth, .present = true, .data = true,
-                           .has_offset = true, .offset = off };
-            return MIN(max, l - off);
+            /* a raw file: data or a hole, as SEEK_DATA/SEEK_HOLE say
+             * (qemu-img's file-posix block status) */
+            int64_t n = MIN(max, l - off);
+            bool data = true;
+            int fd = open(bdrv_get_filename(bdrv_get_file(bs)), O_RDONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                off_t d = lseek(fd, off, SEEK_DATA), h;
+                if (d < 0 && errno == ENXIO) {
+                    data = false;
+                } else if (d > off) {
+                    data = false;
+                    n = MIN(n, d - off);
+                } else if (d == off && (h = lseek(fd, off, SEEK_HOLE)) > off) {
+                    n = MIN(n, h - off);
+                }
+                close(fd);
+            }
+            *e = (MapExt){ .depth = depth, .present = true, .zero = !data, .data = data,
+                           .has_offset = true, .offset = off,
+                           .file = bdrv_get_filename(bdrv_get_file(bs)) };
+            return n;
         }
         int64_t pnum;
         uint64_t host;
@@ -1039,7 +1146,8 @@ static int64_t map_one(BlockDriverState *bs, int64_t off, int64_t max, MapExt *e
         *e = (MapExt){ .depth = depth, .present = st != QCOW2_ST_UNALLOC,
                        .zero = st == QCOW2_ST_ZERO || st == QCOW2_ST_UNALLOC,
                        .data = st == QCOW2_ST_DATA || st == QCOW2_ST_COMPRESSED,
-                       .has_offset = st == QCOW2_ST_DATA, .offset = host };
+                       .has_offset = st == QCOW2_ST_DATA, .offset = host,
+                       .file = bdrv_get_filename(bdrv_get_file(bs)) };
         return pnum;
     }
 }
@@ -1057,7 +1165,7 @@ static void map_print(const MapExt *e, bool json, bool first)
         printf("}");
     } else if (e->data && e->has_offset) {
         printf("%#-16" G_GINT64_MODIFIER "x%#-16" G_GINT64_MODIFIER "x%#-16" G_GINT64_MODIFIER
-               "x%s\n", e->start, e->length, e->offset, "");
+               "x%s\n", e->start, e->length, e->offset, e->file ? e->file : "");
     }
 }
 
@@ -1419,7 +1527,7 @@ static uint64_t qcow2_meta_bytes(uint64_t size, uint64_t cs, int rbits, bool ext
 
 static int cmd_measure(int argc, char **argv)
 {
-    const char *fmt = NULL, *ofmt = "raw", *size_arg = NULL;
+    const char *fmt = NULL, *ofmt = "raw", *size_arg = NULL, *output = "human";
     static const struct option longopts[] = {
         { "size", required_argument, NULL, 'S' },
         { "output", required_argument, NULL, 'J' },
@@ -1428,7 +1536,7 @@ static int cmd_measure(int argc, char **argv)
     QemuOpts *o = NULL;
     Error *err = NULL;
     uint64_t size = 0, cs = 65536, rbits = 16, used = 0;
-    bool ext_l2 = false, have_file;
+    bool ext_l2 = false, have_file, src_qcow2 = false;
     int c;
 
     while ((c = getopt_long(argc, argv, "f:O:o:U", longopts, NULL)) != -1) {
@@ -1437,8 +1545,13 @@ static int cmd_measure(int argc, char **argv)
         case 'O': ofmt = optarg; break;
         case 'o': if (!parse_o(&o, optarg, &err)) die_err(err); break;
         case 'S': size_arg = optarg; break;
+        case 'J': output = optarg; break;
         default: break;
         }
+    }
+    if (strcmp(output, "human") && strcmp(output, "json")) {
+        error_report("--output must be used with human or json as argument.");
+        return 1;
     }
     have_file = optind < argc;
     if (have_file == !!size_arg) {
@@ -1459,6 +1572,7 @@ static int cmd_measure(int argc, char **argv)
         BlockDriverState *bs = open_img(argv[optind], fmt, false, true);
         g_autofree uint8_t *buf = g_malloc(cs);
         size = img_len(bs);
+        src_qcow2 = bdrv_is_qcow2(bs);
         /* qcow2 (as qemu-img): the clusters of the new image that the
          * source's allocated data touches */
         for (uint64_t off = 0, last = UINT64_MAX; bdrv_is_qcow2(bs) && off < size;) {
@@ -1486,20 +1600,38 @@ static int cmd_measure(int argc, char **argv)
         }
         bdrv_unref(bs);
     }
+    uint64_t required, full;
+    /* qemu-img: the bitmaps' size for a qcow2 source into qcow2 (none here) */
+    bool bitmaps = src_qcow2 && !strcmp(ofmt, "qcow2");
     if (!strcmp(ofmt, "raw")) {
-        printf("required size: %" G_GUINT64_FORMAT "\nfully allocated size: %" G_GUINT64_FORMAT
-               "\n", size, size);
+        required = full = size;
     } else if (!strcmp(ofmt, "qcow2")) {
         uint64_t meta = qcow2_meta_bytes(size, cs, rbits, ext_l2);
-        uint64_t data = (size + cs - 1) / cs * cs;
-        printf("required size: %" G_GUINT64_FORMAT "\nfully allocated size: %" G_GUINT64_FORMAT
-               "\n", meta + used * cs, meta + data);
+        required = meta + used * cs;
+        full = meta + (size + cs - 1) / cs * cs;
     } else {
         error_report("Unknown file format '%s'", ofmt);
         return 1;
     }
-    if (have_file) {
-        printf("bitmaps size: 0\n");
+    if (!strcmp(output, "json")) {
+        g_autoptr(JsonBuilder) b = json_builder_new();
+        json_builder_begin_object(b);
+        if (bitmaps) {
+            json_builder_set_member_name(b, "bitmaps");
+            json_builder_add_int_value(b, 0);
+        }
+        json_builder_set_member_name(b, "required");
+        json_builder_add_int_value(b, required);
+        json_builder_set_member_name(b, "fully-allocated");
+        json_builder_add_int_value(b, full);
+        json_builder_end_object(b);
+        json_print(b);
+    } else {
+        printf("required size: %" G_GUINT64_FORMAT "\nfully allocated size: %" G_GUINT64_FORMAT
+               "\n", required, full);
+        if (bitmaps) {
+            printf("bitmaps size: 0\n");
+        }
     }
     qemu_opts_free(o);
     return 0;
