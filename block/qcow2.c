@@ -3004,6 +3004,23 @@ static int expand_zero_clusters(Qcow2State *s)
     return fflush_(s);
 }
 
+/* The header rewritten for another version, with no feature bits and
+ * zlib (what an up- or downgrade starts from). */
+static int switch_version(Qcow2State *s, int version, Error **errp)
+{
+    int ret;
+
+    s->incompat = s->compat = s->autoclear = 0;
+    s->compression_type = 0;
+    if ((ret = write_header(s, version)) < 0) {
+        error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+        return ret;
+    }
+    s->version = version;
+    s->header_length = version >= 3 ? 112 : HDR_V2_LEN;
+    return 0;
+}
+
 int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **errp)
 {
     Qcow2State *s = bs->opaque;
@@ -3054,14 +3071,9 @@ int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **er
     }
     if (version > (int)s->version) {
         /* up first, so that a refcount width change is possible */
-        s->incompat = s->compat = s->autoclear = 0;
-        s->compression_type = 0;
-        if ((ret = write_header(s, version)) < 0) {
-            error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+        if ((ret = switch_version(s, version, errp)) < 0) {
             goto out;
         }
-        s->version = version;
-        s->header_length = 112;
     }
     if (order != s->refcount_order && (ret = change_refcount_order(s, order, errp)) < 0) {
         goto out;
@@ -3074,14 +3086,9 @@ int qcow2_amend(BlockDriverState *bs, int version, int refcount_bits, Error **er
         }
         /* refcounts are always current in kvmpc: lazy refcounts and the
          * dirty bit can simply go */
-        s->incompat = s->compat = s->autoclear = 0;
-        s->compression_type = 0;
-        if ((ret = write_header(s, version)) < 0) {
-            error_setg_errno(errp, -ret, "Could not update the header of '%s'", s->filename);
+        if ((ret = switch_version(s, version, errp)) < 0) {
             goto out;
         }
-        s->version = version;
-        s->header_length = HDR_V2_LEN;
     }
 out:
     g_mutex_unlock(&s->lock);
