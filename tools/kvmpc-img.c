@@ -1642,11 +1642,11 @@ static int cmd_amend(int argc, char **argv)
     const char *fmt = NULL;
     QemuOpts *o = NULL;
     Error *err = NULL;
-    BlockDriverState *bs;
+    BlockDriverState *bs = NULL;
     Qcow2ImageInfo qi;
     const char *v;
     bool lazy;
-    int c, version = 0;
+    int c, version = 0, ret = 1;
     uint64_t rbits = 0;
 
     while ((c = getopt(argc, argv, "f:o:qpU")) != -1) {
@@ -1658,13 +1658,13 @@ static int cmd_amend(int argc, char **argv)
     }
     if (optind >= argc || !o) {
         error_report("Expecting one image file name and -o options");
-        return 1;
+        goto out;
     }
     bs = open_img(argv[optind], fmt, true, false);
     if (!bdrv_is_qcow2(bs)) {
         error_report("Format driver '%s' does not support option amendment",
                      bdrv_get_format_name(bs));
-        return 1;
+        goto out;
     }
     qcow2_get_info(bs, &qi);
     lazy = qi.lazy_refcounts;
@@ -1678,7 +1678,7 @@ static int cmd_amend(int argc, char **argv)
             version = 3;
         } else {
             error_report("Unknown compatibility level %s", v);
-            return 1;
+            goto out;
         }
     }
     if (!qemu_opt_get_number(o, "refcount_bits", 0, &rbits, &err)) {
@@ -1691,7 +1691,7 @@ static int cmd_amend(int argc, char **argv)
     if ((version ? version : qi.version) < 3 && lazy && qemu_opt_has(o, "lazy_refcounts")) {
         error_report("Lazy refcounts only supported with compatibility level 1.1 and above "
                      "(use compat=1.1 or greater)");
-        return 1;
+        goto out;
     }
     if (qcow2_amend(bs, version, (int)rbits, &err) < 0) {
         die_err(err);
@@ -1701,9 +1701,13 @@ static int cmd_amend(int argc, char **argv)
         qcow2_set_lazy_refcounts(bs, lazy, &err) < 0) {
         die_err(err);
     }
+    ret = 0;
+out:
     qemu_opts_free(o);
-    bdrv_unref(bs);
-    return 0;
+    if (bs) {
+        bdrv_unref(bs);
+    }
+    return ret;
 }
 
 static void usage(void)
