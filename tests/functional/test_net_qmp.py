@@ -19,8 +19,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp_client import QMPError  # noqa: E402
-from qtest_peer import QTestQMPCase, main  # noqa: E402
-from nic_peer import E1000Driver, Kvmpc, udp_frame  # noqa: E402
+from qtest_peer import Kvmpc, QTestQMPCase, main  # noqa: E402
+from nic_peer import E1000Driver, udp_frame  # noqa: E402
 
 
 def free_port():
@@ -44,9 +44,6 @@ class NetQmpTest(QTestQMPCase):
         self.make_tmp('kvmpc-netqmp-')
         self.start('-nic', 'user,model=e1000,mac=52:54:00:12:34:99',
                    '-net', 'nic,model=e1000', '-net', 'user,restrict=on')
-
-    def hmp(self, line):
-        return self.qmp.cmd('human-monitor-command', **{'command-line': line})
 
     def test_netdev_add_del(self):
         port = free_port()
