@@ -1,5 +1,6 @@
 # The host side and the guest script shared by net-linux.sh (e1000) and
-# virtio-net-linux.sh: source after linux-modules.inc.sh (needs $tmp, fail).
+# virtio-net-linux.sh: source after linux-modules.inc.sh (needs $tmp, $top,
+# fail).
 # Every packet stays on this machine (servers on 127.0.0.1).
 #
 #   net_services_start   ports $http_port $up_port $fwd_port; a random
@@ -26,7 +27,7 @@
 #                        server if not 10.0.2.3
 
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	python3 "$top/tests/functional/host_peers.py" free-port
 }
 
 net_services_start() {
@@ -129,20 +130,7 @@ net_wait_and_check() {
 		sleep 0.5
 	done
 	grep -q "^LISTENING" "$tmp/out" || { wait $vm_pid; fail "the guest never listened"; }
-	host_got=$(python3 - "$fwd_port" <<'EOF'
-import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-s.sendall(b"HOST-HELLO\n")
-buf = b""
-end = time.time() + 30
-while b"\n" not in buf and time.time() < end:
-    d = s.recv(100)
-    if not d:
-        break
-    buf += d
-print(buf.decode(errors="replace").strip())
-EOF
-)
+	host_got=$(python3 "$top/tests/functional/host_peers.py" hostfwd-hello "$fwd_port")
 	wait $vm_pid
 	rc=$?
 	vm_pid=

@@ -1,18 +1,13 @@
 """Guest-side NIC drivers for functional tests that play the guest over
 qtest (test_net_tap_fd, test_net_qmp): a legacy virtio-net-pci driver with
 multiqueue and the control queue, a minimal e1000 one, a UDP/IPv4 frame
-builder, and Kvmpc: one kvmpc under -accel qtest with its qtest and QMP
-connections (a test may run several).
+builder.  The tests run kvmpc with qtest_peer.Kvmpc (one under -accel
+qtest with its qtest and QMP connections; a test may run several).
 """
 import base64
-import os
 import socket
 import struct
-import subprocess
 import time
-
-from qmp_client import QMPClient
-from qtest_peer import QTest
 
 
 def ip_csum(b):
@@ -33,54 +28,6 @@ def udp_frame(dst, src, sip, dip, sport, dport, payload):
 
 def _val(reply):
     return int(reply.split()[1], 16)
-
-
-class Kvmpc:
-    """kvmpc -accel qtest -nodefaults ARGS, with self.qt (QTest) and
-    self.qmp (QMPClient, negotiated); sockets in tmpdir under name."""
-
-    def __init__(self, kvmpc, tmpdir, args, name='vm', pass_fds=()):
-        qsock = os.path.join(tmpdir, name + '-qtest.sock')
-        msock = os.path.join(tmpdir, name + '-qmp.sock')
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(qsock)
-        listener.listen(1)
-        listener.settimeout(0.25)
-        self.proc = subprocess.Popen(
-            [kvmpc, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
-             '-nodefaults', '-qmp', 'unix:%s,server=on,wait=off' % msock] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds)
-        self.qt = None
-        try:
-            for _ in range(80):         # 20 s, unless kvmpc exits first
-                try:
-                    self.qt = QTest(listener)
-                    break
-                except socket.timeout:
-                    if self.proc.poll() is not None:
-                        break
-        finally:
-            listener.close()
-        if not self.qt:
-            self.proc.kill()
-            _, err = self.proc.communicate()
-            raise AssertionError('kvmpc did not start: %s' % err.decode())
-        self.qmp = QMPClient.unix(msock)
-        self.qmp.negotiate()
-
-    def hmp(self, line):
-        return self.qmp.cmd('human-monitor-command', **{'command-line': line})
-
-    def close(self):
-        try:
-            self.qmp.cmd('quit')
-            self.proc.communicate(timeout=10)
-        finally:
-            self.qmp.close()
-            self.qt.conn.close()
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.communicate()
 
 
 def pci_find(qt, vendor_device):

@@ -3,7 +3,8 @@ they drive kvmpc's monitor (test_ide_qmp, test_fdc_qmp, test_ps2_qmp).
 
 kvmpc runs under -accel qtest and connects to a socket the test listens
 on; the test speaks the qtest text protocol there (QTest) and is also the
-QMP client.  QTestQMPCase.make_tmp() then start() launch it; tearDown quits it.
+QMP client.  QTestQMPCase.make_tmp() then start() launch it; tearDown quits it.  Kvmpc
+is one such kvmpc on its own, for tests that run several.
 """
 import os
 import shutil
@@ -64,34 +65,44 @@ class QTest:
         self.cmd('clock_step %d' % ns)
 
 
-class QTestQMPCase(unittest.TestCase):
-    kvmpc = None            # set by main()
-    qtest_class = QTest     # a subclass adds the device's guest-side helpers
+class Kvmpc:
+    """kvmpc -accel qtest -nodefaults ARGS, with self.qt (a qtest_class,
+    connected) and self.qmp (QMPClient, negotiated); sockets in tmpdir
+    under name."""
 
-    def start(self, *args):
-        """Launches kvmpc with args (after make_tmp: the sockets go in
-        self.tmp) and connects both ends."""
-        qsock = os.path.join(self.tmp, 'qtest.sock')
-        msock = os.path.join(self.tmp, 'qmp.sock')
+    def __init__(self, kvmpc, tmpdir, args, name='vm', pass_fds=(), qtest_class=QTest):
+        qsock = os.path.join(tmpdir, name + '-qtest.sock')
+        msock = os.path.join(tmpdir, name + '-qmp.sock')
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(qsock)
         listener.listen(1)
-        listener.settimeout(20)
+        listener.settimeout(0.25)
         self.proc = subprocess.Popen(
-            [self.kvmpc, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
+            [kvmpc, '-accel', 'qtest', '-qtest', 'unix:%s' % qsock, '-display', 'none',
              '-nodefaults', '-qmp', 'unix:%s,server=on,wait=off' % msock] + list(args),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.qt = self.qtest_class(listener)
-        listener.close()
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=pass_fds)
+        self.qt = None
+        try:
+            for _ in range(80):         # 20 s, unless kvmpc exits first
+                try:
+                    self.qt = qtest_class(listener)
+                    break
+                except socket.timeout:
+                    if self.proc.poll() is not None:
+                        break
+        finally:
+            listener.close()
+        if not self.qt:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+            raise AssertionError('kvmpc did not start: %s' % err.decode())
         self.qmp = QMPClient.unix(msock)
         self.qmp.negotiate()
 
-    def make_tmp(self, prefix):
-        """self.tmp, removed after the test."""
-        self.tmp = tempfile.mkdtemp(prefix=prefix)
-        self.addCleanup(shutil.rmtree, self.tmp)
+    def hmp(self, line):
+        return self.qmp.hmp(line)
 
-    def tearDown(self):
+    def close(self):
         try:
             self.qmp.cmd('quit')
             self.proc.communicate(timeout=10)
@@ -100,6 +111,31 @@ class QTestQMPCase(unittest.TestCase):
             self.qt.conn.close()
             if self.proc.poll() is None:
                 self.proc.kill()
+                self.proc.communicate()
+
+
+class QTestQMPCase(unittest.TestCase):
+    kvmpc = None            # set by main()
+    qtest_class = QTest     # a subclass adds the device's guest-side helpers
+
+    def start(self, *args, pass_fds=()):
+        """Launches kvmpc with args (after make_tmp: the sockets go in
+        self.tmp; pass_fds: descriptors it inherits) and connects both ends:
+        self.vm (Kvmpc), its proc, qt and qmp."""
+        self.vm = Kvmpc(self.kvmpc, self.tmp, args, pass_fds=pass_fds,
+                        qtest_class=self.qtest_class)
+        self.proc, self.qt, self.qmp = self.vm.proc, self.vm.qt, self.vm.qmp
+
+    def hmp(self, line):
+        return self.qmp.hmp(line)
+
+    def make_tmp(self, prefix):
+        """self.tmp, removed after the test."""
+        self.tmp = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, self.tmp)
+
+    def tearDown(self):
+        self.vm.close()
 
     def block_info(self):
         return {b['device']: b for b in self.qmp.cmd('query-block')}

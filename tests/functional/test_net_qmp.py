@@ -18,17 +18,10 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from host_peers import free_port  # noqa: E402
 from qmp_client import QMPError  # noqa: E402
-from qtest_peer import QTestQMPCase, main  # noqa: E402
-from nic_peer import E1000Driver, Kvmpc, udp_frame  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+from qtest_peer import Kvmpc, QTestQMPCase, main  # noqa: E402
+from nic_peer import E1000Driver, udp_frame  # noqa: E402
 
 
 def can_connect(port):
@@ -44,9 +37,6 @@ class NetQmpTest(QTestQMPCase):
         self.make_tmp('kvmpc-netqmp-')
         self.start('-nic', 'user,model=e1000,mac=52:54:00:12:34:99',
                    '-net', 'nic,model=e1000', '-net', 'user,restrict=on')
-
-    def hmp(self, line):
-        return self.qmp.cmd('human-monitor-command', **{'command-line': line})
 
     def test_netdev_add_del(self):
         port = free_port()

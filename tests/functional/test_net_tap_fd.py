@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from qmp_client import QMPError  # noqa: E402
-from nic_peer import (F_CTRL_VQ, F_MAC, F_MQ, E1000Driver, Kvmpc, VirtioNetDriver,  # noqa: E402
+from nic_peer import (F_CTRL_VQ, F_MAC, F_MQ, E1000Driver, VirtioNetDriver,  # noqa: E402
                       udp_frame)
 from qtest_peer import QTestQMPCase, main  # noqa: E402
 
@@ -112,15 +112,9 @@ class TapFdTest(QTestQMPCase):
 
     def tearDown(self):
         if self.proc is not None:
-            self.vm.close()
+            super().tearDown()
         for fd in self.fds:
             os.close(fd)
-
-    def start(self, *args, pass_fds=()):
-        """As QTestQMPCase.start, with fds kvmpc inherits."""
-        self.vm = Kvmpc(self.kvmpc, self.tmp, args, pass_fds=pass_fds)
-        self.proc, self.qt, self.qmp = self.vm.proc, self.vm.qt, self.vm.qmp
-        self.hmp = self.vm.hmp
 
     def getfd(self, name, fd):
         r = self.qmp.request('getfd', {'fdname': name}, fds=[fd])

@@ -15,13 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from img_oracle import QEMU_IMG, QEMU_IO, ImgCase, run, slurp  # noqa: E402
+
 IMG = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else 'build/tools/kvmpc-img'
-QEMU_IMG = shutil.which('qemu-img')
-QEMU_IO = shutil.which('qemu-io')
 
 CONFIGS = [
     # (qcow2 create options, compressed-convert too)
@@ -32,19 +32,6 @@ CONFIGS = [
     ('cluster_size=4096,refcount_bits=64,compression_type=zstd,lazy_refcounts=on', True),
     ('cluster_size=65536,refcount_bits=2', False),
 ]
-
-
-def run(*args, check=True):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError('%s failed (%d): %s %s' % (' '.join(args), p.returncode,
-                                                         p.stdout.decode(), p.stderr.decode()))
-    return p
-
-
-def slurp(path):
-    with open(path, 'rb') as f:
-        return f.read()
 
 
 def make_pattern(path, size, seed):
@@ -63,34 +50,16 @@ def make_pattern(path, size, seed):
 
 
 @unittest.skipUnless(QEMU_IMG, 'qemu-img (qemu-utils) is not installed')
-class Qcow2Interop(unittest.TestCase):
+class Qcow2Interop(ImgCase):
     def setUp(self):
-        # tmpfs where there is one: the tools flush after every allocation
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-qcow2-',
-                                    dir='/dev/shm' if os.path.isdir('/dev/shm') else None)
+        super().setUp()
         self.raw = self.p('src.raw')
         make_pattern(self.raw, 8 << 20, 1)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def p(self, name):
-        return os.path.join(self.tmp, name)
-
-    def qemu_check_clean(self, path):
-        p = run(QEMU_IMG, 'check', path, check=False)
-        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
-        self.assertIn('No errors were found on the image.', p.stdout.decode())
 
     def kvmpc_check_clean(self, path):
         p = run(IMG, 'check', path, check=False)
         self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
         self.assertIn('No errors were found on the image.', p.stdout.decode())
-
-    def info(self, tool, path):
-        d = json.loads(run(tool, 'info', '--output=json', path).stdout)
-        d.pop('actual-size', None)
-        return d
 
     def test_kvmpc_written_qemu_reads(self):
         for opts, comp in CONFIGS:

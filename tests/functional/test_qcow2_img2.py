@@ -13,57 +13,19 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
-import tempfile
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from img_oracle import QEMU_IMG, QEMU_IO, ImgCase, run, slurp  # noqa: E402
 
 IMG = os.path.abspath(sys.argv.pop(2)) if len(sys.argv) > 2 else 'build/tools/kvmpc-img'
 if len(sys.argv) > 1:
     sys.argv.pop(1)         # KVMPC: not needed here
-QEMU_IMG = shutil.which('qemu-img')
-QEMU_IO = shutil.which('qemu-io')
 
 
-def run(*args, check=True, cwd=None):
-    p = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
-                       cwd=cwd)
-    if check and p.returncode != 0:
-        raise AssertionError('%s failed (%d): %s %s' % (' '.join(args), p.returncode,
-                                                         p.stdout.decode(), p.stderr.decode()))
-    return p
-
-
-def slurp(path):
-    with open(path, 'rb') as f:
-        return f.read()
-
-
-class Base(unittest.TestCase):
-    def setUp(self):
-        self.tmp = tempfile.mkdtemp(prefix='kvmpc-qcow2b-',
-                                    dir='/dev/shm' if os.path.isdir('/dev/shm') else None)
-
-    def tearDown(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-    def p(self, name):
-        return os.path.join(self.tmp, name)
-
-    def qemu_check_clean(self, path):
-        p = run(QEMU_IMG, 'check', path, check=False)
-        self.assertEqual(p.returncode, 0, p.stdout.decode() + p.stderr.decode())
-        self.assertIn('No errors were found on the image.', p.stdout.decode())
-
-    def info(self, tool, path):
-        d = json.loads(run(tool, 'info', '--output=json', path).stdout)
-        d.pop('actual-size', None)
-        return d
-
-    def as_raw(self, path, name):
-        out = self.p(name)
-        run(QEMU_IMG, 'convert', '-O', 'raw', path, out)
-        return slurp(out)
+class Base(ImgCase):
+    tmp_prefix = 'kvmpc-qcow2b-'
 
 
 @unittest.skipUnless(QEMU_IMG, 'qemu-img (qemu-utils) is the oracle and is not installed')

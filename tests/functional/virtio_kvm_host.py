@@ -24,13 +24,13 @@ emulator's exit status (1 if the host side broke).
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from host_peers import connect_unix, free_port, hostfwd_hello, recv_line  # noqa: E402
 from qmp_client import QMPClient, wait_until  # noqa: E402
 
 MiB = 1 << 20
@@ -38,14 +38,6 @@ MiB = 1 << 20
 
 def say(line):
     print(line, flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
@@ -77,30 +69,20 @@ def main():
         return text in serial()
 
     def port_peer():
-        deadline = time.time() + 600
-        while True:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                s.connect(os.path.join(tmp, "port.sock"))
-                break
-            except OSError:
-                s.close()
-                if time.time() > deadline or proc.poll() is not None:
-                    return
-                time.sleep(0.1)
-        s.settimeout(600)
-        buf = b""
         try:
-            while b"\n" not in buf:
-                data = s.recv(4096)
-                if not data:
-                    say("HOST-PORT-CLOSED")
-                    return
-                buf += data
+            s = connect_unix(os.path.join(tmp, "port.sock"), time.time() + 600,
+                             lambda: proc.poll() is None)
+        except OSError:
+            return
+        try:
+            line = recv_line(s, 600)
         except OSError as e:
             say("HOST-PORT-ERROR=%s" % e)
             return
-        say("HOST-PORT-GOT=" + buf.split(b"\n", 1)[0].decode(errors="replace"))
+        if line is None:
+            say("HOST-PORT-CLOSED")
+            return
+        say("HOST-PORT-GOT=" + line)
         balloon_done.wait(200)
         s.sendall(b"host-says-hello\n")
         time.sleep(600)  # stay connected until the guest is gone
@@ -109,17 +91,7 @@ def main():
         if not wait_serial("LISTENING", 600):
             return
         try:
-            s = socket.create_connection(("127.0.0.1", fwd_port), timeout=30)
-            s.sendall(b"HOST-HELLO\n")
-            buf = b""
-            end = time.time() + 30
-            while b"\n" not in buf and time.time() < end:
-                d = s.recv(100)
-                if not d:
-                    break
-                buf += d
-            say("HOST-FWD-GOT=" + buf.decode(errors="replace").strip())
-            s.close()
+            say("HOST-FWD-GOT=" + hostfwd_hello(fwd_port))
         except OSError as e:
             say("HOST-FWD-ERROR=%s" % e)
 

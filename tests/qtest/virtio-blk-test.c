@@ -103,34 +103,75 @@ static QVirtQueue *setup(QVirtioDev *d, QTestState *s, bool modern, uint64_t fea
 }
 
 /*
- * One request: header (out), data (out for writes and discard-like types,
- * in for reads and get-id, none if len 0), status (in).  Returns the
- * status byte; *used gets the used length.
+ * One request's chain at the driver's next slots, not yet published:
+ * header (out), data (out for writes and discard-like types, in for reads
+ * and get-id, none if len 0), status (in; *st, filled with STATUS_FILL).
+ * Returns the head.
  */
-static uint8_t blk_req_vq(QVirtQueue *vq, uint32_t type, uint64_t sector, uint64_t data,
-                          uint32_t len, uint32_t *used)
+static uint16_t blk_chain(QVirtQueue *vq, uint32_t type, uint64_t sector, uint64_t data,
+                          uint32_t len, uint64_t *st)
 {
     QTestState *qts = vq->dev->qts;
-    uint64_t hdr = qvirtio_alloc(qts, 16, 16), st = qvirtio_alloc(qts, 1, 1);
+    uint64_t hdr = qvirtio_alloc(qts, 16, 16);
     bool data_in = type == VBLK_T_IN || type == VBLK_T_GET_ID;
     uint16_t head;
-    uint32_t u;
 
+    *st = qvirtio_alloc(qts, 1, 1);
     qtest_writel(qts, hdr, type);
     qtest_writel(qts, hdr + 4, 0);
     qtest_writeq(qts, hdr + 8, sector);
-    qtest_writeb(qts, st, STATUS_FILL);
+    qtest_writeb(qts, *st, STATUS_FILL);
     head = qvirtqueue_add(vq, hdr, 16, false, true);
     if (len) {
         qvirtqueue_add(vq, data, len, data_in, true);
     }
-    qvirtqueue_add(vq, st, 1, true, false);
+    qvirtqueue_add(vq, *st, 1, true, false);
+    return head;
+}
+
+/* One request (blk_chain), kicked and waited for: the status byte; *used
+ * gets the used length. */
+static uint8_t blk_req_vq(QVirtQueue *vq, uint32_t type, uint64_t sector, uint64_t data,
+                          uint32_t len, uint32_t *used)
+{
+    QTestState *qts = vq->dev->qts;
+    uint64_t st;
+    uint16_t head = blk_chain(vq, type, sector, data, len, &st);
+    uint32_t u;
+
     qvirtqueue_kick(vq, head);
     u = qvirtqueue_wait_used(vq, head, TIMEOUT_MS);
     if (used) {
         *used = u;
     }
     return qtest_readb(qts, st);
+}
+
+/*
+ * A read of sector through the indirect table at table: header (hdr),
+ * the data from data on in n pieces of lens[i] bytes, status (st, filled
+ * with STATUS_FILL first), in the ring kind's table format; kicked and
+ * waited for.  Returns the used length.
+ */
+static uint32_t blk_read_indirect(QVirtQueue *vq, uint64_t table, uint64_t hdr, uint64_t st,
+                                  uint64_t sector, uint64_t data, const uint32_t *lens,
+                                  unsigned n)
+{
+    QTestState *qts = vq->dev->qts;
+    uint16_t head;
+
+    qtest_writel(qts, hdr, VBLK_T_IN);
+    qtest_writeq(qts, hdr + 8, sector);
+    qtest_writeb(qts, st, STATUS_FILL);
+    qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
+    for (unsigned i = 0; i < n; i++) {
+        qvirtqueue_indirect_entry(vq, table, 1 + i, data, lens[i], true, false);
+        data += lens[i];
+    }
+    qvirtqueue_indirect_entry(vq, table, 1 + n, st, 1, true, true);
+    head = qvirtqueue_add_indirect(vq, table, n + 2);
+    qvirtqueue_kick(vq, head);
+    return qvirtqueue_wait_used(vq, head, TIMEOUT_MS);
 }
 
 static uint64_t fill(QTestState *s, uint32_t len, uint8_t seed)
@@ -391,21 +432,12 @@ static void test_indirect(void)
     QVirtQueue *vq = setup(&d, s, true, 1u << QVIRTIO_F_INDIRECT_DESC);
     uint64_t hdr = qvirtio_alloc(s, 16, 16), st = qvirtio_alloc(s, 1, 1);
     uint64_t r = qvirtio_alloc(s, 1024, 512), table = qvirtio_alloc(s, 64, 16);
-    uint16_t head;
+    static const uint32_t halves[] = { 300, 724 };
 
-    qtest_writel(s, hdr, VBLK_T_IN);
-    qtest_writeq(s, hdr + 8, 7);
     QT_ASSERT(d.features & (1u << QVIRTIO_F_INDIRECT_DESC));
     /* header, data split in two, status (in the ring kind's table format) */
     for (int round = 0; round < 2; round++) {
-        qtest_writeb(s, st, STATUS_FILL);
-        qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
-        qvirtqueue_indirect_entry(vq, table, 1, r, 300, true, false);
-        qvirtqueue_indirect_entry(vq, table, 2, r + 300, 724, true, false);
-        qvirtqueue_indirect_entry(vq, table, 3, st, 1, true, true);
-        head = qvirtqueue_add_indirect(vq, table, 4);
-        qvirtqueue_kick(vq, head);
-        QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+        QT_ASSERT_EQ(blk_read_indirect(vq, table, hdr, st, 7, r, halves, 2), 1025u);
         QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
         assert_guest_eq_image(s, r, 7 * 512, 1024);
         /* a direct chain after it: the indirect one took one ring slot */
@@ -432,22 +464,10 @@ typedef struct BatchReq {
 
 static void batch_run(QVirtQueue *vq, BatchReq *r, unsigned n)
 {
-    QTestState *qts = vq->dev->qts;
     bool seen[64] = { false };
 
     for (unsigned i = 0; i < n; i++) {
-        uint64_t hdr = qvirtio_alloc(qts, 16, 16);
-
-        r[i].st = qvirtio_alloc(qts, 1, 1);
-        qtest_writel(qts, hdr, r[i].type);
-        qtest_writel(qts, hdr + 4, 0);
-        qtest_writeq(qts, hdr + 8, r[i].sector);
-        qtest_writeb(qts, r[i].st, STATUS_FILL);
-        r[i].head = qvirtqueue_add(vq, hdr, 16, false, true);
-        if (r[i].len) {
-            qvirtqueue_add(vq, r[i].data, r[i].len, r[i].type == VBLK_T_IN, true);
-        }
-        qvirtqueue_add(vq, r[i].st, 1, true, false);
+        r[i].head = blk_chain(vq, r[i].type, r[i].sector, r[i].data, r[i].len, &r[i].st);
         qvirtqueue_publish(vq, r[i].head);
     }
     qvirtqueue_notify(vq);
@@ -706,23 +726,14 @@ static void test_wrap(void)
     uint64_t r = qvirtio_alloc(s, 1024, 512), w = fill(s, 512, 0x77);
     uint64_t hdr = qvirtio_alloc(s, 16, 16), st = qvirtio_alloc(s, 1, 1);
     uint64_t table = qvirtio_alloc(s, 48, 16);
+    static const uint32_t whole = 1024;
 
     QT_ASSERT_EQ(vq->size, 16u);
     for (int i = 0; i < 40; i++) {
         uint64_t sector = (i * 37) % (IMG_SECTORS - 2);
 
         if (i % 5 == 4) {
-            uint16_t head;
-
-            qtest_writel(s, hdr, VBLK_T_IN);
-            qtest_writeq(s, hdr + 8, sector);
-            qtest_writeb(s, st, STATUS_FILL);
-            qvirtqueue_indirect_entry(vq, table, 0, hdr, 16, false, false);
-            qvirtqueue_indirect_entry(vq, table, 1, r, 1024, true, false);
-            qvirtqueue_indirect_entry(vq, table, 2, st, 1, true, true);
-            head = qvirtqueue_add_indirect(vq, table, 3);
-            qvirtqueue_kick(vq, head);
-            QT_ASSERT_EQ(qvirtqueue_wait_used(vq, head, TIMEOUT_MS), 1025u);
+            QT_ASSERT_EQ(blk_read_indirect(vq, table, hdr, st, sector, r, &whole, 1), 1025u);
             QT_ASSERT_EQ(qtest_readb(s, st), VBLK_S_OK);
         } else if (i % 5 == 2) {
             QT_ASSERT_EQ(blk_req_vq(vq, VBLK_T_OUT, 3000 + i, w, 512, NULL), VBLK_S_OK);
@@ -819,36 +830,53 @@ static uint64_t req_header(QTestState *s, uint32_t type)
     return hdr;
 }
 
-static void publish(QVirtQueue *vq, uint16_t head)
-{
-    qvirtqueue_kick(vq, head);
-}
-
-static void hostile_desc_outside_ram(QTestState *s, QVirtQueue *vq)
+/*
+ * A read request's three descriptors (header of type IN, sector 0; the
+ * data, device-writable, even of length 0; status) at the driver's next
+ * slots, on either ring kind, not published: the head.
+ */
+static uint16_t read_chain(QTestState *s, QVirtQueue *vq, uint64_t data, uint32_t len,
+                           uint64_t st)
 {
     uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
 
-    qvirtqueue_add(vq, 0x4000000000ull, 512, true, true);      /* 256 GiB: no RAM */
-    qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, false);
-    publish(vq, h);
+    qvirtqueue_add(vq, data, len, true, true);
+    qvirtqueue_add(vq, st, 1, true, false);
+    return h;
+}
+
+/* The cases from here to hostile_out_after_in serve both ring kinds. */
+static void hostile_desc_outside_ram(QTestState *s, QVirtQueue *vq)
+{
+    /* 256 GiB: no RAM */
+    qvirtqueue_kick(vq, read_chain(s, vq, 0x4000000000ull, 512, qvirtio_alloc(s, 1, 1)));
 }
 
 static void hostile_desc_in_mmio(QTestState *s, QVirtQueue *vq)
 {
-    uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
-
-    qvirtqueue_add(vq, QVIRTIO_MODERN_BAR, 512, true, true);   /* the device's own BAR */
-    qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, false);
-    publish(vq, h);
+    /* the device's own BAR */
+    qvirtqueue_kick(vq, read_chain(s, vq, QVIRTIO_MODERN_BAR, 512, qvirtio_alloc(s, 1, 1)));
 }
 
 static void hostile_desc_straddles_ram_end(QTestState *s, QVirtQueue *vq)
 {
-    uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
+    /* last 256 bytes of RAM + hole */
+    qvirtqueue_kick(vq, read_chain(s, vq, (128u << 20) - 256, 512, qvirtio_alloc(s, 1, 1)));
+}
 
-    qvirtqueue_add(vq, (128u << 20) - 256, 512, true, true);   /* last 256 bytes of RAM + hole */
-    qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, false);
-    publish(vq, h);
+/* the data descriptor of a read has length 0 */
+static void hostile_zero_len_buffer(QTestState *s, QVirtQueue *vq)
+{
+    qvirtqueue_kick(vq, read_chain(s, vq, qvirtio_alloc(s, 512, 512), 0,
+                                   qvirtio_alloc(s, 1, 1)));
+}
+
+static void hostile_out_after_in(QTestState *s, QVirtQueue *vq)
+{
+    uint16_t h = qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, true);
+
+    qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, false);
+    qvirtqueue_kick(vq, h);
 }
 
 static void hostile_loop(QTestState *s, QVirtQueue *vq)
@@ -857,20 +885,20 @@ static void hostile_loop(QTestState *s, QVirtQueue *vq)
 
     qvirtqueue_write_desc(s, vq->desc, 0, hdr, 16, QVRING_DESC_F_NEXT, 1);
     qvirtqueue_write_desc(s, vq->desc, 1, hdr, 16, QVRING_DESC_F_NEXT, 0);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_next_out_of_range(QTestState *s, QVirtQueue *vq)
 {
     qvirtqueue_write_desc(s, vq->desc, 0, req_header(s, VBLK_T_IN), 16, QVRING_DESC_F_NEXT,
                           vq->size);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_head_out_of_range(QTestState *s, QVirtQueue *vq)
 {
     (void)s;
-    publish(vq, vq->size + 3);
+    qvirtqueue_kick(vq, vq->size + 3);
 }
 
 static void hostile_chain_too_long_indirect(QTestState *s, QVirtQueue *vq)
@@ -882,7 +910,7 @@ static void hostile_chain_too_long_indirect(QTestState *s, QVirtQueue *vq)
         qvirtqueue_write_desc(s, t, i, hdr, 16, QVRING_DESC_F_NEXT, (i + 1) % 3);
     }
     qvirtqueue_write_desc(s, vq->desc, 0, t, 48, QVRING_DESC_F_INDIRECT, 0);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_nested_indirect(QTestState *s, QVirtQueue *vq)
@@ -892,43 +920,26 @@ static void hostile_nested_indirect(QTestState *s, QVirtQueue *vq)
     qvirtqueue_write_desc(s, t2, 0, req_header(s, VBLK_T_IN), 16, 0, 0);
     qvirtqueue_write_desc(s, t1, 0, t2, 16, QVRING_DESC_F_INDIRECT, 0);
     qvirtqueue_write_desc(s, vq->desc, 0, t1, 16, QVRING_DESC_F_INDIRECT, 0);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_indirect_zero_len(QTestState *s, QVirtQueue *vq)
 {
     qvirtqueue_write_desc(s, vq->desc, 0, qvirtio_alloc(s, 16, 16), 0, QVRING_DESC_F_INDIRECT, 0);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_indirect_outside_ram(QTestState *s, QVirtQueue *vq)
 {
     (void)s;
     qvirtqueue_write_desc(s, vq->desc, 0, 0xfffffffffffff000ull, 4096, QVRING_DESC_F_INDIRECT, 0);
-    publish(vq, 0);
+    qvirtqueue_kick(vq, 0);
 }
 
 static void hostile_avail_ahead(QTestState *s, QVirtQueue *vq)
 {
     qtest_writew(s, vq->avail + 2, vq->size + 1);
     qvirtqueue_notify(vq);
-}
-
-static void hostile_zero_len_buffer(QTestState *s, QVirtQueue *vq)
-{
-    uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
-
-    qvirtqueue_add(vq, qvirtio_alloc(s, 512, 512), 0, true, true);
-    qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, false);
-    publish(vq, h);
-}
-
-static void hostile_out_after_in(QTestState *s, QVirtQueue *vq)
-{
-    uint16_t h = qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, true);
-
-    qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, false);
-    publish(vq, h);
 }
 
 /* The avail ring itself outside RAM: set up after the fact. */
@@ -991,17 +1002,12 @@ static void run_hostile(bool modern, HostileFn *fn, const char *about)
     }
     /* stopped: a good request on a good ring is ignored until reset */
     if (fn != hostile_ring_outside_ram) {
-        uint64_t rr = qvirtio_alloc(s, 512, 512), hdr = req_header(s, VBLK_T_IN);
-        uint64_t st = qvirtio_alloc(s, 1, 1);
-        uint16_t h;
+        uint64_t rr = qvirtio_alloc(s, 512, 512), st = qvirtio_alloc(s, 1, 1);
 
         vq->prev = -1;
         vq->free_head = 8;
         vq->avail_idx = qtest_readw(s, vq->avail + 2);
-        h = qvirtqueue_add(vq, hdr, 16, false, true);
-        qvirtqueue_add(vq, rr, 512, true, true);
-        qvirtqueue_add(vq, st, 1, true, false);
-        qvirtqueue_kick(vq, h);
+        qvirtqueue_kick(vq, read_chain(s, vq, rr, 512, st));
         usleep(20000);
         QT_ASSERT_EQ(qvirtqueue_used_idx(vq), used_before);
     }
@@ -1045,36 +1051,6 @@ HOSTILE(ring_outside_ram, "ring at 0x")
  * with a configuration interrupt, log one line naming the fault, ignore a
  * good request until it is reset, and work after the reset.
  */
-typedef void PackedHostileFn(QTestState *s, QVirtQueue *vq);
-
-/* Three-slot read request at the driver's next slots (not published). */
-static uint16_t packed_read_chain(QTestState *s, QVirtQueue *vq, uint64_t data, uint32_t len,
-                                  uint64_t st)
-{
-    uint16_t h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
-
-    qvirtqueue_add(vq, data, len, true, true);
-    qvirtqueue_add(vq, st, 1, true, false);
-    return h;
-}
-
-static void phostile_desc_outside_ram(QTestState *s, QVirtQueue *vq)
-{
-    qvirtqueue_kick(vq, packed_read_chain(s, vq, 0x4000000000ull, 512, qvirtio_alloc(s, 1, 1)));
-}
-
-static void phostile_desc_in_mmio(QTestState *s, QVirtQueue *vq)
-{
-    qvirtqueue_kick(vq, packed_read_chain(s, vq, QVIRTIO_MODERN_BAR, 512,
-                                          qvirtio_alloc(s, 1, 1)));
-}
-
-static void phostile_desc_straddles_ram_end(QTestState *s, QVirtQueue *vq)
-{
-    qvirtqueue_kick(vq, packed_read_chain(s, vq, (128u << 20) - 256, 512,
-                                          qvirtio_alloc(s, 1, 1)));
-}
-
 /* NEXT in every slot: the chain goes round the ring and on */
 static void phostile_chain_round_ring(QTestState *s, QVirtQueue *vq)
 {
@@ -1152,26 +1128,11 @@ static void phostile_indirect_outside_ram(QTestState *s, QVirtQueue *vq)
     qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, 0xfffffffffffff000ull, 256));
 }
 
-/* the data descriptor of a read has length 0 */
-static void phostile_zero_len_buffer(QTestState *s, QVirtQueue *vq)
-{
-    qvirtqueue_kick(vq, packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 0,
-                                          qvirtio_alloc(s, 1, 1)));
-}
-
-static void phostile_out_after_in(QTestState *s, QVirtQueue *vq)
-{
-    uint16_t h = qvirtqueue_add(vq, qvirtio_alloc(s, 1, 1), 1, true, true);
-
-    qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, false);
-    qvirtqueue_kick(vq, h);
-}
-
 /* a good read whose buffer id (in every descriptor, the last one counts)
  * is not below the queue size */
 static void phostile_id_out_of_range(QTestState *s, QVirtQueue *vq)
 {
-    uint16_t h = packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512,
+    uint16_t h = read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512,
                                    qvirtio_alloc(s, 1, 1));
 
     for (unsigned i = 0; i < 3; i++) {
@@ -1202,7 +1163,7 @@ static void packed_bad_area(QTestState *s, QVirtQueue *vq, unsigned which)
     qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1a, 1);
     qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1c, 1);
     qvirtio_driver_ok(d);
-    h = packed_read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512, qvirtio_alloc(s, 1, 1));
+    h = read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512, qvirtio_alloc(s, 1, 1));
     qvirtqueue_kick(vq, h);
 }
 
@@ -1242,7 +1203,7 @@ static QTestState *packed_start(QVirtioDev *d, QVirtQueue **vq, bool log)
     return s;
 }
 
-static void run_hostile_packed(PackedHostileFn *fn, const char *about)
+static void run_hostile_packed(HostileFn *fn, const char *about)
 {
     QTestState *s;
     QVirtioDev d;
@@ -1264,7 +1225,7 @@ static void run_hostile_packed(PackedHostileFn *fn, const char *about)
     vq->avail_wrap = true;
     vq->prev = -1;
     r = qvirtio_alloc(s, 512, 512);
-    qvirtqueue_kick(vq, packed_read_chain(s, vq, r, 512, qvirtio_alloc(s, 1, 1)));
+    qvirtqueue_kick(vq, read_chain(s, vq, r, 512, qvirtio_alloc(s, 1, 1)));
     usleep(20000);
     QT_ASSERT(!qvirtqueue_used_pending(vq));
     /* a reset brings it back */
@@ -1278,11 +1239,14 @@ static void run_hostile_packed(PackedHostileFn *fn, const char *about)
     stop(s);
 }
 
-#define PHOSTILE(name, about)                                                   \
-    static void test_p_##name(void) { run_hostile_packed(phostile_##name, about); }
-PHOSTILE(desc_outside_ram, "outside RAM")
-PHOSTILE(desc_in_mmio, "outside RAM")
-PHOSTILE(desc_straddles_ram_end, "outside RAM")
+#define PHOSTILE_FN(name, fn, about)                                            \
+    static void test_p_##name(void) { run_hostile_packed(fn, about); }
+#define PHOSTILE(name, about) PHOSTILE_FN(name, phostile_##name, about)
+/* the split ring's case, the same descriptors on a packed ring */
+#define PHOSTILE_AS_SPLIT(name, about) PHOSTILE_FN(name, hostile_##name, about)
+PHOSTILE_AS_SPLIT(desc_outside_ram, "outside RAM")
+PHOSTILE_AS_SPLIT(desc_in_mmio, "outside RAM")
+PHOSTILE_AS_SPLIT(desc_straddles_ram_end, "outside RAM")
 PHOSTILE(chain_round_ring, "longer than the queue")
 PHOSTILE(indirect_too_long, "more than 1024 buffers")
 PHOSTILE(indirect_with_next, "with NEXT set")
@@ -1290,8 +1254,8 @@ PHOSTILE(nested_indirect, "indirect descriptor inside an indirect table")
 PHOSTILE(indirect_in_chain, "indirect descriptor inside a chain")
 PHOSTILE(indirect_zero_len, "indirect table of 0 bytes is invalid")
 PHOSTILE(indirect_outside_ram, "outside RAM")
-PHOSTILE(zero_len_buffer, "zero-sized buffer")
-PHOSTILE(out_after_in, "driver-readable buffer after a writable one")
+PHOSTILE_AS_SPLIT(zero_len_buffer, "zero-sized buffer")
+PHOSTILE_AS_SPLIT(out_after_in, "driver-readable buffer after a writable one")
 PHOSTILE(id_out_of_range, "buffer id 19")
 PHOSTILE(desc_ring_outside_ram, "descriptor ring at 0x4000000000")
 PHOSTILE(driver_area_outside_ram, "driver area at 0xfee00000")
@@ -1318,7 +1282,7 @@ static void test_packed_wrong_wrap(void)
     r = qvirtio_alloc(s, 512, 512);
     st = qvirtio_alloc(s, 1, 1);
     qtest_writeb(s, st, STATUS_FILL);
-    h = packed_read_chain(s, vq, r, 512, st);
+    h = read_chain(s, vq, r, 512, st);
     for (unsigned i = 0; i < 3; i++) {
         qtest_writew(s, vq->desc + 14, QVRING_DESC_F_NEXT | bad[i]);
         qvirtqueue_notify(vq);
