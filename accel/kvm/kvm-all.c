@@ -1711,6 +1711,16 @@ static void kvm_handle_shutdown(CPUState *cpu)
         g_autoptr(GError) err = NULL;
         if (kvm_get_state(cpu, &err)) {
             x86_cpu_dump_state(&cpu->env, dump);
+            /* KVM on AMD answers the SHUTDOWN intercept with an INIT of
+             * the vCPU before it returns to us: say so, or the dump reads
+             * like a fault at the reset vector.  The registers of the
+             * fault are in the host kernel's kvm:kvm_exit tracepoint
+             * (tests/functional/lab_shutdowns.py). */
+            if (cpu->env.segs[R_CS].selector == 0xf000 && cpu->env.rip == 0xfff0) {
+                g_string_append(dump, "(this is the INIT state KVM put the vCPU in at the "
+                                      "shutdown, not the state of the fault: see the host's "
+                                      "kvm:kvm_exit trace event for the faulting RIP)\n");
+            }
         } else {
             g_string_append_printf(dump, "(no register dump: %s)\n", err->message);
         }
