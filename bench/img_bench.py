@@ -28,7 +28,13 @@ cache writeback, CPU time what the tool itself costs. --base adds an older
 kvmpc-img binary to the same interleaved runs (before/after). One warm-up
 run of every tool and case comes first and is not counted; then the
 order of the tools rotates every run, so each takes each position
-equally often over a multiple of their number of runs. Prints a Markdown
+equally often over a multiple of their number of runs; and each case's
+turn in a run starts with one more untimed conversion. Without it the
+first conversion of a case took 1.3-2.0 s against 0.3-0.4 s for the
+next ones, in system time, whichever tool it was (qemu-img alone, one
+after the other, shows it: docs/benchmarks.md): on this VM a large write
+right after a large file was deleted is fast, the first one after other
+work is not. Prints a Markdown
 table for docs/benchmarks.md and each run's wall times.
 """
 import argparse
@@ -122,12 +128,14 @@ def main():
             for name, args, orig in cases:
                 k = run % len(tools)
                 order = tools[k:] + tools[:k]
-                for tname, tool in order:
+                # an untimed run first: the first large write after other
+                # work was 3-5x slower (system time) whichever tool made it
+                for tname, tool in [(None, order[0][1])] + order:
                     if os.path.exists(out):
                         os.unlink(out)
                     subprocess.run(['sync'])
                     t = timed([tool] + args)
-                    if run >= 0:
+                    if run >= 0 and tname:
                         times[(name, tname)].append(t)
                     r = subprocess.run([a.qemu_img, 'compare', '-q', orig, out])
                     if r.returncode != 0:

@@ -850,10 +850,15 @@ struct ConvertPiece {
     uint8_t *buf, *cbuf;
     CompressJob *jobs;          /* job i: the cluster at i * cluster size */
     int64_t off, n;             /* n 0: nothing waits to be written */
+    int64_t cs;
     GMutex lock;
     GCond done;
-    unsigned pending;           /* clusters still being compressed */
+    unsigned pending;           /* clusters still being compressed, or 1
+                                 * while the writer thread writes it */
+    int wret;                   /* the writer thread's result */
 };
+
+static int convert_write(BlockDriverState *out, ConvertPiece *pc, int64_t cs, bool compress);
 
 static void compress_worker(gpointer data, gpointer opaque)
 {
@@ -897,6 +902,38 @@ static void compress_wait(ConvertPiece *pc)
     g_mutex_unlock(&pc->lock);
 }
 
+/* Without -c: the writer thread writes one piece while the main thread
+ * reads the next (qemu-img overlaps its reads and writes too, on 8
+ * coroutines); pieces are written in order, one at a time. */
+static void write_worker(gpointer data, gpointer opaque)
+{
+    ConvertPiece *pc = data;
+    int ret = convert_write(pc->bs, pc, pc->cs, false);
+
+    (void)opaque;
+    g_mutex_lock(&pc->lock);
+    pc->wret = ret;
+    pc->pending = 0;
+    g_cond_signal(&pc->done);
+    g_mutex_unlock(&pc->lock);
+}
+
+static void write_start(GThreadPool *pool, ConvertPiece *pc)
+{
+    g_mutex_lock(&pc->lock);
+    pc->pending = 1;
+    g_mutex_unlock(&pc->lock);
+    g_thread_pool_push(pool, pc, NULL);
+}
+
+/* Waits for the piece's write; its result. */
+static int write_wait(ConvertPiece *pc)
+{
+    compress_wait(pc);
+    pc->n = 0;
+    return pc->wret;
+}
+
 /* Writes what was read at pc->off: runs of clusters that are not all
  * zeroes, each in one write (one cluster each, compressed, with -c). */
 static int convert_write(BlockDriverState *out, ConvertPiece *pc, int64_t cs, bool compress)
@@ -938,7 +975,7 @@ static int cmd_convert(int argc, char **argv)
     BlockDriverState *in, *out;
     int64_t len, cs;
     ConvertPiece pcs[2] = { 0 };
-    GThreadPool *pool = NULL;
+    GThreadPool *pool = NULL, *wpool = NULL;
     int64_t piece;
     unsigned cur = 0;
     int c, ret = 0, sfd = -1, threads = COMPRESS_THREADS;
@@ -983,9 +1020,10 @@ static int cmd_convert(int argc, char **argv)
     out = open_img_flush(dst, ofmt, true, false, true);     /* cache=unsafe, as qemu-img */
     cs = bdrv_is_qcow2(out) ? qcow2_cluster_size(out) : 65536;
     piece = MAX(compress ? COMPRESS_PIECE : CHUNK, cs);
-    for (unsigned k = 0; k < (compress ? 2 : 1); k++) {
+    for (unsigned k = 0; k < 2; k++) {
         ConvertPiece *pc = &pcs[k];
         pc->bs = out;
+        pc->cs = cs;
         pc->buf = g_malloc(piece);
         g_mutex_init(&pc->lock);
         g_cond_init(&pc->done);
@@ -1000,6 +1038,8 @@ static int cmd_convert(int argc, char **argv)
     }
     if (compress) {
         pool = g_thread_pool_new(compress_worker, NULL, threads, TRUE, NULL);
+    } else {
+        wpool = g_thread_pool_new(write_worker, NULL, 1, TRUE, NULL);
     }
     if (progress) {
         printf("    (0.00/100%%)\r");
@@ -1020,6 +1060,9 @@ static int cmd_convert(int argc, char **argv)
         }
         n = ext;
         pc = &pcs[cur];
+        if (wpool && pc->n && (ret = write_wait(pc)) < 0) {
+            break;              /* (its error was reported by convert_write) */
+        }
         if ((ret = bdrv_sync_io(in, BLOCK_REQ_READ, off, pc->buf, n, 0)) < 0) {
             error_report("error while reading at byte %" G_GINT64_FORMAT ": %s", off,
                          strerror(-ret));
@@ -1038,8 +1081,8 @@ static int cmd_convert(int argc, char **argv)
             }
             cur ^= 1;
         } else {
-            ret = convert_write(out, pc, cs, false);
-            pc->n = 0;
+            write_start(wpool, pc);
+            cur ^= 1;
         }
         off += n;
 progress:
@@ -1054,18 +1097,26 @@ progress:
         close(sfd);
     }
     for (unsigned k = 0; k < 2; k++) {
-        /* the last piece (or one in flight when an error stopped us) */
-        if (pcs[k].n) {
-            compress_wait(&pcs[k]);
+        /* the last pieces (or ones in flight when an error stopped us),
+         * in order: the one not current was read first */
+        ConvertPiece *pc = &pcs[cur ^ 1 ^ k];
+        if (pc->n && wpool) {
+            int r = write_wait(pc);
+            ret = ret ? ret : r;
+        } else if (pc->n) {
+            compress_wait(pc);
             if (ret == 0) {
-                ret = convert_write(out, &pcs[k], cs, true);
+                ret = convert_write(out, pc, cs, true);
             }
         }
     }
     if (pool) {
         g_thread_pool_free(pool, FALSE, TRUE);
     }
-    for (unsigned k = 0; k < (compress ? 2 : 1); k++) {
+    if (wpool) {
+        g_thread_pool_free(wpool, FALSE, TRUE);
+    }
+    for (unsigned k = 0; k < 2; k++) {
         g_mutex_clear(&pcs[k].lock);
         g_cond_clear(&pcs[k].done);
         g_free(pcs[k].buf);
