@@ -320,7 +320,7 @@ void qmp_event_emit(const char *name, JsonObject *data)
         }
         if (!*text_p) {
             GString *s = g_string_new(NULL);
-            qmp_json_append(s, ev, mon->pretty);
+            json_write_qemu(s, ev, mon->pretty);
             g_string_append_c(s, '\n');
             *text_p = g_string_free(s, FALSE);
         }

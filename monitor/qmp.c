@@ -23,7 +23,7 @@ static void qmp_send(Monitor *mon, JsonNode *msg)
 {
     GString *s = g_string_new(NULL);
 
-    qmp_json_append(s, msg, mon->pretty);
+    json_write_qemu(s, msg, mon->pretty);
     g_string_append_c(s, '\n');
     monitor_puts(mon, s->str);
     g_string_free(s, TRUE);

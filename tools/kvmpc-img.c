@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <json-glib/json-glib.h>
 #include "block/qcow2.h"
+#include "qemu/json-writer.h"
 #include "qemu/option.h"
 
 #define CHUNK (2 * 1024 * 1024)     /* qemu-img convert's buffer size */
@@ -376,109 +377,13 @@ static int64_t info_size(BlockDriverState *bs)
     return len < 0 ? len : (len + 511) & ~511ll;
 }
 
-/* JSON as qemu-img prints it (QEMU's JSON writer, pretty): "key": value,
- * four spaces per level, an empty container's closing bracket on its own
- * line, strings with every character outside printable ASCII as \\uXXXX
- * (surrogate pairs above U+FFFF). */
-static void json_indent(GString *o, int depth)
-{
-    g_string_append_printf(o, "\n%*s", 4 * depth, "");
-}
-
-static void json_quote(GString *o, const char *str)
-{
-    g_string_append_c(o, '"');
-    for (const char *p = str; *p;) {
-        gunichar c = g_utf8_get_char_validated(p, -1);
-
-        if (c == (gunichar)-1 || c == (gunichar)-2) {
-            c = 0xfffd;         /* not UTF-8: one byte, the replacement character */
-            p++;
-        } else {
-            p = g_utf8_next_char(p);
-        }
-        switch (c) {
-        case '"': g_string_append(o, "\\\""); break;
-        case '\\': g_string_append(o, "\\\\"); break;
-        case '\b': g_string_append(o, "\\b"); break;
-        case '\f': g_string_append(o, "\\f"); break;
-        case '\n': g_string_append(o, "\\n"); break;
-        case '\r': g_string_append(o, "\\r"); break;
-        case '\t': g_string_append(o, "\\t"); break;
-        default:
-            if (c >= 0x20 && c <= 0x7e) {
-                g_string_append_c(o, c);
-            } else if (c > 0xffff) {
-                c -= 0x10000;
-                g_string_append_printf(o, "\\u%04X\\u%04X", 0xd800 | (c >> 10),
-                                       0xdc00 | (c & 0x3ff));
-            } else {
-                g_string_append_printf(o, "\\u%04X", c);
-            }
-        }
-    }
-    g_string_append_c(o, '"');
-}
-
-static void json_write(GString *o, JsonNode *n, int depth)
-{
-    switch (json_node_get_node_type(n)) {
-    case JSON_NODE_OBJECT: {
-        JsonObject *obj = json_node_get_object(n);
-        g_autoptr(GList) names = json_object_get_members(obj);
-        g_string_append_c(o, '{');
-        for (GList *l = names; l; l = l->next) {
-            g_string_append(o, l == names ? "" : ",");
-            json_indent(o, depth + 1);
-            json_quote(o, l->data);
-            g_string_append(o, ": ");
-            json_write(o, json_object_get_member(obj, l->data), depth + 1);
-        }
-        json_indent(o, depth);
-        g_string_append_c(o, '}');
-        break;
-    }
-    case JSON_NODE_ARRAY: {
-        JsonArray *arr = json_node_get_array(n);
-        g_string_append_c(o, '[');
-        for (guint i = 0; i < json_array_get_length(arr); i++) {
-            g_string_append(o, i ? "," : "");
-            json_indent(o, depth + 1);
-            json_write(o, json_array_get_element(arr, i), depth + 1);
-        }
-        json_indent(o, depth);
-        g_string_append_c(o, ']');
-        break;
-    }
-    case JSON_NODE_NULL:
-        g_string_append(o, "null");
-        break;
-    case JSON_NODE_VALUE:
-        switch (json_node_get_value_type(n)) {
-        case G_TYPE_BOOLEAN:
-            g_string_append(o, json_node_get_boolean(n) ? "true" : "false");
-            break;
-        case G_TYPE_STRING:
-            json_quote(o, json_node_get_string(n));
-            break;
-        case G_TYPE_DOUBLE:
-            g_string_append_printf(o, "%.17g", json_node_get_double(n));
-            break;
-        default:
-            g_string_append_printf(o, "%" G_GINT64_FORMAT, json_node_get_int(n));
-        }
-        break;
-    }
-}
-
 /* Prints the builder's document the way qemu-img does, and a newline. */
 static void json_print(JsonBuilder *b)
 {
     g_autoptr(JsonNode) root = json_builder_get_root(b);
-    g_autoptr(GString) o = g_string_new(NULL);
+    g_autofree char *text = json_to_string_qemu(root, true);
 
-    json_write(o, root, 0);
-    printf("%s\n", o->str);
+    printf("%s\n", text);
 }
 
 static void info_json(JsonBuilder *b, const char *file, BlockDriverState *bs,

@@ -9,6 +9,7 @@
 #ifndef KVMPC_MONITOR_QMP_INTERNAL_H
 #define KVMPC_MONITOR_QMP_INTERNAL_H
 
+#include "qemu/json-writer.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <json-glib/json-glib.h>
@@ -106,10 +107,7 @@ JsonNode *qmp_arg_node(JsonObject *o, const char *name);
 int qmp_arg_enum(JsonObject *o, const char *name, const QmpType *type);
 int qmp_enum_lookup(const QmpType *type, const char *value);
 
-/* Serialization in QEMU's layout: {"a": 1, "b": [2, 3]}; pretty: 4-space
- * indentation.  Appends to out. */
-void qmp_json_append(GString *out, JsonNode *node, bool pretty);
-char *qmp_json_to_string(JsonNode *node, bool pretty);
+/* Serialization in QEMU's layout: json_write_qemu() (qemu/json-writer.h). */
 
 /* Small builders for handlers. */
 JsonNode *qmp_node_object(JsonObject *o);   /* takes o */
