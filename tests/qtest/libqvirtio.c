@@ -916,10 +916,11 @@ const char *qvirtqueue_packed_hostile(QVirtQueue *vq, QVirtioPackedHostile kind,
         snprintf(about, sizeof(about), "buffer id %u ", vq->size + 3);
         return about;
     case QVPH_DESC_RING_OUTSIDE_RAM:
-        /* the notification's check says "descriptor ring at ..."; a device
-         * that looks at the ring first (at DRIVER_OK) says "ring at ..." */
+        /* the notification's check says "descriptor ring at 0x4000000000";
+         * a device that reads the ring first (at DRIVER_OK) names the word
+         * it read ("ring at 0x400000000e") */
         restart_with_bad_area(vq, 0, b, n);
-        return "ring at 0x4000000000";
+        return "ring at 0x40000000";
     case QVPH_DRIVER_AREA_OUTSIDE_RAM:
         restart_with_bad_area(vq, 1, b, n);
         return "driver area at 0xfee00000";
