@@ -29,6 +29,7 @@
 # python3, or when a network namespace cannot be created.
 #
 # usage: [TAP_FDS=1] tests/functional/virtio-net-tap-mq-linux.sh KVMPC ACCEL
+#        (VMQ_DEBUG=1: print the guest's output on success too)
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" virtio_pci virtio_net
 
@@ -141,9 +142,9 @@ for _ in range(2):
 args = [a.replace("@FDS@", ":".join(fds)) for a in sys.argv[1:]]
 os.execvp(args[0], args)
 EOF2
-	netdev=tap,id=t0,fds=@FDS@ wrap="python3 $tmp/tapfds.py"
+	netdev=tap,id=t0,fds=@FDS@ wrap="python3 $tmp/tapfds.py" how="fds= of 2 queues the test opened"
 else
-	netdev=tap,id=t0,ifname=kvmq0,queues=2,script=no,downscript=no wrap=
+	netdev=tap,id=t0,ifname=kvmq0,queues=2,script=no,downscript=no wrap= how="ifname=kvmq0,queues=2"
 fi
 nsbg timeout -k 5 300 $wrap "$kvmpc" -accel "$accel" -smp 2 -m 256 -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$tmp/initrd.gz" -append "$append" \
@@ -178,6 +179,12 @@ feat=$(val FEATURES)
 for c in 0 1; do
 	[ "$(val MD5$c)" = "${md5[$c]}" ] || fail "CPU $c's fetch: md5 $(val MD5$c), expected ${md5[$c]}"
 done
+# the listener is done once the guest's uploads are (it closed them)
+for i in $(seq 100); do
+	kill -0 $up_pid 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 $up_pid 2>/dev/null && fail "the host's listener still waits for an upload"
 wait $up_pid
 up_pid=
 for c in 0 1; do
@@ -208,4 +215,4 @@ summary="interrupts during the transfers: input.0 +$in0, input.1 +$in1, output.0
 kill $srv_pid 2>/dev/null
 srv_pid=
 [ -n "${VMQ_DEBUG:-}" ] && cat "$tmp/out"
-echo "PASS: virtio-net mq=on on a 2-queue tap (${netdev#tap,id=t0,}): rx-0 rx-1 tx-0 tx-1, MQ negotiated, $KiB KiB fetched and sent from each CPU (md5), tap queue bytes $tcq, $summary"
+echo "PASS: virtio-net mq=on on a 2-queue tap ($how): rx-0 rx-1 tx-0 tx-1, MQ negotiated, $KiB KiB fetched and sent from each CPU (md5), tap queue bytes $tcq, $summary"
