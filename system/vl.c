@@ -139,12 +139,13 @@ static G_NORETURN void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 static G_NORETURN void die(const char *fmt, ...)
 {
     va_list ap;
-    g_autofree char *msg = NULL;
+    char *msg;
 
     va_start(ap, fmt);
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     error_report("%s", msg);
+    g_free(msg);                /* exit() does not return: no g_autofree */
     exit(1);
 }
 

@@ -1,6 +1,8 @@
 /*
  * A virtio-pci driver for qtest device tests: see libqvirtio.h.
  */
+#include <endian.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <inttypes.h>
@@ -123,6 +125,8 @@ static uint64_t modern(QVirtioDev *d, uint32_t region, uint32_t off)
     return QVIRTIO_MODERN_BAR + region + off;
 }
 
+static void qvirtio_forget_vectors(QVirtioDev *d);
+
 void qvirtio_pci_init(QVirtioDev *d, QTestState *qts, int slot, bool is_modern)
 {
     int c;
@@ -132,6 +136,7 @@ void qvirtio_pci_init(QVirtioDev *d, QTestState *qts, int slot, bool is_modern)
     d->slot = slot;
     d->modern = is_modern;
     d->want_packed = packed_default;
+    qvirtio_forget_vectors(d);
     if ((qvirtio_cfg_readl(d, 0x00) & 0xffff) != 0x1af4) {
         qtest_fail("libqvirtio: no virtio device at slot %d", slot);
     }
@@ -172,9 +177,19 @@ void qvirtio_set_status(QVirtioDev *d, uint8_t s)
     }
 }
 
+/* What a device reset does to the vectors the driver gave it. */
+static void qvirtio_forget_vectors(QVirtioDev *d)
+{
+    d->config_vector = QVIRTIO_NO_VECTOR;
+    for (unsigned i = 0; i < QVIRTIO_MAX_QUEUES; i++) {
+        d->queue_vector[i] = QVIRTIO_NO_VECTOR;
+    }
+}
+
 void qvirtio_reset(QVirtioDev *d)
 {
     qvirtio_set_status(d, 0);
+    qvirtio_forget_vectors(d);
     for (unsigned i = 0; i < QVIRTIO_MAX_QUEUES; i++) {
         d->vq[i].size = 0;
     }
@@ -319,6 +334,7 @@ void qvirtio_msix_enable(QVirtioDev *d, unsigned nvec)
 
 uint16_t qvirtio_set_config_vector(QVirtioDev *d, uint16_t vec)
 {
+    d->config_vector = vec;
     if (d->modern) {
         qtest_writew(d->qts, modern(d, d->common, COMMON_MSIX), vec);
         return qtest_readw(d->qts, modern(d, d->common, COMMON_MSIX));
@@ -339,6 +355,9 @@ void qvirtio_msix_clear(QVirtioDev *d, unsigned vec)
 
 uint16_t qvirtio_set_queue_vector(QVirtioDev *d, unsigned index, uint16_t vec)
 {
+    if (index < QVIRTIO_MAX_QUEUES) {
+        d->queue_vector[index] = vec;
+    }
     if (d->modern) {
         qtest_writew(d->qts, modern(d, d->common, COMMON_Q_SELECT), index);
         qtest_writew(d->qts, modern(d, d->common, COMMON_Q_MSIX), vec);
@@ -406,26 +425,36 @@ QVirtQueue *qvirtqueue_setup(QVirtioDev *d, unsigned index)
     return vq;
 }
 
+/* One 16-byte descriptor at slot i of a ring or table: split {addr, len,
+ * flags, next} and packed {addr, len, id, flags} differ only in what their
+ * two last 16-bit words mean.  bytes: 16, or 14 to leave the last word
+ * alone (a packed head, whose flags wait for qvirtqueue_publish). */
+static void write_desc16(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
+                         uint32_t len, uint16_t w12, uint16_t w14, size_t bytes)
+{
+    uint8_t b[16];
+
+    addr = htole64(addr);
+    len = htole32(len);
+    w12 = htole16(w12);
+    w14 = htole16(w14);
+    memcpy(b, &addr, 8);
+    memcpy(b + 8, &len, 4);
+    memcpy(b + 12, &w12, 2);
+    memcpy(b + 14, &w14, 2);
+    qtest_memwrite(qts, table + 16ull * i, b, bytes);
+}
+
 void qvirtqueue_write_desc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
                            uint32_t len, uint16_t flags, uint16_t next)
 {
-    uint64_t a = table + 16ull * i;
-
-    qtest_writeq(qts, a, addr);
-    qtest_writel(qts, a + 8, len);
-    qtest_writew(qts, a + 12, flags);
-    qtest_writew(qts, a + 14, next);
+    write_desc16(qts, table, i, addr, len, flags, next, 16);
 }
 
 void qvirtqueue_write_pdesc(QTestState *qts, uint64_t table, unsigned i, uint64_t addr,
                             uint32_t len, uint16_t id, uint16_t flags)
 {
-    uint64_t a = table + 16ull * i;
-
-    qtest_writeq(qts, a, addr);
-    qtest_writel(qts, a + 8, len);
-    qtest_writew(qts, a + 12, id);
-    qtest_writew(qts, a + 14, flags);
+    write_desc16(qts, table, i, addr, len, id, flags, 16);
 }
 
 uint16_t qvirtqueue_packed_avail_bits(bool wrap)
@@ -449,14 +478,10 @@ static uint16_t packed_add(QVirtQueue *vq, uint64_t addr, uint32_t len, uint16_t
     }
     vq->chain_len[vq->cur_id]++;
     flags |= (next ? QVRING_DESC_F_NEXT : 0) | qvirtqueue_packed_avail_bits(vq->avail_wrap);
-    qtest_writeq(qts, vq->desc + 16ull * slot, addr);
-    qtest_writel(qts, vq->desc + 16ull * slot + 8, len);
-    qtest_writew(qts, vq->desc + 16ull * slot + 12, vq->cur_id);
     if (slot == vq->cur_id) {
         vq->head_flags[slot] = flags;
-    } else {
-        qtest_writew(qts, vq->desc + 16ull * slot + 14, flags);
     }
+    write_desc16(qts, vq->desc, slot, addr, len, vq->cur_id, flags, slot == vq->cur_id ? 14 : 16);
     if (++vq->free_head == vq->size) {
         vq->free_head = 0;
         vq->avail_wrap = !vq->avail_wrap;
@@ -678,4 +703,255 @@ void qvirtqueue_packed_event_desc(QVirtQueue *vq, uint16_t off, bool wrap)
 {
     qtest_writew(vq->dev->qts, vq->avail, off | (uint16_t)wrap << QVRING_EVENT_WRAP_BIT);
     qtest_writew(vq->dev->qts, vq->avail + 2, QVRING_EVENT_DESC);
+}
+
+/* ---- hostile packed rings ----------------------------------------------------- */
+
+QVirtioPackedHostile qvirtio_hostile_kind;
+
+static const char *const hostile_names[QVPH_COUNT] = {
+    [QVPH_DESC_OUTSIDE_RAM] = "desc_outside_ram",
+    [QVPH_DESC_IN_MMIO] = "desc_in_mmio",
+    [QVPH_DESC_STRADDLES_RAM_END] = "desc_straddles_ram_end",
+    [QVPH_CHAIN_ROUND_RING] = "chain_round_ring",
+    [QVPH_INDIRECT_TOO_LONG] = "indirect_too_long",
+    [QVPH_INDIRECT_WITH_NEXT] = "indirect_with_next",
+    [QVPH_NESTED_INDIRECT] = "nested_indirect",
+    [QVPH_INDIRECT_IN_CHAIN] = "indirect_in_chain",
+    [QVPH_INDIRECT_ZERO_LEN] = "indirect_zero_len",
+    [QVPH_INDIRECT_OUTSIDE_RAM] = "indirect_outside_ram",
+    [QVPH_ZERO_LEN_BUFFER] = "zero_len_buffer",
+    [QVPH_OUT_AFTER_IN] = "out_after_in",
+    [QVPH_ID_OUT_OF_RANGE] = "id_out_of_range",
+    [QVPH_DESC_RING_OUTSIDE_RAM] = "desc_ring_outside_ram",
+    [QVPH_DRIVER_AREA_OUTSIDE_RAM] = "driver_area_outside_ram",
+    [QVPH_DEVICE_AREA_OUTSIDE_RAM] = "device_area_outside_ram",
+};
+
+const char *qvirtio_packed_hostile_name(QVirtioPackedHostile kind)
+{
+    return kind < QVPH_COUNT ? hostile_names[kind] : "?";
+}
+
+static uint16_t buf_flags(const QVirtioBuf *b)
+{
+    return b->write ? QVRING_DESC_F_WRITE : 0;
+}
+
+/* The good chain, not published; returns its head. */
+static uint16_t add_chain(QVirtQueue *vq, const QVirtioBuf *b, unsigned n)
+{
+    uint16_t h = vq->free_head;
+
+    for (unsigned i = 0; i < n; i++) {
+        qvirtqueue_add(vq, b[i].addr, b[i].len, b[i].write, i + 1 < n);
+    }
+    return h;
+}
+
+void qvirtqueue_packed_rewind(QVirtQueue *vq)
+{
+    vq->free_head = vq->used_slot = 0;
+    vq->avail_wrap = vq->used_wrap = true;
+    vq->prev = -1;
+}
+
+/* Bring the device up again with the features it had and this queue
+ * alone, one of its three areas moved (addresses are set before the
+ * queue is enabled); the good chain then goes in the library's ring. */
+static void restart_with_bad_area(QVirtQueue *vq, unsigned which, const QVirtioBuf *b,
+                                  unsigned n)
+{
+    QVirtioDev *d = vq->dev;
+    uint64_t addr[3] = { vq->desc, vq->avail, vq->used };
+    unsigned size = vq->size;
+    uint16_t cfg = d->config_vector, qv = d->queue_vector[vq->index];
+
+    if (!d->modern) {
+        qtest_fail("libqvirtio: a packed queue on a legacy device");
+    }
+    addr[which] = which == 1 ? 0xfee00000u : 0x4000000000ull;
+    qvirtio_start(d, d->features);
+    vq->size = size;                    /* the library's ring stays as it was */
+    qvirtqueue_packed_rewind(vq);
+    qvirtio_set_config_vector(d, cfg);
+    qtest_writew(d->qts, modern(d, d->common, COMMON_Q_SELECT), vq->index);
+    qtest_writew(d->qts, modern(d, d->common, COMMON_Q_SIZE), size);
+    for (unsigned i = 0; i < 3; i++) {
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC + 8 * i), (uint32_t)addr[i]);
+        qtest_writel(d->qts, modern(d, d->common, COMMON_Q_DESC + 8 * i + 4), addr[i] >> 32);
+    }
+    qvirtio_set_queue_vector(d, vq->index, qv);
+    qtest_writew(d->qts, modern(d, d->common, COMMON_Q_ENABLE), 1);
+    qvirtio_driver_ok(d);
+    qvirtqueue_kick(vq, add_chain(vq, b, n));
+}
+
+const char *qvirtqueue_packed_hostile(QVirtQueue *vq, QVirtioPackedHostile kind,
+                                      const QVirtioBuf *bufs, unsigned n)
+{
+    static char about[64];
+    QTestState *qts = vq->dev->qts;
+    QVirtioBuf b[QVIRTIO_HOSTILE_MAX_BUFS], r;
+    unsigned t = n - 1;
+    uint64_t tab;
+    uint16_t h;
+
+    if (!vq->packed || n == 0 || n > QVIRTIO_HOSTILE_MAX_BUFS || vq->prev >= 0) {
+        qtest_fail("libqvirtio: hostile packed case %u: needs a packed queue and 1-%u buffers",
+                   kind, QVIRTIO_HOSTILE_MAX_BUFS);
+    }
+    memcpy(b, bufs, n * sizeof(*b));
+    /* the buffer a case spoils: the first device-writable one, else the last */
+    for (unsigned i = 0; i < n; i++) {
+        if (b[i].write) {
+            t = i;
+            break;
+        }
+    }
+    switch (kind) {
+    case QVPH_DESC_OUTSIDE_RAM:
+        b[t].addr = 0x4000000000ull;                            /* 256 GiB: no RAM */
+        qvirtqueue_kick(vq, add_chain(vq, b, n));
+        return "outside RAM";
+    case QVPH_DESC_IN_MMIO:
+        b[t].addr = QVIRTIO_MODERN_BAR;                         /* the device's own BAR */
+        qvirtqueue_kick(vq, add_chain(vq, b, n));
+        return "outside RAM";
+    case QVPH_DESC_STRADDLES_RAM_END:
+        b[t].addr = QVIRTIO_RAM_END - 256;                      /* the last 256 bytes + hole */
+        b[t].len = 512;
+        qvirtqueue_kick(vq, add_chain(vq, b, n));
+        return "outside RAM";
+    case QVPH_ZERO_LEN_BUFFER:
+        b[t].len = 0;
+        qvirtqueue_kick(vq, add_chain(vq, b, n));
+        return "zero-sized buffer";
+    case QVPH_CHAIN_ROUND_RING:
+        /* NEXT in every slot from the driver's next one all the way round
+         * (each with its lap's bits), the head written last */
+        for (unsigned k = vq->size; k-- > 0;) {
+            unsigned slot = (vq->free_head + k) % vq->size;
+            bool wrap = slot >= vq->free_head ? vq->avail_wrap : !vq->avail_wrap;
+
+            qvirtqueue_write_pdesc(qts, vq->desc, slot, b[0].addr, b[0].len, vq->free_head,
+                                   QVRING_DESC_F_NEXT | buf_flags(&b[0]) |
+                                   qvirtqueue_packed_avail_bits(wrap));
+        }
+        qvirtqueue_notify(vq);
+        return "longer than the queue";
+    case QVPH_INDIRECT_TOO_LONG: {
+        /* 1025 entries: more buffers than a request may have */
+        enum { N = 1025 };
+        uint8_t *e = calloc(N, 16);
+        uint64_t a = htole64(b[0].addr);
+        uint32_t len = htole32(b[0].len < 16 ? b[0].len : 16);
+        uint16_t f = htole16(buf_flags(&b[0]));
+
+        tab = qvirtio_alloc(qts, 16 * N, 16);
+        for (unsigned i = 0; i < N; i++) {
+            memcpy(e + 16 * i, &a, 8);
+            memcpy(e + 16 * i + 8, &len, 4);
+            memcpy(e + 16 * i + 14, &f, 2);
+        }
+        qtest_memwrite(qts, tab, e, 16 * N);
+        free(e);
+        qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, tab, N));
+        return "more than 1024 buffers";
+    }
+    case QVPH_INDIRECT_WITH_NEXT:
+        /* the request in a table, NEXT set on the ring descriptor, and a
+         * buffer after it: the spec forbids anything after an indirect one */
+        tab = qvirtio_alloc(qts, 16 * n, 16);
+        for (unsigned i = 0; i < n; i++) {
+            qvirtqueue_indirect_entry(vq, tab, i, b[i].addr, b[i].len, b[i].write, i + 1 == n);
+        }
+        h = packed_add(vq, tab, 16 * n, QVRING_DESC_F_INDIRECT, true);
+        packed_add(vq, qvirtio_alloc(qts, 1, 1), 1, QVRING_DESC_F_WRITE, false);
+        qvirtqueue_kick(vq, h);
+        return "with NEXT set";
+    case QVPH_NESTED_INDIRECT: {
+        uint64_t t1 = qvirtio_alloc(qts, 16, 16), t2 = qvirtio_alloc(qts, 16, 16);
+
+        qvirtqueue_write_pdesc(qts, t2, 0, b[0].addr, b[0].len, 0, buf_flags(&b[0]));
+        qvirtqueue_write_pdesc(qts, t1, 0, t2, 16, 0, QVRING_DESC_F_INDIRECT);
+        qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, t1, 1));
+        return "indirect descriptor inside an indirect table";
+    }
+    case QVPH_INDIRECT_IN_CHAIN:
+        /* the first buffer, then an indirect descriptor as the second */
+        tab = qvirtio_alloc(qts, 16, 16);
+        qvirtqueue_write_pdesc(qts, tab, 0, qvirtio_alloc(qts, 1, 1), 1, 0, QVRING_DESC_F_WRITE);
+        h = packed_add(vq, b[0].addr, b[0].len, buf_flags(&b[0]), true);
+        packed_add(vq, tab, 16, QVRING_DESC_F_INDIRECT, false);
+        qvirtqueue_kick(vq, h);
+        return "indirect descriptor inside a chain";
+    case QVPH_INDIRECT_ZERO_LEN:
+        qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, qvirtio_alloc(qts, 16, 16), 0));
+        return "indirect table of 0 bytes is invalid";
+    case QVPH_INDIRECT_OUTSIDE_RAM:
+        qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, 0xfffffffffffff000ull, 256));
+        return "outside RAM";
+    case QVPH_OUT_AFTER_IN:
+        /* a 1-byte writable buffer, then the request's first readable one */
+        r = (QVirtioBuf){ qvirtio_alloc(qts, 16, 16), 16, false };
+        for (unsigned i = 0; i < n; i++) {
+            if (!b[i].write) {
+                r = b[i];
+                break;
+            }
+        }
+        h = qvirtqueue_add(vq, qvirtio_alloc(qts, 1, 1), 1, true, true);
+        qvirtqueue_add(vq, r.addr, r.len, false, false);
+        qvirtqueue_kick(vq, h);
+        return "driver-readable buffer after a writable one";
+    case QVPH_ID_OUT_OF_RANGE:
+        /* the good request with a buffer id not below the queue size in
+         * every descriptor (the last one's counts) */
+        h = add_chain(vq, b, n);
+        for (unsigned i = 0; i < vq->chain_len[h]; i++) {
+            qtest_writew(qts, vq->desc + 16ull * ((h + i) % vq->size) + 12, vq->size + 3);
+        }
+        qvirtqueue_kick(vq, h);
+        snprintf(about, sizeof(about), "buffer id %u ", vq->size + 3);
+        return about;
+    case QVPH_DESC_RING_OUTSIDE_RAM:
+        /* the notification's check says "descriptor ring at 0x4000000000";
+         * a device that reads the ring first (at DRIVER_OK) names the word
+         * it read ("ring at 0x400000000e") */
+        restart_with_bad_area(vq, 0, b, n);
+        return "ring at 0x40000000";
+    case QVPH_DRIVER_AREA_OUTSIDE_RAM:
+        restart_with_bad_area(vq, 1, b, n);
+        return "driver area at 0xfee00000";
+    case QVPH_DEVICE_AREA_OUTSIDE_RAM:
+        restart_with_bad_area(vq, 2, b, n);
+        return "device area at 0x4000000000";
+    case QVPH_COUNT:
+        break;
+    }
+    qtest_fail("libqvirtio: no hostile packed case %u", kind);
+    return NULL;
+}
+
+uint16_t qvirtqueue_packed_wrong_bits(bool wrap, unsigned i)
+{
+    static const uint16_t all[4] = { 0, QVRING_PACKED_F_AVAIL, QVRING_PACKED_F_USED,
+                                     QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED };
+    uint16_t right = qvirtqueue_packed_avail_bits(wrap);
+
+    for (unsigned k = 0; k < 4; k++) {
+        if (all[k] != right && i-- == 0) {
+            return all[k];
+        }
+    }
+    qtest_fail("libqvirtio: there are 3 wrong AVAIL/USED combinations, not %u", i + 3);
+    return 0;
+}
+
+void qvirtqueue_packed_publish_bits(QVirtQueue *vq, uint16_t head, uint16_t bits)
+{
+    uint16_t f = (vq->head_flags[head] & ~(QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED)) | bits;
+
+    qtest_writew(vq->dev->qts, vq->desc + 16ull * head + 14, f);
 }

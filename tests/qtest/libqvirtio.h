@@ -52,6 +52,10 @@
 #define QVIRTIO_S_DRIVER_OK     0x04
 #define QVIRTIO_S_FEATURES_OK   0x08
 #define QVIRTIO_S_NEEDS_RESET   0x40
+#define QVIRTIO_NO_VECTOR       0xffff
+
+/* The end of guest RAM with the machine's default -m (128 MiB). */
+#define QVIRTIO_RAM_END         (128u << 20)
 
 #define QVIRTIO_F_INDIRECT_DESC 28
 #define QVIRTIO_F_EVENT_IDX     29
@@ -106,6 +110,8 @@ struct QVirtioDev {
     bool msix_on;
     uint64_t features;                      /* negotiated */
     bool want_packed;                       /* qvirtio_start asks for RING_PACKED */
+    uint16_t config_vector;                 /* as last set (QVIRTIO_NO_VECTOR after reset) */
+    uint16_t queue_vector[QVIRTIO_MAX_QUEUES];
     QVirtQueue vq[QVIRTIO_MAX_QUEUES];
 };
 
@@ -224,5 +230,71 @@ void qvirtqueue_set_interrupts(QVirtQueue *vq, bool on);
 /* Packed: interrupt only when the device uses the descriptor at slot off
  * with wrap counter wrap (driver event flags DESC; needs EVENT_IDX). */
 void qvirtqueue_packed_event_desc(QVirtQueue *vq, uint16_t off, bool wrap);
+
+/*
+ * Hostile packed rings, for device tests: one bad variant of a good
+ * request, to check that the device stops with NEEDS_RESET, one log line
+ * naming the fault, and nothing used (virtio 1.2, 2.8; docs/virtio.md).
+ * A request is its buffers in order (the readable ones first); a case
+ * spoils the first device-writable buffer, else the last.
+ */
+typedef struct QVirtioBuf {
+    uint64_t addr;
+    uint32_t len;
+    bool write;                 /* device-writable */
+} QVirtioBuf;
+
+#define QVIRTIO_HOSTILE_MAX_BUFS 8
+
+typedef enum QVirtioPackedHostile {
+    QVPH_DESC_OUTSIDE_RAM,      /* a buffer at 256 GiB */
+    QVPH_DESC_IN_MMIO,          /* a buffer in the device's BAR */
+    QVPH_DESC_STRADDLES_RAM_END, /* a buffer across the end of RAM */
+    QVPH_CHAIN_ROUND_RING,      /* NEXT in every slot, round the ring */
+    QVPH_INDIRECT_TOO_LONG,     /* an indirect table of 1025 entries */
+    QVPH_INDIRECT_WITH_NEXT,    /* an indirect descriptor with NEXT, a buffer after it */
+    QVPH_NESTED_INDIRECT,       /* an indirect descriptor in an indirect table */
+    QVPH_INDIRECT_IN_CHAIN,     /* an indirect descriptor second in a chain */
+    QVPH_INDIRECT_ZERO_LEN,     /* an indirect table of 0 bytes */
+    QVPH_INDIRECT_OUTSIDE_RAM,  /* an indirect table past 2^64 - 4 KiB */
+    QVPH_ZERO_LEN_BUFFER,       /* a buffer of length 0 */
+    QVPH_OUT_AFTER_IN,          /* a readable buffer after a writable one */
+    QVPH_ID_OUT_OF_RANGE,       /* buffer id = queue size + 3 */
+    QVPH_DESC_RING_OUTSIDE_RAM, /* these three restart the device with the */
+    QVPH_DRIVER_AREA_OUTSIDE_RAM, /* queue alone (its features and vectors */
+    QVPH_DEVICE_AREA_OUTSIDE_RAM, /* kept), one area moved out of RAM */
+    QVPH_COUNT
+} QVirtioPackedHostile;
+
+/* Run a case once per kind, as PREFIX<name>SUFFIX (qt_run, qtest-harness.h),
+ * with the kind in qvirtio_hostile_kind. */
+extern QVirtioPackedHostile qvirtio_hostile_kind;
+#define QVIRTIO_RUN_PACKED_HOSTILE(prefix, suffix, fn)                          \
+    do {                                                                        \
+        char qv_name_[160];                                                     \
+        for (qvirtio_hostile_kind = 0; qvirtio_hostile_kind < QVPH_COUNT;       \
+             qvirtio_hostile_kind++) {                                          \
+            snprintf(qv_name_, sizeof(qv_name_), "%s%s%s", prefix,              \
+                     qvirtio_packed_hostile_name(qvirtio_hostile_kind), suffix); \
+            qt_run(qv_name_, fn);                                               \
+        }                                                                       \
+    } while (0)
+/* The case's name for test names ("desc_outside_ram"). */
+const char *qvirtio_packed_hostile_name(QVirtioPackedHostile kind);
+/* Make the hostile variant `kind` of the request bufs[0..n) available at
+ * the driver's next slots of packed queue vq (nothing half-added) and
+ * notify; returns what the device's "needs reset" line must contain.
+ * The buffers' memory is the caller's (allocated, filled). */
+const char *qvirtqueue_packed_hostile(QVirtQueue *vq, QVirtioPackedHostile kind,
+                                      const QVirtioBuf *bufs, unsigned n);
+/* Back to where a reset device starts: the driver's next slot and the
+ * next used slot are 0, both wrap counters 1. */
+void qvirtqueue_packed_rewind(QVirtQueue *vq);
+/* The i-th (0-2) AVAIL/USED combination that does not make a descriptor
+ * available while the driver's wrap counter is `wrap`. */
+uint16_t qvirtqueue_packed_wrong_bits(bool wrap, unsigned i);
+/* Write the held flags of the chain at head with these AVAIL/USED bits
+ * (it is not published: qvirtqueue_kick still does that). */
+void qvirtqueue_packed_publish_bits(QVirtQueue *vq, uint16_t head, uint16_t bits);
 
 #endif

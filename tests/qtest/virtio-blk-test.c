@@ -1046,141 +1046,12 @@ HOSTILE(ring_outside_ram, "ring at 0x")
 
 /*
  * The same promises on packed rings (a 16-entry queue, INDIRECT_DESC):
- * each case makes one bad buffer available at slot 0 (or gives the queue
- * bad areas) and notifies; the device must use nothing, set NEEDS_RESET
- * with a configuration interrupt, log one line naming the fault, ignore a
- * good request until it is reset, and work after the reset.
+ * each case of libqvirtio's qvirtqueue_packed_hostile() makes one bad
+ * variant of a read request available at slot 0 (or gives the queue bad
+ * areas) and notifies; the device must use nothing, set NEEDS_RESET with
+ * a configuration interrupt, log one line naming the fault, ignore a good
+ * request until it is reset, and work after the reset.
  */
-/* NEXT in every slot: the chain goes round the ring and on */
-static void phostile_chain_round_ring(QTestState *s, QVirtQueue *vq)
-{
-    uint64_t hdr = req_header(s, VBLK_T_IN);
-
-    for (unsigned i = vq->size; i-- > 0;) {
-        qvirtqueue_write_pdesc(s, vq->desc, i, hdr, 16, 0,
-                               QVRING_DESC_F_NEXT | qvirtqueue_packed_avail_bits(true));
-    }
-    qvirtqueue_notify(vq);
-}
-
-/* an indirect table of 1025 entries: more buffers than a request may have */
-static void phostile_indirect_too_long(QTestState *s, QVirtQueue *vq)
-{
-    enum { N = 1025 };
-    uint64_t t = qvirtio_alloc(s, 16 * N, 16), hdr = req_header(s, VBLK_T_IN);
-    uint8_t *tab = calloc(N, 16);
-
-    for (unsigned i = 0; i < N; i++) {
-        memcpy(tab + 16 * i, &hdr, 8);
-        tab[16 * i + 8] = 16;                                   /* len 16, id 0, flags 0 */
-    }
-    qtest_memwrite(s, t, tab, 16 * N);
-    free(tab);
-    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, t, N));
-}
-
-/* an indirect descriptor with NEXT: the spec forbids anything after it */
-static void phostile_indirect_with_next(QTestState *s, QVirtQueue *vq)
-{
-    uint64_t t = qvirtio_alloc(s, 48, 16);
-
-    qvirtqueue_indirect_entry(vq, t, 0, req_header(s, VBLK_T_IN), 16, false, false);
-    qvirtqueue_indirect_entry(vq, t, 1, qvirtio_alloc(s, 512, 512), 512, true, false);
-    qvirtqueue_indirect_entry(vq, t, 2, qvirtio_alloc(s, 1, 1), 1, true, true);
-    qvirtqueue_write_pdesc(s, vq->desc, 1, qvirtio_alloc(s, 1, 1), 1, 0,
-                           QVRING_DESC_F_WRITE | qvirtqueue_packed_avail_bits(true));
-    qvirtqueue_write_pdesc(s, vq->desc, 0, t, 48, 0, QVRING_DESC_F_INDIRECT |
-                           QVRING_DESC_F_NEXT | qvirtqueue_packed_avail_bits(true));
-    qvirtqueue_notify(vq);
-}
-
-static void phostile_nested_indirect(QTestState *s, QVirtQueue *vq)
-{
-    uint64_t t1 = qvirtio_alloc(s, 16, 16), t2 = qvirtio_alloc(s, 16, 16);
-
-    qvirtqueue_write_pdesc(s, t2, 0, req_header(s, VBLK_T_IN), 16, 0, 0);
-    qvirtqueue_write_pdesc(s, t1, 0, t2, 16, 0, QVRING_DESC_F_INDIRECT);
-    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, t1, 1));
-}
-
-/* an indirect descriptor as the second of a chain */
-static void phostile_indirect_in_chain(QTestState *s, QVirtQueue *vq)
-{
-    uint64_t t = qvirtio_alloc(s, 16, 16);
-    uint16_t h;
-
-    qvirtqueue_write_pdesc(s, t, 0, qvirtio_alloc(s, 1, 1), 1, 0, QVRING_DESC_F_WRITE);
-    h = qvirtqueue_add(vq, req_header(s, VBLK_T_IN), 16, false, true);
-    qvirtqueue_add(vq, t, 16, false, false);
-    qtest_writew(s, vq->desc + 16 + 14,
-                 QVRING_DESC_F_INDIRECT | qvirtqueue_packed_avail_bits(true));
-    qvirtqueue_kick(vq, h);
-}
-
-static void phostile_indirect_zero_len(QTestState *s, QVirtQueue *vq)
-{
-    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, qvirtio_alloc(s, 16, 16), 0));
-}
-
-static void phostile_indirect_outside_ram(QTestState *s, QVirtQueue *vq)
-{
-    (void)s;
-    qvirtqueue_kick(vq, qvirtqueue_add_indirect(vq, 0xfffffffffffff000ull, 256));
-}
-
-/* a good read whose buffer id (in every descriptor, the last one counts)
- * is not below the queue size */
-static void phostile_id_out_of_range(QTestState *s, QVirtQueue *vq)
-{
-    uint16_t h = read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512,
-                                   qvirtio_alloc(s, 1, 1));
-
-    for (unsigned i = 0; i < 3; i++) {
-        qtest_writew(s, vq->desc + 16 * i + 12, vq->size + 3);
-    }
-    qvirtqueue_kick(vq, h);
-}
-
-/* Queue 0 again, with one of its three areas moved outside RAM (addresses
- * are set before the queue is enabled); a good request in the real ring. */
-static void packed_bad_area(QTestState *s, QVirtQueue *vq, unsigned which)
-{
-    QVirtioDev *d = vq->dev;
-    uint64_t addr[3] = { vq->desc, vq->avail, vq->used };
-    unsigned size = vq->size;
-    uint64_t h;
-
-    addr[which] = which == 1 ? 0xfee00000u : 0x4000000000ull;
-    qvirtio_start(d, (1ull << QVIRTIO_F_INDIRECT_DESC) | (1ull << QVIRTIO_F_VERSION_1));
-    vq->size = size;                    /* the library's ring stays as it was */
-    qvirtio_set_config_vector(d, 0);
-    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x16, 0);
-    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x18, vq->size);
-    for (unsigned i = 0; i < 3; i++) {
-        qtest_writel(s, QVIRTIO_MODERN_BAR + d->common + 0x20 + 8 * i, (uint32_t)addr[i]);
-        qtest_writel(s, QVIRTIO_MODERN_BAR + d->common + 0x24 + 8 * i, addr[i] >> 32);
-    }
-    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1a, 1);
-    qtest_writew(s, QVIRTIO_MODERN_BAR + d->common + 0x1c, 1);
-    qvirtio_driver_ok(d);
-    h = read_chain(s, vq, qvirtio_alloc(s, 512, 512), 512, qvirtio_alloc(s, 1, 1));
-    qvirtqueue_kick(vq, h);
-}
-
-static void phostile_desc_ring_outside_ram(QTestState *s, QVirtQueue *vq)
-{
-    packed_bad_area(s, vq, 0);
-}
-
-static void phostile_driver_area_outside_ram(QTestState *s, QVirtQueue *vq)
-{
-    packed_bad_area(s, vq, 1);
-}
-
-static void phostile_device_area_outside_ram(QTestState *s, QVirtQueue *vq)
-{
-    packed_bad_area(s, vq, 2);
-}
 
 static QTestState *packed_start(QVirtioDev *d, QVirtQueue **vq, bool log)
 {
@@ -1203,15 +1074,19 @@ static QTestState *packed_start(QVirtioDev *d, QVirtQueue **vq, bool log)
     return s;
 }
 
-static void run_hostile_packed(HostileFn *fn, const char *about)
+static void run_hostile_packed(QVirtioPackedHostile kind)
 {
     QTestState *s;
     QVirtioDev d;
     QVirtQueue *vq;
+    const char *about;
     uint64_t r;
 
     s = packed_start(&d, &vq, true);
-    fn(s, vq);
+    about = qvirtqueue_packed_hostile(vq, kind, (QVirtioBuf[]){
+        { req_header(s, VBLK_T_IN), 16, false },
+        { qvirtio_alloc(s, 512, 512), 512, true },
+        { qvirtio_alloc(s, 1, 1), 1, true } }, 3);
     /* qtest answers, nothing was used, the device says it needs a reset */
     QT_ASSERT_EQ(qvirtio_cfg_readw(&d, 0x00), 0x1af4);
     QT_ASSERT(!qvirtqueue_used_pending(vq));
@@ -1221,9 +1096,7 @@ static void run_hostile_packed(HostileFn *fn, const char *about)
     QT_ASSERT_EQ(qvirtio_msix_received(&d, 0), 0x1000u);       /* config interrupt */
     QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);            /* no used buffer */
     /* stopped: a good request put over the bad one at slot 0 stays unused */
-    vq->free_head = 0;
-    vq->avail_wrap = true;
-    vq->prev = -1;
+    qvirtqueue_packed_rewind(vq);
     r = qvirtio_alloc(s, 512, 512);
     qvirtqueue_kick(vq, read_chain(s, vq, r, 512, qvirtio_alloc(s, 1, 1)));
     usleep(20000);
@@ -1239,27 +1112,10 @@ static void run_hostile_packed(HostileFn *fn, const char *about)
     stop(s);
 }
 
-#define PHOSTILE_FN(name, fn, about)                                            \
-    static void test_p_##name(void) { run_hostile_packed(fn, about); }
-#define PHOSTILE(name, about) PHOSTILE_FN(name, phostile_##name, about)
-/* the split ring's case, the same descriptors on a packed ring */
-#define PHOSTILE_AS_SPLIT(name, about) PHOSTILE_FN(name, hostile_##name, about)
-PHOSTILE_AS_SPLIT(desc_outside_ram, "outside RAM")
-PHOSTILE_AS_SPLIT(desc_in_mmio, "outside RAM")
-PHOSTILE_AS_SPLIT(desc_straddles_ram_end, "outside RAM")
-PHOSTILE(chain_round_ring, "longer than the queue")
-PHOSTILE(indirect_too_long, "more than 1024 buffers")
-PHOSTILE(indirect_with_next, "with NEXT set")
-PHOSTILE(nested_indirect, "indirect descriptor inside an indirect table")
-PHOSTILE(indirect_in_chain, "indirect descriptor inside a chain")
-PHOSTILE(indirect_zero_len, "indirect table of 0 bytes is invalid")
-PHOSTILE(indirect_outside_ram, "outside RAM")
-PHOSTILE_AS_SPLIT(zero_len_buffer, "zero-sized buffer")
-PHOSTILE_AS_SPLIT(out_after_in, "driver-readable buffer after a writable one")
-PHOSTILE(id_out_of_range, "buffer id 19")
-PHOSTILE(desc_ring_outside_ram, "descriptor ring at 0x4000000000")
-PHOSTILE(driver_area_outside_ram, "driver area at 0xfee00000")
-PHOSTILE(device_area_outside_ram, "device area at 0x4000000000")
+static void test_hostile_packed(void)
+{
+    run_hostile_packed(qvirtio_hostile_kind);
+}
 
 /*
  * Not hostile, just not available: descriptors whose AVAIL/USED bits do
@@ -1270,8 +1126,6 @@ PHOSTILE(device_area_outside_ram, "device area at 0x4000000000")
  */
 static void test_packed_wrong_wrap(void)
 {
-    static const uint16_t bad[] = { QVRING_PACKED_F_USED,
-                                    QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED, 0 };
     QTestState *s;
     QVirtioDev d;
     QVirtQueue *vq;
@@ -1284,12 +1138,14 @@ static void test_packed_wrong_wrap(void)
     qtest_writeb(s, st, STATUS_FILL);
     h = read_chain(s, vq, r, 512, st);
     for (unsigned i = 0; i < 3; i++) {
-        qtest_writew(s, vq->desc + 14, QVRING_DESC_F_NEXT | bad[i]);
+        uint16_t bad = qvirtqueue_packed_wrong_bits(true, i);
+
+        qvirtqueue_packed_publish_bits(vq, h, bad);
         qvirtqueue_notify(vq);
         usleep(10000);
         /* slot 0 as the driver left it (a used descriptor would have the
          * request's len, 513, and both bits of the device's counter) */
-        QT_ASSERT_EQ(qtest_readw(s, vq->desc + 14), QVRING_DESC_F_NEXT | bad[i]);
+        QT_ASSERT_EQ(qtest_readw(s, vq->desc + 14), QVRING_DESC_F_NEXT | bad);
         QT_ASSERT_EQ(qtest_readl(s, vq->desc + 8), 16u);
         QT_ASSERT_EQ(qtest_readb(s, st), STATUS_FILL);
         QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
@@ -1564,23 +1420,7 @@ int main(int argc, char **argv)
     RUN_HOSTILE(zero_len_buffer);
     RUN_HOSTILE(out_after_in);
     RUN_HOSTILE(ring_outside_ram);
-#define RUN_PHOSTILE(name) qt_run("hostile/" #name "/packed", test_p_##name)
-    RUN_PHOSTILE(desc_outside_ram);
-    RUN_PHOSTILE(desc_in_mmio);
-    RUN_PHOSTILE(desc_straddles_ram_end);
-    RUN_PHOSTILE(chain_round_ring);
-    RUN_PHOSTILE(indirect_too_long);
-    RUN_PHOSTILE(indirect_with_next);
-    RUN_PHOSTILE(nested_indirect);
-    RUN_PHOSTILE(indirect_in_chain);
-    RUN_PHOSTILE(indirect_zero_len);
-    RUN_PHOSTILE(indirect_outside_ram);
-    RUN_PHOSTILE(zero_len_buffer);
-    RUN_PHOSTILE(out_after_in);
-    RUN_PHOSTILE(id_out_of_range);
-    RUN_PHOSTILE(desc_ring_outside_ram);
-    RUN_PHOSTILE(driver_area_outside_ram);
-    RUN_PHOSTILE(device_area_outside_ram);
+    QVIRTIO_RUN_PACKED_HOSTILE("hostile/", "/packed", test_hostile_packed);
     qt_run("packed/wrong-wrap", test_packed_wrong_wrap);
     return qt_finish();
 }

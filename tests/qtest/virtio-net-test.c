@@ -9,7 +9,8 @@
  * the driver adds them, the control queue (rx mode, MAC table, VLAN
  * filter, bad commands), QMP set_link (status bit and config interrupt),
  * query-rx-filter and NIC_RX_FILTER_CHANGED, two queue pairs, and
- * hostile rings (the emulator stays alive and the device needs a reset).
+ * hostile rings, split and packed, on the receive, transmit and control
+ * queues (the emulator stays alive and the device needs a reset).
  * Last, in a network namespace of its own (root; SKIP otherwise), the
  * offloads with a real tap: the features offered, the tap's offloads the
  * kernel reports (ethtool) after DRIVER_OK and GUEST_OFFLOADS_SET, a GSO
@@ -1525,6 +1526,302 @@ static void test_hostile_ring_mmio(void)
     env_stop(&e);
 }
 
+/* ---- hostile packed rings ------------------------------------------------------ */
+
+/*
+ * libqvirtio's hostile packed cases (qvirtqueue_packed_hostile) on each
+ * of a packed device's queue kinds: receive (queue 0: buffers popped when
+ * a frame arrives, given back when a mergeable frame does not fit),
+ * transmit (queue 1: popped at the kick) and control (queue 2).  Each
+ * must stop the device with NEEDS_RESET, a configuration interrupt and
+ * one log line naming the fault, use nothing and send nothing; a good
+ * request over the bad one stays unused; after a reset the three queues
+ * work.  Plus heads with the wrong lap's bits on each queue (left alone,
+ * silently, until published properly) and a mergeable receive whose
+ * second buffer is outside RAM.
+ */
+#define PACKED_FEATURES ((1ull << QVIRTIO_F_VERSION_1) | (1ull << QVIRTIO_F_INDIRECT_DESC) | \
+                         (1ull << VIRTIO_NET_F_MRG_RXBUF) | (1ull << VIRTIO_NET_F_CTRL_VQ) | \
+                         (1ull << VIRTIO_NET_F_CTRL_RX))
+
+/* Driver up on packed rings: config interrupts on vector 0, every queue's
+ * on vector 1. */
+static void packed_driver(Env *e)
+{
+    uint8_t st = qvirtio_start(&e->d, PACKED_FEATURES);
+
+    QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: 0x%x", st);
+    QT_ASSERT_EQ(e->d.features, PACKED_FEATURES | (1ull << QVIRTIO_F_RING_PACKED));
+    QT_ASSERT_EQ(qvirtio_set_config_vector(&e->d, 0), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        QT_ASSERT(qvirtqueue_setup(&e->d, i)->packed);
+        QT_ASSERT_EQ(qvirtio_set_queue_vector(&e->d, i, 1), 1);
+    }
+    qvirtio_driver_ok(&e->d);
+}
+
+/* packed=on (the cases run with the packed default on), one pair and the
+ * control queue, the log in a file */
+static void packed_env(Env *e)
+{
+    QT_ASSERT(qvirtio_packed_default());
+    env_start(e, true, "", qt_log_redirect());
+    qvirtio_msix_enable(&e->d, 2);
+    packed_driver(e);
+}
+
+enum { Q_RX, Q_TX, Q_CTRL };
+
+/* A good request for queue q (buffers allocated and filled): returns
+ * how many buffers. */
+static unsigned good_request(Env *e, unsigned q, QVirtioBuf *b, uint8_t seed)
+{
+    uint8_t f[12 + 60] = { 0 };
+
+    switch (q) {
+    case Q_RX:
+        b[0] = (QVirtioBuf){ qvirtio_alloc(e->s, 1536, 16), 1536, true };
+        return 1;
+    case Q_TX:
+        make_frame(f + 12, 60, peer_mac, seed);
+        b[0] = (QVirtioBuf){ qvirtio_alloc(e->s, sizeof(f), 16), sizeof(f), false };
+        qtest_memwrite(e->s, b[0].addr, f, sizeof(f));
+        return 1;
+    default:
+        /* VIRTIO_NET_CTRL_RX_PROMISC on, and the ack byte */
+        b[0] = (QVirtioBuf){ qvirtio_alloc(e->s, 3, 16), 3, false };
+        qtest_memwrite(e->s, b[0].addr, (uint8_t[3]){ VIRTIO_NET_CTRL_RX,
+                                                      VIRTIO_NET_CTRL_RX_PROMISC, 1 }, 3);
+        b[1] = (QVirtioBuf){ qvirtio_alloc(e->s, 1, 1), 1, true };
+        qtest_writeb(e->s, b[1].addr, 0xaa);
+        return 2;
+    }
+}
+
+/* The request's buffers as one chain, not published: its head. */
+static uint16_t add_request(QVirtQueue *vq, const QVirtioBuf *b, unsigned n)
+{
+    uint16_t h = vq->free_head;
+
+    for (unsigned i = 0; i < n; i++) {
+        qvirtqueue_add(vq, b[i].addr, b[i].len, b[i].write, i + 1 < n);
+    }
+    return h;
+}
+
+/* What makes the device look at queue q after a kick: a frame for rx. */
+static void poke(Env *e, unsigned q, uint8_t seed)
+{
+    uint8_t f[60];
+
+    if (q == Q_RX) {
+        make_frame(f, sizeof(f), our_mac, seed);
+        send_frame(e->peer, f, sizeof(f));
+    }
+}
+
+/* Nothing used on any queue but `skip` (Q_NONE: none), nothing sent to
+ * the peer. */
+#define Q_NONE 3
+static void assert_nothing_done_but(Env *e, unsigned skip)
+{
+    uint8_t got[100];
+
+    for (unsigned i = 0; i < 3; i++) {
+        QT_ASSERT_MSG(i == skip || !qvirtqueue_used_pending(&e->d.vq[i]),
+                      "queue %u has a used buffer", i);
+    }
+    QT_ASSERT_EQ(qvirtio_msix_received(&e->d, 1), 0u);
+    QT_ASSERT_EQ(recv_frame(e->peer, got, sizeof(got), 50), -1);
+}
+
+static void assert_nothing_done(Env *e)
+{
+    assert_nothing_done_but(e, Q_NONE);
+}
+
+/* After a reset: a frame out on pair 0, a frame in (frames the peer sent
+ * while the device was stopped come first), a control command. */
+static void assert_works(Env *e)
+{
+    QVirtQueue *rx = &e->d.vq[0], *tx = &e->d.vq[1], *cvq = &e->d.vq[2];
+    uint8_t frame[60], got[12 + 60];
+    uint64_t g[4];
+    uint32_t id, len;
+    uint16_t h;
+    bool found = false;
+
+    make_frame(frame, sizeof(frame), peer_mac, 0x5a);
+    g[0] = qvirtio_alloc(e->s, 12 + sizeof(frame), 16);
+    qtest_memwrite(e->s, g[0] + 12, frame, sizeof(frame));
+    h = qvirtqueue_add(tx, g[0], 12 + sizeof(frame), false, false);
+    qvirtqueue_kick(tx, h);
+    qvirtqueue_wait_used(tx, h, 5000);
+    QT_ASSERT_EQ(recv_frame(e->peer, got, sizeof(got), 5000), (int)sizeof(frame));
+    QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+    for (unsigned i = 0; i < 4; i++) {
+        g[i] = qvirtio_alloc(e->s, 1536, 16);
+        post_rx(rx, g[i], 1536);
+    }
+    make_frame(frame, sizeof(frame), our_mac, 0xa5);
+    send_frame(e->peer, frame, sizeof(frame));
+    for (int t = 0; t < 5000 && !found; t++) {
+        if (!qvirtqueue_pop_used(rx, &id, &len)) {
+            usleep(1000);
+            continue;
+        }
+        QT_ASSERT_MSG(id < 4, "used id %u", id);        /* the slots of a new ring */
+        if (len == 12 + sizeof(frame)) {
+            qtest_memread(e->s, g[id], got, sizeof(got));
+            found = !memcmp(got + 12, frame, sizeof(frame));
+        }
+    }
+    QT_ASSERT_MSG(found, "the frame sent after the reset did not arrive");
+    QT_ASSERT_EQ(ctrl_cmd(e, cvq, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_RX_PROMISC,
+                          (uint8_t[1]){ 1 }, 1), VIRTIO_NET_OK);
+    QT_ASSERT_EQ(qvirtio_get_status(&e->d) & QVIRTIO_S_NEEDS_RESET, 0);
+}
+
+static void run_packed_hostile(unsigned q, QVirtioPackedHostile kind)
+{
+    Env e;
+    QVirtQueue *vq;
+    QVirtioBuf b[2];
+    unsigned n;
+    const char *about;
+
+    packed_env(&e);
+    vq = &e.d.vq[q];
+    n = good_request(&e, q, b, 1);
+    about = qvirtqueue_packed_hostile(vq, kind, b, n);
+    poke(&e, q, 1);
+    expect_needs_reset(&e, about);
+    QT_ASSERT_EQ(qvirtio_cfg_readw(&e.d, 0x00), 0x1af4);       /* qtest answers */
+    QT_ASSERT_EQ(qvirtio_msix_received(&e.d, 0), 0x1000u);     /* config interrupt */
+    assert_nothing_done(&e);
+    /* stopped: a good request over the bad one at slot 0 stays unused */
+    qvirtqueue_packed_rewind(vq);
+    n = good_request(&e, q, b, 2);
+    qvirtqueue_kick(vq, add_request(vq, b, n));
+    poke(&e, q, 2);
+    usleep(20000);
+    assert_nothing_done(&e);
+    /* a reset brings it back, with nothing more logged */
+    qvirtio_reset(&e.d);
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d), 0);
+    packed_driver(&e);
+    assert_works(&e);
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-net", about);
+    env_stop(&e);
+}
+
+static void test_hostile_packed_rx(void)
+{
+    run_packed_hostile(Q_RX, qvirtio_hostile_kind);
+}
+
+static void test_hostile_packed_tx(void)
+{
+    run_packed_hostile(Q_TX, qvirtio_hostile_kind);
+}
+
+static void test_hostile_packed_ctrl(void)
+{
+    run_packed_hostile(Q_CTRL, qvirtio_hostile_kind);
+}
+
+/* Not hostile, not available: a good request whose head has the wrong
+ * lap's AVAIL/USED bits, each of the three, then the right ones. */
+static void run_packed_wrong_wrap(unsigned q)
+{
+    Env e;
+    QVirtQueue *vq;
+    QVirtioBuf b[2];
+    uint8_t got[12 + 60], frame[60];
+    unsigned n;
+    uint16_t h;
+
+    packed_env(&e);
+    vq = &e.d.vq[q];
+    n = good_request(&e, q, b, 3);
+    h = add_request(vq, b, n);
+    for (unsigned i = 0; i < 3; i++) {
+        uint16_t bad = qvirtqueue_packed_wrong_bits(vq->avail_wrap, i);
+
+        qvirtqueue_packed_publish_bits(vq, h, bad);
+        qvirtqueue_notify(vq);
+        poke(&e, q, 3);
+        usleep(10000);
+        /* the head as the driver left it (both bits set look used to the
+         * driver: read the slot instead) */
+        QT_ASSERT_EQ(qtest_readw(e.s, vq->desc + 16ull * h + 14) &
+                     (QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED), bad);
+        QT_ASSERT_EQ(qtest_readl(e.s, vq->desc + 16ull * h + 8), b[0].len);
+        assert_nothing_done_but(&e, q);
+        QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    }
+    QT_ASSERT_EQ(qt_log_lines(NULL, 0, "needs reset", (char *)NULL), 0);
+    /* published properly, it is used (rx: by the frames that waited) */
+    qvirtqueue_kick(vq, h);
+    switch (q) {
+    case Q_RX:
+        QT_ASSERT_EQ(qvirtqueue_wait_used(vq, h, 5000), 12 + sizeof(frame));
+        make_frame(frame, sizeof(frame), our_mac, 3);
+        qtest_memread(e.s, b[0].addr, got, sizeof(got));
+        QT_ASSERT(!memcmp(got + 12, frame, sizeof(frame)));
+        break;
+    case Q_TX:
+        qvirtqueue_wait_used(vq, h, 5000);
+        make_frame(frame, sizeof(frame), peer_mac, 3);
+        QT_ASSERT_EQ(recv_frame(e.peer, got, sizeof(got), 5000), (int)sizeof(frame));
+        QT_ASSERT(!memcmp(got, frame, sizeof(frame)));
+        break;
+    default:
+        QT_ASSERT_EQ(qvirtqueue_wait_used(vq, h, 5000), 1u);
+        QT_ASSERT_EQ(qtest_readb(e.s, b[1].addr), VIRTIO_NET_OK);
+    }
+    QT_ASSERT_EQ(qvirtio_get_status(&e.d) & QVIRTIO_S_NEEDS_RESET, 0);
+    env_stop(&e);
+}
+
+static void test_packed_wrong_wrap_rx(void)
+{
+    run_packed_wrong_wrap(Q_RX);
+}
+
+static void test_packed_wrong_wrap_tx(void)
+{
+    run_packed_wrong_wrap(Q_TX);
+}
+
+static void test_packed_wrong_wrap_ctrl(void)
+{
+    run_packed_wrong_wrap(Q_CTRL);
+}
+
+/* A mergeable frame over two buffers, the second outside RAM: the first,
+ * popped already, is given back (packed: the device's slot goes back by
+ * its descriptors) and nothing is used. */
+static void test_hostile_packed_rx_merge(void)
+{
+    Env e;
+    QVirtQueue *rx;
+    uint8_t frame[100];
+
+    packed_env(&e);
+    rx = &e.d.vq[0];
+    post_rx(rx, qvirtio_alloc(e.s, 64, 16), 64);
+    post_rx(rx, 0x4000000000ull, 64);
+    make_frame(frame, sizeof(frame), our_mac, 4);
+    send_frame(e.peer, frame, sizeof(frame));
+    expect_needs_reset(&e, "outside RAM");
+    assert_nothing_done(&e);
+    qvirtio_reset(&e.d);
+    packed_driver(&e);
+    assert_works(&e);
+    env_stop(&e);
+}
+
 /* The first slot with a transitional virtio-net function. */
 static int find_vnet(QTestState *s)
 {
@@ -1964,12 +2261,21 @@ int main(int argc, char **argv)
     qt_run("virtio-net/link-qmp", test_link_qmp);
     qt_run("virtio-net/announce-self", test_announce_self);
     QVIRTIO_RUN_RINGS("virtio-net/mq", test_mq);
-    qt_run("virtio-net/hostile-tx-short", test_hostile_tx_short);
-    qt_run("virtio-net/hostile-tx-empty", test_hostile_tx_empty);
-    qt_run("virtio-net/hostile-rx-readonly", test_hostile_rx_readonly);
-    qt_run("virtio-net/hostile-rx-tiny", test_hostile_rx_tiny);
-    qt_run("virtio-net/hostile-ctrl", test_hostile_ctrl);
-    qt_run("virtio-net/hostile-ring-mmio", test_hostile_ring_mmio);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-tx-short", test_hostile_tx_short);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-tx-empty", test_hostile_tx_empty);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-rx-readonly", test_hostile_rx_readonly);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-rx-tiny", test_hostile_rx_tiny);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-ctrl", test_hostile_ctrl);
+    QVIRTIO_RUN_RINGS("virtio-net/hostile-ring-mmio", test_hostile_ring_mmio);
+    qvirtio_set_packed_default(true);
+    QVIRTIO_RUN_PACKED_HOSTILE("virtio-net/hostile-packed/rx/", "", test_hostile_packed_rx);
+    QVIRTIO_RUN_PACKED_HOSTILE("virtio-net/hostile-packed/tx/", "", test_hostile_packed_tx);
+    QVIRTIO_RUN_PACKED_HOSTILE("virtio-net/hostile-packed/ctrl/", "", test_hostile_packed_ctrl);
+    qt_run("virtio-net/hostile-packed/rx/merge_second_outside_ram", test_hostile_packed_rx_merge);
+    qt_run("virtio-net/packed-wrong-wrap/rx", test_packed_wrong_wrap_rx);
+    qt_run("virtio-net/packed-wrong-wrap/tx", test_packed_wrong_wrap_tx);
+    qt_run("virtio-net/packed-wrong-wrap/ctrl", test_packed_wrong_wrap_ctrl);
+    qvirtio_set_packed_default(false);
     qt_run("virtio-net/nic-option", test_nic_option);
     qt_run("virtio-net/rom-bar", test_rom_bar);
     qt_run("virtio-net/tap-offloads", test_tap_offloads);      /* last: own netns */

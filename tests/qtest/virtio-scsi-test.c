@@ -6,7 +6,8 @@
  * reset, sense data for bad opcodes, fields and LBAs, UNMAP and WRITE
  * SAME, read-only drives, MODE SENSE/SELECT, the CD-ROM's MMC commands,
  * task management, the responses for bad LUNs and buffers (BAD_TARGET,
- * OVERRUN, FAILURE), hostile rings (NEEDS_RESET), -drive if=scsi and
+ * OVERRUN, FAILURE), hostile rings, split and packed (NEEDS_RESET),
+ * -drive if=scsi and
  * command-line errors.
  */
 #include <fcntl.h>
@@ -1180,6 +1181,124 @@ static void test_hostile_config(void)
     stop(s);
 }
 
+/* ---- hostile packed rings ---------------------------------------------------------- */
+
+/*
+ * libqvirtio's hostile packed cases (qvirtqueue_packed_hostile) on the
+ * request queue, with a READ(10) of LBA 5 as the good request (header,
+ * response, data-in): the device must stop with NEEDS_RESET, a
+ * configuration interrupt and one log line naming the fault, use nothing,
+ * ignore a good request over the bad one, and read after a reset.  Run
+ * with the packed default on (the device has packed=on).
+ */
+
+/* MSI-X: config interrupts on vector 0, every queue's on vector 1. */
+static QVirtQueue *setup_msix(QVirtioDev *d, QTestState *s)
+{
+    uint8_t st;
+
+    qvirtio_pci_init(d, s, SLOT, true);
+    qvirtio_msix_enable(d, 2);
+    st = qvirtio_start(d, (1ull << QVIRTIO_F_VERSION_1) | (1ull << QVIRTIO_F_INDIRECT_DESC));
+    QT_ASSERT_MSG(st & QVIRTIO_S_FEATURES_OK, "FEATURES_OK refused: status 0x%x", st);
+    QT_ASSERT_EQ(qvirtio_set_config_vector(d, 0), 0);
+    for (unsigned i = 0; i < 3; i++) {
+        QT_ASSERT_EQ(qvirtqueue_setup(d, i)->packed, qvirtio_packed_default());
+        QT_ASSERT_EQ(qvirtio_set_queue_vector(d, i, 1), 1);
+    }
+    qvirtio_driver_ok(d);
+    return &d->vq[2];
+}
+
+/* READ(10) of LBA 5, one block: header, response, data-in (not added). */
+static unsigned read_request(QTestState *s, QVirtioBuf *b)
+{
+    uint8_t hdr[REQ_SIZE] = { 0 };
+
+    lun_addr(hdr, 0, 0);
+    hdr[8] = 0x77;                                              /* tag */
+    memcpy(hdr + 19, (uint8_t[10]){ 0x28, 0, 0, 0, 0, 5, 0, 0, 1, 0 }, 10);
+    b[0] = (QVirtioBuf){ qvirtio_alloc(s, REQ_SIZE, 16), REQ_SIZE, false };
+    qtest_memwrite(s, b[0].addr, hdr, sizeof(hdr));
+    b[1] = (QVirtioBuf){ qvirtio_alloc(s, RESP_SIZE, 16), RESP_SIZE, true };
+    b[2] = (QVirtioBuf){ in_buf(s, 512), 512, true };
+    return 3;
+}
+
+static uint16_t add_request(QVirtQueue *vq, const QVirtioBuf *b, unsigned n)
+{
+    uint16_t h = vq->free_head;
+
+    for (unsigned i = 0; i < n; i++) {
+        qvirtqueue_add(vq, b[i].addr, b[i].len, b[i].write, i + 1 < n);
+    }
+    return h;
+}
+
+static void test_hostile_packed(void)
+{
+    QTestState *s = start(qt_log_redirect());
+    QVirtioDev d;
+    QVirtQueue *vq = setup_msix(&d, s);
+    QVirtioBuf b[3];
+    unsigned n = read_request(s, b);
+    const char *about = qvirtqueue_packed_hostile(vq, qvirtio_hostile_kind, b, n);
+
+    usleep(20000);
+    QT_ASSERT_EQ(qvirtio_msix_received(&d, 0), 0x1000u);       /* config interrupt */
+    QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);            /* no used buffer */
+    QT_ASSERT(!qvirtqueue_used_pending(vq));
+    /* stopped: a good request over the bad one at slot 0 stays unused */
+    qvirtqueue_packed_rewind(vq);
+    n = read_request(s, b);
+    qvirtqueue_kick(vq, add_request(vq, b, n));
+    usleep(20000);
+    QT_ASSERT(!qvirtqueue_used_pending(vq));
+    QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);
+    /* NEEDS_RESET and its line; a reset, and the read works */
+    expect_needs_reset(&d, s, about);
+    QT_ASSERT_NEEDS_RESET_LOGGED("virtio-scsi", about);
+    stop(s);
+}
+
+/* A read whose head has the wrong lap's AVAIL/USED bits (each of the
+ * three) is left alone, silently; published properly it completes. */
+static void test_packed_wrong_wrap(void)
+{
+    QTestState *s = start(qt_log_redirect());
+    QVirtioDev d;
+    QVirtQueue *vq = setup_msix(&d, s);
+    QVirtioBuf b[3];
+    unsigned n = read_request(s, b);
+    uint16_t h = add_request(vq, b, n);
+    Resp r;
+
+    for (unsigned i = 0; i < 3; i++) {
+        uint16_t bad = qvirtqueue_packed_wrong_bits(vq->avail_wrap, i);
+
+        qvirtqueue_packed_publish_bits(vq, h, bad);
+        qvirtqueue_notify(vq);
+        usleep(10000);
+        /* the head as the driver left it, the response untouched */
+        QT_ASSERT_EQ(qtest_readw(s, vq->desc + 16ull * h + 14) &
+                     (QVRING_PACKED_F_AVAIL | QVRING_PACKED_F_USED), bad);
+        QT_ASSERT_EQ(qtest_readl(s, vq->desc + 16ull * h + 8), (uint32_t)REQ_SIZE);
+        QT_ASSERT_EQ(qtest_readb(s, b[1].addr + 11), 0);
+        QT_ASSERT_EQ(qvirtio_get_status(&d) & QVIRTIO_S_NEEDS_RESET, 0);
+        QT_ASSERT_EQ(qvirtio_msix_received(&d, 1), 0u);
+    }
+    QT_ASSERT_EQ(qt_log_lines(NULL, 0, "needs reset", (char *)NULL), 0);
+    qvirtqueue_kick(vq, h);
+    qvirtqueue_wait_used(vq, h, TIMEOUT_MS);
+    /* it took the power-on UNIT ATTENTION; the same read again works */
+    QT_ASSERT_EQ(qtest_readb(s, b[1].addr + 10), CHECK_CONDITION);
+    QT_ASSERT_EQ(qtest_readb(s, b[1].addr + 12 + 2) & 0xf, 0x6);
+    cmd(vq, 0, 0, CDB(0x28, 0, 0, 0, 0, 5, 0, 0, 1, 0), 0, 0, b[2].addr, 512, &r);
+    assert_good(&r);
+    assert_guest_eq_file(s, img, b[2].addr, 5 * 512, 512);
+    stop(s);
+}
+
 /* ---- command line -------------------------------------------------------------------- */
 
 static void test_if_scsi(void)
@@ -1275,11 +1394,15 @@ int main(int argc, char **argv)
     QVIRTIO_RUN_RINGS("tmf", test_tmf);
     qt_run("tmf-abort-in-flight", test_tmf_abort_in_flight);
     qt_run("random-cdbs", test_random_cdbs);
-    qt_run("hostile/short-header", test_hostile_short_header);
-    qt_run("hostile/short-response", test_hostile_short_response);
-    qt_run("hostile/short-tmf", test_hostile_short_tmf);
-    qt_run("hostile/desc-outside-ram", test_hostile_desc_outside_ram);
-    qt_run("hostile/config", test_hostile_config);
+    QVIRTIO_RUN_RINGS("hostile/short-header", test_hostile_short_header);
+    QVIRTIO_RUN_RINGS("hostile/short-response", test_hostile_short_response);
+    QVIRTIO_RUN_RINGS("hostile/short-tmf", test_hostile_short_tmf);
+    QVIRTIO_RUN_RINGS("hostile/desc-outside-ram", test_hostile_desc_outside_ram);
+    QVIRTIO_RUN_RINGS("hostile/config", test_hostile_config);
+    qvirtio_set_packed_default(true);
+    QVIRTIO_RUN_PACKED_HOSTILE("hostile-packed/", "", test_hostile_packed);
+    qt_run("packed-wrong-wrap", test_packed_wrong_wrap);
+    qvirtio_set_packed_default(false);
     qt_run("if-scsi", test_if_scsi);
     qt_run("cmdline-errors", test_cmdline_errors);
     return qt_finish();
