@@ -9,20 +9,7 @@
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" e1000
 
-ns=kvmpc-tap-$$
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
-ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace"; exit 77; }
-# Run in the namespace with nsenter, which only switches the network
-# namespace: `ip netns exec` also remounts /sys and makes / a slave mount,
-# which fails where / is not a mount point (a chroot).
-nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
-# In the background (then $! is the command itself: nsenter execs it, so
-# the exit trap's kill reaches it; `nsexec ... &` would leave it behind
-# as the orphan of a killed subshell).
-nsbg() { nsenter --net=/run/netns/"$ns" "$@" & }
-vm_pid=
-trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/tap-netns.inc.sh" kvmpc-tap
 
 script='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
 ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
@@ -34,13 +21,7 @@ nsbg timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 	-netdev tap,id=t0,ifname=kvtap0,script=no,downscript=no -device e1000,netdev=t0 \
 	>"$tmp/out" 2>&1
 vm_pid=$!
-for i in $(seq 100); do
-	nsexec ip link show kvtap0 >/dev/null 2>&1 && break
-	sleep 0.1
-done
-nsexec ip addr add 10.0.8.1/24 dev kvtap0 || fail "kvmpc did not create kvtap0"
-nsexec ip link set kvtap0 up
-nsexec ip link set lo up
+tap_up kvtap0 10.0.8.1/24
 wait $vm_pid
 rc=$?
 vm_pid=

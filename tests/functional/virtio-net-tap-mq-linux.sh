@@ -33,21 +33,8 @@
 set -uo pipefail
 . "$(dirname "$0")/linux-modules.inc.sh" "${1:-}" "${2:-}" virtio_pci virtio_net
 
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (a network namespace and a tap in it)"; exit 77; }
-[ -c /dev/net/tun ] || { echo "SKIP: no /dev/net/tun"; exit 77; }
-command -v ip >/dev/null || { echo "SKIP: no ip (iproute2)"; exit 77; }
-command -v nsenter >/dev/null || { echo "SKIP: no nsenter (util-linux)"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: no python3"; exit 77; }
-ns=kvmpc-vmq-$$
-ip netns add "$ns" 2>/dev/null || { echo "SKIP: cannot create a network namespace (ip netns add)"; exit 77; }
-# nsenter switches the network namespace only (`ip netns exec` also
-# remounts /sys, which fails where / is not a mount point); in the
-# background $! is the command itself, so the exit trap reaches it
-nsexec() { nsenter --net=/run/netns/"$ns" "$@"; }
-nsbg() { nsenter --net=/run/netns/"$ns" "$@" & }
-vm_pid= srv_pid= up_pid=
-trap '[ -n "$vm_pid" ] && kill $vm_pid 2>/dev/null; [ -n "$srv_pid" ] && kill $srv_pid 2>/dev/null;
-      [ -n "$up_pid" ] && kill $up_pid 2>/dev/null; ip netns del "$ns" 2>/dev/null; rm -rf "$tmp"' EXIT
+. "$(dirname "$0")/tap-netns.inc.sh" kvmpc-vmq
 
 KiB=${VMQ_KIB:-2048}            # per transfer; four transfers
 mkdir -p "$tmp/www"
@@ -151,13 +138,7 @@ nsbg timeout -k 5 300 $wrap "$kvmpc" -accel "$accel" -smp 2 -m 256 -nographic -n
 	-netdev $netdev -device virtio-net-pci,netdev=t0,mq=on \
 	>"$tmp/out" 2>&1
 vm_pid=$!
-for i in $(seq 100); do
-	nsexec ip link show kvmq0 >/dev/null 2>&1 && break
-	sleep 0.1
-done
-nsexec ip addr add 10.0.9.1/24 dev kvmq0 || fail "kvmpc did not create kvmq0"
-nsexec ip link set kvmq0 up
-nsexec ip link set lo up
+tap_up kvmq0 10.0.9.1/24
 nsbg python3 -m http.server 8080 --bind 10.0.9.1 --directory "$tmp/www" >"$tmp/http.log" 2>&1
 srv_pid=$!
 nsbg python3 "$tmp/listen.py" "$tmp/up" $((KiB << 10)) 8081 8082
