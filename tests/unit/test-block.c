@@ -578,6 +578,29 @@ static int64_t allocated(const char *path)
     return (int64_t)st.st_blocks * 512;
 }
 
+/* Write-zeroes past a file's end (what qcow2 asks for a fresh cluster's
+ * tail): the file grows and the range reads as zeroes, on a file system
+ * without ZERO_RANGE (tmpfs) through fallocate(0). */
+static void test_write_zeroes_past_end(void)
+{
+    const size_t size = 65536;
+    g_autofree char *path = make_image("wzend.img", size, 5);
+    BlockFileOptions fo = { .filename = path };
+    BlockDriverState *bs = bdrv_open_file(&fo, &ok_err);
+    g_autofree uint8_t *zero = g_malloc0(3 * size);
+    g_autofree uint8_t *data = NULL;
+    size_t len;
+
+    g_assert_nonnull(bs);
+    g_assert_cmpint(bdrv_sync_io(bs, BLOCK_REQ_WRITE_ZEROES, 2 * size, NULL, size, 0), ==, 0);
+    data = file_contents(path, &len);
+    g_assert_cmpuint(len, ==, 3 * size);
+    g_assert_true(memcmp(data + size, zero, 2 * size) == 0);     /* hole + zeroes */
+    g_assert_true(memcmp(data, zero, size) != 0);                /* the data stays */
+    bdrv_unref(bs);
+    unlink(path);
+}
+
 static void test_discard(void)
 {
     const size_t size = 1 << 20;
@@ -1338,6 +1361,7 @@ int main(int argc, char **argv)
     g_test_add_func("/block/flush/threads", test_flush_threads);
     g_test_add_func("/block/flush/io_uring", test_flush_io_uring);
     g_test_add_func("/block/discard-write-zeroes", test_discard);
+    g_test_add_func("/block/write-zeroes-past-end", test_write_zeroes_past_end);
     g_test_add_func("/block/bounds-readonly-medium", test_bounds_readonly_medium);
     g_test_add_func("/block/accounting", test_accounting);
     g_test_add_func("/block/raw-window", test_raw_window);
