@@ -418,6 +418,7 @@ static void parse_machine(Config *c, MachineState *ms, GPtrArray *accel_names)
         if ((v = qemu_opt_get(o, "type"))) {
             if (is_help(v)) {
                 list_machines();
+                qemu_opts_free(o);
                 exit(0);
             }
             type = v;
