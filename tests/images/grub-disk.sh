@@ -12,10 +12,11 @@
 # blocks, label kvmpcroot, made by mke2fs -d from a copy of ROOTDIR, so
 # neither root nor a loop device is needed; the files keep their owners
 # and modes): ROOTDIR's tree plus /boot/vmlinuz, /boot/initrd.gz and
-# /boot/grub/grub.cfg, as big as those need plus 32 MiB, in whole MiB;
-# core.img has GRUB's ext2 module (ext2/3/4) instead of fat.
+# /boot/grub/grub.cfg, as big as those need plus 32 MiB (--free MIB:
+# plus MIB instead, room for the guest's writes), in whole MiB; core.img
+# has GRUB's ext2 module (ext2/3/4) instead of fat.
 #
-# usage: tests/images/grub-disk.sh [--ext4 ROOTDIR] OUT KERNEL INITRD 'APPEND' [TOTAL_MIB]
+# usage: tests/images/grub-disk.sh [--ext4 ROOTDIR [--free MIB]] OUT KERNEL INITRD 'APPEND' [TOTAL_MIB]
 #   TOTAL_MIB  make the disk that big (default: just the partition); the
 #              space after the partition is filled with random data (not a
 #              sparse hole), for read benchmarks of the whole disk
@@ -24,10 +25,14 @@
 # Needs grub-pc-bin, python3, and dosfstools + mtools (FAT) or e2fsprogs
 # (--ext4).
 set -euo pipefail
-rootdir=
+rootdir= free_mib=32
 if [ "${1:-}" = --ext4 ]; then
 	rootdir=${2:?--ext4 ROOTDIR}
 	shift 2
+	if [ "${1:-}" = --free ]; then
+		free_mib=${2:?--free MIB}
+		shift 2
+	fi
 fi
 out=${1:?out} kernel=${2:?kernel} initrd=${3:?initrd} append=${4?append} total_mib=${5:-0}
 tmp=$(mktemp -d)
@@ -60,7 +65,7 @@ if [ -n "$rootdir" ]; then
 	mkdir -p "$r/boot/grub"
 	cp "$tmp/grub.cfg" "$r/boot/grub/grub.cfg" && cp "$kernel" "$r$kpath" && cp "$initrd" "$r$ipath" ||
 		die "cannot copy grub.cfg, the kernel or the initramfs"
-	part_mib=$(( $(du -sm "$r" | cut -f1) + 32 ))
+	part_mib=$(( $(du -sm "$r" | cut -f1) + free_mib ))
 	mke2fs -q -F -t ext4 -b 4096 -L kvmpcroot -d "$r" "$tmp/part.img" "${part_mib}M" >/dev/null ||
 		die "mke2fs -d failed"
 else
