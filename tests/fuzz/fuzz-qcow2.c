@@ -1,6 +1,6 @@
 /*
  * libFuzzer target: the fuzzer's bytes are a qcow2 image file; it is
- * opened (read-write, else read-only), read at a few places, written once,
+ * opened (read-write, else read-only), read at a few places, written (data, zeroes, a discard, a flush),
  * checked, and closed.  Whatever the bytes, the driver must fail with an
  * error or succeed, never crash, assert or hang (docs/qcow2.md).
  *
@@ -66,6 +66,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         bdrv_sync_io(bs, BLOCK_REQ_WRITE, len / 3, buf, MIN((int64_t)sizeof(buf), len - len / 3),
                      0);
         bdrv_sync_io(bs, BLOCK_REQ_WRITE_ZEROES, 0, NULL, MIN(len, 131072), 0);
+        /* a discard over whole clusters (batched per L2 table) and a flush
+         * (the deferred L2 entries of the write above written back) */
+        bdrv_sync_io(bs, BLOCK_REQ_DISCARD, len / 2 & ~(int64_t)0xffff, NULL,
+                     MIN(len - (len / 2 & ~(int64_t)0xffff), 1 << 20), 0);
+        bdrv_sync_io(bs, BLOCK_REQ_FLUSH, 0, NULL, 0, 0);
     }
     {
         Qcow2CheckResult r = { 0 };
