@@ -152,6 +152,15 @@ class QMPClient:
 
 # ---- helpers shared by the functional scripts ------------------------------
 
+def read_text(path):
+    """A guest's serial log as it is now ("" while it does not exist)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def serial_tail(path, lines):
     """The last `lines` lines of a guest's serial log ("" if unreadable)."""
     if not path or not os.path.exists(path):

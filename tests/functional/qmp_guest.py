@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp_client import QMPClient  # noqa: E402
+from qmp_client import QMPClient, read_text  # noqa: E402
 
 PATTERN_ADDR, PATTERN_SIZE = 0x200000, 4096
 
@@ -40,11 +40,7 @@ def main():
                             stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def serial():
-        try:
-            with open(log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(log)
 
     def wait_for(pred, secs, what):
         end = time.monotonic() + secs

@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from qmp_client import QMPClient, test_fail, wait_until  # noqa: E402
+from qmp_client import QMPClient, read_text, test_fail, wait_until  # noqa: E402
 
 
 SERIAL_LOG = None
@@ -59,11 +59,7 @@ def main():
                             stdin=subprocess.DEVNULL)
 
     def serial():
-        try:
-            with open(log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(log)
 
     try:
         q = QMPClient.unix(sock, timeout=30)

@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from qmp_client import QMPClient, test_fail, wait_until  # noqa: E402
+from qmp_client import QMPClient, read_text, test_fail, wait_until  # noqa: E402
 
 MiB = 1 << 20
 
@@ -26,11 +26,7 @@ def main():
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
 
     def serial():
-        try:
-            with open(log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(log)
 
     def fail(msg):
         proc.kill()

@@ -32,7 +32,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
-from qmp_client import QMPClient, QMPError  # noqa: E402
+from qmp_client import QMPClient, QMPError, serial_tail  # noqa: E402
 
 TMP = tempfile.mkdtemp()
 atexit.register(shutil.rmtree, TMP, True)
@@ -40,8 +40,7 @@ atexit.register(shutil.rmtree, TMP, True)
 
 def fail(msg, log=None):
     if log and os.path.exists(log):
-        with open(log, errors="replace") as f:
-            print("--- serial (last 20 lines) ---\n" + "".join(f.readlines()[-20:]))
+        print("--- serial (last 20 lines) ---\n" + serial_tail(log, 20))
     print("FAIL: " + msg)
     sys.exit(1)
 

@@ -31,7 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from host_peers import connect_unix, free_port, hostfwd_hello, recv_line  # noqa: E402
-from qmp_client import QMPClient, wait_until  # noqa: E402
+from qmp_client import QMPClient, read_text, wait_until  # noqa: E402
 
 MiB = 1 << 20
 
@@ -58,11 +58,7 @@ def main():
     balloon_done = threading.Event()
 
     def serial():
-        try:
-            with open(log, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_text(log)
 
     def wait_serial(text, secs):
         wait_until(lambda: text in serial() or proc.poll() is not None, secs, 0.2)
