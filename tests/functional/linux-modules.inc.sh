@@ -1,7 +1,7 @@
 # Sourced by the Linux tests whose guest needs driver modules the test
 # initramfs lacks (ide-linux.sh, floppy-linux.sh), with "$@" = KVMPC ACCEL
-# MODULE...: sets kvmpc, accel, top, B, kernel, tmp (removed at exit) and
-# fail(); builds $tmp/initrd.gz = the test initramfs followed by an archive
+# MODULE...: sets kvmpc, accel, top, B, kernel, tmp (removed at exit),
+# fail() and guest_wait(); builds $tmp/initrd.gz = the test initramfs followed by an archive
 # with the modules (and what they depend on) and /lib/modules/load.order,
 # which the guest script loads with
 #   for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m ...
@@ -18,6 +18,18 @@ mods=$B/images/linux/modules
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "--- guest output (last 40 lines) ---"; tail -40 "$tmp/out"; echo "FAIL: $*"; exit 1; }
+# guest_wait: waits for the guest's kvmpc ($vm_pid, then cleared; its
+# status in $rc) and fails unless the guest script ran to its end with
+# every module loaded
+guest_wait() {
+	wait $vm_pid
+	rc=$?
+	vm_pid=
+	[ $rc -eq 124 ] && fail "timed out"
+	grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
+	grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+	return 0
+}
 
 . "$top/tests/images/lib.sh"
 # The modules' archive is kept under $B/images/modcache, one per module

@@ -131,12 +131,7 @@ net_wait_and_check() {
 	done
 	grep -q "^LISTENING" "$tmp/out" || { wait $vm_pid; fail "the guest never listened"; }
 	host_got=$(python3 "$top/tests/functional/host_peers.py" hostfwd-hello "$fwd_port")
-	wait $vm_pid
-	rc=$?
-	vm_pid=
-	[ $rc -eq 124 ] && fail "timed out"
-	grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
-	grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+	guest_wait
 	grep -q "DHCP-eth0-bound 10.0.2.15 dns=${eth0_dns:-10.0.2.3}\s*$" "$tmp/out" ||
 		fail "(a) no DHCP lease 10.0.2.15 with DNS server ${eth0_dns:-10.0.2.3} on eth0: $(grep -a DHCP-eth0 "$tmp/out")"
 	# restrict=on: libslirp's DHCP offers no router and no DNS server

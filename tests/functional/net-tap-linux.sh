@@ -22,11 +22,6 @@ nsbg timeout -k 5 400 "$kvmpc" -accel "$accel" -m 256 -nographic -no-reboot \
 	>"$tmp/out" 2>&1
 vm_pid=$!
 tap_up kvtap0 10.0.8.1/24
-wait $vm_pid
-rc=$?
-vm_pid=
-[ $rc -eq 124 ] && fail "timed out"
-grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
-grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+guest_wait
 grep -q "^PING=0" "$tmp/out" || fail "no ping replies from the TAP side ($(grep -a '^PING=' "$tmp/out"))"
 echo "PASS: the guest pinged 10.0.8.1 on a TAP interface in namespace $ns"

@@ -37,15 +37,6 @@ run_guest() {   # DEVICE-OPTIONS SCRIPT [NETDEV-EXTRA]
 	tap_up kvtap0 10.0.8.1/24
 }
 
-wait_guest() {
-	wait $vm_pid
-	local rc=$?
-	vm_pid=
-	[ $rc -eq 124 ] && fail "timed out"
-	grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
-	grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
-}
-
 common='for m in $(cat /lib/modules/load.order); do insmod /lib/modules/$m || echo "INSMOD-FAILED $m"; done
 ifconfig eth0 10.0.8.2 netmask 255.255.255.0 up
 i=0; while ! ping -c 1 -W 1 10.0.8.1 >/dev/null 2>&1; do i=$((i+1)); [ $i -gt 90 ] && break; done
@@ -107,7 +98,7 @@ open(sys.argv[1] + ".avg", "w").write("%d %d\n" % (st["rx_bytes"] // max(st["rx_
 EOF2
 nsbg python3 "$tmp/listen.py" "$tmp/up.md5" $MiB
 up_pid=$!
-wait_guest
+guest_wait
 grep -q "^PING=0" "$tmp/out" || fail "virtio-net: no ping replies ($(grep -a '^PING=' "$tmp/out"))"
 feat=$(grep -a '^FEATURES0=' "$tmp/out" | cut -d= -f2)
 for b in 0:CSUM 1:GUEST_CSUM 7:GUEST_TSO4 11:HOST_TSO4; do
@@ -131,6 +122,6 @@ echo "PASS: virtio-net on tap (vnet_hdr by default): CSUM, GUEST_CSUM, GUEST_TSO
 
 # 2: e1000 on the same kind of tap: the backend handles the header
 run_guest e1000,netdev=t0 "$common" ,vnet_hdr=on
-wait_guest
+guest_wait
 grep -q "^PING=0" "$tmp/out" || fail "e1000: no ping replies ($(grep -a '^PING=' "$tmp/out"))"
 echo "PASS: e1000 on tap,vnet_hdr=on: ping"

@@ -144,12 +144,7 @@ srv_pid=$!
 nsbg python3 "$tmp/listen.py" "$tmp/up" $((KiB << 10)) 8081 8082
 up_pid=$!
 
-wait $vm_pid
-rc=$?
-vm_pid=
-[ $rc -eq 124 ] && fail "timed out"
-grep -q "KVMPC-TEST-EXIT: 0" "$tmp/out" || fail "the guest script did not complete (exit status $rc)"
-grep -q "INSMOD-FAILED" "$tmp/out" && fail "a module did not load"
+guest_wait
 val() { grep -a "^$1=" "$tmp/out" | head -1 | cut -d= -f2- | tr -d '\r'; }
 queues=$(val QUEUES)
 [ "$queues" = "rx-0 rx-1 tx-0 tx-1 " ] ||
