@@ -1034,13 +1034,16 @@ static bool all_zero(const uint8_t *b, uint64_t len)
  * cluster, not compressed, nothing from a backing file shows through). */
 static bool entry_reads_zero(Qcow2State *s, uint64_t entry, uint64_t bitmap)
 {
-    if ((entry & (OFLAG_COMPRESSED | L2E_MASK)) || s->version < 3) {
-        return !s->backing && !(entry & (OFLAG_COMPRESSED | L2E_MASK));
+    if (entry & (OFLAG_COMPRESSED | L2E_MASK)) {
+        return false;
     }
-    if (s->ext_l2) {
-        return !s->backing || (bitmap >> 32) == 0xffffffffull;
+    if (!s->backing) {
+        return true;
     }
-    return !s->backing || (entry & OFLAG_ZERO);
+    if (s->version < 3) {
+        return false;
+    }
+    return s->ext_l2 ? (bitmap >> 32) == 0xffffffffull : (entry & OFLAG_ZERO) != 0;
 }
 
 /* A fresh host cluster gets zeroes with [in, in + len) of data (NULL:
@@ -1097,7 +1100,7 @@ static int write_in_cluster(Qcow2State *s, uint64_t off, const uint8_t *data, ui
     }
     /* the whole new content of the cluster: zeroes around the data, or
      * what it reads as now (backing file, compressed, subclusters) */
-    zero_rest = !host && entry_reads_zero(s, entry, bitmap);
+    zero_rest = entry_reads_zero(s, entry, bitmap);
     if (zero_rest) {
         zero = !data || all_zero(data, len);
     } else {
@@ -2227,6 +2230,7 @@ int qcow2_check(BlockDriverState *bs, int fix, Qcow2CheckResult *r)
 {
     Qcow2State *s = bs->opaque;
     uint64_t *refs, nb;
+    int ret;
 
     if (!r->log) {
         r->log = g_string_new(NULL);
@@ -2235,8 +2239,10 @@ int qcow2_check(BlockDriverState *bs, int fix, Qcow2CheckResult *r)
         return -EPERM;
     }
     g_mutex_lock(&s->lock);
-    if (!s->read_only) {
-        l2_writeback_all(s);    /* the walk reads the tables from the file */
+    /* the walk reads the tables from the file */
+    if (!s->read_only && (ret = l2_writeback_all(s)) < 0) {
+        g_mutex_unlock(&s->lock);
+        return ret;
     }
     check_pass(s, r, &refs, &nb);
     file_len(s);
